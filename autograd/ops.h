@@ -1,0 +1,148 @@
+// ops.h: Cake's public operations on tensors.
+//
+//   auto y = cake::tanh(cake::matmul(x, w) + b);
+//   auto loss = y.pow(2.0).mean();
+//   loss.backward();
+//
+// Each differentiable op is defined in autograd/ops/<family>.cpp, its backward written right
+// under its forward; it computes with the native kernels (tensor/native/) and records a graph
+// node when an input requires a gradient. Ops marked "no grad" return tensors that never
+// require one (comparisons, indices, counts).
+#pragma once
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "tensor/tensor.h"
+
+namespace cake {
+
+// ---- elementwise (autograd/ops/elementwise.cpp) --------------------------------------------
+Tensor add(const Tensor& a, const Tensor& b, Scalar alpha = 1);  // a + alpha * b
+Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha = 1);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor neg(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
+Tensor square(const Tensor& x);
+Tensor pow(const Tensor& x, double exponent);
+Tensor pow(const Tensor& x, const Tensor& exponent);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+Tensor elu(const Tensor& x, double alpha = 1.0);
+Tensor gelu(const Tensor& x);  // exact (erf) form, as PyTorch's default
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+Tensor sign(const Tensor& x);   // no grad
+Tensor floor(const Tensor& x);  // no grad
+Tensor round(const Tensor& x);  // no grad
+// Comparisons and predicates: bool tensors, no grad.
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor isnan(const Tensor& x);
+Tensor isfinite(const Tensor& x);
+Tensor logical_not(const Tensor& x);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+// True when shapes match and every pair satisfies |a - b| <= atol + rtol * |b| (NaNs unequal).
+bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);
+// True when shapes, dtypes and all values are equal.
+bool equal(const Tensor& a, const Tensor& b);
+
+// ---- views and shape (autograd/ops/view.cpp) ------------------------------------------------
+Tensor view(const Tensor& x, const Shape& shape);
+Tensor reshape(const Tensor& x, const Shape& shape);
+Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1);
+Tensor permute(const Tensor& x, const Shape& dims);
+Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length);
+Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1);
+Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index);
+Tensor unsqueeze(const Tensor& x, std::int64_t dim);
+Tensor squeeze(const Tensor& x);
+Tensor squeeze(const Tensor& x, std::int64_t dim);
+Tensor expand(const Tensor& x, const Shape& shape);
+Tensor flatten(const Tensor& x, std::int64_t start_dim = 0, std::int64_t end_dim = -1);
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+Tensor contiguous(const Tensor& x);
+Tensor clone(const Tensor& x);
+Tensor to(const Tensor& x, Device device, DType dtype);
+
+// ---- reductions (autograd/ops/reduce.cpp); empty dims = all dims ----------------------------
+Tensor sum(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+// correction=1 is the unbiased (n-1) estimator, as torch.var's default.
+Tensor var(const Tensor& x, const Shape& dims = {}, bool keepdim = false, std::int64_t correction = 1);
+Tensor std(const Tensor& x, const Shape& dims = {}, bool keepdim = false, std::int64_t correction = 1);
+Tensor amax(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+Tensor amin(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+// (values, indices) along dim; values are differentiable, indices int64.
+std::pair<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim = false);
+std::pair<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, bool keepdim = false);
+Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false);  // no grad
+Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false);  // no grad
+Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim = false);
+Tensor norm(const Tensor& x, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
+Tensor prod(const Tensor& x, const Shape& dims = {}, bool keepdim = false);  // no grad
+Tensor cumsum(const Tensor& x, std::int64_t dim);
+
+// ---- indexing and joining (autograd/ops/indexing.cpp) ---------------------------------------
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);
+// out = x with src's values added at index along dim (out-of-place; differentiable in x, src).
+Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value);
+Tensor masked_select(const Tensor& x, const Tensor& mask);  // 1-D
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t dim = 0);
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim = 0);
+std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim = 0);
+// (values, indices); stable sort. Values are differentiable.
+std::pair<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim = -1, bool descending = false);
+std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim = -1, bool largest = true,
+                               bool sorted = true);
+Tensor argsort(const Tensor& x, std::int64_t dim = -1, bool descending = false);  // no grad
+// Sorted unique values (1-D); with inverse indices and counts when asked. No grad.
+struct UniqueResult {
+  Tensor values, inverse, counts;
+};
+UniqueResult unique(const Tensor& x, bool return_inverse = false, bool return_counts = false);
+Tensor bincount(const Tensor& x, const Tensor& weights = {}, std::int64_t minlength = 0);  // no grad
+Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);  // int64 in, int64 out
+// Rows of a table picked by an int64 index tensor of any shape (Embedding's lookup).
+Tensor embedding(const Tensor& weight, const Tensor& indices);
+
+// ---- linear algebra (autograd/ops/linalg.cpp) ------------------------------------------------
+// NumPy matmul semantics: 1-D vectors, batched and broadcast leading dims.
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor mm(const Tensor& a, const Tensor& b);
+Tensor bmm(const Tensor& a, const Tensor& b);
+// beta * c + alpha * (a @ b)
+Tensor addmm(const Tensor& c, const Tensor& a, const Tensor& b, Scalar beta = 1, Scalar alpha = 1);
+Tensor outer(const Tensor& a, const Tensor& b);
+Tensor dot(const Tensor& a, const Tensor& b);
+Tensor trace(const Tensor& x);
+// Squared Euclidean distances between rows: out[i][j] = |a_i - b_j|^2, via one GEMM.
+Tensor cdist_squared(const Tensor& a, const Tensor& b);
+
+}  // namespace cake

@@ -1,0 +1,398 @@
+// autograd/ops/elementwise.cpp: differentiable elementwise ops, each forward with its backward.
+//
+// Binary ops broadcast, so their backward sums each incoming gradient back to the input's
+// shape (native::sum_to, the adjoint of broadcasting). Subtraction and division reuse the
+// primitives where that costs nothing; the derivative of every op is stated at the op.
+#include <cmath>
+#include <numbers>
+
+#include "autograd/function.h"
+#include "autograd/ops.h"
+#include "tensor/creation.h"
+#include "tensor/native/elementwise.h"
+#include "tensor/native/reduce.h"
+
+namespace cake {
+
+using autograd::needs_grad;
+using autograd::record;
+using autograd::SavedTensor;
+using autograd::TensorList;
+using native::BinaryOp;
+using native::UnaryOp;
+
+namespace {
+
+Tensor unary_op(const char* name, UnaryOp op, const Tensor& x,
+                Tensor (*derivative)(const Tensor& g, const Tensor& x, const Tensor& y),
+                native::UnaryParams params = {}) {
+  Tensor y = native::unary(op, x, params);
+  if (needs_grad({x})) {
+    record(name, {x}, {y}, [derivative, sx = SavedTensor(x), sy = SavedTensor(y)](const TensorList& g) {
+      return TensorList{derivative(g[0], sx.get(), sy.get())};
+    });
+  }
+  return y;
+}
+
+}  // namespace
+
+// ---- arithmetic ----------------------------------------------------------------------------
+// What a binary op's backward needs to know of an input it does not read: whether it wants a
+// gradient, and the shape and dtype to reduce that gradient to.
+struct InputGeometry {
+  bool wants_grad;
+  Shape sizes;
+  DType dtype;
+  explicit InputGeometry(const Tensor& t) : wants_grad(t.requires_grad()), sizes(t.sizes()), dtype(t.dtype()) {}
+  Tensor reduce(const Tensor& g) const {
+    return wants_grad ? native::to_dtype(native::sum_to(g, sizes), dtype) : Tensor();
+  }
+};
+
+// d(a + alpha b) = da + alpha db
+Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
+  const bool unit = alpha.to_double() == 1.0;
+  Tensor y = unit ? native::binary(BinaryOp::Add, a, b)
+                  : native::binary(BinaryOp::Add, a, native::binary(BinaryOp::Mul, b, alpha));
+  if (needs_grad({a, b})) {
+    record("AddBackward", {a, b}, {y}, [ia = InputGeometry(a), ib = InputGeometry(b), alpha, unit](const TensorList& g) {
+      return TensorList{ia.reduce(g[0]), ib.reduce(unit ? g[0] : g[0] * alpha)};
+    });
+  }
+  return y;
+}
+
+// d(a - alpha b) = da - alpha db
+Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
+  const bool unit = alpha.to_double() == 1.0;
+  Tensor y = unit ? native::binary(BinaryOp::Sub, a, b)
+                  : native::binary(BinaryOp::Sub, a, native::binary(BinaryOp::Mul, b, alpha));
+  if (needs_grad({a, b})) {
+    record("SubBackward", {a, b}, {y}, [ia = InputGeometry(a), ib = InputGeometry(b), alpha](const TensorList& g) {
+      return TensorList{ia.reduce(g[0]), ib.reduce(g[0] * (-alpha.to_double()))};
+    });
+  }
+  return y;
+}
+
+// d(a b) = b da + a db
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor y = native::binary(BinaryOp::Mul, a, b);
+  if (needs_grad({a, b})) {
+    const bool ga = a.requires_grad(), gb = b.requires_grad();
+    record("MulBackward", {a, b}, {y},
+           [ga, gb, sa = gb ? SavedTensor(a) : SavedTensor(), sb = ga ? SavedTensor(b) : SavedTensor(),
+            a_meta = a.sizes(), b_meta = b.sizes(), da = a.dtype(), db = b.dtype()](const TensorList& g) {
+             TensorList out(2);
+             if (ga) out[0] = native::to_dtype(native::sum_to(g[0] * sb.get(), a_meta), da);
+             if (gb) out[1] = native::to_dtype(native::sum_to(g[0] * sa.get(), b_meta), db);
+             return out;
+           });
+  }
+  return y;
+}
+
+// d(a / b) = da / b - a / b^2 db
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor y = native::binary(BinaryOp::Div, a, b);
+  if (needs_grad({a, b})) {
+    const bool ga = a.requires_grad(), gb = b.requires_grad();
+    record("DivBackward", {a, b}, {y},
+           [ga, gb, sa = SavedTensor(a), sb = SavedTensor(b), a_shape = a.sizes(), b_shape = b.sizes(),
+            da = a.dtype(), db = b.dtype()](const TensorList& g) {
+             TensorList out(2);
+             const Tensor& bv = sb.get();
+             if (ga) out[0] = native::to_dtype(native::sum_to(g[0] / bv, a_shape), da);
+             if (gb) out[1] = native::to_dtype(native::sum_to(-g[0] * sa.get() / (bv * bv), b_shape), db);
+             return out;
+           });
+  }
+  return y;
+}
+
+Tensor neg(const Tensor& x) {
+  return unary_op("NegBackward", UnaryOp::Neg, x, [](const Tensor& g, const Tensor&, const Tensor&) { return -g; });
+}
+
+// d|x| = sign(x) dx (0 at 0, as PyTorch)
+Tensor abs(const Tensor& x) {
+  return unary_op("AbsBackward", UnaryOp::Abs, x,
+                  [](const Tensor& g, const Tensor& xv, const Tensor&) { return g * native::unary(UnaryOp::Sign, xv); });
+}
+
+// d e^x = e^x dx: the saved output is the derivative.
+Tensor exp(const Tensor& x) {
+  return unary_op("ExpBackward", UnaryOp::Exp, x, [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y; });
+}
+
+Tensor log(const Tensor& x) {
+  return unary_op("LogBackward", UnaryOp::Log, x, [](const Tensor& g, const Tensor& xv, const Tensor&) { return g / xv; });
+}
+
+Tensor log1p(const Tensor& x) {
+  return unary_op("Log1pBackward", UnaryOp::Log1p, x,
+                  [](const Tensor& g, const Tensor& xv, const Tensor&) { return g / (xv + 1.0); });
+}
+
+// d sqrt(x) = dx / (2 sqrt(x))
+Tensor sqrt(const Tensor& x) {
+  return unary_op("SqrtBackward", UnaryOp::Sqrt, x,
+                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g / (y * 2.0); });
+}
+
+// d x^(-1/2) = -1/2 x^(-3/2) dx = -1/2 y^3 dx
+Tensor rsqrt(const Tensor& x) {
+  return unary_op("RsqrtBackward", UnaryOp::Rsqrt, x,
+                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y * y * y * -0.5; });
+}
+
+Tensor square(const Tensor& x) {
+  return unary_op("SquareBackward", UnaryOp::Square, x,
+                  [](const Tensor& g, const Tensor& xv, const Tensor&) { return g * xv * 2.0; });
+}
+
+// d x^p = p x^(p-1) dx
+Tensor pow(const Tensor& x, double p) {
+  Tensor y = native::unary(UnaryOp::PowScalar, x, {p, 0.0});
+  if (needs_grad({x})) {
+    record("PowBackward", {x}, {y}, [p, sx = SavedTensor(x)](const TensorList& g) {
+      if (p == 0.0) return TensorList{zeros_like(g[0])};
+      return TensorList{g[0] * native::unary(UnaryOp::PowScalar, sx.get(), {p - 1.0, 0.0}) * p};
+    });
+  }
+  return y;
+}
+
+// d a^b = b a^(b-1) da + a^b log(a) db
+Tensor pow(const Tensor& a, const Tensor& b) {
+  Tensor y = native::binary(BinaryOp::Pow, a, b);
+  if (needs_grad({a, b})) {
+    const bool ga = a.requires_grad(), gb = b.requires_grad();
+    record("PowBackward", {a, b}, {y},
+           [ga, gb, sa = SavedTensor(a), sb = SavedTensor(b), sy = SavedTensor(y), a_shape = a.sizes(),
+            b_shape = b.sizes()](const TensorList& g) {
+             TensorList out(2);
+             const Tensor &av = sa.get(), &bv = sb.get();
+             if (ga) out[0] = native::sum_to(g[0] * bv * native::binary(BinaryOp::Pow, av, bv - 1.0), a_shape);
+             if (gb) {
+               // a^b log a, taken as 0 where a == 0 (the limit for b > 0), as PyTorch does.
+               Tensor grad_b = g[0] * sy.get() * native::unary(UnaryOp::Log, av);
+               grad_b = native::where(native::binary(BinaryOp::Eq, av, 0.0), zeros_like(grad_b), grad_b);
+               out[1] = native::sum_to(grad_b, b_shape);
+             }
+             return out;
+           });
+  }
+  return y;
+}
+
+// d tanh = (1 - tanh^2) dx, fused into one pass.
+Tensor tanh(const Tensor& x) {
+  return unary_op("TanhBackward", UnaryOp::Tanh, x, [](const Tensor& g, const Tensor&, const Tensor& y) {
+    return native::binary(BinaryOp::TanhBackward, g, y);
+  });
+}
+
+// d sigmoid = s (1 - s) dx, fused into one pass.
+Tensor sigmoid(const Tensor& x) {
+  return unary_op("SigmoidBackward", UnaryOp::Sigmoid, x, [](const Tensor& g, const Tensor&, const Tensor& y) {
+    return native::binary(BinaryOp::SigmoidBackward, g, y);
+  });
+}
+
+// d relu = [x > 0] dx (the subgradient 0 at the kink, as PyTorch).
+Tensor relu(const Tensor& x) {
+  return unary_op("ReluBackward", UnaryOp::Relu, x, [](const Tensor& g, const Tensor&, const Tensor& y) {
+    return native::binary(BinaryOp::ReluBackward, g, y);
+  });
+}
+
+Tensor leaky_relu(const Tensor& x, double slope) {
+  Tensor y = native::unary(UnaryOp::LeakyRelu, x, {slope, 0.0});
+  if (needs_grad({x})) {
+    record("LeakyReluBackward", {x}, {y}, [slope, sx = SavedTensor(x)](const TensorList& g) {
+      Tensor positive = native::binary(BinaryOp::Gt, sx.get(), 0.0);
+      return TensorList{native::where(positive, g[0], g[0] * slope)};
+    });
+  }
+  return y;
+}
+
+// elu(x) = x for x > 0, alpha (e^x - 1) otherwise; derivative 1 or y + alpha.
+Tensor elu(const Tensor& x, double alpha) {
+  Tensor y = native::unary(UnaryOp::Elu, x, {alpha, 0.0});
+  if (needs_grad({x})) {
+    record("EluBackward", {x}, {y}, [alpha, sx = SavedTensor(x), sy = SavedTensor(y)](const TensorList& g) {
+      Tensor positive = native::binary(BinaryOp::Gt, sx.get(), 0.0);
+      return TensorList{native::where(positive, g[0], g[0] * (sy.get() + alpha))};
+    });
+  }
+  return y;
+}
+
+// gelu(x) = x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2;
+// d gelu = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+Tensor gelu(const Tensor& x) {
+  Tensor cdf = (native::unary(UnaryOp::Erf, native::binary(BinaryOp::Mul, x, std::numbers::sqrt2 / 2)) + 1.0) * 0.5;
+  Tensor y = native::binary(BinaryOp::Mul, x, cdf);
+  if (needs_grad({x})) {
+    record("GeluBackward", {x}, {y}, [sx = SavedTensor(x), scdf = SavedTensor(cdf)](const TensorList& g) {
+      const Tensor& xv = sx.get();
+      const double inv_sqrt_2pi = 1.0 / std::sqrt(2.0 * std::numbers::pi);
+      Tensor density = native::unary(UnaryOp::Exp, xv * xv * -0.5) * inv_sqrt_2pi;
+      return TensorList{g[0] * (scdf.get() + xv * density)};
+    });
+  }
+  return y;
+}
+
+Tensor sin(const Tensor& x) {
+  return unary_op("SinBackward", UnaryOp::Sin, x,
+                  [](const Tensor& g, const Tensor& xv, const Tensor&) { return g * native::unary(UnaryOp::Cos, xv); });
+}
+
+Tensor cos(const Tensor& x) {
+  return unary_op("CosBackward", UnaryOp::Cos, x,
+                  [](const Tensor& g, const Tensor& xv, const Tensor&) { return -g * native::unary(UnaryOp::Sin, xv); });
+}
+
+// d(1/x) = -1/x^2 dx = -y^2 dx
+Tensor reciprocal(const Tensor& x) {
+  return unary_op("ReciprocalBackward", UnaryOp::Reciprocal, x,
+                  [](const Tensor& g, const Tensor&, const Tensor& y) { return -g * y * y; });
+}
+
+// The gradient passes where min <= x <= max (inclusive, as PyTorch).
+Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  Tensor y = native::clamp(x, min, max);
+  if (needs_grad({x})) {
+    record("ClampBackward", {x}, {y}, [min, max, sx = SavedTensor(x)](const TensorList& g) {
+      Tensor inside = native::unary(UnaryOp::IsFinite, sx.get());  // all true, shape of x
+      if (min) inside = native::binary(BinaryOp::LogicalAnd, inside, native::binary(BinaryOp::Ge, sx.get(), *min));
+      if (max) inside = native::binary(BinaryOp::LogicalAnd, inside, native::binary(BinaryOp::Le, sx.get(), *max));
+      return TensorList{native::where(inside, g[0], zeros_like(g[0]))};
+    });
+  }
+  return y;
+}
+
+// The gradient goes to the larger input; on ties it is split evenly (as PyTorch).
+static Tensor extremum(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
+  Tensor y = native::binary(op, a, b);
+  if (needs_grad({a, b})) {
+    const BinaryOp wins = op == BinaryOp::Maximum ? BinaryOp::Gt : BinaryOp::Lt;
+    record(name, {a, b}, {y}, [wins, sa = SavedTensor(a), sb = SavedTensor(b), a_shape = a.sizes(),
+                               b_shape = b.sizes()](const TensorList& g) {
+      const Tensor &av = sa.get(), &bv = sb.get();
+      Tensor a_share = native::to_dtype(native::binary(wins, av, bv), g[0].dtype()) +
+                       native::to_dtype(native::binary(BinaryOp::Eq, av, bv), g[0].dtype()) * 0.5;
+      Tensor ga = g[0] * a_share;
+      return TensorList{native::sum_to(ga, a_shape), native::sum_to(g[0] - ga, b_shape)};
+    });
+  }
+  return y;
+}
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("MaximumBackward", BinaryOp::Maximum, a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("MinimumBackward", BinaryOp::Minimum, a, b); }
+
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  Tensor y = native::where(condition, a, b);
+  if (needs_grad({a, b})) {
+    record("WhereBackward", {a, b}, {y}, [c = SavedTensor(condition), a_shape = a.sizes(),
+                                          b_shape = b.sizes()](const TensorList& g) {
+      Tensor zero = zeros_like(g[0]);
+      return TensorList{native::sum_to(native::where(c.get(), g[0], zero), a_shape),
+                        native::sum_to(native::where(c.get(), zero, g[0]), b_shape)};
+    });
+  }
+  return y;
+}
+
+// ---- not differentiable --------------------------------------------------------------------
+Tensor sign(const Tensor& x) { return native::unary(UnaryOp::Sign, x); }
+Tensor floor(const Tensor& x) { return native::unary(UnaryOp::Floor, x); }
+Tensor round(const Tensor& x) { return native::unary(UnaryOp::Round, x); }
+Tensor eq(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::Eq, a, b); }
+Tensor ne(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::Ne, a, b); }
+Tensor lt(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::Lt, a, b); }
+Tensor le(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::Le, a, b); }
+Tensor gt(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::Gt, a, b); }
+Tensor ge(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::Ge, a, b); }
+Tensor isnan(const Tensor& x) { return native::unary(UnaryOp::IsNan, x); }
+Tensor isfinite(const Tensor& x) { return native::unary(UnaryOp::IsFinite, x); }
+Tensor logical_not(const Tensor& x) { return native::unary(UnaryOp::LogicalNot, x); }
+Tensor logical_and(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::LogicalAnd, a, b); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::LogicalOr, a, b); }
+
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
+  if (a.sizes() != b.sizes()) return false;
+  NoGradGuard no_grad;
+  Tensor ad = native::to_dtype(a, kFloat64), bd = native::to_dtype(native::to_device(b, a.device()), kFloat64);
+  Tensor diff = native::unary(UnaryOp::Abs, native::binary(BinaryOp::Sub, ad, bd));
+  Tensor tol = native::binary(BinaryOp::Add, native::binary(BinaryOp::Mul, native::unary(UnaryOp::Abs, bd), rtol), atol);
+  Tensor close = native::binary(BinaryOp::Le, diff, tol);
+  // Equal infinities are close; NaNs never are.
+  close = native::binary(BinaryOp::LogicalOr, close, native::binary(BinaryOp::Eq, ad, bd));
+  return native::sum(native::to_dtype(close, kInt64)).item<std::int64_t>() == a.numel();
+}
+
+bool equal(const Tensor& a, const Tensor& b) {
+  if (a.sizes() != b.sizes() || a.dtype() != b.dtype()) return false;
+  NoGradGuard no_grad;
+  Tensor same = native::binary(BinaryOp::Eq, a, native::to_device(b, a.device()));
+  return native::sum(native::to_dtype(same, kInt64)).item<std::int64_t>() == a.numel();
+}
+
+// ---- operators ------------------------------------------------------------------------------
+static Tensor scalar_like(Scalar s, const Tensor& t) {
+  return native::scalar_tensor(s, s.result_type_with(t.dtype()), t.device());
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, Scalar b) { return add(a, scalar_like(b, a)); }
+Tensor operator-(const Tensor& a, Scalar b) { return sub(a, scalar_like(b, a)); }
+Tensor operator*(const Tensor& a, Scalar b) { return mul(a, scalar_like(b, a)); }
+Tensor operator/(const Tensor& a, Scalar b) { return div(a, scalar_like(b, a)); }
+Tensor operator+(Scalar a, const Tensor& b) { return add(scalar_like(a, b), b); }
+Tensor operator-(Scalar a, const Tensor& b) { return sub(scalar_like(a, b), b); }
+Tensor operator*(Scalar a, const Tensor& b) { return mul(scalar_like(a, b), b); }
+Tensor operator/(Scalar a, const Tensor& b) { return div(scalar_like(a, b), b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+// In-place operators write into `a` (no graph is recorded for in-place ops; see NOTE
+// [ Version counter ]). They refuse tensors that take part in autograd.
+static void check_inplace(const Tensor& a, const char* op) {
+  CAKE_CHECK(!(GradMode::is_enabled() && a.requires_grad()), op,
+             ": in-place operation on a tensor that requires grad; use the out-of-place form, or run it under "
+             "NoGradGuard (as optimisers do)");
+}
+Tensor& operator+=(Tensor& a, const Tensor& b) { check_inplace(a, "+="); native::binary_(BinaryOp::Add, a, b); return a; }
+Tensor& operator-=(Tensor& a, const Tensor& b) { check_inplace(a, "-="); native::binary_(BinaryOp::Sub, a, b); return a; }
+Tensor& operator*=(Tensor& a, const Tensor& b) { check_inplace(a, "*="); native::binary_(BinaryOp::Mul, a, b); return a; }
+Tensor& operator/=(Tensor& a, const Tensor& b) { check_inplace(a, "/="); native::binary_(BinaryOp::Div, a, b); return a; }
+Tensor& operator+=(Tensor& a, Scalar b) { check_inplace(a, "+="); native::binary_(BinaryOp::Add, a, b); return a; }
+Tensor& operator-=(Tensor& a, Scalar b) { check_inplace(a, "-="); native::binary_(BinaryOp::Sub, a, b); return a; }
+Tensor& operator*=(Tensor& a, Scalar b) { check_inplace(a, "*="); native::binary_(BinaryOp::Mul, a, b); return a; }
+Tensor& operator/=(Tensor& a, Scalar b) { check_inplace(a, "/="); native::binary_(BinaryOp::Div, a, b); return a; }
+
+Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
+Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
+Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
+Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
+Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
+Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
+Tensor operator==(const Tensor& a, Scalar b) { return native::binary(BinaryOp::Eq, a, b); }
+Tensor operator!=(const Tensor& a, Scalar b) { return native::binary(BinaryOp::Ne, a, b); }
+Tensor operator<(const Tensor& a, Scalar b) { return native::binary(BinaryOp::Lt, a, b); }
+Tensor operator<=(const Tensor& a, Scalar b) { return native::binary(BinaryOp::Le, a, b); }
+Tensor operator>(const Tensor& a, Scalar b) { return native::binary(BinaryOp::Gt, a, b); }
+Tensor operator>=(const Tensor& a, Scalar b) { return native::binary(BinaryOp::Ge, a, b); }
+Tensor operator!(const Tensor& a) { return logical_not(a); }
+Tensor operator&(const Tensor& a, const Tensor& b) { return logical_and(a, b); }
+Tensor operator|(const Tensor& a, const Tensor& b) { return logical_or(a, b); }
+
+}  // namespace cake

@@ -1,0 +1,146 @@
+// autograd/ops/view.cpp: differentiable views and shape changes.
+//
+// A view's backward maps the gradient of the view back to the input's shape: a reshape reshapes
+// back, a transpose transposes back, a narrow/select/slice writes the gradient into the right
+// place of a zero tensor, an expand sums over the expanded dims.
+#include "autograd/function.h"
+#include "autograd/ops.h"
+#include "tensor/creation.h"
+#include "tensor/native/elementwise.h"
+#include "tensor/native/reduce.h"
+#include "tensor/native/view.h"
+
+namespace cake {
+
+using autograd::needs_grad;
+using autograd::record;
+using autograd::TensorList;
+
+
+Tensor view(const Tensor& x, const Shape& shape) {
+  Tensor y = native::view(x, shape);
+  if (needs_grad({x}))
+    record("ViewBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::reshape(g[0], s)}; });
+  return y;
+}
+
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  Tensor y = native::reshape(x, shape);
+  if (needs_grad({x}))
+    record("ReshapeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::reshape(g[0], s)}; });
+  return y;
+}
+
+Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
+  Tensor y = native::transpose(x, dim0, dim1);
+  if (needs_grad({x}))
+    record("TransposeBackward", {x}, {y},
+           [dim0, dim1](const TensorList& g) { return TensorList{native::transpose(g[0], dim0, dim1)}; });
+  return y;
+}
+
+Tensor permute(const Tensor& x, const Shape& dims) {
+  Tensor y = native::permute(x, dims);
+  if (needs_grad({x})) {
+    Shape inverse(dims.size());
+    for (std::size_t i = 0; i < dims.size(); ++i)
+      inverse[native::wrap_dim(dims[i], x.dim(), "permute")] = static_cast<std::int64_t>(i);
+    record("PermuteBackward", {x}, {y}, [inverse](const TensorList& g) { return TensorList{native::permute(g[0], inverse)}; });
+  }
+  return y;
+}
+
+// Views that pick part of x (narrow, slice, select): the gradient lands in the same part of a
+// zero tensor of x's shape.
+using PartView = Tensor (*)(const Tensor&, const Shape&);
+static Tensor part_view(const char* name, const Tensor& x, PartView make, const Shape& args) {
+  Tensor y = make(x, args);
+  if (needs_grad({x})) {
+    record(name, {x}, {y}, [make, args, s = x.sizes()](const TensorList& g) {
+      Tensor full = zeros(s, {g[0].dtype(), g[0].device()});
+      native::copy_(make(full, args), g[0]);
+      return TensorList{full};
+    });
+  }
+  return y;
+}
+
+Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
+  return part_view("NarrowBackward", x,
+                   [](const Tensor& t, const Shape& a) { return native::narrow(t, a[0], a[1], a[2]); }, {dim, start, length});
+}
+Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
+  return part_view("SliceBackward", x,
+                   [](const Tensor& t, const Shape& a) { return native::slice(t, a[0], a[1], a[2], a[3]); },
+                   {dim, start, end, step});
+}
+Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
+  return part_view("SelectBackward", x, [](const Tensor& t, const Shape& a) { return native::select(t, a[0], a[1]); },
+                   {dim, index});
+}
+
+Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
+  Tensor y = native::unsqueeze(x, dim);
+  if (needs_grad({x}))
+    record("UnsqueezeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::reshape(g[0], s)}; });
+  return y;
+}
+Tensor squeeze(const Tensor& x) {
+  Tensor y = native::squeeze(x);
+  if (needs_grad({x}))
+    record("SqueezeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::reshape(g[0], s)}; });
+  return y;
+}
+Tensor squeeze(const Tensor& x, std::int64_t dim) {
+  Tensor y = native::squeeze(x, dim);
+  if (needs_grad({x}))
+    record("SqueezeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::reshape(g[0], s)}; });
+  return y;
+}
+
+Tensor expand(const Tensor& x, const Shape& shape) {
+  Tensor y = native::expand(x, shape);
+  if (needs_grad({x}))
+    record("ExpandBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::sum_to(g[0], s)}; });
+  return y;
+}
+Tensor broadcast_to(const Tensor& x, const Shape& shape) { return expand(x, shape); }
+
+Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
+  if (x.dim() == 0) return reshape(x, {1});
+  start_dim = native::wrap_dim(start_dim, x.dim(), "flatten");
+  end_dim = native::wrap_dim(end_dim, x.dim(), "flatten");
+  CAKE_CHECK(start_dim <= end_dim, "flatten: start_dim ", start_dim, " is after end_dim ", end_dim);
+  Shape shape;
+  std::int64_t merged = 1;
+  for (std::int64_t d = 0; d < x.dim(); ++d) {
+    if (d < start_dim || d > end_dim) {
+      shape.push_back(x.sizes()[d]);
+    } else {
+      merged *= x.sizes()[d];
+      if (d == end_dim) shape.push_back(merged);
+    }
+  }
+  return reshape(x, shape);
+}
+
+Tensor contiguous(const Tensor& x) { return x.is_contiguous() ? x : clone(x); }
+
+Tensor clone(const Tensor& x) {
+  Tensor y = native::clone(x);
+  if (needs_grad({x})) record("CloneBackward", {x}, {y}, [](const TensorList& g) { return TensorList{g[0]}; });
+  return y;
+}
+
+Tensor to(const Tensor& x, Device device, DType dtype) {
+  if (x.device() == device && x.dtype() == dtype) return x;
+  Tensor y = native::to_dtype(native::to_device(x, device), dtype);
+  if (needs_grad({x}) && is_floating(dtype)) {
+    record("ToBackward", {x}, {y}, [d = x.device(), t = x.dtype()](const TensorList& g) {
+      return TensorList{native::to_dtype(native::to_device(g[0], d), t)};
+    });
+  }
+  return y;
+}
+
+}  // namespace cake

@@ -1,0 +1,119 @@
+// autograd/tensor_methods.cpp: the Tensor methods declared in tensor/tensor.h, each a one-line
+// forward to the public (differentiable) op in ops.h, so x.exp() and cake::exp(x) are the
+// same thing.
+#include <limits>
+
+#include "autograd/ops.h"
+#include "tensor/native/elementwise.h"
+
+namespace cake {
+
+Tensor Tensor::to(Device device) const { return cake::to(*this, device, dtype()); }
+Tensor Tensor::to(DType dtype) const { return cake::to(*this, device(), dtype); }
+Tensor Tensor::to(Device device, DType dtype) const { return cake::to(*this, device, dtype); }
+Tensor Tensor::contiguous() const { return cake::contiguous(*this); }
+Tensor Tensor::clone() const { return cake::clone(*this); }
+
+Tensor Tensor::view(const Shape& shape) const { return cake::view(*this, shape); }
+Tensor Tensor::reshape(const Shape& shape) const { return cake::reshape(*this, shape); }
+Tensor Tensor::transpose(std::int64_t d0, std::int64_t d1) const { return cake::transpose(*this, d0, d1); }
+Tensor Tensor::t() const {
+  CAKE_CHECK(dim() <= 2, "t: expects a tensor with at most 2 dimensions, got shape ", sizes());
+  return dim() < 2 ? *this : cake::transpose(*this, 0, 1);
+}
+Tensor Tensor::permute(const Shape& dims) const { return cake::permute(*this, dims); }
+Tensor Tensor::narrow(std::int64_t d, std::int64_t s, std::int64_t l) const { return cake::narrow(*this, d, s, l); }
+Tensor Tensor::slice(std::int64_t d, std::int64_t s, std::int64_t e, std::int64_t st) const {
+  return cake::slice(*this, d, s, e, st);
+}
+Tensor Tensor::select(std::int64_t d, std::int64_t i) const { return cake::select(*this, d, i); }
+Tensor Tensor::unsqueeze(std::int64_t d) const { return cake::unsqueeze(*this, d); }
+Tensor Tensor::squeeze() const { return cake::squeeze(*this); }
+Tensor Tensor::squeeze(std::int64_t d) const { return cake::squeeze(*this, d); }
+Tensor Tensor::expand(const Shape& shape) const { return cake::expand(*this, shape); }
+Tensor Tensor::flatten(std::int64_t s, std::int64_t e) const { return cake::flatten(*this, s, e); }
+Tensor Tensor::unflatten(std::int64_t dim, const Shape& sizes_in) const {
+  CAKE_CHECK(this->dim() > 0, "unflatten: cannot unflatten a 0-d tensor");
+  if (dim < 0) dim += this->dim();
+  CAKE_CHECK(dim >= 0 && dim < this->dim(), "unflatten: dimension out of range for shape ", sizes());
+  Shape shape(sizes().begin(), sizes().begin() + dim);
+  Shape inner = sizes_in;
+  std::int64_t known = 1;
+  for (std::int64_t s : inner) known *= s == -1 ? 1 : s;
+  for (std::int64_t& s : inner) if (s == -1) s = known ? sizes()[dim] / known : 0;
+  CAKE_CHECK(shape_numel(inner) == sizes()[dim], "unflatten: sizes ", sizes_in, " do not multiply to ", sizes()[dim]);
+  shape.insert(shape.end(), inner.begin(), inner.end());
+  shape.insert(shape.end(), sizes().begin() + dim + 1, sizes().end());
+  return cake::reshape(*this, shape);
+}
+
+Tensor Tensor::neg() const { return cake::neg(*this); }
+Tensor Tensor::abs() const { return cake::abs(*this); }
+Tensor Tensor::exp() const { return cake::exp(*this); }
+Tensor Tensor::log() const { return cake::log(*this); }
+Tensor Tensor::log1p() const { return cake::log1p(*this); }
+Tensor Tensor::sqrt() const { return cake::sqrt(*this); }
+Tensor Tensor::rsqrt() const { return cake::rsqrt(*this); }
+Tensor Tensor::square() const { return cake::square(*this); }
+Tensor Tensor::pow(double e) const { return cake::pow(*this, e); }
+Tensor Tensor::pow(const Tensor& e) const { return cake::pow(*this, e); }
+Tensor Tensor::tanh() const { return cake::tanh(*this); }
+Tensor Tensor::sigmoid() const { return cake::sigmoid(*this); }
+Tensor Tensor::relu() const { return cake::relu(*this); }
+Tensor Tensor::sin() const { return cake::sin(*this); }
+Tensor Tensor::cos() const { return cake::cos(*this); }
+Tensor Tensor::clamp(std::optional<double> lo, std::optional<double> hi) const { return cake::clamp(*this, lo, hi); }
+Tensor Tensor::sign() const { return cake::sign(*this); }
+Tensor Tensor::reciprocal() const { return cake::reciprocal(*this); }
+Tensor Tensor::maximum(const Tensor& o) const { return cake::maximum(*this, o); }
+Tensor Tensor::minimum(const Tensor& o) const { return cake::minimum(*this, o); }
+
+Tensor Tensor::sum(const Shape& dims, bool keepdim) const { return cake::sum(*this, dims, keepdim); }
+Tensor Tensor::mean(const Shape& dims, bool keepdim) const { return cake::mean(*this, dims, keepdim); }
+Tensor Tensor::var(const Shape& dims, bool keepdim, std::int64_t c) const { return cake::var(*this, dims, keepdim, c); }
+Tensor Tensor::std(const Shape& dims, bool keepdim, std::int64_t c) const { return cake::std(*this, dims, keepdim, c); }
+Tensor Tensor::max() const { return cake::amax(*this); }
+Tensor Tensor::min() const { return cake::amin(*this); }
+Tensor Tensor::amax(const Shape& dims, bool keepdim) const { return cake::amax(*this, dims, keepdim); }
+Tensor Tensor::amin(const Shape& dims, bool keepdim) const { return cake::amin(*this, dims, keepdim); }
+Tensor Tensor::argmax(std::optional<std::int64_t> dim, bool keepdim) const { return cake::argmax(*this, dim, keepdim); }
+Tensor Tensor::argmin(std::optional<std::int64_t> dim, bool keepdim) const { return cake::argmin(*this, dim, keepdim); }
+Tensor Tensor::logsumexp(const Shape& dims, bool keepdim) const { return cake::logsumexp(*this, dims, keepdim); }
+Tensor Tensor::norm(double p, const Shape& dims, bool keepdim) const { return cake::norm(*this, p, dims, keepdim); }
+Tensor Tensor::prod(const Shape& dims, bool keepdim) const { return cake::prod(*this, dims, keepdim); }
+
+// In-place methods: refused on tensors in the autograd graph unless grad mode is off (the
+// optimisers' case), and they bump the version counter (NOTE [ Version counter ]).
+static void check_inplace(const Tensor& t, const char* op) {
+  CAKE_CHECK(!(GradMode::is_enabled() && t.requires_grad()), op,
+             ": in-place operation on a tensor that requires grad; use the out-of-place form, or run it under NoGradGuard");
+}
+Tensor& Tensor::zero_() { return fill_(0); }
+Tensor& Tensor::fill_(Scalar v) { check_inplace(*this, "fill_"); native::fill_(*this, v); return *this; }
+Tensor& Tensor::copy_(const Tensor& src) { check_inplace(*this, "copy_"); native::copy_(*this, src); return *this; }
+Tensor& Tensor::add_(const Tensor& o, Scalar alpha) {
+  check_inplace(*this, "add_");
+  if (alpha.to_double() == 1.0) native::binary_(native::BinaryOp::Add, *this, o);
+  else native::binary_(native::BinaryOp::Add, *this, native::binary(native::BinaryOp::Mul, o, alpha));
+  return *this;
+}
+Tensor& Tensor::add_(Scalar o) { check_inplace(*this, "add_"); native::binary_(native::BinaryOp::Add, *this, o); return *this; }
+Tensor& Tensor::sub_(const Tensor& o, Scalar alpha) { return add_(o, Scalar(-alpha.to_double())); }
+Tensor& Tensor::mul_(const Tensor& o) { check_inplace(*this, "mul_"); native::binary_(native::BinaryOp::Mul, *this, o); return *this; }
+Tensor& Tensor::mul_(Scalar o) { check_inplace(*this, "mul_"); native::binary_(native::BinaryOp::Mul, *this, o); return *this; }
+Tensor& Tensor::div_(const Tensor& o) { check_inplace(*this, "div_"); native::binary_(native::BinaryOp::Div, *this, o); return *this; }
+Tensor& Tensor::div_(Scalar o) { check_inplace(*this, "div_"); native::binary_(native::BinaryOp::Div, *this, o); return *this; }
+Tensor& Tensor::clamp_(std::optional<double> lo, std::optional<double> hi) {
+  check_inplace(*this, "clamp_");
+  native::unary_(native::UnaryOp::Clamp, *this,
+                 {lo.value_or(-std::numeric_limits<double>::infinity()), hi.value_or(std::numeric_limits<double>::infinity())});
+  return *this;
+}
+Tensor& Tensor::masked_fill_(const Tensor& mask, Scalar value) {
+  check_inplace(*this, "masked_fill_");
+  Tensor filled = native::where(mask, native::scalar_tensor(value, dtype(), device()), *this);
+  native::copy_(*this, filled);
+  return *this;
+}
+
+}  // namespace cake

@@ -1,0 +1,29 @@
+// cuda/cuda.h: the CUDA backend's public face.
+//
+//   if (cake::cuda::is_available()) model.to(cake::Device::cuda());
+//
+// In a build without CUDA (CAKE_WITH_CUDA=OFF or no toolkit) everything here still exists:
+// is_available() is false and device_count() is 0, and any op on a CUDA tensor is a clear
+// cake::Error.
+#pragma once
+
+#include <cstddef>
+
+namespace cake::cuda {
+
+// True when Cake was built with CUDA and a GPU is present.
+bool is_available();
+int device_count();
+// Waits for all queued GPU work (for timing).
+void synchronize();
+// Frees the cached, unused device memory of the caching allocator.
+void empty_cache();
+struct MemoryStats {
+  std::size_t allocated_bytes = 0, peak_allocated_bytes = 0, cached_bytes = 0;
+};
+MemoryStats memory_stats();
+// TF32 tensor cores for float32 matmul/conv: off by default (exact float32 results).
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+
+}  // namespace cake::cuda

@@ -1,0 +1,30 @@
+// cake.h: everything in Cake, for `#include <cake/cake.h>`.
+//
+//   #include <cake/cake.h>
+//   int main() {
+//     cake::manual_seed(0);
+//     auto w = cake::randn({3, 1}).requires_grad_();
+//     auto x = cake::randn({8, 3});
+//     auto loss = cake::matmul(x, w).pow(2.0).mean();
+//     loss.backward();
+//     std::cout << w.grad() << "\n";
+//   }
+//
+// The layers, from the bottom: tensor/ (arrays and kernels), autograd/ (gradients), nn/ and
+// optim/ (models and training), data/ (files and loaders), algorithms/ (the unsupervised
+// methods). docs/architecture.md says where to start reading.
+#pragma once
+
+#include "tensor/creation.h"
+#include "tensor/device.h"
+#include "tensor/dtype.h"
+#include "tensor/error.h"
+#include "tensor/parallel.h"
+#include "tensor/random.h"
+#include "tensor/tensor.h"
+
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "cuda/cuda.h"
+

@@ -1,0 +1,116 @@
+// functors.h: the arithmetic of every elementwise op, written once for all backends.
+//
+// Each functor is a tiny struct whose call operator computes one element. The CPU loops
+// (tensor/cpu/loops.h) and the CUDA kernels (cuda/) instantiate the same functors, so both
+// backends compute the same maths; CAKE_HD marks them __host__ __device__ under nvcc.
+//
+//   cake::ops::Sigmoid f;   float y = f(0.0f);   // 0.5
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__CUDACC__)
+#define CAKE_HD __host__ __device__ __forceinline__
+#else
+#define CAKE_HD inline
+#endif
+
+namespace cake::ops {
+
+// ---- unary -------------------------------------------------------------------------------
+struct Neg { template <class T> CAKE_HD T operator()(T x) const { return -x; } };
+struct Abs {
+  template <class T> CAKE_HD T operator()(T x) const {
+    if constexpr (std::is_unsigned_v<T> || std::is_same_v<T, bool>) return x;
+    else return x < T(0) ? -x : x;
+  }
+};
+struct Exp { template <class T> CAKE_HD T operator()(T x) const { return std::exp(x); } };
+struct Log { template <class T> CAKE_HD T operator()(T x) const { return std::log(x); } };
+struct Log1p { template <class T> CAKE_HD T operator()(T x) const { return std::log1p(x); } };
+struct Sqrt { template <class T> CAKE_HD T operator()(T x) const { return std::sqrt(x); } };
+struct Rsqrt { template <class T> CAKE_HD T operator()(T x) const { return T(1) / std::sqrt(x); } };
+struct Square { template <class T> CAKE_HD T operator()(T x) const { return x * x; } };
+struct Tanh { template <class T> CAKE_HD T operator()(T x) const { return std::tanh(x); } };
+struct Sin { template <class T> CAKE_HD T operator()(T x) const { return std::sin(x); } };
+struct Cos { template <class T> CAKE_HD T operator()(T x) const { return std::cos(x); } };
+struct Floor { template <class T> CAKE_HD T operator()(T x) const { return std::floor(x); } };
+struct Round { template <class T> CAKE_HD T operator()(T x) const { return std::nearbyint(x); } };
+struct Erf { template <class T> CAKE_HD T operator()(T x) const { return std::erf(x); } };
+struct Reciprocal { template <class T> CAKE_HD T operator()(T x) const { return T(1) / x; } };
+// 1 / (1 + e^-x), written so that neither branch overflows for large |x|.
+struct Sigmoid {
+  template <class T> CAKE_HD T operator()(T x) const {
+    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+    const T e = std::exp(x);
+    return e / (T(1) + e);
+  }
+};
+struct Relu { template <class T> CAKE_HD T operator()(T x) const { return x > T(0) ? x : T(0); } };
+struct Sign { template <class T> CAKE_HD T operator()(T x) const { return T((T(0) < x) - (x < T(0))); } };
+struct LogicalNot { template <class T> CAKE_HD bool operator()(T x) const { return !x; } };
+struct IsNan {
+  template <class T> CAKE_HD bool operator()(T x) const {
+    if constexpr (std::is_floating_point_v<T>) return x != x;
+    else return false;
+  }
+};
+struct IsFinite {
+  template <class T> CAKE_HD bool operator()(T x) const {
+    if constexpr (std::is_floating_point_v<T>) return std::isfinite(x);
+    else return true;
+  }
+};
+
+// ---- unary with parameters ----------------------------------------------------------------
+struct Clamp {  // NaN stays NaN, as in PyTorch
+  double lo, hi;
+  template <class T> CAKE_HD T operator()(T x) const {
+    // Compared in double so that infinite bounds never convert to an integer type.
+    if (x != x) return x;
+    if (static_cast<double>(x) < lo) return T(lo);
+    if (static_cast<double>(x) > hi) return T(hi);
+    return x;
+  }
+};
+struct PowScalar { double e; template <class T> CAKE_HD T operator()(T x) const { return T(std::pow(x, T(e))); } };
+struct LeakyRelu { double slope; template <class T> CAKE_HD T operator()(T x) const { return x > T(0) ? x : T(slope) * x; } };
+struct Elu {
+  double alpha;
+  template <class T> CAKE_HD T operator()(T x) const { return x > T(0) ? x : T(alpha) * (std::exp(x) - T(1)); }
+};
+
+// ---- binary --------------------------------------------------------------------------------
+struct Add { template <class T> CAKE_HD T operator()(T a, T b) const { return a + b; } };
+struct Sub { template <class T> CAKE_HD T operator()(T a, T b) const { return a - b; } };
+struct Mul { template <class T> CAKE_HD T operator()(T a, T b) const { return a * b; } };
+struct Div { template <class T> CAKE_HD T operator()(T a, T b) const { return a / b; } };
+struct Pow { template <class T> CAKE_HD T operator()(T a, T b) const { return T(std::pow(a, b)); } };
+struct Maximum {  // propagates NaN, as torch.maximum
+  template <class T> CAKE_HD T operator()(T a, T b) const { return (a != a) ? a : (b != b) ? b : (a > b ? a : b); }
+};
+struct Minimum {
+  template <class T> CAKE_HD T operator()(T a, T b) const { return (a != a) ? a : (b != b) ? b : (a < b ? a : b); }
+};
+struct Eq { template <class T> CAKE_HD bool operator()(T a, T b) const { return a == b; } };
+struct Ne { template <class T> CAKE_HD bool operator()(T a, T b) const { return a != b; } };
+struct Lt { template <class T> CAKE_HD bool operator()(T a, T b) const { return a < b; } };
+struct Le { template <class T> CAKE_HD bool operator()(T a, T b) const { return a <= b; } };
+struct Gt { template <class T> CAKE_HD bool operator()(T a, T b) const { return a > b; } };
+struct Ge { template <class T> CAKE_HD bool operator()(T a, T b) const { return a >= b; } };
+struct LogicalAnd { template <class T> CAKE_HD bool operator()(T a, T b) const { return a && b; } };
+struct LogicalOr { template <class T> CAKE_HD bool operator()(T a, T b) const { return a || b; } };
+// Gradient helpers, fused to save a pass over memory in the hottest backward functions.
+struct ReluBackward {  // (grad, input) -> grad where input > 0
+  template <class T> CAKE_HD T operator()(T g, T x) const { return x > T(0) ? g : T(0); }
+};
+struct SigmoidBackward {  // (grad, output y) -> grad * y * (1 - y)
+  template <class T> CAKE_HD T operator()(T g, T y) const { return g * y * (T(1) - y); }
+};
+struct TanhBackward {  // (grad, output y) -> grad * (1 - y^2)
+  template <class T> CAKE_HD T operator()(T g, T y) const { return g * (T(1) - y * y); }
+};
+
+}  // namespace cake::ops

@@ -1,0 +1,79 @@
+// helpers.h: shared test utilities: tensor comparison with readable failures, naive reference
+// loops, and a float64 finite-difference gradient checker.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cake/cake.h>
+
+#include <cmath>
+#include <functional>
+#include <vector>
+
+namespace cake::testing {
+
+// Values of any tensor as doubles, in row-major order of its (logical) shape.
+inline std::vector<double> values(const Tensor& t) {
+  Tensor c = t.detach().to(Device::cpu()).to(kFloat64).contiguous();
+  const double* p = c.data_ptr<double>();
+  return std::vector<double>(p, p + c.numel());
+}
+
+// CHECKs that a and b have the same shape and values within tolerance; reports the first miss.
+inline void check_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-6) {
+  REQUIRE_MESSAGE(a.sizes() == b.sizes(), "shapes differ: " << shape_str(a.sizes()) << " vs " << shape_str(b.sizes()));
+  const auto va = values(a), vb = values(b);
+  for (std::size_t i = 0; i < va.size(); ++i) {
+    const bool both_nan = std::isnan(va[i]) && std::isnan(vb[i]);
+    const bool close = both_nan || va[i] == vb[i] || std::abs(va[i] - vb[i]) <= atol + rtol * std::abs(vb[i]);
+    if (!close) {
+      FAIL_CHECK("element " << i << " differs: " << va[i] << " vs " << vb[i] << " (shape " << shape_str(a.sizes()) << ")");
+      return;
+    }
+  }
+}
+
+// Finite-difference gradient check in float64: for f mapping inputs to a tensor, compares the
+// autograd gradient of sum(f(inputs) * w) (w a fixed random weight, so every output element
+// matters) with central differences, element by element.
+inline void gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, std::vector<Tensor> inputs,
+                      double eps = 1e-6, double atol = 1e-5, double rtol = 1e-4) {
+  for (auto& x : inputs) {
+    REQUIRE(x.dtype() == kFloat64);
+    x = x.detach().requires_grad_();
+  }
+  Tensor out = f(inputs);
+  Tensor w = rand_like(out.detach()) + 0.5;
+  Tensor loss = (out * w).sum();
+  std::vector<Tensor> grads = autograd::grad({loss}, inputs, {}, false, true);
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    Tensor base = inputs[k].detach().clone();
+    const std::int64_t n = base.numel();
+    std::vector<double> numeric(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      auto evaluate = [&](double delta) {
+        Tensor moved = base.clone();
+        moved.data_ptr<double>()[i] += delta;
+        std::vector<Tensor> args = inputs;
+        for (auto& a : args) a = a.detach();
+        args[k] = moved;
+        NoGradGuard no_grad;
+        return (f(args) * w).sum().item<double>();
+      };
+      numeric[static_cast<std::size_t>(i)] = (evaluate(eps) - evaluate(-eps)) / (2 * eps);
+    }
+    const std::vector<double> analytic =
+        grads[k].defined() ? values(grads[k]) : std::vector<double>(static_cast<std::size_t>(n), 0.0);
+    REQUIRE(analytic.size() == numeric.size());
+    for (std::size_t i = 0; i < numeric.size(); ++i) {
+      const double tol = atol + rtol * std::abs(numeric[i]);
+      if (std::abs(analytic[i] - numeric[i]) > tol) {
+        FAIL_CHECK("gradient of input " << k << " element " << i << ": autograd " << analytic[i] << " vs numeric "
+                                        << numeric[i]);
+        return;
+      }
+    }
+  }
+}
+
+}  // namespace cake::testing
