@@ -25,6 +25,7 @@
 
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
+#include "autograd/nn_ops.h"
 #include "autograd/ops.h"
 #include "cuda/cuda.h"
 

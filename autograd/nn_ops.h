@@ -1,0 +1,65 @@
+// nn_ops.h: the differentiable neural-network operations (convolution, pooling, batch norm,
+// softmax) that nn:: layers and nn::functional are built on.
+//
+//   auto y = cake::conv2d(x, w, b, {.stride = {2, 2}, .padding = {1, 1}});
+//   auto p = cake::max_pool2d(y, {.kernel = {2, 2}});
+//
+// Inputs are NCHW. Forward and backward kernels live in tensor/native/nn_kernels.* (oneDNN when
+// built with it, Cake's own im2col + GEMM and direct loops otherwise); the backward wiring is in
+// autograd/ops/nn.cpp.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "tensor/tensor.h"
+
+namespace cake {
+
+using Pair = std::array<std::int64_t, 2>;
+
+struct Conv2dParams {
+  Pair stride{1, 1};
+  Pair padding{0, 0};
+  Pair dilation{1, 1};
+  std::int64_t groups = 1;
+};
+struct ConvTranspose2dParams {
+  Pair stride{1, 1};
+  Pair padding{0, 0};
+  Pair output_padding{0, 0};
+  Pair dilation{1, 1};
+  std::int64_t groups = 1;
+};
+struct Pool2dParams {
+  Pair kernel{2, 2};
+  std::optional<Pair> stride;  // defaults to kernel
+  Pair padding{0, 0};
+  bool ceil_mode = false;
+  bool count_include_pad = true;  // avg pool only
+};
+
+// x [N, C_in, H, W], weight [C_out, C_in / groups, kH, kW], bias [C_out] or undefined.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& p = {});
+// x [N, C_in, H, W], weight [C_in, C_out / groups, kH, kW] (PyTorch's layout), bias [C_out].
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+                        const ConvTranspose2dParams& p = {});
+Tensor max_pool2d(const Tensor& x, const Pool2dParams& p);
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p);
+// Adaptive average pooling to a fixed output size (global pooling with {1, 1}).
+Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size);
+
+// Batch normalisation over dim 1 of [N, C] or [N, C, H, W]. In training, normalises with the
+// batch statistics and updates running_mean/var in place (momentum as PyTorch: new = (1 - m) old
+// + m batch, running var unbiased); in eval, uses the running statistics.
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// Layer normalisation over the trailing `normalized_shape` dims.
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+
+Tensor softmax(const Tensor& x, std::int64_t dim);
+Tensor log_softmax(const Tensor& x, std::int64_t dim);
+
+}  // namespace cake
