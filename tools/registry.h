@@ -1,0 +1,135 @@
+// registry.h: how an algorithm plugs into the `cake` command line.
+//
+// The library classes in algorithms/ know nothing about the CLI. Each algorithm gets a small
+// wrapper in tools/algorithms/<name>.cpp that declares its parameters and a run function,
+// and registers itself:
+//
+//   CAKE_REGISTER_ALGORITHM({
+//       .name = "kmeans",
+//       .summary = "k-means clustering (Lloyd, k-means++ init, restarts)",
+//       .reference = "Lloyd 1982; Arthur & Vassilvitskii 2007 (k-means++)",
+//       .params = {{"n_clusters", ParamType::Int, "8", "number of clusters"},
+//                  {"init", ParamType::String, "k-means++", "initialisation", {"k-means++", "random"}}},
+//       .run = [](RunContext& ctx) {
+//         cake::algorithms::KMeans km({.n_clusters = ctx.params.get_int("n_clusters")});
+//         cake::Tensor labels = km.fit_predict(ctx.data);
+//         ctx.metrics["inertia"] = km.inertia();
+//         ctx.save_labels(labels);   // labels.npy, and nmi/ari/acc when true labels are known
+//       },
+//   });
+//
+// The command line (tools/main.cpp) resolves --set/--config values against `params` (unknown
+// or ill-typed names are refused with the list of valid ones), loads --data, prepares --out,
+// calls run(), then writes config.json and metrics.json.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tensor/tensor.h"
+
+namespace cake::cli {
+
+enum class ParamType { Int, Float, String, Bool, IntList, FloatList };
+
+struct ParamSpec {
+  std::string name;
+  ParamType type;
+  std::string default_value;  // as it would be typed after --set name=...
+  std::string help;
+  std::vector<std::string> choices = {};  // for String: the allowed values (empty = any)
+};
+
+// Resolved parameter values (defaults overridden by --config then --set).
+class Params {
+ public:
+  std::int64_t get_int(const std::string& name) const;
+  double get_float(const std::string& name) const;
+  const std::string& get_string(const std::string& name) const;
+  bool get_bool(const std::string& name) const;
+  std::vector<std::int64_t> get_int_list(const std::string& name) const;
+  std::vector<double> get_float_list(const std::string& name) const;
+  const nlohmann::json& json() const { return values_; }
+  nlohmann::json& json() { return values_; }
+
+ private:
+  nlohmann::json values_;
+};
+
+// Reports progress: a bar with rate, ETA and the current objective on a terminal, plain
+// periodic lines otherwise, nothing with --quiet.
+class Progress {
+ public:
+  virtual ~Progress() = default;
+  // Starts a phase of `total` steps ("epoch", "iteration", ...).
+  virtual void start(const std::string& phase, std::int64_t total) = 0;
+  // Step `step` (1-based) is done; `values` are shown beside the bar (e.g. {"loss", 0.03}).
+  virtual void update(std::int64_t step, const std::vector<std::pair<std::string, double>>& values = {}) = 0;
+  virtual void finish() = 0;
+  // A line of text that does not disturb the bar.
+  virtual void message(const std::string& text) = 0;
+};
+
+// Everything a run function gets. Outputs go through the save_* helpers so that every
+// algorithm leaves the same files (see tools/run_context.cpp).
+struct RunContext {
+  Tensor data;                  // [N, D] float32, rows are samples
+  Tensor labels;                // [N] int64 ground truth, or undefined
+  std::optional<Shape> image_shape;  // {C, H, W} when the rows are flattened images
+  std::string data_name;        // as given to --data
+  Params params;
+  std::uint64_t seed = 0;
+  Device device = kCPU;
+  bool quiet = false;
+  std::filesystem::path out_dir;
+  Progress* progress = nullptr;
+  // Extra data sets a training algorithm may use (e.g. the test split of a named data set).
+  Tensor test_data, test_labels;
+
+  nlohmann::json metrics;       // written to metrics.json after run() returns
+
+  // One line of log.jsonl (per iteration/epoch values).
+  void log(const nlohmann::json& record);
+  // labels.npy (int64, -1 for noise); adds nmi/ari/acc/... to metrics when labels are known,
+  // and a confusion-matrix figure.
+  void save_labels(const Tensor& predicted);
+  // embedding.npy; a 2-D scatter figure coloured by label when it has 2 columns (or its first
+  // two principal components otherwise).
+  void save_embedding(const Tensor& embedding, const std::string& name = "embedding");
+  // A curve figure (e.g. loss per epoch) from the named series.
+  void save_curve(const std::string& file, const std::string& title,
+                  const std::vector<std::pair<std::string, std::vector<double>>>& series);
+  // An image grid figure: images [N, C, H, W] or [N, H*W] with image_shape, values in [0, 1].
+  void save_image_grid(const std::string& file, const Tensor& images, std::int64_t columns);
+  // Path of a file inside the output directory.
+  std::filesystem::path path(const std::string& file) const { return out_dir / file; }
+};
+
+struct AlgorithmEntry {
+  std::string name;
+  std::string summary;
+  std::string reference;  // the paper(s) it implements
+  std::vector<ParamSpec> params;
+  std::function<void(RunContext&)> run;
+};
+
+void register_algorithm(AlgorithmEntry entry);
+const std::map<std::string, AlgorithmEntry>& algorithms();
+
+struct AlgorithmRegistrar {
+  explicit AlgorithmRegistrar(AlgorithmEntry entry) { register_algorithm(std::move(entry)); }
+};
+
+}  // namespace cake::cli
+
+#define CAKE_CLI_CONCAT2(a, b) a##b
+#define CAKE_CLI_CONCAT(a, b) CAKE_CLI_CONCAT2(a, b)
+#define CAKE_REGISTER_ALGORITHM(...) \
+  static ::cake::cli::AlgorithmRegistrar CAKE_CLI_CONCAT(cake_algorithm_, __LINE__)(::cake::cli::AlgorithmEntry __VA_ARGS__)
