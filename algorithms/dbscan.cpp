@@ -1,0 +1,174 @@
+#include "algorithms/dbscan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "algorithms/detail/arrays.h"
+#include "algorithms/detail/pairwise.h"
+#include "algorithms/kd_tree.h"
+#include "tensor/creation.h"
+#include "tensor/parallel.h"
+
+namespace cake::algorithms {
+
+using detail::index_t;
+
+NeighborAlgorithm parse_neighbor_algorithm(const std::string& name) {
+  if (name == "auto") return NeighborAlgorithm::Auto;
+  if (name == "kd_tree") return NeighborAlgorithm::KDTree;
+  if (name == "brute") return NeighborAlgorithm::Brute;
+  CAKE_FAIL("DBSCAN: unknown algorithm '", name, "' (expected auto, kd_tree or brute)");
+}
+
+namespace {
+
+// Above this dimension the k-d tree's boxes stop pruning (most of them touch the ball).
+constexpr index_t kMaxTreeDimension = 8;
+
+// Flattens per-sample lists into the CSR form.
+Neighborhoods flatten(std::vector<std::vector<index_t>>& lists) {
+  Neighborhoods out;
+  out.indptr.reserve(lists.size() + 1);
+  std::size_t total = 0;
+  for (const auto& l : lists) total += l.size();
+  out.indices.reserve(total);
+  for (auto& l : lists) {
+    std::sort(l.begin(), l.end());
+    out.indices.insert(out.indices.end(), l.begin(), l.end());
+    out.indptr.push_back(static_cast<index_t>(out.indices.size()));
+    std::vector<index_t>().swap(l);
+  }
+  return out;
+}
+
+template <class T>
+void tree_neighborhoods(const T* x, index_t n, index_t d, T eps_sq, index_t leaf_size,
+                        std::vector<std::vector<index_t>>& lists) {
+  const KDTree<T> tree(x, n, d, leaf_size);
+  parallel_for(0, n, 256, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) tree.for_each_within(x + i * d, eps_sq, [&](index_t j) { lists[i].push_back(j); });
+  });
+}
+
+// Blocked GEMM distances; pairs whose expanded distance lies within rounding of eps^2 are
+// recomputed exactly, so membership never depends on cancellation.
+template <class T>
+void brute_neighborhoods(const T* x, index_t n, index_t d, T eps_sq, std::vector<std::vector<index_t>>& lists) {
+  const std::vector<T> norms = detail::row_squared_norms(x, n, d);
+  const index_t block_rows = std::max<index_t>(1, std::min<index_t>(n, (index_t{1} << 22) / n));
+  std::vector<T> block(static_cast<std::size_t>(block_rows * n));
+  const T rounding = T(16) * std::numeric_limits<T>::epsilon();
+  for (index_t row0 = 0; row0 < n; row0 += block_rows) {
+    const index_t rows = std::min(block_rows, n - row0);
+    detail::squared_distances(x + row0 * d, rows, norms.data() + row0, x, n, norms.data(), d, block.data());
+    parallel_for(0, rows, 8, [&](index_t lo, index_t hi) {
+      for (index_t r = lo; r < hi; ++r) {
+        const index_t i = row0 + r;
+        const T* dist = block.data() + r * n;
+        for (index_t j = 0; j < n; ++j) {
+          const T band = rounding * (norms[i] + norms[j]);
+          if (dist[j] > eps_sq + band) continue;
+          if (dist[j] >= eps_sq - band && detail::squared_distance(x + i * d, x + j * d, d) > eps_sq) continue;
+          lists[i].push_back(j);
+        }
+      }
+    });
+  }
+}
+
+}  // namespace
+
+Neighborhoods radius_neighborhoods(const Tensor& input, double eps, NeighborAlgorithm algorithm,
+                                   std::int64_t leaf_size) {
+  Tensor x = detail::checked_data(input, "radius_neighborhoods");
+  CAKE_CHECK(eps > 0 && std::isfinite(eps), "DBSCAN: eps must be a positive number, got ", eps);
+  const index_t n = x.size(0), d = x.size(1);
+  if (algorithm == NeighborAlgorithm::Auto)
+    algorithm = d <= kMaxTreeDimension ? NeighborAlgorithm::KDTree : NeighborAlgorithm::Brute;
+  std::vector<std::vector<index_t>> lists(static_cast<std::size_t>(n));
+  visit_floating(x.dtype(), "radius_neighborhoods", [&]<class T>() {
+    const T eps_sq = static_cast<T>(eps * eps);
+    if (algorithm == NeighborAlgorithm::KDTree) {
+      tree_neighborhoods<T>(x.data_ptr<T>(), n, d, eps_sq, leaf_size, lists);
+    } else {
+      brute_neighborhoods<T>(x.data_ptr<T>(), n, d, eps_sq, lists);
+    }
+  });
+  return flatten(lists);
+}
+
+std::vector<std::int64_t> expand_clusters(const Neighborhoods& neighborhoods, const std::vector<char>& is_core) {
+  const index_t n = static_cast<index_t>(is_core.size());
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(n), -1);
+  std::vector<index_t> stack;
+  std::int64_t label = 0;
+  for (index_t start = 0; start < n; ++start) {
+    if (labels[start] != -1 || !is_core[start]) continue;
+    // Depth-first search from `start`: a core point spreads the label to its neighbourhood, a
+    // border point takes the label and stops.
+    index_t i = start;
+    while (true) {
+      if (labels[i] == -1) {
+        labels[i] = label;
+        if (is_core[i]) {
+          for (index_t e = neighborhoods.indptr[i]; e < neighborhoods.indptr[i + 1]; ++e) {
+            const index_t v = neighborhoods.indices[e];
+            if (labels[v] == -1) stack.push_back(v);
+          }
+        }
+      }
+      if (stack.empty()) break;
+      i = stack.back();
+      stack.pop_back();
+    }
+    ++label;
+  }
+  return labels;
+}
+
+DBSCAN::DBSCAN(DBSCANOptions options) : options_(options) {
+  CAKE_CHECK(options_.eps > 0 && std::isfinite(options_.eps), "DBSCAN: eps must be a positive number, got ",
+             options_.eps);
+  CAKE_CHECK(options_.min_samples >= 1, "DBSCAN: min_samples must be at least 1, got ", options_.min_samples);
+  CAKE_CHECK(options_.leaf_size >= 1, "DBSCAN: leaf_size must be at least 1, got ", options_.leaf_size);
+}
+
+DBSCAN& DBSCAN::fit(const Tensor& input) {
+  Tensor x = detail::checked_data(input, "DBSCAN.fit");
+  const index_t n = x.size(0), d = x.size(1);
+  const Neighborhoods hoods = radius_neighborhoods(x, options_.eps, options_.algorithm, options_.leaf_size);
+  std::vector<char> is_core(static_cast<std::size_t>(n));
+  std::vector<std::int64_t> core;
+  for (index_t i = 0; i < n; ++i) {
+    is_core[i] = hoods.size(i) >= options_.min_samples;
+    if (is_core[i]) core.push_back(i);
+  }
+  const std::vector<std::int64_t> labels = expand_clusters(hoods, is_core);
+  n_clusters_ = labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
+  labels_ = detail::to_tensor(labels);
+  core_sample_indices_ = detail::to_tensor(core);
+  components_ = empty({static_cast<index_t>(core.size()), d}, x.dtype());
+  const std::size_t row_bytes = static_cast<std::size_t>(d) * x.element_size();
+  for (std::size_t c = 0; c < core.size(); ++c)
+    std::copy_n(static_cast<const char*>(x.raw_data()) + static_cast<std::size_t>(core[c]) * row_bytes, row_bytes,
+                static_cast<char*>(components_.raw_data()) + c * row_bytes);
+  return *this;
+}
+
+Tensor DBSCAN::fit_predict(const Tensor& x) { return fit(x).labels(); }
+
+const Tensor& DBSCAN::labels() const {
+  CAKE_CHECK(labels_.defined(), "DBSCAN: labels() before fit()");
+  return labels_;
+}
+const Tensor& DBSCAN::core_sample_indices() const {
+  CAKE_CHECK(core_sample_indices_.defined(), "DBSCAN: core_sample_indices() before fit()");
+  return core_sample_indices_;
+}
+const Tensor& DBSCAN::components() const {
+  CAKE_CHECK(components_.defined(), "DBSCAN: components() before fit()");
+  return components_;
+}
+
+}  // namespace cake::algorithms

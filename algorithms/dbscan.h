@@ -1,0 +1,72 @@
+// dbscan.h: DBSCAN, density-based clustering with noise (Ester, Kriegel, Sander & Xu, KDD 1996).
+//
+//   cake::algorithms::DBSCAN db({.eps = 0.3, .min_samples = 10});
+//   cake::Tensor labels = db.fit_predict(X);        // [n] int64, -1 marks noise
+//   cake::Tensor core = db.core_sample_indices();   // ascending
+//
+// The model, in the paper's terms: N_eps(p) = {q : ||p - q|| <= eps} (p itself included). A point
+// is a *core point* when |N_eps(p)| >= min_samples. Clusters are the connected components of
+// the "directly density-reachable" relation among core points (q in N_eps(p), p core), each
+// with the non-core points within eps of one of its cores ("border" points); everything else is
+// noise. Two swappable steps:
+//   1. radius_neighborhoods: every N_eps(p), through a k-d tree in low dimension (d <= 8) or
+//      blocked GEMM distances otherwise (the `algorithm` option picks).
+//   2. expand_clusters: a depth-first search from each unlabelled core point in index order,
+//      the loop of scikit-learn's dbscan_inner, so clusters are numbered in order of discovery
+//      and a border point reachable from two clusters joins the one found first. Labels equal
+//      scikit-learn's exactly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace cake::algorithms {
+
+// How the eps-neighbourhoods are found (sklearn's `algorithm`).
+enum class NeighborAlgorithm { Auto, KDTree, Brute };
+NeighborAlgorithm parse_neighbor_algorithm(const std::string& name);  // "auto", "kd_tree", "brute"
+
+struct DBSCANOptions {
+  double eps = 0.5;                 // neighbourhood radius (Euclidean)
+  std::int64_t min_samples = 5;     // |N_eps(p)| needed for a core point, p itself included
+  NeighborAlgorithm algorithm = NeighborAlgorithm::Auto;  // Auto: k-d tree when d <= 8
+  std::int64_t leaf_size = 30;      // k-d tree leaf size
+};
+
+// N_eps of every sample: neighbours of i are indices[indptr[i] .. indptr[i + 1]) (i included).
+struct Neighborhoods {
+  std::vector<std::int64_t> indptr{0};
+  std::vector<std::int64_t> indices;
+  std::int64_t size(std::int64_t i) const { return indptr[i + 1] - indptr[i]; }
+};
+
+// Step 1. X is [n, d] float32/float64; exact Euclidean distances decide membership.
+Neighborhoods radius_neighborhoods(const Tensor& x, double eps, NeighborAlgorithm algorithm = NeighborAlgorithm::Auto,
+                                   std::int64_t leaf_size = 30);
+
+// Step 2. Labels (-1 noise) from the neighbourhoods and the core flags.
+std::vector<std::int64_t> expand_clusters(const Neighborhoods& neighborhoods, const std::vector<char>& is_core);
+
+class DBSCAN {
+ public:
+  explicit DBSCAN(DBSCANOptions options = {});
+
+  DBSCAN& fit(const Tensor& x);
+  Tensor fit_predict(const Tensor& x);
+
+  const Tensor& labels() const;               // [n] int64, -1 for noise
+  const Tensor& core_sample_indices() const;  // [n_core] int64, ascending
+  const Tensor& components() const;           // [n_core, d]: the core samples, X's dtype
+  std::int64_t n_clusters() const { return n_clusters_; }
+  const DBSCANOptions& options() const { return options_; }
+
+ private:
+  DBSCANOptions options_;
+  Tensor labels_, core_sample_indices_, components_;
+  std::int64_t n_clusters_ = 0;
+};
+
+}  // namespace cake::algorithms

@@ -1,0 +1,55 @@
+// classical2_testing.h: helpers shared by the tests of agglomerative, spectral, DBSCAN, NMF,
+// FastICA and sparse coding: fixture vectors as tensors, label comparisons.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "fixtures/classical2_fixtures.h"
+#include "helpers.h"
+
+namespace cake::testing {
+
+inline Tensor matrix(const std::vector<double>& values, std::int64_t cols, DType dtype = kFloat64) {
+  return tensor(values, {static_cast<std::int64_t>(values.size()) / cols, cols}, dtype);
+}
+
+inline std::vector<std::int64_t> int_values(const Tensor& t) {
+  Tensor c = t.to(kInt64).contiguous();
+  const std::int64_t* p = c.data_ptr<std::int64_t>();
+  return std::vector<std::int64_t>(p, p + c.numel());
+}
+
+// True when a and b are the same partition: a one-to-one map sends every label of a to the
+// label of b at the same position.
+inline bool same_partition(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
+  if (a.size() != b.size()) return false;
+  std::map<std::int64_t, std::int64_t> forward, backward;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto f = forward.emplace(a[i], b[i]).first;
+    const auto g = backward.emplace(b[i], a[i]).first;
+    if (f->second != b[i] || g->second != a[i]) return false;
+  }
+  return true;
+}
+
+// The fraction of samples whose label agrees with `truth` after the best one-to-one matching
+// of labels (greedy on the contingency table; exact for the near-perfect clusterings tested).
+inline double matched_accuracy(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& truth) {
+  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> counts;
+  for (std::size_t i = 0; i < labels.size(); ++i) ++counts[{labels[i], truth[i]}];
+  std::vector<std::pair<std::int64_t, std::pair<std::int64_t, std::int64_t>>> cells;
+  for (const auto& [key, c] : counts) cells.push_back({c, key});
+  std::sort(cells.rbegin(), cells.rend());
+  std::map<std::int64_t, bool> used_label, used_truth;
+  std::int64_t correct = 0;
+  for (const auto& [c, key] : cells) {
+    if (used_label[key.first] || used_truth[key.second]) continue;
+    used_label[key.first] = used_truth[key.second] = true;
+    correct += c;
+  }
+  return static_cast<double>(correct) / static_cast<double>(labels.size());
+}
+
+}  // namespace cake::testing
