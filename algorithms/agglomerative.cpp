@@ -1,10 +1,14 @@
 #include "algorithms/agglomerative.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <queue>
+
+#include <sys/mman.h>
 
 #include "algorithms/detail/arrays.h"
 #include "algorithms/detail/pairwise.h"
@@ -94,13 +98,33 @@ inline double lance_williams(double d_il, double d_jl, double d_ij, double n_i, 
 // half of every nearest-neighbour scan walks a column with a stride of ~n doubles, one cache
 // miss per element. The full matrix makes every scan one contiguous, vectorised row; the price
 // is writing each updated row into its column too.
-std::vector<double> dense_distances(const double* x, index_t n, index_t d, bool squared) {
-  std::vector<double> dist(static_cast<std::size_t>(n * n));
+// A large uninitialised buffer of doubles on transparent huge pages where the OS offers them:
+// the n^2 matrix is touched once per row and once per column per merge, and with 4 KiB pages
+// every column access would be a TLB miss (and the first touch 50,000 page faults for n = 5000).
+struct FreeDeleter {
+  void operator()(double* p) const { std::free(p); }
+};
+using MatrixBuffer = std::unique_ptr<double[], FreeDeleter>;
+
+MatrixBuffer huge_page_buffer(std::size_t count) {
+  constexpr std::size_t kHugePage = std::size_t{2} << 20;
+  const std::size_t bytes = (count * sizeof(double) + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, bytes);
+  CAKE_CHECK(p != nullptr, "AgglomerativeClustering: cannot allocate the ", bytes >> 20,
+             " MiB distance matrix (n^2 doubles; use a connectivity graph or fewer samples)");
+#ifdef MADV_HUGEPAGE
+  madvise(p, bytes, MADV_HUGEPAGE);  // a hint; without huge pages everything still works
+#endif
+  return MatrixBuffer(static_cast<double*>(p));
+}
+
+MatrixBuffer dense_distances(const double* x, index_t n, index_t d, bool squared) {
+  MatrixBuffer dist = huge_page_buffer(static_cast<std::size_t>(n * n));
   const std::vector<double> norms = detail::row_squared_norms(x, n, d);
-  detail::squared_distances(x, n, norms.data(), x, n, norms.data(), d, dist.data());
+  detail::squared_distances(x, n, norms.data(), x, n, norms.data(), d, dist.get());
   parallel_for(0, n, 64, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) {
-      double* row = dist.data() + i * n;
+      double* row = dist.get() + i * n;
       if (!squared)
         for (index_t j = 0; j < n; ++j) row[j] = std::sqrt(row[j]);
       row[i] = kInf;
@@ -111,8 +135,16 @@ std::vector<double> dense_distances(const double* x, index_t n, index_t d, bool 
 
 // Müllner 2011, Fig. 4 (as scipy's nn_chain): merges of a reducible linkage in O(n^2).
 // Retired clusters have +inf in every row and column, so a scan needs no activity test.
+// The smallest entry of a row (one vectorised pass; the index is found by a second, cheaper one).
+inline double row_minimum(const double* row, index_t n) {
+  double m = kInf;
+#pragma omp simd reduction(min : m)
+  for (index_t i = 0; i < n; ++i) m = std::min(m, row[i]);
+  return m;
+}
+
 template <Linkage L>
-std::vector<SampleMerge> nn_chain(std::vector<double>& dist, index_t n) {
+std::vector<SampleMerge> nn_chain(double* dist, index_t n) {
   std::vector<double> size(static_cast<std::size_t>(n), 1.0);
   std::vector<index_t> chain;
   chain.reserve(static_cast<std::size_t>(n));
@@ -130,30 +162,27 @@ std::vector<SampleMerge> nn_chain(std::vector<double>& dist, index_t n) {
     double nearest = kInf;
     while (true) {
       x = chain.back();
-      const double* row = dist.data() + x * n;
+      const double* row = dist + x * n;
       const bool has_previous = chain.size() > 1;
-      y = has_previous ? chain[chain.size() - 2] : -1;
-      nearest = has_previous ? row[y] : kInf;
-      for (index_t i = 0; i < n; ++i) {
-        if (row[i] < nearest) {
-          nearest = row[i];
-          y = i;
-        }
-      }
-      if (has_previous && y == chain[chain.size() - 2]) break;
+      const index_t previous = has_previous ? chain[chain.size() - 2] : -1;
+      nearest = row_minimum(row, n);
+      if (has_previous && row[previous] == nearest) break;  // mutual nearest neighbours
+      y = std::find(row, row + n, nearest) - row;
       chain.push_back(y);
     }
+    y = chain[chain.size() - 2];
     chain.resize(chain.size() - 2);
     if (x > y) std::swap(x, y);  // the merged cluster lives in slot y (fastcluster's convention)
     merges.push_back({x, y, nearest});
     // d(x u y, l) into row y and column y; row and column x retire.
     const double n_x = size[x], n_y = size[y];
-    double* row_x = dist.data() + x * n;
-    double* row_y = dist.data() + y * n;
+    double* row_x = dist + x * n;
+    double* row_y = dist + y * n;
     for (index_t l = 0; l < n; ++l) row_y[l] = lance_williams<L>(row_x[l], row_y[l], nearest, n_x, n_y, size[l]);
     row_y[y] = kInf;
     row_y[x] = kInf;
     for (index_t l = 0; l < n; ++l) {
+      if (size[l] == 0) continue;  // a retired row is never scanned again
       dist[l * n + y] = row_y[l];
       dist[l * n + x] = kInf;
     }
@@ -406,14 +435,14 @@ MergeTree linkage_tree(const Tensor& input, Linkage linkage, const SparseGraph* 
   if (n == 1) return MergeTree{1, {}, {}};
   if (connectivity != nullptr) return connectivity_tree(px, n, d, linkage, *connectivity, components);
   if (linkage == Linkage::Single) return label_merges(prim_mst(px, n, d), n, /*smaller_first=*/false);
-  std::vector<double> dist = dense_distances(px, n, d, /*squared=*/linkage == Linkage::Ward);
+  MatrixBuffer dist = dense_distances(px, n, d, /*squared=*/linkage == Linkage::Ward);
   std::vector<SampleMerge> merges;
   switch (linkage) {
-    case Linkage::Ward: merges = nn_chain<Linkage::Ward>(dist, n); break;
-    case Linkage::Complete: merges = nn_chain<Linkage::Complete>(dist, n); break;
-    default: merges = nn_chain<Linkage::Average>(dist, n); break;
+    case Linkage::Ward: merges = nn_chain<Linkage::Ward>(dist.get(), n); break;
+    case Linkage::Complete: merges = nn_chain<Linkage::Complete>(dist.get(), n); break;
+    default: merges = nn_chain<Linkage::Average>(dist.get(), n); break;
   }
-  std::vector<double>().swap(dist);
+  dist.reset();
   if (linkage == Linkage::Ward)
     for (SampleMerge& m : merges) m.distance = std::sqrt(m.distance);
   return label_merges(std::move(merges), n, /*smaller_first=*/true);

@@ -21,6 +21,17 @@ inline std::vector<std::int64_t> int_values(const Tensor& t) {
   return std::vector<std::int64_t>(p, p + c.numel());
 }
 
+// A @ B by the textbook triple loop (float64), a reference independent of BLAS.
+inline Tensor matmul_reference(const Tensor& a, const Tensor& b) {
+  const std::vector<double> va = values(a), vb = values(b);
+  const std::int64_t n = a.size(0), k = a.size(1), m = b.size(1);
+  std::vector<double> out(static_cast<std::size_t>(n * m), 0.0);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t t = 0; t < k; ++t)
+      for (std::int64_t j = 0; j < m; ++j) out[i * m + j] += va[i * k + t] * vb[t * m + j];
+  return tensor(out, {n, m}, kFloat64);
+}
+
 // True when a and b are the same partition: a one-to-one map sends every label of a to the
 // label of b at the same position.
 inline bool same_partition(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
