@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "algorithms/detail/arrays.h"
 #include "algorithms/detail/pairwise.h"
@@ -57,15 +58,15 @@ template <class T>
 void brute_neighborhoods(const T* x, index_t n, index_t d, T eps_sq, std::vector<std::vector<index_t>>& lists) {
   const std::vector<T> norms = detail::row_squared_norms(x, n, d);
   const index_t block_rows = std::max<index_t>(1, std::min<index_t>(n, (index_t{1} << 22) / n));
-  std::vector<T> block(static_cast<std::size_t>(block_rows * n));
+  auto block = std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(block_rows * n));
   const T rounding = T(16) * std::numeric_limits<T>::epsilon();
   for (index_t row0 = 0; row0 < n; row0 += block_rows) {
     const index_t rows = std::min(block_rows, n - row0);
-    detail::squared_distances(x + row0 * d, rows, norms.data() + row0, x, n, norms.data(), d, block.data());
+    detail::squared_distances(x + row0 * d, rows, norms.data() + row0, x, n, norms.data(), d, block.get());
     parallel_for(0, rows, 8, [&](index_t lo, index_t hi) {
       for (index_t r = lo; r < hi; ++r) {
         const index_t i = row0 + r;
-        const T* dist = block.data() + r * n;
+        const T* dist = block.get() + r * n;
         for (index_t j = 0; j < n; ++j) {
           const T band = rounding * (norms[i] + norms[j]);
           if (dist[j] > eps_sq + band) continue;

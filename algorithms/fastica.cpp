@@ -103,11 +103,12 @@ void contrast(ICAFunction fun, T alpha, T* u, index_t k, index_t n, T* g_prime_m
 // of the centred data transposed (features x samples) and D its singular values; the sign of
 // each direction is fixed by its first entry (scikit-learn's u *= sign(u[0])).
 template <class T>
-Tensor whitening_matrix(const Tensor& centred, index_t n_components, WhitenSolver solver) {
+Tensor whitening_matrix(Tensor centred, index_t n_components, WhitenSolver solver) {
   const index_t f = centred.size(1);
   Tensor u, d;  // u [f, r] columns, d [r] descending
   if (solver == WhitenSolver::SVD) {
-    auto [left, s, vh] = detail::svd(centred);  // centred = left diag(s) vh: vh^T are our u
+    // centred = U_x diag(s) Vh: the left singular vectors of centred^T are Vh^T.
+    auto [s, vh] = detail::singular_values_and_right_vectors(centred, /*overwrite_input=*/true);
     u = vh.t().contiguous();
     d = s;
   } else {
@@ -216,6 +217,72 @@ index_t ica_deflation(const T* z, index_t k, index_t n, T* w, ICAFunction fun, T
   return most;
 }
 
+// ---- Data-space helpers ------------------------------------------------------------------------------
+
+template <class T>
+Tensor column_means(const Tensor& x) {
+  const index_t n = x.size(0), f = x.size(1);
+  const T* p = x.data_ptr<T>();
+  std::vector<double> sums(static_cast<std::size_t>(f), 0.0);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < f; ++j) sums[j] += p[i * f + j];
+  Tensor mean = empty({f}, x.dtype());
+  for (index_t j = 0; j < f; ++j) mean.data_ptr<T>()[j] = static_cast<T>(sums[j] / static_cast<double>(n));
+  return mean;
+}
+
+template <class T>
+Tensor centred_copy(const Tensor& x, const Tensor& mean) {
+  const index_t n = x.size(0), f = x.size(1);
+  Tensor out = empty({n, f}, x.dtype());
+  const T* px = x.data_ptr<T>();
+  const T* pm = mean.data_ptr<T>();
+  T* po = out.data_ptr<T>();
+  parallel_for(0, n, 256, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i)
+      for (index_t j = 0; j < f; ++j) po[i * f + j] = px[i * f + j] - pm[j];
+  });
+  return out;
+}
+
+// scale * M (X - mean)^T [r, n] for M [r, f], without forming X - mean: M X^T minus the
+// column M mean, one GEMM on the data as given.
+template <class T>
+Tensor project_centred(const Tensor& x, const Tensor& mean, const Tensor& m, T scale) {
+  const index_t n = x.size(0), f = x.size(1), r = m.size(0);
+  Tensor out = empty({r, n}, x.dtype());
+  T* po = out.data_ptr<T>();
+  gemm<T>(false, true, r, n, f, scale, m.data_ptr<T>(), f, x.data_ptr<T>(), f, T(0), po, n);
+  std::vector<T> shift(static_cast<std::size_t>(r));
+  detail::gemv<T>(false, r, f, scale, m.data_ptr<T>(), f, mean.data_ptr<T>(), T(0), shift.data());
+  for (index_t a = 0; a < r; ++a)
+    for (index_t i = 0; i < n; ++i) po[a * n + i] -= shift[a];
+  return out;
+}
+
+// Each source (column of S [n, k]) to unit population variance, and its unmixing row with it.
+template <class T>
+void scale_to_unit_variance(Tensor& sources, Tensor& components) {
+  const index_t n = sources.size(0), k = sources.size(1), f = components.size(1);
+  T* ps = sources.data_ptr<T>();
+  T* pc = components.data_ptr<T>();
+  std::vector<double> sum(static_cast<std::size_t>(k), 0.0), sum_sq(static_cast<std::size_t>(k), 0.0);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < k; ++j) {
+      sum[j] += ps[i * k + j];
+      sum_sq[j] += double(ps[i * k + j]) * ps[i * k + j];
+    }
+  std::vector<T> inv_std(static_cast<std::size_t>(k));
+  for (index_t j = 0; j < k; ++j) {
+    const double mean = sum[j] / static_cast<double>(n);
+    inv_std[j] = static_cast<T>(1.0 / std::sqrt(std::max(sum_sq[j] / static_cast<double>(n) - mean * mean, 1e-300)));
+  }
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < k; ++j) ps[i * k + j] *= inv_std[j];
+  for (index_t j = 0; j < k; ++j)
+    for (index_t c = 0; c < f; ++c) pc[j * f + c] *= inv_std[j];
+}
+
 // The Moore-Penrose pseudo-inverse of A [k, f] through its SVD, with numpy's cutoff
 // (singular values below max(k, f) eps s_max count as zero).
 template <class T>
@@ -252,87 +319,54 @@ Tensor FastICA::fit_transform(const Tensor& input) {
   Tensor x = detail::checked_data(input, "FastICA.fit", 2);
   const index_t n = x.size(0), f = x.size(1);
   const bool whiten = options_.whiten != ICAWhiten::None;
-  index_t k = whiten ? (options_.n_components > 0 ? std::min(options_.n_components, std::min(n, f)) : std::min(n, f))
-                     : f;
+  const index_t k = !whiten ? f : options_.n_components > 0 ? std::min(options_.n_components, std::min(n, f))
+                                                              : std::min(n, f);
   Tensor sources;
   visit_floating(x.dtype(), "FastICA.fit", [&]<class T>() {
-    // Centre (only when whitening, as scikit-learn).
-    Tensor mean = zeros({f}, x.dtype());
-    Tensor centred = x.clone();
-    T* pc = centred.data_ptr<T>();
+    // Step 1: centre and whiten (only when whitening, as scikit-learn). Z [k, n] holds the
+    // whitened samples as columns, scaled by sqrt(n) so that Z Z^T / n = I.
+    Tensor mean = whiten ? column_means<T>(x) : zeros({f}, x.dtype());
+    Tensor kmat, z;
     if (whiten) {
-      std::vector<double> sums(static_cast<std::size_t>(f), 0.0);
-      for (index_t i = 0; i < n; ++i)
-        for (index_t j = 0; j < f; ++j) sums[j] += pc[i * f + j];
-      for (index_t j = 0; j < f; ++j) mean.data_ptr<T>()[j] = static_cast<T>(sums[j] / static_cast<double>(n));
-      const T* pm = mean.data_ptr<T>();
-      parallel_for(0, n, 256, [&](index_t lo, index_t hi) {
-        for (index_t i = lo; i < hi; ++i)
-          for (index_t j = 0; j < f; ++j) pc[i * f + j] -= pm[j];
-      });
-    }
-    // Z [k, n]: whitened samples as columns, scaled by sqrt(n) so that Z Z^T / n = I.
-    Tensor z = empty({k, n}, x.dtype());
-    Tensor kmat;
-    if (whiten) {
-      kmat = whitening_matrix<T>(centred, k, options_.whiten_solver);
-      gemm<T>(false, true, k, n, f, std::sqrt(static_cast<T>(n)), kmat.data_ptr<T>(), f, pc, f, T(0),
-              z.data_ptr<T>(), n);
+      kmat = whitening_matrix<T>(centred_copy<T>(x, mean), k, options_.whiten_solver);
+      z = project_centred<T>(x, mean, kmat, std::sqrt(static_cast<T>(n)));
     } else {
-      for (index_t i = 0; i < n; ++i)
-        for (index_t j = 0; j < f; ++j) z.data_ptr<T>()[j * n + i] = pc[i * f + j];
+      z = x.t().contiguous();
     }
-    // The starting unmixing matrix.
-    Tensor w;
-    if (options_.w_init.defined()) {
-      CAKE_CHECK(options_.w_init.sizes() == (Shape{k, k}), "FastICA: w_init must have shape [", k, ", ", k,
-                 "], got ", options_.w_init.sizes());
-      w = options_.w_init.detach().cpu().to(x.dtype()).contiguous().clone();
-    } else {
-      detail::SeedScope seed(options_.random_state);
-      w = randn({k, k}, x.dtype());
-    }
+    // Step 2: the unmixing matrix W of the whitened data.
+    Tensor w = initial_unmixing(x.dtype(), k);
     const T alpha = static_cast<T>(options_.fun_alpha);
     n_iter_ = options_.algorithm == ICAAlgorithm::Parallel
                   ? ica_parallel<T>(z.data_ptr<T>(), k, n, w.data_ptr<T>(), options_.fun, alpha, options_.max_iter,
                                     options_.tol)
                   : ica_deflation<T>(z.data_ptr<T>(), k, n, w.data_ptr<T>(), options_.fun, alpha, options_.max_iter,
                                      options_.tol);
-    // Unmixing in data space: components = W K, sources S = (X - mean) components^T.
+    // Back in data space: components = W K, sources S = (X - mean) components^T.
     Tensor components = w;
     if (whiten) {
       components = empty({k, f}, x.dtype());
       gemm<T>(false, false, k, f, k, T(1), w.data_ptr<T>(), k, kmat.data_ptr<T>(), f, T(0),
               components.data_ptr<T>(), f);
     }
-    sources = empty({n, k}, x.dtype());
-    T* ps = sources.data_ptr<T>();
-    gemm<T>(false, true, n, k, f, T(1), pc, f, components.data_ptr<T>(), f, T(0), ps, k);
-    if (options_.whiten == ICAWhiten::UnitVariance) {
-      // Each source to unit (population) variance, and its unmixing row with it.
-      std::vector<double> sum(static_cast<std::size_t>(k), 0.0), sum_sq(static_cast<std::size_t>(k), 0.0);
-      for (index_t i = 0; i < n; ++i)
-        for (index_t j = 0; j < k; ++j) {
-          sum[j] += ps[i * k + j];
-          sum_sq[j] += double(ps[i * k + j]) * ps[i * k + j];
-        }
-      std::vector<T> inv_std(static_cast<std::size_t>(k));
-      for (index_t j = 0; j < k; ++j) {
-        const double m = sum[j] / static_cast<double>(n);
-        inv_std[j] = static_cast<T>(1.0 / std::sqrt(std::max(sum_sq[j] / static_cast<double>(n) - m * m, 1e-300)));
-      }
-      for (index_t i = 0; i < n; ++i)
-        for (index_t j = 0; j < k; ++j) ps[i * k + j] *= inv_std[j];
-      T* pcomp = components.data_ptr<T>();
-      for (index_t j = 0; j < k; ++j)
-        for (index_t c = 0; c < f; ++c) pcomp[j * f + c] *= inv_std[j];
-    }
+    sources = project_centred<T>(x, mean, components, T(1)).t().contiguous();
+    // Step 3: unit-variance sources, the unmixing rows scaled with them.
+    if (options_.whiten == ICAWhiten::UnitVariance) scale_to_unit_variance<T>(sources, components);
     components_ = components;
     mean_ = mean;
     whitening_ = kmat;
     mixing_ = pseudo_inverse<T>(components_);
   });
   return sources;
+}
+
+Tensor FastICA::initial_unmixing(DType dtype, std::int64_t k) const {
+  if (options_.w_init.defined()) {
+    CAKE_CHECK(options_.w_init.sizes() == (Shape{k, k}), "FastICA: w_init must have shape [", k, ", ", k, "], got ",
+               options_.w_init.sizes());
+    return options_.w_init.detach().cpu().to(dtype).contiguous().clone();
+  }
+  detail::SeedScope seed(options_.random_state);
+  return randn({k, k}, dtype);
 }
 
 FastICA& FastICA::fit(const Tensor& x) {
@@ -345,14 +379,10 @@ Tensor FastICA::transform(const Tensor& input) const {
   Tensor x = detail::checked_data(input, "FastICA.transform");
   CAKE_CHECK(x.size(1) == comp.size(1), "FastICA.transform: the model was fitted on ", comp.size(1),
              " features, the data has shape ", x.sizes());
-  x = x.to(comp.dtype());
-  Tensor out = empty({x.size(0), comp.size(0)}, comp.dtype());
-  visit_floating(comp.dtype(), "FastICA.transform", [&]<class T>() {
-    Tensor centred = (x - mean_.unsqueeze(0)).contiguous();
-    gemm<T>(false, true, x.size(0), comp.size(0), comp.size(1), T(1), centred.data_ptr<T>(), comp.size(1),
-            comp.data_ptr<T>(), comp.size(1), T(0), out.data_ptr<T>(), comp.size(0));
+  x = x.to(comp.dtype()).contiguous();
+  return visit_floating(comp.dtype(), "FastICA.transform", [&]<class T>() {
+    return project_centred<T>(x, mean_, comp, T(1)).t().contiguous();
   });
-  return out;
 }
 
 Tensor FastICA::inverse_transform(const Tensor& s_input) const {

@@ -72,6 +72,8 @@ class FastICA {
   const FastICAOptions& options() const { return options_; }
 
  private:
+  Tensor initial_unmixing(DType dtype, std::int64_t k) const;
+
   FastICAOptions options_;
   Tensor components_, mixing_, mean_, whitening_;
   std::int64_t n_iter_ = 0;

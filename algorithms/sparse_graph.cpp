@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
 
 #include "algorithms/detail/arrays.h"
@@ -72,46 +73,49 @@ SparseGraph SparseGraph::from_triplets(std::int64_t n, const std::vector<std::in
 
 namespace {
 
-// Rows [row0, row0 + rows) of the k-NN graph: candidates by the GEMM distance expansion, then
-// the exact distance of a few extra candidates so that cancellation cannot swap the k-th
-// neighbour with the (k+1)-th.
+// Rows [row0, row0 + rows) of the k-NN graph. Each row keeps its `candidates` smallest GEMM
+// distances in a small sorted buffer (one comparison per sample once the buffer is full, so
+// O(n) per row), then ranks those few by their exact distance, so that cancellation in the
+// GEMM expansion cannot swap the k-th neighbour with the (k+1)-th.
 template <class T>
 void knn_rows(const T* x, index_t n, index_t d, const std::vector<T>& norms, index_t row0, index_t rows,
-              index_t k, bool include_self, std::vector<T>& block, std::vector<index_t>& out_index,
+              index_t k, bool include_self, T* block, std::vector<index_t>& out_index,
               std::vector<double>& out_distance) {
-  detail::squared_distances(x + row0 * d, rows, norms.data() + row0, x, n, norms.data(), d, block.data());
+  detail::squared_distances(x + row0 * d, rows, norms.data() + row0, x, n, norms.data(), d, block);
   const index_t wanted = include_self ? k : k + 1;  // without self: drop it afterwards
   const index_t candidates = std::min(n, wanted + 4);
   parallel_for(0, rows, 16, [&](index_t lo, index_t hi) {
-    std::vector<index_t> order(static_cast<std::size_t>(n));
-    std::vector<std::pair<T, index_t>> exact(static_cast<std::size_t>(candidates));
+    std::vector<std::pair<T, index_t>> best(static_cast<std::size_t>(candidates));
     for (index_t r = lo; r < hi; ++r) {
       const index_t i = row0 + r;
-      const T* dist = block.data() + r * n;
-      std::iota(order.begin(), order.end(), index_t{0});
-      auto closer = [&](index_t a, index_t b) { return dist[a] != dist[b] ? dist[a] < dist[b] : a < b; };
-      std::nth_element(order.begin(), order.begin() + (candidates - 1), order.end(), closer);
-      for (index_t c = 0; c < candidates; ++c) {
-        const index_t j = order[static_cast<std::size_t>(c)];
-        exact[static_cast<std::size_t>(c)] = {j == i ? T(0) : detail::squared_distance(x + i * d, x + j * d, d), j};
+      const T* dist = block + r * n;
+      // The `candidates` smallest (distance, index) pairs, kept sorted.
+      index_t filled = 0;
+      for (index_t j = 0; j < n; ++j) {
+        const T v = dist[j];
+        if (filled == candidates && !(v < best[filled - 1].first)) continue;
+        index_t pos = filled == candidates ? candidates - 1 : filled++;
+        while (pos > 0 && v < best[pos - 1].first) {
+          best[pos] = best[pos - 1];
+          --pos;
+        }
+        best[pos] = {v, j};
       }
+      for (auto& [value, j] : best) value = j == i ? T(0) : detail::squared_distance(x + i * d, x + j * d, d);
       // The sample itself first among equals, then by index (sklearn's stable order).
-      std::sort(exact.begin(), exact.end(), [&](const auto& a, const auto& b) {
+      std::sort(best.begin(), best.end(), [&](const auto& a, const auto& b) {
         if (a.first != b.first) return a.first < b.first;
         if ((a.second == i) != (b.second == i)) return a.second == i;
         return a.second < b.second;
       });
       index_t written = 0;
       for (index_t c = 0; c < candidates && written < k; ++c) {
-        const index_t j = exact[static_cast<std::size_t>(c)].second;
+        const index_t j = best[c].second;
         if (!include_self && j == i) continue;
-        out_index[static_cast<std::size_t>(i * k + written)] = j;
-        out_distance[static_cast<std::size_t>(i * k + written)] =
-            std::sqrt(static_cast<double>(exact[static_cast<std::size_t>(c)].first));
+        out_index[i * k + written] = j;
+        out_distance[i * k + written] = std::sqrt(static_cast<double>(best[c].first));
         ++written;
       }
-      // Without self and with the sample missing from its own candidates (duplicates), the
-      // list above already holds k others.
     }
   });
 }
@@ -133,10 +137,10 @@ SparseGraph kneighbors_graph(const Tensor& input, std::int64_t n_neighbors, bool
     const std::vector<T> norms = detail::row_squared_norms(px, n, d);
     // Row blocks of at most ~4M distances keep the buffer in a few tens of megabytes.
     const index_t block_rows = std::max<index_t>(1, std::min<index_t>(n, (index_t{1} << 22) / n));
-    std::vector<T> block(static_cast<std::size_t>(block_rows * n));
+    auto block = std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(block_rows * n));
     for (index_t row0 = 0; row0 < n; row0 += block_rows) {
       const index_t rows = std::min(block_rows, n - row0);
-      knn_rows<T>(px, n, d, norms, row0, rows, k, include_self, block, neighbor, distance);
+      knn_rows<T>(px, n, d, norms, row0, rows, k, include_self, block.get(), neighbor, distance);
     }
   });
   SparseGraph g;

@@ -30,8 +30,15 @@ inline Tensor checked_data(const Tensor& x, const char* who, std::int64_t min_ro
   CAKE_CHECK(x.size(1) >= 1, who, ": expected at least one feature, got shape ", x.sizes());
   Tensor data = x.detach().contiguous();
   visit_floating(data.dtype(), who, [&]<class T>() {
+    // x * 0 is 0 for finite x and NaN for NaN or infinity: one vectorised pass finds out
+    // whether there is anything to report, a second one where.
     const T* p = data.data_ptr<T>();
-    for (std::int64_t i = 0; i < data.numel(); ++i)
+    const std::int64_t count = data.numel();
+    T probe = 0;
+#pragma omp simd reduction(+ : probe)
+    for (std::int64_t i = 0; i < count; ++i) probe += p[i] * T(0);
+    if (probe == T(0)) return;
+    for (std::int64_t i = 0; i < count; ++i)
       CAKE_CHECK(std::isfinite(p[i]), who, ": the data contains NaN or infinity (at flat index ", i, ", shape ",
                  data.sizes(), ")");
   });

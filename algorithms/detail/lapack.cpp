@@ -3,6 +3,7 @@
 #include "algorithms/detail/lapack.h"
 
 #include <algorithm>
+#include <memory>
 #include <type_traits>
 
 #include "tensor/creation.h"
@@ -44,6 +45,12 @@ void check_info(int info, const char* routine) {
              info > 0 ? " (the algorithm did not converge)" : " (an argument was invalid)");
 }
 
+// LAPACK workspace: uninitialised (it is written before it is read), often megabytes.
+template <class T>
+std::unique_ptr<T[]> workspace(int count) {
+  return std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(std::max(count, 1)));
+}
+
 template <class T>
 void syevd(int n, T* a, T* w) {
   const char jobz = 'V', uplo = 'L';
@@ -60,9 +67,9 @@ void syevd(int n, T* a, T* w) {
   check_info(info, "syevd (workspace query)");
   lwork = static_cast<int>(work_query) + 1;
   liwork = iwork_query;
-  std::vector<T> work(static_cast<std::size_t>(lwork));
+  auto work = workspace<T>(lwork);
   std::vector<int> iwork(static_cast<std::size_t>(std::max(1, liwork)));
-  call(work.data(), iwork.data());
+  call(work.get(), iwork.data());
   check_info(info, "syevd");
 }
 
@@ -86,9 +93,40 @@ void gesdd_thin(int m, int n, T* a, T* s, T* u, T* vh) {
   call(&work_query);
   check_info(info, "gesdd (workspace query)");
   lwork = static_cast<int>(work_query) + 1;
-  std::vector<T> work(static_cast<std::size_t>(lwork));
-  call(work.data());
+  auto work = workspace<T>(lwork);
+  call(work.get());
   check_info(info, "gesdd");
+}
+
+// R [n, n] (row-major, upper) from the L that gelqf leaves in the column-major [n, m] buffer:
+// L's entry (i, j), i >= j, sits at a[i + j * n], and R = L^T.
+template <class T>
+void extract_r(const T* a, int n, T* r) {
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) r[i * n + j] = (j >= i) ? a[j + i * n] : T(0);
+}
+
+// The R factor alone of X = Q R for the row-major [m, n] buffer (m >= n), destroying it.
+template <class T>
+void r_factor(int m, int n, T* a, T* r) {
+  const int col_m = n, col_n = m;
+  int info = 0, lwork = -1;
+  std::vector<T> tau(static_cast<std::size_t>(n));
+  T work_query = 0;
+  auto lqf = [&](T* work) {
+    if constexpr (std::is_same_v<T, float>) {
+      sgelqf_(&col_m, &col_n, a, &col_m, tau.data(), work, &lwork, &info);
+    } else {
+      dgelqf_(&col_m, &col_n, a, &col_m, tau.data(), work, &lwork, &info);
+    }
+  };
+  lqf(&work_query);
+  check_info(info, "gelqf (workspace query)");
+  lwork = static_cast<int>(work_query) + 1;
+  auto work = workspace<T>(lwork);
+  lqf(work.get());
+  check_info(info, "gelqf");
+  extract_r(a, n, r);
 }
 
 // Thin Q of the row-major [m, n] buffer, m >= n: the column-major view is A^T [n, m], whose LQ
@@ -109,17 +147,14 @@ void orthonormalize_columns(int m, int n, T* a, T* r) {
   lqf(&work_query);
   check_info(info, "gelqf (workspace query)");
   lwork = std::max(static_cast<int>(work_query) + 1, m);
-  std::vector<T> work(static_cast<std::size_t>(lwork));
-  lqf(work.data());
+  auto work = workspace<T>(lwork);
+  lqf(work.get());
   check_info(info, "gelqf");
-  // L (lower triangle of the column-major [n, n] block) is R^T: entry (i, j), i >= j, of L sits
-  // at a[j * n + i]... in column-major terms a[i + j * col_m] with col_m = n.
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) r[i * n + j] = (j >= i) ? a[j + i * col_m] : T(0);
+  extract_r(a, n, r);
   if constexpr (std::is_same_v<T, float>) {
-    sorglq_(&col_m, &col_n, &col_m, a, &col_m, tau.data(), work.data(), &lwork, &info);
+    sorglq_(&col_m, &col_n, &col_m, a, &col_m, tau.data(), work.get(), &lwork, &info);
   } else {
-    dorglq_(&col_m, &col_n, &col_m, a, &col_m, tau.data(), work.data(), &lwork, &info);
+    dorglq_(&col_m, &col_n, &col_m, a, &col_m, tau.data(), work.get(), &lwork, &info);
   }
   check_info(info, "orglq");
 }
@@ -167,6 +202,23 @@ std::pair<Tensor, Tensor> qr(const Tensor& x) {
   return {q, r};
 }
 
+std::pair<Tensor, Tensor> singular_values_and_right_vectors(const Tensor& x, bool overwrite_input) {
+  check_matrix(x, "singular_values_and_right_vectors");
+  const std::int64_t m = x.size(0), n = x.size(1);
+  if (m < 2 * n) {  // not tall enough for the QR step to pay
+    auto [u, s, vh] = svd(x);
+    return {s, vh};
+  }
+  Tensor work = overwrite_input && x.is_contiguous() ? x : x.contiguous().clone();
+  Tensor r = empty({n, n}, x.dtype());
+  visit_floating(x.dtype(), "singular_values_and_right_vectors", [&]<class T>() {
+    r_factor<T>(static_cast<int>(m), static_cast<int>(n), work.data_ptr<T>(), r.data_ptr<T>());
+  });
+  work = Tensor();
+  auto [u, s, vh] = svd(r);  // X = Q R = (Q U_R) S Vh: the same S and Vh
+  return {s, vh};
+}
+
 std::vector<std::int64_t> pivoted_qr_order(const Tensor& x) {
   check_matrix(x, "pivoted_qr_order");
   const int rows = static_cast<int>(x.size(0)), k = static_cast<int>(x.size(1));
@@ -189,8 +241,8 @@ std::vector<std::int64_t> pivoted_qr_order(const Tensor& x) {
       call(&work_query);
       check_info(info, "geqp3 (workspace query)");
       lwork = static_cast<int>(work_query) + 1;
-      std::vector<T> buffer(static_cast<std::size_t>(lwork));
-      call(buffer.data());
+      auto buffer = workspace<T>(lwork);
+      call(buffer.get());
       check_info(info, "geqp3");
     });
   }
