@@ -1,0 +1,50 @@
+// nmf.cpp: `cake run nmf`, non-negative matrix factorisation X ~ W H (algorithms/nmf.h). W is
+// saved as the embedding; the parts H are shown as images for image data.
+#include "algorithms/nmf.h"
+#include "tools/algorithms/component_images.h"
+#include "tools/registry.h"
+
+namespace cake::cli {
+namespace {
+
+void run_nmf(RunContext& ctx) {
+  using namespace cake::algorithms;
+  const double alpha_h = ctx.params.get_float("alpha_H");
+  NMF model({.n_components = ctx.params.get_int("n_components"),
+             .init = parse_nmf_init(ctx.params.get_string("init")),
+             .solver = parse_nmf_solver(ctx.params.get_string("solver")),
+             .tol = ctx.params.get_float("tol"),
+             .max_iter = ctx.params.get_int("max_iter"),
+             .random_state = ctx.seed,
+             .alpha_W = ctx.params.get_float("alpha_W"),
+             .alpha_H = alpha_h < 0 ? std::nullopt : std::optional<double>(alpha_h),
+             .l1_ratio = ctx.params.get_float("l1_ratio")});
+  ctx.progress->start("nmf", 1);
+  const Tensor w = model.fit_transform(ctx.data.cpu());
+  ctx.progress->update(1, {{"reconstruction_err", model.reconstruction_err()}});
+  ctx.progress->finish();
+  ctx.metrics["reconstruction_err"] = model.reconstruction_err();
+  ctx.metrics["n_iter"] = model.n_iter();
+  ctx.metrics["n_components"] = model.n_components();
+  ctx.save_embedding(w);
+  save_component_images(ctx, "components.png", model.components());
+}
+
+}  // namespace
+
+CAKE_REGISTER_ALGORITHM({
+    .name = "nmf",
+    .summary = "non-negative matrix factorisation X ~ W H (coordinate descent or multiplicative updates)",
+    .reference = "Lee & Seung 2001; Cichocki & Phan 2009 (HALS / CD); Boutsidis & Gallopoulos 2008 (NNDSVD)",
+    .params = {{"n_components", ParamType::Int, "10", "rank of the factorisation (0: all features)"},
+               {"init", ParamType::String, "auto", "initial W, H", {"auto", "nndsvd", "nndsvda", "nndsvdar", "random"}},
+               {"solver", ParamType::String, "cd", "cd: coordinate descent; mu: multiplicative updates", {"cd", "mu"}},
+               {"max_iter", ParamType::Int, "200", "most iterations"},
+               {"tol", ParamType::Float, "1e-4", "stopping tolerance (relative)"},
+               {"alpha_W", ParamType::Float, "0", "penalty weight on W"},
+               {"alpha_H", ParamType::Float, "-1", "penalty weight on H (< 0: the same as alpha_W)"},
+               {"l1_ratio", ParamType::Float, "0", "l1 share of the penalty (0: ridge, 1: lasso)"}},
+    .run = run_nmf,
+});
+
+}  // namespace cake::cli
