@@ -98,7 +98,7 @@ Tensor identity_like(const Tensor& a) {
 TEST_CASE("matmul: every transpose combination (NN, NT, TN, TT) against the naive loop") {
   manual_seed(1);
   for (DType dtype : {kFloat32, kFloat64, kInt64}) {
-    for (auto [M, K, N] : {std::array<std::int64_t, 3>{1, 1, 1}, {3, 5, 4}, {7, 1, 9}, {33, 17, 65}, {64, 64, 1}}) {
+    for (auto [M, K, N] : {std::array<std::int64_t, 3>{1, 1, 1}, {3, 5, 4}, {7, 1, 9}, {33, 17, 65}, {64, 64, 1}, {1, 33, 17}}) {
       for (bool ta : {false, true})
         for (bool tb : {false, true}) {
           Tensor a = ta ? random_matrix({K, M}, dtype).t() : random_matrix({M, K}, dtype);
@@ -138,7 +138,8 @@ TEST_CASE("matmul: batched and broadcast leading dims") {
       {{4, 5}, {2, 3, 5, 6}},        // matrix @ batch
       {{2, 1, 4, 5}, {1, 3, 5, 6}},
       {{1, 4, 5}, {7, 5, 2}},
-      {{64, 8, 8}, {64, 8, 8}},      // many small matrices: the parallel batch loop
+      {{64, 8, 8}, {64, 8, 8}},      // many tiny matrices
+      {{6, 48, 48}, {6, 48, 48}},    // the batch split across threads (blas_kernels.cpp)
       {{5, 1, 3}, {3, 4}},
   };
   for (DType dtype : {kFloat32, kFloat64, kInt64})
@@ -228,6 +229,17 @@ TEST_CASE("addmm: beta * c + alpha * a @ b, c broadcast, beta = 0 ignores NaN") 
     check_close(addmm(c, a, b, 0.5, 2.0), expected, 1e-5, 1e-5);
     Tensor nan_c = full({4, 5}, std::numeric_limits<double>::quiet_NaN(), dtype);
     check_close(addmm(nan_c, a, b, 0, 1), naive_matmul(a, b), 1e-5, 1e-5);
+    // The matrix-vector paths (one output column, one output row) too.
+    Tensor col = b.narrow(1, 0, 1), row = a.narrow(0, 1, 1);
+    check_close(addmm(nan_c.narrow(1, 0, 1), a, col, 0, 1), naive_matmul(a, col), 1e-5, 1e-5);
+    check_close(addmm(nan_c.narrow(0, 0, 1), row, b, 0, 1), naive_matmul(row, b), 1e-5, 1e-5);
+    // native::gemm with beta = 0 overwrites out, NaN or not, on the gemm and both gemv paths.
+    for (auto [x, y] : {std::pair{a, b}, std::pair{a, col}, std::pair{row, b}}) {
+      Tensor out = full({x.size(0), y.size(1)}, std::numeric_limits<double>::quiet_NaN(), dtype);
+      native::gemm(x, y, out, 1, 0);
+      check_close(out, naive_matmul(x, y), 1e-5, 1e-5);
+    }
+    check_close(addmm(c, row, b, 0.5, 2.0), naive_matmul(row, b) * 2.0 + c.to(kFloat64) * 0.5, 1e-5, 1e-5);
   }
   check_close(addmm(ones({2, 2}, kInt64), arange(4).view({2, 2}), arange(4).view({2, 2}), 3, 2),
               tensor({7.0, 9.0, 15.0, 25.0}, {2, 2}, kInt64), 0, 0);
