@@ -30,7 +30,6 @@
 #include "tensor/cpu/lapack.h"
 #include "tensor/creation.h"
 #include "tensor/native/elementwise.h"
-#include "tensor/native/linalg.h"
 #include "tensor/native/view.h"
 
 namespace cake::linalg {

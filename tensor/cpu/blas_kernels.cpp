@@ -64,62 +64,65 @@ std::vector<std::int64_t> matrix_offsets(const Tensor& t) {
   return offsets;
 }
 
-// When to split a batch of GEMMs across threads, by the work of one matrix (M * N * K).
-// Above kMaxBatchParallelWork OpenBLAS threads each GEMM itself (interface/gemm.c: above
-// 65536 * GEMM_MULTITHREAD_THRESHOLD = 64^3), and threads of ours on top would oversubscribe
-// the cores. Below kMinBatchParallelWork the per-call overhead dominates, and concurrent
-// OpenBLAS calls that small ran slower than the plain loop. Measured with 512 square matrices on 2 threads (best of 200):
-//   n = 24: 0.62x,  32: 0.97x,  40: 1.68x,  48: 1.27x,  56: 1.36x,  64: 1.91x,  72: 0.66x.
+// One product C = alpha * A @ B + beta * C of the batch, A and B given by pointer and layout.
+template <class T>
+struct MatrixProduct {
+  blasint M, N, K;
+  native::MatrixLayout a, b, c;
+  T alpha, beta;
+
+  void operator()(const T* A, const T* B, T* C) const {
+    if (M == 1 || N == 1) return matrix_vector(A, B, C);
+    blas_gemm(a.transposed ? CblasTrans : CblasNoTrans, b.transposed ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
+              blas_int(a.ld), B, blas_int(b.ld), beta, C, blas_int(c.ld));
+  }
+
+  // One output column (or row) is a matrix-vector product: gemv streams the matrix once where
+  // gemm would first pack it, 3-7x faster (1024 x 1024 float32: 64 us against 225 us).
+  void matrix_vector(const T* A, const T* B, T* C) const {
+    // BLAS does not read y when beta == 0, but gemv applies beta by scaling y, and a scal that
+    // propagated NaN (0 * NaN) would leak out's uninitialised memory. Clearing costs one pass.
+    const std::int64_t y_step = N == 1 ? c.ld : 1;
+    if (beta == T(0))
+      for (std::int64_t j = 0; j < std::int64_t{M} * N; ++j) C[j * y_step] = T(0);
+    if (N == 1) {
+      // C[:, 0] = A B[:, 0]. A is stored as [M, K], or as [K, M] when transposed.
+      blas_gemv(a.transposed ? CblasTrans : CblasNoTrans, a.transposed ? K : M, a.transposed ? M : K, alpha, A,
+                blas_int(a.ld), B, blas_int(b.ld), beta, C, blas_int(c.ld));
+    } else {
+      // C[0, :] = A[0, :] B = B^T applied to A's row. B is stored as [K, N], or [N, K] when transposed.
+      blas_gemv(b.transposed ? CblasNoTrans : CblasTrans, b.transposed ? N : K, b.transposed ? K : N, alpha, B,
+                blas_int(b.ld), A, blas_int(a.transposed ? a.ld : 1), beta, C, 1);
+    }
+  }
+};
+
+// When to split a batch across threads, by the work of one matrix (M * N * K). Above
+// kMaxBatchParallelWork OpenBLAS threads each GEMM itself (interface/gemm.c: above
+// 65536 * GEMM_MULTITHREAD_THRESHOLD = 64^3), and threads of ours on top oversubscribe the
+// cores. Below kMinBatchParallelWork the calls are too short to share out. Measured on 2
+// threads, 512 square matrices, parallel over the plain loop (several runs, best of 60-200):
+//   n = 24: 0.6x,  32: 1.0-1.4x,  40-64: 1.2-2.1x,  72: 0.66x,  128: 0.8x.
 constexpr std::int64_t kMinBatchParallelWork = 40 * 40 * 40;
 constexpr std::int64_t kMaxBatchParallelWork = 64 * 64 * 64;
 
 template <class T>
 void blas_batched_gemm(const Tensor& a, const Tensor& b, const Tensor& out, T alpha, T beta) {
   const std::int64_t M = out.size(-2), N = out.size(-1), K = a.size(-1);
-  const native::MatrixLayout la = *native::blas_layout(a), lb = *native::blas_layout(b);
-  const native::MatrixLayout lc = *native::blas_layout(out);
+  const MatrixProduct<T> product{blas_int(M), blas_int(N), blas_int(K), *native::blas_layout(a),
+                                 *native::blas_layout(b), *native::blas_layout(out), alpha, beta};
   const std::vector<std::int64_t> oa = matrix_offsets(a), ob = matrix_offsets(b), oc = matrix_offsets(out);
   const T* pa = a.data_ptr<T>();
   const T* pb = b.data_ptr<T>();
   T* pc = out.data_ptr<T>();
-  const auto batch = static_cast<std::int64_t>(oc.size());
-  const CBLAS_TRANSPOSE ta = la.transposed ? CblasTrans : CblasNoTrans, tb = lb.transposed ? CblasTrans : CblasNoTrans;
-  auto one_matrix = [&](std::int64_t i) {
-    const auto s = static_cast<std::size_t>(i);
-    const T* A = pa + oa[s];
-    const T* B = pb + ob[s];
-    T* C = pc + oc[s];
-    if (N == 1 || M == 1) {
-      // One output column (or row) is a matrix-vector product: gemv streams the matrix once
-      // where gemm would first pack it, 3-7x faster (1024 x 1024 float32: 64 us vs 225 us).
-      // BLAS does not read y when beta == 0, but gemv applies beta by scaling y, and a scal
-      // that propagates NaN (0 * NaN) would leak out's uninitialised memory. Clearing it
-      // first costs one pass over a vector.
-      if (beta == T(0))
-        for (std::int64_t j = 0; j < M * N; ++j) C[j * (N == 1 ? lc.ld : 1)] = T(0);
-      if (N == 1) {
-        // out[:, 0] = op(A) b[:, 0]; A's stored matrix is [M, K] (or [K, M] when transposed).
-        blas_gemv(ta, blas_int(la.transposed ? K : M), blas_int(la.transposed ? M : K), alpha, A, blas_int(la.ld), B,
-                  blas_int(lb.ld), beta, C, blas_int(lc.ld));
-      } else {
-        // out[0, :] = a[0, :] B, i.e. B^T applied to a's row; B's stored matrix is [K, N] (or [N, K]).
-        const CBLAS_TRANSPOSE flipped = lb.transposed ? CblasNoTrans : CblasTrans;
-        blas_gemv(flipped, blas_int(lb.transposed ? N : K), blas_int(lb.transposed ? K : N), alpha, B, blas_int(lb.ld),
-                  A, blas_int(la.transposed ? la.ld : 1), beta, C, 1);
-      }
-      return;
-    }
-    blas_gemm(ta, tb, blas_int(M), blas_int(N), blas_int(K), alpha, A, blas_int(la.ld), B, blas_int(lb.ld), beta, C,
-              blas_int(lc.ld));
+  auto products = [&](std::int64_t lo, std::int64_t hi) {
+    for (auto i = static_cast<std::size_t>(lo); i < static_cast<std::size_t>(hi); ++i)
+      product(pa + oa[i], pb + ob[i], pc + oc[i]);
   };
+  const auto batch = static_cast<std::int64_t>(oc.size());
   const std::int64_t work = M * N * K;
-  if (batch > 1 && work >= kMinBatchParallelWork && work <= kMaxBatchParallelWork) {
-    parallel_for(0, batch, 1, [&](std::int64_t lo, std::int64_t hi) {
-      for (std::int64_t i = lo; i < hi; ++i) one_matrix(i);
-    });
-  } else {
-    for (std::int64_t i = 0; i < batch; ++i) one_matrix(i);
-  }
+  if (batch > 1 && work >= kMinBatchParallelWork && work <= kMaxBatchParallelWork) parallel_for(0, batch, 1, products);
+  else products(0, batch);
 }
 
 // The reference GEMM, for the integer dtypes: out = beta * out + alpha * a @ b, loop order
