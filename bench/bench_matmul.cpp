@@ -15,6 +15,8 @@
 
 #include <cake/cake.h>
 
+#include <cstdlib>
+
 namespace {
 
 void set_flops(benchmark::State& state, double flops) {
@@ -131,7 +133,10 @@ BENCHMARK(BM_CakeBatchedSmall)->Arg(8)->Arg(32)->Arg(48)->Unit(benchmark::kMicro
 }  // namespace
 
 int main(int argc, char** argv) {
-  cake::set_num_threads(2);  // the peers' setting (see bench/CMakeLists.txt)
+  // 2 threads, the peers' setting (see bench/CMakeLists.txt); CAKE_BENCH_THREADS overrides it
+  // (1 thread makes the CPU-time column a fair measure on a loaded machine).
+  const char* threads = std::getenv("CAKE_BENCH_THREADS");
+  cake::set_num_threads(threads != nullptr ? std::atoi(threads) : 2);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
