@@ -11,8 +11,7 @@
 //
 // The naive reference for every kernel here is in tests/tensor/test_indexing.cpp.
 #include <algorithm>
-#include <cstring>
-#include <mutex>
+#include <atomic>
 #include <numeric>
 #include <type_traits>
 #include <vector>
@@ -160,35 +159,73 @@ Tensor line_starts(const Tensor& x, std::int64_t dim, const Shape& sizes) {
 
 // ---- gather and scatter_add -------------------------------------------------------------------
 
+// NOTE [ Checking indices inside the kernel ]
+// Each index is compared with the dimension's size as it is read (one unsigned compare: a
+// negative value wraps to a huge one), so validation needs no pass of its own. A bad index
+// cannot throw there (an exception must not leave an OpenMP region): the run stops, a flag is
+// raised, and after the loop the index is scanned once more, serially, so the error names the
+// first bad value in row-major order whatever the thread count.
+inline bool in_range(std::int64_t i, std::int64_t size) {
+  return static_cast<std::uint64_t>(i) < static_cast<std::uint64_t>(size);
+}
+
+[[noreturn]] void report_bad_index(const Tensor& index, std::int64_t dim, std::int64_t size) {
+  const Tensor flat = native::contiguous(index);
+  const std::int64_t* v = flat.data_ptr<std::int64_t>();
+  const std::int64_t* bad = std::find_if(v, v + flat.numel(), [size](std::int64_t i) { return !in_range(i, size); });
+  CAKE_FAIL("index ", bad == v + flat.numel() ? -1 : *bad, " is out of range for dimension ", dim, " of size ", size);
+}
+
 // out[p] = x[p with coordinate dim = index[p]].
 void gather_kernel(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out) {
+  const std::int64_t size = x.sizes()[dim];
+  if (size == 0) report_bad_index(index, dim, size);  // nothing to read: every index is bad
   const Tensor x_lines = line_starts(x, dim, out.sizes());
   const std::int64_t dim_step = x.strides()[dim] * static_cast<std::int64_t>(x.element_size());
   const auto loop = make_index_loop<3>({&out, &x_lines, &index}, -1);
+  std::atomic<bool> failed{false};
   visit_dtype(x.dtype(), [&]<class T>() {
     loop.parallel_run([&](std::int64_t, const std::array<char*, 3>& p, const std::array<std::int64_t, 3>& s,
                           std::int64_t n) {
       if (s[2] == 0) {  // one index for the whole run (index_select): copy one slice
-        const char* src = p[1] + at<std::int64_t>(p[2], 0) * dim_step;
+        const std::int64_t i = at<std::int64_t>(p[2], 0);
+        if (!in_range(i, size)) [[unlikely]] {
+          failed.store(true, std::memory_order_relaxed);
+          return;
+        }
+        const char* src = p[1] + i * dim_step;
         if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
-          std::memcpy(p[0], src, static_cast<std::size_t>(n) * sizeof(T));
+          T* d = reinterpret_cast<T*>(p[0]);
+          const T* v = reinterpret_cast<const T*>(src);
+#pragma GCC ivdep
+          for (std::int64_t r = 0; r < n; ++r) d[r] = v[r];
         } else {
           for (std::int64_t r = 0; r < n; ++r) at<T>(p[0], r * s[0]) = *reinterpret_cast<const T*>(src + r * s[1]);
         }
         return;
       }
-      for (std::int64_t r = 0; r < n; ++r)
-        at<T>(p[0], r * s[0]) = at<T>(p[1], r * s[1] + at<std::int64_t>(p[2], r * s[2]) * dim_step);
+      for (std::int64_t r = 0; r < n; ++r) {
+        const std::int64_t i = at<std::int64_t>(p[2], r * s[2]);
+        if (!in_range(i, size)) [[unlikely]] {
+          failed.store(true, std::memory_order_relaxed);
+          return;
+        }
+        at<T>(p[0], r * s[0]) = at<T>(p[1], r * s[1] + i * dim_step);
+      }
     });
   });
+  if (failed.load()) report_bad_index(index, dim, size);
 }
 
 // out[p with coordinate dim = index[p]] += alpha * src[p]. See NOTE [ Index loops ] for why
 // tasks never race.
 void scatter_add_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha) {
+  const std::int64_t size = out.sizes()[dim];
+  if (size == 0) report_bad_index(index, dim, size);
   const Tensor out_lines = line_starts(out, dim, src.sizes());
   const std::int64_t dim_step = out.strides()[dim] * static_cast<std::int64_t>(out.element_size());
   const auto loop = make_index_loop<3>({&out_lines, &src, &index}, dim);
+  std::atomic<bool> failed{false};
   visit_dtype(out.dtype(), [&]<class T>() {
     if constexpr (std::is_same_v<T, bool>) {
       CAKE_FAIL("scatter_add: cannot add into a bool tensor");
@@ -197,7 +234,12 @@ void scatter_add_kernel(const Tensor& out, std::int64_t dim, const Tensor& index
       loop.parallel_run([&](std::int64_t, const std::array<char*, 3>& p, const std::array<std::int64_t, 3>& s,
                             std::int64_t n) {
         if (s[2] == 0) {  // one index for the whole run (index_add): add into one slice
-          char* dst = p[0] + at<std::int64_t>(p[2], 0) * dim_step;
+          const std::int64_t i = at<std::int64_t>(p[2], 0);
+          if (!in_range(i, size)) [[unlikely]] {
+            failed.store(true, std::memory_order_relaxed);
+            return;
+          }
+          char* dst = p[0] + i * dim_step;
           if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
             T* d = reinterpret_cast<T*>(dst);
             const T* v = reinterpret_cast<const T*>(p[1]);
@@ -210,12 +252,18 @@ void scatter_add_kernel(const Tensor& out, std::int64_t dim, const Tensor& index
           return;
         }
         for (std::int64_t r = 0; r < n; ++r) {
-          T& target = at<T>(p[0], r * s[0] + at<std::int64_t>(p[2], r * s[2]) * dim_step);
+          const std::int64_t i = at<std::int64_t>(p[2], r * s[2]);
+          if (!in_range(i, size)) [[unlikely]] {
+            failed.store(true, std::memory_order_relaxed);
+            return;
+          }
+          T& target = at<T>(p[0], r * s[0] + i * dim_step);
           target = static_cast<T>(target + a * at<T>(p[1], r * s[1]));
         }
       });
     }
   });
+  if (failed.load()) report_bad_index(index, dim, size);
 }
 
 // ---- masked select and scatter ------------------------------------------------------------------
@@ -227,7 +275,7 @@ std::vector<std::int64_t> mask_offsets(const IndexLoop<2>& loop) {
   loop.parallel_run([&](std::int64_t t, const std::array<char*, 2>& p, const std::array<std::int64_t, 2>& s,
                         std::int64_t n) {
     std::int64_t count = 0;
-    for (std::int64_t r = 0; r < n; ++r) count += at<bool>(p[1], r * s[1]) ? 1 : 0;
+    for (std::int64_t r = 0; r < n; ++r) count += static_cast<std::int64_t>(at<bool>(p[1], r * s[1]));
     offsets[static_cast<std::size_t>(t) + 1] = count;
   });
   std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
@@ -243,9 +291,15 @@ Tensor masked_select_kernel(const Tensor& x, const Tensor& mask) {
     T* o = out.data_ptr<T>();
     loop.parallel_run([&](std::int64_t t, const std::array<char*, 2>& p, const std::array<std::int64_t, 2>& s,
                           std::int64_t n) {
+      // Branch-free compaction (a random mask defeats the branch predictor): every element is
+      // written at dst, which advances only past selected ones. dst stays inside this task's
+      // slice of the output because the loop ends once the task's last selected element is in.
       T* dst = o + offsets[static_cast<std::size_t>(t)];
-      for (std::int64_t r = 0; r < n; ++r)
-        if (at<bool>(p[1], r * s[1])) *dst++ = at<T>(p[0], r * s[0]);
+      T* const end = o + offsets[static_cast<std::size_t>(t) + 1];
+      for (std::int64_t r = 0; r < n && dst != end; ++r) {
+        *dst = at<T>(p[0], r * s[0]);
+        dst += static_cast<std::ptrdiff_t>(at<bool>(p[1], r * s[1]));
+      }
     });
   });
   return out;
@@ -259,8 +313,13 @@ void masked_scatter_kernel(const Tensor& out, const Tensor& mask, const Tensor& 
     loop.parallel_run([&](std::int64_t t, const std::array<char*, 2>& p, const std::array<std::int64_t, 2>& s,
                           std::int64_t n) {
       const T* next = from + offsets[static_cast<std::size_t>(t)];
-      for (std::int64_t r = 0; r < n; ++r)
-        if (at<bool>(p[1], r * s[1])) at<T>(p[0], r * s[0]) = *next++;
+      const T* const end = from + offsets[static_cast<std::size_t>(t) + 1];
+      for (std::int64_t r = 0; r < n && next != end; ++r) {  // branch-free, as in masked_select
+        const bool take = at<bool>(p[1], r * s[1]);
+        T& target = at<T>(p[0], r * s[0]);
+        target = take ? *next : target;
+        next += static_cast<std::ptrdiff_t>(take);
+      }
     });
   });
 }
@@ -291,27 +350,67 @@ struct Rows {
   }
 };
 
-// The order sort uses: NaN after every number (as PyTorch), so the order is total. `v != v`
-// is true only for NaN, and false for every integer type.
-template <class T>
-inline bool sort_less(T a, T b) {
-  return a < b || (b != b && a == a);
-}
-
-// (value, position in the row): ordering by value and then by position is a total order, so
-// std::sort gives exactly the stable sort's result, without stable_sort's per-call buffer.
+// NOTE [ Sorting rows ]
+// A row is copied into a buffer of (value, position) pairs and sorted there. Three details:
+//   * Ordering by value and then by position is a total order among numbers, so std::sort
+//     gives exactly the stable sort's result, without std::stable_sort's buffer per call.
+//   * That order is reached in two steps: std::sort by value alone (one compare per step, the
+//     fast part), then each run of equal values is put in position order (runs are short, and
+//     a row of distinct values needs just one scan).
+//   * NaN sorts after every number (as in PyTorch), but with NaN, `<` is no order at all. So
+//     NaNs are set apart while the row is copied (at the end for ascending order, at the start
+//     for descending, in position order) and only the numbers are sorted.
 template <class T>
 using Keyed = std::pair<T, std::int64_t>;
 
+template <class It>
+void sort_by_value_then_position(It begin, It end, bool descending) {
+  using Entry = typename std::iterator_traits<It>::value_type;
+  if (descending) std::sort(begin, end, [](const Entry& a, const Entry& b) { return b.first < a.first; });
+  else std::sort(begin, end, [](const Entry& a, const Entry& b) { return a.first < b.first; });
+  for (It run = begin; run != end;) {
+    It next = run + 1;
+    while (next != end && next->first == run->first) ++next;
+    if (next - run > 1) std::sort(run, next, [](const Entry& a, const Entry& b) { return a.second < b.second; });
+    run = next;
+  }
+}
+
 template <class T>
-struct RowOrder {
+struct ByValue {  // then by position
   bool descending;
   bool operator()(const Keyed<T>& a, const Keyed<T>& b) const {
-    const bool before = descending ? sort_less(b.first, a.first) : sort_less(a.first, b.first);
-    const bool after = descending ? sort_less(a.first, b.first) : sort_less(b.first, a.first);
-    return before || (!after && a.second < b.second);
+    if (a.first != b.first) return descending ? b.first < a.first : a.first < b.first;
+    return a.second < b.second;
   }
 };
+
+template <class T>
+inline bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return v != v;
+  else return false;
+}
+
+// Copies the row p[0], p[stride], ... into `row`, NaNs last (or first) in position order;
+// returns the [begin, end) range of the numbers.
+template <class T>
+std::pair<std::size_t, std::size_t> fill_row(std::vector<Keyed<T>>& row, const T* p, std::int64_t stride,
+                                             bool nans_last) {
+  const std::size_t n = row.size();
+  std::size_t numbers = 0, nans = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const T v = p[static_cast<std::int64_t>(i) * stride];
+    const Keyed<T> entry{v, static_cast<std::int64_t>(i)};
+    // NaNs fill from one end in position order, numbers from the other (their order is free).
+    if (is_nan(v)) (nans_last ? row[n - 1 - nans++] : row[nans++]) = entry;
+    else (nans_last ? row[numbers++] : row[n - 1 - numbers++]) = entry;
+  }
+  if (nans_last) {
+    std::reverse(row.begin() + static_cast<std::ptrdiff_t>(numbers), row.end());  // back to position order
+    return {0, numbers};
+  }
+  return {nans, n};
+}
 
 std::int64_t row_grain(std::int64_t length) { return std::max<std::int64_t>(1, kParallelGrain / 4 / std::max<std::int64_t>(1, length)); }
 
@@ -321,13 +420,12 @@ void sort_kernel(const Tensor& x, std::int64_t dim, bool descending, const Tenso
     const T* src = static_cast<const T*>(x.storage()->data);
     T* v = static_cast<T*>(values.storage()->data);
     std::int64_t* ix = static_cast<std::int64_t*>(indices.storage()->data);
-    const RowOrder<T> order{descending};
     parallel_for(0, in.count, row_grain(in.length), [&](std::int64_t lo, std::int64_t hi) {
       std::vector<Keyed<T>> row(static_cast<std::size_t>(in.length));  // one buffer per thread
       for (std::int64_t r = lo; r < hi; ++r) {
-        const T* p = src + in.offset(r);
-        for (std::int64_t i = 0; i < in.length; ++i) row[static_cast<std::size_t>(i)] = {p[i * in.stride], i};
-        std::sort(row.begin(), row.end(), order);
+        const auto [first, last] = fill_row(row, src + in.offset(r), in.stride, !descending);
+        sort_by_value_then_position(row.begin() + static_cast<std::ptrdiff_t>(first),
+                                    row.begin() + static_cast<std::ptrdiff_t>(last), descending);
         T* pv = v + vals.offset(r);
         std::int64_t* pi = ix + idx.offset(r);
         for (std::int64_t i = 0; i < in.length; ++i) {
@@ -339,8 +437,9 @@ void sort_kernel(const Tensor& x, std::int64_t dim, bool descending, const Tenso
   });
 }
 
-// partial_sort finds the k best in O(n log k); without `sorted`, nth_element finds them in
-// O(n) and they are then put back in row order (a deterministic answer).
+// The row is laid out best first (NaN counts as the largest), so the k best are its first k:
+// partial_sort finds them in O(n log k). Without `sorted`, nth_element finds them in O(n) and
+// they are put back in row order (a deterministic answer).
 void topk_kernel(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest, bool sorted, const Tensor& values,
                  const Tensor& indices) {
   const Rows in(x, dim), vals(values, dim), idx(indices, dim);
@@ -348,18 +447,20 @@ void topk_kernel(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest
     const T* src = static_cast<const T*>(x.storage()->data);
     T* v = static_cast<T*>(values.storage()->data);
     std::int64_t* ix = static_cast<std::int64_t*>(indices.storage()->data);
-    const RowOrder<T> better{largest};  // best first: descending for the largest
     parallel_for(0, in.count, row_grain(in.length), [&](std::int64_t lo, std::int64_t hi) {
       std::vector<Keyed<T>> row(static_cast<std::size_t>(in.length));
-      const auto kth = row.begin() + k;
       for (std::int64_t r = lo; r < hi; ++r) {
-        const T* p = src + in.offset(r);
-        for (std::int64_t i = 0; i < in.length; ++i) row[static_cast<std::size_t>(i)] = {p[i * in.stride], i};
+        const auto [first, last] = fill_row(row, src + in.offset(r), in.stride, !largest);
+        // The numbers still needed after the NaNs in front (largest) fill the first k.
+        const auto begin = row.begin() + static_cast<std::ptrdiff_t>(first);
+        const auto end = row.begin() + static_cast<std::ptrdiff_t>(last);
+        const auto kth = row.begin() + std::clamp<std::ptrdiff_t>(k, static_cast<std::ptrdiff_t>(first),
+                                                                  static_cast<std::ptrdiff_t>(last));
         if (sorted) {
-          std::partial_sort(row.begin(), kth, row.end(), better);
+          std::partial_sort(begin, kth, end, ByValue<T>{largest});
         } else {
-          std::nth_element(row.begin(), kth, row.end(), better);
-          std::sort(row.begin(), kth, [](const Keyed<T>& a, const Keyed<T>& b) { return a.second < b.second; });
+          std::nth_element(begin, kth, end, ByValue<T>{largest});
+          std::sort(row.begin(), row.begin() + k, [](const Keyed<T>& a, const Keyed<T>& b) { return a.second < b.second; });
         }
         T* pv = v + vals.offset(r);
         std::int64_t* pi = ix + idx.offset(r);
@@ -432,29 +533,44 @@ void cumsum_kernel(const Tensor& x, std::int64_t dim, bool reverse, const Tensor
 
 // ---- unique and bincount -----------------------------------------------------------------------
 
-// Sort (value, position) pairs, then one pass: a new value starts a group. Each NaN is its own
-// group (NaN != NaN), as in PyTorch.
+// Sorted distinct values: sort (value, position) pairs (NaNs set apart at the end, see NOTE
+// [ Sorting rows ]), then one pass where a new value starts a group. Each NaN is its own group
+// (NaN != NaN), as in PyTorch. Without inverse, the values alone are sorted (half the bytes).
 void unique_kernel(const Tensor& x, bool want_inverse, bool want_counts, Tensor& values, Tensor& inverse,
                    Tensor& counts) {
   const Tensor flat = native::contiguous(x);
   const std::int64_t n = flat.numel();
   visit_dtype(x.dtype(), [&]<class T>() {
     const T* in = flat.data_ptr<T>();
-    std::vector<Keyed<T>> sorted(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) sorted[static_cast<std::size_t>(i)] = {in[i], i};
-    std::sort(sorted.begin(), sorted.end(), RowOrder<T>{false});
     std::vector<T> distinct;
     std::vector<std::int64_t> group_sizes;
-    if (want_inverse) inverse = make_empty(x.sizes(), kInt64, kCPU);
-    std::int64_t* inv = want_inverse ? inverse.data_ptr<std::int64_t>() : nullptr;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const auto& [value, position] = sorted[static_cast<std::size_t>(i)];
+    auto add = [&](T value) {  // returns the group of `value`, which comes in sorted order
       if (distinct.empty() || !(distinct.back() == value)) {
         distinct.push_back(value);
         group_sizes.push_back(0);
       }
       ++group_sizes.back();
-      if (inv) inv[position] = static_cast<std::int64_t>(distinct.size()) - 1;
+      return static_cast<std::int64_t>(distinct.size()) - 1;
+    };
+    if constexpr (!std::is_same_v<T, bool>) {  // (std::vector<bool> packs bits: take the other path)
+      if (!want_inverse) {
+        std::vector<T> sorted(in, in + n);
+        const auto nans = std::partition(sorted.begin(), sorted.end(), [](T v) { return !is_nan(v); });
+        std::sort(sorted.begin(), nans);
+        for (T value : sorted) add(value);
+      }
+    }
+    if (want_inverse || std::is_same_v<T, bool>) {
+      std::vector<Keyed<T>> sorted(static_cast<std::size_t>(n));
+      const auto [first, last] = fill_row(sorted, in, 1, true);
+      std::sort(sorted.begin() + static_cast<std::ptrdiff_t>(first), sorted.begin() + static_cast<std::ptrdiff_t>(last),
+                [](const Keyed<T>& a, const Keyed<T>& b) { return a.first < b.first; });
+      if (want_inverse) inverse = make_empty(x.sizes(), kInt64, kCPU);
+      std::int64_t* inv = want_inverse ? inverse.data_ptr<std::int64_t>() : nullptr;
+      for (const auto& [value, position] : sorted) {
+        const std::int64_t group = add(value);
+        if (inv) inv[position] = group;
+      }
     }
     values = make_empty({static_cast<std::int64_t>(distinct.size())}, x.dtype(), kCPU);
     std::copy(distinct.begin(), distinct.end(), values.data_ptr<T>());

@@ -83,16 +83,31 @@ void check_index_fits(const Tensor& x, std::int64_t dim, const Tensor& index, co
                " is larger than the input ", x.sizes(), " in dimension ", d);
 }
 
-}  // namespace
-
-void check_index_range(const Tensor& index, std::int64_t size, std::int64_t dim, const Shape& input_shape,
-                       const char* op) {
-  if (index.numel() == 0) return;
-  const auto [lo, hi] = min_max(index);
-  const std::int64_t bad = lo < 0 ? lo : hi;
-  CAKE_CHECK(lo >= 0 && hi < size, op, ": index ", bad, " is out of range for dimension ", dim, " of size ", size,
-             " (input of shape ", input_shape, ")");
+// The index kernels check every index as they read it and throw "index 7 is out of range for
+// dimension 1 of size 5"; the op's name and the input's shape are added here.
+template <class Launch>
+void run_index_kernel(const char* op, const Shape& input_shape, Launch&& launch) {
+  try {
+    launch();
+  } catch (const Error& e) {
+    CAKE_FAIL(op, ": ", e.what(), " (input of shape ", input_shape, ")");
+  }
 }
+
+// index_select under the name of the op the user called (index_select or embedding).
+Tensor select_slices(const Tensor& x, std::int64_t dim, const Tensor& index, const char* op) {
+  check_int64_index(index, op);
+  check_has_dims(x, op);
+  check_same_device(x, index, op);
+  dim = wrap_dim(dim, x.dim(), op);
+  CAKE_CHECK(index.dim() <= 1, op, ": index must be 1-D, got shape ", index.sizes());
+  Tensor out = make_empty(with_size_at(x.sizes(), dim, index.numel()), x.dtype(), x.device());
+  if (out.numel() > 0)
+    run_index_kernel(op, x.sizes(), [&] { gather_stub(x.device(), x, dim, expand_along(index, out.sizes(), dim), out); });
+  return out;
+}
+
+}  // namespace
 
 // ---- gather / scatter ----------------------------------------------------------------------
 
@@ -102,9 +117,8 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
   check_same_device(x, index, "gather");
   dim = wrap_dim(dim, x.dim(), "gather");
   check_index_fits(x, dim, index, "gather");
-  check_index_range(index, x.sizes()[dim], dim, x.sizes(), "gather");
   Tensor out = make_empty(index.sizes(), x.dtype(), x.device());
-  if (out.numel() > 0) gather_stub(x.device(), x, dim, index, out);
+  if (out.numel() > 0) run_index_kernel("gather", x.sizes(), [&] { gather_stub(x.device(), x, dim, index, out); });
   return out;
 }
 
@@ -119,8 +133,10 @@ void scatter_add_(const Tensor& out, std::int64_t dim, const Tensor& index, cons
   CAKE_CHECK(src.sizes() == index.sizes(), "scatter_add: src of shape ", src.sizes(), " must match index ",
              index.sizes());
   check_no_overlap(out, "scatter_add");
-  check_index_range(index, out.sizes()[dim], dim, out.sizes(), "scatter_add");
-  if (index.numel() > 0) scatter_add_stub(out.device(), out, dim, index, to_dtype(src, out.dtype()), Scalar(1));
+  if (index.numel() > 0) {
+    const Tensor values = to_dtype(src, out.dtype());
+    run_index_kernel("scatter_add", out.sizes(), [&] { scatter_add_stub(out.device(), out, dim, index, values, Scalar(1)); });
+  }
   out.bump_version();
 }
 
@@ -131,15 +147,7 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
 }
 
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
-  check_int64_index(index, "index_select");
-  check_has_dims(x, "index_select");
-  check_same_device(x, index, "index_select");
-  dim = wrap_dim(dim, x.dim(), "index_select");
-  CAKE_CHECK(index.dim() <= 1, "index_select: index must be 1-D, got shape ", index.sizes());
-  check_index_range(index, x.sizes()[dim], dim, x.sizes(), "index_select");
-  Tensor out = make_empty(with_size_at(x.sizes(), dim, index.numel()), x.dtype(), x.device());
-  if (out.numel() > 0) gather_stub(x.device(), x, dim, expand_along(index, out.sizes(), dim), out);
-  return out;
+  return select_slices(x, dim, index, "index_select");
 }
 
 void index_add_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha) {
@@ -156,9 +164,12 @@ void index_add_(const Tensor& out, std::int64_t dim, const Tensor& index, const 
   CAKE_CHECK(source.sizes() == expected, "index_add: source of shape ", source.sizes(), " must have shape ", expected,
              " (the destination ", out.sizes(), " with ", index.numel(), " indices at dimension ", dim, ")");
   check_no_overlap(out, "index_add");
-  check_index_range(index, out.sizes()[dim], dim, out.sizes(), "index_add");
-  if (source.numel() > 0)
-    scatter_add_stub(out.device(), out, dim, expand_along(index, expected, dim), to_dtype(source, out.dtype()), alpha);
+  if (source.numel() > 0) {
+    const Tensor values = to_dtype(source, out.dtype());
+    run_index_kernel("index_add", out.sizes(), [&] {
+      scatter_add_stub(out.device(), out, dim, expand_along(index, expected, dim), values, alpha);
+    });
+  }
   out.bump_version();
 }
 
@@ -415,7 +426,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
   check_int64_index(indices, "embedding");
   Shape shape = indices.sizes();
   shape.push_back(weight.sizes()[1]);
-  return view(index_select(weight, 0, reshape(indices, {-1})), shape);
+  return view(select_slices(weight, 0, reshape(indices, {-1}), "embedding"), shape);
 }
 
 }  // namespace cake::native

@@ -17,7 +17,9 @@
 // primitive: d gather = scatter_add of the gradient, d scatter_add = gather of the gradient.
 //
 // Index values must lie in [0, size) of the indexed dimension; a value outside is a cake::Error
-// naming the value, the dimension and its size. (Negative indices do not wrap, as in PyTorch.)
+// naming the op, the value, the dimension and its size. (Negative indices do not wrap, as in
+// PyTorch.) The kernels check each index as they read it, so validation costs no extra pass;
+// an in-place scatter_add_/index_add_ that fails may have updated part of its destination.
 #pragma once
 
 #include <utility>
@@ -31,11 +33,12 @@ namespace cake::native {
 // ---- kernels (one per device) ------------------------------------------------------------
 // out[p] = x[p with coordinate `dim` replaced by index[p]], for every position p of out.
 // index and out have the same sizes; index may hold zero strides (an expanded 1-D index).
-// x has the same rank, at least index's size in every dimension but `dim`. Indices are valid.
+// x has the same rank, at least index's size in every dimension but `dim`. An index outside
+// [0, x.size(dim)) is a cake::Error naming the first such value (in row-major order).
 using GatherFn = void (*)(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out);
 // out[p with coordinate `dim` replaced by index[p]] += alpha * src[p], for every position p of
 // src, in place. index and src have the same sizes (index may hold zero strides); out has the
-// same rank and src's dtype. Duplicate indices accumulate. Indices are valid.
+// same rank and src's dtype. Duplicate indices accumulate. Indices are checked as in gather.
 using ScatterAddFn = void (*)(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src,
                               Scalar alpha);
 // x and mask (bool) have the same sizes (either may hold zero strides). masked_select returns
@@ -72,11 +75,6 @@ CAKE_DECLARE_DISPATCH(UniqueFn, unique_stub);
 CAKE_DECLARE_DISPATCH(BincountFn, bincount_stub);
 
 // ---- gather / scatter ----------------------------------------------------------------------
-// Throws unless every value of the int64 `index` lies in [0, size); the message names `op`,
-// the offending value, `dim`, `size` and the input's shape.
-void check_index_range(const Tensor& index, std::int64_t size, std::int64_t dim, const Shape& input_shape,
-                       const char* op);
-
 // out[i][j] = x[index[i][j]][j] (dim 0), x[i][index[i][j]] (dim 1), ...; index is int64 with
 // x's rank and out has index's shape.
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);

@@ -308,6 +308,17 @@ TEST_CASE("index ops: out-of-range indices and bad arguments are errors that nam
   m = error_of([&] { gather(x, -1, tensor(std::vector<std::int64_t>{0, 5}, {1, 2})); });
   CHECK(mentions(m, "gather"));
   CHECK(mentions(m, "index 5"));
+  // The first bad index in row-major order is named, whatever the thread count.
+  Tensor many = randint(0, 5, {400, 300});
+  many.select(0, 7).select(0, 3).fill_(-2);
+  many.select(0, 300).select(0, 0).fill_(9);
+  m = error_of([&] { gather(randn({400, 5}), 1, many); });
+  CHECK(mentions(m, "index -2 is out of range for dimension 1 of size 5"));
+  m = error_of([&] { scatter_add(zeros({400, 5}), 1, many, ones({400, 300})); });
+  CHECK(mentions(m, "scatter_add: index -2"));
+  m = error_of([&] { index_add(zeros({4, 5}), 1, many.select(0, 300), ones({4, 300})); });
+  CHECK(mentions(m, "index_add: index 9"));
+  CHECK_THROWS_AS(gather(empty({3, 0}), 1, zeros({3, 1}, kInt64)), Error);  // nothing to gather from
   CHECK_THROWS_AS(gather(x, 0, zeros({3}, kInt64)), Error);                // rank differs
   CHECK_THROWS_AS(gather(x, 0, zeros({2, 6}, kInt64)), Error);             // wider than x
   CHECK_THROWS_AS(scatter_add(x, 0, tensor(std::vector<std::int64_t>{3}, {1, 1}), ones({1, 1})), Error);
@@ -517,6 +528,14 @@ TEST_CASE("topk is the head of the stable sort; unsorted keeps row order") {
   std::tie(v, i) = topk(x, 2, 0, false);
   CHECK(values(v) == std::vector<double>{1, 1});
   CHECK(int_values(i) == std::vector<std::int64_t>{1, 3});
+  // NaN counts as the largest value.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor xn = tensor({1.0, nan, 3.0, nan, 2.0});
+  CHECK(int_values(topk(xn, 2).second) == std::vector<std::int64_t>{1, 3});
+  CHECK(int_values(topk(xn, 3).second) == std::vector<std::int64_t>{1, 3, 2});
+  CHECK(int_values(topk(xn, 3, 0, true, false).second) == std::vector<std::int64_t>{1, 2, 3});
+  CHECK(int_values(topk(xn, 2, 0, false).second) == std::vector<std::int64_t>{0, 4});
+  CHECK(int_values(topk(xn, 5, 0, false).second) == std::vector<std::int64_t>{0, 4, 2, 1, 3});
   CHECK_THROWS_AS(topk(x, 9), Error);
   CHECK_THROWS_AS(topk(x, -1), Error);
   CHECK(topk(full({}, 2.0), 1).first.dim() == 0);
@@ -565,6 +584,14 @@ TEST_CASE("unique: sorted values, inverse and counts") {
   CHECK(!plain.inverse.defined());
   CHECK(!plain.counts.defined());
   CHECK(unique(empty({0})).values.numel() == 0);
+  CHECK(values(unique(tensor(std::vector<bool>{true, false, true}, {3})).values) == std::vector<double>{0, 1});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const UniqueResult un = unique(tensor({2.0, nan, 1.0, 2.0, nan}), true, true);
+  REQUIRE(un.values.numel() == 4);  // each NaN on its own, after the numbers
+  CHECK(values(un.values.narrow(0, 0, 2)) == std::vector<double>{1, 2});
+  CHECK(int_values(un.inverse) == std::vector<std::int64_t>{1, 2, 0, 1, 3});
+  CHECK(int_values(un.counts) == std::vector<std::int64_t>{1, 2, 1, 1});
+  CHECK(unique(tensor({2.0, nan, 1.0, 2.0, nan})).values.numel() == 4);
   // Random floats with repeats, against std::map, on a transposed input.
   manual_seed(21);
   const Tensor r = (randint(0, 40, {30, 20}).to(kFloat64) * 0.25).t();
@@ -633,7 +660,7 @@ TEST_CASE("one_hot and embedding") {
   CHECK(embedding(weight, full({}, 1, kInt64)).sizes() == Shape{3});
   CHECK(embedding(weight, empty({2, 0}, kInt64)).sizes() == Shape{2, 0, 3});
   m = error_of([&] { embedding(weight, tensor(std::vector<std::int64_t>{4}, {1})); });
-  CHECK(mentions(m, "index 4"));
+  CHECK(mentions(m, "embedding: index 4 is out of range for dimension 0 of size 4"));
   CHECK_THROWS_AS(embedding(arange(3.0, 6.0), ids), Error);
 }
 
