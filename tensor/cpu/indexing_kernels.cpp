@@ -56,7 +56,9 @@ struct IndexLoop {
 
   std::int64_t tasks() const { return positions * chunks; }
   std::int64_t work_per_task() const { return chunk * (dim_axis > 0 ? sizes[dim_axis] : 1); }
-  std::int64_t grain() const { return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, work_per_task())); }
+  std::int64_t grain() const {
+    return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, work_per_task()));
+  }
 
   template <class Run>
   void run_tasks(std::int64_t begin, std::int64_t end, Run& run) const {
@@ -139,7 +141,8 @@ IndexLoop<N> make_index_loop(const std::array<const Tensor*, N>& operands, std::
   g.chunk = g.sizes[0];
   if (g.dim_axis != 0 && g.positions < wanted) {
     const std::int64_t per_position = (wanted + g.positions - 1) / g.positions;
-    g.chunk = std::clamp<std::int64_t>((g.sizes[0] + per_position - 1) / per_position, std::min<std::int64_t>(256, g.sizes[0]), g.sizes[0]);
+    const std::int64_t smallest = std::min<std::int64_t>(256, g.sizes[0]);  // keep runs worth a call
+    g.chunk = std::clamp<std::int64_t>((g.sizes[0] + per_position - 1) / per_position, smallest, g.sizes[0]);
   }
   g.chunks = (g.sizes[0] + g.chunk - 1) / g.chunk;
   return g;
@@ -412,7 +415,11 @@ std::pair<std::size_t, std::size_t> fill_row(std::vector<Keyed<T>>& row, const T
   return {nans, n};
 }
 
-std::int64_t row_grain(std::int64_t length) { return std::max<std::int64_t>(1, kParallelGrain / 4 / std::max<std::int64_t>(1, length)); }
+// Rows per thread chunk: sorting a row costs several passes over it, hence a quarter of the
+// elementwise grain.
+std::int64_t row_grain(std::int64_t length) {
+  return std::max<std::int64_t>(1, kParallelGrain / 4 / std::max<std::int64_t>(1, length));
+}
 
 void sort_kernel(const Tensor& x, std::int64_t dim, bool descending, const Tensor& values, const Tensor& indices) {
   const Rows in(x, dim), vals(values, dim), idx(indices, dim);

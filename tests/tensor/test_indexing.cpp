@@ -172,16 +172,17 @@ std::pair<std::vector<double>, std::vector<double>> naive_sort(const Tensor& x, 
 std::vector<double> naive_cumsum(const Tensor& x, std::int64_t dim, bool reverse) {
   const auto xv = values(x);
   std::vector<double> out(xv.size());
+  const std::int64_t n = x.sizes()[dim];
   for (std::size_t i = 0; i < xv.size(); ++i) {
-    const auto p = unravel(static_cast<std::int64_t>(i), x.sizes());
+    auto p = unravel(static_cast<std::int64_t>(i), x.sizes());
+    if (p[dim] != 0) continue;  // walk each line along dim once, from its first element
     double s = 0;
-    for (std::int64_t j = 0; j < x.sizes()[dim]; ++j) {
-      if (reverse ? j < p[dim] : j > p[dim]) continue;
-      auto q = p;
-      q[dim] = j;
-      s += xv[static_cast<std::size_t>(ravel(q, x.sizes()))];
+    for (std::int64_t step = 0; step < n; ++step) {
+      p[dim] = reverse ? n - 1 - step : step;
+      const auto at = static_cast<std::size_t>(ravel(p, x.sizes()));
+      s += xv[at];
+      out[at] = s;
     }
-    out[i] = s;
   }
   return out;
 }
