@@ -1,0 +1,144 @@
+// idx.cpp: the IDX reader, on top of zlib's gz* functions, which read gzip and raw files
+// alike ("transparent" mode), so one code path serves both.
+#include "data/idx.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <system_error>
+#include <vector>
+
+#include "data/file_io.h"
+
+namespace cake::data {
+namespace {
+
+struct GzCloser {
+  void operator()(gzFile_s* f) const { gzclose(f); }
+};
+using GzFile = std::unique_ptr<gzFile_s, GzCloser>;
+
+// Deflate cannot compress better than about 1032:1, so a compressed file of n bytes holds at
+// most ~1032 n bytes. Checking the header against this bound before allocating means a
+// corrupt header cannot make us allocate terabytes.
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
+
+// The type codes and their element sizes in bytes.
+struct IdxType {
+  std::uint8_t code;
+  std::size_t size;
+};
+constexpr IdxType kIdxTypes[] = {{0x08, 1}, {0x09, 1}, {0x0B, 2}, {0x0C, 4}, {0x0D, 4}, {0x0E, 8}};
+
+// Reads exactly `bytes` bytes or throws, telling a truncated file from a corrupt one.
+void read_exactly(gzFile file, void* dst, std::uint64_t bytes, const std::filesystem::path& path, const char* what) {
+  auto* out = static_cast<unsigned char*>(dst);
+  while (bytes > 0) {
+    // gzread takes an unsigned count and returns an int, so read in chunks below INT_MAX.
+    const unsigned chunk = static_cast<unsigned>(std::min<std::uint64_t>(bytes, 1u << 30));
+    const int got = gzread(file, out, chunk);
+    if (got <= 0) {
+      int code = Z_OK;
+      const char* message = gzerror(file, &code);
+      // A clean end of a raw file, or zlib's "unexpected end of file" (Z_BUF_ERROR) inside a
+      // gzip stream, both mean the file was cut short; anything else is corruption.
+      CAKE_CHECK(code == Z_OK || code == Z_BUF_ERROR, quoted(path), ": corrupt compressed data in the IDX ", what,
+                 " (zlib: ", message, ")");
+      CAKE_FAIL(quoted(path), ": truncated IDX file (", bytes, " bytes of the ", what, " missing)");
+    }
+    out += got;
+    bytes -= static_cast<std::uint64_t>(got);
+  }
+}
+
+// Decodes `count` big-endian elements of type From into a new tensor of dtype To.
+template <class From, class To>
+Tensor decode_big_endian(const std::vector<unsigned char>& raw, const Shape& shape) {
+  Tensor out = make_empty(shape, dtype_of<To>(), kCPU);
+  To* dst = out.data_ptr<To>();
+  const std::int64_t count = out.numel();
+  for (std::int64_t i = 0; i < count; ++i) {
+    unsigned char bytes[sizeof(From)];
+    for (std::size_t b = 0; b < sizeof(From); ++b) bytes[b] = raw[i * sizeof(From) + sizeof(From) - 1 - b];
+    From value;
+    std::memcpy(&value, bytes, sizeof(From));
+    dst[i] = static_cast<To>(value);
+  }
+  return out;
+}
+
+Tensor decode(std::uint8_t code, const std::vector<unsigned char>& raw, const Shape& shape) {
+  switch (code) {
+    case 0x08: return decode_big_endian<std::uint8_t, std::int64_t>(raw, shape);  // labels
+    case 0x09: return decode_big_endian<std::int8_t, std::int64_t>(raw, shape);
+    case 0x0B: return decode_big_endian<std::int16_t, std::int64_t>(raw, shape);
+    case 0x0C: return decode_big_endian<std::int32_t, std::int64_t>(raw, shape);
+    case 0x0D: return decode_big_endian<float, float>(raw, shape);
+    case 0x0E: return decode_big_endian<double, double>(raw, shape);
+  }
+  CAKE_FAIL("read_idx: unknown type code ", int{code});
+}
+
+}  // namespace
+
+Tensor read_idx(const std::filesystem::path& path) {
+  std::error_code ec;
+  CAKE_CHECK(std::filesystem::is_regular_file(path, ec), quoted(path), ": no such file");
+  const std::uint64_t file_size = std::filesystem::file_size(path, ec);
+  CAKE_CHECK(!ec, quoted(path), ": cannot read the file size: ", ec.message());
+  GzFile file(gzopen(path.c_str(), "rb"));
+  CAKE_CHECK(file != nullptr, quoted(path), ": cannot open for reading");
+  gzbuffer(file.get(), 1 << 17);
+
+  unsigned char magic[4];
+  read_exactly(file.get(), magic, 4, path, "magic number");
+  CAKE_CHECK(magic[0] == 0 && magic[1] == 0, quoted(path),
+             ": not an IDX file (wrong magic: the first two bytes must be zero)");
+  const IdxType* type = nullptr;
+  for (const IdxType& t : kIdxTypes)
+    if (t.code == magic[2]) type = &t;
+  CAKE_CHECK(type != nullptr, quoted(path), ": unknown IDX type code ", int{magic[2]},
+             " (expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E)");
+  const int ndim = magic[3];
+  CAKE_CHECK(ndim >= 1, quoted(path), ": IDX file with zero dimensions");
+
+  std::vector<unsigned char> dim_bytes(static_cast<std::size_t>(ndim) * 4);
+  read_exactly(file.get(), dim_bytes.data(), dim_bytes.size(), path, "dimensions");
+  Shape shape(static_cast<std::size_t>(ndim));
+  std::uint64_t bytes = type->size;
+  for (int d = 0; d < ndim; ++d) {
+    const unsigned char* p = &dim_bytes[static_cast<std::size_t>(d) * 4];
+    shape[d] = static_cast<std::int64_t>(std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 |
+                                         std::uint32_t{p[2]} << 8 | std::uint32_t{p[3]});
+    CAKE_CHECK(!__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(shape[d]), &bytes), quoted(path),
+               ": the IDX shape ", shape, " overflows");
+  }
+  const bool compressed = gzdirect(file.get()) == 0;
+  if (compressed)
+    CAKE_CHECK(bytes <= kMaxDeflateRatio * file_size, quoted(path), ": the IDX header promises ", bytes,
+               " bytes of data for shape ", shape, ", more than a ", file_size, "-byte gzip file can hold");
+  else
+    CAKE_CHECK(bytes <= file_size - 4 - dim_bytes.size(), quoted(path), ": truncated IDX file (the header promises ",
+               bytes, " bytes of data for shape ", shape, ", the file has ", file_size - 4 - dim_bytes.size(), ")");
+
+  // uint8 images are read straight into the tensor; everything else is decoded.
+  Tensor out;
+  if (type->code == 0x08 && ndim > 1) {
+    out = make_empty(shape, kUInt8, kCPU);
+    read_exactly(file.get(), out.raw_data(), bytes, path, "data");
+  } else {
+    std::vector<unsigned char> raw(bytes);
+    read_exactly(file.get(), raw.data(), bytes, path, "data");
+    out = decode(type->code, raw, shape);
+  }
+  // One more read must find the end: it also makes zlib verify the gzip CRC.
+  unsigned char extra;
+  const int trailing = gzread(file.get(), &extra, 1);
+  CAKE_CHECK(trailing >= 0, quoted(path), ": corrupt compressed data at the end of the IDX file");
+  CAKE_CHECK(trailing == 0, quoted(path), ": unexpected bytes after the IDX data (shape ", shape, ")");
+  return out;
+}
+
+}  // namespace cake::data
