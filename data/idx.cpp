@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
+#include <ostream>
 #include <system_error>
 #include <vector>
 
 #include "data/file_io.h"
+#include "tensor/native/elementwise.h"
 
 namespace cake::data {
 namespace {
@@ -139,6 +142,68 @@ Tensor read_idx(const std::filesystem::path& path) {
   CAKE_CHECK(trailing >= 0, quoted(path), ": corrupt compressed data at the end of the IDX file");
   CAKE_CHECK(trailing == 0, quoted(path), ": unexpected bytes after the IDX data (shape ", shape, ")");
   return out;
+}
+
+namespace {
+
+template <class T>
+void append_big_endian(std::string& out, T value) {
+  unsigned char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));
+  for (std::size_t b = sizeof(T); b-- > 0;) out.push_back(static_cast<char>(bytes[b]));
+}
+
+// The whole file's bytes, uncompressed.
+std::string encode_idx(const Tensor& t, const std::filesystem::path& path) {
+  std::string out;
+  const DType dtype = t.dtype();
+  const std::uint8_t code = dtype == kUInt8 ? 0x08 : dtype == kInt64 ? 0x0C : dtype == kFloat32 ? 0x0D : 0x0E;
+  CAKE_CHECK(dtype != kBool, "write_idx ", quoted(path), ": bool tensors have no IDX type; convert to uint8");
+  CAKE_CHECK(t.dim() >= 1 && t.dim() <= 255, "write_idx ", quoted(path), ": IDX needs 1 to 255 dimensions, got shape ",
+             t.sizes());
+  out.append({'\0', '\0', static_cast<char>(code), static_cast<char>(t.dim())});
+  for (std::int64_t size : t.sizes()) {
+    CAKE_CHECK(size <= std::numeric_limits<std::uint32_t>::max(), "write_idx ", quoted(path), ": dimension ", size,
+               " does not fit IDX's 32 bits");
+    append_big_endian(out, static_cast<std::uint32_t>(size));
+  }
+  visit_dtype(dtype, [&]<class T>() {
+    const T* p = t.data_ptr<T>();
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+      if constexpr (std::is_same_v<T, std::int64_t>) {
+        CAKE_CHECK(p[i] >= std::numeric_limits<std::int32_t>::min() && p[i] <= std::numeric_limits<std::int32_t>::max(),
+                   "write_idx ", quoted(path), ": value ", p[i], " at index ", i, " does not fit IDX's int32");
+        append_big_endian(out, static_cast<std::int32_t>(p[i]));
+      } else if constexpr (!std::is_same_v<T, bool>) {
+        append_big_endian(out, p[i]);
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+void write_idx(const std::filesystem::path& path, const Tensor& tensor, bool gzip) {
+  CAKE_CHECK(tensor.defined(), "write_idx ", quoted(path), ": the tensor is undefined");
+  const std::string bytes = encode_idx(native::contiguous(native::to_device(tensor.detach(), kCPU)), path);
+  std::string payload = bytes;
+  if (gzip) {
+    // One gzip member (windowBits 15 + 16 selects the gzip wrapper), compressed in one call.
+    z_stream stream{};
+    CAKE_CHECK(deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK,
+               "write_idx ", quoted(path), ": zlib deflateInit2 failed");
+    payload.resize(deflateBound(&stream, bytes.size()));
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+    stream.avail_in = static_cast<uInt>(bytes.size());
+    stream.next_out = reinterpret_cast<Bytef*>(payload.data());
+    stream.avail_out = static_cast<uInt>(payload.size());
+    const int status = deflate(&stream, Z_FINISH);
+    payload.resize(stream.total_out);
+    deflateEnd(&stream);
+    CAKE_CHECK(status == Z_STREAM_END, "write_idx ", quoted(path), ": zlib deflate failed");
+  }
+  write_file_atomic(path, [&](std::ostream& out) { out.write(payload.data(), static_cast<std::streamsize>(payload.size())); });
 }
 
 }  // namespace cake::data

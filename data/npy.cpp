@@ -52,6 +52,8 @@ class HeaderParser {
       expect(':');
       skip_space();
       CAKE_CHECK(!dict.count(key), where(), "the key '", key, "' appears twice");
+      CAKE_CHECK(key != "descr" || (peek() != '[' && peek() != '{'), quoted(path_),
+                 ": structured dtypes (a list or dict 'descr') are not supported");
       dict[key] = parse_value();
       skip_space();
       if (peek() == ',') {
@@ -224,8 +226,6 @@ NpyHeader read_header(std::ifstream& in, std::uint64_t file_size, const std::fil
     CAKE_CHECK(it->second.kind == kind, quoted(path), ": '", key, "' in the .npy header must be ", kind_name);
     return it->second;
   };
-  if (dict.count("descr") && dict.at("descr").kind != HeaderValue::Kind::String)
-    CAKE_FAIL(quoted(path), ": structured dtypes (a list 'descr') are not supported");
   NpyHeader header;
   header.type = parse_descr(field("descr", HeaderValue::Kind::String, "a string").text, path);
   CAKE_CHECK(!field("fortran_order", HeaderValue::Kind::Bool, "True or False").flag, quoted(path),
@@ -317,29 +317,19 @@ void write_npy(const std::filesystem::path& path, const Tensor& tensor) {
   const Tensor host = native::contiguous(native::to_device(tensor.detach(), kCPU));
   std::string header = "{'descr': '" + descr_for(host.dtype()) + "', 'fortran_order': False, 'shape': " +
                        shape_literal(host.sizes()) + ", }";
-  // Pad with spaces and end with '\n' so that the data starts on a 64-byte boundary; the
-  // 2-byte length of version 1.0 caps the header at 65535 bytes, beyond that use 2.0.
-  auto padded_length = [&](std::size_t prefix) {
-    const std::size_t unpadded = prefix + header.size() + 1;
-    return header.size() + 1 + (kAlignment - unpadded % kAlignment) % kAlignment;
-  };
-  int major = 1;
-  std::size_t prefix = 10;
-  if (padded_length(10) > 65535) {
-    major = 2;
-    prefix = 12;
-  }
-  const std::size_t length = padded_length(prefix);
-  header.append(length - header.size() - 1, ' ');
+  // Pad with spaces and end with '\n' so that the data starts on a 64-byte boundary. Version
+  // 1.0 stores the header length in 2 bytes; Cake's shapes (at most a few dozen dims) always
+  // fit, so version 2.0's 4-byte length is never needed.
+  constexpr std::size_t kPrefix = 10;
+  header.append((kAlignment - (kPrefix + header.size() + 1) % kAlignment) % kAlignment, ' ');
   header.push_back('\n');
-
+  CAKE_CHECK(header.size() <= 65535, "write_npy ", quoted(path), ": the header for shape ", host.sizes(),
+             " is too long for .npy version 1.0");
   write_file_atomic(path, [&](std::ostream& out) {
     out.write(kMagic, kMagicSize);
-    const char version[2] = {static_cast<char>(major), 0};
-    out.write(version, 2);
-    unsigned char len[4];
-    for (int i = 0; i < 4; ++i) len[i] = static_cast<unsigned char>(length >> (8 * i));
-    out.write(reinterpret_cast<const char*>(len), major == 1 ? 2 : 4);
+    const char version_and_length[4] = {1, 0, static_cast<char>(header.size() & 0xff),
+                                        static_cast<char>(header.size() >> 8)};
+    out.write(version_and_length, 4);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     out.write(static_cast<const char*>(host.raw_data()), static_cast<std::streamsize>(host.nbytes()));
   });

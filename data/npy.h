@@ -12,7 +12,7 @@
 // Read: float32 '<f4', float64 '<f8', uint8 '|u1', int64 '<i8', bool '|b1', and int32 '<i4'
 // (widened to int64, Cake's one integer type). Little-endian, C order. Big-endian data,
 // Fortran order, structured and other dtypes are refused by name.
-// Written: float32, float64, int64, uint8 and bool, as version 1.0 (2.0 for huge headers).
+// Written: float32, float64, int64, uint8 and bool, as version 1.0.
 #pragma once
 
 #include <filesystem>
