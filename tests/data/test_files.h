@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -11,11 +12,17 @@
 
 namespace cake::testing {
 
-// A fresh folder under the system temp dir, removed with everything in it at destruction.
+// A fresh folder under $TMPDIR, else the RAM-backed /dev/shm when there is one (the fuzz test
+// writes thousands of small files), else the system temp dir; removed at destruction.
+inline std::filesystem::path scratch_root() {
+  std::error_code ec;
+  if (!std::getenv("TMPDIR") && std::filesystem::is_directory("/dev/shm", ec)) return "/dev/shm";
+  return std::filesystem::temp_directory_path();
+}
+
 class ScratchDir {
  public:
-  explicit ScratchDir(const std::string& name)
-      : path_(std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()))) {
+  explicit ScratchDir(const std::string& name) : path_(scratch_root() / (name + "_" + std::to_string(::getpid()))) {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
