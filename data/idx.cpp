@@ -189,7 +189,10 @@ void write_idx(const std::filesystem::path& path, const Tensor& tensor, bool gzi
   const std::string bytes = encode_idx(native::contiguous(native::to_device(tensor.detach(), kCPU)), path);
   std::string payload = bytes;
   if (gzip) {
-    // One gzip member (windowBits 15 + 16 selects the gzip wrapper), compressed in one call.
+    // One gzip member (windowBits 15 + 16 selects the gzip wrapper), compressed in one call,
+    // which zlib's 32-bit counts limit to 4 GB.
+    CAKE_CHECK(bytes.size() < (std::uint64_t{1} << 32), "write_idx ", quoted(path), ": ", bytes.size(),
+               " bytes is too large to compress in one call");
     z_stream stream{};
     CAKE_CHECK(deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK,
                "write_idx ", quoted(path), ": zlib deflateInit2 failed");
