@@ -19,6 +19,7 @@
 #include "tensor/device.h"
 #include "tensor/dtype.h"
 #include "tensor/error.h"
+#include "tensor/linalg.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
@@ -28,4 +29,16 @@
 #include "autograd/nn_ops.h"
 #include "autograd/ops.h"
 #include "cuda/cuda.h"
+
+#include "data/csv.h"
+#include "data/dataloader.h"
+#include "data/datasets.h"
+#include "data/idx.h"
+#include "data/npy.h"
+#include "data/sampler.h"
+#include "data/transforms.h"
+
+#include "algorithms/hungarian.h"
+#include "algorithms/linear_probe.h"
+#include "algorithms/metrics.h"
 
