@@ -7,8 +7,8 @@
 
 #include "algorithms/detail/arrays.h"
 #include "algorithms/detail/blas.h"
-#include "algorithms/detail/lapack.h"
 #include "tensor/creation.h"
+#include "tensor/linalg.h"
 #include "tensor/parallel.h"
 
 namespace cake::algorithms {
@@ -299,7 +299,7 @@ DictionaryLearning& DictionaryLearning::fit(const Tensor& input) {
     const T* px = x.data_ptr<T>();
     // Start from the SVD X = U S V^T: codes U, atoms S V^T (signs made deterministic by
     // scikit-learn's svd_flip: the largest |entry| of each column of U is positive).
-    auto [u, s, vh] = detail::svd(x);
+    auto [u, s, vh] = linalg::svd(x);
     const index_t r = s.size(0), use = std::min(k, r);
     Tensor code = zeros({n, k}, x.dtype());
     Tensor dict = zeros({k, f}, x.dtype());

@@ -10,6 +10,7 @@
 #include "algorithms/detail/blas.h"
 #include "algorithms/detail/lapack.h"
 #include "tensor/creation.h"
+#include "tensor/linalg.h"
 #include "tensor/parallel.h"
 
 namespace cake::algorithms {
@@ -116,7 +117,7 @@ Tensor whitening_matrix(Tensor centred, index_t n_components, WhitenSolver solve
     Tensor cov = empty({f, f}, centred.dtype());
     detail::syrk_upper<T>(true, f, centred.size(0), T(1), centred.data_ptr<T>(), f, T(0), cov.data_ptr<T>(), f);
     detail::mirror_upper<T>(f, cov.data_ptr<T>(), f);
-    auto [w, v] = detail::eigh(cov);
+    auto [w, v] = linalg::eigh(cov);
     u = empty({f, f}, centred.dtype());
     d = empty({f}, centred.dtype());
     const T eps = std::numeric_limits<T>::epsilon();
@@ -145,7 +146,7 @@ template <class T>
 void symmetric_decorrelation(T* w, index_t k) {
   Tensor gram = empty({k, k}, dtype_of<T>());
   gemm<T>(false, true, k, k, k, T(1), w, k, w, k, T(0), gram.data_ptr<T>(), k);
-  auto [s, u] = detail::eigh(gram);
+  auto [s, u] = linalg::eigh(gram);
   const T* ps = s.data_ptr<T>();
   const T* pu = u.data_ptr<T>();
   // M = U diag(s^-1/2) U^T, clipping s at the smallest normal number as scikit-learn does.
@@ -287,7 +288,7 @@ void scale_to_unit_variance(Tensor& sources, Tensor& components) {
 // (singular values below max(k, f) eps s_max count as zero).
 template <class T>
 Tensor pseudo_inverse(const Tensor& a) {
-  auto [u, s, vh] = detail::svd(a);
+  auto [u, s, vh] = linalg::svd(a);
   const index_t k = a.size(0), f = a.size(1), r = s.size(0);
   const T* ps = s.data_ptr<T>();
   const T cutoff = static_cast<T>(std::max(k, f)) * std::numeric_limits<T>::epsilon() * (r > 0 ? ps[0] : T(0));

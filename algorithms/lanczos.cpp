@@ -5,8 +5,8 @@
 
 #include "algorithms/detail/arrays.h"
 #include "algorithms/detail/blas.h"
-#include "algorithms/detail/lapack.h"
 #include "tensor/creation.h"
+#include "tensor/linalg.h"
 
 namespace cake::algorithms {
 
@@ -108,7 +108,7 @@ LanczosResult lanczos_largest(std::int64_t n, const std::function<void(const dou
     detail::gemm<double>(false, true, j, j, n, 1.0, v.rows.data(), n, av.rows.data(), n, 0.0, ph, j);
     for (index_t a = 0; a < j; ++a)
       for (index_t b = 0; b < a; ++b) ph[a * j + b] = ph[b * j + a] = 0.5 * (ph[a * j + b] + ph[b * j + a]);
-    auto [theta, y] = detail::eigh(h);
+    auto [theta, y] = linalg::eigh(h);
     const double* pt = theta.data_ptr<double>();
     const double* py = y.data_ptr<double>();
     // The wanted Ritz pairs, largest first: Y_k^T V and Y_k^T (M V).

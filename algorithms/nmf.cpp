@@ -8,8 +8,8 @@
 
 #include "algorithms/detail/arrays.h"
 #include "algorithms/detail/blas.h"
-#include "algorithms/detail/lapack.h"
 #include "tensor/creation.h"
+#include "tensor/linalg.h"
 #include "tensor/parallel.h"
 
 namespace cake::algorithms {
@@ -57,16 +57,16 @@ std::tuple<Tensor, Tensor, Tensor> randomized_svd_impl(const Tensor& x, index_t 
   Tensor z = empty({n, l}, x.dtype());
   gemm<T>(false, false, m, l, n, T(1), px, n, omega.data_ptr<T>(), l, T(0), y.data_ptr<T>(), l);
   for (index_t it = 0; it < power_iterations; ++it) {
-    Tensor q = detail::qr(y).first;
+    Tensor q = linalg::qr(y).Q;
     gemm<T>(true, false, n, l, m, T(1), px, n, q.data_ptr<T>(), l, T(0), z.data_ptr<T>(), l);
-    Tensor qz = detail::qr(z).first;
+    Tensor qz = linalg::qr(z).Q;
     gemm<T>(false, false, m, l, n, T(1), px, n, qz.data_ptr<T>(), l, T(0), y.data_ptr<T>(), l);
   }
-  Tensor q = detail::qr(y).first;
+  Tensor q = linalg::qr(y).Q;
   // B = Q^T X is small [l, n]; its SVD lifts back through Q.
   Tensor b = empty({l, n}, x.dtype());
   gemm<T>(true, false, l, n, m, T(1), q.data_ptr<T>(), l, px, n, T(0), b.data_ptr<T>(), n);
-  auto [ub, s, vh] = detail::svd(b);
+  auto [ub, s, vh] = linalg::svd(b);
   Tensor u = empty({m, k}, x.dtype());
   gemm<T>(false, false, m, k, l, T(1), q.data_ptr<T>(), l, ub.data_ptr<T>(), ub.size(1), T(0), u.data_ptr<T>(), k);
   return {u, s.narrow(0, 0, k).contiguous(), vh.narrow(0, 0, k).contiguous()};

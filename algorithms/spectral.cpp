@@ -14,6 +14,7 @@
 #include "algorithms/kmeans.h"
 #endif
 #include "tensor/creation.h"
+#include "tensor/linalg.h"
 #include "tensor/parallel.h"
 
 namespace cake::algorithms {
@@ -190,9 +191,9 @@ SpectralEmbedding embed(const Graph& graph, index_t k, EigenSolver solver, doubl
     out.eigenvalues = ones({known}, kFloat64);
   } else if (solver == EigenSolver::Dense) {
     // All of M's eigenpairs (ascending); the last k, largest first.
-    const std::pair<Tensor, Tensor> eig = detail::eigh(graph.dense_normalized());
-    const double* w = eig.first.data_ptr<double>();
-    const double* v = eig.second.data_ptr<double>();
+    const linalg::EighResult eig = linalg::eigh(graph.dense_normalized());
+    const double* w = eig.eigenvalues.data_ptr<double>();
+    const double* v = eig.eigenvectors.data_ptr<double>();
     out.embedding = empty({n, k}, kFloat64);
     out.eigenvalues = empty({k}, kFloat64);
     for (index_t col = 0; col < k; ++col) {
@@ -254,7 +255,7 @@ Tensor cluster_qr(const Tensor& embedding, std::int64_t k) {
   Tensor b = empty({dims, k}, kFloat64);
   for (index_t c = 0; c < k; ++c)
     for (index_t j = 0; j < dims; ++j) b.data_ptr<double>()[j * k + c] = y.data_ptr<double>()[order[c] * dims + j];
-  auto [u, s, vh] = detail::svd(b);
+  auto [u, s, vh] = linalg::svd(b);
   Tensor rotation = empty({dims, k}, kFloat64);
   detail::gemm<double>(false, false, dims, k, u.size(1), 1.0, u.data_ptr<double>(), u.size(1), vh.data_ptr<double>(),
                        k, 0.0, rotation.data_ptr<double>(), k);

@@ -1,15 +1,11 @@
-// algorithms/detail/lapack.h: the dense decompositions the classical algorithms need, on
-// row-major Tensors (float32 or float64, CPU), through LAPACK.
+// algorithms/detail/lapack.h: the two LAPACK calls the classical algorithms need beyond
+// tensor/linalg.h (cake::linalg::eigh, svd, qr, ...), on row-major float32/float64 CPU tensors.
 //
-//   auto [w, V] = cake::algorithms::detail::eigh(A);     // A = V diag(w) V^T, w ascending
-//   auto [U, S, Vh] = cake::algorithms::detail::svd(X);  // thin: X = U diag(S) Vh
-//
-// A stand-in with the shapes of tensor/linalg.h (cake::linalg::eigh/svd/qr) until that layer is
-// merged; then the call sites switch to it and this file keeps only what linalg does not
-// provide: singular_values_and_right_vectors and pivoted_qr_order.
+//   auto [s, vh] = cake::algorithms::detail::singular_values_and_right_vectors(X);  // X tall
+//   std::vector<std::int64_t> rows = cake::algorithms::detail::pivoted_qr_order(Y);
 #pragma once
 
-#include <tuple>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -17,22 +13,12 @@
 
 namespace cake::algorithms::detail {
 
-// Symmetric eigendecomposition of A [n, n]: eigenvalues ascending, eigenvectors as the columns
-// of V (LAPACK syevd, divide and conquer).
-std::pair<Tensor, Tensor> eigh(const Tensor& a);
-
-// Thin SVD of X [m, n]: U [m, k], S [k] descending, Vh [k, n], k = min(m, n) (LAPACK gesdd).
-std::tuple<Tensor, Tensor, Tensor> svd(const Tensor& x);
-
-// Thin QR of X [m, n], m >= n: Q [m, n] with orthonormal columns and R [n, n] upper triangular.
-std::pair<Tensor, Tensor> qr(const Tensor& x);
-
 // The singular values S [k] (descending) and right singular vectors Vh [k, n] of X [m, n],
 // without the left ones. For a tall X (m >= 2n) through the R factor of X = Q R (LAPACK gelqf
 // on the transposed view, Q never formed) and the SVD of the small R: X = Q R = (Q U) S Vh has
 // R's S and Vh (Chan 1982, "An improved algorithm for computing the singular value
-// decomposition"). About a third of the work of a thin SVD that also forms U [m, k].
-// With overwrite_input the (contiguous) x is used as the workspace instead of a copy.
+// decomposition"). About a third of the work of a thin SVD that also forms U [m, k] (FastICA's
+// whitening needs only S and Vh). With overwrite_input the (contiguous) x is the workspace.
 std::pair<Tensor, Tensor> singular_values_and_right_vectors(const Tensor& x, bool overwrite_input = false);
 
 // Rows of X [n, k] in the order QR with column pivoting of X^T picks them (LAPACK geqp3):

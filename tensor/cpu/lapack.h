@@ -1,5 +1,6 @@
 // cpu/lapack.h: the LAPACK routines Cake calls, declared by hand, with one C++ overload per
-// precision so that code above is written once as a template. Internal to tensor/linalg.cpp.
+// precision so that code above is written once as a template. Internal to tensor/linalg.cpp
+// and algorithms/detail/lapack.cpp.
 //
 //   int info = 0;
 //   cake::lapack::potrf('U', n, a, n, info);     // spotrf_ for float*, dpotrf_ for double*
@@ -49,6 +50,15 @@ void sorgqr_(const int* m, const int* n, const int* k, float* a, const int* lda,
              const int* lwork, int* info);
 void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau, double* work,
              const int* lwork, int* info);
+// Householder LQ: the QR of the transpose, so of a row-major buffer read column-major.
+void sgelqf_(const int* m, const int* n, float* a, const int* lda, float* tau, float* work, const int* lwork, int* info);
+void dgelqf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work, const int* lwork,
+             int* info);
+// Householder QR with column pivoting (the pivot order ranks the columns by independence).
+void sgeqp3_(const int* m, const int* n, float* a, const int* lda, int* jpvt, float* tau, float* work,
+             const int* lwork, int* info);
+void dgeqp3_(const int* m, const int* n, double* a, const int* lda, int* jpvt, double* tau, double* work,
+             const int* lwork, int* info);
 }
 
 namespace cake::lapack {
@@ -96,6 +106,20 @@ inline void orgqr(int m, int n, int k, float* a, int lda, const float* tau, floa
 }
 inline void orgqr(int m, int n, int k, double* a, int lda, const double* tau, double* work, int lwork, int& info) {
   dorgqr_(&m, &n, &k, a, &lda, tau, work, &lwork, &info);
+}
+
+inline void gelqf(int m, int n, float* a, int lda, float* tau, float* work, int lwork, int& info) {
+  sgelqf_(&m, &n, a, &lda, tau, work, &lwork, &info);
+}
+inline void gelqf(int m, int n, double* a, int lda, double* tau, double* work, int lwork, int& info) {
+  dgelqf_(&m, &n, a, &lda, tau, work, &lwork, &info);
+}
+
+inline void geqp3(int m, int n, float* a, int lda, int* jpvt, float* tau, float* work, int lwork, int& info) {
+  sgeqp3_(&m, &n, a, &lda, jpvt, tau, work, &lwork, &info);
+}
+inline void geqp3(int m, int n, double* a, int lda, int* jpvt, double* tau, double* work, int lwork, int& info) {
+  dgeqp3_(&m, &n, a, &lda, jpvt, tau, work, &lwork, &info);
 }
 
 }  // namespace cake::lapack

@@ -2,10 +2,10 @@
 // (eigenvalues and invariant subspaces), deflation handles disconnected graphs, the k-NN
 // affinity separates concentric circles (k-means could not) as scikit-learn does, RBF blobs
 // are found, CPQR label assignment, errors.
-#include "algorithms/detail/lapack.h"
 #include "algorithms/lanczos.h"
 #include "algorithms/spectral.h"
 #include "classical2_testing.h"
+#include "tensor/linalg.h"
 
 using namespace cake;
 using namespace cake::algorithms;
@@ -18,7 +18,7 @@ namespace {
 // principal angle between their column spaces (1 when the spaces agree).
 double subspace_agreement(const Tensor& a, const Tensor& b) {
   const Tensor m = matmul_reference(a.t().contiguous(), b);
-  const std::vector<double> s = values(std::get<1>(cake::algorithms::detail::svd(m)));
+  const std::vector<double> s = values(linalg::svd(m).S);
   return *std::min_element(s.begin(), s.end());
 }
 
@@ -26,7 +26,7 @@ double subspace_agreement(const Tensor& a, const Tensor& b) {
 Tensor symmetric_with_spectrum(const std::vector<double>& spectrum, std::uint64_t seed) {
   manual_seed(seed);
   const std::int64_t n = static_cast<std::int64_t>(spectrum.size());
-  const Tensor q = cake::algorithms::detail::qr(randn({n, n}, kFloat64)).first;
+  const Tensor q = linalg::qr(randn({n, n}, kFloat64)).Q;
   const Tensor scaled = q * tensor(spectrum, {1, n}, kFloat64);
   return matmul_reference(scaled, q.t().contiguous());
 }
@@ -47,7 +47,7 @@ TEST_CASE("lanczos: the largest eigenpairs of a dense symmetric matrix, against 
   };
   const LanczosResult r = lanczos_largest(300, apply, {.n_eigenpairs = 6, .tol = 1e-10, .random_state = 0});
   CHECK(r.converged);
-  auto [w, v] = cake::algorithms::detail::eigh(m);
+  auto [w, v] = linalg::eigh(m);
   const std::vector<double> all = values(w);
   for (int i = 0; i < 6; ++i) CHECK(r.eigenvalues[static_cast<std::size_t>(i)] == doctest::Approx(all[299 - i]).epsilon(1e-10));
   const Tensor lanczos_vectors = tensor(r.vectors, {300, 6}, kFloat64);
