@@ -10,9 +10,11 @@
 //   4. execute it on a *stream* with the tensors' memory.
 // Steps 1-3 depend only on shapes and parameters, and a training loop calls the same shapes
 // every step, so primitives are cached keyed by everything that went into them (PrimitiveCache
-// below); a call then costs only step 4. Cake's tensors are passed in their own layout (NCHW,
-// OIHW / GOIHW), wrapped without copies. Threads: this oneDNN uses OpenMP, so it follows
-// cake::set_num_threads like Cake's own kernels.
+// below); a call then costs only step 4. Cake's tensors (NCHW, OIHW / GOIHW) are wrapped without
+// copies; convolutions may run in oneDNN's blocked layouts, with reorders in and out (NOTE
+// [ oneDNN layouts for convolution ]). Threads: this oneDNN uses OpenMP, so it follows
+// cake::set_num_threads like Cake's own kernels. One engine for the process, one stream per
+// calling thread.
 #ifdef CAKE_HAVE_ONEDNN
 
 #include <oneapi/dnnl/dnnl.hpp>
