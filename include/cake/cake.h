@@ -29,3 +29,7 @@
 #include "autograd/ops.h"
 #include "cuda/cuda.h"
 
+#include "tensor/safetensors.h"
+#include "nn/nn.h"
+#include "optim/optim.h"
+
