@@ -1,7 +1,6 @@
 // loss.cpp: nn::functional's losses. Each is written as its formula in differentiable ops, so
 // autograd derives the gradient; the formulas and the stable rewrites are in functional.h.
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "autograd/ops.h"
@@ -197,10 +196,11 @@ Tensor nt_xent(const Tensor& z1, const Tensor& z2, double temperature, Reduction
   const std::int64_t n = z1.size(0);
   const Tensor z = normalize(cat({z1, z2}, 0), 2.0, 1);  // [2N, D]
   Tensor similarity = matmul(z, z.t()) / temperature;     // cosine similarities / T
-  // A view is not its own negative: its self-similarity gets logit -inf, i.e. probability 0.
+  // A view is not its own negative: its self-similarity gets a logit so negative (-1e30, still
+  // finite in float32) that its probability underflows to exactly 0. Finite rather than -inf,
+  // so that no 0 * -inf = NaN can arise downstream.
   const Tensor self = eye(2 * n, 2 * n, TensorOptions(kBool, z.device()));
-  similarity = where(self, full({1}, -std::numeric_limits<double>::infinity(), TensorOptions(z.dtype(), z.device())),
-                     similarity);
+  similarity = where(self, full({1}, -1e30, TensorOptions(z.dtype(), z.device())), similarity);
   // The positive of view i (< N) is view i + N, and the other way round.
   std::vector<std::int64_t> positives(static_cast<std::size_t>(2 * n));
   for (std::int64_t i = 0; i < 2 * n; ++i) positives[static_cast<std::size_t>(i)] = i < n ? i + n : i - n;
