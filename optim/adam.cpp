@@ -1,20 +1,23 @@
-// adam.cpp: torch.optim.Adam's and AdamW's updates (the single-tensor form of PyTorch's
-// adam.py), written with in-place tensor ops.
+// adam.cpp: torch.optim.Adam's and AdamW's updates. adam_reference_step is the single-tensor
+// form of PyTorch's adam.py written with in-place tensor ops, the reference; the fused kernel
+// of optim/fused.h does the same arithmetic in one pass where it applies.
 #include "optim/adam.h"
 
 #include <cmath>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "optim/fused.h"
 #include "tensor/creation.h"
 
 namespace cake::optim {
 
 namespace {
 
+// Adam and AdamW share everything but where the weight decay goes.
 struct AdamSettings {
   double lr, beta1, beta2, eps, weight_decay;
-  bool amsgrad;
+  bool amsgrad, fused, decoupled;
 };
 
 void check_settings(const char* optimizer, const AdamSettings& s) {
@@ -25,24 +28,22 @@ void check_settings(const char* optimizer, const AdamSettings& s) {
   CAKE_CHECK(s.weight_decay >= 0.0, optimizer, ": weight_decay must be non-negative, got ", s.weight_decay);
 }
 
-// One Adam update of p from gradient `grad` (weight decay already applied as the caller wants).
-void adam_update(Tensor& p, const Tensor& grad, ParamState& state, const AdamSettings& s) {
+// The reference update, one tensor op per line of the algorithm in adam.h.
+void adam_reference_step(Tensor& p, ParamState& state, const AdamSettings& s, double step_size,
+                         double bias_correction2_sqrt) {
+  Tensor grad = p.grad();
+  if (s.decoupled) {
+    if (s.weight_decay != 0.0) p.mul_(1.0 - s.lr * s.weight_decay);  // AdamW: decay the weights directly
+  } else if (s.weight_decay != 0.0) {
+    grad = grad + p * s.weight_decay;                                 // Adam: L2 through the gradient
+  }
   Tensor& exp_avg = state.tensors["exp_avg"];
   Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
-  if (!exp_avg.defined()) {
-    exp_avg = zeros_like(p);
-    exp_avg_sq = zeros_like(p);
-  }
-  const auto t = static_cast<double>(++state.step);
   exp_avg.mul_(s.beta1).add_(grad, 1.0 - s.beta1);
   exp_avg_sq.mul_(s.beta2).add_(grad * grad, 1.0 - s.beta2);
-  const double bias_correction1 = 1.0 - std::pow(s.beta1, t);
-  const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(s.beta2, t));
-  const double step_size = s.lr / bias_correction1;
   Tensor second_moment = exp_avg_sq;
   if (s.amsgrad) {
     Tensor& max_exp_avg_sq = state.tensors["max_exp_avg_sq"];
-    if (!max_exp_avg_sq.defined()) max_exp_avg_sq = zeros_like(p);
     max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq));
     second_moment = max_exp_avg_sq;
   }
@@ -51,32 +52,63 @@ void adam_update(Tensor& p, const Tensor& grad, ParamState& state, const AdamSet
   p.add_(exp_avg / denom, -step_size);
 }
 
+void adam_step(std::vector<Tensor>& params, std::vector<ParamState>& states, const AdamSettings& s) {
+  NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    Tensor& p = params[i];
+    if (!p.grad().defined()) continue;
+    ParamState& state = states[i];
+    if (!state.tensors.count("exp_avg")) {
+      state.tensors["exp_avg"] = zeros_like(p);
+      state.tensors["exp_avg_sq"] = zeros_like(p);
+      if (s.amsgrad) state.tensors["max_exp_avg_sq"] = zeros_like(p);
+    }
+    // The bias corrections undo the zero start of the moments (Kingma & Ba, section 3).
+    const auto t = static_cast<double>(++state.step);
+    const double step_size = s.lr / (1.0 - std::pow(s.beta1, t));
+    const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(s.beta2, t));
+    const Tensor& exp_avg = state.tensors["exp_avg"];
+    const Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
+    const Tensor max_exp_avg_sq = s.amsgrad ? state.tensors["max_exp_avg_sq"] : Tensor();
+    if (s.fused && fused::applicable(fused::adam_stub, p, {&p.grad(), &exp_avg, &exp_avg_sq, &max_exp_avg_sq})) {
+      const fused::AdamStep step{.beta1 = s.beta1,
+                                 .beta2 = s.beta2,
+                                 .eps = s.eps,
+                                 .weight_decay = s.decoupled ? 0.0 : s.weight_decay,
+                                 .decay_factor = s.decoupled && s.weight_decay != 0.0 ? 1.0 - s.lr * s.weight_decay : 1.0,
+                                 .step_size = step_size,
+                                 .bias_correction2_sqrt = bias_correction2_sqrt,
+                                 .amsgrad = s.amsgrad};
+      fused::adam_stub(p.device(), p, p.grad(), exp_avg, exp_avg_sq, max_exp_avg_sq, step);
+      p.bump_version();
+    } else {
+      adam_reference_step(p, state, s, step_size, bias_correction2_sqrt);
+    }
+  }
+}
+
+std::vector<std::pair<std::string, double>> adam_hyperparameters(double lr, std::pair<double, double> betas, double eps,
+                                                                  double weight_decay, bool amsgrad) {
+  return {{"lr", lr}, {"beta1", betas.first}, {"beta2", betas.second},
+          {"eps", eps}, {"weight_decay", weight_decay}, {"amsgrad", amsgrad ? 1.0 : 0.0}};
+}
+
 }  // namespace
 
 // ---- Adam ------------------------------------------------------------------------------------
 
 static AdamSettings settings_of(const AdamOptions& o) {
-  return {o.lr, o.betas.first, o.betas.second, o.eps, o.weight_decay, o.amsgrad};
+  return {o.lr, o.betas.first, o.betas.second, o.eps, o.weight_decay, o.amsgrad, o.fused, /*decoupled=*/false};
 }
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : Optimizer(std::move(params)), options(options) {
   check_settings("Adam", settings_of(options));
 }
 
-void Adam::step() {
-  NoGradGuard no_grad;
-  const AdamSettings s = settings_of(options);
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    Tensor& p = params_[i];
-    if (!p.grad().defined()) continue;
-    const Tensor grad = s.weight_decay != 0.0 ? p.grad() + p * s.weight_decay : p.grad();
-    adam_update(p, grad, state_[i], s);
-  }
-}
+void Adam::step() { adam_step(params_, state_, settings_of(options)); }
 
 std::vector<std::pair<std::string, double>> Adam::hyperparameters() const {
-  return {{"lr", options.lr},       {"beta1", options.betas.first},         {"beta2", options.betas.second},
-          {"eps", options.eps},     {"weight_decay", options.weight_decay}, {"amsgrad", options.amsgrad ? 1.0 : 0.0}};
+  return adam_hyperparameters(options.lr, options.betas, options.eps, options.weight_decay, options.amsgrad);
 }
 
 void Adam::set_hyperparameters(const std::map<std::string, double>& values) {
@@ -84,7 +116,8 @@ void Adam::set_hyperparameters(const std::map<std::string, double>& values) {
                 .betas = {hyperparameter(values, "beta1"), hyperparameter(values, "beta2")},
                 .eps = hyperparameter(values, "eps"),
                 .weight_decay = hyperparameter(values, "weight_decay"),
-                .amsgrad = hyperparameter(values, "amsgrad") != 0.0};
+                .amsgrad = hyperparameter(values, "amsgrad") != 0.0,
+                .fused = options.fused};
   check_settings("Adam", settings_of(o));
   options = o;
 }
@@ -92,7 +125,7 @@ void Adam::set_hyperparameters(const std::map<std::string, double>& values) {
 // ---- AdamW -----------------------------------------------------------------------------------
 
 static AdamSettings settings_of(const AdamWOptions& o) {
-  return {o.lr, o.betas.first, o.betas.second, o.eps, o.weight_decay, o.amsgrad};
+  return {o.lr, o.betas.first, o.betas.second, o.eps, o.weight_decay, o.amsgrad, o.fused, /*decoupled=*/true};
 }
 
 AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
@@ -100,20 +133,10 @@ AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
   check_settings("AdamW", settings_of(options));
 }
 
-void AdamW::step() {
-  NoGradGuard no_grad;
-  const AdamSettings s = settings_of(options);
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    Tensor& p = params_[i];
-    if (!p.grad().defined()) continue;
-    if (s.weight_decay != 0.0) p.mul_(1.0 - s.lr * s.weight_decay);  // decoupled decay
-    adam_update(p, p.grad(), state_[i], s);
-  }
-}
+void AdamW::step() { adam_step(params_, state_, settings_of(options)); }
 
 std::vector<std::pair<std::string, double>> AdamW::hyperparameters() const {
-  return {{"lr", options.lr},       {"beta1", options.betas.first},         {"beta2", options.betas.second},
-          {"eps", options.eps},     {"weight_decay", options.weight_decay}, {"amsgrad", options.amsgrad ? 1.0 : 0.0}};
+  return adam_hyperparameters(options.lr, options.betas, options.eps, options.weight_decay, options.amsgrad);
 }
 
 void AdamW::set_hyperparameters(const std::map<std::string, double>& values) {
@@ -121,7 +144,8 @@ void AdamW::set_hyperparameters(const std::map<std::string, double>& values) {
                  .betas = {hyperparameter(values, "beta1"), hyperparameter(values, "beta2")},
                  .eps = hyperparameter(values, "eps"),
                  .weight_decay = hyperparameter(values, "weight_decay"),
-                 .amsgrad = hyperparameter(values, "amsgrad") != 0.0};
+                 .amsgrad = hyperparameter(values, "amsgrad") != 0.0,
+                 .fused = options.fused};
   check_settings("AdamW", settings_of(o));
   options = o;
 }

@@ -17,6 +17,8 @@ struct AdamOptions {
   double eps = 1e-8;
   double weight_decay = 0.0;  // L2: added to the gradient
   bool amsgrad = false;
+  // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
+  bool fused = true;
 };
 
 struct AdamWOptions {
@@ -25,6 +27,8 @@ struct AdamWOptions {
   double eps = 1e-8;
   double weight_decay = 1e-2;  // decoupled: shrinks the parameter directly
   bool amsgrad = false;
+  // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
+  bool fused = true;
 };
 
 // Per step t (from 1), with g the gradient, m = "exp_avg", v = "exp_avg_sq":

@@ -1,7 +1,10 @@
-// sgd.cpp: torch.optim.SGD's update, written with in-place tensor ops.
+// sgd.cpp: torch.optim.SGD's update: the single-pass kernel of optim/fused.h where it applies,
+// else the reference written with in-place tensor ops.
 #include "optim/sgd.h"
 
 #include "autograd/grad_mode.h"
+#include "optim/fused.h"
+#include "tensor/creation.h"
 
 namespace cake::optim {
 
@@ -26,11 +29,27 @@ void SGD::step() {
     if (!p.grad().defined()) continue;
     ParamState& state = state_[i];
     ++state.step;
+    const bool first_step = o.momentum != 0.0 && !state.tensors.count("momentum_buffer");
+    if (o.fused && fused::applicable(fused::sgd_stub, p, {&p.grad()})) {
+      Tensor buffer;
+      if (o.momentum != 0.0) {
+        if (first_step) state.tensors["momentum_buffer"] = empty_like(p);  // the kernel sets it to g
+        buffer = state.tensors["momentum_buffer"];
+      }
+      if (fused::applicable(fused::sgd_stub, p, {&buffer})) {
+        fused::sgd_stub(p.device(), p, p.grad(), buffer,
+                        fused::SGDStep{.lr = o.lr, .momentum = o.momentum, .dampening = o.dampening,
+                                       .weight_decay = o.weight_decay, .nesterov = o.nesterov, .first_step = first_step});
+        p.bump_version();
+        continue;
+      }
+    }
+    // The reference: the algorithm of sgd.h, one tensor op per line.
     Tensor d_p = p.grad();
     if (o.weight_decay != 0.0) d_p = d_p + p * o.weight_decay;
     if (o.momentum != 0.0) {
       Tensor& buffer = state.tensors["momentum_buffer"];
-      if (!buffer.defined()) buffer = d_p.clone();  // no dampening on the first step
+      if (first_step) buffer = d_p.clone();  // no dampening on the first step
       else buffer.mul_(o.momentum).add_(d_p, 1.0 - o.dampening);
       d_p = o.nesterov ? d_p + buffer * o.momentum : buffer;
     }
@@ -51,7 +70,8 @@ void SGD::set_hyperparameters(const std::map<std::string, double>& values) {
                .momentum = hyperparameter(values, "momentum"),
                .dampening = hyperparameter(values, "dampening"),
                .weight_decay = hyperparameter(values, "weight_decay"),
-               .nesterov = hyperparameter(values, "nesterov") != 0.0};
+               .nesterov = hyperparameter(values, "nesterov") != 0.0,
+               .fused = options.fused};
   check_options(o);
   options = o;
 }

@@ -14,6 +14,8 @@ struct SGDOptions {
   double dampening = 0.0;
   double weight_decay = 0.0;
   bool nesterov = false;  // needs momentum > 0 and dampening == 0
+  // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
+  bool fused = true;
 };
 
 // Per step, with g the gradient and b the momentum buffer (state "momentum_buffer"):

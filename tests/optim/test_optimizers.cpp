@@ -21,6 +21,9 @@ const std::vector<std::vector<double>> kGradients{{0.5, -1.0}, {0.1, 0.3}, {-0.2
 
 Tensor start_param() { return tensor({1.0, -2.0}, {2}, kFloat64).requires_grad_(); }
 
+// SGD, Adam and AdamW have two paths (optim/fused.h): their hand-worked cases run on both.
+constexpr bool kBothPaths[] = {false, true};
+
 // Runs the optimiser for as many steps as `expected` has rows and checks p after each.
 void check_steps(optim::Optimizer& opt, Tensor& p, const std::vector<std::vector<double>>& expected) {
   for (std::size_t t = 0; t < expected.size(); ++t) {
@@ -36,54 +39,72 @@ void check_steps(optim::Optimizer& opt, Tensor& p, const std::vector<std::vector
 }  // namespace
 
 TEST_CASE("SGD without momentum: p <- p - lr g") {
-  Tensor p = start_param();
-  optim::SGD opt({p}, {.lr = 0.1});
-  check_steps(opt, p, {{0.95, -1.9}, {0.94, -1.93}, {0.96, -1.97}});
+  for (const bool fused : kBothPaths) {
+    INFO("fused kernel: ", fused);
+    Tensor p = start_param();
+    optim::SGD opt({p}, {.lr = 0.1, .fused = fused});
+    check_steps(opt, p, {{0.95, -1.9}, {0.94, -1.93}, {0.96, -1.97}});
+  }
 }
 
 TEST_CASE("SGD with momentum, dampening and weight decay") {
-  Tensor p = start_param();
-  optim::SGD opt({p}, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01});
-  // Step 1: g = g1 + 0.01 p = [0.51, -1.02]; b = g (no dampening at first); p = p - 0.1 b.
-  check_steps(opt, p, {{0.94899999999999995, -1.8979999999999999},
-                       {0.89324589999999993, -1.8314918},
-                       {0.86026328868999991, -1.8059860773800001}});
-  CHECK(opt.state(0).tensors.count("momentum_buffer") == 1);
+  for (const bool fused : kBothPaths) {
+    INFO("fused kernel: ", fused);
+    Tensor p = start_param();
+    optim::SGD opt({p}, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01, .fused = fused});
+    // Step 1: g = g1 + 0.01 p = [0.51, -1.02]; b = g (no dampening at first); p = p - 0.1 b.
+    check_steps(opt, p, {{0.94899999999999995, -1.8979999999999999},
+                         {0.89324589999999993, -1.8314918},
+                         {0.86026328868999991, -1.8059860773800001}});
+    CHECK(opt.state(0).tensors.count("momentum_buffer") == 1);
+  }
 }
 
 TEST_CASE("SGD with Nesterov momentum") {
-  Tensor p = start_param();
-  optim::SGD opt({p}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
-  // Step 1: b = g1, update g1 + 0.9 b = 1.9 g1: p = [1 - 0.095, -2 + 0.19].
-  check_steps(opt, p, {{0.905, -1.81}, {0.8455, -1.786}, {0.83894999999999997, -1.8134000000000001}});
-  CHECK_THROWS_AS(optim::SGD({start_param()}, {.lr = 0.1, .nesterov = true}), Error);
+  for (const bool fused : kBothPaths) {
+    INFO("fused kernel: ", fused);
+    Tensor p = start_param();
+    optim::SGD opt({p}, {.lr = 0.1, .momentum = 0.9, .nesterov = true, .fused = fused});
+    // Step 1: b = g1, update g1 + 0.9 b = 1.9 g1: p = [1 - 0.095, -2 + 0.19].
+    check_steps(opt, p, {{0.905, -1.81}, {0.8455, -1.786}, {0.83894999999999997, -1.8134000000000001}});
+    CHECK_THROWS_AS(optim::SGD({start_param()}, {.lr = 0.1, .nesterov = true}), Error);
+  }
 }
 
 TEST_CASE("Adam: two steps and a third, as in Kingma & Ba with PyTorch's bias corrections") {
-  Tensor p = start_param();
-  optim::Adam opt({p}, {.lr = 0.1});
-  check_steps(opt, p, {{0.90000000199999997, -1.900000001},
-                       {0.81969590638465184, -1.8572151424292265},
-                       {0.78526053183548905, -1.8492092384765841}});
-  CHECK(opt.state(0).step == 3);
+  for (const bool fused : kBothPaths) {
+    INFO("fused kernel: ", fused);
+    Tensor p = start_param();
+    optim::Adam opt({p}, {.lr = 0.1, .fused = fused});
+    check_steps(opt, p, {{0.90000000199999997, -1.900000001},
+                         {0.81969590638465184, -1.8572151424292265},
+                         {0.78526053183548905, -1.8492092384765841}});
+    CHECK(opt.state(0).step == 3);
+  }
 }
 
 TEST_CASE("Adam with L2 weight decay and AMSGrad") {
-  Tensor p = start_param();
-  optim::Adam opt({p}, {.lr = 0.1, .weight_decay = 0.1, .amsgrad = true});
-  check_steps(opt, p, {{0.9000000016666666, -1.9000000008333333},
-                       {0.8136483454297575, -1.8400703555381717},
-                       {0.75989975722219016, -1.8057542212511155}});
-  CHECK(opt.state(0).tensors.count("max_exp_avg_sq") == 1);
+  for (const bool fused : kBothPaths) {
+    INFO("fused kernel: ", fused);
+    Tensor p = start_param();
+    optim::Adam opt({p}, {.lr = 0.1, .weight_decay = 0.1, .amsgrad = true, .fused = fused});
+    check_steps(opt, p, {{0.9000000016666666, -1.9000000008333333},
+                         {0.8136483454297575, -1.8400703555381717},
+                         {0.75989975722219016, -1.8057542212511155}});
+    CHECK(opt.state(0).tensors.count("max_exp_avg_sq") == 1);
+  }
 }
 
 TEST_CASE("AdamW: decoupled weight decay") {
-  Tensor p = start_param();
-  optim::AdamW opt({p}, {.lr = 0.1, .weight_decay = 0.1});
-  // Step 1: p = p (1 - 0.01) first, then the plain Adam step: [0.99 - 0.1, -1.98 + 0.1].
-  check_steps(opt, p, {{0.89000000199999996, -1.880000001},
-                       {0.8007959063646517, -1.8184151424192265},
-                       {0.75835257275184231, -1.7922250870423919}});
+  for (const bool fused : kBothPaths) {
+    INFO("fused kernel: ", fused);
+    Tensor p = start_param();
+    optim::AdamW opt({p}, {.lr = 0.1, .weight_decay = 0.1, .fused = fused});
+    // Step 1: p = p (1 - 0.01) first, then the plain Adam step: [0.99 - 0.1, -1.98 + 0.1].
+    check_steps(opt, p, {{0.89000000199999996, -1.880000001},
+                         {0.8007959063646517, -1.8184151424192265},
+                         {0.75835257275184231, -1.7922250870423919}});
+  }
 }
 
 TEST_CASE("RMSprop, plain") {
@@ -111,6 +132,62 @@ TEST_CASE("Adagrad with lr decay, weight decay and an initial accumulator") {
   check_steps(opt, p, {{0.91330785532736347, -1.9038925537756828},
                        {0.89115160082592537, -1.9213323104070561},
                        {0.91392291930450875, -1.9461262997505679}});
+}
+
+// Runs two copies of the same parameters, one per path, for a few steps on random gradients
+// and requires bit-identical parameters and state.
+template <class Optimizer, class Options>
+void check_fused_matches_reference(Options options, DType dtype, const std::string& label) {
+  INFO(label, " in ", std::string(dtype_name(dtype)));
+  manual_seed(11);
+  std::vector<Tensor> fast, slow;
+  for (const Shape& shape : {Shape{37, 5}, Shape{100000}, Shape{3}}) {  // one big enough for several threads
+    Tensor p = randn(shape, dtype);
+    fast.push_back(p.clone().requires_grad_());
+    slow.push_back(p.clone().requires_grad_());
+  }
+  options.fused = true;
+  Optimizer fused(fast, options);
+  options.fused = false;
+  Optimizer reference(slow, options);
+  for (int step = 0; step < 4; ++step) {
+    for (std::size_t i = 0; i < fast.size(); ++i) {
+      const Tensor g = randn(fast[i].sizes(), dtype);
+      fast[i].set_grad(g.clone());
+      slow[i].set_grad(g.clone());
+    }
+    fused.step();
+    reference.step();
+  }
+  for (std::size_t i = 0; i < fast.size(); ++i) {
+    CHECK_MESSAGE(equal(fast[i].detach(), slow[i].detach()), "parameter ", i);
+    for (const auto& [name, t] : reference.state(i).tensors) CHECK_MESSAGE(equal(fused.state(i).tensors.at(name), t), name);
+  }
+}
+
+TEST_CASE("the fused kernels and the tensor-op reference agree bit for bit") {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    check_fused_matches_reference<optim::Adam>(optim::AdamOptions{.lr = 1e-2}, dtype, "Adam");
+    check_fused_matches_reference<optim::Adam>(optim::AdamOptions{.lr = 1e-2, .weight_decay = 0.1, .amsgrad = true}, dtype,
+                                               "Adam L2 AMSGrad");
+    check_fused_matches_reference<optim::AdamW>(optim::AdamWOptions{.lr = 1e-2, .weight_decay = 0.1}, dtype, "AdamW");
+    check_fused_matches_reference<optim::SGD>(optim::SGDOptions{.lr = 0.1}, dtype, "SGD");
+    check_fused_matches_reference<optim::SGD>(
+        optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.2, .weight_decay = 1e-3}, dtype, "SGD momentum");
+    check_fused_matches_reference<optim::SGD>(optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true}, dtype,
+                                              "SGD Nesterov");
+  }
+}
+
+TEST_CASE("a non-contiguous parameter takes the reference path") {
+  Tensor base = tensor({1.0, 3.0, -2.0, 4.0}, {2, 2}, kFloat64);
+  Tensor p = base.t().contiguous().t().detach().requires_grad_();  // a leaf with transposed strides
+  REQUIRE_FALSE(p.is_contiguous());
+  optim::Adam opt({p}, {.lr = 0.1});
+  p.set_grad(tensor({0.5, 0.0, -1.0, 0.0}, {2, 2}, kFloat64));
+  opt.step();
+  CHECK(values(p)[0] == doctest::Approx(0.9));
+  CHECK(values(p)[2] == doctest::Approx(-1.9));
 }
 
 TEST_CASE("a step updates parameters and state in place and keeps them leaves") {
