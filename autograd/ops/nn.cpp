@@ -179,7 +179,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   for (const Tensor* t : {&weight, &bias})
     CAKE_CHECK(!t->defined() || t->sizes() == normalized_shape, "layer_norm: weight and bias must have shape ",
                normalized_shape, ", got ", t->sizes());
-  CAKE_CHECK(eps > 0, "layer_norm: eps must be positive, got ", eps);
+  CAKE_CHECK(eps >= 0, "layer_norm: eps must be non-negative, got ", eps);
   Shape dims;
   for (std::int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
   Tensor centred = x - mean(x, dims, true);

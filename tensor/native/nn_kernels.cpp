@@ -352,7 +352,7 @@ BatchNormResult batch_norm_training(const Tensor& x_in, const Tensor& weight_in,
     CAKE_CHECK(r->device() == x_in.device(), op, ": running statistic is on ", to_string(r->device()),
                " but the input is on ", to_string(x_in.device()));
   }
-  CAKE_CHECK(eps > 0, op, ": eps must be positive, got ", eps);
+  CAKE_CHECK(eps >= 0, op, ": eps must be non-negative, got ", eps);
   const std::int64_t channels = x_in.sizes()[1];
   const std::int64_t count = channels > 0 ? x_in.numel() / channels : 0;  // values per channel
   CAKE_CHECK(count > 1, op, ": expected more than 1 value per channel when training, got input of shape ",
