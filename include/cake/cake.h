@@ -29,3 +29,15 @@
 #include "autograd/ops.h"
 #include "cuda/cuda.h"
 
+#include "data/csv.h"
+#include "data/dataloader.h"
+#include "data/datasets.h"
+#include "data/idx.h"
+#include "data/npy.h"
+#include "data/sampler.h"
+#include "data/transforms.h"
+
+#include "algorithms/hungarian.h"
+#include "algorithms/linear_probe.h"
+#include "algorithms/metrics.h"
+
