@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
 
   std::string help_name;
   CLI::App* help = app.add_subcommand("help", "describe an algorithm: its parameters, defaults and paper");
-  help->add_option("algorithm", help_name, "an algorithm from `cake list`")->required();
+  help->add_option("algorithm", help_name, "an algorithm from `cake list` (none: this overview)");
 
   RunOptions run_options;
   std::uint64_t seed = 0;
@@ -63,7 +63,13 @@ int main(int argc, char** argv) {
 
   try {
     if (app.got_subcommand("list")) return list_command();
-    if (app.got_subcommand("help")) return help_command(help_name);
+    if (app.got_subcommand("help")) {
+      if (help_name.empty()) {
+        std::cout << app.help();
+        return 0;
+      }
+      return help_command(help_name);
+    }
     if (app.got_subcommand("eval")) return eval_command(predicted, truth, as_json);
     if (run->count("--seed")) run_options.seed = seed;
     for (int i = 0; i < argc; ++i) run_options.command_line += (i ? " " : "") + std::string(argv[i]);

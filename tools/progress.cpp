@@ -72,7 +72,10 @@ double TimedProgress::seconds_since(std::chrono::steady_clock::time_point then) 
 
 std::string TimedProgress::status_text(bool finished) const {
   std::string text = std::to_string(step_);
-  if (total_ > 0) text += "/" + std::to_string(total_);
+  if (total_ > 0) {
+    text += '/';
+    text += std::to_string(total_);
+  }
   // The rate so far; slow phases (epochs) read better as seconds per step.
   const double elapsed = seconds_since(started_);
   if (step_ > 0 && elapsed > 0) {
@@ -146,7 +149,7 @@ void LineProgress::on_update() {
 }
 
 void LineProgress::on_finish() {
-  if (step_ > 0) print_line(true);
+  if (step_ > 0 && step_ != last_printed_step_) print_line(true);
   last_printed_step_ = -1;
 }
 

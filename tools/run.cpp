@@ -152,7 +152,13 @@ int run_command(const RunOptions& options) {
   ctx.progress = progress.get();
   manual_seed(ctx.seed);
   const auto started = clock::now();
-  algorithm.run(ctx);
+  try {
+    algorithm.run(ctx);
+  } catch (const std::exception& e) {
+    progress->finish();  // end the bar's line before the error is printed
+    ctx.log({{"event", "error"}, {"message", e.what()}});
+    throw;
+  }
   progress->finish();
   const double seconds = std::chrono::duration<double>(clock::now() - started).count();
 
