@@ -367,7 +367,8 @@ Canvas confusion_plot(const std::string& title, const metrics::ContingencyTable&
       const int x = grid_left + static_cast<int>(c) * cell;
       canvas.fill_rect(x, y, cell, cell, image::sequential(fraction));
       const std::string text = std::to_string(count);
-      if (count > 0 && image::text_width(text) + 4 <= cell)
+      // Numbers only in cells wide enough to keep neighbouring counts apart.
+      if (count > 0 && cell >= 18 && image::text_width(text) + 4 <= cell)
         canvas.draw_text(x + (cell - image::text_width(text)) / 2, y + (cell - image::text_height()) / 2, text,
                          fraction > 0.5 ? image::kWhite : image::kBlack);
     }
