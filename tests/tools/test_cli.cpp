@@ -175,6 +175,29 @@ TEST_CASE("cake run clusters well-separated blobs perfectly and writes every out
   CHECK(read_text(out / "labels.npy") == read_text(dir / "again" / "labels.npy"));
 }
 
+TEST_CASE("kmeans-lloyd known answer: {0, 1, 10, 11} in two clusters") {
+  // Whatever two distinct points the loop starts from, it ends with centres 0.5 and 10.5 and
+  // inertia 4 x 0.25 = 1 (worked by hand: from {0, 1} it goes through centres 0 and 22/3).
+  const fs::path dir = case_dir("known_answer");
+  data::write_npy(dir / "x.npy", tensor({0.0, 1.0, 10.0, 11.0}, {4, 1}));
+  for (int seed = 0; seed < 4; ++seed) {
+    const std::string out = "seed" + std::to_string(seed);
+    REQUIRE(cake_cli("run kmeans-lloyd --data x.npy --set n_clusters=2 --quiet --seed " + std::to_string(seed) + " --out " + out, dir)
+                .code == 0);
+    const json metrics = read_json(dir / out / "metrics.json");
+    CHECK(metrics["inertia"].get<double>() == doctest::Approx(1.0).epsilon(1e-6));
+    const Tensor centres = data::read_npy(dir / out / "centroids.npy");
+    const float* c = centres.data_ptr<float>();
+    CHECK(std::min(c[0], c[1]) == doctest::Approx(0.5));
+    CHECK(std::max(c[0], c[1]) == doctest::Approx(10.5));
+    const Tensor labels = data::read_npy(dir / out / "labels.npy");
+    const std::int64_t* l = labels.data_ptr<std::int64_t>();
+    CHECK(l[0] == l[1]);
+    CHECK(l[2] == l[3]);
+    CHECK(l[0] != l[2]);
+  }
+}
+
 TEST_CASE("progress: plain lines when stderr is not a terminal, nothing with --quiet") {
   const fs::path dir = case_dir("progress");
   write_blobs(dir);

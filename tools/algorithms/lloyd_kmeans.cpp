@@ -14,112 +14,73 @@
 // the lowest inertia. An empty cluster keeps its previous centre (its mean is undefined).
 //
 // The classical suite's `kmeans` (algorithms/) adds k-means++ seeding; this one stays the
-// plain algorithm, written as its three steps, so the whole command-line path has a small,
-// readable algorithm to run.
+// plain algorithm, written as its three steps in Cake ops (so it runs on any device), so the
+// whole command-line path has a small, readable algorithm to run.
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <vector>
 
+#include "autograd/ops.h"
 #include "data/npy.h"
 #include "tensor/creation.h"
-#include "tensor/parallel.h"
 #include "tools/errors.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
 namespace {
 
-// Data and centres as contiguous float32 rows on the CPU.
-struct Problem {
-  const float* x;
-  std::int64_t n, d;
-};
-
 // Line 1: k distinct samples, picked by a random permutation (so manual_seed fixes them).
-std::vector<float> random_centres(const Problem& p, std::int64_t k) {
-  const Tensor order = randperm(p.n).contiguous();
-  const std::int64_t* index = order.data_ptr<std::int64_t>();
-  std::vector<float> centres(static_cast<std::size_t>(k * p.d));
-  for (std::int64_t j = 0; j < k; ++j)
-    std::copy_n(p.x + index[j] * p.d, p.d, centres.begin() + j * p.d);
-  return centres;
+Tensor random_centres(const Tensor& x, std::int64_t k) {
+  const Tensor chosen = randperm(x.size(0)).narrow(0, 0, k).to(x.device());
+  return index_select(x, 0, chosen);
 }
 
-// Line 5: each sample to its nearest centre. Writes labels, returns the inertia.
-double assign(const Problem& p, const std::vector<float>& centres, std::int64_t k, std::vector<std::int64_t>& labels) {
-  std::vector<double> nearest(static_cast<std::size_t>(p.n));
-  parallel_for(0, p.n, 64, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i) {
-      const float* xi = p.x + i * p.d;
-      double best = std::numeric_limits<double>::infinity();
-      std::int64_t best_j = 0;
-      for (std::int64_t j = 0; j < k; ++j) {
-        const float* cj = centres.data() + j * p.d;
-        double distance = 0;
-        for (std::int64_t c = 0; c < p.d; ++c) {
-          const double diff = static_cast<double>(xi[c]) - cj[c];
-          distance += diff * diff;
-        }
-        if (distance < best) {  // ties go to the lower index, as argmin's
-          best = distance;
-          best_j = j;
-        }
-      }
-      labels[static_cast<std::size_t>(i)] = best_j;
-      nearest[static_cast<std::size_t>(i)] = best;
-    }
-  });
-  double inertia = 0;
-  for (double v : nearest) inertia += v;
-  return inertia;
+// Line 5: each sample to its nearest centre. All N x k squared distances come from one GEMM,
+// |x_i - mu_j|^2 = |x_i|^2 - 2 x_i . mu_j + |mu_j|^2 (cdist_squared); ties go to the lower j.
+struct Assignment {
+  Tensor labels;   // int64 [N]
+  double inertia;  // sum_i |x_i - mu_{y_i}|^2, the k-means objective
+};
+Assignment assign(const Tensor& x, const Tensor& centres) {
+  auto [nearest, labels] = cake::min(cdist_squared(x, centres), 1);
+  return {labels, nearest.sum().item<double>()};
 }
 
-// Line 7: each centre moves to the mean of its samples; an empty cluster keeps its centre.
-void update(const Problem& p, const std::vector<std::int64_t>& labels, std::int64_t k, std::vector<float>& centres) {
-  std::vector<double> sums(static_cast<std::size_t>(k * p.d), 0.0);
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(k), 0);
-  for (std::int64_t i = 0; i < p.n; ++i) {
-    const std::int64_t j = labels[static_cast<std::size_t>(i)];
-    ++counts[static_cast<std::size_t>(j)];
-    for (std::int64_t c = 0; c < p.d; ++c) sums[static_cast<std::size_t>(j * p.d + c)] += p.x[i * p.d + c];
-  }
-  for (std::int64_t j = 0; j < k; ++j) {
-    if (counts[static_cast<std::size_t>(j)] == 0) continue;
-    for (std::int64_t c = 0; c < p.d; ++c)
-      centres[static_cast<std::size_t>(j * p.d + c)] =
-          static_cast<float>(sums[static_cast<std::size_t>(j * p.d + c)] / counts[static_cast<std::size_t>(j)]);
-  }
+// Line 7: each centre moves to the mean of its samples, sum_{i: y_i = j} x_i / N_j; an empty
+// cluster (N_j = 0) keeps its centre.
+Tensor update(const Tensor& x, const Tensor& labels, const Tensor& centres) {
+  const Tensor sums = index_add(zeros_like(centres), 0, labels, x);
+  const Tensor counts = bincount(labels, {}, centres.size(0)).to(x.dtype()).unsqueeze(1);
+  return where(counts > 0.0, sums / counts.clamp_min(1.0), centres);
 }
 
 struct LloydRun {
-  std::vector<float> centres;
-  std::vector<std::int64_t> labels;
+  Tensor centres, labels;
   double inertia = 0;
   std::int64_t iterations = 0;
   std::vector<double> inertia_per_iteration;
 };
 
 // Lines 1-10, reporting each iteration to the progress bar and log.jsonl.
-LloydRun lloyd(const Problem& p, std::int64_t k, std::int64_t max_iter, std::int64_t restart, RunContext& ctx) {
+LloydRun lloyd(const Tensor& x, std::int64_t k, std::int64_t max_iter, std::int64_t restart, RunContext& ctx) {
   LloydRun run;
-  run.centres = random_centres(p, k);
-  run.labels.assign(static_cast<std::size_t>(p.n), -1);
-  std::vector<std::int64_t> previous;
+  run.centres = random_centres(x, k);
   for (std::int64_t t = 1; t <= max_iter; ++t) {
-    previous = run.labels;
-    run.inertia = assign(p, run.centres, k, run.labels);
-    update(p, run.labels, k, run.centres);
-    std::int64_t changed = 0;
-    for (std::size_t i = 0; i < previous.size(); ++i) changed += previous[i] != run.labels[i];
+    const Assignment a = assign(x, run.centres);
+    const std::int64_t changed = run.labels.defined() ? (a.labels != run.labels).to(kInt64).sum().item<std::int64_t>()
+                                                      : x.size(0);
+    run.labels = a.labels;
+    run.centres = update(x, run.labels, run.centres);
     run.iterations = t;
-    run.inertia_per_iteration.push_back(run.inertia);
-    ctx.log({{"restart", restart}, {"iteration", t}, {"inertia", run.inertia}, {"changed", changed}});
-    ctx.progress->update(t, {{"inertia", run.inertia}, {"changed", static_cast<double>(changed)}});
+    run.inertia_per_iteration.push_back(a.inertia);
+    ctx.log({{"restart", restart}, {"iteration", t}, {"inertia", a.inertia}, {"changed", changed}});
+    ctx.progress->update(t, {{"inertia", a.inertia}, {"changed", static_cast<double>(changed)}});
     if (changed == 0) break;
   }
-  // The inertia of the final centres (the loop measured the centres before the last update).
-  run.inertia = assign(p, run.centres, k, run.labels);
+  // The objective of the final centres (each iteration measured the centres before its update).
+  const Assignment final_assignment = assign(x, run.centres);
+  run.labels = final_assignment.labels;
+  run.inertia = final_assignment.inertia;
   return run;
 }
 
@@ -127,10 +88,10 @@ void run_lloyd_kmeans(RunContext& ctx) {
   const std::int64_t k = ctx.params.get_int("n_clusters");
   const std::int64_t max_iter = ctx.params.get_int("max_iter");
   const std::int64_t n_init = ctx.params.get_int("n_init");
-  const Tensor x = ctx.data.to(kCPU, kFloat32).contiguous();
-  const Problem p{x.data_ptr<float>(), x.size(0), x.size(1)};
-  if (k < 1 || k > p.n)
-    throw UsageError("kmeans-lloyd: n_clusters must be between 1 and the number of samples (" + std::to_string(p.n) +
+  const Tensor& x = ctx.data;  // [N, D] float32 on ctx.device
+  const std::int64_t n = x.size(0);
+  if (k < 1 || k > n)
+    throw UsageError("kmeans-lloyd: n_clusters must be between 1 and the number of samples (" + std::to_string(n) +
                      "), got " + std::to_string(k));
   if (max_iter < 1 || n_init < 1) throw UsageError("kmeans-lloyd: max_iter and n_init must be at least 1");
 
@@ -140,7 +101,7 @@ void run_lloyd_kmeans(RunContext& ctx) {
   for (std::int64_t r = 0; r < n_init; ++r) {
     ctx.progress->start(n_init > 1 ? "restart " + std::to_string(r + 1) + "/" + std::to_string(n_init) + ", iteration" : "iteration",
                         max_iter);
-    LloydRun run = lloyd(p, k, max_iter, r, ctx);
+    LloydRun run = lloyd(x, k, max_iter, r, ctx);
     ctx.progress->finish();
     if (run.inertia < best.inertia) {
       best = std::move(run);
@@ -148,14 +109,13 @@ void run_lloyd_kmeans(RunContext& ctx) {
     }
   }
 
-  const Tensor centres = tensor(best.centres, {k, p.d});
   ctx.metrics["inertia"] = best.inertia;
   ctx.metrics["n_iter"] = best.iterations;
   ctx.metrics["best_restart"] = best_restart;
-  ctx.save_labels(tensor(best.labels, {p.n}));
-  data::write_npy(ctx.path("centroids.npy"), centres);
+  ctx.save_labels(best.labels);
+  data::write_npy(ctx.path("centroids.npy"), best.centres);
   ctx.save_curve("objective.png", "k-means objective per iteration", {{"inertia", best.inertia_per_iteration}}, "iteration");
-  if (ctx.image_shape) ctx.save_image_grid("centroids.png", centres, std::min<std::int64_t>(k, 10));
+  if (ctx.image_shape) ctx.save_image_grid("centroids.png", best.centres, std::min<std::int64_t>(k, 10));
 }
 
 }  // namespace
