@@ -30,6 +30,10 @@
 #include "autograd/ops.h"
 #include "cuda/cuda.h"
 
+#include "tensor/safetensors.h"
+#include "nn/nn.h"
+#include "optim/optim.h"
+
 #include "data/csv.h"
 #include "data/dataloader.h"
 #include "data/datasets.h"
