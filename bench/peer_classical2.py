@@ -91,7 +91,7 @@ def runs():
 
     def spectral():
         labels = SpectralClustering(n_clusters=10, affinity="nearest_neighbors", n_neighbors=10,
-                                    random_state=0).fit_predict(pca50)
+                                    assign_labels="cluster_qr", random_state=0).fit_predict(pca50)
         return {"ncut": normalized_cut(pca50, labels)}
 
     def dbscan():
