@@ -153,7 +153,7 @@ double e_step(const Model& m, const double* x, std::int64_t n, double* resp, dou
   const std::int64_t blocks = (n + rows - 1) / rows;
   std::vector<std::vector<double>> total(static_cast<std::size_t>(detail::max_threads()), std::vector<double>(1, 0.0));
   detail::BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
-  parallel_for(0, blocks, 1, [&](std::int64_t block_lo, std::int64_t block_hi) {
+  parallel_for(0, blocks, detail::grain_for(rows * k * (width + d)), [&](std::int64_t block_lo, std::int64_t block_hi) {
     std::vector<double> y(triangular ? static_cast<std::size_t>(rows * width) : 0);
     std::vector<double> w(static_cast<std::size_t>(k));
     double local = 0.0;
@@ -229,7 +229,7 @@ void m_step(Model& m, const double* x, std::int64_t n, const double* resp, doubl
       std::vector<double> wbuf(static_cast<std::size_t>(n * d));
       for (std::int64_t c = 0; c < k; ++c) {
         const double* mu = &m.means[static_cast<std::size_t>(c * d)];
-        parallel_for(0, n, 1024, [&](std::int64_t lo, std::int64_t hi) {
+        parallel_for(0, n, detail::grain_for(d), [&](std::int64_t lo, std::int64_t hi) {
           for (std::int64_t i = lo; i < hi; ++i) {
             const double s = std::sqrt(resp[i * k + c]);
             for (std::int64_t j = 0; j < d; ++j) wbuf[static_cast<std::size_t>(i * d + j)] = s * (x[i * d + j] - mu[j]);
@@ -262,7 +262,7 @@ void m_step(Model& m, const double* x, std::int64_t n, const double* resp, doubl
     case CovarianceType::Spherical: {
       // sigma_kj^2 = sum_i gamma_ik (x_ij - mu_kj)^2 / N_k, accumulated per thread.
       std::vector<std::vector<double>> partial(static_cast<std::size_t>(detail::max_threads()));
-      parallel_for(0, n, 512, [&](std::int64_t lo, std::int64_t hi) {
+      parallel_for(0, n, detail::grain_for(3 * k * d), [&](std::int64_t lo, std::int64_t hi) {
         auto& acc = partial[static_cast<std::size_t>(detail::thread_index())];
         acc.assign(static_cast<std::size_t>(k * d), 0.0);
         for (std::int64_t i = lo; i < hi; ++i)

@@ -209,7 +209,7 @@ std::int64_t ElkanStep<T>::assign(const Dataset<T>& data, Clustering<T>& state) 
   };
   const int threads = max_threads();
   std::vector<std::vector<Move>> moves(static_cast<std::size_t>(threads));
-  parallel_for(0, n, 256, [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, n, detail::grain_for(8 * k), [&](std::int64_t lo, std::int64_t hi) {
     auto& my_moves = moves[static_cast<std::size_t>(detail::thread_index())];
     for (std::int64_t i = lo; i < hi; ++i) {
       const std::int64_t old_label = state.labels[static_cast<std::size_t>(i)];
@@ -246,7 +246,7 @@ std::int64_t ElkanStep<T>::assign(const Dataset<T>& data, Clustering<T>& state) 
   // every sum sees the moves in the same order whatever the thread count.
   std::vector<Move> all;
   for (const auto& m : moves) all.insert(all.end(), m.begin(), m.end());
-  parallel_for(0, d, 64, [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, d, detail::grain_for(2 * static_cast<std::int64_t>(all.size())), [&](std::int64_t lo, std::int64_t hi) {
     for (const Move& m : all) {
       const T* x = data.row(m.point);
       double* from = &state.sums[static_cast<std::size_t>(m.from * d)];
@@ -269,7 +269,7 @@ void ElkanStep<T>::centers_moved(const Dataset<T>& data, const Clustering<T>& st
   const std::int64_t k = state.k;
   std::vector<T> p(static_cast<std::size_t>(k));
   for (std::int64_t j = 0; j < k; ++j) p[static_cast<std::size_t>(j)] = static_cast<T>(shifts[static_cast<std::size_t>(j)]);
-  parallel_for(0, data.n, 4096, [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, data.n, detail::grain_for(2 * k), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t i = lo; i < hi; ++i) {
       upper_[static_cast<std::size_t>(i)] += p[static_cast<std::size_t>(state.labels[static_cast<std::size_t>(i)])];
       T* l = &lower_[static_cast<std::size_t>(i * k)];
@@ -302,7 +302,7 @@ std::int64_t relocate_empty_clusters(const Dataset<T>& data, Clustering<T>& stat
   if (empty.empty()) return 0;
   // Squared distance of every point to the centre it is assigned to.
   std::vector<T> far(static_cast<std::size_t>(n));
-  parallel_for(0, n, 1024, [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, n, detail::grain_for(d), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t i = lo; i < hi; ++i)
       far[static_cast<std::size_t>(i)] =
           squared_distance(data.row(i), &state.centers[static_cast<std::size_t>(state.labels[static_cast<std::size_t>(i)] * d)], d);

@@ -26,9 +26,9 @@ struct Decomposition {
 // buffer), in parallel; the centred matrix is never stored whole.
 template <class T, class F>
 void for_each_centred_block(const T* x, std::int64_t n, std::int64_t d, const std::vector<double>& mean,
-                            std::int64_t rows, const F& f) {
+                            std::int64_t rows, std::int64_t work_per_row, const F& f) {
   const std::int64_t blocks = (n + rows - 1) / rows;
-  parallel_for(0, blocks, 1, [&](std::int64_t block_lo, std::int64_t block_hi) {
+  parallel_for(0, blocks, detail::grain_for(rows * work_per_row), [&](std::int64_t block_lo, std::int64_t block_hi) {
     std::vector<T> buf(static_cast<std::size_t>(rows * d));
     for (std::int64_t b = block_lo; b < block_hi; ++b) {
       const std::int64_t lo = b * rows, hi = std::min(n, lo + rows);
@@ -61,7 +61,7 @@ template <class T>
 Decomposition solve_full(const T* x, std::int64_t n, std::int64_t d, const std::vector<double>& mean, std::int64_t k) {
   const std::int64_t r = std::min(n, d);
   std::vector<T> a(static_cast<std::size_t>(n * d));
-  for_each_centred_block(x, n, d, mean, 1024, [&](std::int64_t lo, std::int64_t hi, const T* block) {
+  for_each_centred_block(x, n, d, mean, 1024, d, [&](std::int64_t lo, std::int64_t hi, const T* block) {
     std::copy(block, block + (hi - lo) * d, a.begin() + lo * d);
   });
   std::vector<T> u(static_cast<std::size_t>(n * r)), s(static_cast<std::size_t>(r)), vt(static_cast<std::size_t>(r * d));
@@ -88,7 +88,7 @@ Decomposition solve_covariance_eigh(const T* x, std::int64_t n, std::int64_t d, 
   std::vector<std::vector<double>> partial(static_cast<std::size_t>(detail::max_threads()));
   {
     detail::BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
-    for_each_centred_block(x, n, d, mean, 2048, [&](std::int64_t lo, std::int64_t hi, const T* block) {
+    for_each_centred_block(x, n, d, mean, 2048, d * d, [&](std::int64_t lo, std::int64_t hi, const T* block) {
       auto& acc = partial[static_cast<std::size_t>(detail::thread_index())];
       if (acc.empty()) acc.assign(static_cast<std::size_t>(d * d), 0.0);
       std::vector<T> g(static_cast<std::size_t>(d * d));
@@ -138,7 +138,7 @@ Decomposition solve_randomized(const T* x, std::int64_t n, std::int64_t d, const
     detail::gemm<T>(false, false, n, l, d, T(1), x, d, q.data(), l, T(0), y.data(), l);
     std::vector<T> mq(static_cast<std::size_t>(l));
     detail::gemm<T>(false, false, 1, l, d, T(1), m.data(), d, q.data(), l, T(0), mq.data(), l);
-    parallel_for(0, n, 4096, [&](std::int64_t lo, std::int64_t hi) {
+    parallel_for(0, n, detail::grain_for(l), [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t i = lo; i < hi; ++i)
         for (std::int64_t j = 0; j < l; ++j) y[static_cast<std::size_t>(i * l + j)] -= mq[static_cast<std::size_t>(j)];
     });
@@ -191,7 +191,7 @@ Decomposition solve_randomized(const T* x, std::int64_t n, std::int64_t d, const
   }
   // The total variance is not in the sketch: sum of the column variances, one pass.
   std::vector<std::vector<double>> partial(static_cast<std::size_t>(detail::max_threads()), std::vector<double>(1, 0.0));
-  parallel_for(0, n, 1024, [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, n, detail::grain_for(d), [&](std::int64_t lo, std::int64_t hi) {
     double acc = 0.0;
     for (std::int64_t i = lo; i < hi; ++i)
       for (std::int64_t j = 0; j < d; ++j) {
@@ -284,7 +284,7 @@ Tensor PCA::transform(const Tensor& X_in) const {
     const T* v = components_.data_ptr<T>();
     T* z = out.data_ptr<T>();
     detail::BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
-    for_each_centred_block(X.data_ptr<T>(), n, d, mean, 256, [&](std::int64_t lo, std::int64_t hi, const T* block) {
+    for_each_centred_block(X.data_ptr<T>(), n, d, mean, 256, d * k, [&](std::int64_t lo, std::int64_t hi, const T* block) {
       detail::gemm<T>(false, true, hi - lo, k, d, T(1), block, d, v, d, T(0), z + lo * k, k);
       if (options_.whiten)
         for (std::int64_t i = lo; i < hi; ++i)
@@ -357,7 +357,7 @@ Tensor l2_normalize_rows(const Tensor& X_in) {
   visit_floating(X.dtype(), "l2_normalize_rows", [&]<class T>() {
     const T* x = X.data_ptr<T>();
     T* y = out.data_ptr<T>();
-    parallel_for(0, n, 1024, [&](std::int64_t lo, std::int64_t hi) {
+    parallel_for(0, n, detail::grain_for(d), [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t i = lo; i < hi; ++i) {
         double s = 0.0;
         for (std::int64_t j = 0; j < d; ++j) s += static_cast<double>(x[i * d + j]) * x[i * d + j];

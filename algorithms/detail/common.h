@@ -64,6 +64,14 @@ std::vector<std::int64_t> permutation(std::int64_t n);
 inline int max_threads() { return omp_get_max_threads(); }
 inline int thread_index() { return omp_in_parallel() ? omp_get_thread_num() : 0; }
 
+// The number of loop items each thread must get before a loop is worth running in parallel,
+// for items of `work` operations each: starting a parallel region costs tens of microseconds
+// (far more on a busy machine, where the second thread may wait for a time slice), so each
+// thread should get at least ~100k operations. Use as the grain of cake::parallel_for.
+inline std::int64_t grain_for(std::int64_t work) {
+  return std::max<std::int64_t>(1, (std::int64_t{1} << 17) / std::max<std::int64_t>(work, 1));
+}
+
 // Sums per-thread partial results in thread order, so that a fixed thread count gives the same
 // rounding on every run: out[j] = sum over t of partial[t][j].
 void reduce_partials(const std::vector<std::vector<double>>& partials, double* out, std::int64_t size);
@@ -81,7 +89,7 @@ inline T squared_distance(const T* a, const T* b, std::int64_t d) {
 
 template <class T>
 void row_squared_norms(const T* x, std::int64_t n, std::int64_t d, T* out) {
-  parallel_for(0, n, 1024, [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, n, grain_for(d), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t i = lo; i < hi; ++i) {
       const T* row = x + i * d;
       T s = 0;
@@ -96,7 +104,7 @@ void row_squared_norms(const T* x, std::int64_t n, std::int64_t d, T* out) {
 template <class T>
 std::vector<double> column_means(const T* x, std::int64_t n, std::int64_t d) {
   std::vector<std::vector<double>> partial(static_cast<std::size_t>(max_threads()));
-  parallel_for(0, n, 1024, [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, n, grain_for(d), [&](std::int64_t lo, std::int64_t hi) {
     auto& acc = partial[static_cast<std::size_t>(thread_index())];
     acc.assign(static_cast<std::size_t>(d), 0.0);
     for (std::int64_t i = lo; i < hi; ++i)
@@ -116,7 +124,7 @@ Tensor subtract_row(const Tensor& x, const std::vector<double>& shift) {
   Tensor y = empty({n, d}, x.dtype());
   const T* src = x.data_ptr<T>();
   T* dst = y.data_ptr<T>();
-  parallel_for(0, n, 1024, [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, n, grain_for(d), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t i = lo; i < hi; ++i)
       for (std::int64_t j = 0; j < d; ++j)
         dst[i * d + j] = static_cast<T>(static_cast<double>(src[i * d + j]) - shift[static_cast<std::size_t>(j)]);
@@ -194,7 +202,7 @@ void for_each_distance_block(const T* x, const T* x_sq, std::int64_t n, std::int
   const std::int64_t rows = distance_block_rows(m);
   const std::int64_t blocks = (n + rows - 1) / rows;
   BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
-  parallel_for(0, blocks, 1, [&](std::int64_t block_lo, std::int64_t block_hi) {
+  parallel_for(0, blocks, grain_for(rows * m * d), [&](std::int64_t block_lo, std::int64_t block_hi) {
     const int thread = thread_index();
     std::vector<T> dist(static_cast<std::size_t>(rows * m));
     for (std::int64_t b = block_lo; b < block_hi; ++b) {
