@@ -102,7 +102,7 @@ Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim = std::nullopt, b
 Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim = false);
 Tensor norm(const Tensor& x, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
 Tensor prod(const Tensor& x, const Shape& dims = {}, bool keepdim = false);  // no grad
-Tensor cumsum(const Tensor& x, std::int64_t dim);
+Tensor cumsum(const Tensor& x, std::int64_t dim);  // defined beside sort, in autograd/ops/indexing.cpp
 
 // ---- indexing and joining (autograd/ops/indexing.cpp) ---------------------------------------
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);

@@ -15,7 +15,7 @@ function(cake_resolve_option name found out)
     message(FATAL_ERROR "Cake: ${name}=ON but it was not found")
   else()
     set(${out} FALSE PARENT_SCOPE)
-    message(STATUS "Cake: ${name}: not found, using Cake's own fallback")
+    message(STATUS "Cake: ${name}: not found, building without it")
   endif()
 endfunction()
 
@@ -34,8 +34,16 @@ find_package(Threads REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 
 # ---- oneDNN (Debian's libdnnl-dev, 2.x) ----
-find_package(dnnl QUIET CONFIG)
-cake_resolve_option(CAKE_WITH_ONEDNN "${dnnl_FOUND}" CAKE_HAVE_ONEDNN)
+# Found by header and library rather than through dnnl-config.cmake: Debian's config insists on
+# OpenCL development files (its GPU runtime), which Cake's CPU use never needs.
+find_path(CAKE_DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
+find_library(CAKE_DNNL_LIBRARY NAMES dnnl)
+if(CAKE_DNNL_INCLUDE_DIR AND CAKE_DNNL_LIBRARY)
+  set(_dnnl_found TRUE)
+else()
+  set(_dnnl_found FALSE)
+endif()
+cake_resolve_option(CAKE_WITH_ONEDNN "${_dnnl_found}" CAKE_HAVE_ONEDNN)
 
 # ---- stb_image_write (header only; Debian's libstb-dev) ----
 find_path(CAKE_STB_INCLUDE_DIR stb_image_write.h PATH_SUFFIXES stb)
@@ -49,6 +57,10 @@ cake_resolve_option(CAKE_WITH_STB "${_stb_found}" CAKE_HAVE_STB)
 # ---- CUDA toolkit ----
 set(_cuda_found FALSE)
 string(TOUPPER "${CAKE_WITH_CUDA}" _cuda_mode)
+file(GLOB _cake_cu_sources ${PROJECT_SOURCE_DIR}/cuda/*.cu)
+if(NOT _cake_cu_sources AND NOT _cuda_mode STREQUAL "ON")
+  set(_cuda_mode OFF)  # this checkout has no CUDA backend sources
+endif()
 if(NOT _cuda_mode STREQUAL "OFF")
   if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
     set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
@@ -78,7 +90,8 @@ function(cake_link_dependencies target)
   target_link_libraries(${target} PUBLIC ${CAKE_OPENBLAS_LIBRARY} OpenMP::OpenMP_CXX Threads::Threads)
   target_link_libraries(${target} PRIVATE nlohmann_json::nlohmann_json)
   if(CAKE_HAVE_ONEDNN)
-    target_link_libraries(${target} PRIVATE DNNL::dnnl)
+    target_include_directories(${target} PRIVATE ${CAKE_DNNL_INCLUDE_DIR})
+    target_link_libraries(${target} PRIVATE ${CAKE_DNNL_LIBRARY})
     target_compile_definitions(${target} PUBLIC CAKE_HAVE_ONEDNN=1)
   endif()
   if(CAKE_HAVE_STB)

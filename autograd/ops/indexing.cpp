@@ -1,8 +1,19 @@
-// autograd/ops/indexing.cpp: differentiable indexing, gathering and joining.
+// autograd/ops/indexing.cpp: differentiable indexing, gathering, joining, sorting and scans.
+//
+// The backward rules pair up (NOTE [ Gather and scatter are the two index primitives ] in
+// tensor/native/indexing.h): what reads x at some indices sends its gradient back by adding at
+// the same indices, and what adds at some indices receives its gradient by reading there.
+//   gather        <->  scatter_add        index_select  <->  index_add
+//   masked_select <->  masked_scatter     cat           <->  narrow (split is cat's adjoint)
+// sort and topk read x at their indices, so their values' gradient is scattered back the same
+// way. Integer outputs (indices, counts, one_hot) never carry a gradient.
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "tensor/creation.h"
+#include "tensor/native/elementwise.h"
 #include "tensor/native/indexing.h"
+#include "tensor/native/reduce.h"
+#include "tensor/native/view.h"
 
 namespace cake {
 
@@ -11,13 +22,253 @@ using autograd::record;
 using autograd::SavedTensor;
 using autograd::TensorList;
 
+namespace {
+
+// A zero tensor of `shape` on g's device and of g's dtype: the canvas a gradient is added into.
+Tensor zeros_for(const Shape& shape, const Tensor& g) { return zeros(shape, {g.dtype(), g.device()}); }
+
+// The gradient of an op that read x (of shape `shape`) at `index` along dim: g added back at
+// those indices (0-d inputs of sort/topk have nothing to index).
+Tensor scatter_back(const Tensor& g, const Shape& shape, std::int64_t dim, const Tensor& index) {
+  if (shape.empty()) return g.numel() == 1 ? native::reshape(g, {}) : zeros_for({}, g);
+  Tensor grad = zeros_for(shape, g);
+  native::scatter_add_(grad, dim, index, g);
+  return grad;
+}
+
+// A gradient g for an input that was converted to g's dtype on the way in goes back to the
+// input's dtype.
+Tensor as_input_dtype(const Tensor& g, DType dtype) { return native::to_dtype(g, dtype); }
+
+}  // namespace
+
+// ---- gather and scatter ------------------------------------------------------------------------
+
+// out[p] = x[p with coordinate dim = index[p]]: each x element receives the sum of the
+// gradients of the outputs that read it.
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  Tensor y = native::gather(x, dim, index);
+  if (needs_grad({x})) {
+    record("GatherBackward", {x}, {y}, [dim, s = x.sizes(), idx = SavedTensor(index)](const TensorList& g) {
+      return TensorList{scatter_back(g[0], s, dim, idx.get())};
+    });
+  }
+  return y;
+}
+
 // out = x; out[index[i][j]][j] += src[i][j] (dim 0 case). d out/d x = identity;
 // d out/d src = gather(g, dim, index).
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
   Tensor y = native::scatter_add(x, dim, index, src);
   if (needs_grad({x, src})) {
-    record("ScatterAddBackward", {x, src}, {y}, [dim, idx = SavedTensor(index)](const TensorList& g) {
-      return TensorList{g[0], native::gather(g[0], dim, idx.get())};
+    record("ScatterAddBackward", {x, src}, {y},
+           [dim, t = src.dtype(), idx = SavedTensor(index)](const TensorList& g) {
+             return TensorList{g[0], as_input_dtype(native::gather(g[0], dim, idx.get()), t)};
+           });
+  }
+  return y;
+}
+
+// out = the slices x.select(dim, index[i]) side by side: a slice picked k times receives the
+// sum of those k gradient slices (index_add into zeros).
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  Tensor y = native::index_select(x, dim, index);
+  if (needs_grad({x})) {
+    record("IndexSelectBackward", {x}, {y}, [dim, s = x.sizes(), idx = SavedTensor(index)](const TensorList& g) {
+      Tensor grad = zeros_for(s, g[0]);
+      native::index_add_(grad, dim, idx.get(), g[0]);
+      return TensorList{grad};
+    });
+  }
+  return y;
+}
+
+// out = x; out.select(dim, index[i]) += alpha * source.select(dim, i).
+// d out/d x = identity; d out/d source = alpha * index_select(g, dim, index).
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha) {
+  Tensor y = native::index_add(x, dim, index, source, alpha);
+  if (needs_grad({x, source})) {
+    record("IndexAddBackward", {x, source}, {y},
+           [dim, alpha, t = source.dtype(), idx = SavedTensor(index)](const TensorList& g) {
+             Tensor picked = native::index_select(g[0], dim, idx.get());
+             if (alpha.to_double() != 1.0) picked = native::binary(native::BinaryOp::Mul, picked, alpha);
+             return TensorList{g[0], as_input_dtype(picked, t)};
+           });
+  }
+  return y;
+}
+
+// ---- masks -------------------------------------------------------------------------------------
+
+// The filled positions no longer depend on x: their gradient is zero.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
+  Tensor y = native::masked_fill(x, mask, value);
+  if (needs_grad({x})) {
+    record("MaskedFillBackward", {x}, {y}, [m = SavedTensor(mask)](const TensorList& g) {
+      return TensorList{native::masked_fill(g[0], m.get(), 0)};
+    });
+  }
+  return y;
+}
+
+// out = the selected elements in row-major order; their gradients go back to the same
+// positions (masked_scatter into zeros), then are summed over any dims that x was broadcast in.
+Tensor masked_select(const Tensor& x, const Tensor& mask) {
+  Tensor y = native::masked_select(x, mask);
+  if (needs_grad({x})) {
+    const Shape shape = native::broadcast_shapes(x.sizes(), mask.sizes(), "masked_select");
+    record("MaskedSelectBackward", {x}, {y}, [shape, s = x.sizes(), m = SavedTensor(mask)](const TensorList& g) {
+      Tensor full = native::masked_scatter(zeros_for(shape, g[0]), m.get(), g[0]);
+      return TensorList{native::sum_to(full, s)};
+    });
+  }
+  return y;
+}
+
+// ---- joining and splitting ---------------------------------------------------------------------
+
+// Each input's gradient is its own slice of g (a narrow view), in the input's dtype.
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  Tensor y = native::cat(tensors, dim);
+  const TensorList inputs(tensors.begin(), tensors.end());
+  if (needs_grad(inputs)) {
+    struct Piece {
+      Shape sizes;
+      DType dtype;
+      bool wants_grad;
+    };
+    std::vector<Piece> pieces;
+    for (const Tensor& t : tensors) pieces.push_back({t.sizes(), t.dtype(), t.requires_grad()});
+    const std::int64_t d = native::wrap_dim(dim, y.dim(), "cat");
+    record("CatBackward", inputs, {y}, [pieces, d](const TensorList& g) {
+      TensorList grads;
+      std::int64_t offset = 0;
+      for (const Piece& p : pieces) {
+        const bool skipped = p.sizes.size() == 1 && p.sizes[0] == 0;  // took no part (native::cat)
+        const std::int64_t length = skipped ? 0 : p.sizes[static_cast<std::size_t>(d)];
+        if (!p.wants_grad) {
+          grads.emplace_back();
+        } else if (skipped) {
+          grads.push_back(zeros(p.sizes, {p.dtype, g[0].device()}));
+        } else {
+          grads.push_back(as_input_dtype(native::narrow(g[0], d, offset, length), p.dtype));
+        }
+        offset += length;
+      }
+      return grads;
+    });
+  }
+  return y;
+}
+
+// Tensor i's gradient is g.select(dim, i).
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  Tensor y = native::stack(tensors, dim);
+  const TensorList inputs(tensors.begin(), tensors.end());
+  if (needs_grad(inputs)) {
+    const std::int64_t d = native::wrap_dim(dim, y.dim(), "stack");
+    record("StackBackward", inputs, {y}, [d, n = tensors.size()](const TensorList& g) {
+      TensorList grads;
+      for (std::size_t i = 0; i < n; ++i) grads.push_back(native::select(g[0], d, static_cast<std::int64_t>(i)));
+      return grads;
+    });
+  }
+  return y;
+}
+
+// The pieces are narrow views of x recorded as one node with one output per piece: its
+// backward joins the pieces' gradients with cat (the engine supplies zeros for pieces that
+// received none), so splitting into k pieces costs one x-sized gradient, not k.
+static std::vector<Tensor> split_views(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim) {
+  std::vector<Tensor> pieces = native::split(x, sizes, dim);
+  if (needs_grad({x})) {
+    const std::int64_t d = native::wrap_dim(dim, x.dim(), "split");
+    record("SplitBackward", {x}, TensorList(pieces.begin(), pieces.end()),
+           [d](const TensorList& g) { return TensorList{native::cat(g, d)}; });
+  }
+  return pieces;
+}
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim) {
+  return split_views(x, sizes, dim);
+}
+
+std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t dim) {
+  CAKE_CHECK(x.dim() > 0, "split: expected an input with at least one dimension, got a 0-d tensor");
+  return split_views(x, native::split_sizes(x.size(dim), split_size), dim);
+}
+
+std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim) {
+  CAKE_CHECK(x.dim() > 0, "chunk: expected an input with at least one dimension, got a 0-d tensor");
+  return split_views(x, native::chunk_sizes(x.size(dim), chunks), dim);
+}
+
+// ---- sorting -----------------------------------------------------------------------------------
+
+// The values are x read at the indices, so the gradient is scattered back by the indices.
+std::pair<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim, bool descending) {
+  auto [values, indices] = native::sort(x, dim, descending);
+  if (needs_grad({x})) {
+    const std::int64_t d = x.dim() == 0 ? 0 : native::wrap_dim(dim, x.dim(), "sort");
+    record("SortBackward", {x}, {values}, [d, s = x.sizes(), idx = SavedTensor(indices)](const TensorList& g) {
+      return TensorList{scatter_back(g[0], s, d, idx.get())};
+    });
+  }
+  return {values, indices};
+}
+
+std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest, bool sorted) {
+  auto [values, indices] = native::topk(x, k, dim, largest, sorted);
+  if (needs_grad({x})) {
+    const std::int64_t d = x.dim() == 0 ? 0 : native::wrap_dim(dim, x.dim(), "topk");
+    record("TopkBackward", {x}, {values}, [d, s = x.sizes(), idx = SavedTensor(indices)](const TensorList& g) {
+      return TensorList{scatter_back(g[0], s, d, idx.get())};
+    });
+  }
+  return {values, indices};
+}
+
+Tensor argsort(const Tensor& x, std::int64_t dim, bool descending) { return native::sort(x, dim, descending).second; }
+
+// ---- scans -------------------------------------------------------------------------------------
+
+// y_i = x_0 + ... + x_i, so dL/dx_j = sum over i >= j of g_i: the cumulative sum of g taken
+// from the end (flip, cumsum, flip, done in one pass by the reverse scan).
+Tensor cumsum(const Tensor& x, std::int64_t dim) {
+  Tensor y = native::cumsum(x, dim);
+  if (needs_grad({x})) {
+    record("CumsumBackward", {x}, {y}, [dim](const TensorList& g) {
+      return TensorList{native::cumsum(g[0], dim, /*reverse=*/true)};
+    });
+  }
+  return y;
+}
+
+// ---- counting (no grad) ------------------------------------------------------------------------
+
+UniqueResult unique(const Tensor& x, bool return_inverse, bool return_counts) {
+  native::UniqueOutputs u = native::unique(x, return_inverse, return_counts);
+  return {u.values, u.inverse, u.counts};
+}
+
+Tensor bincount(const Tensor& x, const Tensor& weights, std::int64_t minlength) {
+  return native::bincount(x, weights, minlength);
+}
+
+Tensor one_hot(const Tensor& labels, std::int64_t num_classes) { return native::one_hot(labels, num_classes); }
+
+// ---- embedding ---------------------------------------------------------------------------------
+
+// out[..., :] = weight[indices[...], :]. The weight's gradient is dense: row v receives the sum
+// of the gradient rows of every position that looked v up (index_add into zeros).
+Tensor embedding(const Tensor& weight, const Tensor& indices) {
+  Tensor y = native::embedding(weight, indices);
+  if (needs_grad({weight})) {
+    record("EmbeddingBackward", {weight}, {y}, [s = weight.sizes(), idx = SavedTensor(indices)](const TensorList& g) {
+      Tensor grad = zeros_for(s, g[0]);
+      const Tensor rows = native::reshape(g[0], {-1, s[1]});
+      native::index_add_(grad, 0, native::reshape(idx.get(), {-1}), rows);
+      return TensorList{grad};
     });
   }
   return y;

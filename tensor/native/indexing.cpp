@@ -1,86 +1,432 @@
-// native/indexing.cpp: argument checks and CPU loops for gather/scatter.
+// native/indexing.cpp: argument checks, output shapes and dispatch for the indexing, joining,
+// sorting and counting ops. The loops themselves are in cpu/indexing_kernels.cpp.
 #include "tensor/native/indexing.h"
 
+#include <algorithm>
+#include <numeric>
+
 #include "tensor/native/elementwise.h"
+#include "tensor/native/reduce.h"
 #include "tensor/native/view.h"
 
 namespace cake::native {
 
+CAKE_DEFINE_DISPATCH(GatherFn, gather_stub);
+CAKE_DEFINE_DISPATCH(ScatterAddFn, scatter_add_stub);
+CAKE_DEFINE_DISPATCH(MaskedSelectFn, masked_select_stub);
+CAKE_DEFINE_DISPATCH(MaskedScatterFn, masked_scatter_stub);
+CAKE_DEFINE_DISPATCH(SortFn, sort_stub);
+CAKE_DEFINE_DISPATCH(TopkFn, topk_stub);
+CAKE_DEFINE_DISPATCH(CumsumFn, cumsum_stub);
+CAKE_DEFINE_DISPATCH(UniqueFn, unique_stub);
+CAKE_DEFINE_DISPATCH(BincountFn, bincount_stub);
+
 namespace {
-void check_index(const Tensor& x, std::int64_t dim, const Tensor& index, const char* op) {
-  CAKE_CHECK(index.dtype() == kInt64, op, ": index must be int64, got ", dtype_name(index.dtype()));
-  CAKE_CHECK(index.dim() == x.dim(), op, ": index of shape ", index.sizes(), " must have the rank of the input ",
-             x.sizes());
-  CAKE_CHECK(x.device().is_cpu(), op, ": only implemented on the CPU so far, got ", to_string(x.device()));
-  (void)dim;
+
+void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  CAKE_CHECK(a.device() == b.device(), op, ": tensors are on different devices, ", to_string(a.device()), " and ",
+             to_string(b.device()));
 }
 
-// Visits every position of `shape` (row-major) calling f(linear index, multi-index).
-template <class F>
-void for_each_index(const Shape& shape, F f) {
-  const std::int64_t n = shape_numel(shape);
-  std::vector<std::int64_t> idx(shape.size(), 0);
-  for (std::int64_t i = 0; i < n; ++i) {
-    f(i, idx);
-    for (std::size_t d = shape.size(); d-- > 0;) {
-      if (++idx[d] < shape[d]) break;
-      idx[d] = 0;
-    }
+void check_int64_index(const Tensor& index, const char* op) {
+  CAKE_CHECK(index.defined(), op, ": the index tensor is undefined");
+  CAKE_CHECK(index.dtype() == kInt64, op, ": index must be int64, got ", dtype_name(index.dtype()));
+}
+
+// The indexed input must have a dimension to index.
+void check_has_dims(const Tensor& x, const char* op) {
+  CAKE_CHECK(x.dim() > 0, op, ": expected an input with at least one dimension, got a 0-d tensor");
+}
+
+// Smallest and largest value of a non-empty int64 tensor, by two reductions, so this works on
+// every device without reading the data here.
+std::pair<std::int64_t, std::int64_t> min_max(const Tensor& index) {
+  return {reduce(ReduceOp::Min, index, {}, false).item<std::int64_t>(),
+          reduce(ReduceOp::Max, index, {}, false).item<std::int64_t>()};
+}
+
+// A 1-D (or 0-d) index seen with the sizes of `shape`: the same index value along every
+// dimension but `dim`, as zero strides (a view, no copy). See NOTE [ Gather and scatter are
+// the two index primitives ] in indexing.h.
+Tensor expand_along(const Tensor& index, const Shape& shape, std::int64_t dim) {
+  Shape strides(shape.size(), 0);
+  strides[static_cast<std::size_t>(dim)] = index.dim() == 1 ? index.strides()[0] : 0;
+  return make_view(index, shape, strides, index.storage_offset());
+}
+
+// The output's shape with `size` at `dim`.
+Shape with_size_at(Shape shape, std::int64_t dim, std::int64_t size) {
+  shape[static_cast<std::size_t>(dim)] = size;
+  return shape;
+}
+
+Tensor zeros_of(const Shape& shape, DType dtype, Device device) {
+  Tensor out = make_empty(shape, dtype, device);
+  fill_(out, 0);
+  return out;
+}
+
+// A destination written in place must not hold one element at two positions (an expanded view):
+// the writes would race and the result would depend on the order.
+void check_no_overlap(const Tensor& out, const char* op) {
+  for (std::int64_t d = 0; d < out.dim(); ++d)
+    CAKE_CHECK(out.sizes()[d] <= 1 || out.strides()[d] != 0, op, ": the destination of shape ", out.sizes(),
+               " has stride 0 in dimension ", d, " (an expanded view); write into a contiguous tensor instead");
+}
+
+// gather/scatter: index has x's rank and fits inside x in every dimension but dim.
+void check_index_fits(const Tensor& x, std::int64_t dim, const Tensor& index, const char* op) {
+  CAKE_CHECK(index.dim() == x.dim(), op, ": index of shape ", index.sizes(), " must have the rank of the input ",
+             x.sizes());
+  for (std::int64_t d = 0; d < x.dim(); ++d)
+    CAKE_CHECK(d == dim || index.sizes()[d] <= x.sizes()[d], op, ": index of shape ", index.sizes(),
+               " is larger than the input ", x.sizes(), " in dimension ", d);
+}
+
+// The index kernels check every index as they read it and throw "index 7 is out of range for
+// dimension 1 of size 5"; the op's name and the input's shape are added here.
+template <class Launch>
+void run_index_kernel(const char* op, const Shape& input_shape, Launch&& launch) {
+  try {
+    launch();
+  } catch (const Error& e) {
+    CAKE_FAIL(op, ": ", e.what(), " (input of shape ", input_shape, ")");
   }
 }
 
-std::int64_t offset_of(const Tensor& t, const std::vector<std::int64_t>& idx) {
-  std::int64_t off = 0;
-  for (std::size_t d = 0; d < idx.size(); ++d) off += idx[d] * t.strides()[d];
-  return off;
+// index_select under the name of the op the user called (index_select or embedding).
+Tensor select_slices(const Tensor& x, std::int64_t dim, const Tensor& index, const char* op) {
+  check_int64_index(index, op);
+  check_has_dims(x, op);
+  check_same_device(x, index, op);
+  dim = wrap_dim(dim, x.dim(), op);
+  CAKE_CHECK(index.dim() <= 1, op, ": index must be 1-D, got shape ", index.sizes());
+  Tensor out = make_empty(with_size_at(x.sizes(), dim, index.numel()), x.dtype(), x.device());
+  if (out.numel() > 0)
+    run_index_kernel(op, x.sizes(), [&] { gather_stub(x.device(), x, dim, expand_along(index, out.sizes(), dim), out); });
+  return out;
 }
+
 }  // namespace
 
+// ---- gather / scatter ----------------------------------------------------------------------
+
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  check_int64_index(index, "gather");
+  check_has_dims(x, "gather");
+  check_same_device(x, index, "gather");
   dim = wrap_dim(dim, x.dim(), "gather");
-  check_index(x, dim, index, "gather");
+  check_index_fits(x, dim, index, "gather");
   Tensor out = make_empty(index.sizes(), x.dtype(), x.device());
-  const std::int64_t size = x.sizes()[dim];
-  visit_dtype(x.dtype(), [&]<class T>() {
-    const T* in = static_cast<const T*>(x.raw_data());
-    const std::int64_t* ix = static_cast<const std::int64_t*>(index.raw_data());
-    T* o = out.data_ptr<T>();
-    for_each_index(index.sizes(), [&](std::int64_t i, std::vector<std::int64_t>& pos) {
-      const std::int64_t at = ix[offset_of(index, pos)];
-      CAKE_CHECK(at >= 0 && at < size, "gather: index ", at, " out of range for dimension ", dim, " of size ", size);
-      const std::int64_t keep = pos[dim];
-      pos[dim] = at;
-      o[i] = in[offset_of(x, pos)];
-      pos[dim] = keep;
-    });
-  });
+  if (out.numel() > 0) run_index_kernel("gather", x.sizes(), [&] { gather_stub(x.device(), x, dim, index, out); });
   return out;
+}
+
+void scatter_add_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  check_int64_index(index, "scatter_add");
+  check_has_dims(out, "scatter_add");
+  check_same_device(out, index, "scatter_add");
+  check_same_device(out, src, "scatter_add");
+  CAKE_CHECK(out.dtype() != kBool, "scatter_add: cannot add into a bool tensor");
+  dim = wrap_dim(dim, out.dim(), "scatter_add");
+  check_index_fits(out, dim, index, "scatter_add");
+  CAKE_CHECK(src.sizes() == index.sizes(), "scatter_add: src of shape ", src.sizes(), " must match index ",
+             index.sizes());
+  check_no_overlap(out, "scatter_add");
+  if (index.numel() > 0) {
+    const Tensor values = to_dtype(src, out.dtype());
+    run_index_kernel("scatter_add", out.sizes(), [&] { scatter_add_stub(out.device(), out, dim, index, values, Scalar(1)); });
+  }
+  out.bump_version();
 }
 
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
-  dim = wrap_dim(dim, x.dim(), "scatter_add");
-  check_index(x, dim, index, "scatter_add");
-  CAKE_CHECK(src.sizes() == index.sizes(), "scatter_add: src of shape ", src.sizes(), " must match index ",
-             index.sizes());
   Tensor out = clone(x);
-  const Tensor s = to_dtype(src, x.dtype());
-  const std::int64_t size = x.sizes()[dim];
-  visit_dtype(x.dtype(), [&]<class T>() {
-    const T* in = static_cast<const T*>(s.raw_data());
-    const std::int64_t* ix = static_cast<const std::int64_t*>(index.raw_data());
-    T* o = out.data_ptr<T>();
-    for_each_index(index.sizes(), [&](std::int64_t, std::vector<std::int64_t>& pos) {
-      const std::int64_t at = ix[offset_of(index, pos)];
-      CAKE_CHECK(at >= 0 && at < size, "scatter_add: index ", at, " out of range for dimension ", dim, " of size ",
-                 size);
-      const T value = in[offset_of(s, pos)];
-      const std::int64_t keep = pos[dim];
-      pos[dim] = at;
-      o[offset_of(out, pos)] += value;
-      pos[dim] = keep;
-    });
-  });
+  scatter_add_(out, dim, index, src);
   return out;
+}
+
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  return select_slices(x, dim, index, "index_select");
+}
+
+void index_add_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha) {
+  check_int64_index(index, "index_add");
+  check_has_dims(out, "index_add");
+  check_same_device(out, index, "index_add");
+  check_same_device(out, source, "index_add");
+  CAKE_CHECK(out.dtype() != kBool, "index_add: cannot add into a bool tensor");
+  CAKE_CHECK(out.is_floating_point() || alpha.is_integral(), "index_add: a fractional alpha ", alpha.to_double(),
+             " cannot scale an integer tensor of dtype ", dtype_name(out.dtype()));
+  dim = wrap_dim(dim, out.dim(), "index_add");
+  CAKE_CHECK(index.dim() <= 1, "index_add: index must be 1-D, got shape ", index.sizes());
+  const Shape expected = with_size_at(out.sizes(), dim, index.numel());
+  CAKE_CHECK(source.sizes() == expected, "index_add: source of shape ", source.sizes(), " must have shape ", expected,
+             " (the destination ", out.sizes(), " with ", index.numel(), " indices at dimension ", dim, ")");
+  check_no_overlap(out, "index_add");
+  if (source.numel() > 0) {
+    const Tensor values = to_dtype(source, out.dtype());
+    run_index_kernel("index_add", out.sizes(), [&] {
+      scatter_add_stub(out.device(), out, dim, expand_along(index, expected, dim), values, alpha);
+    });
+  }
+  out.bump_version();
+}
+
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha) {
+  Tensor out = clone(x);
+  index_add_(out, dim, index, source, alpha);
+  return out;
+}
+
+// ---- masks ---------------------------------------------------------------------------------
+
+static void check_mask(const Tensor& mask, const char* op) {
+  CAKE_CHECK(mask.defined(), op, ": the mask is undefined");
+  CAKE_CHECK(mask.dtype() == kBool, op, ": mask must be a bool tensor, got ", dtype_name(mask.dtype()));
+}
+
+// The mask broadcast to exactly x's shape (x itself does not broadcast).
+static Tensor mask_for(const Tensor& x, const Tensor& mask, const char* op) {
+  check_mask(mask, op);
+  check_same_device(x, mask, op);
+  CAKE_CHECK(broadcast_shapes(x.sizes(), mask.sizes(), op) == x.sizes(), op, ": mask of shape ", mask.sizes(),
+             " does not broadcast to the input's shape ", x.sizes());
+  return expand(mask, x.sizes());
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
+  const Tensor m = mask_for(x, mask, "masked_fill");
+  return where(m, scalar_tensor(value, x.dtype(), x.device()), x);
+}
+
+Tensor masked_select(const Tensor& x, const Tensor& mask) {
+  check_mask(mask, "masked_select");
+  check_same_device(x, mask, "masked_select");
+  const Shape shape = broadcast_shapes(x.sizes(), mask.sizes(), "masked_select");
+  return masked_select_stub(x.device(), expand(x, shape), expand(mask, shape));
+}
+
+Tensor masked_scatter(const Tensor& x, const Tensor& mask, const Tensor& src) {
+  const Tensor m = mask_for(x, mask, "masked_scatter");
+  check_same_device(x, src, "masked_scatter");
+  const std::int64_t needed = sum(m).item<std::int64_t>();
+  CAKE_CHECK(src.numel() >= needed, "masked_scatter: the mask selects ", needed, " elements but src of shape ",
+             src.sizes(), " has only ", src.numel());
+  Tensor out = clone(x);
+  if (needed > 0) masked_scatter_stub(x.device(), out, m, reshape(contiguous(to_dtype(src, x.dtype())), {-1}));
+  return out;
+}
+
+// ---- joining and splitting -----------------------------------------------------------------
+
+// PyTorch's rule, kept so that `acc = cat({acc, piece})` can start from an empty tensor: a 1-D
+// tensor with no elements takes no part in the shape checks.
+static bool skipped_by_cat(const Tensor& t) { return t.dim() == 1 && t.sizes()[0] == 0; }
+
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  CAKE_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
+  DType dtype = tensors[0].dtype();
+  std::size_t ref = tensors.size();  // the first tensor that takes part
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    CAKE_CHECK(tensors[i].defined(), "cat: tensor ", i, " is undefined");
+    check_same_device(tensors[0], tensors[i], "cat");
+    dtype = promote_types(dtype, tensors[i].dtype());
+    if (ref == tensors.size() && !skipped_by_cat(tensors[i])) ref = i;
+  }
+  if (ref == tensors.size()) return make_empty({0}, dtype, tensors[0].device());
+  const Tensor& first = tensors[ref];
+  CAKE_CHECK(first.dim() > 0, "cat: zero-dimensional tensor (at position ", ref, ") cannot be concatenated");
+  dim = wrap_dim(dim, first.dim(), "cat");
+  Shape shape = first.sizes();
+  shape[dim] = 0;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    if (skipped_by_cat(t)) continue;
+    bool same = t.dim() == first.dim();
+    for (std::int64_t d = 0; same && d < t.dim(); ++d) same = d == dim || t.sizes()[d] == first.sizes()[d];
+    CAKE_CHECK(same, "cat: tensor ", i, " has shape ", t.sizes(), " but tensor ", ref, " has shape ", first.sizes(),
+               "; they must match in every dimension except ", dim);
+    shape[dim] += t.sizes()[dim];
+  }
+  Tensor out = make_empty(shape, dtype, first.device());
+  std::int64_t offset = 0;
+  for (const Tensor& t : tensors) {
+    if (skipped_by_cat(t)) continue;
+    const std::int64_t length = t.sizes()[dim];
+    if (length > 0 && out.numel() > 0) copy_(narrow(out, dim, offset, length), t);
+    offset += length;
+  }
+  return out;
+}
+
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  CAKE_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
+  const Tensor& first = tensors[0];
+  CAKE_CHECK(first.defined(), "stack: tensor 0 is undefined");
+  dim = wrap_dim(dim, first.dim() + 1, "stack");
+  std::vector<Tensor> pieces;
+  pieces.reserve(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    CAKE_CHECK(tensors[i].defined(), "stack: tensor ", i, " is undefined");
+    CAKE_CHECK(tensors[i].sizes() == first.sizes(), "stack: tensor ", i, " has shape ", tensors[i].sizes(),
+               " but tensor 0 has shape ", first.sizes(), "; stack needs equal shapes");
+    pieces.push_back(unsqueeze(tensors[i], dim));
+  }
+  return cat(pieces, dim);
+}
+
+std::vector<std::int64_t> split_sizes(std::int64_t size, std::int64_t split_size) {
+  CAKE_CHECK(split_size > 0, "split: split_size must be positive, got ", split_size);
+  const std::int64_t pieces = std::max<std::int64_t>(1, (size + split_size - 1) / split_size);
+  std::vector<std::int64_t> sizes(static_cast<std::size_t>(pieces), split_size);
+  sizes.back() = size - split_size * (pieces - 1);
+  return sizes;
+}
+
+std::vector<std::int64_t> chunk_sizes(std::int64_t size, std::int64_t chunks) {
+  CAKE_CHECK(chunks > 0, "chunk: the number of chunks must be positive, got ", chunks);
+  // As PyTorch: pieces of ceil(size / chunks), so there may be fewer than `chunks` of them.
+  return split_sizes(size, std::max<std::int64_t>(1, (size + chunks - 1) / chunks));
+}
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim) {
+  check_has_dims(x, "split");
+  dim = wrap_dim(dim, x.dim(), "split");
+  std::int64_t total = 0;
+  for (std::int64_t s : sizes) {
+    CAKE_CHECK(s >= 0, "split: negative size ", s, " in ", sizes);
+    total += s;
+  }
+  CAKE_CHECK(total == x.sizes()[dim], "split: sizes ", sizes, " sum to ", total, " but dimension ", dim,
+             " of the input ", x.sizes(), " has size ", x.sizes()[dim]);
+  std::vector<Tensor> pieces;
+  pieces.reserve(sizes.size());
+  std::int64_t start = 0;
+  for (std::int64_t s : sizes) {
+    pieces.push_back(narrow(x, dim, start, s));
+    start += s;
+  }
+  return pieces;
+}
+
+std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t dim) {
+  check_has_dims(x, "split");
+  return split(x, split_sizes(x.sizes()[wrap_dim(dim, x.dim(), "split")], split_size), dim);
+}
+
+std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim) {
+  check_has_dims(x, "chunk");
+  return split(x, chunk_sizes(x.sizes()[wrap_dim(dim, x.dim(), "chunk")], chunks), dim);
+}
+
+// ---- sorting and scans ---------------------------------------------------------------------
+
+std::pair<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim, bool descending) {
+  if (x.dim() == 0) {
+    wrap_dim(dim, 0, "sort");
+    return {clone(x), zeros_of({}, kInt64, x.device())};
+  }
+  dim = wrap_dim(dim, x.dim(), "sort");
+  Tensor values = make_empty(x.sizes(), x.dtype(), x.device());
+  Tensor indices = make_empty(x.sizes(), kInt64, x.device());
+  if (x.numel() > 0) sort_stub(x.device(), x, dim, descending, values, indices);
+  return {values, indices};
+}
+
+std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest, bool sorted) {
+  if (x.dim() == 0) {  // a single element: as a 1-D row of one
+    auto [values, indices] = topk(reshape(x, {1}), k, dim, largest, sorted);
+    if (k == 1) return {reshape(values, {}), reshape(indices, {})};
+    return {values, indices};
+  }
+  dim = wrap_dim(dim, x.dim(), "topk");
+  const std::int64_t size = x.sizes()[dim];
+  CAKE_CHECK(k >= 0 && k <= size, "topk: k = ", k, " is out of range for dimension ", dim, " of size ", size,
+             " (input of shape ", x.sizes(), ")");
+  const Shape shape = with_size_at(x.sizes(), dim, k);
+  Tensor values = make_empty(shape, x.dtype(), x.device());
+  Tensor indices = make_empty(shape, kInt64, x.device());
+  if (values.numel() > 0) topk_stub(x.device(), x, k, dim, largest, sorted, values, indices);
+  return {values, indices};
+}
+
+Tensor cumsum(const Tensor& x, std::int64_t dim, bool reverse) {
+  const DType dtype = is_integral(x.dtype()) ? kInt64 : x.dtype();
+  dim = wrap_dim(dim, x.dim(), "cumsum");
+  const Tensor in = to_dtype(x, dtype);
+  if (x.dim() == 0) return clone(in);
+  Tensor out = make_empty(x.sizes(), dtype, x.device());
+  if (out.numel() > 0) cumsum_stub(x.device(), in, dim, reverse, out);
+  return out;
+}
+
+// ---- counting ------------------------------------------------------------------------------
+
+UniqueOutputs unique(const Tensor& x, bool return_inverse, bool return_counts) {
+  CAKE_CHECK(x.defined(), "unique: the input is undefined");
+  UniqueOutputs out;
+  unique_stub(x.device(), x, return_inverse, return_counts, out.values, out.inverse, out.counts);
+  return out;
+}
+
+Tensor bincount(const Tensor& x, const Tensor& weights, std::int64_t minlength) {
+  CAKE_CHECK(x.defined(), "bincount: the input is undefined");
+  CAKE_CHECK(x.dim() == 1, "bincount: expected a 1-D tensor of non-negative integers, got shape ", x.sizes());
+  CAKE_CHECK(is_integral(x.dtype()), "bincount: expected integers, got ", dtype_name(x.dtype()));
+  CAKE_CHECK(minlength >= 0, "bincount: minlength must be non-negative, got ", minlength);
+  const Tensor values = contiguous(to_dtype(x, kInt64));
+  DType dtype = kInt64;
+  Tensor w;
+  if (weights.defined()) {
+    check_same_device(x, weights, "bincount");
+    CAKE_CHECK(weights.sizes() == x.sizes(), "bincount: weights of shape ", weights.sizes(),
+               " must match the input's shape ", x.sizes());
+    dtype = weights.is_floating_point() ? weights.dtype() : kInt64;
+    w = contiguous(to_dtype(weights, dtype));
+  }
+  std::int64_t length = minlength;
+  if (values.numel() > 0) {
+    const auto [lo, hi] = min_max(values);
+    CAKE_CHECK(lo >= 0, "bincount: values must be non-negative, got ", lo);
+    length = std::max(length, hi + 1);
+  }
+  Tensor out = zeros_of({length}, dtype, x.device());
+  if (values.numel() > 0) bincount_stub(x.device(), values, w, out);
+  return out;
+}
+
+Tensor one_hot(const Tensor& labels, std::int64_t num_classes) {
+  CAKE_CHECK(labels.defined(), "one_hot: the labels are undefined");
+  CAKE_CHECK(labels.dtype() == kInt64, "one_hot: labels must be int64, got ", dtype_name(labels.dtype()));
+  CAKE_CHECK(num_classes >= -1, "one_hot: num_classes must be -1 (infer) or non-negative, got ", num_classes);
+  if (labels.numel() > 0) {
+    const auto [lo, hi] = min_max(labels);
+    CAKE_CHECK(lo >= 0, "one_hot: labels must be non-negative, got ", lo);
+    if (num_classes == -1) num_classes = hi + 1;
+    CAKE_CHECK(hi < num_classes, "one_hot: label ", hi, " is out of range for ", num_classes, " classes");
+  } else {
+    CAKE_CHECK(num_classes >= 0, "one_hot: cannot infer the number of classes from an empty tensor; pass num_classes");
+  }
+  Shape shape = labels.sizes();
+  shape.push_back(num_classes);
+  Tensor out = zeros_of(shape, kInt64, labels.device());
+  if (labels.numel() == 0) return out;
+  // A 1 scattered to each label's position along the new last dimension.
+  const Tensor index = unsqueeze(labels, -1);
+  const Tensor one = expand(scalar_tensor(1, kInt64, labels.device()), index.sizes());
+  scatter_add_stub(out.device(), out, labels.dim(), index, one, Scalar(1));
+  return out;
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& indices) {
+  CAKE_CHECK(weight.defined() && weight.dim() == 2,
+             "embedding: weight must be 2-D [num_embeddings, embedding_dim], got shape ",
+             weight.defined() ? weight.sizes() : Shape{});
+  check_int64_index(indices, "embedding");
+  Shape shape = indices.sizes();
+  shape.push_back(weight.sizes()[1]);
+  return view(select_slices(weight, 0, reshape(indices, {-1}), "embedding"), shape);
 }
 
 }  // namespace cake::native

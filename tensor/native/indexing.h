@@ -1,4 +1,25 @@
-// native/indexing.h: gathering, scattering, joining and sorting without autograd.
+// native/indexing.h: gathering, scattering, joining, sorting and counting, without autograd.
+//
+//   Tensor rows = cake::native::index_select(table, 0, ids);        // table[ids[i], :]
+//   Tensor picked = cake::native::gather(logits, 1, labels);        // logits[i, labels[i, j]]
+//   Tensor sums = cake::native::index_add(zeros, 0, cluster, x);     // per-cluster row sums
+//   auto [values, order] = cake::native::sort(x, -1, false);         // stable, per row
+//   Tensor joined = cake::native::cat({a, b, c}, 1);                 // one allocation
+//
+// The differentiable versions live in autograd/ops/indexing.cpp; most users want cake::gather,
+// cake::cat, ... from autograd/ops.h instead.
+//
+// NOTE [ Gather and scatter are the two index primitives ]
+// index_select is gather with an index that is the same along every other dimension, and
+// index_add is scatter_add with such an index: the native layer expands the 1-D index to the
+// full shape as a view with zero strides (no copy) and calls the gather or scatter_add kernel.
+// So each backend writes two index kernels, not four, and the backward of each op is the other
+// primitive: d gather = scatter_add of the gradient, d scatter_add = gather of the gradient.
+//
+// Index values must lie in [0, size) of the indexed dimension; a value outside is a cake::Error
+// naming the op, the value, the dimension and its size. (Negative indices do not wrap, as in
+// PyTorch.) The kernels check each index as they read it, so validation costs no extra pass;
+// an in-place scatter_add_/index_add_ that fails may have updated part of its destination.
 #pragma once
 
 #include <utility>
@@ -9,9 +30,111 @@
 
 namespace cake::native {
 
-// out[i][j][k] = x[index[i][j][k]][j][k] (dim 0), etc.; index is int64 with x's rank.
+// ---- kernels (one per device) ------------------------------------------------------------
+// out[p] = x[p with coordinate `dim` replaced by index[p]], for every position p of out.
+// index and out have the same sizes; index may hold zero strides (an expanded 1-D index).
+// x has the same rank, at least index's size in every dimension but `dim`. An index outside
+// [0, x.size(dim)) is a cake::Error naming the first such value (in row-major order).
+using GatherFn = void (*)(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out);
+// out[p with coordinate `dim` replaced by index[p]] += alpha * src[p], for every position p of
+// src, in place. index and src have the same sizes (index may hold zero strides); out has the
+// same rank and src's dtype. Duplicate indices accumulate. Indices are checked as in gather.
+using ScatterAddFn = void (*)(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src,
+                              Scalar alpha);
+// x and mask (bool) have the same sizes (either may hold zero strides). masked_select returns
+// the elements of x where mask is true, in row-major order, as a fresh 1-D tensor;
+// masked_scatter writes src's first elements (contiguous, 1-D, long enough) to those positions
+// of out, in place.
+using MaskedSelectFn = Tensor (*)(const Tensor& x, const Tensor& mask);
+using MaskedScatterFn = void (*)(const Tensor& out, const Tensor& mask, const Tensor& src);
+// Sorts each row along `dim` (stable; NaN counts as larger than every number): values and int64
+// indices are fresh tensors of x's shape.
+using SortFn = void (*)(const Tensor& x, std::int64_t dim, bool descending, const Tensor& values,
+                        const Tensor& indices);
+// The k largest (or smallest) of each row along `dim`, into values/indices of x's shape with k
+// at `dim`. Ties go to the lower index; `sorted` orders them best first, else by position.
+using TopkFn = void (*)(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest, bool sorted,
+                        const Tensor& values, const Tensor& indices);
+// Running sum along `dim` (from the end when `reverse`); out is fresh, x has out's dtype.
+using CumsumFn = void (*)(const Tensor& x, std::int64_t dim, bool reverse, const Tensor& out);
+// Sorted distinct values of x (any shape), with inverse (x's shape) and counts when asked (the
+// other outputs are left undefined).
+using UniqueFn = void (*)(const Tensor& x, bool want_inverse, bool want_counts, Tensor& values, Tensor& inverse,
+                          Tensor& counts);
+// out[v] += weight (1 without weights) for every value v of the int64 1-D x; out is zeroed and
+// long enough, and has weights' dtype (int64 without weights). Values are valid.
+using BincountFn = void (*)(const Tensor& x, const Tensor& weights, const Tensor& out);
+CAKE_DECLARE_DISPATCH(GatherFn, gather_stub);
+CAKE_DECLARE_DISPATCH(ScatterAddFn, scatter_add_stub);
+CAKE_DECLARE_DISPATCH(MaskedSelectFn, masked_select_stub);
+CAKE_DECLARE_DISPATCH(MaskedScatterFn, masked_scatter_stub);
+CAKE_DECLARE_DISPATCH(SortFn, sort_stub);
+CAKE_DECLARE_DISPATCH(TopkFn, topk_stub);
+CAKE_DECLARE_DISPATCH(CumsumFn, cumsum_stub);
+CAKE_DECLARE_DISPATCH(UniqueFn, unique_stub);
+CAKE_DECLARE_DISPATCH(BincountFn, bincount_stub);
+
+// ---- gather / scatter ----------------------------------------------------------------------
+// out[i][j] = x[index[i][j]][j] (dim 0), x[i][index[i][j]] (dim 1), ...; index is int64 with
+// x's rank and out has index's shape.
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);
 // A copy of x with src added at index along dim (index has src's shape).
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+void scatter_add_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src);
+// The slices x.select(dim, index[i]) stacked along dim; index is int64, 1-D (or 0-d).
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
+// A copy of x with alpha * source.select(dim, i) added to the slice index[i] along dim.
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1);
+void index_add_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1);
+
+// ---- masks ---------------------------------------------------------------------------------
+// x with `value` where the bool mask (broadcast to x's shape) is true.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value);
+// The elements of x where mask is true (the two broadcast together), in row-major order, 1-D.
+Tensor masked_select(const Tensor& x, const Tensor& mask);
+// A copy of x with the positions where mask is true (mask broadcasts to x's shape) filled, in
+// row-major order, with consecutive elements of src (at least as many as true entries).
+Tensor masked_scatter(const Tensor& x, const Tensor& mask, const Tensor& src);
+
+// ---- joining and splitting -----------------------------------------------------------------
+// Concatenation along dim: one output allocation, then one strided copy per input into its
+// narrow() slice of the output. dtypes promote; 1-D empty tensors are skipped (as in PyTorch).
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+// Equal-shaped tensors joined along a new dimension `dim`.
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+// Views of consecutive pieces along dim: of the given sizes (summing to x.size(dim)), or of
+// split_size each (the last may be smaller), or `chunks` pieces of ceil(size / chunks) each.
+std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim = 0);
+std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t dim = 0);
+std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim = 0);
+// The piece sizes split(x, split_size, dim) and chunk(x, chunks, dim) use.
+std::vector<std::int64_t> split_sizes(std::int64_t size, std::int64_t split_size);
+std::vector<std::int64_t> chunk_sizes(std::int64_t size, std::int64_t chunks);
+
+// ---- sorting and scans ---------------------------------------------------------------------
+// (values, int64 indices), stable: equal elements keep their order. NaN sorts as the largest.
+std::pair<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim = -1, bool descending = false);
+// (values, indices) of the k largest (smallest when !largest) along dim; ties go to the lower
+// index, so with `sorted` the result is the first k of the stable sort.
+std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim = -1, bool largest = true,
+                               bool sorted = true);
+// out[i] = x[0] + ... + x[i] along dim; with `reverse`, x[i] + ... + x[n-1]. Integer and bool
+// inputs sum in int64; float32 sums accumulate in double.
+Tensor cumsum(const Tensor& x, std::int64_t dim, bool reverse = false);
+
+// ---- counting ------------------------------------------------------------------------------
+struct UniqueOutputs {
+  Tensor values, inverse, counts;  // inverse/counts undefined unless asked for
+};
+// Sorted distinct values of x (flattened); inverse[p] is the position of x[p] in values.
+UniqueOutputs unique(const Tensor& x, bool return_inverse = false, bool return_counts = false);
+// out[v] = number of times v occurs in the non-negative int64 1-D x (or the sum of its
+// weights); length max(x) + 1, at least minlength.
+Tensor bincount(const Tensor& x, const Tensor& weights = {}, std::int64_t minlength = 0);
+// int64 labels of any shape -> int64 [..., num_classes] with a 1 at each label;
+// num_classes = -1 takes max(labels) + 1.
+Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);
+// Rows of the 2-D `weight` picked by an int64 index tensor of any shape: [..., D].
+Tensor embedding(const Tensor& weight, const Tensor& indices);
 
 }  // namespace cake::native

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs the built Cake into a scratch prefix and builds tests/install/consumer against it
+# with find_package(Cake), then runs it.
+set -euo pipefail
+build_dir="$1"; source_dir="$2"
+scratch="$build_dir/install-check"
+rm -rf "$scratch"
+cmake --install "$build_dir" --prefix "$scratch/prefix" >/dev/null
+cmake -S "$source_dir/tests/install/consumer" -B "$scratch/build" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$scratch/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$scratch/build" >/dev/null
+LD_LIBRARY_PATH="$scratch/prefix/lib:${LD_LIBRARY_PATH:-}" "$scratch/build/consumer"
