@@ -10,10 +10,12 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <optional>
 
 #include "algorithms/detail/common.h"
 #include "algorithms/kmeans.h"
 #include "algorithms/kmeans_steps.h"
+#include "tensor/linalg.h"
 
 namespace cake::algorithms {
 
@@ -61,13 +63,24 @@ const char* kIllDefined =
     "GaussianMixture: fitting failed because some components have an ill-defined empirical covariance (for "
     "instance caused by singleton or collapsed samples); try fewer components or a larger reg_covar";
 
+// The lower Cholesky factor L (A = L L^T) of the d x d row-major matrix at `a`, or nothing when
+// A is not positive definite.
+std::optional<Tensor> cholesky_lower(std::int64_t d, const double* a) {
+  try {
+    return linalg::cholesky(from_blob(const_cast<double*>(a), {d, d}, kFloat64)).contiguous();
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 // P with Sigma^-1 = P P^T, P upper triangular: Sigma = L L^T (Cholesky), P = L^-T.
 void precision_cholesky_full(std::int64_t d, const double* covariance, double* p) {
-  std::vector<double> l(covariance, covariance + d * d);
-  CAKE_CHECK(detail::cholesky_lower(d, l.data()), kIllDefined);
-  detail::invert_lower_triangular(d, l.data());  // L^-1, lower
+  const std::optional<Tensor> l = cholesky_lower(d, covariance);
+  CAKE_CHECK(l.has_value(), kIllDefined);
+  const Tensor l_inverse = linalg::solve_triangular(*l, eye(d, -1, kFloat64), /*upper=*/false).contiguous();
+  const double* li = l_inverse.data_ptr<double>();
   for (std::int64_t i = 0; i < d; ++i)
-    for (std::int64_t j = 0; j < d; ++j) p[i * d + j] = l[static_cast<std::size_t>(j * d + i)];
+    for (std::int64_t j = 0; j < d; ++j) p[i * d + j] = li[j * d + i];
 }
 
 void compute_precision_cholesky(Model& m) {
@@ -354,9 +367,12 @@ void set_precisions(Model& m, const Tensor& precisions) {
   const std::int64_t d = m.d;
   if (m.type == CovarianceType::Full || m.type == CovarianceType::Tied) {
     const std::int64_t count = m.type == CovarianceType::Full ? m.k : 1;
-    for (std::int64_t c = 0; c < count; ++c)
-      CAKE_CHECK(detail::cholesky_lower(d, &m.prec_chol[static_cast<std::size_t>(c * d * d)]),
-                 "GaussianMixture: precisions_init[", c, "] is not symmetric positive definite");
+    for (std::int64_t c = 0; c < count; ++c) {
+      double* block = &m.prec_chol[static_cast<std::size_t>(c * d * d)];
+      const std::optional<Tensor> l = cholesky_lower(d, block);
+      CAKE_CHECK(l.has_value(), "GaussianMixture: precisions_init[", c, "] is not symmetric positive definite");
+      std::copy(l->data_ptr<double>(), l->data_ptr<double>() + d * d, block);
+    }
   } else {
     for (double& v : m.prec_chol) {
       CAKE_CHECK(v > 0.0, "GaussianMixture: precisions_init must be positive, got ", v);
@@ -584,9 +600,9 @@ std::pair<Tensor, Tensor> GaussianMixture::sample(std::int64_t n) const {
   for (std::int64_t c = 0; c < k; ++c) {
     if (type == CovarianceType::Full || (type == CovarianceType::Tied && c == 0)) {
       const std::int64_t offset = type == CovarianceType::Full ? c * d * d : 0;
-      chol.assign(cov.begin() + offset, cov.begin() + offset + d * d);
-      CAKE_CHECK(detail::cholesky_lower(d, chol.data()), "GaussianMixture.sample: covariance ", c,
-                 " is not positive definite");
+      const std::optional<Tensor> l = cholesky_lower(d, &cov[static_cast<std::size_t>(offset)]);
+      CAKE_CHECK(l.has_value(), "GaussianMixture.sample: covariance ", c, " is not positive definite");
+      chol.assign(l->data_ptr<double>(), l->data_ptr<double>() + d * d);
     }
     for (std::int64_t s = 0; s < counts[static_cast<std::size_t>(c)]; ++s, ++row) {
       const double* zr = &z[static_cast<std::size_t>(row * d)];

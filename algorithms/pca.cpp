@@ -7,6 +7,8 @@
 #include <numeric>
 
 #include "algorithms/detail/common.h"
+#include "tensor/cpu/lapack.h"
+#include "tensor/linalg.h"
 
 namespace cake::algorithms {
 
@@ -56,6 +58,38 @@ std::vector<double> flip_signs(std::vector<double>& components, std::int64_t k, 
   return signs;
 }
 
+// Orthonormal basis of the columns of a row-major rows x cols matrix, in place (reduced QR).
+template <class T>
+void orthonormalize_columns(std::int64_t rows, std::int64_t cols, T* a) {
+  const Tensor q = linalg::qr(from_blob(a, {rows, cols}, dtype_of<T>())).Q.contiguous();
+  std::copy(q.data_ptr<T>(), q.data_ptr<T>() + rows * cols, a);
+}
+
+// The "permuted L" of an LU factorisation P A = L U of a row-major rows x cols matrix (rows >=
+// cols), in place: A becomes P^T L, which spans the column space of A and is well conditioned.
+// It is scipy.linalg.lu(A, permute_l=True)[0], the cheap normaliser of randomized power
+// iterations (Halko et al. 2011, section 4.5; scikit-learn's power_iteration_normalizer="LU").
+template <class T>
+void permuted_lower_of_lu(std::int64_t rows, std::int64_t cols, T* a) {
+  // LAPACK is column-major: the transpose of our buffer.
+  std::vector<T> col(static_cast<std::size_t>(rows * cols));
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j) col[static_cast<std::size_t>(j * rows + i)] = a[i * cols + j];
+  std::vector<int> pivots(static_cast<std::size_t>(cols));
+  int info = 0;
+  lapack::getrf(static_cast<int>(rows), static_cast<int>(cols), col.data(), static_cast<int>(rows), pivots.data(), info);
+  CAKE_CHECK(info >= 0, "PCA: LU factorisation (LAPACK ?getrf) of a ", rows, "x", cols, " matrix failed (info ", info, ")");
+  // L: unit diagonal, the factor below it, zeros above (a zero pivot only makes U singular).
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j)
+      a[i * cols + j] = i > j ? col[static_cast<std::size_t>(j * rows + i)] : (i == j ? T(1) : T(0));
+  // Row i was swapped with row pivots[i] - 1 for i = 0, 1, ...; undo in reverse order.
+  for (std::int64_t i = cols - 1; i >= 0; --i) {
+    const std::int64_t p = pivots[static_cast<std::size_t>(i)] - 1;
+    if (p != i) std::swap_ranges(a + i * cols, a + (i + 1) * cols, a + p * cols);
+  }
+}
+
 // Thin SVD of the centred data.
 template <class T>
 Decomposition solve_full(const T* x, std::int64_t n, std::int64_t d, const std::vector<double>& mean, std::int64_t k) {
@@ -64,18 +98,20 @@ Decomposition solve_full(const T* x, std::int64_t n, std::int64_t d, const std::
   for_each_centred_block(x, n, d, mean, 1024, d, [&](std::int64_t lo, std::int64_t hi, const T* block) {
     std::copy(block, block + (hi - lo) * d, a.begin() + lo * d);
   });
-  std::vector<T> u(static_cast<std::size_t>(n * r)), s(static_cast<std::size_t>(r)), vt(static_cast<std::size_t>(r * d));
-  detail::thin_svd(n, d, a.data(), u.data(), s.data(), vt.data());
+  const linalg::SvdResult svd = linalg::svd(from_blob(a.data(), {n, d}, dtype_of<T>()));
+  const Tensor s_values = svd.S.to(kFloat64).contiguous(), vh = svd.Vh.to(kFloat64).contiguous();
+  const double* s = s_values.data_ptr<double>();
+  const double* vt = vh.data_ptr<double>();
   Decomposition out;
   const double dof = static_cast<double>(std::max<std::int64_t>(n - 1, 1));
-  for (std::int64_t i = 0; i < r; ++i) out.total_variance += static_cast<double>(s[static_cast<std::size_t>(i)]) * s[static_cast<std::size_t>(i)] / dof;
-  out.components.assign(vt.begin(), vt.begin() + k * d);
+  for (std::int64_t i = 0; i < r; ++i) out.total_variance += s[i] * s[i] / dof;
+  out.components.assign(vt, vt + k * d);
   for (std::int64_t i = 0; i < k; ++i) {
-    out.singular.push_back(s[static_cast<std::size_t>(i)]);
-    out.variance.push_back(static_cast<double>(s[static_cast<std::size_t>(i)]) * s[static_cast<std::size_t>(i)] / dof);
+    out.singular.push_back(s[i]);
+    out.variance.push_back(s[i] * s[i] / dof);
   }
   double rest = 0.0;
-  for (std::int64_t i = k; i < r; ++i) rest += static_cast<double>(s[static_cast<std::size_t>(i)]) * s[static_cast<std::size_t>(i)] / dof;
+  for (std::int64_t i = k; i < r; ++i) rest += s[i] * s[i] / dof;
   out.noise_variance = k < r ? rest / static_cast<double>(r - k) : 0.0;
   return out;
 }
@@ -102,16 +138,18 @@ Decomposition solve_covariance_eigh(const T* x, std::int64_t n, std::int64_t d, 
   const double dof = static_cast<double>(std::max<std::int64_t>(n - 1, 1));
   for (std::int64_t a = 0; a < d; ++a)
     for (std::int64_t b = a; b < d; ++b) c[static_cast<std::size_t>(b * d + a)] = c[static_cast<std::size_t>(a * d + b)] /= dof;
-  std::vector<double> w(static_cast<std::size_t>(d));
-  detail::symmetric_eigh(d, c.data(), w.data());  // ascending; eigenvectors in columns
+  const linalg::EighResult eig = linalg::eigh(from_blob(c.data(), {d, d}, kFloat64));  // ascending
+  const Tensor w_tensor = eig.eigenvalues.contiguous(), v_tensor = eig.eigenvectors.contiguous();
+  const std::vector<double> w(w_tensor.data_ptr<double>(), w_tensor.data_ptr<double>() + d);
+  const double* v = v_tensor.data_ptr<double>();  // eigenvectors in columns
   Decomposition out;
-  for (double v : w) out.total_variance += std::max(v, 0.0);
+  for (double value : w) out.total_variance += std::max(value, 0.0);
   for (std::int64_t i = 0; i < k; ++i) {
     const std::int64_t col = d - 1 - i;  // largest first
     const double variance = std::max(w[static_cast<std::size_t>(col)], 0.0);  // rounding can go below 0
     out.variance.push_back(variance);
     out.singular.push_back(std::sqrt(variance * dof));
-    for (std::int64_t j = 0; j < d; ++j) out.components.push_back(c[static_cast<std::size_t>(j * d + col)]);
+    for (std::int64_t j = 0; j < d; ++j) out.components.push_back(v[j * d + col]);
   }
   const std::int64_t r = std::min(n, d);
   double rest = 0.0;
@@ -154,8 +192,8 @@ Decomposition solve_randomized(const T* x, std::int64_t n, std::int64_t d, const
         z[static_cast<std::size_t>(a * l + j)] -= static_cast<T>(mean[static_cast<std::size_t>(a)] * col[static_cast<std::size_t>(j)]);
   };
   auto normalize = [&](std::vector<T>& a, std::int64_t rows) {
-    if (normalizer == "LU") detail::permuted_lower_of_lu(rows, l, a.data());
-    else if (normalizer == "QR") detail::orthonormalize_columns(rows, l, a.data());
+    if (normalizer == "LU") permuted_lower_of_lu(rows, l, a.data());
+    else if (normalizer == "QR") orthonormalize_columns(rows, l, a.data());
   };
 
   // Algorithm 4.3/4.4: Q spans the range of (A A^T)^q A Omega for a Gaussian Omega.
@@ -168,7 +206,7 @@ Decomposition solve_randomized(const T* x, std::int64_t n, std::int64_t d, const
     normalize(q, d);
   }
   times_a(q, y);
-  detail::orthonormalize_columns(n, l, y.data());  // Q [n x l]
+  orthonormalize_columns(n, l, y.data());  // Q [n x l]
   // Algorithm 5.1: B = Q^T A [l x d] = Q^T X - (Q^T 1) m^T, then B = U_B S V^T.
   std::vector<T> b(static_cast<std::size_t>(l * d));
   detail::gemm<T>(true, false, l, d, n, T(1), y.data(), l, x, d, T(0), b.data(), d);
@@ -177,16 +215,18 @@ Decomposition solve_randomized(const T* x, std::int64_t n, std::int64_t d, const
     for (std::int64_t j = 0; j < l; ++j) qsum[static_cast<std::size_t>(j)] += static_cast<double>(y[static_cast<std::size_t>(i * l + j)]);
   for (std::int64_t j = 0; j < l; ++j)
     for (std::int64_t a = 0; a < d; ++a) b[static_cast<std::size_t>(j * d + a)] -= static_cast<T>(qsum[static_cast<std::size_t>(j)] * mean[static_cast<std::size_t>(a)]);
-  std::vector<T> ub(static_cast<std::size_t>(l * l)), s(static_cast<std::size_t>(l)), vt(static_cast<std::size_t>(l * d));
-  detail::thin_svd(l, d, b.data(), ub.data(), s.data(), vt.data());
+  const linalg::SvdResult svd = linalg::svd(from_blob(b.data(), {l, d}, dtype_of<T>()));
+  const Tensor s_values = svd.S.to(kFloat64).contiguous(), vh = svd.Vh.to(kFloat64).contiguous();
+  const double* s = s_values.data_ptr<double>();
+  const double* vt = vh.data_ptr<double>();
 
   Decomposition out;
   const double dof = static_cast<double>(std::max<std::int64_t>(n - 1, 1));
-  out.components.assign(vt.begin(), vt.begin() + k * d);
+  out.components.assign(vt, vt + k * d);
   double explained = 0.0;
   for (std::int64_t i = 0; i < k; ++i) {
-    out.singular.push_back(s[static_cast<std::size_t>(i)]);
-    out.variance.push_back(static_cast<double>(s[static_cast<std::size_t>(i)]) * s[static_cast<std::size_t>(i)] / dof);
+    out.singular.push_back(s[i]);
+    out.variance.push_back(s[i] * s[i] / dof);
     explained += out.variance.back();
   }
   // The total variance is not in the sketch: sum of the column variances, one pass.
