@@ -1,0 +1,91 @@
+// activation.h: the nonlinearities as layers, for use inside a Sequential.
+//
+//   namespace nn = cake::nn;
+//   auto mlp = std::make_shared<nn::Sequential>(
+//       std::make_shared<nn::Linear>(784, 128), std::make_shared<nn::ReLU>(),
+//       std::make_shared<nn::Linear>(128, 10), std::make_shared<nn::LogSoftmax>(1));
+//
+// Each forwards to the function of the same name in nn/functional.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "nn/functional.h"
+#include "nn/module.h"
+
+namespace cake::nn {
+
+class ReLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return functional::relu(x); }
+  std::string name() const override { return "ReLU"; }
+};
+
+class LeakyReLU : public Module {
+ public:
+  explicit LeakyReLU(double negative_slope = 0.01) : negative_slope(negative_slope) {}
+  Tensor forward(const Tensor& x) override { return functional::leaky_relu(x, negative_slope); }
+  std::string name() const override { return "LeakyReLU"; }
+  std::string extra_repr() const override { return "negative_slope=" + std::to_string(negative_slope); }
+  double negative_slope;
+};
+
+class ELU : public Module {
+ public:
+  explicit ELU(double alpha = 1.0) : alpha(alpha) {}
+  Tensor forward(const Tensor& x) override { return functional::elu(x, alpha); }
+  std::string name() const override { return "ELU"; }
+  std::string extra_repr() const override { return "alpha=" + std::to_string(alpha); }
+  double alpha;
+};
+
+class GELU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return functional::gelu(x); }
+  std::string name() const override { return "GELU"; }
+};
+
+class Sigmoid : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return functional::sigmoid(x); }
+  std::string name() const override { return "Sigmoid"; }
+};
+
+class Tanh : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return functional::tanh(x); }
+  std::string name() const override { return "Tanh"; }
+};
+
+class Softmax : public Module {
+ public:
+  explicit Softmax(std::int64_t dim) : dim(dim) {}
+  Tensor forward(const Tensor& x) override { return functional::softmax(x, dim); }
+  std::string name() const override { return "Softmax"; }
+  std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
+  std::int64_t dim;
+};
+
+class LogSoftmax : public Module {
+ public:
+  explicit LogSoftmax(std::int64_t dim) : dim(dim) {}
+  Tensor forward(const Tensor& x) override { return functional::log_softmax(x, dim); }
+  std::string name() const override { return "LogSoftmax"; }
+  std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
+  std::int64_t dim;
+};
+
+// Inverted dropout in training (see functional::dropout), the identity in evaluation.
+class Dropout : public Module {
+ public:
+  explicit Dropout(double p = 0.5) : p(p) {
+    CAKE_CHECK(p >= 0.0 && p <= 1.0, "Dropout: probability must be in [0, 1], got ", p);
+  }
+  Tensor forward(const Tensor& x) override { return functional::dropout(x, p, is_training()); }
+  std::string name() const override { return "Dropout"; }
+  std::string extra_repr() const override { return "p=" + std::to_string(p); }
+  double p;
+};
+
+}  // namespace cake::nn

@@ -1,0 +1,106 @@
+// conv.cpp: Conv2d and ConvTranspose2d.
+#include "nn/conv.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "nn/init.h"
+#include "tensor/creation.h"
+
+namespace cake::nn {
+
+static void check_channels(const char* layer, std::int64_t in_channels, std::int64_t out_channels,
+                           std::int64_t groups) {
+  CAKE_CHECK(groups >= 1 && in_channels > 0 && out_channels > 0 && in_channels % groups == 0 &&
+                 out_channels % groups == 0,
+             layer, ": in_channels (", in_channels, ") and out_channels (", out_channels,
+             ") must be positive and divisible by groups (", groups, ")");
+}
+
+// The bias bound of nn.Conv2d / nn.ConvTranspose2d: 1 / sqrt(fan_in) of the weight.
+static void reset_conv(const Tensor& weight, const Tensor& bias) {
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const auto fan_in = init::calculate_fan_in_and_fan_out(weight).first;
+    const double bound = fan_in > 0 ? 1.0 / std::sqrt(static_cast<double>(fan_in)) : 0.0;
+    init::uniform_(bias, -bound, bound);
+  }
+}
+
+// Prints only the settings that differ from the defaults, as PyTorch does.
+static void print_pair(std::ostream& out, const char* name, Pair value, Pair default_value) {
+  if (value == default_value) return;
+  out << ", " << name << "=";
+  if (value[0] == value[1]) out << value[0];
+  else out << "(" << value[0] << ", " << value[1] << ")";
+}
+
+Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size,
+               const Conv2dOptions& o)
+    : Conv2d(in_channels, out_channels, Pair{kernel_size, kernel_size},
+             Conv2dParams{.stride = {o.stride, o.stride}, .padding = {o.padding, o.padding},
+                          .dilation = {o.dilation, o.dilation}, .groups = o.groups},
+             o.bias) {}
+
+Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, Pair kernel_size, const Conv2dParams& params,
+               bool with_bias)
+    : in_channels(in_channels), out_channels(out_channels), kernel_size(kernel_size), params(params) {
+  check_channels("Conv2d", in_channels, out_channels, params.groups);
+  weight = register_parameter("weight", empty({out_channels, in_channels / params.groups, kernel_size[0], kernel_size[1]}));
+  if (with_bias) bias = register_parameter("bias", empty({out_channels}));
+  reset_parameters();
+}
+
+void Conv2d::reset_parameters() { reset_conv(weight, bias); }
+
+Tensor Conv2d::forward(const Tensor& x) { return cake::conv2d(x, weight, bias, params); }
+
+std::string Conv2d::extra_repr() const {
+  std::ostringstream out;
+  out << in_channels << ", " << out_channels;
+  print_pair(out, "kernel_size", kernel_size, {-1, -1});
+  print_pair(out, "stride", params.stride, {1, 1});
+  print_pair(out, "padding", params.padding, {0, 0});
+  print_pair(out, "dilation", params.dilation, {1, 1});
+  if (params.groups != 1) out << ", groups=" << params.groups;
+  if (!bias.defined()) out << ", bias=false";
+  return out.str();
+}
+
+ConvTranspose2d::ConvTranspose2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size,
+                                 const ConvTranspose2dOptions& o)
+    : ConvTranspose2d(in_channels, out_channels, Pair{kernel_size, kernel_size},
+                      ConvTranspose2dParams{.stride = {o.stride, o.stride},
+                                            .padding = {o.padding, o.padding},
+                                            .output_padding = {o.output_padding, o.output_padding},
+                                            .dilation = {o.dilation, o.dilation},
+                                            .groups = o.groups},
+                      o.bias) {}
+
+ConvTranspose2d::ConvTranspose2d(std::int64_t in_channels, std::int64_t out_channels, Pair kernel_size,
+                                 const ConvTranspose2dParams& params, bool with_bias)
+    : in_channels(in_channels), out_channels(out_channels), kernel_size(kernel_size), params(params) {
+  check_channels("ConvTranspose2d", in_channels, out_channels, params.groups);
+  weight = register_parameter("weight", empty({in_channels, out_channels / params.groups, kernel_size[0], kernel_size[1]}));
+  if (with_bias) bias = register_parameter("bias", empty({out_channels}));
+  reset_parameters();
+}
+
+void ConvTranspose2d::reset_parameters() { reset_conv(weight, bias); }
+
+Tensor ConvTranspose2d::forward(const Tensor& x) { return cake::conv_transpose2d(x, weight, bias, params); }
+
+std::string ConvTranspose2d::extra_repr() const {
+  std::ostringstream out;
+  out << in_channels << ", " << out_channels;
+  print_pair(out, "kernel_size", kernel_size, {-1, -1});
+  print_pair(out, "stride", params.stride, {1, 1});
+  print_pair(out, "padding", params.padding, {0, 0});
+  print_pair(out, "output_padding", params.output_padding, {0, 0});
+  print_pair(out, "dilation", params.dilation, {1, 1});
+  if (params.groups != 1) out << ", groups=" << params.groups;
+  if (!bias.defined()) out << ", bias=false";
+  return out.str();
+}
+
+}  // namespace cake::nn

@@ -1,0 +1,147 @@
+// functional.h: nn::functional, the stateless layer functions and losses (torch.nn.functional).
+//
+//   namespace F = cake::nn::functional;
+//   auto h = F::relu(F::conv2d(x, w, b, {.stride = 2, .padding = 1}));
+//   auto p = F::max_pool2d(h, 2);                               // kernel 2, stride 2
+//   auto loss = F::cross_entropy(F::linear(p.flatten(1), w2, b2), labels);   // labels: int64
+//   auto kl = F::gaussian_kl(mu, logvar, F::Reduction::Sum);
+//
+// The layers (nn/linear.h, conv.h, pooling.h, normalization.h, activation.h) hold parameters and call these. Every function here is differentiable
+// because it is built from the differentiable ops of autograd/ (ops.h, nn_ops.h); each loss
+// states its formula, and the ones with a numerically stable rewrite say why.
+//
+// Losses take the reduction third: Reduction::Mean (the default) averages over all elements,
+// Sum adds them, None returns the per-element (or per-sample) losses, and BatchMean divides the
+// sum by the batch size (size of dim 0), which is what makes kl_div a true KL per sample.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "autograd/nn_ops.h"
+#include "tensor/tensor.h"
+
+namespace cake::nn {
+
+enum class Reduction { None, Mean, Sum, BatchMean };
+
+namespace functional {
+
+using nn::Reduction;
+
+// ---- activations -----------------------------------------------------------------------------
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+Tensor elu(const Tensor& x, double alpha = 1.0);
+Tensor gelu(const Tensor& x);  // exact erf form
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+// softplus(x) = log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows.
+Tensor softplus(const Tensor& x);
+Tensor logsigmoid(const Tensor& x);  // log sigmoid(x) = -softplus(-x)
+Tensor softmax(const Tensor& x, std::int64_t dim);
+Tensor log_softmax(const Tensor& x, std::int64_t dim);
+
+// ---- layers ----------------------------------------------------------------------------------
+// y = x W^T + b; x [..., in], weight [out, in], bias [out] or undefined.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+
+// Square (same in both spatial dimensions) convolution settings; cake::conv2d takes a
+// cake::Conv2dParams for rectangular ones.
+struct Conv2dFuncOptions {
+  std::int64_t stride = 1;
+  std::int64_t padding = 0;
+  std::int64_t dilation = 1;
+  std::int64_t groups = 1;
+};
+struct ConvTranspose2dFuncOptions {
+  std::int64_t stride = 1;
+  std::int64_t padding = 0;
+  std::int64_t output_padding = 0;
+  std::int64_t dilation = 1;
+  std::int64_t groups = 1;
+};
+Conv2dParams to_params(const Conv2dFuncOptions& options);
+ConvTranspose2dParams to_params(const ConvTranspose2dFuncOptions& options);
+// x [N, C_in, H, W], weight [C_out, C_in / groups, k, k].
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dFuncOptions& options = {});
+// x [N, C_in, H, W], weight [C_in, C_out / groups, k, k]; output size
+// (H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+                        const ConvTranspose2dFuncOptions& options = {});
+// Square pooling windows; the stride defaults to the kernel size (non-overlapping windows).
+Tensor max_pool2d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
+                  std::int64_t padding = 0, bool ceil_mode = false);
+Tensor avg_pool2d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
+                  std::int64_t padding = 0, bool ceil_mode = false, bool count_include_pad = true);
+Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size);
+// PyTorch's argument order: the running statistics come before the affine parameters.
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = {},
+                  const Tensor& bias = {}, bool training = false, double momentum = 0.1, double eps = 1e-5);
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+// Inverted dropout (Srivastava et al. 2014): in training, zeroes each element with probability
+// p and scales the survivors by 1 / (1 - p), so the expected output equals the input and
+// evaluation needs no rescaling. Identity when not training.
+Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
+// int64 class indices [...] -> int64 [..., num_classes] (num_classes -1: max label + 1).
+Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);
+// Rows of `weight` [num_embeddings, dim] picked by int64 `indices` of any shape.
+Tensor embedding(const Tensor& indices, const Tensor& weight);
+
+// ---- similarity --------------------------------------------------------------------------------
+// x / max(||x||_p, eps) along dim.
+Tensor normalize(const Tensor& x, double p = 2.0, std::int64_t dim = 1, double eps = 1e-12);
+// sum(x1 * x2, dim) / (max(||x1||, eps) * max(||x2||, eps)); x1 and x2 broadcast.
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim = 1, double eps = 1e-8);
+
+// ---- losses ------------------------------------------------------------------------------------
+// Applies a reduction to per-element losses (exposed for losses written outside this file).
+Tensor reduce_loss(const Tensor& loss, Reduction reduction);
+
+// (input - target)^2 and |input - target|; input and target must have the same shape.
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+// -w [t log x + (1 - t) log(1 - x)] for probabilities x in [0, 1]; each log is clamped at
+// -100 as PyTorch does, so x = 0 or 1 gives a large finite loss, not infinity.
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                            const Tensor& weight = {});
+// The same on logits x, without forming sigmoid(x): with softplus(-x) = max(-x, 0) + log1p(e^-|x|),
+//   loss = (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x),
+// which stays finite for any x (log(sigmoid(x)) would underflow to -inf for x << 0).
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        Reduction reduction = Reduction::Mean, const Tensor& weight = {},
+                                        const Tensor& pos_weight = {});
+// Negative log-likelihood of int64 class targets: log_probs [N, C] (or [N, C, d...]) and target
+// [N] (or [N, d...]); loss_i = -w[t_i] log_probs[i, t_i]. Mean divides by the summed weights of
+// the targets that are not ignore_index, as PyTorch does.
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::Mean,
+                const Tensor& weight = {}, std::int64_t ignore_index = -100);
+// nll_loss(log_softmax(logits, 1), target): log_softmax subtracts the row maximum before
+// exponentiating, so large logits cannot overflow. A floating-point target of the logits' shape
+// is read as class probabilities instead: loss_i = -sum_c target[i, c] log_softmax(logits)[i, c].
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean,
+                     const Tensor& weight = {}, std::int64_t ignore_index = -100);
+// Kullback-Leibler divergence KL(target || model) with PyTorch's convention: `input` holds
+// log-probabilities of the model, `target` probabilities (or log-probabilities when
+// log_target): pointwise target (log target - input), 0 where target is 0. Use
+// Reduction::BatchMean for the mathematically proper KL per sample.
+Tensor kl_div(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+              bool log_target = false);
+// KL(N(mu, exp(logvar)) || N(0, I)) per sample (Kingma & Welling 2014, appendix B):
+//   -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)),
+// summed over every dim but the first; Mean averages over the batch.
+Tensor gaussian_kl(const Tensor& mu, const Tensor& logvar, Reduction reduction = Reduction::Mean);
+// InfoNCE (van den Oord et al. 2018; MoCo, He et al. 2020, eq. 1): with q, k+ and the negatives
+// L2-normalised, loss_i = -log( e^{q.k+ / T} / (e^{q.k+ / T} + sum_n e^{q.n / T}) ).
+// query and positive_key are [N, D]; negative_keys is [M, D] (shared, e.g. MoCo's queue) or
+// [N, M, D] (per query); undefined means in-batch negatives (the other rows' positive keys).
+Tensor info_nce(const Tensor& query, const Tensor& positive_key, const Tensor& negative_keys = {},
+                double temperature = 0.1, Reduction reduction = Reduction::Mean);
+// NT-Xent (SimCLR, Chen et al. 2020, eq. 1): for the 2N normalised views z = [z1; z2], the
+// positive of view i is its other view and the 2N - 2 remaining views are negatives; cosine
+// similarities divided by T, the self-similarity excluded. Per-view losses, averaged over 2N.
+Tensor nt_xent(const Tensor& z1, const Tensor& z2, double temperature = 0.5, Reduction reduction = Reduction::Mean);
+
+}  // namespace functional
+}  // namespace cake::nn

@@ -1,0 +1,62 @@
+// linear.cpp: Linear, Embedding, Flatten and Unflatten.
+#include "nn/linear.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "nn/functional.h"
+#include "nn/init.h"
+#include "tensor/creation.h"
+
+namespace cake::nn {
+
+Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool with_bias)
+    : in_features(in_features), out_features(out_features) {
+  CAKE_CHECK(in_features >= 0 && out_features >= 0, "Linear: feature counts must be non-negative, got ", in_features,
+             " and ", out_features);
+  weight = register_parameter("weight", empty({out_features, in_features}));
+  if (with_bias) bias = register_parameter("bias", empty({out_features}));
+  reset_parameters();
+}
+
+// kaiming_uniform with a = sqrt(5) gives gain sqrt(2 / 6) and bound gain * sqrt(3 / fan_in)
+// = 1 / sqrt(fan_in): PyTorch's historical default, kept so that models start out the same.
+void Linear::reset_parameters() {
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const double bound = in_features > 0 ? 1.0 / std::sqrt(static_cast<double>(in_features)) : 0.0;
+    init::uniform_(bias, -bound, bound);
+  }
+}
+
+Tensor Linear::forward(const Tensor& x) { return functional::linear(x, weight, bias); }
+
+std::string Linear::extra_repr() const {
+  std::ostringstream out;
+  out << "in_features=" << in_features << ", out_features=" << out_features << ", bias=" << (bias.defined() ? "true" : "false");
+  return out.str();
+}
+
+Embedding::Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim)
+    : num_embeddings(num_embeddings), embedding_dim(embedding_dim) {
+  weight = register_parameter("weight", empty({num_embeddings, embedding_dim}));
+  init::normal_(weight);
+}
+
+Tensor Embedding::forward(const Tensor& indices) { return functional::embedding(indices, weight); }
+
+std::string Embedding::extra_repr() const {
+  return std::to_string(num_embeddings) + ", " + std::to_string(embedding_dim);
+}
+
+std::string Flatten::extra_repr() const {
+  return "start_dim=" + std::to_string(start_dim) + ", end_dim=" + std::to_string(end_dim);
+}
+
+std::string Unflatten::extra_repr() const {
+  std::ostringstream out;
+  out << "dim=" << dim << ", unflattened_size=" << shape_str(sizes);
+  return out.str();
+}
+
+}  // namespace cake::nn

@@ -1,0 +1,210 @@
+// loss.cpp: nn::functional's losses. Each is written as its formula in differentiable ops, so
+// autograd derives the gradient; the formulas and the stable rewrites are in functional.h.
+#include <cmath>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "nn/functional.h"
+#include "tensor/creation.h"
+
+namespace cake::nn::functional {
+
+Tensor reduce_loss(const Tensor& loss, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::None: return loss;
+    case Reduction::Mean: return loss.mean();
+    case Reduction::Sum: return loss.sum();
+    case Reduction::BatchMean:
+      CAKE_CHECK(loss.dim() >= 1 && loss.size(0) > 0, "Reduction::BatchMean needs a batch dimension, got shape ",
+                 loss.sizes());
+      return loss.sum() / static_cast<double>(loss.size(0));
+  }
+  CAKE_FAIL("reduce_loss: invalid reduction ", static_cast<int>(reduction));
+}
+
+static void check_same_shape(const char* loss, const Tensor& input, const Tensor& target) {
+  CAKE_CHECK(input.sizes() == target.sizes(), loss, ": input of shape ", input.sizes(), " and target of shape ",
+             target.sizes(), " must have the same shape (a silent broadcast here is usually a bug)");
+}
+
+static void check_floating(const char* loss, const Tensor& t, const char* what) {
+  CAKE_CHECK(t.is_floating_point(), loss, ": ", what, " must be float32 or float64, got ", dtype_name(t.dtype()));
+}
+
+// ---- regression ------------------------------------------------------------------------------
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  check_same_shape("mse_loss", input, target);
+  return reduce_loss((input - target).square(), reduction);
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  check_same_shape("l1_loss", input, target);
+  return reduce_loss((input - target).abs(), reduction);
+}
+
+// ---- binary classification -------------------------------------------------------------------
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction, const Tensor& weight) {
+  check_same_shape("binary_cross_entropy", input, target);
+  check_floating("binary_cross_entropy", input, "input");
+  if (input.numel() > 0) {
+    const double lo = input.detach().min().item<double>(), hi = input.detach().max().item<double>();
+    CAKE_CHECK(lo >= 0.0 && hi <= 1.0, "binary_cross_entropy: input must be probabilities in [0, 1], found values in [",
+               lo, ", ", hi, "]; pass logits to binary_cross_entropy_with_logits instead");
+  }
+  // log(0) = -inf would make 0 * log(0) = nan; PyTorch clamps each log at -100.
+  Tensor log_p = input.log().clamp_min(-100.0);
+  Tensor log_not_p = (1.0 - input).log().clamp_min(-100.0);
+  Tensor loss = -(target * log_p + (1.0 - target) * log_not_p);
+  if (weight.defined()) loss = loss * weight;
+  return reduce_loss(loss, reduction);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, Reduction reduction,
+                                        const Tensor& weight, const Tensor& pos_weight) {
+  check_same_shape("binary_cross_entropy_with_logits", input, target);
+  check_floating("binary_cross_entropy_with_logits", input, "input");
+  const Tensor softplus_neg = softplus(-input);  // = -log sigmoid(x)
+  Tensor loss = pos_weight.defined() ? (1.0 - target) * input + ((pos_weight - 1.0) * target + 1.0) * softplus_neg
+                                     : (1.0 - target) * input + softplus_neg;
+  if (weight.defined()) loss = loss * weight;
+  return reduce_loss(loss, reduction);
+}
+
+// ---- multi-class classification --------------------------------------------------------------
+// Checks the int64 class targets of a [N, C, d...] input against [N, d...] and the class range.
+static void check_class_targets(const char* loss, const Tensor& input, const Tensor& target,
+                                std::int64_t ignore_index) {
+  CAKE_CHECK(target.dtype() == kInt64, loss, ": class targets must be int64, got ", dtype_name(target.dtype()),
+             " (a floating-point target of the input's shape is read as class probabilities by cross_entropy)");
+  CAKE_CHECK(input.dim() >= 2, loss, ": input must be [N, C] or [N, C, d...], got shape ", input.sizes());
+  Shape expected = input.sizes();
+  expected.erase(expected.begin() + 1);
+  CAKE_CHECK(target.sizes() == expected, loss, ": target of shape ", target.sizes(), " does not match input of shape ",
+             input.sizes(), " (expected target shape ", expected, ")");
+  if (target.numel() == 0) return;
+  const Tensor valid = target != Scalar(ignore_index);
+  const Tensor safe = where(valid, target, zeros_like(target));
+  const std::int64_t lo = safe.min().item<std::int64_t>(), hi = safe.max().item<std::int64_t>();
+  CAKE_CHECK(lo >= 0 && hi < input.size(1), loss, ": class targets must lie in [0, ", input.size(1),
+             ") (or equal ignore_index ", ignore_index, "), found values in [", lo, ", ", hi, "]");
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction, const Tensor& weight,
+                std::int64_t ignore_index) {
+  check_class_targets("nll_loss", log_probs, target, ignore_index);
+  check_floating("nll_loss", log_probs, "input");
+  const std::int64_t classes = log_probs.size(1);
+  if (weight.defined())
+    CAKE_CHECK(weight.dim() == 1 && weight.size(0) == classes, "nll_loss: weight must have one entry per class (",
+               classes, "), got shape ", weight.sizes());
+  // Ignored targets are pointed at class 0 for the lookup, then multiplied by a zero weight.
+  const Tensor valid = target != Scalar(ignore_index);
+  const Tensor safe_target = where(valid, target, zeros_like(target));
+  const Tensor picked = gather(log_probs, 1, safe_target.unsqueeze(1)).squeeze(1);  // log p(t_i)
+  Tensor sample_weight = valid.to(log_probs.dtype());
+  if (weight.defined())
+    sample_weight = sample_weight * index_select(weight.to(log_probs.dtype()), 0, safe_target.flatten()).view(target.sizes());
+  const Tensor loss = -picked * sample_weight;
+  // Mean is a weighted mean: divided by the total weight of the counted targets, not by N.
+  if (reduction == Reduction::Mean) return loss.sum() / sample_weight.sum();
+  return reduce_loss(loss, reduction);
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction, const Tensor& weight,
+                     std::int64_t ignore_index) {
+  check_floating("cross_entropy", logits, "input");
+  const Tensor log_probs = functional::log_softmax(logits, 1);
+  if (!target.is_floating_point()) return nll_loss(log_probs, target, reduction, weight, ignore_index);
+  // Class probabilities: -sum_c w_c t_c log p_c per sample.
+  check_same_shape("cross_entropy", logits, target);
+  Tensor weighted = target * log_probs;
+  if (weight.defined()) {
+    Shape along_classes(static_cast<std::size_t>(logits.dim()), 1);
+    along_classes[1] = logits.size(1);
+    weighted = weighted * weight.view(along_classes);
+  }
+  return reduce_loss(-weighted.sum({1}), reduction);
+}
+
+// ---- divergences -----------------------------------------------------------------------------
+Tensor kl_div(const Tensor& input, const Tensor& target, Reduction reduction, bool log_target) {
+  check_same_shape("kl_div", input, target);
+  Tensor pointwise;
+  if (log_target) {
+    pointwise = target.exp() * (target - input);
+  } else {
+    // t log t is 0 at t = 0 (its limit); log is taken of 1 there so no -inf (or nan gradient)
+    // ever appears.
+    const Tensor positive = target > Scalar(0.0);
+    const Tensor safe_log = where(positive, target, ones_like(target)).log();
+    pointwise = target * (safe_log - input);
+  }
+  return reduce_loss(pointwise, reduction);
+}
+
+Tensor gaussian_kl(const Tensor& mu, const Tensor& logvar, Reduction reduction) {
+  check_same_shape("gaussian_kl", mu, logvar);
+  CAKE_CHECK(mu.dim() >= 2, "gaussian_kl: mu and logvar must be [N, D...] (one row per sample), got shape ",
+             mu.sizes());
+  Shape feature_dims;
+  for (std::int64_t d = 1; d < mu.dim(); ++d) feature_dims.push_back(d);
+  const Tensor per_sample = ((logvar + 1.0) - mu.square() - logvar.exp()).sum(feature_dims) * -0.5;
+  return reduce_loss(per_sample, reduction);
+}
+
+// ---- contrastive -----------------------------------------------------------------------------
+static Tensor class_labels(const std::vector<std::int64_t>& labels, Device device) {
+  return tensor(labels, {static_cast<std::int64_t>(labels.size())}).to(device);
+}
+
+Tensor info_nce(const Tensor& query, const Tensor& positive_key, const Tensor& negative_keys, double temperature,
+                Reduction reduction) {
+  CAKE_CHECK(temperature > 0.0, "info_nce: temperature must be positive, got ", temperature);
+  CAKE_CHECK(query.dim() == 2, "info_nce: query must be [N, D], got shape ", query.sizes());
+  check_same_shape("info_nce", query, positive_key);
+  const std::int64_t n = query.size(0), d = query.size(1);
+  const Tensor q = normalize(query, 2.0, 1), k = normalize(positive_key, 2.0, 1);
+  if (!negative_keys.defined()) {
+    // In-batch negatives: row i's positive is key i, every other key is a negative.
+    std::vector<std::int64_t> diagonal(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) diagonal[static_cast<std::size_t>(i)] = i;
+    return cross_entropy(matmul(q, k.t()) / temperature, class_labels(diagonal, query.device()), reduction);
+  }
+  Tensor negative_logits;
+  if (negative_keys.dim() == 2) {
+    CAKE_CHECK(negative_keys.size(1) == d, "info_nce: negative_keys of shape ", negative_keys.sizes(),
+               " must be [M, D] or [N, M, D] with D = ", d, " (query shape ", query.sizes(), ")");
+    negative_logits = matmul(q, normalize(negative_keys, 2.0, 1).t());  // [N, M]
+  } else {
+    CAKE_CHECK(negative_keys.dim() == 3 && negative_keys.size(0) == n && negative_keys.size(2) == d,
+               "info_nce: negative_keys of shape ", negative_keys.sizes(), " must be [M, D] or [N, M, D] with N = ", n,
+               ", D = ", d, " (query shape ", query.sizes(), ")");
+    const Tensor negatives = normalize(negative_keys, 2.0, 2);
+    negative_logits = matmul(q.unsqueeze(1), negatives.transpose(1, 2)).squeeze(1);  // [N, M]
+  }
+  // MoCo's layout: the positive logit in column 0, so every label is 0.
+  const Tensor positive_logits = (q * k).sum({1}, /*keepdim=*/true);  // [N, 1]
+  const Tensor logits = cat({positive_logits, negative_logits}, 1) / temperature;
+  return cross_entropy(logits, class_labels(std::vector<std::int64_t>(static_cast<std::size_t>(n), 0), query.device()),
+                       reduction);
+}
+
+Tensor nt_xent(const Tensor& z1, const Tensor& z2, double temperature, Reduction reduction) {
+  CAKE_CHECK(temperature > 0.0, "nt_xent: temperature must be positive, got ", temperature);
+  CAKE_CHECK(z1.dim() == 2, "nt_xent: z1 and z2 must be [N, D], got shape ", z1.sizes());
+  check_same_shape("nt_xent", z1, z2);
+  const std::int64_t n = z1.size(0);
+  const Tensor z = normalize(cat({z1, z2}, 0), 2.0, 1);  // [2N, D]
+  Tensor similarity = matmul(z, z.t()) / temperature;     // cosine similarities / T
+  // A view is not its own negative: its self-similarity gets a logit so negative (-1e30, still
+  // finite in float32) that its probability underflows to exactly 0. Finite rather than -inf,
+  // so that no 0 * -inf = NaN can arise downstream.
+  const Tensor self = eye(2 * n, 2 * n, TensorOptions(kBool, z.device()));
+  similarity = where(self, full({1}, -1e30, TensorOptions(z.dtype(), z.device())), similarity);
+  // The positive of view i (< N) is view i + N, and the other way round.
+  std::vector<std::int64_t> positives(static_cast<std::size_t>(2 * n));
+  for (std::int64_t i = 0; i < 2 * n; ++i) positives[static_cast<std::size_t>(i)] = i < n ? i + n : i - n;
+  return cross_entropy(similarity, class_labels(positives, z.device()), reduction);
+}
+
+}  // namespace cake::nn::functional

@@ -1,0 +1,39 @@
+// adagrad.h: Adagrad (Duchi, Hazan & Singer 2011), exactly as torch.optim.Adagrad.
+//
+//   cake::optim::Adagrad opt(net->parameters(), {.lr = 1e-2, .initial_accumulator_value = 0.1});
+#pragma once
+
+#include "optim/optimizer.h"
+
+namespace cake::optim {
+
+struct AdagradOptions {
+  double lr = 1e-2;
+  double lr_decay = 0.0;
+  double weight_decay = 0.0;
+  double initial_accumulator_value = 0.0;
+  double eps = 1e-10;
+};
+
+// Per step t (from 1), with s = "sum", the running sum of squared gradients:
+//   g <- g + weight_decay * p
+//   lr_t = lr / (1 + (t - 1) lr_decay)
+//   s <- s + g^2
+//   p <- p - lr_t g / (sqrt(s) + eps)
+// Each coordinate's step shrinks with its own gradient history.
+class Adagrad : public Optimizer {
+ public:
+  explicit Adagrad(std::vector<Tensor> params, const AdagradOptions& options = {});
+  void step() override;
+  std::string name() const override { return "Adagrad"; }
+  double lr() const override { return options.lr; }
+  void set_lr(double lr) override { options.lr = lr; }
+
+  AdagradOptions options;
+
+ protected:
+  std::vector<std::pair<std::string, double>> hyperparameters() const override;
+  void set_hyperparameters(const std::map<std::string, double>& values) override;
+};
+
+}  // namespace cake::optim

@@ -1,0 +1,153 @@
+// adam.cpp: torch.optim.Adam's and AdamW's updates. adam_reference_step is the single-tensor
+// form of PyTorch's adam.py written with in-place tensor ops, the reference; the fused kernel
+// of optim/fused.h does the same arithmetic in one pass where it applies.
+#include "optim/adam.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "optim/fused.h"
+#include "tensor/creation.h"
+
+namespace cake::optim {
+
+namespace {
+
+// Adam and AdamW share everything but where the weight decay goes.
+struct AdamSettings {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool amsgrad, fused, decoupled;
+};
+
+void check_settings(const char* optimizer, const AdamSettings& s) {
+  CAKE_CHECK(s.lr >= 0.0, optimizer, ": lr must be non-negative, got ", s.lr);
+  CAKE_CHECK(s.beta1 >= 0.0 && s.beta1 < 1.0 && s.beta2 >= 0.0 && s.beta2 < 1.0, optimizer,
+             ": betas must lie in [0, 1), got (", s.beta1, ", ", s.beta2, ")");
+  CAKE_CHECK(s.eps >= 0.0, optimizer, ": eps must be non-negative, got ", s.eps);
+  CAKE_CHECK(s.weight_decay >= 0.0, optimizer, ": weight_decay must be non-negative, got ", s.weight_decay);
+}
+
+// The reference update, one tensor op per line of the algorithm in adam.h.
+void adam_reference_step(Tensor& p, ParamState& state, const AdamSettings& s, double step_size,
+                         double bias_correction2_sqrt) {
+  Tensor grad = p.grad();
+  if (s.decoupled) {
+    if (s.weight_decay != 0.0) p.mul_(1.0 - s.lr * s.weight_decay);  // AdamW: decay the weights directly
+  } else if (s.weight_decay != 0.0) {
+    grad = grad + p * s.weight_decay;                                 // Adam: L2 through the gradient
+  }
+  Tensor& exp_avg = state.tensors["exp_avg"];
+  Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
+  exp_avg.mul_(s.beta1).add_(grad, 1.0 - s.beta1);
+  exp_avg_sq.mul_(s.beta2).add_(grad * grad, 1.0 - s.beta2);
+  Tensor second_moment = exp_avg_sq;
+  if (s.amsgrad) {
+    Tensor& max_exp_avg_sq = state.tensors["max_exp_avg_sq"];
+    max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq));
+    second_moment = max_exp_avg_sq;
+  }
+  Tensor denom = second_moment.sqrt();
+  denom.div_(bias_correction2_sqrt).add_(s.eps);
+  p.add_(exp_avg / denom, -step_size);
+}
+
+void adam_step(std::vector<Tensor>& params, std::vector<ParamState>& states, const AdamSettings& s) {
+  NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    Tensor& p = params[i];
+    if (!p.grad().defined()) continue;
+    ParamState& state = states[i];
+    if (!state.tensors.count("exp_avg")) {
+      state.tensors["exp_avg"] = zeros_like(p);
+      state.tensors["exp_avg_sq"] = zeros_like(p);
+      if (s.amsgrad) state.tensors["max_exp_avg_sq"] = zeros_like(p);
+    }
+    // The bias corrections undo the zero start of the moments (Kingma & Ba, section 3).
+    const auto t = static_cast<double>(++state.step);
+    const double step_size = s.lr / (1.0 - std::pow(s.beta1, t));
+    const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(s.beta2, t));
+    const Tensor& exp_avg = state.tensors["exp_avg"];
+    const Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
+    const Tensor max_exp_avg_sq = s.amsgrad ? state.tensors["max_exp_avg_sq"] : Tensor();
+    if (s.fused && fused::applicable(fused::adam_stub, p, {&p.grad(), &exp_avg, &exp_avg_sq, &max_exp_avg_sq})) {
+      const fused::AdamStep step{.beta1 = s.beta1,
+                                 .beta2 = s.beta2,
+                                 .eps = s.eps,
+                                 .weight_decay = s.decoupled ? 0.0 : s.weight_decay,
+                                 .decay_factor = s.decoupled && s.weight_decay != 0.0 ? 1.0 - s.lr * s.weight_decay : 1.0,
+                                 .step_size = step_size,
+                                 .bias_correction2_sqrt = bias_correction2_sqrt,
+                                 .amsgrad = s.amsgrad};
+      fused::adam_stub(p.device(), p, p.grad(), exp_avg, exp_avg_sq, max_exp_avg_sq, step);
+      p.bump_version();
+    } else {
+      adam_reference_step(p, state, s, step_size, bias_correction2_sqrt);
+    }
+  }
+}
+
+std::vector<std::pair<std::string, double>> adam_hyperparameters(double lr, std::pair<double, double> betas, double eps,
+                                                                  double weight_decay, bool amsgrad) {
+  return {{"lr", lr}, {"beta1", betas.first}, {"beta2", betas.second},
+          {"eps", eps}, {"weight_decay", weight_decay}, {"amsgrad", amsgrad ? 1.0 : 0.0}};
+}
+
+}  // namespace
+
+// ---- Adam ------------------------------------------------------------------------------------
+
+static AdamSettings settings_of(const AdamOptions& o) {
+  return {o.lr, o.betas.first, o.betas.second, o.eps, o.weight_decay, o.amsgrad, o.fused, /*decoupled=*/false};
+}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : Optimizer(std::move(params)), options(options) {
+  check_settings("Adam", settings_of(options));
+}
+
+void Adam::step() { adam_step(params_, state_, settings_of(options)); }
+
+std::vector<std::pair<std::string, double>> Adam::hyperparameters() const {
+  return adam_hyperparameters(options.lr, options.betas, options.eps, options.weight_decay, options.amsgrad);
+}
+
+void Adam::set_hyperparameters(const std::map<std::string, double>& values) {
+  AdamOptions o{.lr = hyperparameter(values, "lr"),
+                .betas = {hyperparameter(values, "beta1"), hyperparameter(values, "beta2")},
+                .eps = hyperparameter(values, "eps"),
+                .weight_decay = hyperparameter(values, "weight_decay"),
+                .amsgrad = hyperparameter(values, "amsgrad") != 0.0,
+                .fused = options.fused};
+  check_settings("Adam", settings_of(o));
+  options = o;
+}
+
+// ---- AdamW -----------------------------------------------------------------------------------
+
+static AdamSettings settings_of(const AdamWOptions& o) {
+  return {o.lr, o.betas.first, o.betas.second, o.eps, o.weight_decay, o.amsgrad, o.fused, /*decoupled=*/true};
+}
+
+AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
+    : Optimizer(std::move(params)), options(options) {
+  check_settings("AdamW", settings_of(options));
+}
+
+void AdamW::step() { adam_step(params_, state_, settings_of(options)); }
+
+std::vector<std::pair<std::string, double>> AdamW::hyperparameters() const {
+  return adam_hyperparameters(options.lr, options.betas, options.eps, options.weight_decay, options.amsgrad);
+}
+
+void AdamW::set_hyperparameters(const std::map<std::string, double>& values) {
+  AdamWOptions o{.lr = hyperparameter(values, "lr"),
+                 .betas = {hyperparameter(values, "beta1"), hyperparameter(values, "beta2")},
+                 .eps = hyperparameter(values, "eps"),
+                 .weight_decay = hyperparameter(values, "weight_decay"),
+                 .amsgrad = hyperparameter(values, "amsgrad") != 0.0,
+                 .fused = options.fused};
+  check_settings("AdamW", settings_of(o));
+  options = o;
+}
+
+}  // namespace cake::optim

@@ -1,0 +1,73 @@
+// adam.h: Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), exactly as
+// torch.optim.Adam / AdamW, AMSGrad variant (Reddi et al. 2018) included.
+//
+//   cake::optim::Adam adam(net->parameters(), {.lr = 1e-3, .weight_decay = 1e-5});
+//   cake::optim::AdamW adamw(net->parameters(), {.lr = 1e-3, .weight_decay = 1e-2});
+#pragma once
+
+#include <utility>
+
+#include "optim/optimizer.h"
+
+namespace cake::optim {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  std::pair<double, double> betas{0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 0.0;  // L2: added to the gradient
+  bool amsgrad = false;
+  // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
+  bool fused = true;
+};
+
+struct AdamWOptions {
+  double lr = 1e-3;
+  std::pair<double, double> betas{0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 1e-2;  // decoupled: shrinks the parameter directly
+  bool amsgrad = false;
+  // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
+  bool fused = true;
+};
+
+// Per step t (from 1), with g the gradient, m = "exp_avg", v = "exp_avg_sq":
+//   g <- g + weight_decay * p                        (Adam's L2 form)
+//   m <- beta1 m + (1 - beta1) g
+//   v <- beta2 v + (1 - beta2) g^2
+//   v_max <- max(v_max, v)                           (AMSGrad: "max_exp_avg_sq")
+//   p <- p - lr / (1 - beta1^t) * m / (sqrt(v or v_max) / sqrt(1 - beta2^t) + eps)
+// The bias corrections undo the zero start of m and v (Kingma & Ba, section 3).
+class Adam : public Optimizer {
+ public:
+  explicit Adam(std::vector<Tensor> params, const AdamOptions& options = {});
+  void step() override;
+  std::string name() const override { return "Adam"; }
+  double lr() const override { return options.lr; }
+  void set_lr(double lr) override { options.lr = lr; }
+
+  AdamOptions options;
+
+ protected:
+  std::vector<std::pair<std::string, double>> hyperparameters() const override;
+  void set_hyperparameters(const std::map<std::string, double>& values) override;
+};
+
+// Adam with decoupled weight decay: p <- p (1 - lr weight_decay) first, then the Adam step
+// on the raw gradient. Unlike L2, the decay is not rescaled by the adaptive denominator.
+class AdamW : public Optimizer {
+ public:
+  explicit AdamW(std::vector<Tensor> params, const AdamWOptions& options = {});
+  void step() override;
+  std::string name() const override { return "AdamW"; }
+  double lr() const override { return options.lr; }
+  void set_lr(double lr) override { options.lr = lr; }
+
+  AdamWOptions options;
+
+ protected:
+  std::vector<std::pair<std::string, double>> hyperparameters() const override;
+  void set_hyperparameters(const std::map<std::string, double>& values) override;
+};
+
+}  // namespace cake::optim

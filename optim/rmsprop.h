@@ -1,0 +1,42 @@
+// rmsprop.h: RMSprop (Hinton, Coursera lecture 6e, 2012; centred form from Graves 2013, eq.
+// 38-45), exactly as torch.optim.RMSprop.
+//
+//   cake::optim::RMSprop opt(net->parameters(), {.lr = 1e-2, .alpha = 0.99, .momentum = 0.9, .centered = true});
+#pragma once
+
+#include "optim/optimizer.h"
+
+namespace cake::optim {
+
+struct RMSpropOptions {
+  double lr = 1e-2;
+  double alpha = 0.99;  // smoothing of the squared-gradient average
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  double momentum = 0.0;
+  bool centered = false;  // divide by an estimate of the gradient's variance, not its 2nd moment
+};
+
+// Per step, with v = "square_avg", g_avg = "grad_avg" (centred), b = "momentum_buffer":
+//   g <- g + weight_decay * p
+//   v <- alpha v + (1 - alpha) g^2
+//   g_avg <- alpha g_avg + (1 - alpha) g,   d = sqrt(v - g_avg^2) + eps     (centred)
+//                                           d = sqrt(v) + eps               (otherwise)
+//   b <- momentum b + g / d,  p <- p - lr b      (momentum > 0)
+//   p <- p - lr g / d                            (otherwise)
+class RMSprop : public Optimizer {
+ public:
+  explicit RMSprop(std::vector<Tensor> params, const RMSpropOptions& options = {});
+  void step() override;
+  std::string name() const override { return "RMSprop"; }
+  double lr() const override { return options.lr; }
+  void set_lr(double lr) override { options.lr = lr; }
+
+  RMSpropOptions options;
+
+ protected:
+  std::vector<std::pair<std::string, double>> hyperparameters() const override;
+  void set_hyperparameters(const std::map<std::string, double>& values) override;
+};
+
+}  // namespace cake::optim

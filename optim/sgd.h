@@ -1,0 +1,43 @@
+// sgd.h: stochastic gradient descent with momentum, dampening, Nesterov momentum and L2
+// weight decay, exactly as torch.optim.SGD.
+//
+//   cake::optim::SGD sgd(net->parameters(), {.lr = 0.05, .momentum = 0.9, .weight_decay = 1e-5});
+#pragma once
+
+#include "optim/optimizer.h"
+
+namespace cake::optim {
+
+struct SGDOptions {
+  double lr = 1e-3;
+  double momentum = 0.0;
+  double dampening = 0.0;
+  double weight_decay = 0.0;
+  bool nesterov = false;  // needs momentum > 0 and dampening == 0
+  // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
+  bool fused = true;
+};
+
+// Per step, with g the gradient and b the momentum buffer (state "momentum_buffer"):
+//   g <- g + weight_decay * p
+//   b <- g                                   on the first step
+//   b <- momentum * b + (1 - dampening) g    afterwards
+//   g <- g + momentum * b  (Nesterov)   or   g <- b
+//   p <- p - lr * g
+// (Sutskever et al. 2013 for the Nesterov form; PyTorch's documented algorithm.)
+class SGD : public Optimizer {
+ public:
+  explicit SGD(std::vector<Tensor> params, const SGDOptions& options = {});
+  void step() override;
+  std::string name() const override { return "SGD"; }
+  double lr() const override { return options.lr; }
+  void set_lr(double lr) override { options.lr = lr; }
+
+  SGDOptions options;
+
+ protected:
+  std::vector<std::pair<std::string, double>> hyperparameters() const override;
+  void set_hyperparameters(const std::map<std::string, double>& values) override;
+};
+
+}  // namespace cake::optim
