@@ -444,6 +444,7 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
   std::vector<double> resp(static_cast<std::size_t>(n * k));
 
   Model best;
+  std::vector<double> best_history;
   double best_bound = -std::numeric_limits<double>::infinity();
   std::int64_t best_iter = 0;
   bool any_converged = false;
@@ -474,9 +475,11 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
     }
     std::int64_t iter = 0;
     bool converged = false;
+    std::vector<double> history;
     for (iter = 1; iter <= o.max_iter; ++iter) {
       const double previous = bound;
       bound = e_step(m, x, n, resp.data(), nullptr);  // mean log-likelihood of the current parameters
+      history.push_back(bound);
       m_step(m, x, n, resp.data(), o.reg_covar, x_mean, x_gram);
       if (std::abs(bound - previous) < o.tol) {
         converged = true;
@@ -488,6 +491,7 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
       best_bound = bound;
       best = m;
       best_iter = iter;
+      best_history = std::move(history);
     }
     any_converged = any_converged || converged;
   }
@@ -500,6 +504,7 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
   converged_ = any_converged;
   n_iter_ = best_iter;
   lower_bound_ = best_bound;
+  lower_bound_history_ = std::move(best_history);
   n_features_ = d;
   // A final E-step, so that fit_predict(X) agrees with fit(X).predict(X).
   return predict(X);
@@ -673,6 +678,11 @@ std::int64_t GaussianMixture::n_iter() const {
 double GaussianMixture::lower_bound() const {
   check_fitted("GaussianMixture.lower_bound");
   return lower_bound_;
+}
+
+const std::vector<double>& GaussianMixture::lower_bound_history() const {
+  check_fitted("GaussianMixture.lower_bound_history");
+  return lower_bound_history_;
 }
 
 }  // namespace cake::algorithms

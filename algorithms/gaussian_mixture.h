@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "tensor/tensor.h"
 
@@ -78,6 +79,8 @@ class GaussianMixture {
   bool converged() const;
   std::int64_t n_iter() const;
   double lower_bound() const;  // mean log-likelihood at the last E-step of the best run
+  // The mean log-likelihood at every E-step of the best run (EM never lowers it), for curves.
+  const std::vector<double>& lower_bound_history() const;
   std::int64_t n_parameters() const;  // free parameters of the model (for bic/aic)
   const GaussianMixtureOptions& options() const { return options_; }
 
@@ -89,6 +92,7 @@ class GaussianMixture {
   bool converged_ = false;
   std::int64_t n_iter_ = 0, n_features_ = 0;
   double lower_bound_ = 0.0;
+  std::vector<double> lower_bound_history_;
 };
 
 }  // namespace cake::algorithms

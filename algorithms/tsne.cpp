@@ -489,12 +489,14 @@ void nearest_neighbors(const T* x_in, std::int64_t n, std::int64_t d, std::int64
 
 // scikit-learn's _gradient_descent: momentum, gains (+0.2 where the gradient changed sign
 // against the update, x0.8 where it kept it, floored at min_gain = 0.01), convergence checked
-// every 50 iterations on the error and the gradient norm. Returns (error, last iteration).
+// every 50 iterations on the error and the gradient norm. Returns (error, last iteration); the
+// error at each check is appended to `errors`.
 template <class Objective>
 std::pair<double, std::int64_t> gradient_descent(const Objective& objective, std::vector<double>& y,
                                                  std::int64_t first_iteration, std::int64_t n_iter,
                                                  std::int64_t n_iter_without_progress, double momentum,
-                                                 double learning_rate, double min_grad_norm) {
+                                                 double learning_rate, double min_grad_norm,
+                                                 std::vector<double>& errors) {
   constexpr std::int64_t kCheckEvery = 50;
   constexpr double kMinGain = 0.01;
   const std::size_t size = y.size();
@@ -514,6 +516,7 @@ std::pair<double, std::int64_t> gradient_descent(const Objective& objective, std
       y[t] += update[t];
     }
     if (check) {
+      errors.push_back(error);
       if (error < best_error) {
         best_error = error;
         best_iteration = i;
@@ -616,12 +619,13 @@ TSNE& TSNE::fit(const Tensor& X_in) {
   };
   constexpr std::int64_t kExplorationIterations = 250;
   scale_p(exaggeration);
+  kl_history_.clear();
   auto [kl, it] = gradient_descent(objective, y, 0, kExplorationIterations, kExplorationIterations, 0.5, learning_rate_,
-                                   o.min_grad_norm);
+                                   o.min_grad_norm, kl_history_);
   scale_p(1.0 / exaggeration);
   if (it < kExplorationIterations || o.n_iter - kExplorationIterations > 0) {
     std::tie(kl, it) = gradient_descent(objective, y, it + 1, o.n_iter, o.n_iter_without_progress, 0.8, learning_rate_,
-                                        o.min_grad_norm);
+                                        o.min_grad_norm, kl_history_);
   }
   kl_divergence_ = kl;
   n_iter_ = it;
@@ -643,6 +647,10 @@ const Tensor& TSNE::embedding() const {
 double TSNE::kl_divergence() const {
   check_fitted("TSNE.kl_divergence");
   return kl_divergence_;
+}
+const std::vector<double>& TSNE::kl_history() const {
+  check_fitted("TSNE.kl_history");
+  return kl_history_;
 }
 std::int64_t TSNE::n_iter() const {
   check_fitted("TSNE.n_iter");

@@ -60,6 +60,9 @@ class TSNE {
 
   const Tensor& embedding() const;
   double kl_divergence() const;            // KL(P || Q) at the last iteration
+  // KL(P || Q) every 50 iterations (the first 250 with the exaggerated P, as scikit-learn's
+  // verbose output), for curves.
+  const std::vector<double>& kl_history() const;
   std::int64_t n_iter() const;             // iterations run (index of the last one, as scikit-learn)
   double learning_rate() const;            // the rate used (after "auto")
   const TSNEOptions& options() const { return options_; }
@@ -69,6 +72,7 @@ class TSNE {
   TSNEOptions options_;
   Tensor embedding_;
   double kl_divergence_ = 0.0, learning_rate_ = 0.0;
+  std::vector<double> kl_history_;
   std::int64_t n_iter_ = 0;
 };
 
