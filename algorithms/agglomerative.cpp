@@ -10,14 +10,14 @@
 
 #include <sys/mman.h>
 
-#include "algorithms/detail/arrays.h"
+#include "algorithms/detail/common.h"
 #include "algorithms/detail/pairwise.h"
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
 
 namespace cake::algorithms {
 
-using detail::index_t;
+using index_t = std::int64_t;
 
 Linkage parse_linkage(const std::string& name) {
   if (name == "ward") return Linkage::Ward;
@@ -120,7 +120,8 @@ MatrixBuffer huge_page_buffer(std::size_t count) {
 
 MatrixBuffer dense_distances(const double* x, index_t n, index_t d, bool squared) {
   MatrixBuffer dist = huge_page_buffer(static_cast<std::size_t>(n * n));
-  const std::vector<double> norms = detail::row_squared_norms(x, n, d);
+  std::vector<double> norms(static_cast<std::size_t>(n));
+  detail::row_squared_norms(x, n, d, norms.data());
   detail::squared_distances(x, n, norms.data(), x, n, norms.data(), d, dist.get());
   parallel_for(0, n, 64, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) {
@@ -429,7 +430,7 @@ void heap_push_pop(std::vector<index_t>& heap, index_t item) {
 
 MergeTree linkage_tree(const Tensor& input, Linkage linkage, const SparseGraph* connectivity) {
   index_t components = 1;
-  Tensor x = detail::checked_data(input, "linkage_tree").to(kFloat64).contiguous();
+  Tensor x = detail::data_matrix(input, "linkage_tree").to(kFloat64).contiguous();
   const index_t n = x.size(0), d = x.size(1);
   const double* px = x.data_ptr<double>();
   if (n == 1) return MergeTree{1, {}, {}};
@@ -507,7 +508,7 @@ AgglomerativeClustering& AgglomerativeClustering::fit(const Tensor& x, const Spa
 }
 
 AgglomerativeClustering& AgglomerativeClustering::fit_tree(const Tensor& x, const SparseGraph* connectivity) {
-  const Tensor data = detail::checked_data(x, "AgglomerativeClustering.fit");
+  const Tensor data = detail::data_matrix(x, "AgglomerativeClustering.fit");
   const index_t n = data.size(0);
   CAKE_CHECK(!options_.n_clusters || *options_.n_clusters <= n, "AgglomerativeClustering: n_clusters = ",
              *options_.n_clusters, " is more than the ", n, " samples");

@@ -5,7 +5,7 @@
 #include <limits>
 #include <memory>
 
-#include "algorithms/detail/arrays.h"
+#include "algorithms/detail/common.h"
 #include "algorithms/detail/pairwise.h"
 #include "algorithms/kd_tree.h"
 #include "tensor/creation.h"
@@ -13,7 +13,7 @@
 
 namespace cake::algorithms {
 
-using detail::index_t;
+using index_t = std::int64_t;
 
 NeighborAlgorithm parse_neighbor_algorithm(const std::string& name) {
   if (name == "auto") return NeighborAlgorithm::Auto;
@@ -56,7 +56,8 @@ void tree_neighborhoods(const T* x, index_t n, index_t d, T eps_sq, index_t leaf
 // recomputed exactly, so membership never depends on cancellation.
 template <class T>
 void brute_neighborhoods(const T* x, index_t n, index_t d, T eps_sq, std::vector<std::vector<index_t>>& lists) {
-  const std::vector<T> norms = detail::row_squared_norms(x, n, d);
+  std::vector<T> norms(static_cast<std::size_t>(n));
+  detail::row_squared_norms(x, n, d, norms.data());
   const index_t block_rows = std::max<index_t>(1, std::min<index_t>(n, (index_t{1} << 22) / n));
   auto block = std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(block_rows * n));
   const T rounding = T(16) * std::numeric_limits<T>::epsilon();
@@ -82,7 +83,7 @@ void brute_neighborhoods(const T* x, index_t n, index_t d, T eps_sq, std::vector
 
 Neighborhoods radius_neighborhoods(const Tensor& input, double eps, NeighborAlgorithm algorithm,
                                    std::int64_t leaf_size) {
-  Tensor x = detail::checked_data(input, "radius_neighborhoods");
+  Tensor x = detail::data_matrix(input, "radius_neighborhoods");
   CAKE_CHECK(eps > 0 && std::isfinite(eps), "DBSCAN: eps must be a positive number, got ", eps);
   const index_t n = x.size(0), d = x.size(1);
   if (algorithm == NeighborAlgorithm::Auto)
@@ -136,7 +137,7 @@ DBSCAN::DBSCAN(DBSCANOptions options) : options_(options) {
 }
 
 DBSCAN& DBSCAN::fit(const Tensor& input) {
-  Tensor x = detail::checked_data(input, "DBSCAN.fit");
+  Tensor x = detail::data_matrix(input, "DBSCAN.fit");
   const index_t n = x.size(0), d = x.size(1);
   const Neighborhoods hoods = radius_neighborhoods(x, options_.eps, options_.algorithm, options_.leaf_size);
   std::vector<char> is_core(static_cast<std::size_t>(n));

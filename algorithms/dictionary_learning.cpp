@@ -5,8 +5,7 @@
 #include <limits>
 #include <utility>
 
-#include "algorithms/detail/arrays.h"
-#include "algorithms/detail/blas.h"
+#include "algorithms/detail/common.h"
 #include "tensor/creation.h"
 #include "tensor/linalg.h"
 #include "tensor/parallel.h"
@@ -14,7 +13,7 @@
 namespace cake::algorithms {
 
 using detail::gemm;
-using detail::index_t;
+using index_t = std::int64_t;
 
 SparseCodingAlgorithm parse_sparse_coding_algorithm(const std::string& name) {
   if (name == "omp") return SparseCodingAlgorithm::OMP;
@@ -205,15 +204,15 @@ void update_dictionary(T* dict, index_t k, index_t f, const T* x, index_t n, T* 
       detail::gemv<T>(true, k, f, T(1), dict, f, a.data() + atom * k, T(0), ad.data());  // D^T a_k
       for (index_t j = 0; j < f; ++j) d[j] += (b[j * k + atom] - ad[j]) / akk;
     } else {
-      const index_t pick = std::min<index_t>(n - 1, static_cast<index_t>(detail::uniform_draws<double>(1)[0] * n));
+      const index_t pick = std::min<index_t>(n - 1, static_cast<index_t>(detail::uniform_draws(1)[0] * n));
       const T* sample = x + pick * f;
       double mean = 0, sq = 0;
       for (index_t j = 0; j < f; ++j) mean += sample[j], sq += double(sample[j]) * sample[j];
       mean /= double(f);
       double sd = std::sqrt(std::max(sq / double(f) - mean * mean, 0.0));
       if (sd == 0) sd = 1;
-      const std::vector<T> noise = detail::normal_draws<T>(f);
-      for (index_t j = 0; j < f; ++j) d[j] = sample[j] + static_cast<T>(0.01 * sd) * noise[j];
+      const std::vector<double> noise = detail::normal_draws(f);
+      for (index_t j = 0; j < f; ++j) d[j] = sample[j] + static_cast<T>(0.01 * sd) * static_cast<T>(noise[j]);
       for (index_t i = 0; i < n; ++i) code[i * k + atom] = 0;
     }
     if (positive)
@@ -247,8 +246,8 @@ Tensor sparse_encode(const Tensor& input, const Tensor& dictionary_input, Sparse
                      std::optional<std::int64_t> n_nonzero_coefs, std::optional<double> alpha, std::int64_t max_iter,
                      bool positive, const Tensor& init, double lasso_tol) {
   check_coding_options("sparse_encode", n_nonzero_coefs, alpha, max_iter);
-  Tensor x = detail::checked_data(input, "sparse_encode");
-  Tensor dictionary = detail::checked_data(dictionary_input, "sparse_encode (dictionary)").to(x.dtype()).contiguous();
+  Tensor x = detail::data_matrix(input, "sparse_encode");
+  Tensor dictionary = detail::data_matrix(dictionary_input, "sparse_encode (dictionary)").to(x.dtype()).contiguous();
   const index_t f = x.size(1), k = dictionary.size(0);
   CAKE_CHECK(dictionary.size(1) == f, "sparse_encode: the dictionary has shape ", dictionary.sizes(),
              " but the data has shape ", x.sizes(), " (atoms are rows with one entry per feature)");
@@ -267,7 +266,7 @@ Tensor sparse_encode(const Tensor& input, const Tensor& dictionary_input, Sparse
 // ---- SparseCoder -----------------------------------------------------------------------------------------
 
 SparseCoder::SparseCoder(Tensor dictionary, SparseCoderOptions options)
-    : dictionary_(detail::checked_data(dictionary, "SparseCoder (dictionary)")), options_(options) {
+    : dictionary_(detail::data_matrix(dictionary, "SparseCoder (dictionary)")), options_(options) {
   check_coding_options("SparseCoder", options_.transform_n_nonzero_coefs, options_.transform_alpha,
                        options_.transform_max_iter);
 }
@@ -290,7 +289,7 @@ DictionaryLearning::DictionaryLearning(DictionaryLearningOptions options) : opti
 }
 
 DictionaryLearning& DictionaryLearning::fit(const Tensor& input) {
-  Tensor x = detail::checked_data(input, "DictionaryLearning.fit");
+  Tensor x = detail::data_matrix(input, "DictionaryLearning.fit");
   const index_t n = x.size(0), f = x.size(1);
   const index_t k = options_.n_components > 0 ? options_.n_components : f;
   error_.clear();

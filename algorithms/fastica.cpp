@@ -6,8 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "algorithms/detail/arrays.h"
-#include "algorithms/detail/blas.h"
+#include "algorithms/detail/common.h"
 #include "algorithms/detail/lapack.h"
 #include "tensor/creation.h"
 #include "tensor/linalg.h"
@@ -16,7 +15,7 @@
 namespace cake::algorithms {
 
 using detail::gemm;
-using detail::index_t;
+using index_t = std::int64_t;
 
 ICAAlgorithm parse_ica_algorithm(const std::string& name) {
   if (name == "parallel") return ICAAlgorithm::Parallel;
@@ -115,8 +114,7 @@ Tensor whitening_matrix(Tensor centred, index_t n_components, WhitenSolver solve
   } else {
     // The covariance route: eigenvectors of Xc^T Xc with eigenvalues d^2, largest first.
     Tensor cov = empty({f, f}, centred.dtype());
-    detail::syrk_upper<T>(true, f, centred.size(0), T(1), centred.data_ptr<T>(), f, T(0), cov.data_ptr<T>(), f);
-    detail::mirror_upper<T>(f, cov.data_ptr<T>(), f);
+    detail::gram<T>(f, centred.size(0), T(1), centred.data_ptr<T>(), f, T(0), cov.data_ptr<T>(), f);
     auto [w, v] = linalg::eigh(cov);
     u = empty({f, f}, centred.dtype());
     d = empty({f}, centred.dtype());
@@ -317,7 +315,7 @@ FastICA::FastICA(FastICAOptions options) : options_(std::move(options)) {
 }
 
 Tensor FastICA::fit_transform(const Tensor& input) {
-  Tensor x = detail::checked_data(input, "FastICA.fit", 2);
+  Tensor x = detail::data_matrix(input, "FastICA.fit", 2);
   const index_t n = x.size(0), f = x.size(1);
   const bool whiten = options_.whiten != ICAWhiten::None;
   const index_t k = !whiten ? f : options_.n_components > 0 ? std::min(options_.n_components, std::min(n, f))
@@ -377,7 +375,7 @@ FastICA& FastICA::fit(const Tensor& x) {
 
 Tensor FastICA::transform(const Tensor& input) const {
   const Tensor& comp = components();
-  Tensor x = detail::checked_data(input, "FastICA.transform");
+  Tensor x = detail::data_matrix(input, "FastICA.transform");
   CAKE_CHECK(x.size(1) == comp.size(1), "FastICA.transform: the model was fitted on ", comp.size(1),
              " features, the data has shape ", x.sizes());
   x = x.to(comp.dtype()).contiguous();

@@ -348,11 +348,6 @@ std::vector<double> initial_responsibilities(const GaussianMixtureOptions& o, co
   return resp;
 }
 
-Tensor to_tensor(const std::vector<double>& v, const Shape& shape) {
-  Tensor t = empty(shape, kFloat64);
-  std::copy(v.begin(), v.end(), t.data_ptr<double>());
-  return t;
-}
 
 std::vector<double> to_vector(const Tensor& t) {
   const Tensor c = t.detach().cpu().to(kFloat64).contiguous();
@@ -497,10 +492,10 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
   }
 
   const Shape cov_shape = best.covariance_shape();
-  weights_ = to_tensor(best.weights, {k});
-  means_ = to_tensor(best.means, {k, d});
-  covariances_ = best.covariances.empty() ? Tensor() : to_tensor(best.covariances, cov_shape);
-  precisions_cholesky_ = to_tensor(best.prec_chol, cov_shape);
+  weights_ = detail::to_tensor(best.weights, {k});
+  means_ = detail::to_tensor(best.means, {k, d});
+  covariances_ = best.covariances.empty() ? Tensor() : detail::to_tensor(best.covariances, cov_shape);
+  precisions_cholesky_ = detail::to_tensor(best.prec_chol, cov_shape);
   converged_ = any_converged;
   n_iter_ = best_iter;
   lower_bound_ = best_bound;
@@ -665,7 +660,7 @@ Tensor GaussianMixture::precisions() const {
       for (std::size_t i = 0; i < p.size(); ++i) out[i] = p[i] * p[i];
       break;
   }
-  return to_tensor(out, precisions_cholesky_.sizes());
+  return detail::to_tensor(out, precisions_cholesky_.sizes());
 }
 bool GaussianMixture::converged() const {
   check_fitted("GaussianMixture.converged");

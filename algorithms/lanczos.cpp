@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
-#include "algorithms/detail/arrays.h"
-#include "algorithms/detail/blas.h"
+#include "algorithms/detail/common.h"
 #include "tensor/creation.h"
 #include "tensor/linalg.h"
 
 namespace cake::algorithms {
 
-using detail::index_t;
+using index_t = std::int64_t;
 
 namespace {
 
@@ -47,7 +46,7 @@ double orthogonalize(double* q, const Basis& v, index_t count, const std::vector
 bool random_direction(double* q, const Basis& v, index_t count, const std::vector<double>& z, index_t n_z,
                       std::vector<double>& coeffs) {
   for (int attempt = 0; attempt < 5; ++attempt) {
-    const std::vector<double> draw = detail::normal_draws<double>(v.n);
+    const std::vector<double> draw = detail::normal_draws(v.n);
     std::copy(draw.begin(), draw.end(), q);
     const double norm = orthogonalize(q, v, count, z, n_z, coeffs);
     if (norm > 1e-8 * std::sqrt(static_cast<double>(v.n))) {

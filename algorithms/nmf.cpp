@@ -6,8 +6,7 @@
 #include <tuple>
 #include <vector>
 
-#include "algorithms/detail/arrays.h"
-#include "algorithms/detail/blas.h"
+#include "algorithms/detail/common.h"
 #include "tensor/creation.h"
 #include "tensor/linalg.h"
 #include "tensor/parallel.h"
@@ -15,7 +14,7 @@
 namespace cake::algorithms {
 
 using detail::gemm;
-using detail::index_t;
+using index_t = std::int64_t;
 
 NMFInit parse_nmf_init(const std::string& name) {
   if (name == "auto" || name == "None") return NMFInit::Auto;
@@ -119,15 +118,15 @@ std::pair<Tensor, Tensor> nndsvd(const Tensor& x, index_t k, NMFInit variant) {
   // Tiny entries are zeros (Boutsidis & Gallopoulos' threshold, scikit-learn's eps = 1e-6).
   const T eps = T(1e-6);
   const T avg = mean_of<T>(x);
-  std::vector<T> noise;
+  std::vector<double> noise;
   index_t next_noise = 0;
-  if (variant == NMFInit::NNDSVDAR) noise = detail::normal_draws<T>(m * k + k * n);
+  if (variant == NMFInit::NNDSVDAR) noise = detail::normal_draws(m * k + k * n);
   auto fill = [&](T* p, index_t count) {
     for (index_t i = 0; i < count; ++i) {
       if (p[i] >= eps) continue;
       if (variant == NMFInit::NNDSVD) p[i] = 0;
       else if (variant == NMFInit::NNDSVDA) p[i] = avg;
-      else p[i] = std::abs(avg * noise[next_noise++] / T(100));
+      else p[i] = std::abs(avg * static_cast<T>(noise[next_noise++]) / T(100));
     }
   };
   fill(pw, m * k);
@@ -328,7 +327,7 @@ SolveResult solve_multiplicative(const T* x, index_t n, index_t f, index_t k, T*
 
 std::tuple<Tensor, Tensor, Tensor> randomized_svd(const Tensor& input, std::int64_t k, std::int64_t oversamples,
                                                   std::int64_t power_iterations) {
-  Tensor x = detail::checked_data(input, "randomized_svd");
+  Tensor x = detail::data_matrix(input, "randomized_svd");
   CAKE_CHECK(k >= 1 && k <= std::min(x.size(0), x.size(1)), "randomized_svd: k must be in [1, min(m, n) = ",
              std::min(x.size(0), x.size(1)), "], got ", k, " for shape ", x.sizes());
   CAKE_CHECK(oversamples >= 0, "randomized_svd: oversamples must be >= 0, got ", oversamples);
@@ -340,7 +339,7 @@ std::tuple<Tensor, Tensor, Tensor> randomized_svd(const Tensor& input, std::int6
 
 std::pair<Tensor, Tensor> nmf_initialize(const Tensor& input, std::int64_t k, NMFInit init,
                                          std::optional<std::uint64_t> random_state) {
-  Tensor x = detail::checked_data(input, "nmf_initialize");
+  Tensor x = detail::data_matrix(input, "nmf_initialize");
   const index_t n = x.size(0), f = x.size(1);
   CAKE_CHECK(k >= 1, "NMF: n_components must be at least 1, got ", k);
   if (init == NMFInit::Auto) init = k <= std::min(n, f) ? NMFInit::NNDSVDA : NMFInit::Random;
@@ -367,7 +366,7 @@ NMF::NMF(NMFOptions options) : options_(options) {
 namespace {
 
 Tensor checked_nonnegative(const Tensor& input, const char* who) {
-  Tensor x = detail::checked_data(input, who);
+  Tensor x = detail::data_matrix(input, who);
   visit_floating(x.dtype(), who, [&]<class T>() {
     const T* p = x.data_ptr<T>();
     const T* lowest = std::min_element(p, p + x.numel());

@@ -5,14 +5,14 @@
 #include <memory>
 #include <numeric>
 
-#include "algorithms/detail/arrays.h"
+#include "algorithms/detail/common.h"
 #include "algorithms/detail/pairwise.h"
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
 
 namespace cake::algorithms {
 
-using detail::index_t;
+using index_t = std::int64_t;
 
 Tensor SparseGraph::to_dense() const {
   Tensor dense = zeros({n, n}, kFloat64);
@@ -123,7 +123,7 @@ void knn_rows(const T* x, index_t n, index_t d, const std::vector<T>& norms, ind
 }  // namespace
 
 SparseGraph kneighbors_graph(const Tensor& input, std::int64_t n_neighbors, bool include_self, NeighborWeight weight) {
-  Tensor x = detail::checked_data(input, "kneighbors_graph");
+  Tensor x = detail::data_matrix(input, "kneighbors_graph");
   const index_t n = x.size(0), d = x.size(1);
   const index_t available = include_self ? n : n - 1;
   CAKE_CHECK(n_neighbors >= 1 && n_neighbors <= available, "kneighbors_graph: n_neighbors must be in [1, ",
@@ -134,7 +134,8 @@ SparseGraph kneighbors_graph(const Tensor& input, std::int64_t n_neighbors, bool
   std::vector<double> distance(static_cast<std::size_t>(n * k));
   visit_floating(x.dtype(), "kneighbors_graph", [&]<class T>() {
     const T* px = x.data_ptr<T>();
-    const std::vector<T> norms = detail::row_squared_norms(px, n, d);
+    std::vector<T> norms(static_cast<std::size_t>(n));
+    detail::row_squared_norms(px, n, d, norms.data());
     // Row blocks of at most ~4M distances keep the buffer in a few tens of megabytes.
     const index_t block_rows = std::max<index_t>(1, std::min<index_t>(n, (index_t{1} << 22) / n));
     auto block = std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(block_rows * n));

@@ -5,8 +5,7 @@
 #include <numeric>
 #include <vector>
 
-#include "algorithms/detail/arrays.h"
-#include "algorithms/detail/blas.h"
+#include "algorithms/detail/common.h"
 #include "algorithms/detail/lapack.h"
 #include "algorithms/detail/pairwise.h"
 #include "algorithms/lanczos.h"
@@ -19,7 +18,7 @@
 
 namespace cake::algorithms {
 
-using detail::index_t;
+using index_t = std::int64_t;
 
 SpectralAffinity parse_spectral_affinity(const std::string& name) {
   if (name == "rbf") return SpectralAffinity::RBF;
@@ -41,13 +40,14 @@ AssignLabels parse_assign_labels(const std::string& name) {
 // ---- Step 1: affinities ------------------------------------------------------------------------------
 
 Tensor rbf_affinity(const Tensor& input, double gamma) {
-  Tensor x = detail::checked_data(input, "rbf_affinity").to(kFloat64).contiguous();
+  Tensor x = detail::data_matrix(input, "rbf_affinity").to(kFloat64).contiguous();
   CAKE_CHECK(gamma > 0 && std::isfinite(gamma), "rbf_affinity: gamma must be positive, got ", gamma);
   const index_t n = x.size(0), d = x.size(1);
   Tensor a = empty({n, n}, kFloat64);
   double* pa = a.data_ptr<double>();
   const double* px = x.data_ptr<double>();
-  const std::vector<double> norms = detail::row_squared_norms(px, n, d);
+  std::vector<double> norms(static_cast<std::size_t>(n));
+  detail::row_squared_norms(px, n, d, norms.data());
   detail::squared_distances(px, n, norms.data(), px, n, norms.data(), d, pa);
   parallel_for(0, n * n, 1 << 16, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) pa[i] = std::exp(-gamma * pa[i]);
@@ -285,7 +285,7 @@ SpectralClustering::SpectralClustering(SpectralClusteringOptions options) : opti
 }
 
 SpectralClustering& SpectralClustering::fit(const Tensor& input) {
-  Tensor x = detail::checked_data(input, "SpectralClustering.fit", 2);
+  Tensor x = detail::data_matrix(input, "SpectralClustering.fit", 2);
   CAKE_CHECK(options_.n_clusters <= x.size(0), "SpectralClustering: n_clusters = ", options_.n_clusters,
              " is more than the ", x.size(0), " samples");
   if (options_.affinity == SpectralAffinity::RBF) return fit_affinity(rbf_affinity(x, options_.gamma));

@@ -60,6 +60,13 @@ std::vector<double> normal_draws(std::int64_t count);                       // N
 std::vector<std::int64_t> integer_draws(std::int64_t low, std::int64_t high, std::int64_t count);  // [low, high)
 std::vector<std::int64_t> permutation(std::int64_t n);
 
+// A std::vector as a new tensor of its element type, 1-D or of the given shape (int64 labels,
+// float64 distances, ...).
+template <class T>
+Tensor to_tensor(const std::vector<T>& v, const Shape& shape = {}) {
+  return tensor(v, shape.empty() ? Shape{static_cast<std::int64_t>(v.size())} : shape);
+}
+
 // The number of threads cake::parallel_for may use, and the calling thread's index inside it.
 inline int max_threads() { return omp_get_max_threads(); }
 inline int thread_index() { return omp_in_parallel() ? omp_get_thread_num() : 0; }

@@ -1,6 +1,6 @@
-// detail/dense.h: typed, row-major wrappers over the BLAS routines (GEMM, SYRK) that the
-// classical algorithms call on raw buffers, and the guard that keeps BLAS single-threaded
-// inside parallel loops.
+// detail/dense.h: typed, row-major wrappers over the BLAS routines (GEMM, SYRK, GEMV and the
+// level-1 dot/nrm2/axpy/scal) that the classical algorithms call on raw buffers, and the guard
+// that keeps BLAS single-threaded inside parallel loops.
 //
 //   // C[m x n] = A[m x k] * B[n x k]^T, all row-major
 //   detail::gemm<float>(false, true, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n);
@@ -9,7 +9,8 @@
 // (the algorithms use those for whole matrices). These wrappers exist because k-means, the
 // Gaussian mixture's E-step and PCA's covariance work on blocks of rows inside parallel
 // regions, where a Tensor per block and OpenBLAS's own threads would both cost more than the
-// arithmetic.
+// arithmetic. Likewise FastICA's deflation, the Lanczos solver and sparse coding work one
+// vector at a time (a column of W, a Krylov vector, an atom) inside their iterations.
 //
 // NOTE [ BLAS inside parallel regions ]
 // OpenBLAS (pthread build) starts its own threads for every call. When several OpenMP threads
@@ -79,6 +80,59 @@ void gram(std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
   if (fill_both) {
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t j = 0; j < i; ++j) c[i * ldc + j] = c[j * ldc + i];
+  }
+}
+
+// y[m or n] = alpha * op(A) x + beta * y for A [m x n] row-major (op(A) = A^T when trans).
+template <class T>
+void gemv(bool trans, std::int64_t m, std::int64_t n, T alpha, const T* a, std::int64_t lda, const T* x, T beta,
+          T* y) {
+  if (m == 0 || n == 0) return;
+  const auto ta = trans ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemv(CblasRowMajor, ta, blas_int(m), blas_int(n), alpha, a, blas_int(lda), x, 1, beta, y, 1);
+  } else {
+    cblas_dgemv(CblasRowMajor, ta, blas_int(m), blas_int(n), alpha, a, blas_int(lda), x, 1, beta, y, 1);
+  }
+}
+
+// x . y for two contiguous vectors of n elements.
+template <class T>
+T dot(std::int64_t n, const T* x, const T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    return cblas_sdot(blas_int(n), x, 1, y, 1);
+  } else {
+    return cblas_ddot(blas_int(n), x, 1, y, 1);
+  }
+}
+
+// |x|_2, computed without overflow (BLAS scales as it goes).
+template <class T>
+T nrm2(std::int64_t n, const T* x) {
+  if constexpr (std::is_same_v<T, float>) {
+    return cblas_snrm2(blas_int(n), x, 1);
+  } else {
+    return cblas_dnrm2(blas_int(n), x, 1);
+  }
+}
+
+// y += alpha * x
+template <class T>
+void axpy(std::int64_t n, T alpha, const T* x, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_saxpy(blas_int(n), alpha, x, 1, y, 1);
+  } else {
+    cblas_daxpy(blas_int(n), alpha, x, 1, y, 1);
+  }
+}
+
+// x *= alpha
+template <class T>
+void scal(std::int64_t n, T alpha, T* x) {
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sscal(blas_int(n), alpha, x, 1);
+  } else {
+    cblas_dscal(blas_int(n), alpha, x, 1);
   }
 }
 
