@@ -27,19 +27,22 @@ namespace {
 // Above this dimension the k-d tree's boxes stop pruning (most of them touch the ball).
 constexpr index_t kMaxTreeDimension = 8;
 
-// Flattens per-sample lists into the CSR form.
+// Flattens per-sample lists into the CSR form, each list sorted: the offsets first (a prefix
+// sum), then every list sorted and copied into its slot in parallel.
 Neighborhoods flatten(std::vector<std::vector<index_t>>& lists) {
+  const index_t n = static_cast<index_t>(lists.size());
   Neighborhoods out;
-  out.indptr.reserve(lists.size() + 1);
-  std::size_t total = 0;
-  for (const auto& l : lists) total += l.size();
-  out.indices.reserve(total);
-  for (auto& l : lists) {
-    std::sort(l.begin(), l.end());
-    out.indices.insert(out.indices.end(), l.begin(), l.end());
-    out.indptr.push_back(static_cast<index_t>(out.indices.size()));
-    std::vector<index_t>().swap(l);
-  }
+  out.indptr.assign(static_cast<std::size_t>(n + 1), 0);
+  for (index_t i = 0; i < n; ++i) out.indptr[i + 1] = out.indptr[i] + static_cast<index_t>(lists[i].size());
+  out.indices.resize(static_cast<std::size_t>(out.indptr[n]));
+  parallel_for(0, n, 64, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) {
+      std::vector<index_t>& l = lists[i];
+      std::sort(l.begin(), l.end());
+      std::copy(l.begin(), l.end(), out.indices.begin() + out.indptr[i]);
+      std::vector<index_t>().swap(l);
+    }
+  });
   return out;
 }
 

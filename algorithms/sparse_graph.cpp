@@ -209,7 +209,8 @@ std::pair<std::int64_t, std::vector<std::int64_t>> connected_components(const Sp
 }
 
 void spmv(const SparseGraph& a, const double* x, double* y) {
-  parallel_for(0, a.n, 2048, [&](index_t lo, index_t hi) {
+  const index_t edges_per_row = a.indptr[a.n] / std::max<index_t>(a.n, 1);
+  parallel_for(0, a.n, detail::grain_for(2 * edges_per_row), [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) {
       double s = 0;
       for (index_t e = a.indptr[i]; e < a.indptr[i + 1]; ++e) s += a.values[e] * x[a.indices[e]];
