@@ -9,9 +9,7 @@
 #include "algorithms/detail/lapack.h"
 #include "algorithms/detail/pairwise.h"
 #include "algorithms/lanczos.h"
-#if __has_include("algorithms/kmeans.h")
 #include "algorithms/kmeans.h"
-#endif
 #include "tensor/creation.h"
 #include "tensor/linalg.h"
 #include "tensor/parallel.h"
@@ -229,13 +227,8 @@ SpectralEmbedding embed(const Graph& graph, index_t k, EigenSolver solver, doubl
 // Step 5 by k-means on the rows of Y (Ng, Jordan & Weiss's choice).
 Tensor kmeans_labels(const Tensor& y, std::int64_t n_clusters, std::int64_t n_init,
                      std::optional<std::uint64_t> random_state) {
-#if __has_include("algorithms/kmeans.h")
   KMeans kmeans({.n_clusters = n_clusters, .n_init = n_init, .random_state = random_state});
   return kmeans.fit_predict(y);
-#else
-  (void)y, (void)n_clusters, (void)n_init, (void)random_state;
-  CAKE_FAIL("SpectralClustering: assign_labels = kmeans needs algorithms/kmeans.h (use cluster_qr)");
-#endif
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Spectral clustering: the thick-restart Lanczos solver agrees with the dense eigensolver
 // (eigenvalues and invariant subspaces), deflation handles disconnected graphs, the k-NN
 // affinity separates concentric circles (k-means could not) as scikit-learn does, RBF blobs
-// are found, CPQR label assignment, errors.
+// are found, CPQR and k-means label assignment, errors.
 #include "algorithms/lanczos.h"
 #include "algorithms/spectral.h"
 #include "classical2_testing.h"
@@ -99,13 +99,15 @@ TEST_CASE("spectral: the eigenvalues of the normalised k-NN affinity, dense and 
 
 TEST_CASE("spectral: concentric circles are separated by the k-NN affinity, as scikit-learn") {
   const Tensor x = matrix(fx::spectral_circles_X, 2);
-  SpectralClustering sc({.n_clusters = 2, .affinity = SpectralAffinity::NearestNeighbors, .n_neighbors = 10,
-                         .assign_labels = AssignLabels::ClusterQR, .random_state = 0});
-  const auto labels = int_values(sc.fit_predict(x));
-  CHECK(same_partition(labels, fx::spectral_circles_truth));
-  CHECK(same_partition(labels, fx::spectral_circles_sklearn_labels));
-  CHECK(sc.affinity_graph().n == 300);
-  CHECK_THROWS_AS(sc.affinity_matrix(), Error);
+  for (AssignLabels assign : {AssignLabels::ClusterQR, AssignLabels::KMeans}) {
+    SpectralClustering sc({.n_clusters = 2, .affinity = SpectralAffinity::NearestNeighbors, .n_neighbors = 10,
+                           .assign_labels = assign, .random_state = 0});
+    const auto labels = int_values(sc.fit_predict(x));
+    CHECK(same_partition(labels, fx::spectral_circles_truth));
+    CHECK(same_partition(labels, fx::spectral_circles_sklearn_labels));
+    CHECK(sc.affinity_graph().n == 300);
+    CHECK_THROWS_AS(sc.affinity_matrix(), Error);
+  }
 }
 
 TEST_CASE("spectral: RBF affinity on three blobs, dense and Lanczos eigensolvers") {
