@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "algorithms/detail/lapack.h"
 #include "algorithms/detail/common.h"
 #include "tensor/cpu/lapack.h"
 #include "tensor/linalg.h"
@@ -98,8 +99,10 @@ Decomposition solve_full(const T* x, std::int64_t n, std::int64_t d, const std::
   for_each_centred_block(x, n, d, mean, 1024, d, [&](std::int64_t lo, std::int64_t hi, const T* block) {
     std::copy(block, block + (hi - lo) * d, a.begin() + lo * d);
   });
-  const linalg::SvdResult svd = linalg::svd(from_blob(a.data(), {n, d}, dtype_of<T>()));
-  const Tensor s_values = svd.S.to(kFloat64).contiguous(), vh = svd.Vh.to(kFloat64).contiguous();
+  // PCA needs S and Vh only: the R-factor SVD skips forming U [n, r] (detail/lapack.h).
+  const auto [s_raw, vh_raw] = detail::singular_values_and_right_vectors(from_blob(a.data(), {n, d}, dtype_of<T>()),
+                                                                        /*overwrite_input=*/true);
+  const Tensor s_values = s_raw.to(kFloat64).contiguous(), vh = vh_raw.to(kFloat64).contiguous();
   const double* s = s_values.data_ptr<double>();
   const double* vt = vh.data_ptr<double>();
   Decomposition out;
