@@ -1,5 +1,5 @@
 # Finds Cake's dependencies and defines cake_link_dependencies(target).
-# Required: OpenBLAS (GEMM + LAPACK), OpenMP, nlohmann_json.
+# Required: OpenBLAS (GEMM + LAPACK), OpenMP, nlohmann_json, zlib (gzip-compressed IDX files).
 # Optional, each AUTO by default: oneDNN, CUDA, stb_image_write.
 
 # Resolves an AUTO|ON|OFF option: sets ${out} to TRUE/FALSE, fails when ON but not found.
@@ -32,6 +32,8 @@ message(STATUS "Cake: OpenBLAS: ${CAKE_OPENBLAS_LIBRARY}")
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
+# zlib reads the gzip-compressed MNIST/Fashion-MNIST files (data/idx.cpp); Debian's zlib1g-dev.
+find_package(ZLIB REQUIRED)
 
 # ---- oneDNN (Debian's libdnnl-dev, 2.x) ----
 # Found by header and library rather than through dnnl-config.cmake: Debian's config insists on
@@ -88,7 +90,7 @@ endif()
 function(cake_link_dependencies target)
   target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${CAKE_CBLAS_INCLUDE_DIR}>)
   target_link_libraries(${target} PUBLIC ${CAKE_OPENBLAS_LIBRARY} OpenMP::OpenMP_CXX Threads::Threads)
-  target_link_libraries(${target} PRIVATE nlohmann_json::nlohmann_json)
+  target_link_libraries(${target} PRIVATE nlohmann_json::nlohmann_json ZLIB::ZLIB)
   if(CAKE_HAVE_ONEDNN)
     target_include_directories(${target} PRIVATE ${CAKE_DNNL_INCLUDE_DIR})
     target_link_libraries(${target} PRIVATE ${CAKE_DNNL_LIBRARY})

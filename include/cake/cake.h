@@ -33,3 +33,15 @@
 #include "nn/nn.h"
 #include "optim/optim.h"
 
+#include "data/csv.h"
+#include "data/dataloader.h"
+#include "data/datasets.h"
+#include "data/idx.h"
+#include "data/npy.h"
+#include "data/sampler.h"
+#include "data/transforms.h"
+
+#include "algorithms/hungarian.h"
+#include "algorithms/linear_probe.h"
+#include "algorithms/metrics.h"
+

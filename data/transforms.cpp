@@ -1,0 +1,225 @@
+#include "data/transforms.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "autograd/ops.h"
+#include "tensor/creation.h"
+#include "tensor/native/elementwise.h"
+#include "tensor/parallel.h"
+
+namespace cake::data {
+namespace {
+
+// The batch as a contiguous CPU [N, C, H, W] floating tensor, or an error naming `op`.
+Tensor image_batch(const Tensor& batch, const char* op) {
+  CAKE_CHECK(batch.defined() && batch.dim() == 4, op, ": expected images [N, C, H, W], got ",
+             batch.defined() ? shape_str(batch.sizes()) : "an undefined tensor");
+  CAKE_CHECK(batch.is_cpu(), op, ": expected a CPU tensor, got one on ", batch.device());
+  CAKE_CHECK(batch.is_floating_point(), op, ": expected float32 or float64 images, got ", dtype_name(batch.dtype()));
+  return native::contiguous(batch.detach());
+}
+
+// Per-sample int64 draws in [0, high) from the global generator.
+std::vector<std::int64_t> draw_ints(std::int64_t count, std::int64_t high) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(count));
+  if (count == 0) return out;
+  const Tensor draws = randint(0, high, {count});
+  std::copy_n(draws.data_ptr<std::int64_t>(), count, out.begin());
+  return out;
+}
+
+}  // namespace
+
+Tensor Compose::operator()(Tensor batch) const {
+  for (const auto& step : steps_) batch = step(std::move(batch));
+  return batch;
+}
+
+// ---- Normalize ------------------------------------------------------------------------------
+Normalize::Normalize(std::vector<double> mean_, std::vector<double> std_) : mean(std::move(mean_)), std(std::move(std_)) {
+  CAKE_CHECK(!mean.empty() && mean.size() == std.size(), "Normalize: need as many means as stds, got ", mean.size(),
+             " and ", std.size());
+  for (double s : std) CAKE_CHECK(s > 0, "Normalize: every std must be positive, got ", s);
+}
+
+Tensor Normalize::operator()(Tensor batch) const {
+  CAKE_CHECK(batch.defined() && batch.dim() >= 2, "Normalize: expected a batch [N, C, ...], got ",
+             batch.defined() ? shape_str(batch.sizes()) : "an undefined tensor");
+  const std::int64_t channels = batch.size(1);
+  const auto given = static_cast<std::int64_t>(mean.size());
+  CAKE_CHECK(given == 1 || given == channels, "Normalize: ", given, " means for ", channels, " channels (batch ",
+             batch.sizes(), ")");
+  // mean and std as [1, C, 1, ...] so that they broadcast over samples and pixels.
+  Shape shape(static_cast<std::size_t>(batch.dim()), 1);
+  shape[1] = given;
+  const Tensor m = tensor(mean, shape, {batch.dtype(), batch.device()});
+  const Tensor s = tensor(std, shape, {batch.dtype(), batch.device()});
+  return (batch - m) / s;
+}
+
+// ---- RandomCrop ---------------------------------------------------------------------------
+RandomCrop::RandomCrop(std::int64_t size_, std::int64_t padding_) : size(size_), padding(padding_) {
+  CAKE_CHECK(size > 0 && padding >= 0, "RandomCrop: need size > 0 and padding >= 0, got size ", size, ", padding ",
+             padding);
+}
+
+Tensor RandomCrop::operator()(Tensor input) const {
+  const Tensor x = image_batch(input, "RandomCrop");
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  CAKE_CHECK(size <= h + 2 * padding && size <= w + 2 * padding, "RandomCrop: a ", size, "x", size,
+             " crop does not fit images ", x.sizes(), " padded by ", padding);
+  // Offsets of the window's top-left corner in the padded image.
+  const std::vector<std::int64_t> top = draw_ints(n, h + 2 * padding - size + 1);
+  const std::vector<std::int64_t> left = draw_ints(n, w + 2 * padding - size + 1);
+  Tensor out = make_empty({n, c, size, size}, x.dtype(), kCPU);
+  visit_floating(x.dtype(), "RandomCrop", [&]<class T>() {
+    const T* src = x.data_ptr<T>();
+    T* dst = out.data_ptr<T>();
+    parallel_for(0, n * c, 16, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t plane = lo; plane < hi; ++plane) {
+        const std::int64_t sample = plane / c;
+        const T* in = src + plane * h * w;
+        T* o = dst + plane * size * size;
+        for (std::int64_t i = 0; i < size; ++i) {
+          const std::int64_t row = top[sample] + i - padding;  // row in the unpadded image
+          for (std::int64_t j = 0; j < size; ++j) {
+            const std::int64_t col = left[sample] + j - padding;
+            const bool inside = row >= 0 && row < h && col >= 0 && col < w;
+            o[i * size + j] = inside ? in[row * w + col] : T(0);
+          }
+        }
+      }
+    });
+  });
+  return out;
+}
+
+// ---- RandomHorizontalFlip -----------------------------------------------------------------
+RandomHorizontalFlip::RandomHorizontalFlip(double p_) : p(p_) {
+  CAKE_CHECK(p >= 0.0 && p <= 1.0, "RandomHorizontalFlip: p must be in [0, 1], got ", p);
+}
+
+Tensor RandomHorizontalFlip::operator()(Tensor input) const {
+  const Tensor x = image_batch(input, "RandomHorizontalFlip");
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const Tensor coins = rand({n}, kFloat64);
+  const double* coin = coins.data_ptr<double>();
+  Tensor out = make_empty(x.sizes(), x.dtype(), kCPU);
+  visit_floating(x.dtype(), "RandomHorizontalFlip", [&]<class T>() {
+    const T* src = x.data_ptr<T>();
+    T* dst = out.data_ptr<T>();
+    parallel_for(0, n * c, 16, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t plane = lo; plane < hi; ++plane) {
+        const bool flip = coin[plane / c] < p;
+        for (std::int64_t i = 0; i < h; ++i) {
+          const T* in = src + (plane * h + i) * w;
+          T* o = dst + (plane * h + i) * w;
+          if (flip)
+            std::reverse_copy(in, in + w, o);
+          else
+            std::copy(in, in + w, o);
+        }
+      }
+    });
+  });
+  return out;
+}
+
+// ---- GaussianNoise ------------------------------------------------------------------------
+GaussianNoise::GaussianNoise(double sigma_, bool clip_) : sigma(sigma_), clip(clip_) {
+  CAKE_CHECK(sigma >= 0, "GaussianNoise: sigma must be non-negative, got ", sigma);
+}
+
+Tensor GaussianNoise::operator()(Tensor batch) const {
+  CAKE_CHECK(batch.defined(), "GaussianNoise: undefined batch");
+  CAKE_CHECK(batch.is_floating_point(), "GaussianNoise: expected a float32 or float64 batch, got ",
+             dtype_name(batch.dtype()));
+  Tensor noisy = batch.detach() + randn_like(batch) * sigma;
+  return clip ? noisy.clamp(0.0, 1.0) : noisy;
+}
+
+// ---- RandomMask ---------------------------------------------------------------------------
+RandomMask::RandomMask(std::int64_t patch_, double ratio_, double fill_) : patch(patch_), ratio(ratio_), fill(fill_) {
+  CAKE_CHECK(patch > 0, "RandomMask: patch must be positive, got ", patch);
+  CAKE_CHECK(ratio >= 0.0 && ratio <= 1.0, "RandomMask: ratio must be in [0, 1], got ", ratio);
+}
+
+MaskedBatch RandomMask::apply(Tensor input) const {
+  const Tensor x = image_batch(input, "RandomMask");
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const std::int64_t grid_h = (h + patch - 1) / patch, grid_w = (w + patch - 1) / patch;
+  const std::int64_t patches = grid_h * grid_w;
+  const auto hidden = static_cast<std::int64_t>(std::llround(ratio * static_cast<double>(patches)));
+  // A uniform random subset per sample: the `hidden` patches with the smallest random keys.
+  const Tensor keys = rand({n, patches}, kFloat64);
+  std::vector<std::uint8_t> is_hidden(static_cast<std::size_t>(n * patches), 0);
+  parallel_for(0, n, 8, [&](std::int64_t lo, std::int64_t hi) {
+    std::vector<std::int64_t> order(static_cast<std::size_t>(patches));
+    for (std::int64_t s = lo; s < hi; ++s) {
+      const double* key = keys.data_ptr<double>() + s * patches;
+      std::iota(order.begin(), order.end(), 0);
+      std::nth_element(order.begin(), order.begin() + hidden, order.end(),
+                       [&](std::int64_t a, std::int64_t b) { return key[a] < key[b]; });
+      for (std::int64_t k = 0; k < hidden; ++k) is_hidden[s * patches + order[k]] = 1;
+    }
+  });
+  MaskedBatch result{make_empty(x.sizes(), x.dtype(), kCPU), make_empty({n, 1, h, w}, x.dtype(), kCPU)};
+  visit_floating(x.dtype(), "RandomMask", [&]<class T>() {
+    const T* src = x.data_ptr<T>();
+    T* dst = result.masked.data_ptr<T>();
+    T* mask = result.mask.data_ptr<T>();
+    for (std::int64_t s = 0; s < n; ++s)
+      for (std::int64_t i = 0; i < h; ++i)
+        for (std::int64_t j = 0; j < w; ++j)
+          mask[(s * h + i) * w + j] = is_hidden[s * patches + (i / patch) * grid_w + j / patch] ? T(1) : T(0);
+    parallel_for(0, n * c, 16, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t plane = lo; plane < hi; ++plane) {
+        const T* m = mask + (plane / c) * h * w;
+        for (std::int64_t k = 0; k < h * w; ++k)
+          dst[plane * h * w + k] = m[k] != T(0) ? static_cast<T>(fill) : src[plane * h * w + k];
+      }
+    });
+  });
+  return result;
+}
+
+// ---- Sobel --------------------------------------------------------------------------------
+Tensor Sobel::operator()(Tensor input) const {
+  const Tensor x = image_batch(input, "Sobel");
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  CAKE_CHECK(c == 1 || c == 3, "Sobel: expected 1 (grey) or 3 (RGB) channels, got ", c, " (batch ", x.sizes(), ")");
+  Tensor out = make_empty({n, 2, h, w}, x.dtype(), kCPU);
+  visit_floating(x.dtype(), "Sobel", [&]<class T>() {
+    const T* src = x.data_ptr<T>();
+    T* dst = out.data_ptr<T>();
+    parallel_for(0, n, 4, [&](std::int64_t lo, std::int64_t hi) {
+      std::vector<T> grey(static_cast<std::size_t>(h * w));
+      for (std::int64_t s = lo; s < hi; ++s) {
+        const T* image = src + s * c * h * w;
+        for (std::int64_t k = 0; k < h * w; ++k) {
+          T sum = 0;
+          for (std::int64_t ch = 0; ch < c; ++ch) sum += image[ch * h * w + k];
+          grey[k] = sum / static_cast<T>(c);
+        }
+        // g(i, j) with zero padding outside the image.
+        auto g = [&](std::int64_t i, std::int64_t j) { return i >= 0 && i < h && j >= 0 && j < w ? grey[i * w + j] : T(0); };
+        T* gx = dst + s * 2 * h * w;
+        T* gy = gx + h * w;
+        for (std::int64_t i = 0; i < h; ++i)
+          for (std::int64_t j = 0; j < w; ++j) {
+            // Gx: left column minus right column, weights 1, 2, 1 down the rows.
+            gx[i * w + j] = (g(i - 1, j - 1) + 2 * g(i, j - 1) + g(i + 1, j - 1)) -
+                            (g(i - 1, j + 1) + 2 * g(i, j + 1) + g(i + 1, j + 1));
+            // Gy: top row minus bottom row, weights 1, 2, 1 across the columns.
+            gy[i * w + j] = (g(i - 1, j - 1) + 2 * g(i - 1, j) + g(i - 1, j + 1)) -
+                            (g(i + 1, j - 1) + 2 * g(i + 1, j) + g(i + 1, j + 1));
+          }
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace cake::data

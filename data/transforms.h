@@ -1,0 +1,93 @@
+// transforms.h: augmentations and corruptions applied to a whole batch of images.
+//
+//   using namespace cake::data;
+//   Compose augment{RandomCrop(28, 2), RandomHorizontalFlip(0.5), Normalize({0.2860}, {0.3530})};
+//   cake::Tensor x = augment(batch.x);                     // [N, C, H, W] in, [N, C, H, W] out
+//   cake::Tensor noisy = GaussianNoise(0.3, true)(batch.x); // denoising autoencoder input
+//   MaskedBatch m = RandomMask(7, 0.75).apply(batch.x);     // m.masked, m.mask (1 = hidden)
+//   cake::Tensor edges = Sobel()(batch.x);                  // [N, 2, H, W] for DeepCluster
+//
+// Every transform is a small struct whose operator() maps a batch [N, C, H, W] (float32 or
+// float64) to a new tensor; none modifies its input. The random ones draw from the global
+// generator (tensor/random.h), one draw per sample, so manual_seed fixes them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace cake::data {
+
+// Runs transforms one after the other.
+class Compose {
+ public:
+  Compose(std::initializer_list<std::function<Tensor(Tensor)>> steps) : steps_(steps) {}
+  explicit Compose(std::vector<std::function<Tensor(Tensor)>> steps) : steps_(std::move(steps)) {}
+  Tensor operator()(Tensor batch) const;
+
+ private:
+  std::vector<std::function<Tensor(Tensor)>> steps_;
+};
+
+// (x - mean[c]) / std[c] per channel c (dim 1). One value applies to every channel.
+struct Normalize {
+  Normalize(std::vector<double> mean, std::vector<double> std);
+  Tensor operator()(Tensor batch) const;
+  std::vector<double> mean, std;
+};
+
+// Pads every side with `padding` zeros, then cuts a random size x size window per sample
+// (the CIFAR/MNIST "random crop with padding" augmentation).
+struct RandomCrop {
+  RandomCrop(std::int64_t size, std::int64_t padding = 0);
+  Tensor operator()(Tensor batch) const;
+  std::int64_t size, padding;
+};
+
+// Mirrors each sample left-right with probability p.
+struct RandomHorizontalFlip {
+  explicit RandomHorizontalFlip(double p = 0.5);
+  Tensor operator()(Tensor batch) const;
+  double p;
+};
+
+// x + sigma * N(0, 1), the corruption of a denoising autoencoder (Vincent et al., 2008;
+// seed 004, section 3). With clip, the result is clamped to [0, 1], the range of the images.
+struct GaussianNoise {
+  explicit GaussianNoise(double sigma, bool clip = false);
+  Tensor operator()(Tensor batch) const;
+  double sigma;
+  bool clip;
+};
+
+struct MaskedBatch {
+  Tensor masked;  // the batch with the hidden patches set to the fill value
+  Tensor mask;    // [N, 1, H, W] of the batch's dtype: 1 where hidden, 0 where visible
+};
+
+// Hides a random `ratio` of the patch x patch squares of every image (masked
+// self-supervision, He et al. 2021, "Masked autoencoders"; seed 001). The image is cut into a
+// grid of ceil(H / patch) x ceil(W / patch) patches (edge patches may be smaller) and
+// round(ratio * patches) of them, chosen uniformly per sample, are set to `fill`.
+struct RandomMask {
+  RandomMask(std::int64_t patch, double ratio, double fill = 0.0);
+  Tensor operator()(Tensor batch) const { return apply(std::move(batch)).masked; }
+  MaskedBatch apply(Tensor batch) const;  // also returns the mask, for a loss on hidden pixels
+  std::int64_t patch;
+  double ratio, fill;
+};
+
+// DeepCluster's input filter (Caron et al., 2018, section 4.1; seed 000): colour images are
+// averaged to grey (weights 1/3, as in the authors' code), then two 3x3 Sobel filters with zero
+// padding give the horizontal and vertical gradients, which remove colour and raise local
+// contrast. [N, 1 or 3, H, W] -> [N, 2, H, W]; channel 0 is
+//   Gx = [[1, 0, -1], [2, 0, -2], [1, 0, -1]],  channel 1 is Gy = Gx^T,
+// applied as a cross-correlation (as nn.Conv2d computes it).
+struct Sobel {
+  Tensor operator()(Tensor batch) const;
+};
+
+}  // namespace cake::data
