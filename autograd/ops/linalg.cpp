@@ -1,0 +1,174 @@
+// autograd/ops/linalg.cpp: differentiable matrix products.
+//
+// The primitive is matmul, Y = A B, whose backward is the pair of products
+//   dA = G B^T,   dB = A^T G          (G = dL/dY)
+// summed over any batch dims that broadcasting expanded (native::sum_to, the adjoint of
+// broadcasting). mm, bmm and dot are matmul with stricter shape checks, outer is an
+// elementwise product. addmm and cdist_squared each run as one fused GEMM, so they carry their
+// own backward, also written as GEMMs.
+#include "autograd/function.h"
+#include "autograd/ops.h"
+#include "tensor/creation.h"
+#include "tensor/native/elementwise.h"
+#include "tensor/native/linalg.h"
+#include "tensor/native/reduce.h"
+#include "tensor/native/view.h"
+
+namespace cake {
+
+using autograd::needs_grad;
+using autograd::record;
+using autograd::SavedTensor;
+using autograd::TensorList;
+
+namespace {
+
+// The transpose of the matrices in the last two dims (a view).
+Tensor mT(const Tensor& x) { return native::transpose(x, -2, -1); }
+
+// alpha * (x @ y) for matrices, with alpha applied inside the GEMM (no extra pass).
+Tensor scaled_product(const Tensor& x, const Tensor& y, Scalar alpha) {
+  Tensor out = make_empty({x.size(0), y.size(1)}, x.dtype(), x.device());
+  native::gemm(native::blas_compatible(x), native::blas_compatible(y), out, alpha, 0);
+  return out;
+}
+
+// matmul treats a 1-D left operand as a row [1, K] and a 1-D right one as a column [K, 1],
+// then drops the added dim from the result. Backward works on those matrix forms.
+Tensor as_left_matrix(const Tensor& a) { return a.dim() == 1 ? native::unsqueeze(a, 0) : a; }
+Tensor as_right_matrix(const Tensor& b) { return b.dim() == 1 ? native::unsqueeze(b, 1) : b; }
+Shape left_matrix_shape(const Shape& a) { return a.size() == 1 ? Shape{1, a[0]} : a; }
+Shape right_matrix_shape(const Shape& b) { return b.size() == 1 ? Shape{b[0], 1} : b; }
+// The output gradient with the dims dropped for vector operands put back.
+Tensor gradient_as_matrix(const Tensor& g, bool a_vector, bool b_vector) {
+  Shape shape = g.sizes();
+  if (b_vector) shape.push_back(1);
+  if (a_vector) shape.insert(shape.end() - 1, 1);
+  return native::reshape(g, shape);
+}
+
+// dB = A^T G reduced to b's shape. When b is one matrix shared by a batched a (the nn.Linear
+// weight), the sum over the batch of A_i^T G_i is a single GEMM over the stacked rows:
+// [batch * M, K]^T @ [batch * M, N].
+Tensor right_gradient(const Tensor& a, const Tensor& g, const Shape& b_shape) {
+  if (b_shape.size() == 2 && a.dim() > 2) {
+    Tensor a_rows = native::reshape(a, {-1, a.size(-1)});
+    Tensor g_rows = native::reshape(g, {-1, g.size(-1)});
+    return native::matmul(mT(a_rows), g_rows);
+  }
+  return native::sum_to(native::matmul(mT(a), g), b_shape);
+}
+
+}  // namespace
+
+// Y = A B: dA = G B^T, dB = A^T G (each summed down to its operand's shape).
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  Tensor y = native::matmul(a, b);
+  if (needs_grad({a, b})) {
+    const bool ga = a.requires_grad(), gb = b.requires_grad();
+    record("MatmulBackward", {a, b}, {y},
+           [ga, gb, sa = gb ? SavedTensor(a) : SavedTensor(), sb = ga ? SavedTensor(b) : SavedTensor(),
+            a_shape = a.sizes(), b_shape = b.sizes()](const TensorList& g) {
+             const Tensor g2 = gradient_as_matrix(g[0], a_shape.size() == 1, b_shape.size() == 1);
+             TensorList out(2);
+             if (ga) {
+               const Tensor da = native::matmul(g2, mT(as_right_matrix(sb.get())));
+               out[0] = native::reshape(native::sum_to(da, left_matrix_shape(a_shape)), a_shape);
+             }
+             if (gb) {
+               const Tensor db = right_gradient(as_left_matrix(sa.get()), g2, right_matrix_shape(b_shape));
+               out[1] = native::reshape(db, b_shape);
+             }
+             return out;
+           });
+  }
+  return y;
+}
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+  CAKE_CHECK(a.dim() == 2 && b.dim() == 2, "mm: expected two matrices, got shapes ", a.sizes(), " and ", b.sizes());
+  return matmul(a, b);
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  CAKE_CHECK(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0),
+             "bmm: expected batches [B, M, K] and [B, K, N] of the same B, got shapes ", a.sizes(), " and ", b.sizes());
+  return matmul(a, b);
+}
+
+Tensor dot(const Tensor& a, const Tensor& b) {
+  CAKE_CHECK(a.dim() == 1 && b.dim() == 1 && a.size(0) == b.size(0),
+             "dot: expected two vectors of the same length, got shapes ", a.sizes(), " and ", b.sizes());
+  return matmul(a, b);
+}
+
+// outer(a, b)[i][j] = a_i b_j: a column times a row, broadcast (no reduction, so no GEMM).
+Tensor outer(const Tensor& a, const Tensor& b) {
+  CAKE_CHECK(a.dim() == 1 && b.dim() == 1, "outer: expected two vectors, got shapes ", a.sizes(), " and ", b.sizes());
+  return mul(unsqueeze(a, 1), unsqueeze(b, 0));
+}
+
+// d trace(X) = I: the gradient is g on the diagonal and 0 elsewhere.
+Tensor trace(const Tensor& x) {
+  Tensor y = native::trace(x);
+  if (needs_grad({x})) {
+    record("TraceBackward", {x}, {y}, [shape = x.sizes()](const TensorList& g) {
+      Tensor grad = zeros(shape, {g[0].dtype(), g[0].device()});
+      native::copy_(native::diagonal(grad), g[0]);
+      return TensorList{grad};
+    });
+  }
+  return y;
+}
+
+// Y = beta C + alpha A B: dC = beta G (summed to c's shape), dA = alpha G B^T, dB = alpha A^T G.
+Tensor addmm(const Tensor& c, const Tensor& a, const Tensor& b, Scalar beta, Scalar alpha) {
+  Tensor y = native::addmm(c, a, b, beta, alpha);
+  if (needs_grad({c, a, b})) {
+    const bool gc = c.requires_grad(), ga = a.requires_grad(), gb = b.requires_grad();
+    record("AddmmBackward", {c, a, b}, {y},
+           [gc, ga, gb, sa = gb ? SavedTensor(a) : SavedTensor(), sb = ga ? SavedTensor(b) : SavedTensor(),
+            c_shape = c.sizes(), beta, alpha](const TensorList& g) {
+             TensorList out(3);
+             if (gc) out[0] = native::sum_to(native::binary(native::BinaryOp::Mul, g[0], beta), c_shape);
+             if (ga) out[1] = scaled_product(g[0], mT(sb.get()), alpha);
+             if (gb) out[2] = scaled_product(mT(sa.get()), g[0], alpha);
+             return out;
+           });
+  }
+  return y;
+}
+
+// D_ij = |a_i - b_j|^2, so with G = dL/dD:
+//   dL/da_i = sum_j G_ij 2 (a_i - b_j) = 2 (rowsum(G)_i a_i - (G b)_i)
+//   dL/db_j = sum_i G_ij 2 (b_j - a_i) = 2 (colsum(G)_j b_j - (G^T a)_j)
+// Each is one GEMM with alpha = -2, beta = 2 on top of the scaled points. This is the gradient
+// of the exact expression; the forward's clamp at 0 only removes rounding error, so it is not
+// differentiated.
+Tensor cdist_squared(const Tensor& a, const Tensor& b) {
+  Tensor y = native::cdist_squared(a, b);
+  if (needs_grad({a, b})) {
+    const bool ga = a.requires_grad(), gb = b.requires_grad();
+    record("CdistSquaredBackward", {a, b}, {y},
+           [ga, gb, sa = SavedTensor(a), sb = SavedTensor(b)](const TensorList& g) {
+             const Tensor& av = sa.get();
+             const Tensor& bv = sb.get();
+             const Tensor G = native::blas_compatible(g[0]);
+             TensorList out(2);
+             if (ga) {
+               Tensor da = native::binary(native::BinaryOp::Mul, av, native::sum(G, {1}, true));
+               native::gemm(G, native::blas_compatible(bv), da, -2.0, 2.0);
+               out[0] = da;
+             }
+             if (gb) {
+               Tensor db = native::binary(native::BinaryOp::Mul, bv, native::view(native::sum(G, {0}, false), {-1, 1}));
+               native::gemm(mT(G), native::blas_compatible(av), db, -2.0, 2.0);
+               out[1] = db;
+             }
+             return out;
+           });
+  }
+  return y;
+}
+
+}  // namespace cake

@@ -1,0 +1,59 @@
+// native/linalg.h: matrix products without autograd (matmul, addmm, cdist_squared) and the
+// one backend entry point they share, a batched GEMM.
+//
+//   Tensor y = cake::native::matmul(x, w);          // [..., M, K] @ [K, N] -> [..., M, N]
+//   Tensor d = cake::native::cdist_squared(a, b);   // [N, D], [M, D] -> [N, M]
+//
+// The differentiable versions (cake::matmul, cake::mm, ... in autograd/ops.h) wrap these.
+// The decompositions (eigh, svd, cholesky, ...) live in tensor/linalg.h.
+//
+// NOTE [ BLAS on strided views ]
+// A BLAS GEMM reads a matrix from a pointer, a leading dimension `ld` and a transpose flag,
+// so two kinds of view need no copy:
+//   * row-major rows:    stride[1] == 1, ld = stride[0]  (contiguous, or narrowed columns);
+//   * transposed views:  stride[0] == 1, ld = stride[1]  (x.t() of a row-major matrix),
+//     handed to BLAS as the row-major matrix it is a transpose of, with CblasTrans.
+// Anything else (a stepped slice, an expanded dim with stride 0) is copied to contiguous first.
+// blas_layout() below says which case a view is; every backend with a GEMM (OpenBLAS, cuBLAS)
+// accepts both, so the rule lives here rather than in one backend.
+#pragma once
+
+#include <optional>
+
+#include "tensor/dispatch.h"
+#include "tensor/tensor.h"
+
+namespace cake::native {
+
+// How the matrix in the last two dims of a view is passed to a GEMM without a copy.
+struct MatrixLayout {
+  bool transposed;  // true: the memory is the row-major transpose (pass CblasTrans)
+  std::int64_t ld;  // leading dimension, in elements
+};
+// std::nullopt when neither of the last two strides is 1 (see NOTE [ BLAS on strided views ]).
+std::optional<MatrixLayout> blas_layout(const Tensor& matrix);
+// `x` itself when blas_layout accepts it, else a contiguous copy.
+Tensor blas_compatible(const Tensor& x);
+
+// out = alpha * (a @ b) + beta * out, for every matrix of a common batch shape:
+//   a [..., M, K], b [..., K, N], out [..., M, N], identical batch sizes (a and b may be
+//   broadcast views with batch stride 0), one dtype, one device. a and b satisfy blas_layout;
+//   each matrix of out is row-major (stride[-1] == 1). With beta == 0, out's values are ignored.
+using GemmFn = void (*)(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha, Scalar beta);
+CAKE_DECLARE_DISPATCH(GemmFn, gemm_stub);
+// Checks the geometry above and dispatches; float32/float64 go to BLAS, int64/uint8 to a loop.
+void gemm(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha = 1, Scalar beta = 0);
+
+// NumPy matmul: 1-D operands are a row (left) or column (right) vector whose added dim is
+// dropped from the result; leading dims broadcast. Errors name both shapes.
+Tensor matmul(const Tensor& a, const Tensor& b);
+// beta * c + alpha * (a @ b) for matrices a [M, K], b [K, N]; c broadcasts to [M, N].
+Tensor addmm(const Tensor& c, const Tensor& a, const Tensor& b, Scalar beta = 1, Scalar alpha = 1);
+// out[i][j] = |a_i - b_j|^2 for a [N, D], b [M, D] (floating point), with one GEMM.
+Tensor cdist_squared(const Tensor& a, const Tensor& b);
+// The sum of the main diagonal of a matrix, as a 0-d tensor.
+Tensor trace(const Tensor& x);
+// A view of the main diagonal of a matrix (length min(rows, cols)); writes go through.
+Tensor diagonal(const Tensor& x);
+
+}  // namespace cake::native
