@@ -34,7 +34,7 @@ struct ConvTranspose2dParams {
 };
 struct Pool2dParams {
   Pair kernel{2, 2};
-  std::optional<Pair> stride;  // defaults to kernel
+  std::optional<Pair> stride = std::nullopt;  // defaults to kernel
   Pair padding{0, 0};
   bool ceil_mode = false;
   bool count_include_pad = true;  // avg pool only
