@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <numeric>
 
 #include "tensor/creation.h"
@@ -148,6 +149,8 @@ SolverResult gradient_descent(SoftmaxObjective& f, std::vector<double>& theta, c
 
 SolverResult lbfgs(SoftmaxObjective& f, std::vector<double>& theta, const LogisticRegressionOptions& o) {
   constexpr double kArmijo = 1e-4;  // sufficient decrease: f(x + t d) <= f(x) + c t g.d
+  // scikit-learn passes ftol = 64 machine epsilons to L-BFGS-B.
+  constexpr double kRelativeReduction = 64 * std::numeric_limits<double>::epsilon();
   std::vector<double> grad, next_theta(theta.size()), next_grad, direction(theta.size());
   std::deque<std::vector<double>> s_history, y_history;  // x_{k+1} - x_k and g_{k+1} - g_k
   std::deque<double> rho_history;                        // 1 / (y.s)
@@ -205,7 +208,16 @@ SolverResult lbfgs(SoftmaxObjective& f, std::vector<double>& theta, const Logist
     }
     theta.swap(next_theta);
     grad.swap(next_grad);
+    // The second stopping rule of L-BFGS-B (and so of scikit-learn's lbfgs solver): the loss
+    // no longer falls by more than round-off, relative to its size. Without it the solver can
+    // creep along at the floor of double precision until max_iter.
+    const double previous_loss = r.loss;
     r.loss = next_loss;
+    if (previous_loss - next_loss <= kRelativeReduction * std::max({std::abs(previous_loss), std::abs(next_loss), 1.0})) {
+      r.converged = true;
+      ++r.iterations;
+      break;
+    }
   }
   r.converged = r.converged || max_abs(grad) < o.tolerance;
   return r;

@@ -6,7 +6,7 @@
 //   auto loss = F::cross_entropy(F::linear(p.flatten(1), w2, b2), labels);   // labels: int64
 //   auto kl = F::gaussian_kl(mu, logvar, F::Reduction::Sum);
 //
-// Layers in nn/layers.h hold parameters and call these. Every function here is differentiable
+// The layers (nn/linear.h, conv.h, pooling.h, normalization.h, activation.h) hold parameters and call these. Every function here is differentiable
 // because it is built from the differentiable ops of autograd/ (ops.h, nn_ops.h); each loss
 // states its formula, and the ones with a numerically stable rewrite say why.
 //

@@ -5,7 +5,6 @@
 #include <set>
 
 #include "autograd/grad_mode.h"
-#include "tensor/creation.h"
 
 namespace cake::optim {
 
@@ -58,7 +57,7 @@ SafetensorsFile Optimizer::state_dict() const {
   for (const auto& [key, value] : hyperparameters()) out.metadata["hp." + key] = exact_text(value);
   if (initial_lr) out.metadata["initial_lr"] = exact_text(*initial_lr);
   for (std::size_t i = 0; i < state_.size(); ++i) {
-    out.tensors[state_key(i, "step")] = full({}, state_[i].step, kInt64);
+    out.metadata[state_key(i, "step")] = std::to_string(state_[i].step);
     for (const auto& [name, tensor] : state_[i].tensors) out.tensors[state_key(i, name)] = tensor;
   }
   return out;
@@ -99,28 +98,25 @@ void Optimizer::load_state_dict(const SafetensorsFile& state, const std::string&
   for (const auto& [key, text] : state.metadata)
     if (key.rfind("hp.", 0) == 0) values[key.substr(3)] = parse_double(text, key, source);
   std::vector<ParamState> loaded(params_.size());
-  std::vector<bool> has_step(params_.size(), false);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const std::string key = state_key(i, "step");
+    const std::string text = meta(key);
+    const auto result = std::from_chars(text.data(), text.data() + text.size(), loaded[i].step);
+    CAKE_CHECK(result.ec == std::errc() && result.ptr == text.data() + text.size() && loaded[i].step >= 0, "load ",
+               name(), " state from ", source, ": metadata '", key, "' is not a step count: \"", text, "\"");
+  }
   for (const auto& [key, tensor] : state.tensors) {
     std::size_t i = 0;
     std::string entry;
     CAKE_CHECK(split_state_key(key, i, entry) && i < params_.size(), "load ", name(), " state from ", source,
                ": unexpected tensor '", key, "'");
     const Tensor& param = params_[i];
-    if (entry == "step") {
-      CAKE_CHECK(tensor.numel() == 1 && tensor.dtype() == kInt64, "load ", name(), " state from ", source, ": '", key,
-                 "' must be one int64, got shape ", tensor.sizes(), " of ", dtype_name(tensor.dtype()));
-      loaded[i].step = tensor.item<std::int64_t>();
-      has_step[i] = true;
-      continue;
-    }
     CAKE_CHECK(tensor.sizes() == param.sizes(), "load ", name(), " state from ", source, ": '", key, "' has shape ",
                tensor.sizes(), " but parameter ", i, " has shape ", param.sizes());
     // A private copy on the parameter's device and in its dtype, so later in-place updates
     // never write into the caller's tensors.
     loaded[i].tensors[entry] = tensor.detach().to(param.device(), param.dtype()).clone();
   }
-  for (std::size_t i = 0; i < params_.size(); ++i)
-    CAKE_CHECK(has_step[i], "load ", name(), " state from ", source, ": '", state_key(i, "step"), "' is missing");
   set_hyperparameters(values);
   initial_lr = state.metadata.count("initial_lr")
                    ? std::optional<double>(parse_double(meta("initial_lr"), "initial_lr", source))

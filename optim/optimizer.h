@@ -14,6 +14,8 @@
 // ... with PyTorch's names), created on the first step and updated in place afterwards. step()
 // runs with gradient recording off and skips parameters whose gradient is undefined, as
 // PyTorch does. Every update rule is written out, with its source, in the subclass's .cpp.
+// As in PyTorch, move the model (Module::to) before building its optimiser: state tensors are
+// created beside the parameters and do not follow a later move.
 #pragma once
 
 #include <cstdint>
@@ -54,9 +56,9 @@ class Optimizer {
   const std::vector<Tensor>& params() const { return params_; }
   const ParamState& state(std::size_t index) const { return state_.at(index); }
 
-  // Everything needed to resume: tensors "state.<i>.<name>" and "state.<i>.step" per parameter
-  // i, and metadata "optimizer", "num_params" and "hp.<name>" for each hyperparameter (written
-  // with all 17 significant digits, so they read back bit for bit).
+  // Everything needed to resume: the state tensors as "state.<i>.<name>" for parameter i, and
+  // metadata "optimizer", "num_params", "state.<i>.step" (the step counts) and "hp.<name>" for
+  // each hyperparameter (shortest round-trip decimal text, so they read back bit for bit).
   SafetensorsFile state_dict() const;
   // Restores a state_dict() of the same kind of optimiser over parameters of the same shapes;
   // errors name `source`, the entry and both shapes.

@@ -79,33 +79,42 @@ class Progress {
 
 // Everything a run function gets. Outputs go through the save_* helpers so that every
 // algorithm leaves the same files (see tools/run_context.cpp).
+//
+// Where things live: `data` and `test_data` are already on `device` (so an algorithm built
+// from Cake ops runs there by itself; one with its own CPU loops calls .cpu()); `labels` and
+// `test_labels` stay on the CPU. The save_* helpers accept tensors on any device.
 struct RunContext {
+  std::string algorithm;        // the registered name, e.g. "kmeans"
   Tensor data;                  // [N, D] float32, rows are samples
   Tensor labels;                // [N] int64 ground truth, or undefined
   std::optional<Shape> image_shape;  // {C, H, W} when the rows are flattened images
+  std::vector<std::string> class_names;  // names of the true labels, when the data set has them
   std::string data_name;        // as given to --data
   Params params;
-  std::uint64_t seed = 0;
+  std::uint64_t seed = 0;       // cake::manual_seed(seed) has been called before run()
   Device device = kCPU;
   bool quiet = false;
   std::filesystem::path out_dir;
-  Progress* progress = nullptr;
+  Progress* progress = nullptr;  // never null (a silent one with --quiet)
   // Extra data sets a training algorithm may use (e.g. the test split of a named data set).
   Tensor test_data, test_labels;
 
   nlohmann::json metrics;       // written to metrics.json after run() returns
+  Tensor predicted_labels;      // int64 [N] on the CPU: what save_labels last saved
 
   // One line of log.jsonl (per iteration/epoch values).
   void log(const nlohmann::json& record);
-  // labels.npy (int64, -1 for noise); adds nmi/ari/acc/... to metrics when labels are known,
-  // and a confusion-matrix figure.
+  // labels.npy (int64, -1 for noise); adds n_clusters, and nmi/ari/acc/purity/... when labels
+  // are known, to metrics; figures: the confusion matrix (labels known), a grid of samples per
+  // cluster (image data), the clusters in the plane (2-D data).
   void save_labels(const Tensor& predicted);
   // embedding.npy; a 2-D scatter figure coloured by label when it has 2 columns (or its first
   // two principal components otherwise).
   void save_embedding(const Tensor& embedding, const std::string& name = "embedding");
-  // A curve figure (e.g. loss per epoch) from the named series.
+  // A curve figure (e.g. loss per epoch) from the named series, plotted against step 1, 2, ...
   void save_curve(const std::string& file, const std::string& title,
-                  const std::vector<std::pair<std::string, std::vector<double>>>& series);
+                  const std::vector<std::pair<std::string, std::vector<double>>>& series,
+                  const std::string& x_label = "step");
   // An image grid figure: images [N, C, H, W] or [N, H*W] with image_shape, values in [0, 1].
   void save_image_grid(const std::string& file, const Tensor& images, std::int64_t columns);
   // Path of a file inside the output directory.

@@ -1,0 +1,215 @@
+// autograd/ops/nn.cpp: the differentiable neural-network ops of autograd/nn_ops.h, each forward
+// with its backward right under it. The arithmetic is in tensor/native/nn_kernels.h.
+//
+// Convolution is linear in x and in w, so its backward is two more convolutions:
+//   gx = backward-data(gy, w)     (the adjoint in x, a transposed convolution)
+//   gw = backward-weight(x, gy)   (correlating the input with the output gradient)
+//   gb = sum of gy over batch and pixels.
+// A transposed convolution is the adjoint of a convolution (NOTE [ Transposed convolution is
+// the adjoint of convolution ] in native/nn_kernels.h), so its backward swaps the roles:
+// gx = convolution forward of gy, gw = backward-weight with input and gradient exchanged.
+//
+// Batch norm in evaluation mode and layer norm are composites of differentiable ops (an
+// affine map; mean, variance and rsqrt), so they need no hand-written backward.
+#include <tuple>
+
+#include "autograd/function.h"
+#include "autograd/nn_ops.h"
+#include "autograd/ops.h"
+#include "tensor/native/elementwise.h"
+#include "tensor/native/nn_kernels.h"
+#include "tensor/native/reduce.h"
+#include "tensor/native/view.h"
+
+namespace cake {
+
+using autograd::needs_grad;
+using autograd::record;
+using autograd::SavedTensor;
+using autograd::TensorList;
+
+namespace {
+bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
+// Saves t only when `needed`, so backward keeps alive just what it will read.
+SavedTensor save_if(bool needed, const Tensor& t) { return SavedTensor(needed ? t : Tensor()); }
+}  // namespace
+
+// ---- convolution ----------------------------------------------------------------------------
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
+  const native::ConvGeometry g = native::conv2d_geometry(
+      x.sizes(), weight.sizes(), {.stride = p.stride, .padding = p.padding, .dilation = p.dilation, .groups = p.groups},
+      "conv2d");
+  Tensor y = native::conv2d_forward(x, weight, bias, g);
+  if (needs_grad({x, weight, bias})) {
+    const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
+    record("Conv2dBackward", {x, weight, bias}, {y},
+           [g, need_x, need_w, need_b, sx = save_if(need_w, x), sw = save_if(need_x, weight)](const TensorList& grads) {
+             const Tensor& gy = grads[0];
+             Tensor gx, gw, gb;
+             if (need_x) gx = native::conv2d_backward_data(gy, sw.get(), g);
+             if (need_w) std::tie(gw, gb) = native::conv2d_backward_weight(sx.get(), gy, g, need_b);
+             else if (need_b) gb = native::sum(gy, {0, 2, 3});
+             return TensorList{gx, gw, gb};
+           });
+  }
+  return y;
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dParams& p) {
+  const native::ConvGeometry g = native::conv_transpose2d_geometry(
+      x.sizes(), weight.sizes(),
+      {.stride = p.stride, .padding = p.padding, .dilation = p.dilation, .groups = p.groups,
+       .output_padding = p.output_padding},
+      "conv_transpose2d");
+  Tensor y = native::conv_transpose2d_forward(x, weight, bias, g);
+  if (needs_grad({x, weight, bias})) {
+    const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
+    record("ConvTranspose2dBackward", {x, weight, bias}, {y},
+           [g, need_x, need_w, need_b, sx = save_if(need_w, x), sw = save_if(need_x, weight)](const TensorList& grads) {
+             // In g, the transposed convolution's output y is the convolution's input and x its output.
+             const Tensor& gy = grads[0];
+             Tensor gx, gw, gb;
+             if (need_x) gx = native::conv2d_forward(gy, sw.get(), Tensor(), g);
+             if (need_w) gw = native::conv2d_backward_weight(gy, sx.get(), g, false).first;
+             if (need_b) gb = native::sum(gy, {0, 2, 3});
+             return TensorList{gx, gw, gb};
+           });
+  }
+  return y;
+}
+
+// ---- pooling --------------------------------------------------------------------------------
+namespace {
+native::PoolOptions pool_options(const Pool2dParams& p) {
+  return {.kernel = p.kernel, .stride = p.stride.value_or(p.kernel), .padding = p.padding, .ceil_mode = p.ceil_mode,
+          .count_include_pad = p.count_include_pad};
+}
+}  // namespace
+
+// The gradient of each window's maximum goes to the input element that won (saved index).
+Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
+  const native::PoolGeometry g = native::pool2d_geometry(x.sizes(), pool_options(p), "max_pool2d");
+  if (!needs_grad({x})) return native::max_pool2d(x, g);
+  auto [y, indices] = native::max_pool2d_with_indices(x, g);
+  record("MaxPool2dBackward", {x}, {y}, [g, indices = indices](const TensorList& grads) {
+    return TensorList{native::max_pool2d_backward(grads[0], indices, g)};
+  });
+  return y;
+}
+
+// Each window's gradient is spread evenly over the elements it averaged.
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
+  const native::PoolGeometry g = native::pool2d_geometry(x.sizes(), pool_options(p), "avg_pool2d");
+  Tensor y = native::avg_pool2d(x, g);
+  if (needs_grad({x})) {
+    record("AvgPool2dBackward", {x}, {y}, [g](const TensorList& grads) {
+      return TensorList{native::avg_pool2d_backward(grads[0], g)};
+    });
+  }
+  return y;
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
+  const native::PoolGeometry g = native::adaptive_pool2d_geometry(x.sizes(), output_size, "adaptive_avg_pool2d");
+  Tensor y = native::adaptive_avg_pool2d(x, g);
+  if (needs_grad({x})) {
+    record("AdaptiveAvgPool2dBackward", {x}, {y}, [g](const TensorList& grads) {
+      return TensorList{native::adaptive_avg_pool2d_backward(grads[0], g)};
+    });
+  }
+  return y;
+}
+
+// ---- normalisation --------------------------------------------------------------------------
+namespace {
+// [C] -> [1, C, 1, ...] to broadcast over an input of rank `rank`.
+Tensor per_channel(const Tensor& v, std::int64_t rank) {
+  Shape shape(static_cast<std::size_t>(rank), 1);
+  shape[1] = v.numel();
+  return reshape(v, shape);
+}
+
+// Evaluation mode: the running statistics are constants, so batch norm is the affine map
+//   y = x * scale + shift,  scale = weight / sqrt(running_var + eps),  shift = bias - running_mean * scale,
+// written with differentiable ops (gradients reach x, weight and bias through it).
+Tensor batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                       const Tensor& running_var, double eps) {
+  const std::int64_t channels = x.sizes()[1];
+  CAKE_CHECK(running_mean.defined() && running_var.defined(),
+             "batch_norm: evaluation mode (training=false) needs running_mean and running_var");
+  for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
+    CAKE_CHECK(!t->defined() || t->sizes() == Shape{channels}, "batch_norm: expected per-channel tensors of shape [",
+               channels, "] for an input of shape ", x.sizes(), ", got ", t->sizes());
+  const Tensor inv_std = native::unary(
+      native::UnaryOp::Rsqrt, native::binary(native::BinaryOp::Add, native::to_dtype(running_var, x.dtype()), eps));
+  const Tensor mean = native::to_dtype(running_mean, x.dtype());
+  Tensor scale = weight.defined() ? weight * inv_std : inv_std;
+  Tensor shift = bias.defined() ? bias - mean * scale : -(mean * scale);
+  return x * per_channel(scale, x.dim()) + per_channel(shift, x.dim());
+}
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum, double eps) {
+  CAKE_CHECK(x.dim() >= 2, "batch_norm: expected an input of shape [N, C, ...], got ", x.sizes());
+  if (!training) return batch_norm_eval(x, weight, bias, running_mean, running_var, eps);
+  native::BatchNormResult r = native::batch_norm_training(x, weight, bias, running_mean, running_var, momentum, eps);
+  if (needs_grad({x, weight, bias})) {
+    const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
+    // xhat depends on x through the batch mean and variance, so backward reads x, mean, invstd.
+    record("BatchNormBackward", {x, weight, bias}, {r.output},
+           [need_x, need_w, need_b, eps, sx = SavedTensor(x), sw = save_if(need_x, weight), mean = r.mean,
+            invstd = r.invstd](const TensorList& grads) {
+             native::BatchNormGrads gr =
+                 native::batch_norm_backward(grads[0], sx.get(), sw.get(), mean, invstd, eps, need_x, need_w, need_b);
+             return TensorList{gr.grad_x, gr.grad_weight, gr.grad_bias};
+           });
+  }
+  return r.output;
+}
+
+// y = (x - mean) / sqrt(var + eps) * weight + bias over the trailing dims (Ba, Kiros & Hinton
+// 2016), var biased as in PyTorch. A composite: mean, var and rsqrt carry the gradient.
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+  const auto k = static_cast<std::int64_t>(normalized_shape.size());
+  CAKE_CHECK(k >= 1 && x.dim() >= k && Shape(x.sizes().end() - k, x.sizes().end()) == normalized_shape,
+             "layer_norm: normalized_shape ", normalized_shape, " must be the trailing dims of the input shape ",
+             x.sizes());
+  for (const Tensor* t : {&weight, &bias})
+    CAKE_CHECK(!t->defined() || t->sizes() == normalized_shape, "layer_norm: weight and bias must have shape ",
+               normalized_shape, ", got ", t->sizes());
+  CAKE_CHECK(eps >= 0, "layer_norm: eps must be non-negative, got ", eps);
+  Shape dims;
+  for (std::int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
+  Tensor centred = x - mean(x, dims, true);
+  Tensor y = centred * rsqrt(mean(centred * centred, dims, true) + eps);
+  if (weight.defined()) y = y * weight;
+  if (bias.defined()) y = y + bias;
+  return y;
+}
+
+// ---- softmax --------------------------------------------------------------------------------
+// d softmax: gx = y * (g - sum(g * y)); d log_softmax: gx = g - softmax * sum(g). Both read the
+// saved output y only.
+Tensor softmax(const Tensor& x, std::int64_t dim) {
+  Tensor y = native::softmax(x, dim);
+  if (needs_grad({x})) {
+    record("SoftmaxBackward", {x}, {y}, [dim, sy = SavedTensor(y)](const TensorList& grads) {
+      return TensorList{native::softmax_backward(grads[0], sy.get(), dim)};
+    });
+  }
+  return y;
+}
+
+Tensor log_softmax(const Tensor& x, std::int64_t dim) {
+  Tensor y = native::log_softmax(x, dim);
+  if (needs_grad({x})) {
+    record("LogSoftmaxBackward", {x}, {y}, [dim, sy = SavedTensor(y)](const TensorList& grads) {
+      return TensorList{native::log_softmax_backward(grads[0], sy.get(), dim)};
+    });
+  }
+  return y;
+}
+
+}  // namespace cake

@@ -1,0 +1,85 @@
+// cpu/nn_routing.cpp: which CPU implementation runs each neural-network kernel.
+//
+// The rule, in one place: oneDNN takes float32 when Cake was built with it and
+// native::use_onednn() is on (the default); everything else (float64, a build without oneDNN,
+// set_use_onednn(false), or a case oneDNN rejects) runs Cake's own fallback. oneDNN 2.6 has no
+// float64 kernels, so float64, and with it every finite-difference gradient check, always
+// exercises the fallback.
+// Softmax and adaptive pooling have only Cake's kernels (softmax_kernels.cpp, pool_kernels.cpp).
+#include "tensor/cpu/nn_cpu.h"
+
+namespace cake::cpu {
+namespace {
+
+using native::ConvGeometry;
+using native::PoolGeometry;
+
+#ifdef CAKE_HAVE_ONEDNN
+bool onednn_takes(const Tensor& t) { return t.dtype() == kFloat32 && native::use_onednn(); }
+// Runs `onednn_call` when oneDNN takes this dtype, reporting whether it handled the case.
+#define CAKE_TRY_ONEDNN(tensor, onednn_call) \
+  if (onednn_takes(tensor) && (onednn_call)) return
+#else
+#define CAKE_TRY_ONEDNN(tensor, onednn_call)
+#endif
+
+void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) {
+  CAKE_TRY_ONEDNN(x, onednn::conv2d_forward(g, x, w, b, y));
+  fallback::conv2d_forward(g, x, w, b, y);
+}
+
+void conv2d_backward_data(const ConvGeometry& g, const Tensor& gy, const Tensor& w, const Tensor& gx) {
+  CAKE_TRY_ONEDNN(gy, onednn::conv2d_backward_data(g, gy, w, gx));
+  fallback::conv2d_backward_data(g, gy, w, gx);
+}
+
+void conv2d_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor& gy, const Tensor& gw,
+                            const Tensor& gb) {
+  CAKE_TRY_ONEDNN(x, onednn::conv2d_backward_weight(g, x, gy, gw, gb));
+  fallback::conv2d_backward_weight(g, x, gy, gw, gb);
+}
+
+void max_pool2d_forward(const PoolGeometry& g, const Tensor& x, const Tensor& y, const Tensor& indices) {
+  if (!indices.defined()) {
+    CAKE_TRY_ONEDNN(x, onednn::max_pool2d_forward_inference(g, x, y));
+  }
+  fallback::max_pool2d_forward(g, x, y, indices);
+}
+
+void avg_pool2d_forward(const PoolGeometry& g, const Tensor& x, const Tensor& y) {
+  CAKE_TRY_ONEDNN(x, onednn::avg_pool2d_forward(g, x, y));
+  fallback::avg_pool2d_forward(g, x, y);
+}
+
+void avg_pool2d_backward(const PoolGeometry& g, const Tensor& gy, const Tensor& gx) {
+  CAKE_TRY_ONEDNN(gy, onednn::avg_pool2d_backward(g, gy, gx));
+  fallback::avg_pool2d_backward(g, gy, gx);
+}
+
+void batch_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, double eps, const Tensor& y,
+                        const Tensor& mean, const Tensor& invstd) {
+  CAKE_TRY_ONEDNN(x, onednn::batch_norm_forward(x, w, b, eps, y, mean, invstd));
+  fallback::batch_norm_forward(x, w, b, eps, y, mean, invstd);
+}
+
+void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const Tensor& mean,
+                         const Tensor& invstd, double eps, const Tensor& gx, const Tensor& gw, const Tensor& gb) {
+  CAKE_TRY_ONEDNN(x, onednn::batch_norm_backward(gy, x, w, mean, invstd, eps, gx, gw, gb));
+  fallback::batch_norm_backward(gy, x, w, mean, invstd, eps, gx, gw, gb);
+}
+
+#undef CAKE_TRY_ONEDNN
+
+}  // namespace
+
+CAKE_REGISTER_KERNEL(native::conv2d_forward_stub, DeviceType::CPU, &conv2d_forward);
+CAKE_REGISTER_KERNEL(native::conv2d_backward_data_stub, DeviceType::CPU, &conv2d_backward_data);
+CAKE_REGISTER_KERNEL(native::conv2d_backward_weight_stub, DeviceType::CPU, &conv2d_backward_weight);
+CAKE_REGISTER_KERNEL(native::max_pool2d_forward_stub, DeviceType::CPU, &max_pool2d_forward);
+CAKE_REGISTER_KERNEL(native::max_pool2d_backward_stub, DeviceType::CPU, &fallback::max_pool2d_backward);
+CAKE_REGISTER_KERNEL(native::avg_pool2d_forward_stub, DeviceType::CPU, &avg_pool2d_forward);
+CAKE_REGISTER_KERNEL(native::avg_pool2d_backward_stub, DeviceType::CPU, &avg_pool2d_backward);
+CAKE_REGISTER_KERNEL(native::batch_norm_forward_stub, DeviceType::CPU, &batch_norm_forward);
+CAKE_REGISTER_KERNEL(native::batch_norm_backward_stub, DeviceType::CPU, &batch_norm_backward);
+
+}  // namespace cake::cpu

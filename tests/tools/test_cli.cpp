@@ -1,0 +1,356 @@
+// End-to-end tests of the `cake` binary: run it on a small data set with known clusters and
+// read back what it wrote; feed it bad files, bad parameters and bad flags and read its
+// errors. Each test case works in its own folder under a per-process temporary directory.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "data/image.h"
+#include "data/npy.h"
+#include "helpers.h"
+
+using namespace cake;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// A scratch directory for the whole test program, removed at exit.
+struct Scratch {
+  fs::path root = fs::temp_directory_path() / ("cake_cli_test_" + std::to_string(::getpid()));
+  Scratch() { fs::create_directories(root); }
+  ~Scratch() {
+    std::error_code ignored;
+    fs::remove_all(root, ignored);
+  }
+};
+const fs::path& scratch() {
+  static Scratch s;
+  return s.root;
+}
+
+// A fresh folder for one test case.
+fs::path case_dir(const std::string& name) {
+  const fs::path dir = scratch() / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs `cake ARGS` inside `dir`, capturing stdout, stderr and the exit code.
+Result cake_cli(const std::string& args, const fs::path& dir) {
+  const fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
+  const std::string command = "cd '" + dir.string() + "' && '" CAKE_CLI_PATH "' " + args + " > '" + out.string() + "' 2> '" +
+                              err.string() + "' < /dev/null";
+  const int status = std::system(command.c_str());
+  REQUIRE(WIFEXITED(status));
+  return {WEXITSTATUS(status), read_text(out), read_text(err)};
+}
+
+json read_json(const fs::path& path) {
+  REQUIRE_MESSAGE(fs::exists(path), path.string() << " was not written");
+  return json::parse(read_text(path));
+}
+
+bool is_png(const fs::path& path) { return read_text(path).rfind("\x89PNG\r\n\x1a\n", 0) == 0; }
+
+// Three well-separated blobs of 40 points in the plane (centres 8 apart, spread 0.5): X.npy
+// and y.npy in `dir`.
+void write_blobs(const fs::path& dir) {
+  manual_seed(7);
+  Tensor x = randn({120, 2}) * 0.5;
+  std::vector<std::int64_t> y(120);
+  const float centres[3][2] = {{0, 0}, {8, 0}, {0, 8}};
+  float* p = x.data_ptr<float>();
+  for (int i = 0; i < 120; ++i) {
+    y[static_cast<std::size_t>(i)] = i / 40;
+    p[2 * i] += centres[i / 40][0];
+    p[2 * i + 1] += centres[i / 40][1];
+  }
+  data::write_npy(dir / "X.npy", x);
+  data::write_npy(dir / "y.npy", tensor(y, {120}));
+}
+
+const std::string kBlobRun = "run kmeans-lloyd --data X.npy --labels y.npy --set n_clusters=3 n_init=10 --seed 3";
+
+}  // namespace
+
+TEST_CASE("cake list and cake help describe the algorithms") {
+  const fs::path dir = case_dir("list");
+  const Result list = cake_cli("list", dir);
+  CHECK(list.code == 0);
+  CHECK(list.out.find("kmeans-lloyd") != std::string::npos);
+  CHECK(list.out.find("plain Lloyd k-means") != std::string::npos);
+
+  const Result help = cake_cli("help kmeans-lloyd", dir);
+  CHECK(help.code == 0);
+  for (const char* expected : {"n_clusters", "max_iter", "n_init", "300", "Lloyd 1982", "int"})
+    CHECK_MESSAGE(help.out.find(expected) != std::string::npos, "help lacks " << expected << ":\n" << help.out);
+
+  const Result unknown = cake_cli("help kmeans-loyd", dir);
+  CHECK(unknown.code == 2);
+  CHECK(unknown.err.find("unknown algorithm") != std::string::npos);
+
+  CHECK(cake_cli("", dir).code == 2);              // a subcommand is required
+  CHECK(cake_cli("run kmeans-lloyd", dir).code == 2);  // --data is required
+  CHECK(cake_cli("--version", dir).code == 0);
+}
+
+TEST_CASE("cake run clusters well-separated blobs perfectly and writes every output") {
+  const fs::path dir = case_dir("blobs");
+  write_blobs(dir);
+  const Result run = cake_cli(kBlobRun + " --out result", dir);
+  REQUIRE_MESSAGE(run.code == 0, run.err);
+  const fs::path out = dir / "result";
+
+  const json metrics = read_json(out / "metrics.json");
+  CHECK(metrics["nmi"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+  CHECK(metrics["ari"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+  CHECK(metrics["acc"].get<double>() == 1.0);
+  CHECK(metrics["n_samples"] == 120);
+  CHECK(metrics["n_clusters"] == 3);
+  CHECK(metrics["time_s"].get<double>() >= 0.0);
+  CHECK(metrics["inertia"].get<double>() > 0.0);
+
+  // labels.npy: int64 [120], the same partition as the truth.
+  const Tensor labels = data::read_npy(out / "labels.npy");
+  REQUIRE(labels.dtype() == kInt64);
+  REQUIRE(labels.sizes() == Shape{120});
+  const std::int64_t* l = labels.data_ptr<std::int64_t>();
+  for (int i = 0; i < 120; ++i) CHECK(l[i] == l[(i / 40) * 40]);
+  CHECK(l[0] != l[40]);
+  CHECK(l[0] != l[80]);
+  CHECK(l[40] != l[80]);
+
+  const json config = read_json(out / "config.json");
+  CHECK(config["algorithm"] == "kmeans-lloyd");
+  CHECK(config["params"] == json({{"n_clusters", 3}, {"max_iter", 300}, {"n_init", 10}}));
+  CHECK(config["seed"] == 3);
+  CHECK(config["data"] == "X.npy");
+  CHECK(config["labels"] == "y.npy");
+  CHECK(config["device"] == "cpu");
+  CHECK(config["cake_version"].get<std::string>().size() > 0);
+  CHECK(config["git_commit"].get<std::string>().size() > 0);
+
+  // log.jsonl: one JSON object a line, from "start" to "end", iterations in between.
+  std::ifstream log(out / "log.jsonl");
+  std::vector<json> records;
+  for (std::string line; std::getline(log, line);) records.push_back(json::parse(line));
+  REQUIRE(records.size() >= 3);
+  CHECK(records.front()["event"] == "start");
+  CHECK(records.back()["event"] == "end");
+  CHECK(records[1].contains("inertia"));
+
+  CHECK(data::read_npy(out / "centroids.npy").sizes() == Shape{3, 2});
+  for (const char* figure : {"confusion_matrix.png", "clusters.png", "objective.png"}) {
+    if (image::png_available()) {
+      CHECK_MESSAGE(is_png(out / figure), figure << " missing or not a PNG");
+    } else {
+      CHECK_FALSE(fs::exists(out / figure));
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(out))  // no temporary files left behind
+    CHECK(entry.path().string().find(".tmp") == std::string::npos);
+
+  // The same seed gives the same clustering.
+  REQUIRE(cake_cli(kBlobRun + " --out again --quiet", dir).code == 0);
+  CHECK(read_text(out / "labels.npy") == read_text(dir / "again" / "labels.npy"));
+}
+
+TEST_CASE("kmeans-lloyd known answer: {0, 1, 10, 11} in two clusters") {
+  // Whatever two distinct points the loop starts from, it ends with centres 0.5 and 10.5 and
+  // inertia 4 x 0.25 = 1 (worked by hand: from {0, 1} it goes through centres 0 and 22/3).
+  const fs::path dir = case_dir("known_answer");
+  data::write_npy(dir / "x.npy", tensor({0.0, 1.0, 10.0, 11.0}, {4, 1}));
+  for (int seed = 0; seed < 4; ++seed) {
+    const std::string out = "seed" + std::to_string(seed);
+    REQUIRE(cake_cli("run kmeans-lloyd --data x.npy --set n_clusters=2 --quiet --seed " + std::to_string(seed) + " --out " + out, dir)
+                .code == 0);
+    const json metrics = read_json(dir / out / "metrics.json");
+    CHECK(metrics["inertia"].get<double>() == doctest::Approx(1.0).epsilon(1e-6));
+    const Tensor centres = data::read_npy(dir / out / "centroids.npy");
+    const float* c = centres.data_ptr<float>();
+    CHECK(std::min(c[0], c[1]) == doctest::Approx(0.5));
+    CHECK(std::max(c[0], c[1]) == doctest::Approx(10.5));
+    const Tensor labels = data::read_npy(dir / out / "labels.npy");
+    const std::int64_t* l = labels.data_ptr<std::int64_t>();
+    CHECK(l[0] == l[1]);
+    CHECK(l[2] == l[3]);
+    CHECK(l[0] != l[2]);
+  }
+}
+
+TEST_CASE("progress: plain lines when stderr is not a terminal, nothing with --quiet") {
+  const fs::path dir = case_dir("progress");
+  write_blobs(dir);
+  const Result loud = cake_cli(kBlobRun + " --set n_init=1 --out loud", dir);
+  REQUIRE(loud.code == 0);
+  CHECK(loud.err.find("iteration ") != std::string::npos);
+  CHECK(loud.err.find("inertia") != std::string::npos);
+  CHECK(loud.err.find('\r') == std::string::npos);  // no bar redraws in a log
+  CHECK(loud.out.find("outputs in loud/") != std::string::npos);
+
+  const Result quiet = cake_cli(kBlobRun + " --out quiet --quiet", dir);
+  CHECK(quiet.code == 0);
+  CHECK(quiet.out.empty());
+  CHECK(quiet.err.empty());
+}
+
+TEST_CASE("corrupt, truncated and missing .npy files are errors naming the file") {
+  const fs::path dir = case_dir("bad_files");
+  write_blobs(dir);
+  std::ofstream(dir / "corrupt.npy") << "this is not a numpy file at all";
+  const std::string good = read_text(dir / "X.npy");
+  std::ofstream(dir / "truncated.npy", std::ios::binary) << good.substr(0, good.size() - 100);
+
+  for (const char* file : {"corrupt.npy", "truncated.npy", "missing.npy"}) {
+    const Result r = cake_cli(std::string("run kmeans-lloyd --data ") + file + " --out never", dir);
+    CHECK(r.code == 1);
+    CHECK_MESSAGE(r.err.find(file) != std::string::npos, "error does not name " << file << ": " << r.err);
+    CHECK_FALSE(fs::exists(dir / "never"));  // nothing created for a run that could not start
+  }
+  const Result labels = cake_cli("run kmeans-lloyd --data X.npy --labels corrupt.npy --out never", dir);
+  CHECK(labels.code == 1);
+  CHECK(labels.err.find("corrupt.npy") != std::string::npos);
+  const Result short_labels = cake_cli("run kmeans-lloyd --data X.npy --labels X.npy --out never", dir);
+  CHECK(short_labels.code == 1);  // [120, 2] is not a label vector
+  CHECK(short_labels.err.find("X.npy") != std::string::npos);
+}
+
+TEST_CASE("unknown and ill-typed parameters are refused with the valid list") {
+  const fs::path dir = case_dir("params");
+  write_blobs(dir);
+  const Result unknown = cake_cli("run kmeans-lloyd --data X.npy --set n_cluster=3", dir);
+  CHECK(unknown.code == 2);
+  for (const char* expected : {"no parameter 'n_cluster'", "Did you mean n_clusters?", "max_iter", "n_init"})
+    CHECK_MESSAGE(unknown.err.find(expected) != std::string::npos, "missing '" << expected << "' in: " << unknown.err);
+
+  for (const char* value : {"n_clusters=three", "n_clusters=2.5", "n_clusters=", "max_iter=1e9x"}) {
+    const Result r = cake_cli(std::string("run kmeans-lloyd --data X.npy --set ") + value, dir);
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(r.err.find("expects an int") != std::string::npos, r.err);
+  }
+  CHECK(cake_cli("run kmeans-lloyd --data X.npy --set n_clusters", dir).code == 2);  // no '='
+  const Result zero = cake_cli("run kmeans-lloyd --data X.npy --set n_clusters=0 --out zero", dir);
+  CHECK(fs::exists(dir / "zero" / "config.json"));  // a failed run still says what it was
+  CHECK(zero.code == 2);
+  CHECK(zero.err.find("between 1 and the number of samples (120)") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "runs"));  // parameters are checked before a directory is made
+}
+
+TEST_CASE("--config gives parameters, --set overrides them") {
+  const fs::path dir = case_dir("config");
+  write_blobs(dir);
+  std::ofstream(dir / "run.json") << R"({"n_clusters": 2, "max_iter": 7})";
+  const Result r = cake_cli("run kmeans-lloyd --data X.npy --config run.json --set n_clusters=3 --out a --quiet", dir);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json params = read_json(dir / "a" / "config.json")["params"];
+  CHECK(params["n_clusters"] == 3);
+  CHECK(params["max_iter"] == 7);
+  CHECK(params["n_init"] == 1);
+
+  // A previous run's config.json reproduces it: same parameters, same seed.
+  const Result again = cake_cli("run kmeans-lloyd --data X.npy --config a/config.json --out b --quiet", dir);
+  REQUIRE_MESSAGE(again.code == 0, again.err);
+  CHECK(read_json(dir / "b" / "config.json")["params"] == params);
+  CHECK(read_text(dir / "a" / "labels.npy") == read_text(dir / "b" / "labels.npy"));
+
+  std::ofstream(dir / "bad.json") << R"({"n_clusters": "many"})";
+  const Result bad = cake_cli("run kmeans-lloyd --data X.npy --config bad.json", dir);
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("expects an int") != std::string::npos);
+  std::ofstream(dir / "broken.json") << R"({"n_clusters": )";
+  const Result broken = cake_cli("run kmeans-lloyd --data X.npy --config broken.json", dir);
+  CHECK(broken.code == 1);
+  CHECK(broken.err.find("broken.json") != std::string::npos);
+}
+
+TEST_CASE("an existing --out is never overwritten silently") {
+  const fs::path dir = case_dir("overwrite");
+  write_blobs(dir);
+  REQUIRE(cake_cli("run kmeans-lloyd --data X.npy --out taken --quiet", dir).code == 0);
+  const Result refused = cake_cli("run kmeans-lloyd --data X.npy --out taken --quiet", dir);
+  CHECK(refused.code == 2);
+  CHECK(refused.err.find("--overwrite") != std::string::npos);
+  CHECK(cake_cli("run kmeans-lloyd --data X.npy --out taken --overwrite --quiet", dir).code == 0);
+
+  // --overwrite replaces earlier runs only, never an unrelated folder.
+  fs::create_directories(dir / "precious");
+  std::ofstream(dir / "precious" / "thesis.tex") << "years of work";
+  const Result protect = cake_cli("run kmeans-lloyd --data X.npy --out precious --overwrite --quiet", dir);
+  CHECK(protect.code == 2);
+  CHECK(fs::exists(dir / "precious" / "thesis.tex"));
+}
+
+TEST_CASE("without --out, runs/ALGORITHM-N takes the next free N") {
+  const fs::path dir = case_dir("auto_out");
+  write_blobs(dir);
+  REQUIRE(cake_cli("run kmeans-lloyd --data X.npy --quiet", dir).code == 0);
+  REQUIRE(cake_cli("run kmeans-lloyd --data X.npy --quiet", dir).code == 0);
+  CHECK(fs::exists(dir / "runs" / "kmeans-lloyd-1" / "metrics.json"));
+  CHECK(fs::exists(dir / "runs" / "kmeans-lloyd-2" / "metrics.json"));
+  CHECK_FALSE(fs::exists(dir / "runs" / "kmeans-lloyd-3"));
+}
+
+TEST_CASE("--device cuda without a GPU build is a clear error") {
+  const fs::path dir = case_dir("device");
+  write_blobs(dir);
+#ifndef CAKE_HAVE_CUDA
+  const Result r = cake_cli("run kmeans-lloyd --data X.npy --device cuda", dir);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("built without CUDA") != std::string::npos);
+#endif
+  const Result bad = cake_cli("run kmeans-lloyd --data X.npy --device tpu", dir);
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("cpu, cuda or cuda:N") != std::string::npos);
+}
+
+TEST_CASE("cake eval scores any clustering against true labels") {
+  const fs::path dir = case_dir("eval");
+  // The truth 0,0,1,1,2,2 against a relabelled copy (a perfect clustering) and a single cluster.
+  data::write_npy(dir / "y.npy", tensor(std::vector<std::int64_t>{0, 0, 1, 1, 2, 2}, {6}));
+  data::write_npy(dir / "perfect.npy", tensor(std::vector<std::int64_t>{5, 5, 3, 3, 4, 4}, {6}));
+  data::write_npy(dir / "lumped.npy", tensor(std::vector<std::int64_t>{0, 0, 0, 0, 0, 0}, {6}));
+
+  const Result table = cake_cli("eval --pred perfect.npy --labels y.npy", dir);
+  REQUIRE_MESSAGE(table.code == 0, table.err);
+  for (const char* name : {"nmi", "ari", "acc", "purity", "homogeneity", "completeness", "v_measure", "n_clusters"})
+    CHECK_MESSAGE(table.out.find(name) != std::string::npos, "table lacks " << name << ":\n" << table.out);
+  CHECK(table.out.find("acc           1.0000") != std::string::npos);
+
+  const Result perfect = cake_cli("eval --pred perfect.npy --labels y.npy --json", dir);
+  const json p = json::parse(perfect.out);
+  CHECK(p["nmi"].get<double>() == doctest::Approx(1.0));
+  CHECK(p["ari"].get<double>() == doctest::Approx(1.0));
+  CHECK(p["acc"].get<double>() == doctest::Approx(1.0));
+  CHECK(p["n_clusters"] == 3);
+
+  const json l = json::parse(cake_cli("eval --pred lumped.npy --labels y.npy --json", dir).out);
+  CHECK(l["nmi"].get<double>() == doctest::Approx(0.0));
+  CHECK(l["ari"].get<double>() == doctest::Approx(0.0));
+  CHECK(l["acc"].get<double>() == doctest::Approx(1.0 / 3.0));
+  CHECK(l["n_clusters"] == 1);
+
+  data::write_npy(dir / "short.npy", tensor(std::vector<std::int64_t>{0, 1}, {2}));
+  const Result mismatch = cake_cli("eval --pred short.npy --labels y.npy", dir);
+  CHECK(mismatch.code == 1);
+  CHECK(mismatch.err.find("short.npy") != std::string::npos);
+}

@@ -1,0 +1,69 @@
+// commands.cpp: `cake list`, `cake help ALGORITHM` and `cake eval` (see commands.h).
+#include "tools/commands.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "tools/dataset.h"
+#include "tools/errors.h"
+#include "tools/evaluation.h"
+#include "tools/params.h"
+#include "tools/registry.h"
+
+namespace cake::cli {
+
+const AlgorithmEntry& find_algorithm(const std::string& name) {
+  const auto& table = algorithms();
+  const auto it = table.find(name);
+  if (it != table.end()) return it->second;
+  std::string message = "unknown algorithm '" + name + "'.";
+  // Suggest the names that contain what was typed, or that it contains ("kmean" -> kmeans).
+  std::vector<std::string> near;
+  for (const auto& [known, entry] : table)
+    if (known.find(name) != std::string::npos || name.find(known) != std::string::npos) near.push_back(known);
+  if (!near.empty()) {
+    message += " Did you mean";
+    for (std::size_t i = 0; i < near.size(); ++i) message += (i ? ", " : " ") + near[i];
+    message += "?";
+  }
+  throw UsageError(message + " `cake list` shows them all.");
+}
+
+int list_command() {
+  std::size_t width = 0;
+  for (const auto& [name, entry] : algorithms()) width = std::max(width, name.size());
+  for (const auto& [name, entry] : algorithms())
+    std::cout << name << std::string(width + 2 - name.size(), ' ') << entry.summary << '\n';
+  return 0;
+}
+
+int help_command(const std::string& algorithm) {
+  const AlgorithmEntry& entry = find_algorithm(algorithm);
+  std::cout << entry.name << ": " << entry.summary << "\n";
+  if (!entry.reference.empty()) std::cout << "implements: " << entry.reference << "\n";
+  std::cout << "\nparameters (set with --set name=value, or a --config JSON object):\n";
+  if (entry.params.empty()) {
+    std::cout << "  none\n";
+  } else {
+    std::cout << describe_params(entry);
+  }
+  std::cout << "\nexample:\n  cake run " << entry.name << " --data fashion-mnist:test";
+  if (!entry.params.empty()) std::cout << " --set " << entry.params.front().name << "=" << entry.params.front().default_value;
+  std::cout << "\n";
+  return 0;
+}
+
+int eval_command(const std::string& predicted, const std::string& truth, bool as_json) {
+  const Tensor p = load_labels(predicted);
+  const Tensor t = load_labels(truth);
+  CAKE_CHECK(p.size(0) == t.size(0), predicted, " holds ", p.size(0), " labels but ", truth, " holds ", t.size(0));
+  const nlohmann::json scores = clustering_scores(t, p);
+  if (as_json) {
+    std::cout << scores.dump(2) << "\n";
+  } else {
+    std::cout << format_scores(scores);
+  }
+  return 0;
+}
+
+}  // namespace cake::cli

@@ -1,0 +1,44 @@
+// commands.h: the four subcommands of `cake`, each a plain function that main() calls after
+// parsing (tools/main.cpp). They print their results to stdout and return the exit code;
+// mistakes in how they were called throw UsageError (exit 2), other failures cake::Error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tools/registry.h"
+
+namespace cake::cli {
+
+// `cake list`: the registered algorithms with their one-line summaries.
+int list_command();
+
+// `cake help ALGORITHM`: summary, the paper it implements, and its parameters.
+int help_command(const std::string& algorithm);
+
+// `cake run ALGORITHM --data ...`: see tools/run.cpp.
+struct RunOptions {
+  std::string algorithm;
+  std::string data;
+  std::string labels;
+  std::string config;                    // a JSON file of parameters (or a previous config.json)
+  std::vector<std::string> assignments;  // --set name=value ...
+  std::string out;                       // empty: runs/ALGORITHM-N
+  bool overwrite = false;
+  std::optional<std::uint64_t> seed;     // default 0
+  std::string device = "cpu";
+  int threads = 0;                       // 0: OpenMP's default
+  bool quiet = false;
+  std::string command_line;              // recorded in config.json
+};
+int run_command(const RunOptions& options);
+
+// `cake eval --pred labels.npy --labels y.npy [--json]`: the clustering scores.
+int eval_command(const std::string& predicted, const std::string& truth, bool as_json);
+
+// The registered algorithm called `name`, or a UsageError that suggests what was meant.
+const AlgorithmEntry& find_algorithm(const std::string& name);
+
+}  // namespace cake::cli

@@ -1,0 +1,96 @@
+// dataset.cpp: loading --data and --labels (see dataset.h).
+#include "tools/dataset.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "autograd/ops.h"
+#include "data/csv.h"
+#include "data/datasets.h"
+#include "data/npy.h"
+#include "tools/errors.h"
+
+namespace cake::cli {
+
+namespace {
+
+std::string lowercase_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+// A named data set: images [N, 1, 28, 28] become rows of 784 with image_shape {1, 28, 28}.
+InputData load_named_input(const std::string& spec) {
+  InputData in;
+  data::LabeledData named = data::load_named(spec);
+  in.image_shape = Shape(named.images.sizes().begin() + 1, named.images.sizes().end());
+  in.data = named.images.flatten(1).contiguous();
+  in.labels = named.labels;
+  in.class_names = named.class_names;
+  // "fashion-mnist:train[:N]" -> also "fashion-mnist:test", for algorithms that evaluate on it.
+  const auto train = spec.find(":train");
+  if (train != std::string::npos) {
+    data::LabeledData test = data::load_named(spec.substr(0, train) + ":test");
+    in.test_data = test.images.flatten(1).contiguous();
+    in.test_labels = test.labels;
+  }
+  return in;
+}
+
+// Features from a file: rows are samples; 3-D and 4-D arrays are images.
+InputData load_file_input(const std::string& path) {
+  InputData in;
+  const std::string ext = lowercase_extension(path);
+  Tensor x;
+  if (ext == ".csv") {
+    data::CsvData table = data::read_csv(path);
+    x = table.features;
+  } else if (ext == ".npy") {
+    x = data::read_npy(path);
+  } else {
+    throw UsageError("--data " + path + ": expected a .npy or .csv file or a named data set " +
+                     "(fashion-mnist:train, fashion-mnist:test, mnist:train, mnist:test)");
+  }
+  CAKE_CHECK(x.dim() >= 1 && x.dim() <= 4, path, ": expected [N, D] features or [N, H, W] / [N, C, H, W] images, got shape ",
+             x.sizes());
+  CAKE_CHECK(x.numel() > 0, path, ": the array is empty (shape ", x.sizes(), ")");
+  const bool images = x.dim() >= 3;
+  if (images) in.image_shape = x.dim() == 3 ? Shape{1, x.size(1), x.size(2)} : Shape{x.size(1), x.size(2), x.size(3)};
+  // Pixel bytes 0..255 become intensities in [0, 1], the convention of every image in Cake.
+  const bool scale_bytes = images && x.dtype() == kUInt8;
+  x = x.to(kFloat32);
+  if (scale_bytes) x = x / 255.0;
+  in.data = (x.dim() == 1 ? x.unsqueeze(1) : x.flatten(1)).contiguous();
+  CAKE_CHECK(cake::isfinite(in.data).to(kInt64).sum().item<std::int64_t>() == in.data.numel(), path,
+             ": the data hold NaN or infinite values");
+  return in;
+}
+
+}  // namespace
+
+Tensor load_labels(const std::string& source) {
+  if (data::is_named_dataset(source)) return data::load_named(source).labels;
+  Tensor y = data::read_npy(source);
+  CAKE_CHECK(y.dim() == 1, source, ": expected labels of shape [N], got ", y.sizes());
+  if (y.is_floating_point()) {
+    const Tensor whole = (cake::floor(y) == y).to(kInt64).sum();
+    CAKE_CHECK(whole.item<std::int64_t>() == y.numel(), source, ": labels must be whole numbers, got ", dtype_name(y.dtype()),
+               " values with fractions");
+  }
+  return y.to(kInt64).contiguous();
+}
+
+InputData load_input(const std::string& data_spec, const std::string& labels_path) {
+  const bool named = data::is_named_dataset(data_spec);
+  InputData in = named ? load_named_input(data_spec) : load_file_input(data_spec);
+  if (!labels_path.empty() && labels_path != "-") {
+    if (named) throw UsageError("--labels: the named data set " + data_spec + " brings its own labels");
+    in.labels = load_labels(labels_path);
+    CAKE_CHECK(in.labels.size(0) == in.data.size(0), labels_path, ": ", in.labels.size(0), " labels for the ",
+               in.data.size(0), " samples of ", data_spec);
+  }
+  return in;
+}
+
+}  // namespace cake::cli

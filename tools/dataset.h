@@ -1,0 +1,35 @@
+// dataset.h: what --data and --labels name, loaded into the tensors a run needs.
+//
+//   InputData in = load_input("fashion-mnist:test", "");   // named: labels and class names come along
+//   InputData x = load_input("X.npy", "y.npy");            // files: .npy or .csv
+//
+// --data is a named data set (data/datasets.h: fashion-mnist:train, mnist:test, ...) or a
+// file: .npy holding [N, D] features, [N, H, W] gray images or [N, C, H, W] images (uint8
+// images are scaled to [0, 1]); or .csv with one sample per row. Images are flattened to rows
+// and remembered as image_shape. --labels is an integer .npy of shape [N] (or "-" for none).
+// With a named training split (fashion-mnist:train) its test split is loaded as test data.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace cake::cli {
+
+struct InputData {
+  Tensor data;                       // float32 [N, D] on the CPU
+  Tensor labels;                     // int64 [N] or undefined
+  std::optional<Shape> image_shape;  // {C, H, W} for images
+  std::vector<std::string> class_names;
+  Tensor test_data, test_labels;     // the test split of a named training set
+};
+
+InputData load_input(const std::string& data, const std::string& labels_path);
+
+// Integer labels [N] from a .npy file (int64, int32, uint8, bool, or floats holding whole
+// numbers); errors name the file. A named data set ("fashion-mnist:test") gives its labels.
+Tensor load_labels(const std::string& source);
+
+}  // namespace cake::cli

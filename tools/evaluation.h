@@ -1,0 +1,31 @@
+// evaluation.h: the clustering scores that `cake eval` prints and save_labels adds to
+// metrics.json, computed by cake::metrics (algorithms/metrics.h).
+//
+//   nlohmann::json scores = clustering_scores(truth, predicted);
+//   // {"nmi": 0.51, "ari": 0.36, "acc": 0.55, "purity": 0.58, "homogeneity": ..., "completeness": ...,
+//   //  "v_measure": ..., "n_clusters": 10, "n_classes": 10, "n_samples": 10000}
+//   std::cout << format_scores(scores);   // the same as an aligned two-column table
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tensor/tensor.h"
+
+namespace cake::cli {
+
+// How many distinct cluster ids >= 0 a labelling has, and how many samples are noise (-1).
+struct LabelCounts {
+  std::int64_t clusters = 0, noise = 0;
+};
+LabelCounts count_labels(const Tensor& labels);
+
+// truth and predicted: integer [N]. Adds n_noise when some predictions are -1.
+nlohmann::json clustering_scores(const Tensor& truth, const Tensor& predicted);
+
+// One "name   value" line per score, in the order above; floats with 4 decimals.
+std::string format_scores(const nlohmann::json& scores);
+
+}  // namespace cake::cli

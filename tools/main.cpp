@@ -1,0 +1,84 @@
+// main.cpp: the `cake` command line. Parsing only: each subcommand is a function in
+// tools/commands.h.
+//
+//   cake list                                   algorithms with one-line descriptions
+//   cake help kmeans                            parameters, defaults, the paper it implements
+//   cake run kmeans --data X.npy [--labels y.npy] [--set n_clusters=10 n_init=10 ...]
+//                   [--config run.json] [--out runs/NAME] [--seed 0] [--device cpu|cuda] [--quiet]
+//   cake run kmeans --data fashion-mnist:test   named data set, labels come with it
+//   cake eval --pred labels.npy --labels y.npy  the metrics table for any clustering
+//
+// Exit codes: 0 success, 1 a failure while running (unreadable file, failing algorithm),
+// 2 a usage mistake (unknown option or parameter, ill-typed value, existing --out).
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "tools/commands.h"
+#include "tools/errors.h"
+
+int main(int argc, char** argv) {
+  using namespace cake::cli;
+  CLI::App app{"cake: unsupervised deep learning from the command line"};
+  app.set_version_flag("--version", std::string("cake ") + CAKE_VERSION_STRING + " (" + CAKE_GIT_COMMIT + ")");
+  app.require_subcommand(1);
+
+  app.add_subcommand("list", "list the algorithms with a one-line description");
+
+  std::string help_name;
+  CLI::App* help = app.add_subcommand("help", "describe an algorithm: its parameters, defaults and paper");
+  help->add_option("algorithm", help_name, "an algorithm from `cake list` (none: this overview)");
+
+  RunOptions run_options;
+  std::uint64_t seed = 0;
+  CLI::App* run = app.add_subcommand("run", "run an algorithm on a data set and write its outputs");
+  run->add_option("algorithm", run_options.algorithm, "an algorithm from `cake list`")->required();
+  run->add_option("--data", run_options.data,
+                  "a named data set (fashion-mnist:test, fashion-mnist:train, mnist:test, ...; ':N' keeps the first N) "
+                  "or a file: .npy [N, D] features or [N, H, W] / [N, C, H, W] images (uint8 scaled to [0, 1]), or .csv")
+      ->required();
+  run->add_option("--labels", run_options.labels, "true labels, an integer .npy of shape [N] (for nmi/ari/acc)");
+  run->add_option("--set", run_options.assignments, "parameters as name=value (see `cake help ALGORITHM`)");
+  run->add_option("--config", run_options.config, "a JSON object of parameters, or a previous run's config.json");
+  run->add_option("--out", run_options.out, "output directory (default: a new runs/ALGORITHM-N)");
+  run->add_flag("--overwrite", run_options.overwrite, "replace an existing --out run directory");
+  run->add_option("--seed", seed, "seed of Cake's random generator (default 0)");
+  run->add_option("--device", run_options.device, "cpu, cuda or cuda:N")->capture_default_str();
+  run->add_option("--threads", run_options.threads, "CPU threads (default: OpenMP's choice)");
+  run->add_flag("--quiet,-q", run_options.quiet, "print nothing but errors");
+
+  std::string predicted, truth;
+  bool as_json = false;
+  CLI::App* eval = app.add_subcommand("eval", "score a clustering against true labels");
+  eval->add_option("--pred", predicted, "predicted labels, an integer .npy [N] (-1 = noise)")->required();
+  eval->add_option("--labels", truth, "true labels, an integer .npy [N] or a named data set")->required();
+  eval->add_flag("--json", as_json, "print the scores as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help or the parse error
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (app.got_subcommand("list")) return list_command();
+    if (app.got_subcommand("help")) {
+      if (help_name.empty()) {
+        std::cout << app.help();
+        return 0;
+      }
+      return help_command(help_name);
+    }
+    if (app.got_subcommand("eval")) return eval_command(predicted, truth, as_json);
+    if (run->count("--seed")) run_options.seed = seed;
+    for (int i = 0; i < argc; ++i) run_options.command_line += (i ? " " : "") + std::string(argv[i]);
+    return run_command(run_options);
+  } catch (const UsageError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
