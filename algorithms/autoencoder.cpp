@@ -19,8 +19,11 @@ namespace F = nn::functional;
 
 namespace {
 
-// Output side of a convolution: floor((in + 2 pad - kernel) / stride) + 1.
+// Output side of a convolution: floor((in + 2 pad - kernel) / stride) + 1, or 0 when the
+// kernel does not fit in the padded input at all (C++ division truncates -1 / 2 to 0, which
+// would otherwise pass for one output row).
 std::int64_t conv_out(std::int64_t in, std::int64_t kernel, std::int64_t stride, std::int64_t pad) {
+  if (in + 2 * pad < kernel) return 0;
   return (in + 2 * pad - kernel) / stride + 1;
 }
 
@@ -62,7 +65,7 @@ ConvAutoencoder::ConvAutoencoder(std::int64_t latent_dim, Shape image_shape)
   const std::int64_t h2 = conv_out(h1, 3, 2, 1), w2 = conv_out(w1, 3, 2, 1);
   const std::int64_t h3 = conv_out(h2, 3, 2, 0), w3 = conv_out(w2, 3, 2, 0);
   CAKE_CHECK(h3 > 0 && w3 > 0, "ConvAutoencoder: images of ", image_shape_[1], "x", image_shape_[2],
-             " are too small for three stride-2 convolutions (need at least 11x11)");
+             " are too small for three stride-2 convolutions (need at least 9x9)");
   const std::int64_t flat = 32 * h3 * w3;  // 288 for 28x28
 
   encoder_ = register_module("encoder", std::make_shared<nn::Sequential>());

@@ -5,6 +5,7 @@
 #include "algorithms/kmeans.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "tensor/creation.h"
 
 namespace cake::algorithms {
 

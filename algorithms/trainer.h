@@ -81,8 +81,8 @@ struct TrainerOptions {
   // more epochs of overfitting.
   bool restore_best = true;
   std::uint64_t seed = 0;        // keys the training set's shuffle (and nothing else)
-  std::string checkpoint_path;   // "": none; else rewritten after every epoch
-  std::string resume_from;       // "": a fresh start; else a checkpoint to continue from
+  std::string checkpoint_path = {};  // "": none; else rewritten after every epoch
+  std::string resume_from = {};      // "": a fresh start; else a checkpoint to continue from
 };
 
 // The loss of one batch: a scalar tensor recording a graph (in fit) or not (in evaluate). It

@@ -22,7 +22,7 @@ Tensor prototype_images(std::int64_t n, std::int64_t side, std::uint64_t seed) {
   std::vector<std::int64_t> cycle;
   for (std::int64_t i = 0; i < n; ++i) cycle.push_back(i % 4);
   const Tensor which = tensor(cycle, {n});
-  return (prototypes.index_select(0, which) + randn({n, 1, side, side}) * 0.05).clamp(0.0, 1.0);
+  return (index_select(prototypes, 0, which) + randn({n, 1, side, side}) * 0.05).clamp(0.0, 1.0);
 }
 
 std::shared_ptr<const data::TensorDataset> as_dataset(const Tensor& x) {

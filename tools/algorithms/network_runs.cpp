@@ -97,11 +97,11 @@ RunImages run_images(const RunContext& ctx) {
   images.all_labels = ctx.labels;
   const auto [train_rows, val_rows] =
       algorithms::train_validation_split(ctx.data.size(0), ctx.params.get_float("val_fraction"), ctx.seed);
-  images.train = images.all.index_select(0, train_rows.to(ctx.device));
-  if (val_rows.numel() > 0) images.val = images.all.index_select(0, val_rows.to(ctx.device));
+  images.train = index_select(images.all, 0, train_rows.to(ctx.device));
+  if (val_rows.numel() > 0) images.val = index_select(images.all, 0, val_rows.to(ctx.device));
   if (ctx.labels.defined()) {
-    images.train_labels = ctx.labels.index_select(0, train_rows);
-    if (val_rows.numel() > 0) images.val_labels = ctx.labels.index_select(0, val_rows);
+    images.train_labels = index_select(ctx.labels, 0, train_rows);
+    if (val_rows.numel() > 0) images.val_labels = index_select(ctx.labels, 0, val_rows);
   }
   if (ctx.test_data.defined()) {
     images.test = as_images(ctx.test_data);
@@ -200,7 +200,7 @@ void save_image_rows(RunContext& ctx, const std::string& file, const std::vector
 
 Tensor pick_examples(const Tensor& images, const Tensor& labels, std::int64_t count) {
   const std::vector<std::int64_t> picks = example_indices(images.size(0), labels, count);
-  return images.index_select(0, tensor(picks, {static_cast<std::int64_t>(picks.size())}).to(images.device()));
+  return index_select(images, 0, tensor(picks, {static_cast<std::int64_t>(picks.size())}).to(images.device()));
 }
 
 void save_latent_space(RunContext& ctx, const Tensor& train_codes, const Tensor& test_codes, const Tensor& test_labels) {
