@@ -206,18 +206,23 @@ ConvDescs plain_descs(const ConvGeometry& g, bool with_bias) { return conv_descs
 // on AVX-512, nChw16c) and its direct JIT kernels, which beat its GEMM-based convolution on
 // plain NCHW 2-2.5x on the autoencoder's layers even counting the reorders in and out. But a
 // block pads the channels: a tensor of C = 1 channel blocked by 16 moves 16x the data (the
-// autoencoder's last decoder layer ran 2x slower blocked than plain). So each primitive is
-// first built with free layouts, and rebuilt on Cake's plain layouts when the layout chosen for
-// its input or output pads the channels 4x or more.
+// autoencoder's last decoder layer ran 2x slower blocked than plain), and on plain NCHW oneDNN's
+// kernels lost to Cake's own im2col + GEMM (bench/run_conv.sh, 2 threads, forward + backward:
+// first encoder layer, 1 input channel, 40 ms against 11 ms; last decoder layer, 1 output
+// channel, 102 ms against 38 ms). So each primitive is built with free layouts, and when the
+// layout chosen for its input or output pads the channels 4x or more, the case is left to
+// Cake's fallback.
 bool pads_channels(const dnnl::memory::desc& md) {
   return md.data.ndims == 4 && md.data.padded_dims[1] >= 4 * md.data.dims[1];
 }
 
-// Builds make(descs) with free layouts, or with plain ones when `wasteful(pd)` says so.
+// Builds make(descs) with free layouts; when `wasteful(pd)` says those pad the channels, the
+// case is declined (an "unimplemented" error, which the primitive cache records as unsupported)
+// and Cake's fallback runs it.
 template <class Make, class Wasteful>
 auto conv_pd(const ConvGeometry& g, bool with_bias, const Make& make, const Wasteful& wasteful) {
   auto pd = make(conv_descs(g, with_bias, true));
-  if (wasteful(pd)) pd = make(plain_descs(g, with_bias));
+  if (wasteful(pd)) throw dnnl::error(dnnl_unimplemented, "blocked layouts would pad the channels");
   return pd;
 }
 

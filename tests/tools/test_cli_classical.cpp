@@ -1,0 +1,240 @@
+// End-to-end tests of the classical suite's command-line wrappers (tools/algorithms/kmeans.cpp,
+// minibatch_kmeans.cpp, gmm.cpp, pca.cpp, tsne.cpp): run `cake run ALG` on three
+// well-separated blobs and check metrics.json against answers worked out here from the data.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "algorithms/metrics.h"
+#include "data/npy.h"
+#include "helpers.h"
+
+using namespace cake;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const fs::path& scratch() {
+  struct Scratch {
+    fs::path root = fs::temp_directory_path() / ("cake_cli_classical_test_" + std::to_string(::getpid()));
+    Scratch() { fs::create_directories(root); }
+    ~Scratch() {
+      std::error_code ignored;
+      fs::remove_all(root, ignored);
+    }
+  };
+  static Scratch s;
+  return s.root;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs `cake ARGS` in the scratch folder; returns the exit code, with stderr in `err`.
+int cake_cli(const std::string& args, std::string& err) {
+  const fs::path out = scratch() / "stdout.txt", err_file = scratch() / "stderr.txt";
+  const std::string command = "cd '" + scratch().string() + "' && '" CAKE_CLI_PATH "' " + args + " > '" + out.string() +
+                              "' 2> '" + err_file.string() + "' < /dev/null";
+  const int status = std::system(command.c_str());
+  REQUIRE(WIFEXITED(status));
+  err = read_text(err_file);
+  return WEXITSTATUS(status);
+}
+
+json read_json(const fs::path& path) {
+  REQUIRE_MESSAGE(fs::exists(path), path.string() << " was not written");
+  return json::parse(read_text(path));
+}
+
+// Three blobs of 40 points in the plane, centres 8 apart, spread 0.5 (16 standard deviations
+// apart, so every sensible method recovers them exactly): X.npy and y.npy in the scratch folder.
+constexpr int kPerBlob = 40, kBlobs = 3, kN = kPerBlob * kBlobs;
+struct Blobs {
+  std::vector<double> x;  // kN x 2, as stored (float32 values)
+  std::vector<std::int64_t> y;
+};
+const Blobs& blobs() {
+  static const Blobs b = [] {
+    manual_seed(7);
+    Tensor x = randn({kN, 2}) * 0.5;
+    Blobs out;
+    const float centres[kBlobs][2] = {{0, 0}, {8, 0}, {0, 8}};
+    float* p = x.data_ptr<float>();
+    for (int i = 0; i < kN; ++i) {
+      out.y.push_back(i / kPerBlob);
+      p[2 * i] += centres[i / kPerBlob][0];
+      p[2 * i + 1] += centres[i / kPerBlob][1];
+      out.x.push_back(p[2 * i]);
+      out.x.push_back(p[2 * i + 1]);
+    }
+    data::write_npy(scratch() / "X.npy", x);
+    data::write_npy(scratch() / "y.npy", tensor(out.y, {kN}));
+    return out;
+  }();
+  return b;
+}
+
+// Mean and (biased, maximum-likelihood) covariance [xx, xy, yy] of one blob.
+struct Moments {
+  double mx = 0, my = 0, cxx = 0, cxy = 0, cyy = 0;
+};
+Moments blob_moments(int blob) {
+  const Blobs& b = blobs();
+  Moments m;
+  for (int i = blob * kPerBlob; i < (blob + 1) * kPerBlob; ++i) {
+    m.mx += b.x[2 * i] / kPerBlob;
+    m.my += b.x[2 * i + 1] / kPerBlob;
+  }
+  for (int i = blob * kPerBlob; i < (blob + 1) * kPerBlob; ++i) {
+    const double dx = b.x[2 * i] - m.mx, dy = b.x[2 * i + 1] - m.my;
+    m.cxx += dx * dx / kPerBlob;
+    m.cxy += dx * dy / kPerBlob;
+    m.cyy += dy * dy / kPerBlob;
+  }
+  return m;
+}
+
+// The k-means objective of the true partition: the sum of squared distances to blob means.
+double true_inertia() {
+  double total = 0;
+  for (int c = 0; c < kBlobs; ++c) {
+    const Moments m = blob_moments(c);
+    total += kPerBlob * (m.cxx + m.cyy);
+  }
+  return total;
+}
+
+// Runs ALG on the blobs into folder OUT and returns its metrics.json.
+json run_on_blobs(const std::string& algorithm, const std::string& settings, const std::string& out) {
+  blobs();
+  std::string err;
+  const int code = cake_cli("run " + algorithm + " --data X.npy --labels y.npy --quiet --seed 1 --overwrite --out " + out +
+                                (settings.empty() ? "" : " --set " + settings),
+                            err);
+  REQUIRE_MESSAGE(code == 0, err);
+  return read_json(scratch() / out / "metrics.json");
+}
+
+Tensor read_output(const std::string& out, const std::string& file) { return data::read_npy(scratch() / out / file); }
+
+}  // namespace
+
+TEST_CASE("cake run kmeans finds the blobs and the inertia of the true partition") {
+  for (const char* algorithm : {"lloyd", "elkan"}) {
+    const json m = run_on_blobs("kmeans", std::string("n_clusters=3 algorithm=") + algorithm, "kmeans");
+    CHECK(m["nmi"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+    CHECK(m["acc"].get<double>() == 1.0);
+    // With the true partition found, Lloyd's fixed point puts each centre at its blob's mean.
+    CHECK(m["inertia"].get<double>() == doctest::Approx(true_inertia()).epsilon(1e-5));
+    CHECK(m["n_iter"].get<std::int64_t>() >= 1);
+    CHECK(read_output("kmeans", "labels.npy").sizes() == Shape{kN});
+    CHECK(read_output("kmeans", "centroids.npy").sizes() == Shape{3, 2});
+  }
+}
+
+TEST_CASE("cake run minibatch-kmeans finds the blobs") {
+  const json m = run_on_blobs("minibatch-kmeans", "n_clusters=3 batch_size=32", "minibatch");
+  CHECK(m["nmi"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+  // Mini-batch centres are running means, near but not at the blob means.
+  CHECK(m["inertia"].get<double>() >= true_inertia() * (1 - 1e-6));
+  CHECK(m["inertia"].get<double>() <= true_inertia() * 1.05);
+  CHECK(m["n_steps"].get<std::int64_t>() >= 1);
+  CHECK(read_output("minibatch", "labels.npy").sizes() == Shape{kN});
+}
+
+TEST_CASE("cake run gmm: the likelihood of the per-blob maximum-likelihood Gaussians, and BIC/AIC") {
+  // On blobs this far apart EM's fixed point is each blob's own Gaussian fit, weights 1/3, and
+  // every point's likelihood comes from its own blob only:
+  //   log p(x_i) = log(1/3) + log N(x_i | mu_c, Sigma_c + reg_covar I).
+  const Blobs& b = blobs();
+  double expected = 0;
+  for (int c = 0; c < kBlobs; ++c) {
+    const Moments g = blob_moments(c);
+    const double a = g.cxx + 1e-6, s = g.cxy, d = g.cyy + 1e-6, det = a * d - s * s;
+    for (int i = c * kPerBlob; i < (c + 1) * kPerBlob; ++i) {
+      const double dx = b.x[2 * i] - g.mx, dy = b.x[2 * i + 1] - g.my;
+      const double mahalanobis = (d * dx * dx - 2 * s * dx * dy + a * dy * dy) / det;
+      expected += std::log(1.0 / 3) - std::log(2 * std::numbers::pi) - 0.5 * std::log(det) - 0.5 * mahalanobis;
+    }
+  }
+  expected /= kN;
+  const json m = run_on_blobs("gmm", "n_components=3 covariance_type=full", "gmm");
+  CHECK(m["nmi"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+  const double ll = m["log_likelihood"].get<double>();
+  CHECK(ll == doctest::Approx(expected).epsilon(1e-6));
+  // Full covariances in 2-D: 2 free weights + 3 x 2 means + 3 x 3 covariance entries = 17.
+  CHECK(m["n_parameters"] == 17);
+  CHECK(m["bic"].get<double>() == doctest::Approx(-2 * kN * ll + 17 * std::log(double(kN))));
+  CHECK(m["aic"].get<double>() == doctest::Approx(-2 * kN * ll + 2 * 17));
+  CHECK(m["converged"] == true);
+
+  const json diag = run_on_blobs("gmm", "n_components=3 covariance_type=diag", "gmm_diag");
+  CHECK(diag["nmi"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+  CHECK(diag["n_parameters"] == 14);  // 2 + 6 means + 6 variances
+  CHECK(diag["log_likelihood"].get<double>() <= ll + 1e-9);  // diagonal is a special case of full
+}
+
+TEST_CASE("cake run pca: the explained variance of the 2 x 2 sample covariance, in closed form") {
+  const Blobs& b = blobs();
+  double mx = 0, my = 0;
+  for (int i = 0; i < kN; ++i) {
+    mx += b.x[2 * i] / kN;
+    my += b.x[2 * i + 1] / kN;
+  }
+  double a = 0, s = 0, d = 0;
+  for (int i = 0; i < kN; ++i) {
+    const double dx = b.x[2 * i] - mx, dy = b.x[2 * i + 1] - my;
+    a += dx * dx / (kN - 1);
+    s += dx * dy / (kN - 1);
+    d += dy * dy / (kN - 1);
+  }
+  // Eigenvalues of [[a, s], [s, d]]: (a + d) / 2 +- sqrt(((a - d) / 2)^2 + s^2).
+  const double half_trace = (a + d) / 2, radius = std::sqrt((a - d) * (a - d) / 4 + s * s);
+  const double top = half_trace + radius, bottom = half_trace - radius;
+
+  for (const char* solver : {"full", "covariance_eigh", "randomized"}) {
+    const json m = run_on_blobs("pca", std::string("n_components=1 svd_solver=") + solver, "pca");
+    REQUIRE(m["explained_variance_ratio"].size() == 1);
+    CHECK(m["explained_variance_ratio"][0].get<double>() == doctest::Approx(top / (top + bottom)).epsilon(1e-5));
+    CHECK(m["explained_variance"][0].get<double>() == doctest::Approx(top).epsilon(1e-5));
+    CHECK(m["noise_variance"].get<double>() == doctest::Approx(bottom).epsilon(1e-4));
+    const Tensor embedding = read_output("pca", "embedding.npy");
+    CHECK(embedding.sizes() == Shape{kN, 1});
+    // The projections are centred and their variance is the top eigenvalue.
+    const Tensor e = embedding.to(kFloat64);
+    CHECK(e.mean().item<double>() == doctest::Approx(0.0).epsilon(1e-4).scale(1.0));
+    CHECK((e * e).sum().item<double>() / (kN - 1) == doctest::Approx(top).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("cake run tsne keeps every point beside its own blob") {
+  for (const char* method : {"barnes_hut", "exact"}) {
+    const json m = run_on_blobs("tsne", std::string("perplexity=10 method=") + method, "tsne");
+    const Tensor embedding = read_output("tsne", "embedding.npy");
+    REQUIRE(embedding.sizes() == Shape{kN, 2});
+    // Each point's nearest neighbour in the plane is from its own blob.
+    CHECK(metrics::knn_accuracy(embedding, blobs().y, 1) == 1.0);
+    CHECK(m["trustworthiness"].get<double>() > 0.9);
+    CHECK(m["trustworthiness"].get<double>() <= 1.0);
+    const double kl = m["kl_divergence"].get<double>();
+    CHECK(std::isfinite(kl));
+    CHECK(kl > 0.0);
+    CHECK(m["n_iter"].get<std::int64_t>() > 250);  // past the early-exaggeration phase
+  }
+  std::string err;
+  CHECK(cake_cli("run tsne --data X.npy --quiet --out bad_rate --set learning_rate=fast", err) == 2);
+  CHECK(err.find("learning_rate") != std::string::npos);
+}

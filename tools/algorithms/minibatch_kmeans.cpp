@@ -1,0 +1,63 @@
+// minibatch_kmeans.cpp: mini-batch k-means (algorithms/minibatch_kmeans.h), registered as
+// `minibatch-kmeans`.
+//
+//   cake run minibatch-kmeans --data fashion-mnist:train --set n_clusters=10 batch_size=1024
+//
+// Parameters carry scikit-learn's names and defaults (sklearn.cluster.MiniBatchKMeans, 1.2;
+// Sculley 2010). The run leaves labels.npy, centroids.npy and the inertia of the whole data.
+#include <algorithm>
+#include <string>
+
+#include "algorithms/minibatch_kmeans.h"
+#include "data/npy.h"
+#include "tools/errors.h"
+#include "tools/registry.h"
+
+namespace cake::cli {
+namespace {
+
+void run_minibatch_kmeans(RunContext& ctx) {
+  const Tensor x = ctx.data.cpu();
+  const std::int64_t k = ctx.params.get_int("n_clusters");
+  if (k < 1 || k > x.size(0))
+    throw UsageError("minibatch-kmeans: n_clusters must be between 1 and the number of samples (" +
+                     std::to_string(x.size(0)) + "), got " + std::to_string(k));
+  algorithms::MiniBatchKMeans model({.n_clusters = k,
+                                     .init = ctx.params.get_string("init"),
+                                     .max_iter = ctx.params.get_int("max_iter"),
+                                     .batch_size = ctx.params.get_int("batch_size"),
+                                     .tol = ctx.params.get_float("tol"),
+                                     .max_no_improvement = ctx.params.get_int("max_no_improvement"),
+                                     .init_size = ctx.params.get_int("init_size"),
+                                     .n_init = ctx.params.get_int("n_init"),
+                                     .reassignment_ratio = ctx.params.get_float("reassignment_ratio")});
+  const Tensor labels = model.fit_predict(x);
+
+  ctx.metrics["inertia"] = model.inertia();
+  ctx.metrics["n_iter"] = model.n_iter();
+  ctx.metrics["n_steps"] = model.n_steps();
+  ctx.log({{"inertia", model.inertia()}, {"n_iter", model.n_iter()}, {"n_steps", model.n_steps()}});
+  ctx.save_labels(labels);
+  data::write_npy(ctx.path("centroids.npy"), model.cluster_centers());
+  if (ctx.image_shape) ctx.save_image_grid("centroids.png", model.cluster_centers(), std::min<std::int64_t>(k, 10));
+}
+
+}  // namespace
+
+CAKE_REGISTER_ALGORITHM({
+    .name = "minibatch-kmeans",
+    .summary = "mini-batch k-means: k-means++ seeding, per-centre learning rates, low-count reassignment",
+    .reference = "Sculley 2010, Web-scale k-means clustering",
+    .params = {{"n_clusters", ParamType::Int, "8", "number of clusters k"},
+               {"init", ParamType::String, "k-means++", "initialisation", {"k-means++", "random"}},
+               {"max_iter", ParamType::Int, "100", "most passes over the data"},
+               {"batch_size", ParamType::Int, "1024", "samples per mini-batch"},
+               {"tol", ParamType::Float, "0", "stop on a small centre shift of one batch (relative to variance); 0: off"},
+               {"max_no_improvement", ParamType::Int, "10", "stop after this many batches without a better smoothed inertia; 0: off"},
+               {"init_size", ParamType::Int, "-1", "samples the initialisation sees; -1: 3 x batch_size"},
+               {"n_init", ParamType::Int, "3", "initialisations tried; the best on a held-out sample wins"},
+               {"reassignment_ratio", ParamType::Float, "0.01", "centres with fewer than this fraction of the largest count are moved"}},
+    .run = run_minibatch_kmeans,
+});
+
+}  // namespace cake::cli

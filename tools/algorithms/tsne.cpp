@@ -1,0 +1,93 @@
+// tsne.cpp: t-distributed stochastic neighbour embedding (algorithms/tsne.h), registered as
+// `tsne`.
+//
+//   cake run tsne --data fashion-mnist:test --set perplexity=30 method=barnes_hut angle=0.5
+//
+// Parameters carry scikit-learn's names and defaults (sklearn.manifold.TSNE, 1.2; van der
+// Maaten & Hinton 2008; Barnes-Hut gradients after van der Maaten 2014). The embedding goes to
+// embedding.npy (and embedding.png coloured by class); metrics.json gets the final KL(P || Q)
+// and the trustworthiness T(5) of the embedding (Venna & Kaski 2001).
+#include <string>
+
+#include "algorithms/metrics.h"
+#include "algorithms/tsne.h"
+#include "tools/errors.h"
+#include "tools/registry.h"
+
+namespace cake::cli {
+namespace {
+
+// Trustworthiness needs all N^2 distances in the input space (computed a block at a time);
+// beyond this many samples it would take longer than the embedding itself.
+constexpr std::int64_t kTrustworthinessMaxSamples = 20000;
+constexpr std::int64_t kTrustworthinessNeighbors = 5;  // sklearn.manifold.trustworthiness's default
+
+// "auto" (scikit-learn's max(N / early_exaggeration / 4, 50)) or a number.
+double parse_learning_rate(const std::string& text) {
+  if (text == "auto") return -1.0;
+  std::size_t used = 0;
+  double rate = 0.0;
+  try {
+    rate = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || !(rate > 0.0))
+    throw UsageError("tsne: learning_rate must be \"auto\" or a positive number, got \"" + text + "\"");
+  return rate;
+}
+
+void run_tsne(RunContext& ctx) {
+  const Tensor x = ctx.data.cpu();
+  algorithms::TSNE model({.n_components = ctx.params.get_int("n_components"),
+                          .perplexity = ctx.params.get_float("perplexity"),
+                          .early_exaggeration = ctx.params.get_float("early_exaggeration"),
+                          .learning_rate = parse_learning_rate(ctx.params.get_string("learning_rate")),
+                          .n_iter = ctx.params.get_int("n_iter"),
+                          .n_iter_without_progress = ctx.params.get_int("n_iter_without_progress"),
+                          .min_grad_norm = ctx.params.get_float("min_grad_norm"),
+                          .metric = ctx.params.get_string("metric"),
+                          .init = ctx.params.get_string("init"),
+                          .method = ctx.params.get_string("method"),
+                          .angle = ctx.params.get_float("angle")});
+  ctx.progress->message("tsne: " + model.options().method + " on " + std::to_string(x.size(0)) + " samples");
+  const Tensor embedding = model.fit_transform(x);
+
+  const std::vector<double>& history = model.kl_history();
+  for (std::size_t i = 0; i < history.size(); ++i)
+    ctx.log({{"iteration", static_cast<std::int64_t>(50 * (i + 1))}, {"kl_divergence", history[i]}});
+  ctx.metrics["kl_divergence"] = model.kl_divergence();
+  ctx.metrics["n_iter"] = model.n_iter();
+  ctx.metrics["learning_rate"] = model.learning_rate();
+  if (x.size(0) <= kTrustworthinessMaxSamples && 2 * kTrustworthinessNeighbors < x.size(0)) {
+    ctx.metrics["trustworthiness"] = metrics::trustworthiness(x, embedding, kTrustworthinessNeighbors);
+  } else {
+    ctx.progress->message("tsne: trustworthiness skipped (needs 10 < n_samples <= " +
+                          std::to_string(kTrustworthinessMaxSamples) + ")");
+  }
+  ctx.save_embedding(embedding);
+  ctx.save_curve("objective.png", "t-SNE KL divergence every 50 iterations (first 250 exaggerated)",
+                 {{"KL divergence", history}}, "check (x50 iterations)");
+}
+
+}  // namespace
+
+CAKE_REGISTER_ALGORITHM({
+    .name = "tsne",
+    .summary = "t-SNE embedding: exact or Barnes-Hut gradients, perplexity-calibrated affinities",
+    .reference = "van der Maaten & Hinton 2008 (t-SNE); van der Maaten 2014 (Barnes-Hut t-SNE)",
+    .params = {{"n_components", ParamType::Int, "2", "embedding dimension (1-3 for barnes_hut)"},
+               {"perplexity", ParamType::Float, "30", "effective number of neighbours of each point"},
+               {"early_exaggeration", ParamType::Float, "12", "P is multiplied by this for the first 250 iterations"},
+               {"learning_rate", ParamType::String, "auto", "gradient step; auto: max(N / early_exaggeration / 4, 50)"},
+               {"n_iter", ParamType::Int, "1000", "total iterations"},
+               {"n_iter_without_progress", ParamType::Int, "300", "stop after this many iterations without a lower KL"},
+               {"min_grad_norm", ParamType::Float, "1e-07", "stop when the gradient norm falls below this"},
+               {"metric", ParamType::String, "euclidean", "input distance", {"euclidean", "sqeuclidean", "cosine"}},
+               {"init", ParamType::String, "pca", "initial embedding", {"pca", "random"}},
+               {"method", ParamType::String, "barnes_hut", "gradient computation", {"barnes_hut", "exact"}},
+               {"angle", ParamType::Float, "0.5", "Barnes-Hut opening angle theta (0: exact forces)"}},
+    .run = run_tsne,
+});
+
+}  // namespace cake::cli
