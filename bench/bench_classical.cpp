@@ -1,0 +1,112 @@
+// bench_classical.cpp: the classical suite on Fashion-MNIST, the tasks of issue 6, timed once
+// each, printed in the same format as bench/peer_classical.py (scikit-learn 1.2) so that
+// bench/run_classical.sh can put the two side by side.
+//
+//   cmake -B build -DCAKE_BUILD_BENCH=ON && ninja -C build bench_classical
+//   ./build/bench/bench_classical [task ...]     # tasks: see kAllTasks; default all
+//
+// Each task is a fit of several seconds to minutes, so it runs once (no Google Benchmark
+// repetition loop): one line per task with wall seconds, process CPU seconds, the objective
+// (inertia, mean log-likelihood, explained variance ratio, KL divergence) and extra fields.
+// Same settings as the peer: K = 10, n_init = 10, random_state 0, 2 threads.
+#include <cake/cake.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "algorithms/gaussian_mixture.h"
+#include "algorithms/kmeans.h"
+#include "algorithms/metrics.h"
+#include "algorithms/pca.h"
+#include "algorithms/tsne.h"
+#include "data/datasets.h"
+
+namespace {
+
+using namespace cake;
+using namespace cake::algorithms;
+
+struct Timing {
+  double wall = 0, cpu = 0;
+};
+
+Timing timed(const std::function<void()>& fn) {
+  const auto wall = std::chrono::steady_clock::now();
+  const std::clock_t cpu = std::clock();
+  fn();
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count(),
+          static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC};
+}
+
+void report(const std::string& name, Timing t, double objective, const std::string& extra) {
+  std::printf("%-22s wall=%8.3f cpu=%8.3f objective=%.6g %s\n", name.c_str(), t.wall, t.cpu, objective, extra.c_str());
+  std::fflush(stdout);
+}
+
+std::string scores(const Tensor& y, const Tensor& labels) {
+  char text[64];
+  std::snprintf(text, sizeof text, "acc=%.4f nmi=%.4f", metrics::acc(y, labels), metrics::nmi(y, labels));
+  return text;
+}
+
+// Rows of pixels in [0, 1], float32 [N, 784].
+Tensor flat_images(const data::LabeledData& d) { return d.images.reshape({d.images.size(0), -1}).contiguous(); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> kAllTasks = {"kmeans_pixels", "kmeans_pixels_elkan", "kmeans_pca", "gmm_diag",
+                                              "gmm_full",      "pca",                 "pca_full",   "tsne"};
+  std::set<std::string> tasks(argv + 1, argv + argc);
+  if (tasks.empty()) tasks.insert(kAllTasks.begin(), kAllTasks.end());
+  set_num_threads(2);
+
+  const data::LabeledData train = data::load_named("fashion-mnist:train");
+  const Tensor x = flat_images(train), y = train.labels;
+  Tensor x50;
+  if (tasks.count("kmeans_pca") || tasks.count("gmm_diag") || tasks.count("gmm_full"))
+    x50 = PCA({.n_components = 50, .svd_solver = "randomized", .random_state = 0}).fit_transform(x);
+
+  for (const std::string algorithm : {"lloyd", "elkan"}) {
+    if (!tasks.count(algorithm == "lloyd" ? "kmeans_pixels" : "kmeans_pixels_elkan")) continue;
+    KMeans km({.n_clusters = 10, .n_init = 10, .random_state = 0, .algorithm = algorithm});
+    const Timing t = timed([&] { km.fit(x); });
+    report("kmeans_pixels_" + algorithm, t, km.inertia(),
+           "n_iter=" + std::to_string(km.n_iter()) + " " + scores(y, km.labels()));
+  }
+  if (tasks.count("kmeans_pca")) {
+    KMeans km({.n_clusters = 10, .n_init = 10, .random_state = 0});
+    const Timing t = timed([&] { km.fit(x50); });
+    report("kmeans_pca50_lloyd", t, km.inertia(), "n_iter=" + std::to_string(km.n_iter()) + " " + scores(y, km.labels()));
+  }
+  for (const std::string covariance : {"diag", "full"}) {
+    if (!tasks.count("gmm_" + covariance)) continue;
+    GaussianMixture g({.n_components = 10, .covariance_type = covariance, .random_state = 0});
+    const Timing t = timed([&] { g.fit(x50); });
+    report("gmm_" + covariance + "_pca50", t, g.score(x50),
+           "lower_bound=" + std::to_string(g.lower_bound()) + " n_iter=" + std::to_string(g.n_iter()) + " " +
+               scores(y, g.predict(x50)));
+  }
+  for (const std::string solver : {"auto", "full"}) {
+    if (!tasks.count(solver == "auto" ? "pca" : "pca_full")) continue;
+    PCA p({.n_components = 50, .svd_solver = solver, .random_state = 0});
+    const Timing t = timed([&] { p.fit(x); });
+    report("pca50_" + solver, t, p.explained_variance_ratio().sum().item<double>(), "solver=" + p.solver_used());
+  }
+  if (tasks.count("tsne")) {
+    const Tensor test = flat_images(data::load_named("fashion-mnist:test:5000"));
+    const Tensor t50 = PCA({.n_components = 50, .random_state = 0}).fit_transform(test);
+    TSNE tsne({.random_state = 0});
+    const Timing t = timed([&] { tsne.fit(t50); });
+    char extra[96];
+    std::snprintf(extra, sizeof extra, "n_iter=%lld trustworthiness=%.4f", static_cast<long long>(tsne.n_iter()),
+                  metrics::trustworthiness(t50, tsne.embedding(), 12));
+    report("tsne_bh_5000", t, tsne.kl_divergence(), extra);
+  }
+  return 0;
+}
