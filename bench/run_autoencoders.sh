@@ -19,7 +19,7 @@ here=$(dirname "$0")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 threads=${THREADS:-2}
-export OMP_NUM_THREADS=$threads
+export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 # The machine's load matters (other processes preempt OpenMP threads at their barriers): say it.
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for model in conv-autoencoder conv-vae; do
