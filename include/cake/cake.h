@@ -42,7 +42,12 @@
 #include "data/sampler.h"
 #include "data/transforms.h"
 
+#include "algorithms/autoencoder.h"
+#include "algorithms/finetune.h"
 #include "algorithms/hungarian.h"
+#include "algorithms/latent_clustering.h"
 #include "algorithms/linear_probe.h"
 #include "algorithms/metrics.h"
+#include "algorithms/trainer.h"
+#include "algorithms/vae.h"
 

@@ -1,0 +1,143 @@
+// autoencoder.h: deterministic autoencoders: an encoder squeezes an image into a short code z,
+// a decoder rebuilds the image from z, and both are trained to make the rebuilt image match.
+//
+//   auto ae = std::make_shared<cake::algorithms::ConvAutoencoder>(/*latent_dim=*/16);
+//   cake::Tensor z = ae->encode(images);          // [N, 1, 28, 28] -> [N, 16]
+//   cake::Tensor x_hat = ae->decode(z);           // [N, 16] -> [N, 1, 28, 28], values in (0, 1)
+//   cake::Tensor loss = cake::algorithms::reconstruction_loss(*ae, images);   // per-pixel MSE
+//   // denoising (Vincent et al. 2008): corrupt the input, compare with the clean image
+//   cake::Tensor dloss = cake::algorithms::denoising_loss(*ae, images, {.sigma = 0.3});
+//   // masked (He et al. 2021): hide patches, score the rebuilt hidden pixels
+//   cake::Tensor mloss = cake::algorithms::masked_loss(*ae, images, {.patch = 4, .ratio = 0.5});
+//
+// The objective (seed 004, section 2; seed 001, "Autoencoder"): min_theta ||x - decode(encode(x))||^2,
+// here as the mean squared error per pixel. With a code much shorter than the image the network
+// cannot learn the identity and has to keep what matters most for rebuilding it (seed 004,
+// section 1.1). Both models end in a sigmoid because the images are in [0, 1].
+//
+// ConvAutoencoder is seed 004's network, layer for layer (section 2.1; "the decoder
+// architecture is symmetric"):
+//   encoder  Conv(1->8, 3x3, stride 2, pad 1) ReLU        28x28 -> 14x14
+//            Conv(8->16, 3x3, stride 2, pad 1) ReLU       14x14 -> 7x7
+//            Conv(16->32, 3x3, stride 2, pad 0) ReLU      7x7   -> 3x3
+//            Flatten (288) Linear(288->64) ReLU Linear(64->latent)
+//   decoder  Linear(latent->64) ReLU Linear(64->288) ReLU Unflatten(32, 3, 3)
+//            ConvT(32->16, 3x3, stride 2, pad 0) ReLU     3x3   -> 7x7
+//            ConvT(16->8, 3x3, stride 2, pad 1, out pad 1) ReLU  7x7 -> 14x14
+//            ConvT(8->1, 3x3, stride 2, pad 1, out pad 1) Sigmoid  14x14 -> 28x28
+// Other image sizes work too: the flattened size and the output paddings that undo each
+// stride are computed from the image shape.
+//
+// MLPAutoencoder is the fully connected one (seed 003: 784 -> 128 -> 12 and back):
+//   encoder  Flatten, then Linear ReLU for each hidden size, then Linear(-> latent)
+//   decoder  the same sizes in reverse, ending in Linear(-> C*H*W) Sigmoid, Unflatten.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/module.h"
+#include "nn/sequential.h"
+#include "tensor/tensor.h"
+
+namespace cake::algorithms {
+
+// The interface the trainers, figures and clustering code use: any encoder/decoder pair.
+class Autoencoder : public nn::Module {
+ public:
+  virtual Tensor encode(const Tensor& images) = 0;  // [N, C, H, W] -> [N, latent_dim]
+  virtual Tensor decode(const Tensor& codes) = 0;   // [N, latent_dim] -> [N, C, H, W]
+  Tensor forward(const Tensor& images) override { return decode(encode(images)); }
+  virtual std::int64_t latent_dim() const = 0;
+  const Shape& image_shape() const { return image_shape_; }  // {C, H, W}
+  // The encoder half as a module of its own (shared, not copied), e.g. to fine-tune on it.
+  virtual std::shared_ptr<nn::Module> encoder() const = 0;
+
+ protected:
+  explicit Autoencoder(Shape image_shape);
+  // Checks that images are [N, C, H, W] with this model's {C, H, W}.
+  void check_images(const Tensor& images, const char* who) const;
+  Shape image_shape_;
+};
+
+class ConvAutoencoder : public Autoencoder {
+ public:
+  explicit ConvAutoencoder(std::int64_t latent_dim = 16, Shape image_shape = {1, 28, 28});
+  Tensor encode(const Tensor& images) override;
+  Tensor decode(const Tensor& codes) override;
+  std::int64_t latent_dim() const override { return latent_dim_; }
+  std::shared_ptr<nn::Module> encoder() const override { return encoder_; }
+  std::string name() const override { return "ConvAutoencoder"; }
+
+ private:
+  std::int64_t latent_dim_;
+  std::shared_ptr<nn::Sequential> encoder_, decoder_;
+};
+
+class MLPAutoencoder : public Autoencoder {
+ public:
+  MLPAutoencoder(std::vector<std::int64_t> hidden = {128}, std::int64_t latent_dim = 12, Shape image_shape = {1, 28, 28});
+  Tensor encode(const Tensor& images) override;
+  Tensor decode(const Tensor& codes) override;
+  std::int64_t latent_dim() const override { return latent_dim_; }
+  std::shared_ptr<nn::Module> encoder() const override { return encoder_; }
+  std::string name() const override { return "MLPAutoencoder"; }
+  const std::vector<std::int64_t>& hidden() const { return hidden_; }
+
+ private:
+  std::vector<std::int64_t> hidden_;
+  std::int64_t latent_dim_;
+  std::shared_ptr<nn::Sequential> encoder_, decoder_;
+};
+
+// ---- objectives -------------------------------------------------------------------------------
+
+// Mean squared error per pixel between decode(encode(x)) and x.
+Tensor reconstruction_loss(Autoencoder& model, const Tensor& images);
+
+struct DenoisingOptions {
+  double sigma = 0.3;  // standard deviation of the Gaussian noise added to the input
+  bool clip = true;    // clamp the noisy input to [0, 1], the range of clean images
+};
+// Denoising autoencoder (Vincent et al. 2008; seed 004, section 3): the encoder sees
+// x + sigma * eps, eps ~ N(0, I), the loss compares the output with the CLEAN x, so the code
+// must capture the image's structure rather than its pixels. Draws eps from the global generator.
+Tensor denoising_loss(Autoencoder& model, const Tensor& images, const DenoisingOptions& options = {});
+
+struct MaskingOptions {
+  std::int64_t patch = 4;  // side of the square patches (a 28x28 image has 7x7 of size 4)
+  double ratio = 0.5;      // fraction of the patches hidden in each image
+  bool hidden_only = true; // score only the hidden pixels (as MAE); false: every pixel
+};
+// Masked autoencoder objective (He et al. 2021, "Masked Autoencoders Are Scalable Vision
+// Learners", section 3; seed 001, "Self-supervision (masking)"): a random `ratio` of the
+// patches of each image is set to 0 (data::RandomMask), the model rebuilds the whole image, and
+// the loss is the mean squared error over the hidden pixels: the visible ones can be copied, the
+// hidden ones must be inferred from context. Draws the masks from the global generator.
+Tensor masked_loss(Autoencoder& model, const Tensor& images, const MaskingOptions& options = {});
+
+// ---- files ----------------------------------------------------------------------------------------
+
+// Rebuilds a trained autoencoder from a file: a model saved with cake::save(model, path) (the
+// model.safetensors of a run) or a training checkpoint of algorithms::Trainer (its best
+// weights). The architecture is read back from the tensor shapes (the code size, the hidden
+// sizes); image_shape is that of the images it will see. Errors name the file and what is
+// missing or unexpected.
+std::shared_ptr<Autoencoder> load_autoencoder(const std::string& path, const Shape& image_shape = {1, 28, 28});
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+// fn applied to consecutive slices of `batch_size` rows of x, results concatenated along dim 0,
+// in evaluation mode semantics the caller sets up (runs under NoGradGuard).
+Tensor map_batches(const std::function<Tensor(const Tensor&)>& fn, const Tensor& x, std::int64_t batch_size = 1000);
+// The codes of many images: model.encode in batches, in evaluation mode, without a graph.
+Tensor encode_all(Autoencoder& model, const Tensor& images, std::int64_t batch_size = 1000);
+// The mean squared error per pixel of the model's reconstructions of `images` (optionally of
+// their noisy versions when noise_sigma > 0, compared with the clean ones), in batches.
+double reconstruction_mse(Autoencoder& model, const Tensor& images, double noise_sigma = 0.0, bool clip = true,
+                          std::int64_t batch_size = 1000);
+
+}  // namespace cake::algorithms

@@ -1,0 +1,180 @@
+// End-to-end tests of the network commands of the `cake` binary (autoencoders, VAEs,
+// fine-tuning, clustering on codes; tools/algorithms/network_runs.h) on a tiny image set: the
+// files a run leaves, `resume` continuing exactly, and fine-tuning from a saved encoder.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "data/image.h"
+#include "data/npy.h"
+#include "helpers.h"
+
+using namespace cake;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Scratch {
+  fs::path root = fs::temp_directory_path() / ("cake_cli_networks_test_" + std::to_string(::getpid()));
+  Scratch() { fs::create_directories(root); }
+  ~Scratch() {
+    std::error_code ignored;
+    fs::remove_all(root, ignored);
+  }
+};
+const fs::path& scratch() {
+  static Scratch s;
+  return s.root;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct Result {
+  int code;
+  std::string err;
+};
+
+// Runs `cake ARGS` inside the scratch directory.
+Result cake_cli(const std::string& args) {
+  const fs::path err = scratch() / "stderr.txt";
+  const std::string command = "cd '" + scratch().string() + "' && '" CAKE_CLI_PATH "' " + args + " > /dev/null 2> '" +
+                              err.string() + "' < /dev/null";
+  const int status = std::system(command.c_str());
+  REQUIRE(WIFEXITED(status));
+  return {WEXITSTATUS(status), read_text(err)};
+}
+
+json read_json(const fs::path& path) {
+  REQUIRE_MESSAGE(fs::exists(path), path.string() << " was not written");
+  return json::parse(read_text(path));
+}
+
+std::vector<json> read_log(const fs::path& path) {
+  std::ifstream log(path);
+  std::vector<json> records;
+  for (std::string line; std::getline(log, line);) records.push_back(json::parse(line));
+  return records;
+}
+
+void check_figures(const fs::path& dir, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (image::png_available())
+      CHECK_MESSAGE(read_text(dir / name).rfind("\x89PNG\r\n\x1a\n", 0) == 0, name << " missing or not a PNG");
+    else
+      CHECK_FALSE(fs::exists(dir / name));
+  }
+}
+
+// 60 images 28x28 of three noisy blocky prototypes, images.npy [60, 28, 28] and classes.npy.
+void write_images() {
+  static bool written = false;
+  if (written) return;
+  manual_seed(21);
+  const Tensor blocks = (rand({3, 1, 7, 7}) > Scalar(0.5)).to(kFloat32);
+  // Each 7x7 block pattern blown up 4x to 28x28: shapes a conv autoencoder picks up quickly.
+  const Tensor prototypes = blocks.reshape({3, 7, 1, 7, 1}).expand({3, 7, 4, 7, 4}).reshape({3, 28, 28}) * 0.8 + 0.1;
+  std::vector<std::int64_t> classes;
+  for (std::int64_t i = 0; i < 60; ++i) classes.push_back(i % 3);
+  const Tensor y = tensor(classes, {60});
+  const Tensor x = (index_select(prototypes, 0, y) + randn({60, 28, 28}) * 0.05).clamp(0.0, 1.0);
+  data::write_npy(scratch() / "images.npy", x.contiguous());
+  data::write_npy(scratch() / "classes.npy", y);
+  written = true;
+}
+
+const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
+const std::string kSmall = " batch_size=16 tsne_samples=20";
+
+}  // namespace
+
+TEST_CASE("conv-autoencoder: every file of a run, the issue's metrics, a loss that falls") {
+  write_images();
+  const Result r = cake_cli("run conv-autoencoder" + kData + " --out cae --set epochs=3 latent_dim=4" + kSmall);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const fs::path out = scratch() / "cae";
+  const json metrics = read_json(out / "metrics.json");
+  for (const char* key : {"train_loss", "val_loss", "epoch_time_s", "best_epoch", "epochs_run", "stop_reason"})
+    CHECK_MESSAGE(metrics.contains(key), key);
+  CHECK(metrics["epochs_run"] == 3);
+  std::vector<double> train;
+  for (const json& record : read_log(out / "log.jsonl"))
+    if (record.contains("epoch")) train.push_back(record["train_loss"].get<double>());
+  REQUIRE(train.size() == 3);
+  CHECK(train.back() < train.front());
+  CHECK(data::read_npy(out / "embedding.npy").sizes() == Shape{60, 4});
+  CHECK(fs::exists(out / "checkpoint.safetensors"));
+  CHECK(fs::exists(out / "model.safetensors"));
+  check_figures(out, {"loss_curve.png", "reconstructions.png", "random_codes.png", "embedding.png", "embedding_tsne.png"});
+  for (const auto& entry : fs::directory_iterator(out))  // checkpoints are renamed into place
+    CHECK(entry.path().string().find(".tmp") == std::string::npos);
+}
+
+TEST_CASE("resume: 2 epochs, then resuming to 4, equals 4 epochs in one go, bit for bit") {
+  write_images();
+  const std::string run = "run denoising-autoencoder" + kData + " --set latent_dim=4 tsne_samples=0 probe=false batch_size=16";
+  REQUIRE(cake_cli(run + " epochs=4 --out whole").code == 0);
+  REQUIRE(cake_cli(run + " epochs=2 --out half").code == 0);
+  const Result resumed = cake_cli(run + " epochs=4 resume=half/checkpoint.safetensors --out resumed");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  const json whole = read_json(scratch() / "whole" / "metrics.json"), again = read_json(scratch() / "resumed" / "metrics.json");
+  CHECK(whole["train_loss"].get<double>() == again["train_loss"].get<double>());
+  CHECK(whole["val_loss"].get<double>() == again["val_loss"].get<double>());
+  CHECK(read_text(scratch() / "whole" / "model.safetensors") == read_text(scratch() / "resumed" / "model.safetensors"));
+  // It did resume (a fresh 4-epoch run with the same seed would match too): epochs 1 and 2
+  // come from the checkpoint, only 3 and 4 were trained.
+  std::vector<std::int64_t> trained, restored;
+  for (const json& record : read_log(scratch() / "resumed" / "log.jsonl"))
+    if (record.contains("epoch"))
+      (record.value("from_checkpoint", false) ? restored : trained).push_back(record["epoch"].get<std::int64_t>());
+  CHECK(trained == std::vector<std::int64_t>{3, 4});
+  CHECK(restored == std::vector<std::int64_t>{1, 2});
+  CHECK(read_json(scratch() / "half" / "metrics.json")["train_loss"].get<double>() != whole["train_loss"].get<double>());
+  check_figures(scratch() / "whole", {"denoising.png"});
+}
+
+TEST_CASE("finetune: a classifier on the encoder of a saved autoencoder") {
+  write_images();
+  REQUIRE(cake_cli("run autoencoder" + kData + " --out mlp --set epochs=3 latent_dim=6 hidden=32" + kSmall).code == 0);
+  const Result missing = cake_cli("run finetune" + kData + " --out nothing");
+  CHECK(missing.code != 0);
+  CHECK(missing.err.find("checkpoint=") != std::string::npos);
+  const Result r = cake_cli("run finetune" + kData + " --out ft --set checkpoint=mlp/model.safetensors epochs=15 lr=0.01" +
+                            " batch_size=16");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json metrics = read_json(scratch() / "ft" / "metrics.json");
+  // Three well separated prototypes: the head separates their codes (chance is 1/3).
+  CHECK(metrics["val_accuracy"].get<double>() >= 0.8);
+}
+
+TEST_CASE("masked-autoencoder, vae, conv-vae, ae-kmeans and ae-gmm run and leave their figures") {
+  write_images();
+  REQUIRE(cake_cli("run masked-autoencoder" + kData + " --out mae --set epochs=1 latent_dim=4" + kSmall).code == 0);
+  check_figures(scratch() / "mae", {"masked_reconstructions.png"});
+  const Result vae = cake_cli("run vae" + kData + " --out vae --set epochs=2 latent_dim=2 hidden=32" + kSmall);
+  REQUIRE_MESSAGE(vae.code == 0, vae.err);
+  check_figures(scratch() / "vae", {"samples.png", "interpolation.png", "loss_curve.png"});
+  CHECK(read_json(scratch() / "vae" / "metrics.json").contains("val_loss"));
+  REQUIRE(cake_cli("run conv-vae" + kData + " --out cvae --set epochs=1 latent_dim=2" + kSmall).code == 0);
+  check_figures(scratch() / "cvae", {"samples.png", "interpolation.png"});
+  for (const char* method : {"ae-kmeans", "ae-gmm"}) {
+    const Result r = cake_cli(std::string("run ") + method + kData + " --out " + method +
+                              " --set epochs=3 latent_dim=3 hidden=32 n_clusters=3 n_init=2" + kSmall);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const json metrics = read_json(scratch() / method / "metrics.json");
+    CHECK(metrics.contains("nmi"));
+    CHECK(metrics.contains("acc"));
+    CHECK(data::read_npy(scratch() / method / "labels.npy").sizes() == Shape{60});
+  }
+}

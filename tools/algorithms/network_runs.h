@@ -1,0 +1,141 @@
+// network_runs.h: what the command-line wrappers of the trained networks (autoencoders, VAEs,
+// the fine-tuned classifier) share: their common parameters, the train/validation/test images
+// of a run, the training loop with its log and progress, and the figures.
+//
+//   CAKE_REGISTER_ALGORITHM({
+//       .name = "conv-autoencoder", ...,
+//       .params = with_training_params({{"latent_dim", ParamType::Int, "16", "code size"}}, {.epochs = 10}),
+//       .run = [](RunContext& ctx) {
+//         const RunImages images = run_images(ctx);                   // split by ctx.seed
+//         auto model = std::make_shared<algorithms::ConvAutoencoder>(ctx.params.get_int("latent_dim"));
+//         ... Trainer trainer(*model, adam, loss, trainer_options(ctx));
+//         train_and_log(ctx, trainer, images);                         // log.jsonl, loss_curve.png, metrics
+//       },
+//   });
+//
+// Every file a run leaves is listed in docs/algorithms/autoencoders.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "algorithms/autoencoder.h"
+#include "algorithms/trainer.h"
+#include "data/dataloader.h"
+#include "data/image.h"
+#include "tools/registry.h"
+
+namespace cake::cli::networks {
+
+// Per-algorithm defaults of the shared training parameters.
+struct TrainingDefaults {
+  std::int64_t epochs = 10;
+  std::int64_t batch_size = 256;
+  double lr = 1e-3;
+  double weight_decay = 1e-5;
+  std::int64_t patience = 10;
+};
+
+// `own` followed by epochs, batch_size, lr, weight_decay, patience, val_fraction and resume.
+std::vector<ParamSpec> with_training_params(std::vector<ParamSpec> own, const TrainingDefaults& defaults);
+// The parameters of the figures and the probe that follow training (tsne_samples, probe).
+std::vector<ParamSpec> analysis_params();
+
+// The images of a run as [N, C, H, W] tensors on the run's device.
+struct RunImages {
+  Tensor all, all_labels;          // ctx.data (every training row), its labels (may be undefined)
+  Tensor train, train_labels;      // the part trained on
+  Tensor val, val_labels;          // the validation part (val_fraction of the rows)
+  Tensor test, test_labels;        // the data set's test split, when there is one
+  Shape image_shape;               // {C, H, W}
+};
+// Splits ctx.data by the val_fraction parameter and ctx.seed. Errors when the data are not images.
+RunImages run_images(const RunContext& ctx);
+// Images (and labels, when defined) as a data set for the Trainer.
+std::shared_ptr<const data::TensorDataset> dataset(const Tensor& images, const Tensor& labels = {});
+
+// Trainer options from the shared parameters; checkpoints go to <out>/checkpoint.safetensors.
+algorithms::TrainerOptions trainer_options(const RunContext& ctx);
+
+// Runs trainer.fit with a progress bar, one log.jsonl line per epoch and the loss curve
+// (loss_curve.png); records train_loss, val_loss, best_epoch, epochs_run, stop_reason and
+// epoch_time_s in ctx.metrics. A non-finite loss is reported and then thrown as cake::Error
+// (the last good checkpoint stays in the output directory).
+algorithms::TrainResult train_and_log(RunContext& ctx, algorithms::Trainer& trainer, const RunImages& images,
+                                      const std::string& loss_name);
+
+// ---- figures -------------------------------------------------------------------------------------
+
+// Rows of images stacked top to bottom (e.g. inputs above reconstructions), each row
+// [columns, C, H, W], written as one grid.
+void save_image_rows(RunContext& ctx, const std::string& file, const std::vector<Tensor>& rows);
+// `count` images spread evenly through a set (one per class when labels are given and count
+// is the number of classes): the same picks every run.
+Tensor pick_examples(const Tensor& images, const Tensor& labels, std::int64_t count);
+// The codes of every training row (embedding.npy, and its PCA scatter embedding.png through
+// ctx.save_embedding), and a t-SNE scatter of up to tsne_samples test codes (embedding_tsne.png).
+void save_latent_space(RunContext& ctx, const Tensor& train_codes, const Tensor& test_codes, const Tensor& test_labels);
+// Linear probe (seed 001): logistic regression from codes to classes, fitted on (up to 10000)
+// training codes and scored on the test codes; records probe_accuracy.
+void linear_probe_metric(RunContext& ctx, const Tensor& train_codes, const Tensor& train_labels,
+                         const Tensor& test_codes, const Tensor& test_labels);
+// A classifier's confusion matrix on the test set as a figure, with class names on both axes.
+void save_confusion_matrix(RunContext& ctx, const std::string& file, const std::string& title,
+                           const Tensor& true_labels, const Tensor& predicted, std::int64_t num_classes);
+
+// Writes a PNG through the image module, or nothing in a build without stb_image_write.
+void write_figure(const RunContext& ctx, const std::string& file, const image::Canvas& canvas);
+
+// ---- autoencoders ----------------------------------------------------------------------------------
+
+// How an autoencoder is trained: plain reconstruction, denoising or masking.
+enum class Objective { Reconstruction, Denoising, Masked };
+struct ObjectiveOptions {
+  std::string model = "conv";  // "conv" | "mlp", see make_autoencoder
+  Objective objective = Objective::Reconstruction;
+  algorithms::DenoisingOptions denoising = {};
+  algorithms::MaskingOptions masking = {};
+};
+
+// The parameters make_autoencoder reads: latent_dim, and (when not empty) a `model` choice
+// with that default and the `hidden` sizes with that default.
+std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t latent_dim, const std::string& hidden);
+// A ConvAutoencoder (model "conv") or an MLPAutoencoder (model "mlp", sizes from the `hidden`
+// parameter), with the latent_dim parameter.
+std::shared_ptr<algorithms::Autoencoder> make_autoencoder(const RunContext& ctx, const std::string& model,
+                                                          const Shape& image_shape);
+
+struct AutoencoderRun {
+  std::shared_ptr<algorithms::Autoencoder> model;
+  RunImages images;
+  algorithms::TrainResult result;
+  Tensor train_codes, test_codes;  // codes of every training row and of the test split
+};
+// The whole run of an autoencoder algorithm: trains with the objective (Adam with lr and
+// weight_decay, early stopping on the validation loss), saves model.safetensors, measures
+// test_loss (the objective on the test split) and test_mse (plain reconstruction error per
+// pixel), draws reconstructions.png (inputs above outputs; for denoising: clean, noisy, output;
+// for masking: original, masked, output), and the latent space and linear probe.
+AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objective);
+
+// ae-kmeans / ae-gmm: run_autoencoder, then cluster_codes (algorithms/latent_clustering.h) on
+// the codes of every training row with `method`; ctx.save_labels adds nmi/ari/acc and figures.
+void run_autoencoder_clustering(RunContext& ctx, const std::string& method);
+// The parameters of run_autoencoder_clustering beyond the autoencoder's.
+std::vector<ParamSpec> clustering_params(const std::string& method);
+
+// ---- VAEs --------------------------------------------------------------------------------------------
+
+// The parameters of run_vae: latent_dim, hidden (mlp), beta, likelihood.
+std::vector<ParamSpec> vae_params(const std::string& model, std::int64_t latent_dim, const std::string& likelihood);
+// The whole run of a VAE algorithm (model "conv": ConvVAE, "mlp": MLPVAE): trains on the
+// negative ELBO, saves model.safetensors, measures test_loss (negative ELBO per image) with its
+// test_reconstruction and test_kl terms and test_mse (per pixel, decoding the posterior means),
+// draws reconstructions.png, samples.png (decoded prior draws) and interpolation.png (rows of
+// decoded straight lines between the posterior means of two test images), the latent space of
+// the posterior means and the linear probe.
+void run_vae(RunContext& ctx, const std::string& model);
+
+}  // namespace cake::cli::networks
