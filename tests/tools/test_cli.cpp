@@ -14,63 +14,15 @@
 #include "data/image.h"
 #include "data/npy.h"
 #include "helpers.h"
+#include "tools/cli_testing.h"
 
 using namespace cake;
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace cake::testing;
 
 namespace {
 
-// A scratch directory for the whole test program, removed at exit.
-struct Scratch {
-  fs::path root = fs::temp_directory_path() / ("cake_cli_test_" + std::to_string(::getpid()));
-  Scratch() { fs::create_directories(root); }
-  ~Scratch() {
-    std::error_code ignored;
-    fs::remove_all(root, ignored);
-  }
-};
-const fs::path& scratch() {
-  static Scratch s;
-  return s.root;
-}
-
-// A fresh folder for one test case.
-fs::path case_dir(const std::string& name) {
-  const fs::path dir = scratch() / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs `cake ARGS` inside `dir`, capturing stdout, stderr and the exit code.
-Result cake_cli(const std::string& args, const fs::path& dir) {
-  const fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
-  const std::string command = "cd '" + dir.string() + "' && '" CAKE_CLI_PATH "' " + args + " > '" + out.string() + "' 2> '" +
-                              err.string() + "' < /dev/null";
-  const int status = std::system(command.c_str());
-  REQUIRE(WIFEXITED(status));
-  return {WEXITSTATUS(status), read_text(out), read_text(err)};
-}
-
-json read_json(const fs::path& path) {
-  REQUIRE_MESSAGE(fs::exists(path), path.string() << " was not written");
-  return json::parse(read_text(path));
-}
-
-bool is_png(const fs::path& path) { return read_text(path).rfind("\x89PNG\r\n\x1a\n", 0) == 0; }
 
 // Three well-separated blobs of 40 points in the plane (centres 8 apart, spread 0.5): X.npy
 // and y.npy in `dir`.
@@ -95,17 +47,17 @@ const std::string kBlobRun = "run kmeans-lloyd --data X.npy --labels y.npy --set
 
 TEST_CASE("cake list and cake help describe the algorithms") {
   const fs::path dir = case_dir("list");
-  const Result list = cake_cli("list", dir);
+  const CliResult list = cake_cli("list", dir);
   CHECK(list.code == 0);
   CHECK(list.out.find("kmeans-lloyd") != std::string::npos);
   CHECK(list.out.find("plain Lloyd k-means") != std::string::npos);
 
-  const Result help = cake_cli("help kmeans-lloyd", dir);
+  const CliResult help = cake_cli("help kmeans-lloyd", dir);
   CHECK(help.code == 0);
   for (const char* expected : {"n_clusters", "max_iter", "n_init", "300", "Lloyd 1982", "int"})
     CHECK_MESSAGE(help.out.find(expected) != std::string::npos, "help lacks " << expected << ":\n" << help.out);
 
-  const Result unknown = cake_cli("help kmeans-loyd", dir);
+  const CliResult unknown = cake_cli("help kmeans-loyd", dir);
   CHECK(unknown.code == 2);
   CHECK(unknown.err.find("unknown algorithm") != std::string::npos);
 
@@ -117,7 +69,7 @@ TEST_CASE("cake list and cake help describe the algorithms") {
 TEST_CASE("cake run clusters well-separated blobs perfectly and writes every output") {
   const fs::path dir = case_dir("blobs");
   write_blobs(dir);
-  const Result run = cake_cli(kBlobRun + " --out result", dir);
+  const CliResult run = cake_cli(kBlobRun + " --out result", dir);
   REQUIRE_MESSAGE(run.code == 0, run.err);
   const fs::path out = dir / "result";
 
@@ -201,14 +153,14 @@ TEST_CASE("kmeans-lloyd known answer: {0, 1, 10, 11} in two clusters") {
 TEST_CASE("progress: plain lines when stderr is not a terminal, nothing with --quiet") {
   const fs::path dir = case_dir("progress");
   write_blobs(dir);
-  const Result loud = cake_cli(kBlobRun + " --set n_init=1 --out loud", dir);
+  const CliResult loud = cake_cli(kBlobRun + " --set n_init=1 --out loud", dir);
   REQUIRE(loud.code == 0);
   CHECK(loud.err.find("iteration ") != std::string::npos);
   CHECK(loud.err.find("inertia") != std::string::npos);
   CHECK(loud.err.find('\r') == std::string::npos);  // no bar redraws in a log
   CHECK(loud.out.find("outputs in loud/") != std::string::npos);
 
-  const Result quiet = cake_cli(kBlobRun + " --out quiet --quiet", dir);
+  const CliResult quiet = cake_cli(kBlobRun + " --out quiet --quiet", dir);
   CHECK(quiet.code == 0);
   CHECK(quiet.out.empty());
   CHECK(quiet.err.empty());
@@ -222,15 +174,15 @@ TEST_CASE("corrupt, truncated and missing .npy files are errors naming the file"
   std::ofstream(dir / "truncated.npy", std::ios::binary) << good.substr(0, good.size() - 100);
 
   for (const char* file : {"corrupt.npy", "truncated.npy", "missing.npy"}) {
-    const Result r = cake_cli(std::string("run kmeans-lloyd --data ") + file + " --out never", dir);
+    const CliResult r = cake_cli(std::string("run kmeans-lloyd --data ") + file + " --out never", dir);
     CHECK(r.code == 1);
     CHECK_MESSAGE(r.err.find(file) != std::string::npos, "error does not name " << file << ": " << r.err);
     CHECK_FALSE(fs::exists(dir / "never"));  // nothing created for a run that could not start
   }
-  const Result labels = cake_cli("run kmeans-lloyd --data X.npy --labels corrupt.npy --out never", dir);
+  const CliResult labels = cake_cli("run kmeans-lloyd --data X.npy --labels corrupt.npy --out never", dir);
   CHECK(labels.code == 1);
   CHECK(labels.err.find("corrupt.npy") != std::string::npos);
-  const Result short_labels = cake_cli("run kmeans-lloyd --data X.npy --labels X.npy --out never", dir);
+  const CliResult short_labels = cake_cli("run kmeans-lloyd --data X.npy --labels X.npy --out never", dir);
   CHECK(short_labels.code == 1);  // [120, 2] is not a label vector
   CHECK(short_labels.err.find("X.npy") != std::string::npos);
 }
@@ -238,18 +190,18 @@ TEST_CASE("corrupt, truncated and missing .npy files are errors naming the file"
 TEST_CASE("unknown and ill-typed parameters are refused with the valid list") {
   const fs::path dir = case_dir("params");
   write_blobs(dir);
-  const Result unknown = cake_cli("run kmeans-lloyd --data X.npy --set n_cluster=3", dir);
+  const CliResult unknown = cake_cli("run kmeans-lloyd --data X.npy --set n_cluster=3", dir);
   CHECK(unknown.code == 2);
   for (const char* expected : {"no parameter 'n_cluster'", "Did you mean n_clusters?", "max_iter", "n_init"})
     CHECK_MESSAGE(unknown.err.find(expected) != std::string::npos, "missing '" << expected << "' in: " << unknown.err);
 
   for (const char* value : {"n_clusters=three", "n_clusters=2.5", "n_clusters=", "max_iter=1e9x"}) {
-    const Result r = cake_cli(std::string("run kmeans-lloyd --data X.npy --set ") + value, dir);
+    const CliResult r = cake_cli(std::string("run kmeans-lloyd --data X.npy --set ") + value, dir);
     CHECK(r.code == 2);
     CHECK_MESSAGE(r.err.find("expects an int") != std::string::npos, r.err);
   }
   CHECK(cake_cli("run kmeans-lloyd --data X.npy --set n_clusters", dir).code == 2);  // no '='
-  const Result zero = cake_cli("run kmeans-lloyd --data X.npy --set n_clusters=0 --out zero", dir);
+  const CliResult zero = cake_cli("run kmeans-lloyd --data X.npy --set n_clusters=0 --out zero", dir);
   CHECK(fs::exists(dir / "zero" / "config.json"));  // a failed run still says what it was
   CHECK(zero.code == 2);
   CHECK(zero.err.find("between 1 and the number of samples (120)") != std::string::npos);
@@ -260,7 +212,7 @@ TEST_CASE("--config gives parameters, --set overrides them") {
   const fs::path dir = case_dir("config");
   write_blobs(dir);
   std::ofstream(dir / "run.json") << R"({"n_clusters": 2, "max_iter": 7})";
-  const Result r = cake_cli("run kmeans-lloyd --data X.npy --config run.json --set n_clusters=3 --out a --quiet", dir);
+  const CliResult r = cake_cli("run kmeans-lloyd --data X.npy --config run.json --set n_clusters=3 --out a --quiet", dir);
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const json params = read_json(dir / "a" / "config.json")["params"];
   CHECK(params["n_clusters"] == 3);
@@ -268,17 +220,17 @@ TEST_CASE("--config gives parameters, --set overrides them") {
   CHECK(params["n_init"] == 1);
 
   // A previous run's config.json reproduces it: same parameters, same seed.
-  const Result again = cake_cli("run kmeans-lloyd --data X.npy --config a/config.json --out b --quiet", dir);
+  const CliResult again = cake_cli("run kmeans-lloyd --data X.npy --config a/config.json --out b --quiet", dir);
   REQUIRE_MESSAGE(again.code == 0, again.err);
   CHECK(read_json(dir / "b" / "config.json")["params"] == params);
   CHECK(read_text(dir / "a" / "labels.npy") == read_text(dir / "b" / "labels.npy"));
 
   std::ofstream(dir / "bad.json") << R"({"n_clusters": "many"})";
-  const Result bad = cake_cli("run kmeans-lloyd --data X.npy --config bad.json", dir);
+  const CliResult bad = cake_cli("run kmeans-lloyd --data X.npy --config bad.json", dir);
   CHECK(bad.code == 2);
   CHECK(bad.err.find("expects an int") != std::string::npos);
   std::ofstream(dir / "broken.json") << R"({"n_clusters": )";
-  const Result broken = cake_cli("run kmeans-lloyd --data X.npy --config broken.json", dir);
+  const CliResult broken = cake_cli("run kmeans-lloyd --data X.npy --config broken.json", dir);
   CHECK(broken.code == 1);
   CHECK(broken.err.find("broken.json") != std::string::npos);
 }
@@ -287,7 +239,7 @@ TEST_CASE("an existing --out is never overwritten silently") {
   const fs::path dir = case_dir("overwrite");
   write_blobs(dir);
   REQUIRE(cake_cli("run kmeans-lloyd --data X.npy --out taken --quiet", dir).code == 0);
-  const Result refused = cake_cli("run kmeans-lloyd --data X.npy --out taken --quiet", dir);
+  const CliResult refused = cake_cli("run kmeans-lloyd --data X.npy --out taken --quiet", dir);
   CHECK(refused.code == 2);
   CHECK(refused.err.find("--overwrite") != std::string::npos);
   CHECK(cake_cli("run kmeans-lloyd --data X.npy --out taken --overwrite --quiet", dir).code == 0);
@@ -295,7 +247,7 @@ TEST_CASE("an existing --out is never overwritten silently") {
   // --overwrite replaces earlier runs only, never an unrelated folder.
   fs::create_directories(dir / "precious");
   std::ofstream(dir / "precious" / "thesis.tex") << "years of work";
-  const Result protect = cake_cli("run kmeans-lloyd --data X.npy --out precious --overwrite --quiet", dir);
+  const CliResult protect = cake_cli("run kmeans-lloyd --data X.npy --out precious --overwrite --quiet", dir);
   CHECK(protect.code == 2);
   CHECK(fs::exists(dir / "precious" / "thesis.tex"));
 }
@@ -314,11 +266,11 @@ TEST_CASE("--device cuda without a GPU build is a clear error") {
   const fs::path dir = case_dir("device");
   write_blobs(dir);
 #ifndef CAKE_HAVE_CUDA
-  const Result r = cake_cli("run kmeans-lloyd --data X.npy --device cuda", dir);
+  const CliResult r = cake_cli("run kmeans-lloyd --data X.npy --device cuda", dir);
   CHECK(r.code == 2);
   CHECK(r.err.find("built without CUDA") != std::string::npos);
 #endif
-  const Result bad = cake_cli("run kmeans-lloyd --data X.npy --device tpu", dir);
+  const CliResult bad = cake_cli("run kmeans-lloyd --data X.npy --device tpu", dir);
   CHECK(bad.code == 2);
   CHECK(bad.err.find("cpu, cuda or cuda:N") != std::string::npos);
 }
@@ -330,13 +282,13 @@ TEST_CASE("cake eval scores any clustering against true labels") {
   data::write_npy(dir / "perfect.npy", tensor(std::vector<std::int64_t>{5, 5, 3, 3, 4, 4}, {6}));
   data::write_npy(dir / "lumped.npy", tensor(std::vector<std::int64_t>{0, 0, 0, 0, 0, 0}, {6}));
 
-  const Result table = cake_cli("eval --pred perfect.npy --labels y.npy", dir);
+  const CliResult table = cake_cli("eval --pred perfect.npy --labels y.npy", dir);
   REQUIRE_MESSAGE(table.code == 0, table.err);
   for (const char* name : {"nmi", "ari", "acc", "purity", "homogeneity", "completeness", "v_measure", "n_clusters"})
     CHECK_MESSAGE(table.out.find(name) != std::string::npos, "table lacks " << name << ":\n" << table.out);
   CHECK(table.out.find("acc           1.0000") != std::string::npos);
 
-  const Result perfect = cake_cli("eval --pred perfect.npy --labels y.npy --json", dir);
+  const CliResult perfect = cake_cli("eval --pred perfect.npy --labels y.npy --json", dir);
   const json p = json::parse(perfect.out);
   CHECK(p["nmi"].get<double>() == doctest::Approx(1.0));
   CHECK(p["ari"].get<double>() == doctest::Approx(1.0));
@@ -350,7 +302,7 @@ TEST_CASE("cake eval scores any clustering against true labels") {
   CHECK(l["n_clusters"] == 1);
 
   data::write_npy(dir / "short.npy", tensor(std::vector<std::int64_t>{0, 1}, {2}));
-  const Result mismatch = cake_cli("eval --pred short.npy --labels y.npy", dir);
+  const CliResult mismatch = cake_cli("eval --pred short.npy --labels y.npy", dir);
   CHECK(mismatch.code == 1);
   CHECK(mismatch.err.find("short.npy") != std::string::npos);
 }

@@ -16,48 +16,14 @@
 #include "algorithms/metrics.h"
 #include "data/npy.h"
 #include "helpers.h"
+#include "tools/cli_testing.h"
 
 using namespace cake;
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace cake::testing;
 
 namespace {
-
-const fs::path& scratch() {
-  struct Scratch {
-    fs::path root = fs::temp_directory_path() / ("cake_cli_classical_test_" + std::to_string(::getpid()));
-    Scratch() { fs::create_directories(root); }
-    ~Scratch() {
-      std::error_code ignored;
-      fs::remove_all(root, ignored);
-    }
-  };
-  static Scratch s;
-  return s.root;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs `cake ARGS` in the scratch folder; returns the exit code, with stderr in `err`.
-int cake_cli(const std::string& args, std::string& err) {
-  const fs::path out = scratch() / "stdout.txt", err_file = scratch() / "stderr.txt";
-  const std::string command = "cd '" + scratch().string() + "' && '" CAKE_CLI_PATH "' " + args + " > '" + out.string() +
-                              "' 2> '" + err_file.string() + "' < /dev/null";
-  const int status = std::system(command.c_str());
-  REQUIRE(WIFEXITED(status));
-  err = read_text(err_file);
-  return WEXITSTATUS(status);
-}
-
-json read_json(const fs::path& path) {
-  REQUIRE_MESSAGE(fs::exists(path), path.string() << " was not written");
-  return json::parse(read_text(path));
-}
 
 // Three blobs of 40 points in the plane, centres 8 apart, spread 0.5 (16 standard deviations
 // apart, so every sensible method recovers them exactly): X.npy and y.npy in the scratch folder.
@@ -120,11 +86,9 @@ double true_inertia() {
 // Runs ALG on the blobs into folder OUT and returns its metrics.json.
 json run_on_blobs(const std::string& algorithm, const std::string& settings, const std::string& out) {
   blobs();
-  std::string err;
-  const int code = cake_cli("run " + algorithm + " --data X.npy --labels y.npy --quiet --seed 1 --overwrite --out " + out +
-                                (settings.empty() ? "" : " --set " + settings),
-                            err);
-  REQUIRE_MESSAGE(code == 0, err);
+  const CliResult r = cake_cli("run " + algorithm + " --data X.npy --labels y.npy --quiet --seed 1 --overwrite --out " +
+                               out + (settings.empty() ? "" : " --set " + settings));
+  REQUIRE_MESSAGE(r.code == 0, r.err);
   return read_json(scratch() / out / "metrics.json");
 }
 
@@ -234,7 +198,7 @@ TEST_CASE("cake run tsne keeps every point beside its own blob") {
     CHECK(kl > 0.0);
     CHECK(m["n_iter"].get<std::int64_t>() > 250);  // past the early-exaggeration phase
   }
-  std::string err;
-  CHECK(cake_cli("run tsne --data X.npy --quiet --out bad_rate --set learning_rate=fast", err) == 2);
-  CHECK(err.find("learning_rate") != std::string::npos);
+  const CliResult bad = cake_cli("run tsne --data X.npy --quiet --out bad_rate --set learning_rate=fast");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("learning_rate") != std::string::npos);
 }

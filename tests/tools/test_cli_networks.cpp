@@ -14,52 +14,14 @@
 #include "data/image.h"
 #include "data/npy.h"
 #include "helpers.h"
+#include "tools/cli_testing.h"
 
 using namespace cake;
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace cake::testing;
 
 namespace {
-
-struct Scratch {
-  fs::path root = fs::temp_directory_path() / ("cake_cli_networks_test_" + std::to_string(::getpid()));
-  Scratch() { fs::create_directories(root); }
-  ~Scratch() {
-    std::error_code ignored;
-    fs::remove_all(root, ignored);
-  }
-};
-const fs::path& scratch() {
-  static Scratch s;
-  return s.root;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-struct Result {
-  int code;
-  std::string err;
-};
-
-// Runs `cake ARGS` inside the scratch directory.
-Result cake_cli(const std::string& args) {
-  const fs::path err = scratch() / "stderr.txt";
-  const std::string command = "cd '" + scratch().string() + "' && '" CAKE_CLI_PATH "' " + args + " > /dev/null 2> '" +
-                              err.string() + "' < /dev/null";
-  const int status = std::system(command.c_str());
-  REQUIRE(WIFEXITED(status));
-  return {WEXITSTATUS(status), read_text(err)};
-}
-
-json read_json(const fs::path& path) {
-  REQUIRE_MESSAGE(fs::exists(path), path.string() << " was not written");
-  return json::parse(read_text(path));
-}
 
 std::vector<json> read_log(const fs::path& path) {
   std::ifstream log(path);
@@ -71,7 +33,7 @@ std::vector<json> read_log(const fs::path& path) {
 void check_figures(const fs::path& dir, std::initializer_list<const char*> names) {
   for (const char* name : names) {
     if (image::png_available())
-      CHECK_MESSAGE(read_text(dir / name).rfind("\x89PNG\r\n\x1a\n", 0) == 0, name << " missing or not a PNG");
+      CHECK_MESSAGE(is_png(dir / name), name << " missing or not a PNG");
     else
       CHECK_FALSE(fs::exists(dir / name));
   }
@@ -101,7 +63,7 @@ const std::string kSmall = " batch_size=16 tsne_samples=20";
 
 TEST_CASE("conv-autoencoder: every file of a run, the issue's metrics, a loss that falls") {
   write_images();
-  const Result r = cake_cli("run conv-autoencoder" + kData + " --out cae --set epochs=3 latent_dim=4" + kSmall);
+  const CliResult r = cake_cli("run conv-autoencoder" + kData + " --out cae --set epochs=3 latent_dim=4" + kSmall);
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const fs::path out = scratch() / "cae";
   const json metrics = read_json(out / "metrics.json");
@@ -126,7 +88,7 @@ TEST_CASE("resume: 2 epochs, then resuming to 4, equals 4 epochs in one go, bit 
   const std::string run = "run denoising-autoencoder" + kData + " --set latent_dim=4 tsne_samples=0 probe=false batch_size=16";
   REQUIRE(cake_cli(run + " epochs=4 --out whole").code == 0);
   REQUIRE(cake_cli(run + " epochs=2 --out half").code == 0);
-  const Result resumed = cake_cli(run + " epochs=4 resume=half/checkpoint.safetensors --out resumed");
+  const CliResult resumed = cake_cli(run + " epochs=4 resume=half/checkpoint.safetensors --out resumed");
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
   const json whole = read_json(scratch() / "whole" / "metrics.json"), again = read_json(scratch() / "resumed" / "metrics.json");
   CHECK(whole["train_loss"].get<double>() == again["train_loss"].get<double>());
@@ -147,10 +109,10 @@ TEST_CASE("resume: 2 epochs, then resuming to 4, equals 4 epochs in one go, bit 
 TEST_CASE("finetune: a classifier on the encoder of a saved autoencoder") {
   write_images();
   REQUIRE(cake_cli("run autoencoder" + kData + " --out mlp --set epochs=3 latent_dim=6 hidden=32" + kSmall).code == 0);
-  const Result missing = cake_cli("run finetune" + kData + " --out nothing");
+  const CliResult missing = cake_cli("run finetune" + kData + " --out nothing");
   CHECK(missing.code != 0);
   CHECK(missing.err.find("checkpoint=") != std::string::npos);
-  const Result r = cake_cli("run finetune" + kData + " --out ft --set checkpoint=mlp/model.safetensors epochs=15 lr=0.01" +
+  const CliResult r = cake_cli("run finetune" + kData + " --out ft --set checkpoint=mlp/model.safetensors epochs=15 lr=0.01" +
                             " batch_size=16");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const json metrics = read_json(scratch() / "ft" / "metrics.json");
@@ -162,14 +124,14 @@ TEST_CASE("masked-autoencoder, vae, conv-vae, ae-kmeans and ae-gmm run and leave
   write_images();
   REQUIRE(cake_cli("run masked-autoencoder" + kData + " --out mae --set epochs=1 latent_dim=4" + kSmall).code == 0);
   check_figures(scratch() / "mae", {"masked_reconstructions.png"});
-  const Result vae = cake_cli("run vae" + kData + " --out vae --set epochs=2 latent_dim=2 hidden=32" + kSmall);
+  const CliResult vae = cake_cli("run vae" + kData + " --out vae --set epochs=2 latent_dim=2 hidden=32" + kSmall);
   REQUIRE_MESSAGE(vae.code == 0, vae.err);
   check_figures(scratch() / "vae", {"samples.png", "interpolation.png", "loss_curve.png"});
   CHECK(read_json(scratch() / "vae" / "metrics.json").contains("val_loss"));
   REQUIRE(cake_cli("run conv-vae" + kData + " --out cvae --set epochs=1 latent_dim=2" + kSmall).code == 0);
   check_figures(scratch() / "cvae", {"samples.png", "interpolation.png"});
   for (const char* method : {"ae-kmeans", "ae-gmm"}) {
-    const Result r = cake_cli(std::string("run ") + method + kData + " --out " + method +
+    const CliResult r = cake_cli(std::string("run ") + method + kData + " --out " + method +
                               " --set epochs=3 latent_dim=3 hidden=32 n_clusters=3 n_init=2" + kSmall);
     REQUIRE_MESSAGE(r.code == 0, r.err);
     const json metrics = read_json(scratch() / method / "metrics.json");

@@ -1,0 +1,77 @@
+// cli_testing.h: what the end-to-end tests of the `cake` command line share: a scratch folder
+// per test program, running the real binary (CAKE_CLI_PATH, set by tests/CMakeLists.txt) with
+// its output captured, and reading what a run left behind.
+//
+//   const CliResult r = cake_cli("run kmeans --data X.npy --quiet --out a", case_dir("kmeans"));
+//   REQUIRE_MESSAGE(r.code == 0, r.err);
+//   const json metrics = read_json(case_dir("kmeans") / "a" / "metrics.json");
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+namespace cake::testing {
+
+namespace fs = std::filesystem;
+
+// A scratch folder for the whole test program (named by its process id), removed at exit.
+inline const fs::path& scratch() {
+  struct Scratch {
+    fs::path root = fs::temp_directory_path() / ("cake_cli_test_" + std::to_string(::getpid()));
+    Scratch() { fs::create_directories(root); }
+    ~Scratch() {
+      std::error_code ignored;
+      fs::remove_all(root, ignored);
+    }
+  };
+  static Scratch s;
+  return s.root;
+}
+
+// A fresh, empty folder for one test case.
+inline fs::path case_dir(const std::string& name) {
+  const fs::path dir = scratch() / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+inline std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+inline nlohmann::json read_json(const fs::path& path) {
+  REQUIRE_MESSAGE(fs::exists(path), path.string() << " was not written");
+  return nlohmann::json::parse(read_text(path));
+}
+
+inline bool is_png(const fs::path& path) { return read_text(path).rfind("\x89PNG\r\n\x1a\n", 0) == 0; }
+
+struct CliResult {
+  int code;             // the exit status
+  std::string out, err;  // what it printed on stdout and stderr
+};
+
+// Runs `cake ARGS` inside `dir` (the scratch folder by default), stdin closed.
+inline CliResult cake_cli(const std::string& args, const fs::path& dir = scratch()) {
+  const fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
+  const std::string command = "cd '" + dir.string() + "' && '" CAKE_CLI_PATH "' " + args + " > '" + out.string() + "' 2> '" +
+                              err.string() + "' < /dev/null";
+  const int status = std::system(command.c_str());
+  REQUIRE(WIFEXITED(status));
+  return {WEXITSTATUS(status), read_text(out), read_text(err)};
+}
+
+}  // namespace cake::testing
