@@ -117,6 +117,15 @@ Tensor ConvAutoencoder::decode(const Tensor& codes) {
 
 // ---- MLPAutoencoder ------------------------------------------------------------------------------
 
+std::int64_t append_linear_relu_stack(nn::Sequential& net, std::int64_t width, const std::vector<std::int64_t>& hidden) {
+  for (std::int64_t h : hidden) {
+    net.push_back(std::make_shared<nn::Linear>(width, h));
+    net.push_back(std::make_shared<nn::ReLU>());
+    width = h;
+  }
+  return width;
+}
+
 MLPAutoencoder::MLPAutoencoder(std::vector<std::int64_t> hidden, std::int64_t latent_dim, Shape image_shape)
     : Autoencoder(std::move(image_shape)), hidden_(std::move(hidden)), latent_dim_(latent_dim) {
   check_image_shape(image_shape_, "MLPAutoencoder");
@@ -126,21 +135,11 @@ MLPAutoencoder::MLPAutoencoder(std::vector<std::int64_t> hidden, std::int64_t la
 
   encoder_ = register_module("encoder", std::make_shared<nn::Sequential>());
   encoder_->push_back(std::make_shared<nn::Flatten>());
-  std::int64_t width = pixels;
-  for (std::int64_t h : hidden_) {
-    encoder_->push_back(std::make_shared<nn::Linear>(width, h));
-    encoder_->push_back(std::make_shared<nn::ReLU>());
-    width = h;
-  }
+  std::int64_t width = append_linear_relu_stack(*encoder_, pixels, hidden_);
   encoder_->push_back(std::make_shared<nn::Linear>(width, latent_dim));
 
   decoder_ = register_module("decoder", std::make_shared<nn::Sequential>());
-  width = latent_dim;
-  for (auto it = hidden_.rbegin(); it != hidden_.rend(); ++it) {
-    decoder_->push_back(std::make_shared<nn::Linear>(width, *it));
-    decoder_->push_back(std::make_shared<nn::ReLU>());
-    width = *it;
-  }
+  width = append_linear_relu_stack(*decoder_, latent_dim, {hidden_.rbegin(), hidden_.rend()});
   decoder_->push_back(std::make_shared<nn::Linear>(width, pixels));
   decoder_->push_back(std::make_shared<nn::Sigmoid>());
   decoder_->push_back(std::make_shared<nn::Unflatten>(1, image_shape_));

@@ -77,6 +77,10 @@ class ConvAutoencoder : public Autoencoder {
   std::shared_ptr<nn::Sequential> encoder_, decoder_;
 };
 
+// Appends Linear(width, h) + ReLU for each h in `hidden` to `net`; returns the last width.
+// The hidden part of both MLP models (autoencoder and VAE), encoder and mirrored decoder.
+std::int64_t append_linear_relu_stack(nn::Sequential& net, std::int64_t width, const std::vector<std::int64_t>& hidden);
+
 class MLPAutoencoder : public Autoencoder {
  public:
   MLPAutoencoder(std::vector<std::int64_t> hidden = {128}, std::int64_t latent_dim = 12, Shape image_shape = {1, 28, 28});

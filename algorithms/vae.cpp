@@ -116,22 +116,12 @@ MLPVAE::MLPVAE(std::vector<std::int64_t> hidden, std::int64_t latent_dim, Shape 
 
   encoder_ = register_module("encoder", std::make_shared<nn::Sequential>());
   encoder_->push_back(std::make_shared<nn::Flatten>());
-  std::int64_t width = pixels;
-  for (std::int64_t h : hidden_) {
-    encoder_->push_back(std::make_shared<nn::Linear>(width, h));
-    encoder_->push_back(std::make_shared<nn::ReLU>());
-    width = h;
-  }
+  std::int64_t width = append_linear_relu_stack(*encoder_, pixels, hidden_);
   mean_head_ = register_module("fc_mu", std::make_shared<nn::Linear>(width, latent_dim));
   logvar_head_ = register_module("fc_logvar", std::make_shared<nn::Linear>(width, latent_dim));
 
   decoder_ = register_module("decoder", std::make_shared<nn::Sequential>());
-  width = latent_dim;
-  for (auto it = hidden_.rbegin(); it != hidden_.rend(); ++it) {
-    decoder_->push_back(std::make_shared<nn::Linear>(width, *it));
-    decoder_->push_back(std::make_shared<nn::ReLU>());
-    width = *it;
-  }
+  width = append_linear_relu_stack(*decoder_, latent_dim, {hidden_.rbegin(), hidden_.rend()});
   decoder_->push_back(std::make_shared<nn::Linear>(width, pixels));
   decoder_->push_back(std::make_shared<nn::Unflatten>(1, image_shape_));
 }
