@@ -92,4 +92,15 @@ inline void gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f
   if (!r.ok) FAIL_CHECK(r.message);
 }
 
+// The message of the cake::Error that fn throws ("" when it throws none).
+template <class Fn>
+std::string error_message(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 }  // namespace cake::testing

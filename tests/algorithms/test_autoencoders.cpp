@@ -15,20 +15,10 @@
 
 using namespace cake;
 using namespace cake::algorithms;
+using cake::testing::error_message;
 namespace F = cake::nn::functional;
 
 namespace {
-
-// The message of the cake::Error that fn throws ("" when it throws none).
-template <class F>
-std::string error_message(F&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // Images of four noisy prototypes, labelled by prototype.
 struct Toy {

@@ -10,6 +10,8 @@
 #include <iterator>
 #include <string>
 
+#include "helpers.h"  // error_message
+
 namespace cake::testing {
 
 // A fresh folder under $TMPDIR, else the RAM-backed /dev/shm when there is one (the fuzz test
@@ -49,16 +51,5 @@ inline std::string read_bytes(const std::filesystem::path& path) {
 
 // The folder of the checked-in fixture files next to this header.
 inline std::filesystem::path fixture_dir() { return std::filesystem::path(__FILE__).parent_path() / "fixtures"; }
-
-// Runs f and returns the cake::Error message it throws ("" if it does not throw).
-template <class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const cake::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace cake::testing
