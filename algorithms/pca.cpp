@@ -95,13 +95,15 @@ void permuted_lower_of_lu(std::int64_t rows, std::int64_t cols, T* a) {
 template <class T>
 Decomposition solve_full(const T* x, std::int64_t n, std::int64_t d, const std::vector<double>& mean, std::int64_t k) {
   const std::int64_t r = std::min(n, d);
-  std::vector<T> a(static_cast<std::size_t>(n * d));
+  // The centred data written transposed, X_c^T [d, n]: X_c column-major, as LAPACK reads it.
+  Tensor centred_t = empty({d, n}, dtype_of<T>());
+  T* at = centred_t.data_ptr<T>();
   for_each_centred_block(x, n, d, mean, 1024, d, [&](std::int64_t lo, std::int64_t hi, const T* block) {
-    std::copy(block, block + (hi - lo) * d, a.begin() + lo * d);
+    for (std::int64_t j = 0; j < d; ++j)
+      for (std::int64_t i = lo; i < hi; ++i) at[j * n + i] = block[(i - lo) * d + j];
   });
   // PCA needs S and Vh only: the R-factor SVD skips forming U [n, r] (detail/lapack.h).
-  const auto [s_raw, vh_raw] = detail::singular_values_and_right_vectors(from_blob(a.data(), {n, d}, dtype_of<T>()),
-                                                                        /*overwrite_input=*/true);
+  const auto [s_raw, vh_raw] = detail::singular_values_and_right_vectors(centred_t.t(), /*overwrite_input=*/true);
   const Tensor s_values = s_raw.to(kFloat64).contiguous(), vh = vh_raw.to(kFloat64).contiguous();
   const double* s = s_values.data_ptr<double>();
   const double* vt = vh.data_ptr<double>();

@@ -14,11 +14,12 @@
 namespace cake::algorithms::detail {
 
 // The singular values S [k] (descending) and right singular vectors Vh [k, n] of X [m, n],
-// without the left ones. For a tall X (m >= 2n) through the R factor of X = Q R (LAPACK gelqf
-// on the transposed view, Q never formed) and the SVD of the small R: X = Q R = (Q U) S Vh has
+// without the left ones. For a tall X (m >= 2n) through the R factor of X = Q R (LAPACK geqrf,
+// Q never formed) and the SVD of the small R: X = Q R = (Q U) S Vh has
 // R's S and Vh (Chan 1982, "An improved algorithm for computing the singular value
 // decomposition"). About a third of the work of a thin SVD that also forms U [m, k] (FastICA's
-// whitening needs only S and Vh). With overwrite_input the (contiguous) x is the workspace.
+// whitening needs only S and Vh). geqrf reads X column-major: pass x = xt.t() for a contiguous
+// xt [n, m] to spare a transposing copy; with overwrite_input that buffer is the workspace.
 std::pair<Tensor, Tensor> singular_values_and_right_vectors(const Tensor& x, bool overwrite_input = false);
 
 // Rows of X [n, k] in the order QR with column pivoting of X^T picks them (LAPACK geqp3):
