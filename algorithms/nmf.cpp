@@ -234,33 +234,54 @@ struct SolveResult {
 // X^T W while X_b is still in cache. X is read from memory once per iteration instead of twice
 // (it is the only large operand: the products are memory-bound for small k); the arithmetic
 // is scikit-learn's, up to the order of the sum in X^T W.
+// Each thread takes a contiguous share of the blocks and keeps its own X^T W, summed in thread
+// order afterwards: one parallel region per iteration. BLAS runs single-threaded throughout:
+// its products here are small, and multi-threaded ones kept OpenBLAS's threads and OpenMP's
+// spinning against each other on two cores (perf: a third of the time in sched_yield and
+// barriers).
 template <class T>
 SolveResult solve_coordinate_descent(const T* x, index_t n, index_t f, index_t k, T* w, T* h, bool update_h,
                                      Penalty pw, Penalty ph, index_t max_iter, double tol) {
   // H is kept transposed, [f, k], so that both cycles are the same row-wise routine.
-  std::vector<T> ht(static_cast<std::size_t>(f * k)), gram, cross, xtw(static_cast<std::size_t>(f * k));
+  std::vector<T> ht(static_cast<std::size_t>(f * k)), gram, xtw(static_cast<std::size_t>(f * k));
   for (index_t t = 0; t < k; ++t)
     for (index_t j = 0; j < f; ++j) ht[j * k + t] = h[t * f + j];
   // Rows per block: about 1 MiB of X, so that the block stays in cache between its two products.
   const index_t block = std::clamp<index_t>((index_t{1} << 20) / static_cast<index_t>(sizeof(T) * f), 32, 4096);
-  cross.resize(static_cast<std::size_t>(block * k));
+  const index_t blocks = (n + block - 1) / block;
+  const int threads = detail::max_threads();
+  std::vector<std::vector<T>> partial_xtw(static_cast<std::size_t>(threads));
+  std::vector<double> partial_violation(static_cast<std::size_t>(threads));
+  detail::BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
   double first_violation = 0;
   index_t it = 1;
   for (; it <= max_iter; ++it) {
-    double violation = 0;
     penalised_gram<T>(ht.data(), f, k, pw.l2, gram);
-    for (index_t r0 = 0; r0 < n; r0 += block) {
-      const index_t rows = std::min(block, n - r0);
-      const T* xb = x + r0 * f;
-      T* wb = w + r0 * k;
-      gemm<T>(false, false, rows, k, f, T(1), xb, f, ht.data(), k, T(0), cross.data(), k);  // X_b H^T
-      if (pw.l1 != 0)
-        for (index_t i = 0; i < rows * k; ++i) cross[i] -= static_cast<T>(pw.l1);
-      violation += coordinate_descent_cycle(wb, rows, k, gram.data(), cross.data());
-      if (update_h)  // X^T W += X_b^T W_b
-        gemm<T>(true, false, f, k, rows, T(1), xb, f, wb, k, r0 == 0 ? T(0) : T(1), xtw.data(), k);
-    }
+    std::fill(partial_violation.begin(), partial_violation.end(), 0.0);
+    for (std::vector<T>& part : partial_xtw) part.assign(static_cast<std::size_t>(f * k), T(0));
+    parallel_for(0, blocks, 1, [&](index_t block_lo, index_t block_hi) {
+      const int thread = detail::thread_index();
+      std::vector<T>& my_xtw = partial_xtw[static_cast<std::size_t>(thread)];
+      std::vector<T> cross(static_cast<std::size_t>(block * k));
+      for (index_t b = block_lo; b < block_hi; ++b) {
+        const index_t r0 = b * block, rows = std::min(block, n - r0);
+        const T* xb = x + r0 * f;
+        T* wb = w + r0 * k;
+        gemm<T>(false, false, rows, k, f, T(1), xb, f, ht.data(), k, T(0), cross.data(), k);  // X_b H^T
+        if (pw.l1 != 0)
+          for (index_t i = 0; i < rows * k; ++i) cross[i] -= static_cast<T>(pw.l1);
+        partial_violation[static_cast<std::size_t>(thread)] +=
+            coordinate_descent_cycle(wb, rows, k, gram.data(), cross.data());
+        if (update_h)  // X^T W += X_b^T W_b
+          gemm<T>(true, false, f, k, rows, T(1), xb, f, wb, k, T(1), my_xtw.data(), k);
+      }
+    });
+    double violation = 0;
+    for (double v : partial_violation) violation += v;
     if (update_h) {
+      std::fill(xtw.begin(), xtw.end(), T(0));
+      for (const std::vector<T>& part : partial_xtw)  // thread order: the same sum every run
+        for (std::size_t i = 0; i < part.size(); ++i) xtw[i] += part[i];
       penalised_gram<T>(w, n, k, ph.l2, gram);
       if (ph.l1 != 0)
         for (T& v : xtw) v -= static_cast<T>(ph.l1);
