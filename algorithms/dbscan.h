@@ -15,6 +15,9 @@
 //      the loop of scikit-learn's dbscan_inner, so clusters are numbered in order of discovery
 //      and a border point reachable from two clusters joins the one found first. Labels equal
 //      scikit-learn's exactly.
+// DBSCAN::fit runs the two steps as written for high dimension; in low dimension it fuses them
+// and keeps no neighbourhood lists (memory O(n)): the k-d tree counts |N_eps(p)| for the core
+// flags, and the search of step 2 asks the tree for each core point's neighbourhood.
 #pragma once
 
 #include <cstdint>
@@ -43,9 +46,11 @@ struct Neighborhoods {
   std::int64_t size(std::int64_t i) const { return indptr[i + 1] - indptr[i]; }
 };
 
-// Step 1. X is [n, d] float32/float64; exact Euclidean distances decide membership.
+// Step 1. X is [n, d] float32/float64; exact Euclidean distances decide membership. Each list is
+// in increasing index order, or, with sort_results = false (scikit-learn's default for
+// radius_neighbors), in the k-d tree's visiting order, which is cheaper.
 Neighborhoods radius_neighborhoods(const Tensor& x, double eps, NeighborAlgorithm algorithm = NeighborAlgorithm::Auto,
-                                   std::int64_t leaf_size = 30);
+                                   std::int64_t leaf_size = 30, bool sort_results = true);
 
 // Step 2. Labels (-1 noise) from the neighbourhoods and the core flags.
 std::vector<std::int64_t> expand_clusters(const Neighborhoods& neighborhoods, const std::vector<char>& is_core);

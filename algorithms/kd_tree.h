@@ -35,6 +35,31 @@ class KDTree {
   // visit must not query the tree itself (the traversal stack is per thread).
   template <class Visit>
   void for_each_within(const T* query, T radius_sq, Visit&& visit) const {
+    walk(
+        query, radius_sq,
+        [&](index_t begin, index_t end) {
+          for (index_t p = begin; p < end; ++p) visit(order_[p]);
+        },
+        [&](index_t p) { visit(order_[p]); });
+  }
+
+  // How many points lie within the radius: |{j : ||x_j - query||^2 <= radius_sq}|. A box wholly
+  // inside the ball counts its points without looking at them.
+  index_t count_within(const T* query, T radius_sq) const {
+    index_t count = 0;
+    walk(query, radius_sq, [&](index_t begin, index_t end) { count += end - begin; }, [&](index_t) { ++count; });
+    return count;
+  }
+
+  // The point ids in leaf order: neighbouring ids in this list are neighbours in space, so
+  // queries issued in this order reuse the same nodes from cache.
+  const std::vector<index_t>& leaf_order() const { return order_; }
+
+ private:
+  // The traversal: take_range(begin, end) for the leaf-order positions of a node whose box lies
+  // inside the ball, take_point(p) for each point of a straddling leaf that lies inside.
+  template <class TakeRange, class TakePoint>
+  void walk(const T* query, T radius_sq, TakeRange&& take_range, TakePoint&& take_point) const {
     if (n_ == 0) return;
     std::vector<index_t>& stack = stack_buffer();
     stack.clear();
@@ -54,7 +79,7 @@ class KDTree {
       }
       if (near > radius_sq) continue;
       if (far <= radius_sq) {  // the whole box is inside the ball
-        for (index_t p = node.begin; p < node.end; ++p) visit(order_[p]);
+        take_range(node.begin, node.end);
         continue;
       }
       if (node.left < 0) {
@@ -65,7 +90,7 @@ class KDTree {
             const T diff = x[k] - query[k];
             s += diff * diff;
           }
-          if (s <= radius_sq) visit(order_[p]);
+          if (s <= radius_sq) take_point(p);
         }
         continue;
       }
@@ -74,7 +99,6 @@ class KDTree {
     }
   }
 
- private:
   struct Node {
     index_t begin, end;
     index_t left = -1, right = -1;
