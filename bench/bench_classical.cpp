@@ -4,6 +4,7 @@
 //
 //   cmake -B build -DCAKE_BUILD_BENCH=ON && ninja -C build bench_classical
 //   ./build/bench/bench_classical [task ...]     # tasks: see kAllTasks; default all
+//   ./build/bench/bench_classical gmm_seeds diag 10  # the objective over seeds (peer_gmm_seeds.py)
 //
 // Each task is a fit of several seconds to minutes, so it runs once (no Google Benchmark
 // repetition loop): one line per task with wall seconds, process CPU seconds, the objective
@@ -13,6 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <set>
@@ -25,6 +27,7 @@
 #include "algorithms/pca.h"
 #include "algorithms/tsne.h"
 #include "data/datasets.h"
+#include "data/npy.h"
 
 namespace {
 
@@ -57,14 +60,31 @@ std::string scores(const Tensor& y, const Tensor& labels) {
 // Rows of pixels in [0, 1], float32 [N, 784].
 Tensor flat_images(const data::LabeledData& d) { return d.images.reshape({d.images.size(0), -1}).contiguous(); }
 
+// `gmm_seeds TYPE SEEDS`: GaussianMixture(10, TYPE) from seeds 0 .. SEEDS-1 on the PCA-50 that
+// bench/peer_gmm_seeds.py --prepare saved, one line per seed, the same format as that script.
+int gmm_seeds(const std::string& covariance_type, int seeds) {
+  const char* dir = std::getenv("CAKE_BENCH_DATA");
+  const std::string path = std::string(dir ? dir : "/tmp/cake_classical2") + "/fmnist_train_pca50.npy";
+  const Tensor x50 = data::read_npy(path);
+  for (int seed = 0; seed < seeds; ++seed) {
+    GaussianMixture g({.n_components = 10, .covariance_type = covariance_type, .random_state = seed});
+    const Timing t = timed([&] { g.fit(x50); });
+    std::printf("gmm_%s seed=%d wall=%.3f objective=%.6f n_iter=%lld\n", covariance_type.c_str(), seed, t.wall,
+                g.score(x50), static_cast<long long>(g.n_iter()));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  set_num_threads(2);
+  if (argc == 4 && std::string(argv[1]) == "gmm_seeds") return gmm_seeds(argv[2], std::atoi(argv[3]));
   const std::vector<std::string> kAllTasks = {"kmeans_pixels", "kmeans_pixels_elkan", "kmeans_pca", "gmm_diag",
                                               "gmm_full",      "pca",                 "pca_full",   "tsne"};
   std::set<std::string> tasks(argv + 1, argv + argc);
   if (tasks.empty()) tasks.insert(kAllTasks.begin(), kAllTasks.end());
-  set_num_threads(2);
 
   const data::LabeledData train = data::load_named("fashion-mnist:train");
   const Tensor x = flat_images(train), y = train.labels;
