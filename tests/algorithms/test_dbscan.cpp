@@ -1,6 +1,9 @@
 // DBSCAN: labels and core samples equal scikit-learn's on blobs with noise, concentric circles
 // and 12-D blobs; the k-d tree and the blocked-GEMM neighbourhoods agree with a naive search.
 #include "algorithms/dbscan.h"
+
+#include <algorithm>
+
 #include "algorithms/kd_tree.h"
 #include "classical2_testing.h"
 
@@ -26,10 +29,16 @@ std::vector<std::vector<std::int64_t>> naive_neighborhoods(const std::vector<dou
 void check_neighborhoods(const std::vector<double>& x, std::int64_t d, double eps, NeighborAlgorithm algorithm) {
   const auto expected = naive_neighborhoods(x, d, eps);
   const Neighborhoods got = radius_neighborhoods(matrix(x, d), eps, algorithm, 5);
+  const Neighborhoods unsorted = radius_neighborhoods(matrix(x, d), eps, algorithm, 5, /*sort_results=*/false);
   REQUIRE(got.indptr.size() == expected.size() + 1);
+  REQUIRE(unsorted.indptr == got.indptr);
   for (std::size_t i = 0; i < expected.size(); ++i) {
     std::vector<std::int64_t> row(got.indices.begin() + got.indptr[i], got.indices.begin() + got.indptr[i + 1]);
     REQUIRE_MESSAGE(row == expected[i], "neighbourhood of sample " << i);
+    std::vector<std::int64_t> any_order(unsorted.indices.begin() + unsorted.indptr[i],
+                                        unsorted.indices.begin() + unsorted.indptr[i + 1]);
+    std::sort(any_order.begin(), any_order.end());
+    REQUIRE_MESSAGE(any_order == expected[i], "unsorted neighbourhood of sample " << i);
   }
 }
 }  // namespace
@@ -52,6 +61,10 @@ TEST_CASE("dbscan: blobs with uniform noise, labels and core samples equal sciki
   CHECK(int_values(db.labels()) == fx::dbscan_blobs_labels);
   CHECK(int_values(db.core_sample_indices()) == fx::dbscan_blobs_core);
   CHECK(db.n_clusters() == 3);
+  // The brute-force path (neighbourhood lists, then the search) labels exactly as the fused
+  // k-d tree path that keeps no lists.
+  DBSCAN brute({.eps = 0.5, .min_samples = 5, .algorithm = NeighborAlgorithm::Brute});
+  CHECK(int_values(brute.fit_predict(matrix(fx::dbscan_blobs_X, 2))) == fx::dbscan_blobs_labels);
   CHECK(db.components().sizes() == Shape{static_cast<std::int64_t>(fx::dbscan_blobs_core.size()), 2});
   // components() holds the core samples themselves.
   const auto comp = values(db.components());

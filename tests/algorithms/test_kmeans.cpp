@@ -24,28 +24,29 @@ Tensor overlap(DType dtype = kFloat64) { return matrix(fx::overlap_x, 400, 5, dt
 
 TEST_CASE("distance blocks: small kernel and GEMM path match the naive loop") {
   manual_seed(0);
-  for (std::int64_t m : {1, 3, 4, 7, 16, 17, 40}) {
-    for (std::int64_t n : {1, 5, 255, 257, 600}) {
-      const std::int64_t d = 13;
-      Tensor x = randn({n, d}, kFloat64), c = randn({m, d}, kFloat64);
-      const double* xp = x.data_ptr<double>();
-      const double* cp = c.data_ptr<double>();
-      std::vector<double> xs(static_cast<std::size_t>(n)), cs(static_cast<std::size_t>(m));
-      algorithms::detail::row_squared_norms(xp, n, d, xs.data());
-      algorithms::detail::row_squared_norms(cp, m, d, cs.data());
-      std::vector<double> got(static_cast<std::size_t>(n * m), -1.0);
-      algorithms::detail::for_each_distance_block(xp, xs.data(), n, d, cp, cs.data(), m,
-                                                  [&](int, std::int64_t lo, std::int64_t hi, const double* dist) {
-                                                    std::copy(dist, dist + (hi - lo) * m, got.begin() + lo * m);
-                                                  });
-      for (std::int64_t i = 0; i < n; ++i)
-        for (std::int64_t j = 0; j < m; ++j) {
-          double ref = 0.0;
-          for (std::int64_t f = 0; f < d; ++f) ref += (xp[i * d + f] - cp[j * d + f]) * (xp[i * d + f] - cp[j * d + f]);
-          REQUIRE(got[static_cast<std::size_t>(i * m + j)] == doctest::Approx(ref).epsilon(1e-10).scale(1.0));
-        }
-    }
-  }
+  // m <= 8 and 9 <= m <= 16 take the two widths of the few-centre kernel, m > 16 GEMM; rows
+  // in blocks of eight and a remainder; d below and above a vector's width.
+  for (std::int64_t m : {1, 3, 4, 7, 8, 9, 16, 17, 40})
+    for (std::int64_t d : {1, 13, 50})
+      for (std::int64_t n : {1, 5, 255, 257, 600}) {
+        Tensor x = randn({n, d}, kFloat64), c = randn({m, d}, kFloat64);
+        const double* xp = x.data_ptr<double>();
+        const double* cp = c.data_ptr<double>();
+        std::vector<double> xs(static_cast<std::size_t>(n)), cs(static_cast<std::size_t>(m));
+        algorithms::detail::row_squared_norms(xp, n, d, xs.data());
+        algorithms::detail::row_squared_norms(cp, m, d, cs.data());
+        std::vector<double> got(static_cast<std::size_t>(n * m), -1.0);
+        algorithms::detail::for_each_distance_block(xp, xs.data(), n, d, cp, cs.data(), m,
+                                                    [&](int, std::int64_t lo, std::int64_t hi, const double* dist) {
+                                                      std::copy(dist, dist + (hi - lo) * m, got.begin() + lo * m);
+                                                    });
+        for (std::int64_t i = 0; i < n; ++i)
+          for (std::int64_t j = 0; j < m; ++j) {
+            double ref = 0.0;
+            for (std::int64_t f = 0; f < d; ++f) ref += (xp[i * d + f] - cp[j * d + f]) * (xp[i * d + f] - cp[j * d + f]);
+            REQUIRE(got[static_cast<std::size_t>(i * m + j)] == doctest::Approx(ref).epsilon(1e-10).scale(1.0));
+          }
+      }
 }
 
 TEST_CASE("Lloyd step: labels, sums and counts match a naive assignment") {

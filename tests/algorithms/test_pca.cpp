@@ -2,6 +2,7 @@
 // to sign, explained variance), the sign convention, whitening, the inverse transform, float32,
 // the automatic solver choice, DeepCluster's pca_whiten_l2, and the error messages.
 #include "algorithms/pca.h"
+#include "algorithms/detail/lapack.h"
 #include "algorithms/fixtures/classical_fixtures.h"
 #include "algorithms/classical_helpers.h"
 
@@ -54,6 +55,26 @@ TEST_CASE("PCA full and covariance_eigh match scikit-learn's exact PCA") {
   check_components(wide.components(), fx::wide_pca10_components, 10, 50, 1e-7);
   check_vector(wide.explained_variance(), fx::wide_pca10_explained_variance, 1e-9);
   check_vector(wide.explained_variance_ratio(), fx::wide_pca10_explained_variance_ratio, 1e-9);
+}
+
+TEST_CASE("singular_values_and_right_vectors: every layout gives linalg::svd's S and Vh") {
+  manual_seed(3);
+  // Tall (the QR path) given row-major, as the transposed view of a column-major buffer, and
+  // with overwrite_input; wide (the plain SVD path). Vh rows agree up to sign.
+  for (const auto& [m, n] : std::vector<std::pair<std::int64_t, std::int64_t>>{{300, 7}, {64, 32}, {9, 20}}) {
+    CAPTURE(m);
+    const Tensor x = randn({m, n}, kFloat64);
+    const linalg::SvdResult reference = linalg::svd(x);
+    const std::int64_t k = std::min(m, n);
+    const Tensor column_major = x.t().contiguous().t();
+    for (const auto& [input, overwrite] : std::vector<std::pair<Tensor, bool>>{
+             {x, false}, {column_major, false}, {column_major.clone(), false}, {x.t().contiguous().t(), true}}) {
+      const auto [s, vh] = algorithms::detail::singular_values_and_right_vectors(input, overwrite);
+      check_vector(s, values(reference.S), 1e-10);
+      check_components(vh, values(reference.Vh.narrow(0, 0, k)), k, n, 1e-8);
+    }
+    CHECK(values(x) == values(column_major));  // inputs without overwrite_input are left alone
+  }
 }
 
 TEST_CASE("PCA randomized matches scikit-learn's randomized PCA, with every normaliser") {
