@@ -5,6 +5,7 @@
 //   cmake -B build -DCAKE_BUILD_BENCH=ON && ninja -C build bench_classical
 //   ./build/bench/bench_classical [task ...]     # tasks: see kAllTasks; default all
 //   ./build/bench/bench_classical gmm_seeds diag 10  # the objective over seeds (peer_gmm_seeds.py)
+//   ./build/bench/bench_classical gmm_same_start full # EM from peer_gmm_seeds.py's saved start
 //
 // Each task is a fit of several seconds to minutes, so it runs once (no Google Benchmark
 // repetition loop): one line per task with wall seconds, process CPU seconds, the objective
@@ -76,11 +77,30 @@ int gmm_seeds(const std::string& covariance_type, int seeds) {
   return 0;
 }
 
+// `gmm_same_start TYPE`: EM from the start peer_gmm_seeds.py same_start saved (weights, means,
+// precisions from one scikit-learn k-means run), so both libraries run the same EM iterations.
+int gmm_same_start(const std::string& covariance_type) {
+  const char* dir = std::getenv("CAKE_BENCH_DATA");
+  const std::string base = std::string(dir ? dir : "/tmp/cake_classical2") + "/";
+  const Tensor x50 = data::read_npy(base + "fmnist_train_pca50.npy").to(kFloat64);
+  auto start = [&](const char* name) { return data::read_npy(base + "gmm_start_" + name + "_" + covariance_type + ".npy"); };
+  GaussianMixture g({.n_components = 10,
+                     .covariance_type = covariance_type,
+                     .weights_init = start("weights"),
+                     .means_init = start("means"),
+                     .precisions_init = start("precisions")});
+  const Timing t = timed([&] { g.fit(x50); });
+  std::printf("gmm_%s_same_start wall=%.3f objective=%.6f n_iter=%lld\n", covariance_type.c_str(), t.wall, g.score(x50),
+              static_cast<long long>(g.n_iter()));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   set_num_threads(2);
   if (argc == 4 && std::string(argv[1]) == "gmm_seeds") return gmm_seeds(argv[2], std::atoi(argv[3]));
+  if (argc == 3 && std::string(argv[1]) == "gmm_same_start") return gmm_same_start(argv[2]);
   const std::vector<std::string> kAllTasks = {"kmeans_pixels", "kmeans_pixels_elkan", "kmeans_pca", "gmm_diag",
                                               "gmm_full",      "pca",                 "pca_full",   "tsne"};
   std::set<std::string> tasks(argv + 1, argv + argc);
