@@ -256,18 +256,38 @@ void m_step(Model& m, const double* x, std::int64_t n, const double* resp, doubl
   m.covariances.assign(static_cast<std::size_t>(m.covariance_size()), 0.0);
   switch (m.type) {
     case CovarianceType::Full: {
-      // Sigma_k = W^T W / N_k with W = sqrt(gamma_k) (X - mu_k), the centred form (9.25).
-      std::vector<double> wbuf(static_cast<std::size_t>(n * d));
-      for (std::int64_t c = 0; c < k; ++c) {
-        const double* mu = &m.means[static_cast<std::size_t>(c * d)];
-        parallel_for(0, n, detail::grain_for(d), [&](std::int64_t lo, std::int64_t hi) {
-          for (std::int64_t i = lo; i < hi; ++i) {
-            const double s = std::sqrt(resp[i * k + c]);
-            for (std::int64_t j = 0; j < d; ++j) wbuf[static_cast<std::size_t>(i * d + j)] = s * (x[i * d + j] - mu[j]);
+      // Sigma_k = W_k^T W_k / N_k with W_k = sqrt(gamma_k) (X - mu_k), the centred form (9.25).
+      // One parallel pass over blocks of rows: each thread forms a block of W_k for every k and
+      // adds its Gram matrix (syrk, single-threaded BLAS) into its own partial Sigma_k, summed
+      // in thread order afterwards. (A multi-threaded syrk per component, with a parallel fill
+      // before each, kept the two thread pools spinning against each other.)
+      const std::int64_t rows = 256;
+      const std::int64_t blocks = (n + rows - 1) / rows;
+      std::vector<std::vector<double>> partial(static_cast<std::size_t>(detail::max_threads()));
+      detail::BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
+      parallel_for(0, blocks, 1, [&](std::int64_t block_lo, std::int64_t block_hi) {
+        auto& acc = partial[static_cast<std::size_t>(detail::thread_index())];
+        acc.assign(static_cast<std::size_t>(k * d * d), 0.0);
+        std::vector<double> wbuf(static_cast<std::size_t>(rows * d));
+        for (std::int64_t b = block_lo; b < block_hi; ++b) {
+          const std::int64_t lo = b * rows, hi = std::min(n, lo + rows);
+          for (std::int64_t c = 0; c < k; ++c) {
+            const double* mu = &m.means[static_cast<std::size_t>(c * d)];
+            for (std::int64_t i = lo; i < hi; ++i) {
+              const double s = std::sqrt(resp[i * k + c]);
+              for (std::int64_t j = 0; j < d; ++j) wbuf[static_cast<std::size_t>((i - lo) * d + j)] = s * (x[i * d + j] - mu[j]);
+            }
+            detail::gram<double>(d, hi - lo, 1.0, wbuf.data(), d, 1.0, &acc[static_cast<std::size_t>(c * d * d)], d,
+                                 /*fill_both=*/false);
           }
-        });
+        }
+      });
+      detail::reduce_partials(partial, m.covariances.data(), k * d * d);
+      for (std::int64_t c = 0; c < k; ++c) {
         double* cov = &m.covariances[static_cast<std::size_t>(c * d * d)];
-        detail::gram<double>(d, n, 1.0 / nk[static_cast<std::size_t>(c)], wbuf.data(), d, 0.0, cov, d);
+        const double inv = 1.0 / nk[static_cast<std::size_t>(c)];
+        for (std::int64_t a = 0; a < d; ++a)
+          for (std::int64_t j = a; j < d; ++j) cov[a * d + j] = cov[j * d + a] = cov[a * d + j] * inv;  // upper -> both
         for (std::int64_t j = 0; j < d; ++j) cov[j * d + j] += reg_covar;
       }
       break;
