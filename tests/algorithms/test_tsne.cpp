@@ -50,6 +50,24 @@ tsne::SparseMatrix all_pairs(const std::vector<double>& p, std::int64_t n) {
   return s;
 }
 
+// A sparse P with no entries: the gradient is then the repulsive half alone, -4 repulsion / Z.
+tsne::SparseMatrix no_pairs(std::int64_t n) {
+  tsne::SparseMatrix s;
+  s.n = n;
+  s.row_start.assign(static_cast<std::size_t>(n + 1), 0);
+  return s;
+}
+
+// max_t |a_t - b_t| / max_t |b_t|.
+double relative_error(const std::vector<double>& a, const std::vector<double>& b) {
+  double error = 0.0, scale = 0.0;
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    error = std::max(error, std::abs(a[t] - b[t]));
+    scale = std::max(scale, std::abs(b[t]));
+  }
+  return error / scale;
+}
+
 }  // namespace
 
 TEST_CASE("tsne: perplexity calibration matches scikit-learn's binary search") {
@@ -117,6 +135,111 @@ TEST_CASE("tsne: Barnes-Hut with angle 0 is the exact gradient; with angle 0.5 c
   }
 }
 
+// FIt-SNE against the exact sums (Barnes-Hut with angle 0, itself checked against the dense
+// exact gradient above). With P = 0 the gradient is -4 repulsion / Z, so it measures the
+// interpolated repulsion; with P a random joint distribution KL = sum p log(p / w) + log Z, so
+// the KL's difference is the relative error of Z. Embeddings of two spreads: intervals of width
+// ~0.1 (the minimum of 50 intervals over the box) and of width 1 (one interval per unit, the
+// coarsest the defaults allow).
+// FIt-SNE against the exact sums (Barnes-Hut with angle 0, itself checked against the dense
+// exact gradient above), on 300 points. With P = 0 the gradient is -4 repulsion / Z, which
+// measures the interpolated repulsion; with P a random joint distribution
+// KL = sum p log(p / w) + log Z, so the KL's difference is the relative error of Z.
+struct FftErrors {
+  double repulsion_max, repulsion_norm, gradient_max, kl;
+};
+
+FftErrors fft_errors(const std::vector<double>& y, std::int64_t n, std::int64_t dims, const tsne::FftOptions& options) {
+  const tsne::SparseMatrix p = all_pairs(random_joint(n), n);
+  std::vector<double> exact(y.size()), fft(y.size());
+  tsne::kl_gradient_barnes_hut(no_pairs(n), y, n, dims, 0.0, exact.data(), false);
+  tsne::kl_gradient_fft(no_pairs(n), y, n, dims, options, fft.data(), false);
+  FftErrors e{};
+  e.repulsion_max = relative_error(fft, exact);
+  double diff = 0.0, norm = 0.0;
+  for (std::size_t t = 0; t < y.size(); ++t) {
+    diff += (fft[t] - exact[t]) * (fft[t] - exact[t]);
+    norm += exact[t] * exact[t];
+  }
+  e.repulsion_norm = std::sqrt(diff / norm);
+  const double kl = tsne::kl_gradient_barnes_hut(p, y, n, dims, 0.0, exact.data(), true);
+  e.kl = std::abs(tsne::kl_gradient_fft(p, y, n, dims, options, fft.data(), true) - kl);
+  e.gradient_max = relative_error(fft, exact);
+  return e;
+}
+
+TEST_CASE("tsne: the FFT gradient matches the exact sums with the default grid") {
+  manual_seed(5);
+  const std::int64_t n = 300;
+  for (std::int64_t dims : {1, 2}) {
+    CAPTURE(dims);
+    // N(0, 1) points: the box (~6 wide) gets the minimum 50 intervals, of width ~0.12, and
+    // K = (1 + r^2)^-2 varies little across one. Measured: ~1e-4 for the forces, ~1e-7 for Z.
+    const FftErrors fine = fft_errors(random_embedding(n, dims), n, dims, {});
+    CHECK(fine.repulsion_max < 1e-3);
+    CHECK(fine.gradient_max < 1e-3);
+    CHECK(fine.kl < 1e-5);
+    // Three clusters of 100 points (std 1, 15 apart): intervals of width ~0.4, close pairs
+    // inside the clusters. Measured: 2e-3 (norm) and 5e-3 (largest component) for the
+    // repulsion, 1e-4 for Z; Barnes-Hut at angle 0.5 errs by a few percent (test above).
+    std::vector<double> clusters = random_embedding(n, dims);
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t a = 0; a < dims; ++a) clusters[static_cast<std::size_t>(i * dims + a)] += i % 3 == a + 1 ? 15.0 : 0.0;
+    const FftErrors clustered = fft_errors(clusters, n, dims, {});
+    CHECK(clustered.repulsion_norm < 5e-3);
+    CHECK(clustered.repulsion_max < 2e-2);
+    CHECK(clustered.gradient_max < 5e-2);
+    CHECK(clustered.kl < 1e-3);
+  }
+}
+
+TEST_CASE("tsne: the FFT gradient converges with the number of interpolation points") {
+  // A sparse embedding (300 points spread over ~60 units): one interval per unit, as wide as
+  // the kernel, the worst case of the defaults (a near pair's force can be 10% off with 3
+  // points). Lagrange interpolation of a smooth kernel converges geometrically in p.
+  manual_seed(7);
+  const std::int64_t n = 300;
+  for (std::int64_t dims : {1, 2}) {
+    CAPTURE(dims);
+    std::vector<double> y = random_embedding(n, dims);
+    for (double& v : y) v *= 10.0;
+    const FftErrors p3 = fft_errors(y, n, dims, {.n_interpolation_points = 3});
+    const FftErrors p5 = fft_errors(y, n, dims, {.n_interpolation_points = 5});
+    const FftErrors p8 = fft_errors(y, n, dims, {.n_interpolation_points = 8});
+    CHECK(p3.repulsion_max < 0.2);
+    CHECK(p5.repulsion_max < 0.03);
+    CHECK(p8.repulsion_max < 3e-3);
+    CHECK(p8.kl < 2e-5);
+    CHECK(p5.repulsion_norm < p3.repulsion_norm / 3);
+    CHECK(p8.repulsion_norm < p5.repulsion_norm / 3);
+  }
+}
+
+TEST_CASE("tsne: the FFT gradient reuses its workspace; refuses 3-D") {
+  manual_seed(6);
+  const std::int64_t n = 200;
+  for (std::int64_t dims : {1, 2}) {
+    CAPTURE(dims);
+    const tsne::SparseMatrix p = all_pairs(random_joint(n), n);
+    const std::vector<double> small = random_embedding(n, dims);
+    std::vector<double> large = small;
+    for (double& v : large) v *= 20.0;  // ~100 intervals instead of 50: every buffer grows
+    tsne::FftWorkspace workspace;
+    std::vector<double> fresh(small.size()), reused(small.size());
+    for (const std::vector<double>* y : std::initializer_list<const std::vector<double>*>{&small, &large, &small}) {
+      const double kl_fresh = tsne::kl_gradient_fft(p, *y, n, dims, {}, fresh.data(), true);
+      const double kl_reused = tsne::kl_gradient_fft(p, *y, n, dims, {}, reused.data(), true, workspace);
+      CHECK(kl_reused == kl_fresh);
+      CHECK(reused == fresh);
+    }
+  }
+  std::vector<double> y3 = random_embedding(n, 3), grad(y3.size());
+  CHECK_THROWS_AS(tsne::kl_gradient_fft(no_pairs(n), y3, n, 3, {}, grad.data(), false), Error);
+  std::vector<double> bad = random_embedding(n, 2);
+  bad[7] = std::nan("");
+  CHECK_THROWS_AS(tsne::kl_gradient_fft(no_pairs(n), bad, n, 2, {}, grad.data(), false), Error);
+}
+
 TEST_CASE("tsne: fits reach scikit-learn's KL and trustworthiness on three clusters") {
   const Tensor X = testing::matrix(fx::tsne_x, 150, 10);
   struct Case {
@@ -153,7 +276,7 @@ TEST_CASE("tsne: same seed, same embedding; bad options are refused") {
   CHECK(a.dtype() == kFloat32);
   CHECK(equal(a, b));
   CHECK_THROWS_AS(TSNE({.perplexity = 200.0}).fit(X), Error);       // perplexity >= n_samples
-  CHECK_THROWS_AS(TSNE({.method = "fft"}).fit(X), Error);
+  CHECK_THROWS_AS(TSNE({.method = "fast"}).fit(X), Error);
   CHECK_THROWS_AS(TSNE({.n_components = 4}).fit(X), Error);          // barnes_hut: at most 3
   CHECK_THROWS_AS(TSNE().kl_divergence(), Error);                    // not fitted
 }
