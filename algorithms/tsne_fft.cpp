@@ -215,7 +215,7 @@ void convolve(const Grid& g, FftWorkspace::State& s) {
     for (int k = 0; k < kPacked; ++k) s.fft_1d->forward(s.charges.data() + k * grid_size);
   } else {
     s.fft_2d->forward(s.kernel.data());
-    for (int k = 0; k < kPacked; ++k) s.fft_2d->forward(s.charges.data() + k * grid_size, g.nodes);  // rows >= nodes are zero
+    s.fft_2d->forward(s.charges.data(), g.nodes, kPacked);  // rows >= nodes are zero
   }
   parallel_for(0, grid_size, detail::grain_for(4 * kPacked), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t t = lo; t < hi; ++t) {
@@ -223,9 +223,10 @@ void convolve(const Grid& g, FftWorkspace::State& s) {
       for (int k = 0; k < kPacked; ++k) s.charges[static_cast<std::size_t>(k * grid_size + t)] *= spectrum;
     }
   });
-  for (int k = 0; k < kPacked; ++k) {
-    if constexpr (Dim == 1) s.fft_1d->inverse(s.charges.data() + k * grid_size);
-    else s.fft_2d->inverse(s.charges.data() + k * grid_size, g.nodes);  // only rows < nodes are read back
+  if constexpr (Dim == 1) {
+    for (int k = 0; k < kPacked; ++k) s.fft_1d->inverse(s.charges.data() + k * grid_size);
+  } else {
+    s.fft_2d->inverse(s.charges.data(), g.nodes, kPacked);  // only rows < nodes are read back
   }
 }
 

@@ -134,16 +134,17 @@ Fft::Fft(std::int64_t n) : n_(n) {
     }
     source[static_cast<std::size_t>(pos)] = index;
   }
-  // The permutation data[pos] <- data[source[pos]] as swaps along each cycle: swapping pos with
-  // source[pos] puts the right value at pos and carries the displaced one along the cycle.
+  // The permutation data[pos] <- data[source[pos]] follows cycles pos -> source[pos] -> ...;
+  // fixed points (source[pos] == pos) need nothing.
   std::vector<bool> placed(static_cast<std::size_t>(n), false);
+  cycle_start_.push_back(0);
   for (std::int64_t start = 0; start < n; ++start) {
-    for (std::int64_t pos = start; !placed[static_cast<std::size_t>(pos)];) {
+    if (placed[static_cast<std::size_t>(start)] || source[static_cast<std::size_t>(start)] == start) continue;
+    for (std::int64_t pos = start; !placed[static_cast<std::size_t>(pos)]; pos = source[static_cast<std::size_t>(pos)]) {
       placed[static_cast<std::size_t>(pos)] = true;
-      const std::int64_t next = source[static_cast<std::size_t>(pos)];
-      if (next != start) swaps_.emplace_back(pos, next);
-      pos = next;
+      cycles_.push_back(pos);
     }
+    cycle_start_.push_back(static_cast<std::int64_t>(cycles_.size()));
   }
 }
 
@@ -151,7 +152,13 @@ void Fft::forward(Complex* data) const { transform(data, false); }
 void Fft::inverse(Complex* data) const { transform(data, true); }
 
 void Fft::transform(Complex* data, bool inverse) const {
-  for (const auto& [a, b] : swaps_) std::swap(data[a], data[b]);
+  for (std::size_t k = 0; k + 1 < cycle_start_.size(); ++k) {
+    const std::int64_t* cycle = cycles_.data() + cycle_start_[k];
+    const std::int64_t length = cycle_start_[k + 1] - cycle_start_[k];
+    const Complex first = data[cycle[0]];
+    for (std::int64_t t = 0; t + 1 < length; ++t) data[cycle[t]] = data[cycle[t + 1]];
+    data[cycle[length - 1]] = first;
+  }
   for (const Pass& pass : passes_) {
     const Complex* tw = pass.twiddles.data();
     switch (pass.radix) {
@@ -176,40 +183,45 @@ constexpr std::int64_t kColumnBlock = 16;
 
 Fft2d::Fft2d(std::int64_t rows, std::int64_t cols) : row_fft_(cols), column_fft_(rows) {}
 
-void Fft2d::forward(Complex* data, std::int64_t nonzero_rows) {
-  rows_pass(data, nonzero_rows < 0 ? rows() : std::min(nonzero_rows, rows()), false);
-  columns_pass(data, false);
+void Fft2d::forward(Complex* data, std::int64_t nonzero_rows, std::int64_t count) {
+  rows_pass(data, nonzero_rows < 0 ? rows() : std::min(nonzero_rows, rows()), count, false);
+  columns_pass(data, count, false);
 }
 
-void Fft2d::inverse(Complex* data, std::int64_t needed_rows) {
-  columns_pass(data, true);
-  rows_pass(data, needed_rows < 0 ? rows() : std::min(needed_rows, rows()), true);
+void Fft2d::inverse(Complex* data, std::int64_t needed_rows, std::int64_t count) {
+  columns_pass(data, count, true);
+  rows_pass(data, needed_rows < 0 ? rows() : std::min(needed_rows, rows()), count, true);
 }
 
-void Fft2d::rows_pass(Complex* data, std::int64_t count, bool inverse) const {
-  const std::int64_t cols = this->cols();
-  parallel_for(0, count, grain_for(20 * cols), [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t r = lo; r < hi; ++r) inverse ? row_fft_.inverse(data + r * cols) : row_fft_.forward(data + r * cols);
+// The first `used_rows` rows of each of the `count` arrays.
+void Fft2d::rows_pass(Complex* data, std::int64_t used_rows, std::int64_t count, bool inverse) const {
+  const std::int64_t rows = this->rows(), cols = this->cols();
+  parallel_for(0, count * used_rows, grain_for(20 * cols), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t t = lo; t < hi; ++t) {
+      Complex* row = data + (t / used_rows * rows + t % used_rows) * cols;
+      inverse ? row_fft_.inverse(row) : row_fft_.forward(row);
+    }
   });
 }
 
-void Fft2d::columns_pass(Complex* data, bool inverse) {
+void Fft2d::columns_pass(Complex* data, std::int64_t count, bool inverse) {
   const std::int64_t rows = this->rows(), cols = this->cols();
   const std::size_t block_size = static_cast<std::size_t>(kColumnBlock * rows);
   column_block_.resize(static_cast<std::size_t>(max_threads()));
   for (auto& block : column_block_)
     if (block.size() != block_size) block.assign(block_size, Complex{});
   const std::int64_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
-  parallel_for(0, blocks, grain_for(20 * rows * kColumnBlock), [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, count * blocks, grain_for(20 * rows * kColumnBlock), [&](std::int64_t lo, std::int64_t hi) {
     Complex* buffer = column_block_[static_cast<std::size_t>(thread_index())].data();
-    for (std::int64_t b = lo; b < hi; ++b) {
-      const std::int64_t first = b * kColumnBlock, width = std::min(kColumnBlock, cols - first);
+    for (std::int64_t t = lo; t < hi; ++t) {
+      Complex* array = data + t / blocks * rows * cols;
+      const std::int64_t first = t % blocks * kColumnBlock, width = std::min(kColumnBlock, cols - first);
       for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t c = 0; c < width; ++c) buffer[c * rows + r] = data[r * cols + first + c];
+        for (std::int64_t c = 0; c < width; ++c) buffer[c * rows + r] = array[r * cols + first + c];
       for (std::int64_t c = 0; c < width; ++c)
         inverse ? column_fft_.inverse(buffer + c * rows) : column_fft_.forward(buffer + c * rows);
       for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t c = 0; c < width; ++c) data[r * cols + first + c] = buffer[c * rows + r];
+        for (std::int64_t c = 0; c < width; ++c) array[r * cols + first + c] = buffer[c * rows + r];
     }
   });
 }

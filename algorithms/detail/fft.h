@@ -13,8 +13,8 @@
 // into r interleaved sub-sequences x_{q + r t} of length m (decimation in time):
 //     X_k = sum_{q<r} W_n^{qk} DFT_m(x_{q + r t})[k mod m],        W_n = e^(-2 pi i / n),
 // so a radix-r "butterfly" combines r sub-transforms with the twiddle factors W_n^{qk}.
-// Iteratively: permute x into mixed-radix digit-reversed order (in place, by a precomputed list
-// of swaps), then one pass per factor of n combines neighbouring blocks of length m into blocks
+// Iteratively: permute x into mixed-radix digit-reversed order (in place, along the
+// permutation's precomputed cycles), then one pass per factor of n combines neighbouring blocks of length m into blocks
 // of length m r, in place, with the twiddles precomputed per pass. Radices 4 and 2 have
 // hand-written butterflies; 3 and 5 use a small DFT with precomputed roots of unity.
 // The 2-D transform is 1-D transforms along the rows, then along the columns (the 2-D DFT
@@ -23,7 +23,6 @@
 
 #include <complex>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 namespace cake::algorithms::detail {
@@ -60,7 +59,9 @@ class Fft {
 
   std::int64_t n_;
   std::vector<Pass> passes_;
-  std::vector<std::pair<std::int64_t, std::int64_t>> swaps_;  // the digit reversal as swaps
+  // The digit reversal as its cycles: positions c_0, c_1, ... with data[c_t] <- data[c_{t+1}]
+  // and the last <- the first; cycle k is cycles_[cycle_start_[k], cycle_start_[k + 1]).
+  std::vector<std::int64_t> cycles_, cycle_start_;
   std::vector<Complex> roots3_, roots5_;                       // W_3^t, W_5^t
 };
 
@@ -78,12 +79,14 @@ class Fft2d {
 
   std::int64_t rows() const { return column_fft_.size(); }
   std::int64_t cols() const { return row_fft_.size(); }
-  void forward(Complex* data, std::int64_t nonzero_rows = -1);
-  void inverse(Complex* data, std::int64_t needed_rows = -1);
+  // `count` arrays stored one after the other (data + k rows cols) are transformed together
+  // (one parallel loop per pass over all of them: fewer thread start-ups).
+  void forward(Complex* data, std::int64_t nonzero_rows = -1, std::int64_t count = 1);
+  void inverse(Complex* data, std::int64_t needed_rows = -1, std::int64_t count = 1);
 
  private:
-  void rows_pass(Complex* data, std::int64_t count, bool inverse) const;
-  void columns_pass(Complex* data, bool inverse);
+  void rows_pass(Complex* data, std::int64_t used_rows, std::int64_t count, bool inverse) const;
+  void columns_pass(Complex* data, std::int64_t count, bool inverse);
 
   Fft row_fft_, column_fft_;
   std::vector<std::vector<Complex>> column_block_;  // per thread: kColumnBlock columns, each contiguous

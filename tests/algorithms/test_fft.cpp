@@ -126,6 +126,18 @@ TEST_CASE("fft: the 2-D transform is the 2-D DFT; the zero-row shortcuts change 
     full.resize(static_cast<std::size_t>(half * cols));
     partial.resize(static_cast<std::size_t>(half * cols));
     CHECK(relative_error(partial, full) == 0.0);
+
+    // Two arrays at once are each transformed as alone.
+    std::vector<Complex> pair = x;
+    pair.insert(pair.end(), padded.begin(), padded.end());
+    fft.forward(pair.data(), -1, 2);
+    CHECK(relative_error(std::vector<Complex>(pair.begin(), pair.begin() + rows * cols), reference) < 1e-13);
+    std::vector<Complex> padded_spectrum = padded;
+    fft.forward(padded_spectrum.data());
+    CHECK(std::equal(padded_spectrum.begin(), padded_spectrum.end(), pair.begin() + rows * cols));
+    fft.inverse(pair.data(), -1, 2);
+    CHECK(relative_error(std::vector<Complex>(pair.begin(), pair.begin() + rows * cols), x) < 1e-13);
+    CHECK(relative_error(std::vector<Complex>(pair.begin() + rows * cols, pair.end()), padded) < 1e-13);
   }
 }
 

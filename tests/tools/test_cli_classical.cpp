@@ -198,6 +198,11 @@ TEST_CASE("cake run tsne keeps every point beside its own blob") {
     CHECK(kl > 0.0);
     CHECK(m["n_iter"].get<std::int64_t>() > 250);  // past the early-exaggeration phase
   }
+  // method=fft (FIt-SNE) with its interpolation settings; 400 iterations, as its grid costs the
+  // same for these few points as for many.
+  const json m = run_on_blobs("tsne", "perplexity=10 method=fft n_iter=400 n_interpolation_points=3 min_num_intervals=50", "tsne_fft");
+  CHECK(metrics::knn_accuracy(read_output("tsne_fft", "embedding.npy"), blobs().y, 1) == 1.0);
+  CHECK(m["trustworthiness"].get<double>() > 0.9);
   const CliResult bad = cake_cli("run tsne --data X.npy --quiet --out bad_rate --set learning_rate=fast");
   CHECK(bad.code == 2);
   CHECK(bad.err.find("learning_rate") != std::string::npos);
