@@ -1,6 +1,7 @@
 // tsne.cpp: t-SNE's steps: nearest neighbours, perplexity calibration, joint probabilities, the
-// exact and Barnes-Hut gradients (with the space-partitioning tree), and scikit-learn's
-// gradient descent with momentum and gains. See tsne.h for the maths and the references.
+// exact and Barnes-Hut gradients (with the space-partitioning tree), the attractive step shared
+// with the FFT gradient (tsne_fft.cpp), and scikit-learn's gradient descent with momentum and
+// gains. See tsne.h for the maths and the references.
 #include "algorithms/tsne.h"
 
 #include <algorithm>
