@@ -156,9 +156,7 @@ double kl_gradient_from_repulsion(const SparseMatrix& p, const std::vector<doubl
 // The interpolation of the FFT gradient, FIt-SNE's names and defaults. The grid has
 // intervals = max(min_num_intervals, extent / intervals_per_integer) intervals per dimension
 // (FIt-SNE's formula: with the default 1, one interval per unit of the embedding's extent),
-// rounded up to a length the FFT takes, each with n_interpolation_points nodes. Beyond the
-// minimum count the intervals are exactly intervals_per_integer wide (the box grows around
-// the points), so the kernel's spectrum is reused between iterations until the grid grows.
+// rounded up to a length the FFT takes, each with n_interpolation_points nodes.
 struct FftOptions {
   std::int64_t n_interpolation_points = 3;
   std::int64_t min_num_intervals = 50;

@@ -30,8 +30,6 @@ struct FftWorkspace::State {
   std::vector<double> repulsion;         // [n x dims]
   std::vector<double> node_scale;        // [p] 1 / prod_{m != j} (s_j - s_m), Lagrange denominators
   std::vector<double> near_kernel;       // [p x p] K at node offsets (the self-interaction)
-  std::int64_t kernel_length = 0;        // L and node spacing `kernel` holds the spectrum for
-  double kernel_spacing = 0.0;
   std::int64_t planned_length = 0;       // L the plans below were made for
   std::optional<detail::Fft> fft_1d;
   std::optional<detail::Fft2d> fft_2d;
@@ -69,23 +67,13 @@ Grid make_grid(const std::vector<double>& y, int dims, const FftOptions& o) {
   double extent = *max_it - *min_it;
   if (!(extent > 0.0)) extent = 1.0;  // all points at one place: any box holds them
   Grid g;
+  g.lo = *min_it;
   g.centre = *min_it + 0.5 * extent;
-  // FIt-SNE's count, max(min_num_intervals, extent / intervals_per_integer): beyond the
-  // minimum, its intervals are intervals_per_integer wide. Cake keeps exactly that width and
-  // rounds the box up around the points (to a length the FFT takes) rather than stretching the
-  // intervals to fit: the node spacing then stays the same from one iteration to the next, and
-  // so does the kernel's spectrum, which is reused until the grid grows.
-  const double natural = extent / o.intervals_per_integer;
+  const double wanted = std::max(static_cast<double>(o.min_num_intervals), extent / o.intervals_per_integer);
   const std::int64_t cap = dims == 1 ? kMaxIntervals1d : kMaxIntervals2d;
-  if (natural >= static_cast<double>(o.min_num_intervals) && natural <= static_cast<double>(cap)) {
-    g.intervals = detail::next_fast_length(static_cast<std::int64_t>(std::ceil(natural)));
-    g.width = o.intervals_per_integer;
-  } else {
-    const double wanted = std::clamp(std::ceil(natural), static_cast<double>(o.min_num_intervals), static_cast<double>(cap));
-    g.intervals = detail::next_fast_length(static_cast<std::int64_t>(wanted));
-    g.width = extent / static_cast<double>(g.intervals);
-  }
-  g.lo = g.centre - 0.5 * static_cast<double>(g.intervals) * g.width;
+  // next_fast_length keeps 2 p intervals FFT-friendly whenever p is (the default p = 3 is).
+  g.intervals = detail::next_fast_length(std::min(static_cast<std::int64_t>(std::ceil(std::min(wanted, 1e9))), cap));
+  g.width = extent / static_cast<double>(g.intervals);
   g.spacing = g.width / static_cast<double>(o.n_interpolation_points);
   g.nodes = g.intervals * o.n_interpolation_points;
   // A circular convolution of length L >= 2 nodes - 1 equals the linear one on the first
@@ -192,35 +180,10 @@ void spread_charges(const std::vector<double>& y, const Grid& g, std::int64_t p,
   });
 }
 
-// The DFT of the kernel's circulant embedding for the grid: c_t = K(t h) for |t| < nodes
-// (indices t and L - t, per dimension), 0 between. c is even, so its DFT is real. Kept while
-// the grid's length and node spacing stay the same (see make_grid).
-template <int Dim>
-void kernel_spectrum(const Grid& g, FftWorkspace::State& s) {
-  const std::int64_t L = g.length;
-  if (s.kernel_length == L && s.kernel_spacing == g.spacing) return;
-  // Offset in nodes of circulant index t, or -1 where the embedding is zero.
-  auto offset = [&](std::int64_t t) -> std::int64_t { return t < g.nodes ? t : (t > L - g.nodes ? L - t : -1); };
-  const double h2 = g.spacing * g.spacing;
-  s.kernel.resize(static_cast<std::size_t>(Dim == 1 ? L : L * L));
-  parallel_for(0, Dim == 1 ? 1 : L, detail::grain_for(4 * L), [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t r = lo; r < hi; ++r) {
-      const std::int64_t dr = Dim == 1 ? 0 : offset(r);
-      for (std::int64_t c = 0; c < L; ++c) {
-        const std::int64_t dc = offset(c);
-        const double w = 1.0 / (1.0 + h2 * static_cast<double>(dr * dr + dc * dc));
-        s.kernel[static_cast<std::size_t>(r * L + c)] = dr >= 0 && dc >= 0 ? w * w : 0.0;
-      }
-    }
-  });
-  if constexpr (Dim == 1) s.fft_1d->forward(s.kernel.data()); else s.fft_2d->forward(s.kernel.data());
-  s.kernel_length = L;
-  s.kernel_spacing = g.spacing;
-}
-
 // Step 4. phi_l = sum_m K(node_l - node_m) w_m, a Toeplitz product (K depends on l - m only),
-// as a circular convolution with the kernel's circulant embedding (kernel_spectrum), equal to
-// the Toeplitz product on the first `nodes` entries; convolution = pointwise product of DFTs.
+// as a circular convolution: the kernel vector c_t = K(t h) for |t| < nodes (indices t and
+// L - t), 0 between, so that (c * w)_l = phi_l for l < nodes; convolution = pointwise product
+// of DFTs. The circulant is even, so its DFT is real.
 template <int Dim>
 void convolve(const Grid& g, FftWorkspace::State& s) {
   constexpr int kPacked = (Dim + 3) / 2;
@@ -229,10 +192,29 @@ void convolve(const Grid& g, FftWorkspace::State& s) {
     if constexpr (Dim == 1) s.fft_1d.emplace(L); else s.fft_2d.emplace(L, L);
     s.planned_length = L;
   }
-  kernel_spectrum<Dim>(g, s);
+  // Signed offset in nodes of circulant index t, or -1 where the embedding is zero.
+  auto offset = [&](std::int64_t t) -> std::int64_t { return t < g.nodes ? t : (t > L - g.nodes ? L - t : -1); };
+  auto kernel = [&](double r2) {
+    const double w = 1.0 / (1.0 + r2);
+    return w * w;
+  };
+  s.kernel.resize(static_cast<std::size_t>(grid_size));
+  const double h2 = g.spacing * g.spacing;
+  parallel_for(0, Dim == 1 ? 1 : L, detail::grain_for(4 * L), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t r = lo; r < hi; ++r) {
+      const std::int64_t dr = Dim == 1 ? 0 : offset(r);
+      for (std::int64_t c = 0; c < L; ++c) {
+        const std::int64_t dc = offset(c);
+        const bool inside = dr >= 0 && dc >= 0;
+        s.kernel[static_cast<std::size_t>(r * L + c)] = inside ? kernel(h2 * static_cast<double>(dr * dr + dc * dc)) : 0.0;
+      }
+    }
+  });
   if constexpr (Dim == 1) {
+    s.fft_1d->forward(s.kernel.data());
     for (int k = 0; k < kPacked; ++k) s.fft_1d->forward(s.charges.data() + k * grid_size);
   } else {
+    s.fft_2d->forward(s.kernel.data());
     s.fft_2d->forward(s.charges.data(), g.nodes, kPacked);  // rows >= nodes are zero
   }
   parallel_for(0, grid_size, detail::grain_for(4 * kPacked), [&](std::int64_t lo, std::int64_t hi) {
