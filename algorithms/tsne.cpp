@@ -1,6 +1,7 @@
 // tsne.cpp: t-SNE's steps: nearest neighbours, perplexity calibration, joint probabilities, the
-// exact and Barnes-Hut gradients (with the space-partitioning tree), and scikit-learn's
-// gradient descent with momentum and gains. See tsne.h for the maths and the references.
+// exact and Barnes-Hut gradients (with the space-partitioning tree), the attractive step shared
+// with the FFT gradient (tsne_fft.cpp), and scikit-learn's gradient descent with momentum and
+// gains. See tsne.h for the maths and the references.
 #include "algorithms/tsne.h"
 
 #include <algorithm>
@@ -325,26 +326,14 @@ class SpaceTree {
   std::vector<std::int64_t> index_, scratch_;
 };
 
+// The attractive half of eq. (5) exactly over the sparse P, combined with the repulsive forces
+// and Z of an approximation (Barnes-Hut or FFT), and the error sum p log(p / q) when asked.
 template <int Dim>
-double barnes_hut(const SparseMatrix& p, const std::vector<double>& y, std::int64_t n, double angle, double* grad,
-                  bool compute_error) {
-  SpaceTree<Dim> tree;
-  tree.build(y.data(), n);
+double gradient_from_repulsion(const SparseMatrix& p, const std::vector<double>& y, std::int64_t n,
+                               const double* repulsion, double z, double* grad, bool compute_error) {
   const double dof = std::max(static_cast<double>(Dim - 1), 1.0);
   const double exponent = (dof + 1.0) / 2.0;
-  const int threads = detail::max_threads();
-  // Repulsive forces and Z = sum_ij (1 + d_ij^2)^-1, one tree walk per point.
-  std::vector<double> negative(static_cast<std::size_t>(n * Dim));
-  std::vector<std::vector<double>> z_partial(static_cast<std::size_t>(threads), std::vector<double>(1, 0.0));
-  parallel_for(0, n, detail::grain_for(200 * Dim), [&](std::int64_t lo, std::int64_t hi) {
-    double z = 0.0;
-    for (std::int64_t i = lo; i < hi; ++i) z += tree.repulsion(&y[static_cast<std::size_t>(i * Dim)], angle * angle, &negative[static_cast<std::size_t>(i * Dim)]);
-    z_partial[static_cast<std::size_t>(detail::thread_index())][0] += z;
-  });
-  double z = 0.0;
-  detail::reduce_partials(z_partial, &z, 1);
-  // Attractive forces over the sparse P, and the error sum p log(p / q) when asked.
-  std::vector<std::vector<double>> error(static_cast<std::size_t>(threads), std::vector<double>(1, 0.0));
+  std::vector<std::vector<double>> error(static_cast<std::size_t>(detail::max_threads()), std::vector<double>(1, 0.0));
   const double c = 2.0 * (dof + 1.0) / dof;
   parallel_for(0, n, detail::grain_for(static_cast<std::int64_t>(p.column.size()) / std::max<std::int64_t>(n, 1) * 4 * Dim), [&](std::int64_t lo, std::int64_t hi) {
     double kl = 0.0;
@@ -365,8 +354,7 @@ double barnes_hut(const SparseMatrix& p, const std::vector<double>& y, std::int6
         if (compute_error) kl += pij * std::log(std::max(pij, kFloat32Tiny) / std::max(q / z, kFloat32Tiny));
         for (int a = 0; a < Dim; ++a) attraction[a] += pij * q * diff[a];
       }
-      for (int a = 0; a < Dim; ++a)
-        grad[i * Dim + a] = c * (attraction[a] - negative[static_cast<std::size_t>(i * Dim + a)] / z);
+      for (int a = 0; a < Dim; ++a) grad[i * Dim + a] = c * (attraction[a] - repulsion[i * Dim + a] / z);
     }
     error[static_cast<std::size_t>(detail::thread_index())][0] += kl;
   });
@@ -374,6 +362,24 @@ double barnes_hut(const SparseMatrix& p, const std::vector<double>& y, std::int6
   double kl = 0.0;
   detail::reduce_partials(error, &kl, 1);
   return kl;
+}
+
+template <int Dim>
+double barnes_hut(const SparseMatrix& p, const std::vector<double>& y, std::int64_t n, double angle, double* grad,
+                  bool compute_error) {
+  SpaceTree<Dim> tree;
+  tree.build(y.data(), n);
+  // Repulsive forces and Z = sum_ij (1 + d_ij^2)^-1, one tree walk per point.
+  std::vector<double> negative(static_cast<std::size_t>(n * Dim));
+  std::vector<std::vector<double>> z_partial(static_cast<std::size_t>(detail::max_threads()), std::vector<double>(1, 0.0));
+  parallel_for(0, n, detail::grain_for(200 * Dim), [&](std::int64_t lo, std::int64_t hi) {
+    double z = 0.0;
+    for (std::int64_t i = lo; i < hi; ++i) z += tree.repulsion(&y[static_cast<std::size_t>(i * Dim)], angle * angle, &negative[static_cast<std::size_t>(i * Dim)]);
+    z_partial[static_cast<std::size_t>(detail::thread_index())][0] += z;
+  });
+  double z = 0.0;
+  detail::reduce_partials(z_partial, &z, 1);
+  return gradient_from_repulsion<Dim>(p, y, n, negative.data(), z, grad, compute_error);
 }
 
 }  // namespace
@@ -385,6 +391,17 @@ double kl_gradient_barnes_hut(const SparseMatrix& p, const std::vector<double>& 
     case 2: return barnes_hut<2>(p, y, n, angle, grad, compute_error);
     case 3: return barnes_hut<3>(p, y, n, angle, grad, compute_error);
     default: CAKE_FAIL("TSNE: barnes_hut supports 1 to 3 output dimensions, got ", dims, "; use method=\"exact\"");
+  }
+}
+
+double kl_gradient_from_repulsion(const SparseMatrix& p, const std::vector<double>& y, std::int64_t n,
+                                  std::int64_t dims, const double* repulsion, double z, double* grad,
+                                  bool compute_error) {
+  switch (dims) {
+    case 1: return gradient_from_repulsion<1>(p, y, n, repulsion, z, grad, compute_error);
+    case 2: return gradient_from_repulsion<2>(p, y, n, repulsion, z, grad, compute_error);
+    case 3: return gradient_from_repulsion<3>(p, y, n, repulsion, z, grad, compute_error);
+    default: CAKE_FAIL("TSNE: the sparse gradient supports 1 to 3 output dimensions, got ", dims);
   }
 }
 
@@ -539,11 +556,17 @@ void check_options(const TSNEOptions& o) {
   CAKE_CHECK(o.metric == "euclidean" || o.metric == "sqeuclidean" || o.metric == "cosine" || o.metric == "precomputed",
              "TSNE: unknown metric \"", o.metric, "\" (expected \"euclidean\", \"sqeuclidean\", \"cosine\" or \"precomputed\")");
   CAKE_CHECK(o.init == "pca" || o.init == "random", "TSNE: unknown init \"", o.init, "\" (expected \"pca\" or \"random\")");
-  CAKE_CHECK(o.method == "barnes_hut" || o.method == "exact", "TSNE: unknown method \"", o.method,
-             "\" (expected \"barnes_hut\" or \"exact\")");
+  CAKE_CHECK(o.method == "barnes_hut" || o.method == "exact" || o.method == "fft", "TSNE: unknown method \"", o.method,
+             "\" (expected \"barnes_hut\", \"exact\" or \"fft\")");
   CAKE_CHECK(o.angle >= 0.0 && o.angle <= 1.0, "TSNE: angle must be in [0, 1], got ", o.angle);
   CAKE_CHECK(o.method == "exact" || o.n_components <= 3, "TSNE: barnes_hut supports n_components <= 3, got ",
              o.n_components, "; use method=\"exact\"");
+  CAKE_CHECK(o.method != "fft" || o.n_components <= 2, "TSNE: fft supports n_components <= 2, got ", o.n_components,
+             "; use method=\"barnes_hut\" or \"exact\"");
+  CAKE_CHECK(o.n_interpolation_points >= 1, "TSNE: n_interpolation_points must be at least 1, got ",
+             o.n_interpolation_points);
+  CAKE_CHECK(o.min_num_intervals >= 1, "TSNE: min_num_intervals must be at least 1, got ", o.min_num_intervals);
+  CAKE_CHECK(o.intervals_per_integer > 0.0, "TSNE: intervals_per_integer must be positive, got ", o.intervals_per_integer);
   CAKE_CHECK(!(o.metric == "precomputed" && o.init == "pca" && !o.init_embedding.defined()),
              "TSNE: init=\"pca\" needs feature vectors; with metric=\"precomputed\" use init=\"random\"");
 }
@@ -604,14 +627,15 @@ TSNE& TSNE::fit(const Tensor& X_in) {
 
   // Optimisation: 250 iterations of early exaggeration with momentum 0.5, then the rest at 0.8.
   double exaggeration = o.early_exaggeration;
+  const tsne::FftOptions fft_options{.n_interpolation_points = o.n_interpolation_points,
+                                     .min_num_intervals = o.min_num_intervals,
+                                     .intervals_per_integer = o.intervals_per_integer};
+  tsne::FftWorkspace fft_workspace;  // grids and plans reused across iterations
   auto objective = [&](const std::vector<double>& yy, double* grad, bool compute_error) {
-    double kl;
-    if (exact) {
-      kl = tsne::kl_gradient_exact(p_dense, yy, n, dims, grad, compute_error);
-    } else {
-      kl = tsne::kl_gradient_barnes_hut(p_sparse, yy, n, dims, o.angle, grad, compute_error);
-    }
-    return kl;
+    if (exact) return tsne::kl_gradient_exact(p_dense, yy, n, dims, grad, compute_error);
+    if (o.method == "fft")
+      return tsne::kl_gradient_fft(p_sparse, yy, n, dims, fft_options, grad, compute_error, fft_workspace);
+    return tsne::kl_gradient_barnes_hut(p_sparse, yy, n, dims, o.angle, grad, compute_error);
   };
   auto scale_p = [&](double factor) {
     for (double& v : p_dense) v *= factor;

@@ -6,6 +6,7 @@
 //   ./build/bench/bench_classical [task ...]     # tasks: see kAllTasks; default all
 //   ./build/bench/bench_classical gmm_seeds diag 10  # the objective over seeds (peer_gmm_seeds.py)
 //   ./build/bench/bench_classical gmm_same_start full # EM from peer_gmm_seeds.py's saved start
+//   ./build/bench/bench_classical tsne_large 20000 1000  # Barnes-Hut vs FFT t-SNE at large N
 //
 // Each task is a fit of several seconds to minutes, so it runs once (no Google Benchmark
 // repetition loop): one line per task with wall seconds, process CPU seconds, the objective
@@ -13,6 +14,7 @@
 // Same settings as the peer: K = 10, n_init = 10, random_state 0, 2 threads.
 #include <cake/cake.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -95,14 +97,37 @@ int gmm_same_start(const std::string& covariance_type) {
   return 0;
 }
 
+// `tsne_large [N] [N_ITER]`: Barnes-Hut against the FFT gradient (FIt-SNE) on the first N
+// (default 20000) Fashion-MNIST training images after PCA-50, N_ITER (default 1000) iterations
+// each, random_state 0. Trustworthiness T(12) on the first 5000 points of input and embedding
+// (all N would need N^2 input distances).
+int tsne_large(std::int64_t n, std::int64_t n_iter) {
+  const Tensor x = flat_images(data::load_named("fashion-mnist:train:" + std::to_string(n)));
+  const Tensor x50 = PCA({.n_components = 50, .random_state = 0}).fit_transform(x);
+  const std::int64_t sample = std::min<std::int64_t>(5000, n);
+  for (const std::string method : {"barnes_hut", "fft"}) {
+    TSNE tsne({.n_iter = n_iter, .method = method, .random_state = 0});
+    const Timing t = timed([&] { tsne.fit(x50); });
+    char extra[128];
+    std::snprintf(extra, sizeof extra, "n=%lld n_iter=%lld trustworthiness_5000=%.4f", static_cast<long long>(n),
+                  static_cast<long long>(tsne.n_iter()),
+                  metrics::trustworthiness(x50.narrow(0, 0, sample), tsne.embedding().narrow(0, 0, sample), 12));
+    report("tsne_large_" + method, t, tsne.kl_divergence(), extra);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   set_num_threads(2);
   if (argc == 4 && std::string(argv[1]) == "gmm_seeds") return gmm_seeds(argv[2], std::atoi(argv[3]));
   if (argc == 3 && std::string(argv[1]) == "gmm_same_start") return gmm_same_start(argv[2]);
+  if (argc >= 2 && argc <= 4 && std::string(argv[1]) == "tsne_large")
+    return tsne_large(argc >= 3 ? std::atoll(argv[2]) : 20000, argc >= 4 ? std::atoll(argv[3]) : 1000);
   const std::vector<std::string> kAllTasks = {"kmeans_pixels", "kmeans_pixels_elkan", "kmeans_pca", "gmm_diag",
-                                              "gmm_full",      "pca",                 "pca_full",   "tsne"};
+                                              "gmm_full",      "pca",                 "pca_full",   "tsne",
+                                              "tsne_fft"};
   std::set<std::string> tasks(argv + 1, argv + argc);
   if (tasks.empty()) tasks.insert(kAllTasks.begin(), kAllTasks.end());
 
@@ -138,15 +163,16 @@ int main(int argc, char** argv) {
     const Timing t = timed([&] { p.fit(x); });
     report("pca50_" + solver, t, p.explained_variance_ratio().sum().item<double>(), "solver=" + p.solver_used());
   }
-  if (tasks.count("tsne")) {
+  for (const std::string method : {"barnes_hut", "fft"}) {
+    if (!tasks.count(method == "barnes_hut" ? "tsne" : "tsne_fft")) continue;
     const Tensor test = flat_images(data::load_named("fashion-mnist:test:5000"));
     const Tensor t50 = PCA({.n_components = 50, .random_state = 0}).fit_transform(test);
-    TSNE tsne({.random_state = 0});
+    TSNE tsne({.method = method, .random_state = 0});
     const Timing t = timed([&] { tsne.fit(t50); });
     char extra[96];
     std::snprintf(extra, sizeof extra, "n_iter=%lld trustworthiness=%.4f", static_cast<long long>(tsne.n_iter()),
                   metrics::trustworthiness(t50, tsne.embedding(), 12));
-    report("tsne_bh_5000", t, tsne.kl_divergence(), extra);
+    report(method == "barnes_hut" ? "tsne_bh_5000" : "tsne_fft_5000", t, tsne.kl_divergence(), extra);
   }
   return 0;
 }

@@ -198,6 +198,12 @@ TEST_CASE("cake run tsne keeps every point beside its own blob") {
     CHECK(kl > 0.0);
     CHECK(m["n_iter"].get<std::int64_t>() > 250);  // past the early-exaggeration phase
   }
+  // method=fft (FIt-SNE) and its interpolation settings reach the algorithm; a coarse grid
+  // (10 intervals), since its cost does not shrink with the number of points (the gradient's
+  // accuracy is tested in tests/algorithms/test_tsne.cpp).
+  const json m = run_on_blobs("tsne", "perplexity=10 method=fft n_iter=300 n_interpolation_points=3 min_num_intervals=10", "tsne_fft");
+  CHECK(metrics::knn_accuracy(read_output("tsne_fft", "embedding.npy"), blobs().y, 1) == 1.0);
+  CHECK(m["trustworthiness"].get<double>() > 0.9);
   const CliResult bad = cake_cli("run tsne --data X.npy --quiet --out bad_rate --set learning_rate=fast");
   CHECK(bad.code == 2);
   CHECK(bad.err.find("learning_rate") != std::string::npos);

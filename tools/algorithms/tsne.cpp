@@ -2,9 +2,12 @@
 // `tsne`.
 //
 //   cake run tsne --data fashion-mnist:test --set perplexity=30 method=barnes_hut angle=0.5
+//   cake run tsne --data fashion-mnist:train --set method=fft      # FIt-SNE, for large N
 //
 // Parameters carry scikit-learn's names and defaults (sklearn.manifold.TSNE, 1.2; van der
-// Maaten & Hinton 2008; Barnes-Hut gradients after van der Maaten 2014). The embedding goes to
+// Maaten & Hinton 2008; Barnes-Hut gradients after van der Maaten 2014; method=fft, not in
+// scikit-learn, is FIt-SNE's interpolation gradient after Linderman et al. 2019, with its
+// parameter names and defaults). The embedding goes to
 // embedding.npy (and embedding.png coloured by class); metrics.json gets the final KL(P || Q)
 // and the trustworthiness T(5) of the embedding (Venna & Kaski 2001).
 #include <string>
@@ -49,7 +52,10 @@ void run_tsne(RunContext& ctx) {
                           .metric = ctx.params.get_string("metric"),
                           .init = ctx.params.get_string("init"),
                           .method = ctx.params.get_string("method"),
-                          .angle = ctx.params.get_float("angle")});
+                          .angle = ctx.params.get_float("angle"),
+                          .n_interpolation_points = ctx.params.get_int("n_interpolation_points"),
+                          .min_num_intervals = ctx.params.get_int("min_num_intervals"),
+                          .intervals_per_integer = ctx.params.get_float("intervals_per_integer")});
   ctx.progress->message("tsne: " + model.options().method + " on " + std::to_string(x.size(0)) + " samples");
   const Tensor embedding = model.fit_transform(x);
 
@@ -74,9 +80,10 @@ void run_tsne(RunContext& ctx) {
 
 CAKE_REGISTER_ALGORITHM({
     .name = "tsne",
-    .summary = "t-SNE embedding: exact or Barnes-Hut gradients, perplexity-calibrated affinities",
-    .reference = "van der Maaten & Hinton 2008 (t-SNE); van der Maaten 2014 (Barnes-Hut t-SNE)",
-    .params = {{"n_components", ParamType::Int, "2", "embedding dimension (1-3 for barnes_hut)"},
+    .summary = "t-SNE embedding: exact, Barnes-Hut or FFT-interpolation gradients, perplexity-calibrated affinities",
+    .reference = "van der Maaten & Hinton 2008 (t-SNE); van der Maaten 2014 (Barnes-Hut t-SNE); "
+                 "Linderman et al. 2019 (FIt-SNE)",
+    .params = {{"n_components", ParamType::Int, "2", "embedding dimension (1-3 for barnes_hut, 1-2 for fft)"},
                {"perplexity", ParamType::Float, "30", "effective number of neighbours of each point"},
                {"early_exaggeration", ParamType::Float, "12", "P is multiplied by this for the first 250 iterations"},
                {"learning_rate", ParamType::String, "auto", "gradient step; auto: max(N / early_exaggeration / 4, 50)"},
@@ -85,8 +92,11 @@ CAKE_REGISTER_ALGORITHM({
                {"min_grad_norm", ParamType::Float, "1e-07", "stop when the gradient norm falls below this"},
                {"metric", ParamType::String, "euclidean", "input distance", {"euclidean", "sqeuclidean", "cosine"}},
                {"init", ParamType::String, "pca", "initial embedding", {"pca", "random"}},
-               {"method", ParamType::String, "barnes_hut", "gradient computation", {"barnes_hut", "exact"}},
-               {"angle", ParamType::Float, "0.5", "Barnes-Hut opening angle theta (0: exact forces)"}},
+               {"method", ParamType::String, "barnes_hut", "gradient computation", {"barnes_hut", "exact", "fft"}},
+               {"angle", ParamType::Float, "0.5", "Barnes-Hut opening angle theta (0: exact forces)"},
+               {"n_interpolation_points", ParamType::Int, "3", "fft: Lagrange nodes per interval and dimension"},
+               {"min_num_intervals", ParamType::Int, "50", "fft: fewest grid intervals per dimension"},
+               {"intervals_per_integer", ParamType::Float, "1", "fft: intervals = max(min_num_intervals, extent / this)"}},
     .run = run_tsne,
 });
 
