@@ -32,9 +32,10 @@
 //     repulsion_i = sum_j K (y_i - y_j) = y_i phi_1 - phi_y,
 //     Z = sum_i [(1 + |y_i|^2) phi_1 - 2 y_i . phi_y + phi_|y|^2] - N,
 // the last because (1 + |y - z|^2)^-1 = K(y, z) (1 + |y|^2 - 2 y.z + |z|^2) (the -N removes
-// the i = j terms; Cake removes the interpolated self-terms instead, see tsne_fft.cpp). Each sum is a convolution, made cheap in three steps: the bounding box
-// (a square in 2-D) is cut into max(min_num_intervals, extent / intervals_per_integer)
-// intervals per dimension, each with n_interpolation_points equispaced Lagrange nodes, so
+// the i = j terms; Cake removes the interpolated self-terms instead, see tsne_fft.cpp). Each
+// sum is a convolution, made cheap in three steps: the bounding box (a square in 2-D) is cut
+// into max(min_num_intervals, extent / intervals_per_integer) intervals per dimension, each
+// with n_interpolation_points equispaced Lagrange nodes, so
 // that all nodes form one equispaced grid; every charge is spread onto the nodes of its
 // point's interval with the Lagrange weights (interpolation of K in its second argument),
 // the grid values are convolved with K at the node spacings (a Toeplitz product, done as a
