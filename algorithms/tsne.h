@@ -36,8 +36,8 @@
 // sum is a convolution, made cheap in three steps: the bounding box (a square in 2-D) is cut
 // into max(min_num_intervals, extent / intervals_per_integer) intervals per dimension, each
 // with n_interpolation_points equispaced Lagrange nodes, so that all nodes form one
-// equispaced grid; every charge is spread onto the nodes of its point's interval with the Lagrange weights (interpolation of K in its second argument),
-// the grid values are convolved with K at the node spacings (a Toeplitz product, done as a
+// equispaced grid; every charge is spread onto the nodes of its point's interval with the
+// Lagrange weights (interpolation of K in its second argument), the grid values are convolved with K at the node spacings (a Toeplitz product, done as a
 // circular convolution of twice the length by FFT, detail/fft.h), and the potentials are
 // interpolated back to the points with the same weights (K in its first argument). Cost
 // O(N p^d + M^d log M) for p nodes per interval and M grid points per dimension, against
