@@ -31,22 +31,23 @@
 //     phi_c(y_i) = sum_j K(y_i, y_j) v_c(y_j),   v = (1, y_j (d coordinates), |y_j|^2),
 //     repulsion_i = sum_j K (y_i - y_j) = y_i phi_1 - phi_y,
 //     Z = sum_i [(1 + |y_i|^2) phi_1 - 2 y_i . phi_y + phi_|y|^2] - N,
-// the last because (1 + |y - z|^2)^-1 = K(y, z) (1 + |y|^2 - 2 y.z + |z|^2) (the -N removes
-// the i = j terms; Cake removes the interpolated self-terms instead, see tsne_fft.cpp). Each
-// sum is a convolution, made cheap in three steps: the bounding box (a square in 2-D) is cut
-// into max(min_num_intervals, extent / intervals_per_integer) intervals per dimension, each
-// with n_interpolation_points equispaced Lagrange nodes, so that all nodes form one
-// equispaced grid; every charge is spread onto the nodes of its point's interval with the
-// Lagrange weights (interpolation of K in its second argument), the grid values are convolved with K at the node spacings (a Toeplitz product, done as a
-// circular convolution of twice the length by FFT, detail/fft.h), and the potentials are
-// interpolated back to the points with the same weights (K in its first argument). Cost
-// O(N p^d + M^d log M) for p nodes per interval and M grid points per dimension, against
-// Barnes-Hut's O(N log N): the grid's cost depends on the embedding's extent, not on N, so
-// FFT pays off for large N only. Accuracy (tests/algorithms/test_tsne.cpp): relative error
-// ~1e-4 of the forces when intervals are narrow (the minimum 50 over a small box), ~0.2%
-// (norm) on clustered embeddings with intervals of width ~0.4, and up to ~10% on the force
-// between an isolated close pair when intervals are as wide as the kernel (width 1, a sparse
-// embedding); the error falls geometrically with n_interpolation_points.
+// the last because (1 + |y - z|^2)^-1 = K(y, z) (1 + |y|^2 - 2 y.z + |z|^2) (the -N removes the
+// i = j terms; Cake removes the interpolated self-terms instead, see tsne_fft.cpp). Each sum is
+// a convolution, made cheap in three steps: the bounding box (a square in 2-D) is cut into
+// max(min_num_intervals, extent / intervals_per_integer) intervals per dimension, each with
+// n_interpolation_points equispaced Lagrange nodes, so that all nodes form one equispaced grid;
+// every charge is spread onto the nodes of its point's interval with the Lagrange weights
+// (interpolation of K in its second argument), the grid values are convolved with K at the node
+// spacings (a Toeplitz product, done as a circular convolution of twice the length by FFT,
+// detail/fft.h), and the potentials are interpolated back to the points with the same weights
+// (K in its first argument). Cost O(N p^d + M^d log M) for p nodes per interval and M grid
+// points per dimension, against Barnes-Hut's O(N log N): the grid's cost depends on the
+// embedding's extent, not on N, so FFT pays off for large N only. Accuracy
+// (tests/algorithms/test_tsne.cpp): relative error ~1e-4 of the forces when intervals are
+// narrow (the minimum 50 over a small box), ~0.2% (norm) on clustered embeddings with intervals
+// of width ~0.4, and up to ~10% on the force between an isolated close pair when intervals are
+// as wide as the kernel (width 1, a sparse embedding); the error falls geometrically with
+// n_interpolation_points.
 // Defaults and schedule follow scikit-learn 1.2: learning_rate "auto" = max(N / 12 / 4, 50),
 // momentum 0.5 then 0.8, gains +0.2 / x0.8 floored at 0.01, PCA initialisation scaled to
 // standard deviation 1e-4, convergence checked every 50 iterations.
