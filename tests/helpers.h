@@ -6,6 +6,7 @@
 
 #include <cake/cake.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <sstream>
@@ -101,6 +102,17 @@ std::string error_message(Fn&& fn) {
     return e.what();
   }
   return "";
+}
+
+// max_i |a_i - b_i| / max_i |b_i| over two equally long sequences of real or complex numbers.
+template <class Values>
+double max_relative_error(const Values& a, const Values& b) {
+  double error = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    error = std::max(error, static_cast<double>(std::abs(a[i] - b[i])));
+    scale = std::max(scale, static_cast<double>(std::abs(b[i])));
+  }
+  return error / std::max(scale, 1e-300);
 }
 
 }  // namespace cake::testing

@@ -27,16 +27,6 @@ std::vector<Complex> random_complex(std::int64_t n) {
   return out;
 }
 
-// max_i |a_i - b_i| / max_i |b_i|.
-double relative_error(const std::vector<Complex>& a, const std::vector<Complex>& b) {
-  double error = 0.0, scale = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    error = std::max(error, std::abs(a[i] - b[i]));
-    scale = std::max(scale, std::abs(b[i]));
-  }
-  return error / std::max(scale, 1e-300);
-}
-
 // The 2-D DFT by its definition: X[k, l] = sum_{j, m} x[j, m] e^(-2 pi i (jk / rows + ml / cols)).
 std::vector<Complex> naive_dft2(const std::vector<Complex>& x, std::int64_t rows, std::int64_t cols) {
   std::vector<Complex> out(x.size());
@@ -79,13 +69,13 @@ TEST_CASE("fft: the 1-D transform is the DFT, and inverse undoes it") {
     std::vector<Complex> fast = x, reference(x.size());
     fft.forward(fast.data());
     naive_dft(x.data(), reference.data(), n, false);
-    CHECK(relative_error(fast, reference) < 1e-13);
+    CHECK(testing::max_relative_error(fast, reference) < 1e-13);
     // The inverse of the reference spectrum is x again (and matches the naive inverse).
     std::vector<Complex> back = reference, naive_back(x.size());
     fft.inverse(back.data());
     naive_dft(reference.data(), naive_back.data(), n, true);
-    CHECK(relative_error(back, x) < 1e-13);
-    CHECK(relative_error(naive_back, x) < 1e-12);
+    CHECK(testing::max_relative_error(back, x) < 1e-13);
+    CHECK(testing::max_relative_error(naive_back, x) < 1e-12);
   }
 }
 
@@ -106,10 +96,10 @@ TEST_CASE("fft: the 2-D transform is the 2-D DFT; the zero-row shortcuts change 
     std::vector<Complex> fast = x;
     fft.forward(fast.data());
     const std::vector<Complex> reference = naive_dft2(x, rows, cols);
-    CHECK(relative_error(fast, reference) < 1e-13);
+    CHECK(testing::max_relative_error(fast, reference) < 1e-13);
     std::vector<Complex> back = fast;
     fft.inverse(back.data());
-    CHECK(relative_error(back, x) < 1e-13);
+    CHECK(testing::max_relative_error(back, x) < 1e-13);
 
     // Only the first half of the rows hold data: forward may skip the rest; inverse may compute
     // only the first half of the rows and they agree with the full inverse.
@@ -119,25 +109,25 @@ TEST_CASE("fft: the 2-D transform is the 2-D DFT; the zero-row shortcuts change 
     std::vector<Complex> full = padded, skipped = padded;
     fft.forward(full.data());
     fft.forward(skipped.data(), half);
-    CHECK(relative_error(skipped, full) == 0.0);
+    CHECK(testing::max_relative_error(skipped, full) == 0.0);
     std::vector<Complex> partial = full;
     fft.inverse(full.data());
     fft.inverse(partial.data(), half);
     full.resize(static_cast<std::size_t>(half * cols));
     partial.resize(static_cast<std::size_t>(half * cols));
-    CHECK(relative_error(partial, full) == 0.0);
+    CHECK(testing::max_relative_error(partial, full) == 0.0);
 
     // Two arrays at once are each transformed as alone.
     std::vector<Complex> pair = x;
     pair.insert(pair.end(), padded.begin(), padded.end());
     fft.forward(pair.data(), -1, 2);
-    CHECK(relative_error(std::vector<Complex>(pair.begin(), pair.begin() + rows * cols), reference) < 1e-13);
+    CHECK(testing::max_relative_error(std::vector<Complex>(pair.begin(), pair.begin() + rows * cols), reference) < 1e-13);
     std::vector<Complex> padded_spectrum = padded;
     fft.forward(padded_spectrum.data());
     CHECK(std::equal(padded_spectrum.begin(), padded_spectrum.end(), pair.begin() + rows * cols));
     fft.inverse(pair.data(), -1, 2);
-    CHECK(relative_error(std::vector<Complex>(pair.begin(), pair.begin() + rows * cols), x) < 1e-13);
-    CHECK(relative_error(std::vector<Complex>(pair.begin() + rows * cols, pair.end()), padded) < 1e-13);
+    CHECK(testing::max_relative_error(std::vector<Complex>(pair.begin(), pair.begin() + rows * cols), x) < 1e-13);
+    CHECK(testing::max_relative_error(std::vector<Complex>(pair.begin() + rows * cols, pair.end()), padded) < 1e-13);
   }
 }
 
@@ -157,5 +147,5 @@ TEST_CASE("fft: circular convolution through the transform is the direct sum") {
   fft.forward(fb.data());
   for (std::int64_t k = 0; k < n; ++k) fa[static_cast<std::size_t>(k)] *= fb[static_cast<std::size_t>(k)];
   fft.inverse(fa.data());
-  CHECK(relative_error(fa, direct) < 1e-13);
+  CHECK(testing::max_relative_error(fa, direct) < 1e-13);
 }

@@ -59,16 +59,6 @@ tsne::SparseMatrix no_pairs(std::int64_t n) {
   return s;
 }
 
-// max_t |a_t - b_t| / max_t |b_t|.
-double relative_error(const std::vector<double>& a, const std::vector<double>& b) {
-  double error = 0.0, scale = 0.0;
-  for (std::size_t t = 0; t < a.size(); ++t) {
-    error = std::max(error, std::abs(a[t] - b[t]));
-    scale = std::max(scale, std::abs(b[t]));
-  }
-  return error / scale;
-}
-
 }  // namespace
 
 TEST_CASE("tsne: perplexity calibration matches scikit-learn's binary search") {
@@ -156,7 +146,7 @@ FftErrors fft_errors(const std::vector<double>& y, std::int64_t n, std::int64_t 
   tsne::kl_gradient_barnes_hut(no_pairs(n), y, n, dims, 0.0, exact.data(), false);
   tsne::kl_gradient_fft(no_pairs(n), y, n, dims, options, fft.data(), false);
   FftErrors e{};
-  e.repulsion_max = relative_error(fft, exact);
+  e.repulsion_max = testing::max_relative_error(fft, exact);
   double diff = 0.0, norm = 0.0;
   for (std::size_t t = 0; t < y.size(); ++t) {
     diff += (fft[t] - exact[t]) * (fft[t] - exact[t]);
@@ -165,7 +155,7 @@ FftErrors fft_errors(const std::vector<double>& y, std::int64_t n, std::int64_t 
   e.repulsion_norm = std::sqrt(diff / norm);
   const double kl = tsne::kl_gradient_barnes_hut(p, y, n, dims, 0.0, exact.data(), true);
   e.kl = std::abs(tsne::kl_gradient_fft(p, y, n, dims, options, fft.data(), true) - kl);
-  e.gradient_max = relative_error(fft, exact);
+  e.gradient_max = testing::max_relative_error(fft, exact);
   return e;
 }
 
