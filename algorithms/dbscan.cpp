@@ -52,9 +52,9 @@ Neighborhoods flatten(std::vector<std::vector<index_t>>& lists) {
 
 // Two passes with the tree and no per-sample lists: count every |N(i)| (a box inside the ball
 // counts its points at once), prefix-sum the counts into indptr, then write each neighbourhood
-// straight into its slot (and sort it, if asked). Queries run in the tree's leaf order, so that consecutive
-// queries walk the same nodes. (Growing 10,000 separate vectors and copying them into the CSR
-// arrays took half of DBSCAN's time.)
+// straight into its slot (and sort it, if asked). Queries run in the tree's leaf order, so that
+// consecutive queries walk the same nodes. (Growing one vector per sample and copying them all
+// into the CSR arrays took half the time of this step.)
 template <class T>
 Neighborhoods tree_neighborhoods(const T* x, index_t n, index_t d, T eps_sq, index_t leaf_size, bool sort_results) {
   const KDTree<T> tree(x, n, d, leaf_size);
