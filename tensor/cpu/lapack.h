@@ -50,10 +50,6 @@ void sorgqr_(const int* m, const int* n, const int* k, float* a, const int* lda,
              const int* lwork, int* info);
 void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau, double* work,
              const int* lwork, int* info);
-// Householder LQ: the QR of the transpose, so of a row-major buffer read column-major.
-void sgelqf_(const int* m, const int* n, float* a, const int* lda, float* tau, float* work, const int* lwork, int* info);
-void dgelqf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work, const int* lwork,
-             int* info);
 // Householder QR with column pivoting (the pivot order ranks the columns by independence).
 void sgeqp3_(const int* m, const int* n, float* a, const int* lda, int* jpvt, float* tau, float* work,
              const int* lwork, int* info);
@@ -108,12 +104,6 @@ inline void orgqr(int m, int n, int k, double* a, int lda, const double* tau, do
   dorgqr_(&m, &n, &k, a, &lda, tau, work, &lwork, &info);
 }
 
-inline void gelqf(int m, int n, float* a, int lda, float* tau, float* work, int lwork, int& info) {
-  sgelqf_(&m, &n, a, &lda, tau, work, &lwork, &info);
-}
-inline void gelqf(int m, int n, double* a, int lda, double* tau, double* work, int lwork, int& info) {
-  dgelqf_(&m, &n, a, &lda, tau, work, &lwork, &info);
-}
 
 inline void geqp3(int m, int n, float* a, int lda, int* jpvt, float* tau, float* work, int lwork, int& info) {
   sgeqp3_(&m, &n, a, &lda, jpvt, tau, work, &lwork, &info);
