@@ -24,11 +24,11 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/gaussian_mixture.h"
-#include "algorithms/kmeans.h"
-#include "algorithms/metrics.h"
-#include "algorithms/pca.h"
-#include "algorithms/tsne.h"
+#include "algorithms/mixture/gaussian_mixture.h"
+#include "algorithms/cluster/kmeans.h"
+#include "algorithms/metrics/metrics.h"
+#include "algorithms/decomposition/pca.h"
+#include "algorithms/manifold/tsne.h"
 #include "data/datasets.h"
 #include "data/npy.h"
 

@@ -17,11 +17,11 @@
 #include <cstdlib>
 #include <string>
 
-#include "algorithms/agglomerative.h"
-#include "algorithms/dbscan.h"
-#include "algorithms/fastica.h"
-#include "algorithms/nmf.h"
-#include "algorithms/spectral.h"
+#include "algorithms/cluster/agglomerative.h"
+#include "algorithms/cluster/dbscan.h"
+#include "algorithms/decomposition/fastica.h"
+#include "algorithms/decomposition/nmf.h"
+#include "algorithms/cluster/spectral.h"
 #include "data/npy.h"
 
 namespace {

@@ -3,7 +3,7 @@
 convolutional autoencoder and of the convolutional VAE of seed 004 on Fashion-MNIST train,
 the same work `cake run conv-autoencoder` / `cake run conv-vae` time as epoch_time_s.
 
-The models are layer for layer those of algorithms/autoencoder.h and algorithms/vae.h, with
+The models are layer for layer those of algorithms/networks/autoencoder.h and algorithms/networks/vae.h, with
 the same losses (per-pixel MSE; the VAE's summed squared error per image plus the KL term),
 Adam (lr 1e-3, weight decay 1e-5) and batch sizes (256 for the AE, 128 for the VAE: the
 defaults of the cake commands; seed 004 does not state one). One epoch = a random permutation

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <set>
 
-#include "algorithms/metrics.h"
+#include "algorithms/metrics/metrics.h"
 
 namespace cake::cli {
 

@@ -1,5 +1,5 @@
 // evaluation.h: the clustering scores that `cake eval` prints and save_labels adds to
-// metrics.json, computed by cake::metrics (algorithms/metrics.h).
+// metrics.json, computed by cake::metrics (algorithms/metrics/metrics.h).
 //
 //   nlohmann::json scores = clustering_scores(truth, predicted);
 //   // {"nmi": 0.51, "ari": 0.36, "acc": 0.55, "purity": 0.58, "homogeneity": ..., "completeness": ...,

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "algorithms/metrics.h"
+#include "algorithms/metrics/metrics.h"
 #include "data/image.h"
 #include "tensor/tensor.h"
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "algorithms/metrics.h"
+#include "algorithms/metrics/metrics.h"
 #include "data/image.h"
 #include "data/npy.h"
 #include "tools/evaluation.h"

@@ -1,5 +1,5 @@
 // detail/fft.h: the discrete Fourier transform in O(n log n) (Cooley & Tukey 1965), in 1-D and
-// 2-D, for the grid convolutions of FFT-accelerated t-SNE (algorithms/tsne.h). Cake has no FFT
+// 2-D, for the grid convolutions of FFT-accelerated t-SNE (algorithms/manifold/tsne.h). Cake has no FFT
 // dependency; this is the textbook mixed-radix algorithm, small and exact to rounding.
 //
 //   detail::Fft fft(detail::next_fast_length(300));          // 300 = 4 * 3 * 5 * 5

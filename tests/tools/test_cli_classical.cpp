@@ -1,4 +1,4 @@
-// End-to-end tests of the classical suite's command-line wrappers (tools/algorithms/kmeans.cpp,
+// End-to-end tests of the classical suite's command-line wrappers (tools/algorithms/cluster/kmeans.cpp,
 // minibatch_kmeans.cpp, gmm.cpp, pca.cpp, tsne.cpp): run `cake run ALG` on three
 // well-separated blobs and check metrics.json against answers worked out here from the data.
 #include <sys/wait.h>
@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "algorithms/metrics.h"
+#include "algorithms/metrics/metrics.h"
 #include "data/npy.h"
 #include "helpers.h"
 #include "tools/cli_testing.h"
@@ -200,7 +200,7 @@ TEST_CASE("cake run tsne keeps every point beside its own blob") {
   }
   // method=fft (FIt-SNE) and its interpolation settings reach the algorithm; a coarse grid
   // (10 intervals), since its cost does not shrink with the number of points (the gradient's
-  // accuracy is tested in tests/algorithms/test_tsne.cpp).
+  // accuracy is tested in tests/algorithms/manifold/test_tsne.cpp).
   const json m = run_on_blobs("tsne", "perplexity=10 method=fft n_iter=300 n_interpolation_points=3 min_num_intervals=10", "tsne_fft");
   CHECK(metrics::knn_accuracy(read_output("tsne_fft", "embedding.npy"), blobs().y, 1) == 1.0);
   CHECK(m["trustworthiness"].get<double>() > 0.9);

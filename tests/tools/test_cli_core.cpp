@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "algorithms/metrics.h"
+#include "algorithms/metrics/metrics.h"
 #include "data/npy.h"
 #include "helpers.h"
 #include "tools/errors.h"

@@ -5,7 +5,7 @@
 // Trains an autoencoder (by default seed 003's fully connected 784 -> 128 -> 12), encodes every
 // training image, standardises the codes and clusters them with k-means (k-means++ seeding,
 // n_init restarts). metrics.json gets nmi, ari, acc against the true classes; the run also
-// leaves everything an autoencoder run does (algorithms/latent_clustering.h says why).
+// leaves everything an autoencoder run does (algorithms/deep_clustering/latent_clustering.h says why).
 #include "tools/algorithms/network_runs.h"
 
 namespace cake::cli {

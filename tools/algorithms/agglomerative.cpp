@@ -1,11 +1,11 @@
 // agglomerative.cpp: `cake run agglomerative`, hierarchical agglomerative clustering
-// (algorithms/agglomerative.h): ward, complete, average or single linkage, optionally
+// (algorithms/cluster/agglomerative.h): ward, complete, average or single linkage, optionally
 // restricted to a k-nearest-neighbour connectivity graph, cut into n_clusters clusters or at a
 // distance threshold.
 #include <algorithm>
 #include <vector>
 
-#include "algorithms/agglomerative.h"
+#include "algorithms/cluster/agglomerative.h"
 #include "tools/registry.h"
 
 namespace cake::cli {

@@ -2,7 +2,7 @@
 //
 //   cake run conv-autoencoder --data fashion-mnist:train --out runs/cae --set epochs=10
 //
-// The network, layer for layer, is algorithms::ConvAutoencoder (algorithms/autoencoder.h);
+// The network, layer for layer, is algorithms::ConvAutoencoder (algorithms/networks/autoencoder.h);
 // training is Adam (lr 1e-3, weight decay 1e-5) on the per-pixel MSE with early stopping on a
 // validation split, the report's best setting (seed 004, section 2.2). The report trains up to
 // 150 epochs; the default here is 10 so that a demo finishes in minutes on a laptop.

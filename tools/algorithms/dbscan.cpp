@@ -1,9 +1,9 @@
-// dbscan.cpp: `cake run dbscan`, density-based clustering with noise (algorithms/dbscan.h);
+// dbscan.cpp: `cake run dbscan`, density-based clustering with noise (algorithms/cluster/dbscan.h);
 // noise is labelled -1.
 #include <algorithm>
 #include <cstdint>
 
-#include "algorithms/dbscan.h"
+#include "algorithms/cluster/dbscan.h"
 #include "tools/registry.h"
 
 namespace cake::cli {

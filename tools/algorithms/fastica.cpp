@@ -1,7 +1,7 @@
 // fastica.cpp: `cake run fastica`, independent component analysis by FastICA
-// (algorithms/fastica.h). The estimated sources are saved as the embedding; the unmixing
+// (algorithms/decomposition/fastica.h). The estimated sources are saved as the embedding; the unmixing
 // filters are shown as images for image data.
-#include "algorithms/fastica.h"
+#include "algorithms/decomposition/fastica.h"
 #include "tools/algorithms/component_images.h"
 #include "tools/registry.h"
 

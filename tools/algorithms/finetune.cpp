@@ -5,10 +5,10 @@
 //
 // Seed 004, section 4: the encoder of a trained autoencoder (its model.safetensors or its
 // checkpoint.safetensors), frozen, feeds Linear(code -> 64) ReLU Linear(64 -> classes) and a
-// log-softmax, trained on the negative log-likelihood of the labels (algorithms/finetune.h).
+// log-softmax, trained on the negative log-likelihood of the labels (algorithms/train/finetune.h).
 // metrics.json gets test_accuracy (seed 004: 0.9513 on MNIST); confusion_matrix.png shows the
 // test set's true against predicted classes.
-#include "algorithms/finetune.h"
+#include "algorithms/train/finetune.h"
 #include "autograd/ops.h"
 #include "nn/checkpoint.h"
 #include "nn/functional.h"

@@ -1,4 +1,4 @@
-// gmm.cpp: the Gaussian mixture fitted by EM (algorithms/gaussian_mixture.h), registered as
+// gmm.cpp: the Gaussian mixture fitted by EM (algorithms/mixture/gaussian_mixture.h), registered as
 // `gmm`.
 //
 //   cake run gmm --data X.npy --set n_components=10 covariance_type=diag
@@ -9,7 +9,7 @@
 // AIC; objective.png shows the log-likelihood at every EM iteration, which EM never lowers.
 #include <string>
 
-#include "algorithms/gaussian_mixture.h"
+#include "algorithms/mixture/gaussian_mixture.h"
 #include "data/npy.h"
 #include "tools/errors.h"
 #include "tools/registry.h"

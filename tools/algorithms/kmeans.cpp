@@ -1,4 +1,4 @@
-// kmeans.cpp: the classical suite's k-means (algorithms/kmeans.h), registered as `kmeans`.
+// kmeans.cpp: the classical suite's k-means (algorithms/cluster/kmeans.h), registered as `kmeans`.
 //
 //   cake run kmeans --data fashion-mnist:test --set n_clusters=10 n_init=10 algorithm=elkan
 //
@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <string>
 
-#include "algorithms/kmeans.h"
+#include "algorithms/cluster/kmeans.h"
 #include "data/npy.h"
 #include "tools/errors.h"
 #include "tools/registry.h"

@@ -1,4 +1,4 @@
-// minibatch_kmeans.cpp: mini-batch k-means (algorithms/minibatch_kmeans.h), registered as
+// minibatch_kmeans.cpp: mini-batch k-means (algorithms/cluster/minibatch_kmeans.h), registered as
 // `minibatch-kmeans`.
 //
 //   cake run minibatch-kmeans --data fashion-mnist:train --set n_clusters=10 batch_size=1024
@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <string>
 
-#include "algorithms/minibatch_kmeans.h"
+#include "algorithms/cluster/minibatch_kmeans.h"
 #include "data/npy.h"
 #include "tools/errors.h"
 #include "tools/registry.h"

@@ -6,10 +6,10 @@
 #include <cmath>
 #include <sstream>
 
-#include "algorithms/latent_clustering.h"
-#include "algorithms/linear_probe.h"
-#include "algorithms/tsne.h"
-#include "algorithms/vae.h"
+#include "algorithms/deep_clustering/latent_clustering.h"
+#include "algorithms/train/linear_probe.h"
+#include "algorithms/manifold/tsne.h"
+#include "algorithms/networks/vae.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "data/transforms.h"

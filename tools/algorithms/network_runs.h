@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/autoencoder.h"
-#include "algorithms/trainer.h"
+#include "algorithms/networks/autoencoder.h"
+#include "algorithms/train/trainer.h"
 #include "data/dataloader.h"
 #include "data/image.h"
 #include "tools/registry.h"
@@ -120,7 +120,7 @@ struct AutoencoderRun {
 // for masking: original, masked, output), and the latent space and linear probe.
 AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objective);
 
-// ae-kmeans / ae-gmm: run_autoencoder, then cluster_codes (algorithms/latent_clustering.h) on
+// ae-kmeans / ae-gmm: run_autoencoder, then cluster_codes (algorithms/deep_clustering/latent_clustering.h) on
 // the codes of every training row with `method`; ctx.save_labels adds nmi/ari/acc and figures.
 void run_autoencoder_clustering(RunContext& ctx, const std::string& method);
 // The parameters of run_autoencoder_clustering beyond the autoencoder's.

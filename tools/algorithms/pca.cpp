@@ -1,4 +1,4 @@
-// pca.cpp: principal component analysis (algorithms/pca.h), registered as `pca`.
+// pca.cpp: principal component analysis (algorithms/decomposition/pca.h), registered as `pca`.
 //
 //   cake run pca --data fashion-mnist:train --set n_components=50 svd_solver=randomized
 //
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/pca.h"
+#include "algorithms/decomposition/pca.h"
 #include "data/npy.h"
 #include "tools/errors.h"
 #include "tools/registry.h"

@@ -1,8 +1,8 @@
 // sparse_coding.cpp: `cake run sparse-coding`, dictionary learning with sparse codes
-// (algorithms/dictionary_learning.h): learns the atoms by lasso coding and block coordinate
+// (algorithms/decomposition/dictionary_learning.h): learns the atoms by lasso coding and block coordinate
 // descent, then encodes the data with the transform_* coder. The codes are saved as the
 // embedding; the atoms are shown as images for image data.
-#include "algorithms/dictionary_learning.h"
+#include "algorithms/decomposition/dictionary_learning.h"
 #include "tools/algorithms/component_images.h"
 #include "tools/registry.h"
 

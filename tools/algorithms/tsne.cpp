@@ -1,4 +1,4 @@
-// tsne.cpp: t-distributed stochastic neighbour embedding (algorithms/tsne.h), registered as
+// tsne.cpp: t-distributed stochastic neighbour embedding (algorithms/manifold/tsne.h), registered as
 // `tsne`.
 //
 //   cake run tsne --data fashion-mnist:test --set perplexity=30 method=barnes_hut angle=0.5
@@ -12,8 +12,8 @@
 // and the trustworthiness T(5) of the embedding (Venna & Kaski 2001).
 #include <string>
 
-#include "algorithms/metrics.h"
-#include "algorithms/tsne.h"
+#include "algorithms/metrics/metrics.h"
+#include "algorithms/manifold/tsne.h"
 #include "tools/errors.h"
 #include "tools/registry.h"
 

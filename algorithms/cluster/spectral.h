@@ -1,0 +1,108 @@
+// spectral.h: spectral clustering (Ng, Jordan & Weiss 2002, "On spectral clustering: analysis
+// and an algorithm", NIPS).
+//
+//   cake::algorithms::SpectralClustering sc({.n_clusters = 2,
+//                                            .affinity = cake::algorithms::SpectralAffinity::NearestNeighbors,
+//                                            .n_neighbors = 10, .random_state = 0});
+//   cake::Tensor labels = sc.fit_predict(X);   // two concentric circles come apart
+//
+// The algorithm of Ng, Jordan & Weiss (their section 2), each step a function below:
+//   1. affinity A: the RBF kernel A_ij = exp(-gamma ||x_i - x_j||^2) (dense), or the k-nearest-
+//      neighbour graph made symmetric, A = (C + C^T) / 2 (sparse, scikit-learn's
+//      "nearest_neighbors"); A_ii = 0.
+//   2. M = D^-1/2 A D^-1/2 with D = diag(row sums of A), the normalised affinity (I - M is the
+//      normalised Laplacian of Chung 1997).
+//   3. U = the k eigenvectors of M with the largest eigenvalues, as columns: by a dense
+//      symmetric eigensolver for small n, by thick-restart Lanczos (lanczos.h) otherwise, M
+//      applied as a matrix-vector product (dense GEMV or sparse CSR) and never formed. Every
+//      connected component of the graph contributes the eigenvalue 1 with eigenvector
+//      D^1/2 1_component; these are written down directly and deflated from the Lanczos run.
+//   4. Y = U with each row scaled to unit length.
+//   5. Cluster the rows of Y: k-means (the paper's choice), or the deterministic column-pivoted
+//      QR assignment of Damle, Minden & Ying 2019 ("cluster_qr").
+// Differences from scikit-learn: scikit-learn skips step 4 and divides U by D^1/2 instead (the
+// random-walk embedding); both find the same clusters on well-separated data.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "algorithms/neighbors/sparse_graph.h"
+#include "tensor/tensor.h"
+
+namespace cake::algorithms {
+
+enum class SpectralAffinity { RBF, NearestNeighbors };
+enum class EigenSolver { Auto, Dense, Lanczos };
+enum class AssignLabels { KMeans, ClusterQR };
+SpectralAffinity parse_spectral_affinity(const std::string& name);  // "rbf", "nearest_neighbors"
+EigenSolver parse_eigen_solver(const std::string& name);            // "auto", "dense", "lanczos"
+AssignLabels parse_assign_labels(const std::string& name);          // "kmeans", "cluster_qr"
+
+struct SpectralClusteringOptions {
+  std::int64_t n_clusters = 8;
+  SpectralAffinity affinity = SpectralAffinity::RBF;
+  double gamma = 1.0;             // RBF width
+  std::int64_t n_neighbors = 10;  // k of the k-NN graph
+  EigenSolver eigen_solver = EigenSolver::Auto;  // Auto: dense up to 1000 samples, Lanczos above
+  std::int64_t n_components = 0;  // eigenvectors kept; 0: n_clusters
+  double eigen_tol = 1e-7;        // Lanczos residual tolerance
+  AssignLabels assign_labels = AssignLabels::KMeans;
+  std::int64_t n_init = 10;       // k-means restarts
+  std::optional<std::uint64_t> random_state = std::nullopt;  // Lanczos start vector and k-means
+};
+
+// Step 1.
+Tensor rbf_affinity(const Tensor& x, double gamma);                    // [n, n] float64
+SparseGraph knn_affinity(const Tensor& x, std::int64_t n_neighbors);   // (C + C^T) / 2, self included in C
+
+// Steps 2-4 on a given affinity (dense [n, n] or sparse; any diagonal is ignored): Y [n, k]
+// float64 with unit rows (rows of isolated samples stay zero), and M's eigenvalues, descending.
+// When the graph has more than k connected components the embedding has one column per
+// component instead (any k of them would be an equally valid eigenbasis).
+struct SpectralEmbedding {
+  Tensor embedding;    // [n, k'] float64, k' = max(k, number of components)
+  Tensor eigenvalues;  // [k'] float64, descending
+  std::int64_t n_connected_components = 1;
+};
+SpectralEmbedding spectral_embedding(const Tensor& affinity, std::int64_t k, EigenSolver solver = EigenSolver::Auto,
+                                     double tol = 1e-7, std::optional<std::uint64_t> random_state = std::nullopt);
+SpectralEmbedding spectral_embedding(const SparseGraph& affinity, std::int64_t k,
+                                     EigenSolver solver = EigenSolver::Auto, double tol = 1e-7,
+                                     std::optional<std::uint64_t> random_state = std::nullopt);
+
+// Step 5, CPQR: the k rows of Y chosen by QR with column pivoting of Y^T give, through the
+// polar factor of that k x k block, a rotation of Y whose largest |entry| per row is the label
+// (Damle, Minden & Ying 2019, Alg. 1). Deterministic.
+Tensor cluster_qr(const Tensor& embedding, std::int64_t k);
+
+class SpectralClustering {
+ public:
+  explicit SpectralClustering(SpectralClusteringOptions options = {});
+
+  SpectralClustering& fit(const Tensor& x);
+  Tensor fit_predict(const Tensor& x);
+  // With a precomputed affinity (scikit-learn's affinity="precomputed"): dense [n, n] or sparse.
+  SpectralClustering& fit_affinity(const Tensor& affinity);
+  SpectralClustering& fit_affinity(const SparseGraph& affinity);
+
+  const Tensor& labels() const;            // [n] int64
+  const Tensor& affinity_matrix() const;   // dense [n, n] (RBF or precomputed dense)
+  const SparseGraph& affinity_graph() const;  // sparse (nearest_neighbors or precomputed sparse)
+  const Tensor& embedding() const;         // Y of step 4
+  const Tensor& eigenvalues() const;
+  std::int64_t n_connected_components() const { return n_connected_components_; }
+  const SpectralClusteringOptions& options() const { return options_; }
+
+ private:
+  SpectralClustering& assign(SpectralEmbedding embedding);
+
+  SpectralClusteringOptions options_;
+  Tensor labels_, affinity_dense_, embedding_, eigenvalues_;
+  SparseGraph affinity_sparse_;
+  bool has_sparse_ = false;
+  std::int64_t n_connected_components_ = 1;
+};
+
+}  // namespace cake::algorithms

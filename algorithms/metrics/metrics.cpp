@@ -1,0 +1,513 @@
+// metrics.cpp: label-based scores from a sparse contingency table; distance-based scores from
+// blocks of pairwise distances, one GEMM per block.
+#include "algorithms/metrics/metrics.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "algorithms/metrics/hungarian.h"
+#include "data/sampler.h"
+#include "tensor/creation.h"
+#include "tensor/native/elementwise.h"
+#include "tensor/parallel.h"
+
+namespace cake::metrics {
+
+Labels::Labels(const Tensor& labels) {
+  CAKE_CHECK(labels.defined(), "metrics: the labels tensor is undefined");
+  CAKE_CHECK(labels.dim() == 1, "metrics: expected labels of shape [N], got ", labels.sizes());
+  CAKE_CHECK(is_integral(labels.dtype()), "metrics: labels must be integers (int64, uint8 or bool), got ",
+             dtype_name(labels.dtype()));
+  const Tensor host = native::contiguous(native::to_dtype(native::to_device(labels.detach(), kCPU), kInt64));
+  const std::int64_t* p = host.data_ptr<std::int64_t>();
+  values_.assign(p, p + host.numel());
+}
+
+namespace {
+
+// ---- labels -> dense ids ---------------------------------------------------------------------
+struct Encoded {
+  std::vector<std::int64_t> ids;      // ids[s] in [0, K): position of the sample's value in `classes`
+  std::vector<std::int64_t> classes;  // the sorted distinct values
+  std::vector<std::int64_t> counts;   // samples per class
+};
+
+Encoded encode(const std::vector<std::int64_t>& values) {
+  Encoded e;
+  e.classes = values;
+  std::sort(e.classes.begin(), e.classes.end());
+  e.classes.erase(std::unique(e.classes.begin(), e.classes.end()), e.classes.end());
+  e.counts.assign(e.classes.size(), 0);
+  e.ids.resize(values.size());
+  for (std::size_t s = 0; s < values.size(); ++s) {
+    e.ids[s] = std::lower_bound(e.classes.begin(), e.classes.end(), values[s]) - e.classes.begin();
+    ++e.counts[e.ids[s]];
+  }
+  return e;
+}
+
+void check_pair(const Labels& a, const Labels& b, const char* op) {
+  CAKE_CHECK(a.size() == b.size(), op, ": labels_true has ", a.size(), " entries but labels_pred has ", b.size());
+  CAKE_CHECK(a.size() > 0, op, ": empty labels");
+}
+
+// ---- the contingency table, sparse: only the non-zero cells --------------------------------
+// A clustering with a cluster per sample has an N x N table; its non-zeros are at most N.
+struct Cell {
+  std::int64_t row, col, count;
+};
+struct Table {
+  Encoded truth, pred;
+  std::vector<Cell> cells;
+  std::int64_t n = 0;
+};
+
+Table make_table(const Labels& labels_true, const Labels& labels_pred, const char* op) {
+  check_pair(labels_true, labels_pred, op);
+  Table t{encode(labels_true.values()), encode(labels_pred.values()), {}, labels_true.size()};
+  const auto cols = static_cast<std::int64_t>(t.pred.classes.size());
+  std::vector<std::int64_t> keys(static_cast<std::size_t>(t.n));
+  for (std::int64_t s = 0; s < t.n; ++s) keys[s] = t.truth.ids[s] * cols + t.pred.ids[s];
+  std::sort(keys.begin(), keys.end());
+  for (std::size_t s = 0; s < keys.size();) {
+    std::size_t end = s;
+    while (end < keys.size() && keys[end] == keys[s]) ++end;
+    t.cells.push_back({keys[s] / cols, keys[s] % cols, static_cast<std::int64_t>(end - s)});
+    s = end;
+  }
+  return t;
+}
+
+// Dense n_ij as doubles, rows x cols, for the Hungarian method.
+std::vector<double> dense_counts(const Table& t) {
+  const std::size_t rows = t.truth.classes.size(), cols = t.pred.classes.size();
+  CAKE_CHECK(rows * cols <= (std::size_t{1} << 28), "acc: a ", rows, " x ", cols,
+             " contingency table is too large for the assignment");
+  std::vector<double> dense(rows * cols, 0.0);
+  for (const Cell& c : t.cells) dense[c.row * cols + c.col] = static_cast<double>(c.count);
+  return dense;
+}
+
+// H = -sum_k p_k log p_k with p_k = counts_k / N (sklearn.metrics.cluster.entropy).
+double entropy(const std::vector<std::int64_t>& counts, std::int64_t n) {
+  if (counts.size() <= 1) return 0.0;
+  const double log_n = std::log(static_cast<double>(n));
+  double h = 0.0;
+  for (std::int64_t c : counts) {
+    const double p = static_cast<double>(c) / static_cast<double>(n);
+    h -= p * (std::log(static_cast<double>(c)) - log_n);
+  }
+  return h;
+}
+
+double mutual_information(const Table& t) {
+  if (t.truth.classes.size() == 1 || t.pred.classes.size() == 1) return 0.0;  // MI <= min(H) = 0
+  const double n = static_cast<double>(t.n), log_n = std::log(n);
+  double mi = 0.0;
+  for (const Cell& c : t.cells) {
+    // n_ij/N * log(N n_ij / (a_i b_j)); terms below machine epsilon are rounding noise and are
+    // dropped, as scikit-learn does, so that independent labellings give exactly 0.
+    const double p = static_cast<double>(c.count) / n;
+    const double term = p * (std::log(static_cast<double>(c.count)) + log_n -
+                             std::log(static_cast<double>(t.truth.counts[c.row])) -
+                             std::log(static_cast<double>(t.pred.counts[c.col])));
+    if (std::abs(term) >= DBL_EPSILON) mi += term;
+  }
+  return std::max(mi, 0.0);
+}
+
+// ---- feature matrices ------------------------------------------------------------------------
+struct Matrix {
+  std::vector<double> data;  // row-major rows x cols
+  std::int64_t rows = 0, cols = 0;
+  const double* row(std::int64_t i) const { return data.data() + i * cols; }
+};
+
+Matrix to_matrix(const Tensor& x, const char* op, const char* name) {
+  CAKE_CHECK(x.defined() && x.dim() == 2, op, ": expected ", name, " of shape [N, D], got ",
+             x.defined() ? shape_str(x.sizes()) : "an undefined tensor");
+  CAKE_CHECK(x.is_floating_point(), op, ": ", name, " must be float32 or float64, got ", dtype_name(x.dtype()));
+  CAKE_CHECK(x.size(1) > 0, op, ": ", name, " has no features (shape ", x.sizes(), ")");
+  const Tensor host = native::contiguous(native::to_dtype(native::to_device(x.detach(), kCPU), kFloat64));
+  Matrix m{{}, host.size(0), host.size(1)};
+  const double* p = host.data_ptr<double>();
+  m.data.assign(p, p + host.numel());
+  for (std::size_t i = 0; i < m.data.size(); ++i)
+    CAKE_CHECK(std::isfinite(m.data[i]), op, ": ", name, " holds a non-finite value at row ",
+               static_cast<std::int64_t>(i) / m.cols);
+  return m;
+}
+
+std::vector<double> squared_norms(const Matrix& m) {
+  std::vector<double> norms(static_cast<std::size_t>(m.rows));
+  for (std::int64_t i = 0; i < m.rows; ++i) {
+    const double* r = m.row(i);
+    norms[i] = std::inner_product(r, r + m.cols, r, 0.0);
+  }
+  return norms;
+}
+
+// Calls visit(first_row, rows, d2) for consecutive blocks of rows of `m`, where d2 is the
+// rows x N block of squared distances |x_i - x_j|^2 = |x_i|^2 + |x_j|^2 - 2 x_i.x_j, the dot
+// products from one GEMM. The block height keeps the buffer near 16 MB, so memory is O(N)
+// however large N is. Rounding can leave tiny negatives (clamped to 0) and a tiny non-zero
+// self-distance (set to exactly 0).
+template <class Visit>
+void for_each_distance_block(const Matrix& m, const Visit& visit) {
+  const std::int64_t n = m.rows;
+  if (n == 0) return;
+  const std::vector<double> norms = squared_norms(m);
+  const std::int64_t block = std::clamp<std::int64_t>((std::int64_t{1} << 21) / n, 1, n);
+  std::vector<double> d2(static_cast<std::size_t>(block * n));
+  for (std::int64_t first = 0; first < n; first += block) {
+    const std::int64_t rows = std::min(block, n - first);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(n),
+                static_cast<int>(m.cols), -2.0, m.row(first), static_cast<int>(m.cols), m.data.data(),
+                static_cast<int>(m.cols), 0.0, d2.data(), static_cast<int>(n));
+    parallel_for(0, rows, 16, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t r = lo; r < hi; ++r) {
+        double* row = d2.data() + r * n;
+        const double ni = norms[first + r];
+        for (std::int64_t j = 0; j < n; ++j) row[j] = std::max(row[j] + ni + norms[j], 0.0);
+        row[first + r] = 0.0;
+      }
+    });
+    visit(first, rows, static_cast<const double*>(d2.data()));
+  }
+}
+
+// The k nearest other samples of sample i, from its row of squared distances, nearest first;
+// equal distances are ordered by index so that results never depend on the sort.
+void nearest_others(const double* d2_row, std::int64_t i, std::int64_t n, std::int64_t k,
+                    std::vector<std::int64_t>& scratch, std::vector<std::int64_t>& out) {
+  scratch.clear();
+  for (std::int64_t j = 0; j < n; ++j)
+    if (j != i) scratch.push_back(j);
+  auto closer = [&](std::int64_t a, std::int64_t b) { return d2_row[a] < d2_row[b] || (d2_row[a] == d2_row[b] && a < b); };
+  std::nth_element(scratch.begin(), scratch.begin() + (k - 1), scratch.end(), closer);
+  std::sort(scratch.begin(), scratch.begin() + k, closer);
+  out.assign(scratch.begin(), scratch.begin() + k);
+}
+
+void check_cluster_count(std::size_t clusters, std::int64_t n, const char* op) {
+  CAKE_CHECK(clusters >= 2 && static_cast<std::int64_t>(clusters) <= n - 1, op, ": needs 2 <= clusters <= samples - 1, got ",
+             clusters, " clusters for ", n, " samples");
+}
+
+std::vector<double> silhouette_values(const Matrix& x, const Labels& labels) {
+  CAKE_CHECK(labels.size() == x.rows, "silhouette: ", x.rows, " samples but ", labels.size(), " labels");
+  const Encoded e = encode(labels.values());
+  const std::size_t clusters = e.classes.size();
+  check_cluster_count(clusters, x.rows, "silhouette");
+  const std::int64_t n = x.rows;
+  std::vector<double> s(static_cast<std::size_t>(n), 0.0);
+  for_each_distance_block(x, [&](std::int64_t first, std::int64_t rows, const double* d2) {
+    parallel_for(0, rows, 8, [&](std::int64_t lo, std::int64_t hi) {
+      std::vector<double> sums(clusters);  // sum of distances from sample i to each cluster
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const std::int64_t i = first + r;
+        std::fill(sums.begin(), sums.end(), 0.0);
+        const double* row = d2 + r * n;
+        for (std::int64_t j = 0; j < n; ++j) sums[e.ids[j]] += std::sqrt(row[j]);
+        const std::int64_t own = e.ids[i];
+        if (e.counts[own] == 1) continue;  // a sample alone in its cluster scores 0
+        const double a = sums[own] / static_cast<double>(e.counts[own] - 1);
+        double b = std::numeric_limits<double>::infinity();
+        for (std::size_t k = 0; k < clusters; ++k)
+          if (static_cast<std::int64_t>(k) != own) b = std::min(b, sums[k] / static_cast<double>(e.counts[k]));
+        const double scale = std::max(a, b);
+        s[i] = scale > 0 ? (b - a) / scale : 0.0;
+      }
+    });
+  });
+  return s;
+}
+
+Matrix take_rows(const Matrix& m, const std::int64_t* rows, std::int64_t count) {
+  Matrix out{std::vector<double>(static_cast<std::size_t>(count * m.cols)), count, m.cols};
+  for (std::int64_t r = 0; r < count; ++r) std::copy_n(m.row(rows[r]), m.cols, out.data.begin() + r * m.cols);
+  return out;
+}
+
+}  // namespace
+
+// ---- comparing two labellings ----------------------------------------------------------------
+
+ContingencyTable contingency_matrix(const Labels& labels_true, const Labels& labels_pred) {
+  const Table t = make_table(labels_true, labels_pred, "contingency_matrix");
+  const auto rows = static_cast<std::int64_t>(t.truth.classes.size());
+  const auto cols = static_cast<std::int64_t>(t.pred.classes.size());
+  ContingencyTable out{zeros({rows, cols}, kInt64), t.truth.classes, t.pred.classes};
+  std::int64_t* p = out.counts.data_ptr<std::int64_t>();
+  for (const Cell& c : t.cells) p[c.row * cols + c.col] = c.count;
+  return out;
+}
+
+Tensor confusion_matrix(const Labels& y_true, const Labels& y_pred, std::int64_t num_classes) {
+  check_pair(y_true, y_pred, "confusion_matrix");
+  std::vector<std::int64_t> classes;
+  if (num_classes > 0) {
+    classes.resize(static_cast<std::size_t>(num_classes));
+    std::iota(classes.begin(), classes.end(), 0);
+    for (const Labels* labels : {&y_true, &y_pred})
+      for (std::int64_t v : labels->values())
+        CAKE_CHECK(v >= 0 && v < num_classes, "confusion_matrix: label ", v, " is outside [0, ", num_classes, ")");
+  } else {
+    CAKE_CHECK(num_classes == -1, "confusion_matrix: num_classes must be positive or -1, got ", num_classes);
+    classes = y_true.values();
+    classes.insert(classes.end(), y_pred.values().begin(), y_pred.values().end());
+    std::sort(classes.begin(), classes.end());
+    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  }
+  const auto k = static_cast<std::int64_t>(classes.size());
+  Tensor out = zeros({k, k}, kInt64);
+  std::int64_t* p = out.data_ptr<std::int64_t>();
+  auto index_of = [&](std::int64_t v) { return std::lower_bound(classes.begin(), classes.end(), v) - classes.begin(); };
+  for (std::int64_t s = 0; s < y_true.size(); ++s) ++p[index_of(y_true.values()[s]) * k + index_of(y_pred.values()[s])];
+  return out;
+}
+
+double mutual_information(const Labels& labels_true, const Labels& labels_pred) {
+  return mutual_information(make_table(labels_true, labels_pred, "mutual_information"));
+}
+
+double nmi(const Labels& labels_true, const Labels& labels_pred, NmiAverage average) {
+  const Table t = make_table(labels_true, labels_pred, "nmi");
+  // Neither labelling splits the data: the same (trivial) partition.
+  if (t.truth.classes.size() == 1 && t.pred.classes.size() == 1) return 1.0;
+  const double mi = mutual_information(t);
+  if (mi == 0.0) return 0.0;
+  const double h_true = entropy(t.truth.counts, t.n), h_pred = entropy(t.pred.counts, t.n);
+  double normaliser = 0.0;
+  switch (average) {
+    case NmiAverage::Arithmetic: normaliser = (h_true + h_pred) / 2; break;
+    case NmiAverage::Geometric: normaliser = std::sqrt(h_true * h_pred); break;
+    case NmiAverage::Min: normaliser = std::min(h_true, h_pred); break;
+    case NmiAverage::Max: normaliser = std::max(h_true, h_pred); break;
+  }
+  return mi / normaliser;
+}
+
+double ari(const Labels& labels_true, const Labels& labels_pred) {
+  const Table t = make_table(labels_true, labels_pred, "ari");
+  // Pair counts (sklearn's pair_confusion_matrix): over ordered pairs of distinct samples,
+  // tp = same class and same cluster, fp = different class but same cluster, fn = same class
+  // but different cluster, tn = the rest. Exact in int64 for N below 3e9.
+  const std::int64_t n = t.n;
+  std::int64_t sum_squares = 0, same_cluster = 0, same_class = 0;
+  for (const Cell& c : t.cells) {
+    sum_squares += c.count * c.count;
+    same_cluster += c.count * t.pred.counts[c.col];
+    same_class += c.count * t.truth.counts[c.row];
+  }
+  const std::int64_t tp = sum_squares - n;
+  const std::int64_t fp = same_cluster - sum_squares;
+  const std::int64_t fn = same_class - sum_squares;
+  const std::int64_t tn = n * n - fp - fn - sum_squares;
+  if (fn == 0 && fp == 0) return 1.0;  // identical partitions (including both trivial)
+  // Hubert & Arabie's ARI written with pair counts; products in double (they exceed int64).
+  const double TP = static_cast<double>(tp), TN = static_cast<double>(tn);
+  const double FP = static_cast<double>(fp), FN = static_cast<double>(fn);
+  return 2.0 * (TP * TN - FN * FP) / ((TP + FN) * (FN + TN) + (TP + FP) * (FP + TN));
+}
+
+double acc(const Labels& labels_true, const Labels& labels_pred) {
+  const Table t = make_table(labels_true, labels_pred, "acc");
+  const auto assignment = algorithms::linear_sum_assignment(
+      dense_counts(t), static_cast<std::int64_t>(t.truth.classes.size()),
+      static_cast<std::int64_t>(t.pred.classes.size()), /*maximize=*/true);
+  return assignment.total / static_cast<double>(t.n);
+}
+
+Tensor map_clusters_to_classes(const Labels& labels_true, const Labels& labels_pred) {
+  const Table t = make_table(labels_true, labels_pred, "map_clusters_to_classes");
+  const auto rows = static_cast<std::int64_t>(t.truth.classes.size());
+  const auto cols = static_cast<std::int64_t>(t.pred.classes.size());
+  const auto assignment = algorithms::linear_sum_assignment(dense_counts(t), rows, cols, /*maximize=*/true);
+  std::vector<std::int64_t> class_of_cluster(static_cast<std::size_t>(cols), -1);
+  for (std::int64_t r = 0; r < rows; ++r)
+    if (assignment.row_to_col[r] >= 0) class_of_cluster[assignment.row_to_col[r]] = t.truth.classes[r];
+  Tensor out = make_empty({t.n}, kInt64, kCPU);
+  std::int64_t* p = out.data_ptr<std::int64_t>();
+  for (std::int64_t s = 0; s < t.n; ++s) p[s] = class_of_cluster[t.pred.ids[s]];
+  return out;
+}
+
+double purity(const Labels& labels_true, const Labels& labels_pred) {
+  const Table t = make_table(labels_true, labels_pred, "purity");
+  std::vector<std::int64_t> majority(t.pred.classes.size(), 0);  // largest n_ij of cluster j
+  for (const Cell& c : t.cells) majority[c.col] = std::max(majority[c.col], c.count);
+  return static_cast<double>(std::accumulate(majority.begin(), majority.end(), std::int64_t{0})) /
+         static_cast<double>(t.n);
+}
+
+VMeasure homogeneity_completeness_v_measure(const Labels& labels_true, const Labels& labels_pred, double beta) {
+  CAKE_CHECK(beta > 0, "v_measure: beta must be positive, got ", beta);
+  const Table t = make_table(labels_true, labels_pred, "homogeneity_completeness_v_measure");
+  const double h_true = entropy(t.truth.counts, t.n), h_pred = entropy(t.pred.counts, t.n);
+  const double mi = mutual_information(t);
+  VMeasure v;
+  v.homogeneity = h_true != 0.0 ? mi / h_true : 1.0;
+  v.completeness = h_pred != 0.0 ? mi / h_pred : 1.0;
+  const double sum = v.homogeneity + v.completeness;
+  v.v_measure = sum == 0.0 ? 0.0 : (1 + beta) * v.homogeneity * v.completeness / (beta * v.homogeneity + v.completeness);
+  return v;
+}
+double homogeneity(const Labels& labels_true, const Labels& labels_pred) {
+  return homogeneity_completeness_v_measure(labels_true, labels_pred).homogeneity;
+}
+double completeness(const Labels& labels_true, const Labels& labels_pred) {
+  return homogeneity_completeness_v_measure(labels_true, labels_pred).completeness;
+}
+double v_measure(const Labels& labels_true, const Labels& labels_pred, double beta) {
+  return homogeneity_completeness_v_measure(labels_true, labels_pred, beta).v_measure;
+}
+
+// ---- scoring a clustering from the data alone ------------------------------------------------
+
+Tensor silhouette_samples(const Tensor& X, const Labels& labels) {
+  const std::vector<double> s = silhouette_values(to_matrix(X, "silhouette_samples", "X"), labels);
+  return tensor(s, {static_cast<std::int64_t>(s.size())}, kFloat64);
+}
+
+double silhouette(const Tensor& X, const Labels& labels, SilhouetteOptions options) {
+  Matrix x = to_matrix(X, "silhouette", "X");
+  CAKE_CHECK(labels.size() == x.rows, "silhouette: ", x.rows, " samples but ", labels.size(), " labels");
+  CAKE_CHECK(options.sample_size >= 0, "silhouette: sample_size must be non-negative, got ", options.sample_size);
+  if (options.sample_size > 0 && options.sample_size < x.rows) {
+    // The score of a random subset, as sklearn's silhouette_score(sample_size=...).
+    const Tensor order = data::seeded_permutation(x.rows, options.seed, 0);
+    const std::int64_t* pick = order.data_ptr<std::int64_t>();
+    std::vector<std::int64_t> sub_labels(static_cast<std::size_t>(options.sample_size));
+    for (std::int64_t r = 0; r < options.sample_size; ++r) sub_labels[r] = labels.values()[pick[r]];
+    x = take_rows(x, pick, options.sample_size);
+    const std::vector<double> s = silhouette_values(x, Labels(std::move(sub_labels)));
+    return std::accumulate(s.begin(), s.end(), 0.0) / static_cast<double>(s.size());
+  }
+  const std::vector<double> s = silhouette_values(x, labels);
+  return std::accumulate(s.begin(), s.end(), 0.0) / static_cast<double>(s.size());
+}
+
+double davies_bouldin(const Tensor& X, const Labels& labels) {
+  const Matrix x = to_matrix(X, "davies_bouldin", "X");
+  CAKE_CHECK(labels.size() == x.rows, "davies_bouldin: ", x.rows, " samples but ", labels.size(), " labels");
+  const Encoded e = encode(labels.values());
+  const std::size_t k = e.classes.size();
+  check_cluster_count(k, x.rows, "davies_bouldin");
+  const std::int64_t d = x.cols;
+  std::vector<double> centroids(k * static_cast<std::size_t>(d), 0.0), spread(k, 0.0);
+  for (std::int64_t i = 0; i < x.rows; ++i)
+    for (std::int64_t c = 0; c < d; ++c) centroids[e.ids[i] * d + c] += x.row(i)[c];
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::int64_t c = 0; c < d; ++c) centroids[j * d + c] /= static_cast<double>(e.counts[j]);
+  auto distance = [&](const double* a, const double* b) {
+    double sum = 0.0;
+    for (std::int64_t c = 0; c < d; ++c) sum += (a[c] - b[c]) * (a[c] - b[c]);
+    return std::sqrt(sum);
+  };
+  // s_j: mean distance of cluster j's points to its centroid.
+  for (std::int64_t i = 0; i < x.rows; ++i) spread[e.ids[i]] += distance(x.row(i), &centroids[e.ids[i] * d]);
+  for (std::size_t j = 0; j < k; ++j) spread[j] /= static_cast<double>(e.counts[j]);
+  std::vector<double> between(k * k);
+  for (std::size_t a = 0; a < k; ++a)
+    for (std::size_t b = 0; b < k; ++b) between[a * k + b] = distance(&centroids[a * d], &centroids[b * d]);
+  // Degenerate cases, as sklearn: all clusters are points, or all centroids coincide.
+  auto all_zero = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double value) { return std::abs(value) <= 1e-8; });
+  };
+  if (all_zero(spread) || all_zero(between)) return 0.0;
+  double total = 0.0;
+  for (std::size_t a = 0; a < k; ++a) {
+    double worst = 0.0;  // coinciding centroids (distance 0) are skipped, as sklearn's inf
+    for (std::size_t b = 0; b < k; ++b)
+      if (b != a && between[a * k + b] > 0) worst = std::max(worst, (spread[a] + spread[b]) / between[a * k + b]);
+    total += worst;
+  }
+  return total / static_cast<double>(k);
+}
+
+// ---- scoring an embedding --------------------------------------------------------------------
+
+double trustworthiness(const Tensor& X, const Tensor& embedding, std::int64_t n_neighbors) {
+  const Matrix x = to_matrix(X, "trustworthiness", "X");
+  const Matrix z = to_matrix(embedding, "trustworthiness", "embedding");
+  CAKE_CHECK(x.rows == z.rows, "trustworthiness: X has ", x.rows, " samples but the embedding has ", z.rows);
+  const std::int64_t n = x.rows, k = n_neighbors;
+  CAKE_CHECK(k >= 1 && 2 * k < n, "trustworthiness: n_neighbors (", k, ") must be at least 1 and below n_samples / 2 (",
+             n, " samples)");
+  // Distances in X come row block by row block; those of the embedding for the same rows are
+  // computed alongside, so neither N x N matrix is ever stored.
+  std::atomic<std::int64_t> penalty{0};
+  const std::vector<double> z_norms = squared_norms(z);
+  for_each_distance_block(x, [&](std::int64_t first, std::int64_t rows, const double* dx) {
+    std::vector<double> dz(static_cast<std::size_t>(rows * n));
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(n),
+                static_cast<int>(z.cols), -2.0, z.row(first), static_cast<int>(z.cols), z.data.data(),
+                static_cast<int>(z.cols), 0.0, dz.data(), static_cast<int>(n));
+    parallel_for(0, rows, 4, [&](std::int64_t lo, std::int64_t hi) {
+      std::vector<std::int64_t> scratch, neighbours;
+      std::int64_t local = 0;
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const std::int64_t i = first + r;
+        double* zrow = dz.data() + r * n;
+        for (std::int64_t j = 0; j < n; ++j) zrow[j] = std::max(zrow[j] + z_norms[i] + z_norms[j], 0.0);
+        nearest_others(zrow, i, n, k, scratch, neighbours);
+        // r(i, j) = 1 + the number of other samples closer to i in X than j is.
+        const double* xrow = dx + r * n;
+        for (std::int64_t j : neighbours) {
+          std::int64_t rank = 1;
+          for (std::int64_t l = 0; l < n; ++l)
+            rank += l != i && (xrow[l] < xrow[j] || (xrow[l] == xrow[j] && l < j));
+          local += std::max<std::int64_t>(0, rank - k);
+        }
+      }
+      penalty += local;
+    });
+  });
+  const double nd = static_cast<double>(n), kd = static_cast<double>(k);
+  return 1.0 - 2.0 / (nd * kd * (2.0 * nd - 3.0 * kd - 1.0)) * static_cast<double>(penalty.load());
+}
+
+double knn_accuracy(const Tensor& embedding, const Labels& labels, std::int64_t k) {
+  const Matrix z = to_matrix(embedding, "knn_accuracy", "embedding");
+  CAKE_CHECK(labels.size() == z.rows, "knn_accuracy: ", z.rows, " samples but ", labels.size(), " labels");
+  CAKE_CHECK(k >= 1 && k < z.rows, "knn_accuracy: k must be in [1, samples - 1], got ", k, " for ", z.rows, " samples");
+  const std::vector<std::int64_t>& y = labels.values();
+  std::atomic<std::int64_t> correct{0};
+  for_each_distance_block(z, [&](std::int64_t first, std::int64_t rows, const double* d2) {
+    parallel_for(0, rows, 8, [&](std::int64_t lo, std::int64_t hi) {
+      std::vector<std::int64_t> scratch, neighbours, votes;
+      std::int64_t local = 0;
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const std::int64_t i = first + r;
+        nearest_others(d2 + r * z.rows, i, z.rows, k, scratch, neighbours);
+        // Majority vote; sorting the k labels groups equal votes, and scanning in increasing
+        // label order keeps the smaller label on a tie.
+        votes.clear();
+        for (std::int64_t j : neighbours) votes.push_back(y[j]);
+        std::sort(votes.begin(), votes.end());
+        std::int64_t best = votes[0], best_count = 0;
+        for (std::size_t s = 0; s < votes.size();) {
+          std::size_t e = s;
+          while (e < votes.size() && votes[e] == votes[s]) ++e;
+          if (static_cast<std::int64_t>(e - s) > best_count) {
+            best_count = static_cast<std::int64_t>(e - s);
+            best = votes[s];
+          }
+          s = e;
+        }
+        local += best == y[i];
+      }
+      correct += local;
+    });
+  });
+  return static_cast<double>(correct.load()) / static_cast<double>(z.rows);
+}
+
+}  // namespace cake::metrics

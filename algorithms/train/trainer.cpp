@@ -1,0 +1,315 @@
+// trainer.cpp: the shared training loop (see trainer.h and its NOTE on checkpoints).
+#include "algorithms/train/trainer.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "autograd/grad_mode.h"
+#include "data/sampler.h"
+#include "tensor/creation.h"
+#include "tensor/native/indexing.h"
+#include "tensor/random.h"
+#include "tensor/safetensors.h"
+
+namespace cake::algorithms {
+
+namespace {
+
+constexpr const char* kFormatKey = "cake.checkpoint";
+constexpr const char* kFormatValue = "trainer/1";
+
+// Doubles and integers as metadata strings that read back exactly: std::to_chars writes the
+// shortest text that round-trips, "inf" and "nan" included.
+std::string exact_text(double value) {
+  char buffer[64];
+  const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  CAKE_CHECK(error == std::errc(), "checkpoint: cannot format ", value);
+  return std::string(buffer, end);
+}
+
+double parse_double(const MetadataMap& metadata, const std::string& key, const std::string& path) {
+  auto it = metadata.find(key);
+  CAKE_CHECK(it != metadata.end(), "checkpoint ", path, ": metadata entry '", key, "' is missing");
+  double value = 0.0;
+  const char* first = it->second.data();
+  const auto [end, error] = std::from_chars(first, first + it->second.size(), value);
+  CAKE_CHECK(error == std::errc() && end == first + it->second.size(), "checkpoint ", path, ": metadata entry '", key,
+             "' is not a number: '", it->second, "'");
+  return value;
+}
+
+std::uint64_t parse_unsigned(const MetadataMap& metadata, const std::string& key, const std::string& path) {
+  auto it = metadata.find(key);
+  CAKE_CHECK(it != metadata.end(), "checkpoint ", path, ": metadata entry '", key, "' is missing");
+  std::uint64_t value = 0;
+  const char* first = it->second.data();
+  const auto [end, error] = std::from_chars(first, first + it->second.size(), value);
+  CAKE_CHECK(error == std::errc() && end == first + it->second.size(), "checkpoint ", path, ": metadata entry '", key,
+             "' is not a non-negative integer: '", it->second, "'");
+  return value;
+}
+
+// A copy of every parameter and buffer, detached from the module's tensors.
+nn::NamedTensors snapshot(const nn::Module& model) {
+  nn::NamedTensors copy;
+  NoGradGuard no_grad;
+  for (const auto& [name, tensor] : model.state_dict()) copy.emplace_back(name, tensor.detach().clone());
+  return copy;
+}
+
+std::map<std::string, Tensor> as_map(const nn::NamedTensors& tensors) {
+  return std::map<std::string, Tensor>(tensors.begin(), tensors.end());
+}
+
+// The history as JSON (NaN validation losses as null, which JSON has no number for).
+std::string history_json(const std::vector<EpochStats>& history) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const EpochStats& s : history)
+    rows.push_back({s.epoch, s.train_loss, std::isnan(s.val_loss) ? nlohmann::json(nullptr) : nlohmann::json(s.val_loss),
+                    s.seconds, s.improved});
+  return rows.dump();
+}
+
+std::vector<EpochStats> parse_history(const std::string& text, const std::string& path) {
+  std::vector<EpochStats> history;
+  try {
+    for (const auto& row : nlohmann::json::parse(text))
+      history.push_back({.epoch = row.at(0).get<std::int64_t>(),
+                         .train_loss = row.at(1).get<double>(),
+                         .val_loss = row.at(2).is_null() ? std::numeric_limits<double>::quiet_NaN() : row.at(2).get<double>(),
+                         .seconds = row.at(3).get<double>(),
+                         .improved = row.at(4).get<bool>()});
+  } catch (const nlohmann::json::exception& e) {
+    CAKE_FAIL("checkpoint ", path, ": the 'trainer.history' metadata is not a valid history: ", e.what());
+  }
+  return history;
+}
+
+// Borrows a data set the caller owns for the duration of one call (DataLoader wants shared).
+std::shared_ptr<const data::Dataset> borrow(const data::Dataset& dataset) {
+  return std::shared_ptr<const data::Dataset>(&dataset, [](const data::Dataset*) {});
+}
+
+}  // namespace
+
+std::string to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::MaxEpochs: return "max_epochs";
+    case StopReason::EarlyStopping: return "early_stopping";
+    case StopReason::NonFiniteLoss: return "non_finite_loss";
+  }
+  return "unknown";
+}
+
+std::pair<Tensor, Tensor> train_validation_split(std::int64_t n, double val_fraction, std::uint64_t seed) {
+  CAKE_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, "train_validation_split: val_fraction must be in [0, 1), got ",
+             val_fraction);
+  CAKE_CHECK(n >= 2 || val_fraction == 0.0, "train_validation_split: cannot split ", n, " samples");
+  std::int64_t n_val = static_cast<std::int64_t>(std::llround(val_fraction * static_cast<double>(n)));
+  if (val_fraction > 0.0) n_val = std::clamp<std::int64_t>(n_val, 1, n - 1);
+  // Stream 0x5e1ec7 ("select"): a stream no DataLoader epoch uses, so the split and the first
+  // epoch's shuffle are independent even with the same seed.
+  const Tensor order = data::seeded_permutation(n, seed, 0x5e1ec7);
+  auto sorted = [](const Tensor& indices) { return native::sort(indices, 0, false).first; };
+  return {sorted(order.narrow(0, n_val, n - n_val)), sorted(order.narrow(0, 0, n_val))};
+}
+
+Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, BatchLoss loss, TrainerOptions options)
+    : model_(model), optimizer_(optimizer), loss_(std::move(loss)), options_(std::move(options)) {
+  CAKE_CHECK(loss_ != nullptr, "Trainer: the batch loss function is empty");
+  CAKE_CHECK(options_.epochs >= 0, "Trainer: epochs must be non-negative, got ", options_.epochs);
+  CAKE_CHECK(options_.batch_size > 0, "Trainer: batch_size must be positive, got ", options_.batch_size);
+  CAKE_CHECK(options_.patience >= 0, "Trainer: patience must be non-negative (0 disables early stopping), got ",
+             options_.patience);
+}
+
+double Trainer::evaluate(const data::Dataset& dataset, const BatchLoss& loss) const {
+  CAKE_CHECK(dataset.size() > 0, "Trainer::evaluate: the data set is empty");
+  const bool was_training = model_.is_training();
+  model_.eval();
+  NoGradGuard no_grad;
+  data::DataLoader loader(borrow(dataset), {.batch_size = options_.batch_size});
+  double total = 0.0;
+  for (const data::Batch& batch : loader)
+    total += loss(batch).item<double>() * static_cast<double>(batch.x.size(0));
+  model_.train(was_training);
+  return total / static_cast<double>(dataset.size());
+}
+
+// One pass over the training set. Returns the mean loss per sample, or NaN after recording
+// where a non-finite batch loss appeared (the step for that batch is not taken).
+double Trainer::train_one_epoch(data::DataLoader& loader) {
+  model_.train();
+  const std::int64_t num_batches = loader.num_batches();
+  const std::int64_t epoch = loader.epoch() + 1;  // the one begin() starts
+  double total = 0.0;
+  std::int64_t seen = 0, batch_number = 0;
+  for (const data::Batch& batch : loader) {
+    ++batch_number;
+    optimizer_.zero_grad();
+    const Tensor loss = loss_(batch);
+    CAKE_CHECK(loss.numel() == 1, "Trainer: the batch loss must be a scalar, got shape ", loss.sizes());
+    const double value = loss.item<double>();
+    if (!std::isfinite(value)) {
+      nonfinite_epoch_ = epoch;
+      nonfinite_batch_ = batch_number;
+      nonfinite_value_ = value;
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+    loss.backward();
+    optimizer_.step();
+    const std::int64_t b = batch.x.size(0);
+    total += value * static_cast<double>(b);
+    seen += b;
+    if (on_batch_end_) on_batch_end_(batch_number, num_batches, value);
+  }
+  return total / static_cast<double>(std::max<std::int64_t>(seen, 1));
+}
+
+TrainResult Trainer::fit(std::shared_ptr<const data::Dataset> train, std::shared_ptr<const data::Dataset> validation) {
+  CAKE_CHECK(train != nullptr && train->size() > 0, "Trainer::fit: the training set is empty");
+  using clock = std::chrono::steady_clock;
+  TrainResult result;
+  std::int64_t without_improvement = 0;
+  best_state_.clear();
+  if (!options_.resume_from.empty()) without_improvement = load_checkpoint(result);
+
+  data::DataLoader loader(train, {.batch_size = options_.batch_size, .shuffle = true, .seed = options_.seed});
+  loader.set_epoch(result.resumed_from_epoch);  // epochs already done: the next shuffle is theirs + 1
+
+  const bool early_stopping = options_.patience > 0 && validation != nullptr;
+  if (result.stop_reason == StopReason::EarlyStopping && early_stopping && without_improvement >= options_.patience) {
+    result.message = "the checkpoint had already stopped early at epoch " + std::to_string(result.resumed_from_epoch);
+  } else {
+    result.stop_reason = StopReason::MaxEpochs;
+    for (std::int64_t epoch = result.resumed_from_epoch + 1; epoch <= options_.epochs; ++epoch) {
+      const auto started = clock::now();
+      EpochStats stats{.epoch = epoch};
+      stats.train_loss = train_one_epoch(loader);
+      if (std::isfinite(stats.train_loss) && validation) stats.val_loss = evaluate(*validation);
+      if (!std::isfinite(stats.train_loss) || (validation && !std::isfinite(stats.val_loss))) {
+        result.stop_reason = StopReason::NonFiniteLoss;
+        std::ostringstream message;
+        if (!std::isfinite(stats.train_loss))
+          message << "training stopped: the loss became " << nonfinite_value_ << " at epoch " << nonfinite_epoch_
+                  << ", batch " << nonfinite_batch_ << " of " << loader.num_batches();
+        else
+          message << "training stopped: the validation loss became " << stats.val_loss << " at epoch " << epoch;
+        message << " (lower the learning rate?); ";
+        if (!options_.checkpoint_path.empty() && epoch > 1)
+          message << "the last good checkpoint (epoch " << epoch - 1 << ") is kept in " << options_.checkpoint_path;
+        else
+          message << "no checkpoint was written for it";
+        result.message = message.str();
+        break;
+      }
+      stats.seconds = std::chrono::duration<double>(clock::now() - started).count();
+      // Without a validation set the latest epoch is the best one known (and the state a NaN
+      // later on falls back to).
+      stats.improved = !validation || stats.val_loss < result.best_val_loss - options_.min_delta;
+      if (stats.improved) {
+        result.best_epoch = epoch;
+        if (validation) result.best_val_loss = stats.val_loss;
+        best_state_ = snapshot(model_);
+        without_improvement = 0;
+      } else {
+        ++without_improvement;
+      }
+      result.history.push_back(stats);
+      if (early_stopping && without_improvement >= options_.patience) {
+        result.stop_reason = StopReason::EarlyStopping;
+        result.message = "early stopping: no validation improvement in " + std::to_string(options_.patience) +
+                         " epochs; the best was epoch " + std::to_string(result.best_epoch);
+      }
+      if (!options_.checkpoint_path.empty()) save_checkpoint(result, without_improvement);
+      if (on_epoch_end_) on_epoch_end_(stats);
+      if (result.stop_reason == StopReason::EarlyStopping) break;
+    }
+    if (result.stop_reason == StopReason::MaxEpochs)
+      result.message = "finished " + std::to_string(options_.epochs) + " epochs";
+  }
+  // The best weights (or, after a NaN, the last good ones) go back into the model.
+  if (!best_state_.empty() && (options_.restore_best || result.stop_reason == StopReason::NonFiniteLoss))
+    model_.load_state_dict(as_map(best_state_), true, "the best epoch's weights");
+  return result;
+}
+
+void Trainer::save_checkpoint(const TrainResult& result, std::int64_t without_improvement) const {
+  TensorMap tensors;
+  for (const auto& [name, tensor] : model_.state_dict()) tensors["model." + name] = tensor;
+  for (const auto& [name, tensor] : best_state_) tensors["best." + name] = tensor;
+  const SafetensorsFile optimizer_state = optimizer_.state_dict();
+  for (const auto& [name, tensor] : optimizer_state.tensors) tensors["optimizer." + name] = tensor;
+
+  MetadataMap metadata;
+  for (const auto& [key, value] : optimizer_state.metadata) metadata["optimizer." + key] = value;
+  const GeneratorState rng = get_rng_state();
+  const std::int64_t epoch = result.history.empty() ? 0 : result.history.back().epoch;
+  metadata[kFormatKey] = kFormatValue;
+  metadata["model.type"] = model_.name();
+  metadata["trainer.epoch"] = std::to_string(epoch);
+  metadata["trainer.best_epoch"] = std::to_string(result.best_epoch);
+  metadata["trainer.best_val_loss"] = exact_text(result.best_val_loss);
+  metadata["trainer.epochs_without_improvement"] = std::to_string(without_improvement);
+  metadata["trainer.stopped_early"] = result.stop_reason == StopReason::EarlyStopping ? "1" : "0";
+  metadata["trainer.history"] = history_json(result.history);
+  metadata["rng.seed"] = std::to_string(rng.seed);
+  metadata["rng.offset"] = std::to_string(rng.offset);
+
+  const std::filesystem::path path(options_.checkpoint_path);
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  save_safetensors(options_.checkpoint_path, tensors, metadata);
+}
+
+std::int64_t Trainer::load_checkpoint(TrainResult& result) {
+  const std::string& path = options_.resume_from;
+  const SafetensorsFile file = load_safetensors(path);
+  auto format = file.metadata.find(kFormatKey);
+  CAKE_CHECK(format != file.metadata.end() && format->second == kFormatValue, "checkpoint ", path,
+             ": not a training checkpoint written by cake::algorithms::Trainer (metadata '", kFormatKey, "' is not '",
+             kFormatValue, "')");
+  auto type = file.metadata.find("model.type");
+  CAKE_CHECK(type != file.metadata.end() && type->second == model_.name(), "checkpoint ", path, ": it holds a ",
+             type == file.metadata.end() ? "model of unknown type" : type->second, ", not a ", model_.name());
+
+  std::map<std::string, Tensor> model_state, best_state;
+  SafetensorsFile optimizer_state;
+  for (const auto& [name, tensor] : file.tensors) {
+    if (name.rfind("model.", 0) == 0) model_state[name.substr(6)] = tensor;
+    else if (name.rfind("best.", 0) == 0) best_state[name.substr(5)] = tensor;
+    else if (name.rfind("optimizer.", 0) == 0) optimizer_state.tensors[name.substr(10)] = tensor;
+  }
+  for (const auto& [key, value] : file.metadata)
+    if (key.rfind("optimizer.", 0) == 0) optimizer_state.metadata[key.substr(10)] = value;
+
+  model_.load_state_dict(model_state, true, path);
+  optimizer_.load_state_dict(optimizer_state, path);
+  best_state_.clear();
+  if (!best_state.empty()) {
+    // In the module's own order, with the module's dtypes and devices.
+    for (const auto& [name, tensor] : model_.state_dict()) {
+      auto it = best_state.find(name);
+      CAKE_CHECK(it != best_state.end(), "checkpoint ", path, ": the best weights lack '", name, "'");
+      best_state_.emplace_back(name, it->second.to(tensor.device(), tensor.dtype()).contiguous());
+    }
+  }
+  set_rng_state({.seed = parse_unsigned(file.metadata, "rng.seed", path),
+                 .offset = parse_unsigned(file.metadata, "rng.offset", path)});
+  result.resumed_from_epoch = static_cast<std::int64_t>(parse_unsigned(file.metadata, "trainer.epoch", path));
+  result.best_epoch = static_cast<std::int64_t>(parse_unsigned(file.metadata, "trainer.best_epoch", path));
+  result.best_val_loss = parse_double(file.metadata, "trainer.best_val_loss", path);
+  auto history = file.metadata.find("trainer.history");
+  CAKE_CHECK(history != file.metadata.end(), "checkpoint ", path, ": metadata entry 'trainer.history' is missing");
+  result.history = parse_history(history->second, path);
+  if (parse_unsigned(file.metadata, "trainer.stopped_early", path) == 1) result.stop_reason = StopReason::EarlyStopping;
+  return static_cast<std::int64_t>(parse_unsigned(file.metadata, "trainer.epochs_without_improvement", path));
+}
+
+}  // namespace cake::algorithms
