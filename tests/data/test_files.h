@@ -49,7 +49,11 @@ inline std::string read_bytes(const std::filesystem::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// The folder of the checked-in fixture files next to this header.
-inline std::filesystem::path fixture_dir() { return std::filesystem::path(__FILE__).parent_path() / "fixtures"; }
+// The folder of the checked-in fixture files next to this header. CTest passes the source tree
+// as CAKE_SOURCE_DIR; __FILE__ is the fallback (a compiler cache may make it relative).
+inline std::filesystem::path fixture_dir() {
+  if (const char* source = std::getenv("CAKE_SOURCE_DIR")) return std::filesystem::path(source) / "tests/data/fixtures";
+  return std::filesystem::path(__FILE__).parent_path() / "fixtures";
+}
 
 }  // namespace cake::testing
