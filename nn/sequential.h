@@ -2,15 +2,17 @@
 // ModuleList (an indexed list) and ModuleDict (named entries), which register what they hold
 // but leave the wiring to their owner's forward.
 //
+//   cake::Tensor x = cake::randn({2, 1, 3, 3});
 //   auto encoder = std::make_shared<cake::nn::Sequential>();
-//   encoder->push_back(std::make_shared<cake::nn::Conv2d>(1, 16, 3));
+//   encoder->push_back(std::make_shared<cake::nn::Conv2d>(1, 16, 3));        // [2, 16, 1, 1]
 //   encoder->push_back(std::make_shared<cake::nn::ReLU>());
+//   encoder->push_back(std::make_shared<cake::nn::Flatten>());               // [2, 16]
 //   encoder->push_back("head", std::make_shared<cake::nn::Linear>(16, 8));   // named "head"
-//   cake::Tensor z = encoder->forward(x);
+//   cake::Tensor z = encoder->forward(x);                                     // [2, 8]
 //   auto conv = encoder->at<cake::nn::Conv2d>(0);                             // typed access
 //   cake::nn::Sequential mlp(cake::nn::Linear(4, 8), cake::nn::ReLU(), cake::nn::Linear(8, 2));   // libtorch's spelling
 //   cake::Tensor y = mlp(cake::randn({3, 4}));
-//   cake::nn::ModuleList blocks(cake::nn::Linear(8, 8), cake::nn::Linear(8, 8));
+//   cake::nn::ModuleList blocks(cake::nn::Linear(2, 2), cake::nn::Linear(2, 2));
 //   for (const auto& block : *blocks) y = block->forward(y);
 //
 // Unnamed entries are called "0", "1", ... so parameters read "0.weight", as in PyTorch. Each
