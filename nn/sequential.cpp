@@ -14,6 +14,12 @@ std::shared_ptr<Module> ModuleSequence::clone_into(std::shared_ptr<ModuleSequenc
 }
 
 Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
+  // `nn::Sequential seq{nullptr};` reaches this constructor (braces prefer an initializer
+  // list), but means what it means in libtorch: an empty holder.
+  if (modules.size() == 1 && *modules.begin() == nullptr) {
+    make_handle(nullptr);
+    return;
+  }
   for (const auto& module : modules) push_back(module);
 }
 

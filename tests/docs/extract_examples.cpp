@@ -6,8 +6,9 @@
 //   extract_examples headers out.cpp nn/module.h nn/options.h ...
 //       takes each header's usage example and wraps it in a function of its own.
 //
-// The header convention: a header opens with a comment; inside it, the lines written
-// "//   code" (two slashes and three spaces) are the usage example. The example must be
+// The header convention: a header opens with a comment; inside it, the first run of
+// consecutive lines written "//   code" (two slashes and three spaces) is the usage example
+// (later indented lines, in notes, are prose). The example must be
 // self-contained (declare what it uses), since it is compiled as a function body after
 // #include <cake/cake.h>. Lines starting "//   #" (e.g. a "# Python:" aside) are skipped.
 #include <fstream>
@@ -56,7 +57,11 @@ std::string header_examples(const std::vector<std::string>& headers) {
     int lines = 0;
     for (const std::string& line : read_lines(path)) {
       if (line.rfind("//", 0) != 0) break;  // the opening comment has ended
-      if (line.rfind("//   ", 0) != 0 || line.rfind("//   #", 0) == 0) continue;
+      if (line.rfind("//   ", 0) != 0) {
+        if (lines > 0) break;  // the example's run of lines has ended
+        continue;
+      }
+      if (line.rfind("//   #", 0) == 0) continue;
       out << "  " << line.substr(5) << "\n";
       ++lines;
     }

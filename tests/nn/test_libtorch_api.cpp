@@ -61,6 +61,8 @@ TEST_CASE("layer values: nullptr, register_module, -> and call") {
   CHECK(allclose(y, net.ptr()->forward(x)));
   nn::Linear empty{nullptr};
   CHECK(empty.is_empty());
+  nn::Sequential no_sequential{nullptr};  // braces: still an empty holder, not a list of one null
+  CHECK(no_sequential.is_empty());
   CHECK_THROWS_WITH_AS(empty->forward(x), doctest::Contains("empty"), std::exception);
   // A handle's own members are empty: Module's traversals refuse it by `.`.
   CHECK_THROWS_WITH_AS(net->fc1.parameters(), doctest::Contains("->"), std::exception);
@@ -165,7 +167,8 @@ TEST_CASE("clone: Cloneable modules and built-in layers are deep copies") {
     CHECK(&q[i].second.impl() != &k[i].second.impl());  // own tensors ...
     CHECK(allclose(q[i].second, k[i].second));           // ... with the same values
   }
-  CHECK(&key->fc->weight.impl() == &k[0].second.impl());  // the member is the registered one
+  REQUIRE(k[1].first == "fc.weight");  // own parameters first, then the children's
+  CHECK(&key->fc->weight.impl() == &k[1].second.impl());  // the member is the registered one
   Tensor x = randn({6, 4});
   CHECK(allclose(query(x), key->forward(x)));
   {
