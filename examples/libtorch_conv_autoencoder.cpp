@@ -44,12 +44,12 @@ cake::Tensor make_squares(std::int64_t n) {
 
 int main() {
   cake::manual_seed(0);
-  const cake::Tensor images = make_squares(64);
+  const cake::Tensor images = make_squares(32);
   Autoencoder model;
   auto teacher = std::dynamic_pointer_cast<AutoencoderImpl>(model->clone());  // an independent copy
   cake::optim::Adam optimizer(model->parameters(), cake::optim::AdamOptions(3e-3));
   double first = 0.0, last = 0.0;
-  for (int step = 0; step < 40; ++step) {
+  for (int step = 0; step < 30; ++step) {
     optimizer.zero_grad();
     cake::Tensor loss = F::mse_loss(model(images), images);
     loss.backward();
