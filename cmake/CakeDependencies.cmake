@@ -23,11 +23,15 @@ endfunction()
 find_path(CAKE_CBLAS_INCLUDE_DIR cblas.h
   PATHS /usr/include/x86_64-linux-gnu /usr/include/openblas /usr/include/aarch64-linux-gnu
   PATH_SUFFIXES openblas openblas-pthread)
-find_library(CAKE_OPENBLAS_LIBRARY NAMES openblas openblas64 REQUIRED)
+# Through CMake's FindBLAS, so that the exported cake::cake names the imported target
+# BLAS::BLAS (found again by the installed CakeConfig.cmake) rather than a library path of
+# the machine that built Cake.
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS REQUIRED)
 if(NOT CAKE_CBLAS_INCLUDE_DIR)
   message(FATAL_ERROR "Cake: cblas.h not found; install libopenblas-dev (tools/install-deps.sh)")
 endif()
-message(STATUS "Cake: OpenBLAS: ${CAKE_OPENBLAS_LIBRARY}")
+message(STATUS "Cake: OpenBLAS: ${BLAS_LIBRARIES}")
 
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(Threads REQUIRED)
@@ -89,7 +93,7 @@ endif()
 
 function(cake_link_dependencies target)
   target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${CAKE_CBLAS_INCLUDE_DIR}>)
-  target_link_libraries(${target} PUBLIC ${CAKE_OPENBLAS_LIBRARY} OpenMP::OpenMP_CXX Threads::Threads)
+  target_link_libraries(${target} PUBLIC BLAS::BLAS OpenMP::OpenMP_CXX Threads::Threads)
   target_link_libraries(${target} PRIVATE nlohmann_json::nlohmann_json ZLIB::ZLIB)
   if(CAKE_HAVE_ONEDNN)
     target_include_directories(${target} PRIVATE ${CAKE_DNNL_INCLUDE_DIR})

@@ -51,7 +51,13 @@ Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, Pair kernel_
   reset_parameters();
 }
 
+Conv2d::Conv2d(const Conv2dOptions& o) : Conv2d(o.in_channels, o.out_channels, o.kernel_size, o) {}
+
 void Conv2d::reset_parameters() { reset_conv(weight, bias); }
+
+std::shared_ptr<Module> Conv2d::clone() const {
+  return copy_state_into(std::make_shared<Conv2d>(in_channels, out_channels, kernel_size, params, bias.defined()));
+}
 
 Tensor Conv2d::forward(const Tensor& x) { return cake::conv2d(x, weight, bias, params); }
 
@@ -86,7 +92,15 @@ ConvTranspose2d::ConvTranspose2d(std::int64_t in_channels, std::int64_t out_chan
   reset_parameters();
 }
 
+ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o)
+    : ConvTranspose2d(o.in_channels, o.out_channels, o.kernel_size, o) {}
+
 void ConvTranspose2d::reset_parameters() { reset_conv(weight, bias); }
+
+std::shared_ptr<Module> ConvTranspose2d::clone() const {
+  return copy_state_into(
+      std::make_shared<ConvTranspose2d>(in_channels, out_channels, kernel_size, params, bias.defined()));
+}
 
 Tensor ConvTranspose2d::forward(const Tensor& x) { return cake::conv_transpose2d(x, weight, bias, params); }
 

@@ -2,6 +2,10 @@
 // thin composition of autograd ops (ops.h, nn_ops.h), so its gradient comes for free.
 #include "nn/functional.h"
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "autograd/ops.h"
 #include "tensor/creation.h"
 #include "tensor/native/elementwise.h"
@@ -84,6 +88,95 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
   return cake::layer_norm(x, normalized_shape, weight, bias, eps);
+}
+
+Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  CAKE_CHECK(x.dim() >= 2, "group_norm: expected input [N, C, *], got shape ", x.sizes());
+  const std::int64_t n = x.size(0), c = x.size(1);
+  CAKE_CHECK(num_groups > 0 && c % num_groups == 0, "group_norm: ", c, " channels (input shape ", x.sizes(),
+             ") cannot be split into ", num_groups, " groups");
+  for (const Tensor* t : {&weight, &bias})
+    if (t->defined())
+      CAKE_CHECK(t->sizes() == Shape{c}, "group_norm: weight and bias must have shape [", c, "] for input ",
+                 x.sizes(), ", got ", t->sizes());
+  // Each (sample, group) is one row; its mean and biased variance normalise it (Wu & He, eq. 1-2).
+  const Tensor rows = x.reshape({n, num_groups, -1});
+  const Tensor mean = rows.mean({2}, true);
+  const Tensor centred = rows - mean;
+  const Tensor variance = (centred * centred).mean({2}, true);
+  Tensor y = (centred * (variance + eps).rsqrt()).reshape(x.sizes());
+  // The affine map is per channel (eq. 3): weight and bias broadcast as [1, C, 1, ...].
+  Shape channel_shape(static_cast<std::size_t>(x.dim()), 1);
+  channel_shape[1] = c;
+  if (weight.defined()) y = y * weight.reshape(channel_shape);
+  if (bias.defined()) y = y + bias.reshape(channel_shape);
+  return y;
+}
+
+namespace {
+
+// The source rows (or columns) of one resized axis and, for bilinear, the weight of the second
+// neighbour: output i = (1 - lambda_i) input[first_i] + lambda_i input[second_i].
+struct AxisSampling {
+  std::vector<std::int64_t> first, second;
+  std::vector<double> lambda;
+};
+
+AxisSampling sample_axis(std::int64_t in, std::int64_t out, double scale_factor, InterpolateMode mode,
+                         bool align_corners) {
+  AxisSampling s;
+  // in / out, or 1 / scale_factor when the caller gave a scale (as PyTorch does).
+  const double scale = scale_factor > 0.0 ? 1.0 / scale_factor : static_cast<double>(in) / static_cast<double>(out);
+  for (std::int64_t i = 0; i < out; ++i) {
+    if (mode == InterpolateMode::Nearest) {
+      const auto source = std::min(static_cast<std::int64_t>(std::floor(static_cast<double>(i) * scale)), in - 1);
+      s.first.push_back(source);
+      s.second.push_back(source);
+      s.lambda.push_back(0.0);
+      continue;
+    }
+    double source = 0.0;
+    if (align_corners) source = out > 1 ? static_cast<double>(i) * static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0;
+    else source = std::max((static_cast<double>(i) + 0.5) * scale - 0.5, 0.0);
+    const auto lower = std::min(static_cast<std::int64_t>(std::floor(source)), in - 1);
+    s.first.push_back(lower);
+    s.second.push_back(std::min(lower + 1, in - 1));
+    s.lambda.push_back(source - static_cast<double>(lower));
+  }
+  return s;
+}
+
+// Resamples dim `dim` (2 or 3) of x as `s` says.
+Tensor resample(const Tensor& x, std::int64_t dim, const AxisSampling& s, InterpolateMode mode) {
+  const auto count = static_cast<std::int64_t>(s.first.size());
+  const Tensor first = tensor(s.first, {count}).to(x.device());
+  const Tensor near = cake::index_select(x, dim, first);
+  if (mode == InterpolateMode::Nearest) return near;
+  const Tensor second = tensor(s.second, {count}).to(x.device());
+  Shape weight_shape{1, 1, 1, 1};
+  weight_shape[static_cast<std::size_t>(dim)] = count;
+  const Tensor lambda = tensor(s.lambda, weight_shape).to(x.device(), x.dtype());
+  return near + (cake::index_select(x, dim, second) - near) * lambda;
+}
+
+}  // namespace
+
+Tensor interpolate(const Tensor& x, const InterpolateFuncOptions& options) {
+  CAKE_CHECK(x.dim() == 4, "interpolate: expected an image batch [N, C, H, W], got shape ", x.sizes());
+  CAKE_CHECK(x.is_floating_point(), "interpolate: expected a floating-point input, got ", dtype_name(x.dtype()));
+  const Pair size = options.size;
+  const double scale = options.scale_factor;
+  const bool by_size = size[0] > 0 && size[1] > 0;
+  CAKE_CHECK(by_size != (scale > 0.0), "interpolate: give exactly one of size (positive {H, W}, got {", size[0], ", ",
+             size[1], "}) and scale_factor (positive, got ", scale, ")");
+  const std::int64_t in_h = x.size(2), in_w = x.size(3);
+  const std::int64_t out_h = by_size ? size[0] : static_cast<std::int64_t>(std::floor(static_cast<double>(in_h) * scale));
+  const std::int64_t out_w = by_size ? size[1] : static_cast<std::int64_t>(std::floor(static_cast<double>(in_w) * scale));
+  CAKE_CHECK(out_h > 0 && out_w > 0, "interpolate: input ", x.sizes(), " scaled by ", scale, " is empty");
+  const InterpolateMode mode = options.mode;
+  const double factor = by_size ? 0.0 : scale;
+  const Tensor rows = resample(x, 2, sample_axis(in_h, out_h, factor, mode, options.align_corners), mode);
+  return resample(rows, 3, sample_axis(in_w, out_w, factor, mode, options.align_corners), mode);
 }
 
 Tensor dropout(const Tensor& x, double p, bool training) {

@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "autograd/nn_ops.h"
+#include "nn/options.h"
 #include "tensor/tensor.h"
 
 namespace cake::nn {
@@ -48,18 +49,21 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
 // Square (same in both spatial dimensions) convolution settings; cake::conv2d takes a
 // cake::Conv2dParams for rectangular ones.
+// Both take {.stride = 2} and libtorch's Conv2dFuncOptions().stride(2) (see nn/options.h).
 struct Conv2dFuncOptions {
-  std::int64_t stride = 1;
-  std::int64_t padding = 0;
-  std::int64_t dilation = 1;
-  std::int64_t groups = 1;
+  using Self = Conv2dFuncOptions;
+  CAKE_ARG(std::int64_t, stride) = 1;
+  CAKE_ARG(std::int64_t, padding) = 0;
+  CAKE_ARG(std::int64_t, dilation) = 1;
+  CAKE_ARG(std::int64_t, groups) = 1;
 };
 struct ConvTranspose2dFuncOptions {
-  std::int64_t stride = 1;
-  std::int64_t padding = 0;
-  std::int64_t output_padding = 0;
-  std::int64_t dilation = 1;
-  std::int64_t groups = 1;
+  using Self = ConvTranspose2dFuncOptions;
+  CAKE_ARG(std::int64_t, stride) = 1;
+  CAKE_ARG(std::int64_t, padding) = 0;
+  CAKE_ARG(std::int64_t, output_padding) = 0;
+  CAKE_ARG(std::int64_t, dilation) = 1;
+  CAKE_ARG(std::int64_t, groups) = 1;
 };
 Conv2dParams to_params(const Conv2dFuncOptions& options);
 ConvTranspose2dParams to_params(const ConvTranspose2dFuncOptions& options);
@@ -80,6 +84,30 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                   const Tensor& bias = {}, bool training = false, double momentum = 0.1, double eps = 1e-5);
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
+// Group normalisation (Wu & He 2018, "Group Normalization", eq. 1-3): x [N, C, *] with C
+// divisible by num_groups; each sample's groups of C / num_groups channels are normalised by
+// their own mean and biased variance, then y = x_hat weight[c] + bias[c] (weight, bias [C]).
+// Written with differentiable tensor ops, so its gradient is theirs.
+Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+
+// Resizing [N, C, H, W] images: nearest neighbour or bilinear, to `size` ({H, W}) or by
+// `scale_factor` (both dims), as torch.nn.functional.interpolate:
+//   F::interpolate(x, F::InterpolateFuncOptions().scale_factor(2).mode(cake::kBilinear))
+//   F::interpolate(x, {.size = cake::Pair{7, 7}})                      // nearest, the default
+// Nearest takes source index floor(dst * in / out) (PyTorch's "nearest"); bilinear with
+// align_corners = false samples at (dst + 0.5) in / out - 0.5 (pixel centres), with true at
+// dst (in - 1) / (out - 1) (corner pixels aligned). Differs from libtorch in one respect:
+// size and scale_factor are one Pair / one number, not std::vector.
+enum class InterpolateMode { Nearest, Bilinear };
+struct InterpolateFuncOptions {
+  using Self = InterpolateFuncOptions;
+  CAKE_ARG(Pair, size) = Pair{0, 0};        // {0, 0}: unset, use scale_factor
+  CAKE_ARG(double, scale_factor) = 0.0;     // 0: unset, use size
+  CAKE_ARG(InterpolateMode, mode) = InterpolateMode::Nearest;
+  CAKE_ARG(bool, align_corners) = false;    // bilinear only
+};
+Tensor interpolate(const Tensor& x, const InterpolateFuncOptions& options);
 // Inverted dropout (Srivastava et al. 2014): in training, zeroes each element with probability
 // p and scales the survivors by 1 / (1 - p), so the expected output equals the input and
 // evaluation needs no rescaling. Identity when not training.
@@ -145,3 +173,9 @@ Tensor nt_xent(const Tensor& z1, const Tensor& z2, double temperature = 0.5, Red
 
 }  // namespace functional
 }  // namespace cake::nn
+
+namespace cake {
+// libtorch's spellings of the interpolation modes: .mode(cake::kBilinear).
+inline constexpr nn::functional::InterpolateMode kNearest = nn::functional::InterpolateMode::Nearest;
+inline constexpr nn::functional::InterpolateMode kBilinear = nn::functional::InterpolateMode::Bilinear;
+}  // namespace cake

@@ -5,70 +5,104 @@
 //   cake::Tensor h = fc->forward(x.flatten(1));                     // [N, 784] -> [N, 128]
 //   auto table = std::make_shared<cake::nn::Embedding>(1000, 64);   // 1000 rows of 64 numbers
 //   cake::Tensor e = table->forward(token_ids);                     // int64 [N, L] -> [N, L, 64]
+//   cake::nn::Linear head(cake::nn::LinearOptions(128, 10).bias(false));   // libtorch's spelling
+//   cake::Tensor logits = head(h);                                  // [N, 128] -> [N, 10]
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "nn/module.h"
+#include "nn/options.h"
 
 namespace cake::nn {
 
+// LinearOptions(in, out).bias(false), or {.in_features = 4, .out_features = 2, .bias = false}.
+struct LinearOptions {
+  using Self = LinearOptions;
+  CAKE_ARG(std::int64_t, in_features) = 0;
+  CAKE_ARG(std::int64_t, out_features) = 0;
+  CAKE_ARG(bool, bias) = true;
+};
+
 // y = x W^T + b. Initialised as PyTorch's nn.Linear: W ~ kaiming_uniform(a = sqrt(5)), which is
 // U(-1/sqrt(in), 1/sqrt(in)), and b ~ U(-1/sqrt(in), 1/sqrt(in)).
-class Linear : public Module {
+class Linear : public Module, public Holder<Linear> {
  public:
   Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true);
+  explicit Linear(const LinearOptions& options) : Linear(options.in_features, options.out_features, options.bias) {}
+  CAKE_HOLDER_CONSTRUCTORS(Linear)
   Tensor forward(const Tensor& x) override;
   void reset_parameters();
+  std::shared_ptr<Module> clone() const override {
+    return copy_state_into(std::make_shared<Linear>(in_features, out_features, bias.defined()));
+  }
   std::string name() const override { return "Linear"; }
   std::string extra_repr() const override;
 
-  std::int64_t in_features, out_features;
+  std::int64_t in_features = 0, out_features = 0;
   Tensor weight;  // [out_features, in_features]
   Tensor bias;    // [out_features], undefined when built without bias
 };
 
 // A lookup table: forward(indices) returns weight[indices]. Rows start as N(0, 1) draws.
-class Embedding : public Module {
+class Embedding : public Module, public Holder<Embedding> {
  public:
   Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim);
+  CAKE_HOLDER_CONSTRUCTORS(Embedding)
   Tensor forward(const Tensor& indices) override;
+  std::shared_ptr<Module> clone() const override {
+    return copy_state_into(std::make_shared<Embedding>(num_embeddings, embedding_dim));
+  }
   std::string name() const override { return "Embedding"; }
   std::string extra_repr() const override;
 
-  std::int64_t num_embeddings, embedding_dim;
+  std::int64_t num_embeddings = 0, embedding_dim = 0;
   Tensor weight;  // [num_embeddings, embedding_dim]
 };
 
 // Returns its input (a placeholder, e.g. to drop a projection head).
-class Identity : public Module {
+class Identity : public Module, public Holder<Identity> {
  public:
+  Identity() = default;
+  CAKE_HOLDER_CONSTRUCTORS(Identity)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<Identity>(*this); }
   Tensor forward(const Tensor& x) override { return x; }
   std::string name() const override { return "Identity"; }
 };
 
 // Merges dims start_dim..end_dim into one; the default keeps the batch dim: [N, C, H, W] -> [N, CHW].
-class Flatten : public Module {
+class Flatten : public Module, public Holder<Flatten> {
  public:
+  CAKE_HOLDER_CONSTRUCTORS(Flatten)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<Flatten>(*this); }
   explicit Flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1) : start_dim(start_dim), end_dim(end_dim) {}
   Tensor forward(const Tensor& x) override { return x.flatten(start_dim, end_dim); }
   std::string name() const override { return "Flatten"; }
   std::string extra_repr() const override;
 
-  std::int64_t start_dim, end_dim;
+  std::int64_t start_dim = 1, end_dim = -1;
 };
 
 // Splits dim into `sizes` (one may be -1): Unflatten(1, {16, 7, 7}) turns [N, 784] into [N, 16, 7, 7].
-class Unflatten : public Module {
+class Unflatten : public Module, public Holder<Unflatten> {
  public:
+  CAKE_HOLDER_CONSTRUCTORS(Unflatten)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<Unflatten>(*this); }
   Unflatten(std::int64_t dim, Shape sizes) : dim(dim), sizes(std::move(sizes)) {}
   Tensor forward(const Tensor& x) override { return x.unflatten(dim, sizes); }
   std::string name() const override { return "Unflatten"; }
   std::string extra_repr() const override;
 
-  std::int64_t dim;
+  std::int64_t dim = 0;
   Shape sizes;
 };
+
+// libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
+using LinearImpl = Linear;
+using EmbeddingImpl = Embedding;
+using IdentityImpl = Identity;
+using FlattenImpl = Flatten;
+using UnflattenImpl = Unflatten;
 
 }  // namespace cake::nn

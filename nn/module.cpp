@@ -55,7 +55,13 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> module) 
 
 // ---- traversal -------------------------------------------------------------------------------
 
+void Module::check_not_handle(const char* what) const {
+  CAKE_CHECK(!is_handle_, "nn::", name(), ".", what, "(): this value is a holder (a handle to a layer), whose own "
+             "members are empty; reach the layer with ->, as in libtorch: layer->", what, "()");
+}
+
 void Module::collect(NamedTensors& out, const std::string& prefix, bool recurse, bool want_parameters) const {
+  check_not_handle(want_parameters ? "parameters" : "buffers");
   for (const auto& [name, tensor] : want_parameters ? parameters_ : buffers_)
     if (tensor.defined()) out.emplace_back(prefix + name, tensor);
   if (!recurse) return;
@@ -92,9 +98,40 @@ std::vector<std::shared_ptr<Module>> Module::children() const {
 
 std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const { return children_; }
 
+std::vector<std::shared_ptr<Module>> Module::modules(bool include_self) const {
+  std::vector<std::shared_ptr<Module>> out;
+  for (auto& entry : named_modules("", include_self)) out.push_back(std::move(entry.second));
+  return out;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules(const std::string& prefix,
+                                                                                   bool include_self) const {
+  check_not_handle("named_modules");
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  if (include_self) {
+    // modules() returns shared_ptrs, so this module must be owned by one (as in libtorch).
+    auto self = std::const_pointer_cast<Module>(weak_from_this().lock());
+    CAKE_CHECK(self != nullptr, name(), "::modules(): this module is not owned by a std::shared_ptr; call it "
+               "through one (std::make_shared, a holder's ->) or pass include_self = false");
+    out.emplace_back(prefix, std::move(self));
+  }
+  for (const auto& [child_name, child] : children_) {
+    const std::string full = prefix.empty() ? child_name : prefix + "." + child_name;
+    for (auto& entry : child->named_modules(full, true)) out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 void Module::apply(const std::function<void(Module&)>& fn) {
+  check_not_handle("apply");
   fn(*this);
   for (auto& entry : children_) entry.second->apply(fn);
+}
+
+void Module::apply(const std::function<void(const std::string&, Module&)>& fn, const std::string& prefix) {
+  check_not_handle("apply");
+  fn(prefix, *this);
+  for (auto& [child_name, child] : children_) child->apply(fn, prefix.empty() ? child_name : prefix + "." + child_name);
 }
 
 NamedTensors Module::state_dict() const {
@@ -140,9 +177,18 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   }
 }
 
+void Module::load_state_dict(const NamedTensors& state, bool strict, const std::string& source) {
+  std::map<std::string, Tensor> by_name;
+  for (const auto& [name, tensor] : state)
+    CAKE_CHECK(by_name.emplace(name, tensor).second, "load into ", this->name(), " from ", source, ": '", name,
+               "' appears twice");
+  load_state_dict(by_name, strict, source);
+}
+
 // ---- modes and placement ---------------------------------------------------------------------
 
 void Module::train(bool on) {
+  check_not_handle("train");
   training_ = on;
   for (auto& entry : children_) entry.second->train(on);
 }
@@ -167,6 +213,7 @@ static void move_in_place(const Tensor& tensor, std::optional<Device> device, st
 }
 
 void Module::convert(std::optional<Device> device, std::optional<DType> dtype) {
+  check_not_handle("to");
   if (dtype)
     CAKE_CHECK(is_floating(*dtype), "Module::to: modules convert to floating-point dtypes only, got ",
                dtype_name(*dtype));
@@ -189,6 +236,50 @@ void Module::zero_grad(bool set_to_none) {
     if (set_to_none) p.set_grad(Tensor());
     else p.mutable_grad().zero_();
   }
+}
+
+// ---- deep copies -----------------------------------------------------------------------------
+
+std::shared_ptr<Module> Module::clone() const {
+  CAKE_FAIL(name(), " cannot be cloned: derive it from nn::Cloneable<", name(),
+            "> and build its parameters and submodules in reset() (see nn/module.h)");
+}
+
+std::shared_ptr<Module> Module::copy_state_into(std::shared_ptr<Module> fresh) const {
+  const NamedTensors own = state_dict();
+  const NamedTensors theirs = fresh->state_dict();
+  CAKE_CHECK(own.size() == theirs.size(), name(), "::clone(): the rebuilt module has ", theirs.size(),
+             " parameters and buffers but the original has ", own.size(), "; does reset() register all of them?");
+  NoGradGuard no_grad;
+  for (std::size_t i = 0; i < own.size(); ++i) {
+    const auto& [own_name, source] = own[i];
+    const auto& [their_name, target] = theirs[i];
+    CAKE_CHECK(own_name == their_name && source.sizes() == target.sizes(), name(), "::clone(): '", own_name,
+               "' (shape ", source.sizes(), ") was rebuilt as '", their_name, "' (shape ", target.sizes(), ")");
+    // The rebuilt tensor takes the original's device, dtype, values and requires_grad flag,
+    // in place (see NOTE [ Moving parameters in place ]) so its member handle sees them too.
+    Tensor copy = source.detach().clone();
+    TensorImpl& impl = target.impl();
+    impl.storage = copy.impl().storage;
+    impl.sizes = copy.sizes();
+    impl.strides = copy.strides();
+    impl.offset = copy.storage_offset();
+    impl.dtype = copy.dtype();
+    if (target.is_leaf()) Tensor(target).requires_grad_(source.requires_grad());
+  }
+  // The training flags, module by module (the two trees have the same shape).
+  const auto own_modules = named_modules("", false);
+  const auto their_modules = fresh->named_modules("", false);
+  fresh->training_ = training_;
+  for (std::size_t i = 0; i < own_modules.size() && i < their_modules.size(); ++i)
+    their_modules[i].second->training_ = own_modules[i].second->training_;
+  return fresh;
+}
+
+void Module::clear_registrations() {
+  parameters_.clear();
+  buffers_.clear();
+  children_.clear();
 }
 
 // ---- printing --------------------------------------------------------------------------------

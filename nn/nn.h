@@ -17,5 +17,7 @@
 #include "nn/linear.h"
 #include "nn/module.h"
 #include "nn/normalization.h"
+#include "nn/options.h"
 #include "nn/pooling.h"
 #include "nn/sequential.h"
+#include "nn/upsampling.h"

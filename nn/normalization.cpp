@@ -86,4 +86,26 @@ std::string LayerNorm::extra_repr() const {
   return out.str();
 }
 
+GroupNorm::GroupNorm(std::int64_t num_groups, std::int64_t num_channels, double eps, bool affine)
+    : num_groups(num_groups), num_channels(num_channels), eps(eps) {
+  CAKE_CHECK(num_groups > 0 && num_channels > 0 && num_channels % num_groups == 0, "GroupNorm: num_channels (",
+             num_channels, ") must be a positive multiple of num_groups (", num_groups, ")");
+  if (affine) {
+    weight = register_parameter("weight", ones({num_channels}));
+    bias = register_parameter("bias", zeros({num_channels}));
+  }
+}
+
+Tensor GroupNorm::forward(const Tensor& x) {
+  CAKE_CHECK(x.dim() >= 2 && x.size(1) == num_channels, "GroupNorm: expected input [N, ", num_channels,
+             ", *], got shape ", x.sizes());
+  return functional::group_norm(x, num_groups, weight, bias, eps);
+}
+
+std::string GroupNorm::extra_repr() const {
+  std::ostringstream out;
+  out << num_groups << ", " << num_channels << ", eps=" << eps << ", affine=" << (weight.defined() ? "true" : "false");
+  return out.str();
+}
+
 }  // namespace cake::nn

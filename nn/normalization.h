@@ -6,6 +6,8 @@
 //   bn->eval();
 //   bn->forward(x);      // evaluation: the running statistics
 //   auto ln = std::make_shared<cake::nn::LayerNorm>(cake::Shape{64});   // over the last dim
+//   cake::nn::BatchNorm2d bn2(cake::nn::BatchNorm2dOptions(16).momentum(0.01));   // libtorch's spelling
+//   cake::nn::GroupNorm gn(4, 16);                            // 4 groups of 4 channels, per sample
 //
 // y = (x - mean) / sqrt(var + eps) * weight + bias. BatchNorm's running statistics follow
 // PyTorch: running = (1 - momentum) running + momentum batch, with the unbiased batch variance.
@@ -17,14 +19,20 @@
 #include <string>
 
 #include "nn/module.h"
+#include "nn/options.h"
 
 namespace cake::nn {
 
+// BatchNorm2dOptions(16).momentum(0.01), or {.momentum = 0.01} beside the feature count.
 struct BatchNormOptions {
-  double eps = 1e-5;
-  double momentum = 0.1;
-  bool affine = true;  // learn weight (gamma, starts at 1) and bias (beta, starts at 0)
+  using Self = BatchNormOptions;
+  CAKE_ARG(std::int64_t, num_features) = 0;  // ignored by the constructors that take it as an argument
+  CAKE_ARG(double, eps) = 1e-5;
+  CAKE_ARG(double, momentum) = 0.1;
+  CAKE_ARG(bool, affine) = true;  // learn weight (gamma, starts at 1) and bias (beta, starts at 0)
 };
+using BatchNorm1dOptions = BatchNormOptions;
+using BatchNorm2dOptions = BatchNormOptions;
 
 // Shared by BatchNorm1d and BatchNorm2d, which differ only in the input ranks they accept.
 class BatchNormBase : public Module {
@@ -34,23 +42,29 @@ class BatchNormBase : public Module {
   void reset_parameters();
   std::string extra_repr() const override;
 
-  std::int64_t num_features;
+  std::int64_t num_features = 0;
   BatchNormOptions options;
   Tensor weight, bias;                  // [num_features], undefined without affine
   Tensor running_mean, running_var;     // [num_features] buffers
   Tensor num_batches_tracked;           // int64 scalar buffer: training batches seen
 
  protected:
+  BatchNormBase() = default;  // for empty holders
   BatchNormBase(std::int64_t num_features, const BatchNormOptions& options);
   // Throws unless x has a rank this layer accepts.
   virtual void check_input(const Tensor& x) const = 0;
 };
 
 // Over [N, C] or [N, C, L], per feature C.
-class BatchNorm1d : public BatchNormBase {
+class BatchNorm1d : public BatchNormBase, public Holder<BatchNorm1d> {
  public:
   explicit BatchNorm1d(std::int64_t num_features, const BatchNormOptions& options = {})
       : BatchNormBase(num_features, options) {}
+  explicit BatchNorm1d(const BatchNormOptions& options) : BatchNormBase(options.num_features, options) {}
+  CAKE_HOLDER_CONSTRUCTORS(BatchNorm1d)
+  std::shared_ptr<Module> clone() const override {
+    return copy_state_into(std::make_shared<BatchNorm1d>(num_features, options));
+  }
   std::string name() const override { return "BatchNorm1d"; }
 
  protected:
@@ -58,10 +72,15 @@ class BatchNorm1d : public BatchNormBase {
 };
 
 // Over [N, C, H, W], per channel C.
-class BatchNorm2d : public BatchNormBase {
+class BatchNorm2d : public BatchNormBase, public Holder<BatchNorm2d> {
  public:
   explicit BatchNorm2d(std::int64_t num_features, const BatchNormOptions& options = {})
       : BatchNormBase(num_features, options) {}
+  explicit BatchNorm2d(const BatchNormOptions& options) : BatchNormBase(options.num_features, options) {}
+  CAKE_HOLDER_CONSTRUCTORS(BatchNorm2d)
+  std::shared_ptr<Module> clone() const override {
+    return copy_state_into(std::make_shared<BatchNorm2d>(num_features, options));
+  }
   std::string name() const override { return "BatchNorm2d"; }
 
  protected:
@@ -70,16 +89,56 @@ class BatchNorm2d : public BatchNormBase {
 
 // Normalises over the trailing dims given by normalized_shape, per sample; the same in
 // training and evaluation.
-class LayerNorm : public Module {
+class LayerNorm : public Module, public Holder<LayerNorm> {
  public:
   explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true);
+  CAKE_HOLDER_CONSTRUCTORS(LayerNorm)
+  std::shared_ptr<Module> clone() const override {
+    return copy_state_into(std::make_shared<LayerNorm>(normalized_shape, eps, weight.defined()));
+  }
   Tensor forward(const Tensor& x) override;
   std::string name() const override { return "LayerNorm"; }
   std::string extra_repr() const override;
 
   Shape normalized_shape;
-  double eps;
+  double eps = 1e-5;
   Tensor weight, bias;  // of normalized_shape, undefined without elementwise_affine
 };
+
+// Group normalisation (Wu & He 2018, "Group Normalization", eq. 1-3): the channels of each
+// sample split into num_groups groups, each normalised by its own mean and biased variance,
+// then an optional per-channel affine map. Independent of the batch, so the same in training
+// and evaluation. Input [N, C, *] with C divisible by num_groups.
+struct GroupNormOptions {
+  using Self = GroupNormOptions;
+  CAKE_ARG(std::int64_t, num_groups) = 0;
+  CAKE_ARG(std::int64_t, num_channels) = 0;
+  CAKE_ARG(double, eps) = 1e-5;
+  CAKE_ARG(bool, affine) = true;  // weight starts at 1, bias at 0
+};
+
+class GroupNorm : public Module, public Holder<GroupNorm> {
+ public:
+  GroupNorm(std::int64_t num_groups, std::int64_t num_channels, double eps = 1e-5, bool affine = true);
+  explicit GroupNorm(const GroupNormOptions& options)
+      : GroupNorm(options.num_groups, options.num_channels, options.eps, options.affine) {}
+  CAKE_HOLDER_CONSTRUCTORS(GroupNorm)
+  Tensor forward(const Tensor& x) override;
+  std::shared_ptr<Module> clone() const override {
+    return copy_state_into(std::make_shared<GroupNorm>(num_groups, num_channels, eps, weight.defined()));
+  }
+  std::string name() const override { return "GroupNorm"; }
+  std::string extra_repr() const override;
+
+  std::int64_t num_groups = 0, num_channels = 0;
+  double eps = 1e-5;
+  Tensor weight, bias;  // [num_channels], undefined without affine
+};
+
+// libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
+using BatchNorm1dImpl = BatchNorm1d;
+using BatchNorm2dImpl = BatchNorm2d;
+using LayerNormImpl = LayerNorm;
+using GroupNormImpl = GroupNorm;
 
 }  // namespace cake::nn

@@ -17,8 +17,10 @@
 
 namespace cake::nn {
 
-class MaxPool2d : public Module {
+class MaxPool2d : public Module, public Holder<MaxPool2d> {
  public:
+  CAKE_HOLDER_CONSTRUCTORS(MaxPool2d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<MaxPool2d>(*this); }
   explicit MaxPool2d(std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
                      std::int64_t padding = 0, bool ceil_mode = false);
   explicit MaxPool2d(const Pool2dParams& params) : params(params) {}
@@ -29,8 +31,10 @@ class MaxPool2d : public Module {
   Pool2dParams params;
 };
 
-class AvgPool2d : public Module {
+class AvgPool2d : public Module, public Holder<AvgPool2d> {
  public:
+  CAKE_HOLDER_CONSTRUCTORS(AvgPool2d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<AvgPool2d>(*this); }
   explicit AvgPool2d(std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
                      std::int64_t padding = 0, bool ceil_mode = false, bool count_include_pad = true);
   explicit AvgPool2d(const Pool2dParams& params) : params(params) {}
@@ -43,14 +47,21 @@ class AvgPool2d : public Module {
 
 // Averages each of output_size's cells over the input region that maps to it, whatever the
 // input's size; {1, 1} is global average pooling.
-class AdaptiveAvgPool2d : public Module {
+class AdaptiveAvgPool2d : public Module, public Holder<AdaptiveAvgPool2d> {
  public:
+  CAKE_HOLDER_CONSTRUCTORS(AdaptiveAvgPool2d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<AdaptiveAvgPool2d>(*this); }
   explicit AdaptiveAvgPool2d(Pair output_size) : output_size(output_size) {}
   Tensor forward(const Tensor& x) override { return cake::adaptive_avg_pool2d(x, output_size); }
   std::string name() const override { return "AdaptiveAvgPool2d"; }
   std::string extra_repr() const override;
 
-  Pair output_size;
+  Pair output_size{1, 1};
 };
+
+// libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
+using MaxPool2dImpl = MaxPool2d;
+using AvgPool2dImpl = AvgPool2d;
+using AdaptiveAvgPool2dImpl = AdaptiveAvgPool2d;
 
 }  // namespace cake::nn

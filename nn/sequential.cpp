@@ -1,9 +1,25 @@
-// sequential.cpp: nn::Sequential.
+// sequential.cpp: nn::Sequential, nn::ModuleList and nn::ModuleDict.
 #include "nn/sequential.h"
 
 namespace cake::nn {
 
+const std::shared_ptr<Module>& ModuleSequence::operator[](std::size_t index) const {
+  CAKE_CHECK(index < modules_.size(), name(), ": index ", index, " out of range for ", modules_.size(), " modules");
+  return modules_[index];
+}
+
+std::shared_ptr<Module> ModuleSequence::clone_into(std::shared_ptr<ModuleSequence> copy) const {
+  for (const auto& [name, child] : named_children()) copy->push_back(name, child->clone());
+  return copy_state_into(copy);
+}
+
 Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
+  // `nn::Sequential seq{nullptr};` reaches this constructor (braces prefer an initializer
+  // list), but means what it means in libtorch: an empty holder.
+  if (modules.size() == 1 && *modules.begin() == nullptr) {
+    make_handle(nullptr);
+    return;
+  }
   for (const auto& module : modules) push_back(module);
 }
 
@@ -13,9 +29,34 @@ Tensor Sequential::forward(const Tensor& x) {
   return out;
 }
 
-const std::shared_ptr<Module>& Sequential::operator[](std::size_t index) const {
-  CAKE_CHECK(index < modules_.size(), "Sequential: index ", index, " out of range for ", modules_.size(), " modules");
-  return modules_[index];
+ModuleDict::ModuleDict(const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& modules) {
+  for (const auto& [key, module] : modules) insert(key, module);
+}
+
+bool ModuleDict::contains(const std::string& key) const {
+  for (const auto& entry : named_children())
+    if (entry.first == key) return true;
+  return false;
+}
+
+std::shared_ptr<Module> ModuleDict::operator[](const std::string& key) const {
+  for (const auto& entry : named_children())
+    if (entry.first == key) return entry.second;
+  std::string known;
+  for (const auto& name : keys()) known += (known.empty() ? "'" : ", '") + name + "'";
+  CAKE_FAIL("ModuleDict: no module under '", key, "' (keys: ", known.empty() ? "none" : known, ")");
+}
+
+std::vector<std::string> ModuleDict::keys() const {
+  std::vector<std::string> out;
+  for (const auto& entry : named_children()) out.push_back(entry.first);
+  return out;
+}
+
+std::shared_ptr<Module> ModuleDict::clone() const {
+  auto copy = std::make_shared<ModuleDict>();
+  for (const auto& [key, child] : named_children()) copy->insert(key, child->clone());
+  return copy_state_into(copy);
 }
 
 }  // namespace cake::nn

@@ -3,16 +3,18 @@
 //   cake::optim::Adagrad opt(net->parameters(), {.lr = 1e-2, .initial_accumulator_value = 0.1});
 #pragma once
 
+#include "nn/options.h"
 #include "optim/optimizer.h"
 
 namespace cake::optim {
 
 struct AdagradOptions {
-  double lr = 1e-2;
-  double lr_decay = 0.0;
-  double weight_decay = 0.0;
-  double initial_accumulator_value = 0.0;
-  double eps = 1e-10;
+  using Self = AdagradOptions;
+  CAKE_ARG(double, lr) = 1e-2;
+  CAKE_ARG(double, lr_decay) = 0.0;
+  CAKE_ARG(double, weight_decay) = 0.0;
+  CAKE_ARG(double, initial_accumulator_value) = 0.0;
+  CAKE_ARG(double, eps) = 1e-10;
 };
 
 // Per step t (from 1), with s = "sum", the running sum of squared gradients:

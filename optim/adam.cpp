@@ -98,7 +98,7 @@ std::vector<std::pair<std::string, double>> adam_hyperparameters(double lr, std:
 // ---- Adam ------------------------------------------------------------------------------------
 
 static AdamSettings settings_of(const AdamOptions& o) {
-  return {o.lr, o.betas.first, o.betas.second, o.eps, o.weight_decay, o.amsgrad, o.fused, /*decoupled=*/false};
+  return {o.lr, o.betas().first, o.betas().second, o.eps, o.weight_decay, o.amsgrad, o.fused, /*decoupled=*/false};
 }
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : Optimizer(std::move(params)), options(options) {
@@ -125,7 +125,7 @@ void Adam::set_hyperparameters(const std::map<std::string, double>& values) {
 // ---- AdamW -----------------------------------------------------------------------------------
 
 static AdamSettings settings_of(const AdamWOptions& o) {
-  return {o.lr, o.betas.first, o.betas.second, o.eps, o.weight_decay, o.amsgrad, o.fused, /*decoupled=*/true};
+  return {o.lr, o.betas().first, o.betas().second, o.eps, o.weight_decay, o.amsgrad, o.fused, /*decoupled=*/true};
 }
 
 AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)

@@ -7,28 +7,33 @@
 
 #include <utility>
 
+#include "nn/options.h"
 #include "optim/optimizer.h"
 
 namespace cake::optim {
 
 struct AdamOptions {
-  double lr = 1e-3;
-  std::pair<double, double> betas{0.9, 0.999};
-  double eps = 1e-8;
-  double weight_decay = 0.0;  // L2: added to the gradient
-  bool amsgrad = false;
+  using Self = AdamOptions;
+  using Betas = std::pair<double, double>;
+  CAKE_ARG(double, lr) = 1e-3;
+  CAKE_ARG(Betas, betas) = {0.9, 0.999};
+  CAKE_ARG(double, eps) = 1e-8;
+  CAKE_ARG(double, weight_decay) = 0.0;  // L2: added to the gradient
+  CAKE_ARG(bool, amsgrad) = false;
   // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
-  bool fused = true;
+  CAKE_ARG(bool, fused) = true;
 };
 
 struct AdamWOptions {
-  double lr = 1e-3;
-  std::pair<double, double> betas{0.9, 0.999};
-  double eps = 1e-8;
-  double weight_decay = 1e-2;  // decoupled: shrinks the parameter directly
-  bool amsgrad = false;
+  using Self = AdamWOptions;
+  using Betas = std::pair<double, double>;
+  CAKE_ARG(double, lr) = 1e-3;
+  CAKE_ARG(Betas, betas) = {0.9, 0.999};
+  CAKE_ARG(double, eps) = 1e-8;
+  CAKE_ARG(double, weight_decay) = 1e-2;  // decoupled: shrinks the parameter directly
+  CAKE_ARG(bool, amsgrad) = false;
   // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
-  bool fused = true;
+  CAKE_ARG(bool, fused) = true;
 };
 
 // Per step t (from 1), with g the gradient, m = "exp_avg", v = "exp_avg_sq":

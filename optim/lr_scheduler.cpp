@@ -101,18 +101,18 @@ using PlateauThreshold = ReduceLROnPlateauOptions::ThresholdMode;
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, const ReduceLROnPlateauOptions& options)
     : options(options),
-      best(options.mode == PlateauMode::Min ? std::numeric_limits<double>::infinity()
+      best(options.mode() == PlateauMode::Min ? std::numeric_limits<double>::infinity()
                                             : -std::numeric_limits<double>::infinity()),
       optimizer_(optimizer) {
-  CAKE_CHECK(options.factor > 0.0 && options.factor < 1.0, "ReduceLROnPlateau: factor must lie in (0, 1), got ",
-             options.factor);
-  CAKE_CHECK(options.patience >= 0 && options.cooldown >= 0, "ReduceLROnPlateau: patience and cooldown must be >= 0");
+  CAKE_CHECK(options.factor() > 0.0 && options.factor() < 1.0, "ReduceLROnPlateau: factor must lie in (0, 1), got ",
+             options.factor());
+  CAKE_CHECK(options.patience() >= 0 && options.cooldown() >= 0, "ReduceLROnPlateau: patience and cooldown must be >= 0");
 }
 
 bool ReduceLROnPlateau::is_better(double metric) const {
-  const double t = options.threshold;
-  const bool relative = options.threshold_mode == PlateauThreshold::Rel;
-  if (options.mode == PlateauMode::Min) return metric < (relative ? best * (1.0 - t) : best - t);
+  const double t = options.threshold();
+  const bool relative = options.threshold_mode() == PlateauThreshold::Rel;
+  if (options.mode() == PlateauMode::Min) return metric < (relative ? best * (1.0 - t) : best - t);
   return metric > (relative ? best * (1.0 + t) : best + t);
 }
 
@@ -127,11 +127,11 @@ void ReduceLROnPlateau::step(double metric) {
     --cooldown_counter;
     num_bad_epochs = 0;
   }
-  if (num_bad_epochs > options.patience) {
+  if (num_bad_epochs > options.patience()) {
     const double old_lr = optimizer_.lr();
-    const double new_lr = std::max(old_lr * options.factor, options.min_lr);
-    if (old_lr - new_lr > options.eps) optimizer_.set_lr(new_lr);
-    cooldown_counter = options.cooldown;
+    const double new_lr = std::max(old_lr * options.factor(), options.min_lr());
+    if (old_lr - new_lr > options.eps()) optimizer_.set_lr(new_lr);
+    cooldown_counter = options.cooldown();
     num_bad_epochs = 0;
   }
 }

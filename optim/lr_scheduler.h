@@ -21,6 +21,7 @@
 #include <memory>
 #include <vector>
 
+#include "nn/options.h"
 #include "optim/optimizer.h"
 
 namespace cake::optim {
@@ -109,16 +110,17 @@ class SequentialLR : public LRScheduler {
 };
 
 struct ReduceLROnPlateauOptions {
+  using Self = ReduceLROnPlateauOptions;
   enum class Mode { Min, Max };                // is a lower or a higher metric better?
   enum class ThresholdMode { Rel, Abs };
-  Mode mode = Mode::Min;
-  double factor = 0.1;                         // new lr = lr * factor
-  std::int64_t patience = 10;                  // epochs without improvement tolerated
-  double threshold = 1e-4;                     // what counts as an improvement
-  ThresholdMode threshold_mode = ThresholdMode::Rel;
-  std::int64_t cooldown = 0;                   // epochs to wait after a reduction
-  double min_lr = 0.0;
-  double eps = 1e-8;                           // smaller changes of lr are skipped
+  CAKE_ARG(Mode, mode) = Mode::Min;
+  CAKE_ARG(double, factor) = 0.1;                         // new lr = lr * factor
+  CAKE_ARG(std::int64_t, patience) = 10;                  // epochs without improvement tolerated
+  CAKE_ARG(double, threshold) = 1e-4;                     // what counts as an improvement
+  CAKE_ARG(ThresholdMode, threshold_mode) = ThresholdMode::Rel;
+  CAKE_ARG(std::int64_t, cooldown) = 0;                   // epochs to wait after a reduction
+  CAKE_ARG(double, min_lr) = 0.0;
+  CAKE_ARG(double, eps) = 1e-8;                           // smaller changes of lr are skipped
 };
 
 // Divides the lr by 1 / factor once the metric has not improved for more than `patience`

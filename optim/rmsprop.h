@@ -4,17 +4,19 @@
 //   cake::optim::RMSprop opt(net->parameters(), {.lr = 1e-2, .alpha = 0.99, .momentum = 0.9, .centered = true});
 #pragma once
 
+#include "nn/options.h"
 #include "optim/optimizer.h"
 
 namespace cake::optim {
 
 struct RMSpropOptions {
-  double lr = 1e-2;
-  double alpha = 0.99;  // smoothing of the squared-gradient average
-  double eps = 1e-8;
-  double weight_decay = 0.0;
-  double momentum = 0.0;
-  bool centered = false;  // divide by an estimate of the gradient's variance, not its 2nd moment
+  using Self = RMSpropOptions;
+  CAKE_ARG(double, lr) = 1e-2;
+  CAKE_ARG(double, alpha) = 0.99;  // smoothing of the squared-gradient average
+  CAKE_ARG(double, eps) = 1e-8;
+  CAKE_ARG(double, weight_decay) = 0.0;
+  CAKE_ARG(double, momentum) = 0.0;
+  CAKE_ARG(bool, centered) = false;  // divide by an estimate of the gradient's variance, not its 2nd moment
 };
 
 // Per step, with v = "square_avg", g_avg = "grad_avg" (centred), b = "momentum_buffer":

@@ -9,12 +9,12 @@
 namespace cake::optim {
 
 static void check_options(const SGDOptions& o) {
-  CAKE_CHECK(o.lr >= 0.0, "SGD: lr must be non-negative, got ", o.lr);
-  CAKE_CHECK(o.momentum >= 0.0, "SGD: momentum must be non-negative, got ", o.momentum);
-  CAKE_CHECK(o.weight_decay >= 0.0, "SGD: weight_decay must be non-negative, got ", o.weight_decay);
-  CAKE_CHECK(!o.nesterov || (o.momentum > 0.0 && o.dampening == 0.0),
-             "SGD: Nesterov momentum needs momentum > 0 and dampening = 0, got momentum ", o.momentum, ", dampening ",
-             o.dampening);
+  CAKE_CHECK(o.lr() >= 0.0, "SGD: lr must be non-negative, got ", o.lr());
+  CAKE_CHECK(o.momentum() >= 0.0, "SGD: momentum must be non-negative, got ", o.momentum());
+  CAKE_CHECK(o.weight_decay() >= 0.0, "SGD: weight_decay must be non-negative, got ", o.weight_decay());
+  CAKE_CHECK(!o.nesterov() || (o.momentum() > 0.0 && o.dampening() == 0.0),
+             "SGD: Nesterov momentum needs momentum > 0 and dampening = 0, got momentum ", o.momentum(), ", dampening ",
+             o.dampening());
 }
 
 SGD::SGD(std::vector<Tensor> params, const SGDOptions& options) : Optimizer(std::move(params)), options(options) {
@@ -29,40 +29,40 @@ void SGD::step() {
     if (!p.grad().defined()) continue;
     ParamState& state = state_[i];
     ++state.step;
-    const bool first_step = o.momentum != 0.0 && !state.tensors.count("momentum_buffer");
-    if (o.fused && fused::applicable(fused::sgd_stub, p, {&p.grad()})) {
+    const bool first_step = o.momentum() != 0.0 && !state.tensors.count("momentum_buffer");
+    if (o.fused() && fused::applicable(fused::sgd_stub, p, {&p.grad()})) {
       Tensor buffer;
-      if (o.momentum != 0.0) {
+      if (o.momentum() != 0.0) {
         if (first_step) state.tensors["momentum_buffer"] = empty_like(p);  // the kernel sets it to g
         buffer = state.tensors["momentum_buffer"];
       }
       if (fused::applicable(fused::sgd_stub, p, {&buffer})) {
         fused::sgd_stub(p.device(), p, p.grad(), buffer,
-                        fused::SGDStep{.lr = o.lr, .momentum = o.momentum, .dampening = o.dampening,
-                                       .weight_decay = o.weight_decay, .nesterov = o.nesterov, .first_step = first_step});
+                        fused::SGDStep{.lr = o.lr(), .momentum = o.momentum(), .dampening = o.dampening(),
+                                       .weight_decay = o.weight_decay(), .nesterov = o.nesterov(), .first_step = first_step});
         p.bump_version();
         continue;
       }
     }
     // The reference: the algorithm of sgd.h, one tensor op per line.
     Tensor d_p = p.grad();
-    if (o.weight_decay != 0.0) d_p = d_p + p * o.weight_decay;
-    if (o.momentum != 0.0) {
+    if (o.weight_decay() != 0.0) d_p = d_p + p * o.weight_decay();
+    if (o.momentum() != 0.0) {
       Tensor& buffer = state.tensors["momentum_buffer"];
       if (first_step) buffer = d_p.clone();  // no dampening on the first step
-      else buffer.mul_(o.momentum).add_(d_p, 1.0 - o.dampening);
-      d_p = o.nesterov ? d_p + buffer * o.momentum : buffer;
+      else buffer.mul_(o.momentum()).add_(d_p, 1.0 - o.dampening());
+      d_p = o.nesterov() ? d_p + buffer * o.momentum() : buffer;
     }
-    p.add_(d_p, -o.lr);
+    p.add_(d_p, -o.lr());
   }
 }
 
 std::vector<std::pair<std::string, double>> SGD::hyperparameters() const {
-  return {{"lr", options.lr},
-          {"momentum", options.momentum},
-          {"dampening", options.dampening},
-          {"weight_decay", options.weight_decay},
-          {"nesterov", options.nesterov ? 1.0 : 0.0}};
+  return {{"lr", options.lr()},
+          {"momentum", options.momentum()},
+          {"dampening", options.dampening()},
+          {"weight_decay", options.weight_decay()},
+          {"nesterov", options.nesterov() ? 1.0 : 0.0}};
 }
 
 void SGD::set_hyperparameters(const std::map<std::string, double>& values) {
@@ -71,7 +71,7 @@ void SGD::set_hyperparameters(const std::map<std::string, double>& values) {
                .dampening = hyperparameter(values, "dampening"),
                .weight_decay = hyperparameter(values, "weight_decay"),
                .nesterov = hyperparameter(values, "nesterov") != 0.0,
-               .fused = options.fused};
+               .fused = options.fused()};
   check_options(o);
   options = o;
 }

@@ -4,18 +4,20 @@
 //   cake::optim::SGD sgd(net->parameters(), {.lr = 0.05, .momentum = 0.9, .weight_decay = 1e-5});
 #pragma once
 
+#include "nn/options.h"
 #include "optim/optimizer.h"
 
 namespace cake::optim {
 
 struct SGDOptions {
-  double lr = 1e-3;
-  double momentum = 0.0;
-  double dampening = 0.0;
-  double weight_decay = 0.0;
-  bool nesterov = false;  // needs momentum > 0 and dampening == 0
+  using Self = SGDOptions;
+  CAKE_ARG(double, lr) = 1e-3;
+  CAKE_ARG(double, momentum) = 0.0;
+  CAKE_ARG(double, dampening) = 0.0;
+  CAKE_ARG(double, weight_decay) = 0.0;
+  CAKE_ARG(bool, nesterov) = false;  // needs momentum > 0 and dampening == 0
   // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
-  bool fused = true;
+  CAKE_ARG(bool, fused) = true;
 };
 
 // Per step, with g the gradient and b the momentum buffer (state "momentum_buffer"):

@@ -79,6 +79,30 @@ CAKE_GRADCHECK_CASES(nn) {
        [](const TensorList& x) { return layer_norm(x[0], {4, 5}, x[1], x[2]); }},
       {"layer_norm no affine non-contiguous", [] { return inputs({{4, 3}}); },
        [](const TensorList& x) { return layer_norm(x[0].t(), {4}); }},
+      // group norm (nn/functional.h): affine, without affine, and a 3-D input
+      {"group_norm", [] { return inputs({{2, 6, 2, 3}, {6}, {6}}); },
+       [](const TensorList& x) { return nn::functional::group_norm(x[0], 3, x[1], x[2]); }},
+      {"group_norm no affine [N, C, L]", [] { return inputs({{3, 4, 5}}); },
+       [](const TensorList& x) { return nn::functional::group_norm(x[0], 2); }},
+      // interpolate (nn/functional.h): nearest and bilinear, by size and by scale
+      {"interpolate nearest scale 2", [] { return inputs({{1, 2, 3, 4}}); },
+       [](const TensorList& x) {
+         return nn::functional::interpolate(x[0], nn::functional::InterpolateFuncOptions().scale_factor(2.0));
+       }},
+      {"interpolate nearest size", [] { return inputs({{2, 1, 4, 3}}); },
+       [](const TensorList& x) {
+         return nn::functional::interpolate(x[0], nn::functional::InterpolateFuncOptions().size(Pair{3, 5}));
+       }},
+      {"interpolate bilinear scale 2", [] { return inputs({{1, 2, 3, 4}}); },
+       [](const TensorList& x) {
+         return nn::functional::interpolate(x[0],
+                                            nn::functional::InterpolateFuncOptions().scale_factor(2.0).mode(kBilinear));
+       }},
+      {"interpolate bilinear size align_corners", [] { return inputs({{1, 1, 3, 4}}); },
+       [](const TensorList& x) {
+         return nn::functional::interpolate(
+             x[0], nn::functional::InterpolateFuncOptions().size(Pair{5, 2}).mode(kBilinear).align_corners(true));
+       }},
       // softmax along any dim
       {"softmax last", [] { return inputs({{3, 5}}); }, [](const TensorList& x) { return softmax(x[0], -1); }},
       {"softmax dim 0", [] { return inputs({{4, 3, 2}}); }, [](const TensorList& x) { return softmax(x[0], 0); }},

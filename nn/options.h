@@ -1,0 +1,78 @@
+// options.h: option structs that take both Cake's designated initializers and libtorch's
+// chained setters.
+//
+//   cake::nn::Conv2dOptions a{.stride = 2, .padding = 1};                  // C++20 designated initializers
+//   cake::nn::Conv2dOptions b = cake::nn::Conv2dOptions(1, 16, 3).stride(2).padding(1);   // libtorch's builder
+//   std::int64_t s = b.stride;          // a field reads as its value ...
+//   std::int64_t t = b.stride();        // ... and, as in libtorch, through a getter
+//   b.stride = 3;                       // and assigns as one
+//
+// NOTE [ Designated initializers and chained setters ]
+// The two spellings pull in opposite directions: `{.stride = 2}` needs an aggregate whose
+// public field is called `stride`, while `.stride(2)` needs a member *function* called
+// `stride`, and a class cannot have both. libtorch makes the fields private (stride_), which
+// would break every `{.stride = 2}` in Cake. Here each field is a small class, Arg, that is
+// at the same time the value (an implicit conversion reads it, an implicit constructor
+// initialises it, so `{.stride = 2}` and `opts.stride + 1` work unchanged) and the setter:
+// calling it, `opts.stride(2)`, stores 2 and returns the struct that holds the field, so
+// calls chain. To find that struct from the field, Arg subtracts the field's offset
+// (offsetof, computed by a static function the CAKE_ARG macro declares beside the field)
+// from its own address: the "container_of" idiom of intrusive containers. The structs stay
+// aggregates and standard-layout (which offsetof needs), so C++20's parenthesised aggregate
+// initialisation gives libtorch's positional form for free: the required arguments come
+// first in each struct (Conv2dOptions(1, 16, 3) is in_channels, out_channels, kernel_size),
+// and nothing positional can land in an unintended field.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+namespace cake::nn {
+
+template <class Owner, class T, std::size_t (*OffsetInOwner)()>
+class Arg {
+ public:
+  // The implicit constructors make `{.stride = 2}`, `= {0.9, 0.999}` and the positional
+  // `Conv2dOptions(1, 16, 3)` initialise the value.
+  constexpr Arg() = default;
+  constexpr Arg(const T& value) : value_(value) {}  // NOLINT(google-explicit-constructor)
+  template <class... Args>
+    requires(sizeof...(Args) != 1 && std::constructible_from<T, Args...>)
+  constexpr Arg(Args&&... args) : value_(std::forward<Args>(args)...) {}  // NOLINT
+  template <class U>
+    requires(!std::same_as<std::remove_cvref_t<U>, Arg> && !std::same_as<std::remove_cvref_t<U>, T> &&
+             std::convertible_to<U, T>)
+  constexpr Arg(U&& value) : value_(static_cast<T>(std::forward<U>(value))) {}  // NOLINT
+
+  // Reading: `opts.stride` converts to the value; `opts.stride()` is libtorch's getter.
+  constexpr operator const T&() const { return value_; }  // NOLINT(google-explicit-constructor)
+  constexpr const T& operator()() const { return value_; }
+  constexpr const T& get() const { return value_; }
+  T& get() { return value_; }
+  const T* operator->() const { return &value_; }  // opts.betas->first
+
+  // Writing: `opts.stride(2)` sets the value and returns the whole struct, so calls chain.
+  Owner& operator()(T value) {
+    value_ = std::move(value);
+    return owner();
+  }
+
+ private:
+  Owner& owner() {
+    // The field lives OffsetInOwner() bytes into its Owner (see the note above).
+    return *reinterpret_cast<Owner*>(reinterpret_cast<char*>(this) - OffsetInOwner());
+  }
+
+  T value_{};
+};
+
+}  // namespace cake::nn
+
+// Declares the option field `name` of type `type` inside an options struct that has declared
+// `using Self = <the struct>;`: the field (an Arg) and the static function giving its offset.
+// Follow it with a default: CAKE_ARG(std::int64_t, stride) = 1;
+#define CAKE_ARG(type, name)                                                \
+  static std::size_t name##_offset_() { return offsetof(Self, name); }      \
+  ::cake::nn::Arg<Self, type, &Self::name##_offset_> name
