@@ -39,8 +39,9 @@ CAKE_REGISTER_ALGORITHM({
     .params = {{"eps", ParamType::Float, library_default(&O::eps), "neighbourhood radius"},
                {"min_samples", ParamType::Int, library_default(&O::min_samples),
                 "neighbours (the sample included) that make a core sample"},
-               {"algorithm", ParamType::String, library_choice(&O::algorithm, cluster::parse_neighbor_algorithm, kNeighborAlgorithms),
-                "neighbour search", kNeighborAlgorithms},
+               {"algorithm", ParamType::String,
+                library_choice(&O::algorithm, cluster::parse_neighbor_algorithm, kNeighborAlgorithms), "neighbour search",
+                kNeighborAlgorithms},
                {"leaf_size", ParamType::Int, library_default(&O::leaf_size), "k-d tree leaf size"}},
     .run = run_dbscan,
 });

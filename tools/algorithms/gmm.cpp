@@ -4,9 +4,10 @@
 //   cake run gmm --data X.npy --set n_components=10 covariance_type=diag
 //
 // Parameters carry scikit-learn's names and defaults (sklearn.mixture.GaussianMixture, 1.2;
-// Dempster, Laird & Rubin 1977), read from cake::mixture::GaussianMixtureOptions. Each sample is labelled with its most responsible component.
-// metrics.json gets the mean log-likelihood per sample and the information criteria BIC and
-// AIC; objective.png shows the log-likelihood at every EM iteration, which EM never lowers.
+// Dempster, Laird & Rubin 1977), read from cake::mixture::GaussianMixtureOptions. Each sample is
+// labelled with its most responsible component. metrics.json gets the mean log-likelihood per
+// sample and the information criteria BIC and AIC; objective.png shows the log-likelihood at
+// every EM iteration, which EM never lowers.
 #include <string>
 
 #include "algorithms/mixture/gaussian_mixture.h"

@@ -41,6 +41,7 @@ CAKE_REGISTER_ALGORITHM({
     .name = "nmf",
     .summary = "non-negative matrix factorisation X ~ W H (coordinate descent or multiplicative updates)",
     .reference = "Lee & Seung 2001; Cichocki & Phan 2009 (HALS / CD); Boutsidis & Gallopoulos 2008 (NNDSVD)",
+    // n_components is the command line's own (10 parts to look at); the library's 0 keeps all features.
     .params = {{"n_components", ParamType::Int, "10", "rank of the factorisation (0: all features)"},
                {"init", ParamType::String, library_choice(&O::init, decomposition::parse_nmf_init, kInits),
                 "initial W, H", kInits},
@@ -51,7 +52,7 @@ CAKE_REGISTER_ALGORITHM({
                {"alpha_W", ParamType::Float, library_default(&O::alpha_W), "penalty weight on W"},
                {"alpha_H", ParamType::Float, library_default(&O::alpha_H, "-1"),
                 "penalty weight on H (< 0: the same as alpha_W)"},
-               {"l1_ratio", ParamType::Float, "0", "l1 share of the penalty (0: ridge, 1: lasso)"}},
+               {"l1_ratio", ParamType::Float, library_default(&O::l1_ratio), "l1 share of the penalty (0: ridge, 1: lasso)"}},
     .run = run_nmf,
 });
 

@@ -49,6 +49,8 @@ CAKE_REGISTER_ALGORITHM({
     .name = "sparse-coding",
     .summary = "dictionary learning and sparse coding (lasso CD while learning; OMP, lasso CD or threshold codes)",
     .reference = "Olshausen & Field 1997; Mairal, Bach, Ponce & Sapiro 2009; Rubinstein et al. 2008 (Batch-OMP)",
+    // n_components and max_iter are the command line's own (32 atoms to look at, a short run);
+    // the library's are 0 (as many atoms as features) and 1000.
     .params = {{"n_components", ParamType::Int, "32", "dictionary atoms (0: as many as features)"},
                {"alpha", ParamType::Float, library_default(&O::alpha), "lasso weight while learning"},
                {"max_iter", ParamType::Int, "100", "most learning iterations"},
@@ -56,9 +58,9 @@ CAKE_REGISTER_ALGORITHM({
                 "stop when the cost drops by less than this fraction"},
                {"fit_algorithm", ParamType::String, "cd", "coder while learning (lasso by coordinate descent)",
                 {"cd"}},
-               {"transform_algorithm", ParamType::String, library_choice(&O::transform_algorithm, decomposition::parse_sparse_coding_algorithm, kCoders),
-                "coder of the output codes",
-                kCoders},
+               {"transform_algorithm", ParamType::String,
+                library_choice(&O::transform_algorithm, decomposition::parse_sparse_coding_algorithm, kCoders),
+                "coder of the output codes", kCoders},
                {"transform_n_nonzero_coefs", ParamType::Int, library_default(&O::transform_n_nonzero_coefs, "0"),
                 "OMP atoms per sample (0: features / 10)"},
                {"transform_alpha", ParamType::Float, library_default(&O::transform_alpha, "-1"),
