@@ -23,10 +23,10 @@ namespace cake::cli {
 inline std::string default_text(std::int64_t v) { return std::to_string(v); }
 inline std::string default_text(bool v) { return v ? "true" : "false"; }
 inline std::string default_text(const std::string& v) { return v; }
-// The shortest text that reads back as exactly v ("0.0001", "1e-06").
+// The shortest text that reads back as exactly v, in printf's %g style ("0.0001", "1e-06").
 inline std::string default_text(double v) {
   char buffer[32];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), v);
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), v, std::chars_format::general);
   if (ec != std::errc()) throw std::logic_error("default_text: cannot format a double");
   return std::string(buffer, end);
 }
@@ -34,21 +34,24 @@ inline std::string default_text(double v) {
 // The default of `field` in a default-constructed Options.
 template <class Options, class T>
 std::string library_default(T Options::*field) {
-  return default_text(Options{}.*field);
+  const Options defaults{};
+  return default_text(defaults.*field);
 }
 
 // An optional field: its default, or `unset` (the command line's spelling of "no value", e.g.
 // "-1" or "0") when the library leaves it empty.
 template <class Options, class T>
 std::string library_default(std::optional<T> Options::*field, const std::string& unset) {
-  const std::optional<T>& v = Options{}.*field;
+  const Options defaults{};
+  const std::optional<T> v = defaults.*field;
   return v ? default_text(*v) : unset;
 }
 
 // An enum field: the one of `choices` that `parse` turns into the library's default.
 template <class Options, class Enum>
 std::string library_choice(Enum Options::*field, Enum (*parse)(const std::string&), const std::vector<std::string>& choices) {
-  const Enum wanted = Options{}.*field;
+  const Options defaults{};
+  const Enum wanted = defaults.*field;
   for (const std::string& choice : choices)
     if (parse(choice) == wanted) return choice;
   throw std::logic_error("library_choice: the library's default is none of the listed choices");

@@ -92,8 +92,8 @@ std::string ParamValue::to_string() const {
     case Kind::Bool: return bool_ ? "true" : "false";
     case Kind::Text: return text_;
     case Kind::Float: {
-      char buffer[32];
-      const auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof(buffer), float_);  // shortest round trip
+      char buffer[32];  // the shortest text that reads back as float_, in %g style ("0.0001", "1e-06")
+      const auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof(buffer), float_, std::chars_format::general);
       return ec == std::errc() ? std::string(buffer, ptr) : std::string("?");
     }
   }

@@ -37,9 +37,9 @@ TEST_CASE("make_clusterer: every name gives a clusterer that finds three separat
       params = {{"eps", 2.0}, {"min_samples", 3}};
     } else {
       params = {{"n_clusters", 3}};
-      if (name != "agglomerative") params["random_state"] = 0;
+      if (name != "agglomerative") params.insert_or_assign("random_state", 0);
     }
-    if (name == "spectral") params["gamma"] = 0.1;
+    if (name == "spectral") params.insert_or_assign("gamma", 0.1);
     const std::unique_ptr<Clusterer> c = make_clusterer(name, params);
     CHECK(c->name() == name);
     const std::vector<std::int64_t> labels = int_values(c->fit_predict(x));
