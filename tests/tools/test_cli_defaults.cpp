@@ -24,7 +24,7 @@ std::map<std::string, std::set<std::string>>& checked() {
 
 // The default of `name` in the command `algorithm`, parsed as `cake run` parses it.
 json cli_default(const std::string& algorithm, const std::string& name) {
-  const AlgorithmEntry& entry = algorithms().at(algorithm);
+  const AlgorithmEntry& entry = cli::algorithms().at(algorithm);
   for (const ParamSpec& spec : entry.params)
     if (spec.name == name) {
       checked()[algorithm].insert(name);
@@ -179,8 +179,8 @@ TEST_CASE("the classical commands' defaults are the library's, and every paramet
                                              "sparse-coding", "tsne"};
   for (const std::string& command : commands) {
     CAPTURE(command);
-    REQUIRE(algorithms().count(command) == 1);
-    for (const ParamSpec& spec : algorithms().at(command).params) {
+    REQUIRE(cli::algorithms().count(command) == 1);
+    for (const ParamSpec& spec : cli::algorithms().at(command).params) {
       CAPTURE(spec.name);
       CHECK(checked()[command].count(spec.name) == 1);
     }
