@@ -23,7 +23,7 @@
 #pragma GCC diagnostic pop
 #endif
 
-namespace cake::image {
+namespace cake::data::image {
 
 // ---- colours ---------------------------------------------------------------------------------
 
@@ -365,4 +365,4 @@ void write_png(const std::filesystem::path& path, const Canvas& canvas) {
   });
 }
 
-}  // namespace cake::image
+}  // namespace cake::data::image

@@ -24,7 +24,7 @@
 
 #include "tensor/tensor.h"
 
-namespace cake::image {
+namespace cake::data::image {
 
 struct Color {
   std::uint8_t r = 0, g = 0, b = 0;
@@ -108,4 +108,28 @@ std::vector<std::uint8_t> encode_png(const Canvas& canvas);
 // reader never sees half a file. Errors name the path.
 void write_png(const std::filesystem::path& path, const Canvas& canvas);
 
+}  // namespace cake::data::image
+
+// Compatibility: the spelling from before image.h joined cake::data (cake::image::write_png, ...).
+// They name the same entities; new code uses cake::data::image.
+namespace cake::image {
+using ::cake::data::image::Color;
+using ::cake::data::image::kWhite;
+using ::cake::data::image::kBlack;
+using ::cake::data::image::kGray;
+using ::cake::data::image::kLightGray;
+using ::cake::data::image::palette;
+using ::cake::data::image::sequential;
+using ::cake::data::image::mix;
+using ::cake::data::image::kGlyphWidth;
+using ::cake::data::image::kCapHeight;
+using ::cake::data::image::kGlyphRows;
+using ::cake::data::image::kCharAdvance;
+using ::cake::data::image::text_width;
+using ::cake::data::image::text_height;
+using ::cake::data::image::Canvas;
+using ::cake::data::image::image_grid;
+using ::cake::data::image::png_available;
+using ::cake::data::image::encode_png;
+using ::cake::data::image::write_png;
 }  // namespace cake::image

@@ -15,7 +15,12 @@
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
 
-namespace cake::algorithms {
+namespace cake::cluster {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
+using neighbors::SparseGraph;  // the connectivity graph (algorithms/neighbors/)
+using neighbors::connected_components;
+using neighbors::kneighbors_graph;
 
 using index_t = std::int64_t;
 
@@ -546,4 +551,4 @@ const Tensor& AgglomerativeClustering::distances() const {
   return distances_;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::cluster

@@ -1,7 +1,7 @@
 // agglomerative.h: hierarchical agglomerative clustering (ward, complete, average and single
 // linkage), with an optional connectivity graph, and the merge tree it builds.
 //
-//   cake::algorithms::AgglomerativeClustering ward({.n_clusters = 10});
+//   cake::cluster::AgglomerativeClustering ward({.n_clusters = 10});
 //   cake::Tensor labels = ward.fit_predict(X);      // [n] int64
 //   cake::Tensor children = ward.children();        // [n - 1, 2]: node n + i merged children[i]
 //   cake::Tensor heights = ward.distances();        // [n - 1], non-decreasing for these linkages
@@ -39,9 +39,10 @@
 #include <vector>
 
 #include "algorithms/neighbors/sparse_graph.h"
+#include "algorithms/cluster/clusterer.h"
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::cluster {
 
 enum class Linkage { Ward, Complete, Average, Single };
 Linkage parse_linkage(const std::string& name);  // "ward", "complete", "average", "single"
@@ -70,22 +71,24 @@ struct MergeTree {
 // Step 1. X is [n, d] float32/float64 (distances are computed in float64). With a
 // connectivity graph (n x n, any weights; an edge in either direction connects) merges are
 // restricted to connected clusters.
-MergeTree linkage_tree(const Tensor& x, Linkage linkage, const SparseGraph* connectivity = nullptr);
+MergeTree linkage_tree(const Tensor& x, Linkage linkage, const neighbors::SparseGraph* connectivity = nullptr);
 
 // Step 2. Flat labels for the n_clusters clusters left after the last n_clusters - 1 merges
 // are undone, numbered as scikit-learn's _hc_cut numbers them.
 std::vector<std::int64_t> cut_tree(const MergeTree& tree, std::int64_t n_clusters);
 
-class AgglomerativeClustering {
+// A Clusterer that labels only its training data (predict throws).
+class AgglomerativeClustering : public Clusterer {
  public:
   explicit AgglomerativeClustering(AgglomerativeClusteringOptions options = {});
 
-  AgglomerativeClustering& fit(const Tensor& x);
+  AgglomerativeClustering& fit(const Tensor& x) override;
   // With an explicit connectivity graph (overrides connectivity_n_neighbors).
-  AgglomerativeClustering& fit(const Tensor& x, const SparseGraph& connectivity);
-  Tensor fit_predict(const Tensor& x);
+  AgglomerativeClustering& fit(const Tensor& x, const neighbors::SparseGraph& connectivity);
+  Tensor fit_predict(const Tensor& x) override;
 
-  const Tensor& labels() const;     // [n] int64
+  const Tensor& labels() const override;  // [n] int64
+  std::string name() const override { return "agglomerative"; }
   const Tensor& children() const;   // [n - 1, 2] int64
   const Tensor& distances() const;  // [n - 1] float64
   std::int64_t n_leaves() const { return tree_.n_leaves; }
@@ -95,7 +98,7 @@ class AgglomerativeClustering {
   const AgglomerativeClusteringOptions& options() const { return options_; }
 
  private:
-  AgglomerativeClustering& fit_tree(const Tensor& x, const SparseGraph* connectivity);
+  AgglomerativeClustering& fit_tree(const Tensor& x, const neighbors::SparseGraph* connectivity);
 
   AgglomerativeClusteringOptions options_;
   MergeTree tree_;
@@ -104,4 +107,18 @@ class AgglomerativeClustering {
   std::int64_t n_connected_components_ = 1;
 };
 
+}  // namespace cake::cluster
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::cluster.
+namespace cake::algorithms {
+using ::cake::cluster::Linkage;
+using ::cake::cluster::parse_linkage;
+using ::cake::cluster::linkage_name;
+using ::cake::cluster::AgglomerativeClusteringOptions;
+using ::cake::cluster::MergeTree;
+using ::cake::cluster::linkage_tree;
+using ::cake::cluster::cut_tree;
+using ::cake::cluster::AgglomerativeClustering;
 }  // namespace cake::algorithms

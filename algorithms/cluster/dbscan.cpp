@@ -11,7 +11,10 @@
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
 
-namespace cake::algorithms {
+namespace cake::cluster {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
+using neighbors::KDTree;  // the radius queries (algorithms/neighbors/)
 
 using index_t = std::int64_t;
 
@@ -237,4 +240,4 @@ const Tensor& DBSCAN::components() const {
   return components_;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::cluster

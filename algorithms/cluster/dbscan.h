@@ -1,6 +1,6 @@
 // dbscan.h: DBSCAN, density-based clustering with noise (Ester, Kriegel, Sander & Xu, KDD 1996).
 //
-//   cake::algorithms::DBSCAN db({.eps = 0.3, .min_samples = 10});
+//   cake::cluster::DBSCAN db({.eps = 0.3, .min_samples = 10});
 //   cake::Tensor labels = db.fit_predict(X);        // [n] int64, -1 marks noise
 //   cake::Tensor core = db.core_sample_indices();   // ascending
 //
@@ -24,9 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/cluster/clusterer.h"
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::cluster {
 
 // How the eps-neighbourhoods are found (sklearn's `algorithm`).
 enum class NeighborAlgorithm { Auto, KDTree, Brute };
@@ -55,14 +56,16 @@ Neighborhoods radius_neighborhoods(const Tensor& x, double eps, NeighborAlgorith
 // Step 2. Labels (-1 noise) from the neighbourhoods and the core flags.
 std::vector<std::int64_t> expand_clusters(const Neighborhoods& neighborhoods, const std::vector<char>& is_core);
 
-class DBSCAN {
+// A Clusterer that labels only its training data (predict throws); -1 marks noise.
+class DBSCAN : public Clusterer {
  public:
   explicit DBSCAN(DBSCANOptions options = {});
 
-  DBSCAN& fit(const Tensor& x);
-  Tensor fit_predict(const Tensor& x);
+  DBSCAN& fit(const Tensor& x) override;
+  Tensor fit_predict(const Tensor& x) override;
+  std::string name() const override { return "dbscan"; }
 
-  const Tensor& labels() const;               // [n] int64, -1 for noise
+  const Tensor& labels() const override;      // [n] int64, -1 for noise
   const Tensor& core_sample_indices() const;  // [n_core] int64, ascending
   const Tensor& components() const;           // [n_core, d]: the core samples, X's dtype
   std::int64_t n_clusters() const { return n_clusters_; }
@@ -74,4 +77,17 @@ class DBSCAN {
   std::int64_t n_clusters_ = 0;
 };
 
+}  // namespace cake::cluster
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::cluster.
+namespace cake::algorithms {
+using ::cake::cluster::NeighborAlgorithm;
+using ::cake::cluster::parse_neighbor_algorithm;
+using ::cake::cluster::DBSCANOptions;
+using ::cake::cluster::Neighborhoods;
+using ::cake::cluster::radius_neighborhoods;
+using ::cake::cluster::expand_clusters;
+using ::cake::cluster::DBSCAN;
 }  // namespace cake::algorithms

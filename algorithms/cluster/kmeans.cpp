@@ -9,7 +9,9 @@
 #include "algorithms/cluster/kmeans_steps.h"
 #include "tensor/creation.h"
 
-namespace cake::algorithms {
+namespace cake::cluster {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
 namespace {
 
@@ -156,4 +158,4 @@ std::int64_t KMeans::n_iter() const {
   return n_iter_;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::cluster

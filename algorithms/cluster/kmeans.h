@@ -1,6 +1,6 @@
 // kmeans.h: k-means clustering with scikit-learn's interface.
 //
-//   cake::algorithms::KMeans km({.n_clusters = 10, .n_init = 10, .random_state = 0});
+//   cake::cluster::KMeans km({.n_clusters = 10, .n_init = 10, .random_state = 0});
 //   cake::Tensor labels = km.fit_predict(X);          // X [N, D] float32 or float64
 //   double j = km.inertia();                          // sum of squared distances, eq. (1)
 //   cake::Tensor mu = km.cluster_centers();           // [10, D], X's dtype
@@ -21,9 +21,10 @@
 #include <optional>
 #include <string>
 
+#include "algorithms/cluster/clusterer.h"
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::cluster {
 
 struct KMeansOptions {
   std::int64_t n_clusters = 8;
@@ -36,20 +37,23 @@ struct KMeansOptions {
   std::string algorithm = "lloyd";  // "lloyd" | "elkan"
 };
 
-class KMeans {
+class KMeans : public Clusterer {
  public:
   explicit KMeans(KMeansOptions options = {});
 
-  KMeans& fit(const Tensor& X);
-  Tensor fit_predict(const Tensor& X);              // labels [N] int64
+  KMeans& fit(const Tensor& X) override;
+  Tensor fit_predict(const Tensor& X) override;     // labels [N] int64
   Tensor fit_transform(const Tensor& X);            // distances to the centres [N, K]
-  Tensor predict(const Tensor& X) const;            // nearest centre [N] int64
+  Tensor predict(const Tensor& X) const override;   // nearest centre [N] int64
+  bool can_predict() const override { return true; }
   Tensor transform(const Tensor& X) const;          // Euclidean distances [N, K], X's dtype
   double score(const Tensor& X) const;              // -inertia of X under the fitted centres
 
   // Fitted attributes (scikit-learn's names without the trailing underscore).
   const Tensor& cluster_centers() const;  // [K, D], the data's dtype
-  const Tensor& labels() const;           // [N] int64, of the training data
+  const Tensor& labels() const override;  // [N] int64, of the training data
+  Tensor centers() const override { return cluster_centers(); }
+  std::string name() const override { return "kmeans"; }
   double inertia() const;                 // eq. (1) on the training data
   std::int64_t n_iter() const;            // iterations of the winning run
   std::int64_t n_features_in() const { return n_features_; }
@@ -64,4 +68,12 @@ class KMeans {
   std::int64_t n_features_ = 0;
 };
 
+}  // namespace cake::cluster
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::cluster.
+namespace cake::algorithms {
+using ::cake::cluster::KMeansOptions;
+using ::cake::cluster::KMeans;
 }  // namespace cake::algorithms

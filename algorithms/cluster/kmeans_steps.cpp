@@ -9,7 +9,9 @@
 
 #include "algorithms/detail/common.h"
 
-namespace cake::algorithms::kmeans {
+namespace cake::cluster::kmeans {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
 using detail::for_each_distance_block;
 using detail::max_threads;
@@ -451,4 +453,4 @@ CAKE_INSTANTIATE_KMEANS_STEPS(float)
 CAKE_INSTANTIATE_KMEANS_STEPS(double)
 #undef CAKE_INSTANTIATE_KMEANS_STEPS
 
-}  // namespace cake::algorithms::kmeans
+}  // namespace cake::cluster::kmeans

@@ -33,7 +33,7 @@
 
 #include "tensor/tensor.h"
 
-namespace cake::algorithms::kmeans {
+namespace cake::cluster::kmeans {
 
 // The data every step reads: X [n x d] row-major (not owned) and its squared row norms.
 template <class T>
@@ -166,4 +166,25 @@ double assign_nearest(const Dataset<T>& data, const T* centers, std::int64_t k, 
 Tensor nearest_centers(const Tensor& X, const Tensor& centers, double* inertia);
 Tensor distances_to_centers(const Tensor& X, const Tensor& centers);
 
+}  // namespace cake::cluster::kmeans
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::cluster::kmeans.
+namespace cake::algorithms::kmeans {
+using ::cake::cluster::kmeans::Dataset;
+using ::cake::cluster::kmeans::Clustering;
+using ::cake::cluster::kmeans::init_kmeans_plus_plus;
+using ::cake::cluster::kmeans::init_random;
+using ::cake::cluster::kmeans::AssignStep;
+using ::cake::cluster::kmeans::LloydStep;
+using ::cake::cluster::kmeans::ElkanStep;
+using ::cake::cluster::kmeans::make_assign_step;
+using ::cake::cluster::kmeans::relocate_empty_clusters;
+using ::cake::cluster::kmeans::update_centers;
+using ::cake::cluster::kmeans::absolute_tolerance;
+using ::cake::cluster::kmeans::StoppingRule;
+using ::cake::cluster::kmeans::assign_nearest;
+using ::cake::cluster::kmeans::nearest_centers;
+using ::cake::cluster::kmeans::distances_to_centers;
 }  // namespace cake::algorithms::kmeans

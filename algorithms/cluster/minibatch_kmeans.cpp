@@ -11,7 +11,9 @@
 #include "algorithms/detail/common.h"
 #include "algorithms/cluster/kmeans_steps.h"
 
-namespace cake::algorithms {
+namespace cake::cluster {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
 namespace {
 
@@ -328,4 +330,4 @@ std::int64_t MiniBatchKMeans::n_steps() const {
   return n_steps_;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::cluster

@@ -1,7 +1,7 @@
 // minibatch_kmeans.h: k-means on random mini-batches (Sculley 2010, "Web-scale k-means
 // clustering"), with scikit-learn's interface and algorithm.
 //
-//   cake::algorithms::MiniBatchKMeans km({.n_clusters = 10, .batch_size = 1024, .random_state = 0});
+//   cake::cluster::MiniBatchKMeans km({.n_clusters = 10, .batch_size = 1024, .random_state = 0});
 //   cake::Tensor labels = km.fit_predict(X);   // X [N, D] float32 or float64
 //
 // Each step draws a batch of b points, assigns each to its nearest centre, and moves every
@@ -19,9 +19,10 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/cluster/clusterer.h"
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::cluster {
 
 struct MiniBatchKMeansOptions {
   std::int64_t n_clusters = 8;
@@ -38,20 +39,23 @@ struct MiniBatchKMeansOptions {
   double reassignment_ratio = 0.01;
 };
 
-class MiniBatchKMeans {
+class MiniBatchKMeans : public Clusterer {
  public:
   explicit MiniBatchKMeans(MiniBatchKMeansOptions options = {});
 
-  MiniBatchKMeans& fit(const Tensor& X);
+  MiniBatchKMeans& fit(const Tensor& X) override;
   // One mini-batch step on X (the whole of X is the batch); initialises on the first call.
   MiniBatchKMeans& partial_fit(const Tensor& X);
-  Tensor fit_predict(const Tensor& X);
-  Tensor predict(const Tensor& X) const;
+  Tensor fit_predict(const Tensor& X) override;
+  Tensor predict(const Tensor& X) const override;
+  bool can_predict() const override { return true; }
   Tensor transform(const Tensor& X) const;
   double score(const Tensor& X) const;  // -inertia
 
   const Tensor& cluster_centers() const;  // [K, D], the data's dtype
-  const Tensor& labels() const;           // [N] int64 (when compute_labels)
+  const Tensor& labels() const override;  // [N] int64 (when compute_labels)
+  Tensor centers() const override { return cluster_centers(); }
+  std::string name() const override { return "minibatch-kmeans"; }
   double inertia() const;
   std::int64_t n_iter() const;            // passes over the data, rounded up
   std::int64_t n_steps() const;           // mini-batches processed
@@ -67,4 +71,12 @@ class MiniBatchKMeans {
   std::int64_t since_last_reassign_ = 0;
 };
 
+}  // namespace cake::cluster
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::cluster.
+namespace cake::algorithms {
+using ::cake::cluster::MiniBatchKMeansOptions;
+using ::cake::cluster::MiniBatchKMeans;
 }  // namespace cake::algorithms

@@ -14,7 +14,15 @@
 #include "tensor/linalg.h"
 #include "tensor/parallel.h"
 
-namespace cake::algorithms {
+namespace cake::cluster {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
+using neighbors::SparseGraph;  // the affinity graphs (algorithms/neighbors/)
+using neighbors::connected_components;
+using neighbors::kneighbors_graph;
+using neighbors::symmetrize;
+using detail::LanczosResult;
+using detail::lanczos_largest;
 
 using index_t = std::int64_t;
 
@@ -353,4 +361,4 @@ const Tensor& SpectralClustering::eigenvalues() const {
   return eigenvalues_;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::cluster

@@ -1,9 +1,9 @@
 // spectral.h: spectral clustering (Ng, Jordan & Weiss 2002, "On spectral clustering: analysis
 // and an algorithm", NIPS).
 //
-//   cake::algorithms::SpectralClustering sc({.n_clusters = 2,
-//                                            .affinity = cake::algorithms::SpectralAffinity::NearestNeighbors,
-//                                            .n_neighbors = 10, .random_state = 0});
+//   cake::cluster::SpectralClustering sc({.n_clusters = 2,
+//                                         .affinity = cake::cluster::SpectralAffinity::NearestNeighbors,
+//                                         .n_neighbors = 10, .random_state = 0});
 //   cake::Tensor labels = sc.fit_predict(X);   // two concentric circles come apart
 //
 // The algorithm of Ng, Jordan & Weiss (their section 2), each step a function below:
@@ -29,9 +29,10 @@
 #include <string>
 
 #include "algorithms/neighbors/sparse_graph.h"
+#include "algorithms/cluster/clusterer.h"
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::cluster {
 
 enum class SpectralAffinity { RBF, NearestNeighbors };
 enum class EigenSolver { Auto, Dense, Lanczos };
@@ -55,7 +56,7 @@ struct SpectralClusteringOptions {
 
 // Step 1.
 Tensor rbf_affinity(const Tensor& x, double gamma);                    // [n, n] float64
-SparseGraph knn_affinity(const Tensor& x, std::int64_t n_neighbors);   // (C + C^T) / 2, self included in C
+neighbors::SparseGraph knn_affinity(const Tensor& x, std::int64_t n_neighbors);   // (C + C^T) / 2, self included in C
 
 // Steps 2-4 on a given affinity (dense [n, n] or sparse; any diagonal is ignored): Y [n, k]
 // float64 with unit rows (rows of isolated samples stay zero), and M's eigenvalues, descending.
@@ -68,7 +69,7 @@ struct SpectralEmbedding {
 };
 SpectralEmbedding spectral_embedding(const Tensor& affinity, std::int64_t k, EigenSolver solver = EigenSolver::Auto,
                                      double tol = 1e-7, std::optional<std::uint64_t> random_state = std::nullopt);
-SpectralEmbedding spectral_embedding(const SparseGraph& affinity, std::int64_t k,
+SpectralEmbedding spectral_embedding(const neighbors::SparseGraph& affinity, std::int64_t k,
                                      EigenSolver solver = EigenSolver::Auto, double tol = 1e-7,
                                      std::optional<std::uint64_t> random_state = std::nullopt);
 
@@ -77,19 +78,21 @@ SpectralEmbedding spectral_embedding(const SparseGraph& affinity, std::int64_t k
 // (Damle, Minden & Ying 2019, Alg. 1). Deterministic.
 Tensor cluster_qr(const Tensor& embedding, std::int64_t k);
 
-class SpectralClustering {
+// A Clusterer that labels only its training data (predict throws).
+class SpectralClustering : public Clusterer {
  public:
   explicit SpectralClustering(SpectralClusteringOptions options = {});
 
-  SpectralClustering& fit(const Tensor& x);
-  Tensor fit_predict(const Tensor& x);
+  SpectralClustering& fit(const Tensor& x) override;
+  Tensor fit_predict(const Tensor& x) override;
+  std::string name() const override { return "spectral"; }
   // With a precomputed affinity (scikit-learn's affinity="precomputed"): dense [n, n] or sparse.
   SpectralClustering& fit_affinity(const Tensor& affinity);
-  SpectralClustering& fit_affinity(const SparseGraph& affinity);
+  SpectralClustering& fit_affinity(const neighbors::SparseGraph& affinity);
 
-  const Tensor& labels() const;            // [n] int64
+  const Tensor& labels() const override;   // [n] int64
   const Tensor& affinity_matrix() const;   // dense [n, n] (RBF or precomputed dense)
-  const SparseGraph& affinity_graph() const;  // sparse (nearest_neighbors or precomputed sparse)
+  const neighbors::SparseGraph& affinity_graph() const;  // sparse (nearest_neighbors or precomputed sparse)
   const Tensor& embedding() const;         // Y of step 4
   const Tensor& eigenvalues() const;
   std::int64_t n_connected_components() const { return n_connected_components_; }
@@ -100,9 +103,28 @@ class SpectralClustering {
 
   SpectralClusteringOptions options_;
   Tensor labels_, affinity_dense_, embedding_, eigenvalues_;
-  SparseGraph affinity_sparse_;
+  neighbors::SparseGraph affinity_sparse_;
   bool has_sparse_ = false;
   std::int64_t n_connected_components_ = 1;
 };
 
+}  // namespace cake::cluster
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::cluster.
+namespace cake::algorithms {
+using ::cake::cluster::SpectralAffinity;
+using ::cake::cluster::EigenSolver;
+using ::cake::cluster::AssignLabels;
+using ::cake::cluster::parse_spectral_affinity;
+using ::cake::cluster::parse_eigen_solver;
+using ::cake::cluster::parse_assign_labels;
+using ::cake::cluster::SpectralClusteringOptions;
+using ::cake::cluster::rbf_affinity;
+using ::cake::cluster::knn_affinity;
+using ::cake::cluster::SpectralEmbedding;
+using ::cake::cluster::spectral_embedding;
+using ::cake::cluster::cluster_qr;
+using ::cake::cluster::SpectralClustering;
 }  // namespace cake::algorithms

@@ -10,7 +10,9 @@
 #include "tensor/linalg.h"
 #include "tensor/parallel.h"
 
-namespace cake::algorithms {
+namespace cake::decomposition {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
 using detail::gemm;
 using index_t = std::int64_t;
@@ -345,4 +347,4 @@ const Tensor& DictionaryLearning::components() const {
   return components_;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::decomposition

@@ -1,11 +1,11 @@
 // dictionary_learning.h: sparse coding against a dictionary (SparseCoder, sparse_encode) and
 // learning the dictionary itself (DictionaryLearning).
 //
-//   cake::algorithms::DictionaryLearning dl({.n_components = 32, .alpha = 0.5, .random_state = 0});
+//   cake::decomposition::DictionaryLearning dl({.n_components = 32, .alpha = 0.5, .random_state = 0});
 //   dl.fit(X);                                   // X [n, f]
 //   cake::Tensor D = dl.components();            // [32, f] atoms, each of norm <= 1
 //   cake::Tensor code = dl.transform(X);         // [n, 32], OMP by default
-//   cake::algorithms::SparseCoder coder(D, {.transform_n_nonzero_coefs = 3});
+//   cake::decomposition::SparseCoder coder(D, {.transform_n_nonzero_coefs = 3});
 //   cake::Tensor sparse = coder.transform(X);    // at most 3 atoms per sample
 //
 // Sparse coding (Olshausen & Field 1997): write each sample x as a combination of a few atoms,
@@ -37,7 +37,7 @@
 
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::decomposition {
 
 enum class SparseCodingAlgorithm { OMP, LassoCD, Threshold };
 SparseCodingAlgorithm parse_sparse_coding_algorithm(const std::string& name);  // "omp", "lasso_cd", "threshold"
@@ -109,4 +109,17 @@ class DictionaryLearning {
   std::int64_t n_iter_ = 0;
 };
 
+}  // namespace cake::decomposition
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::decomposition.
+namespace cake::algorithms {
+using ::cake::decomposition::SparseCodingAlgorithm;
+using ::cake::decomposition::parse_sparse_coding_algorithm;
+using ::cake::decomposition::sparse_encode;
+using ::cake::decomposition::SparseCoderOptions;
+using ::cake::decomposition::SparseCoder;
+using ::cake::decomposition::DictionaryLearningOptions;
+using ::cake::decomposition::DictionaryLearning;
 }  // namespace cake::algorithms

@@ -12,7 +12,9 @@
 #include "tensor/linalg.h"
 #include "tensor/parallel.h"
 
-namespace cake::algorithms {
+namespace cake::decomposition {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
 using detail::gemm;
 using index_t = std::int64_t;
@@ -414,4 +416,4 @@ const Tensor& FastICA::whitening() const {
   return whitening_;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::decomposition

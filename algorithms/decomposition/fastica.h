@@ -2,7 +2,7 @@
 // (Hyvärinen 1999, "Fast and robust fixed-point algorithms for independent component
 // analysis", IEEE TNN 10(3)).
 //
-//   cake::algorithms::FastICA ica({.n_components = 3, .random_state = 0});
+//   cake::decomposition::FastICA ica({.n_components = 3, .random_state = 0});
 //   cake::Tensor S = ica.fit_transform(X);    // [n, 3] estimated sources, unit variance
 //   cake::Tensor A = ica.mixing();            // [f, 3]: X ~ S A^T + mean
 //
@@ -31,7 +31,7 @@
 
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::decomposition {
 
 enum class ICAAlgorithm { Parallel, Deflation };
 enum class ICAFunction { LogCosh, Exp, Cube };
@@ -79,4 +79,20 @@ class FastICA {
   std::int64_t n_iter_ = 0;
 };
 
+}  // namespace cake::decomposition
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::decomposition.
+namespace cake::algorithms {
+using ::cake::decomposition::ICAAlgorithm;
+using ::cake::decomposition::ICAFunction;
+using ::cake::decomposition::ICAWhiten;
+using ::cake::decomposition::WhitenSolver;
+using ::cake::decomposition::parse_ica_algorithm;
+using ::cake::decomposition::parse_ica_function;
+using ::cake::decomposition::parse_ica_whiten;
+using ::cake::decomposition::parse_whiten_solver;
+using ::cake::decomposition::FastICAOptions;
+using ::cake::decomposition::FastICA;
 }  // namespace cake::algorithms

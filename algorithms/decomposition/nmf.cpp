@@ -11,7 +11,9 @@
 #include "tensor/linalg.h"
 #include "tensor/parallel.h"
 
-namespace cake::algorithms {
+namespace cake::decomposition {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
 using detail::gemm;
 using index_t = std::int64_t;
@@ -476,4 +478,4 @@ const Tensor& NMF::components() const {
   return components_;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::decomposition

@@ -1,6 +1,6 @@
 // nmf.h: non-negative matrix factorisation X ~ W H with W, H >= 0, under the Frobenius loss.
 //
-//   cake::algorithms::NMF nmf({.n_components = 20});
+//   cake::decomposition::NMF nmf({.n_components = 20});
 //   cake::Tensor W = nmf.fit_transform(X);         // [n, 20], X is [n, f] and non-negative
 //   cake::Tensor H = nmf.components();              // [20, f]
 //   double err = nmf.reconstruction_err();          // ||X - W H||_F
@@ -32,7 +32,7 @@
 
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::decomposition {
 
 // Auto: NNDSVDA when n_components <= min(n, f), Random otherwise (scikit-learn's init=None).
 enum class NMFInit { Auto, NNDSVD, NNDSVDA, NNDSVDAR, Random };
@@ -85,4 +85,18 @@ class NMF {
   std::int64_t n_components_ = 0;
 };
 
+}  // namespace cake::decomposition
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::decomposition.
+namespace cake::algorithms {
+using ::cake::decomposition::NMFInit;
+using ::cake::decomposition::NMFSolver;
+using ::cake::decomposition::parse_nmf_init;
+using ::cake::decomposition::parse_nmf_solver;
+using ::cake::decomposition::NMFOptions;
+using ::cake::decomposition::nmf_initialize;
+using ::cake::decomposition::randomized_svd;
+using ::cake::decomposition::NMF;
 }  // namespace cake::algorithms

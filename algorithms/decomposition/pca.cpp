@@ -11,7 +11,9 @@
 #include "tensor/cpu/lapack.h"
 #include "tensor/linalg.h"
 
-namespace cake::algorithms {
+namespace cake::decomposition {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
 namespace {
 
@@ -419,4 +421,4 @@ Tensor pca_whiten_l2(const Tensor& X, std::int64_t dim, std::optional<std::uint6
   return l2_normalize_rows(pca.fit_transform(X));
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::decomposition

@@ -1,11 +1,11 @@
 // pca.h: principal component analysis with scikit-learn's interface (sklearn.decomposition.PCA).
 //
-//   cake::algorithms::PCA pca({.n_components = 50});
+//   cake::decomposition::PCA pca({.n_components = 50});
 //   cake::Tensor Z = pca.fit_transform(X);              // X [N, D] -> Z [N, 50], X's dtype
 //   cake::Tensor ratio = pca.explained_variance_ratio(); // [50] float64
 //   cake::Tensor Xr = pca.inverse_transform(Z);          // back to [N, D]
 //   // DeepCluster's preprocessing: PCA-whitening to 256 dimensions, then unit rows.
-//   cake::Tensor F = cake::algorithms::pca_whiten_l2(features, 256);
+//   cake::Tensor F = cake::decomposition::pca_whiten_l2(features, 256);
 //
 // The principal directions of centred data X_c = X - mean are the right singular vectors of
 // X_c = U S V^T, equivalently the eigenvectors of the covariance C = X_c^T X_c / (N - 1) =
@@ -35,7 +35,7 @@
 
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::decomposition {
 
 struct PCAOptions {
   std::int64_t n_components = -1;  // -1: min(N, D)
@@ -84,4 +84,14 @@ Tensor pca_whiten_l2(const Tensor& X, std::int64_t dim, std::optional<std::uint6
 // Each row divided by its Euclidean norm (rows of zeros stay zero).
 Tensor l2_normalize_rows(const Tensor& X);
 
+}  // namespace cake::decomposition
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::decomposition.
+namespace cake::algorithms {
+using ::cake::decomposition::PCAOptions;
+using ::cake::decomposition::PCA;
+using ::cake::decomposition::pca_whiten_l2;
+using ::cake::decomposition::l2_normalize_rows;
 }  // namespace cake::algorithms

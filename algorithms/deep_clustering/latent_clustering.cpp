@@ -1,13 +1,13 @@
-// latent_clustering.cpp: k-means or a Gaussian mixture on standardised codes.
+// latent_clustering.cpp: any Clusterer on standardised codes.
 #include "algorithms/deep_clustering/latent_clustering.h"
 
-#include "algorithms/mixture/gaussian_mixture.h"
-#include "algorithms/cluster/kmeans.h"
+#include <algorithm>
+
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "tensor/creation.h"
 
-namespace cake::algorithms {
+namespace cake::deep_clustering {
 
 Tensor standardize_columns(const Tensor& x) {
   CAKE_CHECK(x.dim() == 2 && x.size(0) >= 2, "standardize_columns: expected [N, D] with N >= 2, got shape ", x.sizes());
@@ -19,21 +19,28 @@ Tensor standardize_columns(const Tensor& x) {
   return (x64 - mean) / std;
 }
 
+Tensor cluster_codes(const Tensor& codes, cluster::Clusterer& clusterer, bool standardize) {
+  CAKE_CHECK(codes.dim() == 2, "cluster_codes: expected codes [N, D], got shape ", codes.sizes());
+  const Tensor x = standardize ? standardize_columns(codes) : codes.detach().to(kFloat64);
+  return clusterer.fit_predict(x);
+}
+
 Tensor cluster_codes(const Tensor& codes, const LatentClusteringOptions& options) {
   CAKE_CHECK(codes.dim() == 2, "cluster_codes: expected codes [N, D], got shape ", codes.sizes());
   CAKE_CHECK(options.n_clusters >= 1 && options.n_clusters <= codes.size(0), "cluster_codes: n_clusters must be in [1, ",
              codes.size(0), "], got ", options.n_clusters);
-  const Tensor x = options.standardize ? standardize_columns(codes) : codes.detach().to(kFloat64);
-  if (options.method == "kmeans") {
-    KMeans kmeans({.n_clusters = options.n_clusters, .n_init = options.n_init, .random_state = options.seed});
-    return kmeans.fit_predict(x);
-  }
-  if (options.method == "gmm") {
-    GaussianMixture gmm({.n_components = options.n_clusters, .covariance_type = options.covariance_type,
-                         .n_init = options.n_init, .random_state = options.seed});
-    return gmm.fit_predict(x);
-  }
-  CAKE_FAIL("cluster_codes: method must be \"kmeans\" or \"gmm\", got \"", options.method, "\"");
+  // The common settings go to every clusterer that has them (k-means has no covariance_type,
+  // DBSCAN no n_clusters), so no method is named here; options.params are passed as given.
+  const std::vector<std::string> accepted = cluster::clusterer_parameters(options.method);
+  const auto accepts = [&](const std::string& key) { return std::find(accepted.begin(), accepted.end(), key) != accepted.end(); };
+  cluster::ClustererParams params;
+  if (accepts("n_clusters")) params.insert_or_assign("n_clusters", options.n_clusters);
+  if (accepts("n_init")) params.insert_or_assign("n_init", options.n_init);
+  if (accepts("random_state")) params.insert_or_assign("random_state", options.seed);
+  if (accepts("covariance_type")) params.insert_or_assign("covariance_type", options.covariance_type);
+  for (const auto& [key, value] : options.params) params.insert_or_assign(key, value);
+  const std::unique_ptr<cluster::Clusterer> clusterer = cluster::make_clusterer(options.method, params);
+  return cluster_codes(codes, *clusterer, options.standardize);
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::deep_clustering

@@ -7,7 +7,7 @@
 #include "tensor/creation.h"
 #include "tensor/linalg.h"
 
-namespace cake::algorithms {
+namespace cake::algorithms::detail {
 
 using index_t = std::int64_t;
 
@@ -153,4 +153,4 @@ LanczosResult lanczos_largest(std::int64_t n, const std::function<void(const dou
   }
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::algorithms::detail

@@ -4,7 +4,7 @@
 // eigenvalue problems"; Stewart 2001, Krylov-Schur).
 //
 //   auto apply = [&](const double* x, double* y) { spmv(graph, x, y); };
-//   cake::algorithms::LanczosResult r = cake::algorithms::lanczos_largest(n, apply, {.n_eigenpairs = 10});
+//   cake::algorithms::detail::LanczosResult r = cake::algorithms::detail::lanczos_largest(n, apply, {.n_eigenpairs = 10});
 //   // r.eigenvalues[i] descending, r.vectors [n, 10] row-major (column i is eigenvector i)
 //
 // The method, as implemented:
@@ -28,7 +28,7 @@
 #include <optional>
 #include <vector>
 
-namespace cake::algorithms {
+namespace cake::algorithms::detail {
 
 struct LanczosOptions {
   std::int64_t n_eigenpairs = 1;
@@ -53,4 +53,13 @@ LanczosResult lanczos_largest(std::int64_t n, const std::function<void(const dou
                               const LanczosOptions& options, const std::vector<double>& deflation = {},
                               std::int64_t n_deflation = 0);
 
+}  // namespace cake::algorithms::detail
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::algorithms::detail.
+namespace cake::algorithms {
+using ::cake::algorithms::detail::LanczosOptions;
+using ::cake::algorithms::detail::LanczosResult;
+using ::cake::algorithms::detail::lanczos_largest;
 }  // namespace cake::algorithms

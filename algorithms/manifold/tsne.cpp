@@ -13,7 +13,10 @@
 #include "algorithms/detail/common.h"
 #include "algorithms/decomposition/pca.h"
 
-namespace cake::algorithms {
+namespace cake::manifold {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
+using decomposition::PCA;  // the PCA initialisation (algorithms/decomposition/)
 
 namespace tsne {
 
@@ -685,4 +688,4 @@ double TSNE::learning_rate() const {
   return learning_rate_;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::manifold

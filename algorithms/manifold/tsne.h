@@ -2,7 +2,7 @@
 // scikit-learn's interface (sklearn.manifold.TSNE), exact, Barnes-Hut (van der Maaten 2014) and
 // FFT-accelerated interpolation (FIt-SNE, Linderman et al. 2019).
 //
-//   cake::algorithms::TSNE tsne({.perplexity = 30, .random_state = 0});
+//   cake::manifold::TSNE tsne({.perplexity = 30, .random_state = 0});
 //   cake::Tensor Y = tsne.fit_transform(X);    // X [N, D] -> Y [N, 2], X's dtype
 //   double kl = tsne.kl_divergence();
 //
@@ -61,7 +61,7 @@
 
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::manifold {
 
 struct TSNEOptions {
   std::int64_t n_components = 2;       // 1..3 for barnes_hut, 1..2 for fft
@@ -191,4 +191,24 @@ double kl_gradient_fft(const SparseMatrix& p, const std::vector<double>& y, std:
 
 }  // namespace tsne
 
+}  // namespace cake::manifold
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::manifold.
+namespace cake::algorithms {
+using ::cake::manifold::TSNEOptions;
+using ::cake::manifold::TSNE;
+namespace tsne {
+using ::cake::manifold::tsne::SparseMatrix;
+using ::cake::manifold::tsne::binary_search_perplexity;
+using ::cake::manifold::tsne::joint_probabilities;
+using ::cake::manifold::tsne::joint_probabilities_nn;
+using ::cake::manifold::tsne::kl_gradient_exact;
+using ::cake::manifold::tsne::kl_gradient_barnes_hut;
+using ::cake::manifold::tsne::kl_gradient_from_repulsion;
+using ::cake::manifold::tsne::FftOptions;
+using ::cake::manifold::tsne::FftWorkspace;
+using ::cake::manifold::tsne::kl_gradient_fft;
+}  // namespace tsne
 }  // namespace cake::algorithms

@@ -15,7 +15,9 @@
 #include "algorithms/detail/fft.h"
 #include "algorithms/manifold/tsne.h"
 
-namespace cake::algorithms::tsne {
+namespace cake::manifold::tsne {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
 using detail::Complex;
 
@@ -345,4 +347,4 @@ double kl_gradient_fft(const SparseMatrix& p, const std::vector<double>& y, std:
   return kl_gradient_fft(p, y, n, dims, options, grad, compute_error, workspace);
 }
 
-}  // namespace cake::algorithms::tsne
+}  // namespace cake::manifold::tsne

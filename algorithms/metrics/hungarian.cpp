@@ -5,7 +5,7 @@
 
 #include "tensor/native/elementwise.h"
 
-namespace cake::algorithms {
+namespace cake::metrics {
 namespace {
 
 // Square or wide case (n <= m): assigns every row. a(i, j) is the cost, 0-based.
@@ -97,4 +97,4 @@ Assignment linear_sum_assignment(const Tensor& cost, bool maximize) {
   return linear_sum_assignment(std::vector<double>(p, p + c.numel()), c.size(0), c.size(1), maximize);
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::metrics

@@ -1,7 +1,7 @@
 // hungarian.h: the linear assignment problem, solved by the Hungarian method in O(n^2 m).
 //
 //   // cost[i][j]: cost of giving row i (a worker) column j (a job); each row gets one column.
-//   auto a = cake::algorithms::linear_sum_assignment({4, 1, 3,  2, 0, 5,  3, 2, 2}, 3, 3);
+//   auto a = cake::metrics::linear_sum_assignment({4, 1, 3,  2, 0, 5,  3, 2, 2}, 3, 3);
 //   // a.row_to_col == {1, 0, 2}, a.total == 5
 //
 // Kuhn (1955) and Munkres (1957), in the shortest-augmenting-path form with row and column
@@ -21,7 +21,7 @@
 
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::metrics {
 
 struct Assignment {
   std::vector<std::int64_t> row_to_col;  // the column of each row, or -1 if it has none
@@ -34,4 +34,12 @@ Assignment linear_sum_assignment(const std::vector<double>& cost, std::int64_t r
 // The same for a 2-D tensor of any real dtype.
 Assignment linear_sum_assignment(const Tensor& cost, bool maximize = false);
 
+}  // namespace cake::metrics
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::metrics.
+namespace cake::algorithms {
+using ::cake::metrics::Assignment;
+using ::cake::metrics::linear_sum_assignment;
 }  // namespace cake::algorithms

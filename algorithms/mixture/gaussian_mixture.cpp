@@ -17,7 +17,11 @@
 #include "algorithms/cluster/kmeans_steps.h"
 #include "tensor/linalg.h"
 
-namespace cake::algorithms {
+namespace cake::mixture {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
+namespace kmeans = cluster::kmeans;  // the k-means initialisation (algorithms/cluster/)
+using cluster::KMeans;
 
 namespace {
 
@@ -540,7 +544,13 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
   lower_bound_history_ = std::move(best_history);
   n_features_ = d;
   // A final E-step, so that fit_predict(X) agrees with fit(X).predict(X).
-  return predict(X);
+  labels_ = predict(X);
+  return labels_;
+}
+
+const Tensor& GaussianMixture::labels() const {
+  check_fitted("GaussianMixture.labels");
+  return labels_;
 }
 
 void GaussianMixture::check_fitted(const char* who) const {
@@ -718,4 +728,4 @@ const std::vector<double>& GaussianMixture::lower_bound_history() const {
   return lower_bound_history_;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::mixture

@@ -1,8 +1,8 @@
 // gaussian_mixture.h: a mixture of K Gaussians fitted by expectation-maximisation, with
 // scikit-learn's interface (sklearn.mixture.GaussianMixture) and its four covariance models.
 //
-//   cake::algorithms::GaussianMixture gmm({.n_components = 10, .covariance_type = "diag",
-//                                          .random_state = 0});
+//   cake::mixture::GaussianMixture gmm({.n_components = 10, .covariance_type = "diag",
+//                                       .random_state = 0});
 //   cake::Tensor labels = gmm.fit_predict(X);     // X [N, D] float32 or float64
 //   double ll = gmm.score(X);                     // mean log-likelihood per sample
 //   double bic = gmm.bic(X);
@@ -34,9 +34,10 @@
 #include <utility>
 #include <vector>
 
+#include "algorithms/cluster/clusterer.h"
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::mixture {
 
 struct GaussianMixtureOptions {
   std::int64_t n_components = 1;
@@ -53,13 +54,20 @@ struct GaussianMixtureOptions {
   bool warm_start = false;               // fit starts from the previous fit's parameters
 };
 
-class GaussianMixture {
+// A Clusterer (algorithms/cluster/clusterer.h): its centres are the means, its responsibilities
+// the posteriors of predict_proba.
+class GaussianMixture : public cluster::Clusterer {
  public:
   explicit GaussianMixture(GaussianMixtureOptions options = {});
 
-  GaussianMixture& fit(const Tensor& X);
-  Tensor fit_predict(const Tensor& X);              // [N] int64
-  Tensor predict(const Tensor& X) const;            // most responsible component, [N] int64
+  GaussianMixture& fit(const Tensor& X) override;
+  Tensor fit_predict(const Tensor& X) override;     // [N] int64
+  Tensor predict(const Tensor& X) const override;   // most responsible component, [N] int64
+  bool can_predict() const override { return true; }
+  Tensor responsibilities(const Tensor& X) const override { return predict_proba(X); }
+  const Tensor& labels() const override;            // [N] int64, predict() of the training data
+  Tensor centers() const override { return means(); }
+  std::string name() const override { return "gmm"; }
   Tensor predict_proba(const Tensor& X) const;      // responsibilities [N, K] float64
   Tensor score_samples(const Tensor& X) const;      // log p(x_i), [N] float64
   double score(const Tensor& X) const;              // mean of score_samples
@@ -88,11 +96,19 @@ class GaussianMixture {
   void check_fitted(const char* who) const;
   Tensor as_float64(const Tensor& X, const char* who) const;
   GaussianMixtureOptions options_;
-  Tensor weights_, means_, covariances_, precisions_cholesky_;
+  Tensor weights_, means_, covariances_, precisions_cholesky_, labels_;
   bool converged_ = false;
   std::int64_t n_iter_ = 0, n_features_ = 0;
   double lower_bound_ = 0.0;
   std::vector<double> lower_bound_history_;
 };
 
+}  // namespace cake::mixture
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::mixture.
+namespace cake::algorithms {
+using ::cake::mixture::GaussianMixtureOptions;
+using ::cake::mixture::GaussianMixture;
 }  // namespace cake::algorithms

@@ -1,6 +1,6 @@
 // kd_tree.h: a k-d tree (Bentley 1975) for fixed-radius neighbour queries in low dimension.
 //
-//   cake::algorithms::KDTree<double> tree(points, n, d);     // points: [n, d] row-major
+//   cake::neighbors::KDTree<double> tree(points, n, d);     // points: [n, d] row-major
 //   tree.for_each_within(query, 0.25 * 0.25, [&](std::int64_t j) { neighbours.push_back(j); });
 //
 // Each node owns a contiguous range of a permutation of the points and their tight bounding
@@ -16,7 +16,7 @@
 #include <numeric>
 #include <vector>
 
-namespace cake::algorithms {
+namespace cake::neighbors {
 
 template <class T>
 class KDTree {
@@ -163,4 +163,11 @@ class KDTree {
   std::vector<T> box_lo_, box_hi_;  // [n_nodes, d]
 };
 
+}  // namespace cake::neighbors
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::neighbors.
+namespace cake::algorithms {
+using ::cake::neighbors::KDTree;
 }  // namespace cake::algorithms

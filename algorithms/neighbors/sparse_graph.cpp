@@ -10,7 +10,9 @@
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
 
-namespace cake::algorithms {
+namespace cake::neighbors {
+
+namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
 using index_t = std::int64_t;
 
@@ -219,4 +221,4 @@ void spmv(const SparseGraph& a, const double* x, double* y) {
   });
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::neighbors

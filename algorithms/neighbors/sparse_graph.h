@@ -3,9 +3,9 @@
 // (connected components, symmetrisation, sparse matrix-vector product).
 //
 //   cake::Tensor X = cake::randn({500, 10});
-//   auto knn = cake::algorithms::kneighbors_graph(X, 10);      // 10 edges per row, weight 1
-//   auto affinity = cake::algorithms::symmetrize(knn);          // (A + A^T) / 2
-//   auto [count, component] = cake::algorithms::connected_components(affinity);
+//   auto knn = cake::neighbors::kneighbors_graph(X, 10);      // 10 edges per row, weight 1
+//   auto affinity = cake::neighbors::symmetrize(knn);          // (A + A^T) / 2
+//   auto [count, component] = cake::neighbors::connected_components(affinity);
 //
 // Row i's neighbours are indices[indptr[i] .. indptr[i + 1]) with weights values[...], each row
 // sorted by column index, as in scipy.sparse.csr_matrix. Used for the connectivity constraint of
@@ -18,7 +18,7 @@
 
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::neighbors {
 
 struct SparseGraph {
   std::int64_t n = 0;  // the graph is n x n
@@ -57,4 +57,16 @@ std::pair<std::int64_t, std::vector<std::int64_t>> connected_components(const Sp
 // y = A x.
 void spmv(const SparseGraph& a, const double* x, double* y);
 
+}  // namespace cake::neighbors
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::neighbors.
+namespace cake::algorithms {
+using ::cake::neighbors::SparseGraph;
+using ::cake::neighbors::NeighborWeight;
+using ::cake::neighbors::kneighbors_graph;
+using ::cake::neighbors::symmetrize;
+using ::cake::neighbors::connected_components;
+using ::cake::neighbors::spmv;
 }  // namespace cake::algorithms

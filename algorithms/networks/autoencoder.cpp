@@ -13,7 +13,7 @@
 #include "nn/linear.h"
 #include "tensor/safetensors.h"
 
-namespace cake::algorithms {
+namespace cake::networks {
 
 namespace F = nn::functional;
 
@@ -255,4 +255,4 @@ double reconstruction_mse(Autoencoder& model, const Tensor& images, double noise
   return per_batch_sums.sum().item<double>() / static_cast<double>(images.numel());
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::networks

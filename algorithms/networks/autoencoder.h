@@ -1,14 +1,14 @@
 // autoencoder.h: deterministic autoencoders: an encoder squeezes an image into a short code z,
 // a decoder rebuilds the image from z, and both are trained to make the rebuilt image match.
 //
-//   auto ae = std::make_shared<cake::algorithms::ConvAutoencoder>(/*latent_dim=*/16);
+//   auto ae = std::make_shared<cake::networks::ConvAutoencoder>(/*latent_dim=*/16);
 //   cake::Tensor z = ae->encode(images);          // [N, 1, 28, 28] -> [N, 16]
 //   cake::Tensor x_hat = ae->decode(z);           // [N, 16] -> [N, 1, 28, 28], values in (0, 1)
-//   cake::Tensor loss = cake::algorithms::reconstruction_loss(*ae, images);   // per-pixel MSE
+//   cake::Tensor loss = cake::networks::reconstruction_loss(*ae, images);   // per-pixel MSE
 //   // denoising (Vincent et al. 2008): corrupt the input, compare with the clean image
-//   cake::Tensor dloss = cake::algorithms::denoising_loss(*ae, images, {.sigma = 0.3});
+//   cake::Tensor dloss = cake::networks::denoising_loss(*ae, images, {.sigma = 0.3});
 //   // masked (He et al. 2021): hide patches, score the rebuilt hidden pixels
-//   cake::Tensor mloss = cake::algorithms::masked_loss(*ae, images, {.patch = 4, .ratio = 0.5});
+//   cake::Tensor mloss = cake::networks::masked_loss(*ae, images, {.patch = 4, .ratio = 0.5});
 //
 // The objective (seed 004, section 2; seed 001, "Autoencoder"): min_theta ||x - decode(encode(x))||^2,
 // here as the mean squared error per pixel. With a code much shorter than the image the network
@@ -43,7 +43,7 @@
 #include "nn/sequential.h"
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::networks {
 
 // The interface the trainers, figures and clustering code use: any encoder/decoder pair.
 class Autoencoder : public nn::Module {
@@ -144,4 +144,23 @@ Tensor encode_all(Autoencoder& model, const Tensor& images, std::int64_t batch_s
 double reconstruction_mse(Autoencoder& model, const Tensor& images, double noise_sigma = 0.0, bool clip = true,
                           std::int64_t batch_size = 1000);
 
+}  // namespace cake::networks
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::networks.
+namespace cake::algorithms {
+using ::cake::networks::Autoencoder;
+using ::cake::networks::ConvAutoencoder;
+using ::cake::networks::append_linear_relu_stack;
+using ::cake::networks::MLPAutoencoder;
+using ::cake::networks::reconstruction_loss;
+using ::cake::networks::DenoisingOptions;
+using ::cake::networks::denoising_loss;
+using ::cake::networks::MaskingOptions;
+using ::cake::networks::masked_loss;
+using ::cake::networks::load_autoencoder;
+using ::cake::networks::map_batches;
+using ::cake::networks::encode_all;
+using ::cake::networks::reconstruction_mse;
 }  // namespace cake::algorithms

@@ -9,7 +9,7 @@
 #include "nn/functional.h"
 #include "tensor/creation.h"
 
-namespace cake::algorithms {
+namespace cake::networks {
 
 namespace F = nn::functional;
 
@@ -175,4 +175,4 @@ Tensor encode_mean_all(VariationalAutoencoder& model, const Tensor& images, std:
   return means;
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::networks

@@ -2,8 +2,8 @@
 // the encoder returns a distribution over codes instead of a point, and a KL term keeps those
 // distributions close to N(0, I), so that decoding a random N(0, I) draw gives a plausible image.
 //
-//   auto vae = std::make_shared<cake::algorithms::ConvVAE>(/*latent_dim=*/16);
-//   cake::algorithms::VAELoss l = cake::algorithms::vae_loss(*vae, images, {.beta = 1.0});
+//   auto vae = std::make_shared<cake::networks::ConvVAE>(/*latent_dim=*/16);
+//   cake::networks::VAELoss l = cake::networks::vae_loss(*vae, images, {.beta = 1.0});
 //   l.total.backward();                                  // l.reconstruction, l.kl for the log
 //   cake::Tensor fakes = vae->sample(64);                // [64, 1, 28, 28], decoded N(0, I) draws
 //   cake::Tensor path = vae->interpolate(images[0], images[1], 10);   // [10, 1, 28, 28]
@@ -47,7 +47,7 @@
 #include "nn/sequential.h"
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::networks {
 
 // q(z | x) = N(mean, diag(exp(logvar))), one row per image.
 struct GaussianPosterior {
@@ -132,4 +132,21 @@ Tensor reconstruction_nll(const Tensor& logits, const Tensor& images, Likelihood
 // Posterior means of many images, in batches, in evaluation mode, without a graph.
 Tensor encode_mean_all(VariationalAutoencoder& model, const Tensor& images, std::int64_t batch_size = 1000);
 
+}  // namespace cake::networks
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::networks.
+namespace cake::algorithms {
+using ::cake::networks::GaussianPosterior;
+using ::cake::networks::VariationalAutoencoder;
+using ::cake::networks::ConvVAE;
+using ::cake::networks::MLPVAE;
+using ::cake::networks::reparameterize;
+using ::cake::networks::Likelihood;
+using ::cake::networks::VAELossOptions;
+using ::cake::networks::VAELoss;
+using ::cake::networks::vae_loss;
+using ::cake::networks::reconstruction_nll;
+using ::cake::networks::encode_mean_all;
 }  // namespace cake::algorithms

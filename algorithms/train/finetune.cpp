@@ -6,9 +6,10 @@
 #include "autograd/ops.h"
 #include "nn/functional.h"
 
-namespace cake::algorithms {
+namespace cake::train {
 
 namespace F = nn::functional;
+using networks::map_batches;  // algorithms/networks/autoencoder.h
 
 EncoderClassifier::EncoderClassifier(std::shared_ptr<nn::Module> encoder, std::int64_t code_dim,
                                      std::int64_t num_classes, std::int64_t hidden, bool freeze_encoder)
@@ -62,4 +63,4 @@ void EncoderClassifier::train(bool on) {
   if (frozen_) encoder_->eval();
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::train

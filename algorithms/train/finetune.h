@@ -1,9 +1,9 @@
 // finetune.h: transfer learning from an autoencoder: its trained encoder, frozen, under a small
 // classifier head that alone is trained on labels (seed 004, section 4; seed 001, "Finetuning").
 //
-//   auto ae = std::make_shared<cake::algorithms::ConvAutoencoder>(16);
+//   auto ae = std::make_shared<cake::networks::ConvAutoencoder>(16);
 //   cake::load(*ae, "autoencoder.safetensors");                  // pretrained without labels
-//   auto clf = std::make_shared<cake::algorithms::EncoderClassifier>(ae->encoder(), 16, 10);
+//   auto clf = std::make_shared<cake::train::EncoderClassifier>(ae->encoder(), 16, 10);
 //   cake::optim::Adam adam(clf->head_parameters(), {.lr = 1e-3});
 //   cake::Tensor loss = cake::nn::functional::nll_loss(clf->forward(images), labels);
 //   cake::Tensor predicted = clf->predict(test_images);            // int64 [N]
@@ -25,7 +25,7 @@
 #include "nn/module.h"
 #include "tensor/tensor.h"
 
-namespace cake::algorithms {
+namespace cake::train {
 
 class EncoderClassifier : public nn::Module {
  public:
@@ -51,4 +51,11 @@ class EncoderClassifier : public nn::Module {
   bool frozen_;
 };
 
+}  // namespace cake::train
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::train.
+namespace cake::algorithms {
+using ::cake::train::EncoderClassifier;
 }  // namespace cake::algorithms

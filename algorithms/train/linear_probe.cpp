@@ -12,7 +12,9 @@
 #include "tensor/creation.h"
 #include "tensor/native/elementwise.h"
 
-namespace cake::metrics {
+namespace cake::train {
+
+using metrics::Labels;
 namespace {
 
 // Features as a contiguous float64 row-major matrix.
@@ -319,4 +321,4 @@ double linear_probe(const Tensor& train_x, const Labels& train_y, const Tensor& 
   return LogisticRegression(options).fit(train_x, train_y).score(test_x, test_y);
 }
 
-}  // namespace cake::metrics
+}  // namespace cake::train

@@ -30,7 +30,7 @@
 #include "algorithms/metrics/metrics.h"
 #include "tensor/tensor.h"
 
-namespace cake::metrics {
+namespace cake::train {
 
 enum class LogisticSolver { LBFGS, GradientDescent };
 
@@ -49,12 +49,12 @@ class LogisticRegression {
   explicit LogisticRegression(LogisticRegressionOptions options = {});
 
   // X: float32/float64 [N, D]; y: N labels with at least two distinct values (any values).
-  LogisticRegression& fit(const Tensor& X, const Labels& y);
+  LogisticRegression& fit(const Tensor& X, const metrics::Labels& y);
 
   Tensor decision_function(const Tensor& X) const;  // logits, float64 [N, K]
   Tensor predict_proba(const Tensor& X) const;      // float64 [N, K], columns in classes() order
   Tensor predict(const Tensor& X) const;            // int64 [N], values from classes()
-  double score(const Tensor& X, const Labels& y) const;  // accuracy of predict(X)
+  double score(const Tensor& X, const metrics::Labels& y) const;  // accuracy of predict(X)
 
   const Tensor& coef() const { return coef_; }            // W, float64 [K, D]
   const Tensor& intercept() const { return intercept_; }  // b, float64 [K]
@@ -74,7 +74,17 @@ class LogisticRegression {
 };
 
 // Fits a LogisticRegression on the training pair and returns its accuracy on the test pair.
-double linear_probe(const Tensor& train_x, const Labels& train_y, const Tensor& test_x, const Labels& test_y,
+double linear_probe(const Tensor& train_x, const metrics::Labels& train_y, const Tensor& test_x, const metrics::Labels& test_y,
                     LogisticRegressionOptions options = {});
 
+}  // namespace cake::train
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::train.
+namespace cake::metrics {
+using ::cake::train::LogisticSolver;
+using ::cake::train::LogisticRegressionOptions;
+using ::cake::train::LogisticRegression;
+using ::cake::train::linear_probe;
 }  // namespace cake::metrics

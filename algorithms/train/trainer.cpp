@@ -18,7 +18,7 @@
 #include "tensor/random.h"
 #include "tensor/safetensors.h"
 
-namespace cake::algorithms {
+namespace cake::train {
 
 namespace {
 
@@ -312,4 +312,4 @@ std::int64_t Trainer::load_checkpoint(TrainResult& result) {
   return static_cast<std::int64_t>(parse_unsigned(file.metadata, "trainer.epochs_without_improvement", path));
 }
 
-}  // namespace cake::algorithms
+}  // namespace cake::train

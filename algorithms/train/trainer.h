@@ -3,13 +3,13 @@
 // checkpoint after each epoch that a later run resumes from bit for bit, and a guard that stops
 // the run when the loss stops being a finite number.
 //
-//   auto model = std::make_shared<cake::algorithms::ConvAutoencoder>(16);
+//   auto model = std::make_shared<cake::networks::ConvAutoencoder>(16);
 //   cake::optim::Adam adam(model->parameters(), {.lr = 1e-3, .weight_decay = 1e-5});
-//   cake::algorithms::Trainer trainer(*model, adam,
+//   cake::train::Trainer trainer(*model, adam,
 //       [&](const cake::data::Batch& b) { return cake::nn::functional::mse_loss(model->forward(b.x), b.x); },
 //       {.epochs = 150, .batch_size = 256, .patience = 10, .checkpoint_path = "run/checkpoint.safetensors"});
-//   trainer.on_epoch_end([](const cake::algorithms::EpochStats& s) { std::cout << s.train_loss << "\n"; });
-//   cake::algorithms::TrainResult result = trainer.fit(train_set, val_set);
+//   trainer.on_epoch_end([](const cake::train::EpochStats& s) { std::cout << s.train_loss << "\n"; });
+//   cake::train::TrainResult result = trainer.fit(train_set, val_set);
 //   // later, after an interruption: the same code with .resume_from = "run/checkpoint.safetensors"
 //   // continues at the next epoch and produces the same numbers as a run that was never stopped.
 //
@@ -43,7 +43,7 @@
 #include "nn/module.h"
 #include "optim/optimizer.h"
 
-namespace cake::algorithms {
+namespace cake::train {
 
 // What happened in one epoch. Losses are means per sample of the batch loss.
 struct EpochStats {
@@ -143,4 +143,18 @@ std::string to_string(StopReason reason);
 // seed gives the same split. Returns (train indices, validation indices), int64, each sorted.
 std::pair<Tensor, Tensor> train_validation_split(std::int64_t n, double val_fraction, std::uint64_t seed);
 
+}  // namespace cake::train
+
+// Compatibility: the spellings from before algorithms/ was split into family namespaces
+// (docs/architecture.md, "The algorithms: families and namespaces"). They name the same
+// entities; new code uses cake::train.
+namespace cake::algorithms {
+using ::cake::train::EpochStats;
+using ::cake::train::StopReason;
+using ::cake::train::TrainResult;
+using ::cake::train::TrainerOptions;
+using ::cake::train::BatchLoss;
+using ::cake::train::Trainer;
+using ::cake::train::to_string;
+using ::cake::train::train_validation_split;
 }  // namespace cake::algorithms

@@ -12,7 +12,9 @@
 //
 // The layers, from the bottom: tensor/ (arrays and kernels), autograd/ (gradients), nn/ and
 // optim/ (models and training), data/ (files and loaders), algorithms/ (the unsupervised
-// methods). docs/architecture.md says where to start reading.
+// methods, one namespace per family: cake::cluster, cake::mixture, cake::decomposition,
+// cake::manifold, cake::neighbors, cake::networks, cake::train, cake::metrics,
+// cake::deep_clustering). docs/architecture.md says where to start reading.
 #pragma once
 
 #include "tensor/creation.h"
@@ -42,12 +44,27 @@
 #include "data/sampler.h"
 #include "data/transforms.h"
 
-#include "algorithms/networks/autoencoder.h"
-#include "algorithms/train/finetune.h"
-#include "algorithms/metrics/hungarian.h"
+// algorithms/, by family (docs/architecture.md, "Layout"): the estimators and their helpers.
+#include "algorithms/cluster/agglomerative.h"
+#include "algorithms/cluster/clusterer.h"
+#include "algorithms/cluster/dbscan.h"
+#include "algorithms/cluster/kmeans.h"
+#include "algorithms/cluster/lloyd_kmeans.h"
+#include "algorithms/cluster/minibatch_kmeans.h"
+#include "algorithms/cluster/spectral.h"
+#include "algorithms/decomposition/dictionary_learning.h"
+#include "algorithms/decomposition/fastica.h"
+#include "algorithms/decomposition/nmf.h"
+#include "algorithms/decomposition/pca.h"
 #include "algorithms/deep_clustering/latent_clustering.h"
-#include "algorithms/train/linear_probe.h"
+#include "algorithms/manifold/tsne.h"
+#include "algorithms/metrics/hungarian.h"
 #include "algorithms/metrics/metrics.h"
-#include "algorithms/train/trainer.h"
+#include "algorithms/mixture/gaussian_mixture.h"
+#include "algorithms/neighbors/kd_tree.h"
+#include "algorithms/neighbors/sparse_graph.h"
+#include "algorithms/networks/autoencoder.h"
 #include "algorithms/networks/vae.h"
-
+#include "algorithms/train/finetune.h"
+#include "algorithms/train/linear_probe.h"
+#include "algorithms/train/trainer.h"

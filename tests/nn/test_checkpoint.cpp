@@ -339,7 +339,7 @@ TEST_CASE("saving is atomic: a failed write leaves the previous file intact and 
 namespace {
 
 // Trains `steps` steps on fixed data (no randomness inside the loop).
-void train(SmallNet& net, optim::Optimizer& opt, int steps) {
+void train_steps(SmallNet& net, optim::Optimizer& opt, int steps) {
   const Tensor x = linspace(-1.0, 1.0, 24).view({6, 4});
   const Tensor y = linspace(0.5, -0.5, 12).view({6, 2});
   for (int i = 0; i < steps; ++i) {
@@ -357,18 +357,18 @@ void check_resume(const Options& options, const std::string& label) {
   SmallNet net;
   Optimizer opt(net.parameters(), options);
   optim::StepLR schedule(opt, 1, 0.5);  // changes lr, which must be restored too
-  train(net, opt, 3);
+  train_steps(net, opt, 3);
   schedule.step();
   save(net, dir.file("net.safetensors"));
   save(opt, dir.file("opt.safetensors"));
-  train(net, opt, 2);  // the uninterrupted run
+  train_steps(net, opt, 2);  // the uninterrupted run
 
   SmallNet resumed;  // fresh, differently initialised, then loaded
   Optimizer resumed_opt(resumed.parameters(), Options{});
   load(resumed, dir.file("net.safetensors"));
   load(resumed_opt, dir.file("opt.safetensors"));
   CHECK(resumed_opt.lr() == opt.lr());
-  train(resumed, resumed_opt, 2);
+  train_steps(resumed, resumed_opt, 2);
   check_identical(resumed, net);  // bit for bit
   for (std::size_t i = 0; i < net.parameters().size(); ++i) {
     CHECK(resumed_opt.state(i).step == opt.state(i).step);
@@ -390,7 +390,7 @@ TEST_CASE("optimiser state from another optimiser or other parameters is refused
   TempDir dir;
   SmallNet net;
   optim::Adam adam(net.parameters());
-  train(net, adam, 1);
+  train_steps(net, adam, 1);
   const std::string path = dir.file("adam.safetensors");
   save(adam, path);
   optim::SGD sgd(net.parameters());

@@ -6,13 +6,14 @@
 #include <vector>
 
 #include "algorithms/cluster/agglomerative.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
 namespace {
 
 void run_agglomerative(RunContext& ctx) {
-  using namespace cake::algorithms;
+  using namespace cake::cluster;
   const double threshold = ctx.params.get_float("distance_threshold");
   AgglomerativeClusteringOptions options;
   options.linkage = parse_linkage(ctx.params.get_string("linkage"));
@@ -37,16 +38,22 @@ void run_agglomerative(RunContext& ctx) {
   ctx.save_curve("merge_distances.png", "linkage distance of each merge", {{"distance", heights}});
 }
 
+const std::vector<std::string> kLinkages = {"ward", "complete", "average", "single"};
+using O = cluster::AgglomerativeClusteringOptions;
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "agglomerative",
     .summary = "hierarchical agglomerative clustering: ward/complete/average/single linkage, optional k-NN connectivity",
     .reference = "Müllner 2011, Modern hierarchical, agglomerative clustering algorithms (NN-chain, MST); Ward 1963",
-    .params = {{"n_clusters", ParamType::Int, "2", "clusters to cut the tree into (ignored with distance_threshold)"},
-               {"distance_threshold", ParamType::Float, "0", "> 0: cut where merges reach this linkage distance"},
-               {"linkage", ParamType::String, "ward", "cluster distance", {"ward", "complete", "average", "single"}},
-               {"connectivity_n_neighbors", ParamType::Int, "0",
+    .params = {{"n_clusters", ParamType::Int, library_default(&O::n_clusters, "2"),
+                "clusters to cut the tree into (ignored with distance_threshold)"},
+               {"distance_threshold", ParamType::Float, library_default(&O::distance_threshold, "0"),
+                "> 0: cut where merges reach this linkage distance"},
+               {"linkage", ParamType::String, library_choice(&O::linkage, cluster::parse_linkage, kLinkages),
+                "cluster distance", kLinkages},
+               {"connectivity_n_neighbors", ParamType::Int, library_default(&O::connectivity_n_neighbors),
                 "> 0: only clusters joined in the k-nearest-neighbour graph may merge"}},
     .run = run_agglomerative,
 });

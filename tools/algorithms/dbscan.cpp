@@ -4,13 +4,14 @@
 #include <cstdint>
 
 #include "algorithms/cluster/dbscan.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
 namespace {
 
 void run_dbscan(RunContext& ctx) {
-  using namespace cake::algorithms;
+  using namespace cake::cluster;
   DBSCAN model({.eps = ctx.params.get_float("eps"),
                 .min_samples = ctx.params.get_int("min_samples"),
                 .algorithm = parse_neighbor_algorithm(ctx.params.get_string("algorithm")),
@@ -26,16 +27,22 @@ void run_dbscan(RunContext& ctx) {
   ctx.save_labels(labels);
 }
 
+const std::vector<std::string> kNeighborAlgorithms = {"auto", "kd_tree", "brute"};
+using O = cluster::DBSCANOptions;
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "dbscan",
     .summary = "DBSCAN density clustering; noise labelled -1 (k-d tree in low dimension, GEMM otherwise)",
     .reference = "Ester, Kriegel, Sander & Xu 1996, A density-based algorithm for discovering clusters (KDD)",
-    .params = {{"eps", ParamType::Float, "0.5", "neighbourhood radius"},
-               {"min_samples", ParamType::Int, "5", "neighbours (the sample included) that make a core sample"},
-               {"algorithm", ParamType::String, "auto", "neighbour search", {"auto", "kd_tree", "brute"}},
-               {"leaf_size", ParamType::Int, "30", "k-d tree leaf size"}},
+    .params = {{"eps", ParamType::Float, library_default(&O::eps), "neighbourhood radius"},
+               {"min_samples", ParamType::Int, library_default(&O::min_samples),
+                "neighbours (the sample included) that make a core sample"},
+               {"algorithm", ParamType::String,
+                library_choice(&O::algorithm, cluster::parse_neighbor_algorithm, kNeighborAlgorithms), "neighbour search",
+                kNeighborAlgorithms},
+               {"leaf_size", ParamType::Int, library_default(&O::leaf_size), "k-d tree leaf size"}},
     .run = run_dbscan,
 });
 

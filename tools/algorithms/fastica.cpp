@@ -3,13 +3,14 @@
 // filters are shown as images for image data.
 #include "algorithms/decomposition/fastica.h"
 #include "tools/algorithms/component_images.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
 namespace {
 
 void run_fastica(RunContext& ctx) {
-  using namespace cake::algorithms;
+  using namespace cake::decomposition;
   FastICA model({.n_components = ctx.params.get_int("n_components"),
                  .algorithm = parse_ica_algorithm(ctx.params.get_string("algorithm")),
                  .whiten = parse_ica_whiten(ctx.params.get_string("whiten")),
@@ -29,22 +30,35 @@ void run_fastica(RunContext& ctx) {
   save_component_images(ctx, "components.png", model.components());
 }
 
+const std::vector<std::string> kAlgorithms = {"parallel", "deflation"};
+const std::vector<std::string> kWhitens = {"unit-variance", "arbitrary-variance", "false"};
+const std::vector<std::string> kFunctions = {"logcosh", "exp", "cube"};
+const std::vector<std::string> kWhitenSolvers = {"svd", "eigh"};
+using O = decomposition::FastICAOptions;
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "fastica",
     .summary = "independent component analysis by FastICA (parallel or deflation; logcosh, exp or cube)",
     .reference = "Hyvärinen 1999, Fast and robust fixed-point algorithms for independent component analysis",
-    .params = {{"n_components", ParamType::Int, "0", "sources to estimate (0: min(samples, features))"},
-               {"algorithm", ParamType::String, "parallel", "all sources at once or one by one",
-                {"parallel", "deflation"}},
-               {"whiten", ParamType::String, "unit-variance", "whitening and source scaling",
-                {"unit-variance", "arbitrary-variance", "false"}},
-               {"fun", ParamType::String, "logcosh", "contrast function G", {"logcosh", "exp", "cube"}},
-               {"fun_alpha", ParamType::Float, "1.0", "alpha of logcosh, in [1, 2] (scikit-learn's fun_args)"},
-               {"max_iter", ParamType::Int, "200", "most fixed-point iterations"},
-               {"tol", ParamType::Float, "1e-4", "stop when no unmixing direction moves more than this"},
-               {"whiten_solver", ParamType::String, "svd", "how the whitening is computed", {"svd", "eigh"}}},
+    .params = {{"n_components", ParamType::Int, library_default(&O::n_components),
+                "sources to estimate (0: min(samples, features))"},
+               {"algorithm", ParamType::String,
+                library_choice(&O::algorithm, decomposition::parse_ica_algorithm, kAlgorithms),
+                "all sources at once or one by one", kAlgorithms},
+               {"whiten", ParamType::String, library_choice(&O::whiten, decomposition::parse_ica_whiten, kWhitens),
+                "whitening and source scaling", kWhitens},
+               {"fun", ParamType::String, library_choice(&O::fun, decomposition::parse_ica_function, kFunctions),
+                "contrast function G", kFunctions},
+               {"fun_alpha", ParamType::Float, library_default(&O::fun_alpha),
+                "alpha of logcosh, in [1, 2] (scikit-learn's fun_args)"},
+               {"max_iter", ParamType::Int, library_default(&O::max_iter), "most fixed-point iterations"},
+               {"tol", ParamType::Float, library_default(&O::tol),
+                "stop when no unmixing direction moves more than this"},
+               {"whiten_solver", ParamType::String,
+                library_choice(&O::whiten_solver, decomposition::parse_whiten_solver, kWhitenSolvers),
+                "how the whitening is computed", kWhitenSolvers}},
     .run = run_fastica,
 });
 

@@ -4,14 +4,16 @@
 //   cake run gmm --data X.npy --set n_components=10 covariance_type=diag
 //
 // Parameters carry scikit-learn's names and defaults (sklearn.mixture.GaussianMixture, 1.2;
-// Dempster, Laird & Rubin 1977). Each sample is labelled with its most responsible component.
-// metrics.json gets the mean log-likelihood per sample and the information criteria BIC and
-// AIC; objective.png shows the log-likelihood at every EM iteration, which EM never lowers.
+// Dempster, Laird & Rubin 1977), read from cake::mixture::GaussianMixtureOptions. Each sample is
+// labelled with its most responsible component. metrics.json gets the mean log-likelihood per
+// sample and the information criteria BIC and AIC; objective.png shows the log-likelihood at
+// every EM iteration, which EM never lowers.
 #include <string>
 
 #include "algorithms/mixture/gaussian_mixture.h"
 #include "data/npy.h"
 #include "tools/errors.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
@@ -23,13 +25,13 @@ void run_gmm(RunContext& ctx) {
   if (k < 1 || k > x.size(0))
     throw UsageError("gmm: n_components must be between 1 and the number of samples (" + std::to_string(x.size(0)) +
                      "), got " + std::to_string(k));
-  algorithms::GaussianMixture model({.n_components = k,
-                                     .covariance_type = ctx.params.get_string("covariance_type"),
-                                     .tol = ctx.params.get_float("tol"),
-                                     .reg_covar = ctx.params.get_float("reg_covar"),
-                                     .max_iter = ctx.params.get_int("max_iter"),
-                                     .n_init = ctx.params.get_int("n_init"),
-                                     .init_params = ctx.params.get_string("init_params")});
+  mixture::GaussianMixture model({.n_components = k,
+                                  .covariance_type = ctx.params.get_string("covariance_type"),
+                                  .tol = ctx.params.get_float("tol"),
+                                  .reg_covar = ctx.params.get_float("reg_covar"),
+                                  .max_iter = ctx.params.get_int("max_iter"),
+                                  .n_init = ctx.params.get_int("n_init"),
+                                  .init_params = ctx.params.get_string("init_params")});
   const Tensor labels = model.fit_predict(x);
 
   const std::vector<double>& history = model.lower_bound_history();
@@ -48,20 +50,23 @@ void run_gmm(RunContext& ctx) {
                  "iteration");
 }
 
+using O = mixture::GaussianMixtureOptions;
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "gmm",
     .summary = "Gaussian mixture fitted by EM: full, tied, diag or spherical covariances",
     .reference = "Dempster, Laird & Rubin 1977 (EM); Bishop 2006, PRML section 9.2",
-    .params = {{"n_components", ParamType::Int, "1", "number of mixture components"},
-               {"covariance_type", ParamType::String, "full", "covariance of each component",
-                {"full", "tied", "diag", "spherical"}},
-               {"tol", ParamType::Float, "0.001", "stop when the mean log-likelihood gains less than this"},
-               {"reg_covar", ParamType::Float, "1e-06", "added to covariance diagonals so they stay positive definite"},
-               {"max_iter", ParamType::Int, "100", "most EM iterations per start"},
-               {"n_init", ParamType::Int, "1", "independent starts; the highest likelihood wins"},
-               {"init_params", ParamType::String, "kmeans", "initial responsibilities",
+    .params = {{"n_components", ParamType::Int, library_default(&O::n_components), "number of mixture components"},
+               {"covariance_type", ParamType::String, library_default(&O::covariance_type),
+                "covariance of each component", {"full", "tied", "diag", "spherical"}},
+               {"tol", ParamType::Float, library_default(&O::tol), "stop when the mean log-likelihood gains less than this"},
+               {"reg_covar", ParamType::Float, library_default(&O::reg_covar),
+                "added to covariance diagonals so they stay positive definite"},
+               {"max_iter", ParamType::Int, library_default(&O::max_iter), "most EM iterations per start"},
+               {"n_init", ParamType::Int, library_default(&O::n_init), "independent starts; the highest likelihood wins"},
+               {"init_params", ParamType::String, library_default(&O::init_params), "initial responsibilities",
                 {"kmeans", "k-means++", "random", "random_from_data"}}},
     .run = run_gmm,
 });

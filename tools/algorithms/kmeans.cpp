@@ -2,7 +2,8 @@
 //
 //   cake run kmeans --data fashion-mnist:test --set n_clusters=10 n_init=10 algorithm=elkan
 //
-// Parameters carry scikit-learn's names and defaults (sklearn.cluster.KMeans, 1.2). The run
+// Parameters carry scikit-learn's names and defaults (sklearn.cluster.KMeans, 1.2), read from
+// cake::cluster::KMeansOptions (tools/library_defaults.h). The run
 // leaves labels.npy, centroids.npy, the inertia (sum of squared distances to the nearest
 // centre, Lloyd 1982) in metrics.json, and the usual scores and figures when labels are known.
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "algorithms/cluster/kmeans.h"
 #include "data/npy.h"
 #include "tools/errors.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
@@ -22,12 +24,12 @@ void run_kmeans(RunContext& ctx) {
   if (k < 1 || k > x.size(0))
     throw UsageError("kmeans: n_clusters must be between 1 and the number of samples (" + std::to_string(x.size(0)) +
                      "), got " + std::to_string(k));
-  algorithms::KMeans model({.n_clusters = k,
-                            .init = ctx.params.get_string("init"),
-                            .n_init = ctx.params.get_int("n_init"),
-                            .max_iter = ctx.params.get_int("max_iter"),
-                            .tol = ctx.params.get_float("tol"),
-                            .algorithm = ctx.params.get_string("algorithm")});
+  cluster::KMeans model({.n_clusters = k,
+                         .init = ctx.params.get_string("init"),
+                         .n_init = ctx.params.get_int("n_init"),
+                         .max_iter = ctx.params.get_int("max_iter"),
+                         .tol = ctx.params.get_float("tol"),
+                         .algorithm = ctx.params.get_string("algorithm")});
   ctx.progress->message("kmeans: " + std::to_string(model.options().n_init) + " runs of " +
                         model.options().algorithm + " from " + model.options().init);
   const Tensor labels = model.fit_predict(x);
@@ -40,19 +42,22 @@ void run_kmeans(RunContext& ctx) {
   if (ctx.image_shape) ctx.save_image_grid("centroids.png", model.cluster_centers(), std::min<std::int64_t>(k, 10));
 }
 
+using O = cluster::KMeansOptions;
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "kmeans",
     .summary = "k-means clustering: k-means++ seeding, n_init restarts, Lloyd or Elkan steps",
     .reference = "Lloyd 1982; Arthur & Vassilvitskii 2007 (k-means++); Elkan 2003 (triangle-inequality steps)",
-    .params = {{"n_clusters", ParamType::Int, "8", "number of clusters k"},
-               {"init", ParamType::String, "k-means++", "initialisation", {"k-means++", "random"}},
-               {"n_init", ParamType::Int, "10", "independent starts; the lowest inertia wins"},
-               {"max_iter", ParamType::Int, "300", "most Lloyd/Elkan iterations per start"},
-               {"tol", ParamType::Float, "0.0001", "stop when the squared centre shift falls below tol x mean variance"},
-               {"algorithm", ParamType::String, "lloyd", "assignment step (same result, Elkan prunes distances)",
-                {"lloyd", "elkan"}}},
+    .params = {{"n_clusters", ParamType::Int, library_default(&O::n_clusters), "number of clusters k"},
+               {"init", ParamType::String, library_default(&O::init), "initialisation", {"k-means++", "random"}},
+               {"n_init", ParamType::Int, library_default(&O::n_init), "independent starts; the lowest inertia wins"},
+               {"max_iter", ParamType::Int, library_default(&O::max_iter), "most Lloyd/Elkan iterations per start"},
+               {"tol", ParamType::Float, library_default(&O::tol),
+                "stop when the squared centre shift falls below tol x mean variance"},
+               {"algorithm", ParamType::String, library_default(&O::algorithm),
+                "assignment step (same result, Elkan prunes distances)", {"lloyd", "elkan"}}},
     .run = run_kmeans,
 });
 

@@ -11,6 +11,7 @@
 #include "algorithms/cluster/minibatch_kmeans.h"
 #include "data/npy.h"
 #include "tools/errors.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
@@ -22,15 +23,15 @@ void run_minibatch_kmeans(RunContext& ctx) {
   if (k < 1 || k > x.size(0))
     throw UsageError("minibatch-kmeans: n_clusters must be between 1 and the number of samples (" +
                      std::to_string(x.size(0)) + "), got " + std::to_string(k));
-  algorithms::MiniBatchKMeans model({.n_clusters = k,
-                                     .init = ctx.params.get_string("init"),
-                                     .max_iter = ctx.params.get_int("max_iter"),
-                                     .batch_size = ctx.params.get_int("batch_size"),
-                                     .tol = ctx.params.get_float("tol"),
-                                     .max_no_improvement = ctx.params.get_int("max_no_improvement"),
-                                     .init_size = ctx.params.get_int("init_size"),
-                                     .n_init = ctx.params.get_int("n_init"),
-                                     .reassignment_ratio = ctx.params.get_float("reassignment_ratio")});
+  cluster::MiniBatchKMeans model({.n_clusters = k,
+                                  .init = ctx.params.get_string("init"),
+                                  .max_iter = ctx.params.get_int("max_iter"),
+                                  .batch_size = ctx.params.get_int("batch_size"),
+                                  .tol = ctx.params.get_float("tol"),
+                                  .max_no_improvement = ctx.params.get_int("max_no_improvement"),
+                                  .init_size = ctx.params.get_int("init_size"),
+                                  .n_init = ctx.params.get_int("n_init"),
+                                  .reassignment_ratio = ctx.params.get_float("reassignment_ratio")});
   const Tensor labels = model.fit_predict(x);
 
   ctx.metrics["inertia"] = model.inertia();
@@ -42,21 +43,23 @@ void run_minibatch_kmeans(RunContext& ctx) {
   if (ctx.image_shape) ctx.save_image_grid("centroids.png", model.cluster_centers(), std::min<std::int64_t>(k, 10));
 }
 
+using O = cluster::MiniBatchKMeansOptions;
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "minibatch-kmeans",
     .summary = "mini-batch k-means: k-means++ seeding, per-centre learning rates, low-count reassignment",
     .reference = "Sculley 2010, Web-scale k-means clustering",
-    .params = {{"n_clusters", ParamType::Int, "8", "number of clusters k"},
-               {"init", ParamType::String, "k-means++", "initialisation", {"k-means++", "random"}},
-               {"max_iter", ParamType::Int, "100", "most passes over the data"},
-               {"batch_size", ParamType::Int, "1024", "samples per mini-batch"},
-               {"tol", ParamType::Float, "0", "stop on a small centre shift of one batch (relative to variance); 0: off"},
-               {"max_no_improvement", ParamType::Int, "10", "stop after this many batches without a better smoothed inertia; 0: off"},
-               {"init_size", ParamType::Int, "-1", "samples the initialisation sees; -1: 3 x batch_size"},
-               {"n_init", ParamType::Int, "3", "initialisations tried; the best on a held-out sample wins"},
-               {"reassignment_ratio", ParamType::Float, "0.01", "centres with fewer than this fraction of the largest count are moved"}},
+    .params = {{"n_clusters", ParamType::Int, library_default(&O::n_clusters), "number of clusters k"},
+               {"init", ParamType::String, library_default(&O::init), "initialisation", {"k-means++", "random"}},
+               {"max_iter", ParamType::Int, library_default(&O::max_iter), "most passes over the data"},
+               {"batch_size", ParamType::Int, library_default(&O::batch_size), "samples per mini-batch"},
+               {"tol", ParamType::Float, library_default(&O::tol), "stop on a small centre shift of one batch (relative to variance); 0: off"},
+               {"max_no_improvement", ParamType::Int, library_default(&O::max_no_improvement), "stop after this many batches without a better smoothed inertia; 0: off"},
+               {"init_size", ParamType::Int, library_default(&O::init_size), "samples the initialisation sees; -1: 3 x batch_size"},
+               {"n_init", ParamType::Int, library_default(&O::n_init), "initialisations tried; the best on a held-out sample wins"},
+               {"reassignment_ratio", ParamType::Float, library_default(&O::reassignment_ratio), "centres with fewer than this fraction of the largest count are moved"}},
     .run = run_minibatch_kmeans,
 });
 

@@ -2,13 +2,14 @@
 // saved as the embedding; the parts H are shown as images for image data.
 #include "algorithms/decomposition/nmf.h"
 #include "tools/algorithms/component_images.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
 namespace {
 
 void run_nmf(RunContext& ctx) {
-  using namespace cake::algorithms;
+  using namespace cake::decomposition;
   const double alpha_h = ctx.params.get_float("alpha_H");
   NMF model({.n_components = ctx.params.get_int("n_components"),
              .init = parse_nmf_init(ctx.params.get_string("init")),
@@ -30,20 +31,28 @@ void run_nmf(RunContext& ctx) {
   save_component_images(ctx, "components.png", model.components());
 }
 
+const std::vector<std::string> kInits = {"auto", "nndsvd", "nndsvda", "nndsvdar", "random"};
+const std::vector<std::string> kSolvers = {"cd", "mu"};
+using O = decomposition::NMFOptions;
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "nmf",
     .summary = "non-negative matrix factorisation X ~ W H (coordinate descent or multiplicative updates)",
     .reference = "Lee & Seung 2001; Cichocki & Phan 2009 (HALS / CD); Boutsidis & Gallopoulos 2008 (NNDSVD)",
+    // n_components is the command line's own (10 parts to look at); the library's 0 keeps all features.
     .params = {{"n_components", ParamType::Int, "10", "rank of the factorisation (0: all features)"},
-               {"init", ParamType::String, "auto", "initial W, H", {"auto", "nndsvd", "nndsvda", "nndsvdar", "random"}},
-               {"solver", ParamType::String, "cd", "cd: coordinate descent; mu: multiplicative updates", {"cd", "mu"}},
-               {"max_iter", ParamType::Int, "200", "most iterations"},
-               {"tol", ParamType::Float, "1e-4", "stopping tolerance (relative)"},
-               {"alpha_W", ParamType::Float, "0", "penalty weight on W"},
-               {"alpha_H", ParamType::Float, "-1", "penalty weight on H (< 0: the same as alpha_W)"},
-               {"l1_ratio", ParamType::Float, "0", "l1 share of the penalty (0: ridge, 1: lasso)"}},
+               {"init", ParamType::String, library_choice(&O::init, decomposition::parse_nmf_init, kInits),
+                "initial W, H", kInits},
+               {"solver", ParamType::String, library_choice(&O::solver, decomposition::parse_nmf_solver, kSolvers),
+                "cd: coordinate descent; mu: multiplicative updates", kSolvers},
+               {"max_iter", ParamType::Int, library_default(&O::max_iter), "most iterations"},
+               {"tol", ParamType::Float, library_default(&O::tol), "stopping tolerance (relative)"},
+               {"alpha_W", ParamType::Float, library_default(&O::alpha_W), "penalty weight on W"},
+               {"alpha_H", ParamType::Float, library_default(&O::alpha_H, "-1"),
+                "penalty weight on H (< 0: the same as alpha_W)"},
+               {"l1_ratio", ParamType::Float, library_default(&O::l1_ratio), "l1 share of the penalty (0: ridge, 1: lasso)"}},
     .run = run_nmf,
 });
 

@@ -13,6 +13,7 @@
 #include "algorithms/decomposition/pca.h"
 #include "data/npy.h"
 #include "tools/errors.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
@@ -29,12 +30,12 @@ void run_pca(RunContext& ctx) {
   if (k != -1 && (k < 1 || k > std::min(x.size(0), x.size(1))))
     throw UsageError("pca: n_components must be -1 (all) or between 1 and min(n_samples, n_features) = " +
                      std::to_string(std::min(x.size(0), x.size(1))) + ", got " + std::to_string(k));
-  algorithms::PCA model({.n_components = k,
-                         .whiten = ctx.params.get_bool("whiten"),
-                         .svd_solver = ctx.params.get_string("svd_solver"),
-                         .iterated_power = ctx.params.get_int("iterated_power"),
-                         .n_oversamples = ctx.params.get_int("n_oversamples"),
-                         .power_iteration_normalizer = ctx.params.get_string("power_iteration_normalizer")});
+  decomposition::PCA model({.n_components = k,
+                            .whiten = ctx.params.get_bool("whiten"),
+                            .svd_solver = ctx.params.get_string("svd_solver"),
+                            .iterated_power = ctx.params.get_int("iterated_power"),
+                            .n_oversamples = ctx.params.get_int("n_oversamples"),
+                            .power_iteration_normalizer = ctx.params.get_string("power_iteration_normalizer")});
   const Tensor embedding = model.fit_transform(x);
 
   const std::vector<double> ratio = to_vector(model.explained_variance_ratio());
@@ -54,19 +55,21 @@ void run_pca(RunContext& ctx) {
                  {{"cumulative explained variance ratio", cumulative}}, "components");
 }
 
+using O = decomposition::PCAOptions;
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "pca",
     .summary = "principal component analysis: exact SVD, covariance eigendecomposition or randomized SVD; whitening",
     .reference = "Pearson 1901; Hotelling 1933; Halko, Martinsson & Tropp 2011 (randomized SVD)",
-    .params = {{"n_components", ParamType::Int, "-1", "components kept; -1: min(n_samples, n_features)"},
-               {"whiten", ParamType::Bool, "false", "scale the projections to unit variance"},
-               {"svd_solver", ParamType::String, "auto", "decomposition (auto picks the cheapest for the shape)",
+    .params = {{"n_components", ParamType::Int, library_default(&O::n_components), "components kept; -1: min(n_samples, n_features)"},
+               {"whiten", ParamType::Bool, library_default(&O::whiten), "scale the projections to unit variance"},
+               {"svd_solver", ParamType::String, library_default(&O::svd_solver), "decomposition (auto picks the cheapest for the shape)",
                 {"auto", "full", "covariance_eigh", "randomized"}},
-               {"iterated_power", ParamType::Int, "-1", "randomized: power iterations; -1: 7 if k < 0.1 min(N, D) else 4"},
-               {"n_oversamples", ParamType::Int, "10", "randomized: extra sketch columns"},
-               {"power_iteration_normalizer", ParamType::String, "auto", "randomized: normaliser between power iterations",
+               {"iterated_power", ParamType::Int, library_default(&O::iterated_power), "randomized: power iterations; -1: 7 if k < 0.1 min(N, D) else 4"},
+               {"n_oversamples", ParamType::Int, library_default(&O::n_oversamples), "randomized: extra sketch columns"},
+               {"power_iteration_normalizer", ParamType::String, library_default(&O::power_iteration_normalizer), "randomized: normaliser between power iterations",
                 {"auto", "QR", "LU", "none"}}},
     .run = run_pca,
 });

@@ -4,13 +4,14 @@
 // embedding; the atoms are shown as images for image data.
 #include "algorithms/decomposition/dictionary_learning.h"
 #include "tools/algorithms/component_images.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
 namespace {
 
 void run_sparse_coding(RunContext& ctx) {
-  using namespace cake::algorithms;
+  using namespace cake::decomposition;
   const std::int64_t nonzero = ctx.params.get_int("transform_n_nonzero_coefs");
   const double transform_alpha = ctx.params.get_float("transform_alpha");
   DictionaryLearning model({
@@ -39,25 +40,35 @@ void run_sparse_coding(RunContext& ctx) {
   save_component_images(ctx, "atoms.png", model.components());
 }
 
+const std::vector<std::string> kCoders = {"omp", "lasso_cd", "threshold"};
+using O = decomposition::DictionaryLearningOptions;
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "sparse-coding",
     .summary = "dictionary learning and sparse coding (lasso CD while learning; OMP, lasso CD or threshold codes)",
     .reference = "Olshausen & Field 1997; Mairal, Bach, Ponce & Sapiro 2009; Rubinstein et al. 2008 (Batch-OMP)",
+    // n_components and max_iter are the command line's own (32 atoms to look at, a short run);
+    // the library's are 0 (as many atoms as features) and 1000.
     .params = {{"n_components", ParamType::Int, "32", "dictionary atoms (0: as many as features)"},
-               {"alpha", ParamType::Float, "1.0", "lasso weight while learning"},
+               {"alpha", ParamType::Float, library_default(&O::alpha), "lasso weight while learning"},
                {"max_iter", ParamType::Int, "100", "most learning iterations"},
-               {"tol", ParamType::Float, "1e-8", "stop when the cost drops by less than this fraction"},
+               {"tol", ParamType::Float, library_default(&O::tol),
+                "stop when the cost drops by less than this fraction"},
                {"fit_algorithm", ParamType::String, "cd", "coder while learning (lasso by coordinate descent)",
                 {"cd"}},
-               {"transform_algorithm", ParamType::String, "omp", "coder of the output codes",
-                {"omp", "lasso_cd", "threshold"}},
-               {"transform_n_nonzero_coefs", ParamType::Int, "0", "OMP atoms per sample (0: features / 10)"},
-               {"transform_alpha", ParamType::Float, "-1", "lasso / threshold weight of the codes (< 0: alpha)"},
-               {"split_sign", ParamType::Bool, "false", "codes as [max(c, 0), max(-c, 0)]"},
-               {"positive_code", ParamType::Bool, "false", "non-negative codes (lasso_cd, threshold)"},
-               {"positive_dict", ParamType::Bool, "false", "non-negative atoms"}},
+               {"transform_algorithm", ParamType::String,
+                library_choice(&O::transform_algorithm, decomposition::parse_sparse_coding_algorithm, kCoders),
+                "coder of the output codes", kCoders},
+               {"transform_n_nonzero_coefs", ParamType::Int, library_default(&O::transform_n_nonzero_coefs, "0"),
+                "OMP atoms per sample (0: features / 10)"},
+               {"transform_alpha", ParamType::Float, library_default(&O::transform_alpha, "-1"),
+                "lasso / threshold weight of the codes (< 0: alpha)"},
+               {"split_sign", ParamType::Bool, library_default(&O::split_sign), "codes as [max(c, 0), max(-c, 0)]"},
+               {"positive_code", ParamType::Bool, library_default(&O::positive_code),
+                "non-negative codes (lasso_cd, threshold)"},
+               {"positive_dict", ParamType::Bool, library_default(&O::positive_dict), "non-negative atoms"}},
     .run = run_sparse_coding,
 });
 

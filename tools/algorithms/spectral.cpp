@@ -2,13 +2,14 @@
 // (algorithms/cluster/spectral.h): RBF or k-NN affinity, top eigenvectors of D^-1/2 A D^-1/2
 // (dense or thick-restart Lanczos), unit rows, then k-means or CPQR.
 #include "algorithms/cluster/spectral.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
 namespace {
 
 void run_spectral(RunContext& ctx) {
-  using namespace cake::algorithms;
+  using namespace cake::cluster;
   SpectralClustering model({.n_clusters = ctx.params.get_int("n_clusters"),
                             .affinity = parse_spectral_affinity(ctx.params.get_string("affinity")),
                             .gamma = ctx.params.get_float("gamma"),
@@ -31,22 +32,32 @@ void run_spectral(RunContext& ctx) {
   ctx.save_embedding(model.embedding(), "spectral_embedding");
 }
 
+const std::vector<std::string> kAffinities = {"rbf", "nearest_neighbors"};
+const std::vector<std::string> kEigenSolvers = {"auto", "dense", "lanczos"};
+const std::vector<std::string> kAssignLabels = {"kmeans", "cluster_qr"};
+using O = cluster::SpectralClusteringOptions;
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "spectral",
     .summary = "spectral clustering: RBF or k-NN affinity, normalised affinity eigenvectors, k-means or CPQR",
     .reference = "Ng, Jordan & Weiss 2002, On spectral clustering; Wu & Simon 2000 (thick-restart Lanczos)",
-    .params = {{"n_clusters", ParamType::Int, "8", "number of clusters"},
-               {"affinity", ParamType::String, "rbf", "how samples are connected", {"rbf", "nearest_neighbors"}},
-               {"gamma", ParamType::Float, "1.0", "RBF width: exp(-gamma |x - y|^2)"},
-               {"n_neighbors", ParamType::Int, "10", "k of the k-NN affinity graph"},
-               {"eigen_solver", ParamType::String, "auto", "eigensolver", {"auto", "dense", "lanczos"}},
-               {"n_components", ParamType::Int, "0", "eigenvectors kept (0: n_clusters)"},
-               {"eigen_tol", ParamType::Float, "1e-7", "Lanczos residual tolerance"},
-               {"assign_labels", ParamType::String, "kmeans", "how the embedding becomes labels",
-                {"kmeans", "cluster_qr"}},
-               {"n_init", ParamType::Int, "10", "k-means restarts"}},
+    .params = {{"n_clusters", ParamType::Int, library_default(&O::n_clusters), "number of clusters"},
+               {"affinity", ParamType::String,
+                library_choice(&O::affinity, cluster::parse_spectral_affinity, kAffinities),
+                "how samples are connected", kAffinities},
+               {"gamma", ParamType::Float, library_default(&O::gamma), "RBF width: exp(-gamma |x - y|^2)"},
+               {"n_neighbors", ParamType::Int, library_default(&O::n_neighbors), "k of the k-NN affinity graph"},
+               {"eigen_solver", ParamType::String,
+                library_choice(&O::eigen_solver, cluster::parse_eigen_solver, kEigenSolvers),
+                "eigensolver", kEigenSolvers},
+               {"n_components", ParamType::Int, library_default(&O::n_components), "eigenvectors kept (0: n_clusters)"},
+               {"eigen_tol", ParamType::Float, library_default(&O::eigen_tol), "Lanczos residual tolerance"},
+               {"assign_labels", ParamType::String,
+                library_choice(&O::assign_labels, cluster::parse_assign_labels, kAssignLabels),
+                "how the embedding becomes labels", kAssignLabels},
+               {"n_init", ParamType::Int, library_default(&O::n_init), "k-means restarts"}},
     .run = run_spectral,
 });
 

@@ -15,6 +15,7 @@
 #include "algorithms/metrics/metrics.h"
 #include "algorithms/manifold/tsne.h"
 #include "tools/errors.h"
+#include "tools/library_defaults.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
@@ -42,20 +43,20 @@ double parse_learning_rate(const std::string& text) {
 
 void run_tsne(RunContext& ctx) {
   const Tensor x = ctx.data.cpu();
-  algorithms::TSNE model({.n_components = ctx.params.get_int("n_components"),
-                          .perplexity = ctx.params.get_float("perplexity"),
-                          .early_exaggeration = ctx.params.get_float("early_exaggeration"),
-                          .learning_rate = parse_learning_rate(ctx.params.get_string("learning_rate")),
-                          .n_iter = ctx.params.get_int("n_iter"),
-                          .n_iter_without_progress = ctx.params.get_int("n_iter_without_progress"),
-                          .min_grad_norm = ctx.params.get_float("min_grad_norm"),
-                          .metric = ctx.params.get_string("metric"),
-                          .init = ctx.params.get_string("init"),
-                          .method = ctx.params.get_string("method"),
-                          .angle = ctx.params.get_float("angle"),
-                          .n_interpolation_points = ctx.params.get_int("n_interpolation_points"),
-                          .min_num_intervals = ctx.params.get_int("min_num_intervals"),
-                          .intervals_per_integer = ctx.params.get_float("intervals_per_integer")});
+  manifold::TSNE model({.n_components = ctx.params.get_int("n_components"),
+                        .perplexity = ctx.params.get_float("perplexity"),
+                        .early_exaggeration = ctx.params.get_float("early_exaggeration"),
+                        .learning_rate = parse_learning_rate(ctx.params.get_string("learning_rate")),
+                        .n_iter = ctx.params.get_int("n_iter"),
+                        .n_iter_without_progress = ctx.params.get_int("n_iter_without_progress"),
+                        .min_grad_norm = ctx.params.get_float("min_grad_norm"),
+                        .metric = ctx.params.get_string("metric"),
+                        .init = ctx.params.get_string("init"),
+                        .method = ctx.params.get_string("method"),
+                        .angle = ctx.params.get_float("angle"),
+                        .n_interpolation_points = ctx.params.get_int("n_interpolation_points"),
+                        .min_num_intervals = ctx.params.get_int("min_num_intervals"),
+                        .intervals_per_integer = ctx.params.get_float("intervals_per_integer")});
   ctx.progress->message("tsne: " + model.options().method + " on " + std::to_string(x.size(0)) + " samples");
   const Tensor embedding = model.fit_transform(x);
 
@@ -76,6 +77,13 @@ void run_tsne(RunContext& ctx) {
                  {{"KL divergence", history}}, "check (x50 iterations)");
 }
 
+using O = manifold::TSNEOptions;
+
+// The library's learning_rate default as the command line spells it: a negative rate is "auto".
+std::string tsne_learning_rate_default() {
+  return O{}.learning_rate < 0 ? std::string("auto") : default_text(O{}.learning_rate);
+}
+
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
@@ -83,20 +91,20 @@ CAKE_REGISTER_ALGORITHM({
     .summary = "t-SNE embedding: exact, Barnes-Hut or FFT-interpolation gradients, perplexity-calibrated affinities",
     .reference = "van der Maaten & Hinton 2008 (t-SNE); van der Maaten 2014 (Barnes-Hut t-SNE); "
                  "Linderman et al. 2019 (FIt-SNE)",
-    .params = {{"n_components", ParamType::Int, "2", "embedding dimension (1-3 for barnes_hut, 1-2 for fft)"},
-               {"perplexity", ParamType::Float, "30", "effective number of neighbours of each point"},
-               {"early_exaggeration", ParamType::Float, "12", "P is multiplied by this for the first 250 iterations"},
-               {"learning_rate", ParamType::String, "auto", "gradient step; auto: max(N / early_exaggeration / 4, 50)"},
-               {"n_iter", ParamType::Int, "1000", "total iterations"},
-               {"n_iter_without_progress", ParamType::Int, "300", "stop after this many iterations without a lower KL"},
-               {"min_grad_norm", ParamType::Float, "1e-07", "stop when the gradient norm falls below this"},
-               {"metric", ParamType::String, "euclidean", "input distance", {"euclidean", "sqeuclidean", "cosine"}},
-               {"init", ParamType::String, "pca", "initial embedding", {"pca", "random"}},
-               {"method", ParamType::String, "barnes_hut", "gradient computation", {"barnes_hut", "exact", "fft"}},
-               {"angle", ParamType::Float, "0.5", "Barnes-Hut opening angle theta (0: exact forces)"},
-               {"n_interpolation_points", ParamType::Int, "3", "fft: Lagrange nodes per interval and dimension"},
-               {"min_num_intervals", ParamType::Int, "50", "fft: fewest grid intervals per dimension"},
-               {"intervals_per_integer", ParamType::Float, "1", "fft: intervals = max(min_num_intervals, extent / this)"}},
+    .params = {{"n_components", ParamType::Int, library_default(&O::n_components), "embedding dimension (1-3 for barnes_hut, 1-2 for fft)"},
+               {"perplexity", ParamType::Float, library_default(&O::perplexity), "effective number of neighbours of each point"},
+               {"early_exaggeration", ParamType::Float, library_default(&O::early_exaggeration), "P is multiplied by this for the first 250 iterations"},
+               {"learning_rate", ParamType::String, tsne_learning_rate_default(), "gradient step; auto: max(N / early_exaggeration / 4, 50)"},
+               {"n_iter", ParamType::Int, library_default(&O::n_iter), "total iterations"},
+               {"n_iter_without_progress", ParamType::Int, library_default(&O::n_iter_without_progress), "stop after this many iterations without a lower KL"},
+               {"min_grad_norm", ParamType::Float, library_default(&O::min_grad_norm), "stop when the gradient norm falls below this"},
+               {"metric", ParamType::String, library_default(&O::metric), "input distance", {"euclidean", "sqeuclidean", "cosine"}},
+               {"init", ParamType::String, library_default(&O::init), "initial embedding", {"pca", "random"}},
+               {"method", ParamType::String, library_default(&O::method), "gradient computation", {"barnes_hut", "exact", "fft"}},
+               {"angle", ParamType::Float, library_default(&O::angle), "Barnes-Hut opening angle theta (0: exact forces)"},
+               {"n_interpolation_points", ParamType::Int, library_default(&O::n_interpolation_points), "fft: Lagrange nodes per interval and dimension"},
+               {"min_num_intervals", ParamType::Int, library_default(&O::min_num_intervals), "fft: fewest grid intervals per dimension"},
+               {"intervals_per_integer", ParamType::Float, library_default(&O::intervals_per_integer), "fft: intervals = max(min_num_intervals, extent / this)"}},
     .run = run_tsne,
 });
 

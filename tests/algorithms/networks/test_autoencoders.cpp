@@ -264,7 +264,14 @@ TEST_CASE("cluster_codes: well separated codes give the true partition with k-me
     CHECK(metrics::nmi(labels, found) == doctest::Approx(1.0));
   }
   testing::check_close(standardize_columns(codes).std({0}, false, 0), ones({5}, kFloat64), 1e-9, 1e-9);
-  CHECK(error_message([&] { cluster_codes(codes, {.method = "dbscan"}); }).find("dbscan") != std::string::npos);
+  CHECK(error_message([&] { cluster_codes(codes, {.method = "k-medoids"}); }).find("k-medoids") != std::string::npos);
+  // Any clusterer of algorithms/cluster/clusterer.h, given as an object or by name; the options'
+  // params reach it (a misspelt one is refused).
+  const auto ward = cluster::make_clusterer("agglomerative", {{"n_clusters", 3}});
+  CHECK(metrics::nmi(labels, cluster_codes(codes, *ward)) == doctest::Approx(1.0));
+  CHECK(metrics::nmi(labels, cluster_codes(codes, {.method = "agglomerative", .n_clusters = 3})) == doctest::Approx(1.0));
+  CHECK(error_message([&] { cluster_codes(codes, {.method = "kmeans", .params = {{"n_initt", 2}}}); }).find("n_initt") !=
+        std::string::npos);
 }
 
 TEST_CASE("encode_all and reconstruction_mse work in batches without a graph") {

@@ -1,0 +1,59 @@
+// <cake/cake.h> alone is enough for every public estimator: this file includes nothing else of
+// Cake's (only the test framework) and uses each one once, by its family namespace.
+#include <doctest/doctest.h>
+
+#include <cake/cake.h>
+
+using namespace cake;
+
+namespace {
+// Two groups of 20 points in 4-D, non-negative (for NMF), float64.
+Tensor two_groups() {
+  manual_seed(1);
+  Tensor x = rand({40, 4}, kFloat64);
+  return cat({x.narrow(0, 0, 20), x.narrow(0, 20, 20) + 5.0}, 0);
+}
+}  // namespace
+
+TEST_CASE("the clusterers, through cake/cake.h") {
+  const Tensor x = two_groups();
+  CHECK(cluster::KMeans({.n_clusters = 2, .random_state = 0}).fit_predict(x).sizes() == Shape{40});
+  CHECK(cluster::LloydKMeans({.n_clusters = 2, .random_state = 0}).fit_predict(x).sizes() == Shape{40});
+  CHECK(cluster::MiniBatchKMeans({.n_clusters = 2, .batch_size = 16, .random_state = 0}).fit_predict(x).sizes() ==
+        Shape{40});
+  CHECK(cluster::AgglomerativeClustering({.n_clusters = 2}).fit_predict(x).sizes() == Shape{40});
+  CHECK(cluster::SpectralClustering({.n_clusters = 2, .gamma = 0.1, .random_state = 0}).fit_predict(x).sizes() ==
+        Shape{40});
+  CHECK(cluster::DBSCAN({.eps = 2.0, .min_samples = 3}).fit_predict(x).sizes() == Shape{40});
+  CHECK(mixture::GaussianMixture({.n_components = 2, .random_state = 0}).fit_predict(x).sizes() == Shape{40});
+  CHECK(cluster::make_clusterer("gmm", {{"n_clusters", 2}, {"random_state", 0}})->fit_predict(x).sizes() == Shape{40});
+  CHECK(deep_clustering::cluster_codes(x, {.n_clusters = 2, .n_init = 1}).sizes() == Shape{40});
+}
+
+TEST_CASE("decompositions and embeddings, through cake/cake.h") {
+  const Tensor x = two_groups();
+  CHECK(decomposition::PCA({.n_components = 2}).fit_transform(x).sizes() == Shape{40, 2});
+  CHECK(decomposition::NMF({.n_components = 2, .random_state = 0}).fit_transform(x).sizes() == Shape{40, 2});
+  CHECK(decomposition::FastICA({.n_components = 2, .random_state = 0}).fit_transform(x).sizes() == Shape{40, 2});
+  decomposition::DictionaryLearning dictionary({.n_components = 3, .max_iter = 5, .random_state = 0});
+  CHECK(dictionary.fit_transform(x).sizes() == Shape{40, 3});
+  CHECK(decomposition::SparseCoder(dictionary.components()).transform(x).sizes() == Shape{40, 3});
+  CHECK(manifold::TSNE({.perplexity = 5.0, .n_iter = 250, .random_state = 0}).fit_transform(x).sizes() == Shape{40, 2});
+  CHECK(neighbors::kneighbors_graph(x, 3).n == 40);
+}
+
+TEST_CASE("networks, training and metrics, through cake/cake.h") {
+  manual_seed(0);
+  auto ae = std::make_shared<networks::MLPAutoencoder>(std::vector<std::int64_t>{8}, 2, Shape{1, 4, 4});
+  const Tensor images = rand({6, 1, 4, 4});
+  CHECK(networks::encode_all(*ae, images).sizes() == Shape{6, 2});
+  networks::MLPVAE vae({8}, 2, Shape{1, 4, 4});
+  CHECK(networks::vae_loss(vae, images).total.dim() == 0);
+  train::EncoderClassifier classifier(ae->encoder(), 2, 3);
+  CHECK(classifier.forward(images).sizes() == Shape{6, 3});
+  const Tensor truth = tensor(std::vector<std::int64_t>{0, 0, 1, 1});
+  CHECK(metrics::nmi(truth, truth) == doctest::Approx(1.0));
+  CHECK(metrics::linear_sum_assignment(tensor({1.0, 0.0, 0.0, 1.0}, {2, 2}, kFloat64)).total == 0.0);
+  const Tensor features = tensor({0.0, 0.1, 1.0, 1.1}, {4, 1}, kFloat64);
+  CHECK(train::LogisticRegression().fit(features, truth).score(features, truth) == 1.0);
+}

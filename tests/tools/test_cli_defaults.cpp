@@ -1,0 +1,188 @@
+// Every classical command's defaults are the library's: for each parameter of the wrappers in
+// tools/algorithms/ (compiled into this program, see tests/CMakeLists.txt), the default `cake run`
+// uses equals the field of a default-constructed options struct. Adding a parameter without a
+// check here fails the last test case, so a default restated as text cannot slip in unnoticed.
+#include <map>
+#include <set>
+
+#include <cake/cake.h>
+
+#include "helpers.h"
+#include "tools/params.h"
+#include "tools/registry.h"
+
+using namespace cake;
+using namespace cake::cli;
+using nlohmann::json;
+
+namespace {
+
+std::map<std::string, std::set<std::string>>& checked() {
+  static std::map<std::string, std::set<std::string>> names;
+  return names;
+}
+
+// The default of `name` in the command `algorithm`, parsed as `cake run` parses it.
+json cli_default(const std::string& algorithm, const std::string& name) {
+  const AlgorithmEntry& entry = cli::algorithms().at(algorithm);
+  for (const ParamSpec& spec : entry.params)
+    if (spec.name == name) {
+      checked()[algorithm].insert(name);
+      return parse_param_text(algorithm, spec, spec.default_value);
+    }
+  FAIL(algorithm << " has no parameter " << name);
+  return {};
+}
+std::string cli_text(const std::string& algorithm, const std::string& name) {
+  return cli_default(algorithm, name).get<std::string>();
+}
+
+// The CLI's own choices, where the command line deliberately differs from the library or has a
+// setting the library does not (each with its reason).
+void cli_only(const std::string& algorithm, const std::string& name) { checked()[algorithm].insert(name); }
+
+// kmeans, kmeans-lloyd, minibatch-kmeans: the defaults of cake::cluster's option structs.
+void check_kmeans_family() {
+  const cluster::KMeansOptions km;
+  CHECK(cli_default("kmeans", "n_clusters") == km.n_clusters);
+  CHECK(cli_default("kmeans", "init") == km.init);
+  CHECK(cli_default("kmeans", "n_init") == km.n_init);
+  CHECK(cli_default("kmeans", "max_iter") == km.max_iter);
+  CHECK(cli_default("kmeans", "tol") == km.tol);
+  CHECK(cli_default("kmeans", "algorithm") == km.algorithm);
+
+  const cluster::LloydKMeansOptions lloyd;
+  CHECK(cli_default("kmeans-lloyd", "n_clusters") == lloyd.n_clusters);
+  CHECK(cli_default("kmeans-lloyd", "max_iter") == lloyd.max_iter);
+  CHECK(cli_default("kmeans-lloyd", "n_init") == lloyd.n_init);
+
+  const cluster::MiniBatchKMeansOptions mb;
+  const std::string m = "minibatch-kmeans";
+  CHECK(cli_default(m, "n_clusters") == mb.n_clusters);
+  CHECK(cli_default(m, "init") == mb.init);
+  CHECK(cli_default(m, "max_iter") == mb.max_iter);
+  CHECK(cli_default(m, "batch_size") == mb.batch_size);
+  CHECK(cli_default(m, "tol") == mb.tol);
+  CHECK(cli_default(m, "max_no_improvement") == mb.max_no_improvement);
+  CHECK(cli_default(m, "init_size") == mb.init_size);
+  CHECK(cli_default(m, "n_init") == mb.n_init);
+  CHECK(cli_default(m, "reassignment_ratio") == mb.reassignment_ratio);
+}
+
+void check_other_clusterers() {
+  const cluster::AgglomerativeClusteringOptions ag;
+  CHECK(cli_default("agglomerative", "n_clusters") == ag.n_clusters.value());
+  CHECK(!ag.distance_threshold.has_value());
+  CHECK(cli_default("agglomerative", "distance_threshold") == 0.0);  // 0: no threshold
+  CHECK(cluster::parse_linkage(cli_text("agglomerative", "linkage")) == ag.linkage);
+  CHECK(cli_default("agglomerative", "connectivity_n_neighbors") == ag.connectivity_n_neighbors);
+
+  const cluster::SpectralClusteringOptions sp;
+  CHECK(cli_default("spectral", "n_clusters") == sp.n_clusters);
+  CHECK(cluster::parse_spectral_affinity(cli_text("spectral", "affinity")) == sp.affinity);
+  CHECK(cli_default("spectral", "gamma") == sp.gamma);
+  CHECK(cli_default("spectral", "n_neighbors") == sp.n_neighbors);
+  CHECK(cluster::parse_eigen_solver(cli_text("spectral", "eigen_solver")) == sp.eigen_solver);
+  CHECK(cli_default("spectral", "n_components") == sp.n_components);
+  CHECK(cli_default("spectral", "eigen_tol") == sp.eigen_tol);
+  CHECK(cluster::parse_assign_labels(cli_text("spectral", "assign_labels")) == sp.assign_labels);
+  CHECK(cli_default("spectral", "n_init") == sp.n_init);
+
+  const cluster::DBSCANOptions db;
+  CHECK(cli_default("dbscan", "eps") == db.eps);
+  CHECK(cli_default("dbscan", "min_samples") == db.min_samples);
+  CHECK(cluster::parse_neighbor_algorithm(cli_text("dbscan", "algorithm")) == db.algorithm);
+  CHECK(cli_default("dbscan", "leaf_size") == db.leaf_size);
+
+  const mixture::GaussianMixtureOptions gm;
+  CHECK(cli_default("gmm", "n_components") == gm.n_components);
+  CHECK(cli_default("gmm", "covariance_type") == gm.covariance_type);
+  CHECK(cli_default("gmm", "tol") == gm.tol);
+  CHECK(cli_default("gmm", "reg_covar") == gm.reg_covar);
+  CHECK(cli_default("gmm", "max_iter") == gm.max_iter);
+  CHECK(cli_default("gmm", "n_init") == gm.n_init);
+  CHECK(cli_default("gmm", "init_params") == gm.init_params);
+}
+
+void check_decompositions_and_tsne() {
+  const decomposition::PCAOptions pca;
+  CHECK(cli_default("pca", "n_components") == pca.n_components);
+  CHECK(cli_default("pca", "whiten") == pca.whiten);
+  CHECK(cli_default("pca", "svd_solver") == pca.svd_solver);
+  CHECK(cli_default("pca", "iterated_power") == pca.iterated_power);
+  CHECK(cli_default("pca", "n_oversamples") == pca.n_oversamples);
+  CHECK(cli_default("pca", "power_iteration_normalizer") == pca.power_iteration_normalizer);
+
+  const decomposition::NMFOptions nmf;
+  cli_only("nmf", "n_components");  // 10 parts to look at; the library keeps all features (0)
+  CHECK(decomposition::parse_nmf_init(cli_text("nmf", "init")) == nmf.init);
+  CHECK(decomposition::parse_nmf_solver(cli_text("nmf", "solver")) == nmf.solver);
+  CHECK(cli_default("nmf", "max_iter") == nmf.max_iter);
+  CHECK(cli_default("nmf", "tol") == nmf.tol);
+  CHECK(cli_default("nmf", "alpha_W") == nmf.alpha_W);
+  CHECK(!nmf.alpha_H.has_value());
+  CHECK(cli_default("nmf", "alpha_H") == -1.0);  // < 0: the same as alpha_W, the library's unset
+  CHECK(cli_default("nmf", "l1_ratio") == nmf.l1_ratio);
+
+  const decomposition::FastICAOptions ica;
+  CHECK(cli_default("fastica", "n_components") == ica.n_components);
+  CHECK(decomposition::parse_ica_algorithm(cli_text("fastica", "algorithm")) == ica.algorithm);
+  CHECK(decomposition::parse_ica_whiten(cli_text("fastica", "whiten")) == ica.whiten);
+  CHECK(decomposition::parse_ica_function(cli_text("fastica", "fun")) == ica.fun);
+  CHECK(cli_default("fastica", "fun_alpha") == ica.fun_alpha);
+  CHECK(cli_default("fastica", "max_iter") == ica.max_iter);
+  CHECK(cli_default("fastica", "tol") == ica.tol);
+  CHECK(decomposition::parse_whiten_solver(cli_text("fastica", "whiten_solver")) == ica.whiten_solver);
+
+  const decomposition::DictionaryLearningOptions dl;
+  const std::string s = "sparse-coding";
+  cli_only(s, "n_components");   // 32 atoms to look at; the library keeps as many as features (0)
+  cli_only(s, "max_iter");       // 100 iterations keep a command-line run short; the library's is 1000
+  cli_only(s, "fit_algorithm");  // a command-line choice with one value (the lasso by coordinate descent)
+  CHECK(cli_default(s, "alpha") == dl.alpha);
+  CHECK(cli_default(s, "tol") == dl.tol);
+  CHECK(decomposition::parse_sparse_coding_algorithm(cli_text(s, "transform_algorithm")) == dl.transform_algorithm);
+  CHECK(!dl.transform_n_nonzero_coefs.has_value());
+  CHECK(cli_default(s, "transform_n_nonzero_coefs") == 0);  // 0: the library's unset
+  CHECK(!dl.transform_alpha.has_value());
+  CHECK(cli_default(s, "transform_alpha") == -1.0);  // < 0: the library's unset (alpha)
+  CHECK(cli_default(s, "split_sign") == dl.split_sign);
+  CHECK(cli_default(s, "positive_code") == dl.positive_code);
+  CHECK(cli_default(s, "positive_dict") == dl.positive_dict);
+
+  const manifold::TSNEOptions ts;
+  CHECK(cli_default("tsne", "n_components") == ts.n_components);
+  CHECK(cli_default("tsne", "perplexity") == ts.perplexity);
+  CHECK(cli_default("tsne", "early_exaggeration") == ts.early_exaggeration);
+  CHECK(ts.learning_rate < 0);
+  CHECK(cli_default("tsne", "learning_rate") == "auto");  // the library's negative rate
+  CHECK(cli_default("tsne", "n_iter") == ts.n_iter);
+  CHECK(cli_default("tsne", "n_iter_without_progress") == ts.n_iter_without_progress);
+  CHECK(cli_default("tsne", "min_grad_norm") == ts.min_grad_norm);
+  CHECK(cli_default("tsne", "metric") == ts.metric);
+  CHECK(cli_default("tsne", "init") == ts.init);
+  CHECK(cli_default("tsne", "method") == ts.method);
+  CHECK(cli_default("tsne", "angle") == ts.angle);
+  CHECK(cli_default("tsne", "n_interpolation_points") == ts.n_interpolation_points);
+  CHECK(cli_default("tsne", "min_num_intervals") == ts.min_num_intervals);
+  CHECK(cli_default("tsne", "intervals_per_integer") == ts.intervals_per_integer);
+}
+
+}  // namespace
+
+TEST_CASE("the classical commands' defaults are the library's, and every parameter is checked") {
+  check_kmeans_family();
+  check_other_clusterers();
+  check_decompositions_and_tsne();
+  const std::vector<std::string> commands = {"kmeans", "kmeans-lloyd", "minibatch-kmeans", "agglomerative",
+                                             "spectral", "dbscan", "gmm", "pca", "nmf", "fastica",
+                                             "sparse-coding", "tsne"};
+  for (const std::string& command : commands) {
+    CAPTURE(command);
+    REQUIRE(cli::algorithms().count(command) == 1);
+    for (const ParamSpec& spec : cli::algorithms().at(command).params) {
+      CAPTURE(spec.name);
+      CHECK(checked()[command].count(spec.name) == 1);
+    }
+  }
+}
