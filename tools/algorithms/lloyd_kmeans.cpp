@@ -1,6 +1,6 @@
 // lloyd_kmeans.cpp: plain Lloyd k-means, registered as `kmeans-lloyd`.
 //
-// The textbook loop of seed 001 (MIT 6.390, lecture 12, K-MEANS(k, tau, {x_i})), after
+// The textbook loop of Shen 2024 (MIT 6.390, lecture 12, K-MEANS(k, tau, {x_i})), after
 // Lloyd (1982), "Least squares quantization in PCM":
 //   1  mu = random initialisation: k distinct samples drawn with Cake's generator
 //   2  for t = 1 .. tau (max_iter)
@@ -123,7 +123,7 @@ void run_lloyd_kmeans(RunContext& ctx) {
 CAKE_REGISTER_ALGORITHM({
     .name = "kmeans-lloyd",
     .summary = "plain Lloyd k-means; the classical suite's kmeans has k-means++ and restarts",
-    .reference = "Lloyd 1982, Least squares quantization in PCM (the loop of seed 001, MIT 6.390 lecture 12)",
+    .reference = "Lloyd 1982, Least squares quantization in PCM (the loop of Shen 2024, MIT 6.390 lecture 12)",
     .params = {{"n_clusters", ParamType::Int, "8", "number of clusters k"},
                {"max_iter", ParamType::Int, "300", "most assignment/update rounds; stops earlier when labels stop changing"},
                {"n_init", ParamType::Int, "1", "independent random starts; the lowest inertia wins (1: the textbook loop)"}},
