@@ -126,7 +126,7 @@ struct RandomizedSvdOptions {
   std::string normalizer = "auto";
   // Optional [n] row vector s: factor A - 1 s^T instead of A, without forming it (PCA's
   // centring: (A - 1 s^T) Q = A Q - 1 (s^T Q), and likewise for the transpose).
-  Tensor column_shift;
+  Tensor column_shift = {};
   bool compute_u = true;  // false skips the m x l x k product that forms U
 };
 SvdResult randomized_svd(const Tensor& a, std::int64_t k, const RandomizedSvdOptions& options = {});

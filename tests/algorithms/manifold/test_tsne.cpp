@@ -8,8 +8,8 @@
 #include <numeric>
 
 #include "algorithms/manifold/tsne.h"
-include "algorithms/classical_helpers.h"
-include "algorithms/fixtures/classical_fixtures.h"
+#include "algorithms/classical_helpers.h"
+#include "algorithms/fixtures/classical_fixtures.h"
 
 using namespace cake;
 using namespace cake::algorithms;
