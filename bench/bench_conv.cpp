@@ -1,5 +1,5 @@
 // bench_conv.cpp: forward + backward time of the convolution layers of the convolutional
-// autoencoder (seed 004, section 2) at batch 256 on 28x28 MNIST-sized inputs, 2 threads.
+// autoencoder (Bortoletto 2021, section 2) at batch 256 on 28x28 MNIST-sized inputs, 2 threads.
 //
 //   build/bench/bench_conv                      # every layer, oneDNN (if built) and fallback
 //   bench/run_conv.sh                           # the same next to PyTorch (bench/peer_conv.py)

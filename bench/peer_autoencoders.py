@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """peer_autoencoders.py: PyTorch 1.13 (CPU, OMP_NUM_THREADS threads, default 2) time of one training epoch of the
-convolutional autoencoder and of the convolutional VAE of seed 004 on Fashion-MNIST train,
+convolutional autoencoder and of the convolutional VAE of Bortoletto 2021 on Fashion-MNIST train,
 the same work `cake run conv-autoencoder` / `cake run conv-vae` time as epoch_time_s.
 
 The models are layer for layer those of algorithms/networks/autoencoder.h and algorithms/networks/vae.h, with
 the same losses (per-pixel MSE; the VAE's summed squared error per image plus the KL term),
 Adam (lr 1e-3, weight decay 1e-5) and batch sizes (256 for the AE, 128 for the VAE: the
-defaults of the cake commands; seed 004 does not state one). One epoch = a random permutation
+defaults of the cake commands; Bortoletto 2021 does not state one). One epoch = a random permutation
 of the 60000 images, then for each batch: gather the batch, zero the gradients, forward,
 loss.item() (as Cake's trainer reads every batch loss), backward, step. The images sit in one
 float32 tensor in memory, as in Cake's TensorDataset, so no DataLoader worker overhead is
@@ -39,7 +39,7 @@ def load_images(path=DATA):
 
 
 class ConvAutoencoder(nn.Module):
-    """Seed 004, section 2: algorithms::ConvAutoencoder(16)."""
+    """Bortoletto 2021, section 2: algorithms::ConvAutoencoder(16)."""
 
     def __init__(self, latent=16):
         super().__init__()
@@ -59,7 +59,7 @@ class ConvAutoencoder(nn.Module):
 
 
 class ConvVAE(nn.Module):
-    """Seed 004, section 5: algorithms::ConvVAE(16) with the Gaussian likelihood (conv-vae's default)."""
+    """Bortoletto 2021, section 5: algorithms::ConvVAE(16) with the Gaussian likelihood (conv-vae's default)."""
 
     def __init__(self, latent=16):
         super().__init__()

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """peer_conv.py: PyTorch 1.13 (CPU, 2 threads) timing of the same work as bench_conv.cpp.
 
-Forward + backward of each convolution layer of the convolutional autoencoder (seed 004,
+Forward + backward of each convolution layer of the convolutional autoencoder (Bortoletto 2021,
 section 2) at batch 256 on 28x28 inputs. One iteration = the layer's forward, then
 torch.autograd.grad of input (except the first layer's, the images), weight and bias for a
 fixed output gradient. Inputs, weights and the output gradient are allocated once, as in

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run_autoencoders.sh: one training epoch of seed 004's convolutional autoencoder and of its
+# run_autoencoders.sh: one training epoch of Bortoletto's (2021) convolutional autoencoder and of its
 # convolutional VAE on Fashion-MNIST train (60000 images), in Cake (`cake run ... epochs=1`,
 # metrics.json's epoch_time_s) and in PyTorch 1.13 (bench/peer_autoencoders.py), alternately
 # in one session, ROUNDS times (default 3), both on THREADS threads (default 2). Prints per model the best epoch

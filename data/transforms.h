@@ -55,7 +55,7 @@ struct RandomHorizontalFlip {
 };
 
 // x + sigma * N(0, 1), the corruption of a denoising autoencoder (Vincent et al., 2008;
-// seed 004, section 3). With clip, the result is clamped to [0, 1], the range of the images.
+// Bortoletto 2021, section 3). With clip, the result is clamped to [0, 1], the range of the images.
 struct GaussianNoise {
   explicit GaussianNoise(double sigma, bool clip = false);
   Tensor operator()(Tensor batch) const;
@@ -69,7 +69,7 @@ struct MaskedBatch {
 };
 
 // Hides a random `ratio` of the patch x patch squares of every image (masked
-// self-supervision, He et al. 2021, "Masked autoencoders"; seed 001). The image is cut into a
+// self-supervision, He et al. 2021, "Masked autoencoders"; Shen 2024). The image is cut into a
 // grid of ceil(H / patch) x ceil(W / patch) patches (edge patches may be smaller) and
 // round(ratio * patches) of them, chosen uniformly per sample, are set to `fill`.
 struct RandomMask {
@@ -80,7 +80,7 @@ struct RandomMask {
   double ratio, fill;
 };
 
-// DeepCluster's input filter (Caron et al., 2018, section 4.1; seed 000): colour images are
+// DeepCluster's input filter (Caron et al., 2018, section 4.1; Pastore 2025): colour images are
 // averaged to grey (weights 1/3, as in the authors' code), then two 3x3 Sobel filters with zero
 // padding give the horizontal and vertical gradients, which remove colour and raise local
 // contrast. [N, 1 or 3, H, W] -> [N, 2, H, W]; channel 0 is

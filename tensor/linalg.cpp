@@ -22,15 +22,18 @@
 #include <climits>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <cblas.h>
 
+#include "tensor/blas.h"
 #include "tensor/cpu/lapack.h"
 #include "tensor/creation.h"
 #include "tensor/native/elementwise.h"
 #include "tensor/native/view.h"
+#include "tensor/parallel.h"
 
 namespace cake::linalg {
 namespace {
@@ -370,6 +373,246 @@ QrResult qr(const Tensor& a) {
     });
   }
   return {native::to_device(Q, a.device()), native::to_device(R, a.device())};
+}
+
+// ---- singular values and right vectors; pivoted QR order -----------------------------------
+
+namespace {
+
+void check_cpu_matrix(const Tensor& a, const char* op) {
+  CAKE_CHECK(a.defined() && a.dim() == 2, "linalg.", op, ": expected a matrix, got shape ",
+             a.defined() ? a.sizes() : Shape{});
+  CAKE_CHECK(a.is_cpu(), "linalg.", op, ": expected a CPU tensor, got ", a.device());
+  CAKE_CHECK(a.is_floating_point(), "linalg.", op, ": expected float32 or float64, got ", dtype_name(a.dtype()));
+}
+
+void check_lapack_info(int info, const char* routine) {
+  CAKE_CHECK(info == 0, "LAPACK ", routine, " failed with info = ", info,
+             info > 0 ? " (the algorithm did not converge)" : " (an argument was invalid)");
+}
+
+// LAPACK workspace: uninitialised (it is written before it is read), often megabytes.
+template <class T>
+std::unique_ptr<T[]> workspace(int count) {
+  return std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(std::max(count, 1)));
+}
+
+// R [n, n] (row-major) of X = Q R for X [m, n] stored column-major in `a` (lda = m), as LAPACK
+// stores it, destroying `a`. geqrf leaves R in the upper triangle: R(i, j) = a[i + j * m].
+// (The row-major buffer read as X^T would need gelqf instead, whose unblocked panel steps walk
+// rows of stride n: perf showed them taking most of PCA's time on 60000 x 784.)
+template <class T>
+void r_factor(int m, int n, T* a, T* r) {
+  int info = 0, lwork = -1;
+  std::vector<T> tau(static_cast<std::size_t>(n));
+  T work_query = 0;
+  lapack::geqrf(m, n, a, m, tau.data(), &work_query, lwork, info);
+  check_lapack_info(info, "geqrf (workspace query)");
+  lwork = static_cast<int>(work_query) + 1;
+  auto work = workspace<T>(lwork);
+  lapack::geqrf(m, n, a, m, tau.data(), work.get(), lwork, info);
+  check_lapack_info(info, "geqrf");
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = 0; j < n; ++j) r[i * n + j] = (j >= i) ? a[i + j * static_cast<std::int64_t>(m)] : T(0);
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> singular_values_and_right_vectors(const Tensor& x, bool overwrite_input) {
+  check_cpu_matrix(x, "singular_values_and_right_vectors");
+  const std::int64_t m = x.size(0), n = x.size(1);
+  if (m < 2 * n) {  // not tall enough for the QR step to pay
+    SvdResult full = svd(x);
+    return {full.S, full.Vh};
+  }
+  // geqrf wants X column-major, i.e. X^T row-major: x itself when it is the transposed view of
+  // a contiguous buffer (PCA builds its centred data that way), else a transposing copy.
+  const bool column_major_input = x.t().is_contiguous();
+  Tensor work = column_major_input ? (overwrite_input ? x.t() : x.t().clone()) : x.t().contiguous();
+  Tensor r = empty({n, n}, x.dtype());
+  visit_floating(x.dtype(), "singular_values_and_right_vectors", [&]<class T>() {
+    r_factor<T>(lapack_int(m, "singular_values_and_right_vectors"), lapack_int(n, "singular_values_and_right_vectors"),
+                work.data_ptr<T>(), r.data_ptr<T>());
+  });
+  work = Tensor();
+  SvdResult small = svd(r);  // X = Q R = (Q U_R) S Vh: the same S and Vh
+  return {small.S, small.Vh};
+}
+
+std::vector<std::int64_t> pivoted_qr_order(const Tensor& x) {
+  check_cpu_matrix(x, "pivoted_qr_order");
+  const int rows = lapack_int(x.size(0), "pivoted_qr_order"), k = lapack_int(x.size(1), "pivoted_qr_order");
+  std::vector<int> pivots(static_cast<std::size_t>(rows), 0);  // 0: a free column
+  if (rows > 0 && k > 0) {
+    Tensor work = x.contiguous().clone();
+    visit_floating(x.dtype(), "pivoted_qr_order", [&]<class T>() {
+      // The row-major [rows, k] buffer is X^T column-major [k, rows]: pivoting its columns
+      // orders our rows.
+      std::vector<T> tau(static_cast<std::size_t>(std::min(rows, k)));
+      int info = 0, lwork = -1;
+      T work_query = 0;
+      lapack::geqp3(k, rows, work.data_ptr<T>(), k, pivots.data(), tau.data(), &work_query, lwork, info);
+      check_lapack_info(info, "geqp3 (workspace query)");
+      lwork = static_cast<int>(work_query) + 1;
+      auto buffer = workspace<T>(lwork);
+      lapack::geqp3(k, rows, work.data_ptr<T>(), k, pivots.data(), tau.data(), buffer.get(), lwork, info);
+      check_lapack_info(info, "geqp3");
+    });
+  }
+  std::vector<std::int64_t> order(pivots.size());
+  for (std::size_t i = 0; i < pivots.size(); ++i) order[i] = pivots[i] - 1;  // Fortran counts from 1
+  return order;
+}
+
+// ---- randomized SVD --------------------------------------------------------------------------
+
+namespace {
+
+// Orthonormal basis of the columns of a row-major rows x cols matrix, in place (reduced QR).
+template <class T>
+void orthonormalize_columns(std::int64_t rows, std::int64_t cols, T* a) {
+  const Tensor q = qr(from_blob(a, {rows, cols}, dtype_of<T>())).Q.contiguous();
+  std::copy(q.data_ptr<T>(), q.data_ptr<T>() + rows * cols, a);
+}
+
+// The "permuted L" of an LU factorisation P A = L U of a row-major rows x cols matrix (rows >=
+// cols), in place: A becomes P^T L, which spans the column space of A and is well conditioned.
+// It is scipy.linalg.lu(A, permute_l=True)[0], the cheap normaliser of randomized power
+// iterations (Halko et al. 2011, section 4.5; scikit-learn's power_iteration_normalizer="LU").
+template <class T>
+void permuted_lower_of_lu(std::int64_t rows, std::int64_t cols, T* a) {
+  // LAPACK is column-major: the transpose of our buffer.
+  std::vector<T> col(static_cast<std::size_t>(rows * cols));
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j) col[static_cast<std::size_t>(j * rows + i)] = a[i * cols + j];
+  std::vector<int> pivots(static_cast<std::size_t>(cols));
+  int info = 0;
+  lapack::getrf(lapack_int(rows, "randomized_svd"), lapack_int(cols, "randomized_svd"), col.data(),
+                lapack_int(rows, "randomized_svd"), pivots.data(), info);
+  CAKE_CHECK(info >= 0, "linalg.randomized_svd: LU factorisation (LAPACK ?getrf) of a ", rows, "x", cols,
+             " matrix failed (info ", info, ")");
+  // L: unit diagonal, the factor below it, zeros above (a zero pivot only makes U singular).
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j)
+      a[i * cols + j] = i > j ? col[static_cast<std::size_t>(j * rows + i)] : (i == j ? T(1) : T(0));
+  // Row i was swapped with row pivots[i] - 1 for i = 0, 1, ...; undo in reverse order.
+  for (std::int64_t i = cols - 1; i >= 0; --i) {
+    const std::int64_t p = pivots[static_cast<std::size_t>(i)] - 1;
+    if (p != i) std::swap_ranges(a + i * cols, a + (i + 1) * cols, a + p * cols);
+  }
+}
+
+std::int64_t rows_grain(std::int64_t work_per_row) {
+  return std::max<std::int64_t>(1, (std::int64_t{1} << 17) / std::max<std::int64_t>(work_per_row, 1));
+}
+
+// A [m x n] is x, minus 1 shift^T when shift is given (the centring stays implicit):
+//   (A q)   = X q   - 1 (shift^T q),       (A^T y) = X^T y - shift (1^T y).
+template <class T>
+SvdResult randomized_svd_impl(const T* x, std::int64_t m, std::int64_t n, const double* shift, std::int64_t k,
+                              std::int64_t l, std::int64_t iterations, const std::string& normalizer, bool compute_u) {
+  std::vector<T> shift_t;
+  if (shift != nullptr) shift_t.assign(shift, shift + n);
+
+  auto times_a = [&](const std::vector<T>& q, std::vector<T>& y) {  // y [m x l] = A q, q [n x l]
+    y.resize(static_cast<std::size_t>(m * l));
+    blas::gemm<T>(false, false, m, l, n, T(1), x, n, q.data(), l, T(0), y.data(), l);
+    if (shift == nullptr) return;
+    std::vector<T> sq(static_cast<std::size_t>(l));
+    blas::gemm<T>(false, false, 1, l, n, T(1), shift_t.data(), n, q.data(), l, T(0), sq.data(), l);
+    parallel_for(0, m, rows_grain(l), [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i)
+        for (std::int64_t j = 0; j < l; ++j) y[static_cast<std::size_t>(i * l + j)] -= sq[static_cast<std::size_t>(j)];
+    });
+  };
+  auto column_sums = [&](const std::vector<T>& y, std::int64_t rows) {  // 1^T y, in float64
+    std::vector<double> sums(static_cast<std::size_t>(l), 0.0);
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t j = 0; j < l; ++j) sums[static_cast<std::size_t>(j)] += static_cast<double>(y[static_cast<std::size_t>(i * l + j)]);
+    return sums;
+  };
+  auto times_a_t = [&](const std::vector<T>& y, std::vector<T>& z) {  // z [n x l] = A^T y, y [m x l]
+    z.resize(static_cast<std::size_t>(n * l));
+    blas::gemm<T>(true, false, n, l, m, T(1), x, n, y.data(), l, T(0), z.data(), l);
+    if (shift == nullptr) return;
+    const std::vector<double> sums = column_sums(y, m);
+    for (std::int64_t a = 0; a < n; ++a)
+      for (std::int64_t j = 0; j < l; ++j)
+        z[static_cast<std::size_t>(a * l + j)] -= static_cast<T>(shift[a] * sums[static_cast<std::size_t>(j)]);
+  };
+  auto normalize = [&](std::vector<T>& a, std::int64_t rows) {
+    if (normalizer == "LU") permuted_lower_of_lu(rows, l, a.data());
+    else if (normalizer == "QR") orthonormalize_columns(rows, l, a.data());
+  };
+
+  // Algorithm 4.4: Q spans the range of (A A^T)^q A Omega for a Gaussian Omega, each half step
+  // re-conditioned so that the columns do not all collapse onto the top singular vector.
+  const Tensor omega = randn({n * l}, kFloat64);
+  std::vector<T> q(omega.data_ptr<double>(), omega.data_ptr<double>() + n * l), y;
+  for (std::int64_t it = 0; it < iterations; ++it) {
+    times_a(q, y);
+    normalize(y, m);
+    times_a_t(y, q);
+    normalize(q, n);
+  }
+  times_a(q, y);
+  orthonormalize_columns(m, l, y.data());  // Q [m x l]
+  // Algorithm 5.1: B = Q^T A [l x n] (= Q^T X - (Q^T 1) shift^T), then B = U_B S Vh.
+  Tensor b = empty({l, n}, dtype_of<T>());
+  T* pb = b.data_ptr<T>();
+  blas::gemm<T>(true, false, l, n, m, T(1), y.data(), l, x, n, T(0), pb, n);
+  if (shift != nullptr) {
+    const std::vector<double> qsum = column_sums(y, m);
+    for (std::int64_t j = 0; j < l; ++j)
+      for (std::int64_t a = 0; a < n; ++a) pb[j * n + a] -= static_cast<T>(qsum[static_cast<std::size_t>(j)] * shift[a]);
+  }
+  const SvdResult small = svd(b);  // U_B [l, l], S [l], Vh [l, n]
+  SvdResult out;
+  out.S = native::contiguous(native::narrow(small.S, 0, 0, k));
+  out.Vh = native::contiguous(native::narrow(small.Vh, 0, 0, k));
+  if (compute_u) {  // U = Q U_B[:, :k]
+    out.U = empty({m, k}, dtype_of<T>());
+    const Tensor ub = native::contiguous(small.U);
+    blas::gemm<T>(false, false, m, k, l, T(1), y.data(), l, ub.data_ptr<T>(), ub.size(1), T(0), out.U.data_ptr<T>(), k);
+  }
+  return out;
+}
+
+}  // namespace
+
+SvdResult randomized_svd(const Tensor& a, std::int64_t k, const RandomizedSvdOptions& options) {
+  check_matrix(a, "randomized_svd");
+  CAKE_CHECK(a.dim() == 2, "linalg.randomized_svd: expected a matrix [m, n], got shape ", a.sizes());
+  const std::int64_t m = a.size(0), n = a.size(1), r = std::min(m, n);
+  CAKE_CHECK(k >= 1 && k <= r, "linalg.randomized_svd: k must be in [1, min(m, n) = ", r, "], got ", k,
+             " for shape ", a.sizes());
+  CAKE_CHECK(options.oversamples >= 0, "linalg.randomized_svd: oversamples must be >= 0, got ", options.oversamples);
+  const std::string& requested = options.normalizer;
+  CAKE_CHECK(requested == "auto" || requested == "QR" || requested == "LU" || requested == "none",
+             "linalg.randomized_svd: unknown normalizer \"", requested, "\" (expected \"auto\", \"QR\", \"LU\" or \"none\")");
+  Tensor shift;
+  if (options.column_shift.defined()) {
+    CAKE_CHECK(options.column_shift.dim() == 1 && options.column_shift.size(0) == n,
+               "linalg.randomized_svd: column_shift must have shape [", n, "] for a matrix of shape ", a.sizes(),
+               ", got ", options.column_shift.sizes());
+    shift = native::contiguous(native::to_dtype(native::to_device(options.column_shift, Device::cpu()), kFloat64));
+  }
+  const std::int64_t l = std::min(k + options.oversamples, r);  // sketch width
+  // scikit-learn's n_iter="auto": more power iterations when k is a small part of the spectrum.
+  const std::int64_t q = options.power_iterations >= 0 ? options.power_iterations
+                                                       : (static_cast<double>(k) < 0.1 * static_cast<double>(r) ? 7 : 4);
+  const std::string normalizer = requested != "auto" ? requested : (q <= 2 ? "none" : "LU");
+  const Tensor x = native::contiguous(native::to_device(a, Device::cpu()));
+  SvdResult out = visit_floating(x.dtype(), "linalg.randomized_svd", [&]<class T>() {
+    return randomized_svd_impl<T>(x.data_ptr<T>(), m, n, shift.defined() ? shift.data_ptr<double>() : nullptr, k, l,
+                                  q, normalizer, options.compute_u);
+  });
+  if (!a.is_cpu()) {
+    if (out.U.defined()) out.U = native::to_device(out.U, a.device());
+    out.S = native::to_device(out.S, a.device());
+    out.Vh = native::to_device(out.Vh, a.device());
+  }
+  return out;
 }
 
 }  // namespace cake::linalg

@@ -1,11 +1,14 @@
 // linalg.h: matrix decompositions and solvers (LAPACK through OpenBLAS), for the algorithms
-// that need them: PCA (eigh, svd), Gaussian mixtures (cholesky, solve_triangular, slogdet),
-// spectral clustering (eigh), ICA (eigh for whitening, svd).
+// that need them: PCA (eigh, svd, randomized_svd), Gaussian mixtures (cholesky,
+// solve_triangular, slogdet), spectral clustering (eigh, pivoted_qr_order), ICA (eigh for
+// whitening, singular_values_and_right_vectors), NMF's initialisation (randomized_svd).
+// Algorithms reach LAPACK only through this header (raw BLAS through tensor/blas.h).
 //
 //   cake::Tensor A = cake::randn({5, 5}, cake::kFloat64);
 //   cake::Tensor S = cake::matmul(A, A.t()) + cake::eye(5, -1, cake::kFloat64);   // s.p.d.
 //   auto [w, V] = cake::linalg::eigh(S);          // S = V diag(w) V^T, w ascending
 //   auto [U, s, Vh] = cake::linalg::svd(A);       // A = U diag(s) Vh, s descending
+//   auto top = cake::linalg::randomized_svd(A, 2); // the 2 leading triplets, by sketching
 //   cake::Tensor L = cake::linalg::cholesky(S);   // S = L L^T, L lower triangular
 //   cake::Tensor x = cake::linalg::solve(S, cake::ones({5}, cake::kFloat64));   // S x = 1
 //
@@ -20,6 +23,11 @@
 //   * A matrix that has no answer (not positive definite, singular) is a cake::Error naming
 //     the problem, the shape and, in a batch, which matrix.
 #pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tensor/tensor.h"
 
@@ -80,5 +88,47 @@ struct QrResult {
   Tensor R;
 };
 QrResult qr(const Tensor& a);
+
+// ---- singular values and right vectors only (?geqrf + ?gesdd) ---------------------------
+// S [k] (descending) and Vh [k, n] of a 2-D float32/float64 CPU matrix X [m, n], without U.
+// For a tall X (m >= 2n) through the R factor of X = Q R (Q never formed) and the SVD of the
+// small R: X = Q R = (Q U_R) S Vh has R's S and Vh (Chan 1982, "An improved algorithm for
+// computing the singular value decomposition", ACM TOMS 8(1)). About a third of the work of a
+// thin SVD that also forms U [m, k]. geqrf reads X column-major: pass x = xt.t() for a
+// contiguous xt [n, m] to spare a transposing copy; with overwrite_input that buffer is the
+// workspace (its values are destroyed).
+std::pair<Tensor, Tensor> singular_values_and_right_vectors(const Tensor& x, bool overwrite_input = false);
+
+// ---- QR with column pivoting (?geqp3) ----------------------------------------------------
+// The rows of a 2-D float32/float64 CPU matrix X [n, k] in the order that QR with column
+// pivoting of X^T picks them: the first k are the best-conditioned set of rows (Businger &
+// Golub 1965, "Linear least squares solutions by Householder transformations"). Used by the
+// CPQR label assignment of spectral clustering (Damle, Minden & Ying 2019).
+std::vector<std::int64_t> pivoted_qr_order(const Tensor& x);
+
+// ---- randomized truncated SVD (Halko, Martinsson & Tropp 2011) ---------------------------
+// The k leading singular triplets of A [m, n] (2-D, float32/float64, 1 <= k <= min(m, n)),
+// from a random sketch: Halko, Martinsson & Tropp 2011, "Finding structure with randomness:
+// probabilistic algorithms for constructing approximate matrix decompositions", SIAM Review
+// 53(2). Algorithm 4.4 (randomized subspace iteration) finds Q [m, l], l = k + oversamples,
+// whose columns span the range of (A A^T)^q A Omega for a Gaussian Omega [n, l]; Algorithm 5.1
+// then takes the SVD of the small B = Q^T A and lifts it back: U = Q U_B.
+// Returns U [m, k] (undefined when !compute_u), S [k] descending, Vh [k, n], in A's dtype.
+// Omega is drawn from Cake's global generator (cake::manual_seed makes the result
+// reproducible). Accuracy grows with q: the error is within a small factor of
+// sigma_{k+1} * (min(m, n) / l)^(1 / (2q + 1)) (section 10.4), so a matrix of rank <= l is
+// recovered to rounding.
+struct RandomizedSvdOptions {
+  std::int64_t oversamples = 10;       // p: the sketch has l = min(k + p, min(m, n)) columns
+  std::int64_t power_iterations = -1;  // q; -1: 7 when k < 0.1 min(m, n), else 4 (as scikit-learn)
+  // Re-conditioning of the sketch between power iterations (section 4.5): "QR" (orthonormal
+  // columns), "LU" (the permuted L factor, cheaper), "none", or "auto" (none for q <= 2, else LU).
+  std::string normalizer = "auto";
+  // Optional [n] row vector s: factor A - 1 s^T instead of A, without forming it (PCA's
+  // centring: (A - 1 s^T) Q = A Q - 1 (s^T Q), and likewise for the transpose).
+  Tensor column_shift = {};
+  bool compute_u = true;  // false skips the m x l x k product that forms U
+};
+SvdResult randomized_svd(const Tensor& a, std::int64_t k, const RandomizedSvdOptions& options = {});
 
 }  // namespace cake::linalg

@@ -47,8 +47,17 @@ int help_command(const std::string& algorithm) {
   } else {
     std::cout << describe_params(entry);
   }
-  std::cout << "\nexample:\n  cake run " << entry.name << " --data fashion-mnist:test";
-  if (!entry.params.empty()) std::cout << " --set " << entry.params.front().name << "=" << entry.params.front().default_value;
+  std::cout << "\nexample:\n  ";
+  if (!entry.example.empty()) {
+    std::cout << entry.example << "\n";
+    return 0;
+  }
+  std::cout << "cake run " << entry.name << " --data fashion-mnist:test";
+  // The first parameter with a default, set to it (a parameter without one is required, and
+  // `--set name=` with nothing after it would be refused).
+  const auto shown = std::find_if(entry.params.begin(), entry.params.end(),
+                                  [](const ParamSpec& p) { return !p.default_value.empty(); });
+  if (shown != entry.params.end()) std::cout << " --set " << shown->name << "=" << shown->default_value;
   std::cout << "\n";
   return 0;
 }

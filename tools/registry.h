@@ -127,6 +127,10 @@ struct AlgorithmEntry {
   std::string reference;  // the paper(s) it implements
   std::vector<ParamSpec> params;
   std::function<void(RunContext&)> run;
+  // The command line `cake help` prints as the example, when the generic one (the first
+  // parameter at its default) would not run: a required parameter, or one that needs an
+  // earlier run's output. Must run as printed.
+  std::string example = {};
 };
 
 void register_algorithm(AlgorithmEntry entry);

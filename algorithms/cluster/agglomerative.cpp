@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 
 #include "algorithms/detail/common.h"
-#include "algorithms/detail/pairwise.h"
+#include "tensor/pairwise.h"
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
 
@@ -127,7 +127,7 @@ MatrixBuffer dense_distances(const double* x, index_t n, index_t d, bool squared
   MatrixBuffer dist = huge_page_buffer(static_cast<std::size_t>(n * n));
   std::vector<double> norms(static_cast<std::size_t>(n));
   detail::row_squared_norms(x, n, d, norms.data());
-  detail::squared_distances(x, n, norms.data(), x, n, norms.data(), d, dist.get());
+  pairwise::squared_distances(x, n, norms.data(), x, n, norms.data(), d, dist.get());
   parallel_for(0, n, 64, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) {
       double* row = dist.get() + i * n;

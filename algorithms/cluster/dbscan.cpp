@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "algorithms/detail/common.h"
-#include "algorithms/detail/pairwise.h"
+#include "tensor/pairwise.h"
 #include "algorithms/neighbors/kd_tree.h"
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
@@ -92,7 +92,7 @@ void brute_neighborhoods(const T* x, index_t n, index_t d, T eps_sq, std::vector
   const T rounding = T(16) * std::numeric_limits<T>::epsilon();
   for (index_t row0 = 0; row0 < n; row0 += block_rows) {
     const index_t rows = std::min(block_rows, n - row0);
-    detail::squared_distances(x + row0 * d, rows, norms.data() + row0, x, n, norms.data(), d, block.get());
+    pairwise::squared_distances(x + row0 * d, rows, norms.data() + row0, x, n, norms.data(), d, block.get());
     parallel_for(0, rows, 8, [&](index_t lo, index_t hi) {
       for (index_t r = lo; r < hi; ++r) {
         const index_t i = row0 + r;

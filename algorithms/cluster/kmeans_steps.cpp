@@ -38,13 +38,15 @@ Clustering<T>::Clustering(std::int64_t n, std::int64_t k_, std::int64_t d_, std:
 // ---- initialisation -----------------------------------------------------------------------
 
 template <class T>
-std::vector<T> init_kmeans_plus_plus(const Dataset<T>& data, std::int64_t k, std::int64_t n_local_trials) {
+Seeding<T> kmeans_plus_plus(const Dataset<T>& data, std::int64_t k, std::int64_t n_local_trials) {
   const std::int64_t n = data.n, d = data.d;
   CAKE_CHECK(k >= 1 && k <= n, "k-means++: cannot choose ", k, " centres from ", n, " points");
   if (n_local_trials < 1) n_local_trials = 2 + static_cast<std::int64_t>(std::log(static_cast<double>(k)));
-  std::vector<T> centers(static_cast<std::size_t>(k * d));
+  Seeding<T> seeding{std::vector<T>(static_cast<std::size_t>(k * d)), std::vector<std::int64_t>(static_cast<std::size_t>(k))};
+  std::vector<T>& centers = seeding.centers;
   auto take_point = [&](std::int64_t center, std::int64_t point) {
     std::copy(data.row(point), data.row(point) + d, centers.begin() + center * d);
+    seeding.indices[static_cast<std::size_t>(center)] = point;
   };
 
   // First centre: uniform. closest[i] = D(x_i)^2, the squared distance to the nearest centre.
@@ -95,7 +97,12 @@ std::vector<T> init_kmeans_plus_plus(const Dataset<T>& data, std::int64_t k, std
     for (std::int64_t i = 0; i < n; ++i)
       closest[static_cast<std::size_t>(i)] = to_candidates[static_cast<std::size_t>(i * n_local_trials + best)];
   }
-  return centers;
+  return seeding;
+}
+
+template <class T>
+std::vector<T> init_kmeans_plus_plus(const Dataset<T>& data, std::int64_t k, std::int64_t n_local_trials) {
+  return kmeans_plus_plus(data, k, n_local_trials).centers;
 }
 
 template <class T>
@@ -440,6 +447,8 @@ Tensor distances_to_centers(const Tensor& X, const Tensor& centers) {
 #define CAKE_INSTANTIATE_KMEANS_STEPS(T)                                                                   \
   template struct Dataset<T>;                                                                              \
   template struct Clustering<T>;                                                                           \
+  template struct Seeding<T>;                                                                              \
+  template Seeding<T> kmeans_plus_plus<T>(const Dataset<T>&, std::int64_t, std::int64_t);                  \
   template std::vector<T> init_kmeans_plus_plus<T>(const Dataset<T>&, std::int64_t, std::int64_t);         \
   template std::vector<T> init_random<T>(const Dataset<T>&, std::int64_t);                                 \
   template class LloydStep<T>;                                                                             \

@@ -62,7 +62,17 @@ struct Clustering {
 // scikit-learn's greedy form: the first centre is a uniformly random point; each next one is
 // the best of `n_local_trials` candidates drawn with probability D(x)^2 / sum D^2 (D = distance
 // to the nearest centre so far), "best" meaning the one that lowers sum D^2 the most. The
-// default n_local_trials (-1) is 2 + floor(ln k), as scikit-learn. Returns k x d centres.
+// default n_local_trials (-1) is 2 + floor(ln k), as scikit-learn. Returns the k x d centres
+// and the rows of the data they were taken from (a Gaussian mixture seeds its
+// responsibilities from those rows).
+template <class T>
+struct Seeding {
+  std::vector<T> centers;             // k x d, centre c = row indices[c] of the data
+  std::vector<std::int64_t> indices;  // k
+};
+template <class T>
+Seeding<T> kmeans_plus_plus(const Dataset<T>& data, std::int64_t k, std::int64_t n_local_trials = -1);
+// The centres of kmeans_plus_plus alone (the same draws).
 template <class T>
 std::vector<T> init_kmeans_plus_plus(const Dataset<T>& data, std::int64_t k, std::int64_t n_local_trials = -1);
 // k distinct points chosen uniformly at random (Forgy's method).

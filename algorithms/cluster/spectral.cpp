@@ -6,8 +6,7 @@
 #include <vector>
 
 #include "algorithms/detail/common.h"
-#include "algorithms/detail/lapack.h"
-#include "algorithms/detail/pairwise.h"
+#include "tensor/pairwise.h"
 #include "algorithms/detail/lanczos.h"
 #include "algorithms/cluster/kmeans.h"
 #include "tensor/creation.h"
@@ -54,7 +53,7 @@ Tensor rbf_affinity(const Tensor& input, double gamma) {
   const double* px = x.data_ptr<double>();
   std::vector<double> norms(static_cast<std::size_t>(n));
   detail::row_squared_norms(px, n, d, norms.data());
-  detail::squared_distances(px, n, norms.data(), px, n, norms.data(), d, pa);
+  pairwise::squared_distances(px, n, norms.data(), px, n, norms.data(), d, pa);
   parallel_for(0, n * n, 1 << 16, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) pa[i] = std::exp(-gamma * pa[i]);
   });
@@ -96,7 +95,7 @@ struct DenseGraph {
   void apply(const double* x, double* y, std::vector<double>& scaled) const {
     scaled.resize(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) scaled[i] = s[i] * x[i];
-    detail::gemv<double>(false, n, n, 1.0, a, n, scaled.data(), 0.0, y);
+    blas::gemv<double>(false, n, n, 1.0, a, n, scaled.data(), 0.0, y);
     for (index_t i = 0; i < n; ++i) y[i] = s[i] * (y[i] - a[i * n + i] * scaled[i]);
   }
   std::pair<index_t, std::vector<std::int64_t>> components() const {
@@ -182,8 +181,8 @@ void normalize_rows(Tensor& y) {
   const index_t n = y.size(0), k = y.size(1);
   double* p = y.data_ptr<double>();
   for (index_t i = 0; i < n; ++i) {
-    const double norm = detail::nrm2<double>(k, p + i * k);
-    if (norm > 0) detail::scal<double>(k, 1.0 / norm, p + i * k);
+    const double norm = blas::nrm2<double>(k, p + i * k);
+    if (norm > 0) blas::scal<double>(k, 1.0 / norm, p + i * k);
   }
 }
 
@@ -258,17 +257,17 @@ Tensor cluster_qr(const Tensor& embedding, std::int64_t k) {
   const index_t n = embedding.size(0), dims = embedding.size(1);
   CAKE_CHECK(k >= 1 && k <= std::min(n, dims), "cluster_qr: k must be in [1, ", std::min(n, dims), "], got ", k);
   Tensor y = embedding.to(kFloat64).contiguous();
-  const std::vector<std::int64_t> order = detail::pivoted_qr_order(y);
+  const std::vector<std::int64_t> order = linalg::pivoted_qr_order(y);
   // B = Y[pivots[:k]]^T [dims, k]; its polar factor Q = U V^T rotates the chosen rows onto the axes.
   Tensor b = empty({dims, k}, kFloat64);
   for (index_t c = 0; c < k; ++c)
     for (index_t j = 0; j < dims; ++j) b.data_ptr<double>()[j * k + c] = y.data_ptr<double>()[order[c] * dims + j];
   auto [u, s, vh] = linalg::svd(b);
   Tensor rotation = empty({dims, k}, kFloat64);
-  detail::gemm<double>(false, false, dims, k, u.size(1), 1.0, u.data_ptr<double>(), u.size(1), vh.data_ptr<double>(),
+  blas::gemm<double>(false, false, dims, k, u.size(1), 1.0, u.data_ptr<double>(), u.size(1), vh.data_ptr<double>(),
                        k, 0.0, rotation.data_ptr<double>(), k);
   std::vector<double> rotated(static_cast<std::size_t>(n * k));
-  detail::gemm<double>(false, false, n, k, dims, 1.0, y.data_ptr<double>(), dims, rotation.data_ptr<double>(), k, 0.0,
+  blas::gemm<double>(false, false, n, k, dims, 1.0, y.data_ptr<double>(), dims, rotation.data_ptr<double>(), k, 0.0,
                        rotated.data(), k);
   std::vector<std::int64_t> labels(static_cast<std::size_t>(n));
   for (index_t i = 0; i < n; ++i) {

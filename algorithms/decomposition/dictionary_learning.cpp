@@ -14,7 +14,7 @@ namespace cake::decomposition {
 
 namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
-using detail::gemm;
+using blas::gemm;
 using index_t = std::int64_t;
 
 SparseCodingAlgorithm parse_sparse_coding_algorithm(const std::string& name) {
@@ -100,7 +100,7 @@ void lasso_one(const T* gram, const T* b, index_t k, T alpha, bool positive, T x
                T* c, std::vector<T>& h) {
   h.assign(static_cast<std::size_t>(k), T(0));
   for (index_t j = 0; j < k; ++j)
-    if (c[j] != 0) detail::axpy<T>(k, c[j], gram + j * k, h.data());
+    if (c[j] != 0) blas::axpy<T>(k, c[j], gram + j * k, h.data());
   const double gap_tol = tol * static_cast<double>(x_norm2);
   for (index_t it = 0; it < max_iter; ++it) {
     T max_change = 0, max_coef = 0;
@@ -115,7 +115,7 @@ void lasso_one(const T* gram, const T* b, index_t k, T alpha, bool positive, T x
       } else {
         updated = (rho > alpha ? rho - alpha : rho < -alpha ? rho + alpha : T(0)) / gjj;  // soft threshold
       }
-      if (updated != old) detail::axpy<T>(k, updated - old, gram + j * k, h.data());
+      if (updated != old) blas::axpy<T>(k, updated - old, gram + j * k, h.data());
       c[j] = updated;
       max_change = std::max(max_change, std::abs(updated - old));
       max_coef = std::max(max_coef, std::abs(updated));
@@ -169,7 +169,7 @@ Tensor encode(const Tensor& x, const Tensor& dictionary, SparseCodingAlgorithm a
       if (algorithm == SparseCodingAlgorithm::OMP) {
         omp_one<T>(gram.data(), corr.data() + i * k, k, n_nonzero, pc + i * k, lower, active, gamma, work);
       } else {
-        const T x_norm2 = detail::dot<T>(f, px + i * f, px + i * f);
+        const T x_norm2 = blas::dot<T>(f, px + i * f, px + i * f);
         lasso_one<T>(gram.data(), corr.data() + i * k, k, static_cast<T>(alpha), positive, x_norm2, max_iter,
                      lasso_tol, pc + i * k, work);
       }
@@ -203,7 +203,7 @@ void update_dictionary(T* dict, index_t k, index_t f, const T* x, index_t n, T* 
     T* d = dict + atom * f;
     const T akk = a[atom * k + atom];
     if (akk > T(1e-6)) {  // 1e-6 as in SPAMS and scikit-learn
-      detail::gemv<T>(true, k, f, T(1), dict, f, a.data() + atom * k, T(0), ad.data());  // D^T a_k
+      blas::gemv<T>(true, k, f, T(1), dict, f, a.data() + atom * k, T(0), ad.data());  // D^T a_k
       for (index_t j = 0; j < f; ++j) d[j] += (b[j * k + atom] - ad[j]) / akk;
     } else {
       const index_t pick = std::min<index_t>(n - 1, static_cast<index_t>(detail::uniform_draws(1)[0] * n));
@@ -219,8 +219,8 @@ void update_dictionary(T* dict, index_t k, index_t f, const T* x, index_t n, T* 
     }
     if (positive)
       for (index_t j = 0; j < f; ++j) d[j] = std::max(d[j], T(0));
-    const T norm = detail::nrm2<T>(f, d);
-    if (norm > T(1)) detail::scal<T>(f, T(1) / norm, d);
+    const T norm = blas::nrm2<T>(f, d);
+    if (norm > T(1)) blas::scal<T>(f, T(1) / norm, d);
   }
 }
 

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "algorithms/detail/common.h"
-#include "algorithms/detail/lapack.h"
 #include "tensor/creation.h"
 #include "tensor/linalg.h"
 #include "tensor/parallel.h"
@@ -16,7 +15,7 @@ namespace cake::decomposition {
 
 namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
-using detail::gemm;
+using blas::gemm;
 using index_t = std::int64_t;
 
 ICAAlgorithm parse_ica_algorithm(const std::string& name) {
@@ -110,13 +109,13 @@ Tensor whitening_matrix(Tensor centred, index_t n_components, WhitenSolver solve
   Tensor u, d;  // u [f, r] columns, d [r] descending
   if (solver == WhitenSolver::SVD) {
     // centred = U_x diag(s) Vh: the left singular vectors of centred^T are Vh^T.
-    auto [s, vh] = detail::singular_values_and_right_vectors(centred, /*overwrite_input=*/true);
+    auto [s, vh] = linalg::singular_values_and_right_vectors(centred, /*overwrite_input=*/true);
     u = vh.t().contiguous();
     d = s;
   } else {
     // The covariance route: eigenvectors of Xc^T Xc with eigenvalues d^2, largest first.
     Tensor cov = empty({f, f}, centred.dtype());
-    detail::gram<T>(f, centred.size(0), T(1), centred.data_ptr<T>(), f, T(0), cov.data_ptr<T>(), f);
+    blas::gram<T>(f, centred.size(0), T(1), centred.data_ptr<T>(), f, T(0), cov.data_ptr<T>(), f);
     auto [w, v] = linalg::eigh(cov);
     u = empty({f, f}, centred.dtype());
     d = empty({f}, centred.dtype());
@@ -178,7 +177,7 @@ index_t ica_parallel(const T* z, index_t k, index_t n, T* w, ICAFunction fun, T 
     // Converged when every row keeps its direction: max_i | |<w+_i, w_i>| - 1 | < tol.
     double change = 0;
     for (index_t i = 0; i < k; ++i)
-      change = std::max(change, std::abs(std::abs(double(detail::dot<T>(k, next.data() + i * k, w + i * k))) - 1.0));
+      change = std::max(change, std::abs(std::abs(double(blas::dot<T>(k, next.data() + i * k, w + i * k))) - 1.0));
     std::copy(next.begin(), next.end(), w);
     if (change < tol) break;
   }
@@ -195,21 +194,21 @@ index_t ica_deflation(const T* z, index_t k, index_t n, T* w, ICAFunction fun, T
   for (index_t j = 0; j < k; ++j) {
     T* wj = w + j * k;
     std::copy(start.begin() + j * k, start.begin() + (j + 1) * k, wj);
-    detail::scal<T>(k, T(1) / detail::nrm2<T>(k, wj), wj);
+    blas::scal<T>(k, T(1) / blas::nrm2<T>(k, wj), wj);
     index_t it = 0;
     for (; it < max_iter; ++it) {
       T g_prime = 0;
-      detail::gemv<T>(true, k, n, T(1), z, n, wj, T(0), u.data());  // u = w^T Z
+      blas::gemv<T>(true, k, n, T(1), z, n, wj, T(0), u.data());  // u = w^T Z
       contrast(fun, alpha, u.data(), 1, n, &g_prime);
-      detail::gemv<T>(false, k, n, T(1) / static_cast<T>(n), z, n, u.data(), T(0), next.data());
-      detail::axpy<T>(k, -g_prime, wj, next.data());
+      blas::gemv<T>(false, k, n, T(1) / static_cast<T>(n), z, n, u.data(), T(0), next.data());
+      blas::axpy<T>(k, -g_prime, wj, next.data());
       // Gram-Schmidt against the components already found (all coefficients first).
       if (j > 0) {
-        detail::gemv<T>(false, j, k, T(1), w, k, next.data(), T(0), coefficients.data());
-        detail::gemv<T>(true, j, k, T(-1), w, k, coefficients.data(), T(1), next.data());
+        blas::gemv<T>(false, j, k, T(1), w, k, next.data(), T(0), coefficients.data());
+        blas::gemv<T>(true, j, k, T(-1), w, k, coefficients.data(), T(1), next.data());
       }
-      detail::scal<T>(k, T(1) / detail::nrm2<T>(k, next.data()), next.data());
-      const double change = std::abs(std::abs(static_cast<double>(detail::dot<T>(k, next.data(), wj))) - 1.0);
+      blas::scal<T>(k, T(1) / blas::nrm2<T>(k, next.data()), next.data());
+      const double change = std::abs(std::abs(static_cast<double>(blas::dot<T>(k, next.data(), wj))) - 1.0);
       std::copy(next.begin(), next.end(), wj);
       if (change < tol) break;
     }
@@ -255,7 +254,7 @@ Tensor project_centred(const Tensor& x, const Tensor& mean, const Tensor& m, T s
   T* po = out.data_ptr<T>();
   gemm<T>(false, true, r, n, f, scale, m.data_ptr<T>(), f, x.data_ptr<T>(), f, T(0), po, n);
   std::vector<T> shift(static_cast<std::size_t>(r));
-  detail::gemv<T>(false, r, f, scale, m.data_ptr<T>(), f, mean.data_ptr<T>(), T(0), shift.data());
+  blas::gemv<T>(false, r, f, scale, m.data_ptr<T>(), f, mean.data_ptr<T>(), T(0), shift.data());
   for (index_t a = 0; a < r; ++a)
     for (index_t i = 0; i < n; ++i) po[a * n + i] -= shift[a];
   return out;

@@ -15,7 +15,7 @@ namespace cake::decomposition {
 
 namespace detail = algorithms::detail;  // the shared kernels (algorithms/detail/)
 
-using detail::gemm;
+using blas::gemm;
 using index_t = std::int64_t;
 
 NMFInit parse_nmf_init(const std::string& name) {
@@ -45,34 +45,6 @@ T mean_of(const Tensor& x) {
   return static_cast<T>(s / static_cast<double>(x.numel()));
 }
 
-template <class T>
-std::tuple<Tensor, Tensor, Tensor> randomized_svd_impl(const Tensor& x, index_t k, index_t oversamples,
-                                                       index_t power_iterations) {
-  const index_t m = x.size(0), n = x.size(1);
-  const index_t l = std::min(k + oversamples, std::min(m, n));
-  const T* px = x.data_ptr<T>();
-  // Range finder: Y = X Omega, then q rounds of Y <- X (X^T Y), re-orthonormalised each half
-  // step so that the columns do not all collapse onto the top singular vector.
-  Tensor omega = randn({n, l}, x.dtype());
-  Tensor y = empty({m, l}, x.dtype());
-  Tensor z = empty({n, l}, x.dtype());
-  gemm<T>(false, false, m, l, n, T(1), px, n, omega.data_ptr<T>(), l, T(0), y.data_ptr<T>(), l);
-  for (index_t it = 0; it < power_iterations; ++it) {
-    Tensor q = linalg::qr(y).Q;
-    gemm<T>(true, false, n, l, m, T(1), px, n, q.data_ptr<T>(), l, T(0), z.data_ptr<T>(), l);
-    Tensor qz = linalg::qr(z).Q;
-    gemm<T>(false, false, m, l, n, T(1), px, n, qz.data_ptr<T>(), l, T(0), y.data_ptr<T>(), l);
-  }
-  Tensor q = linalg::qr(y).Q;
-  // B = Q^T X is small [l, n]; its SVD lifts back through Q.
-  Tensor b = empty({l, n}, x.dtype());
-  gemm<T>(true, false, l, n, m, T(1), q.data_ptr<T>(), l, px, n, T(0), b.data_ptr<T>(), n);
-  auto [ub, s, vh] = linalg::svd(b);
-  Tensor u = empty({m, k}, x.dtype());
-  gemm<T>(false, false, m, k, l, T(1), q.data_ptr<T>(), l, ub.data_ptr<T>(), ub.size(1), T(0), u.data_ptr<T>(), k);
-  return {u, s.narrow(0, 0, k).contiguous(), vh.narrow(0, 0, k).contiguous()};
-}
-
 // NNDSVD (Boutsidis & Gallopoulos 2008, Table 1): the leading singular triplet gives the first
 // factor (it can be chosen non-negative, Perron-Frobenius); each later triplet (u, s, v) is
 // split into its positive and negative parts and the pair (u+, v+) or (u-, v-) with the larger
@@ -81,7 +53,7 @@ std::tuple<Tensor, Tensor, Tensor> randomized_svd_impl(const Tensor& x, index_t 
 template <class T>
 std::pair<Tensor, Tensor> nndsvd(const Tensor& x, index_t k, NMFInit variant) {
   const index_t m = x.size(0), n = x.size(1);
-  auto [u, s, vh] = randomized_svd(x, k);
+  auto [u, s, vh] = linalg::randomized_svd(x, k, {.normalizer = "QR"});
   Tensor w = zeros({m, k}, x.dtype()), h = zeros({k, n}, x.dtype());
   T* pw = w.data_ptr<T>();
   T* ph = h.data_ptr<T>();
@@ -254,7 +226,7 @@ SolveResult solve_coordinate_descent(const T* x, index_t n, index_t f, index_t k
   const int threads = detail::max_threads();
   std::vector<std::vector<T>> partial_xtw(static_cast<std::size_t>(threads));
   std::vector<double> partial_violation(static_cast<std::size_t>(threads));
-  detail::BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
+  blas::SingleThreaded single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
   double first_violation = 0;
   index_t it = 1;
   for (; it <= max_iter; ++it) {
@@ -350,14 +322,11 @@ SolveResult solve_multiplicative(const T* x, index_t n, index_t f, index_t k, T*
 
 std::tuple<Tensor, Tensor, Tensor> randomized_svd(const Tensor& input, std::int64_t k, std::int64_t oversamples,
                                                   std::int64_t power_iterations) {
+  // Kept for existing callers; the implementation is cake::linalg::randomized_svd.
   Tensor x = detail::data_matrix(input, "randomized_svd");
-  CAKE_CHECK(k >= 1 && k <= std::min(x.size(0), x.size(1)), "randomized_svd: k must be in [1, min(m, n) = ",
-             std::min(x.size(0), x.size(1)), "], got ", k, " for shape ", x.sizes());
-  CAKE_CHECK(oversamples >= 0, "randomized_svd: oversamples must be >= 0, got ", oversamples);
-  // scikit-learn's n_iter='auto': more power iterations when k is a small part of the spectrum.
-  if (power_iterations < 0) power_iterations = k < 0.1 * static_cast<double>(std::min(x.size(0), x.size(1))) ? 7 : 4;
-  return visit_floating(x.dtype(), "randomized_svd",
-                        [&]<class T>() { return randomized_svd_impl<T>(x, k, oversamples, power_iterations); });
+  linalg::SvdResult r = linalg::randomized_svd(
+      x, k, {.oversamples = oversamples, .power_iterations = power_iterations, .normalizer = "QR"});
+  return {r.U, r.S, r.Vh};
 }
 
 std::pair<Tensor, Tensor> nmf_initialize(const Tensor& input, std::int64_t k, NMFInit init,

@@ -58,7 +58,8 @@ std::pair<Tensor, Tensor> nmf_initialize(const Tensor& x, std::int64_t n_compone
 
 // The top-k singular triplets of X [m, n] by a randomized range finder with `power_iterations`
 // QR-normalised power iterations and `oversamples` extra directions (Halko et al. 2011,
-// Alg. 4.4 + 5.1): U [m, k], S [k] descending, Vh [k, n].
+// Alg. 4.4 + 5.1): U [m, k], S [k] descending, Vh [k, n]. A thin forward to
+// cake::linalg::randomized_svd (tensor/linalg.h), which new code should call.
 std::tuple<Tensor, Tensor, Tensor> randomized_svd(const Tensor& x, std::int64_t k, std::int64_t oversamples = 10,
                                                   std::int64_t power_iterations = -1);
 

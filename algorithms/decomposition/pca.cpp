@@ -6,9 +6,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "algorithms/detail/lapack.h"
 #include "algorithms/detail/common.h"
-#include "tensor/cpu/lapack.h"
 #include "tensor/linalg.h"
 
 namespace cake::decomposition {
@@ -61,38 +59,6 @@ std::vector<double> flip_signs(std::vector<double>& components, std::int64_t k, 
   return signs;
 }
 
-// Orthonormal basis of the columns of a row-major rows x cols matrix, in place (reduced QR).
-template <class T>
-void orthonormalize_columns(std::int64_t rows, std::int64_t cols, T* a) {
-  const Tensor q = linalg::qr(from_blob(a, {rows, cols}, dtype_of<T>())).Q.contiguous();
-  std::copy(q.data_ptr<T>(), q.data_ptr<T>() + rows * cols, a);
-}
-
-// The "permuted L" of an LU factorisation P A = L U of a row-major rows x cols matrix (rows >=
-// cols), in place: A becomes P^T L, which spans the column space of A and is well conditioned.
-// It is scipy.linalg.lu(A, permute_l=True)[0], the cheap normaliser of randomized power
-// iterations (Halko et al. 2011, section 4.5; scikit-learn's power_iteration_normalizer="LU").
-template <class T>
-void permuted_lower_of_lu(std::int64_t rows, std::int64_t cols, T* a) {
-  // LAPACK is column-major: the transpose of our buffer.
-  std::vector<T> col(static_cast<std::size_t>(rows * cols));
-  for (std::int64_t i = 0; i < rows; ++i)
-    for (std::int64_t j = 0; j < cols; ++j) col[static_cast<std::size_t>(j * rows + i)] = a[i * cols + j];
-  std::vector<int> pivots(static_cast<std::size_t>(cols));
-  int info = 0;
-  lapack::getrf(static_cast<int>(rows), static_cast<int>(cols), col.data(), static_cast<int>(rows), pivots.data(), info);
-  CAKE_CHECK(info >= 0, "PCA: LU factorisation (LAPACK ?getrf) of a ", rows, "x", cols, " matrix failed (info ", info, ")");
-  // L: unit diagonal, the factor below it, zeros above (a zero pivot only makes U singular).
-  for (std::int64_t i = 0; i < rows; ++i)
-    for (std::int64_t j = 0; j < cols; ++j)
-      a[i * cols + j] = i > j ? col[static_cast<std::size_t>(j * rows + i)] : (i == j ? T(1) : T(0));
-  // Row i was swapped with row pivots[i] - 1 for i = 0, 1, ...; undo in reverse order.
-  for (std::int64_t i = cols - 1; i >= 0; --i) {
-    const std::int64_t p = pivots[static_cast<std::size_t>(i)] - 1;
-    if (p != i) std::swap_ranges(a + i * cols, a + (i + 1) * cols, a + p * cols);
-  }
-}
-
 // Thin SVD of the centred data.
 template <class T>
 Decomposition solve_full(const T* x, std::int64_t n, std::int64_t d, const std::vector<double>& mean, std::int64_t k) {
@@ -104,8 +70,8 @@ Decomposition solve_full(const T* x, std::int64_t n, std::int64_t d, const std::
     for (std::int64_t j = 0; j < d; ++j)
       for (std::int64_t i = lo; i < hi; ++i) at[j * n + i] = block[(i - lo) * d + j];
   });
-  // PCA needs S and Vh only: the R-factor SVD skips forming U [n, r] (detail/lapack.h).
-  const auto [s_raw, vh_raw] = detail::singular_values_and_right_vectors(centred_t.t(), /*overwrite_input=*/true);
+  // PCA needs S and Vh only: the R-factor SVD skips forming U [n, r] (tensor/linalg.h).
+  const auto [s_raw, vh_raw] = linalg::singular_values_and_right_vectors(centred_t.t(), /*overwrite_input=*/true);
   const Tensor s_values = s_raw.to(kFloat64).contiguous(), vh = vh_raw.to(kFloat64).contiguous();
   const double* s = s_values.data_ptr<double>();
   const double* vt = vh.data_ptr<double>();
@@ -130,12 +96,12 @@ Decomposition solve_covariance_eigh(const T* x, std::int64_t n, std::int64_t d, 
                                     std::int64_t k) {
   std::vector<std::vector<double>> partial(static_cast<std::size_t>(detail::max_threads()));
   {
-    detail::BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
+    blas::SingleThreaded single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
     for_each_centred_block(x, n, d, mean, 2048, d * d, [&](std::int64_t lo, std::int64_t hi, const T* block) {
       auto& acc = partial[static_cast<std::size_t>(detail::thread_index())];
       if (acc.empty()) acc.assign(static_cast<std::size_t>(d * d), 0.0);
       std::vector<T> g(static_cast<std::size_t>(d * d));
-      detail::gram<T>(d, hi - lo, T(1), block, d, T(0), g.data(), d, /*fill_both=*/false);
+      blas::gram<T>(d, hi - lo, T(1), block, d, T(0), g.data(), d, /*fill_both=*/false);
       for (std::int64_t a = 0; a < d; ++a)
         for (std::int64_t b = a; b < d; ++b) acc[static_cast<std::size_t>(a * d + b)] += static_cast<double>(g[static_cast<std::size_t>(a * d + b)]);
     });
@@ -165,64 +131,20 @@ Decomposition solve_covariance_eigh(const T* x, std::int64_t n, std::int64_t d, 
   return out;
 }
 
-// Randomized SVD (Halko, Martinsson & Tropp 2011). The centring is implicit: with A = X - 1 m^T,
-//   A Q   = X Q - 1 (m^T Q),        A^T Y = X^T Y - m (1^T Y),
-// so the centred matrix is never formed.
+// Randomized SVD (Halko, Martinsson & Tropp 2011) through cake::linalg::randomized_svd, with
+// the centring implicit (column_shift = the mean): the centred matrix is never formed.
 template <class T>
 Decomposition solve_randomized(const T* x, std::int64_t n, std::int64_t d, const std::vector<double>& mean,
                                std::int64_t k, const PCAOptions& o) {
   const std::int64_t r = std::min(n, d);
-  const std::int64_t l = std::min(k + o.n_oversamples, r);  // sketch width
-  const std::int64_t iterations = o.iterated_power >= 0 ? o.iterated_power : (static_cast<double>(k) < 0.1 * static_cast<double>(r) ? 7 : 4);
-  std::string normalizer = o.power_iteration_normalizer;
-  if (normalizer == "auto") normalizer = iterations <= 2 ? "none" : "LU";
-  std::vector<T> m(mean.begin(), mean.end());
-
-  auto times_a = [&](const std::vector<T>& q, std::vector<T>& y) {  // y [n x l] = A q, q [d x l]
-    y.resize(static_cast<std::size_t>(n * l));
-    detail::gemm<T>(false, false, n, l, d, T(1), x, d, q.data(), l, T(0), y.data(), l);
-    std::vector<T> mq(static_cast<std::size_t>(l));
-    detail::gemm<T>(false, false, 1, l, d, T(1), m.data(), d, q.data(), l, T(0), mq.data(), l);
-    parallel_for(0, n, detail::grain_for(l), [&](std::int64_t lo, std::int64_t hi) {
-      for (std::int64_t i = lo; i < hi; ++i)
-        for (std::int64_t j = 0; j < l; ++j) y[static_cast<std::size_t>(i * l + j)] -= mq[static_cast<std::size_t>(j)];
-    });
-  };
-  auto times_a_t = [&](const std::vector<T>& y, std::vector<T>& z) {  // z [d x l] = A^T y, y [n x l]
-    z.resize(static_cast<std::size_t>(d * l));
-    detail::gemm<T>(true, false, d, l, n, T(1), x, d, y.data(), l, T(0), z.data(), l);
-    std::vector<double> col(static_cast<std::size_t>(l), 0.0);
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t j = 0; j < l; ++j) col[static_cast<std::size_t>(j)] += static_cast<double>(y[static_cast<std::size_t>(i * l + j)]);
-    for (std::int64_t a = 0; a < d; ++a)
-      for (std::int64_t j = 0; j < l; ++j)
-        z[static_cast<std::size_t>(a * l + j)] -= static_cast<T>(mean[static_cast<std::size_t>(a)] * col[static_cast<std::size_t>(j)]);
-  };
-  auto normalize = [&](std::vector<T>& a, std::int64_t rows) {
-    if (normalizer == "LU") permuted_lower_of_lu(rows, l, a.data());
-    else if (normalizer == "QR") orthonormalize_columns(rows, l, a.data());
-  };
-
-  // Algorithm 4.3/4.4: Q spans the range of (A A^T)^q A Omega for a Gaussian Omega.
-  const std::vector<double> omega = detail::normal_draws(d * l);
-  std::vector<T> q(omega.begin(), omega.end()), y;
-  for (std::int64_t it = 0; it < iterations; ++it) {
-    times_a(q, y);
-    normalize(y, n);
-    times_a_t(y, q);
-    normalize(q, d);
-  }
-  times_a(q, y);
-  orthonormalize_columns(n, l, y.data());  // Q [n x l]
-  // Algorithm 5.1: B = Q^T A [l x d] = Q^T X - (Q^T 1) m^T, then B = U_B S V^T.
-  std::vector<T> b(static_cast<std::size_t>(l * d));
-  detail::gemm<T>(true, false, l, d, n, T(1), y.data(), l, x, d, T(0), b.data(), d);
-  std::vector<double> qsum(static_cast<std::size_t>(l), 0.0);
-  for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t j = 0; j < l; ++j) qsum[static_cast<std::size_t>(j)] += static_cast<double>(y[static_cast<std::size_t>(i * l + j)]);
-  for (std::int64_t j = 0; j < l; ++j)
-    for (std::int64_t a = 0; a < d; ++a) b[static_cast<std::size_t>(j * d + a)] -= static_cast<T>(qsum[static_cast<std::size_t>(j)] * mean[static_cast<std::size_t>(a)]);
-  const linalg::SvdResult svd = linalg::svd(from_blob(b.data(), {l, d}, dtype_of<T>()));
+  std::vector<double> shift = mean;
+  const linalg::SvdResult svd = linalg::randomized_svd(
+      from_blob(const_cast<T*>(x), {n, d}, dtype_of<T>()), k,
+      {.oversamples = o.n_oversamples,
+       .power_iterations = o.iterated_power,
+       .normalizer = o.power_iteration_normalizer,
+       .column_shift = from_blob(shift.data(), {d}, kFloat64),
+       .compute_u = false});
   const Tensor s_values = svd.S.to(kFloat64).contiguous(), vh = svd.Vh.to(kFloat64).contiguous();
   const double* s = s_values.data_ptr<double>();
   const double* vt = vh.data_ptr<double>();
@@ -330,9 +252,9 @@ Tensor PCA::transform(const Tensor& X_in) const {
       for (std::int64_t i = 0; i < k; ++i) scale[static_cast<std::size_t>(i)] = ev[i] > 0.0 ? static_cast<T>(1.0 / std::sqrt(ev[i])) : T(0);
     const T* v = components_.data_ptr<T>();
     T* z = out.data_ptr<T>();
-    detail::BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
+    blas::SingleThreaded single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
     for_each_centred_block(X.data_ptr<T>(), n, d, mean, 256, d * k, [&](std::int64_t lo, std::int64_t hi, const T* block) {
-      detail::gemm<T>(false, true, hi - lo, k, d, T(1), block, d, v, d, T(0), z + lo * k, k);
+      blas::gemm<T>(false, true, hi - lo, k, d, T(1), block, d, v, d, T(0), z + lo * k, k);
       if (options_.whiten)
         for (std::int64_t i = lo; i < hi; ++i)
           for (std::int64_t j = 0; j < k; ++j) z[i * k + j] *= scale[static_cast<std::size_t>(j)];
@@ -360,7 +282,7 @@ Tensor PCA::inverse_transform(const Tensor& Z_in) const {
     T* x = out.data_ptr<T>();
     const T* mu = mean_.data_ptr<T>();
     for (std::int64_t i = 0; i < n; ++i) std::copy(mu, mu + d, x + i * d);
-    detail::gemm<T>(false, false, n, d, k, T(1), Z.data_ptr<T>(), k, components_.data_ptr<T>(), d, T(1), x, d);
+    blas::gemm<T>(false, false, n, d, k, T(1), Z.data_ptr<T>(), k, components_.data_ptr<T>(), d, T(1), x, d);
   });
   return out;
 }

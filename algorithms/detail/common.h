@@ -1,7 +1,7 @@
 // detail/common.h: what every classical algorithm does before and around its maths: checking
 // and fetching the data matrix, seeding, drawing random numbers through Cake's generator,
-// parallel loops with a deterministic reduction order, and pairwise squared distances computed
-// one block of rows at a time.
+// parallel loops with a deterministic reduction order. BLAS calls go through tensor/blas.h
+// (cake::blas::gemm, ...), pairwise distances through tensor/pairwise.h.
 //
 //   Tensor X = detail::data_matrix(input, "KMeans.fit", /*min_rows=*/n_clusters);
 //   detail::SeedScope seed(options.random_state);    // a fixed seed, or the global stream
@@ -17,8 +17,9 @@
 #include <optional>
 #include <vector>
 
-#include "algorithms/detail/dense.h"
+#include "tensor/blas.h"
 #include "tensor/creation.h"
+#include "tensor/pairwise.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
@@ -94,19 +95,6 @@ inline T squared_distance(const T* a, const T* b, std::int64_t d) {
   return s;
 }
 
-template <class T>
-void row_squared_norms(const T* x, std::int64_t n, std::int64_t d, T* out) {
-  parallel_for(0, n, grain_for(d), [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i) {
-      const T* row = x + i * d;
-      T s = 0;
-#pragma omp simd reduction(+ : s)
-      for (std::int64_t j = 0; j < d; ++j) s += row[j] * row[j];
-      out[i] = s;
-    }
-  });
-}
-
 // Column means of X [n x d], accumulated in float64.
 template <class T>
 std::vector<double> column_means(const T* x, std::int64_t n, std::int64_t d) {
@@ -139,95 +127,9 @@ Tensor subtract_row(const Tensor& x, const std::vector<double>& shift) {
   return y;
 }
 
-// Rows per block for a distance block of `m` columns: at most 256 (enough for GEMM to run at
-// speed) and small enough that the block (rows x m) stays near 256 KiB of floats.
-inline std::int64_t distance_block_rows(std::int64_t m) {
-  return std::clamp<std::int64_t>((std::int64_t{1} << 16) / std::max<std::int64_t>(m, 1), 16, 256);
-}
-
-// Up to this many centres, dot products are computed by few_centre_dot_products below instead
-// of GEMM. For a thin product (256 x 784 times 784 x 10) OpenBLAS spends more time packing the
-// block of X into its panel layout than multiplying (perf: 26% of k-means in sgemm_oncopy).
-inline constexpr std::int64_t kSmallDotMaxColumns = 16;
-
-// The m <= 16 centres c [m x d] transposed to [d x W] and zero-padded to W = 8 or 16 columns:
-// the layout few_centre_dot_products reads.
-template <class T>
-std::vector<T> transpose_few_centres(const T* c, std::int64_t m, std::int64_t d, std::int64_t width) {
-  std::vector<T> ct(static_cast<std::size_t>(d * width), T(0));
-  for (std::int64_t j = 0; j < m; ++j)
-    for (std::int64_t f = 0; f < d; ++f) ct[static_cast<std::size_t>(f * width + j)] = c[j * d + f];
-  return ct;
-}
-
-// out[r * m + j] = x_r . c_j for exactly R rows of x [R x d], given ct = c transposed and padded
-// to W columns (transpose_few_centres). The W dot products of a row live in W / L vector
-// registers of L lanes; each feature f adds x_r[f] (broadcast) times row f of ct to them, so no
-// horizontal sum is needed at the end, and the R rows share each load of ct. With R = 8 and
-// W = 16 floats that is 16 accumulators, all of AVX2's registers: 2-3x the speed of a dot
-// product per (row, centre) pair when d is small (50), and still ahead at d = 784.
-template <class T, int W, int R>
-void few_centre_dot_products_rows(const T* x, std::int64_t d, const T* ct, std::int64_t m, T* out) {
-  typedef T Vec __attribute__((vector_size(32), aligned(sizeof(T))));  // unaligned loads allowed
-  constexpr int kLanes = 32 / sizeof(T), kVecs = W / kLanes;
-  Vec acc[R][kVecs] = {};
-  for (std::int64_t f = 0; f < d; ++f) {
-    const Vec* ct_f = reinterpret_cast<const Vec*>(ct + f * W);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const T xf = x[r * d + f];
-#pragma GCC unroll 4
-      for (int v = 0; v < kVecs; ++v) acc[r][v] += xf * ct_f[v];
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (std::int64_t j = 0; j < m; ++j) out[r * m + j] = acc[r][j / kLanes][j % kLanes];
-}
-
-// out[r * m + j] = x_r . c_j for the `rows` rows of x [rows x d]; eight rows at a time, then one.
-template <class T, int W>
-void few_centre_dot_products(const T* x, std::int64_t rows, std::int64_t d, const T* ct, std::int64_t m, T* out) {
-  std::int64_t r = 0;
-  for (; r + 8 <= rows; r += 8) few_centre_dot_products_rows<T, W, 8>(x + r * d, d, ct, m, out + r * m);
-  for (; r < rows; ++r) few_centre_dot_products_rows<T, W, 1>(x + r * d, d, ct, m, out + r * m);
-}
-
-// Squared Euclidean distances from the rows of X [n x d] to the rows of C [m x d], one block of
-// rows at a time: for each block [lo, hi) computes
-//     dist[i][j] = |x_i|^2 - 2 x_i . c_j + |c_j|^2     (one GEMM per block)
-// clamped at zero (the expansion can round slightly below it), then calls
-// visit(thread, lo, hi, dist) on the thread that computed it. Blocks are spread over threads
-// with cake::parallel_for; no n x m matrix is ever materialised. The expansion loses relative
-// precision when |x| is much larger than |x - c|, which is why the callers centre X first.
-template <class T, class Visit>
-void for_each_distance_block(const T* x, const T* x_sq, std::int64_t n, std::int64_t d, const T* c,
-                             const T* c_sq, std::int64_t m, const Visit& visit) {
-  if (n == 0) return;
-  const std::int64_t rows = distance_block_rows(m);
-  const std::int64_t blocks = (n + rows - 1) / rows;
-  const bool few_centres = m <= kSmallDotMaxColumns;
-  const std::int64_t width = m <= 8 ? 8 : 16;
-  const std::vector<T> centres_t = few_centres ? transpose_few_centres(c, m, d, width) : std::vector<T>();
-  BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
-  parallel_for(0, blocks, grain_for(rows * m * d), [&](std::int64_t block_lo, std::int64_t block_hi) {
-    const int thread = thread_index();
-    std::vector<T> dist(static_cast<std::size_t>(rows * m));
-    for (std::int64_t b = block_lo; b < block_hi; ++b) {
-      const std::int64_t lo = b * rows, hi = std::min(n, lo + rows);
-      if (few_centres && width == 8)
-        few_centre_dot_products<T, 8>(x + lo * d, hi - lo, d, centres_t.data(), m, dist.data());
-      else if (few_centres)
-        few_centre_dot_products<T, 16>(x + lo * d, hi - lo, d, centres_t.data(), m, dist.data());
-      else
-        gemm<T>(false, true, hi - lo, m, d, T(1), x + lo * d, d, c, d, T(0), dist.data(), m);
-      for (std::int64_t i = lo; i < hi; ++i) {
-        T* row = dist.data() + (i - lo) * m;
-        const T xi = x_sq[i];
-        for (std::int64_t j = 0; j < m; ++j) row[j] = std::max(T(0), xi - 2 * row[j] + c_sq[j]);
-      }
-      visit(thread, lo, hi, static_cast<const T*>(dist.data()));
-    }
-  });
-}
+// The blocked distance routine and row norms live in tensor/pairwise.h (shared with
+// cake::cdist_squared); the algorithms call them by these names.
+using pairwise::for_each_distance_block;
+using pairwise::row_squared_norms;
 
 }  // namespace cake::algorithms::detail

@@ -30,15 +30,15 @@ double orthogonalize(double* q, const Basis& v, index_t count, const std::vector
   coeffs.resize(static_cast<std::size_t>(std::max(count, n_z)));
   for (int pass = 0; pass < 2; ++pass) {
     if (n_z > 0) {
-      detail::gemv<double>(true, n, n_z, 1.0, z.data(), n_z, q, 0.0, coeffs.data());    // Z^T q
-      detail::gemv<double>(false, n, n_z, -1.0, z.data(), n_z, coeffs.data(), 1.0, q);  // q -= Z (Z^T q)
+      blas::gemv<double>(true, n, n_z, 1.0, z.data(), n_z, q, 0.0, coeffs.data());    // Z^T q
+      blas::gemv<double>(false, n, n_z, -1.0, z.data(), n_z, coeffs.data(), 1.0, q);  // q -= Z (Z^T q)
     }
     if (count > 0) {
-      detail::gemv<double>(false, count, n, 1.0, v.rows.data(), n, q, 0.0, coeffs.data());    // V q
-      detail::gemv<double>(true, count, n, -1.0, v.rows.data(), n, coeffs.data(), 1.0, q);  // q -= V^T (V q)
+      blas::gemv<double>(false, count, n, 1.0, v.rows.data(), n, q, 0.0, coeffs.data());    // V q
+      blas::gemv<double>(true, count, n, -1.0, v.rows.data(), n, coeffs.data(), 1.0, q);  // q -= V^T (V q)
     }
   }
-  return detail::nrm2<double>(n, q);
+  return blas::nrm2<double>(n, q);
 }
 
 // A random unit vector orthogonal to Z and the first `count` basis vectors (the start, and the
@@ -50,7 +50,7 @@ bool random_direction(double* q, const Basis& v, index_t count, const std::vecto
     std::copy(draw.begin(), draw.end(), q);
     const double norm = orthogonalize(q, v, count, z, n_z, coeffs);
     if (norm > 1e-8 * std::sqrt(static_cast<double>(v.n))) {
-      detail::scal<double>(v.n, 1.0 / norm, q);
+      blas::scal<double>(v.n, 1.0 / norm, q);
       return true;
     }
   }
@@ -93,10 +93,10 @@ LanczosResult lanczos_largest(std::int64_t n, const std::function<void(const dou
       if (j == space) break;  // the basis spans everything there is
       double* next = v.row(j);
       std::copy(av.row(j - 1), av.row(j - 1) + n, next);
-      const double scale = detail::nrm2<double>(n, next);
+      const double scale = blas::nrm2<double>(n, next);
       const double norm = orthogonalize(next, v, j, deflation, n_deflation, coeffs);
       if (norm > 1e-10 * std::max(scale, 1e-300)) {
-        detail::scal<double>(n, 1.0 / norm, next);
+        blas::scal<double>(n, 1.0 / norm, next);
       } else if (!random_direction(next, v, j, deflation, n_deflation, coeffs)) {
         break;
       }
@@ -104,7 +104,7 @@ LanczosResult lanczos_largest(std::int64_t n, const std::function<void(const dou
     // 2. Rayleigh-Ritz: H = V^T M V from the stored products, symmetrised.
     Tensor h = empty({j, j}, kFloat64);
     double* ph = h.data_ptr<double>();
-    detail::gemm<double>(false, true, j, j, n, 1.0, v.rows.data(), n, av.rows.data(), n, 0.0, ph, j);
+    blas::gemm<double>(false, true, j, j, n, 1.0, v.rows.data(), n, av.rows.data(), n, 0.0, ph, j);
     for (index_t a = 0; a < j; ++a)
       for (index_t b = 0; b < a; ++b) ph[a * j + b] = ph[b * j + a] = 0.5 * (ph[a * j + b] + ph[b * j + a]);
     auto [theta, y] = linalg::eigh(h);
@@ -117,8 +117,8 @@ LanczosResult lanczos_largest(std::int64_t n, const std::function<void(const dou
     for (index_t a = 0; a < j; ++a)
       for (index_t c = 0; c < take; ++c) yk[a * take + c] = py[a * j + (j - 1 - c)];
     std::vector<double> x(static_cast<std::size_t>(take * n)), ax(static_cast<std::size_t>(take * n));
-    detail::gemm<double>(true, false, take, n, j, 1.0, yk.data(), take, v.rows.data(), n, 0.0, x.data(), n);
-    detail::gemm<double>(true, false, take, n, j, 1.0, yk.data(), take, av.rows.data(), n, 0.0, ax.data(), n);
+    blas::gemm<double>(true, false, take, n, j, 1.0, yk.data(), take, v.rows.data(), n, 0.0, x.data(), n);
+    blas::gemm<double>(true, false, take, n, j, 1.0, yk.data(), take, av.rows.data(), n, 0.0, ax.data(), n);
     // 3. Residuals of the k wanted pairs.
     result.residuals.assign(static_cast<std::size_t>(k), 0.0);
     bool converged = true;

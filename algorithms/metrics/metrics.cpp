@@ -2,8 +2,6 @@
 // blocks of pairwise distances, one GEMM per block.
 #include "algorithms/metrics/metrics.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cfloat>
@@ -15,6 +13,7 @@
 #include "data/sampler.h"
 #include "tensor/creation.h"
 #include "tensor/native/elementwise.h"
+#include "tensor/pairwise.h"
 #include "tensor/parallel.h"
 
 namespace cake::metrics {
@@ -153,33 +152,22 @@ std::vector<double> squared_norms(const Matrix& m) {
   return norms;
 }
 
-// Calls visit(first_row, rows, d2) for consecutive blocks of rows of `m`, where d2 is the
-// rows x N block of squared distances |x_i - x_j|^2 = |x_i|^2 + |x_j|^2 - 2 x_i.x_j, the dot
-// products from one GEMM. The block height keeps the buffer near 16 MB, so memory is O(N)
-// however large N is. Rounding can leave tiny negatives (clamped to 0) and a tiny non-zero
-// self-distance (set to exactly 0).
+// Calls visit(first_row, rows, d2) for the blocks of rows of `m`, where d2 is the rows x N block
+// of squared distances |x_i - x_j|^2 from cake::pairwise (tensor/pairwise.h). Blocks of about
+// 8 MB each (one per thread at a time), so memory is O(N) however large N is, and each GEMM is
+// tall enough to run at speed; blocks run in parallel, so `visit` must be safe to call from
+// several threads. Rounding can leave a tiny non-zero self-distance: set to exactly 0.
 template <class Visit>
 void for_each_distance_block(const Matrix& m, const Visit& visit) {
   const std::int64_t n = m.rows;
   if (n == 0) return;
   const std::vector<double> norms = squared_norms(m);
-  const std::int64_t block = std::clamp<std::int64_t>((std::int64_t{1} << 21) / n, 1, n);
-  std::vector<double> d2(static_cast<std::size_t>(block * n));
-  for (std::int64_t first = 0; first < n; first += block) {
-    const std::int64_t rows = std::min(block, n - first);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(n),
-                static_cast<int>(m.cols), -2.0, m.row(first), static_cast<int>(m.cols), m.data.data(),
-                static_cast<int>(m.cols), 0.0, d2.data(), static_cast<int>(n));
-    parallel_for(0, rows, 16, [&](std::int64_t lo, std::int64_t hi) {
-      for (std::int64_t r = lo; r < hi; ++r) {
-        double* row = d2.data() + r * n;
-        const double ni = norms[first + r];
-        for (std::int64_t j = 0; j < n; ++j) row[j] = std::max(row[j] + ni + norms[j], 0.0);
-        row[first + r] = 0.0;
-      }
-    });
-    visit(first, rows, static_cast<const double*>(d2.data()));
-  }
+  const std::int64_t rows = std::clamp<std::int64_t>((std::int64_t{1} << 20) / n, 16, n);
+  pairwise::distance_blocks(m.data.data(), norms.data(), n, m.cols, m.data.data(), norms.data(), n, rows,
+                            static_cast<double*>(nullptr), [&](int, std::int64_t lo, std::int64_t hi, double* d2) {
+                              for (std::int64_t i = lo; i < hi; ++i) d2[(i - lo) * n + i] = 0.0;
+                              visit(lo, hi - lo, static_cast<const double*>(d2));
+                            });
 }
 
 // The k nearest other samples of sample i, from its row of squared distances, nearest first;
@@ -447,16 +435,14 @@ double trustworthiness(const Tensor& X, const Tensor& embedding, std::int64_t n_
   const std::vector<double> z_norms = squared_norms(z);
   for_each_distance_block(x, [&](std::int64_t first, std::int64_t rows, const double* dx) {
     std::vector<double> dz(static_cast<std::size_t>(rows * n));
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(n),
-                static_cast<int>(z.cols), -2.0, z.row(first), static_cast<int>(z.cols), z.data.data(),
-                static_cast<int>(z.cols), 0.0, dz.data(), static_cast<int>(n));
+    pairwise::squared_distances(z.row(first), rows, z_norms.data() + first, z.data.data(), n, z_norms.data(), z.cols,
+                                dz.data());
     parallel_for(0, rows, 4, [&](std::int64_t lo, std::int64_t hi) {
       std::vector<std::int64_t> scratch, neighbours;
       std::int64_t local = 0;
       for (std::int64_t r = lo; r < hi; ++r) {
         const std::int64_t i = first + r;
         double* zrow = dz.data() + r * n;
-        for (std::int64_t j = 0; j < n; ++j) zrow[j] = std::max(zrow[j] + z_norms[i] + z_norms[j], 0.0);
         nearest_others(zrow, i, n, k, scratch, neighbours);
         // r(i, j) = 1 + the number of other samples closer to i in X than j is.
         const double* xrow = dx + r * n;

@@ -61,7 +61,7 @@ enum class NmiAverage { Arithmetic, Geometric, Min, Max };
 
 // Normalised mutual information NMI = I(true; pred) / avg(H(true), H(pred)). The default
 // averaging is the ARITHMETIC mean, scikit-learn's default (average_method='arithmetic'),
-// under which NMI equals the V-measure. DeepCluster (Caron et al. 2018, seed 000) and much
+// under which NMI equals the V-measure. DeepCluster (Caron et al. 2018, Pastore 2025) and much
 // of the clustering literature write the GEOMETRIC mean sqrt(H(A) H(B)); pass
 // NmiAverage::Geometric to reproduce those numbers. Both labellings with a single value give 1;
 // otherwise I = 0 gives 0.

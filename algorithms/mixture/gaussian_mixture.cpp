@@ -156,7 +156,7 @@ double e_step(const Model& m, const double* x, std::int64_t n, double* resp, dou
           p_all[static_cast<std::size_t>(i * width + c * d + j)] = m.prec_chol[static_cast<std::size_t>(c * d * d + i * d + j)];
     for (std::int64_t c = 0; c < k; ++c) {
       const double* pc = m.type == CovarianceType::Full ? &m.prec_chol[static_cast<std::size_t>(c * d * d)] : m.prec_chol.data();
-      detail::gemm<double>(false, false, 1, d, d, 1.0, &m.means[static_cast<std::size_t>(c * d)], d, pc, d, 0.0,
+      blas::gemm<double>(false, false, 1, d, d, 1.0, &m.means[static_cast<std::size_t>(c * d)], d, pc, d, 0.0,
                            &mu_p[static_cast<std::size_t>(c * d)], d);
     }
   }
@@ -169,14 +169,14 @@ double e_step(const Model& m, const double* x, std::int64_t n, double* resp, dou
   const std::int64_t rows = 256;
   const std::int64_t blocks = (n + rows - 1) / rows;
   std::vector<std::vector<double>> total(static_cast<std::size_t>(detail::max_threads()), std::vector<double>(1, 0.0));
-  detail::BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
+  blas::SingleThreaded single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
   parallel_for(0, blocks, detail::grain_for(rows * k * (width + d)), [&](std::int64_t block_lo, std::int64_t block_hi) {
     std::vector<double> y(triangular ? static_cast<std::size_t>(rows * width) : 0);
     std::vector<double> w(static_cast<std::size_t>(k));
     double local = 0.0;
     for (std::int64_t b = block_lo; b < block_hi; ++b) {
       const std::int64_t lo = b * rows, hi = std::min(n, lo + rows);
-      if (triangular) detail::gemm<double>(false, false, hi - lo, width, d, 1.0, x + lo * d, d, p_all.data(), width, 0.0, y.data(), width);
+      if (triangular) blas::gemm<double>(false, false, hi - lo, width, d, 1.0, x + lo * d, d, p_all.data(), width, 0.0, y.data(), width);
       for (std::int64_t i = lo; i < hi; ++i) {
         const double* xi = x + i * d;
         for (std::int64_t c = 0; c < k; ++c) {
@@ -268,7 +268,7 @@ void m_step(Model& m, const double* x, std::int64_t n, const double* resp, doubl
       const std::int64_t rows = 256;
       const std::int64_t blocks = (n + rows - 1) / rows;
       std::vector<std::vector<double>> partial(static_cast<std::size_t>(detail::max_threads()));
-      detail::BlasSingleThread single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
+      blas::SingleThreaded single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
       parallel_for(0, blocks, 1, [&](std::int64_t block_lo, std::int64_t block_hi) {
         auto& acc = partial[static_cast<std::size_t>(detail::thread_index())];
         acc.assign(static_cast<std::size_t>(k * d * d), 0.0);
@@ -281,7 +281,7 @@ void m_step(Model& m, const double* x, std::int64_t n, const double* resp, doubl
               const double s = std::sqrt(resp[i * k + c]);
               for (std::int64_t j = 0; j < d; ++j) wbuf[static_cast<std::size_t>((i - lo) * d + j)] = s * (x[i * d + j] - mu[j]);
             }
-            detail::gram<double>(d, hi - lo, 1.0, wbuf.data(), d, 1.0, &acc[static_cast<std::size_t>(c * d * d)], d,
+            blas::gram<double>(d, hi - lo, 1.0, wbuf.data(), d, 1.0, &acc[static_cast<std::size_t>(c * d * d)], d,
                                  /*fill_both=*/false);
           }
         }
@@ -374,16 +374,9 @@ std::vector<double> initial_responsibilities(const GaussianMixtureOptions& o, co
     if (o.init_params == "random_from_data") {
       seeds = detail::permutation(n);
       seeds.resize(static_cast<std::size_t>(k));
-    } else {  // k-means++: the seeds are data points; find which
-      const double* x = X64.data_ptr<double>();
-      const kmeans::Dataset<double> data(x, n, d);
-      const std::vector<double> centers = kmeans::init_kmeans_plus_plus(data, k);
-      for (std::int64_t c = 0; c < k; ++c)
-        for (std::int64_t i = 0; i < n; ++i)
-          if (std::equal(x + i * d, x + (i + 1) * d, centers.begin() + c * d)) {
-            seeds.push_back(i);
-            break;
-          }
+    } else {  // k-means++: the rows it chose as centres
+      const kmeans::Dataset<double> data(X64.data_ptr<double>(), n, d);
+      seeds = kmeans::kmeans_plus_plus(data, k).indices;
     }
     for (std::int64_t c = 0; c < k; ++c) resp[static_cast<std::size_t>(seeds[static_cast<std::size_t>(c)] * k + c)] = 1.0;
   }
@@ -446,7 +439,7 @@ void centred_gram(const double* x, std::int64_t n, std::int64_t d, std::vector<d
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t j = 0; j < d; ++j) xc[static_cast<std::size_t>(i * d + j)] = x[i * d + j] - mean[static_cast<std::size_t>(j)];
   gram.assign(static_cast<std::size_t>(d * d), 0.0);
-  detail::gram<double>(d, n, 1.0, xc.data(), d, 0.0, gram.data(), d);
+  blas::gram<double>(d, n, 1.0, xc.data(), d, 0.0, gram.data(), d);
 }
 
 }  // namespace
@@ -699,7 +692,7 @@ Tensor GaussianMixture::precisions() const {
     case CovarianceType::Tied: {
       const std::int64_t count = options_.covariance_type == "full" ? k : 1;
       for (std::int64_t c = 0; c < count; ++c)
-        detail::gemm<double>(false, true, d, d, d, 1.0, &p[static_cast<std::size_t>(c * d * d)], d,
+        blas::gemm<double>(false, true, d, d, d, 1.0, &p[static_cast<std::size_t>(c * d * d)], d,
                              &p[static_cast<std::size_t>(c * d * d)], d, 0.0, &out[static_cast<std::size_t>(c * d * d)], d);
       break;
     }

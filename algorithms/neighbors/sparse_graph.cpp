@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "algorithms/detail/common.h"
-#include "algorithms/detail/pairwise.h"
+#include "tensor/pairwise.h"
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
 
@@ -83,7 +83,7 @@ template <class T>
 void knn_rows(const T* x, index_t n, index_t d, const std::vector<T>& norms, index_t row0, index_t rows,
               index_t k, bool include_self, T* block, std::vector<index_t>& out_index,
               std::vector<double>& out_distance) {
-  detail::squared_distances(x + row0 * d, rows, norms.data() + row0, x, n, norms.data(), d, block);
+  pairwise::squared_distances(x + row0 * d, rows, norms.data() + row0, x, n, norms.data(), d, block);
   const index_t wanted = include_self ? k : k + 1;  // without self: drop it afterwards
   const index_t candidates = std::min(n, wanted + 4);
   parallel_for(0, rows, 16, [&](index_t lo, index_t hi) {

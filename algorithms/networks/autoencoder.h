@@ -10,12 +10,12 @@
 //   // masked (He et al. 2021): hide patches, score the rebuilt hidden pixels
 //   cake::Tensor mloss = cake::networks::masked_loss(*ae, images, {.patch = 4, .ratio = 0.5});
 //
-// The objective (seed 004, section 2; seed 001, "Autoencoder"): min_theta ||x - decode(encode(x))||^2,
+// The objective (Bortoletto 2021, section 2; Shen 2024, "Autoencoder"): min_theta ||x - decode(encode(x))||^2,
 // here as the mean squared error per pixel. With a code much shorter than the image the network
-// cannot learn the identity and has to keep what matters most for rebuilding it (seed 004,
+// cannot learn the identity and has to keep what matters most for rebuilding it (Bortoletto 2021,
 // section 1.1). Both models end in a sigmoid because the images are in [0, 1].
 //
-// ConvAutoencoder is seed 004's network, layer for layer (section 2.1; "the decoder
+// ConvAutoencoder is Bortoletto's (2021) network, layer for layer (section 2.1; "the decoder
 // architecture is symmetric"):
 //   encoder  Conv(1->8, 3x3, stride 2, pad 1) ReLU        28x28 -> 14x14
 //            Conv(8->16, 3x3, stride 2, pad 1) ReLU       14x14 -> 7x7
@@ -28,7 +28,7 @@
 // Other image sizes work too: the flattened size and the output paddings that undo each
 // stride are computed from the image shape.
 //
-// MLPAutoencoder is the fully connected one (seed 003: 784 -> 128 -> 12 and back):
+// MLPAutoencoder is the fully connected one (the poster 'Unsupervised Visual Learning': 784 -> 128 -> 12 and back):
 //   encoder  Flatten, then Linear ReLU for each hidden size, then Linear(-> latent)
 //   decoder  the same sizes in reverse, ending in Linear(-> C*H*W) Sigmoid, Unflatten.
 #pragma once
@@ -106,7 +106,7 @@ struct DenoisingOptions {
   double sigma = 0.3;  // standard deviation of the Gaussian noise added to the input
   bool clip = true;    // clamp the noisy input to [0, 1], the range of clean images
 };
-// Denoising autoencoder (Vincent et al. 2008; seed 004, section 3): the encoder sees
+// Denoising autoencoder (Vincent et al. 2008; Bortoletto 2021, section 3): the encoder sees
 // x + sigma * eps, eps ~ N(0, I), the loss compares the output with the CLEAN x, so the code
 // must capture the image's structure rather than its pixels. Draws eps from the global generator.
 Tensor denoising_loss(Autoencoder& model, const Tensor& images, const DenoisingOptions& options = {});
@@ -117,7 +117,7 @@ struct MaskingOptions {
   bool hidden_only = true; // score only the hidden pixels (as MAE); false: every pixel
 };
 // Masked autoencoder objective (He et al. 2021, "Masked Autoencoders Are Scalable Vision
-// Learners", section 3; seed 001, "Self-supervision (masking)"): a random `ratio` of the
+// Learners", section 3; Shen 2024, "Self-supervision (masking)"): a random `ratio` of the
 // patches of each image is set to 0 (data::RandomMask), the model rebuilds the whole image, and
 // the loss is the mean squared error over the hidden pixels: the visible ones can be copied, the
 // hidden ones must be inferred from context. Draws the masks from the global generator.

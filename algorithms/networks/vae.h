@@ -11,22 +11,22 @@
 // The model: q(z | x) = N(mu(x), diag(sigma^2(x))) from the encoder (which outputs mu and
 // log sigma^2, so the variance is positive without a constraint), p(z) = N(0, I), and a decoder
 // p(x | z). Training minimises, per sample, the negative evidence lower bound
-//     L(x) = E_{z ~ q(z|x)}[-log p(x | z)] + beta KL(q(z | x) || N(0, I))          (seed 004, eq. 1)
+//     L(x) = E_{z ~ q(z|x)}[-log p(x | z)] + beta KL(q(z | x) || N(0, I))          (Bortoletto 2021, eq. 1)
 // with beta = 1 the VAE and beta > 1 the beta-VAE (Higgins et al. 2017). The KL term has the
 // closed form (Kingma & Welling, appendix B)
 //     KL = -1/2 sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2),
 // and the expectation is estimated with ONE draw through the reparameterisation trick
-//     z = mu + sigma * eps,  eps ~ N(0, I)                                          (seed 004, eq. 2)
+//     z = mu + sigma * eps,  eps ~ N(0, I)                                          (Bortoletto 2021, eq. 2)
 // which moves the randomness into eps so that gradients flow into mu and sigma.
 //
 // Two likelihoods, both from the decoder's logits l (x_hat = sigmoid(l) is the image it shows):
 //   Bernoulli: -log p(x|z) = sum_pixels BCE(sigmoid(l), x), computed from the logits
 //              (binary_cross_entropy_with_logits never forms log(0)); Kingma & Welling's choice.
-//   Gaussian:  -log p(x|z) = sum_pixels (x - x_hat)^2, seed 004's ||x - x_hat||^2 (the negative
+//   Gaussian:  -log p(x|z) = sum_pixels (x - x_hat)^2, Bortoletto's (2021) ||x - x_hat||^2 (the negative
 //              log-density of N(x_hat, I / 2) up to a constant).
 // Both are summed over pixels and averaged over the batch, like the KL: the loss is "per image".
 //
-// ConvVAE is seed 004's network (section 5.1):
+// ConvVAE is Bortoletto's (2021) network (section 5.1):
 //   encoder  Conv(1->64, 4x4, stride 2, pad 1) ReLU      28x28 -> 14x14
 //            Conv(64->128, 4x4, stride 2, pad 1) ReLU    14x14 -> 7x7
 //            Flatten (6272), then two heads: Linear(6272->latent) for mu and for log sigma^2

@@ -1,5 +1,5 @@
 // finetune.h: transfer learning from an autoencoder: its trained encoder, frozen, under a small
-// classifier head that alone is trained on labels (seed 004, section 4; seed 001, "Finetuning").
+// classifier head that alone is trained on labels (Bortoletto 2021, section 4; Shen 2024, "Finetuning").
 //
 //   auto ae = std::make_shared<cake::networks::ConvAutoencoder>(16);
 //   cake::load(*ae, "autoencoder.safetensors");                  // pretrained without labels
@@ -8,7 +8,7 @@
 //   cake::Tensor loss = cake::nn::functional::nll_loss(clf->forward(images), labels);
 //   cake::Tensor predicted = clf->predict(test_images);            // int64 [N]
 //
-// The head is seed 004's: Linear(code -> 64) ReLU Linear(64 -> classes) and a log-softmax, so
+// The head is Bortoletto's (2021): Linear(code -> 64) ReLU Linear(64 -> classes) and a log-softmax, so
 // that the loss is the negative log-likelihood of the true class,
 //     loss = -(1/N) sum_i log softmax(W2 relu(W1 z_i + b1) + b2)_{y_i},   z_i = encoder(x_i).
 // (log-softmax + NLL is cross-entropy; log-softmax subtracts the row maximum first, so it never

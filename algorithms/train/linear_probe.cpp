@@ -1,14 +1,13 @@
 // linear_probe.cpp: the softmax regression objective and its two solvers (see linear_probe.h).
 #include "algorithms/train/linear_probe.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <deque>
 #include <limits>
 #include <numeric>
 
+#include "tensor/blas.h"
 #include "tensor/creation.h"
 #include "tensor/native/elementwise.h"
 
@@ -61,9 +60,7 @@ class SoftmaxObjective {
     // logits = X W^T + b
     for (std::int64_t i = 0; i < n; ++i) std::copy_n(b, k, logits_.begin() + i * k);
     if (d > 0)
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(k), static_cast<int>(d),
-                  1.0, x_.data.data(), static_cast<int>(d), w, static_cast<int>(d), 1.0, logits_.data(),
-                  static_cast<int>(k));
+      blas::gemm<double>(false, true, n, k, d, 1.0, x_.data.data(), d, w, d, 1.0, logits_.data(), k);
     // Cross-entropy via a stable log-sum-exp; logits_ becomes G = (P - Y) / N in place.
     double loss = 0.0;
     for (std::int64_t i = 0; i < n; ++i) {
@@ -81,9 +78,7 @@ class SoftmaxObjective {
     grad.assign(size(), 0.0);
     std::copy_n(w, k * d, grad.begin());
     if (d > 0)
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(k), static_cast<int>(d), static_cast<int>(n),
-                  1.0, logits_.data(), static_cast<int>(k), x_.data.data(), static_cast<int>(d), l2_, grad.data(),
-                  static_cast<int>(d));
+      blas::gemm<double>(true, false, k, d, n, 1.0, logits_.data(), k, x_.data.data(), d, l2_, grad.data(), d);
     if (intercept_)
       for (std::int64_t i = 0; i < n; ++i)
         for (std::int64_t c = 0; c < k; ++c) grad[k * d + c] += logits_[i * k + c];
@@ -275,9 +270,7 @@ Tensor LogisticRegression::decision_function(const Tensor& X) const {
   const double* b = intercept_.data_ptr<double>();
   for (std::int64_t i = 0; i < x.n; ++i) std::copy_n(b, k, z + i * k);
   if (x.n > 0 && d > 0)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(x.n), static_cast<int>(k), static_cast<int>(d),
-                1.0, x.data.data(), static_cast<int>(d), coef_.data_ptr<double>(), static_cast<int>(d), 1.0, z,
-                static_cast<int>(k));
+    blas::gemm<double>(false, true, x.n, k, d, 1.0, x.data.data(), d, coef_.data_ptr<double>(), d, 1.0, z, k);
   return logits;
 }
 

@@ -8,7 +8,7 @@
 //   double a = linear_probe(train_codes, train_labels, test_codes, test_labels);
 //
 // Is the code z informative about the class y? Fit y ~ softmax(W z + b) on labelled codes and
-// report held-out accuracy (seed 001: "Logistic regression: y = sigma(W z + b)"). The model
+// report held-out accuracy (Shen 2024: "Logistic regression: y = sigma(W z + b)"). The model
 // minimises the mean cross-entropy plus an L2 penalty on W (not on b):
 //   f(W, b) = (1/N) sum_i [ logsumexp_k(W_k z_i + b_k) - (W_{y_i} z_i + b_{y_i}) ] + (l2/2) |W|_F^2
 // whose gradient is dW = (P - Y)^T Z / N + l2 W and db = (P - Y)^T 1 / N, with P the softmax

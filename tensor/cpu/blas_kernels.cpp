@@ -1,4 +1,4 @@
-// cpu/blas_kernels.cpp: the CPU GEMM behind matmul, addmm and cdist_squared.
+// cpu/blas_kernels.cpp: the CPU GEMM behind matmul and addmm, and the CPU cdist_squared.
 //
 // float32/float64 call OpenBLAS (cblas_sgemm / cblas_dgemm) straight on the operands' memory:
 // row-major and transposed views need no copy (NOTE [ BLAS on strided views ] in
@@ -13,6 +13,7 @@
 
 #include "tensor/native/elementwise.h"
 #include "tensor/native/linalg.h"
+#include "tensor/pairwise.h"
 #include "tensor/parallel.h"
 
 namespace cake::cpu {
@@ -176,8 +177,20 @@ void gemm_kernel(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alp
   });
 }
 
+// The one blocked distance routine of tensor/pairwise.h, on contiguous a [N, D], b [M, D].
+void cdist_squared_kernel(const Tensor& a, const Tensor& b, const Tensor& out) {
+  visit_floating(out.dtype(), "cdist_squared", [&]<class T>() {
+    const std::int64_t n = a.size(0), m = b.size(0), d = a.size(1);
+    std::vector<T> a_sq(static_cast<std::size_t>(n)), b_sq(static_cast<std::size_t>(m));
+    pairwise::row_squared_norms(a.data_ptr<T>(), n, d, a_sq.data());
+    pairwise::row_squared_norms(b.data_ptr<T>(), m, d, b_sq.data());
+    pairwise::squared_distances(a.data_ptr<T>(), n, a_sq.data(), b.data_ptr<T>(), m, b_sq.data(), d, out.data_ptr<T>());
+  });
+}
+
 }  // namespace
 
 CAKE_REGISTER_KERNEL(native::gemm_stub, DeviceType::CPU, &gemm_kernel);
+CAKE_REGISTER_KERNEL(native::cdist_squared_stub, DeviceType::CPU, &cdist_squared_kernel);
 
 }  // namespace cake::cpu

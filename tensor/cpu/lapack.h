@@ -1,6 +1,6 @@
 // cpu/lapack.h: the LAPACK routines Cake calls, declared by hand, with one C++ overload per
-// precision so that code above is written once as a template. Internal to tensor/linalg.cpp
-// and algorithms/detail/lapack.cpp.
+// precision so that code above is written once as a template. Internal to tensor/linalg.cpp:
+// everything above tensor/ reaches LAPACK through tensor/linalg.h.
 //
 //   int info = 0;
 //   cake::lapack::potrf('U', n, a, n, info);     // spotrf_ for float*, dpotrf_ for double*

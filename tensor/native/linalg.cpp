@@ -10,6 +10,7 @@
 namespace cake::native {
 
 CAKE_DEFINE_DISPATCH(GemmFn, gemm_stub);
+CAKE_DEFINE_DISPATCH(CdistSquaredFn, cdist_squared_stub);
 
 // ---- layouts ---------------------------------------------------------------------------------
 
@@ -166,16 +167,12 @@ Tensor cdist_squared(const Tensor& a, const Tensor& b) {
   CAKE_CHECK(a.is_floating_point(), "cdist_squared: expected floating-point points, got ", dtype_name(a.dtype()));
   CAKE_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(1),
              "cdist_squared: expected points a [N, D] and b [M, D], got shapes ", a.sizes(), " and ", b.sizes());
-  // |a_i - b_j|^2 = |a_i|^2 + |b_j|^2 - 2 a_i . b_j: start from the sum of squared norms and
-  // let one GEMM (alpha = -2, beta = 1) add the cross term in place.
-  Tensor a_norms = sum(binary(BinaryOp::Mul, a, a), {1}, true);                         // [N, 1]
-  Tensor b_norms = view(sum(binary(BinaryOp::Mul, b, b), {1}, false), {1, b.size(0)});  // [1, M]
-  Tensor out = binary(BinaryOp::Add, a_norms, b_norms);                                 // [N, M]
-  gemm(blas_compatible(a), blas_compatible(transpose(b, 0, 1)), out, -2.0, 1.0);
-  // Cancellation: for nearby points the expansion subtracts two large, nearly equal numbers,
-  // and rounding can leave a small negative value (about eps * |a_i|^2). A squared distance
-  // is never negative, so clamp at 0 (sqrt of it would otherwise be NaN).
-  unary_(UnaryOp::Clamp, out, {0.0, std::numeric_limits<double>::infinity()});
+  // |a_i - b_j|^2 = |a_i|^2 + |b_j|^2 - 2 a_i . b_j, the cross terms one GEMM per block of
+  // rows, clamped at 0: for nearby points the expansion subtracts two large, nearly equal
+  // numbers, and rounding can leave a small negative value (about eps * |a_i|^2), whose sqrt
+  // would be NaN. See tensor/pairwise.h.
+  Tensor out = make_empty({a.size(0), b.size(0)}, a.dtype(), a.device());
+  cdist_squared_stub(a.device(), contiguous(a), contiguous(b), out);
   return out;
 }
 

@@ -49,8 +49,13 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha = 1,
 Tensor matmul(const Tensor& a, const Tensor& b);
 // beta * c + alpha * (a @ b) for matrices a [M, K], b [K, N]; c broadcasts to [M, N].
 Tensor addmm(const Tensor& c, const Tensor& a, const Tensor& b, Scalar beta = 1, Scalar alpha = 1);
-// out[i][j] = |a_i - b_j|^2 for a [N, D], b [M, D] (floating point), with one GEMM.
+// out[i][j] = |a_i - b_j|^2 for a [N, D], b [M, D] (floating point), clamped at 0.
 Tensor cdist_squared(const Tensor& a, const Tensor& b);
+// The backend entry point of cdist_squared: out [N, M] = |a_i - b_j|^2 for contiguous a [N, D],
+// b [M, D] of one floating dtype. The CPU kernel is cake::pairwise::squared_distances
+// (tensor/pairwise.h), the blocked GEMM routine the classical algorithms also use.
+using CdistSquaredFn = void (*)(const Tensor& a, const Tensor& b, const Tensor& out);
+CAKE_DECLARE_DISPATCH(CdistSquaredFn, cdist_squared_stub);
 // The sum of the main diagonal of a matrix, as a 0-d tensor.
 Tensor trace(const Tensor& x);
 // A view of the main diagonal of a matrix (length min(rows, cols)); writes go through.

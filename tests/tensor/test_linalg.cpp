@@ -5,13 +5,19 @@
 // broadcast operands, on every transpose combination, padded and stepped views, broadcast
 // batches, vectors and empty dims. Decompositions are checked by reconstruction
 // (A = V diag(w) V^T, A = U S Vh, ...) and on matrices with known answers.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
 
 #include "helpers.h"
 #include "tensor/linalg.h"
 #include "tensor/native/elementwise.h"
 #include "tensor/native/linalg.h"
+#include "tensor/pairwise.h"
 
 using namespace cake;
 using cake::testing::check_close;
@@ -258,9 +264,74 @@ TEST_CASE("cdist_squared: against |a_i - b_j|^2, never negative") {
     CHECK(d.min().item<double>() >= 0.0);
     CHECK(native::diagonal(d).max().item<double>() <= (dtype == kFloat32 ? 1e3 : 1e-4));
   }
+  // Past one block of rows, with few (fused kernel) and many (GEMM) columns.
+  for (const std::int64_t m : {3, 40}) {
+    Tensor a = randn({700, 6}, kFloat64), b = randn({m, 6}, kFloat64);
+    check_close(cdist_squared(a, b), (a.unsqueeze(1) - b.unsqueeze(0)).pow(2.0).sum({2}), 1e-10, 1e-10);
+  }
   CHECK(cdist_squared(zeros({0, 3}), zeros({2, 3})).sizes() == Shape{0, 2});
   CHECK(values(cdist_squared(ones({2, 0}), ones({3, 0}))) == std::vector<double>(6, 0.0));
   CHECK_THROWS_WITH_AS(cdist_squared(zeros({2, 3}, kInt64), zeros({2, 3}, kInt64)), doctest::Contains("int64"), Error);
+}
+
+// |x_i - c_j|^2 by the definition, one difference at a time, in double.
+std::vector<double> naive_squared_distances(const std::vector<double>& x, std::int64_t n, const std::vector<double>& c,
+                                            std::int64_t m, std::int64_t d) {
+  std::vector<double> out(static_cast<std::size_t>(n * m));
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = 0; j < m; ++j) {
+      double s = 0;
+      for (std::int64_t f = 0; f < d; ++f) {
+        const double diff = x[static_cast<std::size_t>(i * d + f)] - c[static_cast<std::size_t>(j * d + f)];
+        s += diff * diff;
+      }
+      out[static_cast<std::size_t>(i * m + j)] = s;
+    }
+  return out;
+}
+
+template <class T>
+void check_pairwise_routine(std::int64_t n, std::int64_t m, std::int64_t d) {
+  CAPTURE(n);
+  CAPTURE(m);
+  CAPTURE(d);
+  const Tensor xt = randn({n, d}, dtype_of<T>()), ct = randn({m, d}, dtype_of<T>());
+  const std::vector<double> expected = naive_squared_distances(values(xt), n, values(ct), m, d);
+  const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-10;
+  const T* x = xt.data_ptr<T>();
+  const T* c = ct.data_ptr<T>();
+  std::vector<T> x_sq(static_cast<std::size_t>(n)), c_sq(static_cast<std::size_t>(m));
+  pairwise::row_squared_norms(x, n, d, x_sq.data());
+  pairwise::row_squared_norms(c, m, d, c_sq.data());
+  // The whole matrix at once.
+  std::vector<T> full(static_cast<std::size_t>(n * m));
+  pairwise::squared_distances(x, n, x_sq.data(), c, m, c_sq.data(), d, full.data());
+  for (std::size_t i = 0; i < full.size(); ++i) CHECK(static_cast<double>(full[i]) == doctest::Approx(expected[i]).epsilon(tol));
+  // Streamed: every row visited exactly once, each block holding that block's rows. (Not bit
+  // for bit the whole-matrix result: the blocks differ in height, and GEMM rounds by shape.)
+  std::vector<int> visits(static_cast<std::size_t>(n), 0);
+  std::vector<T> streamed(static_cast<std::size_t>(n * m));
+  pairwise::for_each_distance_block(x, x_sq.data(), n, d, c, c_sq.data(), m,
+                                    [&](int, std::int64_t lo, std::int64_t hi, const T* dist) {
+                                      for (std::int64_t i = lo; i < hi; ++i) {
+                                        ++visits[static_cast<std::size_t>(i)];
+                                        std::copy(dist + (i - lo) * m, dist + (i - lo + 1) * m, streamed.begin() + i * m);
+                                      }
+                                    });
+  CHECK(std::all_of(visits.begin(), visits.end(), [](int v) { return v == 1; }));
+  for (std::size_t i = 0; i < streamed.size(); ++i)
+    CHECK(static_cast<double>(streamed[i]) == doctest::Approx(expected[i]).epsilon(tol));
+}
+
+TEST_CASE("pairwise: the blocked routine against the naive loop, few (fused FMA) and many (GEMM) columns") {
+  manual_seed(8);
+  // m <= 8 and m <= 16 take the broadcast-FMA kernel (rows in groups of 8, then one by one);
+  // m > 16 takes GEMM; n > 256 spans several blocks; d = 0 is an empty sum.
+  for (const auto& [n, m, d] : std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>{
+           {13, 1, 3}, {600, 5, 20}, {300, 12, 7}, {531, 40, 9}, {70, 70, 33}, {5, 30, 0}, {0, 4, 3}}) {
+    check_pairwise_routine<float>(n, m, d);
+    check_pairwise_routine<double>(n, m, d);
+  }
 }
 
 TEST_CASE("matmul: a large product (multi-threaded OpenBLAS) matches the naive loop") {
@@ -465,4 +536,57 @@ TEST_CASE("linalg.qr: Q orthonormal, R upper triangular, QR = A") {
   auto empty = linalg::qr(zeros({4, 0}, kFloat64));
   CHECK(empty.Q.sizes() == Shape{4, 0});
   CHECK(empty.R.sizes() == Shape{0, 0});
+}
+
+TEST_CASE("linalg.randomized_svd: the full SVD's leading triplets on a low-rank matrix") {
+  manual_seed(17);
+  for (DType dtype : {kFloat32, kFloat64}) {
+    const std::string dtype_text = dtype_name(dtype);
+    CAPTURE(dtype_text);
+    const double tol = dtype == kFloat32 ? 2e-3 : 1e-8;
+    // A [120, 50] of rank 6 with well-separated singular values: a sketch of l = k + p >= 6
+    // columns spans its range exactly, so the result matches the full SVD to rounding.
+    const Tensor left = linalg::qr(randn({120, 6}, kFloat64)).Q, right = linalg::qr(randn({50, 6}, kFloat64)).Q;
+    const Tensor sigma = tensor({40.0, 20.0, 10.0, 5.0, 2.5, 1.0});
+    const Tensor a = matmul(left * sigma, right.t()).to(dtype);
+    const linalg::SvdResult full = linalg::svd(a);
+    // Without re-conditioning, power iterations multiply the sketch by (A A^T)^q and its columns
+    // collapse onto the top singular vector in rounding (section 4.5): one iteration only.
+    for (const std::string normalizer : {"auto", "QR", "LU", "none"}) {
+      CAPTURE(normalizer);
+      const linalg::SvdResult r = linalg::randomized_svd(
+          a, 4, {.oversamples = 4, .power_iterations = normalizer == "none" ? 1 : -1, .normalizer = normalizer});
+      REQUIRE(r.U.sizes() == Shape{120, 4});
+      REQUIRE(r.S.sizes() == Shape{4});
+      REQUIRE(r.Vh.sizes() == Shape{4, 50});
+      CHECK(r.S.dtype() == dtype);
+      check_close(r.S, full.S.narrow(0, 0, 4), tol, tol * 40);
+      // Singular vectors agree up to sign: |<u_i, u_i'>| = 1.
+      const Tensor u_cos = (r.U.to(kFloat64) * full.U.narrow(1, 0, 4).to(kFloat64)).sum({0}).abs();
+      const Tensor v_cos = (r.Vh.to(kFloat64) * full.Vh.narrow(0, 0, 4).to(kFloat64)).sum({1}).abs();
+      check_close(u_cos, ones({4}, kFloat64), tol, tol);
+      check_close(v_cos, ones({4}, kFloat64), tol, tol);
+    }
+    // k = rank: U S Vh rebuilds A.
+    const linalg::SvdResult r = linalg::randomized_svd(a, 6, {.oversamples = 2});
+    check_close(matmul(r.U * r.S, r.Vh), a, tol, tol * 40);
+  }
+}
+
+TEST_CASE("linalg.randomized_svd: column_shift factors the centred matrix without forming it") {
+  manual_seed(18);
+  const Tensor a = randn({80, 30}, kFloat64);
+  const Tensor mean = a.mean({0});
+  manual_seed(19);
+  const linalg::SvdResult implicit = linalg::randomized_svd(a, 5, {.power_iterations = 3, .column_shift = mean});
+  manual_seed(19);
+  const linalg::SvdResult explicit_ = linalg::randomized_svd(a - mean, 5, {.power_iterations = 3});
+  check_close(implicit.S, explicit_.S, 1e-10, 1e-10);
+  check_close(implicit.U, explicit_.U, 1e-8, 1e-8);
+  check_close(implicit.Vh, explicit_.Vh, 1e-8, 1e-8);
+  CHECK_FALSE(linalg::randomized_svd(a, 5, {.compute_u = false}).U.defined());
+  CHECK_THROWS_WITH_AS(linalg::randomized_svd(a, 31), doctest::Contains("k must be in [1, min(m, n) = 30]"), Error);
+  CHECK_THROWS_WITH_AS(linalg::randomized_svd(a, 2, {.normalizer = "SVD"}), doctest::Contains("unknown normalizer"), Error);
+  CHECK_THROWS_WITH_AS(linalg::randomized_svd(a, 2, {.column_shift = zeros({29}, kFloat64)}),
+                       doctest::Contains("column_shift must have shape [30]"), Error);
 }

@@ -57,6 +57,18 @@ TEST_CASE("cake list and cake help describe the algorithms") {
   for (const char* expected : {"n_clusters", "max_iter", "n_init", "300", "Lloyd 1982", "int"})
     CHECK_MESSAGE(help.out.find(expected) != std::string::npos, "help lacks " << expected << ":\n" << help.out);
 
+  // Every help example runs as printed: no `--set name=` without a value (finetune's
+  // checkpoint has no default, so its example trains the autoencoder it needs first).
+  std::istringstream names(list.out);
+  for (std::string line; std::getline(names, line);) {
+    const std::string name = line.substr(0, line.find(' '));
+    const CliResult h = cake_cli("help " + name, dir);
+    const std::string example = h.out.substr(h.out.find("example:"));
+    CHECK_MESSAGE(example.find("= ") == std::string::npos, name << ": " << example);
+    CHECK_MESSAGE(example.find("=\n") == std::string::npos, name << ": " << example);
+    if (name == "finetune") CHECK(example.find("--set checkpoint=runs/cae/model.safetensors") != std::string::npos);
+  }
+
   const CliResult unknown = cake_cli("help kmeans-loyd", dir);
   CHECK(unknown.code == 2);
   CHECK(unknown.err.find("unknown algorithm") != std::string::npos);

@@ -2,7 +2,7 @@
 //
 //   cake run ae-gmm --data fashion-mnist:train --out runs/ae-gmm --set epochs=10
 //
-// Seed 003's "AE (GMM)" row (91.2% accuracy on MNIST): an autoencoder (784 -> 128 -> 12 by
+// The "AE (GMM)" row of the poster 'Unsupervised Visual Learning' (91.2% accuracy on MNIST): an autoencoder (784 -> 128 -> 12 by
 // default), then EM for a mixture of n_clusters Gaussians on the standardised codes, each point
 // labelled by its most responsible component. metrics.json gets nmi, ari, acc.
 #include "tools/algorithms/network_runs.h"
@@ -22,7 +22,7 @@ std::vector<ParamSpec> params() {
 CAKE_REGISTER_ALGORITHM({
     .name = "ae-gmm",
     .summary = "Gaussian mixture (EM) on the codes of a trained autoencoder",
-    .reference = "seed 003 (AE + GMM, 91.2% on MNIST); Dempster, Laird & Rubin 1977",
+    .reference = "poster 'Unsupervised Visual Learning' (AE + GMM, 91.2% on MNIST); Dempster, Laird & Rubin 1977",
     .params = params(),
     .run = [](RunContext& ctx) { run_autoencoder_clustering(ctx, "gmm"); },
 });

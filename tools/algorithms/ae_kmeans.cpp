@@ -2,8 +2,8 @@
 //
 //   cake run ae-kmeans --data fashion-mnist:train --out runs/ae-kmeans --set epochs=10
 //
-// Trains an autoencoder (by default seed 003's fully connected 784 -> 128 -> 12), encodes every
-// training image, standardises the codes and clusters them with k-means (k-means++ seeding,
+// Trains an autoencoder (by default the fully connected 784 -> 128 -> 12 of the poster
+// 'Unsupervised Visual Learning'), encodes every training image, standardises the codes and clusters them with k-means (k-means++ seeding,
 // n_init restarts). metrics.json gets nmi, ari, acc against the true classes; the run also
 // leaves everything an autoencoder run does (algorithms/deep_clustering/latent_clustering.h says why).
 #include "tools/algorithms/network_runs.h"
@@ -23,7 +23,7 @@ std::vector<ParamSpec> params() {
 CAKE_REGISTER_ALGORITHM({
     .name = "ae-kmeans",
     .summary = "k-means on the codes of a trained autoencoder",
-    .reference = "seed 003 (AE + clustering); Lloyd 1982; Arthur & Vassilvitskii 2007",
+    .reference = "poster 'Unsupervised Visual Learning' (AE + clustering); Lloyd 1982; Arthur & Vassilvitskii 2007",
     .params = params(),
     .run = [](RunContext& ctx) { run_autoencoder_clustering(ctx, "kmeans"); },
 });

@@ -3,7 +3,7 @@
 //   cake run autoencoder --data fashion-mnist:train --out runs/ae --set hidden=256,64 --set latent_dim=16
 //
 // algorithms::MLPAutoencoder: Linear + ReLU layers of the `hidden` sizes down to the code and
-// the same sizes back up, a sigmoid output; the defaults are seed 003's (784 -> 128 -> 12).
+// the same sizes back up, a sigmoid output; the defaults are those of the poster 'Unsupervised Visual Learning' (784 -> 128 -> 12).
 // Trained on the per-pixel MSE with Adam and early stopping like every network here.
 #include "tools/algorithms/network_runs.h"
 
@@ -21,7 +21,7 @@ std::vector<ParamSpec> params() {
 CAKE_REGISTER_ALGORITHM({
     .name = "autoencoder",
     .summary = "fully connected autoencoder (hidden sizes a parameter), MSE, early stopping",
-    .reference = "Hinton & Salakhutdinov 2006; seed 003 (784-128-12); seed 001",
+    .reference = "Hinton & Salakhutdinov 2006; poster 'Unsupervised Visual Learning' (784-128-12); Shen 2024",
     .params = params(),
     .run = [](RunContext& ctx) { run_autoencoder(ctx, {.model = "mlp", .objective = Objective::Reconstruction}); },
 });

@@ -1,9 +1,9 @@
-// conv_vae.cpp: `cake run conv-vae`, seed 004's convolutional variational autoencoder.
+// conv_vae.cpp: `cake run conv-vae`, Bortoletto's (2021) convolutional variational autoencoder.
 //
 //   cake run conv-vae --data fashion-mnist:train --out runs/cvae --set latent_dim=16
 //
 // algorithms::ConvVAE: two 4x4 stride-2 convolutions (64, 128 filters), linear heads for the
-// mean and the log-variance, a mirrored decoder of transposed convolutions (seed 004, 5.1).
+// mean and the log-variance, a mirrored decoder of transposed convolutions (Bortoletto 2021, section 5.1).
 // The default likelihood is the report's: loss = ||x - x_hat||^2 + beta KL(N(mu, sigma) || N(0, I))
 // (eq. 1); likelihood=bernoulli swaps in the summed binary cross-entropy.
 #include "tools/algorithms/network_runs.h"
@@ -21,8 +21,8 @@ std::vector<ParamSpec> params() {
 
 CAKE_REGISTER_ALGORITHM({
     .name = "conv-vae",
-    .summary = "convolutional VAE of seed 004 (4x4 convs 64/128, mean and log-variance heads)",
-    .reference = "Kingma & Welling 2014; Bortoletto 2021 (seed 004, section 5)",
+    .summary = "convolutional VAE of Bortoletto 2021 (4x4 convs 64/128, mean and log-variance heads)",
+    .reference = "Kingma & Welling 2014; Bortoletto 2021, section 5",
     .params = params(),
     .run = [](RunContext& ctx) { run_vae(ctx, "conv"); },
 });

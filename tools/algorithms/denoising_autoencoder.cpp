@@ -2,7 +2,7 @@
 //
 //   cake run denoising-autoencoder --data fashion-mnist:train --out runs/dae --set noise_sigma=0.3
 //
-// Seed 004, section 3: the convolutional autoencoder of section 2, trained on inputs corrupted
+// Bortoletto 2021, section 3: the convolutional autoencoder of section 2, trained on inputs corrupted
 // by Gaussian noise, x + sigma eps, against the CLEAN images (Vincent et al. 2008). test_loss is
 // that denoising loss on the test split (the report's 0.0269 on MNIST); denoising.png shows
 // clean images, their noisy versions and the outputs, top to bottom.
@@ -23,8 +23,8 @@ std::vector<ParamSpec> params() {
 
 CAKE_REGISTER_ALGORITHM({
     .name = "denoising-autoencoder",
-    .summary = "autoencoder trained to remove Gaussian noise from its input (seed 004, section 3)",
-    .reference = "Vincent et al. 2008; Bortoletto 2021 (seed 004, section 3)",
+    .summary = "autoencoder trained to remove Gaussian noise from its input (Bortoletto 2021, section 3)",
+    .reference = "Vincent et al. 2008; Bortoletto 2021, section 3",
     .params = params(),
     .run =
         [](RunContext& ctx) {

@@ -3,10 +3,10 @@
 //   cake run conv-autoencoder --data fashion-mnist:train --out runs/cae
 //   cake run finetune --data fashion-mnist:train --out runs/ft --set checkpoint=runs/cae/model.safetensors
 //
-// Seed 004, section 4: the encoder of a trained autoencoder (its model.safetensors or its
+// Bortoletto 2021, section 4: the encoder of a trained autoencoder (its model.safetensors or its
 // checkpoint.safetensors), frozen, feeds Linear(code -> 64) ReLU Linear(64 -> classes) and a
 // log-softmax, trained on the negative log-likelihood of the labels (algorithms/train/finetune.h).
-// metrics.json gets test_accuracy (seed 004: 0.9513 on MNIST); confusion_matrix.png shows the
+// metrics.json gets test_accuracy (Bortoletto 2021: 0.9513 on MNIST); confusion_matrix.png shows the
 // test set's true against predicted classes.
 #include "algorithms/train/finetune.h"
 #include "autograd/ops.h"
@@ -23,8 +23,8 @@ using namespace networks;
 std::vector<ParamSpec> params() {
   std::vector<ParamSpec> p{
       {"checkpoint", ParamType::String, "", "model.safetensors (or checkpoint.safetensors) of an autoencoder run"},
-      {"hidden", ParamType::Int, "64", "units of the hidden layer of the head (seed 004: 64)"},
-      {"freeze", ParamType::Bool, "true", "keep the encoder fixed and train only the head (seed 004)"}};
+      {"hidden", ParamType::Int, "64", "units of the hidden layer of the head (Bortoletto 2021: 64)"},
+      {"freeze", ParamType::Bool, "true", "keep the encoder fixed and train only the head (Bortoletto 2021)"}};
   return with_training_params(p, {.epochs = 10, .batch_size = 256, .lr = 1e-3, .weight_decay = 0.0, .patience = 5});
 }
 
@@ -70,9 +70,11 @@ void run(RunContext& ctx) {
 CAKE_REGISTER_ALGORITHM({
     .name = "finetune",
     .summary = "classifier head (64 hidden, log-softmax, NLL) on a pretrained autoencoder's frozen encoder",
-    .reference = "Bortoletto 2021 (seed 004, section 4); seed 001 (pretraining and fine-tuning)",
+    .reference = "Bortoletto 2021, section 4; Shen 2024 (pretraining and fine-tuning)",
     .params = params(),
     .run = run,
+    .example = "cake run conv-autoencoder --data fashion-mnist:train --out runs/cae --set epochs=1\n"
+               "  cake run finetune --data fashion-mnist:train --set checkpoint=runs/cae/model.safetensors",
 });
 
 }  // namespace

@@ -2,7 +2,7 @@
 //
 //   cake run masked-autoencoder --data fashion-mnist:train --out runs/mae --set patch=4 --set mask_ratio=0.5
 //
-// Masked self-supervision (seed 001; He et al. 2021): a random mask_ratio of the patch x patch
+// Masked self-supervision (Shen 2024; He et al. 2021): a random mask_ratio of the patch x patch
 // squares of every image is blanked, the autoencoder rebuilds the whole image, and the loss is
 // the MSE over the hidden pixels (loss_on=hidden) or over all pixels (loss_on=all).
 // masked_reconstructions.png shows originals, masked inputs and outputs, top to bottom.
@@ -24,8 +24,8 @@ std::vector<ParamSpec> params() {
 
 CAKE_REGISTER_ALGORITHM({
     .name = "masked-autoencoder",
-    .summary = "autoencoder that rebuilds randomly masked patches (masked self-supervision, seed 001)",
-    .reference = "He et al. 2021 (masked autoencoders); seed 001",
+    .summary = "autoencoder that rebuilds randomly masked patches (masked self-supervision, Shen 2024)",
+    .reference = "He et al. 2021 (masked autoencoders); Shen 2024",
     .params = params(),
     .run =
         [](RunContext& ctx) {

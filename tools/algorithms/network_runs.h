@@ -77,7 +77,7 @@ Tensor pick_examples(const Tensor& images, const Tensor& labels, std::int64_t co
 // The codes of every training row (embedding.npy, and its PCA scatter embedding.png through
 // ctx.save_embedding), and a t-SNE scatter of up to tsne_samples test codes (embedding_tsne.png).
 void save_latent_space(RunContext& ctx, const Tensor& train_codes, const Tensor& test_codes, const Tensor& test_labels);
-// Linear probe (seed 001): logistic regression from codes to classes, fitted on (up to 10000)
+// Linear probe (Shen 2024): logistic regression from codes to classes, fitted on (up to 10000)
 // training codes and scored on the test codes; records probe_accuracy.
 void linear_probe_metric(RunContext& ctx, const Tensor& train_codes, const Tensor& train_labels,
                          const Tensor& test_codes, const Tensor& test_labels);

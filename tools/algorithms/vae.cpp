@@ -22,7 +22,7 @@ std::vector<ParamSpec> params() {
 CAKE_REGISTER_ALGORITHM({
     .name = "vae",
     .summary = "fully connected variational autoencoder, Bernoulli likelihood, reparameterisation trick",
-    .reference = "Kingma & Welling 2014 (Auto-Encoding Variational Bayes); seed 004, section 5",
+    .reference = "Kingma & Welling 2014 (Auto-Encoding Variational Bayes); Bortoletto 2021, section 5",
     .params = params(),
     .run = [](RunContext& ctx) { run_vae(ctx, "mlp"); },
 });

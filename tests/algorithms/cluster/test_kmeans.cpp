@@ -93,6 +93,27 @@ TEST_CASE("k-means++ seeds one centre per well-separated blob") {
   }
 }
 
+TEST_CASE("k-means++ returns the rows it chose: centre c is row indices[c], the draws of init_kmeans_plus_plus") {
+  const Tensor X = blobs();
+  const double* x = X.data_ptr<double>();
+  kmeans::Dataset<double> data(x, 300, 2);
+  for (std::uint64_t seed = 0; seed < 3; ++seed) {
+    manual_seed(seed);
+    const kmeans::Seeding<double> seeding = kmeans::kmeans_plus_plus(data, 4);
+    manual_seed(seed);
+    const std::vector<double> centers = kmeans::init_kmeans_plus_plus(data, 4);
+    CHECK(seeding.centers == centers);
+    REQUIRE(seeding.indices.size() == 4);
+    for (std::size_t c = 0; c < 4; ++c) {
+      const std::int64_t row = seeding.indices[c];
+      REQUIRE((row >= 0 && row < 300));
+      CHECK(x[row * 2] == centers[2 * c]);
+      CHECK(x[row * 2 + 1] == centers[2 * c + 1]);
+    }
+    CHECK(std::set<std::int64_t>(seeding.indices.begin(), seeding.indices.end()).size() == 4);
+  }
+}
+
 TEST_CASE("KMeans recovers separated blobs exactly, float32 and float64, Lloyd and Elkan") {
   for (DType dtype : {kFloat64, kFloat32}) {
     for (const char* algorithm : {"lloyd", "elkan"}) {

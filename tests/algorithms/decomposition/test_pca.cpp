@@ -2,7 +2,7 @@
 // to sign, explained variance), the sign convention, whitening, the inverse transform, float32,
 // the automatic solver choice, DeepCluster's pca_whiten_l2, and the error messages.
 #include "algorithms/decomposition/pca.h"
-#include "algorithms/detail/lapack.h"
+#include "tensor/linalg.h"
 #include "algorithms/fixtures/classical_fixtures.h"
 #include "algorithms/classical_helpers.h"
 
@@ -69,7 +69,7 @@ TEST_CASE("singular_values_and_right_vectors: every layout gives linalg::svd's S
     const Tensor column_major = x.t().contiguous().t();
     for (const auto& [input, overwrite] : std::vector<std::pair<Tensor, bool>>{
              {x, false}, {column_major, false}, {column_major.clone(), false}, {x.t().contiguous().t(), true}}) {
-      const auto [s, vh] = algorithms::detail::singular_values_and_right_vectors(input, overwrite);
+      const auto [s, vh] = linalg::singular_values_and_right_vectors(input, overwrite);
       check_vector(s, values(reference.S), 1e-10);
       check_components(vh, values(reference.Vh.narrow(0, 0, k)), k, n, 1e-8);
     }

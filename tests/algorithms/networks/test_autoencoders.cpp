@@ -1,5 +1,5 @@
 // Tests for algorithms/networks/autoencoder.h, finetune.h and latent_clustering.h: the layer shapes of
-// seed 004's network (and PyTorch's parameter count for it), the objectives against values
+// Bortoletto's (2021) network (and PyTorch's parameter count for it), the objectives against values
 // worked by hand, a few training steps that lower each loss, files that rebuild the model, the
 // frozen-encoder classifier, and clustering of codes.
 #include <cmath>
@@ -66,7 +66,7 @@ class IdentityAutoencoder : public Autoencoder {
 
 }  // namespace
 
-TEST_CASE("ConvAutoencoder: seed 004's layers, shapes and PyTorch's parameter count") {
+TEST_CASE("ConvAutoencoder: Bortoletto's (2021) layers, shapes and PyTorch's parameter count") {
   manual_seed(0);
   ConvAutoencoder model(16);
   const Tensor x = rand({5, 1, 28, 28});
@@ -140,7 +140,7 @@ TEST_CASE("autoencoder objectives: known answers") {
 TEST_CASE("each autoencoder objective falls in a few steps on a small batch") {
   // 16 images of 4 prototypes. Predicting their mean image scores `mean_image_loss`; going
   // below it means the code tells the prototypes apart, not just that the output bias moved.
-  // 12x12 images keep the conv steps cheap; the layers are seed 004's, only the flattened size
+  // 12x12 images keep the conv steps cheap; the layers are Bortoletto's (2021), only the flattened size
   // (32 x 1 x 1) and the output paddings adapt (the shapes at 28x28 are tested above).
   const Toy toy = prototype_images(16, 12, 4);
   const double mean_image_loss = (toy.images - toy.images.mean({0}, true)).square().mean().item<double>();
@@ -208,7 +208,7 @@ TEST_CASE("load_autoencoder rebuilds the model from a saved file or a training c
             .find("not an autoencoder") != std::string::npos);
 }
 
-TEST_CASE("EncoderClassifier: frozen encoder, seed 004's head, log-probabilities") {
+TEST_CASE("EncoderClassifier: frozen encoder, Bortoletto's (2021) head, log-probabilities") {
   const Toy toy = prototype_images(32, 12, 11);
   manual_seed(12);
   auto ae = std::make_shared<ConvAutoencoder>(8, Shape{1, 12, 12});

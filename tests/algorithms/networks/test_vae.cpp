@@ -1,4 +1,4 @@
-// Tests for algorithms/networks/vae.h: seed 004's ConvVAE shapes and PyTorch's parameter count, the KL
+// Tests for algorithms/networks/vae.h: Bortoletto's (2021) ConvVAE shapes and PyTorch's parameter count, the KL
 // term against its closed form and a Monte Carlo estimate, the reparameterisation's moments and
 // gradients, both likelihoods against hand-written formulas, a few steps that lower the ELBO,
 // sampling and interpolation.
@@ -23,7 +23,7 @@ std::int64_t count_parameters(const nn::Module& m) {
 
 }  // namespace
 
-TEST_CASE("ConvVAE: seed 004's layers, shapes and PyTorch's parameter count") {
+TEST_CASE("ConvVAE: Bortoletto's (2021) layers, shapes and PyTorch's parameter count") {
   manual_seed(0);
   ConvVAE vae(16);
   const Tensor x = rand({3, 1, 28, 28});
