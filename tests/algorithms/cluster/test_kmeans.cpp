@@ -99,7 +99,7 @@ TEST_CASE("k-means++ returns the rows it chose: centre c is row indices[c], the 
   kmeans::Dataset<double> data(x, 300, 2);
   for (std::uint64_t seed = 0; seed < 3; ++seed) {
     manual_seed(seed);
-    const kmeans::Seeding<double> seeding = kmeans::kmeans_plus_plus(data, 4);
+    const cluster::kmeans::Seeding<double> seeding = cluster::kmeans::kmeans_plus_plus(data, 4);
     manual_seed(seed);
     const std::vector<double> centers = kmeans::init_kmeans_plus_plus(data, 4);
     CHECK(seeding.centers == centers);
