@@ -55,6 +55,7 @@ Edge gradient_edge(const Tensor& t) {
 }
 
 void record(const char* name, const TensorList& inputs, const TensorList& outputs, FunctionNode::Backward backward) {
+  if (!GradMode::is_enabled()) return;  // NoGradGuard: nothing is recorded, as for every op
   auto node = std::make_shared<FunctionNode>(name, std::move(backward));
   node->sequence_nr = next_sequence_nr();
   node->next_edges.reserve(inputs.size());
@@ -72,14 +73,34 @@ SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
   data_ = native::as_strided(t, t.sizes(), t.strides(), t.storage_offset());  // a detached view
   version_ = t.version();
+  if (t.requires_grad()) {
+    const AutogradMeta& meta = *t.impl().autograd;
+    if (meta.grad_fn) {
+      grad_fn_ = meta.grad_fn;
+      output_nr_ = meta.output_nr;
+    } else {
+      leaf_ = t;
+    }
+  }
 }
 
-const Tensor& SavedTensor::get() const {
+Tensor SavedTensor::get() const {
   CAKE_CHECK(!data_.defined() || data_.version() == version_,
              "one of the tensors needed for gradient computation was modified by an in-place operation: a tensor of "
              "shape ", data_.sizes(), " was saved at version ", version_, " and is now at version ", data_.version(),
              ". Use out-of-place ops (or clone()) on tensors that backward needs.");
-  return data_;
+  if (!create_graph_active()) return data_;
+  // create_graph: hand out the tensor with its place in the graph, so that what backward
+  // computes from it is differentiable with respect to it.
+  if (leaf_.defined()) return leaf_;
+  std::shared_ptr<Node> node = grad_fn_.lock();
+  if (!node) return data_;
+  Tensor attached = native::as_strided(data_, data_.sizes(), data_.strides(), data_.storage_offset());
+  auto meta = std::make_shared<AutogradMeta>();
+  meta->grad_fn = std::move(node);
+  meta->output_nr = output_nr_;
+  attached.impl().autograd = std::move(meta);
+  return attached;
 }
 
 }  // namespace autograd
@@ -125,8 +146,20 @@ void Tensor::set_grad(const Tensor& grad) {
   mutable_grad() = grad;
 }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
-  autograd::backward({*this}, {gradient}, retain_graph);
+void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
+  autograd::backward({*this}, {gradient}, retain_graph, create_graph);
+}
+
+unsigned Tensor::add_hook(std::function<Tensor(const Tensor&)> hook) const {
+  CAKE_CHECK(requires_grad(), "register_hook: the tensor does not require a gradient, so no gradient will reach it");
+  auto& meta = impl().autograd;
+  if (meta->grad_fn) {
+    auto& hooks = meta->grad_fn->pre_hooks;
+    hooks.emplace_back(meta->output_nr, std::move(hook));
+    return static_cast<unsigned>(hooks.size() - 1);
+  }
+  meta->hooks.push_back(std::move(hook));
+  return static_cast<unsigned>(meta->hooks.size() - 1);
 }
 
 void Tensor::retain_grad() const {
