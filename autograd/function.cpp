@@ -3,6 +3,8 @@
 #include <atomic>
 
 #include "autograd/engine.h"
+#include "autograd/ops.h"
+#include "tensor/native/reduce.h"
 #include "tensor/native/view.h"
 
 namespace cake {
@@ -67,6 +69,19 @@ void record(const char* name, const TensorList& inputs, const TensorList& output
     meta.grad_fn = node;
     meta.output_nr = static_cast<std::uint32_t>(i);
   }
+}
+
+void check_double_backward(const char* name) {
+  CAKE_CHECK(!create_graph_active(), "double backward is not supported for ", name,
+             ": its backward is a fused kernel with no derivative of its own (create_graph=true needs one)");
+}
+
+Tensor sum_to(const Tensor& g, const Shape& shape) {
+  if (g.sizes() == shape) return g;
+  Tensor y = native::sum_to(g, shape);
+  if (needs_grad({g}))
+    record("SumToBackward", {g}, {y}, [s = g.sizes()](const TensorList& gg) { return TensorList{cake::expand(gg[0], s)}; });
+  return y;
 }
 
 SavedTensor::SavedTensor(const Tensor& t) {

@@ -34,6 +34,13 @@ void record(const char* name, const TensorList& inputs, const TensorList& output
 
 // True inside a create_graph backward: gradient recording is on while closures run.
 inline bool create_graph_active() { return GradMode::is_enabled(); }
+// For the few backwards written only with fused kernels: throws "double backward is not
+// supported for <name>" when called inside a create_graph backward.
+void check_double_backward(const char* name);
+
+// g summed down to `shape` over the dims that broadcasting expanded: the adjoint of
+// broadcasting (see docs/autograd.md). Differentiable: its own backward is expand.
+Tensor sum_to(const Tensor& g, const Shape& shape);
 
 // A tensor kept for backward, and the storage version at save time; get() throws if the tensor
 // was modified in place since. See NOTE [ Version counter ] in tensor/storage.h.

@@ -114,18 +114,18 @@ Tensor Tensor::index(const std::vector<TensorIndex>& indices) const {
       // x[mask]: the dims the mask covers become one dim holding the selected elements.
       const std::int64_t k = idx.tensor.dim();
       Tensor positions = mask_as_positions(out, d, idx.tensor);
-      out = index_select(flatten(out, d, d + k - 1), d, positions);
+      out = cake::index_select(cake::flatten(out, d, d + k - 1), d, positions);
       d += 1;
     } else {
       CAKE_CHECK(idx.tensor.dtype() == kInt64, "index: a tensor index must be int64 or bool, got ",
                  dtype_name(idx.tensor.dtype()));
       // x[:, idx]: dim d is replaced by the index's shape.
       const Tensor& index_tensor = idx.tensor;
-      out = index_select(out, d, reshape(index_tensor, {-1}));
+      out = cake::index_select(out, d, cake::reshape(index_tensor, {-1}));
       Shape shape(out.sizes().begin(), out.sizes().begin() + d);
       shape.insert(shape.end(), index_tensor.sizes().begin(), index_tensor.sizes().end());
       shape.insert(shape.end(), out.sizes().begin() + d + 1, out.sizes().end());
-      out = reshape(out, shape);
+      out = cake::reshape(out, shape);
       d += index_tensor.dim();
     }
   }

@@ -44,6 +44,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
     record("Conv2dBackward", {x, weight, bias}, {y},
            [g, need_x, need_w, need_b, sx = save_if(need_w, x), sw = save_if(need_x, weight)](const TensorList& grads) {
+             autograd::check_double_backward("conv2d");
              const Tensor& gy = grads[0];
              Tensor gx, gw, gb;
              if (need_x) gx = native::conv2d_backward_data(gy, sw.get(), g);
@@ -66,6 +67,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
     record("ConvTranspose2dBackward", {x, weight, bias}, {y},
            [g, need_x, need_w, need_b, sx = save_if(need_w, x), sw = save_if(need_x, weight)](const TensorList& grads) {
+             autograd::check_double_backward("conv_transpose2d");
              // In g, the transposed convolution's output y is the convolution's input and x its output.
              const Tensor& gy = grads[0];
              Tensor gx, gw, gb;
@@ -92,6 +94,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
   if (!needs_grad({x})) return native::max_pool2d(x, g);
   auto [y, indices] = native::max_pool2d_with_indices(x, g);
   record("MaxPool2dBackward", {x}, {y}, [g, indices = indices](const TensorList& grads) {
+    autograd::check_double_backward("max_pool2d");
     return TensorList{native::max_pool2d_backward(grads[0], indices, g)};
   });
   return y;
@@ -103,6 +106,7 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
   Tensor y = native::avg_pool2d(x, g);
   if (needs_grad({x})) {
     record("AvgPool2dBackward", {x}, {y}, [g](const TensorList& grads) {
+      autograd::check_double_backward("avg_pool2d");
       return TensorList{native::avg_pool2d_backward(grads[0], g)};
     });
   }
@@ -114,6 +118,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
   Tensor y = native::adaptive_avg_pool2d(x, g);
   if (needs_grad({x})) {
     record("AdaptiveAvgPool2dBackward", {x}, {y}, [g](const TensorList& grads) {
+      autograd::check_double_backward("adaptive_avg_pool2d");
       return TensorList{native::adaptive_avg_pool2d_backward(grads[0], g)};
     });
   }
@@ -160,6 +165,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     record("BatchNormBackward", {x, weight, bias}, {r.output},
            [need_x, need_w, need_b, eps, sx = SavedTensor(x), sw = save_if(need_x, weight), mean = r.mean,
             invstd = r.invstd](const TensorList& grads) {
+             autograd::check_double_backward("batch_norm (training)");
              native::BatchNormGrads gr =
                  native::batch_norm_backward(grads[0], sx.get(), sw.get(), mean, invstd, eps, need_x, need_w, need_b);
              return TensorList{gr.grad_x, gr.grad_weight, gr.grad_bias};
@@ -196,6 +202,10 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   Tensor y = native::softmax(x, dim);
   if (needs_grad({x})) {
     record("SoftmaxBackward", {x}, {y}, [dim, sy = SavedTensor(y)](const TensorList& grads) {
+      if (autograd::create_graph_active()) {  // the same formula, recorded
+        const Tensor yv = sy.get();
+        return TensorList{yv * (grads[0] - sum(grads[0] * yv, {dim}, true))};
+      }
       return TensorList{native::softmax_backward(grads[0], sy.get(), dim)};
     });
   }
@@ -206,6 +216,8 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   Tensor y = native::log_softmax(x, dim);
   if (needs_grad({x})) {
     record("LogSoftmaxBackward", {x}, {y}, [dim, sy = SavedTensor(y)](const TensorList& grads) {
+      if (autograd::create_graph_active())  // the same formula, recorded
+        return TensorList{grads[0] - exp(sy.get()) * sum(grads[0], {dim}, true)};
       return TensorList{native::log_softmax_backward(grads[0], sy.get(), dim)};
     });
   }
