@@ -94,8 +94,16 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
   if (!needs_grad({x})) return native::max_pool2d(x, g);
   auto [y, indices] = native::max_pool2d_with_indices(x, g);
   record("MaxPool2dBackward", {x}, {y}, [g, indices = indices](const TensorList& grads) {
-    autograd::check_double_backward("max_pool2d");
-    return TensorList{native::max_pool2d_backward(grads[0], indices, g)};
+    Tensor gx = native::max_pool2d_backward(grads[0], indices, g);
+    // Recorded (create_graph): the backward is linear in the gradient (a scatter to the winners,
+    // which are constant almost everywhere), so its own adjoint gathers at the winners.
+    if (needs_grad({grads[0]})) {
+      record("MaxPool2dBackwardBackward", {grads[0]}, {gx}, [indices, y_shape = grads[0].sizes()](const TensorList& gg) {
+        const Shape planes{y_shape[0], y_shape[1], -1};
+        return TensorList{reshape(gather(reshape(gg[0], planes), 2, native::reshape(indices, planes)), y_shape)};
+      });
+    }
+    return TensorList{gx};
   });
   return y;
 }
@@ -105,9 +113,13 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
   const native::PoolGeometry g = native::pool2d_geometry(x.sizes(), pool_options(p), "avg_pool2d");
   Tensor y = native::avg_pool2d(x, g);
   if (needs_grad({x})) {
-    record("AvgPool2dBackward", {x}, {y}, [g](const TensorList& grads) {
-      autograd::check_double_backward("avg_pool2d");
-      return TensorList{native::avg_pool2d_backward(grads[0], g)};
+    record("AvgPool2dBackward", {x}, {y}, [g, p](const TensorList& grads) {
+      Tensor gx = native::avg_pool2d_backward(grads[0], g);
+      // Recorded (create_graph): a linear map of the gradient, whose adjoint is the pooling itself.
+      if (needs_grad({grads[0]}))
+        record("AvgPool2dBackwardBackward", {grads[0]}, {gx},
+               [p](const TensorList& gg) { return TensorList{avg_pool2d(gg[0], p)}; });
+      return TensorList{gx};
     });
   }
   return y;
@@ -117,9 +129,13 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
   const native::PoolGeometry g = native::adaptive_pool2d_geometry(x.sizes(), output_size, "adaptive_avg_pool2d");
   Tensor y = native::adaptive_avg_pool2d(x, g);
   if (needs_grad({x})) {
-    record("AdaptiveAvgPool2dBackward", {x}, {y}, [g](const TensorList& grads) {
-      autograd::check_double_backward("adaptive_avg_pool2d");
-      return TensorList{native::adaptive_avg_pool2d_backward(grads[0], g)};
+    record("AdaptiveAvgPool2dBackward", {x}, {y}, [g, output_size](const TensorList& grads) {
+      Tensor gx = native::adaptive_avg_pool2d_backward(grads[0], g);
+      // Recorded (create_graph): the adjoint of this linear map is the pooling itself.
+      if (needs_grad({grads[0]}))
+        record("AdaptiveAvgPool2dBackwardBackward", {grads[0]}, {gx},
+               [output_size](const TensorList& gg) { return TensorList{adaptive_avg_pool2d(gg[0], output_size)}; });
+      return TensorList{gx};
     });
   }
   return y;

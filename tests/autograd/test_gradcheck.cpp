@@ -32,9 +32,6 @@ namespace {
 const std::vector<std::pair<std::string, std::string>> not_twice_differentiable = {
     {"conv2d", "backward is the fused im2col / oneDNN data and weight kernels"},
     {"conv_transpose2d", "backward is the fused convolution kernels"},
-    {"max_pool2d", "backward is a fused scatter through the argmax indices"},
-    {"avg_pool2d", "backward is a fused kernel"},
-    {"adaptive_avg_pool2d", "backward is a fused kernel"},
     {"batch_norm train", "backward is the fused batch-norm kernel (the statistics' terms in one pass)"},
 };
 const std::string* reason_not_twice_differentiable(const std::string& name) {

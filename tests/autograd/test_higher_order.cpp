@@ -89,6 +89,18 @@ TEST_CASE("ops whose backward is a fused kernel say double backward is not suppo
   CHECK(message.find("double backward is not supported for conv2d") != std::string::npos);
 }
 
+TEST_CASE("pooling is twice differentiable through its gradient") {
+  // pool(x)^2: the first derivative feeds 2 pool(x) into pooling's backward, so the second
+  // derivative differentiates that backward with respect to its incoming gradient.
+  manual_seed(5);
+  Tensor x = randn({1, 2, 4, 4}, kFloat64);
+  CHECK(autograd::gradgradcheck([](const tensor_list& v) { return max_pool2d(v[0], {.kernel = {2, 2}}).pow(2.0); }, {x}));
+  CHECK(autograd::gradgradcheck(
+      [](const tensor_list& v) { return avg_pool2d(v[0], {.kernel = {3, 3}, .stride = Pair{1, 1}, .padding = {1, 1}}).pow(2.0); },
+      {x}));
+  CHECK(autograd::gradgradcheck([](const tensor_list& v) { return adaptive_avg_pool2d(v[0], {3, 2}).pow(2.0); }, {x}));
+}
+
 TEST_CASE("public gradcheck and gradgradcheck, with options") {
   auto f = [](const tensor_list& v) { return (v[0] * v[1]).tanh() + v[0].exp() * v[1].sin(); };
   tensor_list in = {randn({3}, kFloat64), randn({3}, kFloat64)};
