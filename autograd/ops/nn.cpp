@@ -32,6 +32,34 @@ namespace {
 bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
 // Saves t only when `needed`, so backward keeps alive just what it will read.
 SavedTensor save_if(bool needed, const Tensor& t) { return SavedTensor(needed ? t : Tensor()); }
+
+// conv2d's backward written with differentiable ops, for a create_graph backward (groups = 1):
+//   dx = conv_transpose2d(gy, w) with the output padding that restores x's size;
+//   dw[o, c, i, j] = sum_{n, a, b} gy[n, o, a, b] x_pad[n, c, a s + i d, b s + j d], which is a
+//   convolution of x^T [C, N, H, W] with gy^T [O, N, Ho, Wo] as the kernel, stride and dilation
+//   swapped, cut to the kernel size and transposed back.
+TensorList conv2d_backward_recorded(const Tensor& gy, const Tensor& x, const Tensor& w, const Shape& x_shape,
+                                    const Shape& w_shape, const Conv2dParams& p, bool need_x, bool need_w,
+                                    bool need_b) {
+  CAKE_CHECK(p.groups == 1, "double backward is not supported for conv2d with groups > 1 (create_graph=true)");
+  Tensor gx, gw, gb;
+  if (need_x) {
+    ConvTranspose2dParams t{.stride = p.stride, .padding = p.padding, .output_padding = {0, 0}, .dilation = p.dilation};
+    for (int d = 0; d < 2; ++d) {
+      const std::int64_t k = w_shape[2 + d], out = gy.size(2 + d);
+      const std::int64_t made = (out - 1) * p.stride[d] - 2 * p.padding[d] + p.dilation[d] * (k - 1) + 1;
+      t.output_padding[d] = x_shape[2 + d] - made;
+    }
+    gx = conv_transpose2d(gy, w, {}, t);
+  }
+  if (need_w) {
+    Tensor full = conv2d(x.transpose(0, 1), gy.transpose(0, 1), {},
+                         {.stride = p.dilation, .padding = p.padding, .dilation = p.stride});
+    gw = full.narrow(2, 0, w_shape[2]).narrow(3, 0, w_shape[3]).transpose(0, 1);
+  }
+  if (need_b) gb = gy.sum({0, 2, 3});
+  return {gx, gw, gb};
+}
 }  // namespace
 
 // ---- convolution ----------------------------------------------------------------------------
@@ -43,8 +71,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   if (needs_grad({x, weight, bias})) {
     const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
     record("Conv2dBackward", {x, weight, bias}, {y},
-           [g, need_x, need_w, need_b, sx = save_if(need_w, x), sw = save_if(need_x, weight)](const TensorList& grads) {
-             autograd::check_double_backward("conv2d");
+           [g, p, need_x, need_w, need_b, x_shape = x.sizes(), w_shape = weight.sizes(), sx = save_if(need_w, x),
+            sw = save_if(need_x, weight)](const TensorList& grads) {
+             if (autograd::create_graph_active())
+               return conv2d_backward_recorded(grads[0], sx.get(), sw.get(), x_shape, w_shape, p, need_x, need_w, need_b);
              const Tensor& gy = grads[0];
              Tensor gx, gw, gb;
              if (need_x) gx = native::conv2d_backward_data(gy, sw.get(), g);

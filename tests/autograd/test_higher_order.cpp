@@ -82,11 +82,22 @@ TEST_CASE("an output saved by its own node makes no reference cycle") {
 }
 
 TEST_CASE("ops whose backward is a fused kernel say double backward is not supported") {
-  Tensor x = randn({1, 1, 4, 4}, kFloat64).requires_grad_();
-  Tensor w = randn({1, 1, 3, 3}, kFloat64);
-  Tensor y = conv2d(x, w).sum();
+  Tensor x = randn({1, 2, 4, 4}, kFloat64).requires_grad_();
+  Tensor w = randn({2, 1, 3, 3}, kFloat64);
+  Tensor y = conv2d(x, w, {}, {.groups = 2}).sum();
   const std::string message = error_message([&] { autograd::grad({y}, {x}, {}, true, true); });
   CHECK(message.find("double backward is not supported for conv2d") != std::string::npos);
+  Tensor wt = randn({2, 1, 3, 3}, kFloat64);
+  Tensor yt = conv_transpose2d(x, wt).sum();
+  CHECK(error_message([&] { autograd::grad({yt}, {x}, {}, true, true); }).find("conv_transpose2d") != std::string::npos);
+}
+
+TEST_CASE("conv2d is twice differentiable (a gradient penalty through a convolution)") {
+  manual_seed(9);
+  auto f = [](const tensor_list& v) {
+    return conv2d(v[0], v[1], v[2], {.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}}).tanh();
+  };
+  CHECK(autograd::gradgradcheck(f, {randn({2, 2, 5, 6}, kFloat64), randn({3, 2, 3, 2}, kFloat64), randn({3}, kFloat64)}));
 }
 
 TEST_CASE("pooling is twice differentiable through its gradient") {
