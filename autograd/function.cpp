@@ -56,6 +56,8 @@ Edge gradient_edge(const Tensor& t) {
   return {acc, 0};
 }
 
+static void link_pending_saves(const std::shared_ptr<Node>& node, const TensorList& outputs);
+
 void record(const char* name, const TensorList& inputs, const TensorList& outputs, FunctionNode::Backward backward) {
   if (!GradMode::is_enabled()) return;  // NoGradGuard: nothing is recorded, as for every op
   auto node = std::make_shared<FunctionNode>(name, std::move(backward));
@@ -69,6 +71,7 @@ void record(const char* name, const TensorList& inputs, const TensorList& output
     meta.grad_fn = node;
     meta.output_nr = static_cast<std::uint32_t>(i);
   }
+  link_pending_saves(node, outputs);
 }
 
 void check_double_backward(const char* name) {
@@ -84,19 +87,47 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   return y;
 }
 
+namespace {
+// Tensors saved while they had no graph, which the next record() may give one (its outputs).
+struct PendingSave {
+  std::weak_ptr<TensorImpl> tensor;
+  std::weak_ptr<SavedTensor::Link> link;
+};
+thread_local std::vector<PendingSave> pending_saves;
+}  // namespace
+
 SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
   data_ = native::as_strided(t, t.sizes(), t.strides(), t.storage_offset());  // a detached view
   version_ = t.version();
+  link_ = std::make_shared<Link>();
   if (t.requires_grad()) {
     const AutogradMeta& meta = *t.impl().autograd;
     if (meta.grad_fn) {
-      grad_fn_ = meta.grad_fn;
-      output_nr_ = meta.output_nr;
+      link_->grad_fn = meta.grad_fn;
+      link_->output_nr = meta.output_nr;
     } else {
-      leaf_ = t;
+      link_->leaf = t;
+    }
+  } else if (GradMode::is_enabled()) {
+    pending_saves.push_back({t.impl_ptr(), link_});  // maybe the output of the op being recorded
+  }
+}
+
+// Called by record(): saved tensors that are outputs of `node` get their link to it.
+static void link_pending_saves(const std::shared_ptr<Node>& node, const TensorList& outputs) {
+  for (const PendingSave& p : pending_saves) {
+    std::shared_ptr<TensorImpl> impl = p.tensor.lock();
+    std::shared_ptr<SavedTensor::Link> link = p.link.lock();
+    if (!impl || !link) continue;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i].impl_ptr() == impl) {
+        link->grad_fn = node;
+        link->output_nr = static_cast<std::uint32_t>(i);
+      }
     }
   }
+  pending_saves.clear();
 }
 
 Tensor SavedTensor::get() const {
@@ -104,16 +135,16 @@ Tensor SavedTensor::get() const {
              "one of the tensors needed for gradient computation was modified by an in-place operation: a tensor of "
              "shape ", data_.sizes(), " was saved at version ", version_, " and is now at version ", data_.version(),
              ". Use out-of-place ops (or clone()) on tensors that backward needs.");
-  if (!create_graph_active()) return data_;
+  if (!create_graph_active() || !link_) return data_;
   // create_graph: hand out the tensor with its place in the graph, so that what backward
   // computes from it is differentiable with respect to it.
-  if (leaf_.defined()) return leaf_;
-  std::shared_ptr<Node> node = grad_fn_.lock();
+  if (link_->leaf.defined()) return link_->leaf;
+  std::shared_ptr<Node> node = link_->grad_fn.lock();
   if (!node) return data_;
   Tensor attached = native::as_strided(data_, data_.sizes(), data_.strides(), data_.storage_offset());
   auto meta = std::make_shared<AutogradMeta>();
   meta->grad_fn = std::move(node);
-  meta->output_nr = output_nr_;
+  meta->output_nr = link_->output_nr;
   attached.impl().autograd = std::move(meta);
   return attached;
 }

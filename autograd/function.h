@@ -49,8 +49,10 @@ Tensor sum_to(const Tensor& g, const Shape& shape);
 // a leaf is kept as itself (a leaf holds no node, so no cycle), a non-leaf by a *weak* pointer
 // to its grad_fn. An output saved by its own grad_fn (exp saves y = exp(x)) would otherwise make
 // node -> saved y -> node, a cycle that shared_ptr never frees; PyTorch's SavedVariable breaks
-// it the same way. The node is alive whenever get() can run (it is the node running, or an
-// input's node, which the running node's edges own).
+// it the same way. An op saves its output before record() gives the output its grad_fn, so a
+// tensor saved without a graph is remembered (thread-locally) until the next record(), which
+// links it to the node if it is one of the node's outputs. The node is alive whenever get()
+// can run (it is the node running, or an input's node, which the running node's edges own).
 class SavedTensor {
  public:
   SavedTensor() = default;
@@ -60,11 +62,17 @@ class SavedTensor {
   Tensor get() const;
   bool defined() const { return data_.defined(); }
 
+  // Where the saved tensor sits in the graph; shared by the copies of one SavedTensor (the
+  // closure that captures it is copied into the node).
+  struct Link {
+    Tensor leaf;                   // a leaf that requires grad
+    std::weak_ptr<Node> grad_fn;   // a non-leaf's node
+    std::uint32_t output_nr = 0;
+  };
+
  private:
   Tensor data_;
-  Tensor leaf_;                   // a leaf that requires grad
-  std::weak_ptr<Node> grad_fn_;   // a non-leaf's node
-  std::uint32_t output_nr_ = 0;
+  std::shared_ptr<Link> link_;
   std::uint64_t version_ = 0;
 };
 

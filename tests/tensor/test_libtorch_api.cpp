@@ -151,8 +151,10 @@ TEST_CASE("accessor, item() as a Scalar, printing sizes") {
   CHECK(total == 21.0f);
   a[1][2] = 60.0f;
   CHECK(x.max().item<float>() == 60.0f);
-  // Through strides: the transpose's accessor reads the same elements.
-  auto at = x.t().accessor<float, 2>();
+  // Through strides: the transpose's accessor reads the same elements. (An accessor points into
+  // its tensor's sizes and strides, so that tensor must outlive it, as in libtorch.)
+  Tensor xt = x.t();
+  auto at = xt.accessor<float, 2>();
   CHECK(at[2][1] == 60.0f);
   CHECK(error_message([&] { x.accessor<double, 2>(); }).find("float64") != std::string::npos);
   CHECK(error_message([&] { x.accessor<float, 3>(); }).find("3-d") != std::string::npos);
