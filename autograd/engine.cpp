@@ -8,6 +8,9 @@
 //    always runs in the same order.
 // 3. Running a node: its gradient slots (summed over all incoming edges) go into apply(), and
 //    each returned input gradient is added into the slot its edge names.
+// With create_graph, step 3 runs with gradient recording on, so every addition and every
+// backward closure records nodes of its own: the gradients come out as ordinary differentiable
+// tensors (see docs/autograd.md, "Higher-order gradients").
 #include "autograd/engine.h"
 
 #include <queue>
@@ -15,6 +18,7 @@
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
+#include "autograd/ops.h"
 #include "tensor/creation.h"
 #include "tensor/native/elementwise.h"
 
@@ -31,7 +35,10 @@ TensorList AccumulateGrad::apply(TensorList&& grad_outputs) {
   if (!impl || !grad_outputs[0].defined()) return {};
   Tensor variable(impl);
   Tensor& g = variable.mutable_grad();
-  if (!g.defined()) {
+  if (GradMode::is_enabled()) {
+    // create_graph: .grad() keeps the graph of the gradient, so it is never updated in place.
+    g = g.defined() ? cake::add(g, grad_outputs[0]) : cake::clone(grad_outputs[0]);
+  } else if (!g.defined()) {
     const Tensor& incoming = grad_outputs[0];
     // Take ownership when nothing else can see the buffer; otherwise copy, so that an
     // in-place update of .grad() never writes into another tensor.
@@ -89,7 +96,26 @@ void count_dependencies(GraphTask& task, const std::vector<Node*>& roots) {
 void add_into(TensorList& buffer, std::uint32_t slot, const Tensor& grad) {
   if (!grad.defined()) return;
   if (!buffer[slot].defined()) buffer[slot] = grad;
+  else if (GradMode::is_enabled()) buffer[slot] = cake::add(buffer[slot], grad);  // create_graph
   else buffer[slot] = native::binary(native::BinaryOp::Add, buffer[slot], grad);
+}
+
+// Runs the hooks registered on the tensors whose gradients `node` is about to receive.
+void run_hooks(Node& node, TensorList& grads) {
+  auto apply = [](const GradHook& hook, Tensor& g) {
+    if (!g.defined()) return;
+    Tensor replaced = hook(g);
+    if (!replaced.defined()) return;
+    CAKE_CHECK(replaced.sizes() == g.sizes(), "hook: returned a gradient of shape ", replaced.sizes(),
+               " for a gradient of shape ", g.sizes());
+    g = replaced;
+  };
+  for (auto& [slot, hook] : node.pre_hooks)
+    if (slot < grads.size()) apply(hook, grads[slot]);
+  if (auto* sink = dynamic_cast<AccumulateGrad*>(&node)) {
+    if (auto impl = sink->leaf.lock(); impl && impl->autograd)
+      for (const GradHook& hook : impl->autograd->hooks) apply(hook, grads[0]);
+  }
 }
 
 TensorList& buffer_of(GraphTask& task, Node* node) {
@@ -105,13 +131,25 @@ void check_grad_shape(const Node& node, std::size_t i, const Tensor& grad) {
              " for its output ", i, " of shape ", info.sizes);
 }
 
-void run(GraphTask& task, bool retain_graph) {
-  NoGradGuard no_grad;  // backward closures compute plain tensors
+// A backward that returns a gradient of the wrong shape for one of its inputs (most likely a
+// custom Function's) is named here, where the mistake is made, rather than downstream.
+void check_input_grad_shape(const Node& node, std::size_t i, const Tensor& grad) {
+  const Edge& e = node.next_edges[i];
+  if (!grad.defined() || !e.node || e.input_nr >= e.node->outputs.size()) return;
+  const Shape& expected = e.node->outputs[e.input_nr].sizes;
+  CAKE_CHECK(grad.sizes() == expected, "backward: ", node.name(), " returned a gradient of shape ", grad.sizes(),
+             " for its input ", i, ", which has shape ", expected);
+}
+
+void run(GraphTask& task, bool retain_graph, bool create_graph) {
+  // Backward closures compute plain tensors, unless the backward itself is to be recorded.
+  AutoGradMode mode(create_graph);
   while (!task.ready.empty()) {
     Node* node = task.ready.top();
     task.ready.pop();
     TensorList grads = std::move(buffer_of(task, node));
     task.buffers.erase(node);
+    run_hooks(*node, grads);
     if (auto it = task.captures.find(node); it != task.captures.end())
       for (auto [slot, index] : it->second)
         if (slot < grads.size() && grads[slot].defined()) task.captured[index] = grads[slot];
@@ -119,7 +157,8 @@ void run(GraphTask& task, bool retain_graph) {
       if (auto impl = weak.lock(); impl && slot < grads.size() && grads[slot].defined()) {
         Tensor t(impl);
         Tensor& g = t.mutable_grad();
-        g = g.defined() ? native::binary(native::BinaryOp::Add, g, grads[slot]) : native::clone(grads[slot]);
+        if (create_graph) g = g.defined() ? cake::add(g, grads[slot]) : cake::clone(grads[slot]);
+        else g = g.defined() ? native::binary(native::BinaryOp::Add, g, grads[slot]) : native::clone(grads[slot]);
       }
     }
     const bool is_leaf_sink = dynamic_cast<AccumulateGrad*>(node) != nullptr;
@@ -139,6 +178,7 @@ void run(GraphTask& task, bool retain_graph) {
     for (std::size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& e = node->next_edges[i];
       if (!e.node) continue;
+      if (i < input_grads.size()) check_input_grad_shape(*node, i, input_grads[i]);
       if (i < input_grads.size()) add_into(buffer_of(task, e.node.get()), e.input_nr, input_grads[i]);
       if (--task.dependencies[e.node.get()] == 0) task.ready.push(e.node.get());
     }
@@ -183,14 +223,15 @@ std::vector<std::shared_ptr<Node>> seed(GraphTask& task, const TensorList& roots
 
 }  // namespace
 
-void backward(const TensorList& roots, const TensorList& root_grads, bool retain_graph) {
+void backward(const TensorList& roots, const TensorList& root_grads, std::optional<bool> retain_graph,
+              bool create_graph) {
   GraphTask task;
   auto keep = seed(task, roots, root_grads);
-  run(task, retain_graph);
+  run(task, retain_graph.value_or(create_graph), create_graph);
 }
 
-TensorList grad(const TensorList& roots, const TensorList& inputs, const TensorList& root_grads, bool retain_graph,
-                bool allow_unused) {
+TensorList grad(const TensorList& roots, const TensorList& inputs, const TensorList& root_grads,
+                std::optional<bool> retain_graph, bool create_graph, bool allow_unused) {
   GraphTask task;
   task.accumulate_into_leaves = false;
   task.captured.resize(inputs.size());
@@ -202,7 +243,7 @@ TensorList grad(const TensorList& roots, const TensorList& inputs, const TensorL
     task.captures[e.node.get()].emplace_back(e.input_nr, i);
   }
   auto roots_keep = seed(task, roots, root_grads);
-  run(task, retain_graph);
+  run(task, retain_graph.value_or(create_graph), create_graph);
   for (std::size_t i = 0; i < inputs.size(); ++i)
     CAKE_CHECK(allow_unused || task.captured[i].defined(), "grad: input ", i,
                " was not used to compute the outputs (pass allow_unused=true to get an undefined tensor)");

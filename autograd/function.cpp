@@ -3,6 +3,8 @@
 #include <atomic>
 
 #include "autograd/engine.h"
+#include "autograd/ops.h"
+#include "tensor/native/reduce.h"
 #include "tensor/native/view.h"
 
 namespace cake {
@@ -54,7 +56,10 @@ Edge gradient_edge(const Tensor& t) {
   return {acc, 0};
 }
 
+static void link_pending_saves(const std::shared_ptr<Node>& node, const TensorList& outputs);
+
 void record(const char* name, const TensorList& inputs, const TensorList& outputs, FunctionNode::Backward backward) {
+  if (!GradMode::is_enabled()) return;  // NoGradGuard: nothing is recorded, as for every op
   auto node = std::make_shared<FunctionNode>(name, std::move(backward));
   node->sequence_nr = next_sequence_nr();
   node->next_edges.reserve(inputs.size());
@@ -66,20 +71,82 @@ void record(const char* name, const TensorList& inputs, const TensorList& output
     meta.grad_fn = node;
     meta.output_nr = static_cast<std::uint32_t>(i);
   }
+  link_pending_saves(node, outputs);
 }
+
+void check_double_backward(const char* name) {
+  CAKE_CHECK(!create_graph_active(), "double backward is not supported for ", name,
+             ": its backward is a fused kernel with no derivative of its own (create_graph=true needs one)");
+}
+
+Tensor sum_to(const Tensor& g, const Shape& shape) {
+  if (g.sizes() == shape) return g;
+  Tensor y = native::sum_to(g, shape);
+  if (needs_grad({g}))
+    record("SumToBackward", {g}, {y}, [s = g.sizes()](const TensorList& gg) { return TensorList{cake::expand(gg[0], s)}; });
+  return y;
+}
+
+namespace {
+// Tensors saved while they had no graph, which the next record() may give one (its outputs).
+struct PendingSave {
+  std::weak_ptr<TensorImpl> tensor;
+  std::weak_ptr<SavedTensor::Link> link;
+};
+thread_local std::vector<PendingSave> pending_saves;
+}  // namespace
 
 SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
   data_ = native::as_strided(t, t.sizes(), t.strides(), t.storage_offset());  // a detached view
   version_ = t.version();
+  link_ = std::make_shared<Link>();
+  if (t.requires_grad()) {
+    const AutogradMeta& meta = *t.impl().autograd;
+    if (meta.grad_fn) {
+      link_->grad_fn = meta.grad_fn;
+      link_->output_nr = meta.output_nr;
+    } else {
+      link_->leaf = t;
+    }
+  } else if (GradMode::is_enabled()) {
+    pending_saves.push_back({t.impl_ptr(), link_});  // maybe the output of the op being recorded
+  }
 }
 
-const Tensor& SavedTensor::get() const {
+// Called by record(): saved tensors that are outputs of `node` get their link to it.
+static void link_pending_saves(const std::shared_ptr<Node>& node, const TensorList& outputs) {
+  for (const PendingSave& p : pending_saves) {
+    std::shared_ptr<TensorImpl> impl = p.tensor.lock();
+    std::shared_ptr<SavedTensor::Link> link = p.link.lock();
+    if (!impl || !link) continue;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i].impl_ptr() == impl) {
+        link->grad_fn = node;
+        link->output_nr = static_cast<std::uint32_t>(i);
+      }
+    }
+  }
+  pending_saves.clear();
+}
+
+Tensor SavedTensor::get() const {
   CAKE_CHECK(!data_.defined() || data_.version() == version_,
              "one of the tensors needed for gradient computation was modified by an in-place operation: a tensor of "
              "shape ", data_.sizes(), " was saved at version ", version_, " and is now at version ", data_.version(),
              ". Use out-of-place ops (or clone()) on tensors that backward needs.");
-  return data_;
+  if (!create_graph_active() || !link_) return data_;
+  // create_graph: hand out the tensor with its place in the graph, so that what backward
+  // computes from it is differentiable with respect to it.
+  if (link_->leaf.defined()) return link_->leaf;
+  std::shared_ptr<Node> node = link_->grad_fn.lock();
+  if (!node) return data_;
+  Tensor attached = native::as_strided(data_, data_.sizes(), data_.strides(), data_.storage_offset());
+  auto meta = std::make_shared<AutogradMeta>();
+  meta->grad_fn = std::move(node);
+  meta->output_nr = link_->output_nr;
+  attached.impl().autograd = std::move(meta);
+  return attached;
 }
 
 }  // namespace autograd
@@ -125,8 +192,20 @@ void Tensor::set_grad(const Tensor& grad) {
   mutable_grad() = grad;
 }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
-  autograd::backward({*this}, {gradient}, retain_graph);
+void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
+  autograd::backward({*this}, {gradient}, retain_graph, create_graph);
+}
+
+unsigned Tensor::add_hook(std::function<Tensor(const Tensor&)> hook) const {
+  CAKE_CHECK(requires_grad(), "register_hook: the tensor does not require a gradient, so no gradient will reach it");
+  auto& meta = impl().autograd;
+  if (meta->grad_fn) {
+    auto& hooks = meta->grad_fn->pre_hooks;
+    hooks.emplace_back(meta->output_nr, std::move(hook));
+    return static_cast<unsigned>(hooks.size() - 1);
+  }
+  meta->hooks.push_back(std::move(hook));
+  return static_cast<unsigned>(meta->hooks.size() - 1);
 }
 
 void Tensor::retain_grad() const {

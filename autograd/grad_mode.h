@@ -4,6 +4,9 @@
 //     cake::NoGradGuard no_grad;          // inside: no graph is recorded
 //     auto y = model.forward(x);          // inference, or an optimiser's update
 //   }
+//   cake::AutoGradMode mode(false);       // libtorch's spelling of the same, with a flag
+//   cake::InferenceMode guard;            // libtorch's inference guard (here: no grad)
+//   bool on = cake::GradMode::is_enabled();
 #pragma once
 
 namespace cake {
@@ -35,6 +38,30 @@ class EnableGradGuard {
 
  private:
   bool previous_;
+};
+
+// RAII: sets recording on or off for its scope, as libtorch's AutoGradMode.
+class AutoGradMode {
+ public:
+  explicit AutoGradMode(bool enabled) : previous_(GradMode::is_enabled()) { GradMode::set_enabled(enabled); }
+  ~AutoGradMode() { GradMode::set_enabled(previous_); }
+  AutoGradMode(const AutoGradMode&) = delete;
+  AutoGradMode& operator=(const AutoGradMode&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// RAII: libtorch's InferenceMode. libtorch also skips version counting for tensors made inside
+// it; Cake's version counter costs one integer per storage, so here it is exactly a no-grad
+// scope (InferenceMode(false) leaves the mode as it is).
+class InferenceMode {
+ public:
+  explicit InferenceMode(bool enabled = true) : mode_(enabled ? false : GradMode::is_enabled()) {}
+  static bool is_enabled() { return !GradMode::is_enabled(); }
+
+ private:
+  AutoGradMode mode_;
 };
 
 }  // namespace cake

@@ -21,6 +21,10 @@
 namespace cake::autograd {
 
 using TensorList = std::vector<Tensor>;
+using tensor_list = std::vector<Tensor>;  // libtorch's spelling
+// A gradient hook (Tensor::register_hook): returns a replacement gradient, or an undefined
+// tensor to keep the one it was given.
+using GradHook = std::function<Tensor(const Tensor&)>;
 
 struct Edge {
   std::shared_ptr<Node> node;  // null: this input needs no gradient
@@ -49,6 +53,9 @@ struct Node {
   std::uint64_t sequence_nr = 0;
   // Non-leaf outputs that asked for retain_grad(): (output index, the tensor's view).
   std::vector<std::pair<std::uint32_t, std::weak_ptr<TensorImpl>>> retained;
+  // Hooks registered on non-leaf outputs: (output index, hook), run on the gradient of that
+  // output before anything else sees it.
+  std::vector<std::pair<std::uint32_t, GradHook>> pre_hooks;
 };
 
 // The node an op records: a name and the backward closure written next to its forward.
@@ -59,7 +66,7 @@ struct FunctionNode final : Node {
   std::string name() const override { return op_name; }
   void release() override { backward = nullptr; }
 
-  const char* op_name;
+  std::string op_name;  // a copy: custom functions build their names at run time
   Backward backward;
 };
 
@@ -80,6 +87,7 @@ struct AutogradMeta {
   std::uint32_t output_nr = 0;             // which output of grad_fn this tensor is
   bool requires_grad = false;              // leaves: whether gradients are wanted
   bool retains_grad = false;
+  std::vector<GradHook> hooks;             // leaves: run on each incoming gradient, in order
 };
 
 std::uint64_t next_sequence_nr();

@@ -3,6 +3,7 @@
 // same thing.
 #include <limits>
 
+#include "autograd/nn_ops.h"
 #include "autograd/ops.h"
 #include "tensor/native/elementwise.h"
 
@@ -68,12 +69,41 @@ Tensor Tensor::reciprocal() const { return cake::reciprocal(*this); }
 Tensor Tensor::maximum(const Tensor& o) const { return cake::maximum(*this, o); }
 Tensor Tensor::minimum(const Tensor& o) const { return cake::minimum(*this, o); }
 
+Tensor Tensor::eq(const Tensor& o) const { return cake::eq(*this, o); }
+Tensor Tensor::ne(const Tensor& o) const { return cake::ne(*this, o); }
+Tensor Tensor::lt(const Tensor& o) const { return cake::lt(*this, o); }
+Tensor Tensor::le(const Tensor& o) const { return cake::le(*this, o); }
+Tensor Tensor::gt(const Tensor& o) const { return cake::gt(*this, o); }
+Tensor Tensor::ge(const Tensor& o) const { return cake::ge(*this, o); }
+Tensor Tensor::eq(Scalar o) const { return *this == o; }
+Tensor Tensor::ne(Scalar o) const { return *this != o; }
+Tensor Tensor::lt(Scalar o) const { return *this < o; }
+Tensor Tensor::le(Scalar o) const { return *this <= o; }
+Tensor Tensor::gt(Scalar o) const { return *this > o; }
+Tensor Tensor::ge(Scalar o) const { return *this >= o; }
+
+Tensor Tensor::matmul(const Tensor& o) const { return cake::matmul(*this, o); }
+Tensor Tensor::mm(const Tensor& o) const { return cake::mm(*this, o); }
+Tensor Tensor::gather(std::int64_t d, const Tensor& index) const { return cake::gather(*this, d, index); }
+Tensor Tensor::index_select(std::int64_t d, const Tensor& index) const { return cake::index_select(*this, d, index); }
+Tensor Tensor::masked_fill(const Tensor& mask, Scalar value) const { return cake::masked_fill(*this, mask, value); }
+Tensor Tensor::softmax(std::int64_t d) const { return cake::softmax(*this, d); }
+Tensor Tensor::log_softmax(std::int64_t d) const { return cake::log_softmax(*this, d); }
+
 Tensor Tensor::sum(const Shape& dims, bool keepdim) const { return cake::sum(*this, dims, keepdim); }
 Tensor Tensor::mean(const Shape& dims, bool keepdim) const { return cake::mean(*this, dims, keepdim); }
 Tensor Tensor::var(const Shape& dims, bool keepdim, std::int64_t c) const { return cake::var(*this, dims, keepdim, c); }
 Tensor Tensor::std(const Shape& dims, bool keepdim, std::int64_t c) const { return cake::std(*this, dims, keepdim, c); }
 Tensor Tensor::max() const { return cake::amax(*this); }
 Tensor Tensor::min() const { return cake::amin(*this); }
+std::tuple<Tensor, Tensor> Tensor::max(std::int64_t d, bool keepdim) const {
+  auto [values, indices] = cake::max(*this, d, keepdim);
+  return {values, indices};
+}
+std::tuple<Tensor, Tensor> Tensor::min(std::int64_t d, bool keepdim) const {
+  auto [values, indices] = cake::min(*this, d, keepdim);
+  return {values, indices};
+}
 Tensor Tensor::amax(const Shape& dims, bool keepdim) const { return cake::amax(*this, dims, keepdim); }
 Tensor Tensor::amin(const Shape& dims, bool keepdim) const { return cake::amin(*this, dims, keepdim); }
 Tensor Tensor::argmax(std::optional<std::int64_t> dim, bool keepdim) const { return cake::argmax(*this, dim, keepdim); }

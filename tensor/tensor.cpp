@@ -35,6 +35,8 @@ Device parse_device(const std::string& text) {
   CAKE_FAIL("invalid device '", text, "': expected cpu, cuda or cuda:N");
 }
 
+Device::Device(const std::string& text) : Device(parse_device(text)) {}
+
 // ---- shapes --------------------------------------------------------------------------------
 std::ostream& operator<<(std::ostream& out, const Shape& shape) {
   out << '[';
@@ -93,6 +95,15 @@ T Tensor::item() const {
   Tensor host = native::to_dtype(native::to_device(*this, Device::cpu()), dtype_of<T>());
   return *host.data_ptr<T>();
 }
+Scalar Tensor::item() const {
+  switch (dtype()) {
+    case DType::Float32:
+    case DType::Float64: return Scalar(item<double>());
+    case DType::Bool: return Scalar(item<bool>());
+    default: return Scalar(item<std::int64_t>());
+  }
+}
+
 template bool Tensor::item<bool>() const;
 template std::uint8_t Tensor::item<std::uint8_t>() const;
 template std::int64_t Tensor::item<std::int64_t>() const;

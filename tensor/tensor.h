@@ -1,8 +1,11 @@
 // tensor.h: the n-dimensional array at the centre of Cake.
 //
 //   cake::Tensor x = cake::randn({2, 3});          // float32 on the CPU
-//   cake::Tensor y = (x * 2.0 + 1.0).relu().sum(1);
-//   std::cout << y;                                  // values, shape, dtype, device
+//   cake::Tensor y = (x * 2.0 + 1.0).relu().sum(1);  // a dim is a plain integer, or a list {0, 1}
+//   std::cout << y << y.sizes();                     // values, shape, dtype, device; then [2]
+//   auto [values, indices] = x.max(1);              // libtorch's spellings work too
+//   using namespace cake::indexing;
+//   cake::Tensor column = x.index({Slice(), 0});     // x[:, 0]
 //
 // A Tensor is a cheap handle (one shared_ptr) to a TensorImpl, which is a *view*: sizes,
 // strides in elements, an offset and a dtype, over a Storage (the bytes, see storage.h). Many
@@ -15,12 +18,17 @@
 // when an input requires a gradient.
 #pragma once
 
+#include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "tensor/device.h"
@@ -31,7 +39,19 @@
 
 namespace cake {
 
-using Shape = std::vector<std::int64_t>;
+// A list of sizes, strides or dims. It is a std::vector of int64 in every way (and converts from
+// and to one), but a type of its own in namespace cake, so that `std::cout << x.sizes()` finds
+// the operator<< below by argument-dependent lookup from any namespace: for a plain alias of
+// std::vector the only associated namespace is std, where no such operator lives.
+struct Shape : std::vector<std::int64_t> {
+  using Base = std::vector<std::int64_t>;
+  using Base::Base;
+  Shape() = default;
+  Shape(const Base& v) : Base(v) {}             // NOLINT: implicit, a Shape is a vector
+  Shape(Base&& v) noexcept : Base(std::move(v)) {}  // NOLINT
+};
+// libtorch names the sizes() list IntArrayRef; in Cake it is the same type.
+using IntArrayRef = Shape;
 std::ostream& operator<<(std::ostream& out, const Shape& shape);  // [2, 3]
 std::string shape_str(const Shape& shape);
 std::int64_t shape_numel(const Shape& shape);
@@ -41,6 +61,13 @@ namespace autograd {
 struct AutogradMeta;
 struct Node;
 }  // namespace autograd
+namespace indexing {
+struct TensorIndex;
+}  // namespace indexing
+template <class T, std::size_t N> class TensorAccessor;
+class Tensor;
+using TensorList = std::vector<Tensor>;
+using tensor_list = std::vector<Tensor>;  // libtorch's spelling
 
 // The view: what a Tensor handle points to.
 struct TensorImpl {
@@ -92,6 +119,11 @@ class Tensor {
   }
   // The single value of a one-element tensor, converted to T (copies from the GPU if needed).
   template <class T> T item() const;
+  // The same as a Scalar (integral for integer and bool tensors): x.item().to<double>().
+  Scalar item() const;
+  // A view for element loops over a CPU tensor: `auto a = x.accessor<float, 2>(); a[i][j]`.
+  // Checks that T is the dtype and N the number of dims.
+  template <class T, std::size_t N> TensorAccessor<T, N> accessor() const;
 
   // ---- conversion and copies (differentiable) -----------------------------------------------
   Tensor to(Device device) const;
@@ -144,9 +176,64 @@ class Tensor {
   Tensor reciprocal() const;
   Tensor maximum(const Tensor& other) const;
   Tensor minimum(const Tensor& other) const;
+  // Comparisons (bool tensors, no grad), as the operators ==, !=, <, <=, >, >=.
+  Tensor eq(const Tensor& other) const;
+  Tensor ne(const Tensor& other) const;
+  Tensor lt(const Tensor& other) const;
+  Tensor le(const Tensor& other) const;
+  Tensor gt(const Tensor& other) const;
+  Tensor ge(const Tensor& other) const;
+  Tensor eq(Scalar other) const;
+  Tensor ne(Scalar other) const;
+  Tensor lt(Scalar other) const;
+  Tensor le(Scalar other) const;
+  Tensor gt(Scalar other) const;
+  Tensor ge(Scalar other) const;
+
+  // ---- member forms of ops.h and nn_ops.h functions (differentiable) ---------------------------
+  Tensor matmul(const Tensor& other) const;
+  Tensor mm(const Tensor& other) const;
+  Tensor gather(std::int64_t dim, const Tensor& index) const;
+  Tensor index_select(std::int64_t dim, const Tensor& index) const;
+  Tensor masked_fill(const Tensor& mask, Scalar value) const;
+  Tensor softmax(std::int64_t dim) const;
+  Tensor log_softmax(std::int64_t dim) const;
+
+  // ---- indexing, as libtorch's Tensor::index (see cake::indexing below) -------------------------
+  //   using namespace cake::indexing;
+  //   x.index({Slice(), 0});  x.index({Slice(1, None, 2)});  x.index({mask});  x.index({Ellipsis, idx})
+  // Integers select (dropping the dim), Slices keep it, None inserts a dim of size 1, Ellipsis
+  // stands for all the dims not named, a bool tensor picks the elements where it is true (1-D
+  // result over the dims it covers) and an int64 tensor picks entries along its dim.
+  // Differentiable, as the views and index_select / masked_select it is made of.
+  Tensor index(std::initializer_list<indexing::TensorIndex> indices) const;
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  // Writes `value` into x.index(indices) in place (x must not require grad, as every in-place op).
+  Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, const Tensor& value);
+  Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, Scalar value);
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& value);
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, Scalar value);
 
   // ---- reductions (differentiable unless noted) ---------------------------------------------
-  // Empty `dims` means all dimensions.
+  // Empty `dims` means all dimensions. A single dim may be a plain integer: x.sum(1),
+  // x.mean(-1, /*keepdim=*/true). (The integer forms are templates so that a braced list, even
+  // `{}` or `{1}`, always means the list form.)
+  template <std::integral I> Tensor sum(I dim, bool keepdim = false) const { return sum(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
+  template <std::integral I> Tensor mean(I dim, bool keepdim = false) const { return mean(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
+  template <std::integral I> Tensor var(I dim, bool keepdim = false, std::int64_t correction = 1) const {
+    return var(Shape{static_cast<std::int64_t>(dim)}, keepdim, correction);
+  }
+  template <std::integral I> Tensor std(I dim, bool keepdim = false, std::int64_t correction = 1) const {
+    return std(Shape{static_cast<std::int64_t>(dim)}, keepdim, correction);
+  }
+  template <std::integral I> Tensor amax(I dim, bool keepdim = false) const { return amax(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
+  template <std::integral I> Tensor amin(I dim, bool keepdim = false) const { return amin(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
+  template <std::integral I> Tensor logsumexp(I dim, bool keepdim = false) const {
+    return logsumexp(Shape{static_cast<std::int64_t>(dim)}, keepdim);
+  }
+  // (values, indices) along a dim, as libtorch: auto [v, i] = x.max(1). Values are differentiable.
+  std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;
   Tensor sum(const Shape& dims = {}, bool keepdim = false) const;
   Tensor mean(const Shape& dims = {}, bool keepdim = false) const;
   Tensor var(const Shape& dims = {}, bool keepdim = false, std::int64_t correction = 1) const;
@@ -187,7 +274,24 @@ class Tensor {
   Tensor& mutable_grad();                     // for optimisers and zero_grad
   void set_grad(const Tensor& grad);
   // Backpropagates from this tensor. A non-scalar output needs an explicit `gradient`.
-  void backward(const Tensor& gradient = {}, bool retain_graph = false) const;
+  // retain_graph defaults to create_graph; create_graph records the backward pass itself, so
+  // the gradients left in .grad() can be differentiated again (see autograd/engine.h).
+  void backward(const Tensor& gradient = {}, std::optional<bool> retain_graph = std::nullopt,
+                bool create_graph = false) const;
+  // Calls fn on the gradient of this tensor whenever one is computed (leaf or not). fn returns
+  // a replacement gradient (Tensor(Tensor)) or nothing (void(Tensor)). Returns the hook's index.
+  template <class Fn> unsigned register_hook(Fn&& fn) const {
+    using R = std::invoke_result_t<Fn&, const Tensor&>;
+    if constexpr (std::is_void_v<R>) {
+      return add_hook([f = std::forward<Fn>(fn)](const Tensor& g) {
+        f(g);
+        return Tensor();
+      });
+    } else {
+      return add_hook(std::function<Tensor(const Tensor&)>(std::forward<Fn>(fn)));
+    }
+  }
+  unsigned add_hook(std::function<Tensor(const Tensor&)> hook) const;  // an undefined result keeps the gradient
   void retain_grad() const;
   bool is_leaf() const;
   std::shared_ptr<autograd::Node> grad_fn() const;
@@ -241,6 +345,65 @@ Tensor operator>=(const Tensor& a, Scalar b);
 Tensor operator!(const Tensor& a);  // logical not of a bool tensor
 Tensor operator&(const Tensor& a, const Tensor& b);  // logical and of bool tensors
 Tensor operator|(const Tensor& a, const Tensor& b);
+
+// ---- indexing (libtorch's torch::indexing) ---------------------------------------------------
+namespace indexing {
+// `None`: as a Slice bound, "to the end"; as an index, a new dim of size 1.
+inline constexpr std::nullopt_t None = std::nullopt;
+struct EllipsisIndexType {};
+inline constexpr EllipsisIndexType Ellipsis{};
+// start:stop:step, each optional (None), as Python's slice.
+struct Slice {
+  Slice(std::optional<std::int64_t> start = std::nullopt, std::optional<std::int64_t> stop = std::nullopt,
+        std::optional<std::int64_t> step = std::nullopt)
+      : start(start), stop(stop), step(step) {}
+  std::optional<std::int64_t> start, stop, step;
+};
+// One entry of an index list: an integer, a Slice, None, Ellipsis ("..."), or a tensor.
+struct TensorIndex {
+  enum class Kind { Integer, Slice, None, Ellipsis, Tensor };
+  template <std::integral I> TensorIndex(I i) : kind(Kind::Integer), integer(static_cast<std::int64_t>(i)) {}  // NOLINT
+  TensorIndex(indexing::Slice s) : kind(Kind::Slice), slice(s) {}                                           // NOLINT
+  TensorIndex(std::nullopt_t) : kind(Kind::None) {}                                                         // NOLINT
+  TensorIndex(EllipsisIndexType) : kind(Kind::Ellipsis) {}                                                  // NOLINT
+  TensorIndex(const char* text);  // NOLINT: "..." is the Ellipsis
+  TensorIndex(cake::Tensor t) : kind(Kind::Tensor), tensor(std::move(t)) {}                                 // NOLINT
+  Kind kind;
+  std::int64_t integer = 0;
+  indexing::Slice slice;
+  cake::Tensor tensor;
+};
+}  // namespace indexing
+
+// ---- element accessor (Tensor::accessor<T, N>) -------------------------------------------------
+// a[i][j]... reads and writes element (i, j, ...) through the strides; no bounds checks, as
+// libtorch's. Valid while the tensor it came from is alive.
+template <class T, std::size_t N>
+class TensorAccessor {
+ public:
+  TensorAccessor(T* data, const std::int64_t* sizes, const std::int64_t* strides)
+      : data_(data), sizes_(sizes), strides_(strides) {}
+  decltype(auto) operator[](std::int64_t i) const {
+    if constexpr (N == 1) return static_cast<T&>(data_[i * strides_[0]]);
+    else return TensorAccessor<T, N - 1>(data_ + i * strides_[0], sizes_ + 1, strides_ + 1);
+  }
+  std::int64_t size(std::size_t d) const { return sizes_[d]; }
+  std::int64_t stride(std::size_t d) const { return strides_[d]; }
+  T* data() const { return data_; }
+
+ private:
+  T* data_;
+  const std::int64_t* sizes_;
+  const std::int64_t* strides_;
+};
+
+template <class T, std::size_t N>
+TensorAccessor<T, N> Tensor::accessor() const {
+  static_assert(N > 0, "accessor is for tensors with at least one dimension; use item() for 0-d tensors");
+  CAKE_CHECK(dim() == static_cast<std::int64_t>(N), "accessor: expected a ", N, "-d tensor, got shape ", sizes());
+  CAKE_CHECK(is_cpu(), "accessor: the tensor is on ", device(), "; copy it with .cpu() first");
+  return TensorAccessor<T, N>(data_ptr<T>(), sizes().data(), strides().data());
+}
 
 // ---- construction helpers used by the kernels -------------------------------------------------
 // A new contiguous tensor with uninitialised memory from the device's allocator.

@@ -41,48 +41,28 @@ struct GradcheckResult {
   std::string message;  // the first mismatch, when !ok
 };
 
-// Finite-difference gradient check in float64: for f mapping inputs to a tensor, compares the
-// autograd gradient of sum(f(inputs) * w) (w a fixed random weight, so every output element
-// matters) with central differences, element by element.
+// The float64 finite-difference gradient check (cake::autograd::gradcheck, autograd/gradcheck.h)
+// as a result for tests: ok, or the first mismatch.
 inline GradcheckResult gradcheck_result(const std::function<Tensor(const std::vector<Tensor>&)>& f,
                                         std::vector<Tensor> inputs, double eps = 1e-6, double atol = 1e-5,
                                         double rtol = 1e-4) {
-  for (auto& x : inputs) {
-    REQUIRE(x.dtype() == kFloat64);
-    x = x.detach().requires_grad_();
+  for (const auto& x : inputs) REQUIRE(x.dtype() == kFloat64);
+  try {
+    autograd::gradcheck(f, inputs, eps, atol, rtol, /*raise_exception=*/true);
+  } catch (const Error& e) {
+    return {false, e.what()};
   }
-  Tensor out = f(inputs);
-  Tensor w = rand_like(out.detach()) + 0.5;
-  Tensor loss = (out * w).sum();
-  std::vector<Tensor> grads = autograd::grad({loss}, inputs, {}, false, true);
-  for (std::size_t k = 0; k < inputs.size(); ++k) {
-    Tensor base = inputs[k].detach().clone();
-    const std::int64_t n = base.numel();
-    std::vector<double> numeric(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) {
-      auto evaluate = [&](double delta) {
-        Tensor moved = base.clone();
-        moved.data_ptr<double>()[i] += delta;
-        std::vector<Tensor> args = inputs;
-        for (auto& a : args) a = a.detach();
-        args[k] = moved;
-        NoGradGuard no_grad;
-        return (f(args) * w).sum().item<double>();
-      };
-      numeric[static_cast<std::size_t>(i)] = (evaluate(eps) - evaluate(-eps)) / (2 * eps);
-    }
-    const std::vector<double> analytic =
-        grads[k].defined() ? values(grads[k]) : std::vector<double>(static_cast<std::size_t>(n), 0.0);
-    if (analytic.size() != numeric.size()) return {false, "gradient has the wrong number of elements"};
-    for (std::size_t i = 0; i < numeric.size(); ++i) {
-      const double tol = atol + rtol * std::abs(numeric[i]);
-      if (!(std::abs(analytic[i] - numeric[i]) <= tol)) {
-        std::ostringstream msg;
-        msg << "gradient of input " << k << " element " << i << ": autograd " << analytic[i] << " vs numeric "
-            << numeric[i];
-        return {false, msg.str()};
-      }
-    }
+  return {};
+}
+
+// The same for second derivatives (cake::autograd::gradgradcheck).
+inline GradcheckResult gradgradcheck_result(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                                            std::vector<Tensor> inputs, double eps = 1e-6, double atol = 1e-5,
+                                            double rtol = 1e-4) {
+  try {
+    autograd::gradgradcheck(f, inputs, eps, atol, rtol, /*raise_exception=*/true);
+  } catch (const Error& e) {
+    return {false, e.what()};
   }
   return {};
 }

@@ -1,8 +1,13 @@
 // autograd/ops/elementwise.cpp: differentiable elementwise ops, each forward with its backward.
 //
 // Binary ops broadcast, so their backward sums each incoming gradient back to the input's
-// shape (native::sum_to, the adjoint of broadcasting). Subtraction and division reuse the
+// shape (autograd::sum_to, the adjoint of broadcasting). Subtraction and division reuse the
 // primitives where that costs nothing; the derivative of every op is stated at the op.
+//
+// The backward closures compute with differentiable ops (cake::, the operators, and
+// autograd::sum_to), so that in a create_graph backward they record a graph of their own and
+// second derivatives work. Where a fused native kernel is faster (tanh, sigmoid, relu), it is
+// used unless autograd::create_graph_active().
 #include <cmath>
 #include <numbers>
 
@@ -17,6 +22,7 @@ namespace cake {
 using autograd::needs_grad;
 using autograd::record;
 using autograd::SavedTensor;
+using autograd::create_graph_active;
 using autograd::TensorList;
 using native::BinaryOp;
 using native::UnaryOp;
@@ -54,7 +60,7 @@ struct InputGeometry {
   DType dtype;
   explicit InputGeometry(const Tensor& t) : wants_grad(t.requires_grad()), sizes(t.sizes()), dtype(t.dtype()) {}
   Tensor reduce(const Tensor& g) const {
-    return wants_grad ? native::to_dtype(native::sum_to(g, sizes), dtype) : Tensor();
+    return wants_grad ? to(autograd::sum_to(g, sizes), g.device(), dtype) : Tensor();
   }
 };
 
@@ -93,8 +99,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
            [ga, gb, sa = gb ? SavedTensor(a) : SavedTensor(), sb = ga ? SavedTensor(b) : SavedTensor(),
             a_meta = a.sizes(), b_meta = b.sizes(), da = a.dtype(), db = b.dtype()](const TensorList& g) {
              TensorList out(2);
-             if (ga) out[0] = native::to_dtype(native::sum_to(g[0] * sb.get(), a_meta), da);
-             if (gb) out[1] = native::to_dtype(native::sum_to(g[0] * sa.get(), b_meta), db);
+             if (ga) out[0] = to(autograd::sum_to(g[0] * sb.get(), a_meta), g[0].device(), da);
+             if (gb) out[1] = to(autograd::sum_to(g[0] * sa.get(), b_meta), g[0].device(), db);
              return out;
            });
   }
@@ -110,9 +116,9 @@ Tensor div(const Tensor& a, const Tensor& b) {
            [ga, gb, sa = SavedTensor(a), sb = SavedTensor(b), a_shape = a.sizes(), b_shape = b.sizes(),
             da = a.dtype(), db = b.dtype()](const TensorList& g) {
              TensorList out(2);
-             const Tensor& bv = sb.get();
-             if (ga) out[0] = native::to_dtype(native::sum_to(g[0] / bv, a_shape), da);
-             if (gb) out[1] = native::to_dtype(native::sum_to(-g[0] * sa.get() / (bv * bv), b_shape), db);
+             const Tensor bv = sb.get();
+             if (ga) out[0] = to(autograd::sum_to(g[0] / bv, a_shape), g[0].device(), da);
+             if (gb) out[1] = to(autograd::sum_to(-g[0] * sa.get() / (bv * bv), b_shape), g[0].device(), db);
              return out;
            });
   }
@@ -170,7 +176,7 @@ Tensor pow(const Tensor& x, double p) {
   if (needs_grad({x})) {
     record("PowBackward", {x}, {y}, [p, sx = SavedTensor(x)](const TensorList& g) {
       if (p == 0.0) return TensorList{zeros_like(g[0])};
-      return TensorList{g[0] * native::unary(UnaryOp::PowScalar, sx.get(), {p - 1.0, 0.0}) * p};
+      return TensorList{g[0] * pow(sx.get(), p - 1.0) * p};
     });
   }
   return y;
@@ -185,13 +191,13 @@ Tensor pow(const Tensor& a, const Tensor& b) {
            [ga, gb, sa = SavedTensor(a), sb = SavedTensor(b), sy = SavedTensor(y), a_shape = a.sizes(),
             b_shape = b.sizes()](const TensorList& g) {
              TensorList out(2);
-             const Tensor &av = sa.get(), &bv = sb.get();
-             if (ga) out[0] = native::sum_to(g[0] * bv * native::binary(BinaryOp::Pow, av, bv - 1.0), a_shape);
+             const Tensor av = sa.get(), bv = sb.get();
+             if (ga) out[0] = autograd::sum_to(g[0] * bv * pow(av, bv - 1.0), a_shape);
              if (gb) {
                // a^b log a, taken as 0 where a == 0 (the limit for b > 0), as PyTorch does.
-               Tensor grad_b = g[0] * sy.get() * native::unary(UnaryOp::Log, av);
-               grad_b = native::where(native::binary(BinaryOp::Eq, av, 0.0), zeros_like(grad_b), grad_b);
-               out[1] = native::sum_to(grad_b, b_shape);
+               Tensor grad_b = g[0] * sy.get() * log(av);
+               grad_b = where(native::binary(BinaryOp::Eq, av, 0.0), zeros_like(grad_b), grad_b);
+               out[1] = autograd::sum_to(grad_b, b_shape);
              }
              return out;
            });
@@ -199,16 +205,18 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   return y;
 }
 
-// d tanh = (1 - tanh^2) dx, fused into one pass.
+// d tanh = (1 - tanh^2) dx, fused into one pass (composed when the backward is recorded).
 Tensor tanh(const Tensor& x) {
   return unary_op("TanhBackward", UnaryOp::Tanh, x, Saves::Output, [](const Tensor& g, const Tensor& y) {
+    if (create_graph_active()) return g * (1.0 - y * y);
     return native::binary(BinaryOp::TanhBackward, g, y);
   });
 }
 
-// d sigmoid = s (1 - s) dx, fused into one pass.
+// d sigmoid = s (1 - s) dx, fused into one pass (composed when the backward is recorded).
 Tensor sigmoid(const Tensor& x) {
   return unary_op("SigmoidBackward", UnaryOp::Sigmoid, x, Saves::Output, [](const Tensor& g, const Tensor& y) {
+    if (create_graph_active()) return g * y * (1.0 - y);
     return native::binary(BinaryOp::SigmoidBackward, g, y);
   });
 }
@@ -217,15 +225,17 @@ Tensor sigmoid(const Tensor& x) {
 // Saving x alone and recomputing s keeps one tensor per node instead of two.
 Tensor silu(const Tensor& x) {
   return unary_op("SiluBackward", UnaryOp::Silu, x, Saves::Input, [](const Tensor& g, const Tensor& xv) {
-    const Tensor s = native::unary(UnaryOp::Sigmoid, xv);
+    const Tensor s = sigmoid(xv);  // differentiable, so a create_graph backward records it
     return g * s * ((1.0 - s) * xv + 1.0);
   });
 }
 
 // d relu = [x > 0] dx (the subgradient 0 at the kink, as PyTorch); y > 0 exactly where x > 0,
-// so the output is saved (it is often kept alive by the next layer anyway).
+// so the output is saved (it is often kept alive by the next layer anyway). The mask is a
+// constant, so the second derivative is 0 (away from the kink).
 Tensor relu(const Tensor& x) {
   return unary_op("ReluBackward", UnaryOp::Relu, x, Saves::Output, [](const Tensor& g, const Tensor& y) {
+    if (create_graph_active()) return where(native::binary(BinaryOp::Gt, y, 0.0), g, zeros_like(g));
     return native::binary(BinaryOp::ReluBackward, g, y);
   });
 }
@@ -235,7 +245,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   if (needs_grad({x})) {
     record("LeakyReluBackward", {x}, {y}, [slope, sx = SavedTensor(x)](const TensorList& g) {
       Tensor positive = native::binary(BinaryOp::Gt, sx.get(), 0.0);
-      return TensorList{native::where(positive, g[0], g[0] * slope)};
+      return TensorList{where(positive, g[0], g[0] * slope)};
     });
   }
   return y;
@@ -248,9 +258,24 @@ Tensor elu(const Tensor& x, double alpha) {
   if (needs_grad({x})) {
     record("EluBackward", {x}, {y}, [alpha, sx = SavedTensor(x), sy = SavedTensor(y)](const TensorList& g) {
       Tensor positive = native::binary(BinaryOp::Gt, sx.get(), 0.0);
-      return TensorList{native::where(positive, g[0], g[0] * (sy.get() + alpha))};
+      return TensorList{where(positive, g[0], g[0] * (sy.get() + alpha))};
     });
   }
+  return y;
+}
+
+// phi(x) = exp(-x^2 / 2) / sqrt(2 pi), the standard normal density, with differentiable ops.
+static Tensor normal_density(const Tensor& x) {
+  return exp(x * x * -0.5) * (1.0 / std::sqrt(2.0 * std::numbers::pi));
+}
+
+// Phi(x) = (1 + erf(x / sqrt 2)) / 2, the standard normal CDF, as an op of its own (dPhi = phi):
+// gelu's backward uses it when it is recorded (create_graph), so that d gelu is differentiable.
+static Tensor normal_cdf(const Tensor& x) {
+  Tensor y = (native::unary(UnaryOp::Erf, native::binary(BinaryOp::Mul, x, std::numbers::sqrt2 / 2)) + 1.0) * 0.5;
+  if (needs_grad({x}))
+    record("NormalCdfBackward", {x}, {y},
+           [sx = SavedTensor(x)](const TensorList& g) { return TensorList{g[0] * normal_density(sx.get())}; });
   return y;
 }
 
@@ -261,10 +286,9 @@ Tensor gelu(const Tensor& x) {
   Tensor y = native::binary(BinaryOp::Mul, x, cdf);
   if (needs_grad({x})) {
     record("GeluBackward", {x}, {y}, [sx = SavedTensor(x), scdf = SavedTensor(cdf)](const TensorList& g) {
-      const Tensor& xv = sx.get();
-      const double inv_sqrt_2pi = 1.0 / std::sqrt(2.0 * std::numbers::pi);
-      Tensor density = native::unary(UnaryOp::Exp, xv * xv * -0.5) * inv_sqrt_2pi;
-      return TensorList{g[0] * (scdf.get() + xv * density)};
+      const Tensor xv = sx.get();
+      const Tensor phi = create_graph_active() ? normal_cdf(xv) : scdf.get();
+      return TensorList{g[0] * (phi + xv * normal_density(xv))};
     });
   }
   return y;
@@ -273,13 +297,13 @@ Tensor gelu(const Tensor& x) {
 // d sin x = cos x dx
 Tensor sin(const Tensor& x) {
   return unary_op("SinBackward", UnaryOp::Sin, x, Saves::Input,
-                  [](const Tensor& g, const Tensor& xv) { return g * native::unary(UnaryOp::Cos, xv); });
+                  [](const Tensor& g, const Tensor& xv) { return g * cos(xv); });
 }
 
 // d cos x = -sin x dx
 Tensor cos(const Tensor& x) {
   return unary_op("CosBackward", UnaryOp::Cos, x, Saves::Input,
-                  [](const Tensor& g, const Tensor& xv) { return -g * native::unary(UnaryOp::Sin, xv); });
+                  [](const Tensor& g, const Tensor& xv) { return -g * sin(xv); });
 }
 
 // d(1/x) = -1/x^2 dx = -y^2 dx
@@ -293,10 +317,11 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
   Tensor y = native::clamp(x, min, max);
   if (needs_grad({x})) {
     record("ClampBackward", {x}, {y}, [min, max, sx = SavedTensor(x)](const TensorList& g) {
-      Tensor inside = native::unary(UnaryOp::IsFinite, sx.get());  // all true, shape of x
-      if (min) inside = native::binary(BinaryOp::LogicalAnd, inside, native::binary(BinaryOp::Ge, sx.get(), *min));
-      if (max) inside = native::binary(BinaryOp::LogicalAnd, inside, native::binary(BinaryOp::Le, sx.get(), *max));
-      return TensorList{native::where(inside, g[0], zeros_like(g[0]))};
+      const Tensor xv = sx.get();
+      Tensor inside = native::unary(UnaryOp::IsFinite, xv);  // all true, shape of x
+      if (min) inside = native::binary(BinaryOp::LogicalAnd, inside, native::binary(BinaryOp::Ge, xv, *min));
+      if (max) inside = native::binary(BinaryOp::LogicalAnd, inside, native::binary(BinaryOp::Le, xv, *max));
+      return TensorList{where(inside, g[0], zeros_like(g[0]))};
     });
   }
   return y;
@@ -309,11 +334,11 @@ static Tensor extremum(const char* name, BinaryOp op, const Tensor& a, const Ten
     const BinaryOp wins = op == BinaryOp::Maximum ? BinaryOp::Gt : BinaryOp::Lt;
     record(name, {a, b}, {y}, [wins, sa = SavedTensor(a), sb = SavedTensor(b), a_shape = a.sizes(),
                                b_shape = b.sizes()](const TensorList& g) {
-      const Tensor &av = sa.get(), &bv = sb.get();
+      const Tensor av = sa.get(), bv = sb.get();
       Tensor a_share = native::to_dtype(native::binary(wins, av, bv), g[0].dtype()) +
                        native::to_dtype(native::binary(BinaryOp::Eq, av, bv), g[0].dtype()) * 0.5;
       Tensor ga = g[0] * a_share;
-      return TensorList{native::sum_to(ga, a_shape), native::sum_to(g[0] - ga, b_shape)};
+      return TensorList{autograd::sum_to(ga, a_shape), autograd::sum_to(g[0] - ga, b_shape)};
     });
   }
   return y;
@@ -327,8 +352,9 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
     record("WhereBackward", {a, b}, {y}, [c = SavedTensor(condition), a_shape = a.sizes(),
                                           b_shape = b.sizes()](const TensorList& g) {
       Tensor zero = zeros_like(g[0]);
-      return TensorList{native::sum_to(native::where(c.get(), g[0], zero), a_shape),
-                        native::sum_to(native::where(c.get(), zero, g[0]), b_shape)};
+      const Tensor cv = c.get();
+      return TensorList{autograd::sum_to(where(cv, g[0], zero), a_shape),
+                        autograd::sum_to(where(cv, zero, g[0]), b_shape)};
     });
   }
   return y;

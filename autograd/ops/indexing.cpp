@@ -20,6 +20,7 @@ namespace cake {
 using autograd::needs_grad;
 using autograd::record;
 using autograd::SavedTensor;
+using autograd::create_graph_active;
 using autograd::TensorList;
 
 namespace {
@@ -30,15 +31,16 @@ Tensor zeros_for(const Shape& shape, const Tensor& g) { return zeros(shape, {g.d
 // The gradient of an op that read x (of shape `shape`) at `index` along dim: g added back at
 // those indices (0-d inputs of sort/topk have nothing to index).
 Tensor scatter_back(const Tensor& g, const Shape& shape, std::int64_t dim, const Tensor& index) {
-  if (shape.empty()) return g.numel() == 1 ? native::reshape(g, {}) : zeros_for({}, g);
+  if (shape.empty()) return g.numel() == 1 ? reshape(g, {}) : zeros_for({}, g);
   Tensor grad = zeros_for(shape, g);
+  if (create_graph_active()) return scatter_add(grad, dim, index, g);  // recorded: differentiable in g
   native::scatter_add_(grad, dim, index, g);
   return grad;
 }
 
 // A gradient g for an input that was converted to g's dtype on the way in goes back to the
 // input's dtype.
-Tensor as_input_dtype(const Tensor& g, DType dtype) { return native::to_dtype(g, dtype); }
+Tensor as_input_dtype(const Tensor& g, DType dtype) { return to(g, g.device(), dtype); }
 
 }  // namespace
 
@@ -63,7 +65,7 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
   if (needs_grad({x, src})) {
     record("ScatterAddBackward", {x, src}, {y},
            [dim, t = src.dtype(), idx = SavedTensor(index)](const TensorList& g) {
-             return TensorList{g[0], as_input_dtype(native::gather(g[0], dim, idx.get()), t)};
+             return TensorList{g[0], as_input_dtype(gather(g[0], dim, idx.get()), t)};
            });
   }
   return y;
@@ -76,6 +78,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   if (needs_grad({x})) {
     record("IndexSelectBackward", {x}, {y}, [dim, s = x.sizes(), idx = SavedTensor(index)](const TensorList& g) {
       Tensor grad = zeros_for(s, g[0]);
+      if (create_graph_active()) return TensorList{index_add(grad, dim, idx.get(), g[0])};
       native::index_add_(grad, dim, idx.get(), g[0]);
       return TensorList{grad};
     });
@@ -90,8 +93,8 @@ Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const T
   if (needs_grad({x, source})) {
     record("IndexAddBackward", {x, source}, {y},
            [dim, alpha, t = source.dtype(), idx = SavedTensor(index)](const TensorList& g) {
-             Tensor picked = native::index_select(g[0], dim, idx.get());
-             if (alpha.to_double() != 1.0) picked = native::binary(native::BinaryOp::Mul, picked, alpha);
+             Tensor picked = index_select(g[0], dim, idx.get());
+             if (alpha.to_double() != 1.0) picked = picked * alpha;
              return TensorList{g[0], as_input_dtype(picked, t)};
            });
   }
@@ -105,7 +108,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
   Tensor y = native::masked_fill(x, mask, value);
   if (needs_grad({x})) {
     record("MaskedFillBackward", {x}, {y}, [m = SavedTensor(mask)](const TensorList& g) {
-      return TensorList{native::masked_fill(g[0], m.get(), 0)};
+      return TensorList{masked_fill(g[0], m.get(), 0)};
     });
   }
   return y;
@@ -118,6 +121,13 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
   if (needs_grad({x})) {
     const Shape shape = native::broadcast_shapes(x.sizes(), mask.sizes(), "masked_select");
     record("MaskedSelectBackward", {x}, {y}, [shape, s = x.sizes(), m = SavedTensor(mask)](const TensorList& g) {
+      if (create_graph_active()) {
+        // Recorded: g added at the flat positions of the selected elements (index_add).
+        const std::int64_t n = shape_numel(shape);
+        Tensor positions = native::masked_select(native::reshape(arange(n, {kInt64, g[0].device()}), shape), m.get());
+        Tensor full = index_add(zeros_for({n}, g[0]), 0, positions, g[0]);
+        return TensorList{autograd::sum_to(reshape(full, shape), s)};
+      }
       Tensor full = native::masked_scatter(zeros_for(shape, g[0]), m.get(), g[0]);
       return TensorList{native::sum_to(full, s)};
     });
@@ -151,7 +161,7 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
         } else if (skipped) {
           grads.push_back(zeros(p.sizes, {p.dtype, g[0].device()}));
         } else {
-          grads.push_back(as_input_dtype(native::narrow(g[0], d, offset, length), p.dtype));
+          grads.push_back(as_input_dtype(narrow(g[0], d, offset, length), p.dtype));
         }
         offset += length;
       }
@@ -169,7 +179,7 @@ Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
     const std::int64_t d = native::wrap_dim(dim, y.dim(), "stack");
     record("StackBackward", inputs, {y}, [d, n = tensors.size()](const TensorList& g) {
       TensorList grads;
-      for (std::size_t i = 0; i < n; ++i) grads.push_back(native::select(g[0], d, static_cast<std::int64_t>(i)));
+      for (std::size_t i = 0; i < n; ++i) grads.push_back(select(g[0], d, static_cast<std::int64_t>(i)));
       return grads;
     });
   }
@@ -184,7 +194,7 @@ static std::vector<Tensor> split_views(const Tensor& x, const std::vector<std::i
   if (needs_grad({x})) {
     const std::int64_t d = native::wrap_dim(dim, x.dim(), "split");
     record("SplitBackward", {x}, TensorList(pieces.begin(), pieces.end()),
-           [d](const TensorList& g) { return TensorList{native::cat(g, d)}; });
+           [d](const TensorList& g) { return TensorList{cat(g, d)}; });
   }
   return pieces;
 }
@@ -238,6 +248,8 @@ Tensor cumsum(const Tensor& x, std::int64_t dim) {
   Tensor y = native::cumsum(x, dim);
   if (needs_grad({x})) {
     record("CumsumBackward", {x}, {y}, [dim](const TensorList& g) {
+      // Recorded, the reverse scan is sum - cumsum + g (each element's suffix sum).
+      if (create_graph_active()) return TensorList{sum(g[0], {dim}, true) - cumsum(g[0], dim) + g[0]};
       return TensorList{native::cumsum(g[0], dim, /*reverse=*/true)};
     });
   }
@@ -266,6 +278,8 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
   if (needs_grad({weight})) {
     record("EmbeddingBackward", {weight}, {y}, [s = weight.sizes(), idx = SavedTensor(indices)](const TensorList& g) {
       Tensor grad = zeros_for(s, g[0]);
+      if (create_graph_active())
+        return TensorList{index_add(grad, 0, reshape(idx.get(), {-1}), reshape(g[0], {-1, s[1]}))};
       const Tensor rows = native::reshape(g[0], {-1, s[1]});
       native::index_add_(grad, 0, native::reshape(idx.get(), {-1}), rows);
       return TensorList{grad};

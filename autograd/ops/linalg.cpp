@@ -5,7 +5,9 @@
 // summed over any batch dims that broadcasting expanded (native::sum_to, the adjoint of
 // broadcasting). mm, bmm and dot are matmul with stricter shape checks, outer is an
 // elementwise product. addmm and cdist_squared each run as one fused GEMM, so they carry their
-// own backward, also written as GEMMs.
+// own backward, also written as GEMMs. In a create_graph backward (create_graph_active()),
+// each backward is composed of differentiable ops instead (matmul, transpose, sum_to), so
+// that it is recorded and can be differentiated again.
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "tensor/creation.h"
@@ -19,6 +21,7 @@ namespace cake {
 using autograd::needs_grad;
 using autograd::record;
 using autograd::SavedTensor;
+using autograd::create_graph_active;
 using autograd::TensorList;
 
 namespace {
@@ -69,8 +72,26 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     record("MatmulBackward", {a, b}, {y},
            [ga, gb, sa = gb ? SavedTensor(a) : SavedTensor(), sb = ga ? SavedTensor(b) : SavedTensor(),
             a_shape = a.sizes(), b_shape = b.sizes()](const TensorList& g) {
-             const Tensor g2 = gradient_as_matrix(g[0], a_shape.size() == 1, b_shape.size() == 1);
              TensorList out(2);
+             if (create_graph_active()) {
+               // The same products, recorded: dA = G B^T and dB = A^T G on the matrix forms.
+               Shape g_shape = g[0].sizes();
+               if (b_shape.size() == 1) g_shape.push_back(1);
+               if (a_shape.size() == 1) g_shape.insert(g_shape.end() - 1, 1);
+               const Tensor gm = reshape(g[0], g_shape);
+               if (ga) {
+                 const Tensor bv = sb.get();
+                 const Tensor bm = bv.dim() == 1 ? unsqueeze(bv, 1) : bv;
+                 out[0] = reshape(autograd::sum_to(matmul(gm, transpose(bm, -2, -1)), left_matrix_shape(a_shape)), a_shape);
+               }
+               if (gb) {
+                 const Tensor av = sa.get();
+                 const Tensor am = av.dim() == 1 ? unsqueeze(av, 0) : av;
+                 out[1] = reshape(autograd::sum_to(matmul(transpose(am, -2, -1), gm), right_matrix_shape(b_shape)), b_shape);
+               }
+               return out;
+             }
+             const Tensor g2 = gradient_as_matrix(g[0], a_shape.size() == 1, b_shape.size() == 1);
              if (ga) {
                const Tensor da = native::matmul(g2, mT(as_right_matrix(sb.get())));
                out[0] = native::reshape(native::sum_to(da, left_matrix_shape(a_shape)), a_shape);
@@ -114,6 +135,11 @@ Tensor trace(const Tensor& x) {
   if (needs_grad({x})) {
     record("TraceBackward", {x}, {y}, [shape = x.sizes()](const TensorList& g) {
       Tensor grad = zeros(shape, {g[0].dtype(), g[0].device()});
+      if (create_graph_active()) {
+        // g times the identity pattern (a constant), so the product is recorded.
+        native::copy_(native::diagonal(grad), ones({std::min(shape[0], shape[1])}, {g[0].dtype(), g[0].device()}));
+        return TensorList{grad * g[0]};
+      }
       native::copy_(native::diagonal(grad), g[0]);
       return TensorList{grad};
     });
@@ -130,6 +156,12 @@ Tensor addmm(const Tensor& c, const Tensor& a, const Tensor& b, Scalar beta, Sca
            [gc, ga, gb, sa = gb ? SavedTensor(a) : SavedTensor(), sb = ga ? SavedTensor(b) : SavedTensor(),
             c_shape = c.sizes(), beta, alpha](const TensorList& g) {
              TensorList out(3);
+             if (create_graph_active()) {
+               if (gc) out[0] = autograd::sum_to(g[0] * beta, c_shape);
+               if (ga) out[1] = matmul(g[0], sb.get().t()) * alpha;
+               if (gb) out[2] = matmul(sa.get().t(), g[0]) * alpha;
+               return out;
+             }
              if (gc) out[0] = native::sum_to(native::binary(native::BinaryOp::Mul, g[0], beta), c_shape);
              if (ga) out[1] = scaled_product(g[0], mT(sb.get()), alpha);
              if (gb) out[2] = scaled_product(mT(sa.get()), g[0], alpha);
@@ -151,10 +183,16 @@ Tensor cdist_squared(const Tensor& a, const Tensor& b) {
     const bool ga = a.requires_grad(), gb = b.requires_grad();
     record("CdistSquaredBackward", {a, b}, {y},
            [ga, gb, sa = SavedTensor(a), sb = SavedTensor(b)](const TensorList& g) {
-             const Tensor& av = sa.get();
-             const Tensor& bv = sb.get();
-             const Tensor G = native::blas_compatible(g[0]);
+             const Tensor av = sa.get();
+             const Tensor bv = sb.get();
              TensorList out(2);
+             if (create_graph_active()) {
+               // The formulas above, recorded.
+               if (ga) out[0] = (av * sum(g[0], {1}, true) - matmul(g[0], bv)) * 2.0;
+               if (gb) out[1] = (bv * sum(g[0], {0}, false).unsqueeze(1) - matmul(g[0].t(), av)) * 2.0;
+               return out;
+             }
+             const Tensor G = native::blas_compatible(g[0]);
              if (ga) {
                Tensor da = native::binary(native::BinaryOp::Mul, av, native::sum(G, {1}, true));
                native::gemm(G, native::blas_compatible(bv), da, -2.0, 2.0);

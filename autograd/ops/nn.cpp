@@ -32,6 +32,34 @@ namespace {
 bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
 // Saves t only when `needed`, so backward keeps alive just what it will read.
 SavedTensor save_if(bool needed, const Tensor& t) { return SavedTensor(needed ? t : Tensor()); }
+
+// conv2d's backward written with differentiable ops, for a create_graph backward (groups = 1):
+//   dx = conv_transpose2d(gy, w) with the output padding that restores x's size;
+//   dw[o, c, i, j] = sum_{n, a, b} gy[n, o, a, b] x_pad[n, c, a s + i d, b s + j d], which is a
+//   convolution of x^T [C, N, H, W] with gy^T [O, N, Ho, Wo] as the kernel, stride and dilation
+//   swapped, cut to the kernel size and transposed back.
+TensorList conv2d_backward_recorded(const Tensor& gy, const Tensor& x, const Tensor& w, const Shape& x_shape,
+                                    const Shape& w_shape, const Conv2dParams& p, bool need_x, bool need_w,
+                                    bool need_b) {
+  CAKE_CHECK(p.groups == 1, "double backward is not supported for conv2d with groups > 1 (create_graph=true)");
+  Tensor gx, gw, gb;
+  if (need_x) {
+    ConvTranspose2dParams t{.stride = p.stride, .padding = p.padding, .output_padding = {0, 0}, .dilation = p.dilation};
+    for (int d = 0; d < 2; ++d) {
+      const std::int64_t k = w_shape[2 + d], out = gy.size(2 + d);
+      const std::int64_t made = (out - 1) * p.stride[d] - 2 * p.padding[d] + p.dilation[d] * (k - 1) + 1;
+      t.output_padding[d] = x_shape[2 + d] - made;
+    }
+    gx = conv_transpose2d(gy, w, {}, t);
+  }
+  if (need_w) {
+    Tensor full = conv2d(x.transpose(0, 1), gy.transpose(0, 1), {},
+                         {.stride = p.dilation, .padding = p.padding, .dilation = p.stride});
+    gw = full.narrow(2, 0, w_shape[2]).narrow(3, 0, w_shape[3]).transpose(0, 1);
+  }
+  if (need_b) gb = gy.sum({0, 2, 3});
+  return {gx, gw, gb};
+}
 }  // namespace
 
 // ---- convolution ----------------------------------------------------------------------------
@@ -43,7 +71,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   if (needs_grad({x, weight, bias})) {
     const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
     record("Conv2dBackward", {x, weight, bias}, {y},
-           [g, need_x, need_w, need_b, sx = save_if(need_w, x), sw = save_if(need_x, weight)](const TensorList& grads) {
+           [g, p, need_x, need_w, need_b, x_shape = x.sizes(), w_shape = weight.sizes(), sx = save_if(need_w, x),
+            sw = save_if(need_x, weight)](const TensorList& grads) {
+             if (autograd::create_graph_active())
+               return conv2d_backward_recorded(grads[0], sx.get(), sw.get(), x_shape, w_shape, p, need_x, need_w, need_b);
              const Tensor& gy = grads[0];
              Tensor gx, gw, gb;
              if (need_x) gx = native::conv2d_backward_data(gy, sw.get(), g);
@@ -66,6 +97,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
     record("ConvTranspose2dBackward", {x, weight, bias}, {y},
            [g, need_x, need_w, need_b, sx = save_if(need_w, x), sw = save_if(need_x, weight)](const TensorList& grads) {
+             autograd::check_double_backward("conv_transpose2d");
              // In g, the transposed convolution's output y is the convolution's input and x its output.
              const Tensor& gy = grads[0];
              Tensor gx, gw, gb;
@@ -92,7 +124,16 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
   if (!needs_grad({x})) return native::max_pool2d(x, g);
   auto [y, indices] = native::max_pool2d_with_indices(x, g);
   record("MaxPool2dBackward", {x}, {y}, [g, indices = indices](const TensorList& grads) {
-    return TensorList{native::max_pool2d_backward(grads[0], indices, g)};
+    Tensor gx = native::max_pool2d_backward(grads[0], indices, g);
+    // Recorded (create_graph): the backward is linear in the gradient (a scatter to the winners,
+    // which are constant almost everywhere), so its own adjoint gathers at the winners.
+    if (needs_grad({grads[0]})) {
+      record("MaxPool2dBackwardBackward", {grads[0]}, {gx}, [indices, y_shape = grads[0].sizes()](const TensorList& gg) {
+        const Shape planes{y_shape[0], y_shape[1], -1};
+        return TensorList{reshape(gather(reshape(gg[0], planes), 2, native::reshape(indices, planes)), y_shape)};
+      });
+    }
+    return TensorList{gx};
   });
   return y;
 }
@@ -102,8 +143,13 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
   const native::PoolGeometry g = native::pool2d_geometry(x.sizes(), pool_options(p), "avg_pool2d");
   Tensor y = native::avg_pool2d(x, g);
   if (needs_grad({x})) {
-    record("AvgPool2dBackward", {x}, {y}, [g](const TensorList& grads) {
-      return TensorList{native::avg_pool2d_backward(grads[0], g)};
+    record("AvgPool2dBackward", {x}, {y}, [g, p](const TensorList& grads) {
+      Tensor gx = native::avg_pool2d_backward(grads[0], g);
+      // Recorded (create_graph): a linear map of the gradient, whose adjoint is the pooling itself.
+      if (needs_grad({grads[0]}))
+        record("AvgPool2dBackwardBackward", {grads[0]}, {gx},
+               [p](const TensorList& gg) { return TensorList{avg_pool2d(gg[0], p)}; });
+      return TensorList{gx};
     });
   }
   return y;
@@ -113,8 +159,13 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
   const native::PoolGeometry g = native::adaptive_pool2d_geometry(x.sizes(), output_size, "adaptive_avg_pool2d");
   Tensor y = native::adaptive_avg_pool2d(x, g);
   if (needs_grad({x})) {
-    record("AdaptiveAvgPool2dBackward", {x}, {y}, [g](const TensorList& grads) {
-      return TensorList{native::adaptive_avg_pool2d_backward(grads[0], g)};
+    record("AdaptiveAvgPool2dBackward", {x}, {y}, [g, output_size](const TensorList& grads) {
+      Tensor gx = native::adaptive_avg_pool2d_backward(grads[0], g);
+      // Recorded (create_graph): the adjoint of this linear map is the pooling itself.
+      if (needs_grad({grads[0]}))
+        record("AdaptiveAvgPool2dBackwardBackward", {grads[0]}, {gx},
+               [output_size](const TensorList& gg) { return TensorList{adaptive_avg_pool2d(gg[0], output_size)}; });
+      return TensorList{gx};
     });
   }
   return y;
@@ -160,6 +211,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     record("BatchNormBackward", {x, weight, bias}, {r.output},
            [need_x, need_w, need_b, eps, sx = SavedTensor(x), sw = save_if(need_x, weight), mean = r.mean,
             invstd = r.invstd](const TensorList& grads) {
+             autograd::check_double_backward("batch_norm (training)");
              native::BatchNormGrads gr =
                  native::batch_norm_backward(grads[0], sx.get(), sw.get(), mean, invstd, eps, need_x, need_w, need_b);
              return TensorList{gr.grad_x, gr.grad_weight, gr.grad_bias};
@@ -196,6 +248,10 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   Tensor y = native::softmax(x, dim);
   if (needs_grad({x})) {
     record("SoftmaxBackward", {x}, {y}, [dim, sy = SavedTensor(y)](const TensorList& grads) {
+      if (autograd::create_graph_active()) {  // the same formula, recorded
+        const Tensor yv = sy.get();
+        return TensorList{yv * (grads[0] - sum(grads[0] * yv, {dim}, true))};
+      }
       return TensorList{native::softmax_backward(grads[0], sy.get(), dim)};
     });
   }
@@ -206,6 +262,8 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   Tensor y = native::log_softmax(x, dim);
   if (needs_grad({x})) {
     record("LogSoftmaxBackward", {x}, {y}, [dim, sy = SavedTensor(y)](const TensorList& grads) {
+      if (autograd::create_graph_active())  // the same formula, recorded
+        return TensorList{grads[0] - exp(sy.get()) * sum(grads[0], {dim}, true)};
       return TensorList{native::log_softmax_backward(grads[0], sy.get(), dim)};
     });
   }

@@ -4,6 +4,8 @@
 // gradient is copied to every element, for mean it is divided by the count, for max/min it goes
 // to the elements equal to the extreme (split evenly between ties, as PyTorch's amax).
 // var, std, logsumexp and norm are composites of the primitives, so they need no backward here.
+// The backwards use differentiable ops (reshape, expand, multiplication by a constant mask), so
+// they are recorded in a create_graph backward and second derivatives work.
 #include <cmath>
 
 #include "autograd/function.h"
@@ -23,7 +25,7 @@ using autograd::TensorList;
 namespace {
 // g has the reduced shape (keepdim or not); returns it with the reduced dims as size 1.
 Tensor unsqueeze_reduced(const Tensor& g, const Shape& input_sizes, const Shape& dims) {
-  return native::reshape(g, native::reduced_shape(input_sizes, dims, true));
+  return reshape(g, native::reduced_shape(input_sizes, dims, true));
 }
 std::int64_t count_of(const Shape& sizes, const Shape& dims) {
   std::int64_t n = 1;
@@ -37,7 +39,7 @@ Tensor sum(const Tensor& x, const Shape& dims_in, bool keepdim) {
   Tensor y = native::sum(x, dims, keepdim);
   if (needs_grad({x})) {
     record("SumBackward", {x}, {y}, [dims, s = x.sizes()](const TensorList& g) {
-      return TensorList{native::contiguous(native::expand(unsqueeze_reduced(g[0], s, dims), s))};
+      return TensorList{contiguous(expand(unsqueeze_reduced(g[0], s, dims), s))};
     });
   }
   return y;
@@ -49,8 +51,8 @@ Tensor mean(const Tensor& x, const Shape& dims_in, bool keepdim) {
   if (needs_grad({x})) {
     record("MeanBackward", {x}, {y}, [dims, s = x.sizes()](const TensorList& g) {
       const double scale = 1.0 / static_cast<double>(std::max<std::int64_t>(count_of(s, dims), 1));
-      Tensor expanded = native::expand(unsqueeze_reduced(g[0], s, dims), s);
-      return TensorList{native::binary(native::BinaryOp::Mul, expanded, scale)};
+      Tensor expanded = expand(unsqueeze_reduced(g[0], s, dims), s);
+      return TensorList{expanded * scale};
     });
   }
   return y;
@@ -74,12 +76,15 @@ static Tensor extreme(const char* name, native::ReduceOp op, const Tensor& x, co
   Tensor y = native::reduce(op, x, dims, keepdim);
   if (needs_grad({x})) {
     record(name, {x}, {y}, [dims, sx = SavedTensor(x), sy = SavedTensor(y)](const TensorList& g) {
-      const Tensor& xv = sx.get();
-      Tensor y_full = native::expand(unsqueeze_reduced(sy.get(), xv.sizes(), dims), xv.sizes());
+      // The share of each element is a constant (a mask over the extremes), so only g carries
+      // a graph here.
+      const Tensor xv = sx.get().detach();
+      Tensor y_full = native::expand(native::reshape(sy.get().detach(), native::reduced_shape(xv.sizes(), dims, true)),
+                                     xv.sizes());
       Tensor hit = native::to_dtype(native::binary(native::BinaryOp::Eq, xv, y_full), xv.dtype());
       Tensor count = native::sum(hit, dims, true);
       Tensor share = native::binary(native::BinaryOp::Div, hit, count);
-      return TensorList{native::binary(native::BinaryOp::Mul, share, unsqueeze_reduced(g[0], xv.sizes(), dims))};
+      return TensorList{share * unsqueeze_reduced(g[0], xv.sizes(), dims)};
     });
   }
   return y;
@@ -95,7 +100,7 @@ static std::pair<Tensor, Tensor> extreme_with_indices(bool is_max, const Tensor&
     record(is_max ? "MaxBackward" : "MinBackward", {x}, {values},
            [d, s = x.sizes(), idx = SavedTensor(indices)](const TensorList& g) {
              Tensor grad = zeros(s, {g[0].dtype(), g[0].device()});
-             Tensor gk = native::reshape(g[0], native::reduced_shape(s, {d}, true));
+             Tensor gk = reshape(g[0], native::reduced_shape(s, {d}, true));
              Tensor ik = native::reshape(idx.get(), native::reduced_shape(s, {d}, true));
              return TensorList{scatter_add(grad, d, ik, gk)};
            });

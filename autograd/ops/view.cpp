@@ -2,7 +2,9 @@
 //
 // A view's backward maps the gradient of the view back to the input's shape: a reshape reshapes
 // back, a transpose transposes back, a narrow/select/slice writes the gradient into the right
-// place of a zero tensor, an expand sums over the expanded dims.
+// place of a zero tensor, an expand sums over the expanded dims. Each backward is made of
+// differentiable ops (the views themselves, autograd::sum_to, and embed below), so the
+// backward of a view can be recorded (create_graph) and differentiated again.
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "tensor/creation.h"
@@ -20,14 +22,14 @@ using autograd::TensorList;
 Tensor view(const Tensor& x, const Shape& shape) {
   Tensor y = native::view(x, shape);
   if (needs_grad({x}))
-    record("ViewBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::reshape(g[0], s)}; });
+    record("ViewBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{reshape(g[0], s)}; });
   return y;
 }
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Tensor y = native::reshape(x, shape);
   if (needs_grad({x}))
-    record("ReshapeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::reshape(g[0], s)}; });
+    record("ReshapeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{reshape(g[0], s)}; });
   return y;
 }
 
@@ -35,7 +37,7 @@ Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
   Tensor y = native::transpose(x, dim0, dim1);
   if (needs_grad({x}))
     record("TransposeBackward", {x}, {y},
-           [dim0, dim1](const TensorList& g) { return TensorList{native::transpose(g[0], dim0, dim1)}; });
+           [dim0, dim1](const TensorList& g) { return TensorList{transpose(g[0], dim0, dim1)}; });
   return y;
 }
 
@@ -45,7 +47,7 @@ Tensor permute(const Tensor& x, const Shape& dims) {
     Shape inverse(dims.size());
     for (std::size_t i = 0; i < dims.size(); ++i)
       inverse[native::wrap_dim(dims[i], x.dim(), "permute")] = static_cast<std::int64_t>(i);
-    record("PermuteBackward", {x}, {y}, [inverse](const TensorList& g) { return TensorList{native::permute(g[0], inverse)}; });
+    record("PermuteBackward", {x}, {y}, [inverse](const TensorList& g) { return TensorList{permute(g[0], inverse)}; });
   }
   return y;
 }
@@ -53,14 +55,24 @@ Tensor permute(const Tensor& x, const Shape& dims) {
 // Views that pick part of x (narrow, slice, select): the gradient lands in the same part of a
 // zero tensor of x's shape.
 using PartView = Tensor (*)(const Tensor&, const Shape&);
+static Tensor part_view(const char* name, const Tensor& x, PartView make, const Shape& args);
+
+// The adjoint of a part view: g written into the same part of a zero tensor of shape s. Its
+// own backward is the part view again, so the pair differentiates to any order.
+static Tensor embed(const Tensor& g, PartView make, const Shape& args, const Shape& s) {
+  Tensor full = zeros(s, {g.dtype(), g.device()});
+  native::copy_(make(full, args), g);
+  if (needs_grad({g}))
+    record("EmbedBackward", {g}, {full},
+           [make, args](const TensorList& gg) { return TensorList{part_view("PartViewBackward", gg[0], make, args)}; });
+  return full;
+}
+
 static Tensor part_view(const char* name, const Tensor& x, PartView make, const Shape& args) {
   Tensor y = make(x, args);
   if (needs_grad({x})) {
-    record(name, {x}, {y}, [make, args, s = x.sizes()](const TensorList& g) {
-      Tensor full = zeros(s, {g[0].dtype(), g[0].device()});
-      native::copy_(make(full, args), g[0]);
-      return TensorList{full};
-    });
+    record(name, {x}, {y},
+           [make, args, s = x.sizes()](const TensorList& g) { return TensorList{embed(g[0], make, args, s)}; });
   }
   return y;
 }
@@ -82,26 +94,26 @@ Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
   Tensor y = native::unsqueeze(x, dim);
   if (needs_grad({x}))
-    record("UnsqueezeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::reshape(g[0], s)}; });
+    record("UnsqueezeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{reshape(g[0], s)}; });
   return y;
 }
 Tensor squeeze(const Tensor& x) {
   Tensor y = native::squeeze(x);
   if (needs_grad({x}))
-    record("SqueezeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::reshape(g[0], s)}; });
+    record("SqueezeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{reshape(g[0], s)}; });
   return y;
 }
 Tensor squeeze(const Tensor& x, std::int64_t dim) {
   Tensor y = native::squeeze(x, dim);
   if (needs_grad({x}))
-    record("SqueezeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::reshape(g[0], s)}; });
+    record("SqueezeBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{reshape(g[0], s)}; });
   return y;
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
   Tensor y = native::expand(x, shape);
   if (needs_grad({x}))
-    record("ExpandBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{native::sum_to(g[0], s)}; });
+    record("ExpandBackward", {x}, {y}, [s = x.sizes()](const TensorList& g) { return TensorList{autograd::sum_to(g[0], s)}; });
   return y;
 }
 Tensor broadcast_to(const Tensor& x, const Shape& shape) { return expand(x, shape); }
@@ -137,7 +149,7 @@ Tensor to(const Tensor& x, Device device, DType dtype) {
   Tensor y = native::to_dtype(native::to_device(x, device), dtype);
   if (needs_grad({x}) && is_floating(dtype)) {
     record("ToBackward", {x}, {y}, [d = x.device(), t = x.dtype()](const TensorList& g) {
-      return TensorList{native::to_dtype(native::to_device(g[0], d), t)};
+      return TensorList{to(g[0], d, t)};
     });
   }
   return y;

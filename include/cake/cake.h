@@ -26,8 +26,10 @@
 #include "tensor/random.h"
 #include "tensor/tensor.h"
 
+#include "autograd/custom_function.h"
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
 #include "autograd/nn_ops.h"
 #include "autograd/ops.h"
 #include "cuda/cuda.h"

@@ -96,7 +96,7 @@ TEST_CASE("autograd::grad returns gradients without touching .grad()") {
   Tensor unused = tensor({1.0}, {1}, kFloat64).requires_grad_();
   Tensor l2 = (w * 2.0).sum();
   CHECK_THROWS_AS(autograd::grad({l2}, {unused}, {}, true), Error);
-  CHECK_FALSE(autograd::grad({l2}, {unused}, {}, false, /*allow_unused=*/true)[0].defined());
+  CHECK_FALSE(autograd::grad({l2}, {unused}, {}, false, false, /*allow_unused=*/true)[0].defined());
 }
 
 TEST_CASE("a non-scalar output needs an explicit gradient; shapes are checked") {

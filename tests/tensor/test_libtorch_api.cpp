@@ -1,0 +1,171 @@
+// test_libtorch_api.cpp: the libtorch spellings of the Tensor API (issue 13, "Tensors"): each
+// check below fails to compile or fails its assertion without the spelling it names.
+#include <sstream>
+#include <tuple>
+
+#include "helpers.h"
+
+// Before any `using namespace cake`: operator<< for sizes() must be found by argument-dependent
+// lookup alone, as in user code that spells every cake:: name.
+namespace adl_check {
+std::string print_sizes(const cake::Tensor& t) {
+  std::ostringstream out;
+  out << t.sizes();
+  return out.str();
+}
+}  // namespace adl_check
+
+using namespace cake;
+using cake::testing::check_close;
+using cake::testing::error_message;
+using cake::testing::values;
+
+namespace {
+Tensor matrix23() { return tensor({1.0, 5.0, 3.0, 4.0, 2.0, 6.0}, {2, 3}, kFloat64); }
+}  // namespace
+
+TEST_CASE("the example at the top of tensor/tensor.h compiles and runs") {
+  Tensor x = randn({2, 3});
+  Tensor y = (x * 2.0 + 1.0).relu().sum(1);
+  std::ostringstream out;
+  out << y << y.sizes();
+  CHECK(y.sizes() == Shape{2});
+  CHECK(out.str().find("[2]") != std::string::npos);
+}
+
+TEST_CASE("dims as plain integers") {
+  Tensor x = matrix23();
+  check_close(x.sum(1), tensor({9.0, 12.0}, {2}, kFloat64));
+  check_close(x.sum(0), tensor({5.0, 7.0, 9.0}, {3}, kFloat64));
+  check_close(x.sum(-1), x.sum({1}));
+  check_close(x.mean(1, /*keepdim=*/true), tensor({3.0, 4.0}, {2, 1}, kFloat64));
+  check_close(x.sum({0, 1}), tensor({21.0}, {}, kFloat64));
+  // Braced lists keep meaning lists: {} is every dim, {1} is dim 1.
+  check_close(x.sum({}), tensor({21.0}, {}, kFloat64));
+  check_close(x.sum({1}), x.sum(1));
+  check_close(x.var(1), x.var({1}));
+  check_close(x.std(1), x.std({1}));
+  check_close(x.std(0, true, 0), x.std({0}, true, 0));
+  check_close(x.amax(1), tensor({5.0, 6.0}, {2}, kFloat64));
+  check_close(x.logsumexp(1), x.logsumexp({1}));
+  std::int64_t d = 1;
+  check_close(x.sum(d), x.sum({1}));
+  // x.max(1): libtorch's (values, indices) tuple; x.max() stays the full reduction.
+  auto [values_, indices] = x.max(1);
+  check_close(values_, tensor({5.0, 6.0}, {2}, kFloat64));
+  CHECK(values(indices) == std::vector<double>{1, 2});
+  std::tuple<Tensor, Tensor> smallest = x.min(0, /*keepdim=*/true);
+  check_close(std::get<0>(smallest), tensor({1.0, 2.0, 3.0}, {1, 3}, kFloat64));
+  CHECK(x.max().item<double>() == 6.0);
+  CHECK(values(x.argmax(1)) == std::vector<double>{1, 2});
+  check_close(x.softmax(1).sum(1), tensor({1.0, 1.0}, {2}, kFloat64), 1e-12);
+  check_close(x.log_softmax(1).exp(), x.softmax(1), 1e-12);
+}
+
+TEST_CASE("member forms of free functions") {
+  Tensor a = matrix23(), b = tensor({1.0, 0.0, 0.0, 1.0, 1.0, 1.0}, {3, 2}, kFloat64);
+  check_close(a.matmul(b), matmul(a, b));
+  check_close(a.mm(b), mm(a, b));
+  Tensor idx = tensor(std::vector<std::int64_t>{2, 0, 1, 1}, {2, 2});
+  check_close(a.gather(1, idx), tensor({3.0, 1.0, 2.0, 2.0}, {2, 2}, kFloat64));
+  check_close(a.index_select(1, tensor(std::vector<std::int64_t>{2, 0}, {2})), tensor({3.0, 1.0, 6.0, 4.0}, {2, 2}, kFloat64));
+  check_close(a.masked_fill(a > 3.0, 0.0), tensor({1.0, 0.0, 3.0, 0.0, 2.0, 0.0}, {2, 3}, kFloat64));
+  CHECK(values(a.eq(3.0)) == std::vector<double>{0, 0, 1, 0, 0, 0});
+  CHECK(values(a.ne(a)) == std::vector<double>(6, 0));
+  CHECK(values(a.lt(3)) == std::vector<double>{1, 0, 0, 0, 1, 0});
+  CHECK(values(a.le(a.t().t())) == std::vector<double>(6, 1));
+  CHECK(values(a.gt(4.0)) == std::vector<double>{0, 1, 0, 0, 0, 1});
+  CHECK(values(a.ge(full({3}, 4.0, kFloat64))) == std::vector<double>{0, 1, 0, 1, 0, 1});
+  check_close(a.clamp(2, 4), tensor({2.0, 4.0, 3.0, 4.0, 2.0, 4.0}, {2, 3}, kFloat64));
+  CHECK(a.to(kFloat32).dtype() == kFloat32);
+  CHECK(a.to(kCPU).is_cpu());
+}
+
+TEST_CASE("Device from strings, kCPU and kCUDA") {
+  CHECK(Device("cpu") == kCPU);
+  CHECK(Device("cuda:1") == Device::cuda(1));
+  CHECK(Device(std::string("cuda")) == kCUDA);
+  CHECK(kCUDA.is_cuda());
+  CHECK(Device(DeviceType::CUDA, 2).index == 2);
+  CHECK(error_message([] { (void)Device("tpu"); }).find("tpu") != std::string::npos);
+  CHECK(randn({2}).to(Device("cpu")).is_cpu());
+}
+
+TEST_CASE("indexing with cake::indexing") {
+  using namespace cake::indexing;
+  Tensor x = arange(0.0, 12.0, 1.0, kFloat64).reshape({3, 4});
+  check_close(x.index({Slice(), 0}), tensor({0.0, 4.0, 8.0}, {3}, kFloat64));
+  check_close(x.index({1}), tensor({4.0, 5.0, 6.0, 7.0}, {4}, kFloat64));
+  check_close(x.index({-1, -1}), tensor({11.0}, {}, kFloat64));
+  check_close(x.index({Slice(1, None, 2)}), tensor({4.0, 5.0, 6.0, 7.0}, {1, 4}, kFloat64));
+  check_close(x.index({Slice(None, 2), Slice(1, 3)}), tensor({1.0, 2.0, 5.0, 6.0}, {2, 2}, kFloat64));
+  check_close(x.index({Ellipsis, 1}), tensor({1.0, 5.0, 9.0}, {3}, kFloat64));
+  check_close(x.index({"...", 1}), x.index({Slice(), 1}));
+  CHECK(x.index({None, Slice(), 2}).sizes() == Shape{1, 3});
+  // Basic indices are views of x.
+  CHECK(x.index({Slice(), 0}).storage().get() == x.storage().get());
+  // Boolean mask: a 1-D result of the picked elements, row-major.
+  check_close(x.index({x > 8.5}), tensor({9.0, 10.0, 11.0}, {3}, kFloat64));
+  Tensor row_mask = tensor({1.0, 0.0, 1.0}, {3}) > 0.5;
+  check_close(x.index({row_mask, 0}), tensor({0.0, 8.0}, {2}, kFloat64));
+  // Integer tensor: dim replaced by the index's shape.
+  Tensor idx = tensor(std::vector<std::int64_t>{2, 0, 2, 1}, {2, 2});
+  CHECK(x.index({Slice(), idx}).sizes() == Shape{3, 2, 2});
+  check_close(x.index({1, idx}), tensor({6.0, 4.0, 6.0, 5.0}, {2, 2}, kFloat64));
+  CHECK(error_message([&] { x.index({0, 0, 0}); }).find("too many indices") != std::string::npos);
+}
+
+TEST_CASE("index_put_ with tensors, scalars and masks") {
+  using namespace cake::indexing;
+  Tensor x = zeros({3, 4}, kFloat64);
+  x.index_put_({Slice(), 0}, 7.0);
+  x.index_put_({1}, tensor({1.0, 2.0, 3.0, 4.0}, {4}, kFloat64));
+  x.index_put_({2, Slice(2, None)}, tensor({5.0}, {1}, kFloat64));  // broadcast
+  check_close(x, tensor({7, 0, 0, 0, 1, 2, 3, 4, 7, 0, 5, 5}, {3, 4}, kFloat64));
+  x.index_put_({x > 4.5}, -1.0);
+  check_close(x, tensor({-1, 0, 0, 0, 1, 2, 3, 4, -1, 0, -1, -1}, {3, 4}, kFloat64));
+  x.index_put_({x < 0}, tensor({10.0, 20.0, 30.0, 40.0}, {4}, kFloat64));  // one value per picked element
+  check_close(x, tensor({10, 0, 0, 0, 1, 2, 3, 4, 20, 0, 30, 40}, {3, 4}, kFloat64));
+  x.index_put_({Slice(), tensor(std::vector<std::int64_t>{3, 1}, {2})}, tensor({8.0, 9.0}, {2}, kFloat64));
+  check_close(x.index({Slice(), 3}), full({3}, 8.0, kFloat64));
+  check_close(x.index({Slice(), 1}), full({3}, 9.0, kFloat64));
+  Tensor w = randn({2}, kFloat64).requires_grad_();
+  CHECK(error_message([&] { w.index_put_({0}, 1.0); }).find("requires grad") != std::string::npos);
+}
+
+TEST_CASE("indexing is differentiable") {
+  using namespace cake::indexing;
+  Tensor x = randn({3, 4}, kFloat64);
+  CHECK(autograd::gradcheck([](const tensor_list& v) { return v[0].index({Slice(1, None), 2}) * 3.0; }, {x}));
+  CHECK(autograd::gradcheck([](const tensor_list& v) { return v[0].index({v[0].detach() > 0}); }, {x}));
+  CHECK(autograd::gradcheck(
+      [](const tensor_list& v) { return v[0].index({Ellipsis, tensor(std::vector<std::int64_t>{0, 0, 3}, {3})}); }, {x}));
+}
+
+TEST_CASE("accessor, item() as a Scalar, printing sizes") {
+  Tensor x = matrix23().to(kFloat32);
+  auto a = x.accessor<float, 2>();
+  float total = 0;
+  for (std::int64_t i = 0; i < a.size(0); ++i)
+    for (std::int64_t j = 0; j < a.size(1); ++j) total += a[i][j];
+  CHECK(total == 21.0f);
+  a[1][2] = 60.0f;
+  CHECK(x.max().item<float>() == 60.0f);
+  // Through strides: the transpose's accessor reads the same elements. (An accessor points into
+  // its tensor's sizes and strides, so that tensor must outlive it, as in libtorch.)
+  Tensor xt = x.t();
+  auto at = xt.accessor<float, 2>();
+  CHECK(at[2][1] == 60.0f);
+  CHECK(error_message([&] { x.accessor<double, 2>(); }).find("float64") != std::string::npos);
+  CHECK(error_message([&] { x.accessor<float, 3>(); }).find("3-d") != std::string::npos);
+
+  CHECK(x.sum().item().to<double>() == doctest::Approx(75.0));
+  Scalar n = arange(5).sum().item();
+  CHECK(n.is_integral());
+  CHECK(n.to<std::int64_t>() == 10);
+  CHECK(tensor({1.0}, {}).item<float>() == 1.0f);  // the template form stays
+
+  CHECK(adl_check::print_sizes(x) == "[2, 3]");
+  IntArrayRef sizes = x.sizes();
+  CHECK(sizes.size() == 2);
+}
