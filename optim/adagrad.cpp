@@ -23,10 +23,20 @@ Adagrad::Adagrad(std::vector<Tensor> params, const AdagradOptions& options)
     state_[i].tensors["sum"] = full_like(params_[i].detach(), options.initial_accumulator_value());
 }
 
+Adagrad::Adagrad(std::vector<OptimizerParamGroup> groups, const AdagradOptions& options)
+    : Optimizer(std::move(groups)), options(options) {
+  give_groups_options(options);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const AdagradOptions& o = group_options(group_of(i), options);
+    check_options(o);
+    state_[i].tensors["sum"] = full_like(params_[i].detach(), o.initial_accumulator_value());
+  }
+}
+
 void Adagrad::step() {
   NoGradGuard no_grad;
-  const AdagradOptions& o = options;
   for (std::size_t i = 0; i < params_.size(); ++i) {
+    const AdagradOptions& o = group_options(group_of(i), options);
     Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
     ParamState& state = state_[i];
@@ -34,6 +44,7 @@ void Adagrad::step() {
     const Tensor grad = o.weight_decay() != 0.0 ? p.grad() + p * o.weight_decay() : p.grad();
     const double clr = o.lr() / (1.0 + (t - 1.0) * o.lr_decay());
     Tensor& sum = state.tensors["sum"];
+    if (!sum.defined()) sum = full_like(p.detach(), o.initial_accumulator_value());  // a group added later
     sum.add_(grad * grad);
     Tensor denom = sum.sqrt();
     denom.add_(o.eps());
@@ -41,22 +52,40 @@ void Adagrad::step() {
   }
 }
 
-std::vector<std::pair<std::string, double>> Adagrad::hyperparameters() const {
-  return {{"lr", options.lr()},
-          {"lr_decay", options.lr_decay()},
-          {"weight_decay", options.weight_decay()},
-          {"initial_accumulator_value", options.initial_accumulator_value()},
-          {"eps", options.eps()}};
+// The options as name/value pairs (state dicts), and back.
+static std::vector<std::pair<std::string, double>> values_of(const AdagradOptions& o) {
+  return {{"lr", o.lr()},
+          {"lr_decay", o.lr_decay()},
+          {"weight_decay", o.weight_decay()},
+          {"initial_accumulator_value", o.initial_accumulator_value()},
+          {"eps", o.eps()}};
+}
+template <class Lookup>
+static AdagradOptions options_from(const Lookup& value, [[maybe_unused]] const AdagradOptions& current) {
+  return AdagradOptions{.lr = value("lr"),
+                        .lr_decay = value("lr_decay"),
+                        .weight_decay = value("weight_decay"),
+                        .initial_accumulator_value = value("initial_accumulator_value"),
+                        .eps = value("eps")};
 }
 
+std::vector<std::pair<std::string, double>> Adagrad::hyperparameters() const { return values_of(options); }
+
 void Adagrad::set_hyperparameters(const std::map<std::string, double>& values) {
-  AdagradOptions o{.lr = hyperparameter(values, "lr"),
-                   .lr_decay = hyperparameter(values, "lr_decay"),
-                   .weight_decay = hyperparameter(values, "weight_decay"),
-                   .initial_accumulator_value = hyperparameter(values, "initial_accumulator_value"),
-                   .eps = hyperparameter(values, "eps")};
+  const AdagradOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, options);
   check_options(o);
   options = o;
+}
+
+std::vector<std::pair<std::string, double>> Adagrad::group_hyperparameters(std::size_t g) const {
+  return values_of(group_options(g, options));
+}
+
+void Adagrad::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
+  AdagradOptions& current = param_groups()[g].options().as<AdagradOptions>();
+  const AdagradOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, current);
+  check_options(o);
+  current = o;
 }
 
 }  // namespace cake::optim

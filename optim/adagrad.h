@@ -26,6 +26,8 @@ struct AdagradOptions {
 class Adagrad : public Optimizer {
  public:
   explicit Adagrad(std::vector<Tensor> params, const AdagradOptions& options = {});
+  // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
+  explicit Adagrad(std::vector<OptimizerParamGroup> groups, const AdagradOptions& options = {});
   void step() override;
   std::string name() const override { return "Adagrad"; }
   double lr() const override { return options.lr; }
@@ -36,6 +38,8 @@ class Adagrad : public Optimizer {
  protected:
   std::vector<std::pair<std::string, double>> hyperparameters() const override;
   void set_hyperparameters(const std::map<std::string, double>& values) override;
+  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
+  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
 };
 
 }  // namespace cake::optim

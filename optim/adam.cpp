@@ -52,9 +52,11 @@ void adam_reference_step(Tensor& p, ParamState& state, const AdamSettings& s, do
   p.add_(exp_avg / denom, -step_size);
 }
 
-void adam_step(std::vector<Tensor>& params, std::vector<ParamState>& states, const AdamSettings& s) {
+// Updates params[begin, end), one parameter group.
+void adam_step(std::vector<Tensor>& params, std::vector<ParamState>& states, std::size_t begin, std::size_t end,
+               const AdamSettings& s) {
   NoGradGuard no_grad;
-  for (std::size_t i = 0; i < params.size(); ++i) {
+  for (std::size_t i = begin; i < end; ++i) {
     Tensor& p = params[i];
     if (!p.grad().defined()) continue;
     ParamState& state = states[i];
@@ -87,10 +89,20 @@ void adam_step(std::vector<Tensor>& params, std::vector<ParamState>& states, con
   }
 }
 
-std::vector<std::pair<std::string, double>> adam_hyperparameters(double lr, std::pair<double, double> betas, double eps,
-                                                                  double weight_decay, bool amsgrad) {
-  return {{"lr", lr}, {"beta1", betas.first}, {"beta2", betas.second},
-          {"eps", eps}, {"weight_decay", weight_decay}, {"amsgrad", amsgrad ? 1.0 : 0.0}};
+// The options as name/value pairs (state dicts), and back; Adam and AdamW have the same fields.
+template <class Options>
+std::vector<std::pair<std::string, double>> adam_hyperparameters(const Options& o) {
+  return {{"lr", o.lr},   {"beta1", o.betas().first},     {"beta2", o.betas().second},
+          {"eps", o.eps}, {"weight_decay", o.weight_decay}, {"amsgrad", o.amsgrad ? 1.0 : 0.0}};
+}
+template <class Options, class Lookup>
+Options adam_options_from(const Lookup& value, const Options& current) {
+  return Options{.lr = value("lr"),
+                 .betas = {value("beta1"), value("beta2")},
+                 .eps = value("eps"),
+                 .weight_decay = value("weight_decay"),
+                 .amsgrad = value("amsgrad") != 0.0,
+                 .fused = current.fused};
 }
 
 }  // namespace
@@ -105,21 +117,34 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : Optimizer(s
   check_settings("Adam", settings_of(options));
 }
 
-void Adam::step() { adam_step(params_, state_, settings_of(options)); }
-
-std::vector<std::pair<std::string, double>> Adam::hyperparameters() const {
-  return adam_hyperparameters(options.lr, options.betas, options.eps, options.weight_decay, options.amsgrad);
+Adam::Adam(std::vector<OptimizerParamGroup> groups, const AdamOptions& options)
+    : Optimizer(std::move(groups)), options(options) {
+  give_groups_options(options);
+  for (std::size_t g = 0; g < param_groups().size(); ++g) check_settings("Adam", settings_of(group_options(g, options)));
 }
 
+void Adam::step() {
+  for (std::size_t g = 0; g < param_groups().size(); ++g)
+    adam_step(params_, state_, group_begin(g), group_end(g), settings_of(group_options(g, options)));
+}
+
+std::vector<std::pair<std::string, double>> Adam::hyperparameters() const { return adam_hyperparameters(options); }
+
 void Adam::set_hyperparameters(const std::map<std::string, double>& values) {
-  AdamOptions o{.lr = hyperparameter(values, "lr"),
-                .betas = {hyperparameter(values, "beta1"), hyperparameter(values, "beta2")},
-                .eps = hyperparameter(values, "eps"),
-                .weight_decay = hyperparameter(values, "weight_decay"),
-                .amsgrad = hyperparameter(values, "amsgrad") != 0.0,
-                .fused = options.fused};
+  const AdamOptions o = adam_options_from([&](const char* key) { return hyperparameter(values, key); }, options);
   check_settings("Adam", settings_of(o));
   options = o;
+}
+
+std::vector<std::pair<std::string, double>> Adam::group_hyperparameters(std::size_t g) const {
+  return adam_hyperparameters(group_options(g, options));
+}
+
+void Adam::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
+  AdamOptions& current = param_groups()[g].options().as<AdamOptions>();
+  const AdamOptions o = adam_options_from([&](const char* key) { return hyperparameter(values, key); }, current);
+  check_settings("Adam", settings_of(o));
+  current = o;
 }
 
 // ---- AdamW -----------------------------------------------------------------------------------
@@ -133,21 +158,34 @@ AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
   check_settings("AdamW", settings_of(options));
 }
 
-void AdamW::step() { adam_step(params_, state_, settings_of(options)); }
-
-std::vector<std::pair<std::string, double>> AdamW::hyperparameters() const {
-  return adam_hyperparameters(options.lr, options.betas, options.eps, options.weight_decay, options.amsgrad);
+AdamW::AdamW(std::vector<OptimizerParamGroup> groups, const AdamWOptions& options)
+    : Optimizer(std::move(groups)), options(options) {
+  give_groups_options(options);
+  for (std::size_t g = 0; g < param_groups().size(); ++g) check_settings("AdamW", settings_of(group_options(g, options)));
 }
 
+void AdamW::step() {
+  for (std::size_t g = 0; g < param_groups().size(); ++g)
+    adam_step(params_, state_, group_begin(g), group_end(g), settings_of(group_options(g, options)));
+}
+
+std::vector<std::pair<std::string, double>> AdamW::hyperparameters() const { return adam_hyperparameters(options); }
+
 void AdamW::set_hyperparameters(const std::map<std::string, double>& values) {
-  AdamWOptions o{.lr = hyperparameter(values, "lr"),
-                 .betas = {hyperparameter(values, "beta1"), hyperparameter(values, "beta2")},
-                 .eps = hyperparameter(values, "eps"),
-                 .weight_decay = hyperparameter(values, "weight_decay"),
-                 .amsgrad = hyperparameter(values, "amsgrad") != 0.0,
-                 .fused = options.fused};
+  const AdamWOptions o = adam_options_from([&](const char* key) { return hyperparameter(values, key); }, options);
   check_settings("AdamW", settings_of(o));
   options = o;
+}
+
+std::vector<std::pair<std::string, double>> AdamW::group_hyperparameters(std::size_t g) const {
+  return adam_hyperparameters(group_options(g, options));
+}
+
+void AdamW::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
+  AdamWOptions& current = param_groups()[g].options().as<AdamWOptions>();
+  const AdamWOptions o = adam_options_from([&](const char* key) { return hyperparameter(values, key); }, current);
+  check_settings("AdamW", settings_of(o));
+  current = o;
 }
 
 }  // namespace cake::optim

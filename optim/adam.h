@@ -46,6 +46,8 @@ struct AdamWOptions {
 class Adam : public Optimizer {
  public:
   explicit Adam(std::vector<Tensor> params, const AdamOptions& options = {});
+  // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
+  explicit Adam(std::vector<OptimizerParamGroup> groups, const AdamOptions& options = {});
   void step() override;
   std::string name() const override { return "Adam"; }
   double lr() const override { return options.lr; }
@@ -56,6 +58,8 @@ class Adam : public Optimizer {
  protected:
   std::vector<std::pair<std::string, double>> hyperparameters() const override;
   void set_hyperparameters(const std::map<std::string, double>& values) override;
+  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
+  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
 };
 
 // Adam with decoupled weight decay: p <- p (1 - lr weight_decay) first, then the Adam step
@@ -63,6 +67,8 @@ class Adam : public Optimizer {
 class AdamW : public Optimizer {
  public:
   explicit AdamW(std::vector<Tensor> params, const AdamWOptions& options = {});
+  // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
+  explicit AdamW(std::vector<OptimizerParamGroup> groups, const AdamWOptions& options = {});
   void step() override;
   std::string name() const override { return "AdamW"; }
   double lr() const override { return options.lr; }
@@ -73,6 +79,8 @@ class AdamW : public Optimizer {
  protected:
   std::vector<std::pair<std::string, double>> hyperparameters() const override;
   void set_hyperparameters(const std::map<std::string, double>& values) override;
+  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
+  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
 };
 
 }  // namespace cake::optim

@@ -10,8 +10,18 @@
 namespace cake::optim {
 
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
-  if (!optimizer.initial_lr) optimizer.initial_lr = optimizer.lr();
-  base_lr_ = *optimizer.initial_lr;
+  for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+    std::optional<double>& initial = optimizer.group_initial_lr(g);
+    if (!initial) initial = optimizer.group_lr(g);
+    base_lrs_.push_back(*initial);
+  }
+  base_lr_ = base_lrs_.at(0);
+}
+
+std::vector<double> LRScheduler::get_last_lrs() const {
+  std::vector<double> lrs;
+  for (std::size_t g = 0; g < optimizer_.param_groups().size(); ++g) lrs.push_back(optimizer_.group_lr(g));
+  return lrs;
 }
 
 void LRScheduler::step() { set_epoch(last_epoch_ + 1); }
@@ -19,7 +29,10 @@ void LRScheduler::step() { set_epoch(last_epoch_ + 1); }
 void LRScheduler::set_epoch(std::int64_t epoch) {
   CAKE_CHECK(epoch >= 0, "LRScheduler::set_epoch: epoch must be non-negative, got ", epoch);
   last_epoch_ = epoch;
-  optimizer_.set_lr(lr_at(epoch));
+  CAKE_CHECK(base_lrs_.size() == optimizer_.param_groups().size(), "LRScheduler: the optimiser has ",
+             optimizer_.param_groups().size(), " parameter groups but had ", base_lrs_.size(),
+             " when the scheduler was made");
+  for (std::size_t g = 0; g < base_lrs_.size(); ++g) optimizer_.set_group_lr(g, lr_at(epoch, base_lrs_[g]));
 }
 
 // ---- StepLR, MultiStepLR, ExponentialLR --------------------------------------------------------
@@ -30,8 +43,8 @@ StepLR::StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma)
   start();
 }
 
-double StepLR::lr_at(std::int64_t epoch) const {
-  return base_lr_ * std::pow(gamma, static_cast<double>(epoch / step_size));
+double StepLR::lr_at(std::int64_t epoch, double base) const {
+  return base * std::pow(gamma, static_cast<double>(epoch / step_size));
 }
 
 MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones_in, double gamma)
@@ -40,14 +53,16 @@ MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milesto
   start();
 }
 
-double MultiStepLR::lr_at(std::int64_t epoch) const {
+double MultiStepLR::lr_at(std::int64_t epoch, double base) const {
   const auto passed = std::upper_bound(milestones.begin(), milestones.end(), epoch) - milestones.begin();
-  return base_lr_ * std::pow(gamma, static_cast<double>(passed));
+  return base * std::pow(gamma, static_cast<double>(passed));
 }
 
 ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler(optimizer), gamma(gamma) { start(); }
 
-double ExponentialLR::lr_at(std::int64_t epoch) const { return base_lr_ * std::pow(gamma, static_cast<double>(epoch)); }
+double ExponentialLR::lr_at(std::int64_t epoch, double base) const {
+  return base * std::pow(gamma, static_cast<double>(epoch));
+}
 
 // ---- CosineAnnealingLR, LinearLR -----------------------------------------------------------------
 
@@ -57,9 +72,9 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, d
   start();
 }
 
-double CosineAnnealingLR::lr_at(std::int64_t epoch) const {
+double CosineAnnealingLR::lr_at(std::int64_t epoch, double base) const {
   const double progress = static_cast<double>(epoch) / static_cast<double>(T_max);
-  return eta_min + (base_lr_ - eta_min) * (1.0 + std::cos(std::numbers::pi * progress)) / 2.0;
+  return eta_min + (base - eta_min) * (1.0 + std::cos(std::numbers::pi * progress)) / 2.0;
 }
 
 LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor, std::int64_t total_iters)
@@ -71,9 +86,9 @@ LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor,
   start();
 }
 
-double LinearLR::lr_at(std::int64_t epoch) const {
+double LinearLR::lr_at(std::int64_t epoch, double base) const {
   const double progress = static_cast<double>(std::min(epoch, total_iters)) / static_cast<double>(total_iters);
-  return base_lr_ * (start_factor + (end_factor - start_factor) * progress);
+  return base * (start_factor + (end_factor - start_factor) * progress);
 }
 
 // ---- SequentialLR --------------------------------------------------------------------------------
@@ -88,10 +103,10 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRS
   start();
 }
 
-double SequentialLR::lr_at(std::int64_t epoch) const {
+double SequentialLR::lr_at(std::int64_t epoch, double base) const {
   const auto k = std::upper_bound(milestones.begin(), milestones.end(), epoch) - milestones.begin();
   const std::int64_t started = k == 0 ? 0 : milestones[static_cast<std::size_t>(k - 1)];
-  return schedulers[static_cast<std::size_t>(k)]->lr_at(epoch - started);
+  return schedulers[static_cast<std::size_t>(k)]->lr_at(epoch - started, base);
 }
 
 // ---- ReduceLROnPlateau ---------------------------------------------------------------------------
@@ -128,9 +143,11 @@ void ReduceLROnPlateau::step(double metric) {
     num_bad_epochs = 0;
   }
   if (num_bad_epochs > options.patience()) {
-    const double old_lr = optimizer_.lr();
-    const double new_lr = std::max(old_lr * options.factor(), options.min_lr());
-    if (old_lr - new_lr > options.eps()) optimizer_.set_lr(new_lr);
+    for (std::size_t g = 0; g < optimizer_.param_groups().size(); ++g) {
+      const double old_lr = optimizer_.group_lr(g);
+      const double new_lr = std::max(old_lr * options.factor(), options.min_lr());
+      if (old_lr - new_lr > options.eps()) optimizer_.set_group_lr(g, new_lr);
+    }
     cooldown_counter = options.cooldown();
     num_bad_epochs = 0;
   }

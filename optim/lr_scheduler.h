@@ -35,11 +35,20 @@ class LRScheduler {
   void step();
   // Jumps to `epoch` (to resume training) and sets the lr for it.
   void set_epoch(std::int64_t epoch);
-  double get_last_lr() const { return optimizer_.lr(); }
+  // The lr of the first parameter group (get_last_lrs: of every group).
+  double get_last_lr() const { return optimizer_.group_lr(0); }
+  std::vector<double> get_last_lrs() const;
   std::int64_t last_epoch() const { return last_epoch_; }
   double base_lr() const { return base_lr_; }
-  // The learning rate at `epoch` (0 = before the first step()).
-  virtual double lr_at(std::int64_t epoch) const = 0;
+  // The learning rate at `epoch` (0 = before the first step()) of the first group.
+  virtual double lr_at(std::int64_t epoch) const { return lr_at(epoch, base_lr_); }
+  // The learning rate at `epoch` of a group whose initial lr is `base`: each group of the
+  // optimiser follows the schedule from its own initial lr, as in PyTorch. A scheduler
+  // overrides this one (the built-in ones do) or the one above, which then scales by
+  // base / base_lr() for the other groups.
+  virtual double lr_at(std::int64_t epoch, double base) const {
+    return base_lr_ == 0.0 ? 0.0 : lr_at(epoch) * (base / base_lr_);
+  }
 
  protected:
   // Every concrete scheduler calls this at the end of its constructor: it sets the epoch-0 lr
@@ -47,7 +56,8 @@ class LRScheduler {
   void start() { set_epoch(0); }
 
   Optimizer& optimizer_;
-  double base_lr_;
+  double base_lr_;                 // the first group's initial lr
+  std::vector<double> base_lrs_;   // every group's
   std::int64_t last_epoch_ = 0;
 };
 
@@ -55,7 +65,8 @@ class LRScheduler {
 class StepLR : public LRScheduler {
  public:
   StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
-  double lr_at(std::int64_t epoch) const override;
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
   std::int64_t step_size;
   double gamma;
 };
@@ -64,7 +75,8 @@ class StepLR : public LRScheduler {
 class MultiStepLR : public LRScheduler {
  public:
   MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma = 0.1);
-  double lr_at(std::int64_t epoch) const override;
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
   std::vector<std::int64_t> milestones;  // sorted
   double gamma;
 };
@@ -73,7 +85,8 @@ class MultiStepLR : public LRScheduler {
 class ExponentialLR : public LRScheduler {
  public:
   ExponentialLR(Optimizer& optimizer, double gamma);
-  double lr_at(std::int64_t epoch) const override;
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
   double gamma;
 };
 
@@ -82,7 +95,8 @@ class ExponentialLR : public LRScheduler {
 class CosineAnnealingLR : public LRScheduler {
  public:
   CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min = 0.0);
-  double lr_at(std::int64_t epoch) const override;
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
   std::int64_t T_max;
   double eta_min;
 };
@@ -93,7 +107,8 @@ class LinearLR : public LRScheduler {
  public:
   explicit LinearLR(Optimizer& optimizer, double start_factor = 1.0 / 3.0, double end_factor = 1.0,
                     std::int64_t total_iters = 5);
-  double lr_at(std::int64_t epoch) const override;
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
   double start_factor, end_factor;
   std::int64_t total_iters;
 };
@@ -104,7 +119,8 @@ class SequentialLR : public LRScheduler {
  public:
   SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
                std::vector<std::int64_t> milestones);
-  double lr_at(std::int64_t epoch) const override;
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
   std::vector<std::shared_ptr<LRScheduler>> schedulers;
   std::vector<std::int64_t> milestones;
 };
@@ -123,13 +139,13 @@ struct ReduceLROnPlateauOptions {
   CAKE_ARG(double, eps) = 1e-8;                           // smaller changes of lr are skipped
 };
 
-// Divides the lr by 1 / factor once the metric has not improved for more than `patience`
-// epochs. "Improved" (Rel, Min mode): metric < best (1 - threshold).
+// Divides the lr (of every parameter group) by 1 / factor once the metric has not improved for
+// more than `patience` epochs. "Improved" (Rel, Min mode): metric < best (1 - threshold).
 class ReduceLROnPlateau {
  public:
   explicit ReduceLROnPlateau(Optimizer& optimizer, const ReduceLROnPlateauOptions& options = {});
   void step(double metric);
-  double get_last_lr() const { return optimizer_.lr(); }
+  double get_last_lr() const { return optimizer_.group_lr(0); }
 
   ReduceLROnPlateauOptions options;
   double best;

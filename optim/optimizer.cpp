@@ -8,10 +8,51 @@
 
 namespace cake::optim {
 
-Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)), state_(params_.size()) {
+// ---- options and groups ----------------------------------------------------------------------
+
+OptimizerOptions::OptimizerOptions(const OptimizerOptions& other)
+    : value_(other.copy_(other.value_.get())),
+      type_(other.type_),
+      get_lr_(other.get_lr_),
+      set_lr_(other.set_lr_),
+      copy_(other.copy_) {}
+
+OptimizerOptions& OptimizerOptions::operator=(const OptimizerOptions& other) {
+  if (this != &other) *this = OptimizerOptions(other);
+  return *this;
+}
+
+void OptimizerOptions::check_type(const std::type_info& wanted) const {
+  CAKE_CHECK(wanted == *type_, "optimizer options: these are ", type_->name(), ", not ", wanted.name(),
+             " (a parameter group's options must be those of the optimiser it belongs to)");
+}
+
+OptimizerOptions& OptimizerParamGroup::options() {
+  CAKE_CHECK(options_.has_value(), "OptimizerParamGroup: this group has no options of its own (it uses the optimiser's)");
+  return *options_;
+}
+
+const OptimizerOptions& OptimizerParamGroup::options() const {
+  CAKE_CHECK(options_.has_value(), "OptimizerParamGroup: this group has no options of its own (it uses the optimiser's)");
+  return *options_;
+}
+
+// ---- the optimiser -----------------------------------------------------------------------------
+
+Optimizer::Optimizer(std::vector<Tensor> params) : Optimizer(std::vector<OptimizerParamGroup>{}) {
+  add_param_group(OptimizerParamGroup(std::move(params)));
+}
+
+Optimizer::Optimizer(std::vector<OptimizerParamGroup> groups) {
+  for (OptimizerParamGroup& group : groups) add_param_group(std::move(group));
+}
+
+void Optimizer::add_param_group(OptimizerParamGroup group) {
+  if (!group.has_options() && defaults_factory_) group.set_options(defaults_factory_());
   std::set<const TensorImpl*> seen;
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    const Tensor& p = params_[i];
+  for (const Tensor& p : params_) seen.insert(&p.impl());
+  for (const Tensor& p : group.params()) {
+    const std::size_t i = params_.size();
     CAKE_CHECK(p.defined(), "optimizer: parameter ", i, " is undefined");
     CAKE_CHECK(p.is_floating_point(), "optimizer: parameter ", i, " has dtype ", dtype_name(p.dtype()),
                "; only floating-point tensors can be optimised");
@@ -19,7 +60,43 @@ Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)), s
                ") is not a leaf tensor; optimise the leaves (module parameters), not results of ops");
     CAKE_CHECK(seen.insert(&p.impl()).second, "optimizer: parameter ", i, " (shape ", p.sizes(),
                ") appears more than once in the list");
+    params_.push_back(p);
+    state_.emplace_back();
   }
+  group_offsets_.push_back(params_.size());
+  param_groups_.push_back(std::move(group));
+}
+
+std::size_t Optimizer::group_of(std::size_t i) const {
+  std::size_t g = 0;
+  while (group_offsets_[g + 1] <= i) ++g;  // few groups: a linear scan
+  return g;
+}
+
+double Optimizer::group_lr(std::size_t g) const {
+  CAKE_CHECK(g < param_groups_.size(), name(), ": no parameter group ", g, " (there are ", param_groups_.size(), ")");
+  return param_groups_[g].has_options() ? param_groups_[g].options().get_lr() : lr();
+}
+
+void Optimizer::set_group_lr(std::size_t g, double value) {
+  CAKE_CHECK(g < param_groups_.size(), name(), ": no parameter group ", g, " (there are ", param_groups_.size(), ")");
+  if (param_groups_[g].has_options()) param_groups_[g].options().set_lr(value);
+  else set_lr(value);
+}
+
+std::optional<double>& Optimizer::group_initial_lr(std::size_t g) {
+  CAKE_CHECK(g < param_groups_.size(), name(), ": no parameter group ", g, " (there are ", param_groups_.size(), ")");
+  return g == 0 ? initial_lr : param_groups_[g].initial_lr;
+}
+
+std::vector<std::pair<std::string, double>> Optimizer::group_hyperparameters(std::size_t g) const {
+  CAKE_CHECK(!param_groups_[g].has_options(), name(), " does not support parameter groups with options of their own");
+  return hyperparameters();
+}
+
+void Optimizer::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
+  CAKE_CHECK(!param_groups_[g].has_options(), name(), " does not support parameter groups with options of their own");
+  set_hyperparameters(values);
 }
 
 void Optimizer::zero_grad(bool set_to_none) {
@@ -50,12 +127,28 @@ static std::string state_key(std::size_t index, const std::string& name) {
   return "state." + std::to_string(index) + "." + name;
 }
 
+// True for the layout every optimiser had before groups: one group, reading `options`.
+static bool single_legacy_group(const std::vector<OptimizerParamGroup>& groups) {
+  return groups.size() == 1 && !groups[0].has_options();
+}
+
 SafetensorsFile Optimizer::state_dict() const {
   SafetensorsFile out;
   out.metadata["optimizer"] = name();
   out.metadata["num_params"] = std::to_string(params_.size());
   for (const auto& [key, value] : hyperparameters()) out.metadata["hp." + key] = exact_text(value);
   if (initial_lr) out.metadata["initial_lr"] = exact_text(*initial_lr);
+  if (!single_legacy_group(param_groups_)) {
+    // Each group: its size and its own options ("group.<g>.hp.<name>"), its initial lr.
+    out.metadata["num_groups"] = std::to_string(param_groups_.size());
+    for (std::size_t g = 0; g < param_groups_.size(); ++g) {
+      const std::string prefix = "group." + std::to_string(g) + ".";
+      out.metadata[prefix + "num_params"] = std::to_string(group_end(g) - group_begin(g));
+      for (const auto& [key, value] : group_hyperparameters(g)) out.metadata[prefix + "hp." + key] = exact_text(value);
+      const std::optional<double>& initial = g == 0 ? initial_lr : param_groups_[g].initial_lr;
+      if (initial) out.metadata[prefix + "initial_lr"] = exact_text(*initial);
+    }
+  }
   for (std::size_t i = 0; i < state_.size(); ++i) {
     out.metadata[state_key(i, "step")] = std::to_string(state_[i].step);
     for (const auto& [name, tensor] : state_[i].tensors) out.tensors[state_key(i, name)] = tensor;
@@ -117,10 +210,40 @@ void Optimizer::load_state_dict(const SafetensorsFile& state, const std::string&
     // never write into the caller's tensors.
     loaded[i].tensors[entry] = tensor.detach().to(param.device(), param.dtype()).clone();
   }
+  // Groups: the same partition, then each group's options.
+  const std::size_t saved_groups =
+      state.metadata.count("num_groups") ? static_cast<std::size_t>(std::stoull(meta("num_groups"))) : 1;
+  CAKE_CHECK(saved_groups == param_groups_.size(), "load ", name(), " state from ", source, ": it has ", saved_groups,
+             " parameter groups but this optimiser has ", param_groups_.size());
+  std::vector<std::map<std::string, double>> group_values(param_groups_.size());
+  std::vector<std::optional<double>> group_initial(param_groups_.size());
+  if (state.metadata.count("num_groups")) {
+    for (std::size_t g = 0; g < param_groups_.size(); ++g) {
+      const std::string prefix = "group." + std::to_string(g) + ".";
+      CAKE_CHECK(meta(prefix + "num_params") == std::to_string(group_end(g) - group_begin(g)), "load ", name(),
+                 " state from ", source, ": group ", g, " has ", meta(prefix + "num_params"),
+                 " parameters but this optimiser's has ", group_end(g) - group_begin(g));
+      for (const auto& [key, text] : state.metadata)
+        if (key.rfind(prefix + "hp.", 0) == 0)
+          group_values[g][key.substr(prefix.size() + 3)] = parse_double(text, key, source);
+      if (state.metadata.count(prefix + "initial_lr"))
+        group_initial[g] = parse_double(meta(prefix + "initial_lr"), prefix + "initial_lr", source);
+    }
+  } else {
+    CAKE_CHECK(single_legacy_group(param_groups_), "load ", name(), " state from ", source,
+               ": it was saved without parameter groups but this optimiser's group has options of its own");
+  }
   set_hyperparameters(values);
   initial_lr = state.metadata.count("initial_lr")
                    ? std::optional<double>(parse_double(meta("initial_lr"), "initial_lr", source))
                    : std::nullopt;
+  if (state.metadata.count("num_groups")) {
+    for (std::size_t g = 0; g < param_groups_.size(); ++g) {
+      set_group_hyperparameters(g, group_values[g]);
+      if (g > 0) param_groups_[g].initial_lr = group_initial[g];
+    }
+    initial_lr = group_initial[0];
+  }
   state_ = std::move(loaded);
 }
 

@@ -19,10 +19,16 @@ RMSprop::RMSprop(std::vector<Tensor> params, const RMSpropOptions& options)
   check_options(options);
 }
 
+RMSprop::RMSprop(std::vector<OptimizerParamGroup> groups, const RMSpropOptions& options)
+    : Optimizer(std::move(groups)), options(options) {
+  give_groups_options(options);
+  for (std::size_t g = 0; g < param_groups().size(); ++g) check_options(group_options(g, options));
+}
+
 void RMSprop::step() {
   NoGradGuard no_grad;
-  const RMSpropOptions& o = options;
   for (std::size_t i = 0; i < params_.size(); ++i) {
+    const RMSpropOptions& o = group_options(group_of(i), options);
     Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
     ParamState& state = state_[i];
@@ -54,24 +60,42 @@ void RMSprop::step() {
   }
 }
 
-std::vector<std::pair<std::string, double>> RMSprop::hyperparameters() const {
-  return {{"lr", options.lr()},
-          {"alpha", options.alpha()},
-          {"eps", options.eps()},
-          {"weight_decay", options.weight_decay()},
-          {"momentum", options.momentum()},
-          {"centered", options.centered() ? 1.0 : 0.0}};
+// The options as name/value pairs (state dicts), and back.
+static std::vector<std::pair<std::string, double>> values_of(const RMSpropOptions& o) {
+  return {{"lr", o.lr()},
+          {"alpha", o.alpha()},
+          {"eps", o.eps()},
+          {"weight_decay", o.weight_decay()},
+          {"momentum", o.momentum()},
+          {"centered", o.centered() ? 1.0 : 0.0}};
+}
+template <class Lookup>
+static RMSpropOptions options_from(const Lookup& value, [[maybe_unused]] const RMSpropOptions& current) {
+  return RMSpropOptions{.lr = value("lr"),
+                        .alpha = value("alpha"),
+                        .eps = value("eps"),
+                        .weight_decay = value("weight_decay"),
+                        .momentum = value("momentum"),
+                        .centered = value("centered") != 0.0};
 }
 
+std::vector<std::pair<std::string, double>> RMSprop::hyperparameters() const { return values_of(options); }
+
 void RMSprop::set_hyperparameters(const std::map<std::string, double>& values) {
-  RMSpropOptions o{.lr = hyperparameter(values, "lr"),
-                   .alpha = hyperparameter(values, "alpha"),
-                   .eps = hyperparameter(values, "eps"),
-                   .weight_decay = hyperparameter(values, "weight_decay"),
-                   .momentum = hyperparameter(values, "momentum"),
-                   .centered = hyperparameter(values, "centered") != 0.0};
+  const RMSpropOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, options);
   check_options(o);
   options = o;
+}
+
+std::vector<std::pair<std::string, double>> RMSprop::group_hyperparameters(std::size_t g) const {
+  return values_of(group_options(g, options));
+}
+
+void RMSprop::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
+  RMSpropOptions& current = param_groups()[g].options().as<RMSpropOptions>();
+  const RMSpropOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, current);
+  check_options(o);
+  current = o;
 }
 
 }  // namespace cake::optim

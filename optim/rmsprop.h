@@ -29,6 +29,8 @@ struct RMSpropOptions {
 class RMSprop : public Optimizer {
  public:
   explicit RMSprop(std::vector<Tensor> params, const RMSpropOptions& options = {});
+  // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
+  explicit RMSprop(std::vector<OptimizerParamGroup> groups, const RMSpropOptions& options = {});
   void step() override;
   std::string name() const override { return "RMSprop"; }
   double lr() const override { return options.lr; }
@@ -39,6 +41,8 @@ class RMSprop : public Optimizer {
  protected:
   std::vector<std::pair<std::string, double>> hyperparameters() const override;
   void set_hyperparameters(const std::map<std::string, double>& values) override;
+  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
+  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
 };
 
 }  // namespace cake::optim

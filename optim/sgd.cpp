@@ -21,10 +21,16 @@ SGD::SGD(std::vector<Tensor> params, const SGDOptions& options) : Optimizer(std:
   check_options(options);
 }
 
+SGD::SGD(std::vector<OptimizerParamGroup> groups, const SGDOptions& options)
+    : Optimizer(std::move(groups)), options(options) {
+  give_groups_options(options);
+  for (std::size_t g = 0; g < param_groups().size(); ++g) check_options(group_options(g, options));
+}
+
 void SGD::step() {
   NoGradGuard no_grad;
-  const SGDOptions& o = options;
   for (std::size_t i = 0; i < params_.size(); ++i) {
+    const SGDOptions& o = group_options(group_of(i), options);
     Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
     ParamState& state = state_[i];
@@ -57,23 +63,41 @@ void SGD::step() {
   }
 }
 
-std::vector<std::pair<std::string, double>> SGD::hyperparameters() const {
-  return {{"lr", options.lr()},
-          {"momentum", options.momentum()},
-          {"dampening", options.dampening()},
-          {"weight_decay", options.weight_decay()},
-          {"nesterov", options.nesterov() ? 1.0 : 0.0}};
+// The options as name/value pairs (state dicts), and back.
+static std::vector<std::pair<std::string, double>> values_of(const SGDOptions& o) {
+  return {{"lr", o.lr()},
+          {"momentum", o.momentum()},
+          {"dampening", o.dampening()},
+          {"weight_decay", o.weight_decay()},
+          {"nesterov", o.nesterov() ? 1.0 : 0.0}};
+}
+template <class Lookup>
+static SGDOptions options_from(const Lookup& value, [[maybe_unused]] const SGDOptions& current) {
+  return SGDOptions{.lr = value("lr"),
+                    .momentum = value("momentum"),
+                    .dampening = value("dampening"),
+                    .weight_decay = value("weight_decay"),
+                    .nesterov = value("nesterov") != 0.0,
+                    .fused = current.fused()};
 }
 
+std::vector<std::pair<std::string, double>> SGD::hyperparameters() const { return values_of(options); }
+
 void SGD::set_hyperparameters(const std::map<std::string, double>& values) {
-  SGDOptions o{.lr = hyperparameter(values, "lr"),
-               .momentum = hyperparameter(values, "momentum"),
-               .dampening = hyperparameter(values, "dampening"),
-               .weight_decay = hyperparameter(values, "weight_decay"),
-               .nesterov = hyperparameter(values, "nesterov") != 0.0,
-               .fused = options.fused()};
+  const SGDOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, options);
   check_options(o);
   options = o;
+}
+
+std::vector<std::pair<std::string, double>> SGD::group_hyperparameters(std::size_t g) const {
+  return values_of(group_options(g, options));
+}
+
+void SGD::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
+  SGDOptions& current = param_groups()[g].options().as<SGDOptions>();
+  const SGDOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, current);
+  check_options(o);
+  current = o;
 }
 
 }  // namespace cake::optim

@@ -30,6 +30,8 @@ struct SGDOptions {
 class SGD : public Optimizer {
  public:
   explicit SGD(std::vector<Tensor> params, const SGDOptions& options = {});
+  // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
+  explicit SGD(std::vector<OptimizerParamGroup> groups, const SGDOptions& options = {});
   void step() override;
   std::string name() const override { return "SGD"; }
   double lr() const override { return options.lr; }
@@ -40,6 +42,8 @@ class SGD : public Optimizer {
  protected:
   std::vector<std::pair<std::string, double>> hyperparameters() const override;
   void set_hyperparameters(const std::map<std::string, double>& values) override;
+  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
+  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
 };
 
 }  // namespace cake::optim
