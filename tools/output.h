@@ -40,11 +40,11 @@ namespace cake::cli {
 inline constexpr const char* kRunMarker = ".cake-run";
 
 struct OutputRequest {
-  std::string out;                            // --out; "": a new runs/ALGORITHM-N
-  std::string algorithm;
+  std::string out = {};                       // --out; "": a new runs/ALGORITHM-N
+  std::string algorithm = {};
   bool overwrite = false;                     // --overwrite: replace the run in `out`
   bool resume = false;                        // --resume: continue the run in `out`, in place
-  std::vector<std::filesystem::path> inputs;  // files the run reads: never in a folder it deletes
+  std::vector<std::filesystem::path> inputs = {};  // files the run reads: never in a folder it deletes
   std::filesystem::path runs_root = "runs";
 };
 

@@ -153,8 +153,8 @@ const std::string& StateReader::entry(const std::string& name, const char* kind)
   auto it = file_.metadata.find(prefix_ + name + "#kind");
   CAKE_CHECK(it != file_.metadata.end(), "checkpoint ", path_, ": the state entry '", prefix_, name,
              "' is missing (was it saved by this algorithm?)");
-  CAKE_CHECK(it->second == kind, "checkpoint ", path_, ": the state entry '", prefix_, name, "' is a ", it->second,
-             ", not a ", kind);
+  CAKE_CHECK(it->second == kind, "checkpoint ", path_, ": the state entry '", prefix_, name,
+             "' was saved with StateWriter::", it->second, " but is read with StateReader::", kind);
   if (std::string(kind) == "tensor") return it->second;
   auto value = file_.metadata.find(prefix_ + name);
   CAKE_CHECK(value != file_.metadata.end(), "checkpoint ", path_, ": the value of '", prefix_, name, "' is missing");

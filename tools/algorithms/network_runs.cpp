@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "algorithms/manifold/tsne.h"
+#include "autograd/ops.h"
+#include "tensor/creation.h"
 #include "tools/figures.h"
 #include "tools/output.h"
 
