@@ -350,7 +350,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
 int remove_stale_temporaries(const std::string& path) {
   const std::filesystem::path target(path);
   const std::filesystem::path dir = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
-  const std::string prefix = "." + target.filename().string() + ".tmp-";
+  std::string prefix(".");  // append, not operator+: see AtomicFile
+  prefix.append(target.filename().string()).append(".tmp-");
   std::error_code error;
   int removed = 0;
   for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {

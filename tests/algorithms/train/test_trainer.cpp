@@ -382,7 +382,7 @@ TEST_CASE("Trainer::add_state: functions instead of a class, and the mistakes it
   const std::string message = testing::error_message([&] { wrong.fit(as_dataset(images)); });
   CHECK(message.find(checkpoint) != std::string::npos);
   CHECK(message.find("state.moco.queue_head") != std::string::npos);
-  CHECK(message.find("saved with StateWriter::scalar but is read with StateReader::integer") != std::string::npos);
+  CHECK_MESSAGE(message.find("saved with StateWriter::scalar but is read with StateReader::integer") != std::string::npos, message);
   Trainer missing(model, sgd, loss, {.epochs = 2, .batch_size = 8, .resume_from = checkpoint});
   missing.add_state("dec", [](StateWriter&) {}, [](const StateReader& in) { in.tensor("targets"); });
   CHECK(testing::error_message([&] { missing.fit(as_dataset(images)); }).find("'state.dec.targets' is missing") !=
