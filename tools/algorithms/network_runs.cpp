@@ -174,7 +174,7 @@ algorithms::TrainResult train_and_log(RunContext& ctx, algorithms::Trainer& trai
             item.key() != "lr" && item.key() != "weight_decay" && item.key() != "batch_size")
           changes.push_back(item.key() + ": " + old_params[item.key()].dump() + " -> " + item.value().dump());
     }
-    ctx.log({{"event", "resumed"}, {"from", trainer.options().resume_from}, {"epoch", result.resumed_from_epoch},
+    ctx.log({{"event", "resumed"}, {"from", trainer.options().resume_from}, {"checkpoint_epoch", result.resumed_from_epoch},
              {"changes", changes}});
     ctx.metrics["resumed_from_epoch"] = result.resumed_from_epoch;
     if (!changes.empty()) {
