@@ -66,6 +66,15 @@ std::string hex64(std::uint64_t value) {
   return buffer;
 }
 
+// The start of the whole-file hash: the header as nlohmann::json dumps it (object keys sorted,
+// no spaces), without the kFileChecksumKey entry. A canonical form rather than the file's own
+// bytes, so the writer can hash before it knows the hash, and padding does not matter.
+std::uint64_t header_hash(Json header) {
+  if (header.contains("__metadata__") && header["__metadata__"].is_object()) header["__metadata__"].erase(kFileChecksumKey);
+  const std::string text = header.dump();
+  return fnv1a64(text.data(), text.size());
+}
+
 // ---- writing ------------------------------------------------------------------------------
 
 // Owns the temporary file until commit(): if anything throws first, the destructor removes it,
@@ -137,11 +146,12 @@ std::uint64_t fnv1a64(const void* data, std::size_t size, std::uint64_t hash) {
 }
 
 void save_safetensors(const std::string& path, const TensorMap& tensors, const MetadataMap& metadata) {
-  CAKE_CHECK(!metadata.count(kChecksumKey), "save '", path, "': the metadata key '", kChecksumKey,
-             "' is reserved for the checksum Cake writes");
+  for (const char* reserved : {kChecksumKey, kFileChecksumKey})
+    CAKE_CHECK(!metadata.count(reserved), "save '", path, "': the metadata key '", reserved,
+               "' is reserved for the checksum Cake writes");
   // Contiguous CPU copies (no copy at all for tensors that already are), in name order.
   std::vector<std::pair<std::string, Tensor>> blobs;
-  std::uint64_t offset = 0, checksum = kFnv1aOffset;
+  std::uint64_t offset = 0;
   Json header = Json::object();
   for (const auto& [name, tensor] : tensors) {
     CAKE_CHECK(!name.empty() && name != "__metadata__", "save '", path, "': invalid tensor name '", name, "'");
@@ -149,14 +159,17 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     Tensor cpu = tensor.detach().to(kCPU).contiguous();
     const std::uint64_t bytes = cpu.nbytes();
     header[name] = {{"dtype", dtype_code(cpu.dtype())}, {"shape", cpu.sizes()}, {"data_offsets", {offset, offset + bytes}}};
-    if (bytes > 0) checksum = fnv1a64(cpu.raw_data(), bytes, checksum);
     offset += bytes;
     blobs.emplace_back(name, std::move(cpu));
   }
   Json meta = Json::object();
   for (const auto& [key, value] : metadata) meta[key] = value;
-  meta[kChecksumKey] = hex64(checksum);
   header["__metadata__"] = meta;
+  // The whole-file hash: the canonical header (without the hash itself), then the data.
+  std::uint64_t checksum = header_hash(header);
+  for (const auto& blob : blobs)
+    if (blob.second.nbytes() > 0) checksum = fnv1a64(blob.second.raw_data(), blob.second.nbytes(), checksum);
+  header["__metadata__"][kFileChecksumKey] = hex64(checksum);
   // Pad the JSON with spaces to a multiple of 8 bytes so the data starts 8-byte aligned, as
   // the reference writer does.
   std::string text = header.dump();
@@ -272,13 +285,14 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
   SafetensorsFile result;
   std::vector<Entry> entries;
-  std::optional<std::string> stored_checksum;
+  std::optional<std::string> stored_checksum, stored_file_checksum;
   for (const auto& item : header.items()) {
     if (item.key() == "__metadata__") {
       if (!item.value().is_object()) fail(path, "\"__metadata__\" must be an object of strings");
       for (const auto& meta : item.value().items()) {
         if (!meta.value().is_string()) fail(path, "metadata value of '", meta.key(), "' is not a string: ", meta.value().dump());
         if (meta.key() == kChecksumKey) stored_checksum = meta.value().get<std::string>();
+        else if (meta.key() == kFileChecksumKey) stored_file_checksum = meta.value().get<std::string>();
         else result.metadata[meta.key()] = meta.value().get<std::string>();
       }
       continue;
@@ -303,8 +317,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
   if (covered != data_size)
     fail(path, "the data section has ", data_size, " bytes but the tensors account for ", covered);
 
-  // 4. The data, read straight into each tensor in file order, hashed on the way.
-  std::uint64_t checksum = kFnv1aOffset;
+  // 4. The data, read straight into each tensor in file order, hashed on the way (twice: the
+  //    whole-file hash continues from the header's, the old one covers the data alone).
+  std::uint64_t checksum = kFnv1aOffset, file_checksum = stored_file_checksum ? header_hash(header) : 0;
   for (const Entry& e : entries) {
     Tensor t = empty(e.shape, TensorOptions(e.dtype, kCPU));
     const std::uint64_t bytes = e.end - e.begin;
@@ -312,6 +327,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
       in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(bytes));
       if (!in) fail(path, "cannot read the data of tensor '", e.name, "' (truncated file?)");
       checksum = fnv1a64(t.raw_data(), bytes, checksum);
+      if (stored_file_checksum) file_checksum = fnv1a64(t.raw_data(), bytes, file_checksum);
     }
     if (e.dtype == DType::Bool) {
       // Any byte but 0 or 1 is not a valid C++ bool: reading it would be undefined behaviour.
@@ -321,10 +337,32 @@ SafetensorsFile load_safetensors(const std::string& path) {
     }
     result.tensors.emplace(e.name, std::move(t));
   }
+  if (stored_file_checksum && *stored_file_checksum != hex64(file_checksum))
+    fail(path, "checksum mismatch: the header records ", kFileChecksumKey, " ", *stored_file_checksum,
+         " but the header and data hash to ", hex64(file_checksum),
+         "; the file is corrupt or was edited (its metadata, offsets or data changed after it was written)");
   if (stored_checksum && *stored_checksum != hex64(checksum))
     fail(path, "checksum mismatch: the header records ", kChecksumKey, " ", *stored_checksum, " but the data hashes to ",
          hex64(checksum), "; the file is corrupt");
   return result;
+}
+
+int remove_stale_temporaries(const std::string& path) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+  std::string prefix(".");  // append, not operator+: see AtomicFile
+  prefix.append(target.filename().string()).append(".tmp-");
+  std::error_code error;
+  int removed = 0;
+  for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    // mkstemp's six characters exactly: nothing else of the user's is touched.
+    if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0 && it->is_regular_file()) {
+      std::error_code ignored;
+      if (std::filesystem::remove(it->path(), ignored)) ++removed;
+    }
+  }
+  return removed;
 }
 
 void save(const TensorMap& tensors, const std::string& path) { save_safetensors(path, tensors); }

@@ -18,9 +18,12 @@
 // against the file size, the JSON's structure, each dtype string, each shape against its byte
 // range, every range inside the data section, no two ranges overlapping and no bytes unowned.
 // Writes are atomic (a temporary file in the same directory, fsync, rename), so a crash
-// mid-save leaves the previous file intact; and the FNV-1a/64 hash of the data section is
-// stored in the metadata ("checksum.fnv1a64") so that corruption is detected on load. Files
-// without the checksum (from Python, say) load too. Every error names the file and the fault.
+// mid-save leaves the previous file intact; and a FNV-1a/64 hash of the whole file (the
+// header, metadata included, in a canonical form, then the data section) is stored in the
+// metadata ("checksum.fnv1a64.file"), so that corruption or an edit of any byte that matters
+// (a tensor's offsets, a metadata value) is detected on load. Files of older Cake versions
+// carry "checksum.fnv1a64", a hash of the data section only, which is still verified; files
+// without either (from Python, say) load too. Every error names the file and the fault.
 #pragma once
 
 #include <cstdint>
@@ -40,14 +43,24 @@ struct SafetensorsFile {
   MetadataMap metadata;  // the "__metadata__" map, without Cake's own checksum entry
 };
 
-// The metadata key under which Cake stores the data section's hash (16 hex digits).
+// The metadata key under which older Cake versions stored the data section's hash (16 hex
+// digits); still verified on load, no longer written.
 inline constexpr const char* kChecksumKey = "checksum.fnv1a64";
+// The metadata key of the whole-file hash Cake writes now: FNV-1a/64 over the header JSON
+// without this entry (as nlohmann::json::dump writes it: keys sorted, no spaces), then over
+// the data section.
+inline constexpr const char* kFileChecksumKey = "checksum.fnv1a64.file";
 
 // Writes atomically; tensors on any device are copied to the CPU first. `metadata` must not
-// use kChecksumKey, which the writer fills in.
+// use kChecksumKey or kFileChecksumKey: the writer fills in the latter.
 void save_safetensors(const std::string& path, const TensorMap& tensors, const MetadataMap& metadata = {});
 // Reads and validates a whole file; throws cake::Error naming the file and the fault.
 SafetensorsFile load_safetensors(const std::string& path);
+
+// Removes the hidden temporary files (".<name>.tmp-XXXXXX" beside `path`) that a save killed
+// before its rename left behind; returns how many. Call it only where no other process is
+// saving to `path` at the same moment (e.g. when a training run starts).
+int remove_stale_temporaries(const std::string& path);
 
 // FNV-1a, 64 bits (Fowler, Noll, Vo): h = (h xor byte) * 1099511628211, starting from
 // 14695981039346656037. Pass the previous result as `hash` to continue over several buffers.

@@ -26,7 +26,8 @@ struct RunOptions {
   std::string config;                    // a JSON file of parameters (or a previous config.json)
   std::vector<std::string> assignments;  // --set name=value ...
   std::string out;                       // empty: runs/ALGORITHM-N
-  bool overwrite = false;
+  bool overwrite = false;                // replace the run in `out` (tools/output.h)
+  bool resume = false;                   // continue the run in `out` from its checkpoint
   std::optional<std::uint64_t> seed;     // default 0
   std::string device = "cpu";
   int threads = 0;                       // 0: OpenMP's default

@@ -4,12 +4,14 @@
 //   cake list                                   algorithms with one-line descriptions
 //   cake help kmeans                            parameters, defaults, the paper it implements
 //   cake run kmeans --data X.npy [--labels y.npy] [--set n_clusters=10 n_init=10 ...]
-//                   [--config run.json] [--out runs/NAME] [--seed 0] [--device cpu|cuda] [--quiet]
+//                   [--config run.json] [--out runs/NAME [--overwrite | --resume]] [--seed 0]
+//                   [--device cpu|cuda] [--quiet]
 //   cake run kmeans --data fashion-mnist:test   named data set, labels come with it
 //   cake eval --pred labels.npy --labels y.npy  the metrics table for any clustering
 //
 // Exit codes: 0 success, 1 a failure while running (unreadable file, failing algorithm),
-// 2 a usage mistake (unknown option or parameter, ill-typed value, existing --out).
+// 2 a usage mistake (unknown option or parameter, ill-typed value, existing --out), 130 a run
+// stopped by Ctrl-C or SIGTERM at a safe point (continue it with --resume).
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -35,13 +37,18 @@ int main(int argc, char** argv) {
   run->add_option("algorithm", run_options.algorithm, "an algorithm from `cake list`")->required();
   run->add_option("--data", run_options.data,
                   "a named data set (fashion-mnist:test, fashion-mnist:train, mnist:test, ...; ':N' keeps the first N) "
-                  "or a file: .npy [N, D] features or [N, H, W] / [N, C, H, W] images (uint8 scaled to [0, 1]), or .csv")
-      ->required();
+                  "or a file: .npy [N, D] features or [N, H, W] / [N, C, H, W] images (uint8 scaled to [0, 1]), or .csv "
+                  "(required, except with --resume, which takes the run's own)");
   run->add_option("--labels", run_options.labels, "true labels, an integer .npy of shape [N] (for nmi/ari/acc)");
   run->add_option("--set", run_options.assignments, "parameters as name=value (see `cake help ALGORITHM`)");
   run->add_option("--config", run_options.config, "a JSON object of parameters, or a previous run's config.json");
   run->add_option("--out", run_options.out, "output directory (default: a new runs/ALGORITHM-N)");
-  run->add_flag("--overwrite", run_options.overwrite, "replace an existing --out run directory");
+  run->add_flag("--overwrite", run_options.overwrite,
+                "replace the run in an existing --out folder (only a folder cake created; the old run is deleted only "
+                "once the new one has succeeded, see docs/cli.md)");
+  run->add_flag("--resume", run_options.resume,
+                "continue the training run in --out from its last checkpoint, exactly, with its own parameters "
+                "(only epochs, tsne_samples and probe may change)");
   run->add_option("--seed", seed, "seed of Cake's random generator (default 0)");
   run->add_option("--device", run_options.device, "cpu, cuda or cuda:N")->capture_default_str();
   run->add_option("--threads", run_options.threads, "CPU threads (default: OpenMP's choice)");

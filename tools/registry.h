@@ -117,6 +117,17 @@ struct RunContext {
                   const std::string& x_label = "step");
   // An image grid figure: images [N, C, H, W] or [N, H*W] with image_shape, values in [0, 1].
   void save_image_grid(const std::string& file, const Tensor& images, std::int64_t columns);
+  // --resume: the run's own checkpoint to continue from (empty otherwise; the `resume`
+  // parameter, a checkpoint of another run, is separate).
+  std::filesystem::path resume_checkpoint;
+  // True once Ctrl-C or SIGTERM asked the run to stop: a long loop stops at a safe point and
+  // throws RunInterrupted (tools/output.h). Empty outside `cake run`.
+  std::function<bool()> stop_requested;
+  // Moves a run that is being written into a temporary folder into its place (--out),
+  // replacing the earlier run there; out_dir follows. Training calls it once the first
+  // checkpoint exists, `cake run` after success otherwise. Empty outside `cake run`.
+  std::function<void()> publish;
+
   // Path of a file inside the output directory.
   std::filesystem::path path(const std::string& file) const { return out_dir / file; }
 };

@@ -1,13 +1,20 @@
 // run.cpp: `cake run ALGORITHM --data ...`, the path every algorithm takes.
 //
 //   1. check everything the user typed before any work: the algorithm, its parameters
-//      (defaults < --config < --set), the device, the output directory;
+//      (defaults < --config < --set; with --resume the run's own config.json comes first), the
+//      device, the output folder (every refusal of tools/output.h, before anything is touched);
 //   2. load the data (a named data set or a file, with labels when known);
-//   3. create the output directory and write config.json (so even a failed run says what it was);
-//   4. seed Cake's generator, run the algorithm with a progress reporter;
-//   5. write metrics.json (n_samples, time_s, the scores save_labels added, the algorithm's own)
-//      and print a summary.
+//   3. create the run folder (a temporary sibling when it replaces an earlier run, see the NOTE
+//      in tools/output.h) and write config.json (so even a failed run says what it was);
+//   4. seed Cake's generator, run the algorithm with a progress reporter; Ctrl-C or SIGTERM
+//      sets a flag the training loop polls, and the run stops at a safe point (exit 130);
+//   5. write metrics.json (n_samples, time_s, the scores save_labels added, the algorithm's own),
+//      move the run into its place, and print a summary.
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -97,29 +104,146 @@ void print_summary(const RunContext& ctx, double seconds) {
   }
   if (!line.empty()) std::cout << line << "\n";
   std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(ctx.out_dir)) files.push_back(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(ctx.out_dir))
+    if (entry.path().filename().string().front() != '.') files.push_back(entry.path().filename().string());
   std::sort(files.begin(), files.end());
   std::cout << "outputs in " << ctx.out_dir.string() << "/:";
   for (const auto& f : files) std::cout << " " << f;
   std::cout << "\n";
 }
 
+// Ctrl-C and SIGTERM: the first sets a flag (std::atomic<bool> is lock-free, so setting it is
+// safe in a handler) and the training loop stops at its next batch; SA_RESETHAND restores the
+// default action, so a second Ctrl-C quits at once.
+std::atomic<bool> stop_requested{false};
+
+extern "C" void request_stop(int) {
+  stop_requested.store(true);
+  const char message[] = "\ncake: stopping at the next safe point (Ctrl-C again to quit at once)\n";
+  [[maybe_unused]] const ssize_t ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
+}
+
+class StopHandlers {
+ public:
+  StopHandlers() {
+    stop_requested.store(false);
+    struct sigaction action {};
+    action.sa_handler = request_stop;
+    action.sa_flags = SA_RESETHAND;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &old_int_);
+    ::sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopHandlers() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopHandlers(const StopHandlers&) = delete;
+  StopHandlers& operator=(const StopHandlers&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// Parameters a --resume may change: how far to train, and what is computed after training.
+// Everything else would make the resumed run differ from the run that was started.
+bool changeable_on_resume(const std::string& name) {
+  return name == "epochs" || name == "tsne_samples" || name == "probe";
+}
+
+// The files a run reads, which a --overwrite must never delete: the data, labels and config
+// files, and any parameter value that names an existing file (resume=..., checkpoint=...).
+std::vector<fs::path> run_inputs(const RunOptions& options, const nlohmann::json& params) {
+  std::vector<fs::path> inputs;
+  for (const std::string& file : {options.data, options.labels, options.config})
+    if (!file.empty()) inputs.emplace_back(file);
+  for (const auto& item : params.items())
+    if (item.value().is_string() && !item.value().get<std::string>().empty())
+      inputs.emplace_back(item.value().get<std::string>());
+  std::vector<fs::path> existing;
+  std::error_code error;
+  for (const fs::path& input : inputs)
+    if (fs::exists(input, error)) existing.push_back(input);
+  return existing;
+}
+
+// "lr: 0.001 -> 0.01" for every parameter (and the seed, data and labels) that a --resume
+// would change, except those changeable_on_resume.
+std::vector<std::string> resume_conflicts(const nlohmann::json& recorded, const RunContext& ctx, const RunOptions& options) {
+  std::vector<std::string> conflicts;
+  const nlohmann::json& before = recorded.contains("params") ? recorded["params"] : nlohmann::json::object();
+  for (const auto& item : ctx.params.json().items()) {
+    if (changeable_on_resume(item.key())) continue;
+    const nlohmann::json old = before.contains(item.key()) ? before[item.key()] : nlohmann::json(nullptr);
+    if (old != item.value()) conflicts.push_back(item.key() + " " + old.dump() + " -> " + item.value().dump());
+  }
+  auto compare = [&](const char* name, const nlohmann::json& now) {
+    const nlohmann::json old = recorded.contains(name) ? recorded[name] : nlohmann::json(nullptr);
+    if (old != now) conflicts.push_back(std::string(name) + " " + old.dump() + " -> " + now.dump());
+  };
+  compare("seed", ctx.seed);
+  compare("data", options.data);
+  compare("labels", options.labels.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.labels));
+  return conflicts;
+}
+
 }  // namespace
 
-int run_command(const RunOptions& options) {
+int run_command(const RunOptions& given) {
   using clock = std::chrono::steady_clock;
+  RunOptions options = given;
   const AlgorithmEntry& algorithm = find_algorithm(options.algorithm);
   const ConfigFile config = read_config(options.config, algorithm.name);
 
+  // --resume: the run's own config.json supplies everything not given again.
+  OutputRequest request{.out = options.out, .algorithm = algorithm.name, .overwrite = options.overwrite,
+                        .resume = options.resume};
+  nlohmann::json recorded;
+  nlohmann::json base_params = config.params;
+  std::optional<std::uint64_t> config_seed = config.seed;
+  if (options.resume) {
+    check_output(request);
+    const fs::path recorded_file = fs::path(options.out) / "config.json";
+    if (!fs::exists(recorded_file)) throw UsageError("--resume: " + options.out + " holds no config.json to continue from");
+    recorded = read_json_file(recorded_file);
+    if (recorded.value("algorithm", algorithm.name) != algorithm.name)
+      throw UsageError("--resume: " + options.out + " holds a " + recorded["algorithm"].dump() + " run, not " + algorithm.name);
+    nlohmann::json merged = recorded.contains("params") ? recorded["params"] : nlohmann::json::object();
+    for (const auto& item : config.params.items()) merged[item.key()] = item.value();
+    base_params = merged;
+    if (!config_seed && recorded.contains("seed") && recorded["seed"].is_number_unsigned())
+      config_seed = recorded["seed"].get<std::uint64_t>();
+    if (options.data.empty() && recorded.contains("data") && recorded["data"].is_string())
+      options.data = recorded["data"].get<std::string>();
+    if (options.labels.empty() && recorded.contains("labels") && recorded["labels"].is_string())
+      options.labels = recorded["labels"].get<std::string>();
+  }
+  if (options.data.empty()) throw UsageError("--data is required (a named data set or a file; see cake run --help)");
+
   RunContext ctx;
   ctx.algorithm = algorithm.name;
-  ctx.params = resolve_params(algorithm, config.params, options.assignments);
-  ctx.seed = options.seed.value_or(config.seed.value_or(0));
+  ctx.params = resolve_params(algorithm, base_params, options.assignments);
+  ctx.seed = options.seed.value_or(config_seed.value_or(0));
   ctx.device = resolve_device(options.device);
   ctx.quiet = options.quiet;
-  check_output_dir(options.out, options.overwrite);
+  if (options.resume) {
+    const std::vector<std::string> conflicts = resume_conflicts(recorded, ctx, options);
+    if (!conflicts.empty()) {
+      std::string list;
+      for (const std::string& c : conflicts) list += (list.empty() ? "" : ", ") + c;
+      throw UsageError("--resume continues the run in " + options.out + " exactly as it was started, but these differ "
+                       "from its config.json: " + list + ". Leave them out (--resume takes them from config.json), or "
+                       "start a new run from its checkpoint with --out NEW --set resume=" +
+                       (fs::path(options.out) / "checkpoint.safetensors").string());
+    }
+    ctx.resume_checkpoint = fs::path(options.out) / "checkpoint.safetensors";
+  }
+  request.inputs = run_inputs(options, ctx.params.json());
+  check_output(request);
   if (options.threads > 0) set_num_threads(options.threads);
 
+  StopHandlers stop_handlers;
+  ctx.stop_requested = [] { return stop_requested.load(); };
   InputData input = load_input(options.data, options.labels);
   ctx.data = input.data.to(ctx.device);
   ctx.labels = input.labels;
@@ -131,7 +255,12 @@ int run_command(const RunOptions& options) {
     ctx.test_labels = input.test_labels;
   }
 
-  ctx.out_dir = prepare_output_dir(options.out, algorithm.name, options.overwrite);
+  RunFolder folder(request);
+  ctx.out_dir = folder.dir();
+  ctx.publish = [&] {
+    folder.publish();
+    ctx.out_dir = folder.dir();
+  };
   nlohmann::json record = {
       {"algorithm", algorithm.name},
       {"params", ctx.params.json()},
@@ -144,16 +273,33 @@ int run_command(const RunOptions& options) {
       {"git_commit", CAKE_GIT_COMMIT},
       {"command", options.command_line},
       {"started_at", utc_timestamp()},
+      {"run_id", folder.run_id()},
   };
+  if (options.resume) {
+    // The run keeps its identity; each resume is appended to its record.
+    for (const char* kept : {"started_at", "command", "run_id"})
+      if (recorded.contains(kept)) record[kept] = recorded[kept];
+    record["resumes"] = recorded.contains("resumes") ? recorded["resumes"] : nlohmann::json::array();
+    record["resumes"].push_back({{"at", utc_timestamp()}, {"command", options.command_line}});
+  }
   write_json_file(ctx.path("config.json"), record);
-  ctx.log({{"event", "start"}, {"algorithm", algorithm.name}, {"n_samples", ctx.data.size(0)}});
+  ctx.log({{"event", options.resume ? "resume" : "start"}, {"algorithm", algorithm.name}, {"n_samples", ctx.data.size(0)}});
 
   std::unique_ptr<Progress> progress = make_progress(options.quiet);
   ctx.progress = progress.get();
   manual_seed(ctx.seed);
   const auto started = clock::now();
   try {
+    if (stop_requested.load()) throw RunInterrupted("interrupted before the run started");
     algorithm.run(ctx);
+  } catch (const RunInterrupted& e) {
+    progress->finish();
+    ctx.log({{"event", "interrupted"}, {"message", e.what()}});
+    std::cerr << "interrupted: " << e.what() << "\n";
+    if (folder.published() && fs::exists(ctx.path("checkpoint.safetensors")))
+      std::cerr << "continue it with: cake run " << algorithm.name << " --out " << folder.target().string()
+                << " --resume\n";
+    return 130;  // 128 + SIGINT, the shell's convention for a run stopped by Ctrl-C
   } catch (const std::exception& e) {
     progress->finish();  // end the bar's line before the error is printed
     ctx.log({{"event", "error"}, {"message", e.what()}});
@@ -167,6 +313,7 @@ int run_command(const RunOptions& options) {
   ctx.metrics["time_s"] = seconds;
   write_json_file(ctx.path("metrics.json"), ctx.metrics);
   ctx.log({{"event", "end"}, {"time_s", seconds}});
+  ctx.publish();
   if (!options.quiet) print_summary(ctx, seconds);
   return 0;
 }

@@ -167,6 +167,31 @@ VAELoss vae_loss(VariationalAutoencoder& model, const Tensor& images, const VAEL
   return loss;
 }
 
+VAEEvaluation evaluate_vae(VariationalAutoencoder& model, const Tensor& images, const VAELossOptions& options,
+                           std::int64_t batch_size) {
+  CAKE_CHECK(images.dim() >= 1 && images.size(0) > 0, "evaluate_vae: no images, got shape ", images.sizes());
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  // Per batch: [loss, reconstruction, kl, squared error] summed over the batch's images.
+  const Tensor sums = map_batches(
+      [&](const Tensor& x) {
+        const VAELoss l = vae_loss(model, x, options);
+        const double n = static_cast<double>(x.size(0));
+        const double squared = (model.decode(model.encode(x).mean) - x).square().sum().to(kFloat64).item<double>();
+        return tensor({l.total.item<double>() * n, l.reconstruction.item<double>() * n, l.kl.item<double>() * n, squared},
+                      {1, 4}, kFloat64);
+      },
+      images, batch_size);
+  model.train(was_training);
+  const Tensor total = sums.sum({0});
+  const double n = static_cast<double>(images.size(0));
+  return {.loss = total[0].item<double>() / n,
+          .reconstruction = total[1].item<double>() / n,
+          .kl = total[2].item<double>() / n,
+          .mse = total[3].item<double>() / static_cast<double>(images.numel())};
+}
+
 Tensor encode_mean_all(VariationalAutoencoder& model, const Tensor& images, std::int64_t batch_size) {
   const bool was_training = model.is_training();
   model.eval();

@@ -129,6 +129,18 @@ VAELoss vae_loss(VariationalAutoencoder& model, const Tensor& images, const VAEL
 // -log p(x | z) per image from the decoder's logits, averaged over the batch (see above).
 Tensor reconstruction_nll(const Tensor& logits, const Tensor& images, Likelihood likelihood);
 
+// A VAE's scores on a whole set (a run's test_loss, test_reconstruction, test_kl, test_mse):
+// the negative ELBO and its two terms per image, each batch's vae_loss (one eps draw per image
+// from the global generator) weighted by its size, and the squared error per pixel of the
+// images decoded from their posterior means. In evaluation mode, without a graph; the model's
+// mode is restored.
+struct VAEEvaluation {
+  double loss = 0.0, reconstruction = 0.0, kl = 0.0;  // per image; loss = reconstruction + beta * kl
+  double mse = 0.0;                                    // per pixel, decoding the posterior means
+};
+VAEEvaluation evaluate_vae(VariationalAutoencoder& model, const Tensor& images, const VAELossOptions& options = {},
+                           std::int64_t batch_size = 1000);
+
 // Posterior means of many images, in batches, in evaluation mode, without a graph.
 Tensor encode_mean_all(VariationalAutoencoder& model, const Tensor& images, std::int64_t batch_size = 1000);
 

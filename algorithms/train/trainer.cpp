@@ -2,6 +2,7 @@
 #include "algorithms/train/trainer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -104,6 +105,7 @@ std::string to_string(StopReason reason) {
     case StopReason::MaxEpochs: return "max_epochs";
     case StopReason::EarlyStopping: return "early_stopping";
     case StopReason::NonFiniteLoss: return "non_finite_loss";
+    case StopReason::Interrupted: return "interrupted";
   }
   return "unknown";
 }
@@ -119,6 +121,81 @@ std::pair<Tensor, Tensor> train_validation_split(std::int64_t n, double val_frac
   const Tensor order = data::seeded_permutation(n, seed, 0x5e1ec7);
   auto sorted = [](const Tensor& indices) { return native::sort(indices, 0, false).first; };
   return {sorted(order.narrow(0, n_val, n - n_val)), sorted(order.narrow(0, 0, n_val))};
+}
+
+// ---- the state slot ------------------------------------------------------------------------------
+
+// Each entry is stored under "state.<name>.<entry>", tensors as tensors and the rest as
+// metadata; a second metadata entry "state.<name>.<entry>#kind" says what it was written as, so
+// reading a scalar as a tensor (or a typo) is an error that names both.
+std::string StateWriter::key(const std::string& name, const char* kind) {
+  CAKE_CHECK(!name.empty() && name.find('#') == std::string::npos, "Trainer state ", prefix_,
+             ": invalid entry name '", name, "'");
+  const std::string full = prefix_ + name;
+  CAKE_CHECK(!metadata_.count(full + "#kind"), "Trainer state ", prefix_, ": entry '", name, "' was written twice");
+  metadata_[full + "#kind"] = kind;
+  return full;
+}
+void StateWriter::tensor(const std::string& name, const Tensor& value) {
+  CAKE_CHECK(value.defined(), "Trainer state ", prefix_, ": tensor '", name, "' is undefined");
+  const std::string full = key(name, "tensor");
+  tensors_[full] = value.detach();
+}
+void StateWriter::scalar(const std::string& name, double value) { metadata_[key(name, "scalar")] = exact_text(value); }
+void StateWriter::integer(const std::string& name, std::int64_t value) {
+  metadata_[key(name, "integer")] = std::to_string(value);
+}
+void StateWriter::text(const std::string& name, const std::string& value) { metadata_[key(name, "text")] = value; }
+
+bool StateReader::contains(const std::string& name) const { return file_.metadata.count(prefix_ + name + "#kind") > 0; }
+
+const std::string& StateReader::entry(const std::string& name, const char* kind) const {
+  auto it = file_.metadata.find(prefix_ + name + "#kind");
+  CAKE_CHECK(it != file_.metadata.end(), "checkpoint ", path_, ": the state entry '", prefix_, name,
+             "' is missing (was it saved by this algorithm?)");
+  CAKE_CHECK(it->second == kind, "checkpoint ", path_, ": the state entry '", prefix_, name,
+             "' was saved with StateWriter::", it->second, " but is read with StateReader::", kind);
+  if (std::string(kind) == "tensor") return it->second;
+  auto value = file_.metadata.find(prefix_ + name);
+  CAKE_CHECK(value != file_.metadata.end(), "checkpoint ", path_, ": the value of '", prefix_, name, "' is missing");
+  return value->second;
+}
+Tensor StateReader::tensor(const std::string& name) const {
+  entry(name, "tensor");
+  auto it = file_.tensors.find(prefix_ + name);
+  CAKE_CHECK(it != file_.tensors.end(), "checkpoint ", path_, ": the tensor '", prefix_, name, "' is missing");
+  return it->second;
+}
+double StateReader::scalar(const std::string& name) const {
+  const std::string& text = entry(name, "scalar");
+  double value = 0.0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  CAKE_CHECK(error == std::errc() && end == text.data() + text.size(), "checkpoint ", path_, ": '", prefix_, name,
+             "' is not a number: '", text, "'");
+  return value;
+}
+std::int64_t StateReader::integer(const std::string& name) const {
+  const std::string& text = entry(name, "integer");
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  CAKE_CHECK(error == std::errc() && end == text.data() + text.size(), "checkpoint ", path_, ": '", prefix_, name,
+             "' is not an integer: '", text, "'");
+  return value;
+}
+std::string StateReader::text(const std::string& name) const { return entry(name, "text"); }
+
+void Trainer::add_state(const std::string& name, TrainState& state) {
+  add_state(name, [&state](StateWriter& out) { state.save(out); }, [&state](const StateReader& in) { state.load(in); });
+}
+
+void Trainer::add_state(const std::string& name, std::function<void(StateWriter&)> save,
+                        std::function<void(const StateReader&)> load) {
+  CAKE_CHECK(!name.empty() && std::all_of(name.begin(), name.end(),
+                                          [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }),
+             "Trainer::add_state: the name must be letters, digits, '_' or '-', got '", name, "'");
+  CAKE_CHECK(save && load, "Trainer::add_state('", name, "'): both functions are needed");
+  for (const NamedState& s : states_) CAKE_CHECK(s.name != name, "Trainer::add_state: '", name, "' is registered twice");
+  states_.push_back({name, std::move(save), std::move(load)});
 }
 
 Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, BatchLoss loss, TrainerOptions options)
@@ -151,8 +228,17 @@ double Trainer::train_one_epoch(data::DataLoader& loader) {
   const std::int64_t epoch = loader.epoch() + 1;  // the one begin() starts
   double total = 0.0;
   std::int64_t seen = 0, batch_number = 0;
+  if (on_epoch_begin_) on_epoch_begin_(epoch);
   for (const data::Batch& batch : loader) {
     ++batch_number;
+    if (options_.should_stop && options_.should_stop()) {
+      interrupted_ = true;
+      nonfinite_epoch_ = epoch;
+      nonfinite_batch_ = batch_number;
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+    if (on_batch_begin_)
+      on_batch_begin_({.epoch = epoch, .batch = batch_number, .num_batches = num_batches, .step = steps_});
     optimizer_.zero_grad();
     const Tensor loss = loss_(batch);
     CAKE_CHECK(loss.numel() == 1, "Trainer: the batch loss must be a scalar, got shape ", loss.sizes());
@@ -165,6 +251,7 @@ double Trainer::train_one_epoch(data::DataLoader& loader) {
     }
     loss.backward();
     optimizer_.step();
+    ++steps_;
     const std::int64_t b = batch.x.size(0);
     total += value * static_cast<double>(b);
     seen += b;
@@ -179,10 +266,15 @@ TrainResult Trainer::fit(std::shared_ptr<const data::Dataset> train, std::shared
   TrainResult result;
   std::int64_t without_improvement = 0;
   best_state_.clear();
+  steps_ = 0;
+  interrupted_ = false;
+  // A save cut short by kill -9 (or a power cut) leaves its hidden temporary file behind.
+  if (!options_.checkpoint_path.empty()) remove_stale_temporaries(options_.checkpoint_path);
   if (!options_.resume_from.empty()) without_improvement = load_checkpoint(result);
 
   data::DataLoader loader(train, {.batch_size = options_.batch_size, .shuffle = true, .seed = options_.seed});
   loader.set_epoch(result.resumed_from_epoch);  // epochs already done: the next shuffle is theirs + 1
+  if (steps_ == 0) steps_ = result.resumed_from_epoch * loader.num_batches();  // a checkpoint without trainer.steps
 
   const bool early_stopping = options_.patience > 0 && validation != nullptr;
   if (result.stop_reason == StopReason::EarlyStopping && early_stopping && without_improvement >= options_.patience) {
@@ -193,6 +285,18 @@ TrainResult Trainer::fit(std::shared_ptr<const data::Dataset> train, std::shared
       const auto started = clock::now();
       EpochStats stats{.epoch = epoch};
       stats.train_loss = train_one_epoch(loader);
+      if (interrupted_) {
+        result.stop_reason = StopReason::Interrupted;
+        std::ostringstream message;
+        message << "interrupted at epoch " << epoch << ", batch " << nonfinite_batch_ << " of " << loader.num_batches();
+        if (!options_.checkpoint_path.empty() && epoch > 1)
+          message << "; the checkpoint of epoch " << epoch - 1 << " in " << options_.checkpoint_path
+                  << " is intact, and resuming from it redoes epoch " << epoch << " exactly";
+        else
+          message << "; no epoch had finished, so there is no checkpoint yet";
+        result.message = message.str();
+        break;
+      }
       if (std::isfinite(stats.train_loss) && validation) stats.val_loss = evaluate(*validation);
       if (!std::isfinite(stats.train_loss) || (validation && !std::isfinite(stats.val_loss))) {
         result.stop_reason = StopReason::NonFiniteLoss;
@@ -235,7 +339,9 @@ TrainResult Trainer::fit(std::shared_ptr<const data::Dataset> train, std::shared
     if (result.stop_reason == StopReason::MaxEpochs)
       result.message = "finished " + std::to_string(options_.epochs) + " epochs";
   }
-  // The best weights (or, after a NaN, the last good ones) go back into the model.
+  // The best weights (or, after a NaN, the last good ones) go back into the model. An
+  // interrupted run keeps its weights as they are: its caller saves nothing but the checkpoint.
+  if (result.stop_reason == StopReason::Interrupted) return result;
   if (!best_state_.empty() && (options_.restore_best || result.stop_reason == StopReason::NonFiniteLoss))
     model_.load_state_dict(as_map(best_state_), true, "the best epoch's weights");
   return result;
@@ -260,8 +366,15 @@ void Trainer::save_checkpoint(const TrainResult& result, std::int64_t without_im
   metadata["trainer.epochs_without_improvement"] = std::to_string(without_improvement);
   metadata["trainer.stopped_early"] = result.stop_reason == StopReason::EarlyStopping ? "1" : "0";
   metadata["trainer.history"] = history_json(result.history);
+  metadata["trainer.steps"] = std::to_string(steps_);
+  metadata["trainer.batch_size"] = std::to_string(options_.batch_size);
+  metadata["trainer.seed"] = std::to_string(options_.seed);
   metadata["rng.seed"] = std::to_string(rng.seed);
   metadata["rng.offset"] = std::to_string(rng.offset);
+  for (const NamedState& state : states_) {
+    StateWriter writer("state." + state.name + ".", tensors, metadata);
+    state.save(writer);
+  }
 
   const std::filesystem::path path(options_.checkpoint_path);
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
@@ -289,17 +402,44 @@ std::int64_t Trainer::load_checkpoint(TrainResult& result) {
   for (const auto& [key, value] : file.metadata)
     if (key.rfind("optimizer.", 0) == 0) optimizer_state.metadata[key.substr(10)] = value;
 
-  model_.load_state_dict(model_state, true, path);
-  optimizer_.load_state_dict(optimizer_state, path);
-  best_state_.clear();
+  // The caller's optimiser settings win over the checkpoint's, and each difference is reported
+  // (see the NOTE on changed settings): a new lr must not be silently replaced by the old one.
+  for (const auto& [key, value] : optimizer_.state_dict().metadata) {
+    if (key.rfind("hp.", 0) != 0) continue;
+    auto stored = optimizer_state.metadata.find(key);
+    if (stored == optimizer_state.metadata.end() || stored->second == value) continue;
+    result.resume_changes.push_back(key.substr(3) + ": " + stored->second + " -> " + value);
+    stored->second = value;
+  }
+  for (const auto& [key, now] : {std::pair<std::string, std::int64_t>{"batch_size", options_.batch_size},
+                                 {"seed", static_cast<std::int64_t>(options_.seed)}}) {
+    auto stored = file.metadata.find("trainer." + key);
+    if (stored != file.metadata.end() && stored->second != std::to_string(now))
+      result.resume_changes.push_back(key + ": " + stored->second + " -> " + std::to_string(now));
+  }
+
+  // Everything is checked before anything is changed: the best weights first (names and shapes
+  // against the model), then the model, the optimiser and the states.
+  nn::NamedTensors best;
   if (!best_state.empty()) {
     // In the module's own order, with the module's dtypes and devices.
     for (const auto& [name, tensor] : model_.state_dict()) {
       auto it = best_state.find(name);
       CAKE_CHECK(it != best_state.end(), "checkpoint ", path, ": the best weights lack '", name, "'");
-      best_state_.emplace_back(name, it->second.to(tensor.device(), tensor.dtype()).contiguous());
+      CAKE_CHECK(it->second.sizes() == tensor.sizes(), "checkpoint ", path, ": the best weights' '", name,
+                 "' has shape ", it->second.sizes(), " but the model's has shape ", tensor.sizes());
+      best.emplace_back(name, it->second.to(tensor.device(), tensor.dtype()).contiguous());
     }
+    CAKE_CHECK(best.size() == best_state.size(), "checkpoint ", path, ": the best weights hold ", best_state.size(),
+               " tensors but the model has ", best.size());
   }
+  model_.load_state_dict(model_state, true, path);
+  optimizer_.load_state_dict(optimizer_state, path);
+  best_state_ = std::move(best);
+  for (const NamedState& state : states_) state.load(StateReader("state." + state.name + ".", path, file));
+  steps_ = file.metadata.count("trainer.steps")
+               ? static_cast<std::int64_t>(parse_unsigned(file.metadata, "trainer.steps", path))
+               : 0;
   set_rng_state({.seed = parse_unsigned(file.metadata, "rng.seed", path),
                  .offset = parse_unsigned(file.metadata, "rng.offset", path)});
   result.resumed_from_epoch = static_cast<std::int64_t>(parse_unsigned(file.metadata, "trainer.epoch", path));

@@ -28,7 +28,52 @@
 // to read back exactly (std::to_chars' shortest round trip). One file, written atomically
 // (tensor/safetensors.h), so a crash while saving leaves the previous epoch's checkpoint
 // whole; never a model from one epoch beside an optimiser from another. The per-epoch history
-// travels along too, so a resumed run reports the whole curve.
+// travels along too, so a resumed run reports the whole curve. The checkpoint's checksum covers
+// its header and metadata as well as its data (tensor/safetensors.h), so an edited
+// "trainer.epoch" is refused rather than silently skipping training.
+//
+// NOTE [ An algorithm's own state: hooks and the state slot ]
+// Many algorithms carry state beside the weights: DeepCluster re-clusters at the start of every
+// epoch (pseudo-labels, centroids, a fresh head; Caron et al. 2018, "Deep Clustering for
+// Unsupervised Learning of Visual Features", section 3.2), DAC moves its threshold lambda
+// (Chang et al. 2017, section 3.3), MoCo keeps a queue and a momentum encoder (He et al. 2020,
+// section 3.2), DEC refreshes its target distribution every few steps (Xie et al. 2016,
+// section 3.1.3). The Trainer drives them with four hooks and saves their state in the same
+// atomic checkpoint:
+//
+//   struct Threshold : cake::algorithms::TrainState {       // DAC's lambda, say
+//     double lambda = 0.95; cake::Tensor centroids;
+//     void save(cake::algorithms::StateWriter& out) const override {
+//       out.scalar("lambda", lambda);
+//       out.tensor("centroids", centroids);
+//     }
+//     void load(const cake::algorithms::StateReader& in) override {
+//       lambda = in.scalar("lambda");
+//       centroids = in.tensor("centroids");
+//     }
+//   } threshold;
+//   trainer.add_state("dac", threshold);                    // saved as "state.dac.*"
+//   trainer.on_epoch_begin([&](std::int64_t epoch) { threshold.lambda -= 0.01; /* re-cluster */ });
+//   trainer.on_batch_begin([&](const BatchInfo& b) { if (b.step % 10 == 0) refresh_targets(); });
+//
+// (or, without a class: trainer.add_state("dac", save_function, load_function).) The order of
+// one epoch is: on_epoch_begin(epoch); for each batch: on_batch_begin, the step, on_batch_end;
+// validation; the checkpoint (the model, the optimiser, the generator AND every registered
+// state, as they are now); on_epoch_end. So state must only change in on_epoch_begin,
+// on_batch_begin, on_batch_end or the loss itself, never in on_epoch_end, which runs after the
+// checkpoint and is for logging. A resume loads the states before the first hook runs, and a
+// run killed at any moment (kill -9) and resumed ends with the same numbers as one never
+// stopped: the lost part of an epoch is recomputed from the last checkpoint exactly.
+// Random draws inside hooks must come from the global generator (its state is saved) or from
+// a generator seeded by the epoch.
+//
+// NOTE [ Stopping early on request, and changed settings on resume ]
+// `should_stop` is polled before every batch; when it returns true (a Ctrl-C handler set a
+// flag, say) the Trainer abandons the current epoch and returns StopReason::Interrupted: the
+// last checkpoint stays as it was, so a resume redoes that epoch exactly. Resuming applies the
+// caller's settings where they differ from the checkpoint's (the optimiser's hyperparameters
+// such as lr and weight_decay, batch_size, seed) and lists each difference in
+// TrainResult::resume_changes, so nothing is silently ignored; the caller may refuse them.
 #pragma once
 
 #include <concepts>
@@ -42,6 +87,7 @@
 #include "data/dataloader.h"
 #include "nn/module.h"
 #include "optim/optimizer.h"
+#include "tensor/safetensors.h"
 
 namespace cake::train {
 
@@ -58,6 +104,7 @@ enum class StopReason {
   MaxEpochs,      // ran all `epochs`
   EarlyStopping,  // `patience` epochs in a row without a validation improvement
   NonFiniteLoss,  // a batch loss was NaN or infinite; the last good checkpoint is untouched
+  Interrupted,    // should_stop() returned true; the last checkpoint is untouched
 };
 
 struct TrainResult {
@@ -67,6 +114,9 @@ struct TrainResult {
   std::int64_t best_epoch = 0;      // the epoch of the lowest validation loss (0: none yet)
   double best_val_loss = std::numeric_limits<double>::infinity();
   std::int64_t resumed_from_epoch = 0;  // the checkpoint's epoch, 0 for a fresh start
+  // On a resume: each setting that differs from the checkpoint's and was applied as the caller
+  // asked, e.g. "lr: 0.001 -> 0.0001" or "batch_size: 16 -> 32". Empty for an exact resume.
+  std::vector<std::string> resume_changes;
 };
 
 struct TrainerOptions {
@@ -83,6 +133,62 @@ struct TrainerOptions {
   std::uint64_t seed = 0;        // keys the training set's shuffle (and nothing else)
   std::string checkpoint_path = {};  // "": none; else rewritten after every epoch
   std::string resume_from = {};      // "": a fresh start; else a checkpoint to continue from
+  // Polled before every batch: true stops the run at that safe point (StopReason::Interrupted).
+  std::function<bool()> should_stop = {};
+};
+
+// Where a training batch is: passed to on_batch_begin.
+struct BatchInfo {
+  std::int64_t epoch = 0;        // 1-based
+  std::int64_t batch = 0;        // 1-based within the epoch
+  std::int64_t num_batches = 0;  // batches per epoch
+  std::int64_t step = 0;         // optimiser steps taken before this batch, over the whole run
+};
+
+// Writes an algorithm's state into the checkpoint: named tensors (exact dtype and bits), and
+// scalars, integers and text as metadata that read back exactly. Names are the algorithm's
+// own ("queue", "lambda"); the Trainer prefixes them with the state's registered name.
+class StateWriter {
+ public:
+  void tensor(const std::string& name, const Tensor& value);
+  void scalar(const std::string& name, double value);
+  void integer(const std::string& name, std::int64_t value);
+  void text(const std::string& name, const std::string& value);
+
+ private:
+  friend class Trainer;
+  StateWriter(std::string prefix, TensorMap& tensors, MetadataMap& metadata)
+      : prefix_(std::move(prefix)), tensors_(tensors), metadata_(metadata) {}
+  std::string key(const std::string& name, const char* kind);
+  std::string prefix_;
+  TensorMap& tensors_;
+  MetadataMap& metadata_;
+};
+
+// Reads back what a StateWriter wrote; a missing or mistyped entry is an error naming the
+// checkpoint file, the state and the entry. Tensors come back on the CPU.
+class StateReader {
+ public:
+  Tensor tensor(const std::string& name) const;
+  double scalar(const std::string& name) const;
+  std::int64_t integer(const std::string& name) const;
+  std::string text(const std::string& name) const;
+  bool contains(const std::string& name) const;
+
+ private:
+  friend class Trainer;
+  StateReader(std::string prefix, std::string path, const SafetensorsFile& file)
+      : prefix_(std::move(prefix)), path_(std::move(path)), file_(file) {}
+  const std::string& entry(const std::string& name, const char* kind) const;
+  std::string prefix_, path_;
+  const SafetensorsFile& file_;
+};
+
+// An algorithm's state beyond the weights, saved into (and restored from) each checkpoint.
+struct TrainState {
+  virtual ~TrainState() = default;
+  virtual void save(StateWriter& out) const = 0;
+  virtual void load(const StateReader& in) = 0;
 };
 
 // The loss of one batch: a scalar tensor recording a graph (in fit) or not (in evaluate). It
@@ -101,6 +207,21 @@ class Trainer {
   void on_batch_end(std::function<void(std::int64_t, std::int64_t, double)> callback) {
     on_batch_end_ = std::move(callback);
   }
+  // Called at the start of every epoch (1-based), before its first batch: re-clustering,
+  // refreshing targets, moving a threshold. See the NOTE on state above.
+  void on_epoch_begin(std::function<void(std::int64_t epoch)> callback) { on_epoch_begin_ = std::move(callback); }
+  // Called before every training batch (before zero_grad and the loss).
+  void on_batch_begin(std::function<void(const BatchInfo&)> callback) { on_batch_begin_ = std::move(callback); }
+
+  // Registers an algorithm's own state under `name` (letters, digits, '_' and '-'): saved into
+  // every checkpoint, restored on resume before any hook runs. The object must outlive fit().
+  void add_state(const std::string& name, TrainState& state);
+  // The same with two functions instead of a class.
+  void add_state(const std::string& name, std::function<void(StateWriter&)> save,
+                 std::function<void(const StateReader&)> load);
+
+  // Where checkpoints go from now on (e.g. after the run's folder was moved into place).
+  void set_checkpoint_path(std::string path) { options_.checkpoint_path = std::move(path); }
 
   // Trains from epoch 1 (or from the checkpoint in options.resume_from) to options.epochs.
   TrainResult fit(std::shared_ptr<const data::Dataset> train, std::shared_ptr<const data::Dataset> validation = nullptr);
@@ -120,7 +241,7 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
 
  private:
-  double train_one_epoch(data::DataLoader& loader);
+  double train_one_epoch(data::DataLoader& loader);  // NaN after a non-finite loss or an interruption
   void save_checkpoint(const TrainResult& result, std::int64_t epochs_without_improvement) const;
   std::int64_t load_checkpoint(TrainResult& result);  // returns epochs without improvement
 
@@ -130,12 +251,22 @@ class Trainer {
   TrainerOptions options_;
   std::function<void(const EpochStats&)> on_epoch_end_;
   std::function<void(std::int64_t, std::int64_t, double)> on_batch_end_;
+  std::function<void(std::int64_t)> on_epoch_begin_;
+  std::function<void(const BatchInfo&)> on_batch_begin_;
+  struct NamedState {
+    std::string name;
+    std::function<void(StateWriter&)> save;
+    std::function<void(const StateReader&)> load;
+  };
+  std::vector<NamedState> states_;
+  std::int64_t steps_ = 0;  // optimiser steps taken so far (BatchInfo::step)
+  bool interrupted_ = false;
   nn::NamedTensors best_state_;  // a copy of the weights at the best validation epoch
   std::int64_t nonfinite_epoch_ = 0, nonfinite_batch_ = 0;
   double nonfinite_value_ = 0.0;
 };
 
-// "max_epochs", "early_stopping" or "non_finite_loss", for metrics files.
+// "max_epochs", "early_stopping", "non_finite_loss" or "interrupted", for metrics files.
 std::string to_string(StopReason reason);
 
 // Splits `n` samples into a training and a validation part: a random `val_fraction` of them

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "helpers.h"
@@ -145,15 +146,19 @@ TEST_CASE("the file layout is safetensors': 8-byte length, aligned JSON header, 
   const std::string header = bytes.substr(8, n);
   CHECK(header.find(R"("a":{"data_offsets":[0,4],"dtype":"F32","shape":[1]})") != std::string::npos);
   CHECK(header.find(R"("b":{"data_offsets":[4,20],"dtype":"F64","shape":[2]})") != std::string::npos);
-  CHECK(header.find(kChecksumKey) != std::string::npos);
+  CHECK(header.find(kFileChecksumKey) != std::string::npos);
   float a = 0;
   std::memcpy(&a, bytes.data() + 8 + n, 4);
   CHECK(a == 3.0f);
-  // The checksum is FNV-1a/64 of the data section, as 16 hex digits.
+  // The checksum is FNV-1a/64 of the header without its own entry (keys sorted, no spaces),
+  // continued over the data section, as 16 hex digits.
+  const std::string canonical =
+      R"({"__metadata__":{},"a":{"data_offsets":[0,4],"dtype":"F32","shape":[1]},"b":{"data_offsets":[4,20],"dtype":"F64","shape":[2]}})";
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(fnv1a64(bytes.data() + 8 + n, bytes.size() - 8 - n)));
-  CHECK(header.find(hex) != std::string::npos);
+                static_cast<unsigned long long>(fnv1a64(bytes.data() + 8 + n, bytes.size() - 8 - n,
+                                                        fnv1a64(canonical.data(), canonical.size()))));
+  CHECK(header.find(std::string(kFileChecksumKey) + R"(":")" + hex) != std::string::npos);
   // FNV-1a/64 known answers (Fowler/Noll/Vo test vectors).
   CHECK(fnv1a64("", 0) == 0xcbf29ce484222325ull);
   CHECK(fnv1a64("a", 1) == 0xaf63dc4c8601ec8cull);
@@ -183,6 +188,83 @@ TEST_CASE("Python can read what Cake writes (json + struct, no safetensors packa
     return;
   }
   CHECK(status == 0);
+}
+
+// The header of a file rewritten by `edit` (the length and padding follow), data unchanged.
+void edit_header(const std::string& path, const std::function<void(std::string&)>& edit) {
+  const std::string bytes = read_bytes(path);
+  std::uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  std::string header = bytes.substr(8, n);
+  while (!header.empty() && header.back() == ' ') header.pop_back();
+  edit(header);
+  write_bytes(path, safetensors_bytes(header, bytes.substr(8 + n)));
+}
+
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+  const std::size_t at = text.find(from);
+  REQUIRE_MESSAGE(at != std::string::npos, from, " not in ", text);
+  text.replace(at, from.size(), to);
+}
+
+TEST_CASE("the checksum covers the header: edited metadata, swapped offsets or a changed shape are refused") {
+  TempDir dir;
+  const std::string path = dir.file("whole.safetensors");
+  const TensorMap tensors{{"a", tensor({1.0, 2.0}, {2})}, {"b", tensor({3.0, 4.0}, {2})}};
+  auto fresh = [&] { save_safetensors(path, tensors, {{"trainer.epoch", "2"}}); };
+
+  fresh();
+  edit_header(path, [](std::string& h) { replace_once(h, R"("trainer.epoch":"2")", R"("trainer.epoch":"100")"); });
+  check_load_fails(path, "checksum mismatch");
+  check_load_fails(path, "edited");
+
+  fresh();  // two tensors of the same size trade places: every byte still "valid"
+  edit_header(path, [](std::string& h) {
+    replace_once(h, R"("a":{"data_offsets":[0,8])", R"("a":{"data_offsets":[@])");
+    replace_once(h, R"("b":{"data_offsets":[8,16])", R"("b":{"data_offsets":[0,8])");
+    replace_once(h, R"([@])", R"([8,16])");
+  });
+  check_load_fails(path, "checksum mismatch");
+
+  fresh();  // the same bytes read as another shape
+  edit_header(path, [](std::string& h) { replace_once(h, R"("shape":[2])", R"("shape":[1,2])"); });
+  check_load_fails(path, "checksum mismatch");
+
+  fresh();  // untouched, and re-serialised with other whitespace: still the same content
+  edit_header(path, [](std::string& h) { replace_once(h, R"("trainer.epoch":"2")", R"("trainer.epoch" : "2")"); });
+  const SafetensorsFile back = load_safetensors(path);
+  CHECK(back.metadata == MetadataMap{{"trainer.epoch", "2"}});
+  CHECK(values(back.tensors.at("b")) == std::vector<double>{3.0, 4.0});
+  CHECK_THROWS_WITH_AS(save_safetensors(path, tensors, {{kFileChecksumKey, "0"}}), doctest::Contains("reserved"), Error);
+}
+
+TEST_CASE("files of older Cake versions (a data-only checksum) still load, and their data is still checked") {
+  TempDir dir;
+  const std::string data = float_bytes({1.0f, 2.0f});
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(data.data(), data.size())));
+  const std::string header = std::string(R"({"__metadata__":{"checksum.fnv1a64":")") + hex +
+                             R"(","note":"old"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  write_bytes(dir.file("old.safetensors"), safetensors_bytes(header, data));
+  const SafetensorsFile old = load_safetensors(dir.file("old.safetensors"));
+  CHECK(old.metadata == MetadataMap{{"note", "old"}});
+  CHECK(values(old.tensors.at("w")) == std::vector<double>{1.0, 2.0});
+  write_bytes(dir.file("old_bad.safetensors"), safetensors_bytes(header, float_bytes({1.0f, 3.0f})));
+  check_load_fails(dir.file("old_bad.safetensors"), "checksum mismatch");
+}
+
+TEST_CASE("remove_stale_temporaries removes what a killed save left, and nothing else") {
+  TempDir dir;
+  const std::string path = dir.file("checkpoint.safetensors");
+  save(TensorMap{{"w", tensor({1.0}, {1})}}, path);
+  write_bytes(dir.file(".checkpoint.safetensors.tmp-a1B2c3"), std::string(4096, 'x'));  // a killed save
+  write_bytes(dir.file(".checkpoint.safetensors.tmp-notes.txt"), "mine");                // not mkstemp's
+  write_bytes(dir.file(".other.safetensors.tmp-a1B2c3"), "another file's");
+  CHECK(remove_stale_temporaries(path) == 1);
+  CHECK_FALSE(fs::exists(dir.file(".checkpoint.safetensors.tmp-a1B2c3")));
+  CHECK(fs::exists(dir.file(".checkpoint.safetensors.tmp-notes.txt")));
+  CHECK(fs::exists(dir.file(".other.safetensors.tmp-a1B2c3")));
+  CHECK(fs::exists(path));
 }
 
 TEST_CASE("a file written by hand in Python's layout (no checksum, metadata, padding) loads") {

@@ -153,9 +153,14 @@ TEST_CASE("output directories: runs/NAME-N, refusal, atomic files") {
   prepare_output_dir(taken, "kmeans", true, root);  // a previous run: replaced
   CHECK_FALSE(fs::exists(fs::path(taken) / "old.txt"));
 
-  std::ofstream(root / "kmeans-2" / "notes.txt") << "mine";
-  CHECK_THROWS_AS(prepare_output_dir((root / "kmeans-2").string(), "kmeans", true, root), UsageError);
-  CHECK(fs::exists(root / "kmeans-2" / "notes.txt"));
+  CHECK(fs::exists(root / "kmeans-2" / kRunMarker));  // every folder cake creates is marked
+  // A folder without the marker is not cake's: never emptied, even when it holds a config.json.
+  fs::create_directories(root / "project");
+  std::ofstream(root / "project" / "notes.txt") << "mine";
+  write_json_file(root / "project" / "config.json", json{{"mine", true}});
+  CHECK_THROWS_WITH_AS(prepare_output_dir((root / "project").string(), "kmeans", true, root),
+                       doctest::Contains("no .cake-run marker"), UsageError);
+  CHECK(fs::exists(root / "project" / "notes.txt"));
 
   write_json_file(root / "a.json", json{{"n", 1}});
   write_json_file(root / "a.json", json{{"n", 2}});

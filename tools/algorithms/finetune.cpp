@@ -23,8 +23,8 @@ using namespace networks;
 std::vector<ParamSpec> params() {
   std::vector<ParamSpec> p{
       {"checkpoint", ParamType::String, "", "model.safetensors (or checkpoint.safetensors) of an autoencoder run"},
-      {"hidden", ParamType::Int, "64", "units of the hidden layer of the head (Bortoletto 2021: 64)"},
-      {"freeze", ParamType::Bool, "true", "keep the encoder fixed and train only the head (Bortoletto 2021)"}};
+      {"hidden", ParamType::Int, "64", "units of the hidden layer of the head (Bortoletto 2021, section 4, uses 64)"},
+      {"freeze", ParamType::Bool, "true", "keep the encoder fixed and train only the head (as Bortoletto 2021, section 4)"}};
   return with_training_params(p, {.epochs = 10, .batch_size = 256, .lr = 1e-3, .weight_decay = 0.0, .patience = 5});
 }
 

@@ -13,7 +13,9 @@
 //       },
 //   });
 //
-// Every file a run leaves is listed in docs/algorithms/autoencoders.md.
+// Every file a run leaves is listed in docs/algorithms/autoencoders.md. The plumbing is in
+// network_runs.cpp; the families in network_runs_autoencoders.cpp, network_runs_vaes.cpp and
+// network_runs_probes.cpp.
 #pragma once
 
 #include <cstdint>
@@ -36,9 +38,11 @@ struct TrainingDefaults {
   double lr = 1e-3;
   double weight_decay = 1e-5;
   std::int64_t patience = 10;
+  double min_delta = 0.0;
 };
 
-// `own` followed by epochs, batch_size, lr, weight_decay, patience, val_fraction and resume.
+// `own` followed by epochs, batch_size, lr, weight_decay, patience, min_delta, val_fraction and
+// resume.
 std::vector<ParamSpec> with_training_params(std::vector<ParamSpec> own, const TrainingDefaults& defaults);
 // The parameters of the figures and the probe that follow training (tsne_samples, probe).
 std::vector<ParamSpec> analysis_params();
@@ -57,12 +61,18 @@ RunImages run_images(const RunContext& ctx);
 std::shared_ptr<const data::TensorDataset> dataset(const Tensor& images, const Tensor& labels = {});
 
 // Trainer options from the shared parameters; checkpoints go to <out>/checkpoint.safetensors.
+// Resumes from the run's own checkpoint (--resume) or from the `resume` parameter's; stops at
+// a safe point when ctx.stop_requested. Refuses epochs < 1 and a negative min_delta (UsageError).
 algorithms::TrainerOptions trainer_options(const RunContext& ctx);
 
 // Runs trainer.fit with a progress bar, one log.jsonl line per epoch and the loss curve
 // (loss_curve.png); records train_loss, val_loss, best_epoch, epochs_run, stop_reason and
-// epoch_time_s in ctx.metrics. A non-finite loss is reported and then thrown as cake::Error
-// (the last good checkpoint stays in the output directory).
+// epoch_time_s in ctx.metrics. Once the first checkpoint exists the run folder is moved into its
+// place (ctx.publish, tools/output.h), so that an interrupted run can be resumed from --out. On
+// a resume, the settings that differ from the checkpoint's are logged ("resumed" event) and
+// listed in metrics.json (resume_changes). A non-finite loss is reported and then thrown as
+// cake::Error (the last good checkpoint stays in the output directory); an interruption is
+// thrown as RunInterrupted.
 algorithms::TrainResult train_and_log(RunContext& ctx, algorithms::Trainer& trainer, const RunImages& images,
                                       const std::string& loss_name);
 
@@ -77,7 +87,8 @@ Tensor pick_examples(const Tensor& images, const Tensor& labels, std::int64_t co
 // The codes of every training row (embedding.npy, and its PCA scatter embedding.png through
 // ctx.save_embedding), and a t-SNE scatter of up to tsne_samples test codes (embedding_tsne.png).
 void save_latent_space(RunContext& ctx, const Tensor& train_codes, const Tensor& test_codes, const Tensor& test_labels);
-// Linear probe (Shen 2024): logistic regression from codes to classes, fitted on (up to 10000)
+// Linear probe (Alain & Bengio 2016, "Understanding intermediate layers using linear classifier
+// probes"): logistic regression from codes to classes, fitted on (up to 10000)
 // training codes and scored on the test codes; records probe_accuracy.
 void linear_probe_metric(RunContext& ctx, const Tensor& train_codes, const Tensor& train_labels,
                          const Tensor& test_codes, const Tensor& test_labels);

@@ -171,3 +171,34 @@ TEST_CASE("sample and interpolate") {
   const Tensor means = encode_mean_all(vae, rand({11, 1, 6, 6}), 4);
   CHECK(means.sizes() == Shape{11, 3});
 }
+
+TEST_CASE("evaluate_vae: the negative ELBO, its terms and the MSE of the posterior means over a whole set") {
+  manual_seed(3);
+  MLPVAE vae({16}, 3, {1, 6, 6});
+  const Tensor x = rand({10, 1, 6, 6});
+  vae.train();
+  // Against one vae_loss over everything, with the generator in the same state (the same eps).
+  manual_seed(4);
+  const VAEEvaluation all = evaluate_vae(vae, x, {.beta = 2.0});
+  CHECK(vae.is_training());  // the mode is restored
+  manual_seed(4);
+  vae.eval();
+  VAELoss expected;
+  Tensor mse;
+  {
+    NoGradGuard no_grad;
+    expected = vae_loss(vae, x, {.beta = 2.0});
+    mse = (vae.decode(vae.encode(x).mean) - x).square().mean();
+  }
+  CHECK(all.loss == doctest::Approx(expected.total.item<double>()).epsilon(1e-6));
+  CHECK(all.reconstruction == doctest::Approx(expected.reconstruction.item<double>()).epsilon(1e-6));
+  CHECK(all.kl == doctest::Approx(expected.kl.item<double>()).epsilon(1e-6));
+  CHECK(all.loss == doctest::Approx(all.reconstruction + 2.0 * all.kl).epsilon(1e-6));
+  CHECK(all.mse == doctest::Approx(mse.item<double>()).epsilon(1e-6));
+  // In batches of 4, 4 and 2: the per-image means weight each batch by its size. The MSE draws
+  // nothing, so it is the same; the ELBO terms differ only by their eps draws.
+  const VAEEvaluation batched = evaluate_vae(vae, x, {.beta = 2.0}, 4);
+  CHECK(batched.mse == doctest::Approx(all.mse).epsilon(1e-6));
+  CHECK(batched.kl == doctest::Approx(all.kl).epsilon(1e-6));  // the KL is closed form: no eps
+  CHECK(error_message([&] { evaluate_vae(vae, x.narrow(0, 0, 0)); }).find("no images") != std::string::npos);
+}

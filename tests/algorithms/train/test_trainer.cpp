@@ -1,7 +1,13 @@
 // Tests for algorithms/train/trainer.h: the loss goes down, early stopping counts patience, a resumed
 // run equals an uninterrupted one bit for bit, a NaN loss stops the run and leaves the last good
-// checkpoint, and the train/validation split is a seeded partition.
+// checkpoint, the train/validation split is a seeded partition; one test per hook
+// (on_epoch_begin, on_batch_begin, should_stop), a toy stateful algorithm stopped mid-epoch and
+// resumed bit for bit, add_state's errors, changed settings on resume, and damaged checkpoints.
+#include <array>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "algorithms/networks/autoencoder.h"
@@ -193,4 +199,264 @@ TEST_CASE("train_validation_split: a seeded partition of the rows") {
   CHECK(train_validation_split(10, 0.0, 0).second.numel() == 0);
   CHECK(train_validation_split(10, 0.01, 0).second.numel() == 1);  // at least one when asked for
   CHECK(testing::error_message([] { train_validation_split(10, 1.0, 0); }).find("val_fraction") != std::string::npos);
+}
+
+// ---- hooks and the state slot ----------------------------------------------------------------------
+
+TEST_CASE("Trainer::on_epoch_begin runs before each epoch's first batch, and only for the epochs trained") {
+  testing::ScratchDir dir("cake_trainer_epoch_begin");
+  const std::string checkpoint = (dir / "checkpoint.safetensors").string();
+  const Tensor images = prototype_images(20, 8, 12);
+  auto run = [&](std::int64_t epochs, const std::string& resume) {
+    manual_seed(1);
+    MLPAutoencoder model({8}, 2, {1, 8, 8});
+    optim::Adam adam(model.parameters());
+    std::vector<std::string> events;
+    Trainer trainer(model, adam, [&](const data::Batch& b) { return reconstruction_loss(model, b.x); },
+                    {.epochs = epochs, .batch_size = 8, .patience = 0, .checkpoint_path = checkpoint, .resume_from = resume});
+    trainer.on_epoch_begin([&](std::int64_t epoch) { events.push_back("begin " + std::to_string(epoch)); });
+    trainer.on_batch_end([&](std::int64_t batch, std::int64_t, double) { events.push_back("batch " + std::to_string(batch)); });
+    trainer.on_epoch_end([&](const EpochStats& s) { events.push_back("end " + std::to_string(s.epoch)); });
+    trainer.fit(as_dataset(images));
+    return events;
+  };
+  CHECK(run(2, "") == std::vector<std::string>{"begin 1", "batch 1", "batch 2", "batch 3", "end 1", "begin 2", "batch 1",
+                                               "batch 2", "batch 3", "end 2"});
+  CHECK(run(3, checkpoint) == std::vector<std::string>{"begin 3", "batch 1", "batch 2", "batch 3", "end 3"});
+}
+
+TEST_CASE("Trainer::on_batch_begin sees the epoch, the batch, the batches per epoch and the global step") {
+  const Tensor images = prototype_images(20, 8, 13);
+  MLPAutoencoder model({8}, 2, {1, 8, 8});
+  optim::SGD sgd(model.parameters(), {.lr = 0.01});
+  std::vector<std::array<std::int64_t, 4>> seen;
+  std::int64_t steps_when_called = 0;
+  Trainer trainer(model, sgd, [&](const data::Batch& b) { return reconstruction_loss(model, b.x); },
+                  {.epochs = 2, .batch_size = 8, .patience = 0});
+  trainer.on_batch_begin([&](const BatchInfo& b) {
+    seen.push_back({b.epoch, b.batch, b.num_batches, b.step});
+    CHECK(b.step == steps_when_called);  // called before the step: none taken yet for this batch
+  });
+  trainer.on_batch_end([&](std::int64_t, std::int64_t, double) { ++steps_when_called; });
+  trainer.fit(as_dataset(images));
+  CHECK(seen == std::vector<std::array<std::int64_t, 4>>{{1, 1, 3, 0}, {1, 2, 3, 1}, {1, 3, 3, 2},
+                                                         {2, 1, 3, 3}, {2, 2, 3, 4}, {2, 3, 3, 5}});
+}
+
+namespace {
+
+// A toy algorithm with state of every kind, all of it feeding the loss: centroids and a
+// threshold moved at each epoch's start (with random draws, as DeepCluster's re-clustering
+// would), a target refreshed every third step (as DEC's), and a count of the refreshes.
+struct ToyState : TrainState {
+  Tensor centroids = zeros({2, 2});
+  Tensor target = zeros({2});
+  double lambda = 1.0;
+  std::int64_t refreshes = 0;
+  std::string note = "fresh";
+  void save(StateWriter& out) const override {
+    out.tensor("centroids", centroids);
+    out.tensor("target", target);
+    out.scalar("lambda", lambda);
+    out.integer("refreshes", refreshes);
+    out.text("note", note);
+  }
+  void load(const StateReader& in) override {
+    centroids = in.tensor("centroids");
+    target = in.tensor("target");
+    lambda = in.scalar("lambda");
+    refreshes = in.integer("refreshes");
+    note = in.text("note");
+  }
+};
+
+struct ToyRun {
+  std::shared_ptr<MLPAutoencoder> model;
+  ToyState state;
+  TrainResult result;
+  Tensor after;  // a draw of the global generator after fit
+};
+
+// Trains the toy for `epochs`; stop_at_step > 0 interrupts before that global step.
+ToyRun toy_run(const Tensor& images, std::int64_t epochs, const std::string& checkpoint, const std::string& resume,
+               std::uint64_t init_seed, std::int64_t stop_at_step = 0) {
+  ToyRun run;
+  manual_seed(init_seed);
+  run.model = std::make_shared<MLPAutoencoder>(std::vector<std::int64_t>{8}, 2, Shape{1, 8, 8});
+  MLPAutoencoder& model = *run.model;
+  ToyState& state = run.state;
+  if (init_seed != 3) {  // a "new process": state that the checkpoint must overwrite
+    state.lambda = 42.0;
+    state.refreshes = 99;
+    state.centroids = ones({2, 2});
+    state.note = "garbage";
+  }
+  optim::Adam adam(model.parameters(), {.lr = 1e-2});
+  std::int64_t step = 0;
+  Trainer trainer(
+      model, adam,
+      [&](const data::Batch& b) {
+        const Tensor codes = model.encode(b.x);
+        return reconstruction_loss(model, b.x) + (codes - state.target).square().mean() * state.lambda +
+               (codes.mean({0}) - state.centroids[0]).square().mean() * 0.1;
+      },
+      {.epochs = epochs, .batch_size = 8, .patience = 0, .seed = 4, .checkpoint_path = checkpoint,
+       .resume_from = resume, .should_stop = [&] { return stop_at_step > 0 && step >= stop_at_step; }});
+  trainer.add_state("toy", state);
+  trainer.on_epoch_begin([&](std::int64_t epoch) {
+    state.centroids = state.centroids * 0.5 + randn({2, 2});
+    state.lambda *= 0.9;
+    state.note = "epoch " + std::to_string(epoch);
+  });
+  trainer.on_batch_begin([&](const BatchInfo& b) {
+    step = b.step;
+    if (b.step % 3 == 0) {
+      state.target = randn({2}) * state.lambda;
+      ++state.refreshes;
+    }
+  });
+  run.result = trainer.fit(as_dataset(images));
+  run.after = randn({2});
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("Trainer: a toy stateful algorithm stopped mid-epoch and resumed ends bit for bit as one never stopped") {
+  testing::ScratchDir dir("cake_trainer_toy_state");
+  const Tensor images = prototype_images(20, 8, 14);  // 3 batches an epoch
+  const ToyRun whole = toy_run(images, 4, (dir / "whole.safetensors").string(), "", 3);
+  // Stopped before step 7, the second batch of epoch 3: a kill at any moment loses at most the
+  // epoch in progress, and the checkpoint of epoch 2 stays as it was.
+  const std::string checkpoint = (dir / "stopped.safetensors").string();
+  const ToyRun stopped = toy_run(images, 4, checkpoint, "", 3, 7);
+  CHECK(stopped.result.stop_reason == StopReason::Interrupted);
+  CHECK(to_string(stopped.result.stop_reason) == "interrupted");
+  CHECK(stopped.result.message.find("epoch 3") != std::string::npos);
+  CHECK(stopped.result.history.size() == 2);
+  CHECK(load_safetensors(checkpoint).metadata.at("trainer.epoch") == "2");
+  CHECK(load_safetensors(checkpoint).metadata.at("state.toy.note") == "epoch 2");
+
+  const ToyRun resumed = toy_run(images, 4, (dir / "resumed.safetensors").string(), checkpoint, 77);
+  CHECK(resumed.result.resumed_from_epoch == 2);
+  CHECK(resumed.result.resume_changes.empty());
+  REQUIRE(resumed.result.history.size() == whole.result.history.size());
+  for (std::size_t e = 0; e < whole.result.history.size(); ++e)
+    CHECK(resumed.result.history[e].train_loss == whole.result.history[e].train_loss);
+  check_same_weights(*whole.model, *resumed.model);
+  CHECK(cake::equal(resumed.state.centroids, whole.state.centroids));
+  CHECK(cake::equal(resumed.state.target, whole.state.target));
+  CHECK(resumed.state.lambda == whole.state.lambda);
+  CHECK(resumed.state.refreshes == whole.state.refreshes);
+  CHECK(resumed.state.note == "epoch 4");
+  CHECK(cake::equal(resumed.after, whole.after));
+}
+
+TEST_CASE("Trainer::add_state: functions instead of a class, and the mistakes it names") {
+  testing::ScratchDir dir("cake_trainer_add_state");
+  const std::string checkpoint = (dir / "checkpoint.safetensors").string();
+  const Tensor images = prototype_images(8, 8, 15);
+  MLPAutoencoder model({8}, 2, {1, 8, 8});
+  optim::SGD sgd(model.parameters(), {.lr = 0.01});
+  const BatchLoss loss = [&](const data::Batch& b) { return reconstruction_loss(model, b.x); };
+  double queue_head = 0.5;
+  Trainer trainer(model, sgd, loss, {.epochs = 1, .batch_size = 8, .checkpoint_path = checkpoint});
+  trainer.add_state("moco", [&](StateWriter& out) { out.scalar("queue_head", queue_head); },
+                    [&](const StateReader& in) { queue_head = in.scalar("queue_head"); });
+  CHECK(testing::error_message([&] { trainer.add_state("moco", [](StateWriter&) {}, [](const StateReader&) {}); })
+            .find("twice") != std::string::npos);
+  CHECK(testing::error_message([&] { trainer.add_state("a.b", [](StateWriter&) {}, [](const StateReader&) {}); })
+            .find("letters") != std::string::npos);
+  trainer.fit(as_dataset(images));
+  CHECK(load_safetensors(checkpoint).metadata.at("state.moco.queue_head") == "0.5");
+
+  queue_head = 0.0;
+  Trainer again(model, sgd, loss, {.epochs = 2, .batch_size = 8, .resume_from = checkpoint});
+  again.add_state("moco", [&](StateWriter& out) { out.scalar("queue_head", queue_head); },
+                  [&](const StateReader& in) { queue_head = in.scalar("queue_head"); });
+  again.fit(as_dataset(images));
+  CHECK(queue_head == 0.5);
+
+  Trainer wrong(model, sgd, loss, {.epochs = 2, .batch_size = 8, .resume_from = checkpoint});
+  wrong.add_state("moco", [](StateWriter&) {}, [](const StateReader& in) { in.integer("queue_head"); });
+  const std::string message = testing::error_message([&] { wrong.fit(as_dataset(images)); });
+  CHECK(message.find(checkpoint) != std::string::npos);
+  CHECK(message.find("state.moco.queue_head") != std::string::npos);
+  CHECK_MESSAGE(message.find("saved with StateWriter::scalar but is read with StateReader::integer") != std::string::npos, message);
+  Trainer missing(model, sgd, loss, {.epochs = 2, .batch_size = 8, .resume_from = checkpoint});
+  missing.add_state("dec", [](StateWriter&) {}, [](const StateReader& in) { in.tensor("targets"); });
+  CHECK(testing::error_message([&] { missing.fit(as_dataset(images)); }).find("'state.dec.targets' is missing") !=
+        std::string::npos);
+}
+
+// ---- what a resume checks and reports ----------------------------------------------------------------------
+
+TEST_CASE("Trainer: settings that differ from the checkpoint's are applied and listed, not silently dropped") {
+  testing::ScratchDir dir("cake_trainer_changes");
+  const std::string checkpoint = (dir / "checkpoint.safetensors").string();
+  const Tensor images = prototype_images(16, 8, 16);
+  MLPAutoencoder model({8}, 2, {1, 8, 8});
+  const BatchLoss loss = [&](const data::Batch& b) { return reconstruction_loss(model, b.x); };
+  optim::Adam adam(model.parameters(), {.lr = 1e-2, .weight_decay = 0.0});
+  Trainer(model, adam, loss, {.epochs = 1, .batch_size = 8, .seed = 1, .checkpoint_path = checkpoint})
+      .fit(as_dataset(images));
+  optim::Adam slower(model.parameters(), {.lr = 1e-3, .weight_decay = 0.0});
+  const TrainResult result =
+      Trainer(model, slower, loss, {.epochs = 2, .batch_size = 4, .seed = 1, .resume_from = checkpoint})
+          .fit(as_dataset(images));
+  CHECK(slower.lr() == 1e-3);  // not the checkpoint's 1e-2
+  CHECK(result.resume_changes == std::vector<std::string>{"lr: 0.01 -> 0.001", "batch_size: 8 -> 4"});
+}
+
+TEST_CASE("Trainer: a checkpoint whose best weights have the wrong shape, or whose epoch was edited, is refused") {
+  testing::ScratchDir dir("cake_trainer_bad_checkpoint");
+  const std::string checkpoint = (dir / "checkpoint.safetensors").string();
+  const Tensor images = prototype_images(16, 8, 17);
+  MLPAutoencoder model({8}, 2, {1, 8, 8});
+  const BatchLoss loss = [&](const data::Batch& b) { return reconstruction_loss(model, b.x); };
+  optim::Adam adam(model.parameters());
+  Trainer(model, adam, loss, {.epochs = 1, .batch_size = 8, .checkpoint_path = checkpoint}).fit(as_dataset(images));
+
+  // Rewritten through the writer (so its checksum is valid) with one best tensor reshaped.
+  SafetensorsFile file = load_safetensors(checkpoint);
+  std::string best_name;
+  for (auto& [name, t] : file.tensors)
+    if (name.rfind("best.", 0) == 0 && t.dim() == 2) best_name = name;
+  REQUIRE_FALSE(best_name.empty());
+  const Tensor original = file.tensors[best_name];
+  file.tensors[best_name] = original.reshape({original.size(1), original.size(0)});
+  const std::string reshaped = (dir / "reshaped.safetensors").string();
+  save_safetensors(reshaped, file.tensors, file.metadata);
+  std::string message = testing::error_message(
+      [&] { Trainer(model, adam, loss, {.epochs = 2, .resume_from = reshaped}).fit(as_dataset(images)); });
+  CHECK(message.find(reshaped) != std::string::npos);
+  CHECK(message.find("best weights' '" + best_name.substr(5) + "' has shape") != std::string::npos);
+
+  // "trainer.epoch" edited by hand: the whole-file checksum no longer matches.
+  std::ifstream in(checkpoint, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  const std::size_t at = bytes.find("\"trainer.epoch\":\"1\"");
+  REQUIRE(at != std::string::npos);
+  bytes[at + 17] = '9';
+  std::ofstream(checkpoint, std::ios::binary | std::ios::trunc) << bytes;
+  message = testing::error_message(
+      [&] { Trainer(model, adam, loss, {.epochs = 20, .resume_from = checkpoint}).fit(as_dataset(images)); });
+  CHECK(message.find("checksum mismatch") != std::string::npos);
+  CHECK(message.find(checkpoint) != std::string::npos);
+}
+
+TEST_CASE("Trainer: epochs = 0 trains nothing and says so; a killed save's temporary file is removed at the start") {
+  testing::ScratchDir dir("cake_trainer_zero");
+  const std::string checkpoint = (dir / "checkpoint.safetensors").string();
+  std::ofstream(dir / ".checkpoint.safetensors.tmp-Zq81xY") << std::string(1000, 'x');
+  const Tensor images = prototype_images(8, 8, 18);
+  MLPAutoencoder model({8}, 2, {1, 8, 8});
+  optim::Adam adam(model.parameters());
+  const TrainResult result = Trainer(model, adam, [&](const data::Batch& b) { return reconstruction_loss(model, b.x); },
+                                     {.epochs = 0, .checkpoint_path = checkpoint})
+                                 .fit(as_dataset(images));
+  CHECK(result.history.empty());
+  CHECK(result.stop_reason == StopReason::MaxEpochs);
+  CHECK(result.message == "finished 0 epochs");
+  CHECK_FALSE(std::filesystem::exists(dir / ".checkpoint.safetensors.tmp-Zq81xY"));
 }

@@ -1,0 +1,114 @@
+// network_runs_autoencoders.cpp: the runs of the autoencoder family (network_runs.h): plain,
+// denoising and masked autoencoders, and clustering on their codes (ae-kmeans, ae-gmm).
+#include <algorithm>
+
+#include "algorithms/deep_clustering/latent_clustering.h"
+#include "autograd/grad_mode.h"
+#include "data/transforms.h"
+#include "nn/checkpoint.h"
+#include "optim/adam.h"
+#include "tensor/creation.h"
+#include "tools/algorithms/network_runs.h"
+
+namespace cake::cli::networks {
+
+std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t latent_dim, const std::string& hidden) {
+  std::vector<ParamSpec> params{{"latent_dim", ParamType::Int, std::to_string(latent_dim), "size of the code z"}};
+  if (!model.empty())
+    params.push_back({"model", ParamType::String, model, "conv: the convolutional network of Bortoletto 2021 (section 2); mlp: fully connected",
+                      {"conv", "mlp"}});
+  if (!hidden.empty())
+    params.push_back({"hidden", ParamType::IntList, hidden, "hidden layer sizes of the fully connected encoder"});
+  return params;
+}
+
+// ---- autoencoders ----------------------------------------------------------------------------------------
+
+std::shared_ptr<algorithms::Autoencoder> make_autoencoder(const RunContext& ctx, const std::string& model,
+                                                          const Shape& image_shape) {
+  const std::int64_t latent_dim = ctx.params.get_int("latent_dim");
+  if (model == "conv") return std::make_shared<algorithms::ConvAutoencoder>(latent_dim, image_shape);
+  CAKE_CHECK(model == "mlp", ctx.algorithm, ": model must be conv or mlp, got ", model);
+  return std::make_shared<algorithms::MLPAutoencoder>(ctx.params.get_int_list("hidden"), latent_dim, image_shape);
+}
+
+AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objective) {
+  AutoencoderRun run;
+  run.images = run_images(ctx);
+  run.model = make_autoencoder(ctx, objective.model, run.images.image_shape);
+  run.model->to(ctx.device);
+  algorithms::Autoencoder& model = *run.model;
+  optim::Adam adam(model.parameters(),
+                   {.lr = ctx.params.get_float("lr"), .weight_decay = ctx.params.get_float("weight_decay")});
+  const Device device = ctx.device;
+  const algorithms::BatchLoss loss = [&, device](const data::Batch& batch) {
+    const Tensor x = batch.x.to(device);
+    switch (objective.objective) {
+      case Objective::Denoising: return algorithms::denoising_loss(model, x, objective.denoising);
+      case Objective::Masked: return algorithms::masked_loss(model, x, objective.masking);
+      case Objective::Reconstruction: break;
+    }
+    return algorithms::reconstruction_loss(model, x);
+  };
+  const char* loss_name = objective.objective == Objective::Masked ? "MSE per hidden pixel" : "MSE per pixel";
+  algorithms::Trainer trainer(model, adam, loss, trainer_options(ctx));
+  run.result = train_and_log(ctx, trainer, run.images, loss_name);
+  save(model, ctx.path("model.safetensors").string());
+
+  const RunImages& images = run.images;
+  if (images.test.defined()) {
+    ctx.metrics["test_loss"] = trainer.evaluate(*dataset(images.test), loss);
+    ctx.metrics["test_mse"] = algorithms::reconstruction_mse(model, images.test);
+  }
+
+  // Figures: ten examples (one per class) from the test split, else from the validation part.
+  const Tensor& shown_from = images.test.defined() ? images.test : (images.val.defined() ? images.val : images.train);
+  const Tensor& shown_labels = images.test.defined() ? images.test_labels : images.val_labels;
+  const Tensor examples = pick_examples(shown_from, shown_labels, 10);
+  {
+    NoGradGuard no_grad;
+    model.eval();
+    save_image_rows(ctx, "reconstructions.png", {examples, model.forward(examples)});
+    if (objective.objective == Objective::Denoising) {
+      const Tensor noisy = data::GaussianNoise(objective.denoising.sigma, objective.denoising.clip)(examples);
+      save_image_rows(ctx, "denoising.png", {examples, noisy, model.forward(noisy)});
+    }
+    if (objective.objective == Objective::Masked) {
+      const Tensor masked = data::RandomMask(objective.masking.patch, objective.masking.ratio).apply(examples).masked;
+      save_image_rows(ctx, "masked_reconstructions.png", {examples, masked, model.forward(masked)});
+    }
+    // Decoded N(0, I) codes: an autoencoder's code space has no reason to look like N(0, I),
+    // so these are mostly not images (Bortoletto 2021, figure 3), the gap the VAE closes.
+    save_image_rows(ctx, "random_codes.png", {model.decode(randn({10, model.latent_dim()}).to(device))});
+  }
+
+  run.train_codes = algorithms::encode_all(model, images.all);
+  if (images.test.defined()) run.test_codes = algorithms::encode_all(model, images.test);
+  save_latent_space(ctx, run.train_codes, run.test_codes, images.test_labels);
+  linear_probe_metric(ctx, run.train_codes, images.all_labels, run.test_codes, images.test_labels);
+  return run;
+}
+
+std::vector<ParamSpec> clustering_params(const std::string& method) {
+  std::vector<ParamSpec> p{{"n_clusters", ParamType::Int, "10", "number of clusters"},
+                           {"n_init", ParamType::Int, method == "gmm" ? "3" : "10",
+                            "restarts of the clusterer; the best objective wins"}};
+  if (method == "gmm")
+    p.push_back({"covariance_type", ParamType::String, "full", "covariance of each Gaussian",
+                 {"full", "diag", "tied", "spherical"}});
+  return p;
+}
+
+void run_autoencoder_clustering(RunContext& ctx, const std::string& method) {
+  const AutoencoderRun run = run_autoencoder(ctx, {.model = ctx.params.get_string("model")});
+  ctx.progress->message("clustering " + std::to_string(run.train_codes.size(0)) + " codes with " + method + " ...");
+  const Tensor labels = algorithms::cluster_codes(
+      run.train_codes, {.method = method,
+                        .n_clusters = ctx.params.get_int("n_clusters"),
+                        .n_init = ctx.params.get_int("n_init"),
+                        .covariance_type = method == "gmm" ? ctx.params.get_string("covariance_type") : "full",
+                        .seed = ctx.seed});
+  ctx.save_labels(labels);
+}
+
+}  // namespace cake::cli::networks
