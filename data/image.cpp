@@ -193,8 +193,15 @@ int text_width(std::string_view text, int scale) {
 
 // ---- the canvas ------------------------------------------------------------------------------
 
+bool canvas_fits(std::int64_t width, std::int64_t height) {
+  return width > 0 && height > 0 && width <= kMaxCanvasSide && height <= kMaxCanvasSide &&
+         width * height <= kMaxCanvasPixels;
+}
+
 Canvas::Canvas(int width, int height, Color background) : width_(width), height_(height) {
   CAKE_CHECK(width > 0 && height > 0, "image::Canvas: size must be positive, got ", width, " x ", height);
+  CAKE_CHECK(canvas_fits(width, height), "image::Canvas: ", width, " x ", height, " pixels is larger than a figure may be (sides up to ",
+             kMaxCanvasSide, ", ", kMaxCanvasPixels, " pixels in all)");
   pixels_.resize(3 * static_cast<std::size_t>(width) * height);
   for (std::size_t i = 0; i < pixels_.size(); i += 3) {
     pixels_[i] = background.r;
@@ -310,6 +317,12 @@ Canvas image_grid(const Tensor& images, std::int64_t columns, int padding, int s
   const double* v = values.data_ptr<double>();
 
   const std::int64_t cols = std::min(columns, n), rows = (n + cols - 1) / cols;
+  // The size in int64 first: H, W, N and scale from a file can overflow int.
+  const std::int64_t grid_w = cols * (w * scale + padding) + padding, grid_h = rows * (h * scale + padding) + padding;
+  CAKE_CHECK(w <= kMaxCanvasSide && h <= kMaxCanvasSide && canvas_fits(grid_w, grid_h), "image_grid: ", n, " images of ",
+             h, " x ", w, " in ", cols, " columns need a ", grid_w, " x ", grid_h,
+             " canvas, larger than a figure may be (sides up to ", kMaxCanvasSide, ", ", kMaxCanvasPixels,
+             " pixels in all)");
   const int cell_w = static_cast<int>(w) * scale, cell_h = static_cast<int>(h) * scale;
   Canvas canvas(static_cast<int>(cols) * (cell_w + padding) + padding,
                 static_cast<int>(rows) * (cell_h + padding) + padding, background);

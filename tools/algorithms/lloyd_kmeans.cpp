@@ -17,6 +17,7 @@
 // plain algorithm, written as its three steps in Cake ops (so it runs on any device), so the
 // whole command-line path has a small, readable algorithm to run.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -103,11 +104,13 @@ void run_lloyd_kmeans(RunContext& ctx) {
                         max_iter);
     LloydRun run = lloyd(x, k, max_iter, r, ctx);
     ctx.progress->finish();
-    if (run.inertia < best.inertia) {
+    if (r == 0 || run.inertia < best.inertia) {  // the first run even when its inertia is NaN
       best = std::move(run);
       best_restart = r;
     }
   }
+  CAKE_CHECK(std::isfinite(best.inertia), "kmeans-lloyd: the inertia is ", best.inertia,
+             ": squared distances overflowed float32 (values too large); rescale the data");
 
   ctx.metrics["inertia"] = best.inertia;
   ctx.metrics["n_iter"] = best.iterations;
