@@ -85,9 +85,7 @@ void RunContext::save_labels(const Tensor& predicted) {
     write_figure(*this, "confusion_matrix.png",
                  figures::confusion_plot(algorithm + ": classes vs clusters", table, row_names(table, class_names)));
   }
-  if (image_shape && !image_figure_fits(*this, "cluster_samples.png")) {
-    // (reported by image_figure_fits)
-  } else if (image_shape) {
+  if (image_shape && image_figure_fits(*this, "cluster_samples.png")) {
     const Tensor images = data.detach().cpu().reshape({n, (*image_shape)[0], (*image_shape)[1], (*image_shape)[2]});
     write_figure(*this, "cluster_samples.png",
                  figures::cluster_grid(algorithm + ": samples of each cluster", images, predicted_labels));

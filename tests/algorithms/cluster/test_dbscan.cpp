@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "algorithms/neighbors/kd_tree.h"
-include "algorithms/classical2_testing.h"
+#include "algorithms/classical2_testing.h"
 
 using namespace cake;
 using namespace cake::algorithms;

@@ -4,7 +4,7 @@
 // are found, CPQR and k-means label assignment, errors.
 #include "algorithms/detail/lanczos.h"
 #include "algorithms/cluster/spectral.h"
-include "algorithms/classical2_testing.h"
+#include "algorithms/classical2_testing.h"
 #include "tensor/linalg.h"
 
 using namespace cake;

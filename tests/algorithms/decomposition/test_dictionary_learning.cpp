@@ -3,7 +3,7 @@
 // agrees with scikit-learn; threshold is the soft threshold of D x; dictionary learning follows
 // scikit-learn's cost curve from the same SVD start.
 #include "algorithms/decomposition/dictionary_learning.h"
-include "algorithms/classical2_testing.h"
+#include "algorithms/classical2_testing.h"
 
 using namespace cake;
 using namespace cake::algorithms;

@@ -2,7 +2,7 @@
 // order (|corr| > 0.99) by every contrast function, both algorithms and both whitening
 // solvers; unit-variance sources; mixing inverts components; transform / inverse_transform.
 #include "algorithms/decomposition/fastica.h"
-include "algorithms/classical2_testing.h"
+#include "algorithms/classical2_testing.h"
 
 #include <cmath>
 

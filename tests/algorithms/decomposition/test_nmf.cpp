@@ -2,7 +2,7 @@
 // scikit-learn's for both solvers and the NNDSVD initialisations; both solvers never increase
 // the loss; transform / inverse_transform; float32; errors.
 #include "algorithms/decomposition/nmf.h"
-include "algorithms/classical2_testing.h"
+#include "algorithms/classical2_testing.h"
 
 using namespace cake;
 using namespace cake::algorithms;
