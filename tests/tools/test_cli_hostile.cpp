@@ -50,18 +50,14 @@ TEST_CASE("values near 1e19 are refused with a message by every clustering and e
     x.push_back(static_cast<float>(i));
   }
   data::write_npy(dir / "X.npy", tensor(x, {40, 2}));
-  for (const char* algorithm : {"kmeans", "minibatch-kmeans", "gmm", "agglomerative", "spectral", "dbscan", "pca",
-                                "tsne"}) {
+  for (const char* algorithm : {"kmeans", "kmeans-lloyd", "minibatch-kmeans", "gmm", "agglomerative", "spectral",
+                                "dbscan", "pca", "tsne", "nmf", "fastica", "sparse-coding"}) {
     const CliResult r = cake_cli(std::string("run ") + algorithm + " --data X.npy --quiet --set n_clusters=2", dir);
     const CliResult plain = r.code == 2 ? cake_cli(std::string("run ") + algorithm + " --data X.npy --quiet", dir) : r;
     INFO(algorithm, ": exit ", plain.code, ": ", plain.err);
     CHECK(plain.code == 1);
     CHECK(contains(plain.err, "rescale the data"));
   }
-  // kmeans-lloyd computes with tensor ops on any device: it refuses at the end instead.
-  const CliResult lloyd = cake_cli("run kmeans-lloyd --data X.npy --quiet --set n_clusters=2", dir);
-  CHECK_MESSAGE(lloyd.code == 1, lloyd.err);
-  CHECK(contains(lloyd.err, "rescale the data"));
 }
 
 TEST_CASE("a path that is not UTF-8 is recorded escaped, and every JSON file is still written") {
@@ -249,4 +245,14 @@ TEST_CASE("figures of images far larger than a figure may be are skipped, the ru
   CHECK(contains(r.out + r.err, "figure cluster_samples.png skipped"));
   CHECK_FALSE(fs::exists(dir / "wide" / "cluster_samples.png"));
   CHECK(fs::exists(dir / "wide" / "labels.npy"));
+}
+
+TEST_CASE("huge dimensions: a full-covariance mixture over 5000 features is refused, not left to run for hours") {
+  const fs::path dir = case_dir("dims");
+  data::write_npy(dir / "wide.npy", rand({3, 5000}));
+  const CliResult full = cake_cli("run gmm --data wide.npy --quiet --set n_components=1", dir);
+  CHECK(full.code == 1);
+  CHECK(contains(full.err, "with 5000 features needs 5000 x 5000 covariance matrices"));
+  const CliResult diag = cake_cli("run gmm --data wide.npy --quiet --set n_components=1 covariance_type=diag", dir);
+  CHECK_MESSAGE(diag.code == 0, diag.err);
 }

@@ -21,6 +21,7 @@
 #include <limits>
 #include <vector>
 
+#include "algorithms/detail/common.h"
 #include "autograd/ops.h"
 #include "data/npy.h"
 #include "tensor/creation.h"
@@ -95,6 +96,9 @@ void run_lloyd_kmeans(RunContext& ctx) {
     throw UsageError("kmeans-lloyd: n_clusters must be between 1 and the number of samples (" + std::to_string(n) +
                      "), got " + std::to_string(k));
   if (max_iter < 1 || n_init < 1) throw UsageError("kmeans-lloyd: max_iter and n_init must be at least 1");
+  // The classical suite's checks (finite, and small enough that the expanded squared distances
+  // |x|^2 - 2 x.c + |c|^2 cannot overflow float32 nor lose every digit to cancellation).
+  (void)algorithms::detail::data_matrix(x, "kmeans-lloyd", k);
 
   LloydRun best;
   best.inertia = std::numeric_limits<double>::infinity();
