@@ -610,6 +610,8 @@ TSNE& TSNE::fit(const Tensor& X_in) {
     CAKE_CHECK(d == n, "TSNE.fit: metric=\"precomputed\" expects a square distance matrix, got shape ", X.sizes());
     CAKE_CHECK(X.min().item<double>() >= 0.0, "TSNE.fit: a precomputed distance matrix must be non-negative");
   }
+  CAKE_CHECK(o.init != "pca" || o.init_embedding.defined() || d >= dims, "TSNE.fit: init=\"pca\" needs at least ",
+             dims, " features for ", dims, " components, got shape ", X.sizes(), "; use init=\"random\"");
   CAKE_CHECK(o.perplexity < static_cast<double>(n), "TSNE.fit: perplexity (", o.perplexity,
              ") must be less than the number of samples (", n, ")");
   detail::SeedScope seed(o.random_state);
