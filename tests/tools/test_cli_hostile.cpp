@@ -85,7 +85,7 @@ TEST_CASE("labels: integers representable in int64; -1 is noise in predictions o
   const fs::path dir = case_dir("labels");
   write_small(dir);
   const double inf = std::numeric_limits<double>::infinity();
-  data::write_npy(dir / "inf.npy", tensor({0.0, 1.0, inf}, {3}, kFloat64));
+  data::write_npy(dir / "inf.npy", tensor({0.0, inf, 1.0}, {3}, kFloat64));
   data::write_npy(dir / "huge.npy", tensor({0.0, 1e300, -1e300}, {3}, kFloat64));
   data::write_npy(dir / "two63.npy", tensor({0.0, 9223372036854775808.0, 1.0}, {3}, kFloat64));
   data::write_npy(dir / "ok.npy", tensor({0.0, 1.0, 2.0}, {3}, kFloat64));
@@ -95,7 +95,7 @@ TEST_CASE("labels: integers representable in int64; -1 is noise in predictions o
 
   for (const char* bad : {"inf.npy", "huge.npy", "two63.npy"}) {
     const CliResult r = cake_cli(std::string("eval --pred ok.npy --labels ") + bad, dir);
-    INFO(bad, ": ", r.err);
+    INFO(std::string(bad), ": ", r.err);
     CHECK(r.code == 1);
     CHECK(contains(r.err, bad));
     CHECK(contains(r.err, "representable in int64"));
