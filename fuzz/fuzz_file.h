@@ -30,6 +30,15 @@ inline std::filesystem::path scratch_file(const std::uint8_t* data, std::size_t 
   const char* dir = std::getenv("TMPDIR");
   const std::filesystem::path path = std::filesystem::path(dir && *dir ? dir : "/tmp") /
                                      ("cake_fuzz_" + std::to_string(::getpid()) + extension);
+  // Removed when the process exits (libFuzzer ends its runs with exit()).
+  static struct Remover {
+    std::filesystem::path file;
+    ~Remover() {
+      std::error_code ignored;
+      if (!file.empty()) std::filesystem::remove(file, ignored);
+    }
+  } remover;
+  remover.file = path;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   return path;

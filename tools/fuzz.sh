@@ -30,6 +30,8 @@ cmake --build build/fuzz -- -j"$(nproc)"
 echo "fuzz.sh: built in $(( $(date +%s) - started )) s"
 
 mkdir -p build/fuzz/artifacts
+# Each input is written to a scratch file (the readers take paths): in memory when possible.
+if [[ -z "${TMPDIR:-}" && -d /dev/shm && -w /dev/shm ]]; then export TMPDIR=/dev/shm; fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=()
