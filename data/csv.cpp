@@ -121,9 +121,34 @@ std::optional<double> parse_number(const std::string& field) {
   return value;
 }
 
-bool is_header_row(const std::vector<std::string>& fields) {
-  return std::any_of(fields.begin(), fields.end(),
-                     [](const std::string& f) { return !f.empty() && !parse_number(f).has_value(); });
+// How the first record reads: a header names every column (no field outside the label column
+// is a number); data has numbers; a mix is most likely data with a typo, which must not
+// silently become the header (and cost a row): it is read as data, whose error says so.
+enum class FirstRow { Header, Data, Mixed };
+FirstRow classify_first_row(const std::vector<std::string>& fields, std::optional<std::int64_t> label_index) {
+  const auto count = static_cast<std::int64_t>(fields.size());
+  std::int64_t label = -1;
+  if (label_index) label = *label_index < 0 ? *label_index + count : *label_index;
+  bool text = false, number = false;
+  for (std::int64_t c = 0; c < count; ++c) {
+    const std::string& f = fields[static_cast<std::size_t>(c)];
+    if (f.empty()) continue;
+    const bool is_number = parse_number(f).has_value();
+    if (c == label) {
+      text = text || !is_number;  // a text label alone does not make a header
+      continue;
+    }
+    (is_number ? number : text) = true;
+  }
+  if (!text) return FirstRow::Data;
+  if (!number) {
+    // All text, or text only in the label column: a header only if some feature column
+    // holds text too (or the label is the only column).
+    for (std::int64_t c = 0; c < count; ++c)
+      if (c != label && !fields[static_cast<std::size_t>(c)].empty()) return FirstRow::Header;
+    return count == 1 ? FirstRow::Header : FirstRow::Data;
+  }
+  return FirstRow::Mixed;
 }
 
 std::int64_t resolve_label_column(const CsvOptions& options, const std::vector<std::string>& names, bool has_header,
@@ -206,7 +231,15 @@ CsvData read_csv(const std::filesystem::path& path, const CsvOptions& options) {
   std::int64_t line = 0;
   CAKE_CHECK(tokenizer.next(fields, line), quoted(path), ": empty CSV file (no rows)");
 
-  const bool has_header = options.header.value_or(is_header_row(fields));
+  const FirstRow first_row = classify_first_row(fields, options.label_name ? std::nullopt : options.label_index);
+  const bool has_header = options.header.value_or(first_row == FirstRow::Header);
+  const std::int64_t first_line = line;
+  // Appended to a "not a number" on the first line when it mixed names and numbers.
+  const std::string mixed_note = !options.header && first_row == FirstRow::Mixed
+                                     ? " (line " + std::to_string(first_line) +
+                                           " mixes numbers and text, so it is read as data, not as a header; "
+                                           "a header row holds only column names)"
+                                     : std::string();
   std::vector<std::string> names = fields;
   if (!has_header)
     for (std::size_t i = 0; i < names.size(); ++i) names[i] = std::to_string(i);
@@ -234,10 +267,15 @@ CsvData read_csv(const std::filesystem::path& path, const CsvOptions& options) {
         }
         std::optional<double> value = field.empty() ? std::optional<double>(NAN) : parse_number(field);
         CAKE_CHECK(value.has_value(), quoted(path), ": line ", line, ", column '", names[c], "': '", field,
-                   "' is not a number");
+                   "' is not a number", line == first_line ? mixed_note : std::string());
         CAKE_CHECK(options.allow_nan || !std::isnan(*value), quoted(path), ": line ", line, ", column '", names[c],
                    "': ", field.empty() ? "empty field" : "NaN", " and allow_nan is off");
-        features.push_back(static_cast<float>(*value));
+        // Features are float32: beyond +-3.4e38 a value would become infinite.
+        const float single = static_cast<float>(*value);
+        CAKE_CHECK(options.allow_nan || std::isnan(*value) || std::isfinite(single), quoted(path), ": line ", line,
+                   ", column '", names[c], "': '", field, "' is ",
+                   std::isinf(*value) ? "infinite" : "beyond float32's range (+-3.4e38)", " and allow_nan is off");
+        features.push_back(single);
       }
     }
     if (!tokenizer.next(fields, line)) break;

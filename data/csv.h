@@ -7,9 +7,11 @@
 //
 // Reading: one record per line; fields split at the delimiter; RFC 4180 quoting ("a,b" and
 // "" for a quote inside quotes); surrounding spaces, blank lines, lines starting with '#',
-// a UTF-8 byte-order mark and CRLF line ends are ignored. Features must be numbers (NaN and
-// empty fields only with allow_nan). The first row is a header when it holds a field that is
-// not a number, unless `header` forces the choice. The label column, chosen by name or
+// a UTF-8 byte-order mark and CRLF line ends are ignored. Features must be finite float32
+// numbers (NaN, infinities, values beyond +-3.4e38 and empty fields only with allow_nan). The
+// first row is a header when its feature fields are all names (no numbers), unless `header`
+// forces the choice; a first row mixing names and numbers is read as data, and the error on
+// its first non-number says so (a typo in the first row never silently becomes the header). The label column, chosen by name or
 // index, may hold integers (kept as they are) or text (numbered in sorted order, the names
 // kept in class_names).
 #pragma once
@@ -32,7 +34,8 @@ struct CsvOptions {
   // at most one of the two. Neither: every column is a feature and `labels` is undefined.
   std::optional<std::string> label_name = std::nullopt;
   std::optional<std::int64_t> label_index = std::nullopt;
-  // When false, NaN and empty feature fields are errors naming the line and column.
+  // When false, NaN, infinite (or beyond float32) and empty feature fields are errors naming
+  // the line and column.
   bool allow_nan = false;
 };
 

@@ -88,7 +88,7 @@ Tensor decode(std::uint8_t code, const std::vector<unsigned char>& raw, const Sh
 
 Tensor read_idx(const std::filesystem::path& path) {
   std::error_code ec;
-  CAKE_CHECK(std::filesystem::is_regular_file(path, ec), quoted(path), ": no such file");
+  check_regular_file(path);
   const std::uint64_t file_size = std::filesystem::file_size(path, ec);
   CAKE_CHECK(!ec, quoted(path), ": cannot read the file size: ", ec.message());
   GzFile file(gzopen(path.c_str(), "rb"));

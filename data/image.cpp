@@ -193,8 +193,15 @@ int text_width(std::string_view text, int scale) {
 
 // ---- the canvas ------------------------------------------------------------------------------
 
+bool canvas_fits(std::int64_t width, std::int64_t height) {
+  return width > 0 && height > 0 && width <= kMaxCanvasSide && height <= kMaxCanvasSide &&
+         width * height <= kMaxCanvasPixels;
+}
+
 Canvas::Canvas(int width, int height, Color background) : width_(width), height_(height) {
   CAKE_CHECK(width > 0 && height > 0, "image::Canvas: size must be positive, got ", width, " x ", height);
+  CAKE_CHECK(canvas_fits(width, height), "image::Canvas: ", width, " x ", height, " pixels is larger than a figure may be (sides up to ",
+             kMaxCanvasSide, ", ", kMaxCanvasPixels, " pixels in all)");
   pixels_.resize(3 * static_cast<std::size_t>(width) * height);
   for (std::size_t i = 0; i < pixels_.size(); i += 3) {
     pixels_[i] = background.r;
@@ -306,10 +313,17 @@ Canvas image_grid(const Tensor& images, std::int64_t columns, int padding, int s
   const std::int64_t n = nchw.size(0), channels = nchw.size(1), h = nchw.size(2), w = nchw.size(3);
   CAKE_CHECK(n > 0, "image_grid: no images (shape ", images.sizes(), ")");
   CAKE_CHECK(channels == 1 || channels == 3, "image_grid: expected 1 (gray) or 3 (RGB) channels, got shape ", images.sizes());
+  const std::int64_t cols = std::min(columns, n), rows = (n + cols - 1) / cols;
+  // The size in int64 first, before any copy: H, W, N and scale from a file can overflow int.
+  const bool small = w <= kMaxCanvasSide && h <= kMaxCanvasSide && scale <= kMaxCanvasSide && padding <= kMaxCanvasSide &&
+                     cols <= kMaxCanvasSide && rows <= kMaxCanvasSide;
+  const std::int64_t grid_w = small ? cols * (w * scale + padding) + padding : 0;
+  const std::int64_t grid_h = small ? rows * (h * scale + padding) + padding : 0;
+  CAKE_CHECK(small && canvas_fits(grid_w, grid_h), "image_grid: ", n, " images of ", h, " x ", w, " in ", cols,
+             " columns at scale ", scale, " are larger than a figure may be (sides up to ", kMaxCanvasSide, ", ",
+             kMaxCanvasPixels, " pixels in all)");
   const Tensor values = nchw.detach().to(kCPU, kFloat64).contiguous();
   const double* v = values.data_ptr<double>();
-
-  const std::int64_t cols = std::min(columns, n), rows = (n + cols - 1) / cols;
   const int cell_w = static_cast<int>(w) * scale, cell_h = static_cast<int>(h) * scale;
   Canvas canvas(static_cast<int>(cols) * (cell_w + padding) + padding,
                 static_cast<int>(rows) * (cell_h + padding) + padding, background);

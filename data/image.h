@@ -53,8 +53,17 @@ inline constexpr int kCharAdvance = 6;
 int text_width(std::string_view text, int scale = 1);
 inline int text_height(int scale = 1) { return kCapHeight * scale; }
 
+// The largest canvas: sides up to 16384 pixels and 2^25 pixels (96 MB) in all. A figure is a
+// picture to look at; larger requests (a grid of 1 x 200000 "images", a side that would
+// overflow int) are refused with a cake::Error rather than allocating gigabytes.
+inline constexpr std::int64_t kMaxCanvasSide = 16384;
+inline constexpr std::int64_t kMaxCanvasPixels = std::int64_t{1} << 25;
+// Whether a width x height canvas is within those limits (both positive).
+bool canvas_fits(std::int64_t width, std::int64_t height);
+
 class Canvas {
  public:
+  // cake::Error when the size is not positive or exceeds the limits above.
   Canvas(int width, int height, Color background = kWhite);
 
   int width() const { return width_; }
@@ -96,7 +105,8 @@ class Canvas {
 
 // Tiles images into a grid `columns` wide, `padding` pixels apart, each pixel drawn as a
 // scale x scale block. `images` is [N, C, H, W] with C = 1 (gray) or 3 (RGB), or [N, H, W];
-// values are read as intensities in [0, 1] (clamped), any floating dtype, any device.
+// values are read as intensities in [0, 1] (clamped), any floating dtype, any device. The grid
+// must fit a canvas (canvas_fits), else cake::Error naming the image and grid sizes.
 Canvas image_grid(const Tensor& images, std::int64_t columns, int padding = 2, int scale = 1,
                   Color background = kWhite);
 

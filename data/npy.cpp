@@ -278,7 +278,7 @@ std::string shape_literal(const Shape& shape) {
 
 Tensor read_npy(const std::filesystem::path& path, const NpyOptions& options) {
   std::error_code ec;
-  CAKE_CHECK(std::filesystem::is_regular_file(path, ec), quoted(path), ": no such file");
+  check_regular_file(path);
   const std::uint64_t file_size = std::filesystem::file_size(path, ec);
   CAKE_CHECK(!ec, quoted(path), ": cannot read the file size: ", ec.message());
   std::ifstream in(path, std::ios::binary);

@@ -63,7 +63,7 @@ int help_command(const std::string& algorithm) {
 }
 
 int eval_command(const std::string& predicted, const std::string& truth, bool as_json) {
-  const Tensor p = load_labels(predicted);
+  const Tensor p = load_labels(predicted, LabelRole::Prediction);
   const Tensor t = load_labels(truth);
   CAKE_CHECK(p.size(0) == t.size(0), predicted, " holds ", p.size(0), " labels but ", truth, " holds ", t.size(0));
   const nlohmann::json scores = clustering_scores(t, p);

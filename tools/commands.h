@@ -36,6 +36,7 @@ struct RunOptions {
 };
 int run_command(const RunOptions& options);
 
+
 // `cake eval --pred labels.npy --labels y.npy [--json]`: the clustering scores.
 int eval_command(const std::string& predicted, const std::string& truth, bool as_json);
 

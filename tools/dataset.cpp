@@ -7,6 +7,7 @@
 #include "autograd/ops.h"
 #include "data/csv.h"
 #include "data/datasets.h"
+#include "data/file_io.h"
 #include "data/npy.h"
 #include "tools/errors.h"
 
@@ -41,6 +42,7 @@ InputData load_named_input(const std::string& spec) {
 // Features from a file: rows are samples; 3-D and 4-D arrays are images.
 InputData load_file_input(const std::string& path) {
   InputData in;
+  data::check_regular_file(path);  // a folder or FIFO is named as such, not "no such file"
   const std::string ext = lowercase_extension(path);
   Tensor x;
   if (ext == ".csv") {
@@ -69,16 +71,30 @@ InputData load_file_input(const std::string& path) {
 
 }  // namespace
 
-Tensor load_labels(const std::string& source) {
+Tensor load_labels(const std::string& source, LabelRole role) {
   if (data::is_named_dataset(source)) return data::load_named(source).labels;
   Tensor y = data::read_npy(source);
   CAKE_CHECK(y.dim() == 1, source, ": expected labels of shape [N], got ", y.sizes());
   if (y.is_floating_point()) {
-    const Tensor whole = (cake::floor(y) == y).to(kInt64).sum();
-    CAKE_CHECK(whole.item<std::int64_t>() == y.numel(), source, ": labels must be whole numbers, got ", dtype_name(y.dtype()),
-               " values with fractions");
+    // A float label must be a whole number that int64 holds exactly: casting inf, NaN or
+    // 1e300 to int64 is undefined behaviour (in practice INT64_MIN, which merges classes).
+    const Tensor values = y.to(kFloat64).contiguous();
+    const double* v = values.data_ptr<double>();
+    for (std::int64_t i = 0; i < values.numel(); ++i) {
+      const bool whole = std::isfinite(v[i]) && std::floor(v[i]) == v[i];
+      CAKE_CHECK(whole && v[i] >= -9.2233720368547758e18 && v[i] < 9.2233720368547758e18, source,
+                 ": labels must be integers representable in int64, got ", v[i], " at index ", i, " (",
+                 dtype_name(y.dtype()), ")");
+    }
   }
-  return y.to(kInt64).contiguous();
+  y = y.to(kInt64).contiguous();
+  const std::int64_t* p = y.data_ptr<std::int64_t>();
+  const std::int64_t lowest = role == LabelRole::Prediction ? -1 : 0;
+  for (std::int64_t i = 0; i < y.numel(); ++i)
+    CAKE_CHECK(p[i] >= lowest, source, ": label ", p[i], " at index ", i, " is negative; ",
+               role == LabelRole::Prediction ? "predicted labels are cluster ids >= 0, or -1 for noise"
+                                             : "true labels must be class ids >= 0 (-1 means noise only in predictions)");
+  return y;
 }
 
 InputData load_input(const std::string& data_spec, const std::string& labels_path) {

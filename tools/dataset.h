@@ -28,8 +28,15 @@ struct InputData {
 
 InputData load_input(const std::string& data, const std::string& labels_path);
 
+// What a label file holds: true classes, or a clustering's predictions (where -1 marks noise).
+enum class LabelRole { Truth, Prediction };
+
 // Integer labels [N] from a .npy file (int64, int32, uint8, bool, or floats holding whole
 // numbers); errors name the file. A named data set ("fashion-mnist:test") gives its labels.
-Tensor load_labels(const std::string& source);
+// The rules, checked at load so that no metric ever sees a value it would misread:
+//   - every label is an integer representable in int64 (floats: finite, whole, |v| < 2^63);
+//   - true labels are >= 0; predictions are >= -1, where -1 is noise (DBSCAN's convention).
+// A fault names the file, the first bad value and its index.
+Tensor load_labels(const std::string& source, LabelRole role = LabelRole::Truth);
 
 }  // namespace cake::cli

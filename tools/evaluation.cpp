@@ -14,7 +14,7 @@ LabelCounts count_labels(const Tensor& labels) {
   std::set<std::int64_t> distinct;
   LabelCounts counts;
   for (std::int64_t i = 0; i < c.numel(); ++i) {
-    if (p[i] < 0) {
+    if (p[i] == -1) {  // -1 marks noise (load_labels refuses any other negative)
       ++counts.noise;
     } else {
       distinct.insert(p[i]);

@@ -18,6 +18,7 @@
 
 #include "tools/commands.h"
 #include "tools/errors.h"
+#include "tools/params.h"
 
 int main(int argc, char** argv) {
   using namespace cake::cli;
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   help->add_option("algorithm", help_name, "an algorithm from `cake list` (none: this overview)");
 
   RunOptions run_options;
-  std::uint64_t seed = 0;
+  std::string seed_text;
   CLI::App* run = app.add_subcommand("run", "run an algorithm on a data set and write its outputs");
   run->add_option("algorithm", run_options.algorithm, "an algorithm from `cake list`")->required();
   run->add_option("--data", run_options.data,
@@ -49,9 +50,10 @@ int main(int argc, char** argv) {
   run->add_flag("--resume", run_options.resume,
                 "continue the training run in --out from its last checkpoint, exactly, with its own parameters "
                 "(only epochs, tsne_samples and probe may change)");
-  run->add_option("--seed", seed, "seed of Cake's random generator (default 0)");
+  run->add_option("--seed", seed_text, "seed of Cake's random generator, 0 to 18446744073709551615 (default 0)");
   run->add_option("--device", run_options.device, "cpu, cuda or cuda:N")->capture_default_str();
-  run->add_option("--threads", run_options.threads, "CPU threads (default: OpenMP's choice)");
+  run->add_option("--threads", run_options.threads, "CPU threads, 1 to 1024 (default: OpenMP's choice)")
+      ->check(CLI::Range(1, 1024));
   run->add_flag("--quiet,-q", run_options.quiet, "print nothing but errors");
 
   std::string predicted, truth;
@@ -78,7 +80,7 @@ int main(int argc, char** argv) {
       return help_command(help_name);
     }
     if (app.got_subcommand("eval")) return eval_command(predicted, truth, as_json);
-    if (run->count("--seed")) run_options.seed = seed;
+    if (run->count("--seed")) run_options.seed = parse_seed(seed_text, "--seed");
     for (int i = 0; i < argc; ++i) run_options.command_line += (i ? " " : "") + std::string(argv[i]);
     return run_command(run_options);
   } catch (const UsageError& e) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <vector>
 #include <sstream>
 #include <system_error>
 
@@ -214,19 +215,44 @@ fs::path prepare_output_dir(const std::string& out, const std::string& algorithm
   return fs::path(out);
 }
 
+std::string dump_json(const nlohmann::json& value, int indent) {
+  // An invalid UTF-8 byte in a string (a message quoting a binary field, say) would make
+  // dump() throw type_error 316 and lose the whole record; it becomes U+FFFD instead. Paths
+  // are recorded through data::printable, which keeps their bytes recoverable.
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void write_json_file(const fs::path& path, const nlohmann::json& value) {
-  data::write_file_atomic(path, [&](std::ostream& out) { out << value.dump(2) << '\n'; });
+  const std::string text = dump_json(value, 2);
+  data::write_file_atomic(path, [&](std::ostream& out) { out << text << '\n'; });
 }
 
 nlohmann::json read_json_file(const fs::path& path) {
-  std::ifstream in(path);
-  CAKE_CHECK(in.good(), "cannot open ", path.string());
-  std::stringstream text;
-  text << in.rdbuf();
+  // A parameter file is small: the bound keeps a mistaken --config (a data set, a log) from
+  // filling memory; check_regular_file refuses /dev/zero, FIFOs and folders by name.
+  const std::string text = data::read_text_file(path, kMaxJsonBytes);
+  // The same key twice in one object is a mistake nlohmann::json would resolve silently (the
+  // last wins): refused, naming the key. One set of seen keys per open object.
+  std::vector<std::vector<std::string>> keys;
+  const auto refuse_duplicates = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) keys.emplace_back();
+    if (event == Event::object_end && !keys.empty()) keys.pop_back();
+    if (event == Event::key && !keys.empty()) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      auto& seen = keys.back();
+      if (std::find(seen.begin(), seen.end(), key) != seen.end())
+        throw UsageError(data::quoted(path) + ": the key \"" + data::printable(key) + "\" appears twice in one object");
+      seen.push_back(key);
+    }
+    return true;
+  };
   try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    CAKE_FAIL(path.string(), ": not valid JSON: ", e.what());
+    return nlohmann::json::parse(text, refuse_duplicates);
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error for syntax, but also out_of_range 406 for a number beyond double
+    // (1e400; found by fuzz/fuzz_json_config): every one is a fault of the file.
+    CAKE_FAIL(data::quoted(path), ": not valid JSON: ", data::printable(e.what()));
   }
 }
 

@@ -26,6 +26,7 @@
 // - --resume continues the run in --out in place from its checkpoint.safetensors.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -89,10 +90,18 @@ std::filesystem::path prepare_output_dir(const std::string& out, const std::stri
 // check_output for `out` and `overwrite` alone.
 void check_output_dir(const std::string& out, bool overwrite);
 
+// JSON text that never throws: invalid UTF-8 inside strings becomes U+FFFD (see output.cpp).
+// Every JSON file and log line of a run goes through it.
+std::string dump_json(const nlohmann::json& value, int indent = -1);
+
+// The largest --config file read_json_file accepts.
+inline constexpr std::uintmax_t kMaxJsonBytes = 16u << 20;
+
 // Pretty-printed JSON (2-space indent), written atomically (data::write_file_atomic: a
 // temporary file renamed over `path`, so readers never see half a file).
 void write_json_file(const std::filesystem::path& path, const nlohmann::json& value);
-// Reads and parses a JSON file; errors name the file (and the line of a syntax error).
+// Reads and parses a JSON file; errors name the file (and the line of a syntax error), and
+// refuse a folder, a FIFO or device, a file over kMaxJsonBytes, and a key repeated in an object.
 nlohmann::json read_json_file(const std::filesystem::path& path);
 
 }  // namespace cake::cli

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <sstream>
 
@@ -67,6 +68,16 @@ std::vector<std::string> split_list(const std::string& text) {
   std::stringstream stream(t);
   for (std::string item; std::getline(stream, item, ',');) items.push_back(trim(item));
   return items;
+}
+
+// " (outside the int range ...)" when `text` is a whole number too large for int64.
+std::string int_range_note(const std::string& text) {
+  const std::string t = trim(text);
+  const std::size_t digits = t.find_first_not_of("+-") == std::string::npos ? 0 : t.find_first_not_of("+-");
+  if (t.empty() || digits > 1 || t.size() == digits ||
+      t.find_first_not_of("0123456789", digits) != std::string::npos)
+    return "";
+  return " (outside the int range [-9223372036854775808, 9223372036854775807])";
 }
 
 [[noreturn]] void ill_typed(const std::string& algorithm, const ParamSpec& spec, const std::string& got) {
@@ -137,7 +148,7 @@ json parse_param_text(const std::string& algorithm, const ParamSpec& spec, const
   switch (spec.type) {
     case ParamType::Int: {
       std::int64_t v = 0;
-      if (!parse_int(text, v)) ill_typed(algorithm, spec, quoted);
+      if (!parse_int(text, v)) ill_typed(algorithm, spec, quoted + int_range_note(text));
       return v;
     }
     case ParamType::Float: {
@@ -157,7 +168,7 @@ json parse_param_text(const std::string& algorithm, const ParamSpec& spec, const
       json list = json::array();
       for (const auto& item : split_list(text)) {
         std::int64_t v = 0;
-        if (!parse_int(item, v)) ill_typed(algorithm, spec, quoted);
+        if (!parse_int(item, v)) ill_typed(algorithm, spec, quoted + int_range_note(item));
         list.push_back(v);
       }
       return list;
@@ -177,7 +188,15 @@ json parse_param_text(const std::string& algorithm, const ParamSpec& spec, const
 
 json check_param_json(const std::string& algorithm, const ParamSpec& spec, const json& value) {
   // JSON has one number type: an int parameter accepts 10 and 10.0 but not 10.5.
+  // Beyond int64 a value would wrap (18446744073709551615 read as -1) or, cast from a double,
+  // be undefined behaviour: refused, with the range.
   auto as_int = [&](const json& v) -> std::int64_t {
+    const bool too_big = (v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t{INT64_MAX}) ||
+                         (v.is_number_float() && std::isfinite(v.get<double>()) &&
+                          (v.get<double>() >= 9.2233720368547758e18 || v.get<double>() < -9.2233720368547758e18));
+    if (too_big)
+      throw UsageError(algorithm + ": parameter " + spec.name + " is " + json_kind(value) +
+                       ", outside the int range [-9223372036854775808, 9223372036854775807]");
     if (v.is_number_integer()) return v.get<std::int64_t>();
     if (v.is_number_float() && std::nearbyint(v.get<double>()) == v.get<double>()) return static_cast<std::int64_t>(v.get<double>());
     ill_typed(algorithm, spec, json_kind(value));
@@ -223,14 +242,37 @@ Params resolve_params(const AlgorithmEntry& algorithm, const json& config, const
     for (const auto& [name, value] : config.items())
       params.json()[name] = check_param_json(algorithm.name, find_spec(algorithm, name), value);
   }
+  std::vector<std::string> seen;
   for (const auto& assignment : assignments) {
     const auto equals = assignment.find('=');
     if (equals == std::string::npos || equals == 0)
       throw UsageError("--set: expected name=value, got '" + assignment + "'");
     const std::string name = trim(assignment.substr(0, equals));
+    // Two values for one name is a mistake (an edited command line), not a silent override.
+    if (std::find(seen.begin(), seen.end(), name) != seen.end())
+      throw UsageError("--set: parameter " + name + " is given more than once; keep one value");
+    seen.push_back(name);
     params.json()[name] = parse_param_text(algorithm.name, find_spec(algorithm, name), assignment.substr(equals + 1));
   }
   return params;
+}
+
+std::uint64_t parse_seed(const std::string& text, const std::string& where) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, error] = std::from_chars(text.data(), end, value);  // no sign: "-1" is refused
+  if (text.empty() || error != std::errc() || ptr != end)
+    throw UsageError(where + ": expected a whole number from 0 to 18446744073709551615, got '" + text + "'");
+  return value;
+}
+
+std::uint64_t parse_seed(const json& value, const std::string& where) {
+  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+  if (value.is_number_float() && value.get<double>() >= 0 && value.get<double>() < 1.8446744073709552e19 &&
+      std::floor(value.get<double>()) == value.get<double>())
+    return static_cast<std::uint64_t>(value.get<double>());
+  throw UsageError(where + ": expected a whole number from 0 to 18446744073709551615, got " +
+                   value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 std::string describe_params(const AlgorithmEntry& algorithm) {

@@ -9,6 +9,7 @@
 // UsageError that lists the valid parameters.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ nlohmann::json check_param_json(const std::string& algorithm, const ParamSpec& s
 // Defaults, then `config` (a JSON object of name: value), then `assignments` ("name=value").
 Params resolve_params(const AlgorithmEntry& algorithm, const nlohmann::json& config,
                       const std::vector<std::string>& assignments);
+
+// A seed as typed after --seed (or found in a --config): a whole number from 0 to 2^64 - 1.
+// Anything else (-1, which would wrap to 2^64 - 1; 1.5; "7"; text) is a UsageError naming
+// `where` and the valid range.
+std::uint64_t parse_seed(const std::string& text, const std::string& where);
+std::uint64_t parse_seed(const nlohmann::json& value, const std::string& where);
 
 // The parameter table printed by `cake help ALG` and inside errors: one line per parameter
 // with its type, default, allowed values and help.

@@ -22,6 +22,7 @@
 #include <iostream>
 
 #include "cuda/cuda.h"
+#include "data/file_io.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
 #include "tools/commands.h"
@@ -77,7 +78,7 @@ ConfigFile read_config(const std::string& file, const std::string& algorithm) {
   if (j.contains("algorithm") && j["algorithm"] != algorithm)
     throw UsageError("--config " + file + " is the configuration of a " + j["algorithm"].dump() + " run, not " + algorithm);
   config.params = j["params"];
-  if (j.contains("seed") && j["seed"].is_number_unsigned()) config.seed = j["seed"].get<std::uint64_t>();
+  if (j.contains("seed") && !j["seed"].is_null()) config.seed = parse_seed(j["seed"], "--config " + file + ": seed");
   return config;
 }
 
@@ -107,7 +108,7 @@ void print_summary(const RunContext& ctx, double seconds) {
   for (const auto& entry : fs::directory_iterator(ctx.out_dir))
     if (entry.path().filename().string().front() != '.') files.push_back(entry.path().filename().string());
   std::sort(files.begin(), files.end());
-  std::cout << "outputs in " << ctx.out_dir.string() << "/:";
+  std::cout << "outputs in " << data::printable(ctx.out_dir.string()) << "/:";
   for (const auto& f : files) std::cout << " " << f;
   std::cout << "\n";
 }
@@ -265,13 +266,15 @@ int run_command(const RunOptions& given) {
       {"algorithm", algorithm.name},
       {"params", ctx.params.json()},
       {"seed", ctx.seed},
-      {"data", options.data},
-      {"labels", options.labels.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.labels)},
+      // Paths and the command line are byte strings on Linux; data::printable keeps them
+      // readable JSON and recoverable (invalid UTF-8 bytes as \xNN).
+      {"data", data::printable(options.data)},
+      {"labels", options.labels.empty() ? nlohmann::json(nullptr) : nlohmann::json(data::printable(options.labels))},
       {"device", to_string(ctx.device)},
       {"threads", get_num_threads()},
       {"cake_version", CAKE_VERSION_STRING},
       {"git_commit", CAKE_GIT_COMMIT},
-      {"command", options.command_line},
+      {"command", data::printable(options.command_line)},
       {"started_at", utc_timestamp()},
       {"run_id", folder.run_id()},
   };

@@ -7,10 +7,12 @@
 #include <iostream>
 
 #include "algorithms/metrics/metrics.h"
+#include "data/file_io.h"
 #include "data/image.h"
 #include "data/npy.h"
 #include "tools/evaluation.h"
 #include "tools/figures.h"
+#include "tools/output.h"
 #include "tools/registry.h"
 
 namespace cake::cli {
@@ -33,6 +35,20 @@ void write_figure(const RunContext& ctx, const std::string& file, const image::C
   image::write_png(ctx.path(with_png_extension(file)), canvas);
 }
 
+// Whether images of the run's image_shape can be drawn as a figure (a grid of up to 10 x 10 of
+// them, at scale 2 when small, plus margins): images far larger than a figure may be (a .npy of
+// shape [N, 1, 200000]) skip the figure with a note instead of failing the run after the work.
+bool image_figure_fits(const RunContext& ctx, const std::string& file) {
+  const std::int64_t h = (*ctx.image_shape)[1], w = (*ctx.image_shape)[2];
+  const std::int64_t scale = h <= 32 && w <= 32 ? 2 : 1;
+  const bool fits = w <= image::kMaxCanvasSide && h <= image::kMaxCanvasSide &&
+                    image::canvas_fits(10 * (scale * w + 2) + 300, 10 * (scale * h + 2) + 100);
+  if (!fits)
+    ctx.progress->message("figure " + file + " skipped: images of " + std::to_string(h) + " x " + std::to_string(w) +
+                          " pixels are too large to draw");
+  return fits;
+}
+
 // "T-shirt/top" for class 0 of Fashion-MNIST, "3" for class 3 of an unnamed labelling.
 std::vector<std::string> row_names(const cake::metrics::ContingencyTable& table, const std::vector<std::string>& class_names) {
   std::vector<std::string> names;
@@ -47,8 +63,8 @@ std::vector<std::string> row_names(const cake::metrics::ContingencyTable& table,
 
 void RunContext::log(const nlohmann::json& record) {
   std::ofstream out(path("log.jsonl"), std::ios::app);
-  out << record.dump() << '\n';
-  CAKE_CHECK(out.good(), "cannot append to ", path("log.jsonl").string());
+  out << dump_json(record) << '\n';
+  CAKE_CHECK(out.good(), "cannot append to ", data::quoted(path("log.jsonl")));
 }
 
 void RunContext::save_labels(const Tensor& predicted) {
@@ -69,7 +85,7 @@ void RunContext::save_labels(const Tensor& predicted) {
     write_figure(*this, "confusion_matrix.png",
                  figures::confusion_plot(algorithm + ": classes vs clusters", table, row_names(table, class_names)));
   }
-  if (image_shape) {
+  if (image_shape && image_figure_fits(*this, "cluster_samples.png")) {
     const Tensor images = data.detach().cpu().reshape({n, (*image_shape)[0], (*image_shape)[1], (*image_shape)[2]});
     write_figure(*this, "cluster_samples.png",
                  figures::cluster_grid(algorithm + ": samples of each cluster", images, predicted_labels));
@@ -116,6 +132,7 @@ void RunContext::save_image_grid(const std::string& file, const Tensor& images, 
     grid = grid.reshape({grid.size(0), (*image_shape)[0], (*image_shape)[1], (*image_shape)[2]});
   }
   const int scale = grid.size(-1) <= 32 ? 2 : 1;
+  if (!image_figure_fits(*this, file)) return;
   write_figure(*this, file, image::image_grid(grid, columns, 2, scale));
 }
 

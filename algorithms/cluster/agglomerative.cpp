@@ -265,7 +265,7 @@ std::vector<std::vector<index_t>> connected_neighbors(const double* x, index_t n
         for (index_t i : members[a])
           for (index_t j : members[b]) {
             const double dij = detail::squared_distance(x + i * d, x + j * d, d);
-            if (dij < best) best = dij, best_i = i, best_j = j;
+            if (best_i < 0 || dij < best) best = dij, best_i = i, best_j = j;  // a pair even if dij is NaN
           }
         adjacent[best_i].push_back(best_j);
         adjacent[best_j].push_back(best_i);

@@ -94,12 +94,16 @@ KMeans& KMeans::fit(const Tensor& X_in) {
     for (std::int64_t run = 0; run < runs; ++run) {
       kmeans::Clustering<T> state(n, k, d, initial_centers(data, options_, mean));
       const RunResult result = run_once(data, state, options_, tolerance, labels.data_ptr<std::int64_t>());
-      if (result.inertia < best.inertia) {
+      // The first run is kept whatever its inertia: were every inertia NaN (distances that
+      // overflowed), "<" would never hold and best_centers would stay empty.
+      if (run == 0 || result.inertia < best.inertia) {
         best = result;
         best_centers = state.centers;
         std::swap(best_labels, labels);
       }
     }
+    CAKE_CHECK(std::isfinite(best.inertia), "KMeans.fit: the inertia is ", best.inertia,
+               ": squared distances overflowed ", dtype_name(X.dtype()), "; rescale the data");
     centers_ = empty({k, d}, X.dtype());
     T* c = centers_.data_ptr<T>();
     for (std::int64_t i = 0; i < k; ++i)

@@ -2,6 +2,7 @@
 // lecture's pseudocode (see lloyd_kmeans.h for the algorithm and why it stops).
 #include "algorithms/cluster/lloyd_kmeans.h"
 
+#include <cmath>
 #include <limits>
 #include <utility>
 
@@ -97,11 +98,13 @@ LloydKMeans& LloydKMeans::fit(const Tensor& X) {
   for (std::int64_t r = 0; r < starts; ++r) {
     Tensor start = o.init_centers.defined() ? o.init_centers.detach().to(x.device()).to(x.dtype()) : random_centres(x, k);
     Run run = lloyd(x, std::move(start), o.max_iter, r, on_iteration);
-    if (run.inertia < best.inertia) {
+    if (r == 0 || run.inertia < best.inertia) {  // the first run even when its inertia is NaN
       best = std::move(run);
       best_restart_ = r;
     }
   }
+  CAKE_CHECK(std::isfinite(best.inertia), "LloydKMeans.fit: the inertia is ", best.inertia,
+             ": the squared distances overflowed (values too large or not finite); rescale the data");
   centers_ = best.centres;
   labels_ = best.labels;
   inertia_ = best.inertia;

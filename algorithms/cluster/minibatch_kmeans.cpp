@@ -200,7 +200,7 @@ MiniBatchKMeans& MiniBatchKMeans::fit(const Tensor& X_in) {
       const kmeans::Dataset<T> sample(sample_rows.data(), init_size, d);
       std::vector<T> centers = initial_centers(sample, o);
       const double inertia = kmeans::assign_nearest(valid, centers.data(), k, nullptr);
-      if (inertia < best_inertia) {
+      if (best_init.empty() || inertia < best_inertia) {  // never left empty, even by NaN inertias
         best_inertia = inertia;
         best_init = std::move(centers);
       }

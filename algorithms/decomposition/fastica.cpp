@@ -130,6 +130,17 @@ Tensor whitening_matrix(Tensor centred, index_t n_components, WhitenSolver solve
   Tensor k = empty({n_components, f}, centred.dtype());
   const T* pu = u.data_ptr<T>();
   const T* pd = d.data_ptr<T>();
+  // K divides by the singular values: a zero one (constant data, dependent features, fewer
+  // samples than components) would make the whitened data inf and every later step NaN (then
+  // LAPACK refuses it with an opaque code). The rank with numpy's matrix_rank cutoff.
+  const T cutoff = static_cast<T>(std::max(centred.size(0), f)) * std::numeric_limits<T>::epsilon() * (r > 0 ? pd[0] : T(0));
+  index_t rank = 0;
+  while (rank < r && pd[rank] > cutoff) ++rank;
+  CAKE_CHECK(rank >= n_components, "FastICA.fit: ",
+             rank == 0 ? std::string("the data are constant (zero variance), nothing to whiten")
+                       : "the centred data have rank " + std::to_string(rank) + ", fewer than the " +
+                             std::to_string(n_components) + " components to whiten (constant or linearly dependent "
+                             "features, or too few samples); set n_components to at most " + std::to_string(rank));
   T* pk = k.data_ptr<T>();
   for (index_t j = 0; j < n_components; ++j) {
     const T sign = pu[j] < 0 ? T(-1) : T(1);

@@ -1,6 +1,7 @@
 #include "algorithms/detail/common.h"
 
 #include <atomic>
+#include <limits>
 
 namespace cake::algorithms::detail {
 
@@ -13,15 +14,34 @@ Tensor data_matrix(const Tensor& x, const char* who, std::int64_t min_rows) {
   CAKE_CHECK(x.size(1) >= 1, who, ": expected at least one feature, got shape ", x.sizes());
   Tensor c = x.detach().cpu().contiguous();
   std::atomic<bool> finite{true};
+  double largest = 0.0, limit = 0.0;
   visit_floating(c.dtype(), who, [&]<class T>() {
     const T* p = c.data_ptr<T>();
+    std::vector<double> partial(static_cast<std::size_t>(max_threads()), 0.0);
     parallel_for(0, c.numel(), 1 << 16, [&](std::int64_t lo, std::int64_t hi) {
       bool ok = true;
-      for (std::int64_t i = lo; i < hi; ++i) ok &= std::isfinite(p[i]);
+      double m = 0.0;
+      for (std::int64_t i = lo; i < hi; ++i) {
+        ok &= std::isfinite(p[i]);
+        m = std::max(m, std::abs(static_cast<double>(p[i])));
+      }
       if (!ok) finite = false;
+      double& slot = partial[static_cast<std::size_t>(thread_index())];
+      slot = std::max(slot, m);
     });
+    for (const double m : partial) largest = std::max(largest, m);
+    // Every algorithm here forms squared distances |x - y|^2 <= 4 D M^2 (M the largest
+    // magnitude) and sums up to N of them in the data's type; past max(T) they become inf,
+    // then inf - inf = NaN, and a NaN distance has no nearest centre. Such data are refused
+    // rather than computed wrong (float32: M up to ~1e15 for 70000 x 784).
+    const double rows = static_cast<double>(std::max<std::int64_t>(c.size(0), 1));
+    limit = std::sqrt(static_cast<double>(std::numeric_limits<T>::max()) / (4.0 * static_cast<double>(c.size(1)) * rows));
   });
   CAKE_CHECK(finite.load(), who, ": the data matrix of shape ", x.sizes(), " contains NaN or infinite values");
+  CAKE_CHECK(largest <= limit, who, ": the data matrix of shape ", x.sizes(), " holds values as large as ", largest,
+             ", beyond the ", limit, " at which squared distances between its rows could overflow ",
+             dtype_name(c.dtype()), "; rescale the data (e.g. standardise each feature)",
+             c.dtype() == kFloat32 ? " or pass float64" : "");
   return c;
 }
 

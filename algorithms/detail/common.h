@@ -27,8 +27,10 @@
 namespace cake::algorithms::detail {
 
 // Checks that `x` is a 2-D float32/float64 matrix with at least `min_rows` rows, at least one
-// column and only finite values, and returns it contiguous on the CPU (a copy only when needed).
-// `who` names the calling method in the error ("KMeans.fit").
+// column, only finite values, and magnitudes M small enough that squared distances summed over
+// the rows cannot overflow its type (4 D N M^2 <= max: about 1e15 in float32 for 70000 x 784),
+// and returns it contiguous on the CPU (a copy only when needed). `who` names the calling
+// method in the error ("KMeans.fit"), which asks to rescale the data.
 Tensor data_matrix(const Tensor& x, const char* who, std::int64_t min_rows = 1);
 // The same, and the column count must be `features` (data seen by fit).
 Tensor data_matrix(const Tensor& x, const char* who, std::int64_t min_rows, std::int64_t features);

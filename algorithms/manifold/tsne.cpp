@@ -249,7 +249,14 @@ class SpaceTree {
         duplicate = duplicate && std::abs(diff[a]) <= 1e-6;
       }
       const bool leaf = cell.first_child < 0;
-      if (leaf && duplicate) continue;
+      if (leaf && duplicate) {
+        // The leaf at the point itself: its other points coincide with it (duplicates in the
+        // data, or all points at one place at the start), each with q = 1 / (1 + 0) and no
+        // force. Skipping them, as a leaf of one point must be, would leave Z = 0 when every
+        // point coincides, and 0 / 0 = NaN forces.
+        sum_q += static_cast<double>(cell.count - 1) / (1.0 + d2);
+        continue;
+      }
       if (leaf || cell.width_sq < angle_sq * d2) {
         const double q = 1.0 / (1.0 + d2);
         const double size = static_cast<double>(cell.count);
@@ -516,7 +523,9 @@ std::pair<double, std::int64_t> gradient_descent(const Objective& objective, std
                                                  std::int64_t first_iteration, std::int64_t n_iter,
                                                  std::int64_t n_iter_without_progress, double momentum,
                                                  double learning_rate, double min_grad_norm,
-                                                 std::vector<double>& errors) {
+                                                 std::vector<double>& errors,
+                                                 const std::function<void(std::int64_t, std::int64_t)>& on_iteration,
+                                                 std::int64_t total_iterations) {
   constexpr std::int64_t kCheckEvery = 50;
   constexpr double kMinGain = 0.01;
   const std::size_t size = y.size();
@@ -535,6 +544,15 @@ std::pair<double, std::int64_t> gradient_descent(const Objective& objective, std
       update[t] = momentum * update[t] - learning_rate * grad[t];
       y[t] += update[t];
     }
+    // A step too large for the forces overflows; once one coordinate is inf or NaN every
+    // force is, and the run would end with an embedding of NaN. Stop at once instead.
+    const bool error_ok = !(check || i == n_iter - 1) || std::isfinite(error);
+    CAKE_CHECK(error_ok && std::isfinite(grad_norm_sq) &&
+                   std::all_of(y.begin(), y.end(), [](double v) { return std::isfinite(v); }),
+               "TSNE: the optimisation diverged at iteration ", i + 1, ": the ",
+               error_ok ? "embedding" : "KL divergence", " became non-finite (learning_rate ", learning_rate,
+               " is too large for these data; try a smaller one)");
+    if (on_iteration) on_iteration(i + 1, total_iterations);
     if (check) {
       errors.push_back(error);
       if (error < best_error) {
@@ -570,6 +588,15 @@ void check_options(const TSNEOptions& o) {
              o.n_interpolation_points);
   CAKE_CHECK(o.min_num_intervals >= 1, "TSNE: min_num_intervals must be at least 1, got ", o.min_num_intervals);
   CAKE_CHECK(o.intervals_per_integer > 0.0, "TSNE: intervals_per_integer must be positive, got ", o.intervals_per_integer);
+  if (o.method == "fft") {
+    // The grid has min_num_intervals x n_interpolation_points nodes per dimension at least:
+    // beyond the limit each iteration costs seconds (and hundreds of MB) whatever N is.
+    const std::int64_t max_nodes = o.n_components == 1 ? kTsneFftMaxNodes1d : kTsneFftMaxNodes2d;
+    CAKE_CHECK(o.n_interpolation_points <= max_nodes && o.min_num_intervals <= max_nodes / o.n_interpolation_points,
+               "TSNE: fft: min_num_intervals (", o.min_num_intervals, ") x n_interpolation_points (",
+               o.n_interpolation_points, ") must be at most ", max_nodes, " grid nodes per dimension in ",
+               o.n_components, "-D (the defaults are 50 x 3)");
+  }
   CAKE_CHECK(!(o.metric == "precomputed" && o.init == "pca" && !o.init_embedding.defined()),
              "TSNE: init=\"pca\" needs feature vectors; with metric=\"precomputed\" use init=\"random\"");
 }
@@ -586,6 +613,8 @@ TSNE& TSNE::fit(const Tensor& X_in) {
     CAKE_CHECK(d == n, "TSNE.fit: metric=\"precomputed\" expects a square distance matrix, got shape ", X.sizes());
     CAKE_CHECK(X.min().item<double>() >= 0.0, "TSNE.fit: a precomputed distance matrix must be non-negative");
   }
+  CAKE_CHECK(o.init != "pca" || o.init_embedding.defined() || d >= dims, "TSNE.fit: init=\"pca\" needs at least ",
+             dims, " features for ", dims, " components, got shape ", X.sizes(), "; use init=\"random\"");
   CAKE_CHECK(o.perplexity < static_cast<double>(n), "TSNE.fit: perplexity (", o.perplexity,
              ") must be less than the number of samples (", n, ")");
   detail::SeedScope seed(o.random_state);
@@ -648,11 +677,11 @@ TSNE& TSNE::fit(const Tensor& X_in) {
   scale_p(exaggeration);
   kl_history_.clear();
   auto [kl, it] = gradient_descent(objective, y, 0, kExplorationIterations, kExplorationIterations, 0.5, learning_rate_,
-                                   o.min_grad_norm, kl_history_);
+                                   o.min_grad_norm, kl_history_, o.on_iteration, o.n_iter);
   scale_p(1.0 / exaggeration);
   if (it < kExplorationIterations || o.n_iter - kExplorationIterations > 0) {
     std::tie(kl, it) = gradient_descent(objective, y, it + 1, o.n_iter, o.n_iter_without_progress, 0.8, learning_rate_,
-                                        o.min_grad_norm, kl_history_);
+                                        o.min_grad_norm, kl_history_, o.on_iteration, o.n_iter);
   }
   kl_divergence_ = kl;
   n_iter_ = it;

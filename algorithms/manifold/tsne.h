@@ -54,6 +54,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,8 +82,19 @@ struct TSNEOptions {
   std::int64_t min_num_intervals = 50;
   double intervals_per_integer = 1.0;
   std::optional<std::uint64_t> random_state = std::nullopt;
+  // Called after every gradient step with the 1-based iteration and n_iter (for a progress bar).
+  std::function<void(std::int64_t iteration, std::int64_t n_iter)> on_iteration = nullptr;
 };
 
+// Limits on the FFT grid (method="fft"): at most this many intervals per dimension times
+// interpolation points, so a grid never exceeds ~3000^2 complex values (~144 MB) per transform
+// in 2-D; larger settings are refused by TSNE's constructor rather than run for minutes.
+inline constexpr std::int64_t kTsneFftMaxNodes2d = 1500;
+inline constexpr std::int64_t kTsneFftMaxNodes1d = 300000;
+
+// The optimisation stops with a cake::Error naming the iteration as soon as the embedding or
+// the KL divergence becomes non-finite (a learning rate far too large), instead of writing an
+// embedding of NaN.
 class TSNE {
  public:
   explicit TSNE(TSNEOptions options = {});

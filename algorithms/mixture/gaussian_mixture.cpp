@@ -464,6 +464,15 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
                        .to(kFloat64)
                        .contiguous();
   const std::int64_t n = X.size(0), d = X.size(1), k = o.n_components;
+  // A full or tied covariance is D x D, factored in O(D^3) every iteration: beyond a few
+  // thousand features that is gigabytes and hours (20000 features: 3.2 GB a component), so it
+  // is refused with the ways out instead of appearing to hang.
+  constexpr std::int64_t kMaxDenseCovarianceFeatures = 4096;
+  CAKE_CHECK(d <= kMaxDenseCovarianceFeatures || o.covariance_type == "diag" || o.covariance_type == "spherical",
+             "GaussianMixture.fit: covariance_type=\"", o.covariance_type, "\" with ", d, " features needs ",
+             d, " x ", d, " covariance matrices (", static_cast<double>(d) * static_cast<double>(d) * 8e-9,
+             " GB each); use covariance_type \"diag\" or \"spherical\", or reduce the dimension first (PCA) to at most ",
+             kMaxDenseCovarianceFeatures);
   const double* x = X.data_ptr<double>();
   const bool warm = o.warm_start && weights_.defined();
   if (warm) CAKE_CHECK(d == n_features_, "GaussianMixture.fit: warm_start with ", d, " features, fitted with ", n_features_);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "data/csv.h"
+#include "data/file_io.h"
 #include "helpers.h"
 #include "test_files.h"
 
@@ -152,4 +153,41 @@ TEST_CASE("csv: every refused input is a cake::Error naming the file and the fau
   fails_with("empty_label.csv", "a,b\n1,\n", {.label_index = 1}, "line 2: empty label in column 'b'");
   fails_with("quote.csv", "a,b\n1,\"2\n", {}, "line 2: unterminated quoted field");
   fails_with("after_quote.csv", "a,b\n1,\"2\"x\n", {}, "text after a closing quote");
+}
+
+TEST_CASE("csv: infinities and values beyond float32 name their line; a mixed first row is data, not a header") {
+  CsvFile f;
+  std::string message = error_message([&] { read_csv(f.write("inf.csv", "a,b\n1,2\n3,-inf\n")); });
+  CHECK(message.find("inf.csv': line 3, column 'b': '-inf' is infinite and allow_nan is off") != std::string::npos);
+  message = error_message([&] { read_csv(f.write("big.csv", "1,2\n3,1e39\n")); });
+  CHECK(message.find("line 2, column '1': '1e39' is beyond float32's range") != std::string::npos);
+  const auto allowed = read_csv(f.dir / "inf.csv", {.allow_nan = true});
+  CHECK(std::isinf(values(allowed.features)[3]));
+
+  // One typo in an unlabelled first row used to make it the header, silently dropping a row.
+  message = error_message([&] { read_csv(f.write("typo.csv", "1,2x,3\n4,5,6\n")); });
+  CHECK(message.find("line 1, column '1': '2x' is not a number") != std::string::npos);
+  CHECK(message.find("mixes numbers and text, so it is read as data, not as a header") != std::string::npos);
+  // header=true still takes it as the header.
+  CHECK(read_csv(f.dir / "typo.csv", {.header = true}).columns == std::vector<std::string>{"1", "2x", "3"});
+  // A text label in the label column does not make the first row a header (iris without one).
+  const auto iris = read_csv(f.write("iris.csv", "5.1,3.5,setosa\n6.2,2.9,virginica\n"), {.label_index = -1});
+  CHECK(iris.features.sizes() == Shape{2, 2});
+  CHECK(iris.class_names == std::vector<std::string>{"setosa", "virginica"});
+}
+
+TEST_CASE("files: folders, FIFOs and devices are named as such; printable() escapes bytes losslessly") {
+  CsvFile f;
+  std::filesystem::create_directories(f.dir / "folder.csv");
+  CHECK(error_message([&] { read_csv(f.dir / "folder.csv"); }).find("is a directory, not a file") != std::string::npos);
+  CHECK(error_message([&] { read_csv("/dev/zero"); }).find("'/dev/zero': is a device, not a regular file") !=
+        std::string::npos);
+  CHECK(error_message([&] { data::read_text_file(f.write("ten.txt", "0123456789"), 5); })
+            .find("10 bytes, more than the 5 this reader accepts") != std::string::npos);
+  CHECK(data::printable("plain/path ü.csv") == "plain/path ü.csv");
+  CHECK(data::printable("a\xff" "b\\c\n") == "a\\xffb\\\\c\\x0a");
+  CHECK(data::printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a UTF-16 surrogate is not UTF-8
+  CHECK(data::is_valid_utf8("\xf0\x9f\x8d\xb0"));
+  CHECK_FALSE(data::is_valid_utf8("\xc0\xaf"));  // overlong '/'
+  CHECK(data::quoted("x\xfe.csv") == "'x\\xfe.csv'");
 }

@@ -214,3 +214,18 @@ TEST_CASE("PNG: signature, IHDR size, and an atomic file") {
   std::filesystem::remove_all(dir);
   CHECK_THROWS_AS(write_png(dir / "missing" / "x.png", canvas), cake::Error);
 }
+
+TEST_CASE("figures are bounded: a canvas or image grid too large is refused before allocating") {
+  using namespace cake::image;
+  CHECK(canvas_fits(16384, 2048));
+  CHECK_FALSE(canvas_fits(16385, 1));
+  CHECK_FALSE(canvas_fits(8192, 8192));  // 2^26 pixels
+  CHECK_FALSE(canvas_fits(0, 10));
+  CHECK(cake::testing::error_message([] { Canvas(20000, 10); }).find("larger than a figure may be") != std::string::npos);
+  // One row of 200000 pixels (it took 737 MB before), and a size whose int arithmetic overflows.
+  const std::string wide = cake::testing::error_message([] { image_grid(cake::zeros({1, 1, 1, 200000}), 1); });
+  CHECK(wide.find("image_grid: 1 images of 1 x 200000") != std::string::npos);
+  const std::string overflow =
+      cake::testing::error_message([] { image_grid(cake::zeros({2, 1, 1, 1}).expand({2, 1, 70000, 70000}), 2, 2, 1000); });
+  CHECK(overflow.find("larger than a figure may be") != std::string::npos);
+}

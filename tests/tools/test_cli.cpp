@@ -165,7 +165,9 @@ TEST_CASE("kmeans-lloyd known answer: {0, 1, 10, 11} in two clusters") {
 TEST_CASE("progress: plain lines when stderr is not a terminal, nothing with --quiet") {
   const fs::path dir = case_dir("progress");
   write_blobs(dir);
-  const CliResult loud = cake_cli(kBlobRun + " --set n_init=1 --out loud", dir);
+  // One restart (a parameter may be given once: a second n_init would be refused).
+  const CliResult loud =
+      cake_cli("run kmeans-lloyd --data X.npy --labels y.npy --set n_clusters=3 n_init=1 --seed 3 --out loud", dir);
   REQUIRE(loud.code == 0);
   CHECK(loud.err.find("iteration ") != std::string::npos);
   CHECK(loud.err.find("inertia") != std::string::npos);

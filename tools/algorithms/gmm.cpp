@@ -32,7 +32,10 @@ void run_gmm(RunContext& ctx) {
                                   .max_iter = ctx.params.get_int("max_iter"),
                                   .n_init = ctx.params.get_int("n_init"),
                                   .init_params = ctx.params.get_string("init_params")});
+  ctx.progress->start("gmm", 1);
   const Tensor labels = model.fit_predict(x);
+  ctx.progress->update(1, {{"log_likelihood_bound", model.lower_bound()}});
+  ctx.progress->finish();
 
   const std::vector<double>& history = model.lower_bound_history();
   for (std::size_t i = 0; i < history.size(); ++i)

@@ -32,7 +32,10 @@ void run_kmeans(RunContext& ctx) {
                          .algorithm = ctx.params.get_string("algorithm")});
   ctx.progress->message("kmeans: " + std::to_string(model.options().n_init) + " runs of " +
                         model.options().algorithm + " from " + model.options().init);
+  ctx.progress->start("kmeans", 1);
   const Tensor labels = model.fit_predict(x);
+  ctx.progress->update(1, {{"inertia", model.inertia()}});
+  ctx.progress->finish();
 
   ctx.metrics["inertia"] = model.inertia();
   ctx.metrics["n_iter"] = model.n_iter();

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "algorithms/cluster/lloyd_kmeans.h"
+#include "algorithms/detail/common.h"
 #include "data/npy.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
@@ -31,6 +32,9 @@ void run_lloyd_kmeans(RunContext& ctx) {
     throw UsageError("kmeans-lloyd: n_clusters must be between 1 and the number of samples (" + std::to_string(n) +
                      "), got " + std::to_string(k));
   if (max_iter < 1 || n_init < 1) throw UsageError("kmeans-lloyd: max_iter and n_init must be at least 1");
+  // The classical suite's checks (finite, and small enough that the expanded squared distances
+  // |x|^2 - 2 x.c + |c|^2 cannot overflow float32 nor lose every digit to cancellation).
+  (void)algorithms::detail::data_matrix(x, "kmeans-lloyd", k);
 
   // No random_state: the centres come from cake's global generator, which the CLI seeded with --seed.
   cluster::LloydKMeans model({.n_clusters = k, .max_iter = max_iter, .n_init = n_init});

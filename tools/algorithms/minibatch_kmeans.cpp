@@ -32,7 +32,10 @@ void run_minibatch_kmeans(RunContext& ctx) {
                                   .init_size = ctx.params.get_int("init_size"),
                                   .n_init = ctx.params.get_int("n_init"),
                                   .reassignment_ratio = ctx.params.get_float("reassignment_ratio")});
+  ctx.progress->start("minibatch-kmeans", 1);
   const Tensor labels = model.fit_predict(x);
+  ctx.progress->update(1, {{"inertia", model.inertia()}});
+  ctx.progress->finish();
 
   ctx.metrics["inertia"] = model.inertia();
   ctx.metrics["n_iter"] = model.n_iter();

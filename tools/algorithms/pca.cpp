@@ -36,7 +36,10 @@ void run_pca(RunContext& ctx) {
                             .iterated_power = ctx.params.get_int("iterated_power"),
                             .n_oversamples = ctx.params.get_int("n_oversamples"),
                             .power_iteration_normalizer = ctx.params.get_string("power_iteration_normalizer")});
+  ctx.progress->start("pca", 1);
   const Tensor embedding = model.fit_transform(x);
+  ctx.progress->update(1);
+  ctx.progress->finish();
 
   const std::vector<double> ratio = to_vector(model.explained_variance_ratio());
   ctx.metrics["explained_variance_ratio"] = ratio;

@@ -56,9 +56,12 @@ void run_tsne(RunContext& ctx) {
                         .angle = ctx.params.get_float("angle"),
                         .n_interpolation_points = ctx.params.get_int("n_interpolation_points"),
                         .min_num_intervals = ctx.params.get_int("min_num_intervals"),
-                        .intervals_per_integer = ctx.params.get_float("intervals_per_integer")});
+                        .intervals_per_integer = ctx.params.get_float("intervals_per_integer"),
+                        .on_iteration = [&](std::int64_t iteration, std::int64_t) { ctx.progress->update(iteration); }});
   ctx.progress->message("tsne: " + model.options().method + " on " + std::to_string(x.size(0)) + " samples");
+  ctx.progress->start("iteration", model.options().n_iter);
   const Tensor embedding = model.fit_transform(x);
+  ctx.progress->finish();
 
   const std::vector<double>& history = model.kl_history();
   for (std::size_t i = 0; i < history.size(); ++i)

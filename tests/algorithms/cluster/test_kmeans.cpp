@@ -247,3 +247,25 @@ TEST_CASE("KMeans: bad input is refused with a clear message") {
   CHECK_THROWS_WITH_AS(KMeans({.n_clusters = 2, .init_centers = zeros({3, 2})}).fit(randn({20, 2})),
                        doctest::Contains("init_centers must have shape [2, 2]"), Error);
 }
+
+TEST_CASE("values whose squared distances overflow float32 are refused by every data_matrix user, not a crash") {
+  // 1e19^2 = 1e38 and 4e38 > FLT_MAX: distances would be inf - inf = NaN, every run's inertia
+  // NaN, and the best run never chosen (its centres were read from an empty vector).
+  std::vector<float> v;
+  for (int i = 0; i < 40; ++i) {
+    v.push_back(i % 2 ? 1e19f : -1e19f);
+    v.push_back(static_cast<float>(i));
+  }
+  const Tensor x = tensor(v, {40, 2});
+  const std::string message = cake::testing::error_message([&] { KMeans({.n_clusters = 2}).fit(x); });
+  CHECK(message.find("KMeans.fit") != std::string::npos);
+  CHECK(message.find("rescale the data") != std::string::npos);
+  CHECK(message.find("overflow float32") != std::string::npos);
+  // The same values in float64 are far inside its range: fitted, two clusters found.
+  KMeans km({.n_clusters = 2, .random_state = 0});
+  const std::vector<std::int64_t> labels = int_values(km.fit_predict(x.to(kFloat64)));
+  CHECK(std::isfinite(km.inertia()));
+  CHECK(std::set<std::int64_t>(labels.begin(), labels.end()).size() == 2);
+  // Just under the limit still runs in float32 (1e14 for 40 x 2).
+  CHECK_NOTHROW(KMeans({.n_clusters = 2}).fit(x / 1e5));
+}

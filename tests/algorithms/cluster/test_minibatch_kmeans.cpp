@@ -61,3 +61,15 @@ TEST_CASE("MiniBatchKMeans: bad options are refused") {
   CHECK_THROWS_WITH_AS(MiniBatchKMeans({.reassignment_ratio = -1}), doctest::Contains("reassignment_ratio"), Error);
   CHECK_THROWS_WITH_AS(MiniBatchKMeans({.n_clusters = 2}).labels(), doctest::Contains("not fitted"), Error);
 }
+
+TEST_CASE("mini-batch k-means refuses values whose squared distances overflow float32 (it crashed on them)") {
+  std::vector<float> v;
+  for (int i = 0; i < 64; ++i) {
+    v.push_back(i % 2 ? 2e19f : -2e19f);
+    v.push_back(static_cast<float>(i));
+  }
+  const std::string message =
+      cake::testing::error_message([&] { MiniBatchKMeans({.n_clusters = 2, .batch_size = 16}).fit(tensor(v, {64, 2})); });
+  CHECK(message.find("MiniBatchKMeans") != std::string::npos);
+  CHECK(message.find("rescale the data") != std::string::npos);
+}

@@ -293,3 +293,56 @@ TEST_CASE("tsne: same seed, same embedding; bad options are refused") {
   CHECK_THROWS_AS(TSNE({.n_components = 4}).fit(X), Error);          // barnes_hut: at most 3
   CHECK_THROWS_AS(TSNE().kl_divergence(), Error);                    // not fitted
 }
+
+TEST_CASE("t-SNE on identical points: finite embedding and KL with every method (Z counts the duplicates)") {
+  // All points at one place, in the data and in the PCA start: the Barnes-Hut tree is one leaf
+  // of N coincident points, whose other N - 1 points each add q = 1 to Z (skipping them left
+  // Z = 0 and forces 0 / 0 = NaN).
+  const Tensor same = full({40, 3}, 2.0, kFloat64);
+  for (const char* method : {"barnes_hut", "exact", "fft"}) {
+    INFO(method);
+    TSNE model({.perplexity = 5, .n_iter = 250, .method = method, .random_state = 0});
+    const Tensor y = model.fit_transform(same);
+    CHECK(cake::isfinite(y).to(kInt64).sum().item<std::int64_t>() == y.numel());
+    CHECK(std::isfinite(model.kl_divergence()));
+  }
+  // Half the points duplicated: the duplicates end up together, the rest apart.
+  manual_seed(3);
+  Tensor x = randn({40, 3}, kFloat64);
+  x.narrow(0, 20, 20).copy_(x.narrow(0, 0, 20));
+  TSNE model({.perplexity = 5, .n_iter = 300, .random_state = 0});
+  const Tensor y = model.fit_transform(x);
+  CHECK(cake::isfinite(y).to(kInt64).sum().item<std::int64_t>() == y.numel());
+  CHECK(std::isfinite(model.kl_divergence()));
+}
+
+TEST_CASE("t-SNE stops at the iteration where the optimisation diverges, with a message") {
+  manual_seed(4);
+  const Tensor x = randn({30, 4}, kFloat64);
+  std::int64_t last = 0;
+  const std::string message = cake::testing::error_message([&] {
+    TSNE({.perplexity = 5, .learning_rate = 1e300, .n_iter = 250, .random_state = 0,
+          .on_iteration = [&](std::int64_t it, std::int64_t) { last = it; }})
+        .fit(x);
+  });
+  CHECK(message.find("TSNE: the optimisation diverged at iteration ") != std::string::npos);
+  CHECK(message.find("learning_rate") != std::string::npos);
+  CHECK(message.find("iteration " + std::to_string(last + 1)) != std::string::npos);  // the first bad one
+}
+
+TEST_CASE("t-SNE reports every iteration to on_iteration, and refuses an FFT grid beyond its bound") {
+  manual_seed(5);
+  const Tensor x = randn({30, 4}, kFloat64);
+  std::int64_t calls = 0, total = 0;
+  TSNE({.perplexity = 5, .n_iter = 260, .random_state = 0, .on_iteration = [&](std::int64_t it, std::int64_t n) {
+          CHECK(it == calls + 1);
+          ++calls;
+          total = n;
+        }}).fit(x);
+  CHECK(total == 260);
+  CHECK(calls >= 250);
+  const std::string message = cake::testing::error_message([] { TSNE({.method = "fft", .min_num_intervals = 100000}); });
+  CHECK(message.find("must be at most 1500 grid nodes per dimension in 2-D") != std::string::npos);
+  CHECK_NOTHROW(TSNE({.method = "fft", .min_num_intervals = 500}));
+  CHECK_NOTHROW(TSNE({.n_components = 1, .method = "fft", .min_num_intervals = 100000}));
+}
