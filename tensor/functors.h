@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #if defined(__CUDACC__)
@@ -18,6 +19,10 @@
 #endif
 
 namespace cake::ops {
+
+// Which functor an op enum selects, and for which dtypes, is the op's row in
+// tensor/native/op_tables.h: the functor of UnaryOp::Exp is ops::Exp, of ReduceOp::Sum
+// ops::reduce::Sum.
 
 // ---- unary -------------------------------------------------------------------------------
 struct Neg { template <class T> CAKE_HD T operator()(T x) const { return -x; } };
@@ -36,8 +41,19 @@ struct Square { template <class T> CAKE_HD T operator()(T x) const { return x * 
 struct Tanh { template <class T> CAKE_HD T operator()(T x) const { return std::tanh(x); } };
 struct Sin { template <class T> CAKE_HD T operator()(T x) const { return std::sin(x); } };
 struct Cos { template <class T> CAKE_HD T operator()(T x) const { return std::cos(x); } };
-struct Floor { template <class T> CAKE_HD T operator()(T x) const { return std::floor(x); } };
-struct Round { template <class T> CAKE_HD T operator()(T x) const { return std::nearbyint(x); } };
+// Integers are already whole: floor and round return them unchanged, as in PyTorch.
+struct Floor {
+  template <class T> CAKE_HD T operator()(T x) const {
+    if constexpr (std::is_integral_v<T>) return x;
+    else return std::floor(x);
+  }
+};
+struct Round {  // halves to even (the current rounding mode), as torch.round
+  template <class T> CAKE_HD T operator()(T x) const {
+    if constexpr (std::is_integral_v<T>) return x;
+    else return std::nearbyint(x);
+  }
+};
 struct Erf { template <class T> CAKE_HD T operator()(T x) const { return std::erf(x); } };
 struct Reciprocal { template <class T> CAKE_HD T operator()(T x) const { return T(1) / x; } };
 // 1 / (1 + e^-x), written so that neither branch overflows for large |x|.
@@ -48,6 +64,10 @@ struct Sigmoid {
     return e / (T(1) + e);
   }
 };
+// silu(x) = x sigmoid(x), the "sigmoid-weighted linear unit" (Elfwing, Uchibe & Doya 2018,
+// "Sigmoid-weighted linear units for neural network function approximation in reinforcement
+// learning", eq. 1), also called swish (Ramachandran, Zoph & Le 2017).
+struct Silu { template <class T> CAKE_HD T operator()(T x) const { return x * Sigmoid{}(x); } };
 struct Relu { template <class T> CAKE_HD T operator()(T x) const { return x > T(0) ? x : T(0); } };
 struct Sign { template <class T> CAKE_HD T operator()(T x) const { return T((T(0) < x) - (x < T(0))); } };
 struct LogicalNot { template <class T> CAKE_HD bool operator()(T x) const { return !x; } };
@@ -83,9 +103,20 @@ struct Elu {
 };
 
 // ---- binary --------------------------------------------------------------------------------
-struct Add { template <class T> CAKE_HD T operator()(T a, T b) const { return a + b; } };
+// On bool, as in PyTorch: + is "or", * is "and" (and maximum / minimum are "or" / "and" as written).
+struct Add {
+  template <class T> CAKE_HD T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) return a || b;
+    else return a + b;
+  }
+};
 struct Sub { template <class T> CAKE_HD T operator()(T a, T b) const { return a - b; } };
-struct Mul { template <class T> CAKE_HD T operator()(T a, T b) const { return a * b; } };
+struct Mul {
+  template <class T> CAKE_HD T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) return a && b;
+    else return a * b;
+  }
+};
 struct Div { template <class T> CAKE_HD T operator()(T a, T b) const { return a / b; } };
 struct Pow { template <class T> CAKE_HD T operator()(T a, T b) const { return T(std::pow(a, b)); } };
 struct Maximum {  // propagates NaN, as torch.maximum
@@ -112,5 +143,31 @@ struct SigmoidBackward {  // (grad, output y) -> grad * y * (1 - y)
 struct TanhBackward {  // (grad, output y) -> grad * (1 - y^2)
   template <class T> CAKE_HD T operator()(T g, T y) const { return g * (T(1) - y * y); }
 };
+
+// ---- reductions -----------------------------------------------------------------------------
+// A reduction folds its run with the call operator, starting from identity<T>(): the value of a
+// reduction over nothing, and the neutral element of the fold.
+namespace reduce {
+struct Sum {
+  template <class T> CAKE_HD static T identity() { return T(0); }
+  template <class T> CAKE_HD T operator()(T acc, T x) const { return acc + x; }
+};
+struct Prod {
+  template <class T> CAKE_HD static T identity() { return T(1); }
+  template <class T> CAKE_HD T operator()(T acc, T x) const { return acc * x; }
+};
+struct Max {  // NaN wins, as torch.amax
+  template <class T> CAKE_HD static T identity() {
+    return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+  }
+  template <class T> CAKE_HD T operator()(T acc, T x) const { return Maximum{}(acc, x); }
+};
+struct Min {
+  template <class T> CAKE_HD static T identity() {
+    return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+  }
+  template <class T> CAKE_HD T operator()(T acc, T x) const { return Minimum{}(acc, x); }
+};
+}  // namespace reduce
 
 }  // namespace cake::ops

@@ -23,13 +23,21 @@ using native::UnaryOp;
 
 namespace {
 
-Tensor unary_op(const char* name, UnaryOp op, const Tensor& x,
-                Tensor (*derivative)(const Tensor& g, const Tensor& x, const Tensor& y),
-                native::UnaryParams params = {}) {
-  Tensor y = native::unary(op, x, params);
+// What a unary op's backward reads, and so all that its graph node keeps alive: the input x,
+// the output y, or nothing at all (a negation's gradient is just -g).
+enum class Saves { Nothing, Input, Output };
+
+// y = op(x), recording `name` whose backward is derivative(g, saved), `saved` being x, y or an
+// undefined tensor as `saves` says.
+Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, Saves saves,
+                Tensor (*derivative)(const Tensor& g, const Tensor& saved)) {
+  Tensor y = native::unary(op, x);
   if (needs_grad({x})) {
-    record(name, {x}, {y}, [derivative, sx = SavedTensor(x), sy = SavedTensor(y)](const TensorList& g) {
-      return TensorList{derivative(g[0], sx.get(), sy.get())};
+    const SavedTensor saved = saves == Saves::Input    ? SavedTensor(x)
+                              : saves == Saves::Output ? SavedTensor(y)
+                                                       : SavedTensor();
+    record(name, {x}, {y}, [derivative, saved](const TensorList& g) {
+      return TensorList{derivative(g[0], saved.defined() ? saved.get() : Tensor())};
     });
   }
   return y;
@@ -111,45 +119,49 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return y;
 }
 
+// d(-x) = -dx: nothing saved.
 Tensor neg(const Tensor& x) {
-  return unary_op("NegBackward", UnaryOp::Neg, x, [](const Tensor& g, const Tensor&, const Tensor&) { return -g; });
+  return unary_op("NegBackward", UnaryOp::Neg, x, Saves::Nothing, [](const Tensor& g, const Tensor&) { return -g; });
 }
 
 // d|x| = sign(x) dx (0 at 0, as PyTorch)
 Tensor abs(const Tensor& x) {
-  return unary_op("AbsBackward", UnaryOp::Abs, x,
-                  [](const Tensor& g, const Tensor& xv, const Tensor&) { return g * native::unary(UnaryOp::Sign, xv); });
+  return unary_op("AbsBackward", UnaryOp::Abs, x, Saves::Input,
+                  [](const Tensor& g, const Tensor& xv) { return g * native::unary(UnaryOp::Sign, xv); });
 }
 
 // d e^x = e^x dx: the saved output is the derivative.
 Tensor exp(const Tensor& x) {
-  return unary_op("ExpBackward", UnaryOp::Exp, x, [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y; });
+  return unary_op("ExpBackward", UnaryOp::Exp, x, Saves::Output, [](const Tensor& g, const Tensor& y) { return g * y; });
 }
 
+// d log x = dx / x
 Tensor log(const Tensor& x) {
-  return unary_op("LogBackward", UnaryOp::Log, x, [](const Tensor& g, const Tensor& xv, const Tensor&) { return g / xv; });
+  return unary_op("LogBackward", UnaryOp::Log, x, Saves::Input, [](const Tensor& g, const Tensor& xv) { return g / xv; });
 }
 
+// d log(1 + x) = dx / (1 + x)
 Tensor log1p(const Tensor& x) {
-  return unary_op("Log1pBackward", UnaryOp::Log1p, x,
-                  [](const Tensor& g, const Tensor& xv, const Tensor&) { return g / (xv + 1.0); });
+  return unary_op("Log1pBackward", UnaryOp::Log1p, x, Saves::Input,
+                  [](const Tensor& g, const Tensor& xv) { return g / (xv + 1.0); });
 }
 
 // d sqrt(x) = dx / (2 sqrt(x))
 Tensor sqrt(const Tensor& x) {
-  return unary_op("SqrtBackward", UnaryOp::Sqrt, x,
-                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g / (y * 2.0); });
+  return unary_op("SqrtBackward", UnaryOp::Sqrt, x, Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return g / (y * 2.0); });
 }
 
 // d x^(-1/2) = -1/2 x^(-3/2) dx = -1/2 y^3 dx
 Tensor rsqrt(const Tensor& x) {
-  return unary_op("RsqrtBackward", UnaryOp::Rsqrt, x,
-                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y * y * y * -0.5; });
+  return unary_op("RsqrtBackward", UnaryOp::Rsqrt, x, Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return g * y * y * y * -0.5; });
 }
 
+// d x^2 = 2 x dx
 Tensor square(const Tensor& x) {
-  return unary_op("SquareBackward", UnaryOp::Square, x,
-                  [](const Tensor& g, const Tensor& xv, const Tensor&) { return g * xv * 2.0; });
+  return unary_op("SquareBackward", UnaryOp::Square, x, Saves::Input,
+                  [](const Tensor& g, const Tensor& xv) { return g * xv * 2.0; });
 }
 
 // d x^p = p x^(p-1) dx
@@ -189,21 +201,31 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 
 // d tanh = (1 - tanh^2) dx, fused into one pass.
 Tensor tanh(const Tensor& x) {
-  return unary_op("TanhBackward", UnaryOp::Tanh, x, [](const Tensor& g, const Tensor&, const Tensor& y) {
+  return unary_op("TanhBackward", UnaryOp::Tanh, x, Saves::Output, [](const Tensor& g, const Tensor& y) {
     return native::binary(BinaryOp::TanhBackward, g, y);
   });
 }
 
 // d sigmoid = s (1 - s) dx, fused into one pass.
 Tensor sigmoid(const Tensor& x) {
-  return unary_op("SigmoidBackward", UnaryOp::Sigmoid, x, [](const Tensor& g, const Tensor&, const Tensor& y) {
+  return unary_op("SigmoidBackward", UnaryOp::Sigmoid, x, Saves::Output, [](const Tensor& g, const Tensor& y) {
     return native::binary(BinaryOp::SigmoidBackward, g, y);
   });
 }
 
-// d relu = [x > 0] dx (the subgradient 0 at the kink, as PyTorch).
+// silu(x) = x s(x), s the sigmoid (Elfwing et al. 2018, eq. 1); d silu = s (1 + x (1 - s)) dx.
+// Saving x alone and recomputing s keeps one tensor per node instead of two.
+Tensor silu(const Tensor& x) {
+  return unary_op("SiluBackward", UnaryOp::Silu, x, Saves::Input, [](const Tensor& g, const Tensor& xv) {
+    const Tensor s = native::unary(UnaryOp::Sigmoid, xv);
+    return g * s * ((1.0 - s) * xv + 1.0);
+  });
+}
+
+// d relu = [x > 0] dx (the subgradient 0 at the kink, as PyTorch); y > 0 exactly where x > 0,
+// so the output is saved (it is often kept alive by the next layer anyway).
 Tensor relu(const Tensor& x) {
-  return unary_op("ReluBackward", UnaryOp::Relu, x, [](const Tensor& g, const Tensor&, const Tensor& y) {
+  return unary_op("ReluBackward", UnaryOp::Relu, x, Saves::Output, [](const Tensor& g, const Tensor& y) {
     return native::binary(BinaryOp::ReluBackward, g, y);
   });
 }
@@ -219,7 +241,8 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   return y;
 }
 
-// elu(x) = x for x > 0, alpha (e^x - 1) otherwise; derivative 1 or y + alpha.
+// elu(x) = x for x > 0, alpha (e^x - 1) otherwise; derivative 1 or y + alpha. The backward reads
+// both x (which branch: y > 0 does not tell it when alpha < 0) and y (alpha e^x without an exp).
 Tensor elu(const Tensor& x, double alpha) {
   Tensor y = native::unary(UnaryOp::Elu, x, {alpha, 0.0});
   if (needs_grad({x})) {
@@ -247,20 +270,22 @@ Tensor gelu(const Tensor& x) {
   return y;
 }
 
+// d sin x = cos x dx
 Tensor sin(const Tensor& x) {
-  return unary_op("SinBackward", UnaryOp::Sin, x,
-                  [](const Tensor& g, const Tensor& xv, const Tensor&) { return g * native::unary(UnaryOp::Cos, xv); });
+  return unary_op("SinBackward", UnaryOp::Sin, x, Saves::Input,
+                  [](const Tensor& g, const Tensor& xv) { return g * native::unary(UnaryOp::Cos, xv); });
 }
 
+// d cos x = -sin x dx
 Tensor cos(const Tensor& x) {
-  return unary_op("CosBackward", UnaryOp::Cos, x,
-                  [](const Tensor& g, const Tensor& xv, const Tensor&) { return -g * native::unary(UnaryOp::Sin, xv); });
+  return unary_op("CosBackward", UnaryOp::Cos, x, Saves::Input,
+                  [](const Tensor& g, const Tensor& xv) { return -g * native::unary(UnaryOp::Sin, xv); });
 }
 
 // d(1/x) = -1/x^2 dx = -y^2 dx
 Tensor reciprocal(const Tensor& x) {
-  return unary_op("ReciprocalBackward", UnaryOp::Reciprocal, x,
-                  [](const Tensor& g, const Tensor&, const Tensor& y) { return -g * y * y; });
+  return unary_op("ReciprocalBackward", UnaryOp::Reciprocal, x, Saves::Output,
+                  [](const Tensor& g, const Tensor& y) { return -g * y * y; });
 }
 
 // The gradient passes where min <= x <= max (inclusive, as PyTorch).

@@ -1,8 +1,11 @@
 // cpu/elementwise_kernels.cpp: the CPU kernels behind native/elementwise.h.
 //
-// Each kernel maps the op enum to its functor (tensor/functors.h) once, then runs the generic
-// loop of cpu/loops.h over the operands with the element type chosen by visit_dtype.
+// Each kernel picks the element type with visit_dtype, then maps the op enum to its functor
+// (tensor/functors.h) with a switch generated from the op table (native/op_tables.h), and runs
+// the generic loop of cpu/loops.h over the operands.
+#include <array>
 #include <cstring>
+#include <type_traits>
 
 #include "tensor/cpu/loops.h"
 #include "tensor/functors.h"
@@ -12,115 +15,49 @@ namespace cake::cpu {
 namespace {
 
 using native::BinaryOp;
+using native::make_unary_functor;
+using native::operand_accepts;
+using native::OperandRule;
+using native::ResultRule;
 using native::UnaryOp;
+using native::UnaryParams;
 
-template <class T, class F>
-void run_unary(const Tensor& x, const Tensor& out, F f) {
-  elementwise<T, T>(out, {&x}, f);
-}
-template <class T, class F>
-void run_predicate(const Tensor& x, const Tensor& out, F f) {
-  elementwise<bool, T>(out, {&x}, f);
+// One case per row of the op table (native/op_tables.h), generated: for the element type T the
+// case runs the row's functor if the row's operand rule admits T, and fails otherwise (the
+// native layer has already promoted or refused such operands, so that is a bug guard). A new row
+// needs no edit here; see NOTE [ A backend's switch ].
+template <class F, OperandRule operands, ResultRule result, class T, class... Inputs>
+void run(const char* name, const Tensor& out, const std::array<const Tensor*, sizeof...(Inputs)>& inputs, F f) {
+  if constexpr (operand_accepts<T>(operands)) {
+    using Out = std::conditional_t<result == ResultRule::Bool, bool, T>;
+    elementwise<Out, Inputs...>(out, inputs, f);
+  } else {
+    CAKE_FAIL(name, ": not supported for dtype ", dtype_name(inputs[0]->dtype()));
+  }
 }
 
-void unary_kernel(UnaryOp op, native::UnaryParams p, const Tensor& x, const Tensor& out) {
+void unary_kernel(UnaryOp op, UnaryParams p, const Tensor& x, const Tensor& out) {
   visit_dtype(x.dtype(), [&]<class T>() {
-    if constexpr (std::is_floating_point_v<T>) {
-      switch (op) {
-        case UnaryOp::Exp: return run_unary<T>(x, out, ops::Exp{});
-        case UnaryOp::Log: return run_unary<T>(x, out, ops::Log{});
-        case UnaryOp::Log1p: return run_unary<T>(x, out, ops::Log1p{});
-        case UnaryOp::Sqrt: return run_unary<T>(x, out, ops::Sqrt{});
-        case UnaryOp::Rsqrt: return run_unary<T>(x, out, ops::Rsqrt{});
-        case UnaryOp::Tanh: return run_unary<T>(x, out, ops::Tanh{});
-        case UnaryOp::Sigmoid: return run_unary<T>(x, out, ops::Sigmoid{});
-        case UnaryOp::Sin: return run_unary<T>(x, out, ops::Sin{});
-        case UnaryOp::Cos: return run_unary<T>(x, out, ops::Cos{});
-        case UnaryOp::Floor: return run_unary<T>(x, out, ops::Floor{});
-        case UnaryOp::Round: return run_unary<T>(x, out, ops::Round{});
-        case UnaryOp::Reciprocal: return run_unary<T>(x, out, ops::Reciprocal{});
-        case UnaryOp::Erf: return run_unary<T>(x, out, ops::Erf{});
-        case UnaryOp::PowScalar: return run_unary<T>(x, out, ops::PowScalar{p.a});
-        case UnaryOp::Elu: return run_unary<T>(x, out, ops::Elu{p.a});
-        case UnaryOp::IsNan: return run_predicate<T>(x, out, ops::IsNan{});
-        case UnaryOp::IsFinite: return run_predicate<T>(x, out, ops::IsFinite{});
-        default: break;
-      }
-    }
-    if constexpr (!std::is_same_v<T, bool>) {
-      switch (op) {
-        case UnaryOp::Neg: return run_unary<T>(x, out, ops::Neg{});
-        case UnaryOp::Abs: return run_unary<T>(x, out, ops::Abs{});
-        case UnaryOp::Square: return run_unary<T>(x, out, ops::Square{});
-        case UnaryOp::Relu: return run_unary<T>(x, out, ops::Relu{});
-        case UnaryOp::Sign: return run_unary<T>(x, out, ops::Sign{});
-        case UnaryOp::Clamp: return run_unary<T>(x, out, ops::Clamp{p.a, p.b});
-        case UnaryOp::LeakyRelu: return run_unary<T>(x, out, ops::LeakyRelu{p.a});
-        default: break;
-      }
-    }
     switch (op) {
-      case UnaryOp::LogicalNot: return run_predicate<T>(x, out, ops::LogicalNot{});
-      case UnaryOp::IsNan: return run_predicate<T>(x, out, ops::IsNan{});
-      case UnaryOp::IsFinite: return run_predicate<T>(x, out, ops::IsFinite{});
-      default: break;
+#define CAKE_UNARY_CASE(op_, name, operands, result, params)                                 \
+  case UnaryOp::op_:                                                                         \
+    return run<ops::op_, OperandRule::operands, ResultRule::result, T, T>(                   \
+        name, out, {&x}, make_unary_functor<ops::op_, params>(p));
+      CAKE_UNARY_OPS(CAKE_UNARY_CASE)
+#undef CAKE_UNARY_CASE
     }
-    CAKE_FAIL(native::op_name(op), ": not supported for dtype ", dtype_name(x.dtype()));
   });
-}
-
-template <class T, class F>
-void run_binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
-  elementwise<T, T, T>(out, {&a, &b}, f);
-}
-template <class T, class F>
-void run_compare(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
-  elementwise<bool, T, T>(out, {&a, &b}, f);
 }
 
 void binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(a.dtype(), [&]<class T>() {
     switch (op) {
-      case BinaryOp::Eq: return run_compare<T>(a, b, out, ops::Eq{});
-      case BinaryOp::Ne: return run_compare<T>(a, b, out, ops::Ne{});
-      case BinaryOp::Lt: return run_compare<T>(a, b, out, ops::Lt{});
-      case BinaryOp::Le: return run_compare<T>(a, b, out, ops::Le{});
-      case BinaryOp::Gt: return run_compare<T>(a, b, out, ops::Gt{});
-      case BinaryOp::Ge: return run_compare<T>(a, b, out, ops::Ge{});
-      case BinaryOp::LogicalAnd: return run_compare<T>(a, b, out, ops::LogicalAnd{});
-      case BinaryOp::LogicalOr: return run_compare<T>(a, b, out, ops::LogicalOr{});
-      default: break;
+#define CAKE_BINARY_CASE(op_, name, operands, result) \
+  case BinaryOp::op_:                                 \
+    return run<ops::op_, OperandRule::operands, ResultRule::result, T, T, T>(name, out, {&a, &b}, ops::op_{});
+      CAKE_BINARY_OPS(CAKE_BINARY_CASE)
+#undef CAKE_BINARY_CASE
     }
-    if constexpr (!std::is_same_v<T, bool>) {
-      switch (op) {
-        case BinaryOp::Add: return run_binary<T>(a, b, out, ops::Add{});
-        case BinaryOp::Sub: return run_binary<T>(a, b, out, ops::Sub{});
-        case BinaryOp::Mul: return run_binary<T>(a, b, out, ops::Mul{});
-        case BinaryOp::Div: return run_binary<T>(a, b, out, ops::Div{});
-        case BinaryOp::Maximum: return run_binary<T>(a, b, out, ops::Maximum{});
-        case BinaryOp::Minimum: return run_binary<T>(a, b, out, ops::Minimum{});
-        case BinaryOp::Pow: return run_binary<T>(a, b, out, ops::Pow{});
-        case BinaryOp::ReluBackward: return run_binary<T>(a, b, out, ops::ReluBackward{});
-        default: break;
-      }
-    } else {
-      // bool arithmetic as in PyTorch: + is or, * is and.
-      switch (op) {
-        case BinaryOp::Add: return run_compare<T>(a, b, out, ops::LogicalOr{});
-        case BinaryOp::Mul: return run_compare<T>(a, b, out, ops::LogicalAnd{});
-        case BinaryOp::Maximum: return run_compare<T>(a, b, out, ops::LogicalOr{});
-        case BinaryOp::Minimum: return run_compare<T>(a, b, out, ops::LogicalAnd{});
-        default: break;
-      }
-    }
-    if constexpr (std::is_floating_point_v<T>) {
-      switch (op) {
-        case BinaryOp::SigmoidBackward: return run_binary<T>(a, b, out, ops::SigmoidBackward{});
-        case BinaryOp::TanhBackward: return run_binary<T>(a, b, out, ops::TanhBackward{});
-        default: break;
-      }
-    }
-    CAKE_FAIL(native::op_name(op), ": not supported for dtype ", dtype_name(a.dtype()));
   });
 }
 

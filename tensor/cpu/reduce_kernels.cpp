@@ -14,7 +14,7 @@
 // error at the same speed, as NumPy does. Column sums use blocks of 128 rows the same way.
 #include <algorithm>
 #include <cstring>
-#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "tensor/functors.h"
@@ -28,28 +28,10 @@ namespace {
 
 using native::ReduceOp;
 
-template <class T>
-struct Reducer {
-  ReduceOp op;
-  T identity() const {
-    switch (op) {
-      case ReduceOp::Sum: return T(0);
-      case ReduceOp::Prod: return T(1);
-      case ReduceOp::Max: return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
-      case ReduceOp::Min: return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
-    }
-    return T(0);
-  }
-  T combine(T a, T b) const {
-    switch (op) {
-      case ReduceOp::Sum: return a + b;
-      case ReduceOp::Prod: return a * b;
-      case ReduceOp::Max: return ops::Maximum{}(a, b);
-      case ReduceOp::Min: return ops::Minimum{}(a, b);
-    }
-    return a;
-  }
-};
+// R is the row's functor (tensor/functors.h, ops::reduce): R::identity<T>() starts the fold and
+// R{}(acc, x) extends it. Sums take the pairwise path instead (NOTE [ Pairwise summation ]).
+template <class R>
+constexpr bool is_sum = std::is_same_v<R, ops::reduce::Sum>;
 
 template <class T>
 T pairwise_sum(const T* x, std::int64_t n) {
@@ -66,38 +48,37 @@ T pairwise_sum(const T* x, std::int64_t n) {
   return pairwise_sum(x, half) + pairwise_sum(x + half, n - half);
 }
 
-template <class T>
-T reduce_run(const Reducer<T>& r, const T* x, std::int64_t n) {
-  if (r.op == ReduceOp::Sum) return pairwise_sum(x, n);
-  T acc = r.identity();
-  for (std::int64_t i = 0; i < n; ++i) acc = r.combine(acc, x[i]);
+template <class R, class T>
+T reduce_run(const T* x, std::int64_t n) {
+  if constexpr (is_sum<R>) return pairwise_sum(x, n);
+  T acc = R::template identity<T>();
+  for (std::int64_t i = 0; i < n; ++i) acc = R{}(acc, x[i]);
   return acc;
 }
 
-// out[j] = reduce over R rows of x[r * inner + j], for j in [lo, hi).
-template <class T>
-void reduce_columns(const Reducer<T>& r, const T* x, std::int64_t R, std::int64_t inner, std::int64_t lo,
-                    std::int64_t hi, T* out) {
+// out[j] = reduce over `rows` rows of x[r * inner + j], for j in [lo, hi).
+template <class R, class T>
+void reduce_columns(const T* x, std::int64_t rows, std::int64_t inner, std::int64_t lo, std::int64_t hi, T* out) {
   const std::int64_t width = hi - lo;
-  std::fill(out + lo, out + hi, r.identity());
-  if (r.op != ReduceOp::Sum) {
-    for (std::int64_t row = 0; row < R; ++row) {
+  std::fill(out + lo, out + hi, R::template identity<T>());
+  if constexpr (!is_sum<R>) {
+    for (std::int64_t row = 0; row < rows; ++row) {
       const T* src = x + row * inner;
-      for (std::int64_t j = lo; j < hi; ++j) out[j] = r.combine(out[j], src[j]);
+      for (std::int64_t j = lo; j < hi; ++j) out[j] = R{}(out[j], src[j]);
     }
-    return;
-  }
-  std::vector<T> block(static_cast<std::size_t>(width));
-  for (std::int64_t start = 0; start < R; start += 128) {
-    std::fill(block.begin(), block.end(), T(0));
-    const std::int64_t stop = std::min(R, start + 128);
-    for (std::int64_t row = start; row < stop; ++row) {
-      const T* src = x + row * inner + lo;
-      T* b = block.data();
+  } else {
+    std::vector<T> block(static_cast<std::size_t>(width));
+    for (std::int64_t start = 0; start < rows; start += 128) {
+      std::fill(block.begin(), block.end(), T(0));
+      const std::int64_t stop = std::min(rows, start + 128);
+      for (std::int64_t row = start; row < stop; ++row) {
+        const T* src = x + row * inner + lo;
+        T* b = block.data();
 #pragma GCC ivdep
-      for (std::int64_t j = 0; j < width; ++j) b[j] += src[j];
+        for (std::int64_t j = 0; j < width; ++j) b[j] += src[j];
+      }
+      for (std::int64_t j = 0; j < width; ++j) out[lo + j] += block[static_cast<std::size_t>(j)];
     }
-    for (std::int64_t j = 0; j < width; ++j) out[lo + j] += block[static_cast<std::size_t>(j)];
   }
 }
 
@@ -131,21 +112,21 @@ Tensor canonical_layout(const Tensor& x, const Shape& dims, std::int64_t& outer,
   return src;
 }
 
-void reduce_kernel(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out) {
+template <class R>
+void reduce_with(const Tensor& x, const Shape& dims, const Tensor& out) {
   visit_dtype(x.dtype(), [&]<class T>() {
     if constexpr (std::is_same_v<T, bool>) {
       CAKE_FAIL("reduce: bool tensors are reduced as int64");
     } else {
-      const Reducer<T> r{op};
-      std::int64_t outer, R, inner;
-      const Tensor src = canonical_layout(x, dims, outer, R, inner);
+      std::int64_t outer, rows, inner;  // rows is R in the layout [outer, R, inner] above
+      const Tensor src = canonical_layout(x, dims, outer, rows, inner);
       const T* in = src.data_ptr<T>();
       // `out` is fresh and contiguous, laid out as [outer, inner].
       T* o = out.data_ptr<T>();
       if (inner == 1) {
-        parallel_for(0, outer, std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(R, 1)),
+        parallel_for(0, outer, std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(rows, 1)),
                      [&](std::int64_t lo, std::int64_t hi) {
-                       for (std::int64_t i = lo; i < hi; ++i) o[i] = reduce_run(r, in + i * R, R);
+                       for (std::int64_t i = lo; i < hi; ++i) o[i] = reduce_run<R>(in + i * rows, rows);
                      });
         return;
       }
@@ -156,11 +137,21 @@ void reduce_kernel(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor
         for (std::int64_t t = lo; t < hi; ++t) {
           const std::int64_t row = t / chunks_per_row, c = t % chunks_per_row;
           const std::int64_t j0 = c * chunk, j1 = std::min(inner, j0 + chunk);
-          reduce_columns(r, in + row * R * inner, R, inner, j0, j1, o + row * inner);
+          reduce_columns<R>(in + row * rows * inner, rows, inner, j0, j1, o + row * inner);
         }
       });
     }
   });
+}
+
+// One case per row of CAKE_REDUCE_OPS (native/op_tables.h), generated.
+void reduce_kernel(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out) {
+  switch (op) {
+#define CAKE_REDUCE_CASE(op_, ...) \
+  case ReduceOp::op_: return reduce_with<ops::reduce::op_>(x, dims, out);
+    CAKE_REDUCE_OPS(CAKE_REDUCE_CASE)
+#undef CAKE_REDUCE_CASE
+  }
 }
 
 void arg_reduce_kernel(bool is_max, const Tensor& x, std::int64_t dim, const Tensor& values, const Tensor& indices) {

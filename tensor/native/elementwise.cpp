@@ -13,39 +13,28 @@ CAKE_DEFINE_DISPATCH(CopyFn, copy_stub);
 CAKE_DEFINE_DISPATCH(FillFn, fill_stub);
 CrossDeviceCopyFn cross_device_copy = nullptr;
 
-const char* op_name(UnaryOp op) {
-  static constexpr const char* names[] = {
-      "neg", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "square", "tanh", "sigmoid", "relu", "sin", "cos",
-      "floor", "round", "reciprocal", "erf", "sign", "logical_not", "isnan", "isfinite", "clamp", "pow", "leaky_relu", "elu"};
-  return names[static_cast<int>(op)];
-}
-
-const char* op_name(BinaryOp op) {
-  static constexpr const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum",
-                                          "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
-                                          "relu_backward", "sigmoid_backward", "tanh_backward"};
-  return names[static_cast<int>(op)];
-}
-
-bool is_comparison(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::Eq: case BinaryOp::Ne: case BinaryOp::Lt: case BinaryOp::Le: case BinaryOp::Gt:
-    case BinaryOp::Ge: case BinaryOp::LogicalAnd: case BinaryOp::LogicalOr: return true;
-    default: return false;
+// A row's operand rule applied to the dtype its operands would otherwise have (see
+// native/op_tables.h): the dtype the kernel computes in.
+static DType operand_dtype(OperandRule rule, DType dtype, const char* op) {
+  switch (rule) {
+    case OperandRule::Any: return dtype;
+    case OperandRule::NoBool:
+      CAKE_CHECK(dtype != kBool, op, ": not supported for bool tensors");
+      return dtype;
+    case OperandRule::Floating: return is_floating(dtype) ? dtype : kFloat32;  // e.g. true division
+    case OperandRule::Bool: return kBool;
   }
+  return dtype;
 }
 
-bool needs_floating(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Exp: case UnaryOp::Log: case UnaryOp::Log1p: case UnaryOp::Sqrt: case UnaryOp::Rsqrt:
-    case UnaryOp::Tanh: case UnaryOp::Sigmoid: case UnaryOp::Sin: case UnaryOp::Cos: case UnaryOp::Reciprocal: case UnaryOp::Erf:
-    case UnaryOp::PowScalar: case UnaryOp::Elu: return true;
-    default: return false;
-  }
-}
+static DType result_dtype(ResultRule rule, DType operands) { return rule == ResultRule::Bool ? kBool : operands; }
 
-static bool is_predicate(UnaryOp op) {
-  return op == UnaryOp::LogicalNot || op == UnaryOp::IsNan || op == UnaryOp::IsFinite;
+// In place, the destination's dtype must already be the one the op computes in.
+static void check_inplace_dtype(const char* op, ResultRule result, OperandRule operands, DType dtype) {
+  CAKE_CHECK(result == ResultRule::Same, op, "_: has no in-place form (its result is a bool mask)");
+  const DType computes_in = operand_dtype(operands, dtype, op);
+  CAKE_CHECK(computes_in == dtype, op, "_: needs a ", operands == OperandRule::Floating ? "floating-point" : "bool",
+             " tensor to write into in place, got ", dtype_name(dtype));
 }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
@@ -79,18 +68,16 @@ static Tensor broadcast_to(const Tensor& x, const Shape& shape) {
 }
 
 Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params) {
-  Tensor in = x;
-  if (needs_floating(op) && !x.is_floating_point()) in = to_dtype(x, kFloat32);
-  const DType out_dtype = is_predicate(op) ? kBool : in.dtype();
-  Tensor out = make_empty(in.sizes(), out_dtype, in.device());
+  const UnaryOpInfo& row = op_info(op);
+  const Tensor in = to_dtype(x, operand_dtype(row.operands, x.dtype(), row.name));
+  Tensor out = make_empty(in.sizes(), result_dtype(row.result, in.dtype()), in.device());
   unary_stub(in.device(), op, params, in, out);
   return out;
 }
 
 void unary_(UnaryOp op, const Tensor& out, UnaryParams params) {
-  CAKE_CHECK(!is_predicate(op), op_name(op), "_: has no in-place form");
-  CAKE_CHECK(!needs_floating(op) || out.is_floating_point(), op_name(op), "_: needs a floating-point tensor, got ",
-             dtype_name(out.dtype()));
+  const UnaryOpInfo& row = op_info(op);
+  check_inplace_dtype(row.name, row.result, row.operands, out.dtype());
   unary_stub(out.device(), op, params, out, out);
   out.bump_version();
 }
@@ -102,13 +89,11 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  check_same_device(a, b, op_name(op));
-  const Shape shape = broadcast_shapes(a.sizes(), b.sizes(), op_name(op));
-  DType common = promote_types(a.dtype(), b.dtype());
-  if (op == BinaryOp::Div && !is_floating(common)) common = kFloat32;  // true division, as in PyTorch
-  if (op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr) common = kBool;
-  const DType out_dtype = is_comparison(op) ? kBool : common;
-  Tensor out = make_empty(shape, out_dtype, a.device());
+  const BinaryOpInfo& row = op_info(op);
+  check_same_device(a, b, row.name);
+  const Shape shape = broadcast_shapes(a.sizes(), b.sizes(), row.name);
+  const DType common = operand_dtype(row.operands, promote_types(a.dtype(), b.dtype()), row.name);
+  Tensor out = make_empty(shape, result_dtype(row.result, common), a.device());
   binary_stub(a.device(), op, broadcast_to(to_dtype(a, common), shape), broadcast_to(to_dtype(b, common), shape), out);
   return out;
 }
@@ -124,13 +109,12 @@ Tensor binary(BinaryOp op, Scalar a, const Tensor& b) {
 }
 
 void binary_(BinaryOp op, const Tensor& out, const Tensor& b) {
-  check_same_device(out, b, op_name(op));
-  CAKE_CHECK(!is_comparison(op), op_name(op), "_: has no in-place form");
-  const Shape shape = broadcast_shapes(out.sizes(), b.sizes(), op_name(op));
-  CAKE_CHECK(shape == out.sizes(), op_name(op), "_: in-place result of shape ", out.sizes(),
+  const BinaryOpInfo& row = op_info(op);
+  check_same_device(out, b, row.name);
+  check_inplace_dtype(row.name, row.result, row.operands, out.dtype());
+  const Shape shape = broadcast_shapes(out.sizes(), b.sizes(), row.name);
+  CAKE_CHECK(shape == out.sizes(), row.name, "_: in-place result of shape ", out.sizes(),
              " cannot hold the broadcast shape ", shape, " (other operand ", b.sizes(), ")");
-  CAKE_CHECK(op != BinaryOp::Div || out.is_floating_point(), "div_: in-place true division needs a floating tensor, got ",
-             dtype_name(out.dtype()));
   binary_stub(out.device(), op, out, broadcast_to(to_dtype(b, out.dtype()), shape), out);
   out.bump_version();
 }

@@ -11,30 +11,13 @@
 #include <optional>
 
 #include "tensor/dispatch.h"
+#include "tensor/native/op_tables.h"
 #include "tensor/tensor.h"
 
 namespace cake::native {
 
-enum class UnaryOp {
-  Neg, Abs, Exp, Log, Log1p, Sqrt, Rsqrt, Square, Tanh, Sigmoid, Relu, Sin, Cos, Floor, Round,
-  Reciprocal, Erf, Sign, LogicalNot, IsNan, IsFinite,
-  // with a parameter (UnaryParams)
-  Clamp, PowScalar, LeakyRelu, Elu,
-};
-enum class BinaryOp {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum,
-  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr,
-  ReluBackward, SigmoidBackward, TanhBackward,
-};
-const char* op_name(UnaryOp op);
-const char* op_name(BinaryOp op);
-bool is_comparison(BinaryOp op);   // result dtype bool
-bool needs_floating(UnaryOp op);   // integer inputs are promoted to float32 first
-
-struct UnaryParams {
-  double a = 0.0;  // Clamp: min; PowScalar: exponent; LeakyRelu: slope; Elu: alpha
-  double b = 0.0;  // Clamp: max
-};
+// UnaryOp, BinaryOp, their names (op_name), dtype rules (needs_floating, is_comparison, op_info)
+// and UnaryParams come from the op tables; see NOTE [ Adding an op ] there.
 
 // Kernels see operands of identical sizes (inputs already expanded by broadcasting, so some
 // strides may be 0) and the same dtype; the output is freshly allocated or a valid in-place

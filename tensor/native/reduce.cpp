@@ -37,14 +37,14 @@ Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim) {
 }
 
 Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims_in, bool keepdim) {
-  static constexpr const char* names[] = {"sum", "prod", "max", "min"};
-  const char* name = names[static_cast<int>(op)];
-  const Shape dims = reduction_dims(x, dims_in, name);
+  const ReduceOpInfo& row = op_info(op);
+  const Shape dims = reduction_dims(x, dims_in, row.name);
   Tensor in = x;
-  if ((op == ReduceOp::Sum || op == ReduceOp::Prod) && is_integral(x.dtype())) in = to_dtype(x, kInt64);
-  if (op == ReduceOp::Max || op == ReduceOp::Min) {
+  if (row.accumulate == Accumulate::Int64 && is_integral(x.dtype())) in = to_dtype(x, kInt64);
+  CAKE_CHECK(in.dtype() != kBool, row.name, ": not supported for bool tensors (sum them as int64)");
+  if (row.empty == OnEmpty::Error) {
     for (std::int64_t d : dims)
-      CAKE_CHECK(x.sizes()[d] > 0, name, ": cannot reduce over an empty dimension ", d, " of shape ", x.sizes());
+      CAKE_CHECK(x.sizes()[d] > 0, row.name, ": cannot reduce over an empty dimension ", d, " of shape ", x.sizes());
   }
   Tensor out = make_empty(reduced_shape(in.sizes(), dims, true), in.dtype(), in.device());
   reduce_stub(in.device(), op, in, dims, out);

@@ -9,11 +9,12 @@
 #include <optional>
 
 #include "tensor/dispatch.h"
+#include "tensor/native/op_tables.h"
 #include "tensor/tensor.h"
 
 namespace cake::native {
 
-enum class ReduceOp { Sum, Prod, Max, Min };
+// ReduceOp, its names and dtype rules come from the op tables (native/op_tables.h).
 
 // Normalises `dims` (negative dims wrap; empty means all) and checks them against x.
 Shape reduction_dims(const Tensor& x, const Shape& dims, const char* op);

@@ -29,6 +29,7 @@ CAKE_GRADCHECK_CASES(core) {
       {"pow tensor", [] { return positive_inputs({{3, 2}, {2}}); }, [](const TensorList& x) { return x[0].pow(x[1]); }},
       {"tanh", [] { return inputs({{3, 4}}); }, [](const TensorList& x) { return x[0].tanh(); }},
       {"sigmoid", [] { return inputs({{3, 4}}); }, [](const TensorList& x) { return x[0].sigmoid(); }},
+      {"silu", [] { return inputs({{3, 4}}); }, [](const TensorList& x) { return silu(x[0] * 4.0); }},
       // ReLU-like kinks: inputs kept at least 0.1 away from 0 so differences never straddle a kink.
       {"relu", [] { return positive_inputs({{8}}); }, [](const TensorList& x) { return (x[0] - 1.2).relu(); }},
       {"leaky_relu", [] { return positive_inputs({{8}}); }, [](const TensorList& x) { return leaky_relu(x[0] - 1.2, 0.1); }},
