@@ -1,21 +1,10 @@
 // cuda/backend/copy_kernels.cu: copy with dtype conversion, fill, and where (see loops.cuh).
 #include <cstring>
 
-#include "cuda/backend/loops.cuh"
+#include "cuda/backend/elementwise_ops.cuh"
 
 namespace cake::cuda::kernels {
 namespace {
-
-template <class F>
-void visit(ScalarType t, F&& f) {
-  switch (t) {
-    case ScalarType::Bool: return f.template operator()<bool>();
-    case ScalarType::UInt8: return f.template operator()<std::uint8_t>();
-    case ScalarType::Int64: return f.template operator()<std::int64_t>();
-    case ScalarType::Float32: return f.template operator()<float>();
-    case ScalarType::Float64: return f.template operator()<double>();
-  }
-}
 
 // As the CPU copy: conversion to bool tests for non-zero, every other is static_cast.
 template <class To>

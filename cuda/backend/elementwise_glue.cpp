@@ -1,5 +1,5 @@
 // cuda/backend/elementwise_glue.cpp: the CUDA kernels behind native/elementwise.h's stubs:
-// copy (with dtype conversion), fill and where here; unary and binary in unary_glue.cpp.
+// unary and binary (every row of the op tables), where, copy (with dtype conversion) and fill.
 // Arguments arrive checked and broadcast (tensor/native/elementwise.cpp); this glue only
 // describes the operands to the kernels (tensor_geometry.h) and picks the stream.
 #include <cstring>
@@ -10,6 +10,14 @@
 
 namespace cake::cuda {
 namespace {
+
+void unary_kernel(native::UnaryOp op, native::UnaryParams p, const Tensor& x, const Tensor& out) {
+  kernels::launch_unary(op, p, scalar_type(x.dtype()), make_geometry<2>({&out, &x}), current_stream());
+}
+
+void binary_kernel(native::BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  kernels::launch_binary(op, scalar_type(a.dtype()), make_geometry<3>({&out, &a, &b}), current_stream());
+}
 
 void copy_kernel(const Tensor& src, const Tensor& dst) {
   // Same dtype, both dense and non-overlapping: one device-to-device copy.
@@ -38,6 +46,8 @@ void where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, const Te
 
 }  // namespace
 
+CAKE_REGISTER_KERNEL(native::unary_stub, DeviceType::CUDA, &unary_kernel);
+CAKE_REGISTER_KERNEL(native::binary_stub, DeviceType::CUDA, &binary_kernel);
 CAKE_REGISTER_KERNEL(native::copy_stub, DeviceType::CUDA, &copy_kernel);
 CAKE_REGISTER_KERNEL(native::fill_stub, DeviceType::CUDA, &fill_kernel);
 CAKE_REGISTER_KERNEL(native::where_stub, DeviceType::CUDA, &where_kernel);

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "cuda/device_api.h"
+#include "tensor/native/op_tables.h"  // the op enums; needs no Tensor
 
 namespace cake::cuda::kernels {
 
@@ -41,9 +42,18 @@ void launch_fill(ScalarType type, const Geometry<1>& g, const void* value, Strea
 // out = cond ? a : b: geometry {out, cond, a, b}; cond is bool, a/b/out of `type`.
 void launch_where(ScalarType type, const Geometry<4>& g, Stream stream);
 
+// The op-table families (native/op_tables.h): unary {out, x}, binary {out, a, b}; `type` is the
+// inputs' element type, the output's is the row's result rule applied to it.
+void launch_unary(native::UnaryOp op, native::UnaryParams params, ScalarType type, const Geometry<2>& g,
+                  Stream stream);
+void launch_binary(native::BinaryOp op, ScalarType type, const Geometry<3>& g, Stream stream);
+
+// Throws cake::Error "<op> on CUDA: not supported for dtype <type>" (errors.cpp).
+[[noreturn]] void refuse(const char* op, ScalarType type);
+
 // Reductions over a tensor viewed as [outer, reduced, inner], contiguous (the glue copies when
-// needed): out[o, i] = op over r of x[o, r, i]. op: 0 sum, 1 prod, 2 max, 3 min (ReduceOp).
-void launch_reduce(int op, ScalarType type, const void* x, void* out, std::int64_t outer, std::int64_t reduced,
-                   std::int64_t inner, Stream stream);
+// needed): out[o, i] = op over r of x[o, r, i].
+void launch_reduce(native::ReduceOp op, ScalarType type, const void* x, void* out, std::int64_t outer,
+                   std::int64_t reduced, std::int64_t inner, Stream stream);
 
 }  // namespace cake::cuda::kernels

@@ -41,14 +41,12 @@ void reduce_kernel(native::ReduceOp op, const Tensor& x, const Shape& dims, cons
   std::int64_t outer = 1, R = 1, inner = 1;
   const Tensor src = canonical_layout(x, dims, outer, R, inner);
   // `out` is fresh and contiguous, laid out as [outer, inner].
-  kernels::launch_reduce(static_cast<int>(op), scalar_type(x.dtype()), src.raw_data(), out.raw_data(), outer, R, inner,
+  kernels::launch_reduce(op, scalar_type(x.dtype()), src.raw_data(), out.raw_data(), outer, R, inner,
                          current_stream());
 }
 
 }  // namespace
 
-static_assert(static_cast<int>(native::ReduceOp::Sum) == 0 && static_cast<int>(native::ReduceOp::Prod) == 1 &&
-              static_cast<int>(native::ReduceOp::Max) == 2 && static_cast<int>(native::ReduceOp::Min) == 3);
 CAKE_REGISTER_KERNEL(native::reduce_stub, DeviceType::CUDA, &reduce_kernel);
 
 }  // namespace cake::cuda

@@ -13,38 +13,17 @@
 
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "cuda/backend/check.cuh"
 #include "cuda/backend/kernel_api.h"
 #include "tensor/functors.h"
+#include "tensor/native/op_tables.h"
 
 namespace cake::cuda::kernels {
 namespace {
 
 constexpr int kReduceThreads = 256;
-
-template <class T>
-struct Reducer {
-  int op;  // 0 sum, 1 prod, 2 max, 3 min
-  __device__ T identity() const {
-    switch (op) {
-      case 0: return T(0);
-      case 1: return T(1);
-      case 2: return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
-                                                         : std::numeric_limits<T>::lowest();
-      default: return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity()
-                                                          : std::numeric_limits<T>::max();
-    }
-  }
-  __device__ T combine(T a, T b) const {
-    switch (op) {
-      case 0: return a + b;
-      case 1: return a * b;
-      case 2: return ops::Maximum{}(a, b);  // NaN-propagating, as on the CPU
-      default: return ops::Minimum{}(a, b);
-    }
-  }
-};
 
 // __shfl_down_sync moves 32- and 64-bit values; a byte travels as an int.
 template <class T>
@@ -54,76 +33,87 @@ __device__ T shuffle_down(T v, int offset) {
   else return __shfl_down_sync(0xffffffffu, v, offset);
 }
 
-template <class T>
-__device__ T warp_reduce(const Reducer<T>& r, T v) {
+template <class R, class T>
+__device__ T warp_reduce(const R& r, T v) {
 #pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2) v = r.combine(v, shuffle_down(v, offset));
+  for (int offset = 16; offset > 0; offset /= 2) v = r(v, shuffle_down(v, offset));
   return v;
 }
 
-template <class T>
-__global__ void reduce_rows_kernel(Reducer<T> r, const T* x, T* out, std::int64_t reduced) {
+template <class R, class T>
+__global__ void reduce_rows_kernel(R r, const T* x, T* out, std::int64_t reduced) {
   const T* row = x + static_cast<std::int64_t>(blockIdx.x) * reduced;
-  T acc = r.identity();
-  for (std::int64_t j = threadIdx.x; j < reduced; j += blockDim.x) acc = r.combine(acc, row[j]);
+  T acc = R::template identity<T>();
+  for (std::int64_t j = threadIdx.x; j < reduced; j += blockDim.x) acc = r(acc, row[j]);
   acc = warp_reduce(r, acc);
   __shared__ T partial[kReduceThreads / 32];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   if (lane == 0) partial[warp] = acc;
   __syncthreads();
   if (warp == 0) {
-    acc = lane < kReduceThreads / 32 ? partial[lane] : r.identity();
+    acc = lane < kReduceThreads / 32 ? partial[lane] : R::template identity<T>();
     acc = warp_reduce(r, acc);
     if (lane == 0) out[blockIdx.x] = acc;
   }
 }
 
-template <class T>
-__global__ void reduce_columns_kernel(Reducer<T> r, const T* x, T* out, std::int64_t outer, std::int64_t reduced,
+template <class R, class T>
+__global__ void reduce_columns_kernel(R r, const T* x, T* out, std::int64_t outer, std::int64_t reduced,
                                       std::int64_t inner) {
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t k = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < outer * inner;
        k += stride) {
     const std::int64_t o = k / inner, i = k % inner;
     const T* p = x + o * reduced * inner + i;
-    T acc = r.identity();
-    for (std::int64_t j = 0; j < reduced; ++j) acc = r.combine(acc, p[j * inner]);
+    T acc = R::template identity<T>();
+    for (std::int64_t j = 0; j < reduced; ++j) acc = r(acc, p[j * inner]);
     out[k] = acc;
   }
 }
 
-template <class T>
-void reduce(int op, const T* x, T* out, std::int64_t outer, std::int64_t reduced, std::int64_t inner,
-            cudaStream_t s) {
+template <class R, class T>
+void reduce(const T* x, T* out, std::int64_t outer, std::int64_t reduced, std::int64_t inner, cudaStream_t s) {
   if (outer * inner == 0) return;
-  const Reducer<T> r{op};
+  const R r{};
   if (inner == 1) {
     // One block per output row; gridDim.x allows 2^31 - 1.
-    reduce_rows_kernel<T><<<static_cast<unsigned>(outer), kReduceThreads, 0, s>>>(r, x, out, reduced);
+    reduce_rows_kernel<R, T><<<static_cast<unsigned>(outer), kReduceThreads, 0, s>>>(r, x, out, reduced);
   } else {
     const std::int64_t blocks = (outer * inner + kReduceThreads - 1) / kReduceThreads;
-    reduce_columns_kernel<T><<<static_cast<unsigned>(blocks < 65536 ? blocks : 65536), kReduceThreads, 0, s>>>(
+    reduce_columns_kernel<R, T><<<static_cast<unsigned>(blocks < 65536 ? blocks : 65536), kReduceThreads, 0, s>>>(
         r, x, out, outer, reduced, inner);
   }
   check_launch("reduce");
 }
 
+template <class R>
+void reduce_typed(ScalarType type, const void* x, void* out, std::int64_t outer, std::int64_t reduced,
+                  std::int64_t inner, cudaStream_t s) {
+  switch (type) {
+    case ScalarType::Bool:  // the native layer reduces bool as int64
+    case ScalarType::UInt8:
+      return reduce<R>(static_cast<const std::uint8_t*>(x), static_cast<std::uint8_t*>(out), outer, reduced, inner, s);
+    case ScalarType::Int64:
+      return reduce<R>(static_cast<const std::int64_t*>(x), static_cast<std::int64_t*>(out), outer, reduced, inner, s);
+    case ScalarType::Float32:
+      return reduce<R>(static_cast<const float*>(x), static_cast<float*>(out), outer, reduced, inner, s);
+    case ScalarType::Float64:
+      return reduce<R>(static_cast<const double*>(x), static_cast<double*>(out), outer, reduced, inner, s);
+  }
+}
+
 }  // namespace
 
-void launch_reduce(int op, ScalarType type, const void* x, void* out, std::int64_t outer, std::int64_t reduced,
-                   std::int64_t inner, Stream stream) {
+// One case per row of CAKE_REDUCE_OPS (native/op_tables.h), each with its functor
+// ops::reduce::<row> (identity and combine), the same the CPU kernel uses.
+void launch_reduce(native::ReduceOp op, ScalarType type, const void* x, void* out, std::int64_t outer,
+                   std::int64_t reduced, std::int64_t inner, Stream stream) {
   auto s = static_cast<cudaStream_t>(stream);
-  switch (type) {
-    case ScalarType::Bool:  // the glue reduces bool as uint8 and converts back
-    case ScalarType::UInt8:
-      return reduce(op, static_cast<const std::uint8_t*>(x), static_cast<std::uint8_t*>(out), outer, reduced, inner, s);
-    case ScalarType::Int64:
-      return reduce(op, static_cast<const std::int64_t*>(x), static_cast<std::int64_t*>(out), outer, reduced, inner,
-                    s);
-    case ScalarType::Float32:
-      return reduce(op, static_cast<const float*>(x), static_cast<float*>(out), outer, reduced, inner, s);
-    case ScalarType::Float64:
-      return reduce(op, static_cast<const double*>(x), static_cast<double*>(out), outer, reduced, inner, s);
+  switch (op) {
+#define CAKE_REDUCE_CASE(op_, ...) \
+  case native::ReduceOp::op_: return reduce_typed<ops::reduce::op_>(type, x, out, outer, reduced, inner, s);
+    CAKE_REDUCE_OPS(CAKE_REDUCE_CASE)
+#undef CAKE_REDUCE_CASE
   }
 }
 

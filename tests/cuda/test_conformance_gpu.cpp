@@ -13,6 +13,7 @@
 #include "tensor/creation.h"
 #include "tensor/native/elementwise.h"
 #include "tensor/native/linalg.h"
+#include "tensor/native/op_tables.h"
 #include "tensor/native/reduce.h"
 
 using namespace cake;
@@ -90,6 +91,88 @@ TEST_CASE("fill and dtype conversion") {
   for (DType to : {kFloat32, kFloat64, kInt64, kUInt8, kBool}) {
     check_same(x.to(kCuda).to(to), x.to(to), 1e-7, 0);
     check_same(x.to(kCuda).t().to(to), x.t().to(to), 1e-7, 0);
+  }
+}
+
+// Runs f on the CPU and on the GPU; both must agree, or both must refuse.
+template <class F>
+void both_devices(const char* what, F f, const Tensor& cpu_in, const Tensor& gpu_in, double rtol, double atol) {
+  CAPTURE(what);
+  Tensor expect;
+  try {
+    expect = f(cpu_in);
+  } catch (const cake::Error&) {
+    CHECK_THROWS_AS((void)f(gpu_in), cake::Error);
+    return;
+  }
+  check_same(f(gpu_in), expect, rtol, atol);
+}
+
+TEST_CASE("every unary op of the op table, on every layout") {
+  for (const native::UnaryOpInfo& row : native::kUnaryOps) {
+    CAPTURE(row.name);
+    // Parameters where the row takes some; positive inputs where the op's domain needs them.
+    native::UnaryParams p;
+    if (row.op == native::UnaryOp::Clamp) p = {-0.5, 0.5};
+    if (row.op == native::UnaryOp::PowScalar) p = {1.5, 0};
+    if (row.op == native::UnaryOp::LeakyRelu) p = {0.1, 0};
+    if (row.op == native::UnaryOp::Elu) p = {1.0, 0};
+    const bool positive = row.op == native::UnaryOp::Log || row.op == native::UnaryOp::Log1p ||
+                          row.op == native::UnaryOp::Sqrt || row.op == native::UnaryOp::Rsqrt ||
+                          row.op == native::UnaryOp::Reciprocal || row.op == native::UnaryOp::PowScalar;
+    auto f = [&](const Tensor& x) { return native::unary(row.op, positive ? native::unary(native::UnaryOp::Abs, x) + 0.1 : x, p); };
+    for (DType dtype : {kFloat32, kFloat64}) {
+      // float32 transcendental functions: CUDA's are within 1-2 ulp, glibc's within 1 (CUDA C++
+      // Programming Guide, "Mathematical Functions", Table 7), so allow a few float32 ulps.
+      const double rtol = dtype == kFloat32 ? 4e-6 : 1e-14;
+      for (const Case& c : layouts(dtype)) both_devices(c.name, f, c.cpu, c.gpu, rtol, rtol);
+    }
+    const Tensor i = randint(-20, 20, {6, 7});  // int64: promoted, computed, or refused alike
+    both_devices("int64", f, i, i.to(kCuda), 4e-6, 4e-6);
+    const Tensor u = randint(0, 200, {33}).to(kUInt8);
+    both_devices("uint8", f, u, u.to(kCuda), 4e-6, 4e-6);
+  }
+}
+
+TEST_CASE("every binary op of the op table: broadcast, non-contiguous, mixed layouts") {
+  for (const native::BinaryOpInfo& row : native::kBinaryOps) {
+    CAPTURE(row.name);
+    for (DType dtype : {kFloat32, kFloat64, kInt64}) {
+      const double rtol = dtype == kFloat32 ? 4e-6 : 1e-14;
+      // b is positive so that div and pow stay finite; integer pow gets small exponents.
+      const Tensor a = dtype == kInt64 ? randint(-9, 10, {5, 7}) : randn({5, 7}, dtype);
+      const Tensor b = dtype == kInt64 ? randint(1, 4, {7}) : rand({7}, dtype) + 0.5;
+      const std::vector<std::pair<Tensor, Tensor>> pairs = {
+          {a, b},                                   // broadcast a row
+          {a, b.unsqueeze(0).expand({5, 7})},       // stride-0 operand
+          {a.t().contiguous().t(), a},              // transposed memory against contiguous
+          {a.narrow(1, 1, 6), a.narrow(1, 0, 6)},   // offset views (misaligned for vectors)
+          {a.slice(0, 0, 5, 2), b},                 // stepped rows
+          {zeros({0, 7}, dtype), b},                // empty
+          {a.select(0, 0).select(0, 0), a}};        // a 0-d operand
+      for (const auto& [x, y] : pairs) {
+        Tensor expect;
+        try {
+          expect = native::binary(row.op, x, y);
+        } catch (const cake::Error&) {
+          CHECK_THROWS_AS((void)native::binary(row.op, x.to(kCuda), y.to(kCuda)), cake::Error);
+          continue;
+        }
+        check_same(native::binary(row.op, x.to(kCuda), y.to(kCuda)), expect, rtol, rtol);
+      }
+    }
+  }
+  // bool arithmetic and logic follow PyTorch on both devices.
+  const Tensor p = randn({4, 9}) > 0.0, q = randn({9}) > 0.0;
+  for (const native::BinaryOpInfo& row : native::kBinaryOps) {
+    CAPTURE(row.name);
+    Tensor expect;
+    try {
+      expect = native::binary(row.op, p, q);
+    } catch (const cake::Error&) {
+      continue;
+    }
+    check_same(native::binary(row.op, p.to(kCuda), q.to(kCuda)), expect, 0, 0);
   }
 }
 

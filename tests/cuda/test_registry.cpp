@@ -54,7 +54,8 @@ std::vector<StubRow> all_stubs() {
 }
 
 // The stubs this build's CUDA backend must cover (grows with the backend; see docs/cuda.md).
-const std::set<std::string> kCovered = {"copy_stub", "fill_stub", "where_stub", "reduce_stub", "gemm_stub"};
+const std::set<std::string> kCovered = {"unary_stub", "binary_stub", "where_stub", "copy_stub",
+                                        "fill_stub",  "reduce_stub", "gemm_stub"};
 
 }  // namespace
 
