@@ -69,12 +69,7 @@ struct Sigmoid {
 // learning", eq. 1), also called swish (Ramachandran, Zoph & Le 2017).
 struct Silu { template <class T> CAKE_HD T operator()(T x) const { return x * Sigmoid{}(x); } };
 struct Relu { template <class T> CAKE_HD T operator()(T x) const { return x > T(0) ? x : T(0); } };
-struct Sign {
-  template <class T> CAKE_HD T operator()(T x) const {
-    if constexpr (std::is_unsigned_v<T>) return T(x != T(0));  // no "x < 0" test (nvcc warns it is pointless)
-    else return T((T(0) < x) - (x < T(0)));
-  }
-};
+struct Sign { template <class T> CAKE_HD T operator()(T x) const { return T((T(0) < x) - (x < T(0))); } };
 struct LogicalNot { template <class T> CAKE_HD bool operator()(T x) const { return !x; } };
 struct IsNan {
   template <class T> CAKE_HD bool operator()(T x) const {
