@@ -15,6 +15,7 @@
 
 #include "cuda/cuda.h"
 #include "cuda/device_api.h"
+#include "tensor/native/elementwise.h"
 #include "tensor/native/linalg.h"
 
 namespace cake::cuda {
@@ -79,6 +80,11 @@ template <class T>
 void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& out, T alpha, T beta) {
   const std::int64_t M = out.size(-2), N = out.size(-1), K = a.size(-1);
   if (M == 0 || N == 0) return;
+  if (K == 0) {  // an empty sum: out = beta * out, which cuBLAS is not asked to special-case
+    if (beta == T(0)) native::fill_(out, 0);
+    else native::binary_(native::BinaryOp::Mul, out, beta);
+    return;
+  }
   const native::MatrixLayout la = *native::blas_layout(a), lb = *native::blas_layout(b), lc = *native::blas_layout(out);
   const cublasOperation_t op_a = la.transposed ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = lb.transposed ? CUBLAS_OP_T : CUBLAS_OP_N;

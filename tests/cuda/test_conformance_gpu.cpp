@@ -87,7 +87,9 @@ TEST_CASE("fill and dtype conversion") {
     native::fill_(expect.slice(0, 0, 6, 2), 1);
     check_close(strided.cpu(), expect, 0, 0);
   }
-  const Tensor x = randn({9, 11}, kFloat64) * 100.0;
+  // In [0, 100): converting a negative or too large float to uint8 is undefined behaviour in
+  // C++, and x86 and the GPU do resolve it differently.
+  const Tensor x = rand({9, 11}, kFloat64) * 100.0;
   for (DType to : {kFloat32, kFloat64, kInt64, kUInt8, kBool}) {
     check_same(x.to(kCuda).to(to), x.to(to), 1e-7, 0);
     check_same(x.to(kCuda).t().to(to), x.t().to(to), 1e-7, 0);
@@ -190,6 +192,8 @@ TEST_CASE("reductions: sum, prod, max, min over any dims") {
       for (native::ReduceOp op : {native::ReduceOp::Sum, native::ReduceOp::Prod, native::ReduceOp::Max,
                                   native::ReduceOp::Min}) {
         if (c.cpu.numel() == 0 && (op == native::ReduceOp::Max || op == native::ReduceOp::Min)) continue;
+        // A product of thousands of normal samples under- or overflows depending on the order.
+        if (op == native::ReduceOp::Prod && c.cpu.numel() > 100) continue;
         const double rtol = op == native::ReduceOp::Prod ? 1e-4 : rtol_for(dtype) * 10;
         check_same(native::reduce(op, c.gpu, {}, false), native::reduce(op, c.cpu, {}, false), rtol, atol_for(dtype));
         for (std::int64_t d = 0; d < c.cpu.dim(); ++d)
