@@ -49,7 +49,17 @@ if [[ -n "$debs" ]]; then
   cblas=$(find "$root" -name cblas.h | head -1)
   openblas=$(find "$root" -name 'libopenblas.so' | head -1)
   extra+=(-DCMAKE_PREFIX_PATH="$root/usr" -DCAKE_CBLAS_INCLUDE_DIR="$(dirname "$cblas")"
-          -DCAKE_OPENBLAS_LIBRARY="$openblas" -DZLIB_ROOT="$root/usr")
+          -DCAKE_OPENBLAS_LIBRARY="$openblas")
+  if [[ ! -e /usr/include/zlib.h ]]; then
+    # zlib1g-dev's libz.so is an absolute link to Debian's /lib/x86_64-linux-gnu/libz.so.1.2.13;
+    # aim it at this machine's runtime libz.so.1 instead.
+    libz=$root/usr/lib/x86_64-linux-gnu/libz.so
+    if [[ -L "$libz" && ! -e "$libz" ]]; then
+      system_libz=$(ls /lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/libz.so.1 2>/dev/null | head -1)
+      [[ -n "$system_libz" ]] && ln -sf "$system_libz" "$libz"
+    fi
+    extra+=(-DZLIB_ROOT="$root/usr")
+  fi
   export LD_LIBRARY_PATH="$(dirname "$openblas"):$root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
