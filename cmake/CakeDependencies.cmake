@@ -61,13 +61,17 @@ endif()
 cake_resolve_option(CAKE_WITH_STB "${_stb_found}" CAKE_HAVE_STB)
 
 # ---- CUDA toolkit ----
+# The backend's sources live in cuda/backend/ (kernels in .cu files for nvcc, host glue in
+# .cpp files for g++); cuda/*.cpp (the device-API seam, the caching allocator) build always.
+# AUTO turns CUDA on whenever nvcc is found, so the release preset builds the backend on any
+# machine with the toolkit, GPU or not (docs/cuda.md).
 set(_cuda_found FALSE)
 string(TOUPPER "${CAKE_WITH_CUDA}" _cuda_mode)
-file(GLOB _cake_cu_sources ${PROJECT_SOURCE_DIR}/cuda/*.cu)
+file(GLOB_RECURSE _cake_cu_sources ${PROJECT_SOURCE_DIR}/cuda/*.cu)
 if(NOT _cake_cu_sources AND NOT _cuda_mode STREQUAL "ON")
   set(_cuda_mode OFF)  # this checkout has no CUDA backend sources
 endif()
-if(NOT _cuda_mode STREQUAL "OFF")
+if(NOT _cuda_mode STREQUAL "OFF" AND NOT _cuda_mode STREQUAL "FALSE" AND NOT _cuda_mode STREQUAL "0")
   if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
     set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
   endif()
@@ -79,17 +83,58 @@ if(NOT _cuda_mode STREQUAL "OFF")
 endif()
 cake_resolve_option(CAKE_WITH_CUDA "${_cuda_found}" CAKE_HAVE_CUDA)
 if(CAKE_HAVE_CUDA)
+  # sm_90 machine code for the H100/H200, compute_80 PTX that the driver JIT-compiles for any
+  # newer or other Ampere+ GPU. Never "native": CI machines have no GPU to ask.
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-    set(CMAKE_CUDA_ARCHITECTURES 80 90)
+    set(CMAKE_CUDA_ARCHITECTURES "90-real;80-virtual")
   endif()
   if(NOT DEFINED CMAKE_CUDA_HOST_COMPILER)
     set(CMAKE_CUDA_HOST_COMPILER ${CMAKE_CXX_COMPILER})
   endif()
   enable_language(CUDA)
+  # CMake 3.25 knows no C++20 dialect for nvcc (CUDA20 came in 3.26 with the flag table for
+  # CUDA 12); without these the generate step fails with "CUDA20 ... not known".
+  set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+  set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
   set(CMAKE_CUDA_STANDARD 20)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  set(CMAKE_CUDA_EXTENSIONS OFF)
   find_package(CUDAToolkit REQUIRED)
+  # cuDNN 9 ships beside the toolkit (/usr/local/cuda/lib) or in Debian's libcudnn9-dev.
+  find_path(CAKE_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${CUDAToolkit_LIBRARY_ROOT}/include)
+  find_library(CAKE_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib
+               ${CUDAToolkit_LIBRARY_ROOT}/lib64)
+  if(NOT CAKE_CUDNN_INCLUDE_DIR OR NOT CAKE_CUDNN_LIBRARY)
+    message(FATAL_ERROR "Cake: the CUDA backend needs cuDNN 9 (cudnn.h, libcudnn.so) beside the toolkit; "
+                        "install it or configure with -DCAKE_WITH_CUDA=OFF")
+  endif()
+  message(STATUS "Cake: CUDA ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES}, "
+                 "cuDNN ${CAKE_CUDNN_LIBRARY}")
 endif()
+
+# The CUDA backend as an object library folded into cake: only these files see the CUDA
+# headers, so every other file's compile command is the same with and without CUDA.
+function(cake_add_cuda_backend target)
+  file(GLOB_RECURSE _backend_sources CONFIGURE_DEPENDS
+    ${PROJECT_SOURCE_DIR}/cuda/backend/*.cu ${PROJECT_SOURCE_DIR}/cuda/backend/*.cpp)
+  add_library(cake_cuda OBJECT ${_backend_sources})
+  target_include_directories(cake_cuda PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include
+                             ${CUDAToolkit_INCLUDE_DIRS} ${CAKE_CUDNN_INCLUDE_DIR})
+  target_compile_definitions(cake_cuda PRIVATE CAKE_HAVE_CUDA=1 CAKE_VERSION="${PROJECT_VERSION}")
+  target_compile_features(cake_cuda PRIVATE cxx_std_20)
+  set_target_properties(cake_cuda PROPERTIES CUDA_SEPARABLE_COMPILATION OFF CUDA_STANDARD 20
+                        CUDA_STANDARD_REQUIRED ON POSITION_INDEPENDENT_CODE ON)
+  # 186: "pointless comparison of unsigned integer with zero", which nvcc reports inside the
+  # shared generic functors (ops::Sign's x < 0 instantiated for uint8); g++ does not warn in
+  # templates, and the comparison is the generic code's, not a bug.
+  target_compile_options(cake_cuda PRIVATE
+    $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda -Xcompiler=-Wall,-Wextra
+      -diag-suppress=186>)
+  cake_set_warnings(cake_cuda)
+  target_sources(${target} PRIVATE $<TARGET_OBJECTS:cake_cuda>)
+  target_link_libraries(${target} PRIVATE ${CUDA_cudart_LIBRARY} ${CUDA_cublas_LIBRARY} ${CUDA_cublasLt_LIBRARY}
+                        ${CAKE_CUDNN_LIBRARY})
+endfunction()
 
 function(cake_link_dependencies target)
   target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${CAKE_CBLAS_INCLUDE_DIR}>)
@@ -105,11 +150,7 @@ function(cake_link_dependencies target)
     target_compile_definitions(${target} PUBLIC CAKE_HAVE_STB=1)
   endif()
   if(CAKE_HAVE_CUDA)
-    file(GLOB_RECURSE _cu_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/cuda/*.cu)
-    target_sources(${target} PRIVATE ${_cu_sources})
+    cake_add_cuda_backend(${target})
     target_compile_definitions(${target} PUBLIC CAKE_HAVE_CUDA=1)
-    target_link_libraries(${target} PRIVATE CUDA::cudart CUDA::cublas CUDA::curand CUDA::cusolver)
-    set_target_properties(${target} PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
-    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda>)
   endif()
 endfunction()

@@ -11,15 +11,18 @@
 
 namespace cake::cuda {
 
-// True when Cake was built with CUDA and a GPU is present.
+// True when Cake was built with CUDA and a GPU is present. The answer is computed once: on a
+// machine without a usable driver the CUDA runtime's first error is sticky, so Cake asks once,
+// treats any error as "no device", and makes no other CUDA call afterwards.
 bool is_available();
 int device_count();
 // Waits for all queued GPU work (for timing).
 void synchronize();
-// Frees the cached, unused device memory of the caching allocator.
+// Frees the cached, unused device memory of the caching allocator (cuda/caching_allocator.h).
 void empty_cache();
 struct MemoryStats {
   std::size_t allocated_bytes = 0, peak_allocated_bytes = 0, cached_bytes = 0;
+  std::size_t reserved_bytes = 0;  // allocated + cached: what Cake holds from the device
 };
 MemoryStats memory_stats();
 // TF32 tensor cores for float32 matmul/conv: off by default (exact float32 results).

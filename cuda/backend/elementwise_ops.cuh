@@ -1,0 +1,36 @@
+// cuda/backend/elementwise_ops.cuh: what unary_kernels.cu and binary_kernels.cu share: the
+// dtype visit and one generated case's body (nvcc only).
+#pragma once
+
+#include "cuda/backend/loops.cuh"
+#include "tensor/functors.h"
+#include "tensor/native/op_tables.h"
+
+namespace cake::cuda::kernels {
+
+template <class F>
+void visit(ScalarType t, F&& f) {
+  switch (t) {
+    case ScalarType::Bool: return f.template operator()<bool>();
+    case ScalarType::UInt8: return f.template operator()<std::uint8_t>();
+    case ScalarType::Int64: return f.template operator()<std::int64_t>();
+    case ScalarType::Float32: return f.template operator()<float>();
+    case ScalarType::Float64: return f.template operator()<double>();
+  }
+}
+
+// One row of the table for the element type T: launch when the row's operand rule admits T,
+// otherwise refuse (the native layer promotes or refuses such operands first, so reaching the
+// refusal is a bug; no kernel is compiled for it).
+
+template <native::OperandRule operands, native::ResultRule result, class F, class T, class... In>
+void run(const char* name, F f, ScalarType type, const Geometry<1 + sizeof...(In)>& g, Stream stream) {
+  if constexpr (native::operand_accepts<T>(operands)) {
+    using Out = std::conditional_t<result == native::ResultRule::Bool, bool, T>;
+    launch_elementwise<Out, F, In...>(g, f, stream);
+  } else {
+    refuse(name, type);
+  }
+}
+
+}  // namespace cake::cuda::kernels

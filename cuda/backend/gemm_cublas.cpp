@@ -1,0 +1,142 @@
+// cuda/backend/gemm_cublas.cpp: native::gemm_stub on cuBLAS (a host API, so g++ compiles this).
+//
+// cuBLAS is column-major; Cake's matrices are row-major. A row-major C = A B has the memory of
+// the column-major C^T = B^T A^T, so the call swaps the operands and the M/N sizes and needs no
+// transposition of the data: a row-major [K, N] B *is* a column-major [N, K] B^T with the same
+// leading dimension. A transposed view (NOTE [ BLAS on strided views ] in native/linalg.h)
+// flips the op to CUBLAS_OP_T, exactly as CblasTrans does on the CPU.
+// A batch whose matrices lie at a constant stride (contiguous batches, broadcast operands with
+// stride 0) is one cublas?gemmStridedBatched call; any other batch is one call per matrix.
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include "cuda/cuda.h"
+#include "cuda/device_api.h"
+#include "tensor/native/elementwise.h"
+#include "tensor/native/linalg.h"
+
+namespace cake::cuda {
+namespace {
+
+void check_cublas(cublasStatus_t s, const char* what) {
+  CAKE_CHECK(s == CUBLAS_STATUS_SUCCESS, "cuBLAS error in ", what, ": ", cublasGetStatusName(s), ": ",
+             cublasGetStatusString(s));
+}
+
+// One handle per thread (cuBLAS handles are not meant to be shared across threads while in use);
+// created on first use, which is after a CUDA tensor exists, so a device is known to be present.
+cublasHandle_t handle() {
+  thread_local cublasHandle_t h = [] {
+    cublasHandle_t created = nullptr;
+    check_cublas(cublasCreate(&created), "cublasCreate");
+    return created;
+  }();
+  check_cublas(cublasSetStream(h, static_cast<cudaStream_t>(current_stream())), "cublasSetStream");
+  // float32 on tensor cores rounds the inputs to TF32 (10-bit mantissa): opt-in only.
+  check_cublas(cublasSetMathMode(h, allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+               "cublasSetMathMode");
+  return h;
+}
+
+std::vector<std::int64_t> matrix_offsets(const Tensor& t) {
+  const std::int64_t batch_dims = t.dim() - 2;
+  std::int64_t count = 1;
+  for (std::int64_t d = 0; d < batch_dims; ++d) count *= t.sizes()[d];
+  std::vector<std::int64_t> offsets(static_cast<std::size_t>(count));
+  Shape index(static_cast<std::size_t>(batch_dims), 0);
+  std::int64_t offset = 0;
+  for (std::int64_t i = 0; i < count; ++i) {
+    offsets[static_cast<std::size_t>(i)] = offset;
+    for (std::int64_t d = batch_dims - 1; d >= 0; --d) {  // advance the odometer
+      if (++index[d] < t.sizes()[d]) {
+        offset += t.strides()[d];
+        break;
+      }
+      offset -= (t.sizes()[d] - 1) * t.strides()[d];
+      index[d] = 0;
+    }
+  }
+  return offsets;
+}
+
+// The constant stride between consecutive matrices, or -1 when there is none.
+std::int64_t uniform_stride(const std::vector<std::int64_t>& offsets) {
+  if (offsets.size() < 2) return 0;
+  const std::int64_t step = offsets[1] - offsets[0];
+  for (std::size_t i = 2; i < offsets.size(); ++i)
+    if (offsets[i] - offsets[i - 1] != step) return -1;
+  return step;
+}
+
+int blas_int(std::int64_t v) {
+  CAKE_CHECK(v <= 2147483647, "matmul on CUDA: size or stride ", v, " exceeds cuBLAS's 32-bit index range");
+  return static_cast<int>(v);
+}
+
+template <class T>
+void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& out, T alpha, T beta) {
+  const std::int64_t M = out.size(-2), N = out.size(-1), K = a.size(-1);
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // an empty sum: out = beta * out, which cuBLAS is not asked to special-case
+    if (beta == T(0)) native::fill_(out, 0);
+    else native::binary_(native::BinaryOp::Mul, out, beta);
+    return;
+  }
+  const native::MatrixLayout la = *native::blas_layout(a), lb = *native::blas_layout(b), lc = *native::blas_layout(out);
+  const cublasOperation_t op_a = la.transposed ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_b = lb.transposed ? CUBLAS_OP_T : CUBLAS_OP_N;
+  // A leading dimension must be at least the row length, even for a single row.
+  const int lda = blas_int(std::max<std::int64_t>(la.ld, la.transposed ? M : K));
+  const int ldb = blas_int(std::max<std::int64_t>(lb.ld, lb.transposed ? K : N));
+  const int ldc = blas_int(std::max<std::int64_t>(lc.ld, N));
+  const T* pa = static_cast<const T*>(a.raw_data());
+  const T* pb = static_cast<const T*>(b.raw_data());
+  T* pc = static_cast<T*>(out.raw_data());
+  const std::vector<std::int64_t> oa = matrix_offsets(a), ob = matrix_offsets(b), oc = matrix_offsets(out);
+  const std::int64_t sa = uniform_stride(oa), sb = uniform_stride(ob), sc = uniform_stride(oc);
+  cublasHandle_t h = handle();
+  // Column-major C^T [N, M] = B^T [N, K] A^T [K, M]: operands swapped, see the header comment.
+  if ((sa >= 0 && sb >= 0 && sc > 0) || oc.size() == 1) {
+    const int batch = blas_int(static_cast<std::int64_t>(oc.size()));
+    if constexpr (std::is_same_v<T, float>)
+      check_cublas(cublasSgemmStridedBatched(h, op_b, op_a, blas_int(N), blas_int(M), blas_int(K), &alpha, pb, ldb,
+                                             sb < 0 ? 0 : sb, pa, lda, sa < 0 ? 0 : sa, &beta, pc, ldc, sc < 0 ? 0 : sc,
+                                             batch),
+                   "cublasSgemmStridedBatched");
+    else
+      check_cublas(cublasDgemmStridedBatched(h, op_b, op_a, blas_int(N), blas_int(M), blas_int(K), &alpha, pb, ldb,
+                                             sb < 0 ? 0 : sb, pa, lda, sa < 0 ? 0 : sa, &beta, pc, ldc, sc < 0 ? 0 : sc,
+                                             batch),
+                   "cublasDgemmStridedBatched");
+    return;
+  }
+  for (std::size_t i = 0; i < oc.size(); ++i) {
+    if constexpr (std::is_same_v<T, float>)
+      check_cublas(cublasSgemm(h, op_b, op_a, blas_int(N), blas_int(M), blas_int(K), &alpha, pb + ob[i], ldb,
+                               pa + oa[i], lda, &beta, pc + oc[i], ldc),
+                   "cublasSgemm");
+    else
+      check_cublas(cublasDgemm(h, op_b, op_a, blas_int(N), blas_int(M), blas_int(K), &alpha, pb + ob[i], ldb,
+                               pa + oa[i], lda, &beta, pc + oc[i], ldc),
+                   "cublasDgemm");
+  }
+}
+
+void gemm_kernel(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha, Scalar beta) {
+  switch (out.dtype()) {
+    case kFloat32: return gemm_typed<float>(a, b, out, alpha.to<float>(), beta.to<float>());
+    case kFloat64: return gemm_typed<double>(a, b, out, alpha.to<double>(), beta.to<double>());
+    default:
+      CAKE_FAIL("matmul on CUDA: dtype ", dtype_name(out.dtype()),
+                " has no cuBLAS GEMM; convert to float32 or float64 (integer matmul runs on the CPU only)");
+  }
+}
+
+}  // namespace
+
+CAKE_REGISTER_KERNEL(native::gemm_stub, DeviceType::CUDA, &gemm_kernel);
+
+}  // namespace cake::cuda

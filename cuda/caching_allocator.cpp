@@ -1,0 +1,252 @@
+// cuda/caching_allocator.cpp: see caching_allocator.h.
+//
+// NOTE [ Caching device allocator ]
+// Memory is obtained from the device in segments and handed out in blocks:
+//   * Sizes round up to 512 bytes. Requests up to 1 MiB are "small" and share 2 MiB segments;
+//     larger ones share 20 MiB segments, or get a segment of their own from 10 MiB up. Small and
+//     large blocks never share a segment, so a long-lived small tensor cannot pin a big segment.
+//   * A cached block larger than the request is split; the rest stays free (small pool: any rest
+//     of at least 512 bytes; large pool: only a rest above 1 MiB, so large segments do not
+//     crumble into slivers). A freed block merges with free neighbours of its segment.
+//   * Each segment belongs to one stream. A block freed on stream S is reusable by S at once:
+//     S runs its work in order, so any later kernel on S starts after the freed tensor's last
+//     use. Another stream T has no such ordering with S, so when the free is queued an event is
+//     recorded on S, and T may take over the memory only once that event has completed (and
+//     only a wholly free segment, so that a segment's blocks always share one stream).
+//   * When the device is out of memory, every wholly free segment is given back (after waiting
+//     for its event) and the request is retried once; only then is it an error.
+// PyTorch's allocator follows the same plan (c10/cuda/CUDACachingAllocator.cpp); this one keeps
+// only the parts above, one device per allocator, no graph capture, no expandable segments.
+#include "cuda/caching_allocator.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "tensor/error.h"
+
+namespace cake::cuda {
+
+struct CachingAllocator::Segment {
+  char* base = nullptr;
+  std::size_t size = 0;
+  bool small = false;
+  Stream stream = nullptr;
+  Event last_free = nullptr;  // recorded on `stream` at each free; null before the first
+};
+
+struct CachingAllocator::Block {
+  Segment* segment = nullptr;
+  char* ptr = nullptr;
+  std::size_t size = 0;
+  bool allocated = false;
+  Block* prev = nullptr;  // neighbours in the segment, by address
+  Block* next = nullptr;
+  bool whole_segment() const { return prev == nullptr && next == nullptr; }
+};
+
+namespace {
+std::string mib(std::size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
+}  // namespace
+
+CachingAllocator::CachingAllocator(DeviceApi& api, Device device) : api_(api), device_(device) {}
+
+CachingAllocator::~CachingAllocator() {
+  // Gives back every segment, live blocks included (their tensors must be gone by now).
+  std::set<Segment*> segments;
+  for (auto& [ptr, b] : allocated_blocks_) segments.insert(b->segment);
+  for (auto& [ptr, b] : free_blocks_) segments.insert(b->segment);
+  for (auto& [ptr, b] : allocated_blocks_) delete b;
+  for (auto& [ptr, b] : free_blocks_) delete b;
+  for (Segment* s : segments) {
+    try {
+      if (s->last_free != nullptr) api_.destroy_event(s->last_free);
+      api_.free(s->base);
+    } catch (...) {  // a destructor must not throw; the process is ending anyway
+    }
+    delete s;
+  }
+}
+
+std::size_t CachingAllocator::round_size(std::size_t nbytes) {
+  if (nbytes < kMinBlockSize) return kMinBlockSize;
+  return (nbytes + kMinBlockSize - 1) / kMinBlockSize * kMinBlockSize;
+}
+
+std::size_t CachingAllocator::segment_size(std::size_t rounded) {
+  if (rounded <= kSmallSize) return kSmallSegment;
+  if (rounded < kMinLargeAlloc) return kLargeSegment;
+  return (rounded + kRoundLarge - 1) / kRoundLarge * kRoundLarge;
+}
+
+CachingAllocator::FreeKey CachingAllocator::key_of(const Block* b) {
+  return {b->segment->small, b->segment->stream, b->size, b->ptr};
+}
+
+void CachingAllocator::insert_free(Block* b) {
+  free_.insert(key_of(b));
+  free_blocks_[b->ptr] = b;
+}
+
+void CachingAllocator::erase_free(Block* b) {
+  free_.erase(key_of(b));
+  free_blocks_.erase(b->ptr);
+}
+
+void* CachingAllocator::allocate(std::size_t nbytes) { return allocate(nbytes, current_stream()); }
+
+void* CachingAllocator::allocate(std::size_t nbytes, Stream stream) {
+  if (nbytes == 0) return nullptr;
+  const std::lock_guard lock(mutex_);
+  const std::size_t size = round_size(nbytes);
+  const bool small = size <= kSmallSize;
+  Block* b = find_free_block(size, small, stream);
+  if (b == nullptr) b = adopt_segment_from_other_stream(size, small, stream);
+  if (b == nullptr) b = new_segment(size, small, stream, nbytes);
+
+  // Split off the rest when it is worth keeping (see the NOTE).
+  const std::size_t rest = b->size - size;
+  if (small ? rest >= kMinBlockSize : rest > kSmallSize) {
+    auto* tail = new Block{b->segment, b->ptr + size, rest, false, b, b->next};
+    if (b->next != nullptr) b->next->prev = tail;
+    b->next = tail;
+    b->size = size;
+    insert_free(tail);
+  }
+  b->allocated = true;
+  allocated_blocks_[b->ptr] = b;
+  stats_.allocated_bytes += b->size;
+  stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
+  return b->ptr;
+}
+
+CachingAllocator::Block* CachingAllocator::find_free_block(std::size_t size, bool small, Stream stream) {
+  auto it = free_.lower_bound(FreeKey{small, stream, size, nullptr});
+  if (it == free_.end() || it->small != small || it->stream != stream) return nullptr;
+  Block* b = free_blocks_.at(it->ptr);
+  erase_free(b);
+  return b;
+}
+
+CachingAllocator::Block* CachingAllocator::adopt_segment_from_other_stream(std::size_t size, bool small,
+                                                                           Stream stream) {
+  Block* best = nullptr;
+  for (auto& [ptr, b] : free_blocks_) {
+    const Segment& s = *b->segment;
+    if (!b->whole_segment() || s.small != small || s.stream == stream || b->size < size) continue;
+    if (best != nullptr && best->size <= b->size) continue;
+    if (s.last_free != nullptr && !api_.query_event(s.last_free)) continue;  // still in use there
+    best = b;
+  }
+  if (best == nullptr) return nullptr;
+  erase_free(best);
+  best->segment->stream = stream;
+  return best;
+}
+
+CachingAllocator::Block* CachingAllocator::new_segment(std::size_t size, bool small, Stream stream,
+                                                       std::size_t requested) {
+  const std::size_t seg_size = segment_size(size);
+  void* base = api_.malloc(seg_size);
+  if (base == nullptr) {
+    // Out of memory: give back the cache and retry once.
+    ++stats_.num_oom_retries;
+    release_cached_segments();
+    base = api_.malloc(seg_size);
+  }
+  if (base == nullptr) {
+    const MemoryInfo info = api_.memory_info();
+    CAKE_FAIL("CUDA out of memory on ", to_string(device_), ": tried to allocate ", mib(requested), " (a segment of ",
+              mib(seg_size), "); Cake holds ", mib(stats_.allocated_bytes), " in tensors and ",
+              mib(stats_.reserved_bytes), " reserved in all; the device has ", mib(info.free_bytes), " free of ",
+              mib(info.total_bytes));
+  }
+  auto* s = new Segment{static_cast<char*>(base), seg_size, small, stream, nullptr};
+  ++stats_.num_device_allocs;
+  stats_.reserved_bytes += seg_size;
+  stats_.peak_reserved_bytes = std::max(stats_.peak_reserved_bytes, stats_.reserved_bytes);
+  return new Block{s, s->base, seg_size, false, nullptr, nullptr};
+}
+
+void CachingAllocator::deallocate(void* ptr, std::size_t /*nbytes*/) {
+  if (ptr == nullptr) return;
+  const std::lock_guard lock(mutex_);
+  auto it = allocated_blocks_.find(ptr);
+  CAKE_CHECK(it != allocated_blocks_.end(), "CachingAllocator::deallocate: ", ptr,
+             " was not allocated by this allocator (or was freed twice)");
+  Block* b = it->second;
+  allocated_blocks_.erase(it);
+  b->allocated = false;
+  stats_.allocated_bytes -= b->size;
+
+  // Mark the point after the block's last use on its stream, for other streams (see the NOTE).
+  Segment& s = *b->segment;
+  if (s.last_free == nullptr) s.last_free = api_.create_event();
+  api_.record_event(s.last_free, s.stream);
+
+  // Merge with free neighbours: prev absorbs b, b absorbs next.
+  if (b->next != nullptr && !b->next->allocated) {
+    Block* n = b->next;
+    erase_free(n);
+    b->size += n->size;
+    b->next = n->next;
+    if (n->next != nullptr) n->next->prev = b;
+    delete n;
+  }
+  if (b->prev != nullptr && !b->prev->allocated) {
+    Block* p = b->prev;
+    erase_free(p);
+    p->size += b->size;
+    p->next = b->next;
+    if (b->next != nullptr) b->next->prev = p;
+    delete b;
+    b = p;
+  }
+  insert_free(b);
+}
+
+void CachingAllocator::release_segment(Block* whole) {
+  Segment* s = whole->segment;
+  erase_free(whole);
+  if (s->last_free != nullptr) {
+    // cudaFree would wait for the device anyway; waiting on the event says why, and keeps the
+    // fake device (which frees at once) honest.
+    if (!api_.query_event(s->last_free)) api_.synchronize_event(s->last_free);
+    api_.destroy_event(s->last_free);
+  }
+  api_.free(s->base);
+  ++stats_.num_device_frees;
+  stats_.reserved_bytes -= s->size;
+  delete whole;
+  delete s;
+}
+
+void CachingAllocator::release_cached_segments() {
+  std::vector<Block*> wholes;
+  for (auto& [ptr, b] : free_blocks_)
+    if (b->whole_segment()) wholes.push_back(b);
+  for (Block* b : wholes) release_segment(b);
+}
+
+void CachingAllocator::empty_cache() {
+  const std::lock_guard lock(mutex_);
+  release_cached_segments();
+}
+
+AllocatorStats CachingAllocator::stats() const {
+  const std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void CachingAllocator::reset_peak_stats() {
+  const std::lock_guard lock(mutex_);
+  stats_.peak_allocated_bytes = stats_.allocated_bytes;
+  stats_.peak_reserved_bytes = stats_.reserved_bytes;
+}
+
+}  // namespace cake::cuda

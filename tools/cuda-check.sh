@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# tools/cuda-check.sh: proves the CUDA backend on a machine with a GPU, in one command.
+#
+#   tools/cuda-check.sh --fetch-debs          # here (Debian 12, network): the .debs the GPU
+#                                             # machine may lack, into build/cuda-debs/
+#   tools/cuda-check.sh [--debs build/cuda-debs]   # there: build, run, write the results
+#
+# Builds only what the CUDA tests need (the library and tests/cuda/*), for sm_90 only, with all
+# cores; runs tests/cuda/ (the allocator and registry tests, the runtime test and the CPU-vs-GPU
+# conformance suite); writes build/cuda-check/results.txt (nvidia-smi, versions, CTest's output
+# and the wall times). Exits non-zero when a test fails or is skipped: on a GPU machine a skip
+# means the device was not found, which is itself a failure. About 5 minutes on 16 cores.
+#
+# The GPU machine has nvcc, CMake and ninja but may lack Cake's other build dependencies
+# (OpenBLAS, doctest, nlohmann-json, zlib headers). With --debs, Debian 12's packages are
+# unpacked into build/cuda-check/deps with dpkg-deb -x (or ar + tar), never installed, and
+# CMake is pointed at them. They are Debian's own builds, the same ones CI installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libopenblas-pthread-dev libopenblas0-pthread libgfortran5 doctest-dev nlohmann-json3-dev zlib1g-dev)
+build=build/cuda-check
+results=$build/results.txt
+debs=""
+case "${1:-}" in
+  --fetch-debs)
+    mkdir -p build/cuda-debs
+    (cd build/cuda-debs && apt-get download "${packages[@]}")
+    ls -l build/cuda-debs
+    exit 0 ;;
+  --debs) debs=${2:?--debs needs a folder of .deb files} ;;
+  "") ;;
+  *) echo "usage: $0 [--fetch-debs | --debs DIR]" >&2; exit 2 ;;
+esac
+
+mkdir -p "$build"
+start=$(date +%s)
+extra=()
+if [[ -n "$debs" ]]; then
+  root=$PWD/$build/deps
+  rm -rf "$root" && mkdir -p "$root"
+  for deb in "$debs"/*.deb; do
+    if command -v dpkg-deb >/dev/null; then
+      dpkg-deb -x "$deb" "$root"
+    else  # a .deb is an ar archive holding data.tar.{xz,zst,gz}
+      tmp=$(mktemp -d) && (cd "$tmp" && ar x "$OLDPWD/$deb") && tar -xf "$tmp"/data.tar.* -C "$root" && rm -rf "$tmp"
+    fi
+  done
+  cblas=$(find "$root" -name cblas.h | head -1)
+  openblas=$(find "$root" -name 'libopenblas.so' | head -1)
+  extra+=(-DCMAKE_PREFIX_PATH="$root/usr" -DCAKE_CBLAS_INCLUDE_DIR="$(dirname "$cblas")"
+          -DCAKE_OPENBLAS_LIBRARY="$openblas")
+  if [[ ! -e /usr/include/zlib.h ]]; then
+    # zlib1g-dev's libz.so is an absolute link to Debian's /lib/x86_64-linux-gnu/libz.so.1.2.13;
+    # aim it at this machine's runtime libz.so.1 instead.
+    libz=$root/usr/lib/x86_64-linux-gnu/libz.so
+    if [[ -L "$libz" && ! -e "$libz" ]]; then
+      system_libz=$(ls /lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/libz.so.1 2>/dev/null | head -1)
+      [[ -n "$system_libz" ]] && ln -sf "$system_libz" "$libz"
+    fi
+    extra+=(-DZLIB_ROOT="$root/usr")
+  fi
+  export LD_LIBRARY_PATH="$(dirname "$openblas"):$root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+
+{
+  echo "== cake CUDA check, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || echo "nvidia-smi: not available"
+  /usr/local/cuda/bin/nvcc --version | tail -2
+  cmake --version | head -1
+} > "$results"
+
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAKE_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90-real \
+  -DCAKE_WITH_ONEDNN=OFF -DCAKE_WITH_STB=OFF -DCAKE_BUILD_TOOLS=OFF -DCAKE_BUILD_BENCH=OFF -DCAKE_BUILD_EXAMPLES=OFF \
+  "${extra[@]}" > "$build/configure.log" 2>&1 || { tail -30 "$build/configure.log" | tee -a "$results"; exit 1; }
+configured=$(date +%s)
+cmake --build "$build" -j"$(nproc)" --target cake cuda_test_allocator cuda_test_runtime cuda_test_registry \
+  cuda_test_conformance_gpu > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
+built=$(date +%s)
+
+set +e
+ctest --test-dir "$build" -R '^cuda/' --output-on-failure --no-tests=error -V > "$build/ctest.log" 2>&1
+status=$?
+set -e
+cat "$build/ctest.log" >> "$results"
+finished=$(date +%s)
+echo "== times (s): configure $((configured - start)), build $((built - configured)), tests $((finished - built))" >> "$results"
+if grep -qE "\*\*\*Skipped|Not Run" "$build/ctest.log"; then
+  echo "== FAIL: a GPU test was skipped: no CUDA device seen" >> "$results"
+  status=1
+fi
+echo "== exit status $status" >> "$results"
+tail -15 "$results"
+exit $status
