@@ -135,7 +135,8 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
 // the codes of every training row with `method`; ctx.save_labels adds nmi/ari/acc and figures.
 void run_autoencoder_clustering(RunContext& ctx, const std::string& method);
 // The parameters of run_autoencoder_clustering beyond the autoencoder's.
-std::vector<ParamSpec> clustering_params(const std::string& method);
+// n_init: the default number of restarts (ae-gmm uses 3: each EM run is costly).
+std::vector<ParamSpec> clustering_params(const std::string& method, std::int64_t n_init = 10);
 
 // ---- VAEs --------------------------------------------------------------------------------------------
 

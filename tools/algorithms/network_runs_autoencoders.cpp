@@ -2,13 +2,16 @@
 // denoising and masked autoencoders, and clustering on their codes (ae-kmeans, ae-gmm).
 #include <algorithm>
 
+#include "algorithms/cluster/clusterer.h"
 #include "algorithms/deep_clustering/latent_clustering.h"
+#include "algorithms/mixture/gaussian_mixture.h"
 #include "autograd/grad_mode.h"
 #include "data/transforms.h"
 #include "nn/checkpoint.h"
 #include "optim/adam.h"
 #include "tensor/creation.h"
 #include "tools/algorithms/network_runs.h"
+#include "tools/library_defaults.h"
 
 namespace cake::cli::networks {
 
@@ -89,26 +92,43 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
   return run;
 }
 
-std::vector<ParamSpec> clustering_params(const std::string& method) {
+namespace {
+
+bool clusterer_takes(const std::string& method, const std::string& parameter) {
+  const std::vector<std::string> accepted = cluster::clusterer_parameters(method);
+  return std::find(accepted.begin(), accepted.end(), parameter) != accepted.end();
+}
+
+}  // namespace
+
+std::vector<ParamSpec> clustering_params(const std::string& method, std::int64_t n_init) {
   std::vector<ParamSpec> p{{"n_clusters", ParamType::Int, "10", "number of clusters"},
-                           {"n_init", ParamType::Int, method == "gmm" ? "3" : "10",
+                           {"n_init", ParamType::Int, std::to_string(n_init),
                             "restarts of the clusterer; the best objective wins"}};
-  if (method == "gmm")
-    p.push_back({"covariance_type", ParamType::String, "full", "covariance of each Gaussian",
-                 {"full", "diag", "tied", "spherical"}});
+  if (clusterer_takes(method, "covariance_type"))
+    p.push_back({"covariance_type", ParamType::String, library_default(&mixture::GaussianMixtureOptions::covariance_type),
+                 "covariance of each Gaussian", {"full", "diag", "tied", "spherical"}});
   return p;
 }
 
 void run_autoencoder_clustering(RunContext& ctx, const std::string& method) {
   const AutoencoderRun run = run_autoencoder(ctx, {.model = ctx.params.get_string("model")});
   ctx.progress->message("clustering " + std::to_string(run.train_codes.size(0)) + " codes with " + method + " ...");
-  const Tensor labels = algorithms::cluster_codes(
-      run.train_codes, {.method = method,
-                        .n_clusters = ctx.params.get_int("n_clusters"),
-                        .n_init = ctx.params.get_int("n_init"),
-                        .covariance_type = method == "gmm" ? ctx.params.get_string("covariance_type") : "full",
-                        .seed = ctx.seed});
-  ctx.save_labels(labels);
+  // The clustering parameters of this command (clustering_params) go to the clusterer by name
+  // (cluster/clusterer.h): no method-specific branches here.
+  deep_clustering::LatentClusteringOptions options{.method = method,
+                                                   .n_clusters = ctx.params.get_int("n_clusters"),
+                                                   .n_init = ctx.params.get_int("n_init"),
+                                                   .seed = ctx.seed};
+  for (const ParamSpec& spec : clustering_params(method)) {
+    const nlohmann::json& value = ctx.params.json().at(spec.name);
+    const std::string& name = spec.name;
+    if (value.is_string()) options.params.emplace(name, value.get<std::string>());
+    else if (value.is_boolean()) options.params.emplace(name, value.get<bool>());
+    else if (value.is_number_integer()) options.params.emplace(name, value.get<std::int64_t>());
+    else if (value.is_number_float()) options.params.emplace(name, value.get<double>());
+  }
+  ctx.save_labels(deep_clustering::cluster_codes(run.train_codes, options));
 }
 
 }  // namespace cake::cli::networks
