@@ -396,7 +396,7 @@ Canvas cluster_grid(const std::string& title, const Tensor& images, const Tensor
   std::sort(shown.begin(), shown.end());
 
   const std::int64_t h = images.size(2), w = images.size(3);
-  CAKE_CHECK(per_cluster >= 1 && per_cluster <= 1000 && h <= image::kMaxCanvasSide && w <= image::kMaxCanvasSide,
+  CAKE_CHECK(per_cluster >= 1 && per_cluster <= 1000 && h <= data::image::kMaxCanvasSide && w <= data::image::kMaxCanvasSide,
              "cluster_grid: ", per_cluster, " images of ", h, " x ", w, " per row are too large for a figure");
   const int scale = h <= 32 && w <= 32 ? 2 : 1, padding = 2;
   const int row_h = static_cast<int>(h) * scale + padding;

@@ -41,8 +41,8 @@ void write_figure(const RunContext& ctx, const std::string& file, const image::C
 bool image_figure_fits(const RunContext& ctx, const std::string& file) {
   const std::int64_t h = (*ctx.image_shape)[1], w = (*ctx.image_shape)[2];
   const std::int64_t scale = h <= 32 && w <= 32 ? 2 : 1;
-  const bool fits = w <= image::kMaxCanvasSide && h <= image::kMaxCanvasSide &&
-                    image::canvas_fits(10 * (scale * w + 2) + 300, 10 * (scale * h + 2) + 100);
+  const bool fits = w <= data::image::kMaxCanvasSide && h <= data::image::kMaxCanvasSide &&
+                    data::image::canvas_fits(10 * (scale * w + 2) + 300, 10 * (scale * h + 2) + 100);
   if (!fits)
     ctx.progress->message("figure " + file + " skipped: images of " + std::to_string(h) + " x " + std::to_string(w) +
                           " pixels are too large to draw");

@@ -9,7 +9,7 @@
 #include "helpers.h"
 
 using namespace cake;
-using namespace cake::image;
+using namespace cake::data::image;
 
 namespace {
 constexpr Color kRed{255, 0, 0};
@@ -216,7 +216,7 @@ TEST_CASE("PNG: signature, IHDR size, and an atomic file") {
 }
 
 TEST_CASE("figures are bounded: a canvas or image grid too large is refused before allocating") {
-  using namespace cake::image;
+  using namespace cake::data::image;
   CHECK(canvas_fits(16384, 2048));
   CHECK_FALSE(canvas_fits(16385, 1));
   CHECK_FALSE(canvas_fits(8192, 8192));  // 2^26 pixels
