@@ -44,7 +44,7 @@ void run_vae(RunContext& ctx, const std::string& kind) {
   save(model, ctx.path("model.safetensors").string());
 
   if (images.test.defined()) {
-    const algorithms::VAEEvaluation test = algorithms::evaluate_vae(model, images.test, options);
+    const cake::networks::VAEEvaluation test = cake::networks::evaluate_vae(model, images.test, options);
     ctx.metrics["test_loss"] = test.loss;
     ctx.metrics["test_reconstruction"] = test.reconstruction;
     ctx.metrics["test_kl"] = test.kl;

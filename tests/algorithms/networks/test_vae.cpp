@@ -10,6 +10,7 @@
 
 using namespace cake;
 using namespace cake::algorithms;
+using namespace cake::networks;  // evaluate_vae has no old spelling
 using cake::testing::error_message;
 namespace F = cake::nn::functional;
 

@@ -17,6 +17,7 @@
 
 using namespace cake;
 using namespace cake::algorithms;
+using namespace cake::train;  // the Trainer's newer names (hooks, state) have no old spelling
 namespace F = cake::nn::functional;
 
 namespace {
