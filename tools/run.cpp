@@ -118,7 +118,7 @@ void print_summary(const RunContext& ctx, double seconds) {
 // default action, so a second Ctrl-C quits at once.
 std::atomic<bool> stop_requested{false};
 
-extern "C" void request_stop(int) {
+void request_stop(int) {  // a signal handler: async-signal-safe calls only
   stop_requested.store(true);
   const char message[] = "\ncake: stopping at the next safe point (Ctrl-C again to quit at once)\n";
   [[maybe_unused]] const ssize_t ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
