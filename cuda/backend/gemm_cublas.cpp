@@ -41,27 +41,6 @@ cublasHandle_t handle() {
   return h;
 }
 
-std::vector<std::int64_t> matrix_offsets(const Tensor& t) {
-  const std::int64_t batch_dims = t.dim() - 2;
-  std::int64_t count = 1;
-  for (std::int64_t d = 0; d < batch_dims; ++d) count *= t.sizes()[d];
-  std::vector<std::int64_t> offsets(static_cast<std::size_t>(count));
-  Shape index(static_cast<std::size_t>(batch_dims), 0);
-  std::int64_t offset = 0;
-  for (std::int64_t i = 0; i < count; ++i) {
-    offsets[static_cast<std::size_t>(i)] = offset;
-    for (std::int64_t d = batch_dims - 1; d >= 0; --d) {  // advance the odometer
-      if (++index[d] < t.sizes()[d]) {
-        offset += t.strides()[d];
-        break;
-      }
-      offset -= (t.sizes()[d] - 1) * t.strides()[d];
-      index[d] = 0;
-    }
-  }
-  return offsets;
-}
-
 // The constant stride between consecutive matrices, or -1 when there is none.
 std::int64_t uniform_stride(const std::vector<std::int64_t>& offsets) {
   if (offsets.size() < 2) return 0;
@@ -95,7 +74,9 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& out, T alpha, T 
   const T* pa = static_cast<const T*>(a.raw_data());
   const T* pb = static_cast<const T*>(b.raw_data());
   T* pc = static_cast<T*>(out.raw_data());
-  const std::vector<std::int64_t> oa = matrix_offsets(a), ob = matrix_offsets(b), oc = matrix_offsets(out);
+  const std::vector<std::int64_t> oa = native::batch_matrix_offsets(a);
+  const std::vector<std::int64_t> ob = native::batch_matrix_offsets(b);
+  const std::vector<std::int64_t> oc = native::batch_matrix_offsets(out);
   const std::int64_t sa = uniform_stride(oa), sb = uniform_stride(ob), sc = uniform_stride(oc);
   cublasHandle_t h = handle();
   // Column-major C^T [N, M] = B^T [N, K] A^T [K, M]: operands swapped, see the header comment.

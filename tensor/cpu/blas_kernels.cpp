@@ -42,29 +42,6 @@ blasint blas_int(std::int64_t v) {
   return static_cast<blasint>(v);
 }
 
-// The element offset of every matrix of `t` (dims all but the last two are the batch), in
-// row-major batch order. A broadcast batch dim has stride 0, so its offsets repeat.
-std::vector<std::int64_t> matrix_offsets(const Tensor& t) {
-  const std::int64_t batch_dims = t.dim() - 2;
-  std::int64_t count = 1;
-  for (std::int64_t d = 0; d < batch_dims; ++d) count *= t.sizes()[d];
-  std::vector<std::int64_t> offsets(static_cast<std::size_t>(count));
-  Shape index(static_cast<std::size_t>(batch_dims), 0);
-  std::int64_t offset = 0;
-  for (std::int64_t i = 0; i < count; ++i) {
-    offsets[static_cast<std::size_t>(i)] = offset;
-    for (std::int64_t d = batch_dims - 1; d >= 0; --d) {  // advance the odometer
-      if (++index[d] < t.sizes()[d]) {
-        offset += t.strides()[d];
-        break;
-      }
-      offset -= (t.sizes()[d] - 1) * t.strides()[d];
-      index[d] = 0;
-    }
-  }
-  return offsets;
-}
-
 // One product C = alpha * A @ B + beta * C of the batch, A and B given by pointer and layout.
 template <class T>
 struct MatrixProduct {
@@ -112,7 +89,9 @@ void blas_batched_gemm(const Tensor& a, const Tensor& b, const Tensor& out, T al
   const std::int64_t M = out.size(-2), N = out.size(-1), K = a.size(-1);
   const MatrixProduct<T> product{blas_int(M), blas_int(N), blas_int(K), *native::blas_layout(a),
                                  *native::blas_layout(b), *native::blas_layout(out), alpha, beta};
-  const std::vector<std::int64_t> oa = matrix_offsets(a), ob = matrix_offsets(b), oc = matrix_offsets(out);
+  const std::vector<std::int64_t> oa = native::batch_matrix_offsets(a);
+  const std::vector<std::int64_t> ob = native::batch_matrix_offsets(b);
+  const std::vector<std::int64_t> oc = native::batch_matrix_offsets(out);
   const T* pa = a.data_ptr<T>();
   const T* pb = b.data_ptr<T>();
   T* pc = out.data_ptr<T>();
@@ -131,7 +110,9 @@ void blas_batched_gemm(const Tensor& a, const Tensor& b, const Tensor& out, T al
 template <class T>
 void naive_gemm(const Tensor& a, const Tensor& b, const Tensor& out, T alpha, T beta) {
   const std::int64_t M = out.size(-2), N = out.size(-1), K = a.size(-1);
-  const std::vector<std::int64_t> oa = matrix_offsets(a), ob = matrix_offsets(b), oc = matrix_offsets(out);
+  const std::vector<std::int64_t> oa = native::batch_matrix_offsets(a);
+  const std::vector<std::int64_t> ob = native::batch_matrix_offsets(b);
+  const std::vector<std::int64_t> oc = native::batch_matrix_offsets(out);
   const std::int64_t a_rs = a.stride(-2), a_cs = a.stride(-1), b_rs = b.stride(-2), b_cs = b.stride(-1);
   const std::int64_t c_rs = out.stride(-2), c_cs = out.stride(-1);
   const T* pa = a.data_ptr<T>();

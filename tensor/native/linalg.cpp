@@ -9,6 +9,28 @@
 
 namespace cake::native {
 
+std::vector<std::int64_t> batch_matrix_offsets(const Tensor& t) {
+  const std::int64_t batch_dims = t.dim() - 2;
+  std::int64_t count = 1;
+  for (std::int64_t d = 0; d < batch_dims; ++d) count *= t.sizes()[d];
+  std::vector<std::int64_t> offsets(static_cast<std::size_t>(count));
+  Shape index(static_cast<std::size_t>(batch_dims), 0);
+  std::int64_t offset = 0;
+  for (std::int64_t i = 0; i < count; ++i) {
+    offsets[static_cast<std::size_t>(i)] = offset;
+    for (std::int64_t d = batch_dims - 1; d >= 0; --d) {  // advance the odometer
+      if (++index[d] < t.sizes()[d]) {
+        offset += t.strides()[d];
+        break;
+      }
+      offset -= (t.sizes()[d] - 1) * t.strides()[d];
+      index[d] = 0;
+    }
+  }
+  return offsets;
+}
+
+
 CAKE_DEFINE_DISPATCH(GemmFn, gemm_stub);
 CAKE_DEFINE_DISPATCH(CdistSquaredFn, cdist_squared_stub);
 

@@ -18,12 +18,20 @@
 // accepts both, so the rule lives here rather than in one backend.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include <optional>
 
 #include "tensor/dispatch.h"
 #include "tensor/tensor.h"
 
 namespace cake::native {
+
+// The element offset of every matrix of `t` (dims all but the last two are the batch), in
+// row-major batch order; a broadcast batch dim has stride 0, so its offsets repeat. Every
+// backend's batched GEMM walks the batch with it.
+std::vector<std::int64_t> batch_matrix_offsets(const Tensor& t);
 
 // How the matrix in the last two dims of a view is passed to a GEMM without a copy.
 struct MatrixLayout {
