@@ -19,6 +19,11 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "autograd/ops.h"
+#include "data/npy.h"
+#include "tensor/creation.h"
+#include "tensor/random.h"
+
 namespace cake::testing {
 
 namespace fs = std::filesystem;
@@ -72,6 +77,24 @@ inline CliResult cake_cli(const std::string& args, const fs::path& dir = scratch
   const int status = std::system(command.c_str());
   REQUIRE(WIFEXITED(status));
   return {WEXITSTATUS(status), read_text(out), read_text(err)};
+}
+
+// 60 images 28x28 of three noisy blocky prototypes: images.npy [60, 28, 28] and classes.npy in
+// scratch(), written once per test program (the network commands' tests run on them).
+inline void write_images() {
+  static bool written = false;
+  if (written) return;
+  manual_seed(21);
+  const Tensor blocks = (rand({3, 1, 7, 7}) > Scalar(0.5)).to(kFloat32);
+  // Each 7x7 block pattern blown up 4x to 28x28: shapes a conv autoencoder picks up quickly.
+  const Tensor prototypes = blocks.reshape({3, 7, 1, 7, 1}).expand({3, 7, 4, 7, 4}).reshape({3, 28, 28}) * 0.8 + 0.1;
+  std::vector<std::int64_t> classes;
+  for (std::int64_t i = 0; i < 60; ++i) classes.push_back(i % 3);
+  const Tensor y = tensor(classes, {60});
+  const Tensor x = (index_select(prototypes, 0, y) + randn({60, 28, 28}) * 0.05).clamp(0.0, 1.0);
+  data::write_npy(scratch() / "images.npy", x.contiguous());
+  data::write_npy(scratch() / "classes.npy", y);
+  written = true;
 }
 
 }  // namespace cake::testing

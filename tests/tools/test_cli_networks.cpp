@@ -39,23 +39,6 @@ void check_figures(const fs::path& dir, std::initializer_list<const char*> names
   }
 }
 
-// 60 images 28x28 of three noisy blocky prototypes, images.npy [60, 28, 28] and classes.npy.
-void write_images() {
-  static bool written = false;
-  if (written) return;
-  manual_seed(21);
-  const Tensor blocks = (rand({3, 1, 7, 7}) > Scalar(0.5)).to(kFloat32);
-  // Each 7x7 block pattern blown up 4x to 28x28: shapes a conv autoencoder picks up quickly.
-  const Tensor prototypes = blocks.reshape({3, 7, 1, 7, 1}).expand({3, 7, 4, 7, 4}).reshape({3, 28, 28}) * 0.8 + 0.1;
-  std::vector<std::int64_t> classes;
-  for (std::int64_t i = 0; i < 60; ++i) classes.push_back(i % 3);
-  const Tensor y = tensor(classes, {60});
-  const Tensor x = (index_select(prototypes, 0, y) + randn({60, 28, 28}) * 0.05).clamp(0.0, 1.0);
-  data::write_npy(scratch() / "images.npy", x.contiguous());
-  data::write_npy(scratch() / "classes.npy", y);
-  written = true;
-}
-
 const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
 const std::string kSmall = " batch_size=16 tsne_samples=20";
 

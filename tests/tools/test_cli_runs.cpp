@@ -82,22 +82,6 @@ bool wait_for(const fs::path& file, double seconds) {
   return true;
 }
 
-// 60 images 28x28 of three noisy blocky prototypes, images.npy and classes.npy in scratch().
-void write_images() {
-  static bool written = false;
-  if (written) return;
-  manual_seed(21);
-  const Tensor blocks = (rand({3, 1, 7, 7}) > Scalar(0.5)).to(kFloat32);
-  const Tensor prototypes = blocks.reshape({3, 7, 1, 7, 1}).expand({3, 7, 4, 7, 4}).reshape({3, 28, 28}) * 0.8 + 0.1;
-  std::vector<std::int64_t> classes;
-  for (std::int64_t i = 0; i < 60; ++i) classes.push_back(i % 3);
-  const Tensor y = tensor(classes, {60});
-  const Tensor x = (index_select(prototypes, 0, y) + randn({60, 28, 28}) * 0.05).clamp(0.0, 1.0);
-  data::write_npy(scratch() / "images.npy", x.contiguous());
-  data::write_npy(scratch() / "classes.npy", y);
-  written = true;
-}
-
 // A conv autoencoder run small enough for a test; `epochs` is added by each test.
 const std::string kTrain =
     "run conv-autoencoder --data images.npy --labels classes.npy --quiet --seed 5 --threads 1 "
