@@ -1,5 +1,5 @@
 // custom_function.cpp: the recording half of autograd::Function<T> (custom_function.h).
-#include "autograd/custom_function.h"
+#include "cake/autograd/custom_function.h"
 
 #include <algorithm>
 
@@ -7,8 +7,8 @@
 #include <cxxabi.h>
 #endif
 
-#include "tensor/creation.h"
-#include "tensor/native/view.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake::autograd {
 

@@ -31,7 +31,7 @@
 #include <variant>
 #include <vector>
 
-#include "autograd/function.h"
+#include "cake/autograd/function.h"
 
 namespace cake::autograd {
 

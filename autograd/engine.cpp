@@ -11,16 +11,16 @@
 // With create_graph, step 3 runs with gradient recording on, so every addition and every
 // backward closure records nodes of its own: the gradients come out as ordinary differentiable
 // tensors (see docs/autograd.md, "Higher-order gradients").
-#include "autograd/engine.h"
+#include "cake/autograd/engine.h"
 
 #include <queue>
 #include <unordered_map>
 
-#include "autograd/function.h"
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
+#include "cake/autograd/function.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::autograd {
 

@@ -13,7 +13,7 @@
 
 #include <optional>
 
-#include "autograd/node.h"
+#include "cake/autograd/node.h"
 
 namespace cake::autograd {
 

@@ -1,11 +1,11 @@
-#include "autograd/function.h"
+#include "cake/autograd/function.h"
 
 #include <atomic>
 
-#include "autograd/engine.h"
-#include "autograd/ops.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
+#include "cake/autograd/engine.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake {
 

@@ -18,8 +18,8 @@
 
 #include <initializer_list>
 
-#include "autograd/grad_mode.h"
-#include "autograd/node.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/node.h"
 
 namespace cake::autograd {
 

@@ -1,14 +1,14 @@
 // gradcheck.cpp: the finite-difference checks of gradcheck.h.
-#include "autograd/gradcheck.h"
+#include "cake/autograd/gradcheck.h"
 
 #include <cmath>
 #include <sstream>
 
-#include "autograd/engine.h"
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
-#include "tensor/random.h"
+#include "cake/autograd/engine.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/random.h"
 
 namespace cake::autograd {
 

@@ -23,7 +23,7 @@
 
 #include <functional>
 
-#include "autograd/node.h"
+#include "cake/autograd/node.h"
 
 namespace cake::autograd {
 

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake {
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::autograd {
 

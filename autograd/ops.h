@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/engine.h"
-#include "autograd/grad_mode.h"
-#include "tensor/tensor.h"
+#include "cake/autograd/engine.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake {
 

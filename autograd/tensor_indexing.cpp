@@ -14,8 +14,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "autograd/ops.h"
-#include "tensor/creation.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
 
 namespace cake {
 

@@ -3,9 +3,9 @@
 // same thing.
 #include <limits>
 
-#include "autograd/nn_ops.h"
-#include "autograd/ops.h"
-#include "tensor/native/elementwise.h"
+#include "cake/autograd/nn_ops.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake {
 

@@ -24,13 +24,13 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/mixture/gaussian_mixture.h"
-#include "algorithms/cluster/kmeans.h"
-#include "algorithms/metrics/metrics.h"
-#include "algorithms/decomposition/pca.h"
-#include "algorithms/manifold/tsne.h"
-#include "data/datasets.h"
-#include "data/npy.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/algorithms/decomposition/pca.h"
+#include "cake/algorithms/manifold/tsne.h"
+#include "cake/data/datasets.h"
+#include "cake/data/npy.h"
 
 namespace {
 

@@ -17,12 +17,12 @@
 #include <cstdlib>
 #include <string>
 
-#include "algorithms/cluster/agglomerative.h"
-#include "algorithms/cluster/dbscan.h"
-#include "algorithms/decomposition/fastica.h"
-#include "algorithms/decomposition/nmf.h"
-#include "algorithms/cluster/spectral.h"
-#include "data/npy.h"
+#include "cake/algorithms/cluster/agglomerative.h"
+#include "cake/algorithms/cluster/dbscan.h"
+#include "cake/algorithms/decomposition/fastica.h"
+#include "cake/algorithms/decomposition/nmf.h"
+#include "cake/algorithms/cluster/spectral.h"
+#include "cake/data/npy.h"
 
 namespace {
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/native/nn_kernels.h"
+#include "cake/tensor/native/nn_kernels.h"
 
 namespace {
 

@@ -118,7 +118,7 @@ function(cake_add_cuda_backend target)
   file(GLOB_RECURSE _backend_sources CONFIGURE_DEPENDS
     ${PROJECT_SOURCE_DIR}/cuda/backend/*.cu ${PROJECT_SOURCE_DIR}/cuda/backend/*.cpp)
   add_library(cake_cuda OBJECT ${_backend_sources})
-  target_include_directories(cake_cuda PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include
+  target_include_directories(cake_cuda PRIVATE ${PROJECT_BINARY_DIR}/include
                              ${CUDAToolkit_INCLUDE_DIRS} ${CAKE_CUDNN_INCLUDE_DIR})
   target_compile_definitions(cake_cuda PRIVATE CAKE_HAVE_CUDA=1 CAKE_VERSION="${PROJECT_VERSION}")
   target_compile_features(cake_cuda PRIVATE cxx_std_20)
@@ -137,8 +137,10 @@ function(cake_add_cuda_backend target)
 endfunction()
 
 function(cake_link_dependencies target)
-  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${CAKE_CBLAS_INCLUDE_DIR}>)
-  target_link_libraries(${target} PUBLIC BLAS::BLAS OpenMP::OpenMP_CXX Threads::Threads)
+  # No public header includes <cblas.h> or <omp.h> (tensor/blas.h, tensor/parallel.h are the
+  # seams), so a user's program needs neither OpenBLAS's headers nor -fopenmp.
+  target_include_directories(${target} PRIVATE ${CAKE_CBLAS_INCLUDE_DIR})
+  target_link_libraries(${target} PRIVATE BLAS::BLAS OpenMP::OpenMP_CXX Threads::Threads)
   target_link_libraries(${target} PRIVATE nlohmann_json::nlohmann_json ZLIB::ZLIB)
   if(CAKE_HAVE_ONEDNN)
     target_include_directories(${target} PRIVATE ${CAKE_DNNL_INCLUDE_DIR})

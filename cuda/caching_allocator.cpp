@@ -17,14 +17,14 @@
 //     for its event) and the request is retried once; only then is it an error.
 // PyTorch's allocator follows the same plan (c10/cuda/CUDACachingAllocator.cpp); this one keeps
 // only the parts above, one device per allocator, no graph capture, no expandable segments.
-#include "cuda/caching_allocator.h"
+#include "cake/cuda/caching_allocator.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "tensor/error.h"
+#include "cake/tensor/error.h"
 
 namespace cake::cuda {
 

@@ -23,8 +23,8 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "cuda/device_api.h"
-#include "tensor/allocator.h"
+#include "cake/cuda/device_api.h"
+#include "cake/tensor/allocator.h"
 
 namespace cake::cuda {
 

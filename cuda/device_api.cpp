@@ -1,7 +1,7 @@
 // cuda/device_api.cpp: the per-thread current stream, and device_api() for builds without CUDA.
-#include "cuda/device_api.h"
+#include "cake/cuda/device_api.h"
 
-#include "tensor/error.h"
+#include "cake/tensor/error.h"
 
 namespace cake::cuda {
 

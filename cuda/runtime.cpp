@@ -1,7 +1,7 @@
 // cuda/runtime.cpp: availability queries. With CAKE_HAVE_CUDA the CUDA backend's own files
 // (cuda/*.cu) define the real functions; without it these answer "no GPU".
-#include "cuda/cuda.h"
-#include "tensor/dispatch.h"
+#include "cake/cuda/cuda.h"
+#include "cake/tensor/dispatch.h"
 
 #ifndef CAKE_HAVE_CUDA
 namespace cake {

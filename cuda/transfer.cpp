@@ -1,5 +1,5 @@
 // cuda/transfer.cpp: see transfer.h.
-#include "cuda/transfer.h"
+#include "cake/cuda/transfer.h"
 
 #include <algorithm>
 #include <cstring>

@@ -18,7 +18,7 @@
 #include <cstddef>
 #include <mutex>
 
-#include "cuda/device_api.h"
+#include "cake/cuda/device_api.h"
 
 namespace cake::cuda {
 

@@ -1,5 +1,5 @@
 // csv.cpp: a small RFC 4180 tokenizer, the numeric table reader built on it, and the writer.
-#include "data/csv.h"
+#include "cake/data/csv.h"
 
 #include <algorithm>
 #include <charconv>
@@ -9,8 +9,8 @@
 #include <ostream>
 #include <string_view>
 
-#include "data/file_io.h"
-#include "tensor/native/elementwise.h"
+#include "cake/data/file_io.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::data {
 namespace {

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::data {
 

@@ -1,12 +1,12 @@
-#include "data/dataloader.h"
+#include "cake/data/dataloader.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "data/sampler.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/parallel.h"
+#include "cake/data/sampler.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::data {
 namespace {

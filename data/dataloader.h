@@ -21,7 +21,7 @@
 #include <functional>
 #include <memory>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::data {
 

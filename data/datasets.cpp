@@ -1,5 +1,5 @@
 // datasets.cpp: spec parsing and the (Fashion-)MNIST loaders.
-#include "data/datasets.h"
+#include "cake/data/datasets.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -7,9 +7,9 @@
 #include <optional>
 #include <system_error>
 
-#include "data/file_io.h"
-#include "data/idx.h"
-#include "tensor/parallel.h"
+#include "cake/data/file_io.h"
+#include "cake/data/idx.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::data {
 namespace {

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::data {
 

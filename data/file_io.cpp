@@ -1,4 +1,4 @@
-#include "data/file_io.h"
+#include "cake/data/file_io.h"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "tensor/error.h"
+#include "cake/tensor/error.h"
 
 namespace cake::data {
 

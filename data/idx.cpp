@@ -1,6 +1,6 @@
 // idx.cpp: the IDX reader, on top of zlib's gz* functions, which read gzip and raw files
 // alike ("transparent" mode), so one code path serves both.
-#include "data/idx.h"
+#include "cake/data/idx.h"
 
 #include <zlib.h>
 
@@ -12,8 +12,8 @@
 #include <system_error>
 #include <vector>
 
-#include "data/file_io.h"
-#include "tensor/native/elementwise.h"
+#include "cake/data/file_io.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::data {
 namespace {

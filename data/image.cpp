@@ -1,12 +1,12 @@
 // image.cpp: the canvas, the built-in font, image grids and PNG encoding (see image.h).
-#include "data/image.h"
+#include "cake/data/image.h"
 
 #include <algorithm>
 #include <cmath>
 #include <ostream>
 
-#include "data/file_io.h"
-#include "tensor/error.h"
+#include "cake/data/file_io.h"
+#include "cake/tensor/error.h"
 
 #ifdef CAKE_HAVE_STB
 // stb_image_write is a single-header library: this is the one translation unit that compiles

@@ -1,5 +1,5 @@
 // npy.cpp: the .npy header parser, the reader and the writer (see npy.h for the format).
-#include "data/npy.h"
+#include "cake/data/npy.h"
 
 #include <bit>
 #include <cmath>
@@ -12,8 +12,8 @@
 #include <system_error>
 #include <vector>
 
-#include "data/file_io.h"
-#include "tensor/native/elementwise.h"
+#include "cake/data/file_io.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::data {
 namespace {

@@ -17,7 +17,7 @@
 
 #include <filesystem>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::data {
 

@@ -1,10 +1,10 @@
-#include "data/sampler.h"
+#include "cake/data/sampler.h"
 
 #include <algorithm>
 #include <map>
 #include <vector>
 
-#include "tensor/philox.h"
+#include "cake/tensor/philox.h"
 
 namespace cake::data {
 

@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::data {
 

@@ -1,13 +1,13 @@
-#include "data/transforms.h"
+#include "cake/data/transforms.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "autograd/ops.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/parallel.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::data {
 namespace {

@@ -1,6 +1,6 @@
 // libFuzzer target: data::read_csv on arbitrary text. The first byte picks the options (header
 // forced or detected, a label column by index, the delimiter, allow_nan), the rest is the file.
-#include "data/csv.h"
+#include "cake/data/csv.h"
 #include "fuzz_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

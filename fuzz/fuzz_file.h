@@ -22,7 +22,7 @@
 #include <fstream>
 #include <string>
 
-#include "tensor/error.h"
+#include "cake/tensor/error.h"
 
 namespace cake::fuzz {
 

@@ -1,6 +1,6 @@
 // libFuzzer target: data::read_idx on arbitrary bytes (raw IDX, or gzip'd: zlib's gzopen
 // reads both, so compressed inputs exercise the size checks after inflation too).
-#include "data/idx.h"
+#include "cake/data/idx.h"
 #include "fuzz_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

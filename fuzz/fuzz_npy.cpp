@@ -1,5 +1,5 @@
 // libFuzzer target: data::read_npy on arbitrary bytes (with and without allow_nan).
-#include "data/npy.h"
+#include "cake/data/npy.h"
 #include "fuzz_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

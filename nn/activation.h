@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <string>
 
-#include "nn/functional.h"
-#include "nn/module.h"
+#include "cake/nn/functional.h"
+#include "cake/nn/module.h"
 
 namespace cake::nn {
 

@@ -1,5 +1,5 @@
 // checkpoint.cpp: module checkpoints on top of the safetensors reader and writer.
-#include "nn/checkpoint.h"
+#include "cake/nn/checkpoint.h"
 
 namespace cake {
 

@@ -11,8 +11,8 @@
 
 #include <string>
 
-#include "nn/module.h"
-#include "tensor/safetensors.h"
+#include "cake/nn/module.h"
+#include "cake/tensor/safetensors.h"
 
 namespace cake {
 

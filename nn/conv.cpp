@@ -1,11 +1,11 @@
 // conv.cpp: Conv2d and ConvTranspose2d.
-#include "nn/conv.h"
+#include "cake/nn/conv.h"
 
 #include <cmath>
 #include <sstream>
 
-#include "nn/init.h"
-#include "tensor/creation.h"
+#include "cake/nn/init.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::nn {
 

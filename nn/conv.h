@@ -16,9 +16,9 @@
 #include <cstdint>
 #include <string>
 
-#include "autograd/nn_ops.h"
-#include "nn/module.h"
-#include "nn/options.h"
+#include "cake/autograd/nn_ops.h"
+#include "cake/nn/module.h"
+#include "cake/nn/options.h"
 
 namespace cake::nn {
 

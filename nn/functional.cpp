@@ -1,14 +1,14 @@
 // functional.cpp: nn::functional's activations, layer functions and similarities. Each is a
 // thin composition of autograd ops (ops.h, nn_ops.h), so its gradient comes for free.
-#include "nn/functional.h"
+#include "cake/nn/functional.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "autograd/ops.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::nn::functional {
 

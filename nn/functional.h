@@ -18,9 +18,9 @@
 #include <cstdint>
 #include <optional>
 
-#include "autograd/nn_ops.h"
-#include "nn/options.h"
-#include "tensor/tensor.h"
+#include "cake/autograd/nn_ops.h"
+#include "cake/nn/options.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::nn {
 

@@ -1,9 +1,9 @@
 // init.cpp: parameter initialisers (torch.nn.init's formulas).
-#include "nn/init.h"
+#include "cake/nn/init.h"
 
 #include <cmath>
 
-#include "autograd/grad_mode.h"
+#include "cake/autograd/grad_mode.h"
 
 namespace cake::nn::init {
 

@@ -1,12 +1,12 @@
 // linear.cpp: Linear, Embedding, Flatten and Unflatten.
-#include "nn/linear.h"
+#include "cake/nn/linear.h"
 
 #include <cmath>
 #include <sstream>
 
-#include "nn/functional.h"
-#include "nn/init.h"
-#include "tensor/creation.h"
+#include "cake/nn/functional.h"
+#include "cake/nn/init.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::nn {
 

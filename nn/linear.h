@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <string>
 
-#include "nn/module.h"
-#include "nn/options.h"
+#include "cake/nn/module.h"
+#include "cake/nn/options.h"
 
 namespace cake::nn {
 

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <vector>
 
-#include "autograd/ops.h"
-#include "nn/functional.h"
-#include "tensor/creation.h"
+#include "cake/autograd/ops.h"
+#include "cake/nn/functional.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::nn::functional {
 

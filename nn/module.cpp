@@ -1,5 +1,5 @@
 // module.cpp: registration, traversal, modes, placement and printing of nn::Module.
-#include "nn/module.h"
+#include "cake/nn/module.h"
 
 #include <cxxabi.h>
 
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <typeinfo>
 
-#include "autograd/grad_mode.h"
+#include "cake/autograd/grad_mode.h"
 
 namespace cake::nn {
 

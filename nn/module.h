@@ -60,7 +60,7 @@
 #include <utility>
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::nn {
 

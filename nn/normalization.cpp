@@ -1,12 +1,12 @@
 // normalization.cpp: BatchNorm1d/2d and LayerNorm.
-#include "nn/normalization.h"
+#include "cake/nn/normalization.h"
 
 #include <sstream>
 
-#include "autograd/grad_mode.h"
-#include "nn/functional.h"
-#include "nn/init.h"
-#include "tensor/creation.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/nn/functional.h"
+#include "cake/nn/init.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::nn {
 

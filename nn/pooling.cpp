@@ -1,5 +1,5 @@
 // pooling.cpp: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d.
-#include "nn/pooling.h"
+#include "cake/nn/pooling.h"
 
 #include <sstream>
 

@@ -12,8 +12,8 @@
 #include <optional>
 #include <string>
 
-#include "autograd/nn_ops.h"
-#include "nn/module.h"
+#include "cake/autograd/nn_ops.h"
+#include "cake/nn/module.h"
 
 namespace cake::nn {
 

@@ -1,5 +1,5 @@
 // sequential.cpp: nn::Sequential, nn::ModuleList and nn::ModuleDict.
-#include "nn/sequential.h"
+#include "cake/nn/sequential.h"
 
 namespace cake::nn {
 

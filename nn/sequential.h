@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "nn/module.h"
+#include "cake/nn/module.h"
 
 namespace cake::nn {
 

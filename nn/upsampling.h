@@ -9,9 +9,9 @@
 #include <sstream>
 #include <string>
 
-#include "nn/functional.h"
-#include "nn/module.h"
-#include "nn/options.h"
+#include "cake/nn/functional.h"
+#include "cake/nn/module.h"
+#include "cake/nn/options.h"
 
 namespace cake::nn {
 

@@ -1,8 +1,8 @@
 // adagrad.cpp: torch.optim.Adagrad's update, written with in-place tensor ops.
-#include "optim/adagrad.h"
+#include "cake/optim/adagrad.h"
 
-#include "autograd/grad_mode.h"
-#include "tensor/creation.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::optim {
 

@@ -3,8 +3,8 @@
 //   cake::optim::Adagrad opt(net->parameters(), {.lr = 1e-2, .initial_accumulator_value = 0.1});
 #pragma once
 
-#include "nn/options.h"
-#include "optim/optimizer.h"
+#include "cake/nn/options.h"
+#include "cake/optim/optimizer.h"
 
 namespace cake::optim {
 

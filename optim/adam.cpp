@@ -1,14 +1,14 @@
 // adam.cpp: torch.optim.Adam's and AdamW's updates. adam_reference_step is the single-tensor
 // form of PyTorch's adam.py written with in-place tensor ops, the reference; the fused kernel
 // of optim/fused.h does the same arithmetic in one pass where it applies.
-#include "optim/adam.h"
+#include "cake/optim/adam.h"
 
 #include <cmath>
 
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "optim/fused.h"
-#include "tensor/creation.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
+#include "cake/optim/fused.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::optim {
 

@@ -7,8 +7,8 @@
 
 #include <utility>
 
-#include "nn/options.h"
-#include "optim/optimizer.h"
+#include "cake/nn/options.h"
+#include "cake/optim/optimizer.h"
 
 namespace cake::optim {
 

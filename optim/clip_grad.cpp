@@ -1,11 +1,11 @@
 // clip_grad.cpp: clip_grad_norm_ and clip_grad_value_.
-#include "optim/clip_grad.h"
+#include "cake/optim/clip_grad.h"
 
 #include <cmath>
 
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::optim {
 

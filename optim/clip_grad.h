@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::optim {
 

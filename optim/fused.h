@@ -14,8 +14,8 @@
 
 #include <initializer_list>
 
-#include "tensor/dispatch.h"
-#include "tensor/tensor.h"
+#include "cake/tensor/dispatch.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::optim::fused {
 

@@ -1,6 +1,6 @@
 // lr_scheduler.cpp: the closed forms of the epoch-based schedules, and ReduceLROnPlateau's
 // bookkeeping (torch.optim.lr_scheduler's algorithm).
-#include "optim/lr_scheduler.h"
+#include "cake/optim/lr_scheduler.h"
 
 #include <algorithm>
 #include <cmath>

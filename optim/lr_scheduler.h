@@ -21,8 +21,8 @@
 #include <memory>
 #include <vector>
 
-#include "nn/options.h"
-#include "optim/optimizer.h"
+#include "cake/nn/options.h"
+#include "cake/optim/optimizer.h"
 
 namespace cake::optim {
 

@@ -5,10 +5,10 @@
 //   ... loss.backward(); cake::optim::clip_grad_norm_(model->parameters(), 1.0); opt.step(); ...
 #pragma once
 
-#include "optim/adagrad.h"
-#include "optim/adam.h"
-#include "optim/clip_grad.h"
-#include "optim/lr_scheduler.h"
-#include "optim/optimizer.h"
-#include "optim/rmsprop.h"
-#include "optim/sgd.h"
+#include "cake/optim/adagrad.h"
+#include "cake/optim/adam.h"
+#include "cake/optim/clip_grad.h"
+#include "cake/optim/lr_scheduler.h"
+#include "cake/optim/optimizer.h"
+#include "cake/optim/rmsprop.h"
+#include "cake/optim/sgd.h"

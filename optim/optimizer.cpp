@@ -1,10 +1,10 @@
 // optimizer.cpp: the Optimizer base (parameter bookkeeping, zero_grad) and its state dict.
-#include "optim/optimizer.h"
+#include "cake/optim/optimizer.h"
 
 #include <charconv>
 #include <set>
 
-#include "autograd/grad_mode.h"
+#include "cake/autograd/grad_mode.h"
 
 namespace cake::optim {
 

@@ -41,8 +41,8 @@
 #include <utility>
 #include <vector>
 
-#include "tensor/safetensors.h"
-#include "tensor/tensor.h"
+#include "cake/tensor/safetensors.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::optim {
 

@@ -1,8 +1,8 @@
 // rmsprop.cpp: torch.optim.RMSprop's update, written with in-place tensor ops.
-#include "optim/rmsprop.h"
+#include "cake/optim/rmsprop.h"
 
-#include "autograd/grad_mode.h"
-#include "tensor/creation.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::optim {
 

@@ -4,8 +4,8 @@
 //   cake::optim::RMSprop opt(net->parameters(), {.lr = 1e-2, .alpha = 0.99, .momentum = 0.9, .centered = true});
 #pragma once
 
-#include "nn/options.h"
-#include "optim/optimizer.h"
+#include "cake/nn/options.h"
+#include "cake/optim/optimizer.h"
 
 namespace cake::optim {
 

@@ -1,10 +1,10 @@
 // sgd.cpp: torch.optim.SGD's update: the single-pass kernel of optim/fused.h where it applies,
 // else the reference written with in-place tensor ops.
-#include "optim/sgd.h"
+#include "cake/optim/sgd.h"
 
-#include "autograd/grad_mode.h"
-#include "optim/fused.h"
-#include "tensor/creation.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/optim/fused.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::optim {
 

@@ -4,8 +4,8 @@
 //   cake::optim::SGD sgd(net->parameters(), {.lr = 0.05, .momentum = 0.9, .weight_decay = 1e-5});
 #pragma once
 
-#include "nn/options.h"
-#include "optim/optimizer.h"
+#include "cake/nn/options.h"
+#include "cake/optim/optimizer.h"
 
 namespace cake::optim {
 

@@ -1,11 +1,11 @@
-#include "tensor/allocator.h"
+#include "cake/tensor/allocator.h"
 
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <vector>
 
-#include "tensor/error.h"
+#include "cake/tensor/error.h"
 
 namespace cake {
 namespace {

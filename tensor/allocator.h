@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tensor/device.h"
+#include "cake/tensor/device.h"
 
 namespace cake {
 

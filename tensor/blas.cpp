@@ -1,11 +1,11 @@
 // blas.cpp: tensor/blas.h on OpenBLAS (row-major CBLAS), one explicit instantiation per precision.
-#include "tensor/blas.h"
+#include "cake/tensor/blas.h"
 
 #include <cblas.h>
 
 #include <type_traits>
 
-#include "tensor/error.h"
+#include "cake/tensor/error.h"
 
 namespace cake::blas {
 namespace {

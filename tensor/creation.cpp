@@ -1,10 +1,10 @@
-#include "tensor/creation.h"
+#include "cake/tensor/creation.h"
 
 #include <cmath>
 #include <cstring>
 
-#include "tensor/native/elementwise.h"
-#include "tensor/random.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/random.h"
 
 namespace cake {
 

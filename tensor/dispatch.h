@@ -19,8 +19,8 @@
 
 #include <array>
 
-#include "tensor/device.h"
-#include "tensor/error.h"
+#include "cake/tensor/device.h"
+#include "cake/tensor/error.h"
 
 namespace cake {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <iosfwd>
 
-#include "tensor/error.h"
+#include "cake/tensor/error.h"
 
 namespace cake {
 

@@ -16,7 +16,7 @@
 //   * det: det(A^T) = det(A), so the LU of the buffer as it is gives the determinant.
 //   * solve, inv, qr need A itself: we copy A^T contiguously (column_major below), whose
 //     buffer is A column-major, and transpose the results back.
-#include "tensor/linalg.h"
+#include "cake/tensor/linalg.h"
 
 #include <algorithm>
 #include <climits>
@@ -28,12 +28,12 @@
 
 #include <cblas.h>
 
-#include "tensor/blas.h"
-#include "tensor/cpu/lapack.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/view.h"
-#include "tensor/parallel.h"
+#include "cake/tensor/blas.h"
+#include "cake/tensor/cpu/lapack.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/view.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::linalg {
 namespace {

@@ -29,7 +29,7 @@
 #include <utility>
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::linalg {
 

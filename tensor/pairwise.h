@@ -30,25 +30,17 @@
 #include <cstdint>
 #include <vector>
 
-#include "tensor/blas.h"
-#include "tensor/parallel.h"
+#include "cake/tensor/blas.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::pairwise {
 
-// out[i] = |x_i|^2 for the n rows of X [n x d].
+// out[i] = |x_i|^2 for the n rows of X [n x d]. Defined in pairwise.cpp (float and double), where
+// the compiler may vectorise the sum.
 template <class T>
-void row_squared_norms(const T* x, std::int64_t n, std::int64_t d, T* out) {
-  const std::int64_t grain = std::max<std::int64_t>(1, (std::int64_t{1} << 17) / std::max<std::int64_t>(d, 1));
-  parallel_for(0, n, grain, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i) {
-      const T* row = x + i * d;
-      T s = 0;
-#pragma omp simd reduction(+ : s)
-      for (std::int64_t j = 0; j < d; ++j) s += row[j] * row[j];
-      out[i] = s;
-    }
-  });
-}
+void row_squared_norms(const T* x, std::int64_t n, std::int64_t d, T* out);
+extern template void row_squared_norms<float>(const float*, std::int64_t, std::int64_t, float*);
+extern template void row_squared_norms<double>(const double*, std::int64_t, std::int64_t, double*);
 
 // Rows per streamed block for a distance block of `m` columns: at most 256 (enough for GEMM to
 // run at speed) and small enough that the block (rows x m) stays near 256 KiB of floats.
@@ -119,7 +111,7 @@ void distance_blocks(const T* x, const T* x_sq, std::int64_t n, std::int64_t d, 
   const std::int64_t grain = std::max<std::int64_t>(1, (std::int64_t{1} << 17) / std::max<std::int64_t>(rows * m * d, 1));
   blas::SingleThreaded single_threaded_blas;  // NOTE [ BLAS inside parallel regions ]
   parallel_for(0, blocks, grain, [&](std::int64_t block_lo, std::int64_t block_hi) {
-    const int thread = omp_in_parallel() ? omp_get_thread_num() : 0;
+    const int thread = thread_index();
     std::vector<T> scratch(out == nullptr ? static_cast<std::size_t>(rows * m) : 0);
     for (std::int64_t b = block_lo; b < block_hi; ++b) {
       const std::int64_t lo = b * rows, hi = std::min(n, lo + rows);
@@ -156,7 +148,7 @@ void for_each_distance_block(const T* x, const T* x_sq, std::int64_t n, std::int
 template <class T>
 void squared_distances(const T* a, std::int64_t na, const T* a_sq, const T* b, std::int64_t nb, const T* b_sq,
                        std::int64_t d, T* out) {
-  const std::int64_t threads = omp_get_max_threads();
+  const std::int64_t threads = get_num_threads();
   const std::int64_t rows = std::max(distance_block_rows(nb), (na + threads - 1) / threads);
   distance_blocks(a, a_sq, na, d, b, b_sq, nb, rows, out, [](int, std::int64_t, std::int64_t, T*) {});
 }

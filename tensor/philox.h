@@ -13,7 +13,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "tensor/functors.h"  // CAKE_HD
+#include "cake/tensor/functors.h"  // CAKE_HD
 
 namespace cake {
 

@@ -10,8 +10,8 @@
 #include <ostream>
 #include <sstream>
 
-#include "tensor/native/elementwise.h"
-#include "tensor/tensor.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake {
 namespace {

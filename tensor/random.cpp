@@ -1,9 +1,9 @@
-#include "tensor/random.h"
+#include "cake/tensor/random.h"
 
 #include <mutex>
 
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake {
 namespace {

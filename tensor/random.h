@@ -10,8 +10,8 @@
 
 #include <cstdint>
 
-#include "tensor/dispatch.h"
-#include "tensor/tensor.h"
+#include "cake/tensor/dispatch.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake {
 

@@ -1,6 +1,6 @@
 // safetensors.cpp: the safetensors reader (validating every header field) and the atomic
 // writer. See safetensors.h for the layout and the reasons behind each check.
-#include "tensor/safetensors.h"
+#include "cake/tensor/safetensors.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,7 +19,7 @@
 #include <set>
 #include <vector>
 
-#include "tensor/creation.h"
+#include "cake/tensor/creation.h"
 
 namespace cake {
 

@@ -30,7 +30,7 @@
 #include <map>
 #include <string>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake {
 

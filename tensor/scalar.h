@@ -5,7 +5,7 @@
 #include <concepts>
 #include <cstdint>
 
-#include "tensor/dtype.h"
+#include "cake/tensor/dtype.h"
 
 namespace cake {
 

@@ -9,8 +9,8 @@
 #include <functional>
 #include <memory>
 
-#include "tensor/allocator.h"
-#include "tensor/device.h"
+#include "cake/tensor/allocator.h"
+#include "cake/tensor/device.h"
 
 namespace cake {
 

@@ -1,10 +1,10 @@
 // tensor.cpp: the non-mathematical parts of Tensor: geometry, element access, construction.
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 #include <ostream>
 #include <sstream>
 
-#include "tensor/native/elementwise.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake {
 

@@ -31,11 +31,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "tensor/device.h"
-#include "tensor/dtype.h"
-#include "tensor/error.h"
-#include "tensor/scalar.h"
-#include "tensor/storage.h"
+#include "cake/tensor/device.h"
+#include "cake/tensor/dtype.h"
+#include "cake/tensor/error.h"
+#include "cake/tensor/scalar.h"
+#include "cake/tensor/storage.h"
 
 namespace cake {
 

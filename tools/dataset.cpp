@@ -4,11 +4,11 @@
 #include <cmath>
 #include <filesystem>
 
-#include "autograd/ops.h"
-#include "data/csv.h"
-#include "data/datasets.h"
-#include "data/file_io.h"
-#include "data/npy.h"
+#include "cake/autograd/ops.h"
+#include "cake/data/csv.h"
+#include "cake/data/datasets.h"
+#include "cake/data/file_io.h"
+#include "cake/data/npy.h"
 #include "tools/errors.h"
 
 namespace cake::cli {

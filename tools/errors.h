@@ -8,7 +8,7 @@
 // failing algorithm) is a cake::Error and exits with 1.
 #pragma once
 
-#include "tensor/error.h"
+#include "cake/tensor/error.h"
 
 namespace cake::cli {
 

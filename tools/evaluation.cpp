@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <set>
 
-#include "algorithms/metrics/metrics.h"
+#include "cake/algorithms/metrics/metrics.h"
 
 namespace cake::cli {
 

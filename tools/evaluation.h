@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cli {
 

@@ -12,7 +12,7 @@
 #include <numeric>
 #include <optional>
 
-#include "tensor/creation.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::cli::figures {
 

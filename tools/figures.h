@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "algorithms/metrics/metrics.h"
-#include "data/image.h"
-#include "tensor/tensor.h"
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/data/image.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cli::figures {
 

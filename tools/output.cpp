@@ -15,8 +15,8 @@
 #include <sstream>
 #include <system_error>
 
-#include "data/file_io.h"
-#include "tensor/error.h"
+#include "cake/data/file_io.h"
+#include "cake/tensor/error.h"
 
 namespace cake::cli {
 

@@ -33,7 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cli {
 

@@ -21,10 +21,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "cuda/cuda.h"
-#include "data/file_io.h"
-#include "tensor/parallel.h"
-#include "tensor/random.h"
+#include "cake/cuda/cuda.h"
+#include "cake/data/file_io.h"
+#include "cake/tensor/parallel.h"
+#include "cake/tensor/random.h"
 #include "tools/commands.h"
 #include "tools/dataset.h"
 #include "tools/errors.h"

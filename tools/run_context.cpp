@@ -6,10 +6,10 @@
 #include <fstream>
 #include <iostream>
 
-#include "algorithms/metrics/metrics.h"
-#include "data/file_io.h"
-#include "data/image.h"
-#include "data/npy.h"
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/data/file_io.h"
+#include "cake/data/image.h"
+#include "cake/data/npy.h"
 #include "tools/evaluation.h"
 #include "tools/figures.h"
 #include "tools/output.h"

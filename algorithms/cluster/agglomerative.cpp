@@ -1,4 +1,4 @@
-#include "algorithms/cluster/agglomerative.h"
+#include "cake/algorithms/cluster/agglomerative.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -10,10 +10,10 @@
 
 #include <sys/mman.h>
 
-#include "algorithms/detail/common.h"
-#include "tensor/pairwise.h"
-#include "tensor/creation.h"
-#include "tensor/parallel.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/tensor/pairwise.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::cluster {
 

@@ -38,9 +38,9 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/neighbors/sparse_graph.h"
-#include "algorithms/cluster/clusterer.h"
-#include "tensor/tensor.h"
+#include "cake/algorithms/neighbors/sparse_graph.h"
+#include "cake/algorithms/cluster/clusterer.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cluster {
 

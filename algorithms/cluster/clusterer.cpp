@@ -2,22 +2,22 @@
 //
 // make_clusterer starts from a default-constructed options struct and overrides only the fields
 // named in the parameters, so every default stays where it is declared (KMeansOptions, ...).
-#include "algorithms/cluster/clusterer.h"
+#include "cake/algorithms/cluster/clusterer.h"
 
 #include <charconv>
 #include <cstdlib>
 #include <optional>
 #include <sstream>
 
-#include "algorithms/cluster/agglomerative.h"
-#include "algorithms/cluster/dbscan.h"
-#include "algorithms/cluster/kmeans.h"
-#include "algorithms/cluster/lloyd_kmeans.h"
-#include "algorithms/cluster/minibatch_kmeans.h"
-#include "algorithms/cluster/spectral.h"
-#include "algorithms/mixture/gaussian_mixture.h"
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
+#include "cake/algorithms/cluster/agglomerative.h"
+#include "cake/algorithms/cluster/dbscan.h"
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/cluster/lloyd_kmeans.h"
+#include "cake/algorithms/cluster/minibatch_kmeans.h"
+#include "cake/algorithms/cluster/spectral.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
 
 namespace cake::cluster {
 

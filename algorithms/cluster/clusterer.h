@@ -32,7 +32,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cluster {
 

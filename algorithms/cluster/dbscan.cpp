@@ -1,15 +1,15 @@
-#include "algorithms/cluster/dbscan.h"
+#include "cake/algorithms/cluster/dbscan.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
 
-#include "algorithms/detail/common.h"
-#include "tensor/pairwise.h"
-#include "algorithms/neighbors/kd_tree.h"
-#include "tensor/creation.h"
-#include "tensor/parallel.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/tensor/pairwise.h"
+#include "cake/algorithms/neighbors/kd_tree.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::cluster {
 

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/cluster/clusterer.h"
-#include "tensor/tensor.h"
+#include "cake/algorithms/cluster/clusterer.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cluster {
 

@@ -1,13 +1,13 @@
 // kmeans.cpp: the KMeans estimator: validation, centring, restarts, and the loop of
 // kmeans_steps.h (assign, relocate empty clusters, update, stop).
-#include "algorithms/cluster/kmeans.h"
+#include "cake/algorithms/cluster/kmeans.h"
 
 #include <cmath>
 #include <limits>
 
-#include "algorithms/detail/common.h"
-#include "algorithms/cluster/kmeans_steps.h"
-#include "tensor/creation.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/algorithms/cluster/kmeans_steps.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::cluster {
 

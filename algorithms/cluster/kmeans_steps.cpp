@@ -1,13 +1,13 @@
 // kmeans_steps.cpp: k-means++ seeding, Lloyd's and Elkan's assignment steps, the empty-cluster
 // policy and the centre update. See kmeans_steps.h for the maths and the references.
-#include "algorithms/cluster/kmeans_steps.h"
+#include "cake/algorithms/cluster/kmeans_steps.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
-#include "algorithms/detail/common.h"
+#include "cake/algorithms/detail/common.h"
 
 namespace cake::cluster::kmeans {
 

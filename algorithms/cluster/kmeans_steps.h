@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cluster::kmeans {
 

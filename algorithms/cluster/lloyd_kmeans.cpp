@@ -1,15 +1,15 @@
 // lloyd_kmeans.cpp: Lloyd's loop in Cake tensor operations, one function per line of the
 // lecture's pseudocode (see lloyd_kmeans.h for the algorithm and why it stops).
-#include "algorithms/cluster/lloyd_kmeans.h"
+#include "cake/algorithms/cluster/lloyd_kmeans.h"
 
 #include <cmath>
 #include <limits>
 #include <utility>
 
-#include "algorithms/detail/common.h"
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::cluster {
 namespace {

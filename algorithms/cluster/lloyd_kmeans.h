@@ -34,8 +34,8 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/cluster/clusterer.h"
-#include "tensor/tensor.h"
+#include "cake/algorithms/cluster/clusterer.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cluster {
 

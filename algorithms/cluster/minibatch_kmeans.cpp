@@ -1,15 +1,15 @@
 // minibatch_kmeans.cpp: scikit-learn's MiniBatchKMeans (sklearn/cluster/_kmeans.py, 1.2):
 // initialisation on a sample scored on a held-out sample, mini-batch steps with per-centre
 // learning rates, random reassignment of starved centres, and the smoothed-inertia stop.
-#include "algorithms/cluster/minibatch_kmeans.h"
+#include "cake/algorithms/cluster/minibatch_kmeans.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
-#include "algorithms/detail/common.h"
-#include "algorithms/cluster/kmeans_steps.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/algorithms/cluster/kmeans_steps.h"
 
 namespace cake::cluster {
 

@@ -1,17 +1,17 @@
-#include "algorithms/cluster/spectral.h"
+#include "cake/algorithms/cluster/spectral.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
 
-#include "algorithms/detail/common.h"
-#include "tensor/pairwise.h"
-#include "algorithms/detail/lanczos.h"
-#include "algorithms/cluster/kmeans.h"
-#include "tensor/creation.h"
-#include "tensor/linalg.h"
-#include "tensor/parallel.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/tensor/pairwise.h"
+#include "cake/algorithms/detail/lanczos.h"
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/linalg.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::cluster {
 

@@ -28,9 +28,9 @@
 #include <optional>
 #include <string>
 
-#include "algorithms/neighbors/sparse_graph.h"
-#include "algorithms/cluster/clusterer.h"
-#include "tensor/tensor.h"
+#include "cake/algorithms/neighbors/sparse_graph.h"
+#include "cake/algorithms/cluster/clusterer.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cluster {
 

@@ -1,14 +1,14 @@
-#include "algorithms/decomposition/dictionary_learning.h"
+#include "cake/algorithms/decomposition/dictionary_learning.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
 
-#include "algorithms/detail/common.h"
-#include "tensor/creation.h"
-#include "tensor/linalg.h"
-#include "tensor/parallel.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/linalg.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::decomposition {
 

@@ -29,7 +29,7 @@
 #include <optional>
 #include <string>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::decomposition {
 

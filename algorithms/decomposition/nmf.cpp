@@ -1,4 +1,4 @@
-#include "algorithms/decomposition/nmf.h"
+#include "cake/algorithms/decomposition/nmf.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,10 +6,10 @@
 #include <tuple>
 #include <vector>
 
-#include "algorithms/detail/common.h"
-#include "tensor/creation.h"
-#include "tensor/linalg.h"
-#include "tensor/parallel.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/linalg.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::decomposition {
 

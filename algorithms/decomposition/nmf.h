@@ -30,7 +30,7 @@
 #include <string>
 #include <utility>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::decomposition {
 

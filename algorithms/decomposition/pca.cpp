@@ -1,13 +1,13 @@
 // pca.cpp: the three PCA solvers (thin SVD, covariance eigendecomposition, randomized SVD), the
 // sign convention, and the transforms. See pca.h for the maths and the references.
-#include "algorithms/decomposition/pca.h"
+#include "cake/algorithms/decomposition/pca.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "algorithms/detail/common.h"
-#include "tensor/linalg.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/tensor/linalg.h"
 
 namespace cake::decomposition {
 

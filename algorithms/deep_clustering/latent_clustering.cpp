@@ -1,11 +1,11 @@
 // latent_clustering.cpp: any Clusterer on standardised codes.
-#include "algorithms/deep_clustering/latent_clustering.h"
+#include "cake/algorithms/deep_clustering/latent_clustering.h"
 
 #include <algorithm>
 
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::deep_clustering {
 

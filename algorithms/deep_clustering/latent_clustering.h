@@ -21,8 +21,8 @@
 #include <cstdint>
 #include <string>
 
-#include "algorithms/cluster/clusterer.h"
-#include "tensor/tensor.h"
+#include "cake/algorithms/cluster/clusterer.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::deep_clustering {
 

@@ -1,4 +1,4 @@
-#include "algorithms/detail/common.h"
+#include "cake/algorithms/detail/common.h"
 
 #include <atomic>
 #include <limits>

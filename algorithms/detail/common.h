@@ -17,12 +17,12 @@
 #include <optional>
 #include <vector>
 
-#include "tensor/blas.h"
-#include "tensor/creation.h"
-#include "tensor/pairwise.h"
-#include "tensor/parallel.h"
-#include "tensor/random.h"
-#include "tensor/tensor.h"
+#include "cake/tensor/blas.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/pairwise.h"
+#include "cake/tensor/parallel.h"
+#include "cake/tensor/random.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::algorithms::detail {
 

@@ -1,14 +1,14 @@
 // fft.cpp: the mixed-radix Cooley-Tukey FFT of detail/fft.h (see there for the algorithm).
-#include "algorithms/detail/fft.h"
+#include "cake/algorithms/detail/fft.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
 
-#include "algorithms/detail/common.h"
-#include "tensor/error.h"
-#include "tensor/parallel.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/tensor/error.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::algorithms::detail {
 

@@ -1,11 +1,11 @@
-#include "algorithms/detail/lanczos.h"
+#include "cake/algorithms/detail/lanczos.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "algorithms/detail/common.h"
-#include "tensor/creation.h"
-#include "tensor/linalg.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/linalg.h"
 
 namespace cake::algorithms::detail {
 

@@ -2,7 +2,7 @@
 // exact and Barnes-Hut gradients (with the space-partitioning tree), the attractive step shared
 // with the FFT gradient (tsne_fft.cpp), and scikit-learn's gradient descent with momentum and
 // gains. See tsne.h for the maths and the references.
-#include "algorithms/manifold/tsne.h"
+#include "cake/algorithms/manifold/tsne.h"
 
 #include <algorithm>
 #include <array>
@@ -10,8 +10,8 @@
 #include <limits>
 #include <numeric>
 
-#include "algorithms/detail/common.h"
-#include "algorithms/decomposition/pca.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/algorithms/decomposition/pca.h"
 
 namespace cake::manifold {
 

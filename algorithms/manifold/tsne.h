@@ -60,7 +60,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::manifold {
 

@@ -11,9 +11,9 @@
 #include <cmath>
 #include <optional>
 
-#include "algorithms/detail/common.h"
-#include "algorithms/detail/fft.h"
-#include "algorithms/manifold/tsne.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/algorithms/detail/fft.h"
+#include "cake/algorithms/manifold/tsne.h"
 
 namespace cake::manifold::tsne {
 

@@ -1,9 +1,9 @@
-#include "algorithms/metrics/hungarian.h"
+#include "cake/algorithms/metrics/hungarian.h"
 
 #include <cmath>
 #include <limits>
 
-#include "tensor/native/elementwise.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::metrics {
 namespace {

@@ -1,6 +1,6 @@
 // metrics.cpp: label-based scores from a sparse contingency table; distance-based scores from
 // blocks of pairwise distances, one GEMM per block.
-#include "algorithms/metrics/metrics.h"
+#include "cake/algorithms/metrics/metrics.h"
 
 #include <algorithm>
 #include <atomic>
@@ -9,12 +9,12 @@
 #include <limits>
 #include <numeric>
 
-#include "algorithms/metrics/hungarian.h"
-#include "data/sampler.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/pairwise.h"
-#include "tensor/parallel.h"
+#include "cake/algorithms/metrics/hungarian.h"
+#include "cake/data/sampler.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/pairwise.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::metrics {
 

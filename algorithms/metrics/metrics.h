@@ -21,7 +21,7 @@
 #include <initializer_list>
 #include <vector>
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::metrics {
 

@@ -4,7 +4,7 @@
 //   precision Cholesky factors from covariances                          -> compute_precision_cholesky
 //   E-step: log densities, log-sum-exp, responsibilities                 -> e_step
 // Equation numbers refer to Bishop (2006), chapter 9; see gaussian_mixture.h.
-#include "algorithms/mixture/gaussian_mixture.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,10 +12,10 @@
 #include <numbers>
 #include <optional>
 
-#include "algorithms/detail/common.h"
-#include "algorithms/cluster/kmeans.h"
-#include "algorithms/cluster/kmeans_steps.h"
-#include "tensor/linalg.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/cluster/kmeans_steps.h"
+#include "cake/tensor/linalg.h"
 
 namespace cake::mixture {
 

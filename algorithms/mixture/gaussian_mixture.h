@@ -34,8 +34,8 @@
 #include <utility>
 #include <vector>
 
-#include "algorithms/cluster/clusterer.h"
-#include "tensor/tensor.h"
+#include "cake/algorithms/cluster/clusterer.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::mixture {
 

@@ -1,14 +1,14 @@
-#include "algorithms/neighbors/sparse_graph.h"
+#include "cake/algorithms/neighbors/sparse_graph.h"
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
 #include <numeric>
 
-#include "algorithms/detail/common.h"
-#include "tensor/pairwise.h"
-#include "tensor/creation.h"
-#include "tensor/parallel.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/tensor/pairwise.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::neighbors {
 

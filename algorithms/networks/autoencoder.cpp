@@ -1,17 +1,17 @@
 // autoencoder.cpp: the convolutional and fully connected autoencoders and their objectives.
-#include "algorithms/networks/autoencoder.h"
+#include "cake/algorithms/networks/autoencoder.h"
 
 #include <algorithm>
 #include <map>
 
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "data/transforms.h"
-#include "nn/activation.h"
-#include "nn/conv.h"
-#include "nn/functional.h"
-#include "nn/linear.h"
-#include "tensor/safetensors.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
+#include "cake/data/transforms.h"
+#include "cake/nn/activation.h"
+#include "cake/nn/conv.h"
+#include "cake/nn/functional.h"
+#include "cake/nn/linear.h"
+#include "cake/tensor/safetensors.h"
 
 namespace cake::networks {
 

@@ -39,9 +39,9 @@
 #include <string>
 #include <vector>
 
-#include "nn/module.h"
-#include "nn/sequential.h"
-#include "tensor/tensor.h"
+#include "cake/nn/module.h"
+#include "cake/nn/sequential.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::networks {
 

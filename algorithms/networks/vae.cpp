@@ -1,13 +1,13 @@
 // vae.cpp: the convolutional and fully connected VAEs, the reparameterisation and the ELBO.
-#include "algorithms/networks/vae.h"
+#include "cake/algorithms/networks/vae.h"
 
-#include "algorithms/networks/autoencoder.h"
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "nn/activation.h"
-#include "nn/conv.h"
-#include "nn/functional.h"
-#include "tensor/creation.h"
+#include "cake/algorithms/networks/autoencoder.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
+#include "cake/nn/activation.h"
+#include "cake/nn/conv.h"
+#include "cake/nn/functional.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::networks {
 

@@ -42,10 +42,10 @@
 #include <string>
 #include <vector>
 
-#include "nn/linear.h"
-#include "nn/module.h"
-#include "nn/sequential.h"
-#include "tensor/tensor.h"
+#include "cake/nn/linear.h"
+#include "cake/nn/module.h"
+#include "cake/nn/sequential.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::networks {
 

@@ -1,10 +1,10 @@
 // finetune.cpp: the classifier head on a (frozen) pretrained encoder.
-#include "algorithms/train/finetune.h"
+#include "cake/algorithms/train/finetune.h"
 
-#include "algorithms/networks/autoencoder.h"
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
-#include "nn/functional.h"
+#include "cake/algorithms/networks/autoencoder.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
+#include "cake/nn/functional.h"
 
 namespace cake::train {
 

@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "nn/linear.h"
-#include "nn/module.h"
-#include "tensor/tensor.h"
+#include "cake/nn/linear.h"
+#include "cake/nn/module.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::train {
 

@@ -1,5 +1,5 @@
 // linear_probe.cpp: the softmax regression objective and its two solvers (see linear_probe.h).
-#include "algorithms/train/linear_probe.h"
+#include "cake/algorithms/train/linear_probe.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,9 +7,9 @@
 #include <limits>
 #include <numeric>
 
-#include "tensor/blas.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
+#include "cake/tensor/blas.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::train {
 

@@ -27,8 +27,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "algorithms/metrics/metrics.h"
-#include "tensor/tensor.h"
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::train {
 

@@ -1,5 +1,5 @@
 // trainer.cpp: the shared training loop (see trainer.h and its NOTE on checkpoints).
-#include "algorithms/train/trainer.h"
+#include "cake/algorithms/train/trainer.h"
 
 #include <algorithm>
 #include <cctype>
@@ -12,12 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "autograd/grad_mode.h"
-#include "data/sampler.h"
-#include "tensor/creation.h"
-#include "tensor/native/indexing.h"
-#include "tensor/random.h"
-#include "tensor/safetensors.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/data/sampler.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/indexing.h"
+#include "cake/tensor/random.h"
+#include "cake/tensor/safetensors.h"
 
 namespace cake::train {
 

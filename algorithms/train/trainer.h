@@ -84,10 +84,10 @@
 #include <string>
 #include <vector>
 
-#include "data/dataloader.h"
-#include "nn/module.h"
-#include "optim/optimizer.h"
-#include "tensor/safetensors.h"
+#include "cake/data/dataloader.h"
+#include "cake/nn/module.h"
+#include "cake/optim/optimizer.h"
+#include "cake/tensor/safetensors.h"
 
 namespace cake::train {
 

@@ -11,11 +11,11 @@
 #include <cmath>
 #include <numbers>
 
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/reduce.h"
+#include "cake/autograd/function.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/reduce.h"
 
 namespace cake {
 

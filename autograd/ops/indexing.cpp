@@ -7,13 +7,13 @@
 //   masked_select <->  masked_scatter     cat           <->  narrow (split is cat's adjoint)
 // sort and topk read x at their indices, so their values' gradient is scattered back the same
 // way. Integer outputs (indices, counts, one_hot) never carry a gradient.
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/indexing.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
+#include "cake/autograd/function.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/indexing.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake {
 

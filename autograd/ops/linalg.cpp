@@ -8,13 +8,13 @@
 // own backward, also written as GEMMs. In a create_graph backward (create_graph_active()),
 // each backward is composed of differentiable ops instead (matmul, transpose, sum_to), so
 // that it is recorded and can be differentiated again.
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/linalg.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
+#include "cake/autograd/function.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/linalg.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake {
 

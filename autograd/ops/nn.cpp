@@ -13,13 +13,13 @@
 // affine map; mean, variance and rsqrt), so they need no hand-written backward.
 #include <tuple>
 
-#include "autograd/function.h"
-#include "autograd/nn_ops.h"
-#include "autograd/ops.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/nn_kernels.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
+#include "cake/autograd/function.h"
+#include "cake/autograd/nn_ops.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/nn_kernels.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake {
 

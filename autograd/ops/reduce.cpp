@@ -8,12 +8,12 @@
 // they are recorded in a create_graph backward and second derivatives work.
 #include <cmath>
 
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
+#include "cake/autograd/function.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake {
 

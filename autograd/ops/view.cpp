@@ -5,12 +5,12 @@
 // place of a zero tensor, an expand sums over the expanded dims. Each backward is made of
 // differentiable ops (the views themselves, autograd::sum_to, and embed below), so the
 // backward of a view can be recorded (create_graph) and differentiated again.
-#include "autograd/function.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
+#include "cake/autograd/function.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake {
 

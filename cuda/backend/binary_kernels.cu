@@ -1,7 +1,7 @@
 // cuda/backend/binary_kernels.cu: every binary op of the op table on the GPU (see loops.cuh);
 // the switch is generated from CAKE_BINARY_OPS like unary_kernels.cu's. A separate file so that
 // nvcc compiles the two halves in parallel (each is ~100 kernel instantiations).
-#include "cuda/backend/elementwise_ops.cuh"
+#include "cake/cuda/backend/elementwise_ops.cuh"
 
 namespace cake::cuda::kernels {
 

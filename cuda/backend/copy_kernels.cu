@@ -1,7 +1,7 @@
 // cuda/backend/copy_kernels.cu: copy with dtype conversion, fill, and where (see loops.cuh).
 #include <cstring>
 
-#include "cuda/backend/elementwise_ops.cuh"
+#include "cake/cuda/backend/elementwise_ops.cuh"
 
 namespace cake::cuda::kernels {
 namespace {

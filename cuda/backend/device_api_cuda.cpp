@@ -10,9 +10,9 @@
 
 #include <mutex>
 
-#include "cuda/backend/check.cuh"
-#include "cuda/device_api.h"
-#include "tensor/error.h"
+#include "cake/cuda/backend/check.cuh"
+#include "cake/cuda/device_api.h"
+#include "cake/tensor/error.h"
 
 namespace cake::cuda {
 namespace {

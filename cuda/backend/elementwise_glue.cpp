@@ -4,9 +4,9 @@
 // describes the operands to the kernels (tensor_geometry.h) and picks the stream.
 #include <cstring>
 
-#include "cuda/backend/kernel_api.h"
-#include "cuda/backend/tensor_geometry.h"
-#include "tensor/native/elementwise.h"
+#include "cake/cuda/backend/kernel_api.h"
+#include "cake/cuda/backend/tensor_geometry.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::cuda {
 namespace {

@@ -2,9 +2,9 @@
 // dtype visit and one generated case's body (nvcc only).
 #pragma once
 
-#include "cuda/backend/loops.cuh"
-#include "tensor/functors.h"
-#include "tensor/native/op_tables.h"
+#include "cake/cuda/backend/loops.cuh"
+#include "cake/tensor/functors.h"
+#include "cake/tensor/native/op_tables.h"
 
 namespace cake::cuda::kernels {
 

@@ -1,9 +1,9 @@
 // cuda/backend/errors.cpp: CUDA error codes to cake::Error (see check.cuh).
 #include <cuda_runtime.h>
 
-#include "cuda/backend/check.cuh"
-#include "cuda/backend/kernel_api.h"
-#include "tensor/error.h"
+#include "cake/cuda/backend/check.cuh"
+#include "cake/cuda/backend/kernel_api.h"
+#include "cake/tensor/error.h"
 
 namespace cake::cuda {
 

@@ -13,10 +13,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "cuda/cuda.h"
-#include "cuda/device_api.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/linalg.h"
+#include "cake/cuda/cuda.h"
+#include "cake/cuda/device_api.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/linalg.h"
 
 namespace cake::cuda {
 namespace {

@@ -11,8 +11,8 @@
 
 #include <cstdint>
 
-#include "cuda/device_api.h"
-#include "tensor/native/op_tables.h"  // the op enums; needs no Tensor
+#include "cake/cuda/device_api.h"
+#include "cake/tensor/native/op_tables.h"  // the op enums; needs no Tensor
 
 namespace cake::cuda::kernels {
 

@@ -20,8 +20,8 @@
 #include <cstdint>
 #include <utility>
 
-#include "cuda/backend/kernel_api.h"
-#include "cuda/backend/check.cuh"
+#include "cake/cuda/backend/kernel_api.h"
+#include "cake/cuda/backend/check.cuh"
 
 namespace cake::cuda::kernels {
 

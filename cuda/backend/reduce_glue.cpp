@@ -5,11 +5,11 @@
 // otherwise by one copy that moves them last; reduce_kernels.cu then reduces the middle dim.
 #include <algorithm>
 
-#include "cuda/backend/kernel_api.h"
-#include "cuda/backend/tensor_geometry.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
+#include "cake/cuda/backend/kernel_api.h"
+#include "cake/cuda/backend/tensor_geometry.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake::cuda {
 namespace {

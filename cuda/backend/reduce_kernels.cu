@@ -15,10 +15,10 @@
 #include <limits>
 #include <type_traits>
 
-#include "cuda/backend/check.cuh"
-#include "cuda/backend/kernel_api.h"
-#include "tensor/functors.h"
-#include "tensor/native/op_tables.h"
+#include "cake/cuda/backend/check.cuh"
+#include "cake/cuda/backend/kernel_api.h"
+#include "cake/tensor/functors.h"
+#include "cake/tensor/native/op_tables.h"
 
 namespace cake::cuda::kernels {
 namespace {

@@ -6,12 +6,12 @@
 // is a clear cake::Error from the allocator.
 #include <atomic>
 
-#include "cuda/caching_allocator.h"
-#include "cuda/cuda.h"
-#include "cuda/device_api.h"
-#include "cuda/transfer.h"
-#include "tensor/allocator.h"
-#include "tensor/native/elementwise.h"
+#include "cake/cuda/caching_allocator.h"
+#include "cake/cuda/cuda.h"
+#include "cake/cuda/device_api.h"
+#include "cake/cuda/transfer.h"
+#include "cake/tensor/allocator.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake {
 namespace detail {

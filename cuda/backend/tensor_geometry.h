@@ -9,8 +9,8 @@
 
 #include <array>
 
-#include "cuda/backend/kernel_api.h"
-#include "tensor/tensor.h"
+#include "cake/cuda/backend/kernel_api.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cuda {
 

@@ -4,7 +4,7 @@
 // kernel's is (NOTE [ A backend's switch ]): each row runs its functor from tensor/functors.h,
 // the same code the CPU runs, for the element types its operand rule admits. A new row reaches
 // this file without an edit.
-#include "cuda/backend/elementwise_ops.cuh"
+#include "cake/cuda/backend/elementwise_ops.cuh"
 
 namespace cake::cuda::kernels {
 

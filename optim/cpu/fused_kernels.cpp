@@ -13,9 +13,9 @@
 #endif
 #include <cmath>
 
-#include "optim/fused.h"
-#include "tensor/functors.h"
-#include "tensor/parallel.h"
+#include "cake/optim/fused.h"
+#include "cake/tensor/functors.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::optim::fused {
 

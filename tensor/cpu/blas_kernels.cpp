@@ -11,10 +11,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "tensor/native/elementwise.h"
-#include "tensor/native/linalg.h"
-#include "tensor/pairwise.h"
-#include "tensor/parallel.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/linalg.h"
+#include "cake/tensor/pairwise.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::cpu {
 namespace {

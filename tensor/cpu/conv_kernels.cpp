@@ -20,8 +20,8 @@
 #include <cstring>
 #include <vector>
 
-#include "tensor/cpu/nn_cpu.h"
-#include "tensor/parallel.h"
+#include "cake/tensor/cpu/nn_cpu.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::cpu::fallback {
 namespace {

@@ -7,9 +7,9 @@
 #include <cstring>
 #include <type_traits>
 
-#include "tensor/cpu/loops.h"
-#include "tensor/functors.h"
-#include "tensor/native/elementwise.h"
+#include "cake/tensor/cpu/loops.h"
+#include "cake/tensor/functors.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::cpu {
 namespace {

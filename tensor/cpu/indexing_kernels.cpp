@@ -16,11 +16,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "tensor/cpu/loops.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/indexing.h"
-#include "tensor/native/view.h"
-#include "tensor/parallel.h"
+#include "cake/tensor/cpu/loops.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/indexing.h"
+#include "cake/tensor/native/view.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::cpu {
 namespace {

@@ -18,8 +18,8 @@
 #include <tuple>
 #include <utility>
 
-#include "tensor/parallel.h"
-#include "tensor/tensor.h"
+#include "cake/tensor/parallel.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::cpu {
 

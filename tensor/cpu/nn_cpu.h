@@ -11,7 +11,7 @@
 // types in native/nn_kernels.h describe: contiguous, one dtype, outputs allocated.
 #pragma once
 
-#include "tensor/native/nn_kernels.h"
+#include "cake/tensor/native/nn_kernels.h"
 
 namespace cake::cpu {
 

@@ -6,7 +6,7 @@
 // float64 kernels, so float64, and with it every finite-difference gradient check, always
 // exercises the fallback.
 // Softmax and adaptive pooling have only Cake's kernels (softmax_kernels.cpp, pool_kernels.cpp).
-#include "tensor/cpu/nn_cpu.h"
+#include "cake/tensor/cpu/nn_cpu.h"
 
 namespace cake::cpu {
 namespace {

@@ -7,8 +7,8 @@
 // so that float32 channels of millions of values keep float32 accuracy.
 #include <cmath>
 
-#include "tensor/cpu/nn_cpu.h"
-#include "tensor/parallel.h"
+#include "cake/tensor/cpu/nn_cpu.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::cpu::fallback {
 namespace {

@@ -29,7 +29,7 @@
 #include <utility>
 #include <vector>
 
-#include "tensor/cpu/nn_cpu.h"
+#include "cake/tensor/cpu/nn_cpu.h"
 
 namespace cake::cpu::onednn {
 namespace {

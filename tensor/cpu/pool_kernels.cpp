@@ -13,8 +13,8 @@
 #include <cmath>
 #include <limits>
 
-#include "tensor/cpu/nn_cpu.h"
-#include "tensor/parallel.h"
+#include "cake/tensor/cpu/nn_cpu.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::cpu {
 namespace {

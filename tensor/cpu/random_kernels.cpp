@@ -3,9 +3,9 @@
 // Element i of a draw of float32 uses word i % 4 of group offset + i / 4; 64-bit draws use words
 // (2j, 2j+1) of group offset + i / 2 with j = i % 2. Normals come in Box-Muller pairs from
 // consecutive uniforms. The CUDA kernel follows the same map, so both give the same tensor.
-#include "tensor/parallel.h"
-#include "tensor/philox.h"
-#include "tensor/random.h"
+#include "cake/tensor/parallel.h"
+#include "cake/tensor/philox.h"
+#include "cake/tensor/random.h"
 
 namespace cake::cpu {
 namespace {

@@ -17,11 +17,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "tensor/functors.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
-#include "tensor/parallel.h"
+#include "cake/tensor/functors.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::cpu {
 namespace {

@@ -18,8 +18,8 @@
 #include <limits>
 #include <vector>
 
-#include "tensor/native/nn_kernels.h"
-#include "tensor/parallel.h"
+#include "cake/tensor/native/nn_kernels.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::cpu {
 namespace {

@@ -1,5 +1,5 @@
 // native/elementwise.cpp: argument checks, broadcasting and type promotion for elementwise ops.
-#include "tensor/native/elementwise.h"
+#include "cake/tensor/native/elementwise.h"
 
 #include <cmath>
 #include <limits>

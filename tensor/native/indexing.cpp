@@ -1,13 +1,13 @@
 // native/indexing.cpp: argument checks, output shapes and dispatch for the indexing, joining,
 // sorting and counting ops. The loops themselves are in cpu/indexing_kernels.cpp.
-#include "tensor/native/indexing.h"
+#include "cake/tensor/native/indexing.h"
 
 #include <algorithm>
 #include <numeric>
 
-#include "tensor/native/elementwise.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake::native {
 

@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include "tensor/dispatch.h"
-#include "tensor/tensor.h"
+#include "cake/tensor/dispatch.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::native {
 

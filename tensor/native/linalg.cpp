@@ -1,11 +1,11 @@
-#include "tensor/native/linalg.h"
+#include "cake/tensor/native/linalg.h"
 
 #include <algorithm>
 #include <limits>
 
-#include "tensor/native/elementwise.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake::native {
 

@@ -23,8 +23,8 @@
 
 #include <optional>
 
-#include "tensor/dispatch.h"
-#include "tensor/tensor.h"
+#include "cake/tensor/dispatch.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::native {
 

@@ -1,12 +1,12 @@
 // native/nn_kernels.cpp: argument checks, output shapes and allocation for the neural-network
 // kernels; the arithmetic is behind the stubs (see nn_kernels.h for which implementation runs).
-#include "tensor/native/nn_kernels.h"
+#include "cake/tensor/native/nn_kernels.h"
 
 #include <atomic>
 
-#include "tensor/native/elementwise.h"
-#include "tensor/native/reduce.h"
-#include "tensor/native/view.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake::native {
 

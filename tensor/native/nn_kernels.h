@@ -28,8 +28,8 @@
 #include <cstdint>
 #include <utility>
 
-#include "tensor/dispatch.h"
-#include "tensor/tensor.h"
+#include "cake/tensor/dispatch.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::native {
 

@@ -1,9 +1,9 @@
-#include "tensor/native/reduce.h"
+#include "cake/tensor/native/reduce.h"
 
 #include <algorithm>
 
-#include "tensor/native/elementwise.h"
-#include "tensor/native/view.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake::native {
 

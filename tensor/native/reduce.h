@@ -8,9 +8,9 @@
 
 #include <optional>
 
-#include "tensor/dispatch.h"
-#include "tensor/native/op_tables.h"
-#include "tensor/tensor.h"
+#include "cake/tensor/dispatch.h"
+#include "cake/tensor/native/op_tables.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::native {
 

@@ -1,8 +1,8 @@
-#include "tensor/native/view.h"
+#include "cake/tensor/native/view.h"
 
 #include <algorithm>
 
-#include "tensor/native/elementwise.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::native {
 

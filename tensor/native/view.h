@@ -3,7 +3,7 @@
 // Autograd's differentiable versions (autograd/ops/view.cpp) wrap these.
 #pragma once
 
-#include "tensor/tensor.h"
+#include "cake/tensor/tensor.h"
 
 namespace cake::native {
 

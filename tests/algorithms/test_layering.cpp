@@ -28,7 +28,7 @@ std::string read_file(const fs::path& path) {
 TEST_CASE("algorithms/ and tools/ use the public numerics layer, never BLAS, LAPACK or tensor/cpu/ directly") {
   const char* source_dir = std::getenv("CAKE_SOURCE_DIR");
   REQUIRE_MESSAGE(source_dir != nullptr, "CAKE_SOURCE_DIR is not set (ctest sets it)");
-  const std::vector<std::string> forbidden = {"#include <cblas.h>", "#include <lapacke.h>", "#include \"tensor/cpu/",
+  const std::vector<std::string> forbidden = {"#include <cblas.h>", "#include <lapacke.h>", "#include \"tensor/cpu/", "#include \"cake/tensor/cpu/",
                                               "extern \"C\"", "cblas_", "openblas_set_num_threads"};
   std::int64_t files = 0;
   for (const char* folder : {"algorithms", "tools"}) {
@@ -43,4 +43,31 @@ TEST_CASE("algorithms/ and tools/ use the public numerics layer, never BLAS, LAP
     }
   }
   CHECK(files > 50);  // the folders were found and read
+}
+
+// The installed package exports only include/ (as include/cake/...), so the library's own files
+// must include each other as "cake/tensor/tensor.h", never "tensor/tensor.h" (which would only
+// resolve inside this repository), and no installed header may need OpenMP.
+TEST_CASE("library files include Cake as cake/..., and no installed header uses OpenMP") {
+  const char* source_dir = std::getenv("CAKE_SOURCE_DIR");
+  REQUIRE_MESSAGE(source_dir != nullptr, "CAKE_SOURCE_DIR is not set (ctest sets it)");
+  const std::vector<std::string> layers = {"tensor", "autograd", "nn", "optim", "data", "algorithms", "cuda"};
+  std::int64_t files = 0;
+  for (const std::string& folder : layers) {
+    for (const auto& entry : fs::recursive_directory_iterator(fs::path(source_dir) / folder)) {
+      const std::string ext = entry.path().extension().string();
+      if (!entry.is_regular_file() || (ext != ".h" && ext != ".cpp" && ext != ".cu" && ext != ".cuh")) continue;
+      ++files;
+      const std::string text = read_file(entry.path());
+      for (const std::string& layer : layers)
+        CHECK_MESSAGE(text.find("#include \"" + layer + "/") == std::string::npos,
+                      entry.path().string() << " includes \"" << layer << "/...\": write \"cake/" << layer << "/...\"");
+      const bool installed_header = ext == ".h" && entry.path().string().find("/detail/") == std::string::npos;
+      if (installed_header) {
+        CHECK_MESSAGE(text.find("<omp.h>") == std::string::npos, entry.path().string() << " includes <omp.h>");
+        CHECK_MESSAGE(text.find("#pragma omp") == std::string::npos, entry.path().string() << " has an OpenMP pragma");
+      }
+    }
+  }
+  CHECK(files > 200);
 }

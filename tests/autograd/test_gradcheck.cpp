@@ -2,7 +2,7 @@
 // float64 against central finite differences, with the public cake::autograd::gradcheck; then
 // every row again with gradgradcheck (second derivatives through a create_graph backward).
 // Rows come from gradcheck_cases_*.cpp.
-#include "autograd/function.h"
+#include "cake/autograd/function.h"
 #include "gradcheck_table.h"
 
 namespace cake::testing {

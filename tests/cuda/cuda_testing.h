@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "cuda/cuda.h"
+#include "cake/cuda/cuda.h"
 
 namespace cake::testing {
 

@@ -19,7 +19,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "cuda/device_api.h"
+#include "cake/cuda/device_api.h"
 
 namespace cake::cuda::testing {
 

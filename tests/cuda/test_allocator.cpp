@@ -8,10 +8,10 @@
 #include <stdexcept>
 #include <vector>
 
-#include "cuda/caching_allocator.h"
-#include "cuda/transfer.h"
+#include "cake/cuda/caching_allocator.h"
+#include "cake/cuda/transfer.h"
 #include "cuda/fake_device_api.h"
-#include "tensor/error.h"
+#include "cake/tensor/error.h"
 
 using cake::cuda::CachingAllocator;
 using cake::cuda::Stream;

@@ -7,14 +7,14 @@
 
 #include <vector>
 
-#include "cuda/cuda.h"
+#include "cake/cuda/cuda.h"
 #include "cuda/cuda_testing.h"
 #include "helpers.h"
-#include "tensor/creation.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/linalg.h"
-#include "tensor/native/op_tables.h"
-#include "tensor/native/reduce.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/linalg.h"
+#include "cake/tensor/native/op_tables.h"
+#include "cake/tensor/native/reduce.h"
 
 using namespace cake;
 using cake::testing::check_close;

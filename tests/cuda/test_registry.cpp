@@ -16,14 +16,14 @@
 #include <string>
 #include <vector>
 
-#include "optim/fused.h"
-#include "tensor/dispatch.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/indexing.h"
-#include "tensor/native/linalg.h"
-#include "tensor/native/nn_kernels.h"
-#include "tensor/native/reduce.h"
-#include "tensor/random.h"
+#include "cake/optim/fused.h"
+#include "cake/tensor/dispatch.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/indexing.h"
+#include "cake/tensor/native/linalg.h"
+#include "cake/tensor/native/nn_kernels.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/random.h"
 
 namespace {
 

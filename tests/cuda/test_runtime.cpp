@@ -5,10 +5,10 @@
 
 #include <string>
 
-#include "cuda/cuda.h"
-#include "tensor/creation.h"
-#include "tensor/dispatch.h"
-#include "tensor/error.h"
+#include "cake/cuda/cuda.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/dispatch.h"
+#include "cake/tensor/error.h"
 
 TEST_CASE("is_available agrees with device_count and the answer is stable") {
   const int n = cake::cuda::device_count();

@@ -2,8 +2,8 @@
 // labels, quoting and line ends, round trips through write_csv, and every error by name.
 #include <cmath>
 
-#include "data/csv.h"
-#include "data/file_io.h"
+#include "cake/data/csv.h"
+#include "cake/data/file_io.h"
 #include "helpers.h"
 #include "test_files.h"
 

@@ -6,8 +6,8 @@
 #include <numeric>
 #include <set>
 
-#include "data/dataloader.h"
-#include "data/sampler.h"
+#include "cake/data/dataloader.h"
+#include "cake/data/sampler.h"
 #include "helpers.h"
 
 using namespace cake;

@@ -3,8 +3,8 @@
 // missing path and the Debian package.
 #include <cstdlib>
 
-#include "data/datasets.h"
-#include "data/idx.h"
+#include "cake/data/datasets.h"
+#include "cake/data/idx.h"
 #include "helpers.h"
 #include "test_files.h"
 

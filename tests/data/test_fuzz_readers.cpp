@@ -10,9 +10,9 @@
 #include <functional>
 #include <random>
 
-#include "data/csv.h"
-#include "data/idx.h"
-#include "data/npy.h"
+#include "cake/data/csv.h"
+#include "cake/data/idx.h"
+#include "cake/data/npy.h"
 #include "helpers.h"
 #include "test_files.h"
 

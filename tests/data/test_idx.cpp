@@ -1,6 +1,6 @@
 // Tests for data/idx.h: hand-made IDX files (raw and gzip) with known bytes, write/read round
 // trips, the real Fashion-MNIST files when installed, and every refused input by name.
-#include "data/idx.h"
+#include "cake/data/idx.h"
 #include "helpers.h"
 #include "test_files.h"
 

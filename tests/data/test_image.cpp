@@ -5,7 +5,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "data/image.h"
+#include "cake/data/image.h"
 #include "helpers.h"
 
 using namespace cake;

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "data/npy.h"
+#include "cake/data/npy.h"
 #include "helpers.h"
 #include "test_files.h"
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <set>
 
-#include "data/transforms.h"
+#include "cake/data/transforms.h"
 #include "helpers.h"
 
 using namespace cake;

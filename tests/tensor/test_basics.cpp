@@ -1,8 +1,8 @@
 #include <numeric>
 
 #include "helpers.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/view.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/view.h"
 
 using namespace cake;
 using cake::testing::check_close;

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "helpers.h"
-#include "tensor/native/indexing.h"
+#include "cake/tensor/native/indexing.h"
 
 using namespace cake;
 using cake::testing::check_close;

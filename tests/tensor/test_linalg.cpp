@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "helpers.h"
-#include "tensor/linalg.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/linalg.h"
-#include "tensor/pairwise.h"
+#include "cake/tensor/linalg.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/linalg.h"
+#include "cake/tensor/pairwise.h"
 
 using namespace cake;
 using cake::testing::check_close;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "helpers.h"
-#include "tensor/native/nn_kernels.h"
+#include "cake/tensor/native/nn_kernels.h"
 
 using namespace cake;
 using cake::testing::check_close;

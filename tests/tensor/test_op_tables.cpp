@@ -7,9 +7,9 @@
 #include <string>
 
 #include "helpers.h"
-#include "tensor/functors.h"
-#include "tensor/native/elementwise.h"
-#include "tensor/native/reduce.h"
+#include "cake/tensor/functors.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/reduce.h"
 
 using namespace cake;
 using namespace cake::native;

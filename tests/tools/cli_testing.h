@@ -19,10 +19,10 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "autograd/ops.h"
-#include "data/npy.h"
-#include "tensor/creation.h"
-#include "tensor/random.h"
+#include "cake/autograd/ops.h"
+#include "cake/data/npy.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/random.h"
 
 namespace cake::testing {
 

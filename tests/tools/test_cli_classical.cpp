@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "algorithms/metrics/metrics.h"
-#include "data/npy.h"
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/data/npy.h"
 #include "helpers.h"
 #include "tools/cli_testing.h"
 

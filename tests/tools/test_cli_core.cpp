@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "algorithms/metrics/metrics.h"
-#include "data/npy.h"
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/data/npy.h"
 #include "helpers.h"
 #include "tools/errors.h"
 #include "tools/figures.h"

@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "autograd/ops.h"
-#include "data/npy.h"
+#include "cake/autograd/ops.h"
+#include "cake/data/npy.h"
 #include "helpers.h"
 #include "tools/cli_testing.h"
 

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/image.h"
-#include "data/npy.h"
+#include "cake/data/image.h"
+#include "cake/data/npy.h"
 #include "helpers.h"
 #include "tools/cli_testing.h"
 

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/npy.h"
+#include "cake/data/npy.h"
 #include "helpers.h"
 #include "tools/cli_testing.h"
 

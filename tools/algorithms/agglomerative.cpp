@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "algorithms/cluster/agglomerative.h"
+#include "cake/algorithms/cluster/agglomerative.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "tensor/creation.h"
+#include "cake/tensor/creation.h"
 #include "tools/registry.h"
 
 namespace cake::cli {

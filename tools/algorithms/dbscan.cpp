@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "algorithms/cluster/dbscan.h"
+#include "cake/algorithms/cluster/dbscan.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 

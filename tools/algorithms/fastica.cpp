@@ -1,7 +1,7 @@
 // fastica.cpp: `cake run fastica`, independent component analysis by FastICA
 // (algorithms/decomposition/fastica.h). The estimated sources are saved as the embedding; the unmixing
 // filters are shown as images for image data.
-#include "algorithms/decomposition/fastica.h"
+#include "cake/algorithms/decomposition/fastica.h"
 #include "tools/algorithms/component_images.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"

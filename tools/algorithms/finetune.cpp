@@ -8,11 +8,11 @@
 // log-softmax, trained on the negative log-likelihood of the labels (algorithms/train/finetune.h).
 // metrics.json gets test_accuracy (Bortoletto 2021: 0.9513 on MNIST); confusion_matrix.png shows the
 // test set's true against predicted classes.
-#include "algorithms/train/finetune.h"
-#include "autograd/ops.h"
-#include "nn/checkpoint.h"
-#include "nn/functional.h"
-#include "optim/adam.h"
+#include "cake/algorithms/train/finetune.h"
+#include "cake/autograd/ops.h"
+#include "cake/nn/checkpoint.h"
+#include "cake/nn/functional.h"
+#include "cake/optim/adam.h"
 #include "tools/algorithms/network_runs.h"
 
 namespace cake::cli {

@@ -10,8 +10,8 @@
 // every EM iteration, which EM never lowers.
 #include <string>
 
-#include "algorithms/mixture/gaussian_mixture.h"
-#include "data/npy.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
+#include "cake/data/npy.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"

@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <string>
 
-#include "algorithms/cluster/kmeans.h"
-#include "data/npy.h"
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/data/npy.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"

@@ -12,9 +12,9 @@
 #include <algorithm>
 #include <string>
 
-#include "algorithms/cluster/lloyd_kmeans.h"
-#include "algorithms/detail/common.h"
-#include "data/npy.h"
+#include "cake/algorithms/cluster/lloyd_kmeans.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/data/npy.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"

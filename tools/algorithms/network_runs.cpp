@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <sstream>
 
-#include "algorithms/manifold/tsne.h"
-#include "autograd/ops.h"
-#include "tensor/creation.h"
+#include "cake/algorithms/manifold/tsne.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
 #include "tools/figures.h"
 #include "tools/output.h"
 

@@ -23,10 +23,10 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/networks/autoencoder.h"
-#include "algorithms/train/trainer.h"
-#include "data/dataloader.h"
-#include "data/image.h"
+#include "cake/algorithms/networks/autoencoder.h"
+#include "cake/algorithms/train/trainer.h"
+#include "cake/data/dataloader.h"
+#include "cake/data/image.h"
 #include "tools/registry.h"
 
 namespace cake::cli::networks {

@@ -2,14 +2,14 @@
 // denoising and masked autoencoders, and clustering on their codes (ae-kmeans, ae-gmm).
 #include <algorithm>
 
-#include "algorithms/cluster/clusterer.h"
-#include "algorithms/deep_clustering/latent_clustering.h"
-#include "algorithms/mixture/gaussian_mixture.h"
-#include "autograd/grad_mode.h"
-#include "data/transforms.h"
-#include "nn/checkpoint.h"
-#include "optim/adam.h"
-#include "tensor/creation.h"
+#include "cake/algorithms/cluster/clusterer.h"
+#include "cake/algorithms/deep_clustering/latent_clustering.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/data/transforms.h"
+#include "cake/nn/checkpoint.h"
+#include "cake/optim/adam.h"
+#include "cake/tensor/creation.h"
 #include "tools/algorithms/network_runs.h"
 #include "tools/library_defaults.h"
 

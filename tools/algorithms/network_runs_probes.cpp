@@ -2,7 +2,7 @@
 // the linear probe on learned codes and the confusion matrix of a fine-tuned classifier.
 #include <algorithm>
 
-#include "algorithms/train/linear_probe.h"
+#include "cake/algorithms/train/linear_probe.h"
 #include "tools/algorithms/network_runs.h"
 #include "tools/figures.h"
 

@@ -1,9 +1,9 @@
 // network_runs_vaes.cpp: the runs of the VAE family (network_runs.h): vae and conv-vae.
-#include "algorithms/networks/vae.h"
-#include "autograd/grad_mode.h"
-#include "nn/checkpoint.h"
-#include "optim/adam.h"
-#include "tensor/creation.h"
+#include "cake/algorithms/networks/vae.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/nn/checkpoint.h"
+#include "cake/optim/adam.h"
+#include "cake/tensor/creation.h"
 #include "tools/algorithms/network_runs.h"
 
 namespace cake::cli::networks {

@@ -1,6 +1,6 @@
 // nmf.cpp: `cake run nmf`, non-negative matrix factorisation X ~ W H (algorithms/decomposition/nmf.h). W is
 // saved as the embedding; the parts H are shown as images for image data.
-#include "algorithms/decomposition/nmf.h"
+#include "cake/algorithms/decomposition/nmf.h"
 #include "tools/algorithms/component_images.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"

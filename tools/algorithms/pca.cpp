@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/decomposition/pca.h"
-#include "data/npy.h"
+#include "cake/algorithms/decomposition/pca.h"
+#include "cake/data/npy.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"

@@ -2,7 +2,7 @@
 // (algorithms/decomposition/dictionary_learning.h): learns the atoms by lasso coding and block coordinate
 // descent, then encodes the data with the transform_* coder. The codes are saved as the
 // embedding; the atoms are shown as images for image data.
-#include "algorithms/decomposition/dictionary_learning.h"
+#include "cake/algorithms/decomposition/dictionary_learning.h"
 #include "tools/algorithms/component_images.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"

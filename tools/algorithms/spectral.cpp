@@ -1,7 +1,7 @@
 // spectral.cpp: `cake run spectral`, spectral clustering after Ng, Jordan & Weiss 2002
 // (algorithms/cluster/spectral.h): RBF or k-NN affinity, top eigenvectors of D^-1/2 A D^-1/2
 // (dense or thick-restart Lanczos), unit rows, then k-means or CPQR.
-#include "algorithms/cluster/spectral.h"
+#include "cake/algorithms/cluster/spectral.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 

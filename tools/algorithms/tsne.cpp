@@ -12,8 +12,8 @@
 // and the trustworthiness T(5) of the embedding (Venna & Kaski 2001).
 #include <string>
 
-#include "algorithms/metrics/metrics.h"
-#include "algorithms/manifold/tsne.h"
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/algorithms/manifold/tsne.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"

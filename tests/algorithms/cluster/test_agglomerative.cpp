@@ -1,7 +1,7 @@
 // Agglomerative clustering: the merge tree (children, distances) and labels equal
 // scikit-learn's for ward, complete, average and single linkage, with and without a k-NN
 // connectivity graph; the NN-chain agrees with a naive O(n^3) reference; blobs are found.
-#include "algorithms/cluster/agglomerative.h"
+#include "cake/algorithms/cluster/agglomerative.h"
 #include "algorithms/classical2_testing.h"
 
 #include <cmath>

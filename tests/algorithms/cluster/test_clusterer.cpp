@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "algorithms/classical_helpers.h"
-#include "algorithms/cluster/clusterer.h"
-#include "algorithms/cluster/kmeans.h"
-#include "algorithms/mixture/gaussian_mixture.h"
+#include "cake/algorithms/cluster/clusterer.h"
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
 
 using namespace cake;
 using cake::cluster::Clusterer;

@@ -1,10 +1,10 @@
 // DBSCAN: labels and core samples equal scikit-learn's on blobs with noise, concentric circles
 // and 12-D blobs; the k-d tree and the blocked-GEMM neighbourhoods agree with a naive search.
-#include "algorithms/cluster/dbscan.h"
+#include "cake/algorithms/cluster/dbscan.h"
 
 #include <algorithm>
 
-#include "algorithms/neighbors/kd_tree.h"
+#include "cake/algorithms/neighbors/kd_tree.h"
 #include "algorithms/classical2_testing.h"
 
 using namespace cake;

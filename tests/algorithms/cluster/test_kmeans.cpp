@@ -3,9 +3,9 @@
 // of the distance kernels, the empty-cluster policy, and the error messages.
 #include <set>
 
-#include "algorithms/detail/common.h"
-#include "algorithms/cluster/kmeans.h"
-#include "algorithms/cluster/kmeans_steps.h"
+#include "cake/algorithms/detail/common.h"
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/cluster/kmeans_steps.h"
 #include "algorithms/fixtures/classical_fixtures.h"
 #include "algorithms/classical_helpers.h"
 

@@ -4,8 +4,8 @@
 #include <set>
 
 #include "algorithms/classical_helpers.h"
-#include "algorithms/cluster/kmeans.h"
-#include "algorithms/cluster/lloyd_kmeans.h"
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/cluster/lloyd_kmeans.h"
 
 using namespace cake;
 using cake::cluster::KMeans;

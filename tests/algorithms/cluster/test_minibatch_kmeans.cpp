@@ -1,7 +1,7 @@
 // Tests for algorithms/cluster/minibatch_kmeans.h: recovery of separated blobs, inertia close to
 // scikit-learn's MiniBatchKMeans and to full k-means, reproducibility, partial_fit.
-#include "algorithms/cluster/kmeans.h"
-#include "algorithms/cluster/minibatch_kmeans.h"
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/cluster/minibatch_kmeans.h"
 #include "algorithms/fixtures/classical_fixtures.h"
 #include "algorithms/classical_helpers.h"
 

@@ -2,10 +2,10 @@
 // (eigenvalues and invariant subspaces), deflation handles disconnected graphs, the k-NN
 // affinity separates concentric circles (k-means could not) as scikit-learn does, RBF blobs
 // are found, CPQR and k-means label assignment, errors.
-#include "algorithms/detail/lanczos.h"
-#include "algorithms/cluster/spectral.h"
+#include "cake/algorithms/detail/lanczos.h"
+#include "cake/algorithms/cluster/spectral.h"
 #include "algorithms/classical2_testing.h"
-#include "tensor/linalg.h"
+#include "cake/tensor/linalg.h"
 
 using namespace cake;
 using namespace cake::algorithms;

@@ -2,7 +2,7 @@
 // scikit-learn's OMP on noisy data; lasso_cd satisfies the lasso optimality conditions and
 // agrees with scikit-learn; threshold is the soft threshold of D x; dictionary learning follows
 // scikit-learn's cost curve from the same SVD start.
-#include "algorithms/decomposition/dictionary_learning.h"
+#include "cake/algorithms/decomposition/dictionary_learning.h"
 #include "algorithms/classical2_testing.h"
 
 using namespace cake;

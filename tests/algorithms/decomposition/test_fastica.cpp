@@ -1,7 +1,7 @@
 // FastICA: three mixed sources (sine, square wave, sawtooth) are recovered up to sign, scale and
 // order (|corr| > 0.99) by every contrast function, both algorithms and both whitening
 // solvers; unit-variance sources; mixing inverts components; transform / inverse_transform.
-#include "algorithms/decomposition/fastica.h"
+#include "cake/algorithms/decomposition/fastica.h"
 #include "algorithms/classical2_testing.h"
 
 #include <cmath>

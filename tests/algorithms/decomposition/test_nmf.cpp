@@ -1,7 +1,7 @@
 // NMF: an exactly low-rank non-negative matrix is recovered; the reconstruction error matches
 // scikit-learn's for both solvers and the NNDSVD initialisations; both solvers never increase
 // the loss; transform / inverse_transform; float32; errors.
-#include "algorithms/decomposition/nmf.h"
+#include "cake/algorithms/decomposition/nmf.h"
 #include "algorithms/classical2_testing.h"
 
 using namespace cake;

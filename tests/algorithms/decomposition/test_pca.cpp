@@ -1,8 +1,8 @@
 // Tests for algorithms/decomposition/pca.h: every solver against scikit-learn 1.2 on fixed data (components up
 // to sign, explained variance), the sign convention, whitening, the inverse transform, float32,
 // the automatic solver choice, DeepCluster's pca_whiten_l2, and the error messages.
-#include "algorithms/decomposition/pca.h"
-#include "tensor/linalg.h"
+#include "cake/algorithms/decomposition/pca.h"
+#include "cake/tensor/linalg.h"
 #include "algorithms/fixtures/classical_fixtures.h"
 #include "algorithms/classical_helpers.h"
 

@@ -7,7 +7,7 @@
 #include <numbers>
 #include <vector>
 
-#include "algorithms/detail/fft.h"
+#include "cake/algorithms/detail/fft.h"
 #include "helpers.h"
 
 using namespace cake;

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "algorithms/manifold/tsne.h"
+#include "cake/algorithms/manifold/tsne.h"
 #include "algorithms/classical_helpers.h"
 #include "algorithms/fixtures/classical_fixtures.h"
 

@@ -4,7 +4,7 @@
 #include <numeric>
 #include <random>
 
-#include "algorithms/metrics/hungarian.h"
+#include "cake/algorithms/metrics/hungarian.h"
 #include "helpers.h"
 
 using namespace cake;

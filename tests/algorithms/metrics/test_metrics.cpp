@@ -7,9 +7,9 @@
 #include <map>
 #include <random>
 
-#include "algorithms/metrics/hungarian.h"
-#include "algorithms/train/linear_probe.h"
-#include "algorithms/metrics/metrics.h"
+#include "cake/algorithms/metrics/hungarian.h"
+#include "cake/algorithms/train/linear_probe.h"
+#include "cake/algorithms/metrics/metrics.h"
 #include "helpers.h"
 
 using namespace cake;

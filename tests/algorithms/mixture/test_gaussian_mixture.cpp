@@ -3,7 +3,7 @@
 // likelihood, separated blobs are recovered, sampling, warm starts, float32, and errors.
 #include <map>
 
-#include "algorithms/mixture/gaussian_mixture.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "algorithms/fixtures/classical_fixtures.h"
 #include "algorithms/classical_helpers.h"
 

@@ -5,11 +5,11 @@
 #include <cmath>
 #include <string>
 
-#include "algorithms/networks/autoencoder.h"
-#include "algorithms/train/finetune.h"
-#include "algorithms/deep_clustering/latent_clustering.h"
-#include "algorithms/metrics/metrics.h"
-#include "algorithms/train/trainer.h"
+#include "cake/algorithms/networks/autoencoder.h"
+#include "cake/algorithms/train/finetune.h"
+#include "cake/algorithms/deep_clustering/latent_clustering.h"
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/algorithms/train/trainer.h"
 #include "data/test_files.h"
 #include "helpers.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "algorithms/networks/vae.h"
+#include "cake/algorithms/networks/vae.h"
 #include "helpers.h"
 
 using namespace cake;

@@ -10,8 +10,8 @@
 #include <iterator>
 #include <set>
 
-#include "algorithms/networks/autoencoder.h"
-#include "algorithms/train/trainer.h"
+#include "cake/algorithms/networks/autoencoder.h"
+#include "cake/algorithms/train/trainer.h"
 #include "data/test_files.h"
 #include "helpers.h"
 
