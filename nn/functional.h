@@ -198,12 +198,12 @@ struct NormalizeFuncOptions {
   CAKE_ARG(std::int64_t, dim) = 1;
   CAKE_ARG(double, eps) = 1e-12;
 };
-inline Tensor softmax(const Tensor& x, const SoftmaxFuncOptions& o) { return softmax(x, o.dim()); }
-inline Tensor log_softmax(const Tensor& x, const LogSoftmaxFuncOptions& o) { return log_softmax(x, o.dim()); }
-inline Tensor leaky_relu(const Tensor& x, const LeakyReLUFuncOptions& o) { return leaky_relu(x, o.negative_slope()); }
-inline Tensor elu(const Tensor& x, const ELUFuncOptions& o) { return elu(x, o.alpha()); }
-inline Tensor dropout(const Tensor& x, const DropoutFuncOptions& o) { return dropout(x, o.p(), o.training()); }
-inline Tensor normalize(const Tensor& x, const NormalizeFuncOptions& o) { return normalize(x, o.p(), o.dim(), o.eps()); }
+inline Tensor softmax(const Tensor& x, const SoftmaxFuncOptions& o) { return functional::softmax(x, o.dim()); }
+inline Tensor log_softmax(const Tensor& x, const LogSoftmaxFuncOptions& o) { return functional::log_softmax(x, o.dim()); }
+inline Tensor leaky_relu(const Tensor& x, const LeakyReLUFuncOptions& o) { return functional::leaky_relu(x, o.negative_slope()); }
+inline Tensor elu(const Tensor& x, const ELUFuncOptions& o) { return functional::elu(x, o.alpha()); }
+inline Tensor dropout(const Tensor& x, const DropoutFuncOptions& o) { return functional::dropout(x, o.p(), o.training()); }
+inline Tensor normalize(const Tensor& x, const NormalizeFuncOptions& o) { return functional::normalize(x, o.p(), o.dim(), o.eps()); }
 
 }  // namespace functional
 }  // namespace cake::nn
