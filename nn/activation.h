@@ -14,8 +14,29 @@
 
 #include "cake/nn/functional.h"
 #include "cake/nn/module.h"
+#include "cake/nn/options.h"
 
 namespace cake::nn {
+
+// libtorch's option structs for the layers with a setting (nn/options.h says how one struct
+// takes both `{.negative_slope = 0.2}` and `LeakyReLUOptions().negative_slope(0.2)`).
+struct LeakyReLUOptions {
+  using Self = LeakyReLUOptions;
+  CAKE_ARG(double, negative_slope) = 0.01;
+};
+struct ELUOptions {
+  using Self = ELUOptions;
+  CAKE_ARG(double, alpha) = 1.0;
+};
+struct SoftmaxOptions {  // SoftmaxOptions(1)
+  using Self = SoftmaxOptions;
+  CAKE_ARG(std::int64_t, dim) = -1;
+};
+using LogSoftmaxOptions = SoftmaxOptions;
+struct DropoutOptions {  // DropoutOptions(0.2) or DropoutOptions().p(0.2)
+  using Self = DropoutOptions;
+  CAKE_ARG(double, p) = 0.5;
+};
 
 class ReLU : public Module, public Holder<ReLU> {
  public:
@@ -31,6 +52,7 @@ class LeakyReLU : public Module, public Holder<LeakyReLU> {
   CAKE_HOLDER_CONSTRUCTORS(LeakyReLU)
   std::shared_ptr<Module> clone() const override { return std::make_shared<LeakyReLU>(*this); }
   explicit LeakyReLU(double negative_slope = 0.01) : negative_slope(negative_slope) {}
+  explicit LeakyReLU(const LeakyReLUOptions& options) : negative_slope(options.negative_slope) {}
   Tensor forward(const Tensor& x) override { return functional::leaky_relu(x, negative_slope); }
   std::string name() const override { return "LeakyReLU"; }
   std::string extra_repr() const override { return "negative_slope=" + std::to_string(negative_slope); }
@@ -42,6 +64,7 @@ class ELU : public Module, public Holder<ELU> {
   CAKE_HOLDER_CONSTRUCTORS(ELU)
   std::shared_ptr<Module> clone() const override { return std::make_shared<ELU>(*this); }
   explicit ELU(double alpha = 1.0) : alpha(alpha) {}
+  explicit ELU(const ELUOptions& options) : alpha(options.alpha) {}
   Tensor forward(const Tensor& x) override { return functional::elu(x, alpha); }
   std::string name() const override { return "ELU"; }
   std::string extra_repr() const override { return "alpha=" + std::to_string(alpha); }
@@ -80,6 +103,7 @@ class Softmax : public Module, public Holder<Softmax> {
   CAKE_HOLDER_CONSTRUCTORS(Softmax)
   std::shared_ptr<Module> clone() const override { return std::make_shared<Softmax>(*this); }
   explicit Softmax(std::int64_t dim) : dim(dim) {}
+  explicit Softmax(const SoftmaxOptions& options) : dim(options.dim) {}
   Tensor forward(const Tensor& x) override { return functional::softmax(x, dim); }
   std::string name() const override { return "Softmax"; }
   std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
@@ -91,6 +115,7 @@ class LogSoftmax : public Module, public Holder<LogSoftmax> {
   CAKE_HOLDER_CONSTRUCTORS(LogSoftmax)
   std::shared_ptr<Module> clone() const override { return std::make_shared<LogSoftmax>(*this); }
   explicit LogSoftmax(std::int64_t dim) : dim(dim) {}
+  explicit LogSoftmax(const LogSoftmaxOptions& options) : dim(options.dim) {}
   Tensor forward(const Tensor& x) override { return functional::log_softmax(x, dim); }
   std::string name() const override { return "LogSoftmax"; }
   std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
@@ -105,6 +130,7 @@ class Dropout : public Module, public Holder<Dropout> {
   explicit Dropout(double p = 0.5) : p(p) {
     CAKE_CHECK(p >= 0.0 && p <= 1.0, "Dropout: probability must be in [0, 1], got ", p);
   }
+  explicit Dropout(const DropoutOptions& options) : Dropout(options.p()) {}
   Tensor forward(const Tensor& x) override { return functional::dropout(x, p, is_training()); }
   std::string name() const override { return "Dropout"; }
   std::string extra_repr() const override { return "p=" + std::to_string(p); }

@@ -171,6 +171,40 @@ Tensor info_nce(const Tensor& query, const Tensor& positive_key, const Tensor& n
 // similarities divided by T, the self-similarity excluded. Per-view losses, averaged over 2N.
 Tensor nt_xent(const Tensor& z1, const Tensor& z2, double temperature = 0.5, Reduction reduction = Reduction::Mean);
 
+// ---- libtorch's FuncOptions for the functions above with settings ----------------------------
+// F::softmax(x, F::SoftmaxFuncOptions(1)), F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2)),
+// F::dropout(x, F::DropoutFuncOptions().p(0.2).training(false)), F::normalize(x, F::NormalizeFuncOptions().dim(0)).
+struct SoftmaxFuncOptions {
+  using Self = SoftmaxFuncOptions;
+  CAKE_ARG(std::int64_t, dim) = -1;
+};
+using LogSoftmaxFuncOptions = SoftmaxFuncOptions;
+struct LeakyReLUFuncOptions {
+  using Self = LeakyReLUFuncOptions;
+  CAKE_ARG(double, negative_slope) = 0.01;
+};
+struct ELUFuncOptions {
+  using Self = ELUFuncOptions;
+  CAKE_ARG(double, alpha) = 1.0;
+};
+struct DropoutFuncOptions {
+  using Self = DropoutFuncOptions;
+  CAKE_ARG(double, p) = 0.5;
+  CAKE_ARG(bool, training) = true;
+};
+struct NormalizeFuncOptions {
+  using Self = NormalizeFuncOptions;
+  CAKE_ARG(double, p) = 2.0;
+  CAKE_ARG(std::int64_t, dim) = 1;
+  CAKE_ARG(double, eps) = 1e-12;
+};
+inline Tensor softmax(const Tensor& x, const SoftmaxFuncOptions& o) { return functional::softmax(x, o.dim()); }
+inline Tensor log_softmax(const Tensor& x, const LogSoftmaxFuncOptions& o) { return functional::log_softmax(x, o.dim()); }
+inline Tensor leaky_relu(const Tensor& x, const LeakyReLUFuncOptions& o) { return functional::leaky_relu(x, o.negative_slope()); }
+inline Tensor elu(const Tensor& x, const ELUFuncOptions& o) { return functional::elu(x, o.alpha()); }
+inline Tensor dropout(const Tensor& x, const DropoutFuncOptions& o) { return functional::dropout(x, o.p(), o.training()); }
+inline Tensor normalize(const Tensor& x, const NormalizeFuncOptions& o) { return functional::normalize(x, o.p(), o.dim(), o.eps()); }
+
 }  // namespace functional
 }  // namespace cake::nn
 

@@ -25,6 +25,22 @@ struct LinearOptions {
   CAKE_ARG(bool, bias) = true;
 };
 
+struct EmbeddingOptions {  // EmbeddingOptions(1000, 64)
+  using Self = EmbeddingOptions;
+  CAKE_ARG(std::int64_t, num_embeddings) = 0;
+  CAKE_ARG(std::int64_t, embedding_dim) = 0;
+};
+struct FlattenOptions {  // FlattenOptions().start_dim(1).end_dim(-1)
+  using Self = FlattenOptions;
+  CAKE_ARG(std::int64_t, start_dim) = 1;
+  CAKE_ARG(std::int64_t, end_dim) = -1;
+};
+struct UnflattenOptions {  // UnflattenOptions(1, {16, 7, 7})
+  using Self = UnflattenOptions;
+  CAKE_ARG(std::int64_t, dim) = 0;
+  CAKE_ARG(Shape, sizes) = Shape{};
+};
+
 // y = x W^T + b. Initialised as PyTorch's nn.Linear: W ~ kaiming_uniform(a = sqrt(5)), which is
 // U(-1/sqrt(in), 1/sqrt(in)), and b ~ U(-1/sqrt(in), 1/sqrt(in)).
 class Linear : public Module, public Holder<Linear> {
@@ -49,6 +65,7 @@ class Linear : public Module, public Holder<Linear> {
 class Embedding : public Module, public Holder<Embedding> {
  public:
   Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim);
+  explicit Embedding(const EmbeddingOptions& options) : Embedding(options.num_embeddings, options.embedding_dim) {}
   CAKE_HOLDER_CONSTRUCTORS(Embedding)
   Tensor forward(const Tensor& indices) override;
   std::shared_ptr<Module> clone() const override {
@@ -77,6 +94,7 @@ class Flatten : public Module, public Holder<Flatten> {
   CAKE_HOLDER_CONSTRUCTORS(Flatten)
   std::shared_ptr<Module> clone() const override { return std::make_shared<Flatten>(*this); }
   explicit Flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1) : start_dim(start_dim), end_dim(end_dim) {}
+  explicit Flatten(const FlattenOptions& options) : Flatten(options.start_dim, options.end_dim) {}
   Tensor forward(const Tensor& x) override { return x.flatten(start_dim, end_dim); }
   std::string name() const override { return "Flatten"; }
   std::string extra_repr() const override;
@@ -90,6 +108,7 @@ class Unflatten : public Module, public Holder<Unflatten> {
   CAKE_HOLDER_CONSTRUCTORS(Unflatten)
   std::shared_ptr<Module> clone() const override { return std::make_shared<Unflatten>(*this); }
   Unflatten(std::int64_t dim, Shape sizes) : dim(dim), sizes(std::move(sizes)) {}
+  explicit Unflatten(const UnflattenOptions& options) : Unflatten(options.dim, options.sizes) {}
   Tensor forward(const Tensor& x) override { return x.unflatten(dim, sizes); }
   std::string name() const override { return "Unflatten"; }
   std::string extra_repr() const override;

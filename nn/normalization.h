@@ -87,11 +87,21 @@ class BatchNorm2d : public BatchNormBase, public Holder<BatchNorm2d> {
   void check_input(const Tensor& x) const override;
 };
 
+// LayerNormOptions({64}).eps(1e-6).elementwise_affine(false), as libtorch.
+struct LayerNormOptions {
+  using Self = LayerNormOptions;
+  CAKE_ARG(Shape, normalized_shape) = Shape{};
+  CAKE_ARG(double, eps) = 1e-5;
+  CAKE_ARG(bool, elementwise_affine) = true;
+};
+
 // Normalises over the trailing dims given by normalized_shape, per sample; the same in
 // training and evaluation.
 class LayerNorm : public Module, public Holder<LayerNorm> {
  public:
   explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true);
+  explicit LayerNorm(const LayerNormOptions& options)
+      : LayerNorm(options.normalized_shape, options.eps, options.elementwise_affine) {}
   CAKE_HOLDER_CONSTRUCTORS(LayerNorm)
   std::shared_ptr<Module> clone() const override {
     return copy_state_into(std::make_shared<LayerNorm>(normalized_shape, eps, weight.defined()));

@@ -24,12 +24,21 @@
 // and nothing positional can land in an unintended field.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstddef>
+#include <initializer_list>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
 namespace cake::nn {
+
+template <class T>
+struct is_std_array : std::false_type {};
+template <class E, std::size_t N>
+struct is_std_array<std::array<E, N>> : std::true_type {};
 
 template <class Owner, class T, std::size_t (*OffsetInOwner)()>
 class Arg {
@@ -38,6 +47,12 @@ class Arg {
   // `Conv2dOptions(1, 16, 3)` initialise the value.
   constexpr Arg() = default;
   constexpr Arg(const T& value) : value_(value) {}  // NOLINT(google-explicit-constructor)
+  // A braced list inside the positional form, libtorch's LayerNormOptions({64}) or
+  // UnflattenOptions(1, {16, 7, 7}), fills a container (Shape) or a fixed array (Pair).
+  template <class E>
+    requires(std::constructible_from<T, std::initializer_list<E>> || std::constructible_from<T, const E*, const E*> ||
+             is_std_array<T>::value)
+  constexpr Arg(std::initializer_list<E> list) : value_(from_list(list)) {}  // NOLINT
   template <class... Args>
     requires(sizeof...(Args) != 1 && std::constructible_from<T, Args...>)
   constexpr Arg(Args&&... args) : value_(std::forward<Args>(args)...) {}  // NOLINT
@@ -60,6 +75,20 @@ class Arg {
   }
 
  private:
+  template <class E>
+  static constexpr T from_list(std::initializer_list<E> list) {
+    if constexpr (is_std_array<T>::value) {
+      if (list.size() != std::tuple_size<T>::value) throw std::invalid_argument("option: wrong number of values in a braced list");
+      T out{};
+      std::copy(list.begin(), list.end(), out.begin());
+      return out;
+    } else if constexpr (std::constructible_from<T, std::initializer_list<E>>) {
+      return T(list);
+    } else {
+      return T(list.begin(), list.end());  // Shape from {16, 7, 7}: int elements, int64 values
+    }
+  }
+
   Owner& owner() {
     // The field lives OffsetInOwner() bytes into its Owner (see the note above).
     return *reinterpret_cast<Owner*>(reinterpret_cast<char*>(this) - OffsetInOwner());

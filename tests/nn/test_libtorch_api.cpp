@@ -115,6 +115,56 @@ TEST_CASE("builder options mean what libtorch means") {
   CHECK(s.nesterov);
 }
 
+TEST_CASE("builder options of the layers with one or two settings") {
+  nn::LeakyReLU leaky(nn::LeakyReLUOptions().negative_slope(0.2));
+  CHECK(leaky->negative_slope == 0.2);
+  CHECK(values(leaky(full({1}, -1.0)))[0] == doctest::Approx(-0.2));
+  nn::ELU elu(nn::ELUOptions().alpha(0.5));
+  CHECK(elu->alpha == 0.5);
+  nn::Softmax softmax(nn::SoftmaxOptions(0));
+  CHECK(softmax->dim == 0);
+  nn::LogSoftmax log_softmax(nn::LogSoftmaxOptions(1));
+  CHECK(log_softmax->dim == 1);
+  nn::Dropout dropout(nn::DropoutOptions(0.2));
+  CHECK(dropout->p == 0.2);
+  nn::Dropout dropout2(nn::DropoutOptions().p(0.3));
+  CHECK(dropout2->p == 0.3);
+  CHECK_THROWS_WITH_AS(nn::Dropout(nn::DropoutOptions(1.5)), doctest::Contains("[0, 1]"), cake::Error);
+
+  // MaxPool2dOptions(3).stride(2).padding(1): 28 -> 14; the stride defaults to the kernel.
+  nn::MaxPool2d pool(nn::MaxPool2dOptions(3).stride(2).padding(1));
+  CHECK(pool(zeros({1, 1, 28, 28})).sizes() == Shape{1, 1, 14, 14});
+  nn::MaxPool2d pool_default(nn::MaxPool2dOptions(2));
+  CHECK(pool_default(zeros({1, 1, 28, 28})).sizes() == Shape{1, 1, 14, 14});
+  nn::AvgPool2d avg(nn::AvgPool2dOptions(3).stride(1).padding(1).count_include_pad(false));
+  CHECK(!avg->params.count_include_pad);
+  CHECK(values(avg(ones({1, 1, 4, 4})))[0] == doctest::Approx(1.0));  // corner: padding not counted
+  nn::AdaptiveAvgPool2d global(nn::AdaptiveAvgPool2dOptions({1, 1}));
+  CHECK(global(ones({2, 3, 5, 5})).sizes() == Shape{2, 3, 1, 1});
+
+  nn::Flatten flatten(nn::FlattenOptions().start_dim(2));
+  CHECK(flatten(zeros({2, 3, 4, 5})).sizes() == Shape{2, 3, 20});
+  nn::Unflatten unflatten(nn::UnflattenOptions(1, {16, 7, 7}));
+  CHECK(unflatten(zeros({2, 784})).sizes() == Shape{2, 16, 7, 7});
+  nn::Embedding table(nn::EmbeddingOptions(10, 4));
+  CHECK(table->weight.sizes() == Shape{10, 4});
+  nn::LayerNorm norm(nn::LayerNormOptions({8}).eps(1e-6).elementwise_affine(false));
+  CHECK(norm->eps == 1e-6);
+  CHECK(!norm->weight.defined());
+}
+
+TEST_CASE("FuncOptions of the functions with settings") {
+  const Tensor x = tensor({-1.0, 0.0, 2.0});
+  CHECK(values(F::softmax(x, F::SoftmaxFuncOptions(0))) == values(F::softmax(x, 0)));
+  CHECK(values(F::log_softmax(x, F::LogSoftmaxFuncOptions(0))) == values(F::log_softmax(x, 0)));
+  CHECK(values(F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2)))[0] == doctest::Approx(-0.2));
+  CHECK(values(F::elu(x, F::ELUFuncOptions().alpha(2.0)))[0] == doctest::Approx(2.0 * (std::exp(-1.0) - 1.0)));
+  CHECK(values(F::dropout(x, F::DropoutFuncOptions().p(0.9).training(false))) == values(x));  // identity in eval
+  const std::vector<double> unit = values(F::normalize(tensor({3.0, 4.0}).reshape({1, 2}), F::NormalizeFuncOptions().dim(1)));
+  CHECK(unit[0] == doctest::Approx(0.6));
+  CHECK(unit[1] == doctest::Approx(0.8));
+}
+
 TEST_CASE("ModuleList, ModuleDict, modules, named_modules, children, apply") {
   nn::ModuleList list(nn::Linear(2, 3), nn::ReLU());
   list->push_back(nn::Linear(3, 1));
