@@ -28,10 +28,12 @@
 //
 // A header with no inputs file must have a self-contained example. Since the functions never
 // run, inputs only need the right types (a file name that does not exist is fine).
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -121,8 +123,10 @@ std::string header_examples(const std::string& root, const std::string& inputs_d
   includes << "// The usage examples of Cake's headers, extracted by tests/docs/extract_examples.cpp.\n"
            << "#include <cake/cake.h>\n\n#include <cstdint>\n#include <iostream>\n#include <memory>\n"
            << "#include <string>\n#include <vector>\n\n";
+  std::set<std::string> used;  // the inputs files that belong to a header
   int index = 0;
   for (const std::string& header : headers) {
+    used.insert(inputs_name(header));
     const Inputs inputs = read_inputs(inputs_dir + "/" + inputs_name(header));
     includes << "#include \"cake/" << header << "\"\n";
     for (const std::string& line : inputs.includes) includes << line << "\n";
@@ -137,6 +141,13 @@ std::string header_examples(const std::string& root, const std::string& inputs_d
     for (const std::string& line : inputs.after) body << indent << line << "\n";
     if (!inputs.namespace_scope) body << "}\n";
     body << "}  // namespace example_" << index++ << "\n\n";
+  }
+  // An inputs file whose header was renamed or removed would silently stop being used.
+  for (const auto& entry : std::filesystem::directory_iterator(inputs_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".inc" && !used.contains(name))
+      throw std::runtime_error("extract_examples: inputs file '" + entry.path().string() +
+                               "' belongs to no header given (renamed or removed?)");
   }
   body << "int main() {}\n";
   return includes.str() + "\n" + body.str();
