@@ -26,8 +26,10 @@
 //                                                     // registers kernels: put it (and the
 //                                                     // inputs) in namespace cake::example_<n>
 //
-// A header with no inputs file must have a self-contained example. Since the functions never
-// run, inputs only need the right types (a file name that does not exist is fine).
+// The two markers stand alone on their lines. A header with no inputs file must have a
+// self-contained example; an inputs file that matches no header given is an error (a renamed
+// header would otherwise lose its inputs silently). Since the functions never run, inputs only
+// need the right types (a file name that does not exist is fine).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
