@@ -5,7 +5,7 @@
 // AccumulateGrad node that adds into the leaf's .grad()). Backward walks these edges from the
 // loss towards the leaves: see engine.cpp.
 //
-//   y = exp(x)    records   ExpBackward --next_edges[0]--> AccumulateGrad(x)
+//   cake::Tensor y = cake::exp(x);   // records ExpBackward --next_edges[0]--> AccumulateGrad(x)
 //
 // Op authors use autograd::record (function.h) rather than these types directly.
 #pragma once

@@ -5,7 +5,7 @@
 //                                         .transform = cake::data::RandomHorizontalFlip(0.5)});
 //   for (int epoch = 0; epoch < 10; ++epoch)
 //     for (const cake::data::Batch& batch : loader) {   // each loop is the next epoch
-//       auto loss = model(batch.x, batch.y);  ...
+//       auto loss = cake::nn::functional::cross_entropy(model->forward(batch.x), batch.y);
 //     }
 //
 // Each batch is gathered into one fresh allocation (one memcpy per sample row), then the

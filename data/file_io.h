@@ -1,7 +1,7 @@
 // file_io.h: the small file helpers every reader and writer in data/ shares.
 //
 //   std::string text = cake::data::read_text_file("table.csv");          // whole file
-//   cake::data::write_file_atomic("out.npy", [&](std::ostream& out) { out.write(...); });
+//   cake::data::write_file_atomic("copy.csv", [&](std::ostream& out) { out << text; });
 //
 // Writers go through write_file_atomic: the bytes go to a temporary file beside the target,
 // which is renamed over it only after a successful write. A crash or a full disk therefore

@@ -1,6 +1,6 @@
 // image.h: a tiny RGB raster canvas, a built-in bitmap font, image grids and a PNG writer.
 //
-//   using namespace cake::image;
+//   using namespace cake::data::image;
 //   Canvas canvas(200, 100);                          // white, 3 bytes a pixel
 //   canvas.draw_line(10, 90, 190, 10, kBlack);
 //   canvas.fill_circle(100, 50, 4, palette(0));       // the first categorical colour

@@ -1,15 +1,15 @@
 // fused.h: single-pass optimiser kernels, the fast path beside the readable tensor-op updates.
 //
-// Written with tensor ops, one Adam step reads and writes every parameter-sized buffer about a
-// dozen times (mul_, add_, sqrt, div_, ... each a full pass, some with a temporary). These
-// kernels do the same arithmetic, in the same order and precision, in one pass per parameter:
-// on 4M float32 parameters (2 threads) that is about 10x faster (measured in the report of
-// the commit that added them; see tests/optim/test_optimizers.cpp for the equality checks).
+//   cake::optim::Adam adam(net->parameters(), {.lr = 1e-3, .fused = true});   // the default
 //
-// An optimiser uses them when its `fused` option is on (the default), a kernel is registered
-// for the parameter's device, and the parameter, its gradient and its state tensors are all
-// contiguous with one dtype; otherwise it runs the tensor-op update, which stays the
-// reference. Both give bit-identical results.
+// Written with tensor ops, one Adam step reads and writes every parameter-sized buffer about a
+// dozen times (mul_, add_, sqrt, div_, ... each a full pass, some with a temporary). These kernels
+// do the same arithmetic, in the same order and precision, in one pass per parameter: on 4M float32
+// parameters (2 threads), about 10x faster; tests/optim/test_optimizers.cpp checks that they agree.
+//
+// An optimiser uses them when its `fused` option is on (the default), a kernel is registered for
+// the parameter's device, and the parameter, its gradient and its state tensors are contiguous with
+// one dtype; otherwise it runs the tensor-op update, which stays the reference (bit-identical).
 #pragma once
 
 #include <initializer_list>

@@ -2,7 +2,7 @@
 //
 //   cake::optim::AdamW opt(model->parameters(), {.lr = 3e-4});
 //   cake::optim::CosineAnnealingLR schedule(opt, /*T_max=*/epochs);
-//   ... loss.backward(); cake::optim::clip_grad_norm_(model->parameters(), 1.0); opt.step(); ...
+//   loss.backward(); cake::optim::clip_grad_norm_(model->parameters(), 1.0); opt.step(); schedule.step();
 #pragma once
 
 #include "cake/optim/adagrad.h"

@@ -5,11 +5,11 @@
 // kernels at load time:
 //
 //   // tensor/native/elementwise.h
-//   using UnaryFn = void (*)(UnaryOp, const Tensor& x, const Tensor& out);
+//   using UnaryFn = void (*)(UnaryOp, UnaryParams, const Tensor& x, const Tensor& out);
 //   CAKE_DECLARE_DISPATCH(UnaryFn, unary_stub);
 //   // tensor/cpu/elementwise_kernels.cpp
 //   CAKE_REGISTER_KERNEL(unary_stub, DeviceType::CPU, &unary_kernel);
-//   // cuda/elementwise.cu
+//   // cuda/backend/elementwise_glue.cpp
 //   CAKE_REGISTER_KERNEL(unary_stub, DeviceType::CUDA, &unary_kernel_cuda);
 //
 // Calling an op on a device with no kernel (CUDA in a CPU-only build) is a cake::Error naming

@@ -4,7 +4,7 @@
 //
 //   // Stream: visit each block of rows of the N x M distance matrix, never storing it whole.
 //   cake::pairwise::for_each_distance_block(x, x_sq, n, d, c, c_sq, m,
-//       [&](int thread, std::int64_t lo, std::int64_t hi, const float* dist) { ... });
+//       [&](int thread, std::int64_t lo, std::int64_t hi, const float* dist) { nearest(thread, lo, hi, dist); });
 //   // Or fill a caller-owned N x M matrix.
 //   cake::pairwise::squared_distances(a, na, a_sq, b, nb, b_sq, d, out);
 //

@@ -2,7 +2,7 @@
 // set_num_threads, which also sets OpenBLAS's and oneDNN's thread counts.
 //
 //   cake::set_num_threads(2);
-//   cake::parallel_for(0, n, 4096, [&](int64_t lo, int64_t hi) { for (i = lo; i < hi; ++i) ... });
+//   cake::parallel_for(0, n, 4096, [&](int64_t lo, int64_t hi) { for (int64_t i = lo; i < hi; ++i) y[i] = 2 * x[i]; });
 //
 // The threads are OpenMP's, but only tensor/parallel.cpp knows it: this header passes the loop
 // body through a function pointer, so a program that includes Cake's headers needs neither

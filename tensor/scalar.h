@@ -1,5 +1,5 @@
-// scalar.h: a number passed to an op (x + 1, x * 0.5), remembering whether it was integral so
-// that int64 + 1 stays int64 while int64 + 0.5 becomes float32, as in PyTorch.
+// scalar.h: a number passed to an op (x + 1, x * 0.5) that remembers whether it was integral:
+//   cake::DType t = cake::Scalar(1).result_type_with(cake::kInt64);   // int64; 0.5 would give float32, as in PyTorch
 #pragma once
 
 #include <concepts>

@@ -1,5 +1,5 @@
-// storage.h: a block of bytes on a device, shared by every tensor that views it.
-//
+// storage.h: a block of bytes on a device, shared by every tensor that views it:
+//   cake::Tensor a = cake::zeros({2, 3}), b = a.t();   bool shared = a.storage() == b.storage();   // true
 // Storage knows nothing of shapes or dtypes (that is the view's job, see tensor.h). It owns its
 // bytes through an Allocator, or borrows them (from_blob) with an optional deleter.
 #pragma once
