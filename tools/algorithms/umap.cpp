@@ -17,9 +17,9 @@
 #include "cake/algorithms/detail/common.h"
 #include "cake/algorithms/manifold/umap.h"
 #include "cake/algorithms/metrics/metrics.h"
+#include "cake/data/image.h"
 #include "cake/data/npy.h"
 #include "cake/tensor/creation.h"
-#include "tools/algorithms/network_runs.h"
 #include "tools/errors.h"
 #include "tools/figures.h"
 #include "tools/library_defaults.h"
@@ -102,11 +102,13 @@ void run_umap(RunContext& ctx) {
   if (clusters.defined() && embedding.size(1) >= 2) {
     const bool projected = embedding.size(1) > 2;
     const Tensor points = projected ? figures::principal_components_2d(embedding) : embedding;
-    networks::write_figure(ctx, "embedding_clusters.png",
-                           figures::scatter_plot("umap: embedding coloured by cluster", points, clusters,
-                                                 {.label_prefix = "cluster",
-                                                  .x_label = projected ? "principal component 1" : "dimension 1",
-                                                  .y_label = projected ? "principal component 2" : "dimension 2"}));
+    // (save_embedding has already warned when this build writes no figures.)
+    if (image::png_available())
+      image::write_png(ctx.path("embedding_clusters.png"),
+                       figures::scatter_plot("umap: embedding coloured by cluster", points, clusters,
+                                             {.label_prefix = "cluster",
+                                              .x_label = projected ? "principal component 1" : "dimension 1",
+                                              .y_label = projected ? "principal component 2" : "dimension 2"}));
   }
 }
 

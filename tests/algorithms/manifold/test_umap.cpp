@@ -10,6 +10,7 @@
 #include "cake/algorithms/manifold/umap.h"
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/tensor/creation.h"
+#include "cake/tensor/linalg.h"
 #include "cake/tensor/random.h"
 #include "helpers.h"
 
@@ -61,17 +62,17 @@ TEST_CASE("smooth_knn_dist: rho is the nearest distance and sigma solves sum exp
 }
 
 TEST_CASE("fuzzy_simplicial_set: the weights of a toy graph, by hand from the paper's formulas") {
-  // Points on a line at 0, 1, 3, 6 with k = 3 (itself and two others). For each point the
+  // Points on a line at 0, 1, 3, 5.5 with k = 3 (itself and two others). For each point the
   // nearest other has w = 1 (d = rho), and the second one, from 1 + exp(-(d2 - rho)/sigma) =
   // log2 3, has w = log2(3) - 1 whatever the distances. Neighbours: 0 -> {1, 2}, 1 -> {0, 2},
   // 2 -> {1, 3}, 3 -> {2, 1}.
-  const Tensor x = tensor(std::vector<double>{0, 1, 3, 6}, {4, 1});
+  const Tensor x = tensor(std::vector<double>{0, 1, 3, 5.5}, {4, 1});
   const KnnResult knn = neighbors::exact_knn(x, 3);
   const double s = std::log2(3.0) - 1.0;
   const double directed[4][4] = {{0, 1, s, 0}, {1, 0, s, 0}, {0, 1, 0, s}, {0, s, 1, 0}};
   const Tensor w = umap::membership_strengths(knn, umap::smooth_knn_dist(knn)).to_dense();
   for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 4; ++j) CHECK(w.data_ptr<double>()[i * 4 + j] == doctest::Approx(directed[i][j]).epsilon(1e-5));
+    for (int j = 0; j < 4; ++j) CHECK(w.data_ptr<double>()[i * 4 + j] == doctest::Approx(directed[i][j]).epsilon(1e-4));
   // Union a + b - ab and intersection ab of each pair (section 3.1, the probabilistic t-conorm).
   for (const double mix : {1.0, 0.0, 0.3}) {
     const SparseGraph g = umap::fuzzy_simplicial_set(knn, 1.0, mix);
@@ -80,7 +81,7 @@ TEST_CASE("fuzzy_simplicial_set: the weights of a toy graph, by hand from the pa
       for (int j = 0; j < 4; ++j) {
         const double a = directed[i][j], b = directed[j][i];
         const double expected = mix * (a + b - a * b) + (1 - mix) * a * b;
-        CHECK(dense.data_ptr<double>()[i * 4 + j] == doctest::Approx(expected).epsilon(1e-5));
+        CHECK(dense.data_ptr<double>()[i * 4 + j] == doctest::Approx(expected).epsilon(1e-4));
       }
     if (mix == 0.0) CHECK(g.nnz() == 6);  // the intersection keeps only mutual neighbours
   }
@@ -107,26 +108,40 @@ TEST_CASE("find_ab_params: umap-learn's a and b, and a least-squares minimum") {
   CHECK_THROWS_WITH_AS(umap::find_ab_params(1.0, 2.0), doctest::Contains("min_dist"), Error);
 }
 
-TEST_CASE("spectral_layout: a ring's first two Laplacian eigenvectors draw the ring") {
-  // A cycle of n nodes: the normalised Laplacian's eigenvectors of the second-smallest
-  // eigenvalue (twice) are cos and sin of 2 pi i / n, so every row has the same norm.
-  const std::int64_t n = 40;
+TEST_CASE("spectral_layout: the normalised Laplacian's second and third eigenvectors") {
+  // The fuzzy graph of random points, against a dense eigendecomposition of D^-1/2 W D^-1/2:
+  // its largest eigenvalue (1) is the trivial one; the next two are L's smallest non-trivial.
+  manual_seed(10);
+  const SparseGraph g = umap::fuzzy_simplicial_set(neighbors::exact_knn(randn({80, 3}), 12));
+  REQUIRE(neighbors::connected_components(g).first == 1);
+  const std::int64_t n = 80;
+  Tensor m = g.to_dense();
+  double* pm = m.data_ptr<double>();
+  std::vector<double> degree(n, 0.0);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = 0; j < n; ++j) degree[i] += pm[i * n + j];
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = 0; j < n; ++j) pm[i * n + j] /= std::sqrt(degree[i] * degree[j]);
+  const linalg::EighResult eig = linalg::eigh(m);  // ascending
+  const double* v = eig.eigenvectors.data_ptr<double>();
+  CHECK(eig.eigenvalues.data_ptr<double>()[n - 1] == doctest::Approx(1.0));
+  std::string why;
+  const std::vector<double> y = umap::spectral_layout(g, 2, 0, why);
+  REQUIRE(y.size() == static_cast<std::size_t>(2 * n));
+  for (std::int64_t c = 0; c < 2; ++c) {
+    double dot = 0;
+    for (std::int64_t i = 0; i < n; ++i) dot += y[i * 2 + c] * v[i * n + (n - 2 - c)];
+    CHECK(std::abs(dot) == doctest::Approx(1.0).epsilon(1e-6));
+  }
+  // Two copies side by side: disconnected, no layout, and the reason.
   std::vector<std::int64_t> rows, cols;
   std::vector<double> values;
-  for (std::int64_t i = 0; i < n; ++i) {
-    rows.push_back(i), cols.push_back((i + 1) % n), values.push_back(1.0);
-    rows.push_back((i + 1) % n), cols.push_back(i), values.push_back(1.0);
-  }
-  const SparseGraph ring = SparseGraph::from_triplets(n, rows, cols, values);
-  std::string why;
-  const std::vector<double> y = umap::spectral_layout(ring, 2, 0, why);
-  REQUIRE(y.size() == static_cast<std::size_t>(2 * n));
-  for (std::int64_t i = 0; i < n; ++i)
-    CHECK(std::hypot(y[2 * i], y[2 * i + 1]) == doctest::Approx(std::sqrt(2.0 / n)).epsilon(1e-4));
-  // Two rings: disconnected, no layout, and the reason.
-  const SparseGraph two = SparseGraph::from_triplets(2 * n, rows, cols, values);
-  CHECK(umap::spectral_layout(two, 2, 0, why).empty());
-  CHECK(why.find("connected components") != std::string::npos);
+  for (std::int64_t copy = 0; copy < 2; ++copy)
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t e = g.indptr[i]; e < g.indptr[i + 1]; ++e)
+        rows.push_back(i + copy * n), cols.push_back(g.indices[e] + copy * n), values.push_back(g.values[e]);
+  CHECK(umap::spectral_layout(SparseGraph::from_triplets(2 * n, rows, cols, values), 2, 0, why).empty());
+  CHECK(why == "the graph has 2 connected components");
 }
 
 TEST_CASE("optimize_layout: the SGD lowers the fuzzy cross-entropy") {
@@ -140,8 +155,14 @@ TEST_CASE("optimize_layout: the SGD lowers the fuzzy cross-entropy") {
   const double before = umap::cross_entropy(y, 2, g, a, b);
   umap::optimize_layout(y, 2, g, {.a = a, .b = b, .n_epochs = 200, .seed = 1});
   const double after = umap::cross_entropy(y, 2, g, a, b);
-  MESSAGE("cross-entropy " << before << " -> " << after);
-  CHECK(after < 0.5 * before);
+  // The same points shuffled among the rows: the layout, not its spread, is what fits the graph.
+  std::vector<double> shuffled(y.size());
+  for (std::int64_t i = 0; i < 120; ++i)
+    for (std::int64_t c = 0; c < 2; ++c) shuffled[i * 2 + c] = y[((i * 37) % 120) * 2 + c];
+  const double after_shuffled = umap::cross_entropy(shuffled, 2, g, a, b);
+  MESSAGE("cross-entropy " << before << " -> " << after << " (rows shuffled: " << after_shuffled << ")");
+  CHECK(after < 0.7 * before);
+  CHECK(after < 0.5 * after_shuffled);
   // epochs per sample: the heaviest edge every epoch, one of half its weight every 2.
   const std::vector<double> eps = umap::make_epochs_per_sample({1.0, 0.5, 0.0}, 100);
   CHECK(eps == std::vector<double>{1.0, 2.0, -1.0});
