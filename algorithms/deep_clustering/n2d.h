@@ -3,7 +3,8 @@
 // Embedding", ICPR 2020): an autoencoder's codes, their local manifold learned by UMAP, and a
 // Gaussian mixture on the manifold.
 //
-//   cake::networks::MLPAutoencoder ae({500, 500, 2000}, 10);        // trained beforehand
+//   cake::networks::MLPAutoencoder ae({500, 500, 2000}, 10);        // train it first (cake run n2d does)
+//   cake::Tensor images = cake::rand({1000, 1, 28, 28});
 //   cake::deep_clustering::N2D n2d({.n_clusters = 10, .random_state = 0});
 //   cake::Tensor labels = n2d.fit_predict(ae, images);                // or n2d.fit_predict(codes)
 //   const cake::Tensor& manifold = n2d.manifold();                    // [N, n_clusters]

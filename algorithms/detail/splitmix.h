@@ -4,8 +4,8 @@
 // reproducible stream per block of work, which Cake's global generator (tensor/random.h) is not
 // meant for.
 //
-//   cake::algorithms::detail::SplitMix64 rng(seed, /*stream=*/chunk);
-//   std::uint64_t j = rng.below(n);      // uniform in [0, n)
+//   cake::algorithms::detail::SplitMix64 rng(/*seed=*/42, /*stream=*/3);
+//   std::uint64_t j = rng.below(100);    // uniform in [0, 100)
 //   double u = rng.uniform();            // uniform in [0, 1)
 #pragma once
 

@@ -2,6 +2,7 @@
 // Uniform Manifold Approximation and Projection for Dimension Reduction", arXiv:1802.03426),
 // with the interface and defaults of its reference implementation, umap-learn (umap.UMAP, 0.5).
 //
+//   cake::Tensor X = cake::randn({1000, 10});
 //   cake::manifold::UMAP umap({.n_neighbors = 15, .min_dist = 0.1, .random_state = 0});
 //   cake::Tensor Y = umap.fit_transform(X);    // X [N, D] -> Y [N, 2], X's dtype
 //   const cake::neighbors::SparseGraph& w = umap.graph();   // the fuzzy simplicial set
