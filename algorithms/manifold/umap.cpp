@@ -12,6 +12,7 @@
 #include "cake/algorithms/detail/common.h"
 #include "cake/algorithms/detail/lanczos.h"
 #include "cake/algorithms/detail/splitmix.h"
+#include "cake/tensor/linalg.h"
 
 namespace cake::manifold {
 
@@ -272,6 +273,116 @@ std::vector<double> spectral_layout(const SparseGraph& graph, std::int64_t dim, 
   return r.vectors;
 }
 
+namespace {
+
+// Where each component goes (umap-learn's component_layout, with one change): the components'
+// centroids in the data, a Gaussian affinity between them, and the eigenvectors 2 .. dim + 1 of
+// its normalised form, scaled to a largest coordinate of 1. The Gaussian's bandwidth is the mean
+// squared distance between centroids (umap-learn's is 1, under which far-apart centroids have
+// affinity 0 and the meta-layout is arbitrary).
+std::vector<double> component_positions(const Tensor& x, const std::vector<std::int64_t>& component, index_t c,
+                                        index_t dim) {
+  const index_t n = x.size(0), d = x.size(1);
+  std::vector<double> centroid(static_cast<std::size_t>(c * d), 0.0), count(static_cast<std::size_t>(c), 0.0);
+  visit_floating(x.dtype(), "UMAP.fit", [&]<class T>() {
+    const T* px = x.data_ptr<T>();
+    for (index_t i = 0; i < n; ++i) {
+      count[component[i]] += 1.0;
+      for (index_t j = 0; j < d; ++j) centroid[component[i] * d + j] += static_cast<double>(px[i * d + j]);
+    }
+  });
+  for (index_t l = 0; l < c; ++l)
+    for (index_t j = 0; j < d; ++j) centroid[l * d + j] /= count[l];
+  std::vector<double> d2(static_cast<std::size_t>(c * c));
+  double mean = 0.0;
+  for (index_t a = 0; a < c; ++a)
+    for (index_t b = 0; b < c; ++b) {
+      d2[a * c + b] = detail::squared_distance(&centroid[a * d], &centroid[b * d], d);
+      mean += d2[a * c + b] / static_cast<double>(c * (c - 1));
+    }
+  Tensor m = empty({c, c}, kFloat64);
+  double* pm = m.data_ptr<double>();
+  std::vector<double> degree(static_cast<std::size_t>(c), 0.0);
+  for (index_t a = 0; a < c; ++a)
+    for (index_t b = 0; b < c; ++b) degree[a] += pm[a * c + b] = std::exp(-d2[a * c + b] / std::max(mean, 1e-300));
+  for (index_t a = 0; a < c; ++a)
+    for (index_t b = 0; b < c; ++b) pm[a * c + b] /= std::sqrt(degree[a] * degree[b]);
+  const linalg::EighResult eig = linalg::eigh(m);  // ascending: the last is the trivial one
+  const double* v = eig.eigenvectors.data_ptr<double>();
+  std::vector<double> out(static_cast<std::size_t>(c * dim));
+  double largest = 0.0;
+  for (index_t l = 0; l < c; ++l)
+    for (index_t k = 0; k < dim; ++k) largest = std::max(largest, std::abs(out[l * dim + k] = v[l * c + (c - 2 - k)]));
+  for (double& value : out) value /= largest > 0.0 ? largest : 1.0;
+  return out;
+}
+
+}  // namespace
+
+std::vector<double> multi_component_layout(const SparseGraph& graph, const Tensor& x, std::int64_t dim,
+                                           std::uint64_t seed, std::string& why) {
+  constexpr index_t kMaxComponents = 2000;  // the meta-layout is a dense eigenproblem of this order
+  const index_t n = graph.n;
+  const auto [c, component] = neighbors::connected_components(graph);
+  if (c == 1) return spectral_layout(graph, dim, seed, why);
+  if (c > kMaxComponents) {
+    why = "the graph has " + std::to_string(c) + " connected components (more than " + std::to_string(kMaxComponents) +
+          " to lay out one by one)";
+    return {};
+  }
+  // Component centres: spectral positions of the centroids when there are many, otherwise the
+  // vertices +-e_l of a cross-polytope, which keep every pair of components equally far apart.
+  std::vector<double> meta(static_cast<std::size_t>(c * dim), 0.0);
+  if (c > 2 * dim) {
+    meta = component_positions(x, component, c, dim);
+  } else {
+    const index_t half = (c + 1) / 2;
+    for (index_t l = 0; l < c; ++l) meta[l * dim + (l % half)] = l < half ? 1.0 : -1.0;
+  }
+  std::vector<double> y(static_cast<std::size_t>(n * dim));
+  std::vector<std::vector<index_t>> members(static_cast<std::size_t>(c));
+  for (index_t i = 0; i < n; ++i) members[component[i]].push_back(i);
+  std::vector<index_t> local(static_cast<std::size_t>(n), -1);
+  detail::SplitMix64 rng(seed, 0xc0);
+  index_t laid_out = 0;
+  for (index_t l = 0; l < c; ++l) {
+    // Half the distance to the nearest other centre: the component's own layout fits in it.
+    double nearest = std::numeric_limits<double>::infinity();
+    for (index_t other = 0; other < c; ++other) {
+      const double dist = std::sqrt(detail::squared_distance(&meta[l * dim], &meta[other * dim], dim));
+      if (other != l && dist > 0.0) nearest = std::min(nearest, dist);
+    }
+    const double range = std::isfinite(nearest) ? nearest / 2.0 : 1.0;
+    const std::vector<index_t>& rows = members[l];
+    const index_t m = static_cast<index_t>(rows.size());
+    std::vector<double> own;
+    if (m >= 2 * dim && m > dim + 1) {
+      std::vector<std::int64_t> r, col;
+      std::vector<double> val;
+      for (index_t t = 0; t < m; ++t) local[rows[t]] = t;
+      for (index_t t = 0; t < m; ++t)
+        for (index_t e = graph.indptr[rows[t]]; e < graph.indptr[rows[t] + 1]; ++e)
+          r.push_back(t), col.push_back(local[graph.indices[e]]), val.push_back(graph.values[e]);
+      std::string ignored;
+      own = spectral_layout(SparseGraph::from_triplets(m, r, col, val), dim, seed + static_cast<std::uint64_t>(l), ignored);
+    }
+    if (own.empty()) {  // too small for eigenvectors (or the solver failed): uniform in the box
+      own.resize(static_cast<std::size_t>(m * dim));
+      for (double& value : own) value = 2.0 * rng.uniform() - 1.0;
+    } else {
+      ++laid_out;
+    }
+    double largest = 0.0;
+    for (const double value : own) largest = std::max(largest, std::abs(value));
+    const double expansion = largest > 0.0 ? range / largest : 1.0;
+    for (index_t t = 0; t < m; ++t)
+      for (index_t k = 0; k < dim; ++k) y[rows[t] * dim + k] = own[t * dim + k] * expansion + meta[l * dim + k];
+  }
+  why = std::to_string(c) + " connected components laid out one by one (" + std::to_string(laid_out) +
+        " spectrally, the rest at random around their centre)";
+  return y;
+}
+
 // ---- step 6: the layout ------------------------------------------------------------------------
 
 std::vector<double> make_epochs_per_sample(const std::vector<double>& weights, std::int64_t n_epochs) {
@@ -477,12 +588,12 @@ UMAP& UMAP::fit(const Tensor& X_in) {
     init_used_ = "given";
   } else if (o.init == "spectral") {
     std::string why;
-    y = umap::spectral_layout(graph_, dim, static_cast<std::uint64_t>(seeds[1]), why);
+    y = umap::multi_component_layout(graph_, X, dim, static_cast<std::uint64_t>(seeds[1]), why);
     if (y.empty()) {
       init_used_ = "random (" + why + ")";
     } else {
       scale_with_noise(y);
-      init_used_ = "spectral";
+      init_used_ = why.empty() ? "spectral" : "spectral (" + why + ")";
     }
   } else if (o.init == "pca") {
     CAKE_CHECK(X.size(1) >= dim, "UMAP.fit: init=\"pca\" needs at least ", dim, " features for ", dim,

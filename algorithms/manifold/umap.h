@@ -26,8 +26,10 @@
 //  5. Initial layout: the eigenvectors of the normalised graph Laplacian
 //     L = I - D^-1/2 W D^-1/2 with the smallest non-zero eigenvalues (section 3.2, spectral
 //     embedding, Belkin & Niyogi 2003), scaled so the largest coordinate is 10, plus N(0, 1e-4^2)
-//     noise; random (uniform in [-10, 10]) when the graph is disconnected or the eigensolver
-//     fails (on_message says so), or on request; "pca" is the data's first principal components.
+//     noise. A disconnected graph has its components laid out one by one around separate
+//     centres (umap-learn's multi_component_layout); random (uniform in [-10, 10]) when the
+//     eigensolver fails or there are too many components (on_message and init_used() say so),
+//     or on request; "pca" is the data's first principal components.
 //     Every start is then rescaled to [0, 10] per dimension, as umap-learn does.
 //  6. Optimise the fuzzy set cross-entropy
 //         C = sum_ij w_ij log(w_ij / v_ij) + (1 - w_ij) log((1 - w_ij) / (1 - v_ij))      (section 3.2)
@@ -93,8 +95,8 @@ class UMAP {
   double a() const;                             // the curve 1 / (1 + a d^2b) used
   double b() const;
   std::int64_t n_epochs() const;                // epochs run
-  const std::string& init_used() const;         // "spectral", "random", "pca", "given"; a
-                                                // fallback reads e.g. "random (graph disconnected)"
+  const std::string& init_used() const;         // "spectral", "random", "pca", "given", with the
+                                                // details in parentheses (components, a fallback's reason)
   bool used_nn_descent() const;
   const UMAPOptions& options() const { return options_; }
 
@@ -145,6 +147,15 @@ std::pair<double, double> find_ab_params(double spread, double min_dist);
 // disconnected, too small, or the solver does not converge.
 std::vector<double> spectral_layout(const neighbors::SparseGraph& graph, std::int64_t dim, std::uint64_t seed,
                                     std::string& why);
+
+// Step 5 on a graph of several connected components (umap-learn's multi_component_layout):
+// each component gets its own spectral_layout (or uniform noise when it has fewer than 2 dim
+// points), scaled to half the distance to the nearest other component's centre; the centres are
+// the vertices +-e_l of a cross-polytope for up to 2 dim components, else a spectral layout of
+// the components' centroids in the data x. A connected graph is spectral_layout's. `why` says
+// what was done (or, with an empty result, why nothing could be: above 2000 components).
+std::vector<double> multi_component_layout(const neighbors::SparseGraph& graph, const Tensor& x, std::int64_t dim,
+                                           std::uint64_t seed, std::string& why);
 
 // Step 6a: how many epochs apart each edge is sampled, n_epochs / (n_epochs * w / max w); -1 for
 // an edge never sampled (umap-learn's make_epochs_per_sample).

@@ -221,8 +221,8 @@ TEST_CASE("cake run umap keeps every point beside its own blob and scores the em
   CHECK(m["a"].get<double>() == doctest::Approx(1.577).epsilon(2e-3));  // min_dist 0.1, spread 1
   CHECK(m["n_epochs"].get<std::int64_t>() == 100);
   CHECK(m["nn_method"].get<std::string>() == "exact");
-  // Three blobs, ten neighbours: three components, so the spectral start falls back.
-  CHECK(m["init"].get<std::string>().rfind("random (the graph has 3 connected components)", 0) == 0);
+  // Three blobs, ten neighbours: three components, each given its own spectral layout.
+  CHECK(m["init"].get<std::string>().rfind("spectral (3 connected components laid out one by one", 0) == 0);
   if (is_png(scratch() / "umap" / "embedding.png")) CHECK(is_png(scratch() / "umap" / "embedding_clusters.png"));
   // A clusters file of the wrong length is refused before any work, naming the file.
   data::write_npy(scratch() / "short.npy", tensor(std::vector<std::int64_t>{0, 1}, {2}));

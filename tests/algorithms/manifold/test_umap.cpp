@@ -133,15 +133,40 @@ TEST_CASE("spectral_layout: the normalised Laplacian's second and third eigenvec
     for (std::int64_t i = 0; i < n; ++i) dot += y[i * 2 + c] * v[i * n + (n - 2 - c)];
     CHECK(std::abs(dot) == doctest::Approx(1.0).epsilon(1e-6));
   }
-  // Two copies side by side: disconnected, no layout, and the reason.
-  std::vector<std::int64_t> rows, cols;
-  std::vector<double> values;
-  for (std::int64_t copy = 0; copy < 2; ++copy)
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t e = g.indptr[i]; e < g.indptr[i + 1]; ++e)
-        rows.push_back(i + copy * n), cols.push_back(g.indices[e] + copy * n), values.push_back(g.values[e]);
-  CHECK(umap::spectral_layout(SparseGraph::from_triplets(2 * n, rows, cols, values), 2, 0, why).empty());
+  // Copies side by side: disconnected, no single spectral layout, and the reason.
+  auto copies = [&](std::int64_t count) {
+    std::vector<std::int64_t> rows, cols;
+    std::vector<double> values;
+    for (std::int64_t copy = 0; copy < count; ++copy)
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t e = g.indptr[i]; e < g.indptr[i + 1]; ++e)
+          rows.push_back(i + copy * n), cols.push_back(g.indices[e] + copy * n), values.push_back(g.values[e]);
+    return SparseGraph::from_triplets(count * n, rows, cols, values);
+  };
+  CHECK(umap::spectral_layout(copies(2), 2, 0, why).empty());
   CHECK(why == "the graph has 2 connected components");
+  // Laid out one by one instead: two components around +e_0 and -e_0.
+  const std::vector<double> both = umap::multi_component_layout(copies(2), randn({2 * n, 3}), 2, 0, why);
+  REQUIRE(both.size() == static_cast<std::size_t>(4 * n));
+  for (std::int64_t i = 0; i < 2 * n; ++i) CHECK((both[2 * i] > 0) == (i < n));
+  CHECK(why.rfind("2 connected components laid out one by one (2 spectrally", 0) == 0);
+  // Six components in 2-D: centres from the components' centroids in the data (six groups
+  // along a line); every point lies nearer its own component's centre than any other's.
+  Tensor x6 = randn({6 * n, 3});
+  for (std::int64_t i = 0; i < 6 * n; ++i) x6.data_ptr<float>()[i * 3] += static_cast<float>(20 * (i / n));
+  const std::vector<double> six = umap::multi_component_layout(copies(6), x6, 2, 0, why);
+  REQUIRE(six.size() == static_cast<std::size_t>(12 * n));
+  std::vector<double> centre(12, 0.0);
+  for (std::int64_t i = 0; i < 6 * n; ++i)
+    for (std::int64_t k = 0; k < 2; ++k) centre[(i / n) * 2 + k] += six[i * 2 + k] / n;
+  for (std::int64_t i = 0; i < 6 * n; ++i) {
+    std::int64_t nearest = 0;
+    for (std::int64_t l = 1; l < 6; ++l)
+      if (std::hypot(six[2 * i] - centre[2 * l], six[2 * i + 1] - centre[2 * l + 1]) <
+          std::hypot(six[2 * i] - centre[2 * nearest], six[2 * i + 1] - centre[2 * nearest + 1]))
+        nearest = l;
+    CHECK(nearest == i / n);
+  }
 }
 
 TEST_CASE("optimize_layout: the SGD lowers the fuzzy cross-entropy") {
@@ -176,10 +201,11 @@ TEST_CASE("UMAP: well-separated blobs stay separated, neighbours are kept, the s
   CHECK(y.sizes() == Shape{400, 2});
   CHECK(y.dtype() == kFloat32);
   CHECK_FALSE(umap.used_nn_descent());
-  // Four blobs with k = 15 give four components: the spectral start falls back, and says so.
-  CHECK(umap.init_used().find("random (the graph has 4 connected components)") == 0);
-  CHECK(std::any_of(messages.begin(), messages.end(),
-                    [](const std::string& m) { return m.find("initial layout: random") != std::string::npos; }));
+  // Four blobs with k = 15 give four components, laid out one by one, and it says so.
+  CHECK(umap.init_used().rfind("spectral (4 connected components laid out one by one (4 spectrally", 0) == 0);
+  CHECK(std::any_of(messages.begin(), messages.end(), [](const std::string& m) {
+    return m.find("initial layout: spectral (4 connected components") != std::string::npos;
+  }));
   const Tensor found = cluster::KMeans({.n_clusters = 4, .random_state = 0}).fit_predict(y);
   CHECK(metrics::acc(labels, found) == doctest::Approx(1.0));
   CHECK(metrics::trustworthiness(x, y, 5) > 0.9);
