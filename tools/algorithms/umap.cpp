@@ -131,7 +131,7 @@ CAKE_REGISTER_ALGORITHM({
                {"set_op_mix_ratio", ParamType::Float, library_default(&O::set_op_mix_ratio), "1: fuzzy union of the directed graphs, 0: intersection"},
                {"repulsion_strength", ParamType::Float, library_default(&O::repulsion_strength), "weight of the negative samples"},
                {"metric", ParamType::String, library_default(&O::metric), "input distance", {"euclidean", "cosine"}},
-               {"init", ParamType::String, library_default(&O::init), "initial layout (spectral falls back to random on a disconnected graph)", {"spectral", "random", "pca"}},
+               {"init", ParamType::String, library_default(&O::init), "initial layout (spectral: component by component when the graph is disconnected)", {"spectral", "random", "pca"}},
                {"nn_method", ParamType::String, library_default(&O::nn_method), "k-NN search; auto: exact up to 4096 points, NN-descent above", {"auto", "exact", "nn_descent"}},
                {"metric_samples", ParamType::Int, "5000", "trustworthiness and k-NN preservation on at most this many random points (0: all)"},
                {"clusters", ParamType::String, "", "int64 labels.npy (one per sample) to colour embedding_clusters.png by"}},
