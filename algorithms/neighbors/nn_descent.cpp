@@ -114,12 +114,10 @@ struct CandidateLists {
   index_t m;
   std::vector<index_t> index;
   std::vector<double> priority;
-  std::vector<index_t> count;
 
   CandidateLists(index_t n, index_t m_)
       : m(m_), index(static_cast<std::size_t>(n * m_), -1),
-        priority(static_cast<std::size_t>(n * m_), std::numeric_limits<double>::infinity()),
-        count(static_cast<std::size_t>(n), 0) {}
+        priority(static_cast<std::size_t>(n * m_), std::numeric_limits<double>::infinity()) {}
 
   void offer(index_t i, index_t j, double p) {
     index_t* idx = &index[static_cast<std::size_t>(i * m)];
@@ -139,7 +137,6 @@ struct CandidateLists {
       pos = swap;
     }
     idx[pos] = j, pr[pos] = p;
-    count[static_cast<std::size_t>(i)] = std::min(count[static_cast<std::size_t>(i)] + 1, m);
   }
   bool contains(index_t i, index_t j) const {
     const index_t* idx = &index[static_cast<std::size_t>(i * m)];
