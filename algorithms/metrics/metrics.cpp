@@ -460,6 +460,37 @@ double trustworthiness(const Tensor& X, const Tensor& embedding, std::int64_t n_
   return 1.0 - 2.0 / (nd * kd * (2.0 * nd - 3.0 * kd - 1.0)) * static_cast<double>(penalty.load());
 }
 
+double knn_preservation(const Tensor& X, const Tensor& embedding, std::int64_t n_neighbors) {
+  const Matrix x = to_matrix(X, "knn_preservation", "X");
+  const Matrix z = to_matrix(embedding, "knn_preservation", "embedding");
+  CAKE_CHECK(x.rows == z.rows, "knn_preservation: X has ", x.rows, " samples but the embedding has ", z.rows);
+  const std::int64_t n = x.rows, k = n_neighbors;
+  CAKE_CHECK(k >= 1 && k < n, "knn_preservation: n_neighbors (", k, ") must be in [1, n_samples - 1] (", n,
+             " samples)");
+  std::atomic<std::int64_t> kept{0};
+  const std::vector<double> z_norms = squared_norms(z);
+  for_each_distance_block(x, [&](std::int64_t first, std::int64_t rows, const double* dx) {
+    std::vector<double> dz(static_cast<std::size_t>(rows * n));
+    pairwise::squared_distances(z.row(first), rows, z_norms.data() + first, z.data.data(), n, z_norms.data(), z.cols,
+                                dz.data());
+    parallel_for(0, rows, 4, [&](std::int64_t lo, std::int64_t hi) {
+      std::vector<std::int64_t> scratch, in_x, in_z;
+      std::int64_t local = 0;
+      for (std::int64_t r = lo; r < hi; ++r) {
+        nearest_others(dx + r * n, first + r, n, k, scratch, in_x);
+        nearest_others(dz.data() + r * n, first + r, n, k, scratch, in_z);
+        std::sort(in_x.begin(), in_x.end());
+        std::sort(in_z.begin(), in_z.end());
+        std::vector<std::int64_t> common;
+        std::set_intersection(in_x.begin(), in_x.end(), in_z.begin(), in_z.end(), std::back_inserter(common));
+        local += static_cast<std::int64_t>(common.size());
+      }
+      kept += local;
+    });
+  });
+  return static_cast<double>(kept.load()) / (static_cast<double>(n) * static_cast<double>(k));
+}
+
 double knn_accuracy(const Tensor& embedding, const Labels& labels, std::int64_t k) {
   const Matrix z = to_matrix(embedding, "knn_accuracy", "embedding");
   CAKE_CHECK(labels.size() == z.rows, "knn_accuracy: ", z.rows, " samples but ", labels.size(), " labels");

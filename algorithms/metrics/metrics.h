@@ -125,6 +125,12 @@ double davies_bouldin(const Tensor& X, const Labels& labels);
 // sklearn.manifold.trustworthiness (ties, which random data does not have, aside).
 double trustworthiness(const Tensor& X, const Tensor& embedding, std::int64_t n_neighbors = 5);
 
+// k-NN preservation: the mean fraction of each sample's k nearest other samples in X that are
+// also among its k nearest in the embedding, (1 / N k) sum_i |N_k^X(i) & N_k^E(i)| (the
+// neighbourhood-preservation score of Venna & Kaski 2006's family, as used to compare UMAP with
+// t-SNE). 1 when every neighbourhood is kept. Euclidean, exact (all N^2 distances, in blocks).
+double knn_preservation(const Tensor& X, const Tensor& embedding, std::int64_t n_neighbors = 10);
+
 // Leave-one-out k-NN classification accuracy of an embedding: each sample is classified by the
 // majority label of its k nearest other samples (Euclidean; ties between labels go to the
 // smaller label value, as scikit-learn's KNeighborsClassifier). 1 - knn_accuracy(E, y, 1) is

@@ -208,3 +208,25 @@ TEST_CASE("cake run tsne keeps every point beside its own blob") {
   CHECK(bad.code == 2);
   CHECK(bad.err.find("learning_rate") != std::string::npos);
 }
+
+TEST_CASE("cake run umap keeps every point beside its own blob and scores the embedding") {
+  // y.npy doubles as a clusters file: embedding_clusters.png is coloured by it.
+  const json m = run_on_blobs("umap", "n_neighbors=10 n_epochs=100 clusters=y.npy", "umap");
+  const Tensor embedding = read_output("umap", "embedding.npy");
+  REQUIRE(embedding.sizes() == Shape{kN, 2});
+  CHECK(metrics::knn_accuracy(embedding, blobs().y, 1) == 1.0);
+  CHECK(m["trustworthiness"].get<double>() > 0.9);
+  CHECK(m["knn_preservation"].get<double>() > 0.3);
+  CHECK(m["knn_preservation"].get<double>() <= 1.0);
+  CHECK(m["a"].get<double>() == doctest::Approx(1.577).epsilon(2e-3));  // min_dist 0.1, spread 1
+  CHECK(m["n_epochs"].get<std::int64_t>() == 100);
+  CHECK(m["nn_method"].get<std::string>() == "exact");
+  // Three blobs, ten neighbours: three components, each given its own spectral layout.
+  CHECK(m["init"].get<std::string>().rfind("spectral (3 connected components laid out one by one", 0) == 0);
+  if (is_png(scratch() / "umap" / "embedding.png")) CHECK(is_png(scratch() / "umap" / "embedding_clusters.png"));
+  // A clusters file of the wrong length is refused before any work, naming the file.
+  data::write_npy(scratch() / "short.npy", tensor(std::vector<std::int64_t>{0, 1}, {2}));
+  const CliResult bad = cake_cli("run umap --data X.npy --quiet --out bad_clusters --set clusters=short.npy");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("short.npy") != std::string::npos);
+}

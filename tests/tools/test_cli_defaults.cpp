@@ -166,6 +166,23 @@ void check_decompositions_and_tsne() {
   CHECK(cli_default("tsne", "n_interpolation_points") == ts.n_interpolation_points);
   CHECK(cli_default("tsne", "min_num_intervals") == ts.min_num_intervals);
   CHECK(cli_default("tsne", "intervals_per_integer") == ts.intervals_per_integer);
+
+  const manifold::UMAPOptions um;
+  CHECK(cli_default("umap", "n_neighbors") == um.n_neighbors);
+  CHECK(cli_default("umap", "n_components") == um.n_components);
+  CHECK(cli_default("umap", "min_dist") == um.min_dist);
+  CHECK(cli_default("umap", "spread") == um.spread);
+  CHECK(cli_default("umap", "n_epochs") == um.n_epochs);
+  CHECK(cli_default("umap", "learning_rate") == um.learning_rate);
+  CHECK(cli_default("umap", "negative_sample_rate") == um.negative_sample_rate);
+  CHECK(cli_default("umap", "local_connectivity") == um.local_connectivity);
+  CHECK(cli_default("umap", "set_op_mix_ratio") == um.set_op_mix_ratio);
+  CHECK(cli_default("umap", "repulsion_strength") == um.repulsion_strength);
+  CHECK(cli_default("umap", "metric") == um.metric);
+  CHECK(cli_default("umap", "init") == um.init);
+  CHECK(cli_default("umap", "nn_method") == um.nn_method);
+  cli_only("umap", "metric_samples");  // the scores' subset, not an option of the embedding
+  cli_only("umap", "clusters");        // a file to colour a figure by
 }
 
 }  // namespace
@@ -176,7 +193,7 @@ TEST_CASE("the classical commands' defaults are the library's, and every paramet
   check_decompositions_and_tsne();
   const std::vector<std::string> commands = {"kmeans", "kmeans-lloyd", "minibatch-kmeans", "agglomerative",
                                              "spectral", "dbscan", "gmm", "pca", "nmf", "fastica",
-                                             "sparse-coding", "tsne"};
+                                             "sparse-coding", "tsne", "umap"};
   for (const std::string& command : commands) {
     CAPTURE(command);
     REQUIRE(cli::algorithms().count(command) == 1);

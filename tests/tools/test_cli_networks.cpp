@@ -123,3 +123,18 @@ TEST_CASE("masked-autoencoder, vae, conv-vae, ae-kmeans and ae-gmm run and leave
     CHECK(data::read_npy(scratch() / method / "labels.npy").sizes() == Shape{60});
   }
 }
+
+TEST_CASE("n2d trains the autoencoder, clusters the UMAP of its codes and draws them") {
+  write_images();
+  const CliResult r = cake_cli("run n2d" + kData + " --out n2d --set epochs=3 latent_dim=3 hidden=32 n_clusters=3 " +
+                               "umap_neighbors=10 umap_epochs=50 plot_samples=60" + kSmall);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json metrics = read_json(scratch() / "n2d" / "metrics.json");
+  CHECK(metrics.contains("nmi"));
+  CHECK(metrics.contains("acc"));
+  CHECK(metrics.contains("umap_init"));
+  CHECK(data::read_npy(scratch() / "n2d" / "labels.npy").sizes() == Shape{60});
+  CHECK(data::read_npy(scratch() / "n2d" / "manifold.npy").sizes() == Shape{60, 3});  // umap_dim 0: n_clusters
+  CHECK(data::read_npy(scratch() / "n2d" / "umap_2d.npy").sizes() == Shape{60, 2});
+  check_figures(scratch() / "n2d", {"umap_classes.png", "umap_clusters.png", "cluster_samples.png", "loss_curve.png"});
+}

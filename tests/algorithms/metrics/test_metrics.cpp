@@ -470,3 +470,40 @@ TEST_CASE("linear probe: separable codes are probed perfectly; bad input is refu
   CHECK_THROWS_AS(model.predict(randn({3, 5}, kFloat64)), Error);               // wrong width
   CHECK_THROWS_AS(LogisticRegression({.l2 = -1.0}), Error);
 }
+
+TEST_CASE("metrics: k-NN preservation by hand and against a direct count") {
+  // Points on a line at 0, 1, 3, 7: nearest others 1, 0, 1, 2. A reflection keeps every
+  // neighbourhood; the layout 0, 3, 1, 7 (nearest others 2, 2, 0, 1) keeps none.
+  const Tensor x = tensor(std::vector<double>{0, 1, 3, 7}, {4, 1});
+  CHECK(metrics::knn_preservation(x, -x, 1) == 1.0);
+  CHECK(metrics::knn_preservation(x, tensor(std::vector<double>{0, 3, 1, 7}, {4, 1}), 1) == 0.0);
+  // Random data and a random 2-D "embedding": the mean overlap of the k-NN sets, counted directly.
+  manual_seed(31);
+  const std::int64_t n = 70, k = 6;
+  const Tensor high = randn({n, 5}, kFloat64), low = randn({n, 2}, kFloat64);
+  auto neighbours = [&](const Tensor& t, std::int64_t i) {
+    std::vector<std::pair<double, std::int64_t>> d;
+    const double* p = t.data_ptr<double>();
+    const std::int64_t dim = t.size(1);
+    for (std::int64_t j = 0; j < n; ++j) {
+      if (j == i) continue;
+      double s = 0;
+      for (std::int64_t c = 0; c < dim; ++c) s += (p[i * dim + c] - p[j * dim + c]) * (p[i * dim + c] - p[j * dim + c]);
+      d.emplace_back(s, j);
+    }
+    std::sort(d.begin(), d.end());
+    std::vector<std::int64_t> out;
+    for (std::int64_t t2 = 0; t2 < k; ++t2) out.push_back(d[t2].second);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  double kept = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::vector<std::int64_t> a = neighbours(high, i), b = neighbours(low, i);
+    std::vector<std::int64_t> common;
+    std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(common));
+    kept += static_cast<double>(common.size());
+  }
+  CHECK(metrics::knn_preservation(high, low, k) == doctest::Approx(kept / (n * k)).epsilon(1e-12));
+  CHECK_THROWS_WITH_AS(metrics::knn_preservation(high, low, n), doctest::Contains("n_neighbors"), Error);
+}
