@@ -104,16 +104,18 @@ class SplittingKMeans {
     std::int64_t smallest = giant == 0 ? 1 : 0;
     for (std::int64_t j = 0; j < k; ++j)
       if (j != giant && counts[static_cast<std::size_t>(j)] < counts[static_cast<std::size_t>(smallest)]) smallest = j;
-    // The smallest cluster's points go to their nearest other centroid.
+    // The smallest cluster's points go to their nearest centroid other than its own and, when
+    // there is a third, other than the giant's (which is about to be cut in two).
     for (std::int64_t i = 0; i < n; ++i) {
       if (state_.labels[static_cast<std::size_t>(i)] != smallest) continue;
       std::int64_t best = -1;
       double best_distance = 0.0;
       for (std::int64_t j = 0; j < k; ++j) {
-        if (j == smallest) continue;
+        if (j == smallest || (j == giant && k > 2)) continue;
         double distance = 0.0;
         for (std::int64_t c = 0; c < d; ++c) {
-          const double diff = static_cast<double>(data_.row(i)[c]) - static_cast<double>(state_.centers[static_cast<std::size_t>(j * d + c)]);
+          const double diff = static_cast<double>(data_.row(i)[c]) -
+                              static_cast<double>(state_.centers[static_cast<std::size_t>(j * d + c)]);
           distance += diff * diff;
         }
         if (best < 0 || distance < best_distance) best = j, best_distance = distance;
@@ -200,12 +202,18 @@ PseudoLabels cluster_features(const Tensor& x_in, const ClusterFeaturesOptions& 
   for (std::int64_t iteration = 0; iteration < options.max_iter; ++iteration) {
     step.assign(data, state);
     result.empty_splits += policy.refill_empty();
-    result.giant_splits += policy.guard_giant(options.giant_fraction);
     cluster::kmeans::update_centers(state, shifts);
   }
-  // The final assignment to the final centroids, refilled, and the centroids as its means.
+  // The final assignment to the final centroids, refilled; the guard cuts any giant cluster
+  // (at most k times: each cut may leave another cluster too big); the centroids become the
+  // final clusters' means.
   step.assign(data, state);
   result.empty_splits += policy.refill_empty();
+  for (std::int64_t round = 0; round < k; ++round) {
+    const std::int64_t cut = policy.guard_giant(options.giant_fraction);
+    if (cut == 0) break;
+    result.giant_splits += cut;
+  }
   cluster::kmeans::update_centers(state, shifts);
 
   result.labels = make_empty({n}, kInt64, kCPU);

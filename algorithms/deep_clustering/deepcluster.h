@@ -72,9 +72,9 @@ struct PseudoLabels {
 
 // DeepCluster's k-means on the rows of x [N, D]: random data points as the first centroids,
 // then max_iter iterations of (assign every point to its nearest centroid; refill empty
-// clusters; guard against a giant one; move each centroid to its points' mean), and a final
-// assignment (as the original's last index.search), again refilled. Draws from the global
-// generator.
+// clusters; move each centroid to its points' mean), and a final assignment (as the
+// original's last index.search), again refilled and then guarded against a giant cluster.
+// Draws from the global generator.
 //   Empty clusters (Caron et al. 2018, section 3.3, "Empty clusters"): "when a cluster becomes
 //   empty, we randomly select a non-empty cluster and use its centroid with a small random
 //   perturbation as the new centroid for the empty cluster. We then reassign the points
@@ -83,10 +83,12 @@ struct PseudoLabels {
 //   centroids are its mean +- eps * delta (delta a random unit direction) and its points go to
 //   the side of the hyperplane through the mean that they lie on, which splits any cluster of
 //   two or more distinct points.
-//   Giant clusters: when one cluster holds more than giant_fraction of the points, the
-//   smallest cluster gives its points to their nearest other centroids and takes half of the
-//   giant by the same split. Uniform sampling already stops a giant cluster from dominating
-//   training; the guard keeps it from swallowing the pseudo-labels.
+//   Giant clusters: when, after the final assignment, one cluster holds more than
+//   giant_fraction of the points, the smallest cluster gives its points to their nearest other
+//   centroids (not the giant's) and takes the half of the giant on one side of a random
+//   hyperplane through its mean; repeated while a cluster is still that big. k-means alone
+//   would keep a dense giant (it is a local optimum); uniform sampling already stops it from
+//   dominating training, and the guard stops it from swallowing the pseudo-labels.
 PseudoLabels cluster_features(const Tensor& x, const ClusterFeaturesOptions& options = {});
 
 // ---- the algorithm ------------------------------------------------------------------------------

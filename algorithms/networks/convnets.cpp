@@ -75,7 +75,9 @@ ConvNet::ConvNet(ConvNetOptions options) : options_(std::move(options)) {
   classifier_->push_back(std::make_shared<nn::Dropout>(options_.dropout));
   classifier_->push_back(std::make_shared<nn::Linear>(options_.hidden, options_.hidden));
   head_ = register_module("head", std::make_shared<nn::Linear>(options_.hidden, options_.num_outputs));
-  if (options_.head_norm) head_norm_ = register_module("head_norm", std::make_shared<nn::BatchNorm1d>(options_.num_outputs));
+  if (options_.head_norm)
+    head_norm_ = register_module("head_norm", std::make_shared<nn::BatchNorm1d>(
+                                                  options_.num_outputs, nn::BatchNormOptions{.affine = false}));
   reset_head();
 }
 
@@ -97,7 +99,7 @@ Tensor ConvNet::features(const Tensor& images) { return classifier_->forward(con
 
 Tensor ConvNet::forward(const Tensor& images) {
   const Tensor logits = head_->forward(features(images).relu());
-  return head_norm_ ? head_norm_->forward(logits) : logits;
+  return head_norm_ ? head_norm_->forward(logits).relu() : logits;
 }
 
 void ConvNet::reset_head(double std) {

@@ -58,9 +58,12 @@ struct ConvNetOptions {
   std::int64_t hidden = 512;       // width of the classifier's two Linear layers = feature size
   std::int64_t num_outputs = 10;   // units of the head (classes, or clusters)
   double dropout = 0.5;            // in the classifier, as AlexNet's and VGG's
-  // A BatchNorm1d on the head's outputs. DAC's released network ends in Dense + BatchNorm
-  // before its softmax (github.com/vector-1127/DAC MNIST/mnist.py): every output unit then
-  // varies across the batch from the first step, so the label features are not all alike.
+  // A BatchNorm1d without learnt scale and shift, then a ReLU, on the head's outputs: how DAC's
+  // released networks end before their softmax (github.com/vector-1127/DAC MNIST/mnist.py;
+  // github.com/HongtaoYang/DAC-tensorflow module.py, batch norm with trainable=False). Every
+  // output unit is then centred with unit variance over the batch and, after the ReLU, active
+  // for part of it: the network cannot make all label features alike (a collapse the pairwise
+  // loss would otherwise reward, since "same" pairs are the easy ones).
   bool head_norm = false;
 };
 

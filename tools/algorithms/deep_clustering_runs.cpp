@@ -10,6 +10,7 @@
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/train/linear_probe.h"
 #include "cake/data/transforms.h"
+#include "tools/errors.h"
 #include "tools/output.h"
 
 namespace cake::cli::deep_runs {

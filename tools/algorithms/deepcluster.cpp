@@ -17,8 +17,10 @@
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/algorithms/deep_clustering/deepcluster.h"
 #include "cake/autograd/ops.h"
+#include "cake/data/npy.h"
 #include "cake/nn/checkpoint.h"
 #include "tools/algorithms/deep_clustering_runs.h"
+#include "tools/errors.h"
 #include "tools/algorithms/network_runs.h"
 #include "tools/figures.h"
 
@@ -51,7 +53,7 @@ void run(RunContext& ctx) {
   if (k < 2 || k > images.size(0))
     throw UsageError("deepcluster: n_clusters must be in [2, " + std::to_string(images.size(0)) + "], got " +
                      std::to_string(k));
-  auto net = std::make_shared<networks::ConvNet>(deep_runs::convnet_options(ctx, k, false));
+  auto net = std::make_shared<cake::networks::ConvNet>(deep_runs::convnet_options(ctx, k, false));
   net->to(ctx.device);
   deep_clustering::DeepCluster dc(*net,
                                   {.n_clusters = k,
@@ -143,7 +145,7 @@ void run(RunContext& ctx) {
     std::sort(sorted.begin(), sorted.end(), std::greater<>());
     ctx.save_curve("cluster_sizes.png", "deepcluster: pseudo-label cluster sizes, largest first", {{"images", sorted}},
                    "cluster (by size)");
-    networks::write_figure(ctx, "pseudo_label_samples.png",
+    cli::networks::write_figure(ctx, "pseudo_label_samples.png",
                            figures::cluster_grid("deepcluster: samples of the largest pseudo-label clusters",
                                                  images.cpu(), pseudo, 10, 30));
   }
@@ -157,12 +159,12 @@ void run(RunContext& ctx) {
   cluster::KMeans kmeans({.n_clusters = eval_k, .n_init = 10, .random_state = ctx.seed});
   ctx.save_labels(kmeans.fit_predict(codes));
   ctx.metrics["eval_inertia"] = kmeans.inertia();
-  const Tensor features = networks::features_all(*net, images).cpu();
+  const Tensor features = cake::networks::features_all(*net, images).cpu();
   Tensor test_features;
   if (ctx.test_data.defined()) {
     Shape shape{ctx.test_data.size(0)};
     shape.insert(shape.end(), ctx.image_shape->begin(), ctx.image_shape->end());
-    test_features = networks::features_all(*net, ctx.test_data.reshape(shape)).cpu();
+    test_features = cake::networks::features_all(*net, ctx.test_data.reshape(shape)).cpu();
   }
   deep_runs::feature_metrics(ctx, features, ctx.labels, test_features, ctx.test_labels);
 }
