@@ -9,7 +9,7 @@
 //   cake::train::TrainResult result = dac.fit(images, labels);   // labels only for the log
 //   cake::Tensor clusters = dac.predict(images);                  // argmax of the label features
 //
-// The model (the lecture's "Deep Adaptive Image Clustering (2)-(6)"; Chang et al. 2017,
+// The model (Pastore 2025, "Deep Adaptive Image Clustering (2)-(6)"; Chang et al. 2017,
 // section 3):
 //   label features  l_i = f(x_i; w) in R^k, k the number of clusters, with l_ih >= 0 and
 //                   |l_i|_2 = 1: here the softmax of the network's k outputs, L2-normalised
@@ -31,7 +31,7 @@
 // u(lambda) - l(lambda), whose derivative is -1.1, and eta = 0.009. The authors' own Keras code
 // (github.com/vector-1127/DAC, MNIST/mnist.py) instead uses ONE threshold moved from 0.9 to 0.5
 // over 20 epochs, every pair selected, and a squared error; the two-threshold form is the one
-// the paper and the lecture's Algorithm 1 describe, so it is the default here. 46 epochs pass
+// the paper and Algorithm 1 (Pastore 2025) describe, so it is the default here. 46 epochs pass
 // before l > u (lambda_46 = 0.4455; lambda_47 = 0.4554 > 0.45, where u and l cross).
 #pragma once
 

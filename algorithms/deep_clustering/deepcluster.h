@@ -9,7 +9,7 @@
 //   cake::train::TrainResult result = dc.fit(images, labels);   // labels only for the log
 //   cake::Tensor codes = dc.embed(images);                       // PCA-whitened, L2-normalised features
 //
-// Every epoch (Caron et al. 2018, section 3.2; the lecture's "DeepCluster pipeline: going step
+// Every epoch (Caron et al. 2018, section 3.2; Pastore 2025, "DeepCluster pipeline: going step
 // by step", steps 5 to 8):
 //   1. the features of every image, the layer before the classifier head, computed WITHOUT
 //      augmentation and in evaluation mode (ConvNet::features);
@@ -98,7 +98,7 @@ struct DeepClusterOptions {
   std::int64_t pca_dim = 128;      // the original uses 256 of AlexNet's 4096; ConvNet's features are 512
   std::int64_t kmeans_iter = 20;
   double giant_fraction = 0.5;
-  double lr = 0.05;                // SGD, the lecture's and paper's settings
+  double lr = 0.05;                // SGD, the paper's settings (Pastore 2025 too)
   double momentum = 0.9;
   double weight_decay = 1e-5;
   double head_std = 0.01;          // the fresh head's N(0, head_std^2) weights

@@ -10,7 +10,7 @@
 //   other->load_body(*net);                           // the same body under a head of another size
 //
 // DeepCluster (Caron et al. 2018, "Deep Clustering for Unsupervised Learning of Visual
-// Features", section 4.1; the lecture's "AlexNet in DeepCluster") trains an AlexNet whose local
+// Features", section 4.1; Pastore 2025, "AlexNet in DeepCluster") trains an AlexNet whose local
 // response normalisation is replaced by batch normalisation, or a VGG-16 with batch
 // normalisation, on Sobel-filtered grey images. Both are built for 224x224 ImageNet crops; here
 // they are scaled down for 28x28 inputs while keeping their shape:

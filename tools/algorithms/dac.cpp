@@ -30,7 +30,11 @@ std::vector<ParamSpec> params() {
        "growth of lambda per epoch; u = 0.95 - lambda, l = 0.455 + 0.1 lambda, training stops once l > u (46 epochs "
        "at the default; DAC-tensorflow's schedule)"},
       {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen label features"}};
-  for (ParamSpec& spec : deep_runs::convnet_params("vgg", false)) p.push_back(spec);
+  for (ParamSpec& spec : deep_runs::convnet_params("vgg", false)) {
+    // DAC's released networks have no dropout (github.com/vector-1127/DAC MNIST/mnist.py).
+    if (spec.name == "dropout") spec.default_value = "0";
+    p.push_back(spec);
+  }
   for (ParamSpec& spec : deep_runs::augmentation_params(1.0, true)) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::training_params(46, 128, 1e-3, 0.0)) p.push_back(spec);
   return p;
