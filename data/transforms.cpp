@@ -21,6 +21,19 @@ Tensor image_batch(const Tensor& batch, const char* op) {
   return native::contiguous(batch.detach());
 }
 
+// Bilinear value of plane p [h, w] at (y, x) in pixel coordinates; 0 outside the image.
+template <class T>
+T bilinear_zero(const T* p, std::int64_t h, std::int64_t w, double y, double x) {
+  const double y0f = std::floor(y), x0f = std::floor(x);
+  const auto y0 = static_cast<std::int64_t>(y0f), x0 = static_cast<std::int64_t>(x0f);
+  const double dy = y - y0f, dx = x - x0f;
+  auto at = [&](std::int64_t i, std::int64_t j) -> double {
+    return i >= 0 && i < h && j >= 0 && j < w ? static_cast<double>(p[i * w + j]) : 0.0;
+  };
+  return static_cast<T>((1 - dy) * ((1 - dx) * at(y0, x0) + dx * at(y0, x0 + 1)) +
+                        dy * ((1 - dx) * at(y0 + 1, x0) + dx * at(y0 + 1, x0 + 1)));
+}
+
 // Per-sample int64 draws in [0, high) from the global generator.
 std::vector<std::int64_t> draw_ints(std::int64_t count, std::int64_t high) {
   std::vector<std::int64_t> out(static_cast<std::size_t>(count));
@@ -183,6 +196,112 @@ MaskedBatch RandomMask::apply(Tensor input) const {
     });
   });
   return result;
+}
+
+// ---- RandomResizedCrop --------------------------------------------------------------------
+RandomResizedCrop::RandomResizedCrop(std::int64_t size_, double scale_min_, double scale_max_, double ratio_min_,
+                                     double ratio_max_)
+    : size(size_), scale_min(scale_min_), scale_max(scale_max_), ratio_min(ratio_min_), ratio_max(ratio_max_) {
+  CAKE_CHECK(size > 0, "RandomResizedCrop: size must be positive, got ", size);
+  CAKE_CHECK(scale_min > 0 && scale_min <= scale_max && scale_max <= 1.0,
+             "RandomResizedCrop: need 0 < scale_min <= scale_max <= 1, got ", scale_min, " and ", scale_max);
+  CAKE_CHECK(ratio_min > 0 && ratio_min <= ratio_max, "RandomResizedCrop: need 0 < ratio_min <= ratio_max, got ",
+             ratio_min, " and ", ratio_max);
+}
+
+Tensor RandomResizedCrop::operator()(Tensor input) const {
+  const Tensor x = image_batch(input, "RandomResizedCrop");
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  constexpr std::int64_t kTries = 10;
+  // Four uniforms per try (area, log-ratio, top, left), drawn at once for the batch.
+  const Tensor draws = rand({std::max<std::int64_t>(n, 1), kTries, 4}, kFloat64);
+  const double* u = draws.data_ptr<double>();
+  struct Window { double top, left, height, width; };
+  std::vector<Window> windows(static_cast<std::size_t>(n));
+  const double area = static_cast<double>(h * w);
+  for (std::int64_t s = 0; s < n; ++s) {
+    windows[s] = {0.0, 0.0, static_cast<double>(h), static_cast<double>(w)};  // the fallback: the whole image
+    for (std::int64_t t = 0; t < kTries; ++t) {
+      const double* v = u + (s * kTries + t) * 4;
+      const double target = area * (scale_min + (scale_max - scale_min) * v[0]);
+      const double ratio = std::exp(std::log(ratio_min) + (std::log(ratio_max) - std::log(ratio_min)) * v[1]);
+      const auto cw = static_cast<std::int64_t>(std::llround(std::sqrt(target * ratio)));
+      const auto ch = static_cast<std::int64_t>(std::llround(std::sqrt(target / ratio)));
+      if (cw < 1 || ch < 1 || cw > w || ch > h) continue;
+      const auto top = std::min(h - ch, static_cast<std::int64_t>(v[2] * static_cast<double>(h - ch + 1)));
+      const auto left = std::min(w - cw, static_cast<std::int64_t>(v[3] * static_cast<double>(w - cw + 1)));
+      windows[s] = {static_cast<double>(top), static_cast<double>(left), static_cast<double>(ch), static_cast<double>(cw)};
+      break;
+    }
+  }
+  Tensor out = make_empty({n, c, size, size}, x.dtype(), kCPU);
+  visit_floating(x.dtype(), "RandomResizedCrop", [&]<class T>() {
+    const T* src = x.data_ptr<T>();
+    T* dst = out.data_ptr<T>();
+    parallel_for(0, n * c, 16, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t plane = lo; plane < hi; ++plane) {
+        const Window& win = windows[plane / c];
+        const T* in = src + plane * h * w;
+        T* o = dst + plane * size * size;
+        const double sy = win.height / static_cast<double>(size), sx = win.width / static_cast<double>(size);
+        for (std::int64_t i = 0; i < size; ++i) {
+          // Pixel centres aligned (align_corners = false), clamped to the window's edge pixels.
+          const double y = std::clamp(win.top + (static_cast<double>(i) + 0.5) * sy - 0.5, win.top,
+                                      win.top + win.height - 1.0);
+          for (std::int64_t j = 0; j < size; ++j) {
+            const double xx = std::clamp(win.left + (static_cast<double>(j) + 0.5) * sx - 0.5, win.left,
+                                         win.left + win.width - 1.0);
+            o[i * size + j] = bilinear_zero(in, h, w, y, xx);
+          }
+        }
+      }
+    });
+  });
+  return out;
+}
+
+// ---- RandomAffine -------------------------------------------------------------------------
+RandomAffine::RandomAffine(double degrees_, double translate_, double scale_min_, double scale_max_)
+    : degrees(degrees_), translate(translate_), scale_min(scale_min_), scale_max(scale_max_) {
+  CAKE_CHECK(degrees >= 0 && degrees <= 180, "RandomAffine: degrees must be in [0, 180], got ", degrees);
+  CAKE_CHECK(translate >= 0 && translate < 1, "RandomAffine: translate must be in [0, 1), got ", translate);
+  CAKE_CHECK(scale_min > 0 && scale_min <= scale_max, "RandomAffine: need 0 < scale_min <= scale_max, got ", scale_min,
+             " and ", scale_max);
+}
+
+Tensor RandomAffine::operator()(Tensor input) const {
+  const Tensor x = image_batch(input, "RandomAffine");
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  // Four uniforms per sample: angle, shift x, shift y, zoom.
+  const Tensor draws = rand({std::max<std::int64_t>(n, 1), 4}, kFloat64);
+  const double* u = draws.data_ptr<double>();
+  constexpr double kPi = 3.14159265358979323846;
+  const double cy = (static_cast<double>(h) - 1) / 2, cx = (static_cast<double>(w) - 1) / 2;
+  Tensor out = make_empty(x.sizes(), x.dtype(), kCPU);
+  visit_floating(x.dtype(), "RandomAffine", [&]<class T>() {
+    const T* src = x.data_ptr<T>();
+    T* dst = out.data_ptr<T>();
+    parallel_for(0, n * c, 16, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t plane = lo; plane < hi; ++plane) {
+        const double* v = u + (plane / c) * 4;
+        const double angle = (2 * v[0] - 1) * degrees * kPi / 180;
+        const double tx = (2 * v[1] - 1) * translate * static_cast<double>(w);
+        const double ty = (2 * v[2] - 1) * translate * static_cast<double>(h);
+        const double zoom = scale_min + (scale_max - scale_min) * v[3];
+        // Output pixel q comes from p = R(-angle) (q - centre - t) / zoom + centre: the inverse of
+        // "zoom, rotate about the centre, then shift", so every output pixel has one source.
+        const double cs = std::cos(angle) / zoom, sn = std::sin(angle) / zoom;
+        const T* in = src + plane * h * w;
+        T* o = dst + plane * h * w;
+        for (std::int64_t i = 0; i < h; ++i)
+          for (std::int64_t j = 0; j < w; ++j) {
+            const double qy = static_cast<double>(i) - cy - ty, qx = static_cast<double>(j) - cx - tx;
+            o[i * w + j] = bilinear_zero(in, h, w, cs * qy - sn * qx + cy, sn * qy + cs * qx + cx);
+          }
+      }
+    });
+  });
+  return out;
 }
 
 // ---- Sobel --------------------------------------------------------------------------------

@@ -6,6 +6,8 @@
 //   cake::Tensor noisy = GaussianNoise(0.3, true)(batch.x); // denoising autoencoder input
 //   MaskedBatch m = RandomMask(7, 0.75).apply(batch.x);     // m.masked, m.mask (1 = hidden)
 //   cake::Tensor edges = Sobel()(batch.x);                  // [N, 2, H, W] for DeepCluster
+//   cake::Tensor crops = RandomResizedCrop(28, 0.5)(batch.x);    // DeepCluster's training crop
+//   cake::Tensor moved = RandomAffine(10, 0.1, 0.95, 1.05)(batch.x);  // DAC's small jitter
 //
 // Every transform is a small struct whose operator() maps a batch [N, C, H, W] (float32 or
 // float64) to a new tensor; none modifies its input. The random ones draw from the global
@@ -88,6 +90,35 @@ struct RandomMask {
 // applied as a cross-correlation (as nn.Conv2d computes it).
 struct Sobel {
   Tensor operator()(Tensor batch) const;
+};
+
+// A random part of each image, of a random area and aspect ratio, resized back to size x size
+// (the "random resized crop" of DeepCluster's training images: Caron et al. 2018, section 4.1;
+// Pastore 2025, "Case 2: transformation when training model"; torchvision's
+// RandomResizedCrop). Per sample: an area fraction s ~ U(scale_min, scale_max) of the image
+// and an aspect ratio r with log r ~ U(log ratio_min, log ratio_max) give a w x h window,
+// w = round(sqrt(s A r)), h = round(sqrt(s A / r)); a window that does not fit is drawn again
+// (10 tries, then the whole image). The window goes to size x size by bilinear interpolation
+// (pixel centres aligned, as align_corners = false). ImageNet uses scale (0.08, 1); on 28x28
+// images so small a crop keeps a few strokes only, hence the larger default scale_min.
+struct RandomResizedCrop {
+  explicit RandomResizedCrop(std::int64_t size, double scale_min = 0.5, double scale_max = 1.0,
+                             double ratio_min = 3.0 / 4.0, double ratio_max = 4.0 / 3.0);
+  Tensor operator()(Tensor batch) const;
+  std::int64_t size;
+  double scale_min, scale_max, ratio_min, ratio_max;
+};
+
+// A small random affine jitter per sample: a rotation by U(-degrees, degrees), a shift of
+// U(-translate, translate) times the width (and height), and a zoom by U(scale_min, scale_max)
+// about the image centre; pixels that come from outside the image are 0 (the background of
+// MNIST-like images). Bilinear interpolation. DAC's released code trains on such jitter
+// (Chang et al. 2017, github.com/vector-1127/DAC MNIST/mnist.py: rotation 10 degrees, shift
+// 0.1, zoom 0.95 to 1.05).
+struct RandomAffine {
+  RandomAffine(double degrees, double translate = 0.0, double scale_min = 1.0, double scale_max = 1.0);
+  Tensor operator()(Tensor batch) const;
+  double degrees, translate, scale_min, scale_max;
 };
 
 }  // namespace cake::data

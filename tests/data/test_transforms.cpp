@@ -213,3 +213,39 @@ TEST_CASE("transforms: Compose runs its steps in order") {
   const Compose steps{Normalize({1.0}, {2.0}), [](Tensor t) { return t * 10.0; }};
   CHECK(values(steps(x)) == std::vector<double>(4, 10.0));  // (3 - 1) / 2 * 10
 }
+
+TEST_CASE("transforms: RandomResizedCrop keeps the whole image at scale 1 and ratio 1; crops resize bilinearly") {
+  manual_seed(0);
+  const Tensor x = rand({3, 2, 6, 6}, kFloat64);
+  check_close(RandomResizedCrop(6, 1.0, 1.0, 1.0, 1.0)(x), x, 0, 1e-12);
+  // A quarter of the area with ratio 1 is a 3x3 window, upsampled to 6x6: every output value
+  // lies between the window's extremes, and a constant image stays constant.
+  CHECK(values(RandomResizedCrop(6, 0.25, 0.25, 1.0, 1.0)(full({4, 1, 6, 6}, 0.7, kFloat64))) ==
+        std::vector<double>(4 * 36, 0.7));
+  // A ramp along the columns: any window of it, resized, is again a ramp (increasing in j).
+  Tensor ramp = arange(6).to(kFloat64).reshape({1, 1, 1, 6}).expand({2, 1, 6, 6}).contiguous();
+  const Image4 out(RandomResizedCrop(12, 0.3, 0.6)(ramp));
+  CHECK(out.h == 12);
+  for (std::int64_t s = 0; s < 2; ++s)
+    for (std::int64_t j = 1; j < 12; ++j) CHECK(out.at(s, 0, 5, j) >= out.at(s, 0, 5, j - 1));
+  CHECK_THROWS_AS(RandomResizedCrop(6, 0.0), Error);
+  CHECK_THROWS_AS(RandomResizedCrop(6, 0.5, 1.0, 2.0, 1.0), Error);
+}
+
+TEST_CASE("transforms: RandomAffine is the identity without jitter; a zoom about the centre has a known answer") {
+  manual_seed(1);
+  const Tensor x = rand({2, 1, 7, 7}, kFloat64);
+  check_close(RandomAffine(0.0, 0.0, 1.0, 1.0)(x), x, 0, 1e-12);
+  // Zoom x2 about the centre (3, 3): output (i, j) reads input (3 + (i - 3) / 2, 3 + (j - 3) / 2).
+  const Image4 in(x), out(RandomAffine(0.0, 0.0, 2.0, 2.0)(x));
+  CHECK(out.at(0, 0, 3, 3) == doctest::Approx(in.at(0, 0, 3, 3)));
+  CHECK(out.at(0, 0, 5, 3) == doctest::Approx(in.at(0, 0, 4, 3)));
+  CHECK(out.at(1, 0, 3, 4) == doctest::Approx((in.at(1, 0, 3, 3) + in.at(1, 0, 3, 4)) / 2));
+  // A rotation by up to 10 degrees of a centred dot keeps it near the centre; sizes are kept.
+  Tensor dot = zeros({8, 1, 9, 9}, kFloat64);
+  dot.narrow(2, 4, 1).narrow(3, 4, 1).fill_(1.0);
+  const Image4 turned(RandomAffine(10.0)(dot));
+  for (std::int64_t s = 0; s < 8; ++s) CHECK(turned.at(s, 0, 4, 4) > 0.9);
+  CHECK_THROWS_AS(RandomAffine(-1.0), Error);
+  CHECK_THROWS_AS(RandomAffine(5.0, 0.1, 1.2, 1.1), Error);
+}

@@ -1,0 +1,222 @@
+// dac.cpp: Deep Adaptive Image Clustering's pair selection, loss and training loop (dac.h).
+#include "cake/algorithms/deep_clustering/dac.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <set>
+
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
+#include "cake/nn/functional.h"
+#include "cake/optim/rmsprop.h"
+#include "cake/tensor/creation.h"
+
+namespace cake::deep_clustering {
+
+namespace {
+constexpr int kHistoryColumns = 12;
+}  // namespace
+
+std::int64_t DACSchedule::epochs_until_stop() const {
+  const double gap_change = (upper_slope - lower_slope) * lambda_step;  // how u - l moves per epoch
+  CAKE_CHECK(gap_change < 0.0 || lower(lambda(2)) > upper(lambda(2)),
+             "DAC: the thresholds never cross (u - l changes by ", gap_change,
+             " per epoch): Algorithm 1 would never stop; let lambda move u down or l up");
+  std::int64_t epoch = 1;
+  while (lower(lambda(epoch + 1)) <= upper(lambda(epoch + 1))) ++epoch;
+  return epoch;
+}
+
+Tensor label_features(const Tensor& logits) {
+  CAKE_CHECK(logits.defined() && logits.dim() == 2, "label_features: expected logits [N, k], got ",
+             logits.defined() ? shape_str(logits.sizes()) : "an undefined tensor");
+  return nn::functional::normalize(logits.softmax(1), 2.0, 1);
+}
+
+PairSelection select_pairs(const Tensor& similarity, double upper, double lower) {
+  CAKE_CHECK(similarity.defined() && similarity.dim() == 2 && similarity.size(0) == similarity.size(1),
+             "select_pairs: expected a square similarity matrix [m, m], got ",
+             similarity.defined() ? shape_str(similarity.sizes()) : "an undefined tensor");
+  NoGradGuard no_grad;
+  const Tensor s = similarity.detach();
+  PairSelection out;
+  out.positive = s.ge(upper).to(s.dtype());
+  out.negative = s.lt(lower).to(s.dtype());
+  const std::int64_t m = s.size(0);
+  // The diagonal (a pair of an image with itself, similarity 1) is always "same": not counted.
+  const Tensor diagonal = eye(m, m, {s.dtype(), s.device()});
+  out.n_positive = static_cast<std::int64_t>(std::llround((out.positive - out.positive * diagonal).sum().item<double>()));
+  out.n_negative = static_cast<std::int64_t>(std::llround((out.negative - out.negative * diagonal).sum().item<double>()));
+  out.selected_fraction =
+      m > 1 ? static_cast<double>(out.n_positive + out.n_negative) / static_cast<double>(m * (m - 1)) : 0.0;
+  return out;
+}
+
+Tensor dac_pair_loss(const Tensor& features, double upper, double lower, PairSelection* selection, double eps) {
+  CAKE_CHECK(features.defined() && features.dim() == 2 && features.size(0) >= 1,
+             "dac_pair_loss: expected label features [m, k], got ",
+             features.defined() ? shape_str(features.sizes()) : "an undefined tensor");
+  CAKE_CHECK(lower <= upper, "dac_pair_loss: the lower threshold ", lower, " is above the upper ", upper,
+             " (the stop rule of Algorithm 1 has passed)");
+  const Tensor similarity = features.matmul(features.t());
+  PairSelection chosen = select_pairs(similarity, upper, lower);
+  const Tensor g = similarity.clamp(eps, 1.0 - eps);
+  const double pairs = static_cast<double>(features.size(0) * features.size(0));
+  // -r log g on the "same" pairs, -(1 - r) log(1 - g) on the "different" ones.
+  const Tensor loss = -((chosen.positive * g.log()).sum() + (chosen.negative * (1.0 - g).log()).sum()) / pairs;
+  if (selection) *selection = std::move(chosen);
+  return loss;
+}
+
+// ---- history ---------------------------------------------------------------------------------------
+
+Tensor dac_history_tensor(const std::vector<DACEpoch>& history) {
+  const auto rows = static_cast<std::int64_t>(history.size());
+  Tensor table = zeros({rows, kHistoryColumns}, kFloat64);
+  double* t = table.data_ptr<double>();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const DACEpoch& e = history[static_cast<std::size_t>(r)];
+    const double row[kHistoryColumns] = {static_cast<double>(e.epoch), e.lambda, e.upper, e.lower, e.selected_fraction,
+                                         e.positive_fraction, e.loss, e.nmi, e.acc, static_cast<double>(e.clusters_used),
+                                         e.seconds, 0.0};
+    std::copy(row, row + kHistoryColumns, t + r * kHistoryColumns);
+  }
+  return table;
+}
+
+std::vector<DACEpoch> dac_history_from(const Tensor& table_in) {
+  CAKE_CHECK(table_in.defined() && table_in.dim() == 2 && table_in.size(1) == kHistoryColumns,
+             "DAC: the checkpoint's history must be [epochs, ", kHistoryColumns, "], got ",
+             table_in.defined() ? shape_str(table_in.sizes()) : "an undefined tensor");
+  const Tensor table = table_in.to(kCPU, kFloat64).contiguous();
+  const double* t = table.data_ptr<double>();
+  std::vector<DACEpoch> history;
+  for (std::int64_t r = 0; r < table.size(0); ++r) {
+    const double* v = t + r * kHistoryColumns;
+    history.push_back({.epoch = static_cast<std::int64_t>(v[0]),
+                       .lambda = v[1],
+                       .upper = v[2],
+                       .lower = v[3],
+                       .selected_fraction = v[4],
+                       .positive_fraction = v[5],
+                       .loss = v[6],
+                       .nmi = v[7],
+                       .acc = v[8],
+                       .clusters_used = static_cast<std::int64_t>(v[9]),
+                       .seconds = v[10]});
+  }
+  return history;
+}
+
+// ---- the algorithm ----------------------------------------------------------------------------------
+
+DAC::DAC(networks::ConvNet& net, DACOptions options, train::TrainerOptions trainer)
+    : net_(net), options_(std::move(options)), trainer_options_(std::move(trainer)) {
+  CAKE_CHECK(net_.num_outputs() >= 2, "DAC: the network needs at least 2 outputs (clusters), got ", net_.num_outputs());
+  CAKE_CHECK(options_.lr > 0.0, "DAC: lr must be positive, got ", options_.lr);
+  (void)options_.schedule.epochs_until_stop();  // refuses a schedule that never stops
+  lambda_ = options_.schedule.lambda0;
+}
+
+Tensor DAC::features(const Tensor& images) {
+  const Device device = net_.head()->weight.device();
+  return label_features(networks::logits_all(net_, images.to(device), options_.eval_batch_size));
+}
+
+Tensor DAC::predict(const Tensor& images) { return features(images).argmax(1).cpu(); }
+
+void DAC::set_checkpoint_path(std::string path) {
+  trainer_options_.checkpoint_path = path;
+  if (active_trainer_) active_trainer_->set_checkpoint_path(std::move(path));
+}
+
+train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
+  CAKE_CHECK(images.defined() && images.dim() == 4, "DAC::fit: expected images [N, C, H, W], got ",
+             images.defined() ? shape_str(images.sizes()) : "an undefined tensor");
+  const std::int64_t n = images.size(0);
+  CAKE_CHECK(!true_labels.defined() || (true_labels.dim() == 1 && true_labels.size(0) == n), "DAC::fit: ", n,
+             " images but labels of shape ", true_labels.sizes());
+  const Device device = net_.head()->weight.device();
+  const Tensor truth = true_labels.defined() ? true_labels.to(kCPU, kInt64).contiguous() : Tensor();
+  const DACSchedule& schedule = options_.schedule;
+
+  optim::RMSprop rmsprop(net_.parameters(), {.lr = options_.lr, .alpha = options_.rmsprop_alpha});
+
+  double upper = 0.0, lower = 0.0;
+  DACEpoch current;
+  std::int64_t batch_size_seen = 0, samples = 0, batches = 0;
+  double loss_sum = 0.0, selected_sum = 0.0, positive_sum = 0.0;
+  std::chrono::steady_clock::time_point started;
+  const train::BatchLoss loss = [&](const data::Batch& batch) {
+    const Tensor x = options_.augment ? options_.augment(batch.x) : batch.x;
+    batch_size_seen = batch.x.size(0);
+    PairSelection selection;
+    Tensor value = dac_pair_loss(label_features(net_.forward(x.to(device))), upper, lower, &selection);
+    const double m = static_cast<double>(batch_size_seen);
+    selected_sum += selection.selected_fraction;
+    positive_sum += m > 1 ? static_cast<double>(selection.n_positive) / (m * (m - 1)) : 0.0;
+    return value;
+  };
+  train::TrainerOptions trainer_options = trainer_options_;
+  trainer_options.patience = 0;
+  trainer_options.restore_best = false;
+  // The stop rule of Algorithm 1 fixes how many epochs there are.
+  trainer_options.epochs = std::min(trainer_options.epochs, schedule.epochs_until_stop());
+  train::Trainer trainer(net_, rmsprop, loss, trainer_options);
+
+  trainer.add_state(
+      "dac",
+      [&](train::StateWriter& out) {
+        out.scalar("lambda", lambda_);
+        out.tensor("history", dac_history_tensor(history_));
+      },
+      [&](const train::StateReader& in) {
+        lambda_ = in.scalar("lambda");
+        history_ = dac_history_from(in.tensor("history"));
+      });
+
+  trainer.on_epoch_begin([&](std::int64_t epoch) {
+    // lambda of this epoch (Algorithm 1, line 9 moved it after the previous epoch).
+    lambda_ = schedule.lambda(epoch);
+    upper = schedule.upper(lambda_);
+    lower = schedule.lower(lambda_);
+    current = DACEpoch{.epoch = epoch, .lambda = lambda_, .upper = upper, .lower = lower};
+    samples = batches = 0;
+    loss_sum = selected_sum = positive_sum = 0.0;
+    started = std::chrono::steady_clock::now();
+  });
+  trainer.on_batch_end([&](std::int64_t batch, std::int64_t num_batches, double value) {
+    loss_sum += value * static_cast<double>(batch_size_seen);
+    samples += batch_size_seen;
+    ++batches;
+    if (batch != num_batches) return;
+    // The epoch's record, complete before the Trainer writes its checkpoint.
+    current.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(samples, 1));
+    current.selected_fraction = selected_sum / static_cast<double>(batches);
+    current.positive_fraction = positive_sum / static_cast<double>(batches);
+    const Tensor clusters = predict(images);
+    const std::int64_t* c = clusters.data_ptr<std::int64_t>();
+    current.clusters_used = static_cast<std::int64_t>(std::set<std::int64_t>(c, c + clusters.numel()).size());
+    if (truth.defined()) {
+      current.nmi = metrics::nmi(truth, clusters);
+      current.acc = metrics::acc(truth, clusters);
+    }
+    current.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    history_.push_back(current);
+  });
+  trainer.on_epoch_end([&](const train::EpochStats&) {
+    if (on_epoch_end_ && !history_.empty()) on_epoch_end_(history_.back());
+  });
+  // The active trainer lives only in this call; an exception must not leave it dangling.
+  struct Active {
+    train::Trainer*& slot;
+    ~Active() { slot = nullptr; }
+  } active{active_trainer_};
+  active_trainer_ = &trainer;
+  return trainer.fit(std::make_shared<const data::TensorDataset>(images.detach().to(kCPU, kFloat32).contiguous()));
+}
+
+}  // namespace cake::deep_clustering

@@ -1,0 +1,140 @@
+// dac.h: Deep Adaptive Image Clustering (Chang, Wang, Meng, Xiang & Pan 2017, ICCV): clustering
+// as a binary "same cluster or not?" decision on pairs of images, learnt from the pairs the
+// network is already sure about.
+//
+//   auto net = std::make_shared<cake::networks::ConvNet>(
+//       cake::networks::ConvNetOptions{.sobel = false, .num_outputs = 10, .head_norm = true});
+//   cake::deep_clustering::DAC dac(*net, {.augment = cake::data::RandomAffine(10, 0.1, 0.95, 1.05)},
+//                                  {.epochs = 100, .batch_size = 128, .seed = 0});
+//   cake::train::TrainResult result = dac.fit(images, labels);   // labels only for the log
+//   cake::Tensor clusters = dac.predict(images);                  // argmax of the label features
+//
+// The model (Pastore 2025, "Deep Adaptive Image Clustering (2)-(6)"; Chang et al. 2017,
+// section 3):
+//   label features  l_i = f(x_i; w) in R^k, k the number of clusters, with l_ih >= 0 and
+//                   |l_i|_2 = 1: here the softmax of the network's k outputs, L2-normalised
+//                   (label_features; the released code ends in a softmax, then normalises in
+//                   its similarity layer);
+//   similarity      g(x_i, x_j) = l_i . l_j, in [0, 1] for such vectors;
+//   selection       r_ij = 1 when l_i . l_j >= u(lambda), 0 when l_i . l_j < l(lambda), none
+//                   otherwise; v_ij = 1 for the selected pairs (eq. 6 and 8);
+//   loss            E(w) = sum_ij v_ij L(r_ij, l_i . l_j), L the binary cross-entropy
+//                   -r log g - (1 - r) log(1 - g) (eq. 10), here divided by the m^2 pairs of a
+//                   batch of m images (as the TensorFlow re-implementation's mean);
+//   curriculum      lambda grows after every epoch, so u falls and l rises and more pairs are
+//                   selected; training stops once l(lambda) > u(lambda) (Algorithm 1, line 10);
+//   clusters        c_i = argmax_h l_ih (Algorithm 1, lines 11-13).
+//
+// The thresholds: u(lambda) = 0.95 - lambda, l(lambda) = 0.455 + 0.1 lambda, lambda from 0 by
+// 0.0099 per epoch, from the TensorFlow re-implementation (github.com/HongtaoYang/DAC-tensorflow,
+// DAC.py). That step is eq. (12), lambda := lambda - eta dE/dlambda with E(lambda) =
+// u(lambda) - l(lambda), whose derivative is -1.1, and eta = 0.009. The authors' own Keras code
+// (github.com/vector-1127/DAC, MNIST/mnist.py) instead uses ONE threshold moved from 0.9 to 0.5
+// over 20 epochs, every pair selected, and a squared error; the two-threshold form is the one
+// the paper and Algorithm 1 (Pastore 2025) describe, so it is the default here. 46 epochs pass
+// before l > u (lambda_46 = 0.4455; lambda_47 = 0.4554 > 0.45, where u and l cross).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "cake/algorithms/networks/convnets.h"
+#include "cake/algorithms/train/trainer.h"
+#include "cake/data/dataloader.h"
+#include "cake/tensor/tensor.h"
+
+namespace cake::deep_clustering {
+
+// u(lambda) = upper0 + upper_slope lambda, l(lambda) = lower0 + lower_slope lambda, and
+// lambda_e = lambda0 + (e - 1) lambda_step in epoch e (1-based).
+struct DACSchedule {
+  double lambda0 = 0.0;
+  double lambda_step = 0.0099;
+  double upper0 = 0.95, upper_slope = -1.0;
+  double lower0 = 0.455, lower_slope = 0.1;
+
+  double lambda(std::int64_t epoch) const { return lambda0 + static_cast<double>(epoch - 1) * lambda_step; }
+  double upper(double lambda) const { return upper0 + upper_slope * lambda; }
+  double lower(double lambda) const { return lower0 + lower_slope * lambda; }
+  // Algorithm 1: repeat { train an epoch with lambda_e; lambda := lambda_{e+1} } until
+  // l(lambda) > u(lambda). The number of epochs that loop trains (at least 1; a schedule whose
+  // thresholds never cross is refused).
+  std::int64_t epochs_until_stop() const;
+};
+
+// softmax(logits) along dim 1, then each row divided by its Euclidean norm: non-negative, unit rows.
+Tensor label_features(const Tensor& logits);
+
+// The selected pairs of a similarity matrix S [m, m] (eq. 6 and 8 of the paper).
+struct PairSelection {
+  Tensor positive;  // S's dtype [m, m]: 1 where S_ij >= upper (r_ij = 1)
+  Tensor negative;  // 1 where S_ij < lower (r_ij = 0)
+  std::int64_t n_positive = 0, n_negative = 0;  // over the off-diagonal pairs i != j
+  double selected_fraction = 0.0;               // (n_positive + n_negative) / (m (m - 1))
+};
+PairSelection select_pairs(const Tensor& similarity, double upper, double lower);
+
+// sum_ij v_ij L(r_ij, l_i . l_j) / m^2 for label features [m, k] (eq. 10): the pairs are chosen
+// from the similarities (no gradient flows through the choice), the similarities clamped to
+// [eps, 1 - eps] inside the logarithms. Writes the selection when `selection` is not null.
+Tensor dac_pair_loss(const Tensor& features, double upper, double lower, PairSelection* selection = nullptr,
+                     double eps = 1e-7);
+
+struct DACOptions {
+  DACSchedule schedule = {};
+  double lr = 1e-3;        // RMSprop, as both released codes
+  double rmsprop_alpha = 0.9;  // the squared-gradient smoothing of Keras' and TensorFlow's RMSprop
+  data::Transform augment = nullptr;  // the training augmentation (none: the images as they are)
+  std::int64_t eval_batch_size = 512;
+};
+
+// One epoch (a row of log.jsonl); NaN where it does not apply.
+struct DACEpoch {
+  std::int64_t epoch = 0;
+  double lambda = 0.0, upper = 0.0, lower = 0.0;
+  double selected_fraction = 0.0;  // mean over the epoch's batches
+  double positive_fraction = 0.0;  // of the off-diagonal pairs, "same cluster"
+  double loss = 0.0;               // mean over samples
+  double nmi = std::numeric_limits<double>::quiet_NaN();  // argmax clusters against the labels
+  double acc = std::numeric_limits<double>::quiet_NaN();
+  std::int64_t clusters_used = 0;  // distinct argmax values over the data
+  double seconds = 0.0;
+};
+
+class DAC {
+ public:
+  // trainer: epochs (the most to train; the stop rule may end sooner), batch_size, seed,
+  // checkpoint_path, resume_from, should_stop; patience and restore_best are ignored.
+  DAC(networks::ConvNet& net, DACOptions options, train::TrainerOptions trainer);
+
+  void on_epoch_end(std::function<void(const DACEpoch&)> callback) { on_epoch_end_ = std::move(callback); }
+  // Trains on images [N, C, H, W] (labels, optional, only for the log).
+  train::TrainResult fit(const Tensor& images, const Tensor& labels = {});
+  // Label features [N, k] of images (evaluation mode, no graph), and their argmax clusters [N].
+  Tensor features(const Tensor& images);
+  Tensor predict(const Tensor& images);
+
+  // Where checkpoints go from now on, also in the middle of fit (e.g. after the run's folder
+  // was moved into place).
+  void set_checkpoint_path(std::string path);
+
+  const std::vector<DACEpoch>& history() const { return history_; }
+  double lambda() const { return lambda_; }
+  const DACOptions& options() const { return options_; }
+
+ private:
+  networks::ConvNet& net_;
+  train::Trainer* active_trainer_ = nullptr;  // while fit runs
+  DACOptions options_;
+  train::TrainerOptions trainer_options_;
+  std::function<void(const DACEpoch&)> on_epoch_end_;
+  std::vector<DACEpoch> history_;
+  double lambda_ = 0.0;
+};
+
+Tensor dac_history_tensor(const std::vector<DACEpoch>& history);
+std::vector<DACEpoch> dac_history_from(const Tensor& table);
+
+}  // namespace cake::deep_clustering

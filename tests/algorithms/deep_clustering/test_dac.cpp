@@ -1,0 +1,182 @@
+// Tests for algorithms/deep_clustering/dac.h: the threshold schedule and Algorithm 1's stop
+// rule, the pair selection and the loss against values worked by hand, a float64 gradient
+// check of the loss through the label features, a loss that falls in a few steps, and a
+// resumed run that ends bit for bit where an uninterrupted one does.
+#include <cmath>
+#include <filesystem>
+
+#include "cake/algorithms/deep_clustering/dac.h"
+#include "cake/optim/rmsprop.h"
+#include "helpers.h"
+
+using namespace cake;
+using namespace cake::deep_clustering;
+using cake::networks::ConvNet;
+using cake::networks::ConvNetOptions;
+using cake::testing::error_message;
+using cake::testing::values;
+
+namespace {
+
+// n 8x8 images of 2 prototypes (a bright top or bottom half) with noise.
+struct Images {
+  Tensor x, labels;
+};
+Images half_images(std::int64_t n, std::uint64_t seed) {
+  manual_seed(seed);
+  Tensor x = rand({n, 1, 8, 8}) * 0.2;
+  std::vector<std::int64_t> labels;
+  for (std::int64_t i = 0; i < n; ++i) {
+    labels.push_back(i % 2);
+    x.narrow(0, i, 1).narrow(2, (i % 2) * 4, 4).add_(0.8);
+  }
+  return {x, tensor(labels, {n})};
+}
+
+ConvNetOptions tiny_net(std::int64_t outputs) {
+  return {.arch = "vgg", .sobel = false, .image_size = 8, .hidden = 16, .num_outputs = outputs, .head_norm = true};
+}
+
+}  // namespace
+
+TEST_CASE("DACSchedule: u = 0.95 - lambda, l = 0.455 + 0.1 lambda, lambda += 0.0099; 46 epochs before l > u") {
+  const DACSchedule s;
+  CHECK(s.lambda(1) == 0.0);
+  CHECK(s.lambda(3) == doctest::Approx(0.0198));
+  CHECK(s.upper(0.0) == 0.95);
+  CHECK(s.lower(0.0) == 0.455);
+  CHECK(s.upper(0.2) == doctest::Approx(0.75));
+  CHECK(s.lower(0.2) == doctest::Approx(0.475));
+  // u(lambda) = l(lambda) at lambda = 0.495 / 1.1 = 0.45: lambda_46 = 0.4455 still trains,
+  // lambda_47 = 0.4554 stops (Algorithm 1, line 10).
+  CHECK(s.epochs_until_stop() == 46);
+  CHECK(s.lower(s.lambda(46)) <= s.upper(s.lambda(46)));
+  CHECK(s.lower(s.lambda(47)) > s.upper(s.lambda(47)));
+  // A coarser step: lambda_5 = 0.4 trains, lambda_6 = 0.5 stops.
+  CHECK(DACSchedule{.lambda_step = 0.1}.epochs_until_stop() == 5);
+  // Already crossed after one epoch: Algorithm 1 still trains that one (repeat ... until).
+  CHECK(DACSchedule{.lambda0 = 0.6}.epochs_until_stop() == 1);
+  // Thresholds that never cross would never stop.
+  CHECK(error_message([] { (void)DACSchedule{.lambda_step = 0.0}.epochs_until_stop(); }).find("never") !=
+        std::string::npos);
+}
+
+TEST_CASE("select_pairs: against a hand-computed similarity matrix") {
+  // Pairs (0, 1) at 0.96 >= u: same; (0, 2) at 0.3 < l: different; (1, 2) at 0.5: ignored.
+  const Tensor s = tensor({1.0, 0.96, 0.3, 0.96, 1.0, 0.5, 0.3, 0.5, 1.0}, {3, 3}, kFloat64);
+  const PairSelection p = select_pairs(s, 0.95, 0.455);
+  CHECK(values(p.positive) == std::vector<double>{1, 1, 0, 1, 1, 0, 0, 0, 1});
+  CHECK(values(p.negative) == std::vector<double>{0, 0, 1, 0, 0, 0, 1, 0, 0});
+  CHECK(p.n_positive == 2);
+  CHECK(p.n_negative == 2);
+  CHECK(p.selected_fraction == doctest::Approx(4.0 / 6.0));
+  // The boundaries: S = u counts as same (>=), S = l is not different (<).
+  const PairSelection edge = select_pairs(tensor({1.0, 0.5, 0.5, 1.0}, {2, 2}, kFloat64), 0.5, 0.5);
+  CHECK(edge.n_positive == 2);
+  CHECK(edge.n_negative == 0);
+  CHECK(error_message([] { select_pairs(zeros({2, 3}), 0.9, 0.1); }).find("square") != std::string::npos);
+}
+
+TEST_CASE("dac_pair_loss and label_features: known answers") {
+  // l_1 = (1, 0), l_2 = (0.6, 0.8): similarity 0.6.
+  const Tensor f = tensor({1.0, 0.0, 0.6, 0.8}, {2, 2}, kFloat64);
+  // Same pair (0.6 >= 0.5): 2 (-log 0.6) over 4 pairs; the diagonal adds -log(1 - eps) ~ 0.
+  CHECK(dac_pair_loss(f, 0.5, 0.2).item<double>() == doctest::Approx(-2 * std::log(0.6) / 4).epsilon(1e-6));
+  // Different pair (0.6 < 0.7): 2 (-log 0.4) / 4.
+  CHECK(dac_pair_loss(f, 0.9, 0.7).item<double>() == doctest::Approx(-2 * std::log(0.4) / 4).epsilon(1e-6));
+  // Ignored (0.2 <= 0.6 < 0.9): nothing but the diagonal.
+  CHECK(dac_pair_loss(f, 0.9, 0.2).item<double>() < 1e-6);
+  CHECK(error_message([&] { dac_pair_loss(f, 0.4, 0.6); }).find("stop rule") != std::string::npos);
+  // Label features: softmax then unit rows, so non-negative with |l| = 1.
+  manual_seed(0);
+  const Tensor l = label_features(randn({6, 4}, kFloat64) * 3.0);
+  CHECK(l.min().item<double>() >= 0.0);
+  for (double norm : values(l.square().sum(1).sqrt())) CHECK(norm == doctest::Approx(1.0));
+  // A one-hot-like softmax gives a unit vector along its argmax.
+  const Tensor sharp = label_features(tensor({50.0, 0.0, 0.0}, {1, 3}, kFloat64));
+  CHECK(sharp.narrow(1, 0, 1).item<double>() == doctest::Approx(1.0));
+}
+
+TEST_CASE("dac_pair_loss through label_features: float64 gradient check") {
+  manual_seed(2);
+  const Tensor logits = randn({5, 3}, kFloat64);
+  // No similarity may sit at a threshold, where the selection (and so the loss) jumps.
+  const Tensor s = label_features(logits).matmul(label_features(logits).t());
+  for (double v : values(s)) {
+    CHECK(std::abs(v - 0.9) > 1e-3);
+    CHECK(std::abs(v - 0.6) > 1e-3);
+  }
+  cake::testing::gradcheck([](const std::vector<Tensor>& in) { return dac_pair_loss(label_features(in[0]), 0.9, 0.6); },
+                           {logits.clone().requires_grad_(true)});
+}
+
+TEST_CASE("dac_pair_loss falls over a few RMSprop steps of a tiny network") {
+  const Images toy = half_images(32, 3);
+  manual_seed(4);
+  ConvNet net(tiny_net(4));
+  optim::RMSprop rmsprop(net.parameters(), {.lr = 1e-3, .alpha = 0.9});
+  // The first epoch's thresholds of the default schedule.
+  auto loss = [&] { return dac_pair_loss(label_features(net.forward(toy.x)), 0.95, 0.455); };
+  const double first = loss().item<double>();
+  REQUIRE(first > 0.0);
+  for (int step = 0; step < 10; ++step) {
+    rmsprop.zero_grad();
+    loss().backward();
+    rmsprop.step();
+  }
+  CHECK(loss().item<double>() < first);
+}
+
+TEST_CASE("DAC: the stop rule ends training; the log has lambda, u, l and the pairs selected") {
+  const Images toy = half_images(32, 5);
+  manual_seed(6);
+  ConvNet net(tiny_net(2));
+  DAC dac(net, {.schedule = {.lambda_step = 0.1}}, {.epochs = 100, .batch_size = 16, .seed = 1});
+  const train::TrainResult result = dac.fit(toy.x, toy.labels);
+  CHECK(result.history.size() == 5);  // DACSchedule{.lambda_step = 0.1}.epochs_until_stop()
+  const auto& h = dac.history();
+  REQUIRE(h.size() == 5);
+  for (std::size_t e = 0; e < 5; ++e) {
+    CHECK(h[e].lambda == doctest::Approx(0.1 * static_cast<double>(e)));
+    CHECK(h[e].upper == doctest::Approx(0.95 - h[e].lambda));
+    CHECK(h[e].lower == doctest::Approx(0.455 + 0.1 * h[e].lambda));
+    CHECK(h[e].selected_fraction >= 0.0);
+    CHECK(h[e].selected_fraction <= 1.0);
+    CHECK(h[e].acc >= 0.5);
+  }
+  CHECK(dac.predict(toy.x).sizes() == Shape{32});
+  CHECK(dac.features(toy.x).sizes() == Shape{32, 2});
+}
+
+TEST_CASE("DAC: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit") {
+  const Images toy = half_images(32, 7);
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "cake_test_dac_resume";
+  std::filesystem::remove_all(dir);
+  auto run = [&](std::int64_t epochs, const std::string& checkpoint, const std::string& resume) {
+    manual_seed(8);
+    auto net = std::make_shared<ConvNet>(tiny_net(3));
+    DACOptions options{.schedule = {.lambda_step = 0.05}};
+    options.augment = [](Tensor x) { return x + randn(x.sizes()) * 0.01; };
+    DAC dac(*net, options,
+            {.epochs = epochs, .batch_size = 16, .seed = 2, .checkpoint_path = checkpoint, .resume_from = resume});
+    dac.fit(toy.x, toy.labels);
+    return std::make_tuple(net, dac.history(), dac.lambda());
+  };
+  const auto [straight, straight_history, straight_lambda] = run(4, (dir / "a.safetensors").string(), "");
+  run(2, (dir / "b.safetensors").string(), "");
+  const auto [resumed, resumed_history, resumed_lambda] =
+      run(4, (dir / "b.safetensors").string(), (dir / "b.safetensors").string());
+  const auto a = straight->state_dict(), b = resumed->state_dict();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(a[i].first);
+    CHECK(values(a[i].second) == values(b[i].second));
+  }
+  CHECK(straight_lambda == resumed_lambda);
+  REQUIRE(resumed_history.size() == 4);
+  for (std::size_t e = 0; e < 4; ++e) {
+    CHECK(straight_history[e].loss == resumed_history[e].loss);
+    CHECK(straight_history[e].selected_fraction == resumed_history[e].selected_fraction);
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,99 @@
+// End-to-end tests of `cake run deepcluster` and `cake run dac` on a tiny image set: the files
+// and metrics a run leaves, the per-epoch log, and a run resumed from its checkpoint ending bit
+// for bit where an uninterrupted one does.
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cake/data/image.h"
+#include "cake/data/npy.h"
+#include "helpers.h"
+#include "tools/cli_testing.h"
+
+using namespace cake;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace cake::testing;
+
+namespace {
+
+std::vector<json> epoch_rows(const fs::path& path) {
+  std::ifstream log(path);
+  std::vector<json> rows;
+  for (std::string line; std::getline(log, line);) {
+    const json record = json::parse(line);
+    if (record.contains("epoch")) rows.push_back(record);
+  }
+  return rows;
+}
+
+void check_figures(const fs::path& dir, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (image::png_available())
+      CHECK_MESSAGE(is_png(dir / name), name << " missing or not a PNG");
+    else
+      CHECK_FALSE(fs::exists(dir / name));
+  }
+}
+
+const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
+
+}  // namespace
+
+TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resume equals one run") {
+  write_images();
+  const std::string run = "run deepcluster" + kData + " --set n_clusters=6 hidden=32 pca_dim=16 batch_size=16";
+  const CliResult whole = cake_cli(run + " epochs=2 --out whole");
+  REQUIRE_MESSAGE(whole.code == 0, whole.err);
+  const fs::path out = scratch() / "whole";
+  const json metrics = read_json(out / "metrics.json");
+  for (const char* key : {"nmi", "acc", "ari", "knn_accuracy", "probe_accuracy", "time_split", "epochs_run",
+                          "last_nmi_previous", "epoch_time_s"})
+    CHECK_MESSAGE(metrics.contains(key), key);
+  CHECK(metrics["n_clusters"] == 3);  // the final k-means at the number of classes
+  const std::vector<json> rows = epoch_rows(out / "log.jsonl");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["nmi_previous"].is_null());
+  CHECK(rows[1]["nmi_previous"].get<double>() >= 0.0);
+  for (const char* key : {"loss", "nmi", "acc", "kmeans_objective", "smallest_cluster", "largest_cluster",
+                          "cluster_size_cv", "seconds_kmeans", "seconds_pca", "seconds_train"})
+    CHECK_MESSAGE(rows[1].contains(key), key);
+  CHECK(data::read_npy(out / "pseudo_labels.npy").sizes() == Shape{60});
+  CHECK(data::read_npy(out / "labels.npy").sizes() == Shape{60});
+  check_figures(out, {"nmi.png", "loss_curve.png", "cluster_sizes.png", "pseudo_label_samples.png",
+                      "cluster_samples.png", "kmeans_objective.png"});
+
+  // One epoch, then --resume to two: the same weights and pseudo-labels, bit for bit.
+  REQUIRE(cake_cli(run + " epochs=1 --out half").code == 0);
+  // The thread count is not part of config.json: give the same one again (GEMM sums are split
+  // by thread, so another count rounds differently).
+  const CliResult resumed = cake_cli("run deepcluster --out half --resume --quiet --threads 1 --set epochs=2");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "half" / "model.safetensors"));
+  CHECK(read_text(out / "pseudo_labels.npy") == read_text(scratch() / "half" / "pseudo_labels.npy"));
+}
+
+TEST_CASE("dac: thresholds per epoch in the log, the argmax clusters scored, the stop rule in metrics") {
+  write_images();
+  const CliResult r = cake_cli("run dac" + kData + " --out dac --set n_clusters=3 hidden=32 batch_size=16 epochs=2");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const fs::path out = scratch() / "dac";
+  const json metrics = read_json(out / "metrics.json");
+  CHECK(metrics["stop_epoch"] == 46);
+  CHECK(metrics["epochs_run"] == 2);
+  for (const char* key : {"nmi", "acc", "ari", "knn_accuracy", "final_lambda"}) CHECK_MESSAGE(metrics.contains(key), key);
+  const std::vector<json> rows = epoch_rows(out / "log.jsonl");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["lambda"].get<double>() == 0.0);
+  CHECK(rows[1]["lambda"].get<double>() == doctest::Approx(0.0099));
+  CHECK(rows[1]["upper"].get<double>() == doctest::Approx(0.9401));
+  CHECK(rows[1]["lower"].get<double>() == doctest::Approx(0.45599));
+  for (const json& row : rows) {
+    CHECK(row["selected_fraction"].get<double>() >= 0.0);
+    CHECK(row["selected_fraction"].get<double>() <= 1.0);
+  }
+  check_figures(out, {"thresholds.png", "loss_curve.png", "dac_scores.png", "cluster_samples.png"});
+  // A weight decay the algorithm does not use is refused rather than ignored.
+  CHECK(cake_cli("run dac" + kData + " --out dac2 --set weight_decay=0.1").code == 2);
+}

@@ -1,0 +1,63 @@
+// deep_clustering_runs.h: what the command-line wrappers of DeepCluster and DAC share (their
+// convnet and augmentation parameters, the images of a run, the Trainer options, the epoch
+// bookkeeping of a training run and the evaluation of learned features).
+//
+//   std::vector<ParamSpec> p = deep_runs::convnet_params("vgg", true);
+//   auto net = std::make_shared<networks::ConvNet>(deep_runs::convnet_options(ctx, 100, false));
+//   data::Transform augment = deep_runs::augmentation(ctx);       // crop, flip, jitter
+//   deep_runs::EpochBookkeeping book(ctx, epochs, [&](auto path) { dc.set_checkpoint_path(path); });
+//
+// Every file a run leaves is listed in docs/algorithms/deepcluster_dac.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cake/algorithms/networks/convnets.h"
+#include "cake/algorithms/train/trainer.h"
+#include "cake/data/dataloader.h"
+#include "tools/registry.h"
+
+namespace cake::cli::deep_runs {
+
+// arch, sobel, hidden, dropout.
+std::vector<ParamSpec> convnet_params(const std::string& arch, bool sobel);
+// crop_scale, hflip, jitter with the given defaults.
+std::vector<ParamSpec> augmentation_params(double crop_scale, bool jitter);
+// epochs, batch_size, lr, weight_decay, resume.
+std::vector<ParamSpec> training_params(std::int64_t epochs, std::int64_t batch_size, double lr, double weight_decay);
+
+// The ConvNet the parameters describe, for ctx's images, with num_outputs head units.
+networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num_outputs, bool head_norm);
+// Whether hflip=auto flips: yes for Fashion-MNIST (a mirrored shoe or shirt is still one), no
+// for digits (a mirrored 2 is no digit) and for data sets Cake does not know.
+bool auto_flip(const std::string& data_name);
+// The training augmentation: RandomResizedCrop(side, crop_scale) when crop_scale < 1,
+// RandomHorizontalFlip(0.5) when hflip says so, RandomAffine(10, 0.1, 0.95, 1.05) with jitter.
+// nullptr when none applies.
+data::Transform augmentation(const RunContext& ctx);
+
+// Every row of ctx.data as images [N, C, H, W] on ctx.device; an error for non-image data.
+Tensor run_images(const RunContext& ctx);
+// Trainer options from the parameters: checkpoints in <out>/checkpoint.safetensors, --resume
+// or resume=PATH, Ctrl-C at a safe point.
+train::TrainerOptions trainer_options(const RunContext& ctx);
+
+// After every epoch of a training run: moves the run folder into place once the first
+// checkpoint exists (and points the checkpoints there), then updates the progress bar.
+void epoch_done(RunContext& ctx, std::int64_t epoch, const std::vector<std::pair<std::string, double>>& shown,
+                const std::function<void(const std::string&)>& set_checkpoint_path);
+// After fit: logs a resume, throws RunInterrupted for an interrupted run and cake::Error for a
+// non-finite loss, records epochs_run and stop_reason.
+void finish_training(RunContext& ctx, const train::TrainResult& result);
+
+// Frozen features [N, D] of every training image (and of the test split, when there is one):
+// knn_accuracy (leave-one-out k-NN with k = 10 on up to 10000 L2-normalised rows) and
+// probe_accuracy (logistic regression: on the training features, scored on the test
+// features, or on the first 80% scored on the rest without a test split). Needs labels.
+void feature_metrics(RunContext& ctx, const Tensor& features, const Tensor& labels, const Tensor& test_features,
+                     const Tensor& test_labels);
+
+}  // namespace cake::cli::deep_runs
