@@ -123,3 +123,38 @@ TEST_CASE("masked-autoencoder, vae, conv-vae, ae-kmeans and ae-gmm run and leave
     CHECK(data::read_npy(scratch() / method / "labels.npy").sizes() == Shape{60});
   }
 }
+
+TEST_CASE("vade: pretraining and VaDE in one command, both clusterings scored, resume exact") {
+  write_images();
+  const std::string run = "run vade" + kData + " --set hidden=32 latent_dim=2 n_clusters=3 pretrain_epochs=8 " +
+                          "pretrain_batch_size=16 pretrain_lr=0.01 batch_size=16 tsne_samples=0 component_samples=4";
+  const CliResult r = cake_cli(run + " epochs=4 --out vade");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const fs::path out = scratch() / "vade";
+  const json metrics = read_json(out / "metrics.json");
+  for (const char* key : {"nmi", "acc", "ari", "ae_gmm_nmi", "ae_gmm_acc", "ae_gmm_ari", "pretrain_train_loss",
+                          "mixture_weights", "final_lr", "train_loss"})
+    CHECK_MESSAGE(metrics.contains(key), key);
+  // Three well separated prototypes: both the AE + GMM start and VaDE find them.
+  CHECK(metrics["ae_gmm_acc"].get<double>() >= 0.9);
+  CHECK(metrics["acc"].get<double>() >= 0.9);
+  CHECK(data::read_npy(out / "labels.npy").sizes() == Shape{60});
+  for (const char* file : {"pretrain_checkpoint.safetensors", "checkpoint.safetensors", "autoencoder.safetensors",
+                           "model.safetensors"})
+    CHECK_MESSAGE(fs::exists(out / file), file);
+  check_figures(out, {"loss_curve.png", "pretrain_loss_curve.png", "cluster_samples.png", "component_samples.png"});
+  std::int64_t pretrain_lines = 0, vade_lines = 0;
+  for (const json& record : read_log(out / "log.jsonl")) {
+    if (record.contains("pretrain_epoch")) ++pretrain_lines;
+    if (record.contains("epoch")) ++vade_lines;
+  }
+  CHECK(pretrain_lines == 8);
+  CHECK(vade_lines == 4);
+
+  // 2 VaDE epochs, then a resume (both phases' checkpoints) to 4: the same model, bit for bit.
+  REQUIRE(cake_cli(run + " epochs=2 --out vade_half").code == 0);
+  const CliResult resumed = cake_cli(run + " epochs=4 resume=vade_half/checkpoint.safetensors --out vade_resumed");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "vade_resumed" / "model.safetensors"));
+  CHECK(read_json(scratch() / "vade_resumed" / "metrics.json")["resumed_from_epoch"] == 2);
+}
