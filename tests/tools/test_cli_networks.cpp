@@ -124,37 +124,21 @@ TEST_CASE("masked-autoencoder, vae, conv-vae, ae-kmeans and ae-gmm run and leave
   }
 }
 
-TEST_CASE("vade: pretraining and VaDE in one command, both clusterings scored, resume exact") {
+TEST_CASE("finetune freeze=false: the encoder trains in its own group at lr * encoder_lr_scale, and moves") {
   write_images();
-  const std::string run = "run vade" + kData + " --set hidden=32 latent_dim=2 n_clusters=3 pretrain_epochs=8 " +
-                          "pretrain_batch_size=16 pretrain_lr=0.01 batch_size=16 tsne_samples=0 component_samples=4";
-  const CliResult r = cake_cli(run + " epochs=4 --out vade");
-  REQUIRE_MESSAGE(r.code == 0, r.err);
-  const fs::path out = scratch() / "vade";
-  const json metrics = read_json(out / "metrics.json");
-  for (const char* key : {"nmi", "acc", "ari", "ae_gmm_nmi", "ae_gmm_acc", "ae_gmm_ari", "pretrain_train_loss",
-                          "mixture_weights", "final_lr", "train_loss"})
-    CHECK_MESSAGE(metrics.contains(key), key);
-  // Three well separated prototypes: both the AE + GMM start and VaDE find them.
-  CHECK(metrics["ae_gmm_acc"].get<double>() >= 0.9);
-  CHECK(metrics["acc"].get<double>() >= 0.9);
-  CHECK(data::read_npy(out / "labels.npy").sizes() == Shape{60});
-  for (const char* file : {"pretrain_checkpoint.safetensors", "checkpoint.safetensors", "autoencoder.safetensors",
-                           "model.safetensors"})
-    CHECK_MESSAGE(fs::exists(out / file), file);
-  check_figures(out, {"loss_curve.png", "pretrain_loss_curve.png", "cluster_samples.png", "component_samples.png"});
-  std::int64_t pretrain_lines = 0, vade_lines = 0;
-  for (const json& record : read_log(out / "log.jsonl")) {
-    if (record.contains("pretrain_epoch")) ++pretrain_lines;
-    if (record.contains("epoch")) ++vade_lines;
-  }
-  CHECK(pretrain_lines == 8);
-  CHECK(vade_lines == 4);
-
-  // 2 VaDE epochs, then a resume (both phases' checkpoints) to 4: the same model, bit for bit.
-  REQUIRE(cake_cli(run + " epochs=2 --out vade_half").code == 0);
-  const CliResult resumed = cake_cli(run + " epochs=4 resume=vade_half/checkpoint.safetensors --out vade_resumed");
-  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
-  CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "vade_resumed" / "model.safetensors"));
-  CHECK(read_json(scratch() / "vade_resumed" / "metrics.json")["resumed_from_epoch"] == 2);
+  REQUIRE(cake_cli("run autoencoder" + kData + " --out mlp_ft --set epochs=3 latent_dim=6 hidden=32" + kSmall).code == 0);
+  const std::string run = "run finetune" + kData + " --set checkpoint=mlp_ft/model.safetensors epochs=5 lr=0.01 batch_size=16";
+  const CliResult frozen = cake_cli(run + " --out ft_frozen");
+  REQUIRE_MESSAGE(frozen.code == 0, frozen.err);
+  const CliResult full = cake_cli(run + " freeze=false encoder_lr_scale=0.1 --out ft_full");
+  REQUIRE_MESSAGE(full.code == 0, full.err);
+  const json f = read_json(scratch() / "ft_frozen" / "metrics.json"), g = read_json(scratch() / "ft_full" / "metrics.json");
+  CHECK(f["finetune_mode"] == "frozen");
+  CHECK(f["encoder_weight_change"].get<double>() == 0.0);
+  CHECK_FALSE(f.contains("encoder_lr"));
+  CHECK(g["finetune_mode"] == "full");
+  CHECK(g["encoder_lr"].get<double>() == doctest::Approx(0.001));
+  CHECK(g["encoder_weight_change"].get<double>() > 0.0);
+  CHECK(g.contains("val_accuracy"));
+  CHECK(cake_cli(run + " freeze=false encoder_lr_scale=-1 --out ft_bad").code != 0);
 }
