@@ -225,7 +225,8 @@ double VaDESchedule::at(std::int64_t epoch) const {
   return std::max(floor, lr * std::pow(decay, static_cast<double>((epoch - 1) / every)));
 }
 
-void attach_schedule(train::Trainer& trainer, optim::Optimizer& optimizer, const VaDESchedule& schedule) {
+void attach_schedule(train::Trainer& trainer, optim::Optimizer& optimizer, const VaDESchedule& schedule,
+                     std::function<void(std::int64_t epoch)> also) {
   auto set_lr = [&optimizer](double lr) {
     for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g) optimizer.set_group_lr(g, lr);
   };
@@ -239,7 +240,10 @@ void attach_schedule(train::Trainer& trainer, optim::Optimizer& optimizer, const
   } else {
     set_lr(schedule.at(1));
   }
-  trainer.on_epoch_begin([set_lr, schedule](std::int64_t epoch) { set_lr(schedule.at(epoch)); });
+  trainer.on_epoch_begin([set_lr, schedule, also](std::int64_t epoch) {
+    set_lr(schedule.at(epoch));
+    if (also) also(epoch);
+  });
 }
 
 Tensor initialize_vade(VaDE& model, networks::MLPAutoencoder& autoencoder, const Tensor& fit_on,

@@ -181,8 +181,10 @@ struct VaDESchedule {
 // Drives the optimiser's learning rate (every group's) by the schedule from the trainer's
 // on_epoch_begin hook. A pure function of the epoch, so a resumed run follows it exactly; when
 // the trainer resumes, the lr of the checkpoint's epoch is set before fit so that the resume
-// reports no spurious lr change. Uses the trainer's on_epoch_begin slot.
-void attach_schedule(train::Trainer& trainer, optim::Optimizer& optimizer, const VaDESchedule& schedule);
+// reports no spurious lr change. Uses the trainer's on_epoch_begin slot; `also` (when given) is
+// called there after the lr is set, e.g. to log the clusters of the epoch before.
+void attach_schedule(train::Trainer& trainer, optim::Optimizer& optimizer, const VaDESchedule& schedule,
+                     std::function<void(std::int64_t epoch)> also = {});
 
 // The paper's initialisation (see the top): an MLPAutoencoder with the VaDE's hidden and latent
 // sizes trained by `autoencoder_trainer` options on the MSE per pixel (Adam, lr), then a

@@ -15,7 +15,7 @@
 // overflows.) With the encoder frozen its parameters get no gradient, and its forward pass runs
 // without recording a graph at all: training costs the head's work plus one encoder pass.
 //
-// Full fine-tuning (freeze_encoder = false) is the lecture's recipe ("Finetuning in practice":
+// Full fine-tuning (freeze_encoder = false) is the recipe of Shen 2024, "Finetuning in practice" (
 // pretrain on task A, giving weights W; initialise a second network with W; train it on task B,
 // giving W'): the encoder moves too. A pretrained encoder is usually given a smaller learning
 // rate than the freshly initialised head, so that the first large, noisy gradients of the random

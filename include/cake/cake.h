@@ -59,6 +59,7 @@
 #include "cake/algorithms/decomposition/nmf.h"
 #include "cake/algorithms/decomposition/pca.h"
 #include "cake/algorithms/deep_clustering/latent_clustering.h"
+#include "cake/algorithms/deep_clustering/vade.h"
 #include "cake/algorithms/manifold/tsne.h"
 #include "cake/algorithms/metrics/hungarian.h"
 #include "cake/algorithms/metrics/metrics.h"

@@ -9,7 +9,7 @@
 // metrics.json gets test_accuracy (Bortoletto 2021: 0.9513 on MNIST); confusion_matrix.png shows the
 // test set's true against predicted classes.
 //
-// Full fine-tuning, the intro lecture's "Finetuning in practice" (pretrained weights W move to W'
+// Full fine-tuning, Shen 2024, "Finetuning in practice" (pretrained weights W move to W'
 // on the labelled task):
 //   cake run finetune --data fashion-mnist:train --out runs/ft-full
 //       --set checkpoint=runs/cae/model.safetensors freeze=false encoder_lr_scale=0.1
