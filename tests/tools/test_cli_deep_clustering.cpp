@@ -72,3 +72,29 @@ TEST_CASE("vade: pretraining and VaDE in one command, both clusterings scored, r
   CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "vade_resumed" / "model.safetensors"));
   CHECK(read_json(scratch() / "vade_resumed" / "metrics.json")["resumed_from_epoch"] == 2);
 }
+
+TEST_CASE("vae-ensemble: VAEs on three members' frozen features, each member and the ensemble scored") {
+  write_images();
+  const std::string run = "run vae-ensemble" + kData + " --set feature_dim=8 mlp_hidden=32 member_epochs=3 epochs=4 " +
+                          "vae_hidden=16 vae_latent=3 n_clusters=3 n_init=2 batch_size=16 lr=0.005";
+  // Without classifier_data the classifier member is skipped, and metrics.json says why.
+  const CliResult two = cake_cli(run + " --out ens2");
+  REQUIRE_MESSAGE(two.code == 0, two.err);
+  const json m2 = read_json(scratch() / "ens2" / "metrics.json");
+  CHECK(m2["members"] == json::array({"conv", "mlp"}));
+  CHECK(m2["members_skipped"]["classifier"].get<std::string>().find("classifier_data") != std::string::npos);
+  // With it (here the same images stand in for another labelled set), three members.
+  const CliResult three =
+      cake_cli(run + " classifier_data=images.npy classifier_labels=classes.npy --out ens3");
+  REQUIRE_MESSAGE(three.code == 0, three.err);
+  const json m3 = read_json(scratch() / "ens3" / "metrics.json");
+  CHECK(m3["members"] == json::array({"conv", "mlp", "classifier"}));
+  for (const char* key : {"member_conv_nmi", "member_mlp_acc", "member_classifier_ari", "nmi", "acc", "ari",
+                          "classifier_train_loss", "conv_vae_train_loss"})
+    CHECK_MESSAGE(m3.contains(key), key);
+  // 3 members x 3-dimensional codes, concatenated.
+  CHECK(data::read_npy(scratch() / "ens3" / "embedding.npy").sizes() == Shape{60, 9});
+  CHECK(m3["acc"].get<double>() >= 0.9);  // three well separated prototypes
+  check_figures(scratch() / "ens3", {"comparison.png", "cluster_samples.png"});
+  CHECK(cake_cli(run + " members=conv,pixels --out ens_bad").code != 0);
+}
