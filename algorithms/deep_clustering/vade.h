@@ -156,7 +156,7 @@ class VaDE : public nn::Module {
 
 struct VaDELossOptions {
   // Bernoulli (summed BCE from the logits; the paper's choice for MNIST) or Gaussian (summed
-  // squared error, for feature rows that are not in [0, 1]); see networks/vae.h.
+  // squared error of the sigmoid output); both expect inputs in [0, 1] (networks/vae.h).
   networks::Likelihood likelihood = networks::Likelihood::Bernoulli;
 };
 

@@ -227,7 +227,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "Jiang, Zheng, Tan, Tang & Zhou 2017 (Variational Deep Embedding, IJCAI)",
     .params = params(),
     .run = run,
-    .example = "cake run vade --data fashion-mnist:train --out runs/vade --set pretrain_epochs=2 epochs=2",
+    .example = "cake run vade --data fashion-mnist:train:2000 --out runs/vade --set pretrain_epochs=2 epochs=2 use_test=false",
 });
 
 }  // namespace

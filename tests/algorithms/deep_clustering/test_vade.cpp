@@ -152,9 +152,9 @@ TEST_CASE("VaDE: shapes, the loss is the sum of its terms for the same draw, sam
   CHECK(vade.weights().sum().item<double>() == doctest::Approx(1.0));
   CHECK(error_message([&] { vade.sample(4, 1); }).find("component 4") != std::string::npos);
   CHECK(error_message([&] { vade.encode(rand({2, 1, 5, 4})); }).find("[2, 1, 5, 4]") != std::string::npos);
-  // Feature rows work too ({D} input shape, Gaussian likelihood).
+  // Feature rows in [0, 1] work too ({D} input shape, Gaussian likelihood).
   VaDE rows({6}, 2, 2, {7});
-  const VaDELoss l = vade_loss(rows, randn({4, 7}), {.likelihood = networks::Likelihood::Gaussian});
+  const VaDELoss l = vade_loss(rows, rand({4, 7}), {.likelihood = networks::Likelihood::Gaussian});
   CHECK(std::isfinite(l.total.item<double>()));
 }
 
