@@ -1,4 +1,4 @@
-// End-to-end tests of the deep clustering commands of the `cake` binary
+// End-to-end tests of `cake run vade` and `cake run vae-ensemble`
 // (algorithms/deep_clustering/) on a tiny image set of three prototypes: the files a run leaves,
 // the scores of the pretrained start and of the trained model, and a resume continuing exactly.
 #include <filesystem>
