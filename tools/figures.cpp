@@ -196,6 +196,53 @@ Canvas line_plot(const std::string& title, const std::string& x_label, const std
   return canvas;
 }
 
+// ---- bar plot --------------------------------------------------------------------------------
+
+Canvas bar_plot(const std::string& title, const std::string& y_label, const std::vector<std::string>& categories,
+                const Series& series) {
+  for (const auto& [name, values] : series)
+    CAKE_CHECK(values.size() == categories.size(), "bar_plot: series '", name, "' has ", values.size(),
+               " values for ", categories.size(), " categories");
+  double hi = 0.0, lo = 0.0;  // bars start at 0
+  for (const auto& [name, values] : series)
+    for (double v : values)
+      if (std::isfinite(v)) hi = std::max(hi, v), lo = std::min(lo, v);
+  if (!(hi > lo)) hi = lo + 1.0;
+  const std::vector<double> y_ticks = nice_ticks(lo, hi * 1.08, 6);  // room for the value labels
+
+  const int groups = std::max<int>(1, static_cast<int>(categories.size()));
+  Canvas canvas(std::max(480, 120 + groups * (24 * static_cast<int>(series.size()) + 40)), 450);
+  const int left = 90, top = 44, right = 24, bottom = 56;
+  const Frame f{left, top, canvas.width() - left - right, canvas.height() - top - bottom,
+                0.0, static_cast<double>(groups), y_ticks.front(), y_ticks.back()};
+  draw_title(canvas, title);
+  draw_axes(canvas, f, {}, y_ticks, "", y_label);
+
+  const double group_width = static_cast<double>(f.width) / groups;
+  const double bar = std::max(4.0, (group_width - 24.0) / std::max<std::size_t>(series.size(), 1));
+  std::vector<LegendEntry> legend;
+  for (std::size_t s = 0; s < series.size(); ++s) legend.push_back({series[s].first, image::palette(static_cast<std::int64_t>(s))});
+  for (int c = 0; c < groups && c < static_cast<int>(categories.size()); ++c) {
+    const double start = f.left + c * group_width + 12.0;
+    for (std::size_t s = 0; s < series.size(); ++s) {
+      const double v = series[s].second[static_cast<std::size_t>(c)];
+      if (!std::isfinite(v)) continue;
+      const int x = static_cast<int>(std::lround(start + static_cast<double>(s) * bar));
+      const int y_top = static_cast<int>(std::lround(f.py(std::max(v, 0.0)))), y_zero = static_cast<int>(std::lround(f.py(std::min(v, 0.0))));
+      canvas.fill_rect(x, y_top, std::max(1, static_cast<int>(bar) - 2), std::max(1, y_zero - y_top), legend[s].color);
+      char text[32];
+      std::snprintf(text, sizeof text, "%.3f", v);
+      canvas.draw_text(x + (static_cast<int>(bar) - 2 - image::text_width(text)) / 2, y_top - image::kCapHeight - 4, text,
+                       image::kBlack);
+    }
+    const std::string& name = categories[static_cast<std::size_t>(c)];
+    canvas.draw_text(static_cast<int>(std::lround(f.left + (c + 0.5) * group_width)) - image::text_width(name) / 2,
+                     f.top + f.height + 8, name, image::kBlack);
+  }
+  if (!series.empty()) draw_legend(canvas, f.left + f.width - legend_width(legend) - 8, f.top + 8, legend, false);
+  return canvas;
+}
+
 // ---- scatter plot ----------------------------------------------------------------------------
 
 Canvas scatter_plot(const std::string& title, const Tensor& points, const Tensor& labels, const ScatterOptions& options) {

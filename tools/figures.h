@@ -8,6 +8,7 @@
 // scatter_plot    2-D points coloured by label, with a legend (embeddings, 2-D data)
 // confusion_plot  true classes against predicted clusters as a heat map with counts
 // cluster_grid    a row of sample images per cluster (cluster exemplars)
+// bar_plot        grouped bars: one group per category, one coloured bar per series (scores)
 //
 // All take plain tensors on any device (they copy to the CPU) and return a canvas; writing the
 // PNG is the caller's business (RunContext does it, see tools/run_context.cpp).
@@ -51,6 +52,12 @@ image::Canvas confusion_plot(const std::string& title, const metrics::Contingenc
 // `max_clusters`), `per_cluster` members picked evenly through the cluster.
 image::Canvas cluster_grid(const std::string& title, const Tensor& images, const Tensor& predicted,
                            std::int64_t per_cluster = 10, std::int64_t max_clusters = 30);
+
+// One group of bars per category (e.g. the members of an ensemble), one coloured bar per series
+// in each group (e.g. NMI, ACC), series[s].second[c] the height for category c; the value is
+// written above each bar. Non-finite values draw no bar.
+image::Canvas bar_plot(const std::string& title, const std::string& y_label, const std::vector<std::string>& categories,
+                       const Series& series);
 
 // The projection of the rows of x [N, D] on their first two principal components, [N, 2]
 // float32, by power iteration on the centred data (for plotting embeddings with D > 2).

@@ -1,6 +1,8 @@
 // finetune.cpp: the classifier head on a (frozen) pretrained encoder.
 #include "cake/algorithms/train/finetune.h"
 
+#include <cmath>
+
 #include "cake/algorithms/networks/autoencoder.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
@@ -56,6 +58,19 @@ Tensor EncoderClassifier::predict(const Tensor& inputs, std::int64_t batch_size)
   Tensor classes = map_batches([&](const Tensor& x) { return forward(x).argmax(1); }, inputs, batch_size);
   train(was_training);
   return classes;
+}
+
+double relative_change(const std::vector<Tensor>& now, const std::vector<Tensor>& before) {
+  CAKE_CHECK(now.size() == before.size(), "relative_change: ", now.size(), " tensors now, ", before.size(), " before");
+  double moved = 0.0, size = 0.0;
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    CAKE_CHECK(now[i].sizes() == before[i].sizes(), "relative_change: tensor ", i, " has shape ", now[i].sizes(),
+               " now and ", before[i].sizes(), " before");
+    const Tensor a = now[i].detach().to(kCPU, kFloat64), b = before[i].detach().to(kCPU, kFloat64);
+    moved += (a - b).square().sum().item<double>();
+    size += b.square().sum().item<double>();
+  }
+  return size > 0.0 ? std::sqrt(moved / size) : std::sqrt(moved);
 }
 
 void EncoderClassifier::train(bool on) {

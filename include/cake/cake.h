@@ -62,6 +62,7 @@
 #include "cake/algorithms/deep_clustering/deepcluster.h"
 #include "cake/algorithms/deep_clustering/latent_clustering.h"
 #include "cake/algorithms/deep_clustering/n2d.h"
+#include "cake/algorithms/deep_clustering/vade.h"
 #include "cake/algorithms/manifold/tsne.h"
 #include "cake/algorithms/manifold/umap.h"
 #include "cake/algorithms/metrics/hungarian.h"

@@ -138,3 +138,22 @@ TEST_CASE("n2d trains the autoencoder, clusters the UMAP of its codes and draws 
   CHECK(data::read_npy(scratch() / "n2d" / "umap_2d.npy").sizes() == Shape{60, 2});
   check_figures(scratch() / "n2d", {"umap_classes.png", "umap_clusters.png", "cluster_samples.png", "loss_curve.png"});
 }
+
+TEST_CASE("finetune freeze=false: the encoder trains in its own group at lr * encoder_lr_scale, and moves") {
+  write_images();
+  REQUIRE(cake_cli("run autoencoder" + kData + " --out mlp_ft --set epochs=3 latent_dim=6 hidden=32" + kSmall).code == 0);
+  const std::string run = "run finetune" + kData + " --set checkpoint=mlp_ft/model.safetensors epochs=5 lr=0.01 batch_size=16";
+  const CliResult frozen = cake_cli(run + " --out ft_frozen");
+  REQUIRE_MESSAGE(frozen.code == 0, frozen.err);
+  const CliResult full = cake_cli(run + " freeze=false encoder_lr_scale=0.1 --out ft_full");
+  REQUIRE_MESSAGE(full.code == 0, full.err);
+  const json f = read_json(scratch() / "ft_frozen" / "metrics.json"), g = read_json(scratch() / "ft_full" / "metrics.json");
+  CHECK(f["finetune_mode"] == "frozen");
+  CHECK(f["encoder_weight_change"].get<double>() == 0.0);
+  CHECK_FALSE(f.contains("encoder_lr"));
+  CHECK(g["finetune_mode"] == "full");
+  CHECK(g["encoder_lr"].get<double>() == doctest::Approx(0.001));
+  CHECK(g["encoder_weight_change"].get<double>() > 0.0);
+  CHECK(g.contains("val_accuracy"));
+  CHECK(cake_cli(run + " freeze=false encoder_lr_scale=-1 --out ft_bad").code != 0);
+}

@@ -8,12 +8,22 @@
 // log-softmax, trained on the negative log-likelihood of the labels (algorithms/train/finetune.h).
 // metrics.json gets test_accuracy (Bortoletto 2021: 0.9513 on MNIST); confusion_matrix.png shows the
 // test set's true against predicted classes.
+//
+// Full fine-tuning, Shen 2024, "Finetuning in practice" (pretrained weights W move to W'
+// on the labelled task):
+//   cake run finetune --data fashion-mnist:train --out runs/ft-full
+//       --set checkpoint=runs/cae/model.safetensors freeze=false encoder_lr_scale=0.1
+// trains the encoder too, in its own optimiser group at lr * encoder_lr_scale, the head at lr.
+// Either way metrics.json also has probe_accuracy, the linear probe (logistic regression) on the
+// pretrained encoder's frozen codes before any fine-tuning, the baseline both modes are compared
+// with, finetune_mode ("frozen" or "full") and encoder_weight_change (||W' - W|| / ||W||).
 #include "cake/algorithms/train/finetune.h"
 #include "cake/autograd/ops.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/nn/functional.h"
 #include "cake/optim/adam.h"
 #include "tools/algorithms/network_runs.h"
+#include "tools/errors.h"
 
 namespace cake::cli {
 namespace {
@@ -24,7 +34,11 @@ std::vector<ParamSpec> params() {
   std::vector<ParamSpec> p{
       {"checkpoint", ParamType::String, "", "model.safetensors (or checkpoint.safetensors) of an autoencoder run"},
       {"hidden", ParamType::Int, "64", "units of the hidden layer of the head (Bortoletto 2021, section 4, uses 64)"},
-      {"freeze", ParamType::Bool, "true", "keep the encoder fixed and train only the head (as Bortoletto 2021, section 4)"}};
+      {"freeze", ParamType::Bool, "true", "keep the encoder fixed and train only the head (as Bortoletto 2021, section 4)"},
+      {"encoder_lr_scale", ParamType::Float, "0.1",
+       "freeze=false: the encoder trains at lr times this (its own optimiser group), the head at lr"},
+      {"probe", ParamType::Bool, "true",
+       "fit a linear probe (logistic regression) on the pretrained encoder's frozen codes first: probe_accuracy"}};
   return with_training_params(p, {.epochs = 10, .batch_size = 256, .lr = 1e-3, .weight_decay = 0.0, .patience = 5});
 }
 
@@ -48,8 +62,28 @@ void run(RunContext& ctx) {
       autoencoder->encoder(), autoencoder->latent_dim(), num_classes, ctx.params.get_int("hidden"),
       ctx.params.get_bool("freeze"));
   classifier->to(ctx.device);
-  optim::Adam adam(classifier->trainable_parameters(),
-                   {.lr = ctx.params.get_float("lr"), .weight_decay = ctx.params.get_float("weight_decay")});
+  const bool frozen = classifier->encoder_frozen();
+  ctx.metrics["finetune_mode"] = frozen ? "frozen" : "full";
+
+  // The baseline: a linear probe on the codes of the pretrained encoder, before it moves.
+  if (ctx.params.get_bool("probe") && images.test.defined()) {
+    ctx.progress->message("linear probe on the pretrained encoder's codes ...");
+    const Tensor train_codes = algorithms::encode_all(*autoencoder, images.all);
+    const Tensor test_codes = algorithms::encode_all(*autoencoder, images.test);
+    linear_probe_metric(ctx, train_codes, images.all_labels, test_codes, images.test_labels);
+  }
+
+  // Two optimiser groups when the encoder trains too: the head at lr, the encoder at
+  // lr * encoder_lr_scale (algorithms/train/finetune.h).
+  const double encoder_lr_scale = ctx.params.get_float("encoder_lr_scale");
+  if (!(encoder_lr_scale >= 0.0))
+    throw UsageError("finetune: encoder_lr_scale must be non-negative, got " + std::to_string(encoder_lr_scale));
+  const optim::AdamOptions adam_options =
+      optim::AdamOptions(ctx.params.get_float("lr")).weight_decay(ctx.params.get_float("weight_decay"));
+  optim::Adam adam(cake::train::finetune_param_groups(*classifier, adam_options, encoder_lr_scale), adam_options);
+  if (!frozen) ctx.metrics["encoder_lr"] = adam.group_lr(1);
+  std::vector<Tensor> encoder_before;
+  for (const Tensor& p : classifier->encoder_parameters()) encoder_before.push_back(p.detach().clone());
   const Device device = ctx.device;
   const algorithms::BatchLoss loss = [&, device](const data::Batch& batch) {
     return nn::functional::nll_loss(classifier->forward(batch.x.to(device)), batch.y.to(device));
@@ -57,6 +91,7 @@ void run(RunContext& ctx) {
   algorithms::Trainer trainer(*classifier, adam, loss, trainer_options(ctx));
   train_and_log(ctx, trainer, images, "negative log-likelihood");
   save(*classifier, ctx.path("model.safetensors").string());
+  ctx.metrics["encoder_weight_change"] = cake::train::relative_change(classifier->encoder_parameters(), encoder_before);
 
   if (images.val.defined()) ctx.metrics["val_accuracy"] = accuracy(classifier->predict(images.val), images.val_labels);
   if (images.test.defined()) {
@@ -69,7 +104,7 @@ void run(RunContext& ctx) {
 
 CAKE_REGISTER_ALGORITHM({
     .name = "finetune",
-    .summary = "classifier head (64 hidden, log-softmax, NLL) on a pretrained autoencoder's frozen encoder",
+    .summary = "classifier head (64 hidden, log-softmax, NLL) on a pretrained autoencoder's encoder, frozen or fine-tuned",
     .reference = "Bortoletto 2021, section 4; Shen 2024 (pretraining and fine-tuning)",
     .params = params(),
     .run = run,

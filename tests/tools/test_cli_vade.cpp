@@ -1,0 +1,100 @@
+// End-to-end tests of `cake run vade` and `cake run vae-ensemble`
+// (algorithms/deep_clustering/) on a tiny image set of three prototypes: the files a run leaves,
+// the scores of the pretrained start and of the trained model, and a resume continuing exactly.
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cake/data/image.h"
+#include "cake/data/npy.h"
+#include "helpers.h"
+#include "tools/cli_testing.h"
+
+using namespace cake;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace cake::testing;
+
+namespace {
+
+std::vector<json> read_log(const fs::path& path) {
+  std::ifstream log(path);
+  std::vector<json> records;
+  for (std::string line; std::getline(log, line);) records.push_back(json::parse(line));
+  return records;
+}
+
+void check_figures(const fs::path& dir, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (image::png_available())
+      CHECK_MESSAGE(is_png(dir / name), name << " missing or not a PNG");
+    else
+      CHECK_FALSE(fs::exists(dir / name));
+  }
+}
+
+const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
+
+}  // namespace
+
+TEST_CASE("vade: pretraining and VaDE in one command, both clusterings scored, resume exact") {
+  write_images();
+  const std::string run = "run vade" + kData + " --set hidden=32 latent_dim=2 n_clusters=3 pretrain_epochs=8 " +
+                          "pretrain_batch_size=16 pretrain_lr=0.01 batch_size=16 tsne_samples=0 component_samples=4";
+  const CliResult r = cake_cli(run + " epochs=4 --out vade");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const fs::path out = scratch() / "vade";
+  const json metrics = read_json(out / "metrics.json");
+  for (const char* key : {"nmi", "acc", "ari", "ae_gmm_nmi", "ae_gmm_acc", "ae_gmm_ari", "pretrain_train_loss",
+                          "mixture_weights", "final_lr", "train_loss"})
+    CHECK_MESSAGE(metrics.contains(key), key);
+  // Three well separated prototypes: both the AE + GMM start and VaDE find them.
+  CHECK(metrics["ae_gmm_acc"].get<double>() >= 0.9);
+  CHECK(metrics["acc"].get<double>() >= 0.9);
+  CHECK(data::read_npy(out / "labels.npy").sizes() == Shape{60});
+  for (const char* file : {"pretrain_checkpoint.safetensors", "checkpoint.safetensors", "autoencoder.safetensors",
+                           "model.safetensors"})
+    CHECK_MESSAGE(fs::exists(out / file), file);
+  check_figures(out, {"loss_curve.png", "pretrain_loss_curve.png", "cluster_samples.png", "component_samples.png"});
+  std::int64_t pretrain_lines = 0, vade_lines = 0;
+  for (const json& record : read_log(out / "log.jsonl")) {
+    if (record.contains("pretrain_epoch")) ++pretrain_lines;
+    if (record.contains("epoch")) ++vade_lines;
+  }
+  CHECK(pretrain_lines == 8);
+  CHECK(vade_lines == 4);
+
+  // 2 VaDE epochs, then a resume (both phases' checkpoints) to 4: the same model, bit for bit.
+  REQUIRE(cake_cli(run + " epochs=2 --out vade_half").code == 0);
+  const CliResult resumed = cake_cli(run + " epochs=4 resume=vade_half/checkpoint.safetensors --out vade_resumed");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "vade_resumed" / "model.safetensors"));
+  CHECK(read_json(scratch() / "vade_resumed" / "metrics.json")["resumed_from_epoch"] == 2);
+}
+
+TEST_CASE("vae-ensemble: VAEs on three members' frozen features, each member and the ensemble scored") {
+  write_images();
+  const std::string run = "run vae-ensemble" + kData + " --set feature_dim=8 mlp_hidden=32 member_epochs=3 epochs=4 " +
+                          "vae_hidden=16 vae_latent=3 n_clusters=3 n_init=2 batch_size=16 lr=0.005";
+  // Without classifier_data the classifier member is skipped, and metrics.json says why.
+  const CliResult two = cake_cli(run + " --out ens2");
+  REQUIRE_MESSAGE(two.code == 0, two.err);
+  const json m2 = read_json(scratch() / "ens2" / "metrics.json");
+  CHECK(m2["members"] == json::array({"conv", "mlp"}));
+  CHECK(m2["members_skipped"]["classifier"].get<std::string>().find("classifier_data") != std::string::npos);
+  // With it (here the same images stand in for another labelled set), three members.
+  const CliResult three =
+      cake_cli(run + " classifier_data=images.npy classifier_labels=classes.npy --out ens3");
+  REQUIRE_MESSAGE(three.code == 0, three.err);
+  const json m3 = read_json(scratch() / "ens3" / "metrics.json");
+  CHECK(m3["members"] == json::array({"conv", "mlp", "classifier"}));
+  for (const char* key : {"member_conv_nmi", "member_mlp_acc", "member_classifier_ari", "nmi", "acc", "ari",
+                          "classifier_train_loss", "conv_vae_train_loss"})
+    CHECK_MESSAGE(m3.contains(key), key);
+  // 3 members x 3-dimensional codes, concatenated.
+  CHECK(data::read_npy(scratch() / "ens3" / "embedding.npy").sizes() == Shape{60, 9});
+  CHECK(m3["acc"].get<double>() >= 0.9);  // three well separated prototypes
+  check_figures(scratch() / "ens3", {"comparison.png", "cluster_samples.png"});
+  CHECK(cake_cli(run + " members=conv,pixels --out ens_bad").code != 0);
+}
