@@ -242,6 +242,7 @@ DECResult fit_dec(const std::shared_ptr<networks::Autoencoder>& autoencoder, con
   result.converged = state.converged;
   result.initial_labels = state.initial_labels;
   result.refreshes = state.refreshes;
+  result.centres = model->centres.detach().to(kCPU).clone();
   std::ostringstream message;
   const bool finished = state.converged || state.step >= options.max_iter;
   if (result.train.stop_reason == train::StopReason::Interrupted && !finished) {

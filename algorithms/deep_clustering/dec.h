@@ -119,6 +119,7 @@ struct DECResult {
   Tensor labels;          // int64 [N]: argmax_j q_ij of the final model
   Tensor q;               // float32 [N, K]: the final soft assignments
   Tensor initial_labels;  // int64 [N]: k-means on the pretrained codes (the AE + k-means baseline)
+  Tensor centres;         // float32 [K, latent_dim]: the final centres (CPU)
   std::vector<DECRefresh> refreshes;
   std::int64_t steps = 0;  // optimiser steps taken
   bool converged = false;  // stopped by the tol rule (false: max_iter, an interruption or a NaN)

@@ -31,6 +31,9 @@ std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t
   params.push_back({"optimizer", ParamType::String, "adam",
                     "adam (Bortoletto 2021) or sgd with momentum (DEC's pretraining: lr 1, momentum 0.9)", {"adam", "sgd"}});
   params.push_back({"momentum", ParamType::Float, "0.9", "momentum of optimizer=sgd"});
+  params.push_back({"min_batches", ParamType::Int, "50",
+                    "at least this many steps per epoch: a smaller training set gets a smaller batch_size (not below 16; "
+                    "0: never)"});
   return params;
 }
 
@@ -81,7 +84,22 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
     return algorithms::reconstruction_loss(model, x);
   };
   const char* loss_name = objective.objective == Objective::Masked ? "MSE per hidden pixel" : "MSE per pixel";
-  algorithms::Trainer trainer(model, *optimizer, loss, trainer_options(ctx));
+  algorithms::TrainerOptions options = trainer_options(ctx);
+  // On a small training set a batch of 256 leaves a handful of steps per epoch, too few to leave
+  // the mean-image plateau (NOTE [ The mean-image plateau ]): give each epoch at least
+  // min_batches steps by shrinking the batch (not below 16), and say so.
+  if (const std::int64_t min_batches = ctx.params.get_int("min_batches"); min_batches > 0) {
+    const std::int64_t cap = std::max<std::int64_t>(16, run.images.train.size(0) / min_batches);
+    if (options.batch_size > cap) {
+      ctx.progress->message("batch_size " + std::to_string(options.batch_size) + " -> " + std::to_string(cap) + " so that each of the " +
+                            std::to_string(run.images.train.size(0)) + " training images' epochs has at least " +
+                            std::to_string(min_batches) + " steps (min_batches)");
+      ctx.log({{"event", "batch_size_reduced"}, {"from", options.batch_size}, {"to", cap}, {"min_batches", min_batches}});
+      options.batch_size = cap;
+    }
+  }
+  ctx.metrics["batch_size_used"] = options.batch_size;
+  algorithms::Trainer trainer(model, *optimizer, loss, options);
   // The loss of rebuilding every image as the mean image: a loss that stays near it is the plateau.
   const double mean_mse = cake::networks::mean_image_mse(run.images.val.defined() ? run.images.val : run.images.train);
   run.result = train_and_log(ctx, trainer, run.images, loss_name,
