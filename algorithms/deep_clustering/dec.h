@@ -4,7 +4,8 @@
 // that goes on training the encoder of a pretrained autoencoder so that its codes fall into
 // sharper clusters.
 //
-//   auto ae = cake::networks::dec_autoencoder(/*latent_dim=*/10);   // pretrained on `images` first
+//   cake::Tensor images = cake::rand({500, 1, 28, 28});            // [N, C, H, W]
+//   auto ae = cake::networks::dec_autoencoder(/*latent_dim=*/10);   // pretrain it on the images first
 //   cake::deep_clustering::DECResult r = cake::deep_clustering::fit_dec(ae, images, {.n_clusters = 10});
 //   // r.labels: int64 [N]; r.initial_labels: k-means on the pretrained codes (the AE + k-means
 //   // baseline); r.refreshes: one record per target refresh (the sharpening over iterations).
