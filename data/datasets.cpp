@@ -7,6 +7,7 @@
 #include <optional>
 #include <system_error>
 
+#include "cake/autograd/ops.h"
 #include "cake/data/file_io.h"
 #include "cake/data/idx.h"
 #include "cake/tensor/parallel.h"
@@ -21,6 +22,7 @@ struct Spec {
   std::string name;         // "fashion-mnist" or "mnist"
   std::string directory;    // where the IDX files are
   bool train = true;        // train or test split
+  bool all = false;         // both splits, train first (the 70,000-image protocol of DEC and its successors)
   std::optional<std::int64_t> limit;  // keep the first N samples
 };
 
@@ -45,8 +47,8 @@ std::string env_or(const char* variable, const std::string& fallback) {
 }
 
 const char* usage() {
-  return " (expected fashion-mnist:train|test[:N], mnist:train|test[:N] with CAKE_MNIST_DIR set, or "
-         "mnist:DIR:train|test[:N])";
+  return " (expected fashion-mnist:train|test|all[:N], mnist:train|test|all[:N] with CAKE_MNIST_DIR set, or "
+         "mnist:DIR:train|test|all[:N])";
 }
 
 Spec parse_spec(const std::string& text) {
@@ -60,9 +62,10 @@ Spec parse_spec(const std::string& text) {
     spec.limit = std::stoll(parts.back());
     parts.pop_back();
   }
-  CAKE_CHECK(!parts.empty() && (parts.back() == "train" || parts.back() == "test"), "load_named: '", text,
-             "' does not name a split", usage());
+  CAKE_CHECK(!parts.empty() && (parts.back() == "train" || parts.back() == "test" || parts.back() == "all"),
+             "load_named: '", text, "' does not name a split", usage());
   spec.train = parts.back() == "train";
+  spec.all = parts.back() == "all";
   parts.pop_back();
   // What is left is the folder (it may itself contain ':'), for mnist only.
   std::string folder;
@@ -124,6 +127,22 @@ bool is_named_dataset(const std::string& spec) {
 
 LabeledData load_named(const std::string& text) {
   const Spec spec = parse_spec(text);
+  if (spec.all) {
+    // "all": the training split followed by the test split (70,000 images for (Fashion-)MNIST),
+    // the protocol of the deep clustering papers (DEC, IDEC, VaDE, N2D), which train and score
+    // on every image. ":N" keeps the first N of the two together.
+    const std::string base = text.substr(0, text.rfind(spec.limit ? ":all:" : ":all"));
+    LabeledData train = load_named(base + ":train");
+    const LabeledData test = load_named(base + ":test");
+    Tensor images = cat({train.images, test.images}, 0), labels = cat({train.labels, test.labels}, 0);
+    if (spec.limit) {
+      CAKE_CHECK(*spec.limit <= images.size(0), "load_named: '", text, "' asks for ", *spec.limit,
+                 " samples, the two splits together have ", images.size(0));
+      images = images.narrow(0, 0, *spec.limit).contiguous();
+      labels = labels.narrow(0, 0, *spec.limit).contiguous();
+    }
+    return {images, labels, train.class_names};
+  }
   const std::filesystem::path image_file = find_idx_file(spec, "images-idx3");
   const std::filesystem::path label_file = find_idx_file(spec, "labels-idx1");
   Tensor images = read_idx(image_file);

@@ -12,6 +12,10 @@
 //   mnist:train | mnist:test                     MNIST (LeCun et al., 1998) from the folder named
 //                                                by the environment variable CAKE_MNIST_DIR
 //   mnist:DIR:train | mnist:DIR:test             MNIST from the folder DIR
+//   ...:all (fashion-mnist:all, mnist:all, ...)  both splits, the training images first (70,000
+//                                                for both data sets): the protocol of the deep
+//                                                clustering papers (DEC, IDEC, N2D), which train
+//                                                and score on every image
 // Any spec may end in ":N" to keep only the first N samples (fashion-mnist:test:2000).
 // The folders hold the four IDX files under their usual names ({train,t10k}-{images-idx3,
 // labels-idx1}-ubyte, gzip-compressed with a .gz suffix or raw).

@@ -2,6 +2,7 @@
 #include "cake/algorithms/networks/autoencoder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "cake/autograd/grad_mode.h"
@@ -10,7 +11,9 @@
 #include "cake/nn/activation.h"
 #include "cake/nn/conv.h"
 #include "cake/nn/functional.h"
+#include "cake/nn/init.h"
 #include "cake/nn/linear.h"
+#include "cake/tensor/creation.h"
 #include "cake/tensor/safetensors.h"
 
 namespace cake::networks {
@@ -35,6 +38,14 @@ std::int64_t output_padding_for(std::int64_t in, std::int64_t target, std::int64
   const std::int64_t padding = target - ((in - 1) * stride - 2 * pad + kernel);
   CAKE_CHECK(padding >= 0 && padding < stride, "autoencoder: no transposed convolution maps ", in, " back to ", target);
   return padding;
+}
+
+// The inverse of the sigmoid at the mean pixel values, clamped to [0.01, 0.99] first: a pixel
+// that is 0 in every image (the border of Fashion-MNIST) would otherwise ask for -infinity,
+// and at logit(0.01) = -4.6 the sigmoid still passes 1% of the gradient.
+Tensor logit_of(const Tensor& mean) {
+  const Tensor p = mean.clamp(0.01, 0.99);
+  return (p / (1.0 - p)).log();
 }
 
 void check_image_shape(const Shape& shape, const char* who) {
@@ -104,6 +115,14 @@ ConvAutoencoder::ConvAutoencoder(std::int64_t latent_dim, Shape image_shape)
              " need different output paddings along the two axes; use square images");
 }
 
+void ConvAutoencoder::init_output_bias(const Tensor& mean_image) {
+  CAKE_CHECK(mean_image.dim() == 3 && mean_image.size(0) == image_shape_[0], "ConvAutoencoder::init_output_bias: expected a mean image [",
+             image_shape_[0], ", H, W], got shape ", mean_image.sizes());
+  auto last = decoder_->at<nn::ConvTranspose2d>(decoder_->size() - 2);  // before the Sigmoid
+  NoGradGuard no_grad;
+  last->bias.copy_(logit_of(mean_image.mean({1, 2})));
+}
+
 Tensor ConvAutoencoder::encode(const Tensor& images) {
   check_images(images, "ConvAutoencoder::encode");
   return encoder_->forward(images);
@@ -126,8 +145,9 @@ std::int64_t append_linear_relu_stack(nn::Sequential& net, std::int64_t width, c
   return width;
 }
 
-MLPAutoencoder::MLPAutoencoder(std::vector<std::int64_t> hidden, std::int64_t latent_dim, Shape image_shape)
-    : Autoencoder(std::move(image_shape)), hidden_(std::move(hidden)), latent_dim_(latent_dim) {
+MLPAutoencoder::MLPAutoencoder(std::vector<std::int64_t> hidden, std::int64_t latent_dim, Shape image_shape,
+                               MLPAutoencoderOptions options)
+    : Autoencoder(std::move(image_shape)), hidden_(std::move(hidden)), latent_dim_(latent_dim), options_(options) {
   check_image_shape(image_shape_, "MLPAutoencoder");
   CAKE_CHECK(latent_dim > 0, "MLPAutoencoder: latent_dim must be positive, got ", latent_dim);
   for (std::int64_t h : hidden_) CAKE_CHECK(h > 0, "MLPAutoencoder: hidden sizes must be positive, got ", h);
@@ -141,8 +161,38 @@ MLPAutoencoder::MLPAutoencoder(std::vector<std::int64_t> hidden, std::int64_t la
   decoder_ = register_module("decoder", std::make_shared<nn::Sequential>());
   width = append_linear_relu_stack(*decoder_, latent_dim, {hidden_.rbegin(), hidden_.rend()});
   decoder_->push_back(std::make_shared<nn::Linear>(width, pixels));
-  decoder_->push_back(std::make_shared<nn::Sigmoid>());
+  if (!options_.linear_output) decoder_->push_back(std::make_shared<nn::Sigmoid>());
   decoder_->push_back(std::make_shared<nn::Unflatten>(1, image_shape_));
+  // The buffer is the file's record of the output (load_autoencoder reads it); its value is unused.
+  if (options_.linear_output) register_buffer("linear_output", ones({1}));
+
+  if (options_.variance_scaling_init) {
+    // Keras' VarianceScaling(scale, "fan_in", "uniform"): U(-limit, limit), limit = sqrt(3 scale / fan_in);
+    // with scale 1/3 (DEC-keras) the limit is sqrt(1 / fan_in). Keras starts biases at 0.
+    NoGradGuard no_grad;
+    for (const auto& half : {encoder_, decoder_})
+      for (std::size_t i = 0; i < half->size(); ++i)
+        if (auto linear = std::dynamic_pointer_cast<nn::Linear>((*half)[i])) {
+          const double limit = std::sqrt(1.0 / static_cast<double>(linear->in_features));
+          nn::init::uniform_(linear->weight, -limit, limit);
+          linear->bias.zero_();
+        }
+  }
+}
+
+void MLPAutoencoder::init_output_bias(const Tensor& mean_image) {
+  CAKE_CHECK(mean_image.sizes() == image_shape_, "MLPAutoencoder::init_output_bias: expected a mean image ", image_shape_,
+             ", got shape ", mean_image.sizes());
+  const std::size_t last_linear = decoder_->size() - (options_.linear_output ? 2 : 3);  // before [Sigmoid,] Unflatten
+  auto last = decoder_->at<nn::Linear>(last_linear);
+  const Tensor mean = mean_image.reshape({-1});
+  NoGradGuard no_grad;
+  last->bias.copy_(options_.linear_output ? mean : logit_of(mean));
+}
+
+std::shared_ptr<MLPAutoencoder> dec_autoencoder(std::int64_t latent_dim, Shape image_shape) {
+  return std::make_shared<MLPAutoencoder>(kDECHidden, latent_dim, std::move(image_shape),
+                                          MLPAutoencoderOptions{.linear_output = true, .variance_scaling_init = true});
 }
 
 Tensor MLPAutoencoder::encode(const Tensor& images) {
@@ -209,7 +259,8 @@ std::shared_ptr<Autoencoder> load_autoencoder(const std::string& path, const Sha
     CAKE_CHECK(!sizes.empty(), path, ": an MLPAutoencoder file without '", prefix, "encoder.1.weight'");
     const std::int64_t latent = sizes.back();
     sizes.pop_back();
-    model = std::make_shared<MLPAutoencoder>(sizes, latent, image_shape);
+    model = std::make_shared<MLPAutoencoder>(sizes, latent, image_shape,
+                                             MLPAutoencoderOptions{.linear_output = weight("linear_output") != nullptr});
   } else {
     CAKE_FAIL(path, ": not an autoencoder saved by Cake (expected a ConvAutoencoder or MLPAutoencoder model file or ",
               "training checkpoint, found ", type.empty() ? std::string("no model type") : "a " + type, ")");
@@ -219,6 +270,22 @@ std::shared_ptr<Autoencoder> load_autoencoder(const std::string& path, const Sha
     if (name.rfind(prefix, 0) == 0) state[name.substr(prefix.size())] = tensor;
   model->load_state_dict(state, true, path);
   return model;
+}
+
+// ---- the mean-image plateau ---------------------------------------------------------------------
+
+Tensor mean_image(const Tensor& images) {
+  CAKE_CHECK(images.dim() == 4 && images.size(0) > 0, "mean_image: expected images [N, C, H, W], got shape ", images.sizes());
+  NoGradGuard no_grad;
+  return images.to(kFloat64).mean({0}).to(kFloat32);
+}
+
+double mean_image_mse(const Tensor& images) {
+  const Tensor mean = mean_image(images).to(kFloat64);
+  NoGradGuard no_grad;
+  const Tensor sums = map_batches([&](const Tensor& x) { return (x.to(kFloat64) - mean).square().sum().reshape({1}); },
+                                  images, 4096);
+  return sums.sum().item<double>() / static_cast<double>(images.numel());
 }
 
 // ---- helpers -------------------------------------------------------------------------------------

@@ -31,6 +31,24 @@
 // MLPAutoencoder is the fully connected one (the poster 'Unsupervised Visual Learning': 784 -> 128 -> 12 and back):
 //   encoder  Flatten, then Linear ReLU for each hidden size, then Linear(-> latent)
 //   decoder  the same sizes in reverse, ending in Linear(-> C*H*W) Sigmoid, Unflatten.
+// dec_autoencoder() builds the autoencoder of DEC (Xie, Girshick & Farhadi 2016, "Unsupervised
+// Deep Embedding for Clustering Analysis", section 3.2): d-500-500-2000-10, ReLU hidden layers,
+// a linear code and (as the authors' and the reference Keras re-implementation's decoder) a
+// linear output, weights drawn as Keras' VarianceScaling(1/3, fan_in, uniform).
+//
+// NOTE [ The mean-image plateau ]
+// A decoder whose output starts at sigmoid(0) = 0.5 everywhere first has to learn the mean
+// image: until it has, the cheapest move for every image is towards that same mean, and a
+// network can settle there, reconstructing every input as the mean image (its loss then sits at
+// mean_image_mse(images), the per-pixel variance around the mean image) with codes that carry
+// nothing about the input. init_output_bias starts the output ON the mean image instead (the
+// bias of the last layer = the inverse link of the mean pixel: its logit under a sigmoid, the
+// value itself for a linear output), so that the first gradient steps already go to what
+// distinguishes one image from the mean (a standard "initialise the final bias to the data
+// mean" recipe). The MLP's last layer has one bias per pixel, so it starts on the mean image
+// exactly; the conv decoder's last transposed convolution has one bias per channel, so it starts
+// on each channel's mean pixel. run_autoencoder (the CLI) calls it before training and reports
+// the plateau when the final loss is still near mean_image_mse.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +73,9 @@ class Autoencoder : public nn::Module {
   const Shape& image_shape() const { return image_shape_; }  // {C, H, W}
   // The encoder half as a module of its own (shared, not copied), e.g. to fine-tune on it.
   virtual std::shared_ptr<nn::Module> encoder() const = 0;
+  // Sets the bias of the decoder's last layer so that the output starts near `mean_image`
+  // [C, H, W] (NOTE [ The mean-image plateau ]). A model without such a bias keeps its weights.
+  virtual void init_output_bias(const Tensor& mean_image) { (void)mean_image; }
 
  protected:
   explicit Autoencoder(Shape image_shape);
@@ -71,6 +92,8 @@ class ConvAutoencoder : public Autoencoder {
   std::int64_t latent_dim() const override { return latent_dim_; }
   std::shared_ptr<nn::Module> encoder() const override { return encoder_; }
   std::string name() const override { return "ConvAutoencoder"; }
+  // One bias per output channel: the logit of each channel's mean pixel.
+  void init_output_bias(const Tensor& mean_image) override;
 
  private:
   std::int64_t latent_dim_;
@@ -81,21 +104,45 @@ class ConvAutoencoder : public Autoencoder {
 // The hidden part of both MLP models (autoencoder and VAE), encoder and mirrored decoder.
 std::int64_t append_linear_relu_stack(nn::Sequential& net, std::int64_t width, const std::vector<std::int64_t>& hidden);
 
+// How an MLPAutoencoder ends and starts.
+struct MLPAutoencoderOptions {
+  // false: the decoder ends in a sigmoid (outputs in (0, 1), for images in [0, 1]); true: it
+  // ends in the last Linear layer, as DEC's autoencoder (Xie et al. 2016, section 3.2). Saved
+  // with the model (a buffer "linear_output"), so load_autoencoder rebuilds the same network.
+  bool linear_output = false;
+  // false: the library's Linear initialisation (PyTorch's); true: every weight drawn from
+  // U(-sqrt(1/fan_in), sqrt(1/fan_in)) and every bias 0, which is Keras'
+  // VarianceScaling(scale=1/3, mode="fan_in", distribution="uniform") (limit sqrt(3 scale /
+  // fan_in)), the initialisation of the reference DEC implementation (DEC-keras, Guo 2017).
+  bool variance_scaling_init = false;
+};
+
 class MLPAutoencoder : public Autoencoder {
  public:
-  MLPAutoencoder(std::vector<std::int64_t> hidden = {128}, std::int64_t latent_dim = 12, Shape image_shape = {1, 28, 28});
+  MLPAutoencoder(std::vector<std::int64_t> hidden = {128}, std::int64_t latent_dim = 12, Shape image_shape = {1, 28, 28},
+                 MLPAutoencoderOptions options = {});
   Tensor encode(const Tensor& images) override;
   Tensor decode(const Tensor& codes) override;
   std::int64_t latent_dim() const override { return latent_dim_; }
   std::shared_ptr<nn::Module> encoder() const override { return encoder_; }
   std::string name() const override { return "MLPAutoencoder"; }
   const std::vector<std::int64_t>& hidden() const { return hidden_; }
+  bool linear_output() const { return options_.linear_output; }
+  // One bias per pixel: the logit of each pixel's mean (sigmoid output) or the mean itself (linear).
+  void init_output_bias(const Tensor& mean_image) override;
 
  private:
   std::vector<std::int64_t> hidden_;
   std::int64_t latent_dim_;
+  MLPAutoencoderOptions options_;
   std::shared_ptr<nn::Sequential> encoder_, decoder_;
 };
+
+// The hidden sizes of DEC's autoencoder (Xie et al. 2016, section 3.2: d-500-500-2000-10).
+inline const std::vector<std::int64_t> kDECHidden = {500, 500, 2000};
+// DEC's autoencoder: hidden kDECHidden, code latent_dim (10 in the paper, the number of
+// clusters), linear output, VarianceScaling(1/3, fan_in, uniform) weights and zero biases.
+std::shared_ptr<MLPAutoencoder> dec_autoencoder(std::int64_t latent_dim = 10, Shape image_shape = {1, 28, 28});
 
 // ---- objectives -------------------------------------------------------------------------------
 
@@ -131,6 +178,18 @@ Tensor masked_loss(Autoencoder& model, const Tensor& images, const MaskingOption
 // sizes); image_shape is that of the images it will see. Errors name the file and what is
 // missing or unexpected.
 std::shared_ptr<Autoencoder> load_autoencoder(const std::string& path, const Shape& image_shape = {1, 28, 28});
+
+// ---- the mean-image plateau ---------------------------------------------------------------------
+
+// The mean image [C, H, W] of images [N, C, H, W] (float32, on their device).
+Tensor mean_image(const Tensor& images);
+// The mean squared error per pixel of rebuilding every image as the mean image: the mean over
+// pixels of each pixel's variance (divisor N). A reconstruction loss near it means the model
+// has learnt the mean image and nothing about the individual image (NOTE above).
+double mean_image_mse(const Tensor& images);
+// An autoencoder is on the plateau when its reconstruction MSE is at least this fraction of
+// mean_image_mse.
+inline constexpr double kPlateauRatio = 0.9;
 
 // ---- helpers ------------------------------------------------------------------------------------
 

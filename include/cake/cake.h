@@ -59,6 +59,7 @@
 #include "cake/algorithms/decomposition/nmf.h"
 #include "cake/algorithms/decomposition/pca.h"
 #include "cake/algorithms/deep_clustering/dac.h"
+#include "cake/algorithms/deep_clustering/dec.h"
 #include "cake/algorithms/deep_clustering/deepcluster.h"
 #include "cake/algorithms/deep_clustering/latent_clustering.h"
 #include "cake/algorithms/deep_clustering/n2d.h"

@@ -83,6 +83,22 @@ TEST_CASE("datasets: Fashion-MNIST from the Debian package") {
   CHECK(values(test.labels)[1] == 2);
 }
 
+TEST_CASE("datasets: fashion-mnist:all is the training split followed by the test split") {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")) {
+    MESSAGE("Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist); skipped");
+    return;
+  }
+  const auto all = load_named("fashion-mnist:all");
+  CHECK(all.images.sizes() == Shape{70000, 1, 28, 28});
+  CHECK(all.labels.sizes() == Shape{70000});
+  const auto test = load_named("fashion-mnist:test:2");
+  CHECK(values(all.images.narrow(0, 60000, 2)) == values(test.images));
+  CHECK(values(all.labels.narrow(0, 60000, 2)) == values(test.labels));
+  const auto first = load_named("fashion-mnist:all:5");
+  CHECK(values(first.images) == values(load_named("fashion-mnist:train:5").images));
+  CHECK(error_message([] { load_named("fashion-mnist:all:70001"); }).find("70000") != std::string::npos);
+}
+
 TEST_CASE("datasets: a missing Fashion-MNIST names the path and the apt package") {
   testing::ScratchDir empty("cake_test_fashion_missing");
   ::setenv("CAKE_FASHION_MNIST_DIR", empty.path().c_str(), 1);

@@ -5,6 +5,7 @@
 // algorithms::MLPAutoencoder: Linear + ReLU layers of the `hidden` sizes down to the code and
 // the same sizes back up, a sigmoid output; the defaults are those of the poster 'Unsupervised Visual Learning' (784 -> 128 -> 12).
 // Trained on the per-pixel MSE with Adam and early stopping like every network here.
+// --set model=dec trains DEC's 784-500-500-2000-latent_dim network instead (docs/algorithms/dec.md).
 #include "tools/algorithms/network_runs.h"
 
 namespace cake::cli {
@@ -13,7 +14,7 @@ namespace {
 using namespace networks;
 
 std::vector<ParamSpec> params() {
-  std::vector<ParamSpec> p = autoencoder_params("", 12, "128");
+  std::vector<ParamSpec> p = autoencoder_params("mlp", 12, "128");
   for (ParamSpec& spec : analysis_params()) p.push_back(spec);
   return with_training_params(p, {.epochs = 10, .batch_size = 256, .lr = 1e-3, .weight_decay = 1e-5, .patience = 10});
 }
@@ -23,7 +24,7 @@ CAKE_REGISTER_ALGORITHM({
     .summary = "fully connected autoencoder (hidden sizes a parameter), MSE, early stopping",
     .reference = "Hinton & Salakhutdinov 2006; poster 'Unsupervised Visual Learning' (784-128-12); Shen 2024",
     .params = params(),
-    .run = [](RunContext& ctx) { run_autoencoder(ctx, {.model = "mlp", .objective = Objective::Reconstruction}); },
+    .run = [](RunContext& ctx) { run_autoencoder(ctx, {.model = ctx.params.get_string("model"), .objective = Objective::Reconstruction}); },
 });
 
 }  // namespace

@@ -132,10 +132,27 @@ algorithms::TrainerOptions trainer_options(const RunContext& ctx) {
 // ---- training -------------------------------------------------------------------------------------------
 
 algorithms::TrainResult train_and_log(RunContext& ctx, algorithms::Trainer& trainer, const RunImages& images,
-                                      const std::string& loss_name) {
+                                      const std::string& loss_name, double plateau_baseline) {
+  // The loss of an epoch over the mean-image loss (the validation loss when there is one).
+  auto vs_mean_image = [&](const algorithms::EpochStats& s) {
+    return (std::isnan(s.val_loss) ? s.train_loss : s.val_loss) / plateau_baseline;
+  };
+  bool plateau_reported = false;
   auto log_epoch = [&](const algorithms::EpochStats& s, bool from_checkpoint) {
     nlohmann::json record = {{"epoch", s.epoch}, {"train_loss", s.train_loss}, {"epoch_time_s", s.seconds}};
     record["val_loss"] = std::isnan(s.val_loss) ? nlohmann::json(nullptr) : nlohmann::json(s.val_loss);
+    if (plateau_baseline > 0.0) {
+      const double ratio = vs_mean_image(s);
+      record["loss_vs_mean_image"] = ratio;
+      if (ratio >= cake::networks::kPlateauRatio) {
+        record["plateau"] = true;
+        if (!plateau_reported && !from_checkpoint)
+          ctx.progress->message("epoch " + std::to_string(s.epoch) + ": the loss is " + number_text(ratio * 100.0) +
+                                "% of the mean image's (" + number_text(plateau_baseline) +
+                                "): the model still rebuilds every input as the mean image (plateau)");
+        plateau_reported = true;
+      }
+    }
     if (from_checkpoint) record["from_checkpoint"] = true;
     ctx.log(record);
   };
@@ -209,6 +226,22 @@ algorithms::TrainResult train_and_log(RunContext& ctx, algorithms::Trainer& trai
   ctx.metrics["train_loss"] = best.train_loss;
   if (!std::isnan(best.val_loss)) ctx.metrics["val_loss"] = best.val_loss;
   ctx.metrics["best_epoch"] = kept;
+  if (plateau_baseline > 0.0) {
+    // NOTE [ The mean-image plateau ] (algorithms/networks/autoencoder.h).
+    const double ratio = vs_mean_image(best);
+    const bool plateau = ratio >= cake::networks::kPlateauRatio;
+    ctx.metrics["mean_image_mse"] = plateau_baseline;
+    ctx.metrics["loss_vs_mean_image"] = ratio;
+    ctx.metrics["plateau"] = plateau;
+    if (plateau) {
+      const std::string text = "the kept model's loss is " + number_text(ratio * 100.0) +
+                               "% of the loss of rebuilding every image as the mean image: it sits on the mean-image "
+                               "plateau and its codes carry little about the input (train longer, lower batch_size, or "
+                               "change lr)";
+      ctx.log({{"event", "plateau"}, {"loss_vs_mean_image", ratio}, {"mean_image_mse", plateau_baseline}, {"message", text}});
+      ctx.progress->message("warning: " + text);
+    }
+  }
   ctx.metrics["epochs_run"] = result.history.size();
   ctx.metrics["stop_reason"] = algorithms::to_string(result.stop_reason);
   // Mean wall time of the epochs this process ran (a resumed run's earlier epochs excluded).

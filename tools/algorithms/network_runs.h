@@ -73,8 +73,12 @@ algorithms::TrainerOptions trainer_options(const RunContext& ctx);
 // listed in metrics.json (resume_changes). A non-finite loss is reported and then thrown as
 // cake::Error (the last good checkpoint stays in the output directory); an interruption is
 // thrown as RunInterrupted.
+// plateau_baseline > 0 (an autoencoder's mean_image_mse): each epoch's log line gets
+// loss_vs_mean_image, and a loss still at kPlateauRatio of it or more is reported as the
+// mean-image plateau (a progress message, "plateau": true in the log, and mean_image_mse,
+// loss_vs_mean_image and plateau in metrics.json; algorithms/networks/autoencoder.h).
 algorithms::TrainResult train_and_log(RunContext& ctx, algorithms::Trainer& trainer, const RunImages& images,
-                                      const std::string& loss_name);
+                                      const std::string& loss_name, double plateau_baseline = 0.0);
 
 // ---- figures -------------------------------------------------------------------------------------
 
@@ -137,6 +141,19 @@ void run_autoencoder_clustering(RunContext& ctx, const std::string& method);
 // The parameters of run_autoencoder_clustering beyond the autoencoder's.
 // n_init: the default number of restarts (ae-gmm uses 3: each EM run is costly).
 std::vector<ParamSpec> clustering_params(const std::string& method, std::int64_t n_init = 10);
+
+// ---- DEC and IDEC ----------------------------------------------------------------------------------
+
+// The parameters of run_dec: the autoencoder's (model dec, latent_dim 10) and its pretraining
+// (DEC's recipe: SGD lr 1, momentum 0.9, batch 256), then the clustering phase's.
+std::vector<ParamSpec> dec_params(bool idec);
+// `cake run dec` / `cake run idec` (algorithms/deep_clustering/dec.h): pretrains the autoencoder
+// (run_autoencoder, everything it leaves) or loads the `pretrained` one, then runs DEC (IDEC with
+// idec) on every training row. metrics.json: nmi/ari/acc of the final clusters (save_labels) and
+// under "ae_kmeans" those of the k-means that placed the first centres; log.jsonl: one "refresh"
+// line per refresh of the target; dec_sharpening.png; dec_checkpoint.safetensors (exact resume
+// with --resume), dec_autoencoder.safetensors and soft_assignments.npy (q, [N, K]).
+void run_dec(RunContext& ctx, bool idec);
 
 // ---- VAEs --------------------------------------------------------------------------------------------
 

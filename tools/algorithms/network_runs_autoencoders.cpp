@@ -11,17 +11,29 @@
 #include "cake/optim/adam.h"
 #include "cake/tensor/creation.h"
 #include "tools/algorithms/network_runs.h"
+#include "cake/optim/sgd.h"
+#include "tools/errors.h"
 #include "tools/library_defaults.h"
+#include "tools/params.h"
 
 namespace cake::cli::networks {
 
 std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t latent_dim, const std::string& hidden) {
   std::vector<ParamSpec> params{{"latent_dim", ParamType::Int, std::to_string(latent_dim), "size of the code z"}};
   if (!model.empty())
-    params.push_back({"model", ParamType::String, model, "conv: the convolutional network of Bortoletto 2021 (section 2); mlp: fully connected",
-                      {"conv", "mlp"}});
+    params.push_back({"model", ParamType::String, model,
+                      "conv: the convolutional network of Bortoletto 2021 (section 2); mlp: fully connected (sizes from "
+                      "hidden); dec: DEC's fully connected d-500-500-2000-latent_dim with a linear output and Keras' "
+                      "VarianceScaling init (Xie et al. 2016; leave hidden at its default)",
+                      {"conv", "mlp", "dec"}});
   if (!hidden.empty())
     params.push_back({"hidden", ParamType::IntList, hidden, "hidden layer sizes of the fully connected encoder"});
+  params.push_back({"optimizer", ParamType::String, "adam",
+                    "adam (Bortoletto 2021) or sgd with momentum (DEC's pretraining: lr 1, momentum 0.9)", {"adam", "sgd"}});
+  params.push_back({"momentum", ParamType::Float, "0.9", "momentum of optimizer=sgd"});
+  params.push_back({"min_batches", ParamType::Int, "50",
+                    "at least this many steps per epoch: a smaller training set gets a smaller batch_size (not below 16; "
+                    "0: never)"});
   return params;
 }
 
@@ -31,7 +43,17 @@ std::shared_ptr<algorithms::Autoencoder> make_autoencoder(const RunContext& ctx,
                                                           const Shape& image_shape) {
   const std::int64_t latent_dim = ctx.params.get_int("latent_dim");
   if (model == "conv") return std::make_shared<algorithms::ConvAutoencoder>(latent_dim, image_shape);
-  CAKE_CHECK(model == "mlp", ctx.algorithm, ": model must be conv or mlp, got ", model);
+  if (model == "dec") {
+    // DEC's network has its own hidden sizes: a `hidden` set by the user would be ignored, so refuse it.
+    const auto& specs = algorithms().at(ctx.algorithm).params;
+    const auto hidden = std::find_if(specs.begin(), specs.end(), [](const ParamSpec& s) { return s.name == "hidden"; });
+    if (hidden != specs.end() && ctx.params.json().at("hidden") != parse_param_text(ctx.algorithm, *hidden, hidden->default_value) &&
+        ctx.params.get_int_list("hidden") != cake::networks::kDECHidden)
+      throw UsageError(ctx.algorithm + ": model=dec has the hidden sizes 500,500,2000 of Xie et al. (2016); drop --set hidden "
+                       "or use model=mlp");
+    return cake::networks::dec_autoencoder(latent_dim, image_shape);
+  }
+  CAKE_CHECK(model == "mlp", ctx.algorithm, ": model must be conv, mlp or dec, got ", model);
   return std::make_shared<algorithms::MLPAutoencoder>(ctx.params.get_int_list("hidden"), latent_dim, image_shape);
 }
 
@@ -41,8 +63,16 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
   run.model = make_autoencoder(ctx, objective.model, run.images.image_shape);
   run.model->to(ctx.device);
   algorithms::Autoencoder& model = *run.model;
-  optim::Adam adam(model.parameters(),
-                   {.lr = ctx.params.get_float("lr"), .weight_decay = ctx.params.get_float("weight_decay")});
+  // NOTE [ The mean-image plateau ] (algorithms/networks/autoencoder.h): start the output on the
+  // mean training image. A resumed run replaces these weights with the checkpoint's.
+  model.init_output_bias(cake::networks::mean_image(run.images.train));
+  std::unique_ptr<optim::Optimizer> optimizer;
+  const double lr = ctx.params.get_float("lr"), weight_decay = ctx.params.get_float("weight_decay");
+  if (ctx.params.get_string("optimizer") == "sgd")
+    optimizer = std::make_unique<optim::SGD>(
+        model.parameters(), optim::SGDOptions{.lr = lr, .momentum = ctx.params.get_float("momentum"), .weight_decay = weight_decay});
+  else
+    optimizer = std::make_unique<optim::Adam>(model.parameters(), optim::AdamOptions{.lr = lr, .weight_decay = weight_decay});
   const Device device = ctx.device;
   const algorithms::BatchLoss loss = [&, device](const data::Batch& batch) {
     const Tensor x = batch.x.to(device);
@@ -54,8 +84,26 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
     return algorithms::reconstruction_loss(model, x);
   };
   const char* loss_name = objective.objective == Objective::Masked ? "MSE per hidden pixel" : "MSE per pixel";
-  algorithms::Trainer trainer(model, adam, loss, trainer_options(ctx));
-  run.result = train_and_log(ctx, trainer, run.images, loss_name);
+  algorithms::TrainerOptions options = trainer_options(ctx);
+  // On a small training set a batch of 256 leaves a handful of steps per epoch, too few to leave
+  // the mean-image plateau (NOTE [ The mean-image plateau ]): give each epoch at least
+  // min_batches steps by shrinking the batch (not below 16), and say so.
+  if (const std::int64_t min_batches = ctx.params.get_int("min_batches"); min_batches > 0) {
+    const std::int64_t cap = std::max<std::int64_t>(16, run.images.train.size(0) / min_batches);
+    if (options.batch_size > cap) {
+      ctx.progress->message("batch_size " + std::to_string(options.batch_size) + " -> " + std::to_string(cap) + " so that each of the " +
+                            std::to_string(run.images.train.size(0)) + " training images' epochs has at least " +
+                            std::to_string(min_batches) + " steps (min_batches)");
+      ctx.log({{"event", "batch_size_reduced"}, {"from", options.batch_size}, {"to", cap}, {"min_batches", min_batches}});
+      options.batch_size = cap;
+    }
+  }
+  ctx.metrics["batch_size_used"] = options.batch_size;
+  algorithms::Trainer trainer(model, *optimizer, loss, options);
+  // The loss of rebuilding every image as the mean image: a loss that stays near it is the plateau.
+  const double mean_mse = cake::networks::mean_image_mse(run.images.val.defined() ? run.images.val : run.images.train);
+  run.result = train_and_log(ctx, trainer, run.images, loss_name,
+                             objective.objective == Objective::Masked ? 0.0 : mean_mse);
   save(model, ctx.path("model.safetensors").string());
 
   const RunImages& images = run.images;

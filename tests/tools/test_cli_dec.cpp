@@ -1,0 +1,92 @@
+// End-to-end tests of `cake run dec` and `cake run idec` (tools/algorithms/network_runs_dec.cpp)
+// on a tiny image set, of DEC's autoencoder as an option of the autoencoder commands (model=dec),
+// and of the mean-image plateau report (network_runs.h, train_and_log).
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cake/data/image.h"
+#include "cake/data/npy.h"
+#include "helpers.h"
+#include "tools/cli_testing.h"
+
+using namespace cake;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace cake::testing;
+
+namespace {
+
+std::vector<json> read_log(const fs::path& path) {
+  std::ifstream log(path);
+  std::vector<json> records;
+  for (std::string line; std::getline(log, line);) records.push_back(json::parse(line));
+  return records;
+}
+
+const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
+const std::string kShort = " --set model=mlp hidden=32 epochs=2 latent_dim=3 n_clusters=3 kmeans_n_init=2 update_interval=3 max_iter=12 tol=0 "
+                           "batch_size=16 tsne_samples=0 probe=false";
+
+}  // namespace
+
+TEST_CASE("dec and idec: pretrain, cluster, and leave the metrics, the refresh log and the figures") {
+  write_images();
+  for (const char* method : {"dec", "idec"}) {
+    CAPTURE(std::string(method));
+    const CliResult r = cake_cli(std::string("run ") + method + kData + " --out " + method + kShort);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const fs::path dir = scratch() / method;
+    const json metrics = read_json(dir / "metrics.json");
+    for (const char* key : {"nmi", "acc", "ari", "dec_steps", "dec_converged", "train_loss", "mean_image_mse"})
+      CHECK_MESSAGE(metrics.contains(key), key);
+    REQUIRE(metrics.contains("ae_kmeans"));
+    for (const char* key : {"nmi", "acc", "ari"}) CHECK(metrics["ae_kmeans"].contains(key));
+    CHECK(metrics["dec_steps"].get<std::int64_t>() == 12);  // tol 0: runs to max_iter
+    CHECK(data::read_npy(dir / "labels.npy").sizes() == Shape{60});
+    CHECK(data::read_npy(dir / "soft_assignments.npy").sizes() == Shape{60, 3});
+    CHECK(fs::exists(dir / "dec_checkpoint.safetensors"));
+    CHECK(fs::exists(dir / "dec_autoencoder.safetensors"));
+    std::int64_t refreshes = 0;
+    for (const json& record : read_log(dir / "log.jsonl"))
+      if (record.value("event", "") == "refresh") {
+        ++refreshes;
+        CHECK(record.contains("label_change"));
+        CHECK(record["mean_max_p"].get<double>() >= record["mean_max_q"].get<double>());
+      }
+    CHECK(refreshes == metrics["dec_refreshes"].get<std::int64_t>());
+    CHECK(refreshes >= 2);
+    if (image::png_available())
+      for (const char* figure : {"dec_sharpening.png", "cluster_samples.png", "reconstructions.png"})
+        CHECK_MESSAGE(is_png(dir / figure), figure);
+  }
+  // A pretrained autoencoder instead of pretraining: the run starts from its weights.
+  const CliResult again = cake_cli("run dec" + kData + " --out dec_pretrained" + kShort + " pretrained=dec/model.safetensors");
+  REQUIRE_MESSAGE(again.code == 0, again.err);
+  const json metrics = read_json(scratch() / "dec_pretrained" / "metrics.json");
+  CHECK(metrics.contains("nmi"));
+  CHECK_FALSE(metrics.contains("train_loss"));  // nothing was pretrained
+  // The k-means on the same codes gives the same starting point.
+  CHECK(metrics["ae_kmeans"]["nmi"] == read_json(scratch() / "dec" / "metrics.json")["ae_kmeans"]["nmi"]);
+}
+
+TEST_CASE("autoencoder and ae-kmeans: model=dec is DEC's network, and a hidden it would ignore is refused") {
+  write_images();
+  const CliResult r = cake_cli("run autoencoder" + kData + " --out ae_dec --set model=dec epochs=1 latent_dim=4 "
+                               "optimizer=sgd lr=0.1 batch_size=16 tsne_samples=0 probe=false");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  // The saved model has DEC's layers (784-500-500-2000-4) and a linear output.
+  const SafetensorsFile file = load_safetensors((scratch() / "ae_dec" / "model.safetensors").string());
+  CHECK(file.tensors.at("encoder.1.weight").sizes() == Shape{500, 784});
+  CHECK(file.tensors.at("encoder.5.weight").sizes() == Shape{2000, 500});
+  CHECK(file.tensors.at("encoder.7.weight").sizes() == Shape{4, 2000});
+  CHECK(file.tensors.count("linear_output") == 1);
+  const json metrics = read_json(scratch() / "ae_dec" / "metrics.json");
+  for (const char* key : {"mean_image_mse", "loss_vs_mean_image", "plateau", "batch_size_used"})
+    CHECK_MESSAGE(metrics.contains(key), key);
+
+  const CliResult refused = cake_cli("run ae-kmeans" + kData + " --out refused --set model=dec hidden=64");
+  CHECK(refused.code != 0);
+  CHECK(refused.err.find("model=dec") != std::string::npos);
+}
