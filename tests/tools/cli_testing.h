@@ -13,13 +13,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "cake/autograd/ops.h"
+#include "cake/data/image.h"
 #include "cake/data/npy.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/random.h"
@@ -95,6 +98,24 @@ inline void write_images() {
   data::write_npy(scratch() / "images.npy", x.contiguous());
   data::write_npy(scratch() / "classes.npy", y);
   written = true;
+}
+
+// The records of a run's log.jsonl, one JSON object a line.
+inline std::vector<nlohmann::json> read_log(const fs::path& path) {
+  std::ifstream log(path);
+  std::vector<nlohmann::json> records;
+  for (std::string line; std::getline(log, line);) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+// Each named figure of a run folder is a PNG, or absent when Cake was built without stb.
+inline void check_figures(const fs::path& dir, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (data::image::png_available())
+      CHECK_MESSAGE(is_png(dir / name), name << " missing or not a PNG");
+    else
+      CHECK_FALSE(fs::exists(dir / name));
+  }
 }
 
 }  // namespace cake::testing

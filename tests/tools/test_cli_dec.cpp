@@ -18,13 +18,6 @@ using namespace cake::testing;
 
 namespace {
 
-std::vector<json> read_log(const fs::path& path) {
-  std::ifstream log(path);
-  std::vector<json> records;
-  for (std::string line; std::getline(log, line);) records.push_back(json::parse(line));
-  return records;
-}
-
 const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
 const std::string kShort = " --set model=mlp hidden=32 epochs=2 latent_dim=3 n_clusters=3 kmeans_n_init=2 update_interval=3 max_iter=12 tol=0 "
                            "batch_size=16 tsne_samples=0 probe=false";

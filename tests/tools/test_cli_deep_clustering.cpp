@@ -28,15 +28,6 @@ std::vector<json> epoch_rows(const fs::path& path) {
   return rows;
 }
 
-void check_figures(const fs::path& dir, std::initializer_list<const char*> names) {
-  for (const char* name : names) {
-    if (image::png_available())
-      CHECK_MESSAGE(is_png(dir / name), name << " missing or not a PNG");
-    else
-      CHECK_FALSE(fs::exists(dir / name));
-  }
-}
-
 const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
 
 }  // namespace

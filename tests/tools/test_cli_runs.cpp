@@ -52,13 +52,6 @@ bool any_name_contains(const fs::path& dir, const std::string& part) {
   return false;
 }
 
-std::vector<json> read_log(const fs::path& path) {
-  std::ifstream log(path);
-  std::vector<json> records;
-  for (std::string line; std::getline(log, line);) records.push_back(json::parse(line));
-  return records;
-}
-
 // `cake ARGS` started in `dir` as a child process (its own pid, not a shell's), output discarded.
 pid_t spawn_cake(const std::string& args, const fs::path& dir) {
   const std::string command = "cd '" + dir.string() + "' && exec '" CAKE_CLI_PATH "' " + args +

@@ -18,22 +18,6 @@ using namespace cake::testing;
 
 namespace {
 
-std::vector<json> read_log(const fs::path& path) {
-  std::ifstream log(path);
-  std::vector<json> records;
-  for (std::string line; std::getline(log, line);) records.push_back(json::parse(line));
-  return records;
-}
-
-void check_figures(const fs::path& dir, std::initializer_list<const char*> names) {
-  for (const char* name : names) {
-    if (image::png_available())
-      CHECK_MESSAGE(is_png(dir / name), name << " missing or not a PNG");
-    else
-      CHECK_FALSE(fs::exists(dir / name));
-  }
-}
-
 const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
 
 }  // namespace
