@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <complex>  // max_relative_error compares complex vectors too (std::abs must see its overload)
 #include <functional>
 #include <sstream>
 #include <string>

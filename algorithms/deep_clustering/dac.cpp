@@ -2,12 +2,14 @@
 #include "cake/algorithms/deep_clustering/dac.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <memory>
 #include <set>
 
 #include "cake/algorithms/metrics/metrics.h"
+#include "cake/algorithms/train/history_table.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/nn/functional.h"
@@ -17,7 +19,7 @@
 namespace cake::deep_clustering {
 
 namespace {
-constexpr int kHistoryColumns = 12;
+constexpr std::size_t kHistoryColumns = 12;
 }  // namespace
 
 std::int64_t DACSchedule::epochs_until_stop() const {
@@ -73,42 +75,33 @@ Tensor dac_pair_loss(const Tensor& features, double upper, double lower, PairSel
 
 // ---- history ---------------------------------------------------------------------------------------
 
-Tensor dac_history_tensor(const std::vector<DACEpoch>& history) {
-  const auto rows = static_cast<std::int64_t>(history.size());
-  Tensor table = zeros({rows, kHistoryColumns}, kFloat64);
-  double* t = table.data_ptr<double>();
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const DACEpoch& e = history[static_cast<std::size_t>(r)];
-    const double row[kHistoryColumns] = {static_cast<double>(e.epoch), e.lambda, e.upper, e.lower, e.selected_fraction,
-                                         e.positive_fraction, e.loss, e.nmi, e.acc, static_cast<double>(e.clusters_used),
-                                         e.seconds, 0.0};
-    std::copy(row, row + kHistoryColumns, t + r * kHistoryColumns);
-  }
-  return table;
+namespace {
+
+std::array<double, kHistoryColumns> dac_row(const DACEpoch& e) {
+  return {static_cast<double>(e.epoch), e.lambda, e.upper, e.lower, e.selected_fraction, e.positive_fraction,
+          e.loss, e.nmi, e.acc, static_cast<double>(e.clusters_used), e.seconds, 0.0};
 }
 
-std::vector<DACEpoch> dac_history_from(const Tensor& table_in) {
-  CAKE_CHECK(table_in.defined() && table_in.dim() == 2 && table_in.size(1) == kHistoryColumns,
-             "DAC: the checkpoint's history must be [epochs, ", kHistoryColumns, "], got ",
-             table_in.defined() ? shape_str(table_in.sizes()) : "an undefined tensor");
-  const Tensor table = table_in.to(kCPU, kFloat64).contiguous();
-  const double* t = table.data_ptr<double>();
-  std::vector<DACEpoch> history;
-  for (std::int64_t r = 0; r < table.size(0); ++r) {
-    const double* v = t + r * kHistoryColumns;
-    history.push_back({.epoch = static_cast<std::int64_t>(v[0]),
-                       .lambda = v[1],
-                       .upper = v[2],
-                       .lower = v[3],
-                       .selected_fraction = v[4],
-                       .positive_fraction = v[5],
-                       .loss = v[6],
-                       .nmi = v[7],
-                       .acc = v[8],
-                       .clusters_used = static_cast<std::int64_t>(v[9]),
-                       .seconds = v[10]});
-  }
-  return history;
+DACEpoch dac_record(const std::array<double, kHistoryColumns>& v) {
+  return {.epoch = static_cast<std::int64_t>(v[0]),
+          .lambda = v[1],
+          .upper = v[2],
+          .lower = v[3],
+          .selected_fraction = v[4],
+          .positive_fraction = v[5],
+          .loss = v[6],
+          .nmi = v[7],
+          .acc = v[8],
+          .clusters_used = static_cast<std::int64_t>(v[9]),
+          .seconds = v[10]};
+}
+
+}  // namespace
+
+Tensor dac_history_tensor(const std::vector<DACEpoch>& history) { return train::history_to_table(history, dac_row); }
+
+std::vector<DACEpoch> dac_history_from(const Tensor& table) {
+  return train::history_from_table(table, "DAC", dac_record);
 }
 
 // ---- the algorithm ----------------------------------------------------------------------------------

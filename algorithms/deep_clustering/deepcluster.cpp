@@ -2,6 +2,7 @@
 #include "cake/algorithms/deep_clustering/deepcluster.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "cake/algorithms/cluster/kmeans_steps.h"
 #include "cake/algorithms/decomposition/pca.h"
 #include "cake/algorithms/metrics/metrics.h"
+#include "cake/algorithms/train/history_table.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/data/sampler.h"
@@ -168,7 +170,7 @@ class PseudoLabelDataset : public data::Dataset {
   std::unique_ptr<data::TensorDataset> data_;
 };
 
-constexpr int kHistoryColumns = 18;
+constexpr std::size_t kHistoryColumns = 18;
 
 }  // namespace
 
@@ -234,50 +236,42 @@ PseudoLabels cluster_features(const Tensor& x_in, const ClusterFeaturesOptions& 
 
 // ---- history --------------------------------------------------------------------------------------
 
-Tensor deepcluster_history_tensor(const std::vector<DeepClusterEpoch>& history) {
-  const auto rows = static_cast<std::int64_t>(history.size());
-  Tensor table = zeros({rows, kHistoryColumns}, kFloat64);
-  double* t = table.data_ptr<double>();
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const DeepClusterEpoch& e = history[static_cast<std::size_t>(r)];
-    const double row[kHistoryColumns] = {static_cast<double>(e.epoch), e.loss, e.nmi_previous, e.nmi_pseudo,
-                                         e.nmi_classes, e.acc_classes, e.kmeans_objective,
-                                         static_cast<double>(e.smallest_cluster), static_cast<double>(e.largest_cluster),
-                                         e.cluster_size_cv, static_cast<double>(e.empty_splits),
-                                         static_cast<double>(e.giant_splits), e.seconds_features, e.seconds_pca,
-                                         e.seconds_kmeans, e.seconds_train, 0.0, 0.0};
-    std::copy(row, row + kHistoryColumns, t + r * kHistoryColumns);
-  }
-  return table;
+namespace {
+
+std::array<double, kHistoryColumns> deepcluster_row(const DeepClusterEpoch& e) {
+  return {static_cast<double>(e.epoch), e.loss, e.nmi_previous, e.nmi_pseudo, e.nmi_classes, e.acc_classes,
+          e.kmeans_objective, static_cast<double>(e.smallest_cluster), static_cast<double>(e.largest_cluster),
+          e.cluster_size_cv, static_cast<double>(e.empty_splits), static_cast<double>(e.giant_splits),
+          e.seconds_features, e.seconds_pca, e.seconds_kmeans, e.seconds_train, 0.0, 0.0};
 }
 
-std::vector<DeepClusterEpoch> deepcluster_history_from(const Tensor& table_in) {
-  CAKE_CHECK(table_in.defined() && table_in.dim() == 2 && table_in.size(1) == kHistoryColumns,
-             "DeepCluster: the checkpoint's history must be [epochs, ", kHistoryColumns, "], got ",
-             table_in.defined() ? shape_str(table_in.sizes()) : "an undefined tensor");
-  const Tensor table = table_in.to(kCPU, kFloat64).contiguous();
-  const double* t = table.data_ptr<double>();
-  std::vector<DeepClusterEpoch> history;
-  for (std::int64_t r = 0; r < table.size(0); ++r) {
-    const double* v = t + r * kHistoryColumns;
-    history.push_back({.epoch = static_cast<std::int64_t>(v[0]),
-                       .loss = v[1],
-                       .nmi_previous = v[2],
-                       .nmi_pseudo = v[3],
-                       .nmi_classes = v[4],
-                       .acc_classes = v[5],
-                       .kmeans_objective = v[6],
-                       .smallest_cluster = static_cast<std::int64_t>(v[7]),
-                       .largest_cluster = static_cast<std::int64_t>(v[8]),
-                       .cluster_size_cv = v[9],
-                       .empty_splits = static_cast<std::int64_t>(v[10]),
-                       .giant_splits = static_cast<std::int64_t>(v[11]),
-                       .seconds_features = v[12],
-                       .seconds_pca = v[13],
-                       .seconds_kmeans = v[14],
-                       .seconds_train = v[15]});
-  }
-  return history;
+DeepClusterEpoch deepcluster_record(const std::array<double, kHistoryColumns>& v) {
+  return {.epoch = static_cast<std::int64_t>(v[0]),
+          .loss = v[1],
+          .nmi_previous = v[2],
+          .nmi_pseudo = v[3],
+          .nmi_classes = v[4],
+          .acc_classes = v[5],
+          .kmeans_objective = v[6],
+          .smallest_cluster = static_cast<std::int64_t>(v[7]),
+          .largest_cluster = static_cast<std::int64_t>(v[8]),
+          .cluster_size_cv = v[9],
+          .empty_splits = static_cast<std::int64_t>(v[10]),
+          .giant_splits = static_cast<std::int64_t>(v[11]),
+          .seconds_features = v[12],
+          .seconds_pca = v[13],
+          .seconds_kmeans = v[14],
+          .seconds_train = v[15]};
+}
+
+}  // namespace
+
+Tensor deepcluster_history_tensor(const std::vector<DeepClusterEpoch>& history) {
+  return train::history_to_table(history, deepcluster_row);
+}
+
+std::vector<DeepClusterEpoch> deepcluster_history_from(const Tensor& table) {
+  return train::history_from_table(table, "DeepCluster", deepcluster_record);
 }
 
 // ---- the algorithm ----------------------------------------------------------------------------------

@@ -170,6 +170,21 @@ void for_each_distance_block(const Matrix& m, const Visit& visit) {
                             });
 }
 
+// for_each_distance_block over two views of the same samples, the data X and its embedding Z:
+// visit(first_row, rows, dx, dz) also gets the embedding's squared distances for the same rows,
+// computed alongside, so that neither N x N matrix is ever stored.
+template <class Visit>
+void for_each_paired_distance_block(const Matrix& x, const Matrix& z, const Visit& visit) {
+  const std::int64_t n = z.rows;
+  const std::vector<double> z_norms = squared_norms(z);
+  for_each_distance_block(x, [&](std::int64_t first, std::int64_t rows, const double* dx) {
+    std::vector<double> dz(static_cast<std::size_t>(rows * n));
+    pairwise::squared_distances(z.row(first), rows, z_norms.data() + first, z.data.data(), n, z_norms.data(), z.cols,
+                                dz.data());
+    visit(first, rows, dx, static_cast<const double*>(dz.data()));
+  });
+}
+
 // The k nearest other samples of sample i, from its row of squared distances, nearest first;
 // equal distances are ordered by index so that results never depend on the sort.
 void nearest_others(const double* d2_row, std::int64_t i, std::int64_t n, std::int64_t k,
@@ -429,21 +444,14 @@ double trustworthiness(const Tensor& X, const Tensor& embedding, std::int64_t n_
   const std::int64_t n = x.rows, k = n_neighbors;
   CAKE_CHECK(k >= 1 && 2 * k < n, "trustworthiness: n_neighbors (", k, ") must be at least 1 and below n_samples / 2 (",
              n, " samples)");
-  // Distances in X come row block by row block; those of the embedding for the same rows are
-  // computed alongside, so neither N x N matrix is ever stored.
   std::atomic<std::int64_t> penalty{0};
-  const std::vector<double> z_norms = squared_norms(z);
-  for_each_distance_block(x, [&](std::int64_t first, std::int64_t rows, const double* dx) {
-    std::vector<double> dz(static_cast<std::size_t>(rows * n));
-    pairwise::squared_distances(z.row(first), rows, z_norms.data() + first, z.data.data(), n, z_norms.data(), z.cols,
-                                dz.data());
+  for_each_paired_distance_block(x, z, [&](std::int64_t first, std::int64_t rows, const double* dx, const double* dz) {
     parallel_for(0, rows, 4, [&](std::int64_t lo, std::int64_t hi) {
       std::vector<std::int64_t> scratch, neighbours;
       std::int64_t local = 0;
       for (std::int64_t r = lo; r < hi; ++r) {
         const std::int64_t i = first + r;
-        double* zrow = dz.data() + r * n;
-        nearest_others(zrow, i, n, k, scratch, neighbours);
+        nearest_others(dz + r * n, i, n, k, scratch, neighbours);
         // r(i, j) = 1 + the number of other samples closer to i in X than j is.
         const double* xrow = dx + r * n;
         for (std::int64_t j : neighbours) {
@@ -468,17 +476,13 @@ double knn_preservation(const Tensor& X, const Tensor& embedding, std::int64_t n
   CAKE_CHECK(k >= 1 && k < n, "knn_preservation: n_neighbors (", k, ") must be in [1, n_samples - 1] (", n,
              " samples)");
   std::atomic<std::int64_t> kept{0};
-  const std::vector<double> z_norms = squared_norms(z);
-  for_each_distance_block(x, [&](std::int64_t first, std::int64_t rows, const double* dx) {
-    std::vector<double> dz(static_cast<std::size_t>(rows * n));
-    pairwise::squared_distances(z.row(first), rows, z_norms.data() + first, z.data.data(), n, z_norms.data(), z.cols,
-                                dz.data());
+  for_each_paired_distance_block(x, z, [&](std::int64_t first, std::int64_t rows, const double* dx, const double* dz) {
     parallel_for(0, rows, 4, [&](std::int64_t lo, std::int64_t hi) {
       std::vector<std::int64_t> scratch, in_x, in_z;
       std::int64_t local = 0;
       for (std::int64_t r = lo; r < hi; ++r) {
         nearest_others(dx + r * n, first + r, n, k, scratch, in_x);
-        nearest_others(dz.data() + r * n, first + r, n, k, scratch, in_z);
+        nearest_others(dz + r * n, first + r, n, k, scratch, in_z);
         std::sort(in_x.begin(), in_x.end());
         std::sort(in_z.begin(), in_z.end());
         std::vector<std::int64_t> common;
