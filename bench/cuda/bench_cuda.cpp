@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <optional>
 
 #include "cake/cuda/cuda.h"
 #include "cake/tensor/creation.h"

@@ -9,6 +9,7 @@
 // and results agree to rounding.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -266,10 +267,10 @@ __device__ Window window_of(const PoolShape& p, std::int64_t oh, std::int64_t ow
     return {h0, h1, w0, w1, (h1 - h0) * (w1 - w0)};
   }
   std::int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
-  std::int64_t h1 = min(h0 + p.kernel_h, p.in_h + p.pad_h), w1 = min(w0 + p.kernel_w, p.in_w + p.pad_w);
+  std::int64_t h1 = std::min(h0 + p.kernel_h, p.in_h + p.pad_h), w1 = std::min(w0 + p.kernel_w, p.in_w + p.pad_w);
   const std::int64_t padded_size = (h1 - h0) * (w1 - w0);
-  h0 = max(h0, std::int64_t{0}), w0 = max(w0, std::int64_t{0});
-  h1 = min(h1, p.in_h), w1 = min(w1, p.in_w);
+  h0 = std::max(h0, std::int64_t{0}), w0 = std::max(w0, std::int64_t{0});
+  h1 = std::min(h1, p.in_h), w1 = std::min(w1, p.in_w);
   return {h0, h1, w0, w1, p.count_include_pad ? padded_size : (h1 - h0) * (w1 - w0)};
 }
 
@@ -287,8 +288,8 @@ __device__ Span outputs_reading(std::int64_t i, std::int64_t in, std::int64_t ou
     s.first = i + pad - kernel < 0 ? 0 : (i + pad - kernel) / stride + 1;
     s.last = (i + pad) / stride;
   }
-  s.first = max(s.first, std::int64_t{0});
-  s.last = min(s.last, out - 1);
+  s.first = std::max(s.first, std::int64_t{0});
+  s.last = std::min(s.last, out - 1);
   return s;
 }
 

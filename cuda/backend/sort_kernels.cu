@@ -118,7 +118,7 @@ void launch_sort_rows(ScalarType type, const void* x, void* values, std::int64_t
   auto* offsets = scratch_array<int>(scratch, context, rows + 1);
   auto visit = [&]<class T>() {
     constexpr int bits = key_bits<T>();
-    const std::uint64_t flip = !descending ? 0 : bits == 64 ? ~0ull : (1ull << bits) - 1;
+    const std::uint64_t flip = descending ? ~0ull >> (64 - bits) : 0;  // the key's low `bits` bits
     const T* in = static_cast<const T*>(x);
     make_keys_kernel<T><<<blocks_for(total, kThreads), kThreads, 0, s>>>(in, keys_in, positions, offsets, rows, n,
                                                                          flip);
