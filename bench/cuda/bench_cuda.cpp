@@ -23,6 +23,7 @@
 #include "cake/tensor/native/nn_kernels.h"
 #include "cake/tensor/native/reduce.h"
 #include "cake/tensor/native/view.h"
+#include "cake/tensor/random.h"
 
 using namespace cake;
 
