@@ -14,8 +14,9 @@
 // algorithm that cuDNN supports for this case and that keeps float32 in float32 arithmetic
 // unless set_allow_tf32(true). The workspace comes from the caching allocator.
 //
-// Fallback: when cuDNN supports no algorithm for a case (or the descriptors do not describe
-// it: a transposed convolution whose output_padding is not smaller than its stride), the CPU
+// Fallback: when cuDNN supports no algorithm for a case, or the chosen one refuses to run
+// (CUDNN_STATUS_NOT_SUPPORTED; the case is then remembered), or the descriptors cannot describe
+// it (a transposed convolution whose output_padding is not smaller than its stride), the CPU
 // kernel runs on host copies of the operands and the result is copied back. It is correct and
 // slow, and meant for corner cases only.
 #include <cudnn.h>
@@ -160,19 +161,37 @@ Choice ask_cudnn(Direction d, const Descriptors& desc) {
   return first_acceptable(perf, count);
 }
 
+struct AlgorithmCache {
+  std::mutex mutex;
+  std::map<CacheKey, Choice> choices;
+};
+AlgorithmCache& algorithm_cache() {
+  static auto* cache = new AlgorithmCache;  // never destroyed, like the handles' runtime
+  return *cache;
+}
+
 Choice choose(Direction d, const ConvGeometry& g, DType dtype, const Descriptors& desc) {
   if (!desc.valid) return {};
-  static std::mutex mutex;
-  static std::map<CacheKey, Choice> cache;
+  AlgorithmCache& cache = algorithm_cache();
   const CacheKey key = cache_key(d, g, dtype);
   {
-    const std::lock_guard<std::mutex> lock(mutex);
-    if (const auto it = cache.find(key); it != cache.end()) return it->second;
+    const std::lock_guard<std::mutex> lock(cache.mutex);
+    if (const auto it = cache.choices.find(key); it != cache.choices.end()) return it->second;
   }
   const Choice c = ask_cudnn(d, desc);
-  const std::lock_guard<std::mutex> lock(mutex);
-  cache.emplace(key, c);
+  const std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.choices.emplace(key, c);
   return c;
+}
+
+// A ranked algorithm that then refused to run (CUDNN_STATUS_NOT_SUPPORTED): this case takes the
+// fallback from now on. Returns whether the status was that refusal.
+bool refused(cudnnStatus_t status, Direction d, const ConvGeometry& g, DType dtype) {
+  if (status != CUDNN_STATUS_NOT_SUPPORTED) return false;
+  AlgorithmCache& cache = algorithm_cache();
+  const std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.choices[cache_key(d, g, dtype)] = Choice{};
+  return true;
 }
 
 Tensor workspace(std::size_t bytes) {
@@ -200,13 +219,14 @@ void copy_back(const Tensor& device_out, const Tensor& host_out) {
 // ---- the stubs --------------------------------------------------------------------------------
 
 void conv_forward(const ConvGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y) {
-  const Descriptors desc(g, x.dtype());
-  const Choice c = choose(Direction::Forward, g, x.dtype(), desc);
-  if (c.algorithm < 0) {
+  auto fallback = [&] {
     const Tensor y_host = host_empty(y);
     native::conv2d_forward_stub(kCPU, g, host(x), host(weight), host(bias), y_host);
-    return copy_back(y, y_host);
-  }
+    copy_back(y, y_host);
+  };
+  const Descriptors desc(g, x.dtype());
+  const Choice c = choose(Direction::Forward, g, x.dtype(), desc);
+  if (c.algorithm < 0) return fallback();
   cudnnHandle_t h = handle();
   check_cudnn(cudnnSetConvolutionMathType(desc.conv, c.math), "cudnnSetConvolutionMathType");
   const auto algo = static_cast<cudnnConvolutionFwdAlgo_t>(c.algorithm);
@@ -215,22 +235,25 @@ void conv_forward(const ConvGeometry& g, const Tensor& x, const Tensor& weight, 
               "cudnnGetConvolutionForwardWorkspaceSize");
   const Tensor space = workspace(bytes);
   const Scaling s{.type = desc.type};
-  check_cudnn(cudnnConvolutionForward(h, s.one(), desc.x, x.raw_data(), desc.w, weight.raw_data(), desc.conv, algo,
-                                      pointer(space), bytes, s.zero(), desc.y, y.raw_data()),
-              "cudnnConvolutionForward");
+  const cudnnStatus_t status = cudnnConvolutionForward(h, s.one(), desc.x, x.raw_data(), desc.w, weight.raw_data(),
+                                                       desc.conv, algo, pointer(space), bytes, s.zero(), desc.y,
+                                                       y.raw_data());
+  if (refused(status, Direction::Forward, g, x.dtype())) return fallback();
+  check_cudnn(status, "cudnnConvolutionForward");
   if (bias.defined())
     check_cudnn(cudnnAddTensor(h, s.one(), desc.bias, bias.raw_data(), s.one(), desc.y, y.raw_data()),
                 "cudnnAddTensor");
 }
 
 void conv_backward_data(const ConvGeometry& g, const Tensor& grad_y, const Tensor& weight, const Tensor& grad_x) {
-  const Descriptors desc(g, grad_y.dtype());
-  const Choice c = choose(Direction::BackwardData, g, grad_y.dtype(), desc);
-  if (c.algorithm < 0) {
+  auto fallback = [&] {
     const Tensor gx_host = host_empty(grad_x);
     native::conv2d_backward_data_stub(kCPU, g, host(grad_y), host(weight), gx_host);
-    return copy_back(grad_x, gx_host);
-  }
+    copy_back(grad_x, gx_host);
+  };
+  const Descriptors desc(g, grad_y.dtype());
+  const Choice c = choose(Direction::BackwardData, g, grad_y.dtype(), desc);
+  if (c.algorithm < 0) return fallback();
   cudnnHandle_t h = handle();
   check_cudnn(cudnnSetConvolutionMathType(desc.conv, c.math), "cudnnSetConvolutionMathType");
   const auto algo = static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algorithm);
@@ -239,21 +262,24 @@ void conv_backward_data(const ConvGeometry& g, const Tensor& grad_y, const Tenso
               "cudnnGetConvolutionBackwardDataWorkspaceSize");
   const Tensor space = workspace(bytes);
   const Scaling s{.type = desc.type};
-  check_cudnn(cudnnConvolutionBackwardData(h, s.one(), desc.w, weight.raw_data(), desc.y, grad_y.raw_data(), desc.conv,
-                                           algo, pointer(space), bytes, s.zero(), desc.x, grad_x.raw_data()),
-              "cudnnConvolutionBackwardData");
+  const cudnnStatus_t status =
+      cudnnConvolutionBackwardData(h, s.one(), desc.w, weight.raw_data(), desc.y, grad_y.raw_data(), desc.conv, algo,
+                                   pointer(space), bytes, s.zero(), desc.x, grad_x.raw_data());
+  if (refused(status, Direction::BackwardData, g, grad_y.dtype())) return fallback();
+  check_cudnn(status, "cudnnConvolutionBackwardData");
 }
 
 void conv_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor& grad_y, const Tensor& grad_weight,
                           const Tensor& grad_bias) {
-  const Descriptors desc(g, x.dtype());
-  const Choice c = choose(Direction::BackwardWeight, g, x.dtype(), desc);
-  if (c.algorithm < 0) {
+  auto fallback = [&] {
     const Tensor gw_host = host_empty(grad_weight), gb_host = host_empty(grad_bias);
     native::conv2d_backward_weight_stub(kCPU, g, host(x), host(grad_y), gw_host, gb_host);
     copy_back(grad_weight, gw_host);
-    return copy_back(grad_bias, gb_host);
-  }
+    copy_back(grad_bias, gb_host);
+  };
+  const Descriptors desc(g, x.dtype());
+  const Choice c = choose(Direction::BackwardWeight, g, x.dtype(), desc);
+  if (c.algorithm < 0) return fallback();
   cudnnHandle_t h = handle();
   check_cudnn(cudnnSetConvolutionMathType(desc.conv, c.math), "cudnnSetConvolutionMathType");
   const auto algo = static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algorithm);
@@ -263,9 +289,11 @@ void conv_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor& 
   const Tensor space = workspace(bytes);
   const Scaling s{.type = desc.type};
   // beta = 0: backward-weight overwrites its outputs (native/nn_kernels.h).
-  check_cudnn(cudnnConvolutionBackwardFilter(h, s.one(), desc.x, x.raw_data(), desc.y, grad_y.raw_data(), desc.conv,
-                                             algo, pointer(space), bytes, s.zero(), desc.w, grad_weight.raw_data()),
-              "cudnnConvolutionBackwardFilter");
+  const cudnnStatus_t status =
+      cudnnConvolutionBackwardFilter(h, s.one(), desc.x, x.raw_data(), desc.y, grad_y.raw_data(), desc.conv, algo,
+                                     pointer(space), bytes, s.zero(), desc.w, grad_weight.raw_data());
+  if (refused(status, Direction::BackwardWeight, g, x.dtype())) return fallback();
+  check_cudnn(status, "cudnnConvolutionBackwardFilter");
   if (grad_bias.defined())
     check_cudnn(cudnnConvolutionBackwardBias(h, s.one(), desc.y, grad_y.raw_data(), s.zero(), desc.bias,
                                              grad_bias.raw_data()),

@@ -51,6 +51,13 @@ namespace {
 
 const Device kCuda = Device::cuda(0);
 
+// Every CUDA allocation of this program starts as 0xFF bytes (NaN, -1): an output element a
+// kernel fails to write cannot match the CPU by luck.
+[[maybe_unused]] const bool poisoned = [] {
+  cake::cuda::set_poison_allocations(true);
+  return true;
+}();
+
 // float32 results may differ in the last bits (fused multiply-add, another summation order).
 double rtol_for(DType t) { return t == kFloat32 ? 1e-5 : 1e-12; }
 double atol_for(DType t) { return t == kFloat32 ? 1e-5 : 1e-12; }
