@@ -16,6 +16,7 @@
 
 #include "cake/cuda/backend/check.cuh"
 #include "cake/cuda/backend/device_math.cuh"
+#include "cake/cuda/backend/kernel_math.h"
 #include "cake/cuda/backend/launchers.h"
 
 namespace cake::cuda::kernels {
@@ -254,44 +255,7 @@ __global__ void batch_norm_backward_kernel(const T* gy, const T* x, const T* wei
 }
 
 // ---- pooling --------------------------------------------------------------------------------
-// Window of output (oh, ow), clipped, and its average-pool divisor: pool_window and
-// adaptive_window of cpu/pool_kernels.cpp.
-struct Window {
-  std::int64_t h0, h1, w0, w1, divisor;
-};
-
-__device__ Window window_of(const PoolShape& p, std::int64_t oh, std::int64_t ow) {
-  if (p.adaptive) {
-    const std::int64_t h0 = oh * p.in_h / p.out_h, h1 = ((oh + 1) * p.in_h + p.out_h - 1) / p.out_h;
-    const std::int64_t w0 = ow * p.in_w / p.out_w, w1 = ((ow + 1) * p.in_w + p.out_w - 1) / p.out_w;
-    return {h0, h1, w0, w1, (h1 - h0) * (w1 - w0)};
-  }
-  std::int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
-  std::int64_t h1 = std::min(h0 + p.kernel_h, p.in_h + p.pad_h), w1 = std::min(w0 + p.kernel_w, p.in_w + p.pad_w);
-  const std::int64_t padded_size = (h1 - h0) * (w1 - w0);
-  h0 = std::max(h0, std::int64_t{0}), w0 = std::max(w0, std::int64_t{0});
-  h1 = std::min(h1, p.in_h), w1 = std::min(w1, p.in_w);
-  return {h0, h1, w0, w1, p.count_include_pad ? padded_size : (h1 - h0) * (w1 - w0)};
-}
-
-// The outputs along one axis whose windows may hold input coordinate i: [first, last].
-struct Span {
-  std::int64_t first, last;
-};
-__device__ Span outputs_reading(std::int64_t i, std::int64_t in, std::int64_t out, std::int64_t kernel,
-                                std::int64_t stride, std::int64_t pad, bool adaptive) {
-  Span s;
-  if (adaptive) {  // floor(o * in / out) <= i < ceil((o + 1) * in / out)
-    s.first = i * out / in;
-    s.last = ((i + 1) * out + in - 1) / in - 1;
-  } else {  // o * stride - pad <= i < o * stride - pad + kernel
-    s.first = i + pad - kernel < 0 ? 0 : (i + pad - kernel) / stride + 1;
-    s.last = (i + pad) / stride;
-  }
-  s.first = std::max(s.first, std::int64_t{0});
-  s.last = std::min(s.last, out - 1);
-  return s;
-}
+// The windows and the spans of outputs reading an input pixel: kernel_math.h.
 
 template <class T>
 __global__ void max_pool_kernel(PoolShape p, const T* x, T* y, std::int64_t* indices) {

@@ -1,18 +1,9 @@
 // cuda/backend/sort_kernels.cu: stable row sorts on CUB's segmented radix sort (sort, topk and
 // unique are built on these by the glue, cuda/backend/indexing_glue.cpp).
 //
-// NOTE [ Sort keys ]
-// A radix sort orders unsigned integers, so each value is first mapped to a 64-bit key whose
-// unsigned order is the CPU sort's order (NOTE [ Sorting rows ] in cpu/indexing_kernels.cpp):
-//   * floats: the sign bit flipped for positives, every bit flipped for negatives (the IEEE
-//     order), -0.0 mapped to +0.0 (they compare equal on the CPU, so position decides), and
-//     every NaN, whatever its sign and payload, mapped to the largest key (NaN after every
-//     number: x86's default NaN has its sign bit set and would otherwise sort first);
-//   * int64: the sign bit flipped; uint8 and bool: the value.
-// Descending order sorts the complemented key ascending (within the key's bits), which keeps
-// the sort stable: equal values stay in position order, and NaNs come first, as on the CPU.
-// Only the key's significant bits are sorted (8, 32 or 64), so a uint8 sort is one pass.
-// One template instantiation of CUB's sort serves every dtype (it is the costly part to compile).
+// The values become unsigned keys first (NOTE [ Sort keys ] in kernel_math.h), so one template
+// instantiation of CUB's sort serves every dtype (it is the costly part to compile). Only the
+// key's significant bits are sorted (8, 32 or 64): a uint8 sort is one pass.
 #include <cuda_runtime.h>
 
 #include <cub/device/device_segmented_radix_sort.cuh>
@@ -21,34 +12,13 @@
 
 #include "cake/cuda/backend/check.cuh"
 #include "cake/cuda/backend/device_math.cuh"
+#include "cake/cuda/backend/kernel_math.h"
 #include "cake/cuda/backend/launchers.h"
 
 namespace cake::cuda::kernels {
 namespace {
 
 constexpr int kThreads = 256;
-
-template <class T>
-constexpr int key_bits() {
-  return std::is_same_v<T, float> ? 32 : sizeof(T) == 8 ? 64 : 8;
-}
-
-template <class T>
-__device__ __forceinline__ std::uint64_t sort_key(T v) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (v != v) return 0xffffffffull;
-    const std::uint32_t u = v == 0.0f ? 0u : __float_as_uint(v);
-    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-  } else if constexpr (std::is_same_v<T, double>) {
-    if (v != v) return ~0ull;
-    const auto u = v == 0.0 ? 0ull : static_cast<unsigned long long>(__double_as_longlong(v));
-    return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
-  } else if constexpr (std::is_same_v<T, std::int64_t>) {
-    return static_cast<std::uint64_t>(v) ^ 0x8000000000000000ull;
-  } else {
-    return static_cast<std::uint64_t>(v);
-  }
-}
 
 // keys and positions within the row for rows x n values; offsets[r] = r * n (rows + 1 of them).
 template <class T>
@@ -118,7 +88,7 @@ void launch_sort_rows(ScalarType type, const void* x, void* values, std::int64_t
   auto* offsets = scratch_array<int>(scratch, context, rows + 1);
   auto visit = [&]<class T>() {
     constexpr int bits = key_bits<T>();
-    const std::uint64_t flip = descending ? ~0ull >> (64 - bits) : 0;  // the key's low `bits` bits
+    const std::uint64_t flip = sort_flip<T>(descending);
     const T* in = static_cast<const T*>(x);
     make_keys_kernel<T><<<blocks_for(total, kThreads), kThreads, 0, s>>>(in, keys_in, positions, offsets, rows, n,
                                                                          flip);

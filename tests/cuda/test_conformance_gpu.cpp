@@ -306,9 +306,11 @@ std::vector<Tensor> leaves(const std::vector<Tensor>& base, DType dtype, Device 
 // The error of a row whose function builds CPU tensors of its own (a constant index, a mask,
 // running statistics): such a row cannot run on another device as written.
 bool is_device_mismatch(const std::string& message) {
-  // "tensors are on different devices, cpu and cuda:0", "gemm: devices differ", "running
-  // statistic is on cpu but the input is on cuda:0", "CUDA kernel: operands on cpu and cuda:0".
-  return message.find("device") != std::string::npos || message.find("cpu") != std::string::npos;
+  // "tensors are on different devices, cpu and cuda:0", "gemm: devices differ: cpu, ...",
+  // "running statistic is on cpu but the input is on cuda:0", "CUDA kernel: operands on cpu and
+  // cuda:0": each names the CPU. A CUDA runtime error never counts as one.
+  return message.find("cpu") != std::string::npos && message.find("CUDA error") == std::string::npos &&
+         message.find("cuDNN") == std::string::npos && message.find("cuBLAS") == std::string::npos;
 }
 
 }  // namespace
