@@ -24,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenblas-pthread-dev libopenblas0-pthread libgfortran5 doctest-dev nlohmann-json3-dev zlib1g-dev)
+packages=(libopenblas-pthread-dev libopenblas0-pthread libgfortran5 libquadmath0 doctest-dev nlohmann-json3-dev zlib1g-dev)
 build=build/cuda-check
 results=$build/results.txt
 debs=""
@@ -35,7 +35,10 @@ case "${1:-}" in
     ls -l build/cuda-debs
     exit 0 ;;
   --debs) debs=${2:?--debs needs a folder of .deb files} ;;
-  "") ;;
+  "") # The packages fetched here earlier, when this machine lacks Cake's build dependencies.
+      if [[ -d build/cuda-debs && ( ! -e /usr/include/doctest/doctest.h || -z "$(find /usr/include -name cblas.h 2>/dev/null | head -1)" ) ]]; then
+        debs=build/cuda-debs
+      fi ;;
   *) echo "usage: $0 [--fetch-debs | --debs DIR]" >&2; exit 2 ;;
 esac
 
@@ -54,8 +57,10 @@ if [[ -n "$debs" ]]; then
   done
   cblas=$(find "$root" -name cblas.h | head -1)
   openblas=$(find "$root" -name 'libopenblas.so' | head -1)
+  # Debian reaches libopenblas.so through update-alternatives, which dpkg-deb -x does not run:
+  # FindBLAS is pointed at the unpacked folder instead (and searches LD_LIBRARY_PATH, below).
   extra+=(-DCMAKE_PREFIX_PATH="$root/usr" -DCAKE_CBLAS_INCLUDE_DIR="$(dirname "$cblas")"
-          -DCAKE_OPENBLAS_LIBRARY="$openblas")
+          -DCMAKE_LIBRARY_PATH="$(dirname "$openblas")")
   if [[ ! -e /usr/include/zlib.h ]]; then
     # zlib1g-dev's libz.so is an absolute link to Debian's /lib/x86_64-linux-gnu/libz.so.1.2.13;
     # aim it at this machine's runtime libz.so.1 instead.
@@ -66,7 +71,8 @@ if [[ -n "$debs" ]]; then
     fi
     extra+=(-DZLIB_ROOT="$root/usr")
   fi
-  export LD_LIBRARY_PATH="$(dirname "$openblas"):$root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  LD_LIBRARY_PATH="$(dirname "$openblas"):$root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH
 fi
 
 {
