@@ -122,7 +122,10 @@ CacheKey cache_key(Direction d, const ConvGeometry& g, DType dtype) {
            g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dilation_h, g.dilation_w}};
 }
 
-// The first ranked result cuDNN supports that keeps float32 exact unless TF32 is allowed.
+// The first ranked result cuDNN supports that keeps float32 exact unless TF32 is allowed. Without
+// TF32 the algorithm runs under CUDNN_FMA_MATH: cuDNN's "default" math permits TF32 on Ampere and
+// newer, so a result ranked under it is run with FMA only (and if it then refuses, the case
+// takes the fallback: `refused` below).
 template <class Perf>
 Choice first_acceptable(const Perf* perf, int count) {
   for (int i = 0; i < count; ++i) {
@@ -130,7 +133,7 @@ Choice first_acceptable(const Perf* perf, int count) {
     const bool tensor_cores = perf[i].mathType == CUDNN_TENSOR_OP_MATH ||
                               perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
     if (tensor_cores && !allow_tf32()) continue;
-    return {static_cast<int>(perf[i].algo), perf[i].mathType};
+    return {static_cast<int>(perf[i].algo), allow_tf32() ? perf[i].mathType : CUDNN_FMA_MATH};
   }
   return {};
 }
