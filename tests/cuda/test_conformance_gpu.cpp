@@ -715,3 +715,21 @@ TEST_CASE("unique (values, inverse, counts) and bincount (weights, minlength)") 
   check_same(native::bincount(v.to(kCuda), w.to(kCuda)), native::bincount(v, w), 1e-12, 1e-12);
   check_same(native::bincount(v.to(kCuda), w.to(kFloat32).to(kCuda)), native::bincount(v, w.to(kFloat32)), 1e-5, 1e-5);
 }
+
+TEST_CASE("empty inputs: every op returns the CPU's empty (or zero) result without launching") {
+  const Tensor e = zeros({0, 5}), ge = e.to(kCuda);
+  check_same(native::sort(ge, 1).first, native::sort(e, 1).first, 0, 0);
+  check_same(native::topk(ge, 2, 1).second, native::topk(e, 2, 1).second, 0, 0);
+  check_same(native::topk(randn({3, 4}).to(kCuda), 0, 1).first, native::topk(randn({3, 4}), 0, 1).first, 0, 0);
+  check_same(native::cumsum(ge, 0), native::cumsum(e, 0), 0, 0);
+  check_same(native::softmax(ge, 1), native::softmax(e, 1), 0, 0);
+  check_same(native::max_with_indices(ge, 1, false).second, native::max_with_indices(e, 1, false).second, 0, 0);
+  const Tensor no_index = zeros({0, 5}, kInt64);
+  check_same(native::gather(randn({3, 5}).to(kCuda), 0, no_index.to(kCuda)), native::gather(randn({3, 5}), 0, no_index), 0,
+             0);
+  check_same(native::bincount(zeros({0}, kInt64).to(kCuda), {}, 3), native::bincount(zeros({0}, kInt64), {}, 3), 0, 0);
+  check_same(native::masked_select(ge, zeros({0, 5}, {kBool, kCuda})), native::masked_select(e, zeros({0, 5}, kBool)), 0,
+             0);
+  check_same(native::matmul(ge, zeros({5, 3}, {kFloat32, kCuda})), native::matmul(e, zeros({5, 3})), 0, 0);
+  check_same(native::cdist_squared(ge, zeros({4, 5}, {kFloat32, kCuda})), native::cdist_squared(e, zeros({4, 5})), 0, 0);
+}
