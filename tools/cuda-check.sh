@@ -52,7 +52,8 @@ if [[ -n "$debs" ]]; then
     if command -v dpkg-deb >/dev/null; then
       dpkg-deb -x "$deb" "$root"
     else  # a .deb is an ar archive holding data.tar.{xz,zst,gz}
-      tmp=$(mktemp -d) && (cd "$tmp" && ar x "$OLDPWD/$deb") && tar -xf "$tmp"/data.tar.* -C "$root" && rm -rf "$tmp"
+      deb_path=$(cd "$(dirname "$deb")" && pwd)/$(basename "$deb")
+      tmp=$(mktemp -d) && (cd "$tmp" && ar x "$deb_path") && tar -xf "$tmp"/data.tar.* -C "$root" && rm -rf "$tmp"
     fi
   done
   cblas=$(find "$root" -name cblas.h | head -1)
@@ -88,7 +89,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAKE_WITH_CUDA=ON -
   "${extra[@]}" > "$build/configure.log" 2>&1 || { tail -30 "$build/configure.log" | tee -a "$results"; exit 1; }
 configured=$(date +%s)
 cmake --build "$build" -j"$(nproc)" --target cake cuda_test_allocator cuda_test_runtime cuda_test_registry \
-  cuda_test_conformance_gpu bench_cuda > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
+  cuda_test_kernel_math cuda_test_conformance_gpu bench_cuda > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
 built=$(date +%s)
 
 set +e
