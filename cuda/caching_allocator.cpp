@@ -122,6 +122,7 @@ void* CachingAllocator::allocate(std::size_t nbytes, Stream stream) {
   allocated_blocks_[b->ptr] = b;
   stats_.allocated_bytes += b->size;
   stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
+  if (const int poison = poison_byte_.load(); poison >= 0) api_.memset_async(b->ptr, poison, nbytes, stream);
   return b->ptr;
 }
 

@@ -16,6 +16,7 @@
 // fake device on machines without a GPU (tests/cuda/test_allocator.cpp).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,10 @@ class CachingAllocator final : public Allocator {
   void empty_cache();
   AllocatorStats stats() const;
   void reset_peak_stats();
+  // For tests: fill every block handed out from now on with `byte` (queued on the block's
+  // stream), or stop with -1. 0xFF makes float32/float64 NaN and int64 -1, so a kernel that
+  // leaves an output element unwritten cannot pass a comparison by luck.
+  void set_poison_byte(int byte) { poison_byte_ = byte; }
 
   // The size a request is served with, and the segment size a cache miss asks the device for.
   static std::size_t round_size(std::size_t nbytes);
@@ -98,6 +103,7 @@ class CachingAllocator final : public Allocator {
   DeviceApi& api_;
   Device device_;
   mutable std::mutex mutex_;
+  std::atomic<int> poison_byte_{-1};
   std::set<FreeKey> free_;
   std::unordered_map<char*, Block*> free_blocks_;       // ptr -> free block
   std::unordered_map<void*, Block*> allocated_blocks_;  // ptr -> live block

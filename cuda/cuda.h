@@ -25,6 +25,9 @@ struct MemoryStats {
   std::size_t reserved_bytes = 0;  // allocated + cached: what Cake holds from the device
 };
 MemoryStats memory_stats();
+// For tests: every CUDA allocation from now on is filled with 0xFF bytes (NaN in float32 and
+// float64, -1 in int64), so an output element a kernel forgets to write is caught. Off by default.
+void set_poison_allocations(bool poison);
 // TF32 tensor cores for float32 matmul/conv: off by default (exact float32 results).
 void set_allow_tf32(bool allow);
 bool allow_tf32();

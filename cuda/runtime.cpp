@@ -12,6 +12,7 @@ int device_count() { return 0; }
 void synchronize() {}
 void empty_cache() {}
 MemoryStats memory_stats() { return {}; }
+void set_poison_allocations(bool) {}
 namespace {
 bool tf32_allowed = false;
 }

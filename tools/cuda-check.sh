@@ -5,11 +5,17 @@
 #                                             # machine may lack, into build/cuda-debs/
 #   tools/cuda-check.sh [--debs build/cuda-debs]   # there: build, run, write the results
 #
-# Builds only what the CUDA tests need (the library and tests/cuda/*), for sm_90 only, with all
-# cores; runs tests/cuda/ (the allocator and registry tests, the runtime test and the CPU-vs-GPU
-# conformance suite); writes build/cuda-check/results.txt (nvidia-smi, versions, CTest's output
-# and the wall times). Exits non-zero when a test fails or is skipped: on a GPU machine a skip
-# means the device was not found, which is itself a failure. About 5 minutes on 16 cores.
+# Builds only what the CUDA check needs (the library, tests/cuda/* and bench/cuda/bench_cuda),
+# for sm_90 only, with all cores; runs tests/cuda/ (the allocator and registry tests, the runtime
+# test and the CPU-vs-GPU conformance suite); then times bench_cuda against the same cases in
+# PyTorch (bench/cuda/peer_cuda.py, when `python3 -c "import torch"` works) and prints one table
+# of both times and their ratio. Everything goes to build/cuda-check/results.txt (nvidia-smi,
+# versions, CTest's output, the table, the wall times). Exits non-zero when a test fails or is
+# skipped: on a GPU machine a skip means the device was not found, which is itself a failure.
+# About 5 minutes on 16 cores (nvcc is most of it).
+#
+# On the GPU machine's copy of the working tree, build/ is not there unless carried: carry
+# build/cuda-debs (about 14 MB) when the machine lacks the packages below.
 #
 # The GPU machine has nvcc, CMake and ninja but may lack Cake's other build dependencies
 # (OpenBLAS, doctest, nlohmann-json, zlib headers). With --debs, Debian 12's packages are
@@ -18,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenblas-pthread-dev libopenblas0-pthread libgfortran5 doctest-dev nlohmann-json3-dev zlib1g-dev)
+packages=(libopenblas-pthread-dev libopenblas0-pthread libgfortran5 libquadmath0 doctest-dev nlohmann-json3-dev zlib1g-dev)
 build=build/cuda-check
 results=$build/results.txt
 debs=""
@@ -29,7 +35,10 @@ case "${1:-}" in
     ls -l build/cuda-debs
     exit 0 ;;
   --debs) debs=${2:?--debs needs a folder of .deb files} ;;
-  "") ;;
+  "") # The packages fetched here earlier, when this machine lacks Cake's build dependencies.
+      if [[ -d build/cuda-debs && ( ! -e /usr/include/doctest/doctest.h || -z "$(find /usr/include -name cblas.h 2>/dev/null | head -1)" ) ]]; then
+        debs=build/cuda-debs
+      fi ;;
   *) echo "usage: $0 [--fetch-debs | --debs DIR]" >&2; exit 2 ;;
 esac
 
@@ -43,13 +52,16 @@ if [[ -n "$debs" ]]; then
     if command -v dpkg-deb >/dev/null; then
       dpkg-deb -x "$deb" "$root"
     else  # a .deb is an ar archive holding data.tar.{xz,zst,gz}
-      tmp=$(mktemp -d) && (cd "$tmp" && ar x "$OLDPWD/$deb") && tar -xf "$tmp"/data.tar.* -C "$root" && rm -rf "$tmp"
+      deb_path=$(cd "$(dirname "$deb")" && pwd)/$(basename "$deb")
+      tmp=$(mktemp -d) && (cd "$tmp" && ar x "$deb_path") && tar -xf "$tmp"/data.tar.* -C "$root" && rm -rf "$tmp"
     fi
   done
   cblas=$(find "$root" -name cblas.h | head -1)
   openblas=$(find "$root" -name 'libopenblas.so' | head -1)
+  # Debian reaches libopenblas.so through update-alternatives, which dpkg-deb -x does not run:
+  # FindBLAS is pointed at the unpacked folder instead (and searches LD_LIBRARY_PATH, below).
   extra+=(-DCMAKE_PREFIX_PATH="$root/usr" -DCAKE_CBLAS_INCLUDE_DIR="$(dirname "$cblas")"
-          -DCAKE_OPENBLAS_LIBRARY="$openblas")
+          -DCMAKE_LIBRARY_PATH="$(dirname "$openblas")")
   if [[ ! -e /usr/include/zlib.h ]]; then
     # zlib1g-dev's libz.so is an absolute link to Debian's /lib/x86_64-linux-gnu/libz.so.1.2.13;
     # aim it at this machine's runtime libz.so.1 instead.
@@ -60,7 +72,8 @@ if [[ -n "$debs" ]]; then
     fi
     extra+=(-DZLIB_ROOT="$root/usr")
   fi
-  export LD_LIBRARY_PATH="$(dirname "$openblas"):$root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  LD_LIBRARY_PATH="$(dirname "$openblas"):$root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH
 fi
 
 {
@@ -71,11 +84,12 @@ fi
 } > "$results"
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAKE_WITH_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90-real \
-  -DCAKE_WITH_ONEDNN=OFF -DCAKE_WITH_STB=OFF -DCAKE_BUILD_TOOLS=OFF -DCAKE_BUILD_BENCH=OFF -DCAKE_BUILD_EXAMPLES=OFF \
+  -DCAKE_WITH_ONEDNN=OFF -DCAKE_WITH_STB=OFF -DCAKE_BUILD_TOOLS=OFF -DCAKE_BUILD_BENCH=ON -DCAKE_BUILD_CUDA_BENCH=ON \
+  -DCAKE_BUILD_EXAMPLES=OFF \
   "${extra[@]}" > "$build/configure.log" 2>&1 || { tail -30 "$build/configure.log" | tee -a "$results"; exit 1; }
 configured=$(date +%s)
 cmake --build "$build" -j"$(nproc)" --target cake cuda_test_allocator cuda_test_runtime cuda_test_registry \
-  cuda_test_conformance_gpu > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
+  cuda_test_kernel_math cuda_test_conformance_gpu bench_cuda > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
 built=$(date +%s)
 
 set +e
@@ -83,12 +97,37 @@ ctest --test-dir "$build" -R '^cuda/' --output-on-failure --no-tests=error -V > 
 status=$?
 set -e
 cat "$build/ctest.log" >> "$results"
+tested=$(date +%s)
+
+# ---- benchmarks: Cake and PyTorch, same cases, same session ----
+"$build/bench/bench_cuda" > "$build/bench_cake.txt" 2> "$build/bench_cake.err" || echo "== bench_cuda failed: $(tail -3 "$build/bench_cake.err")" >> "$results"
+if python3 -c "import torch" 2>/dev/null; then
+  python3 bench/cuda/peer_cuda.py > "$build/bench_torch.txt" 2> "$build/bench_torch.err" || echo "== peer_cuda.py failed: $(tail -3 "$build/bench_torch.err")" >> "$results"
+else
+  echo "== PyTorch not importable: Cake's times only" >> "$results"
+  : > "$build/bench_torch.txt"
+fi
+{
+  echo "== GPU benchmarks (ms per run, mean; ratio = Cake / PyTorch, < 1 is faster than PyTorch)"
+  # Bandwidth for the 256M-element cases: bytes moved (read + written) per second.
+  awk 'FILENAME == ARGV[1] { torch[$1] = $2; next }
+       BEGIN { printf "%-32s %12s %12s %8s %10s\n", "case", "cake_ms", "torch_ms", "ratio", "cake_GB/s" }
+       { bytes = 0
+         if ($1 ~ /^(add|mul)_256M_f32$/) bytes = 3 * 4 * 268435456
+         if ($1 == "copy_256M_f32") bytes = 2 * 4 * 268435456
+         if ($1 == "sum_256M_f32") bytes = 4 * 268435456
+         t = ($1 in torch) ? torch[$1] : "-"
+         ratio = ($1 in torch && torch[$1] > 0) ? sprintf("%.2f", $2 / torch[$1]) : "-"
+         gbs = bytes > 0 ? sprintf("%.0f", bytes / ($2 / 1000) / 1e9) : "-"
+         printf "%-32s %12s %12s %8s %10s\n", $1, $2, t, ratio, gbs }' \
+    "$build/bench_torch.txt" "$build/bench_cake.txt"
+} | tee -a "$results"
 finished=$(date +%s)
-echo "== times (s): configure $((configured - start)), build $((built - configured)), tests $((finished - built))" >> "$results"
+echo "== times (s): configure $((configured - start)), build $((built - configured)), tests $((tested - built)), benchmarks $((finished - tested))" >> "$results"
 if grep -qE "\*\*\*Skipped|Not Run" "$build/ctest.log"; then
   echo "== FAIL: a GPU test was skipped: no CUDA device seen" >> "$results"
   status=1
 fi
 echo "== exit status $status" >> "$results"
-tail -15 "$results"
+tail -30 "$results"
 exit $status

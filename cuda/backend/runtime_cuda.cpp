@@ -75,6 +75,7 @@ MemoryStats memory_stats() {
   m.cached_bytes = s.reserved_bytes - s.allocated_bytes;
   return m;
 }
+void set_poison_allocations(bool poison) { allocator().set_poison_byte(poison ? 0xFF : -1); }
 void set_allow_tf32(bool allow) { tf32_allowed = allow; }
 bool allow_tf32() { return tf32_allowed; }
 

@@ -221,6 +221,29 @@ TEST_CASE("peak statistics track the high-water mark and can be reset") {
   CHECK(alloc.stats().peak_reserved_bytes == 2 * MiB);
 }
 
+TEST_CASE("poisoned blocks: every block handed out is filled while poisoning is on, and only then") {
+  FakeDeviceApi fake;
+  CachingAllocator alloc(fake);
+  auto bytes_of = [](void* p, std::size_t n) {
+    const auto* c = static_cast<const unsigned char*>(p);
+    return std::vector<unsigned char>(c, c + n);
+  };
+  alloc.set_poison_byte(0xFF);
+  void* a = alloc.allocate(1000, nullptr);
+  CHECK(bytes_of(a, 1000) == std::vector<unsigned char>(1000, 0xFF));
+  std::memset(a, 0x11, 1000);
+  alloc.deallocate(a, 1000);
+  void* b = alloc.allocate(1000, nullptr);  // the same block again, poisoned again
+  CHECK(b == a);
+  CHECK(bytes_of(b, 1000) == std::vector<unsigned char>(1000, 0xFF));
+  std::memset(b, 0x22, 1000);
+  alloc.deallocate(b, 1000);
+  alloc.set_poison_byte(-1);
+  void* c = alloc.allocate(1000, nullptr);  // reused as it was left
+  CHECK(bytes_of(c, 1000) == std::vector<unsigned char>(1000, 0x22));
+  alloc.deallocate(c, 1000);
+}
+
 TEST_CASE("the allocator gives everything back when destroyed") {
   FakeDeviceApi fake;
   {

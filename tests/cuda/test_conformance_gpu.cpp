@@ -3,8 +3,22 @@
 // stepped, offset so that the vectorised path's alignment check fails), broadcast, empty and
 // odd-sized operands. Needs a GPU: without one the program exits 77 and CTest reports it
 // skipped (tests/cuda/cuda_testing.h). tools/cuda-check.sh runs it on the GPU machine.
+//
+// Two tables: every row of the gradient-check table (tests/autograd/gradcheck_cases_*.cpp,
+// compiled into this program too) replayed on both devices, forward values and gradients, in
+// float64 and float32; and the non-differentiable ops (sorting, counting, random streams, the
+// fused optimiser steps, ...) with the inputs that exercise their rules: NaN, ties, duplicates,
+// bad indices, empty and odd sizes.
+//
+// Tolerances: float64 results agree to 1e-10 (only the summation order differs); float32 to
+// 1e-4 relative (summation order, fused multiply-adds in cuBLAS/cuDNN, CUDA's exp/log within
+// 2 ulp). Where a kernel mirrors the CPU's operation order exactly (pooling, the fused
+// optimiser steps, uniform random draws) the check is exact.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "cake/cuda/cuda.h"
@@ -15,6 +29,20 @@
 #include "cake/tensor/native/linalg.h"
 #include "cake/tensor/native/op_tables.h"
 #include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/indexing.h"
+#include "cake/tensor/native/nn_kernels.h"
+#include "cake/tensor/random.h"
+#include "cake/optim/fused.h"
+#include "cake/autograd/engine.h"
+#include "autograd/gradcheck_table.h"
+
+namespace cake::testing {
+// The gradient-check rows register into this table (test_gradcheck.cpp has its own).
+std::vector<GradCase>& gradcheck_table() {
+  static std::vector<GradCase> table;
+  return table;
+}
+}  // namespace cake::testing
 
 using namespace cake;
 using cake::testing::check_close;
@@ -22,6 +50,13 @@ using cake::testing::check_close;
 namespace {
 
 const Device kCuda = Device::cuda(0);
+
+// Every CUDA allocation of this program starts as 0xFF bytes (NaN, -1): an output element a
+// kernel fails to write cannot match the CPU by luck.
+[[maybe_unused]] const bool poisoned = [] {
+  cake::cuda::set_poison_allocations(true);
+  return true;
+}();
 
 // float32 results may differ in the last bits (fused multiply-add, another summation order).
 double rtol_for(DType t) { return t == kFloat32 ? 1e-5 : 1e-12; }
@@ -249,4 +284,452 @@ TEST_CASE("the caching allocator reuses freed device memory") {
   CHECK(after_free.cached_bytes > 0);
   const Tensor b = zeros({1024, 1024}, {kFloat32, kCuda});
   CHECK(cake::cuda::memory_stats().reserved_bytes == after_free.reserved_bytes);  // no new segment
+}
+
+// ---- the gradient-check table, replayed on both devices ---------------------------------------
+
+namespace {
+
+// A row's inputs as leaves on `device` in `dtype` (floating inputs only; index tensors keep
+// theirs), floating ones requiring gradients.
+std::vector<Tensor> leaves(const std::vector<Tensor>& base, DType dtype, Device device) {
+  std::vector<Tensor> out;
+  for (const Tensor& x : base) {
+    Tensor t = x.is_floating_point() ? x.to(dtype) : x;
+    t = t.to(device).detach();
+    if (t.is_floating_point()) t.requires_grad_();
+    out.push_back(t);
+  }
+  return out;
+}
+
+// The error of a row whose function builds CPU tensors of its own (a constant index, a mask,
+// running statistics): such a row cannot run on another device as written.
+bool is_device_mismatch(const std::string& message) {
+  // "tensors are on different devices, cpu and cuda:0", "gemm: devices differ: cpu, ...",
+  // "running statistic is on cpu but the input is on cuda:0", "CUDA kernel: operands on cpu and
+  // cuda:0": each names the CPU. A CUDA runtime error never counts as one.
+  return message.find("cpu") != std::string::npos && message.find("CUDA error") == std::string::npos &&
+         message.find("cuDNN") == std::string::npos && message.find("cuBLAS") == std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("every row of the gradient-check table: values and gradients agree, CPU vs CUDA") {
+  const auto& table = cake::testing::gradcheck_table();
+  REQUIRE(table.size() > 100);
+  std::vector<std::string> cpu_only_rows;
+  for (const auto& row : table) {
+    for (DType dtype : {kFloat64, kFloat32}) {
+      CAPTURE(row.name);
+      CAPTURE(dtype_name(dtype));
+      const double tol = dtype == kFloat64 ? 1e-10 : 1e-4;
+      manual_seed(1234);
+      const std::vector<Tensor> base = row.make_inputs();
+      const std::vector<Tensor> cpu_in = leaves(base, dtype, kCPU), gpu_in = leaves(base, dtype, kCuda);
+      // The same seed before each run: rows that draw (dropout) draw the same numbers.
+      Tensor cpu_out, gpu_out;
+      try {
+        manual_seed(99);
+        cpu_out = row.function(cpu_in);
+      } catch (const cake::Error&) {
+        continue;  // e.g. a float64 constant inside a row run in float32: not a device question
+      }
+      try {
+        manual_seed(99);
+        gpu_out = row.function(gpu_in);
+      } catch (const cake::Error& e) {
+        if (is_device_mismatch(e.what())) {
+          if (dtype == kFloat64) cpu_only_rows.push_back(row.name);
+          continue;
+        }
+        FAIL_CHECK("threw on CUDA only: " << e.what());
+        continue;
+      }
+      check_same(gpu_out, cpu_out, tol, tol);
+      if (!cpu_out.requires_grad()) continue;
+      manual_seed(7);
+      const Tensor weights = randn(cpu_out.sizes(), cpu_out.dtype());
+      std::vector<Tensor> cpu_leaves, gpu_leaves;
+      for (std::size_t i = 0; i < cpu_in.size(); ++i)
+        if (cpu_in[i].requires_grad()) cpu_leaves.push_back(cpu_in[i]), gpu_leaves.push_back(gpu_in[i]);
+      const auto cpu_grads = autograd::grad({cpu_out}, cpu_leaves, {weights}, std::nullopt, false, true);
+      const auto gpu_grads = autograd::grad({gpu_out}, gpu_leaves, {weights.to(kCuda)}, std::nullopt, false, true);
+      REQUIRE(cpu_grads.size() == gpu_grads.size());
+      for (std::size_t i = 0; i < cpu_grads.size(); ++i) {
+        CAPTURE(i);
+        REQUIRE(cpu_grads[i].defined() == gpu_grads[i].defined());
+        if (cpu_grads[i].defined()) check_same(gpu_grads[i], cpu_grads[i], tol, tol);
+      }
+    }
+  }
+  // Rows that build CPU tensors inside their function are not device-generic as written; they
+  // are listed, not failed (their ops are covered by the rows and tests below).
+  std::string names;
+  for (const std::string& n : cpu_only_rows) names += " [" + n + "]";
+  MESSAGE(cpu_only_rows.size() << " of " << table.size() << " rows build CPU tensors inside and ran on the CPU only:" << names);
+}
+
+// ---- the non-differentiable ops -----------------------------------------------------------------
+
+TEST_CASE("arg-max / arg-min: first extreme, NaN wins, every dtype and dim") {
+  Tensor x = randn({7, 33, 5}, kFloat64);
+  x.select(1, 3).select(0, 2).fill_(std::numeric_limits<double>::quiet_NaN());  // one NaN row
+  const Tensor ties = randint(0, 3, {6, 40});                                      // many ties
+  for (DType dtype : {kFloat32, kFloat64, kInt64, kUInt8}) {
+    const Tensor in = dtype == kInt64 || dtype == kUInt8 ? ties.to(dtype) : x.to(dtype);
+    for (std::int64_t d = 0; d < in.dim(); ++d) {
+      for (bool is_max : {true, false}) {
+        CAPTURE(dtype_name(dtype));
+        CAPTURE(d);
+        const auto [v, i] = is_max ? native::max_with_indices(in, d, true) : native::min_with_indices(in, d, true);
+        const auto [gv, gi] = is_max ? native::max_with_indices(in.to(kCuda), d, true)
+                                     : native::min_with_indices(in.to(kCuda), d, true);
+        check_same(gv, v, 0, 0);
+        check_same(gi, i, 0, 0);
+      }
+    }
+  }
+  const Tensor flags = randn({5, 9}) > 0.0;  // bool
+  check_same(native::max_with_indices(flags.to(kCuda), 1, false).second, native::max_with_indices(flags, 1, false).second,
+             0, 0);
+}
+
+// The CUDA nn kernels mirror Cake's own CPU kernels; with oneDNN compiled in, float32 would go
+// to oneDNN on the CPU, so the references below switch it off (native::OneDnnGuard).
+
+TEST_CASE("softmax and log_softmax: rows, columns, long rows, backward") {
+  const native::OneDnnGuard cake_kernels(false);
+  for (DType dtype : {kFloat32, kFloat64}) {
+    const double tol = dtype == kFloat32 ? 1e-5 : 1e-12;
+    for (const Shape& shape : std::vector<Shape>{{4, 10}, {3, 5, 7}, {2, 5000}, {1, 1}}) {
+      const Tensor x = randn(shape, dtype) * 4.0, g = randn(shape, dtype);
+      for (std::int64_t d = 0; d < x.dim(); ++d) {
+        CAPTURE(d);
+        const Tensor y = native::softmax(x, d), ly = native::log_softmax(x, d);
+        check_same(native::softmax(x.to(kCuda), d), y, tol, tol);
+        check_same(native::log_softmax(x.to(kCuda), d), ly, tol, tol);
+        check_same(native::softmax_backward(g.to(kCuda), y.to(kCuda), d), native::softmax_backward(g, y, d), tol, tol);
+        check_same(native::log_softmax_backward(g.to(kCuda), ly.to(kCuda), d), native::log_softmax_backward(g, ly, d),
+                   tol, tol);
+      }
+    }
+  }
+}
+
+TEST_CASE("batch norm (training), forward and backward, with and without affine parameters") {
+  const native::OneDnnGuard cake_kernels(false);
+  for (DType dtype : {kFloat32, kFloat64}) {
+    const double tol = dtype == kFloat32 ? 1e-4 : 1e-11;
+    const Tensor x = randn({8, 3, 5, 7}, dtype) * 3.0 + 10.0, w = randn({3}, dtype), b = randn({3}, dtype);
+    const Tensor gy = randn({8, 3, 5, 7}, dtype);
+    for (bool affine : {true, false}) {
+      const Tensor weight = affine ? w : Tensor(), bias = affine ? b : Tensor();
+      const auto cpu = native::batch_norm_training(x, weight, bias, {}, {}, 0.1, 1e-5);
+      const auto gpu = native::batch_norm_training(x.to(kCuda), affine ? w.to(kCuda) : Tensor(),
+                                                   affine ? b.to(kCuda) : Tensor(), {}, {}, 0.1, 1e-5);
+      check_same(gpu.output, cpu.output, tol, tol);
+      check_same(gpu.mean, cpu.mean, tol, tol);
+      check_same(gpu.invstd, cpu.invstd, tol, tol);
+      const auto cg = native::batch_norm_backward(gy, x, weight, cpu.mean, cpu.invstd, 1e-5, true, affine, affine);
+      const auto gg = native::batch_norm_backward(gy.to(kCuda), x.to(kCuda), affine ? w.to(kCuda) : Tensor(),
+                                                  cpu.mean.to(kCuda), cpu.invstd.to(kCuda), 1e-5, true, affine, affine);
+      check_same(gg.grad_x, cg.grad_x, tol, tol);
+      if (affine) {
+        check_same(gg.grad_weight, cg.grad_weight, tol * 10, tol * 10);
+        check_same(gg.grad_bias, cg.grad_bias, tol * 10, tol * 10);
+      }
+    }
+  }
+}
+
+TEST_CASE("pooling: max (ties, NaN, overlapping windows), average, adaptive; exact") {
+  const native::OneDnnGuard cake_kernels(false);
+  for (DType dtype : {kFloat32, kFloat64}) {
+    Tensor x = randint(0, 4, {2, 3, 9, 8}).to(dtype);  // ties inside windows
+    x.select(0, 1).select(0, 2).select(0, 4).fill_(std::numeric_limits<double>::quiet_NaN());
+    const std::vector<native::PoolOptions> options = {
+        {.kernel = {2, 2}, .stride = {2, 2}},
+        {.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}, .ceil_mode = true},
+        {.kernel = {3, 2}, .stride = {1, 2}, .padding = {1, 0}, .count_include_pad = false}};
+    for (const auto& o : options) {
+      const native::PoolGeometry g = native::pool2d_geometry(x.sizes(), o, "conformance");
+      const auto [y, idx] = native::max_pool2d_with_indices(x, g);
+      const auto [gy_cuda, gidx] = native::max_pool2d_with_indices(x.to(kCuda), g);
+      check_same(gy_cuda, y, 0, 0);
+      check_same(gidx, idx, 0, 0);
+      const Tensor grad = randn(y.sizes(), dtype);
+      // Backward gathers in the CPU's order: equal to the bit.
+      check_same(native::max_pool2d_backward(grad.to(kCuda), gidx, g), native::max_pool2d_backward(grad, idx, g), 0, 0);
+      const Tensor clean = randn(x.sizes(), dtype);
+      check_same(native::avg_pool2d(clean.to(kCuda), g), native::avg_pool2d(clean, g), 0, 0);
+      check_same(native::avg_pool2d_backward(grad.to(kCuda), g), native::avg_pool2d_backward(grad, g), 0, 0);
+    }
+    const Tensor clean = randn({2, 3, 7, 5}, dtype);
+    for (native::Int2 size : {native::Int2{3, 2}, native::Int2{1, 1}, native::Int2{7, 5}, native::Int2{4, 4}}) {
+      const native::PoolGeometry g = native::adaptive_pool2d_geometry(clean.sizes(), size, "conformance");
+      check_same(native::adaptive_avg_pool2d(clean.to(kCuda), g), native::adaptive_avg_pool2d(clean, g), 0, 0);
+      const Tensor grad = randn(g.output_shape(), dtype);
+      check_same(native::adaptive_avg_pool2d_backward(grad.to(kCuda), g), native::adaptive_avg_pool2d_backward(grad, g),
+                 0, 0);
+    }
+  }
+}
+
+TEST_CASE("convolution on cuDNN: forward, backward-data, backward-weight, transposed; float32 without TF32") {
+  struct Row {
+    Shape x, w;
+    native::ConvOptions o;
+  };
+  const std::vector<Row> rows = {
+      {{2, 3, 9, 9}, {4, 3, 3, 3}, {}},
+      {{2, 4, 8, 7}, {6, 2, 3, 2}, {.stride = {2, 1}, .padding = {1, 1}, .dilation = {1, 2}, .groups = 2}},
+      {{1, 8, 5, 5}, {8, 1, 3, 3}, {.padding = {1, 1}, .groups = 8}},  // depthwise
+      {{3, 16, 28, 28}, {32, 16, 3, 3}, {.stride = {2, 2}, .padding = {1, 1}}}};
+  for (DType dtype : {kFloat32, kFloat64}) {
+    const double tol = dtype == kFloat32 ? 1e-4 : 1e-11;
+    for (const Row& r : rows) {
+      const native::ConvGeometry g = native::conv2d_geometry(r.x, r.w, r.o, "conformance");
+      const Tensor x = randn(r.x, dtype), w = randn(r.w, dtype), b = randn({r.w[0]}, dtype);
+      const Tensor gy = randn(g.output_shape(), dtype);
+      check_same(native::conv2d_forward(x.to(kCuda), w.to(kCuda), b.to(kCuda), g), native::conv2d_forward(x, w, b, g),
+                 tol, tol);
+      check_same(native::conv2d_backward_data(gy.to(kCuda), w.to(kCuda), g), native::conv2d_backward_data(gy, w, g), tol,
+                 tol);
+      const auto [gw, gb] = native::conv2d_backward_weight(x, gy, g, true);
+      const auto [cw, cb] = native::conv2d_backward_weight(x.to(kCuda), gy.to(kCuda), g, true);
+      check_same(cw, gw, tol * 10, tol * 10);
+      check_same(cb, gb, tol * 10, tol * 10);
+    }
+    // Transposed, with output_padding (the geometry cuDNN describes) and with output_padding
+    // >= stride (allowed when < dilation: cuDNN's descriptors cannot say it; the CPU fallback runs).
+    for (const native::ConvOptions& o : {native::ConvOptions{.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 1}},
+                                         native::ConvOptions{.stride = {1, 1}, .dilation = {3, 3}, .output_padding = {2, 1}}}) {
+      const Tensor x = randn({2, 4, 5, 6}, dtype), w = randn({4, 3, 3, 3}, dtype), b = randn({3}, dtype);
+      const native::ConvGeometry g = native::conv_transpose2d_geometry(x.sizes(), w.sizes(), o, "conformance");
+      check_same(native::conv_transpose2d_forward(x.to(kCuda), w.to(kCuda), b.to(kCuda), g),
+                 native::conv_transpose2d_forward(x, w, b, g), tol, tol);
+    }
+  }
+}
+
+TEST_CASE("squared distances: cuBLAS cross terms, clamped at zero") {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    const double tol = dtype == kFloat32 ? 1e-4 : 1e-11;
+    const Tensor a = randn({37, 19}, dtype), b = randn({23, 19}, dtype);
+    check_same(native::cdist_squared(a.to(kCuda), b.to(kCuda)), native::cdist_squared(a, b), tol, tol);
+    check_same(native::cdist_squared(a.to(kCuda), a.to(kCuda)), native::cdist_squared(a, a), tol, tol);  // zeros
+    check_same(native::cdist_squared(a.to(kCuda).t().contiguous().t(), b.to(kCuda)), native::cdist_squared(a, b), tol,
+               tol);
+    check_same(native::cdist_squared(zeros({0, 19}, {dtype, kCuda}), b.to(kCuda)), native::cdist_squared(zeros({0, 19}, dtype), b),
+               0, 0);
+  }
+}
+
+TEST_CASE("random streams: the same seed draws the same tensor on both devices") {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (const Shape& shape : std::vector<Shape>{{1}, {7}, {1001}, {3, 333}}) {  // partial Philox groups
+      manual_seed(42);
+      const Tensor u = rand(shape, dtype), n = randn(shape, dtype);
+      manual_seed(42);
+      const Tensor gu = rand(shape, {dtype, kCuda}), gn = randn(shape, {dtype, kCuda});
+      check_same(gu, u, 0, 0);  // uniforms: the same bits
+      check_same(gn, n, dtype == kFloat32 ? 1e-5 : 1e-13, 1e-6);  // log/cos/sin within a few ulp
+      manual_seed(5);
+      Tensor bern = empty(shape, dtype);
+      bern.bernoulli_(0.3);
+      manual_seed(5);
+      Tensor gbern = empty(shape, {dtype, kCuda});
+      gbern.bernoulli_(0.3);
+      check_same(gbern, bern, 0, 0);
+    }
+  }
+  manual_seed(3);
+  const Tensor r = randint(-5, 1000, {2049});
+  manual_seed(3);
+  check_same(randint(-5, 1000, {2049}, {kInt64, kCuda}), r, 0, 0);
+  // The stream advances alike: the next draw after a CUDA draw is the CPU's next draw.
+  manual_seed(9);
+  (void)randn({10}, {kFloat32, kCuda});
+  const Tensor after_gpu = randn({10});
+  manual_seed(9);
+  (void)randn({10});
+  check_close(after_gpu, randn({10}), 0, 0);
+}
+
+TEST_CASE("fused Adam, AdamW, AMSGrad and SGD steps: equal to the CPU steps to the bit") {
+  namespace fused = cake::optim::fused;
+  for (DType dtype : {kFloat32, kFloat64}) {
+    const std::int64_t n = 1037;
+    const Tensor p0 = randn({n}, dtype), g = randn({n}, dtype), m0 = randn({n}, dtype) * 0.1,
+                 v0 = rand({n}, dtype) * 0.01, vmax0 = rand({n}, dtype) * 0.02;
+    for (const fused::AdamStep& step :
+         {fused::AdamStep{0.9, 0.999, 1e-8, 0.01, 1.0, 1e-3 / (1 - 0.9), std::sqrt(1 - 0.999), false},   // Adam + L2
+          fused::AdamStep{0.9, 0.99, 1e-6, 0.0, 1.0 - 1e-3 * 0.1, 2e-3, std::sqrt(1 - 0.99 * 0.99), true}}) {  // AdamW, AMSGrad
+      Tensor p = p0.clone(), m = m0.clone(), v = v0.clone(), vmax = vmax0.clone();
+      Tensor gp = p0.to(kCuda), gm = m0.to(kCuda), gv = v0.to(kCuda), gvmax = vmax0.to(kCuda);
+      fused::adam_stub(kCPU, p, g, m, v, vmax, step);
+      fused::adam_stub(kCuda, gp, g.to(kCuda), gm, gv, gvmax, step);
+      check_same(gp, p, 0, 0);
+      check_same(gm, m, 0, 0);
+      check_same(gv, v, 0, 0);
+      if (step.amsgrad) check_same(gvmax, vmax, 0, 0);
+    }
+    for (const fused::SGDStep& step : {fused::SGDStep{0.1, 0.0, 0.0, 0.0, false, false},
+                                       fused::SGDStep{0.05, 0.9, 0.1, 1e-4, false, true},
+                                       fused::SGDStep{0.05, 0.9, 0.0, 1e-4, true, false}}) {
+      Tensor p = p0.clone(), buf = m0.clone();
+      Tensor gp = p0.to(kCuda), gbuf = m0.to(kCuda);
+      fused::sgd_stub(kCPU, p, g, step.momentum != 0 ? buf : Tensor(), step);
+      fused::sgd_stub(kCuda, gp, g.to(kCuda), step.momentum != 0 ? gbuf : Tensor(), step);
+      check_same(gp, p, 0, 0);
+      if (step.momentum != 0) check_same(gbuf, buf, 0, 0);
+    }
+  }
+}
+
+TEST_CASE("gather, scatter_add, index_select, index_add, embedding: every dtype; bad indices are errors") {
+  for (DType dtype : {kFloat32, kFloat64, kInt64, kUInt8, kBool}) {
+    CAPTURE(dtype_name(dtype));
+    const Tensor x = dtype == kBool ? randn({6, 7}) > 0.0 : randint(0, 50, {6, 7}).to(dtype);
+    const Tensor index = randint(0, 6, {4, 7});
+    check_same(native::gather(x.to(kCuda), 0, index.to(kCuda)), native::gather(x, 0, index), 0, 0);
+    check_same(native::gather(x.t().to(kCuda), 1, index.to(kCuda)), native::gather(x.t(), 1, index), 0, 0);
+    const Tensor rows = randint(0, 6, {9});
+    check_same(native::index_select(x.to(kCuda), 0, rows.to(kCuda)), native::index_select(x, 0, rows), 0, 0);
+    if (dtype == kBool) continue;
+    // Duplicate indices accumulate (float sums in another order: a tolerance).
+    const Tensor src = randint(0, 9, {4, 7}).to(dtype);
+    const double tol = dtype == kFloat32 ? 1e-6 : 0;
+    check_same(native::scatter_add(x.to(kCuda), 0, index.to(kCuda), src.to(kCuda)), native::scatter_add(x, 0, index, src),
+               tol, tol);
+    const Tensor source = randint(0, 9, {9, 7}).to(dtype);
+    check_same(native::index_add(x.to(kCuda), 0, rows.to(kCuda), source.to(kCuda), 3),
+               native::index_add(x, 0, rows, source, 3), tol, tol);
+  }
+  const Tensor weight = randn({10, 4});
+  const Tensor ids = randint(0, 10, {3, 5});
+  check_same(native::embedding(weight.to(kCuda), ids.to(kCuda)), native::embedding(weight, ids), 0, 0);
+  const Tensor bad = tensor(std::vector<std::int64_t>{1, 7, -1}, {3});
+  try {
+    (void)native::index_select(weight.to(kCuda), 0, bad.to(kCuda));
+    FAIL_CHECK("index -1 of 10 rows was accepted");
+  } catch (const cake::Error& e) {
+    CHECK(std::string(e.what()).find("index -1 is out of range for dimension 0 of size 10") != std::string::npos);
+  }
+}
+
+TEST_CASE("masked select and scatter: broadcast masks, empty, all true, all false") {
+  for (DType dtype : {kFloat32, kInt64, kBool}) {
+    const Tensor x = dtype == kBool ? randn({5, 6}) > 0.0 : randint(-9, 9, {5, 6}).to(dtype);
+    for (const Tensor& mask : {randn({5, 6}) > 0.0, randn({6}) > 0.0, ones({5, 6}, kBool), zeros({1, 6}, kBool)}) {
+      check_same(native::masked_select(x.to(kCuda), mask.to(kCuda)), native::masked_select(x, mask), 0, 0);
+      check_same(native::masked_select(x.t().to(kCuda), mask.to(kCuda).expand({5, 6}).t()),
+                 native::masked_select(x.t(), mask.expand({5, 6}).t()), 0, 0);
+      const Tensor src = dtype == kBool ? randn({30}) > 0.0 : randint(-9, 9, {30}).to(dtype);
+      check_same(native::masked_scatter(x.to(kCuda), mask.to(kCuda), src.to(kCuda)), native::masked_scatter(x, mask, src),
+                 0, 0);
+    }
+  }
+  check_same(native::masked_select(zeros({0, 3}, {kFloat32, kCuda}), ones({0, 3}, {kBool, kCuda})),
+             native::masked_select(zeros({0, 3}), ones({0, 3}, kBool)), 0, 0);
+}
+
+TEST_CASE("sort and topk: stable, NaN last (first when descending), ties by position, every dtype") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (DType dtype : {kFloat32, kFloat64, kInt64, kUInt8, kBool}) {
+    CAPTURE(dtype_name(dtype));
+    Tensor x = dtype == kBool ? randn({6, 33}) > 0.0 : randint(0, 5, {6, 33}).to(dtype);  // many ties
+    if (dtype == kFloat32 || dtype == kFloat64) {
+      x = x - 2.0;
+      x.select(0, 1).narrow(0, 3, 4).fill_(nan);
+      x.select(0, 2).narrow(0, 0, 2).fill_(-0.0);
+      x.select(0, 3).fill_(nan);
+      // x86 makes negative NaNs (0.0 / 0.0): they must sort as NaN too.
+      x.select(0, 4).narrow(0, 5, 2).copy_(zeros({2}, dtype) / zeros({2}, dtype));
+    }
+    for (std::int64_t d : {0, 1}) {
+      for (bool descending : {false, true}) {
+        CAPTURE(d);
+        CAPTURE(descending);
+        const auto [v, i] = native::sort(x, d, descending);
+        const auto [gv, gi] = native::sort(x.to(kCuda), d, descending);
+        check_same(gv, v, 0, 0);
+        check_same(gi, i, 0, 0);
+        for (bool sorted : {true, false}) {
+          const std::int64_t k = std::min<std::int64_t>(5, x.size(d));
+          const auto [tv, ti] = native::topk(x, k, d, descending, sorted);
+          const auto [gtv, gti] = native::topk(x.to(kCuda), k, d, descending, sorted);
+          check_same(gtv, tv, 0, 0);
+          check_same(gti, ti, 0, 0);
+        }
+      }
+    }
+  }
+  const Tensor big = randn({3, 70000});
+  check_same(native::sort(big.to(kCuda), 1, true).second, native::sort(big, 1, true).second, 0, 0);
+  const Tensor t = randn({4, 5}).t();  // a non-contiguous input
+  check_same(native::sort(t.to(kCuda), 0).first, native::sort(t, 0).first, 0, 0);
+}
+
+TEST_CASE("cumsum: rows and columns, reverse, int64 and bool promoted, long rows") {
+  for (DType dtype : {kFloat32, kFloat64, kInt64}) {
+    const double tol = dtype == kFloat32 ? 1e-5 : dtype == kFloat64 ? 1e-12 : 0;
+    const Tensor x = dtype == kInt64 ? randint(-9, 9, {4, 5, 6}) : randn({4, 5, 6}, dtype);
+    for (std::int64_t d = 0; d < 3; ++d)
+      for (bool reverse : {false, true})
+        check_same(native::cumsum(x.to(kCuda), d, reverse), native::cumsum(x, d, reverse), tol, tol);
+    check_same(native::cumsum(x.permute({2, 0, 1}).to(kCuda), 1), native::cumsum(x.permute({2, 0, 1}), 1), tol, tol);
+  }
+  const Tensor long_row = randn({2, 100003}, kFloat64);
+  check_same(native::cumsum(long_row.to(kCuda), 1), native::cumsum(long_row, 1), 1e-10, 1e-10);
+  const Tensor flags = randn({3, 2001}) > 0.0;
+  check_same(native::cumsum(flags.to(kCuda), 1, true), native::cumsum(flags, 1, true), 0, 0);
+}
+
+TEST_CASE("unique (values, inverse, counts) and bincount (weights, minlength)") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (DType dtype : {kFloat32, kFloat64, kInt64, kUInt8, kBool}) {
+    CAPTURE(dtype_name(dtype));
+    Tensor x = dtype == kBool ? randn({5, 7}) > 0.0 : randint(0, 6, {5, 7}).to(dtype);
+    if (dtype == kFloat32 || dtype == kFloat64) x.select(0, 2).narrow(0, 1, 3).fill_(nan);  // each NaN its own
+    for (bool inverse : {false, true}) {
+      for (bool counts : {false, true}) {
+        const auto cpu = native::unique(x, inverse, counts);
+        const auto gpu = native::unique(x.to(kCuda), inverse, counts);
+        check_same(gpu.values, cpu.values, 0, 0);
+        if (inverse) check_same(gpu.inverse, cpu.inverse, 0, 0);
+        if (counts) check_same(gpu.counts, cpu.counts, 0, 0);
+      }
+    }
+  }
+  const auto empty_cpu = native::unique(zeros({0}), true, true);
+  const auto empty_gpu = native::unique(zeros({0}, {kFloat32, kCuda}), true, true);
+  check_same(empty_gpu.values, empty_cpu.values, 0, 0);
+  check_same(empty_gpu.counts, empty_cpu.counts, 0, 0);
+
+  const Tensor v = randint(0, 20, {500});
+  check_same(native::bincount(v.to(kCuda)), native::bincount(v), 0, 0);
+  check_same(native::bincount(v.to(kCuda), {}, 40), native::bincount(v, {}, 40), 0, 0);
+  const Tensor w = rand({500}, kFloat64);
+  check_same(native::bincount(v.to(kCuda), w.to(kCuda)), native::bincount(v, w), 1e-12, 1e-12);
+  check_same(native::bincount(v.to(kCuda), w.to(kFloat32).to(kCuda)), native::bincount(v, w.to(kFloat32)), 1e-5, 1e-5);
+}
+
+TEST_CASE("empty inputs: every op returns the CPU's empty (or zero) result without launching") {
+  const Tensor e = zeros({0, 5}), ge = e.to(kCuda);
+  check_same(native::sort(ge, 1).first, native::sort(e, 1).first, 0, 0);
+  check_same(native::topk(ge, 2, 1).second, native::topk(e, 2, 1).second, 0, 0);
+  check_same(native::topk(randn({3, 4}).to(kCuda), 0, 1).first, native::topk(randn({3, 4}), 0, 1).first, 0, 0);
+  check_same(native::cumsum(ge, 0), native::cumsum(e, 0), 0, 0);
+  check_same(native::softmax(ge, 1), native::softmax(e, 1), 0, 0);
+  check_same(native::max_with_indices(ge, 1, false).second, native::max_with_indices(e, 1, false).second, 0, 0);
+  const Tensor no_index = zeros({0, 5}, kInt64);
+  check_same(native::gather(randn({3, 5}).to(kCuda), 0, no_index.to(kCuda)), native::gather(randn({3, 5}), 0, no_index), 0,
+             0);
+  check_same(native::bincount(zeros({0}, kInt64).to(kCuda), {}, 3), native::bincount(zeros({0}, kInt64), {}, 3), 0, 0);
+  check_same(native::masked_select(ge, zeros({0, 5}, {kBool, kCuda})), native::masked_select(e, zeros({0, 5}, kBool)), 0,
+             0);
+  check_same(native::matmul(ge, zeros({5, 3}, {kFloat32, kCuda})), native::matmul(e, zeros({5, 3})), 0, 0);
+  check_same(native::cdist_squared(ge, zeros({4, 5}, {kFloat32, kCuda})), native::cdist_squared(e, zeros({4, 5})), 0, 0);
 }

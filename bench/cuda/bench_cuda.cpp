@@ -1,0 +1,104 @@
+// bench/cuda/bench_cuda.cpp: GPU timings of Cake's CUDA backend, one line per case
+// ("<case> <milliseconds>"), for tools/cuda-check.sh, which runs bench/cuda/peer_cuda.py (the
+// same cases in PyTorch, same machine, same session) and prints the ratios.
+//
+//   bench_cuda            # needs a CUDA device; built with -DCAKE_BUILD_CUDA_BENCH=ON
+//
+// Each case runs once to warm up (allocator, cuBLAS/cuDNN handles and algorithm choice), then
+// `reps` times between two device synchronisations; the figure is the mean wall time per run.
+// The cases are the targets where Cake has the pieces (docs/cuda.md says which are not
+// measurable yet): elementwise bandwidth against a device-to-device copy, float32 GEMM,
+// a k-means iteration (distances as one GEMM, arg-min, centroid sums), and the nn kernels a conv
+// autoencoder's step runs.
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <optional>
+
+#include "cake/cuda/cuda.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/indexing.h"
+#include "cake/tensor/native/linalg.h"
+#include "cake/tensor/native/nn_kernels.h"
+#include "cake/tensor/native/reduce.h"
+#include "cake/tensor/native/view.h"
+#include "cake/tensor/random.h"
+
+using namespace cake;
+
+namespace {
+
+const Device kCuda = Device::cuda(0);
+
+double time_ms(const std::function<void()>& run, int reps) {
+  run();
+  cuda::synchronize();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) run();
+  cuda::synchronize();
+  const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
+  return elapsed.count() / reps;
+}
+
+void report(const char* name, double ms) {
+  std::printf("%s %.4f\n", name, ms);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main() {
+  if (!cuda::is_available()) {
+    std::printf("bench_cuda: no CUDA device\n");
+    return 77;
+  }
+  manual_seed(0);
+  {  // 256M float32: add and mul read 2 x 1 GiB and write 1 GiB; the copy reads and writes 1 GiB.
+    const std::int64_t n = std::int64_t{1} << 28;
+    const Tensor a = randn({n}, {kFloat32, kCuda}), b = randn({n}, {kFloat32, kCuda});
+    Tensor out = empty({n}, {kFloat32, kCuda});
+    report("copy_256M_f32", time_ms([&] { native::copy_(out, a); }, 20));
+    report("add_256M_f32", time_ms([&] { out = native::binary(native::BinaryOp::Add, a, b); }, 20));
+    report("mul_256M_f32", time_ms([&] { out = native::binary(native::BinaryOp::Mul, a, b); }, 20));
+    report("sum_256M_f32", time_ms([&] { (void)native::sum(a); }, 20));
+  }
+  cuda::empty_cache();
+  {  // GEMM 4096^3, float32 (FMA, TF32 off: PyTorch's default for matmul too).
+    const Tensor a = randn({4096, 4096}, {kFloat32, kCuda}), b = randn({4096, 4096}, {kFloat32, kCuda});
+    report("gemm_4096_f32", time_ms([&] { (void)native::matmul(a, b); }, 10));
+  }
+  cuda::empty_cache();
+  {  // One k-means iteration: 1M points x 128, K = 1024.
+    const std::int64_t n = 1 << 20, d = 128, k = 1024;
+    const Tensor x = randn({n, d}, {kFloat32, kCuda});
+    const Tensor centres = randn({k, d}, {kFloat32, kCuda});
+    report("kmeans_iter_1M_128_1024", time_ms([&] {
+             const Tensor dist = native::cdist_squared(x, centres);
+             const Tensor labels = native::min_with_indices(dist, 1, false).second;
+             const Tensor sums = native::index_add(native::binary(native::BinaryOp::Mul, centres, 0.0), 0, labels, x);
+             const Tensor counts = native::bincount(labels, {}, k);
+             (void)native::binary(native::BinaryOp::Div, sums,
+                                  native::unsqueeze(native::clamp(counts.to(kFloat32), 1.0, std::nullopt), 1));
+           }, 5));
+  }
+  cuda::empty_cache();
+  {  // The nn kernels of a conv autoencoder step on a Fashion-MNIST-sized batch (256 x 1 x 28 x 28).
+    const Tensor x = randn({256, 32, 28, 28}, {kFloat32, kCuda}), w = randn({64, 32, 3, 3}, {kFloat32, kCuda});
+    const Tensor bias = randn({64}, {kFloat32, kCuda});
+    const native::ConvGeometry g = native::conv2d_geometry(x.sizes(), w.sizes(), {.stride = {2, 2}, .padding = {1, 1}}, "bench");
+    const Tensor gy = randn(g.output_shape(), {kFloat32, kCuda});
+    report("conv2d_fwd_256x32x28x28_k3s2", time_ms([&] { (void)native::conv2d_forward(x, w, bias, g); }, 20));
+    report("conv2d_bwd_256x32x28x28_k3s2", time_ms([&] {
+             (void)native::conv2d_backward_data(gy, w, g);
+             (void)native::conv2d_backward_weight(x, gy, g, true);
+           }, 20));
+    const native::PoolGeometry p = native::pool2d_geometry(x.sizes(), {}, "bench");
+    report("max_pool2d_256x32x28x28", time_ms([&] { (void)native::max_pool2d_with_indices(x, p); }, 20));
+    report("batch_norm_256x32x28x28",
+           time_ms([&] { (void)native::batch_norm_training(x, {}, {}, {}, {}, 0.1, 1e-5); }, 20));
+    const Tensor logits = randn({65536, 1024}, {kFloat32, kCuda});
+    report("softmax_65536x1024", time_ms([&] { (void)native::softmax(logits, 1); }, 20));
+  }
+  return 0;
+}

@@ -1,0 +1,450 @@
+// cuda/backend/nn_kernels.cu: arg-max/min, softmax, batch normalisation and 2-D pooling.
+//
+// Each kernel mirrors its CPU twin (cpu/reduce_kernels.cpp, softmax_kernels.cpp,
+// norm_kernels.cpp, pool_kernels.cpp) operation for operation: the same accumulator types
+// (double for softmax and batch-norm sums), the same NaN rules, the same tie-breaking, and where
+// the CPU accumulates in a fixed order the GPU uses that order too (pooling backward gathers
+// each input pixel's contributions in the CPU's output order, so it needs no atomics and agrees
+// bit for bit). Where work is split across threads (a row sum over a warp), the order differs
+// and results agree to rounding.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "cake/cuda/backend/check.cuh"
+#include "cake/cuda/backend/device_math.cuh"
+#include "cake/cuda/backend/kernel_math.h"
+#include "cake/cuda/backend/launchers.h"
+
+namespace cake::cuda::kernels {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarpsPerBlock = kThreads / 32;
+
+template <class F>
+void visit_floating(ScalarType t, const char* op, F&& f) {
+  if (t == ScalarType::Float32) return f.template operator()<float>();
+  if (t == ScalarType::Float64) return f.template operator()<double>();
+  refuse(op, t);
+}
+
+template <class F>
+void visit_all(ScalarType t, F&& f) {
+  switch (t) {
+    case ScalarType::Bool: return f.template operator()<bool>();
+    case ScalarType::UInt8: return f.template operator()<std::uint8_t>();
+    case ScalarType::Int64: return f.template operator()<std::int64_t>();
+    case ScalarType::Float32: return f.template operator()<float>();
+    case ScalarType::Float64: return f.template operator()<double>();
+  }
+}
+
+// ---- arg-max / arg-min: one warp per row ----------------------------------------------------
+
+template <class T>
+struct Candidate {
+  T value;
+  std::int64_t index;
+};
+
+// The better of two candidates: a NaN beats a number, then the extreme wins, then the lower
+// index. This order is associative, so any tree of combines finds the CPU's answer: the first
+// NaN, or else the first extreme.
+template <class T>
+__device__ __forceinline__ Candidate<T> better(bool is_max, Candidate<T> a, Candidate<T> b) {
+  const bool nan_a = is_nan(a.value), nan_b = is_nan(b.value);
+  if (nan_a != nan_b) return nan_a ? a : b;
+  if (!nan_a && a.value != b.value) return (is_max ? b.value > a.value : b.value < a.value) ? b : a;
+  return b.index < a.index ? b : a;
+}
+
+template <class T>
+__global__ void arg_reduce_kernel(bool is_max, const T* x, T* values, std::int64_t* indices, std::int64_t rows,
+                                  std::int64_t n) {
+  const int lane = threadIdx.x % 32;
+  const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * kWarpsPerBlock;
+  // Every lane of a warp has the same row, so the shuffles below see full warps.
+  for (std::int64_t row = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; row < rows;
+       row += warps) {
+    const T* p = x + row * n;
+    Candidate<T> best{p[0], 0};
+    for (std::int64_t i = lane; i < n; i += 32) best = better(is_max, best, Candidate<T>{p[i], i});
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) {
+      const Candidate<T> other{shuffle_down(best.value, offset), shuffle_down(best.index, offset)};
+      best = better(is_max, best, other);
+    }
+    if (lane == 0) {
+      values[row] = best.value;
+      indices[row] = best.index;
+    }
+  }
+}
+
+// ---- softmax --------------------------------------------------------------------------------
+// The CPU's max ignores NaN (std::max(m, NaN) keeps m); a NaN then spreads through exp and the
+// sum to the whole row on both devices.
+template <class T>
+__device__ __forceinline__ T max_ignoring_nan(T m, T v) {
+  return m < v ? v : m;
+}
+
+// inner == 1: one warp per row of D contiguous values.
+template <class T>
+__global__ void softmax_rows_kernel(const T* x, T* y, std::int64_t rows, std::int64_t D, bool log) {
+  const int lane = threadIdx.x % 32;
+  const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * kWarpsPerBlock;
+  for (std::int64_t row = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; row < rows;
+       row += warps) {
+    const T* in = x + row * D;
+    T* out = y + row * D;
+    T m = -std::numeric_limits<T>::infinity();
+    for (std::int64_t d = lane; d < D; d += 32) m = max_ignoring_nan(m, in[d]);
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) m = max_ignoring_nan(m, shuffle_down(m, offset));
+    m = __shfl_sync(0xffffffffu, m, 0);
+    double sum = 0.0;
+    for (std::int64_t d = lane; d < D; d += 32) sum += static_cast<double>(std::exp(in[d] - m));
+    sum = __shfl_sync(0xffffffffu, warp_sum(sum), 0);
+    // As on the CPU: log_softmax is (x - m) - log s, softmax is exp(x - m) * (1 / s).
+    const T scale = static_cast<T>(log ? std::log(sum) : 1.0 / sum);
+    for (std::int64_t d = lane; d < D; d += 32)
+      out[d] = log ? (in[d] - m) - scale : std::exp(in[d] - m) * scale;
+  }
+}
+
+// inner > 1: one thread per column (o, j), walking D values `inner` apart; neighbouring threads
+// read neighbouring addresses. The sums run in the CPU's order.
+template <class T>
+__global__ void softmax_columns_kernel(const T* x, T* y, std::int64_t outer, std::int64_t D, std::int64_t inner,
+                                       bool log) {
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t k = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < outer * inner;
+       k += stride) {
+    const std::int64_t base = (k / inner) * D * inner + k % inner;
+    const T* in = x + base;
+    T* out = y + base;
+    T m = -std::numeric_limits<T>::infinity();
+    for (std::int64_t d = 0; d < D; ++d) m = max_ignoring_nan(m, in[d * inner]);
+    double sum = 0.0;
+    for (std::int64_t d = 0; d < D; ++d) sum += static_cast<double>(std::exp(in[d * inner] - m));
+    const T scale = static_cast<T>(log ? std::log(sum) : 1.0 / sum);
+    for (std::int64_t d = 0; d < D; ++d)
+      out[d * inner] = log ? (in[d * inner] - m) - scale : std::exp(in[d * inner] - m) * scale;
+  }
+}
+
+// Backward from y: softmax gx = y * (g - sum(g * y)), log_softmax gx = g - exp(y) * sum(g).
+template <class T>
+__device__ __forceinline__ double backward_term(T g, T y, bool log) {
+  return log ? static_cast<double>(g) : static_cast<double>(g) * static_cast<double>(y);
+}
+template <class T>
+__device__ __forceinline__ T backward_value(T g, T y, T s, bool log) {
+  return log ? g - std::exp(y) * s : y * (g - s);
+}
+
+template <class T>
+__global__ void softmax_backward_rows_kernel(const T* gy, const T* y, T* gx, std::int64_t rows, std::int64_t D,
+                                             bool log) {
+  const int lane = threadIdx.x % 32;
+  const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * kWarpsPerBlock;
+  for (std::int64_t row = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; row < rows;
+       row += warps) {
+    const std::int64_t base = row * D;
+    double sum = 0.0;
+    for (std::int64_t d = lane; d < D; d += 32) sum += backward_term(gy[base + d], y[base + d], log);
+    const T s = static_cast<T>(__shfl_sync(0xffffffffu, warp_sum(sum), 0));
+    for (std::int64_t d = lane; d < D; d += 32) gx[base + d] = backward_value(gy[base + d], y[base + d], s, log);
+  }
+}
+
+template <class T>
+__global__ void softmax_backward_columns_kernel(const T* gy, const T* y, T* gx, std::int64_t outer, std::int64_t D,
+                                                std::int64_t inner, bool log) {
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t k = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < outer * inner;
+       k += stride) {
+    const std::int64_t base = (k / inner) * D * inner + k % inner;
+    double sum = 0.0;
+    for (std::int64_t d = 0; d < D; ++d) sum += backward_term(gy[base + d * inner], y[base + d * inner], log);
+    const T s = static_cast<T>(sum);
+    for (std::int64_t d = 0; d < D; ++d) {
+      const std::int64_t at = base + d * inner;
+      gx[at] = backward_value(gy[at], y[at], s, log);
+    }
+  }
+}
+
+// ---- batch normalisation: one block per channel ---------------------------------------------
+// Channel c's values are n runs of s: value (i, j) is at (i * C + c) * s + j. Two passes (mean,
+// then squared deviations) in double, as on the CPU.
+struct ChannelLayout {
+  std::int64_t n, c, s;
+  __device__ std::int64_t at(std::int64_t channel, std::int64_t k) const {
+    return ((k / s) * c + channel) * s + k % s;
+  }
+};
+
+template <class T>
+__global__ void batch_norm_kernel(const T* x, const T* weight, const T* bias, double eps, T* y, T* mean_out,
+                                  T* invstd_out, ChannelLayout l) {
+  __shared__ double shared[32];
+  const std::int64_t count = l.n * l.s;
+  for (std::int64_t ch = blockIdx.x; ch < l.c; ch += gridDim.x) {
+    double sum = 0.0;
+    for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) sum += static_cast<double>(x[l.at(ch, k)]);
+    const double mean = block_sum(sum, shared) / static_cast<double>(count);
+    double squares = 0.0;
+    for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) {
+      const double d = static_cast<double>(x[l.at(ch, k)]) - mean;
+      squares += d * d;
+    }
+    const double invstd = 1.0 / std::sqrt(block_sum(squares, shared) / static_cast<double>(count) + eps);
+    if (threadIdx.x == 0) {
+      mean_out[ch] = static_cast<T>(mean);
+      invstd_out[ch] = static_cast<T>(invstd);
+    }
+    // y = (x - mean) * (w * invstd) + b, each operation rounded as on the CPU.
+    const T m = static_cast<T>(mean);
+    const T scale = static_cast<T>((weight ? static_cast<double>(weight[ch]) : 1.0) * invstd);
+    const T shift = bias ? bias[ch] : T(0);
+    for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) {
+      const std::int64_t at = l.at(ch, k);
+      y[at] = add_rn(mul_rn(x[at] - m, scale), shift);
+    }
+  }
+}
+
+template <class T>
+__global__ void batch_norm_backward_kernel(const T* gy, const T* x, const T* weight, const T* mean_in,
+                                           const T* invstd_in, T* gx, T* gw, T* gb, ChannelLayout l) {
+  __shared__ double shared[32];
+  const std::int64_t count = l.n * l.s;
+  for (std::int64_t ch = blockIdx.x; ch < l.c; ch += gridDim.x) {
+    const double mean = static_cast<double>(mean_in[ch]), invstd = static_cast<double>(invstd_in[ch]);
+    double g_sum = 0.0, g_centred_sum = 0.0;
+    for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) {
+      const std::int64_t at = l.at(ch, k);
+      g_sum += static_cast<double>(gy[at]);
+      g_centred_sum += static_cast<double>(gy[at]) * (static_cast<double>(x[at]) - mean);
+    }
+    const double sum_g = block_sum(g_sum, shared);
+    const double sum_g_xhat = block_sum(g_centred_sum, shared) * invstd;
+    if (threadIdx.x == 0) {
+      if (gb) gb[ch] = static_cast<T>(sum_g);
+      if (gw) gw[ch] = static_cast<T>(sum_g_xhat);
+    }
+    if (!gx) continue;
+    // gx = a * g + b * (x - mean) + k (native/nn_kernels.h has the derivation).
+    const double w_invstd = (weight ? static_cast<double>(weight[ch]) : 1.0) * invstd;
+    const double M = static_cast<double>(count);
+    const T a = static_cast<T>(w_invstd);
+    const T b = static_cast<T>(-w_invstd * invstd * sum_g_xhat / M);
+    const T k0 = static_cast<T>(-w_invstd * sum_g / M);
+    const T m = mean_in[ch];
+    for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) {
+      const std::int64_t at = l.at(ch, k);
+      gx[at] = add_rn(add_rn(mul_rn(a, gy[at]), mul_rn(b, x[at] - m)), k0);
+    }
+  }
+}
+
+// ---- pooling --------------------------------------------------------------------------------
+// The windows and the spans of outputs reading an input pixel: kernel_math.h.
+
+template <class T>
+__global__ void max_pool_kernel(PoolShape p, const T* x, T* y, std::int64_t* indices) {
+  const std::int64_t total = p.planes * p.out_h * p.out_w;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t o = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < total; o += stride) {
+    const std::int64_t ow = o % p.out_w, oh = o / p.out_w % p.out_h, plane = o / (p.out_w * p.out_h);
+    const T* in = x + plane * p.in_h * p.in_w;
+    const Window win = window_of(p, oh, ow);
+    // The first maximum in row-major window order wins; a NaN wins over numbers.
+    T best = -std::numeric_limits<T>::infinity();
+    std::int64_t best_at = win.h0 * p.in_w + win.w0;
+    for (std::int64_t ih = win.h0; ih < win.h1; ++ih) {
+      for (std::int64_t iw = win.w0; iw < win.w1; ++iw) {
+        const T v = in[ih * p.in_w + iw];
+        if (v > best || is_nan(v)) best = v, best_at = ih * p.in_w + iw;
+      }
+    }
+    y[o] = best;
+    if (indices) indices[o] = best_at;
+  }
+}
+
+// One thread per input pixel: the sum of grad_y over the outputs whose saved maximum is this
+// pixel, in the CPU's order (outputs ascending), so the result is the CPU's to the bit.
+template <class T>
+__global__ void max_pool_backward_kernel(PoolShape p, const T* gy, const std::int64_t* indices, T* gx) {
+  const std::int64_t total = p.planes * p.in_h * p.in_w;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const std::int64_t iw = i % p.in_w, ih = i / p.in_w % p.in_h, plane = i / (p.in_w * p.in_h);
+    const std::int64_t at = ih * p.in_w + iw, base = plane * p.out_h * p.out_w;
+    const Span rows = outputs_reading(ih, p.in_h, p.out_h, p.kernel_h, p.stride_h, p.pad_h, false);
+    const Span cols = outputs_reading(iw, p.in_w, p.out_w, p.kernel_w, p.stride_w, p.pad_w, false);
+    T sum = T(0);
+    for (std::int64_t oh = rows.first; oh <= rows.last; ++oh)
+      for (std::int64_t ow = cols.first; ow <= cols.last; ++ow)
+        if (indices[base + oh * p.out_w + ow] == at) sum += gy[base + oh * p.out_w + ow];
+    gx[i] = sum;
+  }
+}
+
+template <class T>
+__global__ void avg_pool_kernel(PoolShape p, const T* x, T* y) {
+  const std::int64_t total = p.planes * p.out_h * p.out_w;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t o = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < total; o += stride) {
+    const std::int64_t ow = o % p.out_w, oh = o / p.out_w % p.out_h, plane = o / (p.out_w * p.out_h);
+    const T* in = x + plane * p.in_h * p.in_w;
+    const Window win = window_of(p, oh, ow);
+    T sum = T(0);
+    for (std::int64_t ih = win.h0; ih < win.h1; ++ih)
+      for (std::int64_t iw = win.w0; iw < win.w1; ++iw) sum += in[ih * p.in_w + iw];
+    y[o] = sum / static_cast<T>(win.divisor);
+  }
+}
+
+// The adjoint of avg_pool_kernel, gathered per input pixel in the CPU's order.
+template <class T>
+__global__ void avg_pool_backward_kernel(PoolShape p, const T* gy, T* gx) {
+  const std::int64_t total = p.planes * p.in_h * p.in_w;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const std::int64_t iw = i % p.in_w, ih = i / p.in_w % p.in_h, plane = i / (p.in_w * p.in_h);
+    const T* g = gy + plane * p.out_h * p.out_w;
+    const Span rows = outputs_reading(ih, p.in_h, p.out_h, p.kernel_h, p.stride_h, p.pad_h, p.adaptive);
+    const Span cols = outputs_reading(iw, p.in_w, p.out_w, p.kernel_w, p.stride_w, p.pad_w, p.adaptive);
+    T sum = T(0);
+    for (std::int64_t oh = rows.first; oh <= rows.last; ++oh) {
+      for (std::int64_t ow = cols.first; ow <= cols.last; ++ow) {
+        const Window win = window_of(p, oh, ow);
+        if (ih < win.h0 || ih >= win.h1 || iw < win.w0 || iw >= win.w1) continue;
+        sum += g[oh * p.out_w + ow] / static_cast<T>(win.divisor);
+      }
+    }
+    gx[i] = sum;
+  }
+}
+
+}  // namespace
+
+void launch_arg_reduce(bool is_max, ScalarType type, const void* x, void* values, std::int64_t* indices,
+                       std::int64_t rows, std::int64_t n, Stream stream) {
+  if (rows == 0) return;
+  visit_all(type, [&]<class T>() {
+    arg_reduce_kernel<T><<<blocks_for(rows, kWarpsPerBlock), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        is_max, static_cast<const T*>(x), static_cast<T*>(values), indices, rows, n);
+  });
+  check_launch("arg_reduce");
+}
+
+void launch_softmax(ScalarType type, const void* x, void* y, std::int64_t outer, std::int64_t D, std::int64_t inner,
+                    bool log, Stream stream) {
+  if (outer * D * inner == 0) return;
+  auto s = static_cast<cudaStream_t>(stream);
+  visit_floating(type, "softmax", [&]<class T>() {
+    if (inner == 1)
+      softmax_rows_kernel<T><<<blocks_for(outer, kWarpsPerBlock), kThreads, 0, s>>>(static_cast<const T*>(x),
+                                                                                    static_cast<T*>(y), outer, D, log);
+    else
+      softmax_columns_kernel<T><<<blocks_for(outer * inner, kThreads), kThreads, 0, s>>>(
+          static_cast<const T*>(x), static_cast<T*>(y), outer, D, inner, log);
+  });
+  check_launch("softmax");
+}
+
+void launch_softmax_backward(ScalarType type, const void* grad_y, const void* y, void* grad_x, std::int64_t outer,
+                             std::int64_t D, std::int64_t inner, bool log, Stream stream) {
+  if (outer * D * inner == 0) return;
+  auto s = static_cast<cudaStream_t>(stream);
+  visit_floating(type, "softmax_backward", [&]<class T>() {
+    const T* gy = static_cast<const T*>(grad_y);
+    const T* out = static_cast<const T*>(y);
+    T* gx = static_cast<T*>(grad_x);
+    if (inner == 1)
+      softmax_backward_rows_kernel<T><<<blocks_for(outer, kWarpsPerBlock), kThreads, 0, s>>>(gy, out, gx, outer, D, log);
+    else
+      softmax_backward_columns_kernel<T><<<blocks_for(outer * inner, kThreads), kThreads, 0, s>>>(gy, out, gx, outer,
+                                                                                                  D, inner, log);
+  });
+  check_launch("softmax_backward");
+}
+
+void launch_batch_norm(ScalarType type, const void* x, const void* weight, const void* bias, double eps, void* y,
+                       void* mean, void* invstd, std::int64_t n, std::int64_t c, std::int64_t s, Stream stream) {
+  if (c == 0) return;
+  visit_floating(type, "batch_norm", [&]<class T>() {
+    batch_norm_kernel<T><<<static_cast<unsigned>(c < 65536 ? c : 65536), kThreads, 0,
+                           static_cast<cudaStream_t>(stream)>>>(
+        static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<const T*>(bias), eps, static_cast<T*>(y),
+        static_cast<T*>(mean), static_cast<T*>(invstd), ChannelLayout{n, c, s});
+  });
+  check_launch("batch_norm");
+}
+
+void launch_batch_norm_backward(ScalarType type, const void* grad_y, const void* x, const void* weight,
+                                const void* mean, const void* invstd, void* grad_x, void* grad_weight,
+                                void* grad_bias, std::int64_t n, std::int64_t c, std::int64_t s, Stream stream) {
+  if (c == 0) return;
+  visit_floating(type, "batch_norm_backward", [&]<class T>() {
+    batch_norm_backward_kernel<T><<<static_cast<unsigned>(c < 65536 ? c : 65536), kThreads, 0,
+                                    static_cast<cudaStream_t>(stream)>>>(
+        static_cast<const T*>(grad_y), static_cast<const T*>(x), static_cast<const T*>(weight),
+        static_cast<const T*>(mean), static_cast<const T*>(invstd), static_cast<T*>(grad_x),
+        static_cast<T*>(grad_weight), static_cast<T*>(grad_bias), ChannelLayout{n, c, s});
+  });
+  check_launch("batch_norm_backward");
+}
+
+void launch_max_pool(ScalarType type, const PoolShape& p, const void* x, void* y, std::int64_t* indices,
+                     Stream stream) {
+  const std::int64_t total = p.planes * p.out_h * p.out_w;
+  if (total == 0) return;
+  visit_floating(type, "max_pool2d", [&]<class T>() {
+    max_pool_kernel<T><<<blocks_for(total, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        p, static_cast<const T*>(x), static_cast<T*>(y), indices);
+  });
+  check_launch("max_pool2d");
+}
+
+void launch_max_pool_backward(ScalarType type, const PoolShape& p, const void* grad_y, const std::int64_t* indices,
+                              void* grad_x, Stream stream) {
+  const std::int64_t total = p.planes * p.in_h * p.in_w;
+  if (total == 0) return;
+  visit_floating(type, "max_pool2d_backward", [&]<class T>() {
+    max_pool_backward_kernel<T><<<blocks_for(total, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        p, static_cast<const T*>(grad_y), indices, static_cast<T*>(grad_x));
+  });
+  check_launch("max_pool2d_backward");
+}
+
+void launch_avg_pool(ScalarType type, const PoolShape& p, const void* x, void* y, Stream stream) {
+  const std::int64_t total = p.planes * p.out_h * p.out_w;
+  if (total == 0) return;
+  visit_floating(type, "avg_pool2d", [&]<class T>() {
+    avg_pool_kernel<T><<<blocks_for(total, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        p, static_cast<const T*>(x), static_cast<T*>(y));
+  });
+  check_launch("avg_pool2d");
+}
+
+void launch_avg_pool_backward(ScalarType type, const PoolShape& p, const void* grad_y, void* grad_x, Stream stream) {
+  const std::int64_t total = p.planes * p.in_h * p.in_w;
+  if (total == 0) return;
+  visit_floating(type, "avg_pool2d_backward", [&]<class T>() {
+    avg_pool_backward_kernel<T><<<blocks_for(total, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        p, static_cast<const T*>(grad_y), static_cast<T*>(grad_x));
+  });
+  check_launch("avg_pool2d_backward");
+}
+
+}  // namespace cake::cuda::kernels
