@@ -4,6 +4,13 @@
 // Every collective is MPI's non-blocking form (MPI_Iallreduce, MPI_Ibcast, ...; MPI 3.1
 // section 5.12) completed by polling MPI_Test against a deadline: MPI itself has no timeout,
 // and a blocking MPI_Allreduce whose peer never arrives waits for ever without a word.
+// The C API only: Open MPI's deprecated C++ bindings warn under -Wextra.
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 
 #include <atomic>

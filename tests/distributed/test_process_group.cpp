@@ -13,6 +13,7 @@
 
 using namespace cake;
 namespace dist = cake::distributed;
+using cake::testing::values;
 
 TEST_CASE("without a launcher the group is one local rank, and every collective is the identity") {
   REQUIRE_FALSE(dist::launched_by_mpi());  // ctest runs this test alone
