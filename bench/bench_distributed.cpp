@@ -2,8 +2,8 @@
 // on the convolutional autoencoder (Cake's seed-004 network, algorithms/networks/autoencoder.h)
 // and a ResNet-sized flat gradient. Run it under mpirun with 1, 2, 3 ... ranks:
 //
-//   OMP_NUM_THREADS=1 mpirun --oversubscribe --allow-run-as-root -np 2 \
-//       build/release/bench/bench_distributed [steps=20] [batch_per_rank=32]
+//   OMP_NUM_THREADS=1 mpirun --oversubscribe --allow-run-as-root -np 2
+//       build/release/bench/bench_distributed [steps=20] [batch_per_rank=32]   (one line)
 //
 // Rank 0 prints one row (the table of docs/distributed.md): the time of a training step alone
 // (forward + backward + Adam, no communication), of a data-parallel step with the gradient
