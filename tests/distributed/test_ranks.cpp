@@ -12,7 +12,10 @@
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/distributed/data_parallel.h"
 #include "cake/distributed/kmeans.h"
+#include "cake/distributed/pca.h"
+#include "cake/algorithms/decomposition/pca.h"
 #include "cake/distributed/process_group.h"
+#include "cake/autograd/ops.h"
 #include "cake/nn/activation.h"
 #include "cake/nn/functional.h"
 #include "cake/nn/linear.h"
@@ -142,6 +145,20 @@ TEST_CASE("distributed k-means: the same centres and labels as one process on al
     const dist::KMeansResult fit = dist::fit_kmeans(g, mine, {.n_clusters = 4, .init = "random", .n_init = 2});
     CHECK(max_abs_diff(fit.centers, single.cluster_centers()) < 1e-5);
   }
+}
+
+TEST_CASE("distributed PCA: the same components and variances as one process (covariance solver)") {
+  dist::ProcessGroup& g = group();
+  manual_seed(6);
+  const Tensor X = matmul(randn({203, 6}, kFloat64), randn({6, 6}, kFloat64)) + 3.0;
+  const dist::Shard shard = dist::shard_rows(X.size(0), g.rank(), g.world_size());
+  const dist::PCAResult fit = dist::fit_pca(g, X.narrow(0, shard.begin, shard.size()), 4);
+  decomposition::PCA single({.n_components = 4, .svd_solver = "covariance_eigh"});
+  single.fit(X);
+  CHECK(fit.n_samples == 203);
+  CHECK(max_abs_diff(fit.components, single.components()) < 1e-9);
+  CHECK(max_abs_diff(fit.explained_variance, single.explained_variance()) < 1e-9);
+  CHECK(max_abs_diff(fit.mean, single.mean()) < 1e-12);
 }
 
 TEST_CASE("a data-parallel step on p ranks equals one process on the concatenated batch") {
