@@ -90,8 +90,9 @@ TEST_CASE("collectives: sum, mean, max, broadcast, all_gather of uneven shards, 
   CHECK(reduced.sizes() == Shape{1, 2});
   CHECK(reduced[0][0].item<double>() == doctest::Approx(2.0 * r * p));
   g.barrier();
-  CHECK_THROWS_WITH_AS(g.reduce_scatter(ones({p + 1, 2}), dist::ReduceOp::Sum), doctest::Contains("multiple of the world size"),
-                       cake::Error);
+  if (p > 1)
+    CHECK_THROWS_WITH_AS(g.reduce_scatter(ones({p + 1, 2}), dist::ReduceOp::Sum),
+                         doctest::Contains("multiple of the world size"), cake::Error);
 }
 
 TEST_CASE("a collective a peer does not join times out with a message, and the group recovers when it arrives") {
