@@ -22,9 +22,9 @@ std::shared_ptr<ProcessGroup> make_mpi_group(double timeout_seconds);
 // mpirun, else a single rank). Throws when not built or without a GPU.
 std::shared_ptr<ProcessGroup> make_nccl_group(double timeout_seconds);
 
-// Waits until ready() or the deadline, sleeping a little between polls so that oversubscribed
-// ranks (more ranks than cores) leave the CPU to the peer they are waiting for. Returns false
-// on timeout.
+// Waits until ready() or the deadline, polling (each poll also advances MPI's transfers) and
+// yielding the core between polls so that oversubscribed ranks (more ranks than cores) leave
+// it to the peer they wait for; after two seconds, every 200 us. Returns false on timeout.
 bool poll_until(const std::function<bool()>& ready, double timeout_seconds);
 
 // "all_reduce timed out after 300 s on rank 1 of 3 (backend mpi): ..." with the advice.
