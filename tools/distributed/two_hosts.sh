@@ -39,7 +39,9 @@ AGENT
 chmod +x "$work/netns_rsh"
 printf '10.77.0.1 slots=1\n10.77.0.2 slots=1\n' > "$work/hosts"
 
+exports=(-x OMP_NUM_THREADS=1 -x PATH)
+[[ -n "${LD_LIBRARY_PATH:-}" ]] && exports+=(-x LD_LIBRARY_PATH)
 ip netns exec "$A" mpirun --allow-run-as-root --hostfile "$work/hosts" -np 2 \
   --mca plm_rsh_agent "$work/netns_rsh" \
   --mca btl self,tcp --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 \
-  -x OMP_NUM_THREADS=1 -x PATH -x LD_LIBRARY_PATH "$@"
+  "${exports[@]}" "$@"
