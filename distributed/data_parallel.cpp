@@ -212,6 +212,15 @@ void make_data_parallel(train::TrainerOptions& options, DistributedDataParallel&
     group.all_reduce(value, ReduceOp::Mean);
     return value.item<double>();
   };
+  // A stop request (Ctrl-C, which mpirun forwards to every rank) reaches the ranks at slightly
+  // different moments; stopping when ANY rank asks keeps them at the same batch, where one rank
+  // stopping alone would leave the others waiting in the next all-reduce.
+  if (options.should_stop)
+    options.should_stop = [&group, asked = options.should_stop] {
+      Tensor flag = full({1}, asked() ? 1.0 : 0.0, kFloat64);
+      group.all_reduce(flag, ReduceOp::Max);
+      return flag.item<double>() > 0.0;
+    };
   // One writer: every rank holds the same weights, and two ranks writing one file would race.
   if (group.rank() != 0) options.checkpoint_path.clear();
 }

@@ -100,8 +100,9 @@ data::Sampler distributed_sampler(std::int64_t n, std::uint64_t seed, int rank, 
 // Sets up a Trainer's options for data-parallel training with `ddp`: each rank's shard of every
 // epoch (distributed_sampler keyed by options.seed), the gradient all-reduce after backward,
 // batch losses averaged over the ranks (so every rank reports the same loss and stops on a
-// non-finite one together), and checkpoints written by rank 0 only. Every rank resumes from the
-// same checkpoint file (options.resume_from).
+// non-finite one together), a stop request honoured when any rank has one (all stop at the same
+// batch), and checkpoints written by rank 0 only. Every rank resumes from the same checkpoint
+// file (options.resume_from).
 void make_data_parallel(train::TrainerOptions& options, DistributedDataParallel& ddp, std::int64_t train_size);
 
 }  // namespace cake::distributed
