@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     serial = time_steps(g, model, &ddp, x, steps);
   }
   // One bare all-reduce of a gradient the size of this network's, and of ResNet-18's
-  // (11.7 million float32 parameters, He et al. 2016).
+  // (11.7 million float32 parameters).
   auto bare = [&](std::int64_t n) {
     Tensor grad = ones({n});
     std::vector<double> times;
