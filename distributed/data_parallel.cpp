@@ -145,6 +145,7 @@ void DistributedDataParallel::synchronize_gradients() {
   using clock = std::chrono::steady_clock;
   const auto started = clock::now();
   State& s = *state_;
+  s.stats.early_buckets += static_cast<std::int64_t>(s.next_to_start);
   // Without overlap (or for parameters backward never reached) the gradients are copied now;
   // a parameter without a gradient contributes zeros, which is its gradient on this rank.
   for (std::size_t i = 0; i < s.slots.size(); ++i) {

@@ -59,6 +59,7 @@ struct CommStats {
   std::int64_t steps = 0;
   std::int64_t bytes = 0;        // gradient bytes all-reduced per rank
   double wait_seconds = 0.0;     // spent inside synchronize_gradients (not hidden by backward)
+  std::int64_t early_buckets = 0;  // buckets started by the hooks, while backward was running
 };
 
 class DistributedDataParallel {
