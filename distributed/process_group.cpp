@@ -153,12 +153,11 @@ bool poll_until(const std::function<bool()>& ready, double timeout_seconds) {
   using clock = std::chrono::steady_clock;
   const auto started = clock::now();
   const auto deadline = started + std::chrono::duration<double>(timeout_seconds);
-  // Each poll also moves the transfer on (MPI's TCP transport sends a large message in
-  // fragments, one step per MPI_Test), so polling must be quick while data flows: sleeping even
-  // 2 ms between polls made a 47 MB all-reduce on the loopback take 2 s instead of tens of
-  // milliseconds. So: poll and yield the core (a rank that waits lets an oversubscribed peer
-  // run) for the first two seconds, and only a wait longer than that, a peer that is busy or
-  // gone, polls every 200 us.
+  // Each poll also moves the transfer on (MPI's TCP transport sends a large message fragment by
+  // fragment, inside MPI_Test), so polling must be quick while data flows: a sleep between polls
+  // would stretch every large transfer. So: poll and yield the core (a rank that waits lets an
+  // oversubscribed peer run) for the first two seconds; only a longer wait, for a peer that is
+  // busy or gone, polls every 200 us.
   const auto patient = started + std::chrono::seconds(2);
   while (!ready()) {
     const auto now = clock::now();
