@@ -1,6 +1,6 @@
 # Finds Cake's dependencies and defines cake_link_dependencies(target).
 # Required: OpenBLAS (GEMM + LAPACK), OpenMP, nlohmann_json, zlib (gzip-compressed IDX files).
-# Optional, each AUTO by default: oneDNN, CUDA, stb_image_write.
+# Optional, each AUTO by default: oneDNN, CUDA, stb_image_write, MPI, NCCL.
 
 # Resolves an AUTO|ON|OFF option: sets ${out} to TRUE/FALSE, fails when ON but not found.
 function(cake_resolve_option name found out)
@@ -112,6 +112,52 @@ if(CAKE_HAVE_CUDA)
                  "cuDNN ${CAKE_CUDNN_LIBRARY}")
 endif()
 
+# ---- MPI (Debian's libopenmpi-dev): the "mpi" backend of cake::distributed ----
+# Only the C API is used; the deprecated C++ bindings (libmpi_cxx) are not wanted.
+set(MPI_CXX_SKIP_MPICXX ON)
+find_package(MPI QUIET COMPONENTS CXX)
+cake_resolve_option(CAKE_WITH_MPI "${MPI_CXX_FOUND}" CAKE_HAVE_MPI)
+
+# ---- NCCL (beside the CUDA toolkit): the "nccl" backend of cake::distributed ----
+set(_nccl_found FALSE)
+if(CAKE_HAVE_CUDA)
+  find_path(CAKE_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  find_library(CAKE_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+  if(CAKE_NCCL_INCLUDE_DIR AND CAKE_NCCL_LIBRARY)
+    set(_nccl_found TRUE)
+  endif()
+endif()
+cake_resolve_option(CAKE_WITH_NCCL "${_nccl_found}" CAKE_HAVE_NCCL)
+
+# The process-group backends: each real one is an object library that alone sees its
+# library's headers (so no other file's compile command changes, and no installed header
+# needs <mpi.h> or <nccl.h>); without it, a stand-in that explains how to get it.
+function(cake_add_distributed_backends target)
+  set(_dir ${PROJECT_SOURCE_DIR}/distributed/backend)
+  if(CAKE_HAVE_MPI)
+    add_library(cake_mpi OBJECT ${_dir}/mpi_group.cpp)
+    target_include_directories(cake_mpi PRIVATE ${PROJECT_BINARY_DIR}/include ${PROJECT_SOURCE_DIR}/include)
+    target_link_libraries(cake_mpi PRIVATE MPI::MPI_CXX)
+    set_target_properties(cake_mpi PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    cake_set_warnings(cake_mpi)
+    target_sources(${target} PRIVATE $<TARGET_OBJECTS:cake_mpi>)
+    target_link_libraries(${target} PRIVATE MPI::MPI_CXX)
+  else()
+    target_sources(${target} PRIVATE ${_dir}/mpi_unavailable.cpp)
+  endif()
+  if(CAKE_HAVE_NCCL)
+    add_library(cake_nccl OBJECT ${_dir}/nccl_group.cpp)
+    target_include_directories(cake_nccl PRIVATE ${PROJECT_BINARY_DIR}/include ${PROJECT_SOURCE_DIR}/include
+                               ${CUDAToolkit_INCLUDE_DIRS} ${CAKE_NCCL_INCLUDE_DIR})
+    set_target_properties(cake_nccl PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    cake_set_warnings(cake_nccl)
+    target_sources(${target} PRIVATE $<TARGET_OBJECTS:cake_nccl>)
+    target_link_libraries(${target} PRIVATE ${CAKE_NCCL_LIBRARY} ${CUDA_cudart_LIBRARY})
+  else()
+    target_sources(${target} PRIVATE ${_dir}/nccl_unavailable.cpp)
+  endif()
+endfunction()
+
 # The CUDA backend as an object library folded into cake: only these files see the CUDA
 # headers, so every other file's compile command is the same with and without CUDA.
 function(cake_add_cuda_backend target)
@@ -155,4 +201,5 @@ function(cake_link_dependencies target)
     cake_add_cuda_backend(${target})
     target_compile_definitions(${target} PUBLIC CAKE_HAVE_CUDA=1)
   endif()
+  cake_add_distributed_backends(${target})
 endfunction()

@@ -11,7 +11,7 @@ install(TARGETS cake EXPORT CakeTargets
 install(FILES ${PROJECT_SOURCE_DIR}/include/cake/cake.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cake)
 # algorithms/detail/ holds the library's internal helpers (with OpenMP pragmas); no public
 # header includes it, so it is not installed.
-foreach(layer tensor autograd nn optim data algorithms cuda)
+foreach(layer tensor autograd nn optim data algorithms distributed cuda)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cake
     FILES_MATCHING PATTERN "*.h" PATTERN "detail" EXCLUDE)
 endforeach()

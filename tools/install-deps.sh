@@ -17,6 +17,7 @@ packages=(
   libstb-dev             # PNG figures (stb_image_write)
   libbenchmark-dev       # bench/
   zlib1g-dev             # gzip'd IDX files (MNIST format)
+  libopenmpi-dev openmpi-bin  # cake::distributed's mpi backend and mpirun (optional at build time)
   clang libclang-rt-14-dev  # tools/fuzz.sh: libFuzzer and clang's sanitizer runtimes
   dataset-fashion-mnist  # the demo data set, in /usr/share/datasets/fashion-mnist
 )

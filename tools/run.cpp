@@ -23,6 +23,7 @@
 
 #include "cake/cuda/cuda.h"
 #include "cake/data/file_io.h"
+#include "cake/distributed/process_group.h"
 #include "cake/tensor/parallel.h"
 #include "cake/tensor/random.h"
 #include "tools/commands.h"
@@ -188,6 +189,19 @@ std::vector<std::string> resume_conflicts(const nlohmann::json& recorded, const 
   return conflicts;
 }
 
+// Where a rank other than 0 writes (its outputs are rank 0's, so nobody reads them).
+struct ScratchFolder {
+  explicit ScratchFolder(int rank)
+      : path(fs::temp_directory_path() / ("cake-rank" + std::to_string(rank) + "-" + std::to_string(::getpid()))) {}
+  ~ScratchFolder() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  ScratchFolder(const ScratchFolder&) = delete;
+  ScratchFolder& operator=(const ScratchFolder&) = delete;
+  fs::path path;
+};
+
 }  // namespace
 
 int run_command(const RunOptions& given) {
@@ -241,6 +255,16 @@ int run_command(const RunOptions& given) {
   }
   request.inputs = run_inputs(options, ctx.params.json());
   check_output(request);
+  // Under mpirun every rank runs the algorithm; rank 0 alone prints and writes the run folder,
+  // the others write into a scratch folder that is removed at the end (docs/distributed.md).
+  const distributed::ProcessGroup& group = distributed::default_group();
+  std::optional<ScratchFolder> scratch;
+  if (group.rank() != 0) {
+    scratch.emplace(group.rank());
+    request = {.out = scratch->path.string(), .algorithm = algorithm.name, .overwrite = true};
+    options.quiet = true;
+    ctx.quiet = true;
+  }
   if (options.threads > 0) set_num_threads(options.threads);
 
   StopHandlers stop_handlers;
@@ -314,6 +338,7 @@ int run_command(const RunOptions& given) {
   ctx.metrics["n_samples"] = ctx.data.size(0);
   ctx.metrics["n_features"] = ctx.data.size(1);
   ctx.metrics["time_s"] = seconds;
+  ctx.metrics["world_size"] = group.world_size();
   write_json_file(ctx.path("metrics.json"), ctx.metrics);
   ctx.log({{"event", "end"}, {"time_s", seconds}});
   ctx.publish();

@@ -242,7 +242,7 @@ double Trainer::train_one_epoch(data::DataLoader& loader) {
     optimizer_.zero_grad();
     const Tensor loss = loss_(batch);
     CAKE_CHECK(loss.numel() == 1, "Trainer: the batch loss must be a scalar, got shape ", loss.sizes());
-    const double value = loss.item<double>();
+    const double value = options_.reduce_loss ? options_.reduce_loss(loss.item<double>()) : loss.item<double>();
     if (!std::isfinite(value)) {
       nonfinite_epoch_ = epoch;
       nonfinite_batch_ = batch_number;
@@ -250,6 +250,7 @@ double Trainer::train_one_epoch(data::DataLoader& loader) {
       return std::numeric_limits<double>::quiet_NaN();
     }
     loss.backward();
+    if (options_.after_backward) options_.after_backward();
     optimizer_.step();
     ++steps_;
     const std::int64_t b = batch.x.size(0);
@@ -272,7 +273,8 @@ TrainResult Trainer::fit(std::shared_ptr<const data::Dataset> train, std::shared
   if (!options_.checkpoint_path.empty()) remove_stale_temporaries(options_.checkpoint_path);
   if (!options_.resume_from.empty()) without_improvement = load_checkpoint(result);
 
-  data::DataLoader loader(train, {.batch_size = options_.batch_size, .shuffle = true, .seed = options_.seed});
+  data::DataLoader loader(train, {.batch_size = options_.batch_size, .shuffle = true, .seed = options_.seed,
+                                  .sampler = options_.sampler});
   loader.set_epoch(result.resumed_from_epoch);  // epochs already done: the next shuffle is theirs + 1
   if (steps_ == 0) steps_ = result.resumed_from_epoch * loader.num_batches();  // a checkpoint without trainer.steps
 

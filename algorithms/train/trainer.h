@@ -135,6 +135,14 @@ struct TrainerOptions {
   std::string resume_from = {};      // "": a fresh start; else a checkpoint to continue from
   // Polled before every batch: true stops the run at that safe point (StopReason::Interrupted).
   std::function<bool()> should_stop = {};
+  // Data-parallel training (cake/distributed/data_parallel.h, make_data_parallel, sets these):
+  // `sampler` gives each epoch's order (this rank's shard) instead of the seeded shuffle,
+  // `after_backward` runs between backward and the optimiser step (the gradient all-reduce),
+  // and every batch loss passes through `reduce_loss` (the mean over the ranks) before it is
+  // checked and recorded, so that all ranks take the same decisions.
+  data::Sampler sampler = nullptr;
+  std::function<void()> after_backward = {};
+  std::function<double(double)> reduce_loss = {};
 };
 
 // Where a training batch is: passed to on_batch_begin.

@@ -47,11 +47,11 @@ TEST_CASE("algorithms/ and tools/ use the public numerics layer, never BLAS, LAP
 
 // The installed package exports only include/ (as include/cake/...), so the library's own files
 // must include each other as "cake/tensor/tensor.h", never "tensor/tensor.h" (which would only
-// resolve inside this repository), and no installed header may need OpenMP.
-TEST_CASE("library files include Cake as cake/..., and no installed header uses OpenMP") {
+// resolve inside this repository), and no installed header may need OpenMP, MPI or NCCL.
+TEST_CASE("library files include Cake as cake/..., and no installed header uses OpenMP, MPI or NCCL") {
   const char* source_dir = std::getenv("CAKE_SOURCE_DIR");
   REQUIRE_MESSAGE(source_dir != nullptr, "CAKE_SOURCE_DIR is not set (ctest sets it)");
-  const std::vector<std::string> layers = {"tensor", "autograd", "nn", "optim", "data", "algorithms", "cuda"};
+  const std::vector<std::string> layers = {"tensor", "autograd", "nn", "optim", "data", "algorithms", "distributed", "cuda"};
   std::int64_t files = 0;
   for (const std::string& folder : layers) {
     for (const auto& entry : fs::recursive_directory_iterator(fs::path(source_dir) / folder)) {
@@ -66,6 +66,9 @@ TEST_CASE("library files include Cake as cake/..., and no installed header uses 
       if (installed_header) {
         CHECK_MESSAGE(text.find("#include <omp.h>") == std::string::npos, entry.path().string() << " includes <omp.h>");
         CHECK_MESSAGE(text.find("#pragma omp") == std::string::npos, entry.path().string() << " has an OpenMP pragma");
+        // MPI and NCCL stay inside distributed/backend/*.cpp: the installed package needs neither.
+        for (const char* hidden : {"#include <mpi.h>", "#include <nccl.h>"})
+          CHECK_MESSAGE(text.find(hidden) == std::string::npos, entry.path().string() << " contains " << hidden);
       }
     }
   }

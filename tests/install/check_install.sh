@@ -9,8 +9,9 @@ cmake --install "$build_dir" --prefix "$scratch/prefix" >/dev/null
 # The package exports one include directory, holding only cake/ (no top-level tensor/, nn/ ...).
 extra=$(ls "$scratch/prefix/include" | grep -vx cake || true)
 if [ -n "$extra" ]; then echo "install: unexpected top-level include entries: $extra" >&2; exit 1; fi
-# No path of the building machine's libraries (OpenBLAS, oneDNN) in the exported targets.
-if grep -n "/usr/lib\|libopenblas\|libdnnl" "$scratch"/prefix/lib*/cmake/Cake/CakeTargets*.cmake; then
+# No path of the building machine's libraries (OpenBLAS, oneDNN, MPI, NCCL) in the exported
+# targets: they are private to libcake, so a consumer needs none of their headers.
+if grep -n "/usr/lib\|libopenblas\|libdnnl\|MPI::\|libmpi\|nccl" "$scratch"/prefix/lib*/cmake/Cake/CakeTargets*.cmake; then
   echo "install: the exported targets name a library path of the build machine" >&2; exit 1
 fi
 cmake -S "$source_dir/tests/install/consumer" -B "$scratch/build" -G Ninja \

@@ -19,6 +19,7 @@
 // with, finetune_mode ("frozen" or "full") and encoder_weight_change (||W' - W|| / ||W||).
 #include "cake/algorithms/train/finetune.h"
 #include "cake/autograd/ops.h"
+#include "cake/distributed/data_parallel.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/nn/functional.h"
 #include "cake/optim/adam.h"
@@ -88,7 +89,9 @@ void run(RunContext& ctx) {
   const algorithms::BatchLoss loss = [&, device](const data::Batch& batch) {
     return nn::functional::nll_loss(classifier->forward(batch.x.to(device)), batch.y.to(device));
   };
-  algorithms::Trainer trainer(*classifier, adam, loss, trainer_options(ctx));
+  algorithms::TrainerOptions settings = trainer_options(ctx);
+  const auto ddp = data_parallel(ctx, *classifier, settings, images.train.size(0));  // under mpirun
+  algorithms::Trainer trainer(*classifier, adam, loss, settings);
   train_and_log(ctx, trainer, images, "negative log-likelihood");
   save(*classifier, ctx.path("model.safetensors").string());
   ctx.metrics["encoder_weight_change"] = cake::train::relative_change(classifier->encoder_parameters(), encoder_before);

@@ -6,11 +6,13 @@
 // cake::cluster::KMeansOptions (tools/library_defaults.h). The run
 // leaves labels.npy, centroids.npy, the inertia (sum of squared distances to the nearest
 // centre, Lloyd 1982) in metrics.json, and the usual scores and figures when labels are known.
+// Under `mpirun -np P cake run kmeans ...` the P ranks share the rows (distributed/kmeans.h).
 #include <algorithm>
 #include <string>
 
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/data/npy.h"
+#include "cake/distributed/kmeans.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -33,16 +35,35 @@ void run_kmeans(RunContext& ctx) {
   ctx.progress->message("kmeans: " + std::to_string(model.options().n_init) + " runs of " +
                         model.options().algorithm + " from " + model.options().init);
   ctx.progress->start("kmeans", 1);
-  const Tensor labels = model.fit_predict(x);
-  ctx.progress->update(1, {{"inertia", model.inertia()}});
+  Tensor labels, centers;
+  double inertia = 0.0;
+  std::int64_t n_iter = 0;
+  distributed::ProcessGroup& group = distributed::default_group();
+  if (group.world_size() == 1) {
+    labels = model.fit_predict(x);
+    centers = model.cluster_centers();
+    inertia = model.inertia();
+    n_iter = model.n_iter();
+  } else {
+    // Under mpirun: each rank clusters its own rows (distributed/kmeans.h), the same draws
+    // from the same --seed on every rank; the labels are gathered back in row order.
+    const distributed::Shard shard = distributed::shard_rows(x.size(0), group.rank(), group.world_size());
+    const distributed::KMeansResult fit =
+        distributed::fit_kmeans(group, x.narrow(0, shard.begin, shard.size()), model.options());
+    labels = group.all_gather(fit.labels);
+    centers = fit.centers;
+    inertia = fit.inertia;
+    n_iter = fit.n_iter;
+  }
+  ctx.progress->update(1, {{"inertia", inertia}});
   ctx.progress->finish();
 
-  ctx.metrics["inertia"] = model.inertia();
-  ctx.metrics["n_iter"] = model.n_iter();
-  ctx.log({{"inertia", model.inertia()}, {"n_iter", model.n_iter()}});
+  ctx.metrics["inertia"] = inertia;
+  ctx.metrics["n_iter"] = n_iter;
+  ctx.log({{"inertia", inertia}, {"n_iter", n_iter}});
   ctx.save_labels(labels);
-  data::write_npy(ctx.path("centroids.npy"), model.cluster_centers());
-  if (ctx.image_shape) ctx.save_image_grid("centroids.png", model.cluster_centers(), std::min<std::int64_t>(k, 10));
+  data::write_npy(ctx.path("centroids.npy"), centers);
+  if (ctx.image_shape) ctx.save_image_grid("centroids.png", centers, std::min<std::int64_t>(k, 10));
 }
 
 using O = cluster::KMeansOptions;

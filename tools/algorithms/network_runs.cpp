@@ -11,6 +11,7 @@
 
 #include "cake/algorithms/manifold/tsne.h"
 #include "cake/autograd/ops.h"
+#include "cake/distributed/data_parallel.h"
 #include "cake/tensor/creation.h"
 #include "tools/figures.h"
 #include "tools/output.h"
@@ -129,6 +130,23 @@ algorithms::TrainerOptions trainer_options(const RunContext& ctx) {
           .should_stop = stop};
 }
 
+std::unique_ptr<distributed::DistributedDataParallel> data_parallel(RunContext& ctx, nn::Module& model,
+                                                                    algorithms::TrainerOptions& options,
+                                                                    std::int64_t train_size) {
+  distributed::ProcessGroup& group = distributed::default_group();
+  const int p = group.world_size();
+  if (p == 1) return nullptr;
+  if (options.batch_size % p != 0)
+    throw UsageError(ctx.algorithm + ": batch_size " + std::to_string(options.batch_size) + " must be a multiple of the " +
+                     std::to_string(p) + " ranks (each rank takes batch_size / ranks samples of every batch)");
+  options.batch_size /= p;
+  auto ddp = std::make_unique<distributed::DistributedDataParallel>(model, group);
+  distributed::make_data_parallel(options, *ddp, train_size);
+  ctx.progress->message(std::to_string(p) + " ranks, " + std::to_string(options.batch_size) + " samples of each batch per rank, " +
+                        std::to_string(ddp->num_buckets()) + " gradient buckets");
+  return ddp;
+}
+
 // ---- training -------------------------------------------------------------------------------------------
 
 algorithms::TrainResult train_and_log(RunContext& ctx, algorithms::Trainer& trainer, const RunImages& images,
@@ -162,7 +180,9 @@ algorithms::TrainResult train_and_log(RunContext& ctx, algorithms::Trainer& trai
     // checkpoints follow it there.
     if (ctx.publish) {
       ctx.publish();
-      trainer.set_checkpoint_path(ctx.path("checkpoint.safetensors").string());
+      // (Under mpirun only rank 0 writes checkpoints: the others have no path to follow.)
+      if (!trainer.options().checkpoint_path.empty())
+        trainer.set_checkpoint_path(ctx.path("checkpoint.safetensors").string());
     }
     log_epoch(s, false);
     std::vector<std::pair<std::string, double>> shown{{"train", s.train_loss}};

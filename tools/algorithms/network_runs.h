@@ -29,6 +29,10 @@
 #include "cake/data/image.h"
 #include "tools/registry.h"
 
+namespace cake::distributed {
+class DistributedDataParallel;
+}
+
 namespace cake::cli::networks {
 
 // Per-algorithm defaults of the shared training parameters.
@@ -64,6 +68,13 @@ std::shared_ptr<const data::TensorDataset> dataset(const Tensor& images, const T
 // Resumes from the run's own checkpoint (--resume) or from the `resume` parameter's; stops at
 // a safe point when ctx.stop_requested. Refuses epochs < 1 and a negative min_delta (UsageError).
 algorithms::TrainerOptions trainer_options(const RunContext& ctx);
+// Under `mpirun -np P`: wraps `model` for data-parallel training (cake/distributed/data_parallel.h)
+// and sets `options` up for it, each rank taking options.batch_size / P samples of every batch
+// (so P ranks take the same steps as one process with options.batch_size). Returns null when
+// the run has one rank. The caller includes cake/distributed/data_parallel.h.
+std::unique_ptr<distributed::DistributedDataParallel> data_parallel(RunContext& ctx, nn::Module& model,
+                                                                    algorithms::TrainerOptions& options,
+                                                                    std::int64_t train_size);
 
 // Runs trainer.fit with a progress bar, one log.jsonl line per epoch and the loss curve
 // (loss_curve.png); records train_loss, val_loss, best_epoch, epochs_run, stop_reason and

@@ -7,6 +7,7 @@
 #include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/data/transforms.h"
+#include "cake/distributed/data_parallel.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/optim/adam.h"
 #include "cake/tensor/creation.h"
@@ -99,6 +100,7 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
     }
   }
   ctx.metrics["batch_size_used"] = options.batch_size;
+  const auto ddp = data_parallel(ctx, model, options, run.images.train.size(0));
   algorithms::Trainer trainer(model, *optimizer, loss, options);
   // The loss of rebuilding every image as the mean image: a loss that stays near it is the plateau.
   const double mean_mse = cake::networks::mean_image_mse(run.images.val.defined() ? run.images.val : run.images.train);

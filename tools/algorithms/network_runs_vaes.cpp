@@ -1,6 +1,7 @@
 // network_runs_vaes.cpp: the runs of the VAE family (network_runs.h): vae and conv-vae.
 #include "cake/algorithms/networks/vae.h"
 #include "cake/autograd/grad_mode.h"
+#include "cake/distributed/data_parallel.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/optim/adam.h"
 #include "cake/tensor/creation.h"
@@ -39,7 +40,9 @@ void run_vae(RunContext& ctx, const std::string& kind) {
   const algorithms::BatchLoss loss = [&, device](const data::Batch& batch) {
     return algorithms::vae_loss(model, batch.x.to(device), options).total;
   };
-  algorithms::Trainer trainer(model, adam, loss, trainer_options(ctx));
+  algorithms::TrainerOptions settings = trainer_options(ctx);
+  const auto ddp = data_parallel(ctx, model, settings, images.train.size(0));  // under mpirun
+  algorithms::Trainer trainer(model, adam, loss, settings);
   train_and_log(ctx, trainer, images, "negative ELBO per image");
   save(model, ctx.path("model.safetensors").string());
 

@@ -1,0 +1,34 @@
+// pca.h: principal component analysis of data sharded by rows over the ranks of a group.
+//
+//   auto group = cake::distributed::init_process_group();
+//   auto shard = cake::distributed::shard_rows(X.size(0), group->rank(), group->world_size());
+//   cake::distributed::PCAResult pca = cake::distributed::fit_pca(*group, X.narrow(0, shard.begin, shard.size()), 5);
+//   cake::Tensor V = pca.components;                 // [5, D], the same on every rank
+//
+// The principal directions are the eigenvectors of the covariance C = X_c^T X_c / (N - 1) of
+// the centred data (Pearson 1901; Jolliffe 2002, "Principal Component Analysis", ch. 1), and
+// both the mean and the Gram matrix X_c^T X_c are sums over rows: each rank sums its own (in
+// float64), one all-reduce each gives the totals, and every rank solves the same D x D
+// eigenproblem. So the result is cake::decomposition::PCA's svd_solver="covariance_eigh" on
+// the concatenated rows, with the same sign rule (scikit-learn's svd_flip: the largest entry of
+// each component positive), up to the rounding of the sums. Memory and traffic: D x D doubles,
+// whatever N is; for D in the thousands prefer fewer features first.
+#pragma once
+
+#include <cstdint>
+
+#include "cake/distributed/process_group.h"
+
+namespace cake::distributed {
+
+struct PCAResult {
+  Tensor components;          // [k, D] float64, unit rows, largest variance first
+  Tensor explained_variance;  // [k] float64, eigenvalues of C
+  Tensor mean;                // [D] float64, over all ranks' rows
+  std::int64_t n_samples = 0;
+};
+
+// Every rank calls it with its rows X_local [n_r, D]; 1 <= k <= D.
+PCAResult fit_pca(ProcessGroup& group, const Tensor& X_local, std::int64_t n_components);
+
+}  // namespace cake::distributed

@@ -1,0 +1,249 @@
+// The multi-rank tests. CTest runs this program three times: alone (world size 1, the "local"
+// backend, as distributed/test_ranks), and under mpirun with 2 and 3 ranks on this machine
+// (distributed/test_ranks_np2, _np3, through run_ranks.sh; skipped without mpirun or MPI).
+// Every rank runs every test case, and each builds the single-process reference itself, so a
+// difference shows on the rank that sees it.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/distributed/data_parallel.h"
+#include "cake/distributed/kmeans.h"
+#include "cake/distributed/pca.h"
+#include "cake/algorithms/decomposition/pca.h"
+#include "cake/distributed/process_group.h"
+#include "cake/autograd/ops.h"
+#include "cake/nn/activation.h"
+#include "cake/nn/functional.h"
+#include "cake/nn/linear.h"
+#include "cake/nn/sequential.h"
+#include "cake/optim/sgd.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/random.h"
+#include "helpers.h"
+
+using namespace cake;
+namespace dist = cake::distributed;
+namespace F = cake::nn::functional;
+
+namespace {
+
+dist::ProcessGroup& group() { return dist::default_group(); }
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  return (a.to(kFloat64) - b.to(kFloat64)).abs().max().item<double>();
+}
+
+// Four Gaussian blobs in 5 dimensions, the same on every rank (a fixed seed).
+Tensor blobs(std::int64_t n) {
+  manual_seed(11);
+  Tensor centres = randn({4, 5}) * 6.0;
+  Tensor which = randint(0, 4, {n});
+  return centres.index_select(0, which) + randn({n, 5});
+}
+
+std::shared_ptr<nn::Sequential> small_net(std::uint64_t seed) {
+  manual_seed(seed);
+  return std::make_shared<nn::Sequential>(nn::Linear(6, 8), nn::Tanh(), nn::Linear(8, 3));
+}
+
+}  // namespace
+
+TEST_CASE("collectives: sum, mean, max, broadcast, all_gather of uneven shards, reduce_scatter, barrier") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size(), r = g.rank();
+  INFO("rank " << r << " of " << p << " (" << g.backend() << ")");
+  Tensor x = full({3}, static_cast<double>(r + 1), kFloat32);
+  g.all_reduce(x, dist::ReduceOp::Sum);
+  CHECK(x[0].item<double>() == doctest::Approx(p * (p + 1) / 2.0));
+  Tensor m = full({2, 2}, static_cast<double>(r), kFloat64);
+  g.all_reduce(m, dist::ReduceOp::Mean);
+  CHECK(m[1][1].item<double>() == doctest::Approx((p - 1) / 2.0));
+  Tensor big = tensor(std::vector<std::int64_t>{r, -r});
+  g.all_reduce(big, dist::ReduceOp::Max);
+  CHECK(big[0].item<std::int64_t>() == p - 1);
+  CHECK(big[1].item<std::int64_t>() == 0);
+  // A non-contiguous view is reduced through a copy and written back.
+  Tensor wide = full({2, 4}, 1.0, kFloat32);
+  Tensor column = wide.narrow(1, 1, 1);
+  g.all_reduce(column, dist::ReduceOp::Sum);
+  CHECK(wide[1][1].item<double>() == doctest::Approx(p));
+  CHECK(wide[1][0].item<double>() == doctest::Approx(1.0));
+
+  Tensor b = full({4}, static_cast<double>(r == p - 1 ? 7 : -1), kFloat32);
+  g.broadcast(b, p - 1);
+  CHECK(b[3].item<double>() == 7.0);
+
+  // Rank r holds r + 1 rows, each filled with r: the gather holds them in rank order.
+  Tensor mine = full({r + 1, 2}, static_cast<double>(r), kFloat32);
+  Tensor all = g.all_gather(mine);
+  REQUIRE(all.size(0) == p * (p + 1) / 2);
+  std::int64_t row = 0;
+  for (int q = 0; q < p; ++q)
+    for (int k = 0; k <= q; ++k, ++row) CHECK(all[row][1].item<double>() == q);
+
+  Tensor blocks = arange(0.0, 2.0 * p, 1.0, kFloat64).view({p, 2});  // the same on every rank
+  Tensor reduced = g.reduce_scatter(blocks, dist::ReduceOp::Sum);
+  CHECK(reduced.sizes() == Shape{1, 2});
+  CHECK(reduced[0][0].item<double>() == doctest::Approx(2.0 * r * p));
+  g.barrier();
+  if (p > 1)
+    CHECK_THROWS_WITH_AS(g.reduce_scatter(ones({p + 1, 2}), dist::ReduceOp::Sum),
+                         doctest::Contains("multiple of the world size"), cake::Error);
+}
+
+TEST_CASE("a collective a peer does not join times out with a message, and the group recovers when it arrives") {
+  if (group().world_size() < 2) return;  // needs a peer
+  auto g = dist::init_process_group({.timeout_seconds = 0.3});
+  if (g->rank() == 0) {
+    CHECK_THROWS_WITH_AS(g->barrier(), doctest::Contains("timed out after 0.3 s on rank 0"), cake::Error);
+  } else {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    g->barrier();
+  }
+  g->set_timeout(60.0);
+  g->barrier();  // rank 0 first completes the barrier that timed out
+  Tensor one = ones({1});
+  g->all_reduce(one, dist::ReduceOp::Sum);
+  CHECK(one.item<double>() == g->world_size());
+}
+
+TEST_CASE("distributed k-means: the same centres and labels as one process on all the rows") {
+  dist::ProcessGroup& g = group();
+  const Tensor X = blobs(301);
+  const dist::Shard shard = dist::shard_rows(X.size(0), g.rank(), g.world_size());
+  const Tensor mine = X.narrow(0, shard.begin, shard.size());
+
+  SUBCASE("k-means++ seeding, three restarts") {
+    const cluster::KMeansOptions options{.n_clusters = 4, .n_init = 3, .random_state = 5};
+    cluster::KMeans single(options);
+    single.fit(X);
+    const dist::KMeansResult fit = dist::fit_kmeans(g, mine, options);
+    CHECK(fit.n_samples == 301);
+    CHECK(max_abs_diff(fit.centers, single.cluster_centers()) < 1e-5);
+    CHECK(fit.inertia == doctest::Approx(single.inertia()).epsilon(1e-9));
+    CHECK(fit.n_iter == single.n_iter());
+    CHECK(max_abs_diff(fit.labels, single.labels().narrow(0, shard.begin, shard.size())) == 0.0);
+  }
+  SUBCASE("a given start with a centre far from every point: the emptied cluster takes the farthest point") {
+    Tensor start = X.narrow(0, 0, 4).clone();
+    start[3].fill_(1000.0);
+    const cluster::KMeansOptions options{.n_clusters = 4, .init_centers = start};
+    cluster::KMeans single(options);
+    single.fit(X);
+    const dist::KMeansResult fit = dist::fit_kmeans(g, mine, options);
+    CHECK(max_abs_diff(fit.centers, single.cluster_centers()) < 1e-5);
+    CHECK(max_abs_diff(fit.labels, single.labels().narrow(0, shard.begin, shard.size())) == 0.0);
+  }
+  SUBCASE("random init and unseeded: the ranks' generators agree after the same manual_seed") {
+    manual_seed(9);
+    cluster::KMeans single({.n_clusters = 4, .init = "random", .n_init = 2});
+    single.fit(X);
+    manual_seed(9);
+    const dist::KMeansResult fit = dist::fit_kmeans(g, mine, {.n_clusters = 4, .init = "random", .n_init = 2});
+    CHECK(max_abs_diff(fit.centers, single.cluster_centers()) < 1e-5);
+  }
+}
+
+TEST_CASE("distributed PCA: the same components and variances as one process (covariance solver)") {
+  dist::ProcessGroup& g = group();
+  manual_seed(6);
+  const Tensor X = matmul(randn({203, 6}, kFloat64), randn({6, 6}, kFloat64)) + 3.0;
+  const dist::Shard shard = dist::shard_rows(X.size(0), g.rank(), g.world_size());
+  const dist::PCAResult fit = dist::fit_pca(g, X.narrow(0, shard.begin, shard.size()), 4);
+  decomposition::PCA single({.n_components = 4, .svd_solver = "covariance_eigh"});
+  single.fit(X);
+  CHECK(fit.n_samples == 203);
+  CHECK(max_abs_diff(fit.components, single.components()) < 1e-9);
+  CHECK(max_abs_diff(fit.explained_variance, single.explained_variance()) < 1e-9);
+  CHECK(max_abs_diff(fit.mean, single.mean()) < 1e-12);
+}
+
+TEST_CASE("a data-parallel step on p ranks equals one process on the concatenated batch") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size(), r = g.rank();
+  manual_seed(3);
+  const Tensor X = randn({4 * p, 6}), Y = randn({4 * p, 3});
+  for (const bool overlap : {true, false}) {
+    CAPTURE(overlap);
+    // Each rank starts from different weights; the wrapper copies rank 0's everywhere.
+    auto net = small_net(100 + static_cast<std::uint64_t>(r));
+    dist::DistributedDataParallel ddp(*net, g, {.bucket_bytes = 64, .overlap = overlap});
+    CHECK(ddp.num_buckets() >= 2);
+    auto reference = small_net(100);  // rank 0's weights, trained alone on all 4p rows
+    optim::SGD sgd(net->parameters(), {.lr = 0.1});
+    optim::SGD sgd_ref(reference->parameters(), {.lr = 0.1});
+    for (int step = 0; step < 3; ++step) {
+      sgd.zero_grad();
+      F::mse_loss(net->forward(X.narrow(0, 4 * r, 4)), Y.narrow(0, 4 * r, 4)).backward();
+      ddp.synchronize_gradients();
+      sgd.step();
+      sgd_ref.zero_grad();
+      F::mse_loss(reference->forward(X), Y).backward();
+      sgd_ref.step();
+    }
+    const auto trained = net->named_parameters(), expected = reference->named_parameters();
+    for (std::size_t i = 0; i < trained.size(); ++i) {
+      CAPTURE(trained[i].first);
+      CHECK(max_abs_diff(trained[i].second, expected[i].second) < 2e-6);
+    }
+    CHECK(ddp.stats().steps == 3);
+    // With overlap the hooks start buckets during backward (all but the first layer's, at least).
+    if (overlap) CHECK(ddp.stats().early_buckets >= 3 * (ddp.num_buckets() - 1));
+    else CHECK(ddp.stats().early_buckets == 0);
+  }
+}
+
+TEST_CASE("the Trainer on p ranks (shards of batch 12/p) equals one process with batch 12; resume on one rank") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size(), r = g.rank();
+  manual_seed(4);
+  const Tensor X = randn({24, 6}), Y = randn({24, 3});
+  const auto dataset = std::make_shared<data::TensorDataset>(X, Y);
+  auto loss_of = [](nn::Module& net) {
+    return [&net](const data::Batch& b) { return F::mse_loss(net.forward(b.x), b.y); };
+  };
+  const std::filesystem::path dir = std::filesystem::current_path() / ("test_ranks_np" + std::to_string(p));
+  if (r == 0) std::filesystem::create_directories(dir);
+  g.barrier();
+
+  // p ranks, 2 epochs, checkpoints by rank 0.
+  auto net = small_net(200 + static_cast<std::uint64_t>(r));
+  dist::DistributedDataParallel ddp(*net, g);
+  optim::SGD sgd(net->parameters(), {.lr = 0.05});
+  train::TrainerOptions options{.epochs = 2, .batch_size = 12 / p, .patience = 0, .seed = 8,
+                                .checkpoint_path = (dir / "epoch.safetensors").string()};
+  dist::make_data_parallel(options, ddp, dataset->size());
+  train::Trainer trainer(*net, sgd, loss_of(*net), options);
+  const train::TrainResult result = trainer.fit(dataset);
+
+  // One process, batch 12, the same shuffle: the union of the ranks' batches is its batch.
+  auto alone = small_net(200);
+  optim::SGD sgd_alone(alone->parameters(), {.lr = 0.05});
+  train::Trainer single(*alone, sgd_alone, loss_of(*alone), {.epochs = 2, .batch_size = 12, .patience = 0, .seed = 8});
+  const train::TrainResult expected = single.fit(dataset);
+  const auto a = net->named_parameters(), b = alone->named_parameters();
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(max_abs_diff(a[i].second, b[i].second) < 2e-6);
+  CHECK(result.history.back().train_loss == doctest::Approx(expected.history.back().train_loss).epsilon(1e-5));
+
+  // A checkpoint of epoch 2 exists (rank 0 wrote it); one process resumes it to epoch 3 and
+  // matches one process that trained 3 epochs straight.
+  g.barrier();
+  auto resumed = small_net(999);
+  optim::SGD sgd_resumed(resumed->parameters(), {.lr = 0.05});
+  train::Trainer again(*resumed, sgd_resumed, loss_of(*resumed),
+                       {.epochs = 3, .batch_size = 12, .patience = 0, .seed = 8,
+                        .resume_from = (dir / "epoch.safetensors").string()});
+  again.fit(dataset);
+  auto straight = small_net(200);
+  optim::SGD sgd_straight(straight->parameters(), {.lr = 0.05});
+  train::Trainer three(*straight, sgd_straight, loss_of(*straight), {.epochs = 3, .batch_size = 12, .patience = 0, .seed = 8});
+  three.fit(dataset);
+  const auto c = resumed->named_parameters(), d = straight->named_parameters();
+  for (std::size_t i = 0; i < c.size(); ++i) CHECK(max_abs_diff(c[i].second, d[i].second) < 2e-6);
+  g.barrier();  // every rank has read the checkpoint
+  if (r == 0) std::filesystem::remove_all(dir);
+}
