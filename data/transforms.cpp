@@ -353,6 +353,7 @@ RandomBrightnessContrast::RandomBrightnessContrast(double brightness_, double co
 Tensor RandomBrightnessContrast::operator()(Tensor input) const {
   const Tensor x = image_batch(input, "RandomBrightnessContrast");
   const std::int64_t n = x.size(0);
+  if (brightness == 0.0 && contrast == 0.0) return x.clone();  // factors of 1: nothing to draw
   // Three uniforms per sample: brightness, contrast, whether to jitter at all.
   const Tensor u = rand({n, 3}, kFloat64);
   const Tensor applied = u.narrow(1, 2, 1).lt(p).to(kFloat64);  // [n, 1]
@@ -361,7 +362,9 @@ Tensor RandomBrightnessContrast::operator()(Tensor input) const {
   const Shape per_sample{n, 1, 1, 1};
   const Tensor lit = (x * b.reshape(per_sample).to(x.dtype())).clamp(0.0, 1.0);
   const Tensor mean = lit.mean(Shape{1, 2, 3}, true);
-  return ((lit - mean) * c.reshape(per_sample).to(x.dtype()) + mean).clamp(0.0, 1.0);
+  const Tensor jittered = ((lit - mean) * c.reshape(per_sample).to(x.dtype()) + mean).clamp(0.0, 1.0);
+  // The samples left out keep their exact values (x - mean + mean need not round back to x).
+  return where(applied.reshape(per_sample).gt(0.5), jittered, x);
 }
 
 }  // namespace cake::data

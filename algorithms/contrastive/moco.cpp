@@ -200,7 +200,7 @@ Tensor info_nce_loss(const Tensor& q, const Tensor& k, const Tensor& queue, doub
   const Tensor positive = (q * k.detach()).sum(1, true);                 // [N, 1]: q . k+
   const Tensor negative = q.matmul(queue.detach().t());                 // [N, K]: q . k_i
   const Tensor logits = cat({positive, negative}, 1) / temperature;      // eq. (1)'s exponents
-  const Tensor target = zeros({q.size(0)}, TensorOptions(kInt64).device(q.device()));  // k+ is class 0
+  const Tensor target = zeros({q.size(0)}, TensorOptions(kInt64, q.device()));  // k+ is class 0
   return nn::functional::cross_entropy(logits, target);
 }
 

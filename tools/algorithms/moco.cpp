@@ -32,6 +32,7 @@
 #include "tools/algorithms/network_runs.h"
 #include "tools/errors.h"
 #include "tools/figures.h"
+#include "tools/output.h"
 
 namespace cake::cli {
 namespace {
@@ -74,7 +75,8 @@ std::vector<ParamSpec> moco_params(std::int64_t epochs) {
       {"noise", ParamType::Float, "0.05", "Gaussian noise sigma added last, clipped to [0, 1] (0: none)"},
       {"probe", ParamType::Bool, "true", "fit the linear probe on the frozen features"},
       {"knn_k", ParamType::Int, "200", "neighbours of the k-NN classifier (demo: 200, weights exp(s / 0.1))"},
-      {"kmeans_n_init", ParamType::Int, "10", "k-means restarts on the features"}};
+      {"kmeans_n_init", ParamType::Int, "10", "k-means restarts on the features"},
+      {"tsne_samples", ParamType::Int, "2000", "test features embedded with t-SNE for features_tsne.png (0: none)"}};
   for (ParamSpec& spec : encoder_params()) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::training_params(epochs, 256, 0.03, 5e-4)) p.push_back(spec);
   return p;
@@ -257,7 +259,7 @@ void run(RunContext& ctx) {
   const std::int64_t classes = ctx.labels.max().item<std::int64_t>() + 1;
   cluster::KMeans km({.n_clusters = classes, .n_init = ctx.params.get_int("kmeans_n_init"), .random_state = ctx.seed});
   ctx.save_labels(km.fit_predict(train_features));
-  save_tsne(ctx, s, 2000);
+  save_tsne(ctx, s, ctx.params.get_int("tsne_samples"));
 }
 
 CAKE_REGISTER_ALGORITHM({
