@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cmath>
 #include <numbers>
 #include <numeric>
@@ -139,6 +140,62 @@ Tensor ContrastiveEncoder::features(const Tensor& images) {
 
 Tensor ContrastiveEncoder::forward(const Tensor& images) {
   return nn::functional::normalize(head_->forward(features(images)), 2.0, 1);
+}
+
+// ---- loading a saved encoder -------------------------------------------------------------------
+
+namespace {
+
+// The encoder's tensors of a file, without the "model." prefix of a Trainer checkpoint.
+std::map<std::string, Tensor> encoder_tensors(const std::string& path) {
+  const SafetensorsFile file = load_safetensors(path);
+  std::map<std::string, Tensor> out;
+  bool checkpoint = false;
+  for (const auto& [name, tensor] : file.tensors) checkpoint = checkpoint || name.rfind("model.", 0) == 0;
+  for (const auto& [name, tensor] : file.tensors) {
+    if (!checkpoint) out[name] = tensor;
+    else if (name.rfind("model.", 0) == 0) out[name.substr(6)] = tensor;
+  }
+  return out;
+}
+
+bool has_prefix(const std::map<std::string, Tensor>& tensors, const std::string& prefix) {
+  const auto it = tensors.lower_bound(prefix);
+  return it != tensors.end() && it->first.rfind(prefix, 0) == 0;
+}
+
+}  // namespace
+
+EncoderFeatures::EncoderFeatures(std::shared_ptr<ContrastiveEncoder> encoder) : encoder_(std::move(encoder)) {
+  CAKE_CHECK(encoder_ != nullptr, "EncoderFeatures: no encoder");
+  register_module("encoder", encoder_);
+}
+
+bool is_contrastive_encoder_file(const std::string& path) {
+  const std::map<std::string, Tensor> t = encoder_tensors(path);
+  return has_prefix(t, "backbone.") && has_prefix(t, "head.");
+}
+
+std::shared_ptr<ContrastiveEncoder> load_contrastive_encoder(const std::string& path, const Shape& image_shape) {
+  const std::map<std::string, Tensor> t = encoder_tensors(path);
+  CAKE_CHECK(has_prefix(t, "backbone.") && has_prefix(t, "head."), "load_contrastive_encoder: ", path,
+             " holds no MoCo encoder (no backbone.* and head.* tensors)");
+  CAKE_CHECK(image_shape.size() == 3 && image_shape[1] == image_shape[2],
+             "load_contrastive_encoder: expected a square image shape {C, H, W}, got ", image_shape);
+  EncoderOptions o{.in_channels = image_shape[0], .image_size = image_shape[1]};
+  if (t.count("backbone.features.0.weight")) {
+    // A ConvNet: VGG's first convolution is 3x3 with 32 filters, AlexNet's 5x5 with 48.
+    o.backbone = t.at("backbone.features.0.weight").size(0) == 48 ? "alexnet" : "vgg";
+  } else {
+    CAKE_CHECK(t.count("backbone.0.weight"), "load_contrastive_encoder: ", path, " has no first convolution");
+  }
+  CAKE_CHECK(t.count("head.1.weight"), "load_contrastive_encoder: ", path, " has no projection head (head.1.weight)");
+  o.feature_dim = t.at("head.1.weight").size(1);
+  o.mlp_head = t.count("head.3.weight") > 0;
+  o.dim = (o.mlp_head ? t.at("head.3.weight") : t.at("head.1.weight")).size(0);
+  auto encoder = std::make_shared<ContrastiveEncoder>(o);
+  encoder->load_state_dict(t, true, path);
+  return encoder;
 }
 
 // ---- momentum update, queue, loss -----------------------------------------------------------------

@@ -104,6 +104,27 @@ class ContrastiveEncoder : public nn::Module {
   std::shared_ptr<nn::Sequential> head_;
 };
 
+// The backbone of an encoder as a module of its own: forward(images) = encoder.features(images).
+// What a classifier or a probe puts on top of a pretrained MoCo encoder (train::EncoderClassifier,
+// `cake run finetune`); the encoder is shared, not copied.
+class EncoderFeatures : public nn::Module {
+ public:
+  explicit EncoderFeatures(std::shared_ptr<ContrastiveEncoder> encoder);
+  Tensor forward(const Tensor& images) override { return encoder_->features(images); }
+  std::int64_t feature_dim() const { return encoder_->options().feature_dim; }
+  std::string name() const override { return "EncoderFeatures(" + encoder_->options().backbone + ")"; }
+
+ private:
+  std::shared_ptr<ContrastiveEncoder> encoder_;
+};
+
+// Whether a safetensors file (a moco run's model.safetensors, or its checkpoint.safetensors)
+// holds a ContrastiveEncoder: tensors "backbone.*" and "head.*" (under "model." in a checkpoint).
+bool is_contrastive_encoder_file(const std::string& path);
+// Rebuilds the encoder saved there: the backbone, feature_dim, dim and head are read from the
+// tensor shapes; image_shape {C, H, W} is that of the images it will see. Errors name the file.
+std::shared_ptr<ContrastiveEncoder> load_contrastive_encoder(const std::string& path, const Shape& image_shape);
+
 // theta_k <- m theta_k + (1 - m) theta_q for every parameter, in place and without a graph
 // (eq. 2). Buffers (batch norm's running statistics) are not averaged: as in the authors' code,
 // the key encoder's own forward passes keep them. The modules must have the same parameters.

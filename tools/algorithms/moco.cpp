@@ -277,7 +277,7 @@ CAKE_REGISTER_ALGORITHM({
 std::vector<ParamSpec> ablation_params() {
   std::vector<ParamSpec> p = moco_params(2);
   for (ParamSpec& spec : p) {
-    if (spec.name == "queue_unit") spec.default_value = "batches";
+    if (spec.name == "batch_size") spec.default_value = "100";  // the MNIST demo the poster's network matches
   }
   p.push_back({"queues", ParamType::IntList, "16,32,64,128", "queue lengths of the grid (the poster's), in queue_unit"});
   p.push_back({"momenta", ParamType::FloatList, "0.9,0.99,0.999,0.9999", "momenta of the grid (the poster's)"});

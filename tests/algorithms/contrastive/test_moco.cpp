@@ -8,6 +8,7 @@
 
 #include "cake/algorithms/contrastive/moco.h"
 #include "cake/autograd/grad_mode.h"
+#include "cake/nn/checkpoint.h"
 #include "cake/nn/linear.h"
 #include "helpers.h"
 
@@ -259,4 +260,34 @@ TEST_CASE("MoCo: an interrupted run resumed ends bit for bit where an uninterrup
     }
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("load_contrastive_encoder: a saved encoder comes back with the same architecture and features") {
+  const std::filesystem::path file = std::filesystem::temp_directory_path() / "cake_test_moco_encoder.safetensors";
+  manual_seed(11);
+  for (const std::string backbone : {"small", "alexnet"}) {
+    CAPTURE(backbone);
+    EncoderOptions options = tiny(backbone);
+    options.mlp_head = backbone == "small";
+    auto encoder = std::make_shared<ContrastiveEncoder>(options);
+    save(*encoder, file.string());
+    CHECK(is_contrastive_encoder_file(file.string()));
+    const auto loaded = load_contrastive_encoder(file.string(), {1, 8, 8});
+    CHECK(loaded->options().backbone == backbone);
+    CHECK(loaded->options().feature_dim == 16);
+    CHECK(loaded->options().dim == 8);
+    CHECK(loaded->options().mlp_head == options.mlp_head);
+    encoder->eval();
+    loaded->eval();
+    const Tensor x = rand({4, 1, 8, 8});
+    CHECK(values(loaded->features(x)) == values(encoder->features(x)));
+    EncoderFeatures features(loaded);
+    CHECK(values(features.forward(x)) == values(encoder->features(x)));
+  }
+  nn::Linear other(2, 2);
+  save(other, file.string());
+  CHECK_FALSE(is_contrastive_encoder_file(file.string()));
+  CHECK(error_message([&] { load_contrastive_encoder(file.string(), {1, 8, 8}); }).find("no MoCo encoder") !=
+        std::string::npos);
+  std::filesystem::remove(file);
 }
