@@ -341,4 +341,30 @@ Tensor Sobel::operator()(Tensor input) const {
   return out;
 }
 
+// ---- RandomBrightnessContrast --------------------------------------------------------------
+RandomBrightnessContrast::RandomBrightnessContrast(double brightness_, double contrast_, double p_)
+    : brightness(brightness_), contrast(contrast_), p(p_) {
+  CAKE_CHECK(brightness >= 0 && brightness <= 1, "RandomBrightnessContrast: brightness must be in [0, 1], got ",
+             brightness);
+  CAKE_CHECK(contrast >= 0 && contrast <= 1, "RandomBrightnessContrast: contrast must be in [0, 1], got ", contrast);
+  CAKE_CHECK(p >= 0 && p <= 1, "RandomBrightnessContrast: p must be in [0, 1], got ", p);
+}
+
+Tensor RandomBrightnessContrast::operator()(Tensor input) const {
+  const Tensor x = image_batch(input, "RandomBrightnessContrast");
+  const std::int64_t n = x.size(0);
+  if (brightness == 0.0 && contrast == 0.0) return x.clone();  // factors of 1: nothing to draw
+  // Three uniforms per sample: brightness, contrast, whether to jitter at all.
+  const Tensor u = rand({n, 3}, kFloat64);
+  const Tensor applied = u.narrow(1, 2, 1).lt(p).to(kFloat64);  // [n, 1]
+  const Tensor b = 1.0 + applied * (brightness * (2.0 * u.narrow(1, 0, 1) - 1.0));
+  const Tensor c = 1.0 + applied * (contrast * (2.0 * u.narrow(1, 1, 1) - 1.0));
+  const Shape per_sample{n, 1, 1, 1};
+  const Tensor lit = (x * b.reshape(per_sample).to(x.dtype())).clamp(0.0, 1.0);
+  const Tensor mean = lit.mean(Shape{1, 2, 3}, true);
+  const Tensor jittered = ((lit - mean) * c.reshape(per_sample).to(x.dtype()) + mean).clamp(0.0, 1.0);
+  // The samples left out keep their exact values (x - mean + mean need not round back to x).
+  return where(applied.reshape(per_sample).gt(0.5), jittered, x);
+}
+
 }  // namespace cake::data

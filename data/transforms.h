@@ -8,6 +8,7 @@
 //   cake::Tensor edges = Sobel()(batch.x);                  // [N, 2, H, W] for DeepCluster
 //   cake::Tensor crops = RandomResizedCrop(28, 0.5)(batch.x);    // DeepCluster's training crop
 //   cake::Tensor moved = RandomAffine(10, 0.1, 0.95, 1.05)(batch.x);  // DAC's small jitter
+//   cake::Tensor lit = RandomBrightnessContrast(0.4, 0.4, 0.8)(batch.x);  // MoCo's colour jitter, grey
 //
 // Every transform is a small struct whose operator() maps a batch [N, C, H, W] (float32 or
 // float64) to a new tensor; none modifies its input. The random ones draw from the global
@@ -119,6 +120,20 @@ struct RandomAffine {
   RandomAffine(double degrees, double translate = 0.0, double scale_min = 1.0, double scale_max = 1.0);
   Tensor operator()(Tensor batch) const;
   double degrees, translate, scale_min, scale_max;
+};
+
+// Brightness and contrast jitter per sample, the grey part of torchvision's ColorJitter (the
+// augmentation of MoCo's official demo: ColorJitter(0.4, 0.4, 0.4, 0.1) with probability 0.8;
+// He et al. 2020, section 3.3; hue and saturation mean nothing for grey images). With
+// probability p a sample gets a brightness factor b ~ U(1 - brightness, 1 + brightness) and a
+// contrast factor c ~ U(1 - contrast, 1 + contrast):
+//   x' = clamp(b x, 0, 1),   x'' = clamp(c (x' - mean(x')) + mean(x'), 0, 1),
+// mean(x') the sample's mean over its channels and pixels (torchvision blends with the mean of
+// the grey image). Brightness always comes first (torchvision draws the order).
+struct RandomBrightnessContrast {
+  RandomBrightnessContrast(double brightness, double contrast, double p = 1.0);
+  Tensor operator()(Tensor batch) const;
+  double brightness, contrast, p;
 };
 
 }  // namespace cake::data

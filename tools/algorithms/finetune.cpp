@@ -17,6 +17,7 @@
 // Either way metrics.json also has probe_accuracy, the linear probe (logistic regression) on the
 // pretrained encoder's frozen codes before any fine-tuning, the baseline both modes are compared
 // with, finetune_mode ("frozen" or "full") and encoder_weight_change (||W' - W|| / ||W||).
+#include "cake/algorithms/contrastive/moco.h"
 #include "cake/algorithms/train/finetune.h"
 #include "cake/autograd/ops.h"
 #include "cake/distributed/data_parallel.h"
@@ -33,7 +34,8 @@ using namespace networks;
 
 std::vector<ParamSpec> params() {
   std::vector<ParamSpec> p{
-      {"checkpoint", ParamType::String, "", "model.safetensors (or checkpoint.safetensors) of an autoencoder run"},
+      {"checkpoint", ParamType::String, "",
+       "model.safetensors (or checkpoint.safetensors) of an autoencoder run, or of a moco run (its backbone's features)"},
       {"hidden", ParamType::Int, "64", "units of the hidden layer of the head (Bortoletto 2021, section 4, uses 64)"},
       {"freeze", ParamType::Bool, "true", "keep the encoder fixed and train only the head (as Bortoletto 2021, section 4)"},
       {"encoder_lr_scale", ParamType::Float, "0.1",
@@ -56,12 +58,28 @@ void run(RunContext& ctx) {
   CAKE_CHECK(images.train_labels.defined(), "finetune: the training data have no labels to learn");
   const std::int64_t num_classes = images.all_labels.max().item<std::int64_t>() + 1;
 
-  const std::shared_ptr<algorithms::Autoencoder> autoencoder = algorithms::load_autoencoder(checkpoint, images.image_shape);
-  ctx.progress->message("encoder from " + checkpoint + ": " + autoencoder->name() + ", " +
-                        std::to_string(autoencoder->latent_dim()) + "-dimensional codes");
-  auto classifier = std::make_shared<algorithms::EncoderClassifier>(
-      autoencoder->encoder(), autoencoder->latent_dim(), num_classes, ctx.params.get_int("hidden"),
-      ctx.params.get_bool("freeze"));
+  // The pretrained encoder: an autoencoder's, or a MoCo run's backbone (algorithms/contrastive/moco.h).
+  std::shared_ptr<nn::Module> encoder;
+  std::int64_t code_dim = 0;
+  std::string encoder_name;
+  std::shared_ptr<algorithms::Autoencoder> autoencoder;
+  if (contrastive::is_contrastive_encoder_file(checkpoint)) {
+    auto features = std::make_shared<contrastive::EncoderFeatures>(
+        contrastive::load_contrastive_encoder(checkpoint, images.image_shape));
+    code_dim = features->feature_dim();
+    encoder_name = features->name();
+    encoder = features;
+  } else {
+    autoencoder = algorithms::load_autoencoder(checkpoint, images.image_shape);
+    code_dim = autoencoder->latent_dim();
+    encoder_name = autoencoder->name();
+    encoder = autoencoder->encoder();
+  }
+  ctx.progress->message("encoder from " + checkpoint + ": " + encoder_name + ", " + std::to_string(code_dim) +
+                        "-dimensional codes");
+  auto classifier = std::make_shared<algorithms::EncoderClassifier>(encoder, code_dim, num_classes,
+                                                                    ctx.params.get_int("hidden"),
+                                                                    ctx.params.get_bool("freeze"));
   classifier->to(ctx.device);
   const bool frozen = classifier->encoder_frozen();
   ctx.metrics["finetune_mode"] = frozen ? "frozen" : "full";
@@ -69,9 +87,15 @@ void run(RunContext& ctx) {
   // The baseline: a linear probe on the codes of the pretrained encoder, before it moves.
   if (ctx.params.get_bool("probe") && images.test.defined()) {
     ctx.progress->message("linear probe on the pretrained encoder's codes ...");
-    const Tensor train_codes = algorithms::encode_all(*autoencoder, images.all);
-    const Tensor test_codes = algorithms::encode_all(*autoencoder, images.test);
-    linear_probe_metric(ctx, train_codes, images.all_labels, test_codes, images.test_labels);
+    auto codes_of = [&](const Tensor& x) {
+      if (autoencoder) return algorithms::encode_all(*autoencoder, x);
+      const bool was_training = encoder->is_training();
+      encoder->eval();
+      Tensor codes = algorithms::map_batches([&](const Tensor& batch) { return encoder->forward(batch); }, x);
+      encoder->train(was_training);
+      return codes;
+    };
+    linear_probe_metric(ctx, codes_of(images.all), images.all_labels, codes_of(images.test), images.test_labels);
   }
 
   // Two optimiser groups when the encoder trains too: the head at lr, the encoder at
