@@ -386,8 +386,7 @@ Tensor SCAE::reconstruct(const Tensor& images) {
 // ---- training and evaluation ------------------------------------------------------------------
 
 train::TrainResult fit(SCAE& model, const Tensor& images, const SCAETrainOptions& options,
-                       const train::TrainerOptions& trainer_options,
-                       const std::function<void(const SCAEEpoch&)>& on_epoch_end) {
+                       const train::TrainerOptions& trainer_options, const SCAEEpochCallback& on_epoch_end) {
   const SCAEOptions& o = model.options;
   CAKE_CHECK(images.defined() && images.dim() == 4 && images.size(1) == o.channels && images.size(2) == o.image_size &&
                  images.size(3) == o.image_size,
@@ -428,7 +427,7 @@ train::TrainResult fit(SCAE& model, const Tensor& images, const SCAETrainOptions
       *v /= seen;
     e.loss = stats.train_loss;
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    on_epoch_end(e);
+    on_epoch_end(e, trainer);
   });
   return trainer.fit(std::make_shared<const data::TensorDataset>(images.detach().to(kCPU, kFloat32).contiguous()));
 }

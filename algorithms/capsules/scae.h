@@ -259,10 +259,11 @@ struct SCAEEpoch {
 // Trains on images [N, C, S, S] in [0, 1] through the Trainer (train::TrainerOptions: epochs,
 // batch_size, seed, checkpoint_path, resume_from, should_stop; no validation, so patience and
 // restore_best are unused). The presence noise draws from the global generator, which the
-// checkpoint saves, so a resumed run continues bit for bit.
+// checkpoint saves, so a resumed run continues bit for bit. on_epoch_end runs after each
+// epoch's checkpoint and gets the Trainer too (to move its checkpoints, say).
+using SCAEEpochCallback = std::function<void(const SCAEEpoch&, train::Trainer&)>;
 train::TrainResult fit(SCAE& model, const Tensor& images, const SCAETrainOptions& options,
-                       const train::TrainerOptions& trainer,
-                       const std::function<void(const SCAEEpoch&)>& on_epoch_end = {});
+                       const train::TrainerOptions& trainer, const SCAEEpochCallback& on_epoch_end = {});
 
 // Unsupervised classification from object presences [N, K] (the paper's section 3.2): k-means
 // with n_clusters, scored against labels [N] by NMI, ACC (Hungarian-matched) and ARI.

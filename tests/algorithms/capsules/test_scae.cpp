@@ -191,7 +191,7 @@ TEST_CASE("SCAE learns squares: the image log-likelihood rises and the reconstru
   const double mse_before = (scae.reconstruct(images) - images).square().mean().item<double>();
   std::vector<SCAEEpoch> epochs;
   const auto result = fit(scae, images, {.lr = 3e-3}, {.epochs = 8, .batch_size = 16, .seed = 1},
-                          [&](const SCAEEpoch& e) { epochs.push_back(e); });
+                          [&](const SCAEEpoch& e, train::Trainer&) { epochs.push_back(e); });
   CHECK(result.stop_reason == train::StopReason::MaxEpochs);
   REQUIRE(epochs.size() == 8);
   scae.eval();

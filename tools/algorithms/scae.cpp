@@ -1,0 +1,170 @@
+// scae.cpp: `cake run scae`, the Stacked Capsule Autoencoder (Kosiorek, Sabour, Teh & Hinton
+// 2019) trained on images, then unsupervised classification from its object capsules.
+//
+//   cake run scae --data fashion-mnist:train --out runs/scae --set epochs=10
+//   cake run scae --data mnist:train --set n_part_caps=30,n_obj_caps=16     # the poster's ablation
+//   cake run scae --out runs/scae --resume                                  # continue after Ctrl-C
+//
+// Training lowers -log p(image) - log p(parts) plus the sparsity terms (algorithms/capsules/
+// scae.h). Afterwards every image's object presences [N, K] (no noise) are clustered by k-means
+// with n_clusters: labels.npy with nmi/acc/ari (the paper's unsupervised classification,
+// section 3.2); a logistic-regression probe on the presences scores probe_accuracy (on the test
+// split when the data set has one). log.jsonl has a row per epoch (loss, log-likelihoods,
+// sparsity terms, mean presence); figures: templates.png (the learned templates),
+// reconstructions.png (image, reconstruction, and the 8 most present parts' transformed
+// templates), loss_curve.png, embedding.png (the presences' first two principal components).
+#include <algorithm>
+#include <cmath>
+
+#include "cake/algorithms/capsules/scae.h"
+#include "cake/algorithms/cluster/kmeans.h"
+#include "cake/autograd/grad_mode.h"
+#include "cake/autograd/nn_ops.h"
+#include "cake/autograd/ops.h"
+#include "cake/nn/checkpoint.h"
+#include "cake/nn/functional.h"
+#include "tools/algorithms/deep_clustering_runs.h"
+#include "tools/errors.h"
+
+namespace cake::cli {
+namespace {
+
+std::vector<ParamSpec> params() {
+  std::vector<ParamSpec> p{
+      {"n_part_caps", ParamType::Int, "40", "part capsules M (the released MNIST run: 40)"},
+      {"n_obj_caps", ParamType::Int, "32", "object capsules K (the released MNIST run: 32)"},
+      {"template_size", ParamType::Int, "11", "side of the learned templates"},
+      {"encoder_width", ParamType::Int, "128", "channels of the part encoder's 4 conv layers"},
+      {"n_clusters", ParamType::Int, "10", "k of the k-means on object presences"},
+      {"eval_batch_size", ParamType::Int, "256", "images per batch when computing presences"},
+      {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the object presences"}};
+  for (ParamSpec& spec : deep_runs::training_params(10, 128, 3e-5, 0.0)) p.push_back(spec);
+  return p;
+}
+
+capsules::SCAEOptions model_options(const RunContext& ctx) {
+  if (!ctx.image_shape) throw UsageError("scae: needs image data (e.g. --data fashion-mnist:train)");
+  const Shape& shape = *ctx.image_shape;
+  if (shape[1] != shape[2]) throw UsageError("scae: needs square images, got " + shape_str(shape));
+  capsules::SCAEOptions o;
+  o.channels = shape[0];
+  o.image_size = shape[1];
+  o.n_part_caps = ctx.params.get_int("n_part_caps");
+  o.n_obj_caps = ctx.params.get_int("n_obj_caps");
+  o.template_size = ctx.params.get_int("template_size");
+  o.encoder_width = ctx.params.get_int("encoder_width");
+  o.n_classes = ctx.params.get_int("n_clusters");
+  if (o.n_part_caps < 1 || o.n_obj_caps < 1 || o.template_size < 2 || o.encoder_width < 1)
+    throw UsageError("scae: n_part_caps, n_obj_caps and encoder_width must be positive and template_size >= 2");
+  if (o.image_size < 23) throw UsageError("scae: images must be at least 23 pixels wide (the encoder's 4 conv layers)");
+  return o;
+}
+
+// Rows of [image, reconstruction, the 8 most present parts' transformed templates x presence].
+Tensor reconstruction_rows(capsules::SCAE& scae, const Tensor& images) {
+  scae.eval();
+  NoGradGuard no_grad;
+  const capsules::PartCapsules parts = scae.part_encoder->encode(images);
+  const Tensor presence = parts.presence_logit.sigmoid();
+  const capsules::Rendering r =
+      scae.template_decoder->render(parts.pose, nn::functional::logsigmoid(parts.presence_logit), parts.feature);
+  const Tensor reconstruction = (softmax(r.log_weights, 1) * r.means).sum({1});
+  const std::int64_t shown = std::min<std::int64_t>(8, scae.options.n_part_caps);
+  const Tensor top = topk(presence, shown, 1).second;  // [B, shown]
+  std::vector<Tensor> rows;
+  for (std::int64_t b = 0; b < images.size(0); ++b) {
+    std::vector<Tensor> row{images.narrow(0, b, 1), reconstruction.narrow(0, b, 1).clamp(0.0, 1.0)};
+    for (std::int64_t j = 0; j < shown; ++j) {
+      const std::int64_t m = top.select(0, b).select(0, j).item<std::int64_t>();
+      row.push_back(r.transformed.select(0, b).select(0, m).unsqueeze(0) * presence.select(0, b).select(0, m).item<double>());
+    }
+    rows.push_back(cat(row, 0));
+  }
+  return cat(rows, 0).clamp(0.0, 1.0);
+}
+
+void run(RunContext& ctx) {
+  const Tensor images = deep_runs::run_images(ctx);
+  if (ctx.params.get_float("weight_decay") != 0.0)
+    throw UsageError("scae: weight_decay is not used (RMSProp without decay, as the released code); leave it at 0");
+  const capsules::SCAEOptions options = model_options(ctx);
+  capsules::SCAE scae(options);
+  scae.to(ctx.device);
+  train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
+
+  std::vector<double> loss, image_ll, part_ll;
+  ctx.progress->start("epoch", ctx.params.get_int("epochs"));
+  const train::TrainResult result = capsules::fit(
+      scae, images, {.lr = ctx.params.get_float("lr")}, trainer, [&](const capsules::SCAEEpoch& e, train::Trainer& t) {
+        ctx.log({{"epoch", e.epoch},
+                 {"loss", e.loss},
+                 {"image_ll", e.image_ll},
+                 {"part_ll", e.part_ll},
+                 {"prior_within", e.prior_within},
+                 {"prior_between", e.prior_between},
+                 {"posterior_within", e.posterior_within},
+                 {"posterior_between", e.posterior_between},
+                 {"mean_presence", e.mean_presence},
+                 {"seconds", e.seconds}});
+        loss.push_back(e.loss);
+        image_ll.push_back(e.image_ll);
+        part_ll.push_back(e.part_ll);
+        deep_runs::epoch_done(ctx, e.epoch, {{"loss", e.loss}, {"image_ll", e.image_ll}, {"part_ll", e.part_ll}},
+                              [&](const std::string& path) { t.set_checkpoint_path(path); });
+      });
+  deep_runs::finish_training(ctx, result);
+  save(scae, ctx.path("model.safetensors").string());
+  ctx.save_curve("loss_curve.png", "scae: the joint loss and its log-likelihoods per epoch",
+                 {{"loss", loss}, {"-log p(image)", [&] {
+                    std::vector<double> v;
+                    for (double x : image_ll) v.push_back(-x);
+                    return v;
+                  }()},
+                  {"-log p(parts)", [&] {
+                     std::vector<double> v;
+                     for (double x : part_ll) v.push_back(-x);
+                     return v;
+                   }()}},
+                 "epoch");
+
+  // Figures: the templates, and reconstructions with the parts that made them.
+  ctx.save_image_grid("templates.png", scae.template_decoder->templates().detach(), 10);
+  const std::int64_t shown = std::min<std::int64_t>(8, images.size(0));
+  ctx.save_image_grid("reconstructions.png", reconstruction_rows(scae, images.narrow(0, 0, shown)),
+                      2 + std::min<std::int64_t>(8, options.n_part_caps));
+
+  // Unsupervised classification from the object presences.
+  const std::int64_t eval_batch = ctx.params.get_int("eval_batch_size");
+  const Tensor presences = scae.object_presences(images, eval_batch).cpu();
+  cluster::KMeans kmeans({.n_clusters = ctx.params.get_int("n_clusters"), .n_init = 10, .random_state = ctx.seed});
+  ctx.save_labels(kmeans.fit_predict(presences.to(kFloat64)));
+  ctx.save_embedding(presences, "presences");
+  ctx.metrics["mean_presence"] = presences.mean().item<double>();
+  Tensor test_presences;
+  if (ctx.test_data.defined()) {
+    Shape shape{ctx.test_data.size(0)};
+    shape.insert(shape.end(), ctx.image_shape->begin(), ctx.image_shape->end());
+    test_presences = scae.object_presences(ctx.test_data.reshape(shape), eval_batch).cpu();
+    if (ctx.test_labels.defined()) {
+      const capsules::PresenceClustering test = capsules::cluster_presences(
+          test_presences, ctx.test_labels, ctx.params.get_int("n_clusters"), ctx.seed);
+      ctx.metrics["test_nmi"] = test.nmi;
+      ctx.metrics["test_acc"] = test.acc;
+      ctx.metrics["test_ari"] = test.ari;
+    }
+  }
+  deep_runs::feature_metrics(ctx, presences, ctx.labels, test_presences, ctx.test_labels);
+}
+
+CAKE_REGISTER_ALGORITHM({
+    .name = "scae",
+    .summary = "Stacked Capsule Autoencoder: part capsules (templates under affine poses) and object capsules "
+               "(set transformer), k-means on object presences",
+    .reference = "Kosiorek, Sabour, Teh & Hinton 2019 (NeurIPS), 'Stacked Capsule Autoencoders', sections 2-3",
+    .params = params(),
+    .run = run,
+    .example = "cake run scae --data fashion-mnist:test:256 --set epochs=1,encoder_width=16,n_part_caps=8,n_obj_caps=4",
+});
+
+}  // namespace
+}  // namespace cake::cli
