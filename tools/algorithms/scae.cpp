@@ -4,6 +4,7 @@
 //   cake run scae --data fashion-mnist:train --out runs/scae --set epochs=10
 //   cake run scae --data mnist:train --set n_part_caps=30,n_obj_caps=16     # the poster's ablation
 //   cake run scae --out runs/scae --resume                                  # continue after Ctrl-C
+//   cake run scae --data mnist:train --set ablation=true     # 30/16, 40/32, 60/40 part/object capsules
 //
 // Training lowers -log p(image) - log p(parts) plus the sparsity terms (algorithms/capsules/
 // scae.h). Afterwards every image's object presences [N, K] (no noise) are clustered by k-means
@@ -13,6 +14,9 @@
 // sparsity terms, mean presence); figures: templates.png (the learned templates),
 // reconstructions.png (image, reconstruction, and the 8 most present parts' transformed
 // templates), loss_curve.png, embedding.png (the presences' first two principal components).
+// With ablation=true the poster's three configurations (part/object capsules 30/16, 40/32,
+// 60/40) are trained one after the other with the same settings and seed (no checkpoints):
+// a log row and metrics per configuration, and ablation.png.
 #include <algorithm>
 #include <cmath>
 
@@ -23,8 +27,13 @@
 #include "cake/autograd/ops.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/nn/functional.h"
+#include "cake/tensor/random.h"
+#include "cake/algorithms/train/linear_probe.h"
 #include "tools/algorithms/deep_clustering_runs.h"
+#include "tools/algorithms/network_runs.h"
 #include "tools/errors.h"
+#include "tools/output.h"
+#include "tools/figures.h"
 
 namespace cake::cli {
 namespace {
@@ -37,7 +46,9 @@ std::vector<ParamSpec> params() {
       {"encoder_width", ParamType::Int, "128", "channels of the part encoder's 4 conv layers"},
       {"n_clusters", ParamType::Int, "10", "k of the k-means on object presences"},
       {"eval_batch_size", ParamType::Int, "256", "images per batch when computing presences"},
-      {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the object presences"}};
+      {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the object presences"},
+      {"ablation", ParamType::Bool, "false",
+       "train the part/object capsule counts 30/16, 40/32 and 60/40 in turn (ignores n_part_caps, n_obj_caps)"}};
   for (ParamSpec& spec : deep_runs::training_params(10, 128, 3e-5, 0.0)) p.push_back(spec);
   return p;
 }
@@ -83,10 +94,65 @@ Tensor reconstruction_rows(capsules::SCAE& scae, const Tensor& images) {
   return cat(rows, 0).clamp(0.0, 1.0);
 }
 
+// The poster's ablation: each configuration trained from the same seed, then k-means ACC and a
+// linear probe on its object presences (first 80% of the images to fit, the rest to score,
+// or the test split when there is one).
+void run_ablation(RunContext& ctx, const Tensor& images) {
+  if (!ctx.labels.defined()) throw UsageError("scae: ablation=true needs labelled data (it scores each configuration)");
+  const std::vector<std::pair<std::int64_t, std::int64_t>> configs = {{30, 16}, {40, 32}, {60, 40}};
+  train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
+  trainer.checkpoint_path.clear();
+  trainer.resume_from.clear();
+  std::vector<std::string> names;
+  figures::Series bars = {{"k-means ACC", {}}, {"NMI", {}}, {"linear probe", {}}};
+  const std::int64_t eval_batch = ctx.params.get_int("eval_batch_size"), k = ctx.params.get_int("n_clusters");
+  for (const auto& [parts, objects] : configs) {
+    capsules::SCAEOptions options = model_options(ctx);
+    options.n_part_caps = parts;
+    options.n_obj_caps = objects;
+    const std::string name = std::to_string(parts) + "/" + std::to_string(objects);
+    ctx.progress->message("ablation: " + name + " part/object capsules");
+    manual_seed(ctx.seed);
+    capsules::SCAE scae(options);
+    scae.to(ctx.device);
+    ctx.progress->start("epoch " + name, ctx.params.get_int("epochs"));
+    const train::TrainResult result = capsules::fit(scae, images, {.lr = ctx.params.get_float("lr")}, trainer,
+                                                    [&](const capsules::SCAEEpoch& e, train::Trainer&) {
+                                                      ctx.log({{"config", name}, {"epoch", e.epoch}, {"loss", e.loss},
+                                                               {"image_ll", e.image_ll}, {"part_ll", e.part_ll},
+                                                               {"seconds", e.seconds}});
+                                                      ctx.progress->update(e.epoch, {{"loss", e.loss}});
+                                                    });
+    ctx.progress->finish();
+    if (result.stop_reason == train::StopReason::Interrupted) throw RunInterrupted(result.message);
+    if (result.stop_reason == train::StopReason::NonFiniteLoss) CAKE_FAIL("scae: ", name, ": ", result.message);
+    const Tensor presences = scae.object_presences(images, eval_batch).cpu().to(kFloat64);
+    const capsules::PresenceClustering scores = capsules::cluster_presences(presences, ctx.labels, k, ctx.seed);
+    const std::int64_t cut = presences.size(0) * 4 / 5;
+    double probe = train::linear_probe(presences.narrow(0, 0, cut), ctx.labels.narrow(0, 0, cut),
+                                       presences.narrow(0, cut, presences.size(0) - cut),
+                                       ctx.labels.narrow(0, cut, presences.size(0) - cut));
+    if (ctx.test_data.defined() && ctx.test_labels.defined()) {
+      Shape shape{ctx.test_data.size(0)};
+      shape.insert(shape.end(), ctx.image_shape->begin(), ctx.image_shape->end());
+      const Tensor test = scae.object_presences(ctx.test_data.reshape(shape), eval_batch).cpu().to(kFloat64);
+      probe = train::linear_probe(presences, ctx.labels, test, ctx.test_labels);
+    }
+    ctx.log({{"config", name}, {"nmi", scores.nmi}, {"acc", scores.acc}, {"ari", scores.ari}, {"probe_accuracy", probe}});
+    ctx.metrics["ablation"][name] = {{"nmi", scores.nmi}, {"acc", scores.acc}, {"ari", scores.ari}, {"probe_accuracy", probe}};
+    names.push_back(name);
+    bars[0].second.push_back(scores.acc);
+    bars[1].second.push_back(scores.nmi);
+    bars[2].second.push_back(probe);
+  }
+  networks::write_figure(ctx, "ablation.png", figures::bar_plot("scae: part/object capsule counts", "score", names, bars));
+}
+
 void run(RunContext& ctx) {
   const Tensor images = deep_runs::run_images(ctx);
   if (ctx.params.get_float("weight_decay") != 0.0)
     throw UsageError("scae: weight_decay is not used (RMSProp without decay, as the released code); leave it at 0");
+  if (ctx.params.get_bool("ablation")) return run_ablation(ctx, images);
   const capsules::SCAEOptions options = model_options(ctx);
   capsules::SCAE scae(options);
   scae.to(ctx.device);
