@@ -189,6 +189,7 @@ Tensor grid_sample(const Tensor& input, const Tensor& grid, bool align_corners) 
     const bool want_input = input.requires_grad(), want_grid = grid.requires_grad();
     record("GridSampleBackward", {input, grid}, {y},
            [s, align_corners, want_input, want_grid, sx = SavedTensor(x), sg = SavedTensor(g), device](const TensorList& grads) {
+             autograd::check_double_backward("grid_sample");
              const Tensor gy = grads[0].detach().cpu().contiguous();
              TensorList result = grid_sample_backward(gy, sx.get(), sg.get(), s, align_corners, want_input, want_grid);
              for (Tensor& t : result)
