@@ -2,7 +2,7 @@
 // 2019) trained on images, then unsupervised classification from its object capsules.
 //
 //   cake run scae --data fashion-mnist:train --out runs/scae --set epochs=10
-//   cake run scae --data mnist:train --set n_part_caps=30,n_obj_caps=16     # the poster's ablation
+//   cake run scae --data mnist:train --set n_part_caps=30 n_obj_caps=16    # the poster's ablation
 //   cake run scae --out runs/scae --resume                                  # continue after Ctrl-C
 //   cake run scae --data mnist:train --set ablation=true     # 30/16, 40/32, 60/40 part/object capsules
 //
@@ -229,7 +229,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "Kosiorek, Sabour, Teh & Hinton 2019 (NeurIPS), 'Stacked Capsule Autoencoders', sections 2-3",
     .params = params(),
     .run = run,
-    .example = "cake run scae --data fashion-mnist:test:256 --set epochs=1,encoder_width=16,n_part_caps=8,n_obj_caps=4",
+    .example = "cake run scae --data fashion-mnist:test:256 --set epochs=1 encoder_width=16 n_part_caps=8 n_obj_caps=4",
 });
 
 }  // namespace
