@@ -47,8 +47,9 @@ Tensor with_noise(const Tensor& logits, double width, bool training) {
   return logits + (rand_like(logits) - 0.5) * width;
 }
 
-// Per-capsule linear maps (the released BatchLinear): x [B, K, in], w [K, in, out] -> [B, K, out].
-Tensor batch_linear(const Tensor& x, const Tensor& w) { return matmul(x.unsqueeze(2), w).squeeze(2); }
+// Per-capsule linear maps (the released BatchLinear): x [B, K, in], w [K, in, out] -> [B, K, out],
+// as K products [B, in] x [in, out] (batched over the capsules, so w is never copied per image).
+Tensor batch_linear(const Tensor& x, const Tensor& w) { return bmm(x.transpose(0, 1), w).transpose(0, 1); }
 
 Tensor uniform_parameter(const Shape& shape, double bound) { return rand(shape) * (2.0 * bound) - bound; }
 
@@ -315,12 +316,30 @@ SCAE::SCAE(const SCAEOptions& o) : options(o) {
   object_decoder = register_module("object_decoder", std::make_shared<ObjectDecoder>(o));
 }
 
+ObjectCapsules SCAE::object_capsules(const PartCapsules& parts) {
+  // The parts as a set (pose, 1 - presence, feature, coloured template), gradients stopped
+  // except through the features (the released stop_grad_caps_inpt).
+  const std::int64_t B = parts.pose.size(0), M = options.n_part_caps;
+  const Tensor presence = parts.presence_logit.sigmoid().detach();
+  const Tensor coloured = template_decoder->templates().unsqueeze(0) *
+                          template_decoder->colours(parts.feature).reshape({B, M, options.channels, 1, 1});
+  const Tensor set =
+      cat({parts.pose.detach(), (1.0 - presence).unsqueeze(2), parts.feature, coloured.detach().flatten(2)}, 2);
+  return object_decoder->decode(set_transformer->forward(set, presence));
+}
+
+namespace {
+void check_images(const Tensor& images, const SCAEOptions& o) {
+  CAKE_CHECK(images.defined() && images.dim() == 4 && images.size(1) == o.channels && images.size(2) == o.image_size &&
+                 images.size(3) == o.image_size,
+             "SCAE: expected images [B, ", o.channels, ", ", o.image_size, ", ", o.image_size, "], got shape ",
+             images.defined() ? images.sizes() : Shape{});
+}
+}  // namespace
+
 SCAELoss SCAE::loss(const Tensor& images) {
-  CAKE_CHECK(images.dim() == 4 && images.size(1) == options.channels && images.size(2) == options.image_size &&
-                 images.size(3) == options.image_size,
-             "SCAE: expected images [B, ", options.channels, ", ", options.image_size, ", ", options.image_size,
-             "], got shape ", images.sizes());
-  const std::int64_t B = images.size(0), M = options.n_part_caps;
+  check_images(images, options);
+  const std::int64_t M = options.n_part_caps;
   // PCAE: parts, and the image likelihood of their templates (eq. 3-4).
   const PartCapsules parts = part_encoder->encode(images);
   const Tensor log_presence = F::logsigmoid(parts.presence_logit), presence = parts.presence_logit.sigmoid();
@@ -328,16 +347,8 @@ SCAELoss SCAE::loss(const Tensor& images) {
   SCAELoss l;
   l.image_ll = image_log_likelihood(images, r.means, r.log_weights, options.pixel_std).mean();
 
-  // OCAE: the parts as a set (pose, 1 - presence, feature, coloured template), gradients
-  // stopped except through the features (the released stop_grad_caps_inpt); the targets
-  // (poses, presences) stopped too (stop_grad_caps_target).
-  const Tensor coloured = template_decoder->templates().unsqueeze(0) *
-                          template_decoder->colours(parts.feature).reshape({B, M, options.channels, 1, 1});
-  const Tensor set = cat({parts.pose.detach(), (1.0 - presence).detach().unsqueeze(2), parts.feature,
-                          coloured.detach().flatten(2)},
-                         2);
-  const Tensor h = set_transformer->forward(set, presence.detach());
-  const ObjectCapsules objects = object_decoder->decode(h);
+  const ObjectCapsules objects = object_capsules(parts);
+  // The part likelihood's targets (poses, presences) carry no gradient (stop_grad_caps_target).
   const PartLikelihood part = part_log_likelihood(parts.pose.detach(), presence.detach(), objects.votes, objects.scales,
                                                   objects.log_vote_presence, options.tied_candidates);
   l.part_ll = part.log_prob.mean();
@@ -361,13 +372,14 @@ SCAELoss SCAE::loss(const Tensor& images) {
 
 Tensor SCAE::object_presences(const Tensor& images, std::int64_t batch_size) {
   CAKE_CHECK(batch_size >= 1, "SCAE::object_presences: batch_size must be positive");
+  check_images(images, options);
   const bool was_training = is_training();
   eval();
   NoGradGuard no_grad;
   std::vector<Tensor> chunks;
   for (std::int64_t start = 0; start < images.size(0); start += batch_size) {
     const Tensor batch = images.narrow(0, start, std::min(batch_size, images.size(0) - start));
-    chunks.push_back(loss(batch).presences);
+    chunks.push_back(object_capsules(part_encoder->encode(batch)).presence);  // no rendering needed
   }
   train(was_training);
   return cat(chunks, 0);

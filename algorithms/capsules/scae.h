@@ -222,6 +222,9 @@ class SCAE : public nn::Module {
  public:
   explicit SCAE(const SCAEOptions& options = {});
   SCAELoss loss(const Tensor& images);
+  // The OCAE on encoded parts: the Set Transformer over the (gradient-stopped) part set, then
+  // the object decoder.
+  ObjectCapsules object_capsules(const PartCapsules& parts);
   // Object presences [N, K] of images, in evaluation mode without a graph, in batches.
   Tensor object_presences(const Tensor& images, std::int64_t batch_size = 256);
   // The expected image under the part mixture, sum_m p_m mean_m, for figures: [B, C, H, W].

@@ -175,8 +175,10 @@ Tensor affine_grid(const Tensor& theta, const Shape& size, bool align_corners) {
       b[(i * w + j) * 3 + 2] = 1.0;
     }
   base = base.to(theta.device(), theta.dtype());
-  // grid[n] = base theta_n^T: [H W, 3] x [3, 2] per sample, one broadcast matmul.
-  return matmul(base, theta.transpose(1, 2)).reshape({size[0], h, w, 2});
+  // grid[n] = base theta_n^T for every n at once: the rows of all the thetas [2 N, 3] times
+  // base^T [3, H W] is one GEMM (a broadcast matmul would copy base N times).
+  const Tensor rows = matmul(theta.reshape({size[0] * 2, 3}), base.transpose(0, 1));  // [2 N, H W]
+  return rows.reshape({size[0], 2, h * w}).transpose(1, 2).reshape({size[0], h, w, 2});
 }
 
 Tensor grid_sample(const Tensor& input, const Tensor& grid, bool align_corners) {
