@@ -13,7 +13,8 @@
 // split when the data set has one). log.jsonl has a row per epoch (loss, log-likelihoods,
 // sparsity terms, mean presence); figures: templates.png (the learned templates),
 // reconstructions.png (image, reconstruction, and the 8 most present parts' transformed
-// templates), loss_curve.png, embedding.png (the presences' first two principal components).
+// templates), loss_curve.png, presences.png (the presences' first two principal components),
+// tsne.png (a t-SNE of the presences of up to 2000 images).
 // With ablation=true the poster's three configurations (part/object capsules 30/16, 40/32,
 // 60/40) are trained one after the other with the same settings and seed (no checkpoints):
 // a log row and metrics per configuration, and ablation.png.
@@ -22,6 +23,7 @@
 
 #include "cake/algorithms/capsules/scae.h"
 #include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/manifold/tsne.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/nn_ops.h"
 #include "cake/autograd/ops.h"
@@ -205,6 +207,16 @@ void run(RunContext& ctx) {
   cluster::KMeans kmeans({.n_clusters = ctx.params.get_int("n_clusters"), .n_init = 10, .random_state = ctx.seed});
   ctx.save_labels(kmeans.fit_predict(presences.to(kFloat64)));
   ctx.save_embedding(presences, "presences");
+  // A t-SNE of the presence vectors of up to 2000 images, coloured by class (the poster's figure
+  // shows one of the object capsules' embeddings).
+  if (ctx.labels.defined() && presences.size(0) >= 50) {
+    const std::int64_t n = std::min<std::int64_t>(presences.size(0), 2000);
+    manifold::TSNE tsne({.perplexity = 30, .random_state = ctx.seed});
+    const Tensor points = tsne.fit_transform(presences.narrow(0, 0, n).to(kFloat64));
+    networks::write_figure(ctx, "tsne.png",
+                           figures::scatter_plot("scae: t-SNE of object presences (" + std::to_string(n) + " images)",
+                                                 points, ctx.labels.narrow(0, 0, n), {.names = ctx.class_names}));
+  }
   ctx.metrics["mean_presence"] = presences.mean().item<double>();
   Tensor test_presences;
   if (ctx.test_data.defined()) {
