@@ -1,0 +1,76 @@
+// attention.h: multi-head scaled dot-product attention (Vaswani et al. 2017, NeurIPS,
+// "Attention Is All You Need", section 3.2), built from existing differentiable ops (linear,
+// matmul, softmax), so its gradient is theirs.
+//
+//   cake::nn::MultiheadAttention attention(cake::nn::MultiheadAttentionOptions(64, 4));
+//   cake::Tensor y = attention.forward(queries, keys, values);   // [B, Lq, 64], [B, Lk, 64] x2 -> [B, Lq, 64]
+//   cake::Tensor z = attention.forward(x);                        // self-attention: x as queries, keys, values
+//   // keys to ignore: an additive bias [B, Lk] on the attention logits (0 keeps, -1e9 drops;
+//   // log p weighs key j by a soft presence p_j, as the Set Transformer of the Stacked Capsule
+//   // Autoencoder does with its part presences)
+//   cake::Tensor w = attention.forward(queries, keys, values, bias);
+//
+// Per head h of H, with d = embed_dim / H:
+//   Q_h = query W_q,h + b_q,h,  K_h = key W_k,h + b_k,h,  V_h = value W_v,h + b_v,h
+//   head_h = softmax(Q_h K_h^T / sqrt(d) + bias) V_h                               (eq. 1)
+//   output = concat(head_1, ..., head_H) W_o + b_o                                  (section 3.2.2)
+// Tensors are batch-first ([batch, length, features]), PyTorch's batch_first = true.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cake/nn/linear.h"
+#include "cake/nn/module.h"
+#include "cake/nn/options.h"
+
+namespace cake::nn {
+
+struct MultiheadAttentionOptions {  // MultiheadAttentionOptions(64, 4).kdim(32)
+  using Self = MultiheadAttentionOptions;
+  CAKE_ARG(std::int64_t, embed_dim) = 0;
+  CAKE_ARG(std::int64_t, num_heads) = 1;
+  CAKE_ARG(std::int64_t, kdim) = 0;  // features of the keys; 0: embed_dim
+  CAKE_ARG(std::int64_t, vdim) = 0;  // features of the values; 0: embed_dim
+  CAKE_ARG(bool, bias) = true;
+};
+
+namespace functional {
+
+// softmax(q k^T / sqrt(d) + bias) v for q [..., Lq, d], k [..., Lk, d], v [..., Lk, dv]; bias
+// (optional) broadcasts against the logits [..., Lq, Lk].
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias = {});
+
+// The projections of one multi-head attention layer (biases may be undefined).
+struct AttentionWeights {
+  Tensor q_weight, q_bias;    // [E, E], [E]
+  Tensor k_weight, k_bias;    // [E, kdim], [E]
+  Tensor v_weight, v_bias;    // [E, vdim], [E]
+  Tensor out_weight, out_bias;  // [E, E], [E]
+};
+// query [B, Lq, E], key [B, Lk, kdim], value [B, Lk, vdim], key_bias [B, Lk] or undefined.
+Tensor multi_head_attention(const Tensor& query, const Tensor& key, const Tensor& value, std::int64_t num_heads,
+                            const AttentionWeights& weights, const Tensor& key_bias = {});
+
+}  // namespace functional
+
+class MultiheadAttention : public Module {
+ public:
+  explicit MultiheadAttention(const MultiheadAttentionOptions& options);
+  // Self-attention: forward(x, x, x).
+  Tensor forward(const Tensor& x) override { return forward(x, x, x); }
+  // key_bias [B, Lk] is added to every head's logits for key j (see the top of the file).
+  Tensor forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& key_bias = {});
+  std::shared_ptr<Module> clone() const override {
+    return copy_state_into(std::make_shared<MultiheadAttention>(options));
+  }
+  std::string name() const override { return "MultiheadAttention"; }
+  std::string extra_repr() const override;
+  functional::AttentionWeights weights() const;
+
+  MultiheadAttentionOptions options;
+  std::shared_ptr<Linear> q_proj, k_proj, v_proj, out_proj;
+};
+
+}  // namespace cake::nn

@@ -1,0 +1,64 @@
+// End-to-end tests of `cake run scae` on a tiny image set (60 images of 3 block patterns): the
+// files and metrics a run leaves, the per-epoch log, a run resumed from its checkpoint ending
+// bit for bit where an uninterrupted one does, and the ablation's three configurations.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "cake/data/npy.h"
+#include "helpers.h"
+#include "tools/cli_testing.h"
+
+using namespace cake;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace cake::testing;
+
+namespace {
+const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
+const std::string kSmall = " --set encoder_width=8 n_part_caps=6 n_obj_caps=4 template_size=5 batch_size=20 lr=1e-3";
+}  // namespace
+
+TEST_CASE("scae: the per-epoch log, presences clustered, figures; a resume equals one run") {
+  write_images();
+  const std::string run = "run scae" + kData + kSmall;
+  const CliResult whole = cake_cli(run + " epochs=2 --out scae_whole");
+  REQUIRE_MESSAGE(whole.code == 0, whole.err);
+  const fs::path out = scratch() / "scae_whole";
+  const json metrics = read_json(out / "metrics.json");
+  for (const char* key : {"nmi", "acc", "ari", "knn_accuracy", "probe_accuracy", "mean_presence", "epoch_time_s"})
+    CHECK_MESSAGE(metrics.contains(key), key);
+  std::int64_t rows = 0;
+  for (const json& row : read_log(out / "log.jsonl"))
+    if (row.contains("epoch")) {
+      ++rows;
+      for (const char* key : {"loss", "image_ll", "part_ll", "prior_within", "posterior_between", "mean_presence"})
+        CHECK_MESSAGE(row.contains(key), key);
+    }
+  CHECK(rows == 2);
+  CHECK(data::read_npy(out / "presences.npy").sizes() == Shape{60, 4});
+  CHECK(data::read_npy(out / "labels.npy").sizes() == Shape{60});
+  check_figures(out, {"templates.png", "reconstructions.png", "loss_curve.png", "tsne.png"});
+
+  REQUIRE(cake_cli(run + " epochs=1 --out scae_half").code == 0);
+  const CliResult resumed = cake_cli("run scae --out scae_half --resume --quiet --threads 1 --set epochs=2");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "scae_half" / "model.safetensors"));
+  CHECK(read_text(out / "presences.npy") == read_text(scratch() / "scae_half" / "presences.npy"));
+}
+
+TEST_CASE("scae: ablation=true trains 30/16, 40/32 and 60/40 and scores each; bad settings are refused") {
+  write_images();
+  const CliResult ablation =
+      cake_cli("run scae" + kData + " --set encoder_width=4 template_size=3 batch_size=60 epochs=1 ablation=true --out scae_ablation");
+  REQUIRE_MESSAGE(ablation.code == 0, ablation.err);
+  const json metrics = read_json(scratch() / "scae_ablation" / "metrics.json");
+  for (const char* config : {"30/16", "40/32", "60/40"}) {
+    REQUIRE_MESSAGE(metrics["ablation"].contains(config), config);
+    CHECK(metrics["ablation"][config]["acc"].get<double>() > 0.0);
+  }
+  check_figures(scratch() / "scae_ablation", {"ablation.png"});
+  const CliResult bad = cake_cli("run scae" + kData + " --set weight_decay=0.1 --out scae_bad");
+  CHECK(bad.code != 0);
+  CHECK(bad.err.find("weight_decay") != std::string::npos);
+}
