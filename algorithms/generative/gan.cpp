@@ -103,7 +103,7 @@ Latent make_latent(const LatentSpec& spec, Tensor noise, Tensor category, Tensor
                continuous.defined() ? shape_str(continuous.sizes()) : "an undefined tensor");
     parts.push_back(continuous.to(kFloat32));
   }
-  Latent z{.noise = std::move(noise), .category = std::move(category), .continuous = std::move(continuous)};
+  Latent z{.noise = std::move(noise), .category = std::move(category), .continuous = std::move(continuous), .input = {}};
   z.input = cat(parts, 1);
   return z;
 }

@@ -3,7 +3,7 @@
 // Nets", NIPS): a GAN whose generator input carries latent codes c beside the noise z, trained
 // so that the codes can be read back from the images. With a 10-valued categorical code on
 // digits, the code comes to pick the digit class, and a recognition network's guess of it
-// clusters real images (5% error on MNIST, section 7.1).
+// clusters real images (5% error on MNIST, section 7).
 //
 //   auto g = std::make_shared<cake::networks::GANGenerator>();       // 62 noise + 10 + 2 codes
 //   auto d = std::make_shared<cake::networks::GANDiscriminator>();   // D and Q

@@ -19,7 +19,7 @@ void dcgan_init(Layer& layer) {
   if (layer.bias.defined()) nn::init::zeros_(layer.bias);
 }
 // Batch-norm scales N(1, 0.02^2), shifts 0 (custom_ops.py, conv_batch_norm).
-void dcgan_init(nn::BatchNormBase& bn) {
+void dcgan_init_norm(nn::BatchNormBase& bn) {
   nn::init::normal_(bn.weight, 1.0, 0.02);
   nn::init::zeros_(bn.bias);
 }
@@ -37,23 +37,25 @@ GANGenerator::GANGenerator(GANGeneratorOptions options) : options_(options) {
   CAKE_CHECK(options_.noise >= 0 && options_.categories >= 0 && options_.continuous >= 0 && options_.input_dim() > 0,
              "GANGenerator: noise, categories and continuous must be >= 0 and not all 0, got ", options_.noise, ", ",
              options_.categories, ", ", options_.continuous);
-  CAKE_CHECK(options_.hidden > 0 && options_.channels > 0, "GANGenerator: hidden and channels must be positive");
-  fc1_ = register_module("fc1", std::make_shared<nn::Linear>(options_.input_dim(), options_.hidden));
+  CAKE_CHECK(options_.hidden > 0 && options_.width > 0 && options_.channels > 0,
+             "GANGenerator: hidden, width and channels must be positive");
+  const std::int64_t w = options_.width;
+  fc1_ = register_module("fc1", std::make_shared<nn::Linear>(options_.input_dim(), options_.hidden, false));
   bn1_ = register_module("bn1", std::make_shared<nn::BatchNorm1d>(options_.hidden));
-  fc2_ = register_module("fc2", std::make_shared<nn::Linear>(options_.hidden, 128 * kSide * kSide));
-  bn2_ = register_module("bn2", std::make_shared<nn::BatchNorm1d>(128 * kSide * kSide));
+  fc2_ = register_module("fc2", std::make_shared<nn::Linear>(options_.hidden, 2 * w * kSide * kSide, false));
+  bn2_ = register_module("bn2", std::make_shared<nn::BatchNorm1d>(2 * w * kSide * kSide));
   up1_ = register_module("up1", std::make_shared<nn::ConvTranspose2d>(
-                                    128, 64, 4, nn::ConvTranspose2dOptions{.stride = 2, .padding = 1}));
-  bn3_ = register_module("bn3", std::make_shared<nn::BatchNorm2d>(64));
+                                    2 * w, w, 4, nn::ConvTranspose2dOptions{.stride = 2, .padding = 1, .bias = false}));
+  bn3_ = register_module("bn3", std::make_shared<nn::BatchNorm2d>(w));
   up2_ = register_module("up2", std::make_shared<nn::ConvTranspose2d>(
-                                    64, options_.channels, 4, nn::ConvTranspose2dOptions{.stride = 2, .padding = 1}));
+                                    w, options_.channels, 4, nn::ConvTranspose2dOptions{.stride = 2, .padding = 1}));
   dcgan_init(*fc1_);
   dcgan_init(*fc2_);
   dcgan_init(*up1_);
   dcgan_init(*up2_);
-  dcgan_init(*bn1_);
-  dcgan_init(*bn2_);
-  dcgan_init(*bn3_);
+  dcgan_init_norm(*bn1_);
+  dcgan_init_norm(*bn2_);
+  dcgan_init_norm(*bn3_);
 }
 
 Tensor GANGenerator::forward(const Tensor& latent) {
@@ -63,7 +65,7 @@ Tensor GANGenerator::forward(const Tensor& latent) {
              latent.defined() ? shape_str(latent.sizes()) : "an undefined tensor");
   Tensor h = bn1_->forward(fc1_->forward(latent)).relu();               // FC 1024, BN, ReLU
   h = bn2_->forward(fc2_->forward(h)).relu();                           // FC 7x7x128, BN, ReLU
-  h = h.reshape({h.size(0), 128, kSide, kSide});
+  h = h.reshape({h.size(0), 2 * options_.width, kSide, kSide});
   h = bn3_->forward(up1_->forward(h)).relu();                           // upconv 64: 7 -> 14
   return up2_->forward(h).sigmoid();                                    // upconv 1: 14 -> 28
 }
@@ -73,29 +75,31 @@ GANDiscriminator::GANDiscriminator(GANDiscriminatorOptions options) : options_(o
              "GANDiscriminator: categories and continuous must be >= 0, got ", options_.categories, " and ",
              options_.continuous);
   CAKE_CHECK(options_.categories != 1, "GANDiscriminator: a categorical code needs at least 2 values, got 1");
-  CAKE_CHECK(options_.hidden > 0 && options_.q_hidden > 0 && options_.channels > 0,
-             "GANDiscriminator: hidden, q_hidden and channels must be positive");
-  conv1_ = register_module("conv1", std::make_shared<nn::Conv2d>(options_.channels, 64, 4,
+  CAKE_CHECK(options_.hidden > 0 && options_.q_hidden > 0 && options_.width > 0 && options_.channels > 0,
+             "GANDiscriminator: hidden, q_hidden, width and channels must be positive");
+  const std::int64_t w = options_.width;
+  conv1_ = register_module("conv1", std::make_shared<nn::Conv2d>(options_.channels, w, 4,
                                                                  nn::Conv2dOptions{.stride = 2, .padding = 1}));
-  conv2_ = register_module("conv2", std::make_shared<nn::Conv2d>(64, 128, 4, nn::Conv2dOptions{.stride = 2, .padding = 1}));
-  bn2_ = register_module("bn2", std::make_shared<nn::BatchNorm2d>(128));
-  fc_ = register_module("fc", std::make_shared<nn::Linear>(128 * kSide * kSide, options_.hidden));
+  conv2_ = register_module("conv2", std::make_shared<nn::Conv2d>(
+                                        w, 2 * w, 4, nn::Conv2dOptions{.stride = 2, .padding = 1, .bias = false}));
+  bn2_ = register_module("bn2", std::make_shared<nn::BatchNorm2d>(2 * w));
+  fc_ = register_module("fc", std::make_shared<nn::Linear>(2 * w * kSide * kSide, options_.hidden, false));
   bn_fc_ = register_module("bn_fc", std::make_shared<nn::BatchNorm1d>(options_.hidden));
   d_head_ = register_module("d_head", std::make_shared<nn::Linear>(options_.hidden, 1));
   dcgan_init(*conv1_);
   dcgan_init(*conv2_);
   dcgan_init(*fc_);
   dcgan_init(*d_head_);
-  dcgan_init(*bn2_);
-  dcgan_init(*bn_fc_);
+  dcgan_init_norm(*bn2_);
+  dcgan_init_norm(*bn_fc_);
   if (options_.has_q()) {
     const std::int64_t outputs = options_.categories + options_.continuous * (options_.learn_std ? 2 : 1);
-    q_fc_ = register_module("q_fc", std::make_shared<nn::Linear>(options_.hidden, options_.q_hidden));
+    q_fc_ = register_module("q_fc", std::make_shared<nn::Linear>(options_.hidden, options_.q_hidden, false));
     q_bn_ = register_module("q_bn", std::make_shared<nn::BatchNorm1d>(options_.q_hidden));
     q_out_ = register_module("q_out", std::make_shared<nn::Linear>(options_.q_hidden, outputs));
     dcgan_init(*q_fc_);
     dcgan_init(*q_out_);
-    dcgan_init(*q_bn_);
+    dcgan_init_norm(*q_bn_);
   }
 }
 

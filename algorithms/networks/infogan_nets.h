@@ -35,7 +35,10 @@
 // fix_std=True)), the default here.
 //
 // Initialisation as DCGAN and the released code: weights N(0, 0.02^2), biases 0, batch-norm
-// scales N(1, 0.02^2) (infogan/misc/custom_ops.py).
+// scales N(1, 0.02^2) (infogan/misc/custom_ops.py). A layer followed by a batch norm has no
+// bias (the released code has one, but the batch norm subtracts any constant: its gradient is
+// 0 and it never moves). `width` and `hidden` are Table 1's at their defaults; the tests shrink
+// them to run in milliseconds.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +58,7 @@ struct GANGeneratorOptions {
   std::int64_t categories = 10;  // values of the one categorical code (0: none, a plain GAN)
   std::int64_t continuous = 2;   // continuous codes
   std::int64_t hidden = 1024;    // width of the first FC layer
+  std::int64_t width = 64;       // channels of the 14x14 upconv layer; the 7x7 maps have 2 width (128)
   std::int64_t channels = 1;     // of the images produced (28x28)
   // The input size: noise + categories (one-hot) + continuous = 74 for the paper's MNIST.
   std::int64_t input_dim() const { return noise + categories + continuous; }
@@ -82,6 +86,7 @@ struct GANDiscriminatorOptions {
   bool learn_std = false;        // Q also outputs log sigma per continuous code (else sigma = 1)
   std::int64_t hidden = 1024;    // width of the shared FC layer
   std::int64_t q_hidden = 128;   // width of Q's own FC layer
+  std::int64_t width = 64;       // channels of the first conv layer; the second has 2 width (128)
   std::int64_t channels = 1;     // of the 28x28 input images
   double leaky_slope = 0.1;      // Appendix C
   bool has_q() const { return categories > 0 || continuous > 0; }

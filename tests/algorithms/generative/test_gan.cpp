@@ -69,8 +69,8 @@ TEST_CASE("sampling is seeded: the same seed gives the same latents and images, 
   CHECK(values(a.input) != values(c.input));
 
   manual_seed(5);
-  auto g = std::make_shared<networks::GANGenerator>(networks::GANGeneratorOptions{.hidden = 32});
-  auto d = std::make_shared<networks::GANDiscriminator>(networks::GANDiscriminatorOptions{.hidden = 32, .q_hidden = 8});
+  auto g = std::make_shared<networks::GANGenerator>(networks::GANGeneratorOptions{.hidden = 32, .width = 4});
+  auto d = std::make_shared<networks::GANDiscriminator>(networks::GANDiscriminatorOptions{.hidden = 32, .q_hidden = 8, .width = 4});
   GAN gan(g, d, {}, {});
   const Tensor x = gan.sample(4, 9), y = gan.sample(4, 9);
   CHECK(x.sizes() == Shape{4, 1, 28, 28});

@@ -48,8 +48,10 @@ TEST_CASE("GANDiscriminator: one trunk, D's logit [N] and Q's codes [N, 10] and 
   CHECK(shapes["d_head.weight"] == Shape{1, 1024});
   CHECK(shapes["q_fc.weight"] == Shape{128, 1024});
   CHECK(shapes["q_out.weight"] == Shape{12, 128});
-  // Q's own layers: FC 128, its batch norm, the output layer (weights and biases).
-  CHECK(d.q_parameters().size() == 6);
+  // Q's own layers: FC 128 (no bias: a batch norm follows), its batch norm, the output layer.
+  CHECK(d.q_parameters().size() == 5);
+  CHECK(shapes.count("conv2.bias") == 0);
+  CHECK(shapes.count("conv1.bias") == 1);
 
   GANDiscriminator with_std({.learn_std = true});
   const DiscriminatorOutput s = with_std.run(images);
