@@ -38,6 +38,10 @@ std::vector<ParamSpec> params(bool info) {
       {"lr_d", ParamType::Float, library_default(&generative::GANOptions::lr_d), "Adam's learning rate for D (and Q)"},
       {"lr_g", ParamType::Float, library_default(&generative::GANOptions::lr_g), "Adam's learning rate for G"},
       {"beta1", ParamType::Float, library_default(&generative::GANOptions::beta1), "Adam's beta1 for both (DCGAN's 0.5)"},
+      {"width", ParamType::Int, library_default(&networks::GANDiscriminatorOptions::width),
+       "channels of D's first conv and G's last upconv (the others have twice as many); Table 1: 64"},
+      {"hidden", ParamType::Int, library_default(&networks::GANDiscriminatorOptions::hidden),
+       "width of the FC layer after the convolutions in D and the first FC layer of G; Table 1: 1024"},
       {"epochs", ParamType::Int, "50", "passes over the images"},
       {"batch_size", ParamType::Int, "128", "images per mini-batch (one D step and one G step each)"},
       {"resume", ParamType::String, "",
@@ -121,14 +125,23 @@ void run(RunContext& ctx, bool info) {
   const std::int64_t noise = ctx.params.get_int("noise");
   const std::int64_t categories = info ? ctx.params.get_int("categories") : 0;
   const std::int64_t continuous = info ? ctx.params.get_int("continuous") : 0;
+  if (ctx.params.get_int("width") < 1 || ctx.params.get_int("hidden") < 1)
+    throw UsageError(ctx.algorithm + ": width and hidden must be at least 1");
   if (noise < 0 || categories < 0 || continuous < 0 || categories == 1 || noise + categories + continuous == 0)
     throw UsageError(ctx.algorithm + ": noise, categories and continuous must be >= 0 (categories not 1, not all 0)");
   auto g = std::make_shared<networks::GANGenerator>(networks::GANGeneratorOptions{
-      .noise = noise, .categories = categories, .continuous = continuous, .channels = shape[0]});
+      .noise = noise,
+      .categories = categories,
+      .continuous = continuous,
+      .hidden = ctx.params.get_int("hidden"),
+      .width = ctx.params.get_int("width"),
+      .channels = shape[0]});
   auto d = std::make_shared<networks::GANDiscriminator>(networks::GANDiscriminatorOptions{
       .categories = categories,
       .continuous = continuous,
       .learn_std = info && ctx.params.get_bool("learn_std"),
+      .hidden = ctx.params.get_int("hidden"),
+      .width = ctx.params.get_int("width"),
       .channels = shape[0]});
   g->to(ctx.device);
   d->to(ctx.device);
