@@ -11,6 +11,7 @@
 #include "cake/autograd/grad_mode.h"
 #include "cake/optim/adam.h"
 #include "cake/tensor/creation.h"
+#include "cake/tensor/parallel.h"
 #include "cake/tensor/random.h"
 #include "helpers.h"
 
@@ -33,6 +34,14 @@ std::shared_ptr<GANDiscriminator> small_d(std::int64_t categories = 10) {
   return std::make_shared<GANDiscriminator>(
       GANDiscriminatorOptions{.categories = categories, .hidden = 32, .q_hidden = 8, .width = 4});
 }
+
+// The networks here are tiny: one thread is fastest, and on a busy machine two OpenMP threads
+// waiting for each other made these cases 80 times slower.
+struct OneThread {
+  int before = get_num_threads();
+  OneThread() { set_num_threads(1); }
+  ~OneThread() { set_num_threads(before); }
+};
 
 // n 28x28 images of two kinds (a bright top or bottom half) with noise; labels 0 / 1.
 std::pair<Tensor, Tensor> half_images(std::int64_t n, std::uint64_t seed) {
@@ -87,6 +96,7 @@ TEST_CASE("information_term: L_I = E[log Q(c|x)] + H(c) against a direct computa
 }
 
 TEST_CASE("InfoGAN: one D step and one G step equal the steps written out by hand") {
+  const OneThread one_thread;
   const auto [images, labels] = half_images(8, 1);
   manual_seed(2);
   auto g = small_g();
@@ -146,6 +156,7 @@ TEST_CASE("InfoGAN: one D step and one G step equal the steps written out by han
 }
 
 TEST_CASE("InfoGAN: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit") {
+  const OneThread one_thread;
   const auto [images, labels] = half_images(32, 3);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "cake_test_infogan_resume";
   std::filesystem::remove_all(dir);
@@ -179,6 +190,7 @@ TEST_CASE("InfoGAN: N epochs equal N/2 epochs, a checkpoint and a resume, bit fo
 }
 
 TEST_CASE("InfoGAN: Q's argmax separates two kinds of images after a short training") {
+  const OneThread one_thread;
   const auto [images, labels] = half_images(64, 6);
   manual_seed(7);
   auto g = small_g(2);
