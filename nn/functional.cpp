@@ -24,7 +24,13 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) { return cake::log_softmax
 
 // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): the exponent is never positive, so no overflow,
 // and log1p keeps precision when e^-|x| is tiny.
-Tensor softplus(const Tensor& x) { return x.relu() + x.abs().neg().exp().log1p(); }
+// softplus(x) = max(x, 0) + log1p(e^-|x|), written with a constant mask p = [x > 0] as
+// x p + log1p(e^{x (1 - 2p)}) so that the gradient is sigmoid(x) everywhere: with relu and abs,
+// both kinks sit at x = 0 and their zero subgradients there gave 0 instead of 1/2.
+Tensor softplus(const Tensor& x) {
+  const Tensor p = x.detach().gt(0.0).to(x.dtype());
+  return x * p + (x * (1.0 - 2.0 * p)).exp().log1p();
+}
 Tensor logsigmoid(const Tensor& x) { return -softplus(-x); }
 
 // ---- layers ----------------------------------------------------------------------------------
