@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <unordered_map>
 
@@ -57,7 +58,11 @@ Tensor JuleNet::forward(const Tensor& images) {
                  images.size(3) == options_.image_size,
              "JuleNet: expected images [N, ", options_.in_channels, ", ", options_.image_size, ", ",
              options_.image_size, "], got shape ", images.sizes());
-  return nn::functional::normalize(body_->forward(images), 2.0, 1);
+  // y / sqrt(|y|^2 + eps) rather than y / max(|y|, eps): the same on any row that is not ~0,
+  // and a finite gradient on a row of zeros (which a ReLU network can output; the norm's
+  // derivative there is 0/0).
+  const Tensor y = body_->forward(images);
+  return y / (y.square().sum(1, true) + 1e-12).sqrt();
 }
 
 Tensor jule_features(JuleNet& net, const Tensor& images, std::int64_t batch_size) {
@@ -224,10 +229,55 @@ void Jule::set_checkpoint_path(std::string path) {
   if (active_trainer_) active_trainer_->set_checkpoint_path(std::move(path));
 }
 
+// Merges the current clusters with the closest centroids (of the unit features, so the mean
+// direction) until `target` are left; returns the number of merges. Quadratic in the clusters:
+// it only finishes what the graph could not.
+std::int64_t Jule::merge_by_centroids(const Tensor& feats, std::int64_t target) {
+  const std::vector<index_t> nodes = current_nodes(leaf_of_sample_, n_leaves_, merges_);
+  const std::vector<index_t> local = compact(nodes);
+  const index_t c = *std::max_element(local.begin(), local.end()) + 1, d = feats.size(1);
+  if (c <= target) return 0;
+  std::vector<index_t> node(static_cast<std::size_t>(c)), size(static_cast<std::size_t>(c), 0);
+  std::vector<double> mean(static_cast<std::size_t>(c * d), 0.0);
+  const double* f = feats.data_ptr<double>();
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    node[local[i]] = nodes[i];
+    ++size[local[i]];
+    for (index_t k = 0; k < d; ++k) mean[local[i] * d + k] += f[static_cast<index_t>(i) * d + k];
+  }
+  for (index_t a = 0; a < c; ++a)
+    for (index_t k = 0; k < d; ++k) mean[a * d + k] /= static_cast<double>(size[a]);
+  std::vector<bool> alive(static_cast<std::size_t>(c), true);
+  index_t merged = 0;
+  for (index_t left = c; left > target; --left, ++merged) {
+    index_t best_a = -1, best_b = -1;
+    double best = std::numeric_limits<double>::infinity();
+    for (index_t a = 0; a < c; ++a)
+      for (index_t b = a + 1; b < c && alive[a]; ++b) {
+        if (!alive[b]) continue;
+        double d2 = 0.0;
+        for (index_t k = 0; k < d; ++k) d2 += (mean[a * d + k] - mean[b * d + k]) * (mean[a * d + k] - mean[b * d + k]);
+        if (d2 < best) best = d2, best_a = a, best_b = b;
+      }
+    const index_t new_node = n_leaves_ + static_cast<index_t>(merges_.size());
+    merges_.push_back({.a = std::min(node[best_a], node[best_b]), .b = std::max(node[best_a], node[best_b]),
+                       .node = new_node, .affinity = 0.0, .loss = 0.0});
+    const double wa = static_cast<double>(size[best_a]), wb = static_cast<double>(size[best_b]);
+    for (index_t k = 0; k < d; ++k)
+      mean[best_a * d + k] = (wa * mean[best_a * d + k] + wb * mean[best_b * d + k]) / (wa + wb);
+    size[best_a] += size[best_b];
+    node[best_a] = new_node;
+    alive[best_b] = false;
+  }
+  return merged;
+}
+
 // The forward pass of one period: the graph of the current features, merges down to `target`.
 void Jule::merge_period(const Tensor& images, std::int64_t period, std::int64_t target, const Tensor& truth) {
   const auto started = std::chrono::steady_clock::now();
-  const Tensor feats = features(images).to(kCPU, kFloat64);
+  const Tensor feats = features(images).to(kCPU, kFloat64).contiguous();
+  CAKE_CHECK(std::isfinite(feats.sum().item<double>()), "JULE: the CNN's features are not finite before period ", period,
+             " (the training diverged; try a smaller lr)");
   const cluster::GdlGraph graph = cluster::gdl_graph(feats, {.n_neighbors = options_.k_s, .a = options_.a});
   // The engine numbers the current clusters 0 .. C-1 (in order of first sample) and its merges
   // C, C+1, ...; map both to the global tree's ids.
@@ -244,8 +294,14 @@ void Jule::merge_period(const Tensor& images, std::int64_t period, std::int64_t 
     record.merge_loss += m.loss;
     ++record.merges;
   }
-  batch_labels_ = current_labels();
   record.clusters = engine.n_clusters();
+  // Clusters with no affinity to any other (the graph can fall apart into pieces, and GDL
+  // needs paths both ways): the rest of the merges join the closest centroids, as the released
+  // code does for such "self-contained" clusters (affinity/affinity.lua, compute4cluster).
+  record.centroid_merges = merge_by_centroids(feats, target);
+  record.clusters -= record.centroid_merges;
+  record.merges += record.centroid_merges;
+  batch_labels_ = current_labels();
   if (truth.defined()) {
     const Tensor predicted = as_tensor(batch_labels_);
     record.nmi = metrics::nmi(truth, predicted);
@@ -325,14 +381,14 @@ train::TrainResult Jule::fit(const Tensor& images_in, const Tensor& true_labels)
             merges.push_back({static_cast<double>(m.a), static_cast<double>(m.b), static_cast<double>(m.node), m.affinity, m.loss});
           for (const auto& p : periods_)
             periods.push_back({static_cast<double>(p.period), static_cast<double>(p.clusters), static_cast<double>(p.merges),
-                               p.merge_loss, p.sigma2, p.nmi, p.acc, p.merge_seconds});
+                               p.merge_loss, p.sigma2, p.nmi, p.acc, p.merge_seconds, static_cast<double>(p.centroid_merges)});
           for (const auto& e : epochs_)
             epochs.push_back({static_cast<double>(e.epoch), static_cast<double>(e.period), e.loss, e.triplets_per_batch, e.lr,
                               e.seconds});
           out.integer("n_leaves", n_leaves_);
           out.tensor("leaves", as_tensor(leaf_of_sample_));
           out.tensor("merges", table(merges, 5));
-          out.tensor("periods", table(periods, 8));
+          out.tensor("periods", table(periods, 9));
           out.tensor("epochs", table(epochs, 6));
         },
         [&](const train::StateReader& in) {
@@ -346,10 +402,11 @@ train::TrainResult Jule::fit(const Tensor& images_in, const Tensor& true_labels)
             merges_.push_back({.a = static_cast<index_t>(r[0]), .b = static_cast<index_t>(r[1]),
                                .node = static_cast<index_t>(r[2]), .affinity = r[3], .loss = r[4]});
           periods_.clear();
-          for (const auto& r : rows_of(in.tensor("periods"), 8, "periods"))
+          for (const auto& r : rows_of(in.tensor("periods"), 9, "periods"))
             periods_.push_back({.period = static_cast<index_t>(r[0]), .clusters = static_cast<index_t>(r[1]),
                                 .merges = static_cast<index_t>(r[2]), .merge_loss = r[3], .sigma2 = r[4], .nmi = r[5],
-                                .acc = r[6], .merge_seconds = r[7]});
+                                .acc = r[6], .merge_seconds = r[7],
+                                .centroid_merges = static_cast<index_t>(r[8])});
           epochs_.clear();
           for (const auto& r : rows_of(in.tensor("epochs"), 6, "epochs"))
             epochs_.push_back({.epoch = static_cast<index_t>(r[0]), .period = static_cast<index_t>(r[1]), .loss = r[2],

@@ -17,7 +17,10 @@
 //      merges of the n_c current clusters by graph degree linkage with JULE's criterion
 //      (algorithms/cluster/graph_degree_linkage.h) — "partial unrolling": one CNN update per
 //      period of merges, eta the unrolling rate. Then back to 2, until n_clusters are left (the
-//      last period merges to exactly n_clusters and is not followed by training).
+//      last period merges to exactly n_clusters and is not followed by training). When no two
+//      clusters have a graph affinity left (GDL needs paths both ways between them, and a k-NN
+//      graph can fall apart into pieces) the period's remaining merges join the clusters of
+//      closest mean feature, as the released code does for such clusters.
 // With eta = 0.9 the number of clusters falls tenfold per period (2500 -> 250 -> 25 -> 10 on
 // 10,000 images): three periods of CNN training.
 //
@@ -126,6 +129,9 @@ struct JulePeriod {
   double nmi = std::numeric_limits<double>::quiet_NaN();  // the clusters against the labels
   double acc = std::numeric_limits<double>::quiet_NaN();
   double merge_seconds = 0.0; // features, graph and merges
+  // Of `merges`, those joined by the closest centroids because no two clusters had a graph
+  // affinity left (see Jule::fit); 0 in a healthy run.
+  std::int64_t centroid_merges = 0;
 };
 
 // One CNN epoch (a row of the per-epoch log).
@@ -170,6 +176,7 @@ class Jule {
  private:
   std::vector<std::int64_t> current_labels() const;  // 0 .. C-1 over the samples
   void merge_period(const Tensor& images, std::int64_t period, std::int64_t target, const Tensor& truth);
+  std::int64_t merge_by_centroids(const Tensor& feats, std::int64_t target);
 
   JuleNet& net_;
   JuleOptions options_;

@@ -155,7 +155,8 @@ void run(RunContext& ctx) {
   auto log_period = [&](const JulePeriod& p, bool from_checkpoint) {
     nlohmann::json row = {{"period", p.period},         {"clusters", p.clusters}, {"merges", p.merges},
                           {"merge_loss", p.merge_loss}, {"sigma2", p.sigma2},     {"nmi", number_or_null(p.nmi)},
-                          {"acc", number_or_null(p.acc)}, {"seconds", p.merge_seconds}};
+                          {"acc", number_or_null(p.acc)}, {"seconds", p.merge_seconds},
+                          {"centroid_merges", p.centroid_merges}};
     if (from_checkpoint) row["from_checkpoint"] = true;
     ctx.log(row);
   };
@@ -206,11 +207,9 @@ void run(RunContext& ctx) {
   for (const auto& e : jule.epochs()) train_seconds += e.seconds;
   ctx.metrics["merge_seconds"] = merge_seconds;  // features, graphs and merges of every period
   ctx.metrics["train_seconds"] = train_seconds;  // CNN epochs
-  const std::int64_t left = jule.n_leaves() - static_cast<std::int64_t>(jule.merges().size());
-  if (left > options.n_clusters)
-    ctx.log({{"event", "warning"},
-             {"message", "the graph left " + std::to_string(left) + " clusters with no affinity between them; asked for " +
-                             std::to_string(options.n_clusters)}});
+  std::int64_t centroid_merges = 0;
+  for (const auto& p : jule.periods()) centroid_merges += p.centroid_merges;
+  ctx.metrics["centroid_merges"] = centroid_merges;  // merges the graph could not make
   data::write_npy(ctx.path("merges.npy"), merges_tensor(jule.merges()));
   data::write_npy(ctx.path("leaves.npy"), tensor(jule.leaves(), {labels.numel()}));
 
