@@ -275,7 +275,8 @@ std::int64_t Jule::merge_by_centroids(const Tensor& feats, std::int64_t target) 
 // The forward pass of one period: the graph of the current features, merges down to `target`.
 void Jule::merge_period(const Tensor& images, std::int64_t period, std::int64_t target, const Tensor& truth) {
   const auto started = std::chrono::steady_clock::now();
-  const Tensor feats = features(images).to(kCPU, kFloat64).contiguous();
+  const Tensor feats = options_.update_cnn ? features(images).to(kCPU, kFloat64).contiguous()
+                                           : nn::functional::normalize(images.reshape({images.size(0), -1}).to(kFloat64), 2.0, 1);
   CAKE_CHECK(std::isfinite(feats.sum().item<double>()), "JULE: the CNN's features are not finite before period ", period,
              " (the training diverged; try a smaller lr)");
   const cluster::GdlGraph graph = cluster::gdl_graph(feats, {.n_neighbors = options_.k_s, .a = options_.a});
@@ -371,7 +372,7 @@ train::TrainResult Jule::fit(const Tensor& images_in, const Tensor& true_labels)
   trainer_options.patience = 0;
   trainer_options.restore_best = false;
   train::TrainResult result;
-  if (trainer_options.epochs >= 1) {
+  if (options_.update_cnn && trainer_options.epochs >= 1) {
     train::Trainer trainer(net_, sgd, loss, trainer_options);
     trainer.add_state(
         "jule",

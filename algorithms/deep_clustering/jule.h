@@ -116,6 +116,9 @@ struct JuleOptions {
   double lr = 0.01, momentum = 0.9, weight_decay = 5e-5;
   double lr_gamma = 1e-4, lr_power = 0.75;  // lr_t = lr (1 + lr_gamma t)^-lr_power
   std::int64_t eval_batch_size = 512;
+  // false: no CNN at all, every merge on the graph of the L2-normalised pixels (the released
+  // code's -updateCNN 0): graph degree linkage with JULE's criterion on raw images, a baseline.
+  bool update_cnn = true;
 };
 
 // One period: its merges (the forward pass) and the CNN training that followed (none after the

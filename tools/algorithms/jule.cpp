@@ -50,6 +50,8 @@ std::vector<ParamSpec> params() {
       {"epochs_per_period", ParamType::Int, "20", "CNN epochs after each period of merges (the talk: about 20)"},
       {"channels", ParamType::Int, "50", "channels of the two 5x5 convolutions"},
       {"feature_dim", ParamType::Int, "160", "units of the inner product (the learned representation)"},
+      {"update_cnn", ParamType::Bool, "true",
+       "false: no CNN, all merges on the graph of the pixels (graph degree linkage with JULE's criterion, a baseline)"},
       {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen features"},
       {"tsne_samples", ParamType::Int, "2000", "features embedded with t-SNE for embedding_tsne.png (0: none)"},
       {"dendrogram_merges", ParamType::Int, "40", "the last merges drawn in dendrogram.png"}};
@@ -78,7 +80,8 @@ deep_clustering::JuleOptions jule_options(const RunContext& ctx) {
           .negatives = ctx.params.get_int("negatives"),
           .epochs_per_period = ctx.params.get_int("epochs_per_period"),
           .lr = ctx.params.get_float("lr"),
-          .weight_decay = ctx.params.get_float("weight_decay")};
+          .weight_decay = ctx.params.get_float("weight_decay"),
+          .update_cnn = ctx.params.get_bool("update_cnn")};
 }
 
 // The top of the merge tree: the last `last` merges over the clusters they join, leaves at the
@@ -238,6 +241,7 @@ void run(RunContext& ctx) {
 
   // The representation: the talk's 1-NN error (Table 13) and trustworthiness T(12) against the
   // pixels (Table 14), k-NN accuracy and a linear probe, and a t-SNE picture.
+  if (!options.update_cnn) return;  // no representation was learned
   const Tensor features = jule.features(images).cpu();
   data::write_npy(ctx.path("features.npy"), features);
   if (ctx.labels.defined()) {
