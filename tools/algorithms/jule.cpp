@@ -111,7 +111,7 @@ image::Canvas dendrogram(const std::vector<cluster::GdlMerge>& merges, std::int6
   };
   for (std::int64_t node = 0; node < n_leaves + total; ++node)
     if (!has_parent[static_cast<std::size_t>(node)]) visit(node);
-  const int leaf_step = 16, left = 50, bottom = 40, top = 40, plot_h = 300;
+  const int leaf_step = 16, left = 50, bottom = 48, top = 40, plot_h = 300;
   const int width = std::min<int>(left + 20 + leaf_step * static_cast<int>(order.size()), 4000);
   image::Canvas canvas(width, top + plot_h + bottom);
   canvas.draw_text(10, 12, "jule: the last " + std::to_string(last) + " merges (height = merge step)", image::kBlack);
