@@ -39,7 +39,7 @@
 // elsewhere), so a merge costs about |C_n| K_s^2 plus the rescoring, not a pass over all
 // clusters. (JULE's released code instead approximates the second line without the cross
 // terms, github.com/jwyang/JULE.torch, agg_clustering.lua, run_step_fast; the talk's slide
-// "Approximation" shows that shortcut.)
+// "Approximation" gives a size-weighted variant of that shortcut.)
 //
 // Node ids follow scipy's layout: the initial clusters are the leaves 0 .. C-1, and the t-th
 // merge (from 0) creates node C + t, so the merges form a tree a caller can cut at any number
