@@ -57,3 +57,24 @@ TEST_CASE("networks, training and metrics, through cake/cake.h") {
   const Tensor features = tensor({0.0, 0.1, 1.0, 1.1}, {4, 1}, kFloat64);
   CHECK(train::LogisticRegression().fit(features, truth).score(features, truth) == 1.0);
 }
+
+TEST_CASE("spatial ops, attention, the deep families and distributed, through cake/cake.h") {
+  manual_seed(0);
+  const Tensor identity = tensor({1.0, 0.0, 0.0, 0.0, 1.0, 0.0}, {1, 2, 3}, kFloat32);
+  const Tensor image = rand({1, 1, 4, 4});
+  CHECK(grid_sample(image, affine_grid(identity, Shape{1, 1, 4, 4})).sizes() == Shape{1, 1, 4, 4});
+  nn::MultiheadAttention attention(nn::MultiheadAttentionOptions(8, 2));
+  CHECK(attention.forward(rand({2, 3, 8})).sizes() == Shape{2, 3, 8});
+  CHECK(capsules::pose_to_affine(rand({5, 6})).sizes() == Shape{5, 6});
+
+  const Tensor points = cat({rand({12, 2}, kFloat64), rand({12, 2}, kFloat64) + 10.0}, 0);
+  CHECK(cluster::gdl_graph(points, {.n_neighbors = 4}).nearest.size() == 24);
+
+  contrastive::KeyQueue queue(4, 3);
+  queue.enqueue(rand({3, 3}));
+  CHECK(queue.pointer() == 3);
+  CHECK(generative::sample_latent(generative::LatentSpec{}, 5, std::uint64_t{7}).noise.sizes() == Shape{5, 62});
+
+  distributed::ProcessGroup& group = distributed::default_group();
+  CHECK(group.world_size() >= 1);
+}
