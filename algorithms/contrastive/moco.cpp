@@ -2,6 +2,7 @@
 #include "cake/algorithms/contrastive/moco.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <map>
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <numeric>
 
 #include "cake/algorithms/networks/autoencoder.h"
+#include "cake/algorithms/train/history_table.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/nn/activation.h"
@@ -25,7 +27,7 @@ namespace cake::contrastive {
 
 namespace {
 
-constexpr int kHistoryColumns = 7;
+constexpr std::size_t kHistoryColumns = 7;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -38,38 +40,19 @@ double epoch_lr(const MoCoOptions& o, std::int64_t epoch, std::int64_t epochs) {
   return o.lr * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
 }
 
-Tensor history_tensor(const std::vector<MoCoEpoch>& history) {
-  const auto rows = static_cast<std::int64_t>(history.size());
-  Tensor table = zeros({rows, kHistoryColumns}, kFloat64);
-  double* t = table.data_ptr<double>();
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const MoCoEpoch& e = history[static_cast<std::size_t>(r)];
-    const double row[kHistoryColumns] = {static_cast<double>(e.epoch), e.loss,    e.positive_similarity,
-                                         e.negative_similarity,        e.lr,      e.seconds,
-                                         e.momentum_seconds};
-    std::copy(row, row + kHistoryColumns, t + r * kHistoryColumns);
-  }
-  return table;
+std::array<double, kHistoryColumns> history_row(const MoCoEpoch& e) {
+  return {static_cast<double>(e.epoch), e.loss, e.positive_similarity, e.negative_similarity, e.lr, e.seconds,
+          e.momentum_seconds};
 }
 
-std::vector<MoCoEpoch> history_from(const Tensor& table_in) {
-  CAKE_CHECK(table_in.defined() && table_in.dim() == 2 && table_in.size(1) == kHistoryColumns,
-             "MoCo: the checkpoint's history must be [epochs, ", kHistoryColumns, "], got ",
-             table_in.defined() ? shape_str(table_in.sizes()) : "an undefined tensor");
-  const Tensor table = table_in.to(kCPU, kFloat64).contiguous();
-  const double* t = table.data_ptr<double>();
-  std::vector<MoCoEpoch> history;
-  for (std::int64_t r = 0; r < table.size(0); ++r) {
-    const double* v = t + r * kHistoryColumns;
-    history.push_back({.epoch = static_cast<std::int64_t>(v[0]),
-                       .loss = v[1],
-                       .positive_similarity = v[2],
-                       .negative_similarity = v[3],
-                       .lr = v[4],
-                       .seconds = v[5],
-                       .momentum_seconds = v[6]});
-  }
-  return history;
+MoCoEpoch history_record(const std::array<double, kHistoryColumns>& v) {
+  return {.epoch = static_cast<std::int64_t>(v[0]),
+          .loss = v[1],
+          .positive_similarity = v[2],
+          .negative_similarity = v[3],
+          .lr = v[4],
+          .seconds = v[5],
+          .momentum_seconds = v[6]};
 }
 
 }  // namespace
@@ -359,14 +342,14 @@ train::TrainResult MoCo::fit(const Tensor& images) {
         out.tensor("queue", queue_.keys());
         out.integer("queue_pointer", queue_.pointer());
         for (const auto& [name, tensor] : key_->state_dict()) out.tensor("key." + name, tensor);
-        out.tensor("history", history_tensor(history_));
+        out.tensor("history", train::history_to_table(history_, history_row));
       },
       [&](const train::StateReader& in) {
         queue_.restore(in.tensor("queue"), in.integer("queue_pointer"));
         nn::NamedTensors key_state;
         for (const auto& [name, tensor] : key_->state_dict()) key_state.emplace_back(name, in.tensor("key." + name));
         key_->load_state_dict(key_state, true, "MoCo checkpoint (key encoder)");
-        history_ = history_from(in.tensor("history"));
+        history_ = train::history_from_table(in.tensor("history"), "MoCo", history_record);
       });
 
   trainer.on_epoch_begin([&](std::int64_t epoch) {

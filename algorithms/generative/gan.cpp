@@ -2,10 +2,12 @@
 #include "cake/algorithms/generative/gan.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <sstream>
 
+#include "cake/algorithms/train/history_table.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/data/dataloader.h"
@@ -20,7 +22,7 @@ namespace F = nn::functional;
 
 namespace {
 
-constexpr int kHistoryColumns = 16;
+constexpr std::size_t kHistoryColumns = 16;
 
 // The Trainer trains one module: this one holds G and D, so one checkpoint has both (with
 // their batch-norm statistics).
@@ -166,59 +168,38 @@ std::vector<std::string> collapse_warnings(const GANEpoch& e, const LatentSpec& 
 
 // ---- history ---------------------------------------------------------------------------------------
 
-Tensor gan_history_tensor(const std::vector<GANEpoch>& history) {
-  const auto rows = static_cast<std::int64_t>(history.size());
-  Tensor table = zeros({rows, kHistoryColumns}, kFloat64);
-  double* t = table.data_ptr<double>();
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const GANEpoch& e = history[static_cast<std::size_t>(r)];
-    const double row[kHistoryColumns] = {static_cast<double>(e.epoch),
-                                         e.d_loss,
-                                         e.g_loss,
-                                         e.d_real,
-                                         e.d_fake,
-                                         e.info_categorical,
-                                         e.info_continuous,
-                                         e.noise_spread,
-                                         e.code_spread,
-                                         e.nmi,
-                                         e.acc,
-                                         e.ari,
-                                         static_cast<double>(e.clusters_used),
-                                         e.largest_cluster,
-                                         e.seconds,
-                                         0.0};
-    std::copy(row, row + kHistoryColumns, t + r * kHistoryColumns);
-  }
-  return table;
+namespace {
+
+std::array<double, kHistoryColumns> gan_row(const GANEpoch& e) {
+  return {static_cast<double>(e.epoch), e.d_loss, e.g_loss, e.d_real, e.d_fake, e.info_categorical,
+          e.info_continuous, e.noise_spread, e.code_spread, e.nmi, e.acc, e.ari,
+          static_cast<double>(e.clusters_used), e.largest_cluster, e.seconds, 0.0};
 }
 
-std::vector<GANEpoch> gan_history_from(const Tensor& table_in) {
-  CAKE_CHECK(table_in.defined() && table_in.dim() == 2 && table_in.size(1) == kHistoryColumns,
-             "GAN: the checkpoint's history must be [epochs, ", kHistoryColumns, "], got ",
-             table_in.defined() ? shape_str(table_in.sizes()) : "an undefined tensor");
-  const Tensor table = table_in.to(kCPU, kFloat64).contiguous();
-  const double* t = table.data_ptr<double>();
-  std::vector<GANEpoch> history;
-  for (std::int64_t r = 0; r < table.size(0); ++r) {
-    const double* v = t + r * kHistoryColumns;
-    history.push_back({.epoch = static_cast<std::int64_t>(v[0]),
-                       .d_loss = v[1],
-                       .g_loss = v[2],
-                       .d_real = v[3],
-                       .d_fake = v[4],
-                       .info_categorical = v[5],
-                       .info_continuous = v[6],
-                       .noise_spread = v[7],
-                       .code_spread = v[8],
-                       .nmi = v[9],
-                       .acc = v[10],
-                       .ari = v[11],
-                       .clusters_used = static_cast<std::int64_t>(v[12]),
-                       .largest_cluster = v[13],
-                       .seconds = v[14]});
-  }
-  return history;
+GANEpoch gan_record(const std::array<double, kHistoryColumns>& v) {
+  return {.epoch = static_cast<std::int64_t>(v[0]),
+          .d_loss = v[1],
+          .g_loss = v[2],
+          .d_real = v[3],
+          .d_fake = v[4],
+          .info_categorical = v[5],
+          .info_continuous = v[6],
+          .noise_spread = v[7],
+          .code_spread = v[8],
+          .nmi = v[9],
+          .acc = v[10],
+          .ari = v[11],
+          .clusters_used = static_cast<std::int64_t>(v[12]),
+          .largest_cluster = v[13],
+          .seconds = v[14]};
+}
+
+}  // namespace
+
+Tensor gan_history_tensor(const std::vector<GANEpoch>& history) { return train::history_to_table(history, gan_row); }
+
+std::vector<GANEpoch> gan_history_from(const Tensor& table) {
+  return train::history_from_table(table, "GAN", gan_record);
 }
 
 // ---- the algorithm ----------------------------------------------------------------------------------
