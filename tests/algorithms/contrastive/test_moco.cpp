@@ -10,6 +10,7 @@
 #include "cake/autograd/grad_mode.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/nn/linear.h"
+#include "algorithms/fixtures/half_images.h"
 #include "helpers.h"
 
 using namespace cake;
@@ -19,20 +20,9 @@ using cake::testing::values;
 
 namespace {
 
-// n 8x8 images of 2 prototypes (a bright top or bottom half) with noise.
-struct Images {
-  Tensor x, labels;
-};
-Images half_images(std::int64_t n, std::uint64_t seed) {
-  manual_seed(seed);
-  Tensor x = rand({n, 1, 8, 8}) * 0.2;
-  std::vector<std::int64_t> labels;
-  for (std::int64_t i = 0; i < n; ++i) {
-    labels.push_back(i % 2);
-    x.narrow(0, i, 1).narrow(2, (i % 2) * 4, 4).add_(0.7);
-  }
-  return {x, tensor(labels, {n})};
-}
+using cake::testing::Images;
+// The shared toy set (algorithms/fixtures/half_images.h) at this test's noise and contrast.
+Images half_images(std::int64_t n, std::uint64_t seed) { return testing::half_images(n, seed, {.noise = 0.2, .brightness = 0.7}); }
 
 EncoderOptions tiny(const std::string& backbone = "small") {
   return {.backbone = backbone, .image_size = 8, .feature_dim = 16, .dim = 8, .bn_splits = 2};

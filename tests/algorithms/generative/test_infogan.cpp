@@ -13,6 +13,7 @@
 #include "cake/tensor/creation.h"
 #include "cake/tensor/parallel.h"
 #include "cake/tensor/random.h"
+#include "algorithms/fixtures/half_images.h"
 #include "helpers.h"
 
 using namespace cake;
@@ -43,17 +44,8 @@ struct OneThread {
   ~OneThread() { set_num_threads(before); }
 };
 
-// n 28x28 images of two kinds (a bright top or bottom half) with noise; labels 0 / 1.
-std::pair<Tensor, Tensor> half_images(std::int64_t n, std::uint64_t seed) {
-  manual_seed(seed);
-  Tensor x = rand({n, 1, 28, 28}) * 0.1;
-  std::vector<std::int64_t> labels;
-  for (std::int64_t i = 0; i < n; ++i) {
-    labels.push_back(i % 2);
-    x.narrow(0, i, 1).narrow(2, (i % 2) * 14, 14).add_(0.8);
-  }
-  return {x, tensor(labels, {n})};
-}
+// The shared toy set (algorithms/fixtures/half_images.h), 28x28 as InfoGAN's networks need.
+testing::Images half_images(std::int64_t n, std::uint64_t seed) { return testing::half_images(n, seed, {.size = 28, .noise = 0.1, .brightness = 0.8}); }
 
 }  // namespace
 
