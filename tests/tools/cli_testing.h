@@ -16,6 +16,7 @@
 #include <initializer_list>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -106,6 +107,14 @@ inline std::vector<nlohmann::json> read_log(const fs::path& path) {
   std::vector<nlohmann::json> records;
   for (std::string line; std::getline(log, line);) records.push_back(nlohmann::json::parse(line));
   return records;
+}
+
+// The per-epoch records of a run's log.jsonl (those with an "epoch" field), in order.
+inline std::vector<nlohmann::json> epoch_records(const fs::path& path) {
+  std::vector<nlohmann::json> rows;
+  for (nlohmann::json& record : read_log(path))
+    if (record.contains("epoch")) rows.push_back(std::move(record));
+  return rows;
 }
 
 // Each named figure of a run folder is a PNG, or absent when Cake was built without stb.

@@ -18,16 +18,6 @@ using namespace cake::testing;
 
 namespace {
 
-std::vector<json> epoch_rows(const fs::path& path) {
-  std::ifstream log(path);
-  std::vector<json> rows;
-  for (std::string line; std::getline(log, line);) {
-    const json record = json::parse(line);
-    if (record.contains("epoch")) rows.push_back(record);
-  }
-  return rows;
-}
-
 const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
 
 }  // namespace
@@ -43,7 +33,7 @@ TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resum
                           "last_nmi_previous", "epoch_time_s"})
     CHECK_MESSAGE(metrics.contains(key), key);
   CHECK(metrics["n_clusters"] == 3);  // the final k-means at the number of classes
-  const std::vector<json> rows = epoch_rows(out / "log.jsonl");
+  const std::vector<json> rows = epoch_records(out / "log.jsonl");
   REQUIRE(rows.size() == 2);
   CHECK(rows[0]["nmi_previous"].is_null());
   CHECK(rows[1]["nmi_previous"].get<double>() >= 0.0);
@@ -74,7 +64,7 @@ TEST_CASE("dac: thresholds per epoch in the log, the argmax clusters scored, the
   CHECK(metrics["stop_epoch"] == 46);
   CHECK(metrics["epochs_run"] == 2);
   for (const char* key : {"nmi", "acc", "ari", "knn_accuracy", "final_lambda"}) CHECK_MESSAGE(metrics.contains(key), key);
-  const std::vector<json> rows = epoch_rows(out / "log.jsonl");
+  const std::vector<json> rows = epoch_records(out / "log.jsonl");
   REQUIRE(rows.size() == 2);
   CHECK(rows[0]["lambda"].get<double>() == 0.0);
   CHECK(rows[1]["lambda"].get<double>() == doctest::Approx(0.0099));

@@ -19,16 +19,6 @@ using namespace cake::testing;
 
 namespace {
 
-std::vector<json> epoch_rows(const fs::path& path) {
-  std::ifstream log(path);
-  std::vector<json> rows;
-  for (std::string line; std::getline(log, line);) {
-    const json record = json::parse(line);
-    if (record.contains("epoch")) rows.push_back(record);
-  }
-  return rows;
-}
-
 const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
 const std::string kSmall = " --set width=4 hidden=32 categories=3 batch_size=20";
 
@@ -43,7 +33,7 @@ TEST_CASE("infogan: per-epoch balance, information term and collapse measures; f
   for (const char* key : {"nmi", "acc", "ari", "d_real", "d_fake", "noise_spread", "code_spread", "info_categorical",
                           "warnings", "epoch_time_s"})
     CHECK_MESSAGE(metrics.contains(key), key);
-  const std::vector<json> rows = epoch_rows(out / "log.jsonl");
+  const std::vector<json> rows = epoch_records(out / "log.jsonl");
   REQUIRE(rows.size() == 2);
   for (const json& row : rows) {
     for (const char* key : {"d_loss", "g_loss", "d_real", "d_fake", "info_categorical", "info_continuous", "noise_spread",
@@ -69,7 +59,7 @@ TEST_CASE("gan: no codes, no clusters; the balance is logged and the samples dra
   const CliResult r = cake_cli("run gan" + kData + " --set width=4 hidden=32 batch_size=20 epochs=1 --out gan");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const fs::path out = scratch() / "gan";
-  const std::vector<json> rows = epoch_rows(out / "log.jsonl");
+  const std::vector<json> rows = epoch_records(out / "log.jsonl");
   REQUIRE(rows.size() == 1);
   CHECK(rows[0]["info_categorical"].is_null());
   CHECK(rows[0]["nmi"].is_null());
