@@ -7,7 +7,7 @@
 // exercises the fallback.
 // Softmax and adaptive pooling have only Cake's kernels (softmax_kernels.cpp, pool_kernels.cpp).
 // Batch normalisation always runs Cake's kernel (norm_kernels.cpp): on Cake's NCHW tensors
-// oneDNN 2.6 offers only its scalar reference implementation (ncsp_bnorm), which took 3-4x as
+// oneDNN 2.6 offers only its scalar reference implementation (ncsp_bnorm), which took about 3x as
 // long (bench/bench_train_step.cpp, docs/benchmarks.md "Training step of the small convnets").
 #include "cake/tensor/cpu/nn_cpu.h"
 

@@ -7,7 +7,7 @@
 // so that float32 channels of millions of values keep float32 accuracy.
 //
 // This is also the float32 kernel of training (nn_routing.cpp): oneDNN 2.6 has only a scalar
-// reference implementation for plain NCHW data (ncsp_bnorm), 3-4x slower than these loops.
+// reference implementation for plain NCHW data (ncsp_bnorm), about 3x slower than these loops.
 // What makes them fast: a sum runs in kLanes independent accumulators of T that the compiler
 // keeps in vector registers (one double accumulator would chain every addition on the last
 // one's latency and cannot be vectorised, the order of additions being fixed), and every
