@@ -5,6 +5,9 @@
 //   CAKE_BENCH_THREADS=1 build/release/bench/bench_train_step # one thread
 //   bench/run_train_step.sh build/release                     # next to PyTorch (peer_train_step.py)
 //
+// On a loaded machine run both sides with OMP_WAIT_POLICY=passive, or OpenMP's spinning
+// threads dominate the 2-thread times (docs/benchmarks.md, "Training step of the small convnets").
+//
 // jule: JULE's network (algorithms/deep_clustering/jule.h, JuleNet: conv5x5 1->50, BN, ReLU,
 //       max-pool 2, conv5x5 50->50, BN, ReLU, Linear 3200->160, L2 normalisation), loss
 //       mean squared error to a fixed target (the step's cost is the network's; JULE's triplet
@@ -22,6 +25,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <utility>
 
 #include "cake/algorithms/deep_clustering/jule.h"
 #include "cake/algorithms/networks/convnets.h"
