@@ -47,11 +47,6 @@ bool conv2d_backward_weight(const native::ConvGeometry& g, const Tensor& x, cons
 bool max_pool2d_forward_inference(const native::PoolGeometry& g, const Tensor& x, const Tensor& y);
 bool avg_pool2d_forward(const native::PoolGeometry& g, const Tensor& x, const Tensor& y);
 bool avg_pool2d_backward(const native::PoolGeometry& g, const Tensor& grad_y, const Tensor& grad_x);
-bool batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
-                        const Tensor& mean, const Tensor& invstd);
-bool batch_norm_backward(const Tensor& grad_y, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                         const Tensor& invstd, double eps, const Tensor& grad_x, const Tensor& grad_weight,
-                         const Tensor& grad_bias);
 }  // namespace onednn
 #endif
 

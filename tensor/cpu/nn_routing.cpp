@@ -6,6 +6,9 @@
 // float64 kernels, so float64, and with it every finite-difference gradient check, always
 // exercises the fallback.
 // Softmax and adaptive pooling have only Cake's kernels (softmax_kernels.cpp, pool_kernels.cpp).
+// Batch normalisation always runs Cake's kernel (norm_kernels.cpp): on Cake's NCHW tensors
+// oneDNN 2.6 offers only its scalar reference implementation (ncsp_bnorm), which took about 3x as
+// long (bench/bench_train_step.cpp, docs/benchmarks.md "Training step of the small convnets").
 #include "cake/tensor/cpu/nn_cpu.h"
 
 namespace cake::cpu {
@@ -56,18 +59,6 @@ void avg_pool2d_backward(const PoolGeometry& g, const Tensor& gy, const Tensor& 
   fallback::avg_pool2d_backward(g, gy, gx);
 }
 
-void batch_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, double eps, const Tensor& y,
-                        const Tensor& mean, const Tensor& invstd) {
-  CAKE_TRY_ONEDNN(x, onednn::batch_norm_forward(x, w, b, eps, y, mean, invstd));
-  fallback::batch_norm_forward(x, w, b, eps, y, mean, invstd);
-}
-
-void batch_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const Tensor& mean,
-                         const Tensor& invstd, double eps, const Tensor& gx, const Tensor& gw, const Tensor& gb) {
-  CAKE_TRY_ONEDNN(x, onednn::batch_norm_backward(gy, x, w, mean, invstd, eps, gx, gw, gb));
-  fallback::batch_norm_backward(gy, x, w, mean, invstd, eps, gx, gw, gb);
-}
-
 #undef CAKE_TRY_ONEDNN
 
 }  // namespace
@@ -79,7 +70,7 @@ CAKE_REGISTER_KERNEL(native::max_pool2d_forward_stub, DeviceType::CPU, &max_pool
 CAKE_REGISTER_KERNEL(native::max_pool2d_backward_stub, DeviceType::CPU, &fallback::max_pool2d_backward);
 CAKE_REGISTER_KERNEL(native::avg_pool2d_forward_stub, DeviceType::CPU, &avg_pool2d_forward);
 CAKE_REGISTER_KERNEL(native::avg_pool2d_backward_stub, DeviceType::CPU, &avg_pool2d_backward);
-CAKE_REGISTER_KERNEL(native::batch_norm_forward_stub, DeviceType::CPU, &batch_norm_forward);
-CAKE_REGISTER_KERNEL(native::batch_norm_backward_stub, DeviceType::CPU, &batch_norm_backward);
+CAKE_REGISTER_KERNEL(native::batch_norm_forward_stub, DeviceType::CPU, &fallback::batch_norm_forward);
+CAKE_REGISTER_KERNEL(native::batch_norm_backward_stub, DeviceType::CPU, &fallback::batch_norm_backward);
 
 }  // namespace cake::cpu

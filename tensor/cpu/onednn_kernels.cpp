@@ -1,7 +1,7 @@
-// cpu/onednn_kernels.cpp: float32 convolution, pooling and batch normalisation through oneDNN
+// cpu/onednn_kernels.cpp: float32 convolution and pooling through oneDNN
 // 2.x (Debian's libdnnl-dev), compiled only when Cake is built with it (CAKE_HAVE_ONEDNN).
 // nn_routing.cpp decides when these run; each returns false for a case oneDNN rejects, and the
-// caller then runs Cake's fallback.
+// caller then runs Cake's fallback. (Batch normalisation is Cake's own: nn_routing.cpp says why.)
 //
 // How oneDNN is driven (see https://oneapi-src.github.io/oneDNN/ "Basic concepts"):
 //   1. describe the operation (shapes, strides, padding; a *desc*),
@@ -21,8 +21,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -405,118 +403,6 @@ bool avg_pool2d_backward(const PoolGeometry& g, const Tensor& grad_y, const Tens
   if (!entry->supported) return false;
   run(entry->primitive,
       {{DNNL_ARG_DIFF_DST, wrap(entry->descs.dst, grad_y)}, {DNNL_ARG_DIFF_SRC, wrap(entry->descs.src, grad_x)}});
-  return true;
-}
-
-// ---- batch normalisation --------------------------------------------------------------------
-namespace {
-
-// x [N, C, ...] as oneDNN's [N, C, S, 1] (nchw): batch norm only cares about the channel dim.
-dnnl::memory::desc bn_data_desc(const Tensor& x) {
-  const std::int64_t n = x.sizes()[0], c = x.sizes()[1];
-  return {{n, c, x.numel() / (n * c), 1}, f32, tag::nchw};
-}
-
-dnnl::normalization_flags bn_flags(bool scale, bool shift) {
-  auto flags = dnnl::normalization_flags::none;
-  if (scale) flags |= dnnl::normalization_flags::use_scale;
-  if (shift) flags |= dnnl::normalization_flags::use_shift;
-  return flags;
-}
-
-dnnl::batch_normalization_forward::primitive_desc bn_forward_pd(const dnnl::memory::desc& data, float eps,
-                                                                dnnl::normalization_flags flags) {
-  dnnl::batch_normalization_forward::desc desc(dnnl::prop_kind::forward_training, data, eps, flags);
-  return {desc, cpu_engine()};
-}
-
-Key bn_key(int op, const Tensor& x, double eps, bool scale, bool shift, bool full_backward) {
-  const std::int64_t n = x.sizes()[0], c = x.sizes()[1];
-  std::int64_t eps_bits = 0;
-  const auto eps_f = static_cast<float>(eps);
-  static_assert(sizeof(eps_f) <= sizeof(eps_bits));
-  std::memcpy(&eps_bits, &eps_f, sizeof(eps_f));
-  return {{op, n, c, x.numel() / (n * c), eps_bits, scale, shift, full_backward}};
-}
-
-struct BnEntry {
-  bool supported = false;
-  dnnl::memory::desc data, channel;  // [N, C, S, 1] and [C]
-  dnnl::primitive primitive;
-};
-
-}  // namespace
-
-bool batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
-                        const Tensor& mean, const Tensor& invstd) {
-  static PrimitiveCache<BnEntry> cache;
-  const bool scale = weight.defined(), shift = bias.defined();
-  auto entry = cache.get(bn_key(0, x, eps, scale, shift, false), [&](BnEntry& e) {
-    e.data = bn_data_desc(x);
-    e.channel = {{x.sizes()[1]}, f32, tag::x};
-    e.primitive = dnnl::batch_normalization_forward(bn_forward_pd(e.data, static_cast<float>(eps), bn_flags(scale, shift)));
-  });
-  if (!entry->supported) return false;
-  // oneDNN returns the (biased) variance; it is written into invstd's memory and turned into
-  // 1/sqrt(var + eps) in place, C values.
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(entry->data, x)},
-                                             {DNNL_ARG_DST, wrap(entry->data, y)},
-                                             {DNNL_ARG_MEAN, wrap(entry->channel, mean)},
-                                             {DNNL_ARG_VARIANCE, wrap(entry->channel, invstd)}};
-  if (scale) args.emplace(DNNL_ARG_SCALE, wrap(entry->channel, weight));
-  if (shift) args.emplace(DNNL_ARG_SHIFT, wrap(entry->channel, bias));
-  run(entry->primitive, args);
-  float* v = invstd.data_ptr<float>();
-  for (std::int64_t c = 0; c < invstd.numel(); ++c) v[c] = static_cast<float>(1.0 / std::sqrt(double(v[c]) + eps));
-  return true;
-}
-
-bool batch_norm_backward(const Tensor& grad_y, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                         const Tensor& invstd, double eps, const Tensor& grad_x, const Tensor& grad_weight,
-                         const Tensor& grad_bias) {
-  // oneDNN always produces grad_x; the rare call that wants only the parameters' gradients
-  // goes to the fallback rather than computing a full-size tensor nobody reads.
-  if (!grad_x.defined()) return false;
-  if (grad_weight.defined() && !weight.defined()) return false;  // no weight: nothing to differentiate
-  static PrimitiveCache<BnEntry> cache;
-  const bool scale = weight.defined(), shift = grad_bias.defined();
-  // prop_kind::backward also computes the scale/shift gradients; backward_data only grad_x.
-  const bool full = grad_weight.defined() || grad_bias.defined();
-  auto entry = cache.get(bn_key(1, x, eps, scale, shift, full), [&](BnEntry& e) {
-    e.data = bn_data_desc(x);
-    e.channel = {{x.sizes()[1]}, f32, tag::x};
-    const auto flags = bn_flags(scale, shift);
-    dnnl::batch_normalization_backward::desc desc(full ? dnnl::prop_kind::backward : dnnl::prop_kind::backward_data,
-                                                  e.data, e.data, static_cast<float>(eps), flags);
-    e.primitive = dnnl::batch_normalization_backward(
-        {desc, cpu_engine(), bn_forward_pd(e.data, static_cast<float>(eps), flags)});
-  });
-  if (!entry->supported) return false;
-  // oneDNN wants the variance: var = 1/invstd^2 - eps (see batch_norm_training in native/).
-  Tensor variance = make_empty(invstd.sizes(), kFloat32, kCPU);
-  const float* r = invstd.data_ptr<float>();
-  float* v = variance.data_ptr<float>();
-  for (std::int64_t c = 0; c < invstd.numel(); ++c) v[c] = static_cast<float>(1.0 / (double(r[c]) * r[c]) - eps);
-  // A weight that needs no gradient still gets one from prop_kind::backward: into scratch.
-  Tensor weight_grad = grad_weight;
-  if (full && scale && !weight_grad.defined()) weight_grad = make_empty(weight.sizes(), kFloat32, kCPU);
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(entry->data, x)},
-                                             {DNNL_ARG_DIFF_DST, wrap(entry->data, grad_y)},
-                                             {DNNL_ARG_MEAN, wrap(entry->channel, mean)},
-                                             {DNNL_ARG_VARIANCE, wrap(entry->channel, variance)},
-                                             {DNNL_ARG_DIFF_SRC, wrap(entry->data, grad_x)}};
-  if (scale) args.emplace(DNNL_ARG_SCALE, wrap(entry->channel, weight));
-  if (full && scale) args.emplace(DNNL_ARG_DIFF_SCALE, wrap(entry->channel, weight_grad));
-  Tensor unused_shift;
-  if (full && shift) {
-    // With use_shift oneDNN 2.6 insists on a SHIFT argument although no gradient depends on
-    // it (the shift only translates y); a zero vector stands in for the bias.
-    unused_shift = make_empty(grad_bias.sizes(), kFloat32, kCPU);
-    std::fill_n(unused_shift.data_ptr<float>(), unused_shift.numel(), 0.0f);
-    args.emplace(DNNL_ARG_SHIFT, wrap(entry->channel, unused_shift));
-    args.emplace(DNNL_ARG_DIFF_SHIFT, wrap(entry->channel, grad_bias));
-  }
-  run(entry->primitive, args);
   return true;
 }
 

@@ -55,10 +55,82 @@ void for_each_plane(const PoolGeometry& g, std::int64_t reads_per_output, In* in
   });
 }
 
+// Every window lies inside the input: no padding, and the last window ends within the last row
+// and column (always so without ceil_mode). Then no window needs clipping.
+bool windows_inside(const PoolGeometry& g) {
+  return g.pad_h == 0 && g.pad_w == 0 && (g.out_h - 1) * g.stride_h + g.kernel_h <= g.in_h &&
+         (g.out_w - 1) * g.stride_w + g.kernel_w <= g.in_w;
+}
+
+// max_forward when windows_inside(g): the same comparisons in the same order, without the
+// clipping arithmetic of pool_window per output, which took most of the time of the general
+// loop on the convnets' poolings (bench/bench_train_step.cpp). "v wins" is written as a
+// select, not a branch.
+template <class T>
+bool wins(T v, T best) {
+  return v > best || v != v;  // v != v: v is NaN, which wins (NaNs propagate)
+}
+
+template <class T>
+void max_plane_inside(const PoolGeometry& g, const T* in, T* out, std::int64_t* idx) {
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+    for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+      const std::int64_t first = oh * g.stride_h * g.in_w + ow * g.stride_w;
+      T best = in[first];
+      std::int64_t best_at = first;
+      for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
+        const std::int64_t row = first + kh * g.in_w;
+        for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+          const T v = in[row + kw];
+          const bool take = wins(v, best);
+          best = take ? v : best;
+          best_at = take ? row + kw : best_at;
+        }
+      }
+      out[oh * g.out_w + ow] = best;
+      if (idx) idx[oh * g.out_w + ow] = best_at;
+    }
+  }
+}
+
+// The 2x2, stride 2 case of max_plane_inside (every convnet here pools so): one output row
+// reads two input rows, and each output is the select chain over its four values a b / c d
+// in row-major order. With no dependence between outputs the compiler vectorises the row.
+template <class T>
+void max_plane_2x2(const PoolGeometry& g, const T* in, T* out, std::int64_t* idx) {
+  // Sizes in locals: read through g, they could alias the outputs, and the compiler would not
+  // know the loop's trip count.
+  const std::int64_t out_h = g.out_h, out_w = g.out_w, in_w = g.in_w;
+  for (std::int64_t oh = 0; oh < out_h; ++oh) {
+    const std::int64_t top = 2 * oh * in_w, bottom = top + in_w;
+    const T* r0 = in + top;
+    const T* r1 = in + bottom;
+    T* o = out + oh * out_w;
+    std::int64_t* at = idx ? idx + oh * out_w : nullptr;
+    for (std::int64_t ow = 0; ow < out_w; ++ow) {
+      const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+      const bool take_b = wins(b, a);
+      const T ab = take_b ? b : a;
+      const bool take_c = wins(c, ab);
+      const T abc = take_c ? c : ab;
+      const bool take_d = wins(d, abc);
+      o[ow] = take_d ? d : abc;
+      if (at) {
+        const std::int64_t j = 2 * ow;
+        at[ow] = take_d ? bottom + j + 1 : take_c ? bottom + j : take_b ? top + j + 1 : top + j;
+      }
+    }
+  }
+}
+
 template <class T>
 void max_forward(const PoolGeometry& g, const T* x, T* y, std::int64_t* indices) {
+  const bool inside = windows_inside(g);
   for_each_plane(g, g.kernel_h * g.kernel_w, x, y, [&](const T* in, T* out, std::int64_t p) {
     std::int64_t* idx = indices ? indices + p * g.out_h * g.out_w : nullptr;
+    if (inside && g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2)
+      return max_plane_2x2(g, in, out, idx);
+    if (inside) return max_plane_inside(g, in, out, idx);
     for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
       for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
         const Window win = pool_window(g, oh, ow);

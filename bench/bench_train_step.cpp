@@ -1,0 +1,104 @@
+// bench_train_step.cpp: one CPU training step (forward, loss, backward, SGD step) of the small
+// convnets the deep clustering algorithms train, at batch 256 on 28x28 grey images.
+//
+//   build/release/bench/bench_train_step                      # both nets, 2 threads
+//   CAKE_BENCH_THREADS=1 build/release/bench/bench_train_step # one thread
+//   bench/run_train_step.sh build/release                     # next to PyTorch (peer_train_step.py)
+//
+// On a loaded machine run both sides with OMP_WAIT_POLICY=passive, or OpenMP's spinning
+// threads dominate the 2-thread times (docs/benchmarks.md, "Training step of the small convnets").
+//
+// jule: JULE's network (algorithms/deep_clustering/jule.h, JuleNet: conv5x5 1->50, BN, ReLU,
+//       max-pool 2, conv5x5 50->50, BN, ReLU, Linear 3200->160, L2 normalisation), loss
+//       mean squared error to a fixed target (the step's cost is the network's; JULE's triplet
+//       loss on 160-d features is small beside it), SGD lr 0.01, momentum 0.9, weight decay 5e-5.
+// vgg:  DeepCluster's VGG-style ConvNet (algorithms/networks/convnets.h, defaults: Sobel input,
+//       [32, 32] pool [64, 64] pool [128] pool, classifier 1152->512->512, dropout 0.5, head 10),
+//       cross-entropy on fixed labels, SGD lr 0.05, momentum 0.9, weight decay 1e-5.
+// peer_train_step.py builds the same layers in PyTorch and times the same steps. Data, targets
+// and the networks are made once, outside the timed loop. zero_grad is each library's default
+// (Cake sets gradients to none, PyTorch 1.13 fills them with zeros).
+#include <benchmark/benchmark.h>
+
+#include <cake/cake.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <utility>
+
+#include "cake/algorithms/deep_clustering/jule.h"
+#include "cake/algorithms/networks/convnets.h"
+
+namespace {
+
+using namespace cake;
+
+constexpr std::int64_t kBatch = 256;
+
+// Threads: 2 (the project's benchmark setting) unless CAKE_BENCH_THREADS says otherwise.
+int bench_threads() {
+  const char* env = std::getenv("CAKE_BENCH_THREADS");
+  return env ? std::max(1, std::atoi(env)) : 2;
+}
+
+// Three untimed steps first: the first call of each layer builds its oneDNN primitives (JIT
+// compilation, about a second for a whole network), which a training run pays once.
+template <class Step>
+void warm_up(const Step& step) {
+  for (int i = 0; i < 3; ++i) step();
+}
+
+void jule_step(benchmark::State& state) {
+  set_num_threads(bench_threads());
+  manual_seed(0);
+  deep_clustering::JuleNet net;
+  net.train();
+  const Tensor x = rand({kBatch, 1, 28, 28});
+  const Tensor target = randn({kBatch, 160}) * 0.1;
+  optim::SGD sgd(net.parameters(), optim::SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-5});
+  auto step = [&] {
+    sgd.zero_grad();
+    Tensor loss = nn::functional::mse_loss(net.forward(x), target);
+    loss.backward();
+    sgd.step();
+    return loss.item<float>();
+  };
+  warm_up(step);
+  for (auto _ : state) benchmark::DoNotOptimize(step());
+}
+
+void vgg_step(benchmark::State& state) {
+  set_num_threads(bench_threads());
+  manual_seed(0);
+  networks::ConvNet net(networks::ConvNetOptions{.arch = "vgg", .num_outputs = 10});
+  net.train();
+  const Tensor x = rand({kBatch, 1, 28, 28});
+  const Tensor labels = randint(0, 10, {kBatch});
+  optim::SGD sgd(net.parameters(), optim::SGDOptions{.lr = 0.05, .momentum = 0.9, .weight_decay = 1e-5});
+  auto step = [&] {
+    sgd.zero_grad();
+    Tensor loss = nn::functional::cross_entropy(net.forward(x), labels);
+    loss.backward();
+    sgd.step();
+    return loss.item<float>();
+  };
+  warm_up(step);
+  for (auto _ : state) benchmark::DoNotOptimize(step());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (auto [name, fn] : {std::pair{"jule", &jule_step}, std::pair{"vgg", &vgg_step}})
+    benchmark::RegisterBenchmark(name, fn)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->MeasureProcessCPUTime()  // CPU time of all threads: on a loaded machine, the work done
+        ->MinTime(1.0)
+        ->Repetitions(3);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
