@@ -2,7 +2,8 @@
 // results. (1) Every step of algorithms/detail/device_steps.h (k-means assignment and update,
 // GMM E-step, PCA axes, exact t-SNE gradient) on CUDA tensors equals the same step on CPU
 // tensors. (2) Lloyd's k-means (LloydKMeans, what `kmeans-lloyd` and `kmeans --device cuda`
-// iterate) reaches the CPU's labels from the same centres. (3) The networks' path: a conv
+// iterate) reaches the CPU's labels from the same centres; a Gaussian mixture with its E-steps on
+// the GPU and exact t-SNE with its gradient on the GPU end where the CPU runs end. (3) The networks' path: a conv
 // autoencoder trained two epochs through the Trainer on the GPU (model moved once, each batch
 // moved in the loss, as tools/algorithms/network_runs_autoencoders.cpp does) matches the same
 // training on the CPU. Run by tools/cuda-check.sh.
@@ -13,6 +14,8 @@
 
 #include "cake/algorithms/cluster/lloyd_kmeans.h"
 #include "cake/algorithms/detail/device_steps.h"
+#include "cake/algorithms/manifold/tsne.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "cake/algorithms/networks/autoencoder.h"
 #include "cake/algorithms/train/trainer.h"
 #include "cake/autograd/ops.h"
@@ -88,6 +91,24 @@ TEST_CASE("Lloyd's k-means on CUDA reaches the CPU's labels from the same centre
   const Tensor labels_gpu = gpu.fit_predict(x.to(kGpu));
   CHECK(equal(labels_gpu.cpu(), labels_cpu.cpu()));
   CHECK(gpu.inertia() == doctest::Approx(cpu.inertia()).epsilon(1e-4));
+}
+
+TEST_CASE("GMM with E-steps on CUDA and exact t-SNE with its gradient on CUDA match their CPU runs") {
+  const Tensor x = points();
+  for (const char* type : {"full", "diag"}) {
+    CAPTURE(type);
+    mixture::GaussianMixture cpu({.n_components = 4, .covariance_type = type, .random_state = 0});
+    mixture::GaussianMixture gpu({.n_components = 4, .covariance_type = type, .random_state = 0, .device = kGpu});
+    CHECK(equal(gpu.fit_predict(x), cpu.fit_predict(x)));
+    CHECK(gpu.n_iter() == cpu.n_iter());
+    CHECK(gpu.lower_bound() == doctest::Approx(cpu.lower_bound()).epsilon(1e-9));
+  }
+  const Tensor small = x.narrow(0, 0, 60);
+  manifold::TSNE cpu({.perplexity = 10.0, .n_iter = 300, .method = "exact", .random_state = 0});
+  manifold::TSNE gpu({.perplexity = 10.0, .n_iter = 300, .method = "exact", .random_state = 0, .device = kGpu});
+  const Tensor e_cpu = cpu.fit_transform(small), e_gpu = gpu.fit_transform(small);
+  CHECK(gpu.kl_divergence() == doctest::Approx(cpu.kl_divergence()).epsilon(1e-6));
+  CHECK(max_abs_diff(e_gpu, e_cpu) < 1e-4 * std::max(1.0, e_cpu.abs().max().item<double>()));
 }
 
 TEST_CASE("a conv autoencoder trains through the Trainer on CUDA as on the CPU") {
