@@ -6,7 +6,10 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <vector>
 
+#include "cake/algorithms/cluster/kmeans_steps.h"
+#include "cake/algorithms/detail/common.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/tensor/creation.h"
@@ -32,6 +35,49 @@ Tensor centre_means(const Tensor& x, const Tensor& labels, const Tensor& centres
   const Tensor sums = index_add(zeros_like(centres), 0, labels, x);
   const Tensor counts = bincount(labels, {}, centres.size(0)).to(x.dtype()).unsqueeze(1);
   return where(counts > 0.0, sums / counts.clamp_min(1.0), centres);
+}
+
+LloydFit lloyd_kmeans_from_seeds(const Tensor& x_any, const cluster::KMeansOptions& options) {
+  NoGradGuard no_grad;
+  SeedScope seed(options.random_state);
+  // As KMeans: the data centred on its column means (float64 means) before seeding, for the
+  // precision of the GEMM distance form; the centres are shifted back at the end.
+  const Tensor host = x_any.to(kCPU, kFloat32).contiguous();
+  const std::int64_t n = host.size(0), d = host.size(1);
+  const std::vector<double> column_mean = column_means(host.data_ptr<float>(), n, d);
+  const Tensor centred = subtract_row<float>(host, column_mean);
+  const cluster::kmeans::Dataset<float> data(centred.data_ptr<float>(), n, d);
+  const double tol = cluster::kmeans::absolute_tolerance(data, options.tol);
+  const Tensor offset = tensor(column_mean, {1, d}).to(x_any.device(), kFloat32);
+  const Tensor x = x_any.to(kFloat32) - offset;
+  LloydFit best;
+  for (std::int64_t start = 0; start < options.n_init; ++start) {
+    const std::vector<float> seeds = options.init == "random"
+                                         ? cluster::kmeans::init_random(data, options.n_clusters)
+                                         : cluster::kmeans::init_kmeans_plus_plus(data, options.n_clusters);
+    Tensor centres = tensor(seeds, {options.n_clusters, data.d}).to(x.device());
+    Tensor labels;
+    NearestCentres nearest;
+    std::int64_t iterations = 0;
+    for (std::int64_t t = 1; t <= options.max_iter; ++t) {
+      iterations = t;
+      nearest = nearest_centres(x, centres);
+      const bool unchanged = labels.defined() && equal(nearest.labels, labels);
+      labels = nearest.labels;
+      if (unchanged) break;
+      const Tensor moved = centre_means(x, labels, centres);
+      const double shift = ((moved - centres) * (moved - centres)).sum().item<double>();
+      centres = moved;
+      if (shift <= tol) {
+        nearest = nearest_centres(x, centres);  // the labels of the final centres
+        labels = nearest.labels;
+        break;
+      }
+    }
+    const double inertia = nearest.sq_distances.to(kFloat64).sum().item<double>();
+    if (start == 0 || inertia < best.inertia) best = {labels.cpu(), (centres + offset).cpu(), inertia, iterations};
+  }
+  return best;
 }
 
 namespace {

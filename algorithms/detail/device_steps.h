@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cake/algorithms/cluster/kmeans.h"
 #include "cake/tensor/tensor.h"
 
 namespace cake::algorithms::detail {
@@ -31,6 +32,20 @@ NearestCentres nearest_centres(const Tensor& x, const Tensor& centres);
 // The update step: centre j = mean of the rows labelled j (index_add of the rows, bincount of
 // the labels); an empty cluster keeps its centre. Same device and dtype as x.
 Tensor centre_means(const Tensor& x, const Tensor& labels, const Tensor& centres);
+
+// k-means on x's device (`kmeans --device cuda`): for each of options.n_init starts, seeds drawn
+// on the CPU (k-means++ or random: the routines and draws of KMeans), then Lloyd's steps above
+// on the device until no label changes or the summed squared centre shift falls to tol x the
+// mean feature variance (KMeans's rule). Elkan's pruning is CPU only, so options.algorithm is
+// not used (both reach the same fixed point). Unlike KMeans, an empty cluster keeps its centre.
+// The start with the lowest inertia wins; labels and centres come back on the CPU.
+struct LloydFit {
+  Tensor labels;   // int64 [N], CPU
+  Tensor centers;  // float32 [K, D], CPU
+  double inertia = 0.0;
+  std::int64_t n_iter = 0;
+};
+LloydFit lloyd_kmeans_from_seeds(const Tensor& x, const cluster::KMeansOptions& options);
 
 // ---- Gaussian mixture E-step (Bishop 2006, section 9.2.2, eq. 9.23) ------------------------
 // log N(x_i | mu_k, Sigma_k) + log pi_k normalised over k by log-sum-exp: log gamma_ik [N, K],

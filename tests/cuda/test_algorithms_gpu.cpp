@@ -2,7 +2,7 @@
 // results. (1) Every step of algorithms/detail/device_steps.h (k-means assignment and update,
 // GMM E-step, PCA axes, exact t-SNE gradient) on CUDA tensors equals the same step on CPU
 // tensors. (2) Lloyd's k-means (LloydKMeans, what `kmeans-lloyd` and `kmeans --device cuda`
-// iterate) reaches the CPU's labels from the same centres; a Gaussian mixture with its E-steps on
+// iterate) and `kmeans --device cuda` (lloyd_kmeans_from_seeds) reach the CPU's labels; a Gaussian mixture with its E-steps on
 // the GPU and exact t-SNE with its gradient on the GPU end where the CPU runs end. (3) The networks' path: a conv
 // autoencoder trained two epochs through the Trainer on the GPU (model moved once, each batch
 // moved in the loss, as tools/algorithms/network_runs_autoencoders.cpp does) matches the same
@@ -91,6 +91,13 @@ TEST_CASE("Lloyd's k-means on CUDA reaches the CPU's labels from the same centre
   const Tensor labels_gpu = gpu.fit_predict(x.to(kGpu));
   CHECK(equal(labels_gpu.cpu(), labels_cpu.cpu()));
   CHECK(gpu.inertia() == doctest::Approx(cpu.inertia()).epsilon(1e-4));
+
+  // `kmeans --device cuda`: KMeans's seeds, Lloyd steps on the device, against the same on the CPU.
+  const cluster::KMeansOptions options{.n_clusters = 4, .n_init = 3, .random_state = 5};
+  const steps::LloydFit on_cpu = steps::lloyd_kmeans_from_seeds(x, options);
+  const steps::LloydFit on_gpu = steps::lloyd_kmeans_from_seeds(x.to(kGpu), options);
+  CHECK(equal(on_gpu.labels, on_cpu.labels));
+  CHECK(on_gpu.inertia == doctest::Approx(on_cpu.inertia).epsilon(1e-4));
 }
 
 TEST_CASE("GMM with E-steps on CUDA and exact t-SNE with its gradient on CUDA match their CPU runs") {

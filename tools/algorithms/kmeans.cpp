@@ -12,13 +12,9 @@
 // prunes distances on the CPU only, so the GPU always takes Lloyd's steps (same fixed point).
 #include <algorithm>
 #include <string>
-#include <vector>
 
 #include "cake/algorithms/cluster/kmeans.h"
-#include "cake/algorithms/cluster/kmeans_steps.h"
 #include "cake/algorithms/detail/device_steps.h"
-#include "cake/autograd/ops.h"
-#include "cake/tensor/creation.h"
 #include "cake/data/npy.h"
 #include "cake/distributed/kmeans.h"
 #include "tools/errors.h"
@@ -27,52 +23,6 @@
 
 namespace cake::cli {
 namespace {
-
-struct DeviceFit {
-  Tensor labels, centers;
-  double inertia = 0.0;
-  std::int64_t n_iter = 0;
-};
-
-// --device cuda: each of the n_init starts draws its seeds on the CPU (k-means++ or random, the
-// same routines as KMeans), then iterates Lloyd's two steps on the device: the assignment is one
-// GEMM plus a min, the update an index_add and a bincount. The stopping rule is KMeans's: no
-// label changed, or the summed squared centre shift fell to tol x the mean feature variance.
-// Unlike KMeans, an empty cluster keeps its centre instead of taking the farthest point.
-DeviceFit fit_on_device(const Tensor& x_device, const cluster::KMeansOptions& options) {
-  const Tensor host = x_device.to(kCPU, kFloat32).contiguous();
-  const cluster::kmeans::Dataset<float> data(host.data_ptr<float>(), host.size(0), host.size(1));
-  const double tol = cluster::kmeans::absolute_tolerance(data, options.tol);
-  const Tensor x = x_device.to(kFloat32);
-  DeviceFit best;
-  for (std::int64_t start = 0; start < options.n_init; ++start) {
-    const std::vector<float> seeds = options.init == "random"
-                                         ? cluster::kmeans::init_random(data, options.n_clusters)
-                                         : cluster::kmeans::init_kmeans_plus_plus(data, options.n_clusters);
-    Tensor centres = tensor(seeds, {options.n_clusters, data.d}).to(x.device());
-    Tensor labels;
-    algorithms::detail::NearestCentres nearest;
-    std::int64_t iterations = 0;
-    for (std::int64_t t = 1; t <= options.max_iter; ++t) {
-      iterations = t;
-      nearest = algorithms::detail::nearest_centres(x, centres);
-      const bool unchanged = labels.defined() && equal(nearest.labels, labels);
-      labels = nearest.labels;
-      if (unchanged) break;
-      const Tensor moved = algorithms::detail::centre_means(x, labels, centres);
-      const double shift = ((moved - centres) * (moved - centres)).sum().item<double>();
-      centres = moved;
-      if (shift <= tol) {
-        nearest = algorithms::detail::nearest_centres(x, centres);  // the labels of the final centres
-        labels = nearest.labels;
-        break;
-      }
-    }
-    const double inertia = nearest.sq_distances.to(kFloat64).sum().item<double>();
-    if (start == 0 || inertia < best.inertia) best = {labels.cpu(), centres.cpu(), inertia, iterations};
-  }
-  return best;
-}
 
 void run_kmeans(RunContext& ctx) {
   const bool on_device = ctx.data.is_cuda();
@@ -96,7 +46,7 @@ void run_kmeans(RunContext& ctx) {
   distributed::ProcessGroup& group = distributed::default_group();
   if (on_device) {
     if (group.world_size() != 1) throw UsageError("kmeans: --device cuda under mpirun is not supported; use --device cpu");
-    const DeviceFit fit = fit_on_device(x, model.options());
+    const algorithms::detail::LloydFit fit = algorithms::detail::lloyd_kmeans_from_seeds(x, model.options());
     labels = fit.labels;
     centers = fit.centers;
     inertia = fit.inertia;

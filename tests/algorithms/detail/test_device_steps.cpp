@@ -113,3 +113,17 @@ TEST_CASE("exact t-SNE gradient in tensor ops equals kl_gradient_exact (2-D and 
     CHECK(got.kl.item<double>() == doctest::Approx(kl).epsilon(1e-12));
   }
 }
+
+TEST_CASE("k-means from KMeans's seeds with tensor-op Lloyd steps ends where KMeans (lloyd) ends") {
+  const Tensor x = blobs(3).to(kFloat32);
+  for (const char* init : {"k-means++", "random"}) {
+    CAPTURE(init);
+    const cluster::KMeansOptions options{.n_clusters = 3, .init = init, .n_init = 3, .random_state = 4, .algorithm = "lloyd"};
+    cluster::KMeans reference(options);
+    const Tensor labels = reference.fit_predict(x);
+    const steps::LloydFit fit = steps::lloyd_kmeans_from_seeds(x, options);
+    CHECK(equal(fit.labels, labels));
+    CHECK(fit.inertia == doctest::Approx(reference.inertia()).epsilon(1e-5));
+    CHECK(max_abs_diff(fit.centers, reference.cluster_centers()) < 1e-4);
+  }
+}
