@@ -42,7 +42,9 @@ LloydFit lloyd_kmeans_from_seeds(const Tensor& x_any, const cluster::KMeansOptio
   SeedScope seed(options.random_state);
   // As KMeans: the data centred on its column means (float64 means) before seeding, for the
   // precision of the GEMM distance form; the centres are shifted back at the end.
-  const Tensor host = x_any.to(kCPU, kFloat32).contiguous();
+  // The classical suite's checks (finite, magnitudes that cannot overflow the distances) on
+  // the CPU copy that the seeding needs anyway.
+  const Tensor host = data_matrix(x_any, "kmeans (device)", options.n_clusters).to(kFloat32).contiguous();
   const std::int64_t n = host.size(0), d = host.size(1);
   const std::vector<double> column_mean = column_means(host.data_ptr<float>(), n, d);
   const Tensor centred = subtract_row<float>(host, column_mean);
