@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include "tools/dataset.h"
+#include "tools/device_support.h"
 #include "tools/errors.h"
 #include "tools/evaluation.h"
 #include "tools/params.h"
@@ -41,6 +43,8 @@ int help_command(const std::string& algorithm) {
   const AlgorithmEntry& entry = find_algorithm(algorithm);
   std::cout << entry.name << ": " << entry.summary << "\n";
   if (!entry.reference.empty()) std::cout << "implements: " << entry.reference << "\n";
+  if (const std::optional<DeviceSupport> support = device_support(entry.name))
+    std::cout << "--device cuda: " << (support->cuda ? "runs on the GPU: " : "stays on the CPU: ") << support->note << "\n";
   std::cout << "\nparameters (set with --set name=value, or a --config JSON object):\n";
   if (entry.params.empty()) {
     std::cout << "  none\n";

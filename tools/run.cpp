@@ -20,6 +20,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cake/cuda/cuda.h"
 #include "cake/data/file_io.h"
@@ -28,6 +29,7 @@
 #include "cake/tensor/random.h"
 #include "tools/commands.h"
 #include "tools/dataset.h"
+#include "tools/device_support.h"
 #include "tools/errors.h"
 #include "tools/evaluation.h"
 #include "tools/output.h"
@@ -40,8 +42,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// --device: "cpu", "cuda" or "cuda:N", and only what this build and machine can run.
-Device resolve_device(const std::string& text) {
+// --device: "cpu", "cuda" or "cuda:N", and only what this build and machine can run. A command
+// without a CUDA path (tools/device_support.h) says so on stderr and runs on the CPU; one that
+// nobody has classified is refused.
+Device resolve_device(const std::string& text, const std::string& command) {
   Device device;
   try {
     device = parse_device(text);
@@ -49,6 +53,14 @@ Device resolve_device(const std::string& text) {
     throw UsageError("--device: expected cpu, cuda or cuda:N, got '" + text + "'");
   }
   if (device.is_cuda()) {
+    const std::optional<DeviceSupport> support = device_support(command);
+    if (!support)
+      throw UsageError("--device " + text + ": " + command + " has not been checked for CUDA (it is missing from "
+                       "tools/device_support.cpp); use --device cpu");
+    if (!support->cuda) {
+      std::cerr << "cake: warning: " << cpu_only_warning(command, *support) << "\n";
+      return kCPU;
+    }
 #ifndef CAKE_HAVE_CUDA
     throw UsageError("--device " + text + ": this cake was built without CUDA (configure with -DCAKE_WITH_CUDA=ON on a "
                      "machine with the CUDA toolkit); use --device cpu");
@@ -239,7 +251,7 @@ int run_command(const RunOptions& given) {
   ctx.algorithm = algorithm.name;
   ctx.params = resolve_params(algorithm, base_params, options.assignments);
   ctx.seed = options.seed.value_or(config_seed.value_or(0));
-  ctx.device = resolve_device(options.device);
+  ctx.device = resolve_device(options.device, algorithm.name);
   ctx.quiet = options.quiet;
   if (options.resume) {
     const std::vector<std::string> conflicts = resume_conflicts(recorded, ctx, options);

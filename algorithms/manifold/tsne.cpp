@@ -12,6 +12,8 @@
 
 #include "cake/algorithms/detail/common.h"
 #include "cake/algorithms/decomposition/pca.h"
+#include "cake/algorithms/detail/device_steps.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::manifold {
 
@@ -663,7 +665,17 @@ TSNE& TSNE::fit(const Tensor& X_in) {
                                      .min_num_intervals = o.min_num_intervals,
                                      .intervals_per_integer = o.intervals_per_integer};
   tsne::FftWorkspace fft_workspace;  // grids and plans reused across iterations
+  // The exact gradient on a device: P lives there (rescaled with the exaggeration below), the
+  // embedding goes there and the gradient comes back each step (n x dims numbers each way).
+  const bool on_device = exact && !o.device.is_cpu();
+  Tensor p_device = on_device ? tensor(p_dense, {n, n}).to(o.device) : Tensor();
   auto objective = [&](const std::vector<double>& yy, double* grad, bool compute_error) {
+    if (on_device) {
+      const algorithms::detail::TsneGradient g = algorithms::detail::tsne_exact_gradient(p_device, tensor(yy, {n, dims}).to(o.device));
+      const Tensor host = g.gradient.to(kCPU).contiguous();
+      std::copy(host.data_ptr<double>(), host.data_ptr<double>() + n * dims, grad);
+      return compute_error ? g.kl.to(kCPU).item<double>() : std::numeric_limits<double>::quiet_NaN();
+    }
     if (exact) return tsne::kl_gradient_exact(p_dense, yy, n, dims, grad, compute_error);
     if (o.method == "fft")
       return tsne::kl_gradient_fft(p_sparse, yy, n, dims, fft_options, grad, compute_error, fft_workspace);
@@ -672,6 +684,7 @@ TSNE& TSNE::fit(const Tensor& X_in) {
   auto scale_p = [&](double factor) {
     for (double& v : p_dense) v *= factor;
     for (double& v : p_sparse.value) v *= factor;
+    if (p_device.defined()) p_device = p_device * factor;
   };
   constexpr std::int64_t kExplorationIterations = 250;
   scale_p(exaggeration);

@@ -84,6 +84,11 @@ struct TSNEOptions {
   std::optional<std::uint64_t> random_state = std::nullopt;
   // Called after every gradient step with the 1-based iteration and n_iter (for a progress bar).
   std::function<void(std::int64_t iteration, std::int64_t n_iter)> on_iteration = nullptr;
+  // method="exact": where the O(N^2) gradient (eq. 5) is computed. On a CUDA device each step
+  // sends the embedding there, computes the gradient and KL in tensor operations
+  // (algorithms/detail/device_steps.h) and brings the gradient back; the O(N) optimiser stays on
+  // the CPU. Ignored by the other methods (their trees and grids are CPU code).
+  Device device = kCPU;
 };
 
 // Limits on the FFT grid (method="fft"): at most this many intervals per dimension times

@@ -15,6 +15,7 @@
 #include "cake/algorithms/detail/common.h"
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/algorithms/cluster/kmeans_steps.h"
+#include "cake/algorithms/detail/device_steps.h"
 #include "cake/tensor/linalg.h"
 
 namespace cake::mixture {
@@ -481,6 +482,18 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
   std::vector<double> x_mean, x_gram;
   if (parse_covariance_type(o.covariance_type) == CovarianceType::Tied) centred_gram(x, n, d, x_mean, x_gram);
   std::vector<double> resp(static_cast<std::size_t>(n * k));
+  // The E-step on o.device (GaussianMixtureOptions::device): X goes there once; each step sends
+  // the K components' parameters and brings the responsibilities back for the CPU's M-step.
+  const Tensor x_device = o.device.is_cpu() ? Tensor() : X.to(o.device);
+  const auto expectation = [&](const Model& m) {
+    if (!x_device.defined()) return e_step(m, x, n, resp.data(), nullptr);
+    const algorithms::detail::LogResponsibilities lr = algorithms::detail::gmm_log_responsibilities(
+        x_device, detail::to_tensor(m.weights, {k}), detail::to_tensor(m.means, {k, d}),
+        detail::to_tensor(m.prec_chol, m.covariance_shape()), o.covariance_type);
+    const Tensor host = lr.log_resp.exp().to(kCPU, kFloat64).contiguous();
+    std::copy(host.data_ptr<double>(), host.data_ptr<double>() + n * k, resp.begin());
+    return lr.log_prob_norm.mean().to(kCPU).item<double>();
+  };
 
   Model best;
   std::vector<double> best_history;
@@ -517,7 +530,7 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
     std::vector<double> history;
     for (iter = 1; iter <= o.max_iter; ++iter) {
       const double previous = bound;
-      bound = e_step(m, x, n, resp.data(), nullptr);  // mean log-likelihood of the current parameters
+      bound = expectation(m);  // mean log-likelihood of the current parameters
       history.push_back(bound);
       m_step(m, x, n, resp.data(), o.reg_covar, x_mean, x_gram);
       if (std::abs(bound - previous) < o.tol) {

@@ -52,6 +52,10 @@ struct GaussianMixtureOptions {
   Tensor precisions_init = {};           // shaped as covariances() for covariance_type
   std::optional<std::uint64_t> random_state = std::nullopt;
   bool warm_start = false;               // fit starts from the previous fit's parameters
+  // Where fit's E-steps run: on a CUDA device the log-responsibilities come from GEMMs and
+  // log-sum-exp in tensor operations (algorithms/detail/device_steps.h) and are copied back for
+  // the M-step, which stays on the CPU. The initialisation and predict() are CPU code.
+  Device device = kCPU;
 };
 
 // A Clusterer (algorithms/cluster/clusterer.h): its centres are the means, its responsibilities

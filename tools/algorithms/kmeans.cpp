@@ -7,10 +7,14 @@
 // leaves labels.npy, centroids.npy, the inertia (sum of squared distances to the nearest
 // centre, Lloyd 1982) in metrics.json, and the usual scores and figures when labels are known.
 // Under `mpirun -np P cake run kmeans ...` the P ranks share the rows (distributed/kmeans.h).
+// With `--device cuda` the seeds are drawn on the CPU as usual and Lloyd's steps run on the GPU
+// in tensor operations (algorithms/detail/device_steps.h; docs/cuda.md); `algorithm=elkan`
+// prunes distances on the CPU only, so the GPU always takes Lloyd's steps (same fixed point).
 #include <algorithm>
 #include <string>
 
 #include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/detail/device_steps.h"
 #include "cake/data/npy.h"
 #include "cake/distributed/kmeans.h"
 #include "tools/errors.h"
@@ -21,7 +25,8 @@ namespace cake::cli {
 namespace {
 
 void run_kmeans(RunContext& ctx) {
-  const Tensor x = ctx.data.cpu();
+  const bool on_device = ctx.data.is_cuda();
+  const Tensor x = on_device ? ctx.data : ctx.data.cpu();
   const std::int64_t k = ctx.params.get_int("n_clusters");
   if (k < 1 || k > x.size(0))
     throw UsageError("kmeans: n_clusters must be between 1 and the number of samples (" + std::to_string(x.size(0)) +
@@ -39,7 +44,14 @@ void run_kmeans(RunContext& ctx) {
   double inertia = 0.0;
   std::int64_t n_iter = 0;
   distributed::ProcessGroup& group = distributed::default_group();
-  if (group.world_size() == 1) {
+  if (on_device) {
+    if (group.world_size() != 1) throw UsageError("kmeans: --device cuda under mpirun is not supported; use --device cpu");
+    const algorithms::detail::LloydFit fit = algorithms::detail::lloyd_kmeans_from_seeds(x, model.options());
+    labels = fit.labels;
+    centers = fit.centers;
+    inertia = fit.inertia;
+    n_iter = fit.n_iter;
+  } else if (group.world_size() == 1) {
     labels = model.fit_predict(x);
     centers = model.cluster_centers();
     inertia = model.inertia();

@@ -6,11 +6,16 @@
 // 1901, Hotelling 1933; randomized SVD after Halko, Martinsson & Tropp 2011). The projection
 // goes to embedding.npy, the principal directions to components.npy, and metrics.json gets
 // the fraction of the total variance each component explains.
+// With `--device cuda` the covariance and the projection are GEMMs on the GPU and the D x D
+// eigenproblem is solved on the CPU (algorithms/detail/device_steps.h, principal_axes; no
+// cuSOLVER yet): svd_solver and its options are then ignored, as the covariance solver has none.
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "cake/algorithms/decomposition/pca.h"
+#include "cake/algorithms/detail/device_steps.h"
+#include "cake/autograd/ops.h"
 #include "cake/data/npy.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
@@ -24,33 +29,76 @@ std::vector<double> to_vector(const Tensor& t) {
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 
+// What the run reports, from either path.
+struct Fitted {
+  Tensor embedding, components;
+  std::vector<double> variance, ratio;
+  double noise_variance = 0.0;
+  std::int64_t n_components = 0;
+  std::string solver;
+};
+
+// --device cuda: principal_axes (covariance GEMM on the device, eigh on the CPU), then the
+// projection (X - mean) V^T as a GEMM on the device, divided by sqrt(variance) when whitening.
+Fitted fit_on_device(const Tensor& x, std::int64_t k, bool whiten) {
+  const std::int64_t rank = std::min(x.size(0), x.size(1));
+  if (k == -1) k = rank;
+  const algorithms::detail::PrincipalAxes axes = algorithms::detail::principal_axes(x, k);
+  const Tensor kept = axes.variances.narrow(0, 0, k);
+  Tensor embedding = matmul(x - axes.mean.unsqueeze(0), axes.components.t());
+  if (whiten) embedding = embedding / kept.clamp_min(1e-300).sqrt().to(x.device(), x.dtype()).unsqueeze(0);
+  Fitted f;
+  f.embedding = embedding.cpu();
+  f.components = axes.components.cpu();
+  f.variance = to_vector(kept);
+  const double total = axes.variances.sum().item<double>();
+  for (double v : f.variance) f.ratio.push_back(total > 0.0 ? v / total : 0.0);
+  // scikit-learn: the mean of the variances beyond the kept ones, up to min(N, D).
+  if (k < rank) f.noise_variance = axes.variances.narrow(0, k, rank - k).mean().item<double>();
+  f.n_components = k;
+  f.solver = "covariance_eigh (device GEMM, CPU eigh)";
+  return f;
+}
+
+Fitted fit_on_cpu(const Tensor& x, std::int64_t k, const Params& params) {
+  decomposition::PCA model({.n_components = k,
+                            .whiten = params.get_bool("whiten"),
+                            .svd_solver = params.get_string("svd_solver"),
+                            .iterated_power = params.get_int("iterated_power"),
+                            .n_oversamples = params.get_int("n_oversamples"),
+                            .power_iteration_normalizer = params.get_string("power_iteration_normalizer")});
+  Fitted f;
+  f.embedding = model.fit_transform(x);
+  f.components = model.components();
+  f.variance = to_vector(model.explained_variance());
+  f.ratio = to_vector(model.explained_variance_ratio());
+  f.noise_variance = model.noise_variance();
+  f.n_components = model.n_components();
+  f.solver = model.solver_used();
+  return f;
+}
+
 void run_pca(RunContext& ctx) {
-  const Tensor x = ctx.data.cpu();
+  const Tensor x = ctx.data.is_cuda() ? ctx.data : ctx.data.cpu();
   const std::int64_t k = ctx.params.get_int("n_components");
   if (k != -1 && (k < 1 || k > std::min(x.size(0), x.size(1))))
     throw UsageError("pca: n_components must be -1 (all) or between 1 and min(n_samples, n_features) = " +
                      std::to_string(std::min(x.size(0), x.size(1))) + ", got " + std::to_string(k));
-  decomposition::PCA model({.n_components = k,
-                            .whiten = ctx.params.get_bool("whiten"),
-                            .svd_solver = ctx.params.get_string("svd_solver"),
-                            .iterated_power = ctx.params.get_int("iterated_power"),
-                            .n_oversamples = ctx.params.get_int("n_oversamples"),
-                            .power_iteration_normalizer = ctx.params.get_string("power_iteration_normalizer")});
   ctx.progress->start("pca", 1);
-  const Tensor embedding = model.fit_transform(x);
+  const Fitted fit = x.is_cuda() ? fit_on_device(x, k, ctx.params.get_bool("whiten")) : fit_on_cpu(x, k, ctx.params);
   ctx.progress->update(1);
   ctx.progress->finish();
 
-  const std::vector<double> ratio = to_vector(model.explained_variance_ratio());
+  const std::vector<double>& ratio = fit.ratio;
   ctx.metrics["explained_variance_ratio"] = ratio;
   ctx.metrics["explained_variance_ratio_sum"] = std::accumulate(ratio.begin(), ratio.end(), 0.0);
-  ctx.metrics["explained_variance"] = to_vector(model.explained_variance());
-  ctx.metrics["noise_variance"] = model.noise_variance();
-  ctx.metrics["n_components"] = model.n_components();
-  ctx.metrics["svd_solver"] = model.solver_used();
-  ctx.log({{"svd_solver", model.solver_used()}, {"explained_variance_ratio_sum", ctx.metrics["explained_variance_ratio_sum"]}});
-  ctx.save_embedding(embedding);
-  data::write_npy(ctx.path("components.npy"), model.components());
+  ctx.metrics["explained_variance"] = fit.variance;
+  ctx.metrics["noise_variance"] = fit.noise_variance;
+  ctx.metrics["n_components"] = fit.n_components;
+  ctx.metrics["svd_solver"] = fit.solver;
+  ctx.log({{"svd_solver", fit.solver}, {"explained_variance_ratio_sum", ctx.metrics["explained_variance_ratio_sum"]}});
+  ctx.save_embedding(fit.embedding);
+  data::write_npy(ctx.path("components.npy"), fit.components);
   // The cumulative explained variance, the usual way to choose n_components.
   std::vector<double> cumulative(ratio.size());
   std::partial_sum(ratio.begin(), ratio.end(), cumulative.begin());

@@ -10,6 +10,9 @@
 // parameter names and defaults). The embedding goes to
 // embedding.npy (and embedding.png coloured by class); metrics.json gets the final KL(P || Q)
 // and the trustworthiness T(5) of the embedding (Venna & Kaski 2001).
+// With `--device cuda`, method=exact computes its O(N^2) gradient on the GPU each step
+// (TSNEOptions::device); barnes_hut and fft have no CUDA path and run on the CPU, with a warning.
+#include <iostream>
 #include <string>
 
 #include "cake/algorithms/metrics/metrics.h"
@@ -43,6 +46,10 @@ double parse_learning_rate(const std::string& text) {
 
 void run_tsne(RunContext& ctx) {
   const Tensor x = ctx.data.cpu();
+  const std::string& method = ctx.params.get_string("method");
+  if (ctx.data.is_cuda() && method != "exact")
+    std::cerr << "cake: warning: tsne method=" << method << " has no CUDA path (its tree or grid is CPU code); it runs "
+              << "on the CPU (method=exact computes its gradient on the GPU)\n";
   manifold::TSNE model({.n_components = ctx.params.get_int("n_components"),
                         .perplexity = ctx.params.get_float("perplexity"),
                         .early_exaggeration = ctx.params.get_float("early_exaggeration"),
@@ -57,7 +64,8 @@ void run_tsne(RunContext& ctx) {
                         .n_interpolation_points = ctx.params.get_int("n_interpolation_points"),
                         .min_num_intervals = ctx.params.get_int("min_num_intervals"),
                         .intervals_per_integer = ctx.params.get_float("intervals_per_integer"),
-                        .on_iteration = [&](std::int64_t iteration, std::int64_t) { ctx.progress->update(iteration); }});
+                        .on_iteration = [&](std::int64_t iteration, std::int64_t) { ctx.progress->update(iteration); },
+                        .device = method == "exact" ? ctx.data.device() : kCPU});
   ctx.progress->message("tsne: " + model.options().method + " on " + std::to_string(x.size(0)) + " samples");
   ctx.progress->start("iteration", model.options().n_iter);
   const Tensor embedding = model.fit_transform(x);

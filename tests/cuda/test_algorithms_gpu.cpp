@@ -1,0 +1,139 @@
+// GPU test (skipped with exit 77 without a device): the algorithms' CUDA paths against their CPU
+// results. (1) Every step of algorithms/detail/device_steps.h (k-means assignment and update,
+// GMM E-step, PCA axes, exact t-SNE gradient) on CUDA tensors equals the same step on CPU
+// tensors. (2) Lloyd's k-means (LloydKMeans, what `kmeans-lloyd` and `kmeans --device cuda`
+// iterate) and `kmeans --device cuda` (lloyd_kmeans_from_seeds) reach the CPU's labels; a Gaussian mixture with its E-steps on
+// the GPU and exact t-SNE with its gradient on the GPU end where the CPU runs end. (3) The networks' path: a conv
+// autoencoder trained two epochs through the Trainer on the GPU (model moved once, each batch
+// moved in the loss, as tools/algorithms/network_runs_autoencoders.cpp does) matches the same
+// training on the CPU. Run by tools/cuda-check.sh.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "cake/algorithms/cluster/lloyd_kmeans.h"
+#include "cake/algorithms/detail/device_steps.h"
+#include "cake/algorithms/manifold/tsne.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
+#include "cake/algorithms/networks/autoencoder.h"
+#include "cake/algorithms/train/trainer.h"
+#include "cake/autograd/ops.h"
+#include "cake/cuda/cuda.h"
+#include "cake/data/dataloader.h"
+#include "cake/optim/adam.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/random.h"
+#include "cuda/cuda_testing.h"
+
+using namespace cake;
+namespace steps = cake::algorithms::detail;
+
+namespace {
+
+const Device kGpu = parse_device("cuda");
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  return (a.cpu().to(kFloat64) - b.cpu().to(kFloat64)).abs().max().item<double>();
+}
+
+// 200 points in 8 dimensions around 4 centres, float64.
+Tensor points() {
+  manual_seed(11);
+  const Tensor centres = 5.0 * randn({4, 8}, kFloat64);
+  return index_select(centres, 0, randint(0, 4, {200})) + randn({200, 8}, kFloat64);
+}
+
+}  // namespace
+
+TEST_CASE("device steps: CUDA equals CPU") {
+  const Tensor x = points(), xg = x.to(kGpu);
+  const Tensor centres = x.narrow(0, 0, 4);
+  const steps::NearestCentres cpu = steps::nearest_centres(x, centres);
+  const steps::NearestCentres gpu = steps::nearest_centres(xg, centres.to(kGpu));
+  CHECK(equal(gpu.labels.cpu(), cpu.labels));
+  CHECK(max_abs_diff(gpu.sq_distances, cpu.sq_distances) < 1e-9);
+  CHECK(max_abs_diff(steps::centre_means(xg, gpu.labels, centres.to(kGpu)), steps::centre_means(x, cpu.labels, centres)) <
+        1e-10);
+
+  // GMM E-step from arbitrary (valid) parameters: diagonal Cholesky factors of the precisions.
+  const Tensor weights = tensor({0.1, 0.2, 0.3, 0.4}, {4}, kFloat64);
+  const Tensor pc = rand({4, 8}, kFloat64) + 0.5;
+  for (const char* type : {"diag", "full"}) {
+    CAPTURE(type);
+    const Tensor factors = std::string(type) == "diag" ? pc : eye(8, -1, kFloat64).unsqueeze(0) * pc.unsqueeze(1);
+    const steps::LogResponsibilities c = steps::gmm_log_responsibilities(x, weights, centres, factors, type);
+    const steps::LogResponsibilities g =
+        steps::gmm_log_responsibilities(xg, weights.to(kGpu), centres.to(kGpu), factors.to(kGpu), type);
+    CHECK(max_abs_diff(g.log_resp, c.log_resp) < 1e-9);
+    CHECK(max_abs_diff(g.log_prob_norm, c.log_prob_norm) < 1e-9);
+  }
+
+  const steps::PrincipalAxes pc_cpu = steps::principal_axes(x, 3), pc_gpu = steps::principal_axes(xg, 3);
+  CHECK(pc_gpu.components.is_cuda());
+  CHECK(max_abs_diff(pc_gpu.components, pc_cpu.components) < 1e-8);  // same sign rule on both
+  CHECK(max_abs_diff(pc_gpu.variances, pc_cpu.variances) < 1e-8);
+
+  Tensor p = rand({50, 50}, kFloat64) * (1.0 - eye(50, -1, kFloat64));
+  p = (p + p.t()) / (2.0 * p.sum());
+  const Tensor y = randn({50, 2}, kFloat64);
+  const steps::TsneGradient tc = steps::tsne_exact_gradient(p, y), tg = steps::tsne_exact_gradient(p.to(kGpu), y.to(kGpu));
+  CHECK(max_abs_diff(tg.gradient, tc.gradient) < 1e-10);
+  CHECK(tg.kl.cpu().item<double>() == doctest::Approx(tc.kl.item<double>()).epsilon(1e-10));
+}
+
+TEST_CASE("Lloyd's k-means on CUDA reaches the CPU's labels from the same centres") {
+  const Tensor x = points().to(kFloat32);
+  const Tensor init = x.narrow(0, 0, 4).clone();
+  cluster::LloydKMeans cpu({.n_clusters = 4, .init_centers = init});
+  cluster::LloydKMeans gpu({.n_clusters = 4, .init_centers = init.to(kGpu)});
+  const Tensor labels_cpu = cpu.fit_predict(x);
+  const Tensor labels_gpu = gpu.fit_predict(x.to(kGpu));
+  CHECK(equal(labels_gpu.cpu(), labels_cpu.cpu()));
+  CHECK(gpu.inertia() == doctest::Approx(cpu.inertia()).epsilon(1e-4));
+
+  // `kmeans --device cuda`: KMeans's seeds, Lloyd steps on the device, against the same on the CPU.
+  const cluster::KMeansOptions options{.n_clusters = 4, .n_init = 3, .random_state = 5};
+  const steps::LloydFit on_cpu = steps::lloyd_kmeans_from_seeds(x, options);
+  const steps::LloydFit on_gpu = steps::lloyd_kmeans_from_seeds(x.to(kGpu), options);
+  CHECK(equal(on_gpu.labels, on_cpu.labels));
+  CHECK(on_gpu.inertia == doctest::Approx(on_cpu.inertia).epsilon(1e-4));
+}
+
+TEST_CASE("GMM with E-steps on CUDA and exact t-SNE with its gradient on CUDA match their CPU runs") {
+  const Tensor x = points();
+  for (const char* type : {"full", "diag"}) {
+    CAPTURE(type);
+    mixture::GaussianMixture cpu({.n_components = 4, .covariance_type = type, .random_state = 0});
+    mixture::GaussianMixture gpu({.n_components = 4, .covariance_type = type, .random_state = 0, .device = kGpu});
+    CHECK(equal(gpu.fit_predict(x), cpu.fit_predict(x)));
+    CHECK(gpu.n_iter() == cpu.n_iter());
+    CHECK(gpu.lower_bound() == doctest::Approx(cpu.lower_bound()).epsilon(1e-9));
+  }
+  const Tensor small = x.narrow(0, 0, 60);
+  manifold::TSNE cpu({.perplexity = 10.0, .n_iter = 300, .method = "exact", .random_state = 0});
+  manifold::TSNE gpu({.perplexity = 10.0, .n_iter = 300, .method = "exact", .random_state = 0, .device = kGpu});
+  const Tensor e_cpu = cpu.fit_transform(small), e_gpu = gpu.fit_transform(small);
+  CHECK(gpu.kl_divergence() == doctest::Approx(cpu.kl_divergence()).epsilon(1e-6));
+  CHECK(max_abs_diff(e_gpu, e_cpu) < 1e-4 * std::max(1.0, e_cpu.abs().max().item<double>()));
+}
+
+TEST_CASE("a conv autoencoder trains through the Trainer on CUDA as on the CPU") {
+  manual_seed(2);
+  const Tensor images = rand({64, 1, 28, 28});
+  const auto train = [&](Device device) {
+    manual_seed(9);
+    auto model = std::make_shared<networks::ConvAutoencoder>(8);
+    model->to(device);
+    optim::Adam adam(model->parameters(), {.lr = 1e-3});
+    train::Trainer trainer(
+        *model, adam,
+        [&, device](const data::Batch& b) { return networks::reconstruction_loss(*model, b.x.to(device)); },
+        {.epochs = 2, .batch_size = 16, .patience = 0, .seed = 1});
+    return trainer.fit(data::TensorDataset(images)).history;
+  };
+  const auto cpu = train(kCPU), gpu = train(kGpu);
+  REQUIRE(cpu.size() == 2);
+  REQUIRE(gpu.size() == 2);
+  for (std::size_t e = 0; e < 2; ++e) CHECK(gpu[e].train_loss == doctest::Approx(cpu[e].train_loss).epsilon(1e-3));
+}
