@@ -275,8 +275,9 @@ std::int64_t Jule::merge_by_centroids(const Tensor& feats, std::int64_t target) 
 // Joins each cluster that has no graph affinity to any other ("self-contained": graph degree
 // linkage can never merge it) to the cluster of closest mean feature, at most `budget` of them;
 // returns the number of merges. The released code does this before a period's merges
-// (affinity/affinity.lua, compute4cluster). Such clusters are typically a few outlying images
-// that only point at others: left alone they survive to the end as clusters of 2 to 6 images.
+// (affinity/affinity.lua, compute4cluster): a few outlying images that point at others but are
+// pointed at by none. (The small clusters that Fashion-MNIST runs end with are not of this kind:
+// they have small affinities, docs/algorithms/jule.md.)
 std::int64_t Jule::merge_isolated(const cluster::GdlGraph& graph, const Tensor& feats, std::int64_t budget) {
   const std::vector<index_t> nodes = current_nodes(leaf_of_sample_, n_leaves_, merges_);
   const std::vector<index_t> local = compact(nodes);

@@ -122,7 +122,7 @@ struct JuleOptions {
   // true: at the start of every period, each cluster with no graph affinity to any other (GDL
   // can never merge it) joins the cluster of closest mean feature, as the released code does
   // (affinity/affinity.lua, compute4cluster; there only while more than 20 n_clusters remain).
-  // Off by default until measured on three seeds (docs/algorithms/jule.md).
+  // Off by default: on a Fashion-MNIST run it changed no final label (docs/algorithms/jule.md).
   bool merge_isolated = false;
   // false: no CNN at all, every merge on the graph of the L2-normalised pixels (the released
   // code's -updateCNN 0): graph degree linkage with JULE's criterion on raw images, a baseline.
