@@ -272,6 +272,59 @@ std::int64_t Jule::merge_by_centroids(const Tensor& feats, std::int64_t target) 
   return merged;
 }
 
+// Joins each cluster that has no graph affinity to any other ("self-contained": graph degree
+// linkage can never merge it) to the cluster of closest mean feature, at most `budget` of them;
+// returns the number of merges. The released code does this before a period's merges
+// (affinity/affinity.lua, compute4cluster): a few outlying images that point at others but are
+// pointed at by none. (The small clusters that Fashion-MNIST runs end with are not of this kind:
+// they have small affinities, docs/algorithms/jule.md.)
+std::int64_t Jule::merge_isolated(const cluster::GdlGraph& graph, const Tensor& feats, std::int64_t budget) {
+  const std::vector<index_t> nodes = current_nodes(leaf_of_sample_, n_leaves_, merges_);
+  const std::vector<index_t> local = compact(nodes);
+  const index_t c = *std::max_element(local.begin(), local.end()) + 1, d = feats.size(1);
+  std::vector<index_t> isolated;
+  {
+    const cluster::GdlAgglomeration engine(graph, local, {.k_c = options_.k_c, .lambda = options_.lambda});
+    for (index_t a = 0; a < c; ++a)
+      if (engine.nearest_clusters(a, 1).empty()) isolated.push_back(a);
+  }
+  if (isolated.empty() || budget <= 0) return 0;
+  std::vector<index_t> node(static_cast<std::size_t>(c)), size(static_cast<std::size_t>(c), 0);
+  std::vector<double> mean(static_cast<std::size_t>(c * d), 0.0);
+  const double* f = feats.data_ptr<double>();
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    node[local[i]] = nodes[i];
+    ++size[local[i]];
+    for (index_t k = 0; k < d; ++k) mean[local[i] * d + k] += f[static_cast<index_t>(i) * d + k];
+  }
+  for (index_t a = 0; a < c; ++a)
+    for (index_t k = 0; k < d; ++k) mean[a * d + k] /= static_cast<double>(size[a]);
+  std::vector<bool> alive(static_cast<std::size_t>(c), true);
+  index_t merged = 0;
+  for (const index_t a : isolated) {
+    if (merged == budget) break;
+    index_t best_b = -1;
+    double best = std::numeric_limits<double>::infinity();
+    for (index_t b = 0; b < c; ++b) {
+      if (b == a || !alive[b]) continue;
+      double d2 = 0.0;
+      for (index_t k = 0; k < d; ++k) d2 += (mean[a * d + k] - mean[b * d + k]) * (mean[a * d + k] - mean[b * d + k]);
+      if (d2 < best) best = d2, best_b = b;
+    }
+    // a joins best_b, whose slot holds the merged cluster from now on.
+    const index_t new_node = n_leaves_ + static_cast<index_t>(merges_.size());
+    merges_.push_back({.a = std::min(node[a], node[best_b]), .b = std::max(node[a], node[best_b]), .node = new_node,
+                       .affinity = 0.0, .loss = 0.0});
+    const double wa = static_cast<double>(size[a]), wb = static_cast<double>(size[best_b]);
+    for (index_t k = 0; k < d; ++k) mean[best_b * d + k] = (wa * mean[a * d + k] + wb * mean[best_b * d + k]) / (wa + wb);
+    size[best_b] += size[a];
+    node[best_b] = new_node;
+    alive[a] = false;
+    ++merged;
+  }
+  return merged;
+}
+
 // The forward pass of one period: the graph of the current features, merges down to `target`.
 void Jule::merge_period(const Tensor& images, std::int64_t period, std::int64_t target, const Tensor& truth) {
   const auto started = std::chrono::steady_clock::now();
@@ -280,6 +333,8 @@ void Jule::merge_period(const Tensor& images, std::int64_t period, std::int64_t 
   CAKE_CHECK(std::isfinite(feats.sum().item<double>()), "JULE: the CNN's features are not finite before period ", period,
              " (the training diverged; try a smaller lr)");
   const cluster::GdlGraph graph = cluster::gdl_graph(feats, {.n_neighbors = options_.k_s, .a = options_.a});
+  const index_t isolated_merges =
+      options_.merge_isolated ? merge_isolated(graph, feats, n_leaves_ - static_cast<index_t>(merges_.size()) - target) : 0;
   // The engine numbers the current clusters 0 .. C-1 (in order of first sample) and its merges
   // C, C+1, ...; map both to the global tree's ids.
   const std::vector<index_t> nodes = current_nodes(leaf_of_sample_, n_leaves_, merges_);
@@ -299,9 +354,10 @@ void Jule::merge_period(const Tensor& images, std::int64_t period, std::int64_t 
   // Clusters with no affinity to any other (the graph can fall apart into pieces, and GDL
   // needs paths both ways): the rest of the merges join the closest centroids, as the released
   // code does for such "self-contained" clusters (affinity/affinity.lua, compute4cluster).
-  record.centroid_merges = merge_by_centroids(feats, target);
-  record.clusters -= record.centroid_merges;
-  record.merges += record.centroid_merges;
+  const index_t late_merges = merge_by_centroids(feats, target);
+  record.clusters -= late_merges;
+  record.merges += late_merges + isolated_merges;
+  record.centroid_merges = late_merges + isolated_merges;
   batch_labels_ = current_labels();
   if (truth.defined()) {
     const Tensor predicted = as_tensor(batch_labels_);

@@ -47,9 +47,12 @@ std::vector<ParamSpec> params() {
       {"gamma", ParamType::Float, "2.0", "weight of the same-cluster distance in the triplet loss"},
       {"margin", ParamType::Float, "0.2", "margin of the triplet hinge (released code)"},
       {"negatives", ParamType::Int, "20", "other-cluster samples of the batch per same-cluster pair"},
-      {"epochs_per_period", ParamType::Int, "20", "CNN epochs after each period of merges (the talk: about 20)"},
+      {"epochs_per_period", ParamType::Int, "3",
+       "CNN epochs after each period of merges (the talk: about 20, 6x the time; see docs/algorithms/jule.md)"},
       {"channels", ParamType::Int, "50", "channels of the two 5x5 convolutions"},
       {"feature_dim", ParamType::Int, "160", "units of the inner product (the learned representation)"},
+      {"merge_isolated", ParamType::Bool, "false",
+       "true: each period first joins clusters with no graph affinity to any other to the closest centroid (released code)"},
       {"update_cnn", ParamType::Bool, "true",
        "false: no CNN, all merges on the graph of the pixels (graph degree linkage with JULE's criterion, a baseline)"},
       {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen features"},
@@ -81,6 +84,7 @@ deep_clustering::JuleOptions jule_options(const RunContext& ctx) {
           .epochs_per_period = ctx.params.get_int("epochs_per_period"),
           .lr = ctx.params.get_float("lr"),
           .weight_decay = ctx.params.get_float("weight_decay"),
+          .merge_isolated = ctx.params.get_bool("merge_isolated"),
           .update_cnn = ctx.params.get_bool("update_cnn")};
 }
 

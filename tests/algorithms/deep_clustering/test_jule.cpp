@@ -109,6 +109,34 @@ TEST_CASE("Jule: two kinds of images, found; the tree cuts at other numbers of c
   CHECK(jule.epochs().size() == static_cast<std::size_t>(Jule::planned_periods(jule.n_leaves(), 2, 0.5)));
 }
 
+TEST_CASE("Jule merge_isolated: two outlying images join the closest group instead of ending as a cluster") {
+  // Four-pixel images (L2-normalised for the graph): group A near (1, 0, 0, 0), group B near
+  // (0.8, 0.6, 0, 0), 0.63 away, and a pair of outliers near (0, 0.15, 1, 0), 1.35 from B and
+  // 1.41 from A. With K_s = 12 every A or B image points at the 9 of its group and 3 of the
+  // other, never at the outliers, so the pair has no affinity with anything: graph degree
+  // linkage cannot merge it, and at 2 clusters it joins A and B together and leaves the pair.
+  std::vector<float> pixels;
+  for (int i = 0; i < 10; ++i) pixels.insert(pixels.end(), {1.0f, 0.01f * static_cast<float>(i), 0.0f, 0.005f * static_cast<float>(i % 2)});
+  for (int i = 0; i < 10; ++i) pixels.insert(pixels.end(), {0.8f, 0.6f, 0.01f * static_cast<float>(i), 0.005f * static_cast<float>(i % 2)});
+  pixels.insert(pixels.end(), {0.0f, 0.15f, 1.0f, 0.0f, 0.0f, 0.15f, 1.0f, 0.02f});
+  const Tensor images = tensor(pixels, {22, 1, 2, 2});
+  auto run = [&](bool merge_isolated) {
+    JuleNet net({.in_channels = 1, .image_size = 2, .channels = 2, .kernel = 1, .feature_dim = 2});
+    Jule jule(net, {.n_clusters = 2, .k_s = 12, .merge_isolated = merge_isolated, .update_cnn = false}, {.seed = 0});
+    jule.fit(images);
+    return std::make_pair(values(jule.labels()), jule.periods().back().centroid_merges);
+  };
+  const auto [plain, plain_centroid] = run(false);
+  CHECK(plain[0] == plain[10]);   // A and B merged
+  CHECK(plain[20] != plain[0]);   // the pair survived as the second cluster
+  CHECK(plain_centroid == 0);
+  const auto [joined, centroid] = run(true);
+  CHECK(joined[20] == joined[10]);  // the pair joined B, the closer centroid
+  CHECK(joined[21] == joined[10]);
+  CHECK(joined[0] != joined[10]);   // A and B stay apart
+  CHECK(centroid == 1);
+}
+
 TEST_CASE("Jule: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit") {
   const Images toy = half_images(60, 4);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "cake_test_jule_resume";
