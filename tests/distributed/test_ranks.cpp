@@ -11,7 +11,11 @@
 
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/distributed/data_parallel.h"
+#include "cake/distributed/gmm.h"
 #include "cake/distributed/kmeans.h"
+#include "cake/distributed/metrics.h"
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "cake/distributed/pca.h"
 #include "cake/algorithms/decomposition/pca.h"
 #include "cake/distributed/process_group.h"
@@ -146,6 +150,77 @@ TEST_CASE("distributed k-means: the same centres and labels as one process on al
     const dist::KMeansResult fit = dist::fit_kmeans(g, mine, {.n_clusters = 4, .init = "random", .n_init = 2});
     CHECK(max_abs_diff(fit.centers, single.cluster_centers()) < 1e-5);
   }
+}
+
+TEST_CASE("distributed GMM: the same parameters, likelihood and labels as one process on all the rows") {
+  dist::ProcessGroup& g = group();
+  const Tensor X = blobs(301);
+  const dist::Shard shard = dist::shard_rows(X.size(0), g.rank(), g.world_size());
+  const Tensor mine = X.narrow(0, shard.begin, shard.size());
+  // Every covariance model, every initialisation; two starts where the draws must stay in step.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"full", "kmeans"}, {"tied", "k-means++"}, {"diag", "random"}, {"spherical", "random_from_data"}, {"full", "random"}};
+  for (const auto& [covariance, init] : cases) {
+    CAPTURE(covariance);
+    CAPTURE(init);
+    const mixture::GaussianMixtureOptions options{.n_components = 4, .covariance_type = covariance, .max_iter = 30,
+                                                  .n_init = 2, .init_params = init, .random_state = 7};
+    mixture::GaussianMixture single(options);
+    const Tensor labels = single.fit_predict(X);
+    const dist::GaussianMixtureResult fit = dist::fit_gaussian_mixture(g, mine, options);
+    CHECK(fit.n_samples == 301);
+    CHECK(max_abs_diff(fit.model.weights(), single.weights()) < 1e-9);
+    CHECK(max_abs_diff(fit.model.means(), single.means()) < 1e-9);
+    CHECK(max_abs_diff(fit.model.covariances(), single.covariances()) < 1e-9);
+    CHECK(fit.model.n_iter() == single.n_iter());
+    CHECK(fit.model.converged() == single.converged());
+    CHECK(fit.model.lower_bound() == doctest::Approx(single.lower_bound()).epsilon(1e-12));
+    CHECK(fit.model.lower_bound_history().size() == single.lower_bound_history().size());
+    CHECK(max_abs_diff(fit.labels, labels.narrow(0, shard.begin, shard.size())) == 0.0);
+    CHECK(dist::score(g, fit.model, mine) == doctest::Approx(single.score(X)).epsilon(1e-12));
+  }
+  SUBCASE("unseeded: the ranks' generators must agree, and do after the same manual_seed") {
+    manual_seed(4);
+    mixture::GaussianMixture single({.n_components = 3, .covariance_type = "diag"});
+    single.fit(X);
+    manual_seed(4);
+    const dist::GaussianMixtureResult fit = dist::fit_gaussian_mixture(g, mine, {.n_components = 3, .covariance_type = "diag"});
+    CHECK(max_abs_diff(fit.model.means(), single.means()) < 1e-9);
+    if (g.world_size() > 1) {
+      manual_seed(static_cast<std::uint64_t>(20 + g.rank()));
+      CHECK_THROWS_WITH_AS(dist::fit_gaussian_mixture(g, mine, {.n_components = 3}),
+                           doctest::Contains("random generators differ"), cake::Error);
+    }
+  }
+  CHECK_THROWS_WITH_AS(dist::fit_gaussian_mixture(g, mine, {.n_components = 2, .warm_start = true}),
+                       doctest::Contains("warm_start"), cake::Error);
+}
+
+TEST_CASE("distributed clustering scores: the summed contingency table gives one process's scores exactly") {
+  dist::ProcessGroup& g = group();
+  manual_seed(21);
+  Tensor truth = randint(0, 5, {257}), predicted = randint(0, 7, {257});
+  // Values present on one rank only: class 9 in the first rows, noise (-1) in the last.
+  truth.narrow(0, 0, 3).fill_(9);
+  predicted.narrow(0, 250, 7).fill_(-1);
+  const dist::Shard shard = dist::shard_rows(257, g.rank(), g.world_size());
+  const metrics::ClusteringScores s = dist::clustering_scores(g, truth.narrow(0, shard.begin, shard.size()),
+                                                              predicted.narrow(0, shard.begin, shard.size()));
+  CHECK(s.n_samples == 257);
+  CHECK(s.nmi == metrics::nmi(truth, predicted));
+  CHECK(s.ari == metrics::ari(truth, predicted));
+  CHECK(s.acc == metrics::acc(truth, predicted));
+  CHECK(s.purity == metrics::purity(truth, predicted));
+  const metrics::VMeasure v = metrics::homogeneity_completeness_v_measure(truth, predicted);
+  CHECK(s.homogeneity == v.homogeneity);
+  CHECK(s.completeness == v.completeness);
+  CHECK(s.v_measure == v.v_measure);
+  const metrics::ContingencyTable table = dist::contingency_matrix(g, truth.narrow(0, shard.begin, shard.size()),
+                                                                   predicted.narrow(0, shard.begin, shard.size()));
+  const metrics::ContingencyTable single = metrics::contingency_matrix(truth, predicted);
+  CHECK(table.row_labels == single.row_labels);
+  CHECK(table.col_labels == single.col_labels);
+  CHECK(max_abs_diff(table.counts, single.counts) == 0.0);
 }
 
 TEST_CASE("distributed PCA: the same components and variances as one process (covariance solver)") {
