@@ -17,6 +17,8 @@
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "cake/distributed/pca.h"
+#include "cake/distributed/sync_batchnorm.h"
+#include "cake/nn/normalization.h"
 #include "cake/algorithms/decomposition/pca.h"
 #include "cake/distributed/process_group.h"
 #include "cake/autograd/ops.h"
@@ -221,6 +223,82 @@ TEST_CASE("distributed clustering scores: the summed contingency table gives one
   CHECK(table.row_labels == single.row_labels);
   CHECK(table.col_labels == single.col_labels);
   CHECK(max_abs_diff(table.counts, single.counts) == 0.0);
+}
+
+namespace {
+
+// One training step of `layer` on the rows `rows` of X with the loss sum(y * G): output and
+// input gradient.
+std::pair<Tensor, Tensor> batch_norm_step(nn::BatchNormBase& layer, const Tensor& X, const Tensor& G, dist::Shard rows) {
+  Tensor x = X.narrow(0, rows.begin, rows.size()).clone().requires_grad_();
+  const Tensor y = layer.forward(x);
+  (y * G.narrow(0, rows.begin, rows.size())).sum().backward();
+  return {y.detach(), x.grad()};
+}
+
+}  // namespace
+
+TEST_CASE("SyncBatchNorm on p ranks equals BatchNorm on the concatenated batch: outputs, gradients, running statistics") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size();
+  // 7 samples: uneven shards on 2 and 3 ranks (4 + 3, 3 + 2 + 2), so the counts must be summed.
+  for (const Shape& shape : {Shape{7, 3}, Shape{7, 3, 5}, Shape{7, 3, 2, 3}}) {
+    CAPTURE(shape);
+    manual_seed(31);
+    const Tensor X = randn(shape, kFloat64) * 2.0 + 1.0, G = randn(shape, kFloat64);
+    std::shared_ptr<nn::BatchNormBase> single, synced;
+    if (shape.size() == 4) {
+      single = std::make_shared<nn::BatchNorm2d>(3);
+      synced = std::make_shared<nn::BatchNorm2d>(3);
+    } else {
+      single = std::make_shared<nn::BatchNorm1d>(3);
+      synced = std::make_shared<nn::BatchNorm1d>(3);
+    }
+    single->to(kFloat64);
+    synced->to(kFloat64);
+    {
+      NoGradGuard no_grad;
+      single->weight.copy_(randn({3}, kFloat64));
+      single->bias.copy_(randn({3}, kFloat64));
+    }
+    synced->load_state_dict(single->state_dict());
+    CHECK(dist::convert_sync_batchnorm(*synced, g) == 1);
+
+    const auto [y_all, dx_all] = batch_norm_step(*single, X, G, {0, X.size(0)});
+    const dist::Shard shard = dist::shard_rows(X.size(0), g.rank(), p);
+    const auto [y, dx] = batch_norm_step(*synced, X, G, shard);
+    // Each rank's parameter gradient is its own batch's share; their sum (DDP's all-reduce,
+    // before its division by p) is the gradient of the whole batch.
+    Tensor dw = synced->weight.grad().clone(), db = synced->bias.grad().clone();
+    g.all_reduce(dw, dist::ReduceOp::Sum);
+    g.all_reduce(db, dist::ReduceOp::Sum);
+    // One rank: plain BatchNorm, bit for bit. More: the same up to the rounding of float64 sums.
+    const double tolerance = p == 1 ? 0.0 : 1e-12;
+    CHECK(max_abs_diff(y, y_all.narrow(0, shard.begin, shard.size())) <= tolerance);
+    CHECK(max_abs_diff(dx, dx_all.narrow(0, shard.begin, shard.size())) <= tolerance);
+    CHECK(max_abs_diff(dw, single->weight.grad()) <= tolerance);
+    CHECK(max_abs_diff(db, single->bias.grad()) <= tolerance);
+    CHECK(max_abs_diff(synced->running_mean, single->running_mean) <= tolerance);
+    CHECK(max_abs_diff(synced->running_var, single->running_var) <= tolerance);
+    // Evaluation: the running statistics, which agree.
+    synced->eval();
+    single->eval();
+    CHECK(max_abs_diff(synced->forward(X.narrow(0, shard.begin, shard.size())),
+                       single->forward(X).narrow(0, shard.begin, shard.size())) <= tolerance);
+  }
+  SUBCASE("a SyncBatchNorm layer, float32, inside a network") {
+    manual_seed(5);
+    const Tensor X = randn({6, 4, 3, 3}), G = randn({6, 4, 3, 3});
+    nn::BatchNorm2d single(4);
+    dist::SyncBatchNorm synced(4, g);
+    const auto [y_all, dx_all] = batch_norm_step(single, X, G, {0, 6});
+    const dist::Shard shard = dist::shard_rows(6, g.rank(), p);
+    const auto [y, dx] = batch_norm_step(synced, X, G, shard);
+    CHECK(max_abs_diff(y, y_all.narrow(0, shard.begin, shard.size())) < 1e-5);
+    CHECK(max_abs_diff(dx, dx_all.narrow(0, shard.begin, shard.size())) < 1e-5);
+    CHECK(max_abs_diff(synced.running_var, single.running_var) < 1e-6);
+    CHECK_THROWS_WITH_AS(synced.forward(ones({2})), doctest::Contains("SyncBatchNorm: expected input"), cake::Error);
+  }
 }
 
 TEST_CASE("distributed PCA: the same components and variances as one process (covariance solver)") {
