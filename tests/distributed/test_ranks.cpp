@@ -17,6 +17,8 @@
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "cake/distributed/pca.h"
+#include "cake/distributed/shard_io.h"
+#include "cake/data/npy.h"
 #include "cake/distributed/sync_batchnorm.h"
 #include "cake/nn/normalization.h"
 #include "cake/algorithms/decomposition/pca.h"
@@ -299,6 +301,25 @@ TEST_CASE("SyncBatchNorm on p ranks equals BatchNorm on the concatenated batch: 
     CHECK(max_abs_diff(synced.running_var, single.running_var) < 1e-6);
     CHECK_THROWS_WITH_AS(synced.forward(ones({2})), doctest::Contains("SyncBatchNorm: expected input"), cake::Error);
   }
+}
+
+TEST_CASE("read_npy_shard: each rank reads its own rows of one file, equal to the slice of a full read") {
+  dist::ProcessGroup& g = group();
+  // Rank 0 writes the file (into a folder all ranks share: one machine here), the others wait.
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() / ("cake_test_shard_" + std::to_string(g.world_size()) + ".npy");
+  manual_seed(8);
+  const Tensor X = randn({11, 2, 3}, kFloat64);
+  if (g.rank() == 0) data::write_npy(file, X);
+  g.barrier();
+  const dist::FileShard mine = dist::read_npy_shard(g, file);
+  CHECK(mine.total_rows == 11);
+  CHECK(mine.shard.begin == dist::shard_rows(11, g.rank(), g.world_size()).begin);
+  CHECK(max_abs_diff(mine.rows, X.narrow(0, mine.shard.begin, mine.shard.size())) == 0.0);
+  // Together the shards are the file.
+  CHECK(max_abs_diff(g.all_gather(mine.rows), X) == 0.0);
+  g.barrier();
+  if (g.rank() == 0) std::filesystem::remove(file);
 }
 
 TEST_CASE("distributed PCA: the same components and variances as one process (covariance solver)") {
