@@ -35,11 +35,12 @@ Tensor all_reduce_sum(ProcessGroup& group, const Tensor& local) {
   ctx->needs_input_grad_ = {true};
   ProcessGroup* g = &group;
   // d/dx_r sum_q L_q(y) = sum_q dL_q/dy: the gradients summed over the ranks, by the same
-  // collective (every rank runs this backward at the same point of its backward pass).
+  // collective (every rank runs this backward at the same point of its backward pass), itself
+  // recorded in a create_graph backward, so that second derivatives pass through too.
   auto backward = [g, shape = local.sizes(), dtype = local.dtype()](autograd::AutogradContext*,
                                                                     autograd::variable_list grads) {
     const Tensor incoming = grads[0].defined() ? grads[0] : zeros(shape, dtype);
-    return autograd::variable_list{summed(*g, incoming)};
+    return autograd::variable_list{all_reduce_sum(*g, incoming)};
   };
   return autograd::detail::record_custom("AllReduceSumBackward", ctx, {local}, {out}, backward)[0];
 }
