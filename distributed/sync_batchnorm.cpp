@@ -37,9 +37,9 @@ Tensor all_reduce_sum(ProcessGroup& group, const Tensor& local) {
   // d/dx_r sum_q L_q(y) = sum_q dL_q/dy: the gradients summed over the ranks, by the same
   // collective (every rank runs this backward at the same point of its backward pass), itself
   // recorded in a create_graph backward, so that second derivatives pass through too.
-  auto backward = [g, shape = local.sizes(), dtype = local.dtype()](autograd::AutogradContext*,
-                                                                    autograd::variable_list grads) {
-    const Tensor incoming = grads[0].defined() ? grads[0] : zeros(shape, dtype);
+  auto backward = [g, shape = local.sizes(), options = TensorOptions(local.dtype(), local.device())](
+                      autograd::AutogradContext*, autograd::variable_list grads) {
+    const Tensor incoming = grads[0].defined() ? grads[0] : zeros(shape, options);
     return autograd::variable_list{all_reduce_sum(*g, incoming)};
   };
   return autograd::detail::record_custom("AllReduceSumBackward", ctx, {local}, {out}, backward)[0];

@@ -71,7 +71,8 @@ Tensor BatchNormBase::synchronized_forward(const Tensor& x) {
   const Shape per_channel{1, c, 1, 1};
   const Shape dims{0, 2, 3};
   const double local_count = static_cast<double>(x.numel() / c);
-  const Tensor totals = statistics_reducer->sum(cat({x.sum(dims), full({1}, local_count, x.dtype())}, 0));
+  const Tensor count_here = full({1}, local_count, TensorOptions(x.dtype(), x.device()));
+  const Tensor totals = statistics_reducer->sum(cat({x.sum(dims), count_here}, 0));
   const double count = totals.narrow(0, c, 1).item<double>();
   CAKE_CHECK(count > 1, name(), ": synchronised batch norm needs more than one value per channel over all replicas, got ",
              count, " (input shape ", x.sizes(), " here)");
