@@ -41,6 +41,7 @@ int help_command(const std::string& algorithm) {
   const AlgorithmEntry& entry = find_algorithm(algorithm);
   std::cout << entry.name << ": " << entry.summary << "\n";
   if (!entry.reference.empty()) std::cout << "implements: " << entry.reference << "\n";
+  std::cout << "under mpirun: " << multi_rank_text(entry.multi_rank) << "\n";
   std::cout << "\nparameters (set with --set name=value, or a --config JSON object):\n";
   if (entry.params.empty()) {
     std::cout << "  none\n";

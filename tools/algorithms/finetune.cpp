@@ -138,6 +138,7 @@ CAKE_REGISTER_ALGORITHM({
     .run = run,
     .example = "cake run conv-autoencoder --data fashion-mnist:train --out runs/cae --set epochs=1\n"
                "  cake run finetune --data fashion-mnist:train --set checkpoint=runs/cae/model.safetensors",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

@@ -86,6 +86,7 @@ CAKE_REGISTER_ALGORITHM({
                {"init_params", ParamType::String, library_default(&O::init_params), "initial responsibilities",
                 {"kmeans", "k-means++", "random", "random_from_data"}}},
     .run = run_gmm,
+    .multi_rank = MultiRank::Sharded,
 });
 
 }  // namespace cake::cli

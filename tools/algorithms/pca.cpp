@@ -6,12 +6,16 @@
 // 1901, Hotelling 1933; randomized SVD after Halko, Martinsson & Tropp 2011). The projection
 // goes to embedding.npy, the principal directions to components.npy, and metrics.json gets
 // the fraction of the total variance each component explains.
+// Under `mpirun -np P cake run pca ...` the P ranks share the rows (distributed/pca.h: the mean
+// and the covariance all-reduced), which is the covariance_eigh solver on the whole data.
+#include <algorithm>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "cake/algorithms/decomposition/pca.h"
 #include "cake/data/npy.h"
+#include "cake/distributed/pca.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -24,33 +28,76 @@ std::vector<double> to_vector(const Tensor& t) {
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 
+// What both paths leave: the projection, the components (in the data's dtype) and the variances.
+struct PCAOutputs {
+  Tensor embedding, components, explained_variance;
+  std::vector<double> ratio;
+  double noise_variance = 0.0;
+  std::string solver;
+};
+
+PCAOutputs fit_one_process(const Tensor& x, const decomposition::PCAOptions& options) {
+  decomposition::PCA model(options);
+  PCAOutputs out;
+  out.embedding = model.fit_transform(x);
+  out.components = model.components();
+  out.explained_variance = model.explained_variance();
+  out.ratio = to_vector(model.explained_variance_ratio());
+  out.noise_variance = model.noise_variance();
+  out.solver = model.solver_used();
+  return out;
+}
+
+// Under mpirun: each rank holds its own rows; the mean and the covariance are all-reduced and
+// every rank solves the same eigenproblem (distributed/pca.h). That is the covariance_eigh
+// solver, whatever svd_solver asks; the projections are gathered back in row order.
+PCAOutputs fit_sharded(RunContext& ctx, distributed::ProcessGroup& group, const Tensor& x,
+                       const decomposition::PCAOptions& options) {
+  const std::int64_t k = options.n_components == -1 ? std::min(x.size(0), x.size(1)) : options.n_components;
+  if (options.svd_solver != "auto" && options.svd_solver != "covariance_eigh")
+    ctx.progress->message("pca on " + std::to_string(group.world_size()) + " ranks: svd_solver=" + options.svd_solver +
+                          " is replaced by covariance_eigh (the covariance summed over the ranks)");
+  const distributed::Shard shard = distributed::shard_rows(x.size(0), group.rank(), group.world_size());
+  const Tensor mine = x.narrow(0, shard.begin, shard.size());
+  const distributed::PCAResult fit = distributed::fit_pca(group, mine, k);
+  PCAOutputs out;
+  out.embedding = group.all_gather(distributed::pca_transform(fit, mine, options.whiten).to(x.dtype()));
+  out.components = fit.components.to(x.dtype());
+  out.explained_variance = fit.explained_variance;
+  out.ratio = to_vector(fit.explained_variance_ratio);
+  out.noise_variance = fit.noise_variance;
+  out.solver = "covariance_eigh";
+  return out;
+}
+
 void run_pca(RunContext& ctx) {
   const Tensor x = ctx.data.cpu();
   const std::int64_t k = ctx.params.get_int("n_components");
   if (k != -1 && (k < 1 || k > std::min(x.size(0), x.size(1))))
     throw UsageError("pca: n_components must be -1 (all) or between 1 and min(n_samples, n_features) = " +
                      std::to_string(std::min(x.size(0), x.size(1))) + ", got " + std::to_string(k));
-  decomposition::PCA model({.n_components = k,
-                            .whiten = ctx.params.get_bool("whiten"),
-                            .svd_solver = ctx.params.get_string("svd_solver"),
-                            .iterated_power = ctx.params.get_int("iterated_power"),
-                            .n_oversamples = ctx.params.get_int("n_oversamples"),
-                            .power_iteration_normalizer = ctx.params.get_string("power_iteration_normalizer")});
+  const decomposition::PCAOptions options{.n_components = k,
+                                          .whiten = ctx.params.get_bool("whiten"),
+                                          .svd_solver = ctx.params.get_string("svd_solver"),
+                                          .iterated_power = ctx.params.get_int("iterated_power"),
+                                          .n_oversamples = ctx.params.get_int("n_oversamples"),
+                                          .power_iteration_normalizer = ctx.params.get_string("power_iteration_normalizer")};
   ctx.progress->start("pca", 1);
-  const Tensor embedding = model.fit_transform(x);
+  distributed::ProcessGroup& group = distributed::default_group();
+  const PCAOutputs fit = group.world_size() == 1 ? fit_one_process(x, options) : fit_sharded(ctx, group, x, options);
   ctx.progress->update(1);
   ctx.progress->finish();
 
-  const std::vector<double> ratio = to_vector(model.explained_variance_ratio());
+  const std::vector<double>& ratio = fit.ratio;
   ctx.metrics["explained_variance_ratio"] = ratio;
   ctx.metrics["explained_variance_ratio_sum"] = std::accumulate(ratio.begin(), ratio.end(), 0.0);
-  ctx.metrics["explained_variance"] = to_vector(model.explained_variance());
-  ctx.metrics["noise_variance"] = model.noise_variance();
-  ctx.metrics["n_components"] = model.n_components();
-  ctx.metrics["svd_solver"] = model.solver_used();
-  ctx.log({{"svd_solver", model.solver_used()}, {"explained_variance_ratio_sum", ctx.metrics["explained_variance_ratio_sum"]}});
-  ctx.save_embedding(embedding);
-  data::write_npy(ctx.path("components.npy"), model.components());
+  ctx.metrics["explained_variance"] = to_vector(fit.explained_variance);
+  ctx.metrics["noise_variance"] = fit.noise_variance;
+  ctx.metrics["n_components"] = fit.components.size(0);
+  ctx.metrics["svd_solver"] = fit.solver;
+  ctx.log({{"svd_solver", fit.solver}, {"explained_variance_ratio_sum", ctx.metrics["explained_variance_ratio_sum"]}});
+  ctx.save_embedding(fit.embedding);
+  data::write_npy(ctx.path("components.npy"), fit.components);
   // The cumulative explained variance, the usual way to choose n_components.
   std::vector<double> cumulative(ratio.size());
   std::partial_sum(ratio.begin(), ratio.end(), cumulative.begin());
@@ -75,6 +122,7 @@ CAKE_REGISTER_ALGORITHM({
                {"power_iteration_normalizer", ParamType::String, library_default(&O::power_iteration_normalizer), "randomized: normaliser between power iterations",
                 {"auto", "QR", "LU", "none"}}},
     .run = run_pca,
+    .multi_rank = MultiRank::Sharded,
 });
 
 }  // namespace cake::cli
