@@ -274,26 +274,34 @@ std::string shape_literal(const Shape& shape) {
   return s + ")";
 }
 
-}  // namespace
+// An open .npy file whose header has been read and whose size matches it.
+struct OpenNpy {
+  std::ifstream in;
+  NpyHeader header;
+};
 
-Tensor read_npy(const std::filesystem::path& path, const NpyOptions& options) {
+OpenNpy open_npy(const std::filesystem::path& path) {
   std::error_code ec;
   check_regular_file(path);
   const std::uint64_t file_size = std::filesystem::file_size(path, ec);
   CAKE_CHECK(!ec, quoted(path), ": cannot read the file size: ", ec.message());
-  std::ifstream in(path, std::ios::binary);
-  CAKE_CHECK(in.good(), quoted(path), ": cannot open for reading");
-
-  const NpyHeader header = read_header(in, file_size, path);
-  const std::uint64_t expected = payload_bytes(header, path);
-  const std::uint64_t available = file_size - header.data_offset;
+  OpenNpy file{std::ifstream(path, std::ios::binary), {}};
+  CAKE_CHECK(file.in.good(), quoted(path), ": cannot open for reading");
+  file.header = read_header(file.in, file_size, path);
+  const std::uint64_t expected = payload_bytes(file.header, path);
+  const std::uint64_t available = file_size - file.header.data_offset;
   CAKE_CHECK(available >= expected, quoted(path), ": truncated .npy data (the header promises ", expected,
-             " bytes for shape ", header.shape, ", the file has ", available, ")");
+             " bytes for shape ", file.header.shape, ", the file has ", available, ")");
   CAKE_CHECK(available == expected, quoted(path), ": ", available - expected,
-             " unexpected bytes after the .npy data (shape ", header.shape, ")");
+             " unexpected bytes after the .npy data (shape ", file.header.shape, ")");
+  return file;
+}
 
+// Reads out.numel() elements from where `in` stands into `out` (shaped by the caller).
+void read_payload(std::ifstream& in, const NpyHeader& header, Tensor& out, const std::filesystem::path& path,
+                  const NpyOptions& options) {
+  const std::uint64_t expected = static_cast<std::uint64_t>(out.numel()) * header.type.file_item_size;
   // The payload goes straight into the tensor's memory, except int32 which is widened.
-  Tensor out = make_empty(header.shape, header.type.dtype, kCPU);
   if (header.type.widen_int32) {
     std::vector<std::int32_t> narrow(static_cast<std::size_t>(out.numel()));
     in.read(reinterpret_cast<char*>(narrow.data()), static_cast<std::streamsize>(expected));
@@ -309,6 +317,35 @@ Tensor read_npy(const std::filesystem::path& path, const NpyOptions& options) {
     for (std::int64_t i = 0; i < out.numel(); ++i) bytes[i] = bytes[i] != 0;
   }
   if (!options.allow_nan) check_no_nan(out, path);
+}
+
+}  // namespace
+
+Tensor read_npy(const std::filesystem::path& path, const NpyOptions& options) {
+  OpenNpy file = open_npy(path);
+  Tensor out = make_empty(file.header.shape, file.header.type.dtype, kCPU);
+  read_payload(file.in, file.header, out, path, options);
+  return out;
+}
+
+Shape npy_shape(const std::filesystem::path& path) { return open_npy(path).header.shape; }
+
+Tensor read_npy_rows(const std::filesystem::path& path, std::int64_t begin, std::int64_t count,
+                     const NpyOptions& options) {
+  OpenNpy file = open_npy(path);
+  const Shape& shape = file.header.shape;
+  CAKE_CHECK(!shape.empty(), quoted(path), ": read_npy_rows needs an array with rows, got a scalar");
+  CAKE_CHECK(begin >= 0 && count >= 0 && begin <= shape[0] - count, quoted(path), ": rows [", begin, ", ", begin + count,
+             ") are outside the ", shape[0], " rows of the array (shape ", shape, ")");
+  std::uint64_t row_bytes = file.header.type.file_item_size;
+  for (std::size_t d = 1; d < shape.size(); ++d) row_bytes *= static_cast<std::uint64_t>(shape[d]);
+  Shape rows = shape;
+  rows[0] = count;
+  Tensor out = make_empty(rows, file.header.type.dtype, kCPU);
+  // Skip the rows before `begin` without reading them: one seek.
+  file.in.seekg(static_cast<std::streamoff>(file.header.data_offset + static_cast<std::uint64_t>(begin) * row_bytes));
+  CAKE_CHECK(file.in.good(), quoted(path), ": cannot seek to row ", begin);
+  read_payload(file.in, file.header, out, path, options);
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "cake/algorithms/cluster/kmeans_steps.h"
 #include "cake/algorithms/detail/common.h"
+#include "cake/distributed/detail/shards.h"
 #include "cake/tensor/creation.h"
 
 namespace cake::distributed {
@@ -18,39 +19,8 @@ namespace detail = algorithms::detail;
 namespace km = cluster::kmeans;
 using detail::for_each_distance_block;
 
-// The element-wise sum (or max) over ranks of a vector of doubles.
-std::vector<double> over_ranks(ProcessGroup& group, const std::vector<double>& local, ReduceOp op = ReduceOp::Sum) {
-  Tensor t = detail::to_tensor(local);
-  group.all_reduce(t, op);
-  const double* p = t.data_ptr<double>();
-  return {p, p + local.size()};
-}
-
-// What every rank knows about the sharding: the global row count and where each rank starts.
-struct Layout {
-  std::int64_t n = 0;                 // over all ranks
-  std::vector<std::int64_t> offsets;  // first global row of each rank, and n at the end
-  int rank = 0;
-  std::int64_t begin() const { return offsets[static_cast<std::size_t>(rank)]; }
-  std::int64_t local_rows() const { return offsets[static_cast<std::size_t>(rank) + 1] - begin(); }
-  bool holds(std::int64_t global) const { return global >= begin() && global < begin() + local_rows(); }
-};
-
-Layout make_layout(ProcessGroup& group, std::int64_t local_rows, std::int64_t d) {
-  Tensor mine = tensor(std::vector<std::int64_t>{local_rows, d}, {1, 2});
-  const Tensor all = group.all_gather(mine);  // [p, 2]
-  Layout layout;
-  layout.rank = group.rank();
-  layout.offsets.push_back(0);
-  const std::int64_t* a = all.data_ptr<std::int64_t>();
-  for (int r = 0; r < group.world_size(); ++r) {
-    CAKE_CHECK(a[2 * r + 1] == d, "distributed k-means: rank ", r, " holds rows of ", a[2 * r + 1],
-               " features, rank ", group.rank(), " of ", d, ": every shard must have the same columns");
-    layout.offsets.push_back(layout.offsets.back() + a[2 * r]);
-  }
-  layout.n = layout.offsets.back();
-  return layout;
-}
+using shards::Layout;
+using shards::over_ranks;
 
 // Rows of the whole data set, by global index, onto every rank: the rank holding a row writes it
 // (with its squared norm) into a zeroed buffer, and a sum over ranks delivers it everywhere.
@@ -70,8 +40,10 @@ std::vector<double> fetch_rows(ProcessGroup& group, const Layout& layout, const 
 }
 
 // k-means++ seeding over the shards; the draws follow km::kmeans_plus_plus one for one.
+// `chosen`, when given, receives the global rows picked as centres.
 template <class T>
-std::vector<T> seed_plus_plus(ProcessGroup& group, const Layout& layout, const km::Dataset<T>& data, std::int64_t k) {
+std::vector<T> seed_plus_plus(ProcessGroup& group, const Layout& layout, const km::Dataset<T>& data, std::int64_t k,
+                              std::vector<std::int64_t>* chosen = nullptr) {
   const std::int64_t n = data.n, d = data.d;
   const std::int64_t trials = 2 + static_cast<std::int64_t>(std::log(static_cast<double>(k)));
   std::vector<T> centers(static_cast<std::size_t>(k * d));
@@ -82,6 +54,7 @@ std::vector<T> seed_plus_plus(ProcessGroup& group, const Layout& layout, const k
   const std::int64_t first = detail::integer_draws(0, layout.n, 1)[0];
   const std::vector<double> first_row = fetch_rows(group, layout, data, {first});
   take(0, first_row.data());
+  if (chosen != nullptr) chosen->assign(1, first);
   const T first_sq = static_cast<T>(first_row[static_cast<std::size_t>(d)]);
   std::vector<T> closest(static_cast<std::size_t>(n));
   for_each_distance_block(data.x, data.sq_norms.data(), n, d, centers.data(), &first_sq, 1,
@@ -147,6 +120,7 @@ std::vector<T> seed_plus_plus(ProcessGroup& group, const Layout& layout, const k
     const std::vector<double> global = over_ranks(group, local);
     const std::int64_t best = std::min_element(global.begin(), global.end()) - global.begin();
     take(c, &rows[static_cast<std::size_t>(best * (d + 1))]);
+    if (chosen != nullptr) chosen->push_back(ids[static_cast<std::size_t>(best)]);
     for (std::int64_t i = 0; i < n; ++i)
       closest[static_cast<std::size_t>(i)] = to_candidates[static_cast<std::size_t>(i * trials + best)];
   }
@@ -271,31 +245,18 @@ void check_options(const cluster::KMeansOptions& o) {
              "\" (expected \"k-means++\" or \"random\", or pass init_centers)");
 }
 
-// Unset random_state: the ranks' own generators must agree, or each would seed differently
-// (and the fit would silently mix their centres). Compare rank 0's next draw with ours.
-void check_generators_agree(ProcessGroup& group) {
-  const GeneratorState saved = get_rng_state();
-  Tensor draw = tensor(std::vector<double>{detail::uniform_draws(1)[0]});
-  set_rng_state(saved);
-  Tensor spread = tensor(std::vector<double>{draw.item<double>(), -draw.item<double>()});
-  group.all_reduce(spread, ReduceOp::Max);
-  const double* s = spread.data_ptr<double>();
-  CAKE_CHECK(s[0] == -s[1], "distributed k-means: the ranks' random generators differ (without random_state each rank "
-             "draws from its own); seed every rank the same with cake::manual_seed, or set random_state");
-}
-
 }  // namespace
 
 KMeansResult fit_kmeans(ProcessGroup& group, const Tensor& X_local, const cluster::KMeansOptions& options) {
   check_options(options);
   const Tensor X = detail::data_matrix(X_local, "distributed k-means", 1);
   const std::int64_t n = X.size(0), d = X.size(1), k = options.n_clusters;
-  const Layout layout = make_layout(group, n, d);
+  const Layout layout = shards::make_layout(group, n, d, "distributed k-means");
   CAKE_CHECK(k <= layout.n, "distributed k-means: n_clusters ", k, " exceeds the ", layout.n, " rows of all ranks");
   if (options.init_centers.defined())
     CAKE_CHECK(options.init_centers.dim() == 2 && options.init_centers.size(0) == k && options.init_centers.size(1) == d,
                "distributed k-means: init_centers must have shape [", k, ", ", d, "], got ", options.init_centers.sizes());
-  if (!options.random_state) check_generators_agree(group);
+  if (!options.random_state) shards::check_generators_agree(group, "distributed k-means");
   detail::SeedScope seed(options.random_state);
   KMeansResult result;
   result.n_samples = layout.n;
@@ -356,6 +317,18 @@ KMeansResult fit_kmeans(ProcessGroup& group, const Tensor& X_local, const cluste
     result.n_iter = best.n_iter;
   });
   return result;
+}
+
+std::vector<std::int64_t> kmeans_plus_plus_rows(ProcessGroup& group, const Tensor& X_local, std::int64_t k) {
+  const Tensor X = detail::data_matrix(X_local, "distributed k-means++", 1);
+  const Layout layout = shards::make_layout(group, X.size(0), X.size(1), "distributed k-means++");
+  CAKE_CHECK(k >= 1 && k <= layout.n, "distributed k-means++: k must be in [1, ", layout.n, "], got ", k);
+  std::vector<std::int64_t> rows;
+  visit_floating(X.dtype(), "distributed k-means++", [&]<class T>() {
+    const km::Dataset<T> data(X.data_ptr<T>(), X.size(0), X.size(1));
+    seed_plus_plus(group, layout, data, k, &rows);
+  });
+  return rows;
 }
 
 }  // namespace cake::distributed

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/distributed/process_group.h"
@@ -48,5 +49,10 @@ struct KMeansResult {
 
 // Every rank calls it with its rows X_local [n_r, D] (n_r >= 1; D the same on every rank).
 KMeansResult fit_kmeans(ProcessGroup& group, const Tensor& X_local, const cluster::KMeansOptions& options);
+
+// The k global rows (shards in rank order) that k-means++ seeding picks from the rows as given
+// (not centred), with the draws of cluster::kmeans::kmeans_plus_plus on the concatenated rows:
+// its `indices`. GaussianMixture's init_params="k-means++" starts from them (distributed/gmm.h).
+std::vector<std::int64_t> kmeans_plus_plus_rows(ProcessGroup& group, const Tensor& X_local, std::int64_t k);
 
 }  // namespace cake::distributed

@@ -46,7 +46,36 @@ PCAResult fit_pca(ProcessGroup& group, const Tensor& X_local, std::int64_t n_com
     if (row[big] < 0)
       for (std::int64_t j = 0; j < d; ++j) row[j] = -row[j];
   }
+  // The variance left out: scikit-learn's total variance and noise variance over the
+  // min(N, D) directions the data can span.
+  for (std::int64_t i = 0; i < d; ++i) result.total_variance += std::max(w[i], 0.0);
+  const std::int64_t r = std::min(n, d);
+  double rest = 0.0;
+  for (std::int64_t i = n_components; i < r; ++i) rest += std::max(w[d - 1 - i], 0.0);
+  result.noise_variance = n_components < r ? rest / static_cast<double>(r - n_components) : 0.0;
+  result.explained_variance_ratio = result.total_variance > 0.0 ? result.explained_variance / result.total_variance
+                                                                 : zeros({n_components}, kFloat64);
   return result;
+}
+
+Tensor pca_transform(const PCAResult& pca, const Tensor& X_local, bool whiten) {
+  CAKE_CHECK(pca.components.defined(), "distributed PCA transform: the PCAResult holds no components (call fit_pca first)");
+  const std::int64_t d = pca.components.size(1);
+  CAKE_CHECK(X_local.defined() && X_local.dim() == 2 && X_local.size(1) == d, "distributed PCA transform: expected [rows, ",
+             d, "], got shape ", X_local.defined() ? X_local.sizes() : Shape{});
+  const Tensor X = X_local.detach().cpu().to(kFloat64);
+  Tensor z = matmul(X - pca.mean, pca.components.t());
+  if (whiten) {
+    // Directions of zero variance project to 0, as in decomposition::PCA.
+    const Tensor ev = pca.explained_variance.contiguous();
+    Tensor scale = empty({ev.size(0)}, kFloat64);
+    for (std::int64_t j = 0; j < ev.size(0); ++j) {
+      const double v = ev.data_ptr<double>()[j];
+      scale.data_ptr<double>()[j] = v > 0.0 ? 1.0 / std::sqrt(v) : 0.0;
+    }
+    z = z * scale;
+  }
+  return z.contiguous();
 }
 
 }  // namespace cake::distributed

@@ -24,11 +24,19 @@ namespace cake::distributed {
 struct PCAResult {
   Tensor components;          // [k, D] float64, unit rows, largest variance first
   Tensor explained_variance;  // [k] float64, eigenvalues of C
+  Tensor explained_variance_ratio;  // [k] float64, of the total variance
   Tensor mean;                // [D] float64, over all ranks' rows
+  double total_variance = 0.0;  // trace of C
+  double noise_variance = 0.0;  // mean eigenvalue of the min(N, D) - k discarded directions (0 if none)
   std::int64_t n_samples = 0;
 };
 
 // Every rank calls it with its rows X_local [n_r, D]; 1 <= k <= D.
 PCAResult fit_pca(ProcessGroup& group, const Tensor& X_local, std::int64_t n_components);
+
+// The projection of this rank's rows onto the components, (X_local - mean) V^T [n_r, k] float64,
+// each column divided by sqrt(explained variance) when `whiten` (as decomposition::PCA's
+// transform). Local: no communication.
+Tensor pca_transform(const PCAResult& pca, const Tensor& X_local, bool whiten = false);
 
 }  // namespace cake::distributed

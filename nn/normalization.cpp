@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
 #include "cake/nn/functional.h"
 #include "cake/nn/init.h"
 #include "cake/tensor/creation.h"
@@ -49,9 +50,43 @@ Tensor BatchNormBase::forward(const Tensor& x) {
   // [N, C, L] is normalised as the image [N, C, L, 1]: the same per-channel statistics.
   const bool sequence = x.dim() == 3;
   const Tensor input = sequence ? x.unsqueeze(3) : x;
+  if (is_training() && statistics_reducer != nullptr && statistics_reducer->replicas() > 1) {
+    // [N, C] as [N, C, 1, 1]: the same per-channel statistics.
+    const Tensor y = synchronized_forward(x.dim() == 2 ? x.unsqueeze(2).unsqueeze(3) : input);
+    return x.dim() == 2 ? y.squeeze(3).squeeze(2) : sequence ? y.squeeze(3) : y;
+  }
   Tensor y = functional::batch_norm(input, running_mean, running_var, weight, bias, is_training(), options.momentum,
                                     options.eps);
   return sequence ? y.squeeze(3) : y;
+}
+
+// Synchronised batch norm (Ioffe & Szegedy 2015, Algorithm 1, with the mini-batch being the
+// union of every replica's batch; PyTorch's SyncBatchNorm). The per-channel sums travel, not the
+// samples: first sum_i x_i with the sample count (the global mean), then sum_i (x_i - mean)^2
+// (the global biased variance; the two-pass form, which does not cancel digits as
+// E[x^2] - mean^2 can). Both sums are differentiable, and their backward sums the gradients over
+// the replicas, so the input gradient each replica gets is that of the loss of the whole batch.
+Tensor BatchNormBase::synchronized_forward(const Tensor& x) {
+  const std::int64_t c = num_features;
+  const Shape per_channel{1, c, 1, 1};
+  const Shape dims{0, 2, 3};
+  const double local_count = static_cast<double>(x.numel() / c);
+  const Tensor count_here = full({1}, local_count, TensorOptions(x.dtype(), x.device()));
+  const Tensor totals = statistics_reducer->sum(cat({x.sum(dims), count_here}, 0));
+  const double count = totals.narrow(0, c, 1).item<double>();
+  CAKE_CHECK(count > 1, name(), ": synchronised batch norm needs more than one value per channel over all replicas, got ",
+             count, " (input shape ", x.sizes(), " here)");
+  const Tensor mean = totals.narrow(0, 0, c) / count;
+  const Tensor centred = x - mean.view(per_channel);
+  const Tensor var = statistics_reducer->sum((centred * centred).sum(dims)) / count;  // biased
+  const double eps = options.eps;
+  Tensor y = centred * (var + eps).rsqrt().view(per_channel);
+  if (options.affine) y = y * weight.view(per_channel) + bias.view(per_channel);
+  NoGradGuard no_grad;  // running statistics as the unsynchronised layer: the unbiased variance
+  const double m = options.momentum;
+  running_mean.mul_(1.0 - m).add_(mean.detach().to(running_mean.dtype()) * m);
+  running_var.mul_(1.0 - m).add_(var.detach().to(running_var.dtype()) * (m * count / (count - 1.0)));
+  return y;
 }
 
 std::string BatchNormBase::extra_repr() const {

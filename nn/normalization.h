@@ -34,6 +34,20 @@ struct BatchNormOptions {
 using BatchNorm1dOptions = BatchNormOptions;
 using BatchNorm2dOptions = BatchNormOptions;
 
+// Sums per-channel batch statistics over the replicas of a data-parallel run, so that a
+// BatchNorm in training mode normalises with the statistics of the global batch: synchronised
+// batch norm (PyTorch's SyncBatchNorm). nn defines only this seam; cake::distributed
+// (distributed/sync_batchnorm.h) implements it with an all-reduce over a process group.
+class BatchStatisticsReducer {
+ public:
+  virtual ~BatchStatisticsReducer() = default;
+  // How many replicas share the batch; with 1 the layer is plain BatchNorm.
+  virtual int replicas() const = 0;
+  // The element-wise sum over the replicas of `local` (a 1-D tensor), recorded for autograd:
+  // its backward sums the incoming gradients over the replicas as well.
+  virtual Tensor sum(const Tensor& local) = 0;
+};
+
 // Shared by BatchNorm1d and BatchNorm2d, which differ only in the input ranks they accept.
 class BatchNormBase : public Module {
  public:
@@ -47,12 +61,20 @@ class BatchNormBase : public Module {
   Tensor weight, bias;                  // [num_features], undefined without affine
   Tensor running_mean, running_var;     // [num_features] buffers
   Tensor num_batches_tracked;           // int64 scalar buffer: training batches seen
+  // Set: in training, the mean and variance are those of the batches of all replicas together
+  // (see BatchStatisticsReducer); null (the default): those of this process's batch alone.
+  // Not copied by clone().
+  std::shared_ptr<BatchStatisticsReducer> statistics_reducer;
 
  protected:
   BatchNormBase() = default;  // for empty holders
   BatchNormBase(std::int64_t num_features, const BatchNormOptions& options);
   // Throws unless x has a rank this layer accepts.
   virtual void check_input(const Tensor& x) const = 0;
+
+ private:
+  // Training with a reducer: x [N, C, H, W], statistics summed over the replicas.
+  Tensor synchronized_forward(const Tensor& x);
 };
 
 // Over [N, C] or [N, C, L], per feature C.

@@ -45,6 +45,7 @@ int help_command(const std::string& algorithm) {
   if (!entry.reference.empty()) std::cout << "implements: " << entry.reference << "\n";
   if (const std::optional<DeviceSupport> support = device_support(entry.name))
     std::cout << "--device cuda: " << (support->cuda ? "runs on the GPU: " : "stays on the CPU: ") << support->note << "\n";
+  std::cout << "under mpirun: " << multi_rank_text(entry.multi_rank) << "\n";
   std::cout << "\nparameters (set with --set name=value, or a --config JSON object):\n";
   if (entry.params.empty()) {
     std::cout << "  none\n";

@@ -25,6 +25,16 @@ std::map<std::string, AlgorithmEntry>& table() {
 }
 }  // namespace
 
+const char* multi_rank_text(MultiRank mode) {
+  switch (mode) {
+    case MultiRank::Sharded: return "rows sharded over the ranks";
+    case MultiRank::DataParallel: return "trains data-parallel";
+    case MultiRank::DataParallelPretraining: return "the autoencoder trains data-parallel, the rest runs on every rank";
+    case MultiRank::SingleProcess: break;
+  }
+  return "one process only";
+}
+
 void register_algorithm(AlgorithmEntry entry) {
   if (entry.name.empty()) refuse(entry.name, "empty name");
   if (!entry.run) refuse(entry.name, "no run function");

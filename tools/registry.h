@@ -132,6 +132,17 @@ struct RunContext {
   std::filesystem::path path(const std::string& file) const { return out_dir / file; }
 };
 
+// How a command runs under `mpirun -np P` with P > 1 (docs/distributed.md, "The CLI under
+// mpirun"). `cake run` refuses a SingleProcess command launched on several ranks, so that P
+// ranks never silently compute P identical copies of one run.
+enum class MultiRank {
+  SingleProcess,            // one process only: refused under mpirun with P > 1
+  Sharded,                  // the rows are split over the ranks, the sums all-reduced (kmeans, gmm, pca)
+  DataParallel,             // the network trains data-parallel, batch_size / P samples per rank
+  DataParallelPretraining,  // the autoencoder trains data-parallel; what follows it runs on every rank
+};
+const char* multi_rank_text(MultiRank mode);
+
 struct AlgorithmEntry {
   std::string name;
   std::string summary;
@@ -142,6 +153,9 @@ struct AlgorithmEntry {
   // parameter at its default) would not run: a required parameter, or one that needs an
   // earlier run's output. Must run as printed.
   std::string example = {};
+  // Under mpirun with several ranks (see MultiRank); new commands are single-process until
+  // they say otherwise.
+  MultiRank multi_rank = MultiRank::SingleProcess;
 };
 
 void register_algorithm(AlgorithmEntry entry);

@@ -214,12 +214,26 @@ struct ScratchFolder {
   fs::path path;
 };
 
+// The one rule for commands under mpirun (registry.h, MultiRank): a single-process command
+// started on several ranks is refused on every rank, before any data is read, rather than run
+// P times over the same rows.
+void check_multi_rank(const AlgorithmEntry& algorithm) {
+  const distributed::ProcessGroup& group = distributed::default_group();
+  const int p = group.world_size();
+  if (p == 1) return;
+  if (algorithm.multi_rank == MultiRank::SingleProcess)
+    throw UsageError(algorithm.name + " runs in one process only, but it was started on " + std::to_string(p) +
+                     " ranks (mpirun): every rank would compute the same run. Run it without mpirun (`cake run " +
+                     algorithm.name + " ...`); docs/distributed.md lists the commands that use several ranks");
+}
+
 }  // namespace
 
 int run_command(const RunOptions& given) {
   using clock = std::chrono::steady_clock;
   RunOptions options = given;
   const AlgorithmEntry& algorithm = find_algorithm(options.algorithm);
+  check_multi_rank(algorithm);
   const ConfigFile config = read_config(options.config, algorithm.name);
 
   // --resume: the run's own config.json supplies everything not given again.
@@ -326,6 +340,10 @@ int run_command(const RunOptions& given) {
 
   std::unique_ptr<Progress> progress = make_progress(options.quiet);
   ctx.progress = progress.get();
+  if (group.world_size() > 1 && algorithm.multi_rank == MultiRank::DataParallelPretraining)
+    progress->message(algorithm.name + " on " + std::to_string(group.world_size()) +
+                      " ranks: the autoencoder trains data-parallel; the steps after it run on every rank "
+                      "(the same result everywhere; rank 0 writes it)");
   manual_seed(ctx.seed);
   const auto started = clock::now();
   try {

@@ -83,6 +83,39 @@ Table make_table(const Labels& labels_true, const Labels& labels_pred, const cha
   return t;
 }
 
+// The sparse table of a dense one (as summed over the ranks of a distributed run); the cells
+// come in make_table's order (row-major), so the scores are computed in the same order.
+Table table_from(const ContingencyTable& dense, const char* op) {
+  const Tensor counts = dense.counts.detach().cpu().to(kInt64).contiguous();
+  const auto rows = static_cast<std::int64_t>(dense.row_labels.size());
+  const auto cols = static_cast<std::int64_t>(dense.col_labels.size());
+  CAKE_CHECK(counts.dim() == 2 && counts.size(0) == rows && counts.size(1) == cols, op, ": the counts have shape ",
+             counts.sizes(), " but the table names ", rows, " classes and ", cols, " clusters");
+  Table t;
+  t.truth.classes = dense.row_labels;
+  t.pred.classes = dense.col_labels;
+  t.truth.counts.assign(static_cast<std::size_t>(rows), 0);
+  t.pred.counts.assign(static_cast<std::size_t>(cols), 0);
+  const std::int64_t* c = counts.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j) {
+      const std::int64_t v = c[i * cols + j];
+      CAKE_CHECK(v >= 0, op, ": negative count ", v, " in the contingency table");
+      if (v == 0) continue;
+      t.cells.push_back({i, j, v});
+      t.truth.counts[static_cast<std::size_t>(i)] += v;
+      t.pred.counts[static_cast<std::size_t>(j)] += v;
+      t.n += v;
+    }
+  CAKE_CHECK(t.n > 0, op, ": the contingency table is empty");
+  // make_table lists only values that occur; a row or column of zeros would count as a class.
+  const auto occurs = [](std::int64_t v) { return v > 0; };
+  CAKE_CHECK(std::all_of(t.truth.counts.begin(), t.truth.counts.end(), occurs) &&
+                 std::all_of(t.pred.counts.begin(), t.pred.counts.end(), occurs),
+             op, ": every class and cluster of the table must hold at least one sample");
+  return t;
+}
+
 // Dense n_ij as doubles, rows x cols, for the Hungarian method.
 std::vector<double> dense_counts(const Table& t) {
   const std::size_t rows = t.truth.classes.size(), cols = t.pred.classes.size();
@@ -280,8 +313,9 @@ double mutual_information(const Labels& labels_true, const Labels& labels_pred) 
   return mutual_information(make_table(labels_true, labels_pred, "mutual_information"));
 }
 
-double nmi(const Labels& labels_true, const Labels& labels_pred, NmiAverage average) {
-  const Table t = make_table(labels_true, labels_pred, "nmi");
+namespace {
+
+double nmi_of(const Table& t, NmiAverage average) {
   // Neither labelling splits the data: the same (trivial) partition.
   if (t.truth.classes.size() == 1 && t.pred.classes.size() == 1) return 1.0;
   const double mi = mutual_information(t);
@@ -297,8 +331,7 @@ double nmi(const Labels& labels_true, const Labels& labels_pred, NmiAverage aver
   return mi / normaliser;
 }
 
-double ari(const Labels& labels_true, const Labels& labels_pred) {
-  const Table t = make_table(labels_true, labels_pred, "ari");
+double ari_of(const Table& t) {
   // Pair counts (sklearn's pair_confusion_matrix): over ordered pairs of distinct samples,
   // tp = same class and same cluster, fp = different class but same cluster, fn = same class
   // but different cluster, tn = the rest. Exact in int64 for N below 3e9.
@@ -320,12 +353,55 @@ double ari(const Labels& labels_true, const Labels& labels_pred) {
   return 2.0 * (TP * TN - FN * FP) / ((TP + FN) * (FN + TN) + (TP + FP) * (FP + TN));
 }
 
-double acc(const Labels& labels_true, const Labels& labels_pred) {
-  const Table t = make_table(labels_true, labels_pred, "acc");
+double acc_of(const Table& t) {
   const auto assignment = algorithms::linear_sum_assignment(
       dense_counts(t), static_cast<std::int64_t>(t.truth.classes.size()),
       static_cast<std::int64_t>(t.pred.classes.size()), /*maximize=*/true);
   return assignment.total / static_cast<double>(t.n);
+}
+
+double purity_of(const Table& t) {
+  std::vector<std::int64_t> majority(t.pred.classes.size(), 0);  // largest n_ij of cluster j
+  for (const Cell& c : t.cells) majority[c.col] = std::max(majority[c.col], c.count);
+  return static_cast<double>(std::accumulate(majority.begin(), majority.end(), std::int64_t{0})) /
+         static_cast<double>(t.n);
+}
+
+VMeasure v_measure_of(const Table& t, double beta) {
+  CAKE_CHECK(beta > 0, "v_measure: beta must be positive, got ", beta);
+  const double h_true = entropy(t.truth.counts, t.n), h_pred = entropy(t.pred.counts, t.n);
+  const double mi = mutual_information(t);
+  VMeasure v;
+  v.homogeneity = h_true != 0.0 ? mi / h_true : 1.0;
+  v.completeness = h_pred != 0.0 ? mi / h_pred : 1.0;
+  const double sum = v.homogeneity + v.completeness;
+  v.v_measure = sum == 0.0 ? 0.0 : (1 + beta) * v.homogeneity * v.completeness / (beta * v.homogeneity + v.completeness);
+  return v;
+}
+
+}  // namespace
+
+double nmi(const Labels& labels_true, const Labels& labels_pred, NmiAverage average) {
+  return nmi_of(make_table(labels_true, labels_pred, "nmi"), average);
+}
+double ari(const Labels& labels_true, const Labels& labels_pred) {
+  return ari_of(make_table(labels_true, labels_pred, "ari"));
+}
+double acc(const Labels& labels_true, const Labels& labels_pred) {
+  return acc_of(make_table(labels_true, labels_pred, "acc"));
+}
+
+ClusteringScores clustering_scores(const ContingencyTable& table) {
+  const Table t = table_from(table, "clustering_scores");
+  const VMeasure v = v_measure_of(t, 1.0);
+  return {.nmi = nmi_of(t, NmiAverage::Arithmetic),
+          .ari = ari_of(t),
+          .acc = acc_of(t),
+          .purity = purity_of(t),
+          .homogeneity = v.homogeneity,
+          .completeness = v.completeness,
+          .v_measure = v.v_measure,
+          .n_samples = t.n};
 }
 
 Tensor map_clusters_to_classes(const Labels& labels_true, const Labels& labels_pred) {
@@ -343,24 +419,12 @@ Tensor map_clusters_to_classes(const Labels& labels_true, const Labels& labels_p
 }
 
 double purity(const Labels& labels_true, const Labels& labels_pred) {
-  const Table t = make_table(labels_true, labels_pred, "purity");
-  std::vector<std::int64_t> majority(t.pred.classes.size(), 0);  // largest n_ij of cluster j
-  for (const Cell& c : t.cells) majority[c.col] = std::max(majority[c.col], c.count);
-  return static_cast<double>(std::accumulate(majority.begin(), majority.end(), std::int64_t{0})) /
-         static_cast<double>(t.n);
+  return purity_of(make_table(labels_true, labels_pred, "purity"));
 }
 
 VMeasure homogeneity_completeness_v_measure(const Labels& labels_true, const Labels& labels_pred, double beta) {
   CAKE_CHECK(beta > 0, "v_measure: beta must be positive, got ", beta);
-  const Table t = make_table(labels_true, labels_pred, "homogeneity_completeness_v_measure");
-  const double h_true = entropy(t.truth.counts, t.n), h_pred = entropy(t.pred.counts, t.n);
-  const double mi = mutual_information(t);
-  VMeasure v;
-  v.homogeneity = h_true != 0.0 ? mi / h_true : 1.0;
-  v.completeness = h_pred != 0.0 ? mi / h_pred : 1.0;
-  const double sum = v.homogeneity + v.completeness;
-  v.v_measure = sum == 0.0 ? 0.0 : (1 + beta) * v.homogeneity * v.completeness / (beta * v.homogeneity + v.completeness);
-  return v;
+  return v_measure_of(make_table(labels_true, labels_pred, "homogeneity_completeness_v_measure"), beta);
 }
 double homogeneity(const Labels& labels_true, const Labels& labels_pred) {
   return homogeneity_completeness_v_measure(labels_true, labels_pred).homogeneity;

@@ -95,6 +95,17 @@ double homogeneity(const Labels& labels_true, const Labels& labels_pred);
 double completeness(const Labels& labels_true, const Labels& labels_pred);
 double v_measure(const Labels& labels_true, const Labels& labels_pred, double beta = 1.0);
 
+// The label-based scores above (arithmetic NMI, beta = 1), all from a contingency table rather
+// than the labels: equal to the functions of the labels whose table it is. A table is a sum, so
+// the table of data split into shards is the sum of the shards' tables; that is how
+// cake::distributed::clustering_scores (distributed/metrics.h) scores labels spread over ranks.
+// Every row and column must hold at least one sample (as contingency_matrix's do).
+struct ClusteringScores {
+  double nmi = 0, ari = 0, acc = 0, purity = 0, homogeneity = 0, completeness = 0, v_measure = 0;
+  std::int64_t n_samples = 0;
+};
+ClusteringScores clustering_scores(const ContingencyTable& table);
+
 // ---- scoring a clustering from the data alone ------------------------------------------------
 
 struct SilhouetteOptions {

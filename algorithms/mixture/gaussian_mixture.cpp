@@ -5,6 +5,7 @@
 //   E-step: log densities, log-sum-exp, responsibilities                 -> e_step
 // Equation numbers refer to Bishop (2006), chapter 9; see gaussian_mixture.h.
 #include "cake/algorithms/mixture/gaussian_mixture.h"
+#include "cake/algorithms/mixture/detail/gaussian_mixture_em.h"
 
 #include <algorithm>
 #include <cmath>
@@ -135,7 +136,7 @@ std::vector<double> log_det_precision_cholesky(const Model& m) {
 // For every row i: the weighted log densities w_ik = log pi_k + log N(x_i | mu_k, Sigma_k), their
 // log-sum-exp log p(x_i) (9.28's summand), and the responsibilities exp(w_ik - log p(x_i))
 // (9.23), one block of rows at a time so the n x K x D intermediate is never stored. Writes
-// resp [n x K] and log p [n] (either may be null) and returns the mean log-likelihood.
+// resp [n x K] and log p [n] (either may be null) and returns the log-likelihood sum_i log p(x_i).
 double e_step(const Model& m, const double* x, std::int64_t n, double* resp, double* log_prob) {
   const std::int64_t k = m.k, d = m.d;
   const std::vector<double> log_det = log_det_precision_cholesky(m);
@@ -218,14 +219,15 @@ double e_step(const Model& m, const double* x, std::int64_t n, double* resp, dou
   });
   double sum = 0.0;
   detail::reduce_partials(total, &sum, 1);
-  return sum / static_cast<double>(n);
+  return sum;
 }
 
 // ---- M-step ---------------------------------------------------------------------------------
 // Weights, means and covariances from the responsibilities (9.24 - 9.27), then the precision
-// factors. `x_gram` is X_c^T X_c for X centred by `x_mean` (only the tied model reads it).
+// factors. `x_gram` is X_c^T X_c for X centred by `x_mean` (only the tied model reads it). The
+// rows may be one shard of the data: every sum over rows goes through `sum_over_shards`.
 void m_step(Model& m, const double* x, std::int64_t n, const double* resp, double reg_covar,
-            const std::vector<double>& x_mean, const std::vector<double>& x_gram) {
+            const std::vector<double>& x_mean, const std::vector<double>& x_gram, const em::SumOverShards& sum_over_shards) {
   const std::int64_t k = m.k, d = m.d;
   // N_k = sum_i gamma_ik and the weighted sums sum_i gamma_ik x_i, in one parallel pass with
   // per-thread partials. (As a GEMM, resp^T X is a 10 x 50 x 60000 product of a shape OpenBLAS
@@ -246,6 +248,7 @@ void m_step(Model& m, const double* x, std::int64_t n, const double* resp, doubl
   });
   std::vector<double> totals(static_cast<std::size_t>(k + k * d));
   detail::reduce_partials(partial_sums, totals.data(), k + k * d);
+  sum_over_shards(totals);
   // N_k, with scikit-learn's 10 eps so that an empty component divides by a tiny number, not 0.
   std::vector<double> nk(static_cast<std::size_t>(k));
   for (std::int64_t c = 0; c < k; ++c)
@@ -288,6 +291,7 @@ void m_step(Model& m, const double* x, std::int64_t n, const double* resp, doubl
         }
       });
       detail::reduce_partials(partial, m.covariances.data(), k * d * d);
+      sum_over_shards(m.covariances);
       for (std::int64_t c = 0; c < k; ++c) {
         double* cov = &m.covariances[static_cast<std::size_t>(c * d * d)];
         const double inv = 1.0 / nk[static_cast<std::size_t>(c)];
@@ -332,6 +336,7 @@ void m_step(Model& m, const double* x, std::int64_t n, const double* resp, doubl
       });
       std::vector<double> var(static_cast<std::size_t>(k * d));
       detail::reduce_partials(partial, var.data(), k * d);
+      sum_over_shards(var);
       for (std::int64_t c = 0; c < k; ++c)
         for (std::int64_t j = 0; j < d; ++j) {
           double& v = var[static_cast<std::size_t>(c * d + j)];
@@ -464,7 +469,51 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
   const Tensor X = detail::data_matrix(X_in, "GaussianMixture.fit", std::max<std::int64_t>(2, o.n_components))
                        .to(kFloat64)
                        .contiguous();
-  const std::int64_t n = X.size(0), d = X.size(1), k = o.n_components;
+  const std::int64_t n = X.size(0), d = X.size(1);
+  em::check_feature_count(o, d);
+  const bool warm = o.warm_start && weights_.defined();
+  if (warm) CAKE_CHECK(d == n_features_, "GaussianMixture.fit: warm_start with ", d, " features, fitted with ", n_features_);
+  detail::SeedScope seed(o.random_state);
+
+  em::Rows rows{X.data_ptr<double>(), n, d, n, {}, {}};
+  if (parse_covariance_type(o.covariance_type) == CovarianceType::Tied) centred_gram(rows.x, n, d, rows.mean, rows.centred_gram);
+  if (!o.device.is_cpu()) rows.x_device = X.to(o.device);  // X goes to the device once
+  const GaussianMixtureState previous{weights_, means_, covariances_, precisions_cholesky_, converged_, n_iter_,
+                                      lower_bound_, lower_bound_history_};
+  GaussianMixtureState fitted = em::fit(
+      o, rows, [&](std::int64_t) { return initial_responsibilities(o, X); }, [](std::vector<double>&) {},
+      warm ? &previous : nullptr);
+  adopt(std::move(fitted), d);
+  // A final E-step, so that fit_predict(X) agrees with fit(X).predict(X).
+  labels_ = predict(X);
+  return labels_;
+}
+
+GaussianMixture::GaussianMixture(GaussianMixtureOptions options, GaussianMixtureState fitted)
+    : options_(std::move(options)) {
+  check_options(options_);
+  CAKE_CHECK(fitted.means.defined() && fitted.means.dim() == 2 && fitted.means.size(0) == options_.n_components,
+             "GaussianMixture: the fitted means must have shape [", options_.n_components, ", D]");
+  const std::int64_t d = fitted.means.size(1);
+  adopt(std::move(fitted), d);
+}
+
+void GaussianMixture::adopt(GaussianMixtureState fitted, std::int64_t n_features) {
+  weights_ = std::move(fitted.weights);
+  means_ = std::move(fitted.means);
+  covariances_ = std::move(fitted.covariances);
+  precisions_cholesky_ = std::move(fitted.precisions_cholesky);
+  converged_ = fitted.converged;
+  n_iter_ = fitted.n_iter;
+  lower_bound_ = fitted.lower_bound;
+  lower_bound_history_ = std::move(fitted.lower_bound_history);
+  n_features_ = n_features;
+  labels_ = Tensor();
+}
+
+namespace em {
+
+void check_feature_count(const GaussianMixtureOptions& o, std::int64_t d) {
   // A full or tied covariance is D x D, factored in O(D^3) every iteration: beyond a few
   // thousand features that is gigabytes and hours (20000 features: 3.2 GB a component), so it
   // is refused with the ways out instead of appearing to hang.
@@ -474,25 +523,33 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
              d, " x ", d, " covariance matrices (", static_cast<double>(d) * static_cast<double>(d) * 8e-9,
              " GB each); use covariance_type \"diag\" or \"spherical\", or reduce the dimension first (PCA) to at most ",
              kMaxDenseCovarianceFeatures);
-  const double* x = X.data_ptr<double>();
-  const bool warm = o.warm_start && weights_.defined();
-  if (warm) CAKE_CHECK(d == n_features_, "GaussianMixture.fit: warm_start with ", d, " features, fitted with ", n_features_);
-  detail::SeedScope seed(o.random_state);
+}
 
-  std::vector<double> x_mean, x_gram;
-  if (parse_covariance_type(o.covariance_type) == CovarianceType::Tied) centred_gram(x, n, d, x_mean, x_gram);
+GaussianMixtureState fit(const GaussianMixtureOptions& o, const Rows& rows, const InitialResponsibilities& initial,
+                         const SumOverShards& sum_over_shards, const GaussianMixtureState* start) {
+  check_options(o);
+  const double* x = rows.x;
+  const std::int64_t n = rows.n, d = rows.d, k = o.n_components;
+  const double n_total = static_cast<double>(rows.n_total);
   std::vector<double> resp(static_cast<std::size_t>(n * k));
-  // The E-step on o.device (GaussianMixtureOptions::device): X goes there once; each step sends
-  // the K components' parameters and brings the responsibilities back for the CPU's M-step.
-  const Tensor x_device = o.device.is_cpu() ? Tensor() : X.to(o.device);
-  const auto expectation = [&](const Model& m) {
-    if (!x_device.defined()) return e_step(m, x, n, resp.data(), nullptr);
-    const algorithms::detail::LogResponsibilities lr = algorithms::detail::gmm_log_responsibilities(
-        x_device, detail::to_tensor(m.weights, {k}), detail::to_tensor(m.means, {k, d}),
-        detail::to_tensor(m.prec_chol, m.covariance_shape()), o.covariance_type);
-    const Tensor host = lr.log_resp.exp().to(kCPU, kFloat64).contiguous();
-    std::copy(host.data_ptr<double>(), host.data_ptr<double>() + n * k, resp.begin());
-    return lr.log_prob_norm.mean().to(kCPU).item<double>();
+  // The mean log-likelihood of the current parameters over all shards (9.28, divided by N).
+  // The E-step runs on the CPU, or where rows.x_device lives (GaussianMixtureOptions::device):
+  // each step sends the K components' parameters there and brings the responsibilities back for
+  // the CPU's M-step.
+  auto mean_log_likelihood = [&](const Model& m) {
+    std::vector<double> sum(1);
+    if (!rows.x_device.defined()) {
+      sum[0] = e_step(m, x, n, resp.data(), nullptr);
+    } else {
+      const algorithms::detail::LogResponsibilities lr = algorithms::detail::gmm_log_responsibilities(
+          rows.x_device, detail::to_tensor(m.weights, {k}), detail::to_tensor(m.means, {k, d}),
+          detail::to_tensor(m.prec_chol, m.covariance_shape()), o.covariance_type);
+      const Tensor host = lr.log_resp.exp().to(kCPU, kFloat64).contiguous();
+      std::copy(host.data_ptr<double>(), host.data_ptr<double>() + n * k, resp.begin());
+      sum[0] = lr.log_prob_norm.sum().to(kCPU, kFloat64).item<double>();
+    }
+    sum_over_shards(sum);
+    return sum[0] / n_total;
   };
 
   Model best;
@@ -500,19 +557,19 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
   double best_bound = -std::numeric_limits<double>::infinity();
   std::int64_t best_iter = 0;
   bool any_converged = false;
-  const std::int64_t runs = warm ? 1 : o.n_init;
+  const std::int64_t runs = start != nullptr ? 1 : o.n_init;
   for (std::int64_t run = 0; run < runs; ++run) {
     Model m = model_from(o, d);
     double bound = -std::numeric_limits<double>::infinity();
-    if (warm) {
-      m.weights = to_vector(weights_);
-      m.means = to_vector(means_);
-      m.covariances = to_vector(covariances_);
-      m.prec_chol = to_vector(precisions_cholesky_);
-      bound = lower_bound_;
+    if (start != nullptr) {
+      m.weights = to_vector(start->weights);
+      m.means = to_vector(start->means);
+      m.covariances = to_vector(start->covariances);
+      m.prec_chol = to_vector(start->precisions_cholesky);
+      bound = start->lower_bound;
     } else {
       // _initialize: parameters from the initial responsibilities, then the user's overrides.
-      m_step(m, x, n, initial_responsibilities(o, X).data(), o.reg_covar, x_mean, x_gram);
+      m_step(m, x, n, initial(run).data(), o.reg_covar, rows.mean, rows.centred_gram, sum_over_shards);
       if (o.weights_init.defined()) {
         CAKE_CHECK(o.weights_init.sizes() == Shape{k}, "GaussianMixture: weights_init must have shape [", k, "], got ",
                    o.weights_init.sizes());
@@ -530,9 +587,9 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
     std::vector<double> history;
     for (iter = 1; iter <= o.max_iter; ++iter) {
       const double previous = bound;
-      bound = expectation(m);  // mean log-likelihood of the current parameters
+      bound = mean_log_likelihood(m);  // the E-step: resp of this shard's rows
       history.push_back(bound);
-      m_step(m, x, n, resp.data(), o.reg_covar, x_mean, x_gram);
+      m_step(m, x, n, resp.data(), o.reg_covar, rows.mean, rows.centred_gram, sum_over_shards);
       if (std::abs(bound - previous) < o.tol) {
         converged = true;
         break;
@@ -549,19 +606,48 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
   }
 
   const Shape cov_shape = best.covariance_shape();
-  weights_ = detail::to_tensor(best.weights, {k});
-  means_ = detail::to_tensor(best.means, {k, d});
-  covariances_ = best.covariances.empty() ? Tensor() : detail::to_tensor(best.covariances, cov_shape);
-  precisions_cholesky_ = detail::to_tensor(best.prec_chol, cov_shape);
-  converged_ = any_converged;
-  n_iter_ = best_iter;
-  lower_bound_ = best_bound;
-  lower_bound_history_ = std::move(best_history);
-  n_features_ = d;
-  // A final E-step, so that fit_predict(X) agrees with fit(X).predict(X).
-  labels_ = predict(X);
-  return labels_;
+  GaussianMixtureState state;
+  state.weights = detail::to_tensor(best.weights, {k});
+  state.means = detail::to_tensor(best.means, {k, d});
+  state.covariances = best.covariances.empty() ? Tensor() : detail::to_tensor(best.covariances, cov_shape);
+  state.precisions_cholesky = detail::to_tensor(best.prec_chol, cov_shape);
+  state.converged = any_converged;
+  state.n_iter = best_iter;
+  state.lower_bound = best_bound;
+  state.lower_bound_history = std::move(best_history);
+  return state;
 }
+
+namespace {
+Model fitted_model(const GaussianMixtureOptions& o, const GaussianMixtureState& state, std::int64_t d) {
+  Model m = model_from(o, d);
+  m.weights = to_vector(state.weights);
+  m.means = to_vector(state.means);
+  m.prec_chol = to_vector(state.precisions_cholesky);
+  return m;
+}
+}  // namespace
+
+Tensor predict(const GaussianMixtureOptions& o, const GaussianMixtureState& state, const double* x, std::int64_t n,
+               std::int64_t d) {
+  const Model m = fitted_model(o, state, d);
+  std::vector<double> resp(static_cast<std::size_t>(n * m.k));
+  if (n > 0) e_step(m, x, n, resp.data(), nullptr);
+  Tensor labels = empty({n}, kInt64);
+  std::int64_t* l = labels.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double* r = &resp[static_cast<std::size_t>(i * m.k)];
+    l[i] = std::max_element(r, r + m.k) - r;
+  }
+  return labels;
+}
+
+double sum_log_likelihood(const GaussianMixtureOptions& o, const GaussianMixtureState& state, const double* x,
+                          std::int64_t n, std::int64_t d) {
+  return n > 0 ? e_step(fitted_model(o, state, d), x, n, nullptr, nullptr) : 0.0;
+}
+
+}  // namespace em
 
 const Tensor& GaussianMixture::labels() const {
   check_fitted("GaussianMixture.labels");
@@ -613,7 +699,7 @@ double GaussianMixture::score(const Tensor& X_in) const {
   const Tensor X = as_float64(X_in, "GaussianMixture.score");
   CAKE_CHECK(X.size(0) > 0, "GaussianMixture.score: no samples");
   const Model m = model_of(options_, n_features_, weights_, means_, precisions_cholesky_);
-  return e_step(m, X.data_ptr<double>(), X.size(0), nullptr, nullptr);
+  return e_step(m, X.data_ptr<double>(), X.size(0), nullptr, nullptr) / static_cast<double>(X.size(0));
 }
 
 std::int64_t GaussianMixture::n_parameters() const {

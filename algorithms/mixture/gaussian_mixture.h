@@ -58,11 +58,23 @@ struct GaussianMixtureOptions {
   Device device = kCPU;
 };
 
+// What a fit leaves: the parameters (float64, shaped as the accessors below say) and how EM went.
+struct GaussianMixtureState {
+  Tensor weights, means, covariances, precisions_cholesky;
+  bool converged = false;
+  std::int64_t n_iter = 0;
+  double lower_bound = 0.0;                 // mean log-likelihood at the last E-step
+  std::vector<double> lower_bound_history;  // at every E-step
+};
+
 // A Clusterer (algorithms/cluster/clusterer.h): its centres are the means, its responsibilities
 // the posteriors of predict_proba.
 class GaussianMixture : public cluster::Clusterer {
  public:
   explicit GaussianMixture(GaussianMixtureOptions options = {});
+  // A mixture fitted elsewhere (cake::distributed::fit_gaussian_mixture fits on row shards):
+  // predict, score, bic and sample work as after fit; labels() is empty (no training rows).
+  GaussianMixture(GaussianMixtureOptions options, GaussianMixtureState fitted);
 
   GaussianMixture& fit(const Tensor& X) override;
   Tensor fit_predict(const Tensor& X) override;     // [N] int64
@@ -98,6 +110,7 @@ class GaussianMixture : public cluster::Clusterer {
 
  private:
   void check_fitted(const char* who) const;
+  void adopt(GaussianMixtureState fitted, std::int64_t n_features);
   Tensor as_float64(const Tensor& X, const char* who) const;
   GaussianMixtureOptions options_;
   Tensor weights_, means_, covariances_, precisions_cholesky_, labels_;

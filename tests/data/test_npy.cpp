@@ -185,3 +185,27 @@ TEST_CASE("npy: writing refuses an undefined tensor and an unwritable path") {
   CHECK(message.find("x.npy") != std::string::npos);
   CHECK(message.find("cannot open") != std::string::npos);
 }
+
+TEST_CASE("npy: read_npy_rows reads a block of rows, equal to the slice of a full read") {
+  testing::ScratchDir scratch("cake_test_npy_rows");
+  manual_seed(2);
+  const Tensor images = randn({7, 3, 2});
+  write_npy(scratch / "images.npy", images);
+  CHECK(data::npy_shape(scratch / "images.npy") == Shape{7, 3, 2});
+  for (std::int64_t begin = 0; begin <= 7; ++begin)
+    for (std::int64_t count = 0; begin + count <= 7; ++count) {
+      const Tensor rows = data::read_npy_rows(scratch / "images.npy", begin, count);
+      REQUIRE(rows.sizes() == Shape{count, 3, 2});
+      CHECK(values(rows) == values(images.narrow(0, begin, count)));
+    }
+  // int32 is widened as read_npy widens it; bools are normalised to 0/1.
+  const std::filesystem::path i4 = testing::fixture_dir() / "i4_2x2.npy";
+  CHECK(values(data::read_npy_rows(i4, 1, 1)) == values(read_npy(i4).narrow(0, 1, 1)));
+  const std::filesystem::path b1 = testing::fixture_dir() / "b1_vec.npy";
+  const Tensor b = read_npy(b1);
+  CHECK(values(data::read_npy_rows(b1, 1, b.size(0) - 1)) == values(b.narrow(0, 1, b.size(0) - 1)));
+  CHECK(error_message([&] { data::read_npy_rows(scratch / "images.npy", 5, 3); }).find("rows [5, 8) are outside the 7 rows") !=
+        std::string::npos);
+  CHECK(error_message([&] { data::read_npy_rows(testing::fixture_dir() / "f8_scalar.npy", 0, 1); }).find("scalar") !=
+        std::string::npos);
+}

@@ -11,8 +11,16 @@
 
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/distributed/data_parallel.h"
+#include "cake/distributed/gmm.h"
 #include "cake/distributed/kmeans.h"
+#include "cake/distributed/metrics.h"
+#include "cake/algorithms/metrics/metrics.h"
+#include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "cake/distributed/pca.h"
+#include "cake/distributed/shard_io.h"
+#include "cake/data/npy.h"
+#include "cake/distributed/sync_batchnorm.h"
+#include "cake/nn/normalization.h"
 #include "cake/algorithms/decomposition/pca.h"
 #include "cake/distributed/process_group.h"
 #include "cake/autograd/ops.h"
@@ -146,6 +154,172 @@ TEST_CASE("distributed k-means: the same centres and labels as one process on al
     const dist::KMeansResult fit = dist::fit_kmeans(g, mine, {.n_clusters = 4, .init = "random", .n_init = 2});
     CHECK(max_abs_diff(fit.centers, single.cluster_centers()) < 1e-5);
   }
+}
+
+TEST_CASE("distributed GMM: the same parameters, likelihood and labels as one process on all the rows") {
+  dist::ProcessGroup& g = group();
+  const Tensor X = blobs(301);
+  const dist::Shard shard = dist::shard_rows(X.size(0), g.rank(), g.world_size());
+  const Tensor mine = X.narrow(0, shard.begin, shard.size());
+  // Every covariance model, every initialisation; two starts where the draws must stay in step.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"full", "kmeans"}, {"tied", "k-means++"}, {"diag", "random"}, {"spherical", "random_from_data"}, {"full", "random"}};
+  for (const auto& [covariance, init] : cases) {
+    CAPTURE(covariance);
+    CAPTURE(init);
+    const mixture::GaussianMixtureOptions options{.n_components = 4, .covariance_type = covariance, .max_iter = 30,
+                                                  .n_init = 2, .init_params = init, .random_state = 7};
+    mixture::GaussianMixture single(options);
+    const Tensor labels = single.fit_predict(X);
+    const dist::GaussianMixtureResult fit = dist::fit_gaussian_mixture(g, mine, options);
+    CHECK(fit.n_samples == 301);
+    CHECK(max_abs_diff(fit.model.weights(), single.weights()) < 1e-9);
+    CHECK(max_abs_diff(fit.model.means(), single.means()) < 1e-9);
+    CHECK(max_abs_diff(fit.model.covariances(), single.covariances()) < 1e-9);
+    CHECK(fit.model.n_iter() == single.n_iter());
+    CHECK(fit.model.converged() == single.converged());
+    CHECK(fit.model.lower_bound() == doctest::Approx(single.lower_bound()).epsilon(1e-12));
+    CHECK(fit.model.lower_bound_history().size() == single.lower_bound_history().size());
+    CHECK(max_abs_diff(fit.labels, labels.narrow(0, shard.begin, shard.size())) == 0.0);
+    CHECK(dist::score(g, fit.model, mine) == doctest::Approx(single.score(X)).epsilon(1e-12));
+  }
+  SUBCASE("unseeded: the ranks' generators must agree, and do after the same manual_seed") {
+    manual_seed(4);
+    mixture::GaussianMixture single({.n_components = 3, .covariance_type = "diag"});
+    single.fit(X);
+    manual_seed(4);
+    const dist::GaussianMixtureResult fit = dist::fit_gaussian_mixture(g, mine, {.n_components = 3, .covariance_type = "diag"});
+    CHECK(max_abs_diff(fit.model.means(), single.means()) < 1e-9);
+    if (g.world_size() > 1) {
+      manual_seed(static_cast<std::uint64_t>(20 + g.rank()));
+      CHECK_THROWS_WITH_AS(dist::fit_gaussian_mixture(g, mine, {.n_components = 3}),
+                           doctest::Contains("random generators differ"), cake::Error);
+    }
+  }
+  CHECK_THROWS_WITH_AS(dist::fit_gaussian_mixture(g, mine, {.n_components = 2, .warm_start = true}),
+                       doctest::Contains("warm_start"), cake::Error);
+}
+
+TEST_CASE("distributed clustering scores: the summed contingency table gives one process's scores exactly") {
+  dist::ProcessGroup& g = group();
+  manual_seed(21);
+  Tensor truth = randint(0, 5, {257}), predicted = randint(0, 7, {257});
+  // Values present on one rank only: class 9 in the first rows, noise (-1) in the last.
+  truth.narrow(0, 0, 3).fill_(9);
+  predicted.narrow(0, 250, 7).fill_(-1);
+  const dist::Shard shard = dist::shard_rows(257, g.rank(), g.world_size());
+  const metrics::ClusteringScores s = dist::clustering_scores(g, truth.narrow(0, shard.begin, shard.size()),
+                                                              predicted.narrow(0, shard.begin, shard.size()));
+  CHECK(s.n_samples == 257);
+  CHECK(s.nmi == metrics::nmi(truth, predicted));
+  CHECK(s.ari == metrics::ari(truth, predicted));
+  CHECK(s.acc == metrics::acc(truth, predicted));
+  CHECK(s.purity == metrics::purity(truth, predicted));
+  const metrics::VMeasure v = metrics::homogeneity_completeness_v_measure(truth, predicted);
+  CHECK(s.homogeneity == v.homogeneity);
+  CHECK(s.completeness == v.completeness);
+  CHECK(s.v_measure == v.v_measure);
+  const metrics::ContingencyTable table = dist::contingency_matrix(g, truth.narrow(0, shard.begin, shard.size()),
+                                                                   predicted.narrow(0, shard.begin, shard.size()));
+  const metrics::ContingencyTable single = metrics::contingency_matrix(truth, predicted);
+  CHECK(table.row_labels == single.row_labels);
+  CHECK(table.col_labels == single.col_labels);
+  CHECK(max_abs_diff(table.counts, single.counts) == 0.0);
+}
+
+namespace {
+
+// One training step of `layer` on the rows `rows` of X with the loss sum(y * G): output and
+// input gradient.
+std::pair<Tensor, Tensor> batch_norm_step(nn::BatchNormBase& layer, const Tensor& X, const Tensor& G, dist::Shard rows) {
+  Tensor x = X.narrow(0, rows.begin, rows.size()).clone().requires_grad_();
+  const Tensor y = layer.forward(x);
+  (y * G.narrow(0, rows.begin, rows.size())).sum().backward();
+  return {y.detach(), x.grad()};
+}
+
+}  // namespace
+
+TEST_CASE("SyncBatchNorm on p ranks equals BatchNorm on the concatenated batch: outputs, gradients, running statistics") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size();
+  // 7 samples: uneven shards on 2 and 3 ranks (4 + 3, 3 + 2 + 2), so the counts must be summed.
+  for (const Shape& shape : {Shape{7, 3}, Shape{7, 3, 5}, Shape{7, 3, 2, 3}}) {
+    CAPTURE(shape);
+    manual_seed(31);
+    const Tensor X = randn(shape, kFloat64) * 2.0 + 1.0, G = randn(shape, kFloat64);
+    std::shared_ptr<nn::BatchNormBase> single, synced;
+    if (shape.size() == 4) {
+      single = std::make_shared<nn::BatchNorm2d>(3);
+      synced = std::make_shared<nn::BatchNorm2d>(3);
+    } else {
+      single = std::make_shared<nn::BatchNorm1d>(3);
+      synced = std::make_shared<nn::BatchNorm1d>(3);
+    }
+    single->to(kFloat64);
+    synced->to(kFloat64);
+    {
+      NoGradGuard no_grad;
+      single->weight.copy_(randn({3}, kFloat64));
+      single->bias.copy_(randn({3}, kFloat64));
+    }
+    synced->load_state_dict(single->state_dict());
+    CHECK(dist::convert_sync_batchnorm(*synced, g) == 1);
+
+    const auto [y_all, dx_all] = batch_norm_step(*single, X, G, {0, X.size(0)});
+    const dist::Shard shard = dist::shard_rows(X.size(0), g.rank(), p);
+    const auto [y, dx] = batch_norm_step(*synced, X, G, shard);
+    // Each rank's parameter gradient is its own batch's share; their sum (DDP's all-reduce,
+    // before its division by p) is the gradient of the whole batch.
+    Tensor dw = synced->weight.grad().clone(), db = synced->bias.grad().clone();
+    g.all_reduce(dw, dist::ReduceOp::Sum);
+    g.all_reduce(db, dist::ReduceOp::Sum);
+    // One rank: plain BatchNorm, bit for bit. More: the same up to the rounding of float64 sums.
+    const double tolerance = p == 1 ? 0.0 : 1e-12;
+    CHECK(max_abs_diff(y, y_all.narrow(0, shard.begin, shard.size())) <= tolerance);
+    CHECK(max_abs_diff(dx, dx_all.narrow(0, shard.begin, shard.size())) <= tolerance);
+    CHECK(max_abs_diff(dw, single->weight.grad()) <= tolerance);
+    CHECK(max_abs_diff(db, single->bias.grad()) <= tolerance);
+    CHECK(max_abs_diff(synced->running_mean, single->running_mean) <= tolerance);
+    CHECK(max_abs_diff(synced->running_var, single->running_var) <= tolerance);
+    // Evaluation: the running statistics, which agree.
+    synced->eval();
+    single->eval();
+    CHECK(max_abs_diff(synced->forward(X.narrow(0, shard.begin, shard.size())),
+                       single->forward(X).narrow(0, shard.begin, shard.size())) <= tolerance);
+  }
+  SUBCASE("a SyncBatchNorm layer, float32, inside a network") {
+    manual_seed(5);
+    const Tensor X = randn({6, 4, 3, 3}), G = randn({6, 4, 3, 3});
+    nn::BatchNorm2d single(4);
+    dist::SyncBatchNorm synced(4, g);
+    const auto [y_all, dx_all] = batch_norm_step(single, X, G, {0, 6});
+    const dist::Shard shard = dist::shard_rows(6, g.rank(), p);
+    const auto [y, dx] = batch_norm_step(synced, X, G, shard);
+    CHECK(max_abs_diff(y, y_all.narrow(0, shard.begin, shard.size())) < 1e-5);
+    CHECK(max_abs_diff(dx, dx_all.narrow(0, shard.begin, shard.size())) < 1e-5);
+    CHECK(max_abs_diff(synced.running_var, single.running_var) < 1e-6);
+    CHECK_THROWS_WITH_AS(synced.forward(ones({2})), doctest::Contains("SyncBatchNorm: expected input"), cake::Error);
+  }
+}
+
+TEST_CASE("read_npy_shard: each rank reads its own rows of one file, equal to the slice of a full read") {
+  dist::ProcessGroup& g = group();
+  // Rank 0 writes the file (into a folder all ranks share: one machine here), the others wait.
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() / ("cake_test_shard_" + std::to_string(g.world_size()) + ".npy");
+  manual_seed(8);
+  const Tensor X = randn({11, 2, 3}, kFloat64);
+  if (g.rank() == 0) data::write_npy(file, X);
+  g.barrier();
+  const dist::FileShard mine = dist::read_npy_shard(g, file);
+  CHECK(mine.total_rows == 11);
+  CHECK(mine.shard.begin == dist::shard_rows(11, g.rank(), g.world_size()).begin);
+  CHECK(max_abs_diff(mine.rows, X.narrow(0, mine.shard.begin, mine.shard.size())) == 0.0);
+  // Together the shards are the file.
+  CHECK(max_abs_diff(g.all_gather(mine.rows), X) == 0.0);
+  g.barrier();
+  if (g.rank() == 0) std::filesystem::remove(file);
 }
 
 TEST_CASE("distributed PCA: the same components and variances as one process (covariance solver)") {

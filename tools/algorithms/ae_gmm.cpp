@@ -25,6 +25,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "poster 'Unsupervised Visual Learning' (AE + GMM, 91.2% on MNIST); Dempster, Laird & Rubin 1977",
     .params = params(),
     .run = [](RunContext& ctx) { run_autoencoder_clustering(ctx, "gmm"); },
+    .multi_rank = MultiRank::DataParallelPretraining,
 });
 
 }  // namespace

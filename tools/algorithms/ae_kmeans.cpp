@@ -26,6 +26,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "poster 'Unsupervised Visual Learning' (AE + clustering); Lloyd 1982; Arthur & Vassilvitskii 2007",
     .params = params(),
     .run = [](RunContext& ctx) { run_autoencoder_clustering(ctx, "kmeans"); },
+    .multi_rank = MultiRank::DataParallelPretraining,
 });
 
 }  // namespace

@@ -25,6 +25,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "Hinton & Salakhutdinov 2006; poster 'Unsupervised Visual Learning' (784-128-12); Shen 2024",
     .params = params(),
     .run = [](RunContext& ctx) { run_autoencoder(ctx, {.model = ctx.params.get_string("model"), .objective = Objective::Reconstruction}); },
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

@@ -25,6 +25,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "Bortoletto 2021, section 2; Masci et al. 2011",
     .params = params(),
     .run = [](RunContext& ctx) { run_autoencoder(ctx, {.model = "conv", .objective = Objective::Reconstruction}); },
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

@@ -20,6 +20,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "Xie, Girshick & Farhadi 2016 (ICML), 'Unsupervised Deep Embedding for Clustering Analysis'",
     .params = networks::dec_params(/*idec=*/false),
     .run = [](RunContext& ctx) { networks::run_dec(ctx, /*idec=*/false); },
+    .multi_rank = MultiRank::DataParallelPretraining,
 });
 
 }  // namespace

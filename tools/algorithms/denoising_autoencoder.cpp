@@ -34,6 +34,7 @@ CAKE_REGISTER_ALGORITHM({
                      objective.denoising.sigma);
           run_autoencoder(ctx, objective);
         },
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

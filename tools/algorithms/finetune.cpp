@@ -41,7 +41,8 @@ std::vector<ParamSpec> params() {
       {"encoder_lr_scale", ParamType::Float, "0.1",
        "freeze=false: the encoder trains at lr times this (its own optimiser group), the head at lr"},
       {"probe", ParamType::Bool, "true",
-       "fit a linear probe (logistic regression) on the pretrained encoder's frozen codes first: probe_accuracy"}};
+       "fit a linear probe (logistic regression) on the pretrained encoder's frozen codes first: probe_accuracy"},
+      sync_bn_param()};
   return with_training_params(p, {.epochs = 10, .batch_size = 256, .lr = 1e-3, .weight_decay = 0.0, .patience = 5});
 }
 
@@ -137,6 +138,7 @@ CAKE_REGISTER_ALGORITHM({
     .run = run,
     .example = "cake run conv-autoencoder --data fashion-mnist:train --out runs/cae --set epochs=1\n"
                "  cake run finetune --data fashion-mnist:train --set checkpoint=runs/cae/model.safetensors",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

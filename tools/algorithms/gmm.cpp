@@ -7,13 +7,15 @@
 // Dempster, Laird & Rubin 1977), read from cake::mixture::GaussianMixtureOptions. Each sample is
 // labelled with its most responsible component. metrics.json gets the mean log-likelihood per
 // sample and the information criteria BIC and AIC; objective.png shows the log-likelihood at
-// every EM iteration, which EM never lowers.
+// every EM iteration, which EM never lowers. Under `mpirun -np P cake run gmm ...` the P ranks
+// share the rows (distributed/gmm.h) and write the labels of one process.
 // With `--device cuda` the E-steps of the fit run on the GPU (GaussianMixtureOptions::device);
 // the initialisation, the M-steps and the final scores are CPU code.
 #include <string>
 
 #include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "cake/data/npy.h"
+#include "cake/distributed/gmm.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -27,16 +29,28 @@ void run_gmm(RunContext& ctx) {
   if (k < 1 || k > x.size(0))
     throw UsageError("gmm: n_components must be between 1 and the number of samples (" + std::to_string(x.size(0)) +
                      "), got " + std::to_string(k));
-  mixture::GaussianMixture model({.n_components = k,
-                                  .covariance_type = ctx.params.get_string("covariance_type"),
-                                  .tol = ctx.params.get_float("tol"),
-                                  .reg_covar = ctx.params.get_float("reg_covar"),
-                                  .max_iter = ctx.params.get_int("max_iter"),
-                                  .n_init = ctx.params.get_int("n_init"),
-                                  .init_params = ctx.params.get_string("init_params"),
-                                  .device = ctx.data.device()});
+  const mixture::GaussianMixtureOptions options{.n_components = k,
+                                                .covariance_type = ctx.params.get_string("covariance_type"),
+                                                .tol = ctx.params.get_float("tol"),
+                                                .reg_covar = ctx.params.get_float("reg_covar"),
+                                                .max_iter = ctx.params.get_int("max_iter"),
+                                                .n_init = ctx.params.get_int("n_init"),
+                                                .init_params = ctx.params.get_string("init_params"),
+                                                .device = ctx.data.device()};
   ctx.progress->start("gmm", 1);
-  const Tensor labels = model.fit_predict(x);
+  mixture::GaussianMixture model(options);
+  Tensor labels;
+  distributed::ProcessGroup& group = distributed::default_group();
+  if (group.world_size() == 1) {
+    labels = model.fit_predict(x);
+  } else {
+    // Under mpirun: each rank fits on its own rows, the sufficient statistics all-reduced and
+    // the initial draws the same from the same --seed; the labels are gathered in row order.
+    const distributed::Shard shard = distributed::shard_rows(x.size(0), group.rank(), group.world_size());
+    distributed::GaussianMixtureResult fit = distributed::fit_gaussian_mixture(group, x.narrow(0, shard.begin, shard.size()), options);
+    labels = group.all_gather(fit.labels);
+    model = std::move(fit.model);
+  }
   ctx.progress->update(1, {{"log_likelihood_bound", model.lower_bound()}});
   ctx.progress->finish();
 
@@ -75,6 +89,7 @@ CAKE_REGISTER_ALGORITHM({
                {"init_params", ParamType::String, library_default(&O::init_params), "initial responsibilities",
                 {"kmeans", "k-means++", "random", "random_from_data"}}},
     .run = run_gmm,
+    .multi_rank = MultiRank::Sharded,
 });
 
 }  // namespace cake::cli

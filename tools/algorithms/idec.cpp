@@ -17,6 +17,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "Guo, Gao, Liu & Yin 2017 (IJCAI), 'Improved Deep Embedded Clustering with Local Structure Preservation'",
     .params = networks::dec_params(/*idec=*/true),
     .run = [](RunContext& ctx) { networks::run_dec(ctx, /*idec=*/true); },
+    .multi_rank = MultiRank::DataParallelPretraining,
 });
 
 }  // namespace

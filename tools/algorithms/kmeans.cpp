@@ -95,6 +95,7 @@ CAKE_REGISTER_ALGORITHM({
                {"algorithm", ParamType::String, library_default(&O::algorithm),
                 "assignment step (same result, Elkan prunes distances)", {"lloyd", "elkan"}}},
     .run = run_kmeans,
+    .multi_rank = MultiRank::Sharded,
 });
 
 }  // namespace cake::cli

@@ -35,6 +35,7 @@ CAKE_REGISTER_ALGORITHM({
                                .hidden_only = ctx.params.get_string("loss_on") == "hidden"};
           run_autoencoder(ctx, objective);
         },
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

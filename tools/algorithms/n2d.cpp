@@ -109,6 +109,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "McConville, Santos-Rodriguez, Piechocki & Craddock 2020 (N2D, ICPR); McInnes et al. 2018 (UMAP)",
     .params = params(),
     .run = run_n2d,
+    .multi_rank = MultiRank::DataParallelPretraining,
 });
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "cake/algorithms/manifold/tsne.h"
 #include "cake/autograd/ops.h"
 #include "cake/distributed/data_parallel.h"
+#include "cake/distributed/sync_batchnorm.h"
 #include "cake/tensor/creation.h"
 #include "tools/figures.h"
 #include "tools/output.h"
@@ -49,6 +50,13 @@ std::vector<std::int64_t> example_indices(std::int64_t n, const Tensor& labels, 
 }  // namespace
 
 // ---- parameters -------------------------------------------------------------------------------------
+
+ParamSpec sync_bn_param() {
+  return {"sync_bn", ParamType::Bool, "false",
+          "under mpirun: BatchNorm layers normalise with the statistics of every rank's share of the batch "
+          "(SyncBatchNorm: the same as one process, two all-reduces per layer and pass); false: each rank's own "
+          "(docs/distributed.md)"};
+}
 
 std::vector<ParamSpec> with_training_params(std::vector<ParamSpec> own, const TrainingDefaults& d) {
   // The report these networks come from: Bortoletto 2021, "Unsupervised deep learning",
@@ -140,6 +148,12 @@ std::unique_ptr<distributed::DistributedDataParallel> data_parallel(RunContext& 
     throw UsageError(ctx.algorithm + ": batch_size " + std::to_string(options.batch_size) + " must be a multiple of the " +
                      std::to_string(p) + " ranks (each rank takes batch_size / ranks samples of every batch)");
   options.batch_size /= p;
+  if (ctx.params.get_bool("sync_bn")) {
+    const std::int64_t layers = distributed::convert_sync_batchnorm(model, group);
+    ctx.progress->message(layers == 0 ? std::string("sync_bn: this network has no BatchNorm layer; nothing to synchronise")
+                                      : "sync_bn: " + std::to_string(layers) +
+                                            " BatchNorm layers normalise with the statistics of all ranks");
+  }
   auto ddp = std::make_unique<distributed::DistributedDataParallel>(model, group);
   distributed::make_data_parallel(options, *ddp, train_size);
   ctx.progress->message(std::to_string(p) + " ranks, " + std::to_string(options.batch_size) + " samples of each batch per rank, " +

@@ -48,6 +48,8 @@ struct TrainingDefaults {
 // `own` followed by epochs, batch_size, lr, weight_decay, patience, min_delta, val_fraction and
 // resume.
 std::vector<ParamSpec> with_training_params(std::vector<ParamSpec> own, const TrainingDefaults& defaults);
+// `sync_bn` (default false), for the commands that train data-parallel under mpirun (data_parallel()).
+ParamSpec sync_bn_param();
 // The parameters of the figures and the probe that follow training (tsne_samples, probe).
 std::vector<ParamSpec> analysis_params();
 
@@ -72,6 +74,8 @@ algorithms::TrainerOptions trainer_options(const RunContext& ctx);
 // and sets `options` up for it, each rank taking options.batch_size / P samples of every batch
 // (so P ranks take the same steps as one process with options.batch_size). Returns null when
 // the run has one rank. The caller includes cake/distributed/data_parallel.h.
+// With the sync_bn parameter (sync_bn_param()) true, the model's BatchNorm layers are first made
+// synchronised over the ranks (cake/distributed/sync_batchnorm.h).
 std::unique_ptr<distributed::DistributedDataParallel> data_parallel(RunContext& ctx, nn::Module& model,
                                                                     algorithms::TrainerOptions& options,
                                                                     std::int64_t train_size);

@@ -35,6 +35,7 @@ std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t
   params.push_back({"min_batches", ParamType::Int, "50",
                     "at least this many steps per epoch: a smaller training set gets a smaller batch_size (not below 16; "
                     "0: never)"});
+  params.push_back(sync_bn_param());
   return params;
 }
 

@@ -2,10 +2,12 @@
 // autoencoder, cluster its codes with k-means, then sharpen the clusters (dec.h).
 #include <algorithm>
 #include <filesystem>
+#include <string>
 
 #include "cake/algorithms/deep_clustering/dec.h"
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/data/npy.h"
+#include "cake/distributed/process_group.h"
 #include "cake/nn/checkpoint.h"
 #include "tools/algorithms/network_runs.h"
 #include "tools/errors.h"
@@ -54,6 +56,11 @@ void run_dec(RunContext& ctx, bool idec) {
     autoencoder = run.model;
     images = std::move(run.images);
   } else {
+    // Nothing would train data-parallel: the clustering phase alone would repeat on every rank.
+    if (const int p = distributed::default_group().world_size(); p > 1)
+      throw UsageError(ctx.algorithm + " with pretrained=" + pretrained + " runs in one process only (only the "
+                       "autoencoder's pretraining uses several ranks), but it was started on " + std::to_string(p) +
+                       " ranks: run it without mpirun");
     images = run_images(ctx);
     autoencoder = algorithms::load_autoencoder(pretrained, images.image_shape);
     autoencoder->to(ctx.device);

@@ -18,6 +18,7 @@ std::vector<ParamSpec> vae_params(const std::string& model, std::int64_t latent_
   p.push_back({"likelihood", ParamType::String, likelihood,
                "bernoulli: summed binary cross-entropy; gaussian: summed squared error (Bortoletto 2021, eq. 1)",
                {"bernoulli", "gaussian"}});
+  p.push_back(sync_bn_param());
   return p;
 }
 

@@ -9,6 +9,9 @@
 // With `--device cuda` the covariance and the projection are GEMMs on the GPU and the D x D
 // eigenproblem is solved on the CPU (algorithms/detail/device_steps.h, principal_axes; no
 // cuSOLVER yet): svd_solver and its options are then ignored, as the covariance solver has none.
+// Under `mpirun -np P cake run pca ...` the P ranks share the rows (distributed/pca.h: the mean
+// and the covariance all-reduced), which is the covariance_eigh solver on the whole data.
+#include <algorithm>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "cake/algorithms/detail/device_steps.h"
 #include "cake/autograd/ops.h"
 #include "cake/data/npy.h"
+#include "cake/distributed/pca.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -29,72 +33,95 @@ std::vector<double> to_vector(const Tensor& t) {
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 
-// What the run reports, from either path.
-struct Fitted {
-  Tensor embedding, components;
-  std::vector<double> variance, ratio;
+// What both paths leave: the projection, the components (in the data's dtype) and the variances.
+struct PCAOutputs {
+  Tensor embedding, components, explained_variance;
+  std::vector<double> ratio;
   double noise_variance = 0.0;
-  std::int64_t n_components = 0;
   std::string solver;
 };
 
+PCAOutputs fit_one_process(const Tensor& x, const decomposition::PCAOptions& options) {
+  decomposition::PCA model(options);
+  PCAOutputs out;
+  out.embedding = model.fit_transform(x);
+  out.components = model.components();
+  out.explained_variance = model.explained_variance();
+  out.ratio = to_vector(model.explained_variance_ratio());
+  out.noise_variance = model.noise_variance();
+  out.solver = model.solver_used();
+  return out;
+}
+
 // --device cuda: principal_axes (covariance GEMM on the device, eigh on the CPU), then the
 // projection (X - mean) V^T as a GEMM on the device, divided by sqrt(variance) when whitening.
-Fitted fit_on_device(const Tensor& x, std::int64_t k, bool whiten) {
+PCAOutputs fit_on_device(const Tensor& x, std::int64_t k, bool whiten) {
   const std::int64_t rank = std::min(x.size(0), x.size(1));
   if (k == -1) k = rank;
   const algorithms::detail::PrincipalAxes axes = algorithms::detail::principal_axes(x, k);
   const Tensor kept = axes.variances.narrow(0, 0, k);
   Tensor embedding = matmul(x - axes.mean.unsqueeze(0), axes.components.t());
   if (whiten) embedding = embedding / kept.clamp_min(1e-300).sqrt().to(x.device(), x.dtype()).unsqueeze(0);
-  Fitted f;
-  f.embedding = embedding.cpu();
-  f.components = axes.components.cpu();
-  f.variance = to_vector(kept);
+  PCAOutputs out;
+  out.embedding = embedding.cpu();
+  out.components = axes.components.cpu();
+  out.explained_variance = kept.cpu();
   const double total = axes.variances.sum().item<double>();
-  for (double v : f.variance) f.ratio.push_back(total > 0.0 ? v / total : 0.0);
+  for (double v : to_vector(kept)) out.ratio.push_back(total > 0.0 ? v / total : 0.0);
   // scikit-learn: the mean of the variances beyond the kept ones, up to min(N, D).
-  if (k < rank) f.noise_variance = axes.variances.narrow(0, k, rank - k).mean().item<double>();
-  f.n_components = k;
-  f.solver = "covariance_eigh (device GEMM, CPU eigh)";
-  return f;
+  if (k < rank) out.noise_variance = axes.variances.narrow(0, k, rank - k).mean().item<double>();
+  out.solver = "covariance_eigh (device GEMM, CPU eigh)";
+  return out;
 }
 
-Fitted fit_on_cpu(const Tensor& x, std::int64_t k, const Params& params) {
-  decomposition::PCA model({.n_components = k,
-                            .whiten = params.get_bool("whiten"),
-                            .svd_solver = params.get_string("svd_solver"),
-                            .iterated_power = params.get_int("iterated_power"),
-                            .n_oversamples = params.get_int("n_oversamples"),
-                            .power_iteration_normalizer = params.get_string("power_iteration_normalizer")});
-  Fitted f;
-  f.embedding = model.fit_transform(x);
-  f.components = model.components();
-  f.variance = to_vector(model.explained_variance());
-  f.ratio = to_vector(model.explained_variance_ratio());
-  f.noise_variance = model.noise_variance();
-  f.n_components = model.n_components();
-  f.solver = model.solver_used();
-  return f;
+// Under mpirun: each rank holds its own rows; the mean and the covariance are all-reduced and
+// every rank solves the same eigenproblem (distributed/pca.h). That is the covariance_eigh
+// solver, whatever svd_solver asks; the projections are gathered back in row order.
+PCAOutputs fit_sharded(RunContext& ctx, distributed::ProcessGroup& group, const Tensor& x,
+                       const decomposition::PCAOptions& options) {
+  const std::int64_t k = options.n_components == -1 ? std::min(x.size(0), x.size(1)) : options.n_components;
+  if (options.svd_solver != "auto" && options.svd_solver != "covariance_eigh")
+    ctx.progress->message("pca on " + std::to_string(group.world_size()) + " ranks: svd_solver=" + options.svd_solver +
+                          " is replaced by covariance_eigh (the covariance summed over the ranks)");
+  const distributed::Shard shard = distributed::shard_rows(x.size(0), group.rank(), group.world_size());
+  const Tensor mine = x.narrow(0, shard.begin, shard.size());
+  const distributed::PCAResult fit = distributed::fit_pca(group, mine, k);
+  PCAOutputs out;
+  out.embedding = group.all_gather(distributed::pca_transform(fit, mine, options.whiten).to(x.dtype()));
+  out.components = fit.components.to(x.dtype());
+  out.explained_variance = fit.explained_variance;
+  out.ratio = to_vector(fit.explained_variance_ratio);
+  out.noise_variance = fit.noise_variance;
+  out.solver = "covariance_eigh";
+  return out;
 }
 
 void run_pca(RunContext& ctx) {
-  const Tensor x = ctx.data.is_cuda() ? ctx.data : ctx.data.cpu();
+  const Tensor x = ctx.data.cpu();
   const std::int64_t k = ctx.params.get_int("n_components");
   if (k != -1 && (k < 1 || k > std::min(x.size(0), x.size(1))))
     throw UsageError("pca: n_components must be -1 (all) or between 1 and min(n_samples, n_features) = " +
                      std::to_string(std::min(x.size(0), x.size(1))) + ", got " + std::to_string(k));
+  const decomposition::PCAOptions options{.n_components = k,
+                                          .whiten = ctx.params.get_bool("whiten"),
+                                          .svd_solver = ctx.params.get_string("svd_solver"),
+                                          .iterated_power = ctx.params.get_int("iterated_power"),
+                                          .n_oversamples = ctx.params.get_int("n_oversamples"),
+                                          .power_iteration_normalizer = ctx.params.get_string("power_iteration_normalizer")};
   ctx.progress->start("pca", 1);
-  const Fitted fit = x.is_cuda() ? fit_on_device(x, k, ctx.params.get_bool("whiten")) : fit_on_cpu(x, k, ctx.params);
+  distributed::ProcessGroup& group = distributed::default_group();
+  const PCAOutputs fit = group.world_size() > 1 ? fit_sharded(ctx, group, x, options)
+                         : x.is_cuda()            ? fit_on_device(x, k, options.whiten)
+                                                  : fit_one_process(x, options);
   ctx.progress->update(1);
   ctx.progress->finish();
 
   const std::vector<double>& ratio = fit.ratio;
   ctx.metrics["explained_variance_ratio"] = ratio;
   ctx.metrics["explained_variance_ratio_sum"] = std::accumulate(ratio.begin(), ratio.end(), 0.0);
-  ctx.metrics["explained_variance"] = fit.variance;
+  ctx.metrics["explained_variance"] = to_vector(fit.explained_variance);
   ctx.metrics["noise_variance"] = fit.noise_variance;
-  ctx.metrics["n_components"] = fit.n_components;
+  ctx.metrics["n_components"] = fit.components.size(0);
   ctx.metrics["svd_solver"] = fit.solver;
   ctx.log({{"svd_solver", fit.solver}, {"explained_variance_ratio_sum", ctx.metrics["explained_variance_ratio_sum"]}});
   ctx.save_embedding(fit.embedding);
@@ -123,6 +150,7 @@ CAKE_REGISTER_ALGORITHM({
                {"power_iteration_normalizer", ParamType::String, library_default(&O::power_iteration_normalizer), "randomized: normaliser between power iterations",
                 {"auto", "QR", "LU", "none"}}},
     .run = run_pca,
+    .multi_rank = MultiRank::Sharded,
 });
 
 }  // namespace cake::cli

@@ -25,6 +25,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "Kingma & Welling 2014 (Auto-Encoding Variational Bayes); Bortoletto 2021, section 5",
     .params = params(),
     .run = [](RunContext& ctx) { run_vae(ctx, "mlp"); },
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

@@ -507,3 +507,20 @@ TEST_CASE("metrics: k-NN preservation by hand and against a direct count") {
   CHECK(metrics::knn_preservation(high, low, k) == doctest::Approx(kept / (n * k)).epsilon(1e-12));
   CHECK_THROWS_WITH_AS(metrics::knn_preservation(high, low, n), doctest::Contains("n_neighbors"), Error);
 }
+
+TEST_CASE("clustering_scores of a contingency table equals the scores of the labels; bad tables are refused") {
+  const std::vector<std::int64_t> truth = {0, 0, 1, 1, 2, 2, 2, 5, 5, 0};
+  const std::vector<std::int64_t> pred = {3, 3, 1, 1, 1, -1, 2, 2, 2, 3};
+  const metrics::ClusteringScores s = metrics::clustering_scores(metrics::contingency_matrix(truth, pred));
+  CHECK(s.n_samples == 10);
+  CHECK(s.nmi == metrics::nmi(truth, pred));
+  CHECK(s.ari == metrics::ari(truth, pred));
+  CHECK(s.acc == metrics::acc(truth, pred));
+  CHECK(s.purity == metrics::purity(truth, pred));
+  CHECK(s.v_measure == metrics::v_measure(truth, pred));
+  // A class without samples would count as a class: refused.
+  metrics::ContingencyTable empty_row{tensor(std::vector<std::int64_t>{2, 0, 0, 0}, {2, 2}), {0, 1}, {0, 1}};
+  CHECK_THROWS_WITH_AS(metrics::clustering_scores(empty_row), doctest::Contains("at least one sample"), cake::Error);
+  metrics::ContingencyTable wrong_shape{zeros({2, 3}, kInt64), {0, 1}, {0, 1}};
+  CHECK_THROWS_WITH_AS(metrics::clustering_scores(wrong_shape), doctest::Contains("shape"), cake::Error);
+}
