@@ -88,8 +88,13 @@
 #include "cake/algorithms/train/linear_probe.h"
 #include "cake/algorithms/train/trainer.h"
 
-// distributed/: process groups, data-parallel training, sharded k-means and PCA (no MPI header).
+// distributed/: process groups, data-parallel training, synchronised batch norm, sharded
+// k-means, GMM, PCA and clustering scores, reading a rank's rows (no MPI header).
 #include "cake/distributed/data_parallel.h"
+#include "cake/distributed/gmm.h"
 #include "cake/distributed/kmeans.h"
+#include "cake/distributed/metrics.h"
 #include "cake/distributed/pca.h"
 #include "cake/distributed/process_group.h"
+#include "cake/distributed/shard_io.h"
+#include "cake/distributed/sync_batchnorm.h"

@@ -77,4 +77,10 @@ TEST_CASE("spatial ops, attention, the deep families and distributed, through ca
 
   distributed::ProcessGroup& group = distributed::default_group();
   CHECK(group.world_size() >= 1);
+  if (group.world_size() == 1) {
+    const Tensor classes = tensor(std::vector<std::int64_t>{0, 0, 1, 1});
+    CHECK(distributed::clustering_scores(group, classes, classes).nmi == doctest::Approx(1.0));
+    auto net = std::make_shared<nn::Sequential>(nn::Conv2d(1, 2, 3), nn::BatchNorm2d(2));
+    CHECK(distributed::convert_sync_batchnorm(*net, group) == 1);
+  }
 }
