@@ -88,7 +88,7 @@ GaussianMixtureResult fit_gaussian_mixture(ProcessGroup& group, const Tensor& X_
   if (!options.random_state) shards::check_generators_agree(group, "distributed GaussianMixture");
   common::SeedScope seed(options.random_state);
 
-  mixture::em::Rows rows{.x = X.data_ptr<double>(), .n = n, .d = d, .n_total = layout.n};
+  mixture::em::Rows rows{X.data_ptr<double>(), n, d, layout.n, {}, {}, {}};  // x, n, d, n_total
   if (options.covariance_type == "tied") centred_gram(group, layout, X, rows);
   mixture::GaussianMixtureState state = mixture::em::fit(
       options, rows, [&](std::int64_t) { return initial_responsibilities(group, layout, X, options); },

@@ -475,7 +475,7 @@ Tensor GaussianMixture::fit_predict(const Tensor& X_in) {
   if (warm) CAKE_CHECK(d == n_features_, "GaussianMixture.fit: warm_start with ", d, " features, fitted with ", n_features_);
   detail::SeedScope seed(o.random_state);
 
-  em::Rows rows{.x = X.data_ptr<double>(), .n = n, .d = d, .n_total = n};
+  em::Rows rows{X.data_ptr<double>(), n, d, n, {}, {}, {}};  // x, n, d, n_total
   if (parse_covariance_type(o.covariance_type) == CovarianceType::Tied) centred_gram(rows.x, n, d, rows.mean, rows.centred_gram);
   if (!o.device.is_cpu()) rows.x_device = X.to(o.device);  // X goes to the device once
   const GaussianMixtureState previous{weights_, means_, covariances_, precisions_cholesky_, converged_, n_iter_,
