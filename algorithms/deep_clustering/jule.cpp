@@ -229,45 +229,70 @@ void Jule::set_checkpoint_path(std::string path) {
   if (active_trainer_) active_trainer_->set_checkpoint_path(std::move(path));
 }
 
+namespace {
+
+// The current clusters' mean features, for the merges JULE makes by the closest centroids
+// (merge_by_centroids, merge_isolated); slot a is the a-th cluster of compact() labels.
+struct ClusterCentroids {
+  index_t d = 0;
+  std::vector<index_t> node, size;  // the merge-tree node and the number of images of each slot
+  std::vector<double> mean;         // [c, d]
+  std::vector<bool> alive;
+
+  ClusterCentroids(const std::vector<index_t>& nodes, const std::vector<index_t>& local, index_t c, const Tensor& feats)
+      : d(feats.size(1)), node(static_cast<std::size_t>(c)), size(static_cast<std::size_t>(c), 0),
+        mean(static_cast<std::size_t>(c * d), 0.0), alive(static_cast<std::size_t>(c), true) {
+    const double* f = feats.data_ptr<double>();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      node[local[i]] = nodes[i];
+      ++size[local[i]];
+      for (index_t k = 0; k < d; ++k) mean[local[i] * d + k] += f[static_cast<index_t>(i) * d + k];
+    }
+    for (index_t a = 0; a < c; ++a)
+      for (index_t k = 0; k < d; ++k) mean[a * d + k] /= static_cast<double>(size[a]);
+  }
+
+  double squared_distance(index_t a, index_t b) const {
+    double d2 = 0.0;
+    for (index_t k = 0; k < d; ++k) d2 += (mean[a * d + k] - mean[b * d + k]) * (mean[a * d + k] - mean[b * d + k]);
+    return d2;
+  }
+
+  // `gone` joins `keep`, whose slot holds the merged cluster (tree node `new_node`) from now on.
+  void join(index_t keep, index_t gone, index_t new_node) {
+    const double wk = static_cast<double>(size[keep]), wg = static_cast<double>(size[gone]);
+    for (index_t k = 0; k < d; ++k) mean[keep * d + k] = (wk * mean[keep * d + k] + wg * mean[gone * d + k]) / (wk + wg);
+    size[keep] += size[gone];
+    node[keep] = new_node;
+    alive[gone] = false;
+  }
+};
+
+}  // namespace
+
 // Merges the current clusters with the closest centroids (of the unit features, so the mean
 // direction) until `target` are left; returns the number of merges. Quadratic in the clusters:
 // it only finishes what the graph could not.
 std::int64_t Jule::merge_by_centroids(const Tensor& feats, std::int64_t target) {
   const std::vector<index_t> nodes = current_nodes(leaf_of_sample_, n_leaves_, merges_);
   const std::vector<index_t> local = compact(nodes);
-  const index_t c = *std::max_element(local.begin(), local.end()) + 1, d = feats.size(1);
+  const index_t c = *std::max_element(local.begin(), local.end()) + 1;
   if (c <= target) return 0;
-  std::vector<index_t> node(static_cast<std::size_t>(c)), size(static_cast<std::size_t>(c), 0);
-  std::vector<double> mean(static_cast<std::size_t>(c * d), 0.0);
-  const double* f = feats.data_ptr<double>();
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    node[local[i]] = nodes[i];
-    ++size[local[i]];
-    for (index_t k = 0; k < d; ++k) mean[local[i] * d + k] += f[static_cast<index_t>(i) * d + k];
-  }
-  for (index_t a = 0; a < c; ++a)
-    for (index_t k = 0; k < d; ++k) mean[a * d + k] /= static_cast<double>(size[a]);
-  std::vector<bool> alive(static_cast<std::size_t>(c), true);
+  ClusterCentroids centroids(nodes, local, c, feats);
   index_t merged = 0;
   for (index_t left = c; left > target; --left, ++merged) {
     index_t best_a = -1, best_b = -1;
     double best = std::numeric_limits<double>::infinity();
     for (index_t a = 0; a < c; ++a)
-      for (index_t b = a + 1; b < c && alive[a]; ++b) {
-        if (!alive[b]) continue;
-        double d2 = 0.0;
-        for (index_t k = 0; k < d; ++k) d2 += (mean[a * d + k] - mean[b * d + k]) * (mean[a * d + k] - mean[b * d + k]);
+      for (index_t b = a + 1; b < c && centroids.alive[a]; ++b) {
+        if (!centroids.alive[b]) continue;
+        const double d2 = centroids.squared_distance(a, b);
         if (d2 < best) best = d2, best_a = a, best_b = b;
       }
     const index_t new_node = n_leaves_ + static_cast<index_t>(merges_.size());
-    merges_.push_back({.a = std::min(node[best_a], node[best_b]), .b = std::max(node[best_a], node[best_b]),
-                       .node = new_node, .affinity = 0.0, .loss = 0.0});
-    const double wa = static_cast<double>(size[best_a]), wb = static_cast<double>(size[best_b]);
-    for (index_t k = 0; k < d; ++k)
-      mean[best_a * d + k] = (wa * mean[best_a * d + k] + wb * mean[best_b * d + k]) / (wa + wb);
-    size[best_a] += size[best_b];
-    node[best_a] = new_node;
-    alive[best_b] = false;
+    const index_t na = centroids.node[best_a], nb = centroids.node[best_b];
+    merges_.push_back({.a = std::min(na, nb), .b = std::max(na, nb), .node = new_node, .affinity = 0.0, .loss = 0.0});
+    centroids.join(best_a, best_b, new_node);
   }
   return merged;
 }
@@ -281,7 +306,7 @@ std::int64_t Jule::merge_by_centroids(const Tensor& feats, std::int64_t target) 
 std::int64_t Jule::merge_isolated(const cluster::GdlGraph& graph, const Tensor& feats, std::int64_t budget) {
   const std::vector<index_t> nodes = current_nodes(leaf_of_sample_, n_leaves_, merges_);
   const std::vector<index_t> local = compact(nodes);
-  const index_t c = *std::max_element(local.begin(), local.end()) + 1, d = feats.size(1);
+  const index_t c = *std::max_element(local.begin(), local.end()) + 1;
   std::vector<index_t> isolated;
   {
     const cluster::GdlAgglomeration engine(graph, local, {.k_c = options_.k_c, .lambda = options_.lambda});
@@ -289,37 +314,22 @@ std::int64_t Jule::merge_isolated(const cluster::GdlGraph& graph, const Tensor& 
       if (engine.nearest_clusters(a, 1).empty()) isolated.push_back(a);
   }
   if (isolated.empty() || budget <= 0) return 0;
-  std::vector<index_t> node(static_cast<std::size_t>(c)), size(static_cast<std::size_t>(c), 0);
-  std::vector<double> mean(static_cast<std::size_t>(c * d), 0.0);
-  const double* f = feats.data_ptr<double>();
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    node[local[i]] = nodes[i];
-    ++size[local[i]];
-    for (index_t k = 0; k < d; ++k) mean[local[i] * d + k] += f[static_cast<index_t>(i) * d + k];
-  }
-  for (index_t a = 0; a < c; ++a)
-    for (index_t k = 0; k < d; ++k) mean[a * d + k] /= static_cast<double>(size[a]);
-  std::vector<bool> alive(static_cast<std::size_t>(c), true);
+  ClusterCentroids centroids(nodes, local, c, feats);
   index_t merged = 0;
   for (const index_t a : isolated) {
     if (merged == budget) break;
     index_t best_b = -1;
     double best = std::numeric_limits<double>::infinity();
     for (index_t b = 0; b < c; ++b) {
-      if (b == a || !alive[b]) continue;
-      double d2 = 0.0;
-      for (index_t k = 0; k < d; ++k) d2 += (mean[a * d + k] - mean[b * d + k]) * (mean[a * d + k] - mean[b * d + k]);
+      if (b == a || !centroids.alive[b]) continue;
+      const double d2 = centroids.squared_distance(a, b);
       if (d2 < best) best = d2, best_b = b;
     }
     // a joins best_b, whose slot holds the merged cluster from now on.
     const index_t new_node = n_leaves_ + static_cast<index_t>(merges_.size());
-    merges_.push_back({.a = std::min(node[a], node[best_b]), .b = std::max(node[a], node[best_b]), .node = new_node,
-                       .affinity = 0.0, .loss = 0.0});
-    const double wa = static_cast<double>(size[a]), wb = static_cast<double>(size[best_b]);
-    for (index_t k = 0; k < d; ++k) mean[best_b * d + k] = (wa * mean[a * d + k] + wb * mean[best_b * d + k]) / (wa + wb);
-    size[best_b] += size[a];
-    node[best_b] = new_node;
-    alive[a] = false;
+    const index_t na = centroids.node[a], nb = centroids.node[best_b];
+    merges_.push_back({.a = std::min(na, nb), .b = std::max(na, nb), .node = new_node, .affinity = 0.0, .loss = 0.0});
+    centroids.join(best_b, a, new_node);
     ++merged;
   }
   return merged;
