@@ -99,7 +99,15 @@ if(CAKE_HAVE_CUDA)
   set(CMAKE_CUDA_STANDARD 20)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   set(CMAKE_CUDA_EXTENSIONS OFF)
+  # Debian 12's CMake 3.25.1 has a bug here: when the project requires CMake >= 3.25, its
+  # FindCUDAToolkit marks the target CUDA::nvToolsExt deprecated without checking that it exists,
+  # and CUDA 12+ ship no nvToolsExt library (only the nvtx3 headers), so configure fails with
+  # "set_property could not find TARGET CUDA::nvToolsExt" (fixed in CMake 3.25.2). The module
+  # reads the required version from this variable: it sees 3.24 while it runs.
+  set(_cake_required_cmake ${CMAKE_MINIMUM_REQUIRED_VERSION})
+  set(CMAKE_MINIMUM_REQUIRED_VERSION 3.24)
   find_package(CUDAToolkit REQUIRED)
+  set(CMAKE_MINIMUM_REQUIRED_VERSION ${_cake_required_cmake})
   # cuDNN 9 ships beside the toolkit (/usr/local/cuda/lib) or in Debian's libcudnn9-dev.
   find_path(CAKE_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${CUDAToolkit_LIBRARY_ROOT}/include)
   find_library(CAKE_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib
