@@ -10,7 +10,7 @@ function(cake_set_warnings target)
       $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined>)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined)
     # The sanitized build is there to check the library, where the tests spend their time: the
-    # library keeps the preset's -O1 (ASan at -O0 runs two to three times slower), the programs
+    # library keeps the preset's -O1 (instrumented code runs much slower unoptimised), the programs
     # around it (tests, the command line, examples) compile at -O0, which takes a third less
     # time to compile (measured: 11 test and CLI files, 225 s -> 140 s of CPU).
     if(NOT target MATCHES "^cake(_cuda|_mpi|_nccl)?$")
