@@ -161,6 +161,7 @@ GdlAgglomeration::GdlAgglomeration(const GdlGraph& graph, const std::vector<inde
              " labels for a graph of ", n_samples_, " samples");
   CAKE_CHECK(options_.k_c >= 1, "GdlAgglomeration: K_c must be at least 1, got ", options_.k_c);
   CAKE_CHECK(options_.lambda >= 0.0, "GdlAgglomeration: lambda must be non-negative, got ", options_.lambda);
+  CAKE_CHECK(options_.k_c_above >= 0, "GdlAgglomeration: k_c_above must be non-negative, got ", options_.k_c_above);
   n_leaves_ = labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
   members_.resize(static_cast<std::size_t>(n_leaves_));
   for (index_t i = 0; i < n_samples_; ++i) {
@@ -227,10 +228,11 @@ void GdlAgglomeration::rescore(index_t slot) {
   std::vector<double>& affinities = affinities_;
   affinities.clear();
   for (const auto& [other, link] : links_[slot]) affinities.push_back(slot_affinity(slot, other, link));
-  const auto top = static_cast<std::ptrdiff_t>(std::min<std::size_t>(affinities.size(), static_cast<std::size_t>(options_.k_c)));
+  const index_t k_c = current_k_c();
+  const auto top = static_cast<std::ptrdiff_t>(std::min<std::size_t>(affinities.size(), static_cast<std::size_t>(k_c)));
   std::partial_sort(affinities.begin(), affinities.begin() + top, affinities.end(), std::greater<>());
   affinities.resize(static_cast<std::size_t>(top));  // (jule_step_loss reads the first K_c only)
-  queue_.push({jule_step_loss(affinities, options_.k_c, options_.lambda), node_of_slot_[slot], slot, version_[slot]});
+  queue_.push({jule_step_loss(affinities, k_c, options_.lambda), node_of_slot_[slot], slot, version_[slot]});
 }
 
 // X[i] = sum_{k in C_i} (in_m(k) out_n(k) + in_n(k) out_m(k)), from the graph around C_n only:
@@ -310,6 +312,12 @@ void GdlAgglomeration::merge_slots(index_t m, index_t n) {
   ++next_node_;
   --n_alive_;
   ++version_[n];
+  if (n_alive_ == options_.k_c_above && options_.k_c > 1) {
+    // The criterion just changed to plain GDL: every cluster's queued loss is out of date.
+    for (index_t slot = 0; slot < static_cast<index_t>(node_of_slot_.size()); ++slot)
+      if (node_of_slot_[slot] >= 0) rescore(slot);
+    return;
+  }
   rescore(m);
   for (const auto& [i, link] : links_[m]) rescore(i);
 }

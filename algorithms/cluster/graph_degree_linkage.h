@@ -95,6 +95,10 @@ double jule_step_loss(const std::vector<double>& affinities_descending, std::int
 struct GdlMergeOptions {
   std::int64_t k_c = 5;  // K_c: neighbouring clusters the criterion looks at (JULE's table)
   double lambda = 1.0;   // lambda: the weight of the margin to the next K_c - 1 (JULE's table)
+  // The criterion looks at K_c clusters only while more than k_c_above clusters remain; from
+  // then on every step merges the pair of highest affinity (plain GDL). 0: K_c to the end, as
+  // the talk writes it; JULE's released code uses 100 (agg_clustering.lua, search_clusters).
+  std::int64_t k_c_above = 0;
 };
 
 // One merge: nodes a and b (scipy ids, see above) became node `node`.
@@ -140,6 +144,8 @@ class GdlAgglomeration {
   };
 
   double slot_affinity(std::int64_t a, std::int64_t b, const Link& link) const;
+  // K_c now: options_.k_c while more than k_c_above clusters remain, then 1.
+  std::int64_t current_k_c() const { return n_alive_ > options_.k_c_above ? options_.k_c : 1; }
   void rescore(std::int64_t slot);
   void initial_sums();
   // The cross terms of merging slot n into slot m: X[i] added to S(C -> i).

@@ -309,7 +309,7 @@ std::int64_t Jule::merge_isolated(const cluster::GdlGraph& graph, const Tensor& 
   const index_t c = *std::max_element(local.begin(), local.end()) + 1;
   std::vector<index_t> isolated;
   {
-    const cluster::GdlAgglomeration engine(graph, local, {.k_c = options_.k_c, .lambda = options_.lambda});
+    const cluster::GdlAgglomeration engine(graph, local, {.k_c = options_.k_c, .lambda = options_.lambda, .k_c_above = options_.k_c_above});
     for (index_t a = 0; a < c; ++a)
       if (engine.nearest_clusters(a, 1).empty()) isolated.push_back(a);
   }
@@ -351,7 +351,7 @@ void Jule::merge_period(const Tensor& images, std::int64_t period, std::int64_t 
   const std::vector<index_t> local = compact(nodes);
   std::vector<index_t> global(static_cast<std::size_t>(*std::max_element(local.begin(), local.end()) + 1));
   for (std::size_t i = 0; i < nodes.size(); ++i) global[local[i]] = nodes[i];
-  cluster::GdlAgglomeration engine(graph, local, {.k_c = options_.k_c, .lambda = options_.lambda});
+  cluster::GdlAgglomeration engine(graph, local, {.k_c = options_.k_c, .lambda = options_.lambda, .k_c_above = options_.k_c_above});
   JulePeriod record{.period = period, .sigma2 = graph.sigma2};
   for (const cluster::GdlMerge& m : engine.merge_until(target)) {
     const index_t node = n_leaves_ + static_cast<index_t>(merges_.size());

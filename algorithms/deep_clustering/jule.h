@@ -109,6 +109,8 @@ struct JuleOptions {
   double a = 1.0;           // sigma^2 = a times the mean squared neighbour distance
   std::int64_t k_c = 5;     // K_c, clusters the merge criterion looks at
   double lambda = 1.0;      // lambda, weight of the margin to the next K_c - 1 clusters
+  // K_c applies while more than k_c_above clusters remain, then plain GDL (GdlMergeOptions).
+  std::int64_t k_c_above = 0;
   double eta = 0.9;         // unrolling rate: a period merges ceil(eta n_c) of n_c clusters
   // The backward pass.
   double gamma = 2.0;       // gamma, weight of the intra-cluster term

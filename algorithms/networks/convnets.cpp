@@ -70,10 +70,15 @@ ConvNet::ConvNet(ConvNetOptions options) : options_(std::move(options)) {
   const std::int64_t flat = last * side * side;
   // VGG's classifier: Linear ReLU Dropout Linear; AlexNet's starts with a Dropout.
   if (options_.arch == "alexnet") classifier_->push_back(std::make_shared<nn::Dropout>(options_.dropout));
+  auto norm = [&] {
+    if (options_.classifier_norm) classifier_->push_back(std::make_shared<nn::BatchNorm1d>(options_.hidden));
+  };
   classifier_->push_back(std::make_shared<nn::Linear>(flat, options_.hidden));
+  norm();
   classifier_->push_back(std::make_shared<nn::ReLU>());
   classifier_->push_back(std::make_shared<nn::Dropout>(options_.dropout));
   classifier_->push_back(std::make_shared<nn::Linear>(options_.hidden, options_.hidden));
+  norm();
   head_ = register_module("head", std::make_shared<nn::Linear>(options_.hidden, options_.num_outputs));
   if (options_.head_norm)
     head_norm_ = register_module("head_norm", std::make_shared<nn::BatchNorm1d>(
@@ -111,7 +116,8 @@ void ConvNet::reset_head(double std) {
 void ConvNet::load_body(const ConvNet& other) {
   CAKE_CHECK(other.options_.arch == options_.arch && other.options_.sobel == options_.sobel &&
                  other.options_.in_channels == options_.in_channels && other.options_.image_size == options_.image_size &&
-                 other.options_.hidden == options_.hidden && other.options_.head_norm == options_.head_norm,
+                 other.options_.hidden == options_.hidden && other.options_.head_norm == options_.head_norm &&
+                 other.options_.classifier_norm == options_.classifier_norm,
              "ConvNet::load_body: the networks differ (", other.options_.arch, " vs ", options_.arch,
              ", or their input or hidden size)");
   std::map<std::string, Tensor> body;

@@ -65,6 +65,11 @@ struct ConvNetOptions {
   // for part of it: the network cannot make all label features alike (a collapse the pairwise
   // loss would otherwise reward, since "same" pairs are the easy ones).
   bool head_norm = false;
+  // A BatchNorm1d after each of the classifier's two Linear layers (before the ReLU), as DAC's
+  // released networks put a batch norm after every layer. Without it a pairwise loss can reach
+  // zero by a collapse: the classifier's ReLUs die, every image gets the same logits, the head's
+  // batch norm maps them all to 0 and every pair looks "same" (measured: docs/algorithms/deepcluster_dac.md).
+  bool classifier_norm = false;
 };
 
 class ConvNet : public nn::Module {

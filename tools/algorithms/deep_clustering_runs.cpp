@@ -66,7 +66,8 @@ networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num
           .hidden = ctx.params.get_int("hidden"),
           .num_outputs = num_outputs,
           .dropout = ctx.params.get_float("dropout"),
-          .head_norm = head_norm};
+          .head_norm = head_norm,
+          .classifier_norm = ctx.params.json().contains("classifier_norm") && ctx.params.get_bool("classifier_norm")};
 }
 
 bool auto_flip(const std::string& data_name) { return data_name.rfind("fashion-mnist", 0) == 0; }

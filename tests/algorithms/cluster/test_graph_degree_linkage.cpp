@@ -1,7 +1,8 @@
 // Tests for algorithms/cluster/graph_degree_linkage.h: the affinity against a hand computation,
 // the step loss by hand, the initial clusters of a small line of points, and the priority-queue
 // engine against a brute-force agglomeration that recomputes every affinity from W at every
-// step (same merges, same affinities and losses, for K_c = 5 and K_c = 1).
+// step (same merges, same affinities and losses, for K_c = 5, K_c = 1, and K_c = 5 switching to
+// plain GDL part-way, k_c_above).
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -24,7 +25,8 @@ neighbors::SparseGraph hand_graph() {
 
 // The brute-force reference: every step recomputes all cluster affinities from W with the
 // reference formula, takes the cluster of smallest step loss (ties: smaller node id) and merges
-// it with its nearest cluster (ties: smaller node id).
+// it with its nearest cluster (ties: smaller node id). K_c counts while more than k_c_above
+// clusters are alive, then 1.
 std::vector<GdlMerge> brute_force(const GdlGraph& g, std::vector<std::int64_t> nodes, std::int64_t leaves,
                                   std::int64_t target, GdlMergeOptions o) {
   std::vector<GdlMerge> merges;
@@ -45,7 +47,8 @@ std::vector<GdlMerge> brute_force(const GdlGraph& g, std::vector<std::int64_t> n
       if (aff.empty() || aff[0].first <= 0.0) continue;
       std::vector<double> sorted;
       for (const auto& [v, b] : aff) sorted.push_back(v);
-      const double loss = jule_step_loss(sorted, o.k_c, o.lambda);
+      const std::int64_t k_c = static_cast<std::int64_t>(alive.size()) > o.k_c_above ? o.k_c : 1;
+      const double loss = jule_step_loss(sorted, k_c, o.lambda);
       if (best < 0 || loss < best_loss) best = a, best_loss = loss, partner = aff[0].second, partner_affinity = aff[0].first;
     }
     if (best < 0) break;
@@ -113,9 +116,11 @@ TEST_CASE("gdl_graph and nearest_neighbor_clusters: points on a line") {
 
 TEST_CASE("GdlAgglomeration: the same merges as a brute-force agglomeration") {
   for (std::uint64_t seed : {1, 2, 3}) {
-    for (const GdlMergeOptions o : {GdlMergeOptions{.k_c = 5, .lambda = 1.0}, GdlMergeOptions{.k_c = 1, .lambda = 0.0}}) {
+    for (const GdlMergeOptions o : {GdlMergeOptions{.k_c = 5, .lambda = 1.0}, GdlMergeOptions{.k_c = 1, .lambda = 0.0},
+                                    GdlMergeOptions{.k_c = 5, .lambda = 1.0, .k_c_above = 8}}) {
       CAPTURE(seed);
       CAPTURE(o.k_c);
+      CAPTURE(o.k_c_above);
       manual_seed(seed);
       // Three blobs in the plane, 25 points each.
       Tensor x = randn({75, 2}, kFloat64);
@@ -154,4 +159,33 @@ TEST_CASE("GdlAgglomeration: bad labels are refused") {
   CHECK(error_message([&] { GdlAgglomeration(g, {0, 0, 2, 2}); }).find("missing") != std::string::npos);
   CHECK(error_message([&] { GdlAgglomeration(g, {0, 0, 1}); }).find("labels") != std::string::npos);
   CHECK(error_message([&] { GdlAgglomeration(g, {0, 0, 1, 1}, {.k_c = 0}); }).find("K_c") != std::string::npos);
+  CHECK(error_message([&] { GdlAgglomeration(g, {0, 0, 1, 1}, {.k_c_above = -1}); }).find("k_c_above") != std::string::npos);
+}
+
+TEST_CASE("GdlAgglomeration: k_c_above hands the last merges to plain graph degree linkage") {
+  manual_seed(4);
+  Tensor x = randn({90, 2}, kFloat64);
+  for (int c = 0; c < 3; ++c) x.narrow(0, 30 * c, 30).narrow(1, 0, 1).add_(3.0 * c);
+  const GdlGraph g = gdl_graph(x, {.n_neighbors = 6});
+  const std::vector<std::int64_t> start = nearest_neighbor_clusters(g);
+  const std::int64_t leaves = *std::max_element(start.begin(), start.end()) + 1;
+  const auto merges = [&](GdlMergeOptions o) { return GdlAgglomeration(g, start, o).merge_until(2); };
+  const std::vector<GdlMerge> with_k_c = merges({.k_c = 5, .lambda = 1.0});
+  const std::vector<GdlMerge> plain = merges({.k_c = 1, .lambda = 0.0});
+  const std::vector<GdlMerge> switched = merges({.k_c = 5, .lambda = 1.0, .k_c_above = 12});
+  const auto same_pairs = [](const std::vector<GdlMerge>& p, const std::vector<GdlMerge>& q, std::size_t from, std::size_t to) {
+    for (std::size_t t = from; t < to; ++t)
+      if (p[t].a != q[t].a || p[t].b != q[t].b) return false;
+    return true;
+  };
+  REQUIRE(leaves > 12);
+  const auto crossing = static_cast<std::size_t>(leaves - 12);  // merges made while more than 12 remain
+  REQUIRE(switched.size() == with_k_c.size());
+  // Before the threshold the K_c criterion decides, so the first merges are with_k_c's.
+  CHECK(same_pairs(switched, with_k_c, 0, crossing));
+  // From 12 clusters on every merge joins the pair of highest affinity, loss = -affinity.
+  for (std::size_t t = crossing; t < switched.size(); ++t) CHECK(switched[t].loss == doctest::Approx(-switched[t].affinity));
+  // With the threshold above every cluster count it is plain GDL throughout.
+  const std::vector<GdlMerge> always_plain = merges({.k_c = 5, .lambda = 1.0, .k_c_above = leaves});
+  CHECK(same_pairs(always_plain, plain, 0, plain.size()));
 }

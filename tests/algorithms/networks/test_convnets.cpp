@@ -1,6 +1,6 @@
 // Tests for algorithms/networks/convnets.h: output shapes of both architectures with and without
 // the Sobel input, the head's re-initialisation in place, the body copy under another head, the
-// batch-normalised head, and forward = head(ReLU(features)).
+// batch-normalised head and classifier, and forward = head(ReLU(features)).
 #include <cmath>
 
 #include "cake/algorithms/networks/convnets.h"
@@ -101,4 +101,39 @@ TEST_CASE("ConvNet with head_norm: each output unit is batch-normalised (no affi
   std::int64_t head_norm_parameters = 0;
   for (const auto& [name, p] : net.named_parameters()) head_norm_parameters += name.rfind("head_norm", 0) == 0;
   CHECK(head_norm_parameters == 0);
+}
+
+TEST_CASE("ConvNet with classifier_norm: dead classifier units can no longer make every image alike") {
+  // The collapse it prevents: when every unit of the classifier's first Linear is far below zero,
+  // its ReLU gives 0 for every image, all images get the same logits, and the head's batch norm
+  // maps them all to 0 (one label feature for everything). A batch norm before the ReLU keeps
+  // each unit centred over the batch, so the outputs still differ between images.
+  for (const bool norm : {false, true}) {
+    CAPTURE(norm);
+    manual_seed(5);
+    ConvNet net({.hidden = 16, .num_outputs = 6, .dropout = 0.0, .head_norm = true, .classifier_norm = norm});
+    bool found = false;
+    for (auto& [name, p] : net.named_parameters())
+      if (name == "classifier.0.bias") {
+        NoGradGuard no_grad;
+        p.fill_(-1e3);
+        found = true;
+      }
+    REQUIRE(found);
+    const Tensor logits = net.forward(rand({32, 1, 28, 28})).to(kFloat64);
+    const double spread = logits.std(0).max().item<double>();  // across images, the largest over units
+    if (norm)
+      CHECK(spread > 0.1);
+    else
+      CHECK(spread == 0.0);
+  }
+  // The two batch norms are there, with running statistics.
+  ConvNet net({.hidden = 16, .num_outputs = 6, .classifier_norm = true});
+  const auto has = [&](const std::string& name) {
+    for (const auto& [key, tensor] : net.state_dict())
+      if (key == name) return true;
+    return false;
+  };
+  CHECK(has("classifier.1.running_mean"));
+  CHECK(has("classifier.5.running_mean"));
 }
