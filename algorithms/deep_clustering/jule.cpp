@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <unordered_map>
 
 #include "cake/algorithms/metrics/metrics.h"
@@ -195,6 +197,8 @@ Jule::Jule(JuleNet& net, JuleOptions options, train::TrainerOptions trainer)
              "JULE: K_s, K_c, negatives and epochs_per_period must be at least 1");
   CAKE_CHECK(options_.gamma > 0.0 && options_.margin >= 0.0 && options_.lambda >= 0.0 && options_.lr > 0.0,
              "JULE: gamma and lr must be positive, margin and lambda non-negative");
+  CAKE_CHECK(options_.min_cluster_fraction >= 0.0 && options_.min_cluster_fraction <= 1.0,
+             "JULE: min_cluster_fraction must be in [0, 1], got ", options_.min_cluster_fraction);
 }
 
 std::int64_t Jule::planned_periods(std::int64_t initial, std::int64_t n_clusters, double eta) {
@@ -268,6 +272,34 @@ struct ClusterCentroids {
   }
 };
 
+// Each cluster of `joining` (slots of `centroids`, in order) joins the live cluster of closest
+// mean feature among those `may_receive` accepts, until `budget` merges are made; the merges go
+// into the tree (`merges`, whose nodes follow n_leaves). Returns the number of merges.
+index_t join_closest(ClusterCentroids& centroids, const std::vector<index_t>& joining, index_t budget,
+                     const std::function<bool(index_t)>& may_receive, index_t n_leaves,
+                     std::vector<cluster::GdlMerge>& merges) {
+  const auto c = static_cast<index_t>(centroids.size.size());
+  index_t merged = 0;
+  for (const index_t a : joining) {
+    if (merged == budget) break;
+    index_t best_b = -1;
+    double best = std::numeric_limits<double>::infinity();
+    for (index_t b = 0; b < c; ++b) {
+      if (b == a || !centroids.alive[b] || !may_receive(b)) continue;
+      const double d2 = centroids.squared_distance(a, b);
+      if (d2 < best) best = d2, best_b = b;
+    }
+    if (best_b < 0) break;
+    // a joins best_b, whose slot holds the merged cluster from now on.
+    const index_t new_node = n_leaves + static_cast<index_t>(merges.size());
+    const index_t na = centroids.node[a], nb = centroids.node[best_b];
+    merges.push_back({.a = std::min(na, nb), .b = std::max(na, nb), .node = new_node, .affinity = 0.0, .loss = 0.0});
+    centroids.join(best_b, a, new_node);
+    ++merged;
+  }
+  return merged;
+}
+
 }  // namespace
 
 // Merges the current clusters with the closest centroids (of the unit features, so the mean
@@ -315,24 +347,33 @@ std::int64_t Jule::merge_isolated(const cluster::GdlGraph& graph, const Tensor& 
   }
   if (isolated.empty() || budget <= 0) return 0;
   ClusterCentroids centroids(nodes, local, c, feats);
-  index_t merged = 0;
-  for (const index_t a : isolated) {
-    if (merged == budget) break;
-    index_t best_b = -1;
-    double best = std::numeric_limits<double>::infinity();
-    for (index_t b = 0; b < c; ++b) {
-      if (b == a || !centroids.alive[b]) continue;
-      const double d2 = centroids.squared_distance(a, b);
-      if (d2 < best) best = d2, best_b = b;
-    }
-    // a joins best_b, whose slot holds the merged cluster from now on.
-    const index_t new_node = n_leaves_ + static_cast<index_t>(merges_.size());
-    const index_t na = centroids.node[a], nb = centroids.node[best_b];
-    merges_.push_back({.a = std::min(na, nb), .b = std::max(na, nb), .node = new_node, .affinity = 0.0, .loss = 0.0});
-    centroids.join(best_b, a, new_node);
-    ++merged;
+  return join_closest(centroids, isolated, budget, [](index_t) { return true; }, n_leaves_, merges_);
+}
+
+// Each cluster of fewer than min_size images joins the cluster of closest mean feature among
+// those of at least min_size (any cluster when there are none), smallest first, until `target`
+// are left; returns the number of merges.
+std::int64_t Jule::merge_small(const Tensor& feats, std::int64_t min_size, std::int64_t target) {
+  const std::vector<index_t> nodes = current_nodes(leaf_of_sample_, n_leaves_, merges_);
+  const std::vector<index_t> local = compact(nodes);
+  const index_t c = *std::max_element(local.begin(), local.end()) + 1;
+  ClusterCentroids centroids(nodes, local, c, feats);
+  std::vector<index_t> small;
+  bool any_large = false;
+  for (index_t a = 0; a < c; ++a) {
+    if (centroids.size[a] < min_size)
+      small.push_back(a);
+    else
+      any_large = true;
   }
-  return merged;
+  std::stable_sort(small.begin(), small.end(), [&](index_t a, index_t b) { return centroids.size[a] < centroids.size[b]; });
+  const auto may_receive = [&](index_t b) { return !any_large || centroids.size[b] >= min_size; };
+  return join_closest(centroids, small, std::max<index_t>(c - target, 0), may_receive, n_leaves_, merges_);
+}
+
+std::int64_t Jule::min_cluster_size(std::int64_t n_images, std::int64_t target) const {
+  return static_cast<index_t>(
+      std::ceil(options_.min_cluster_fraction * static_cast<double>(n_images) / static_cast<double>(target)));
 }
 
 // The forward pass of one period: the graph of the current features, merges down to `target`.
@@ -353,21 +394,33 @@ void Jule::merge_period(const Tensor& images, std::int64_t period, std::int64_t 
   for (std::size_t i = 0; i < nodes.size(); ++i) global[local[i]] = nodes[i];
   cluster::GdlAgglomeration engine(graph, local, {.k_c = options_.k_c, .lambda = options_.lambda, .k_c_above = options_.k_c_above});
   JulePeriod record{.period = period, .sigma2 = graph.sigma2};
-  for (const cluster::GdlMerge& m : engine.merge_until(target)) {
+  // Outlying groups do not count towards the period's target (min_cluster_fraction): merge until
+  // `target` clusters of at least min_size images exist. size[node] follows the engine's ids.
+  const index_t min_size = min_cluster_size(images.size(0), target);
+  std::vector<index_t> size(global.size(), 0);
+  for (const index_t c : local) ++size[c];
+  index_t large = 0;
+  for (const index_t s : size) large += s >= min_size;
+  while (engine.n_clusters() > target && (min_size <= 1 || large > target)) {
+    const std::optional<cluster::GdlMerge> m = engine.merge_once();
+    if (!m) break;
+    size.push_back(size[m->a] + size[m->b]);
+    large += (size.back() >= min_size) - (size[m->a] >= min_size) - (size[m->b] >= min_size);
     const index_t node = n_leaves_ + static_cast<index_t>(merges_.size());
-    merges_.push_back({.a = global[m.a], .b = global[m.b], .node = node, .affinity = m.affinity, .loss = m.loss});
-    global.push_back(node);  // local id m.node is global.size() - 1 now
-    record.merge_loss += m.loss;
+    merges_.push_back({.a = global[m->a], .b = global[m->b], .node = node, .affinity = m->affinity, .loss = m->loss});
+    global.push_back(node);  // local id m->node is global.size() - 1 now
+    record.merge_loss += m->loss;
     ++record.merges;
   }
   record.clusters = engine.n_clusters();
+  const index_t small_merges = min_size > 1 ? merge_small(feats, min_size, target) : 0;
   // Clusters with no affinity to any other (the graph can fall apart into pieces, and GDL
   // needs paths both ways): the rest of the merges join the closest centroids, as the released
   // code does for such "self-contained" clusters (affinity/affinity.lua, compute4cluster).
   const index_t late_merges = merge_by_centroids(feats, target);
-  record.clusters -= late_merges;
-  record.merges += late_merges + isolated_merges;
-  record.centroid_merges = late_merges + isolated_merges;
+  record.clusters -= small_merges + late_merges;
+  record.merges += small_merges + late_merges + isolated_merges;
+  record.centroid_merges = small_merges + late_merges + isolated_merges;
   batch_labels_ = current_labels();
   if (truth.defined()) {
     const Tensor predicted = as_tensor(batch_labels_);

@@ -55,6 +55,9 @@ std::vector<ParamSpec> params() {
       {"feature_dim", ParamType::Int, "160", "units of the inner product (the learned representation)"},
       {"merge_isolated", ParamType::Bool, "false",
        "true: each period first joins clusters with no graph affinity to any other to the closest centroid (released code)"},
+      {"min_cluster_fraction", ParamType::Float, "0.05",
+       "a final cluster with fewer than this fraction of n / n_clusters images is an outlying group: merging goes on "
+       "until n_clusters larger ones exist, then it joins the closest (0: every final cluster counts, the talk's process)"},
       {"update_cnn", ParamType::Bool, "true",
        "false: no CNN, all merges on the graph of the pixels (graph degree linkage with JULE's criterion, a baseline)"},
       {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen features"},
@@ -88,6 +91,7 @@ deep_clustering::JuleOptions jule_options(const RunContext& ctx) {
           .lr = ctx.params.get_float("lr"),
           .weight_decay = ctx.params.get_float("weight_decay"),
           .merge_isolated = ctx.params.get_bool("merge_isolated"),
+          .min_cluster_fraction = ctx.params.get_float("min_cluster_fraction"),
           .update_cnn = ctx.params.get_bool("update_cnn")};
 }
 

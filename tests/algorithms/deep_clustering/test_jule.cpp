@@ -23,6 +23,16 @@ Images half_images(std::int64_t n, std::uint64_t seed) { return testing::half_im
 
 JuleNetOptions tiny_net() { return {.in_channels = 1, .image_size = 8, .channels = 4, .kernel = 3, .feature_dim = 8}; }
 
+// Four-pixel images: group A (0-9) near (1, 0, 0, 0), group B (10-19) near (0.8, 0.6, 0, 0),
+// and a pair of outliers (20, 21) near (0, 0.15, 1, 0).
+Tensor two_groups_and_a_pair() {
+  std::vector<float> pixels;
+  for (int i = 0; i < 10; ++i) pixels.insert(pixels.end(), {1.0f, 0.01f * static_cast<float>(i), 0.0f, 0.005f * static_cast<float>(i % 2)});
+  for (int i = 0; i < 10; ++i) pixels.insert(pixels.end(), {0.8f, 0.6f, 0.01f * static_cast<float>(i), 0.005f * static_cast<float>(i % 2)});
+  pixels.insert(pixels.end(), {0.0f, 0.15f, 1.0f, 0.0f, 0.0f, 0.15f, 1.0f, 0.02f});
+  return tensor(pixels, {22, 1, 2, 2});
+}
+
 }  // namespace
 
 TEST_CASE("JuleNet: conv-bn-relu-pool, conv-bn-relu, inner product, unit rows") {
@@ -115,26 +125,47 @@ TEST_CASE("Jule merge_isolated: two outlying images join the closest group inste
   // 1.41 from A. With K_s = 12 every A or B image points at the 9 of its group and 3 of the
   // other, never at the outliers, so the pair has no affinity with anything: graph degree
   // linkage cannot merge it, and at 2 clusters it joins A and B together and leaves the pair.
-  std::vector<float> pixels;
-  for (int i = 0; i < 10; ++i) pixels.insert(pixels.end(), {1.0f, 0.01f * static_cast<float>(i), 0.0f, 0.005f * static_cast<float>(i % 2)});
-  for (int i = 0; i < 10; ++i) pixels.insert(pixels.end(), {0.8f, 0.6f, 0.01f * static_cast<float>(i), 0.005f * static_cast<float>(i % 2)});
-  pixels.insert(pixels.end(), {0.0f, 0.15f, 1.0f, 0.0f, 0.0f, 0.15f, 1.0f, 0.02f});
-  const Tensor images = tensor(pixels, {22, 1, 2, 2});
-  auto run = [&](bool merge_isolated) {
+  const Tensor images = two_groups_and_a_pair();
+  auto run = [&](bool merge_isolated, double min_cluster_fraction) {
     JuleNet net({.in_channels = 1, .image_size = 2, .channels = 2, .kernel = 1, .feature_dim = 2});
-    Jule jule(net, {.n_clusters = 2, .k_s = 12, .merge_isolated = merge_isolated, .update_cnn = false}, {.seed = 0});
+    Jule jule(net,
+              {.n_clusters = 2, .k_s = 12, .merge_isolated = merge_isolated, .min_cluster_fraction = min_cluster_fraction,
+               .update_cnn = false},
+              {.seed = 0});
     jule.fit(images);
     return std::make_pair(values(jule.labels()), jule.periods().back().centroid_merges);
   };
-  const auto [plain, plain_centroid] = run(false);
+  const auto [plain, plain_centroid] = run(false, 0.0);
   CHECK(plain[0] == plain[10]);   // A and B merged
   CHECK(plain[20] != plain[0]);   // the pair survived as the second cluster
   CHECK(plain_centroid == 0);
-  const auto [joined, centroid] = run(true);
+  const auto [joined, centroid] = run(true, 0.0);
   CHECK(joined[20] == joined[10]);  // the pair joined B, the closer centroid
   CHECK(joined[21] == joined[10]);
   CHECK(joined[0] != joined[10]);   // A and B stay apart
   CHECK(centroid == 1);
+  // The default fraction (0.05 of 22 / 2 images: a minimum size of 1) changes nothing here.
+  CHECK(run(false, 0.05).first == plain);
+}
+
+TEST_CASE("Jule min_cluster_fraction: an outlying pair does not count as one of the final clusters") {
+  // The data of the test above; here the pair is weakly linked rather than isolated in general,
+  // and the rule looks at sizes only: with min_cluster_fraction 0.3 a final cluster needs
+  // ceil(0.3 x 22 / 2) = 4 images, so the merges stop at A, B and the pair (two large
+  // clusters), and the pair then joins B, the closer centroid.
+  const Tensor images = two_groups_and_a_pair();
+  JuleNet net({.in_channels = 1, .image_size = 2, .channels = 2, .kernel = 1, .feature_dim = 2});
+  Jule jule(net, {.n_clusters = 2, .k_s = 12, .min_cluster_fraction = 0.3, .update_cnn = false}, {.seed = 0});
+  jule.fit(images);
+  const std::vector<double> labels = values(jule.labels());
+  CHECK(labels[20] == labels[10]);
+  CHECK(labels[21] == labels[10]);
+  CHECK(labels[0] != labels[10]);
+  for (int i = 1; i < 10; ++i) CHECK(labels[i] == labels[0]);
+  for (int i = 11; i < 20; ++i) CHECK(labels[i] == labels[10]);
+  CHECK(jule.periods().back().centroid_merges == 1);
+  CHECK(jule.periods().back().clusters == 2);
+  CHECK(error_message([&] { Jule(net, {.min_cluster_fraction = -0.1}, {}); }).find("min_cluster_fraction") != std::string::npos);
 }
 
 TEST_CASE("Jule: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit") {
