@@ -3,7 +3,7 @@
 // network is already sure about.
 //
 //   auto net = std::make_shared<cake::networks::ConvNet>(
-//       cake::networks::ConvNetOptions{.sobel = false, .num_outputs = 10, .head_norm = true});
+//       cake::networks::ConvNetOptions{.sobel = false, .num_outputs = 10, .head_norm = true, .classifier_norm = true});
 //   cake::deep_clustering::DAC dac(*net, {.augment = cake::data::RandomAffine(10, 0.1, 0.95, 1.05)},
 //                                  {.epochs = 100, .batch_size = 128, .seed = 0});
 //   cake::train::TrainResult result = dac.fit(images, labels);   // labels only for the log

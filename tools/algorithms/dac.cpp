@@ -30,8 +30,9 @@ std::vector<ParamSpec> params() {
        "growth of lambda per epoch; u = 0.95 - lambda, l = 0.455 + 0.1 lambda, training stops once l > u (46 epochs "
        "at the default; DAC-tensorflow's schedule)"},
       {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen label features"},
-      {"classifier_norm", ParamType::Bool, "false",
-       "batch norm after the classifier's Linear layers, as DAC's released networks normalise every layer"}};
+      {"classifier_norm", ParamType::Bool, "true",
+       "batch norm after the classifier's Linear layers, as DAC's released networks normalise every layer (false: the "
+       "classifier's ReLUs can die and every pair turn \"same\", see docs/algorithms/deepcluster_dac.md)"}};
   for (ParamSpec& spec : deep_runs::convnet_params("vgg", false)) {
     // DAC's released networks have no dropout (github.com/vector-1127/DAC MNIST/mnist.py).
     if (spec.name == "dropout") spec.default_value = "0";
