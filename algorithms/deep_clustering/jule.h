@@ -22,7 +22,9 @@
 //      last period merges to exactly n_clusters and is not followed by training). When no two
 //      clusters have a graph affinity left (GDL needs paths both ways between them, and a k-NN
 //      graph can fall apart into pieces) the period's remaining merges join the clusters of
-//      closest mean feature, as the released code does for such clusters.
+//      closest mean feature, as the released code does for such clusters. Cake's one addition
+//      (min_cluster_fraction): a group far smaller than an even share does not count towards a
+//      period's target; the merges go on, and such groups then join their closest cluster.
 // With eta = 0.9 the number of clusters falls tenfold per period (1,146 -> 114 -> 11 -> 10 on
 // the 10,000 Fashion-MNIST test images): three periods of CNN training.
 //
