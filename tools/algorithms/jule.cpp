@@ -194,6 +194,10 @@ void run(RunContext& ctx) {
     logged_periods = p.period + 1;
     std::string text = "period " + std::to_string(p.period) + ": " + std::to_string(p.clusters) + " clusters";
     if (std::isfinite(p.nmi)) text += ", NMI " + std::to_string(p.nmi);
+    // Merges by the closest centroid: isolated clusters and outlying groups (min_cluster_fraction).
+    if (p.centroid_merges > 0)
+      text += " (" + std::to_string(p.centroid_merges) +
+              (p.centroid_merges == 1 ? " small or isolated cluster" : " small or isolated clusters") + " joined the closest)";
     ctx.progress->message(text);
   });
   jule.on_epoch_end([&](const JuleEpoch& e) {
