@@ -119,7 +119,7 @@ void ConvNet::load_body(const ConvNet& other) {
                  other.options_.hidden == options_.hidden && other.options_.head_norm == options_.head_norm &&
                  other.options_.classifier_norm == options_.classifier_norm,
              "ConvNet::load_body: the networks differ (", other.options_.arch, " vs ", options_.arch,
-             ", or their input or hidden size)");
+             ", or their input, hidden size or batch norms)");
   std::map<std::string, Tensor> body;
   for (const auto& [name, tensor] : other.state_dict())
     if (name.rfind("head", 0) != 0) body[name] = tensor;

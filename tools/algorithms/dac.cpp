@@ -52,7 +52,7 @@ void run(RunContext& ctx) {
   if (!(step > 0.0)) throw UsageError("dac: lambda_step must be positive, got " + std::to_string(step));
   if (ctx.params.get_float("weight_decay") != 0.0)
     throw UsageError("dac: weight_decay is not used (RMSprop without decay, as both released codes); leave it at 0");
-  auto net = std::make_shared<networks::ConvNet>(deep_runs::convnet_options(ctx, k, true));
+  auto net = std::make_shared<networks::ConvNet>(deep_runs::convnet_options(ctx, k, true, ctx.params.get_bool("classifier_norm")));
   net->to(ctx.device);
   deep_clustering::DACOptions options{.schedule = {.lambda_step = step},
                                       .lr = ctx.params.get_float("lr"),

@@ -54,7 +54,8 @@ std::vector<ParamSpec> training_params(std::int64_t epochs, std::int64_t batch_s
            "--out RUN --resume instead"}};
 }
 
-networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num_outputs, bool head_norm) {
+networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num_outputs, bool head_norm,
+                                         bool classifier_norm) {
   const Shape& shape = *ctx.image_shape;
   if (shape[1] != shape[2])
     throw UsageError(ctx.algorithm + ": the convnets take square images, got " + std::to_string(shape[1]) + "x" +
@@ -67,7 +68,7 @@ networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num
           .num_outputs = num_outputs,
           .dropout = ctx.params.get_float("dropout"),
           .head_norm = head_norm,
-          .classifier_norm = ctx.params.json().contains("classifier_norm") && ctx.params.get_bool("classifier_norm")};
+          .classifier_norm = classifier_norm};
 }
 
 bool auto_flip(const std::string& data_name) { return data_name.rfind("fashion-mnist", 0) == 0; }

@@ -29,8 +29,10 @@ std::vector<ParamSpec> augmentation_params(double crop_scale, bool jitter);
 // epochs, batch_size, lr, weight_decay, resume.
 std::vector<ParamSpec> training_params(std::int64_t epochs, std::int64_t batch_size, double lr, double weight_decay);
 
-// The ConvNet the parameters describe, for ctx's images, with num_outputs head units.
-networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num_outputs, bool head_norm);
+// The ConvNet the parameters describe, for ctx's images, with num_outputs head units (and the
+// head's and the classifier's batch norms when asked: ConvNetOptions).
+networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num_outputs, bool head_norm,
+                                         bool classifier_norm = false);
 // Whether hflip=auto flips: yes for Fashion-MNIST (a mirrored shoe or shirt is still one), no
 // for digits (a mirrored 2 is no digit) and for data sets Cake does not know.
 bool auto_flip(const std::string& data_name);

@@ -56,8 +56,8 @@ std::vector<ParamSpec> params() {
       {"merge_isolated", ParamType::Bool, "false",
        "true: each period first joins clusters with no graph affinity to any other to the closest centroid (released code)"},
       {"min_cluster_fraction", ParamType::Float, "0.05",
-       "a final cluster with fewer than this fraction of n / n_clusters images is an outlying group: merging goes on "
-       "until n_clusters larger ones exist, then it joins the closest (0: every final cluster counts, the talk's process)"},
+       "when a period merges to T clusters, one with fewer than this fraction of n / T images is an outlying group: "
+       "merging goes on until T larger ones exist, then it joins the closest (0: every cluster counts, the talk's process)"},
       {"update_cnn", ParamType::Bool, "true",
        "false: no CNN, all merges on the graph of the pixels (graph degree linkage with JULE's criterion, a baseline)"},
       {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen features"},

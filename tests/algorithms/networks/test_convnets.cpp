@@ -86,6 +86,8 @@ TEST_CASE("ConvNet::load_body puts a trained body under a head of another size")
   cake::testing::check_close(b.head()->weight, b_head, 0, 0);
   ConvNet other({.arch = "alexnet", .hidden = 16, .num_outputs = 3});
   CHECK(error_message([&] { other.load_body(a); }).find("differ") != std::string::npos);
+  ConvNet normalised({.hidden = 16, .num_outputs = 3, .classifier_norm = true});  // other layers in the body
+  CHECK(error_message([&] { normalised.load_body(a); }).find("batch norms") != std::string::npos);
 }
 
 TEST_CASE("ConvNet with head_norm: each output unit is batch-normalised (no affine), then ReLU") {
