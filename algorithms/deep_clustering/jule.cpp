@@ -197,6 +197,7 @@ Jule::Jule(JuleNet& net, JuleOptions options, train::TrainerOptions trainer)
              "JULE: K_s, K_c, negatives and epochs_per_period must be at least 1");
   CAKE_CHECK(options_.gamma > 0.0 && options_.margin >= 0.0 && options_.lambda >= 0.0 && options_.lr > 0.0,
              "JULE: gamma and lr must be positive, margin and lambda non-negative");
+  CAKE_CHECK(options_.k_c_above >= 0, "JULE: k_c_above must be non-negative, got ", options_.k_c_above);
   CAKE_CHECK(options_.min_cluster_fraction >= 0.0 && options_.min_cluster_fraction <= 1.0,
              "JULE: min_cluster_fraction must be in [0, 1], got ", options_.min_cluster_fraction);
 }

@@ -166,6 +166,8 @@ TEST_CASE("Jule min_cluster_fraction: an outlying pair does not count as one of 
   CHECK(jule.periods().back().centroid_merges == 1);
   CHECK(jule.periods().back().clusters == 2);
   CHECK(error_message([&] { Jule(net, {.min_cluster_fraction = -0.1}, {}); }).find("min_cluster_fraction") != std::string::npos);
+  // Refused when the Jule is made, not at the first period's merges after the first graph.
+  CHECK(error_message([&] { Jule(net, {.k_c_above = -1}, {}); }).find("k_c_above") != std::string::npos);
 }
 
 TEST_CASE("Jule: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit") {
