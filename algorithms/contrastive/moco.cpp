@@ -100,11 +100,15 @@ ContrastiveEncoder::ContrastiveEncoder(EncoderOptions options) : options_(std::m
   head_->push_back(std::make_shared<nn::Linear>(o.feature_dim, o.dim));
 }
 
-Tensor ContrastiveEncoder::backbone_forward(const Tensor& images) {
+void ContrastiveEncoder::check_images(const Tensor& images) const {
   CAKE_CHECK(images.dim() == 4 && images.size(1) == options_.in_channels && images.size(2) == options_.image_size &&
                  images.size(3) == options_.image_size,
              "ContrastiveEncoder: expected images [N, ", options_.in_channels, ", ", options_.image_size, ", ",
              options_.image_size, "], got shape ", images.sizes());
+}
+
+Tensor ContrastiveEncoder::backbone_forward(const Tensor& images) {
+  check_images(images);
   return small_ ? small_->forward(images) : convnet_->features(images);
 }
 
@@ -119,6 +123,14 @@ Tensor ContrastiveEncoder::features(const Tensor& images) {
   for (std::int64_t start = 0; start < n; start += step)
     parts.push_back(backbone_forward(images.narrow(0, start, std::min(step, n - start))));
   return cat(parts, 0);
+}
+
+Tensor ContrastiveEncoder::conv_features(const Tensor& images) {
+  check_images(images);
+  if (!small_) return convnet_->conv_features(images);
+  Tensor x = images;
+  for (std::size_t i = 0; i + 1 < small_->size(); ++i) x = (*small_)[i]->forward(x);  // all but the Linear
+  return x;
 }
 
 Tensor ContrastiveEncoder::forward(const Tensor& images) {
@@ -263,14 +275,27 @@ MoCo::MoCo(ContrastiveEncoder& query, MoCoOptions options, train::TrainerOptions
   for (Tensor& p : key_->parameters()) p.requires_grad_(false);
 }
 
-Tensor MoCo::features(const Tensor& images) {
+// The query encoder's fn over images in batches, in evaluation mode and without a graph, on CPU.
+Tensor MoCo::map_query(const std::function<Tensor(ContrastiveEncoder&, const Tensor&)>& fn, const Tensor& images) {
   const Device device = query_.parameters().front().device();
   const bool was_training = query_.is_training();
   query_.eval();
-  Tensor out = networks::map_batches([&](const Tensor& x) { return query_.features(x.to(device)); }, images,
+  Tensor out = networks::map_batches([&](const Tensor& x) { return fn(query_, x.to(device)); }, images,
                                      options_.eval_batch_size);
   query_.train(was_training);
   return out.cpu();
+}
+
+Tensor MoCo::features(const Tensor& images) {
+  return map_query([](ContrastiveEncoder& f, const Tensor& x) { return f.features(x); }, images);
+}
+
+Tensor MoCo::conv_features(const Tensor& images) {
+  return map_query([](ContrastiveEncoder& f, const Tensor& x) { return f.conv_features(x); }, images);
+}
+
+Tensor MoCo::embeddings(const Tensor& images) {
+  return map_query([](ContrastiveEncoder& f, const Tensor& x) { return f.forward(x); }, images);
 }
 
 void MoCo::set_checkpoint_path(std::string path) {

@@ -9,6 +9,7 @@
 //                                {.epochs = 20, .batch_size = 256, .seed = 0});
 //   cake::train::TrainResult result = moco.fit(images);            // images [N, 1, 28, 28]
 //   cake::Tensor features = moco.features(test_images);             // [N, 128], frozen backbone
+//   cake::Tensor trunk = moco.conv_features(test_images);           // [N, 9216], the conv trunk under it
 //
 // The method (He et al. 2020, section 3 and Algorithm 1):
 //   query          q = f_q(x^q), key k = f_k(x^k): two random augmentations x^q, x^k of the same
@@ -71,9 +72,12 @@ namespace cake::contrastive {
 //              dropout.
 // Head (MoCo v2, Chen, Fan, Girshick & He 2020, "Improved Baselines with Momentum Contrastive
 // Learning", section 3): ReLU, Linear(feature_dim -> feature_dim), ReLU, Linear(-> dim); with
-// mlp_head = false MoCo v1's single Linear(feature_dim -> dim) after the ReLU. The features
-// before the head are what a linear probe and clustering use (the head is thrown away, as in
-// the paper's linear classification protocol, section 4.1).
+// mlp_head = false MoCo v1's single Linear(feature_dim -> dim) after the ReLU. The head is thrown
+// away after training. Two layers can be evaluated: features(), the backbone's last layer (the
+// poster's 128 FC units), and conv_features(), the trunk under it. The paper's linear protocol
+// (section 4.1) reads the ResNet's pooled trunk, the layer under its 128-D output fc (section
+// 3.3); the poster's FC layer plays that output layer's role, so `cake run moco` fits its probe
+// and k-NN on conv_features and clusters features() (docs/algorithms/moco.md).
 struct EncoderOptions {
   std::string backbone = "small";  // "small" | "vgg" | "alexnet"
   std::int64_t in_channels = 1;
@@ -91,12 +95,16 @@ class ContrastiveEncoder : public nn::Module {
   Tensor forward(const Tensor& images) override;
   // The backbone's features [N, feature_dim], before the head.
   Tensor features(const Tensor& images);
+  // The convolutional trunk's output, flattened: the input of the backbone's last Linear layer
+  // (small: [N, 64 x 12 x 12] on 28x28 images). Always one batch (no split BN).
+  Tensor conv_features(const Tensor& images);
   // Whether the backbone has batch norm (then training runs on bn_splits sub-batches).
   bool has_batch_norm() const { return options_.backbone != "small"; }
   const EncoderOptions& options() const { return options_; }
   std::string name() const override { return "ContrastiveEncoder"; }
 
  private:
+  void check_images(const Tensor& images) const;
   Tensor backbone_forward(const Tensor& images);
   EncoderOptions options_;
   std::shared_ptr<nn::Sequential> small_;         // backbone "small"
@@ -190,6 +198,10 @@ class MoCo {
   train::TrainResult fit(const Tensor& images);
   // The query encoder's backbone features [N, feature_dim] (evaluation mode, no graph), CPU.
   Tensor features(const Tensor& images);
+  // The same for ContrastiveEncoder::conv_features: the trunk's flattened output, CPU.
+  Tensor conv_features(const Tensor& images);
+  // The same for the whole query encoder: the normalised embedding [N, dim] the loss compares.
+  Tensor embeddings(const Tensor& images);
 
   ContrastiveEncoder& query_encoder() { return query_; }
   ContrastiveEncoder& key_encoder() { return *key_; }
@@ -199,6 +211,7 @@ class MoCo {
   void set_checkpoint_path(std::string path);
 
  private:
+  Tensor map_query(const std::function<Tensor(ContrastiveEncoder&, const Tensor&)>& fn, const Tensor& images);
   ContrastiveEncoder& query_;
   std::shared_ptr<ContrastiveEncoder> key_;
   KeyQueue queue_;

@@ -100,7 +100,9 @@ Tensor ConvNet::input(const Tensor& images) const {
   return data::Sobel()(images.cpu()).to(images.device());
 }
 
-Tensor ConvNet::features(const Tensor& images) { return classifier_->forward(convs_->forward(input(images))); }
+Tensor ConvNet::features(const Tensor& images) { return classifier_->forward(conv_features(images)); }
+
+Tensor ConvNet::conv_features(const Tensor& images) { return convs_->forward(input(images)); }
 
 Tensor ConvNet::forward(const Tensor& images) {
   const Tensor logits = head_->forward(features(images).relu());

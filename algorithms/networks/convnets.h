@@ -78,6 +78,8 @@ class ConvNet : public nn::Module {
 
   Tensor forward(const Tensor& images) override;  // [N, C, H, W] -> logits [N, num_outputs]
   Tensor features(const Tensor& images);          // [N, C, H, W] -> [N, hidden], before the head
+  // The convolutional trunk's output, flattened: [N, channels x side x side], the classifier's input.
+  Tensor conv_features(const Tensor& images);
   // The network's input: the Sobel channels of the images (with sobel), or the images.
   Tensor input(const Tensor& images) const;
 

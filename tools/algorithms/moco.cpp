@@ -7,10 +7,12 @@
 //
 // A query encoder learns by InfoNCE (eq. 1) to pick the key of its own image's second view out
 // of a queue of keys of earlier batches; the key encoder follows it by momentum (eq. 2). After
-// training, the frozen backbone features of the training and test images are evaluated: a linear
-// probe (logistic regression, trained on the training features, scored on the test features),
-// a weighted k-NN classifier (k = 20 as DINO; also k = 200, the MoCo demo's monitor), and
-// k-means with K = the number of classes on the L2-normalised test features (NMI, ACC, ARI).
+// training, the frozen features of the training and test images are evaluated: a linear probe
+// (logistic regression, trained on the training features, scored on the test features) and a
+// weighted k-NN classifier (k = 20 as DINO; also k = 200, the MoCo demo's monitor) on the conv
+// trunk under the FC layer (probe_features: the paper's linear protocol reads the layer under the
+// 128-D output layer, He et al. 2020, sections 3.3 and 4.1), and k-means with K = the number of
+// classes on the L2-normalised 128 FC features (cluster_features) of the test images (NMI, ACC, ARI).
 // model.safetensors holds the query encoder. Figures: loss_curve.png, similarity.png,
 // features_tsne.png (t-SNE of test features), confusion_matrix.png and cluster_samples.png
 // (k-means on the training features). Every file is listed in docs/algorithms/moco.md.
@@ -73,6 +75,13 @@ std::vector<ParamSpec> moco_params(std::int64_t epochs) {
       {"contrast", ParamType::Float, "0.4", "contrast jitter c ~ U(1 - x, 1 + x)"},
       {"jitter_p", ParamType::Float, "0.8", "probability of the brightness/contrast jitter (demo: 0.8)"},
       {"noise", ParamType::Float, "0.05", "Gaussian noise sigma added last, clipped to [0, 1] (0: none)"},
+      {"probe_features", ParamType::String, "conv",
+       "the layer the linear probe and k-NN read: conv (the trunk under the FC layer, the paper's linear protocol), "
+       "fc (the backbone's 128 FC units) or head (the normalised embedding)",
+       {"conv", "fc", "head"}},
+      {"cluster_features", ParamType::String, "fc",
+       "the layer k-means and t-SNE read: fc (the 128 FC units), conv (the trunk) or head (the normalised embedding)",
+       {"fc", "conv", "head"}},
       {"probe", ParamType::Bool, "true", "fit the linear probe on the frozen features"},
       {"knn_k", ParamType::Int, "20",
        "neighbours of the weighted k-NN classifier (DINO: 20; metrics.json adds the MoCo demo's 200)"},
@@ -144,41 +153,77 @@ constexpr std::int64_t kDemoKnnK = 200;  // the MoCo demo's k-NN monitor
 
 struct Scores {
   double probe = NAN, knn = NAN, knn_demo = NAN, nmi = NAN, acc = NAN, ari = NAN;
+  std::int64_t probe_dim = 0, cluster_dim = 0;  // widths of the two layers read
   Tensor test_features, test_labels, test_clusters;
 };
 
+// The frozen features of images at a layer: "conv" the trunk's flattened output, "fc" the
+// backbone's FC layer, "head" the normalised embedding the loss compares (NOTE [ Which layer is evaluated ] in docs/algorithms/moco.md).
+Tensor frozen_features(contrastive::MoCo& moco, const Tensor& images, const std::string& layer) {
+  if (layer == "conv") return moco.conv_features(images);
+  if (layer == "head") return moco.embeddings(images);
+  return moco.features(images);
+}
+
+// Train and test features of one layer: on the test split when there is one, else the first 80%
+// of the rows train and the rest test.
+struct Split {
+  Tensor train_x, train_y, test_x, test_y;
+};
+Split split_features(RunContext& ctx, contrastive::MoCo& moco, const Tensor& images, const Tensor& labels,
+                     const std::string& layer) {
+  Split s{frozen_features(moco, images, layer), labels.to(kCPU, kInt64), {}, {}};
+  const Tensor test = test_images(ctx);
+  if (test.defined() && ctx.test_labels.defined()) {
+    s.test_x = frozen_features(moco, test, layer);
+    s.test_y = ctx.test_labels.to(kCPU, kInt64);
+    return s;
+  }
+  const std::int64_t cut = images.size(0) * 4 / 5;
+  s.test_x = s.train_x.narrow(0, cut, s.train_x.size(0) - cut);
+  s.test_y = s.train_y.narrow(0, cut, s.train_y.size(0) - cut);
+  s.train_x = s.train_x.narrow(0, 0, cut);
+  s.train_y = s.train_y.narrow(0, 0, cut);
+  return s;
+}
+
+// Logistic regression on standardised features (the L2 penalty then weighs every feature alike).
+// The statistics come from the features as they are (float32) and the one float64 copy is scaled
+// in place, which the solver then uses without copying: the conv features of 60000 images are
+// 2.2 GB in float32, 4.4 GB in float64.
+double probe_accuracy(const Split& f) {
+  const Tensor mean = f.train_x.mean(0, true).to(kFloat64);
+  const Tensor scale = f.train_x.std(0, true).to(kFloat64).clamp(1e-8, std::nullopt);
+  const auto standardised = [&](const Tensor& t) {
+    Tensor x = t.dtype() == kFloat64 ? t.clone() : t.to(kFloat64);
+    x.sub_(mean).div_(scale);
+    return x;
+  };
+  train::LogisticRegression lr({.l2 = 1e-4, .max_iter = 500});
+  lr.fit(standardised(f.train_x), f.train_y);
+  return lr.score(standardised(f.test_x), f.test_y);
+}
+
 // The frozen features against the labels: the probe and k-NN fitted on the training features
-// and scored on the test features, k-means (K = classes) on the L2-normalised test features. Without
-// a test split, the first 80% of the rows train and the rest test.
+// and scored on the test features (layer probe_features), k-means (K = classes) on the
+// L2-normalised test features (layer cluster_features).
 Scores evaluate(RunContext& ctx, contrastive::MoCo& moco, const Tensor& images, const Tensor& labels, bool probe) {
   Scores s;
   if (!labels.defined()) return s;
-  Tensor train_x = moco.features(images), train_y = labels.to(kCPU, kInt64);
-  Tensor test_x, test_y;
-  const Tensor test = test_images(ctx);
-  if (test.defined() && ctx.test_labels.defined()) {
-    test_x = moco.features(test);
-    test_y = ctx.test_labels.to(kCPU, kInt64);
-  } else {
-    const std::int64_t cut = images.size(0) * 4 / 5;
-    test_x = train_x.narrow(0, cut, train_x.size(0) - cut);
-    test_y = train_y.narrow(0, cut, train_y.size(0) - cut);
-    train_x = train_x.narrow(0, 0, cut);
-    train_y = train_y.narrow(0, 0, cut);
-  }
-  const std::int64_t classes = std::max(train_y.max().item<std::int64_t>(), test_y.max().item<std::int64_t>()) + 1;
-  if (probe) {
-    // Standardised features: the L2 penalty then weighs every feature alike.
-    const Tensor x = train_x.to(kFloat64), xt = test_x.to(kFloat64);
-    const Tensor mean = x.mean(0, true), scale = x.std(0, true).clamp(1e-8, std::nullopt);
-    train::LogisticRegression lr({.l2 = 1e-4, .max_iter = 500});
-    lr.fit((x - mean) / scale, train_y);
-    s.probe = lr.score((xt - mean) / scale, test_y);
-  }
+  const std::string probe_layer = ctx.params.get_string("probe_features");
+  const std::string cluster_layer = ctx.params.get_string("cluster_features");
+  Split f = split_features(ctx, moco, images, labels, probe_layer);
+  s.probe_dim = f.train_x.size(1);
+  if (probe) s.probe = probe_accuracy(f);
   // Two k-NN protocols: k = knn_k (default 20, as DINO: Caron et al. 2021) and the
   // MoCo demo's monitor, k = 200 (after Wu et al. 2018), so figures compare with either literature.
-  s.knn = contrastive::knn_accuracy(train_x, train_y, test_x, test_y, ctx.params.get_int("knn_k"));
-  s.knn_demo = contrastive::knn_accuracy(train_x, train_y, test_x, test_y, kDemoKnnK);
+  s.knn = contrastive::knn_accuracy(f.train_x, f.train_y, f.test_x, f.test_y, ctx.params.get_int("knn_k"));
+  s.knn_demo = contrastive::knn_accuracy(f.train_x, f.train_y, f.test_x, f.test_y, kDemoKnnK);
+  if (cluster_layer != probe_layer) f = split_features(ctx, moco, images, labels, cluster_layer);
+  s.cluster_dim = f.train_x.size(1);
+  const Tensor& test_x = f.test_x;
+  const Tensor& test_y = f.test_y;
+  const std::int64_t classes = std::max(f.train_y.max().item<std::int64_t>(), test_y.max().item<std::int64_t>()) + 1;
   // k-means on the unit sphere: the loss compares features by their cosine.
   cluster::KMeans km({.n_clusters = classes, .n_init = ctx.params.get_int("kmeans_n_init"), .random_state = ctx.seed});
   s.test_clusters = km.fit_predict(decomposition::l2_normalize_rows(test_x.to(kFloat64)));
@@ -259,10 +304,14 @@ void run(RunContext& ctx) {
   if (ctx.params.get_bool("probe")) ctx.metrics["probe_accuracy"] = s.probe;
   ctx.metrics["knn_accuracy"] = s.knn;
   ctx.metrics["knn_k"] = ctx.params.get_int("knn_k");
+  ctx.metrics["probe_features"] = ctx.params.get_string("probe_features");
+  ctx.metrics["cluster_features"] = ctx.params.get_string("cluster_features");
+  ctx.metrics["probe_feature_dim"] = s.probe_dim;
+  ctx.metrics["cluster_feature_dim"] = s.cluster_dim;
   ctx.metrics["knn_accuracy_k200"] = s.knn_demo;
   ctx.metrics["kmeans_test"] = {{"nmi", s.nmi}, {"acc", s.acc}, {"ari", s.ari}};
   // k-means on the training features: labels.npy with nmi/ari/acc and the cluster figures.
-  const Tensor train_features = decomposition::l2_normalize_rows(moco.features(images).to(kFloat64));
+  const Tensor train_features = decomposition::l2_normalize_rows(frozen_features(moco, images, ctx.params.get_string("cluster_features")).to(kFloat64));
   const std::int64_t classes = ctx.labels.max().item<std::int64_t>() + 1;
   cluster::KMeans km({.n_clusters = classes, .n_init = ctx.params.get_int("kmeans_n_init"), .random_state = ctx.seed});
   ctx.save_labels(km.fit_predict(train_features));

@@ -125,15 +125,35 @@ TEST_CASE("ContrastiveEncoder: unit embeddings, features before the head, every 
     CHECK(z.sizes() == Shape{6, 8});
     for (double v : values((z * z).sum(1))) CHECK(v == doctest::Approx(1.0).epsilon(1e-5));
     CHECK(encoder.features(x).sizes() == Shape{6, 16});
+    const Tensor trunk = encoder.conv_features(x);
+    CHECK(trunk.dim() == 2);
+    CHECK(trunk.size(0) == 6);
   }
-  // The poster's network on 28x28: 64 x 12 x 12 = 9216 inputs to the FC layer.
+  // The poster's network on 28x28: 64 x 12 x 12 = 9216 inputs to the FC layer, and the features
+  // are that FC layer applied to conv_features.
   ContrastiveEncoder poster;
+  poster.eval();
+  const Tensor x = rand({3, 1, 28, 28});
+  const Tensor trunk = poster.conv_features(x);
+  CHECK(trunk.sizes() == Shape{3, 9216});
+  Tensor weight, bias;
+  for (const auto& [name, p] : poster.named_parameters()) {
+    if (name == "backbone.6.weight") weight = p;
+    if (name == "backbone.6.bias") bias = p;
+  }
+  REQUIRE(weight.defined());
+  REQUIRE(bias.defined());
+  const Tensor fc = trunk.matmul(weight.t()) + bias;
+  const std::vector<double> expected = values(fc), got = values(poster.features(x));
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(expected[i]).epsilon(1e-4));
   bool found = false;
   for (const auto& [name, p] : poster.named_parameters())
     if (p.dim() == 2 && p.size(1) == 9216) found = p.size(0) == 128;
   CHECK(found);
   CHECK(error_message([] { ContrastiveEncoder({.backbone = "resnet"}); }).find("resnet") != std::string::npos);
   CHECK(error_message([] { ContrastiveEncoder(tiny()).forward(zeros({2, 1, 9, 9})); }).find("[N, 1, 8, 8]") !=
+        std::string::npos);
+  CHECK(error_message([] { ContrastiveEncoder(tiny()).conv_features(zeros({2, 1, 9, 9})); }).find("[N, 1, 8, 8]") !=
         std::string::npos);
 }
 

@@ -10,6 +10,7 @@
 #include "cake/algorithms/metrics/hungarian.h"
 #include "cake/algorithms/train/linear_probe.h"
 #include "cake/algorithms/metrics/metrics.h"
+#include "cake/tensor/parallel.h"
 #include "helpers.h"
 
 using namespace cake;
@@ -447,6 +448,38 @@ TEST_CASE("linear probe: gradient descent reaches the L-BFGS solution") {
   CHECK(gd.loss() == doctest::Approx(lbfgs.loss()).epsilon(1e-9));
   CHECK(lbfgs.n_iter() < gd.n_iter());  // the quasi-Newton method needs far fewer steps
   testing::check_close(gd.predict_proba(x_test), lbfgs.predict_proba(x_test), 1e-5, 1e-6);
+}
+
+TEST_CASE("linear probe: wide features, in many row blocks over two threads, reach the optimum computed directly") {
+  // 400 x 3000 features: the solver walks them in blocks of about 87 rows, several per thread.
+  // At its solution the objective and gradient computed here with whole-matrix tensor ops must
+  // be the solver's loss and (nearly) zero.
+  const int threads_before = get_num_threads();
+  set_num_threads(2);
+  manual_seed(4);
+  const std::int64_t n = 400, d = 3000;
+  const Tensor x = randn({n, d}, kFloat64);
+  const Tensor labels = x.matmul(randn({d, 3}, kFloat64)).argmax(1);
+  const double l2 = 1e-2;
+  LogisticRegression model({.l2 = l2, .tolerance = 1e-9});
+  model.fit(x, labels);
+  set_num_threads(threads_before);
+  CHECK(model.converged());
+  const Tensor w = model.coef(), b = model.intercept();
+  const Tensor logits = x.matmul(w.t()) + b;
+  const Tensor log_p = logits.log_softmax(1);
+  const double cross_entropy = -log_p.gather(1, labels.reshape({n, 1})).mean().item<double>();
+  const double loss = cross_entropy + 0.5 * l2 * (w * w).sum().item<double>();
+  CHECK(model.loss() == doctest::Approx(loss).epsilon(1e-10));
+  Tensor g = logits.softmax(1);  // P - Y, over N
+  std::vector<double> p = testing::values(g);
+  const std::vector<double> y = testing::values(labels);
+  for (std::int64_t i = 0; i < n; ++i) p[static_cast<std::size_t>(i * 3 + static_cast<std::int64_t>(y[i]))] -= 1.0;
+  g = tensor(p, {n, 3}) / static_cast<double>(n);
+  const Tensor grad_w = g.t().matmul(x) + w * l2;
+  const Tensor grad_b = g.sum(0);
+  CHECK(grad_w.abs().max().item<double>() < 1e-8);
+  CHECK(grad_b.abs().max().item<double>() < 1e-8);
 }
 
 TEST_CASE("linear probe: separable codes are probed perfectly; bad input is refused") {
