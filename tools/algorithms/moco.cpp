@@ -158,7 +158,8 @@ struct Scores {
 };
 
 // The frozen features of images at a layer: "conv" the trunk's flattened output, "fc" the
-// backbone's FC layer, "head" the normalised embedding the loss compares (NOTE [ Which layer is evaluated ] in docs/algorithms/moco.md).
+// backbone's FC layer, "head" the normalised embedding the loss compares ("Which layer is
+// evaluated" in docs/algorithms/moco.md).
 Tensor frozen_features(contrastive::MoCo& moco, const Tensor& images, const std::string& layer) {
   if (layer == "conv") return moco.conv_features(images);
   if (layer == "head") return moco.embeddings(images);
