@@ -17,7 +17,6 @@ namespace cake::train {
 using metrics::Labels;
 namespace {
 
-// Features as a contiguous float64 row-major matrix.
 // The features as one contiguous float64 CPU tensor (no copy when they already are one: a probe on
 // 60000 x 9216 conv features is 4.4 GB), and its rows.
 struct Features {
