@@ -155,6 +155,7 @@ struct Scores {
   double probe = NAN, knn = NAN, knn_demo = NAN, nmi = NAN, acc = NAN, ari = NAN;
   std::int64_t probe_dim = 0, cluster_dim = 0;  // widths of the two layers read
   Tensor test_features, test_labels, test_clusters;
+  Tensor cluster_features;  // the cluster layer's features of every training image (for labels.npy)
 };
 
 // The frozen features of images at a layer: "conv" the trunk's flattened output, "fc" the
@@ -167,13 +168,14 @@ Tensor frozen_features(contrastive::MoCo& moco, const Tensor& images, const std:
 }
 
 // Train and test features of one layer: on the test split when there is one, else the first 80%
-// of the rows train and the rest test.
+// of the rows train and the rest test. all_x: the features of every image given.
 struct Split {
-  Tensor train_x, train_y, test_x, test_y;
+  Tensor train_x, train_y, test_x, test_y, all_x;
 };
 Split split_features(RunContext& ctx, contrastive::MoCo& moco, const Tensor& images, const Tensor& labels,
                      const std::string& layer) {
-  Split s{frozen_features(moco, images, layer), labels.to(kCPU, kInt64), {}, {}};
+  Split s{frozen_features(moco, images, layer), labels.to(kCPU, kInt64), {}, {}, {}};
+  s.all_x = s.train_x;
   const Tensor test = test_images(ctx);
   if (test.defined() && ctx.test_labels.defined()) {
     s.test_x = frozen_features(moco, test, layer);
@@ -222,6 +224,7 @@ Scores evaluate(RunContext& ctx, contrastive::MoCo& moco, const Tensor& images, 
   s.knn_demo = contrastive::knn_accuracy(f.train_x, f.train_y, f.test_x, f.test_y, kDemoKnnK);
   if (cluster_layer != probe_layer) f = split_features(ctx, moco, images, labels, cluster_layer);
   s.cluster_dim = f.train_x.size(1);
+  s.cluster_features = f.all_x;
   const Tensor& test_x = f.test_x;
   const Tensor& test_y = f.test_y;
   const std::int64_t classes = std::max(f.train_y.max().item<std::int64_t>(), test_y.max().item<std::int64_t>()) + 1;
@@ -312,7 +315,7 @@ void run(RunContext& ctx) {
   ctx.metrics["knn_accuracy_k200"] = s.knn_demo;
   ctx.metrics["kmeans_test"] = {{"nmi", s.nmi}, {"acc", s.acc}, {"ari", s.ari}};
   // k-means on the training features: labels.npy with nmi/ari/acc and the cluster figures.
-  const Tensor train_features = decomposition::l2_normalize_rows(frozen_features(moco, images, ctx.params.get_string("cluster_features")).to(kFloat64));
+  const Tensor train_features = decomposition::l2_normalize_rows(s.cluster_features.to(kFloat64));
   const std::int64_t classes = ctx.labels.max().item<std::int64_t>() + 1;
   cluster::KMeans km({.n_clusters = classes, .n_init = ctx.params.get_int("kmeans_n_init"), .random_state = ctx.seed});
   ctx.save_labels(km.fit_predict(train_features));
