@@ -15,6 +15,10 @@
 // vgg:  DeepCluster's VGG-style ConvNet (algorithms/networks/convnets.h, defaults: Sobel input,
 //       [32, 32] pool [64, 64] pool [128] pool, classifier 1152->512->512, dropout 0.5, head 10),
 //       cross-entropy on fixed labels, SGD lr 0.05, momentum 0.9, weight decay 1e-5.
+// dec:  DEC's autoencoder (algorithms/networks/autoencoder.h, dec_autoencoder: Linear 784-500-500-
+//       2000-10 with ReLUs, mirrored decoder, linear output), MSE to its input, SGD momentum 0.9
+//       (lr 0.01 here: the cost of a step does not depend on it). The network of dec, idec, n2d,
+//       vade and ae-kmeans model=dec: GEMM-bound, about 20 MFLOP per image.
 // peer_train_step.py builds the same layers in PyTorch and times the same steps. Data, targets
 // and the networks are made once, outside the timed loop. zero_grad is each library's default
 // (Cake sets gradients to none, PyTorch 1.13 fills them with zeros).
@@ -28,6 +32,7 @@
 #include <utility>
 
 #include "cake/algorithms/deep_clustering/jule.h"
+#include "cake/algorithms/networks/autoencoder.h"
 #include "cake/algorithms/networks/convnets.h"
 
 namespace {
@@ -87,10 +92,28 @@ void vgg_step(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(step());
 }
 
+void dec_step(benchmark::State& state) {
+  set_num_threads(bench_threads());
+  manual_seed(0);
+  const auto net = networks::dec_autoencoder(10);
+  net->train();
+  const Tensor x = rand({kBatch, 1, 28, 28});
+  optim::SGD sgd(net->parameters(), optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+  auto step = [&] {
+    sgd.zero_grad();
+    Tensor loss = networks::reconstruction_loss(*net, x);
+    loss.backward();
+    sgd.step();
+    return loss.item<float>();
+  };
+  warm_up(step);
+  for (auto _ : state) benchmark::DoNotOptimize(step());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (auto [name, fn] : {std::pair{"jule", &jule_step}, std::pair{"vgg", &vgg_step}})
+  for (auto [name, fn] : {std::pair{"jule", &jule_step}, std::pair{"vgg", &vgg_step}, std::pair{"dec", &dec_step}})
     benchmark::RegisterBenchmark(name, fn)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime()

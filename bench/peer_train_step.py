@@ -8,6 +8,8 @@ One step = zero_grad, forward, loss, backward, SGD step, at batch 256 on 28x28 g
   vgg   fixed Sobel filter (grey -> 2 channels), [conv3x3 (no bias), BN, ReLU] x [32, 32] pool
         [64, 64] pool [128] pool, Linear 1152->512, ReLU, Dropout 0.5, Linear 512->512, ReLU,
         Linear 512->10; cross-entropy on fixed labels; SGD lr 0.05, momentum 0.9, weight decay 1e-5.
+  dec   Linear 784-500-500-2000-10 with ReLUs, mirrored decoder, linear output (DEC's autoencoder);
+        MSE to the input; SGD lr 0.01, momentum 0.9.
 Each: warm-up, then 3 repetitions of >= 1 s; prints "name median_ms min_ms cpu_ms" per net
 (cpu = process CPU time per step, all threads).
 
@@ -56,6 +58,17 @@ class VggNet(nn.Module):
         return self.head(self.classifier(self.features(x)).relu())
 
 
+def dec_autoencoder():
+    sizes = [784, 500, 500, 2000, 10]
+    layers = []
+    for path in (sizes, sizes[::-1]):
+        for i in range(len(path) - 1):
+            layers.append(nn.Linear(path[i], path[i + 1]))
+            if i < len(path) - 2:
+                layers.append(nn.ReLU())
+    return nn.Sequential(nn.Flatten(), *layers, nn.Unflatten(1, (1, 28, 28)))
+
+
 def make(name):
     torch.manual_seed(0)
     x = torch.rand(BATCH, 1, 28, 28)
@@ -64,6 +77,10 @@ def make(name):
         target = torch.randn(BATCH, 160) * 0.1
         opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-5)
         loss_fn = lambda out: nn.functional.mse_loss(out, target)
+    elif name == "dec":
+        net = dec_autoencoder()
+        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        loss_fn = lambda out: nn.functional.mse_loss(out, x)
     else:
         net = VggNet()
         labels = torch.randint(0, 10, (BATCH,))
@@ -102,7 +119,7 @@ def main():
     torch.set_num_threads(int(os.environ.get("CAKE_BENCH_THREADS", "2")))
     print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"mkldnn {torch.backends.mkldnn.is_available()}")
-    for name in ("jule", "vgg"):
+    for name in ("jule", "vgg", "dec"):
         median, best, cpu = time_step(make(name))
         print(f"{name} {median * 1e3:.2f} {best * 1e3:.2f} {cpu * 1e3:.2f}", flush=True)
 
