@@ -3,7 +3,7 @@
 
 Run with Debian's interpreter (python3-sklearn, python3-numpy), two threads:
     OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/peer_classical.py [task ...]
-Tasks: kmeans_pixels kmeans_pixels_elkan kmeans_pca gmm_diag gmm_full pca pca_full tsne (default: all).
+Tasks: kmeans_pixels kmeans_pixels_elkan kmeans_pca gmm_diag gmm_full pca pca_full tsne logreg (default: all).
 Prints one line per task: name, wall seconds, process CPU seconds, objective, and extra fields,
 in the same format as bench_classical, so the two can be compared row by row.
 """
@@ -51,6 +51,28 @@ def clustering_scores(y_true, y_pred):
     return counts[rows, cols].sum() / len(y_true), normalized_mutual_info_score(y_true, y_pred)
 
 
+def standardise(train, test):
+    mean, std = train.mean(0), np.maximum(train.std(0), 1e-8)
+    return (train - mean) / std, (test - mean) / std
+
+
+def logreg(x, y):
+    """The linear probe's solver (train::LogisticRegression): multinomial logistic regression on the
+    standardised pixels of the 60,000 training images, float64, L-BFGS from zero, at most 500
+    iterations. Cake's l2 = 1e-4 beside the mean cross-entropy is scikit-learn's C = 1 / (l2 N).
+    Objective: that mean cross-entropy + (l2 / 2) |W|^2 at the solution (lower is better), the
+    same formula on both sides; extra: iterations and test accuracy."""
+    from sklearn.linear_model import LogisticRegression
+    l2 = 1e-4
+    train, test = standardise(x.astype(np.float64), load_images("t10k-images-idx3-ubyte.gz").astype(np.float64))
+    model = LogisticRegression(C=1.0 / (l2 * len(train)), max_iter=500, multi_class="multinomial", solver="lbfgs")
+    _, wall, cpu = timed(lambda: model.fit(train, y))
+    log_p = model.predict_log_proba(train)
+    objective = -log_p[np.arange(len(y)), y].mean() + 0.5 * l2 * (model.coef_ ** 2).sum()
+    accuracy = (model.predict(test) == load_labels("t10k-labels-idx1-ubyte.gz")).mean()
+    report("logreg_pixels", wall, cpu, objective, n_iter=int(model.n_iter_[0]), test_accuracy=f"{accuracy:.4f}")
+
+
 def main(tasks):
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
@@ -85,6 +107,8 @@ def main(tasks):
     if "pca_full" in tasks:
         p, wall, cpu = timed(lambda: PCA(50, svd_solver="full").fit(x))
         report("pca50_full", wall, cpu, p.explained_variance_ratio_.sum(), solver="full")
+    if "logreg" in tasks:
+        logreg(x, y)
     if "tsne" in tasks:
         t = load_images("t10k-images-idx3-ubyte.gz", 5000)
         t50 = PCA(50, random_state=0).fit_transform(t)
@@ -94,5 +118,6 @@ def main(tasks):
 
 
 if __name__ == "__main__":
-    all_tasks = ["kmeans_pixels", "kmeans_pixels_elkan", "kmeans_pca", "gmm_diag", "gmm_full", "pca", "pca_full", "tsne"]
+    all_tasks = ["kmeans_pixels", "kmeans_pixels_elkan", "kmeans_pca", "gmm_diag", "gmm_full", "pca", "pca_full", "tsne",
+                 "logreg"]
     main(sys.argv[1:] or all_tasks)

@@ -15,7 +15,7 @@ export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2
 log=$(mktemp -d)
 tasks=("$@")
 if [[ ${#tasks[@]} -eq 0 ]]; then
-  tasks=(kmeans_pixels kmeans_pixels_elkan kmeans_pca gmm_diag gmm_full pca pca_full tsne)
+  tasks=(kmeans_pixels kmeans_pixels_elkan kmeans_pca gmm_diag gmm_full pca pca_full tsne logreg)
 fi
 echo "scikit-learn $(/usr/bin/python3 -c 'import sklearn; print(sklearn.__version__)'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for task in "${tasks[@]}"; do
