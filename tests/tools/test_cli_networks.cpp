@@ -141,3 +141,34 @@ TEST_CASE("finetune freeze=false: the encoder trains in its own group at lr * en
   CHECK(g.contains("val_accuracy"));
   CHECK(cake_cli(run + " freeze=false encoder_lr_scale=-1 --out ft_bad").code != 0);
 }
+
+TEST_CASE("pretrained: ae-kmeans and n2d cluster the codes of a saved autoencoder without training it") {
+  write_images();
+  // ae-kmeans trains its autoencoder and clusters the codes; the same command given that
+  // autoencoder's file must cluster the very same codes: the same labels, no epoch trained.
+  const std::string net = " latent_dim=3 hidden=32 n_clusters=3 tsne_samples=0 probe=false batch_size=16";
+  const CliResult trained = cake_cli("run ae-kmeans" + kData + " --out aek_trained --set epochs=3" + net);
+  REQUIRE_MESSAGE(trained.code == 0, trained.err);
+  const CliResult loaded =
+      cake_cli("run ae-kmeans" + kData + " --out aek_loaded --set pretrained=aek_trained/model.safetensors" + net);
+  REQUIRE_MESSAGE(loaded.code == 0, loaded.err);
+  CHECK(read_text(scratch() / "aek_trained" / "labels.npy") == read_text(scratch() / "aek_loaded" / "labels.npy"));
+  CHECK(read_text(scratch() / "aek_trained" / "embedding.npy") == read_text(scratch() / "aek_loaded" / "embedding.npy"));
+  const json m = read_json(scratch() / "aek_loaded" / "metrics.json");
+  CHECK(m["pretrained"] == "aek_trained/model.safetensors");
+  CHECK_FALSE(m.contains("epochs_run"));
+  for (const json& record : read_log(scratch() / "aek_loaded" / "log.jsonl")) CHECK_FALSE(record.contains("epoch"));
+  CHECK_FALSE(fs::exists(scratch() / "aek_loaded" / "checkpoint.safetensors"));
+
+  // n2d on the same file: UMAP and the GMM on those codes.
+  const CliResult n2d =
+      cake_cli("run n2d" + kData + " --out n2d_loaded --set pretrained=aek_trained/model.safetensors plot_samples=0" + net);
+  REQUIRE_MESSAGE(n2d.code == 0, n2d.err);
+  CHECK(data::read_npy(scratch() / "n2d_loaded" / "manifold.npy").sizes() == Shape{60, 3});
+  CHECK(read_json(scratch() / "n2d_loaded" / "metrics.json").contains("nmi"));
+
+  // A file that is not there is named.
+  const CliResult missing = cake_cli("run n2d" + kData + " --out n2d_missing --set pretrained=nowhere.safetensors" + net);
+  CHECK(missing.code != 0);
+  CHECK(missing.err.find("nowhere.safetensors") != std::string::npos);
+}

@@ -15,6 +15,7 @@ using namespace networks;
 std::vector<ParamSpec> params() {
   std::vector<ParamSpec> p = autoencoder_params("mlp", 12, "128");
   for (ParamSpec& spec : clustering_params("gmm", /*n_init=*/3)) p.push_back(spec);
+  p.push_back(pretrained_param());
   for (ParamSpec& spec : analysis_params()) p.push_back(spec);
   return with_training_params(p, {.epochs = 10, .batch_size = 256, .lr = 1e-3, .weight_decay = 1e-5, .patience = 10});
 }

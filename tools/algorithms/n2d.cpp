@@ -3,6 +3,8 @@
 //
 //   cake run n2d --data fashion-mnist:train --out runs/n2d                 # 50 epochs of pretraining
 //   cake run n2d --data fashion-mnist:train --out runs/n2d --set epochs=1000   # the paper's setting
+//   cake run n2d --data fashion-mnist:all --out runs/n2d --set pretrained=runs/dec/model.safetensors
+//       # UMAP + GMM on the codes of an autoencoder trained before (here dec's)
 //
 // The autoencoder is DEC's 784-500-500-2000-10 MLP (hidden 500,500,2000, latent_dim 10), trained
 // on the reconstruction error with Adam, batch 256 (the paper trains it for 1000 epochs: about
@@ -41,7 +43,8 @@ std::vector<ParamSpec> params() {
       {"umap_epochs", ParamType::Int, library_default(&O::n_epochs), "UMAP's SGD epochs (0: 500 up to 10,000 codes, 200 above)"},
       {"covariance_type", ParamType::String, library_default(&O::covariance_type), "covariance of each Gaussian", {"full", "diag", "tied", "spherical"}},
       {"n_init", ParamType::Int, library_default(&O::n_init), "GMM initialisations; the best likelihood wins"},
-      {"plot_samples", ParamType::Int, "10000", "codes in the 2-D UMAP figures umap_classes.png / umap_clusters.png (0: none)"}};
+      {"plot_samples", ParamType::Int, "10000", "codes in the 2-D UMAP figures umap_classes.png / umap_clusters.png (0: none)"},
+      pretrained_param()};
   p.insert(p.end(), own.begin(), own.end());
   for (ParamSpec& spec : analysis_params()) p.push_back(spec);
   return with_training_params(p, {.epochs = 50, .batch_size = 256, .lr = 1e-3, .weight_decay = 0.0, .patience = 10});
@@ -81,7 +84,7 @@ void save_umap_figures(RunContext& ctx, const Tensor& codes, const Tensor& clust
 }
 
 void run_n2d(RunContext& ctx) {
-  const AutoencoderRun run = run_autoencoder(ctx, {.model = ctx.params.get_string("model")});
+  const AutoencoderRun run = trained_or_pretrained_autoencoder(ctx, {.model = ctx.params.get_string("model")});
   deep_clustering::N2D n2d({.n_clusters = ctx.params.get_int("n_clusters"),
                             .umap_dim = ctx.params.get_int("umap_dim"),
                             .n_neighbors = ctx.params.get_int("umap_neighbors"),

@@ -150,10 +150,24 @@ struct AutoencoderRun {
 // for masking: original, masked, output), and the latent space and linear probe.
 AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objective);
 
-// ae-kmeans / ae-gmm: run_autoencoder, then cluster_codes (algorithms/deep_clustering/latent_clustering.h) on
+// `pretrained`: an autoencoder file to start from instead of pretraining one (the clustering
+// commands: ae-kmeans, ae-gmm, n2d, dec, idec), so that one pretrained network serves them all,
+// as the DEC, IDEC and N2D papers compare their methods on the same autoencoder.
+ParamSpec pretrained_param();
+// The autoencoder of a clustering command: run_autoencoder (training and everything it leaves)
+// when `pretrained` is empty; else the network loaded from that file (load_autoencoder: an
+// autoencoder, ae-*, n2d or dec run's model.safetensors or checkpoint.safetensors), in one process
+// only, with the codes, latent-space figures and linear probe of run_autoencoder's end.
+AutoencoderRun trained_or_pretrained_autoencoder(RunContext& ctx, const ObjectiveOptions& objective);
+// The pretrained autoencoder alone (no codes, no figures): the images split as run_autoencoder
+// splits them and the network from `path`, moved to the run's device. Refuses several ranks.
+AutoencoderRun load_pretrained_autoencoder(RunContext& ctx, const std::string& path);
+
+// ae-kmeans / ae-gmm: trained_or_pretrained_autoencoder, then cluster_codes (algorithms/deep_clustering/latent_clustering.h) on
 // the codes of every training row with `method`; ctx.save_labels adds nmi/ari/acc and figures.
 void run_autoencoder_clustering(RunContext& ctx, const std::string& method);
 // The parameters of run_autoencoder_clustering beyond the autoencoder's.
+// (pretrained_param() comes beside them: these go to the clusterer by name.)
 // n_init: the default number of restarts (ae-gmm uses 3: each EM run is costly).
 std::vector<ParamSpec> clustering_params(const std::string& method, std::int64_t n_init = 10);
 

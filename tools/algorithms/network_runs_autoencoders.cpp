@@ -59,6 +59,19 @@ std::shared_ptr<algorithms::Autoencoder> make_autoencoder(const RunContext& ctx,
   return std::make_shared<algorithms::MLPAutoencoder>(ctx.params.get_int_list("hidden"), latent_dim, image_shape);
 }
 
+namespace {
+
+// The end of every autoencoder run: the codes of every training row and of the test split,
+// embedding.npy and its figures, and the linear probe.
+void describe_codes(RunContext& ctx, AutoencoderRun& run) {
+  run.train_codes = algorithms::encode_all(*run.model, run.images.all);
+  if (run.images.test.defined()) run.test_codes = algorithms::encode_all(*run.model, run.images.test);
+  save_latent_space(ctx, run.train_codes, run.test_codes, run.images.test_labels);
+  linear_probe_metric(ctx, run.train_codes, run.images.all_labels, run.test_codes, run.images.test_labels);
+}
+
+}  // namespace
+
 AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objective) {
   AutoencoderRun run;
   run.images = run_images(ctx);
@@ -136,10 +149,36 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
     save_image_rows(ctx, "random_codes.png", {model.decode(randn({10, model.latent_dim()}).to(device))});
   }
 
-  run.train_codes = algorithms::encode_all(model, images.all);
-  if (images.test.defined()) run.test_codes = algorithms::encode_all(model, images.test);
-  save_latent_space(ctx, run.train_codes, run.test_codes, images.test_labels);
-  linear_probe_metric(ctx, run.train_codes, images.all_labels, run.test_codes, images.test_labels);
+  describe_codes(ctx, run);
+  return run;
+}
+
+ParamSpec pretrained_param() {
+  return {"pretrained", ParamType::String, "",
+          "an autoencoder file to start from (model.safetensors or checkpoint.safetensors of an autoencoder, ae-kmeans, "
+          "ae-gmm, n2d or dec run) instead of pretraining one; the training parameters are then unused"};
+}
+
+AutoencoderRun load_pretrained_autoencoder(RunContext& ctx, const std::string& path) {
+  // Nothing would train data-parallel: the rest of the run would repeat on every rank.
+  if (const int p = distributed::default_group().world_size(); p > 1)
+    throw UsageError(ctx.algorithm + " with pretrained=" + path + " runs in one process only (only the "
+                     "autoencoder's pretraining uses several ranks), but it was started on " + std::to_string(p) +
+                     " ranks: run it without mpirun");
+  AutoencoderRun run;
+  run.images = run_images(ctx);
+  run.model = algorithms::load_autoencoder(path, run.images.image_shape);
+  run.model->to(ctx.device);
+  ctx.progress->message("loaded the autoencoder " + path);
+  ctx.metrics["pretrained"] = path;
+  return run;
+}
+
+AutoencoderRun trained_or_pretrained_autoencoder(RunContext& ctx, const ObjectiveOptions& objective) {
+  const std::string& pretrained = ctx.params.get_string("pretrained");
+  if (pretrained.empty()) return run_autoencoder(ctx, objective);
+  AutoencoderRun run = load_pretrained_autoencoder(ctx, pretrained);
+  describe_codes(ctx, run);
   return run;
 }
 
@@ -163,7 +202,7 @@ std::vector<ParamSpec> clustering_params(const std::string& method, std::int64_t
 }
 
 void run_autoencoder_clustering(RunContext& ctx, const std::string& method) {
-  const AutoencoderRun run = run_autoencoder(ctx, {.model = ctx.params.get_string("model")});
+  const AutoencoderRun run = trained_or_pretrained_autoencoder(ctx, {.model = ctx.params.get_string("model")});
   ctx.progress->message("clustering " + std::to_string(run.train_codes.size(0)) + " codes with " + method + " ...");
   // The clustering parameters of this command (clustering_params) go to the clusterer by name
   // (cluster/clusterer.h): no method-specific branches here.

@@ -29,9 +29,7 @@ std::vector<ParamSpec> dec_params(bool idec) {
   // 0.9, batch 256, 300 epochs, no weight decay).
   std::vector<ParamSpec> p = autoencoder_params("dec", 10, "500,500,2000");
   set_default(p, "optimizer", "sgd");
-  p.push_back({"pretrained", ParamType::String, "",
-               "an autoencoder file to start from (model.safetensors or checkpoint.safetensors of an autoencoder, "
-               "ae-kmeans or dec run) instead of pretraining one"});
+  p.push_back(pretrained_param());
   p.push_back({"n_clusters", ParamType::Int, "10", "number of clusters"});
   p.push_back({"kmeans_n_init", ParamType::Int, "20", "k-means restarts for the first centres (DEC-keras: 20)"});
   p.push_back({"update_interval", ParamType::Int, "140", "optimiser steps between refreshes of the target distribution P"});
@@ -51,23 +49,12 @@ void run_dec(RunContext& ctx, bool idec) {
   std::shared_ptr<algorithms::Autoencoder> autoencoder;
   RunImages images;
   const std::string& pretrained = ctx.params.get_string("pretrained");
-  if (pretrained.empty()) {
-    AutoencoderRun run = run_autoencoder(ctx, {.model = ctx.params.get_string("model")});
-    autoencoder = run.model;
-    images = std::move(run.images);
-  } else {
-    // Nothing would train data-parallel: the clustering phase alone would repeat on every rank.
-    if (const int p = distributed::default_group().world_size(); p > 1)
-      throw UsageError(ctx.algorithm + " with pretrained=" + pretrained + " runs in one process only (only the "
-                       "autoencoder's pretraining uses several ranks), but it was started on " + std::to_string(p) +
-                       " ranks: run it without mpirun");
-    images = run_images(ctx);
-    autoencoder = algorithms::load_autoencoder(pretrained, images.image_shape);
-    autoencoder->to(ctx.device);
-    ctx.progress->message("loaded the autoencoder " + pretrained);
-    // The clustering checkpoints go straight into --out (tools/output.h).
-    if (ctx.publish) ctx.publish();
-  }
+  AutoencoderRun run = pretrained.empty() ? run_autoencoder(ctx, {.model = ctx.params.get_string("model")})
+                                          : load_pretrained_autoencoder(ctx, pretrained);
+  autoencoder = run.model;
+  images = std::move(run.images);
+  // The clustering checkpoints go straight into --out (tools/output.h).
+  if (!pretrained.empty() && ctx.publish) ctx.publish();
 
   // 2. The clustering phase on every training row, resumed from the run's own checkpoint.
   const std::filesystem::path checkpoint = ctx.path("dec_checkpoint.safetensors");
