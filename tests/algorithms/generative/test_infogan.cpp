@@ -186,7 +186,7 @@ TEST_CASE("InfoGAN: Q's argmax separates two kinds of images after a short train
   const auto [images, labels] = half_images(64, 6);
   // A GAN this small and this briefly trained is chaotic: a different rounding (another CPU's
   // kernels, -O1 against -O3) sends a start into a one-cluster collapse or out of it (measured:
-  // 2 to 4 of these 5 starts separate exactly, depending on the build and the machine). So, as
+  // 3 of these 5 starts separate exactly in each build here, not the same 3 at -O1 and -O3). So, as
   // InfoGAN's authors pick among runs, at least one of five starts must separate the kinds exactly,
   // and every start must raise the mutual-information term.
   std::int64_t separated = 0;
