@@ -73,6 +73,19 @@ void run_layer(benchmark::State& state, const Layer& l, bool onednn) {
   }
 }
 
+// Max pooling 2x2, stride 2, without a graph (a key encoder's or a feature extractor's forward)
+// on the 256 x 64 x 24 x 24 maps of the MoCo poster network's trunk.
+void run_max_pool_inference(benchmark::State& state, bool onednn) {
+  set_num_threads(bench_threads());
+  native::OneDnnGuard guard(onednn);
+  manual_seed(0);
+  const Tensor x = randn({kBatch, 64, 24, 24});
+  for (auto _ : state) {
+    const Tensor y = max_pool2d(x, {.kernel = {2, 2}});
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,6 +101,15 @@ int main(int argc, char** argv) {
           ->Repetitions(5)
           ->ReportAggregatesOnly(true);
     }
+  }
+  for (bool onednn : paths) {
+    const std::string name = std::string("max_pool_2x2_inference") + (onednn ? "/onednn" : "/fallback");
+    benchmark::RegisterBenchmark(name.c_str(), [onednn](benchmark::State& s) { run_max_pool_inference(s, onednn); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->MinTime(0.5)
+        ->Repetitions(5)
+        ->ReportAggregatesOnly(true);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -42,9 +42,6 @@ bool conv2d_backward_data(const native::ConvGeometry& g, const Tensor& grad_y, c
                           const Tensor& grad_x);
 bool conv2d_backward_weight(const native::ConvGeometry& g, const Tensor& x, const Tensor& grad_y,
                             const Tensor& grad_weight, const Tensor& grad_bias);
-// Values only: oneDNN's max-pool workspace is opaque, so when indices are wanted (training)
-// the fallback computes them; inference runs here.
-bool max_pool2d_forward_inference(const native::PoolGeometry& g, const Tensor& x, const Tensor& y);
 bool avg_pool2d_forward(const native::PoolGeometry& g, const Tensor& x, const Tensor& y);
 bool avg_pool2d_backward(const native::PoolGeometry& g, const Tensor& grad_y, const Tensor& grad_x);
 }  // namespace onednn

@@ -1,7 +1,7 @@
 // cpu/onednn_kernels.cpp: float32 convolution and pooling through oneDNN
 // 2.x (Debian's libdnnl-dev), compiled only when Cake is built with it (CAKE_HAVE_ONEDNN).
 // nn_routing.cpp decides when these run; each returns false for a case oneDNN rejects, and the
-// caller then runs Cake's fallback. (Batch normalisation is Cake's own: nn_routing.cpp says why.)
+// caller then runs Cake's fallback. (Batch normalisation and max pooling are Cake's own: nn_routing.cpp says why.)
 //
 // How oneDNN is driven (see https://oneapi-src.github.io/oneDNN/ "Basic concepts"):
 //   1. describe the operation (shapes, strides, padding; a *desc*),
@@ -365,18 +365,6 @@ struct PoolEntry {
 };
 
 }  // namespace
-
-bool max_pool2d_forward_inference(const PoolGeometry& g, const Tensor& x, const Tensor& y) {
-  static PrimitiveCache<PoolEntry> cache;
-  auto entry = cache.get(pool_key(0, g), [&](PoolEntry& e) {
-    e.descs = pool_descs(g);
-    e.primitive = dnnl::pooling_forward(
-        pool_forward_pd(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, e.descs));
-  });
-  if (!entry->supported) return false;
-  run(entry->primitive, {{DNNL_ARG_SRC, wrap(entry->descs.src, x)}, {DNNL_ARG_DST, wrap(entry->descs.dst, y)}});
-  return true;
-}
 
 bool avg_pool2d_forward(const PoolGeometry& g, const Tensor& x, const Tensor& y) {
   static PrimitiveCache<PoolEntry> cache;
