@@ -122,15 +122,16 @@ int tsne_large(std::int64_t n, std::int64_t n_iter) {
 // (float64, L-BFGS from zero, l2 = 1e-4, at most 500 iterations), scored on the test images. The
 // objective is the mean cross-entropy + (l2 / 2) |W|^2 at the solution, as peer_classical.py's.
 void logreg(const Tensor& x, const Tensor& y) {
+  const data::LabeledData test_set = data::load_named("fashion-mnist:test");
   const Tensor train = x.to(kFloat64);
-  const Tensor test = flat_images(data::load_named("fashion-mnist:test")).to(kFloat64);
+  const Tensor test = flat_images(test_set).to(kFloat64);
   const Tensor mean = train.mean(0, true), scale = train.std(0, true, /*correction=*/0).clamp(1e-8, std::nullopt);
   const Tensor train_s = (train - mean) / scale, test_s = (test - mean) / scale;
   train::LogisticRegression model({.l2 = 1e-4, .max_iter = 500});
   const Timing t = timed([&] { model.fit(train_s, y); });
   char extra[96];
   std::snprintf(extra, sizeof extra, "n_iter=%lld test_accuracy=%.4f", static_cast<long long>(model.n_iter()),
-                model.score(test_s, data::load_named("fashion-mnist:test").labels));
+                model.score(test_s, test_set.labels));
   report("logreg_pixels", t, model.loss(), extra);
 }
 
