@@ -50,11 +50,17 @@ void TimedProgress::start(const std::string& phase, std::int64_t total) {
   step_ = 0;
   values_.clear();
   started_ = std::chrono::steady_clock::now();
+  rate_base_step_ = 0;
+  rate_base_time_ = started_;
   active_ = true;
 }
 
 void TimedProgress::update(std::int64_t step, const std::vector<std::pair<std::string, double>>& values) {
   if (!active_) start("step", 0);
+  if (step_ == 0 && step > 1) {
+    rate_base_step_ = step;
+    rate_base_time_ = std::chrono::steady_clock::now();
+  }
   step_ = step;
   values_ = values;
   on_update();
@@ -78,8 +84,9 @@ std::string TimedProgress::status_text(bool finished) const {
   }
   // The rate so far; slow phases (epochs) read better as seconds per step.
   const double elapsed = seconds_since(started_);
-  if (step_ > 0 && elapsed > 0) {
-    const double rate = static_cast<double>(step_) / elapsed;
+  const double rate_elapsed = seconds_since(rate_base_time_);
+  if (step_ > rate_base_step_ && rate_elapsed > 0) {
+    const double rate = static_cast<double>(step_ - rate_base_step_) / rate_elapsed;
     char buffer[48];
     if (rate >= 1.0) {
       std::snprintf(buffer, sizeof buffer, "  %.1f it/s", rate);
@@ -87,12 +94,11 @@ std::string TimedProgress::status_text(bool finished) const {
       std::snprintf(buffer, sizeof buffer, "  %.1f s/it", 1.0 / rate);
     }
     text += buffer;
-    if (finished) {
-      text += "  took " + format_duration(elapsed);
-    } else if (total_ > step_) {
+    if (!finished && total_ > step_) {
       text += "  ETA " + format_duration(static_cast<double>(total_ - step_) / rate);
     }
   }
+  if (finished && step_ > 0) text += "  took " + format_duration(elapsed);
   for (const auto& [name, value] : values_) text += "  " + name + " " + format_value(value);
   return text;
 }

@@ -50,6 +50,11 @@ class TimedProgress : public Progress {
   std::int64_t step_ = 0;
   std::vector<std::pair<std::string, double>> values_;
   std::chrono::steady_clock::time_point started_;
+  // The rate and the ETA count from here: the phase's start, or, when the first update already
+  // reports a step past 1 (a resumed run, or a caller reporting every few steps), that update.
+  // Otherwise a run resumed at epoch 229 of 300 would claim 229 epochs in its first minute.
+  std::int64_t rate_base_step_ = 0;
+  std::chrono::steady_clock::time_point rate_base_time_;
   bool active_ = false;
 };
 

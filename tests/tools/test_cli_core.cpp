@@ -2,9 +2,11 @@
 // directories and the figures (pixel checks on the canvases they return).
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/data/npy.h"
@@ -123,6 +125,22 @@ TEST_CASE("progress lines: the first, then at most one per interval, then the la
   const std::string five = every.str();
   CHECK(std::count(five.begin(), five.end(), '\n') == 5);
   CHECK(five.find("ETA") == std::string::npos);
+
+  // A resumed run (epoch 230 of 300 is its first) times only the epochs it ran itself: its first
+  // line shows no rate, and 69 epochs left at <= 50 per second are more than a second away,
+  // where counting all 231 epochs in 20 ms would claim 0:00.
+  std::ostringstream resumed_out;
+  LineProgress resumed(resumed_out, 0.0);
+  resumed.start("epoch", 300);
+  resumed.update(230);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  resumed.update(231);
+  resumed.finish();
+  const std::string resumed_text = resumed_out.str();
+  const std::string first_line = resumed_text.substr(0, resumed_text.find('\n'));
+  CHECK(first_line == "epoch 230/300");
+  CHECK(resumed_text.find("epoch 231/300") != std::string::npos);
+  CHECK(resumed_text.find("ETA 0:00") == std::string::npos);
 
   std::ostringstream bar_out;
   BarProgress bar(bar_out, 10);
