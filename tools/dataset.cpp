@@ -9,6 +9,7 @@
 #include "cake/data/datasets.h"
 #include "cake/data/file_io.h"
 #include "cake/data/npy.h"
+#include "cake/distributed/shard_io.h"
 #include "tools/errors.h"
 
 namespace cake::cli {
@@ -39,24 +40,13 @@ InputData load_named_input(const std::string& spec) {
   return in;
 }
 
-// Features from a file: rows are samples; 3-D and 4-D arrays are images.
-InputData load_file_input(const std::string& path) {
+// The rules every features array gets, read whole or as a shard: rows are samples; 3-D and 4-D
+// arrays are images. `what` names the array in errors (the file, or "rows 5-9 of" the file).
+InputData features_from_array(Tensor x, const std::string& what) {
   InputData in;
-  data::check_regular_file(path);  // a folder or FIFO is named as such, not "no such file"
-  const std::string ext = lowercase_extension(path);
-  Tensor x;
-  if (ext == ".csv") {
-    data::CsvData table = data::read_csv(path);
-    x = table.features;
-  } else if (ext == ".npy") {
-    x = data::read_npy(path);
-  } else {
-    throw UsageError("--data " + path + ": expected a .npy or .csv file or a named data set " +
-                     "(fashion-mnist:train, fashion-mnist:test, mnist:train, mnist:test)");
-  }
-  CAKE_CHECK(x.dim() >= 1 && x.dim() <= 4, path, ": expected [N, D] features or [N, H, W] / [N, C, H, W] images, got shape ",
+  CAKE_CHECK(x.dim() >= 1 && x.dim() <= 4, what, ": expected [N, D] features or [N, H, W] / [N, C, H, W] images, got shape ",
              x.sizes());
-  CAKE_CHECK(x.numel() > 0, path, ": the array is empty (shape ", x.sizes(), ")");
+  CAKE_CHECK(x.numel() > 0, what, ": the array is empty (shape ", x.sizes(), ")");
   const bool images = x.dim() >= 3;
   if (images) in.image_shape = x.dim() == 3 ? Shape{1, x.size(1), x.size(2)} : Shape{x.size(1), x.size(2), x.size(3)};
   // Pixel bytes 0..255 become intensities in [0, 1], the convention of every image in Cake.
@@ -64,9 +54,19 @@ InputData load_file_input(const std::string& path) {
   x = x.to(kFloat32);
   if (scale_bytes) x = x / 255.0;
   in.data = (x.dim() == 1 ? x.unsqueeze(1) : x.flatten(1)).contiguous();
-  CAKE_CHECK(cake::isfinite(in.data).to(kInt64).sum().item<std::int64_t>() == in.data.numel(), path,
+  CAKE_CHECK(cake::isfinite(in.data).to(kInt64).sum().item<std::int64_t>() == in.data.numel(), what,
              ": the data hold NaN or infinite values");
   return in;
+}
+
+// Features from a file.
+InputData load_file_input(const std::string& path) {
+  data::check_regular_file(path);  // a folder or FIFO is named as such, not "no such file"
+  const std::string ext = lowercase_extension(path);
+  if (ext == ".csv") return features_from_array(data::read_csv(path).features, path);
+  if (ext == ".npy") return features_from_array(data::read_npy(path), path);
+  throw UsageError("--data " + path + ": expected a .npy or .csv file or a named data set " +
+                   "(fashion-mnist:train, fashion-mnist:test, mnist:train, mnist:test)");
 }
 
 }  // namespace
@@ -107,6 +107,39 @@ InputData load_input(const std::string& data_spec, const std::string& labels_pat
                in.data.size(0), " samples of ", data_spec);
   }
   return in;
+}
+
+bool readable_as_shards(const std::string& data_spec) {
+  return !data::is_named_dataset(data_spec) && lowercase_extension(data_spec) == ".npy";
+}
+
+ShardedInput load_input_shard(const std::string& data_spec, const std::string& labels_path,
+                              const distributed::ProcessGroup& group) {
+  CAKE_CHECK(readable_as_shards(data_spec), "load_input_shard: ", data_spec, " is not a .npy file");
+  data::check_regular_file(data_spec);
+  distributed::FileShard mine;
+  try {
+    mine = distributed::read_npy_shard(group, data_spec);
+  } catch (const cake::Error& e) {
+    // The file's own message counts elements within this rank's rows: say which rows they are.
+    const distributed::Shard shard = distributed::shard_rows(data::npy_shape(data_spec)[0], group.rank(), group.world_size());
+    throw cake::Error("rank " + std::to_string(group.rank()) + ", reading rows " + std::to_string(shard.begin) + "-" +
+                      std::to_string(shard.end - 1) + " (elements counted from row " + std::to_string(shard.begin) +
+                      "): " + e.what());
+  }
+  CAKE_CHECK(mine.shard.size() > 0, data_spec, " has ", mine.total_rows, " rows, fewer than the ", group.world_size(),
+             " ranks: rank ", group.rank(), " would hold none");
+  const std::string what = mine.shard.size() == mine.total_rows
+                               ? data_spec
+                               : "rows " + std::to_string(mine.shard.begin) + "-" + std::to_string(mine.shard.end - 1) +
+                                     " of " + data_spec;
+  ShardedInput out{.input = features_from_array(std::move(mine.rows), what), .shard = mine.shard, .total_rows = mine.total_rows};
+  if (!labels_path.empty() && labels_path != "-") {
+    out.input.labels = load_labels(labels_path);
+    CAKE_CHECK(out.input.labels.size(0) == out.total_rows, labels_path, ": ", out.input.labels.size(0), " labels for the ",
+               out.total_rows, " samples of ", data_spec);
+  }
+  return out;
 }
 
 }  // namespace cake::cli

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cake/distributed/process_group.h"
 #include "cake/tensor/tensor.h"
 
 namespace cake::cli {
@@ -27,6 +28,21 @@ struct InputData {
 };
 
 InputData load_input(const std::string& data, const std::string& labels_path);
+
+// Under mpirun, for a command that splits the rows over the ranks (MultiRank::Sharded): each
+// rank reads only its own rows of a --data .npy file (cake::distributed::read_npy_shard: the
+// header, one seek, those rows' bytes), so no rank holds the whole file. The rows get the rules
+// of load_input (uint8 images scaled to [0, 1], float32, no NaN); --labels is read whole (one
+// integer per row) and checked against the file's row count. Named data sets and .csv files
+// have no such path: every rank loads them whole and takes its rows afterwards.
+struct ShardedInput {
+  InputData input;                 // input.data: this rank's rows only
+  distributed::Shard shard;        // where they sit among all the rows
+  std::int64_t total_rows = 0;     // N
+};
+bool readable_as_shards(const std::string& data);  // a .npy file (not a named data set or .csv)
+ShardedInput load_input_shard(const std::string& data, const std::string& labels_path,
+                              const distributed::ProcessGroup& group);
 
 // What a label file holds: true classes, or a clustering's predictions (where -1 marks noise).
 enum class LabelRole { Truth, Prediction };

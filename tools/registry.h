@@ -33,6 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cake/distributed/process_group.h"
 #include "cake/tensor/tensor.h"
 
 namespace cake::cli {
@@ -98,6 +99,21 @@ struct RunContext {
   Progress* progress = nullptr;  // never null (a silent one with --quiet)
   // Extra data sets a training algorithm may use (e.g. the test split of a named data set).
   Tensor test_data, test_labels;
+  // Under mpirun, a command that shards rows (MultiRank::Sharded) given a .npy file reads only
+  // its own rows (tools/dataset.h, load_input_shard): `data` then holds rows
+  // [data_shard->begin, data_shard->end) of n_rows(), while `labels` holds every row's.
+  // Unset otherwise: `data` holds every row.
+  std::optional<distributed::Shard> data_shard;
+  std::int64_t total_rows = 0;  // set with data_shard
+  // The number of samples of the run, whichever part of them `data` holds.
+  std::int64_t n_rows() const { return data_shard ? total_rows : data.size(0); }
+  // A Sharded command's rows on this rank and where they sit among all of them: `data` itself
+  // when it was read as a shard, else its shard_rows() slice.
+  struct LocalRows {
+    Tensor x;
+    distributed::Shard shard;
+  };
+  LocalRows local_rows(const distributed::ProcessGroup& group) const;
 
   nlohmann::json metrics;       // written to metrics.json after run() returns
   Tensor predicted_labels;      // int64 [N] on the CPU: what save_labels last saved

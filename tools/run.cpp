@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "cake/cuda/cuda.h"
 #include "cake/data/file_io.h"
 #include "cake/distributed/process_group.h"
+#include "cake/tensor/creation.h"
 #include "cake/tensor/parallel.h"
 #include "cake/tensor/random.h"
 #include "tools/commands.h"
@@ -106,7 +108,7 @@ std::string utc_timestamp() {
 void print_summary(const RunContext& ctx, double seconds) {
   char elapsed[32];
   std::snprintf(elapsed, sizeof elapsed, "%.2f", seconds);
-  std::cout << ctx.algorithm << " finished in " << elapsed << " s on " << ctx.data.size(0) << " samples";
+  std::cout << ctx.algorithm << " finished in " << elapsed << " s on " << ctx.n_rows() << " samples";
   if (ctx.metrics.contains("n_clusters")) std::cout << ", " << ctx.metrics["n_clusters"] << " clusters";
   std::cout << "\n";
   std::string line;
@@ -227,6 +229,28 @@ void check_multi_rank(const AlgorithmEntry& algorithm) {
                      algorithm.name + " ...`); docs/distributed.md lists the commands that use several ranks");
 }
 
+// Under mpirun, each rank of a Sharded command reads its own rows of the --data file. A rank
+// that fails (a NaN in its rows, a truncated file) must not leave the others waiting in the
+// first collective until the timeout: the ranks agree first, and every rank stops with a
+// message, the failing one with its own reason.
+ShardedInput load_shards_together(const std::string& data_spec, const std::string& labels) {
+  distributed::ProcessGroup& group = distributed::default_group();
+  ShardedInput mine;
+  std::exception_ptr failure;
+  try {
+    mine = load_input_shard(data_spec, labels, group);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  Tensor failed_ranks = full({1}, failure ? 1.0 : 0.0, kFloat64);
+  group.all_reduce(failed_ranks, distributed::ReduceOp::Sum);
+  if (failure) std::rethrow_exception(failure);
+  const auto others = static_cast<std::int64_t>(failed_ranks.item<double>());
+  CAKE_CHECK(others == 0, "--data ", data::printable(data_spec), ": ", others, " other rank(s) could not read their rows ",
+             "(their messages say why); rank ", group.rank(), " stops with them");
+  return mine;
+}
+
 }  // namespace
 
 int run_command(const RunOptions& given) {
@@ -295,7 +319,16 @@ int run_command(const RunOptions& given) {
 
   StopHandlers stop_handlers;
   ctx.stop_requested = [] { return stop_requested.load(); };
-  InputData input = load_input(options.data, options.labels);
+  InputData input;
+  if (group.world_size() > 1 && algorithm.multi_rank == MultiRank::Sharded && !ctx.device.is_cuda() &&
+      readable_as_shards(options.data)) {
+    ShardedInput mine = load_shards_together(options.data, options.labels);
+    input = std::move(mine.input);
+    ctx.data_shard = mine.shard;
+    ctx.total_rows = mine.total_rows;
+  } else {
+    input = load_input(options.data, options.labels);
+  }
   ctx.data = input.data.to(ctx.device);
   ctx.labels = input.labels;
   ctx.image_shape = input.image_shape;
@@ -336,7 +369,9 @@ int run_command(const RunOptions& given) {
     record["resumes"].push_back({{"at", utc_timestamp()}, {"command", options.command_line}});
   }
   write_json_file(ctx.path("config.json"), record);
-  ctx.log({{"event", options.resume ? "resume" : "start"}, {"algorithm", algorithm.name}, {"n_samples", ctx.data.size(0)}});
+  nlohmann::json start_event = {{"event", options.resume ? "resume" : "start"}, {"algorithm", algorithm.name}, {"n_samples", ctx.n_rows()}};
+  if (ctx.data_shard) start_event["rows_read"] = ctx.data.size(0);  // this rank's (rank 0's) shard of the file
+  ctx.log(start_event);
 
   std::unique_ptr<Progress> progress = make_progress(options.quiet);
   ctx.progress = progress.get();
@@ -365,7 +400,7 @@ int run_command(const RunOptions& given) {
   progress->finish();
   const double seconds = std::chrono::duration<double>(clock::now() - started).count();
 
-  ctx.metrics["n_samples"] = ctx.data.size(0);
+  ctx.metrics["n_samples"] = ctx.n_rows();
   ctx.metrics["n_features"] = ctx.data.size(1);
   ctx.metrics["time_s"] = seconds;
   ctx.metrics["world_size"] = group.world_size();

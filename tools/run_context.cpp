@@ -67,8 +67,15 @@ void RunContext::log(const nlohmann::json& record) {
   CAKE_CHECK(out.good(), "cannot append to ", data::quoted(path("log.jsonl")));
 }
 
+RunContext::LocalRows RunContext::local_rows(const distributed::ProcessGroup& group) const {
+  const Tensor x = data.cpu();
+  if (data_shard) return {x, *data_shard};
+  const distributed::Shard shard = distributed::shard_rows(x.size(0), group.rank(), group.world_size());
+  return {x.narrow(0, shard.begin, shard.size()), shard};
+}
+
 void RunContext::save_labels(const Tensor& predicted) {
-  const std::int64_t n = data.size(0);
+  const std::int64_t n = n_rows();
   CAKE_CHECK(predicted.dim() == 1 && predicted.size(0) == n, algorithm, ": save_labels expects one label per sample, shape [",
              n, "], got ", predicted.sizes());
   CAKE_CHECK(!predicted.is_floating_point(), algorithm, ": save_labels expects integer labels, got ",
@@ -85,20 +92,25 @@ void RunContext::save_labels(const Tensor& predicted) {
     write_figure(*this, "confusion_matrix.png",
                  figures::confusion_plot(algorithm + ": classes vs clusters", table, row_names(table, class_names)));
   }
+  // The figures that draw the samples themselves use the rows this process holds: all of them,
+  // or under mpirun with a sharded read, rank 0's (the rank that writes the figures).
+  const Tensor shown_labels =
+      data_shard ? predicted_labels.narrow(0, data_shard->begin, data_shard->size()).contiguous() : predicted_labels;
+  const std::int64_t shown = data.size(0);
   if (image_shape && image_figure_fits(*this, "cluster_samples.png")) {
-    const Tensor images = data.detach().cpu().reshape({n, (*image_shape)[0], (*image_shape)[1], (*image_shape)[2]});
+    const Tensor images = data.detach().cpu().reshape({shown, (*image_shape)[0], (*image_shape)[1], (*image_shape)[2]});
     write_figure(*this, "cluster_samples.png",
-                 figures::cluster_grid(algorithm + ": samples of each cluster", images, predicted_labels));
+                 figures::cluster_grid(algorithm + ": samples of each cluster", images, shown_labels));
   }
   if (data.size(1) == 2)
     write_figure(*this, "clusters.png",
-                 figures::scatter_plot(algorithm + ": clusters", data, predicted_labels,
+                 figures::scatter_plot(algorithm + ": clusters", data, shown_labels,
                                        {.label_prefix = "cluster", .x_label = "feature 0", .y_label = "feature 1"}));
 }
 
 void RunContext::save_embedding(const Tensor& embedding, const std::string& name) {
-  CAKE_CHECK(embedding.dim() == 2 && embedding.size(0) == data.size(0), algorithm,
-             ": save_embedding expects one row per sample, shape [", data.size(0), ", D], got ", embedding.sizes());
+  CAKE_CHECK(embedding.dim() == 2 && embedding.size(0) == n_rows(), algorithm,
+             ": save_embedding expects one row per sample, shape [", n_rows(), ", D], got ", embedding.sizes());
   const Tensor e = embedding.detach().cpu().contiguous();
   data::write_npy(path(name + ".npy"), e);
   if (e.size(1) < 2) return;  // nothing to draw in the plane

@@ -3,6 +3,8 @@
 #   kmeans: the same labels.npy byte for byte, centroids.npy to 1e-5 (sums in another order);
 #   gmm (diag, k-means initialisation): the same labels.npy byte for byte, means.npy to 1e-9;
 #   pca: the same components up to sign, the same explained variances;
+#   kmeans and gmm on a .npy file that each rank reads its own rows of: the same labels and scores
+#   as one process; a NaN in rank 1's rows stops both ranks with a message;
 #   a single-process command (dbscan) is refused with a clear message;
 #   conv-autoencoder (one epoch on 640 images: 576 training rows, 9 batches of 64): the same epoch losses to 1e-6 relative.
 # Exit 77 (skipped) without MPI in the build or mpirun on the machine.
@@ -58,6 +60,46 @@ paste <(variances "$work/pc1") <(variances "$work/pc2") | awk '
   END { if (n != 5) { print n " explained variances, expected 5"; bad = 1 }; exit bad }'
 grep -q '"world_size": 2' "$work/pc2/metrics.json"
 
+# --data FILE.npy under mpirun: each rank reads only its own rows (the start event of log.jsonl
+# records rank 0's 300 of the 600), and the results equal one process reading the whole file:
+# kmeans' labels byte for byte, gmm's labels byte for byte and its log-likelihood, BIC and AIC
+# (summed over the ranks) to 1e-9 relative. The PCA projection above is the data file; kmeans'
+# labels serve as the truth, so the scores are computed too.
+rows="$work/pc1/embedding.npy"; truth="$work/km1/labels.npy"
+for cmd in "kmeans --set n_clusters=4 n_init=3" "gmm --set n_components=4 covariance_type=full n_init=2"; do
+  name=${cmd%% *}
+  read -r -a args <<< "run $cmd --data $rows --labels $truth --seed 5 --quiet"
+  "$cake" "${args[@]}" --out "$work/f1_$name"
+  "${mpi[@]}" "$cake" "${args[@]}" --out "$work/f2_$name"
+  cmp "$work/f1_$name/labels.npy" "$work/f2_$name/labels.npy"
+  grep -q '"n_samples":600' "$work/f2_$name/log.jsonl" || { echo "$name: n_samples 600 missing from log.jsonl"; exit 1; }
+  grep -q '"rows_read":300' "$work/f2_$name/log.jsonl" || { echo "$name: rank 0 did not read 300 rows"; exit 1; }
+  grep -q '"n_samples": 600' "$work/f2_$name/metrics.json"
+done
+score() { tr -d ' \n' < "$1/metrics.json" | grep -o "\"$2\":[-0-9.e+]*" | cut -d: -f2; }
+for key in log_likelihood bic aic nmi; do
+  a=$(score "$work/f1_gmm" $key); b=$(score "$work/f2_gmm" $key)
+  awk -v a="$a" -v b="$b" -v k="$key" 'BEGIN { d = a - b; if (d < 0) d = -d; m = a < 0 ? -a : a
+    if (a == "" || d > 1e-9 * (m > 1 ? m : 1)) { print "gmm " k ": " a " (one process) vs " b " (2 ranks)"; exit 1 } }'
+done
+pf=(run pca --data "$rows" --set n_components=3 svd_solver=covariance_eigh --seed 5 --quiet)
+"$cake" "${pf[@]}" --out "$work/f1_pca"
+"${mpi[@]}" "$cake" "${pf[@]}" --out "$work/f2_pca"
+grep -q '"rows_read":300' "$work/f2_pca/log.jsonl" || { echo "pca: rank 0 did not read 300 rows"; exit 1; }
+paste <(variances "$work/f1_pca") <(variances "$work/f2_pca") | awk '
+  { n++; d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6 * $1) { print "explained variance " $1 " vs " $2; bad = 1 } }
+  END { if (n != 3) { print n " explained variances, expected 3"; bad = 1 }; exit bad }'
+[[ $(od -An -j 128 -v -f "$work/f2_pca/embedding.npy" | wc -w) == 1800 ]] || { echo "pca: the projection lacks rows"; exit 1; }
+# A rank whose rows cannot be read stops the job with a message naming its rows, not a wait
+# until the collective timeout: a NaN in the last row is in rank 1's shard only. (Rank 0 stops
+# too, saying another rank failed, unless mpirun ends it first.)
+cp "$rows" "$work/nan.npy"
+printf '\x00\x00\xc0\x7f' | dd of="$work/nan.npy" bs=1 seek=$(( $(stat -c %s "$rows") - 4 )) conv=notrunc status=none
+if timeout 120 "${mpi[@]}" "$cake" run kmeans --data "$work/nan.npy" --set n_clusters=4 --quiet --out "$work/nan2" 2> "$work/nan2.err"; then
+  echo "mpirun -np 2 cake run kmeans on a file with a NaN should have failed"; exit 1
+fi
+grep -q "rows 300-599 of .*nan.npy: the data hold NaN" "$work/nan2.err" || { cat "$work/nan2.err"; exit 1; }
+
 # A single-process command is refused on several ranks, with a message naming it.
 if "${mpi[@]}" "$cake" run dbscan --data fashion-mnist:test:50 --quiet --out "$work/db2" 2> "$work/db2.err"; then
   echo "mpirun -np 2 cake run dbscan should have been refused"; exit 1
@@ -73,4 +115,4 @@ losses() { grep -o '"\(train\|val\)_loss":[0-9.e+-]*' "$1/log.jsonl" | cut -d: -
 paste <(losses "$work/ae1") <(losses "$work/ae2") | awk '
   { n++; d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6 * $1) { print "loss " $1 " (one process) vs " $2 " (2 ranks)"; bad = 1 } }
   END { if (n < 2) { print "no losses found in log.jsonl"; bad = 1 }; exit bad }'
-echo "cli_ranks: kmeans, gmm, pca and conv-autoencoder on 2 ranks agree with one process; dbscan is refused"
+echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca and conv-autoencoder on 2 ranks agree with one process; dbscan is refused"

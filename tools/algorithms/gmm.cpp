@@ -11,11 +11,14 @@
 // share the rows (distributed/gmm.h) and write the labels of one process.
 // With `--device cuda` the E-steps of the fit run on the GPU (GaussianMixtureOptions::device);
 // the initialisation, the M-steps and the final scores are CPU code.
+#include <cmath>
+#include <optional>
 #include <string>
 
 #include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "cake/data/npy.h"
 #include "cake/distributed/gmm.h"
+#include "cake/tensor/creation.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -26,8 +29,8 @@ namespace {
 void run_gmm(RunContext& ctx) {
   const Tensor x = ctx.data.cpu();
   const std::int64_t k = ctx.params.get_int("n_components");
-  if (k < 1 || k > x.size(0))
-    throw UsageError("gmm: n_components must be between 1 and the number of samples (" + std::to_string(x.size(0)) +
+  if (k < 1 || k > ctx.n_rows())
+    throw UsageError("gmm: n_components must be between 1 and the number of samples (" + std::to_string(ctx.n_rows()) +
                      "), got " + std::to_string(k));
   const mixture::GaussianMixtureOptions options{.n_components = k,
                                                 .covariance_type = ctx.params.get_string("covariance_type"),
@@ -40,16 +43,21 @@ void run_gmm(RunContext& ctx) {
   ctx.progress->start("gmm", 1);
   mixture::GaussianMixture model(options);
   Tensor labels;
+  std::optional<double> total_log_likelihood;  // under mpirun: summed over the ranks' rows
   distributed::ProcessGroup& group = distributed::default_group();
   if (group.world_size() == 1) {
     labels = model.fit_predict(x);
   } else {
     // Under mpirun: each rank fits on its own rows, the sufficient statistics all-reduced and
-    // the initial draws the same from the same --seed; the labels are gathered in row order.
-    const distributed::Shard shard = distributed::shard_rows(x.size(0), group.rank(), group.world_size());
-    distributed::GaussianMixtureResult fit = distributed::fit_gaussian_mixture(group, x.narrow(0, shard.begin, shard.size()), options);
+    // the initial draws the same from the same --seed; the labels are gathered in row order,
+    // the log-likelihood summed over the ranks.
+    const Tensor mine = ctx.local_rows(group).x;
+    distributed::GaussianMixtureResult fit = distributed::fit_gaussian_mixture(group, mine, options);
     labels = group.all_gather(fit.labels);
     model = std::move(fit.model);
+    Tensor sum = full({1}, model.score(mine) * static_cast<double>(mine.size(0)), kFloat64);
+    group.all_reduce(sum, distributed::ReduceOp::Sum);
+    total_log_likelihood = sum.item<double>();
   }
   ctx.progress->update(1, {{"log_likelihood_bound", model.lower_bound()}});
   ctx.progress->finish();
@@ -57,9 +65,20 @@ void run_gmm(RunContext& ctx) {
   const std::vector<double>& history = model.lower_bound_history();
   for (std::size_t i = 0; i < history.size(); ++i)
     ctx.log({{"iteration", static_cast<std::int64_t>(i + 1)}, {"log_likelihood", history[i]}});
-  ctx.metrics["log_likelihood"] = model.score(x);
-  ctx.metrics["bic"] = model.bic(x);
-  ctx.metrics["aic"] = model.aic(x);
+  if (!total_log_likelihood) {
+    ctx.metrics["log_likelihood"] = model.score(x);
+    ctx.metrics["bic"] = model.bic(x);
+    ctx.metrics["aic"] = model.aic(x);
+  } else {
+    // The same definitions (scikit-learn's GaussianMixture.score, bic, aic) from the sum over
+    // every rank's rows: the mean log-likelihood per sample, BIC = -2 log L + p log N and
+    // AIC = -2 log L + 2 p, for p free parameters.
+    const auto n = static_cast<double>(ctx.n_rows());
+    const auto p = static_cast<double>(model.n_parameters());
+    ctx.metrics["log_likelihood"] = *total_log_likelihood / n;
+    ctx.metrics["bic"] = -2.0 * *total_log_likelihood + p * std::log(n);
+    ctx.metrics["aic"] = -2.0 * *total_log_likelihood + 2.0 * p;
+  }
   ctx.metrics["converged"] = model.converged();
   ctx.metrics["n_iter"] = model.n_iter();
   ctx.metrics["n_parameters"] = model.n_parameters();

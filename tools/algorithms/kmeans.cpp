@@ -28,8 +28,8 @@ void run_kmeans(RunContext& ctx) {
   const bool on_device = ctx.data.is_cuda();
   const Tensor x = on_device ? ctx.data : ctx.data.cpu();
   const std::int64_t k = ctx.params.get_int("n_clusters");
-  if (k < 1 || k > x.size(0))
-    throw UsageError("kmeans: n_clusters must be between 1 and the number of samples (" + std::to_string(x.size(0)) +
+  if (k < 1 || k > ctx.n_rows())
+    throw UsageError("kmeans: n_clusters must be between 1 and the number of samples (" + std::to_string(ctx.n_rows()) +
                      "), got " + std::to_string(k));
   cluster::KMeans model({.n_clusters = k,
                          .init = ctx.params.get_string("init"),
@@ -59,9 +59,7 @@ void run_kmeans(RunContext& ctx) {
   } else {
     // Under mpirun: each rank clusters its own rows (distributed/kmeans.h), the same draws
     // from the same --seed on every rank; the labels are gathered back in row order.
-    const distributed::Shard shard = distributed::shard_rows(x.size(0), group.rank(), group.world_size());
-    const distributed::KMeansResult fit =
-        distributed::fit_kmeans(group, x.narrow(0, shard.begin, shard.size()), model.options());
+    const distributed::KMeansResult fit = distributed::fit_kmeans(group, ctx.local_rows(group).x, model.options());
     labels = group.all_gather(fit.labels);
     centers = fit.centers;
     inertia = fit.inertia;

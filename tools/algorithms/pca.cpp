@@ -77,18 +77,16 @@ PCAOutputs fit_on_device(const Tensor& x, std::int64_t k, bool whiten) {
 // Under mpirun: each rank holds its own rows; the mean and the covariance are all-reduced and
 // every rank solves the same eigenproblem (distributed/pca.h). That is the covariance_eigh
 // solver, whatever svd_solver asks; the projections are gathered back in row order.
-PCAOutputs fit_sharded(RunContext& ctx, distributed::ProcessGroup& group, const Tensor& x,
-                       const decomposition::PCAOptions& options) {
-  const std::int64_t k = options.n_components == -1 ? std::min(x.size(0), x.size(1)) : options.n_components;
+PCAOutputs fit_sharded(RunContext& ctx, distributed::ProcessGroup& group, const decomposition::PCAOptions& options) {
+  const RunContext::LocalRows mine = ctx.local_rows(group);
+  const std::int64_t k = options.n_components == -1 ? std::min(ctx.n_rows(), mine.x.size(1)) : options.n_components;
   if (options.svd_solver != "auto" && options.svd_solver != "covariance_eigh")
     ctx.progress->message("pca on " + std::to_string(group.world_size()) + " ranks: svd_solver=" + options.svd_solver +
                           " is replaced by covariance_eigh (the covariance summed over the ranks)");
-  const distributed::Shard shard = distributed::shard_rows(x.size(0), group.rank(), group.world_size());
-  const Tensor mine = x.narrow(0, shard.begin, shard.size());
-  const distributed::PCAResult fit = distributed::fit_pca(group, mine, k);
+  const distributed::PCAResult fit = distributed::fit_pca(group, mine.x, k);
   PCAOutputs out;
-  out.embedding = group.all_gather(distributed::pca_transform(fit, mine, options.whiten).to(x.dtype()));
-  out.components = fit.components.to(x.dtype());
+  out.embedding = group.all_gather(distributed::pca_transform(fit, mine.x, options.whiten).to(mine.x.dtype()));
+  out.components = fit.components.to(mine.x.dtype());
   out.explained_variance = fit.explained_variance;
   out.ratio = to_vector(fit.explained_variance_ratio);
   out.noise_variance = fit.noise_variance;
@@ -98,10 +96,10 @@ PCAOutputs fit_sharded(RunContext& ctx, distributed::ProcessGroup& group, const 
 
 void run_pca(RunContext& ctx) {
   const Tensor x = ctx.data.cpu();
-  const std::int64_t k = ctx.params.get_int("n_components");
-  if (k != -1 && (k < 1 || k > std::min(x.size(0), x.size(1))))
+  const std::int64_t k = ctx.params.get_int("n_components"), rank_bound = std::min(ctx.n_rows(), x.size(1));
+  if (k != -1 && (k < 1 || k > rank_bound))
     throw UsageError("pca: n_components must be -1 (all) or between 1 and min(n_samples, n_features) = " +
-                     std::to_string(std::min(x.size(0), x.size(1))) + ", got " + std::to_string(k));
+                     std::to_string(rank_bound) + ", got " + std::to_string(k));
   const decomposition::PCAOptions options{.n_components = k,
                                           .whiten = ctx.params.get_bool("whiten"),
                                           .svd_solver = ctx.params.get_string("svd_solver"),
@@ -110,7 +108,7 @@ void run_pca(RunContext& ctx) {
                                           .power_iteration_normalizer = ctx.params.get_string("power_iteration_normalizer")};
   ctx.progress->start("pca", 1);
   distributed::ProcessGroup& group = distributed::default_group();
-  const PCAOutputs fit = group.world_size() > 1 ? fit_sharded(ctx, group, x, options)
+  const PCAOutputs fit = group.world_size() > 1 ? fit_sharded(ctx, group, options)
                          : x.is_cuda()            ? fit_on_device(x, k, options.whiten)
                                                   : fit_one_process(x, options);
   ctx.progress->update(1);
