@@ -97,14 +97,21 @@ Tensor load_labels(const std::string& source, LabelRole role) {
   return y;
 }
 
+namespace {
+// --labels for the n samples of --data: one true label per row.
+Tensor load_labels_for(const std::string& labels_path, std::int64_t n, const std::string& data_spec) {
+  Tensor labels = load_labels(labels_path);
+  CAKE_CHECK(labels.size(0) == n, labels_path, ": ", labels.size(0), " labels for the ", n, " samples of ", data_spec);
+  return labels;
+}
+}  // namespace
+
 InputData load_input(const std::string& data_spec, const std::string& labels_path) {
   const bool named = data::is_named_dataset(data_spec);
   InputData in = named ? load_named_input(data_spec) : load_file_input(data_spec);
   if (!labels_path.empty() && labels_path != "-") {
     if (named) throw UsageError("--labels: the named data set " + data_spec + " brings its own labels");
-    in.labels = load_labels(labels_path);
-    CAKE_CHECK(in.labels.size(0) == in.data.size(0), labels_path, ": ", in.labels.size(0), " labels for the ",
-               in.data.size(0), " samples of ", data_spec);
+    in.labels = load_labels_for(labels_path, in.data.size(0), data_spec);
   }
   return in;
 }
@@ -117,16 +124,7 @@ ShardedInput load_input_shard(const std::string& data_spec, const std::string& l
                               const distributed::ProcessGroup& group) {
   CAKE_CHECK(readable_as_shards(data_spec), "load_input_shard: ", data_spec, " is not a .npy file");
   data::check_regular_file(data_spec);
-  distributed::FileShard mine;
-  try {
-    mine = distributed::read_npy_shard(group, data_spec);
-  } catch (const cake::Error& e) {
-    // The file's own message counts elements within this rank's rows: say which rows they are.
-    const distributed::Shard shard = distributed::shard_rows(data::npy_shape(data_spec)[0], group.rank(), group.world_size());
-    throw cake::Error("rank " + std::to_string(group.rank()) + ", reading rows " + std::to_string(shard.begin) + "-" +
-                      std::to_string(shard.end - 1) + " (elements counted from row " + std::to_string(shard.begin) +
-                      "): " + e.what());
-  }
+  distributed::FileShard mine = distributed::read_npy_shard(group, data_spec);
   CAKE_CHECK(mine.shard.size() > 0, data_spec, " has ", mine.total_rows, " rows, fewer than the ", group.world_size(),
              " ranks: rank ", group.rank(), " would hold none");
   const std::string what = mine.shard.size() == mine.total_rows
@@ -134,11 +132,7 @@ ShardedInput load_input_shard(const std::string& data_spec, const std::string& l
                                : "rows " + std::to_string(mine.shard.begin) + "-" + std::to_string(mine.shard.end - 1) +
                                      " of " + data_spec;
   ShardedInput out{.input = features_from_array(std::move(mine.rows), what), .shard = mine.shard, .total_rows = mine.total_rows};
-  if (!labels_path.empty() && labels_path != "-") {
-    out.input.labels = load_labels(labels_path);
-    CAKE_CHECK(out.input.labels.size(0) == out.total_rows, labels_path, ": ", out.input.labels.size(0), " labels for the ",
-               out.total_rows, " samples of ", data_spec);
-  }
+  if (!labels_path.empty() && labels_path != "-") out.input.labels = load_labels_for(labels_path, out.total_rows, data_spec);
   return out;
 }
 
