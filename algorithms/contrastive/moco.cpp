@@ -387,7 +387,7 @@ train::TrainResult MoCo::fit(const Tensor& images) {
   trainer.on_batch_end([&](std::int64_t batch, std::int64_t num_batches, double value) {
     // The step is done: this batch's keys join the dictionary, the oldest leave it.
     const auto t0 = std::chrono::steady_clock::now();
-    queue_.enqueue(pending_keys);
+    queue_.enqueue(options_.gather_keys ? options_.gather_keys(pending_keys) : pending_keys);
     current.momentum_seconds += seconds_since(t0);
     pending_keys = Tensor();
     loss_sum += value * static_cast<double>(batch_size_seen);

@@ -174,6 +174,10 @@ struct MoCoOptions {
   bool shuffle_bn = true;          // keys computed on a shuffled batch (NOTE above)
   data::Transform augment = nullptr;  // drawn twice per image per step; none: identical views
   std::int64_t eval_batch_size = 512;
+  // Data-parallel training: every rank's keys of the step, concatenated in rank order (the
+  // authors' concat_all_gather before the enqueue), so that all ranks hold the same queue, the
+  // keys of the whole batch. None: one process, the batch's own keys.
+  std::function<Tensor(const Tensor&)> gather_keys = nullptr;
 };
 
 // One epoch (a row of log.jsonl).

@@ -207,6 +207,7 @@ DECResult fit_dec(const std::shared_ptr<networks::Autoencoder>& autoencoder, con
                                         .seed = options.seed,
                                         .checkpoint_path = options.checkpoint_path,
                                         .resume_from = options.resume_from};
+  if (!options.shuffle) trainer_options.sampler = [n](std::int64_t) { return arange(n); };
   trainer_options.should_stop = [&] {
     return state.converged || state.step >= options.max_iter || (options.should_stop && options.should_stop());
   };

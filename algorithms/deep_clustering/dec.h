@@ -93,6 +93,10 @@ struct DECOptions {
   double tol = 1e-3;                   // stop when fewer than this fraction of labels change
   std::int64_t max_iter = 20000;       // the most optimiser steps (DEC-keras' maxiter)
   std::int64_t batch_size = 256;
+  // The order of the rows in the clustering phase: a fresh shuffle every epoch (true), or the rows
+  // in their stored order every epoch (false), which is what DEC-keras does (its shuffle of the
+  // index array is commented out) and IDEC's code too.
+  bool shuffle = true;
   // The optimiser: DEC uses SGD with momentum (DEC-keras: lr 0.01, momentum 0.9); IDEC uses Adam
   // with lr 0.001 (IDEC's code for MNIST). lr <= 0 picks the method's default.
   double lr = 0.0;

@@ -6,7 +6,9 @@
 #   kmeans and gmm on a .npy file that each rank reads its own rows of: the same labels and scores
 #   as one process; a NaN in rank 1's rows stops both ranks with a message;
 #   a single-process command (dbscan) is refused with a clear message;
-#   conv-autoencoder (one epoch on 640 images: 576 training rows, 9 batches of 64): the same epoch losses to 1e-6 relative.
+#   conv-autoencoder (one epoch on 640 images: 576 training rows, 9 batches of 64): the same epoch losses to 1e-6 relative;
+#   vade and vae-ensemble: their autoencoder phases give the same losses (the VAE phases draw noise per rank);
+#   scae and moco train data-parallel to the end.
 # Exit 77 (skipped) without MPI in the build or mpirun on the machine.
 #
 #   cli_ranks.sh CAKE HAVE_MPI
@@ -115,4 +117,43 @@ losses() { grep -o '"\(train\|val\)_loss":[0-9.e+-]*' "$1/log.jsonl" | cut -d: -
 paste <(losses "$work/ae1") <(losses "$work/ae2") | awk '
   { n++; d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6 * $1) { print "loss " $1 " (one process) vs " $2 " (2 ranks)"; bad = 1 } }
   END { if (n < 2) { print "no losses found in log.jsonl"; bad = 1 }; exit bad }'
-echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca and conv-autoencoder on 2 ranks agree with one process; dbscan is refused"
+
+# vade: the autoencoder pretraining (no random draws) gives the same losses as one process; the
+# VaDE phase draws its noise from each rank's generator, so there only completion is compared.
+vd=(run vade --data fashion-mnist:test:400 --set hidden=64,64 pretrain_epochs=2 epochs=2 batch_size=50
+    pretrain_batch_size=50 use_test=false component_samples=2 monitor_every=0 tsne_samples=0 probe=false --seed 1 --quiet)
+"$cake" "${vd[@]}" --out "$work/vd1"
+"${mpi[@]}" "$cake" "${vd[@]}" --out "$work/vd2"
+pretrain_losses() { grep '"phase":"pretrain"' "$1/log.jsonl" | grep -o '"train_loss":[0-9.e+-]*' | cut -d: -f2; }
+paste <(pretrain_losses "$work/vd1") <(pretrain_losses "$work/vd2") | awk '
+  { n++; d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6 * $1) { print "vade pretraining loss " $1 " vs " $2; bad = 1 } }
+  END { if (n != 2) { print n " vade pretraining losses, expected 2"; bad = 1 }; exit bad }'
+grep -q '"world_size": 2' "$work/vd2/metrics.json"
+grep -q '"nmi"' "$work/vd2/metrics.json"
+
+# vae-ensemble: its first phase (the conv member's autoencoder) agrees with one process.
+en=(run vae-ensemble --data fashion-mnist:train:400 --set members=conv,mlp member_epochs=1 epochs=1 batch_size=50
+    --seed 1 --quiet)
+"$cake" "${en[@]}" --out "$work/en1"
+"${mpi[@]}" "$cake" "${en[@]}" --out "$work/en2"
+first_loss() { head -n 5 "$1/log.jsonl" | grep -m1 -o '"train_loss":[0-9.e+-]*' | cut -d: -f2; }
+paste <(first_loss "$work/en1") <(first_loss "$work/en2") | awk '
+  { n++; d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6 * $1) { print "vae-ensemble loss " $1 " vs " $2; bad = 1 } }
+  END { if (n != 1) { print "no vae-ensemble loss found"; bad = 1 }; exit bad }'
+grep -q '"world_size": 2' "$work/en2/metrics.json"
+
+# scae trains data-parallel (its between-image sparsity terms are per-rank batch statistics, so
+# it is not the one-process run); rank 0 alone writes the checkpoint and the files.
+sc=(run scae --data fashion-mnist:test:256 --set epochs=1 encoder_width=16 n_part_caps=8 n_obj_caps=4 batch_size=32
+    --seed 1 --quiet)
+"${mpi[@]}" "$cake" "${sc[@]}" --out "$work/sc2"
+grep -q '"world_size": 2' "$work/sc2/metrics.json"
+[[ -s "$work/sc2/model.safetensors" && -s "$work/sc2/checkpoint.safetensors" ]]
+# moco trains data-parallel, every rank enqueueing all ranks' keys (the library test
+# distributed/test_ranks proves the step equals one process's); here the command runs to the end.
+mo=(run moco --data fashion-mnist:test:256 --set epochs=1 queue=128 batch_size=64 tsne_samples=0 probe=false
+    --seed 1 --quiet)
+"${mpi[@]}" "$cake" "${mo[@]}" --out "$work/mo2"
+grep -q '"world_size": 2' "$work/mo2/metrics.json"
+grep -q '"knn_accuracy"' "$work/mo2/metrics.json"
+echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca, conv-autoencoder and the pretraining of vade and vae-ensemble on 2 ranks agree with one process; vade, vae-ensemble, scae and moco train data-parallel; dbscan is refused"

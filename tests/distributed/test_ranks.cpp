@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/contrastive/moco.h"
 #include "cake/distributed/data_parallel.h"
 #include "cake/distributed/gmm.h"
 #include "cake/distributed/kmeans.h"
@@ -420,4 +421,46 @@ TEST_CASE("the Trainer on p ranks (shards of batch 12/p) equals one process with
   for (std::size_t i = 0; i < c.size(); ++i) CHECK(max_abs_diff(c[i].second, d[i].second) < 2e-6);
   g.barrier();  // every rank has read the checkpoint
   if (r == 0) std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("MoCo on p ranks (keys gathered into one queue) equals one process on the whole batch") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size();
+  // 24 images of 8x8, no augmentation (the two views are the image), the poster's small ConvNet
+  // (no batch norm): the p ranks' steps are the one process's steps, and their queues the same keys.
+  manual_seed(21);
+  const Tensor images = rand({24, 1, 8, 8});
+  const contrastive::EncoderOptions encoder_options{.image_size = 8, .feature_dim = 16, .dim = 8};
+  const contrastive::MoCoOptions alone_options{.queue_size = 36, .momentum = 0.9, .lr = 0.05, .cosine = false};
+
+  manual_seed(5);
+  contrastive::ContrastiveEncoder encoder(encoder_options);
+  train::TrainerOptions options{.epochs = 2, .batch_size = 12 / p, .seed = 3};
+  dist::DistributedDataParallel ddp(encoder, g);
+  dist::make_data_parallel(options, ddp, images.size(0));
+  contrastive::MoCoOptions ranks_options = alone_options;
+  ranks_options.gather_keys = [&g](const Tensor& keys) { return g.all_gather(keys); };
+  contrastive::MoCo moco(encoder, ranks_options, options);
+  moco.fit(images);
+
+  manual_seed(5);
+  contrastive::ContrastiveEncoder single(encoder_options);
+  contrastive::MoCo reference(single, alone_options, {.epochs = 2, .batch_size = 12, .seed = 3});
+  reference.fit(images);
+
+  const auto a = encoder.named_parameters(), b = single.named_parameters();
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(max_abs_diff(a[i].second, b[i].second) < 1e-5);
+  const auto ka = moco.key_encoder().named_parameters(), kb = reference.key_encoder().named_parameters();
+  for (std::size_t i = 0; i < ka.size(); ++i) CHECK(max_abs_diff(ka[i].second, kb[i].second) < 1e-5);
+  // The queue holds the same keys; within a step the ranks' keys come in rank order (rank r has
+  // every p-th sample of the batch), so compare each key with its nearest one.
+  CHECK(moco.queue().pointer() == reference.queue().pointer());
+  const Tensor qa = moco.queue().keys().to(kFloat64), qb = reference.queue().keys().to(kFloat64);
+  const std::int64_t K = qa.size(0);
+  double worst = 0.0;
+  for (std::int64_t i = 0; i < K; ++i) {
+    const Tensor distances = (qb - qa.narrow(0, i, 1)).abs().amax(1);
+    worst = std::max(worst, distances.min().item<double>());
+  }
+  CHECK(worst < 1e-5);
 }

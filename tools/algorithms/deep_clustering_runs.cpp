@@ -10,6 +10,7 @@
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/train/linear_probe.h"
 #include "cake/data/transforms.h"
+#include "cake/distributed/process_group.h"
 #include "tools/errors.h"
 #include "tools/output.h"
 
@@ -119,7 +120,8 @@ void epoch_done(RunContext& ctx, std::int64_t epoch, const std::vector<std::pair
   // checkpoints follow it there.
   if (ctx.publish) {
     ctx.publish();
-    set_checkpoint_path(ctx.path("checkpoint.safetensors").string());
+    // Under mpirun only rank 0 writes checkpoints (distributed/data_parallel.h).
+    if (distributed::default_group().rank() == 0) set_checkpoint_path(ctx.path("checkpoint.safetensors").string());
   }
   ctx.progress->update(epoch, shown);
 }

@@ -27,7 +27,9 @@
 #include "cake/algorithms/manifold/tsne.h"
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/train/linear_probe.h"
+#include "cake/data/npy.h"
 #include "cake/data/transforms.h"
+#include "cake/distributed/data_parallel.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/tensor/random.h"
 #include "tools/algorithms/deep_clustering_runs.h"
@@ -258,9 +260,13 @@ void run(RunContext& ctx) {
   const Tensor images = deep_runs::run_images(ctx);
   auto encoder = std::make_shared<contrastive::ContrastiveEncoder>(encoder_options(ctx));
   encoder->to(ctx.device);
-  const contrastive::MoCoOptions options =
-      moco_options(ctx, ctx.params.get_int("queue"), ctx.params.get_float("momentum"));
-  contrastive::MoCo moco(*encoder, options, deep_runs::trainer_options(ctx));
+  contrastive::MoCoOptions options = moco_options(ctx, ctx.params.get_int("queue"), ctx.params.get_float("momentum"));
+  train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
+  // Under mpirun: the query encoder trains data-parallel, and every rank enqueues the keys of
+  // all ranks (He et al. 2020, Algorithm 1 on several GPUs), so the queues stay identical.
+  const auto ddp = networks::data_parallel(ctx, *encoder, trainer, images.size(0));
+  if (ddp) options.gather_keys = [&group = ddp->group()](const Tensor& keys) { return group.all_gather(keys); };
+  contrastive::MoCo moco(*encoder, options, trainer);
   ctx.metrics["queue_keys"] = options.queue_size;
 
   auto record = [&](const contrastive::MoCoEpoch& e, bool from_checkpoint) {
@@ -314,6 +320,9 @@ void run(RunContext& ctx) {
   ctx.metrics["cluster_feature_dim"] = s.cluster_dim;
   ctx.metrics["knn_accuracy_k200"] = s.knn_demo;
   ctx.metrics["kmeans_test"] = {{"nmi", s.nmi}, {"acc", s.acc}, {"ari", s.ari}};
+  // The cluster layer's frozen features, for clustering them with other tools.
+  data::write_npy(ctx.path("features.npy"), s.cluster_features.contiguous());
+  if (ctx.test_data.defined()) data::write_npy(ctx.path("test_features.npy"), s.test_features.contiguous());
   // k-means on the training features: labels.npy with nmi/ari/acc and the cluster figures.
   const Tensor train_features = decomposition::l2_normalize_rows(s.cluster_features.to(kFloat64));
   const std::int64_t classes = ctx.labels.max().item<std::int64_t>() + 1;
@@ -330,6 +339,7 @@ CAKE_REGISTER_ALGORITHM({
     .params = moco_params(20),
     .run = run,
     .example = "cake run moco --data fashion-mnist:test:1000 --set epochs=1 queue=512",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 // ---- the ablation ---------------------------------------------------------------------------------

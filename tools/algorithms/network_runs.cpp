@@ -148,7 +148,8 @@ std::unique_ptr<distributed::DistributedDataParallel> data_parallel(RunContext& 
     throw UsageError(ctx.algorithm + ": batch_size " + std::to_string(options.batch_size) + " must be a multiple of the " +
                      std::to_string(p) + " ranks (each rank takes batch_size / ranks samples of every batch)");
   options.batch_size /= p;
-  if (ctx.params.get_bool("sync_bn")) {
+  // (A network without batch norm has no sync_bn parameter: nothing to synchronise.)
+  if (ctx.params.json().contains("sync_bn") && ctx.params.get_bool("sync_bn")) {
     const std::int64_t layers = distributed::convert_sync_batchnorm(model, group);
     ctx.progress->message(layers == 0 ? std::string("sync_bn: this network has no BatchNorm layer; nothing to synchronise")
                                       : "sync_bn: " + std::to_string(layers) +

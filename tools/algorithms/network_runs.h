@@ -75,7 +75,8 @@ algorithms::TrainerOptions trainer_options(const RunContext& ctx);
 // (so P ranks take the same steps as one process with options.batch_size). Returns null when
 // the run has one rank. The caller includes cake/distributed/data_parallel.h.
 // With the sync_bn parameter (sync_bn_param()) true, the model's BatchNorm layers are first made
-// synchronised over the ranks (cake/distributed/sync_batchnorm.h).
+// synchronised over the ranks (cake/distributed/sync_batchnorm.h); a command without the
+// parameter (a network without batch norm) keeps per-rank batch norm.
 std::unique_ptr<distributed::DistributedDataParallel> data_parallel(RunContext& ctx, nn::Module& model,
                                                                     algorithms::TrainerOptions& options,
                                                                     std::int64_t train_size);

@@ -35,6 +35,8 @@ std::vector<ParamSpec> dec_params(bool idec) {
   p.push_back({"update_interval", ParamType::Int, "140", "optimiser steps between refreshes of the target distribution P"});
   p.push_back({"tol", ParamType::Float, "0.001", "stop when fewer than this fraction of the labels change between refreshes"});
   p.push_back({"max_iter", ParamType::Int, "20000", "the most optimiser steps of the clustering phase"});
+  p.push_back({"cluster_shuffle", ParamType::Bool, "true",
+               "shuffle the rows every epoch of the clustering phase (false: the stored order, as DEC-keras and IDEC's code)"});
   p.push_back({"alpha", ParamType::Float, "1", "degrees of freedom of the Student's t kernel (eq. 1)"});
   p.push_back({"cluster_lr", ParamType::Float, idec ? "0.001" : "0.01",
                idec ? "Adam's learning rate in the clustering phase (IDEC)" : "SGD's learning rate in the clustering phase (DEC-keras: 0.01, momentum 0.9)"});
@@ -69,6 +71,7 @@ void run_dec(RunContext& ctx, bool idec) {
                                       .tol = ctx.params.get_float("tol"),
                                       .max_iter = ctx.params.get_int("max_iter"),
                                       .batch_size = ctx.params.get_int("batch_size"),
+                                      .shuffle = ctx.params.get_bool("cluster_shuffle"),
                                       .lr = ctx.params.get_float("cluster_lr"),
                                       .reconstruction = idec,
                                       .gamma = idec ? ctx.params.get_float("gamma") : 0.1,

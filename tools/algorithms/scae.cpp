@@ -27,6 +27,7 @@
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/nn_ops.h"
 #include "cake/autograd/ops.h"
+#include "cake/distributed/data_parallel.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/nn/functional.h"
 #include "cake/tensor/random.h"
@@ -117,8 +118,12 @@ void run_ablation(RunContext& ctx, const Tensor& images) {
     manual_seed(ctx.seed);
     capsules::SCAE scae(options);
     scae.to(ctx.device);
+    train::TrainerOptions settings = trainer;
+    const capsules::SCAETrainOptions train_options{.lr = ctx.params.get_float("lr"),
+                                                   .eps = 0.1 / static_cast<double>(settings.batch_size)};
+    const auto ddp = networks::data_parallel(ctx, scae, settings, images.size(0));  // under mpirun
     ctx.progress->start("epoch " + name, ctx.params.get_int("epochs"));
-    const train::TrainResult result = capsules::fit(scae, images, {.lr = ctx.params.get_float("lr")}, trainer,
+    const train::TrainResult result = capsules::fit(scae, images, train_options, settings,
                                                     [&](const capsules::SCAEEpoch& e, train::Trainer&) {
                                                       ctx.log({{"config", name}, {"epoch", e.epoch}, {"loss", e.loss},
                                                                {"image_ll", e.image_ll}, {"part_ll", e.part_ll},
@@ -159,11 +164,16 @@ void run(RunContext& ctx) {
   capsules::SCAE scae(options);
   scae.to(ctx.device);
   train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
+  // RMSProp's epsilon follows the whole batch (the released code's 0.1 / batch), also when each
+  // rank takes a part of it.
+  const capsules::SCAETrainOptions train_options{.lr = ctx.params.get_float("lr"),
+                                                 .eps = 0.1 / static_cast<double>(trainer.batch_size)};
+  const auto ddp = networks::data_parallel(ctx, scae, trainer, images.size(0));  // under mpirun
 
   std::vector<double> loss, image_ll, part_ll;
   ctx.progress->start("epoch", ctx.params.get_int("epochs"));
   const train::TrainResult result = capsules::fit(
-      scae, images, {.lr = ctx.params.get_float("lr")}, trainer, [&](const capsules::SCAEEpoch& e, train::Trainer& t) {
+      scae, images, train_options, trainer, [&](const capsules::SCAEEpoch& e, train::Trainer& t) {
         ctx.log({{"epoch", e.epoch},
                  {"loss", e.loss},
                  {"image_ll", e.image_ll},
@@ -242,6 +252,7 @@ CAKE_REGISTER_ALGORITHM({
     .params = params(),
     .run = run,
     .example = "cake run scae --data fashion-mnist:test:256 --set epochs=1 encoder_width=16 n_part_caps=8 n_obj_caps=4",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "cake/algorithms/deep_clustering/vade.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
+#include "cake/distributed/data_parallel.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/optim/adam.h"
 #include "tools/algorithms/network_runs.h"
@@ -92,20 +93,23 @@ std::shared_ptr<cake::networks::MLPAutoencoder> pretrain(RunContext& ctx, const 
   std::string resume;
   if (!resume_dir.empty() && fs::exists(fs::path(resume_dir) / checkpoint)) resume = (fs::path(resume_dir) / checkpoint).string();
   const Device device = ctx.device;
+  algorithms::TrainerOptions options{.epochs = epochs,
+                                     .batch_size = ctx.params.get_int("pretrain_batch_size"),
+                                     .patience = 0,
+                                     .seed = ctx.seed,
+                                     .checkpoint_path = ctx.path(checkpoint).string(),
+                                     .resume_from = resume,
+                                     .should_stop = ctx.stop_requested};
+  const auto ddp = data_parallel(ctx, model, options, images.train.size(0));  // under mpirun
   algorithms::Trainer trainer(
       model, adam, [&, device](const data::Batch& b) { return cake::networks::reconstruction_loss(model, b.x.to(device)); },
-      {.epochs = epochs,
-       .batch_size = ctx.params.get_int("pretrain_batch_size"),
-       .patience = 0,
-       .seed = ctx.seed,
-       .checkpoint_path = ctx.path(checkpoint).string(),
-       .resume_from = resume,
-       .should_stop = ctx.stop_requested});
+      options);
   ctx.progress->start("pretraining epoch", epochs);
   trainer.on_epoch_end([&](const algorithms::EpochStats& s) {
     if (ctx.publish) {  // the first checkpoint exists: the run takes its place in --out
       ctx.publish();
-      trainer.set_checkpoint_path(ctx.path(checkpoint).string());
+      // (Under mpirun only rank 0 writes checkpoints: the others have no path to follow.)
+      if (!trainer.options().checkpoint_path.empty()) trainer.set_checkpoint_path(ctx.path(checkpoint).string());
     }
     nlohmann::json record = {{"phase", "pretrain"}, {"pretrain_epoch", s.epoch}, {"train_loss", s.train_loss},
                              {"epoch_time_s", s.seconds}};
@@ -185,6 +189,7 @@ void run(RunContext& ctx) {
   const algorithms::BatchLoss loss = [&, device](const data::Batch& batch) {
     return deep_clustering::vade_loss(model, batch.x.to(device), loss_options).total;
   };
+  const auto ddp = data_parallel(ctx, model, options, images.train.size(0));  // under mpirun
   algorithms::Trainer trainer(model, adam, loss, options);
   // The released code prints the clustering accuracy every epoch; here every monitor_every
   // epochs, in log.jsonl (evaluation mode, no random draws: the training is unchanged by it).
@@ -233,6 +238,7 @@ CAKE_REGISTER_ALGORITHM({
     .params = params(),
     .run = run,
     .example = "cake run vade --data fashion-mnist:train:2000 --out runs/vade --set pretrain_epochs=2 epochs=2 use_test=false",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

@@ -38,6 +38,7 @@
 #include "cake/autograd/ops.h"
 #include "cake/data/datasets.h"
 #include "cake/data/npy.h"
+#include "cake/distributed/data_parallel.h"
 #include "cake/nn/functional.h"
 #include "cake/optim/adam.h"
 #include "tools/algorithms/network_runs.h"
@@ -95,19 +96,21 @@ void train_phase(RunContext& ctx, const std::string& name, nn::Module& model, op
   const std::string checkpoint = name + "_checkpoint.safetensors";
   std::string resume;
   if (!resume_dir.empty() && fs::exists(fs::path(resume_dir) / checkpoint)) resume = (fs::path(resume_dir) / checkpoint).string();
-  algorithms::Trainer trainer(model, optimizer, loss,
-                              {.epochs = epochs,
-                               .batch_size = ctx.params.get_int("batch_size"),
-                               .patience = 0,
-                               .seed = ctx.seed,
-                               .checkpoint_path = ctx.path(checkpoint).string(),
-                               .resume_from = resume,
-                               .should_stop = ctx.stop_requested});
+  algorithms::TrainerOptions options{.epochs = epochs,
+                                     .batch_size = ctx.params.get_int("batch_size"),
+                                     .patience = 0,
+                                     .seed = ctx.seed,
+                                     .checkpoint_path = ctx.path(checkpoint).string(),
+                                     .resume_from = resume,
+                                     .should_stop = ctx.stop_requested};
+  const auto ddp = data_parallel(ctx, model, options, train->size());  // under mpirun
+  algorithms::Trainer trainer(model, optimizer, loss, options);
   ctx.progress->start(name + " epoch", epochs);
   trainer.on_epoch_end([&](const algorithms::EpochStats& s) {
     if (ctx.publish) {
       ctx.publish();
-      trainer.set_checkpoint_path(ctx.path(checkpoint).string());
+      // (Under mpirun only rank 0 writes checkpoints: the others have no path to follow.)
+      if (!trainer.options().checkpoint_path.empty()) trainer.set_checkpoint_path(ctx.path(checkpoint).string());
     }
     ctx.log({{"phase", name}, {"phase_epoch", s.epoch}, {"train_loss", s.train_loss}, {"epoch_time_s", s.seconds}});
     ctx.progress->update(s.epoch, {{"train", s.train_loss}});
@@ -258,6 +261,7 @@ CAKE_REGISTER_ALGORITHM({
     .params = params(),
     .run = run,
     .example = "cake run vae-ensemble --data fashion-mnist:train:2000 --out runs/ens --set members=conv,mlp member_epochs=1 epochs=1",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace
