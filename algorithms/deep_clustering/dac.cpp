@@ -38,22 +38,24 @@ Tensor label_features(const Tensor& logits) {
   return nn::functional::normalize(logits.softmax(1), 2.0, 1);
 }
 
-PairSelection select_pairs(const Tensor& similarity, double upper, double lower) {
-  CAKE_CHECK(similarity.defined() && similarity.dim() == 2 && similarity.size(0) == similarity.size(1),
-             "select_pairs: expected a square similarity matrix [m, m], got ",
-             similarity.defined() ? shape_str(similarity.sizes()) : "an undefined tensor");
+PairSelection select_pairs(const Tensor& similarity, double upper, double lower, std::int64_t self_offset) {
+  CAKE_CHECK(similarity.defined() && similarity.dim() == 2 && similarity.size(0) + self_offset <= similarity.size(1) &&
+                 self_offset >= 0,
+             "select_pairs: expected a square similarity matrix [m, m], or rows [m_r, m] of one starting at row ",
+             self_offset, ", got ", similarity.defined() ? shape_str(similarity.sizes()) : "an undefined tensor");
   NoGradGuard no_grad;
   const Tensor s = similarity.detach();
   PairSelection out;
   out.positive = s.ge(upper).to(s.dtype());
   out.negative = s.lt(lower).to(s.dtype());
-  const std::int64_t m = s.size(0);
-  // The diagonal (a pair of an image with itself, similarity 1) is always "same": not counted.
-  const Tensor diagonal = eye(m, m, {s.dtype(), s.device()});
-  out.n_positive = static_cast<std::int64_t>(std::llround((out.positive - out.positive * diagonal).sum().item<double>()));
-  out.n_negative = static_cast<std::int64_t>(std::llround((out.negative - out.negative * diagonal).sum().item<double>()));
-  out.selected_fraction =
-      m > 1 ? static_cast<double>(out.n_positive + out.n_negative) / static_cast<double>(m * (m - 1)) : 0.0;
+  const std::int64_t rows = s.size(0), m = s.size(1);
+  // A pair of an image with itself (similarity 1) is always "same": not counted.
+  const Tensor self = eye(m, m, {s.dtype(), s.device()}).narrow(0, self_offset, rows);
+  out.n_positive = static_cast<std::int64_t>(std::llround((out.positive - out.positive * self).sum().item<double>()));
+  out.n_negative = static_cast<std::int64_t>(std::llround((out.negative - out.negative * self).sum().item<double>()));
+  const double pairs = static_cast<double>(rows * (m - 1));
+  out.selected_fraction = m > 1 ? static_cast<double>(out.n_positive + out.n_negative) / pairs : 0.0;
+  out.positive_fraction = m > 1 ? static_cast<double>(out.n_positive) / pairs : 0.0;
   return out;
 }
 
@@ -71,6 +73,24 @@ Tensor dac_pair_loss(const Tensor& features, double upper, double lower, PairSel
   const Tensor loss = -((chosen.positive * g.log()).sum() + (chosen.negative * (1.0 - g).log()).sum()) / pairs;
   if (selection) *selection = std::move(chosen);
   return loss;
+}
+
+Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, double upper, double lower,
+                          PairSelection* selection, double eps) {
+  CAKE_CHECK(mine.defined() && mine.dim() == 2 && batch.all.defined() && batch.all.dim() == 2 &&
+                 mine.size(1) == batch.all.size(1) && batch.ranks >= 1,
+             "dac_pair_loss_part: expected this rank's label features [m_r, k] and the batch's [m, k], got ",
+             mine.defined() ? shape_str(mine.sizes()) : "undefined", " and ",
+             batch.all.defined() ? shape_str(batch.all.sizes()) : "undefined");
+  CAKE_CHECK(lower <= upper, "dac_pair_loss_part: the lower threshold ", lower, " is above the upper ", upper);
+  const Tensor similarity = mine.matmul(batch.all.detach().t());  // [m_r, m]: this rank's rows of S
+  PairSelection chosen = select_pairs(similarity, upper, lower, batch.offset);
+  const Tensor g = similarity.clamp(eps, 1.0 - eps);
+  const double m = static_cast<double>(batch.all.size(0));
+  const Tensor share = -((chosen.positive * g.log()).sum() + (chosen.negative * (1.0 - g).log()).sum()) / (m * m);
+  if (selection) *selection = std::move(chosen);
+  // Value A_r, gradient 2 dA_r (see dac.h), both times the number of ranks.
+  return (share * 2.0 - share.detach()) * static_cast<double>(batch.ranks);
 }
 
 // ---- history ---------------------------------------------------------------------------------------
@@ -147,10 +167,12 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
     const Tensor x = options_.augment ? options_.augment(batch.x) : batch.x;
     batch_size_seen = batch.x.size(0);
     PairSelection selection;
-    Tensor value = dac_pair_loss(label_features(net_.forward(x.to(device))), upper, lower, &selection);
-    const double m = static_cast<double>(batch_size_seen);
+    const Tensor mine = label_features(net_.forward(x.to(device)));
+    Tensor value = options_.gather_batch
+                       ? dac_pair_loss_part(mine, options_.gather_batch(mine), upper, lower, &selection)
+                       : dac_pair_loss(mine, upper, lower, &selection);
     selected_sum += selection.selected_fraction;
-    positive_sum += m > 1 ? static_cast<double>(selection.n_positive) / (m * (m - 1)) : 0.0;
+    positive_sum += selection.positive_fraction;
     return value;
   };
   train::TrainerOptions trainer_options = trainer_options_;

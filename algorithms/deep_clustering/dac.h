@@ -67,14 +67,17 @@ struct DACSchedule {
 // softmax(logits) along dim 1, then each row divided by its Euclidean norm: non-negative, unit rows.
 Tensor label_features(const Tensor& logits);
 
-// The selected pairs of a similarity matrix S [m, m] (eq. 6 and 8 of the paper).
+// The selected pairs of a similarity matrix S [m, m] (eq. 6 and 8 of the paper); or of m_r of
+// its rows, S [m_r, m], the similarities of a rank's images (rows self_offset .. self_offset +
+// m_r - 1 of the batch) to all m images of the batch (a data-parallel step, below).
 struct PairSelection {
-  Tensor positive;  // S's dtype [m, m]: 1 where S_ij >= upper (r_ij = 1)
+  Tensor positive;  // S's dtype, S's shape: 1 where S_ij >= upper (r_ij = 1)
   Tensor negative;  // 1 where S_ij < lower (r_ij = 0)
-  std::int64_t n_positive = 0, n_negative = 0;  // over the off-diagonal pairs i != j
-  double selected_fraction = 0.0;               // (n_positive + n_negative) / (m (m - 1))
+  std::int64_t n_positive = 0, n_negative = 0;  // over the pairs of two different images
+  double selected_fraction = 0.0;               // (n_positive + n_negative) / (m_r (m - 1))
+  double positive_fraction = 0.0;               // n_positive / (m_r (m - 1))
 };
-PairSelection select_pairs(const Tensor& similarity, double upper, double lower);
+PairSelection select_pairs(const Tensor& similarity, double upper, double lower, std::int64_t self_offset = 0);
 
 // sum_ij v_ij L(r_ij, l_i . l_j) / m^2 for label features [m, k] (eq. 10): the pairs are chosen
 // from the similarities (no gradient flows through the choice), the similarities clamped to
@@ -82,12 +85,39 @@ PairSelection select_pairs(const Tensor& similarity, double upper, double lower)
 Tensor dac_pair_loss(const Tensor& features, double upper, double lower, PairSelection* selection = nullptr,
                      double eps = 1e-7);
 
+// ---- data-parallel training (several ranks, each with its part of every batch) ----------------
+
+// The label features of the whole batch [m, k], every rank's part in rank order and without a
+// graph, as an all-gather gives them; this rank's rows start at `offset`.
+struct GatheredBatch {
+  Tensor all;
+  std::int64_t offset = 0;
+  int ranks = 1;
+};
+
+// Eq. (10) split over ranks. A pair (i, j) of the batch can join images of two ranks, so each
+// rank pairs its own label features `mine` [m_r, k] (with their graph) with the gathered batch
+// (without). Its share of the loss,
+//   A_r = (1/m^2) sum_{i in rank} sum_j v_ij L(r_ij, l_i . l_j),   sum over the ranks = E(w),
+// is returned times batch.ranks (the Trainer and DDP average over the ranks) and with twice
+// its gradient: l_i enters E through the pairs (i, j) and (j, i), and with every l_j held
+// fixed here A_r sees only the first, so dE/dl_i = 2 dA_r/dl_i (S is symmetric, the diagonal
+// included). The ranks' mean gradient is then E's over the whole batch: a step on p ranks is one
+// process's step (tests/distributed/test_ranks.cpp); on one rank, with batch.all = features,
+// value and gradient equal dac_pair_loss's.
+Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, double upper, double lower,
+                          PairSelection* selection = nullptr, double eps = 1e-7);
+
 struct DACOptions {
   DACSchedule schedule = {};
   double lr = 1e-3;        // RMSprop, as both released codes
   double rmsprop_alpha = 0.9;  // the squared-gradient smoothing of Keras' and TensorFlow's RMSprop
   data::Transform augment = nullptr;  // the training augmentation (none: the images as they are)
   std::int64_t eval_batch_size = 512;
+  // Data-parallel training: gathers every rank's label features of the batch (an all_gather;
+  // tools/algorithms/dac.cpp sets it under mpirun), and the loss becomes dac_pair_loss_part.
+  // Empty in one process.
+  std::function<GatheredBatch(const Tensor& mine)> gather_batch = nullptr;
 };
 
 // One epoch (a row of log.jsonl); NaN where it does not apply.

@@ -349,7 +349,9 @@ train::TrainResult DeepCluster::fit(const Tensor& images, const Tensor& true_lab
   trainer.on_epoch_begin([&](std::int64_t epoch) {
     current = DeepClusterEpoch{.epoch = epoch};
     auto started = clock_type::now();
-    const Tensor features = networks::features_all(net_, on_device, options_.eval_batch_size).cpu();
+    const Tensor features = (options_.all_features ? options_.all_features(net_, on_device)
+                                                   : networks::features_all(net_, on_device, options_.eval_batch_size))
+                               .cpu();
     current.seconds_features = seconds_since(started);
     started = clock_type::now();
     const Tensor x = preprocess_features(features, options_.pca_dim);

@@ -104,6 +104,12 @@ struct DeepClusterOptions {
   double head_std = 0.01;          // the fresh head's N(0, head_std^2) weights
   data::Transform augment = nullptr;  // the training augmentation (none: the images as they are)
   std::int64_t eval_batch_size = 512;  // images per forward pass when computing features
+  // Step 1's features of all images, [N, D] (any device). Empty: networks::features_all on every
+  // image. A data-parallel run (several ranks, a replica of the network on each) sets it so that
+  // each rank computes the features of its own rows and the ranks all-gather them in row order:
+  // every rank then clusters the same features into the same pseudo-labels, and the per-epoch
+  // forward passes are split among the ranks (tools/algorithms/deepcluster.cpp).
+  std::function<Tensor(networks::ConvNet& net, const Tensor& images)> all_features = nullptr;
 };
 
 // What happened in one epoch (a row of log.jsonl). NaN where it does not apply.

@@ -8,7 +8,8 @@
 #   a single-process command (dbscan) is refused with a clear message;
 #   conv-autoencoder (one epoch on 640 images: 576 training rows, 9 batches of 64): the same epoch losses to 1e-6 relative;
 #   vade and vae-ensemble: their autoencoder phases give the same losses (the VAE phases draw noise per rank);
-#   scae and moco train data-parallel to the end.
+#   scae and moco train data-parallel to the end; deepcluster and dac
+#   give one process's losses with sync_bn, no augmentation and no dropout.
 # Exit 77 (skipped) without MPI in the build or mpirun on the machine.
 #
 #   cli_ranks.sh CAKE HAVE_MPI
@@ -156,4 +157,27 @@ mo=(run moco --data fashion-mnist:test:256 --set epochs=1 queue=128 batch_size=6
 "${mpi[@]}" "$cake" "${mo[@]}" --out "$work/mo2"
 grep -q '"world_size": 2' "$work/mo2/metrics.json"
 grep -q '"knn_accuracy"' "$work/mo2/metrics.json"
-echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca, conv-autoencoder and the pretraining of vade and vae-ensemble on 2 ranks agree with one process; vade, vae-ensemble, scae and moco train data-parallel; dbscan is refused"
+# deepcluster and dac train data-parallel; without augmentation or dropout and with synchronised
+# batch norm a step on 2 ranks is one process's (distributed/test_ranks), so the losses agree.
+dc=(run deepcluster --data fashion-mnist:test:256 --set epochs=2 n_clusters=8 pca_dim=16 batch_size=64 hidden=64
+    dropout=0 crop_scale=1 hflip=false sync_bn=true probe=false --seed 1 --quiet)
+"$cake" "${dc[@]}" --out "$work/dc1"
+"${mpi[@]}" "$cake" "${dc[@]}" --out "$work/dc2"
+epoch_losses() { grep -o '"loss":[0-9.e+-]*' "$1/log.jsonl" | cut -d: -f2 | head -n "$2"; }
+paste <(epoch_losses "$work/dc1" 2) <(epoch_losses "$work/dc2" 2) | awk '
+  { n++; d = $1 - $2; if (d < 0) d = -d; if (d > 1e-4 * $1) { print "deepcluster loss " $1 " vs " $2; bad = 1 } }
+  END { if (n != 2) { print n " deepcluster losses, expected 2"; bad = 1 }; exit bad }'
+grep -q '"world_size": 2' "$work/dc2/metrics.json"
+# dac: one batch of 256 per epoch. Epoch 1's loss is that of the untrained network on the
+# batch, pairs across the ranks included: one process's to 1e-6. Epoch 2's follows one RMSprop
+# step, which divides each gradient by its own size, so gradients of rounding size take full
+# steps of random sign: one process with 1 and 2 threads differs as much (2e-3 here).
+da=(run dac --data fashion-mnist:test:256 --set epochs=2 batch_size=256 hidden=64 jitter=false hflip=false sync_bn=true
+    probe=false --seed 1 --quiet)
+"$cake" "${da[@]}" --out "$work/da1"
+"${mpi[@]}" "$cake" "${da[@]}" --out "$work/da2"
+paste <(epoch_losses "$work/da1" 2) <(epoch_losses "$work/da2" 2) | awk '
+  { n++; d = $1 - $2; if (d < 0) d = -d; tol = (n == 1 ? 1e-6 : 1e-2); if (d > tol * $1) { print "dac loss " $1 " vs " $2; bad = 1 } }
+  END { if (n != 2) { print n " dac losses, expected 2"; bad = 1 }; exit bad }'
+grep -q '"world_size": 2' "$work/da2/metrics.json"
+echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca, conv-autoencoder and the pretraining of vade and vae-ensemble on 2 ranks agree with one process; vade, vae-ensemble, scae, moco, deepcluster and dac train data-parallel (deepcluster's losses and dac's first equal one process's); dbscan is refused"

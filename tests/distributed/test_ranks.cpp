@@ -11,6 +11,8 @@
 
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/algorithms/contrastive/moco.h"
+#include "cake/algorithms/deep_clustering/dac.h"
+#include "cake/algorithms/deep_clustering/deepcluster.h"
 #include "cake/distributed/data_parallel.h"
 #include "cake/distributed/gmm.h"
 #include "cake/distributed/kmeans.h"
@@ -463,4 +465,136 @@ TEST_CASE("MoCo on p ranks (keys gathered into one queue) equals one process on 
     worst = std::max(worst, distances.min().item<double>());
   }
   CHECK(worst < 1e-5);
+}
+
+namespace {
+
+// A small ConvNet for 8x8 images without dropout (whose masks would differ between a rank's
+// part and one process's batch), its batch norms synchronised over the ranks (on one rank,
+// plain BatchNorm): p ranks then compute one process's step.
+std::shared_ptr<networks::ConvNet> tiny_convnet(std::int64_t outputs, bool dac, dist::ProcessGroup* g) {
+  manual_seed(9);
+  auto net = std::make_shared<networks::ConvNet>(networks::ConvNetOptions{.arch = "vgg", .sobel = false, .image_size = 8,
+                                                                          .hidden = 16, .num_outputs = outputs,
+                                                                          .dropout = 0.0, .head_norm = dac,
+                                                                          .classifier_norm = dac});
+  if (g) dist::convert_sync_batchnorm(*net, *g);
+  return net;
+}
+
+// Two groups of 8x8 images (bright top half or bright bottom half) with noise, the same on
+// every rank.
+Tensor two_kinds_of_images(std::int64_t n) {
+  manual_seed(17);
+  Tensor images = (rand({n, 1, 8, 8}) * 0.3).contiguous();
+  float* pixel = images.data_ptr<float>();
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t row = (i % 2) * 4; row < (i % 2) * 4 + 4; ++row)
+      for (std::int64_t col = 0; col < 8; ++col) pixel[i * 64 + row * 8 + col] += 0.7f;
+  return images;
+}
+
+}  // namespace
+
+TEST_CASE("DeepCluster on p ranks (features sharded and gathered, synchronised batch norm) equals one process") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size();
+  const Tensor images = two_kinds_of_images(24);
+  const deep_clustering::DeepClusterOptions alone_options{.n_clusters = 4, .pca_dim = 6, .kmeans_iter = 5};
+
+  auto net = tiny_convnet(4, false, &g);
+  train::TrainerOptions options{.epochs = 2, .batch_size = 12 / p, .seed = 3};
+  dist::DistributedDataParallel ddp(*net, g);
+  dist::make_data_parallel(options, ddp, images.size(0));
+  deep_clustering::DeepClusterOptions ranks_options = alone_options;
+  ranks_options.all_features = [&](networks::ConvNet& model, const Tensor& x) {
+    ddp.broadcast_parameters();
+    const dist::Shard mine = dist::shard_rows(x.size(0), g.rank(), p);
+    return g.all_gather(networks::features_all(model, x.narrow(0, mine.begin, mine.size())).contiguous());
+  };
+  manual_seed(40);  // the k-means starts and the heads' draws: the same on every rank
+  deep_clustering::DeepCluster dc(*net, ranks_options, options);
+  dc.fit(images);
+
+  auto single = tiny_convnet(4, false, nullptr);
+  manual_seed(40);
+  deep_clustering::DeepCluster reference(*single, alone_options, {.epochs = 2, .batch_size = 12, .seed = 3});
+  reference.fit(images);
+
+  CHECK(testing::values(dc.pseudo_labels()) == testing::values(reference.pseudo_labels()));
+  REQUIRE(dc.history().size() == 2);
+  CHECK(dc.history()[1].loss == doctest::Approx(reference.history()[1].loss).epsilon(1e-5));
+  const auto a = net->named_parameters(), b = single->named_parameters();
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(max_abs_diff(a[i].second, b[i].second) < 1e-5);
+}
+
+TEST_CASE("a DAC step on p ranks (each rank's images paired with the whole batch) has one process's gradient") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size(), r = g.rank();
+  const Tensor images = two_kinds_of_images(12);
+  const double upper = 0.9, lower = 0.5;
+
+  auto single = tiny_convnet(3, true, nullptr);
+  deep_clustering::dac_pair_loss(deep_clustering::label_features(single->forward(images)), upper, lower).backward();
+
+  // Each rank forwards its own rows, pairs them with every rank's (gathered), DDP averages.
+  auto net = tiny_convnet(3, true, &g);
+  dist::DistributedDataParallel ddp(*net, g);
+  const dist::Shard mine = dist::shard_rows(12, r, p);
+  const Tensor part = deep_clustering::label_features(net->forward(images.narrow(0, mine.begin, mine.size())));
+  const deep_clustering::GatheredBatch batch{.all = g.all_gather(part.detach().contiguous()), .offset = mine.begin, .ranks = p};
+  deep_clustering::dac_pair_loss_part(part, batch, upper, lower).backward();
+  ddp.synchronize_gradients();
+
+  // Each rank pairing only its own images (no gather) loses the pairs across ranks.
+  auto own_pairs = tiny_convnet(3, true, &g);
+  dist::DistributedDataParallel ddp_own(*own_pairs, g);
+  const Tensor own = deep_clustering::label_features(own_pairs->forward(images.narrow(0, mine.begin, mine.size())));
+  deep_clustering::dac_pair_loss(own, upper, lower).backward();
+  ddp_own.synchronize_gradients();
+
+  const auto a = net->named_parameters(), b = single->named_parameters(), c = own_pairs->named_parameters();
+  double worst_without_gather = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].first);
+    // float32 through synchronised batch norm: agreement to about 1e-5 of the gradient's size
+    // (the biases that a batch norm follows have gradients of rounding size, ~1e-8).
+    const double scale = b[i].second.grad().abs().max().item<double>();
+    CHECK(max_abs_diff(a[i].second.grad(), b[i].second.grad()) <= 2e-4 * scale + 1e-7);
+    worst_without_gather = std::max(worst_without_gather, max_abs_diff(c[i].second.grad(), b[i].second.grad()) / (scale + 1e-3));
+  }
+  if (p > 1) CHECK(worst_without_gather > 1e-2);
+}
+
+TEST_CASE("DAC trains on p ranks: the first epoch's loss is one process's") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size();
+  const Tensor images = two_kinds_of_images(24);
+  const deep_clustering::DACOptions alone_options{.schedule = {.lambda_step = 0.05}, .lr = 1e-3};
+
+  auto net = tiny_convnet(3, true, &g);
+  train::TrainerOptions options{.epochs = 2, .batch_size = 12 / p, .seed = 3};
+  dist::DistributedDataParallel ddp(*net, g);
+  dist::make_data_parallel(options, ddp, images.size(0));
+  deep_clustering::DACOptions ranks_options = alone_options;
+  ranks_options.gather_batch = [&](const Tensor& mine) {
+    // Every rank's part has 12 / p images (the distributed sampler's equal shards).
+    return deep_clustering::GatheredBatch{.all = g.all_gather(mine.detach().contiguous()),
+                                          .offset = g.rank() * mine.size(0),
+                                          .ranks = p};
+  };
+  deep_clustering::DAC dac(*net, ranks_options, options);
+  dac.fit(images);
+
+  auto single = tiny_convnet(3, true, nullptr);
+  deep_clustering::DAC reference(*single, alone_options, {.epochs = 2, .batch_size = 12, .seed = 3});
+  reference.fit(images);
+
+  // Later epochs drift apart by more than rounding: RMSprop divides each gradient by its own
+  // size, so the rounding-size gradients of the biases under batch norm take full steps whose
+  // signs are rounding noise (those biases do not change the outputs, the noise does not stay
+  // in them alone over several steps).
+  REQUIRE(dac.history().size() == 2);
+  CHECK(dac.history()[0].loss == doctest::Approx(reference.history()[0].loss).epsilon(1e-4));
+  CHECK(dac.history()[0].selected_fraction == doctest::Approx(reference.history()[0].selected_fraction).epsilon(0.05));
 }

@@ -15,6 +15,7 @@
 #include "cake/algorithms/deep_clustering/dac.h"
 #include "cake/nn/checkpoint.h"
 #include "tools/algorithms/deep_clustering_runs.h"
+#include "tools/algorithms/network_runs.h"
 #include "tools/errors.h"
 #include "tools/figures.h"
 
@@ -40,6 +41,7 @@ std::vector<ParamSpec> params() {
   }
   for (ParamSpec& spec : deep_runs::augmentation_params(1.0, true)) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::training_params(46, 128, 1e-3, 0.0)) p.push_back(spec);
+  p.push_back(cli::networks::sync_bn_param());
   return p;
 }
 
@@ -52,12 +54,17 @@ void run(RunContext& ctx) {
   if (!(step > 0.0)) throw UsageError("dac: lambda_step must be positive, got " + std::to_string(step));
   if (ctx.params.get_float("weight_decay") != 0.0)
     throw UsageError("dac: weight_decay is not used (RMSprop without decay, as both released codes); leave it at 0");
-  auto net = std::make_shared<networks::ConvNet>(deep_runs::convnet_options(ctx, k, true, ctx.params.get_bool("classifier_norm")));
+  auto net = std::make_shared<cake::networks::ConvNet>(deep_runs::convnet_options(ctx, k, true, ctx.params.get_bool("classifier_norm")));
   net->to(ctx.device);
   deep_clustering::DACOptions options{.schedule = {.lambda_step = step},
                                       .lr = ctx.params.get_float("lr"),
                                       .augment = deep_runs::augmentation(ctx)};
-  deep_clustering::DAC dac(*net, options, deep_runs::trainer_options(ctx));
+  train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
+  // Under mpirun: the network trains data-parallel, and every rank pairs its images with the
+  // whole batch's label features (dac_pair_loss_part), so pairs across ranks are kept.
+  const auto ddp = cli::networks::data_parallel(ctx, *net, trainer, images.size(0));
+  if (ddp) options.gather_batch = deep_runs::gathered_batch(*ddp);
+  deep_clustering::DAC dac(*net, options, trainer);
   ctx.metrics["stop_epoch"] = options.schedule.epochs_until_stop();
 
   auto record = [&](const deep_clustering::DACEpoch& e, bool from_checkpoint) {
@@ -127,6 +134,7 @@ CAKE_REGISTER_ALGORITHM({
     .params = params(),
     .run = run,
     .example = "cake run dac --data fashion-mnist:test:1000 --set epochs=1",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "cake/algorithms/train/linear_probe.h"
 #include "cake/data/transforms.h"
 #include "cake/distributed/process_group.h"
+#include "cake/tensor/creation.h"
 #include "tools/errors.h"
 #include "tools/output.h"
 
@@ -180,6 +181,34 @@ void feature_metrics(RunContext& ctx, const Tensor& features, const Tensor& labe
   ctx.metrics["probe_accuracy"] = probe.score((test_x - mean) / scale, test_y);
   ctx.metrics["probe_train_samples"] = train_x.size(0);
   ctx.metrics["probe_test_samples"] = test_x.size(0);
+}
+
+// ---- under mpirun ----------------------------------------------------------------------------------
+
+std::function<Tensor(networks::ConvNet&, const Tensor&)> sharded_features(distributed::DistributedDataParallel& ddp) {
+  return [&ddp](networks::ConvNet& net, const Tensor& images) {
+    ddp.broadcast_parameters();  // the same network on every rank, batch-norm statistics included
+    distributed::ProcessGroup& group = ddp.group();
+    const distributed::Shard mine = distributed::shard_rows(images.size(0), group.rank(), group.world_size());
+    const Tensor features = networks::features_all(net, images.narrow(0, mine.begin, mine.size())).cpu();
+    return group.all_gather(features.contiguous());
+  };
+}
+
+std::function<deep_clustering::GatheredBatch(const Tensor&)> gathered_batch(distributed::DistributedDataParallel& ddp) {
+  return [&group = ddp.group()](const Tensor& mine) {
+    // Where this rank's rows start: the part sizes of the lower ranks (all ranks' parts are
+    // equal under the distributed sampler but for the padding of a short last batch).
+    Tensor sizes = zeros({group.world_size()}, kFloat64);
+    sizes.data_ptr<double>()[group.rank()] = static_cast<double>(mine.size(0));
+    group.all_reduce(sizes, distributed::ReduceOp::Sum);
+    std::int64_t offset = 0;
+    for (int r = 0; r < group.rank(); ++r) offset += static_cast<std::int64_t>(sizes.data_ptr<double>()[r]);
+    const Device device = mine.device();
+    return deep_clustering::GatheredBatch{.all = group.all_gather(mine.detach().cpu().contiguous()).to(device),
+                                          .offset = offset,
+                                          .ranks = group.world_size()};
+  };
 }
 
 }  // namespace cake::cli::deep_runs

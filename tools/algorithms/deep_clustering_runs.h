@@ -15,9 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "cake/algorithms/deep_clustering/dac.h"
 #include "cake/algorithms/networks/convnets.h"
 #include "cake/algorithms/train/trainer.h"
 #include "cake/data/dataloader.h"
+#include "cake/distributed/data_parallel.h"
 #include "tools/registry.h"
 
 namespace cake::cli::deep_runs {
@@ -54,6 +56,18 @@ void epoch_done(RunContext& ctx, std::int64_t epoch, const std::vector<std::pair
 // After fit: logs a resume, throws RunInterrupted for an interrupted run and cake::Error for a
 // non-finite loss, records epochs_run and stop_reason.
 void finish_training(RunContext& ctx, const train::TrainResult& result);
+
+// ---- under mpirun (a data-parallel run, ddp from networks::data_parallel) ----
+
+// DeepClusterOptions::all_features for p ranks: rank 0's parameters and batch-norm statistics
+// copied to every rank (PyTorch's DDP broadcasts its buffers likewise), then each rank computes
+// the features of its own rows (distributed::shard_rows) and the ranks all-gather them in row
+// order. Every rank gets the same [N, D] features, each forward pass runs on one rank only.
+std::function<Tensor(networks::ConvNet&, const Tensor&)> sharded_features(distributed::DistributedDataParallel& ddp);
+
+// DACOptions::gather_batch for p ranks: every rank's label features of its part of the batch,
+// all-gathered in rank order (rank r's rows start after the rows of ranks 0..r-1).
+std::function<deep_clustering::GatheredBatch(const Tensor&)> gathered_batch(distributed::DistributedDataParallel& ddp);
 
 // Frozen features [N, D] of every training image (and of the test split, when there is one):
 // knn_accuracy (leave-one-out k-NN with k = 10 on up to 10000 L2-normalised rows) and

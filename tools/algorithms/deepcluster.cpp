@@ -17,6 +17,7 @@
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/algorithms/deep_clustering/deepcluster.h"
 #include "cake/autograd/ops.h"
+#include "cake/distributed/data_parallel.h"
 #include "cake/data/npy.h"
 #include "cake/nn/checkpoint.h"
 #include "tools/algorithms/deep_clustering_runs.h"
@@ -44,6 +45,7 @@ std::vector<ParamSpec> params() {
   for (ParamSpec& spec : deep_runs::convnet_params("vgg", true)) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::augmentation_params(0.5, false)) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::training_params(30, 256, 0.05, 1e-5)) p.push_back(spec);
+  p.push_back(networks::sync_bn_param());
   return p;
 }
 
@@ -55,16 +57,20 @@ void run(RunContext& ctx) {
                      std::to_string(k));
   auto net = std::make_shared<cake::networks::ConvNet>(deep_runs::convnet_options(ctx, k, false));
   net->to(ctx.device);
-  deep_clustering::DeepCluster dc(*net,
-                                  {.n_clusters = k,
-                                   .pca_dim = ctx.params.get_int("pca_dim"),
-                                   .kmeans_iter = ctx.params.get_int("kmeans_iter"),
-                                   .giant_fraction = ctx.params.get_float("giant_fraction"),
-                                   .lr = ctx.params.get_float("lr"),
-                                   .momentum = ctx.params.get_float("momentum"),
-                                   .weight_decay = ctx.params.get_float("weight_decay"),
-                                   .augment = deep_runs::augmentation(ctx)},
-                                  deep_runs::trainer_options(ctx));
+  deep_clustering::DeepClusterOptions options{.n_clusters = k,
+                                              .pca_dim = ctx.params.get_int("pca_dim"),
+                                              .kmeans_iter = ctx.params.get_int("kmeans_iter"),
+                                              .giant_fraction = ctx.params.get_float("giant_fraction"),
+                                              .lr = ctx.params.get_float("lr"),
+                                              .momentum = ctx.params.get_float("momentum"),
+                                              .weight_decay = ctx.params.get_float("weight_decay"),
+                                              .augment = deep_runs::augmentation(ctx)};
+  train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
+  // Under mpirun: the network trains data-parallel, and each epoch's features are computed a
+  // shard per rank and all-gathered, so every rank makes the same pseudo-labels.
+  const auto ddp = networks::data_parallel(ctx, *net, trainer, images.size(0));
+  if (ddp) options.all_features = deep_runs::sharded_features(*ddp);
+  deep_clustering::DeepCluster dc(*net, options, trainer);
   auto record = [&](const deep_clustering::DeepClusterEpoch& e, bool from_checkpoint) {
     nlohmann::json row = {{"epoch", e.epoch},
                           {"loss", e.loss},
@@ -177,6 +183,7 @@ CAKE_REGISTER_ALGORITHM({
     .params = params(),
     .run = run,
     .example = "cake run deepcluster --data fashion-mnist:test:1000 --set epochs=1 n_clusters=20",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

@@ -64,7 +64,70 @@ TEST_CASE("select_pairs: against a hand-computed similarity matrix") {
   const PairSelection edge = select_pairs(tensor({1.0, 0.5, 0.5, 1.0}, {2, 2}, kFloat64), 0.5, 0.5);
   CHECK(edge.n_positive == 2);
   CHECK(edge.n_negative == 0);
-  CHECK(error_message([] { select_pairs(zeros({2, 3}), 0.9, 0.1); }).find("square") != std::string::npos);
+  CHECK(error_message([] { select_pairs(zeros({3, 2}), 0.9, 0.1); }).find("square") != std::string::npos);
+  // Rows 1..2 of the same matrix (a rank's images against the whole batch): image 1's self-pair
+  // is at column 1, image 2's at column 2; the fractions are over the 2 x (3 - 1) other pairs.
+  const PairSelection rows = select_pairs(s.narrow(0, 1, 2), 0.95, 0.455, 1);
+  CHECK(values(rows.positive) == std::vector<double>{1, 1, 0, 0, 0, 1});
+  CHECK(rows.n_positive == 1);  // (1, 0)
+  CHECK(rows.n_negative == 1);  // (2, 0)
+  CHECK(rows.selected_fraction == doctest::Approx(2.0 / 4.0));
+  CHECK(rows.positive_fraction == doctest::Approx(1.0 / 4.0));
+  CHECK(error_message([&] { select_pairs(s.narrow(0, 1, 2), 0.9, 0.1, 2); }).find("square") != std::string::npos);
+}
+
+TEST_CASE("dac_pair_loss_part: the ranks' parts give dac_pair_loss's value and gradient over the whole batch") {
+  manual_seed(3);
+  const Tensor logits = randn({6, 3}, kFloat64) * 2.0;
+  const double upper = 0.9, lower = 0.6;
+  for (double v : values(label_features(logits).matmul(label_features(logits).t()))) {
+    REQUIRE(std::abs(v - upper) > 1e-3);  // no pair on a threshold
+    REQUIRE(std::abs(v - lower) > 1e-3);
+  }
+  Tensor whole = logits.clone().requires_grad_(true);
+  PairSelection all_pairs;
+  const Tensor expected = dac_pair_loss(label_features(whole), upper, lower, &all_pairs);
+  expected.backward();
+  REQUIRE(all_pairs.n_positive > 0);
+  REQUIRE(all_pairs.n_negative > 0);
+  const Tensor gathered = label_features(logits).detach();
+
+  SUBCASE("one rank: the part is the whole batch") {
+    Tensor x = logits.clone().requires_grad_(true);
+    const Tensor part = dac_pair_loss_part(label_features(x), {.all = gathered, .offset = 0, .ranks = 1}, upper, lower);
+    CHECK(part.item<double>() == doctest::Approx(expected.item<double>()).epsilon(1e-12));
+    part.backward();
+    CHECK((x.grad() - whole.grad()).abs().max().item<double>() < 1e-12);
+  }
+  SUBCASE("three ranks with parts of 3, 2 and 1 images; DDP averages values and gradients") {
+    Tensor x = logits.clone().requires_grad_(true);
+    const std::int64_t begin[] = {0, 3, 5}, size[] = {3, 2, 1};
+    double value = 0.0;
+    std::int64_t positive = 0, negative = 0;
+    for (int r = 0; r < 3; ++r) {
+      PairSelection chosen;
+      const Tensor part = dac_pair_loss_part(label_features(x.narrow(0, begin[r], size[r])),
+                                             {.all = gathered, .offset = begin[r], .ranks = 3}, upper, lower, &chosen);
+      value += part.item<double>() / 3.0;
+      (part / 3.0).backward();  // the gradients of the ranks' losses, summed here and divided as DDP does
+      positive += chosen.n_positive;
+      negative += chosen.n_negative;
+    }
+    CHECK(value == doctest::Approx(expected.item<double>()).epsilon(1e-12));
+    CHECK((x.grad() - whole.grad()).abs().max().item<double>() < 1e-12);
+    CHECK(positive == all_pairs.n_positive);
+    CHECK(negative == all_pairs.n_negative);
+  }
+  SUBCASE("without the factor 2 the gradient would be half: the pairs (j, i) are not in a rank's part") {
+    // The share alone, differentiated with the partners held fixed.
+    Tensor x = logits.clone().requires_grad_(true);
+    const Tensor l = label_features(x);
+    const Tensor g = l.matmul(gathered.t()).clamp(1e-7, 1.0 - 1e-7);
+    const PairSelection chosen = select_pairs(g, upper, lower);
+    const Tensor share = -((chosen.positive * g.log()).sum() + (chosen.negative * (1.0 - g).log()).sum()) / 36.0;
+    share.backward();
+    CHECK((x.grad() * 2.0 - whole.grad()).abs().max().item<double>() < 1e-12);
+  }
 }
 
 TEST_CASE("dac_pair_loss and label_features: known answers") {
