@@ -119,6 +119,13 @@ Latent sample_latent(const LatentSpec& spec, std::int64_t n, Device device) {
   return make_latent(spec, std::move(noise), std::move(category), std::move(continuous));
 }
 
+Latent latent_rows(const Latent& z, std::int64_t begin, std::int64_t n) {
+  CAKE_CHECK(begin >= 0 && n >= 1 && begin + n <= z.input.size(0), "latent_rows: rows ", begin, "..", begin + n - 1,
+             " of a latent batch of ", z.input.size(0));
+  const auto rows = [&](const Tensor& t) { return t.defined() ? t.narrow(0, begin, n).contiguous() : Tensor(); };
+  return {.noise = rows(z.noise), .category = rows(z.category), .continuous = rows(z.continuous), .input = rows(z.input)};
+}
+
 Latent sample_latent(const LatentSpec& spec, std::int64_t n, std::uint64_t seed, Device device) {
   const GeneratorState saved = get_rng_state();
   manual_seed(seed);
@@ -299,13 +306,18 @@ train::TrainResult GAN::fit(const Tensor& images, const Tensor& labels) {
   double d_loss_sum = 0.0, g_loss_sum = 0.0, d_real_sum = 0.0, d_fake_sum = 0.0, cat_sum = 0.0, cont_sum = 0.0;
   std::chrono::steady_clock::time_point started;
 
+  // This rank's latents: its rows of the whole batch's draw (one process: all of them).
+  const auto draw_latent = [&](std::int64_t m) {
+    if (options_.ranks == 1) return sample_latent(spec_, m, dev);
+    return latent_rows(sample_latent(spec_, m * options_.ranks, dev), options_.rank * m, m);
+  };
   const train::BatchLoss loss = [&](const data::Batch& batch) {
     const Tensor real = batch.x.to(dev);
     const std::int64_t m = real.size(0);
     // D step (Goodfellow et al. 2014, Algorithm 1): G fixed, so its images carry no graph.
     set_trainable(d_params, true);
     adam_d.zero_grad();
-    const Latent z_d = sample_latent(spec_, m, dev);
+    const Latent z_d = draw_latent(m);
     Tensor fake;
     {
       NoGradGuard no_grad;
@@ -317,10 +329,13 @@ train::TrainResult GAN::fit(const Tensor& images, const Tensor& labels) {
     const double d_loss = d_total.item<double>();
     const GeneratedTerm d_term = generated_term(z_d, on_fake);
     if (d_term.loss.defined()) d_total = d_total + d_term.loss;
-    const double d_value = d_total.item<double>();
-    // A non-finite D loss stops the run through the Trainer's guard (it sees this NaN).
+    // A non-finite D loss stops the run through the Trainer's guard (it sees this NaN); on
+    // several ranks every rank sees the mean, so all stop at the same batch.
+    const double d_value = trainer_options_.reduce_loss ? trainer_options_.reduce_loss(d_total.item<double>())
+                                                        : d_total.item<double>();
     if (!std::isfinite(d_value)) return full({}, d_value);
     d_total.backward();
+    if (options_.after_d_backward) options_.after_d_backward();
     adam_d.step();
     {
       NoGradGuard no_grad;
@@ -330,7 +345,7 @@ train::TrainResult GAN::fit(const Tensor& images, const Tensor& labels) {
     d_loss_sum += d_loss;
     // G step: D (and Q, which shares its trunk) fixed; the Trainer runs backward and G's Adam.
     set_trainable(d_params, false);
-    const Latent z_g = sample_latent(spec_, m, dev);
+    const Latent z_g = draw_latent(m);
     const networks::DiscriminatorOutput on_generated = discriminator_->run(generator_->forward(z_g.input));
     Tensor g_total = generator_loss(on_generated.logit);
     g_loss_sum += g_total.item<double>();
@@ -367,12 +382,16 @@ train::TrainResult GAN::fit(const Tensor& images, const Tensor& labels) {
     // The epoch's record, complete before the Trainer writes its checkpoint.
     set_trainable(d_params, true);
     const double b = static_cast<double>(std::max<std::int64_t>(batches, 1));
-    current.d_loss = d_loss_sum / b;
-    current.g_loss = g_loss_sum / b;
-    current.d_real = d_real_sum / b;
-    current.d_fake = d_fake_sum / b;
-    current.info_categorical = cat_sum / b;
-    current.info_continuous = cont_sum / b;
+    // On several ranks, the mean over the ranks' parts (the same number of batches on each).
+    const auto whole_batch = [&](double sum) {
+      return trainer_options_.reduce_loss ? trainer_options_.reduce_loss(sum / b) : sum / b;
+    };
+    current.d_loss = whole_batch(d_loss_sum);
+    current.g_loss = whole_batch(g_loss_sum);
+    current.d_real = whole_batch(d_real_sum);
+    current.d_fake = whole_batch(d_fake_sum);
+    current.info_categorical = whole_batch(cat_sum);
+    current.info_continuous = whole_batch(cont_sum);
     measure_probe(current);
     score_epoch(current, scored, scored_truth);
     current.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -78,6 +78,8 @@ struct Latent {
 
 // Draws n latents from the global generator.
 Latent sample_latent(const LatentSpec& spec, std::int64_t n, Device device = kCPU);
+// Rows begin .. begin + n - 1 of a batch of latents (every part of it).
+Latent latent_rows(const Latent& z, std::int64_t begin, std::int64_t n);
 // The same from a generator seeded with `seed`; the global generator is left as it was.
 Latent sample_latent(const LatentSpec& spec, std::int64_t n, std::uint64_t seed, Device device = kCPU);
 // Builds `input` from the parts (e.g. after setting codes by hand for a figure).
@@ -98,6 +100,15 @@ struct GANOptions {
   std::int64_t probe_noise = 10;      // noise vectors of the fixed probe set of samples
   std::uint64_t probe_seed = 20161205;  // the probe set's latents (the same every epoch)
   double collapse_spread = 0.03;      // noise_spread below this: mode collapse
+  // Data-parallel training on several ranks (tools/algorithms/gan.cpp sets these under mpirun,
+  // with the Trainer's options carrying the distributed sampler and G's gradient all-reduce):
+  // this rank's place among `ranks`, and D's gradient all-reduce, run between the D step's
+  // backward and D's Adam step. Each rank draws the latents of the whole batch (ranks x its
+  // part: the same draws on every rank, those one process makes) and keeps its own rows, so
+  // the ranks generate different images and together one process's batch.
+  int rank = 0;
+  int ranks = 1;
+  std::function<void()> after_d_backward = nullptr;
 };
 
 // One epoch (a row of the run's log); NaN where it does not apply.

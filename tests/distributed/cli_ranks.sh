@@ -8,7 +8,7 @@
 #   a single-process command (dbscan) is refused with a clear message;
 #   conv-autoencoder (one epoch on 640 images: 576 training rows, 9 batches of 64): the same epoch losses to 1e-6 relative;
 #   vade and vae-ensemble: their autoencoder phases give the same losses (the VAE phases draw noise per rank);
-#   scae and moco train data-parallel to the end; deepcluster and dac
+#   scae and moco train data-parallel to the end; deepcluster, dac and infogan
 #   give one process's losses with sync_bn, no augmentation and no dropout.
 # Exit 77 (skipped) without MPI in the build or mpirun on the machine.
 #
@@ -180,4 +180,16 @@ paste <(epoch_losses "$work/da1" 2) <(epoch_losses "$work/da2" 2) | awk '
   { n++; d = $1 - $2; if (d < 0) d = -d; tol = (n == 1 ? 1e-6 : 1e-2); if (d > tol * $1) { print "dac loss " $1 " vs " $2; bad = 1 } }
   END { if (n != 2) { print n " dac losses, expected 2"; bad = 1 }; exit bad }'
 grep -q '"world_size": 2' "$work/da2/metrics.json"
-echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca, conv-autoencoder and the pretraining of vade and vae-ensemble on 2 ranks agree with one process; vade, vae-ensemble, scae, moco, deepcluster and dac train data-parallel (deepcluster's losses and dac's first equal one process's); dbscan is refused"
+# infogan: D and G data-parallel, each rank generating its rows of the batch's latents. One
+# epoch of one batch with synchronised batch norm: D's loss (before any update) is one
+# process's, G's (after D's Adam step) too, to rounding.
+ig=(run infogan --data fashion-mnist:test:128 --set epochs=1 batch_size=128 width=8 hidden=32 sync_bn=true
+    --seed 1 --quiet)
+"$cake" "${ig[@]}" --out "$work/ig1"
+"${mpi[@]}" "$cake" "${ig[@]}" --out "$work/ig2"
+gan_losses() { grep -o '"[dg]_loss":[0-9.e+-]*' "$1/log.jsonl" | cut -d: -f2; }
+paste <(gan_losses "$work/ig1") <(gan_losses "$work/ig2") | awk '
+  { n++; d = $1 - $2; if (d < 0) d = -d; if (d > 1e-4 * $1) { print "infogan loss " $1 " vs " $2; bad = 1 } }
+  END { if (n != 2) { print n " infogan losses, expected 2"; bad = 1 }; exit bad }'
+grep -q '"world_size": 2' "$work/ig2/metrics.json"
+echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca, conv-autoencoder and the pretraining of vade and vae-ensemble on 2 ranks agree with one process; vade, vae-ensemble, scae, moco, deepcluster, dac and infogan train data-parallel (deepcluster's, dac's first and infogan's first losses equal one process's); dbscan is refused"

@@ -13,6 +13,7 @@
 #include "cake/algorithms/contrastive/moco.h"
 #include "cake/algorithms/deep_clustering/dac.h"
 #include "cake/algorithms/deep_clustering/deepcluster.h"
+#include "cake/algorithms/generative/infogan.h"
 #include "cake/distributed/data_parallel.h"
 #include "cake/distributed/gmm.h"
 #include "cake/distributed/kmeans.h"
@@ -597,4 +598,59 @@ TEST_CASE("DAC trains on p ranks: the first epoch's loss is one process's") {
   REQUIRE(dac.history().size() == 2);
   CHECK(dac.history()[0].loss == doctest::Approx(reference.history()[0].loss).epsilon(1e-4));
   CHECK(dac.history()[0].selected_fraction == doctest::Approx(reference.history()[0].selected_fraction).epsilon(0.05));
+}
+
+TEST_CASE("InfoGAN on p ranks (D and G data-parallel, each rank its rows of the batch's latents) equals one process") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size();
+  manual_seed(23);
+  const Tensor images = rand({12, 1, 28, 28});
+  const generative::LatentSpec spec{.noise = 4, .categories = 3, .continuous = 1};
+  const auto make = [&](dist::ProcessGroup* sync) {
+    manual_seed(6);
+    auto gen = std::make_shared<networks::GANGenerator>(
+        networks::GANGeneratorOptions{.noise = 4, .categories = 3, .continuous = 1, .hidden = 16, .width = 4});
+    auto dis = std::make_shared<networks::GANDiscriminator>(
+        networks::GANDiscriminatorOptions{.categories = 3, .continuous = 1, .hidden = 16, .q_hidden = 8, .width = 4});
+    if (sync) {
+      dist::convert_sync_batchnorm(*gen, *sync);
+      dist::convert_sync_batchnorm(*dis, *sync);
+    }
+    return std::make_pair(gen, dis);
+  };
+
+  // One epoch of one batch of 12 images: D's step, then G's.
+  auto [gen, dis] = make(&g);
+  train::TrainerOptions options{.epochs = 1, .batch_size = 12 / p, .seed = 3};
+  dist::DistributedDataParallel ddp_g(*gen, g), ddp_d(*dis, g);
+  dist::make_data_parallel(options, ddp_g, images.size(0));
+  generative::GANOptions ranks_options{.probe_noise = 2};
+  ranks_options.rank = g.rank();
+  ranks_options.ranks = p;
+  ranks_options.after_d_backward = [&] { ddp_d.synchronize_gradients(); };
+  manual_seed(50);
+  generative::InfoGAN ranks_run(gen, dis, ranks_options, {}, options);
+  ranks_run.fit(images);
+
+  auto [gen1, dis1] = make(nullptr);
+  manual_seed(50);
+  generative::InfoGAN alone(gen1, dis1, {.probe_noise = 2}, {}, {.epochs = 1, .batch_size = 12, .seed = 3});
+  alone.fit(images);
+
+  // D's loss and outputs come before any update, G's loss after D's step: one process's.
+  const generative::GANEpoch& a = ranks_run.history().at(0);
+  const generative::GANEpoch& b = alone.history().at(0);
+  CHECK(a.d_loss == doctest::Approx(b.d_loss).epsilon(1e-5));
+  CHECK(a.d_real == doctest::Approx(b.d_real).epsilon(1e-5));
+  CHECK(a.d_fake == doctest::Approx(b.d_fake).epsilon(1e-5));
+  CHECK(a.g_loss == doctest::Approx(b.g_loss).epsilon(1e-4));
+  CHECK(a.info_categorical == doctest::Approx(b.info_categorical).epsilon(1e-4));
+  // The ranks generated different images: rank r's latents are rows r*m.. of the batch's draw.
+  if (p > 1) {
+    manual_seed(1);
+    const generative::Latent whole = generative::sample_latent(spec, 12);
+    const generative::Latent part = generative::latent_rows(whole, 6, 6);
+    CHECK(max_abs_diff(part.input, whole.input.narrow(0, 6, 6)) == 0.0);
+    CHECK(testing::values(part.category) == testing::values(whole.category.narrow(0, 6, 6)));
+  }
 }

@@ -20,7 +20,10 @@
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/tensor/creation.h"
+#include "cake/distributed/data_parallel.h"
+#include "cake/distributed/sync_batchnorm.h"
 #include "tools/algorithms/deep_clustering_runs.h"
+#include "tools/algorithms/network_runs.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 
@@ -38,15 +41,16 @@ std::vector<ParamSpec> params(bool info) {
       {"lr_d", ParamType::Float, library_default(&generative::GANOptions::lr_d), "Adam's learning rate for D (and Q)"},
       {"lr_g", ParamType::Float, library_default(&generative::GANOptions::lr_g), "Adam's learning rate for G"},
       {"beta1", ParamType::Float, library_default(&generative::GANOptions::beta1), "Adam's beta1 for both (DCGAN's 0.5)"},
-      {"width", ParamType::Int, library_default(&networks::GANDiscriminatorOptions::width),
+      {"width", ParamType::Int, library_default(&cake::networks::GANDiscriminatorOptions::width),
        "channels of D's first conv and G's last upconv (the others have twice as many); Table 1: 64"},
-      {"hidden", ParamType::Int, library_default(&networks::GANDiscriminatorOptions::hidden),
+      {"hidden", ParamType::Int, library_default(&cake::networks::GANDiscriminatorOptions::hidden),
        "width of the FC layer after the convolutions in D and the first FC layer of G; Table 1: 1024"},
       {"epochs", ParamType::Int, "50", "passes over the images"},
       {"batch_size", ParamType::Int, "128", "images per mini-batch (one D step and one G step each)"},
       {"resume", ParamType::String, "",
        "start from this checkpoint.safetensors of another run; to continue a run in its own folder exactly, use "
-       "--out RUN --resume instead"}};
+       "--out RUN --resume instead"},
+      cli::networks::sync_bn_param()};
   if (info) {
     p.push_back({"categories", ParamType::Int, library_default(&generative::LatentSpec::categories),
                  "values of the categorical code (= clusters)"});
@@ -129,14 +133,14 @@ void run(RunContext& ctx, bool info) {
     throw UsageError(ctx.algorithm + ": width and hidden must be at least 1");
   if (noise < 0 || categories < 0 || continuous < 0 || categories == 1 || noise + categories + continuous == 0)
     throw UsageError(ctx.algorithm + ": noise, categories and continuous must be >= 0 (categories not 1, not all 0)");
-  auto g = std::make_shared<networks::GANGenerator>(networks::GANGeneratorOptions{
+  auto g = std::make_shared<cake::networks::GANGenerator>(cake::networks::GANGeneratorOptions{
       .noise = noise,
       .categories = categories,
       .continuous = continuous,
       .hidden = ctx.params.get_int("hidden"),
       .width = ctx.params.get_int("width"),
       .channels = shape[0]});
-  auto d = std::make_shared<networks::GANDiscriminator>(networks::GANDiscriminatorOptions{
+  auto d = std::make_shared<cake::networks::GANDiscriminator>(cake::networks::GANDiscriminatorOptions{
       .categories = categories,
       .continuous = continuous,
       .learn_std = info && ctx.params.get_bool("learn_std"),
@@ -145,8 +149,22 @@ void run(RunContext& ctx, bool info) {
       .channels = shape[0]});
   g->to(ctx.device);
   d->to(ctx.device);
-  const generative::GANOptions options{
+  generative::GANOptions options{
       .lr_d = ctx.params.get_float("lr_d"), .lr_g = ctx.params.get_float("lr_g"), .beta1 = ctx.params.get_float("beta1")};
+  // Under mpirun: G trains data-parallel through the Trainer (its DDP, the distributed sampler
+  // of the real images), D through a DDP of its own, all-reduced between the D step's backward
+  // and D's Adam step; each rank generates its rows of the whole batch's latents.
+  train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
+  if (ctx.params.get_bool("sync_bn") && distributed::default_group().world_size() > 1)
+    distributed::convert_sync_batchnorm(*d, distributed::default_group());  // G's: data_parallel converts it
+  const auto ddp_g = cli::networks::data_parallel(ctx, *g, trainer, images.size(0));
+  std::unique_ptr<distributed::DistributedDataParallel> ddp_d;
+  if (ddp_g) {
+    ddp_d = std::make_unique<distributed::DistributedDataParallel>(*d, ddp_g->group());
+    options.rank = ddp_g->group().rank();
+    options.ranks = ddp_g->group().world_size();
+    options.after_d_backward = [&ddp_d] { ddp_d->synchronize_gradients(); };
+  }
   std::unique_ptr<generative::GAN> gan;
   generative::InfoGAN* infogan = nullptr;
   if (info) {
@@ -154,11 +172,11 @@ void run(RunContext& ctx, bool info) {
         g, d, options,
         generative::InfoGANOptions{.lambda_categorical = ctx.params.get_float("lambda_categorical"),
                                    .lambda_continuous = ctx.params.get_float("lambda_continuous")},
-        deep_runs::trainer_options(ctx));
+        trainer);
     infogan = model.get();
     gan = std::move(model);
   } else {
-    gan = std::make_unique<generative::GAN>(g, d, options, deep_runs::trainer_options(ctx));
+    gan = std::make_unique<generative::GAN>(g, d, options, trainer);
   }
 
   ctx.progress->start("epoch", ctx.params.get_int("epochs"));
@@ -242,6 +260,7 @@ CAKE_REGISTER_ALGORITHM({
     .params = params(false),
     .run = [](RunContext& ctx) { run(ctx, false); },
     .example = "cake run gan --data fashion-mnist:test:1000 --set epochs=1",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 CAKE_REGISTER_ALGORITHM({
@@ -251,6 +270,7 @@ CAKE_REGISTER_ALGORITHM({
     .params = params(true),
     .run = [](RunContext& ctx) { run(ctx, true); },
     .example = "cake run infogan --data fashion-mnist:test:1000 --set epochs=1",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace
