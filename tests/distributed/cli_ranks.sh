@@ -8,7 +8,7 @@
 #   a single-process command (dbscan) is refused with a clear message;
 #   conv-autoencoder (one epoch on 640 images: 576 training rows, 9 batches of 64): the same epoch losses to 1e-6 relative;
 #   vade and vae-ensemble: their autoencoder phases give the same losses (the VAE phases draw noise per rank);
-#   scae and moco train data-parallel to the end; deepcluster, dac and infogan
+#   scae, moco and moco-ablation train data-parallel to the end; deepcluster, dac and infogan
 #   give one process's losses with sync_bn, no augmentation and no dropout.
 # Exit 77 (skipped) without MPI in the build or mpirun on the machine.
 #
@@ -157,6 +157,12 @@ mo=(run moco --data fashion-mnist:test:256 --set epochs=1 queue=128 batch_size=6
 "${mpi[@]}" "$cake" "${mo[@]}" --out "$work/mo2"
 grep -q '"world_size": 2' "$work/mo2/metrics.json"
 grep -q '"knn_accuracy"' "$work/mo2/metrics.json"
+# moco-ablation trains each cell of its grid as moco does.
+ma=(run moco-ablation --data fashion-mnist:test:256 --set epochs=1 queues=2 momenta=0.9,0.99 batch_size=64 probe=false
+    --seed 1 --quiet)
+"${mpi[@]}" "$cake" "${ma[@]}" --out "$work/ma2"
+grep -q '"world_size": 2' "$work/ma2/metrics.json"
+[[ $(grep -o '"momentum":' "$work/ma2/metrics.json" | wc -l) -ge 2 ]]
 # deepcluster and dac train data-parallel; without augmentation or dropout and with synchronised
 # batch norm a step on 2 ranks is one process's (distributed/test_ranks), so the losses agree.
 dc=(run deepcluster --data fashion-mnist:test:256 --set epochs=2 n_clusters=8 pca_dim=16 batch_size=64 hidden=64
@@ -192,4 +198,4 @@ paste <(gan_losses "$work/ig1") <(gan_losses "$work/ig2") | awk '
   { n++; d = $1 - $2; if (d < 0) d = -d; if (d > 1e-4 * $1) { print "infogan loss " $1 " vs " $2; bad = 1 } }
   END { if (n != 2) { print n " infogan losses, expected 2"; bad = 1 }; exit bad }'
 grep -q '"world_size": 2' "$work/ig2/metrics.json"
-echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca, conv-autoencoder and the pretraining of vade and vae-ensemble on 2 ranks agree with one process; vade, vae-ensemble, scae, moco, deepcluster, dac and infogan train data-parallel (deepcluster's, dac's first and infogan's first losses equal one process's); dbscan is refused"
+echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca, conv-autoencoder and the pretraining of vade and vae-ensemble on 2 ranks agree with one process; vade, vae-ensemble, scae, moco, moco-ablation, deepcluster, dac and infogan train data-parallel (deepcluster's, dac's first and infogan's first losses equal one process's); dbscan is refused"

@@ -408,8 +408,12 @@ void run_ablation(RunContext& ctx) {
       manual_seed(ctx.seed);  // every cell starts from the same weights and draws
       auto encoder = std::make_shared<contrastive::ContrastiveEncoder>(encoder_options(ctx));
       encoder->to(ctx.device);
-      const contrastive::MoCoOptions options = moco_options(ctx, queues[c], momenta[r]);
-      contrastive::MoCo moco(*encoder, options, trainer);
+      contrastive::MoCoOptions options = moco_options(ctx, queues[c], momenta[r]);
+      // Under mpirun each cell trains data-parallel as `moco` does (keys gathered into one queue).
+      train::TrainerOptions cell_trainer = trainer;
+      const auto ddp = networks::data_parallel(ctx, *encoder, cell_trainer, images.size(0));
+      if (ddp) options.gather_keys = [&group = ddp->group()](const Tensor& keys) { return group.all_gather(keys); };
+      contrastive::MoCo moco(*encoder, options, cell_trainer);
       const train::TrainResult result = moco.fit(images);
       if (result.stop_reason == train::StopReason::Interrupted) throw RunInterrupted(result.message);
       const Scores s = evaluate(ctx, moco, images, ctx.labels, ctx.params.get_bool("probe"));
@@ -458,6 +462,7 @@ CAKE_REGISTER_ALGORITHM({
     .params = ablation_params(),
     .run = run_ablation,
     .example = "cake run moco-ablation --data fashion-mnist:test:500 --set epochs=1 queues=4,8 momenta=0.9,0.99",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace
