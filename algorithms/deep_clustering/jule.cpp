@@ -13,6 +13,7 @@
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/networks/autoencoder.h"
 #include "cake/autograd/grad_mode.h"
+#include "cake/autograd/ops.h"
 #include "cake/nn/activation.h"
 #include "cake/nn/conv.h"
 #include "cake/nn/functional.h"
@@ -132,6 +133,30 @@ Tensor jule_triplet_loss(const Tensor& features, const Triplets& triplets, doubl
   return (gamma * positive - negative + margin).relu().mean();
 }
 
+Tensor jule_triplet_loss_part(const Tensor& mine, const JuleBatch& batch, const std::vector<index_t>& labels,
+                              std::int64_t negatives, const Tensor& keys, double gamma, double margin,
+                              std::int64_t* triplet_count) {
+  const index_t total = batch.features.size(0), p = batch.ranks, m = mine.size(0);
+  CAKE_CHECK(p >= 1 && total == m * p && static_cast<index_t>(labels.size()) == total && batch.rank >= 0 &&
+                 batch.rank < p,
+             "jule_triplet_loss_part: rank ", batch.rank, " of ", p, " with ", m, " rows of a batch of ", total,
+             " features and ", labels.size(), " labels (every rank's part must be equal)");
+  // Triplets over the batch in one process's order, then moved to the gathered (rank-major) rows.
+  Triplets triplets = batch_triplets(labels, negatives, keys);
+  const auto gathered_row = [&](index_t position) { return (position % p) * m + position / p; };
+  for (auto* list : {&triplets.anchor, &triplets.positive, &triplets.negative})
+    for (index_t& i : *list) i = gathered_row(i);
+  if (triplet_count) *triplet_count = triplets.size();
+  // The gathered features with this rank's rows replaced by the live ones.
+  std::vector<Tensor> parts;
+  const index_t begin = batch.rank * m;
+  if (begin > 0) parts.push_back(batch.features.narrow(0, 0, begin).detach());
+  parts.push_back(mine);
+  if (begin + m < total) parts.push_back(batch.features.narrow(0, begin + m, total - begin - m).detach());
+  const Tensor loss = jule_triplet_loss(cat(parts, 0), triplets, gamma, margin);
+  return loss * static_cast<double>(p) - loss.detach() * static_cast<double>(p - 1);
+}
+
 // ---- The merge state ------------------------------------------------------------------------------------
 
 namespace {
@@ -226,6 +251,7 @@ Tensor Jule::labels_at(std::int64_t k) const {
 
 Tensor Jule::features(const Tensor& images) {
   const Device device = net_.parameters().front().device();
+  if (options_.all_features) return options_.all_features(net_, images.to(device));
   return jule_features(net_, images.to(device), options_.eval_batch_size);
 }
 
@@ -473,9 +499,29 @@ train::TrainResult Jule::fit(const Tensor& images_in, const Tensor& true_labels)
   double loss_sum = 0.0;
   JuleEpoch current;
   std::chrono::steady_clock::time_point epoch_started;
+  // Under mpirun: the whole batch's triplets, this rank's rows live (jule_triplet_loss_part).
+  const auto data_parallel_loss = [&](const Tensor& x, const Tensor& index) {
+    const Tensor mine = net_.forward(x);
+    const JuleBatch whole = options_.gather_batch(mine.detach(), index);
+    const index_t total = whole.indices.numel(), p = whole.ranks, m = index.numel();
+    const Tensor all_indices = whole.indices.to(kCPU, kInt64).contiguous();
+    std::vector<index_t> labels(static_cast<std::size_t>(total));
+    for (index_t b = 0; b < total; ++b)  // batch position b is gathered row (b mod p) m + b / p
+      labels[static_cast<std::size_t>(b)] =
+          batch_labels_[static_cast<std::size_t>(all_indices.data_ptr<index_t>()[(b % p) * m + b / p])];
+    const index_t pairs = count_pairs(labels);
+    const Tensor keys = pairs > 0 ? rand({pairs, total}, kFloat64) : Tensor();  // one process's draw
+    std::int64_t count = 0;
+    Tensor value = jule_triplet_loss_part(mine, whole, labels, options_.negatives, keys, options_.gamma,
+                                          options_.margin, &count);
+    triplets_seen += count;
+    return value;
+  };
   const train::BatchLoss loss = [&](const data::Batch& batch) {
     const Tensor index = batch.indices.to(kCPU, kInt64).contiguous();
     const index_t m = index.numel();
+    batch_size_seen = m;
+    if (options_.gather_batch) return data_parallel_loss(batch.x.to(device), index);
     const index_t* idx = index.data_ptr<index_t>();
     std::vector<index_t> labels(static_cast<std::size_t>(m));
     for (index_t i = 0; i < m; ++i) labels[static_cast<std::size_t>(i)] = batch_labels_[static_cast<std::size_t>(idx[i])];
@@ -484,7 +530,6 @@ train::TrainResult Jule::fit(const Tensor& images_in, const Tensor& true_labels)
     const Tensor keys = pairs > 0 ? rand({pairs, m}, kFloat64) : Tensor();
     const Triplets triplets = batch_triplets(labels, options_.negatives, keys);
     triplets_seen += triplets.size();
-    batch_size_seen = m;
     return jule_triplet_loss(net_.forward(batch.x.to(device)), triplets, options_.gamma, options_.margin);
   };
   train::TrainerOptions trainer_options = trainer_options_;

@@ -94,6 +94,25 @@ struct Triplets {
   std::vector<std::int64_t> anchor, positive, negative;
   std::int64_t size() const { return static_cast<std::int64_t>(anchor.size()); }
 };
+// A mini-batch's rows from every rank (JuleOptions::gather_batch): rank q's part of m = M /
+// ranks rows is rows q m .. q m + m - 1 of `features` [M, d] and `indices` [M]. The distributed
+// sampler gives rank q the batch positions q, q + ranks, q + 2 ranks, ...: row q m + j is
+// position j ranks + q of the batch one process would take.
+struct JuleBatch {
+  Tensor features, indices;
+  int rank = 0, ranks = 1;
+};
+
+// The data-parallel triplet loss of one rank: the triplets of the whole batch (labels in one
+// process's order, the negatives drawn from `keys` as batch_triplets does) on the gathered
+// features with this rank's rows `mine` [m, d] live and every other rank's held fixed. The sum
+// over the ranks of these losses' gradients is the whole batch's (each row's partial
+// derivatives come from its own rank), so the result is scaled to gradient ranks x dL (DDP
+// takes the mean) with the value L, the same on every rank.
+Tensor jule_triplet_loss_part(const Tensor& mine, const JuleBatch& batch, const std::vector<std::int64_t>& labels,
+                              std::int64_t negatives, const Tensor& keys, double gamma, double margin,
+                              std::int64_t* triplet_count = nullptr);
+
 // Every pair i < j of equal labels, each with up to `negatives` samples of other labels: those
 // with the smallest keys[p][k] for the pair's row p (keys [pairs, m], uniform draws), i.e. a
 // uniform choice without replacement. pairs = number of same-label pairs (count_pairs).
@@ -139,6 +158,16 @@ struct JuleOptions {
   // false: no CNN at all, every merge on the graph of the L2-normalised pixels (the released
   // code's -updateCNN 0): graph degree linkage with JULE's criterion on raw images, a baseline.
   bool update_cnn = true;
+
+  // ---- data-parallel training (tools/algorithms/jule.cpp sets these under mpirun) ----
+  // The forward pass's features of all images [N, d]; empty: jule_features on every image.
+  // Under mpirun each rank computes its shard of rows and the ranks all-gather them (after
+  // copying rank 0's batch-norm statistics), so every rank makes the same merges.
+  std::function<Tensor(JuleNet& net, const Tensor& images)> all_features = nullptr;
+  // Every rank's part of a mini-batch, all-gathered in rank order: the features (without
+  // graph) and the images' indices. The triplets are then drawn over the whole batch, in the
+  // order one process sees it, and each rank's loss keeps only its own rows live (JuleBatch).
+  std::function<JuleBatch(const Tensor& features, const Tensor& indices)> gather_batch = nullptr;
 };
 
 // One period: its merges (the forward pass) and the CNN training that followed (none after the

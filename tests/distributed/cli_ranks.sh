@@ -8,7 +8,7 @@
 #   a single-process command (dbscan) is refused with a clear message;
 #   conv-autoencoder (one epoch on 640 images: 576 training rows, 9 batches of 64): the same epoch losses to 1e-6 relative;
 #   vade and vae-ensemble: their autoencoder phases give the same losses (the VAE phases draw noise per rank);
-#   scae, moco and moco-ablation train data-parallel to the end; deepcluster, dac and infogan
+#   scae, moco and moco-ablation train data-parallel to the end; deepcluster, dac, infogan and jule
 #   give one process's losses with sync_bn, no augmentation and no dropout.
 # Exit 77 (skipped) without MPI in the build or mpirun on the machine.
 #
@@ -198,4 +198,15 @@ paste <(gan_losses "$work/ig1") <(gan_losses "$work/ig2") | awk '
   { n++; d = $1 - $2; if (d < 0) d = -d; if (d > 1e-4 * $1) { print "infogan loss " $1 " vs " $2; bad = 1 } }
   END { if (n != 2) { print n " infogan losses, expected 2"; bad = 1 }; exit bad }'
 grep -q '"world_size": 2' "$work/ig2/metrics.json"
-echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca, conv-autoencoder and the pretraining of vade and vae-ensemble on 2 ranks agree with one process; vade, vae-ensemble, scae, moco, moco-ablation, deepcluster, dac and infogan train data-parallel (deepcluster's, dac's first and infogan's first losses equal one process's); dbscan is refused"
+# jule: the CNN data-parallel, the forward pass's features gathered (the same merges on every
+# rank), each batch's triplets over the whole batch: with sync_bn the same clusters and losses.
+ju=(run jule --data fashion-mnist:test:200 --set epochs_per_period=1 batch_size=50 channels=8 sync_bn=true
+    --seed 1 --quiet)
+"$cake" "${ju[@]}" --out "$work/ju1"
+"${mpi[@]}" "$cake" "${ju[@]}" --out "$work/ju2"
+cmp "$work/ju1/labels.npy" "$work/ju2/labels.npy"
+paste <(epoch_losses "$work/ju1" 9) <(epoch_losses "$work/ju2" 9) | awk '
+  { n++; d = $1 - $2; if (d < 0) d = -d; if (d > 1e-4 * $1) { print "jule loss " $1 " vs " $2; bad = 1 } }
+  END { if (n < 1) { print "no jule losses found"; bad = 1 }; exit bad }'
+grep -q '"world_size": 2' "$work/ju2/metrics.json"
+echo "cli_ranks: kmeans, gmm (also from per-rank reads of one file), pca, conv-autoencoder and the pretraining of vade and vae-ensemble on 2 ranks agree with one process; vade, vae-ensemble, scae, moco, moco-ablation, deepcluster, dac, infogan and jule train data-parallel (deepcluster's, jule's, dac's first and infogan's first losses equal one process's, jule's clusters too); dbscan is refused"

@@ -13,6 +13,7 @@
 #include "cake/algorithms/contrastive/moco.h"
 #include "cake/algorithms/deep_clustering/dac.h"
 #include "cake/algorithms/deep_clustering/deepcluster.h"
+#include "cake/algorithms/deep_clustering/jule.h"
 #include "cake/algorithms/generative/infogan.h"
 #include "cake/distributed/data_parallel.h"
 #include "cake/distributed/gmm.h"
@@ -653,4 +654,49 @@ TEST_CASE("InfoGAN on p ranks (D and G data-parallel, each rank its rows of the 
     CHECK(max_abs_diff(part.input, whole.input.narrow(0, 6, 6)) == 0.0);
     CHECK(testing::values(part.category) == testing::values(whole.category.narrow(0, 6, 6)));
   }
+}
+
+TEST_CASE("JULE on p ranks (features sharded, the whole batch's triplets, synchronised batch norm) equals one process") {
+  dist::ProcessGroup& g = group();
+  const int p = g.world_size();
+  const Tensor images = two_kinds_of_images(48);
+  const deep_clustering::JuleOptions alone_options{.n_clusters = 2, .k_s = 5, .eta = 0.5, .epochs_per_period = 1};
+  const auto make = [&](dist::ProcessGroup* sync) {
+    manual_seed(12);
+    auto net = std::make_shared<deep_clustering::JuleNet>(
+        deep_clustering::JuleNetOptions{.in_channels = 1, .image_size = 8, .channels = 4, .kernel = 3, .feature_dim = 8});
+    if (sync) dist::convert_sync_batchnorm(*net, *sync);
+    return net;
+  };
+
+  auto net = make(&g);
+  train::TrainerOptions options{.batch_size = 12 / p, .seed = 3};
+  dist::DistributedDataParallel ddp(*net, g);
+  dist::make_data_parallel(options, ddp, images.size(0));
+  deep_clustering::JuleOptions ranks_options = alone_options;
+  ranks_options.all_features = [&](deep_clustering::JuleNet& model, const Tensor& x) {
+    ddp.broadcast_parameters();
+    const dist::Shard mine = dist::shard_rows(x.size(0), g.rank(), p);
+    return g.all_gather(deep_clustering::jule_features(model, x.narrow(0, mine.begin, mine.size())).contiguous());
+  };
+  ranks_options.gather_batch = [&](const Tensor& features, const Tensor& indices) {
+    return deep_clustering::JuleBatch{.features = g.all_gather(features.contiguous()),
+                                      .indices = g.all_gather(indices.contiguous()), .rank = g.rank(), .ranks = p};
+  };
+  manual_seed(30);
+  deep_clustering::Jule ranks_run(*net, ranks_options, options);
+  ranks_run.fit(images);
+
+  auto single = make(nullptr);
+  manual_seed(30);
+  deep_clustering::Jule alone(*single, alone_options, {.batch_size = 12, .seed = 3});
+  alone.fit(images);
+
+  CHECK(testing::values(ranks_run.labels()) == testing::values(alone.labels()));
+  REQUIRE(ranks_run.epochs().size() == alone.epochs().size());
+  REQUIRE(!alone.epochs().empty());
+  CHECK(ranks_run.epochs().back().loss == doctest::Approx(alone.epochs().back().loss).epsilon(1e-4));
+  CHECK(ranks_run.epochs().back().triplets_per_batch == doctest::Approx(alone.epochs().back().triplets_per_batch));
+  const auto a = net->named_parameters(), b = single->named_parameters();
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(max_abs_diff(a[i].second, b[i].second) < 1e-5);
 }

@@ -185,13 +185,18 @@ void feature_metrics(RunContext& ctx, const Tensor& features, const Tensor& labe
 
 // ---- under mpirun ----------------------------------------------------------------------------------
 
+Tensor gather_sharded(distributed::DistributedDataParallel& ddp, const Tensor& images,
+                      const std::function<Tensor(const Tensor& rows)>& compute) {
+  ddp.broadcast_parameters();  // the same network on every rank, batch-norm statistics included
+  distributed::ProcessGroup& group = ddp.group();
+  const distributed::Shard mine = distributed::shard_rows(images.size(0), group.rank(), group.world_size());
+  const Tensor part = compute(images.narrow(0, mine.begin, mine.size()));
+  return group.all_gather(part.cpu().contiguous()).to(part.device());
+}
+
 std::function<Tensor(networks::ConvNet&, const Tensor&)> sharded_features(distributed::DistributedDataParallel& ddp) {
   return [&ddp](networks::ConvNet& net, const Tensor& images) {
-    ddp.broadcast_parameters();  // the same network on every rank, batch-norm statistics included
-    distributed::ProcessGroup& group = ddp.group();
-    const distributed::Shard mine = distributed::shard_rows(images.size(0), group.rank(), group.world_size());
-    const Tensor features = networks::features_all(net, images.narrow(0, mine.begin, mine.size())).cpu();
-    return group.all_gather(features.contiguous());
+    return gather_sharded(ddp, images, [&](const Tensor& rows) { return networks::features_all(net, rows); });
   };
 }
 

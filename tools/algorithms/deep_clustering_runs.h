@@ -59,6 +59,12 @@ void finish_training(RunContext& ctx, const train::TrainResult& result);
 
 // ---- under mpirun (a data-parallel run, ddp from networks::data_parallel) ----
 
+// Rank 0's parameters and batch-norm statistics copied to every rank (PyTorch's DDP broadcasts
+// its buffers likewise), then `compute` on this rank's rows of `images` (distributed::shard_rows),
+// all-gathered in row order: every rank gets the same [N, ...] result, each row computed once.
+Tensor gather_sharded(distributed::DistributedDataParallel& ddp, const Tensor& images,
+                      const std::function<Tensor(const Tensor& rows)>& compute);
+
 // DeepClusterOptions::all_features for p ranks: rank 0's parameters and batch-norm statistics
 // copied to every rank (PyTorch's DDP broadcasts its buffers likewise), then each rank computes
 // the features of its own rows (distributed::shard_rows) and the ranks all-gather them in row

@@ -19,6 +19,7 @@
 
 #include "cake/algorithms/deep_clustering/jule.h"
 #include "cake/algorithms/metrics/metrics.h"
+#include "cake/distributed/data_parallel.h"
 #include "cake/data/npy.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/tensor/creation.h"
@@ -65,6 +66,7 @@ std::vector<ParamSpec> params() {
       {"dendrogram_merges", ParamType::Int, "40", "the last merges drawn in dendrogram.png"}};
   // "epochs" caps the CNN epochs; the schedule (periods x epochs_per_period) decides.
   for (ParamSpec& spec : deep_runs::training_params(1000, 100, 0.01, 5e-5)) p.push_back(spec);
+  p.push_back(networks::sync_bn_param());
   return p;
 }
 
@@ -158,13 +160,31 @@ void run(RunContext& ctx) {
   const Shape& shape = *ctx.image_shape;
   if (shape[1] != shape[2])
     throw UsageError("jule: the network takes square images, got " + std::to_string(shape[1]) + "x" + std::to_string(shape[2]));
-  const deep_clustering::JuleOptions options = jule_options(ctx);
+  deep_clustering::JuleOptions options = jule_options(ctx);
   deep_clustering::JuleNet net({.in_channels = shape[0],
                                 .image_size = shape[1],
                                 .channels = ctx.params.get_int("channels"),
                                 .feature_dim = ctx.params.get_int("feature_dim")});
   net.to(ctx.device);
-  deep_clustering::Jule jule(net, options, deep_runs::trainer_options(ctx));
+  train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
+  // Under mpirun: the CNN trains data-parallel; the forward pass's features are computed a shard
+  // per rank and all-gathered (every rank makes the same merges), and each mini-batch's
+  // triplets are drawn over the whole batch, each rank's own rows live.
+  const auto ddp = networks::data_parallel(ctx, net, trainer, images.size(0));
+  if (ddp) {
+    options.all_features = [&ddp](deep_clustering::JuleNet& model, const Tensor& x) {
+      return deep_runs::gather_sharded(*ddp, x, [&](const Tensor& rows) {
+        return deep_clustering::jule_features(model, rows);
+      });
+    };
+    options.gather_batch = [&group = ddp->group()](const Tensor& features, const Tensor& indices) {
+      return deep_clustering::JuleBatch{.features = group.all_gather(features.cpu().contiguous()).to(features.device()),
+                                        .indices = group.all_gather(indices.to(kCPU, kInt64).contiguous()),
+                                        .rank = group.rank(),
+                                        .ranks = group.world_size()};
+    };
+  }
+  deep_clustering::Jule jule(net, options, trainer);
 
   auto log_period = [&](const JulePeriod& p, bool from_checkpoint) {
     nlohmann::json row = {{"period", p.period},         {"clusters", p.clusters}, {"merges", p.merges},
@@ -278,6 +298,7 @@ CAKE_REGISTER_ALGORITHM({
     .params = params(),
     .run = run,
     .example = "cake run jule --data fashion-mnist:test:1000 --set epochs_per_period=1",
+    .multi_rank = MultiRank::DataParallel,
 });
 
 }  // namespace

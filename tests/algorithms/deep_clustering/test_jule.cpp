@@ -7,6 +7,7 @@
 
 #include "cake/algorithms/deep_clustering/jule.h"
 #include "cake/algorithms/metrics/metrics.h"
+#include "cake/autograd/ops.h"
 #include "algorithms/fixtures/half_images.h"
 #include "helpers.h"
 
@@ -82,6 +83,38 @@ TEST_CASE("jule_triplet_loss: max(0, gamma |a - p|^2 - |a - n|^2 + margin) by ha
   // No hinge sits at its kink here, so finite differences apply.
   cake::testing::gradcheck([&](const std::vector<Tensor>& in) { return jule_triplet_loss(in[0], t, 2.0, 0.2); },
                            {f.clone().requires_grad_(true)});
+}
+
+TEST_CASE("jule_triplet_loss_part: the ranks' parts give the whole batch's loss and gradient") {
+  // A batch of 6 in one process's order; 3 ranks of 2: rank q holds positions q and q + 3
+  // (the distributed sampler's interleaving), gathered in rank order.
+  manual_seed(4);
+  const Tensor f = randn({6, 3}, kFloat64);
+  const std::vector<std::int64_t> labels{0, 1, 0, 1, 0, 2};
+  const Tensor keys = rand({count_pairs(labels), 6}, kFloat64);
+  Tensor whole = f.clone().requires_grad_(true);
+  const Tensor expected = jule_triplet_loss(whole, batch_triplets(labels, 2, keys), 2.0, 0.2);
+  expected.backward();
+  REQUIRE(expected.item<double>() > 0.0);
+
+  const int p = 3;
+  const Tensor gathered = cat({f.index_select(0, tensor(std::vector<std::int64_t>{0, 3})),
+                               f.index_select(0, tensor(std::vector<std::int64_t>{1, 4})),
+                               f.index_select(0, tensor(std::vector<std::int64_t>{2, 5}))}, 0);
+  Tensor x = f.clone().requires_grad_(true);
+  for (int q = 0; q < p; ++q) {
+    const Tensor mine = x.index_select(0, tensor(std::vector<std::int64_t>{q, q + 3}));
+    std::int64_t count = 0;
+    const Tensor part = jule_triplet_loss_part(mine, {.features = gathered, .indices = Tensor(), .rank = q, .ranks = p},
+                                               labels, 2, keys, 2.0, 0.2, &count);
+    CHECK(part.item<double>() == doctest::Approx(expected.item<double>()).epsilon(1e-12));  // the same on every rank
+    CHECK(count == batch_triplets(labels, 2, keys).size());
+    (part / static_cast<double>(p)).backward();  // DDP's mean over the ranks
+  }
+  CHECK((x.grad() - whole.grad()).abs().max().item<double>() < 1e-12);
+  CHECK(error_message([&] {
+          jule_triplet_loss_part(f.narrow(0, 0, 4), {.features = gathered, .rank = 0, .ranks = p}, labels, 2, keys, 2.0, 0.2);
+        }).find("equal") != std::string::npos);
 }
 
 TEST_CASE("Jule::planned_periods: ceil(eta n_c) merges per period down to the target") {
