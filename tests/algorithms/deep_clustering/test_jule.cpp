@@ -113,7 +113,7 @@ TEST_CASE("jule_triplet_loss_part: the ranks' parts give the whole batch's loss 
   }
   CHECK((x.grad() - whole.grad()).abs().max().item<double>() < 1e-12);
   CHECK(error_message([&] {
-          jule_triplet_loss_part(f.narrow(0, 0, 4), {.features = gathered, .rank = 0, .ranks = p}, labels, 2, keys, 2.0, 0.2);
+          jule_triplet_loss_part(f.narrow(0, 0, 4), {.features = gathered, .indices = {}, .rank = 0, .ranks = p}, labels, 2, keys, 2.0, 0.2);
         }).find("equal") != std::string::npos);
 }
 
