@@ -496,6 +496,17 @@ Tensor two_kinds_of_images(std::int64_t n) {
   return images;
 }
 
+// The features of all images as a data-parallel run computes them (the CLI's
+// deep_runs::gather_sharded): rank 0's network on every rank, `features` of this rank's rows,
+// the parts all-gathered in row order.
+template <class Features>
+Tensor gathered_features(dist::DistributedDataParallel& ddp, const Tensor& images, Features features) {
+  ddp.broadcast_parameters();
+  dist::ProcessGroup& g = ddp.group();
+  const dist::Shard mine = dist::shard_rows(images.size(0), g.rank(), g.world_size());
+  return g.all_gather(features(images.narrow(0, mine.begin, mine.size())).contiguous());
+}
+
 }  // namespace
 
 TEST_CASE("DeepCluster on p ranks (features sharded and gathered, synchronised batch norm) equals one process") {
@@ -510,9 +521,7 @@ TEST_CASE("DeepCluster on p ranks (features sharded and gathered, synchronised b
   dist::make_data_parallel(options, ddp, images.size(0));
   deep_clustering::DeepClusterOptions ranks_options = alone_options;
   ranks_options.all_features = [&](networks::ConvNet& model, const Tensor& x) {
-    ddp.broadcast_parameters();
-    const dist::Shard mine = dist::shard_rows(x.size(0), g.rank(), p);
-    return g.all_gather(networks::features_all(model, x.narrow(0, mine.begin, mine.size())).contiguous());
+    return gathered_features(ddp, x, [&](const Tensor& rows) { return networks::features_all(model, rows); });
   };
   manual_seed(40);  // the k-means starts and the heads' draws: the same on every rank
   deep_clustering::DeepCluster dc(*net, ranks_options, options);
@@ -675,9 +684,7 @@ TEST_CASE("JULE on p ranks (features sharded, the whole batch's triplets, synchr
   dist::make_data_parallel(options, ddp, images.size(0));
   deep_clustering::JuleOptions ranks_options = alone_options;
   ranks_options.all_features = [&](deep_clustering::JuleNet& model, const Tensor& x) {
-    ddp.broadcast_parameters();
-    const dist::Shard mine = dist::shard_rows(x.size(0), g.rank(), p);
-    return g.all_gather(deep_clustering::jule_features(model, x.narrow(0, mine.begin, mine.size())).contiguous());
+    return gathered_features(ddp, x, [&](const Tensor& rows) { return deep_clustering::jule_features(model, rows); });
   };
   ranks_options.gather_batch = [&](const Tensor& features, const Tensor& indices) {
     return deep_clustering::JuleBatch{.features = g.all_gather(features.contiguous()),
