@@ -185,6 +185,13 @@ Tensor preprocess_features(const Tensor& features, std::int64_t pca_dim) {
   return decomposition::pca_whiten_l2(features.detach().to(kCPU, kFloat32).contiguous(), dim, 0).to(kFloat32).contiguous();
 }
 
+namespace {
+// The score's k-means rows unless eval_whiten: the features scaled to unit length, not whitened.
+Tensor unit_rows(const Tensor& features) {
+  return decomposition::l2_normalize_rows(features.detach().to(kCPU, kFloat32).contiguous());
+}
+}  // namespace
+
 PseudoLabels cluster_features(const Tensor& x_in, const ClusterFeaturesOptions& options) {
   CAKE_CHECK(x_in.defined() && x_in.dim() == 2, "cluster_features: expected rows [N, D], got ",
              x_in.defined() ? shape_str(x_in.sizes()) : "an undefined tensor");
@@ -290,6 +297,12 @@ Tensor DeepCluster::embed(const Tensor& images) {
                              options_.pca_dim);
 }
 
+Tensor DeepCluster::evaluation_features(const Tensor& images) {
+  if (options_.eval_whiten) return embed(images);
+  const Device device = net_.head()->weight.device();
+  return unit_rows(networks::features_all(net_, images.to(device), options_.eval_batch_size).cpu());
+}
+
 void DeepCluster::set_checkpoint_path(std::string path) {
   trainer_options_.checkpoint_path = path;
   if (active_trainer_) active_trainer_->set_checkpoint_path(std::move(path));
@@ -366,7 +379,8 @@ train::TrainResult DeepCluster::fit(const Tensor& images, const Tensor& true_lab
       current.nmi_pseudo = metrics::nmi(truth, clusters.labels);
       // Scored like the end of the run: k-means with as many clusters as classes.
       const PseudoLabels at_classes =
-          cluster_features(x, {.n_clusters = classes, .max_iter = options_.kmeans_iter, .giant_fraction = 1.0});
+          cluster_features(options_.eval_whiten ? x : unit_rows(features),
+                           {.n_clusters = classes, .max_iter = options_.kmeans_iter, .giant_fraction = 1.0});
       current.nmi_classes = metrics::nmi(truth, at_classes.labels);
       current.acc_classes = metrics::acc(truth, at_classes.labels);
     }

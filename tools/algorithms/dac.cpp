@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "cake/algorithms/deep_clustering/dac.h"
+#include "cake/data/npy.h"
 #include "cake/nn/checkpoint.h"
 #include "tools/algorithms/deep_clustering_runs.h"
 #include "tools/algorithms/network_runs.h"
@@ -124,6 +125,9 @@ void run(RunContext& ctx) {
     shape.insert(shape.end(), ctx.image_shape->begin(), ctx.image_shape->end());
     test_features = dac.features(ctx.test_data.reshape(shape)).cpu();
   }
+  // The label features, for clustering or probing them with other tools.
+  data::write_npy(ctx.path("features.npy"), label_features.contiguous());
+  if (test_features.defined()) data::write_npy(ctx.path("test_features.npy"), test_features.contiguous());
   deep_runs::feature_metrics(ctx, label_features, ctx.labels, test_features, ctx.test_labels);
 }
 

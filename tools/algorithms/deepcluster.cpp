@@ -6,8 +6,9 @@
 // Every epoch clusters the features of all images (PCA-whitening, L2, k-means with n_clusters)
 // and trains the network one epoch to predict those pseudo-labels, sampling uniformly over
 // them (algorithms/deep_clustering/deepcluster.h). After training: k-means with as many
-// clusters as classes (eval_clusters) on the final PCA-whitened features gives labels.npy and
-// nmi/ari/acc; the frozen features give knn_accuracy and probe_accuracy. log.jsonl has a row per
+// clusters as classes (eval_clusters) on the final L2-normalised features (eval_whiten: the
+// PCA-whitened ones) gives labels.npy and nmi/ari/acc; the frozen features give knn_accuracy,
+// probe_accuracy and features.npy. log.jsonl has a row per
 // epoch (NMI between consecutive assignments, NMI/ACC against the labels, k-means objective,
 // cluster sizes, the time split); figures: nmi.png, loss_curve.png, cluster_sizes.png,
 // pseudo_label_samples.png, cluster_samples.png, confusion_matrix.png.
@@ -41,6 +42,10 @@ std::vector<ParamSpec> params() {
        "split a pseudo-label cluster holding more than this fraction of the images (1: never)"},
       {"momentum", ParamType::Float, "0.9", "SGD momentum of the network body"},
       {"eval_clusters", ParamType::Int, "0", "clusters of the final k-means (0: the number of classes, or 10)"},
+      {"eval_whiten", ParamType::Bool, "false",
+       "score with k-means on the PCA-whitened features the pseudo-labels use (false: on the L2-normalised features; "
+       "whitening helps the k-means of many clusters and hurts the one of as many as classes, see "
+       "docs/algorithms/deepcluster_dac.md)"},
       {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen features"}};
   for (ParamSpec& spec : deep_runs::convnet_params("vgg", true)) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::augmentation_params(0.5, false)) p.push_back(spec);
@@ -64,7 +69,8 @@ void run(RunContext& ctx) {
                                               .lr = ctx.params.get_float("lr"),
                                               .momentum = ctx.params.get_float("momentum"),
                                               .weight_decay = ctx.params.get_float("weight_decay"),
-                                              .augment = deep_runs::augmentation(ctx)};
+                                              .augment = deep_runs::augmentation(ctx),
+                                              .eval_whiten = ctx.params.get_bool("eval_whiten")};
   train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
   // Under mpirun: the network trains data-parallel, and each epoch's features are computed a
   // shard per rank and all-gathered, so every rank makes the same pseudo-labels.
@@ -161,7 +167,7 @@ void run(RunContext& ctx) {
   std::int64_t eval_k = ctx.params.get_int("eval_clusters");
   if (eval_k <= 0) eval_k = ctx.labels.defined() ? ctx.labels.max().item<std::int64_t>() + 1 : 10;
   ctx.progress->message("k-means with " + std::to_string(eval_k) + " clusters on the final features ...");
-  const Tensor codes = dc.embed(images);
+  const Tensor codes = dc.evaluation_features(images);
   cluster::KMeans kmeans({.n_clusters = eval_k, .n_init = 10, .random_state = ctx.seed});
   ctx.save_labels(kmeans.fit_predict(codes));
   ctx.metrics["eval_inertia"] = kmeans.inertia();
@@ -172,6 +178,9 @@ void run(RunContext& ctx) {
     shape.insert(shape.end(), ctx.image_shape->begin(), ctx.image_shape->end());
     test_features = cake::networks::features_all(*net, ctx.test_data.reshape(shape)).cpu();
   }
+  // The frozen features before PCA, for clustering or probing them with other tools.
+  data::write_npy(ctx.path("features.npy"), features.contiguous());
+  if (test_features.defined()) data::write_npy(ctx.path("test_features.npy"), test_features.contiguous());
   deep_runs::feature_metrics(ctx, features, ctx.labels, test_features, ctx.test_labels);
 }
 

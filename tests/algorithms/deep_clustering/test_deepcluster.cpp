@@ -194,6 +194,25 @@ TEST_CASE("DeepCluster: the training batches sample the pseudo-labels uniformly;
   CHECK(dc.embed(toy.x).sizes() == Shape{64, 8});
 }
 
+TEST_CASE("DeepCluster: the score's k-means clusters unit-length features, whitened only with eval_whiten") {
+  const Images toy = quadrant_images(40, 12);
+  manual_seed(13);
+  ConvNet net(tiny_net(4));
+  const Tensor raw = networks::features_all(net, toy.x).to(kFloat64);
+  REQUIRE(raw.pow(2.0).sum(1).min().item<double>() > 0.0);  // no row of zeros, so every row has a direction
+  DeepCluster plain(net, {.n_clusters = 4, .pca_dim = 3}, {.epochs = 1, .batch_size = 8, .seed = 1});
+  const Tensor scored = plain.evaluation_features(toy.x).to(kFloat64);
+  REQUIRE(scored.sizes() == raw.sizes());  // every feature kept: no PCA
+  const Tensor norms = scored.pow(2.0).sum(1).sqrt();
+  CHECK((norms - 1.0).abs().max().item<double>() < 1e-5);
+  // The same direction as the raw features: each row is its feature row over its length.
+  const Tensor expected = raw / raw.pow(2.0).sum(1, true).sqrt();
+  CHECK((scored - expected).abs().max().item<double>() < 1e-5);
+  DeepCluster whitened(net, {.n_clusters = 4, .pca_dim = 3, .eval_whiten = true}, {.epochs = 1, .batch_size = 8, .seed = 1});
+  CHECK(whitened.evaluation_features(toy.x).sizes() == Shape{40, 3});
+  CHECK((whitened.evaluation_features(toy.x) - whitened.embed(toy.x)).abs().max().item<double>() == 0.0);
+}
+
 TEST_CASE("DeepCluster: the cross-entropy against the pseudo-labels falls over a few epochs on a tiny set") {
   const Images toy = quadrant_images(128, 7);
   manual_seed(8);
