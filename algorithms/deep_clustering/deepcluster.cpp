@@ -192,6 +192,21 @@ Tensor unit_rows(const Tensor& features) {
 }
 }  // namespace
 
+Tensor evaluation_rows(const Tensor& features, bool eval_whiten, std::int64_t pca_dim, const Tensor& fitted_on) {
+  CAKE_CHECK(features.defined() && features.dim() == 2, "evaluation_rows: expected features [N, D], got ",
+             features.defined() ? shape_str(features.sizes()) : "an undefined tensor");
+  if (!eval_whiten) return unit_rows(features);
+  if (!fitted_on.defined()) return preprocess_features(features, pca_dim);
+  CAKE_CHECK(fitted_on.dim() == 2 && fitted_on.size(1) == features.size(1) && fitted_on.size(0) >= 2,
+             "evaluation_rows: the whitening is fitted on rows [N >= 2, ", features.size(1), "], got ",
+             shape_str(fitted_on.sizes()));
+  CAKE_CHECK(pca_dim > 0, "evaluation_rows: pca_dim must be positive, got ", pca_dim);
+  const std::int64_t dim = std::min({pca_dim, fitted_on.size(1), fitted_on.size(0) - 1});
+  decomposition::PCA pca({.n_components = dim, .whiten = true, .random_state = 0});
+  pca.fit(fitted_on.detach().to(kCPU, kFloat32).contiguous());
+  return unit_rows(pca.transform(features.detach().to(kCPU, kFloat32).contiguous()));
+}
+
 PseudoLabels cluster_features(const Tensor& x_in, const ClusterFeaturesOptions& options) {
   CAKE_CHECK(x_in.defined() && x_in.dim() == 2, "cluster_features: expected rows [N, D], got ",
              x_in.defined() ? shape_str(x_in.sizes()) : "an undefined tensor");
@@ -298,9 +313,9 @@ Tensor DeepCluster::embed(const Tensor& images) {
 }
 
 Tensor DeepCluster::evaluation_features(const Tensor& images) {
-  if (options_.eval_whiten) return embed(images);
   const Device device = net_.head()->weight.device();
-  return unit_rows(networks::features_all(net_, images.to(device), options_.eval_batch_size).cpu());
+  return evaluation_rows(networks::features_all(net_, images.to(device), options_.eval_batch_size).cpu(),
+                         options_.eval_whiten, options_.pca_dim);
 }
 
 void DeepCluster::set_checkpoint_path(std::string path) {

@@ -1,6 +1,7 @@
 // End-to-end tests of `cake run deepcluster` and `cake run dac` on a tiny image set: the files
 // and metrics a run leaves, the per-epoch log, and a run resumed from its checkpoint ending bit
 // for bit where an uninterrupted one does.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -42,6 +43,8 @@ TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resum
     CHECK_MESSAGE(rows[1].contains(key), key);
   CHECK(data::read_npy(out / "pseudo_labels.npy").sizes() == Shape{60});
   CHECK(data::read_npy(out / "labels.npy").sizes() == Shape{60});
+  CHECK(data::read_npy(out / "features.npy").sizes() == Shape{60, 32});  // the frozen features, before PCA
+  CHECK_FALSE(metrics.contains("test_nmi"));  // no test split given
   check_figures(out, {"nmi.png", "loss_curve.png", "cluster_sizes.png", "pseudo_label_samples.png",
                       "cluster_samples.png", "kmeans_objective.png"});
 
@@ -53,6 +56,28 @@ TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resum
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
   CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "half" / "model.safetensors"));
   CHECK(read_text(out / "pseudo_labels.npy") == read_text(scratch() / "half" / "pseudo_labels.npy"));
+}
+
+TEST_CASE("deepcluster on a training split is also scored on the test split (test_nmi, test_acc, test_ari)") {
+  const char* dir = std::getenv("CAKE_FASHION_MNIST_DIR");
+  if (!fs::exists(fs::path(dir ? dir : "/usr/share/datasets/fashion-mnist") / "t10k-images-idx3-ubyte.gz")) {
+    MESSAGE("Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist); skipped");
+    return;
+  }
+  const CliResult r = cake_cli(
+      "run deepcluster --data fashion-mnist:train:300 --quiet --seed 1 --threads 1 --out dc_test_split "
+      "--set n_clusters=20 hidden=32 batch_size=32 epochs=1 probe=false kmeans_n_init=2");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const fs::path out = scratch() / "dc_test_split";
+  const json metrics = read_json(out / "metrics.json");
+  CHECK(metrics["test_samples"] == 10000);
+  for (const char* key : {"test_nmi", "test_acc", "test_ari"}) {
+    CAPTURE(key);
+    REQUIRE(metrics.contains(key));
+    CHECK(metrics[key].get<double>() > 0.0);  // the test images' clusters carry some of the classes
+    CHECK(metrics[key].get<double>() <= 1.0);
+  }
+  CHECK(data::read_npy(out / "test_features.npy").sizes() == Shape{10000, 32});
 }
 
 TEST_CASE("dac: thresholds per epoch in the log, the argmax clusters scored, the stop rule in metrics") {
@@ -75,6 +100,7 @@ TEST_CASE("dac: thresholds per epoch in the log, the argmax clusters scored, the
     CHECK(row["selected_fraction"].get<double>() <= 1.0);
   }
   check_figures(out, {"thresholds.png", "loss_curve.png", "dac_scores.png", "cluster_samples.png"});
+  CHECK(data::read_npy(out / "features.npy").sizes() == Shape{60, 3});  // the label features
   // A weight decay the algorithm does not use is refused rather than ignored.
   CHECK(cake_cli("run dac" + kData + " --out dac2 --set weight_decay=0.1").code == 2);
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "cake/algorithms/decomposition/pca.h"
 #include "cake/algorithms/deep_clustering/deepcluster.h"
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/data/sampler.h"
@@ -194,23 +195,47 @@ TEST_CASE("DeepCluster: the training batches sample the pseudo-labels uniformly;
   CHECK(dc.embed(toy.x).sizes() == Shape{64, 8});
 }
 
-TEST_CASE("DeepCluster: the score's k-means clusters unit-length features, whitened only with eval_whiten") {
+TEST_CASE("DeepCluster: the score's k-means clusters step 2's whitened rows, or unit-length features") {
   const Images toy = quadrant_images(40, 12);
   manual_seed(13);
   ConvNet net(tiny_net(4));
   const Tensor raw = networks::features_all(net, toy.x).to(kFloat64);
   REQUIRE(raw.pow(2.0).sum(1).min().item<double>() > 0.0);  // no row of zeros, so every row has a direction
-  DeepCluster plain(net, {.n_clusters = 4, .pca_dim = 3}, {.epochs = 1, .batch_size = 8, .seed = 1});
+  DeepCluster whitened(net, {.n_clusters = 4, .pca_dim = 3}, {.epochs = 1, .batch_size = 8, .seed = 1});
+  CHECK(whitened.options().eval_whiten);  // the default: the space the pseudo-labels come from
+  CHECK(whitened.evaluation_features(toy.x).sizes() == Shape{40, 3});
+  CHECK((whitened.evaluation_features(toy.x) - whitened.embed(toy.x)).abs().max().item<double>() == 0.0);
+
+  DeepCluster plain(net, {.n_clusters = 4, .pca_dim = 3, .eval_whiten = false}, {.epochs = 1, .batch_size = 8, .seed = 1});
   const Tensor scored = plain.evaluation_features(toy.x).to(kFloat64);
   REQUIRE(scored.sizes() == raw.sizes());  // every feature kept: no PCA
-  const Tensor norms = scored.pow(2.0).sum(1).sqrt();
-  CHECK((norms - 1.0).abs().max().item<double>() < 1e-5);
+  CHECK(((scored.pow(2.0).sum(1).sqrt()) - 1.0).abs().max().item<double>() < 1e-5);
   // The same direction as the raw features: each row is its feature row over its length.
   const Tensor expected = raw / raw.pow(2.0).sum(1, true).sqrt();
   CHECK((scored - expected).abs().max().item<double>() < 1e-5);
-  DeepCluster whitened(net, {.n_clusters = 4, .pca_dim = 3, .eval_whiten = true}, {.epochs = 1, .batch_size = 8, .seed = 1});
-  CHECK(whitened.evaluation_features(toy.x).sizes() == Shape{40, 3});
-  CHECK((whitened.evaluation_features(toy.x) - whitened.embed(toy.x)).abs().max().item<double>() == 0.0);
+}
+
+TEST_CASE("evaluation_rows: held-out rows go through the whitening fitted on the training rows") {
+  manual_seed(14);
+  const Tensor scale = tensor({4.0, 3, 2, 1, 0.5, 0.25}, {1, 6});
+  const Tensor train = randn({60, 6}) * scale + 1.0;
+  const Tensor held_out = randn({20, 6}) * scale + 1.0;
+  const Tensor rows = evaluation_rows(held_out, true, 3, train).to(kFloat64);
+  REQUIRE(rows.sizes() == Shape{20, 3});
+  // By hand: centre with the training mean, project on the training components, divide by
+  // the training standard deviations, then unit rows.
+  decomposition::PCA pca({.n_components = 3, .whiten = true, .random_state = 0});
+  pca.fit(train);
+  const Tensor z = (held_out - pca.mean().reshape({1, 6})).to(kFloat64).matmul(pca.components().to(kFloat64).t()) /
+                   pca.explained_variance().sqrt().reshape({1, 3});
+  const Tensor expected = z / z.pow(2.0).sum(1, true).sqrt();
+  CHECK((rows - expected).abs().max().item<double>() < 1e-4);
+  // Without training rows the whitening is the rows' own (step 2).
+  CHECK((evaluation_rows(held_out, true, 3) - preprocess_features(held_out, 3)).abs().max().item<double>() == 0.0);
+  // A whitening fitted on rows of another width is refused with both shapes named.
+  const std::string message = error_message([&] { evaluation_rows(held_out, true, 3, randn({10, 5})); });
+  CHECK(message.find("[10, 5]") != std::string::npos);
+  CHECK(message.find("6") != std::string::npos);
 }
 
 TEST_CASE("DeepCluster: the cross-entropy against the pseudo-labels falls over a few epochs on a tiny set") {
