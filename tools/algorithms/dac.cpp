@@ -7,12 +7,14 @@
 // features; every batch selects the pairs whose similarity is above u(lambda) ("same") or below
 // l(lambda) ("different") and lowers their binary cross-entropy; lambda grows each epoch until
 // l > u (Algorithm 1; algorithms/deep_clustering/dac.h). The cluster of an image is the argmax of
-// its label features: labels.npy with nmi/ari/acc. log.jsonl has a row per epoch (lambda, u, l,
+// its label features: labels.npy with nmi/ari/acc (and test_nmi/test_acc/test_ari on the test
+// split when --data names a training split). log.jsonl has a row per epoch (lambda, u, l,
 // the fraction of pairs selected, the loss, NMI/ACC); figures: thresholds.png, dac_scores.png,
 // loss_curve.png, cluster_samples.png, confusion_matrix.png.
 #include <cmath>
 
 #include "cake/algorithms/deep_clustering/dac.h"
+#include "cake/algorithms/metrics/metrics.h"
 #include "cake/data/npy.h"
 #include "cake/nn/checkpoint.h"
 #include "tools/algorithms/deep_clustering_runs.h"
@@ -124,6 +126,14 @@ void run(RunContext& ctx) {
     Shape shape{ctx.test_data.size(0)};
     shape.insert(shape.end(), ctx.image_shape->begin(), ctx.image_shape->end());
     test_features = dac.features(ctx.test_data.reshape(shape)).cpu();
+  }
+  if (test_features.defined() && ctx.test_labels.defined()) {
+    // The held-out split, clustered as the training images are: the argmax of the label features.
+    const Tensor test_clusters = test_features.argmax(1);
+    ctx.metrics["test_nmi"] = metrics::nmi(ctx.test_labels, test_clusters);
+    ctx.metrics["test_acc"] = metrics::acc(ctx.test_labels, test_clusters);
+    ctx.metrics["test_ari"] = metrics::ari(ctx.test_labels, test_clusters);
+    ctx.metrics["test_samples"] = test_features.size(0);
   }
   // The label features, for clustering or probing them with other tools.
   data::write_npy(ctx.path("features.npy"), label_features.contiguous());
