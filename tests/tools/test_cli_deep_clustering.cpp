@@ -56,6 +56,12 @@ TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resum
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
   CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "half" / "model.safetensors"));
   CHECK(read_text(out / "pseudo_labels.npy") == read_text(scratch() / "half" / "pseudo_labels.npy"));
+
+  // A scoring k-means without restarts is refused before any training.
+  const CliResult no_restarts = cake_cli("run deepcluster" + kData + " --out dc_bad --set n_clusters=6 kmeans_n_init=0");
+  CHECK(no_restarts.code == 2);
+  CHECK(no_restarts.err.find("kmeans_n_init") != std::string::npos);
+  CHECK_FALSE(fs::exists(scratch() / "dc_bad" / "checkpoint.safetensors"));
 }
 
 TEST_CASE("deepcluster and dac on a training split are also scored on the test split (test_nmi, test_acc, test_ari)") {

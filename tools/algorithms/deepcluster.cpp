@@ -65,6 +65,9 @@ void run(RunContext& ctx) {
   if (k < 2 || k > images.size(0))
     throw UsageError("deepcluster: n_clusters must be in [2, " + std::to_string(images.size(0)) + "], got " +
                      std::to_string(k));
+  // Checked before training, so that a bad value does not cost a whole run.
+  const std::int64_t n_init = ctx.params.get_int("kmeans_n_init");
+  if (n_init < 1) throw UsageError("deepcluster: kmeans_n_init must be at least 1, got " + std::to_string(n_init));
   auto net = std::make_shared<cake::networks::ConvNet>(deep_runs::convnet_options(ctx, k, false));
   net->to(ctx.device);
   deep_clustering::DeepClusterOptions options{.n_clusters = k,
@@ -171,8 +174,6 @@ void run(RunContext& ctx) {
   // with restarts, then the frozen features' k-NN and probe accuracy.
   std::int64_t eval_k = ctx.params.get_int("eval_clusters");
   if (eval_k <= 0) eval_k = ctx.labels.defined() ? ctx.labels.max().item<std::int64_t>() + 1 : 10;
-  const std::int64_t n_init = ctx.params.get_int("kmeans_n_init");
-  if (n_init < 1) throw UsageError("deepcluster: kmeans_n_init must be at least 1, got " + std::to_string(n_init));
   ctx.progress->message("k-means with " + std::to_string(eval_k) + " clusters on the final features ...");
   const Tensor features = cake::networks::features_all(*net, images).cpu();
   cluster::KMeans kmeans({.n_clusters = eval_k, .n_init = n_init, .random_state = ctx.seed});
