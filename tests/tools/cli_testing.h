@@ -66,6 +66,15 @@ inline nlohmann::json read_json(const fs::path& path) {
   return nlohmann::json::parse(read_text(path));
 }
 
+// Whether the Fashion-MNIST files the named data sets read are installed (CAKE_FASHION_MNIST_DIR
+// or Debian's dataset-fashion-mnist); a test that needs them says it is skipped otherwise.
+inline bool fashion_mnist_installed() {
+  const char* dir = std::getenv("CAKE_FASHION_MNIST_DIR");
+  if (fs::exists(fs::path(dir ? dir : "/usr/share/datasets/fashion-mnist") / "t10k-images-idx3-ubyte.gz")) return true;
+  MESSAGE("Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist); skipped");
+  return false;
+}
+
 inline bool is_png(const fs::path& path) { return read_text(path).rfind("\x89PNG\r\n\x1a\n", 0) == 0; }
 
 struct CliResult {

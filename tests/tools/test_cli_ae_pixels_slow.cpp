@@ -15,11 +15,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 TEST_CASE("ae-kmeans (mlp and conv) beats k-means on pixels on 2,000 Fashion-MNIST images") {
-  const char* dir = std::getenv("CAKE_FASHION_MNIST_DIR");
-  if (!fs::exists(fs::path(dir ? dir : "/usr/share/datasets/fashion-mnist") / "t10k-images-idx3-ubyte.gz")) {
-    MESSAGE("Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist); skipped");
-    return;
-  }
+  if (!fashion_mnist_installed()) return;
   const std::string data = " --data fashion-mnist:test:2000 --quiet --seed 0";
   const CliResult pixels = cake_cli("run kmeans" + data + " --out pixels");
   REQUIRE_MESSAGE(pixels.code == 0, pixels.err);

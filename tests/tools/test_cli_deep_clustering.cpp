@@ -1,7 +1,6 @@
 // End-to-end tests of `cake run deepcluster` and `cake run dac` on a tiny image set: the files
 // and metrics a run leaves, the per-epoch log, and a run resumed from its checkpoint ending bit
 // for bit where an uninterrupted one does.
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -65,11 +64,7 @@ TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resum
 }
 
 TEST_CASE("deepcluster and dac on a training split are also scored on the test split (test_nmi, test_acc, test_ari)") {
-  const char* dir = std::getenv("CAKE_FASHION_MNIST_DIR");
-  if (!fs::exists(fs::path(dir ? dir : "/usr/share/datasets/fashion-mnist") / "t10k-images-idx3-ubyte.gz")) {
-    MESSAGE("Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist); skipped");
-    return;
-  }
+  if (!fashion_mnist_installed()) return;
   const std::string data = " --data fashion-mnist:train:300 --quiet --seed 1 --threads 1 --set hidden=32 epochs=1 probe=false";
   struct Case {
     std::string command, out, extra;

@@ -14,7 +14,6 @@
 #include <cmath>
 
 #include "cake/algorithms/deep_clustering/dac.h"
-#include "cake/algorithms/metrics/metrics.h"
 #include "cake/data/npy.h"
 #include "cake/nn/checkpoint.h"
 #include "tools/algorithms/deep_clustering_runs.h"
@@ -129,11 +128,7 @@ void run(RunContext& ctx) {
   }
   if (test_features.defined() && ctx.test_labels.defined()) {
     // The held-out split, clustered as the training images are: the argmax of the label features.
-    const Tensor test_clusters = test_features.argmax(1);
-    ctx.metrics["test_nmi"] = metrics::nmi(ctx.test_labels, test_clusters);
-    ctx.metrics["test_acc"] = metrics::acc(ctx.test_labels, test_clusters);
-    ctx.metrics["test_ari"] = metrics::ari(ctx.test_labels, test_clusters);
-    ctx.metrics["test_samples"] = test_features.size(0);
+    deep_runs::test_split_scores(ctx, test_features.argmax(1));
   }
   // The label features, for clustering or probing them with other tools.
   data::write_npy(ctx.path("features.npy"), label_features.contiguous());

@@ -147,6 +147,13 @@ void finish_training(RunContext& ctx, const train::TrainResult& result) {
   if (counted > 0) ctx.metrics["epoch_time_s"] = total / static_cast<double>(counted);
 }
 
+void test_split_scores(RunContext& ctx, const Tensor& test_clusters) {
+  ctx.metrics["test_nmi"] = metrics::nmi(ctx.test_labels, test_clusters);
+  ctx.metrics["test_acc"] = metrics::acc(ctx.test_labels, test_clusters);
+  ctx.metrics["test_ari"] = metrics::ari(ctx.test_labels, test_clusters);
+  ctx.metrics["test_samples"] = test_clusters.size(0);
+}
+
 void feature_metrics(RunContext& ctx, const Tensor& features, const Tensor& labels, const Tensor& test_features,
                      const Tensor& test_labels) {
   if (!labels.defined()) return;

@@ -75,6 +75,10 @@ std::function<Tensor(networks::ConvNet&, const Tensor&)> sharded_features(distri
 // all-gathered in rank order (rank r's rows start after the rows of ranks 0..r-1).
 std::function<deep_clustering::GatheredBatch(const Tensor&)> gathered_batch(distributed::DistributedDataParallel& ddp);
 
+// The test split's clusters [N_test] against its labels: test_nmi, test_acc, test_ari and
+// test_samples in metrics.json (for runs whose --data names a training split).
+void test_split_scores(RunContext& ctx, const Tensor& test_clusters);
+
 // Frozen features [N, D] of every training image (and of the test split, when there is one):
 // knn_accuracy (leave-one-out k-NN with k = 10 on up to 10000 L2-normalised rows) and
 // probe_accuracy (logistic regression: on the training features, scored on the test

@@ -18,7 +18,6 @@
 
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/algorithms/deep_clustering/deepcluster.h"
-#include "cake/algorithms/metrics/metrics.h"
 #include "cake/autograd/ops.h"
 #include "cake/distributed/data_parallel.h"
 #include "cake/data/npy.h"
@@ -190,11 +189,7 @@ void run(RunContext& ctx) {
     // features, then k-means at the number of classes on the test images alone.
     const Tensor rows = deep_clustering::evaluation_rows(test_features, options.eval_whiten, options.pca_dim, features);
     cluster::KMeans test_kmeans({.n_clusters = eval_k, .n_init = n_init, .random_state = ctx.seed});
-    const Tensor test_clusters = test_kmeans.fit_predict(rows);
-    ctx.metrics["test_nmi"] = metrics::nmi(ctx.test_labels, test_clusters);
-    ctx.metrics["test_acc"] = metrics::acc(ctx.test_labels, test_clusters);
-    ctx.metrics["test_ari"] = metrics::ari(ctx.test_labels, test_clusters);
-    ctx.metrics["test_samples"] = test_features.size(0);
+    deep_runs::test_split_scores(ctx, test_kmeans.fit_predict(rows));
   }
   // The frozen features before PCA, for clustering or probing them with other tools.
   data::write_npy(ctx.path("features.npy"), features.contiguous());

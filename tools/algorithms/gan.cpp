@@ -17,7 +17,6 @@
 #include <cmath>
 
 #include "cake/algorithms/generative/infogan.h"
-#include "cake/algorithms/metrics/metrics.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/tensor/creation.h"
 #include "cake/distributed/data_parallel.h"
@@ -246,11 +245,7 @@ void run(RunContext& ctx, bool info) {
       Shape test_shape{ctx.test_data.size(0)};
       test_shape.insert(test_shape.end(), shape.begin(), shape.end());
       const Tensor test_clusters = infogan->predict(ctx.test_data.reshape(test_shape));
-      if (ctx.test_labels.defined()) {
-        ctx.metrics["test_nmi"] = metrics::nmi(ctx.test_labels, test_clusters);
-        ctx.metrics["test_acc"] = metrics::acc(ctx.test_labels, test_clusters);
-        ctx.metrics["test_ari"] = metrics::ari(ctx.test_labels, test_clusters);
-      }
+      if (ctx.test_labels.defined()) deep_runs::test_split_scores(ctx, test_clusters);
     }
   }
 }
