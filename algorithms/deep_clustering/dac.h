@@ -110,7 +110,7 @@ Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, double
 
 struct DACOptions {
   DACSchedule schedule = {};
-  double lr = 1e-3;        // RMSprop, as both released codes
+  double lr = 1e-4;        // RMSprop; both released codes use 1e-3, a tenth measured better on Fashion-MNIST
   double rmsprop_alpha = 0.9;  // the squared-gradient smoothing of Keras' and TensorFlow's RMSprop
   data::Transform augment = nullptr;  // the training augmentation (none: the images as they are)
   std::int64_t eval_batch_size = 512;
