@@ -118,7 +118,28 @@ struct Mul {
   }
 };
 struct Div { template <class T> CAKE_HD T operator()(T a, T b) const { return a / b; } };
-struct Pow { template <class T> CAKE_HD T operator()(T a, T b) const { return T(std::pow(a, b)); } };
+// Integer powers exactly, by repeated squaring in unsigned arithmetic (so an overflow wraps, as
+// PyTorch's integer pow does): through double, a device pow that is 2 ulp off (CUDA's is allowed
+// that) would truncate (-3)^1 to -2. A negative exponent gives 1/a^|b| truncated toward zero.
+template <class T>
+CAKE_HD T integer_pow(T base, T exponent) {
+  if constexpr (std::is_signed_v<T>) {
+    if (exponent < 0) return base == T(1) ? T(1) : base == T(-1) ? ((exponent & 1) ? T(-1) : T(1)) : T(0);
+  }
+  using U = std::make_unsigned_t<T>;
+  U result = 1, factor = static_cast<U>(base);
+  for (U e = static_cast<U>(exponent); e != 0; e >>= 1) {
+    if (e & 1u) result = static_cast<U>(result * factor);
+    factor = static_cast<U>(factor * factor);
+  }
+  return static_cast<T>(result);
+}
+struct Pow {
+  template <class T> CAKE_HD T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>) return integer_pow(a, b);
+    else return T(std::pow(a, b));
+  }
+};
 struct Maximum {  // propagates NaN, as torch.maximum
   template <class T> CAKE_HD T operator()(T a, T b) const { return (a != a) ? a : (b != b) ? b : (a > b ? a : b); }
 };

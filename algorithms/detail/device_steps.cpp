@@ -109,7 +109,7 @@ LogResponsibilities gmm_log_responsibilities(const Tensor& x, const Tensor& weig
   const Tensor log_det = (p * eye(d).to(x.device(), x.dtype())).sum(Shape{2}).clamp_min(
       std::numeric_limits<double>::min()).log().sum(1);                                 // [K]
   // (x_i - mu_k)^T P_k = x_i^T P_k - mu_k^T P_k: [K, N, D] from one batched GEMM.
-  const Tensor y = matmul(x.unsqueeze(0), p) - matmul(means.to(x.dtype()).unsqueeze(1), p);
+  const Tensor y = matmul(x.unsqueeze(0), p) - matmul(means.to(x.device(), x.dtype()).unsqueeze(1), p);
   const Tensor maha = (y * y).sum(Shape{2}).t();                                         // [N, K]
   const double log_2pi = std::log(2.0 * std::numbers::pi);
   const Tensor log_gauss = -0.5 * (static_cast<double>(d) * log_2pi + maha) + log_det.unsqueeze(0);

@@ -161,7 +161,7 @@ void topk_kernel(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest
   Tensor best_values = native::narrow(all_values, 1, 0, k);
   if (!sorted) {  // the k chosen, back in position order
     std::vector<Tensor> keep;
-    kernels::launch_sort_positions(best.data_ptr<std::int64_t>(), r.rows, k, &scratch, &keep, current_stream());
+    kernels::launch_sort_positions(best.data_ptr<std::int64_t>(), r.rows, k, r.n, &scratch, &keep, current_stream());
     best_values = native::gather(native::view(r.data, {r.rows, r.n}), 1, best);
   }
   write_rows(values, dim, native::contiguous(best_values));

@@ -52,8 +52,11 @@ void launch_binary(native::BinaryOp op, ScalarType type, const Geometry<3>& g, S
 [[noreturn]] void refuse(const char* op, ScalarType type);
 
 // Reductions over a tensor viewed as [outer, reduced, inner], contiguous (the glue copies when
-// needed): out[o, i] = op over r of x[o, r, i].
+// needed): out[o, i] = op over r of x[o, r, i]. Each run is reduced in `pieces` parts first (a
+// two-pass reduction; pieces = reduce_pieces(...), and `partials` holds outer * inner * pieces
+// elements of the type when pieces > 1), so that few long runs still fill the GPU.
+std::int64_t reduce_pieces(std::int64_t outer, std::int64_t reduced, std::int64_t inner);
 void launch_reduce(native::ReduceOp op, ScalarType type, const void* x, void* out, std::int64_t outer,
-                   std::int64_t reduced, std::int64_t inner, Stream stream);
+                   std::int64_t reduced, std::int64_t inner, std::int64_t pieces, void* partials, Stream stream);
 
 }  // namespace cake::cuda::kernels

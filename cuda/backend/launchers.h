@@ -26,13 +26,24 @@ void launch_softmax_backward(ScalarType type, const void* grad_y, const void* y,
                              std::int64_t D, std::int64_t inner, bool log, Stream stream);
 
 // ---- batch normalisation over x [n, c, s] (native/nn_kernels.h has the formulas) ------------
+// Each channel's n * s values are folded in `pieces` parts (batch_norm_pieces) so that few
+// channels still fill the GPU; the glue provides the scratch: partials, 3 * c * pieces doubles;
+// coefficients, 4 * c elements of the tensor's type.
+struct BatchNormScratch {
+  std::int64_t pieces;
+  double* partials;
+  void* coefficients;
+};
+std::int64_t batch_norm_pieces(std::int64_t n, std::int64_t c, std::int64_t s);
 // weight and bias may be null (1 and 0).
 void launch_batch_norm(ScalarType type, const void* x, const void* weight, const void* bias, double eps, void* y,
-                       void* mean, void* invstd, std::int64_t n, std::int64_t c, std::int64_t s, Stream stream);
+                       void* mean, void* invstd, std::int64_t n, std::int64_t c, std::int64_t s,
+                       const BatchNormScratch& scratch, Stream stream);
 // Any of grad_x, grad_weight, grad_bias may be null (not wanted); weight may be null.
 void launch_batch_norm_backward(ScalarType type, const void* grad_y, const void* x, const void* weight,
                                 const void* mean, const void* invstd, void* grad_x, void* grad_weight,
-                                void* grad_bias, std::int64_t n, std::int64_t c, std::int64_t s, Stream stream);
+                                void* grad_bias, std::int64_t n, std::int64_t c, std::int64_t s,
+                                const BatchNormScratch& scratch, Stream stream);
 
 // ---- pooling over planes [planes, in_h, in_w] -> [planes, out_h, out_w] ----------------------
 struct PoolShape {
@@ -98,8 +109,9 @@ void launch_masked_scatter(ScalarType type, const Geometry<3>& g, const void* sr
 using ScratchFn = void* (*)(std::size_t bytes, void* context);
 void launch_sort_rows(ScalarType type, const void* x, void* values, std::int64_t* indices, std::int64_t rows,
                       std::int64_t n, bool descending, ScratchFn scratch, void* context, Stream stream);
-// Sorts each row of int64 positions ascending (keys only, non-negative, < n).
-void launch_sort_positions(std::int64_t* positions, std::int64_t rows, std::int64_t n, ScratchFn scratch,
-                           void* context, Stream stream);
+// Sorts each row of `rows` x n int64 positions ascending; every position is in [0, bound) (the
+// length of the rows they index, which topk's k chosen of n are not bounded by).
+void launch_sort_positions(std::int64_t* positions, std::int64_t rows, std::int64_t n, std::int64_t bound,
+                           ScratchFn scratch, void* context, Stream stream);
 
 }  // namespace cake::cuda::kernels

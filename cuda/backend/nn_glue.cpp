@@ -2,6 +2,8 @@
 // pooling (6) and cdist_squared_stub. The native layer has already checked the arguments, made
 // the inputs contiguous and allocated the outputs (native/nn_kernels.h, native/reduce.h); this
 // glue reads the layout off the tensors and calls a launcher (launchers.h).
+#include <algorithm>
+
 #include "cake/cuda/backend/launchers.h"
 #include "cake/cuda/backend/tensor_geometry.h"
 #include "cake/tensor/native/elementwise.h"
@@ -66,12 +68,31 @@ void channel_layout(const Tensor& x, std::int64_t& n, std::int64_t& c, std::int6
   s = n * c > 0 ? x.numel() / (n * c) : 0;
 }
 
+// The batch-norm kernels' scratch (launchers.h), from the caching allocator: freed when the
+// workspace goes, and reusable by later work on the stream only after the kernels queued before.
+class BatchNormWorkspace {
+ public:
+  BatchNormWorkspace(std::int64_t n, std::int64_t c, std::int64_t s, DType dtype)
+      : pieces_(kernels::batch_norm_pieces(n, c, s)),
+        partials_(make_empty({std::max<std::int64_t>(1, 3 * c * pieces_)}, kFloat64, Device::cuda(0))),
+        coefficients_(make_empty({std::max<std::int64_t>(1, 4 * c)}, dtype, Device::cuda(0))) {}
+  kernels::BatchNormScratch scratch() const {
+    return {pieces_, partials_.data_ptr<double>(), coefficients_.raw_data()};
+  }
+
+ private:
+  std::int64_t pieces_;
+  Tensor partials_, coefficients_;
+};
+
 void batch_norm_forward_kernel(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
                                const Tensor& mean, const Tensor& invstd) {
   std::int64_t n, c, s;
   channel_layout(x, n, c, s);
+  const BatchNormWorkspace w(n, c, s, x.dtype());
   kernels::launch_batch_norm(scalar_type(x.dtype()), x.raw_data(), data_or_null(weight), data_or_null(bias), eps,
-                             y.raw_data(), mean.raw_data(), invstd.raw_data(), n, c, s, current_stream());
+                             y.raw_data(), mean.raw_data(), invstd.raw_data(), n, c, s, w.scratch(),
+                             current_stream());
 }
 
 void batch_norm_backward_kernel(const Tensor& grad_y, const Tensor& x, const Tensor& weight, const Tensor& mean,
@@ -82,7 +103,7 @@ void batch_norm_backward_kernel(const Tensor& grad_y, const Tensor& x, const Ten
   kernels::launch_batch_norm_backward(scalar_type(x.dtype()), grad_y.raw_data(), x.raw_data(), data_or_null(weight),
                                       mean.raw_data(), invstd.raw_data(), mutable_or_null(grad_x),
                                       mutable_or_null(grad_weight), mutable_or_null(grad_bias), n, c, s,
-                                      current_stream());
+                                      BatchNormWorkspace(n, c, s, x.dtype()).scratch(), current_stream());
 }
 
 // ---- pooling --------------------------------------------------------------------------------

@@ -180,77 +180,144 @@ __global__ void softmax_backward_columns_kernel(const T* gy, const T* y, T* gx, 
   }
 }
 
-// ---- batch normalisation: one block per channel ---------------------------------------------
-// Channel c's values are n runs of s: value (i, j) is at (i * C + c) * s + j. Two passes (mean,
-// then squared deviations) in double, as on the CPU.
+// ---- batch normalisation ---------------------------------------------------------------------
+// Channel c's values are n runs of s: value (i, j) is at (i * C + c) * s + j. One block per
+// channel leaves most of the GPU idle when C is small (32 channels: 32 of 132 multiprocessors),
+// so each pass is split in three, each filling the GPU whatever C is:
+//   1. block (channel, piece) folds one piece of the channel's n * s values (batch_norm_pieces);
+//   2. one thread per channel combines its pieces, in order (deterministic), in double;
+//   3. the elementwise pass over all the values.
+// Forward, step 1 keeps the CPU's two passes (mean, then squared deviations) within each piece,
+// and step 2 merges the pieces' (count, mean, M2) by the pairwise update of Chan, Golub & LeVeque
+// ("Algorithms for computing the sample variance", 1983, eq. 1.5b).
 struct ChannelLayout {
   std::int64_t n, c, s;
   __device__ std::int64_t at(std::int64_t channel, std::int64_t k) const {
     return ((k / s) * c + channel) * s + k % s;
   }
+  __device__ std::int64_t channel_of(std::int64_t index) const { return (index / s) % c; }
+};
+
+// The values [begin, end) of the piece this block folds: piece blockIdx.x % pieces of channel
+// blockIdx.x / pieces.
+struct Piece {
+  std::int64_t channel, begin, end;
+  __device__ Piece(const ChannelLayout& l, std::int64_t pieces) {
+    const std::int64_t count = l.n * l.s, chunk = (count + pieces - 1) / pieces;
+    channel = blockIdx.x / pieces;
+    begin = (blockIdx.x % pieces) * chunk;
+    end = begin + chunk < count ? begin + chunk : count;
+    if (begin > end) begin = end;
+  }
 };
 
 template <class T>
-__global__ void batch_norm_kernel(const T* x, const T* weight, const T* bias, double eps, T* y, T* mean_out,
-                                  T* invstd_out, ChannelLayout l) {
+__global__ void batch_norm_moments_kernel(const T* x, ChannelLayout l, std::int64_t pieces, double* moments) {
   __shared__ double shared[32];
-  const std::int64_t count = l.n * l.s;
-  for (std::int64_t ch = blockIdx.x; ch < l.c; ch += gridDim.x) {
-    double sum = 0.0;
-    for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) sum += static_cast<double>(x[l.at(ch, k)]);
-    const double mean = block_sum(sum, shared) / static_cast<double>(count);
-    double squares = 0.0;
-    for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-      const double d = static_cast<double>(x[l.at(ch, k)]) - mean;
-      squares += d * d;
-    }
-    const double invstd = 1.0 / std::sqrt(block_sum(squares, shared) / static_cast<double>(count) + eps);
-    if (threadIdx.x == 0) {
-      mean_out[ch] = static_cast<T>(mean);
-      invstd_out[ch] = static_cast<T>(invstd);
-    }
-    // y = (x - mean) * (w * invstd) + b, each operation rounded as on the CPU.
-    const T m = static_cast<T>(mean);
-    const T scale = static_cast<T>((weight ? static_cast<double>(weight[ch]) : 1.0) * invstd);
-    const T shift = bias ? bias[ch] : T(0);
-    for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-      const std::int64_t at = l.at(ch, k);
-      y[at] = add_rn(mul_rn(x[at] - m, scale), shift);
-    }
+  const Piece p(l, pieces);
+  const double size = static_cast<double>(p.end - p.begin);
+  double sum = 0.0;
+  for (std::int64_t k = p.begin + threadIdx.x; k < p.end; k += blockDim.x) sum += static_cast<double>(x[l.at(p.channel, k)]);
+  const double mean = size > 0.0 ? block_sum(sum, shared) / size : block_sum(sum, shared);
+  double squares = 0.0;
+  for (std::int64_t k = p.begin + threadIdx.x; k < p.end; k += blockDim.x) {
+    const double d = static_cast<double>(x[l.at(p.channel, k)]) - mean;
+    squares += d * d;
+  }
+  const double m2 = block_sum(squares, shared);
+  if (threadIdx.x == 0) {
+    moments[3 * blockIdx.x] = size;
+    moments[3 * blockIdx.x + 1] = mean;
+    moments[3 * blockIdx.x + 2] = m2;
   }
 }
 
+// Per channel: mean and invstd (outputs), and the T coefficients of y = (x - m) * scale + shift.
 template <class T>
-__global__ void batch_norm_backward_kernel(const T* gy, const T* x, const T* weight, const T* mean_in,
-                                           const T* invstd_in, T* gx, T* gw, T* gb, ChannelLayout l) {
+__global__ void batch_norm_merge_kernel(const double* moments, std::int64_t c, std::int64_t pieces, double eps,
+                                        const T* weight, const T* bias, T* mean_out, T* invstd_out, T* affine) {
+  const std::int64_t ch = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (ch >= c) return;
+  double count = 0.0, mean = 0.0, m2 = 0.0;
+  for (std::int64_t q = 0; q < pieces; ++q) {
+    const double* piece = moments + 3 * (ch * pieces + q);
+    if (piece[0] == 0.0) continue;
+    const double total = count + piece[0], delta = piece[1] - mean;
+    mean += delta * piece[0] / total;
+    m2 += piece[2] + delta * delta * count * piece[0] / total;
+    count = total;
+  }
+  const double invstd = 1.0 / std::sqrt(m2 / count + eps);
+  mean_out[ch] = static_cast<T>(mean);
+  invstd_out[ch] = static_cast<T>(invstd);
+  affine[3 * ch] = static_cast<T>(mean);
+  affine[3 * ch + 1] = static_cast<T>((weight ? static_cast<double>(weight[ch]) : 1.0) * invstd);
+  affine[3 * ch + 2] = bias ? bias[ch] : T(0);
+}
+
+// y = (x - mean) * (w * invstd) + b, each operation rounded as on the CPU.
+template <class T>
+__global__ void batch_norm_apply_kernel(const T* x, const T* affine, T* y, ChannelLayout l) {
+  const std::int64_t total = l.n * l.c * l.s;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const T* a = affine + 3 * l.channel_of(i);
+    y[i] = add_rn(mul_rn(x[i] - a[0], a[1]), a[2]);
+  }
+}
+
+// Backward, step 1: the piece's sums of g and of g * (x - mean), in double.
+template <class T>
+__global__ void batch_norm_grad_sums_kernel(const T* gy, const T* x, const T* mean_in, ChannelLayout l,
+                                            std::int64_t pieces, double* sums) {
   __shared__ double shared[32];
-  const std::int64_t count = l.n * l.s;
-  for (std::int64_t ch = blockIdx.x; ch < l.c; ch += gridDim.x) {
-    const double mean = static_cast<double>(mean_in[ch]), invstd = static_cast<double>(invstd_in[ch]);
-    double g_sum = 0.0, g_centred_sum = 0.0;
-    for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-      const std::int64_t at = l.at(ch, k);
-      g_sum += static_cast<double>(gy[at]);
-      g_centred_sum += static_cast<double>(gy[at]) * (static_cast<double>(x[at]) - mean);
-    }
-    const double sum_g = block_sum(g_sum, shared);
-    const double sum_g_xhat = block_sum(g_centred_sum, shared) * invstd;
-    if (threadIdx.x == 0) {
-      if (gb) gb[ch] = static_cast<T>(sum_g);
-      if (gw) gw[ch] = static_cast<T>(sum_g_xhat);
-    }
-    if (!gx) continue;
-    // gx = a * g + b * (x - mean) + k (native/nn_kernels.h has the derivation).
-    const double w_invstd = (weight ? static_cast<double>(weight[ch]) : 1.0) * invstd;
-    const double M = static_cast<double>(count);
-    const T a = static_cast<T>(w_invstd);
-    const T b = static_cast<T>(-w_invstd * invstd * sum_g_xhat / M);
-    const T k0 = static_cast<T>(-w_invstd * sum_g / M);
-    const T m = mean_in[ch];
-    for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-      const std::int64_t at = l.at(ch, k);
-      gx[at] = add_rn(add_rn(mul_rn(a, gy[at]), mul_rn(b, x[at] - m)), k0);
-    }
+  const Piece p(l, pieces);
+  const double mean = static_cast<double>(mean_in[p.channel]);
+  double g_sum = 0.0, g_centred_sum = 0.0;
+  for (std::int64_t k = p.begin + threadIdx.x; k < p.end; k += blockDim.x) {
+    const std::int64_t at = l.at(p.channel, k);
+    g_sum += static_cast<double>(gy[at]);
+    g_centred_sum += static_cast<double>(gy[at]) * (static_cast<double>(x[at]) - mean);
+  }
+  g_sum = block_sum(g_sum, shared);
+  g_centred_sum = block_sum(g_centred_sum, shared);
+  if (threadIdx.x == 0) {
+    sums[2 * blockIdx.x] = g_sum;
+    sums[2 * blockIdx.x + 1] = g_centred_sum;
+  }
+}
+
+// Per channel: grad_bias, grad_weight, and gx = a * g + b * (x - m) + k0 as T coefficients
+// (native/nn_kernels.h has the derivation).
+template <class T>
+__global__ void batch_norm_grad_merge_kernel(const double* sums, std::int64_t c, std::int64_t pieces, double count,
+                                             const T* weight, const T* mean_in, const T* invstd_in, T* gw, T* gb,
+                                             T* coefficients) {
+  const std::int64_t ch = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (ch >= c) return;
+  double sum_g = 0.0, sum_g_centred = 0.0;
+  for (std::int64_t q = 0; q < pieces; ++q) {
+    sum_g += sums[2 * (ch * pieces + q)];
+    sum_g_centred += sums[2 * (ch * pieces + q) + 1];
+  }
+  const double invstd = static_cast<double>(invstd_in[ch]);
+  const double sum_g_xhat = sum_g_centred * invstd;
+  if (gb) gb[ch] = static_cast<T>(sum_g);
+  if (gw) gw[ch] = static_cast<T>(sum_g_xhat);
+  const double w_invstd = (weight ? static_cast<double>(weight[ch]) : 1.0) * invstd;
+  coefficients[4 * ch] = static_cast<T>(w_invstd);
+  coefficients[4 * ch + 1] = static_cast<T>(-w_invstd * invstd * sum_g_xhat / count);
+  coefficients[4 * ch + 2] = static_cast<T>(-w_invstd * sum_g / count);
+  coefficients[4 * ch + 3] = mean_in[ch];
+}
+
+template <class T>
+__global__ void batch_norm_grad_apply_kernel(const T* gy, const T* x, const T* coefficients, T* gx, ChannelLayout l) {
+  const std::int64_t total = l.n * l.c * l.s;
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const T* k = coefficients + 4 * l.channel_of(i);
+    gx[i] = add_rn(add_rn(mul_rn(k[0], gy[i]), mul_rn(k[1], x[i] - k[3])), k[2]);
   }
 }
 
@@ -379,28 +446,54 @@ void launch_softmax_backward(ScalarType type, const void* grad_y, const void* y,
   check_launch("softmax_backward");
 }
 
+// About 1,024 blocks in step 1, each folding at least 4,096 values.
+std::int64_t batch_norm_pieces(std::int64_t n, std::int64_t c, std::int64_t s) {
+  const std::int64_t count = n * s;
+  if (c == 0 || count == 0) return 1;
+  const std::int64_t by_size = (count + 4095) / 4096, by_blocks = (1024 + c - 1) / c;
+  return std::max<std::int64_t>(1, std::min(by_size, by_blocks));
+}
+
 void launch_batch_norm(ScalarType type, const void* x, const void* weight, const void* bias, double eps, void* y,
-                       void* mean, void* invstd, std::int64_t n, std::int64_t c, std::int64_t s, Stream stream) {
+                       void* mean, void* invstd, std::int64_t n, std::int64_t c, std::int64_t s,
+                       const BatchNormScratch& scratch, Stream stream) {
   if (c == 0) return;
+  const auto st = static_cast<cudaStream_t>(stream);
+  const ChannelLayout l{n, c, s};
+  const std::int64_t pieces = scratch.pieces;
   visit_floating(type, "batch_norm", [&]<class T>() {
-    batch_norm_kernel<T><<<static_cast<unsigned>(c < 65536 ? c : 65536), kThreads, 0,
-                           static_cast<cudaStream_t>(stream)>>>(
-        static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<const T*>(bias), eps, static_cast<T*>(y),
-        static_cast<T*>(mean), static_cast<T*>(invstd), ChannelLayout{n, c, s});
+    batch_norm_moments_kernel<T><<<static_cast<unsigned>(c * pieces), kThreads, 0, st>>>(
+        static_cast<const T*>(x), l, pieces, scratch.partials);
+    batch_norm_merge_kernel<T><<<blocks_for(c, kThreads), kThreads, 0, st>>>(
+        scratch.partials, c, pieces, eps, static_cast<const T*>(weight), static_cast<const T*>(bias),
+        static_cast<T*>(mean), static_cast<T*>(invstd), static_cast<T*>(scratch.coefficients));
+    if (n * s > 0)
+      batch_norm_apply_kernel<T><<<blocks_for(n * c * s, kThreads), kThreads, 0, st>>>(
+          static_cast<const T*>(x), static_cast<const T*>(scratch.coefficients), static_cast<T*>(y), l);
   });
   check_launch("batch_norm");
 }
 
 void launch_batch_norm_backward(ScalarType type, const void* grad_y, const void* x, const void* weight,
                                 const void* mean, const void* invstd, void* grad_x, void* grad_weight,
-                                void* grad_bias, std::int64_t n, std::int64_t c, std::int64_t s, Stream stream) {
+                                void* grad_bias, std::int64_t n, std::int64_t c, std::int64_t s,
+                                const BatchNormScratch& scratch, Stream stream) {
   if (c == 0) return;
+  const auto st = static_cast<cudaStream_t>(stream);
+  const ChannelLayout l{n, c, s};
+  const std::int64_t pieces = scratch.pieces;
   visit_floating(type, "batch_norm_backward", [&]<class T>() {
-    batch_norm_backward_kernel<T><<<static_cast<unsigned>(c < 65536 ? c : 65536), kThreads, 0,
-                                    static_cast<cudaStream_t>(stream)>>>(
-        static_cast<const T*>(grad_y), static_cast<const T*>(x), static_cast<const T*>(weight),
-        static_cast<const T*>(mean), static_cast<const T*>(invstd), static_cast<T*>(grad_x),
-        static_cast<T*>(grad_weight), static_cast<T*>(grad_bias), ChannelLayout{n, c, s});
+    batch_norm_grad_sums_kernel<T><<<static_cast<unsigned>(c * pieces), kThreads, 0, st>>>(
+        static_cast<const T*>(grad_y), static_cast<const T*>(x), static_cast<const T*>(mean), l, pieces,
+        scratch.partials);
+    batch_norm_grad_merge_kernel<T><<<blocks_for(c, kThreads), kThreads, 0, st>>>(
+        scratch.partials, c, pieces, static_cast<double>(n * s), static_cast<const T*>(weight),
+        static_cast<const T*>(mean), static_cast<const T*>(invstd), static_cast<T*>(grad_weight),
+        static_cast<T*>(grad_bias), static_cast<T*>(scratch.coefficients));
+    if (grad_x && n * s > 0)
+      batch_norm_grad_apply_kernel<T><<<blocks_for(n * c * s, kThreads), kThreads, 0, st>>>(
+          static_cast<const T*>(grad_y), static_cast<const T*>(x), static_cast<const T*>(scratch.coefficients),
+          static_cast<T*>(grad_x), l);
   });
   check_launch("batch_norm_backward");
 }

@@ -41,8 +41,10 @@ void reduce_kernel(native::ReduceOp op, const Tensor& x, const Shape& dims, cons
   std::int64_t outer = 1, R = 1, inner = 1;
   const Tensor src = canonical_layout(x, dims, outer, R, inner);
   // `out` is fresh and contiguous, laid out as [outer, inner].
-  kernels::launch_reduce(op, scalar_type(x.dtype()), src.raw_data(), out.raw_data(), outer, R, inner,
-                         current_stream());
+  const std::int64_t pieces = kernels::reduce_pieces(outer, R, inner);
+  const Tensor partials = pieces > 1 ? make_empty({outer * inner * pieces}, x.dtype(), x.device()) : Tensor{};
+  kernels::launch_reduce(op, scalar_type(x.dtype()), src.raw_data(), out.raw_data(), outer, R, inner, pieces,
+                         pieces > 1 ? partials.raw_data() : nullptr, current_stream());
 }
 
 }  // namespace

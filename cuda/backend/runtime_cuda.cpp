@@ -38,8 +38,11 @@ std::atomic<bool> tf32_allowed{false};
 // native::cross_device_copy: contiguous src and dst of one dtype and shape (native/elementwise.cpp
 // stages anything else on the source side).
 void cross_device_copy(const Tensor& src, const Tensor& dst) {
+  if (src.numel() == 0 && dst.numel() == 0) return;  // nothing to move (and possibly no storage)
   CAKE_CHECK(src.is_contiguous() && dst.is_contiguous() && src.dtype() == dst.dtype() && src.numel() == dst.numel(),
-             "cross_device_copy: expects contiguous tensors of one dtype and size");
+             "cross_device_copy: expects contiguous tensors of one dtype and size, got ", src.sizes(), " strides ",
+             src.strides(), " ", dtype_name(src.dtype()), " -> ", dst.sizes(), " strides ", dst.strides(), " ",
+             dtype_name(dst.dtype()));
   const std::size_t nbytes = src.nbytes();
   if (src.is_cpu() && dst.is_cuda()) {
     staging().host_to_device(dst.raw_data(), src.raw_data(), nbytes, current_stream());

@@ -107,8 +107,8 @@ void launch_sort_rows(ScalarType type, const void* x, void* values, std::int64_t
   }
 }
 
-void launch_sort_positions(std::int64_t* positions, std::int64_t rows, std::int64_t n, ScratchFn scratch,
-                           void* context, Stream stream) {
+void launch_sort_positions(std::int64_t* positions, std::int64_t rows, std::int64_t n, std::int64_t bound,
+                           ScratchFn scratch, void* context, Stream stream) {
   const std::int64_t total = rows * n;
   if (total == 0) return;
   auto s = static_cast<cudaStream_t>(stream);
@@ -121,8 +121,10 @@ void launch_sort_positions(std::int64_t* positions, std::int64_t rows, std::int6
   check(cudaMemcpyAsync(values_in, positions, static_cast<std::size_t>(total) * sizeof(std::int64_t),
                         cudaMemcpyDeviceToDevice, s),
         "cudaMemcpyAsync");
-  int bits = 1;  // positions are below n: sort only the bits that can differ
-  while (bits < 63 && (std::int64_t{1} << bits) < n) ++bits;
+  // The positions are below `bound` (the length of the rows they were chosen from, not the n
+  // chosen): only the bits that can differ are sorted.
+  int bits = 1;
+  while (bits < 63 && (std::int64_t{1} << bits) < bound) ++bits;
   sort_pairs(keys_in, keys_out, values_in, positions, total, rows, offsets, bits, scratch, context, s);
 }
 

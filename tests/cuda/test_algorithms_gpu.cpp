@@ -11,10 +11,12 @@
 
 #include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "cake/algorithms/cluster/lloyd_kmeans.h"
 #include "cake/algorithms/detail/device_steps.h"
 #include "cake/algorithms/manifold/tsne.h"
+#include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "cake/algorithms/networks/autoencoder.h"
 #include "cake/algorithms/train/trainer.h"
@@ -96,7 +98,10 @@ TEST_CASE("Lloyd's k-means on CUDA reaches the CPU's labels from the same centre
   const cluster::KMeansOptions options{.n_clusters = 4, .n_init = 3, .random_state = 5};
   const steps::LloydFit on_cpu = steps::lloyd_kmeans_from_seeds(x, options);
   const steps::LloydFit on_gpu = steps::lloyd_kmeans_from_seeds(x.to(kGpu), options);
-  CHECK(equal(on_gpu.labels, on_cpu.labels));
+  // The same partition. Two of the restarts may reach it with their seeds in another order and
+  // inertias equal to rounding (the GPU's index_add sums in another order), so which restart
+  // wins, and with it the label ids, may differ between the devices: compared up to renaming.
+  CHECK(metrics::ari(on_gpu.labels, on_cpu.labels) == doctest::Approx(1.0));
   CHECK(on_gpu.inertia == doctest::Approx(on_cpu.inertia).epsilon(1e-4));
 }
 
@@ -114,8 +119,27 @@ TEST_CASE("GMM with E-steps on CUDA and exact t-SNE with its gradient on CUDA ma
   manifold::TSNE cpu({.perplexity = 10.0, .n_iter = 300, .method = "exact", .random_state = 0});
   manifold::TSNE gpu({.perplexity = 10.0, .n_iter = 300, .method = "exact", .random_state = 0, .device = kGpu});
   const Tensor e_cpu = cpu.fit_transform(small), e_gpu = gpu.fit_transform(small);
-  CHECK(gpu.kl_divergence() == doctest::Approx(cpu.kl_divergence()).epsilon(1e-6));
-  CHECK(max_abs_diff(e_gpu, e_cpu) < 1e-4 * std::max(1.0, e_cpu.abs().max().item<double>()));
+  // Each step's gradient on the GPU equals the CPU's (kl_gradient_exact, below, at the scale of
+  // t-SNE's start and with P exaggerated), but the gains and momentum amplify rounding-level
+  // differences over hundreds of steps: the runs end at equally good, not identical, embeddings
+  // (measured on the H200: KL 0.104 vs 0.100 after 300 steps; 45.8 vs 45.3 at step 50).
+  CHECK(gpu.kl_divergence() == doctest::Approx(cpu.kl_divergence()).epsilon(0.1));
+  CHECK(e_gpu.sizes() == e_cpu.sizes());
+  const std::int64_t n = 60;
+  Tensor p = rand({n, n}, kFloat64) * (1.0 - eye(n, -1, kFloat64));
+  p = 12.0 * (p + p.t()) / (2.0 * p.sum());  // early exaggeration
+  for (const double scale : {1e-4, 1.0, 30.0}) {
+    CAPTURE(scale);
+    const Tensor y = scale * randn({n, 2}, kFloat64);
+    const std::vector<double> p_vec(p.data_ptr<double>(), p.data_ptr<double>() + n * n);
+    const std::vector<double> y_vec(y.data_ptr<double>(), y.data_ptr<double>() + n * 2);
+    std::vector<double> grad(static_cast<std::size_t>(n * 2));
+    const double kl = manifold::tsne::kl_gradient_exact(p_vec, y_vec, n, 2, grad.data(), true);
+    const steps::TsneGradient g = steps::tsne_exact_gradient(p.to(kGpu), y.to(kGpu));
+    const Tensor expected = tensor(grad, {n, 2});
+    CHECK(max_abs_diff(g.gradient, expected) < 1e-9 * std::max(1e-12, expected.abs().max().item<double>()));
+    CHECK(g.kl.cpu().item<double>() == doctest::Approx(kl).epsilon(1e-10));
+  }
 }
 
 TEST_CASE("a conv autoencoder trains through the Trainer on CUDA as on the CPU") {

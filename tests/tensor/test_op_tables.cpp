@@ -213,3 +213,19 @@ TEST_CASE("floor and round keep integers (and their dtype) unchanged, as in PyTo
   }
   CHECK(values(unary(UnaryOp::Round, tensor({0.5, 1.5, -2.5}, {3}, kFloat32))) == std::vector<double>{0, 2, -2});
 }
+
+TEST_CASE("integer pow is exact, wraps on overflow, and truncates negative exponents, as in PyTorch") {
+  const Tensor base = tensor({-3.0, 8.0, 2.0, -1.0, 1.0, 5.0, 0.0}, {7}, kInt64);
+  const Tensor exponent = tensor({1.0, 7.0, 62.0, -3.0, -2.0, -1.0, 0.0}, {7}, kInt64);
+  const Tensor y = binary(BinaryOp::Pow, base, exponent);
+  CHECK(y.dtype() == kInt64);
+  CHECK(values(y) == std::vector<double>{-3, 2097152, 4611686018427387904.0, -1, 1, 0, 1});
+  // 3^40 wraps modulo 2^64 as int64 arithmetic does (PyTorch gives the same bits).
+  const std::int64_t wrapped = binary(BinaryOp::Pow, tensor({3.0}, {1}, kInt64), tensor({40.0}, {1}, kInt64))
+                                   .item<std::int64_t>();
+  std::uint64_t expected = 1;
+  for (int i = 0; i < 40; ++i) expected *= 3u;
+  CHECK(wrapped == static_cast<std::int64_t>(expected));
+  const Tensor bytes = tensor({3.0, 2.0}, {2}, kUInt8);
+  CHECK(values(binary(BinaryOp::Pow, bytes, tensor({5.0, 8.0}, {2}, kUInt8))) == std::vector<double>{243, 0});
+}
