@@ -7,9 +7,9 @@
 #
 # Builds only what the CUDA check needs (the library, tests/cuda/* and bench/cuda/bench_cuda),
 # for sm_90 only, with all cores; runs tests/cuda/ (the allocator and registry tests, the runtime
-# test, the CPU-vs-GPU conformance suite, and test_algorithms_gpu: k-means, GMM, PCA, t-SNE and a
-# network's training on the GPU against the CPU); then times bench_cuda against the same cases in
-# PyTorch (bench/cuda/peer_cuda.py, when `python3 -c "import torch"` works) and prints one table
+# test, the CPU-vs-GPU conformance suite, test_algorithms_gpu: k-means, GMM, PCA, t-SNE and a
+# network's training on the GPU against the CPU, and the NCCL backend on one rank); then times
+# bench_cuda against the same cases in PyTorch (bench/cuda/peer_cuda.py, when `python3 -c "import torch"` works) and prints one table
 # of both times and their ratio. Everything goes to build/cuda-check/results.txt (nvidia-smi,
 # versions, CTest's output, the table, the wall times). Exits non-zero when a test fails or is
 # skipped: on a GPU machine a skip means the device was not found, which is itself a failure.
@@ -46,6 +46,21 @@ esac
 mkdir -p "$build"
 start=$(date +%s)
 extra=()
+# cuDNN and NCCL: beside the toolkit (as on Debian with NVIDIA's packages), or, on the GPU
+# machine's image, only inside PyTorch's pip packages (nvidia/cudnn, nvidia/nccl), whose
+# libraries carry no unversioned .so link for find_library: point CMake at them directly.
+for package in cudnn nccl; do
+  # `|| true`: find fails on a folder this machine lacks, and under pipefail that would end the
+  # script here without a word (it did, on the GPU machine's first run of this search).
+  header=$(find /usr/local/cuda/include /usr/include /opt /usr/local/lib -name "$package.h" 2>/dev/null | head -1 || true)
+  library=$(find /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/lib/x86_64-linux-gnu /opt /usr/local/lib \
+                 -name "lib$package.so*" 2>/dev/null | sort | head -1 || true)
+  if [[ -n "$header" && -n "$library" ]]; then
+    extra+=(-DCAKE_${package^^}_INCLUDE_DIR="$(dirname "$header")" -DCAKE_${package^^}_LIBRARY="$library")
+    LD_LIBRARY_PATH="$(dirname "$library")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+done
+export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}"
 if [[ -n "$debs" ]]; then
   root=$PWD/$build/deps
   rm -rf "$root" && mkdir -p "$root"
@@ -90,11 +105,11 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAKE_WITH_CUDA=ON -
   "${extra[@]}" > "$build/configure.log" 2>&1 || { tail -30 "$build/configure.log" | tee -a "$results"; exit 1; }
 configured=$(date +%s)
 cmake --build "$build" -j"$(nproc)" --target cake cuda_test_allocator cuda_test_runtime cuda_test_registry \
-  cuda_test_kernel_math cuda_test_conformance_gpu cuda_test_algorithms_gpu bench_cuda > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
+  cuda_test_kernel_math cuda_test_conformance_gpu cuda_test_algorithms_gpu distributed_test_nccl_gpu bench_cuda > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
 built=$(date +%s)
 
 set +e
-ctest --test-dir "$build" -R '^cuda/' --output-on-failure --no-tests=error -V > "$build/ctest.log" 2>&1
+ctest --test-dir "$build" -R '^(cuda/|distributed/test_nccl_gpu)' --output-on-failure --no-tests=error -V > "$build/ctest.log" 2>&1
 status=$?
 set -e
 cat "$build/ctest.log" >> "$results"

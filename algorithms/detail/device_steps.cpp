@@ -14,6 +14,7 @@
 #include "cake/autograd/ops.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/linalg.h"
+#include "cake/tensor/native/linalg.h"
 #include "cake/tensor/error.h"
 
 namespace cake::algorithms::detail {
@@ -22,11 +23,9 @@ NearestCentres nearest_centres(const Tensor& x, const Tensor& centres) {
   CAKE_CHECK(x.dim() == 2 && centres.dim() == 2 && x.size(1) == centres.size(1),
              "nearest_centres: expected x [N, D] and centres [K, D], got ", x.shape(), " and ", centres.shape());
   NoGradGuard no_grad;
-  const Tensor x_sq = (x * x).sum(1, true);                  // [N, 1]
-  const Tensor c_sq = (centres * centres).sum(1).unsqueeze(0);  // [1, K]
-  const Tensor cross = matmul(x, centres.t());                // [N, K], the one GEMM
-  const Tensor sq = (x_sq - 2.0 * cross + c_sq).clamp_min(0.0);
-  auto [nearest, labels] = cake::min(sq, 1);
+  // |x_i|^2 + |c_j|^2 - 2 x_i . c_j, the cross terms one GEMM, minimised over j (native::nearest_rows:
+  // on CUDA the arg-min reads the GEMM's product once, without an [N, K] distance matrix).
+  auto [nearest, labels] = native::nearest_rows(x.to(centres.dtype()), centres);
   return {labels, nearest};
 }
 

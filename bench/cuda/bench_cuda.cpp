@@ -15,7 +15,10 @@
 #include <functional>
 #include <optional>
 
+#include "cake/algorithms/networks/autoencoder.h"
 #include "cake/cuda/cuda.h"
+#include "cake/nn/functional.h"
+#include "cake/optim/adam.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/native/elementwise.h"
 #include "cake/tensor/native/indexing.h"
@@ -74,13 +77,55 @@ int main() {
     const Tensor x = randn({n, d}, {kFloat32, kCuda});
     const Tensor centres = randn({k, d}, {kFloat32, kCuda});
     report("kmeans_iter_1M_128_1024", time_ms([&] {
-             const Tensor dist = native::cdist_squared(x, centres);
-             const Tensor labels = native::min_with_indices(dist, 1, false).second;
+             // The assignment as Cake's k-means takes it: GEMM blocks, each arg-min reading its product once.
+             const Tensor labels = native::nearest_rows(x, centres).second;
              const Tensor sums = native::index_add(native::binary(native::BinaryOp::Mul, centres, 0.0), 0, labels, x);
              const Tensor counts = native::bincount(labels, {}, k);
              (void)native::binary(native::BinaryOp::Div, sums,
                                   native::unsqueeze(native::clamp(counts.to(kFloat32), 1.0, std::nullopt), 1));
            }, 5));
+  }
+  {  // The same iteration's parts: where its time goes.
+    const std::int64_t n = 1 << 20, d = 128, k = 1024;
+    const Tensor x = randn({n, d}, {kFloat32, kCuda});
+    const Tensor centres = randn({k, d}, {kFloat32, kCuda});
+    const Tensor dist = native::cdist_squared(x, centres);
+    const Tensor labels = native::min_with_indices(dist, 1, false).second;
+    report("kmeans_part_distances", time_ms([&] { (void)native::cdist_squared(x, centres); }, 5));
+    report("kmeans_part_argmin", time_ms([&] { (void)native::min_with_indices(dist, 1, false); }, 5));
+    report("kmeans_part_nearest_rows", time_ms([&] { (void)native::nearest_rows(x, centres); }, 5));
+    cuda::set_allow_tf32(true);  // the GEMMs on the tensor cores (TF32), as a user may opt in to
+    report("kmeans_part_distances_tf32", time_ms([&] { (void)native::cdist_squared(x, centres); }, 5));
+    report("kmeans_part_nearest_rows_tf32", time_ms([&] { (void)native::nearest_rows(x, centres); }, 5));
+    report("kmeans_iter_tf32", time_ms([&] {
+             const Tensor labels = native::nearest_rows(x, centres).second;
+             const Tensor sums = native::index_add(native::binary(native::BinaryOp::Mul, centres, 0.0), 0, labels, x);
+             const Tensor counts = native::bincount(labels, {}, k);
+             (void)native::binary(native::BinaryOp::Div, sums,
+                                  native::unsqueeze(native::clamp(counts.to(kFloat32), 1.0, std::nullopt), 1));
+           }, 5));
+    cuda::set_allow_tf32(false);
+    report("kmeans_part_index_add", time_ms([&] {
+             (void)native::index_add(native::binary(native::BinaryOp::Mul, centres, 0.0), 0, labels, x);
+           }, 5));
+  }
+  cuda::empty_cache();
+  {  // One epoch of the conv autoencoder (lecture 004's, algorithms/networks) on 60,000 28x28
+     // images already on the GPU: batches of 256, MSE, Adam; the Trainer's bookkeeping left out.
+    manual_seed(0);
+    const Tensor images = rand({60000, 1, 28, 28}, {kFloat32, kCuda});
+    networks::ConvAutoencoder model(16);
+    model.to(kCuda);
+    optim::Adam adam(model.parameters(), {.lr = 1e-3});
+    const auto epoch = [&] {
+      for (std::int64_t start = 0; start < images.size(0); start += 256) {
+        const Tensor batch = images.narrow(0, start, std::min<std::int64_t>(256, images.size(0) - start));
+        adam.zero_grad();
+        nn::functional::mse_loss(model.decode(model.encode(batch)), batch).backward();
+        adam.step();
+      }
+    };
+    report("conv_ae_epoch_60k", time_ms(epoch, 3));
   }
   cuda::empty_cache();
   {  // The nn kernels of a conv autoencoder step on a Fashion-MNIST-sized batch (256 x 1 x 28 x 28).

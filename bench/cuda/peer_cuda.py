@@ -23,6 +23,32 @@ def report(name, ms):
     print(f"{name} {ms:.4f}", flush=True)
 
 
+def conv_autoencoder_epoch(dev):
+    """bench_cuda's conv_ae_epoch_60k: the same network (algorithms/networks/autoencoder.cpp's
+    ConvAutoencoder, latent 16), 60,000 images on the GPU, batches of 256, MSE, Adam 1e-3."""
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2, padding=0), nn.ReLU(), nn.Flatten(), nn.Linear(288, 64), nn.ReLU(),
+        nn.Linear(64, 16),
+        nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 288), nn.ReLU(), nn.Unflatten(1, (32, 3, 3)),
+        nn.ConvTranspose2d(32, 16, 3, stride=2, padding=0, output_padding=0), nn.ReLU(),
+        nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid()).to(dev)
+    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+    images = torch.rand(60000, 1, 28, 28, device=dev)
+
+    def epoch():
+        for start in range(0, images.shape[0], 256):
+            batch = images[start:start + 256]
+            adam.zero_grad()
+            F.mse_loss(model(batch), batch).backward()
+            adam.step()
+
+    with torch.enable_grad():
+        report("conv_ae_epoch_60k", time_ms(epoch, 3))
+
+
 def main():
     if not torch.cuda.is_available():
         print("peer_cuda: no CUDA device")
@@ -60,7 +86,22 @@ def main():
             return sums / counts.clamp(min=1).to(torch.float32).unsqueeze(1)
 
         report("kmeans_iter_1M_128_1024", time_ms(kmeans_iteration, 5))
+        dist = (x.square().sum(1, keepdim=True) + centres.square().sum(1) - 2.0 * x @ centres.T).clamp_(min=0)
+        labels = dist.argmin(1)
+        report("kmeans_part_distances", time_ms(
+            lambda: (x.square().sum(1, keepdim=True) + centres.square().sum(1) - 2.0 * x @ centres.T).clamp_(min=0), 5))
+        torch.backends.cuda.matmul.allow_tf32 = True
+        report("kmeans_part_distances_tf32", time_ms(
+            lambda: (x.square().sum(1, keepdim=True) + centres.square().sum(1) - 2.0 * x @ centres.T).clamp_(min=0), 5))
+        report("kmeans_iter_tf32", time_ms(kmeans_iteration, 5))
+        torch.backends.cuda.matmul.allow_tf32 = False
+        report("kmeans_part_argmin", time_ms(lambda: dist.min(1), 5))
+        report("kmeans_part_index_add", time_ms(lambda: torch.zeros_like(centres).index_add_(0, labels, x), 5))
+        del dist, labels
         del x, centres
+        torch.cuda.empty_cache()
+
+        conv_autoencoder_epoch(dev)
         torch.cuda.empty_cache()
 
         x, w = torch.randn(256, 32, 28, 28, device=dev), torch.randn(64, 32, 3, 3, device=dev)

@@ -45,6 +45,16 @@ void launch_batch_norm_backward(ScalarType type, const void* grad_y, const void*
                                 void* grad_bias, std::int64_t n, std::int64_t c, std::int64_t s,
                                 const BatchNormScratch& scratch, Stream stream);
 
+// ---- pairwise distances and k-means' assignment --------------------------------------------
+// out [n, m] holds -2 a_i . b_j (the GEMM's product); it becomes max(a_norms[i] + b_norms[j] +
+// out[i, j], 0) = |a_i - b_j|^2 clamped, in one pass.
+void launch_distance_epilogue(ScalarType type, void* out, const void* a_norms, const void* b_norms, std::int64_t n,
+                              std::int64_t m, Stream stream);
+// cross [rows, k] holds x_i . c_j: label_i = the first j minimising |c_j|^2 - 2 cross[i, j], and
+// sq_i = max(x_norms[i] + that minimum, 0). One warp per row reads the row once.
+void launch_nearest_rows(ScalarType type, const void* cross, const void* x_norms, const void* c_norms, void* sq,
+                         std::int64_t* labels, std::int64_t rows, std::int64_t k, Stream stream);
+
 // ---- pooling over planes [planes, in_h, in_w] -> [planes, out_h, out_w] ----------------------
 struct PoolShape {
   std::int64_t planes, in_h, in_w, out_h, out_w;

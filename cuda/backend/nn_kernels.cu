@@ -321,6 +321,55 @@ __global__ void batch_norm_grad_apply_kernel(const T* gy, const T* x, const T* c
   }
 }
 
+// ---- pairwise distances and k-means' assignment --------------------------------------------
+// Columns on threadIdx/blockIdx.x, rows on blockIdx.y (a grid-stride loop past 65,535 rows): no
+// division per element.
+template <class T>
+__global__ void distance_epilogue_kernel(T* out, const T* a_norms, const T* b_norms, std::int64_t n, std::int64_t m) {
+  const std::int64_t j = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (j >= m) return;
+  const T b = b_norms[j];
+  for (std::int64_t i = blockIdx.y; i < n; i += gridDim.y) {
+    const T d = a_norms[i] + b + out[i * m + j];
+    out[i * m + j] = d > T(0) ? d : T(0);
+  }
+}
+
+template <class T>
+__global__ void nearest_rows_kernel(const T* cross, const T* x_norms, const T* c_norms, T* sq, std::int64_t* labels,
+                                    std::int64_t rows, std::int64_t k) {
+  constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
+  const int lane = threadIdx.x % 32;
+  const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * blockDim.x / 32;
+  for (std::int64_t i = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; i < rows;
+       i += warps) {
+    const T* row = cross + i * k;
+    T best = std::numeric_limits<T>::infinity();
+    std::int64_t arg = kNone;
+    for (std::int64_t j = lane; j < k; j += 32) {  // ascending j: each lane keeps its first minimum
+      const T v = c_norms[j] - T(2) * row[j];
+      if (v < best) {
+        best = v;
+        arg = j;
+      }
+    }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) {  // the smaller value, then the smaller index
+      const T other = __shfl_down_sync(0xffffffffu, best, offset);
+      const auto other_arg = static_cast<std::int64_t>(__shfl_down_sync(0xffffffffu, static_cast<long long>(arg), offset));
+      if (other < best || (other == best && other_arg < arg)) {
+        best = other;
+        arg = other_arg;
+      }
+    }
+    if (lane == 0) {
+      const T d = x_norms[i] + best;
+      sq[i] = arg == kNone ? std::numeric_limits<T>::quiet_NaN() : (d > T(0) ? d : T(0));
+      labels[i] = arg == kNone ? 0 : arg;  // every distance NaN: label 0, distance NaN
+    }
+  }
+}
+
 // ---- pooling --------------------------------------------------------------------------------
 // The windows and the spans of outputs reading an input pixel: kernel_math.h.
 
@@ -496,6 +545,28 @@ void launch_batch_norm_backward(ScalarType type, const void* grad_y, const void*
           static_cast<T*>(grad_x), l);
   });
   check_launch("batch_norm_backward");
+}
+
+void launch_distance_epilogue(ScalarType type, void* out, const void* a_norms, const void* b_norms, std::int64_t n,
+                              std::int64_t m, Stream stream) {
+  if (n == 0 || m == 0) return;
+  const dim3 grid(static_cast<unsigned>((m + kThreads - 1) / kThreads), static_cast<unsigned>(std::min<std::int64_t>(n, 65535)));
+  visit_floating(type, "cdist_squared", [&]<class T>() {
+    distance_epilogue_kernel<T><<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        static_cast<T*>(out), static_cast<const T*>(a_norms), static_cast<const T*>(b_norms), n, m);
+  });
+  check_launch("cdist_squared (epilogue)");
+}
+
+void launch_nearest_rows(ScalarType type, const void* cross, const void* x_norms, const void* c_norms, void* sq,
+                         std::int64_t* labels, std::int64_t rows, std::int64_t k, Stream stream) {
+  if (rows == 0) return;
+  visit_floating(type, "nearest_rows", [&]<class T>() {
+    nearest_rows_kernel<T><<<blocks_for(rows * 32, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        static_cast<const T*>(cross), static_cast<const T*>(x_norms), static_cast<const T*>(c_norms),
+        static_cast<T*>(sq), labels, rows, k);
+  });
+  check_launch("nearest_rows");
 }
 
 void launch_max_pool(ScalarType type, const PoolShape& p, const void* x, void* y, std::int64_t* indices,

@@ -7,6 +7,7 @@
 // int64/uint8 have no BLAS, so they take naive_gemm below: a plain loop, correct, not fast.
 #include <cblas.h>
 
+#include <algorithm>
 #include <climits>
 #include <type_traits>
 #include <vector>
@@ -169,9 +170,35 @@ void cdist_squared_kernel(const Tensor& a, const Tensor& b, const Tensor& out) {
   });
 }
 
+// Blocks of rows through the same distance routine, then each row's first minimum.
+void nearest_rows_kernel(const Tensor& x, const Tensor& centres, const Tensor& sq_out, const Tensor& labels_out) {
+  visit_floating(x.dtype(), "nearest_rows", [&]<class T>() {
+    const std::int64_t n = x.size(0), k = centres.size(0), d = x.size(1);
+    const std::int64_t block = std::max<std::int64_t>(1, std::min<std::int64_t>(n, (std::int64_t{1} << 22) / k));
+    std::vector<T> x_sq(static_cast<std::size_t>(n)), c_sq(static_cast<std::size_t>(k));
+    std::vector<T> distances(static_cast<std::size_t>(block * k));
+    pairwise::row_squared_norms(x.data_ptr<T>(), n, d, x_sq.data());
+    pairwise::row_squared_norms(centres.data_ptr<T>(), k, d, c_sq.data());
+    T* sq = sq_out.data_ptr<T>();
+    std::int64_t* labels = labels_out.data_ptr<std::int64_t>();
+    for (std::int64_t start = 0; start < n; start += block) {
+      const std::int64_t rows = std::min(block, n - start);
+      pairwise::squared_distances(x.data_ptr<T>() + start * d, rows, x_sq.data() + start, centres.data_ptr<T>(), k,
+                                  c_sq.data(), d, distances.data());
+      for (std::int64_t i = 0; i < rows; ++i) {
+        const T* row = distances.data() + i * k;
+        const std::int64_t best = std::min_element(row, row + k) - row;
+        sq[start + i] = row[best];
+        labels[start + i] = best;
+      }
+    }
+  });
+}
+
 }  // namespace
 
 CAKE_REGISTER_KERNEL(native::gemm_stub, DeviceType::CPU, &gemm_kernel);
+CAKE_REGISTER_KERNEL(native::nearest_rows_stub, DeviceType::CPU, &nearest_rows_kernel);
 CAKE_REGISTER_KERNEL(native::cdist_squared_stub, DeviceType::CPU, &cdist_squared_kernel);
 
 }  // namespace cake::cpu

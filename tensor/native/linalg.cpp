@@ -33,6 +33,7 @@ std::vector<std::int64_t> batch_matrix_offsets(const Tensor& t) {
 
 CAKE_DEFINE_DISPATCH(GemmFn, gemm_stub);
 CAKE_DEFINE_DISPATCH(CdistSquaredFn, cdist_squared_stub);
+CAKE_DEFINE_DISPATCH(NearestRowsFn, nearest_rows_stub);
 
 // ---- layouts ---------------------------------------------------------------------------------
 
@@ -182,6 +183,18 @@ Tensor addmm(const Tensor& c, const Tensor& a, const Tensor& b, Scalar beta, Sca
   if (beta.to_double() != 0.0) copy_(out, c);
   gemm(blas_compatible(a), blas_compatible(b), out, alpha, beta);
   return out;
+}
+
+std::pair<Tensor, Tensor> nearest_rows(const Tensor& x, const Tensor& centres) {
+  check_operands("nearest_rows", x, centres);
+  CAKE_CHECK(x.is_floating_point(), "nearest_rows: expected floating-point points, got ", dtype_name(x.dtype()));
+  CAKE_CHECK(x.dim() == 2 && centres.dim() == 2 && x.size(1) == centres.size(1) && centres.size(0) >= 1,
+             "nearest_rows: expected points x [N, D] and centres [K, D] with K >= 1, got shapes ", x.sizes(), " and ",
+             centres.sizes());
+  Tensor sq = make_empty({x.size(0)}, x.dtype(), x.device());
+  Tensor labels = make_empty({x.size(0)}, kInt64, x.device());
+  if (x.size(0) > 0) nearest_rows_stub(x.device(), contiguous(x), contiguous(centres), sq, labels);
+  return {sq, labels};
 }
 
 Tensor cdist_squared(const Tensor& a, const Tensor& b) {

@@ -64,6 +64,16 @@ Tensor cdist_squared(const Tensor& a, const Tensor& b);
 // (tensor/pairwise.h), the blocked GEMM routine the classical algorithms also use.
 using CdistSquaredFn = void (*)(const Tensor& a, const Tensor& b, const Tensor& out);
 CAKE_DECLARE_DISPATCH(CdistSquaredFn, cdist_squared_stub);
+// For each row x_i of x [N, D], its nearest row of centres [K, D] (K >= 1) in squared Euclidean
+// distance: (|x_i - c_label|^2 clamped at 0 [N], label int64 [N]), the first of equal distances.
+// The same as min(cdist_squared(x, centres), 1) without the [N, K] matrix held at once: k-means'
+// assignment step. On CUDA, one GEMM per block of rows and an arg-min that reads its product once.
+std::pair<Tensor, Tensor> nearest_rows(const Tensor& x, const Tensor& centres);
+// The backend entry point: contiguous x [N, D], centres [K, D] of one floating dtype; writes
+// sq_distances [N] (x's dtype) and labels [N] (int64).
+using NearestRowsFn = void (*)(const Tensor& x, const Tensor& centres, const Tensor& sq_distances,
+                               const Tensor& labels);
+CAKE_DECLARE_DISPATCH(NearestRowsFn, nearest_rows_stub);
 // The sum of the main diagonal of a matrix, as a 0-d tensor.
 Tensor trace(const Tensor& x);
 // A view of the main diagonal of a matrix (length min(rows, cols)); writes go through.

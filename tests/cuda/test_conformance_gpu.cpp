@@ -523,6 +523,21 @@ TEST_CASE("squared distances: cuBLAS cross terms, clamped at zero") {
                tol);
     check_same(native::cdist_squared(zeros({0, 19}, {dtype, kCuda}), b.to(kCuda)), native::cdist_squared(zeros({0, 19}, dtype), b),
                0, 0);
+    // k-means' assignment: labels equal, distances to rounding; one block, and many blocks of rows.
+    for (const auto& [n, k] : {std::pair<std::int64_t, std::int64_t>{37, 23}, {70000, 1100}}) {
+      const Tensor x = randn({n, 19}, dtype), c = randn({k, 19}, dtype);
+      const auto [sq, labels] = native::nearest_rows(x.to(kCuda), c.to(kCuda));
+      const auto [expected_sq, expected_labels] = native::nearest_rows(x, c);
+      check_same(sq, expected_sq, tol, tol);
+      // A label may differ only where two centres tie to rounding: the GPU's choice is then as near.
+      const Tensor chosen = labels.to(kCPU);
+      const Tensor to_chosen = native::sum(native::binary(native::BinaryOp::Pow,
+          native::binary(native::BinaryOp::Sub, x, native::index_select(c, 0, chosen)), 2.0), {1}, false);
+      cake::testing::check_close(to_chosen, expected_sq, tol, tol);
+      const double same = native::sum(native::binary(native::BinaryOp::Eq, chosen, expected_labels).to(kInt64), {}, false)
+                              .item<double>();
+      CHECK(same >= 0.999 * static_cast<double>(n));
+    }
   }
 }
 

@@ -17,6 +17,7 @@
 #include "cake/tensor/linalg.h"
 #include "cake/tensor/native/elementwise.h"
 #include "cake/tensor/native/linalg.h"
+#include "cake/tensor/native/reduce.h"
 #include "cake/tensor/pairwise.h"
 
 using namespace cake;
@@ -272,6 +273,31 @@ TEST_CASE("cdist_squared: against |a_i - b_j|^2, never negative") {
   CHECK(cdist_squared(zeros({0, 3}), zeros({2, 3})).sizes() == Shape{0, 2});
   CHECK(values(cdist_squared(ones({2, 0}), ones({3, 0}))) == std::vector<double>(6, 0.0));
   CHECK_THROWS_WITH_AS(cdist_squared(zeros({2, 3}, kInt64), zeros({2, 3}, kInt64)), doctest::Contains("int64"), Error);
+}
+
+TEST_CASE("nearest_rows: each row's nearest centre and its squared distance, as min over cdist_squared") {
+  manual_seed(8);
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (const std::int64_t k : {1, 7, 300}) {  // 300 x 20,000 rows spans several blocks of rows
+      CAPTURE(k);
+      const std::int64_t n = k == 300 ? 20000 : 50;
+      const Tensor x = randn({n, 6}, dtype), centres = randn({k, 6}, dtype);
+      const auto [sq, labels] = native::nearest_rows(x, centres);
+      const auto [expected_sq, expected_labels] = native::min_with_indices(native::cdist_squared(x, centres), 1, false);
+      CHECK(labels.dtype() == kInt64);
+      CHECK(values(labels) == values(expected_labels));
+      check_close(sq, expected_sq, 0, 0);
+    }
+  }
+  // Ties go to the first centre; a centre equal to a point gives 0, never a negative distance.
+  const Tensor twice = tensor({1.0, 2.0, 1.0, 2.0, 0.0, 0.0}, {3, 2});
+  const auto [sq, labels] = native::nearest_rows(tensor({1.0, 2.0}, {1, 2}), twice);
+  CHECK(labels.item<std::int64_t>() == 0);
+  CHECK(sq.item<double>() == 0.0);
+  CHECK(native::nearest_rows(zeros({0, 2}), twice).second.sizes() == Shape{0});
+  CHECK_THROWS_WITH_AS(native::nearest_rows(zeros({2, 3}), zeros({0, 3})), doctest::Contains("K >= 1"), Error);
+  CHECK_THROWS_WITH_AS(native::nearest_rows(zeros({2, 3}), zeros({4, 2})), doctest::Contains("[2, 3] and [4, 2]"),
+                       Error);
 }
 
 // |x_i - c_j|^2 by the definition, one difference at a time, in double.
