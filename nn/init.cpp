@@ -1,6 +1,7 @@
 // init.cpp: parameter initialisers (torch.nn.init's formulas).
 #include "cake/nn/init.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "cake/autograd/grad_mode.h"
@@ -59,6 +60,16 @@ Tensor constant_(const Tensor& tensor, double value) {
 
 Tensor zeros_(const Tensor& tensor) { return constant_(tensor, 0.0); }
 Tensor ones_(const Tensor& tensor) { return constant_(tensor, 1.0); }
+
+Tensor eye_(const Tensor& tensor) {
+  CAKE_CHECK(tensor.dim() == 2, "eye_: expected a matrix, got shape ", tensor.sizes());
+  NoGradGuard no_grad;
+  Tensor t = tensor;
+  t.fill_(0.0);
+  const std::int64_t n = std::min(t.size(0), t.size(1));
+  for (std::int64_t i = 0; i < n; ++i) t.select(0, i).select(0, i).fill_(1.0);
+  return tensor;
+}
 
 Tensor xavier_uniform_(const Tensor& tensor, double gain) {
   const auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(tensor);

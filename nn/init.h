@@ -34,6 +34,9 @@ Tensor normal_(const Tensor& tensor, double mean = 0.0, double std = 1.0);
 Tensor constant_(const Tensor& tensor, double value);
 Tensor zeros_(const Tensor& tensor);
 Tensor ones_(const Tensor& tensor);
+// A matrix [rows, cols] set to the identity: ones on the main diagonal, zeros elsewhere
+// (rectangular ones too, as torch.nn.init.eye_ and TensorFlow's identity initialiser). 2-D only.
+Tensor eye_(const Tensor& tensor);
 // Glorot: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)); N(0, gain^2 * 2 / (fan_in + fan_out)).
 Tensor xavier_uniform_(const Tensor& tensor, double gain = 1.0);
 Tensor xavier_normal_(const Tensor& tensor, double gain = 1.0);

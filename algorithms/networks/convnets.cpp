@@ -26,11 +26,31 @@ void conv_bn_relu(nn::Sequential& net, std::int64_t in, std::int64_t out, std::i
   net.push_back(std::make_shared<nn::ReLU>());
 }
 
+// DAC's layers: valid convolution (no bias: the batch norm after it removes one), He-normal
+// weights, batch norm without scale and shift, ReLU.
+void dac_conv(nn::Sequential& net, std::int64_t in, std::int64_t out, std::int64_t kernel) {
+  auto conv = std::make_shared<nn::Conv2d>(in, out, kernel, nn::Conv2dOptions{.bias = false});
+  nn::init::kaiming_normal_(conv->weight, 0.0, "fan_in", "relu");
+  net.push_back(conv);
+  net.push_back(std::make_shared<nn::BatchNorm2d>(out, nn::BatchNormOptions{.affine = false}));
+  net.push_back(std::make_shared<nn::ReLU>());
+}
+
+void dac_pool_norm(nn::Sequential& net, std::shared_ptr<nn::Module> pool, std::int64_t channels) {
+  net.push_back(std::move(pool));
+  net.push_back(std::make_shared<nn::BatchNorm2d>(channels, nn::BatchNormOptions{.affine = false}));
+}
+
+// The side after DAC's trunk: three valid 3x3 (-6), pool, three valid 3x3 (-6), pool, pool.
+std::int64_t dac_side(std::int64_t size) { return ((size - 6) / 2 - 6) / 2 / 2; }
+
 }  // namespace
 
 ConvNet::ConvNet(ConvNetOptions options) : options_(std::move(options)) {
-  CAKE_CHECK(options_.arch == "vgg" || options_.arch == "alexnet", "ConvNet: unknown arch '", options_.arch,
-             "' (expected vgg or alexnet)");
+  CAKE_CHECK(options_.arch == "vgg" || options_.arch == "alexnet" || options_.arch == "dac", "ConvNet: unknown arch '",
+             options_.arch, "' (expected vgg, alexnet or dac)");
+  CAKE_CHECK(options_.arch != "dac" || options_.image_size >= 26,
+             "ConvNet: the dac arch needs images of at least 26x26, got ", options_.image_size);
   CAKE_CHECK(options_.in_channels == 1 || options_.in_channels == 3 || (!options_.sobel && options_.in_channels > 0),
              "ConvNet: in_channels must be 1 or 3 with sobel (got ", options_.in_channels, ")");
   CAKE_CHECK(options_.image_size >= 8, "ConvNet: images must be at least 8x8 for three 2x2 poolings, got ",
@@ -45,6 +65,11 @@ ConvNet::ConvNet(ConvNetOptions options) : options_(std::move(options)) {
   classifier_ = register_module("classifier", std::make_shared<nn::Sequential>());
   auto pool = [&] { convs_->push_back(std::make_shared<nn::MaxPool2d>(2)); };
   std::int64_t last = 0;
+  if (options_.arch == "dac") {
+    options_.hidden = 10;  // fc8's width in the released network; `hidden` does not apply
+    build_dac(channels);
+    return;
+  }
   if (options_.arch == "vgg") {
     conv_bn_relu(*convs_, channels, 32, 3);
     conv_bn_relu(*convs_, 32, 32, 3);
@@ -86,6 +111,31 @@ ConvNet::ConvNet(ConvNetOptions options) : options_(std::move(options)) {
   reset_head();
 }
 
+void ConvNet::build_dac(std::int64_t channels) {
+  dac_conv(*convs_, channels, 64, 3);
+  dac_conv(*convs_, 64, 64, 3);
+  dac_conv(*convs_, 64, 64, 3);
+  dac_pool_norm(*convs_, std::make_shared<nn::MaxPool2d>(2), 64);
+  dac_conv(*convs_, 64, 128, 3);
+  dac_conv(*convs_, 128, 128, 3);
+  dac_conv(*convs_, 128, 128, 3);
+  dac_pool_norm(*convs_, std::make_shared<nn::MaxPool2d>(2), 128);
+  dac_conv(*convs_, 128, 10, 1);
+  dac_pool_norm(*convs_, std::make_shared<nn::AvgPool2d>(2), 10);
+  convs_->push_back(std::make_shared<nn::Flatten>());
+  const std::int64_t side = dac_side(options_.image_size);
+  auto fc8 = std::make_shared<nn::Linear>(10 * side * side, options_.hidden);
+  nn::init::eye_(fc8->weight);
+  nn::init::zeros_(fc8->bias);
+  classifier_->push_back(fc8);
+  classifier_->push_back(std::make_shared<nn::BatchNorm1d>(options_.hidden, nn::BatchNormOptions{.affine = false}));
+  head_ = register_module("head", std::make_shared<nn::Linear>(options_.hidden, options_.num_outputs));
+  if (options_.head_norm)
+    head_norm_ = register_module("head_norm", std::make_shared<nn::BatchNorm1d>(
+                                                  options_.num_outputs, nn::BatchNormOptions{.affine = false}));
+  reset_head();
+}
+
 void ConvNet::check_images(const Tensor& images, const char* who) const {
   CAKE_CHECK(images.dim() == 4 && images.size(1) == options_.in_channels && images.size(2) == options_.image_size &&
                  images.size(3) == options_.image_size,
@@ -111,7 +161,11 @@ Tensor ConvNet::forward(const Tensor& images) {
 
 void ConvNet::reset_head(double std) {
   NoGradGuard no_grad;
-  nn::init::normal_(head_->weight, 0.0, std);
+  if (options_.arch == "dac") {
+    nn::init::eye_(head_->weight);  // DAC's fc9: TensorFlow's identity initialiser
+  } else {
+    nn::init::normal_(head_->weight, 0.0, std);
+  }
   nn::init::zeros_(head_->bias);
 }
 

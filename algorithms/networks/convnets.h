@@ -23,6 +23,17 @@
 //              conv5x5-48 pool 28 -> 14, conv3x3-96 pool 14 -> 7, conv3x3-128, conv3x3-128,
 //              conv3x3-96 pool 7 -> 3; then Dropout Linear(96*3*3 -> hidden) ReLU Dropout
 //              Linear(hidden -> hidden), AlexNet's classifier.
+//   "dac"      the network of DAC's released code for MNIST (Chang et al. 2017;
+//              github.com/HongtaoYang/DAC-tensorflow, module.py mnistNetwork), all convolution:
+//              3x3 valid convolutions 64, 64, 64 (28 -> 22), max-pool (11), 128, 128, 128 (5),
+//              max-pool (2), a 1x1 convolution to 10 channels, average-pool (1); every
+//              convolution followed by a batch norm WITHOUT learnt scale and shift (theirs has
+//              trainable=False) and a ReLU, and a batch norm after each pooling; He-normal
+//              weights. The classifier is one Linear(10 -> hidden) with identity weights, a batch
+//              norm without scale and shift (the features), then ReLU and the head, also
+//              identity-initialised (fc8 and fc9 there). hidden is 10, as there (the option is
+//              ignored); dropout and classifier_norm do not apply.
+//              Needs images of at least 26x26.
 //
 // features(x) is the output of the classifier's last Linear BEFORE its ReLU, as DeepCluster's
 // code clusters it (facebookresearch/deepcluster main.py removes the classifier's last ReLU
@@ -51,7 +62,7 @@
 namespace cake::networks {
 
 struct ConvNetOptions {
-  std::string arch = "vgg";        // "vgg" | "alexnet"
+  std::string arch = "vgg";        // "vgg" | "alexnet" | "dac"
   bool sobel = true;               // Sobel-filtered grey input (2 channels) instead of the raw channels
   std::int64_t in_channels = 1;    // channels of the images given to forward (1 grey, 3 RGB)
   std::int64_t image_size = 28;    // height = width of the images
@@ -84,7 +95,8 @@ class ConvNet : public nn::Module {
   Tensor input(const Tensor& images) const;
 
   // Weights ~ N(0, std^2) and bias 0, in place (the tensors keep their identity, so an optimiser
-  // holding them keeps working). Draws from the global generator.
+  // holding them keeps working). Draws from the global generator. The dac arch: identity
+  // weights (its released code's initialiser), std unused.
   void reset_head(double std = 0.01);
   // Copies the parameters and buffers of everything but the head from `other`, a network with
   // the same arch, input and hidden size (its head may differ).
@@ -100,6 +112,7 @@ class ConvNet : public nn::Module {
 
  private:
   void check_images(const Tensor& images, const char* who) const;
+  void build_dac(std::int64_t channels);  // the trunk, classifier and head of the "dac" arch
   ConvNetOptions options_;
   std::shared_ptr<nn::Sequential> convs_, classifier_;
   std::shared_ptr<nn::Linear> head_;

@@ -72,42 +72,32 @@ int main() {
     report("gemm_4096_f32", time_ms([&] { (void)native::matmul(a, b); }, 10));
   }
   cuda::empty_cache();
-  {  // One k-means iteration: 1M points x 128, K = 1024.
+  {  // One k-means iteration: 1M points x 128, K = 1024; then its parts, where its time goes.
     const std::int64_t n = 1 << 20, d = 128, k = 1024;
     const Tensor x = randn({n, d}, {kFloat32, kCuda});
     const Tensor centres = randn({k, d}, {kFloat32, kCuda});
-    report("kmeans_iter_1M_128_1024", time_ms([&] {
-             // The assignment as Cake's k-means takes it: GEMM blocks, each arg-min reading its product once.
-             const Tensor labels = native::nearest_rows(x, centres).second;
-             const Tensor sums = native::index_add(native::binary(native::BinaryOp::Mul, centres, 0.0), 0, labels, x);
-             const Tensor counts = native::bincount(labels, {}, k);
-             (void)native::binary(native::BinaryOp::Div, sums,
-                                  native::unsqueeze(native::clamp(counts.to(kFloat32), 1.0, std::nullopt), 1));
-           }, 5));
-  }
-  {  // The same iteration's parts: where its time goes.
-    const std::int64_t n = 1 << 20, d = 128, k = 1024;
-    const Tensor x = randn({n, d}, {kFloat32, kCuda});
-    const Tensor centres = randn({k, d}, {kFloat32, kCuda});
+    const auto iteration = [&] {
+      // The assignment as Cake's k-means takes it: GEMM blocks, each arg-min reading its product once.
+      const Tensor labels = native::nearest_rows(x, centres).second;
+      const Tensor sums = native::index_add(native::binary(native::BinaryOp::Mul, centres, 0.0), 0, labels, x);
+      const Tensor counts = native::bincount(labels, {}, k);
+      (void)native::binary(native::BinaryOp::Div, sums,
+                           native::unsqueeze(native::clamp(counts.to(kFloat32), 1.0, std::nullopt), 1));
+    };
+    report("kmeans_iter_1M_128_1024", time_ms(iteration, 5));
     const Tensor dist = native::cdist_squared(x, centres);
     const Tensor labels = native::min_with_indices(dist, 1, false).second;
     report("kmeans_part_distances", time_ms([&] { (void)native::cdist_squared(x, centres); }, 5));
     report("kmeans_part_argmin", time_ms([&] { (void)native::min_with_indices(dist, 1, false); }, 5));
     report("kmeans_part_nearest_rows", time_ms([&] { (void)native::nearest_rows(x, centres); }, 5));
-    cuda::set_allow_tf32(true);  // the GEMMs on the tensor cores (TF32), as a user may opt in to
-    report("kmeans_part_distances_tf32", time_ms([&] { (void)native::cdist_squared(x, centres); }, 5));
-    report("kmeans_part_nearest_rows_tf32", time_ms([&] { (void)native::nearest_rows(x, centres); }, 5));
-    report("kmeans_iter_tf32", time_ms([&] {
-             const Tensor labels = native::nearest_rows(x, centres).second;
-             const Tensor sums = native::index_add(native::binary(native::BinaryOp::Mul, centres, 0.0), 0, labels, x);
-             const Tensor counts = native::bincount(labels, {}, k);
-             (void)native::binary(native::BinaryOp::Div, sums,
-                                  native::unsqueeze(native::clamp(counts.to(kFloat32), 1.0, std::nullopt), 1));
-           }, 5));
-    cuda::set_allow_tf32(false);
     report("kmeans_part_index_add", time_ms([&] {
              (void)native::index_add(native::binary(native::BinaryOp::Mul, centres, 0.0), 0, labels, x);
            }, 5));
+    cuda::set_allow_tf32(true);  // the GEMMs on the tensor cores (TF32), as a user may opt in to
+    report("kmeans_part_distances_tf32", time_ms([&] { (void)native::cdist_squared(x, centres); }, 5));
+    report("kmeans_part_nearest_rows_tf32", time_ms([&] { (void)native::nearest_rows(x, centres); }, 5));
+    report("kmeans_iter_tf32", time_ms(iteration, 5));
+    cuda::set_allow_tf32(false);
   }
   cuda::empty_cache();
   {  // One epoch of the conv autoencoder (lecture 004's, algorithms/networks) on 60,000 28x28

@@ -5,31 +5,22 @@
 #include <doctest/doctest.h>
 
 #include "cuda/cuda_testing.h"
+#include "distributed/ddp_testing.h"
 
 #include "cake/distributed/data_parallel.h"
 #include "cake/distributed/process_group.h"
-#include "cake/nn/activation.h"
-#include "cake/nn/functional.h"
-#include "cake/nn/linear.h"
-#include "cake/nn/sequential.h"
-#include "cake/optim/sgd.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/error.h"
 #include "cake/tensor/random.h"
 
 using namespace cake;
 namespace dist = cake::distributed;
-namespace F = cake::nn::functional;
+using cake::testing::small_net;
 
 namespace {
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   return (a.to(Device::cpu()).to(kFloat64) - b.to(Device::cpu()).to(kFloat64)).abs().max().item<double>();
-}
-
-std::shared_ptr<nn::Sequential> small_net(std::uint64_t seed) {
-  manual_seed(seed);
-  return std::make_shared<nn::Sequential>(nn::Linear(6, 8), nn::Tanh(), nn::Linear(8, 3));
 }
 
 }  // namespace
@@ -87,23 +78,7 @@ TEST_CASE("nccl, one rank: a data-parallel step on the GPU equals the plain step
     dist::DistributedDataParallel ddp(*net, *g, {.bucket_bytes = 64, .overlap = overlap});
     CHECK(ddp.num_buckets() >= 2);
     auto reference = small_net(100);
-    optim::SGD sgd(net->parameters(), {.lr = 0.1});
-    optim::SGD sgd_ref(reference->parameters(), {.lr = 0.1});
-    for (int step = 0; step < 3; ++step) {
-      sgd.zero_grad();
-      F::mse_loss(net->forward(X_gpu), Y_gpu).backward();
-      ddp.synchronize_gradients();
-      sgd.step();
-      sgd_ref.zero_grad();
-      F::mse_loss(reference->forward(X), Y).backward();
-      sgd_ref.step();
-    }
-    const auto trained = net->named_parameters(), expected = reference->named_parameters();
-    for (std::size_t i = 0; i < trained.size(); ++i) {
-      CAPTURE(trained[i].first);
-      CHECK(trained[i].second.device().is_cuda());
-      CHECK(max_abs_diff(trained[i].second, expected[i].second) < 1e-5);
-    }
-    CHECK(ddp.stats().steps == 3);
+    cake::testing::check_three_steps_agree(*net, ddp, *reference, X_gpu, Y_gpu, X, Y, 1e-5);
+    for (const Tensor& p : net->parameters()) CHECK(p.device().is_cuda());
   }
 }

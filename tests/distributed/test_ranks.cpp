@@ -28,6 +28,7 @@
 #include "cake/nn/normalization.h"
 #include "cake/algorithms/decomposition/pca.h"
 #include "cake/distributed/process_group.h"
+#include "ddp_testing.h"
 #include "cake/autograd/ops.h"
 #include "cake/nn/activation.h"
 #include "cake/nn/functional.h"
@@ -41,6 +42,7 @@
 using namespace cake;
 namespace dist = cake::distributed;
 namespace F = cake::nn::functional;
+using cake::testing::small_net;
 
 namespace {
 
@@ -58,10 +60,6 @@ Tensor blobs(std::int64_t n) {
   return centres.index_select(0, which) + randn({n, 5});
 }
 
-std::shared_ptr<nn::Sequential> small_net(std::uint64_t seed) {
-  manual_seed(seed);
-  return std::make_shared<nn::Sequential>(nn::Linear(6, 8), nn::Tanh(), nn::Linear(8, 3));
-}
 
 }  // namespace
 
@@ -353,23 +351,8 @@ TEST_CASE("a data-parallel step on p ranks equals one process on the concatenate
     dist::DistributedDataParallel ddp(*net, g, {.bucket_bytes = 64, .overlap = overlap});
     CHECK(ddp.num_buckets() >= 2);
     auto reference = small_net(100);  // rank 0's weights, trained alone on all 4p rows
-    optim::SGD sgd(net->parameters(), {.lr = 0.1});
-    optim::SGD sgd_ref(reference->parameters(), {.lr = 0.1});
-    for (int step = 0; step < 3; ++step) {
-      sgd.zero_grad();
-      F::mse_loss(net->forward(X.narrow(0, 4 * r, 4)), Y.narrow(0, 4 * r, 4)).backward();
-      ddp.synchronize_gradients();
-      sgd.step();
-      sgd_ref.zero_grad();
-      F::mse_loss(reference->forward(X), Y).backward();
-      sgd_ref.step();
-    }
-    const auto trained = net->named_parameters(), expected = reference->named_parameters();
-    for (std::size_t i = 0; i < trained.size(); ++i) {
-      CAPTURE(trained[i].first);
-      CHECK(max_abs_diff(trained[i].second, expected[i].second) < 2e-6);
-    }
-    CHECK(ddp.stats().steps == 3);
+    cake::testing::check_three_steps_agree(*net, ddp, *reference, X.narrow(0, 4 * r, 4), Y.narrow(0, 4 * r, 4), X, Y,
+                                           2e-6);
     // With overlap the hooks start buckets during backward (all but the first layer's, at least).
     if (overlap) CHECK(ddp.stats().early_buckets >= 3 * (ddp.num_buckets() - 1));
     else CHECK(ddp.stats().early_buckets == 0);

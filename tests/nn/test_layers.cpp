@@ -326,3 +326,15 @@ TEST_CASE("nn::init: gains, fans, bounds and reproducibility") {
   manual_seed(9);
   CHECK(values(init::normal_(empty({10}), 1.0, 2.0)) == a);
 }
+
+TEST_CASE("nn::init::eye_: the identity, rectangular too; refuses other than matrices") {
+  Tensor w = randn({3, 5});
+  nn::init::eye_(w);
+  for (std::int64_t i = 0; i < 3; ++i)
+    for (std::int64_t j = 0; j < 5; ++j) CHECK(w[i][j].item<double>() == (i == j ? 1.0 : 0.0));
+  Tensor tall = randn({4, 2}, kFloat64);
+  nn::init::eye_(tall);
+  CHECK(tall.sum().item<double>() == 2.0);
+  CHECK(tall[1][1].item<double>() == 1.0);
+  CHECK_THROWS_WITH_AS(nn::init::eye_(randn({2, 2, 2})), doctest::Contains("expected a matrix"), cake::Error);
+}

@@ -28,8 +28,9 @@ std::string number_text(double value) {
 std::vector<ParamSpec> convnet_params(const std::string& arch, bool sobel) {
   return {{"arch", ParamType::String, arch,
            "the convnet: vgg (3x3 conv blocks with batch norm) or alexnet (five conv layers, batch norm in place of "
-           "LRN), both scaled down to 28x28 (algorithms/networks/convnets.h)",
-           {"vgg", "alexnet"}},
+           "LRN), both scaled down to 28x28, or dac (the all-convolutional MNIST network of DAC's released code, "
+           "10 features; hidden and dropout do not apply) (algorithms/networks/convnets.h)",
+           {"vgg", "alexnet", "dac"}},
           {"sobel", ParamType::Bool, sobel ? "true" : "false",
            "feed the Sobel gradients of the grey image (Caron et al. 2018, section 4.1) instead of the pixels"},
           {"hidden", ParamType::Int, "512", "width of the classifier's two Linear layers (the feature size)"},

@@ -11,6 +11,7 @@ using namespace cake;
 using cake::networks::ConvNet;
 using cake::networks::ConvNetOptions;
 using cake::testing::error_message;
+using cake::testing::values;
 
 namespace {
 double stddev(const Tensor& t) { return t.detach().to(kFloat64).std().item<double>(); }
@@ -138,4 +139,30 @@ TEST_CASE("ConvNet with classifier_norm: dead classifier units can no longer mak
   };
   CHECK(has("classifier.1.running_mean"));
   CHECK(has("classifier.5.running_mean"));
+}
+
+TEST_CASE("ConvNet dac arch: DAC's released all-convolutional network, 10 features, identity dense layers") {
+  manual_seed(4);
+  ConvNet net({.arch = "dac", .sobel = false, .hidden = 512, .num_outputs = 10, .head_norm = true});
+  const Tensor x = rand({6, 1, 28, 28});
+  CHECK(net.feature_dim() == 10);  // fc8's width; `hidden` does not apply
+  CHECK(net.conv_features(x).sizes() == Shape{6, 10});
+  CHECK(net.features(x).sizes() == Shape{6, 10});
+  const Tensor out = net.forward(x);
+  CHECK(out.sizes() == Shape{6, 10});
+  CHECK(out.min().item<double>() >= 0.0);  // head batch norm, then ReLU
+  // fc8 and the head start as identities (TensorFlow's identity initialiser), bias 0.
+  CHECK(values(net.head()->weight) == values(eye(10)));
+  net.reset_head(0.5);
+  CHECK(values(net.head()->weight) == values(eye(10)));
+  // Batch norms without scale or shift: the only parameters are convolution and Linear weights.
+  for (const auto& [name, p] : net.named_parameters()) {
+    CAPTURE(name);
+    CHECK(p.dim() >= 1);
+    CHECK(name.find("head_norm") == std::string::npos);
+  }
+  // The features are batch-normalised (train mode): zero mean, unit variance per unit.
+  const Tensor f = net.features(rand({64, 1, 28, 28}));
+  CHECK(f.mean(0).abs().max().item<double>() < 1e-4);
+  CHECK(error_message([&] { ConvNet bad({.arch = "dac", .image_size = 24}); }).find("26x26") != std::string::npos);
 }
