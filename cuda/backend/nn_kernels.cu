@@ -218,7 +218,8 @@ __global__ void batch_norm_moments_kernel(const T* x, ChannelLayout l, std::int6
   const double size = static_cast<double>(p.end - p.begin);
   double sum = 0.0;
   for (std::int64_t k = p.begin + threadIdx.x; k < p.end; k += blockDim.x) sum += static_cast<double>(x[l.at(p.channel, k)]);
-  const double mean = size > 0.0 ? block_sum(sum, shared) / size : block_sum(sum, shared);
+  const double total = block_sum(sum, shared);  // every thread takes part, even in an empty piece
+  const double mean = size > 0.0 ? total / size : 0.0;
   double squares = 0.0;
   for (std::int64_t k = p.begin + threadIdx.x; k < p.end; k += blockDim.x) {
     const double d = static_cast<double>(x[l.at(p.channel, k)]) - mean;

@@ -240,6 +240,12 @@ TEST_CASE("reductions: sum, prod, max, min over any dims") {
     const Tensor x = randn({6, 7, 8}, dtype), long_row = randn({3, 100000}, dtype);
     check_same(native::sum(x.to(kCuda), {0, 2}), native::sum(x, {0, 2}), rtol_for(dtype) * 10, atol_for(dtype));
     check_same(native::sum(long_row.to(kCuda), {1}), native::sum(long_row, {1}), 1e-4, 1e-3);
+    // Few outputs over long runs take the two-pass split (reduce_pieces): rows, and columns.
+    const Tensor tall = randn({200000, 3}, dtype);
+    check_same(native::sum(tall.to(kCuda), {0}), native::sum(tall, {0}), 1e-4, 1e-3);
+    check_same(native::reduce(native::ReduceOp::Max, tall.to(kCuda), {0}, false),
+               native::reduce(native::ReduceOp::Max, tall, {0}, false), 0, 0);
+    check_same(native::sum(tall.to(kCuda), {}), native::sum(tall, {}), 1e-4, 1e-2);
     check_same(native::mean(long_row.to(kCuda), {0}), native::mean(long_row, {0}), rtol_for(dtype) * 10,
                atol_for(dtype));
   }
