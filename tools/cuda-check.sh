@@ -10,9 +10,10 @@
 # test, the CPU-vs-GPU conformance suite, test_algorithms_gpu: k-means, GMM, PCA, t-SNE and a
 # network's training on the GPU against the CPU, and the NCCL backend on one rank); then times
 # bench_cuda against the same cases in PyTorch (bench/cuda/peer_cuda.py, when
-# `python3 -c "import torch"` works) and prints one table of both times and their ratio. Everything goes to build/cuda-check/results.txt (nvidia-smi,
-# versions, CTest's output, the table, the wall times). Exits non-zero when a test fails or is
-# skipped: on a GPU machine a skip means the device was not found, which is itself a failure.
+# `python3 -c "import torch"` works) and prints one table of both times and their ratio.
+# Everything goes to build/cuda-check/results.txt (nvidia-smi, versions, CTest's output, the
+# table, the wall times). Exits non-zero when a test fails or is skipped: on a GPU machine a skip
+# means the device was not found, which is itself a failure.
 # About 5 minutes on 16 cores (nvcc is most of it): estimated, not yet run to the end on a GPU
 # machine (docs/cuda.md). tools/cuda-bundle.sh is the check that ran, in seconds.
 #
