@@ -1,7 +1,8 @@
 // cuda/backend/nn_glue.cpp: the CUDA kernels behind arg_reduce_stub, softmax (2), batch norm (2),
-// pooling (6), cdist_squared_stub and nearest_rows_stub. The native layer has already checked the arguments, made
-// the inputs contiguous and allocated the outputs (native/nn_kernels.h, native/reduce.h); this
-// glue reads the layout off the tensors and calls a launcher (launchers.h).
+// pooling (6), cdist_squared_stub and nearest_rows_stub. The native layer has already checked
+// the arguments, made the inputs contiguous and allocated the outputs (native/nn_kernels.h,
+// native/reduce.h, native/linalg.h); this glue reads the layout off the tensors and calls a
+// launcher (launchers.h).
 #include <algorithm>
 
 #include "cake/cuda/backend/launchers.h"
@@ -139,14 +140,13 @@ void adaptive_avg_pool_backward(const native::PoolGeometry& g, const Tensor& gra
 
 // ---- squared distances ----------------------------------------------------------------------
 
-// out [N, M] = |a_i|^2 + |b_j|^2 - 2 a_i . b_j, clamped at 0: the CPU's expansion
-// (tensor/pairwise.h), with the cross terms as one cuBLAS GEMM and the rest as the elementwise
-// and reduce kernels of this backend.
 Tensor squared_row_norms(const Tensor& x) {
   return native::sum(native::binary(native::BinaryOp::Mul, x, x), {1}, false);
 }
 
-// One GEMM (-2 a b^T), then the norms and the clamp in one pass over the product.
+// out [N, M] = |a_i|^2 + |b_j|^2 - 2 a_i . b_j, clamped at 0: the CPU's expansion
+// (tensor/pairwise.h). One cuBLAS GEMM (-2 a b^T), then the norms added and the clamp in one pass
+// over the product (distance_epilogue_kernel).
 void cdist_squared_kernel(const Tensor& a, const Tensor& b, const Tensor& out) {
   if (out.numel() == 0) return;
   native::gemm(a, native::transpose(b, 0, 1), out, -2, 0);
