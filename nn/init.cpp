@@ -1,10 +1,10 @@
 // init.cpp: parameter initialisers (torch.nn.init's formulas).
 #include "cake/nn/init.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "cake/autograd/grad_mode.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::nn::init {
 
@@ -65,9 +65,7 @@ Tensor eye_(const Tensor& tensor) {
   CAKE_CHECK(tensor.dim() == 2, "eye_: expected a matrix, got shape ", tensor.sizes());
   NoGradGuard no_grad;
   Tensor t = tensor;
-  t.fill_(0.0);
-  const std::int64_t n = std::min(t.size(0), t.size(1));
-  for (std::int64_t i = 0; i < n; ++i) t.select(0, i).select(0, i).fill_(1.0);
+  t.copy_(eye(t.size(0), t.size(1), TensorOptions{t.dtype(), t.device()}));  // one copy, on any device
   return tensor;
 }
 
