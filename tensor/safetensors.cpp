@@ -46,12 +46,15 @@ const char* dtype_code(DType dtype) {
     case DType::Int64: return "I64";
     case DType::UInt8: return "U8";
     case DType::Bool: return "BOOL";
+    case DType::BFloat16: return "BF16";
+    case DType::Float16: return "F16";
   }
   return "?";
 }
 
 bool parse_dtype_code(const std::string& code, DType& dtype) {
-  static const std::array<DType, 5> all{DType::Float32, DType::Float64, DType::Int64, DType::UInt8, DType::Bool};
+  static const std::array<DType, 7> all{DType::Float32, DType::Float64, DType::Int64,   DType::UInt8,
+                                        DType::Bool,    DType::BFloat16, DType::Float16};
   for (DType d : all)
     if (code == dtype_code(d)) {
       dtype = d;

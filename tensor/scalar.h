@@ -22,6 +22,7 @@ class Scalar {
   bool is_integral() const { return integral_; }
   template <class T> T to() const {
     if constexpr (std::is_floating_point_v<T>) return static_cast<T>(value_);
+    else if constexpr (is_half_v<T>) return T(static_cast<float>(value_));
     else if constexpr (std::is_same_v<T, bool>) return value_ != 0.0;
     else return static_cast<T>(to_int());
   }

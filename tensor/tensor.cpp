@@ -16,8 +16,16 @@ const char* dtype_name(DType t) {
     case DType::Int64: return "int64";
     case DType::Float32: return "float32";
     case DType::Float64: return "float64";
+    case DType::BFloat16: return "bfloat16";
+    case DType::Float16: return "float16";
   }
   return "invalid";
+}
+
+void refuse_half_dtype(DType t) {
+  CAKE_FAIL("this operation does not take ", dtype_name(t), " tensors: 16-bit floats are stored, converted (to), ",
+            "multiplied (matmul, linear) and convolved (conv2d, conv_transpose2d); compute the rest in float32 with "
+            ".to(cake::kFloat32), or let cake::autocast choose the precision per op");
 }
 std::ostream& operator<<(std::ostream& out, DType t) { return out << dtype_name(t); }
 
@@ -98,7 +106,9 @@ T Tensor::item() const {
 Scalar Tensor::item() const {
   switch (dtype()) {
     case DType::Float32:
-    case DType::Float64: return Scalar(item<double>());
+    case DType::Float64:
+    case DType::BFloat16:
+    case DType::Float16: return Scalar(item<double>());
     case DType::Bool: return Scalar(item<bool>());
     default: return Scalar(item<std::int64_t>());
   }

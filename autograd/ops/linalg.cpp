@@ -8,6 +8,7 @@
 // own backward, also written as GEMMs. In a create_graph backward (create_graph_active()),
 // each backward is composed of differentiable ops instead (matmul, transpose, sum_to), so
 // that it is recorded and can be differentiated again.
+#include "cake/autograd/autocast.h"
 #include "cake/autograd/function.h"
 #include "cake/autograd/ops.h"
 #include "cake/tensor/creation.h"
@@ -65,7 +66,16 @@ Tensor right_gradient(const Tensor& a, const Tensor& g, const Shape& b_shape) {
 }  // namespace
 
 // Y = A B: dA = G B^T, dB = A^T G (each summed down to its operand's shape).
+namespace {
+// Under autocast (autocast.h): the product of 16-bit copies of float32 operands, on the tensor
+// cores with float32 accumulation, widened back to float32. Composed of differentiable ops, so
+// the backward pass multiplies in 16 bits too (the casts' backward casts the gradients).
+Tensor lowered(const Tensor& t) { return to(t, t.device(), autocast_dtype(t.device().type)); }
+Tensor widened(const Tensor& t) { return to(t, t.device(), kFloat32); }
+}  // namespace
+
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (autograd::autocast_applies({&a, &b})) return widened(matmul(lowered(a), lowered(b)));
   Tensor y = native::matmul(a, b);
   if (needs_grad({a, b})) {
     const bool ga = a.requires_grad(), gb = b.requires_grad();
@@ -149,6 +159,11 @@ Tensor trace(const Tensor& x) {
 
 // Y = beta C + alpha A B: dC = beta G (summed to c's shape), dA = alpha G B^T, dB = alpha A^T G.
 Tensor addmm(const Tensor& c, const Tensor& a, const Tensor& b, Scalar beta, Scalar alpha) {
+  if (autograd::autocast_applies({&c, &a, &b})) {  // c is added in float32
+    const Tensor product = widened(matmul(lowered(a), lowered(b)));
+    const Tensor scaled = alpha.to_double() == 1.0 ? product : product * alpha;
+    return beta.to_double() == 0.0 ? scaled : (beta.to_double() == 1.0 ? c : c * beta) + scaled;
+  }
   Tensor y = native::addmm(c, a, b, beta, alpha);
   if (needs_grad({c, a, b})) {
     const bool gc = c.requires_grad(), ga = a.requires_grad(), gb = b.requires_grad();

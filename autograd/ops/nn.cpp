@@ -13,6 +13,7 @@
 // affine map; mean, variance and rsqrt), so they need no hand-written backward.
 #include <tuple>
 
+#include "cake/autograd/autocast.h"
 #include "cake/autograd/function.h"
 #include "cake/autograd/nn_ops.h"
 #include "cake/autograd/ops.h"
@@ -63,7 +64,19 @@ TensorList conv2d_backward_recorded(const Tensor& gy, const Tensor& x, const Ten
 }  // namespace
 
 // ---- convolution ----------------------------------------------------------------------------
+namespace {
+// Under autocast (autocast.h): the convolution of 16-bit copies, widened back to float32, plus
+// the bias in float32. Composed of differentiable ops (see autograd/ops/linalg.cpp's matmul).
+Tensor lowered(const Tensor& t) { return to(t, t.device(), autocast_dtype(t.device().type)); }
+Tensor widened(const Tensor& t) { return to(t, t.device(), kFloat32); }
+Tensor plus_channel_bias(const Tensor& y, const Tensor& bias) {
+  return bias.defined() ? y + reshape(bias, {1, bias.size(0), 1, 1}) : y;
+}
+}  // namespace
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
+  if (autograd::autocast_applies({&x, &weight, &bias}))
+    return plus_channel_bias(widened(conv2d(lowered(x), lowered(weight), Tensor(), p)), bias);
   const native::ConvGeometry g = native::conv2d_geometry(
       x.sizes(), weight.sizes(), {.stride = p.stride, .padding = p.padding, .dilation = p.dilation, .groups = p.groups},
       "conv2d");
@@ -87,6 +100,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dParams& p) {
+  if (autograd::autocast_applies({&x, &weight, &bias}))
+    return plus_channel_bias(widened(conv_transpose2d(lowered(x), lowered(weight), Tensor(), p)), bias);
   const native::ConvGeometry g = native::conv_transpose2d_geometry(
       x.sizes(), weight.sizes(),
       {.stride = p.stride, .padding = p.padding, .dilation = p.dilation, .groups = p.groups,

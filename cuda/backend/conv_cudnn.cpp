@@ -57,14 +57,30 @@ int as_int(std::int64_t v) {
 }
 
 // The descriptors of one convolution: x [N, C_in, H, W], w, y [N, C_out, OH, OW], bias [1, C_out, 1, 1].
+cudnnDataType_t cudnn_type(DType t) {
+  switch (t) {
+    case kFloat64: return CUDNN_DATA_DOUBLE;
+    case kBFloat16: return CUDNN_DATA_BFLOAT16;
+    case kFloat16: return CUDNN_DATA_HALF;
+    default: return CUDNN_DATA_FLOAT;
+  }
+}
+// 16-bit operands accumulate in float32 (cuDNN's "pseudo-half" configurations; its true-half
+// configuration for float16 would accumulate in float16).
+cudnnDataType_t compute_type(DType t) { return t == kFloat64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT; }
+// float32 keeps exact FMA arithmetic unless TF32 is allowed; the 16-bit types are for the tensor
+// cores; float64 has none to use.
+bool fma_only(DType t) { return !is_half(t) && !allow_tf32(); }
+
 struct Descriptors {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   cudnnDataType_t type;
+  DType dtype;
   bool valid = false;  // cuDNN's output size for these descriptors is g's
 
-  Descriptors(const ConvGeometry& g, DType dtype) : type(dtype == kFloat64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT) {
+  Descriptors(const ConvGeometry& g, DType dtype_) : type(cudnn_type(dtype_)), dtype(dtype_) {
     check_cudnn(cudnnCreateTensorDescriptor(&x), "cudnnCreateTensorDescriptor");
     check_cudnn(cudnnCreateTensorDescriptor(&y), "cudnnCreateTensorDescriptor");
     check_cudnn(cudnnCreateTensorDescriptor(&bias), "cudnnCreateTensorDescriptor");
@@ -83,12 +99,12 @@ struct Descriptors {
                 "cudnnSetFilter4dDescriptor");
     check_cudnn(cudnnSetConvolution2dDescriptor(conv, as_int(g.pad_h), as_int(g.pad_w), as_int(g.stride_h),
                                                 as_int(g.stride_w), as_int(g.dilation_h), as_int(g.dilation_w),
-                                                CUDNN_CROSS_CORRELATION, type),
+                                                CUDNN_CROSS_CORRELATION, compute_type(dtype)),
                 "cudnnSetConvolution2dDescriptor");
     check_cudnn(cudnnSetConvolutionGroupCount(conv, as_int(g.groups)), "cudnnSetConvolutionGroupCount");
     // float32 stays float32 (FMA only) unless TF32 is allowed: cuDNN's default math would use
     // TF32 tensor cores on Ampere and newer.
-    check_cudnn(cudnnSetConvolutionMathType(conv, allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH),
+    check_cudnn(cudnnSetConvolutionMathType(conv, fma_only(dtype) ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH),
                 "cudnnSetConvolutionMathType");
     int n = 0, c = 0, h = 0, wd = 0;
     valid = cudnnGetConvolution2dForwardOutputDim(conv, x, w, &n, &c, &h, &wd) == CUDNN_STATUS_SUCCESS &&
@@ -127,13 +143,13 @@ CacheKey cache_key(Direction d, const ConvGeometry& g, DType dtype) {
 // newer, so a result ranked under it is run with FMA only (and if it then refuses, the case
 // takes the fallback: `refused` below).
 template <class Perf>
-Choice first_acceptable(const Perf* perf, int count) {
+Choice first_acceptable(const Perf* perf, int count, DType dtype) {
   for (int i = 0; i < count; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
     const bool tensor_cores = perf[i].mathType == CUDNN_TENSOR_OP_MATH ||
                               perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-    if (tensor_cores && !allow_tf32()) continue;
-    return {static_cast<int>(perf[i].algo), allow_tf32() ? perf[i].mathType : CUDNN_FMA_MATH};
+    if (tensor_cores && fma_only(dtype)) continue;
+    return {static_cast<int>(perf[i].algo), fma_only(dtype) ? CUDNN_FMA_MATH : perf[i].mathType};
   }
   return {};
 }
@@ -146,7 +162,7 @@ Choice ask_cudnn(Direction d, const Descriptors& desc) {
     if (cudnnGetConvolutionForwardAlgorithm_v7(h, desc.x, desc.w, desc.conv, desc.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                &count, perf) != CUDNN_STATUS_SUCCESS)
       return {};
-    return first_acceptable(perf, count);
+    return first_acceptable(perf, count, desc.dtype);
   }
   if (d == Direction::BackwardData) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -154,14 +170,14 @@ Choice ask_cudnn(Direction d, const Descriptors& desc) {
                                                     CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count,
                                                     perf) != CUDNN_STATUS_SUCCESS)
       return {};
-    return first_acceptable(perf, count);
+    return first_acceptable(perf, count, desc.dtype);
   }
   cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
   if (cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, desc.x, desc.y, desc.conv, desc.w,
                                                     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count,
                                                     perf) != CUDNN_STATUS_SUCCESS)
     return {};
-  return first_acceptable(perf, count);
+  return first_acceptable(perf, count, desc.dtype);
 }
 
 struct AlgorithmCache {

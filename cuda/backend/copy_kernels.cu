@@ -6,13 +6,12 @@
 namespace cake::cuda::kernels {
 namespace {
 
-// As the CPU copy: conversion to bool tests for non-zero, every other is static_cast.
+// As the CPU copy: convert_element (tensor/half.h), the same rules and roundings on both devices.
 template <class To>
 struct Convert {
   template <class From>
   __host__ __device__ To operator()(From v) const {
-    if constexpr (std::is_same_v<To, bool>) return v != From(0);
-    else return static_cast<To>(v);
+    return convert_element<To>(v);
   }
 };
 
@@ -30,13 +29,13 @@ struct Select {
 }  // namespace
 
 void launch_copy(ScalarType dst, ScalarType src, const Geometry<2>& g, Stream stream) {
-  visit(dst, [&]<class D>() {
-    visit(src, [&]<class S>() { launch_elementwise<D, Convert<D>, S>(g, Convert<D>{}, stream); });
+  visit_storage(dst, [&]<class D>() {
+    visit_storage(src, [&]<class S>() { launch_elementwise<D, Convert<D>, S>(g, Convert<D>{}, stream); });
   });
 }
 
 void launch_fill(ScalarType type, const Geometry<1>& g, const void* value, Stream stream) {
-  visit(type, [&]<class T>() {
+  visit_storage(type, [&]<class T>() {
     T v;
     std::memcpy(&v, value, sizeof(T));
     launch_elementwise<T, Constant<T>>(g, Constant<T>{v}, stream);

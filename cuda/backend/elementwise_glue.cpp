@@ -33,7 +33,7 @@ void copy_kernel(const Tensor& src, const Tensor& dst) {
 
 void fill_kernel(const Tensor& dst, Scalar value) {
   unsigned char bits[8] = {};
-  visit_dtype(dst.dtype(), [&]<class T>() {
+  visit_storage_dtype(dst.dtype(), [&]<class T>() {
     const T v = value.to<T>();
     std::memcpy(bits, &v, sizeof(T));
   });

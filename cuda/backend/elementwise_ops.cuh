@@ -4,10 +4,12 @@
 
 #include "cake/cuda/backend/loops.cuh"
 #include "cake/tensor/functors.h"
+#include "cake/tensor/half.h"
 #include "cake/tensor/native/op_tables.h"
 
 namespace cake::cuda::kernels {
 
+// The computing types; the 16-bit floats are refused (tensor/half.h: storage types).
 template <class F>
 void visit(ScalarType t, F&& f) {
   switch (t) {
@@ -16,6 +18,18 @@ void visit(ScalarType t, F&& f) {
     case ScalarType::Int64: return f.template operator()<std::int64_t>();
     case ScalarType::Float32: return f.template operator()<float>();
     case ScalarType::Float64: return f.template operator()<double>();
+    case ScalarType::BFloat16:
+    case ScalarType::Float16: refuse("elementwise op", t);
+  }
+}
+
+// Every type, for the kernels that only move and convert elements (copy, fill).
+template <class F>
+void visit_storage(ScalarType t, F&& f) {
+  switch (t) {
+    case ScalarType::BFloat16: return f.template operator()<BFloat16>();
+    case ScalarType::Float16: return f.template operator()<Half>();
+    default: return visit(t, f);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include "cake/cuda/backend/check.cuh"
 #include "cake/cuda/backend/kernel_api.h"
+#include "cake/tensor/dtype.h"
 #include "cake/tensor/error.h"
 
 namespace cake::cuda {
@@ -15,8 +16,9 @@ void throw_cuda_error(int code, const char* what) {
 namespace kernels {
 // elementwise_ops.cuh: a row reached with an element type its operand rule excludes.
 void refuse(const char* op, ScalarType type) {
-  static constexpr const char* names[] = {"bool", "uint8", "int64", "float32", "float64"};
-  CAKE_FAIL(op, " on CUDA: not supported for dtype ", names[static_cast<int>(type)]);
+  const auto dtype = static_cast<DType>(type);  // the same numbering (tensor_geometry.h)
+  if (is_half(dtype)) refuse_half_dtype(dtype);
+  CAKE_FAIL(op, " on CUDA: not supported for dtype ", dtype_name(dtype));
 }
 }  // namespace kernels
 

@@ -6,11 +6,12 @@
 // leading dimension. A transposed view (NOTE [ BLAS on strided views ] in native/linalg.h)
 // flips the op to CUBLAS_OP_T, exactly as CblasTrans does on the CPU.
 // A batch whose matrices lie at a constant stride (contiguous batches, broadcast operands with
-// stride 0) is one cublas?gemmStridedBatched call; any other batch is one call per matrix.
+// stride 0) is one cublasGemmStridedBatchedEx call; any other batch is one call per matrix.
+// bfloat16 and float16 operands multiply on the tensor cores with float32 accumulation, into a
+// result of their own type or of float32 (native::gemm's contract).
 #include <cublas_v2.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <vector>
 
 #include "cake/cuda/cuda.h"
@@ -55,12 +56,45 @@ int blas_int(std::int64_t v) {
   return static_cast<int>(v);
 }
 
-template <class T>
-void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& out, T alpha, T beta) {
+// How cuBLAS sees one dtype combination: the operands' and the result's types, the arithmetic.
+// Every combination goes through the *Ex calls, whose compute type says how products are
+// accumulated: float32 for float32 (TF32 tensor cores when allowed) and for the 16-bit floats
+// (tensor cores, products accumulated in float32: the cuBLAS guide's table of cublasGemmEx's
+// supported combinations), float64 for float64.
+struct GemmTypes {
+  cudaDataType_t operands;
+  cudaDataType_t result;
+  cublasComputeType_t compute;
+  bool double_scalars;  // alpha and beta are passed as double (64F compute) or float
+};
+
+cudaDataType_t cuda_data_type(DType t) {
+  switch (t) {
+    case kFloat32: return CUDA_R_32F;
+    case kFloat64: return CUDA_R_64F;
+    case kBFloat16: return CUDA_R_16BF;
+    case kFloat16: return CUDA_R_16F;
+    default:
+      CAKE_FAIL("matmul on CUDA: dtype ", dtype_name(t),
+                " has no cuBLAS GEMM; convert to a floating dtype (integer matmul runs on the CPU only)");
+  }
+}
+
+GemmTypes gemm_types(DType operands, DType result) {
+  if (operands == kFloat64) return {CUDA_R_64F, CUDA_R_64F, CUBLAS_COMPUTE_64F, true};
+  const cublasComputeType_t compute =
+      operands == kFloat32 && allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  return {cuda_data_type(operands), cuda_data_type(result), compute, false};
+}
+
+void gemm_kernel(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha, Scalar beta) {
+  const GemmTypes types = gemm_types(a.dtype(), out.dtype());
   const std::int64_t M = out.size(-2), N = out.size(-1), K = a.size(-1);
   if (M == 0 || N == 0) return;
   if (K == 0) {  // an empty sum: out = beta * out, which cuBLAS is not asked to special-case
-    if (beta == T(0)) native::fill_(out, 0);
+    CAKE_CHECK(beta.to_double() == 0.0 || !is_half(out.dtype()), "matmul on CUDA: beta != 0 with K == 0 and a ",
+               dtype_name(out.dtype()), " result");
+    if (beta.to_double() == 0.0) native::fill_(out, 0);
     else native::binary_(native::BinaryOp::Mul, out, beta);
     return;
   }
@@ -71,49 +105,35 @@ void gemm_typed(const Tensor& a, const Tensor& b, const Tensor& out, T alpha, T 
   const int lda = blas_int(std::max<std::int64_t>(la.ld, la.transposed ? M : K));
   const int ldb = blas_int(std::max<std::int64_t>(lb.ld, lb.transposed ? K : N));
   const int ldc = blas_int(std::max<std::int64_t>(lc.ld, N));
-  const T* pa = static_cast<const T*>(a.raw_data());
-  const T* pb = static_cast<const T*>(b.raw_data());
-  T* pc = static_cast<T*>(out.raw_data());
+  const auto* pa = static_cast<const char*>(a.raw_data());
+  const auto* pb = static_cast<const char*>(b.raw_data());
+  auto* pc = static_cast<char*>(out.raw_data());
+  const std::int64_t operand_size = static_cast<std::int64_t>(a.element_size());
+  const std::int64_t result_size = static_cast<std::int64_t>(out.element_size());
   const std::vector<std::int64_t> oa = native::batch_matrix_offsets(a);
   const std::vector<std::int64_t> ob = native::batch_matrix_offsets(b);
   const std::vector<std::int64_t> oc = native::batch_matrix_offsets(out);
   const std::int64_t sa = uniform_stride(oa), sb = uniform_stride(ob), sc = uniform_stride(oc);
+  const double alpha64 = alpha.to_double(), beta64 = beta.to_double();
+  const auto alpha32 = static_cast<float>(alpha64), beta32 = static_cast<float>(beta64);
+  const void* p_alpha = types.double_scalars ? static_cast<const void*>(&alpha64) : &alpha32;
+  const void* p_beta = types.double_scalars ? static_cast<const void*>(&beta64) : &beta32;
   cublasHandle_t h = handle();
   // Column-major C^T [N, M] = B^T [N, K] A^T [K, M]: operands swapped, see the header comment.
   if ((sa >= 0 && sb >= 0 && sc > 0) || oc.size() == 1) {
     const int batch = blas_int(static_cast<std::int64_t>(oc.size()));
-    if constexpr (std::is_same_v<T, float>)
-      check_cublas(cublasSgemmStridedBatched(h, op_b, op_a, blas_int(N), blas_int(M), blas_int(K), &alpha, pb, ldb,
-                                             sb < 0 ? 0 : sb, pa, lda, sa < 0 ? 0 : sa, &beta, pc, ldc, sc < 0 ? 0 : sc,
-                                             batch),
-                   "cublasSgemmStridedBatched");
-    else
-      check_cublas(cublasDgemmStridedBatched(h, op_b, op_a, blas_int(N), blas_int(M), blas_int(K), &alpha, pb, ldb,
-                                             sb < 0 ? 0 : sb, pa, lda, sa < 0 ? 0 : sa, &beta, pc, ldc, sc < 0 ? 0 : sc,
-                                             batch),
-                   "cublasDgemmStridedBatched");
+    check_cublas(cublasGemmStridedBatchedEx(h, op_b, op_a, blas_int(N), blas_int(M), blas_int(K), p_alpha, pb,
+                                            types.operands, ldb, sb < 0 ? 0 : sb, pa, types.operands, lda,
+                                            sa < 0 ? 0 : sa, p_beta, pc, types.result, ldc, sc < 0 ? 0 : sc, batch,
+                                            types.compute, CUBLAS_GEMM_DEFAULT),
+                 "cublasGemmStridedBatchedEx");
     return;
   }
-  for (std::size_t i = 0; i < oc.size(); ++i) {
-    if constexpr (std::is_same_v<T, float>)
-      check_cublas(cublasSgemm(h, op_b, op_a, blas_int(N), blas_int(M), blas_int(K), &alpha, pb + ob[i], ldb,
-                               pa + oa[i], lda, &beta, pc + oc[i], ldc),
-                   "cublasSgemm");
-    else
-      check_cublas(cublasDgemm(h, op_b, op_a, blas_int(N), blas_int(M), blas_int(K), &alpha, pb + ob[i], ldb,
-                               pa + oa[i], lda, &beta, pc + oc[i], ldc),
-                   "cublasDgemm");
-  }
-}
-
-void gemm_kernel(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha, Scalar beta) {
-  switch (out.dtype()) {
-    case kFloat32: return gemm_typed<float>(a, b, out, alpha.to<float>(), beta.to<float>());
-    case kFloat64: return gemm_typed<double>(a, b, out, alpha.to<double>(), beta.to<double>());
-    default:
-      CAKE_FAIL("matmul on CUDA: dtype ", dtype_name(out.dtype()),
-                " has no cuBLAS GEMM; convert to float32 or float64 (integer matmul runs on the CPU only)");
-  }
+  for (std::size_t i = 0; i < oc.size(); ++i)
+    check_cublas(cublasGemmEx(h, op_b, op_a, blas_int(N), blas_int(M), blas_int(K), p_alpha, pb + ob[i] * operand_size,
+                              types.operands, ldb, pa + oa[i] * operand_size, types.operands, lda, p_beta,
+                              pc + oc[i] * result_size, types.result, ldc, types.compute, CUBLAS_GEMM_DEFAULT),
+                 "cublasGemmEx");
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 namespace cake::cuda::kernels {
 
 // Same order as cake::DType (checked by static_assert in the glue).
-enum class ScalarType : std::uint8_t { Bool, UInt8, Int64, Float32, Float64 };
+enum class ScalarType : std::uint8_t { Bool, UInt8, Int64, Float32, Float64, BFloat16, Float16 };
 
 inline constexpr int kMaxDims = 16;
 

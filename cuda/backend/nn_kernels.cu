@@ -40,6 +40,8 @@ void visit_all(ScalarType t, F&& f) {
     case ScalarType::Int64: return f.template operator()<std::int64_t>();
     case ScalarType::Float32: return f.template operator()<float>();
     case ScalarType::Float64: return f.template operator()<double>();
+    case ScalarType::BFloat16:
+    case ScalarType::Float16: refuse("this op", t);
   }
 }
 

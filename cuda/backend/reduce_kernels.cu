@@ -129,6 +129,8 @@ void reduce_typed(ScalarType type, const void* x, void* out, std::int64_t outer,
     case ScalarType::Float64:
       return reduce<R>(static_cast<const double*>(x), static_cast<double*>(out), outer, reduced, inner, pieces,
                        static_cast<double*>(partials), s);
+    case ScalarType::BFloat16:
+    case ScalarType::Float16: refuse("reduction", type);
   }
 }
 

@@ -104,6 +104,8 @@ void launch_sort_rows(ScalarType type, const void* x, void* values, std::int64_t
     case ScalarType::Int64: return visit.template operator()<std::int64_t>();
     case ScalarType::Float32: return visit.template operator()<float>();
     case ScalarType::Float64: return visit.template operator()<double>();
+    case ScalarType::BFloat16:
+    case ScalarType::Float16: refuse("sort", type);
   }
 }
 

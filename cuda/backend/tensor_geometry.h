@@ -17,7 +17,9 @@ namespace cake::cuda {
 inline kernels::ScalarType scalar_type(DType t) { return static_cast<kernels::ScalarType>(t); }
 static_assert(static_cast<int>(kernels::ScalarType::Float64) == static_cast<int>(DType::Float64) &&
               static_cast<int>(kernels::ScalarType::Bool) == static_cast<int>(DType::Bool) &&
-              static_cast<int>(kernels::ScalarType::Int64) == static_cast<int>(DType::Int64));
+              static_cast<int>(kernels::ScalarType::Int64) == static_cast<int>(DType::Int64) &&
+              static_cast<int>(kernels::ScalarType::BFloat16) == static_cast<int>(DType::BFloat16) &&
+              static_cast<int>(kernels::ScalarType::Float16) == static_cast<int>(DType::Float16));
 
 template <int N>
 kernels::Geometry<N> make_geometry(const std::array<const Tensor*, N>& operands) {

@@ -71,6 +71,8 @@ MPI_Datatype mpi_type(DType dtype) {
     case DType::Int64: return MPI_INT64_T;
     case DType::UInt8:
     case DType::Bool: return MPI_UINT8_T;
+    case DType::BFloat16:
+    case DType::Float16: break;  // MPI has no 16-bit float type (and no sum over raw bits)
   }
   CAKE_FAIL("mpi backend: unsupported dtype ", dtype_name(dtype));
 }

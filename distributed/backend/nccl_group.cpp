@@ -43,6 +43,8 @@ ncclDataType_t nccl_type(DType dtype) {
     case DType::Int64: return ncclInt64;
     case DType::UInt8:
     case DType::Bool: return ncclUint8;
+    case DType::BFloat16: return ncclBfloat16;
+    case DType::Float16: return ncclFloat16;
   }
   CAKE_FAIL("nccl backend: unsupported dtype ", dtype_name(dtype));
 }

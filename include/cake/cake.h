@@ -26,6 +26,7 @@
 #include "cake/tensor/random.h"
 #include "cake/tensor/tensor.h"
 
+#include "cake/autograd/autocast.h"
 #include "cake/autograd/custom_function.h"
 #include "cake/autograd/engine.h"
 #include "cake/autograd/grad_mode.h"

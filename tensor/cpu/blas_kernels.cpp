@@ -142,7 +142,14 @@ void naive_gemm(const Tensor& a, const Tensor& b, const Tensor& out, T alpha, T 
                });
 }
 
+// bfloat16/float16: the reference the GPU's tensor cores are compared against. The operands are
+// widened to float32 exactly (every 16-bit float is a float32), multiplied by sgemm, and the
+// float32 result rounded once into out's dtype: float32 accumulation, one rounding, as on CUDA
+// (whose summation order differs, so the two agree to float32 rounding of the sums, not bitwise).
+void half_gemm(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha, Scalar beta);
+
 void gemm_kernel(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha, Scalar beta) {
+  if (is_half(a.dtype())) return half_gemm(a, b, out, alpha, beta);
   if (a.size(-1) == 0) {  // an empty sum: out = beta * out (BLAS is not asked about K = 0)
     if (beta.to_double() == 0.0) native::fill_(out, 0);
     else native::binary_(native::BinaryOp::Mul, out, beta);
@@ -157,6 +164,15 @@ void gemm_kernel(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alp
       naive_gemm<T>(a, b, out, alpha.to<T>(), beta.to<T>());
     }
   });
+}
+
+void half_gemm(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha, Scalar beta) {
+  const Tensor wide_a = native::blas_compatible(native::to_dtype(a, kFloat32));
+  const Tensor wide_b = native::blas_compatible(native::to_dtype(b, kFloat32));
+  if (out.dtype() == kFloat32) return gemm_kernel(wide_a, wide_b, out, alpha, beta);
+  Tensor wide_out = native::contiguous(native::to_dtype(out, kFloat32));
+  gemm_kernel(wide_a, wide_b, wide_out, alpha, beta);
+  native::copy_(out, wide_out);
 }
 
 // The one blocked distance routine of tensor/pairwise.h, on contiguous a [N, D], b [M, D].

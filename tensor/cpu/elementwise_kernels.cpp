@@ -67,22 +67,17 @@ void where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, const Te
   });
 }
 
-template <class From, class To>
-To convert(From v) {
-  if constexpr (std::is_same_v<To, bool>) return v != From(0);
-  else return static_cast<To>(v);
-}
-
+// Every pair of dtypes, the 16-bit floats included (convert_element: tensor/half.h).
 void copy_kernel(const Tensor& src, const Tensor& dst) {
-  visit_dtype(src.dtype(), [&]<class S>() {
-    visit_dtype(dst.dtype(), [&]<class D>() {
-      elementwise<D, S>(dst, {&src}, [](S v) { return convert<S, D>(v); });
+  visit_storage_dtype(src.dtype(), [&]<class S>() {
+    visit_storage_dtype(dst.dtype(), [&]<class D>() {
+      elementwise<D, S>(dst, {&src}, [](S v) { return convert_element<D>(v); });
     });
   });
 }
 
 void fill_kernel(const Tensor& dst, Scalar value) {
-  visit_dtype(dst.dtype(), [&]<class T>() {
+  visit_storage_dtype(dst.dtype(), [&]<class T>() {
     const T v = value.to<T>();
     elementwise<T>(dst, {}, [v]() { return v; });
   });

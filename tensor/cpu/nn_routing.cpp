@@ -13,7 +13,10 @@
 // Batch normalisation always runs Cake's kernel (norm_kernels.cpp): on Cake's NCHW tensors
 // oneDNN 2.6 offers only its scalar reference implementation (ncsp_bnorm), which took about 3x as
 // long (bench/bench_train_step.cpp, docs/benchmarks.md "Training step of the small convnets").
+// bfloat16/float16 convolutions (the reference for the GPU's, tensor/half.h) widen their operands
+// to float32 exactly, convolve in float32 and round each result once.
 #include "cake/tensor/cpu/nn_cpu.h"
+#include "cake/tensor/native/elementwise.h"
 
 namespace cake::cpu {
 namespace {
@@ -30,18 +33,40 @@ bool onednn_takes(const Tensor& t) { return t.dtype() == kFloat32 && native::use
 #define CAKE_TRY_ONEDNN(tensor, onednn_call)
 #endif
 
+Tensor widened(const Tensor& t) { return t.defined() ? native::to_dtype(t, kFloat32) : Tensor(); }
+Tensor float_like(const Tensor& t) { return t.defined() ? make_empty(t.sizes(), kFloat32, t.device()) : Tensor(); }
+void round_into(const Tensor& out, const Tensor& wide) {
+  if (out.defined()) native::copy_(out, wide);
+}
+
 void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) {
+  if (is_half(x.dtype())) {
+    const Tensor wide_y = float_like(y);
+    conv2d_forward(g, widened(x), widened(w), widened(b), wide_y);
+    return round_into(y, wide_y);
+  }
   CAKE_TRY_ONEDNN(x, onednn::conv2d_forward(g, x, w, b, y));
   fallback::conv2d_forward(g, x, w, b, y);
 }
 
 void conv2d_backward_data(const ConvGeometry& g, const Tensor& gy, const Tensor& w, const Tensor& gx) {
+  if (is_half(gy.dtype())) {
+    const Tensor wide_gx = float_like(gx);
+    conv2d_backward_data(g, widened(gy), widened(w), wide_gx);
+    return round_into(gx, wide_gx);
+  }
   CAKE_TRY_ONEDNN(gy, onednn::conv2d_backward_data(g, gy, w, gx));
   fallback::conv2d_backward_data(g, gy, w, gx);
 }
 
 void conv2d_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor& gy, const Tensor& gw,
                             const Tensor& gb) {
+  if (is_half(x.dtype())) {
+    const Tensor wide_gw = float_like(gw), wide_gb = float_like(gb);
+    conv2d_backward_weight(g, widened(x), widened(gy), wide_gw, wide_gb);
+    round_into(gw, wide_gw);
+    return round_into(gb, wide_gb);
+  }
   CAKE_TRY_ONEDNN(x, onednn::conv2d_backward_weight(g, x, gy, gw, gb));
   fallback::conv2d_backward_weight(g, x, gy, gw, gb);
 }

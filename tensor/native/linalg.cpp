@@ -66,8 +66,11 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha, Sca
   const std::int64_t M = a.sizes()[n - 2], K = a.sizes()[n - 1], N = b.sizes()[n - 1];
   CAKE_CHECK(b.sizes()[n - 2] == K && out.sizes()[n - 2] == M && out.sizes()[n - 1] == N,
              "gemm: shapes ", a.sizes(), " @ ", b.sizes(), " do not give out ", out.sizes());
-  CAKE_CHECK(a.dtype() == b.dtype() && a.dtype() == out.dtype(), "gemm: dtypes differ: ", dtype_name(a.dtype()), ", ",
-             dtype_name(b.dtype()), " and out ", dtype_name(out.dtype()));
+  // 16-bit operands may write a float32 result: their products are accumulated in float32
+  // anyway, and mixed precision (autograd/autocast.h) wants the result unrounded.
+  const bool half_into_float = is_half(a.dtype()) && out.dtype() == kFloat32;
+  CAKE_CHECK(a.dtype() == b.dtype() && (a.dtype() == out.dtype() || half_into_float), "gemm: dtypes differ: ",
+             dtype_name(a.dtype()), ", ", dtype_name(b.dtype()), " and out ", dtype_name(out.dtype()));
   CAKE_CHECK(a.device() == b.device() && a.device() == out.device(), "gemm: devices differ: ", to_string(a.device()),
              ", ", to_string(b.device()), " and out ", to_string(out.device()));
   CAKE_CHECK(blas_layout(a) && blas_layout(b), "gemm: operands of strides ", a.strides(), " and ", b.strides(),
