@@ -16,7 +16,37 @@
 //   * When the device is out of memory, every wholly free segment is given back (after waiting
 //     for its event) and the request is retried once; only then is it an error.
 // PyTorch's allocator follows the same plan (c10/cuda/CUDACachingAllocator.cpp); this one keeps
-// only the parts above, one device per allocator, no graph capture, no expandable segments.
+// only the parts above and the graph pools below, one device per allocator, no expandable
+// segments.
+//
+// NOTE [ Graph pools ]
+// A CUDA graph (cuda/graph.h) records kernels with the addresses they were given during the
+// capture, and every replay reads and writes those addresses again. So the memory a capture
+// allocates belongs to the graph for as long as the graph lives, even after the capture freed
+// it (a temporary freed mid-step is written again by the next replay). The rules:
+//   * While stream S is being captured for pool P, allocations on S are served from P's own
+//     segments (a cache miss asks the device for a new segment, which cudaMalloc allows during
+//     a capture, see DeviceApi::begin_capture); frees of P's blocks go back to P only. No other
+//     stream and no eager allocation ever searches P, so a replay never overwrites a tensor it
+//     does not own. A capture may reuse P's freed blocks, in its own order, exactly as eager code
+//     reuses blocks on one stream: the graph replays that same order.
+//   * P's segments never move to another stream (no adoption) and are never given back while P
+//     is held: empty_cache() and the out-of-memory retry leave them alone.
+//   * Several graphs may share P (retain_pool), as PyTorch's pool handles allow: graphs captured
+//     one after the other on the same stream and replayed in that order may reuse each other's
+//     freed temporaries. When the last holder releases P, its unused segments go back to the
+//     device, and each segment with a live tensor (a graph's output still referenced) when that
+//     tensor is freed.
+//   * During a capture the allocator makes no call that would break it: no cudaEventQuery or
+//     cudaEventSynchronize (adoption across streams and the out-of-memory retry are skipped), no
+//     cudaFree, and no event record on any stream (an event recorded on the capturing stream
+//     becomes part of the capture and may not be queried later; one on the legacy stream would
+//     order it with the capture). A general-pool block freed during the capture marks its
+//     segment "event deferred": no other stream may adopt the segment until the capture ends and
+//     the event is recorded then.
+//   * A tensor allocated before the capture and read by it is NOT protected: the graph keeps its
+//     address, so the tensor must outlive the graph (the same rule as PyTorch's). Static inputs,
+//     parameters and optimiser state are such tensors; the Trainer keeps them.
 #include "cake/cuda/caching_allocator.h"
 
 #include <algorithm>
@@ -33,7 +63,9 @@ struct CachingAllocator::Segment {
   std::size_t size = 0;
   bool small = false;
   Stream stream = nullptr;
-  Event last_free = nullptr;  // recorded on `stream` at each free; null before the first
+  PoolId pool = 0;
+  Event last_free = nullptr;    // recorded on `stream` at each free; null before the first
+  bool event_deferred = false;  // freed into during a capture; its event is recorded at the end
 };
 
 struct CachingAllocator::Block {
@@ -85,7 +117,7 @@ std::size_t CachingAllocator::segment_size(std::size_t rounded) {
 }
 
 CachingAllocator::FreeKey CachingAllocator::key_of(const Block* b) {
-  return {b->segment->small, b->segment->stream, b->size, b->ptr};
+  return {b->segment->pool, b->segment->small, b->segment->stream, b->size, b->ptr};
 }
 
 void CachingAllocator::insert_free(Block* b) {
@@ -105,9 +137,12 @@ void* CachingAllocator::allocate(std::size_t nbytes, Stream stream) {
   const std::lock_guard lock(mutex_);
   const std::size_t size = round_size(nbytes);
   const bool small = size <= kSmallSize;
-  Block* b = find_free_block(size, small, stream);
-  if (b == nullptr) b = adopt_segment_from_other_stream(size, small, stream);
-  if (b == nullptr) b = new_segment(size, small, stream, nbytes);
+  const auto capture = capturing_.find(stream);
+  const PoolId pool = capture == capturing_.end() ? 0 : capture->second;
+  Block* b = find_free_block(size, small, stream, pool);
+  // Adoption queries events: never for a private pool, never while a capture is underway.
+  if (b == nullptr && pool == 0 && capturing_.empty()) b = adopt_segment_from_other_stream(size, small, stream);
+  if (b == nullptr) b = new_segment(size, small, stream, pool, nbytes);
 
   // Split off the rest when it is worth keeping (see the NOTE).
   const std::size_t rest = b->size - size;
@@ -126,9 +161,10 @@ void* CachingAllocator::allocate(std::size_t nbytes, Stream stream) {
   return b->ptr;
 }
 
-CachingAllocator::Block* CachingAllocator::find_free_block(std::size_t size, bool small, Stream stream) {
-  auto it = free_.lower_bound(FreeKey{small, stream, size, nullptr});
-  if (it == free_.end() || it->small != small || it->stream != stream) return nullptr;
+CachingAllocator::Block* CachingAllocator::find_free_block(std::size_t size, bool small, Stream stream,
+                                                          PoolId pool) {
+  auto it = free_.lower_bound(FreeKey{pool, small, stream, size, nullptr});
+  if (it == free_.end() || it->pool != pool || it->small != small || it->stream != stream) return nullptr;
   Block* b = free_blocks_.at(it->ptr);
   erase_free(b);
   return b;
@@ -139,7 +175,9 @@ CachingAllocator::Block* CachingAllocator::adopt_segment_from_other_stream(std::
   Block* best = nullptr;
   for (auto& [ptr, b] : free_blocks_) {
     const Segment& s = *b->segment;
-    if (!b->whole_segment() || s.small != small || s.stream == stream || b->size < size) continue;
+    if (!b->whole_segment() || s.pool != 0 || s.event_deferred || s.small != small || s.stream == stream ||
+        b->size < size)
+      continue;
     if (best != nullptr && best->size <= b->size) continue;
     if (s.last_free != nullptr && !api_.query_event(s.last_free)) continue;  // still in use there
     best = b;
@@ -150,10 +188,15 @@ CachingAllocator::Block* CachingAllocator::adopt_segment_from_other_stream(std::
   return best;
 }
 
-CachingAllocator::Block* CachingAllocator::new_segment(std::size_t size, bool small, Stream stream,
+CachingAllocator::Block* CachingAllocator::new_segment(std::size_t size, bool small, Stream stream, PoolId pool,
                                                        std::size_t requested) {
   const std::size_t seg_size = segment_size(size);
   void* base = api_.malloc(seg_size);
+  // Freeing the cache would call cudaFree, which would break a capture underway.
+  CAKE_CHECK(base != nullptr || capturing_.empty(), "CUDA out of memory on ", to_string(device_),
+             " while capturing a CUDA graph: tried to allocate ", mib(requested),
+             "; the cache cannot be freed during a capture. Call cake::cuda::empty_cache() before capturing, or "
+             "capture a smaller step");
   if (base == nullptr) {
     // Out of memory: give back the cache and retry once.
     ++stats_.num_oom_retries;
@@ -167,7 +210,8 @@ CachingAllocator::Block* CachingAllocator::new_segment(std::size_t size, bool sm
               mib(stats_.reserved_bytes), " reserved in all; the device has ", mib(info.free_bytes), " free of ",
               mib(info.total_bytes));
   }
-  auto* s = new Segment{static_cast<char*>(base), seg_size, small, stream, nullptr};
+  auto* s = new Segment{static_cast<char*>(base), seg_size, small, stream, pool, nullptr, false};
+  if (pool != 0) pools_.at(pool).reserved += seg_size;
   ++stats_.num_device_allocs;
   stats_.reserved_bytes += seg_size;
   stats_.peak_reserved_bytes = std::max(stats_.peak_reserved_bytes, stats_.reserved_bytes);
@@ -185,10 +229,7 @@ void CachingAllocator::deallocate(void* ptr, std::size_t /*nbytes*/) {
   b->allocated = false;
   stats_.allocated_bytes -= b->size;
 
-  // Mark the point after the block's last use on its stream, for other streams (see the NOTE).
-  Segment& s = *b->segment;
-  if (s.last_free == nullptr) s.last_free = api_.create_event();
-  api_.record_event(s.last_free, s.stream);
+  mark_free_point(*b->segment);
 
   // Merge with free neighbours: prev absorbs b, b absorbs next.
   if (b->next != nullptr && !b->next->allocated) {
@@ -209,11 +250,42 @@ void CachingAllocator::deallocate(void* ptr, std::size_t /*nbytes*/) {
     b = p;
   }
   insert_free(b);
+  // The last block of a released pool's segment: the segment goes back (NOTE [ Graph pools ]).
+  if (b->segment->pool != 0 && b->whole_segment() && releasable(b)) release_segment(b);
+}
+
+// Marks the point after a freed block's last use on its segment's stream, for other streams
+// (NOTE [ Caching device allocator ]). A private pool's segments never change stream, so they
+// need no event; during a capture the event waits for its end (NOTE [ Graph pools ]).
+void CachingAllocator::mark_free_point(Segment& s) {
+  if (s.pool != 0) return;
+  if (!capturing_.empty()) {
+    s.event_deferred = true;
+    events_deferred_.insert(&s);
+    return;
+  }
+  if (s.last_free == nullptr) s.last_free = api_.create_event();
+  api_.record_event(s.last_free, s.stream);
+}
+
+// Whether a wholly free segment may go back to the device now: never during a capture (cudaFree
+// would break it), never from a held private pool (its graph replays into it).
+bool CachingAllocator::releasable(const Block* whole) const {
+  if (!capturing_.empty()) return false;
+  const PoolId pool = whole->segment->pool;
+  return pool == 0 || pools_.at(pool).holds == 0;
 }
 
 void CachingAllocator::release_segment(Block* whole) {
   Segment* s = whole->segment;
   erase_free(whole);
+  if (s->pool != 0) {
+    // No event says when the graph's last replay is done with this memory: wait for the device.
+    api_.synchronize_device();
+    PoolInfo& info = pools_.at(s->pool);
+    info.reserved -= s->size;
+    if (info.holds == 0 && info.reserved == 0) pools_.erase(s->pool);
+  }
   if (s->last_free != nullptr) {
     // cudaFree would wait for the device anyway; waiting on the event says why, and keeps the
     // fake device (which frees at once) honest.
@@ -230,13 +302,81 @@ void CachingAllocator::release_segment(Block* whole) {
 void CachingAllocator::release_cached_segments() {
   std::vector<Block*> wholes;
   for (auto& [ptr, b] : free_blocks_)
-    if (b->whole_segment()) wholes.push_back(b);
+    if (b->whole_segment() && releasable(b)) wholes.push_back(b);
   for (Block* b : wholes) release_segment(b);
 }
 
 void CachingAllocator::empty_cache() {
+  check_not_capturing("cake::cuda::empty_cache()");
   const std::lock_guard lock(mutex_);
   release_cached_segments();
+}
+
+// ---- private pools (NOTE [ Graph pools ]) ------------------------------------------------------
+
+PoolId CachingAllocator::create_pool() {
+  const std::lock_guard lock(mutex_);
+  const PoolId pool = next_pool_++;
+  pools_[pool].holds = 1;
+  return pool;
+}
+
+void CachingAllocator::retain_pool(PoolId pool) {
+  const std::lock_guard lock(mutex_);
+  auto it = pools_.find(pool);
+  CAKE_CHECK(pool != 0 && it != pools_.end() && it->second.holds > 0, "CachingAllocator::retain_pool: pool ", pool,
+             " is not a live private pool");
+  ++it->second.holds;
+}
+
+void CachingAllocator::release_pool(PoolId pool) {
+  const std::lock_guard lock(mutex_);
+  auto it = pools_.find(pool);
+  CAKE_CHECK(pool != 0 && it != pools_.end() && it->second.holds > 0, "CachingAllocator::release_pool: pool ", pool,
+             " is not held");
+  for (const auto& [stream, captured] : capturing_)
+    CAKE_CHECK(captured != pool || it->second.holds > 1, "CachingAllocator::release_pool: pool ", pool,
+               " is being captured into");
+  if (--it->second.holds > 0) return;
+  if (it->second.reserved == 0) {
+    pools_.erase(it);
+    return;
+  }
+  if (!capturing_.empty()) return;  // its free segments go back at the next empty_cache() or free
+  std::vector<Block*> wholes;
+  for (auto& [ptr, b] : free_blocks_)
+    if (b->whole_segment() && b->segment->pool == pool) wholes.push_back(b);
+  for (Block* b : wholes) release_segment(b);
+}
+
+void CachingAllocator::begin_capture(Stream stream, PoolId pool) {
+  const std::lock_guard lock(mutex_);
+  CAKE_CHECK(stream != nullptr, "CachingAllocator::begin_capture: a graph cannot be captured on the legacy default "
+                                "stream; make a stream current first (cake::cuda::StreamGuard)");
+  auto it = pools_.find(pool);
+  CAKE_CHECK(pool != 0 && it != pools_.end() && it->second.holds > 0, "CachingAllocator::begin_capture: pool ", pool,
+             " is not a live private pool");
+  CAKE_CHECK(capturing_.emplace(stream, pool).second, "CachingAllocator::begin_capture: stream ", stream,
+             " is already being captured");
+}
+
+void CachingAllocator::end_capture(Stream stream) {
+  const std::lock_guard lock(mutex_);
+  CAKE_CHECK(capturing_.erase(stream) == 1, "CachingAllocator::end_capture: stream ", stream, " is not being captured");
+  if (!capturing_.empty()) return;
+  // The events of the general blocks freed during the capture (NOTE [ Graph pools ]).
+  for (Segment* s : events_deferred_) {
+    s->event_deferred = false;
+    if (s->last_free == nullptr) s->last_free = api_.create_event();
+    api_.record_event(s->last_free, s->stream);
+  }
+  events_deferred_.clear();
+}
+
+std::size_t CachingAllocator::pool_reserved_bytes(PoolId pool) const {
+  const std::lock_guard lock(mutex_);
+  auto it = pools_.find(pool);
+  return it == pools_.end() ? 0 : it->second.reserved;
 }
 
 AllocatorStats CachingAllocator::stats() const {

@@ -13,10 +13,19 @@
 //   alloc.empty_cache();                      // gives unused segments back to the device
 //
 // It talks to the device only through DeviceApi (cuda/device_api.h), so its tests run against a
-// fake device on machines without a GPU (tests/cuda/test_allocator.cpp).
+// fake device on machines without a GPU (tests/cuda/test_allocator.cpp, tests/cuda/test_graph.cpp).
+//
+// CUDA graphs (cuda/graph.h) get private pools: while a stream is being captured, its
+// allocations come from the graph's pool, whose memory no other allocation ever receives
+// (NOTE [ Graph pools ] in caching_allocator.cpp).
+//   cake::cuda::PoolId pool = alloc.create_pool();
+//   alloc.begin_capture(stream, pool);   // allocations on `stream` now come from `pool`
+//   alloc.end_capture(stream);
+//   alloc.release_pool(pool);            // the graph is gone: the pool's memory goes back
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -28,6 +37,9 @@
 #include "cake/tensor/allocator.h"
 
 namespace cake::cuda {
+
+// A memory pool: 0 is the general pool, others are private pools of CUDA graphs.
+using PoolId = std::uint64_t;
 
 struct AllocatorStats {
   std::size_t allocated_bytes = 0;       // in blocks handed out now (rounded sizes)
@@ -74,6 +86,21 @@ class CachingAllocator final : public Allocator {
   // leaves an output element unwritten cannot pass a comparison by luck.
   void set_poison_byte(int byte) { poison_byte_ = byte; }
 
+  // ---- private pools for CUDA graphs (NOTE [ Graph pools ]) ----
+  // A new private pool, held once by its creator.
+  PoolId create_pool();
+  // Another holder (a second graph sharing the pool, as PyTorch's graph_pool_handle()).
+  void retain_pool(PoolId pool);
+  // Drops one hold. When the last goes, the pool's unused segments are given back to the device
+  // (after waiting for it: replays may still be running), and each segment still holding a live
+  // tensor is given back when that tensor is freed.
+  void release_pool(PoolId pool);
+  // From begin_capture to end_capture, allocations on `stream` come from `pool`, and the
+  // allocator makes no call that would break a capture (event queries, synchronisation, cudaFree).
+  void begin_capture(Stream stream, PoolId pool);
+  void end_capture(Stream stream);
+  // Bytes the device gave to `pool`'s segments (0 for a released, emptied pool).
+  std::size_t pool_reserved_bytes(PoolId pool) const;
   // The size a request is served with, and the segment size a cache miss asks the device for.
   static std::size_t round_size(std::size_t nbytes);
   static std::size_t segment_size(std::size_t rounded);
@@ -83,17 +110,25 @@ class CachingAllocator final : public Allocator {
   struct Block;
   // Free blocks ordered so that lower_bound finds the smallest fitting block of a pool.
   struct FreeKey {
+    PoolId pool;
     bool small;
     Stream stream;
     std::size_t size;
     char* ptr;
-    auto tie() const { return std::make_tuple(small, stream, size, ptr); }
+    auto tie() const { return std::make_tuple(pool, small, stream, size, ptr); }
     bool operator<(const FreeKey& o) const { return tie() < o.tie(); }
   };
 
-  Block* find_free_block(std::size_t size, bool small, Stream stream);
+  struct PoolInfo {
+    int holds = 0;
+    std::size_t reserved = 0;
+  };
+
+  Block* find_free_block(std::size_t size, bool small, Stream stream, PoolId pool);
   Block* adopt_segment_from_other_stream(std::size_t size, bool small, Stream stream);
-  Block* new_segment(std::size_t size, bool small, Stream stream, std::size_t requested);
+  Block* new_segment(std::size_t size, bool small, Stream stream, PoolId pool, std::size_t requested);
+  void mark_free_point(Segment& s);
+  bool releasable(const Block* whole) const;
   void release_cached_segments();
   void release_segment(Block* whole);
   void insert_free(Block* b);
@@ -108,6 +143,10 @@ class CachingAllocator final : public Allocator {
   std::unordered_map<char*, Block*> free_blocks_;       // ptr -> free block
   std::unordered_map<void*, Block*> allocated_blocks_;  // ptr -> live block
   AllocatorStats stats_;
+  PoolId next_pool_ = 1;
+  std::unordered_map<PoolId, PoolInfo> pools_;       // live private pools (held, or holding memory)
+  std::unordered_map<Stream, PoolId> capturing_;     // streams being captured, and their pools
+  std::set<Segment*> events_deferred_;               // general segments freed into during a capture
 };
 
 }  // namespace cake::cuda

@@ -30,6 +30,9 @@ void PinnedStaging::ensure_buffers() {
 
 void PinnedStaging::host_to_device(void* device_dst, const void* host_src, std::size_t nbytes, Stream stream) {
   if (nbytes == 0) return;
+  // The staging buffer is refilled by the host on every call: a captured copy would replay
+  // whatever the buffer holds later, and waiting for a buffer would break the capture.
+  check_not_capturing("a copy from the host to a CUDA tensor (.cuda(), .to(cuda), a CPU tensor used in a CUDA op)");
   const std::lock_guard lock(mutex_);
   ensure_buffers();
   auto* dst = static_cast<char*>(device_dst);
@@ -48,6 +51,7 @@ void PinnedStaging::host_to_device(void* device_dst, const void* host_src, std::
 
 void PinnedStaging::device_to_host(void* host_dst, const void* device_src, std::size_t nbytes, Stream stream) {
   if (nbytes == 0) return;
+  check_not_capturing("a copy from a CUDA tensor to the host (item(), .cpu(), .to(cpu), printing)");
   const std::lock_guard lock(mutex_);
   ensure_buffers();
   auto* dst = static_cast<char*>(host_dst);

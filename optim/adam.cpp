@@ -7,6 +7,7 @@
 
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
+#include "cake/cuda/device_api.h"
 #include "cake/optim/fused.h"
 #include "cake/tensor/creation.h"
 
@@ -17,7 +18,7 @@ namespace {
 // Adam and AdamW share everything but where the weight decay goes.
 struct AdamSettings {
   double lr, beta1, beta2, eps, weight_decay;
-  bool amsgrad, fused, decoupled;
+  bool amsgrad, fused, decoupled, capturable;
 };
 
 void check_settings(const char* optimizer, const AdamSettings& s) {
@@ -52,9 +53,76 @@ void adam_reference_step(Tensor& p, ParamState& state, const AdamSettings& s, do
   p.add_(exp_avg / denom, -step_size);
 }
 
-// Updates params[begin, end), one parameter group.
+// Capturable mode (adam.h): the same update with t and lr read from device tensors, so that a
+// replayed CUDA graph advances it. Written with tensor ops for every device; the CUDA kernel
+// does it in one pass. beta^t is exp(t log beta): no tensor pow of a scalar base is needed, and
+// the rounding differs from the host's std::pow by an ulp or so of double.
+void adam_capturable_reference_step(Tensor& p, ParamState& state, const AdamSettings& s, const Tensor& t,
+                                    const Tensor& lr) {
+  const auto power = [&t](double beta) { return beta == 0.0 ? zeros_like(t) : (t * std::log(beta)).exp(); };
+  const Tensor step_size = (lr / power(s.beta1).neg().add_(1.0)).to(p.dtype());
+  const Tensor bias_correction2_sqrt = power(s.beta2).neg().add_(1.0).sqrt().to(p.dtype());
+  Tensor grad = p.grad();
+  if (s.decoupled) {
+    if (s.weight_decay != 0.0) p.mul_((lr * s.weight_decay).neg().add_(1.0).to(p.dtype()));
+  } else if (s.weight_decay != 0.0) {
+    grad = grad + p * s.weight_decay;
+  }
+  Tensor& exp_avg = state.tensors["exp_avg"];
+  Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
+  exp_avg.mul_(s.beta1).add_(grad, 1.0 - s.beta1);
+  exp_avg_sq.mul_(s.beta2).add_(grad * grad, 1.0 - s.beta2);
+  Tensor second_moment = exp_avg_sq;
+  if (s.amsgrad) {
+    Tensor& max_exp_avg_sq = state.tensors["max_exp_avg_sq"];
+    max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq));
+    second_moment = max_exp_avg_sq;
+  }
+  Tensor denom = second_moment.sqrt();
+  denom.div_(bias_correction2_sqrt).add_(s.eps);
+  p.sub_(exp_avg / denom * step_size);
+}
+
+// The device step count of a capturable parameter: "step" in its state (so checkpoints carry
+// it), made from the host count the first time (a state loaded from a non-capturable run).
+Tensor& device_step(const Tensor& p, ParamState& state) {
+  Tensor& step = state.tensors["step"];
+  if (!step.defined()) step = full({}, static_cast<double>(state.step), TensorOptions(kFloat64, p.device()));
+  return step;
+}
+
+// One capturable update of parameter p (NOTE in adam.h's option).
+void adam_capturable_update(Tensor& p, ParamState& state, const AdamSettings& s, const Tensor& lr) {
+  Tensor& t = device_step(p, state);  // before the host count moves: it starts from the steps taken
+  ++state.step;  // the host's count (a replayed graph does not advance it; "step" is the truth)
+  t.add_(1.0);   // a kernel: replays advance it too
+  const Tensor& exp_avg = state.tensors["exp_avg"];
+  const Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
+  const Tensor max_exp_avg_sq = s.amsgrad ? state.tensors["max_exp_avg_sq"] : Tensor();
+  if (s.fused && p.is_cuda() && lr.device() == p.device() &&
+      fused::applicable(fused::adam_stub, p, {&p.grad(), &exp_avg, &exp_avg_sq, &max_exp_avg_sq})) {
+    fused::AdamStep step{.beta1 = s.beta1,
+                         .beta2 = s.beta2,
+                         .eps = s.eps,
+                         .weight_decay = s.decoupled ? 0.0 : s.weight_decay,
+                         .decay_factor = 1.0,
+                         .step_size = 0.0,
+                         .bias_correction2_sqrt = 1.0,
+                         .amsgrad = s.amsgrad,
+                         .device_step = t,
+                         .device_lr = lr,
+                         .decoupled_weight_decay = s.decoupled ? s.weight_decay : 0.0};
+    fused::adam_stub(p.device(), p, p.grad(), exp_avg, exp_avg_sq, max_exp_avg_sq, step);
+    p.bump_version();
+  } else {
+    adam_capturable_reference_step(p, state, s, t, lr.to(p.device()));
+  }
+}
+
+// Updates params[begin, end), one parameter group. `device_lr` is the group's lr on the device
+// (capturable mode only).
 void adam_step(std::vector<Tensor>& params, std::vector<ParamState>& states, std::size_t begin, std::size_t end,
-               const AdamSettings& s) {
+               const AdamSettings& s, const Tensor& device_lr = {}) {
   NoGradGuard no_grad;
   for (std::size_t i = begin; i < end; ++i) {
     Tensor& p = params[i];
@@ -64,6 +132,10 @@ void adam_step(std::vector<Tensor>& params, std::vector<ParamState>& states, std
       state.tensors["exp_avg"] = zeros_like(p);
       state.tensors["exp_avg_sq"] = zeros_like(p);
       if (s.amsgrad) state.tensors["max_exp_avg_sq"] = zeros_like(p);
+    }
+    if (s.capturable) {
+      adam_capturable_update(p, state, s, device_lr);
+      continue;
     }
     // The bias corrections undo the zero start of the moments (Kingma & Ba, section 3).
     const auto t = static_cast<double>(++state.step);
@@ -102,7 +174,20 @@ Options adam_options_from(const Lookup& value, const Options& current) {
                  .eps = value("eps"),
                  .weight_decay = value("weight_decay"),
                  .amsgrad = value("amsgrad") != 0.0,
-                 .fused = current.fused};
+                 .fused = current.fused,
+                 .capturable = current.capturable};
+}
+
+// Capturable mode: group g's lr as a float64 tensor on the device of its first parameter, made
+// on first use and refreshed from the host value whenever no capture is underway (a refresh
+// inside a capture would bake the lr of that moment into the graph).
+const Tensor& group_device_lr(std::vector<Tensor>& device_lr, std::size_t groups, std::size_t g, double value,
+                              Device device) {
+  if (device_lr.size() < groups) device_lr.resize(groups);
+  Tensor& lr = device_lr[g];
+  if (!lr.defined()) lr = full({}, value, TensorOptions(kFloat64, device));
+  else if (cuda::capturing_stream() == nullptr) lr.fill_(value);
+  return lr;
 }
 
 }  // namespace
@@ -110,7 +195,8 @@ Options adam_options_from(const Lookup& value, const Options& current) {
 // ---- Adam ------------------------------------------------------------------------------------
 
 static AdamSettings settings_of(const AdamOptions& o) {
-  return {o.lr, o.betas().first, o.betas().second, o.eps, o.weight_decay, o.amsgrad, o.fused, /*decoupled=*/false};
+  return {o.lr,      o.betas().first, o.betas().second, o.eps, o.weight_decay, o.amsgrad, o.fused,
+          /*decoupled=*/false, o.capturable};
 }
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : Optimizer(std::move(params)), options(options) {
@@ -124,8 +210,19 @@ Adam::Adam(std::vector<OptimizerParamGroup> groups, const AdamOptions& options)
 }
 
 void Adam::step() {
-  for (std::size_t g = 0; g < param_groups().size(); ++g)
-    adam_step(params_, state_, group_begin(g), group_end(g), settings_of(group_options(g, options)));
+  for (std::size_t g = 0; g < param_groups().size(); ++g) {
+    const AdamSettings s = settings_of(group_options(g, options));
+    const Device device = group_end(g) > group_begin(g) ? params_[group_begin(g)].device() : Device(kCPU);
+    const Tensor lr =
+        s.capturable ? group_device_lr(device_lr_, param_groups().size(), g, group_lr(g), device) : Tensor();
+    adam_step(params_, state_, group_begin(g), group_end(g), s, lr);
+  }
+}
+
+void Adam::sync_device_lr() {
+  cuda::check_not_capturing("Adam::sync_device_lr()");
+  for (std::size_t g = 0; g < device_lr_.size(); ++g)
+    if (device_lr_[g].defined()) device_lr_[g].fill_(group_lr(g));
 }
 
 std::vector<std::pair<std::string, double>> Adam::hyperparameters() const { return adam_hyperparameters(options); }
@@ -150,7 +247,8 @@ void Adam::set_group_hyperparameters(std::size_t g, const std::map<std::string, 
 // ---- AdamW -----------------------------------------------------------------------------------
 
 static AdamSettings settings_of(const AdamWOptions& o) {
-  return {o.lr, o.betas().first, o.betas().second, o.eps, o.weight_decay, o.amsgrad, o.fused, /*decoupled=*/true};
+  return {o.lr,      o.betas().first, o.betas().second, o.eps, o.weight_decay, o.amsgrad, o.fused,
+          /*decoupled=*/true, o.capturable};
 }
 
 AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
@@ -165,8 +263,19 @@ AdamW::AdamW(std::vector<OptimizerParamGroup> groups, const AdamWOptions& option
 }
 
 void AdamW::step() {
-  for (std::size_t g = 0; g < param_groups().size(); ++g)
-    adam_step(params_, state_, group_begin(g), group_end(g), settings_of(group_options(g, options)));
+  for (std::size_t g = 0; g < param_groups().size(); ++g) {
+    const AdamSettings s = settings_of(group_options(g, options));
+    const Device device = group_end(g) > group_begin(g) ? params_[group_begin(g)].device() : Device(kCPU);
+    const Tensor lr =
+        s.capturable ? group_device_lr(device_lr_, param_groups().size(), g, group_lr(g), device) : Tensor();
+    adam_step(params_, state_, group_begin(g), group_end(g), s, lr);
+  }
+}
+
+void AdamW::sync_device_lr() {
+  cuda::check_not_capturing("AdamW::sync_device_lr()");
+  for (std::size_t g = 0; g < device_lr_.size(); ++g)
+    if (device_lr_[g].defined()) device_lr_[g].fill_(group_lr(g));
 }
 
 std::vector<std::pair<std::string, double>> AdamW::hyperparameters() const { return adam_hyperparameters(options); }

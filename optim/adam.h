@@ -22,6 +22,14 @@ struct AdamOptions {
   CAKE_ARG(bool, amsgrad) = false;
   // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
   CAKE_ARG(bool, fused) = true;
+  // For CUDA graphs (cuda/graph.h), as PyTorch's Adam(capturable=True): the step count lives on
+  // the device ("step" in the state, float64) and is advanced by a kernel, the bias corrections
+  // are computed from it by the kernel, and the learning rate is read from a device tensor. So a
+  // replayed step advances exactly as an eager one. The device lr is refreshed from the host's
+  // lr at every step() outside a capture and by sync_device_lr(); a graph replaying the step
+  // uses the lr of the last refresh (the Trainer calls sync_device_lr() before each replay, so
+  // schedules work). Results equal the default mode's up to the last bits of pow().
+  CAKE_ARG(bool, capturable) = false;
 };
 
 struct AdamWOptions {
@@ -34,6 +42,14 @@ struct AdamWOptions {
   CAKE_ARG(bool, amsgrad) = false;
   // Run the single-pass kernel where one applies (optim/fused.h); results are identical.
   CAKE_ARG(bool, fused) = true;
+  // For CUDA graphs (cuda/graph.h), as PyTorch's Adam(capturable=True): the step count lives on
+  // the device ("step" in the state, float64) and is advanced by a kernel, the bias corrections
+  // are computed from it by the kernel, and the learning rate is read from a device tensor. So a
+  // replayed step advances exactly as an eager one. The device lr is refreshed from the host's
+  // lr at every step() outside a capture and by sync_device_lr(); a graph replaying the step
+  // uses the lr of the last refresh (the Trainer calls sync_device_lr() before each replay, so
+  // schedules work). Results equal the default mode's up to the last bits of pow().
+  CAKE_ARG(bool, capturable) = false;
 };
 
 // Per step t (from 1), with g the gradient, m = "exp_avg", v = "exp_avg_sq":
@@ -52,6 +68,7 @@ class Adam : public Optimizer {
   std::string name() const override { return "Adam"; }
   double lr() const override { return options.lr; }
   void set_lr(double lr) override { options.lr = lr; }
+  void sync_device_lr() override;
 
   AdamOptions options;
 
@@ -60,6 +77,9 @@ class Adam : public Optimizer {
   void set_hyperparameters(const std::map<std::string, double>& values) override;
   std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
   void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+
+ private:
+  std::vector<Tensor> device_lr_;  // capturable mode: each group's lr, float64 on its device
 };
 
 // Adam with decoupled weight decay: p <- p (1 - lr weight_decay) first, then the Adam step
@@ -73,6 +93,7 @@ class AdamW : public Optimizer {
   std::string name() const override { return "AdamW"; }
   double lr() const override { return options.lr; }
   void set_lr(double lr) override { options.lr = lr; }
+  void sync_device_lr() override;
 
   AdamWOptions options;
 
@@ -81,6 +102,9 @@ class AdamW : public Optimizer {
   void set_hyperparameters(const std::map<std::string, double>& values) override;
   std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
   void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+
+ private:
+  std::vector<Tensor> device_lr_;  // capturable mode: each group's lr, float64 on its device
 };
 
 }  // namespace cake::optim

@@ -26,6 +26,12 @@ struct AdamStep {
   double step_size;           // lr / (1 - beta1^t)
   double bias_correction2_sqrt;  // sqrt(1 - beta2^t)
   bool amsgrad;
+  // Capturable mode (optim/adam.h; CUDA kernels only): when device_step is defined, the kernel
+  // reads t from it (float64, already advanced) and lr from device_lr (float64), and computes
+  // step_size, bias_correction2_sqrt and decay_factor = 1 - lr decoupled_weight_decay itself, so
+  // that a replayed CUDA graph advances them; the three host fields are then ignored.
+  Tensor device_step = {}, device_lr = {};
+  double decoupled_weight_decay = 0.0;
 };
 // max_exp_avg_sq is undefined unless amsgrad.
 using AdamFn = void (*)(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,

@@ -135,6 +135,11 @@ class Optimizer {
   virtual std::string name() const = 0;  // "Adam", ...
   virtual double lr() const = 0;
   virtual void set_lr(double lr) = 0;
+  // For CUDA-graph replays (cuda/graph.h): a capturable optimiser (Adam's `capturable`) reads
+  // its learning rate from a device tensor; this copies the host's lr (and each group's) into
+  // it, eagerly. Call it outside any capture, before replays, after a schedule changed the lr.
+  // A no-op for optimisers without device hyperparameters.
+  virtual void sync_device_lr() {}
   // The learning rate schedulers start from: the lr when the first scheduler was attached.
   std::optional<double> initial_lr;
 

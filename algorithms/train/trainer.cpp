@@ -7,13 +7,18 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cake/autograd/grad_mode.h"
+#include "cake/cuda/graph.h"
 #include "cake/data/sampler.h"
+#include "cake/optim/adam.h"
+#include "cake/optim/sgd.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/native/indexing.h"
 #include "cake/tensor/random.h"
@@ -220,10 +225,136 @@ double Trainer::evaluate(const data::Dataset& dataset, const BatchLoss& loss) co
   return total / static_cast<double>(dataset.size());
 }
 
+// NOTE [ The Trainer's CUDA graph ]
+// With options.cuda_graph and a model on CUDA, an epoch runs on a side stream, and:
+//   1. The first kWarmup batches of the full shape run eagerly (cuBLAS and cuDNN create their
+//      handles and choose algorithms, the optimiser creates its state, the gradients exist):
+//      none of that may happen inside a capture.
+//   2. The next such batch is copied into a static batch (device tensors), and zero_grad (in
+//      place), the loss, backward, the optimiser step and "loss_sum += loss * B" are captured
+//      into a CUDA graph (cuda/graph.h) reading it; then the graph is replayed.
+//   3. Every later batch of that shape is copied into the static batch and the graph replayed:
+//      one launch instead of hundreds. A batch of another shape (the last, partial one) runs
+//      eagerly. The captured step must be the same computation every time: the loss may not
+//      branch on data or on the step, nor draw random numbers (the draws would repeat: the
+//      capture is abandoned if the generator moved).
+//   4. The loss is not read per step (that would synchronise): the replays add theirs on the
+//      device and the epoch's mean is read once at its end. So a non-finite loss is found at
+//      the end of the epoch, after its steps were taken (eager training stops before the
+//      step); the previous epoch's checkpoint is intact either way. on_batch_end, when set,
+//      reads each replay's loss (one synchronisation per step); without it, it gets NaN.
+//   5. The optimiser's host scalars would be baked into the graph: Adam and AdamW are switched
+//      to their capturable mode (device step count and lr; optim/adam.h) and their device lr is
+//      refreshed before every replay, so schedules work; SGD's lr is a kernel argument, so the
+//      graph is captured again whenever a group's lr changed. Other optimisers train eagerly.
+// When the capture fails (an operation inside the step that synchronises, say), the Trainer
+// says why on stderr and trains eagerly from then on: slower, never wrong.
+struct Trainer::CapturedStep {
+  static constexpr int kWarmup = 3;
+  cuda::SideStream stream;
+  Device device;
+  Tensor loss_sum;     // float64 on the device: sum of loss * batch size over this epoch's replays
+  data::Batch input;   // the static batch the graph reads
+  Tensor loss;         // the static loss the graph writes
+  std::vector<double> lrs;  // the groups' lr at capture (SGD bakes them in)
+  // The tensors the graph reads and writes that were made before the capture: parameters,
+  // their gradients, buffers, the optimiser's state. Held so that their memory cannot be
+  // reused while the graph lives (NOTE [ Graph pools ]); a parameter replaced since (a fresh
+  // head, a loaded checkpoint) means the graph is stale and is captured again.
+  std::vector<Tensor> held;
+  cuda::Graph graph;
+  int warm_steps = 0;
+  bool disabled = false;
+  explicit CapturedStep(Device d) : device(d), loss_sum(zeros({}, TensorOptions(kFloat64, d))) {}
+};
+
+namespace {
+
+bool same_layout(const Tensor& a, const Tensor& b) {
+  return a.defined() == b.defined() && (!a.defined() || (a.sizes() == b.sizes() && a.dtype() == b.dtype()));
+}
+
+// A device copy of a batch, or a copy into one of the same layout.
+void copy_batch(const data::Batch& from, data::Batch& to, Device device) {
+  const auto copy = [device](const Tensor& src, Tensor& dst) {
+    if (!src.defined()) return;
+    if (!dst.defined()) dst = empty(src.sizes(), TensorOptions(src.dtype(), device));
+    dst.copy_(src);
+  };
+  copy(from.x, to.x);
+  copy(from.y, to.y);
+  copy(from.indices, to.indices);
+}
+
+// Whether the optimiser's step can be captured, after making Adam/AdamW capturable (NOTE).
+bool prepare_optimizer(optim::Optimizer& optimizer) {
+  if (auto* adam = dynamic_cast<optim::Adam*>(&optimizer)) {
+    adam->options.capturable = true;
+    for (auto& group : adam->param_groups())
+      if (group.has_options()) group.options().as<optim::AdamOptions>().capturable = true;
+    return true;
+  }
+  if (auto* adamw = dynamic_cast<optim::AdamW*>(&optimizer)) {
+    adamw->options.capturable = true;
+    for (auto& group : adamw->param_groups())
+      if (group.has_options()) group.options().as<optim::AdamWOptions>().capturable = true;
+    return true;
+  }
+  return dynamic_cast<optim::SGD*>(&optimizer) != nullptr;
+}
+
+std::vector<double> group_lrs(const optim::Optimizer& optimizer) {
+  std::vector<double> lrs;
+  for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g) lrs.push_back(optimizer.group_lr(g));
+  return lrs;
+}
+
+double take_replayed_loss(Tensor& loss_sum) {
+  const double total = loss_sum.item<double>();
+  loss_sum.zero_();
+  return total;
+}
+
+bool same_tensors(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].defined() != b[i].defined() || (a[i].defined() && a[i].raw_data() != b[i].raw_data())) return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<Tensor> Trainer::captured_tensors() const {
+  std::vector<Tensor> tensors;
+  for (const Tensor& p : model_.parameters()) {
+    tensors.push_back(p);
+    tensors.push_back(p.grad());
+  }
+  for (const auto& [name, b] : model_.named_buffers()) tensors.push_back(b);
+  for (std::size_t i = 0; i < optimizer_.params().size(); ++i)
+    for (const auto& [name, t] : optimizer_.state(i).tensors) tensors.push_back(t);
+  return tensors;
+}
+
 // One pass over the training set. Returns the mean loss per sample, or NaN after recording
 // where a non-finite batch loss appeared (the step for that batch is not taken).
 double Trainer::train_one_epoch(data::DataLoader& loader) {
   model_.train();
+  // CUDA graph mode (NOTE [ The Trainer's CUDA graph ]): the epoch runs on the graph's stream.
+  std::optional<cuda::StreamGuard> on_graph_stream;
+  if (options_.cuda_graph && captured_ == nullptr) {
+    const std::vector<Tensor> params = model_.parameters();
+    if (!params.empty() && params.front().is_cuda()) {
+      CAKE_CHECK(!options_.after_backward && !options_.reduce_loss,
+                 "Trainer: cuda_graph does not combine with data-parallel training yet");
+      if (prepare_optimizer(optimizer_))
+        captured_ = std::make_shared<CapturedStep>(params.front().device());
+      else
+        std::cerr << "cake: warning: Trainer cuda_graph: " << optimizer_.name()
+                  << "'s step cannot be captured (Adam, AdamW and SGD can); it trains eagerly\n";
+    }
+  }
+  if (captured_ != nullptr) on_graph_stream.emplace(captured_->stream.get());
   const std::int64_t num_batches = loader.num_batches();
   const std::int64_t epoch = loader.epoch() + 1;  // the one begin() starts
   double total = 0.0;
@@ -239,26 +370,105 @@ double Trainer::train_one_epoch(data::DataLoader& loader) {
     }
     if (on_batch_begin_)
       on_batch_begin_({.epoch = epoch, .batch = batch_number, .num_batches = num_batches, .step = steps_});
-    optimizer_.zero_grad();
-    const Tensor loss = loss_(batch);
-    CAKE_CHECK(loss.numel() == 1, "Trainer: the batch loss must be a scalar, got shape ", loss.sizes());
-    const double value = options_.reduce_loss ? options_.reduce_loss(loss.item<double>()) : loss.item<double>();
-    if (!std::isfinite(value)) {
+    double value = 0.0;
+    const bool replayed = captured_ != nullptr && graph_step(batch, value);
+    if (!replayed && !eager_step(batch, value)) {
       nonfinite_epoch_ = epoch;
       nonfinite_batch_ = batch_number;
       nonfinite_value_ = value;
       return std::numeric_limits<double>::quiet_NaN();
     }
-    loss.backward();
-    if (options_.after_backward) options_.after_backward();
-    optimizer_.step();
     ++steps_;
     const std::int64_t b = batch.x.size(0);
-    total += value * static_cast<double>(b);
+    if (!replayed) total += value * static_cast<double>(b);  // replays add theirs on the device
     seen += b;
     if (on_batch_end_) on_batch_end_(batch_number, num_batches, value);
   }
+  if (captured_ != nullptr) {  // the replays' losses, read once per epoch (one synchronisation)
+    const double replayed_total = take_replayed_loss(captured_->loss_sum);
+    if (!std::isfinite(replayed_total)) {
+      nonfinite_epoch_ = epoch;
+      nonfinite_batch_ = batch_number;
+      nonfinite_value_ = replayed_total;
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+    total += replayed_total;
+  }
   return total / static_cast<double>(std::max<std::int64_t>(seen, 1));
+}
+
+// One step run op by op: returns false, taking no step, when the loss is not finite.
+bool Trainer::eager_step(const data::Batch& batch, double& value) {
+  // A captured step zeroes the gradients in place; eager steps beside it do the same, so that
+  // the gradient tensors the graph captured stay the parameters' own.
+  optimizer_.zero_grad(/*set_to_none=*/captured_ == nullptr);
+  const Tensor loss = loss_(batch);
+  CAKE_CHECK(loss.numel() == 1, "Trainer: the batch loss must be a scalar, got shape ", loss.sizes());
+  value = options_.reduce_loss ? options_.reduce_loss(loss.item<double>()) : loss.item<double>();
+  if (!std::isfinite(value)) return false;
+  loss.backward();
+  if (options_.after_backward) options_.after_backward();
+  optimizer_.step();
+  return true;
+}
+
+// Runs the batch through the captured graph (capturing it first when its time has come).
+// Returns false when the batch must run eagerly instead (warm-up, another shape, no graph).
+bool Trainer::graph_step(const data::Batch& batch, double& value) {
+  CapturedStep& step = *captured_;
+  if (step.disabled || batch.x.size(0) != options_.batch_size) return false;
+  // SGD's lr changed, or a tensor the graph uses was replaced: capture again.
+  if (step.graph.captured() && (step.lrs != group_lrs(optimizer_) || !same_tensors(step.held, captured_tensors())))
+    step.graph.reset();
+  if (!step.graph.captured()) {
+    if (step.warm_steps < CapturedStep::kWarmup) {
+      ++step.warm_steps;
+      return false;
+    }
+    copy_batch(batch, step.input, step.device);
+    if (!capture_step(step)) return false;
+  } else {
+    if (!same_layout(batch.x, step.input.x) || !same_layout(batch.y, step.input.y) ||
+        !same_layout(batch.indices, step.input.indices))
+      return false;
+    copy_batch(batch, step.input, step.device);
+  }
+  optimizer_.sync_device_lr();
+  step.graph.replay();
+  value = on_batch_end_ ? step.loss.item<double>() : std::numeric_limits<double>::quiet_NaN();
+  return true;
+}
+
+// Captures zero_grad + loss + backward + step on the static batch; false (and eager training
+// from now on) when that is not possible.
+bool Trainer::capture_step(CapturedStep& step) {
+  const GeneratorState rng = get_rng_state();
+  const auto batch_size = static_cast<double>(options_.batch_size);
+  try {
+    step.graph.capture([&] {
+      optimizer_.zero_grad(/*set_to_none=*/false);
+      const Tensor loss = loss_(step.input);
+      CAKE_CHECK(loss.numel() == 1, "Trainer: the batch loss must be a scalar, got shape ", loss.sizes());
+      loss.backward();
+      optimizer_.step();
+      NoGradGuard no_grad;
+      step.loss = loss.detach();
+      step.loss_sum.add_(step.loss.to(kFloat64), batch_size);
+    });
+    const GeneratorState after = get_rng_state();
+    CAKE_CHECK(after.seed == rng.seed && after.offset == rng.offset,
+               "the step draws random numbers (noise, dropout, sampling), which every replay would repeat");
+  } catch (const std::exception& e) {
+    step.graph.reset();
+    set_rng_state(rng);
+    step.disabled = true;
+    std::cerr << "cake: warning: Trainer cuda_graph: the training step cannot be captured, so it runs eagerly: "
+              << e.what() << "\n";
+    return false;
+  }
+  step.lrs = group_lrs(optimizer_);
+  step.held = captured_tensors();
+  return true;
 }
 
 TrainResult Trainer::fit(std::shared_ptr<const data::Dataset> train, std::shared_ptr<const data::Dataset> validation) {

@@ -143,6 +143,11 @@ struct TrainerOptions {
   data::Sampler sampler = nullptr;
   std::function<void()> after_backward = {};
   std::function<double(double)> reduce_loss = {};
+  // On CUDA: capture the training step (zero_grad, loss, backward, optimiser step) in a CUDA
+  // graph once and replay it for every batch of the same shape (NOTE [ The Trainer's CUDA
+  // graph ] in trainer.cpp). For launch-bound models (many small kernels per step). Ignored for
+  // a model on the CPU.
+  bool cuda_graph = false;
 };
 
 // Where a training batch is: passed to on_batch_begin.
@@ -267,6 +272,12 @@ class Trainer {
     std::function<void(const StateReader&)> load;
   };
   std::vector<NamedState> states_;
+  struct CapturedStep;  // trainer.cpp: the CUDA graph of the step, its static batch and loss
+  std::shared_ptr<CapturedStep> captured_;
+  bool eager_step(const data::Batch& batch, double& value);  // false: the loss was not finite
+  bool graph_step(const data::Batch& batch, double& value);  // false: this batch runs eagerly
+  bool capture_step(CapturedStep& step);
+  std::vector<Tensor> captured_tensors() const;
   std::int64_t steps_ = 0;  // optimiser steps taken so far (BatchInfo::step)
   bool interrupted_ = false;
   nn::NamedTensors best_state_;  // a copy of the weights at the best validation epoch

@@ -44,7 +44,15 @@ class CudaDeviceApi final : public DeviceApi {
   void* malloc(std::size_t nbytes) override {
     require_device();
     void* p = nullptr;
+    // While this thread captures a graph (thread-local mode) cudaMalloc counts as "potentially
+    // unsafe" and would invalidate the capture. It is safe for Cake: the allocator never frees a
+    // graph's memory while the graph lives, and replays keep the addresses the capture saw. So
+    // the thread is switched to relaxed mode around the call, as PyTorch's allocator does
+    // (cudaThreadExchangeStreamCaptureMode, push-pop as the runtime's documentation suggests).
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    check(cudaThreadExchangeStreamCaptureMode(&mode), "cudaThreadExchangeStreamCaptureMode");
     const cudaError_t e = cudaMalloc(&p, nbytes);
+    check(cudaThreadExchangeStreamCaptureMode(&mode), "cudaThreadExchangeStreamCaptureMode");
     if (e == cudaErrorMemoryAllocation) {
       (void)cudaGetLastError();  // not sticky: clear it, the caller frees its cache and retries
       return nullptr;
@@ -104,6 +112,51 @@ class CudaDeviceApi final : public DeviceApi {
   }
   void synchronize_event(Event event) override {
     check(cudaEventSynchronize(static_cast<cudaEvent_t>(event)), "cudaEventSynchronize");
+  }
+  void stream_wait_event(Stream stream, Event event) override {
+    check(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream), static_cast<cudaEvent_t>(event), 0),
+          "cudaStreamWaitEvent");
+  }
+  // Thread-local mode: another thread may keep using the device (a data loader, a logger)
+  // without breaking this capture; this thread's own unsafe calls still do.
+  void begin_capture(Stream stream) override {
+    require_device();
+    check(cudaStreamBeginCapture(static_cast<cudaStream_t>(stream), cudaStreamCaptureModeThreadLocal),
+          "cudaStreamBeginCapture");
+  }
+  GraphTemplate end_capture(Stream stream) override {
+    cudaGraph_t graph = nullptr;
+    const cudaError_t e = cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &graph);
+    if (e == cudaErrorStreamCaptureInvalidated) {  // the capture is over either way; say why it failed
+      (void)cudaGetLastError();
+      if (graph != nullptr) cudaGraphDestroy(graph);
+      CAKE_FAIL("CUDA graph capture was invalidated by an operation that cannot be captured (a synchronisation, "
+                "an event query, work on the legacy default stream); Cake's own such operations are refused "
+                "with a named error, so this came from a library or from another stream");
+    }
+    check(e, "cudaStreamEndCapture");
+    return graph;
+  }
+  CaptureStatus capture_status(Stream stream) override {
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    check(cudaStreamIsCapturing(static_cast<cudaStream_t>(stream), &status), "cudaStreamIsCapturing");
+    return status == cudaStreamCaptureStatusActive      ? CaptureStatus::Active
+           : status == cudaStreamCaptureStatusInvalidated ? CaptureStatus::Invalidated
+                                                          : CaptureStatus::None;
+  }
+  GraphExec instantiate(GraphTemplate graph) override {
+    cudaGraphExec_t exec = nullptr;
+    check(cudaGraphInstantiate(&exec, static_cast<cudaGraph_t>(graph), 0), "cudaGraphInstantiate");
+    return exec;
+  }
+  void destroy_graph(GraphTemplate graph) override {
+    check(cudaGraphDestroy(static_cast<cudaGraph_t>(graph)), "cudaGraphDestroy");
+  }
+  void launch_graph(GraphExec exec, Stream stream) override {
+    check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec), static_cast<cudaStream_t>(stream)), "cudaGraphLaunch");
+  }
+  void destroy_graph_exec(GraphExec exec) override {
+    check(cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec)), "cudaGraphExecDestroy");
   }
 };
 

@@ -73,6 +73,11 @@ void launch_avg_pool_backward(ScalarType type, const PoolShape& p, const void* g
 // ---- fused optimiser steps (optim/fused.h), one pass over `numel` contiguous elements --------
 struct AdamScalars {
   double beta1, beta2, eps, weight_decay, decay_factor, step_size, bias_correction2_sqrt;
+  // Capturable mode (optim/fused.h): when step is not null, t = *step and lr = *lr give
+  // step_size, bias_correction2_sqrt and decay_factor (= 1 - lr decoupled_weight_decay) instead.
+  const double* step = nullptr;
+  const double* lr = nullptr;
+  double decoupled_weight_decay = 0.0;
 };
 // max_exp_avg_sq is null unless amsgrad.
 void launch_adam(ScalarType type, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,

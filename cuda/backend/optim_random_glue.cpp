@@ -14,8 +14,16 @@ void* data_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullpt
 
 void adam_kernel(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                  const Tensor& max_exp_avg_sq, const optim::fused::AdamStep& s) {
-  const kernels::AdamScalars scalars{s.beta1, s.beta2, s.eps, s.weight_decay, s.decay_factor, s.step_size,
-                                     s.bias_correction2_sqrt};
+  kernels::AdamScalars scalars{s.beta1, s.beta2, s.eps, s.weight_decay, s.decay_factor, s.step_size,
+                               s.bias_correction2_sqrt};
+  if (s.device_step.defined()) {  // capturable: t and lr are read on the device (optim/adam.h)
+    CAKE_CHECK(s.device_step.dtype() == kFloat64 && s.device_lr.dtype() == kFloat64 && s.device_step.is_cuda() &&
+                   s.device_lr.is_cuda() && s.device_step.numel() == 1 && s.device_lr.numel() == 1,
+               "fused Adam (capturable): step and lr must be one-element float64 CUDA tensors");
+    scalars.step = s.device_step.data_ptr<double>();
+    scalars.lr = s.device_lr.data_ptr<double>();
+    scalars.decoupled_weight_decay = s.decoupled_weight_decay;
+  }
   kernels::launch_adam(scalar_type(param.dtype()), param.raw_data(), grad.raw_data(), exp_avg.raw_data(),
                        exp_avg_sq.raw_data(), s.amsgrad ? data_or_null(max_exp_avg_sq) : nullptr, scalars,
                        param.numel(), current_stream());

@@ -40,10 +40,28 @@ struct AdamConstants {
   T beta1, one_minus_beta1, beta2, one_minus_beta2, weight_decay, decay_factor, eps, bias_correction2_sqrt,
       minus_step_size;
   bool l2, decoupled;
+  // Capturable mode: the three step-dependent constants come from the device (see below).
+  const double* step;
+  const double* lr;
+  double beta1_d, beta2_d, decoupled_weight_decay;
 };
+
+// Capturable mode (optim/adam.h): the host's per-step arithmetic of adam.cpp, in double from
+// t = *step and lr = *lr, so that a replayed CUDA graph uses the step it has reached. pow() in
+// CUDA's double is within 2 ulp (CUDA Math API), the host's std::pow within 1: the constants
+// may differ from an eager step's in the last bits of double, which the cast to T hides for
+// float32 almost always.
+template <class T>
+__device__ void adam_device_constants(AdamConstants<T>& c) {
+  const double t = *c.step, lr = *c.lr;
+  c.minus_step_size = T(-(lr / (1.0 - pow(c.beta1_d, t))));
+  c.bias_correction2_sqrt = T(sqrt(1.0 - pow(c.beta2_d, t)));
+  c.decay_factor = T(1.0 - lr * c.decoupled_weight_decay);
+}
 
 template <class T>
 __global__ void adam_kernel(T* p, const T* g, T* m, T* v, T* v_max, AdamConstants<T> c, std::int64_t numel) {
+  if (c.step != nullptr) adam_device_constants(c);
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < numel; i += stride) {
     T pi = p[i];
@@ -148,10 +166,13 @@ void launch_adam(ScalarType type, void* param, const void* grad, void* exp_avg, 
                  void* max_exp_avg_sq, const AdamScalars& s, std::int64_t numel, Stream stream) {
   if (numel == 0) return;
   visit_floating(type, "fused Adam", [&]<class T>() {
+    const bool capturable = s.step != nullptr;
     const AdamConstants<T> c{T(s.beta1),        T(1.0 - s.beta1), T(s.beta2),
                              T(1.0 - s.beta2),  T(s.weight_decay), T(s.decay_factor),
                              T(s.eps),          T(s.bias_correction2_sqrt), T(-s.step_size),
-                             s.weight_decay != 0.0, s.decay_factor != 1.0};
+                             s.weight_decay != 0.0,
+                             capturable ? s.decoupled_weight_decay != 0.0 : s.decay_factor != 1.0,
+                             s.step, s.lr, s.beta1, s.beta2, s.decoupled_weight_decay};
     adam_kernel<T><<<blocks_for(numel, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         static_cast<T*>(param), static_cast<const T*>(grad), static_cast<T*>(exp_avg), static_cast<T*>(exp_avg_sq),
         static_cast<T*>(max_exp_avg_sq), c, numel);

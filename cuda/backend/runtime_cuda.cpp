@@ -67,7 +67,10 @@ void cross_device_copy(const Tensor& src, const Tensor& dst) {
 
 bool is_available() { return device_count() > 0; }
 int device_count() { return device_api().device_count(); }
-void synchronize() { device_api().synchronize_device(); }
+void synchronize() {
+  check_not_capturing("cake::cuda::synchronize()");
+  device_api().synchronize_device();
+}
 void empty_cache() { allocator().empty_cache(); }
 MemoryStats memory_stats() {
   const AllocatorStats s = allocator().stats();

@@ -29,6 +29,7 @@ constexpr std::int64_t kGrain = 16384;
 template <class T>
 void adam_typed(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                 const Tensor& max_exp_avg_sq, const AdamStep& s) {
+  CAKE_CHECK(!s.device_step.defined(), "fused Adam: capturable mode has no CPU kernel (adam.cpp runs the tensor-op update)");
   T* p = param.data_ptr<T>();
   const T* g = grad.data_ptr<T>();
   T* m = exp_avg.data_ptr<T>();

@@ -4,7 +4,9 @@
 // to fail (out of memory) or to throw (any other error); copies and memsets happen at once.
 // Events do NOT complete by themselves: a recorded event stays pending until the test calls
 // complete_events() (or someone synchronizes it), which is how the allocator's cross-stream
-// rule is observed.
+// rule is observed. Stream capture is recorded, not run: begin_capture marks the stream, work
+// queued on it meanwhile still happens at once (the fake has no kernels to defer), end_capture
+// returns a fake graph, and launches are counted; so host-side capture logic is what is tested.
 //
 //   FakeDeviceApi fake(64 << 20);          // a 64 MiB device
 //   CachingAllocator alloc(fake);
@@ -17,6 +19,7 @@
 #include <memory>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "cake/cuda/device_api.h"
@@ -36,6 +39,10 @@ class FakeDeviceApi final : public DeviceApi {
   int throw_next_mallocs = 0;  // throw (a non-memory error) this many times
   int devices = 1;
   int mallocs = 0, frees = 0, event_syncs = 0, records = 0;
+  int captures_begun = 0, captures_ended = 0, graph_launches = 0, waits = 0;
+  int mallocs_while_capturing = 0, records_while_capturing = 0;
+  std::size_t live_graphs() const { return graphs_.size() + execs_.size(); }
+  bool capturing(Stream s) const { return capturing_.count(s) != 0; }
   std::size_t in_use() const { return used_; }
   std::size_t live_device_allocations() const { return device_.size(); }
   std::size_t live_events() const { return events_.size(); }
@@ -67,9 +74,11 @@ class FakeDeviceApi final : public DeviceApi {
     device_[p] = nbytes;
     used_ += nbytes;
     ++mallocs;
+    if (!capturing_.empty()) ++mallocs_while_capturing;
     return p;
   }
   void free(void* ptr) override {
+    refuse_while_capturing("cudaFree");
     auto it = device_.find(ptr);
     if (it == device_.end()) throw std::runtime_error("fake device: free of an unknown pointer");
     used_ -= it->second;
@@ -92,8 +101,14 @@ class FakeDeviceApi final : public DeviceApi {
   void memset_async(void* dst, int byte, std::size_t nbytes, Stream) override { std::memset(dst, byte, nbytes); }
   Stream create_stream() override { return reinterpret_cast<Stream>(next_handle_++); }
   void destroy_stream(Stream) override {}
-  void synchronize_stream(Stream) override { complete_events(); }
-  void synchronize_device() override { complete_events(); }
+  void synchronize_stream(Stream) override {
+    refuse_while_capturing("cudaStreamSynchronize");
+    complete_events();
+  }
+  void synchronize_device() override {
+    refuse_while_capturing("cudaDeviceSynchronize");
+    complete_events();
+  }
   Event create_event() override {
     auto e = reinterpret_cast<Event>(next_handle_++);
     events_[e] = true;  // a fresh event counts as complete, as in CUDA
@@ -103,19 +118,66 @@ class FakeDeviceApi final : public DeviceApi {
   void record_event(Event event, Stream) override {
     events_.at(event) = false;
     ++records;
+    if (!capturing_.empty()) ++records_while_capturing;
   }
-  bool query_event(Event event) override { return events_.at(event); }
+  bool query_event(Event event) override {
+    refuse_while_capturing("cudaEventQuery");
+    return events_.at(event);
+  }
   void synchronize_event(Event event) override {
+    refuse_while_capturing("cudaEventSynchronize");
     events_.at(event) = true;
     ++event_syncs;
   }
+  void stream_wait_event(Stream, Event event) override {
+    events_.at(event);  // must exist
+    ++waits;
+  }
+  void begin_capture(Stream stream) override {
+    if (stream == nullptr) throw std::runtime_error("fake device: capture on the legacy default stream");
+    if (!capturing_.insert(stream).second) throw std::runtime_error("fake device: stream already capturing");
+    ++captures_begun;
+  }
+  GraphTemplate end_capture(Stream stream) override {
+    if (capturing_.erase(stream) == 0) throw std::runtime_error("fake device: stream not capturing");
+    ++captures_ended;
+    auto g = reinterpret_cast<GraphTemplate>(next_handle_++);
+    graphs_.insert(g);
+    return g;
+  }
+  CaptureStatus capture_status(Stream stream) override {
+    return capturing_.count(stream) ? CaptureStatus::Active : CaptureStatus::None;
+  }
+  GraphExec instantiate(GraphTemplate graph) override {
+    if (!graphs_.count(graph)) throw std::runtime_error("fake device: instantiate of an unknown graph");
+    auto e = reinterpret_cast<GraphExec>(next_handle_++);
+    execs_.insert(e);
+    return e;
+  }
+  void destroy_graph(GraphTemplate graph) override {
+    if (graphs_.erase(graph) == 0) throw std::runtime_error("fake device: destroy of an unknown graph");
+  }
+  void launch_graph(GraphExec exec, Stream) override {
+    if (!execs_.count(exec)) throw std::runtime_error("fake device: launch of an unknown graph");
+    ++graph_launches;
+  }
+  void destroy_graph_exec(GraphExec exec) override {
+    if (execs_.erase(exec) == 0) throw std::runtime_error("fake device: destroy of an unknown graph exec");
+  }
 
  private:
+  // The calls that would invalidate a real thread-local capture (or are illegal during one).
+  void refuse_while_capturing(const char* call) const {
+    if (!capturing_.empty()) throw std::runtime_error(std::string("fake device: ") + call + " during stream capture");
+  }
+
   std::size_t capacity_;
   std::size_t used_ = 0;
   std::map<void*, std::size_t> device_;
   std::set<void*> host_;
   std::map<Event, bool> events_;
+  std::set<Stream> capturing_;
+  std::set<void*> graphs_, execs_;
   std::uintptr_t next_handle_ = 0x1000;
 };
 
