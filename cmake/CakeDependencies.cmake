@@ -116,6 +116,11 @@ if(CAKE_HAVE_CUDA)
     message(FATAL_ERROR "Cake: the CUDA backend needs cuDNN 9 (cudnn.h, libcudnn.so) beside the toolkit; "
                         "install it or configure with -DCAKE_WITH_CUDA=OFF")
   endif()
+  # cuSOLVER (linalg::eigh on CUDA) is part of the toolkit, but a trimmed toolkit may lack it.
+  if(NOT CUDA_cusolver_LIBRARY)
+    message(FATAL_ERROR "Cake: the CUDA backend needs cuSOLVER (libcusolver.so, part of the CUDA toolkit); "
+                        "install it or configure with -DCAKE_WITH_CUDA=OFF")
+  endif()
   message(STATUS "Cake: CUDA ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES}, "
                  "cuDNN ${CAKE_CUDNN_LIBRARY}")
 endif()
@@ -186,8 +191,10 @@ function(cake_add_cuda_backend target)
       -diag-suppress=186>)
   cake_set_warnings(cake_cuda)
   target_sources(${target} PRIVATE $<TARGET_OBJECTS:cake_cuda>)
+  # cuSOLVER (linalg_cusolver.cpp) is a toolkit library like cuBLAS: FindCUDAToolkit's
+  # CUDA_cusolver_LIBRARY, which loads cuBLAS, cuSPARSE and nvJitLink from the toolkit in turn.
   target_link_libraries(${target} PRIVATE ${CUDA_cudart_LIBRARY} ${CUDA_cublas_LIBRARY} ${CUDA_cublasLt_LIBRARY}
-                        ${CAKE_CUDNN_LIBRARY})
+                        ${CUDA_cusolver_LIBRARY} ${CAKE_CUDNN_LIBRARY})
 endfunction()
 
 function(cake_link_dependencies target)

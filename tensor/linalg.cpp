@@ -32,6 +32,7 @@
 #include "cake/tensor/cpu/lapack.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/linalg.h"
 #include "cake/tensor/native/view.h"
 #include "cake/tensor/parallel.h"
 
@@ -116,31 +117,44 @@ int workspace_size(T query) {
 
 // ---- eigh --------------------------------------------------------------------------------------
 
+namespace {
+
+// The CPU kernel of native::eigh_stub: LAPACK ?syevd (divide and conquer) on each matrix of the
+// batch, in place. The buffer of a symmetric matrix is the matrix itself to LAPACK, and LAPACK's
+// eigenvector columns come back as our rows (NOTE above): exactly the stub's contract.
+void eigh_lapack(const Tensor& vectors, const Tensor& values) {
+  const std::int64_t n = vectors.size(-1), count = vectors.numel() / (n * n);
+  visit_floating(vectors.dtype(), "linalg.eigh", [&]<class T>() {
+    const int N = lapack_int(n, "eigh");
+    int info = 0, iwork_query = 0;
+    T work_query = 0;
+    lapack::syevd('V', 'U', N, vectors.data_ptr<T>(), N, values.data_ptr<T>(), &work_query, -1, &iwork_query, -1,
+                  info);
+    std::vector<T> work(static_cast<std::size_t>(workspace_size(work_query)));
+    std::vector<int> iwork(static_cast<std::size_t>(std::max(1, iwork_query)));
+    for (std::int64_t i = 0; i < count; ++i) {
+      lapack::syevd('V', 'U', N, vectors.data_ptr<T>() + i * n * n, N, values.data_ptr<T>() + i * n, work.data(),
+                    static_cast<int>(work.size()), iwork.data(), static_cast<int>(iwork.size()), info);
+      CAKE_CHECK(info == 0, "linalg.eigh: the eigenvalue iteration did not converge for the matrix of shape ",
+                 vectors.sizes(), which_matrix(i, count), " (LAPACK info ", info, ")");
+    }
+  });
+}
+
+CAKE_REGISTER_KERNEL(native::eigh_stub, DeviceType::CPU, &eigh_lapack);
+
+}  // namespace
+
 EighResult eigh(const Tensor& a) {
   check_square(a, "eigh");
-  const std::int64_t n = a.size(-1), count = count_matrices(a);
-  Tensor vectors = cpu_copy(a);  // symmetric: the buffer is A to LAPACK too (see NOTE above)
-  Tensor values = make_empty(concat(batch_of(a), {n}), a.dtype(), Device::cpu());
-  if (n > 0 && count > 0) {
-    visit_floating(a.dtype(), "linalg.eigh", [&]<class T>() {
-      const int N = lapack_int(n, "eigh");
-      int info = 0, iwork_query = 0;
-      T work_query = 0;
-      lapack::syevd('V', 'U', N, vectors.data_ptr<T>(), N, values.data_ptr<T>(), &work_query, -1, &iwork_query, -1,
-                    info);
-      std::vector<T> work(static_cast<std::size_t>(workspace_size(work_query)));
-      std::vector<int> iwork(static_cast<std::size_t>(std::max(1, iwork_query)));
-      for (std::int64_t i = 0; i < count; ++i) {
-        lapack::syevd('V', 'U', N, vectors.data_ptr<T>() + i * n * n, N, values.data_ptr<T>() + i * n, work.data(),
-                      static_cast<int>(work.size()), iwork.data(), static_cast<int>(iwork.size()), info);
-        CAKE_CHECK(info == 0, "linalg.eigh: the eigenvalue iteration did not converge for the matrix of shape ",
-                   a.sizes(), which_matrix(i, count), " (LAPACK info ", info, ")");
-      }
-    });
-  }
-  // LAPACK stored the eigenvectors as the columns of a column-major matrix: read row-major,
-  // our buffer holds V^T.
-  return {native::to_device(values, a.device()), from_column_major(vectors, a.device())};
+  const std::int64_t n = a.size(-1);
+  // A fresh contiguous copy on a's device, which the kernel overwrites with the eigenvectors.
+  Tensor vectors = native::clone(a);
+  Tensor values = make_empty(concat(batch_of(a), {n}), a.dtype(), a.device());
+  if (n > 0 && count_matrices(a) > 0) native::eigh_stub(a.device(), vectors, values);
+  // The kernel stored the eigenvectors as the columns of column-major matrices: read row-major,
+  // the buffer holds V^T, and one transposing copy (on the same device) gives V.
+  return {values, native::contiguous(mT(vectors))};
 }
 
 // ---- svd ---------------------------------------------------------------------------------------

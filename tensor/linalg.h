@@ -18,8 +18,10 @@
 //   * A leading batch [..., m, n] is allowed everywhere and is looped over, one LAPACK call
 //     per matrix; the two operands of solve/solve_triangular broadcast their batch dims.
 //   * Not differentiable: the results never require a gradient.
-//   * CPU tensors are computed in place; tensors on another device are copied to the CPU,
-//     computed there, and the results copied back (these are small matrices: D x D, k x k).
+//   * CPU tensors are computed in place. eigh has a kernel per device (native::eigh_stub: LAPACK
+//     on the CPU, cuSOLVER on CUDA), so a CUDA matrix is decomposed on the GPU. The others copy
+//     a tensor on another device to the CPU, compute there, and copy the results back (these
+//     are small matrices: D x D, k x k).
 //   * A matrix that has no answer (not positive definite, singular) is a cake::Error naming
 //     the problem, the shape and, in a batch, which matrix.
 #pragma once
@@ -33,9 +35,11 @@
 
 namespace cake::linalg {
 
-// ---- symmetric eigendecomposition (?syevd) ----------------------------------------------
+// ---- symmetric eigendecomposition (?syevd; cuSOLVER's syevd on CUDA) ---------------------
 // A = V diag(eigenvalues) V^T for symmetric A [..., n, n]. Only the lower triangle is read.
-// eigenvalues [..., n] ascending; eigenvectors [..., n, n] orthonormal, one per column.
+// eigenvalues [..., n] ascending; eigenvectors [..., n, n] orthonormal, one per column (each
+// determined up to sign, and within a repeated eigenvalue up to rotation: LAPACK and cuSOLVER
+// may pick different ones). Both results on A's device.
 struct EighResult {
   Tensor eigenvalues;
   Tensor eigenvectors;

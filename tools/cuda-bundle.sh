@@ -12,8 +12,9 @@
 # The bundle holds the GPU test programs (tests/cuda/*, the NCCL test), bench_cuda, the `cake`
 # command, libcake and the libraries it needs that are not CUDA's (OpenBLAS, oneDNN, Open MPI, ...:
 # Debian 12's, which run on a newer glibc such as Ubuntu 24.04's), and the Fashion-MNIST test
-# split. CUDA's own libraries (cudart, cuBLAS, cuDNN, NCCL: major versions 13, 9 and 2) come from
-# the GPU machine: its toolkit, or PyTorch's pip packages (nvidia/*/lib), found at run time.
+# split. CUDA's own libraries (cudart, cuBLAS, cuSOLVER with the cuSPARSE and nvJitLink it loads,
+# cuDNN, NCCL: sonames 13, 12, 9 and 2) come from the GPU machine: its toolkit, or PyTorch's pip
+# packages (nvidia/*/lib), found at run time.
 # `run` prints one line per test program and the benchmark table (bench_cuda against
 # bench/cuda/peer_cuda.py, PyTorch on the same GPU in the same session), then two CLI runs on the
 # GPU; it exits non-zero when a test program fails or is skipped (a skip there means no device).
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 bundle=build/cuda-bundle.tar.xz
 tests=(cuda_test_runtime cuda_test_registry cuda_test_allocator cuda_test_kernel_math distributed_test_nccl_gpu
-       cuda_test_algorithms_gpu cuda_test_conformance_gpu)
+       cuda_test_algorithms_gpu cuda_test_linalg_gpu cuda_test_conformance_gpu)
 
 pack() {
   local build=${1:-build/release} stage
@@ -51,7 +52,8 @@ run() {
   local bin=$root/unpacked/bin
   # CUDA's libraries: the toolkit's folders and PyTorch's pip packages, whichever hold them.
   cuda_libraries=$( { find /usr/local/cuda/ /usr/local/cuda-*/ /opt /usr/lib/x86_64-linux-gnu \
-      \( -name 'libcudart.so.13*' -o -name 'libcublas.so.13*' -o -name 'libcudnn.so.9*' -o -name 'libnccl.so.2*' \) \
+      \( -name 'libcudart.so.13*' -o -name 'libcublas.so.13*' -o -name 'libcudnn.so.9*' -o -name 'libnccl.so.2*' \
+         -o -name 'libcusolver.so.12*' -o -name 'libcusparse.so.12*' -o -name 'libnvJitLink.so.13*' \) \
       2>/dev/null || true; } | xargs -r -n1 dirname | sort -u | tr '\n' ':')
   {
     echo "== cake CUDA check from a bundle, $(date -u +%FT%TZ)"

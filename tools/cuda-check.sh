@@ -8,9 +8,10 @@
 # Builds only what the CUDA check needs (the library, tests/cuda/* and bench/cuda/bench_cuda),
 # for sm_90 only, with all cores; runs tests/cuda/ (the allocator and registry tests, the runtime
 # test, the CPU-vs-GPU conformance suite, test_algorithms_gpu: k-means, GMM, PCA, t-SNE and a
-# network's training on the GPU against the CPU, and the NCCL backend on one rank); then times
-# bench_cuda against the same cases in PyTorch (bench/cuda/peer_cuda.py, when
-# `python3 -c "import torch"` works) and prints one table of both times and their ratio.
+# network's training on the GPU against the CPU, test_linalg_gpu: cuSOLVER's eigh against LAPACK,
+# and the NCCL backend on one rank); then times bench_cuda against the same cases in PyTorch
+# (bench/cuda/peer_cuda.py, when `python3 -c "import torch"` works) and prints one table of both
+# times and their ratio.
 # Everything goes to build/cuda-check/results.txt (nvidia-smi, versions, CTest's output, the
 # table, the wall times). Exits non-zero when a test fails or is skipped: on a GPU machine a skip
 # means the device was not found, which is itself a failure.
@@ -107,7 +108,8 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAKE_WITH_CUDA=ON -
   "${extra[@]}" > "$build/configure.log" 2>&1 || { tail -30 "$build/configure.log" | tee -a "$results"; exit 1; }
 configured=$(date +%s)
 cmake --build "$build" -j"$(nproc)" --target cake cuda_test_allocator cuda_test_runtime cuda_test_registry \
-  cuda_test_kernel_math cuda_test_conformance_gpu cuda_test_algorithms_gpu distributed_test_nccl_gpu bench_cuda > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
+  cuda_test_kernel_math cuda_test_conformance_gpu cuda_test_algorithms_gpu cuda_test_linalg_gpu distributed_test_nccl_gpu \
+  bench_cuda > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
 built=$(date +%s)
 
 set +e

@@ -48,8 +48,8 @@ const std::map<std::string, DeviceSupport>& table() {
        {true, "the E-step of every EM iteration on the device (GEMMs and log-sum-exp); the initialisation, "
               "the M-step and the final scores on the CPU"}},
       {"pca",
-       {true, "the covariance as one GEMM on the device; its d x d symmetric eigendecomposition on the CPU "
-              "(no cuSOLVER call yet); the projection as a GEMM on the device"}},
+       {true, "the covariance as one GEMM on the device; its d x d symmetric eigendecomposition on the device "
+              "too (cuSOLVER's syevd, float64); the projection as a GEMM on the device"}},
       // ---- classical, CPU only ----
       {"tsne",
        {true, "method=exact: the O(N^2) gradient on the device each step, the optimiser on the CPU; barnes_hut "

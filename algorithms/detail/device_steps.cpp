@@ -126,16 +126,19 @@ PrincipalAxes principal_axes(const Tensor& x, std::int64_t n_components) {
   const Tensor mean = x.mean(0);
   const Tensor centred = x - mean.unsqueeze(0);
   const Tensor cov = matmul(centred.t(), centred) / static_cast<double>(x.size(0) - 1);   // the GEMM, on x's device
-  // The D x D eigenproblem on the CPU in float64; eigh returns ascending eigenvalues.
-  const linalg::EighResult eig = linalg::eigh(cov.to(kCPU, kFloat64).contiguous());
-  const Tensor order = arange(static_cast<double>(d - 1), -1.0, -1.0, kInt64);
+  // The D x D eigenproblem in float64 on x's device (LAPACK on the CPU, cuSOLVER on CUDA):
+  // float64 because the small variances at the tail of the spectrum are differences of large
+  // sums. eigh returns ascending eigenvalues; the axes are wanted largest first.
+  const linalg::EighResult eig = linalg::eigh(cov.to(kFloat64));
+  const Tensor order = arange(static_cast<double>(d - 1), -1.0, -1.0, kInt64).to(x.device());
   const Tensor variances = index_select(eig.eigenvalues, 0, order).clamp_min(0.0).contiguous();
   Tensor axes = index_select(eig.eigenvectors, 1, order.narrow(0, 0, n_components)).t().contiguous();  // [k, D]
   // svd_flip: the largest-magnitude entry of each axis positive, so the sign is deterministic.
   const Tensor biggest = argmax(axes.abs(), 1, true);                                    // [k, 1]
   const Tensor sign = 1.0 - 2.0 * (gather(axes, 1, biggest) < 0.0).to(kFloat64);
   axes = axes * sign;
-  return {axes.to(x.device(), x.dtype()), mean, variances};
+  // Only the D variances cross to the host (explained_variance and the noise variance read them).
+  return {axes.to(x.dtype()), mean, variances.to(kCPU)};
 }
 
 TsneGradient tsne_exact_gradient(const Tensor& p, const Tensor& y) {

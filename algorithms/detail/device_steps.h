@@ -63,11 +63,12 @@ LogResponsibilities gmm_log_responsibilities(const Tensor& x, const Tensor& weig
 
 // ---- PCA from the covariance (Hotelling 1933) ------------------------------------------------
 // The covariance S = (X - mean)^T (X - mean) / (N - 1) as one GEMM on x's device, then its
-// symmetric eigendecomposition: on the CPU in float64 (linalg::eigh, LAPACK ?syevd), because S is
-// only D x D; cuSOLVER is not called yet (docs/cuda.md). The n_components leading axes, largest
-// variance first, each signed so that its largest-magnitude entry is positive (scikit-learn's
-// svd_flip on V). components [k, D] and mean [D] on x's device in x's dtype; the variances
-// (all D, descending, float64 on the CPU) for explained_variance and the noise variance.
+// symmetric eigendecomposition in float64, also on x's device (linalg::eigh: LAPACK ?syevd on the
+// CPU, cuSOLVER's syevd on CUDA), so only the D variances come back to the host. The n_components
+// leading axes, largest variance first, each signed so that its largest-magnitude entry is
+// positive (scikit-learn's svd_flip on V). components [k, D] and mean [D] on x's device in x's
+// dtype; the variances (all D, descending, float64 on the CPU) for explained_variance and the
+// noise variance.
 struct PrincipalAxes {
   Tensor components;   // [k, D]
   Tensor mean;         // [D]

@@ -34,6 +34,7 @@ std::vector<std::int64_t> batch_matrix_offsets(const Tensor& t) {
 CAKE_DEFINE_DISPATCH(GemmFn, gemm_stub);
 CAKE_DEFINE_DISPATCH(CdistSquaredFn, cdist_squared_stub);
 CAKE_DEFINE_DISPATCH(NearestRowsFn, nearest_rows_stub);
+CAKE_DEFINE_DISPATCH(EighFn, eigh_stub);
 
 // ---- layouts ---------------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@
 //   Tensor d = cake::native::cdist_squared(a, b);   // [N, D], [M, D] -> [N, M]
 //
 // The differentiable versions (cake::matmul, cake::mm, ... in autograd/ops.h) wrap these.
-// The decompositions (eigh, svd, cholesky, ...) live in tensor/linalg.h.
+// The decompositions (eigh, svd, cholesky, ...) live in tensor/linalg.h; the one of them with
+// a kernel per device, eigh, has its dispatch stub here beside the GEMM's.
 //
 // NOTE [ BLAS on strided views ]
 // A BLAS GEMM reads a matrix from a pointer, a leading dimension `ld` and a transpose flag,
@@ -74,6 +75,16 @@ std::pair<Tensor, Tensor> nearest_rows(const Tensor& x, const Tensor& centres);
 using NearestRowsFn = void (*)(const Tensor& x, const Tensor& centres, const Tensor& sq_distances,
                                const Tensor& labels);
 CAKE_DECLARE_DISPATCH(NearestRowsFn, nearest_rows_stub);
+// The backend entry point of linalg::eigh (tensor/linalg.h), the symmetric eigendecomposition
+// A = V diag(w) V^T. `vectors` [..., n, n] is contiguous and holds the matrices on entry (only
+// their lower triangle is read); on return it holds their eigenvectors stored column-major, so
+// that each matrix, read row-major, is V^T (NOTE [ Row-major buffers, column-major LAPACK ] in
+// tensor/linalg.cpp). `values` [..., n] (contiguous) receives the eigenvalues, ascending. One
+// dtype (float32 or float64) and one device; n >= 1 and at least one matrix. A matrix whose
+// iteration does not converge is a cake::Error naming its shape (and its place in the batch).
+// CPU: LAPACK ?syevd (tensor/linalg.cpp); CUDA: cuSOLVER's syevd (cuda/backend/linalg_cusolver.cpp).
+using EighFn = void (*)(const Tensor& vectors, const Tensor& values);
+CAKE_DECLARE_DISPATCH(EighFn, eigh_stub);
 // The sum of the main diagonal of a matrix, as a 0-d tensor.
 Tensor trace(const Tensor& x);
 // A view of the main diagonal of a matrix (length min(rows, cols)); writes go through.

@@ -41,7 +41,8 @@ std::vector<StubRow> all_stubs() {
   using namespace cake::native;
   namespace fused = cake::optim::fused;
   return {row(unary_stub), row(binary_stub), row(where_stub), row(copy_stub), row(fill_stub),
-          row(reduce_stub), row(arg_reduce_stub), row(gemm_stub), row(cdist_squared_stub), row(nearest_rows_stub), row(cake::native::random_stub),
+          row(reduce_stub), row(arg_reduce_stub), row(gemm_stub), row(cdist_squared_stub), row(nearest_rows_stub),
+          row(eigh_stub), row(cake::native::random_stub),
           row(conv2d_forward_stub), row(conv2d_backward_data_stub), row(conv2d_backward_weight_stub),
           row(max_pool2d_forward_stub), row(max_pool2d_backward_stub), row(avg_pool2d_forward_stub),
           row(avg_pool2d_backward_stub), row(adaptive_avg_pool2d_forward_stub),

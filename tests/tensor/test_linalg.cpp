@@ -397,6 +397,39 @@ TEST_CASE("linalg.eigh: A = V diag(w) V^T, ascending, orthonormal, lower triangl
   CHECK_THROWS_WITH_AS(linalg::eigh(zeros({2, 2}, kInt64)), doctest::Contains("float32 or float64"), Error);
 }
 
+TEST_CASE("native::eigh_stub: the backend contract (eigenvectors stored column-major, in place)") {
+  // Every backend's kernel overwrites a contiguous [..., n, n] buffer with V column-major (read
+  // row-major: V^T) and writes ascending eigenvalues; linalg::eigh transposes once afterwards.
+  // diag(3, 1) has eigenvalues 1, 3 with eigenvectors e_1 then e_0 (up to sign).
+  Tensor work = tensor({3.0, 0.0, 0.0, 1.0}, {1, 2, 2}, kFloat64);
+  Tensor w = empty({1, 2}, kFloat64);
+  native::eigh_stub(Device::cpu(), work, w);
+  check_close(w, tensor({1.0, 3.0}, {1, 2}, kFloat64));
+  check_close(work.abs(), tensor({0.0, 1.0, 1.0, 0.0}, {1, 2, 2}, kFloat64));
+  // An asymmetric V makes the storage order visible: the rows of the buffer are eigenvectors.
+  const Tensor A = tensor({2.0, 1.0, 1.0, 2.0}, {2, 2}, kFloat64);
+  Tensor buffer = A.clone();
+  Tensor w2 = empty({2}, kFloat64);
+  native::eigh_stub(Device::cpu(), buffer, w2);
+  for (std::int64_t i = 0; i < 2; ++i) {
+    const Tensor v = buffer.select(0, i);  // row i of the buffer = column i of V
+    check_close(matmul(A, v), w2.select(0, i) * v, 1e-12, 1e-12);
+  }
+}
+
+TEST_CASE("linalg.eigh: error messages name the shape and the dtype") {
+  CHECK_THROWS_WITH_AS(linalg::eigh(zeros({4, 2, 3}, kFloat64)), doctest::Contains("square"), Error);
+  CHECK_THROWS_WITH_AS(linalg::eigh(zeros({4, 2, 3}, kFloat64)), doctest::Contains("[4, 2, 3]"), Error);
+  CHECK_THROWS_WITH_AS(linalg::eigh(zeros({3})), doctest::Contains("[3]"), Error);
+  CHECK_THROWS_WITH_AS(linalg::eigh(zeros({2, 2}, kUInt8)), doctest::Contains("uint8"), Error);
+  CHECK_THROWS_WITH_AS(linalg::eigh(Tensor()), doctest::Contains("undefined"), Error);
+  // Empty batch and 0 x 0 matrices: shapes only, no kernel call.
+  const linalg::EighResult none = linalg::eigh(zeros({0, 3, 3}, kFloat32));
+  CHECK(none.eigenvalues.sizes() == Shape{0, 3});
+  CHECK(none.eigenvectors.sizes() == Shape{0, 3, 3});
+  CHECK(none.eigenvalues.dtype() == kFloat32);
+}
+
 TEST_CASE("linalg.svd: A = U diag(S) Vh, reduced and full, tall and wide") {
   manual_seed(11);
   for (DType dtype : {kFloat32, kFloat64}) {

@@ -7,8 +7,8 @@
 // goes to embedding.npy, the principal directions to components.npy, and metrics.json gets
 // the fraction of the total variance each component explains.
 // With `--device cuda` the covariance and the projection are GEMMs on the GPU and the D x D
-// eigenproblem is solved on the CPU (algorithms/detail/device_steps.h, principal_axes; no
-// cuSOLVER yet): svd_solver and its options are then ignored, as the covariance solver has none.
+// eigenproblem is solved there too, by cuSOLVER (algorithms/detail/device_steps.h,
+// principal_axes): svd_solver and its options are then ignored, as the covariance solver has none.
 // Under `mpirun -np P cake run pca ...` the P ranks share the rows (distributed/pca.h: the mean
 // and the covariance all-reduced), which is the covariance_eigh solver on the whole data.
 #include <algorithm>
@@ -53,7 +53,7 @@ PCAOutputs fit_one_process(const Tensor& x, const decomposition::PCAOptions& opt
   return out;
 }
 
-// --device cuda: principal_axes (covariance GEMM on the device, eigh on the CPU), then the
+// --device cuda: principal_axes (covariance GEMM and eigh on the device), then the
 // projection (X - mean) V^T as a GEMM on the device, divided by sqrt(variance) when whitening.
 PCAOutputs fit_on_device(const Tensor& x, std::int64_t k, bool whiten) {
   const std::int64_t rank = std::min(x.size(0), x.size(1));
@@ -70,7 +70,7 @@ PCAOutputs fit_on_device(const Tensor& x, std::int64_t k, bool whiten) {
   for (double v : to_vector(kept)) out.ratio.push_back(total > 0.0 ? v / total : 0.0);
   // scikit-learn: the mean of the variances beyond the kept ones, up to min(N, D).
   if (k < rank) out.noise_variance = axes.variances.narrow(0, k, rank - k).mean().item<double>();
-  out.solver = "covariance_eigh (device GEMM, CPU eigh)";
+  out.solver = "covariance_eigh (device GEMM, device eigh)";
   return out;
 }
 
