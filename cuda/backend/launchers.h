@@ -54,6 +54,14 @@ void launch_distance_epilogue(ScalarType type, void* out, const void* a_norms, c
 // sq_i = max(x_norms[i] + that minimum, 0). One warp per row reads the row once.
 void launch_nearest_rows(ScalarType type, const void* cross, const void* x_norms, const void* c_norms, void* sq,
                          std::int64_t* labels, std::int64_t rows, std::int64_t k, Stream stream);
+// The same assignment fused (nearest_rows_kernels.cu, NOTE [ Fused TF32 assignment ]): float32
+// x [n, d] and centres [k, d], dot products on the TF32 tensor cores, no [n, k] product in global
+// memory. The workspace size in floats for (k, d), or 0 when this device cannot run the fused
+// kernel for that d (its x tile would not fit in shared memory): then use the unfused path. Not
+// yet routed to by nearest_rows_stub (slower on the H200; the .cu file's status note).
+std::int64_t nearest_rows_tf32_workspace(std::int64_t k, std::int64_t d);
+void launch_nearest_rows_tf32(const float* x, const float* centres, float* workspace, float* sq,
+                              std::int64_t* labels, std::int64_t n, std::int64_t k, std::int64_t d, Stream stream);
 
 // ---- pooling over planes [planes, in_h, in_w] -> [planes, out_h, out_w] ----------------------
 struct PoolShape {
