@@ -27,6 +27,8 @@
 #include "cake/cuda/graph.h"
 
 #include <exception>
+#include <mutex>
+#include <vector>
 
 #include "cake/tensor/allocator.h"
 #include "cake/tensor/error.h"
@@ -51,13 +53,26 @@ DeviceApi& available_device_api() {
   return api;
 }
 
+// The process's side streams, made on first use and never destroyed (see SideStream in graph.h);
+// handed out in turn. Two SideStreams may share one: their work is then ordered, never wrong.
+Stream pooled_stream() {
+  constexpr std::size_t kStreams = 4;
+  static std::mutex mutex;
+  static std::vector<Stream> streams;
+  static std::size_t next = 0;
+  const std::lock_guard lock(mutex);
+  if (streams.size() < kStreams) streams.push_back(available_device_api().create_stream());
+  return streams[next++ % streams.size()];
+}
+
 }  // namespace
 
-SideStream::SideStream() : SideStream(available_device_api()) {}
-SideStream::SideStream(DeviceApi& api) : api_(api), stream_(api.create_stream()) {}
+SideStream::SideStream() : owner_(nullptr), stream_(pooled_stream()) {}
+SideStream::SideStream(DeviceApi& api) : owner_(&api), stream_(api.create_stream()) {}
 SideStream::~SideStream() {
+  if (owner_ == nullptr) return;
   try {
-    api_.destroy_stream(stream_);  // CUDA lets queued work finish first
+    owner_->destroy_stream(stream_);
   } catch (...) {  // a destructor must not throw
   }
 }

@@ -29,8 +29,13 @@
 
 namespace cake::cuda {
 
-// A stream of its own (non-blocking: it does not order itself with the legacy default stream),
-// destroyed with the object. Use it with StreamGuard.
+// A stream other than the legacy default one (non-blocking: it does not order itself with the
+// legacy stream), for StreamGuard. SideStream() hands out one of a few process-wide streams that
+// are never destroyed, as PyTorch's stream pool does: the caching allocator remembers the stream
+// of every segment and records an event on it whenever a tensor made there is freed, which may
+// be long after the code that used the stream has returned (an optimiser's state, gradients).
+// SideStream(api) makes a stream of its own and destroys it with the object: for tests on a fake
+// device only.
 class SideStream {
  public:
   SideStream();
@@ -41,7 +46,7 @@ class SideStream {
   Stream get() const { return stream_; }
 
  private:
-  DeviceApi& api_;
+  DeviceApi* owner_;  // null: a pooled stream, never destroyed
   Stream stream_;
 };
 
