@@ -1,10 +1,11 @@
 // autocast.h: mixed precision by op, per thread, as torch.autocast does it.
 //
+//   cake::Tensor loss;
 //   {
-//     cake::autocast guard(cake::kCUDA);                    // bfloat16 on the GPU's tensor cores
-//     cake::Tensor loss = model.forward(x).pow(2).mean();    // matmuls and convolutions in bf16
+//     cake::autocast guard(cake::kCUDA);             // bfloat16 on the GPU's tensor cores
+//     loss = model->forward(x).pow(2).mean();         // matmuls and convolutions in bf16
 //   }
-//   loss.backward();                                         // their gradients in bf16 as well
+//   loss.backward();                                  // their gradients in bf16 as well
 //
 // Inside the scope, the ops that dominate a network's arithmetic and tolerate 8 significant
 // bits (matmul, addmm and hence nn::Linear, conv2d, conv_transpose2d) multiply 16-bit copies of

@@ -6,11 +6,11 @@
 //     cake::Tensor loss;
 //     {
 //       cake::autocast guard(cake::kCUDA, cake::kFloat16);
-//       loss = criterion(model.forward(batch.x), batch.y);
+//       loss = criterion(model->forward(batch.x), batch.y);
 //     }
 //     scaler.scale(loss).backward();                      // gradients of scale * loss
 //     scaler.unscale_(opt);                               // optional: before clipping
-//     cake::optim::clip_grad_norm_(model.parameters(), 1.0);
+//     cake::optim::clip_grad_norm_(model->parameters(), 1.0);
 //     scaler.step(opt);                                   // skipped when a gradient overflowed
 //     scaler.update();                                    // halve on overflow, else maybe grow
 //   }

@@ -71,6 +71,9 @@ int main() {
   {  // GEMM 4096^3, float32 (FMA, TF32 off: PyTorch's default for matmul too).
     const Tensor a = randn({4096, 4096}, {kFloat32, kCuda}), b = randn({4096, 4096}, {kFloat32, kCuda});
     report("gemm_4096_f32", time_ms([&] { (void)native::matmul(a, b); }, 10));
+    // bfloat16 operands and result, float32 accumulation: the tensor cores (torch: a.bfloat16() @ b.bfloat16()).
+    const Tensor a16 = a.to(kBFloat16), b16 = b.to(kBFloat16);
+    report("gemm_4096_bf16", time_ms([&] { (void)native::matmul(a16, b16); }, 10));
   }
   cuda::empty_cache();
   {  // One k-means iteration: 1M points x 128, K = 1024; then its parts, where its time goes.

@@ -71,7 +71,9 @@ def main():
 
         a, b = torch.randn(4096, 4096, device=dev), torch.randn(4096, 4096, device=dev)
         report("gemm_4096_f32", time_ms(lambda: a @ b, 10))
-        del a, b
+        a16, b16 = a.bfloat16(), b.bfloat16()
+        report("gemm_4096_bf16", time_ms(lambda: a16 @ b16, 10))
+        del a, b, a16, b16
         torch.cuda.empty_cache()
 
         n, d, k = 1 << 20, 128, 1024

@@ -46,7 +46,8 @@ Tensor blas_compatible(const Tensor& x);
 
 // out = alpha * (a @ b) + beta * out, for every matrix of a common batch shape:
 //   a [..., M, K], b [..., K, N], out [..., M, N], identical batch sizes (a and b may be
-//   broadcast views with batch stride 0), one dtype, one device. a and b satisfy blas_layout;
+//   broadcast views with batch stride 0), one dtype (or bfloat16/float16 a and b with a float32
+//   out: float32 accumulation either way), one device. a and b satisfy blas_layout;
 //   each matrix of out is row-major (stride[-1] == 1). With beta == 0, out's values are ignored.
 using GemmFn = void (*)(const Tensor& a, const Tensor& b, const Tensor& out, Scalar alpha, Scalar beta);
 CAKE_DECLARE_DISPATCH(GemmFn, gemm_stub);

@@ -313,8 +313,8 @@ TEST_CASE("malformed files give a cake::Error naming the file and the fault") {
     check_load_fails(bad, "lie outside the data section of 8 bytes");
   }
   SUBCASE("wrong dtype string") {
-    bad_header(R"({"w":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}})", eight);
-    check_load_fails(bad, "unsupported dtype \"F16\"");
+    bad_header(R"({"w":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,8]}})", eight);
+    check_load_fails(bad, "unsupported dtype \"F8_E4M3\"");
   }
   SUBCASE("size inconsistent with dtype and shape") {
     bad_header(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight);
