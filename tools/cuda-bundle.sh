@@ -9,7 +9,7 @@
 #   tools/cuda-bundle.sh run                # there, in the checkout with the tarball beside it:
 #                                           # build/cuda-bundle/results.txt
 #
-# The bundle holds the GPU test programs (tests/cuda/*, the NCCL test), bench_cuda, the `cake`
+# The bundle holds the GPU test programs (every tests/cuda/ program and *_gpu test), bench_cuda, the `cake`
 # command, libcake and the libraries it needs that are not CUDA's (OpenBLAS, oneDNN, Open MPI, ...:
 # Debian 12's, which run on a newer glibc such as Ubuntu 24.04's), and the Fashion-MNIST test
 # split. CUDA's own libraries (cudart, cuBLAS, cuSOLVER with the cuSPARSE and nvJitLink it loads,
@@ -22,8 +22,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bundle=build/cuda-bundle.tar.xz
-tests=(cuda_test_runtime cuda_test_registry cuda_test_allocator cuda_test_kernel_math distributed_test_nccl_gpu
-       cuda_test_algorithms_gpu cuda_test_linalg_gpu cuda_test_conformance_gpu)
+# Every program of tests/cuda/ and every *_gpu test elsewhere, by the test targets' naming rule
+# (<folder>_<file stem>), so a new GPU test is carried without an edit here.
+gpu_test_targets() {
+  local file stem folder
+  for file in tests/cuda/test_*.cpp tests/*/test_*_gpu.cpp tests/*/*/test_*_gpu.cpp; do
+    [[ -e $file ]] || continue
+    stem=$(basename "$file" .cpp)
+    folder=$(dirname "${file#tests/}")
+    echo "${folder//\//_}_$stem"
+  done | sort -u
+}
+mapfile -t tests < <(gpu_test_targets)
 
 pack() {
   local build=${1:-build/release} stage

@@ -9,7 +9,8 @@
 # for sm_90 only, with all cores; runs tests/cuda/ (the allocator and registry tests, the runtime
 # test, the CPU-vs-GPU conformance suite, test_algorithms_gpu: k-means, GMM, PCA, t-SNE and a
 # network's training on the GPU against the CPU, test_linalg_gpu: cuSOLVER's eigh against LAPACK,
-# and the NCCL backend on one rank); then times bench_cuda against the same cases in PyTorch
+# test_half_gpu: bfloat16/float16 and autocast, test_graph_gpu: CUDA graphs, test_nearest_rows_gpu,
+# and the NCCL backend on one rank: every program gpu_test_targets finds); then times bench_cuda against the same cases in PyTorch
 # (bench/cuda/peer_cuda.py, when `python3 -c "import torch"` works) and prints one table of both
 # times and their ratio.
 # Everything goes to build/cuda-check/results.txt (nvidia-smi, versions, CTest's output, the
@@ -45,6 +46,18 @@ case "${1:-}" in
       fi ;;
   *) echo "usage: $0 [--fetch-debs | --debs DIR]" >&2; exit 2 ;;
 esac
+
+# Every program of tests/cuda/ and every *_gpu test elsewhere, by the test targets' naming rule
+# (<folder>_<file stem>), so a new GPU test is carried without an edit here.
+gpu_test_targets() {
+  local file stem folder
+  for file in tests/cuda/test_*.cpp tests/*/test_*_gpu.cpp tests/*/*/test_*_gpu.cpp; do
+    [[ -e $file ]] || continue
+    stem=$(basename "$file" .cpp)
+    folder=$(dirname "${file#tests/}")
+    echo "${folder//\//_}_$stem"
+  done | sort -u
+}
 
 mkdir -p "$build"
 start=$(date +%s)
@@ -107,13 +120,12 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAKE_WITH_CUDA=ON -
   -DCAKE_BUILD_EXAMPLES=OFF \
   "${extra[@]}" > "$build/configure.log" 2>&1 || { tail -30 "$build/configure.log" | tee -a "$results"; exit 1; }
 configured=$(date +%s)
-cmake --build "$build" -j"$(nproc)" --target cake cuda_test_allocator cuda_test_runtime cuda_test_registry \
-  cuda_test_kernel_math cuda_test_conformance_gpu cuda_test_algorithms_gpu cuda_test_linalg_gpu distributed_test_nccl_gpu \
-  bench_cuda > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
+mapfile -t gpu_tests < <(gpu_test_targets)
+cmake --build "$build" -j"$(nproc)" --target cake "${gpu_tests[@]}" bench_cuda > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
 built=$(date +%s)
 
 set +e
-ctest --test-dir "$build" -R '^(cuda/|distributed/test_nccl_gpu)' --output-on-failure --no-tests=error -V > "$build/ctest.log" 2>&1
+ctest --test-dir "$build" -R '^(cuda/|.*_gpu$)' --output-on-failure --no-tests=error -V > "$build/ctest.log" 2>&1
 status=$?
 set -e
 cat "$build/ctest.log" >> "$results"
