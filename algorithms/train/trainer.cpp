@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cake/autograd/autocast.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/cuda/graph.h"
 #include "cake/data/sampler.h"
@@ -210,6 +211,17 @@ Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, BatchLoss loss,
   CAKE_CHECK(options_.batch_size > 0, "Trainer: batch_size must be positive, got ", options_.batch_size);
   CAKE_CHECK(options_.patience >= 0, "Trainer: patience must be non-negative (0 disables early stopping), got ",
              options_.patience);
+  CAKE_CHECK(options_.precision == kFloat32 || is_half(options_.precision),
+             "Trainer: precision must be float32, bfloat16 or float16, got ", dtype_name(options_.precision));
+  if (options_.precision == kFloat16) scaler_ = std::make_unique<optim::GradScaler>();
+}
+
+Tensor Trainer::precise_loss(const BatchLoss& loss, const data::Batch& batch) const {
+  if (options_.precision == kFloat32) return loss(batch);
+  const std::vector<Tensor> params = model_.parameters();
+  const DeviceType device = params.empty() ? DeviceType::CPU : params.front().device().type;
+  autocast guard(device, options_.precision);
+  return loss(batch);
 }
 
 double Trainer::evaluate(const data::Dataset& dataset, const BatchLoss& loss) const {
@@ -220,7 +232,7 @@ double Trainer::evaluate(const data::Dataset& dataset, const BatchLoss& loss) co
   data::DataLoader loader(borrow(dataset), {.batch_size = options_.batch_size});
   double total = 0.0;
   for (const data::Batch& batch : loader)
-    total += loss(batch).item<double>() * static_cast<double>(batch.x.size(0));
+    total += precise_loss(loss, batch).item<double>() * static_cast<double>(batch.x.size(0));
   model_.train(was_training);
   return total / static_cast<double>(dataset.size());
 }
@@ -347,7 +359,11 @@ double Trainer::train_one_epoch(data::DataLoader& loader) {
     if (!params.empty() && params.front().is_cuda()) {
       CAKE_CHECK(!options_.after_backward && !options_.reduce_loss,
                  "Trainer: cuda_graph does not combine with data-parallel training yet");
-      if (prepare_optimizer(optimizer_))
+      if (scaler_ != nullptr)
+        std::cerr << "cake: warning: Trainer cuda_graph: float16 precision checks every step's gradients for "
+                     "overflow on the host (GradScaler), which a graph cannot; it trains eagerly (bfloat16 "
+                     "needs no scaling and can be captured)\n";
+      else if (prepare_optimizer(optimizer_))
         captured_ = std::make_shared<CapturedStep>(params.front().device());
       else
         std::cerr << "cake: warning: Trainer cuda_graph: " << optimizer_.name()
@@ -402,13 +418,22 @@ bool Trainer::eager_step(const data::Batch& batch, double& value) {
   // A captured step zeroes the gradients in place; eager steps beside it do the same, so that
   // the gradient tensors the graph captured stay the parameters' own.
   optimizer_.zero_grad(/*set_to_none=*/captured_ == nullptr);
-  const Tensor loss = loss_(batch);
+  const Tensor loss = precise_loss(loss_, batch);
   CAKE_CHECK(loss.numel() == 1, "Trainer: the batch loss must be a scalar, got shape ", loss.sizes());
   value = options_.reduce_loss ? options_.reduce_loss(loss.item<double>()) : loss.item<double>();
   if (!std::isfinite(value)) return false;
-  loss.backward();
+  if (scaler_ == nullptr) {
+    loss.backward();
+    if (options_.after_backward) options_.after_backward();
+    optimizer_.step();
+    return true;
+  }
+  // float16: the scaled loss's gradients (all-reduced as they are: scaling is linear), then a
+  // step unless one of them overflowed (optim/grad_scaler.h).
+  scaler_->scale(loss).backward();
   if (options_.after_backward) options_.after_backward();
-  optimizer_.step();
+  scaler_->step(optimizer_);
+  scaler_->update();
   return true;
 }
 
@@ -447,7 +472,7 @@ bool Trainer::capture_step(CapturedStep& step) {
   try {
     step.graph.capture([&] {
       optimizer_.zero_grad(/*set_to_none=*/false);
-      const Tensor loss = loss_(step.input);
+      const Tensor loss = precise_loss(loss_, step.input);
       CAKE_CHECK(loss.numel() == 1, "Trainer: the batch loss must be a scalar, got shape ", loss.sizes());
       loss.backward();
       optimizer_.step();
@@ -583,6 +608,9 @@ void Trainer::save_checkpoint(const TrainResult& result, std::int64_t without_im
   metadata["trainer.seed"] = std::to_string(options_.seed);
   metadata["rng.seed"] = std::to_string(rng.seed);
   metadata["rng.offset"] = std::to_string(rng.offset);
+  metadata["trainer.precision"] = dtype_name(options_.precision);
+  if (scaler_ != nullptr)
+    for (const auto& [key, value] : scaler_->state_dict()) metadata["trainer.grad_scaler." + key] = exact_text(value);
   for (const NamedState& state : states_) {
     StateWriter writer("state." + state.name + ".", tensors, metadata);
     state.save(writer);
@@ -652,6 +680,9 @@ std::int64_t Trainer::load_checkpoint(TrainResult& result) {
   steps_ = file.metadata.count("trainer.steps")
                ? static_cast<std::int64_t>(parse_unsigned(file.metadata, "trainer.steps", path))
                : 0;
+  if (scaler_ != nullptr && file.metadata.count("trainer.grad_scaler.scale"))  // a float32 run's has none
+    scaler_->load_state_dict({{"scale", parse_double(file.metadata, "trainer.grad_scaler.scale", path)},
+                              {"growth_tracker", parse_double(file.metadata, "trainer.grad_scaler.growth_tracker", path)}});
   set_rng_state({.seed = parse_unsigned(file.metadata, "rng.seed", path),
                  .offset = parse_unsigned(file.metadata, "rng.offset", path)});
   result.resumed_from_epoch = static_cast<std::int64_t>(parse_unsigned(file.metadata, "trainer.epoch", path));

@@ -86,6 +86,7 @@
 
 #include "cake/data/dataloader.h"
 #include "cake/nn/module.h"
+#include "cake/optim/grad_scaler.h"
 #include "cake/optim/optimizer.h"
 #include "cake/tensor/safetensors.h"
 
@@ -148,6 +149,12 @@ struct TrainerOptions {
   // graph ] in trainer.cpp). For launch-bound models (many small kernels per step). Ignored for
   // a model on the CPU.
   bool cuda_graph = false;
+  // Mixed precision (autograd/autocast.h): kFloat32 (off), kBFloat16 or kFloat16. The batch
+  // loss (and the validation loss) is computed under cake::autocast for the model's device, so
+  // its matmuls and convolutions run in 16 bits on the tensor cores; parameters, optimiser state
+  // and the remaining ops stay float32. kFloat16 adds dynamic loss scaling (optim::GradScaler:
+  // steps whose gradients overflow are skipped; its scale is kept in the checkpoint).
+  DType precision = kFloat32;
 };
 
 // Where a training batch is: passed to on_batch_begin.
@@ -272,6 +279,9 @@ class Trainer {
     std::function<void(const StateReader&)> load;
   };
   std::vector<NamedState> states_;
+  // The loss of a batch under the run's precision (autocast for the model's device when on).
+  Tensor precise_loss(const BatchLoss& loss, const data::Batch& batch) const;
+  std::unique_ptr<optim::GradScaler> scaler_;  // float16 only
   struct CapturedStep;  // trainer.cpp: the CUDA graph of the step, its static batch and loss
   std::shared_ptr<CapturedStep> captured_;
   bool eager_step(const data::Batch& batch, double& value);  // false: the loss was not finite

@@ -12,6 +12,7 @@
 #include "cake/data/transforms.h"
 #include "cake/distributed/process_group.h"
 #include "cake/tensor/creation.h"
+#include "tools/algorithms/device_training.h"
 #include "tools/errors.h"
 #include "tools/output.h"
 
@@ -54,7 +55,8 @@ std::vector<ParamSpec> training_params(std::int64_t epochs, std::int64_t batch_s
           {"weight_decay", ParamType::Float, number_text(weight_decay), "L2 weight decay added to the gradient"},
           {"resume", ParamType::String, "",
            "start from this checkpoint.safetensors of another run; to continue a run in its own folder exactly, use "
-           "--out RUN --resume instead"}};
+           "--out RUN --resume instead"},
+          device_training_params()[0], device_training_params()[1]};
 }
 
 networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num_outputs, bool head_norm,
@@ -106,14 +108,16 @@ train::TrainerOptions trainer_options(const RunContext& ctx) {
   if (!ctx.resume_checkpoint.empty() && !other_run.empty())
     throw UsageError(ctx.algorithm + ": --resume continues the run's own checkpoint; resume=" + other_run +
                      " names another one: pass one of them");
-  return {.epochs = epochs,
-          .batch_size = batch_size,
-          .patience = 0,
-          .restore_best = false,
-          .seed = ctx.seed,
-          .checkpoint_path = ctx.path("checkpoint.safetensors").string(),
-          .resume_from = ctx.resume_checkpoint.empty() ? other_run : ctx.resume_checkpoint.string(),
-          .should_stop = ctx.stop_requested};
+  train::TrainerOptions options{.epochs = epochs,
+                                .batch_size = batch_size,
+                                .patience = 0,
+                                .restore_best = false,
+                                .seed = ctx.seed,
+                                .checkpoint_path = ctx.path("checkpoint.safetensors").string(),
+                                .resume_from = ctx.resume_checkpoint.empty() ? other_run : ctx.resume_checkpoint.string(),
+                                .should_stop = ctx.stop_requested};
+  apply_device_training_params(ctx, options);
+  return options;
 }
 
 void epoch_done(RunContext& ctx, std::int64_t epoch, const std::vector<std::pair<std::string, double>>& shown,

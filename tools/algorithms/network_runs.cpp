@@ -78,6 +78,7 @@ std::vector<ParamSpec> with_training_params(std::vector<ParamSpec> own, const Tr
                  "start from this checkpoint.safetensors of another run (its weights, optimiser and epoch); "
                  "settings that differ from it are applied and listed in log.jsonl. To continue a run in its own "
                  "folder exactly, use --out RUN --resume instead"});
+  for (ParamSpec& p : device_training_params()) own.push_back(std::move(p));
   return own;
 }
 
@@ -128,14 +129,16 @@ algorithms::TrainerOptions trainer_options(const RunContext& ctx) {
     throw UsageError(ctx.algorithm + ": --resume continues the run's own checkpoint; resume=" + other_run +
                      " names another one: pass one of them");
   std::function<bool()> stop = ctx.stop_requested;
-  return {.epochs = epochs,
-          .batch_size = ctx.params.get_int("batch_size"),
-          .patience = ctx.params.get_int("patience"),
-          .min_delta = min_delta,
-          .seed = ctx.seed,
-          .checkpoint_path = ctx.path("checkpoint.safetensors").string(),
-          .resume_from = ctx.resume_checkpoint.empty() ? other_run : ctx.resume_checkpoint.string(),
-          .should_stop = stop};
+  algorithms::TrainerOptions options{.epochs = epochs,
+                                     .batch_size = ctx.params.get_int("batch_size"),
+                                     .patience = ctx.params.get_int("patience"),
+                                     .min_delta = min_delta,
+                                     .seed = ctx.seed,
+                                     .checkpoint_path = ctx.path("checkpoint.safetensors").string(),
+                                     .resume_from = ctx.resume_checkpoint.empty() ? other_run : ctx.resume_checkpoint.string(),
+                                     .should_stop = stop};
+  apply_device_training_params(ctx, options);
+  return options;
 }
 
 std::unique_ptr<distributed::DistributedDataParallel> data_parallel(RunContext& ctx, nn::Module& model,

@@ -27,6 +27,7 @@
 #include "cake/algorithms/train/trainer.h"
 #include "cake/data/dataloader.h"
 #include "cake/data/image.h"
+#include "tools/algorithms/device_training.h"
 #include "tools/registry.h"
 
 namespace cake::distributed {

@@ -100,6 +100,7 @@ std::shared_ptr<cake::networks::MLPAutoencoder> pretrain(RunContext& ctx, const 
                                      .checkpoint_path = ctx.path(checkpoint).string(),
                                      .resume_from = resume,
                                      .should_stop = ctx.stop_requested};
+  apply_device_training_params(ctx, options);
   const auto ddp = data_parallel(ctx, model, options, images.train.size(0));  // under mpirun
   algorithms::Trainer trainer(
       model, adam, [&, device](const data::Batch& b) { return cake::networks::reconstruction_loss(model, b.x.to(device)); },

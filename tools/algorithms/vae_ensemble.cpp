@@ -103,6 +103,7 @@ void train_phase(RunContext& ctx, const std::string& name, nn::Module& model, op
                                      .checkpoint_path = ctx.path(checkpoint).string(),
                                      .resume_from = resume,
                                      .should_stop = ctx.stop_requested};
+  apply_device_training_params(ctx, options);
   const auto ddp = data_parallel(ctx, model, options, train->size());  // under mpirun
   algorithms::Trainer trainer(model, optimizer, loss, options);
   ctx.progress->start(name + " epoch", epochs);

@@ -461,3 +461,39 @@ TEST_CASE("Trainer: epochs = 0 trains nothing and says so; a killed save's tempo
   CHECK(result.message == "finished 0 epochs");
   CHECK_FALSE(std::filesystem::exists(dir / ".checkpoint.safetensors.tmp-Zq81xY"));
 }
+
+TEST_CASE("Trainer: precision = bfloat16 / float16 trains under autocast, and float16's loss scale is checkpointed") {
+  testing::ScratchDir dir("cake_trainer_precision");
+  const Tensor images = prototype_images(64, 8, 21);
+  const auto train = [&](DType precision, std::int64_t epochs, const std::string& checkpoint, const std::string& resume) {
+    manual_seed(22);
+    MLPAutoencoder model({32}, 4, {1, 8, 8});
+    optim::Adam adam(model.parameters(), {.lr = 1e-2});
+    Trainer trainer(model, adam, [&](const data::Batch& b) { return reconstruction_loss(model, b.x); },
+                    {.epochs = epochs, .batch_size = 16, .patience = 0, .checkpoint_path = checkpoint,
+                     .resume_from = resume, .precision = precision});
+    return trainer.fit(as_dataset(images));
+  };
+  const TrainResult full = train(kFloat32, 6, "", "");
+  const TrainResult bf16 = train(kBFloat16, 6, "", "");
+  const TrainResult fp16 = train(kFloat16, 6, (dir / "fp16.safetensors").string(), "");
+  INFO("final losses: float32 " << full.history.back().train_loss << ", bfloat16 " << bf16.history.back().train_loss
+                                << ", float16 " << fp16.history.back().train_loss);
+  // Mixed precision changes the numbers (the products are rounded) but not the learning.
+  CHECK(bf16.history.back().train_loss != full.history.back().train_loss);
+  CHECK(bf16.history.back().train_loss < 0.5 * bf16.history.front().train_loss);
+  CHECK(fp16.history.back().train_loss < 0.5 * fp16.history.front().train_loss);
+  CHECK(bf16.history.back().train_loss < 1.5 * full.history.back().train_loss);
+  const SafetensorsFile saved = load_safetensors((dir / "fp16.safetensors").string());
+  CHECK(saved.metadata.at("trainer.precision") == "float16");
+  CHECK(std::stod(saved.metadata.at("trainer.grad_scaler.scale")) == 65536.0);  // 24 clean steps: no change
+  CHECK(std::stod(saved.metadata.at("trainer.grad_scaler.growth_tracker")) == 24.0);
+  // A resumed float16 run continues with the saved scale and equals the uninterrupted one.
+  (void)train(kFloat16, 3, (dir / "half.safetensors").string(), "");
+  const TrainResult resumed = train(kFloat16, 6, (dir / "resumed.safetensors").string(), (dir / "half.safetensors").string());
+  CHECK(resumed.history.back().train_loss == fp16.history.back().train_loss);
+  CHECK(load_safetensors((dir / "resumed.safetensors").string()).metadata.at("trainer.grad_scaler.growth_tracker") ==
+        saved.metadata.at("trainer.grad_scaler.growth_tracker"));
+  CHECK_THROWS_WITH_AS(train(kFloat64, 1, "", ""), doctest::Contains("precision must be float32, bfloat16 or float16"),
+                       Error);
+}
