@@ -159,7 +159,7 @@ struct FileDType {
 
 FileDType parse_descr(const std::string& descr, const std::filesystem::path& path) {
   const std::string supported =
-      " (supported: float32 '<f4', float64 '<f8', uint8 '|u1', int64 '<i8', int32 '<i4', bool '|b1')";
+      " (supported: float32 '<f4', float64 '<f8', float16 '<f2', uint8 '|u1', int64 '<i8', int32 '<i4', bool '|b1')";
   CAKE_CHECK(descr.size() >= 2, quoted(path), ": unsupported dtype '", descr, "'", supported);
   const char order = descr[0];
   const std::string kind = descr.substr(1);
@@ -171,6 +171,7 @@ FileDType parse_descr(const std::string& descr, const std::filesystem::path& pat
              descr, "'", supported);
   if (kind == "f4") return {kFloat32, 4, false};
   if (kind == "f8") return {kFloat64, 8, false};
+  if (kind == "f2") return {kFloat16, 2, false};
   if (kind == "u1") return {kUInt8, 1, false};
   if (kind == "b1") return {kBool, 1, false};
   if (kind == "i8") return {kInt64, 8, false};
@@ -249,6 +250,7 @@ std::uint64_t payload_bytes(const NpyHeader& header, const std::filesystem::path
 
 void check_no_nan(const Tensor& t, const std::filesystem::path& path) {
   if (!t.is_floating_point()) return;
+  if (is_half(t.dtype())) return check_no_nan(t.to(kFloat32), path);  // float16: exact in float32
   visit_floating(t.dtype(), "read_npy", [&]<class T>() {
     const T* p = t.data_ptr<T>();
     for (std::int64_t i = 0; i < t.numel(); ++i)
@@ -263,8 +265,10 @@ std::string descr_for(DType dtype) {
     case kInt64: return "<i8";
     case kUInt8: return "|u1";
     case kBool: return "|b1";
+    case kFloat16: return "<f2";
+    case kBFloat16: break;  // NumPy has no bfloat16
   }
-  CAKE_FAIL("write_npy: unsupported dtype ", dtype_name(dtype));
+  CAKE_FAIL("write_npy: NumPy has no ", dtype_name(dtype), " dtype; convert with .to(cake::kFloat32) first");
 }
 
 std::string shape_literal(const Shape& shape) {

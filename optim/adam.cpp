@@ -178,18 +178,6 @@ Options adam_options_from(const Lookup& value, const Options& current) {
                  .capturable = current.capturable};
 }
 
-// Capturable mode: group g's lr as a float64 tensor on the device of its first parameter, made
-// on first use and refreshed from the host value whenever no capture is underway (a refresh
-// inside a capture would bake the lr of that moment into the graph).
-const Tensor& group_device_lr(std::vector<Tensor>& device_lr, std::size_t groups, std::size_t g, double value,
-                              Device device) {
-  if (device_lr.size() < groups) device_lr.resize(groups);
-  Tensor& lr = device_lr[g];
-  if (!lr.defined()) lr = full({}, value, TensorOptions(kFloat64, device));
-  else if (cuda::capturing_stream() == nullptr) lr.fill_(value);
-  return lr;
-}
-
 }  // namespace
 
 // ---- Adam ------------------------------------------------------------------------------------
@@ -212,17 +200,8 @@ Adam::Adam(std::vector<OptimizerParamGroup> groups, const AdamOptions& options)
 void Adam::step() {
   for (std::size_t g = 0; g < param_groups().size(); ++g) {
     const AdamSettings s = settings_of(group_options(g, options));
-    const Device device = group_end(g) > group_begin(g) ? params_[group_begin(g)].device() : Device(kCPU);
-    const Tensor lr =
-        s.capturable ? group_device_lr(device_lr_, param_groups().size(), g, group_lr(g), device) : Tensor();
-    adam_step(params_, state_, group_begin(g), group_end(g), s, lr);
+    adam_step(params_, state_, group_begin(g), group_end(g), s, capturable_lr(g, s.capturable));
   }
-}
-
-void Adam::sync_device_lr() {
-  cuda::check_not_capturing("Adam::sync_device_lr()");
-  for (std::size_t g = 0; g < device_lr_.size(); ++g)
-    if (device_lr_[g].defined()) device_lr_[g].fill_(group_lr(g));
 }
 
 std::vector<std::pair<std::string, double>> Adam::hyperparameters() const { return adam_hyperparameters(options); }
@@ -265,17 +244,8 @@ AdamW::AdamW(std::vector<OptimizerParamGroup> groups, const AdamWOptions& option
 void AdamW::step() {
   for (std::size_t g = 0; g < param_groups().size(); ++g) {
     const AdamSettings s = settings_of(group_options(g, options));
-    const Device device = group_end(g) > group_begin(g) ? params_[group_begin(g)].device() : Device(kCPU);
-    const Tensor lr =
-        s.capturable ? group_device_lr(device_lr_, param_groups().size(), g, group_lr(g), device) : Tensor();
-    adam_step(params_, state_, group_begin(g), group_end(g), s, lr);
+    adam_step(params_, state_, group_begin(g), group_end(g), s, capturable_lr(g, s.capturable));
   }
-}
-
-void AdamW::sync_device_lr() {
-  cuda::check_not_capturing("AdamW::sync_device_lr()");
-  for (std::size_t g = 0; g < device_lr_.size(); ++g)
-    if (device_lr_[g].defined()) device_lr_[g].fill_(group_lr(g));
 }
 
 std::vector<std::pair<std::string, double>> AdamW::hyperparameters() const { return adam_hyperparameters(options); }

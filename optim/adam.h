@@ -68,7 +68,6 @@ class Adam : public Optimizer {
   std::string name() const override { return "Adam"; }
   double lr() const override { return options.lr; }
   void set_lr(double lr) override { options.lr = lr; }
-  void sync_device_lr() override;
 
   AdamOptions options;
 
@@ -77,9 +76,6 @@ class Adam : public Optimizer {
   void set_hyperparameters(const std::map<std::string, double>& values) override;
   std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
   void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
-
- private:
-  std::vector<Tensor> device_lr_;  // capturable mode: each group's lr, float64 on its device
 };
 
 // Adam with decoupled weight decay: p <- p (1 - lr weight_decay) first, then the Adam step
@@ -93,7 +89,6 @@ class AdamW : public Optimizer {
   std::string name() const override { return "AdamW"; }
   double lr() const override { return options.lr; }
   void set_lr(double lr) override { options.lr = lr; }
-  void sync_device_lr() override;
 
   AdamWOptions options;
 
@@ -102,9 +97,6 @@ class AdamW : public Optimizer {
   void set_hyperparameters(const std::map<std::string, double>& values) override;
   std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
   void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
-
- private:
-  std::vector<Tensor> device_lr_;  // capturable mode: each group's lr, float64 on its device
 };
 
 }  // namespace cake::optim

@@ -5,6 +5,8 @@
 #include <set>
 
 #include "cake/autograd/grad_mode.h"
+#include "cake/cuda/device_api.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::optim {
 
@@ -71,6 +73,25 @@ std::size_t Optimizer::group_of(std::size_t i) const {
   std::size_t g = 0;
   while (group_offsets_[g + 1] <= i) ++g;  // few groups: a linear scan
   return g;
+}
+
+// Group g's lr as a float64 tensor on the device of its first parameter, made on first use and
+// refreshed from the host value whenever no capture is underway (a refresh inside a capture would
+// bake the lr of that moment into the graph).
+Tensor Optimizer::capturable_lr(std::size_t g, bool capturable) {
+  if (!capturable) return Tensor();
+  const Device device = group_end(g) > group_begin(g) ? params_[group_begin(g)].device() : Device(kCPU);
+  if (device_lr_.size() < param_groups_.size()) device_lr_.resize(param_groups_.size());
+  Tensor& lr = device_lr_[g];
+  if (!lr.defined()) lr = full({}, group_lr(g), TensorOptions(kFloat64, device));
+  else if (cuda::capturing_stream() == nullptr) lr.fill_(group_lr(g));
+  return lr;
+}
+
+void Optimizer::sync_device_lr() {
+  cuda::check_not_capturing("Optimizer::sync_device_lr()");
+  for (std::size_t g = 0; g < device_lr_.size(); ++g)
+    if (device_lr_[g].defined()) device_lr_[g].fill_(group_lr(g));
 }
 
 double Optimizer::group_lr(std::size_t g) const {

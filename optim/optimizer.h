@@ -139,7 +139,7 @@ class Optimizer {
   // its learning rate from a device tensor; this copies the host's lr (and each group's) into
   // it, eagerly. Call it outside any capture, before replays, after a schedule changed the lr.
   // A no-op for optimisers without device hyperparameters.
-  virtual void sync_device_lr() {}
+  void sync_device_lr();
   // The learning rate schedulers start from: the lr when the first scheduler was attached.
   std::optional<double> initial_lr;
 
@@ -195,6 +195,10 @@ class Optimizer {
   // The group of params_[i].
   std::size_t group_of(std::size_t i) const;
   // Parameters [group_begin(g), group_end(g)) of params_ belong to group g.
+  // Group g's learning rate as a float64 scalar on `device`, for a capturable step (undefined
+  // when !capturable): created on first use, refreshed from the host's lr at every eager step
+  // (a captured step keeps reading the tensor, which sync_device_lr() refreshes before replays).
+  Tensor capturable_lr(std::size_t g, bool capturable);
   std::size_t group_begin(std::size_t g) const { return group_offsets_[g]; }
   std::size_t group_end(std::size_t g) const { return group_offsets_[g + 1]; }
   // The value of `name` in `values`, or an error naming the optimiser.
@@ -204,6 +208,7 @@ class Optimizer {
   std::vector<ParamState> state_;  // state_[i] belongs to params_[i]
 
  private:
+  std::vector<Tensor> device_lr_;  // capturable_lr: each group's lr on its device (empty until used)
   std::vector<OptimizerParamGroup> param_groups_;
   std::vector<std::size_t> group_offsets_{0};       // group g: params_[offsets[g], offsets[g + 1])
   std::function<OptimizerOptions()> defaults_factory_;  // set by give_groups_options

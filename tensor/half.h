@@ -91,30 +91,34 @@ CAKE_HD float half_to_float(std::uint16_t h) {
 }  // namespace half_detail
 
 // The two types share their shape: a 16-bit pattern, an explicit constructor from float and an
-// explicit conversion back. Other numbers convert through float (convert_element below).
-struct BFloat16 {
+// explicit conversion back, given by a format (its encode and decode). Other numbers convert
+// through float (convert_element below).
+template <class Format>
+struct Float16Bits {
   std::uint16_t bits = 0;
-  BFloat16() = default;
-  CAKE_HD explicit BFloat16(float v) : bits(half_detail::bfloat16_from_float(v)) {}
-  CAKE_HD explicit operator float() const { return half_detail::bfloat16_to_float(bits); }
-  static CAKE_HD BFloat16 from_bits(std::uint16_t b) {
-    BFloat16 x;
+  Float16Bits() = default;
+  CAKE_HD explicit Float16Bits(float v) : bits(Format::encode(v)) {}
+  CAKE_HD explicit operator float() const { return Format::decode(bits); }
+  static CAKE_HD Float16Bits from_bits(std::uint16_t b) {
+    Float16Bits x;
     x.bits = b;
     return x;
   }
 };
 
-struct Half {
-  std::uint16_t bits = 0;
-  Half() = default;
-  CAKE_HD explicit Half(float v) : bits(half_detail::half_from_float(v)) {}
-  CAKE_HD explicit operator float() const { return half_detail::half_to_float(bits); }
-  static CAKE_HD Half from_bits(std::uint16_t b) {
-    Half x;
-    x.bits = b;
-    return x;
-  }
+namespace half_detail {
+struct BFloat16Format {
+  static CAKE_HD std::uint16_t encode(float v) { return bfloat16_from_float(v); }
+  static CAKE_HD float decode(std::uint16_t b) { return bfloat16_to_float(b); }
 };
+struct HalfFormat {
+  static CAKE_HD std::uint16_t encode(float v) { return half_from_float(v); }
+  static CAKE_HD float decode(std::uint16_t b) { return half_to_float(b); }
+};
+}  // namespace half_detail
+
+using BFloat16 = Float16Bits<half_detail::BFloat16Format>;
+using Half = Float16Bits<half_detail::HalfFormat>;
 
 template <class T>
 inline constexpr bool is_half_v = std::is_same_v<T, BFloat16> || std::is_same_v<T, Half>;

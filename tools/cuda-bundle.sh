@@ -22,18 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bundle=build/cuda-bundle.tar.xz
-# Every program of tests/cuda/ and every *_gpu test elsewhere, by the test targets' naming rule
-# (<folder>_<file stem>), so a new GPU test is carried without an edit here.
-gpu_test_targets() {
-  local file stem folder
-  for file in tests/cuda/test_*.cpp tests/*/test_*_gpu.cpp tests/*/*/test_*_gpu.cpp; do
-    [[ -e $file ]] || continue
-    stem=$(basename "$file" .cpp)
-    folder=$(dirname "${file#tests/}")
-    echo "${folder//\//_}_$stem"
-  done | sort -u
-}
-mapfile -t tests < <(gpu_test_targets)
+mapfile -t tests < <(tools/gpu-test-targets.sh)
 
 pack() {
   local build=${1:-build/release} stage

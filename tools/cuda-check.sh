@@ -10,7 +10,8 @@
 # test, the CPU-vs-GPU conformance suite, test_algorithms_gpu: k-means, GMM, PCA, t-SNE and a
 # network's training on the GPU against the CPU, test_linalg_gpu: cuSOLVER's eigh against LAPACK,
 # test_half_gpu: bfloat16/float16 and autocast, test_graph_gpu: CUDA graphs, test_nearest_rows_gpu,
-# and the NCCL backend on one rank: every program gpu_test_targets finds); then times bench_cuda against the same cases in PyTorch
+# and the NCCL backend on one rank: every program tools/gpu-test-targets.sh lists); then times
+# bench_cuda against the same cases in PyTorch
 # (bench/cuda/peer_cuda.py, when `python3 -c "import torch"` works) and prints one table of both
 # times and their ratio.
 # Everything goes to build/cuda-check/results.txt (nvidia-smi, versions, CTest's output, the
@@ -47,17 +48,6 @@ case "${1:-}" in
   *) echo "usage: $0 [--fetch-debs | --debs DIR]" >&2; exit 2 ;;
 esac
 
-# Every program of tests/cuda/ and every *_gpu test elsewhere, by the test targets' naming rule
-# (<folder>_<file stem>), so a new GPU test is carried without an edit here.
-gpu_test_targets() {
-  local file stem folder
-  for file in tests/cuda/test_*.cpp tests/*/test_*_gpu.cpp tests/*/*/test_*_gpu.cpp; do
-    [[ -e $file ]] || continue
-    stem=$(basename "$file" .cpp)
-    folder=$(dirname "${file#tests/}")
-    echo "${folder//\//_}_$stem"
-  done | sort -u
-}
 
 mkdir -p "$build"
 start=$(date +%s)
@@ -120,7 +110,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAKE_WITH_CUDA=ON -
   -DCAKE_BUILD_EXAMPLES=OFF \
   "${extra[@]}" > "$build/configure.log" 2>&1 || { tail -30 "$build/configure.log" | tee -a "$results"; exit 1; }
 configured=$(date +%s)
-mapfile -t gpu_tests < <(gpu_test_targets)
+mapfile -t gpu_tests < <(tools/gpu-test-targets.sh)
 cmake --build "$build" -j"$(nproc)" --target cake "${gpu_tests[@]}" bench_cuda > "$build/build.log" 2>&1 || { grep -E "error|FAILED" "$build/build.log" | head -40 | tee -a "$results"; exit 1; }
 built=$(date +%s)
 

@@ -40,11 +40,15 @@ std::string error_of(const std::function<void()>& f) {
 }
 }  // namespace
 
-TEST_CASE("a capture allocates from its own pool, never from the general cache") {
+// A fake device, a caching allocator on it, and a side stream made current: what a capture needs.
+struct OnSideStream {
   FakeDeviceApi fake;
-  CachingAllocator alloc(fake);
-  SideStream side(fake);
-  StreamGuard guard(side.get(), fake);
+  CachingAllocator alloc{fake};
+  SideStream side{fake};
+  StreamGuard guard{side.get(), fake};
+};
+
+TEST_CASE_FIXTURE(OnSideStream, "a capture allocates from its own pool, never from the general cache") {
   void* general = alloc.allocate(4 * KiB, side.get());
   alloc.deallocate(general, 0);  // cached on the side stream
   Graph graph(fake, alloc);
@@ -81,11 +85,7 @@ TEST_CASE("a capture allocates from its own pool, never from the general cache")
   CHECK(fake.live_graphs() == 0);
 }
 
-TEST_CASE("a general block freed during a capture records its event after the capture") {
-  FakeDeviceApi fake;
-  CachingAllocator alloc(fake);
-  SideStream side(fake);
-  StreamGuard guard(side.get(), fake);
+TEST_CASE_FIXTURE(OnSideStream, "a general block freed during a capture records its event after the capture") {
   void* before = alloc.allocate(8 * KiB, nullptr);  // a tensor of the legacy stream
   const int records = fake.records;
   Graph graph(fake, alloc);
@@ -101,11 +101,7 @@ TEST_CASE("a general block freed during a capture records its event after the ca
   CHECK(fake.records_while_capturing == 0);
 }
 
-TEST_CASE("a tensor made in a capture outlives the graph's release, then its memory goes back") {
-  FakeDeviceApi fake;
-  CachingAllocator alloc(fake);
-  SideStream side(fake);
-  StreamGuard guard(side.get(), fake);
+TEST_CASE_FIXTURE(OnSideStream, "a tensor made in a capture outlives the graph's release, then its memory goes back") {
   Graph graph(fake, alloc);
   void* output = nullptr;
   graph.capture([&] { output = alloc.allocate(1 * MiB); });
@@ -116,11 +112,7 @@ TEST_CASE("a tensor made in a capture outlives the graph's release, then its mem
   CHECK(alloc.stats().reserved_bytes == 0);
 }
 
-TEST_CASE("two graphs can share a pool, which lives until both are reset") {
-  FakeDeviceApi fake;
-  CachingAllocator alloc(fake);
-  SideStream side(fake);
-  StreamGuard guard(side.get(), fake);
+TEST_CASE_FIXTURE(OnSideStream, "two graphs can share a pool, which lives until both are reset") {
   Graph first(fake, alloc), second(fake, alloc);
   void* temporary = nullptr;
   first.capture([&] {
@@ -160,11 +152,7 @@ TEST_CASE("capture rules: a side stream, no nesting, replay only after capture")
   CHECK(fake.graph_launches == 2);
 }
 
-TEST_CASE("an exception inside the captured work abandons the capture and its pool") {
-  FakeDeviceApi fake;
-  CachingAllocator alloc(fake);
-  SideStream side(fake);
-  StreamGuard guard(side.get(), fake);
+TEST_CASE_FIXTURE(OnSideStream, "an exception inside the captured work abandons the capture and its pool") {
   Graph graph(fake, alloc);
   CHECK_THROWS_AS(graph.capture([&] {
     alloc.deallocate(alloc.allocate(KiB), 0);
@@ -210,11 +198,7 @@ TEST_CASE("operations that wait for the device are refused while capturing, by n
   alloc.deallocate(device, 0);
 }
 
-TEST_CASE("out of memory during a capture is an error, without freeing the cache") {
-  FakeDeviceApi fake;
-  CachingAllocator alloc(fake);
-  SideStream side(fake);
-  StreamGuard guard(side.get(), fake);
+TEST_CASE_FIXTURE(OnSideStream, "out of memory during a capture is an error, without freeing the cache") {
   alloc.deallocate(alloc.allocate(KiB), 0);  // a cached segment the retry would want to free
   Graph graph(fake, alloc);
   graph.capture_begin();

@@ -7,8 +7,8 @@
 // GradScaler skips on overflow and trains. Run by tools/cuda-bundle.sh and tools/cuda-check.sh.
 #include <doctest/doctest.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <tuple>
 #include <vector>
@@ -16,6 +16,7 @@
 #include "cake/cake.h"
 #include "cake/tensor/native/linalg.h"
 #include "cuda/cuda_testing.h"
+#include "optim/grad_scaler_testing.h"
 
 using namespace cake;
 
@@ -123,29 +124,9 @@ TEST_CASE("autocast on CUDA: linear and conv2d lowered, float32 out, close to th
 }
 
 TEST_CASE("float16 autocast with GradScaler on CUDA: overflowing steps skipped, then training") {
-  manual_seed(4);
-  const Tensor x = randn({256, 16}).to(kGpu);
-  const Tensor target = x.narrow(1, 0, 1) - 0.5 * x.narrow(1, 3, 1);
-  nn::Linear layer(16, 1);
-  layer->to(kGpu);
-  optim::SGD sgd(layer->parameters(), {.lr = 0.05});
-  optim::GradScaler scaler({.init_scale = std::ldexp(1.0, 40)});
-  int skipped = 0;
-  double first = 0, last = 0;
-  for (int step = 0; step < 120; ++step) {
-    sgd.zero_grad();
-    Tensor loss;
-    {
-      autocast guard(kCUDA, kFloat16);
-      loss = (layer->forward(x) - target).pow(2).mean();
-    }
-    last = loss.item<double>();
-    if (step == 0) first = last;
-    scaler.scale(loss).backward();
-    skipped += !scaler.step(sgd);
-    scaler.update();
-  }
-  INFO("skipped " << skipped << ", loss " << first << " -> " << last);
-  CHECK(skipped >= 20);
-  CHECK(last < 0.1 * first);
+  const testing::ScaledRun run = testing::train_float16_from_huge_scale(kGpu, 256, 4);
+  INFO("skipped " << run.skipped << ", loss " << run.first_loss << " -> " << run.last_loss);
+  CHECK(run.skipped >= 20);
+  CHECK(run.skipped <= 40);
+  CHECK(run.last_loss < 0.1 * run.first_loss);
 }

@@ -62,6 +62,9 @@ TEST_CASE("npy: reads every supported dtype as NumPy wrote it") {
   Tensor scalar = read_npy(dir / "f8_scalar.npy");
   CHECK(scalar.dim() == 0);
   CHECK(scalar.item<double>() == 2.5);
+  Tensor f2 = read_npy(dir / "float16.npy");  // np.arange(3, dtype="<f2")
+  CHECK(f2.dtype() == kFloat16);
+  CHECK(values(f2) == std::vector<double>{0, 1, 2});
   Tensor empty = read_npy(dir / "f4_empty.npy");
   CHECK(empty.sizes() == Shape{0, 3});
 }
@@ -140,7 +143,9 @@ TEST_CASE("npy: every refused input is a cake::Error naming the file and the fau
   fails_with(dir / "fortran.npy", "Fortran-order arrays are not supported");
   fails_with(dir / "big_endian.npy", "big-endian dtype '>f4'");
   fails_with(dir / "structured.npy", "structured dtypes");
-  fails_with(dir / "float16.npy", "unsupported dtype '<f2'");
+  fails_with(file_with("complex.npy", npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
+                                                 floats({1, 2}))),
+             "unsupported dtype '<c8'");
   fails_with(file_with("short.npy", "\x93NUM"), "not a .npy file");
   fails_with(file_with("magic.npy", "PK\x03\x04 this is a zip file"), "wrong magic");
   std::string v4 = npy_bytes(ok_dict, floats({1, 2}));
@@ -207,5 +212,25 @@ TEST_CASE("npy: read_npy_rows reads a block of rows, equal to the slice of a ful
   CHECK(error_message([&] { data::read_npy_rows(scratch / "images.npy", 5, 3); }).find("rows [5, 8) are outside the 7 rows") !=
         std::string::npos);
   CHECK(error_message([&] { data::read_npy_rows(testing::fixture_dir() / "f8_scalar.npy", 0, 1); }).find("scalar") !=
+        std::string::npos);
+}
+
+TEST_CASE("npy: float16 ('<f2') reads and writes; bfloat16, which NumPy lacks, is refused by name") {
+  testing::ScratchDir scratch("cake_test_npy_half");
+  const Tensor h = tensor({1.0, -2.5, 65504.0, 0.099975586}, {2, 2}).to(kFloat16);
+  write_npy(scratch / "h.npy", h);
+  const Tensor back = read_npy(scratch / "h.npy");
+  CHECK(back.dtype() == kFloat16);
+  CHECK(values(back) == values(h));
+  CHECK(testing::read_bytes(scratch / "h.npy").find("'<f2'") != std::string::npos);
+  // As NumPy writes float16: little-endian binary16 bits (0x3c00 = 1, 0x7e00 = NaN).
+  const std::string bits("\x00\x3c\x00\x7e", 4);
+  testing::write_bytes(scratch / "nan.npy", npy_bytes("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }", bits, 1));
+  const std::vector<double> read = values(read_npy(scratch / "nan.npy"));
+  CHECK(read[0] == 1.0);
+  CHECK(std::isnan(read[1]));
+  CHECK(error_message([&] { read_npy(scratch / "nan.npy", {.allow_nan = false}); }).find("NaN at element 1") !=
+        std::string::npos);
+  CHECK(error_message([&] { write_npy(scratch / "b.npy", h.to(kBFloat16)); }).find("NumPy has no bfloat16") !=
         std::string::npos);
 }

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "helpers.h"
+#include "optim/grad_scaler_testing.h"
 
 using namespace cake;
 using cake::testing::check_close;
@@ -79,31 +80,11 @@ TEST_CASE("GradScaler: unscale_ once per iteration, state round trip, disabled p
 }
 
 TEST_CASE("float16 autocast: a scale whose gradients overflow float16 backs off until steps run, then trains") {
-  manual_seed(6);
-  const Tensor x = randn({128, 16});
-  const Tensor target = x.narrow(1, 0, 1) - 0.5 * x.narrow(1, 3, 1);
-  nn::Linear layer(16, 1);
-  optim::SGD sgd(layer->parameters(), optim::SGDOptions{.lr = 0.05});
-  optim::GradScaler scaler({.init_scale = std::ldexp(1.0, 40)});  // 2^40 x gradients ~1: inf in float16
-  int skipped = 0;
-  double first_loss = 0, last_loss = 0;
-  for (int step = 0; step < 120; ++step) {
-    sgd.zero_grad();
-    Tensor loss;
-    {
-      autocast guard(kCPU, kFloat16);
-      loss = (layer->forward(x) - target).pow(2).mean();
-    }
-    if (step == 0) first_loss = loss.item<double>();
-    last_loss = loss.item<double>();
-    scaler.scale(loss).backward();
-    if (!scaler.step(sgd)) ++skipped;
-    scaler.update();
-  }
-  INFO("skipped " << skipped << " steps, scale now " << scaler.get_scale() << ", loss " << first_loss << " -> "
-                  << last_loss);
-  CHECK(skipped >= 20);                          // 2^40 down to below 2^16 / |gradient| takes 20+ halvings
-  CHECK(skipped <= 40);
-  CHECK(scaler.get_scale() < std::ldexp(1.0, 20));
-  CHECK(last_loss < 0.1 * first_loss);           // and the remaining steps trained
+  const testing::ScaledRun run = testing::train_float16_from_huge_scale(kCPU, 128, 6);
+  INFO("skipped " << run.skipped << " steps, scale now " << run.final_scale << ", loss " << run.first_loss << " -> "
+                  << run.last_loss);
+  CHECK(run.skipped >= 20);                      // 2^40 down to below 2^16 / |gradient| takes 20+ halvings
+  CHECK(run.skipped <= 40);
+  CHECK(run.final_scale < std::ldexp(1.0, 20));
+  CHECK(run.last_loss < 0.1 * run.first_loss);   // and the remaining steps trained
 }
