@@ -15,6 +15,9 @@ std::vector<ParamSpec> device_training_params() {
 }
 
 void apply_device_training_params(const RunContext& ctx, train::TrainerOptions& options) {
+  // Commands whose step is their own (gan, infogan: two optimisers in one batch) do not declare
+  // them, and keep the Trainer's defaults.
+  if (!ctx.params.json().contains("precision")) return;
   const std::string& precision = ctx.params.get_string("precision");
   options.precision = precision == "bfloat16" ? kBFloat16 : precision == "float16" ? kFloat16 : kFloat32;
   options.cuda_graph = ctx.params.get_bool("cuda_graph");

@@ -17,7 +17,8 @@
 namespace cake::cli {
 
 std::vector<ParamSpec> device_training_params();
-// Sets options.precision and options.cuda_graph from those parameters.
+// Sets options.precision and options.cuda_graph from those parameters, when the command declares
+// them (a command with its own step, such as gan, does not).
 void apply_device_training_params(const RunContext& ctx, train::TrainerOptions& options);
 
 }  // namespace cake::cli
