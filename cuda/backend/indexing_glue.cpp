@@ -75,10 +75,27 @@ void gather_kernel(const Tensor& x, std::int64_t dim, const Tensor& index, const
   if (bad.item<std::int64_t>() != 0) report_bad_index(index, dim, size);
 }
 
+// index_add of float32 rows into a few rows (k-means' centroid sums): out [K, D] and src [N, D]
+// contiguous, the index a 1-D [N] expanded along the columns (native::index_add's form). Such a
+// scatter takes the privatised kernel (NOTE [ Privatised row sums ]); anything else the generic one.
+bool scatters_whole_rows(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  return out.dtype() == kFloat32 && dim == 0 && out.dim() == 2 && src.dim() == 2 && out.is_contiguous() &&
+         src.is_contiguous() && src.size(1) == out.size(1) && index.dim() == 2 && index.strides()[0] == 1 &&
+         index.strides()[1] == 0 && out.size(0) <= kernels::scatter_rows_max_targets() && src.numel() >= (1 << 16);
+}
+
 void scatter_add_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha) {
   const std::int64_t size = out.sizes()[dim];
   if (size == 0) report_bad_index(index, dim, size);
   CAKE_CHECK(out.dtype() != kBool, "scatter_add: cannot add into a bool tensor");
+  if (scatters_whole_rows(out, dim, index, src)) {
+    const Tensor bad = device_flag();
+    kernels::launch_scatter_rows_f32(out.data_ptr<float>(), src.data_ptr<float>(), index.data_ptr<std::int64_t>(),
+                                     src.size(0), out.size(0), out.size(1), alpha.to<float>(),
+                                     bad.data_ptr<std::int64_t>(), current_stream());
+    if (bad.item<std::int64_t>() != 0) report_bad_index(index, dim, size);
+    return;
+  }
   const Tensor out_lines = line_starts(out, dim, src.sizes());
   unsigned char bits[8] = {};
   visit_dtype(out.dtype(), [&]<class T>() {

@@ -112,6 +112,12 @@ void launch_gather(ScalarType type, const Geometry<3>& g, std::int64_t dim_step,
 // alpha is passed as its bit pattern in `type` (8 bytes).
 void launch_scatter_add(ScalarType type, const Geometry<3>& g, std::int64_t dim_step, std::int64_t size,
                         const void* alpha, std::int64_t* bad, Stream stream);
+// out[index[r], :] += alpha * src[r, :] for float32 rows: contiguous out [k, d] and src [n, d],
+// index [n] (stride 1); per-block partial sums in shared memory (NOTE [ Privatised row sums ] in
+// scatter_rows_kernels.cu). k at most scatter_rows_max_targets(). An index outside [0, k) sets *bad.
+std::int64_t scatter_rows_max_targets();
+void launch_scatter_rows_f32(float* out, const float* src, const std::int64_t* index, std::int64_t n, std::int64_t k,
+                             std::int64_t d, float alpha, std::int64_t* bad, Stream stream);
 // out[x[i]] += weights ? weights[i] : 1 (type: out's, int64/float32/float64), atomically.
 void launch_bincount(ScalarType type, const std::int64_t* x, const void* weights, void* out, std::int64_t n,
                      Stream stream);
