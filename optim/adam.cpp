@@ -83,17 +83,29 @@ void adam_capturable_reference_step(Tensor& p, ParamState& state, const AdamSett
   p.sub_(exp_avg / denom * step_size);
 }
 
+// State made inside a CUDA graph capture would be made by kernels that every replay runs again
+// (the moments zeroed, the step count reset to its value at capture): silently wrong. Warm-up
+// steps taken eagerly before the capture make it (NOTE [ CUDA graphs ] in cuda/graph.cpp).
+void check_not_created_in_capture(const AdamSettings& s, const char* what, std::size_t param) {
+  CAKE_CHECK(cuda::capturing_stream() == nullptr, s.decoupled ? "AdamW" : "Adam", ": parameter ", param, "'s ", what,
+             " would be created inside a CUDA graph capture, where its initial fill would be replayed at every step; "
+             "take a step eagerly before capturing (warm-up)");
+}
+
 // The device step count of a capturable parameter: "step" in its state (so checkpoints carry
 // it), made from the host count the first time (a state loaded from a non-capturable run).
-Tensor& device_step(const Tensor& p, ParamState& state) {
-  Tensor& step = state.tensors["step"];
-  if (!step.defined()) step = full({}, static_cast<double>(state.step), TensorOptions(kFloat64, p.device()));
-  return step;
+Tensor& device_step(const Tensor& p, ParamState& state, const AdamSettings& s, std::size_t param) {
+  if (!state.tensors.count("step")) {
+    check_not_created_in_capture(s, "device step count", param);
+    state.tensors["step"] = full({}, static_cast<double>(state.step), TensorOptions(kFloat64, p.device()));
+  }
+  return state.tensors["step"];
 }
 
 // One capturable update of parameter p (NOTE in adam.h's option).
-void adam_capturable_update(Tensor& p, ParamState& state, const AdamSettings& s, const Tensor& lr) {
-  Tensor& t = device_step(p, state);  // before the host count moves: it starts from the steps taken
+void adam_capturable_update(Tensor& p, ParamState& state, const AdamSettings& s, const Tensor& lr,
+                            std::size_t param) {
+  Tensor& t = device_step(p, state, s, param);  // before the host count moves: it starts from the steps taken
   ++state.step;  // the host's count (a replayed graph does not advance it; "step" is the truth)
   t.add_(1.0);   // a kernel: replays advance it too
   const Tensor& exp_avg = state.tensors["exp_avg"];
@@ -129,14 +141,18 @@ void adam_step(std::vector<Tensor>& params, std::vector<ParamState>& states, std
     if (!p.grad().defined()) continue;
     ParamState& state = states[i];
     if (!state.tensors.count("exp_avg")) {
+      check_not_created_in_capture(s, "state", i);
       state.tensors["exp_avg"] = zeros_like(p);
       state.tensors["exp_avg_sq"] = zeros_like(p);
       if (s.amsgrad) state.tensors["max_exp_avg_sq"] = zeros_like(p);
     }
     if (s.capturable) {
-      adam_capturable_update(p, state, s, device_lr);
+      adam_capturable_update(p, state, s, device_lr, i);
       continue;
     }
+    // A device count from a capturable run (a loaded state) would go stale here: the host count
+    // is the truth in the default mode, and device_step() makes a fresh one from it if needed.
+    state.tensors.erase("step");
     // The bias corrections undo the zero start of the moments (Kingma & Ba, section 3).
     const auto t = static_cast<double>(++state.step);
     const double step_size = s.lr / (1.0 - std::pow(s.beta1, t));

@@ -2,6 +2,7 @@
 #include "cake/optim/optimizer.h"
 
 #include <charconv>
+#include <cmath>
 #include <set>
 
 #include "cake/autograd/grad_mode.h"
@@ -83,8 +84,12 @@ Tensor Optimizer::capturable_lr(std::size_t g, bool capturable) {
   const Device device = group_end(g) > group_begin(g) ? params_[group_begin(g)].device() : Device(kCPU);
   if (device_lr_.size() < param_groups_.size()) device_lr_.resize(param_groups_.size());
   Tensor& lr = device_lr_[g];
-  if (!lr.defined()) lr = full({}, group_lr(g), TensorOptions(kFloat64, device));
-  else if (cuda::capturing_stream() == nullptr) lr.fill_(group_lr(g));
+  if (!lr.defined()) {
+    CAKE_CHECK(cuda::capturing_stream() == nullptr, name(), ": the device lr of parameter group ", g,
+               " would be created inside a CUDA graph capture, where its fill would be replayed at every step; take "
+               "a step eagerly before capturing (warm-up)");
+    lr = full({}, group_lr(g), TensorOptions(kFloat64, device));
+  } else if (cuda::capturing_stream() == nullptr) lr.fill_(group_lr(g));
   return lr;
 }
 
@@ -225,6 +230,18 @@ void Optimizer::load_state_dict(const SafetensorsFile& state, const std::string&
     CAKE_CHECK(split_state_key(key, i, entry) && i < params_.size(), "load ", name(), " state from ", source,
                ": unexpected tensor '", key, "'");
     const Tensor& param = params_[i];
+    if (entry == "step") {
+      // A capturable optimiser's device step count (optim/adam.h): a float64 scalar, and the
+      // truth (replays of a CUDA graph advance it, not the host count saved beside it).
+      CAKE_CHECK(tensor.numel() == 1, "load ", name(), " state from ", source, ": '", key, "' has shape ",
+                 tensor.sizes(), " but a step count is a scalar");
+      const double count = tensor.item<double>();
+      CAKE_CHECK(count >= 0.0 && count == std::floor(count), "load ", name(), " state from ", source, ": '", key,
+                 "' is not a step count: ", count);
+      loaded[i].step = static_cast<std::int64_t>(count);
+      loaded[i].tensors[entry] = full({}, count, TensorOptions(kFloat64, param.device()));
+      continue;
+    }
     CAKE_CHECK(tensor.sizes() == param.sizes(), "load ", name(), " state from ", source, ": '", key, "' has shape ",
                tensor.sizes(), " but parameter ", i, " has shape ", param.sizes());
     // A private copy on the parameter's device and in its dtype, so later in-place updates

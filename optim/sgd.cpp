@@ -3,6 +3,7 @@
 #include "cake/optim/sgd.h"
 
 #include "cake/autograd/grad_mode.h"
+#include "cake/cuda/device_api.h"
 #include "cake/optim/fused.h"
 #include "cake/tensor/creation.h"
 
@@ -36,6 +37,11 @@ void SGD::step() {
     ParamState& state = state_[i];
     ++state.step;
     const bool first_step = o.momentum() != 0.0 && !state.tensors.count("momentum_buffer");
+    // A first step captured into a CUDA graph would be replayed as a first step every time (the
+    // buffer set to the gradient, momentum lost): it must be taken eagerly (warm-up).
+    CAKE_CHECK(!first_step || cuda::capturing_stream() == nullptr, "SGD: parameter ", i,
+               "'s momentum buffer would be created inside a CUDA graph capture, where every replay would take a "
+               "first step again; take a step eagerly before capturing (warm-up)");
     if (o.fused() && fused::applicable(fused::sgd_stub, p, {&p.grad()})) {
       Tensor buffer;
       if (o.momentum() != 0.0) {

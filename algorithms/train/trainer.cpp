@@ -268,7 +268,7 @@ struct Trainer::CapturedStep {
   Tensor loss_sum;     // float64 on the device: sum of loss * batch size over this epoch's replays
   data::Batch input;   // the static batch the graph reads
   Tensor loss;         // the static loss the graph writes
-  std::vector<double> lrs;  // the groups' lr at capture (SGD bakes them in)
+  std::vector<double> lrs;  // the groups' lr at capture, when the graph bakes them in (SGD)
   // The tensors the graph reads and writes that were made before the capture: parameters,
   // their gradients, buffers, the optimiser's state. Held so that their memory cannot be
   // reused while the graph lives (NOTE [ Graph pools ]); a parameter replaced since (a fresh
@@ -315,8 +315,12 @@ bool prepare_optimizer(optim::Optimizer& optimizer) {
   return dynamic_cast<optim::SGD*>(&optimizer) != nullptr;
 }
 
-std::vector<double> group_lrs(const optim::Optimizer& optimizer) {
+// The groups' lrs that a captured step bakes in as kernel arguments: SGD's. Capturable Adam and
+// AdamW read theirs from the device (sync_device_lr before each replay), so a schedule changing
+// them every step must not make the graph stale: none of theirs are baked in.
+std::vector<double> baked_lrs(const optim::Optimizer& optimizer) {
   std::vector<double> lrs;
+  if (dynamic_cast<const optim::SGD*>(&optimizer) == nullptr) return lrs;
   for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g) lrs.push_back(optimizer.group_lr(g));
   return lrs;
 }
@@ -442,9 +446,19 @@ bool Trainer::eager_step(const data::Batch& batch, double& value) {
 bool Trainer::graph_step(const data::Batch& batch, double& value) {
   CapturedStep& step = *captured_;
   if (step.disabled || batch.x.size(0) != options_.batch_size) return false;
-  // SGD's lr changed, or a tensor the graph uses was replaced: capture again.
-  if (step.graph.captured() && (step.lrs != group_lrs(optimizer_) || !same_tensors(step.held, captured_tensors())))
-    step.graph.reset();
+  // SGD's lr changed, or a tensor the graph uses was replaced: capture again. After a
+  // replacement (a fresh head, a loaded checkpoint) the step is warmed up again first, so that
+  // the optimiser's state of the new tensors is made eagerly, not inside the capture (where its
+  // zero fill would be recorded and replayed every step).
+  if (step.graph.captured()) {
+    if (!same_tensors(step.held, captured_tensors())) {
+      step.graph.reset();
+      step.held.clear();
+      step.warm_steps = 0;
+    } else if (step.lrs != baked_lrs(optimizer_)) {
+      step.graph.reset();
+    }
+  }
   if (!step.graph.captured()) {
     if (step.warm_steps < CapturedStep::kWarmup) {
       ++step.warm_steps;
@@ -491,7 +505,7 @@ bool Trainer::capture_step(CapturedStep& step) {
               << e.what() << "\n";
     return false;
   }
-  step.lrs = group_lrs(optimizer_);
+  step.lrs = baked_lrs(optimizer_);
   step.held = captured_tensors();
   return true;
 }

@@ -14,6 +14,7 @@
 #include "cake/cuda/graph.h"
 #include "cake/cuda/transfer.h"
 #include "cake/optim/adam.h"
+#include "cake/optim/sgd.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/random.h"
 #include "cake/tensor/error.h"
@@ -265,4 +266,68 @@ TEST_CASE("capturable Adam and AdamW follow the default mode, with the step coun
       CHECK(capturable->state(0).step == 6);
     }
   }
+}
+
+// A capturable optimiser's state dict holds the 0-d device step count ("step"): it must load
+// back, into a capturable optimiser (which continues from it) and into a default one (whose host
+// count must then be the device count, not the host count a replayed graph left behind).
+TEST_CASE("a capturable Adam's state dict loads back, the device step count included") {
+  cake::manual_seed(5);
+  cake::Tensor w = cake::randn({3, 2}, cake::kFloat64);
+  w.requires_grad_(true);
+  cake::optim::Adam saved(std::vector{w}, cake::optim::AdamOptions{.lr = 0.01, .capturable = true});
+  for (int step = 0; step < 4; ++step) {
+    w.set_grad(cake::randn({3, 2}, cake::kFloat64));
+    saved.step();
+  }
+  // A replayed graph advances the device count only: pretend two replays happened.
+  cake::Tensor device_count = saved.state(0).tensors.at("step");
+  device_count.add_(2.0);
+  const cake::SafetensorsFile state = saved.state_dict();
+
+  cake::Tensor v = w.detach().clone();
+  v.requires_grad_(true);
+  cake::optim::Adam capturable(std::vector{v}, cake::optim::AdamOptions{.lr = 0.01, .capturable = true});
+  REQUIRE_NOTHROW(capturable.load_state_dict(state, "memory"));
+  CHECK(capturable.state(0).tensors.at("step").dtype() == cake::kFloat64);
+  CHECK(capturable.state(0).tensors.at("step").item<double>() == 6.0);
+  CHECK(capturable.state(0).step == 6);
+
+  cake::optim::Adam plain(std::vector{v}, cake::optim::AdamOptions{.lr = 0.01});
+  REQUIRE_NOTHROW(plain.load_state_dict(state, "memory"));
+  CHECK(plain.state(0).step == 6);
+  // The default mode counts on the host from there; the device count it loaded is dropped, so
+  // that its own state dict does not carry a stale one.
+  v.set_grad(cake::randn({3, 2}, cake::kFloat64));
+  plain.step();
+  CHECK(plain.state(0).step == 7);
+  CHECK(plain.state(0).tensors.count("step") == 0);
+}
+
+// Optimiser state made inside a capture would be made by recorded fills that every replay runs
+// again (moments zeroed, step count reset, momentum restarted): refused by name, so that the
+// capture is abandoned (the Trainer then trains eagerly) instead of training wrongly.
+TEST_CASE_FIXTURE(OnSideStream, "optimiser state is never created inside a capture") {
+  cake::Tensor w = cake::randn({3, 2}, cake::kFloat64);
+  w.requires_grad_(true);
+  w.set_grad(cake::ones({3, 2}, cake::kFloat64));
+  cake::optim::Adam adam(std::vector{w}, cake::optim::AdamOptions{.lr = 0.01, .capturable = true});
+  cake::optim::SGD sgd(std::vector{w}, cake::optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+  {
+    Graph graph(fake, alloc);
+    CHECK(error_of([&] { graph.capture([&] { adam.step(); }); }).find("inside a CUDA graph capture") !=
+          std::string::npos);
+    CHECK(error_of([&] { graph.capture([&] { sgd.step(); }); }).find("inside a CUDA graph capture") !=
+          std::string::npos);
+    CHECK_FALSE(graph.captured());
+  }
+  // After an eager (warm-up) step the state exists, and a captured step makes none.
+  adam.step();
+  sgd.step();
+  Graph graph(fake, alloc);
+  CHECK_NOTHROW(graph.capture([&] {
+    adam.step();
+    sgd.step();
+  }));
+  CHECK(graph.captured());
 }
