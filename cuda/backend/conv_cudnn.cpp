@@ -14,6 +14,17 @@
 // algorithm that cuDNN supports for this case and that keeps float32 in float32 arithmetic
 // unless set_allow_tf32(true). The workspace comes from the caching allocator.
 //
+// NOTE [ 16-bit bias ]
+// A bfloat16/float16 convolution with a bias (or a bias gradient) is computed in float32 on
+// widened copies and rounded once, as the CPU reference does (cpu/nn_routing.cpp). cuDNN's
+// legacy API has no 16-bit-in, float32-out convolution, so the 16-bit path would round the
+// convolution to 16 bits and cudnnAddTensor would round again after adding the bias: where the
+// bias cancels the sum, that second result is off by many units in its last place. Autocast
+// never takes this path (it adds the bias in float32 itself), so the cost of the float32
+// convolution falls only on direct 16-bit calls with a bias. The bias gradient likewise is one
+// float32 sum of the widened gradient, rounded once (cudnnConvolutionBackwardBias on float32,
+// the configuration the float32 path already uses).
+//
 // Fallback: when cuDNN supports no algorithm for a case, or the chosen one refuses to run
 // (CUDNN_STATUS_NOT_SUPPORTED; the case is then remembered), or the descriptors cannot describe
 // it (a transposed convolution whose output_padding is not smaller than its stride), the CPU
@@ -237,7 +248,14 @@ void copy_back(const Tensor& device_out, const Tensor& host_out) {
 
 // ---- the stubs --------------------------------------------------------------------------------
 
+Tensor widened(const Tensor& t) { return t.defined() ? native::to_dtype(t, kFloat32) : Tensor(); }
+
 void conv_forward(const ConvGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y) {
+  if (is_half(x.dtype()) && bias.defined()) {  // NOTE [ 16-bit bias ]
+    const Tensor wide_y = make_empty(y.sizes(), kFloat32, y.device());
+    conv_forward(g, widened(x), widened(weight), widened(bias), wide_y);
+    return native::copy_(y, wide_y);
+  }
   auto fallback = [&] {
     const Tensor y_host = host_empty(y);
     native::conv2d_forward_stub(kCPU, g, host(x), host(weight), host(bias), y_host);
@@ -290,6 +308,17 @@ void conv_backward_data(const ConvGeometry& g, const Tensor& grad_y, const Tenso
 
 void conv_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor& grad_y, const Tensor& grad_weight,
                           const Tensor& grad_bias) {
+  if (is_half(x.dtype()) && grad_bias.defined()) {  // NOTE [ 16-bit bias ]
+    conv_backward_weight(g, x, grad_y, grad_weight, Tensor());
+    const Tensor wide_gy = widened(grad_y);
+    const Tensor wide_gb = make_empty(grad_bias.sizes(), kFloat32, grad_bias.device());
+    const Descriptors wide(g, kFloat32);
+    const Scaling s{.type = wide.type};
+    check_cudnn(cudnnConvolutionBackwardBias(handle(), s.one(), wide.y, wide_gy.raw_data(), s.zero(), wide.bias,
+                                             wide_gb.raw_data()),
+                "cudnnConvolutionBackwardBias");
+    return native::copy_(grad_bias, wide_gb);
+  }
   auto fallback = [&] {
     const Tensor gw_host = host_empty(grad_weight), gb_host = host_empty(grad_bias);
     native::conv2d_backward_weight_stub(kCPU, g, host(x), host(grad_y), gw_host, gb_host);

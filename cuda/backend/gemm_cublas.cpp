@@ -37,8 +37,15 @@ cublasHandle_t handle() {
   }();
   check_cublas(cublasSetStream(h, static_cast<cudaStream_t>(current_stream())), "cublasSetStream");
   // float32 on tensor cores rounds the inputs to TF32 (10-bit mantissa): opt-in only.
-  check_cublas(cublasSetMathMode(h, allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
-               "cublasSetMathMode");
+  // CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION: without it cuBLAS may reduce the partial
+  // sums of a split-K GEMM in the *output* type, so a bfloat16/float16 result would be rounded
+  // more than once (many units in the last place where the partial sums cancel), not the float32
+  // accumulation rounded once that native::gemm promises and the CPU reference computes (cuBLAS
+  // guide, cublasMath_t; PyTorch sets it unless allow_{bf16,fp16}_reduced_precision_reduction).
+  // It changes nothing where the output type is the compute type (float32, float64).
+  const int mode = (allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH) |
+                   CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION;
+  check_cublas(cublasSetMathMode(h, static_cast<cublasMath_t>(mode)), "cublasSetMathMode");
   return h;
 }
 

@@ -183,3 +183,20 @@ TEST_CASE("conv2d of 16-bit tensors on the CPU: the float32 convolution of the s
   CHECK(values(xg.grad()) == values(x32.grad().to(kBFloat16)));
   CHECK(values(wg.grad()) == values(w32.grad().to(kBFloat16)));
 }
+
+TEST_CASE("conv2d of 16-bit tensors with a bias on the CPU: the bias joins the float32 sum, one rounding") {
+  // The reference tests/cuda/test_half_gpu.cpp holds cuDNN to (NOTE [ 16-bit bias ] in
+  // cuda/backend/conv_cudnn.cpp).
+  manual_seed(6);
+  const Tensor x = randn({2, 3, 9, 9}).to(kBFloat16), w = randn({4, 3, 3, 3}).to(kBFloat16);
+  const Tensor b = randn({4}).to(kBFloat16);
+  const Conv2dParams p{.stride = {2, 2}, .padding = {1, 1}};
+  const Tensor wg = w.detach().requires_grad_(true), bg = b.detach().requires_grad_(true);
+  const Tensor y = conv2d(x, wg, bg, p);
+  CHECK(y.dtype() == kBFloat16);
+  CHECK(values(y) == values(conv2d(x.to(kFloat32), w.to(kFloat32), b.to(kFloat32), p).to(kBFloat16)));
+  y.to(kFloat32).sum().backward();
+  REQUIRE(bg.grad().defined());
+  CHECK(bg.grad().dtype() == kBFloat16);
+  CHECK(values(bg.grad()) == std::vector<double>(4, 2.0 * 5 * 5));  // the sum of the ones: N * OH * OW
+}
