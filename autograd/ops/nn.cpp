@@ -72,6 +72,12 @@ Tensor widened(const Tensor& t) { return to(t, t.device(), kFloat32); }
 Tensor plus_channel_bias(const Tensor& y, const Tensor& bias) {
   return bias.defined() ? y + reshape(bias, {1, bias.size(0), 1, 1}) : y;
 }
+// The bias's gradient, the sum of gy over the batch and the pixels: for 16-bit gy summed in float32
+// and rounded once (reductions take no 16-bit tensors: tensor/half.h).
+Tensor channel_sums(const Tensor& gy) {
+  if (!is_half(gy.dtype())) return native::sum(gy, {0, 2, 3});
+  return native::to_dtype(native::sum(native::to_dtype(gy, kFloat32), {0, 2, 3}), gy.dtype());
+}
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
@@ -92,7 +98,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
              Tensor gx, gw, gb;
              if (need_x) gx = native::conv2d_backward_data(gy, sw.get(), g);
              if (need_w) std::tie(gw, gb) = native::conv2d_backward_weight(sx.get(), gy, g, need_b);
-             else if (need_b) gb = native::sum(gy, {0, 2, 3});
+             else if (need_b) gb = channel_sums(gy);
              return TensorList{gx, gw, gb};
            });
   }
@@ -118,7 +124,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
              Tensor gx, gw, gb;
              if (need_x) gx = native::conv2d_forward(gy, sw.get(), Tensor(), g);
              if (need_w) gw = native::conv2d_backward_weight(gy, sx.get(), g, false).first;
-             if (need_b) gb = native::sum(gy, {0, 2, 3});
+             if (need_b) gb = channel_sums(gy);
              return TensorList{gx, gw, gb};
            });
   }

@@ -197,6 +197,11 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& weight, const Ten
   check_floating(x, op, "input");
   check_same_kind(x, weight, op, "weight");
   const Tensor bias = bias_in.defined() ? conv_operand(bias_in, x, {g.in_channels}, op, "bias") : Tensor();
+  if (is_half(x.dtype()) && bias.defined()) {  // the bias joins in float32, one rounding (tensor/half.h)
+    const Tensor wide = conv_transpose2d_forward(to_dtype(x, kFloat32), to_dtype(weight, kFloat32),
+                                                 to_dtype(bias, kFloat32), g);
+    return to_dtype(wide, x.dtype());
+  }
   Tensor y = conv2d_backward_data(x, weight, g);
   if (bias.defined() && y.numel() > 0) binary_(BinaryOp::Add, y, view(bias, {1, g.in_channels, 1, 1}));
   return y;

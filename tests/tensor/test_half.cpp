@@ -200,3 +200,20 @@ TEST_CASE("conv2d of 16-bit tensors with a bias on the CPU: the bias joins the f
   CHECK(bg.grad().dtype() == kBFloat16);
   CHECK(values(bg.grad()) == std::vector<double>(4, 2.0 * 5 * 5));  // the sum of the ones: N * OH * OW
 }
+
+TEST_CASE("16-bit conv_transpose2d with a bias, and a bias gradient without the weight's, are summed in float32") {
+  manual_seed(9);
+  const Tensor x = randn({2, 4, 5, 5}).to(kBFloat16), w = randn({4, 3, 3, 3}).to(kBFloat16);
+  const Tensor b = randn({3}).to(kBFloat16);
+  const ConvTranspose2dParams p{.stride = {2, 2}};
+  const Tensor y = conv_transpose2d(x, w, b, p);
+  CHECK(y.dtype() == kBFloat16);
+  const Tensor reference = conv_transpose2d(x.to(kFloat32), w.to(kFloat32), b.to(kFloat32), p);
+  CHECK(values(y) == values(reference.to(kBFloat16)));
+  // Only the bias learns: its gradient is the sum of the upstream gradient over batch and pixels.
+  const Tensor w_fixed = randn({6, 4, 3, 3}).to(kBFloat16), b_learn = randn({6}).to(kBFloat16).requires_grad_(true);
+  conv2d(x, w_fixed, b_learn, {}).to(kFloat32).sum().backward();
+  REQUIRE(b_learn.grad().defined());
+  CHECK(b_learn.grad().dtype() == kBFloat16);
+  CHECK(values(b_learn.grad()) == std::vector<double>(6, 2.0 * 3 * 3));  // batch 2 x 3 x 3 output pixels
+}
