@@ -36,7 +36,7 @@
 //     one after the other on the same stream and replayed in that order may reuse each other's
 //     freed temporaries. When the last holder releases P, its unused segments go back to the
 //     device, and each segment with a live tensor (a graph's output still referenced) when that
-//     tensor is freed.
+//     tensor is freed (or, freed during another capture, when that capture ends).
 //   * During a capture the allocator makes no call that would break it: no cudaEventQuery or
 //     cudaEventSynchronize (adoption across streams and the out-of-memory retry are skipped), no
 //     cudaFree, and no event record on any stream (an event recorded on the capturing stream
@@ -371,6 +371,13 @@ void CachingAllocator::end_capture(Stream stream) {
     api_.record_event(s->last_free, s->stream);
   }
   events_deferred_.clear();
+  // Segments of released pools whose last block was freed during the capture (a graph's output
+  // dropped while the next graph was captured, as the Trainer's loss is) could not go back then;
+  // they go now, instead of waiting for an empty_cache() or an out-of-memory retry.
+  std::vector<Block*> orphans;
+  for (auto& [ptr, b] : free_blocks_)
+    if (b->whole_segment() && b->segment->pool != 0 && pools_.at(b->segment->pool).holds == 0) orphans.push_back(b);
+  for (Block* b : orphans) release_segment(b);
 }
 
 std::size_t CachingAllocator::pool_reserved_bytes(PoolId pool) const {

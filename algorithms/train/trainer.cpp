@@ -374,7 +374,11 @@ double Trainer::train_one_epoch(data::DataLoader& loader) {
                   << "'s step cannot be captured (Adam, AdamW and SGD can); it trains eagerly\n";
     }
   }
-  if (captured_ != nullptr) on_graph_stream.emplace(captured_->stream.get());
+  if (captured_ != nullptr) {
+    on_graph_stream.emplace(captured_->stream.get());
+    // An epoch left early (a non-finite eager loss, should_stop) did not read its replays' sum.
+    captured_->loss_sum.zero_();
+  }
   const std::int64_t num_batches = loader.num_batches();
   const std::int64_t epoch = loader.epoch() + 1;  // the one begin() starts
   double total = 0.0;

@@ -331,3 +331,23 @@ TEST_CASE_FIXTURE(OnSideStream, "optimiser state is never created inside a captu
   }));
   CHECK(graph.captured());
 }
+
+// The Trainer's pattern when it captures again: the old graph is reset while its output (the
+// loss) lives, and the output is dropped inside the next capture, when nothing may be freed.
+TEST_CASE_FIXTURE(OnSideStream, "a released pool's segment freed into during a later capture goes back after it") {
+  Graph first(fake, alloc), second(fake, alloc);
+  void* output = nullptr;
+  first.capture([&] { output = alloc.allocate(KiB); });
+  first.reset();
+  CHECK(fake.live_device_allocations() == 1);
+  void* next_output = nullptr;
+  second.capture([&] {
+    alloc.deallocate(output, 0);  // during the capture: no cudaFree (the fake would throw)
+    next_output = alloc.allocate(KiB);
+  });
+  CHECK(fake.live_device_allocations() == 1);  // the first pool's segment went back at capture_end
+  alloc.deallocate(next_output, 0);
+  second.reset();
+  CHECK(fake.live_device_allocations() == 0);
+  CHECK(alloc.stats().reserved_bytes == 0);
+}
