@@ -53,27 +53,47 @@ DeviceApi& available_device_api() {
   return api;
 }
 
-// The process's side streams, made on first use and never destroyed (see SideStream in graph.h);
-// handed out in turn. Two SideStreams may share one: their work is then ordered, never wrong.
-Stream pooled_stream() {
-  constexpr std::size_t kStreams = 4;
-  static std::mutex mutex;
-  static std::vector<Stream> streams;
-  static std::size_t next = 0;
-  const std::lock_guard lock(mutex);
-  if (streams.size() < kStreams) streams.push_back(available_device_api().create_stream());
-  return streams[next++ % streams.size()];
+// The process's side streams, made on first use and never destroyed (see SideStream in graph.h).
+// A stream is lent to one SideStream at a time and taken back when it goes: two live SideStreams
+// never share one, which matters while one of them is captured (capture is per stream, so another
+// thread's work on a shared stream would be recorded into the graph).
+struct StreamLender {
+  std::mutex mutex;
+  std::vector<Stream> free;
+};
+StreamLender& stream_lender() {
+  static auto* lender = new StreamLender;  // never destroyed, like the streams
+  return *lender;
+}
+
+Stream borrow_stream() {
+  StreamLender& lender = stream_lender();
+  {
+    const std::lock_guard lock(lender.mutex);
+    if (!lender.free.empty()) {
+      const Stream stream = lender.free.back();
+      lender.free.pop_back();
+      return stream;
+    }
+  }
+  return available_device_api().create_stream();
+}
+
+void return_stream(Stream stream) {
+  StreamLender& lender = stream_lender();
+  const std::lock_guard lock(lender.mutex);
+  lender.free.push_back(stream);
 }
 
 }  // namespace
 
-SideStream::SideStream() : owner_(nullptr), stream_(pooled_stream()) {}
+SideStream::SideStream() : owner_(nullptr), stream_(borrow_stream()) {}
 SideStream::SideStream(DeviceApi& api) : owner_(&api), stream_(api.create_stream()) {}
 SideStream::~SideStream() {
-  if (owner_ == nullptr) return;
   try {
-    owner_->destroy_stream(stream_);
-  } catch (...) {  // a destructor must not throw
+    if (owner_ == nullptr) return_stream(stream_);  // a pooled stream: lent again, never destroyed
+    else owner_->destroy_stream(stream_);
+  } catch (...) {  // a destructor must not throw (a stream not taken back is merely not reused)
   }
 }
 

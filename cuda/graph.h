@@ -30,10 +30,12 @@
 namespace cake::cuda {
 
 // A stream other than the legacy default one (non-blocking: it does not order itself with the
-// legacy stream), for StreamGuard. SideStream() hands out one of a few process-wide streams that
-// are never destroyed, as PyTorch's stream pool does: the caching allocator remembers the stream
-// of every segment and records an event on it whenever a tensor made there is freed, which may
-// be long after the code that used the stream has returned (an optimiser's state, gradients).
+// legacy stream), for StreamGuard. SideStream() borrows one of the process's side streams and
+// gives it back when it goes, so two live SideStreams never share one (a capture records all the
+// work of its stream, whichever thread queued it). The streams are never destroyed, as PyTorch's
+// stream pool's are not: the caching allocator remembers the stream of every segment and records
+// an event on it whenever a tensor made there is freed, which may be long after the code that
+// used the stream has returned (an optimiser's state, gradients).
 // SideStream(api) makes a stream of its own and destroys it with the object: for tests on a fake
 // device only.
 class SideStream {
