@@ -29,6 +29,20 @@ void check_settings(const char* optimizer, const AdamSettings& s) {
   CAKE_CHECK(s.weight_decay >= 0.0, optimizer, ": weight_decay must be non-negative, got ", s.weight_decay);
 }
 
+// The moment estimates updated in place (Kingma & Ba, Algorithm 1): m <- beta1 m + (1 - beta1) g,
+// v <- beta2 v + (1 - beta2) g^2, and with AMSGrad v_max <- max(v_max, v). Returns the second
+// moment the denominator uses (v, or v_max).
+Tensor update_moments(ParamState& state, const Tensor& grad, const AdamSettings& s) {
+  Tensor& exp_avg = state.tensors["exp_avg"];
+  Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
+  exp_avg.mul_(s.beta1).add_(grad, 1.0 - s.beta1);
+  exp_avg_sq.mul_(s.beta2).add_(grad * grad, 1.0 - s.beta2);
+  if (!s.amsgrad) return exp_avg_sq;
+  Tensor& max_exp_avg_sq = state.tensors["max_exp_avg_sq"];
+  max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq));
+  return max_exp_avg_sq;
+}
+
 // The reference update, one tensor op per line of the algorithm in adam.h.
 void adam_reference_step(Tensor& p, ParamState& state, const AdamSettings& s, double step_size,
                          double bias_correction2_sqrt) {
@@ -38,17 +52,8 @@ void adam_reference_step(Tensor& p, ParamState& state, const AdamSettings& s, do
   } else if (s.weight_decay != 0.0) {
     grad = grad + p * s.weight_decay;                                 // Adam: L2 through the gradient
   }
-  Tensor& exp_avg = state.tensors["exp_avg"];
-  Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
-  exp_avg.mul_(s.beta1).add_(grad, 1.0 - s.beta1);
-  exp_avg_sq.mul_(s.beta2).add_(grad * grad, 1.0 - s.beta2);
-  Tensor second_moment = exp_avg_sq;
-  if (s.amsgrad) {
-    Tensor& max_exp_avg_sq = state.tensors["max_exp_avg_sq"];
-    max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq));
-    second_moment = max_exp_avg_sq;
-  }
-  Tensor denom = second_moment.sqrt();
+  Tensor denom = update_moments(state, grad, s).sqrt();
+  const Tensor exp_avg = state.tensors["exp_avg"];
   denom.div_(bias_correction2_sqrt).add_(s.eps);
   p.add_(exp_avg / denom, -step_size);
 }
@@ -68,17 +73,8 @@ void adam_capturable_reference_step(Tensor& p, ParamState& state, const AdamSett
   } else if (s.weight_decay != 0.0) {
     grad = grad + p * s.weight_decay;
   }
-  Tensor& exp_avg = state.tensors["exp_avg"];
-  Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
-  exp_avg.mul_(s.beta1).add_(grad, 1.0 - s.beta1);
-  exp_avg_sq.mul_(s.beta2).add_(grad * grad, 1.0 - s.beta2);
-  Tensor second_moment = exp_avg_sq;
-  if (s.amsgrad) {
-    Tensor& max_exp_avg_sq = state.tensors["max_exp_avg_sq"];
-    max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq));
-    second_moment = max_exp_avg_sq;
-  }
-  Tensor denom = second_moment.sqrt();
+  Tensor denom = update_moments(state, grad, s).sqrt();
+  const Tensor exp_avg = state.tensors["exp_avg"];
   denom.div_(bias_correction2_sqrt).add_(s.eps);
   p.sub_(exp_avg / denom * step_size);
 }
