@@ -1,6 +1,6 @@
 // Gradient-check rows for the matrix products (autograd/ops/linalg.cpp): matmul in every
 // shape case (matrices, batches with broadcasting, vectors, transposed views), mm, bmm,
-// addmm, outer, dot, trace and cdist_squared.
+// addmm, outer, dot, trace and cdist_squared; matmul and addmm inside an autocast scope.
 #include "gradcheck_table.h"
 
 using namespace cake;
@@ -30,6 +30,18 @@ CAKE_GRADCHECK_CASES(linalg) {
       {"matmul batch @ vector", [] { return inputs({{2, 3, 4}, {4}}); },
        [](const TensorList& x) { return matmul(x[0], x[1]); }},
       {"matmul same input twice", [] { return inputs({{3, 3}}); }, [](const TensorList& x) { return matmul(x[0], x[0].t()); }},
+      // Inside an autocast scope (autograd/autocast.h) float64 is never lowered: the same exact
+      // gradients (the lowered float32 case is tested against its 16-bit products in test_autocast.cpp).
+      {"matmul in an autocast scope", [] { return inputs({{3, 4}, {4, 5}}); },
+       [](const TensorList& x) {
+         const autocast scope(x[0].device(), kBFloat16);
+         return matmul(x[0], x[1]);
+       }},
+      {"addmm in an autocast scope", [] { return inputs({{5}, {3, 4}, {4, 5}}); },
+       [](const TensorList& x) {
+         const autocast scope(x[0].device(), kFloat16);
+         return addmm(x[0], x[1], x[2], 0.5, 2.0);
+       }},
       {"mm", [] { return inputs({{3, 4}, {4, 2}}); }, [](const TensorList& x) { return mm(x[0], x[1]); }},
       {"bmm", [] { return inputs({{2, 3, 4}, {2, 4, 5}}); }, [](const TensorList& x) { return bmm(x[0], x[1]); }},
       {"addmm broadcast c", [] { return inputs({{5}, {3, 4}, {4, 5}}); },

@@ -17,6 +17,11 @@ CAKE_GRADCHECK_CASES(nn) {
       // convolution: input, weight, bias
       {"conv2d", [] { return inputs({{2, 3, 5, 5}, {4, 3, 3, 3}, {4}}); },
        [](const TensorList& x) { return conv2d(x[0], x[1], x[2]); }},
+      {"conv2d in an autocast scope (float64 is never lowered)", [] { return inputs({{2, 3, 5, 5}, {4, 3, 3, 3}, {4}}); },
+       [](const TensorList& x) {
+         const autocast scope(x[0].device(), kBFloat16);
+         return conv2d(x[0], x[1], x[2]);
+       }},
       {"conv2d stride padding", [] { return inputs({{2, 2, 6, 5}, {3, 2, 3, 2}, {3}}); },
        [](const TensorList& x) { return conv2d(x[0], x[1], x[2], {.stride = {2, 1}, .padding = {1, 1}}); }},
       {"conv2d dilation groups", [] { return inputs({{1, 4, 7, 7}, {6, 2, 3, 3}}); },
