@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -195,6 +197,7 @@ void nearest_rows_kernel(const Tensor& x, const Tensor& centres, const Tensor& s
     std::vector<T> distances(static_cast<std::size_t>(block * k));
     pairwise::row_squared_norms(x.data_ptr<T>(), n, d, x_sq.data());
     pairwise::row_squared_norms(centres.data_ptr<T>(), k, d, c_sq.data());
+    const bool any_nan_centre = std::any_of(c_sq.begin(), c_sq.end(), [](T v) { return std::isnan(v); });
     T* sq = sq_out.data_ptr<T>();
     std::int64_t* labels = labels_out.data_ptr<std::int64_t>();
     for (std::int64_t start = 0; start < n; start += block) {
@@ -203,9 +206,19 @@ void nearest_rows_kernel(const Tensor& x, const Tensor& centres, const Tensor& s
                                   c_sq.data(), d, distances.data());
       for (std::int64_t i = 0; i < rows; ++i) {
         const T* row = distances.data() + i * k;
-        const std::int64_t best = std::min_element(row, row + k) - row;
-        sq[start + i] = row[best];
-        labels[start + i] = best;
+        // NaN never wins, as on CUDA: squared_distances' clamp at 0 turns a NaN distance into 0,
+        // so rows and centres holding a NaN (a NaN squared norm) are set aside here instead.
+        std::int64_t best = -1;
+        if (!std::isnan(x_sq[start + i])) {
+          if (!any_nan_centre) {
+            best = std::min_element(row, row + k) - row;
+          } else {
+            for (std::int64_t j = 0; j < k; ++j)
+              if (!std::isnan(c_sq[j]) && (best < 0 || row[j] < row[best])) best = j;
+          }
+        }
+        sq[start + i] = best < 0 ? std::numeric_limits<T>::quiet_NaN() : row[best];
+        labels[start + i] = best < 0 ? 0 : best;  // no candidate: label 0, distance NaN
       }
     }
   });

@@ -68,6 +68,8 @@ using CdistSquaredFn = void (*)(const Tensor& a, const Tensor& b, const Tensor& 
 CAKE_DECLARE_DISPATCH(CdistSquaredFn, cdist_squared_stub);
 // For each row x_i of x [N, D], its nearest row of centres [K, D] (K >= 1) in squared Euclidean
 // distance: (|x_i - c_label|^2 clamped at 0 [N], label int64 [N]), the first of equal distances.
+// NaN never wins: a centre with a NaN is passed over, and a row with a NaN, or with only such
+// centres, gets label 0 and distance NaN (on every device).
 // The same as min(cdist_squared(x, centres), 1) without the [N, K] matrix held at once: k-means'
 // assignment step. On CUDA, one GEMM per block of rows and an arg-min that reads its product once.
 std::pair<Tensor, Tensor> nearest_rows(const Tensor& x, const Tensor& centres);

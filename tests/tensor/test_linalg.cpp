@@ -295,6 +295,17 @@ TEST_CASE("nearest_rows: each row's nearest centre and its squared distance, as 
   CHECK(labels.item<std::int64_t>() == 0);
   CHECK(sq.item<double>() == 0.0);
   CHECK(native::nearest_rows(zeros({0, 2}), twice).second.sizes() == Shape{0});
+  // NaN never wins, as on CUDA: a NaN centre is passed over; a row with a NaN (or only NaN
+  // centres) gets label 0 and distance NaN.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor with_nan_centre = tensor({nan, 0.0, 5.0, 5.0, 1.0, 1.0}, {3, 2});
+  const auto [nsq, nlabels] = native::nearest_rows(tensor({1.0, 1.0, nan, 2.0}, {2, 2}), with_nan_centre);
+  CHECK(values(nlabels) == std::vector<double>{2, 0});
+  CHECK(values(nsq)[0] == 0.0);
+  CHECK(std::isnan(values(nsq)[1]));
+  const auto [all_nan_sq, all_nan_labels] = native::nearest_rows(tensor({1.0, 1.0}, {1, 2}), tensor({nan, 1.0}, {1, 2}));
+  CHECK(all_nan_labels.item<std::int64_t>() == 0);
+  CHECK(std::isnan(all_nan_sq.item<double>()));
   CHECK_THROWS_WITH_AS(native::nearest_rows(zeros({2, 3}), zeros({0, 3})), doctest::Contains("K >= 1"), Error);
   CHECK_THROWS_WITH_AS(native::nearest_rows(zeros({2, 3}), zeros({4, 2})), doctest::Contains("[2, 3] and [4, 2]"),
                        Error);
