@@ -16,8 +16,8 @@
 # cuDNN, NCCL: sonames 13, 12, 9 and 2) come from the GPU machine: its toolkit, or PyTorch's pip
 # packages (nvidia/*/lib), found at run time.
 # `run` prints one line per test program and the benchmark table (bench_cuda against
-# bench/cuda/peer_cuda.py, PyTorch on the same GPU in the same session), then two CLI runs on the
-# GPU; it exits non-zero when a test program fails or is skipped (a skip there means no device).
+# bench/cuda/peer_cuda.py, PyTorch on the same GPU in the same session), then five CLI runs on the
+# GPU (the conv autoencoder eager, with a CUDA graph and in bfloat16; pca; kmeans); it exits non-zero when a test program fails or is skipped (a skip there means no device).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,14 +85,19 @@ run() {
            ratio = ($1 in torch && torch[$1] > 0) ? sprintf("%.2f", $2 / torch[$1]) : "-"
            printf "%-32s %12s %12s %8s\n", $1, $2, t, ratio }' "$root/bench_torch.txt" "$root/bench_cake.txt"
   } | tee -a "$results"
-  # Two commands end to end on the GPU, on the test split the bundle carries.
+  # Commands end to end on the GPU, on the test split the bundle carries, with their wall times.
   export CAKE_FASHION_MNIST_DIR=$PWD/$root/unpacked/data
-  for command in "conv-autoencoder --set epochs=3" "kmeans"; do
-    local rc=0
+  local run=0
+  for command in "conv-autoencoder --set epochs=3" "conv-autoencoder --set epochs=3 cuda_graph=true" \
+                 "conv-autoencoder --set epochs=3 precision=bfloat16" "pca" "kmeans"; do
+    local rc=0 start
+    start=$(date +%s.%N)
+    run=$((run + 1))
     # shellcheck disable=SC2086  # the command's words
-    timeout 120 "$bin/cake" run $command --data fashion-mnist:test --device cuda --out "$root/runs/${command%% *}" \
-      --quiet >> "$root/logs/cli.log" 2>&1 || rc=$?
-    echo "cake run $command --device cuda: exit $rc" | tee -a "$results"
+    timeout 120 "$bin/cake" run $command --data fashion-mnist:test --device cuda \
+      --out "$root/runs/$run-${command%% *}" --quiet >> "$root/logs/cli.log" 2>&1 || rc=$?
+    printf 'cake run %s --device cuda: exit %d, %.1f s\n' "$command" "$rc" \
+      "$(echo "$(date +%s.%N) - $start" | awk '{print $1 - $3}')" | tee -a "$results"
     [[ $rc -eq 0 ]] || status=1
   done
   echo "== exit status $status" | tee -a "$results"
