@@ -18,9 +18,10 @@
 // reaches the input (each output spreads its gradient over its four pixels with the bilinear
 // weights) and the grid (the weights' derivative in x and y), so a network that predicts theta
 // learns where to look. The derivative in x is discontinuous where x crosses a pixel centre, as
-// in every bilinear sampler. The CPU kernel is a direct loop (a batched op with no BLAS form);
-// tensors on another device are computed on the CPU and moved back. The backward is itself a
-// loop, so grid_sample is differentiable once (create_graph = true through it is an error).
+// in every bilinear sampler. Forward and backward are kernels (a batched gather with no BLAS
+// form) that run on the tensors' device: a direct loop on the CPU, CUDA kernels on a GPU
+// (native/nn_kernels.h). The backward is itself a kernel, so grid_sample is differentiable once
+// (create_graph = true through it is an error).
 #pragma once
 
 #include "cake/tensor/tensor.h"

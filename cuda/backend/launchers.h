@@ -1,5 +1,6 @@
-// cuda/backend/launchers.h: the launchers of the row, nn, optimiser, random and indexing
-// kernels, as the glue (g++) sees them; kernel_api.h has the elementwise and reduce ones.
+// cuda/backend/launchers.h: the launchers of the row, nn (grid sampling included), optimiser,
+// random and indexing kernels, as the glue (g++) sees them; kernel_api.h has the elementwise and
+// reduce ones.
 //
 //   kernels::launch_softmax(ScalarType::Float32, x, y, outer, D, inner, /*log=*/false, stream);
 //
@@ -11,6 +12,7 @@
 #include <cstdint>
 
 #include "cake/cuda/backend/kernel_api.h"
+#include "cake/tensor/bilinear.h"
 
 namespace cake::cuda::kernels {
 
@@ -77,6 +79,16 @@ void launch_max_pool_backward(ScalarType type, const PoolShape& p, const void* g
                               void* grad_x, Stream stream);
 void launch_avg_pool(ScalarType type, const PoolShape& p, const void* x, void* y, Stream stream);
 void launch_avg_pool_backward(ScalarType type, const PoolShape& p, const void* grad_y, void* grad_x, Stream stream);
+
+// ---- bilinear grid sampling (grid_sample_kernels.cu; tensor/bilinear.h has the arithmetic) ---
+// out [n, c, h_out, w_out] = input [n, c, h_in, w_in] read at grid [n, h_out, w_out, 2].
+void launch_grid_sample(ScalarType type, const bilinear::SampleShape& s, const void* input, const void* grid,
+                        bool align_corners, void* out, Stream stream);
+// grad_input must hold zeros: points add into their corners by atomics. grad_grid is overwritten.
+// Either may be null (not wanted).
+void launch_grid_sample_backward(ScalarType type, const bilinear::SampleShape& s, const void* grad_out,
+                                 const void* input, const void* grid, bool align_corners, void* grad_input,
+                                 void* grad_grid, Stream stream);
 
 // ---- fused optimiser steps (optim/fused.h), one pass over `numel` contiguous elements --------
 struct AdamScalars {

@@ -23,6 +23,8 @@ CAKE_DEFINE_DISPATCH(BatchNormForwardFn, batch_norm_forward_stub);
 CAKE_DEFINE_DISPATCH(BatchNormBackwardFn, batch_norm_backward_stub);
 CAKE_DEFINE_DISPATCH(SoftmaxFn, softmax_stub);
 CAKE_DEFINE_DISPATCH(SoftmaxBackwardFn, softmax_backward_stub);
+CAKE_DEFINE_DISPATCH(GridSampleForwardFn, grid_sample_forward_stub);
+CAKE_DEFINE_DISPATCH(GridSampleBackwardFn, grid_sample_backward_stub);
 
 // ---- which CPU implementation runs ----------------------------------------------------------
 namespace {
@@ -437,6 +439,55 @@ Tensor softmax_backward(const Tensor& grad_y, const Tensor& y, std::int64_t dim)
 }
 Tensor log_softmax_backward(const Tensor& grad_y, const Tensor& y, std::int64_t dim) {
   return softmax_grad(grad_y, y, dim, true, "log_softmax_backward");
+}
+
+// ---- bilinear grid sampling -----------------------------------------------------------------
+
+bilinear::SampleShape grid_sample_shape(const Tensor& input, const Tensor& grid) {
+  CAKE_CHECK(input.defined() && grid.defined(), "grid_sample: input and grid must be defined");
+  CAKE_CHECK(input.dim() == 4, "grid_sample: input must be [N, C, H, W], got shape ", input.sizes());
+  CAKE_CHECK(grid.dim() == 4 && grid.size(3) == 2 && grid.size(0) == input.size(0),
+             "grid_sample: grid must be [N, H_out, W_out, 2] with N = ", input.size(0), ", got shape ", grid.sizes());
+  CAKE_CHECK(input.dtype() == grid.dtype(), "grid_sample: input (", dtype_name(input.dtype()), ") and grid (",
+             dtype_name(grid.dtype()), ") must have the same dtype");
+  CAKE_CHECK(input.device() == grid.device(), "grid_sample: input and grid must be on the same device");
+  CAKE_CHECK(input.dtype() == kFloat32 || input.dtype() == kFloat64,
+             "grid_sample: expected a floating-point tensor (float32 or float64), got ", dtype_name(input.dtype()));
+  return {input.size(0), input.size(1), input.size(2), input.size(3), grid.size(1), grid.size(2)};
+}
+
+Tensor grid_sample_forward(const Tensor& input_in, const Tensor& grid_in, bool align_corners) {
+  const bilinear::SampleShape s = grid_sample_shape(input_in, grid_in);
+  const Tensor input = contiguous(input_in), grid = contiguous(grid_in);
+  Tensor out = make_empty({s.n, s.c, s.h_out, s.w_out}, input.dtype(), input.device());
+  if (out.numel() > 0) grid_sample_forward_stub(input.device(), s, input, grid, align_corners, out);
+  return out;
+}
+
+std::pair<Tensor, Tensor> grid_sample_backward(const Tensor& grad_out_in, const Tensor& input_in, const Tensor& grid_in,
+                                               bool align_corners, bool need_input, bool need_grid) {
+  const char* op = "grid_sample_backward";
+  const bilinear::SampleShape s = grid_sample_shape(input_in, grid_in);
+  CAKE_CHECK(grad_out_in.defined(), op, ": the output gradient must be defined");
+  check_same_kind(input_in, grad_out_in, op, "output gradient");
+  check_shape(grad_out_in, {s.n, s.c, s.h_out, s.w_out}, op, "output gradient");
+  const Tensor input = contiguous(input_in), grid = contiguous(grid_in), grad_out = contiguous(grad_out_in);
+  std::pair<Tensor, Tensor> r;
+  if (need_input) {
+    // The kernels scatter into the four corners of each point: they add to zeros.
+    r.first = make_empty(input.sizes(), input.dtype(), input.device());
+    fill_(r.first, 0);
+  }
+  if (need_grid) r.second = make_empty(grid.sizes(), grid.dtype(), grid.device());
+  // With no output point (or no channel) nothing is read: grad_input stays 0, and every point's
+  // grid gradient is an empty sum over channels, 0.
+  if (grad_out.numel() == 0) {
+    if (need_grid) fill_(r.second, 0);
+    return r;
+  }
+  if (need_input || need_grid)
+    grid_sample_backward_stub(input.device(), s, grad_out, input, grid, align_corners, r.first, r.second);
+  return r;
 }
 
 }  // namespace cake::native

@@ -1,5 +1,6 @@
 // native/nn_kernels.h: the neural-network kernels without autograd: convolution (forward,
-// backward-data, backward-weight), pooling, batch normalisation and softmax.
+// backward-data, backward-weight), pooling, batch normalisation, softmax and bilinear grid
+// sampling.
 //
 //   ConvGeometry g = conv2d_geometry(x.sizes(), w.sizes(), {.stride = {2, 2}, .padding = {1, 1}}, "conv2d");
 //   Tensor y  = cake::native::conv2d_forward(x, w, b, g);
@@ -28,6 +29,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "cake/tensor/bilinear.h"
 #include "cake/tensor/dispatch.h"
 #include "cake/tensor/tensor.h"
 
@@ -212,5 +214,30 @@ Tensor softmax(const Tensor& x, std::int64_t dim);
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
 Tensor softmax_backward(const Tensor& grad_y, const Tensor& y, std::int64_t dim);
 Tensor log_softmax_backward(const Tensor& grad_y, const Tensor& y, std::int64_t dim);
+
+// ---- bilinear grid sampling (grid_sample: zero padding) -------------------------------------
+// input [N, C, H_in, W_in] read at grid [N, H_out, W_out, 2] (normalised (x, y); spatial.h has
+// the conventions) -> [N, C, H_out, W_out]. The per-point arithmetic is tensor/bilinear.h,
+// shared by every backend. The differentiable op is cake::grid_sample (autograd/spatial.h).
+//
+// Kernels receive contiguous input and grid of one floating dtype and allocated outputs.
+using GridSampleForwardFn = void (*)(const bilinear::SampleShape& s, const Tensor& input, const Tensor& grid,
+                                     bool align_corners, const Tensor& out);
+// grad_input arrives zero-filled and is accumulated into (points scatter into their four
+// corners); grad_grid is overwritten. Either may be undefined (not wanted), not both.
+using GridSampleBackwardFn = void (*)(const bilinear::SampleShape& s, const Tensor& grad_out, const Tensor& input,
+                                      const Tensor& grid, bool align_corners, const Tensor& grad_input,
+                                      const Tensor& grad_grid);
+CAKE_DECLARE_DISPATCH(GridSampleForwardFn, grid_sample_forward_stub);
+CAKE_DECLARE_DISPATCH(GridSampleBackwardFn, grid_sample_backward_stub);
+
+// Checks input and grid (defined, ranks, grid [N, H_out, W_out, 2] with the input's N, one
+// floating dtype, one device; errors name the shapes) and returns the sizes.
+bilinear::SampleShape grid_sample_shape(const Tensor& input, const Tensor& grid);
+Tensor grid_sample_forward(const Tensor& input, const Tensor& grid, bool align_corners);
+// (grad_input, grad_grid) for the output gradient grad_out [N, C, H_out, W_out]; each is
+// undefined unless wanted.
+std::pair<Tensor, Tensor> grid_sample_backward(const Tensor& grad_out, const Tensor& input, const Tensor& grid,
+                                               bool align_corners, bool need_input, bool need_grid);
 
 }  // namespace cake::native

@@ -33,7 +33,7 @@ const std::vector<std::pair<std::string, std::string>> not_twice_differentiable 
     {"conv2d dilation groups", "grouped convolution: the recorded backward is written for groups = 1 only"},
     {"conv_transpose2d", "backward is the fused convolution kernels"},
     {"batch_norm train", "backward is the fused batch-norm kernel (the statistics' terms in one pass)"},
-    {"grid_sample", "backward is the bilinear sampler's own loop (autograd/ops/spatial.cpp)"},
+    {"grid_sample", "backward is the bilinear sampler's own kernel (native::grid_sample_backward)"},
 };
 const std::string* reason_not_twice_differentiable(const std::string& name) {
   for (const auto& [prefix, reason] : not_twice_differentiable)

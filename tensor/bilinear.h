@@ -1,0 +1,92 @@
+// bilinear.h: the per-point arithmetic of grid_sample (bilinear, zero padding), written once
+// for the CPU kernel (tensor/cpu/grid_sample_kernels.cpp) and the CUDA kernels
+// (cuda/backend/grid_sample_kernels.cu): plain numbers, no Tensor, CAKE_HD functions that g++
+// and nvcc both compile, as the elementwise functors of tensor/functors.h are.
+//
+//   const float plane[4] = {1, 2, 3, 4};                                  // a 2 x 2 image
+//   const cake::bilinear::Unnormalise<float> ux(2, false), uy(2, false);  // width, height
+//   const cake::bilinear::Corners<float> k(ux(0.0f), uy(0.0f), 2, 2);     // the image's centre
+//   float v00, v01, v10, v11;
+//   k.read(plane, 2, v00, v01, v10, v11);
+//   float out = k.sample(v00, v01, v10, v11);                             // 2.5, the mean of the four
+//
+// Bilinear sampling at a point (ix, iy) in pixel units, x0 = floor(ix), y0 = floor(iy),
+// tx = ix - x0, ty = iy - y0, and v(y, x) the input pixel (0 outside the image):
+//   out = (1 - ty) [(1 - tx) v(y0, x0) + tx v(y0, x0 + 1)] + ty [(1 - tx) v(y0 + 1, x0) + tx v(y0 + 1, x0 + 1)]
+// Its derivatives (Jaderberg et al. 2015, "Spatial Transformer Networks", eq. 6-7):
+//   d out / d v(corner) = the corner's weight              (the input's gradient, a scatter)
+//   d out / d ix = (1 - ty) [v(y0, x0 + 1) - v(y0, x0)] + ty [v(y0 + 1, x0 + 1) - v(y0 + 1, x0)]
+//   d out / d iy = (1 - tx) [v(y0 + 1, x0) - v(y0, x0)] + tx [v(y0 + 1, x0 + 1) - v(y0, x0 + 1)]
+// and d ix / d x = W / 2 (align_corners false) or (W - 1) / 2 (true), likewise for y
+// (Unnormalise::scale). autograd/spatial.h has the coordinate conventions.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "cake/tensor/functors.h"  // CAKE_HD
+
+namespace cake::bilinear {
+
+// The sizes of one grid_sample: input [n, c, h_in, w_in], grid [n, h_out, w_out, 2],
+// output [n, c, h_out, w_out].
+struct SampleShape {
+  std::int64_t n, c, h_in, w_in, h_out, w_out;
+};
+
+// Pixel position of normalised coordinate x in an image `size` pixels wide, and d(position)/dx
+// (= scale).
+template <class T>
+struct Unnormalise {
+  T scale, offset;
+  CAKE_HD Unnormalise(std::int64_t size, bool align_corners)
+      : scale(align_corners ? T(size - 1) / 2 : T(size) / 2), offset(align_corners ? T(size - 1) / 2 : (T(size) - 1) / 2) {}
+  CAKE_HD T operator()(T x) const { return x * scale + offset; }
+};
+
+// The four pixels around (ix, iy), their bilinear weights and whether each lies in the image.
+// Every read and write of a corner is guarded by its in-range flags, so a point far outside the
+// image (or a NaN coordinate, whose floor converts to some integer) touches no memory.
+template <class T>
+struct Corners {
+  std::int64_t x0, y0;
+  T tx, ty;
+  bool in_x0, in_x1, in_y0, in_y1;
+  CAKE_HD Corners(T ix, T iy, std::int64_t width, std::int64_t height) {
+    const T fx = std::floor(ix), fy = std::floor(iy);
+    x0 = static_cast<std::int64_t>(fx);
+    y0 = static_cast<std::int64_t>(fy);
+    tx = ix - fx;
+    ty = iy - fy;
+    in_x0 = x0 >= 0 && x0 < width;
+    in_x1 = x0 + 1 >= 0 && x0 + 1 < width;
+    in_y0 = y0 >= 0 && y0 < height;
+    in_y1 = y0 + 1 >= 0 && y0 + 1 < height;
+  }
+  // The pixel values around the point in one channel plane (0 outside the image).
+  CAKE_HD void read(const T* plane, std::int64_t width, T& v00, T& v01, T& v10, T& v11) const {
+    v00 = in_y0 && in_x0 ? plane[y0 * width + x0] : T(0);
+    v01 = in_y0 && in_x1 ? plane[y0 * width + x0 + 1] : T(0);
+    v10 = in_y1 && in_x0 ? plane[(y0 + 1) * width + x0] : T(0);
+    v11 = in_y1 && in_x1 ? plane[(y0 + 1) * width + x0 + 1] : T(0);
+  }
+  // The bilinear value from the four pixels (the formula above, in its nested form).
+  CAKE_HD T sample(T v00, T v01, T v10, T v11) const {
+    return (1 - ty) * ((1 - tx) * v00 + tx * v01) + ty * ((1 - tx) * v10 + tx * v11);
+  }
+  // The corners' weights: d out / d v(corner).
+  CAKE_HD T w00() const { return (1 - ty) * (1 - tx); }
+  CAKE_HD T w01() const { return (1 - ty) * tx; }
+  CAKE_HD T w10() const { return ty * (1 - tx); }
+  CAKE_HD T w11() const { return ty * tx; }
+  // d out / d ix and d out / d iy (in pixel units; times Unnormalise::scale for the grid's).
+  CAKE_HD T d_ix(T v00, T v01, T v10, T v11) const { return (1 - ty) * (v01 - v00) + ty * (v11 - v10); }
+  CAKE_HD T d_iy(T v00, T v01, T v10, T v11) const { return (1 - tx) * (v10 - v00) + tx * (v11 - v01); }
+  // Whether each corner lies in the image (both its row and its column).
+  CAKE_HD bool has00() const { return in_y0 && in_x0; }
+  CAKE_HD bool has01() const { return in_y0 && in_x1; }
+  CAKE_HD bool has10() const { return in_y1 && in_x0; }
+  CAKE_HD bool has11() const { return in_y1 && in_x1; }
+};
+
+}  // namespace cake::bilinear

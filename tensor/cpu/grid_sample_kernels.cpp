@@ -1,0 +1,93 @@
+// cpu/grid_sample_kernels.cpp: bilinear grid sampling on the CPU, forward and backward, the
+// kernels behind grid_sample_forward_stub and grid_sample_backward_stub (native/nn_kernels.h).
+// The per-point arithmetic (pixel position, corners, weights, derivatives) is tensor/bilinear.h,
+// shared with the CUDA kernels (cuda/backend/grid_sample_kernels.cu), which has the formulas.
+//
+// Both loops run over points, then channels: a point's corners are found once and serve every
+// channel, and the grid gradient of a point is its sum over channels, accumulated in channel
+// order in a register. Parallel over the batch: sample b reads and writes only its own planes
+// and grid rows, so the input gradient's scatter needs no atomics here.
+#include "cake/tensor/bilinear.h"
+#include "cake/tensor/native/nn_kernels.h"
+#include "cake/tensor/parallel.h"
+
+namespace cake::cpu {
+namespace {
+
+using bilinear::Corners;
+using bilinear::SampleShape;
+using bilinear::Unnormalise;
+
+void grid_sample_forward_kernel(const SampleShape& s, const Tensor& input, const Tensor& grid, bool align_corners,
+                                const Tensor& out) {
+  visit_floating(input.dtype(), "grid_sample", [&]<class T>() {
+    const T* in = input.data_ptr<T>();
+    const T* g = grid.data_ptr<T>();
+    T* o = out.data_ptr<T>();
+    const Unnormalise<T> ux(s.w_in, align_corners), uy(s.h_in, align_corners);
+    const std::int64_t points = s.h_out * s.w_out, plane = s.h_in * s.w_in;
+    parallel_for(0, s.n, 1, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t b = lo; b < hi; ++b)
+        for (std::int64_t p = 0; p < points; ++p) {
+          const T* gp = g + (b * points + p) * 2;
+          const Corners<T> k(ux(gp[0]), uy(gp[1]), s.w_in, s.h_in);
+          for (std::int64_t ch = 0; ch < s.c; ++ch) {
+            T v00, v01, v10, v11;
+            k.read(in + (b * s.c + ch) * plane, s.w_in, v00, v01, v10, v11);
+            o[(b * s.c + ch) * points + p] = k.sample(v00, v01, v10, v11);
+          }
+        }
+    });
+  });
+}
+
+// grad_input (zero-filled by the caller) receives each point's gradient times its corners'
+// weights; grad_grid[b, p] = (scale_x sum_ch go d out/d ix, scale_y sum_ch go d out/d iy).
+void grid_sample_backward_kernel(const SampleShape& s, const Tensor& grad_out, const Tensor& input, const Tensor& grid,
+                                 bool align_corners, const Tensor& grad_input, const Tensor& grad_grid) {
+  visit_floating(input.dtype(), "grid_sample", [&]<class T>() {
+    const T* in = input.data_ptr<T>();
+    const T* g = grid.data_ptr<T>();
+    const T* go = grad_out.data_ptr<T>();
+    T* gi = grad_input.defined() ? grad_input.data_ptr<T>() : nullptr;
+    T* gg = grad_grid.defined() ? grad_grid.data_ptr<T>() : nullptr;
+    const Unnormalise<T> ux(s.w_in, align_corners), uy(s.h_in, align_corners);
+    const std::int64_t points = s.h_out * s.w_out, plane = s.h_in * s.w_in;
+    parallel_for(0, s.n, 1, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t b = lo; b < hi; ++b)
+        for (std::int64_t p = 0; p < points; ++p) {
+          const T* gp = g + (b * points + p) * 2;
+          const Corners<T> k(ux(gp[0]), uy(gp[1]), s.w_in, s.h_in);
+          const T w00 = k.w00(), w01 = k.w01(), w10 = k.w10(), w11 = k.w11();
+          T d_ix = 0, d_iy = 0;
+          for (std::int64_t ch = 0; ch < s.c; ++ch) {
+            const T go_p = go[(b * s.c + ch) * points + p];
+            if (gi) {
+              T* gplane = gi + (b * s.c + ch) * plane;
+              if (k.has00()) gplane[k.y0 * s.w_in + k.x0] += w00 * go_p;
+              if (k.has01()) gplane[k.y0 * s.w_in + k.x0 + 1] += w01 * go_p;
+              if (k.has10()) gplane[(k.y0 + 1) * s.w_in + k.x0] += w10 * go_p;
+              if (k.has11()) gplane[(k.y0 + 1) * s.w_in + k.x0 + 1] += w11 * go_p;
+            }
+            if (gg) {
+              T v00, v01, v10, v11;
+              k.read(in + (b * s.c + ch) * plane, s.w_in, v00, v01, v10, v11);
+              d_ix += go_p * k.d_ix(v00, v01, v10, v11);
+              d_iy += go_p * k.d_iy(v00, v01, v10, v11);
+            }
+          }
+          if (gg) {
+            gg[(b * points + p) * 2] = d_ix * ux.scale;
+            gg[(b * points + p) * 2 + 1] = d_iy * uy.scale;
+          }
+        }
+    });
+  });
+}
+
+}  // namespace
+
+CAKE_REGISTER_KERNEL(native::grid_sample_forward_stub, DeviceType::CPU, &grid_sample_forward_kernel);
+CAKE_REGISTER_KERNEL(native::grid_sample_backward_stub, DeviceType::CPU, &grid_sample_backward_kernel);
+
+}  // namespace cake::cpu
