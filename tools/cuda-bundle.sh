@@ -16,8 +16,8 @@
 # cuDNN, NCCL: sonames 13, 12, 9 and 2) come from the GPU machine: its toolkit, or PyTorch's pip
 # packages (nvidia/*/lib), found at run time.
 # `run` prints one line per test program and the benchmark table (bench_cuda against
-# bench/cuda/peer_cuda.py, PyTorch on the same GPU in the same session), then five CLI runs on the
-# GPU (the conv autoencoder eager, with a CUDA graph and in bfloat16; pca; kmeans); it exits non-zero when a test program fails or is skipped (a skip there means no device).
+# bench/cuda/peer_cuda.py, PyTorch on the same GPU in the same session), then six CLI runs on the
+# GPU (the conv autoencoder eager, with a CUDA graph and in bfloat16; pca; kmeans; one scae epoch); it exits non-zero when a test program fails or is skipped (a skip there means no device).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -89,7 +89,8 @@ run() {
   export CAKE_FASHION_MNIST_DIR=$PWD/$root/unpacked/data
   local run=0
   for command in "conv-autoencoder --set epochs=3" "conv-autoencoder --set epochs=3 cuda_graph=true" \
-                 "conv-autoencoder --set epochs=3 precision=bfloat16" "pca" "kmeans"; do
+                 "conv-autoencoder --set epochs=3 precision=bfloat16" "pca" "kmeans" \
+                 "scae --set epochs=1 probe=false"; do
     local rc=0 start
     start=$(date +%s.%N)
     run=$((run + 1))
