@@ -1,6 +1,9 @@
 // cuda/backend/device_math.cuh: small device helpers the nn, optimiser and indexing kernels share
 // (nvcc only).
 //
+// visit_floating: the float32/float64 switch of the kernels that take only those, refusing
+// the rest by name (kernel_api.h's refuse).
+//
 // mul_rn / add_rn: a product or sum rounded on its own. nvcc contracts a * b + c into one fused
 // multiply-add by default (one rounding instead of two); the CPU kernels these mirror round
 // every operation (optim/cpu/fused_kernels.cpp is compiled with fp-contract=off), so where the
@@ -12,7 +15,16 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "cake/cuda/backend/kernel_api.h"
+
 namespace cake::cuda::kernels {
+
+template <class F>
+void visit_floating(ScalarType t, const char* op, F&& f) {
+  if (t == ScalarType::Float32) return f.template operator()<float>();
+  if (t == ScalarType::Float64) return f.template operator()<double>();
+  refuse(op, t);
+}
 
 template <class T>
 __device__ __forceinline__ T mul_rn(T a, T b) {

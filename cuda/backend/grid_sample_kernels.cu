@@ -33,13 +33,6 @@ using bilinear::Unnormalise;
 
 constexpr int kThreads = 256;
 
-template <class F>
-void visit_floating(ScalarType t, const char* op, F&& f) {
-  if (t == ScalarType::Float32) return f.template operator()<float>();
-  if (t == ScalarType::Float64) return f.template operator()<double>();
-  refuse(op, t);
-}
-
 // out[(b c + ch) points + p] = bilinear sample of plane (b, ch) at grid point (b, p).
 template <class T>
 __global__ void grid_sample_kernel(SampleShape s, const T* in, const T* grid, bool align_corners, T* out) {

@@ -26,13 +26,6 @@ constexpr int kThreads = 256;
 constexpr int kWarpsPerBlock = kThreads / 32;
 
 template <class F>
-void visit_floating(ScalarType t, const char* op, F&& f) {
-  if (t == ScalarType::Float32) return f.template operator()<float>();
-  if (t == ScalarType::Float64) return f.template operator()<double>();
-  refuse(op, t);
-}
-
-template <class F>
 void visit_all(ScalarType t, F&& f) {
   switch (t) {
     case ScalarType::Bool: return f.template operator()<bool>();

@@ -26,13 +26,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-template <class F>
-void visit_floating(ScalarType t, const char* op, F&& f) {
-  if (t == ScalarType::Float32) return f.template operator()<float>();
-  if (t == ScalarType::Float64) return f.template operator()<double>();
-  refuse(op, t);
-}
-
 // ---- Adam / AdamW -----------------------------------------------------------------------------
 
 template <class T>
