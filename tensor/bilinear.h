@@ -87,6 +87,15 @@ struct Corners {
   CAKE_HD bool has01() const { return in_y0 && in_x1; }
   CAKE_HD bool has10() const { return in_y1 && in_x0; }
   CAKE_HD bool has11() const { return in_y1 && in_x1; }
+  // The adjoint of read + sample: g times each corner's weight added into the corners that lie
+  // in the image, by add(pointer, value) (a plain += on the CPU, atomicAdd on CUDA).
+  template <class Add>
+  CAKE_HD void scatter(T* plane, std::int64_t width, T g, Add add) const {
+    if (has00()) add(plane + y0 * width + x0, w00() * g);
+    if (has01()) add(plane + y0 * width + x0 + 1, w01() * g);
+    if (has10()) add(plane + (y0 + 1) * width + x0, w10() * g);
+    if (has11()) add(plane + (y0 + 1) * width + x0 + 1, w11() * g);
+  }
 };
 
 }  // namespace cake::bilinear

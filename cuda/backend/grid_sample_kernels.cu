@@ -63,18 +63,11 @@ __global__ void grid_sample_backward_kernel(SampleShape s, const T* go, const T*
     const std::int64_t b = q / points, p = q % points;
     const T* gp = grid + q * 2;  // q = b points + p
     const Corners<T> k(ux(gp[0]), uy(gp[1]), s.w_in, s.h_in);
-    const T w00 = k.w00(), w01 = k.w01(), w10 = k.w10(), w11 = k.w11();
     T d_ix = 0, d_iy = 0;
     for (std::int64_t ch = 0; ch < s.c; ++ch) {
       // Neighbouring threads hold neighbouring p: this read is coalesced.
       const T go_p = go[(b * s.c + ch) * points + p];
-      if (gi) {
-        T* gplane = gi + (b * s.c + ch) * plane;
-        if (k.has00()) atomicAdd(gplane + k.y0 * s.w_in + k.x0, w00 * go_p);
-        if (k.has01()) atomicAdd(gplane + k.y0 * s.w_in + k.x0 + 1, w01 * go_p);
-        if (k.has10()) atomicAdd(gplane + (k.y0 + 1) * s.w_in + k.x0, w10 * go_p);
-        if (k.has11()) atomicAdd(gplane + (k.y0 + 1) * s.w_in + k.x0 + 1, w11 * go_p);
-      }
+      if (gi) k.scatter(gi + (b * s.c + ch) * plane, s.w_in, go_p, [](T* at, T v) { atomicAdd(at, v); });
       if (gg) {
         T v00, v01, v10, v11;
         k.read(in + (b * s.c + ch) * plane, s.w_in, v00, v01, v10, v11);
