@@ -185,13 +185,23 @@ std::vector<fs::path> run_inputs(const RunOptions& options, const nlohmann::json
 
 // "lr: 0.001 -> 0.01" for every parameter (and the seed, data and labels) that a --resume
 // would change, except those changeable_on_resume.
-std::vector<std::string> resume_conflicts(const nlohmann::json& recorded, const RunContext& ctx, const RunOptions& options) {
+// A parameter the recorded config.json lacks was added to Cake after the run started; the run
+// behaved as its default does (a new parameter's default keeps the old behaviour), so only
+// another value is a change.
+std::vector<std::string> resume_conflicts(const nlohmann::json& recorded, const AlgorithmEntry& algorithm,
+                                          const RunContext& ctx, const RunOptions& options) {
   std::vector<std::string> conflicts;
   const nlohmann::json& before = recorded.contains("params") ? recorded["params"] : nlohmann::json::object();
+  const nlohmann::json defaults = resolve_params(algorithm, nlohmann::json::object(), {}).json();
   for (const auto& item : ctx.params.json().items()) {
     if (changeable_on_resume(item.key())) continue;
-    const nlohmann::json old = before.contains(item.key()) ? before[item.key()] : nlohmann::json(nullptr);
-    if (old != item.value()) conflicts.push_back(item.key() + " " + old.dump() + " -> " + item.value().dump());
+    if (before.contains(item.key())) {
+      const nlohmann::json& old = before[item.key()];
+      if (old != item.value()) conflicts.push_back(item.key() + " " + old.dump() + " -> " + item.value().dump());
+    } else if (item.value() != defaults[item.key()]) {
+      conflicts.push_back(item.key() + " (not recorded: the run used its default " + defaults[item.key()].dump() +
+                          ") -> " + item.value().dump());
+    }
   }
   auto compare = [&](const char* name, const nlohmann::json& now) {
     const nlohmann::json old = recorded.contains(name) ? recorded[name] : nlohmann::json(nullptr);
@@ -292,7 +302,7 @@ int run_command(const RunOptions& given) {
   ctx.device = resolve_device(options.device, algorithm.name);
   ctx.quiet = options.quiet;
   if (options.resume) {
-    const std::vector<std::string> conflicts = resume_conflicts(recorded, ctx, options);
+    const std::vector<std::string> conflicts = resume_conflicts(recorded, algorithm, ctx, options);
     if (!conflicts.empty()) {
       std::string list;
       for (const std::string& c : conflicts) list += (list.empty() ? "" : ", ") + c;

@@ -25,7 +25,7 @@ const std::string kData = " --data images.npy --labels classes.npy --quiet --see
 TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resume equals one run") {
   write_images();
   const std::string run = "run deepcluster" + kData + " --set n_clusters=6 hidden=32 pca_dim=16 batch_size=16";
-  const CliResult whole = cake_cli(run + " epochs=2 --out whole");
+  const CliResult whole = cake_cli(run + " epochs=2 n2d=true --out whole");
   REQUIRE_MESSAGE(whole.code == 0, whole.err);
   const fs::path out = scratch() / "whole";
   const json metrics = read_json(out / "metrics.json");
@@ -44,6 +44,15 @@ TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resum
   CHECK(data::read_npy(out / "labels.npy").sizes() == Shape{60});
   CHECK(data::read_npy(out / "features.npy").sizes() == Shape{60, 32});  // the frozen features, before PCA
   CHECK_FALSE(metrics.contains("test_nmi"));  // no test split given
+  // n2d=true: UMAP + GMM on the same rows, scored like the k-means.
+  CHECK(data::read_npy(out / "n2d_labels.npy").sizes() == Shape{60});
+  CHECK(metrics["n2d_samples"] == 60);
+  for (const char* key : {"n2d_nmi", "n2d_acc", "n2d_ari"}) {
+    CAPTURE(key);
+    REQUIRE(metrics.contains(key));
+    CHECK(metrics[key].get<double>() <= 1.0);
+  }
+  CHECK(metrics["n2d_acc"].get<double>() >= 1.0 / 3.0);  // matched to 3 classes: at least chance
   check_figures(out, {"nmi.png", "loss_curve.png", "cluster_sizes.png", "pseudo_label_samples.png",
                       "cluster_samples.png", "kmeans_objective.png"});
 
@@ -70,7 +79,7 @@ TEST_CASE("deepcluster and dac on a training split are also scored on the test s
     std::string command, out, extra;
     std::int64_t feature_width;
   };
-  for (const Case& c : {Case{"deepcluster", "dc_test_split", " batch_size=32 n_clusters=20 kmeans_n_init=2", 32},
+  for (const Case& c : {Case{"deepcluster", "dc_test_split", " batch_size=32 n_clusters=20 kmeans_n_init=2 n2d=true", 32},
                         Case{"dac", "dac_test_split", " batch_size=32", 10}}) {
     CAPTURE(c.command);
     const CliResult r = cake_cli("run " + c.command + data + c.extra + " --out " + c.out);
@@ -86,6 +95,12 @@ TEST_CASE("deepcluster and dac on a training split are also scored on the test s
     }
     CHECK(metrics["test_acc"].get<double>() >= 0.1);  // a matched clustering is right at least as often as chance
     CHECK(data::read_npy(out / "test_features.npy").sizes() == Shape{10000, c.feature_width});
+    if (c.command == "deepcluster") {
+      // N2D clusters every image: the 300 training rows, then the 10,000 of the test split.
+      CHECK(metrics["n2d_samples"] == 10300);
+      CHECK(data::read_npy(out / "n2d_labels.npy").sizes() == Shape{10300});
+      CHECK(metrics["n2d_acc"].get<double>() >= 0.1);
+    }
   }
 }
 

@@ -220,6 +220,22 @@ TEST_CASE("kill -9 during training, then --resume: the same numbers and weights 
   CHECK(reseeded.err.find("seed 5 -> 6") != std::string::npos);
   CHECK(cake_cli("run conv-autoencoder --out killed --resume --quiet --data classes.npy").code == 2);
   check_same_run(scratch() / "whole", killed);  // untouched by the refusals
+
+  // A run started before a parameter existed (its config.json lacks it) resumes with the
+  // parameter's default; another value is refused by name.
+  json older = read_json(killed / "config.json");
+  REQUIRE(older["params"].erase("precision") == 1);
+  std::ofstream(killed / "config.json") << older.dump(2);
+  const CliResult old_run = cake_cli("run conv-autoencoder --out killed --resume --quiet --threads 1");
+  REQUIRE_MESSAGE(old_run.code == 0, old_run.err);
+  check_same_run(scratch() / "whole", killed);
+  older = read_json(killed / "config.json");
+  older["params"].erase("precision");
+  std::ofstream(killed / "config.json") << older.dump(2);
+  const CliResult new_value = cake_cli("run conv-autoencoder --out killed --resume --quiet --set precision=bfloat16");
+  CHECK(new_value.code == 2);
+  CHECK(new_value.err.find("precision (not recorded: the run used its default \"float32\") -> \"bfloat16\"") !=
+        std::string::npos);
 }
 
 TEST_CASE("Ctrl-C stops training at a safe point: exit 130, an 'interrupted' event, then --resume finishes exactly") {

@@ -7,8 +7,11 @@
 #include <sstream>
 
 #include "cake/algorithms/decomposition/pca.h"
+#include "cake/algorithms/deep_clustering/n2d.h"
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/train/linear_probe.h"
+#include "cake/autograd/ops.h"
+#include "cake/data/npy.h"
 #include "cake/data/transforms.h"
 #include "cake/distributed/process_group.h"
 #include "cake/tensor/creation.h"
@@ -157,6 +160,37 @@ void test_split_scores(RunContext& ctx, const Tensor& test_clusters) {
   ctx.metrics["test_acc"] = metrics::acc(ctx.test_labels, test_clusters);
   ctx.metrics["test_ari"] = metrics::ari(ctx.test_labels, test_clusters);
   ctx.metrics["test_samples"] = test_clusters.size(0);
+}
+
+ParamSpec n2d_param() {
+  return {"n2d", ParamType::Bool, "false",
+          "also cluster the scoring rows as N2D does (UMAP to eval_clusters dimensions, 20 cosine neighbours, "
+          "min_dist 0, then a full-covariance GMM with 5 starts), over every image: the training images and the "
+          "test split together (n2d_nmi, n2d_acc, n2d_ari, n2d_labels.npy)"};
+}
+
+// The recipe needs only "a good representation": measured on Fashion-MNIST it adds about 0.04
+// NMI to k-means on DeepCluster's rows and 0.055 on MoCo's (docs/algorithms/umap_n2d.md).
+void n2d_scores(RunContext& ctx, const Tensor& train_rows, const Tensor& test_rows, std::int64_t k) {
+  const Tensor rows = test_rows.defined() ? cat({train_rows, test_rows}, 0) : train_rows;
+  Tensor truth;
+  if (ctx.labels.defined() && (!test_rows.defined() || ctx.test_labels.defined()))
+    truth = test_rows.defined() ? cat({ctx.labels.cpu(), ctx.test_labels.cpu()}, 0) : ctx.labels.cpu();
+  ctx.progress->message("N2D: UMAP + GMM on " + std::to_string(rows.size(0)) + " rows ...");
+  deep_clustering::N2D n2d({.n_clusters = k,
+                            .n_neighbors = 20,
+                            .min_dist = 0.0,
+                            .metric = "cosine",
+                            .n_init = 5,
+                            .random_state = ctx.seed,
+                            .on_message = [&](const std::string& text) { ctx.progress->message("N2D: " + text); }});
+  const Tensor clusters = n2d.fit_predict(rows);
+  data::write_npy(ctx.path("n2d_labels.npy"), clusters.contiguous());
+  ctx.metrics["n2d_samples"] = rows.size(0);
+  if (!truth.defined()) return;
+  ctx.metrics["n2d_nmi"] = metrics::nmi(truth, clusters);
+  ctx.metrics["n2d_acc"] = metrics::acc(truth, clusters);
+  ctx.metrics["n2d_ari"] = metrics::ari(truth, clusters);
 }
 
 void feature_metrics(RunContext& ctx, const Tensor& features, const Tensor& labels, const Tensor& test_features,

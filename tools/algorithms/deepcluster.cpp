@@ -2,6 +2,7 @@
 //
 //   cake run deepcluster --data fashion-mnist:test --out runs/dc --seed 0
 //   cake run deepcluster --out runs/dc --resume            # continue after Ctrl-C
+//   cake run deepcluster --data fashion-mnist:train --set epochs=20 n2d=true   # the best pipeline
 //
 // Every epoch clusters the features of all images (PCA-whitening, L2, k-means with n_clusters)
 // and trains the network one epoch to predict those pseudo-labels, sampling uniformly over
@@ -9,7 +10,8 @@
 // clusters as classes (eval_clusters) on the final PCA-whitened features (eval_whiten=false: the
 // L2-normalised ones) gives labels.npy and nmi/ari/acc, and test_nmi/test_acc/test_ari on the
 // test split when --data names a training split; the frozen features give knn_accuracy,
-// probe_accuracy and features.npy. log.jsonl has a row per
+// probe_accuracy and features.npy. n2d=true adds N2D's UMAP + GMM on the same rows of every
+// image, training and test split together (n2d_nmi/n2d_acc/n2d_ari). log.jsonl has a row per
 // epoch (NMI between consecutive assignments, NMI/ACC against the labels, k-means objective,
 // cluster sizes, the time split); figures: nmi.png, loss_curve.png, cluster_sizes.png,
 // pseudo_label_samples.png, cluster_samples.png, confusion_matrix.png.
@@ -49,7 +51,8 @@ std::vector<ParamSpec> params() {
        "score with k-means on the PCA-whitened rows the pseudo-labels come from (false: on the L2-normalised "
        "features; see docs/algorithms/deepcluster_dac.md)"},
       {"kmeans_n_init", ParamType::Int, "50", "restarts of the scoring k-means (the lowest inertia wins)"},
-      {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen features"}};
+      {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen features"},
+      deep_runs::n2d_param()};
   // Grey pixels rather than Sobel gradients: measured better on Fashion-MNIST (the docs page).
   for (ParamSpec& spec : deep_runs::convnet_params("vgg", false)) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::augmentation_params(0.5, false)) p.push_back(spec);
@@ -175,8 +178,9 @@ void run(RunContext& ctx) {
   if (eval_k <= 0) eval_k = ctx.labels.defined() ? ctx.labels.max().item<std::int64_t>() + 1 : 10;
   ctx.progress->message("k-means with " + std::to_string(eval_k) + " clusters on the final features ...");
   const Tensor features = cake::networks::features_all(*net, images).cpu();
+  const Tensor rows = deep_clustering::evaluation_rows(features, options.eval_whiten, options.pca_dim);
   cluster::KMeans kmeans({.n_clusters = eval_k, .n_init = n_init, .random_state = ctx.seed});
-  ctx.save_labels(kmeans.fit_predict(deep_clustering::evaluation_rows(features, options.eval_whiten, options.pca_dim)));
+  ctx.save_labels(kmeans.fit_predict(rows));
   ctx.metrics["eval_inertia"] = kmeans.inertia();
   Tensor test_features;
   if (ctx.test_data.defined()) {
@@ -184,13 +188,17 @@ void run(RunContext& ctx) {
     shape.insert(shape.end(), ctx.image_shape->begin(), ctx.image_shape->end());
     test_features = cake::networks::features_all(*net, ctx.test_data.reshape(shape)).cpu();
   }
-  if (test_features.defined() && ctx.test_labels.defined()) {
-    // The held-out split: its features through the whitening fitted on the training images'
-    // features, then k-means at the number of classes on the test images alone.
-    const Tensor rows = deep_clustering::evaluation_rows(test_features, options.eval_whiten, options.pca_dim, features);
+  // The held-out split's rows: its features through the whitening fitted on the training
+  // images' features.
+  Tensor test_rows;
+  if (test_features.defined())
+    test_rows = deep_clustering::evaluation_rows(test_features, options.eval_whiten, options.pca_dim, features);
+  if (test_rows.defined() && ctx.test_labels.defined()) {
+    // k-means at the number of classes on the test images alone.
     cluster::KMeans test_kmeans({.n_clusters = eval_k, .n_init = n_init, .random_state = ctx.seed});
-    deep_runs::test_split_scores(ctx, test_kmeans.fit_predict(rows));
+    deep_runs::test_split_scores(ctx, test_kmeans.fit_predict(test_rows));
   }
+  if (ctx.params.get_bool("n2d")) deep_runs::n2d_scores(ctx, rows, test_rows, eval_k);
   // The frozen features before PCA, for clustering or probing them with other tools.
   data::write_npy(ctx.path("features.npy"), features.contiguous());
   if (test_features.defined()) data::write_npy(ctx.path("test_features.npy"), test_features.contiguous());
