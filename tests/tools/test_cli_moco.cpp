@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cake/data/npy.h"
 #include "helpers.h"
 #include "tools/cli_testing.h"
 
@@ -18,7 +19,7 @@ TEST_CASE("moco: metrics hold the probe, k-NN at k = 20 and at the demo's k = 20
   write_images();
   const CliResult result = cake_cli(
       "run moco --data images.npy --labels classes.npy --quiet --seed 3 --threads 1 --out moco_run "
-      "--set epochs=2 batch_size=20 queue=64 tsne_samples=30");
+      "--set epochs=2 batch_size=20 queue=64 tsne_samples=30 n2d=true");
   REQUIRE_MESSAGE(result.code == 0, result.err);
   const fs::path out = scratch() / "moco_run";
   const json metrics = read_json(out / "metrics.json");
@@ -37,6 +38,10 @@ TEST_CASE("moco: metrics hold the probe, k-NN at k = 20 and at the demo's k = 20
   CHECK(metrics["cluster_features"] == "fc");
   CHECK(epoch_records(out / "log.jsonl").size() == 2);
   check_figures(out, {"loss_curve.png", "similarity.png", "features_tsne.png", "confusion_matrix.png"});
+  // n2d=true: UMAP + GMM on the cluster layer's rows of the 60 images (no test split).
+  CHECK(metrics["n2d_samples"] == 60);
+  CHECK(data::read_npy(out / "n2d_labels.npy").sizes() == Shape{60});
+  CHECK(metrics["n2d_acc"].get<double>() >= 0.9);  // the three patterns, as k-NN and the probe find them
 }
 
 TEST_CASE("moco: the probe and k-NN read the layer probe_features names, k-means the one cluster_features names") {

@@ -12,7 +12,8 @@
 // weighted k-NN classifier (k = 20 as DINO; also k = 200, the MoCo demo's monitor) on the conv
 // trunk under the FC layer (probe_features: the paper's linear protocol reads the layer under the
 // 128-D output layer, He et al. 2020, sections 3.3 and 4.1), and k-means with K = the number of
-// classes on the L2-normalised 128 FC features (cluster_features) of the test images (NMI, ACC, ARI).
+// classes on the L2-normalised 128 FC features (cluster_features) of the test images (NMI, ACC, ARI);
+// n2d=true adds N2D's UMAP + GMM on the same rows of every image (n2d_nmi, n2d_acc, n2d_ari).
 // model.safetensors holds the query encoder. Figures: loss_curve.png, similarity.png,
 // features_tsne.png (t-SNE of test features), confusion_matrix.png and cluster_samples.png
 // (k-means on the training features). Every file is listed in docs/algorithms/moco.md.
@@ -89,7 +90,8 @@ std::vector<ParamSpec> moco_params(std::int64_t epochs) {
        "neighbours of the weighted k-NN classifier (DINO: 20; metrics.json adds the MoCo demo's 200)"},
       {"kmeans_n_init", ParamType::Int, "50",
        "k-means restarts on the features (10 miss the lowest-inertia clustering about one seed in three)"},
-      {"tsne_samples", ParamType::Int, "2000", "test features embedded with t-SNE for features_tsne.png (0: none)"}};
+      {"tsne_samples", ParamType::Int, "2000", "test features embedded with t-SNE for features_tsne.png (0: none)"},
+      deep_runs::n2d_param()};
   for (ParamSpec& spec : encoder_params()) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::training_params(epochs, 256, 0.03, 5e-4)) p.push_back(spec);
   return p;
@@ -329,6 +331,13 @@ void run(RunContext& ctx) {
   const std::int64_t classes = ctx.labels.max().item<std::int64_t>() + 1;
   cluster::KMeans km({.n_clusters = classes, .n_init = ctx.params.get_int("kmeans_n_init"), .random_state = ctx.seed});
   ctx.save_labels(km.fit_predict(train_features));
+  if (ctx.params.get_bool("n2d")) {
+    // The test split's rows after the training rows (without a test split, the evaluation's
+    // held-out rows are training rows already clustered).
+    const Tensor test_rows =
+        ctx.test_data.defined() ? decomposition::l2_normalize_rows(s.test_features.to(kFloat64)) : Tensor();
+    deep_runs::n2d_scores(ctx, train_features, test_rows, classes);
+  }
   save_tsne(ctx, s, ctx.params.get_int("tsne_samples"));
 }
 
