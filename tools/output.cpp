@@ -77,6 +77,17 @@ void remove_abandoned_siblings(const fs::path& target) {
   }
 }
 
+// A run's checkpoint: checkpoint.safetensors, or a phase's <phase>_checkpoint.safetensors when
+// the command trains in phases (vade's pretraining, vae-ensemble's members and VAEs), so a run
+// stopped before its last phase began can be resumed too.
+bool holds_checkpoint(const fs::path& dir) {
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name.ends_with("checkpoint.safetensors")) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void check_output(const OutputRequest& request) {
@@ -93,7 +104,7 @@ void check_output(const OutputRequest& request) {
     if (!fs::exists(dir)) throw UsageError("--resume: --out " + out + " does not exist; there is no run to continue");
     if (!marked(dir) && !fs::exists(dir / "config.json"))
       throw UsageError("--resume: " + out + " holds neither " + kRunMarker + " nor config.json, so it is not a run of cake");
-    if (!fs::exists(dir / "checkpoint.safetensors"))
+    if (!holds_checkpoint(dir))
       throw UsageError("--resume: " + out + " holds no checkpoint.safetensors (only the training algorithms write one, "
                        "after their first epoch); start it again with --overwrite");
     return;

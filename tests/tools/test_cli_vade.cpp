@@ -55,6 +55,13 @@ TEST_CASE("vade: pretraining and VaDE in one command, both clusterings scored, r
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
   CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "vade_resumed" / "model.safetensors"));
   CHECK(read_json(scratch() / "vade_resumed" / "metrics.json")["resumed_from_epoch"] == 2);
+
+  // A run stopped after its pretraining, before VaDE's first checkpoint: --resume finds the
+  // pretraining's checkpoint, starts VaDE from it and ends where the whole run ends.
+  fs::remove(scratch() / "vade_half" / "checkpoint.safetensors");
+  const CliResult from_phase_1 = cake_cli("run vade --out vade_half --resume --quiet --threads 1 --set epochs=4");
+  REQUIRE_MESSAGE(from_phase_1.code == 0, from_phase_1.err);
+  CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "vade_half" / "model.safetensors"));
 }
 
 TEST_CASE("vae-ensemble: VAEs on three members' frozen features, each member and the ensemble scored") {
@@ -81,4 +88,23 @@ TEST_CASE("vae-ensemble: VAEs on three members' frozen features, each member and
   CHECK(m3["acc"].get<double>() >= 0.9);  // three well separated prototypes
   check_figures(scratch() / "ens3", {"comparison.png", "cluster_samples.png"});
   CHECK(cake_cli(run + " members=conv,pixels --out ens_bad").code != 0);
+
+  // A resume is exact: two VAE epochs, then --resume to four, ends where four in one go end
+  // (the members' finished phases are restored from their checkpoints, the VAEs continue).
+  std::string two_epochs = run;
+  two_epochs.replace(two_epochs.find(" epochs=4 "), 10, " epochs=2 ");
+  const CliResult half = cake_cli(two_epochs + " --out ens_half");
+  REQUIRE_MESSAGE(half.code == 0, half.err);
+  const CliResult resumed = cake_cli("run vae-ensemble --out ens_half --resume --quiet --threads 1 --set epochs=4");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  for (const std::string file : {"embedding.npy", "labels.npy"}) {
+    CAPTURE(file);
+    CHECK(read_text(scratch() / "ens2" / file) == read_text(scratch() / "ens_half" / file));
+  }
+  const json whole_scores = read_json(scratch() / "ens2" / "metrics.json");
+  const json resumed_scores = read_json(scratch() / "ens_half" / "metrics.json");
+  for (const char* key : {"nmi", "member_conv_nmi", "member_mlp_nmi", "conv_vae_train_loss", "mlp_vae_train_loss"}) {
+    CAPTURE(key);
+    CHECK(whole_scores[key] == resumed_scores[key]);
+  }
 }

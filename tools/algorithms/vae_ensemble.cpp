@@ -41,6 +41,7 @@
 #include "cake/distributed/data_parallel.h"
 #include "cake/nn/functional.h"
 #include "cake/optim/adam.h"
+#include "cake/tensor/random.h"
 #include "tools/algorithms/network_runs.h"
 #include "tools/errors.h"
 #include "tools/evaluation.h"
@@ -158,7 +159,12 @@ void run(RunContext& ctx) {
   std::vector<std::string> used;
   std::vector<Tensor> member_codes;  // the VAE codes of every training row, per member
   nlohmann::json skipped = nlohmann::json::object();
-  for (const std::string& member : members) {
+  for (std::size_t index = 0; index < members.size(); ++index) {
+    const std::string& member = members[index];
+    // Each member draws from a stream of its own, so its weights and batches do not depend on
+    // how many epochs the members before it trained: a run resumed with more `epochs` ends
+    // where an uninterrupted one does.
+    manual_seed(ctx.seed ^ (0x9E3779B97F4A7C15ULL * (index + 1)));
     // ---- 1. the member's encoder, trained here ------------------------------------------------
     std::shared_ptr<nn::Module> encoder;
     if (member == "classifier") {
