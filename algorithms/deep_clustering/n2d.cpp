@@ -1,6 +1,9 @@
 // n2d.cpp: N2D's pipeline, codes -> UMAP -> Gaussian mixture (see n2d.h).
 #include "cake/algorithms/deep_clustering/n2d.h"
 
+#include <cmath>
+
+#include "cake/autograd/ops.h"
 #include "cake/tensor/creation.h"
 
 namespace cake::deep_clustering {
@@ -25,6 +28,25 @@ N2DOptions checked(N2DOptions o) {
 }
 
 }  // namespace
+
+Tensor join_views(const std::vector<Tensor>& views) {
+  CAKE_CHECK(!views.empty(), "join_views: no views given");
+  const std::int64_t n = views.front().defined() ? views.front().size(0) : 0;
+  std::vector<Tensor> scaled;
+  for (std::size_t v = 0; v < views.size(); ++v) {
+    const Tensor& view = views[v];
+    CAKE_CHECK(view.defined() && view.dim() == 2 && view.size(0) == n, "join_views: view ", v,
+               " must be [N, D] with the N = ", n, " rows of view 0, got ",
+               view.defined() ? shape_str(view.sizes()) : "an undefined tensor");
+    const Tensor x = view.detach().cpu().to(kFloat64);
+    // The root of the mean squared row length: sqrt(sum_ij x_ij^2 / N).
+    const double rms = std::sqrt(x.square().sum().item<double>() / static_cast<double>(n));
+    CAKE_CHECK(rms > 0.0 && std::isfinite(rms), "join_views: view ", v, " has rows of root-mean-square length ", rms,
+               " (all zero, or not finite): it cannot be scaled");
+    scaled.push_back(x / Scalar(rms));
+  }
+  return cat(scaled, 1);
+}
 
 N2D::N2D(N2DOptions options)
     : options_(checked(std::move(options))),

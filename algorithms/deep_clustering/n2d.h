@@ -8,6 +8,7 @@
 //   cake::deep_clustering::N2D n2d({.n_clusters = 10, .random_state = 0});
 //   cake::Tensor labels = n2d.fit_predict(ae, images);                // or n2d.fit_predict(codes)
 //   const cake::Tensor& manifold = n2d.manifold();                    // [N, n_clusters]
+//   cake::Tensor both = cake::deep_clustering::join_views({codes, pixel_pcs});  // several views at once
 //
 // Why (the paper's section III): an autoencoder's code keeps what is needed to redraw an image
 // but says nothing about which codes belong together; clustering it directly (AE + k-means)
@@ -26,6 +27,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cake/algorithms/manifold/umap.h"
 #include "cake/algorithms/mixture/gaussian_mixture.h"
@@ -47,6 +49,13 @@ struct N2DOptions {
   std::function<void(const std::string&)> on_message = nullptr;           // UMAP's steps
   std::function<void(std::int64_t, std::int64_t)> on_epoch = nullptr;     // UMAP's epochs
 };
+
+// Several representations of the same N rows side by side (McConville et al. cluster one, an
+// autoencoder's codes; the lecture's ensembles join several models' views of an image). Each
+// view [N, D_v] is scaled so that its rows have unit root-mean-square length, then the views are
+// concatenated to [N, sum D_v]: no view outweighs another by the size of its numbers or by its
+// width. A view of all-zero rows is refused (it has no scale).
+Tensor join_views(const std::vector<Tensor>& views);
 
 class N2D {
  public:

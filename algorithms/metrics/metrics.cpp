@@ -328,7 +328,9 @@ double nmi_of(const Table& t, NmiAverage average) {
     case NmiAverage::Min: normaliser = std::min(h_true, h_pred); break;
     case NmiAverage::Max: normaliser = std::max(h_true, h_pred); break;
   }
-  return mi / normaliser;
+  // I(U; V) <= min(H(U), H(V)) <= every normaliser, so NMI <= 1; rounding in the two sums can
+  // put an exact match a few ulps above, which would read as "better than perfect".
+  return std::min(1.0, mi / normaliser);
 }
 
 double ari_of(const Table& t) {

@@ -47,7 +47,7 @@ TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resum
   // n2d=true: UMAP + GMM on the same rows, scored like the k-means.
   CHECK(data::read_npy(out / "n2d_labels.npy").sizes() == Shape{60});
   CHECK(metrics["n2d_samples"] == 60);
-  for (const char* key : {"n2d_nmi", "n2d_acc", "n2d_ari"}) {
+  for (const std::string key : {"n2d_nmi", "n2d_acc", "n2d_ari"}) {
     CAPTURE(key);
     REQUIRE(metrics.contains(key));
     CHECK(metrics[key].get<double>() <= 1.0);

@@ -162,31 +162,56 @@ void test_split_scores(RunContext& ctx, const Tensor& test_clusters) {
   ctx.metrics["test_samples"] = test_clusters.size(0);
 }
 
-ParamSpec n2d_param() {
-  return {"n2d", ParamType::Bool, "false",
-          "also cluster the scoring rows as N2D does (UMAP to eval_clusters dimensions, 20 cosine neighbours, "
-          "min_dist 0, then a full-covariance GMM with 5 starts), over every image: the training images and the "
-          "test split together (n2d_nmi, n2d_acc, n2d_ari, n2d_labels.npy)"};
+std::vector<ParamSpec> n2d_params() {
+  return {{"n2d", ParamType::Bool, "false",
+           "also cluster the scoring rows as N2D does (UMAP to eval_clusters dimensions, 20 neighbours, min_dist 0, "
+           "then a full-covariance GMM with 5 starts), over every image: the training images and the test split "
+           "together (n2d_nmi, n2d_acc, n2d_ari, n2d_labels.npy)"},
+          {"n2d_pixel_pca", ParamType::Int, "10",
+           "with n2d: join the rows with this many principal components of the pixels, each view scaled to unit "
+           "RMS (0: the rows alone; docs/algorithms/umap_n2d.md)"}};
 }
 
-// The recipe needs only "a good representation": measured on Fashion-MNIST it adds about 0.04
-// NMI to k-means on DeepCluster's rows and 0.055 on MoCo's (docs/algorithms/umap_n2d.md).
+namespace {
+
+// The images of `data` as rows [N, pixels], float32 on the CPU.
+Tensor pixel_rows(const Tensor& data) { return data.detach().reshape({data.size(0), -1}).to(kCPU, kFloat32).contiguous(); }
+
+}  // namespace
+
+// The recipe needs only "a good representation": measured on Fashion-MNIST it adds about 0.05
+// NMI to k-means on DeepCluster's rows and 0.055 on MoCo's, and joining the pixels' principal
+// components adds about 0.015 more (docs/algorithms/umap_n2d.md).
 void n2d_scores(RunContext& ctx, const Tensor& train_rows, const Tensor& test_rows, std::int64_t k) {
-  const Tensor rows = test_rows.defined() ? cat({train_rows, test_rows}, 0) : train_rows;
+  const std::int64_t pixel_pca = ctx.params.get_int("n2d_pixel_pca");
+  if (pixel_pca < 0) throw UsageError(ctx.algorithm + ": n2d_pixel_pca must be >= 0, got " + std::to_string(pixel_pca));
+  Tensor rows = test_rows.defined() ? cat({train_rows, test_rows}, 0) : train_rows;
+  if (pixel_pca > 0) {
+    const Tensor train_pixels = pixel_rows(ctx.data);
+    decomposition::PCA pca({.n_components = std::min({pixel_pca, train_pixels.size(1), train_pixels.size(0)}),
+                            .random_state = 0});
+    pca.fit(train_pixels);
+    Tensor components = pca.transform(train_pixels);
+    if (test_rows.defined()) components = cat({components, pca.transform(pixel_rows(ctx.test_data))}, 0);
+    rows = deep_clustering::join_views({rows, components});
+  }
   Tensor truth;
   if (ctx.labels.defined() && (!test_rows.defined() || ctx.test_labels.defined()))
     truth = test_rows.defined() ? cat({ctx.labels.cpu(), ctx.test_labels.cpu()}, 0) : ctx.labels.cpu();
-  ctx.progress->message("N2D: UMAP + GMM on " + std::to_string(rows.size(0)) + " rows ...");
+  ctx.progress->message("N2D: UMAP + GMM on " + std::to_string(rows.size(0)) + " rows of " +
+                        std::to_string(rows.size(1)) + " ...");
+  // Unit rows alone compare by angle (cosine); joined views by their scaled coordinates.
   deep_clustering::N2D n2d({.n_clusters = k,
                             .n_neighbors = 20,
                             .min_dist = 0.0,
-                            .metric = "cosine",
+                            .metric = pixel_pca > 0 ? "euclidean" : "cosine",
                             .n_init = 5,
                             .random_state = ctx.seed,
                             .on_message = [&](const std::string& text) { ctx.progress->message("N2D: " + text); }});
   const Tensor clusters = n2d.fit_predict(rows);
   data::write_npy(ctx.path("n2d_labels.npy"), clusters.contiguous());
   ctx.metrics["n2d_samples"] = rows.size(0);
+  ctx.metrics["n2d_dim"] = rows.size(1);
   if (!truth.defined()) return;
   ctx.metrics["n2d_nmi"] = metrics::nmi(truth, clusters);
   ctx.metrics["n2d_acc"] = metrics::acc(truth, clusters);

@@ -79,12 +79,15 @@ std::function<deep_clustering::GatheredBatch(const Tensor&)> gathered_batch(dist
 // test_samples in metrics.json (for runs whose --data names a training split).
 void test_split_scores(RunContext& ctx, const Tensor& test_clusters);
 
-// `n2d` (default false): N2D's UMAP + GMM on the scoring rows too (n2d_scores).
-ParamSpec n2d_param();
+// `n2d` (default false) and `n2d_pixel_pca`: N2D's UMAP + GMM on the scoring rows too (n2d_scores).
+std::vector<ParamSpec> n2d_params();
 // N2D's second half (McConville et al. 2020) on learned features: UMAP of the scoring rows to k
-// dimensions (20 cosine neighbours, min_dist 0), then a full-covariance GMM with 5 starts. Every
-// image is clustered, the test split's rows (when defined) after the training rows, as DEC, IDEC
-// and N2D score: n2d_labels.npy, n2d_samples, and n2d_nmi / n2d_acc / n2d_ari when labels are known.
+// dimensions (20 neighbours, min_dist 0), then a full-covariance GMM with 5 starts. With
+// n2d_pixel_pca = p > 0 the rows are joined (deep_clustering::join_views) with the images' first
+// p principal components (PCA fitted on the training images): the network's view and the
+// pixels' linear view side by side. Every image is clustered, the test split's rows (when
+// defined) after the training rows, as DEC, IDEC and N2D score: n2d_labels.npy, n2d_samples, and
+// n2d_nmi / n2d_acc / n2d_ari when labels are known.
 void n2d_scores(RunContext& ctx, const Tensor& train_rows, const Tensor& test_rows, std::int64_t k);
 
 // Frozen features [N, D] of every training image (and of the test split, when there is one):

@@ -51,8 +51,8 @@ std::vector<ParamSpec> params() {
        "score with k-means on the PCA-whitened rows the pseudo-labels come from (false: on the L2-normalised "
        "features; see docs/algorithms/deepcluster_dac.md)"},
       {"kmeans_n_init", ParamType::Int, "50", "restarts of the scoring k-means (the lowest inertia wins)"},
-      {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen features"},
-      deep_runs::n2d_param()};
+      {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen features"}};
+  for (ParamSpec& spec : deep_runs::n2d_params()) p.push_back(spec);
   // Grey pixels rather than Sobel gradients: measured better on Fashion-MNIST (the docs page).
   for (ParamSpec& spec : deep_runs::convnet_params("vgg", false)) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::augmentation_params(0.5, false)) p.push_back(spec);

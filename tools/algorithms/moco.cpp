@@ -90,8 +90,8 @@ std::vector<ParamSpec> moco_params(std::int64_t epochs) {
        "neighbours of the weighted k-NN classifier (DINO: 20; metrics.json adds the MoCo demo's 200)"},
       {"kmeans_n_init", ParamType::Int, "50",
        "k-means restarts on the features (10 miss the lowest-inertia clustering about one seed in three)"},
-      {"tsne_samples", ParamType::Int, "2000", "test features embedded with t-SNE for features_tsne.png (0: none)"},
-      deep_runs::n2d_param()};
+      {"tsne_samples", ParamType::Int, "2000", "test features embedded with t-SNE for features_tsne.png (0: none)"}};
+  for (ParamSpec& spec : deep_runs::n2d_params()) p.push_back(spec);
   for (ParamSpec& spec : encoder_params()) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::training_params(epochs, 256, 0.03, 5e-4)) p.push_back(spec);
   return p;

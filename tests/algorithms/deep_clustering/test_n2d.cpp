@@ -76,3 +76,21 @@ TEST_CASE("N2D: bad options and use before fitting") {
   CHECK_THROWS_WITH_AS(deep_clustering::N2D({.n_clusters = 5}).fit_predict(randn({3, 2})), doctest::Contains("3 codes"),
                        Error);
 }
+
+TEST_CASE("join_views: each view scaled to unit root-mean-square row length, then side by side") {
+  // View a: rows (3, 4) and (0, 0): squared lengths 25 and 0, mean 12.5, RMS sqrt(12.5).
+  // View b: rows (1) and (-1) times 10: RMS 10.
+  const Tensor a = tensor(std::vector<double>{3, 4, 0, 0}, {2, 2});
+  const Tensor b = tensor(std::vector<double>{10, -10}, {2, 1});
+  const Tensor joined = deep_clustering::join_views({a, b});
+  REQUIRE(joined.sizes() == Shape{2, 3});
+  const double s = std::sqrt(12.5);
+  const std::vector<double> expected{3 / s, 4 / s, 1, 0, 0, -1};
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(joined.data_ptr<double>()[i] == doctest::Approx(expected[i]));
+  // After the scaling every view has mean squared row length 1.
+  CHECK(joined.narrow(1, 0, 2).square().sum().item<double>() / 2 == doctest::Approx(1.0));
+
+  CHECK_THROWS_WITH_AS(deep_clustering::join_views({}), doctest::Contains("no views"), Error);
+  CHECK_THROWS_WITH_AS(deep_clustering::join_views({a, randn({3, 2})}), doctest::Contains("[3, 2]"), Error);
+  CHECK_THROWS_WITH_AS(deep_clustering::join_views({a, zeros({2, 4})}), doctest::Contains("cannot be scaled"), Error);
+}
