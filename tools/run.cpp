@@ -164,7 +164,8 @@ class StopHandlers {
 // Parameters a --resume may change: how far to train, and what is computed after training.
 // Everything else would make the resumed run differ from the run that was started.
 bool changeable_on_resume(const std::string& name) {
-  return name == "epochs" || name == "tsne_samples" || name == "probe";
+  // epochs, and the evaluations after training (they read the trained network, not change it).
+  return name == "epochs" || name == "tsne_samples" || name == "probe" || name == "n2d" || name == "n2d_pixel_pca";
 }
 
 // The files a run reads, which a --overwrite must never delete: the data, labels and config

@@ -60,10 +60,12 @@ TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resum
   REQUIRE(cake_cli(run + " epochs=1 --out half").code == 0);
   // The thread count is not part of config.json: give the same one again (GEMM sums are split
   // by thread, so another count rounds differently).
-  const CliResult resumed = cake_cli("run deepcluster --out half --resume --quiet --threads 1 --set epochs=2");
+  // n2d only evaluates the trained network, so a resume may turn it on.
+  const CliResult resumed = cake_cli("run deepcluster --out half --resume --quiet --threads 1 --set epochs=2 n2d=true");
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
   CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "half" / "model.safetensors"));
   CHECK(read_text(out / "pseudo_labels.npy") == read_text(scratch() / "half" / "pseudo_labels.npy"));
+  CHECK(read_text(out / "n2d_labels.npy") == read_text(scratch() / "half" / "n2d_labels.npy"));
 
   // A scoring k-means without restarts is refused before any training.
   const CliResult no_restarts = cake_cli("run deepcluster" + kData + " --out dc_bad --set n_clusters=6 kmeans_n_init=0");
