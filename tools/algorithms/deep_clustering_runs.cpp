@@ -182,9 +182,14 @@ Tensor pixel_rows(const Tensor& data) { return data.detach().reshape({data.size(
 // The recipe needs only "a good representation": measured on Fashion-MNIST it adds about 0.05
 // NMI to k-means on DeepCluster's rows and 0.055 on MoCo's, and joining the pixels' principal
 // components adds about 0.015 more (docs/algorithms/umap_n2d.md).
-void n2d_scores(RunContext& ctx, const Tensor& train_rows, const Tensor& test_rows, std::int64_t k) {
+void check_n2d_params(const RunContext& ctx) {
   const std::int64_t pixel_pca = ctx.params.get_int("n2d_pixel_pca");
   if (pixel_pca < 0) throw UsageError(ctx.algorithm + ": n2d_pixel_pca must be >= 0, got " + std::to_string(pixel_pca));
+}
+
+void n2d_scores(RunContext& ctx, const Tensor& train_rows, const Tensor& test_rows, std::int64_t k) {
+  check_n2d_params(ctx);
+  const std::int64_t pixel_pca = ctx.params.get_int("n2d_pixel_pca");
   Tensor rows = test_rows.defined() ? cat({train_rows, test_rows}, 0) : train_rows;
   if (pixel_pca > 0) {
     const Tensor train_pixels = pixel_rows(ctx.data);
@@ -207,7 +212,7 @@ void n2d_scores(RunContext& ctx, const Tensor& train_rows, const Tensor& test_ro
                             .metric = pixel_pca > 0 ? "euclidean" : "cosine",
                             .n_init = 5,
                             .random_state = ctx.seed,
-                            .on_message = [&](const std::string& text) { ctx.progress->message("N2D: " + text); }});
+                            .on_message = [&](const std::string& text) { ctx.progress->message(text); }});
   const Tensor clusters = n2d.fit_predict(rows);
   data::write_npy(ctx.path("n2d_labels.npy"), clusters.contiguous());
   ctx.metrics["n2d_samples"] = rows.size(0);

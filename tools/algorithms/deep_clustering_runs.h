@@ -81,6 +81,8 @@ void test_split_scores(RunContext& ctx, const Tensor& test_clusters);
 
 // `n2d` (default false) and `n2d_pixel_pca`: N2D's UMAP + GMM on the scoring rows too (n2d_scores).
 std::vector<ParamSpec> n2d_params();
+// Refuses bad n2d_* values; called before training, so that a bad value does not cost a run.
+void check_n2d_params(const RunContext& ctx);
 // N2D's second half (McConville et al. 2020) on learned features: UMAP of the scoring rows to k
 // dimensions (20 neighbours, min_dist 0), then a full-covariance GMM with 5 starts. With
 // n2d_pixel_pca = p > 0 the rows are joined (deep_clustering::join_views) with the images' first

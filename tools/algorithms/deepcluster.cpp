@@ -70,6 +70,7 @@ void run(RunContext& ctx) {
   // Checked before training, so that a bad value does not cost a whole run.
   const std::int64_t n_init = ctx.params.get_int("kmeans_n_init");
   if (n_init < 1) throw UsageError("deepcluster: kmeans_n_init must be at least 1, got " + std::to_string(n_init));
+  deep_runs::check_n2d_params(ctx);
   auto net = std::make_shared<cake::networks::ConvNet>(deep_runs::convnet_options(ctx, k, false));
   net->to(ctx.device);
   deep_clustering::DeepClusterOptions options{.n_clusters = k,

@@ -261,6 +261,7 @@ void save_tsne(RunContext& ctx, const Scores& s, std::int64_t samples) {
 
 void run(RunContext& ctx) {
   const Tensor images = deep_runs::run_images(ctx);
+  deep_runs::check_n2d_params(ctx);
   auto encoder = std::make_shared<contrastive::ContrastiveEncoder>(encoder_options(ctx));
   encoder->to(ctx.device);
   contrastive::MoCoOptions options = moco_options(ctx, ctx.params.get_int("queue"), ctx.params.get_float("momentum"));
