@@ -8,7 +8,9 @@
 //   cake::deep_clustering::N2D n2d({.n_clusters = 10, .random_state = 0});
 //   cake::Tensor labels = n2d.fit_predict(ae, images);                // or n2d.fit_predict(codes)
 //   const cake::Tensor& manifold = n2d.manifold();                    // [N, n_clusters]
-//   cake::Tensor both = cake::deep_clustering::join_views({codes, pixel_pcs});  // several views at once
+//   cake::Tensor views = cake::deep_clustering::join_views(                // codes and pixels side by side
+//       {cake::networks::encode_all(ae, images), images.reshape({1000, 784})});
+//   cake::Tensor joined_labels = n2d.fit_predict(views);
 //
 // Why (the paper's section III): an autoencoder's code keeps what is needed to redraw an image
 // but says nothing about which codes belong together; clustering it directly (AE + k-means)
