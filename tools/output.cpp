@@ -141,7 +141,6 @@ RunFolder::RunFolder(const OutputRequest& request) : run_id_(new_run_id()) {
       const fs::path dir = request.runs_root / (request.algorithm + "-" + std::to_string(n));
       if (fs::create_directory(dir, error)) {
         target_ = dir_ = dir;
-        created_ = true;
         break;
       }
       CAKE_CHECK(!error || error == std::errc::file_exists, "cannot create ", dir.string(), ": ", error.message());
@@ -160,7 +159,6 @@ RunFolder::RunFolder(const OutputRequest& request) : run_id_(new_run_id()) {
     fs::create_directories(target_, error);
     CAKE_CHECK(!error, "cannot create ", target_.string(), ": ", error.message());
     dir_ = target_;
-    created_ = true;
     write_marker(dir_, run_id_, request.algorithm);
     return;
   }
@@ -180,17 +178,6 @@ RunFolder::~RunFolder() {
   if (published() || dir_.empty()) return;
   std::error_code ignored;
   fs::remove_all(dir_, ignored);  // a run that failed before publish(): the old run stays
-}
-
-void RunFolder::discard_if_unused() {
-  if (!created_ || !published()) return;  // an unpublished folder goes with the destructor
-  std::error_code error;
-  for (fs::directory_iterator it(dir_, error), end; !error && it != end; it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    if (name != kRunMarker && name != "config.json" && name != "log.jsonl") return;
-  }
-  if (error) return;
-  fs::remove_all(dir_, error);
 }
 
 void RunFolder::publish() {

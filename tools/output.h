@@ -70,15 +70,10 @@ class RunFolder {
   // Moves the temporary folder into place, replacing (then deleting) the previous run. A no-op
   // when the run is already in its place.
   void publish();
-  // For a run refused for a bad parameter (UsageError): removes the folder when this run created
-  // it and wrote nothing there but its record (marker, config.json, log.jsonl), so that the
-  // corrected command can use the same --out without --overwrite.
-  void discard_if_unused();
 
  private:
   std::filesystem::path target_, dir_;
   std::string run_id_;
-  bool created_ = false;  // this run made target_ (not a resume, not a replacement)
 };
 
 // A run stopped by Ctrl-C or SIGTERM at a safe point: `cake run` logs it and exits with 130.

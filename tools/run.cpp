@@ -403,11 +403,6 @@ int run_command(const RunOptions& given) {
       std::cerr << "continue it with: cake run " << algorithm.name << " --out " << folder.target().string()
                 << " --resume\n";
     return 130;  // 128 + SIGINT, the shell's convention for a run stopped by Ctrl-C
-  } catch (const UsageError& e) {
-    progress->finish();
-    ctx.log({{"event", "error"}, {"message", e.what()}});
-    folder.discard_if_unused();  // a refused parameter leaves no folder in the way of the fix
-    throw;
   } catch (const std::exception& e) {
     progress->finish();  // end the bar's line before the error is printed
     ctx.log({{"event", "error"}, {"message", e.what()}});
