@@ -10,8 +10,9 @@
 // clusters as classes (eval_clusters) on the final PCA-whitened features (eval_whiten=false: the
 // L2-normalised ones) gives labels.npy and nmi/ari/acc, and test_nmi/test_acc/test_ari on the
 // test split when --data names a training split; the frozen features give knn_accuracy,
-// probe_accuracy and features.npy. n2d=true adds N2D's UMAP + GMM on the same rows of every
-// image, training and test split together (n2d_nmi/n2d_acc/n2d_ari). log.jsonl has a row per
+// probe_accuracy and features.npy. n2d=true adds N2D's UMAP + GMM on the same rows (joined with
+// the pixels' first n2d_pixel_pca principal components) of every image, training and test split
+// together (n2d_nmi/n2d_acc/n2d_ari). log.jsonl has a row per
 // epoch (NMI between consecutive assignments, NMI/ACC against the labels, k-means objective,
 // cluster sizes, the time split); figures: nmi.png, loss_curve.png, cluster_sizes.png,
 // pseudo_label_samples.png, cluster_samples.png, confusion_matrix.png.

@@ -13,7 +13,8 @@
 // trunk under the FC layer (probe_features: the paper's linear protocol reads the layer under the
 // 128-D output layer, He et al. 2020, sections 3.3 and 4.1), and k-means with K = the number of
 // classes on the L2-normalised 128 FC features (cluster_features) of the test images (NMI, ACC, ARI);
-// n2d=true adds N2D's UMAP + GMM on the same rows of every image (n2d_nmi, n2d_acc, n2d_ari).
+// n2d=true adds N2D's UMAP + GMM on the same rows (joined with the pixels' first n2d_pixel_pca
+// principal components) of every image (n2d_nmi, n2d_acc, n2d_ari).
 // model.safetensors holds the query encoder. Figures: loss_curve.png, similarity.png,
 // features_tsne.png (t-SNE of test features), confusion_matrix.png and cluster_samples.png
 // (k-means on the training features). Every file is listed in docs/algorithms/moco.md.
