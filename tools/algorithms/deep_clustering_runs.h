@@ -79,8 +79,9 @@ std::function<deep_clustering::GatheredBatch(const Tensor&)> gathered_batch(dist
 // test_samples in metrics.json (for runs whose --data names a training split).
 void test_split_scores(RunContext& ctx, const Tensor& test_clusters);
 
-// `n2d` (default false) and `n2d_pixel_pca`: N2D's UMAP + GMM on the scoring rows too (n2d_scores).
-std::vector<ParamSpec> n2d_params();
+// `n2d` (default false) and `n2d_pixel_pca` (the given default, measured per command): N2D's
+// UMAP + GMM on the scoring rows too (n2d_scores).
+std::vector<ParamSpec> n2d_params(std::int64_t default_pixel_pca);
 // Refuses bad n2d_* values; called before training, so that a bad value does not cost a run.
 void check_n2d_params(const RunContext& ctx);
 // N2D's second half (McConville et al. 2020) on learned features: UMAP of the scoring rows to k

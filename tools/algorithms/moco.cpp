@@ -92,7 +92,8 @@ std::vector<ParamSpec> moco_params(std::int64_t epochs) {
       {"kmeans_n_init", ParamType::Int, "50",
        "k-means restarts on the features (10 miss the lowest-inertia clustering about one seed in three)"},
       {"tsne_samples", ParamType::Int, "2000", "test features embedded with t-SNE for features_tsne.png (0: none)"}};
-  for (ParamSpec& spec : deep_runs::n2d_params()) p.push_back(spec);
+  // The pixels' view adds nothing to MoCo's rows (measured once, docs/algorithms/moco.md): off.
+  for (ParamSpec& spec : deep_runs::n2d_params(0)) p.push_back(spec);
   for (ParamSpec& spec : encoder_params()) p.push_back(spec);
   for (ParamSpec& spec : deep_runs::training_params(epochs, 256, 0.03, 5e-4)) p.push_back(spec);
   return p;
