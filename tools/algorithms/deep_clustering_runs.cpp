@@ -180,8 +180,8 @@ Tensor pixel_rows(const Tensor& data) { return data.detach().reshape({data.size(
 }  // namespace
 
 // The recipe needs only "a good representation": measured on Fashion-MNIST it adds about 0.05
-// NMI to k-means on DeepCluster's rows and 0.055 on MoCo's, and joining the pixels' principal
-// components adds about 0.015 more (docs/algorithms/umap_n2d.md).
+// NMI to k-means on DeepCluster's rows and 0.055 on MoCo's; joining the pixels' principal
+// components adds about 0.015 more to DeepCluster's, nothing to MoCo's (docs/algorithms/umap_n2d.md).
 void check_n2d_params(const RunContext& ctx) {
   const std::int64_t pixel_pca = ctx.params.get_int("n2d_pixel_pca");
   if (pixel_pca < 0) throw UsageError(ctx.algorithm + ": n2d_pixel_pca must be >= 0, got " + std::to_string(pixel_pca));
