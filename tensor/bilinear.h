@@ -98,4 +98,32 @@ struct Corners {
   }
 };
 
+// The backward pass of grid point p of batch item b over its s.c channels, the same on both
+// devices (the CPU loops over the points, CUDA gives each point a thread). `in`, `go` and `gi`
+// point at the whole input, output gradient and input gradient; gi (zero-filled by the caller)
+// receives the point's gradient times its corners' weights through add (as Corners::scatter),
+// and gg_point[0..1] the grid gradient (scale_x sum_ch go d out/d ix, scale_y sum_ch go d out/d iy),
+// summed over the channels in order. Either of gi, gg_point may be null: that gradient is skipped.
+template <class T, class Add>
+CAKE_HD void backward_point(const SampleShape& s, const Unnormalise<T>& ux, const Unnormalise<T>& uy, std::int64_t b,
+                            std::int64_t p, const T* point, const T* in, const T* go, T* gi, T* gg_point, Add add) {
+  const std::int64_t points = s.h_out * s.w_out, plane = s.h_in * s.w_in;
+  const Corners<T> k(ux(point[0]), uy(point[1]), s.w_in, s.h_in);
+  T d_ix = 0, d_iy = 0;
+  for (std::int64_t ch = 0; ch < s.c; ++ch) {
+    const T go_p = go[(b * s.c + ch) * points + p];
+    if (gi) k.scatter(gi + (b * s.c + ch) * plane, s.w_in, go_p, add);
+    if (gg_point) {
+      T v00, v01, v10, v11;
+      k.read(in + (b * s.c + ch) * plane, s.w_in, v00, v01, v10, v11);
+      d_ix += go_p * k.d_ix(v00, v01, v10, v11);
+      d_iy += go_p * k.d_iy(v00, v01, v10, v11);
+    }
+  }
+  if (gg_point) {
+    gg_point[0] = d_ix * ux.scale;
+    gg_point[1] = d_iy * uy.scale;
+  }
+}
+
 }  // namespace cake::bilinear

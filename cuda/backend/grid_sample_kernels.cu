@@ -50,35 +50,21 @@ __global__ void grid_sample_kernel(SampleShape s, const T* in, const T* grid, bo
   }
 }
 
-// A thread per point (b, p): the CPU kernel's loop body. grad_input (zero-filled) receives
-// w_corner * go at each in-image corner, atomically; grad_grid[b, p] is written once.
+// A thread per point (b, p), running the CPU kernel's loop body (bilinear::backward_point).
+// grad_input (zero-filled) receives w_corner * go at each in-image corner, atomically;
+// grad_grid[b, p] is written once.
 template <class T>
 __global__ void grid_sample_backward_kernel(SampleShape s, const T* go, const T* in, const T* grid,
                                             bool align_corners, T* gi, T* gg) {
-  const std::int64_t points = s.h_out * s.w_out, plane = s.h_in * s.w_in;
+  const std::int64_t points = s.h_out * s.w_out;
   const std::int64_t total = s.n * points;
   const Unnormalise<T> ux(s.w_in, align_corners), uy(s.h_in, align_corners);
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t q = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < total; q += stride) {
-    const std::int64_t b = q / points, p = q % points;
-    const T* gp = grid + q * 2;  // q = b points + p
-    const Corners<T> k(ux(gp[0]), uy(gp[1]), s.w_in, s.h_in);
-    T d_ix = 0, d_iy = 0;
-    for (std::int64_t ch = 0; ch < s.c; ++ch) {
-      // Neighbouring threads hold neighbouring p: this read is coalesced.
-      const T go_p = go[(b * s.c + ch) * points + p];
-      if (gi) k.scatter(gi + (b * s.c + ch) * plane, s.w_in, go_p, [](T* at, T v) { atomicAdd(at, v); });
-      if (gg) {
-        T v00, v01, v10, v11;
-        k.read(in + (b * s.c + ch) * plane, s.w_in, v00, v01, v10, v11);
-        d_ix += go_p * k.d_ix(v00, v01, v10, v11);
-        d_iy += go_p * k.d_iy(v00, v01, v10, v11);
-      }
-    }
-    if (gg) {
-      gg[q * 2] = d_ix * ux.scale;
-      gg[q * 2 + 1] = d_iy * uy.scale;
-    }
+    const std::int64_t b = q / points, p = q % points;  // q = b points + p
+    // Neighbouring threads hold neighbouring p, so the reads of go are coalesced.
+    bilinear::backward_point(s, ux, uy, b, p, grid + q * 2, in, go, gi, gg ? gg + q * 2 : nullptr,
+                             [](T* at, T v) { atomicAdd(at, v); });
   }
 }
 

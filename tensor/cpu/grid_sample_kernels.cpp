@@ -52,27 +52,14 @@ void grid_sample_backward_kernel(const SampleShape& s, const Tensor& grad_out, c
     T* gi = grad_input.defined() ? grad_input.data_ptr<T>() : nullptr;
     T* gg = grad_grid.defined() ? grad_grid.data_ptr<T>() : nullptr;
     const Unnormalise<T> ux(s.w_in, align_corners), uy(s.h_in, align_corners);
-    const std::int64_t points = s.h_out * s.w_out, plane = s.h_in * s.w_in;
+    const std::int64_t points = s.h_out * s.w_out;
+    // Batch items in parallel: two threads never scatter into the same input plane.
     parallel_for(0, s.n, 1, [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t b = lo; b < hi; ++b)
         for (std::int64_t p = 0; p < points; ++p) {
-          const T* gp = g + (b * points + p) * 2;
-          const Corners<T> k(ux(gp[0]), uy(gp[1]), s.w_in, s.h_in);
-          T d_ix = 0, d_iy = 0;
-          for (std::int64_t ch = 0; ch < s.c; ++ch) {
-            const T go_p = go[(b * s.c + ch) * points + p];
-            if (gi) k.scatter(gi + (b * s.c + ch) * plane, s.w_in, go_p, [](T* at, T v) { *at += v; });
-            if (gg) {
-              T v00, v01, v10, v11;
-              k.read(in + (b * s.c + ch) * plane, s.w_in, v00, v01, v10, v11);
-              d_ix += go_p * k.d_ix(v00, v01, v10, v11);
-              d_iy += go_p * k.d_iy(v00, v01, v10, v11);
-            }
-          }
-          if (gg) {
-            gg[(b * points + p) * 2] = d_ix * ux.scale;
-            gg[(b * points + p) * 2 + 1] = d_iy * uy.scale;
-          }
+          const std::int64_t q = b * points + p;
+          bilinear::backward_point(s, ux, uy, b, p, g + q * 2, in, go, gi, gg ? gg + q * 2 : nullptr,
+                                   [](T* at, T v) { *at += v; });
         }
     });
   });
