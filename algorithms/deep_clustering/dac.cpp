@@ -20,6 +20,8 @@ namespace cake::deep_clustering {
 
 namespace {
 constexpr std::size_t kHistoryColumns = 12;
+// Images on which each epoch's same_precision is measured: 2,000^2 pairs, a fraction of a second.
+constexpr std::int64_t kPrecisionSample = 2000;
 }  // namespace
 
 std::int64_t DACSchedule::epochs_until_stop() const {
@@ -93,13 +95,34 @@ Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, double
   return (share * 2.0 - share.detach()) * static_cast<double>(batch.ranks);
 }
 
+double same_pair_precision(const Tensor& features, const Tensor& classes, double upper) {
+  CAKE_CHECK(features.defined() && features.dim() == 2 && classes.defined() && classes.dim() == 1 &&
+                 classes.size(0) == features.size(0),
+             "same_pair_precision: expected label features [m, k] and classes [m], got ",
+             features.defined() ? shape_str(features.sizes()) : "undefined", " and ",
+             classes.defined() ? shape_str(classes.sizes()) : "undefined");
+  NoGradGuard no_grad;
+  const Tensor f = features.detach().to(kCPU, kFloat64).contiguous();
+  const PairSelection chosen = select_pairs(f.matmul(f.t()), upper, upper);
+  if (chosen.n_positive == 0) return std::numeric_limits<double>::quiet_NaN();
+  const Tensor c = classes.to(kCPU, kInt64).contiguous();
+  const std::int64_t m = c.size(0);
+  const std::int64_t* label = c.data_ptr<std::int64_t>();
+  const double* same = chosen.positive.data_ptr<double>();
+  std::int64_t agree = 0;
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < m; ++j)
+      if (i != j && same[i * m + j] != 0.0 && label[i] == label[j]) ++agree;
+  return static_cast<double>(agree) / static_cast<double>(chosen.n_positive);
+}
+
 // ---- history ---------------------------------------------------------------------------------------
 
 namespace {
 
 std::array<double, kHistoryColumns> dac_row(const DACEpoch& e) {
   return {static_cast<double>(e.epoch), e.lambda, e.upper, e.lower, e.selected_fraction, e.positive_fraction,
-          e.loss, e.nmi, e.acc, static_cast<double>(e.clusters_used), e.seconds, 0.0};
+          e.loss, e.nmi, e.acc, static_cast<double>(e.clusters_used), e.seconds, e.same_precision};
 }
 
 DACEpoch dac_record(const std::array<double, kHistoryColumns>& v) {
@@ -113,7 +136,8 @@ DACEpoch dac_record(const std::array<double, kHistoryColumns>& v) {
           .nmi = v[7],
           .acc = v[8],
           .clusters_used = static_cast<std::int64_t>(v[9]),
-          .seconds = v[10]};
+          .seconds = v[10],
+          .same_precision = v[11]};
 }
 
 }  // namespace
@@ -212,12 +236,18 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
     current.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(samples, 1));
     current.selected_fraction = selected_sum / static_cast<double>(batches);
     current.positive_fraction = positive_sum / static_cast<double>(batches);
-    const Tensor clusters = predict(images);
+    const Tensor label_feats = features(images).cpu();
+    const Tensor clusters = label_feats.argmax(1);
     const std::int64_t* c = clusters.data_ptr<std::int64_t>();
     current.clusters_used = static_cast<std::int64_t>(std::set<std::int64_t>(c, c + clusters.numel()).size());
     if (truth.defined()) {
       current.nmi = metrics::nmi(truth, clusters);
       current.acc = metrics::acc(truth, clusters);
+      // Every (n / 2000)-th image: the same images every epoch, and no random draw.
+      const std::int64_t stride = std::max<std::int64_t>(n / kPrecisionSample, 1);
+      const std::int64_t count = (n + stride - 1) / stride;
+      const Tensor rows = arange(0, count * stride, stride, kInt64);
+      current.same_precision = same_pair_precision(label_feats.index_select(0, rows), truth.index_select(0, rows), upper);
     }
     current.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     history_.push_back(current);

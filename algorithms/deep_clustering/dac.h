@@ -85,6 +85,13 @@ PairSelection select_pairs(const Tensor& similarity, double upper, double lower,
 Tensor dac_pair_loss(const Tensor& features, double upper, double lower, PairSelection* selection = nullptr,
                      double eps = 1e-7);
 
+// How right the "same" pairs are: of the pairs of two different images whose label features
+// [m, k] have similarity >= upper, the fraction whose true classes [m] agree (NaN when no pair is
+// above upper). A diagnostic, not part of the algorithm: DAC learns its clusters from these
+// pairs, so it can sharpen a partition no better than the pairs it starts from; with ten even
+// classes a random pair shares its class one time in ten.
+double same_pair_precision(const Tensor& features, const Tensor& classes, double upper);
+
 // ---- data-parallel training (several ranks, each with its part of every batch) ----------------
 
 // The label features of the whole batch [m, k], every rank's part in rank order and without a
@@ -131,6 +138,9 @@ struct DACEpoch {
   double acc = std::numeric_limits<double>::quiet_NaN();
   std::int64_t clusters_used = 0;  // distinct argmax values over the data
   double seconds = 0.0;
+  // same_pair_precision at the epoch's u on (up to) 2,000 images spread evenly over the data,
+  // after the epoch (labels given; NaN otherwise).
+  double same_precision = std::numeric_limits<double>::quiet_NaN();
 };
 
 class DAC {

@@ -127,6 +127,12 @@ TEST_CASE("dac: thresholds per epoch in the log, the argmax clusters scored, the
   for (const json& row : rows) {
     CHECK(row["selected_fraction"].get<double>() >= 0.0);
     CHECK(row["selected_fraction"].get<double>() <= 1.0);
+    // With labels: the share of the "same" pairs whose classes agree (null if no pair is "same").
+    REQUIRE(row.contains("same_precision"));
+    if (!row["same_precision"].is_null()) {
+      CHECK(row["same_precision"].get<double>() >= 0.0);
+      CHECK(row["same_precision"].get<double>() <= 1.0);
+    }
   }
   check_figures(out, {"thresholds.png", "loss_curve.png", "dac_scores.png", "cluster_samples.png"});
   CHECK(data::read_npy(out / "features.npy").sizes() == Shape{60, 3});  // the label features

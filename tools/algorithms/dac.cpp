@@ -9,7 +9,8 @@
 // l > u (Algorithm 1; algorithms/deep_clustering/dac.h). The cluster of an image is the argmax of
 // its label features: labels.npy with nmi/ari/acc (and test_nmi/test_acc/test_ari on the test
 // split when --data names a training split). log.jsonl has a row per epoch (lambda, u, l,
-// the fraction of pairs selected, the loss, NMI/ACC); figures: thresholds.png, dac_scores.png,
+// the fraction of pairs selected, the loss, NMI/ACC, and with labels same_precision: how many of
+// the pairs above u share a class); figures: thresholds.png, dac_scores.png,
 // loss_curve.png, cluster_samples.png, confusion_matrix.png.
 #include <cmath>
 
@@ -81,7 +82,8 @@ void run(RunContext& ctx) {
                           {"loss", e.loss},
                           {"nmi", number_or_null(e.nmi)},
                           {"acc", number_or_null(e.acc)},
-                          {"clusters_used", e.clusters_used}};
+                          {"clusters_used", e.clusters_used},
+                          {"same_precision", number_or_null(e.same_precision)}};
     if (from_checkpoint) row["from_checkpoint"] = true;
     ctx.log(row);
   };
@@ -100,7 +102,7 @@ void run(RunContext& ctx) {
   save(*net, ctx.path("model.safetensors").string());
   ctx.metrics["final_lambda"] = dac.lambda();
 
-  std::vector<double> upper, lower, selected, positive, loss, nmi, acc;
+  std::vector<double> upper, lower, selected, positive, loss, nmi, acc, same_precision;
   for (const auto& e : dac.history()) {
     upper.push_back(e.upper);
     lower.push_back(e.lower);
@@ -109,6 +111,7 @@ void run(RunContext& ctx) {
     loss.push_back(e.loss);
     nmi.push_back(e.nmi);
     acc.push_back(e.acc);
+    same_precision.push_back(e.same_precision);
   }
   ctx.save_curve("thresholds.png", "dac: thresholds u(lambda), l(lambda) and the pairs selected per epoch",
                  {{"u (same above)", upper},
@@ -118,7 +121,8 @@ void run(RunContext& ctx) {
                  "epoch");
   ctx.save_curve("loss_curve.png", "dac: pairwise binary cross-entropy per epoch", {{"loss", loss}}, "epoch");
   if (ctx.labels.defined())
-    ctx.save_curve("dac_scores.png", "dac: argmax clusters against the classes", {{"NMI", nmi}, {"ACC", acc}}, "epoch");
+    ctx.save_curve("dac_scores.png", "dac: argmax clusters against the classes, and the 'same' pairs' precision",
+                   {{"NMI", nmi}, {"ACC", acc}, {"'same' pairs of one class", same_precision}}, "epoch");
 
   const Tensor label_features = dac.features(images).cpu();
   ctx.save_labels(label_features.argmax(1));

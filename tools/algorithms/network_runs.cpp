@@ -65,7 +65,7 @@ std::vector<ParamSpec> with_training_params(std::vector<ParamSpec> own, const Tr
                  "the most epochs to train, at least 1 (Bortoletto 2021 trains up to 150)"});
   own.push_back({"batch_size", ParamType::Int, std::to_string(d.batch_size), "samples per mini-batch"});
   own.push_back({"lr", ParamType::Float, number_text(d.lr),
-                 "Adam's learning rate (default " + number_text(d.lr) + "; Bortoletto 2021 uses 1e-3)"});
+                 "learning rate of the optimiser (default " + number_text(d.lr) + "; Bortoletto 2021: Adam at 1e-3)"});
   own.push_back({"weight_decay", ParamType::Float, number_text(d.weight_decay),
                  "L2 weight decay added to the gradient (default " + number_text(d.weight_decay) +
                      "; Bortoletto 2021 uses 1e-5 for its autoencoders)"});

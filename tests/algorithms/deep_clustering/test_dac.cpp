@@ -76,6 +76,23 @@ TEST_CASE("select_pairs: against a hand-computed similarity matrix") {
   CHECK(error_message([&] { select_pairs(s.narrow(0, 1, 2), 0.9, 0.1, 2); }).find("square") != std::string::npos);
 }
 
+TEST_CASE("same_pair_precision: the share of the pairs above u whose classes agree, by hand") {
+  // Unit, non-negative label features: images 0 and 1 point the same way, image 2 is 0.96 of the
+  // way to them (cos = 0.96), image 3 is orthogonal to all three.
+  const double c = 0.96, s = std::sqrt(1.0 - 0.96 * 0.96);
+  const Tensor f = tensor({1.0, 0.0, 0.0, 1.0, 0.0, 0.0, c, s, 0.0, 0.0, 0.0, 1.0}, {4, 3}, kFloat64);
+  // At u = 0.95 the "same" pairs are (0,1), (0,2), (1,2) both ways: 6 ordered pairs. Classes
+  // {0, 0, 1, 1}: only (0,1) and (1,0) share a class, 2 of 6.
+  CHECK(same_pair_precision(f, tensor({0.0, 0.0, 1.0, 1.0}, {4}, kFloat64).to(kInt64), 0.95) ==
+        doctest::Approx(2.0 / 6.0));
+  // At u = 0.99 only (0,1) and (1,0) remain, and they agree.
+  CHECK(same_pair_precision(f, tensor({0.0, 0.0, 1.0, 1.0}, {4}, kFloat64).to(kInt64), 0.99) == 1.0);
+  // Above every pair: no "same" pair to judge.
+  CHECK(std::isnan(same_pair_precision(f.narrow(0, 2, 2), tensor({0.0, 0.0}, {2}, kFloat64).to(kInt64), 0.5)));
+  CHECK(error_message([&] { (void)same_pair_precision(f, zeros({3}, kInt64), 0.9); }).find("classes [m]") !=
+        std::string::npos);
+}
+
 TEST_CASE("dac_pair_loss_part: the ranks' parts give dac_pair_loss's value and gradient over the whole batch") {
   manual_seed(3);
   const Tensor logits = randn({6, 3}, kFloat64) * 2.0;
@@ -199,6 +216,13 @@ TEST_CASE("DAC: the stop rule ends training; the log has lambda, u, l and the pa
   }
   CHECK(dac.predict(toy.x).sizes() == Shape{32});
   CHECK(dac.features(toy.x).sizes() == Shape{32, 2});
+  // The last epoch's same_precision is that of the trained network's pairs (all 32 images: fewer
+  // than the 2,000 sampled) at that epoch's u.
+  const double expected = same_pair_precision(dac.features(toy.x), toy.labels, h.back().upper);
+  if (std::isnan(expected))
+    CHECK(std::isnan(h.back().same_precision));
+  else
+    CHECK(h.back().same_precision == doctest::Approx(expected).epsilon(1e-12));
 }
 
 TEST_CASE("DAC: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit") {
@@ -230,6 +254,9 @@ TEST_CASE("DAC: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bi
   for (std::size_t e = 0; e < 4; ++e) {
     CHECK(straight_history[e].loss == resumed_history[e].loss);
     CHECK(straight_history[e].selected_fraction == resumed_history[e].selected_fraction);
+    CHECK(std::isnan(straight_history[e].same_precision) == std::isnan(resumed_history[e].same_precision));
+    if (!std::isnan(straight_history[e].same_precision))
+      CHECK(straight_history[e].same_precision == resumed_history[e].same_precision);
   }
   std::filesystem::remove_all(dir);
 }
