@@ -138,4 +138,16 @@ TEST_CASE("dac: thresholds per epoch in the log, the argmax clusters scored, the
   CHECK(data::read_npy(out / "features.npy").sizes() == Shape{60, 3});  // the label features
   // A weight decay the algorithm does not use is refused rather than ignored.
   CHECK(cake_cli("run dac" + kData + " --out dac2 --set weight_decay=0.1").code == 2);
+  // Algorithm 1's input lambda: the first epoch's u = 0.95 - lambda0, and the stop moves with it
+  // (u and l cross at lambda = 0.45: (0.45 + 0.04) / 0.0099 = 49.5, so 50 epochs).
+  const CliResult early = cake_cli("run dac" + kData + " --out dac3 --set n_clusters=3 hidden=32 batch_size=16 epochs=1 lambda0=-0.04");
+  REQUIRE_MESSAGE(early.code == 0, early.err);
+  CHECK(read_json(scratch() / "dac3" / "metrics.json")["stop_epoch"] == 50);
+  const std::vector<json> early_rows = epoch_records(scratch() / "dac3" / "log.jsonl");
+  REQUIRE(early_rows.size() == 1);
+  CHECK(early_rows[0]["upper"].get<double>() == doctest::Approx(0.99));
+  // u above 1 would select no pair as "same": refused by name.
+  const CliResult above_one = cake_cli("run dac" + kData + " --out dac4 --set lambda0=-0.1");
+  CHECK(above_one.code == 2);
+  CHECK(above_one.err.find("lambda0") != std::string::npos);
 }

@@ -33,6 +33,9 @@ std::vector<ParamSpec> params() {
       {"lambda_step", ParamType::Float, "0.0099",
        "growth of lambda per epoch; u = 0.95 - lambda, l = 0.455 + 0.1 lambda, training stops once l > u (46 epochs "
        "at the default; DAC-tensorflow's schedule)"},
+      {"lambda0", ParamType::Float, "0",
+       "lambda of the first epoch (Algorithm 1's input lambda): a negative value starts u above 0.95, so the first "
+       "\"same\" pairs are fewer and closer, and adds epochs before l > u"},
       {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the frozen label features"},
       {"classifier_norm", ParamType::Bool, "true",
        "batch norm after the classifier's Linear layers, as DAC's released networks normalise every layer (false: the "
@@ -61,7 +64,11 @@ void run(RunContext& ctx) {
     throw UsageError("dac: weight_decay is not used (RMSprop without decay, as both released codes); leave it at 0");
   auto net = std::make_shared<cake::networks::ConvNet>(deep_runs::convnet_options(ctx, k, true, ctx.params.get_bool("classifier_norm")));
   net->to(ctx.device);
-  deep_clustering::DACOptions options{.schedule = {.lambda_step = step},
+  const double lambda0 = ctx.params.get_float("lambda0");
+  if (!std::isfinite(lambda0) || 0.95 - lambda0 > 1.0)
+    throw UsageError("dac: lambda0 must be finite and at least -0.05 (u = 0.95 - lambda0 is a similarity, at most 1), got " +
+                     std::to_string(lambda0));
+  deep_clustering::DACOptions options{.schedule = {.lambda0 = lambda0, .lambda_step = step},
                                       .lr = ctx.params.get_float("lr"),
                                       .augment = deep_runs::augmentation(ctx)};
   train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
