@@ -137,7 +137,7 @@ DACEpoch dac_record(const std::array<double, kHistoryColumns>& v) {
           .acc = v[8],
           .clusters_used = static_cast<std::int64_t>(v[9]),
           .seconds = v[10],
-          .same_precision = v[11]};
+          .same_precision = v[11]};  // 0 in checkpoints written before it was measured
 }
 
 }  // namespace

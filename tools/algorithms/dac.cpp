@@ -65,9 +65,9 @@ void run(RunContext& ctx) {
   auto net = std::make_shared<cake::networks::ConvNet>(deep_runs::convnet_options(ctx, k, true, ctx.params.get_bool("classifier_norm")));
   net->to(ctx.device);
   const double lambda0 = ctx.params.get_float("lambda0");
-  if (!std::isfinite(lambda0) || 0.95 - lambda0 > 1.0)
-    throw UsageError("dac: lambda0 must be finite and at least -0.05 (u = 0.95 - lambda0 is a similarity, at most 1), got " +
-                     std::to_string(lambda0));
+  if (!std::isfinite(lambda0) || deep_clustering::DACSchedule{}.upper(lambda0) > 1.0)
+    throw UsageError("dac: lambda0 must be finite and at least -0.05 (the first u = 0.95 - lambda0 is a similarity, at "
+                     "most 1), got " + std::to_string(lambda0));
   deep_clustering::DACOptions options{.schedule = {.lambda0 = lambda0, .lambda_step = step},
                                       .lr = ctx.params.get_float("lr"),
                                       .augment = deep_runs::augmentation(ctx)};
