@@ -47,8 +47,8 @@
 // distinguishes one image from the mean (a standard "initialise the final bias to the data
 // mean" recipe). The MLP's last layer has one bias per pixel, so it starts on the mean image
 // exactly; the conv decoder's last transposed convolution has one bias per channel, so it starts
-// on each channel's mean pixel. run_autoencoder (the CLI) calls it before training and reports
-// the plateau when the final loss is still near mean_image_mse.
+// on each channel's mean pixel. run_autoencoder (the CLI) calls it before training, unless
+// output_bias=zero, and reports the plateau when the final loss is still near mean_image_mse.
 #pragma once
 
 #include <cstdint>

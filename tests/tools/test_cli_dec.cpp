@@ -83,3 +83,25 @@ TEST_CASE("autoencoder and ae-kmeans: model=dec is DEC's network, and a hidden i
   CHECK(refused.code != 0);
   CHECK(refused.err.find("model=dec") != std::string::npos);
 }
+
+TEST_CASE("output_bias: mean starts the output layer on the mean training image, zero leaves it at zero") {
+  write_images();
+  const Tensor images = data::read_npy(scratch() / "images.npy").reshape({60, 784}).to(kFloat64);
+  const Tensor mean_image = images.mean({0});
+  for (const char* start : {"mean", "zero"}) {
+    CAPTURE(std::string(start));
+    // lr 1e-12: one epoch of SGD leaves every weight where it started, to well under 1e-9.
+    const std::string out = std::string("bias_") + start;
+    const CliResult r = cake_cli("run autoencoder" + kData + " --out " + out + " --set model=dec epochs=1 latent_dim=4 optimizer=sgd "
+                                 "lr=1e-12 batch_size=16 val_fraction=0 tsne_samples=0 probe=false output_bias=" + start);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const SafetensorsFile file = load_safetensors((scratch() / out / "model.safetensors").string());
+    const Tensor bias = file.tensors.at("decoder.6.bias").to(kFloat64);  // Linear(500 -> 784), the output layer
+    REQUIRE(bias.sizes() == Shape{784});
+    const Tensor expected = std::string(start) == "mean" ? mean_image : zeros_like(mean_image);
+    CHECK((bias - expected).abs().max().item<double>() < 1e-6);
+  }
+  const CliResult refused = cake_cli("run dec" + kData + " --out refused_bias" + kShort + " output_bias=median");
+  CHECK(refused.code != 0);
+  CHECK(refused.err.find("output_bias") != std::string::npos);
+}

@@ -35,6 +35,10 @@ std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t
   params.push_back({"min_batches", ParamType::Int, "50",
                     "at least this many steps per epoch: a smaller training set gets a smaller batch_size (not below 16; "
                     "0: never)"});
+  params.push_back({"output_bias", ParamType::String, "mean",
+                    "start of the output layer's bias: mean (on the mean training image, the plateau guard of "
+                    "autoencoder.h) or zero (the framework default, as DEC-keras)",
+                    {"mean", "zero"}});
   params.push_back(sync_bn_param());
   return params;
 }
@@ -79,8 +83,9 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
   run.model->to(ctx.device);
   algorithms::Autoencoder& model = *run.model;
   // NOTE [ The mean-image plateau ] (algorithms/networks/autoencoder.h): start the output on the
-  // mean training image. A resumed run replaces these weights with the checkpoint's.
-  model.init_output_bias(cake::networks::mean_image(run.images.train));
+  // mean training image, unless asked to keep the layer's own zero start. A resumed run replaces
+  // these weights with the checkpoint's.
+  if (ctx.params.get_string("output_bias") == "mean") model.init_output_bias(cake::networks::mean_image(run.images.train));
   std::unique_ptr<optim::Optimizer> optimizer;
   const double lr = ctx.params.get_float("lr"), weight_decay = ctx.params.get_float("weight_decay");
   if (ctx.params.get_string("optimizer") == "sgd")
