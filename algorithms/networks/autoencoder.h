@@ -48,7 +48,7 @@
 // mean" recipe). The MLP's last layer has one bias per pixel, so it starts on the mean image
 // exactly; the conv decoder's last transposed convolution has one bias per channel, so it starts
 // on each channel's mean pixel. run_autoencoder (the CLI) calls it before training, unless
-// output_bias=zero, and reports the plateau when the final loss is still near mean_image_mse.
+// output_bias=layer, and reports the plateau when the final loss is still near mean_image_mse.
 #pragma once
 
 #include <cstdint>

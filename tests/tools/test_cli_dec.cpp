@@ -84,11 +84,11 @@ TEST_CASE("autoencoder and ae-kmeans: model=dec is DEC's network, and a hidden i
   CHECK(refused.err.find("model=dec") != std::string::npos);
 }
 
-TEST_CASE("output_bias: mean starts the output layer on the mean training image, zero leaves it at zero") {
+TEST_CASE("output_bias: mean starts the output layer on the mean training image, layer keeps DEC's zero start") {
   write_images();
   const Tensor images = data::read_npy(scratch() / "images.npy").reshape({60, 784}).to(kFloat64);
   const Tensor mean_image = images.mean({0});
-  for (const char* start : {"mean", "zero"}) {
+  for (const char* start : {"mean", "layer"}) {
     CAPTURE(std::string(start));
     // lr 1e-12: one epoch of SGD leaves every weight where it started, to well under 1e-9.
     const std::string out = std::string("bias_") + start;
@@ -96,7 +96,7 @@ TEST_CASE("output_bias: mean starts the output layer on the mean training image,
                                  "lr=1e-12 batch_size=16 val_fraction=0 tsne_samples=0 probe=false output_bias=" + start);
     REQUIRE_MESSAGE(r.code == 0, r.err);
     const SafetensorsFile file = load_safetensors((scratch() / out / "model.safetensors").string());
-    const Tensor bias = file.tensors.at("decoder.6.bias").to(kFloat64);  // Linear(500 -> 784), the output layer
+    const Tensor bias = file.tensors.at("decoder.6.bias").to(kFloat64);  // Linear(500 -> 784), the output layer: DEC's starts at zero
     REQUIRE(bias.sizes() == Shape{784});
     const Tensor expected = std::string(start) == "mean" ? mean_image : zeros_like(mean_image);
     CHECK((bias - expected).abs().max().item<double>() < 1e-6);

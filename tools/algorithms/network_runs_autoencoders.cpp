@@ -37,8 +37,8 @@ std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t
                     "0: never)"});
   params.push_back({"output_bias", ParamType::String, "mean",
                     "start of the output layer's bias: mean (on the mean training image, the plateau guard of "
-                    "autoencoder.h) or zero (the framework default, as DEC-keras)",
-                    {"mean", "zero"}});
+                    "autoencoder.h) or layer (the layer's own initialisation: zeros in model=dec, as DEC-keras)",
+                    {"mean", "layer"}});
   params.push_back(sync_bn_param());
   return params;
 }
@@ -83,8 +83,8 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
   run.model->to(ctx.device);
   algorithms::Autoencoder& model = *run.model;
   // NOTE [ The mean-image plateau ] (algorithms/networks/autoencoder.h): start the output on the
-  // mean training image, unless asked to keep the layer's own zero start. A resumed run replaces
-  // these weights with the checkpoint's.
+  // mean training image, unless asked to keep the layer's own initialisation. A resumed run
+  // replaces these weights with the checkpoint's.
   if (ctx.params.get_string("output_bias") == "mean") model.init_output_bias(cake::networks::mean_image(run.images.train));
   std::unique_ptr<optim::Optimizer> optimizer;
   const double lr = ctx.params.get_float("lr"), weight_decay = ctx.params.get_float("weight_decay");
