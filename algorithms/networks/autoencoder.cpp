@@ -166,15 +166,23 @@ MLPAutoencoder::MLPAutoencoder(std::vector<std::int64_t> hidden, std::int64_t la
   // The buffer is the file's record of the output (load_autoencoder reads it); its value is unused.
   if (options_.linear_output) register_buffer("linear_output", ones({1}));
 
-  if (options_.variance_scaling_init) {
-    // Keras' VarianceScaling(scale, "fan_in", "uniform"): U(-limit, limit), limit = sqrt(3 scale / fan_in);
-    // with scale 1/3 (DEC-keras) the limit is sqrt(1 / fan_in). Keras starts biases at 0.
+  CAKE_CHECK(!(options_.variance_scaling_init && options_.glorot_uniform_init),
+             "MLPAutoencoder: choose one of variance_scaling_init and glorot_uniform_init");
+  if (options_.variance_scaling_init || options_.glorot_uniform_init) {
+    // Keras' initialisations; both start biases at 0.
+    //   VarianceScaling(scale, "fan_in", "uniform"): U(-limit, limit), limit = sqrt(3 scale / fan_in);
+    //     with scale 1/3 (DEC-keras) the limit is sqrt(1 / fan_in).
+    //   glorot_uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)).
     NoGradGuard no_grad;
     for (const auto& half : {encoder_, decoder_})
       for (std::size_t i = 0; i < half->size(); ++i)
         if (auto linear = std::dynamic_pointer_cast<nn::Linear>((*half)[i])) {
-          const double limit = std::sqrt(1.0 / static_cast<double>(linear->in_features));
-          nn::init::uniform_(linear->weight, -limit, limit);
+          if (options_.glorot_uniform_init) {
+            nn::init::xavier_uniform_(linear->weight);
+          } else {
+            const double limit = std::sqrt(1.0 / static_cast<double>(linear->in_features));
+            nn::init::uniform_(linear->weight, -limit, limit);
+          }
           linear->bias.zero_();
         }
   }
@@ -193,6 +201,11 @@ void MLPAutoencoder::init_output_bias(const Tensor& mean_image) {
 std::shared_ptr<MLPAutoencoder> dec_autoencoder(std::int64_t latent_dim, Shape image_shape) {
   return std::make_shared<MLPAutoencoder>(kDECHidden, latent_dim, std::move(image_shape),
                                           MLPAutoencoderOptions{.linear_output = true, .variance_scaling_init = true});
+}
+
+std::shared_ptr<MLPAutoencoder> n2d_autoencoder(std::int64_t latent_dim, Shape image_shape) {
+  return std::make_shared<MLPAutoencoder>(kDECHidden, latent_dim, std::move(image_shape),
+                                          MLPAutoencoderOptions{.linear_output = true, .glorot_uniform_init = true});
 }
 
 Tensor MLPAutoencoder::encode(const Tensor& images) {

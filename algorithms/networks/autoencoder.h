@@ -34,7 +34,8 @@
 // dec_autoencoder() builds the autoencoder of DEC (Xie, Girshick & Farhadi 2016, "Unsupervised
 // Deep Embedding for Clustering Analysis", section 3.2): d-500-500-2000-10, ReLU hidden layers,
 // a linear code and (as the authors' and the reference Keras re-implementation's decoder) a
-// linear output, weights drawn as Keras' VarianceScaling(1/3, fan_in, uniform).
+// linear output, weights drawn as Keras' VarianceScaling(1/3, fan_in, uniform). n2d_autoencoder()
+// is the same network as N2D's authors build it (McConville et al. 2020): Glorot-uniform weights.
 //
 // NOTE [ The mean-image plateau ]
 // A decoder whose output starts at sigmoid(0) = 0.5 everywhere first has to learn the mean
@@ -115,6 +116,10 @@ struct MLPAutoencoderOptions {
   // VarianceScaling(scale=1/3, mode="fan_in", distribution="uniform") (limit sqrt(3 scale /
   // fan_in)), the initialisation of the reference DEC implementation (DEC-keras, Guo 2017).
   bool variance_scaling_init = false;
+  // true: every weight drawn from Glorot & Bengio's (2010) uniform U(-b, b), b = sqrt(6 / (fan_in +
+  // fan_out)), and every bias 0: Keras' default Dense initialisation, which N2D's autoencoder
+  // uses (McConville et al. 2020, the authors' n2d.py). At most one of the two *_init flags.
+  bool glorot_uniform_init = false;
 };
 
 class MLPAutoencoder : public Autoencoder {
@@ -143,6 +148,10 @@ inline const std::vector<std::int64_t> kDECHidden = {500, 500, 2000};
 // DEC's autoencoder: hidden kDECHidden, code latent_dim (10 in the paper, the number of
 // clusters), linear output, VarianceScaling(1/3, fan_in, uniform) weights and zero biases.
 std::shared_ptr<MLPAutoencoder> dec_autoencoder(std::int64_t latent_dim = 10, Shape image_shape = {1, 28, 28});
+// N2D's autoencoder (McConville et al. 2020, section IV): DEC's sizes and linear output, but
+// Keras' default initialisation (Glorot-uniform weights, zero biases), as the authors' n2d.py
+// builds it; they train it with Adam (lr 1e-3), batch 256, for 1000 epochs.
+std::shared_ptr<MLPAutoencoder> n2d_autoencoder(std::int64_t latent_dim = 10, Shape image_shape = {1, 28, 28});
 
 // ---- objectives -------------------------------------------------------------------------------
 

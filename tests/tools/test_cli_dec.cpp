@@ -1,8 +1,10 @@
 // End-to-end tests of `cake run dec` and `cake run idec` (tools/algorithms/network_runs_dec.cpp)
 // on a tiny image set, of DEC's autoencoder as an option of the autoencoder commands (model=dec),
 // and of the mean-image plateau report (network_runs.h, train_and_log).
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -82,6 +84,34 @@ TEST_CASE("autoencoder and ae-kmeans: model=dec is DEC's network, and a hidden i
   const CliResult refused = cake_cli("run ae-kmeans" + kData + " --out refused --set model=dec hidden=64");
   CHECK(refused.code != 0);
   CHECK(refused.err.find("model=dec") != std::string::npos);
+}
+
+TEST_CASE("autoencoder: model=n2d is DEC's sizes with a linear output and Keras' Glorot-uniform start (N2D's network)") {
+  write_images();
+  // lr 1e-12 leaves the weights where they started; output_bias=layer keeps the output bias at zero.
+  const CliResult r = cake_cli("run autoencoder" + kData + " --out ae_n2d --set model=n2d epochs=1 latent_dim=4 optimizer=sgd "
+                               "lr=1e-12 batch_size=16 val_fraction=0 tsne_samples=0 probe=false output_bias=layer");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const SafetensorsFile file = load_safetensors((scratch() / "ae_n2d" / "model.safetensors").string());
+  CHECK(file.tensors.count("linear_output") == 1);
+  // Glorot's bound sqrt(6 / (fan_in + fan_out)) is 1.1 to 1.9 times DEC's (and the library
+  // Linear's) sqrt(1 / fan_in) for these layers, and the largest of 10^5-10^6 uniform draws is
+  // within 1 % of its bound, so the largest weight tells them apart.
+  for (const auto& [name, fan_in, fan_out] : {std::tuple{"encoder.1.weight", 784, 500}, std::tuple{"encoder.5.weight", 500, 2000},
+                                              std::tuple{"decoder.6.weight", 500, 784}}) {
+    CAPTURE(std::string(name));
+    const Tensor w = file.tensors.at(name).to(kFloat64);
+    REQUIRE(w.sizes() == Shape{fan_out, fan_in});
+    const double largest = w.abs().max().item<double>(), glorot = std::sqrt(6.0 / (fan_in + fan_out));
+    CHECK(largest <= glorot);
+    CHECK(largest > 0.99 * glorot);
+    CHECK(largest > 1.05 / std::sqrt(static_cast<double>(fan_in)));
+  }
+  CHECK(file.tensors.at("encoder.1.bias").abs().max().item<double>() < 1e-9);
+  CHECK(file.tensors.at("decoder.6.bias").abs().max().item<double>() < 1e-9);
+  const CliResult refused = cake_cli("run autoencoder" + kData + " --out refused_n2d --set model=n2d hidden=64");
+  CHECK(refused.code != 0);
+  CHECK(refused.err.find("model=n2d") != std::string::npos);
 }
 
 TEST_CASE("output_bias: mean starts the output layer on the mean training image, layer keeps DEC's zero start") {

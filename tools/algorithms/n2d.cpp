@@ -2,7 +2,8 @@
 // Gaussian mixture on the UMAP manifold (algorithms/deep_clustering/n2d.h).
 //
 //   cake run n2d --data fashion-mnist:train --out runs/n2d                 # 50 epochs of pretraining
-//   cake run n2d --data fashion-mnist:train --out runs/n2d --set epochs=1000   # the paper's setting
+//   cake run n2d --data fashion-mnist:all --out runs/n2d --set model=n2d output_bias=layer epochs=1000
+//       val_fraction=0 patience=0                     # (one line) the paper's network and recipe
 //   cake run n2d --data fashion-mnist:all --out runs/n2d --set pretrained=runs/dec/model.safetensors
 //       # UMAP + GMM on the codes of an autoencoder trained before (here dec's)
 //

@@ -25,8 +25,9 @@ std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t
     params.push_back({"model", ParamType::String, model,
                       "conv: the convolutional network of Bortoletto 2021 (section 2); mlp: fully connected (sizes from "
                       "hidden); dec: DEC's fully connected d-500-500-2000-latent_dim with a linear output and Keras' "
-                      "VarianceScaling init (Xie et al. 2016; leave hidden at its default)",
-                      {"conv", "mlp", "dec"}});
+                      "VarianceScaling init (Xie et al. 2016; leave hidden at its default); n2d: the same sizes and "
+                      "linear output with Keras' default Glorot-uniform init, as N2D's code (McConville et al. 2020)",
+                      {"conv", "mlp", "dec", "n2d"}});
   if (!hidden.empty())
     params.push_back({"hidden", ParamType::IntList, hidden, "hidden layer sizes of the fully connected encoder"});
   params.push_back({"optimizer", ParamType::String, "adam",
@@ -37,7 +38,7 @@ std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t
                     "0: never)"});
   params.push_back({"output_bias", ParamType::String, "mean",
                     "start of the output layer's bias: mean (on the mean training image, the plateau guard of "
-                    "autoencoder.h) or layer (the layer's own initialisation: zeros in model=dec, as DEC-keras)",
+                    "autoencoder.h) or layer (the layer's own initialisation: zeros in model=dec and n2d, as Keras)",
                     {"mean", "layer"}});
   params.push_back(sync_bn_param());
   return params;
@@ -49,17 +50,18 @@ std::shared_ptr<algorithms::Autoencoder> make_autoencoder(const RunContext& ctx,
                                                           const Shape& image_shape) {
   const std::int64_t latent_dim = ctx.params.get_int("latent_dim");
   if (model == "conv") return std::make_shared<algorithms::ConvAutoencoder>(latent_dim, image_shape);
-  if (model == "dec") {
+  if (model == "dec" || model == "n2d") {
     // DEC's network has its own hidden sizes: a `hidden` set by the user would be ignored, so refuse it.
     const auto& specs = algorithms().at(ctx.algorithm).params;
     const auto hidden = std::find_if(specs.begin(), specs.end(), [](const ParamSpec& s) { return s.name == "hidden"; });
     if (hidden != specs.end() && ctx.params.json().at("hidden") != parse_param_text(ctx.algorithm, *hidden, hidden->default_value) &&
         ctx.params.get_int_list("hidden") != cake::networks::kDECHidden)
-      throw UsageError(ctx.algorithm + ": model=dec has the hidden sizes 500,500,2000 of Xie et al. (2016); drop --set hidden "
-                       "or use model=mlp");
-    return cake::networks::dec_autoencoder(latent_dim, image_shape);
+      throw UsageError(ctx.algorithm + ": model=" + model + " has the hidden sizes 500,500,2000 of Xie et al. (2016); drop "
+                       "--set hidden or use model=mlp");
+    return model == "dec" ? cake::networks::dec_autoencoder(latent_dim, image_shape)
+                          : cake::networks::n2d_autoencoder(latent_dim, image_shape);
   }
-  CAKE_CHECK(model == "mlp", ctx.algorithm, ": model must be conv, mlp or dec, got ", model);
+  CAKE_CHECK(model == "mlp", ctx.algorithm, ": model must be conv, mlp, dec or n2d, got ", model);
   return std::make_shared<algorithms::MLPAutoencoder>(ctx.params.get_int_list("hidden"), latent_dim, image_shape);
 }
 

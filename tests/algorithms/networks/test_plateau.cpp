@@ -110,3 +110,27 @@ TEST_CASE("dec_autoencoder: 784-500-500-2000-10, linear output, VarianceScaling(
   const auto loaded_sigmoid = load_autoencoder((dir / "sigmoid.safetensors").string());
   check_close(loaded_sigmoid->forward(x), sigmoid.forward(x), 0.0, 0.0);
 }
+
+TEST_CASE("n2d_autoencoder: DEC's sizes and linear output, Glorot-uniform weights, zero biases; one initialisation at a time") {
+  manual_seed(2);
+  auto ae = n2d_autoencoder(6);
+  CHECK(ae->hidden() == kDECHidden);
+  CHECK(ae->latent_dim() == 6);
+  CHECK(ae->linear_output());
+  for (const auto& [name, t] : ae->named_parameters()) {
+    CAPTURE(name);
+    const std::vector<double> v = values(t);
+    double largest = 0.0;
+    for (double x : v) largest = std::max(largest, std::abs(x));
+    if (name.find("bias") != std::string::npos) {
+      CHECK(largest == 0.0);
+    } else {
+      const double limit = std::sqrt(6.0 / static_cast<double>(t.size(0) + t.size(1)));
+      CHECK(largest <= limit);
+      CHECK(largest > 0.9 * limit);
+    }
+  }
+  CHECK(testing::error_message([] {
+          MLPAutoencoder both({8}, 2, {1, 28, 28}, {.variance_scaling_init = true, .glorot_uniform_init = true});
+        }).find("one of") != std::string::npos);
+}
