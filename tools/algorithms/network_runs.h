@@ -125,7 +125,7 @@ void write_figure(const RunContext& ctx, const std::string& file, const image::C
 // How an autoencoder is trained: plain reconstruction, denoising or masking.
 enum class Objective { Reconstruction, Denoising, Masked };
 struct ObjectiveOptions {
-  std::string model = "conv";  // "conv" | "mlp", see make_autoencoder
+  std::string model = "conv";  // "conv" | "mlp" | "dec" | "n2d", see make_autoencoder
   Objective objective = Objective::Reconstruction;
   algorithms::DenoisingOptions denoising = {};
   algorithms::MaskingOptions masking = {};
@@ -135,7 +135,8 @@ struct ObjectiveOptions {
 // with that default and the `hidden` sizes with that default.
 std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t latent_dim, const std::string& hidden);
 // A ConvAutoencoder (model "conv") or an MLPAutoencoder (model "mlp", sizes from the `hidden`
-// parameter), with the latent_dim parameter.
+// parameter; "dec" and "n2d": networks::dec_autoencoder / n2d_autoencoder), with the latent_dim
+// parameter.
 std::shared_ptr<algorithms::Autoencoder> make_autoencoder(const RunContext& ctx, const std::string& model,
                                                           const Shape& image_shape);
 
