@@ -10,8 +10,11 @@
 // with DEC-keras' pretraining step (per-pixel MSE, SGD lr 1, momentum 0.9; Xie et al. 2016,
 // section 3.2) and writes the loss of every step to DIR/cake_losses.npy.
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <exception>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "cake/algorithms/networks/autoencoder.h"
@@ -21,19 +24,32 @@
 #include "cake/tensor/creation.h"
 #include "cake/tensor/error.h"
 
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   using namespace cake;
   if (argc != 3) {
     std::fprintf(stderr, "usage: dec_steps DIR EPOCHS (DIR written by bench/peer_dec_steps.py)\n");
     return 2;
   }
   const std::string dir = argv[1];
-  const std::int64_t epochs = std::stoll(argv[2]), batch_size = 256;
+  const std::string epochs_text = argv[2];
+  std::int64_t epochs = 0;
+  const auto [end, parse_error] = std::from_chars(epochs_text.data(), epochs_text.data() + epochs_text.size(), epochs);
+  CAKE_CHECK(parse_error == std::errc{} && end == epochs_text.data() + epochs_text.size() && epochs > 0,
+             "dec_steps: EPOCHS must be a positive integer, got '", epochs_text, "'");
+  const std::int64_t batch_size = 256;
 
   auto model = networks::dec_autoencoder();
   {
     NoGradGuard no_grad;
-    for (auto& [name, parameter] : model->named_parameters()) parameter.copy_(data::read_npy(dir + "/init/" + name + ".npy"));
+    for (auto& [name, parameter] : model->named_parameters()) {
+      const std::string path = dir + "/init/" + name + ".npy";
+      const Tensor start = data::read_npy(path);
+      // copy_ would broadcast a smaller array; a start of another shape is a wrong file.
+      CAKE_CHECK(start.sizes() == parameter.sizes(), "dec_steps: ", path, " has shape ", start.sizes(), ", the parameter ", name,
+                 " has ", parameter.sizes());
+      parameter.copy_(start);
+    }
   }
   const Tensor images = data::read_npy(dir + "/images.npy");
   const Tensor order = data::read_npy(dir + "/order.npy");
@@ -58,4 +74,14 @@ int main(int argc, char** argv) {
   }
   data::write_npy(dir + "/cake_losses.npy", tensor(losses, {static_cast<std::int64_t>(losses.size())}));
   return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // a missing or wrong file, a bad EPOCHS: say which, exit 1
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
 }
