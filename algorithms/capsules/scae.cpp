@@ -9,6 +9,7 @@
 
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/algorithms/metrics/metrics.h"
+#include "cake/algorithms/train/running_fit.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/nn_ops.h"
 #include "cake/autograd/ops.h"
@@ -438,7 +439,7 @@ train::TrainResult fit(SCAE& model, const Tensor& images, const SCAETrainOptions
                       &e.posterior_between, &e.mean_presence})
       *v /= seen;
     e.loss = stats.train_loss;
-    e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    e.seconds = train::seconds_since(started);
     on_epoch_end(e, trainer);
   });
   return trainer.fit(std::make_shared<const data::TensorDataset>(images.detach().to(kCPU, kFloat32).contiguous()));

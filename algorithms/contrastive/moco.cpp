@@ -11,6 +11,7 @@
 
 #include "cake/algorithms/networks/autoencoder.h"
 #include "cake/algorithms/train/history_table.h"
+#include "cake/algorithms/train/running_fit.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/nn/activation.h"
@@ -28,10 +29,6 @@ namespace cake::contrastive {
 namespace {
 
 constexpr std::size_t kHistoryColumns = 7;
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // lr of epoch e (1-based) of E: the half cosine of the MoCo demo (lr * 0.5 (1 + cos(pi (e-1)/E))).
 double epoch_lr(const MoCoOptions& o, std::int64_t epoch, std::int64_t epochs) {
@@ -339,7 +336,7 @@ train::TrainResult MoCo::fit(const Tensor& images) {
       NoGradGuard no_grad;
       const auto t0 = std::chrono::steady_clock::now();
       momentum_update(*key_, query_, options_.momentum);  // eq. (2), with the query after the last step
-      current.momentum_seconds += seconds_since(t0);
+      current.momentum_seconds += train::seconds_since(t0);
       if (options_.shuffle_bn && key_->has_batch_norm()) {
         // Shuffled BN: the keys are computed in a random order (so split BN groups other images
         // than the query's), then put back in the query's order.
@@ -388,7 +385,7 @@ train::TrainResult MoCo::fit(const Tensor& images) {
     // The step is done: this batch's keys join the dictionary, the oldest leave it.
     const auto t0 = std::chrono::steady_clock::now();
     queue_.enqueue(options_.gather_keys ? options_.gather_keys(pending_keys) : pending_keys);
-    current.momentum_seconds += seconds_since(t0);
+    current.momentum_seconds += train::seconds_since(t0);
     pending_keys = Tensor();
     loss_sum += value * static_cast<double>(batch_size_seen);
     samples += batch_size_seen;
@@ -398,17 +395,11 @@ train::TrainResult MoCo::fit(const Tensor& images) {
     current.loss = loss_sum / n;
     current.positive_similarity = positive_sum / n;
     current.negative_similarity = negative_sum / n;
-    current.seconds = seconds_since(started);
+    current.seconds = train::seconds_since(started);
     history_.push_back(current);
   });
-  trainer.on_epoch_end([&](const train::EpochStats&) {
-    if (on_epoch_end_ && !history_.empty()) on_epoch_end_(history_.back());
-  });
-  struct Active {
-    train::Trainer*& slot;
-    ~Active() { slot = nullptr; }
-  } active{active_trainer_};
-  active_trainer_ = &trainer;
+  train::report_epochs(trainer, on_epoch_end_, history_);
+  const train::RunningTrainer running(active_trainer_, trainer);
   return trainer.fit(std::make_shared<const data::TensorDataset>(images.detach().to(kCPU, kFloat32).contiguous()));
 }
 

@@ -10,6 +10,7 @@
 
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/train/history_table.h"
+#include "cake/algorithms/train/running_fit.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/nn/functional.h"
@@ -249,18 +250,11 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
       const Tensor rows = arange(0, count * stride, stride, kInt64);
       current.same_precision = same_pair_precision(label_feats.index_select(0, rows), truth.index_select(0, rows), upper);
     }
-    current.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    current.seconds = train::seconds_since(started);
     history_.push_back(current);
   });
-  trainer.on_epoch_end([&](const train::EpochStats&) {
-    if (on_epoch_end_ && !history_.empty()) on_epoch_end_(history_.back());
-  });
-  // The active trainer lives only in this call; an exception must not leave it dangling.
-  struct Active {
-    train::Trainer*& slot;
-    ~Active() { slot = nullptr; }
-  } active{active_trainer_};
-  active_trainer_ = &trainer;
+  train::report_epochs(trainer, on_epoch_end_, history_);
+  const train::RunningTrainer running(active_trainer_, trainer);
   return trainer.fit(std::make_shared<const data::TensorDataset>(images.detach().to(kCPU, kFloat32).contiguous()));
 }
 

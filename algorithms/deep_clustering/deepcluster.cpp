@@ -11,6 +11,7 @@
 #include "cake/algorithms/decomposition/pca.h"
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/train/history_table.h"
+#include "cake/algorithms/train/running_fit.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/data/sampler.h"
@@ -21,11 +22,6 @@
 namespace cake::deep_clustering {
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
 
 // ---- the k-means of the clustering step --------------------------------------------------------
 
@@ -349,7 +345,7 @@ train::TrainResult DeepCluster::fit(const Tensor& images, const Tensor& true_lab
   std::int64_t batch_size_seen = 0;
   double loss_sum = 0.0;
   std::int64_t loss_count = 0;
-  clock_type::time_point train_started;
+  std::chrono::steady_clock::time_point train_started;
   DeepClusterEpoch current;
   const train::BatchLoss loss = [&](const data::Batch& batch) {
     const Tensor x = options_.augment ? options_.augment(batch.x) : batch.x;
@@ -376,18 +372,18 @@ train::TrainResult DeepCluster::fit(const Tensor& images, const Tensor& true_lab
 
   trainer.on_epoch_begin([&](std::int64_t epoch) {
     current = DeepClusterEpoch{.epoch = epoch};
-    auto started = clock_type::now();
+    auto started = std::chrono::steady_clock::now();
     const Tensor features = (options_.all_features ? options_.all_features(net_, on_device)
                                                    : networks::features_all(net_, on_device, options_.eval_batch_size))
                                .cpu();
-    current.seconds_features = seconds_since(started);
-    started = clock_type::now();
+    current.seconds_features = train::seconds_since(started);
+    started = std::chrono::steady_clock::now();
     const Tensor x = preprocess_features(features, options_.pca_dim);
-    current.seconds_pca = seconds_since(started);
-    started = clock_type::now();
+    current.seconds_pca = train::seconds_since(started);
+    started = std::chrono::steady_clock::now();
     PseudoLabels clusters = cluster_features(
         x, {.n_clusters = options_.n_clusters, .max_iter = options_.kmeans_iter, .giant_fraction = options_.giant_fraction});
-    current.seconds_kmeans = seconds_since(started);
+    current.seconds_kmeans = train::seconds_since(started);
 
     if (labels_.defined()) current.nmi_previous = metrics::nmi(labels_, clusters.labels, metrics::NmiAverage::Geometric);
     if (truth.defined()) {
@@ -415,7 +411,7 @@ train::TrainResult DeepCluster::fit(const Tensor& images, const Tensor& true_lab
     net_.reset_head(options_.head_std);
     loss_sum = 0.0;
     loss_count = 0;
-    train_started = clock_type::now();
+    train_started = std::chrono::steady_clock::now();
   });
   trainer.on_batch_end([&](std::int64_t batch, std::int64_t num_batches, double value) {
     loss_sum += value * static_cast<double>(batch_size_seen);
@@ -423,18 +419,11 @@ train::TrainResult DeepCluster::fit(const Tensor& images, const Tensor& true_lab
     if (batch != num_batches) return;
     // The epoch's record is complete before the Trainer writes its checkpoint.
     current.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(loss_count, 1));
-    current.seconds_train = seconds_since(train_started);
+    current.seconds_train = train::seconds_since(train_started);
     history_.push_back(current);
   });
-  trainer.on_epoch_end([&](const train::EpochStats&) {
-    if (on_epoch_end_ && !history_.empty()) on_epoch_end_(history_.back());
-  });
-  // The active trainer lives only in this call; an exception must not leave it dangling.
-  struct Active {
-    train::Trainer*& slot;
-    ~Active() { slot = nullptr; }
-  } active{active_trainer_};
-  active_trainer_ = &trainer;
+  train::report_epochs(trainer, on_epoch_end_, history_);
+  const train::RunningTrainer running(active_trainer_, trainer);
   return trainer.fit(view);
 }
 

@@ -12,6 +12,7 @@
 
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/networks/autoencoder.h"
+#include "cake/algorithms/train/running_fit.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/nn/activation.h"
@@ -204,10 +205,6 @@ std::vector<index_t> compact(const std::vector<index_t>& labels) {
 }
 
 Tensor as_tensor(const std::vector<index_t>& v) { return tensor(v, {static_cast<index_t>(v.size())}); }
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 }  // namespace
 
@@ -454,7 +451,7 @@ void Jule::merge_period(const Tensor& images, std::int64_t period, std::int64_t 
     record.nmi = metrics::nmi(truth, predicted);
     record.acc = metrics::acc(truth, predicted);
   }
-  record.merge_seconds = seconds_since(started);
+  record.merge_seconds = train::seconds_since(started);
   periods_.push_back(record);
 }
 
@@ -487,7 +484,7 @@ train::TrainResult Jule::fit(const Tensor& images_in, const Tensor& true_labels)
       initial.nmi = metrics::nmi(truth, as_tensor(batch_labels_));
       initial.acc = metrics::acc(truth, as_tensor(batch_labels_));
     }
-    initial.merge_seconds = seconds_since(started);
+    initial.merge_seconds = train::seconds_since(started);
     periods_.push_back(initial);
   }
   const index_t planned = planned_periods(n_leaves_, options_.n_clusters, options_.eta);
@@ -605,19 +602,13 @@ train::TrainResult Jule::fit(const Tensor& images_in, const Tensor& true_labels)
       current.loss = loss_sum / static_cast<double>(std::max<index_t>(samples, 1));
       current.triplets_per_batch = static_cast<double>(triplets_seen) / static_cast<double>(batches);
       current.lr = sgd.lr();
-      current.seconds = seconds_since(epoch_started);
+      current.seconds = train::seconds_since(epoch_started);
       epochs_.push_back(current);
       sgd.set_lr(options_.lr);  // the checkpoint keeps the base lr; on_batch_begin sets each step's
     });
-    trainer.on_epoch_end([&](const train::EpochStats&) {
-      if (on_epoch_end_ && !epochs_.empty()) on_epoch_end_(epochs_.back());
-    });
+    train::report_epochs(trainer, on_epoch_end_, epochs_);
     if (on_period_end_) on_period_end_(periods_.front());
-    struct Active {
-      train::Trainer*& slot;
-      ~Active() { slot = nullptr; }
-    } active{active_trainer_};
-    active_trainer_ = &trainer;
+    const train::RunningTrainer running(active_trainer_, trainer);
     result = trainer.fit(std::make_shared<const data::TensorDataset>(images));
     if (result.stop_reason == train::StopReason::Interrupted || result.stop_reason == train::StopReason::NonFiniteLoss)
       return result;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cake/algorithms/train/history_table.h"
+#include "cake/algorithms/train/running_fit.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/data/dataloader.h"
@@ -394,17 +395,11 @@ train::TrainResult GAN::fit(const Tensor& images, const Tensor& labels) {
     current.info_continuous = whole_batch(cont_sum);
     measure_probe(current);
     score_epoch(current, scored, scored_truth);
-    current.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    current.seconds = train::seconds_since(started);
     history_.push_back(current);
   });
-  trainer.on_epoch_end([&](const train::EpochStats&) {
-    if (on_epoch_end_ && !history_.empty()) on_epoch_end_(history_.back());
-  });
-  struct Active {
-    train::Trainer*& slot;
-    ~Active() { slot = nullptr; }
-  } active{active_trainer_};
-  active_trainer_ = &trainer;
+  train::report_epochs(trainer, on_epoch_end_, history_);
+  const train::RunningTrainer running(active_trainer_, trainer);
   return trainer.fit(std::make_shared<const data::TensorDataset>(images.detach().to(kCPU, kFloat32).contiguous()));
 }
 

@@ -2,7 +2,8 @@
 // run equals an uninterrupted one bit for bit, a NaN loss stops the run and leaves the last good
 // checkpoint, the train/validation split is a seeded partition; one test per hook
 // (on_epoch_begin, on_batch_begin, should_stop), a toy stateful algorithm stopped mid-epoch and
-// resumed bit for bit, add_state's errors, changed settings on resume, and damaged checkpoints.
+// resumed bit for bit, add_state's errors, changed settings on resume, and damaged checkpoints;
+// running_fit.h's helpers (the running-trainer slot, the per-epoch report).
 #include <array>
 #include <cmath>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <set>
 
 #include "cake/algorithms/networks/autoencoder.h"
+#include "cake/algorithms/train/running_fit.h"
 #include "cake/algorithms/train/trainer.h"
 #include "data/test_files.h"
 #include "helpers.h"
@@ -496,4 +498,55 @@ TEST_CASE("Trainer: precision = bfloat16 / float16 trains under autocast, and fl
         saved.metadata.at("trainer.grad_scaler.growth_tracker"));
   CHECK_THROWS_WITH_AS(train(kFloat64, 1, "", ""), doctest::Contains("precision must be float32, bfloat16 or float16"),
                        Error);
+}
+
+TEST_CASE("running_fit.h: the slot points at the running trainer only while fit runs, also when it throws; "
+          "report_epochs hands the callback each epoch's last record") {
+  const Tensor images = prototype_images(32, 8, 3);
+  manual_seed(4);
+  MLPAutoencoder model({16}, 4, {1, 8, 8});
+  optim::Adam adam(model.parameters(), {.lr = 1e-2});
+  std::vector<double> history;  // the algorithm's records: here the epoch's last batch loss
+  std::vector<double> reported;
+  std::vector<bool> slot_was_set;
+  Trainer* slot = nullptr;
+  std::function<void(const double&)> callback = [&](const double& loss) {
+    reported.push_back(loss);
+    slot_was_set.push_back(slot != nullptr);
+  };
+  Trainer trainer(model, adam, [&](const data::Batch& b) { return reconstruction_loss(model, b.x); },
+                  {.epochs = 3, .batch_size = 16, .patience = 0});
+  trainer.on_batch_end([&](std::int64_t batch, std::int64_t num_batches, double loss) {
+    if (batch == num_batches) history.push_back(loss);
+  });
+  report_epochs(trainer, callback, history);
+  {
+    const RunningTrainer running(slot, trainer);
+    CHECK(slot == &trainer);
+    trainer.fit(as_dataset(images));
+  }
+  CHECK(slot == nullptr);
+  REQUIRE(history.size() == 3);
+  CHECK(reported == history);
+  CHECK(slot_was_set == std::vector<bool>{true, true, true});
+
+  // An exception out of fit() must not leave the slot pointing at a dead trainer.
+  Trainer failing(model, adam, [](const data::Batch&) -> Tensor { throw std::runtime_error("loss failed"); },
+                  {.epochs = 1, .batch_size = 16, .patience = 0});
+  bool threw = false;
+  try {
+    const RunningTrainer running(slot, failing);
+    failing.fit(as_dataset(images));
+  } catch (const std::runtime_error&) {
+    threw = true;
+  }
+  CHECK(threw);
+  CHECK(slot == nullptr);
+
+  // No callback set: nothing is called, nothing fails.
+  std::function<void(const double&)> none;
+  Trainer quiet(model, adam, [&](const data::Batch& b) { return reconstruction_loss(model, b.x); },
+                {.epochs = 1, .batch_size = 16, .patience = 0});
+  report_epochs(quiet, none, history);
+  CHECK_NOTHROW(quiet.fit(as_dataset(images)));
 }
