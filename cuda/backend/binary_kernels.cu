@@ -9,7 +9,7 @@ void launch_binary(native::BinaryOp op, ScalarType type, const Geometry<3>& g, S
   using native::BinaryOp;
   using native::OperandRule;
   using native::ResultRule;
-  visit(type, [&]<class T>() {
+  visit(type, "binary op", [&]<class T>() {
     switch (op) {
 #define CAKE_BINARY_CASE(op_, name, operands, result) \
   case BinaryOp::op_:                                 \

@@ -43,7 +43,7 @@ void launch_fill(ScalarType type, const Geometry<1>& g, const void* value, Strea
 }
 
 void launch_where(ScalarType type, const Geometry<4>& g, Stream stream) {
-  visit(type, [&]<class T>() { launch_elementwise<T, Select, bool, T, T>(g, Select{}, stream); });
+  visit(type, "where", [&]<class T>() { launch_elementwise<T, Select, bool, T, T>(g, Select{}, stream); });
 }
 
 }  // namespace cake::cuda::kernels

@@ -9,27 +9,13 @@
 
 namespace cake::cuda::kernels {
 
-// The computing types; the 16-bit floats are refused (tensor/half.h: storage types).
-template <class F>
-void visit(ScalarType t, F&& f) {
-  switch (t) {
-    case ScalarType::Bool: return f.template operator()<bool>();
-    case ScalarType::UInt8: return f.template operator()<std::uint8_t>();
-    case ScalarType::Int64: return f.template operator()<std::int64_t>();
-    case ScalarType::Float32: return f.template operator()<float>();
-    case ScalarType::Float64: return f.template operator()<double>();
-    case ScalarType::BFloat16:
-    case ScalarType::Float16: refuse("elementwise op", t);
-  }
-}
-
 // Every type, for the kernels that only move and convert elements (copy, fill).
 template <class F>
 void visit_storage(ScalarType t, F&& f) {
   switch (t) {
     case ScalarType::BFloat16: return f.template operator()<BFloat16>();
     case ScalarType::Float16: return f.template operator()<Half>();
-    default: return visit(t, f);
+    default: return visit(t, "copy", f);
   }
 }
 

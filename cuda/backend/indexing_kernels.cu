@@ -23,19 +23,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-template <class F>
-void visit_all(ScalarType t, F&& f) {
-  switch (t) {
-    case ScalarType::Bool: return f.template operator()<bool>();
-    case ScalarType::UInt8: return f.template operator()<std::uint8_t>();
-    case ScalarType::Int64: return f.template operator()<std::int64_t>();
-    case ScalarType::Float32: return f.template operator()<float>();
-    case ScalarType::Float64: return f.template operator()<double>();
-    case ScalarType::BFloat16:
-    case ScalarType::Float16: refuse("this op", t);
-  }
-}
-
 // Element offsets of position `linear` (row-major over g's sizes) in each operand.
 template <int N>
 __device__ __forceinline__ void offsets_of(const Geometry<N>& g, std::int64_t linear, std::int64_t (&offset)[N]) {
@@ -219,7 +206,7 @@ __global__ void masked_scatter_kernel(Geometry<3> g, const T* src) {
 void launch_gather(ScalarType type, const Geometry<3>& g, std::int64_t dim_step, std::int64_t size,
                    std::int64_t* bad, Stream stream) {
   if (g.numel == 0) return;
-  visit_all(type, [&]<class T>() {
+  visit(type, "gather", [&]<class T>() {
     gather_kernel<T><<<blocks_for(g.numel, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(g, dim_step,
                                                                                                        size, bad);
   });
@@ -230,7 +217,7 @@ void launch_scatter_add(ScalarType type, const Geometry<3>& g, std::int64_t dim_
                         const void* alpha, std::int64_t* bad, Stream stream) {
   if (g.numel == 0) return;
   auto s = static_cast<cudaStream_t>(stream);
-  visit_all(type, [&]<class T>() {
+  visit(type, "scatter_add", [&]<class T>() {
     if constexpr (std::is_same_v<T, bool>) {
       refuse("scatter_add", type);  // the native layer refuses bool destinations first
     } else {
@@ -246,7 +233,7 @@ void launch_bincount(ScalarType type, const std::int64_t* x, const void* weights
                      Stream stream) {
   if (n == 0) return;
   auto s = static_cast<cudaStream_t>(stream);
-  visit_all(type, [&]<class T>() {
+  visit(type, "bincount", [&]<class T>() {
     if constexpr (std::is_same_v<T, std::int64_t> || std::is_floating_point_v<T>)
       bincount_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, s>>>(x, static_cast<const T*>(weights),
                                                                       static_cast<T*>(out), n);
@@ -260,7 +247,7 @@ void launch_cumsum(ScalarType type, const void* x, void* out, std::int64_t outer
                    bool reverse, Stream stream) {
   if (outer * D * inner == 0) return;
   auto s = static_cast<cudaStream_t>(stream);
-  visit_all(type, [&]<class T>() {
+  visit(type, "cumsum", [&]<class T>() {
     if constexpr (std::is_same_v<T, std::int64_t> || std::is_floating_point_v<T>) {
       if (inner == 1)
         cumsum_rows_kernel<T><<<static_cast<unsigned>(outer < 65536 ? outer : 65536), kThreads, 0, s>>>(
@@ -277,7 +264,7 @@ void launch_cumsum(ScalarType type, const void* x, void* out, std::int64_t outer
 
 void launch_masked_select(ScalarType type, const Geometry<3>& g, void* out, Stream stream) {
   if (g.numel == 0) return;
-  visit_all(type, [&]<class T>() {
+  visit(type, "masked_select", [&]<class T>() {
     masked_select_kernel<T><<<blocks_for(g.numel, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         g, static_cast<T*>(out));
   });
@@ -286,7 +273,7 @@ void launch_masked_select(ScalarType type, const Geometry<3>& g, void* out, Stre
 
 void launch_masked_scatter(ScalarType type, const Geometry<3>& g, const void* src, Stream stream) {
   if (g.numel == 0) return;
-  visit_all(type, [&]<class T>() {
+  visit(type, "masked_scatter", [&]<class T>() {
     masked_scatter_kernel<T><<<blocks_for(g.numel, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         g, static_cast<const T*>(src));
   });

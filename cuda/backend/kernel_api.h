@@ -51,6 +51,22 @@ void launch_binary(native::BinaryOp op, ScalarType type, const Geometry<3>& g, S
 // Throws cake::Error "<op> on CUDA: not supported for dtype <type>" (errors.cpp).
 [[noreturn]] void refuse(const char* op, ScalarType type);
 
+// Calls f.template operator()<T>() with T the C++ type of `t`, for the types the kernels
+// compute in; the 16-bit floats are storage types (tensor/half.h) and are refused, naming `op`.
+//   visit(type, "gather", [&]<class T>() { gather_kernel<T><<<...>>>(...); });
+template <class F>
+void visit(ScalarType t, const char* op, F&& f) {
+  switch (t) {
+    case ScalarType::Bool: return f.template operator()<bool>();
+    case ScalarType::UInt8: return f.template operator()<std::uint8_t>();
+    case ScalarType::Int64: return f.template operator()<std::int64_t>();
+    case ScalarType::Float32: return f.template operator()<float>();
+    case ScalarType::Float64: return f.template operator()<double>();
+    case ScalarType::BFloat16:
+    case ScalarType::Float16: refuse(op, t);
+  }
+}
+
 // Reductions over a tensor viewed as [outer, reduced, inner], contiguous (the glue copies when
 // needed): out[o, i] = op over r of x[o, r, i]. Each run is reduced in `pieces` parts first (a
 // two-pass reduction; pieces = reduce_pieces(...), and `partials` holds outer * inner * pieces

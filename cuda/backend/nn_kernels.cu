@@ -25,19 +25,6 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kWarpsPerBlock = kThreads / 32;
 
-template <class F>
-void visit_all(ScalarType t, F&& f) {
-  switch (t) {
-    case ScalarType::Bool: return f.template operator()<bool>();
-    case ScalarType::UInt8: return f.template operator()<std::uint8_t>();
-    case ScalarType::Int64: return f.template operator()<std::int64_t>();
-    case ScalarType::Float32: return f.template operator()<float>();
-    case ScalarType::Float64: return f.template operator()<double>();
-    case ScalarType::BFloat16:
-    case ScalarType::Float16: refuse("this op", t);
-  }
-}
-
 // ---- arg-max / arg-min: one warp per row ----------------------------------------------------
 
 template <class T>
@@ -452,7 +439,7 @@ __global__ void avg_pool_backward_kernel(PoolShape p, const T* gy, T* gx) {
 void launch_arg_reduce(bool is_max, ScalarType type, const void* x, void* values, std::int64_t* indices,
                        std::int64_t rows, std::int64_t n, Stream stream) {
   if (rows == 0) return;
-  visit_all(type, [&]<class T>() {
+  visit(type, "arg_reduce", [&]<class T>() {
     arg_reduce_kernel<T><<<blocks_for(rows, kWarpsPerBlock), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         is_max, static_cast<const T*>(x), static_cast<T*>(values), indices, rows, n);
   });

@@ -12,7 +12,7 @@ void launch_unary(native::UnaryOp op, native::UnaryParams p, ScalarType type, co
   using native::OperandRule;
   using native::ResultRule;
   using native::UnaryOp;
-  visit(type, [&]<class T>() {
+  visit(type, "unary op", [&]<class T>() {
     switch (op) {
 #define CAKE_UNARY_CASE(op_, name, operands, result, params)                                            \
   case UnaryOp::op_:                                                                                    \
