@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """peer_train_step.py: PyTorch 1.13 (CPU) timing of the same training steps as bench_train_step.cpp.
 
-One step = zero_grad, forward, loss, backward, SGD step, at batch 256 on 28x28 grey images:
+One step = zero_grad, forward, loss, backward, optimiser step, at batch 256 on 28x28 grey images:
   jule  conv5x5 1->50 (no bias), BN, ReLU, max-pool 2, conv5x5 50->50 (no bias), BN, ReLU,
         Linear 3200->160, L2 normalisation; MSE to a fixed target; SGD lr 0.01, momentum 0.9,
         weight decay 5e-5.
@@ -10,6 +10,7 @@ One step = zero_grad, forward, loss, backward, SGD step, at batch 256 on 28x28 g
         Linear 512->10; cross-entropy on fixed labels; SGD lr 0.05, momentum 0.9, weight decay 1e-5.
   dec   Linear 784-500-500-2000-10 with ReLUs, mirrored decoder, linear output (DEC's autoencoder);
         MSE to the input; SGD lr 0.01, momentum 0.9.
+  n2d   the same network, Adam lr 1e-3 (N2D's optimiser; PyTorch's default Adam implementation).
 Each: warm-up, then 3 repetitions of >= 1 s; prints "name median_ms min_ms cpu_ms" per net
 (cpu = process CPU time per step, all threads).
 
@@ -81,6 +82,10 @@ def make(name):
         net = dec_autoencoder()
         opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
         loss_fn = lambda out: nn.functional.mse_loss(out, x)
+    elif name == "n2d":
+        net = dec_autoencoder()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        loss_fn = lambda out: nn.functional.mse_loss(out, x)
     else:
         net = VggNet()
         labels = torch.randint(0, 10, (BATCH,))
@@ -119,7 +124,7 @@ def main():
     torch.set_num_threads(int(os.environ.get("CAKE_BENCH_THREADS", "2")))
     print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"mkldnn {torch.backends.mkldnn.is_available()}")
-    for name in ("jule", "vgg", "dec"):
+    for name in ("jule", "vgg", "dec", "n2d"):
         median, best, cpu = time_step(make(name))
         print(f"{name} {median * 1e3:.2f} {best * 1e3:.2f} {cpu * 1e3:.2f}", flush=True)
 

@@ -170,7 +170,13 @@ TEST_CASE("the fused kernels and the tensor-op reference agree bit for bit") {
     check_fused_matches_reference<optim::Adam>(optim::AdamOptions{.lr = 1e-2}, dtype, "Adam");
     check_fused_matches_reference<optim::Adam>(optim::AdamOptions{.lr = 1e-2, .weight_decay = 0.1, .amsgrad = true}, dtype,
                                                "Adam L2 AMSGrad");
+    check_fused_matches_reference<optim::Adam>(optim::AdamOptions{.lr = 1e-2, .weight_decay = 0.1}, dtype, "Adam L2");
+    check_fused_matches_reference<optim::Adam>(optim::AdamOptions{.lr = 1e-2, .amsgrad = true}, dtype, "Adam AMSGrad");
     check_fused_matches_reference<optim::AdamW>(optim::AdamWOptions{.lr = 1e-2, .weight_decay = 0.1}, dtype, "AdamW");
+    check_fused_matches_reference<optim::AdamW>(optim::AdamWOptions{.lr = 1e-2, .weight_decay = 0.1, .amsgrad = true},
+                                                dtype, "AdamW AMSGrad");
+    check_fused_matches_reference<optim::AdamW>(optim::AdamWOptions{.lr = 1e-2, .weight_decay = 0.0}, dtype,
+                                                "AdamW without decay");
     check_fused_matches_reference<optim::SGD>(optim::SGDOptions{.lr = 0.1}, dtype, "SGD");
     check_fused_matches_reference<optim::SGD>(
         optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.2, .weight_decay = 1e-3}, dtype, "SGD momentum");
