@@ -10,10 +10,10 @@
 // Speed: the update reads and writes every parameter and its moments once per step, so it
 // should run at memory speed, in vector registers. Two things would stop GCC from vectorising
 // the loop: a branch inside it (weight decay, AdamW, AMSGrad are decided once, as template
-// arguments, below) and std::sqrt, which by default is a call that may set errno. This file
-// is compiled with -fno-math-errno (CMakeLists.txt; Cake never reads errno), and the vector
-// square root and division are correctly rounded as the scalar ones are, so the results do
-// not change.
+// arguments, below) and std::sqrt, which by default is a call that may set errno. This file,
+// as every CPU kernel file, is compiled with -fno-math-errno (CMakeLists.txt; Cake never reads
+// errno), and the vector square root and division are correctly rounded as the scalar ones
+// are, so the results do not change.
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #elif defined(__GNUC__)
