@@ -51,15 +51,27 @@ Tensor gradient_as_matrix(const Tensor& g, bool a_vector, bool b_vector) {
   return native::reshape(g, shape);
 }
 
+// Whether a matrix is the transpose of a dense one (strides [1, rows]): nn.Linear's weight W
+// [out, in] enters the product as the view W^T.
+bool is_transposed_view(const Tensor& m) {
+  return m.dim() == 2 && m.size(0) > 1 && m.size(1) > 1 && m.stride(0) == 1 && m.stride(1) == m.size(0);
+}
+
+// dB = A^T G for matrices, laid out as b is (PyTorch's rule, mm_mat2_backward): for a
+// transposed b = W^T the product is computed as the dense G^T A and returned transposed, so
+// that after the transpose's own backward W's gradient is a dense [out, in] buffer, which
+// AccumulateGrad takes as .grad without a copy. Every element is the same sum over the rows.
+Tensor right_matrix_gradient(const Tensor& a, const Tensor& g, bool b_transposed) {
+  return b_transposed ? mT(native::matmul(mT(g), a)) : native::matmul(mT(a), g);
+}
+
 // dB = A^T G reduced to b's shape. When b is one matrix shared by a batched a (the nn.Linear
 // weight), the sum over the batch of A_i^T G_i is a single GEMM over the stacked rows:
 // [batch * M, K]^T @ [batch * M, N].
-Tensor right_gradient(const Tensor& a, const Tensor& g, const Shape& b_shape) {
-  if (b_shape.size() == 2 && a.dim() > 2) {
-    Tensor a_rows = native::reshape(a, {-1, a.size(-1)});
-    Tensor g_rows = native::reshape(g, {-1, g.size(-1)});
-    return native::matmul(mT(a_rows), g_rows);
-  }
+Tensor right_gradient(const Tensor& a, const Tensor& g, const Shape& b_shape, bool b_transposed) {
+  if (b_shape.size() == 2 && a.dim() > 2)
+    return right_matrix_gradient(native::reshape(a, {-1, a.size(-1)}), native::reshape(g, {-1, g.size(-1)}), b_transposed);
+  if (b_shape.size() == 2 && a.dim() == 2) return right_matrix_gradient(a, g, b_transposed);
   return native::sum_to(native::matmul(mT(a), g), b_shape);
 }
 
@@ -81,7 +93,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     const bool ga = a.requires_grad(), gb = b.requires_grad();
     record("MatmulBackward", {a, b}, {y},
            [ga, gb, sa = gb ? SavedTensor(a) : SavedTensor(), sb = ga ? SavedTensor(b) : SavedTensor(),
-            a_shape = a.sizes(), b_shape = b.sizes()](const TensorList& g) {
+            a_shape = a.sizes(), b_shape = b.sizes(), b_transposed = is_transposed_view(b)](const TensorList& g) {
              TensorList out(2);
              if (create_graph_active()) {
                // The same products, recorded: dA = G B^T and dB = A^T G on the matrix forms.
@@ -107,7 +119,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                out[0] = native::reshape(native::sum_to(da, left_matrix_shape(a_shape)), a_shape);
              }
              if (gb) {
-               const Tensor db = right_gradient(as_left_matrix(sa.get()), g2, right_matrix_shape(b_shape));
+               const Tensor db = right_gradient(as_left_matrix(sa.get()), g2, right_matrix_shape(b_shape), b_transposed);
                out[1] = native::reshape(db, b_shape);
              }
              return out;
@@ -169,7 +181,7 @@ Tensor addmm(const Tensor& c, const Tensor& a, const Tensor& b, Scalar beta, Sca
     const bool gc = c.requires_grad(), ga = a.requires_grad(), gb = b.requires_grad();
     record("AddmmBackward", {c, a, b}, {y},
            [gc, ga, gb, sa = gb ? SavedTensor(a) : SavedTensor(), sb = ga ? SavedTensor(b) : SavedTensor(),
-            c_shape = c.sizes(), beta, alpha](const TensorList& g) {
+            c_shape = c.sizes(), beta, alpha, b_transposed = is_transposed_view(b)](const TensorList& g) {
              TensorList out(3);
              if (create_graph_active()) {
                if (gc) out[0] = autograd::sum_to(g[0] * beta, c_shape);
@@ -179,7 +191,8 @@ Tensor addmm(const Tensor& c, const Tensor& a, const Tensor& b, Scalar beta, Sca
              }
              if (gc) out[0] = native::sum_to(native::binary(native::BinaryOp::Mul, g[0], beta), c_shape);
              if (ga) out[1] = scaled_product(g[0], mT(sb.get()), alpha);
-             if (gb) out[2] = scaled_product(mT(sa.get()), g[0], alpha);
+             if (gb)  // laid out as b is, as right_matrix_gradient
+               out[2] = b_transposed ? mT(scaled_product(mT(g[0]), sa.get(), alpha)) : scaled_product(mT(sa.get()), g[0], alpha);
              return out;
            });
   }

@@ -20,6 +20,10 @@ CAKE_GRADCHECK_CASES(linalg) {
        [](const TensorList& x) { return matmul(x[0], x[1]); }},
       {"matmul transposed batch @ matrix", [] { return inputs({{2, 4, 3}, {4, 5}}); },
        [](const TensorList& x) { return matmul(x[0].transpose(1, 2), x[1]); }},
+      // nn.Linear's x W^T: the right operand a transposed view, whose gradient is computed in its
+      // layout (autograd/ops/linalg.cpp, right_matrix_gradient).
+      {"matmul batch @ transposed matrix", [] { return inputs({{2, 3, 4}, {5, 4}}); },
+       [](const TensorList& x) { return matmul(x[0], x[1].t()); }},
       {"matmul matrix @ batch", [] { return inputs({{3, 4}, {2, 4, 5}}); },
        [](const TensorList& x) { return matmul(x[0], x[1]); }},
       {"matmul vector @ matrix", [] { return inputs({{4}, {4, 5}}); }, [](const TensorList& x) { return matmul(x[0], x[1]); }},
@@ -46,6 +50,8 @@ CAKE_GRADCHECK_CASES(linalg) {
       {"bmm", [] { return inputs({{2, 3, 4}, {2, 4, 5}}); }, [](const TensorList& x) { return bmm(x[0], x[1]); }},
       {"addmm broadcast c", [] { return inputs({{5}, {3, 4}, {4, 5}}); },
        [](const TensorList& x) { return addmm(x[0], x[1], x[2], 0.5, 2.0); }},
+      {"addmm scaled, transposed right operand", [] { return inputs({{5}, {3, 4}, {5, 4}}); },
+       [](const TensorList& x) { return addmm(x[0], x[1], x[2].t(), 0.5, 2.0); }},
       {"addmm transposed", [] { return inputs({{5, 3}, {4, 3}, {5, 4}}); },
        [](const TensorList& x) { return addmm(x[0].t(), x[1].t(), x[2].t()); }},
       {"outer", [] { return inputs({{3}, {4}}); }, [](const TensorList& x) { return outer(x[0], x[1]); }},
