@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -110,7 +111,7 @@ TEST_CASE("masked-autoencoder, vae, conv-vae, ae-kmeans and ae-gmm run and leave
 
 TEST_CASE("n2d trains the autoencoder, clusters the UMAP of its codes and draws them") {
   write_images();
-  const CliResult r = cake_cli("run n2d" + kData + " --out n2d --set epochs=3 latent_dim=3 hidden=32 n_clusters=3 " +
+  const CliResult r = cake_cli("run n2d" + kData + " --out n2d --set model=mlp epochs=3 latent_dim=3 hidden=32 n_clusters=3 " +
                                "umap_neighbors=10 umap_epochs=50 plot_samples=60" + kSmall);
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const json metrics = read_json(scratch() / "n2d" / "metrics.json");
@@ -121,6 +122,24 @@ TEST_CASE("n2d trains the autoencoder, clusters the UMAP of its codes and draws 
   CHECK(data::read_npy(scratch() / "n2d" / "manifold.npy").sizes() == Shape{60, 3});  // umap_dim 0: n_clusters
   CHECK(data::read_npy(scratch() / "n2d" / "umap_2d.npy").sizes() == Shape{60, 2});
   check_figures(scratch() / "n2d", {"umap_classes.png", "umap_clusters.png", "cluster_samples.png", "loss_curve.png"});
+}
+
+TEST_CASE("n2d's defaults are the paper's recipe: N2D's network, Adam lr 1e-3, batch 256, 1000 epochs on every image") {
+  const CliResult help = cake_cli("help n2d");
+  REQUIRE_MESSAGE(help.code == 0, help.err);
+  // `cake help` prints one line per parameter: name, type, default, description.
+  std::map<std::string, std::string> defaults;
+  std::istringstream lines(help.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string name, type, value;
+    if (words >> name >> type >> value) defaults[name] = value;
+  }
+  const std::map<std::string, std::string> paper{{"model", "n2d"},   {"output_bias", "layer"}, {"optimizer", "adam"},
+                                                 {"lr", "0.001"},     {"batch_size", "256"},    {"epochs", "1000"},
+                                                 {"weight_decay", "0"}, {"val_fraction", "0"},  {"patience", "0"},
+                                                 {"latent_dim", "10"}, {"umap_neighbors", "20"}, {"umap_min_dist", "0"}};
+  for (const auto& [name, value] : paper) CHECK_MESSAGE(defaults[name] == value, name);
 }
 
 TEST_CASE("finetune freeze=false: the encoder trains in its own group at lr * encoder_lr_scale, and moves") {
@@ -162,13 +181,13 @@ TEST_CASE("pretrained: ae-kmeans and n2d cluster the codes of a saved autoencode
 
   // n2d on the same file: UMAP and the GMM on those codes.
   const CliResult n2d =
-      cake_cli("run n2d" + kData + " --out n2d_loaded --set pretrained=aek_trained/model.safetensors plot_samples=0" + net);
+      cake_cli("run n2d" + kData + " --out n2d_loaded --set model=mlp pretrained=aek_trained/model.safetensors plot_samples=0" + net);
   REQUIRE_MESSAGE(n2d.code == 0, n2d.err);
   CHECK(data::read_npy(scratch() / "n2d_loaded" / "manifold.npy").sizes() == Shape{60, 3});
   CHECK(read_json(scratch() / "n2d_loaded" / "metrics.json").contains("nmi"));
 
   // A file that is not there is named.
-  const CliResult missing = cake_cli("run n2d" + kData + " --out n2d_missing --set pretrained=nowhere.safetensors" + net);
+  const CliResult missing = cake_cli("run n2d" + kData + " --out n2d_missing --set model=mlp pretrained=nowhere.safetensors" + net);
   CHECK(missing.code != 0);
   CHECK(missing.err.find("nowhere.safetensors") != std::string::npos);
 }

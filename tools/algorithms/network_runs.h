@@ -134,6 +134,9 @@ struct ObjectiveOptions {
 // The parameters make_autoencoder reads: latent_dim, and (when not empty) a `model` choice
 // with that default and the `hidden` sizes with that default.
 std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t latent_dim, const std::string& hidden);
+// Gives the parameter `name` of `params` the default `value` (a command's own recipe, e.g.
+// DEC's optimizer=sgd); a name that is not there is a bug in the command.
+void set_default(std::vector<ParamSpec>& params, const std::string& name, const std::string& value);
 // A ConvAutoencoder (model "conv") or an MLPAutoencoder (model "mlp", sizes from the `hidden`
 // parameter; "dec" and "n2d": networks::dec_autoencoder / n2d_autoencoder), with the latent_dim
 // parameter.

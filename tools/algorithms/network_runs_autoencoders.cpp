@@ -44,6 +44,12 @@ std::vector<ParamSpec> autoencoder_params(const std::string& model, std::int64_t
   return params;
 }
 
+void set_default(std::vector<ParamSpec>& params, const std::string& name, const std::string& value) {
+  const auto spec = std::find_if(params.begin(), params.end(), [&](const ParamSpec& p) { return p.name == name; });
+  CAKE_CHECK(spec != params.end(), "set_default: no parameter named ", name);
+  spec->default_value = value;
+}
+
 // ---- autoencoders ----------------------------------------------------------------------------------------
 
 std::shared_ptr<algorithms::Autoencoder> make_autoencoder(const RunContext& ctx, const std::string& model,

@@ -15,15 +15,6 @@
 
 namespace cake::cli::networks {
 
-namespace {
-
-void set_default(std::vector<ParamSpec>& params, const std::string& name, const std::string& value) {
-  for (ParamSpec& spec : params)
-    if (spec.name == name) spec.default_value = value;
-}
-
-}  // namespace
-
 std::vector<ParamSpec> dec_params(bool idec) {
   // The autoencoder and its pretraining: DEC's network and DEC-keras' recipe (SGD lr 1, momentum
   // 0.9, batch 256, 300 epochs, no weight decay).
