@@ -60,7 +60,8 @@ bool is_transposed_view(const Tensor& m) {
 // dB = A^T G for matrices, laid out as b is (PyTorch's rule, mm_mat2_backward): for a
 // transposed b = W^T the product is computed as the dense G^T A and returned transposed, so
 // that after the transpose's own backward W's gradient is a dense [out, in] buffer, which
-// AccumulateGrad takes as .grad without a copy. Every element is the same sum over the rows.
+// AccumulateGrad takes as .grad without a copy. Every element is the same sum over the rows
+// (OpenBLAS may round the two orders differently in the last bit).
 Tensor right_matrix_gradient(const Tensor& a, const Tensor& g, bool b_transposed) {
   return b_transposed ? mT(native::matmul(mT(g), a)) : native::matmul(mT(a), g);
 }
