@@ -33,6 +33,35 @@ if(NOT CAKE_CBLAS_INCLUDE_DIR)
 endif()
 message(STATUS "Cake: OpenBLAS: ${BLAS_LIBRARIES}")
 
+# ---- OpenBLAS's OpenMP build, where it is installed ----
+# Debian installs OpenBLAS's pthread and OpenMP builds side by side (libopenblas0-pthread,
+# libopenblas0-openmp) and points the system's libopenblas.so.0 at one of them, the pthread build
+# by default. That build keeps threads of its own that spin between calls, beside Cake's OpenMP
+# threads on the same cores. The OpenMP build runs in Cake's one OpenMP pool, whose idle threads
+# sleep (OMP_WAIT_POLICY); so where it is installed, libcake finds it first through its run path
+# (NOTE [ BLAS inside parallel regions ] in tensor/blas.h; `cake --version` names the one loaded).
+list(GET BLAS_LIBRARIES 0 _cake_blas_library)
+get_filename_component(_cake_blas_dir "${_cake_blas_library}" REALPATH)
+get_filename_component(_cake_blas_dir "${_cake_blas_dir}" DIRECTORY)
+find_path(CAKE_OPENBLAS_OPENMP_DIR libopenblas.so.0
+  PATHS ${_cake_blas_dir}/openblas-openmp ${_cake_blas_dir}/../openblas-openmp NO_DEFAULT_PATH)
+if(CAKE_OPENBLAS_OPENMP_DIR)
+  get_filename_component(CAKE_OPENBLAS_OPENMP_DIR "${CAKE_OPENBLAS_OPENMP_DIR}" REALPATH)
+  set(_openblas_openmp_found TRUE)
+else()
+  set(_openblas_openmp_found FALSE)
+endif()
+cake_resolve_option(CAKE_WITH_OPENBLAS_OPENMP "${_openblas_openmp_found}" CAKE_HAVE_OPENBLAS_OPENMP)
+
+# Gives target the run path to OpenBLAS's OpenMP build (a no-op without it). Every target that
+# links OpenBLAS itself needs it: the loader takes the first libopenblas.so.0 it meets.
+function(cake_prefer_openmp_blas target)
+  if(CAKE_HAVE_OPENBLAS_OPENMP)
+    set_property(TARGET ${target} APPEND PROPERTY BUILD_RPATH ${CAKE_OPENBLAS_OPENMP_DIR})
+    set_property(TARGET ${target} APPEND PROPERTY INSTALL_RPATH ${CAKE_OPENBLAS_OPENMP_DIR})
+  endif()
+endfunction()
+
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
@@ -202,6 +231,7 @@ function(cake_link_dependencies target)
   # seams), so a user's program needs neither OpenBLAS's headers nor -fopenmp.
   target_include_directories(${target} PRIVATE ${CAKE_CBLAS_INCLUDE_DIR})
   target_link_libraries(${target} PRIVATE BLAS::BLAS OpenMP::OpenMP_CXX Threads::Threads)
+  cake_prefer_openmp_blas(${target})
   target_link_libraries(${target} PRIVATE nlohmann_json::nlohmann_json ZLIB::ZLIB)
   if(CAKE_HAVE_ONEDNN)
     target_include_directories(${target} PRIVATE ${CAKE_DNNL_INCLUDE_DIR})

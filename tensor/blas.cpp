@@ -19,7 +19,20 @@ CBLAS_TRANSPOSE op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
 
 }  // namespace
 
-SingleThreaded::SingleThreaded() : saved_(openblas_get_num_threads()) {
+// openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP (OpenBLAS's common.h).
+constexpr int kOpenMPBuild = 2;
+
+std::string threading() {
+  switch (openblas_get_parallel()) {
+    case 0: return "sequential";
+    case 1: return "pthreads";
+    default: return "openmp";
+  }
+}
+
+// NOTE [ BLAS inside parallel regions ]: the OpenMP build needs no guard, and its
+// openblas_set_num_threads(1) would also set OpenMP's count, serialising the loop it guards.
+SingleThreaded::SingleThreaded() : saved_(openblas_get_parallel() == kOpenMPBuild ? 1 : openblas_get_num_threads()) {
   if (saved_ != 1) openblas_set_num_threads(1);
 }
 SingleThreaded::~SingleThreaded() {

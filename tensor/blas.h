@@ -22,13 +22,18 @@
 // checked to fit BLAS's 32-bit integers (a cake::Error otherwise).
 //
 // NOTE [ BLAS inside parallel regions ]
-// OpenBLAS (pthread build) starts its own threads for every call. When several OpenMP threads
-// each call GEMM on their own block, those pools fight over the same cores and the whole loop
-// runs 2x slower than one big call (measured on 2 cores). Code that calls BLAS from inside
-// cake::parallel_for holds a SingleThreaded guard for the duration of the loop.
+// OpenBLAS comes in two threaded builds. The pthread build keeps a pool of its own threads that
+// spin between calls, so when several OpenMP threads each call GEMM on their own block, the
+// two pools fight over the same cores and the whole loop runs 2x slower than one big call
+// (measured on 2 cores). Code that calls BLAS from inside cake::parallel_for holds a
+// SingleThreaded guard for the duration of the loop. The OpenMP build shares Cake's one
+// OpenMP pool and runs one thread inside a parallel region by itself; there the guard does
+// nothing (setting its count would set OpenMP's too). Cake links the OpenMP build where it is
+// installed (cmake/CakeDependencies.cmake); threading() says which one is loaded.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace cake::blas {
 
@@ -44,6 +49,10 @@ class SingleThreaded {
  private:
   int saved_;
 };
+
+// How the loaded OpenBLAS runs its threads: "openmp" (in Cake's own OpenMP pool), "pthreads"
+// (a pool of its own) or "sequential".
+std::string threading();
 
 // C[m x n] = alpha * op(A) * op(B) + beta * C; op(A) is m x k, op(B) is k x n (op(X) = X^T
 // when the flag is set, so A is stored k x m when trans_a). With beta == 0, C is not read.

@@ -10,6 +10,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build git ccache pkg-config
   libopenblas-dev        # GEMM (cblas) and LAPACK
+  libopenblas0-openmp    # OpenBLAS's OpenMP build: shares Cake's thread pool (tensor/blas.h)
   libdnnl-dev            # oneDNN 2.6: convolution, pooling, batch norm (optional at build time)
   doctest-dev            # the test framework
   nlohmann-json3-dev     # safetensors headers, config.json, metrics.json

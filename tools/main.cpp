@@ -16,6 +16,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cake/tensor/blas.h"
 #include "tools/commands.h"
 #include "tools/errors.h"
 #include "tools/params.h"
@@ -23,7 +24,10 @@
 int main(int argc, char** argv) {
   using namespace cake::cli;
   CLI::App app{"cake: unsupervised deep learning from the command line"};
-  app.set_version_flag("--version", std::string("cake ") + CAKE_VERSION_STRING + " (" + CAKE_GIT_COMMIT + ")");
+  // The OpenBLAS build too: the pthread and OpenMP builds run the same arithmetic at different
+  // speeds (NOTE [ BLAS inside parallel regions ], tensor/blas.h).
+  app.set_version_flag("--version", std::string("cake ") + CAKE_VERSION_STRING + " (" + CAKE_GIT_COMMIT +
+                                        "), OpenBLAS threads: " + cake::blas::threading());
   app.require_subcommand(1);
 
   app.add_subcommand("list", "list the algorithms with a one-line description");

@@ -1,6 +1,9 @@
 // Tensor metadata, conversions, printing, errors, devices, the allocator.
+#include <atomic>
 #include <sstream>
 
+#include "cake/tensor/blas.h"
+#include "cake/tensor/parallel.h"
 #include "helpers.h"
 
 using namespace cake;
@@ -86,6 +89,31 @@ TEST_CASE("threads: set_num_threads is reflected and results do not depend on it
   CHECK(get_num_threads() == 2);
   Tensor s2 = (x.exp() * 2.0).sum({0});
   CHECK(equal(s1, s2));
+}
+
+TEST_CASE("threads: BLAS's single-thread guard leaves Cake's own loops their threads") {
+  // NOTE [ BLAS inside parallel regions ] (tensor/blas.h): with OpenBLAS's OpenMP build,
+  // setting its thread count sets OpenMP's too, which would serialise the guarded loop.
+  const int before = get_num_threads();
+  set_num_threads(2);
+  {
+    blas::SingleThreaded guard;
+    CHECK(get_num_threads() == 2);
+    std::atomic<int> highest_thread{0};
+    parallel_for(0, 2, 1, [&](std::int64_t, std::int64_t) {
+      int seen = highest_thread.load();
+      while (thread_index() > seen && !highest_thread.compare_exchange_weak(seen, thread_index())) {
+      }
+    });
+    CHECK(highest_thread.load() == 1);  // both threads ran a chunk
+  }
+  CHECK(get_num_threads() == 2);
+  set_num_threads(before);
+#ifdef CAKE_EXPECT_OPENBLAS_OPENMP
+  CHECK(blas::threading() == "openmp");  // the run path found OpenBLAS's OpenMP build
+#else
+  CHECK((blas::threading() == "openmp" || blas::threading() == "pthreads" || blas::threading() == "sequential"));
+#endif
 }
 
 TEST_CASE("empty tensors and size-1 dims flow through every kind of op") {
