@@ -14,6 +14,7 @@
 #include "cake/autograd/nn_ops.h"
 #include "cake/autograd/ops.h"
 #include "cake/autograd/spatial.h"
+#include "cake/data/transforms.h"
 #include "cake/nn/functional.h"
 #include "cake/optim/rmsprop.h"
 #include "cake/tensor/creation.h"
@@ -398,12 +399,41 @@ Tensor SCAE::reconstruct(const Tensor& images) {
 
 // ---- training and evaluation ------------------------------------------------------------------
 
+namespace {
+void check_canvas(const Tensor& images, std::int64_t canvas, const char* who) {
+  CAKE_CHECK(images.defined() && images.dim() == 4 && images.size(2) == images.size(3) && images.size(2) <= canvas,
+             who, ": expected square images [N, C, S, S] with S <= canvas ", canvas, ", got shape ",
+             images.defined() ? images.sizes() : Shape{});
+}
+}  // namespace
+
+// With the padding of RandomCrop equal to the free space canvas - S, every canvas x canvas window
+// of the padded image holds the whole image, at offset (free space - window offset), uniform in
+// 0..canvas-S: exactly a random placement.
+Tensor random_canvas(const Tensor& images, std::int64_t canvas) {
+  check_canvas(images, canvas, "random_canvas");
+  return data::RandomCrop(canvas, canvas - images.size(2))(images);
+}
+
+Tensor centred_canvas(const Tensor& images, std::int64_t canvas) {
+  check_canvas(images, canvas, "centred_canvas");
+  const std::int64_t side = images.size(2), offset = (canvas - side) / 2;
+  Tensor out = zeros({images.size(0), images.size(1), canvas, canvas}, {images.dtype(), images.device()});
+  out.narrow(2, offset, side).narrow(3, offset, side).copy_(images);
+  return out;
+}
+
 train::TrainResult fit(SCAE& model, const Tensor& images, const SCAETrainOptions& options,
                        const train::TrainerOptions& trainer_options, const SCAEEpochCallback& on_epoch_end) {
   const SCAEOptions& o = model.options;
-  CAKE_CHECK(images.defined() && images.dim() == 4 && images.size(1) == o.channels && images.size(2) == o.image_size &&
-                 images.size(3) == o.image_size,
-             "capsules::fit: expected images [N, ", o.channels, ", ", o.image_size, ", ", o.image_size, "], got shape ",
+  CAKE_CHECK(options.canvas == 0 || options.canvas == o.image_size, "capsules::fit: canvas ", options.canvas,
+             " must equal the model's image_size ", o.image_size, " (or be 0: the images as they are)");
+  const bool on_canvas = options.canvas > 0;
+  const bool shape_ok = images.defined() && images.dim() == 4 && images.size(1) == o.channels &&
+                        images.size(2) == images.size(3) &&
+                        (on_canvas ? images.size(2) <= o.image_size : images.size(2) == o.image_size);
+  CAKE_CHECK(shape_ok, "capsules::fit: expected images [N, ", o.channels, ", S, S] with S ",
+             on_canvas ? "<= the canvas " : "= the model's image_size ", o.image_size, ", got shape ",
              images.defined() ? images.sizes() : Shape{});
   CAKE_CHECK(options.lr > 0, "capsules::fit: lr must be positive, got ", options.lr);
   const double eps = options.eps > 0 ? options.eps : 0.1 / static_cast<double>(trainer_options.batch_size);
@@ -415,7 +445,8 @@ train::TrainResult fit(SCAE& model, const Tensor& images, const SCAETrainOptions
   double seen = 0.0;
   auto started = std::chrono::steady_clock::now();
   train::Trainer trainer(model, rmsprop, [&](const data::Batch& batch) {
-    const SCAELoss l = model.loss(batch.x.to(device));
+    const Tensor x = options.canvas > 0 ? random_canvas(batch.x, options.canvas) : batch.x;
+    const SCAELoss l = model.loss(x.to(device));
     const auto n = static_cast<double>(batch.x.size(0));
     current.image_ll += n * l.image_ll.item<double>();
     current.part_ll += n * l.part_ll.item<double>();

@@ -248,7 +248,20 @@ struct SCAETrainOptions {
   double momentum = 0.9;
   double rmsprop_alpha = 0.9;
   double eps = 0.0;
+  // > 0: every training image is placed on a black canvas x canvas canvas at a random position,
+  // drawn anew at every step (random_canvas); the model's image_size must then be canvas. The
+  // released MNIST run places the 28 x 28 digits on a 40 x 40 canvas: a part that moves with
+  // the object cannot be learned as a fixed blob of the whole image. 0: the images as they are.
+  std::int64_t canvas = 0;
 };
+
+// The released code's pad_and_shift (its data/preprocess.py): images [N, C, S, S] on a black
+// canvas [N, C, canvas, canvas], each at an offset drawn uniformly from 0..canvas-S in each axis
+// (from the global generator, so a checkpointed run resumes bit for bit) ...
+Tensor random_canvas(const Tensor& images, std::int64_t canvas);
+// ... or in the middle (evaluation: presences, reconstructions; the (canvas-S)/2 offset is
+// rounded down when canvas-S is odd).
+Tensor centred_canvas(const Tensor& images, std::int64_t canvas);
 
 // One epoch's means over its training batches (a row of the CLI's log.jsonl).
 struct SCAEEpoch {
@@ -259,7 +272,8 @@ struct SCAEEpoch {
   double seconds = 0.0;
 };
 
-// Trains on images [N, C, S, S] in [0, 1] through the Trainer (train::TrainerOptions: epochs,
+// Trains on images [N, C, S, S] in [0, 1] (S = the model's image_size, or at most options.canvas
+// when that is set) through the Trainer (train::TrainerOptions: epochs,
 // batch_size, seed, checkpoint_path, resume_from, should_stop; no validation, so patience and
 // restore_best are unused). The presence noise draws from the global generator, which the
 // checkpoint saves, so a resumed run continues bit for bit. on_epoch_end runs after each

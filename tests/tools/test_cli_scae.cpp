@@ -62,3 +62,17 @@ TEST_CASE("scae: ablation=true trains 30/16, 40/32 and 60/40 and scores each; ba
   CHECK(bad.code != 0);
   CHECK(bad.err.find("weight_decay") != std::string::npos);
 }
+
+TEST_CASE("scae: canvas=N trains on randomly placed images and scores them centred; a smaller canvas is refused") {
+  write_images();
+  const std::string run = "run scae" + kData + kSmall + " epochs=1";
+  const CliResult placed = cake_cli(run + " canvas=30 --out scae_canvas");
+  REQUIRE_MESSAGE(placed.code == 0, placed.err);
+  const fs::path out = scratch() / "scae_canvas";
+  CHECK(read_json(out / "config.json")["params"]["canvas"].get<std::int64_t>() == 30);
+  CHECK(data::read_npy(out / "presences.npy").sizes() == Shape{60, 4});
+  check_figures(out, {"templates.png", "reconstructions.png"});
+  const CliResult small = cake_cli(run + " canvas=8 --out scae_small_canvas");
+  CHECK(small.code == 2);
+  CHECK(small.err.find("canvas 8 is smaller than the images") != std::string::npos);
+}

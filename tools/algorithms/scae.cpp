@@ -5,6 +5,7 @@
 //   cake run scae --data mnist:train --set n_part_caps=30 n_obj_caps=16    # the poster's ablation
 //   cake run scae --out runs/scae --resume                                  # continue after Ctrl-C
 //   cake run scae --data mnist:train --set ablation=true     # 30/16, 40/32, 60/40 part/object capsules
+//   cake run scae --data mnist:train --set canvas=40         # the released run's random placement
 //
 // Training lowers -log p(image) - log p(parts) plus the sparsity terms (algorithms/capsules/
 // scae.h). Afterwards every image's object presences [N, K] (no noise) are clustered by k-means
@@ -49,6 +50,10 @@ std::vector<ParamSpec> params() {
       {"encoder_width", ParamType::Int, "128", "channels of the part encoder's 4 conv layers"},
       {"n_clusters", ParamType::Int, "10", "k of the k-means on object presences"},
       {"eval_batch_size", ParamType::Int, "256", "images per batch when computing presences"},
+      {"canvas", ParamType::Int, "0",
+       "train on each image placed at a random position on a black canvas x canvas canvas, drawn anew every step "
+       "(the released MNIST run: 40 for 28x28 digits); presences and figures use the image in the canvas's middle. "
+       "0: the images as they are"},
       {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the object presences"},
       {"ablation", ParamType::Bool, "false",
        "train the part/object capsule counts 30/16, 40/32 and 60/40 in turn (ignores n_part_caps, n_obj_caps)"}};
@@ -62,7 +67,11 @@ capsules::SCAEOptions model_options(const RunContext& ctx) {
   if (shape[1] != shape[2]) throw UsageError("scae: needs square images, got " + shape_str(shape));
   capsules::SCAEOptions o;
   o.channels = shape[0];
-  o.image_size = shape[1];
+  const std::int64_t canvas = ctx.params.get_int("canvas");
+  if (canvas != 0 && canvas < shape[1])
+    throw UsageError("scae: canvas " + std::to_string(canvas) + " is smaller than the images (" +
+                     std::to_string(shape[1]) + " pixels wide); use 0 or at least " + std::to_string(shape[1]));
+  o.image_size = canvas > 0 ? canvas : shape[1];
   o.n_part_caps = ctx.params.get_int("n_part_caps");
   o.n_obj_caps = ctx.params.get_int("n_obj_caps");
   o.template_size = ctx.params.get_int("template_size");
@@ -72,6 +81,40 @@ capsules::SCAEOptions model_options(const RunContext& ctx) {
     throw UsageError("scae: n_part_caps, n_obj_caps and encoder_width must be positive and template_size >= 2");
   if (o.image_size < 23) throw UsageError("scae: images must be at least 23 pixels wide (the encoder's 4 conv layers)");
   return o;
+}
+
+capsules::SCAETrainOptions train_options(const RunContext& ctx, std::int64_t batch_size) {
+  // RMSProp's epsilon follows the whole batch (the released code's 0.1 / batch), also when each
+  // rank takes a part of it.
+  return {.lr = ctx.params.get_float("lr"),
+          .eps = 0.1 / static_cast<double>(batch_size),
+          .canvas = ctx.params.get_int("canvas")};
+}
+
+// What the model sees of images [N, C, S, S] outside training: the images themselves, or with
+// canvas set, each in the middle of its canvas.
+Tensor model_view(const RunContext& ctx, const Tensor& images) {
+  const std::int64_t canvas = ctx.params.get_int("canvas");
+  return canvas > 0 ? capsules::centred_canvas(images, canvas) : images;
+}
+
+// Object presences [N, K] of images [N, C, S, S], eval_batch_size images at a time.
+Tensor presences_of(const RunContext& ctx, capsules::SCAE& scae, const Tensor& images) {
+  const std::int64_t batch = ctx.params.get_int("eval_batch_size");
+  std::vector<Tensor> chunks;
+  for (std::int64_t start = 0; start < images.size(0); start += batch) {
+    const Tensor chunk = images.narrow(0, start, std::min(batch, images.size(0) - start));
+    chunks.push_back(scae.object_presences(model_view(ctx, chunk), batch).cpu());
+  }
+  return cat(chunks, 0);
+}
+
+// The test split as images [N, C, S, S] (undefined without one).
+Tensor test_images(const RunContext& ctx) {
+  if (!ctx.test_data.defined()) return {};
+  Shape shape{ctx.test_data.size(0)};
+  shape.insert(shape.end(), ctx.image_shape->begin(), ctx.image_shape->end());
+  return ctx.test_data.reshape(shape);
 }
 
 // Rows of [image, reconstruction, the 8 most present parts' transformed templates x presence].
@@ -108,7 +151,7 @@ void run_ablation(RunContext& ctx, const Tensor& images) {
   trainer.resume_from.clear();
   std::vector<std::string> names;
   figures::Series bars = {{"k-means ACC", {}}, {"NMI", {}}, {"linear probe", {}}};
-  const std::int64_t eval_batch = ctx.params.get_int("eval_batch_size"), k = ctx.params.get_int("n_clusters");
+  const std::int64_t k = ctx.params.get_int("n_clusters");
   for (const auto& [parts, objects] : configs) {
     capsules::SCAEOptions options = model_options(ctx);
     options.n_part_caps = parts;
@@ -119,11 +162,10 @@ void run_ablation(RunContext& ctx, const Tensor& images) {
     capsules::SCAE scae(options);
     scae.to(ctx.device);
     train::TrainerOptions settings = trainer;
-    const capsules::SCAETrainOptions train_options{.lr = ctx.params.get_float("lr"),
-                                                   .eps = 0.1 / static_cast<double>(settings.batch_size)};
+    const capsules::SCAETrainOptions fit_options = train_options(ctx, settings.batch_size);
     const auto ddp = networks::data_parallel(ctx, scae, settings, images.size(0));  // under mpirun
     ctx.progress->start("epoch " + name, ctx.params.get_int("epochs"));
-    const train::TrainResult result = capsules::fit(scae, images, train_options, settings,
+    const train::TrainResult result = capsules::fit(scae, images, fit_options, settings,
                                                     [&](const capsules::SCAEEpoch& e, train::Trainer&) {
                                                       ctx.log({{"config", name}, {"epoch", e.epoch}, {"loss", e.loss},
                                                                {"image_ll", e.image_ll}, {"part_ll", e.part_ll},
@@ -133,16 +175,14 @@ void run_ablation(RunContext& ctx, const Tensor& images) {
     ctx.progress->finish();
     if (result.stop_reason == train::StopReason::Interrupted) throw RunInterrupted(result.message);
     if (result.stop_reason == train::StopReason::NonFiniteLoss) CAKE_FAIL("scae: ", name, ": ", result.message);
-    const Tensor presences = scae.object_presences(images, eval_batch).cpu().to(kFloat64);
+    const Tensor presences = presences_of(ctx, scae, images).to(kFloat64);
     const capsules::PresenceClustering scores = capsules::cluster_presences(presences, ctx.labels, k, ctx.seed);
     const std::int64_t cut = presences.size(0) * 4 / 5;
     double probe = train::linear_probe(presences.narrow(0, 0, cut), ctx.labels.narrow(0, 0, cut),
                                        presences.narrow(0, cut, presences.size(0) - cut),
                                        ctx.labels.narrow(0, cut, presences.size(0) - cut));
     if (ctx.test_data.defined() && ctx.test_labels.defined()) {
-      Shape shape{ctx.test_data.size(0)};
-      shape.insert(shape.end(), ctx.image_shape->begin(), ctx.image_shape->end());
-      const Tensor test = scae.object_presences(ctx.test_data.reshape(shape), eval_batch).cpu().to(kFloat64);
+      const Tensor test = presences_of(ctx, scae, test_images(ctx)).to(kFloat64);
       probe = train::linear_probe(presences, ctx.labels, test, ctx.test_labels);
     }
     ctx.log({{"config", name}, {"nmi", scores.nmi}, {"acc", scores.acc}, {"ari", scores.ari}, {"probe_accuracy", probe}});
@@ -164,16 +204,13 @@ void run(RunContext& ctx) {
   capsules::SCAE scae(options);
   scae.to(ctx.device);
   train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
-  // RMSProp's epsilon follows the whole batch (the released code's 0.1 / batch), also when each
-  // rank takes a part of it.
-  const capsules::SCAETrainOptions train_options{.lr = ctx.params.get_float("lr"),
-                                                 .eps = 0.1 / static_cast<double>(trainer.batch_size)};
+  const capsules::SCAETrainOptions fit_options = train_options(ctx, trainer.batch_size);
   const auto ddp = networks::data_parallel(ctx, scae, trainer, images.size(0));  // under mpirun
 
   std::vector<double> loss, image_ll, part_ll;
   ctx.progress->start("epoch", ctx.params.get_int("epochs"));
   const train::TrainResult result = capsules::fit(
-      scae, images, train_options, trainer, [&](const capsules::SCAEEpoch& e, train::Trainer& t) {
+      scae, images, fit_options, trainer, [&](const capsules::SCAEEpoch& e, train::Trainer& t) {
         ctx.log({{"epoch", e.epoch},
                  {"loss", e.loss},
                  {"image_ll", e.image_ll},
@@ -208,12 +245,11 @@ void run(RunContext& ctx) {
   // Figures: the templates, and reconstructions with the parts that made them.
   ctx.save_image_grid("templates.png", scae.template_decoder->templates().detach(), 10);
   const std::int64_t shown = std::min<std::int64_t>(8, images.size(0));
-  ctx.save_image_grid("reconstructions.png", reconstruction_rows(scae, images.narrow(0, 0, shown)),
+  ctx.save_image_grid("reconstructions.png", reconstruction_rows(scae, model_view(ctx, images.narrow(0, 0, shown))),
                       2 + std::min<std::int64_t>(8, options.n_part_caps));
 
   // Unsupervised classification from the object presences.
-  const std::int64_t eval_batch = ctx.params.get_int("eval_batch_size");
-  const Tensor presences = scae.object_presences(images, eval_batch).cpu();
+  const Tensor presences = presences_of(ctx, scae, images);
   cluster::KMeans kmeans({.n_clusters = ctx.params.get_int("n_clusters"), .n_init = 10, .random_state = ctx.seed});
   ctx.save_labels(kmeans.fit_predict(presences.to(kFloat64)));
   ctx.save_embedding(presences, "presences");
@@ -230,9 +266,7 @@ void run(RunContext& ctx) {
   ctx.metrics["mean_presence"] = presences.mean().item<double>();
   Tensor test_presences;
   if (ctx.test_data.defined()) {
-    Shape shape{ctx.test_data.size(0)};
-    shape.insert(shape.end(), ctx.image_shape->begin(), ctx.image_shape->end());
-    test_presences = scae.object_presences(ctx.test_data.reshape(shape), eval_batch).cpu();
+    test_presences = presences_of(ctx, scae, test_images(ctx));
     if (ctx.test_labels.defined()) {
       const capsules::PresenceClustering test = capsules::cluster_presences(
           test_presences, ctx.test_labels, ctx.params.get_int("n_clusters"), ctx.seed);

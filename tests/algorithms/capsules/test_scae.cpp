@@ -2,6 +2,7 @@
 // likelihoods and the sparsity terms against direct computations on tiny inputs, the stop
 // gradients, a training run on images with a known answer, and an exact resume.
 #include <filesystem>
+#include <set>
 
 #include "cake/algorithms/capsules/scae.h"
 #include "helpers.h"
@@ -241,24 +242,82 @@ TEST_CASE("SCAE training raises the image log-likelihood of squares") {
   CHECK(std::isfinite(epochs.back().part_ll));
 }
 
-TEST_CASE("SCAE training resumes exactly from a checkpoint") {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "cake_test_scae_resume";
+namespace {
+
+// Trains two epochs straight, and one epoch then one more from its checkpoint (the global
+// generator scrambled in between): the weights must agree bit for bit.
+void check_exact_resume(const SCAEOptions& model, const SCAETrainOptions& options, const Tensor& images,
+                        const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "checkpoint.safetensors").string();
-  const Tensor images = squares(32, 9);
   manual_seed(10);
-  SCAE straight(tiny_options());
-  fit(straight, images, {.lr = 1e-3}, {.epochs = 2, .batch_size = 16, .seed = 2});
+  SCAE straight(model);
+  fit(straight, images, options, {.epochs = 2, .batch_size = 16, .seed = 2});
 
   manual_seed(10);
-  SCAE first(tiny_options());
-  fit(first, images, {.lr = 1e-3}, {.epochs = 1, .batch_size = 16, .seed = 2, .checkpoint_path = path});
+  SCAE first(model);
+  fit(first, images, options, {.epochs = 1, .batch_size = 16, .seed = 2, .checkpoint_path = path});
   manual_seed(999);  // the generator's state must come from the checkpoint, not from here
-  SCAE resumed(tiny_options());
-  const auto result = fit(resumed, images, {.lr = 1e-3}, {.epochs = 2, .batch_size = 16, .seed = 2, .resume_from = path});
+  SCAE resumed(model);
+  const auto result = fit(resumed, images, options, {.epochs = 2, .batch_size = 16, .seed = 2, .resume_from = path});
   CHECK(result.resumed_from_epoch == 1);
   const auto a = straight.named_parameters(), b = resumed.named_parameters();
   REQUIRE(a.size() == b.size());
   for (std::size_t i = 0; i < a.size(); ++i) CHECK(values(a[i].second) == values(b[i].second));
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+TEST_CASE("SCAE training resumes exactly from a checkpoint") {
+  check_exact_resume(tiny_options(), {.lr = 1e-3}, squares(32, 9), "cake_test_scae_resume");
+}
+
+namespace {
+// Sum of |a - b| over all elements.
+double abs_difference(const Tensor& a, const Tensor& b) { return (a - b).abs().sum().item<double>(); }
+}  // namespace
+
+TEST_CASE("random_canvas places each whole image at a uniform random offset; centred_canvas in the middle") {
+  const Tensor images = squares(60, 3);  // [60, 1, 24, 24]
+  manual_seed(4);
+  const Tensor placed = random_canvas(images, 30);
+  REQUIRE(placed.sizes() == Shape{60, 1, 30, 30});
+  std::set<std::int64_t> offsets_seen;
+  for (std::int64_t n = 0; n < 60; ++n) {
+    const Tensor image = images.narrow(0, n, 1), canvas = placed.narrow(0, n, 1);
+    // The canvas holds the image's ink and nothing else, at exactly one offset in 0..6 x 0..6.
+    CHECK(canvas.sum().item<double>() == doctest::Approx(image.sum().item<double>()));
+    std::int64_t matches = 0;
+    for (std::int64_t y = 0; y <= 6; ++y)
+      for (std::int64_t x = 0; x <= 6; ++x)
+        if (abs_difference(canvas.narrow(2, y, 24).narrow(3, x, 24), image) == 0.0) {
+          ++matches;
+          offsets_seen.insert(y * 7 + x);
+        }
+    CHECK(matches == 1);
+  }
+  CHECK(offsets_seen.size() >= 20);  // 60 draws from 49 offsets: a fixed offset would give 1
+  manual_seed(4);
+  CHECK(abs_difference(random_canvas(images, 30), placed) == 0.0);  // the seed fixes the draws
+
+  const Tensor centred = centred_canvas(images, 30);
+  CHECK(abs_difference(centred.narrow(2, 3, 24).narrow(3, 3, 24), images) == 0.0);
+  CHECK(centred.sum().item<double>() == doctest::Approx(images.sum().item<double>()));
+  CHECK(abs_difference(centred_canvas(images, 24), images) == 0.0);
+  CHECK_THROWS_WITH_AS(random_canvas(images, 20), doctest::Contains("canvas 20"), Error);
+  CHECK_THROWS_WITH_AS(centred_canvas(images.narrow(3, 0, 20), 30), doctest::Contains("square"), Error);
+}
+
+TEST_CASE("SCAE on a random canvas: the model's image_size is the canvas; training resumes exactly") {
+  SCAEOptions on_canvas = tiny_options();
+  on_canvas.image_size = 28;
+  const Tensor images = squares(32, 11);  // 24 x 24, placed on 28 x 28 at every step
+  check_exact_resume(on_canvas, {.lr = 1e-3, .canvas = 28}, images, "cake_test_scae_canvas_resume");
+  SCAE scae(on_canvas);
+  CHECK_THROWS_WITH_AS(fit(scae, images, {.lr = 1e-3, .canvas = 30}, {.epochs = 1, .batch_size = 16}),
+                       doctest::Contains("image_size 28"), Error);
+  CHECK_THROWS_WITH_AS(fit(scae, images, {.lr = 1e-3}, {.epochs = 1, .batch_size = 16}),
+                       doctest::Contains("got shape [32, 1, 24, 24]"), Error);
 }
