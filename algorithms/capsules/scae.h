@@ -250,8 +250,9 @@ struct SCAETrainOptions {
   double eps = 0.0;
   // > 0: every training image is placed on a black canvas x canvas canvas at a random position,
   // drawn anew at every step (random_canvas); the model's image_size must then be canvas. The
-  // released MNIST run places the 28 x 28 digits on a 40 x 40 canvas: a part that moves with
-  // the object cannot be learned as a fixed blob of the whole image. 0: the images as they are.
+  // released MNIST run places the 28 x 28 digits on a 40 x 40 canvas, so that parts must move
+  // with the object rather than sit as fixed blobs (on Fashion-MNIST it has not helped in a few
+  // thousand steps: docs/algorithms/scae.md). 0: the images as they are.
   std::int64_t canvas = 0;
 };
 
