@@ -445,7 +445,7 @@ train::TrainResult fit(SCAE& model, const Tensor& images, const SCAETrainOptions
   double seen = 0.0;
   auto started = std::chrono::steady_clock::now();
   train::Trainer trainer(model, rmsprop, [&](const data::Batch& batch) {
-    const Tensor x = options.canvas > 0 ? random_canvas(batch.x, options.canvas) : batch.x;
+    const Tensor x = on_canvas ? random_canvas(batch.x, options.canvas) : batch.x;
     const SCAELoss l = model.loss(x.to(device));
     const auto n = static_cast<double>(batch.x.size(0));
     current.image_ll += n * l.image_ll.item<double>();
