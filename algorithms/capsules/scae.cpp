@@ -9,6 +9,7 @@
 
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/algorithms/metrics/metrics.h"
+#include "cake/algorithms/train/epoch_schedule.h"
 #include "cake/algorithms/train/running_fit.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/nn_ops.h"
@@ -373,18 +374,27 @@ SCAELoss SCAE::loss(const Tensor& images) {
 }
 
 Tensor SCAE::object_presences(const Tensor& images, std::int64_t batch_size) {
-  CAKE_CHECK(batch_size >= 1, "SCAE::object_presences: batch_size must be positive");
+  return presences(images, batch_size).prior;
+}
+
+SCAE::Presences SCAE::presences(const Tensor& images, std::int64_t batch_size) {
+  CAKE_CHECK(batch_size >= 1, "SCAE::presences: batch_size must be positive");
   check_images(images, options);
   const bool was_training = is_training();
   eval();
   NoGradGuard no_grad;
-  std::vector<Tensor> chunks;
+  std::vector<Tensor> prior, posterior;
   for (std::int64_t start = 0; start < images.size(0); start += batch_size) {
     const Tensor batch = images.narrow(0, start, std::min(batch_size, images.size(0) - start));
-    chunks.push_back(object_capsules(part_encoder->encode(batch)).presence);  // no rendering needed
+    const PartCapsules parts = part_encoder->encode(batch);  // no rendering needed
+    const ObjectCapsules objects = object_capsules(parts);
+    const PartLikelihood part = part_log_likelihood(parts.pose, parts.presence_logit.sigmoid(), objects.votes,
+                                                    objects.scales, objects.log_vote_presence, options.tied_candidates);
+    prior.push_back(objects.presence);
+    posterior.push_back(part.posterior.sum({2}) / static_cast<double>(options.n_part_caps));  // as the loss's mass
   }
   train(was_training);
-  return cat(chunks, 0);
+  return {.prior = cat(prior, 0), .posterior = cat(posterior, 0)};
 }
 
 Tensor SCAE::reconstruct(const Tensor& images) {
@@ -436,6 +446,8 @@ train::TrainResult fit(SCAE& model, const Tensor& images, const SCAETrainOptions
              on_canvas ? "<= the canvas " : "= the model's image_size ", o.image_size, ", got shape ",
              images.defined() ? images.sizes() : Shape{});
   CAKE_CHECK(options.lr > 0, "capsules::fit: lr must be positive, got ", options.lr);
+  CAKE_CHECK(options.lr_decay > 0 && options.decay_every >= 1, "capsules::fit: lr_decay must be positive and "
+             "decay_every at least 1, got ", options.lr_decay, " and ", options.decay_every);
   const double eps = options.eps > 0 ? options.eps : 0.1 / static_cast<double>(trainer_options.batch_size);
   optim::RMSprop rmsprop(model.parameters(),
                          optim::RMSpropOptions().lr(options.lr).alpha(options.rmsprop_alpha).eps(eps).momentum(options.momentum));
@@ -458,11 +470,13 @@ train::TrainResult fit(SCAE& model, const Tensor& images, const SCAETrainOptions
     seen += n;
     return l.total;
   }, trainer_options);
-  trainer.on_epoch_begin([&](std::int64_t epoch) {
-    current = SCAEEpoch{.epoch = epoch};
-    seen = 0.0;
-    started = std::chrono::steady_clock::now();
-  });
+  const train::StepDecay schedule{.lr = options.lr, .decay = options.lr_decay, .every = options.decay_every};
+  train::attach_lr_schedule(trainer, rmsprop, [schedule](std::int64_t epoch) { return schedule.at(epoch); },
+                            [&](std::int64_t epoch) {
+                              current = SCAEEpoch{.epoch = epoch};
+                              seen = 0.0;
+                              started = std::chrono::steady_clock::now();
+                            });
   trainer.on_epoch_end([&](const train::EpochStats& stats) {
     if (!on_epoch_end || seen == 0.0) return;
     SCAEEpoch e = current;

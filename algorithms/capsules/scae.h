@@ -225,8 +225,15 @@ class SCAE : public nn::Module {
   // The OCAE on encoded parts: the Set Transformer over the (gradient-stopped) part set, then
   // the object decoder.
   ObjectCapsules object_capsules(const PartCapsules& parts);
-  // Object presences [N, K] of images, in evaluation mode without a graph, in batches.
+  // Object presences [N, K] of images, in evaluation mode without a graph, in batches: the
+  // prior ones (a_k max_n a_kn, what the object capsules predict from the parts) ...
   Tensor object_presences(const Tensor& images, std::int64_t batch_size = 256);
+  // ... and both kinds the released evaluation scores (its eval_mnist_model.py clusters each).
+  struct Presences {
+    Tensor prior;      // [N, K] as object_presences
+    Tensor posterior;  // [N, K] the share of the parts each object explains, sum_m p(k | part m) / M
+  };
+  Presences presences(const Tensor& images, std::int64_t batch_size = 256);
   // The expected image under the part mixture, sum_m p_m mean_m, for figures: [B, C, H, W].
   Tensor reconstruct(const Tensor& images);
   std::string name() const override { return "SCAE"; }
@@ -245,6 +252,11 @@ class SCAE : public nn::Module {
 // adds it after, so eps = 0 here means 0.1 / batch_size, the same floor on the denominator.
 struct SCAETrainOptions {
   double lr = 3e-5;
+  // The lr is multiplied by lr_decay every decay_every epochs (train::StepDecay); 1: constant, as
+  // the released run trains (its exponential schedule is computed but never handed to the
+  // optimiser, model_config.py).
+  double lr_decay = 1.0;
+  std::int64_t decay_every = 10;
   double momentum = 0.9;
   double rmsprop_alpha = 0.9;
   double eps = 0.0;

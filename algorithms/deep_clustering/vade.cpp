@@ -5,14 +5,15 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <utility>
 
+#include "cake/algorithms/train/epoch_schedule.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/nn/activation.h"
 #include "cake/nn/functional.h"
 #include "cake/optim/adam.h"
 #include "cake/tensor/creation.h"
-#include "cake/tensor/safetensors.h"
 
 namespace cake::deep_clustering {
 
@@ -220,30 +221,13 @@ VaDELoss vade_loss(VaDE& model, const Tensor& inputs, const VaDELossOptions& opt
 // ---- training --------------------------------------------------------------------------------------------
 
 double VaDESchedule::at(std::int64_t epoch) const {
-  CAKE_CHECK(epoch >= 1 && every >= 1, "VaDESchedule: epochs count from 1 and every must be at least 1, got epoch ",
-             epoch, ", every ", every);
-  return std::max(floor, lr * std::pow(decay, static_cast<double>((epoch - 1) / every)));
+  return train::StepDecay{.lr = lr, .decay = decay, .every = every, .floor = floor}.at(epoch);
 }
 
 void attach_schedule(train::Trainer& trainer, optim::Optimizer& optimizer, const VaDESchedule& schedule,
                      std::function<void(std::int64_t epoch)> also) {
-  auto set_lr = [&optimizer](double lr) {
-    for (std::size_t g = 0; g < optimizer.param_groups().size(); ++g) optimizer.set_group_lr(g, lr);
-  };
-  // A resumed run: its checkpoint holds the lr of the epoch it ended; start from that one so
-  // that the Trainer sees no change of settings (trainer.h, "changed settings on resume").
-  const std::string& resume = trainer.options().resume_from;
-  if (!resume.empty()) {
-    const SafetensorsFile checkpoint = load_safetensors(resume);
-    const auto epoch = checkpoint.metadata.find("trainer.epoch");
-    if (epoch != checkpoint.metadata.end() && std::stoll(epoch->second) >= 1) set_lr(schedule.at(std::stoll(epoch->second)));
-  } else {
-    set_lr(schedule.at(1));
-  }
-  trainer.on_epoch_begin([set_lr, schedule, also](std::int64_t epoch) {
-    set_lr(schedule.at(epoch));
-    if (also) also(epoch);
-  });
+  train::attach_lr_schedule(trainer, optimizer, [schedule](std::int64_t epoch) { return schedule.at(epoch); },
+                            std::move(also));
 }
 
 Tensor initialize_vade(VaDE& model, networks::MLPAutoencoder& autoencoder, const Tensor& fit_on,

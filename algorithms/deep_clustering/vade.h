@@ -170,7 +170,8 @@ VaDELoss vade_loss(VaDE& model, const Tensor& inputs, const VaDELossOptions& opt
 // ---- training --------------------------------------------------------------------------------------------
 
 // The released code's learning rate: lr * decay^floor((epoch - 1) / every), never below floor
-// (epoch is 1-based: epochs 1..10 train at lr, 11..20 at lr * 0.9, ...).
+// (epoch is 1-based: epochs 1..10 train at lr, 11..20 at lr * 0.9, ...): train::StepDecay
+// (algorithms/train/epoch_schedule.h) with VaDE's numbers.
 struct VaDESchedule {
   double lr = 0.002;
   double decay = 0.9;
@@ -178,11 +179,9 @@ struct VaDESchedule {
   double floor = 0.0002;
   double at(std::int64_t epoch) const;
 };
-// Drives the optimiser's learning rate (every group's) by the schedule from the trainer's
-// on_epoch_begin hook. A pure function of the epoch, so a resumed run follows it exactly; when
-// the trainer resumes, the lr of the checkpoint's epoch is set before fit so that the resume
-// reports no spurious lr change. Uses the trainer's on_epoch_begin slot; `also` (when given) is
-// called there after the lr is set, e.g. to log the clusters of the epoch before.
+// Drives the optimiser's learning rate by the schedule: train::attach_lr_schedule (a resumed run
+// follows it exactly; it takes the trainer's on_epoch_begin slot, `also` is called there after
+// the lr is set, e.g. to log the clusters of the epoch before).
 void attach_schedule(train::Trainer& trainer, optim::Optimizer& optimizer, const VaDESchedule& schedule,
                      std::function<void(std::int64_t epoch)> also = {});
 

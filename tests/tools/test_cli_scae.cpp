@@ -26,7 +26,9 @@ TEST_CASE("scae: the per-epoch log, presences clustered, figures; a resume equal
   REQUIRE_MESSAGE(whole.code == 0, whole.err);
   const fs::path out = scratch() / "scae_whole";
   const json metrics = read_json(out / "metrics.json");
-  for (const char* key : {"nmi", "acc", "ari", "knn_accuracy", "probe_accuracy", "mean_presence", "epoch_time_s"})
+  for (const char* key : {"nmi", "acc", "ari", "knn_accuracy", "probe_accuracy", "mean_presence", "epoch_time_s",
+                          "posterior_nmi", "posterior_acc", "posterior_ari", "posterior_knn_accuracy",
+                          "posterior_probe_accuracy"})
     CHECK_MESSAGE(metrics.contains(key), key);
   std::int64_t rows = 0;
   for (const json& row : read_log(out / "log.jsonl"))
@@ -37,6 +39,9 @@ TEST_CASE("scae: the per-epoch log, presences clustered, figures; a resume equal
     }
   CHECK(rows == 2);
   CHECK(data::read_npy(out / "presences.npy").sizes() == Shape{60, 4});
+  const Tensor posterior = data::read_npy(out / "posterior_presences.npy");
+  REQUIRE(posterior.sizes() == Shape{60, 4});
+  CHECK(posterior.sum({1}).max().item<double>() <= 1.0 + 1e-6);  // shares of the parts
   CHECK(data::read_npy(out / "labels.npy").sizes() == Shape{60});
   check_figures(out, {"templates.png", "reconstructions.png", "loss_curve.png", "tsne.png"});
 
@@ -45,6 +50,22 @@ TEST_CASE("scae: the per-epoch log, presences clustered, figures; a resume equal
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
   CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "scae_half" / "model.safetensors"));
   CHECK(read_text(out / "presences.npy") == read_text(scratch() / "scae_half" / "presences.npy"));
+}
+
+TEST_CASE("scae: lr_decay lowers the learning rate every decay_every epochs; a resume follows it; bad values refused") {
+  write_images();
+  const std::string run = "run scae" + kData + kSmall + " lr_decay=0.1 decay_every=1";
+  REQUIRE(cake_cli(run + " epochs=2 --out scae_decay").code == 0);
+  REQUIRE(cake_cli(run + " epochs=1 --out scae_decay_half").code == 0);
+  const CliResult resumed = cake_cli("run scae --out scae_decay_half --resume --quiet --threads 1 --set epochs=2");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  const std::string model = read_text(scratch() / "scae_decay" / "model.safetensors");
+  CHECK(model == read_text(scratch() / "scae_decay_half" / "model.safetensors"));
+  REQUIRE(cake_cli("run scae" + kData + kSmall + " epochs=2 --out scae_no_decay").code == 0);
+  CHECK(model != read_text(scratch() / "scae_no_decay" / "model.safetensors"));
+  const CliResult bad = cake_cli("run scae" + kData + kSmall + " lr_decay=0 --out scae_bad_decay");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("lr_decay must be positive") != std::string::npos);
 }
 
 TEST_CASE("scae: ablation=true trains 30/16, 40/32 and 60/40 and scores each; bad settings are refused") {
@@ -56,6 +77,7 @@ TEST_CASE("scae: ablation=true trains 30/16, 40/32 and 60/40 and scores each; ba
   for (const char* config : {"30/16", "40/32", "60/40"}) {
     REQUIRE_MESSAGE(metrics["ablation"].contains(config), config);
     CHECK(metrics["ablation"][config]["acc"].get<double>() > 0.0);
+    CHECK(metrics["ablation"][config]["posterior_acc"].get<double>() > 0.0);
   }
   check_figures(scratch() / "scae_ablation", {"ablation.png"});
   const CliResult bad = cake_cli("run scae" + kData + " --set weight_decay=0.1 --out scae_bad");

@@ -224,14 +224,14 @@ void n2d_scores(RunContext& ctx, const Tensor& train_rows, const Tensor& test_ro
 }
 
 void feature_metrics(RunContext& ctx, const Tensor& features, const Tensor& labels, const Tensor& test_features,
-                     const Tensor& test_labels) {
+                     const Tensor& test_labels, const std::string& prefix) {
   if (!labels.defined()) return;
   const Tensor x = features.detach().to(kCPU, kFloat64);
   // Leave-one-out 10-NN on unit rows (cosine neighbours), on up to 10000 rows: O(N^2) distances.
   const std::int64_t n_knn = std::min<std::int64_t>(x.size(0), 10000);
-  ctx.metrics["knn_accuracy"] =
+  ctx.metrics[prefix + "knn_accuracy"] =
       metrics::knn_accuracy(decomposition::l2_normalize_rows(x.narrow(0, 0, n_knn)), labels.narrow(0, 0, n_knn), 10);
-  ctx.metrics["knn_k"] = 10;
+  ctx.metrics[prefix + "knn_k"] = 10;
   if (!ctx.params.get_bool("probe")) return;
   // Standardised features: the logistic regression's L2 penalty then means the same per feature.
   Tensor train_x, train_y, test_x, test_y;
@@ -254,9 +254,9 @@ void feature_metrics(RunContext& ctx, const Tensor& features, const Tensor& labe
   const Tensor scale = train_x.std(0, true).clamp(1e-8, std::nullopt);
   train::LogisticRegression probe({.l2 = 1e-4, .max_iter = 500});
   probe.fit((train_x - mean) / scale, train_y);
-  ctx.metrics["probe_accuracy"] = probe.score((test_x - mean) / scale, test_y);
-  ctx.metrics["probe_train_samples"] = train_x.size(0);
-  ctx.metrics["probe_test_samples"] = test_x.size(0);
+  ctx.metrics[prefix + "probe_accuracy"] = probe.score((test_x - mean) / scale, test_y);
+  ctx.metrics[prefix + "probe_train_samples"] = train_x.size(0);
+  ctx.metrics[prefix + "probe_test_samples"] = test_x.size(0);
 }
 
 // ---- under mpirun ----------------------------------------------------------------------------------

@@ -96,8 +96,9 @@ void n2d_scores(RunContext& ctx, const Tensor& train_rows, const Tensor& test_ro
 // Frozen features [N, D] of every training image (and of the test split, when there is one):
 // knn_accuracy (leave-one-out k-NN with k = 10 on up to 10000 L2-normalised rows) and
 // probe_accuracy (logistic regression: on the training features, scored on the test
-// features, or on the first 80% scored on the rest without a test split). Needs labels.
+// features, or on the first 80% scored on the rest without a test split). Needs labels. The
+// metrics' names start with `prefix` when one is given (a second kind of feature).
 void feature_metrics(RunContext& ctx, const Tensor& features, const Tensor& labels, const Tensor& test_features,
-                     const Tensor& test_labels);
+                     const Tensor& test_labels, const std::string& prefix = "");
 
 }  // namespace cake::cli::deep_runs

@@ -11,7 +11,9 @@
 // scae.h). Afterwards every image's object presences [N, K] (no noise) are clustered by k-means
 // with n_clusters: labels.npy with nmi/acc/ari (the paper's unsupervised classification,
 // section 3.2); a logistic-regression probe on the presences scores probe_accuracy (on the test
-// split when the data set has one). log.jsonl has a row per epoch (loss, log-likelihoods,
+// split when the data set has one). The same for the posterior presences (the share of the parts
+// each object explains, which the released evaluation clusters too): posterior_* metrics and
+// posterior_presences.npy. lr_decay < 1 lowers the learning rate every decay_every epochs. log.jsonl has a row per epoch (loss, log-likelihoods,
 // sparsity terms, mean presence); figures: templates.png (the learned templates),
 // reconstructions.png (image, reconstruction, and the 8 most present parts' transformed
 // templates), loss_curve.png, presences.png (the presences' first two principal components),
@@ -54,6 +56,9 @@ std::vector<ParamSpec> params() {
        "train on each image placed at a random position on a black canvas x canvas canvas, drawn anew every step "
        "(the released MNIST run: 40 for 28x28 digits); presences and figures use the image in the canvas's middle. "
        "0: the images as they are"},
+      {"lr_decay", ParamType::Float, "1",
+       "multiply the learning rate by this every decay_every epochs (1: constant, as the released run)"},
+      {"decay_every", ParamType::Int, "10", "epochs between two learning-rate decays (with lr_decay < 1)"},
       {"probe", ParamType::Bool, "true", "fit a linear probe (logistic regression) on the object presences"},
       {"ablation", ParamType::Bool, "false",
        "train the part/object capsule counts 30/16, 40/32 and 60/40 in turn (ignores n_part_caps, n_obj_caps)"}};
@@ -86,7 +91,14 @@ capsules::SCAEOptions model_options(const RunContext& ctx) {
 capsules::SCAETrainOptions train_options(const RunContext& ctx, std::int64_t batch_size) {
   // RMSProp's epsilon follows the whole batch (the released code's 0.1 / batch), also when each
   // rank takes a part of it.
+  const double lr_decay = ctx.params.get_float("lr_decay");
+  const std::int64_t decay_every = ctx.params.get_int("decay_every");
+  if (!(lr_decay > 0.0) || decay_every < 1)
+    throw UsageError("scae: lr_decay must be positive and decay_every at least 1, got " + std::to_string(lr_decay) +
+                     " and " + std::to_string(decay_every));
   return {.lr = ctx.params.get_float("lr"),
+          .lr_decay = lr_decay,
+          .decay_every = decay_every,
           .eps = 0.1 / static_cast<double>(batch_size),
           .canvas = ctx.params.get_int("canvas")};
 }
@@ -98,15 +110,18 @@ Tensor model_view(const RunContext& ctx, const Tensor& images) {
   return canvas > 0 ? capsules::centred_canvas(images, canvas) : images;
 }
 
-// Object presences [N, K] of images [N, C, S, S], eval_batch_size images at a time.
-Tensor presences_of(const RunContext& ctx, capsules::SCAE& scae, const Tensor& images) {
+// Prior and posterior object presences [N, K] of images [N, C, S, S], eval_batch_size images at
+// a time.
+capsules::SCAE::Presences presences_of(const RunContext& ctx, capsules::SCAE& scae, const Tensor& images) {
   const std::int64_t batch = ctx.params.get_int("eval_batch_size");
-  std::vector<Tensor> chunks;
+  std::vector<Tensor> prior, posterior;
   for (std::int64_t start = 0; start < images.size(0); start += batch) {
     const Tensor chunk = images.narrow(0, start, std::min(batch, images.size(0) - start));
-    chunks.push_back(scae.object_presences(model_view(ctx, chunk), batch).cpu());
+    const capsules::SCAE::Presences p = scae.presences(model_view(ctx, chunk), batch);
+    prior.push_back(p.prior.cpu());
+    posterior.push_back(p.posterior.cpu());
   }
-  return cat(chunks, 0);
+  return {.prior = cat(prior, 0), .posterior = cat(posterior, 0)};
 }
 
 // The test split as images [N, C, S, S] (undefined without one).
@@ -175,18 +190,26 @@ void run_ablation(RunContext& ctx, const Tensor& images) {
     ctx.progress->finish();
     if (result.stop_reason == train::StopReason::Interrupted) throw RunInterrupted(result.message);
     if (result.stop_reason == train::StopReason::NonFiniteLoss) CAKE_FAIL("scae: ", name, ": ", result.message);
-    const Tensor presences = presences_of(ctx, scae, images).to(kFloat64);
+    const capsules::SCAE::Presences both = presences_of(ctx, scae, images);
+    const Tensor presences = both.prior.to(kFloat64);
     const capsules::PresenceClustering scores = capsules::cluster_presences(presences, ctx.labels, k, ctx.seed);
+    const capsules::PresenceClustering posterior =
+        capsules::cluster_presences(both.posterior.to(kFloat64), ctx.labels, k, ctx.seed);
     const std::int64_t cut = presences.size(0) * 4 / 5;
     double probe = train::linear_probe(presences.narrow(0, 0, cut), ctx.labels.narrow(0, 0, cut),
                                        presences.narrow(0, cut, presences.size(0) - cut),
                                        ctx.labels.narrow(0, cut, presences.size(0) - cut));
     if (ctx.test_data.defined() && ctx.test_labels.defined()) {
-      const Tensor test = presences_of(ctx, scae, test_images(ctx)).to(kFloat64);
+      const Tensor test = presences_of(ctx, scae, test_images(ctx)).prior.to(kFloat64);
       probe = train::linear_probe(presences, ctx.labels, test, ctx.test_labels);
     }
-    ctx.log({{"config", name}, {"nmi", scores.nmi}, {"acc", scores.acc}, {"ari", scores.ari}, {"probe_accuracy", probe}});
-    ctx.metrics["ablation"][name] = {{"nmi", scores.nmi}, {"acc", scores.acc}, {"ari", scores.ari}, {"probe_accuracy", probe}};
+    const nlohmann::json row = {{"nmi", scores.nmi},           {"acc", scores.acc},
+                                {"ari", scores.ari},           {"probe_accuracy", probe},
+                                {"posterior_nmi", posterior.nmi}, {"posterior_acc", posterior.acc}};
+    nlohmann::json logged = row;
+    logged["config"] = name;
+    ctx.log(logged);
+    ctx.metrics["ablation"][name] = row;
     names.push_back(name);
     bars[0].second.push_back(scores.acc);
     bars[1].second.push_back(scores.nmi);
@@ -248,8 +271,10 @@ void run(RunContext& ctx) {
   ctx.save_image_grid("reconstructions.png", reconstruction_rows(scae, model_view(ctx, images.narrow(0, 0, shown))),
                       2 + std::min<std::int64_t>(8, options.n_part_caps));
 
-  // Unsupervised classification from the object presences.
-  const Tensor presences = presences_of(ctx, scae, images);
+  // Unsupervised classification from the object presences, prior and posterior (the released
+  // evaluation clusters both); labels.npy and the headline nmi/acc/ari are the prior ones.
+  const capsules::SCAE::Presences both = presences_of(ctx, scae, images);
+  const Tensor& presences = both.prior;
   cluster::KMeans kmeans({.n_clusters = ctx.params.get_int("n_clusters"), .n_init = 10, .random_state = ctx.seed});
   ctx.save_labels(kmeans.fit_predict(presences.to(kFloat64)));
   ctx.save_embedding(presences, "presences");
@@ -264,18 +289,28 @@ void run(RunContext& ctx) {
                                                  points, ctx.labels.narrow(0, 0, n), {.names = ctx.class_names}));
   }
   ctx.metrics["mean_presence"] = presences.mean().item<double>();
-  Tensor test_presences;
+  ctx.save_embedding(both.posterior, "posterior_presences");
+  const std::int64_t k = ctx.params.get_int("n_clusters");
+  if (ctx.labels.defined()) {
+    const capsules::PresenceClustering posterior = capsules::cluster_presences(both.posterior, ctx.labels, k, ctx.seed);
+    ctx.metrics["posterior_nmi"] = posterior.nmi;
+    ctx.metrics["posterior_acc"] = posterior.acc;
+    ctx.metrics["posterior_ari"] = posterior.ari;
+  }
+  capsules::SCAE::Presences test;
   if (ctx.test_data.defined()) {
-    test_presences = presences_of(ctx, scae, test_images(ctx));
+    test = presences_of(ctx, scae, test_images(ctx));
     if (ctx.test_labels.defined()) {
-      const capsules::PresenceClustering test = capsules::cluster_presences(
-          test_presences, ctx.test_labels, ctx.params.get_int("n_clusters"), ctx.seed);
-      ctx.metrics["test_nmi"] = test.nmi;
-      ctx.metrics["test_acc"] = test.acc;
-      ctx.metrics["test_ari"] = test.ari;
+      for (const auto& [prefix, rows] : {std::pair{"test_", test.prior}, std::pair{"test_posterior_", test.posterior}}) {
+        const capsules::PresenceClustering scores = capsules::cluster_presences(rows, ctx.test_labels, k, ctx.seed);
+        ctx.metrics[std::string(prefix) + "nmi"] = scores.nmi;
+        ctx.metrics[std::string(prefix) + "acc"] = scores.acc;
+        ctx.metrics[std::string(prefix) + "ari"] = scores.ari;
+      }
     }
   }
-  deep_runs::feature_metrics(ctx, presences, ctx.labels, test_presences, ctx.test_labels);
+  deep_runs::feature_metrics(ctx, presences, ctx.labels, test.prior, ctx.test_labels);
+  deep_runs::feature_metrics(ctx, both.posterior, ctx.labels, test.posterior, ctx.test_labels, "posterior_");
 }
 
 CAKE_REGISTER_ALGORITHM({

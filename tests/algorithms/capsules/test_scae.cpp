@@ -321,3 +321,43 @@ TEST_CASE("SCAE on a random canvas: the model's image_size is the canvas; traini
   CHECK_THROWS_WITH_AS(fit(scae, images, {.lr = 1e-3}, {.epochs = 1, .batch_size = 16}),
                        doctest::Contains("got shape [32, 1, 24, 24]"), Error);
 }
+
+TEST_CASE("SCAE presences: the prior ones are object_presences, the posterior ones the loss's part mass") {
+  manual_seed(12);
+  SCAE scae(tiny_options());
+  const Tensor images = squares(10, 13);
+  const SCAE::Presences p = scae.presences(images, 4);  // batches of 4, 4 and 2
+  REQUIRE(p.prior.sizes() == Shape{10, 3});
+  REQUIRE(p.posterior.sizes() == Shape{10, 3});
+  CHECK(values(p.prior) == values(scae.object_presences(images, 3)));
+  scae.eval();  // no presence noise: the loss sees the same objects
+  check_close(p.posterior, scae.loss(images).posterior_mass, 1e-5, 1e-6);
+  // Each part's responsibilities over the objects and the dummy sum to 1, so the objects' shares
+  // of the parts sum to at most 1 per image.
+  for (double share : values(p.posterior.sum({1}))) {
+    CHECK(share >= 0.0);
+    CHECK(share <= 1.0 + 1e-6);
+  }
+  CHECK(scae.is_training() == false);
+  scae.train();
+  (void)scae.presences(images);
+  CHECK(scae.is_training());  // restored
+}
+
+TEST_CASE("SCAE's step decay of the learning rate changes training and resumes exactly") {
+  const Tensor images = squares(32, 14);
+  const SCAETrainOptions decayed{.lr = 1e-3, .lr_decay = 0.1, .decay_every = 1};  // epoch 2 at 1e-4
+  check_exact_resume(tiny_options(), decayed, images, "cake_test_scae_decay_resume");
+  auto two_epochs = [&](const SCAETrainOptions& options) {
+    manual_seed(15);
+    SCAE scae(tiny_options());
+    fit(scae, images, options, {.epochs = 2, .batch_size = 16, .seed = 3});
+    return values(scae.template_decoder->templates());
+  };
+  CHECK(two_epochs(decayed) != two_epochs({.lr = 1e-3}));
+  // decay_every beyond the epochs trained: the same run as a constant lr, bit for bit.
+  CHECK(two_epochs({.lr = 1e-3, .lr_decay = 0.1, .decay_every = 2}) == two_epochs({.lr = 1e-3}));
+  SCAE scae(tiny_options());
+  CHECK_THROWS_WITH_AS(fit(scae, images, {.lr = 1e-3, .lr_decay = 0.0}, {.epochs = 1, .batch_size = 16}),
+                       doctest::Contains("lr_decay"), Error);
+}

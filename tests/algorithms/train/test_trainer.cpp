@@ -12,6 +12,7 @@
 #include <set>
 
 #include "cake/algorithms/networks/autoencoder.h"
+#include "cake/algorithms/train/epoch_schedule.h"
 #include "cake/algorithms/train/running_fit.h"
 #include "cake/algorithms/train/trainer.h"
 #include "data/test_files.h"
@@ -549,4 +550,41 @@ TEST_CASE("running_fit.h: the slot points at the running trainer only while fit 
                 {.epochs = 1, .batch_size = 16, .patience = 0});
   report_epochs(quiet, none, history);
   CHECK_NOTHROW(quiet.fit(as_dataset(images)));
+}
+
+TEST_CASE("StepDecay: lr * decay^floor((epoch - 1) / every), never below floor; bad epochs refused") {
+  const StepDecay s{.lr = 0.1, .decay = 0.5, .every = 3, .floor = 0.02};
+  CHECK(s.at(1) == 0.1);
+  CHECK(s.at(3) == 0.1);
+  CHECK(s.at(4) == 0.05);
+  CHECK(s.at(7) == 0.025);
+  CHECK(s.at(10) == 0.02);  // 0.0125 is under the floor
+  CHECK(StepDecay{.lr = 0.3}.at(100) == 0.3);  // decay 1: constant
+  CHECK_THROWS_WITH_AS((void)s.at(0), doctest::Contains("epochs count from 1"), Error);
+  CHECK_THROWS_WITH_AS((void)StepDecay{.every = 0}.at(1), doctest::Contains("every must be at least 1"), Error);
+}
+
+TEST_CASE("attach_lr_schedule: each epoch trains at the schedule's lr; a resume continues it with no changed setting") {
+  testing::ScratchDir dir("cake_trainer_schedule");
+  const std::string checkpoint = (dir / "checkpoint.safetensors").string();
+  const Tensor images = prototype_images(16, 8, 17);
+  auto run = [&](std::int64_t epochs, const std::string& save, const std::string& resume) {
+    manual_seed(18);
+    auto model = std::make_shared<MLPAutoencoder>(std::vector<std::int64_t>{8}, 2, Shape{1, 8, 8});
+    optim::SGD sgd(model->parameters(), {.lr = 1.0});  // overwritten by the schedule before epoch 1
+    Trainer trainer(*model, sgd, [&](const data::Batch& b) { return reconstruction_loss(*model, b.x); },
+                    {.epochs = epochs, .batch_size = 8, .seed = 1, .checkpoint_path = save, .resume_from = resume});
+    std::vector<double> lrs;
+    attach_lr_schedule(trainer, sgd, [](std::int64_t epoch) { return 0.1 / static_cast<double>(epoch); },
+                       [&](std::int64_t) { lrs.push_back(sgd.group_lr(0)); });
+    const TrainResult result = trainer.fit(as_dataset(images));
+    CHECK(result.resume_changes.empty());
+    return std::pair{model, lrs};
+  };
+  const auto [whole, whole_lrs] = run(3, "", "");
+  CHECK(whole_lrs == std::vector<double>{0.1, 0.05, 0.1 / 3.0});
+  (void)run(1, checkpoint, "");
+  const auto [resumed, resumed_lrs] = run(3, "", checkpoint);
+  CHECK(resumed_lrs == std::vector<double>{0.05, 0.1 / 3.0});  // epochs 2 and 3
+  check_same_weights(*whole, *resumed);
 }
