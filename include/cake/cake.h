@@ -84,6 +84,7 @@
 #include "cake/algorithms/networks/convnets.h"
 #include "cake/algorithms/networks/infogan_nets.h"
 #include "cake/algorithms/networks/vae.h"
+#include "cake/algorithms/train/epoch_schedule.h"
 #include "cake/algorithms/train/finetune.h"
 #include "cake/algorithms/train/history_table.h"
 #include "cake/algorithms/train/linear_probe.h"
