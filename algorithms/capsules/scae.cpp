@@ -99,10 +99,20 @@ Tensor image_log_likelihood(const Tensor& image, const Tensor& means, const Tens
   CAKE_CHECK(log_weights.dim() == 5 && log_weights.size(1) == means.size(1) && log_weights.size(2) == 1,
              "image_log_likelihood: log_weights must be [B, M, 1, H, W], got shape ", log_weights.sizes());
   CAKE_CHECK(sigma > 0, "image_log_likelihood: sigma must be positive, got ", sigma);
-  const Tensor log_mix = log_softmax(log_weights, 1);  // p_{m,i,j}, normalised over m per pixel
-  const Tensor z = (image.unsqueeze(1) - means) / sigma;
-  const Tensor log_density = (z.square() * -0.5 - (std::log(sigma) + 0.5 * kLog2Pi)).sum({2}, true);  // [B, M, 1, H, W]
-  return logsumexp(log_mix + log_density, {1}).sum({1, 2, 3});  // sum over pixels of log sum_m
+  // Per pixel, with w_m the log weights and mu_m the component means over the C channels,
+  //   log sum_m softmax(w)_m N(y | mu_m, sigma^2 I)
+  //     = logsumexp_m(w_m - |y - mu_m|^2 / (2 sigma^2)) - logsumexp_m(w_m) - C (log sigma + log(2 pi) / 2):
+  // the Gaussian's normalising constant is the same for every component, so it leaves the
+  // log-sum-exp, and the softmax's normaliser is a log-sum-exp of its own. Written so, no
+  // [B, M, C, H, W] tensor is made for the normalised weights or for the constant (the image
+  // likelihood is the bulk of SCAE's elementwise work).
+  const std::int64_t C = image.size(1), pixels = image.size(2) * image.size(3);
+  const Tensor squared = (image.unsqueeze(1) - means).square();
+  const Tensor distance = C == 1 ? squared : squared.sum({2}, true);  // [B, M, 1, H, W]
+  const Tensor joint = logsumexp(add(log_weights, distance, -0.5 / (sigma * sigma)), {1});
+  const Tensor normaliser = logsumexp(log_weights, {1});
+  const double constant = static_cast<double>(C * pixels) * (std::log(sigma) + 0.5 * kLog2Pi);
+  return (joint - normaliser).sum({1, 2, 3}) - constant;  // summed over the pixels
 }
 
 PartLikelihood part_log_likelihood(const Tensor& parts, const Tensor& part_presence, const Tensor& votes,

@@ -5,6 +5,9 @@
 #include <set>
 
 #include "cake/algorithms/capsules/scae.h"
+#include "cake/autograd/engine.h"
+#include "cake/autograd/nn_ops.h"
+#include "cake/autograd/ops.h"
 #include "helpers.h"
 
 using namespace cake;
@@ -99,6 +102,27 @@ TEST_CASE("image_log_likelihood matches a direct per-pixel mixture") {
       total += log_sum_exp(joint);
     }
     CHECK(got[static_cast<std::size_t>(b)] == doctest::Approx(total).epsilon(1e-10));
+  }
+}
+
+TEST_CASE("image_log_likelihood: one channel, and gradients equal to those of the textbook form (softmax weights)") {
+  manual_seed(16);
+  for (const std::int64_t C : {1, 2}) {
+    const Tensor image = rand({2, C, 3, 3}, kFloat64);
+    const Tensor means = rand({2, 4, C, 3, 3}, kFloat64).requires_grad_();
+    const Tensor log_weights = randn({2, 4, 1, 3, 3}, kFloat64).requires_grad_();
+    const double sigma = 0.7;
+    // log sum_m softmax(w)_m prod_c N(y_c | mu_mc, sigma^2), term by term.
+    const Tensor z = (image.unsqueeze(1) - means) / sigma;
+    const Tensor log_density = (z.square() * -0.5 - (std::log(sigma) + 0.5 * kLog2Pi)).sum({2}, true);
+    const Tensor textbook = logsumexp(log_softmax(log_weights, 1) + log_density, {1}).sum({1, 2, 3});
+    const Tensor got = image_log_likelihood(image, means, log_weights, sigma);
+    check_close(got, textbook, 1e-12, 1e-12);
+    const Tensor upstream = randn({2}, kFloat64);
+    const TensorList expected = autograd::grad({(textbook * upstream).sum()}, {means, log_weights});
+    const TensorList actual = autograd::grad({(got * upstream).sum()}, {means, log_weights});
+    check_close(actual[0], expected[0], 1e-12, 1e-12);
+    check_close(actual[1], expected[1], 1e-12, 1e-12);
   }
 }
 
