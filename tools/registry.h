@@ -46,6 +46,10 @@ struct ParamSpec {
   std::string default_value;  // as it would be typed after --set name=...
   std::string help;
   std::vector<std::string> choices = {};  // for String: the allowed values (empty = any)
+  // A parameter added with a default that changes what the command computes: the value that
+  // runs recorded before it existed used (their config.json lacks it), so that a --resume of such
+  // a run continues it as it was. Empty: the default is the old behaviour.
+  std::optional<std::string> legacy_value = std::nullopt;
 };
 
 // Resolved parameter values (defaults overridden by --config then --set).

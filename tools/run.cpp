@@ -184,24 +184,34 @@ std::vector<fs::path> run_inputs(const RunOptions& options, const nlohmann::json
   return existing;
 }
 
+// The value of every parameter in a run recorded before the parameter existed: its legacy_value
+// where it has one, else its default.
+nlohmann::json values_before_added(const AlgorithmEntry& algorithm) {
+  AlgorithmEntry before = algorithm;
+  for (ParamSpec& spec : before.params)
+    if (spec.legacy_value) spec.default_value = *spec.legacy_value;
+  return resolve_params(before, nlohmann::json::object(), {}).json();
+}
+
 // "lr: 0.001 -> 0.01" for every parameter (and the seed, data and labels) that a --resume
 // would change, except those changeable_on_resume.
 // A parameter the recorded config.json lacks was added to Cake after the run started; the run
-// behaved as its default does (a new parameter's default keeps the old behaviour), so only
-// another value is a change.
+// behaved as its default does (a new parameter's default keeps the old behaviour) or, for a
+// parameter whose default changed the command, as its legacy_value says, so only another value
+// is a change.
 std::vector<std::string> resume_conflicts(const nlohmann::json& recorded, const AlgorithmEntry& algorithm,
                                           const RunContext& ctx, const RunOptions& options) {
   std::vector<std::string> conflicts;
   const nlohmann::json& before = recorded.contains("params") ? recorded["params"] : nlohmann::json::object();
-  const nlohmann::json defaults = resolve_params(algorithm, nlohmann::json::object(), {}).json();
+  const nlohmann::json defaults = values_before_added(algorithm);
   for (const auto& item : ctx.params.json().items()) {
     if (changeable_on_resume(item.key())) continue;
     if (before.contains(item.key())) {
       const nlohmann::json& old = before[item.key()];
       if (old != item.value()) conflicts.push_back(item.key() + " " + old.dump() + " -> " + item.value().dump());
     } else if (item.value() != defaults[item.key()]) {
-      conflicts.push_back(item.key() + " (not recorded: the run used its default " + defaults[item.key()].dump() +
-                          ") -> " + item.value().dump());
+      conflicts.push_back(item.key() + " (not recorded: the run used " + defaults[item.key()].dump() + ") -> " +
+                          item.value().dump());
     }
   }
   auto compare = [&](const char* name, const nlohmann::json& now) {
@@ -285,6 +295,9 @@ int run_command(const RunOptions& given) {
     if (recorded.value("algorithm", algorithm.name) != algorithm.name)
       throw UsageError("--resume: " + options.out + " holds a " + recorded["algorithm"].dump() + " run, not " + algorithm.name);
     nlohmann::json merged = recorded.contains("params") ? recorded["params"] : nlohmann::json::object();
+    const nlohmann::json before_added = values_before_added(algorithm);
+    for (const ParamSpec& spec : algorithm.params)  // the run was started before these existed
+      if (spec.legacy_value && !merged.contains(spec.name)) merged[spec.name] = before_added[spec.name];
     for (const auto& item : config.params.items()) merged[item.key()] = item.value();
     base_params = merged;
     if (!config_seed && recorded.contains("seed") && recorded["seed"].is_number_unsigned())

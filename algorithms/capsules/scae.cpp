@@ -181,6 +181,7 @@ PartEncoder::PartEncoder(const SCAEOptions& o) : options(o) {
                                     std::make_shared<nn::Conv2d>(in, o.encoder_width, 3, nn::Conv2dOptions().stride(strides[i]))));
     in = o.encoder_width;
   }
+  if (o.position_bias) position_bias = register_parameter("position_bias", zeros({1, o.encoder_width, side, side}));
   const std::int64_t per_capsule = 6 + o.n_part_features + 1;
   head = register_module("head", std::make_shared<nn::Conv2d>(in, o.n_part_caps * (per_capsule + 1), 1));
 }
@@ -188,6 +189,7 @@ PartEncoder::PartEncoder(const SCAEOptions& o) : options(o) {
 PartCapsules PartEncoder::encode(const Tensor& images) {
   Tensor h = images;
   for (auto& conv : convs) h = F::relu(conv->forward(h));
+  if (position_bias.defined()) h = h + position_bias;
   const std::int64_t B = images.size(0), M = options.n_part_caps, D = 6 + options.n_part_features + 1;
   const Tensor out = head->forward(h).flatten(2);                                   // [B, M (D + 1), S]
   const Tensor values = out.narrow(1, 0, M * D).reshape({B, M, D, out.size(2)});

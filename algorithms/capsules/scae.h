@@ -67,6 +67,7 @@ struct SCAEOptions {
   std::int64_t set_layers = 3, set_heads = 1, set_dims = 16, set_output_dims = 256;
   std::int64_t obj_hidden = 128;
   bool tied_candidates = true;       // part m explained by candidates n = m only (see above)
+  bool position_bias = true;         // the part encoder's learned bias per position (PartEncoder)
   double presence_noise = 4.0;       // width of the uniform noise on presence logits (training)
   double pixel_std = 1.0;            // sigma_y (the released code fixes it at 1)
   // The loss weights of the released MNIST run.
@@ -123,8 +124,11 @@ struct PartCapsules {
   Tensor feature;         // [B, M, F]
 };
 
-// The PCAE encoder: 4 conv layers (3x3, no padding, strides 2, 2, 1, 1, ReLU), then per capsule
-// an attention-weighted average over positions of a 1x1 conv's output (the released "conv_att").
+// The PCAE encoder: 4 conv layers (3x3, no padding, strides 2, 2, 1, 1, ReLU), a learned bias per
+// position and channel of their feature map (the released code's AddBias over [H, W, C]; zeros at
+// the start), then per capsule an attention-weighted average over positions of a 1x1 conv's
+// output (the released "conv_att"). Convolutions respond to what is in a window, not to where
+// the window is; the position bias lets a capsule's pose depend on where its evidence lies.
 class PartEncoder : public nn::Module {
  public:
   explicit PartEncoder(const SCAEOptions& options);
@@ -133,6 +137,7 @@ class PartEncoder : public nn::Module {
 
   SCAEOptions options;
   std::vector<std::shared_ptr<nn::Conv2d>> convs;
+  Tensor position_bias;               // [1, encoder_width, h, w] (undefined without position_bias)
   std::shared_ptr<nn::Conv2d> head;  // M (6 + F + 1) capsule numbers + M attention logits
 };
 

@@ -234,8 +234,7 @@ TEST_CASE("kill -9 during training, then --resume: the same numbers and weights 
   std::ofstream(killed / "config.json") << older.dump(2);
   const CliResult new_value = cake_cli("run conv-autoencoder --out killed --resume --quiet --set precision=bfloat16");
   CHECK(new_value.code == 2);
-  CHECK(new_value.err.find("precision (not recorded: the run used its default \"float32\") -> \"bfloat16\"") !=
-        std::string::npos);
+  CHECK(new_value.err.find("precision (not recorded: the run used \"float32\") -> \"bfloat16\"") != std::string::npos);
 }
 
 TEST_CASE("Ctrl-C stops training at a safe point: exit 130, an 'interrupted' event, then --resume finishes exactly") {

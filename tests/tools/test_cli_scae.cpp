@@ -2,6 +2,7 @@
 // files and metrics a run leaves, the per-epoch log, a run resumed from its checkpoint ending
 // bit for bit where an uninterrupted one does, and the ablation's three configurations.
 #include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,29 @@ TEST_CASE("scae: the per-epoch log, presences clustered, figures; a resume equal
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
   CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "scae_half" / "model.safetensors"));
   CHECK(read_text(out / "presences.npy") == read_text(scratch() / "scae_half" / "presences.npy"));
+}
+
+TEST_CASE("scae: position_bias; a run recorded before it existed resumes without it, bit for bit") {
+  write_images();
+  const std::string run = "run scae" + kData + kSmall;
+  REQUIRE(cake_cli(run + " epochs=2 position_bias=false --out scae_unbiased").code == 0);
+  REQUIRE(cake_cli(run + " epochs=1 position_bias=false --out scae_older").code == 0);
+  // The older run's config.json has no position_bias: it resumes with the legacy value, false.
+  const fs::path older = scratch() / "scae_older";
+  json config = read_json(older / "config.json");
+  REQUIRE(config["params"].erase("position_bias") == 1);
+  std::ofstream(older / "config.json") << config.dump(2);
+  const CliResult wrong = cake_cli("run scae --out scae_older --resume --quiet --threads 1 --set epochs=2 position_bias=true");
+  CHECK(wrong.code == 2);
+  CHECK(wrong.err.find("position_bias (not recorded: the run used false) -> true") != std::string::npos);
+  const CliResult resumed = cake_cli("run scae --out scae_older --resume --quiet --threads 1 --set epochs=2");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  const std::string unbiased = read_text(scratch() / "scae_unbiased" / "model.safetensors");
+  CHECK(unbiased == read_text(older / "model.safetensors"));
+  // The default network has the bias, so it is another network.
+  REQUIRE(cake_cli(run + " epochs=2 --out scae_biased").code == 0);
+  CHECK(read_json(scratch() / "scae_biased" / "config.json")["params"]["position_bias"].get<bool>());
+  CHECK(unbiased != read_text(scratch() / "scae_biased" / "model.safetensors"));
 }
 
 TEST_CASE("scae: lr_decay lowers the learning rate every decay_every epochs; a resume follows it; bad values refused") {

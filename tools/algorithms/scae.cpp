@@ -50,6 +50,11 @@ std::vector<ParamSpec> params() {
       {"n_obj_caps", ParamType::Int, "32", "object capsules K (the released MNIST run: 32)"},
       {"template_size", ParamType::Int, "11", "side of the learned templates"},
       {"encoder_width", ParamType::Int, "128", "channels of the part encoder's 4 conv layers"},
+      {"position_bias", ParamType::Bool, "true",
+       "a learned bias per position and channel on the part encoder's feature map, as the released code "
+       "(false: without it, the network of runs started before 5 December 2026, which resume so)",
+       {},
+       "false"},
       {"n_clusters", ParamType::Int, "10", "k of the k-means on object presences"},
       {"eval_batch_size", ParamType::Int, "256", "images per batch when computing presences"},
       {"canvas", ParamType::Int, "0",
@@ -81,6 +86,7 @@ capsules::SCAEOptions model_options(const RunContext& ctx) {
   o.n_obj_caps = ctx.params.get_int("n_obj_caps");
   o.template_size = ctx.params.get_int("template_size");
   o.encoder_width = ctx.params.get_int("encoder_width");
+  o.position_bias = ctx.params.get_bool("position_bias");
   o.n_classes = ctx.params.get_int("n_clusters");
   if (o.n_part_caps < 1 || o.n_obj_caps < 1 || o.template_size < 2 || o.encoder_width < 1)
     throw UsageError("scae: n_part_caps, n_obj_caps and encoder_width must be positive and template_size >= 2");

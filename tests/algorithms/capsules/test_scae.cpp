@@ -385,3 +385,23 @@ TEST_CASE("SCAE's step decay of the learning rate changes training and resumes e
   CHECK_THROWS_WITH_AS(fit(scae, images, {.lr = 1e-3, .lr_decay = 0.0}, {.epochs = 1, .batch_size = 16}),
                        doctest::Contains("lr_decay"), Error);
 }
+
+TEST_CASE("the part encoder's position bias: zeros at the start (the same capsules as without it), then learned") {
+  SCAEOptions without = tiny_options();
+  without.position_bias = false;
+  manual_seed(19);
+  SCAE biased(tiny_options());
+  manual_seed(19);
+  SCAE plain(without);
+  // tiny_options' 24 x 24 images leave a 1 x 1 feature map after the 4 convolutions.
+  REQUIRE(biased.part_encoder->position_bias.sizes() == Shape{1, 8, 1, 1});
+  CHECK_FALSE(plain.part_encoder->position_bias.defined());
+  CHECK(biased.parameters().size() == plain.parameters().size() + 1);
+  const Tensor images = squares(6, 20);
+  biased.eval();
+  plain.eval();
+  check_close(biased.part_encoder->encode(images).pose, plain.part_encoder->encode(images).pose, 0.0, 0.0);
+  biased.train();
+  (-biased.loss(images).total).backward();
+  CHECK(biased.part_encoder->position_bias.grad().abs().sum().item<double>() > 0.0);
+}
