@@ -13,8 +13,8 @@
 // section 3.2); a logistic-regression probe on the presences scores probe_accuracy (on the test
 // split when the data set has one). The same for the posterior presences (the share of the parts
 // each object explains, which the released evaluation clusters too): posterior_* metrics and
-// posterior_presences.npy. lr_decay < 1 lowers the learning rate every decay_every epochs. log.jsonl has a row per epoch (loss, log-likelihoods,
-// sparsity terms, mean presence); figures: templates.png (the learned templates),
+// posterior_presences.npy. lr_decay < 1 lowers the learning rate every decay_every epochs.
+// log.jsonl has a row per epoch (loss, log-likelihoods, sparsity terms, mean presence); figures: templates.png (the learned templates),
 // reconstructions.png (image, reconstruction, and the 8 most present parts' transformed
 // templates), loss_curve.png, presences.png (the presences' first two principal components),
 // tsne.png (a t-SNE of the presences of up to 2000 images).
