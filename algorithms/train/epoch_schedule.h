@@ -1,7 +1,8 @@
 // epoch_schedule.h: a learning rate that is a function of the epoch, driven from the Trainer.
 //
-//   const train::StepDecay decay{.lr = 3e-4, .decay = 0.1, .every = 20};  // 3e-4 for epochs 1-20, then 3e-5
-//   train::attach_lr_schedule(trainer, optimizer, [decay](std::int64_t e) { return decay.at(e); });
+//   const cake::train::StepDecay decay{.lr = 3e-4, .decay = 0.1, .every = 20};  // epochs 1-20, then 3e-5
+//   cake::train::attach_lr_schedule(trainer, optimizer, [decay](std::int64_t e) { return decay.at(e); });
+//   trainer.fit(train_set);
 //
 // The schedule is a pure function of the 1-based epoch, so a run resumed from a checkpoint
 // follows it exactly (the Trainer's NOTE on resume in trainer.h). Epoch-based rather than
