@@ -350,7 +350,9 @@ TEST_CASE("SCAE presences: the prior ones are object_presences, the posterior on
   manual_seed(12);
   SCAE scae(tiny_options());
   const Tensor images = squares(10, 13);
+  REQUIRE(scae.is_training());
   const SCAE::Presences p = scae.presences(images, 4);  // batches of 4, 4 and 2
+  CHECK(scae.is_training());  // evaluated in eval mode, then put back
   REQUIRE(p.prior.sizes() == Shape{10, 3});
   REQUIRE(p.posterior.sizes() == Shape{10, 3});
   CHECK(values(p.prior) == values(scae.object_presences(images, 3)));
@@ -362,10 +364,8 @@ TEST_CASE("SCAE presences: the prior ones are object_presences, the posterior on
     CHECK(share >= 0.0);
     CHECK(share <= 1.0 + 1e-6);
   }
-  CHECK(scae.is_training() == false);
-  scae.train();
   (void)scae.presences(images);
-  CHECK(scae.is_training());  // restored
+  CHECK_FALSE(scae.is_training());  // and an eval-mode model stays in eval mode
 }
 
 TEST_CASE("SCAE's step decay of the learning rate changes training and resumes exactly") {
