@@ -44,6 +44,15 @@ struct Unnormalise {
   CAKE_HD T operator()(T x) const { return x * scale + offset; }
 };
 
+// Whether the point (ix, iy) lies so far outside the image that none of its four corners is in
+// it: it samples 0 and has no gradient, so the kernels skip it (most of an image's points, when
+// a small template is moved onto it). A NaN coordinate is not skipped: it goes through the
+// arithmetic below and gives a NaN, which a NaN check downstream can then see.
+template <class T>
+CAKE_HD bool misses_image(T ix, T iy, std::int64_t width, std::int64_t height) {
+  return ix < T(-1) || iy < T(-1) || ix >= T(width) || iy >= T(height);
+}
+
 // The four pixels around (ix, iy), their bilinear weights and whether each lies in the image.
 // Every read and write of a corner is guarded by its in-range flags, so a point far outside the
 // image (or a NaN coordinate, whose floor converts to some integer) touches no memory.
@@ -108,7 +117,12 @@ template <class T, class Add>
 CAKE_HD void backward_point(const SampleShape& s, const Unnormalise<T>& ux, const Unnormalise<T>& uy, std::int64_t b,
                             std::int64_t p, const T* point, const T* in, const T* go, T* gi, T* gg_point, Add add) {
   const std::int64_t points = s.h_out * s.w_out, plane = s.h_in * s.w_in;
-  const Corners<T> k(ux(point[0]), uy(point[1]), s.w_in, s.h_in);
+  const T ix = ux(point[0]), iy = uy(point[1]);
+  if (misses_image(ix, iy, s.w_in, s.h_in)) {
+    if (gg_point) gg_point[0] = gg_point[1] = T(0);
+    return;
+  }
+  const Corners<T> k(ix, iy, s.w_in, s.h_in);
   T d_ix = 0, d_iy = 0;
   for (std::int64_t ch = 0; ch < s.c; ++ch) {
     const T go_p = go[(b * s.c + ch) * points + p];

@@ -5,7 +5,8 @@
 //
 // Both loops run over points, then channels: a point's corners are found once and serve every
 // channel, and the grid gradient of a point is its sum over channels, accumulated in channel
-// order in a register. Parallel over the batch: sample b reads and writes only its own planes
+// order in a register. A point none of whose corners is in the image is skipped
+// (bilinear::misses_image). Parallel over the batch: sample b reads and writes only its own planes
 // and grid rows, so the input gradient's scatter needs no atomics here.
 #include "cake/tensor/bilinear.h"
 #include "cake/tensor/native/nn_kernels.h"
@@ -30,7 +31,12 @@ void grid_sample_forward_kernel(const SampleShape& s, const Tensor& input, const
       for (std::int64_t b = lo; b < hi; ++b)
         for (std::int64_t p = 0; p < points; ++p) {
           const T* gp = g + (b * points + p) * 2;
-          const Corners<T> k(ux(gp[0]), uy(gp[1]), s.w_in, s.h_in);
+          const T ix = ux(gp[0]), iy = uy(gp[1]);
+          if (bilinear::misses_image(ix, iy, s.w_in, s.h_in)) {
+            for (std::int64_t ch = 0; ch < s.c; ++ch) o[(b * s.c + ch) * points + p] = T(0);
+            continue;
+          }
+          const Corners<T> k(ix, iy, s.w_in, s.h_in);
           for (std::int64_t ch = 0; ch < s.c; ++ch) {
             T v00, v01, v10, v11;
             k.read(in + (b * s.c + ch) * plane, s.w_in, v00, v01, v10, v11);

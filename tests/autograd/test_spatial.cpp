@@ -5,6 +5,8 @@
 #include "cake/autograd/spatial.h"
 #include "helpers.h"
 
+#include <cmath>
+
 using namespace cake;
 using cake::testing::check_close;
 using cake::testing::values;
@@ -113,4 +115,45 @@ TEST_CASE("grid_sample's input gradient of the identity is the output gradient; 
   for (double v : gy) CHECK(v == doctest::Approx(0.0));
   // Each output spreads weight 1 over its pixels: the input gradient sums to the number of outputs.
   CHECK(image.grad().sum().item<double>() == doctest::Approx(3.0 * W));
+}
+
+TEST_CASE("grid_sample at the image's edge: a point less than a pixel outside has a gradient, one a pixel or more outside has none, a NaN point samples NaN") {
+  // One row v = (2, 3, 4); align_corners true, so ix = x + 1, iy = 0 and d ix / d x = 1.
+  struct Sampled {
+    double value, slope, input_gradient;  // out, d out / d x, sum |d out / d v|
+  };
+  auto sample = [](double x) {
+    Tensor image = tensor({2.0, 3.0, 4.0}, {1, 1, 1, 3}, kFloat64).requires_grad_(true);
+    Tensor grid = tensor({x, 0.0}, {1, 1, 1, 2}, kFloat64).requires_grad_(true);
+    const Tensor out = grid_sample(image, grid, true);
+    out.sum().backward();
+    return Sampled{out.item<double>(), grid.grad().select(3, 0).item<double>(), image.grad().abs().sum().item<double>()};
+  };
+  SUBCASE("ix = -1 exactly: the value is 0 and the slope toward the first pixel is v(0) = 2") {
+    const Sampled s = sample(-2.0);
+    CHECK(s.value == 0.0);
+    CHECK(s.slope == doctest::Approx(2.0));
+  }
+  SUBCASE("ix = -0.5: half of v(0), slope 2") {
+    const Sampled s = sample(-1.5);
+    CHECK(s.value == doctest::Approx(1.0));
+    CHECK(s.slope == doctest::Approx(2.0));
+    CHECK(s.input_gradient == doctest::Approx(0.5));
+  }
+  SUBCASE("ix < -1 and ix >= W: no corner in the image, value and slope 0, no input gradient") {
+    for (double x : {-2.001, -7.0, 2.0, 40.0}) {
+      const Sampled s = sample(x);
+      CHECK(s.value == 0.0);
+      CHECK(s.slope == 0.0);
+      CHECK(s.input_gradient == 0.0);
+    }
+  }
+  SUBCASE("ix = 2.25, a quarter of a pixel past the last one: 3/4 of v(2) = 4, slope -4") {
+    const Sampled s = sample(1.25);
+    CHECK(s.value == doctest::Approx(3.0));
+    CHECK(s.slope == doctest::Approx(-4.0));
+  }
+  SUBCASE("a NaN coordinate is not skipped as outside: it samples NaN, which a loss check then sees") {
+    CHECK(std::isnan(sample(std::nan("")).value));
+  }
 }
