@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench/bench_common.h"
 #include "cake/algorithms/cluster/agglomerative.h"
 #include "cake/algorithms/cluster/dbscan.h"
 #include "cake/algorithms/decomposition/fastica.h"
@@ -152,8 +153,7 @@ BENCHMARK(BM_fastica)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime
 
 int main(int argc, char** argv) {
   // Two threads for Cake's loops and OpenBLAS, as the peer (override with CAKE_BENCH_THREADS).
-  const char* threads = std::getenv("CAKE_BENCH_THREADS");
-  cake::set_num_threads(threads ? std::atoi(threads) : 2);
+  cake::set_num_threads(cake::bench::threads());
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

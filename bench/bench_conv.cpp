@@ -2,7 +2,7 @@
 // autoencoder (Bortoletto 2021, section 2) at batch 256 on 28x28 MNIST-sized inputs, 2 threads.
 //
 //   build/bench/bench_conv                      # every layer, oneDNN (if built) and fallback
-//   bench/run_conv.sh                           # the same next to PyTorch (bench/peer_conv.py)
+//   bench/run_pair.sh conv                      # the same next to PyTorch (bench/peer_conv.py)
 //   CAKE_BENCH_THREADS=1 build/bench/bench_conv # another thread count
 //
 // Encoder: Conv2d 1->8, 8->16, 16->32, 3x3, stride 2, padding 1, 1, 0 (28 -> 14 -> 7 -> 3).
@@ -11,15 +11,12 @@
 // gradients of input (except the first layer's, the images), weight and bias for a fixed
 // output gradient, through autograd::grad, exactly as peer_conv.py does with
 // torch.autograd.grad. Inputs, weights and the output gradient are allocated once.
-#include <benchmark/benchmark.h>
-
 #include <cake/cake.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.h"
 #include "cake/tensor/native/nn_kernels.h"
 
 namespace {
@@ -48,14 +45,8 @@ Tensor apply(const Layer& l, const Tensor& x, const Tensor& w, const Tensor& b) 
   return conv2d(x, w, b, {.stride = {l.stride, l.stride}, .padding = {l.padding, l.padding}});
 }
 
-// Threads: 2 (the project's benchmark setting) unless CAKE_BENCH_THREADS says otherwise.
-int bench_threads() {
-  const char* env = std::getenv("CAKE_BENCH_THREADS");
-  return env ? std::max(1, std::atoi(env)) : 2;
-}
-
 void run_layer(benchmark::State& state, const Layer& l, bool onednn) {
-  set_num_threads(bench_threads());
+  set_num_threads(bench::threads());
   native::OneDnnGuard guard(onednn);
   manual_seed(0);
   Tensor x = randn({kBatch, l.in_channels, l.size, l.size});
@@ -77,7 +68,7 @@ void run_layer(benchmark::State& state, const Layer& l, bool onednn) {
 // on the 256 x 64 x 24 x 24 maps of the MoCo poster network's trunk. Cake's kernel only: oneDNN's
 // max pooling was removed after this benchmark measured it (docs/benchmarks.md).
 void run_max_pool_inference(benchmark::State& state) {
-  set_num_threads(bench_threads());
+  set_num_threads(bench::threads());
   manual_seed(0);
   const Tensor x = randn({kBatch, 64, 24, 24});
   for (auto _ : state) {
@@ -94,20 +85,10 @@ int main(int argc, char** argv) {
   for (const Layer& layer : kLayers) {
     for (bool onednn : paths) {
       const std::string name = std::string(layer.name) + (onednn ? "/onednn" : "/fallback");
-      benchmark::RegisterBenchmark(name.c_str(), [&layer, onednn](benchmark::State& s) { run_layer(s, layer, onednn); })
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime()
-          ->MinTime(0.5)
-          ->Repetitions(5)
-          ->ReportAggregatesOnly(true);
+      bench::register_median(name, [&layer, onednn](benchmark::State& s) { run_layer(s, layer, onednn); });
     }
   }
-  benchmark::RegisterBenchmark("max_pool_2x2_inference", run_max_pool_inference)
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime()
-      ->MinTime(0.5)
-      ->Repetitions(5)
-      ->ReportAggregatesOnly(true);
+  bench::register_median("max_pool_2x2_inference", run_max_pool_inference);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

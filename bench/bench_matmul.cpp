@@ -15,7 +15,7 @@
 
 #include <cake/cake.h>
 
-#include <cstdlib>
+#include "bench/bench_common.h"
 
 namespace {
 
@@ -133,10 +133,9 @@ BENCHMARK(BM_CakeBatchedSmall)->Arg(8)->Arg(32)->Arg(48)->Unit(benchmark::kMicro
 }  // namespace
 
 int main(int argc, char** argv) {
-  // 2 threads, the peers' setting (see bench/CMakeLists.txt); CAKE_BENCH_THREADS overrides it
-  // (1 thread makes the CPU-time column a fair measure on a loaded machine).
-  const char* threads = std::getenv("CAKE_BENCH_THREADS");
-  cake::set_num_threads(threads != nullptr ? std::atoi(threads) : 2);
+  // 2 threads, the peers' setting; CAKE_BENCH_THREADS=1 makes the CPU-time column a fair
+  // measure on a loaded machine.
+  cake::set_num_threads(cake::bench::threads());
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -3,7 +3,7 @@
 // templates of 2 x 11 x 11 (the template and its alpha) onto 28 x 28 images, 2 threads.
 //
 //   build/bench/bench_spatial                   # Cake alone
-//   bench/run_spatial.sh                        # the same next to PyTorch (bench/peer_spatial.py)
+//   bench/run_pair.sh spatial                   # the same next to PyTorch (bench/peer_spatial.py)
 //   CAKE_BENCH_THREADS=1 build/bench/bench_spatial
 //
 // The poses are fixed numbers (no random draw), the same in peer_spatial.py, so both sides move
@@ -13,24 +13,17 @@
 // forward + the gradients of the templates and the grid (training); affine_grid forward + the
 // gradient of the poses. One iteration of a gradient case = the forward, then autograd::grad for
 // a fixed output gradient, as peer_spatial.py does with torch.autograd.grad.
-#include <benchmark/benchmark.h>
-
 #include <cake/cake.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <vector>
+
+#include "bench/bench_common.h"
 
 namespace {
 
 using namespace cake;
 
 constexpr std::int64_t kItems = 128 * 40, kChannels = 2, kTemplate = 11, kImage = 28;
-
-int bench_threads() {
-  const char* env = std::getenv("CAKE_BENCH_THREADS");
-  return env ? std::max(1, std::atoi(env)) : 2;
-}
 
 // theta[i] = [[s, 0, tx], [0, s, ty]], s in [2.2, 2.8), tx, ty in [-1, 1): the same formula as
 // peer_spatial.py's poses().
@@ -55,7 +48,7 @@ Tensor templates() {
 const Shape kOutput{kItems, kChannels, kImage, kImage};
 
 void grid_sample_forward(benchmark::State& state) {
-  set_num_threads(bench_threads());
+  set_num_threads(bench::threads());
   const NoGradGuard no_grad;
   const Tensor sheets = templates();
   const Tensor grid = affine_grid(poses(), kOutput);
@@ -66,7 +59,7 @@ void grid_sample_forward(benchmark::State& state) {
 }
 
 void grid_sample_backward(benchmark::State& state) {
-  set_num_threads(bench_threads());
+  set_num_threads(bench::threads());
   manual_seed(0);
   const Tensor sheets = templates().requires_grad_();
   const Tensor grid = affine_grid(poses(), kOutput).detach().requires_grad_();
@@ -79,7 +72,7 @@ void grid_sample_backward(benchmark::State& state) {
 }
 
 void affine_grid_backward(benchmark::State& state) {
-  set_num_threads(bench_threads());
+  set_num_threads(bench::threads());
   manual_seed(0);
   const Tensor theta = poses().requires_grad_();
   const Tensor grad_grid = randn({kItems, kImage, kImage, 2});
@@ -93,15 +86,9 @@ void affine_grid_backward(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (auto [name, fn] : {std::pair{"grid_sample_forward", &grid_sample_forward},
-                          std::pair{"grid_sample_backward", &grid_sample_backward},
-                          std::pair{"affine_grid_backward", &affine_grid_backward}})
-    benchmark::RegisterBenchmark(name, fn)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime()
-        ->MinTime(0.5)
-        ->Repetitions(5)
-        ->ReportAggregatesOnly(true);
+  bench::register_median("grid_sample_forward", grid_sample_forward);
+  bench::register_median("grid_sample_backward", grid_sample_backward);
+  bench::register_median("affine_grid_backward", affine_grid_backward);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -26,15 +26,12 @@
 // peer_train_step.py builds the same layers in PyTorch and times the same steps. Data, targets
 // and the networks are made once, outside the timed loop. zero_grad is each library's default
 // (Cake sets gradients to none, PyTorch 1.13 fills them with zeros).
-#include <benchmark/benchmark.h>
-
 #include <cake/cake.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <memory>
 #include <utility>
 
+#include "bench/bench_common.h"
 #include "cake/algorithms/deep_clustering/jule.h"
 #include "cake/algorithms/networks/autoencoder.h"
 #include "cake/algorithms/networks/convnets.h"
@@ -45,12 +42,6 @@ using namespace cake;
 
 constexpr std::int64_t kBatch = 256;
 
-// Threads: 2 (the project's benchmark setting) unless CAKE_BENCH_THREADS says otherwise.
-int bench_threads() {
-  const char* env = std::getenv("CAKE_BENCH_THREADS");
-  return env ? std::max(1, std::atoi(env)) : 2;
-}
-
 // Three untimed steps first: the first call of each layer builds its oneDNN primitives (JIT
 // compilation, about a second for a whole network), which a training run pays once.
 template <class Step>
@@ -59,7 +50,7 @@ void warm_up(const Step& step) {
 }
 
 void jule_step(benchmark::State& state) {
-  set_num_threads(bench_threads());
+  set_num_threads(bench::threads());
   manual_seed(0);
   deep_clustering::JuleNet net;
   net.train();
@@ -78,7 +69,7 @@ void jule_step(benchmark::State& state) {
 }
 
 void vgg_step(benchmark::State& state) {
-  set_num_threads(bench_threads());
+  set_num_threads(bench::threads());
   manual_seed(0);
   networks::ConvNet net(networks::ConvNetOptions{.arch = "vgg", .num_outputs = 10});
   net.train();
@@ -112,7 +103,7 @@ void time_autoencoder_steps(benchmark::State& state, networks::MLPAutoencoder& n
 }
 
 void dec_step(benchmark::State& state) {
-  set_num_threads(bench_threads());
+  set_num_threads(bench::threads());
   manual_seed(0);
   const auto net = networks::dec_autoencoder(10);
   optim::SGD sgd(net->parameters(), optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
@@ -120,7 +111,7 @@ void dec_step(benchmark::State& state) {
 }
 
 void n2d_step(benchmark::State& state) {
-  set_num_threads(bench_threads());
+  set_num_threads(bench::threads());
   manual_seed(0);
   const auto net = networks::n2d_autoencoder(10);
   optim::Adam adam(net->parameters(), optim::AdamOptions{.lr = 1e-3});

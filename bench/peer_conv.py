@@ -5,17 +5,17 @@ Forward + backward of each convolution layer of the convolutional autoencoder (B
 section 2) at batch 256 on 28x28 inputs. One iteration = the layer's forward, then
 torch.autograd.grad of input (except the first layer's, the images), weight and bias for a
 fixed output gradient. Inputs, weights and the output gradient are allocated once, as in
-bench_conv.cpp. Each layer: warm-up, then 5 repetitions of >= 0.5 s; the median repetition's
-time per iteration is printed, in ms, one line per layer: "name wall_ms cpu_ms" (cpu = process
-CPU time, all threads).
+bench_conv.cpp. Each layer: warm-up, then 5 repetitions of >= 0.5 s (peer_timing.py); one line
+per layer, times per iteration in ms: "name median_ms best_ms cpu_ms" (the median and the least
+repetition's wall time, the median process CPU time of all threads), as run_pair.sh reads.
 
     /usr/bin/python3 bench/peer_conv.py            # Debian's python3-torch
 """
 import os
-import statistics
-import time
 
 import torch
+
+from peer_timing import time_step
 
 BATCH = 256
 # name, transposed, in_channels, out_channels, input size, stride, padding, output_padding,
@@ -45,21 +45,7 @@ def time_layer(transposed, cin, cout, size, stride, padding, output_padding, inp
         y = layer(x)
         return torch.autograd.grad(y, wrt, grad_y)
 
-    for _ in range(10):
-        step()
-    # Iterations per repetition so that one repetition takes >= 0.5 s.
-    start = time.perf_counter()
-    step()
-    once = time.perf_counter() - start
-    iterations = max(1, int(0.5 / max(once, 1e-6)))
-    wall, cpu = [], []
-    for _ in range(5):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        for _ in range(iterations):
-            step()
-        wall.append((time.perf_counter() - start) / iterations)
-        cpu.append((time.process_time() - start_cpu) / iterations)
-    return statistics.median(wall), statistics.median(cpu)
+    return time_step(step, warmup=10, min_seconds=0.5, repetitions=5)
 
 
 def main():
@@ -68,8 +54,8 @@ def main():
     print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"mkldnn {torch.backends.mkldnn.is_available()}")
     for name, *spec in LAYERS:
-        wall, cpu = time_layer(*spec)
-        print(f"{name} {wall * 1e3:.4f} {cpu * 1e3:.4f}", flush=True)
+        median, best, cpu = time_layer(*spec)
+        print(f"{name} {median * 1e3:.4f} {best * 1e3:.4f} {cpu * 1e3:.4f}", flush=True)
 
 
 if __name__ == "__main__":

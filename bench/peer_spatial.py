@@ -3,17 +3,17 @@
 
 The Stacked Capsule Autoencoder's template decoder: affine_grid + grid_sample moving 128 x 40
 templates of 2 x 11 x 11 onto 28 x 28 images, with the same fixed poses and templates as
-bench_spatial.cpp. Each case: warm-up, then 5 repetitions of >= 0.5 s; the median repetition's
-time per iteration is printed, in ms, one line per case: "name wall_ms cpu_ms".
+bench_spatial.cpp. Each case: warm-up, then 5 repetitions of >= 0.5 s (peer_timing.py); one line
+per case, times per call in ms: "name median_ms best_ms cpu_ms", as run_pair.sh reads.
 
     /usr/bin/python3 bench/peer_spatial.py            # Debian's python3-torch
 """
 import os
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+
+from peer_timing import time_step
 
 ITEMS, CHANNELS, TEMPLATE, IMAGE = 128 * 40, 2, 11, 28
 OUTPUT = (ITEMS, CHANNELS, IMAGE, IMAGE)
@@ -63,30 +63,13 @@ def cases():
             ("affine_grid_backward", affine_grid_backward)]
 
 
-def time_case(step):
-    for _ in range(5):
-        step()
-    start = time.perf_counter()
-    step()
-    once = time.perf_counter() - start
-    iterations = max(1, int(0.5 / max(once, 1e-6)))
-    wall, cpu = [], []
-    for _ in range(5):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        for _ in range(iterations):
-            step()
-        wall.append((time.perf_counter() - start) / iterations)
-        cpu.append((time.process_time() - start_cpu) / iterations)
-    return statistics.median(wall) * 1e3, statistics.median(cpu) * 1e3
-
-
 def main():
     threads = int(os.environ.get("CAKE_BENCH_THREADS", "2"))
     torch.set_num_threads(threads)
     print(f"# torch {torch.__version__}, {threads} threads")
     for name, step in cases():
-        wall, cpu = time_case(step)
-        print(f"{name} {wall:.3f} {cpu:.3f}")
+        median, best, cpu = time_step(step, warmup=5, min_seconds=0.5, repetitions=5)
+        print(f"{name} {median * 1e3:.3f} {best * 1e3:.3f} {cpu * 1e3:.3f}", flush=True)
 
 
 if __name__ == "__main__":

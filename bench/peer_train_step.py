@@ -11,17 +11,17 @@ One step = zero_grad, forward, loss, backward, optimiser step, at batch 256 on 2
   dec   Linear 784-500-500-2000-10 with ReLUs, mirrored decoder, linear output (DEC's autoencoder);
         MSE to the input; SGD lr 0.01, momentum 0.9.
   n2d   the same network, Adam lr 1e-3 (N2D's optimiser; PyTorch's default Adam implementation).
-Each: warm-up, then 3 repetitions of >= 1 s; prints "name median_ms min_ms cpu_ms" per net
+Each: warm-up, then 3 repetitions of >= 1 s (peer_timing.py); prints "name median_ms best_ms cpu_ms" per net
 (cpu = process CPU time per step, all threads).
 
     CAKE_BENCH_THREADS=2 /usr/bin/python3 bench/peer_train_step.py
 """
 import os
-import statistics
-import time
 
 import torch
 from torch import nn
+
+from peer_timing import time_step
 
 BATCH = 256
 
@@ -103,29 +103,12 @@ def make(name):
     return step
 
 
-def time_step(step):
-    for _ in range(3):
-        step()
-    start = time.perf_counter()
-    step()
-    once = time.perf_counter() - start
-    iterations = max(1, int(1.0 / max(once, 1e-6)))
-    wall, cpu = [], []
-    for _ in range(3):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        for _ in range(iterations):
-            step()
-        wall.append((time.perf_counter() - start) / iterations)
-        cpu.append((time.process_time() - start_cpu) / iterations)
-    return statistics.median(wall), min(wall), statistics.median(cpu)
-
-
 def main():
     torch.set_num_threads(int(os.environ.get("CAKE_BENCH_THREADS", "2")))
     print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"mkldnn {torch.backends.mkldnn.is_available()}")
     for name in ("jule", "vgg", "dec", "n2d"):
-        median, best, cpu = time_step(make(name))
+        median, best, cpu = time_step(make(name), warmup=3, min_seconds=1.0, repetitions=3)
         print(f"{name} {median * 1e3:.2f} {best * 1e3:.2f} {cpu * 1e3:.2f}", flush=True)
 
 

@@ -1,0 +1,28 @@
+"""peer_timing.py: the timing loop the PyTorch peers share (peer_conv.py, peer_spatial.py,
+peer_train_step.py), the same protocol as their Google Benchmark counterparts: untimed warm-up
+calls, then `repetitions` repetitions, each of as many calls as fill `min_seconds` (counted from
+one timed call); per call, the median and the least wall time over the repetitions, and the
+median process CPU time (all threads: on a loaded machine, the work done).
+
+    from peer_timing import time_step
+    median_s, best_s, cpu_s = time_step(step, warmup=5, min_seconds=0.5, repetitions=5)
+"""
+import statistics
+import time
+
+
+def time_step(step, warmup, min_seconds, repetitions):
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    step()
+    once = time.perf_counter() - start
+    iterations = max(1, int(min_seconds / max(once, 1e-6)))
+    wall, cpu = [], []
+    for _ in range(repetitions):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        for _ in range(iterations):
+            step()
+        wall.append((time.perf_counter() - start) / iterations)
+        cpu.append((time.process_time() - start_cpu) / iterations)
+    return statistics.median(wall), min(wall), statistics.median(cpu)
