@@ -46,11 +46,12 @@ struct Unnormalise {
 
 // Whether the point (ix, iy) lies so far outside the image that none of its four corners is in
 // it: it samples 0 and has no gradient, so the kernels skip it (most of an image's points, when
-// a small template is moved onto it). A NaN coordinate is not skipped: it goes through the
-// arithmetic below and gives a NaN, which a NaN check downstream can then see.
+// a small template is moved onto it). An infinite or NaN coordinate is not skipped: it goes
+// through the arithmetic below and samples NaN, as PyTorch's grid_sample does, so that a NaN
+// check downstream sees a diverged pose.
 template <class T>
 CAKE_HD bool misses_image(T ix, T iy, std::int64_t width, std::int64_t height) {
-  return ix < T(-1) || iy < T(-1) || ix >= T(width) || iy >= T(height);
+  return std::isfinite(ix) && std::isfinite(iy) && (ix < T(-1) || iy < T(-1) || ix >= T(width) || iy >= T(height));
 }
 
 // The four pixels around (ix, iy), their bilinear weights and whether each lies in the image.

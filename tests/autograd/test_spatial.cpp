@@ -117,7 +117,7 @@ TEST_CASE("grid_sample's input gradient of the identity is the output gradient; 
   CHECK(image.grad().sum().item<double>() == doctest::Approx(3.0 * W));
 }
 
-TEST_CASE("grid_sample at the image's edge: a point less than a pixel outside has a gradient, one a pixel or more outside has none, a NaN point samples NaN") {
+TEST_CASE("grid_sample at the image's edge: a point less than a pixel outside has a gradient, one a pixel or more outside has none, a NaN or infinite point samples NaN") {
   // One row v = (2, 3, 4); align_corners true, so ix = x + 1, iy = 0 and d ix / d x = 1.
   struct Sampled {
     double value, slope, input_gradient;  // out, d out / d x, sum |d out / d v|
@@ -153,7 +153,7 @@ TEST_CASE("grid_sample at the image's edge: a point less than a pixel outside ha
     CHECK(s.value == doctest::Approx(3.0));
     CHECK(s.slope == doctest::Approx(-4.0));
   }
-  SUBCASE("a NaN coordinate is not skipped as outside: it samples NaN, which a loss check then sees") {
-    CHECK(std::isnan(sample(std::nan("")).value));
+  SUBCASE("a NaN or infinite coordinate is not skipped as outside: it samples NaN (as PyTorch), which a loss check then sees") {
+    for (double x : {std::nan(""), HUGE_VAL, -HUGE_VAL}) CHECK(std::isnan(sample(x).value));
   }
 }
