@@ -51,7 +51,7 @@ struct Unnormalise {
 // check downstream sees a diverged pose.
 template <class T>
 CAKE_HD bool misses_image(T ix, T iy, std::int64_t width, std::int64_t height) {
-  return std::isfinite(ix) && std::isfinite(iy) && (ix < T(-1) || iy < T(-1) || ix >= T(width) || iy >= T(height));
+  return (ix < T(-1) || iy < T(-1) || ix >= T(width) || iy >= T(height)) && std::isfinite(ix) && std::isfinite(iy);
 }
 
 // The four pixels around (ix, iy), their bilinear weights and whether each lies in the image.
