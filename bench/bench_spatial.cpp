@@ -8,8 +8,8 @@
 //
 // The poses are fixed numbers (no random draw), the same in peer_spatial.py, so both sides move
 // the same templates to the same places: a template is scaled up about 2.6 times and shifted
-// anywhere in the image, so about a quarter of the 784 image pixels of each (b, m) fall on it,
-// as in a trained SCAE. Cases: grid_sample forward without a graph (evaluation); grid_sample
+// anywhere in the image, so about a fifth of the 784 image points of each (b, m) touch it (in a
+// trained SCAE the share depends on the parts' learned scales). Cases: grid_sample forward without a graph (evaluation); grid_sample
 // forward + the gradients of the templates and the grid (training); affine_grid forward + the
 // gradient of the poses. One iteration of a gradient case = the forward, then autograd::grad for
 // a fixed output gradient, as peer_spatial.py does with torch.autograd.grad.
