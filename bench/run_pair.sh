@@ -19,6 +19,11 @@ rounds=${3:-3}
 here=$(dirname "$0")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+[ -x "$build/bench/bench_$name" ] || {
+  echo "run_pair.sh: $build/bench/bench_$name is not built (cmake --build $build --target bench_$name; it needs libbenchmark-dev)" >&2
+  exit 2
+}
+[ -f "$here/peer_$name.py" ] || { echo "run_pair.sh: no peer script $here/peer_$name.py" >&2; exit 2; }
 stat=${STAT:-median}
 case $stat in median | best) ;; *) echo "run_pair.sh: STAT must be median or best, got $stat" >&2; exit 2 ;; esac
 export CAKE_BENCH_THREADS=${CAKE_BENCH_THREADS:-2}
