@@ -29,8 +29,8 @@ struct RunOptions {
   bool overwrite = false;                // replace the run in `out` (tools/output.h)
   bool resume = false;                   // continue the run in `out` from its checkpoint
   std::optional<std::uint64_t> seed;     // default 0
-  std::string device = "cpu";
-  int threads = 0;                       // 0: OpenMP's default
+  std::string device;                    // empty: cpu, or with --resume the run's own
+  int threads = 0;                       // 0: OpenMP's default, or with --resume the run's own
   bool quiet = false;
   std::string command_line;              // recorded in config.json
 };

@@ -55,8 +55,9 @@ int main(int argc, char** argv) {
                 "continue the training run in --out from its last checkpoint, exactly, with its own parameters "
                 "(only epochs, tsne_samples and probe may change)");
   run->add_option("--seed", seed_text, "seed of Cake's random generator, 0 to 18446744073709551615 (default 0)");
-  run->add_option("--device", run_options.device, "cpu, cuda or cuda:N")->capture_default_str();
-  run->add_option("--threads", run_options.threads, "CPU threads, 1 to 1024 (default: OpenMP's choice)")
+  run->add_option("--device", run_options.device, "cpu, cuda or cuda:N (default: cpu; with --resume, the run's)");
+  run->add_option("--threads", run_options.threads,
+                  "CPU threads, 1 to 1024 (default: OpenMP's choice; with --resume, the run's)")
       ->check(CLI::Range(1, 1024));
   run->add_flag("--quiet,-q", run_options.quiet, "print nothing but errors");
 

@@ -224,6 +224,42 @@ std::vector<std::string> resume_conflicts(const nlohmann::json& recorded, const 
   return conflicts;
 }
 
+// "cuda" and "cuda:0" name one device; text that is no device is left to resolve_device to refuse.
+bool same_device(const std::string& a, const std::string& b) {
+  try {
+    return parse_device(a) == parse_device(b);
+  } catch (const cake::Error&) {
+    return true;
+  }
+}
+
+// A resumed run continues on the device and with the thread count it last ran with, unless
+// --device or --threads says otherwise: results depend on both (a sum split over two threads
+// rounds differently from one over one thread), so only the same ones continue a run bit for bit
+// as if it had never stopped. Another choice is allowed (the run may move to another machine)
+// and said once.
+void continue_where_recorded(const nlohmann::json& recorded, RunOptions& options) {
+  const auto recorded_threads = recorded.contains("threads") && recorded["threads"].is_number_integer()
+                                    ? recorded["threads"].get<std::int64_t>()
+                                    : std::int64_t{0};
+  const std::string recorded_device =
+      recorded.contains("device") && recorded["device"].is_string() ? recorded["device"].get<std::string>() : "";
+  std::vector<std::string> changes;
+  if (options.threads == 0 && recorded_threads >= 1 && recorded_threads <= 1024)
+    options.threads = static_cast<int>(recorded_threads);
+  else if (options.threads > 0 && recorded_threads > 0 && options.threads != recorded_threads)
+    changes.push_back("threads " + std::to_string(recorded_threads) + " -> " + std::to_string(options.threads));
+  if (options.device.empty())
+    options.device = recorded_device;
+  else if (!recorded_device.empty() && !same_device(options.device, recorded_device))
+    changes.push_back("device " + recorded_device + " -> " + options.device);
+  if (changes.empty() || options.quiet) return;
+  std::string list;
+  for (const std::string& c : changes) list += (list.empty() ? "" : ", ") + c;
+  std::cerr << "cake: note: --resume with " << list << ": training continues, but its numbers will differ in the "
+            << "last bits from a run never stopped\n";
+}
+
 // Where a rank other than 0 writes (its outputs are rank 0's, so nobody reads them).
 struct ScratchFolder {
   explicit ScratchFolder(int rank)
@@ -306,7 +342,9 @@ int run_command(const RunOptions& given) {
       options.data = recorded["data"].get<std::string>();
     if (options.labels.empty() && recorded.contains("labels") && recorded["labels"].is_string())
       options.labels = recorded["labels"].get<std::string>();
+    continue_where_recorded(recorded, options);
   }
+  if (options.device.empty()) options.device = "cpu";
   if (options.data.empty()) throw UsageError("--data is required (a named data set or a file; see cake run --help)");
 
   RunContext ctx;
@@ -390,7 +428,8 @@ int run_command(const RunOptions& given) {
     for (const char* kept : {"started_at", "command", "run_id"})
       if (recorded.contains(kept)) record[kept] = recorded[kept];
     record["resumes"] = recorded.contains("resumes") ? recorded["resumes"] : nlohmann::json::array();
-    record["resumes"].push_back({{"at", utc_timestamp()}, {"command", options.command_line}});
+    record["resumes"].push_back({{"at", utc_timestamp()}, {"command", options.command_line}, {"threads", get_num_threads()},
+                                 {"device", to_string(ctx.device)}});
   }
   write_json_file(ctx.path("config.json"), record);
   nlohmann::json start_event = {{"event", options.resume ? "resume" : "start"}, {"algorithm", algorithm.name}, {"n_samples", ctx.n_rows()}};

@@ -237,6 +237,37 @@ TEST_CASE("kill -9 during training, then --resume: the same numbers and weights 
   CHECK(new_value.err.find("precision (not recorded: the run used \"float32\") -> \"bfloat16\"") != std::string::npos);
 }
 
+TEST_CASE("--resume continues with the run's own thread count and device; another count is allowed, said, recorded") {
+  write_images();
+  // Sums split over three threads round differently from sums over one, so a run resumed
+  // bit for bit needs the thread count it started with, without being told it again.
+  std::string three_threads = kTrain;
+  three_threads.replace(three_threads.find("--threads 1"), 11, "--threads 3");
+  REQUIRE(cake_cli(three_threads + " epochs=3 --out whole3").code == 0);
+  REQUIRE(cake_cli(three_threads + " epochs=2 --out part3").code == 0);
+  const CliResult resumed = cake_cli("run conv-autoencoder --out part3 --resume --set epochs=3");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  CHECK(resumed.err.find("note") == std::string::npos);
+  check_same_run(scratch() / "whole3", scratch() / "part3");
+  json config = read_json(scratch() / "part3" / "config.json");
+  CHECK(config["threads"] == 3);
+  CHECK(config["device"] == "cpu");
+  REQUIRE(config["resumes"].size() == 1);
+  CHECK(config["resumes"][0]["threads"] == 3);
+  CHECK(config["resumes"][0]["device"] == "cpu");
+
+  // Another count continues the run (it may have moved to another machine) and says what it costs.
+  const CliResult moved = cake_cli("run conv-autoencoder --out part3 --resume --threads 1 --set epochs=4");
+  REQUIRE_MESSAGE(moved.code == 0, moved.err);
+  CHECK(moved.err.find("threads 3 -> 1") != std::string::npos);
+  CHECK(moved.err.find("last bits") != std::string::npos);
+  config = read_json(scratch() / "part3" / "config.json");
+  CHECK(config["threads"] == 1);
+  REQUIRE(config["resumes"].size() == 2);
+  CHECK(config["resumes"][1]["threads"] == 1);
+  CHECK(cake_cli("run conv-autoencoder --out part3 --resume --quiet --threads 2 --set epochs=5").err.empty());
+}
+
 TEST_CASE("Ctrl-C stops training at a safe point: exit 130, an 'interrupted' event, then --resume finishes exactly") {
   write_images();
   if (!fs::exists(scratch() / "whole" / "metrics.json")) REQUIRE(cake_cli(kTrain + " epochs=6 --out whole").code == 0);
