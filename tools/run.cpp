@@ -234,8 +234,8 @@ bool same_device(const std::string& a, const std::string& b) {
 }
 
 // A resumed run continues on the device and with the thread count it last ran with, unless
-// --device or --threads says otherwise: results depend on both (a sum split over two threads
-// rounds differently from one over one thread), so only the same ones continue a run bit for bit
+// --device or --threads says otherwise: results depend on both (OpenBLAS's SGEMM, for one, sums
+// in another order with another thread count), so only the same ones continue a run bit for bit
 // as if it had never stopped. Another choice is allowed (the run may move to another machine)
 // and said once.
 void continue_where_recorded(const nlohmann::json& recorded, RunOptions& options) {

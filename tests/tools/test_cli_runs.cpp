@@ -239,8 +239,8 @@ TEST_CASE("kill -9 during training, then --resume: the same numbers and weights 
 
 TEST_CASE("--resume continues with the run's own thread count and device; another count is allowed, said, recorded") {
   write_images();
-  // Sums split over three threads round differently from sums over one, so a run resumed
-  // bit for bit needs the thread count it started with, without being told it again.
+  // OpenBLAS's SGEMM rounds differently on three threads than on one, so a run resumed bit for
+  // bit needs the thread count it started with, without being told it again.
   std::string three_threads = kTrain;
   three_threads.replace(three_threads.find("--threads 1"), 11, "--threads 3");
   REQUIRE(cake_cli(three_threads + " epochs=3 --out whole3").code == 0);
