@@ -11,7 +11,7 @@
 // anywhere in the image, so about a fifth of the 784 image points of each (b, m) touch it (in a
 // trained SCAE the share depends on the parts' learned scales). Cases: grid_sample forward without a graph (evaluation); grid_sample
 // forward + the gradients of the templates and the grid (training); affine_grid forward + the
-// gradient of the poses. One iteration of a gradient case = the forward, then autograd::grad for
+// gradient of the poses; both together, poses to moved templates and back (SCAE's training step). One iteration of a gradient case = the forward, then autograd::grad for
 // a fixed output gradient, as peer_spatial.py does with torch.autograd.grad.
 #include <cake/cake.h>
 
@@ -83,12 +83,28 @@ void affine_grid_backward(benchmark::State& state) {
   }
 }
 
+// The whole transformer as SCAE's decoder runs it in training: poses -> grid -> moved templates,
+// then the gradients of the templates and the poses.
+void spatial_transformer_backward(benchmark::State& state) {
+  set_num_threads(bench::threads());
+  manual_seed(0);
+  const Tensor sheets = templates().requires_grad_();
+  const Tensor theta = poses().requires_grad_();
+  const Tensor grad_y = randn(kOutput);
+  for (auto _ : state) {
+    const Tensor y = grid_sample(sheets, affine_grid(theta, kOutput));
+    std::vector<Tensor> grads = autograd::grad({y}, {sheets, theta}, {grad_y});
+    benchmark::DoNotOptimize(grads.back().raw_data());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bench::register_median("grid_sample_forward", grid_sample_forward);
   bench::register_median("grid_sample_backward", grid_sample_backward);
   bench::register_median("affine_grid_backward", affine_grid_backward);
+  bench::register_median("spatial_transformer_backward", spatial_transformer_backward);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

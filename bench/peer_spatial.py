@@ -59,8 +59,12 @@ def cases():
         g = F.affine_grid(theta, OUTPUT, align_corners=False)
         return torch.autograd.grad(g, [theta], grad_grid)
 
+    def spatial_transformer_backward():
+        y = F.grid_sample(sheets_g, F.affine_grid(theta, OUTPUT, align_corners=False), align_corners=False)
+        return torch.autograd.grad(y, [sheets_g, theta], grad_y)
+
     return [("grid_sample_forward", grid_sample_forward), ("grid_sample_backward", grid_sample_backward),
-            ("affine_grid_backward", affine_grid_backward)]
+            ("affine_grid_backward", affine_grid_backward), ("spatial_transformer_backward", spatial_transformer_backward)]
 
 
 def main():

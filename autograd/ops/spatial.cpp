@@ -1,5 +1,5 @@
 // The spatial transformer's ops (autograd/spatial.h): affine_grid composed of differentiable ops
-// (one batched matmul, so its backward comes from matmul's), and grid_sample, whose forward and
+// (one matmul, so its backward comes from matmul's), and grid_sample, whose forward and
 // backward are kernels of their own (native::grid_sample_forward / grid_sample_backward in
 // native/nn_kernels.h) on the tensors' device: a direct loop on the CPU
 // (cpu/grid_sample_kernels.cpp), a thread per output or point on CUDA
@@ -35,21 +35,24 @@ Tensor affine_grid(const Tensor& theta, const Shape& size, bool align_corners) {
              "affine_grid: theta must be [N, 2, 3], got shape ", theta.defined() ? theta.sizes() : Shape{});
   CAKE_CHECK(size.size() == 4 && size[0] == theta.size(0) && size[2] > 0 && size[3] > 0,
              "affine_grid: size must be {N, C, H, W} with N = ", theta.size(0), " and H, W > 0, got ", size);
-  const std::int64_t h = size[2], w = size[3];
-  // The base grid [H W, 3]: row i W + j is (x_j, y_i, 1).
-  Tensor base = empty({h * w, 3}, TensorOptions(kFloat64));
-  double* b = base.data_ptr<double>();
+  const std::int64_t n = size[0], h = size[2], w = size[3], points = h * w;
+  // grid[n, p, c] = theta[n, c, :] . (x_p, y_p, 1), where point p = i W + j is pixel (i, j)'s
+  // centre. As one GEMM that writes the grid in its final layout [N, H W, 2] (no transposing
+  // copy here, none in grid_sample, none of its gradient): theta viewed as [N, 6] (row n is
+  // theta_n's two rows) times the lifted base [6, H W 2], whose row 3 c + k holds the k-th
+  // coordinate of point p at column 2 p + c and zero elsewhere. The zeros double the inner
+  // size from 3 to 6, which costs nothing beside writing the grid.
+  Tensor lifted = zeros({6, points * 2}, TensorOptions(kFloat64));
+  double* l = lifted.data_ptr<double>();
   for (std::int64_t i = 0; i < h; ++i)
     for (std::int64_t j = 0; j < w; ++j) {
-      b[(i * w + j) * 3] = pixel_centre(j, w, align_corners);
-      b[(i * w + j) * 3 + 1] = pixel_centre(i, h, align_corners);
-      b[(i * w + j) * 3 + 2] = 1.0;
+      const std::int64_t p = i * w + j;
+      const double point[3] = {pixel_centre(j, w, align_corners), pixel_centre(i, h, align_corners), 1.0};
+      for (std::int64_t c = 0; c < 2; ++c)
+        for (std::int64_t k = 0; k < 3; ++k) l[(3 * c + k) * points * 2 + 2 * p + c] = point[k];
     }
-  base = base.to(theta.device(), theta.dtype());
-  // grid[n] = base theta_n^T for every n at once: the rows of all the thetas [2 N, 3] times
-  // base^T [3, H W] is one GEMM (a broadcast matmul would copy base N times).
-  const Tensor rows = matmul(theta.reshape({size[0] * 2, 3}), base.transpose(0, 1));  // [2 N, H W]
-  return rows.reshape({size[0], 2, h * w}).transpose(1, 2).reshape({size[0], h, w, 2});
+  lifted = lifted.to(theta.device(), theta.dtype());
+  return matmul(theta.reshape({n, 6}), lifted).reshape({n, h, w, 2});
 }
 
 Tensor grid_sample(const Tensor& input, const Tensor& grid, bool align_corners) {
