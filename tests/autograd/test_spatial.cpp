@@ -56,6 +56,25 @@ TEST_CASE("affine_grid: the identity gives the pixel centres (align_corners fals
   check_close(aligned.select(3, 1), tensor({-1.0, -1.0, -1.0, 1.0, 1.0, 1.0}, {1, 2, 3}, kFloat64));
 }
 
+TEST_CASE("affine_grid: each pose maps every pixel centre by theta (x, y, 1); the grid comes out contiguous") {
+  const Tensor poses = cat({theta({0.5, -1.2, 0.3, 0.8, 0.1, -0.4}), theta({-2.0, 0.7, 1.5, 0.25, 3.0, 0.05})}, 0);
+  const std::int64_t H = 3, W = 5;
+  const Tensor grid = affine_grid(poses, {2, 1, H, W});
+  // grid_sample reads it as it is: a transposed view would cost a copy per call.
+  CHECK(grid.is_contiguous());
+  REQUIRE(grid.sizes() == Shape({2, H, W, 2}));
+  for (std::int64_t n = 0; n < 2; ++n)
+    for (std::int64_t i = 0; i < H; ++i)
+      for (std::int64_t j = 0; j < W; ++j) {
+        const double x = (2.0 * static_cast<double>(j) + 1) / W - 1, y = (2.0 * static_cast<double>(i) + 1) / H - 1;
+        for (std::int64_t c = 0; c < 2; ++c) {
+          const double expected = poses[n][c][0].item<double>() * x + poses[n][c][1].item<double>() * y +
+                                  poses[n][c][2].item<double>();
+          CHECK(grid[n][i][j][c].item<double>() == doctest::Approx(expected).epsilon(1e-12));
+        }
+      }
+}
+
 TEST_CASE("affine_grid and grid_sample refuse wrong shapes with the shapes in the message") {
   CHECK_THROWS_WITH_AS(affine_grid(zeros({2, 3, 3}), {2, 1, 4, 4}), doctest::Contains("[N, 2, 3]"), Error);
   CHECK_THROWS_WITH_AS(grid_sample(zeros({1, 1, 4, 4}), zeros({1, 3, 3, 3})), doctest::Contains("[N, H_out, W_out, 2]"), Error);
