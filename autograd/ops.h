@@ -83,6 +83,14 @@ Tensor squeeze(const Tensor& x, std::int64_t dim);
 Tensor expand(const Tensor& x, const Shape& shape);
 Tensor flatten(const Tensor& x, std::int64_t start_dim = 0, std::int64_t end_dim = -1);
 Tensor broadcast_to(const Tensor& x, const Shape& shape);
+// The elements in reverse order along each of dims (torch.flip); a copy.
+Tensor flip(const Tensor& x, const Shape& dims);
+// x tiled repeats[d] times along dim d (torch's Tensor.repeat); with more counts than dims, x
+// gains leading dims of size 1 first: repeat(x [2, 3], {4, 1, 2}) is [4, 2, 6].
+Tensor repeat(const Tensor& x, const Shape& repeats);
+// Elements shifted `shift` places along dim, those pushed off the end coming back at the start
+// (torch.roll along one dim): roll(x, 1, 0) puts the last row first. A copy.
+Tensor roll(const Tensor& x, std::int64_t shift, std::int64_t dim);
 Tensor contiguous(const Tensor& x);
 Tensor clone(const Tensor& x);
 Tensor to(const Tensor& x, Device device, DType dtype);
@@ -103,6 +111,9 @@ Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim = std::nullopt, b
 Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim = false);
 Tensor norm(const Tensor& x, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
 Tensor prod(const Tensor& x, const Shape& dims = {}, bool keepdim = false);  // no grad
+// Whether any / every element over dims is nonzero (bool; no grad).
+Tensor any(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+Tensor all(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
 Tensor cumsum(const Tensor& x, std::int64_t dim);  // defined beside sort, in autograd/ops/indexing.cpp
 
 // ---- indexing and joining (autograd/ops/indexing.cpp) ---------------------------------------
@@ -118,6 +129,10 @@ Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
 std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t dim = 0);
 std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim = 0);
 std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim = 0);
+// The slices x.select(dim, i) for every i (views).
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim = 0);
+// [n, x.dim()] int64: the coordinates of the n nonzero elements in row-major order. No grad.
+Tensor nonzero(const Tensor& x);
 // (values, indices); stable sort. Values are differentiable.
 std::pair<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim = -1, bool descending = false);
 std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim = -1, bool largest = true,

@@ -5,6 +5,7 @@
 
 #include "cake/autograd/nn_ops.h"
 #include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
 #include "cake/tensor/native/elementwise.h"
 
 namespace cake {
@@ -106,6 +107,46 @@ std::tuple<Tensor, Tensor> Tensor::min(std::int64_t d, bool keepdim) const {
 }
 Tensor Tensor::amax(const Shape& dims, bool keepdim) const { return cake::amax(*this, dims, keepdim); }
 Tensor Tensor::amin(const Shape& dims, bool keepdim) const { return cake::amin(*this, dims, keepdim); }
+Tensor Tensor::silu() const { return cake::silu(*this); }
+Tensor Tensor::gelu() const { return cake::gelu(*this); }
+Tensor Tensor::floor() const { return cake::floor(*this); }
+Tensor Tensor::round() const { return cake::round(*this); }
+Tensor Tensor::isnan() const { return cake::isnan(*this); }
+Tensor Tensor::isfinite() const { return cake::isfinite(*this); }
+Tensor Tensor::logical_not() const { return cake::logical_not(*this); }
+Tensor Tensor::logical_and(const Tensor& other) const { return cake::logical_and(*this, other); }
+Tensor Tensor::logical_or(const Tensor& other) const { return cake::logical_or(*this, other); }
+Tensor Tensor::cumsum(std::int64_t dim) const { return cake::cumsum(*this, dim); }
+std::tuple<Tensor, Tensor> Tensor::sort(std::int64_t dim, bool descending) const {
+  auto [values, indices] = cake::sort(*this, dim, descending);
+  return {values, indices};
+}
+std::tuple<Tensor, Tensor> Tensor::topk(std::int64_t k, std::int64_t dim, bool largest, bool sorted) const {
+  auto [values, indices] = cake::topk(*this, k, dim, largest, sorted);
+  return {values, indices};
+}
+Tensor Tensor::argsort(std::int64_t dim, bool descending) const { return cake::argsort(*this, dim, descending); }
+std::vector<Tensor> Tensor::split(std::int64_t split_size, std::int64_t dim) const { return cake::split(*this, split_size, dim); }
+std::vector<Tensor> Tensor::split(const std::vector<std::int64_t>& sizes, std::int64_t dim) const {
+  return cake::split(*this, sizes, dim);
+}
+std::vector<Tensor> Tensor::split_with_sizes(const std::vector<std::int64_t>& sizes, std::int64_t dim) const {
+  return cake::split(*this, sizes, dim);
+}
+std::vector<Tensor> Tensor::chunk(std::int64_t chunks, std::int64_t dim) const { return cake::chunk(*this, chunks, dim); }
+std::vector<Tensor> Tensor::unbind(std::int64_t dim) const { return cake::unbind(*this, dim); }
+Tensor Tensor::flip(const Shape& dims) const { return cake::flip(*this, dims); }
+Tensor Tensor::repeat(const Shape& repeats) const { return cake::repeat(*this, repeats); }
+Tensor Tensor::roll(std::int64_t shift, std::int64_t dim) const { return cake::roll(*this, shift, dim); }
+Tensor Tensor::nonzero() const { return cake::nonzero(*this); }
+Tensor Tensor::new_empty(const Shape& shape) const { return cake::empty(shape, TensorOptions(dtype(), device())); }
+Tensor Tensor::new_zeros(const Shape& shape) const { return cake::zeros(shape, TensorOptions(dtype(), device())); }
+Tensor Tensor::new_ones(const Shape& shape) const { return cake::ones(shape, TensorOptions(dtype(), device())); }
+Tensor Tensor::new_full(const Shape& shape, Scalar value) const {
+  return cake::full(shape, value, TensorOptions(dtype(), device()));
+}
+Tensor Tensor::any(const Shape& dims, bool keepdim) const { return cake::any(*this, dims, keepdim); }
+Tensor Tensor::all(const Shape& dims, bool keepdim) const { return cake::all(*this, dims, keepdim); }
 Tensor Tensor::argmax(std::optional<std::int64_t> dim, bool keepdim) const { return cake::argmax(*this, dim, keepdim); }
 Tensor Tensor::argmin(std::optional<std::int64_t> dim, bool keepdim) const { return cake::argmin(*this, dim, keepdim); }
 Tensor Tensor::logsumexp(const Shape& dims, bool keepdim) const { return cake::logsumexp(*this, dims, keepdim); }

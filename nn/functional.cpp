@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "cake/autograd/ops.h"
@@ -32,6 +33,7 @@ Tensor softplus(const Tensor& x) {
   return x * p + (x * (1.0 - 2.0 * p)).exp().log1p();
 }
 Tensor logsigmoid(const Tensor& x) { return -softplus(-x); }
+Tensor silu(const Tensor& x) { return cake::silu(x); }
 
 // ---- layers ----------------------------------------------------------------------------------
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
@@ -183,6 +185,78 @@ Tensor interpolate(const Tensor& x, const InterpolateFuncOptions& options) {
   const double factor = by_size ? 0.0 : scale;
   const Tensor rows = resample(x, 2, sample_axis(in_h, out_h, factor, mode, options.align_corners), mode);
   return resample(rows, 3, sample_axis(in_w, out_w, factor, mode, options.align_corners), mode);
+}
+
+namespace {
+
+// Where each of the `before + size + after` output positions of a padded dim reads from, for
+// the modes that copy input values (Reflect, Replicate, Circular).
+Tensor source_positions(std::int64_t size, std::int64_t before, std::int64_t after, PadMode mode) {
+  std::vector<std::int64_t> from;
+  for (std::int64_t i = -before; i < size + after; ++i) {
+    std::int64_t j = i;
+    if (mode == PadMode::Replicate) j = std::clamp<std::int64_t>(i, 0, size - 1);
+    if (mode == PadMode::Circular) j = ((i % size) + size) % size;
+    if (mode == PadMode::Reflect) j = i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i);
+    from.push_back(j);
+  }
+  return tensor(from, {static_cast<std::int64_t>(from.size())}, kInt64);
+}
+
+// One dim padded with a constant: a negative count crops, a positive one adds a block.
+Tensor pad_constant(const Tensor& x, std::int64_t d, std::int64_t before, std::int64_t after, double value) {
+  Tensor y = x.narrow(d, std::max<std::int64_t>(-before, 0),
+                      x.size(d) - std::max<std::int64_t>(-before, 0) - std::max<std::int64_t>(-after, 0));
+  auto block = [&](std::int64_t n) {
+    Shape shape = y.sizes();
+    shape[static_cast<std::size_t>(d)] = n;
+    return full(shape, value, TensorOptions(x.dtype(), x.device()));
+  };
+  std::vector<Tensor> pieces;
+  if (before > 0) pieces.push_back(block(before));
+  pieces.push_back(y);
+  if (after > 0) pieces.push_back(block(after));
+  return pieces.size() == 1 ? y : cat(pieces, d);
+}
+
+const char* mode_name(PadMode mode) {
+  switch (mode) {
+    case PadMode::Constant: return "constant";
+    case PadMode::Reflect: return "reflect";
+    case PadMode::Replicate: return "replicate";
+    case PadMode::Circular: return "circular";
+  }
+  return "?";
+}
+
+}  // namespace
+
+// Each padded dim in turn, the last dim first (the order of `pad`'s pairs). The copying modes
+// read the input through index_select, so the gradient adds each output position's gradient to
+// the input element it copies (index_select's backward).
+Tensor pad(const Tensor& x, const Shape& pad, PadMode mode, double value) {
+  const auto pairs = static_cast<std::int64_t>(pad.size() / 2);
+  CAKE_CHECK(pad.size() % 2 == 0 && pairs <= x.dim(), "pad: expected (before, after) pairs for at most ", x.dim(),
+             " dims of the input of shape ", x.sizes(), ", got ", pad);
+  Tensor y = x;
+  for (std::int64_t k = 0; k < pairs; ++k) {
+    const std::int64_t d = x.dim() - 1 - k, size = x.size(d);
+    const std::int64_t before = pad[static_cast<std::size_t>(2 * k)], after = pad[static_cast<std::size_t>(2 * k + 1)];
+    if (mode == PadMode::Constant) {
+      CAKE_CHECK(size + std::min<std::int64_t>(before, 0) + std::min<std::int64_t>(after, 0) >= 0, "pad: cropping ",
+                 -before, " and ", -after, " from dim ", d, " of size ", size, " of the input of shape ", x.sizes());
+      y = pad_constant(y, d, before, after, value);
+      continue;
+    }
+    const std::int64_t limit = mode == PadMode::Reflect ? size - 1 : (mode == PadMode::Circular ? size : std::numeric_limits<std::int64_t>::max());
+    CAKE_CHECK(before >= 0 && after >= 0 && size > 0 && before <= limit && after <= limit, "pad: ", mode_name(mode),
+               " padding of (", before, ", ", after, ") for dim ", d, " of size ", size, " of the input of shape ",
+               x.sizes(), (mode == PadMode::Reflect ? ": each count must be below the size"
+                           : mode == PadMode::Circular ? ": each count must be at most the size"
+                                                        : ": counts must be >= 0 and the dim not empty"));
+    y = index_select(y, d, source_positions(size, before, after, mode).to(x.device()));
+  }
+  return y;
 }
 
 Tensor dropout(const Tensor& x, double p, bool training) {

@@ -39,6 +39,7 @@ Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 // softplus(x) = log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows.
 Tensor softplus(const Tensor& x);
+Tensor silu(const Tensor& x);  // x sigmoid(x)
 Tensor logsigmoid(const Tensor& x);  // log sigmoid(x) = -softplus(-x)
 Tensor softmax(const Tensor& x, std::int64_t dim);
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
@@ -108,6 +109,13 @@ struct InterpolateFuncOptions {
   CAKE_ARG(bool, align_corners) = false;    // bilinear only
 };
 Tensor interpolate(const Tensor& x, const InterpolateFuncOptions& options);
+// Padding as torch.nn.functional.pad: `pad` holds (before, after) counts for the last dims, the
+// last dim first: {1, 1} pads the last dim by one on each side, {1, 1, 2, 0} also the dim before
+// it by two in front. Constant fills with `value` (a negative count crops); Reflect mirrors
+// without repeating the edge (counts < the dim's size), Replicate repeats the edge, Circular
+// wraps around (counts <= the size). Differentiable in x.
+enum class PadMode { Constant, Reflect, Replicate, Circular };
+Tensor pad(const Tensor& x, const Shape& pad, PadMode mode = PadMode::Constant, double value = 0.0);
 // Inverted dropout (Srivastava et al. 2014): in training, zeroes each element with probability
 // p and scales the survivors by 1 / (1 - p), so the expected output equals the input and
 // evaluation needs no rescaling. Identity when not training.
@@ -130,6 +138,13 @@ Tensor reduce_loss(const Tensor& loss, Reduction reduction);
 // (input - target)^2 and |input - target|; input and target must have the same shape.
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+// With d = input - target: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (Girshick 2015,
+// Fast R-CNN eq. 3, for beta = 1); beta = 0 is l1_loss. huber_loss is the same curve scaled by
+// delta (= beta): 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta) (Huber 1964).
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                      double beta = 1.0);
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                  double delta = 1.0);
 // -w [t log x + (1 - t) log(1 - x)] for probabilities x in [0, 1]; each log is clamped at
 // -100 as PyTorch does, so x = 0 or 1 gives a large finite loss, not infinity.
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
@@ -198,6 +213,113 @@ struct NormalizeFuncOptions {
   CAKE_ARG(std::int64_t, dim) = 1;
   CAKE_ARG(double, eps) = 1e-12;
 };
+struct CosineSimilarityFuncOptions {
+  using Self = CosineSimilarityFuncOptions;
+  CAKE_ARG(std::int64_t, dim) = 1;
+  CAKE_ARG(double, eps) = 1e-8;
+};
+// F::pad(x, F::PadFuncOptions({1, 1, 2, 2}).mode(cake::kReflect)).
+struct PadFuncOptions {
+  using Self = PadFuncOptions;
+  CAKE_ARG(Shape, pad);
+  CAKE_ARG(PadMode, mode) = PadMode::Constant;
+  CAKE_ARG(double, value) = 0.0;
+};
+// Square windows, as max_pool2d / avg_pool2d above; the stride defaults to the kernel size.
+struct MaxPool2dFuncOptions {
+  using Self = MaxPool2dFuncOptions;
+  CAKE_ARG(std::int64_t, kernel_size);
+  CAKE_ARG(std::optional<std::int64_t>, stride) = std::nullopt;
+  CAKE_ARG(std::int64_t, padding) = 0;
+  CAKE_ARG(bool, ceil_mode) = false;
+};
+struct AvgPool2dFuncOptions {
+  using Self = AvgPool2dFuncOptions;
+  CAKE_ARG(std::int64_t, kernel_size);
+  CAKE_ARG(std::optional<std::int64_t>, stride) = std::nullopt;
+  CAKE_ARG(std::int64_t, padding) = 0;
+  CAKE_ARG(bool, ceil_mode) = false;
+  CAKE_ARG(bool, count_include_pad) = true;
+};
+// The losses' settings: F::mse_loss(a, b, F::MSELossFuncOptions(cake::kSum)),
+// F::cross_entropy(x, y, F::CrossEntropyFuncOptions().ignore_index(-1)). The reduction comes
+// first, as in libtorch; nn/loss.h's loss modules take the same structs (nn::MSELossOptions).
+struct MSELossFuncOptions {
+  using Self = MSELossFuncOptions;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+};
+using L1LossFuncOptions = MSELossFuncOptions;
+struct SmoothL1LossFuncOptions {
+  using Self = SmoothL1LossFuncOptions;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+  CAKE_ARG(double, beta) = 1.0;
+};
+struct HuberLossFuncOptions {
+  using Self = HuberLossFuncOptions;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+  CAKE_ARG(double, delta) = 1.0;
+};
+struct BinaryCrossEntropyFuncOptions {
+  using Self = BinaryCrossEntropyFuncOptions;
+  CAKE_ARG(Tensor, weight) = Tensor();
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+};
+struct BinaryCrossEntropyWithLogitsFuncOptions {
+  using Self = BinaryCrossEntropyWithLogitsFuncOptions;
+  CAKE_ARG(Tensor, weight) = Tensor();
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+  CAKE_ARG(Tensor, pos_weight) = Tensor();
+};
+struct NLLLossFuncOptions {
+  using Self = NLLLossFuncOptions;
+  CAKE_ARG(Tensor, weight) = Tensor();
+  CAKE_ARG(std::int64_t, ignore_index) = -100;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+};
+using CrossEntropyFuncOptions = NLLLossFuncOptions;
+struct KLDivFuncOptions {
+  using Self = KLDivFuncOptions;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+  CAKE_ARG(bool, log_target) = false;
+};
+inline Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, const CosineSimilarityFuncOptions& o) {
+  return functional::cosine_similarity(x1, x2, o.dim(), o.eps());
+}
+inline Tensor pad(const Tensor& x, const PadFuncOptions& o) { return functional::pad(x, o.pad(), o.mode(), o.value()); }
+inline Tensor max_pool2d(const Tensor& x, const MaxPool2dFuncOptions& o) {
+  return functional::max_pool2d(x, o.kernel_size(), o.stride(), o.padding(), o.ceil_mode());
+}
+inline Tensor avg_pool2d(const Tensor& x, const AvgPool2dFuncOptions& o) {
+  return functional::avg_pool2d(x, o.kernel_size(), o.stride(), o.padding(), o.ceil_mode(), o.count_include_pad());
+}
+inline Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossFuncOptions& o) {
+  return functional::mse_loss(input, target, o.reduction());
+}
+inline Tensor l1_loss(const Tensor& input, const Tensor& target, const L1LossFuncOptions& o) {
+  return functional::l1_loss(input, target, o.reduction());
+}
+inline Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossFuncOptions& o) {
+  return functional::smooth_l1_loss(input, target, o.reduction(), o.beta());
+}
+inline Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossFuncOptions& o) {
+  return functional::huber_loss(input, target, o.reduction(), o.delta());
+}
+inline Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const BinaryCrossEntropyFuncOptions& o) {
+  return functional::binary_cross_entropy(input, target, o.reduction(), o.weight());
+}
+inline Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                               const BinaryCrossEntropyWithLogitsFuncOptions& o) {
+  return functional::binary_cross_entropy_with_logits(input, target, o.reduction(), o.weight(), o.pos_weight());
+}
+inline Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossFuncOptions& o) {
+  return functional::nll_loss(log_probs, target, o.reduction(), o.weight(), o.ignore_index());
+}
+inline Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyFuncOptions& o) {
+  return functional::cross_entropy(logits, target, o.reduction(), o.weight(), o.ignore_index());
+}
+inline Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivFuncOptions& o) {
+  return functional::kl_div(input, target, o.reduction(), o.log_target());
+}
 inline Tensor softmax(const Tensor& x, const SoftmaxFuncOptions& o) { return functional::softmax(x, o.dim()); }
 inline Tensor log_softmax(const Tensor& x, const LogSoftmaxFuncOptions& o) { return functional::log_softmax(x, o.dim()); }
 inline Tensor leaky_relu(const Tensor& x, const LeakyReLUFuncOptions& o) { return functional::leaky_relu(x, o.negative_slope()); }
@@ -212,4 +334,14 @@ namespace cake {
 // libtorch's spellings of the interpolation modes: .mode(cake::kBilinear).
 inline constexpr nn::functional::InterpolateMode kNearest = nn::functional::InterpolateMode::Nearest;
 inline constexpr nn::functional::InterpolateMode kBilinear = nn::functional::InterpolateMode::Bilinear;
+// ... of the padding modes: F::PadFuncOptions({1, 1}).mode(cake::kReflect).
+inline constexpr nn::functional::PadMode kConstant = nn::functional::PadMode::Constant;
+inline constexpr nn::functional::PadMode kReflect = nn::functional::PadMode::Reflect;
+inline constexpr nn::functional::PadMode kReplicate = nn::functional::PadMode::Replicate;
+inline constexpr nn::functional::PadMode kCircular = nn::functional::PadMode::Circular;
+// ... and of the reductions: F::MSELossFuncOptions(cake::kSum), nn::KLDivLossOptions(cake::kBatchMean).
+inline constexpr nn::Reduction kNone = nn::Reduction::None;
+inline constexpr nn::Reduction kMean = nn::Reduction::Mean;
+inline constexpr nn::Reduction kSum = nn::Reduction::Sum;
+inline constexpr nn::Reduction kBatchMean = nn::Reduction::BatchMean;
 }  // namespace cake

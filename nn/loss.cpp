@@ -42,6 +42,24 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   return reduce_loss((input - target).abs(), reduction);
 }
 
+// The quadratic piece where |d| < beta, the linear one elsewhere; the two meet with equal value
+// and slope at |d| = beta. beta = 0 leaves only the linear piece (the quadratic one would
+// divide by zero even where it is not chosen, and its NaN gradient would reach the input).
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  check_same_shape("smooth_l1_loss", input, target);
+  CAKE_CHECK(beta >= 0.0, "smooth_l1_loss: beta must be >= 0, got ", beta);
+  const Tensor d = (input - target).abs();
+  if (beta == 0.0) return reduce_loss(d, reduction);
+  return reduce_loss(where(d.detach().lt(beta), 0.5 * d.square() / beta, d - 0.5 * beta), reduction);
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction, double delta) {
+  check_same_shape("huber_loss", input, target);
+  CAKE_CHECK(delta > 0.0, "huber_loss: delta must be > 0, got ", delta);
+  const Tensor d = (input - target).abs();
+  return reduce_loss(where(d.detach().le(delta), 0.5 * d.square(), delta * (d - 0.5 * delta)), reduction);
+}
+
 // ---- binary classification -------------------------------------------------------------------
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction, const Tensor& weight) {
   check_same_shape("binary_cross_entropy", input, target);

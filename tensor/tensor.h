@@ -94,6 +94,7 @@ class Tensor {
   std::int64_t dim() const { return static_cast<std::int64_t>(impl().sizes.size()); }
   std::int64_t numel() const;
   DType dtype() const { return impl().dtype; }
+  DType scalar_type() const { return dtype(); }  // libtorch's name
   Device device() const;
   bool is_cpu() const { return device().is_cpu(); }
   bool is_cuda() const { return device().is_cuda(); }
@@ -198,6 +199,36 @@ class Tensor {
   Tensor masked_fill(const Tensor& mask, Scalar value) const;
   Tensor softmax(std::int64_t dim) const;
   Tensor log_softmax(std::int64_t dim) const;
+  Tensor silu() const;
+  Tensor gelu() const;
+  Tensor floor() const;                         // no grad
+  Tensor round() const;                         // no grad
+  Tensor isnan() const;                         // bool, no grad
+  Tensor isfinite() const;
+  Tensor logical_not() const;
+  Tensor logical_and(const Tensor& other) const;
+  Tensor logical_or(const Tensor& other) const;
+  Tensor cumsum(std::int64_t dim) const;
+  // (values, indices), as libtorch: auto [v, i] = x.topk(3, 1). Values are differentiable.
+  std::tuple<Tensor, Tensor> sort(std::int64_t dim = -1, bool descending = false) const;
+  std::tuple<Tensor, Tensor> topk(std::int64_t k, std::int64_t dim = -1, bool largest = true, bool sorted = true) const;
+  Tensor argsort(std::int64_t dim = -1, bool descending = false) const;  // int64, no grad
+  // Views: pieces of split_size (the last may be smaller), of the given sizes, or `chunks` pieces.
+  std::vector<Tensor> split(std::int64_t split_size, std::int64_t dim = 0) const;
+  std::vector<Tensor> split(const std::vector<std::int64_t>& sizes, std::int64_t dim = 0) const;
+  std::vector<Tensor> split_with_sizes(const std::vector<std::int64_t>& sizes, std::int64_t dim = 0) const;
+  std::vector<Tensor> chunk(std::int64_t chunks, std::int64_t dim = 0) const;
+  std::vector<Tensor> unbind(std::int64_t dim = 0) const;  // x.select(dim, i) for every i
+  Tensor flip(const Shape& dims) const;
+  Tensor repeat(const Shape& repeats) const;    // tiles: x [2, 3] .repeat({2, 1}) is [4, 3]
+  Tensor roll(std::int64_t shift, std::int64_t dim) const;  // x.roll(1, 0): the last row comes first
+  Tensor nonzero() const;                       // [n, dim()] int64 coordinates, no grad
+  Tensor reshape_as(const Tensor& other) const { return reshape(other.sizes()); }
+  // New tensors with this one's dtype and device (libtorch's new_zeros, ...).
+  Tensor new_empty(const Shape& shape) const;
+  Tensor new_zeros(const Shape& shape) const;
+  Tensor new_ones(const Shape& shape) const;
+  Tensor new_full(const Shape& shape, Scalar value) const;
 
   // ---- indexing, as libtorch's Tensor::index (see cake::indexing below) -------------------------
   //   using namespace cake::indexing;
@@ -246,7 +277,13 @@ class Tensor {
   Tensor argmin(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
   Tensor logsumexp(const Shape& dims, bool keepdim = false) const;
   Tensor norm(double p = 2.0, const Shape& dims = {}, bool keepdim = false) const;
+  template <std::integral I> Tensor prod(I dim, bool keepdim = false) const { return prod(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
   Tensor prod(const Shape& dims = {}, bool keepdim = false) const;   // not differentiable
+  // Whether any / every element (over dims) is nonzero: bool, no grad. x.any(), x.all(1).
+  template <std::integral I> Tensor any(I dim, bool keepdim = false) const { return any(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
+  template <std::integral I> Tensor all(I dim, bool keepdim = false) const { return all(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
+  Tensor any(const Shape& dims = {}, bool keepdim = false) const;
+  Tensor all(const Shape& dims = {}, bool keepdim = false) const;
 
   // ---- in-place (not differentiable on tensors that require grad; bump the version) ----------
   Tensor& zero_();

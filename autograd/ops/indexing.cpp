@@ -213,6 +213,38 @@ std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim
   return split_views(x, native::chunk_sizes(x.size(dim), chunks), dim);
 }
 
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim) {
+  CAKE_CHECK(x.dim() > 0, "unbind: expected an input with at least one dimension, got a 0-d tensor");
+  const std::int64_t d = native::wrap_dim(dim, x.dim(), "unbind");
+  std::vector<Tensor> slices;
+  slices.reserve(static_cast<std::size_t>(x.size(d)));
+  for (std::int64_t i = 0; i < x.size(d); ++i) slices.push_back(select(x, d, i));
+  return slices;
+}
+
+// The result's length depends on the values, so they are read on the host (as PyTorch syncs
+// here too); the indices go back to x's device.
+Tensor nonzero(const Tensor& x) {
+  const Tensor hits = x.ne(0).to(kCPU).contiguous();
+  const bool* h = hits.data_ptr<bool>();
+  const std::int64_t n = hits.numel(), dims = x.dim();
+  std::vector<std::int64_t> coordinates;
+  for (std::int64_t flat = 0; flat < n; ++flat) {
+    if (!h[flat]) continue;
+    std::int64_t rest = flat;
+    const std::size_t first = coordinates.size();
+    coordinates.resize(first + static_cast<std::size_t>(dims));
+    for (std::int64_t d = dims - 1; d >= 0; --d) {
+      coordinates[first + static_cast<std::size_t>(d)] = rest % x.size(d);
+      rest /= x.size(d);
+    }
+  }
+  const auto found = dims == 0 ? static_cast<std::int64_t>(n == 1 && h[0]) : static_cast<std::int64_t>(coordinates.size()) / dims;
+  Tensor out = empty({found, dims}, kInt64);
+  std::copy(coordinates.begin(), coordinates.end(), out.data_ptr<std::int64_t>());
+  return out.to(x.device());
+}
+
 // ---- sorting -----------------------------------------------------------------------------------
 
 // The values are x read at the indices, so the gradient is scattered back by the indices.

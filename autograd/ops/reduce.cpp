@@ -141,6 +141,24 @@ Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
   return pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
 }
 
+// Whether any / every element over dims is nonzero: a count of the nonzero ones, compared with
+// 0 or with the number of elements counted. Bool, no grad (an empty dim gives false / true).
+namespace {
+Tensor nonzero_count(const Tensor& x, const Shape& dims, bool keepdim) {
+  return native::sum(x.ne(0).to(kInt64), dims, keepdim);
+}
+std::int64_t counted(const Tensor& x, const Shape& dims) {
+  if (dims.empty()) return x.numel();
+  std::int64_t n = 1;
+  for (std::int64_t d : dims) n *= x.size(native::wrap_dim(d, x.dim(), "all"));
+  return n;
+}
+}  // namespace
+Tensor any(const Tensor& x, const Shape& dims, bool keepdim) { return nonzero_count(x, dims, keepdim).gt(0); }
+Tensor all(const Tensor& x, const Shape& dims, bool keepdim) {
+  return nonzero_count(x, dims, keepdim).eq(counted(x, dims));
+}
+
 Tensor prod(const Tensor& x, const Shape& dims, bool keepdim) {
   return native::reduce(native::ReduceOp::Prod, x, dims, keepdim);
 }

@@ -136,6 +136,49 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
   return reshape(x, shape);
 }
 
+// Reverses each named dim by reading it through the index list n-1, ..., 0: index_select, so
+// the gradient is index_select's (the same reversal of the gradient).
+Tensor flip(const Tensor& x, const Shape& dims) {
+  std::vector<bool> flipped(static_cast<std::size_t>(x.dim()), false);
+  Tensor y = x;
+  for (std::int64_t given : dims) {
+    const std::int64_t d = native::wrap_dim(given, x.dim(), "flip");
+    CAKE_CHECK(!flipped[static_cast<std::size_t>(d)], "flip: dim ", d, " appears more than once in ", dims);
+    flipped[static_cast<std::size_t>(d)] = true;
+    const std::int64_t n = x.size(d);
+    y = index_select(y, d, arange(static_cast<double>(n - 1), -1.0, -1.0, kInt64).to(x.device()));
+  }
+  return y;
+}
+
+// Tiling as a view and one copy: x (with leading ones added to reach repeats.size() dims) is
+// viewed as [1, s0, 1, s1, ...], expanded to [r0, s0, r1, s1, ...] and reshaped to
+// [r0 s0, r1 s1, ...]. The gradient is expand's and reshape's: copies summed back.
+Tensor repeat(const Tensor& x, const Shape& repeats) {
+  CAKE_CHECK(static_cast<std::int64_t>(repeats.size()) >= x.dim(), "repeat: ", repeats.size(),
+             " repeat counts for a tensor of shape ", x.sizes(), "; give at least one per dimension");
+  const std::size_t n = repeats.size(), added = n - static_cast<std::size_t>(x.dim());
+  Shape interleaved, expanded, tiled;
+  for (std::size_t d = 0; d < n; ++d) {
+    CAKE_CHECK(repeats[d] >= 0, "repeat: counts must be >= 0, got ", repeats);
+    const std::int64_t size = d < added ? 1 : x.size(static_cast<std::int64_t>(d - added));
+    interleaved.push_back(1), interleaved.push_back(size);
+    expanded.push_back(repeats[d]), expanded.push_back(size);
+    tiled.push_back(repeats[d] * size);
+  }
+  return reshape(expand(reshape(x, interleaved), expanded), tiled);
+}
+
+// The last `shift` elements (modulo the size), then the rest: cat of two narrows, so the
+// gradient is rolled back by the same two pieces.
+Tensor roll(const Tensor& x, std::int64_t shift, std::int64_t dim) {
+  CAKE_CHECK(x.dim() > 0, "roll: expected an input with at least one dimension, got a 0-d tensor");
+  const std::int64_t d = native::wrap_dim(dim, x.dim(), "roll"), n = x.size(d);
+  const std::int64_t s = n == 0 ? 0 : ((shift % n) + n) % n;
+  if (s == 0) return clone(x);
+  return cat({narrow(x, d, n - s, s), narrow(x, d, 0, n - s)}, d);
+}
+
 Tensor contiguous(const Tensor& x) { return x.is_contiguous() ? x : clone(x); }
 
 Tensor clone(const Tensor& x) {

@@ -53,6 +53,16 @@ CAKE_GRADCHECK_CASES(core) {
       {"expand", [] { return inputs({{3, 1}}); }, [](const TensorList& x) { return x[0].expand({2, 3, 4}); }},
       {"flatten", [] { return inputs({{2, 3, 4}}); }, [](const TensorList& x) { return x[0].flatten(1); }},
       {"clone contiguous", [] { return inputs({{3, 4}}); }, [](const TensorList& x) { return x[0].t().contiguous().clone(); }},
+      {"flip two dims of a transposed input", [] { return inputs({{3, 4, 2}}); },
+       [](const TensorList& x) { return x[0].transpose(0, 1).flip({0, -1}); }},
+      {"repeat with an added leading dim", [] { return inputs({{2, 3}}); },
+       [](const TensorList& x) { return x[0].repeat({2, 1, 3}); }},
+      {"roll by a negative shift", [] { return inputs({{3, 5}}); }, [](const TensorList& x) { return x[0].roll(-2, 1); }},
+      {"unbind, pieces reweighted", [] { return inputs({{3, 4}}); },
+       [](const TensorList& x) {
+         auto rows = x[0].unbind(1);
+         return rows[0] * 2.0 + rows[3] * rows[1];
+       }},
       // reductions
       {"sum all", [] { return inputs({{3, 4}}); }, [](const TensorList& x) { return x[0].sum(); }},
       {"sum dims keepdim", [] { return inputs({{2, 3, 4}}); }, [](const TensorList& x) { return x[0].sum({0, 2}, true); }},

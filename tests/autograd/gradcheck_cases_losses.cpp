@@ -35,6 +35,14 @@ CAKE_GRADCHECK_CASES(losses) {
          return x;
        },  // |input - target| >= 0.2: differences never straddle the kink at 0
        [](const TensorList& x) { return F::l1_loss(x[0], x[1]); }},
+      // differences spread over [-3, 3]: both pieces of each curve (and the seam at beta / delta,
+      // where value and slope agree) are exercised
+      {"smooth_l1_loss beta 0.5", [] { return TensorList{randn({3, 4}, kFloat64), randn({3, 4}, kFloat64)}; },
+       [](const TensorList& x) { return F::smooth_l1_loss(x[0], x[1], Reduction::Mean, 0.5); }},
+      {"smooth_l1_loss sum, options", [] { return TensorList{randn({6}, kFloat64), randn({6}, kFloat64)}; },
+       [](const TensorList& x) { return F::smooth_l1_loss(x[0], x[1], F::SmoothL1LossFuncOptions(Reduction::Sum).beta(2.0)); }},
+      {"huber_loss delta 0.7 none", [] { return TensorList{randn({5}, kFloat64), randn({5}, kFloat64)}; },
+       [](const TensorList& x) { return F::huber_loss(x[0], x[1], Reduction::None, 0.7); }},
       // binary classification
       {"binary_cross_entropy", [] { return probabilities({{3, 4}, {3, 4}}); },
        [](const TensorList& x) { return F::binary_cross_entropy(x[0], x[1]); }},

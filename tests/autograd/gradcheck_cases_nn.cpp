@@ -1,6 +1,7 @@
 // Gradient-check rows for the neural-network ops (autograd/nn_ops.h): convolution, transposed
 // convolution, pooling, batch norm (training and evaluation), layer norm, softmax. float64, so
 // every row exercises Cake's fallback kernels (oneDNN has no float64).
+#include "cake/nn/functional.h"
 #include "gradcheck_table.h"
 
 using namespace cake;
@@ -14,6 +15,16 @@ Tensor transposed_input(const Shape& nchw) { return randn({nchw[0], nchw[1], nch
 
 CAKE_GRADCHECK_CASES(nn) {
   return {
+      // padding (nn/functional.h): a copy through index_select or cat, so each input element's
+      // gradient is the sum over the output positions that copy it
+      {"pad constant, one side cropped", [] { return inputs({{2, 3, 4}}); },
+       [](const TensorList& x) { return nn::functional::pad(x[0], {1, -1, 2, 0}, nn::functional::PadMode::Constant, 0.5); }},
+      {"pad reflect", [] { return TensorList{transposed_input({1, 2, 4, 3})}; },
+       [](const TensorList& x) { return nn::functional::pad(x[0], {2, 1, 1, 3}, nn::functional::PadMode::Reflect); }},
+      {"pad replicate", [] { return inputs({{2, 3, 3}}); },
+       [](const TensorList& x) { return nn::functional::pad(x[0], {3, 2}, nn::functional::PadMode::Replicate); }},
+      {"pad circular", [] { return inputs({{1, 2, 3, 4}}); },
+       [](const TensorList& x) { return nn::functional::pad(x[0], {4, 1, 0, 3}, nn::functional::PadMode::Circular); }},
       // convolution: input, weight, bias
       {"conv2d", [] { return inputs({{2, 3, 5, 5}, {4, 3, 3, 3}, {4}}); },
        [](const TensorList& x) { return conv2d(x[0], x[1], x[2]); }},

@@ -9,6 +9,7 @@
 using namespace cake;
 namespace F = cake::nn::functional;
 using cake::testing::values;
+using cake::testing::check_close;
 
 namespace {
 
@@ -163,6 +164,107 @@ TEST_CASE("FuncOptions of the functions with settings") {
   const std::vector<double> unit = values(F::normalize(tensor({3.0, 4.0}).reshape({1, 2}), F::NormalizeFuncOptions().dim(1)));
   CHECK(unit[0] == doctest::Approx(0.6));
   CHECK(unit[1] == doctest::Approx(0.8));
+}
+
+TEST_CASE("F::pad: the four modes against hand-written rows, as torch.nn.functional.pad") {
+  const Tensor row = tensor({1.0, 2.0, 3.0, 4.0}, {1, 1, 4});
+  using cake::testing::values;
+  CHECK(values(F::pad(row, F::PadFuncOptions({2, 1}))) == std::vector<double>{0, 0, 1, 2, 3, 4, 0});
+  CHECK(values(F::pad(row, F::PadFuncOptions({1, 1}).value(9.0))) == std::vector<double>{9, 1, 2, 3, 4, 9});
+  CHECK(values(F::pad(row, F::PadFuncOptions({-1, 1}))) == std::vector<double>{2, 3, 4, 0});  // a negative count crops
+  CHECK(values(F::pad(row, F::PadFuncOptions({2, 3}).mode(cake::kReflect))) ==
+        std::vector<double>{3, 2, 1, 2, 3, 4, 3, 2, 1});
+  CHECK(values(F::pad(row, F::PadFuncOptions({2, 1}).mode(cake::kReplicate))) == std::vector<double>{1, 1, 1, 2, 3, 4, 4});
+  CHECK(values(F::pad(row, F::PadFuncOptions({3, 4}).mode(cake::kCircular))) ==
+        std::vector<double>{2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4});
+  // Two dims, the last one first in the list: [[1, 2], [3, 4]] padded by 1 left, 0 right, 1 on top.
+  const Tensor square = tensor({1.0, 2.0, 3.0, 4.0}, {1, 2, 2});
+  const Tensor padded = F::pad(square, {1, 0, 1, 0});
+  CHECK(padded.sizes() == Shape({1, 3, 3}));
+  CHECK(values(padded) == std::vector<double>{0, 0, 0, 0, 1, 2, 0, 3, 4});
+  CHECK(values(F::pad(square, {1, 1, 1, 1}, F::PadMode::Replicate)) ==
+        std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
+  // Bad counts are refused with the shape and the rule.
+  CHECK(cake::testing::error_message([&] { F::pad(row, {4, 0}, F::PadMode::Reflect); }).find("below the size") !=
+        std::string::npos);
+  CHECK(cake::testing::error_message([&] { F::pad(row, {1, 1, 1}); }).find("pairs") != std::string::npos);
+  CHECK(cake::testing::error_message([&] { F::pad(row, {-3, -2}); }).find("[1, 1, 4]") != std::string::npos);
+}
+
+TEST_CASE("loss modules are their functions with options; F:: loss options; reduction constants") {
+  manual_seed(3);
+  const Tensor input = randn({4, 3}, kFloat64), target = randn({4, 3}, kFloat64);
+  nn::MSELoss mse;
+  CHECK(mse(input, target).item<double>() == doctest::Approx(F::mse_loss(input, target).item<double>()));
+  nn::MSELoss summed(nn::MSELossOptions(cake::kSum));
+  CHECK(summed(input, target).item<double>() == doctest::Approx(F::mse_loss(input, target, F::Reduction::Sum).item<double>()));
+  CHECK(F::mse_loss(input, target, F::MSELossFuncOptions(cake::kNone)).sizes() == Shape({4, 3}));
+  nn::L1Loss l1;
+  CHECK(l1(input, target).item<double>() == doctest::Approx((input - target).abs().mean().item<double>()));
+  // smooth L1 / Huber: one difference on each side of beta = delta = 1.
+  const Tensor a = tensor({0.5, 3.0}, {2}, kFloat64), b = zeros({2}, kFloat64);
+  CHECK(values(F::smooth_l1_loss(a, b, F::Reduction::None)) == std::vector<double>{0.125, 2.5});
+  CHECK(values(F::smooth_l1_loss(a, b, F::Reduction::None, 2.0)) == std::vector<double>{0.0625, 2.0});
+  CHECK(values(F::smooth_l1_loss(a, b, F::Reduction::None, 0.0)) == std::vector<double>{0.5, 3.0});
+  CHECK(values(F::huber_loss(a, b, F::Reduction::None, 2.0)) == std::vector<double>{0.125, 4.0});
+  nn::SmoothL1Loss smooth(nn::SmoothL1LossOptions().beta(2.0));
+  nn::HuberLoss huber(nn::HuberLossOptions(cake::kSum).delta(2.0));
+  CHECK(smooth(a, b).item<double>() == doctest::Approx((0.0625 + 2.0) / 2));
+  CHECK(huber(a, b).item<double>() == doctest::Approx(4.125));
+  // classification losses
+  const Tensor logits = randn({5, 4}, kFloat64);
+  const Tensor labels = tensor(std::vector<std::int64_t>{0, 3, 1, 1, 2}, {5});
+  nn::CrossEntropyLoss ce;
+  CHECK(ce(logits, labels).item<double>() == doctest::Approx(F::cross_entropy(logits, labels).item<double>()));
+  nn::CrossEntropyLoss ignoring(nn::CrossEntropyLossOptions().ignore_index(1).reduction(cake::kSum));
+  CHECK(ignoring(logits, labels).item<double>() ==
+        doctest::Approx(F::cross_entropy(logits, labels, F::Reduction::Sum, {}, 1).item<double>()));
+  nn::NLLLoss nll;
+  CHECK(nll(F::log_softmax(logits, 1), labels).item<double>() == doctest::Approx(ce(logits, labels).item<double>()));
+  const Tensor p = rand({6}, kFloat64) * 0.8 + 0.1, t = rand({6}, kFloat64);
+  nn::BCELoss bce;
+  CHECK(bce(p, t).item<double>() == doctest::Approx(F::binary_cross_entropy(p, t).item<double>()));
+  const Tensor z = randn({6}, kFloat64), pos = full({6}, 3.0, kFloat64);
+  nn::BCEWithLogitsLoss weighted(nn::BCEWithLogitsLossOptions().pos_weight(pos));
+  CHECK(weighted(z, t).item<double>() ==
+        doctest::Approx(F::binary_cross_entropy_with_logits(z, t, F::Reduction::Mean, {}, pos).item<double>()));
+  nn::KLDivLoss kl(nn::KLDivLossOptions(cake::kBatchMean));
+  const Tensor log_q = F::log_softmax(logits, 1), target_p = F::softmax(randn({5, 4}, kFloat64), 1);
+  CHECK(kl(log_q, target_p).item<double>() ==
+        doctest::Approx(F::kl_div(log_q, target_p, F::Reduction::BatchMean).item<double>()));
+  // A loss module trains like any other: its gradient is its function's.
+  const Tensor w = randn({3}, kFloat64).requires_grad_();
+  mse(w, zeros({3}, kFloat64)).backward();
+  check_close(w.grad(), w.detach() * (2.0 / 3.0));
+  std::ostringstream printed;
+  printed << *ce;
+  CHECK(printed.str().find("CrossEntropyLoss") != std::string::npos);
+}
+
+TEST_CASE("F:: options of pooling and cosine similarity; nn::utils") {
+  manual_seed(4);
+  const Tensor x = randn({2, 3, 6, 6});
+  check_close(F::max_pool2d(x, F::MaxPool2dFuncOptions(3).stride(2).padding(1)), F::max_pool2d(x, 3, 2, 1));
+  check_close(F::avg_pool2d(x, F::AvgPool2dFuncOptions(2).count_include_pad(false)), F::avg_pool2d(x, 2));
+  const Tensor u = randn({4, 5}), v = randn({4, 5});
+  check_close(F::cosine_similarity(u, v, F::CosineSimilarityFuncOptions().dim(0)), F::cosine_similarity(u, v, 0));
+  check_close(F::silu(u), u * u.sigmoid());
+
+  nn::Linear fc(3, 2);
+  const std::vector<Tensor> params = fc->parameters();
+  const Tensor flat = nn::utils::parameters_to_vector(params);
+  CHECK(flat.sizes() == Shape({8}));  // 6 weights, then 2 biases
+  check_close(flat.narrow(0, 0, 6), fc->weight.detach().reshape({6}));
+  nn::utils::vector_to_parameters(flat.detach() * 2.0, params);
+  check_close(fc->bias.detach(), flat.detach().narrow(0, 6, 2) * 2.0);
+  CHECK(fc->weight.requires_grad());
+  CHECK(cake::testing::error_message([&] { nn::utils::vector_to_parameters(zeros({7}), params); }).find("8") !=
+        std::string::npos);
+  (fc(randn({5, 3})).square().sum() * 100.0).backward();
+  const double norm = nn::utils::clip_grad_norm_(params, 1.0).item<double>();
+  CHECK(norm > 1.0);
+  CHECK(nn::utils::parameters_to_vector({fc->weight.grad(), fc->bias.grad()}).norm().item<double>() ==
+        doctest::Approx(1.0).epsilon(1e-4));
 }
 
 TEST_CASE("ModuleList, ModuleDict, modules, named_modules, children, apply") {

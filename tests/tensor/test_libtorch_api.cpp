@@ -81,6 +81,78 @@ TEST_CASE("member forms of free functions") {
   CHECK(a.to(kCPU).is_cpu());
 }
 
+TEST_CASE("member forms of sorting, splitting, scans and predicates") {
+  const Tensor a = matrix23();  // [[1, 5, 3], [4, 2, 6]]
+  auto [top, top_at] = a.topk(2, 1);
+  CHECK(values(top) == std::vector<double>{5, 3, 6, 4});
+  CHECK(values(top_at) == std::vector<double>{1, 2, 2, 0});
+  auto [sorted, order] = a.sort(1, /*descending=*/true);
+  CHECK(values(sorted) == std::vector<double>{5, 3, 1, 6, 4, 2});
+  CHECK(values(order) == std::vector<double>{1, 2, 0, 2, 0, 1});
+  CHECK(values(a.argsort(0)) == std::vector<double>{0, 1, 0, 1, 0, 1});
+  const std::vector<Tensor> halves = a.split(2, 1);
+  REQUIRE(halves.size() == 2);
+  CHECK(values(halves[1]) == std::vector<double>{3, 6});
+  CHECK(values(a.split({1, 2}, 1)[1]) == std::vector<double>{5, 3, 2, 6});
+  CHECK(values(a.split_with_sizes({2, 1}, 1)[0]) == std::vector<double>{1, 5, 4, 2});
+  CHECK(a.chunk(3, 1).size() == 3);
+  const std::vector<Tensor> rows = a.unbind();
+  REQUIRE(rows.size() == 2);
+  CHECK(values(rows[1]) == std::vector<double>{4, 2, 6});
+  CHECK(values(a.unbind(1)[2]) == std::vector<double>{3, 6});
+  CHECK(values(a.cumsum(1)) == std::vector<double>{1, 6, 9, 4, 6, 12});
+  CHECK(values((a / 4.0).floor()) == std::vector<double>{0, 1, 0, 1, 0, 1});
+  CHECK(values((a / 4.0).round()) == std::vector<double>{0, 1, 1, 1, 0, 2});  // half to even: 0.5 -> 0, 1.5 -> 2
+  CHECK(values(a.gt(2).logical_and(a.lt(5))) == std::vector<double>{0, 0, 1, 1, 0, 0});
+  CHECK(values(a.gt(4).logical_or(a.lt(2)).logical_not()) == std::vector<double>{0, 0, 1, 1, 1, 0});
+  CHECK(values((a - 3.0).log().isnan()) == std::vector<double>{1, 0, 0, 0, 1, 0});
+  CHECK(values((a - 3.0).log().isfinite()) == std::vector<double>{0, 1, 0, 1, 0, 1});
+  check_close(a.silu(), silu(a));
+  check_close(a.gelu(), gelu(a));
+  CHECK(a.scalar_type() == kFloat64);
+  CHECK(a.reshape_as(zeros({3, 2})).sizes() == Shape({3, 2}));
+}
+
+TEST_CASE("flip, repeat, nonzero, any / all and new_* tensors") {
+  const Tensor a = matrix23();  // [[1, 5, 3], [4, 2, 6]]
+  CHECK(values(a.flip({1})) == std::vector<double>{3, 5, 1, 6, 2, 4});
+  CHECK(values(a.flip({0, 1})) == std::vector<double>{6, 2, 4, 3, 5, 1});
+  CHECK(values(a.t().flip({-1})) == std::vector<double>{4, 1, 2, 5, 6, 3});
+  CHECK(error_message([&] { a.flip({1, -1}); }).find("more than once") != std::string::npos);
+  const Tensor tiled = a.repeat({2, 2});
+  CHECK(tiled.sizes() == Shape({4, 6}));
+  CHECK(values(tiled.select(0, 3)) == std::vector<double>{4, 2, 6, 4, 2, 6});
+  CHECK(a.repeat({3, 1, 1}).sizes() == Shape({3, 2, 3}));
+  CHECK(a.repeat({0, 1}).numel() == 0);
+  CHECK(error_message([&] { a.repeat({2}); }).find("[2, 3]") != std::string::npos);
+  CHECK(values(a.roll(1, 1)) == std::vector<double>{3, 1, 5, 6, 4, 2});
+  CHECK(values(a.roll(-4, 1)) == std::vector<double>{5, 3, 1, 2, 6, 4});  // -4 = -1 (mod 3)
+  CHECK(values(a.roll(2, 0)) == values(a));
+  CHECK(values(a.prod(1)) == std::vector<double>{15, 48});
+  const Tensor where_big = (a > 3.0).nonzero();
+  CHECK(where_big.dtype() == kInt64);
+  CHECK(where_big.sizes() == Shape({3, 2}));
+  CHECK(values(where_big) == std::vector<double>{0, 1, 1, 0, 1, 2});
+  CHECK(zeros({2, 2}).nonzero().sizes() == Shape({0, 2}));
+  CHECK(tensor({0.0, 7.0, 0.0}, {3}).nonzero().sizes() == Shape({1, 1}));
+  CHECK(a.gt(5).any().item<bool>());
+  CHECK_FALSE(a.gt(6).any().item<bool>());
+  CHECK(a.gt(0).all().item<bool>());
+  CHECK(values(a.gt(3).any(1)) == std::vector<double>{1, 1});
+  CHECK(values(a.gt(1.5).all(0)) == std::vector<double>{0, 1, 1});
+  CHECK(a.gt(3).all(1, /*keepdim=*/true).sizes() == Shape({2, 1}));
+  CHECK(any(a, {0, 1}).dtype() == kBool);
+  CHECK_FALSE(zeros({0}).any().item<bool>());  // nothing is nonzero in an empty tensor ...
+  CHECK(zeros({0}).all().item<bool>());        // ... and nothing fails to be
+  const Tensor like = a.new_full({4}, 2.5);
+  CHECK(like.dtype() == kFloat64);
+  CHECK(values(like) == std::vector<double>(4, 2.5));
+  CHECK(values(a.new_zeros({2})) == std::vector<double>{0, 0});
+  CHECK(values(a.new_ones({1, 2})) == std::vector<double>{1, 1});
+  CHECK(a.new_empty({3, 1}).sizes() == Shape({3, 1}));
+  CHECK(a.to(kFloat32).new_zeros({1}).dtype() == kFloat32);
+}
+
 TEST_CASE("Device from strings, kCPU and kCUDA") {
   CHECK(Device("cpu") == kCPU);
   CHECK(Device("cuda:1") == Device::cuda(1));
