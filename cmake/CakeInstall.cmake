@@ -4,6 +4,12 @@
 # works from another project.
 include(CMakePackageConfigHelpers)
 
+# The installed library keeps the run path to the folders of the libraries it was linked
+# against outside the system's (/usr/local/cuda/lib for CUDA, cuDNN and NCCL): not every machine
+# lists them in ld.so.conf, and without it a program that links the installed Cake fails at
+# link time ("undefined reference to cudaGetDevice@libcudart.so.13") and at run time.
+set_property(TARGET cake PROPERTY INSTALL_RPATH_USE_LINK_PATH TRUE)
+
 install(TARGETS cake EXPORT CakeTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
