@@ -160,5 +160,9 @@ Tensor dot(const Tensor& a, const Tensor& b);
 Tensor trace(const Tensor& x);
 // Squared Euclidean distances between rows: out[i][j] = |a_i - b_j|^2, via one GEMM.
 Tensor cdist_squared(const Tensor& a, const Tensor& b);
+// p-norm distances between rows, as torch.cdist: a [P, M], b [R, M] -> [P, R] (or batched
+// [B, P, M], [B, R, M] -> [B, P, R]); p > 0, or infinity for the largest coordinate gap. p = 2
+// is sqrt(cdist_squared), one GEMM. The gradient of a zero distance is 0, as PyTorch's.
+Tensor cdist(const Tensor& a, const Tensor& b, double p = 2.0);
 
 }  // namespace cake

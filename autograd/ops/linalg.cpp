@@ -8,6 +8,9 @@
 // own backward, also written as GEMMs. In a create_graph backward (create_graph_active()),
 // each backward is composed of differentiable ops instead (matmul, transpose, sum_to), so
 // that it is recorded and can be differentiated again.
+#include <cmath>
+#include <vector>
+
 #include "cake/autograd/autocast.h"
 #include "cake/autograd/function.h"
 #include "cake/autograd/ops.h"
@@ -236,6 +239,33 @@ Tensor cdist_squared(const Tensor& a, const Tensor& b) {
            });
   }
   return y;
+}
+
+// sqrt where the squared (or p-th power) sum is positive, 0 elsewhere, without the infinite
+// slope of sqrt at 0 reaching the inputs: the root is taken of 1 where the sum is 0.
+namespace {
+Tensor root_where_positive(const Tensor& total, double p) {
+  const Tensor positive = total.detach().gt(0.0);
+  const Tensor safe = where(positive, total, ones_like(total));
+  return where(positive, p == 2.0 ? sqrt(safe) : pow(safe, 1.0 / p), zeros_like(total));
+}
+}  // namespace
+
+Tensor cdist(const Tensor& a, const Tensor& b, double p) {
+  CAKE_CHECK(a.dim() == b.dim() && (a.dim() == 2 || a.dim() == 3) && a.size(-1) == b.size(-1) &&
+                 (a.dim() == 2 || a.size(0) == b.size(0)),
+             "cdist: expected rows a [P, M] and b [R, M] (or [B, P, M] and [B, R, M]), got shapes ", a.sizes(), " and ",
+             b.sizes());
+  CAKE_CHECK(p > 0.0, "cdist: p must be > 0 (or infinity), got ", p);
+  if (a.dim() == 3) {
+    std::vector<Tensor> per_batch;
+    for (std::int64_t i = 0; i < a.size(0); ++i) per_batch.push_back(cdist(a.select(0, i), b.select(0, i), p));
+    return stack(per_batch, 0);
+  }
+  if (p == 2.0) return root_where_positive(cdist_squared(a, b).clamp_min(0.0), 2.0);
+  const Tensor gaps = (a.unsqueeze(1) - b.unsqueeze(0)).abs();  // [P, R, M]
+  if (std::isinf(p)) return amax(gaps, {2});
+  return root_where_positive(gaps.pow(p).sum({2}), p);
 }
 
 }  // namespace cake

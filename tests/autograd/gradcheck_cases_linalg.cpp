@@ -1,6 +1,8 @@
 // Gradient-check rows for the matrix products (autograd/ops/linalg.cpp): matmul in every
 // shape case (matrices, batches with broadcasting, vectors, transposed views), mm, bmm,
-// addmm, outer, dot, trace and cdist_squared; matmul and addmm inside an autocast scope.
+// addmm, outer, dot, trace, cdist_squared and cdist; matmul and addmm inside an autocast scope.
+#include <limits>
+
 #include "gradcheck_table.h"
 
 using namespace cake;
@@ -62,5 +64,12 @@ CAKE_GRADCHECK_CASES(linalg) {
        [](const TensorList& x) { return cdist_squared(x[0], x[1]); }},
       {"cdist_squared transposed", [] { return inputs({{3, 4}, {3, 2}}); },
        [](const TensorList& x) { return cdist_squared(x[0].t(), x[1].t()); }},
+      // cdist: random rows are never at distance 0, and their coordinate gaps never tie (p = inf)
+      {"cdist p=2", [] { return inputs({{4, 3}, {5, 3}}); }, [](const TensorList& x) { return cdist(x[0], x[1]); }},
+      {"cdist p=1 batched", [] { return inputs({{2, 3, 4}, {2, 2, 4}}); },
+       [](const TensorList& x) { return cdist(x[0], x[1], 1.0); }},
+      {"cdist p=3", [] { return inputs({{3, 2}, {4, 2}}); }, [](const TensorList& x) { return cdist(x[0], x[1], 3.0); }},
+      {"cdist p=inf", [] { return inputs({{3, 4}, {2, 4}}); },
+       [](const TensorList& x) { return cdist(x[0], x[1], std::numeric_limits<double>::infinity()); }},
   };
 }

@@ -1,5 +1,7 @@
 // test_libtorch_api.cpp: the libtorch spellings of the Tensor API (issue 13, "Tensors"): each
 // check below fails to compile or fails its assertion without the spelling it names.
+#include <cmath>
+#include <limits>
 #include <sstream>
 #include <tuple>
 
@@ -151,6 +153,32 @@ TEST_CASE("flip, repeat, nonzero, any / all and new_* tensors") {
   CHECK(values(a.new_ones({1, 2})) == std::vector<double>{1, 1});
   CHECK(a.new_empty({3, 1}).sizes() == Shape({3, 1}));
   CHECK(a.to(kFloat32).new_zeros({1}).dtype() == kFloat32);
+}
+
+TEST_CASE("cdist: p-norm distances against a direct loop; a zero distance has gradient 0") {
+  manual_seed(5);
+  const Tensor a = randn({4, 3}, kFloat64), b = randn({5, 3}, kFloat64);
+  for (const double p : {1.0, 2.0, 3.0, std::numeric_limits<double>::infinity()}) {
+    const Tensor d = cdist(a, b, p);
+    REQUIRE(d.sizes() == Shape({4, 5}));
+    for (std::int64_t i = 0; i < 4; ++i)
+      for (std::int64_t j = 0; j < 5; ++j) {
+        double total = 0, largest = 0;
+        for (std::int64_t k = 0; k < 3; ++k) {
+          const double gap = std::abs(a[i][k].item<double>() - b[j][k].item<double>());
+          total += std::pow(gap, p == 1.0 || p == 3.0 ? p : 2.0);
+          largest = std::max(largest, gap);
+        }
+        const double expected = std::isinf(p) ? largest : std::pow(total, 1.0 / (p == 1.0 || p == 3.0 ? p : 2.0));
+        CHECK(d[i][j].item<double>() == doctest::Approx(expected).epsilon(1e-9));
+      }
+  }
+  CHECK(cdist(a.unsqueeze(0), b.unsqueeze(0)).sizes() == Shape({1, 4, 5}));
+  const Tensor x = tensor({1.0, 2.0, 3.0, 5.0}, {2, 2}, kFloat64).requires_grad_();
+  cdist(x, x.detach()).sum().backward();  // the diagonal is 0: no NaN, no infinite slope
+  CHECK(values(x.grad().isfinite()) == std::vector<double>(4, 1));
+  CHECK(error_message([&] { cdist(a, randn({5, 2}, kFloat64)); }).find("[5, 2]") != std::string::npos);
+  CHECK(error_message([&] { cdist(a, b, 0.0); }).find("p must be") != std::string::npos);
 }
 
 TEST_CASE("Device from strings, kCPU and kCUDA") {
