@@ -22,6 +22,8 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <string>
+#include <thread>
 
 #include "cake/cuda/cuda.h"
 #include "cake/data/file_io.h"
@@ -238,26 +240,36 @@ bool same_device(const std::string& a, const std::string& b) {
 // in another order with another thread count), so only the same ones continue a run bit for bit
 // as if it had never stopped. Another choice is allowed (the run may move to another machine)
 // and said once.
-void continue_where_recorded(const nlohmann::json& recorded, RunOptions& options) {
+// Returns whether the device was taken from the record (for resolve_device's refusal to say so).
+bool continue_where_recorded(const nlohmann::json& recorded, RunOptions& options) {
   const auto recorded_threads = recorded.contains("threads") && recorded["threads"].is_number_integer()
                                     ? recorded["threads"].get<std::int64_t>()
                                     : std::int64_t{0};
   const std::string recorded_device =
       recorded.contains("device") && recorded["device"].is_string() ? recorded["device"].get<std::string>() : "";
   std::vector<std::string> changes;
-  if (options.threads == 0 && recorded_threads >= 1 && recorded_threads <= 1024)
+  if (options.threads == 0 && recorded_threads >= 1 && recorded_threads <= 1024) {
     options.threads = static_cast<int>(recorded_threads);
-  else if (options.threads > 0 && recorded_threads > 0 && options.threads != recorded_threads)
+    const unsigned cores = std::thread::hardware_concurrency();
+    if (cores > 0 && recorded_threads > cores && !options.quiet)
+      std::cerr << "cake: note: the run used " << recorded_threads << " threads and continues with them on this "
+                << cores << "-core machine; --threads " << cores << " is faster, but its numbers differ in the last "
+                << "bits from a run never stopped\n";
+  } else if (options.threads > 0 && recorded_threads > 0 && options.threads != recorded_threads) {
     changes.push_back("threads " + std::to_string(recorded_threads) + " -> " + std::to_string(options.threads));
+  }
+  const bool device_from_record = options.device.empty() && !recorded_device.empty();
   if (options.device.empty())
     options.device = recorded_device;
   else if (!recorded_device.empty() && !same_device(options.device, recorded_device))
     changes.push_back("device " + recorded_device + " -> " + options.device);
-  if (changes.empty() || options.quiet) return;
-  std::string list;
-  for (const std::string& c : changes) list += (list.empty() ? "" : ", ") + c;
-  std::cerr << "cake: note: --resume with " << list << ": training continues, but its numbers will differ in the "
-            << "last bits from a run never stopped\n";
+  if (!changes.empty() && !options.quiet) {
+    std::string list;
+    for (const std::string& c : changes) list += (list.empty() ? "" : ", ") + c;
+    std::cerr << "cake: note: --resume with " << list << ": training continues, but its numbers will differ in the "
+              << "last bits from a run never stopped\n";
+  }
+  return device_from_record;
 }
 
 // Where a rank other than 0 writes (its outputs are rank 0's, so nobody reads them).
@@ -321,6 +333,7 @@ int run_command(const RunOptions& given) {
   OutputRequest request{.out = options.out, .algorithm = algorithm.name, .overwrite = options.overwrite,
                         .resume = options.resume};
   nlohmann::json recorded;
+  bool device_from_record = false;
   nlohmann::json base_params = config.params;
   std::optional<std::uint64_t> config_seed = config.seed;
   if (options.resume) {
@@ -342,7 +355,7 @@ int run_command(const RunOptions& given) {
       options.data = recorded["data"].get<std::string>();
     if (options.labels.empty() && recorded.contains("labels") && recorded["labels"].is_string())
       options.labels = recorded["labels"].get<std::string>();
-    continue_where_recorded(recorded, options);
+    device_from_record = continue_where_recorded(recorded, options);
   }
   if (options.device.empty()) options.device = "cpu";
   if (options.data.empty()) throw UsageError("--data is required (a named data set or a file; see cake run --help)");
@@ -351,7 +364,13 @@ int run_command(const RunOptions& given) {
   ctx.algorithm = algorithm.name;
   ctx.params = resolve_params(algorithm, base_params, options.assignments);
   ctx.seed = options.seed.value_or(config_seed.value_or(0));
-  ctx.device = resolve_device(options.device, algorithm.name);
+  try {
+    ctx.device = resolve_device(options.device, algorithm.name);
+  } catch (const UsageError& e) {
+    if (!device_from_record) throw;
+    throw UsageError(std::string(e.what()) + " (the device the run in " + options.out +
+                     " used; --device cpu continues it on the CPU)");
+  }
   ctx.quiet = options.quiet;
   if (options.resume) {
     const std::vector<std::string> conflicts = resume_conflicts(recorded, algorithm, ctx, options);

@@ -247,7 +247,10 @@ TEST_CASE("--resume continues with the run's own thread count and device; anothe
   REQUIRE(cake_cli(three_threads + " epochs=2 --out part3").code == 0);
   const CliResult resumed = cake_cli("run conv-autoencoder --out part3 --resume --set epochs=3");
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
-  CHECK(resumed.err.find("note") == std::string::npos);
+  CHECK(resumed.err.find("--resume with") == std::string::npos);  // nothing changed ...
+  // ... but a machine with fewer cores than the run's threads is told what --threads would cost.
+  const bool fewer_cores = std::thread::hardware_concurrency() < 3;
+  CHECK((resumed.err.find("continues with them on this") != std::string::npos) == fewer_cores);
   check_same_run(scratch() / "whole3", scratch() / "part3");
   json config = read_json(scratch() / "part3" / "config.json");
   CHECK(config["threads"] == 3);
@@ -266,6 +269,17 @@ TEST_CASE("--resume continues with the run's own thread count and device; anothe
   REQUIRE(config["resumes"].size() == 2);
   CHECK(config["resumes"][1]["threads"] == 1);
   CHECK(cake_cli("run conv-autoencoder --out part3 --resume --quiet --threads 2 --set epochs=5").err.empty());
+
+  // A run recorded on a GPU, resumed where there is none (or no CUDA build): the refusal says the
+  // device came from the run and how to continue on the CPU.
+  json on_gpu = read_json(scratch() / "part3" / "config.json");
+  on_gpu["device"] = "cuda:0";
+  std::ofstream(scratch() / "part3" / "config.json") << on_gpu.dump(2);
+  const CliResult no_gpu = cake_cli("run conv-autoencoder --out part3 --resume --set epochs=6");
+  if (no_gpu.code != 0) {  // a machine with a GPU continues there instead
+    CHECK(no_gpu.code == 2);
+    CHECK(no_gpu.err.find("the device the run in part3 used; --device cpu continues it on the CPU") != std::string::npos);
+  }
 }
 
 TEST_CASE("Ctrl-C stops training at a safe point: exit 130, an 'interrupted' event, then --resume finishes exactly") {
