@@ -1,5 +1,5 @@
 // libtorch_mlp: an MLP classifier written as one would with libtorch (cake:: for torch::):
-// holder members, CAKE_MODULE, builder options, Adam with a StepLR schedule.
+// holder members, CAKE_MODULE, builder options, a loss module, Adam with a StepLR schedule.
 //
 // The data are digits-like 8 x 8 images made here: four stroke patterns (a bar, a column, a
 // diagonal, a ring) with random shifts of brightness and Gaussian noise, so the program needs
@@ -53,16 +53,14 @@ int main() {
   cake::optim::Adam optimizer(model->parameters(), cake::optim::AdamOptions(1e-2).weight_decay(1e-5));
   cake::optim::StepLR scheduler(optimizer, /*step_size=*/4, /*gamma=*/0.5);
 
+  nn::CrossEntropyLoss criterion;
   const std::int64_t batch = 50, n = train_x.size(0);
   for (int epoch = 0; epoch < 8; ++epoch) {
     model->train();
-    cake::Tensor order = cake::randperm(n);
     double total = 0.0;
-    for (std::int64_t start = 0; start < n; start += batch) {
-      cake::Tensor index = order.narrow(0, start, std::min(batch, n - start));
+    for (const cake::Tensor& index : cake::randperm(n).split(batch)) {  // shuffled batches of 50
       optimizer.zero_grad();
-      cake::Tensor loss = F::cross_entropy(model(cake::index_select(train_x, 0, index)),
-                                           cake::index_select(train_y, 0, index));
+      cake::Tensor loss = criterion(model(train_x.index_select(0, index)), train_y.index_select(0, index));
       loss.backward();
       optimizer.step();
       total += loss.item<double>();
