@@ -51,6 +51,8 @@ Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 Tensor sign(const Tensor& x);   // no grad
 Tensor floor(const Tensor& x);  // no grad
+Tensor ceil(const Tensor& x);   // no grad
+Tensor trunc(const Tensor& x);  // no grad: towards zero
 Tensor round(const Tensor& x);  // no grad
 // Comparisons and predicates: bool tensors, no grad.
 Tensor eq(const Tensor& a, const Tensor& b);

@@ -111,6 +111,8 @@ Tensor Tensor::silu() const { return cake::silu(*this); }
 Tensor Tensor::gelu() const { return cake::gelu(*this); }
 Tensor Tensor::floor() const { return cake::floor(*this); }
 Tensor Tensor::round() const { return cake::round(*this); }
+Tensor Tensor::ceil() const { return cake::ceil(*this); }
+Tensor Tensor::trunc() const { return cake::trunc(*this); }
 Tensor Tensor::isnan() const { return cake::isnan(*this); }
 Tensor Tensor::isfinite() const { return cake::isfinite(*this); }
 Tensor Tensor::logical_not() const { return cake::logical_not(*this); }

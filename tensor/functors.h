@@ -41,11 +41,23 @@ struct Square { template <class T> CAKE_HD T operator()(T x) const { return x * 
 struct Tanh { template <class T> CAKE_HD T operator()(T x) const { return std::tanh(x); } };
 struct Sin { template <class T> CAKE_HD T operator()(T x) const { return std::sin(x); } };
 struct Cos { template <class T> CAKE_HD T operator()(T x) const { return std::cos(x); } };
-// Integers are already whole: floor and round return them unchanged, as in PyTorch.
+// Integers are already whole: floor, ceil, trunc and round return them unchanged, as in PyTorch.
 struct Floor {
   template <class T> CAKE_HD T operator()(T x) const {
     if constexpr (std::is_integral_v<T>) return x;
     else return std::floor(x);
+  }
+};
+struct Ceil {
+  template <class T> CAKE_HD T operator()(T x) const {
+    if constexpr (std::is_integral_v<T>) return x;
+    else return std::ceil(x);
+  }
+};
+struct Trunc {  // towards zero
+  template <class T> CAKE_HD T operator()(T x) const {
+    if constexpr (std::is_integral_v<T>) return x;
+    else return std::trunc(x);
   }
 };
 struct Round {  // halves to even (the current rounding mode), as torch.round

@@ -203,6 +203,8 @@ class Tensor {
   Tensor gelu() const;
   Tensor floor() const;                         // no grad
   Tensor round() const;                         // no grad
+  Tensor ceil() const;                          // no grad
+  Tensor trunc() const;                         // no grad
   Tensor isnan() const;                         // bool, no grad
   Tensor isfinite() const;
   Tensor logical_not() const;

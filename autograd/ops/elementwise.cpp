@@ -364,6 +364,8 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
 Tensor sign(const Tensor& x) { return native::unary(UnaryOp::Sign, x); }
 Tensor floor(const Tensor& x) { return native::unary(UnaryOp::Floor, x); }
 Tensor round(const Tensor& x) { return native::unary(UnaryOp::Round, x); }
+Tensor ceil(const Tensor& x) { return native::unary(UnaryOp::Ceil, x); }
+Tensor trunc(const Tensor& x) { return native::unary(UnaryOp::Trunc, x); }
 Tensor eq(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::Eq, a, b); }
 Tensor ne(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::Ne, a, b); }
 Tensor lt(const Tensor& a, const Tensor& b) { return native::binary(BinaryOp::Lt, a, b); }

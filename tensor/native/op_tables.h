@@ -82,6 +82,8 @@ constexpr bool operand_accepts(OperandRule rule) {
   X(Sin,        "sin",         Floating, Same, 0)      \
   X(Cos,        "cos",         Floating, Same, 0)      \
   X(Floor,      "floor",       NoBool,   Same, 0)      \
+  X(Ceil,       "ceil",        NoBool,   Same, 0)      \
+  X(Trunc,      "trunc",       NoBool,   Same, 0)      \
   X(Round,      "round",       NoBool,   Same, 0)      \
   X(Reciprocal, "reciprocal",  Floating, Same, 0)      \
   X(Erf,        "erf",         Floating, Same, 0)      \

@@ -105,6 +105,8 @@ TEST_CASE("member forms of sorting, splitting, scans and predicates") {
   CHECK(values(a.cumsum(1)) == std::vector<double>{1, 6, 9, 4, 6, 12});
   CHECK(values((a / 4.0).floor()) == std::vector<double>{0, 1, 0, 1, 0, 1});
   CHECK(values((a / 4.0).round()) == std::vector<double>{0, 1, 1, 1, 0, 2});  // half to even: 0.5 -> 0, 1.5 -> 2
+  CHECK(values((a / 4.0).ceil()) == std::vector<double>{1, 2, 1, 1, 1, 2});
+  CHECK(values((a / -4.0).trunc()) == std::vector<double>{-0.0, -1, -0.0, -1, -0.0, -1});
   CHECK(values(a.gt(2).logical_and(a.lt(5))) == std::vector<double>{0, 0, 1, 1, 0, 0});
   CHECK(values(a.gt(4).logical_or(a.lt(2)).logical_not()) == std::vector<double>{0, 0, 1, 1, 1, 0});
   CHECK(values((a - 3.0).log().isnan()) == std::vector<double>{1, 0, 0, 0, 1, 0});

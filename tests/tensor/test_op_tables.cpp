@@ -204,14 +204,17 @@ TEST_CASE("op tables: every reduction row's dtype and empty rules hold") {
   }
 }
 
-TEST_CASE("floor and round keep integers (and their dtype) unchanged, as in PyTorch") {
+TEST_CASE("floor, ceil, trunc and round keep integers (and their dtype) unchanged, as in PyTorch") {
   const Tensor i = tensor({-3.0, 0.0, 7.0}, {3}, kInt64);
-  for (UnaryOp op : {UnaryOp::Floor, UnaryOp::Round}) {
+  for (UnaryOp op : {UnaryOp::Floor, UnaryOp::Ceil, UnaryOp::Trunc, UnaryOp::Round}) {
     const Tensor y = unary(op, i);
     CHECK(y.dtype() == kInt64);
     CHECK(values(y) == values(i));
   }
   CHECK(values(unary(UnaryOp::Round, tensor({0.5, 1.5, -2.5}, {3}, kFloat32))) == std::vector<double>{0, 2, -2});
+  const Tensor f = tensor({-1.5, -0.5, 0.5, 2.0}, {4}, kFloat32);
+  CHECK(values(unary(UnaryOp::Ceil, f)) == std::vector<double>{-1, -0.0, 1, 2});
+  CHECK(values(unary(UnaryOp::Trunc, f)) == std::vector<double>{-1, -0.0, 0, 2});
 }
 
 TEST_CASE("integer pow is exact, wraps on overflow, and truncates negative exponents, as in PyTorch") {
