@@ -248,7 +248,11 @@ Tensor pad(const Tensor& x, const Shape& pad, PadMode mode, double value) {
       y = pad_constant(y, d, before, after, value);
       continue;
     }
-    const std::int64_t limit = mode == PadMode::Reflect ? size - 1 : (mode == PadMode::Circular ? size : std::numeric_limits<std::int64_t>::max());
+    // Reflect mirrors about the edge element, so it has size - 1 others to copy; Circular wraps
+    // once at most; Replicate may repeat the edge any number of times.
+    std::int64_t limit = std::numeric_limits<std::int64_t>::max();
+    if (mode == PadMode::Reflect) limit = size - 1;
+    if (mode == PadMode::Circular) limit = size;
     CAKE_CHECK(before >= 0 && after >= 0 && size > 0 && before <= limit && after <= limit, "pad: ", mode_name(mode),
                " padding of (", before, ", ", after, ") for dim ", d, " of size ", size, " of the input of shape ",
                x.sizes(), (mode == PadMode::Reflect ? ": each count must be below the size"

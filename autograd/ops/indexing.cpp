@@ -239,7 +239,9 @@ Tensor nonzero(const Tensor& x) {
       rest /= x.size(d);
     }
   }
-  const auto found = dims == 0 ? static_cast<std::int64_t>(n == 1 && h[0]) : static_cast<std::int64_t>(coordinates.size()) / dims;
+  // A 0-d x has no coordinates to count by: it is one element, nonzero or not.
+  const std::int64_t found =
+      dims == 0 ? static_cast<std::int64_t>(n == 1 && h[0]) : static_cast<std::int64_t>(coordinates.size()) / dims;
   Tensor out = empty({found, dims}, kInt64);
   std::copy(coordinates.begin(), coordinates.end(), out.data_ptr<std::int64_t>());
   return out.to(x.device());
