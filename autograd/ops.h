@@ -123,6 +123,11 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);
 // out = x with src's values added at index along dim (out-of-place; differentiable in x, src).
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+// out = x with src's values (or the scalar value) written at index along dim, as torch.scatter:
+// out[i][j] = src[i][j] at i = index[i][j] (dim 0). Differentiable in x (zero where written)
+// and src (the gradient read back at index). Of repeated indices one value lands (native/indexing.h).
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, Scalar value);
 Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value);
 Tensor masked_select(const Tensor& x, const Tensor& mask);  // 1-D

@@ -7,6 +7,7 @@
 #include "cake/autograd/ops.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/indexing.h"
 
 namespace cake {
 
@@ -87,6 +88,14 @@ Tensor Tensor::matmul(const Tensor& o) const { return cake::matmul(*this, o); }
 Tensor Tensor::mm(const Tensor& o) const { return cake::mm(*this, o); }
 Tensor Tensor::gather(std::int64_t d, const Tensor& index) const { return cake::gather(*this, d, index); }
 Tensor Tensor::index_select(std::int64_t d, const Tensor& index) const { return cake::index_select(*this, d, index); }
+Tensor Tensor::scatter(std::int64_t d, const Tensor& index, const Tensor& src) const { return cake::scatter(*this, d, index, src); }
+Tensor Tensor::scatter(std::int64_t d, const Tensor& index, Scalar value) const { return cake::scatter(*this, d, index, value); }
+Tensor Tensor::scatter_add(std::int64_t d, const Tensor& index, const Tensor& src) const {
+  return cake::scatter_add(*this, d, index, src);
+}
+Tensor Tensor::index_add(std::int64_t d, const Tensor& index, const Tensor& source, Scalar alpha) const {
+  return cake::index_add(*this, d, index, source, alpha);
+}
 Tensor Tensor::masked_fill(const Tensor& mask, Scalar value) const { return cake::masked_fill(*this, mask, value); }
 Tensor Tensor::softmax(std::int64_t d) const { return cake::softmax(*this, d); }
 Tensor Tensor::log_softmax(std::int64_t d) const { return cake::log_softmax(*this, d); }
@@ -180,6 +189,35 @@ Tensor& Tensor::clamp_(std::optional<double> lo, std::optional<double> hi) {
   check_inplace(*this, "clamp_");
   native::unary_(native::UnaryOp::Clamp, *this,
                  {lo.value_or(-std::numeric_limits<double>::infinity()), hi.value_or(std::numeric_limits<double>::infinity())});
+  return *this;
+}
+// The in-place scatters are not recorded either: a source that requires grad would lose its
+// gradient without a word, so it is refused as the destination is.
+static void check_inplace_source(const Tensor& src, const char* op) {
+  CAKE_CHECK(!(GradMode::is_enabled() && src.requires_grad()), op,
+             ": the source requires grad, which an in-place operation does not record; use the out-of-place form");
+}
+Tensor& Tensor::scatter_(std::int64_t d, const Tensor& index, const Tensor& src) {
+  check_inplace(*this, "scatter_");
+  check_inplace_source(src, "scatter_");
+  native::scatter_(*this, d, index, src);
+  return *this;
+}
+Tensor& Tensor::scatter_(std::int64_t d, const Tensor& index, Scalar value) {
+  check_inplace(*this, "scatter_");
+  native::scatter_(*this, d, index, value);
+  return *this;
+}
+Tensor& Tensor::scatter_add_(std::int64_t d, const Tensor& index, const Tensor& src) {
+  check_inplace(*this, "scatter_add_");
+  check_inplace_source(src, "scatter_add_");
+  native::scatter_add_(*this, d, index, src);
+  return *this;
+}
+Tensor& Tensor::index_add_(std::int64_t d, const Tensor& index, const Tensor& source, Scalar alpha) {
+  check_inplace(*this, "index_add_");
+  check_inplace_source(source, "index_add_");
+  native::index_add_(*this, d, index, source, alpha);
   return *this;
 }
 Tensor& Tensor::masked_fill_(const Tensor& mask, Scalar value) {

@@ -196,6 +196,13 @@ class Tensor {
   Tensor mm(const Tensor& other) const;
   Tensor gather(std::int64_t dim, const Tensor& index) const;
   Tensor index_select(std::int64_t dim, const Tensor& index) const;
+  // x.scatter(1, index, src): a copy with src[i][j] written at [i][index[i][j]] (torch.scatter);
+  // a scalar value in place of src writes that value. scatter_add adds instead; index_add adds
+  // alpha * the slices of source at the 1-D index's slices.
+  Tensor scatter(std::int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor scatter(std::int64_t dim, const Tensor& index, Scalar value) const;
+  Tensor scatter_add(std::int64_t dim, const Tensor& index, const Tensor& src) const;
+  Tensor index_add(std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1) const;
   Tensor masked_fill(const Tensor& mask, Scalar value) const;
   Tensor softmax(std::int64_t dim) const;
   Tensor log_softmax(std::int64_t dim) const;
@@ -300,6 +307,10 @@ class Tensor {
   Tensor& div_(Scalar other);
   Tensor& clamp_(std::optional<double> min, std::optional<double> max);
   Tensor& masked_fill_(const Tensor& mask, Scalar value);
+  Tensor& scatter_(std::int64_t dim, const Tensor& index, const Tensor& src);
+  Tensor& scatter_(std::int64_t dim, const Tensor& index, Scalar value);
+  Tensor& scatter_add_(std::int64_t dim, const Tensor& index, const Tensor& src);
+  Tensor& index_add_(std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1);
   Tensor& uniform_(double low = 0.0, double high = 1.0);
   Tensor& normal_(double mean = 0.0, double std = 1.0);
   Tensor& bernoulli_(double p);

@@ -5,8 +5,11 @@
 // the same indices, and what adds at some indices receives its gradient by reading there.
 //   gather        <->  scatter_add        index_select  <->  index_add
 //   masked_select <->  masked_scatter     cat           <->  narrow (split is cat's adjoint)
+//   scatter: src's gradient is read back with gather; x's is zeroed where scatter wrote
 // sort and topk read x at their indices, so their values' gradient is scattered back the same
 // way. Integer outputs (indices, counts, one_hot) never carry a gradient.
+#include <algorithm>
+
 #include "cake/autograd/function.h"
 #include "cake/autograd/ops.h"
 #include "cake/tensor/creation.h"
@@ -38,6 +41,15 @@ Tensor scatter_back(const Tensor& g, const Shape& shape, std::int64_t dim, const
   return grad;
 }
 
+// scatter and scatter_add read src only within index's extent (src may be larger, as in
+// PyTorch): that part is cut out with narrow, so the rest of src gets a zero gradient.
+Tensor src_at_index_extent(const Tensor& src, const Tensor& index) {
+  Tensor used = src;
+  for (std::int64_t d = 0; d < std::min(src.dim(), index.dim()); ++d)
+    if (src.size(d) > index.size(d)) used = narrow(used, d, 0, index.size(d));
+  return used;
+}
+
 // A gradient g for an input that was converted to g's dtype on the way in goes back to the
 // input's dtype.
 Tensor as_input_dtype(const Tensor& g, DType dtype) { return to(g, g.device(), dtype); }
@@ -60,13 +72,39 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
 
 // out = x; out[index[i][j]][j] += src[i][j] (dim 0 case). d out/d x = identity;
 // d out/d src = gather(g, dim, index).
-Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& source) {
+  const Tensor src = src_at_index_extent(source, index);
   Tensor y = native::scatter_add(x, dim, index, src);
   if (needs_grad({x, src})) {
     record("ScatterAddBackward", {x, src}, {y},
            [dim, t = src.dtype(), idx = SavedTensor(index)](const TensorList& g) {
              return TensorList{g[0], as_input_dtype(gather(g[0], dim, idx.get()), t)};
            });
+  }
+  return y;
+}
+
+// out = x; out[index[i][j]][j] = src[i][j] (dim 0 case). The written elements of x no longer
+// reach out, so x's gradient is g with zeros scattered there; each src element's gradient is the
+// g at the element it was written to, gather(g, dim, index) (for repeated indices the same g for
+// every duplicate, whichever landed, as PyTorch defines it).
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& source) {
+  const Tensor src = src_at_index_extent(source, index);
+  Tensor y = native::scatter(x, dim, index, src);
+  if (needs_grad({x, src})) {
+    record("ScatterBackward", {x, src}, {y}, [dim, t = src.dtype(), idx = SavedTensor(index)](const TensorList& g) {
+      return TensorList{scatter(g[0], dim, idx.get(), Scalar(0)), as_input_dtype(gather(g[0], dim, idx.get()), t)};
+    });
+  }
+  return y;
+}
+
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, Scalar value) {
+  Tensor y = native::scatter(x, dim, index, value);
+  if (needs_grad({x})) {
+    record("ScatterBackward", {x}, {y}, [dim, idx = SavedTensor(index)](const TensorList& g) {
+      return TensorList{scatter(g[0], dim, idx.get(), Scalar(0))};
+    });
   }
   return y;
 }

@@ -1,13 +1,13 @@
-// cuda/backend/indexing_glue.cpp: the CUDA kernels behind native/indexing.h's nine stubs.
+// cuda/backend/indexing_glue.cpp: the CUDA kernels behind native/indexing.h's ten stubs.
 //
-// gather, scatter_add, masked select/scatter, cumsum and bincount call their kernels
+// gather, scatter_add, scatter, masked select/scatter, cumsum and bincount call their kernels
 // (indexing_kernels.cu); sort is CUB's segmented radix sort (sort_kernels.cu); topk and unique
 // are built here from sort and this backend's other kernels, exactly to the CPU's contract:
 //   topk:   the first k of the stable sort (best first); unsorted, those k in position order;
 //   unique: sorted values, a group starting wherever a value differs from its predecessor (so
 //           each NaN is a group of its own, NaN != NaN), inverse by scattering the group ids
 //           back through the sort's permutation, counts by bincount of the group ids.
-// Two ops read one number back from the device (a host synchronisation): gather/scatter_add,
+// Two ops read one number back from the device (a host synchronisation): gather/scatter(_add),
 // to report a bad index (NOTE [ Checking indices inside the kernel ] in the CPU twin), and
 // masked_select, to size its output.
 #include <algorithm>
@@ -105,6 +105,16 @@ void scatter_add_kernel(const Tensor& out, std::int64_t dim, const Tensor& index
   const Tensor bad = device_flag();
   kernels::launch_scatter_add(scalar_type(out.dtype()), make_geometry<3>({&out_lines, &src, &index}),
                               out.strides()[dim], size, bits, bad.data_ptr<std::int64_t>(), current_stream());
+  if (bad.item<std::int64_t>() != 0) report_bad_index(index, dim, size);
+}
+
+void scatter_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  const std::int64_t size = out.sizes()[dim];
+  if (size == 0) report_bad_index(index, dim, size);
+  const Tensor out_lines = line_starts(out, dim, src.sizes());
+  const Tensor bad = device_flag();
+  kernels::launch_scatter(scalar_type(out.dtype()), make_geometry<3>({&out_lines, &src, &index}), out.strides()[dim],
+                          size, bad.data_ptr<std::int64_t>(), current_stream());
   if (bad.item<std::int64_t>() != 0) report_bad_index(index, dim, size);
 }
 
@@ -241,6 +251,7 @@ void bincount_kernel(const Tensor& x, const Tensor& weights, const Tensor& out) 
 
 CAKE_REGISTER_KERNEL(native::gather_stub, DeviceType::CUDA, &gather_kernel);
 CAKE_REGISTER_KERNEL(native::scatter_add_stub, DeviceType::CUDA, &scatter_add_kernel);
+CAKE_REGISTER_KERNEL(native::scatter_stub, DeviceType::CUDA, &scatter_kernel);
 CAKE_REGISTER_KERNEL(native::masked_select_stub, DeviceType::CUDA, &masked_select_kernel);
 CAKE_REGISTER_KERNEL(native::masked_scatter_stub, DeviceType::CUDA, &masked_scatter_kernel);
 CAKE_REGISTER_KERNEL(native::sort_stub, DeviceType::CUDA, &sort_kernel);

@@ -81,9 +81,23 @@ __device__ __forceinline__ void atomic_add(std::uint8_t* target, std::uint8_t v)
   } while (assumed != old);
 }
 
+// The two ways a scatter writes one element: scatter_add adds atomically (duplicates all land),
+// scatter stores (of duplicate indices, whichever thread stores last wins, as in PyTorch).
 template <class T>
-__global__ void scatter_add_kernel(Geometry<3> g, std::int64_t dim_step, std::int64_t size, T alpha,
-                                   std::int64_t* bad) {
+struct AddScaled {
+  T alpha;
+  // The CPU computes target + alpha * src in T; the product is rounded on its own here too.
+  __device__ void operator()(T* target, T v) const { atomic_add(target, static_cast<T>(mul_rn(alpha, v))); }
+};
+template <class T>
+struct Store {
+  __device__ void operator()(T* target, T v) const { *target = v; }
+};
+
+// out_lines[p + index[p] * dim_step] gets src[p] through `write`, for every position p.
+template <class T, class Write>
+__global__ void scatter_kernel(Geometry<3> g, std::int64_t dim_step, std::int64_t size, Write write,
+                               std::int64_t* bad) {
   T* out = static_cast<T*>(g.data[0]);
   const T* src = static_cast<const T*>(g.data[1]);
   const std::int64_t* index = static_cast<const std::int64_t*>(g.data[2]);
@@ -96,8 +110,7 @@ __global__ void scatter_add_kernel(Geometry<3> g, std::int64_t dim_step, std::in
       *bad = 1;
       continue;
     }
-    // The CPU computes target + alpha * src in T; the product is rounded on its own here too.
-    atomic_add(out + off[0] + i * dim_step, static_cast<T>(mul_rn(alpha, src[off[1]])));
+    write(out + off[0] + i * dim_step, src[off[1]]);
   }
 }
 
@@ -223,10 +236,20 @@ void launch_scatter_add(ScalarType type, const Geometry<3>& g, std::int64_t dim_
     } else {
       T a;
       std::memcpy(&a, alpha, sizeof(T));
-      scatter_add_kernel<T><<<blocks_for(g.numel, kThreads), kThreads, 0, s>>>(g, dim_step, size, a, bad);
+      scatter_kernel<T><<<blocks_for(g.numel, kThreads), kThreads, 0, s>>>(g, dim_step, size, AddScaled<T>{a}, bad);
     }
   });
   check_launch("scatter_add");
+}
+
+void launch_scatter(ScalarType type, const Geometry<3>& g, std::int64_t dim_step, std::int64_t size, std::int64_t* bad,
+                    Stream stream) {
+  if (g.numel == 0) return;
+  visit(type, "scatter", [&]<class T>() {
+    scatter_kernel<T><<<blocks_for(g.numel, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        g, dim_step, size, Store<T>{}, bad);
+  });
+  check_launch("scatter");
 }
 
 void launch_bincount(ScalarType type, const std::int64_t* x, const void* weights, void* out, std::int64_t n,

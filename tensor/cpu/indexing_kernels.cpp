@@ -1,4 +1,4 @@
-// cpu/indexing_kernels.cpp: gather, scatter_add, masked select/scatter, sort, topk, cumsum,
+// cpu/indexing_kernels.cpp: gather, scatter_add, scatter, masked select/scatter, sort, topk, cumsum,
 // unique and bincount on the CPU.
 //
 // Gather and scatter_add walk their operands with the restriding trick of PyTorch's
@@ -220,53 +220,65 @@ void gather_kernel(const Tensor& x, std::int64_t dim, const Tensor& index, const
   if (failed.load()) report_bad_index(index, dim, size);
 }
 
-// out[p with coordinate dim = index[p]] += alpha * src[p]. See NOTE [ Index loops ] for why
-// tasks never race.
-void scatter_add_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha) {
+// out[p with coordinate dim = index[p]] = combine(that element, src[p]) for every position p
+// of src: scatter_add's combine adds, scatter's replaces. See NOTE [ Index loops ] for why tasks
+// never race, and why duplicate indices are met in a fixed order (for scatter: the last one
+// along dim wins, whatever the thread count).
+template <class T, class Combine>
+void scatter_into(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src, Combine combine) {
   const std::int64_t size = out.sizes()[dim];
   if (size == 0) report_bad_index(index, dim, size);
   const Tensor out_lines = line_starts(out, dim, src.sizes());
   const std::int64_t dim_step = out.strides()[dim] * static_cast<std::int64_t>(out.element_size());
   const auto loop = make_index_loop<3>({&out_lines, &src, &index}, dim);
   std::atomic<bool> failed{false};
+  loop.parallel_run([&](std::int64_t, const std::array<char*, 3>& p, const std::array<std::int64_t, 3>& s,
+                        std::int64_t n) {
+    if (s[2] == 0) {  // one index for the whole run (index_add): into one slice
+      const std::int64_t i = at<std::int64_t>(p[2], 0);
+      if (!in_range(i, size)) [[unlikely]] {
+        failed.store(true, std::memory_order_relaxed);
+        return;
+      }
+      char* dst = p[0] + i * dim_step;
+      if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
+        T* d = reinterpret_cast<T*>(dst);
+        const T* v = reinterpret_cast<const T*>(p[1]);
+#pragma GCC ivdep
+        for (std::int64_t r = 0; r < n; ++r) d[r] = combine(d[r], v[r]);
+      } else {
+        for (std::int64_t r = 0; r < n; ++r) at<T>(dst, r * s[0]) = combine(at<T>(dst, r * s[0]), at<T>(p[1], r * s[1]));
+      }
+      return;
+    }
+    for (std::int64_t r = 0; r < n; ++r) {
+      const std::int64_t i = at<std::int64_t>(p[2], r * s[2]);
+      if (!in_range(i, size)) [[unlikely]] {
+        failed.store(true, std::memory_order_relaxed);
+        return;
+      }
+      T& target = at<T>(p[0], r * s[0] + i * dim_step);
+      target = combine(target, at<T>(p[1], r * s[1]));
+    }
+  });
+  if (failed.load()) report_bad_index(index, dim, size);
+}
+
+// out[p with coordinate dim = index[p]] += alpha * src[p].
+void scatter_add_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha) {
   visit_dtype(out.dtype(), [&]<class T>() {
     if constexpr (std::is_same_v<T, bool>) {
       CAKE_FAIL("scatter_add: cannot add into a bool tensor");
     } else {
       const T a = alpha.to<T>();
-      loop.parallel_run([&](std::int64_t, const std::array<char*, 3>& p, const std::array<std::int64_t, 3>& s,
-                            std::int64_t n) {
-        if (s[2] == 0) {  // one index for the whole run (index_add): add into one slice
-          const std::int64_t i = at<std::int64_t>(p[2], 0);
-          if (!in_range(i, size)) [[unlikely]] {
-            failed.store(true, std::memory_order_relaxed);
-            return;
-          }
-          char* dst = p[0] + i * dim_step;
-          if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
-            T* d = reinterpret_cast<T*>(dst);
-            const T* v = reinterpret_cast<const T*>(p[1]);
-#pragma GCC ivdep
-            for (std::int64_t r = 0; r < n; ++r) d[r] = static_cast<T>(d[r] + a * v[r]);
-          } else {
-            for (std::int64_t r = 0; r < n; ++r)
-              at<T>(dst, r * s[0]) = static_cast<T>(at<T>(dst, r * s[0]) + a * at<T>(p[1], r * s[1]));
-          }
-          return;
-        }
-        for (std::int64_t r = 0; r < n; ++r) {
-          const std::int64_t i = at<std::int64_t>(p[2], r * s[2]);
-          if (!in_range(i, size)) [[unlikely]] {
-            failed.store(true, std::memory_order_relaxed);
-            return;
-          }
-          T& target = at<T>(p[0], r * s[0] + i * dim_step);
-          target = static_cast<T>(target + a * at<T>(p[1], r * s[1]));
-        }
-      });
+      scatter_into<T>(out, dim, index, src, [a](T target, T v) { return static_cast<T>(target + a * v); });
     }
   });
-  if (failed.load()) report_bad_index(index, dim, size);
+}
+
+// out[p with coordinate dim = index[p]] = src[p].
+void scatter_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  visit_dtype(out.dtype(), [&]<class T>() { scatter_into<T>(out, dim, index, src, [](T, T v) { return v; }); });
 }
 
 // ---- masked select and scatter ------------------------------------------------------------------
@@ -631,6 +643,7 @@ void bincount_kernel(const Tensor& x, const Tensor& weights, const Tensor& out) 
 
 CAKE_REGISTER_KERNEL(native::gather_stub, DeviceType::CPU, &gather_kernel);
 CAKE_REGISTER_KERNEL(native::scatter_add_stub, DeviceType::CPU, &scatter_add_kernel);
+CAKE_REGISTER_KERNEL(native::scatter_stub, DeviceType::CPU, &scatter_kernel);
 CAKE_REGISTER_KERNEL(native::masked_select_stub, DeviceType::CPU, &masked_select_kernel);
 CAKE_REGISTER_KERNEL(native::masked_scatter_stub, DeviceType::CPU, &masked_scatter_kernel);
 CAKE_REGISTER_KERNEL(native::sort_stub, DeviceType::CPU, &sort_kernel);

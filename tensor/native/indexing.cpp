@@ -13,6 +13,7 @@ namespace cake::native {
 
 CAKE_DEFINE_DISPATCH(GatherFn, gather_stub);
 CAKE_DEFINE_DISPATCH(ScatterAddFn, scatter_add_stub);
+CAKE_DEFINE_DISPATCH(ScatterFn, scatter_stub);
 CAKE_DEFINE_DISPATCH(MaskedSelectFn, masked_select_stub);
 CAKE_DEFINE_DISPATCH(MaskedScatterFn, masked_scatter_stub);
 CAKE_DEFINE_DISPATCH(SortFn, sort_stub);
@@ -83,6 +84,21 @@ void check_index_fits(const Tensor& x, std::int64_t dim, const Tensor& index, co
                " is larger than the input ", x.sizes(), " in dimension ", d);
 }
 
+// scatter/scatter_add read src only where index has an element, as PyTorch: src may be larger
+// than index in any dimension (never smaller, never of another rank), and is viewed at index's
+// extent, with no copy.
+Tensor src_within_index(const Tensor& src, const Tensor& index, const char* op) {
+  CAKE_CHECK(src.dim() == index.dim(), op, ": src of shape ", src.sizes(), " must have the rank of index ",
+             index.sizes());
+  Tensor view = src;
+  for (std::int64_t d = 0; d < src.dim(); ++d) {
+    CAKE_CHECK(src.sizes()[d] >= index.sizes()[d], op, ": src of shape ", src.sizes(),
+               " is smaller than index ", index.sizes(), " in dimension ", d);
+    if (src.sizes()[d] != index.sizes()[d]) view = narrow(view, d, 0, index.sizes()[d]);
+  }
+  return view;
+}
+
 // The index kernels check every index as they read it and throw "index 7 is out of range for
 // dimension 1 of size 5"; the op's name and the input's shape are added here.
 template <class Launch>
@@ -130,11 +146,10 @@ void scatter_add_(const Tensor& out, std::int64_t dim, const Tensor& index, cons
   CAKE_CHECK(out.dtype() != kBool, "scatter_add: cannot add into a bool tensor");
   dim = wrap_dim(dim, out.dim(), "scatter_add");
   check_index_fits(out, dim, index, "scatter_add");
-  CAKE_CHECK(src.sizes() == index.sizes(), "scatter_add: src of shape ", src.sizes(), " must match index ",
-             index.sizes());
   check_no_overlap(out, "scatter_add");
+  const Tensor used = src_within_index(src, index, "scatter_add");
   if (index.numel() > 0) {
-    const Tensor values = to_dtype(src, out.dtype());
+    const Tensor values = to_dtype(used, out.dtype());
     run_index_kernel("scatter_add", out.sizes(), [&] { scatter_add_stub(out.device(), out, dim, index, values, Scalar(1)); });
   }
   out.bump_version();
@@ -143,6 +158,40 @@ void scatter_add_(const Tensor& out, std::int64_t dim, const Tensor& index, cons
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
   Tensor out = clone(x);
   scatter_add_(out, dim, index, src);
+  return out;
+}
+
+void scatter_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  check_int64_index(index, "scatter");
+  check_has_dims(out, "scatter");
+  check_same_device(out, index, "scatter");
+  check_same_device(out, src, "scatter");
+  dim = wrap_dim(dim, out.dim(), "scatter");
+  check_index_fits(out, dim, index, "scatter");
+  check_no_overlap(out, "scatter");
+  const Tensor used = src_within_index(src, index, "scatter");
+  if (index.numel() > 0) {
+    const Tensor values = to_dtype(used, out.dtype());
+    run_index_kernel("scatter", out.sizes(), [&] { scatter_stub(out.device(), out, dim, index, values); });
+  }
+  out.bump_version();
+}
+
+// The value as a 0-d tensor of out's dtype seen with index's shape through zero strides: the
+// kernel reads one element for every position, with no tensor of index's size made.
+void scatter_(const Tensor& out, std::int64_t dim, const Tensor& index, Scalar value) {
+  scatter_(out, dim, index, expand(scalar_tensor(value, out.dtype(), out.device()), index.sizes()));
+}
+
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  Tensor out = clone(x);
+  scatter_(out, dim, index, src);
+  return out;
+}
+
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, Scalar value) {
+  Tensor out = clone(x);
+  scatter_(out, dim, index, value);
   return out;
 }
 

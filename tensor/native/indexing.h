@@ -41,6 +41,10 @@ using GatherFn = void (*)(const Tensor& x, std::int64_t dim, const Tensor& index
 // same rank and src's dtype. Duplicate indices accumulate. Indices are checked as in gather.
 using ScatterAddFn = void (*)(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src,
                               Scalar alpha);
+// out[p with coordinate `dim` replaced by index[p]] = src[p], in place: scatter_add's contract
+// with the addition replaced by assignment (src may hold zero strides: a scalar expanded).
+// Where indices repeat, one of the values lands: on the CPU the last along dim, on CUDA any.
+using ScatterFn = void (*)(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src);
 // x and mask (bool) have the same sizes (either may hold zero strides). masked_select returns
 // the elements of x where mask is true, in row-major order, as a fresh 1-D tensor;
 // masked_scatter writes src's first elements (contiguous, 1-D, long enough) to those positions
@@ -66,6 +70,7 @@ using UniqueFn = void (*)(const Tensor& x, bool want_inverse, bool want_counts, 
 using BincountFn = void (*)(const Tensor& x, const Tensor& weights, const Tensor& out);
 CAKE_DECLARE_DISPATCH(GatherFn, gather_stub);
 CAKE_DECLARE_DISPATCH(ScatterAddFn, scatter_add_stub);
+CAKE_DECLARE_DISPATCH(ScatterFn, scatter_stub);
 CAKE_DECLARE_DISPATCH(MaskedSelectFn, masked_select_stub);
 CAKE_DECLARE_DISPATCH(MaskedScatterFn, masked_scatter_stub);
 CAKE_DECLARE_DISPATCH(SortFn, sort_stub);
@@ -78,9 +83,16 @@ CAKE_DECLARE_DISPATCH(BincountFn, bincount_stub);
 // out[i][j] = x[index[i][j]][j] (dim 0), x[i][index[i][j]] (dim 1), ...; index is int64 with
 // x's rank and out has index's shape.
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);
-// A copy of x with src added at index along dim (index has src's shape).
+// A copy of x with src added at index along dim. src has index's rank and at least its size in
+// every dimension; only index's extent of it is read (as in PyTorch).
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
 void scatter_add_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src);
+// A copy of x with src (or the scalar value) written at index along dim, src as for
+// scatter_add; the in-place forms write into out.
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, Scalar value);
+void scatter_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src);
+void scatter_(const Tensor& out, std::int64_t dim, const Tensor& index, Scalar value);
 // The slices x.select(dim, index[i]) stacked along dim; index is int64, 1-D (or 0-d).
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
 // A copy of x with alpha * source.select(dim, i) added to the slice index[i] along dim.

@@ -19,7 +19,7 @@ Tensor untied(const Shape& shape) {
 
 CAKE_GRADCHECK_CASES(indexing) {
   return {
-      // gather / scatter_add / index_select / index_add
+      // gather / scatter_add / scatter / index_select / index_add
       {"gather dim 1", [] { return inputs({{3, 4}}); },
        [](const TensorList& x) { return gather(x[0], 1, ints({0, 3, 3, 1, 2, 2, 0, 0, 1}, {3, 3})); }},
       {"gather dim 0 transposed", [] { return inputs({{4, 3}}); },
@@ -28,6 +28,14 @@ CAKE_GRADCHECK_CASES(indexing) {
        [](const TensorList& x) { return scatter_add(x[0], 0, ints({0, 2, 2, 1, 0, 0, 2, 1}, {2, 4}), x[1]); }},
       {"scatter_add dim -1 non-contiguous src", [] { return inputs({{2, 3}, {4, 2}}); },
        [](const TensorList& x) { return scatter_add(x[0], -1, ints({1, 1, 0, 2, 2, 2, 0, 1}, {2, 4}), x[1].t()); }},
+      // scatter: no index repeats along dim (with a repeat, only one src element lands, and the
+      // others' finite-difference gradient is zero where PyTorch's rule gives gather(g))
+      {"scatter", [] { return inputs({{3, 4}, {2, 4}}); },
+       [](const TensorList& x) { return scatter(x[0], 0, ints({0, 2, 1, 0, 2, 0, 2, 1}, {2, 4}), x[1]); }},
+      {"scatter dim -1 non-contiguous src", [] { return inputs({{2, 3}, {2, 2}}); },
+       [](const TensorList& x) { return scatter(x[0], -1, ints({2, 0, 1, 2}, {2, 2}), x[1].t()); }},
+      {"scatter a value", [] { return inputs({{3, 4}}); },
+       [](const TensorList& x) { return scatter(x[0], 0, ints({1, 0, 2, 1, 2, 2}, {2, 3}), -0.5); }},
       {"index_select", [] { return inputs({{4, 3}}); },
        [](const TensorList& x) { return index_select(x[0], 0, ints({3, 0, 3, 3, 1}, {5})); }},
       {"index_select dim 1 transposed", [] { return inputs({{3, 4}}); },

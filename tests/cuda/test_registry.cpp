@@ -48,7 +48,7 @@ std::vector<StubRow> all_stubs() {
           row(avg_pool2d_backward_stub), row(adaptive_avg_pool2d_forward_stub),
           row(adaptive_avg_pool2d_backward_stub), row(batch_norm_forward_stub), row(batch_norm_backward_stub),
           row(softmax_stub), row(softmax_backward_stub), row(grid_sample_forward_stub),
-          row(grid_sample_backward_stub), row(gather_stub), row(scatter_add_stub),
+          row(grid_sample_backward_stub), row(gather_stub), row(scatter_add_stub), row(scatter_stub),
           row(masked_select_stub), row(masked_scatter_stub), row(sort_stub), row(topk_stub), row(cumsum_stub),
           row(unique_stub), row(bincount_stub), row(fused::adam_stub), row(fused::sgd_stub)};
 }

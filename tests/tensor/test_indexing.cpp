@@ -112,6 +112,19 @@ std::vector<double> naive_scatter_add(const Tensor& x, std::int64_t dim, const T
   return out;
 }
 
+// out[p with dim = index[p]] = src[p] in row-major order of p: of repeated targets, the last
+// along dim is written last (the positions that share a target differ only along dim).
+std::vector<double> naive_scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  auto out = values(x);
+  const auto iv = values(index), sv = values(src);
+  for (std::size_t i = 0; i < iv.size(); ++i) {
+    auto p = unravel(static_cast<std::int64_t>(i), index.sizes());
+    p[dim] = static_cast<std::int64_t>(iv[i]);
+    out[static_cast<std::size_t>(ravel(p, x.sizes()))] = sv[i];
+  }
+  return out;
+}
+
 std::vector<double> naive_index_select(const Tensor& x, std::int64_t dim, const Tensor& index, Shape& shape) {
   const auto xv = values(x), iv = values(index);
   shape = x.sizes();
@@ -228,6 +241,32 @@ TEST_CASE("scatter_add matches the naive loop, duplicates accumulate") {
   }
 }
 
+TEST_CASE("scatter matches the naive loop: of repeated indices the last along dim lands") {
+  manual_seed(15);
+  for (int trial = 0; trial < 60; ++trial) {
+    const int rank = 1 + trial % 4;
+    const Shape xs = random_shape(rank, 1, 5);
+    const std::int64_t dim = rnd(-rank, rank - 1), d = dim < 0 ? dim + rank : dim;
+    Shape is = xs;
+    for (int k = 0; k < rank; ++k) is[k] = k == d ? rnd(0, 8) : rnd(trial % 11 == 0 ? 0 : 1, xs[k]);
+    const DType dtype = trial % 2 ? kFloat64 : kInt64;
+    const Tensor x = in_layout(random_values(xs, dtype), kLayouts[trial % 3]);
+    const Tensor index = in_layout(randint(0, xs[d], is), kLayouts[(trial / 3) % 3]);
+    const Tensor src = in_layout(random_values(is, dtype), kLayouts[(trial / 9) % 3]);
+    INFO("x ", shape_str(xs), " index ", shape_str(is), " dim ", dim);
+    const Tensor out = scatter(x, dim, index, src);
+    CHECK(out.dtype() == dtype);
+    check_close(out, from_values(naive_scatter(x, d, index, src), xs), 1e-12, 1e-12);
+    // A src larger than index: only index's extent is read.
+    Shape larger = is;
+    for (auto& size : larger) size += 1;
+    const Tensor big = random_values(larger, dtype);
+    Tensor within = big;
+    for (int k = 0; k < rank; ++k) within = within.narrow(k, 0, is[k]);
+    check_close(scatter(x, dim, index, big), from_values(naive_scatter(x, d, index, within), xs), 1e-12, 1e-12);
+  }
+}
+
 TEST_CASE("gather and scatter_add on large inputs (parallel paths)") {
   manual_seed(13);
   for (std::int64_t dim : {0, 1}) {
@@ -249,6 +288,13 @@ TEST_CASE("gather and scatter_add on large inputs (parallel paths)") {
   const Tensor one = scatter_add(target, 0, index, src);
   set_num_threads(threads);
   CHECK(equal(many, one));
+  // scatter with many duplicates: the same element lands with one thread as with several.
+  const Tensor written = scatter(target, 0, index, src);
+  set_num_threads(1);
+  const Tensor written_alone = scatter(target, 0, index, src);
+  set_num_threads(threads);
+  CHECK(equal(written, written_alone));
+  check_close(written, from_values(naive_scatter(target, 0, index, src), target.sizes()), 0, 0);
 }
 
 TEST_CASE("index_select and index_add match the naive loops") {
@@ -323,7 +369,9 @@ TEST_CASE("index ops: out-of-range indices and bad arguments are errors that nam
   CHECK_THROWS_AS(gather(x, 0, zeros({3}, kInt64)), Error);                // rank differs
   CHECK_THROWS_AS(gather(x, 0, zeros({2, 6}, kInt64)), Error);             // wider than x
   CHECK_THROWS_AS(scatter_add(x, 0, tensor(std::vector<std::int64_t>{3}, {1, 1}), ones({1, 1})), Error);
-  CHECK_THROWS_AS(scatter_add(x, 0, zeros({1, 2}, kInt64), ones({1, 3})), Error);  // src != index shape
+  CHECK_THROWS_AS(scatter_add(x, 0, zeros({1, 2}, kInt64), ones({1, 1})), Error);  // src smaller than index
+  CHECK_THROWS_AS(scatter(x, 0, zeros({1, 2}, kInt64), ones({2})), Error);          // src of another rank
+  CHECK_THROWS_AS(scatter(x, 0, tensor(std::vector<std::int64_t>{3}, {1, 1}), 1.0), Error);
   CHECK_THROWS_AS(index_add(x, 0, bad, ones({3, 5})), Error);              // 7 >= 3
   CHECK_THROWS_AS(index_add(x, 0, zeros({2}, kInt64), ones({3, 5})), Error);  // source shape
   CHECK_THROWS_AS(index_add(zeros({3}, kInt64), 0, zeros({1}, kInt64), ones({1}, kInt64), 0.5), Error);

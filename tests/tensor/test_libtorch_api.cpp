@@ -271,3 +271,63 @@ TEST_CASE("accessor, item() as a Scalar, printing sizes") {
   IntArrayRef sizes = x.sizes();
   CHECK(sizes.size() == 2);
 }
+
+TEST_CASE("scatter, scatter_, scatter_add, index_add as Tensor methods (torch.Tensor.scatter)") {
+  // PyTorch's documented example: src larger than index is read only within index's extent.
+  const Tensor src = arange(1.0, 11.0, 1.0, kFloat64).reshape({2, 5});
+  const Tensor index = tensor(std::vector<std::int64_t>{0, 1, 2, 0}, {1, 4}, kInt64);
+  const Tensor rows = zeros({3, 5}, kFloat64).scatter(0, index, src);
+  CHECK(values(rows) == std::vector<double>{1, 0, 0, 4, 0, 0, 2, 0, 0, 0, 0, 0, 3, 0, 0});
+  const Tensor columns = zeros({3, 5}, kFloat64).scatter(1, tensor(std::vector<std::int64_t>{0, 1, 2, 3, 4, 2}, {2, 3}, kInt64), src);
+  CHECK(values(columns) == std::vector<double>{1, 2, 3, 0, 0, 0, 0, 8, 6, 7, 0, 0, 0, 0, 0});
+  // A scalar value, and a bool tensor (nothing to add, so scatter writes it).
+  const Tensor filled = zeros({2, 4}, kFloat64).scatter(1, tensor(std::vector<std::int64_t>{2, 3}, {2, 1}, kInt64), 1.25);
+  CHECK(values(filled) == std::vector<double>{0, 0, 1.25, 0, 0, 0, 0, 1.25});
+  const Tensor flags = zeros({4}, kBool).scatter(0, tensor(std::vector<std::int64_t>{3, 1}, {2}, kInt64), true);
+  CHECK(values(flags) == std::vector<double>{0, 1, 0, 1});
+  // Repeated indices on the CPU: the last along dim lands, at any thread count.
+  const Tensor repeated = tensor(std::vector<std::int64_t>{0, 0, 2, 0}, {4}, kInt64);
+  const Tensor last = zeros({3}, kFloat64).scatter(0, repeated, tensor({1.0, 2.0, 3.0, 4.0}, {4}, kFloat64));
+  CHECK(values(last) == std::vector<double>{4, 0, 3});
+  // In place: the same tensor back, written.
+  Tensor y = zeros({3, 5}, kFloat64);
+  Tensor& same = y.scatter_(0, index, src);
+  CHECK(&same == &y);
+  CHECK(values(y) == values(rows));
+  y.scatter_(1, tensor(std::vector<std::int64_t>{4}, {1, 1}, kInt64), -1.0);
+  CHECK(y[0][4].item<double>() == -1.0);
+  // scatter_add / index_add as methods, out of place and in place.
+  const Tensor added = ones({3}, kFloat64).scatter_add(0, repeated, tensor({1.0, 2.0, 3.0, 4.0}, {4}, kFloat64));
+  CHECK(values(added) == std::vector<double>{8, 1, 4});
+  Tensor sums = zeros({2, 2}, kFloat64);
+  sums.index_add_(0, tensor(std::vector<std::int64_t>{1, 1, 0}, {3}, kInt64), arange(6, kFloat64).reshape({3, 2}), 2.0);
+  CHECK(values(sums) == std::vector<double>{8, 10, 4, 8});
+  CHECK(values(zeros({2, 2}, kFloat64).index_add(1, tensor(std::vector<std::int64_t>{1}, {1}, kInt64), ones({2, 1}, kFloat64))) ==
+        std::vector<double>{0, 1, 0, 1});
+  Tensor counts = zeros({3}, kFloat64);
+  counts.scatter_add_(0, repeated, ones({4}, kFloat64));
+  CHECK(values(counts) == std::vector<double>{3, 0, 1});
+  // Errors name the op and what is wrong.
+  CHECK(error_message([&] { zeros({3}).scatter(0, tensor(std::vector<std::int64_t>{5}, {1}, kInt64), 1.0); })
+            .find("scatter: index 5 is out of range for dimension 0 of size 3") != std::string::npos);
+  CHECK(error_message([&] { zeros({3, 5}).scatter(0, index, ones({1, 2})); }).find("smaller than index") !=
+        std::string::npos);
+  CHECK(error_message([&] { zeros({3, 5}).scatter(0, index, ones({4})); }).find("rank of index") != std::string::npos);
+}
+
+TEST_CASE("scatter's gradient: zero where x was overwritten, gather(g) for src") {
+  const Tensor x = randn({3, 4}, kFloat64).requires_grad_();
+  const Tensor src = randn({2, 5}, kFloat64).requires_grad_();  // larger than index: the rest gets 0
+  const Tensor index = tensor(std::vector<std::int64_t>{0, 2, 1, 0, 2, 0, 2, 1}, {2, 4}, kInt64);
+  const Tensor weights = arange(12, kFloat64).reshape({3, 4}) + 1.0;
+  (x.scatter(0, index, src) * weights).sum().backward();
+  // Written positions (row index[i][j], column j) get no gradient in x; the rest get weights.
+  CHECK(values(x.grad()) == std::vector<double>{0, 0, 3, 0, 5, 6, 0, 0, 0, 0, 0, 12});
+  CHECK(values(src.grad()) == std::vector<double>{1, 10, 7, 4, 0, 9, 2, 11, 8, 0});
+  // The in-place forms refuse tensors in the graph, destination or source.
+  Tensor plain = zeros({3, 4}, kFloat64);
+  CHECK(error_message([&] { plain.scatter_(0, index, src); }).find("source requires grad") != std::string::npos);
+  CHECK(error_message([&] { plain.scatter_add_(0, index, src); }).find("source requires grad") != std::string::npos);
+  Tensor leaf = zeros({3, 4}, kFloat64).requires_grad_();
+  CHECK(error_message([&] { leaf.scatter_(0, index, 1.0); }).find("requires grad") != std::string::npos);
+}
