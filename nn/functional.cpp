@@ -121,6 +121,23 @@ Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight
   return y;
 }
 
+Tensor local_response_norm(const Tensor& x, std::int64_t size, double alpha, double beta, double k) {
+  CAKE_CHECK(x.dim() >= 3, "local_response_norm: expected input [N, C, *] with at least 3 dims, got shape ",
+             x.sizes());
+  CAKE_CHECK(size > 0, "local_response_norm: size must be positive, got ", size);
+  const std::int64_t n = x.size(0), c = x.size(1);
+  // The window sum over channels is an average pool of x^2 viewed as one-channel images
+  // [N, 1, C, rest], with a window of `size` channels by one position, stride one, on the
+  // channel axis padded by size/2 zeros in front and (size - 1)/2 behind (an even window
+  // reaches one channel further back than forward, as in PyTorch).
+  const Tensor squares = (x * x).reshape({n, 1, c, -1});
+  const Tensor padded = pad(squares, {0, 0, size / 2, (size - 1) / 2});
+  const Tensor window_mean = cake::avg_pool2d(padded, Pool2dParams{.kernel = {size, 1}, .stride = Pair{1, 1}});
+  // The mean is the sum divided by size, so alpha * mean = alpha / size * sum.
+  const Tensor denominator = (window_mean * alpha + k).pow(beta).reshape(x.sizes());
+  return x / denominator;
+}
+
 namespace {
 
 // The source rows (or columns) of one resized axis and, for bilinear, the weight of the second

@@ -91,6 +91,14 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 // Written with differentiable tensor ops, so its gradient is theirs.
 Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
+// Local response normalisation (Krizhevsky, Sutskever & Hinton 2012, "ImageNet Classification
+// with Deep Convolutional Neural Networks", section 3.3) in PyTorch's form: over the channels of
+// x [N, C, *],
+//   y_c = x_c / (k + alpha / size * sum_{c' = c - size/2}^{c + (size - 1)/2} x_c'^2)^beta
+// where channels outside [0, C) count as zero (so alpha is divided by size at the edges too).
+// The paper's n = 5, alpha = 1e-4, beta = 0.75, k = 2 is local_response_norm(x, 5, 1e-4, 0.75, 2).
+Tensor local_response_norm(const Tensor& x, std::int64_t size, double alpha = 1e-4, double beta = 0.75,
+                           double k = 1.0);
 
 // Resizing [N, C, H, W] images: nearest neighbour or bilinear, to `size` ({H, W}) or by
 // `scale_factor` (both dims), as torch.nn.functional.interpolate:
@@ -225,6 +233,14 @@ struct PadFuncOptions {
   CAKE_ARG(PadMode, mode) = PadMode::Constant;
   CAKE_ARG(double, value) = 0.0;
 };
+// F::local_response_norm(x, F::LocalResponseNormFuncOptions(5).alpha(1e-4).beta(0.75).k(2)).
+struct LocalResponseNormFuncOptions {
+  using Self = LocalResponseNormFuncOptions;
+  CAKE_ARG(std::int64_t, size);
+  CAKE_ARG(double, alpha) = 1e-4;
+  CAKE_ARG(double, beta) = 0.75;
+  CAKE_ARG(double, k) = 1.0;
+};
 // Square windows, as max_pool2d / avg_pool2d above; the stride defaults to the kernel size.
 struct MaxPool2dFuncOptions {
   using Self = MaxPool2dFuncOptions;
@@ -284,6 +300,9 @@ struct KLDivFuncOptions {
 };
 inline Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, const CosineSimilarityFuncOptions& o) {
   return functional::cosine_similarity(x1, x2, o.dim(), o.eps());
+}
+inline Tensor local_response_norm(const Tensor& x, const LocalResponseNormFuncOptions& o) {
+  return functional::local_response_norm(x, o.size(), o.alpha(), o.beta(), o.k());
 }
 inline Tensor pad(const Tensor& x, const PadFuncOptions& o) { return functional::pad(x, o.pad(), o.mode(), o.value()); }
 inline Tensor max_pool2d(const Tensor& x, const MaxPool2dFuncOptions& o) {

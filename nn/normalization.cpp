@@ -143,4 +143,18 @@ std::string GroupNorm::extra_repr() const {
   return out.str();
 }
 
+LocalResponseNorm::LocalResponseNorm(const LocalResponseNormOptions& options) : options(options) {
+  CAKE_CHECK(options.size > 0, "LocalResponseNorm: size must be positive, got ", options.size());
+}
+
+Tensor LocalResponseNorm::forward(const Tensor& x) {
+  return functional::local_response_norm(x, options.size, options.alpha, options.beta, options.k);
+}
+
+std::string LocalResponseNorm::extra_repr() const {
+  std::ostringstream out;
+  out << options.size() << ", alpha=" << options.alpha() << ", beta=" << options.beta() << ", k=" << options.k();
+  return out.str();
+}
+
 }  // namespace cake::nn

@@ -1,5 +1,6 @@
-// normalization.h: batch normalisation (Ioffe & Szegedy 2015) and layer normalisation (Ba et
-// al. 2016).
+// normalization.h: batch normalisation (Ioffe & Szegedy 2015), layer normalisation (Ba et al.
+// 2016), group normalisation (Wu & He 2018) and local response normalisation (Krizhevsky et al.
+// 2012).
 //
 //   auto bn = std::make_shared<cake::nn::BatchNorm2d>(16);   // per-channel over [N, 16, H, W]
 //   bn->forward(x);      // training: batch statistics; updates running_mean / running_var
@@ -8,6 +9,7 @@
 //   auto ln = std::make_shared<cake::nn::LayerNorm>(cake::Shape{64});   // over the last dim
 //   cake::nn::BatchNorm2d bn2(cake::nn::BatchNorm2dOptions(16).momentum(0.01));   // libtorch's spelling
 //   cake::nn::GroupNorm gn(4, 16);                            // 4 groups of 4 channels, per sample
+//   cake::nn::LocalResponseNorm lrn(cake::nn::LocalResponseNormOptions(5).k(2));   // AlexNet's
 //
 // y = (x - mean) / sqrt(var + eps) * weight + bias. BatchNorm's running statistics follow
 // PyTorch: running = (1 - momentum) running + momentum batch, with the unbiased batch variance.
@@ -167,10 +169,35 @@ class GroupNorm : public Module, public Holder<GroupNorm> {
   Tensor weight, bias;  // [num_channels], undefined without affine
 };
 
+// Local response normalisation across channels (Krizhevsky et al. 2012, section 3.3), the
+// normalisation of AlexNet's first layers: functional::local_response_norm has the formula.
+// No parameters. LocalResponseNormOptions(5).alpha(1e-4).beta(0.75).k(2), as libtorch.
+struct LocalResponseNormOptions {
+  using Self = LocalResponseNormOptions;
+  CAKE_ARG(std::int64_t, size) = 0;
+  CAKE_ARG(double, alpha) = 1e-4;
+  CAKE_ARG(double, beta) = 0.75;
+  CAKE_ARG(double, k) = 1.0;
+};
+
+class LocalResponseNorm : public Module, public Holder<LocalResponseNorm> {
+ public:
+  explicit LocalResponseNorm(std::int64_t size) : LocalResponseNorm(LocalResponseNormOptions(size)) {}
+  explicit LocalResponseNorm(const LocalResponseNormOptions& options);
+  CAKE_HOLDER_CONSTRUCTORS(LocalResponseNorm)
+  Tensor forward(const Tensor& x) override;
+  std::shared_ptr<Module> clone() const override { return std::make_shared<LocalResponseNorm>(options); }
+  std::string name() const override { return "LocalResponseNorm"; }
+  std::string extra_repr() const override;
+
+  LocalResponseNormOptions options;
+};
+
 // libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
 using BatchNorm1dImpl = BatchNorm1d;
 using BatchNorm2dImpl = BatchNorm2d;
 using LayerNormImpl = LayerNorm;
 using GroupNormImpl = GroupNorm;
+using LocalResponseNormImpl = LocalResponseNorm;
 
 }  // namespace cake::nn

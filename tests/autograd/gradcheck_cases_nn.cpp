@@ -25,6 +25,12 @@ CAKE_GRADCHECK_CASES(nn) {
        [](const TensorList& x) { return nn::functional::pad(x[0], {3, 2}, nn::functional::PadMode::Replicate); }},
       {"pad circular", [] { return inputs({{1, 2, 3, 4}}); },
        [](const TensorList& x) { return nn::functional::pad(x[0], {4, 1, 0, 3}, nn::functional::PadMode::Circular); }},
+      // local response normalisation: a window of channels, odd and even (the even one reaches
+      // one channel further back), on [N, C, H, W] and [N, C, L]
+      {"local_response_norm size 3", [] { return inputs({{2, 5, 2, 3}}); },
+       [](const TensorList& x) { return nn::functional::local_response_norm(x[0], 3, 0.5, 0.75, 1.5); }},
+      {"local_response_norm size 4, 3-D, non-contiguous", [] { return TensorList{randn({2, 4, 6}, kFloat64).transpose(1, 2)}; },
+       [](const TensorList& x) { return nn::functional::local_response_norm(x[0], 4, 0.3, 0.6, 2.0); }},
       // convolution: input, weight, bias
       {"conv2d", [] { return inputs({{2, 3, 5, 5}, {4, 3, 3, 3}, {4}}); },
        [](const TensorList& x) { return conv2d(x[0], x[1], x[2]); }},

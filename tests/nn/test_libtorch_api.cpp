@@ -459,3 +459,40 @@ TEST_CASE("interpolate / Upsample match a naive loop") {
   CHECK(equal(up(x), F::interpolate(x, cases[2].options)));
   CHECK_THROWS_WITH_AS(F::interpolate(x, {}), doctest::Contains("exactly one"), std::exception);
 }
+
+TEST_CASE("local_response_norm and nn::LocalResponseNorm against PyTorch 1.13") {
+  // Expected values: torch.nn.functional.local_response_norm on the same inputs (float64).
+  const Tensor x = arange(60, kFloat64).reshape({2, 5, 2, 3}) * 0.1 - 1.4;
+  const Tensor odd = F::local_response_norm(x, 3, 0.5, 0.75, 1.5);
+  check_close(odd.flatten().narrow(0, 0, 6),
+              tensor({-0.8538822416490671, -0.8151272977281979, -0.7721947901921794, -0.7250323080794021,
+                      -0.6736637163869548, -0.6182007836876465},
+                     {6}, kFloat64),
+              1e-12, 1e-12);
+  // An even window: channels c - 2 .. c + 1.
+  const Tensor even = F::local_response_norm(x, F::LocalResponseNormFuncOptions(4).alpha(0.5).k(1.5));
+  check_close(even.flatten().narrow(0, 0, 6),
+              tensor({-0.8916222223510946, -0.8462597189451319, -0.7972406260082912, -0.7446057412196936,
+                      -0.6884550235889292, -0.6289523106241415},
+                     {6}, kFloat64),
+              1e-12, 1e-12);
+  check_close(even[1][3].flatten(),
+              tensor({0.8323270921271523, 0.827061786153507, 0.821605114370101, 0.815997262205571,
+                      0.8102729748405711, 0.8044622475340873},
+                     {6}, kFloat64),
+              1e-12, 1e-12);
+  // The module, with PyTorch's defaults (alpha 1e-4, beta 0.75, k 1), on [N, C, L].
+  nn::LocalResponseNorm lrn(2);
+  const Tensor x3 = arange(24, kFloat64).reshape({2, 4, 3}) * 0.2 - 2.0;
+  check_close(lrn(x3).flatten().narrow(0, 0, 4),
+              tensor({-1.999700052490377, -1.7997813309961224, -1.599846417201182, -1.3996871815663938}, {4}, kFloat64),
+              1e-12, 1e-12);
+  CHECK(lrn->parameters().empty());
+  std::ostringstream printed;
+  printed << *lrn;
+  CHECK(printed.str().find("LocalResponseNorm(2, alpha=0.0001, beta=0.75, k=1)") != std::string::npos);
+  CHECK(cake::testing::error_message([&] { F::local_response_norm(randn({2, 3}), 3); }).find("[2, 3]") !=
+        std::string::npos);
+  CHECK(cake::testing::error_message([&] { nn::LocalResponseNorm(-1); }).find("size must be positive") !=
+        std::string::npos);
+}
