@@ -28,6 +28,7 @@
 
 #include "cake/autograd/autocast.h"
 #include "cake/autograd/custom_function.h"
+#include "cake/autograd/einsum.h"
 #include "cake/autograd/engine.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/gradcheck.h"
