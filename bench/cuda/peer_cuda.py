@@ -121,6 +121,18 @@ def main():
         report("batch_norm_256x32x28x28", time_ms(lambda: F.batch_norm(x, None, None, training=True), 20))
         logits = torch.randn(65536, 1024, device=dev)
         report("softmax_65536x1024", time_ms(lambda: torch.softmax(logits, 1), 20))
+        del x, w, bias, y, gy, logits
+        torch.cuda.empty_cache()
+
+        # bench_cuda's lstm_fwd_bwd_T50_B32_128_256: a 2-layer LSTM (cuDNN's fused cells here),
+        # forward and the gradients of the input and the weights.
+        torch.manual_seed(0)
+        lstm = torch.nn.LSTM(128, 256, num_layers=2).to(dev)
+        seq = torch.randn(50, 32, 128, device=dev, requires_grad=True)
+        grad_out = torch.randn(50, 32, 256, device=dev)
+        inputs = list(lstm.parameters()) + [seq]
+        report("lstm_fwd_bwd_T50_B32_128_256",
+               time_ms(lambda: torch.autograd.grad(lstm(seq)[0], inputs, grad_out), 20))
 
 
 if __name__ == "__main__":
