@@ -99,6 +99,21 @@ Tensor src_within_index(const Tensor& src, const Tensor& index, const char* op) 
   return view;
 }
 
+// What scatter and scatter_add check before their kernel runs: the index, the devices, the
+// destination (no two positions share an element) and src (src_within_index); dim is wrapped in
+// place. Returns src at index's extent in out's dtype.
+Tensor checked_scatter_source(const Tensor& out, std::int64_t& dim, const Tensor& index, const Tensor& src,
+                              const char* op) {
+  check_int64_index(index, op);
+  check_has_dims(out, op);
+  check_same_device(out, index, op);
+  check_same_device(out, src, op);
+  dim = wrap_dim(dim, out.dim(), op);
+  check_index_fits(out, dim, index, op);
+  check_no_overlap(out, op);
+  return to_dtype(src_within_index(src, index, op), out.dtype());
+}
+
 // The index kernels check every index as they read it and throw "index 7 is out of range for
 // dimension 1 of size 5"; the op's name and the input's shape are added here.
 template <class Launch>
@@ -139,19 +154,10 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
 }
 
 void scatter_add_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
-  check_int64_index(index, "scatter_add");
-  check_has_dims(out, "scatter_add");
-  check_same_device(out, index, "scatter_add");
-  check_same_device(out, src, "scatter_add");
   CAKE_CHECK(out.dtype() != kBool, "scatter_add: cannot add into a bool tensor");
-  dim = wrap_dim(dim, out.dim(), "scatter_add");
-  check_index_fits(out, dim, index, "scatter_add");
-  check_no_overlap(out, "scatter_add");
-  const Tensor used = src_within_index(src, index, "scatter_add");
-  if (index.numel() > 0) {
-    const Tensor values = to_dtype(used, out.dtype());
+  const Tensor values = checked_scatter_source(out, dim, index, src, "scatter_add");
+  if (index.numel() > 0)
     run_index_kernel("scatter_add", out.sizes(), [&] { scatter_add_stub(out.device(), out, dim, index, values, Scalar(1)); });
-  }
   out.bump_version();
 }
 
@@ -162,18 +168,9 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
 }
 
 void scatter_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
-  check_int64_index(index, "scatter");
-  check_has_dims(out, "scatter");
-  check_same_device(out, index, "scatter");
-  check_same_device(out, src, "scatter");
-  dim = wrap_dim(dim, out.dim(), "scatter");
-  check_index_fits(out, dim, index, "scatter");
-  check_no_overlap(out, "scatter");
-  const Tensor used = src_within_index(src, index, "scatter");
-  if (index.numel() > 0) {
-    const Tensor values = to_dtype(used, out.dtype());
+  const Tensor values = checked_scatter_source(out, dim, index, src, "scatter");
+  if (index.numel() > 0)
     run_index_kernel("scatter", out.sizes(), [&] { scatter_stub(out.device(), out, dim, index, values); });
-  }
   out.bump_version();
 }
 

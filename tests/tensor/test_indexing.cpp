@@ -222,48 +222,59 @@ TEST_CASE("gather matches the naive loop on random shapes, dtypes and layouts") 
   }
 }
 
+// One random scatter problem of the naive-loop tests: rank 1-4, a destination x, an index with
+// repeats (up to 8 entries along dim, some trials with an empty dim), src of index's shape, each
+// in one of the layouts, int64 or float64.
+namespace {
+struct ScatterTrial {
+  Shape xs, is;
+  std::int64_t dim = 0, d = 0;  // as passed (maybe negative) and wrapped
+  DType dtype = kFloat64;
+  Tensor x, index, src;
+};
+ScatterTrial random_scatter_trial(int trial) {
+  ScatterTrial t;
+  const int rank = 1 + trial % 4;
+  t.xs = random_shape(rank, 1, 5);
+  t.dim = rnd(-rank, rank - 1);
+  t.d = t.dim < 0 ? t.dim + rank : t.dim;
+  t.is = t.xs;
+  for (int k = 0; k < rank; ++k) t.is[k] = k == t.d ? rnd(0, 8) : rnd(trial % 11 == 0 ? 0 : 1, t.xs[k]);
+  t.dtype = trial % 2 ? kFloat64 : kInt64;
+  t.x = in_layout(random_values(t.xs, t.dtype), kLayouts[trial % 3]);
+  t.index = in_layout(randint(0, t.xs[t.d], t.is), kLayouts[(trial / 3) % 3]);
+  t.src = in_layout(random_values(t.is, t.dtype), kLayouts[(trial / 9) % 3]);
+  return t;
+}
+}  // namespace
+
 TEST_CASE("scatter_add matches the naive loop, duplicates accumulate") {
   manual_seed(12);
   for (int trial = 0; trial < 60; ++trial) {
-    const int rank = 1 + trial % 4;
-    const Shape xs = random_shape(rank, 1, 5);
-    const std::int64_t dim = rnd(-rank, rank - 1), d = dim < 0 ? dim + rank : dim;
-    Shape is = xs;
-    for (int k = 0; k < rank; ++k) is[k] = k == d ? rnd(0, 8) : rnd(trial % 11 == 0 ? 0 : 1, xs[k]);
-    const DType dtype = trial % 2 ? kFloat64 : kInt64;
-    const Tensor x = in_layout(random_values(xs, dtype), kLayouts[trial % 3]);
-    const Tensor index = in_layout(randint(0, xs[d], is), kLayouts[(trial / 3) % 3]);
-    const Tensor src = in_layout(random_values(is, dtype), kLayouts[(trial / 9) % 3]);
-    INFO("x ", shape_str(xs), " index ", shape_str(is), " dim ", dim);
-    const Tensor out = scatter_add(x, dim, index, src);
-    CHECK(out.dtype() == dtype);
-    check_close(out, from_values(naive_scatter_add(x, d, index, src), xs), 1e-12, 1e-12);
+    const ScatterTrial t = random_scatter_trial(trial);
+    INFO("x ", shape_str(t.xs), " index ", shape_str(t.is), " dim ", t.dim);
+    const Tensor out = scatter_add(t.x, t.dim, t.index, t.src);
+    CHECK(out.dtype() == t.dtype);
+    check_close(out, from_values(naive_scatter_add(t.x, t.d, t.index, t.src), t.xs), 1e-12, 1e-12);
   }
 }
 
 TEST_CASE("scatter matches the naive loop: of repeated indices the last along dim lands") {
   manual_seed(15);
   for (int trial = 0; trial < 60; ++trial) {
-    const int rank = 1 + trial % 4;
-    const Shape xs = random_shape(rank, 1, 5);
-    const std::int64_t dim = rnd(-rank, rank - 1), d = dim < 0 ? dim + rank : dim;
-    Shape is = xs;
-    for (int k = 0; k < rank; ++k) is[k] = k == d ? rnd(0, 8) : rnd(trial % 11 == 0 ? 0 : 1, xs[k]);
-    const DType dtype = trial % 2 ? kFloat64 : kInt64;
-    const Tensor x = in_layout(random_values(xs, dtype), kLayouts[trial % 3]);
-    const Tensor index = in_layout(randint(0, xs[d], is), kLayouts[(trial / 3) % 3]);
-    const Tensor src = in_layout(random_values(is, dtype), kLayouts[(trial / 9) % 3]);
-    INFO("x ", shape_str(xs), " index ", shape_str(is), " dim ", dim);
-    const Tensor out = scatter(x, dim, index, src);
-    CHECK(out.dtype() == dtype);
-    check_close(out, from_values(naive_scatter(x, d, index, src), xs), 1e-12, 1e-12);
+    const ScatterTrial t = random_scatter_trial(trial);
+    INFO("x ", shape_str(t.xs), " index ", shape_str(t.is), " dim ", t.dim);
+    const Tensor out = scatter(t.x, t.dim, t.index, t.src);
+    CHECK(out.dtype() == t.dtype);
+    check_close(out, from_values(naive_scatter(t.x, t.d, t.index, t.src), t.xs), 1e-12, 1e-12);
     // A src larger than index: only index's extent is read.
-    Shape larger = is;
+    Shape larger = t.is;
     for (auto& size : larger) size += 1;
-    const Tensor big = random_values(larger, dtype);
+    const Tensor big = random_values(larger, t.dtype);
     Tensor within = big;
-    for (int k = 0; k < rank; ++k) within = within.narrow(k, 0, is[k]);
-    check_close(scatter(x, dim, index, big), from_values(naive_scatter(x, d, index, within), xs), 1e-12, 1e-12);
+    for (std::int64_t k = 0; k < big.dim(); ++k) within = within.narrow(k, 0, t.is[static_cast<std::size_t>(k)]);
+    check_close(scatter(t.x, t.dim, t.index, big), from_values(naive_scatter(t.x, t.d, t.index, within), t.xs), 1e-12,
+                1e-12);
   }
 }
 
