@@ -7,11 +7,9 @@ line per case, times per call in ms: "name median_ms best_ms cpu_ms", as run_pai
 
     /usr/bin/python3 bench/peer_recurrent.py            # Debian's python3-torch
 """
-import os
-
 import torch
 
-from peer_timing import time_step
+from peer_timing import run_cases
 
 STEPS, BATCH, FEATURES, HIDDEN, LAYERS = 50, 32, 128, 256, 2
 
@@ -44,14 +42,5 @@ def cases():
     return result
 
 
-def main():
-    threads = int(os.environ.get("CAKE_BENCH_THREADS", "2"))
-    torch.set_num_threads(threads)
-    print(f"# torch {torch.__version__}, {threads} threads")
-    for name, step in cases():
-        median, best, cpu = time_step(step, warmup=5, min_seconds=0.5, repetitions=5)
-        print(f"{name} {median * 1e3:.3f} {best * 1e3:.3f} {cpu * 1e3:.3f}", flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    run_cases(cases)

@@ -8,12 +8,10 @@ per case, times per call in ms: "name median_ms best_ms cpu_ms", as run_pair.sh 
 
     /usr/bin/python3 bench/peer_spatial.py            # Debian's python3-torch
 """
-import os
-
 import torch
 import torch.nn.functional as F
 
-from peer_timing import time_step
+from peer_timing import run_cases
 
 ITEMS, CHANNELS, TEMPLATE, IMAGE = 128 * 40, 2, 11, 28
 OUTPUT = (ITEMS, CHANNELS, IMAGE, IMAGE)
@@ -67,14 +65,5 @@ def cases():
             ("affine_grid_backward", affine_grid_backward), ("spatial_transformer_backward", spatial_transformer_backward)]
 
 
-def main():
-    threads = int(os.environ.get("CAKE_BENCH_THREADS", "2"))
-    torch.set_num_threads(threads)
-    print(f"# torch {torch.__version__}, {threads} threads")
-    for name, step in cases():
-        median, best, cpu = time_step(step, warmup=5, min_seconds=0.5, repetitions=5)
-        print(f"{name} {median * 1e3:.3f} {best * 1e3:.3f} {cpu * 1e3:.3f}", flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    run_cases(cases)
