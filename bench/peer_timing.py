@@ -7,7 +7,7 @@ work done).
 
     from peer_timing import time_step
     median_s, best_s, cpu_s = time_step(step, warmup=5, min_seconds=0.5, repetitions=5)
-    run_cases(cases())    # [(name, step), ...]: one line per case, as run_pair.sh reads
+    run_cases(cases)      # cases() -> [(name, step), ...]; prints a line per case for run_pair.sh
 """
 import os
 import statistics
