@@ -11,6 +11,7 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -128,6 +129,11 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
 // and src (the gradient read back at index). Of repeated indices one value lands (native/indexing.h).
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, Scalar value);
+// torch.scatter_reduce: x with the src values at index along dim reduced into it by "sum",
+// "prod", "mean", "amax" or "amin" (include_self false: x's elements that index points at take no
+// part). Differentiable in x and src with PyTorch's rules (ties of amax/amin share the gradient).
+Tensor scatter_reduce(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src,
+                      std::string_view reduce, bool include_self = true);
 Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value);
 Tensor masked_select(const Tensor& x, const Tensor& mask);  // 1-D

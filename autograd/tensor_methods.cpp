@@ -93,6 +93,10 @@ Tensor Tensor::scatter(std::int64_t d, const Tensor& index, Scalar value) const 
 Tensor Tensor::scatter_add(std::int64_t d, const Tensor& index, const Tensor& src) const {
   return cake::scatter_add(*this, d, index, src);
 }
+Tensor Tensor::scatter_reduce(std::int64_t d, const Tensor& index, const Tensor& src, std::string_view reduce,
+                              bool include_self) const {
+  return cake::scatter_reduce(*this, d, index, src, reduce, include_self);
+}
 Tensor Tensor::index_add(std::int64_t d, const Tensor& index, const Tensor& source, Scalar alpha) const {
   return cake::index_add(*this, d, index, source, alpha);
 }
@@ -212,6 +216,13 @@ Tensor& Tensor::scatter_add_(std::int64_t d, const Tensor& index, const Tensor& 
   check_inplace(*this, "scatter_add_");
   check_inplace_source(src, "scatter_add_");
   native::scatter_add_(*this, d, index, src);
+  return *this;
+}
+Tensor& Tensor::scatter_reduce_(std::int64_t d, const Tensor& index, const Tensor& src, std::string_view reduce,
+                                bool include_self) {
+  check_inplace(*this, "scatter_reduce_");
+  check_inplace_source(src, "scatter_reduce_");
+  native::scatter_reduce_(*this, d, index, src, reduce, include_self);
   return *this;
 }
 Tensor& Tensor::index_add_(std::int64_t d, const Tensor& index, const Tensor& source, Scalar alpha) {

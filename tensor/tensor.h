@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -202,6 +203,9 @@ class Tensor {
   Tensor scatter(std::int64_t dim, const Tensor& index, const Tensor& src) const;
   Tensor scatter(std::int64_t dim, const Tensor& index, Scalar value) const;
   Tensor scatter_add(std::int64_t dim, const Tensor& index, const Tensor& src) const;
+  // reduce: "sum", "prod", "mean", "amax" or "amin" (torch.Tensor.scatter_reduce).
+  Tensor scatter_reduce(std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce,
+                        bool include_self = true) const;
   Tensor index_add(std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1) const;
   Tensor masked_fill(const Tensor& mask, Scalar value) const;
   Tensor softmax(std::int64_t dim) const;
@@ -310,6 +314,8 @@ class Tensor {
   Tensor& scatter_(std::int64_t dim, const Tensor& index, const Tensor& src);
   Tensor& scatter_(std::int64_t dim, const Tensor& index, Scalar value);
   Tensor& scatter_add_(std::int64_t dim, const Tensor& index, const Tensor& src);
+  Tensor& scatter_reduce_(std::int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce,
+                          bool include_self = true);
   Tensor& index_add_(std::int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1);
   Tensor& uniform_(double low = 0.0, double high = 1.0);
   Tensor& normal_(double mean = 0.0, double std = 1.0);

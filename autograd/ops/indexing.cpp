@@ -6,9 +6,13 @@
 //   gather        <->  scatter_add        index_select  <->  index_add
 //   masked_select <->  masked_scatter     cat           <->  narrow (split is cat's adjoint)
 //   scatter: src's gradient is read back with gather; x's is zeroed where scatter wrote
+//   scatter_reduce: as scatter_add for sum, scaled for mean, shared among ties for amax/amin,
+//                   times the other members' product for prod
 // sort and topk read x at their indices, so their values' gradient is scattered back the same
 // way. Integer outputs (indices, counts, one_hot) never carry a gradient.
 #include <algorithm>
+#include <string>
+#include <string_view>
 
 #include "cake/autograd/function.h"
 #include "cake/autograd/ops.h"
@@ -105,6 +109,98 @@ Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, Scalar va
     record("ScatterBackward", {x}, {y}, [dim, idx = SavedTensor(index)](const TensorList& g) {
       return TensorList{scatter(g[0], dim, idx.get(), Scalar(0))};
     });
+  }
+  return y;
+}
+
+// ---- scatter_reduce ----------------------------------------------------------------------------
+
+namespace {
+
+// What scatter_reduce's backward needs besides g: the inputs, the output and how they were met.
+struct ScatterReduceSaved {
+  std::int64_t dim;
+  std::string reduce;
+  bool include_self;
+  SavedTensor x, src, y, index;
+};
+
+// A float copy (g's dtype) of a bool mask: a constant of the backward, no gradient through it.
+Tensor as_weights(const Tensor& mask, const Tensor& g) { return native::to_dtype(mask, g.dtype()); }
+
+// The number of values each output element is a reduction of: [x's shape], g's dtype.
+Tensor group_sizes(const ScatterReduceSaved& s, const Tensor& g) {
+  const Tensor counts = zeros_for(s.x.get().sizes(), g);
+  if (s.include_self) native::fill_(counts, 1);
+  const Tensor one = native::expand(native::scalar_tensor(1, g.dtype(), g.device()), s.index.get().sizes());
+  native::scatter_add_(counts, s.dim, s.index.get(), one);
+  return counts;
+}
+
+// x's gradient where x takes no part in the reduction (include_self false, an element that index
+// points at): zero there, g' elsewhere (elements nothing points at are copied to the output).
+Tensor self_gradient(const ScatterReduceSaved& s, const Tensor& g_self) {
+  return s.include_self ? g_self : scatter(g_self, s.dim, s.index.get(), Scalar(0));
+}
+
+// prod: the product of the other members of each value's group (the output element it was
+// reduced into, with x's element when included), g times it being the value's gradient. For a
+// nonzero value that is y / value (zero when another member is zero, since y is); for a zero it
+// is the product of the nonzero members when it is the group's only zero, else zero.
+TensorList prod_backward(const ScatterReduceSaved& s, const Tensor& g) {
+  const Tensor x = s.x.get(), src = s.src.get(), y = s.y.get(), index = s.index.get();
+  const Tensor x_zero = native::binary(native::BinaryOp::Eq, x, 0.0);
+  const Tensor src_zero = native::binary(native::BinaryOp::Eq, src, 0.0);
+  const Tensor one = native::scalar_tensor(1, x.dtype(), x.device());
+  // Each group's zeros, and the product of its nonzero members (zeros replaced by 1).
+  const Tensor zero_counts = s.include_self ? as_weights(x_zero, g) : zeros_for(x.sizes(), g);
+  native::scatter_add_(zero_counts, s.dim, index, as_weights(src_zero, g));
+  const Tensor nonzero_product = native::scatter_reduce(native::where(x_zero, one, x), s.dim, index,
+                                                        native::where(src_zero, one, src), "prod", s.include_self);
+  const Tensor lone_zero = native::where(native::binary(native::BinaryOp::Eq, zero_counts, 1.0), nonzero_product,
+                                         native::scalar_tensor(0, x.dtype(), x.device()));
+  const auto others = [&](const Tensor& value, const Tensor& is_zero, const Tensor& y_at, const Tensor& lone_at) {
+    return where(is_zero, lone_at, y_at / where(is_zero, one, value));
+  };
+  const Tensor g_src = gather(g, s.dim, index) *
+                       others(src, src_zero, gather(y, s.dim, index), native::gather(lone_zero, s.dim, index));
+  return {self_gradient(s, g * others(x, x_zero, y, lone_zero)), g_src};
+}
+
+// amax / amin: the members equal to the result share g evenly (PyTorch's rule for ties).
+TensorList extremum_backward(const ScatterReduceSaved& s, const Tensor& g) {
+  const Tensor x = s.x.get(), src = s.src.get(), y = s.y.get(), index = s.index.get();
+  Tensor x_wins = as_weights(native::binary(native::BinaryOp::Eq, x, y), g);
+  if (!s.include_self) x_wins = native::scatter(x_wins, s.dim, index, Scalar(0));
+  const Tensor src_wins = as_weights(native::binary(native::BinaryOp::Eq, src, native::gather(y, s.dim, index)), g);
+  const Tensor winners = native::scatter_add(x_wins, s.dim, index, src_wins);
+  const Tensor g_share = g / native::binary(native::BinaryOp::Maximum, winners, 1.0);
+  return {g_share * x_wins, gather(g_share, s.dim, index) * src_wins};
+}
+
+TensorList scatter_reduce_backward(const ScatterReduceSaved& s, const Tensor& g) {
+  if (s.reduce == "prod") return prod_backward(s, g);
+  if (s.reduce == "amax" || s.reduce == "amin") return extremum_backward(s, g);
+  // sum, and mean with g divided by each group's size.
+  const Tensor g_each = s.reduce == "mean" ? g / native::binary(native::BinaryOp::Maximum, group_sizes(s, g), 1.0) : g;
+  return {self_gradient(s, g_each), gather(g_each, s.dim, s.index.get())};
+}
+
+}  // namespace
+
+// torch.scatter_reduce: see native/indexing.h for the forward, the helpers above for each
+// reduction's gradient (PyTorch's rules).
+Tensor scatter_reduce(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& source,
+                      std::string_view reduce, bool include_self) {
+  const Tensor src = src_at_index_extent(source, index);
+  Tensor y = native::scatter_reduce(x, dim, index, src, reduce, include_self);
+  if (needs_grad({x, src})) {
+    CAKE_CHECK(x.dtype() == src.dtype(), "scatter_reduce: x (", dtype_name(x.dtype()), ") and src (",
+               dtype_name(src.dtype()), ") must have one dtype to be differentiated");
+    ScatterReduceSaved saved{native::wrap_dim(dim, x.dim(), "scatter_reduce"), std::string(reduce), include_self,
+                             SavedTensor(x), SavedTensor(src), SavedTensor(y), SavedTensor(index)};
+    record("ScatterReduceBackward", {x, src}, {y},
+           [saved](const TensorList& g) { return scatter_reduce_backward(saved, g[0]); });
   }
   return y;
 }

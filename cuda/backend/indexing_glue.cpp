@@ -108,13 +108,14 @@ void scatter_add_kernel(const Tensor& out, std::int64_t dim, const Tensor& index
   if (bad.item<std::int64_t>() != 0) report_bad_index(index, dim, size);
 }
 
-void scatter_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+void scatter_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src,
+                    native::ScatterReduce reduce) {
   const std::int64_t size = out.sizes()[dim];
   if (size == 0) report_bad_index(index, dim, size);
   const Tensor out_lines = line_starts(out, dim, src.sizes());
   const Tensor bad = device_flag();
   kernels::launch_scatter(scalar_type(out.dtype()), make_geometry<3>({&out_lines, &src, &index}), out.strides()[dim],
-                          size, bad.data_ptr<std::int64_t>(), current_stream());
+                          size, static_cast<int>(reduce), bad.data_ptr<std::int64_t>(), current_stream());
   if (bad.item<std::int64_t>() != 0) report_bad_index(index, dim, size);
 }
 

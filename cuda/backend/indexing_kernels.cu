@@ -94,6 +94,67 @@ struct Store {
   __device__ void operator()(T* target, T v) const { *target = v; }
 };
 
+// *target = combine(*target, v) atomically, for any element type: a compare-and-swap loop on the
+// element's bits (8 or 4 bytes), or on the aligned 32-bit word that holds a one-byte element (it
+// lies inside the allocation, whose size the caching allocator rounds to 512 bytes).
+template <class T, class Combine>
+__device__ void atomic_combine(T* target, T v, Combine combine) {
+  if constexpr (sizeof(T) == 8 || sizeof(T) == 4) {
+    using Bits = std::conditional_t<sizeof(T) == 8, unsigned long long, unsigned int>;
+    Bits* word = reinterpret_cast<Bits*>(target);
+    Bits old = *word, assumed;
+    do {
+      assumed = old;
+      T current;
+      memcpy(&current, &assumed, sizeof(T));
+      const T next = combine(current, v);
+      Bits next_bits;
+      memcpy(&next_bits, &next, sizeof(T));
+      old = atomicCAS(word, assumed, next_bits);
+    } while (assumed != old);
+  } else {
+    static_assert(sizeof(T) == 1, "atomic_combine: 1-, 4- or 8-byte elements");
+    const auto address = reinterpret_cast<std::uintptr_t>(target);
+    auto* word = reinterpret_cast<unsigned int*>(address & ~std::uintptr_t{3});
+    const unsigned shift = static_cast<unsigned>(address & 3) * 8;
+    unsigned old = *word, assumed;
+    do {
+      assumed = old;
+      const auto byte = static_cast<std::uint8_t>((assumed >> shift) & 0xffu);
+      T current;
+      memcpy(&current, &byte, 1);
+      const T next = combine(current, v);
+      std::uint8_t next_byte;
+      memcpy(&next_byte, &next, 1);
+      old = atomicCAS(word, assumed, (assumed & ~(0xffu << shift)) | (static_cast<unsigned>(next_byte) << shift));
+    } while (assumed != old);
+  }
+}
+
+// scatter_reduce's combinations (the CPU's scatter_kernel has the same three): a NaN wins in amax
+// and amin from either side.
+template <class T>
+__device__ bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return isnan(v);
+  else return false;
+}
+template <class T>
+struct Times {
+  __device__ T operator()(T t, T v) const { return static_cast<T>(t * v); }
+};
+template <class T>
+struct Larger {
+  __device__ T operator()(T t, T v) const { return t < v || is_nan(v) ? v : t; }
+};
+template <class T>
+struct Smaller {
+  __device__ T operator()(T t, T v) const { return v < t || is_nan(v) ? v : t; }
+};
+template <class T, template <class> class Combine>
+struct AtomicReduce {
+  __device__ void operator()(T* target, T v) const { atomic_combine(target, v, Combine<T>{}); }
+};
+
 // out_lines[p + index[p] * dim_step] gets src[p] through `write`, for every position p.
 template <class T, class Write>
 __global__ void scatter_kernel(Geometry<3> g, std::int64_t dim_step, std::int64_t size, Write write,
@@ -242,12 +303,18 @@ void launch_scatter_add(ScalarType type, const Geometry<3>& g, std::int64_t dim_
   check_launch("scatter_add");
 }
 
-void launch_scatter(ScalarType type, const Geometry<3>& g, std::int64_t dim_step, std::int64_t size, std::int64_t* bad,
-                    Stream stream) {
+void launch_scatter(ScalarType type, const Geometry<3>& g, std::int64_t dim_step, std::int64_t size, int reduce,
+                    std::int64_t* bad, Stream stream) {
   if (g.numel == 0) return;
+  auto s = static_cast<cudaStream_t>(stream);
+  const auto blocks = blocks_for(g.numel, kThreads);
   visit(type, "scatter", [&]<class T>() {
-    scatter_kernel<T><<<blocks_for(g.numel, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-        g, dim_step, size, Store<T>{}, bad);
+    switch (reduce) {
+      case 1: scatter_kernel<T><<<blocks, kThreads, 0, s>>>(g, dim_step, size, AtomicReduce<T, Times>{}, bad); break;
+      case 2: scatter_kernel<T><<<blocks, kThreads, 0, s>>>(g, dim_step, size, AtomicReduce<T, Larger>{}, bad); break;
+      case 3: scatter_kernel<T><<<blocks, kThreads, 0, s>>>(g, dim_step, size, AtomicReduce<T, Smaller>{}, bad); break;
+      default: scatter_kernel<T><<<blocks, kThreads, 0, s>>>(g, dim_step, size, Store<T>{}, bad);
+    }
   });
   check_launch("scatter");
 }

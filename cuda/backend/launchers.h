@@ -124,10 +124,11 @@ void launch_gather(ScalarType type, const Geometry<3>& g, std::int64_t dim_step,
 // alpha is passed as its bit pattern in `type` (8 bytes).
 void launch_scatter_add(ScalarType type, const Geometry<3>& g, std::int64_t dim_step, std::int64_t size,
                         const void* alpha, std::int64_t* bad, Stream stream);
-// Geometry {out_lines, src, index}: out_lines[p + index[p] * dim_step] = src[p] (of duplicate
-// indices, any one lands).
-void launch_scatter(ScalarType type, const Geometry<3>& g, std::int64_t dim_step, std::int64_t size, std::int64_t* bad,
-                    Stream stream);
+// Geometry {out_lines, src, index}: out_lines[p + index[p] * dim_step] = src[p] (reduce 0; of
+// duplicate indices, any one lands), or atomically combined with it: reduce 1 times, 2 the larger,
+// 3 the smaller (native::ScatterReduce's order; a NaN wins in 2 and 3).
+void launch_scatter(ScalarType type, const Geometry<3>& g, std::int64_t dim_step, std::int64_t size, int reduce,
+                    std::int64_t* bad, Stream stream);
 // out[index[r], :] += alpha * src[r, :] for float32 rows: contiguous out [k, d] and src [n, d],
 // index [n] (stride 1); per-block partial sums in shared memory (NOTE [ Privatised row sums ] in
 // scatter_rows_kernels.cu). k at most scatter_rows_max_targets(). An index outside [0, k) sets *bad.

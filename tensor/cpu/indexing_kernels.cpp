@@ -12,6 +12,7 @@
 // The naive reference for every kernel here is in tests/tensor/test_indexing.cpp.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <numeric>
 #include <type_traits>
 #include <vector>
@@ -276,9 +277,30 @@ void scatter_add_kernel(const Tensor& out, std::int64_t dim, const Tensor& index
   });
 }
 
-// out[p with coordinate dim = index[p]] = src[p].
-void scatter_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
-  visit_dtype(out.dtype(), [&]<class T>() { scatter_into<T>(out, dim, index, src, [](T, T v) { return v; }); });
+// Whether v is NaN; never for integers and bool (scatter's amax / amin, the sort's NaN order).
+template <class T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  else return false;
+}
+
+// out[p with coordinate dim = index[p]] = src[p], or reduced with it. amax / amin let a NaN win
+// from either side, as PyTorch's (and as max over a tensor): once the element is NaN, no
+// comparison replaces it; a NaN from src replaces anything.
+void scatter_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src,
+                    native::ScatterReduce reduce) {
+  visit_dtype(out.dtype(), [&]<class T>() {
+    switch (reduce) {
+      case native::ScatterReduce::None:
+        return scatter_into<T>(out, dim, index, src, [](T, T v) { return v; });
+      case native::ScatterReduce::Prod:
+        return scatter_into<T>(out, dim, index, src, [](T t, T v) { return static_cast<T>(t * v); });
+      case native::ScatterReduce::Amax:
+        return scatter_into<T>(out, dim, index, src, [](T t, T v) { return t < v || is_nan(v) ? v : t; });
+      case native::ScatterReduce::Amin:
+        return scatter_into<T>(out, dim, index, src, [](T t, T v) { return v < t || is_nan(v) ? v : t; });
+    }
+  });
 }
 
 // ---- masked select and scatter ------------------------------------------------------------------
@@ -399,12 +421,6 @@ struct ByValue {  // then by position
     return a.second < b.second;
   }
 };
-
-template <class T>
-inline bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return v != v;
-  else return false;
-}
 
 // Copies the row p[0], p[stride], ... into `row`, NaNs last (or first) in position order;
 // returns the [begin, end) range of the numbers.

@@ -3,6 +3,7 @@
 #include "cake/tensor/native/indexing.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include "cake/tensor/native/elementwise.h"
@@ -170,7 +171,7 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
 void scatter_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
   const Tensor values = checked_scatter_source(out, dim, index, src, "scatter");
   if (index.numel() > 0)
-    run_index_kernel("scatter", out.sizes(), [&] { scatter_stub(out.device(), out, dim, index, values); });
+    run_index_kernel("scatter", out.sizes(), [&] { scatter_stub(out.device(), out, dim, index, values, ScatterReduce::None); });
   out.bump_version();
 }
 
@@ -189,6 +190,85 @@ Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Ten
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, Scalar value) {
   Tensor out = clone(x);
   scatter_(out, dim, index, value);
+  return out;
+}
+
+namespace {
+
+enum class ReduceKind { Sum, Prod, Mean, Amax, Amin };
+
+ReduceKind parse_reduce(std::string_view reduce) {
+  if (reduce == "sum") return ReduceKind::Sum;
+  if (reduce == "prod") return ReduceKind::Prod;
+  if (reduce == "mean") return ReduceKind::Mean;
+  if (reduce == "amax") return ReduceKind::Amax;
+  if (reduce == "amin") return ReduceKind::Amin;
+  CAKE_FAIL("scatter_reduce: reduce must be one of \"sum\", \"prod\", \"mean\", \"amax\", \"amin\", got \"", reduce,
+            "\"");
+}
+
+// The value that leaves a reduction unchanged: where include_self is false, out's own element is
+// replaced by it before the reduction, so only the scattered values count.
+Scalar reduction_identity(ReduceKind kind, DType dtype) {
+  const bool largest = kind == ReduceKind::Amin;  // amin starts from the largest value, amax the smallest
+  switch (kind) {
+    case ReduceKind::Sum:
+    case ReduceKind::Mean: return Scalar(0);
+    case ReduceKind::Prod: return Scalar(1);
+    case ReduceKind::Amax:
+    case ReduceKind::Amin: break;
+  }
+  if (dtype == kBool) return Scalar(largest);
+  if (dtype == kUInt8) return Scalar(std::int64_t{largest ? 255 : 0});
+  if (dtype == kInt64)
+    return Scalar(largest ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min());
+  return Scalar(largest ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity());
+}
+
+}  // namespace
+
+// Sum goes to the scatter_add kernel, prod / amax / amin to the scatter kernel's reductions, and
+// the mean is the sum divided by a count scattered the same way (out's own element counting
+// once when included).
+void scatter_reduce_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src,
+                     std::string_view reduce, bool include_self) {
+  const ReduceKind kind = parse_reduce(reduce);
+  CAKE_CHECK(kind != ReduceKind::Mean || out.is_floating_point(),
+             "scatter_reduce: \"mean\" needs a floating-point tensor, got ", dtype_name(out.dtype()));
+  CAKE_CHECK(kind != ReduceKind::Sum || out.dtype() != kBool, "scatter_reduce: cannot add into a bool tensor");
+  const Tensor values = checked_scatter_source(out, dim, index, src, "scatter_reduce");
+  if (index.numel() == 0) return;
+  run_index_kernel("scatter_reduce", out.sizes(), [&] {
+    if (!include_self) {
+      const Tensor identity = expand(scalar_tensor(reduction_identity(kind, out.dtype()), out.dtype(), out.device()),
+                                     index.sizes());
+      scatter_stub(out.device(), out, dim, index, identity, ScatterReduce::None);
+    }
+    switch (kind) {
+      case ReduceKind::Sum: scatter_add_stub(out.device(), out, dim, index, values, Scalar(1)); break;
+      case ReduceKind::Prod: scatter_stub(out.device(), out, dim, index, values, ScatterReduce::Prod); break;
+      case ReduceKind::Amax: scatter_stub(out.device(), out, dim, index, values, ScatterReduce::Amax); break;
+      case ReduceKind::Amin: scatter_stub(out.device(), out, dim, index, values, ScatterReduce::Amin); break;
+      case ReduceKind::Mean: {
+        const Tensor counts = zeros_of(out.sizes(), out.dtype(), out.device());
+        if (include_self) fill_(counts, 1);
+        scatter_add_stub(out.device(), counts, dim, index, expand(scalar_tensor(1, out.dtype(), out.device()), index.sizes()),
+                         Scalar(1));
+        scatter_add_stub(out.device(), out, dim, index, values, Scalar(1));
+        // Elements nothing points at (count 0 without include_self) keep their own value.
+        const Tensor divided = binary(BinaryOp::Div, out, binary(BinaryOp::Maximum, counts, 1.0));
+        copy_(out, divided);
+        break;
+      }
+    }
+  });
+  out.bump_version();
+}
+
+Tensor scatter_reduce(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src,
+                      std::string_view reduce, bool include_self) {
+  Tensor out = clone(x);
+  scatter_reduce_(out, dim, index, src, reduce, include_self);
   return out;
 }
 

@@ -22,6 +22,7 @@
 // an in-place scatter_add_/index_add_ that fails may have updated part of its destination.
 #pragma once
 
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,10 +42,14 @@ using GatherFn = void (*)(const Tensor& x, std::int64_t dim, const Tensor& index
 // same rank and src's dtype. Duplicate indices accumulate. Indices are checked as in gather.
 using ScatterAddFn = void (*)(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src,
                               Scalar alpha);
-// out[p with coordinate `dim` replaced by index[p]] = src[p], in place: scatter_add's contract
-// with the addition replaced by assignment (src may hold zero strides: a scalar expanded).
-// Where indices repeat, one of the values lands: on the CPU the last along dim, on CUDA any.
-using ScatterFn = void (*)(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src);
+// out[p with coordinate `dim` replaced by index[p]] = src[p] (reduce None), or that element
+// combined with src[p] (Prod: times, Amax / Amin: the larger / smaller, a NaN winning), in
+// place: scatter_add's contract with the addition replaced (src may hold zero strides: a scalar
+// expanded). Where indices repeat under None, one of the values lands: on the CPU the last
+// along dim, on CUDA any.
+enum class ScatterReduce { None, Prod, Amax, Amin };
+using ScatterFn = void (*)(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src,
+                           ScatterReduce reduce);
 // x and mask (bool) have the same sizes (either may hold zero strides). masked_select returns
 // the elements of x where mask is true, in row-major order, as a fresh 1-D tensor;
 // masked_scatter writes src's first elements (contiguous, 1-D, long enough) to those positions
@@ -93,6 +98,14 @@ Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, const Ten
 Tensor scatter(const Tensor& x, std::int64_t dim, const Tensor& index, Scalar value);
 void scatter_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src);
 void scatter_(const Tensor& out, std::int64_t dim, const Tensor& index, Scalar value);
+// torch.scatter_reduce: out[index[i][j]][j] = reduce(out's element, src[i][j], ...) (dim 0),
+// reduce one of "sum", "prod", "mean", "amax", "amin"; include_self = false leaves out's own
+// values out of the reduction wherever index points (elements nothing points at keep them).
+// "mean" needs a floating-point tensor.
+Tensor scatter_reduce(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src,
+                      std::string_view reduce, bool include_self = true);
+void scatter_reduce_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src,
+                     std::string_view reduce, bool include_self = true);
 // The slices x.select(dim, index[i]) stacked along dim; index is int64, 1-D (or 0-d).
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
 // A copy of x with alpha * source.select(dim, i) added to the slice index[i] along dim.

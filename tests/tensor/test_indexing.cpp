@@ -125,6 +125,35 @@ std::vector<double> naive_scatter(const Tensor& x, std::int64_t dim, const Tenso
   return out;
 }
 
+// torch.scatter_reduce by its definition: each output element's group is its own value (when
+// included) and the src values index sends to it; elements with no src value keep their own.
+std::vector<double> naive_scatter_reduce(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src,
+                                         const std::string& reduce, bool include_self) {
+  const auto xv = values(x), iv = values(index), sv = values(src);
+  std::vector<std::vector<double>> groups(xv.size());
+  for (std::size_t i = 0; i < iv.size(); ++i) {
+    auto p = unravel(static_cast<std::int64_t>(i), index.sizes());
+    p[dim] = static_cast<std::int64_t>(iv[i]);
+    groups[static_cast<std::size_t>(ravel(p, x.sizes()))].push_back(sv[i]);
+  }
+  std::vector<double> out = xv;
+  for (std::size_t e = 0; e < out.size(); ++e) {
+    std::vector<double>& group = groups[e];
+    if (group.empty()) continue;
+    if (include_self) group.push_back(xv[e]);
+    double r = reduce == "prod" ? 1.0 : 0.0;
+    if (reduce == "amax") r = *std::max_element(group.begin(), group.end());
+    if (reduce == "amin") r = *std::min_element(group.begin(), group.end());
+    for (double v : group) {
+      if (reduce == "sum" || reduce == "mean") r += v;
+      if (reduce == "prod") r *= v;
+    }
+    if (reduce == "mean") r /= static_cast<double>(group.size());
+    out[e] = r;
+  }
+  return out;
+}
+
 std::vector<double> naive_index_select(const Tensor& x, std::int64_t dim, const Tensor& index, Shape& shape) {
   const auto xv = values(x), iv = values(index);
   shape = x.sizes();
@@ -278,6 +307,35 @@ TEST_CASE("scatter matches the naive loop: of repeated indices the last along di
   }
 }
 
+TEST_CASE("scatter_reduce matches its definition: five reductions, with and without x's own values") {
+  manual_seed(16);
+  const std::vector<std::string> reductions = {"sum", "prod", "mean", "amax", "amin"};
+  for (int trial = 0; trial < 60; ++trial) {
+    const ScatterTrial t = random_scatter_trial(trial);
+    for (const std::string& reduce : reductions) {
+      if (reduce == "mean" && t.dtype == kInt64) continue;  // mean needs floating point
+      for (bool include_self : {true, false}) {
+        INFO("x ", shape_str(t.xs), " index ", shape_str(t.is), " dim ", t.dim, " ", reduce, " include_self ",
+             include_self);
+        const Tensor out = scatter_reduce(t.x, t.dim, t.index, t.src, reduce, include_self);
+        CHECK(out.dtype() == t.dtype);
+        check_close(out, from_values(naive_scatter_reduce(t.x, t.d, t.index, t.src, reduce, include_self), t.xs),
+                    1e-12, 1e-12);
+      }
+    }
+  }
+  // NaN wins in amax and amin, from x or from src.
+  const Tensor x = tensor({1.0, std::nan(""), 3.0}, {3}, kFloat64);
+  const Tensor index = tensor(std::vector<std::int64_t>{0, 1, 2, 2}, {4}, kInt64);
+  const Tensor src = tensor({std::nan(""), 5.0, 2.0, 7.0}, {4}, kFloat64);
+  for (const char* reduce : {"amax", "amin"}) {
+    const auto v = values(scatter_reduce(x, 0, index, src, reduce));
+    CHECK(std::isnan(v[0]));
+    CHECK(std::isnan(v[1]));
+    CHECK(v[2] == (std::string(reduce) == "amax" ? 7.0 : 2.0));
+  }
+}
+
 TEST_CASE("gather and scatter_add on large inputs (parallel paths)") {
   manual_seed(13);
   for (std::int64_t dim : {0, 1}) {
@@ -383,6 +441,10 @@ TEST_CASE("index ops: out-of-range indices and bad arguments are errors that nam
   CHECK_THROWS_AS(scatter_add(x, 0, zeros({1, 2}, kInt64), ones({1, 1})), Error);  // src smaller than index
   CHECK_THROWS_AS(scatter(x, 0, zeros({1, 2}, kInt64), ones({2})), Error);          // src of another rank
   CHECK_THROWS_AS(scatter(x, 0, tensor(std::vector<std::int64_t>{3}, {1, 1}), 1.0), Error);
+  CHECK(mentions(error_of([&] { scatter_reduce(x, 0, zeros({1, 2}, kInt64), ones({1, 2}), "max"); }),
+                 "reduce must be one of"));
+  CHECK(mentions(error_of([&] { scatter_reduce(zeros({3}, kInt64), 0, zeros({1}, kInt64), ones({1}, kInt64), "mean"); }),
+                 "needs a floating-point tensor"));
   CHECK_THROWS_AS(index_add(x, 0, bad, ones({3, 5})), Error);              // 7 >= 3
   CHECK_THROWS_AS(index_add(x, 0, zeros({2}, kInt64), ones({3, 5})), Error);  // source shape
   CHECK_THROWS_AS(index_add(zeros({3}, kInt64), 0, zeros({1}, kInt64), ones({1}, kInt64), 0.5), Error);

@@ -331,3 +331,52 @@ TEST_CASE("scatter's gradient: zero where x was overwritten, gather(g) for src")
   Tensor leaf = zeros({3, 4}, kFloat64).requires_grad_();
   CHECK(error_message([&] { leaf.scatter_(0, index, 1.0); }).find("requires grad") != std::string::npos);
 }
+
+TEST_CASE("scatter_reduce and its gradients against PyTorch 1.13") {
+  // Expected values: torch.Tensor.scatter_reduce on the same inputs, then (y * w).sum().backward().
+  const Tensor index = tensor(std::vector<std::int64_t>{0, 1, 3, 1, 3, 0}, {6}, kInt64);
+  const Tensor w = tensor({1.0, 10.0, 100.0, 1000.0}, {4}, kFloat64);
+  struct Case {
+    const char* reduce;
+    bool include_self;
+    std::vector<double> y, x_grad, src_grad;
+  };
+  const std::vector<Case> cases = {
+      {"sum", true, {8, 1.5, 3, 12}, {1, 10, 100, 1000}, {1, 10, 1000, 10, 1000, 1}},
+      {"sum", false, {7, -0.5, 3, 8}, {0, 0, 100, 0}, {1, 10, 1000, 10, 1000, 1}},
+      {"prod", true, {10, -1, 3, 64}, {10, -5, 100, 16000}, {2, -20, 16000, 10, 16000, 5}},
+      {"prod", false, {10, -0.5, 3, 16}, {0, 0, 100, 0}, {2, -10, 4000, 5, 4000, 5}},
+      {"mean", true, {8.0 / 3, 0.5, 3, 4}, {1.0 / 3, 10.0 / 3, 100, 1000.0 / 3}, {1.0 / 3, 10.0 / 3, 1000.0 / 3, 10.0 / 3, 1000.0 / 3, 1.0 / 3}},
+      {"mean", false, {3.5, -0.25, 3, 4}, {0, 0, 100, 0}, {0.5, 5, 500, 5, 500, 0.5}},
+      // Ties share the gradient: x[3] = 4 = src[2] = src[4] get a third each.
+      {"amax", true, {5, 2, 3, 4}, {0, 10, 100, 1000.0 / 3}, {1, 0, 1000.0 / 3, 0, 1000.0 / 3, 0}},
+      // Without x's own values the two tied src values get half each. (PyTorch 1.13 counts the
+      // excluded x[3] among the ties and gives each a third, so its shares sum to 2/3 of g.)
+      {"amax", false, {5, 0.5, 3, 4}, {0, 0, 100, 0}, {1, 10, 500, 0, 500, 0}},
+      {"amin", true, {1, -1, 3, 4}, {1, 0, 100, 1000.0 / 3}, {0, 0, 1000.0 / 3, 10, 1000.0 / 3, 0}},
+      {"amin", false, {2, -1, 3, 4}, {0, 0, 100, 0}, {0, 0, 500, 10, 500, 1}},
+  };
+  for (const Case& c : cases) {
+    INFO(c.reduce, " include_self ", c.include_self);
+    const Tensor x = tensor({1.0, 2.0, 3.0, 4.0}, {4}, kFloat64).requires_grad_();
+    const Tensor src = tensor({5.0, 0.5, 4.0, -1.0, 4.0, 2.0}, {6}, kFloat64).requires_grad_();
+    const Tensor y = x.scatter_reduce(0, index, src, c.reduce, c.include_self);
+    (y * w).sum().backward();
+    check_close(y, tensor(c.y, {4}, kFloat64), 1e-12, 1e-12);
+    check_close(x.grad(), tensor(c.x_grad, {4}, kFloat64), 1e-12, 1e-12);
+    check_close(src.grad(), tensor(c.src_grad, {6}, kFloat64), 1e-12, 1e-12);
+  }
+  // prod with zeros: a group's only zero gets the product of the others; two zeros give 0 to all.
+  const Tensor x = tensor({0.0, 2.0, 3.0}, {3}, kFloat64).requires_grad_();
+  const Tensor src = tensor({5.0, 0.0, 0.0, 4.0}, {4}, kFloat64).requires_grad_();
+  const Tensor y = x.scatter_reduce(0, tensor(std::vector<std::int64_t>{0, 1, 1, 2}, {4}, kInt64), src, "prod");
+  (y * tensor({1.0, 10.0, 100.0}, {3}, kFloat64)).sum().backward();
+  CHECK(values(y) == std::vector<double>{0, 0, 12});
+  CHECK(values(x.grad()) == std::vector<double>{5, 0, 400});
+  CHECK(values(src.grad()) == std::vector<double>{0, 0, 0, 300});
+  // In place, on a tensor outside the graph.
+  Tensor counts = zeros({2}, kFloat64);
+  counts.scatter_reduce_(0, tensor(std::vector<std::int64_t>{1, 1, 0}, {3}, kInt64), tensor({3.0, 5.0, 2.0}, {3}, kFloat64),
+                         "amax", false);
+  CHECK(values(counts) == std::vector<double>{2, 5});
+}
