@@ -13,7 +13,8 @@ namespace cake::nn {
 
 namespace functional {
 
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias) {
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,
+                                    double dropout_p) {
   CAKE_CHECK(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(),
              "scaled_dot_product_attention: q, k, v must have the same rank (>= 2), got shapes ", q.sizes(), ", ",
              k.sizes(), ", ", v.sizes());
@@ -22,7 +23,9 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
              q.sizes(), ", ", k.sizes(), ", ", v.sizes());
   Tensor logits = matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
   if (bias.defined()) logits = logits + bias;
-  return matmul(cake::softmax(logits, -1), v);
+  Tensor weights = cake::softmax(logits, -1);
+  if (dropout_p > 0.0) weights = dropout(weights, dropout_p, /*training=*/true);
+  return matmul(weights, v);
 }
 
 namespace {
@@ -33,7 +36,8 @@ Tensor split_heads(const Tensor& x, std::int64_t heads) {
 }  // namespace
 
 Tensor multi_head_attention(const Tensor& query, const Tensor& key, const Tensor& value, std::int64_t num_heads,
-                            const AttentionWeights& w, const Tensor& key_bias) {
+                            const AttentionWeights& w, const Tensor& key_bias, const Tensor& attn_bias,
+                            double dropout_p) {
   CAKE_CHECK(query.dim() == 3 && key.dim() == 3 && value.dim() == 3,
              "multi_head_attention: query, key and value must be [batch, length, features], got shapes ",
              query.sizes(), ", ", key.sizes(), ", ", value.sizes());
@@ -50,10 +54,21 @@ Tensor multi_head_attention(const Tensor& query, const Tensor& key, const Tensor
                key_bias.sizes());
     bias = key_bias.reshape({key.size(0), 1, 1, key.size(1)});  // the same for every head and query
   }
+  if (attn_bias.defined()) {
+    const std::int64_t lq = query.size(1), lk = key.size(1), rows = key.size(0) * num_heads;
+    const bool shared = attn_bias.dim() == 2 && attn_bias.size(0) == lq && attn_bias.size(1) == lk;
+    const bool per_head = attn_bias.dim() == 3 && attn_bias.size(0) == rows && attn_bias.size(1) == lq &&
+                          attn_bias.size(2) == lk;
+    CAKE_CHECK(shared || per_head, "multi_head_attention: attn_bias must be [Lq, Lk] = [", lq, ", ", lk,
+               "] or [batch * num_heads, Lq, Lk] = [", rows, ", ", lq, ", ", lk, "], got shape ", attn_bias.sizes());
+    // [Lq, Lk] broadcasts against the logits [B, H, Lq, Lk] as it is; [B H, Lq, Lk] splits its rows.
+    const Tensor a = shared ? attn_bias : attn_bias.reshape({key.size(0), num_heads, lq, lk});
+    bias = bias.defined() ? bias + a : a;
+  }
   const Tensor q = split_heads(linear(query, w.q_weight, w.q_bias), num_heads);
   const Tensor k = split_heads(linear(key, w.k_weight, w.k_bias), num_heads);
   const Tensor v = split_heads(linear(value, w.v_weight, w.v_bias), num_heads);
-  const Tensor heads = scaled_dot_product_attention(q, k, v, bias);                   // [B, H, Lq, d]
+  const Tensor heads = scaled_dot_product_attention(q, k, v, bias, dropout_p);        // [B, H, Lq, d]
   const Tensor joined = heads.transpose(1, 2).reshape({query.size(0), query.size(1), embed});  // concat
   return linear(joined, w.out_weight, w.out_bias);
 }
@@ -77,8 +92,9 @@ functional::AttentionWeights MultiheadAttention::weights() const {
           v_proj->weight, v_proj->bias, out_proj->weight, out_proj->bias};
 }
 
-Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& key_bias) {
-  return functional::multi_head_attention(query, key, value, options.num_heads, weights(), key_bias);
+Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& key_bias,
+                                  const Tensor& attn_bias) {
+  return functional::multi_head_attention(query, key, value, options.num_heads, weights(), key_bias, attn_bias);
 }
 
 std::string MultiheadAttention::extra_repr() const {

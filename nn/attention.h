@@ -39,8 +39,11 @@ struct MultiheadAttentionOptions {  // MultiheadAttentionOptions(64, 4).kdim(32)
 namespace functional {
 
 // softmax(q k^T / sqrt(d) + bias) v for q [..., Lq, d], k [..., Lk, d], v [..., Lk, dv]; bias
-// (optional) broadcasts against the logits [..., Lq, Lk].
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias = {});
+// (optional) broadcasts against the logits [..., Lq, Lk]. dropout_p > 0 zeroes each attention
+// weight with that probability (scaling the rest by 1 / (1 - p)), as PyTorch's attention
+// dropout; pass 0 outside training.
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias = {},
+                                    double dropout_p = 0.0);
 
 // The projections of one multi-head attention layer (biases may be undefined).
 struct AttentionWeights {
@@ -50,8 +53,12 @@ struct AttentionWeights {
   Tensor out_weight, out_bias;  // [E, E], [E]
 };
 // query [B, Lq, E], key [B, Lk, kdim], value [B, Lk, vdim], key_bias [B, Lk] or undefined.
+// attn_bias (optional) is added to the logits as well: [Lq, Lk], the same for every batch row
+// and head (a causal mask, say), or [B * H, Lq, Lk], one per batch row and head (row b * H + h),
+// as PyTorch's 3-D attn_mask. dropout_p: attention dropout (see scaled_dot_product_attention).
 Tensor multi_head_attention(const Tensor& query, const Tensor& key, const Tensor& value, std::int64_t num_heads,
-                            const AttentionWeights& weights, const Tensor& key_bias = {});
+                            const AttentionWeights& weights, const Tensor& key_bias = {}, const Tensor& attn_bias = {},
+                            double dropout_p = 0.0);
 
 }  // namespace functional
 
@@ -60,8 +67,10 @@ class MultiheadAttention : public Module {
   explicit MultiheadAttention(const MultiheadAttentionOptions& options);
   // Self-attention: forward(x, x, x).
   Tensor forward(const Tensor& x) override { return forward(x, x, x); }
-  // key_bias [B, Lk] is added to every head's logits for key j (see the top of the file).
-  Tensor forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& key_bias = {});
+  // key_bias [B, Lk] is added to every head's logits for key j (see the top of the file);
+  // attn_bias [Lq, Lk] or [B * H, Lq, Lk] to the logits of query i and key j.
+  Tensor forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& key_bias = {},
+                 const Tensor& attn_bias = {});
   std::shared_ptr<Module> clone() const override {
     return copy_state_into(std::make_shared<MultiheadAttention>(options));
   }

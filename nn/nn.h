@@ -23,5 +23,6 @@
 #include "cake/nn/pooling.h"
 #include "cake/nn/rnn.h"
 #include "cake/nn/sequential.h"
+#include "cake/nn/transformer.h"
 #include "cake/nn/upsampling.h"
 #include "cake/nn/utils.h"

@@ -86,3 +86,48 @@ TEST_CASE("MultiheadAttention refuses bad shapes and options with a message") {
   CHECK_THROWS_WITH_AS(m.forward(zeros({2, 3, 4}), zeros({2, 5, 4}), zeros({2, 5, 4}), zeros({2, 3})),
                        doctest::Contains("key_bias"), Error);
 }
+
+TEST_CASE("MultiheadAttention: attn_bias [Lq, Lk] and [B * H, Lq, Lk] on the logits") {
+  manual_seed(7);
+  nn::MultiheadAttention m(nn::MultiheadAttentionOptions(4, 2));
+  m.to(kFloat64);
+  const Tensor x = randn({2, 4, 4}, kFloat64);
+  // A causal bias: query i with -1e9 on the keys after it is query i attending to keys 0..i only.
+  std::vector<double> causal(16, 0.0);
+  for (int i = 0; i < 4; ++i)
+    for (int j = i + 1; j < 4; ++j) causal[static_cast<std::size_t>(i * 4 + j)] = -1e9;
+  const Tensor masked = m.forward(x, x, x, {}, tensor(causal, {4, 4}));
+  for (std::int64_t i = 0; i < 4; ++i) {
+    const Tensor keys = x.narrow(1, 0, i + 1);
+    check_close(masked.narrow(1, i, 1), m.forward(x.narrow(1, i, 1), keys, keys), 1e-10, 1e-10);
+  }
+  // With a key bias as well, the two add up; [B * H, Lq, Lk] with equal slices is the shared bias.
+  const Tensor key_bias = randn({2, 4}, kFloat64), attn_bias = randn({4, 4}, kFloat64);
+  const Tensor both = m.forward(x, x, x, key_bias, attn_bias);
+  check_close(both, m.forward(x, x, x, {}, attn_bias + key_bias.unsqueeze(1).unsqueeze(1).expand({2, 2, 4, 4}).reshape({4, 4, 4})),
+              1e-10, 1e-10);
+  check_close(m.forward(x, x, x, {}, attn_bias.unsqueeze(0).expand({4, 4, 4}).contiguous()),
+              m.forward(x, x, x, {}, attn_bias), 1e-12, 1e-12);
+  // An undefined attn_bias changes nothing, bit for bit.
+  CHECK(equal(m.forward(x, x, x, key_bias, {}), m.forward(x, x, x, key_bias)));
+  CHECK_THROWS_WITH_AS(m.forward(x, x, x, {}, zeros({4, 5}, kFloat64)), doctest::Contains("attn_bias must be [Lq, Lk] = [4, 4]"),
+                       Error);
+}
+
+TEST_CASE("scaled_dot_product_attention: dropout_p drops attention weights and scales the rest") {
+  manual_seed(8);
+  const Tensor q = randn({3, 5}, kFloat64), k = randn({5, 5}, kFloat64);
+  const Tensor v = eye(5, -1, kFloat64);  // the output is the weights themselves
+  const auto kept = values(nn::functional::scaled_dot_product_attention(q, k, v));
+  const auto dropped = values(nn::functional::scaled_dot_product_attention(q, k, v, {}, 0.5));
+  int zeros_seen = 0;
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    if (dropped[i] == 0.0) {
+      ++zeros_seen;
+    } else {
+      CHECK(dropped[i] == doctest::Approx(2.0 * kept[i]).epsilon(1e-12));
+    }
+  }
+  CHECK(zeros_seen > 0);
+  CHECK(zeros_seen < 15);
+}
