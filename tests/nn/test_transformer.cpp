@@ -272,7 +272,7 @@ NamedShapes names_and_shapes(const nn::Module& m) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// Entries [.., index, ..] along dim 0 and 1 of a [L, N, E] output: position l of batch row b.
+// Position l of batch row b of a [L, N, E] output: [E].
 Tensor at(const Tensor& x, std::int64_t l, std::int64_t b) { return x.select(0, l).select(0, b); }
 
 }  // namespace
