@@ -19,47 +19,18 @@
 #include <vector>
 
 #include "helpers.h"
+#include "nn/pytorch_reference.h"
 
 using namespace cake;
 using cake::testing::check_close;
 using cake::testing::error_message;
 using cake::testing::values;
+using cake::testing::check_answer;
+using cake::testing::inputs_of;
+using cake::testing::pattern;
+using cake::testing::set_params;
 
 namespace {
-
-// ---- the deterministic weights and inputs shared with the PyTorch script --------------------
-
-Tensor pattern(const Shape& shape, std::int64_t salt) {
-  std::int64_t n = 1;
-  for (std::int64_t s : shape) n *= s;
-  std::vector<double> v(static_cast<std::size_t>(n));
-  for (std::int64_t j = 0; j < n; ++j) {
-    v[static_cast<std::size_t>(j)] = static_cast<double>((j * 7 + salt * 3) % 17 - 8) / 20.0;
-  }
-  return tensor(v, shape);
-}
-
-Tensor inputs_of(const Shape& shape, std::int64_t salt) {
-  std::int64_t n = 1;
-  for (std::int64_t s : shape) n *= s;
-  std::vector<double> v(static_cast<std::size_t>(n));
-  for (std::int64_t j = 0; j < n; ++j) {
-    v[static_cast<std::size_t>(j)] = static_cast<double>((j * 5 + salt) % 11 - 5) / 5.0;
-  }
-  return tensor(v, shape);
-}
-
-// float64, and parameter k set to pattern(shape, k + 1).
-void set_params(nn::Module& m) {
-  m.to(kFloat64);
-  NoGradGuard no_grad;
-  std::int64_t salt = 1;
-  for (auto& [name, p] : m.named_parameters()) p.copy_(pattern(p.sizes(), salt++));
-}
-
-void check_answer(const Tensor& got, const Shape& shape, const std::vector<double>& expected) {
-  check_close(got, tensor(expected, shape), 1e-12, 1e-12);
-}
 
 // ---- PyTorch 1.13's answers ----------------------------------------------------------------
 // lstm_out: shape [3, 2, 6]
