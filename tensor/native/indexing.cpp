@@ -227,9 +227,37 @@ Scalar reduction_identity(ReduceKind kind, DType dtype) {
 
 }  // namespace
 
-// Sum goes to the scatter_add kernel, prod / amax / amin to the scatter kernel's reductions, and
-// the mean is the sum divided by a count scattered the same way (out's own element counting
-// once when included).
+namespace {
+
+// The kernels of one scatter_reduce_, its arguments checked (values: src in out's dtype). Sum
+// goes to the scatter_add kernel, prod / amax / amin to the scatter kernel's reductions, and the
+// mean is the sum divided by a count scattered the same way (out's own element counting once
+// when included).
+void run_scatter_reduce(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& values, ReduceKind kind,
+                        bool include_self) {
+  if (!include_self) {
+    const Tensor identity =
+        expand(scalar_tensor(reduction_identity(kind, out.dtype()), out.dtype(), out.device()), index.sizes());
+    scatter_stub(out.device(), out, dim, index, identity, ScatterReduce::None);
+  }
+  switch (kind) {
+    case ReduceKind::Sum: return scatter_add_stub(out.device(), out, dim, index, values, Scalar(1));
+    case ReduceKind::Prod: return scatter_stub(out.device(), out, dim, index, values, ScatterReduce::Prod);
+    case ReduceKind::Amax: return scatter_stub(out.device(), out, dim, index, values, ScatterReduce::Amax);
+    case ReduceKind::Amin: return scatter_stub(out.device(), out, dim, index, values, ScatterReduce::Amin);
+    case ReduceKind::Mean: break;
+  }
+  const Tensor counts = zeros_of(out.sizes(), out.dtype(), out.device());
+  if (include_self) fill_(counts, 1);
+  const Tensor one = expand(scalar_tensor(1, out.dtype(), out.device()), index.sizes());
+  scatter_add_stub(out.device(), counts, dim, index, one, Scalar(1));
+  scatter_add_stub(out.device(), out, dim, index, values, Scalar(1));
+  // Elements nothing points at (count 0 without include_self) keep their own value.
+  copy_(out, binary(BinaryOp::Div, out, binary(BinaryOp::Maximum, counts, 1.0)));
+}
+
+}  // namespace
+
 void scatter_reduce_(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src,
                      std::string_view reduce, bool include_self) {
   const ReduceKind kind = parse_reduce(reduce);
@@ -237,31 +265,9 @@ void scatter_reduce_(const Tensor& out, std::int64_t dim, const Tensor& index, c
              "scatter_reduce: \"mean\" needs a floating-point tensor, got ", dtype_name(out.dtype()));
   CAKE_CHECK(kind != ReduceKind::Sum || out.dtype() != kBool, "scatter_reduce: cannot add into a bool tensor");
   const Tensor values = checked_scatter_source(out, dim, index, src, "scatter_reduce");
-  if (index.numel() == 0) return;
-  run_index_kernel("scatter_reduce", out.sizes(), [&] {
-    if (!include_self) {
-      const Tensor identity = expand(scalar_tensor(reduction_identity(kind, out.dtype()), out.dtype(), out.device()),
-                                     index.sizes());
-      scatter_stub(out.device(), out, dim, index, identity, ScatterReduce::None);
-    }
-    switch (kind) {
-      case ReduceKind::Sum: scatter_add_stub(out.device(), out, dim, index, values, Scalar(1)); break;
-      case ReduceKind::Prod: scatter_stub(out.device(), out, dim, index, values, ScatterReduce::Prod); break;
-      case ReduceKind::Amax: scatter_stub(out.device(), out, dim, index, values, ScatterReduce::Amax); break;
-      case ReduceKind::Amin: scatter_stub(out.device(), out, dim, index, values, ScatterReduce::Amin); break;
-      case ReduceKind::Mean: {
-        const Tensor counts = zeros_of(out.sizes(), out.dtype(), out.device());
-        if (include_self) fill_(counts, 1);
-        scatter_add_stub(out.device(), counts, dim, index, expand(scalar_tensor(1, out.dtype(), out.device()), index.sizes()),
-                         Scalar(1));
-        scatter_add_stub(out.device(), out, dim, index, values, Scalar(1));
-        // Elements nothing points at (count 0 without include_self) keep their own value.
-        const Tensor divided = binary(BinaryOp::Div, out, binary(BinaryOp::Maximum, counts, 1.0));
-        copy_(out, divided);
-        break;
-      }
-    }
-  });
+  if (index.numel() > 0)
+    run_index_kernel("scatter_reduce", out.sizes(),
+                     [&] { run_scatter_reduce(out, dim, index, values, kind, include_self); });
   out.bump_version();
 }
 
