@@ -496,3 +496,24 @@ TEST_CASE("local_response_norm and nn::LocalResponseNorm against PyTorch 1.13") 
   CHECK(cake::testing::error_message([&] { nn::LocalResponseNorm(-1); }).find("size must be positive") !=
         std::string::npos);
 }
+
+TEST_CASE("nn::utils::rnn::pad_sequence as torch's") {
+  const Tensor a = arange(6, kFloat64).reshape({3, 2}), b = arange(6.0, 8.0, 1.0, kFloat64).reshape({1, 2});
+  const Tensor c = arange(8.0, 12.0, 1.0, kFloat64).reshape({2, 2});
+  // Sequence-first: [L_max = 3, n = 3, 2]; row t of sequence i at [t][i], -1 after its end.
+  const Tensor time_major = nn::utils::rnn::pad_sequence({a, b, c}, /*batch_first=*/false, /*padding_value=*/-1.0);
+  REQUIRE(time_major.sizes() == Shape{3, 3, 2});
+  CHECK(values(time_major) ==
+        std::vector<double>{0, 1, 6, 7, 8, 9, 2, 3, -1, -1, 10, 11, 4, 5, -1, -1, -1, -1});
+  const Tensor batch_major = nn::utils::rnn::pad_sequence({a, b, c}, /*batch_first=*/true);
+  REQUIRE(batch_major.sizes() == Shape{3, 3, 2});
+  CHECK(values(batch_major) == std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0, 0, 8, 9, 10, 11, 0, 0});
+  // 1-D sequences, and the gradient reaches each sequence's own elements only.
+  CHECK(nn::utils::rnn::pad_sequence({ones({4}), ones({2})}).sizes() == Shape{4, 2});
+  cake::testing::gradcheck(
+      [](const std::vector<Tensor>& x) { return nn::utils::rnn::pad_sequence({x[0], x[1]}, true, 0.5); },
+      {randn({3, 2}, kFloat64), randn({1, 2}, kFloat64)});
+  CHECK(cake::testing::error_message([] { nn::utils::rnn::pad_sequence({}); }).find("no sequences") != std::string::npos);
+  CHECK(cake::testing::error_message([&] { nn::utils::rnn::pad_sequence({a, ones({2, 3}, kFloat64)}); })
+            .find("same *") != std::string::npos);
+}
