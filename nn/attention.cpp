@@ -13,8 +13,9 @@ namespace cake::nn {
 
 namespace functional {
 
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,
-                                    double dropout_p) {
+std::tuple<Tensor, Tensor> scaled_dot_product_attention_with_attn_weights(const Tensor& q, const Tensor& k,
+                                                                          const Tensor& v, const Tensor& bias,
+                                                                          double dropout_p) {
   CAKE_CHECK(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(),
              "scaled_dot_product_attention: q, k, v must have the same rank (>= 2), got shapes ", q.sizes(), ", ",
              k.sizes(), ", ", v.sizes());
@@ -24,8 +25,15 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   Tensor logits = matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
   if (bias.defined()) logits = logits + bias;
   Tensor weights = cake::softmax(logits, -1);
+  // PyTorch returns the weights after this dropout, as they multiply v (NOTE [ Attention
+  // weights as an output ]).
   if (dropout_p > 0.0) weights = dropout(weights, dropout_p, /*training=*/true);
-  return matmul(weights, v);
+  return {matmul(weights, v), weights};
+}
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,
+                                    double dropout_p) {
+  return std::get<0>(scaled_dot_product_attention_with_attn_weights(q, k, v, bias, dropout_p));
 }
 
 namespace {
@@ -35,9 +43,11 @@ Tensor split_heads(const Tensor& x, std::int64_t heads) {
 }
 }  // namespace
 
-Tensor multi_head_attention(const Tensor& query, const Tensor& key, const Tensor& value, std::int64_t num_heads,
-                            const AttentionWeights& w, const Tensor& key_bias, const Tensor& attn_bias,
-                            double dropout_p) {
+std::tuple<Tensor, Tensor> multi_head_attention_with_attn_weights(const Tensor& query, const Tensor& key,
+                                                                  const Tensor& value, std::int64_t num_heads,
+                                                                  const AttentionWeights& w, const Tensor& key_bias,
+                                                                  const Tensor& attn_bias, double dropout_p,
+                                                                  bool average_attn_weights) {
   CAKE_CHECK(query.dim() == 3 && key.dim() == 3 && value.dim() == 3,
              "multi_head_attention: query, key and value must be [batch, length, features], got shapes ",
              query.sizes(), ", ", key.sizes(), ", ", value.sizes());
@@ -68,9 +78,18 @@ Tensor multi_head_attention(const Tensor& query, const Tensor& key, const Tensor
   const Tensor q = split_heads(linear(query, w.q_weight, w.q_bias), num_heads);
   const Tensor k = split_heads(linear(key, w.k_weight, w.k_bias), num_heads);
   const Tensor v = split_heads(linear(value, w.v_weight, w.v_bias), num_heads);
-  const Tensor heads = scaled_dot_product_attention(q, k, v, bias, dropout_p);        // [B, H, Lq, d]
+  const auto [heads, attn] = scaled_dot_product_attention_with_attn_weights(q, k, v, bias, dropout_p);  // [B, H, Lq, d]
   const Tensor joined = heads.transpose(1, 2).reshape({query.size(0), query.size(1), embed});  // concat
-  return linear(joined, w.out_weight, w.out_bias);
+  // attn [B, H, Lq, Lk]; PyTorch averages it as sum over heads / H, which is the mean.
+  return {linear(joined, w.out_weight, w.out_bias), average_attn_weights ? attn.mean(1) : attn};
+}
+
+Tensor multi_head_attention(const Tensor& query, const Tensor& key, const Tensor& value, std::int64_t num_heads,
+                            const AttentionWeights& weights, const Tensor& key_bias, const Tensor& attn_bias,
+                            double dropout_p) {
+  // The per-head weights are a by-product; only averaging them would cost anything.
+  return std::get<0>(multi_head_attention_with_attn_weights(query, key, value, num_heads, weights, key_bias, attn_bias,
+                                                            dropout_p, /*average_attn_weights=*/false));
 }
 
 }  // namespace functional
@@ -95,6 +114,14 @@ functional::AttentionWeights MultiheadAttention::weights() const {
 Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& key_bias,
                                   const Tensor& attn_bias) {
   return functional::multi_head_attention(query, key, value, options.num_heads, weights(), key_bias, attn_bias);
+}
+
+std::tuple<Tensor, Tensor> MultiheadAttention::forward_with_attn_weights(const Tensor& query, const Tensor& key,
+                                                                         const Tensor& value, const Tensor& key_bias,
+                                                                         const Tensor& attn_bias,
+                                                                         bool average_attn_weights) {
+  return functional::multi_head_attention_with_attn_weights(query, key, value, options.num_heads, weights(), key_bias,
+                                                            attn_bias, /*dropout_p=*/0.0, average_attn_weights);
 }
 
 std::string MultiheadAttention::extra_repr() const {

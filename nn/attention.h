@@ -9,17 +9,36 @@
 //   // log p weighs key j by a soft presence p_j, as the Set Transformer of the Stacked Capsule
 //   // Autoencoder does with its part presences)
 //   cake::Tensor w = attention.forward(queries, keys, values, bias);
+//   // the attention weights too, as PyTorch's need_weights: averaged over heads [B, Lq, Lk], or
+//   // per head [B, H, Lq, Lk] with average_attn_weights = false
+//   auto [out, attn] = attention.forward_with_attn_weights(queries, keys, values);
 //
 // Per head h of H, with d = embed_dim / H:
 //   Q_h = query W_q,h + b_q,h,  K_h = key W_k,h + b_k,h,  V_h = value W_v,h + b_v,h
 //   head_h = softmax(Q_h K_h^T / sqrt(d) + bias) V_h                               (eq. 1)
 //   output = concat(head_1, ..., head_H) W_o + b_o                                  (section 3.2.2)
 // Tensors are batch-first ([batch, length, features]), PyTorch's batch_first = true.
+//
+// NOTE [ Attention weights as an output ]
+// The attention weights are softmax(Q_h K_h^T / sqrt(d) + bias), the "attn_output_weights" that
+// PyTorch 1.13's nn.MultiheadAttention returns with need_weights: after the masks and, in
+// training with attention dropout, after the dropout (zeros where dropped, the rest scaled by
+// 1 / (1 - p)), since its F.multi_head_attention_forward drops them in place before returning
+// them; averaged over the heads ([B, Lq, Lk], average_attn_weights = true, the default) or one
+// map per head ([B, H, Lq, Lk]). They are differentiable like the output. (Not to be confused
+// with functional::AttentionWeights below: the *projection* matrices of a layer.)
+// Why a method of its own, forward_with_attn_weights, rather than libtorch's flag: libtorch's
+// forward always returns the pair (and need_weights = false gives an undefined second tensor);
+// Cake's forward returns the Tensor that every caller uses, C++ cannot choose a return type from
+// a runtime flag, and a name that says what comes back reads better than a bool argument. The
+// Tensor forms run the same code and drop the weights, which costs nothing: the per-head
+// weights are computed anyway (the product with V needs them) and only averaging is extra.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "cake/nn/linear.h"
 #include "cake/nn/module.h"
@@ -44,6 +63,11 @@ namespace functional {
 // dropout; pass 0 outside training.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias = {},
                                     double dropout_p = 0.0);
+// The same, and the attention weights [..., Lq, Lk] (after dropout; see NOTE [ Attention weights
+// as an output ]): (output, attn_weights), with output = attn_weights v.
+std::tuple<Tensor, Tensor> scaled_dot_product_attention_with_attn_weights(const Tensor& q, const Tensor& k,
+                                                                          const Tensor& v, const Tensor& bias = {},
+                                                                          double dropout_p = 0.0);
 
 // The projections of one multi-head attention layer (biases may be undefined).
 struct AttentionWeights {
@@ -59,6 +83,12 @@ struct AttentionWeights {
 Tensor multi_head_attention(const Tensor& query, const Tensor& key, const Tensor& value, std::int64_t num_heads,
                             const AttentionWeights& weights, const Tensor& key_bias = {}, const Tensor& attn_bias = {},
                             double dropout_p = 0.0);
+// The same, and the attention weights: [B, Lq, Lk] averaged over the heads, or [B, H, Lq, Lk]
+// with average_attn_weights = false (see NOTE [ Attention weights as an output ]).
+std::tuple<Tensor, Tensor> multi_head_attention_with_attn_weights(
+    const Tensor& query, const Tensor& key, const Tensor& value, std::int64_t num_heads,
+    const AttentionWeights& weights, const Tensor& key_bias = {}, const Tensor& attn_bias = {},
+    double dropout_p = 0.0, bool average_attn_weights = true);
 
 }  // namespace functional
 
@@ -71,6 +101,11 @@ class MultiheadAttention : public Module {
   // attn_bias [Lq, Lk] or [B * H, Lq, Lk] to the logits of query i and key j.
   Tensor forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& key_bias = {},
                  const Tensor& attn_bias = {});
+  // (output, attention weights): [B, Lq, Lk] averaged over heads, or [B, H, Lq, Lk] per head
+  // (see NOTE [ Attention weights as an output ]).
+  std::tuple<Tensor, Tensor> forward_with_attn_weights(const Tensor& query, const Tensor& key, const Tensor& value,
+                                                       const Tensor& key_bias = {}, const Tensor& attn_bias = {},
+                                                       bool average_attn_weights = true);
   std::shared_ptr<Module> clone() const override {
     return copy_state_into(std::make_shared<MultiheadAttention>(options));
   }

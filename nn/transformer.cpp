@@ -165,14 +165,23 @@ functional::AttentionWeights PackedMultiheadAttention::weights() const {
 
 Tensor PackedMultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                          const Tensor& key_bias, const Tensor& attn_bias) {
+  // The per-head weights come free with the output; only averaging them would cost anything.
+  return std::get<0>(forward_with_attn_weights(query, key, value, key_bias, attn_bias, /*average_attn_weights=*/false));
+}
+
+std::tuple<Tensor, Tensor> PackedMultiheadAttention::forward_with_attn_weights(const Tensor& query, const Tensor& key,
+                                                                               const Tensor& value,
+                                                                               const Tensor& key_bias,
+                                                                               const Tensor& attn_bias,
+                                                                               bool average_attn_weights) {
   CAKE_CHECK(query.defined() && query.dim() == 3 && query.size(2) == embed_dim, "MultiheadAttention: query must be [B, Lq, ",
              embed_dim, "], got shape ", shape_of(query));
   CAKE_CHECK(key.defined() && value.defined() && key.dim() == 3 && value.dim() == 3 && key.size(2) == embed_dim &&
                  value.size(2) == embed_dim,
              "MultiheadAttention: key and value must be [B, Lk, ", embed_dim, "], got shapes ", shape_of(key), " and ",
              shape_of(value));
-  return functional::multi_head_attention(query, key, value, num_heads, weights(), key_bias, attn_bias,
-                                          is_training() ? dropout : 0.0);
+  return functional::multi_head_attention_with_attn_weights(query, key, value, num_heads, weights(), key_bias, attn_bias,
+                                                            is_training() ? dropout : 0.0, average_attn_weights);
 }
 
 std::string PackedMultiheadAttention::extra_repr() const {

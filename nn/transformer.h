@@ -69,6 +69,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -166,6 +167,12 @@ class PackedMultiheadAttention : public Module, public Holder<PackedMultiheadAtt
   // [B * H, Lq, Lk], both additive (see functional::multi_head_attention).
   Tensor forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& key_bias = {},
                  const Tensor& attn_bias = {});
+  // (output, attention weights), PyTorch's forward with need_weights: the weights [B, Lq, Lk]
+  // averaged over heads, or [B, H, Lq, Lk]; in training, after the attention dropout, as
+  // PyTorch returns them (see NOTE [ Attention weights as an output ] in nn/attention.h).
+  std::tuple<Tensor, Tensor> forward_with_attn_weights(const Tensor& query, const Tensor& key, const Tensor& value,
+                                                       const Tensor& key_bias = {}, const Tensor& attn_bias = {},
+                                                       bool average_attn_weights = true);
   // xavier_uniform_ on in_proj_weight, zero biases, out_proj.weight as nn::Linear.
   void reset_parameters();
   // The projections as views of the packed parameters (q, k, v: rows 0, E, 2E of in_proj).

@@ -1,5 +1,6 @@
 // Gradient-check rows for the Transformer layers (nn/transformer.h): an encoder layer and a
-// decoder layer with masks. Each row's inputs are the sequences and the float attention masks
+// decoder layer with masks; and the attention weights as an output (forward_with_attn_weights,
+// nn/attention.h), averaged over heads and per head, from the functional form and the layer. Each row's inputs are the sequences and the float attention masks
 // (so the check covers the residual paths, the norms, both attention blocks, the feed-forward
 // block and the masks' way into the logits); the weights are a fixed pattern set inside the row,
 // on the inputs' device and dtype, so the row is device-generic.
@@ -43,7 +44,28 @@ nn::TransformerEncoderLayerOptions tiny() {
 }  // namespace
 
 CAKE_GRADCHECK_CASES(transformer) {
+  namespace F = nn::functional;
   return {
+      // The attention weights softmax(q k^T / sqrt(d) + bias) [2, 3, 5]: inputs q, k, v, bias.
+      {"scaled_dot_product_attention_with_attn_weights: the weights",
+       [] { return inputs({{2, 3, 4}, {2, 5, 4}, {2, 5, 3}, {2, 3, 5}}); },
+       [](const TensorList& x) { return std::get<1>(F::scaled_dot_product_attention_with_attn_weights(x[0], x[1], x[2], x[3])); }},
+      // query [2, 3, 4], key and value [2, 5, 4], a float key bias [2, 5] and attn bias [3, 5];
+      // the projections are the pattern of a PackedMultiheadAttention(4, 2).
+      {"PackedMultiheadAttention weights averaged over heads, key and attn bias",
+       [] { return inputs({{2, 3, 4}, {2, 5, 4}, {2, 5, 4}, {2, 5}, {3, 5}}); },
+       [](const TensorList& x) {
+         nn::PackedMultiheadAttention attention(4, 2);
+         set_pattern(*attention, x[0]);
+         return std::get<1>(attention->forward_with_attn_weights(x[0], x[1], x[2], x[3], x[4]));
+       }},
+      {"PackedMultiheadAttention weights per head, key and attn bias",
+       [] { return inputs({{2, 3, 4}, {2, 5, 4}, {2, 5, 4}, {2, 5}, {3, 5}}); },
+       [](const TensorList& x) {
+         nn::PackedMultiheadAttention attention(4, 2);
+         set_pattern(*attention, x[0]);
+         return std::get<1>(attention->forward_with_attn_weights(x[0], x[1], x[2], x[3], x[4], false));
+       }},
       // src [S 3, N 2, E 4], a float src_mask [3, 3]; a bool key padding mask inside.
       {"TransformerEncoderLayer, float src_mask and key padding", [] { return inputs({{3, 2, 4}, {3, 3}}); },
        [](const TensorList& x) {
