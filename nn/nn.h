@@ -10,6 +10,7 @@
 #pragma once
 
 #include "cake/nn/activation.h"
+#include "cake/nn/any_module.h"
 #include "cake/nn/attention.h"
 #include "cake/nn/checkpoint.h"
 #include "cake/nn/conv.h"
