@@ -349,17 +349,24 @@ Transformer::Transformer(const TransformerOptions& o) : options(o) {
                                  .norm_first(o.norm_first);
   check_layer_options("Transformer", layer_options);
   const Shape features{o.d_model};
-  encoder = register_module(
-      "encoder", std::make_shared<TransformerEncoder>(
-                     TransformerEncoderOptions(std::make_shared<TransformerEncoderLayer>(layer_options),
-                                               o.num_encoder_layers)
-                         .norm(std::make_shared<LayerNorm>(features, o.layer_norm_eps))));
-  decoder = register_module(
-      "decoder", std::make_shared<TransformerDecoder>(
-                     TransformerDecoderOptions(std::make_shared<TransformerDecoderLayer>(layer_options),
-                                               o.num_decoder_layers)
-                         .norm(std::make_shared<LayerNorm>(features, o.layer_norm_eps))));
-  reset_parameters();
+  // A custom module is copied, as libtorch does, so that the model owns its parameters.
+  encoder_module = !o.custom_encoder().is_empty()
+                       ? o.custom_encoder().clone()
+                       : AnyModule(std::make_shared<TransformerEncoder>(
+                             TransformerEncoderOptions(std::make_shared<TransformerEncoderLayer>(layer_options),
+                                                       o.num_encoder_layers)
+                                 .norm(std::make_shared<LayerNorm>(features, o.layer_norm_eps))));
+  decoder_module = !o.custom_decoder().is_empty()
+                       ? o.custom_decoder().clone()
+                       : AnyModule(std::make_shared<TransformerDecoder>(
+                             TransformerDecoderOptions(std::make_shared<TransformerDecoderLayer>(layer_options),
+                                                       o.num_decoder_layers)
+                                 .norm(std::make_shared<LayerNorm>(features, o.layer_norm_eps))));
+  register_module("encoder", encoder_module.ptr());
+  register_module("decoder", decoder_module.ptr());
+  encoder = std::dynamic_pointer_cast<TransformerEncoder>(encoder_module.ptr());
+  decoder = std::dynamic_pointer_cast<TransformerDecoder>(decoder_module.ptr());
+  reset_parameters();  // custom modules' matrices too, as libtorch's and PyTorch's
 }
 
 void Transformer::reset_parameters() {
@@ -378,8 +385,10 @@ Tensor Transformer::forward(const Tensor& src, const Tensor& tgt, const Tensor& 
              "Transformer: src and tgt must have the same batch size (", options.batch_first ? "[N, S, E], [N, T, E]"
                                                                                            : "[S, N, E], [T, N, E]",
              "), got shapes ", shape_of(src), " and ", shape_of(tgt));
-  const Tensor memory = encoder->forward(src, src_mask, src_key_padding_mask);
-  return decoder->forward(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask);
+  // libtorch's calls, the same for the built-in stacks and custom modules.
+  const Tensor memory = encoder_module.forward<Tensor>(src, src_mask, src_key_padding_mask);
+  return decoder_module.forward<Tensor>(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
+                                        memory_key_padding_mask);
 }
 
 Tensor Transformer::generate_square_subsequent_mask(std::int64_t size) {

@@ -15,6 +15,7 @@
 //                             .dim_feedforward(32).activation(cake::kGELU));
 //   cake::Tensor causal = nn::Transformer::generate_square_subsequent_mask(tgt.size(0));
 //   cake::Tensor out = model->forward(src, tgt, {}, causal);  // tgt [T, N, 16] -> [T, N, 16]
+//   nn::Transformer custom(nn::TransformerOptions(16, 4).custom_encoder(nn::AnyModule(encoder)));  // libtorch's spelling
 //
 // Shapes are sequence-first, as libtorch: src [S, N, E], tgt [T, N, E], memory [S, N, E]
 // (E = d_model); with batch_first (PyTorch Python's option, off by default) [N, S, E]. A layer
@@ -55,6 +56,14 @@
 // zero, out_proj.weight, linear1 and linear2 as nn::Linear, LayerNorms ones and zeros; the
 // Transformer then redraws every parameter of two or more dims with xavier_uniform_.
 //
+// A custom encoder or decoder (TransformerOptions::custom_encoder / custom_decoder, an
+// nn::AnyModule of any module) replaces the built-in stack, as in libtorch: the Transformer
+// registers a deep copy (clone()) as "encoder" / "decoder", redraws its matrices with the
+// rest (reset_parameters), and calls encoder.forward<Tensor>(src, src_mask,
+// src_key_padding_mask) and decoder.forward<Tensor>(tgt, memory, tgt_mask, memory_mask,
+// tgt_key_padding_mask, memory_key_padding_mask): its forward must take those tensors (an
+// absent mask is an undefined Tensor) and return one.
+//
 // NOTE [ The single-tensor forward of the Transformer layers ]
 // Module's virtual `Tensor forward(const Tensor&)` (what Sequential and a Module& call) is the
 // encoder layer's and encoder's forward without masks; their masked form takes the mask as a
@@ -75,6 +84,7 @@
 #include <vector>
 
 #include "cake/nn/activation.h"
+#include "cake/nn/any_module.h"
 #include "cake/nn/attention.h"
 #include "cake/nn/linear.h"
 #include "cake/nn/module.h"
@@ -114,8 +124,9 @@ class TransformerActivation {
 };
 
 // A shared_ptr<M> that an option can be given as anything that names a module: a shared_ptr, a
-// built-in layer value (moved to the heap if it holds its layer, as register_module does) or
-// a CAKE_MODULE holder; libtorch's options take holders (and AnyModule for `norm`).
+// built-in layer value (moved to the heap if it holds its layer, as register_module does), a
+// CAKE_MODULE holder, or an AnyModule (an empty one is no module); libtorch's options take
+// holders (and AnyModule for `norm`).
 template <class M>
 class SharedModule {
  public:
@@ -124,6 +135,8 @@ class SharedModule {
   template <ModuleLike T>
     requires std::convertible_to<decltype(module_ptr(std::declval<T>())), std::shared_ptr<M>>
   SharedModule(T&& module) : module_(module_ptr(std::forward<T>(module))) {}  // NOLINT
+  // libtorch's .norm(AnyModule(nn::LayerNorm(...))); throws if the module is not an M.
+  SharedModule(const AnyModule& module) : module_(module.is_empty() ? nullptr : module.ptr<M>()) {}  // NOLINT
 
   M* operator->() const { return module_.get(); }
   M& operator*() const { return *module_; }
@@ -245,7 +258,8 @@ class TransformerDecoderLayer : public Module, public Holder<TransformerDecoderL
 // ---- the stacks ----------------------------------------------------------------------------------
 
 // TransformerEncoderOptions(encoder_layer, num_layers).norm(nn::LayerNorm(nn::LayerNormOptions({E}))):
-// num_layers deep copies (clone()) of encoder_layer, and an optional final norm (cloned too).
+// num_layers deep copies (clone()) of encoder_layer, and an optional final norm (cloned too):
+// any module with a single-tensor forward, given as a value, a shared_ptr or an AnyModule.
 struct TransformerEncoderOptions {
   using Self = TransformerEncoderOptions;
   CAKE_ARG(SharedModule<TransformerEncoderLayer>, encoder_layer) = nullptr;
@@ -300,6 +314,8 @@ class TransformerDecoder : public Module, public Holder<TransformerDecoder> {
 // TransformerOptions().d_model(512).nhead(8).num_encoder_layers(6).num_decoder_layers(6)
 // .dim_feedforward(2048).dropout(0.1), or positionally TransformerOptions(d_model, nhead,
 // num_encoder_layers, num_decoder_layers). The defaults are the paper's base model (Table 3).
+// .custom_encoder(AnyModule(...)) / .custom_decoder(AnyModule(...)) replace a built-in stack
+// (see the top of the file); the layer options then only shape the other one.
 struct TransformerOptions {
   using Self = TransformerOptions;
   CAKE_ARG(std::int64_t, d_model) = 512;
@@ -312,6 +328,8 @@ struct TransformerOptions {
   CAKE_ARG(double, layer_norm_eps) = 1e-5;  // PyTorch Python's options from here on
   CAKE_ARG(bool, batch_first) = false;
   CAKE_ARG(bool, norm_first) = false;
+  CAKE_ARG(AnyModule, custom_encoder) = AnyModule();  // libtorch's options; empty: the built-in stack
+  CAKE_ARG(AnyModule, custom_decoder) = AnyModule();
 };
 
 // The encoder-decoder model of Figure 1: encoder (with a final LayerNorm) over src, decoder
@@ -335,6 +353,10 @@ class Transformer : public Module, public Holder<Transformer> {
   std::string name() const override { return "Transformer"; }
 
   TransformerOptions options;
+  // What forward calls, registered as "encoder" and "decoder" (libtorch's encoder and decoder):
+  // the built-in stacks, or copies of the custom modules.
+  AnyModule encoder_module, decoder_module;
+  // The same modules as their types; null when a custom module is of another type.
   std::shared_ptr<TransformerEncoder> encoder;
   std::shared_ptr<TransformerDecoder> decoder;
 };

@@ -2,7 +2,8 @@
 // once with PyTorch 1.13 (the weights and inputs set by the formulas below, in both; the script
 // is in the comment that follows); parameter names and shapes as PyTorch's; what the masks hide
 // (a padded key, the future); the masks' spellings (bool, float, per head); batch_first and
-// unbatched inputs; clone() is deep; initial values; dropout; gradients; error messages. The
+// unbatched inputs; clone() is deep; initial values; dropout; gradients; error messages; a
+// custom encoder / decoder (AnyModule) and an AnyModule norm. The
 // finite-difference gradient rows are in tests/autograd/gradcheck_cases_transformer.cpp.
 //
 // The known answers came from (float64 throughout; d_model 8, nhead 2, dim_feedforward 16,
@@ -266,6 +267,19 @@ TEST_CASE("TransformerEncoder: 2 gelu layers and a final LayerNorm, with key pad
                                      .norm(nn::LayerNorm(nn::LayerNormOptions({E}))));
   set_params(*encoder);
   check_answer(encoder->forward(inputs_of({S, N, E}, 1), {}, src_pad()), {S, N, E}, encoder_out);
+}
+
+TEST_CASE("the stacks' norm given as an AnyModule, libtorch's spelling: the same PyTorch output") {
+  nn::TransformerEncoder encoder(nn::TransformerEncoderOptions(nn::TransformerEncoderLayer(small().activation(kGELU)), 2)
+                                     .norm(nn::AnyModule(nn::LayerNorm(nn::LayerNormOptions({E})))));
+  set_params(*encoder);
+  check_answer(encoder->forward(inputs_of({S, N, E}, 1), {}, src_pad()), {S, N, E}, encoder_out);
+  // An empty AnyModule is no norm, as libtorch's default.
+  nn::TransformerDecoder decoder(nn::TransformerDecoderOptions(nn::TransformerDecoderLayer(small()), 1).norm(nn::AnyModule()));
+  CHECK(decoder->norm == nullptr);
+  nn::TransformerDecoder normed(
+      nn::TransformerDecoderOptions(nn::TransformerDecoderLayer(small()), 1).norm(nn::AnyModule(std::make_shared<nn::LayerNorm>(Shape{E}))));
+  CHECK(normed->named_parameters().back().first == "norm.bias");
 }
 
 TEST_CASE("TransformerDecoderLayer with all four masks: PyTorch's output") {
@@ -566,6 +580,75 @@ TEST_CASE("gradients reach every parameter and both inputs") {
   }
   CHECK(src.grad().abs().sum().item<float>() > 0);
   CHECK(tgt.grad().abs().sum().item<float>() > 0);
+}
+
+namespace {
+// A user's decoder with libtorch's six-tensor call: a projection of tgt plus the mean of the
+// memory over its positions (the masks are accepted and ignored).
+struct MeanMemoryDecoderImpl : nn::Cloneable<MeanMemoryDecoderImpl> {
+  nn::Linear proj{nullptr};
+  MeanMemoryDecoderImpl() { reset(); }
+  void reset() override { proj = register_module("proj", nn::Linear(E, E)); }
+  Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& /*tgt_mask*/, const Tensor& /*memory_mask*/,
+                 const Tensor& /*tgt_key_padding_mask*/, const Tensor& /*memory_key_padding_mask*/) {
+    return proj(tgt) + memory.mean(0, /*keepdim=*/true);
+  }
+};
+CAKE_MODULE(MeanMemoryDecoder);
+}  // namespace
+
+TEST_CASE("Transformer with a custom encoder and decoder (AnyModule): copies registered, libtorch's calls") {
+  manual_seed(20);
+  nn::TransformerEncoder my_encoder(nn::TransformerEncoderOptions(nn::TransformerEncoderLayer(small()), 1));
+  MeanMemoryDecoder my_decoder;
+  nn::Transformer model(nn::TransformerOptions(E, H)
+                            .custom_encoder(nn::AnyModule(my_encoder))
+                            .custom_decoder(nn::AnyModule(my_decoder)));
+  model->to(kFloat64);
+
+  // Registered as "encoder" and "decoder", with their own names below.
+  NamedShapes expected;
+  for (const auto& [name, shape] : encoder_layer_names) expected.emplace_back("encoder.layers.0." + name, shape);
+  expected.emplace_back("decoder.proj.weight", Shape{E, E});
+  expected.emplace_back("decoder.proj.bias", Shape{E});
+  CHECK(names_and_shapes(*model) == expected);
+  CHECK(model->encoder != nullptr);  // the custom encoder is a TransformerEncoder: typed access too
+  CHECK(model->decoder == nullptr);  // the custom decoder is not
+  CHECK(model->decoder_module.type_info() == typeid(MeanMemoryDecoderImpl));
+
+  // Deep copies of the given modules, and their matrices redrawn by reset_parameters (xavier),
+  // as libtorch does: the user's modules are left as they were.
+  CHECK(model->encoder != my_encoder.ptr());
+  CHECK(model->decoder_module.ptr() != my_decoder.ptr());
+  CHECK_FALSE(equal(model->decoder_module.get<MeanMemoryDecoderImpl>().proj->weight.to(kFloat32), my_decoder->proj->weight));
+  CHECK(equal(model->decoder_module.get<MeanMemoryDecoderImpl>().proj->bias.to(kFloat32), my_decoder->proj->bias));
+
+  // forward is the encoder then the decoder, called with libtorch's arguments.
+  const Tensor src = randn({S, N, E}, kFloat64), tgt = randn({T, N, E}, kFloat64);
+  const Tensor out = model->forward(src, tgt, causal(S), causal(T), {}, src_pad(), tgt_pad(), src_pad());
+  const Tensor memory = model->encoder->forward(src, causal(S), src_pad());
+  auto& decoder = model->decoder_module.get<MeanMemoryDecoderImpl>();
+  check_close(out, decoder.proj->forward(tgt) + memory.mean(0, true), 0, 0);
+
+  // Gradients reach the custom modules' parameters; clone() keeps the custom structure.
+  out.square().sum().backward();
+  CHECK(decoder.proj->weight.grad().defined());
+  CHECK(model->encoder->stack[0]->linear1->weight.grad().defined());
+  auto copy = std::dynamic_pointer_cast<nn::Transformer>(model->clone());
+  REQUIRE(copy != nullptr);
+  check_close(copy->forward(src, tgt, causal(S), causal(T), {}, src_pad(), tgt_pad(), src_pad()), out, 0, 0);
+
+  // Only the encoder custom: the decoder is the built-in stack, shaped by the options.
+  nn::Transformer half(nn::TransformerOptions(E, H, 6, 1).dim_feedforward(FF).custom_encoder(nn::AnyModule(my_encoder)));
+  REQUIRE(half->decoder != nullptr);
+  CHECK(half->decoder->stack.size() == 1);
+  CHECK(half->encoder->stack.size() == 1);  // the custom one, not num_encoder_layers = 6
+
+  // A custom module that cannot take libtorch's arguments: the error names it and the types.
+  nn::Transformer wrong(nn::TransformerOptions(E, H).custom_decoder(nn::AnyModule(nn::Linear(E, E))));
+  const std::string m = error_message([&] { wrong(zeros({S, N, E}), zeros({T, N, E})); });
+  CHECK(contains(m, "AnyModule: Linear's forward takes no arguments (cake::Tensor, cake::Tensor, cake::Tensor, "
+                    "cake::Tensor, cake::Tensor, cake::Tensor); AnyModule can call it with (cake::Tensor)"));
 }
 
 TEST_CASE("printing shows the tree with PyTorch's module names") {
