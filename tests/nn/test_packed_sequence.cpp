@@ -9,7 +9,8 @@
 // test_rnn.cpp):
 //   from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pack_sequence
 //   p = pack_padded_sequence(inputs_of((4, 3, 2), 1), torch.tensor([2, 4, 3]), enforce_sorted=False)
-//   packed_data, packed_batch_sizes, packed_sorted, packed_unsorted = p.data, p.batch_sizes, p.sorted_indices, p.unsorted_indices
+//   packed_data, packed_batch_sizes = p.data, p.batch_sizes
+//   packed_sorted, packed_unsorted = p.sorted_indices, p.unsorted_indices
 //   padded_total6, _ = pad_packed_sequence(p, padding_value=-1.0, total_length=6)
 //   p = pack_padded_sequence(inputs_of((3, 4, 2), 2), torch.tensor([2, 4, 1]), batch_first=True, enforce_sorted=False)
 //   packed_bf_data, packed_bf_batch_sizes, packed_bf_sorted = p.data, p.batch_sizes, p.sorted_indices

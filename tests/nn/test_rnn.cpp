@@ -2,7 +2,8 @@
 // answers computed once with PyTorch 1.13 (the weights and inputs are set by the formulas below,
 // in both; the script is in the comment that follows); parameter names and shapes as PyTorch's;
 // a missing state is zeros; the libtorch spellings (holders, tuples, Sequential); dropout
-// between layers; gradients reach every parameter; error messages. The finite-difference
+// between layers; gradients reach every parameter; error messages; the LSTM's projection
+// (proj_size). The packed input is tested in test_packed_sequence.cpp, the finite-difference
 // gradient rows are in tests/autograd/gradcheck_cases_rnn.cpp.
 //
 // The known answers came from (float64 throughout):
@@ -12,6 +13,14 @@
 //       return torch.tensor([((j * 5 + salt) % 11 - 5) / 5.0 for j in range(numel)]).reshape(shape)
 //   m = torch.nn.LSTM(3, 3, num_layers=2, bidirectional=True); set_params(m)
 //   out, (h, c) = m(inputs_of((3, 2, 3), 1), (inputs_of((4, 2, 3), 2), inputs_of((4, 2, 3), 3)))   # and so on per case
+// and for the LSTM with projections:
+//   m = torch.nn.LSTM(3, 4, num_layers=2, proj_size=2); set_params(m)
+//   proj_out, (proj_h, proj_c) = m(inputs_of((3, 2, 3), 30), (inputs_of((2, 2, 2), 31), inputs_of((2, 2, 4), 32)))
+//   m = torch.nn.LSTM(3, 4, num_layers=2, proj_size=2, bidirectional=True); set_params(m)
+//   proj_bi_out, (proj_bi_h, proj_bi_c) = m(inputs_of((3, 2, 3), 33))
+//   px = torch.nn.utils.rnn.pack_padded_sequence(inputs_of((4, 3, 3), 20), torch.tensor([2, 4, 3]),
+//                                                enforce_sorted=False)
+//   o, (proj_bi_packed_h, proj_bi_packed_c) = m(px); proj_bi_packed_out = o.data
 #include "cake/nn/rnn.h"
 
 #include <string>
@@ -148,6 +157,82 @@ const std::vector<double> gru_cell_h = {
 // gru_cell_unbatched_h: shape [4]
 const std::vector<double> gru_cell_unbatched_h = {
     0.1969135020742427, 0.7092072815653492, -0.020503857754261834, 0.25298687676415893
+};
+
+// proj_out: shape [3, 2, 2]
+const std::vector<double> proj_out = {
+    0.045779732465772306, -0.07868874633735687, -0.07387319465765159, 0.09768478816566975, 0.08961703757200655,
+    -0.09199495372933336, 0.033625272694931194, -0.015302419891798485, 0.10434891502882285, -0.09708356534252023,
+    0.0791338660342455, -0.06337918060072635
+};
+// proj_h: shape [2, 2, 2]
+const std::vector<double> proj_h = {
+    0.1395866961339265, -0.0849206604347011, 0.15130280170981386, -0.15351777283001827, 0.10434891502882285,
+    -0.09708356534252023, 0.0791338660342455, -0.06337918060072635
+};
+// proj_c: shape [2, 2, 4]
+const std::vector<double> proj_c = {
+    0.021687833695087644, 0.08834566112267107, 0.37460252896920243, -0.6849698787016332, 0.010707257508982201,
+    -0.30037476282003117, 0.21772417420913354, -0.5761877720460811, 0.42415014420628094, -0.4484298490723063,
+    0.10900334786018642, 0.09118281946860647, 0.40820881342005577, -0.2718131435650992, 0.07329360533843882,
+    0.0770004125289544
+};
+// proj_bi_out: shape [3, 2, 4]
+const std::vector<double> proj_bi_out = {
+    0.06313040922709183, -0.04774911579039887, 0.06620808248591664, 0.015879856105724555, 0.06860804733209085,
+    -0.050641471476594487, 0.059869377881333403, 0.010383886159094241, 0.09163839306128262, -0.07113566314870343,
+    0.061191056136916236, 0.010683739056985494, 0.0981477722932627, -0.07627242539960971, 0.05585242347488537,
+    0.0068706112051559794, 0.10320139272055251, -0.08043985740948804, 0.04590470979717719, 0.004802421519134904,
+    0.10733000298425442, -0.08533824904786978, 0.04434293295557141, 0.003746048570983389
+};
+// proj_bi_h: shape [4, 2, 2]
+const std::vector<double> proj_bi_h = {
+    0.1378284103921363, -0.13114413249021944, 0.10964993095174963, -0.1197244725281216, 0.11980356311075893,
+    -0.1002936852104168, 0.07977077699465791, -0.07379321633769276, 0.10320139272055251, -0.08043985740948804,
+    0.10733000298425442, -0.08533824904786978, 0.06620808248591664, 0.015879856105724555, 0.059869377881333403,
+    0.010383886159094241
+};
+// proj_bi_c: shape [4, 2, 4]
+const std::vector<double> proj_bi_c = {
+    -0.033609170029072814, -0.1537170449306733, 0.3326089386854494, -0.6155382882296421, -0.11377428179561623,
+    -0.15695381659499347, 0.28397649817698356, -0.4953244005746318, 0.5051166927975429, -0.378886665850774,
+    0.07671694939967215, 0.0324708368605283, 0.19124817516771012, -0.12389258026242109, 0.40363935692415476,
+    -0.10329728450667285, 0.3023568044474795, -0.5595896332434831, -0.031242409478336185, -0.12354416106070412,
+    0.2955610591319698, -0.589268203239774, -0.013216356232049496, -0.12888579683304974, 0.10482018475752686,
+    0.02440105982977673, -0.1581861801182288, 0.45433639227874156, 0.10888066580833633, 0.012649696849605437,
+    -0.13814570905686763, 0.4237339236099498
+};
+// proj_bi_packed_out: shape [9, 4]
+const std::vector<double> proj_bi_packed_out = {
+    0.06974378225908594, -0.05159009413663641, 0.06117642726979709, 0.013185449886390619, 0.06889915310232177,
+    -0.053355420000321716, 0.05966973627480282, 0.00894608267571137, 0.06981174964441993, -0.05180185825842639,
+    0.05424370474378484, 0.00575134638993485, 0.0984829630323254, -0.07379647129674528, 0.060703263218827484,
+    0.011716965669702116, 0.09716016613688307, -0.07649637274522508, 0.05735267988950206, 0.00728772717278997,
+    0.09804671661773379, -0.07473970214327985, 0.042461205117127476, 0.0026324057504905343, 0.10991290475562876,
+    -0.08294946567068695, 0.05633599749452349, 0.008097870807786374, 0.10813434446951901, -0.08598442529952705,
+    0.043865179710737986, 0.003316713479437672, 0.1140621673368973, -0.087596150620886, 0.04276003589590936,
+    0.003185781659779938
+};
+// proj_bi_packed_h: shape [4, 3, 2]
+const std::vector<double> proj_bi_packed_h = {
+    0.07408474590789138, -0.10780268262386712, 0.11410661769983557, -0.0838919810902485, 0.08886226770862247,
+    -0.12752973370802723, 0.047717049476818235, -0.055009875319265, 0.07060764907995475, -0.06503962248877015,
+    -0.014408415170319596, -0.031439488850178124, 0.09804671661773379, -0.07473970214327985, 0.1140621673368973,
+    -0.087596150620886, 0.10813434446951901, -0.08598442529952705, 0.05424370474378484, 0.00575134638993485,
+    0.06117642726979709, 0.013185449886390619, 0.05966973627480282, 0.00894608267571137
+};
+// proj_bi_packed_c: shape [4, 3, 4]
+const std::vector<double> proj_bi_packed_c = {
+    -0.09095935043844366, -0.384891512686766, 0.24611284109599257, -0.23523533494371618, -0.12940176779264462,
+    0.13162824756321734, 0.37624761491714587, -0.7299853395227143, -0.10551449564306337, -0.37340645771179176,
+    0.1785810184204468, -0.3463027233628535, 0.5267344632666395, -0.3945241255183472, -0.022207148987357588,
+    0.345324519169538, 0.12177893754182004, -0.0034067953063843873, 0.5234547340233086, -0.15510056166358863,
+    0.47728015143510055, -0.39857105493297507, -0.03732514764510052, 0.5289595009270414, 0.25331576745595596,
+    -0.50742970821341, -0.006941231800681768, -0.09259006431943188, 0.34098217817424303, -0.609303265181788,
+    -0.028364840853225673, -0.12344723951377669, 0.2882249165490346, -0.5979293520111746, -0.011503632586027105,
+    -0.1301709457100529, 0.09892276310198027, 0.014406700914182016, -0.10887775784120858, 0.3814049871925565,
+    0.12249450550716134, 0.004667993319338086, -0.16164859299349088, 0.43712671667668973, 0.09986284748251315,
+    0.02365429051875134, -0.1256804945102757, 0.40249313588407065
 };
 
 using NamedShapes = std::vector<std::pair<std::string, Shape>>;
@@ -544,4 +629,89 @@ TEST_CASE("errors name the shapes: input rank and width, states, weights, settin
   CHECK_MESSAGE(contains(m, "LSTM: input_size and hidden_size must be positive, got 3 and 0"), m);
   m = error_message([] { nn::GRU(nn::GRUOptions(3, 2).dropout(1.5)); });
   CHECK_MESSAGE(contains(m, "GRU: dropout must be in [0, 1], got 1.5"), m);
+}
+
+TEST_CASE("LSTM with proj_size: PyTorch's output, h_n and c_n (2 layers; one and both directions; packed)") {
+  nn::LSTM lstm(nn::LSTMOptions(3, 4).num_layers(2).proj_size(2));
+  set_params(*lstm);
+  auto [out, state] =
+      lstm(inputs_of({3, 2, 3}, 30), std::make_tuple(inputs_of({2, 2, 2}, 31), inputs_of({2, 2, 4}, 32)));
+  check_answer(out, {3, 2, 2}, proj_out);                // h_t is projected to proj_size 2 ...
+  check_answer(std::get<0>(state), {2, 2, 2}, proj_h);
+  check_answer(std::get<1>(state), {2, 2, 4}, proj_c);   // ... c_t keeps hidden_size 4
+
+  nn::LSTM bi(nn::LSTMOptions(3, 4).num_layers(2).proj_size(2).bidirectional(true));
+  set_params(*bi);
+  auto [bi_out, bi_state] = bi(inputs_of({3, 2, 3}, 33));
+  check_answer(bi_out, {3, 2, 4}, proj_bi_out);
+  check_answer(std::get<0>(bi_state), {4, 2, 2}, proj_bi_h);
+  check_answer(std::get<1>(bi_state), {4, 2, 4}, proj_bi_c);
+
+  const Tensor lengths = tensor(std::vector<std::int64_t>{2, 4, 3});
+  const auto packed = nn::utils::rnn::pack_padded_sequence(inputs_of({4, 3, 3}, 20), lengths, false, false);
+  auto [packed_out, packed_state] = bi->forward_with_packed_input(packed);
+  check_answer(packed_out.data(), {9, 4}, proj_bi_packed_out);
+  check_answer(std::get<0>(packed_state), {4, 3, 2}, proj_bi_packed_h);
+  check_answer(std::get<1>(packed_state), {4, 3, 4}, proj_bi_packed_c);
+}
+
+TEST_CASE("LSTM with proj_size: PyTorch's parameter names and shapes; F::lstm finds the projections by count") {
+  const NamedShapes expected = {
+      {"weight_ih_l0", {16, 3}},         {"weight_hh_l0", {16, 2}},         {"bias_ih_l0", {16}},
+      {"bias_hh_l0", {16}},              {"weight_hr_l0", {2, 4}},          {"weight_ih_l0_reverse", {16, 3}},
+      {"weight_hh_l0_reverse", {16, 2}}, {"bias_ih_l0_reverse", {16}},      {"bias_hh_l0_reverse", {16}},
+      {"weight_hr_l0_reverse", {2, 4}},  {"weight_ih_l1", {16, 4}},         {"weight_hh_l1", {16, 2}},
+      {"bias_ih_l1", {16}},              {"bias_hh_l1", {16}},              {"weight_hr_l1", {2, 4}},
+      {"weight_ih_l1_reverse", {16, 4}}, {"weight_hh_l1_reverse", {16, 2}}, {"bias_ih_l1_reverse", {16}},
+      {"bias_hh_l1_reverse", {16}},      {"weight_hr_l1_reverse", {2, 4}}};  // listed by PyTorch 1.13
+  nn::LSTM lstm(nn::LSTMOptions(3, 4).num_layers(2).proj_size(2).bidirectional(true));
+  CHECK(names_and_shapes(*lstm) == expected);
+  const NamedShapes no_bias = {{"weight_ih_l0", {8, 3}}, {"weight_hh_l0", {8, 1}}, {"weight_hr_l0", {1, 2}}};
+  CHECK(names_and_shapes(*nn::LSTM(nn::LSTMOptions(3, 2).proj_size(1).bias(false))) == no_bias);
+  CHECK(lstm->extra_repr() == "3, 4, proj_size=2, num_layers=2, bidirectional=true");
+
+  set_params(*lstm);
+  auto [out, state] = lstm(inputs_of({3, 2, 3}, 33));
+  auto [f_out, f_h, f_c] = nn::functional::lstm(inputs_of({3, 2, 3}, 33), {}, {}, lstm->all_weights(),
+                                                {.num_layers = 2, .bidirectional = true});
+  check_answer(f_out, {3, 2, 4}, proj_bi_out);
+  check_answer(f_h, {4, 2, 2}, proj_bi_h);
+  check_answer(f_c, {4, 2, 4}, proj_bi_c);
+}
+
+TEST_CASE("LSTM with proj_size: gradients reach every parameter, W_hr included") {
+  manual_seed(16);
+  nn::LSTM lstm(nn::LSTMOptions(3, 5).num_layers(2).proj_size(2).bidirectional(true));
+  auto [out, state] = lstm(randn({4, 2, 3}));
+  (out.sum() + std::get<0>(state).square().sum() + std::get<1>(state).sum()).backward();
+  for (const auto& [name, p] : lstm->named_parameters()) {
+    INFO(name);
+    REQUIRE(p.grad().defined());
+    CHECK(p.grad().abs().sum().item<double>() > 0);
+  }
+}
+
+TEST_CASE("LSTM with proj_size: errors as PyTorch's, and state shapes named") {
+  std::string m = error_message([] { nn::LSTM(nn::LSTMOptions(3, 4).proj_size(4)); });
+  CHECK_MESSAGE(contains(m, "LSTM: proj_size must be smaller than hidden_size, got 4 and 4"), m);
+  m = error_message([] { nn::LSTM(nn::LSTMOptions(3, 4).proj_size(-1)); });
+  CHECK_MESSAGE(contains(m, "LSTM: proj_size must be positive, or 0 for no projections, got -1"), m);
+  nn::LSTM lstm(nn::LSTMOptions(3, 4).num_layers(2).proj_size(2));
+  m = error_message([&] { lstm(zeros({5, 2, 3}), std::make_tuple(zeros({2, 2, 4}), zeros({2, 2, 4}))); });
+  CHECK_MESSAGE(contains(m, "LSTM: h_0 has shape [2, 2, 4], expected [2, 2, 2]"), m);
+  m = error_message([&] {
+    std::vector<Tensor> params = lstm->all_weights();
+    params.pop_back();
+    nn::functional::lstm(zeros({5, 2, 3}), {}, {}, params, {.num_layers = 2});
+  });
+  CHECK_MESSAGE(contains(m, "lstm: expected 8 parameters (2 layers x 1 directions x 4), or 10 with projections, got 9"),
+                m);
+  m = error_message([&] {
+    std::vector<Tensor> params = lstm->all_weights();
+    params[4] = zeros({2, 3});  // w_hr of layer 0: [proj_size, hidden_size] = [2, 4]
+    nn::functional::lstm(zeros({5, 2, 3}), {}, {}, params, {.num_layers = 2});
+  });
+  CHECK_MESSAGE(contains(m, "lstm: w_hh (params[0...], layer 0) must be [4 * hidden_size, proj_size] = [12, 2] "
+                            "(w_hr is [proj_size, hidden_size] = [2, 3]), got shape [16, 2]"),
+                m);
 }
