@@ -4,15 +4,16 @@
 // custom_encoder / custom_decoder and the stacks' `norm` option take (nn/transformer.h).
 //
 //   namespace nn = cake::nn;
-//   nn::AnyModule linear(nn::Linear(4, 2));                          // or AnyModule(std::make_shared<nn::Linear>(4, 2))
+//   nn::AnyModule linear(nn::Linear(4, 2));                          // or from std::make_shared<nn::Linear>(4, 2)
 //   cake::Tensor y = linear.forward(x);                              // forward<R = cake::Tensor>, as libtorch
 //   nn::AnyValue value = linear.any_forward(x);                      // the result kept erased ...
 //   cake::Tensor same = value.get<cake::Tensor>();                   // ... and read back by its type
-//   nn::AnyModule encoder(nn::TransformerEncoder(nn::TransformerEncoderOptions(nn::TransformerEncoderLayer(16, 4), 2)));
+//   nn::TransformerEncoderLayer layer(16, 4);
+//   nn::AnyModule encoder(nn::TransformerEncoder(nn::TransformerEncoderOptions(layer, 2)));
 //   cake::Tensor memory = encoder.forward(src, cake::Tensor(), pad); // three tensors: src, mask, key padding
 //   nn::AnyModule lstm(nn::LSTM(4, 8));
 //   auto [out, state] = lstm.forward<std::tuple<cake::Tensor, std::tuple<cake::Tensor, cake::Tensor>>>(sequence);
-//   nn::Linear& layer = linear.get<nn::Linear>();                    // the module as its own type
+//   nn::Linear& typed = linear.get<nn::Linear>();                    // the module as its own type
 //   nn::AnyModule copy = linear.clone();                             // a deep copy: its own parameters
 //
 // NOTE [ How AnyModule erases an overloaded forward ]

@@ -180,8 +180,9 @@ std::tuple<Tensor, Tensor> PackedMultiheadAttention::forward_with_attn_weights(c
                  value.size(2) == embed_dim,
              "MultiheadAttention: key and value must be [B, Lk, ", embed_dim, "], got shapes ", shape_of(key), " and ",
              shape_of(value));
-  return functional::multi_head_attention_with_attn_weights(query, key, value, num_heads, weights(), key_bias, attn_bias,
-                                                            is_training() ? dropout : 0.0, average_attn_weights);
+  return functional::multi_head_attention_with_attn_weights(query, key, value, num_heads, weights(), key_bias,
+                                                            attn_bias, is_training() ? dropout : 0.0,
+                                                            average_attn_weights);
 }
 
 std::string PackedMultiheadAttention::extra_repr() const {

@@ -15,7 +15,7 @@
 //                             .dim_feedforward(32).activation(cake::kGELU));
 //   cake::Tensor causal = nn::Transformer::generate_square_subsequent_mask(tgt.size(0));
 //   cake::Tensor out = model->forward(src, tgt, {}, causal);  // tgt [T, N, 16] -> [T, N, 16]
-//   nn::Transformer custom(nn::TransformerOptions(16, 4).custom_encoder(nn::AnyModule(encoder)));  // libtorch's spelling
+//   nn::Transformer custom(nn::TransformerOptions(16, 4).custom_encoder(nn::AnyModule(encoder)));  // as libtorch
 //
 // Shapes are sequence-first, as libtorch: src [S, N, E], tgt [T, N, E], memory [S, N, E]
 // (E = d_model); with batch_first (PyTorch Python's option, off by default) [N, S, E]. A layer
