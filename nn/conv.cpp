@@ -1,9 +1,10 @@
-// conv.cpp: Conv2d and ConvTranspose2d.
+// conv.cpp: Conv2d, ConvTranspose2d and their 1-D forms Conv1d, ConvTranspose1d.
 #include "cake/nn/conv.h"
 
 #include <cmath>
 #include <sstream>
 
+#include "cake/nn/functional.h"
 #include "cake/nn/init.h"
 #include "cake/tensor/creation.h"
 
@@ -33,6 +34,11 @@ static void print_pair(std::ostream& out, const char* name, Pair value, Pair def
   out << ", " << name << "=";
   if (value[0] == value[1]) out << value[0];
   else out << "(" << value[0] << ", " << value[1] << ")";
+}
+
+// The same for the one number of a 1-D layer's setting.
+static void print_setting(std::ostream& out, const char* name, std::int64_t value, std::int64_t default_value) {
+  if (value != default_value) out << ", " << name << "=" << value;
 }
 
 Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size,
@@ -114,6 +120,88 @@ std::string ConvTranspose2d::extra_repr() const {
   print_pair(out, "dilation", params.dilation, {1, 1});
   if (params.groups != 1) out << ", groups=" << params.groups;
   if (!bias.defined()) out << ", bias=false";
+  return out.str();
+}
+
+// ---- 1-D ---------------------------------------------------------------------------------------
+// The options with the channels and kernel given as arguments written in.
+template <class Options>
+static Options with_shape(Options o, std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size) {
+  o.in_channels = in_channels;
+  o.out_channels = out_channels;
+  o.kernel_size = kernel_size;
+  return o;
+}
+
+Conv1d::Conv1d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size, const Conv1dOptions& o)
+    : Conv1d(with_shape(o, in_channels, out_channels, kernel_size)) {}
+
+Conv1d::Conv1d(const Conv1dOptions& o) : options(o) {
+  check_channels("Conv1d", o.in_channels, o.out_channels, o.groups);
+  CAKE_CHECK(o.kernel_size > 0, "Conv1d: kernel_size must be positive, got ", o.kernel_size());
+  weight = register_parameter("weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size}));
+  if (o.bias) bias = register_parameter("bias", empty({o.out_channels}));
+  reset_parameters();
+}
+
+// kaiming_uniform_ reads fan_in = in_channels / groups * kernel_size off the 3-D weight, the
+// same number as for the [out, in / groups, 1, k] weight that conv2d sees: PyTorch's bounds.
+void Conv1d::reset_parameters() { reset_conv(weight, bias); }
+
+std::shared_ptr<Module> Conv1d::clone() const { return copy_state_into(std::make_shared<Conv1d>(options)); }
+
+Tensor Conv1d::forward(const Tensor& x) {
+  return functional::conv1d(x, weight, bias,
+                            functional::Conv1dFuncOptions{.stride = options.stride, .padding = options.padding,
+                                                          .dilation = options.dilation, .groups = options.groups});
+}
+
+std::string Conv1d::extra_repr() const {
+  std::ostringstream out;
+  out << options.in_channels() << ", " << options.out_channels() << ", kernel_size=" << options.kernel_size();
+  print_setting(out, "stride", options.stride, 1);
+  print_setting(out, "padding", options.padding, 0);
+  print_setting(out, "dilation", options.dilation, 1);
+  print_setting(out, "groups", options.groups, 1);
+  if (!options.bias) out << ", bias=false";
+  return out.str();
+}
+
+ConvTranspose1d::ConvTranspose1d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size,
+                                 const ConvTranspose1dOptions& o)
+    : ConvTranspose1d(with_shape(o, in_channels, out_channels, kernel_size)) {}
+
+ConvTranspose1d::ConvTranspose1d(const ConvTranspose1dOptions& o) : options(o) {
+  check_channels("ConvTranspose1d", o.in_channels, o.out_channels, o.groups);
+  CAKE_CHECK(o.kernel_size > 0, "ConvTranspose1d: kernel_size must be positive, got ", o.kernel_size());
+  weight = register_parameter("weight", empty({o.in_channels, o.out_channels / o.groups, o.kernel_size}));
+  if (o.bias) bias = register_parameter("bias", empty({o.out_channels}));
+  reset_parameters();
+}
+
+void ConvTranspose1d::reset_parameters() { reset_conv(weight, bias); }
+
+std::shared_ptr<Module> ConvTranspose1d::clone() const {
+  return copy_state_into(std::make_shared<ConvTranspose1d>(options));
+}
+
+Tensor ConvTranspose1d::forward(const Tensor& x) {
+  return functional::conv_transpose1d(
+      x, weight, bias,
+      functional::ConvTranspose1dFuncOptions{.stride = options.stride, .padding = options.padding,
+                                             .output_padding = options.output_padding,
+                                             .dilation = options.dilation, .groups = options.groups});
+}
+
+std::string ConvTranspose1d::extra_repr() const {
+  std::ostringstream out;
+  out << options.in_channels() << ", " << options.out_channels() << ", kernel_size=" << options.kernel_size();
+  print_setting(out, "stride", options.stride, 1);
+  print_setting(out, "padding", options.padding, 0);
+  print_setting(out, "output_padding", options.output_padding, 0);
+  print_setting(out, "dilation", options.dilation, 1);
+  print_setting(out, "groups", options.groups, 1);
+  if (!options.bias) out << ", bias=false";
   return out.str();
 }
 

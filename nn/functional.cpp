@@ -88,6 +88,95 @@ Tensor avg_pool2d(const Tensor& x, std::int64_t kernel_size, std::optional<std::
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) { return cake::adaptive_avg_pool2d(x, output_size); }
 
+// NOTE [ 1-D layers as 2-D layers of height one ]
+// A sequence batch [N, C, L] is an image batch [N, C, 1, L], and a window of k positions is a
+// 1 x k window whose height settings are the identity ones (stride 1, padding 0, dilation 1).
+// So conv1d, conv_transpose1d and the 1-D pools run their 2-D op on that view and drop the
+// height again, and need no kernels of their own: the 2-D ops run on oneDNN (CPU) and cuDNN
+// (CUDA), and the 1-D layers get the same fast path on both devices. unsqueeze and squeeze are
+// views whose backward reshapes the gradient, so the gradients are the 2-D ops' as well.
+namespace {
+
+// Runs `as_2d` on x [N, C, L] viewed as [N, C, 1, L] and returns its [N, C', 1, L'] result as
+// [N, C', L']. A 2-D error is passed on with the 1-D op's name and the view it ran on.
+void check_sequence_batch(const char* op, const Tensor& x) {
+  CAKE_CHECK(x.dim() == 3, op, ": expected an input of shape [N, C, L], got ", x.sizes(),
+             " (for one unbatched sequence [C, L], unsqueeze(0) first)");
+}
+
+// Runs `as_2d` on x [N, C, L] viewed as [N, C, 1, L] and returns its [N, C', 1, L'] result as
+// [N, C', L']. A 2-D error is passed on with the 1-D op's name and the view it ran on.
+template <class Op2d>
+Tensor on_height_one(const char* op, const Tensor& x, Op2d&& as_2d) {
+  check_sequence_batch(op, x);
+  const Tensor image = x.unsqueeze(2);
+  try {
+    return as_2d(image).squeeze(2);
+  } catch (const Error& e) {
+    CAKE_FAIL(op, " (run as its 2-D form on the input viewed as ", image.sizes(), "): ", e.what());
+  }
+}
+
+// The weight's rank and channels, named with the 1-D shapes (before the 2-D op sees 4-D ones).
+// The input channels the weight expects: groups times its dim 1 for conv1d, its dim 0 for
+// conv_transpose1d.
+void check_conv1d_weight(const char* op, const Tensor& x, const Tensor& weight, const char* layout,
+                         std::int64_t groups, bool transposed) {
+  check_sequence_batch(op, x);
+  CAKE_CHECK(weight.dim() == 3, op, ": expected a 3-D weight ", layout, ", got shape ", weight.sizes(),
+             " (input shape ", x.sizes(), ")");
+  CAKE_CHECK(groups >= 1, op, ": groups must be positive, got ", groups);
+  const std::int64_t in_channels = transposed ? weight.size(0) : weight.size(1) * groups;
+  CAKE_CHECK(x.size(1) == in_channels, op, ": input of shape ", x.sizes(), " has ", x.size(1),
+             " channels, but weight of shape ", weight.sizes(), " with groups=", groups, " expects ", in_channels);
+}
+
+// A 1-D window of `kernel` positions as a 1 x kernel window; the stride defaults to the kernel.
+Pool2dParams window_of_height_one(std::int64_t kernel, std::optional<std::int64_t> stride, std::int64_t padding,
+                                  bool ceil_mode, bool count_include_pad) {
+  return {.kernel = {1, kernel}, .stride = Pair{1, stride.value_or(kernel)}, .padding = {0, padding},
+          .ceil_mode = ceil_mode, .count_include_pad = count_include_pad};
+}
+
+}  // namespace
+
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv1dFuncOptions& o) {
+  check_conv1d_weight("conv1d", x, weight, "[C_out, C_in / groups, k]", o.groups, /*transposed=*/false);
+  const Conv2dParams params{.stride = {1, o.stride}, .padding = {0, o.padding}, .dilation = {1, o.dilation},
+                            .groups = o.groups};
+  return on_height_one("conv1d", x,
+                       [&](const Tensor& image) { return cake::conv2d(image, weight.unsqueeze(2), bias, params); });
+}
+
+Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const ConvTranspose1dFuncOptions& o) {
+  check_conv1d_weight("conv_transpose1d", x, weight, "[C_in, C_out / groups, k]", o.groups, /*transposed=*/true);
+  // The height's output padding stays 0: with stride 1 the 1 x k window already restores height 1.
+  const ConvTranspose2dParams params{.stride = {1, o.stride}, .padding = {0, o.padding},
+                                     .output_padding = {0, o.output_padding}, .dilation = {1, o.dilation},
+                                     .groups = o.groups};
+  return on_height_one("conv_transpose1d", x, [&](const Tensor& image) {
+    return cake::conv_transpose2d(image, weight.unsqueeze(2), bias, params);
+  });
+}
+
+Tensor max_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride, std::int64_t padding,
+                  bool ceil_mode) {
+  const Pool2dParams window = window_of_height_one(kernel_size, stride, padding, ceil_mode, true);
+  return on_height_one("max_pool1d", x, [&](const Tensor& image) { return cake::max_pool2d(image, window); });
+}
+
+Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride, std::int64_t padding,
+                  bool ceil_mode, bool count_include_pad) {
+  const Pool2dParams window = window_of_height_one(kernel_size, stride, padding, ceil_mode, count_include_pad);
+  return on_height_one("avg_pool1d", x, [&](const Tensor& image) { return cake::avg_pool2d(image, window); });
+}
+
+Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size) {
+  return on_height_one("adaptive_avg_pool1d", x,
+                       [&](const Tensor& image) { return cake::adaptive_avg_pool2d(image, Pair{1, output_size}); });
+}
+
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
   return cake::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);

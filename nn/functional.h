@@ -49,23 +49,28 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim);
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
 // Square (same in both spatial dimensions) convolution settings; cake::conv2d takes a
-// cake::Conv2dParams for rectangular ones.
+// cake::Conv2dParams for rectangular ones. Each setting is one number, so the 1-D functions
+// share the structs (Conv1dFuncOptions is ConvFuncOptions, as is Conv2dFuncOptions).
 // Both take {.stride = 2} and libtorch's Conv2dFuncOptions().stride(2) (see nn/options.h).
-struct Conv2dFuncOptions {
-  using Self = Conv2dFuncOptions;
+struct ConvFuncOptions {
+  using Self = ConvFuncOptions;
   CAKE_ARG(std::int64_t, stride) = 1;
   CAKE_ARG(std::int64_t, padding) = 0;
   CAKE_ARG(std::int64_t, dilation) = 1;
   CAKE_ARG(std::int64_t, groups) = 1;
 };
-struct ConvTranspose2dFuncOptions {
-  using Self = ConvTranspose2dFuncOptions;
+struct ConvTransposeFuncOptions {
+  using Self = ConvTransposeFuncOptions;
   CAKE_ARG(std::int64_t, stride) = 1;
   CAKE_ARG(std::int64_t, padding) = 0;
   CAKE_ARG(std::int64_t, output_padding) = 0;
   CAKE_ARG(std::int64_t, dilation) = 1;
   CAKE_ARG(std::int64_t, groups) = 1;
 };
+using Conv1dFuncOptions = ConvFuncOptions;
+using Conv2dFuncOptions = ConvFuncOptions;
+using ConvTranspose1dFuncOptions = ConvTransposeFuncOptions;
+using ConvTranspose2dFuncOptions = ConvTransposeFuncOptions;
 Conv2dParams to_params(const Conv2dFuncOptions& options);
 ConvTranspose2dParams to_params(const ConvTranspose2dFuncOptions& options);
 // x [N, C_in, H, W], weight [C_out, C_in / groups, k, k].
@@ -80,6 +85,23 @@ Tensor max_pool2d(const Tensor& x, std::int64_t kernel_size, std::optional<std::
 Tensor avg_pool2d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
                   std::int64_t padding = 0, bool ceil_mode = false, bool count_include_pad = true);
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size);
+
+// The 1-D layers, on sequences x [N, C, L] (no unbatched [C, L], as the 2-D layers take no
+// [C, H, W]). Each runs its 2-D counterpart above on x viewed as [N, C, 1, L] with a 1 x k
+// window: the same kernels (oneDNN on the CPU, cuDNN on CUDA) and the same gradients.
+// x [N, C_in, L], weight [C_out, C_in / groups, k]; output length
+// (L + 2 padding - dilation (k - 1) - 1) / stride + 1.
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv1dFuncOptions& options = {});
+// x [N, C_in, L], weight [C_in, C_out / groups, k]; output length
+// (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1.
+Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+                        const ConvTranspose1dFuncOptions& options = {});
+Tensor max_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
+                  std::int64_t padding = 0, bool ceil_mode = false);
+Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
+                  std::int64_t padding = 0, bool ceil_mode = false, bool count_include_pad = true);
+// Output position i averages input positions [floor(i L / out), ceil((i + 1) L / out)).
+Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size);
 // PyTorch's argument order: the running statistics come before the affine parameters.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = {},
                   const Tensor& bias = {}, bool training = false, double momentum = 0.1, double eps = 1e-5);
@@ -242,20 +264,30 @@ struct LocalResponseNormFuncOptions {
   CAKE_ARG(double, k) = 1.0;
 };
 // Square windows, as max_pool2d / avg_pool2d above; the stride defaults to the kernel size.
-struct MaxPool2dFuncOptions {
-  using Self = MaxPool2dFuncOptions;
+// One number per setting, so the 1-D pools share them (MaxPool1dFuncOptions is MaxPoolFuncOptions).
+struct MaxPoolFuncOptions {
+  using Self = MaxPoolFuncOptions;
   CAKE_ARG(std::int64_t, kernel_size);
   CAKE_ARG(std::optional<std::int64_t>, stride) = std::nullopt;
   CAKE_ARG(std::int64_t, padding) = 0;
   CAKE_ARG(bool, ceil_mode) = false;
 };
-struct AvgPool2dFuncOptions {
-  using Self = AvgPool2dFuncOptions;
+struct AvgPoolFuncOptions {
+  using Self = AvgPoolFuncOptions;
   CAKE_ARG(std::int64_t, kernel_size);
   CAKE_ARG(std::optional<std::int64_t>, stride) = std::nullopt;
   CAKE_ARG(std::int64_t, padding) = 0;
   CAKE_ARG(bool, ceil_mode) = false;
   CAKE_ARG(bool, count_include_pad) = true;
+};
+using MaxPool1dFuncOptions = MaxPoolFuncOptions;
+using MaxPool2dFuncOptions = MaxPoolFuncOptions;
+using AvgPool1dFuncOptions = AvgPoolFuncOptions;
+using AvgPool2dFuncOptions = AvgPoolFuncOptions;
+// F::adaptive_avg_pool1d(x, F::AdaptiveAvgPool1dFuncOptions(4)).
+struct AdaptiveAvgPool1dFuncOptions {
+  using Self = AdaptiveAvgPool1dFuncOptions;
+  CAKE_ARG(std::int64_t, output_size);
 };
 // The losses' settings: F::mse_loss(a, b, F::MSELossFuncOptions(cake::kSum)),
 // F::cross_entropy(x, y, F::CrossEntropyFuncOptions().ignore_index(-1)). The reduction comes
@@ -310,6 +342,15 @@ inline Tensor max_pool2d(const Tensor& x, const MaxPool2dFuncOptions& o) {
 }
 inline Tensor avg_pool2d(const Tensor& x, const AvgPool2dFuncOptions& o) {
   return functional::avg_pool2d(x, o.kernel_size(), o.stride(), o.padding(), o.ceil_mode(), o.count_include_pad());
+}
+inline Tensor max_pool1d(const Tensor& x, const MaxPool1dFuncOptions& o) {
+  return functional::max_pool1d(x, o.kernel_size(), o.stride(), o.padding(), o.ceil_mode());
+}
+inline Tensor avg_pool1d(const Tensor& x, const AvgPool1dFuncOptions& o) {
+  return functional::avg_pool1d(x, o.kernel_size(), o.stride(), o.padding(), o.ceil_mode(), o.count_include_pad());
+}
+inline Tensor adaptive_avg_pool1d(const Tensor& x, const AdaptiveAvgPool1dFuncOptions& o) {
+  return functional::adaptive_avg_pool1d(x, o.output_size());
 }
 inline Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossFuncOptions& o) {
   return functional::mse_loss(input, target, o.reduction());

@@ -1,7 +1,9 @@
-// pooling.cpp: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d.
+// pooling.cpp: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and their 1-D forms.
 #include "cake/nn/pooling.h"
 
 #include <sstream>
+
+#include "cake/nn/functional.h"
 
 namespace cake::nn {
 
@@ -38,5 +40,35 @@ std::string AvgPool2d::extra_repr() const {
 std::string AdaptiveAvgPool2d::extra_repr() const {
   return "output_size=(" + std::to_string(output_size[0]) + ", " + std::to_string(output_size[1]) + ")";
 }
+
+// ---- 1-D ---------------------------------------------------------------------------------------
+// PyTorch's repr, e.g. kernel_size=3, stride=2, padding=1, ceil_mode=true.
+static std::string describe_1d(std::int64_t kernel, std::optional<std::int64_t> stride, std::int64_t padding,
+                               bool ceil_mode) {
+  std::ostringstream out;
+  out << "kernel_size=" << kernel << ", stride=" << stride.value_or(kernel) << ", padding=" << padding
+      << ", ceil_mode=" << (ceil_mode ? "true" : "false");
+  return out.str();
+}
+
+Tensor MaxPool1d::forward(const Tensor& x) {
+  return functional::max_pool1d(x, options.kernel_size, options.stride, options.padding, options.ceil_mode);
+}
+
+std::string MaxPool1d::extra_repr() const {
+  return describe_1d(options.kernel_size, options.stride, options.padding, options.ceil_mode);
+}
+
+Tensor AvgPool1d::forward(const Tensor& x) {
+  return functional::avg_pool1d(x, options.kernel_size, options.stride, options.padding, options.ceil_mode,
+                                options.count_include_pad);
+}
+
+std::string AvgPool1d::extra_repr() const {
+  return describe_1d(options.kernel_size, options.stride, options.padding, options.ceil_mode) +
+         ", count_include_pad=" + (options.count_include_pad ? "true" : "false");
+}
+
+Tensor AdaptiveAvgPool1d::forward(const Tensor& x) { return functional::adaptive_avg_pool1d(x, output_size); }
 
 }  // namespace cake::nn

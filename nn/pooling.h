@@ -1,12 +1,18 @@
-// pooling.h: 2-D max and average pooling layers (NCHW).
+// pooling.h: 1-D and 2-D max and average pooling layers ([N, C, L] and NCHW).
 //
 //   auto pool = std::make_shared<cake::nn::MaxPool2d>(2);              // 2x2 windows, stride 2
 //   auto down = std::make_shared<cake::nn::AvgPool2d>(3, 2, 1);        // kernel 3, stride 2, padding 1
 //   auto global = std::make_shared<cake::nn::AdaptiveAvgPool2d>(cake::Pair{1, 1});
 //   cake::nn::MaxPool2d pool2(cake::nn::MaxPool2dOptions(3).stride(2).padding(1));   // libtorch's builder
+//   cake::nn::MaxPool1d pool1(cake::nn::MaxPool1dOptions(3).stride(2).ceil_mode(true));   // [N, C, L]
+//   cake::nn::AvgPool1d smooth(cake::nn::AvgPool1dOptions(5).stride(1).padding(2));
+//   cake::nn::AdaptiveAvgPool1d to_ten(10);                              // [N, C, L] -> [N, C, 10]
+//   cake::Tensor summary = to_ten(smooth(pool1(sequence)));
 //
 // The square constructors mirror nn.MaxPool2d(kernel_size, stride=None, padding=0); the ones
-// taking cake::Pool2dParams allow rectangular windows.
+// taking cake::Pool2dParams allow rectangular windows. The 1-D layers run the 2-D ones on the
+// sequence viewed as [N, C, 1, L] with a 1 x k window (NOTE [ 1-D layers as 2-D layers of height
+// one ] in nn/functional.cpp), so they share the 2-D kernels and their options structs.
 #pragma once
 
 #include <cstdint>
@@ -20,25 +26,33 @@
 namespace cake::nn {
 
 // libtorch's options for square windows: MaxPool2dOptions(3).stride(2).padding(1); the stride
-// defaults to the kernel size.
-struct MaxPool2dOptions {
-  using Self = MaxPool2dOptions;
+// defaults to the kernel size. One number per setting, so the 1-D layers share them.
+struct MaxPoolOptions {
+  using Self = MaxPoolOptions;
   CAKE_ARG(std::int64_t, kernel_size) = 2;
   CAKE_ARG(std::optional<std::int64_t>, stride) = std::nullopt;
   CAKE_ARG(std::int64_t, padding) = 0;
   CAKE_ARG(bool, ceil_mode) = false;
 };
-struct AvgPool2dOptions {
-  using Self = AvgPool2dOptions;
+struct AvgPoolOptions {
+  using Self = AvgPoolOptions;
   CAKE_ARG(std::int64_t, kernel_size) = 2;
   CAKE_ARG(std::optional<std::int64_t>, stride) = std::nullopt;
   CAKE_ARG(std::int64_t, padding) = 0;
   CAKE_ARG(bool, ceil_mode) = false;
   CAKE_ARG(bool, count_include_pad) = true;
 };
+using MaxPool1dOptions = MaxPoolOptions;
+using MaxPool2dOptions = MaxPoolOptions;
+using AvgPool1dOptions = AvgPoolOptions;
+using AvgPool2dOptions = AvgPoolOptions;
 struct AdaptiveAvgPool2dOptions {  // AdaptiveAvgPool2dOptions({1, 1})
   using Self = AdaptiveAvgPool2dOptions;
   CAKE_ARG(Pair, output_size) = Pair{1, 1};
+};
+struct AdaptiveAvgPool1dOptions {  // AdaptiveAvgPool1dOptions(10)
+  using Self = AdaptiveAvgPool1dOptions;
+  CAKE_ARG(std::int64_t, output_size) = 1;
 };
 
 class MaxPool2d : public Module, public Holder<MaxPool2d> {
@@ -87,9 +101,59 @@ class AdaptiveAvgPool2d : public Module, public Holder<AdaptiveAvgPool2d> {
   Pair output_size{1, 1};
 };
 
+// nn.MaxPool1d over [N, C, L]: F::max_pool1d with the stored options.
+class MaxPool1d : public Module, public Holder<MaxPool1d> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(MaxPool1d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<MaxPool1d>(*this); }
+  explicit MaxPool1d(std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
+                     std::int64_t padding = 0, bool ceil_mode = false)
+      : options{kernel_size, stride, padding, ceil_mode} {}
+  explicit MaxPool1d(const MaxPool1dOptions& options) : options(options) {}
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "MaxPool1d"; }
+  std::string extra_repr() const override;
+
+  MaxPool1dOptions options;
+};
+
+// nn.AvgPool1d over [N, C, L]: F::avg_pool1d with the stored options.
+class AvgPool1d : public Module, public Holder<AvgPool1d> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(AvgPool1d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<AvgPool1d>(*this); }
+  explicit AvgPool1d(std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
+                     std::int64_t padding = 0, bool ceil_mode = false, bool count_include_pad = true)
+      : options{kernel_size, stride, padding, ceil_mode, count_include_pad} {}
+  explicit AvgPool1d(const AvgPool1dOptions& options) : options(options) {}
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "AvgPool1d"; }
+  std::string extra_repr() const override;
+
+  AvgPool1dOptions options;
+};
+
+// Averages each of the output_size cells over the stretch of the sequence that maps to it,
+// whatever the input's length; 1 is global average pooling over time.
+class AdaptiveAvgPool1d : public Module, public Holder<AdaptiveAvgPool1d> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(AdaptiveAvgPool1d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<AdaptiveAvgPool1d>(*this); }
+  explicit AdaptiveAvgPool1d(std::int64_t output_size) : output_size(output_size) {}
+  explicit AdaptiveAvgPool1d(const AdaptiveAvgPool1dOptions& options) : output_size(options.output_size) {}
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "AdaptiveAvgPool1d"; }
+  std::string extra_repr() const override { return "output_size=" + std::to_string(output_size); }
+
+  std::int64_t output_size = 1;
+};
+
 // libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
+using MaxPool1dImpl = MaxPool1d;
 using MaxPool2dImpl = MaxPool2d;
+using AvgPool1dImpl = AvgPool1d;
 using AvgPool2dImpl = AvgPool2d;
+using AdaptiveAvgPool1dImpl = AdaptiveAvgPool1d;
 using AdaptiveAvgPool2dImpl = AdaptiveAvgPool2d;
 
 }  // namespace cake::nn

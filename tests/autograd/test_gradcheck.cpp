@@ -32,6 +32,8 @@ namespace {
 const std::vector<std::pair<std::string, std::string>> not_twice_differentiable = {
     {"conv2d dilation groups", "grouped convolution: the recorded backward is written for groups = 1 only"},
     {"conv_transpose2d", "backward is the fused convolution kernels"},
+    {"conv1d groups", "conv2d with groups on a height-one view: its recorded backward is for groups = 1 only"},
+    {"conv_transpose1d", "conv_transpose2d on a height-one view: its backward is the fused convolution kernels"},
     {"batch_norm train", "backward is the fused batch-norm kernel (the statistics' terms in one pass)"},
     {"grid_sample", "backward is the bilinear sampler's own kernel (native::grid_sample_backward)"},
 };
