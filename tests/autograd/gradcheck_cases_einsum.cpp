@@ -1,8 +1,9 @@
 // Gradient-check rows for cake::einsum (autograd/ops/einsum.cpp): einsum has no backward of its
 // own, so these check that its composition (diagonal by reshape and strided slice, sums,
 // permutes, one batched matmul per pair, size-1 squeezes) carries the gradient to every
-// operand: matrix-product-like equations, three operands, diagonal and trace, "..."
-// broadcasting, a size-1 label broadcast and a strided operand.
+// operand: matrix-product-like equations, three operands (left to right, the greedy order, and an
+// explicit path), diagonal and trace, "..." broadcasting, a size-1 label broadcast and a strided
+// operand.
 #include "gradcheck_table.h"
 
 using namespace cake;
@@ -25,6 +26,16 @@ CAKE_GRADCHECK_CASES(einsum) {
        [](const TensorList& x) { return einsum("bn,anm,bm->ba", {x[0], x[1], x[2]}); }},
       {"einsum ij,jk,ki-> (three, cyclic)", [] { return inputs({{2, 3}, {3, 4}, {4, 2}}); },
        [](const TensorList& x) { return einsum("ij,jk,ki->", {x[0], x[1], x[2]}); }},
+      {"einsum ij,jk,kl->il, path (1, 2), (0, 1)", [] { return inputs({{3, 4}, {4, 2}, {2, 3}}); },
+       [](const TensorList& x) { return einsum("ij,jk,kl->il", {x[0], x[1], x[2]}, {1, 2, 0, 1}); }},
+      {"einsum bij,bjk,kl,l->bi, path (0, 3), (0, 1), (1, 0)",
+       [] { return inputs({{2, 2, 3}, {2, 3, 4}, {4, 3}, {3}}); },
+       [](const TensorList& x) {
+         return einsum("bij,bjk,kl,l->bi", {x[0], x[1], x[2], x[3]}, {0, 3, 0, 1, 1, 0});
+       }},
+      {"einsum ij,jk,kl->il, greedy order (B C first: C is one column)",
+       [] { return inputs({{3, 4}, {4, 5}, {5, 1}}); },
+       [](const TensorList& x) { return einsum("ij,jk,kl->il", {x[0], x[1], x[2]}); }},
       {"einsum ii-> (trace)", [] { return inputs({{4, 4}}); }, [](const TensorList& x) { return einsum("ii->", {x[0]}); }},
       {"einsum ii->i (diagonal)", [] { return inputs({{3, 3}}); },
        [](const TensorList& x) { return einsum("ii->i", {x[0]}); }},

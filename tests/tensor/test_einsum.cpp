@@ -1,8 +1,11 @@
 // test_einsum.cpp: cake::einsum (autograd/einsum.h) against direct loops in float64, one case
 // per rule of the notation (contraction, batch, outer product, diagonal, trace, transpose,
 // implicit output, "..." broadcasting, size-1 broadcasting, empty dims, strided inputs), and
-// its error messages. The gradients are checked in tests/autograd/gradcheck_cases_einsum.cpp.
+// its error messages; then the order of the products: explicit paths against PyTorch 1.13, the
+// default order einsum_path plans (hand-worked costs), and the path's errors. The gradients are
+// checked in tests/autograd/gradcheck_cases_einsum.cpp.
 #include <array>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,14 @@ struct Dense {
 Tensor from_values(const std::vector<double>& v, const Shape& shape) { return tensor(v, shape, kFloat64); }
 
 Tensor random(const Shape& shape) { return randn(shape, kFloat64); }
+
+// A float64 tensor holding sin(k + offset) at row-major position k: inputs that the PyTorch
+// scripts below rebuild exactly (torch.tensor([math.sin(k + offset) for k in range(n)])).
+Tensor sines(const Shape& shape, double offset) {
+  std::vector<double> v(static_cast<std::size_t>(shape_numel(shape)));
+  for (std::size_t k = 0; k < v.size(); ++k) v[k] = std::sin(static_cast<double>(k) + offset);
+  return from_values(v, shape);
+}
 
 }  // namespace
 
@@ -352,4 +363,154 @@ TEST_CASE("einsum: error messages name the equation and what is wrong") {
   CHECK(m.find("operand 1 is float32") != std::string::npos);
   m = message([&] { einsum("i->", std::vector<Tensor>{}); });
   CHECK(m.find("no operands given") != std::string::npos);
+}
+
+TEST_CASE("einsum: an explicit path gives PyTorch 1.13's values (and left to right's, up to rounding)") {
+  // # Python (PyTorch 1.13; torch.einsum passes `path` on to the same C++ function):
+  //   A, B, C = sines([2, 3], 0.0), sines([3, 4], 1.0), sines([4, 2], 2.0)
+  //   torch._VF.einsum("ij,jk,kl->il", [A, B, C], path=[1, 2, 0, 1])
+  // Every path below gives the same values in PyTorch to within 1.2e-16.
+  const Tensor a = sines({2, 3}, 0.0), b = sines({3, 4}, 1.0), c = sines({4, 2}, 2.0);
+  const Tensor chain = from_values({0.5998855526086284, 0.5466682876363341, -0.715388458528157, -0.5867915551716292},
+                                   {2, 2});
+  const Tensor in_order = einsum("ij,jk,kl->il", {a, b, c}, {0, 1, 1, 0});  // (A B) C, as before paths
+  check_close(in_order, chain, 1e-12, 1e-12);
+  for (const IntArrayRef& path : {IntArrayRef{1, 2, 0, 1}, IntArrayRef{0, 2, 0, 1}, IntArrayRef{2, 0, 1, 0},
+                                  IntArrayRef{0, 1, 0, 1}}) {
+    INFO("path " << path);
+    check_close(einsum("ij,jk,kl->il", {a, b, c}, path), chain, 1e-12, 1e-12);
+    check_close(einsum("ij,jk,kl->il", {a, b, c}, path), in_order, 1e-14, 1e-14);
+  }
+  // The other spellings of the call: a std::vector path, a std::vector of operands, a span.
+  const std::vector<std::int64_t> path{1, 2, 0, 1};
+  const std::vector<Tensor> operands{a, b, c};
+  check_close(einsum("ij,jk,kl->il", {a, b, c}, path), chain, 1e-12, 1e-12);
+  check_close(einsum("ij,jk,kl->il", operands, path), chain, 1e-12, 1e-12);
+  check_close(einsum("ij,jk,kl->il", operands, {1, 2, 0, 1}), chain, 1e-12, 1e-12);
+  check_close(einsum("ij,jk,kl->il", std::span<const Tensor>(operands), std::optional<IntArrayRef>(path)), chain,
+              1e-12, 1e-12);
+
+  // Four operands with a batch label, a vector and a label summed inside the last product.
+  //   X, Y, Z, W = sines([2, 2, 3], 0.5), sines([2, 3, 4], 1.5), sines([4, 3], 2.5), sines([3], 3.5)
+  //   torch._VF.einsum("bij,bjk,kl,l->bi", [X, Y, Z, W], path=[2, 3, 0, 1, 0, 1])
+  const Tensor x = sines({2, 2, 3}, 0.5), y = sines({2, 3, 4}, 1.5), z = sines({4, 3}, 2.5), w = sines({3}, 3.5);
+  const Tensor four =
+      from_values({-0.16235768427815597, 0.2012791384310903, -0.11964091668750383, 0.10046232050235822}, {2, 2});
+  for (const IntArrayRef& path4 : {IntArrayRef{2, 3, 0, 1, 0, 1}, IntArrayRef{3, 2, 1, 0, 1, 0},
+                                   IntArrayRef{0, 3, 0, 1, 1, 0}, IntArrayRef{0, 1, 2, 0, 1, 0}}) {
+    INFO("path " << path4);
+    check_close(einsum("bij,bjk,kl,l->bi", {x, y, z, w}, path4), four, 1e-12, 1e-12);
+  }
+  // Two operands: (0, 1) or (1, 0), the same product with its factors swapped. One operand: (0).
+  check_close(einsum("ij,jk->ik", {a, b}, {1, 0}), einsum("ij,jk->ik", {a, b}), 1e-14, 1e-14);
+  check_close(einsum("ii->i", {a.narrow(1, 0, 2)}, {0}), einsum("ii->i", {a.narrow(1, 0, 2)}), 0, 0);
+}
+
+TEST_CASE("einsum_path: the greedy order where it saves multiply-adds, left to right where it does not") {
+  // A chain whose last matrix is one column. A B then (A B) C: 10*20*30 + 10*30*1 = 6300.
+  // Greedy: A B frees 200 + 600 - 300 = 500 entries, B C frees 600 + 30 - 20 = 610 (A C would be
+  // an outer product [10, 20, 30, 1]): B C first, 20*30*1 = 600, then A (B C), 10*20*1 = 200.
+  EinsumPath plan = einsum_path("ij,jk,kl->il", {{10, 20}, {20, 30}, {30, 1}});
+  CHECK(plan.path == IntArrayRef{1, 2, 0, 1});
+  CHECK(plan.multiply_adds == 800);
+  CHECK(einsum_path("ij,jk,kl->il", {{10, 20}, {20, 30}, {30, 1}}, IntArrayRef{0, 1, 1, 0}).multiply_adds == 6300);
+  // The outer product first: A C is [10, 20, 30, 1] (6000), then B contracts j and k (6000).
+  CHECK(einsum_path("ij,jk,kl->il", {{10, 20}, {20, 30}, {30, 1}}, IntArrayRef{0, 2, 0, 1}).multiply_adds == 12000);
+
+  // A tie in memory broken by multiply-adds: m m v, where m m and m v both free 9 entries;
+  // m v costs 9, then m (m v) 9: 18 against 27 + 9.
+  plan = einsum_path("ij,jk,k->i", {{3, 3}, {3, 3}, {3}});
+  CHECK(plan.path == IntArrayRef{1, 2, 0, 1});
+  CHECK(plan.multiply_adds == 18);
+
+  // Four operands, a matrix chain ending in a vector: the greedy order goes from the vector back,
+  // C d (64), B (C d) (64), A (B C d) (64), against 512 + 512 + 64 left to right.
+  plan = einsum_path("ab,bc,cd,d->a", {{8, 8}, {8, 8}, {8, 8}, {8}});
+  CHECK(plan.path == IntArrayRef{2, 3, 1, 2, 0, 1});
+  CHECK(plan.multiply_adds == 192);
+
+  // The cost saved need not be large: in the cyclic trace, B C (contracting k, 3*4*2 = 24) frees
+  // 14 entries and A B (24) 10; then A (B C) is 6: 30, against 24 + 8 left to right.
+  plan = einsum_path("ij,jk,ki->", {{2, 3}, {3, 4}, {4, 2}});
+  CHECK(plan.path == IntArrayRef{1, 2, 0, 1});
+  CHECK(plan.multiply_adds == 30);
+
+  // Square matrices: every order costs the same (2 * 4^3), so left to right is kept, written
+  // (0, 1) then (1, 0): the product (now last) times C (now first), the product on the left.
+  plan = einsum_path("ij,jk,kl->il", {{4, 4}, {4, 4}, {4, 4}});
+  CHECK(plan.path == IntArrayRef{0, 1, 1, 0});
+  CHECK(plan.multiply_adds == 128);
+  plan = einsum_path("ij,jk,kl,lm->im", {{2, 50}, {50, 50}, {50, 50}, {50, 2}});
+  CHECK(plan.path == IntArrayRef{0, 1, 2, 0, 1, 0});
+  CHECK(plan.multiply_adds == 10200);  // 2*50*50 + 2*50*50 + 2*50*2
+  // The greedy order can cost more than left to right, which then stays: for the bilinear form,
+  // greedy's l A (120) then r (l A) (24) is left to right's cost, 144, in another form
+  // ((0, 1, 0, 1) against (0, 1, 1, 0)): a tie, so left to right.
+  plan = einsum_path("bn,anm,bm->ba", {{2, 5}, {3, 5, 4}, {2, 4}});
+  CHECK(plan.path == IntArrayRef{0, 1, 1, 0});
+  CHECK(plan.multiply_adds == 144);
+
+  // The reductions inside one operand come first and are not counted: the diagonal of "ii" and
+  // the sum over l (named by nothing else) leave [3] and [3, 4] for one product of 12.
+  plan = einsum_path("ii,ijl->j", {{3, 3}, {3, 4, 5}});
+  CHECK(plan.path == IntArrayRef{0, 1});
+  CHECK(plan.multiply_adds == 12);
+  plan = einsum_path("ii->i", {{3, 3}});
+  CHECK(plan.path == IntArrayRef{0});
+  CHECK(plan.multiply_adds == 0);
+  // "..." dims and size-1 dims: "..." is [1] in operand 0 and [5, 1] in operand 1, i is 1. Left
+  // to right: [1, 3] x [5, 3, 4] over j (1*3*5*4 = 60), then x [4] over k (5*4 = 20): 80.
+  // Greedy: [5, 3, 4] x [4] frees 60 + 4 - 15 (60 multiply-adds), then [1, 3] x [5, 3] (15): 75.
+  plan = einsum_path("...ij,...jk,k->...i", {{1, 1, 3}, {5, 1, 3, 4}, {4}});
+  CHECK(plan.path == IntArrayRef{1, 2, 0, 1});
+  CHECK(plan.multiply_adds == 75);
+  const std::vector<Shape> shapes{{1, 1, 3}, {5, 1, 3, 4}, {4}};
+  CHECK(einsum_path("...ij,...jk,k->...i", shapes, IntArrayRef{0, 1, 1, 0}).multiply_adds == 80);
+}
+
+TEST_CASE("einsum: without a path, the order einsum_path plans (and left to right's exact values on a tie)") {
+  manual_seed(7);
+  const Tensor a = random({10, 20}), b = random({20, 30}), c = random({30, 1});
+  const EinsumPath plan = einsum_path("ij,jk,kl->il", {a.sizes(), b.sizes(), c.sizes()});
+  CHECK(plan.path == IntArrayRef{1, 2, 0, 1});
+  check_close(einsum("ij,jk,kl->il", {a, b, c}), einsum("ij,jk,kl->il", {a, b, c}, plan.path), 0, 0);
+  check_close(einsum("ij,jk,kl->il", {a, b, c}), matmul(a, matmul(b, c)), 1e-12, 1e-12);
+
+  const Tensor p = random({4, 4}), q = random({4, 4}), r = random({4, 4});
+  check_close(einsum("ij,jk,kl->il", {p, q, r}), einsum("ij,jk,kl->il", {p, q, r}, {0, 1, 1, 0}), 0, 0);
+  check_close(einsum("ij,jk,kl->il", {p, q, r}), matmul(matmul(p, q), r), 1e-12, 1e-12);
+}
+
+TEST_CASE("einsum: path errors name the pair and the positions") {
+  const Tensor a = random({2, 3}), b = random({3, 4}), c = random({4, 2});
+  auto message = [](auto&& call) { return error_message(call); };
+
+  std::string m = message([&] { einsum("ij,jk,kl->il", {a, b, c}, {0, 1}); });
+  CHECK(m.find("einsum(\"ij,jk,kl->il\"): the path has 2 entries but 3 operands take 4 (a pair of positions for each "
+               "of the 2 products)") != std::string::npos);
+  m = message([&] { einsum("ij,jk,kl->il", {a, b, c}, {0, 1, 0, 1, 0, 1}); });
+  CHECK(m.find("the path has 6 entries but 3 operands take 4") != std::string::npos);
+  m = message([&] { einsum("ij,jk,kl->il", {a, b, c}, {0, 3, 0, 1}); });
+  CHECK(m.find("pair 0 of the path, (0, 3), names position 3 but 3 operands are waiting at that step (positions 0 to 2;"
+               " each product removes its two operands and is appended at the end)") != std::string::npos);
+  m = message([&] { einsum("ij,jk,kl->il", {a, b, c}, {-1, 0, 0, 1}); });
+  CHECK(m.find("pair 0 of the path, (-1, 0), names position -1") != std::string::npos);
+  // After the first product two operands are left: position 2 no longer exists.
+  m = message([&] { einsum("ij,jk,kl->il", {a, b, c}, {0, 1, 0, 2}); });
+  CHECK(m.find("pair 1 of the path, (0, 2), names position 2 but 2 operands are waiting") != std::string::npos);
+  m = message([&] { einsum("ij,jk,kl->il", {a, b, c}, {1, 1, 0, 1}); });
+  CHECK(m.find("pair 0 of the path, (1, 1), names position 1 twice") != std::string::npos);
+  m = message([&] { einsum("ij,jk,kl->il", {a, b, c}, {0, 1, 0, 0}); });
+  CHECK(m.find("pair 1 of the path, (0, 0), names position 0 twice") != std::string::npos);
+  m = message([&] { einsum("ij->", {a}, {1}); });
+  CHECK(m.find("the path of a single operand is [0], not [1]") != std::string::npos);
+  m = message([&] { einsum("ij->", {a}, std::optional<IntArrayRef>(IntArrayRef{})); });
+  CHECK(m.find("the path of a single operand is [0], not []") != std::string::npos);
+  // einsum_path checks the same way, and the shapes as einsum checks the tensors.
+  m = message([&] { einsum_path("ij,jk->ik", {{2, 3}, {3, 4}}, IntArrayRef{0, 2}); });
+  CHECK(m.find("pair 0 of the path, (0, 2), names position 2 but 2 operands are waiting") != std::string::npos);
+  m = message([&] { einsum_path("ij,jk->ik", {{2, 3}, {4, 4}}); });
+  CHECK(m.find("label j is 3 in operand 0 and 4 in operand 1") != std::string::npos);
+  m = message([&] { einsum_path("ij,jk->ik", {{2, 3}}); });
+  CHECK(m.find("subscripts for 2 operands but 1 operand was given") != std::string::npos);
 }
