@@ -1,20 +1,28 @@
-// activation.h: the nonlinearities as layers, for use inside a Sequential.
+// activation.h: the nonlinearities as layers, for use inside a Sequential, plus dropout and the
+// two similarity layers (CosineSimilarity, PairwiseDistance).
 //
 //   namespace nn = cake::nn;
 //   auto mlp = std::make_shared<nn::Sequential>(
 //       std::make_shared<nn::Linear>(784, 128), std::make_shared<nn::ReLU>(),
 //       std::make_shared<nn::Linear>(128, 10), std::make_shared<nn::LogSoftmax>(1));
 //   nn::Sequential same(nn::Linear(784, 128), nn::ReLU(), nn::Linear(128, 10), nn::LogSoftmax(1));  // libtorch's spelling
+//   nn::Sequential convs(nn::Conv2d(3, 16, 3), nn::PReLU(nn::PReLUOptions().num_parameters(16)),
+//                        nn::Dropout2d(0.1), nn::Conv2d(16, 16, 3), nn::Mish());
+//   nn::PairwiseDistance distance(nn::PairwiseDistanceOptions().p(1));
+//   cake::Tensor d = distance(embeddings_a, embeddings_b);   // [N, D], [N, D] -> [N]
 //
-// Each forwards to the function of the same name in nn/functional.h.
+// Each forwards to the function of the same name in nn/functional.h, where the equations are.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "cake/autograd/grad_mode.h"
 #include "cake/nn/functional.h"
 #include "cake/nn/module.h"
 #include "cake/nn/options.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::nn {
 
@@ -37,6 +45,16 @@ struct DropoutOptions {  // DropoutOptions(0.2) or DropoutOptions().p(0.2)
   using Self = DropoutOptions;
   CAKE_ARG(double, p) = 0.5;
 };
+using Dropout2dOptions = DropoutOptions;
+struct PReLUOptions {  // PReLUOptions().num_parameters(16).init(0.1)
+  using Self = PReLUOptions;
+  CAKE_ARG(std::int64_t, num_parameters) = 1;  // 1: one slope shared by all channels
+  CAKE_ARG(double, init) = 0.25;
+};
+using SoftplusOptions = functional::SoftplusFuncOptions;
+using HardtanhOptions = functional::HardtanhFuncOptions;
+using CosineSimilarityOptions = functional::CosineSimilarityFuncOptions;
+using PairwiseDistanceOptions = functional::PairwiseDistanceFuncOptions;
 
 class ReLU : public Module, public Holder<ReLU> {
  public:
@@ -137,6 +155,114 @@ class Dropout : public Module, public Holder<Dropout> {
   double p = 0.5;
 };
 
+// The settingless nonlinearities of nn/functional.h, one line each.
+#define CAKE_ACTIVATION_MODULE(Class, function)                                                    \
+  class Class : public Module, public Holder<Class> {                                                \
+   public:                                                                                          \
+    Class() = default;                                                                              \
+    CAKE_HOLDER_CONSTRUCTORS(Class)                                                                 \
+    std::shared_ptr<Module> clone() const override { return std::make_shared<Class>(*this); }       \
+    Tensor forward(const Tensor& x) override { return functional::function(x); }                    \
+    std::string name() const override { return #Class; }                                            \
+  }
+
+CAKE_ACTIVATION_MODULE(SiLU, silu);
+CAKE_ACTIVATION_MODULE(Mish, mish);
+CAKE_ACTIVATION_MODULE(ReLU6, relu6);
+CAKE_ACTIVATION_MODULE(Softsign, softsign);
+
+#undef CAKE_ACTIVATION_MODULE
+
+// A ReLU whose negative slope is learned (functional::prelu): the parameter "weight", of shape
+// [num_parameters], one slope per channel or one for all, starting at init.
+class PReLU : public Module, public Holder<PReLU> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(PReLU)
+  explicit PReLU(const PReLUOptions& options = {}) : options(options) {
+    CAKE_CHECK(options.num_parameters >= 1, "PReLU: num_parameters must be positive, got ", options.num_parameters());
+    weight = register_parameter("weight", empty({options.num_parameters}));
+    reset_parameters();
+  }
+  void reset_parameters() {
+    NoGradGuard no_grad;
+    weight.fill_(options.init());
+  }
+  std::shared_ptr<Module> clone() const override { return copy_state_into(std::make_shared<PReLU>(options)); }
+  Tensor forward(const Tensor& x) override { return functional::prelu(x, weight); }
+  std::string name() const override { return "PReLU"; }
+  std::string extra_repr() const override { return "num_parameters=" + std::to_string(options.num_parameters()); }
+
+  PReLUOptions options;
+  Tensor weight;  // [num_parameters]
+};
+
+class Softplus : public Module, public Holder<Softplus> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(Softplus)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<Softplus>(*this); }
+  explicit Softplus(const SoftplusOptions& options = {}) : options(options) {}
+  Tensor forward(const Tensor& x) override { return functional::softplus(x, options); }
+  std::string name() const override { return "Softplus"; }
+  std::string extra_repr() const override {
+    return "beta=" + std::to_string(options.beta()) + ", threshold=" + std::to_string(options.threshold());
+  }
+  SoftplusOptions options;
+};
+
+class Hardtanh : public Module, public Holder<Hardtanh> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(Hardtanh)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<Hardtanh>(*this); }
+  explicit Hardtanh(const HardtanhOptions& options = {}) : options(options) {
+    CAKE_CHECK(options.min_val <= options.max_val, "Hardtanh: min_val (", options.min_val(),
+               ") must not exceed max_val (", options.max_val(), ")");
+  }
+  Tensor forward(const Tensor& x) override { return functional::hardtanh(x, options); }
+  std::string name() const override { return "Hardtanh"; }
+  std::string extra_repr() const override {
+    return "min_val=" + std::to_string(options.min_val()) + ", max_val=" + std::to_string(options.max_val());
+  }
+  HardtanhOptions options;
+};
+
+// Channel dropout in training (see functional::dropout2d), the identity in evaluation.
+class Dropout2d : public Module, public Holder<Dropout2d> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(Dropout2d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<Dropout2d>(*this); }
+  explicit Dropout2d(double p = 0.5) : p(p) {
+    CAKE_CHECK(p >= 0.0 && p <= 1.0, "Dropout2d: probability must be in [0, 1], got ", p);
+  }
+  explicit Dropout2d(const Dropout2dOptions& options) : Dropout2d(options.p()) {}
+  Tensor forward(const Tensor& x) override { return functional::dropout2d(x, p, is_training()); }
+  std::string name() const override { return "Dropout2d"; }
+  std::string extra_repr() const override { return "p=" + std::to_string(p); }
+  double p = 0.5;
+};
+
+// The similarity layers take two inputs: forward(x1, x2).
+class CosineSimilarity : public Module, public Holder<CosineSimilarity> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(CosineSimilarity)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<CosineSimilarity>(*this); }
+  explicit CosineSimilarity(const CosineSimilarityOptions& options = {}) : options(options) {}
+  Tensor forward(const Tensor& x1, const Tensor& x2) { return functional::cosine_similarity(x1, x2, options); }
+  std::string name() const override { return "CosineSimilarity"; }
+  std::string extra_repr() const override { return "dim=" + std::to_string(options.dim()); }
+  CosineSimilarityOptions options;
+};
+
+class PairwiseDistance : public Module, public Holder<PairwiseDistance> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(PairwiseDistance)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<PairwiseDistance>(*this); }
+  explicit PairwiseDistance(const PairwiseDistanceOptions& options = {}) : options(options) {}
+  Tensor forward(const Tensor& x1, const Tensor& x2) { return functional::pairwise_distance(x1, x2, options); }
+  std::string name() const override { return "PairwiseDistance"; }
+  std::string extra_repr() const override { return "p=" + std::to_string(options.p()); }
+  PairwiseDistanceOptions options;
+};
+
 // libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
 using ReLUImpl = ReLU;
 using LeakyReLUImpl = LeakyReLU;
@@ -147,5 +273,15 @@ using TanhImpl = Tanh;
 using SoftmaxImpl = Softmax;
 using LogSoftmaxImpl = LogSoftmax;
 using DropoutImpl = Dropout;
+using SiLUImpl = SiLU;
+using MishImpl = Mish;
+using ReLU6Impl = ReLU6;
+using SoftsignImpl = Softsign;
+using PReLUImpl = PReLU;
+using SoftplusImpl = Softplus;
+using HardtanhImpl = Hardtanh;
+using Dropout2dImpl = Dropout2d;
+using CosineSimilarityImpl = CosineSimilarity;
+using PairwiseDistanceImpl = PairwiseDistance;
 
 }  // namespace cake::nn

@@ -23,17 +23,52 @@ Tensor tanh(const Tensor& x) { return cake::tanh(x); }
 Tensor softmax(const Tensor& x, std::int64_t dim) { return cake::softmax(x, dim); }
 Tensor log_softmax(const Tensor& x, std::int64_t dim) { return cake::log_softmax(x, dim); }
 
+namespace {
 // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): the exponent is never positive, so no overflow,
-// and log1p keeps precision when e^-|x| is tiny.
-// softplus(x) = max(x, 0) + log1p(e^-|x|), written with a constant mask p = [x > 0] as
+// and log1p keeps precision when e^-|x| is tiny. Written with a constant mask p = [x > 0] as
 // x p + log1p(e^{x (1 - 2p)}) so that the gradient is sigmoid(x) everywhere: with relu and abs,
 // both kinks sit at x = 0 and their zero subgradients there gave 0 instead of 1/2.
-Tensor softplus(const Tensor& x) {
+Tensor stable_softplus(const Tensor& x) {
   const Tensor p = x.detach().gt(0.0).to(x.dtype());
   return x * p + (x * (1.0 - 2.0 * p)).exp().log1p();
 }
-Tensor logsigmoid(const Tensor& x) { return -softplus(-x); }
+}  // namespace
+
+// PyTorch's softplus returns x itself where beta x > threshold; logsigmoid, mish and the losses
+// use the stable form without the cut-off, as PyTorch's do.
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  CAKE_CHECK(beta != 0.0, "softplus: beta must not be 0");
+  const Tensor scaled = x * beta;
+  return where(scaled.detach().gt(threshold), x, stable_softplus(scaled) / beta);
+}
+Tensor logsigmoid(const Tensor& x) { return -stable_softplus(-x); }
 Tensor silu(const Tensor& x) { return cake::silu(x); }
+
+// max(0, x) + a min(0, x) = relu(x) - a relu(-x), with a broadcast along the channels (dim 1).
+Tensor prelu(const Tensor& x, const Tensor& weight) {
+  CAKE_CHECK(weight.dim() == 1 && weight.numel() >= 1, "prelu: weight must be [num_parameters], got shape ",
+             weight.sizes());
+  Tensor slope = weight;
+  if (weight.numel() > 1) {
+    CAKE_CHECK(x.dim() >= 2 && x.size(1) == weight.numel(), "prelu: weight of shape ", weight.sizes(),
+               " holds one slope per channel, but the input of shape ", x.sizes(),
+               " does not have that many channels in dim 1");
+    Shape along_channels(static_cast<std::size_t>(x.dim()), 1);
+    along_channels[1] = weight.numel();
+    slope = weight.reshape(along_channels);
+  }
+  return x.relu() - slope * (-x).relu();
+}
+
+Tensor mish(const Tensor& x) { return x * stable_softplus(x).tanh(); }
+
+Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
+  CAKE_CHECK(min_val <= max_val, "hardtanh: min_val (", min_val, ") must not exceed max_val (", max_val, ")");
+  return x.clamp(min_val, max_val);
+}
+Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
+
+Tensor softsign(const Tensor& x) { return x / (x.abs() + 1.0); }
 
 // ---- layers ----------------------------------------------------------------------------------
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
@@ -369,15 +404,31 @@ Tensor pad(const Tensor& x, const Shape& pad, PadMode mode, double value) {
   return y;
 }
 
-Tensor dropout(const Tensor& x, double p, bool training) {
-  CAKE_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability must be in [0, 1], got ", p);
+namespace {
+// Inverted dropout with one Bernoulli draw per element of a mask of `mask_shape`, which
+// broadcasts against x: x's own shape drops elements, [N, C, 1, 1] drops whole feature maps.
+// The mask is a constant for autograd: keep with probability 1 - p, pre-scaled by 1 / (1 - p).
+Tensor drop(const char* op, const Tensor& x, double p, bool training, const Shape& mask_shape) {
+  CAKE_CHECK(p >= 0.0 && p <= 1.0, op, ": probability must be in [0, 1], got ", p);
   if (!training || p == 0.0) return x;
   if (p == 1.0) return x * 0.0;
-  // The mask is a constant for autograd: keep with probability 1 - p, pre-scaled by 1 / (1 - p).
-  Tensor mask = empty(x.sizes(), TensorOptions(x.dtype(), x.device()));
+  Tensor mask = empty(mask_shape, TensorOptions(x.dtype(), x.device()));
   mask.bernoulli_(1.0 - p);
   mask.mul_(1.0 / (1.0 - p));
   return x * mask;
+}
+}  // namespace
+
+Tensor dropout(const Tensor& x, double p, bool training) { return drop("dropout", x, p, training, x.sizes()); }
+
+// One draw per (sample, channel): the mask is x's shape with H and W set to 1.
+Tensor dropout2d(const Tensor& x, double p, bool training) {
+  CAKE_CHECK(x.dim() == 3 || x.dim() == 4, "dropout2d: expected an input of shape [N, C, H, W] or [C, H, W], got ",
+             x.sizes());
+  Shape per_channel = x.sizes();
+  per_channel[per_channel.size() - 1] = 1;
+  per_channel[per_channel.size() - 2] = 1;
+  return drop("dropout2d", x, p, training, per_channel);
 }
 
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes) { return cake::one_hot(labels, num_classes); }
@@ -395,6 +446,14 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim, d
   const Shape shape = native::broadcast_shapes(x1.sizes(), x2.sizes(), "cosine_similarity");
   const Tensor a = x1.expand(shape), b = x2.expand(shape);
   return (normalize(a, 2.0, dim, eps) * normalize(b, 2.0, dim, eps)).sum({dim});
+}
+
+// eps is added to the difference, not to the norm, as PyTorch does.
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps, bool keepdim) {
+  const Tensor difference = x1 - x2 + eps;
+  CAKE_CHECK(difference.dim() >= 1, "pairwise_distance: expected inputs with at least one dim, got shapes ",
+             x1.sizes(), " and ", x2.sizes());
+  return difference.norm(p, {difference.dim() - 1}, keepdim);
 }
 
 }  // namespace cake::nn::functional

@@ -37,10 +37,23 @@ Tensor elu(const Tensor& x, double alpha = 1.0);
 Tensor gelu(const Tensor& x);  // exact erf form
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
-// softplus(x) = log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows.
-Tensor softplus(const Tensor& x);
+// softplus(x) = log(1 + e^{beta x}) / beta, computed as max(.., 0) + log1p(e^-|..|) so it never
+// overflows, and x itself where beta x > threshold (PyTorch's cut-off: there the two differ by
+// less than e^-threshold / beta).
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 Tensor silu(const Tensor& x);  // x sigmoid(x)
 Tensor logsigmoid(const Tensor& x);  // log sigmoid(x) = -softplus(-x)
+// PReLU (He et al. 2015, "Delving Deep into Rectifiers", eq. 1): max(0, x) + a min(0, x), with
+// a learned slope a per channel (weight [C] along dim 1 of x [N, C, ...]) or one for all (weight [1]).
+Tensor prelu(const Tensor& x, const Tensor& weight);
+// Mish (Misra 2019, eq. 1): x tanh(softplus(x)).
+Tensor mish(const Tensor& x);
+// hardtanh(x) = clamp(x, min_val, max_val); relu6(x) = hardtanh(x, 0, 6) (Krizhevsky 2010; the
+// bounded range suits low-precision arithmetic, which is why MobileNet uses it).
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
+Tensor relu6(const Tensor& x);
+// softsign(x) = x / (1 + |x|) (Turian et al. 2009): tanh's shape with polynomial tails.
+Tensor softsign(const Tensor& x);
 Tensor softmax(const Tensor& x, std::int64_t dim);
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
 
@@ -150,6 +163,11 @@ Tensor pad(const Tensor& x, const Shape& pad, PadMode mode = PadMode::Constant, 
 // p and scales the survivors by 1 / (1 - p), so the expected output equals the input and
 // evaluation needs no rescaling. Identity when not training.
 Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
+// Channel dropout (SpatialDropout: Tompson et al. 2015, "Efficient Object Localization Using
+// Convolutional Networks"): zeroes whole feature maps of x [N, C, H, W] (or unbatched [C, H, W],
+// as libtorch reads a 3-D input) with probability p and scales the kept ones by 1 / (1 - p).
+// Neighbouring pixels are strongly correlated, so dropping single pixels barely regularises.
+Tensor dropout2d(const Tensor& x, double p = 0.5, bool training = true);
 // int64 class indices [...] -> int64 [..., num_classes] (num_classes -1: max label + 1).
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);
 // Rows of `weight` [num_embeddings, dim] picked by int64 `indices` of any shape.
@@ -160,6 +178,10 @@ Tensor embedding(const Tensor& indices, const Tensor& weight);
 Tensor normalize(const Tensor& x, double p = 2.0, std::int64_t dim = 1, double eps = 1e-12);
 // sum(x1 * x2, dim) / (max(||x1||, eps) * max(||x2||, eps)); x1 and x2 broadcast.
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim = 1, double eps = 1e-8);
+
+// ||x1 - x2 + eps||_p over the last dim (PyTorch's pairwise_distance: eps keeps the norm's
+// gradient finite where x1 = x2); x1 and x2 broadcast.
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p = 2.0, double eps = 1e-6, bool keepdim = false);
 
 // ---- losses ------------------------------------------------------------------------------------
 // Applies a reduction to per-element losses (exposed for losses written outside this file).
@@ -216,6 +238,46 @@ Tensor info_nce(const Tensor& query, const Tensor& positive_key, const Tensor& n
 // similarities divided by T, the self-similarity excluded. Per-view losses, averaged over 2N.
 Tensor nt_xent(const Tensor& z1, const Tensor& z2, double temperature = 0.5, Reduction reduction = Reduction::Mean);
 
+// ---- margin and embedding losses ----------------------------------------------------------------
+// Targets y hold +1 (similar, or "x1 ranks higher") and -1 (dissimilar); all are per sample.
+// Triplet loss (Schroff et al. 2015, FaceNet, section 3.1, with PyTorch's unsquared distances):
+//   max(d(a, p) - d(a, n) + margin, 0), d = pairwise_distance with p and eps; with swap (the
+//   "anchor swap" of Balntas et al. 2016), d(a, n) becomes min(d(a, n), d(p, n)): the negative is
+//   measured from whichever of anchor and positive it is closer to, the harder case.
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                           Reduction reduction = Reduction::Mean, double margin = 1.0, double p = 2.0,
+                           double eps = 1e-6, bool swap = false);
+// max(0, -y (x1 - x2) + margin): x1 should exceed x2 by the margin where y = 1, and the other way
+// round where y = -1.
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                           Reduction reduction = Reduction::Mean, double margin = 0.0);
+// 1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1, cos over the last dim
+// of [N, D] (or [D]) inputs with PyTorch's guard: x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)).
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                             Reduction reduction = Reduction::Mean, double margin = 0.0);
+// x where y = 1, max(0, margin - x) where y = -1: for x a distance between a pair.
+Tensor hinge_embedding_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                            double margin = 1.0);
+// log(1 + e^{-y x}) (the logistic loss of a +-1 label), averaged over all elements by Mean.
+Tensor soft_margin_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+// Per sample of x [N, C] with 0/1 targets: -1/C sum_c w_c [y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c)].
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                                   const Tensor& weight = {});
+
+// ---- likelihood losses ---------------------------------------------------------------------------
+// Negative log-likelihood of target under N(input, var) (Nix & Weigend 1994):
+//   1/2 (log max(var, eps) + (input - target)^2 / max(var, eps)) [+ 1/2 log(2 pi) if full].
+// var has input's shape, or it without the last dim, or with the last dim 1 (one variance per
+// sample, broadcast). As PyTorch does, the clamp at eps lets the gradient through unchanged.
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var,
+                         Reduction reduction = Reduction::Mean, bool full = false, double eps = 1e-6);
+// Negative log-likelihood of the count target under Poisson(rate), dropping log(target!):
+//   e^input - target input with log_input (input = log rate), else input - target log(input + eps).
+// full adds Stirling's approximation of log(target!), target log target - target + 1/2 log(2 pi target),
+// where target > 1.
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                        bool log_input = true, bool full = false, double eps = 1e-8);
+
 // ---- libtorch's FuncOptions for the functions above with settings ----------------------------
 // F::softmax(x, F::SoftmaxFuncOptions(1)), F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2)),
 // F::dropout(x, F::DropoutFuncOptions().p(0.2).training(false)), F::normalize(x, F::NormalizeFuncOptions().dim(0)).
@@ -236,6 +298,23 @@ struct DropoutFuncOptions {
   using Self = DropoutFuncOptions;
   CAKE_ARG(double, p) = 0.5;
   CAKE_ARG(bool, training) = true;
+};
+using Dropout2dFuncOptions = DropoutFuncOptions;
+struct SoftplusFuncOptions {
+  using Self = SoftplusFuncOptions;
+  CAKE_ARG(double, beta) = 1.0;
+  CAKE_ARG(double, threshold) = 20.0;
+};
+struct HardtanhFuncOptions {
+  using Self = HardtanhFuncOptions;
+  CAKE_ARG(double, min_val) = -1.0;
+  CAKE_ARG(double, max_val) = 1.0;
+};
+struct PairwiseDistanceFuncOptions {
+  using Self = PairwiseDistanceFuncOptions;
+  CAKE_ARG(double, p) = 2.0;
+  CAKE_ARG(double, eps) = 1e-6;
+  CAKE_ARG(bool, keepdim) = false;
 };
 struct NormalizeFuncOptions {
   using Self = NormalizeFuncOptions;
@@ -330,6 +409,88 @@ struct KLDivFuncOptions {
   CAKE_ARG(Reduction, reduction) = Reduction::Mean;
   CAKE_ARG(bool, log_target) = false;
 };
+// The margin and likelihood losses' settings, in libtorch's field order (reduction last):
+// F::triplet_margin_loss(a, p, n, F::TripletMarginLossFuncOptions().margin(0.5).swap(true)).
+struct TripletMarginLossFuncOptions {
+  using Self = TripletMarginLossFuncOptions;
+  CAKE_ARG(double, margin) = 1.0;
+  CAKE_ARG(double, p) = 2.0;
+  CAKE_ARG(double, eps) = 1e-6;
+  CAKE_ARG(bool, swap) = false;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+};
+struct MarginRankingLossFuncOptions {
+  using Self = MarginRankingLossFuncOptions;
+  CAKE_ARG(double, margin) = 0.0;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+};
+using CosineEmbeddingLossFuncOptions = MarginRankingLossFuncOptions;  // the same two settings
+struct HingeEmbeddingLossFuncOptions {
+  using Self = HingeEmbeddingLossFuncOptions;
+  CAKE_ARG(double, margin) = 1.0;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+};
+using SoftMarginLossFuncOptions = MSELossFuncOptions;  // the reduction alone
+struct MultilabelSoftMarginLossFuncOptions {
+  using Self = MultilabelSoftMarginLossFuncOptions;
+  CAKE_ARG(Tensor, weight) = Tensor();
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+};
+struct GaussianNLLLossFuncOptions {
+  using Self = GaussianNLLLossFuncOptions;
+  CAKE_ARG(bool, full) = false;
+  CAKE_ARG(double, eps) = 1e-6;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+};
+struct PoissonNLLLossFuncOptions {
+  using Self = PoissonNLLLossFuncOptions;
+  CAKE_ARG(bool, log_input) = true;
+  CAKE_ARG(bool, full) = false;
+  CAKE_ARG(double, eps) = 1e-8;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+};
+inline Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                                  const TripletMarginLossFuncOptions& o) {
+  return functional::triplet_margin_loss(anchor, positive, negative, o.reduction(), o.margin(), o.p(), o.eps(),
+                                         o.swap());
+}
+inline Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                                  const MarginRankingLossFuncOptions& o) {
+  return functional::margin_ranking_loss(input1, input2, target, o.reduction(), o.margin());
+}
+inline Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                                    const CosineEmbeddingLossFuncOptions& o) {
+  return functional::cosine_embedding_loss(input1, input2, target, o.reduction(), o.margin());
+}
+inline Tensor hinge_embedding_loss(const Tensor& input, const Tensor& target, const HingeEmbeddingLossFuncOptions& o) {
+  return functional::hinge_embedding_loss(input, target, o.reduction(), o.margin());
+}
+inline Tensor soft_margin_loss(const Tensor& input, const Tensor& target, const SoftMarginLossFuncOptions& o) {
+  return functional::soft_margin_loss(input, target, o.reduction());
+}
+inline Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,
+                                          const MultilabelSoftMarginLossFuncOptions& o) {
+  return functional::multilabel_soft_margin_loss(input, target, o.reduction(), o.weight());
+}
+inline Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var,
+                                const GaussianNLLLossFuncOptions& o) {
+  return functional::gaussian_nll_loss(input, target, var, o.reduction(), o.full(), o.eps());
+}
+inline Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, const PoissonNLLLossFuncOptions& o) {
+  return functional::poisson_nll_loss(input, target, o.reduction(), o.log_input(), o.full(), o.eps());
+}
+inline Tensor softplus(const Tensor& x, const SoftplusFuncOptions& o) {
+  return functional::softplus(x, o.beta(), o.threshold());
+}
+inline Tensor hardtanh(const Tensor& x, const HardtanhFuncOptions& o) {
+  return functional::hardtanh(x, o.min_val(), o.max_val());
+}
+inline Tensor dropout2d(const Tensor& x, const Dropout2dFuncOptions& o) {
+  return functional::dropout2d(x, o.p(), o.training());
+}
+inline Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, const PairwiseDistanceFuncOptions& o) {
+  return functional::pairwise_distance(x1, x2, o.p(), o.eps(), o.keepdim());
+}
 inline Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, const CosineSimilarityFuncOptions& o) {
   return functional::cosine_similarity(x1, x2, o.dim(), o.eps());
 }

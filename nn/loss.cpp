@@ -1,6 +1,7 @@
 // loss.cpp: nn::functional's losses. Each is written as its formula in differentiable ops, so
 // autograd derives the gradient; the formulas and the stable rewrites are in functional.h.
 #include <cmath>
+#include <numbers>
 #include <vector>
 
 #include "cake/autograd/ops.h"
@@ -81,7 +82,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         const Tensor& weight, const Tensor& pos_weight) {
   check_same_shape("binary_cross_entropy_with_logits", input, target);
   check_floating("binary_cross_entropy_with_logits", input, "input");
-  const Tensor softplus_neg = softplus(-input);  // = -log sigmoid(x)
+  const Tensor softplus_neg = -logsigmoid(input);  // softplus(-x) without softplus's cut-off at 20
   Tensor loss = pos_weight.defined() ? (1.0 - target) * input + ((pos_weight - 1.0) * target + 1.0) * softplus_neg
                                      : (1.0 - target) * input + softplus_neg;
   if (weight.defined()) loss = loss * weight;
@@ -168,6 +169,122 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& logvar, Reduction reduction) 
   for (std::int64_t d = 1; d < mu.dim(); ++d) feature_dims.push_back(d);
   const Tensor per_sample = ((logvar + 1.0) - mu.square() - logvar.exp()).sum(feature_dims) * -0.5;
   return reduce_loss(per_sample, reduction);
+}
+
+// ---- margin and embedding losses -------------------------------------------------------------
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, Reduction reduction,
+                           double margin, double p, double eps, bool swap) {
+  CAKE_CHECK(anchor.dim() == positive.dim() && anchor.dim() == negative.dim(), "triplet_margin_loss: anchor of shape ",
+             anchor.sizes(), ", positive of shape ", positive.sizes(), " and negative of shape ", negative.sizes(),
+             " must have the same number of dims");
+  const Tensor to_positive = pairwise_distance(anchor, positive, p, eps);
+  Tensor to_negative = pairwise_distance(anchor, negative, p, eps);
+  if (swap) to_negative = minimum(to_negative, pairwise_distance(positive, negative, p, eps));
+  return reduce_loss((to_positive - to_negative + margin).clamp_min(0.0), reduction);
+}
+
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, Reduction reduction,
+                           double margin) {
+  check_same_shape("margin_ranking_loss", input1, input2);
+  check_same_shape("margin_ranking_loss", input1, target);
+  return reduce_loss((-target * (input1 - input2) + margin).clamp_min(0.0), reduction);
+}
+
+// The terms are picked with where, as PyTorch does: a target other than +-1 contributes nothing.
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, Reduction reduction,
+                             double margin) {
+  check_same_shape("cosine_embedding_loss", input1, input2);
+  CAKE_CHECK(input1.dim() == 1 || input1.dim() == 2, "cosine_embedding_loss: inputs must be [N, D] or [D], got shape ",
+             input1.sizes());
+  Shape expected = input1.sizes();
+  expected.pop_back();
+  CAKE_CHECK(target.sizes() == expected, "cosine_embedding_loss: target of shape ", target.sizes(),
+             " does not match inputs of shape ", input1.sizes(), " (expected target shape ", expected, ")");
+  const std::int64_t d = input1.dim() - 1;
+  // PyTorch's EPSILON = 1e-12 inside the square root keeps a zero vector from dividing by zero.
+  const Tensor dot = (input1 * input2).sum({d});
+  const Tensor cos = dot / ((input1.square().sum({d}) + 1e-12) * (input2.square().sum({d}) + 1e-12)).sqrt();
+  const Tensor zero = zeros_like(cos);
+  const Tensor similar = where(target == Scalar(1.0), 1.0 - cos, zero);
+  const Tensor dissimilar = where(target == Scalar(-1.0), (cos - margin).clamp_min(0.0), zero);
+  return reduce_loss(similar + dissimilar, reduction);
+}
+
+// PyTorch's form: x where y != -1, plus max(0, margin - x) where y != 1.
+Tensor hinge_embedding_loss(const Tensor& input, const Tensor& target, Reduction reduction, double margin) {
+  check_same_shape("hinge_embedding_loss", input, target);
+  const Tensor zero = zeros_like(input);
+  const Tensor as_distance = where(target != Scalar(-1.0), input, zero);
+  const Tensor below_margin = where(target != Scalar(1.0), (margin - input).clamp_min(0.0), zero);
+  return reduce_loss(as_distance + below_margin, reduction);
+}
+
+// log(1 + e^{-y x}) = -log sigmoid(y x), which stays finite for any y x.
+Tensor soft_margin_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  check_same_shape("soft_margin_loss", input, target);
+  return reduce_loss(-logsigmoid(target * input), reduction);
+}
+
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, Reduction reduction,
+                                   const Tensor& weight) {
+  check_same_shape("multilabel_soft_margin_loss", input, target);
+  CAKE_CHECK(input.dim() >= 1, "multilabel_soft_margin_loss: expected an input of shape [N, C] or [C], got shape ",
+             input.sizes());
+  const std::int64_t classes = input.dim() - 1;
+  Tensor loss = -(target * logsigmoid(input) + (1.0 - target) * logsigmoid(-input));
+  if (weight.defined()) {
+    CAKE_CHECK(weight.dim() == 1 && weight.size(0) == input.size(classes),
+               "multilabel_soft_margin_loss: weight of shape ", weight.sizes(),
+               " must have one entry per class of the input of shape ", input.sizes());
+    loss = loss * weight;
+  }
+  return reduce_loss(loss.mean({classes}), reduction);  // the mean over classes, 1/C sum_c
+}
+
+// ---- likelihood losses -----------------------------------------------------------------------
+// var broadcast against input: the same shape, the shape with the last dim 1, or without it.
+static Tensor variance_like(const Tensor& var, const Tensor& input) {
+  if (var.sizes() == input.sizes()) return var;
+  Shape last_dim_one = input.sizes(), no_last_dim = input.sizes();
+  if (!last_dim_one.empty()) last_dim_one.back() = 1;
+  if (!no_last_dim.empty()) no_last_dim.pop_back();
+  if (input.dim() >= 1 && var.sizes() == last_dim_one) return var;
+  CAKE_CHECK(input.dim() >= 1 && var.sizes() == no_last_dim, "gaussian_nll_loss: var of shape ", var.sizes(),
+             " does not fit input of shape ", input.sizes(), " (expected ", input.sizes(), ", ", last_dim_one, " or ",
+             no_last_dim, ")");
+  return var.unsqueeze(-1);
+}
+
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, Reduction reduction, bool full,
+                         double eps) {
+  check_same_shape("gaussian_nll_loss", input, target);
+  CAKE_CHECK(eps >= 0.0, "gaussian_nll_loss: eps must be >= 0, got ", eps);
+  const Tensor variance = variance_like(var, input);
+  CAKE_CHECK(variance.numel() == 0 || variance.detach().min().item<double>() >= 0.0,
+             "gaussian_nll_loss: var has a negative entry");
+  // max(var, eps) in value, but with the gradient of var itself: PyTorch clamps a copy under
+  // no_grad, so that a variance at the floor still learns. Adding the (constant) lift does that.
+  const Tensor detached = variance.detach();
+  const Tensor floored = variance + (detached.clamp_min(eps) - detached);
+  Tensor loss = 0.5 * (floored.log() + (input - target).square() / floored);
+  if (full) loss = loss + 0.5 * std::log(2.0 * std::numbers::pi);
+  return reduce_loss(loss, reduction);
+}
+
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, bool log_input, bool full,
+                        double eps) {
+  check_same_shape("poisson_nll_loss", input, target);
+  // With rate r: -log P(t | r) = r - t log r + log(t!); log(t!) does not depend on r.
+  Tensor loss = log_input ? input.exp() - target * input : input - target * (input + eps).log();
+  if (full) {
+    // Stirling's log(t!) ~ t log t - t + 1/2 log(2 pi t), counted only where t > 1 (PyTorch's
+    // rule: below that the approximation is poor and log(t!) is 0 at t = 0 and 1 anyway).
+    const Tensor above_one = target > Scalar(1.0);
+    const Tensor t = where(above_one, target, ones_like(target));
+    const Tensor stirling = t * t.log() - t + 0.5 * (t * (2.0 * std::numbers::pi)).log();
+    loss = loss + where(above_one, stirling, zeros_like(stirling));
+  }
+  return reduce_loss(loss, reduction);
 }
 
 // ---- contrastive -----------------------------------------------------------------------------

@@ -5,10 +5,15 @@
 //   cake::Tensor loss = criterion(logits, labels);                    // = F::cross_entropy(logits, labels)
 //   nn::MSELoss summed(nn::MSELossOptions(cake::kSum));
 //   nn::BCEWithLogitsLoss weighted(nn::BCEWithLogitsLossOptions().pos_weight(positive_weight));
+//   nn::TripletMarginLoss triplet(nn::TripletMarginLossOptions().margin(0.5).swap(true));
+//   cake::Tensor metric = triplet(anchor, positive, negative);        // embeddings [N, D] each
+//   nn::GaussianNLLLoss heteroscedastic(nn::GaussianNLLLossOptions().full(true));
+//   cake::Tensor nll = heteroscedastic(mean, targets, variance);      // a predicted mean and variance
 //
-// A loss module holds its options and nothing else (no parameters): forward(input, target)
-// calls the function of the same name with them. The option structs are the functional ones
-// (F::MSELossFuncOptions ...), so a setting means the same in both spellings.
+// A loss module holds its options and nothing else (no parameters): forward(input, target), or
+// forward of three tensors for the losses that compare three, calls the function of the same
+// name with them. The option structs are the functional ones (F::MSELossFuncOptions ...), so a
+// setting means the same in both spellings.
 #pragma once
 
 #include <string>
@@ -27,20 +32,40 @@ using BCEWithLogitsLossOptions = functional::BinaryCrossEntropyWithLogitsFuncOpt
 using NLLLossOptions = functional::NLLLossFuncOptions;
 using CrossEntropyLossOptions = functional::CrossEntropyFuncOptions;
 using KLDivLossOptions = functional::KLDivFuncOptions;
+using TripletMarginLossOptions = functional::TripletMarginLossFuncOptions;
+using MarginRankingLossOptions = functional::MarginRankingLossFuncOptions;
+using CosineEmbeddingLossOptions = functional::CosineEmbeddingLossFuncOptions;
+using HingeEmbeddingLossOptions = functional::HingeEmbeddingLossFuncOptions;
+using SoftMarginLossOptions = functional::SoftMarginLossFuncOptions;
+using MultiLabelSoftMarginLossOptions = functional::MultilabelSoftMarginLossFuncOptions;
+using GaussianNLLLossOptions = functional::GaussianNLLLossFuncOptions;
+using PoissonNLLLossOptions = functional::PoissonNLLLossFuncOptions;
 
-// One class per loss: Options, the function it calls and its printed name.
+// One class per loss: Options, the function it calls and its printed name. CAKE_LOSS_MODULE's
+// forward takes (input, target); CAKE_LOSS_MODULE_3's takes the three tensors named a, b, c.
+#define CAKE_LOSS_MODULE_COMMON(Class, OptionsType)                                                 \
+ public:                                                                                             \
+  CAKE_HOLDER_CONSTRUCTORS(Class)                                                                    \
+  Class() = default;                                                                                 \
+  explicit Class(const OptionsType& options) : options(options) {}                                   \
+  std::shared_ptr<Module> clone() const override { return std::make_shared<Class>(*this); }          \
+  std::string name() const override { return #Class; }                                               \
+  OptionsType options
+
 #define CAKE_LOSS_MODULE(Class, OptionsType, function)                                              \
   class Class : public Module, public Holder<Class> {                                                 \
-   public:                                                                                           \
-    CAKE_HOLDER_CONSTRUCTORS(Class)                                                                  \
-    Class() = default;                                                                               \
-    explicit Class(const OptionsType& options) : options(options) {}                                 \
-    std::shared_ptr<Module> clone() const override { return std::make_shared<Class>(*this); }        \
+    CAKE_LOSS_MODULE_COMMON(Class, OptionsType);                                                     \
     Tensor forward(const Tensor& input, const Tensor& target) {                                      \
       return functional::function(input, target, options);                                           \
     }                                                                                                \
-    std::string name() const override { return #Class; }                                             \
-    OptionsType options;                                                                             \
+  }
+
+#define CAKE_LOSS_MODULE_3(Class, OptionsType, function, a, b, c)                                   \
+  class Class : public Module, public Holder<Class> {                                                 \
+    CAKE_LOSS_MODULE_COMMON(Class, OptionsType);                                                     \
+    Tensor forward(const Tensor& a, const Tensor& b, const Tensor& c) {                              \
+      return functional::function(a, b, c, options);                                                 \
+    }                                                                                                \
   }
 
 CAKE_LOSS_MODULE(MSELoss, MSELossOptions, mse_loss);
@@ -52,7 +77,17 @@ CAKE_LOSS_MODULE(BCEWithLogitsLoss, BCEWithLogitsLossOptions, binary_cross_entro
 CAKE_LOSS_MODULE(NLLLoss, NLLLossOptions, nll_loss);
 CAKE_LOSS_MODULE(CrossEntropyLoss, CrossEntropyLossOptions, cross_entropy);
 CAKE_LOSS_MODULE(KLDivLoss, KLDivLossOptions, kl_div);
+CAKE_LOSS_MODULE(HingeEmbeddingLoss, HingeEmbeddingLossOptions, hinge_embedding_loss);
+CAKE_LOSS_MODULE(SoftMarginLoss, SoftMarginLossOptions, soft_margin_loss);
+CAKE_LOSS_MODULE(MultiLabelSoftMarginLoss, MultiLabelSoftMarginLossOptions, multilabel_soft_margin_loss);
+CAKE_LOSS_MODULE(PoissonNLLLoss, PoissonNLLLossOptions, poisson_nll_loss);
+CAKE_LOSS_MODULE_3(TripletMarginLoss, TripletMarginLossOptions, triplet_margin_loss, anchor, positive, negative);
+CAKE_LOSS_MODULE_3(MarginRankingLoss, MarginRankingLossOptions, margin_ranking_loss, input1, input2, target);
+CAKE_LOSS_MODULE_3(CosineEmbeddingLoss, CosineEmbeddingLossOptions, cosine_embedding_loss, input1, input2, target);
+CAKE_LOSS_MODULE_3(GaussianNLLLoss, GaussianNLLLossOptions, gaussian_nll_loss, input, target, var);
 
+#undef CAKE_LOSS_MODULE_3
 #undef CAKE_LOSS_MODULE
+#undef CAKE_LOSS_MODULE_COMMON
 
 }  // namespace cake::nn

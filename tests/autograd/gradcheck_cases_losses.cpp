@@ -1,10 +1,12 @@
 // Gradient-check rows for nn::functional: every loss, the similarity functions, softplus and
-// linear. Class targets are int64 constants captured by the row; float targets are inputs.
+// linear. Class targets are int64 constants captured by the row; float targets are inputs, except
+// the +-1 and 0/1 labels of the margin losses (constants: the losses are not smooth in them).
 #include "gradcheck_table.h"
 
 using namespace cake;
 namespace F = cake::nn::functional;
 using cake::testing::inputs;
+using cake::testing::positive_inputs;
 using cake::testing::TensorList;
 using Reduction = cake::nn::Reduction;
 
@@ -18,6 +20,9 @@ TensorList probabilities(const std::vector<Shape>& shapes) {
 }
 
 Tensor labels(std::vector<std::int64_t> v) { return tensor(v, {static_cast<std::int64_t>(v.size())}); }
+
+// A constant float64 label tensor: +-1 signs or 0/1 memberships.
+Tensor signs(std::vector<double> v, const Shape& shape) { return tensor(v, shape, kFloat64); }
 
 }  // namespace
 
@@ -99,6 +104,53 @@ CAKE_GRADCHECK_CASES(losses) {
        [](const TensorList& x) { return F::gaussian_kl(x[0], x[1], Reduction::None); }},
       {"gaussian_kl 4-d mean", [] { return inputs({{2, 2, 1, 3}, {2, 2, 1, 3}}); },
        [](const TensorList& x) { return F::gaussian_kl(x[0], x[1]); }},
+      // margin and embedding losses
+      {"triplet_margin_loss", [] { return inputs({{4, 3}, {4, 3}, {4, 3}}); },
+       [](const TensorList& x) { return F::triplet_margin_loss(x[0], x[1], x[2], Reduction::None, 2.0); }},
+      {"triplet_margin_loss p=1 swap", [] { return inputs({{4, 3}, {4, 3}, {4, 3}}); },
+       [](const TensorList& x) {
+         return F::triplet_margin_loss(x[0], x[1], x[2], F::TripletMarginLossFuncOptions().margin(1.5).p(1).swap(true));
+       }},
+      {"margin_ranking_loss", [] { return inputs({{6}, {6}}); },
+       [](const TensorList& x) {
+         return F::margin_ranking_loss(x[0], x[1], signs({1, -1, 1, 1, -1, -1}, {6}), Reduction::Sum, 0.5);
+       }},
+      {"cosine_embedding_loss", [] { return inputs({{4, 3}, {4, 3}}); },
+       [](const TensorList& x) {
+         return F::cosine_embedding_loss(x[0], x[1], signs({1, -1, -1, 1}, {4}), Reduction::None, -0.5);
+       }},
+      {"hinge_embedding_loss", [] { return inputs({{2, 4}}); },
+       [](const TensorList& x) {
+         return F::hinge_embedding_loss(x[0] * 2.0, signs({1, -1, -1, 1, -1, 1, -1, -1}, {2, 4}), Reduction::Mean, 1.5);
+       }},
+      {"soft_margin_loss", [] { return inputs({{2, 3}}); },
+       [](const TensorList& x) { return F::soft_margin_loss(x[0] * 3.0, signs({1, -1, 1, -1, -1, 1}, {2, 3})); }},
+      {"multilabel_soft_margin_loss weighted", [] { return inputs({{3, 4}, {4}}); },
+       [](const TensorList& x) {
+         return F::multilabel_soft_margin_loss(x[0], signs({1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0}, {3, 4}),
+                                               Reduction::None, x[1]);
+       }},
+      // likelihood losses (variances and rates kept positive, above the eps floor)
+      {"gaussian_nll_loss", [] {
+         TensorList x = inputs({{4, 3}, {4, 3}});
+         x.push_back(positive_inputs({{4, 3}})[0]);
+         return x;
+       },
+       [](const TensorList& x) { return F::gaussian_nll_loss(x[0], x[1], x[2]); }},
+      {"gaussian_nll_loss full, one variance per sample", [] {
+         TensorList x = inputs({{4, 3}, {4, 3}});
+         x.push_back(positive_inputs({{4}})[0]);
+         return x;
+       },
+       [](const TensorList& x) { return F::gaussian_nll_loss(x[0], x[1], x[2], Reduction::Sum, /*full=*/true); }},
+      {"poisson_nll_loss log_input full", [] { return inputs({{2, 3}}); },
+       [](const TensorList& x) {
+         return F::poisson_nll_loss(x[0], signs({0, 1, 2, 3, 4, 5}, {2, 3}), Reduction::None, true, /*full=*/true);
+       }},
+      {"poisson_nll_loss rates", [] { return positive_inputs({{2, 3}}); },
+       [](const TensorList& x) {
+         return F::poisson_nll_loss(x[0], signs({0, 1, 2, 3, 4, 5}, {2, 3}), Reduction::Mean, /*log_input=*/false);
+       }},
       // similarities and contrastive losses
       {"normalize", [] { return inputs({{3, 4}}); }, [](const TensorList& x) { return F::normalize(x[0]); }},
       {"normalize p=3 dim 0", [] { return inputs({{3, 4}}); }, [](const TensorList& x) { return F::normalize(x[0], 3.0, 0); }},
