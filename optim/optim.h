@@ -9,6 +9,7 @@
 #include "cake/optim/adam.h"
 #include "cake/optim/clip_grad.h"
 #include "cake/optim/grad_scaler.h"
+#include "cake/optim/lbfgs.h"
 #include "cake/optim/lr_scheduler.h"
 #include "cake/optim/optimizer.h"
 #include "cake/optim/rmsprop.h"

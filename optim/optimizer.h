@@ -127,6 +127,10 @@ class Optimizer {
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
+  // libtorch's closure type: re-evaluates the model (zero_grad, forward, backward) and returns
+  // the loss. Only optimisers that evaluate the loss several times per step take one (LBFGS).
+  using LossClosure = std::function<Tensor()>;
+
   // One update of every parameter that has a gradient.
   virtual void step() = 0;
   // Clears the parameters' gradients: drops them (the default) or fills them with zeros.
@@ -163,10 +167,12 @@ class Optimizer {
   // Everything needed to resume: the state tensors as "state.<i>.<name>" for parameter i, and
   // metadata "optimizer", "num_params", "state.<i>.step" (the step counts) and "hp.<name>" for
   // each hyperparameter (shortest round-trip decimal text, so they read back bit for bit).
-  SafetensorsFile state_dict() const;
+  // Virtual for optimisers whose state is not per parameter (LBFGS keeps one search history for
+  // all of them): they add entries of their own.
+  virtual SafetensorsFile state_dict() const;
   // Restores a state_dict() of the same kind of optimiser over parameters of the same shapes;
   // errors name `source`, the entry and both shapes.
-  void load_state_dict(const SafetensorsFile& state, const std::string& source = "state dict");
+  virtual void load_state_dict(const SafetensorsFile& state, const std::string& source = "state dict");
 
  protected:
   // Name/value pairs of the options (flags as 0 or 1), for state_dict() and its inverse.
