@@ -8,6 +8,7 @@
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/cuda/device_api.h"
+#include "cake/optim/detail/adam_family.h"
 #include "cake/optim/fused.h"
 #include "cake/tensor/creation.h"
 
@@ -22,11 +23,7 @@ struct AdamSettings {
 };
 
 void check_settings(const char* optimizer, const AdamSettings& s) {
-  CAKE_CHECK(s.lr >= 0.0, optimizer, ": lr must be non-negative, got ", s.lr);
-  CAKE_CHECK(s.beta1 >= 0.0 && s.beta1 < 1.0 && s.beta2 >= 0.0 && s.beta2 < 1.0, optimizer,
-             ": betas must lie in [0, 1), got (", s.beta1, ", ", s.beta2, ")");
-  CAKE_CHECK(s.eps >= 0.0, optimizer, ": eps must be non-negative, got ", s.eps);
-  CAKE_CHECK(s.weight_decay >= 0.0, optimizer, ": weight_decay must be non-negative, got ", s.weight_decay);
+  detail::check_adam_family_options(optimizer, s.lr, s.beta1, s.beta2, s.eps, s.weight_decay);
 }
 
 // The moment estimates updated in place (Kingma & Ba, Algorithm 1): m <- beta1 m + (1 - beta1) g,
@@ -35,8 +32,8 @@ void check_settings(const char* optimizer, const AdamSettings& s) {
 Tensor update_moments(ParamState& state, const Tensor& grad, const AdamSettings& s) {
   Tensor& exp_avg = state.tensors["exp_avg"];
   Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
-  exp_avg.mul_(s.beta1).add_(grad, 1.0 - s.beta1);
-  exp_avg_sq.mul_(s.beta2).add_(grad * grad, 1.0 - s.beta2);
+  detail::update_first_moment(exp_avg, grad, s.beta1);
+  detail::update_second_moment(exp_avg_sq, grad, s.beta2);
   if (!s.amsgrad) return exp_avg_sq;
   Tensor& max_exp_avg_sq = state.tensors["max_exp_avg_sq"];
   max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq));
@@ -49,8 +46,8 @@ void adam_reference_step(Tensor& p, ParamState& state, const AdamSettings& s, do
   Tensor grad = p.grad();
   if (s.decoupled) {
     if (s.weight_decay != 0.0) p.mul_(1.0 - s.lr * s.weight_decay);  // AdamW: decay the weights directly
-  } else if (s.weight_decay != 0.0) {
-    grad = grad + p * s.weight_decay;                                 // Adam: L2 through the gradient
+  } else {
+    grad = detail::with_l2_decay(grad, p, s.weight_decay);            // Adam: L2 through the gradient
   }
   Tensor denom = update_moments(state, grad, s).sqrt();
   const Tensor exp_avg = state.tensors["exp_avg"];
@@ -70,8 +67,8 @@ void adam_capturable_reference_step(Tensor& p, ParamState& state, const AdamSett
   Tensor grad = p.grad();
   if (s.decoupled) {
     if (s.weight_decay != 0.0) p.mul_((lr * s.weight_decay).neg().add_(1.0).to(p.dtype()));
-  } else if (s.weight_decay != 0.0) {
-    grad = grad + p * s.weight_decay;
+  } else {
+    grad = detail::with_l2_decay(grad, p, s.weight_decay);
   }
   Tensor denom = update_moments(state, grad, s).sqrt();
   const Tensor exp_avg = state.tensors["exp_avg"];
@@ -151,8 +148,8 @@ void adam_step(std::vector<Tensor>& params, std::vector<ParamState>& states, std
     state.tensors.erase("step");
     // The bias corrections undo the zero start of the moments (Kingma & Ba, section 3).
     const auto t = static_cast<double>(++state.step);
-    const double step_size = s.lr / (1.0 - std::pow(s.beta1, t));
-    const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(s.beta2, t));
+    const double step_size = s.lr / detail::bias_correction(s.beta1, t);
+    const double bias_correction2_sqrt = std::sqrt(detail::bias_correction(s.beta2, t));
     const Tensor& exp_avg = state.tensors["exp_avg"];
     const Tensor& exp_avg_sq = state.tensors["exp_avg_sq"];
     const Tensor max_exp_avg_sq = s.amsgrad ? state.tensors["max_exp_avg_sq"] : Tensor();

@@ -5,12 +5,16 @@
 //   loss.backward(); cake::optim::clip_grad_norm_(model->parameters(), 1.0); opt.step(); schedule.step();
 #pragma once
 
+#include "cake/optim/adadelta.h"
 #include "cake/optim/adagrad.h"
 #include "cake/optim/adam.h"
+#include "cake/optim/adamax.h"
 #include "cake/optim/clip_grad.h"
 #include "cake/optim/grad_scaler.h"
 #include "cake/optim/lbfgs.h"
 #include "cake/optim/lr_scheduler.h"
+#include "cake/optim/nadam.h"
 #include "cake/optim/optimizer.h"
+#include "cake/optim/radam.h"
 #include "cake/optim/rmsprop.h"
 #include "cake/optim/sgd.h"

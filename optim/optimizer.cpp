@@ -177,6 +177,7 @@ SafetensorsFile Optimizer::state_dict() const {
   }
   for (std::size_t i = 0; i < state_.size(); ++i) {
     out.metadata[state_key(i, "step")] = std::to_string(state_[i].step);
+    for (const auto& [name, value] : state_[i].scalars) out.metadata[state_key(i, name)] = exact_text(value);
     for (const auto& [name, tensor] : state_[i].tensors) out.tensors[state_key(i, name)] = tensor;
   }
   return out;
@@ -223,6 +224,13 @@ void Optimizer::load_state_dict(const SafetensorsFile& state, const std::string&
     const auto result = std::from_chars(text.data(), text.data() + text.size(), loaded[i].step);
     CAKE_CHECK(result.ec == std::errc() && result.ptr == text.data() + text.size() && loaded[i].step >= 0, "load ",
                name(), " state from ", source, ": metadata '", key, "' is not a step count: \"", text, "\"");
+  }
+  for (const auto& [key, text] : state.metadata) {
+    std::size_t i = 0;
+    std::string entry;
+    if (!split_state_key(key, i, entry) || entry == "step") continue;
+    CAKE_CHECK(i < params_.size(), "load ", name(), " state from ", source, ": unexpected metadata '", key, "'");
+    loaded[i].scalars[entry] = parse_double(text, key, source);
   }
   for (const auto& [key, tensor] : state.tensors) {
     std::size_t i = 0;

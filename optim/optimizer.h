@@ -49,6 +49,9 @@ namespace cake::optim {
 struct ParamState {
   std::int64_t step = 0;              // updates applied to this parameter
   std::map<std::string, Tensor> tensors;
+  // Numbers kept per parameter on the host, in double whatever the parameter's dtype (NAdam's
+  // running product of momentum coefficients, "mu_product"). Saved and loaded with the tensors.
+  std::map<std::string, double> scalars;
 };
 
 // A copy of one optimiser's options struct (AdamOptions, SGDOptions, ...), whatever its type:
@@ -165,10 +168,10 @@ class Optimizer {
   std::optional<double>& group_initial_lr(std::size_t g);
 
   // Everything needed to resume: the state tensors as "state.<i>.<name>" for parameter i, and
-  // metadata "optimizer", "num_params", "state.<i>.step" (the step counts) and "hp.<name>" for
-  // each hyperparameter (shortest round-trip decimal text, so they read back bit for bit).
-  // Virtual for optimisers whose state is not per parameter (LBFGS keeps one search history for
-  // all of them): they add entries of their own.
+  // metadata "optimizer", "num_params", "state.<i>.step" (the step counts), "state.<i>.<name>"
+  // for the scalars and "hp.<name>" for each hyperparameter (numbers as shortest round-trip
+  // decimal text, so they read back bit for bit). Virtual for optimisers whose state is not per
+  // parameter (LBFGS keeps one search history for all of them): they add entries of their own.
   virtual SafetensorsFile state_dict() const;
   // Restores a state_dict() of the same kind of optimiser over parameters of the same shapes;
   // errors name `source`, the entry and both shapes.

@@ -88,6 +88,35 @@ TEST_CASE("SGD, RMSprop and Adagrad honour per-group options") {
   CHECK(values(f) == values(f1));
 }
 
+// Two groups trained by one optimiser equal each group trained by an optimiser of its own.
+template <class Optimizer, class Options>
+void check_groups_train_apart(const Options& defaults, const Options& second) {
+  INFO(Optimizer({param({1.0})}, defaults).name());
+  Tensor a = param({1.0, -2.0}), b = param({0.5, 3.0});
+  Optimizer grouped({optim::OptimizerParamGroup({a}), optim::OptimizerParamGroup({b}, std::make_unique<Options>(second))},
+                    defaults);
+  run_steps(grouped, {a, b});
+  Tensor a1 = param({1.0, -2.0}), b1 = param({0.5, 3.0});
+  Optimizer alone_a({a1}, defaults), alone_b({b1}, second);
+  run_steps(alone_a, {a1});
+  run_steps(alone_b, {b1});
+  CHECK(values(a) == values(a1));
+  CHECK(values(b) == values(b1));
+
+  // A checkpoint keeps the second group's own options.
+  Tensor a2 = param({1.0, -2.0}), b2 = param({0.5, 3.0});
+  Optimizer restored({optim::OptimizerParamGroup({a2}), optim::OptimizerParamGroup({b2})}, defaults);
+  restored.load_state_dict(grouped.state_dict());
+  CHECK(restored.group_lr(1) == second.lr());
+}
+
+TEST_CASE("Adamax, NAdam, RAdam and Adadelta honour per-group options") {
+  check_groups_train_apart<optim::Adamax>(optim::AdamaxOptions(0.01), optim::AdamaxOptions(0.05).weight_decay(0.1));
+  check_groups_train_apart<optim::NAdam>(optim::NAdamOptions(0.01), optim::NAdamOptions(0.05).momentum_decay(0.01));
+  check_groups_train_apart<optim::RAdam>(optim::RAdamOptions(0.01), optim::RAdamOptions(0.05).betas({0.8, 0.9}));
+  check_groups_train_apart<optim::Adadelta>(optim::AdadeltaOptions(1.0), optim::AdadeltaOptions(0.5).rho(0.8));
+}
+
 TEST_CASE("a group without options gets its own copy of the defaults") {
   Tensor a = param({1.0, -2.0}), b = param({0.5, 3.0});
   optim::Adam opt({optim::OptimizerParamGroup({a}), optim::OptimizerParamGroup({b})}, optim::AdamOptions(1e-3));
