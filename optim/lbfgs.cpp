@@ -243,8 +243,10 @@ void LBFGS::set_group_hyperparameters(std::size_t g, const std::map<std::string,
 Tensor LBFGS::gather_flat_grad() const {
   std::vector<Tensor> pieces;
   pieces.reserve(params_.size());
-  for (const Tensor& p : params_)
-    pieces.push_back(p.grad().defined() ? p.grad().reshape({-1}) : zeros({p.numel()}, TensorOptions(p.dtype(), p.device())));
+  for (const Tensor& p : params_) {
+    const TensorOptions like_p(p.dtype(), p.device());
+    pieces.push_back(p.grad().defined() ? p.grad().reshape({-1}) : zeros({p.numel()}, like_p));
+  }
   return cat(pieces, 0);
 }
 
