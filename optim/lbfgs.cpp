@@ -52,7 +52,7 @@ double cubic_interpolate(double x1, double f1, double g1, double x2, double f2, 
                          double xmax_bound) {
   const double d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2);
   const double d2_square = d1 * d1 - g1 * g2;
-  if (d2_square < 0) return (xmin_bound + xmax_bound) / 2.0;
+  if (!(d2_square >= 0)) return (xmin_bound + xmax_bound) / 2.0;  // (NaN included, as PyTorch)
   const double d2 = std::sqrt(d2_square);
   const double min_pos = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
                                   : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
@@ -319,8 +319,8 @@ Tensor LBFGS::two_loop_direction(const Tensor& flat_grad) const {
 // ---- the step ----------------------------------------------------------------------------------
 
 void LBFGS::step() {
-  CAKE_FAIL("LBFGS::step() needs a closure that re-evaluates the loss, as L-BFGS evaluates it several times "
-                    "per step: opt.step([&] { opt.zero_grad(); Tensor loss = ...; loss.backward(); return loss; })");
+  CAKE_FAIL("LBFGS::step() needs a closure that re-evaluates the loss, as L-BFGS evaluates it several times per ",
+            "step: opt.step([&] { opt.zero_grad(); Tensor loss = ...; loss.backward(); return loss; })");
 }
 
 Tensor LBFGS::step(const LossClosure& closure) {

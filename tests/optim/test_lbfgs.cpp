@@ -3,9 +3,10 @@
 // least-squares problem with two parameters (one flat vector of 8); a checkpoint taken mid-run
 // continues bit for bit; errors.
 //
-// Tolerance 1e-12 relative: Cake's dot products and PyTorch's (OpenBLAS ddot) sum in different
-// orders, and Rosenbrock's curved valley amplifies those last-bit differences over 30 iterations
-// (the least-squares runs agree to 1e-15).
+// Tolerances: Cake's dot products and PyTorch's (OpenBLAS ddot) sum in different orders, and
+// Rosenbrock's curved valley amplifies those last-bit differences: 1e-10 relative over the 30
+// fixed-step iterations (3e-12 seen in the unoptimised build), 1e-12 elsewhere (the
+// least-squares runs agree to 1e-15).
 //
 // The expected rows (loss returned by step(), PyTorch's state n_iter and func_evals, then every
 // parameter, flattened) come from this script, run once with /usr/bin/python3 (torch 1.13):
@@ -123,7 +124,7 @@ TEST_CASE("LBFGS on Rosenbrock with a fixed step follows PyTorch") {
                    {{12.5, 10, 10, {-1.357517417154352, 1.8132625820382686}},
                     {5.645450838933606, 20, 20, {-0.7811227298316471, 0.6131352916809734}},
                     {3.1732877526670884, 30, 30, {-0.2841813516856627, 0.07319765884477505}}},
-                   1e-12);
+                   1e-10);
 }
 
 TEST_CASE("LBFGS on Rosenbrock with the strong Wolfe line search follows PyTorch to the minimum") {
@@ -172,6 +173,18 @@ TEST_CASE("LBFGS: max_eval defaults to max_iter * 5 / 4, and the history never e
   opt.step(closure_for(opt, problem));
   CHECK(opt.lbfgs_state().old_dirs.size() == 2);
   CHECK(opt.lbfgs_state().ro.size() == 2);
+
+  // One group with options of its own: those train, their max_eval resolved the same way.
+  const Problem by_group = rosenbrock(), plain = rosenbrock();
+  optim::LBFGS grouped({optim::OptimizerParamGroup(by_group.params, std::make_unique<optim::LBFGSOptions>(
+                                                                        optim::LBFGSOptions(0.25).max_iter(4)))});
+  CHECK(grouped.group_lr(0) == 0.25);
+  CHECK(grouped.param_groups()[0].options().as<optim::LBFGSOptions>().max_eval() == std::optional<std::int64_t>(5));
+  optim::LBFGS reference(plain.params, optim::LBFGSOptions(0.25).max_iter(4));
+  grouped.step(closure_for(grouped, by_group));
+  reference.step(closure_for(reference, plain));
+  CHECK(values(by_group.params[0]) == values(plain.params[0]));
+  CHECK(grouped.lbfgs_state().n_iter == 4);
 }
 
 TEST_CASE("LBFGS returns at once when the gradient is already below tolerance_grad") {
