@@ -41,12 +41,29 @@ static void print_setting(std::ostream& out, const char* name, std::int64_t valu
   if (value != default_value) out << ", " << name << "=" << value;
 }
 
+// PyTorch's ", padding_mode=reflect", printed unless the mode is zeros.
+static void print_padding_mode(std::ostream& out, functional::PadMode mode) {
+  if (mode != functional::PadMode::Constant) out << ", padding_mode=" << functional::pad_mode_name(mode);
+}
+
+// The input padded by F::pad as padding_mode says (`pad` as F::pad takes it), the layer named
+// in F::pad's errors.
+static Tensor pad_input(const char* layer, const Tensor& x, const Shape& pad, functional::PadMode mode) {
+  try {
+    return functional::pad(x, pad, mode);
+  } catch (const Error& e) {
+    CAKE_FAIL(layer, " with padding_mode=", functional::pad_mode_name(mode), ": ", e.what());
+  }
+}
+
 Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size,
                const Conv2dOptions& o)
     : Conv2d(in_channels, out_channels, Pair{kernel_size, kernel_size},
              Conv2dParams{.stride = {o.stride, o.stride}, .padding = {o.padding, o.padding},
                           .dilation = {o.dilation, o.dilation}, .groups = o.groups},
-             o.bias) {}
+             o.bias) {
+  padding_mode = o.padding_mode;
+}
 
 Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, Pair kernel_size, const Conv2dParams& params,
                bool with_bias)
@@ -62,10 +79,20 @@ Conv2d::Conv2d(const Conv2dOptions& o) : Conv2d(o.in_channels, o.out_channels, o
 void Conv2d::reset_parameters() { reset_conv(weight, bias); }
 
 std::shared_ptr<Module> Conv2d::clone() const {
-  return copy_state_into(std::make_shared<Conv2d>(in_channels, out_channels, kernel_size, params, bias.defined()));
+  auto copy = std::make_shared<Conv2d>(in_channels, out_channels, kernel_size, params, bias.defined());
+  copy->padding_mode = padding_mode;
+  return copy_state_into(copy);
 }
 
-Tensor Conv2d::forward(const Tensor& x) { return cake::conv2d(x, weight, bias, params); }
+// A padding_mode other than zeros: F::pad pads W by padding[1] and H by padding[0] on each side
+// (its pairs run from the last dim), and the convolution adds none.
+Tensor Conv2d::forward(const Tensor& x) {
+  if (padding_mode == functional::PadMode::Constant) return cake::conv2d(x, weight, bias, params);
+  const Pair p = params.padding;
+  Conv2dParams unpadded = params;
+  unpadded.padding = {0, 0};
+  return cake::conv2d(pad_input("Conv2d", x, {p[1], p[1], p[0], p[0]}, padding_mode), weight, bias, unpadded);
+}
 
 std::string Conv2d::extra_repr() const {
   std::ostringstream out;
@@ -76,6 +103,7 @@ std::string Conv2d::extra_repr() const {
   print_pair(out, "dilation", params.dilation, {1, 1});
   if (params.groups != 1) out << ", groups=" << params.groups;
   if (!bias.defined()) out << ", bias=false";
+  print_padding_mode(out, padding_mode);
   return out.str();
 }
 
@@ -150,10 +178,14 @@ void Conv1d::reset_parameters() { reset_conv(weight, bias); }
 
 std::shared_ptr<Module> Conv1d::clone() const { return copy_state_into(std::make_shared<Conv1d>(options)); }
 
+// As Conv2d: a padding_mode other than zeros pads the sequence with F::pad first.
 Tensor Conv1d::forward(const Tensor& x) {
-  return functional::conv1d(x, weight, bias,
-                            functional::Conv1dFuncOptions{.stride = options.stride, .padding = options.padding,
-                                                          .dilation = options.dilation, .groups = options.groups});
+  functional::Conv1dFuncOptions settings{.stride = options.stride, .padding = options.padding,
+                                         .dilation = options.dilation, .groups = options.groups};
+  if (options.padding_mode == functional::PadMode::Constant) return functional::conv1d(x, weight, bias, settings);
+  const std::int64_t p = options.padding;
+  settings.padding = 0;
+  return functional::conv1d(pad_input("Conv1d", x, {p, p}, options.padding_mode), weight, bias, settings);
 }
 
 std::string Conv1d::extra_repr() const {
@@ -164,6 +196,7 @@ std::string Conv1d::extra_repr() const {
   print_setting(out, "dilation", options.dilation, 1);
   print_setting(out, "groups", options.groups, 1);
   if (!options.bias) out << ", bias=false";
+  print_padding_mode(out, options.padding_mode);
   return out.str();
 }
 

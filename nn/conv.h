@@ -9,6 +9,7 @@
 //   cake::nn::Conv1d temporal(cake::nn::Conv1dOptions(8, 16, 5).padding(2).groups(2));
 //   cake::nn::ConvTranspose1d widen(cake::nn::ConvTranspose1dOptions(16, 8, 4).stride(2).padding(1));
 //   cake::Tensor s = widen(temporal(sequence));        // [N, 8, 100] -> [N, 16, 100] -> [N, 8, 200]
+//   cake::nn::Conv2d wrap(cake::nn::Conv2dOptions(1, 4, 3).padding(1).padding_mode(cake::kCircular));   // a torus
 //
 // The options are square (one number for both spatial dims); the constructors taking a Pair
 // kernel and a cake::Conv2dParams / ConvTranspose2dParams cover rectangular ones.
@@ -24,6 +25,7 @@
 #include <string>
 
 #include "cake/autograd/nn_ops.h"
+#include "cake/nn/functional.h"
 #include "cake/nn/module.h"
 #include "cake/nn/options.h"
 
@@ -43,6 +45,10 @@ struct ConvOptions {
   CAKE_ARG(std::int64_t, dilation) = 1;
   CAKE_ARG(std::int64_t, groups) = 1;
   CAKE_ARG(bool, bias) = true;
+  // What the padding reads outside the input: kZeros (zeros), kReflect, kReplicate or kCircular
+  // (see F::pad). A mode other than zeros pads the input with F::pad and convolves unpadded,
+  // as PyTorch does.
+  CAKE_ARG(functional::PadMode, padding_mode) = functional::PadMode::Constant;
 };
 
 struct ConvTransposeOptions {
@@ -79,6 +85,7 @@ class Conv2d : public Module, public Holder<Conv2d> {
   std::int64_t in_channels = 0, out_channels = 0;
   Pair kernel_size;
   Conv2dParams params;
+  functional::PadMode padding_mode = functional::PadMode::Constant;  // Constant: zeros
   Tensor weight;  // [out_channels, in_channels / groups, kH, kW]
   Tensor bias;    // [out_channels] or undefined
 };

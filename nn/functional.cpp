@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
+#include <string>
 #include <vector>
 
+#include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/native/elementwise.h"
@@ -212,6 +215,59 @@ Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size) {
                        [&](const Tensor& image) { return cake::adaptive_avg_pool2d(image, Pair{1, output_size}); });
 }
 
+namespace {
+
+// PyTorch's adaptive windows along one axis of size `in`: cell i of `out` covers positions
+// [floor(i in / out), ceil((i + 1) in / out)). They are listed as `out` rows of `widest`
+// positions, each window padded by repeating its last position: a repeat changes neither the
+// maximum nor the first position that reaches it.
+struct AdaptiveWindows {
+  Tensor positions;  // int64 [out * widest]
+  std::int64_t widest = 0;
+};
+AdaptiveWindows adaptive_windows(std::int64_t in, std::int64_t out) {
+  auto start = [&](std::int64_t i) { return i * in / out; };
+  auto end = [&](std::int64_t i) { return ((i + 1) * in + out - 1) / out; };
+  std::int64_t widest = 0;
+  for (std::int64_t i = 0; i < out; ++i) widest = std::max(widest, end(i) - start(i));
+  std::vector<std::int64_t> positions;
+  for (std::int64_t i = 0; i < out; ++i)
+    for (std::int64_t k = 0; k < widest; ++k) positions.push_back(std::min(start(i) + k, end(i) - 1));
+  return {tensor(positions, {out * widest}, kInt64), widest};
+}
+
+// Adaptive max pooling along dim d: every window gathered (index_select) into a row of its own
+// dim, then the row's maximum (max's gradient goes to the first maximal position, as PyTorch's).
+Tensor adaptive_max_along(const Tensor& x, std::int64_t d, std::int64_t out) {
+  const AdaptiveWindows windows = adaptive_windows(x.size(d), out);
+  const Tensor gathered = index_select(x, d, windows.positions.to(x.device()));
+  Shape cells = gathered.sizes();
+  cells[static_cast<std::size_t>(d)] = out;
+  cells.insert(cells.begin() + d + 1, windows.widest);
+  return cake::max(gathered.reshape(cells), d + 1).first;
+}
+
+}  // namespace
+
+Tensor adaptive_max_pool2d(const Tensor& x, Pair output_size) {
+  CAKE_CHECK(x.dim() == 3 || x.dim() == 4, "adaptive_max_pool2d: expected input [N, C, H, W] or [C, H, W], got shape ",
+             x.sizes());
+  const std::int64_t h = x.dim() - 2, w = x.dim() - 1;
+  CAKE_CHECK(output_size[0] > 0 && output_size[1] > 0 && x.size(h) > 0 && x.size(w) > 0,
+             "adaptive_max_pool2d: output_size (", output_size[0], ", ", output_size[1],
+             ") and the input's H and W must be positive, got input shape ", x.sizes());
+  // W first, then H: the first maximal row is then the first row holding the window's maximum,
+  // and in it the first maximal column: the first maximum in row-major order.
+  return adaptive_max_along(adaptive_max_along(x, w, output_size[1]), h, output_size[0]);
+}
+
+Tensor adaptive_max_pool1d(const Tensor& x, std::int64_t output_size) {
+  check_sequence_batch("adaptive_max_pool1d", x);
+  CAKE_CHECK(output_size > 0 && x.size(2) > 0, "adaptive_max_pool1d: output_size (", output_size,
+             ") and the input's length must be positive, got input shape ", x.sizes());
+  return adaptive_max_along(x, 2, output_size);
+}
+
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
   return cake::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
@@ -222,27 +278,91 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   return cake::layer_norm(x, normalized_shape, weight, bias, eps);
 }
 
+namespace {
+
+// The shape [1, C, 1, ...] of x's rank, in which a per-channel vector broadcasts over x [N, C, *].
+Shape per_channel_shape(const Tensor& x) {
+  Shape shape(static_cast<std::size_t>(x.dim()), 1);
+  shape[1] = x.size(1);
+  return shape;
+}
+
+// Throws unless each defined tensor is a vector of x's C channels (dim 1).
+void check_per_channel(const char* op, const Tensor& x, std::initializer_list<const Tensor*> tensors,
+                       const char* what) {
+  for (const Tensor* t : tensors)
+    if (t->defined())
+      CAKE_CHECK(t->sizes() == Shape{x.size(1)}, op, ": ", what, " must have shape [", x.size(1), "] for input ",
+                 x.sizes(), ", got ", t->sizes());
+}
+
+// y weight[c] + bias[c] for y [N, C, *], either of them undefined for none.
+Tensor per_channel_affine(Tensor y, const Tensor& weight, const Tensor& bias) {
+  const Shape channel_shape = per_channel_shape(y);
+  if (weight.defined()) y = y * weight.reshape(channel_shape);
+  if (bias.defined()) y = y + bias.reshape(channel_shape);
+  return y;
+}
+
+// Each row of rows [N, G, M] normalised by its own mean and biased variance (Wu & He 2018,
+// eq. 1-2; Ulyanov et al. 2016, eq. 2, with one channel per row). The statistics [N, G, 1] are
+// returned too, for the running statistics of instance norm.
+struct NormalisedRows {
+  Tensor y, mean, variance;
+};
+NormalisedRows normalise_rows(const Tensor& rows, double eps) {
+  const Tensor mean = rows.mean({2}, true);
+  const Tensor centred = rows - mean;
+  const Tensor variance = (centred * centred).mean({2}, true);
+  return {centred * (variance + eps).rsqrt(), mean, variance};
+}
+
+}  // namespace
+
 Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
   CAKE_CHECK(x.dim() >= 2, "group_norm: expected input [N, C, *], got shape ", x.sizes());
   const std::int64_t n = x.size(0), c = x.size(1);
   CAKE_CHECK(num_groups > 0 && c % num_groups == 0, "group_norm: ", c, " channels (input shape ", x.sizes(),
              ") cannot be split into ", num_groups, " groups");
-  for (const Tensor* t : {&weight, &bias})
-    if (t->defined())
-      CAKE_CHECK(t->sizes() == Shape{c}, "group_norm: weight and bias must have shape [", c, "] for input ",
-                 x.sizes(), ", got ", t->sizes());
-  // Each (sample, group) is one row; its mean and biased variance normalise it (Wu & He, eq. 1-2).
-  const Tensor rows = x.reshape({n, num_groups, -1});
-  const Tensor mean = rows.mean({2}, true);
-  const Tensor centred = rows - mean;
-  const Tensor variance = (centred * centred).mean({2}, true);
-  Tensor y = (centred * (variance + eps).rsqrt()).reshape(x.sizes());
-  // The affine map is per channel (eq. 3): weight and bias broadcast as [1, C, 1, ...].
-  Shape channel_shape(static_cast<std::size_t>(x.dim()), 1);
-  channel_shape[1] = c;
-  if (weight.defined()) y = y * weight.reshape(channel_shape);
-  if (bias.defined()) y = y + bias.reshape(channel_shape);
-  return y;
+  check_per_channel("group_norm", x, {&weight, &bias}, "weight and bias");
+  // Each (sample, group) is one row; the affine map is per channel (eq. 3).
+  const Tensor y = normalise_rows(x.reshape({n, num_groups, -1}), eps).y.reshape(x.sizes());
+  return per_channel_affine(y, weight, bias);
+}
+
+Tensor instance_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                     const Tensor& bias, bool use_input_stats, double momentum, double eps) {
+  CAKE_CHECK(x.dim() >= 3, "instance_norm: expected input [N, C, *] with at least one spatial dim, got shape ",
+             x.sizes());
+  check_per_channel("instance_norm", x, {&weight, &bias}, "weight and bias");
+  check_per_channel("instance_norm", x, {&running_mean, &running_var}, "running_mean and running_var");
+  CAKE_CHECK(running_mean.defined() == running_var.defined(),
+             "instance_norm: give both running_mean and running_var, or neither");
+  if (!use_input_stats) {
+    CAKE_CHECK(running_mean.defined(), "instance_norm: use_input_stats = false needs running_mean and running_var");
+    const Shape channel_shape = per_channel_shape(x);
+    const Tensor y = (x - running_mean.reshape(channel_shape)) * (running_var.reshape(channel_shape) + eps).rsqrt();
+    return per_channel_affine(y, weight, bias);
+  }
+  const std::int64_t n = x.size(0), c = x.size(1);
+  const Tensor rows = x.reshape({n, c, -1});
+  const std::int64_t positions = rows.size(2);
+  CAKE_CHECK(positions > 1, "instance_norm: expected more than one spatial position per channel, got input shape ",
+             x.sizes());
+  const NormalisedRows normalised = normalise_rows(rows, eps);
+  if (running_mean.defined()) {
+    // As PyTorch (which runs batch norm on x viewed as [1, N C, *]): each instance's statistics
+    // move its channel's running ones, so the update uses their average over the batch, with
+    // the unbiased variance (Bessel's correction over the positions).
+    NoGradGuard no_grad;
+    const double bessel = static_cast<double>(positions) / static_cast<double>(positions - 1);
+    const Tensor batch_mean = normalised.mean.detach().mean({0}).reshape({c});
+    const Tensor batch_var = normalised.variance.detach().mean({0}).reshape({c}) * bessel;
+    Tensor mean = running_mean, var = running_var;  // handles to the same storage, updated in place
+    mean.mul_(1.0 - momentum).add_(batch_mean.to(mean.dtype()) * momentum);
+    var.mul_(1.0 - momentum).add_(batch_var.to(var.dtype()) * momentum);
+  }
+  return per_channel_affine(normalised.y.reshape(x.sizes()), weight, bias);
 }
 
 Tensor local_response_norm(const Tensor& x, std::int64_t size, double alpha, double beta, double k) {
@@ -360,7 +480,9 @@ Tensor pad_constant(const Tensor& x, std::int64_t d, std::int64_t before, std::i
   return pieces.size() == 1 ? y : cat(pieces, d);
 }
 
-const char* mode_name(PadMode mode) {
+}  // namespace
+
+const char* pad_mode_name(PadMode mode) {
   switch (mode) {
     case PadMode::Constant: return "constant";
     case PadMode::Reflect: return "reflect";
@@ -369,8 +491,6 @@ const char* mode_name(PadMode mode) {
   }
   return "?";
 }
-
-}  // namespace
 
 // Each padded dim in turn, the last dim first (the order of `pad`'s pairs). The copying modes
 // read the input through index_select, so the gradient adds each output position's gradient to
@@ -394,7 +514,7 @@ Tensor pad(const Tensor& x, const Shape& pad, PadMode mode, double value) {
     std::int64_t limit = std::numeric_limits<std::int64_t>::max();
     if (mode == PadMode::Reflect) limit = size - 1;
     if (mode == PadMode::Circular) limit = size;
-    CAKE_CHECK(before >= 0 && after >= 0 && size > 0 && before <= limit && after <= limit, "pad: ", mode_name(mode),
+    CAKE_CHECK(before >= 0 && after >= 0 && size > 0 && before <= limit && after <= limit, "pad: ", pad_mode_name(mode),
                " padding of (", before, ", ", after, ") for dim ", d, " of size ", size, " of the input of shape ",
                x.sizes(), (mode == PadMode::Reflect ? ": each count must be below the size"
                            : mode == PadMode::Circular ? ": each count must be at most the size"
@@ -402,6 +522,137 @@ Tensor pad(const Tensor& x, const Shape& pad, PadMode mode, double value) {
     y = index_select(y, d, source_positions(size, before, after, mode).to(x.device()));
   }
   return y;
+}
+
+// ---- moving pixels between space and channels ----------------------------------------------
+namespace {
+
+// x [*, C, H, W] viewed as [*, split...], its last dims permuted by `order` (the leading dims *
+// stay in place), then reshaped to [*, merged...]: the one pattern of both pixel shuffles.
+Tensor rearrange_image_dims(const Tensor& x, const Shape& split, const Shape& order, const Shape& merged) {
+  const std::int64_t lead = x.dim() - 3;
+  Shape split_shape(x.sizes().begin(), x.sizes().begin() + lead), merged_shape = split_shape, permutation;
+  for (std::int64_t d = 0; d < lead; ++d) permutation.push_back(d);
+  for (std::int64_t o : order) permutation.push_back(lead + o);
+  split_shape.insert(split_shape.end(), split.begin(), split.end());
+  merged_shape.insert(merged_shape.end(), merged.begin(), merged.end());
+  return x.reshape(split_shape).permute(permutation).reshape(merged_shape);
+}
+
+void check_shuffle_input(const char* op, const Tensor& x, const char* factor_name, std::int64_t factor) {
+  CAKE_CHECK(x.dim() >= 3, op, ": expected input [*, C, H, W], got shape ", x.sizes());
+  CAKE_CHECK(factor > 0, op, ": ", factor_name, " must be positive, got ", factor);
+}
+
+}  // namespace
+
+Tensor pixel_shuffle(const Tensor& x, std::int64_t upscale_factor) {
+  check_shuffle_input("pixel_shuffle", x, "upscale_factor", upscale_factor);
+  const std::int64_t r = upscale_factor, d = x.dim();
+  const std::int64_t c = x.size(d - 3), h = x.size(d - 2), w = x.size(d - 1);
+  CAKE_CHECK(c % (r * r) == 0, "pixel_shuffle: the channels (dim -3) of the input of shape ", x.sizes(),
+             " must be divisible by upscale_factor^2 = ", r * r);
+  // [*, C, r, r, H, W] -> [*, C, H, r, W, r]: output (h r + i, w r + j) is channel c r^2 + i r + j.
+  return rearrange_image_dims(x, {c / (r * r), r, r, h, w}, {0, 3, 1, 4, 2}, {c / (r * r), h * r, w * r});
+}
+
+Tensor pixel_unshuffle(const Tensor& x, std::int64_t downscale_factor) {
+  check_shuffle_input("pixel_unshuffle", x, "downscale_factor", downscale_factor);
+  const std::int64_t r = downscale_factor, d = x.dim();
+  const std::int64_t c = x.size(d - 3), h = x.size(d - 2), w = x.size(d - 1);
+  CAKE_CHECK(h % r == 0 && w % r == 0, "pixel_unshuffle: H and W of the input of shape ", x.sizes(),
+             " must be divisible by downscale_factor = ", r);
+  // [*, C, H / r, r, W / r, r] -> [*, C, r, r, H / r, W / r]: pixel_shuffle's steps backwards.
+  return rearrange_image_dims(x, {c, h / r, r, w / r, r}, {0, 2, 4, 1, 3}, {c * r * r, h / r, w / r});
+}
+
+namespace {
+
+std::string pair_text(Pair p) {
+  std::string text = "(";  // appended piece by piece: "(" + std::string trips GCC 12's -Wrestrict
+  text += std::to_string(p[0]);
+  text += ", ";
+  text += std::to_string(p[1]);
+  return text + ")";
+}
+
+// Where the sliding blocks of unfold and fold lie in an image of size `image` ({H, W}): per dim,
+// (size + 2 padding - dilation (kernel - 1) - 1) / stride + 1 blocks, the convolution formula.
+struct BlockGrid {
+  Pair image, kernel, dilation, padding, stride;
+  Pair blocks;
+  Pair padded() const { return {image[0] + 2 * padding[0], image[1] + 2 * padding[1]}; }
+  std::int64_t count() const { return blocks[0] * blocks[1]; }
+  std::int64_t kernel_area() const { return kernel[0] * kernel[1]; }
+};
+
+BlockGrid block_grid(const char* op, Pair image, Pair kernel, Pair dilation, Pair padding, Pair stride) {
+  for (int d = 0; d < 2; ++d)
+    CAKE_CHECK(kernel[d] > 0 && dilation[d] > 0 && stride[d] > 0 && padding[d] >= 0, op, ": kernel_size ",
+               pair_text(kernel), ", dilation ", pair_text(dilation), " and stride ", pair_text(stride),
+               " must be positive and padding ", pair_text(padding), " not negative");
+  BlockGrid g{image, kernel, dilation, padding, stride, {}};
+  for (int d = 0; d < 2; ++d) {
+    const std::int64_t span = dilation[d] * (kernel[d] - 1) + 1;  // the pixels one block spans
+    g.blocks[d] = (image[d] + 2 * padding[d] - span) / stride[d] + 1;
+    CAKE_CHECK(image[d] + 2 * padding[d] >= span, op, ": a block of kernel_size ", pair_text(kernel),
+               " with dilation ", pair_text(dilation), " does not fit in the image of size ", pair_text(image),
+               " padded by ", pair_text(padding));
+  }
+  return g;
+}
+
+// im2col as an index table. Block l = (a, b) at kernel offset k = (i, j) reads the pixel
+// (a stride_h + i dilation_h, b stride_w + j dilation_w) of the padded image, flattened here to
+// a position among its Hp Wp pixels; the table lists them k-major, [kh kw L], the order of
+// unfold's rows. unfold reads these positions (index_select) and fold adds back to them
+// (index_add), so the two are adjoint by construction and each one's backward is the other.
+// One gather instead of kh kw strided slices stacked: a single node, and the same table serves
+// both directions; the table (kh kw L int64) is small beside the columns themselves.
+Tensor block_positions(const BlockGrid& g) {
+  const std::int64_t padded_width = g.padded()[1];
+  std::vector<std::int64_t> positions;
+  positions.reserve(static_cast<std::size_t>(g.kernel_area() * g.count()));
+  for (std::int64_t i = 0; i < g.kernel[0]; ++i)
+    for (std::int64_t j = 0; j < g.kernel[1]; ++j)
+      for (std::int64_t a = 0; a < g.blocks[0]; ++a)
+        for (std::int64_t b = 0; b < g.blocks[1]; ++b)
+          positions.push_back((a * g.stride[0] + i * g.dilation[0]) * padded_width + b * g.stride[1] +
+                              j * g.dilation[1]);
+  return tensor(positions, {static_cast<std::int64_t>(positions.size())}, kInt64);
+}
+
+}  // namespace
+
+Tensor unfold(const Tensor& x, const UnfoldFuncOptions& o) {
+  CAKE_CHECK(x.dim() == 3 || x.dim() == 4, "unfold: expected input [N, C, H, W] or [C, H, W], got shape ", x.sizes());
+  if (x.dim() == 3) return unfold(x.unsqueeze(0), o).squeeze(0);
+  const BlockGrid g = block_grid("unfold", {x.size(2), x.size(3)}, o.kernel_size, o.dilation, o.padding, o.stride);
+  const std::int64_t n = x.size(0), c = x.size(1);
+  const Pair p = g.padding;
+  const Tensor pixels = pad(x, {p[1], p[1], p[0], p[0]}).reshape({n, c, -1});
+  const Tensor columns = index_select(pixels, 2, block_positions(g).to(x.device()));  // [N, C, kh kw L]
+  return columns.reshape({n, c * g.kernel_area(), g.count()});
+}
+
+Tensor fold(const Tensor& columns, const FoldFuncOptions& o) {
+  CAKE_CHECK(columns.dim() == 2 || columns.dim() == 3,
+             "fold: expected input [N, C kh kw, L] or [C kh kw, L], got shape ", columns.sizes());
+  if (columns.dim() == 2) return fold(columns.unsqueeze(0), o).squeeze(0);
+  const BlockGrid g = block_grid("fold", o.output_size, o.kernel_size, o.dilation, o.padding, o.stride);
+  const std::int64_t n = columns.size(0), area = g.kernel_area();
+  CAKE_CHECK(columns.size(1) % area == 0 && columns.size(2) == g.count(), "fold: input of shape ", columns.sizes(),
+             " should be [N, C * ", area, ", ", g.count(), "]: kernel_size ", pair_text(g.kernel), " gives C * ", area,
+             " rows, and output_size ", pair_text(g.image), " with padding ", pair_text(g.padding), ", dilation ",
+             pair_text(g.dilation), " and stride ", pair_text(g.stride), " has ", g.blocks[0], " x ", g.blocks[1],
+             " blocks");
+  const std::int64_t c = columns.size(1) / area;
+  const Pair padded = g.padded();
+  const Tensor image = zeros({n, c, padded[0] * padded[1]}, TensorOptions(columns.dtype(), columns.device()));
+  const Tensor summed = index_add(image, 2, block_positions(g).to(columns.device()), columns.reshape({n, c, -1}));
+  // Blocks may overhang the image into the padding: that part is dropped, as unfold read zeros there.
+  return summed.reshape({n, c, padded[0], padded[1]}).narrow(2, g.padding[0], g.image[0]).narrow(3, g.padding[1],
+                                                                                                 g.image[1]);
 }
 
 namespace {

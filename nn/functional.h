@@ -5,8 +5,11 @@
 //   auto p = F::max_pool2d(h, 2);                               // kernel 2, stride 2
 //   auto loss = F::cross_entropy(F::linear(p.flatten(1), w2, b2), labels);   // labels: int64
 //   auto kl = F::gaussian_kl(mu, logvar, F::Reduction::Sum);
+//   auto up = F::pixel_shuffle(h, 2);                           // [8, 16, 14, 14] -> [8, 4, 28, 28]
+//   auto patches = F::unfold(x, F::UnfoldFuncOptions({7, 7}).stride(7));   // [8, 49, 16]: 7 x 7 patches as columns
+//   auto image = F::fold(patches, F::FoldFuncOptions({28, 28}, {7, 7}).stride(7));   // back: no overlaps
 //
-// The layers (nn/linear.h, conv.h, pooling.h, normalization.h, activation.h) hold parameters and call these. Every function here is differentiable
+// The layers (nn/linear.h, conv.h, pooling.h, normalization.h, activation.h, rearrange.h) hold parameters and call these. Every function here is differentiable
 // because it is built from the differentiable ops of autograd/ (ops.h, nn_ops.h); each loss
 // states its formula, and the ones with a numerically stable rewrite say why.
 //
@@ -115,6 +118,14 @@ Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::
                   std::int64_t padding = 0, bool ceil_mode = false, bool count_include_pad = true);
 // Output position i averages input positions [floor(i L / out), ceil((i + 1) L / out)).
 Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size);
+// Adaptive max pooling, PyTorch's windows: output cell i of an axis of size `in` takes the
+// maximum over [floor(i in / out), ceil((i + 1) in / out)), so the windows tile the axis (and
+// overlap where out does not divide in). x [N, C, H, W] or [C, H, W]; [N, C, L] for the 1-D form.
+// A rectangle's maximum is the maximum over its rows of each row's maximum, so the 2-D pool is
+// the 1-D pool along W and then along H. The gradient goes to the first maximal input of each
+// window in row-major order, as PyTorch's.
+Tensor adaptive_max_pool2d(const Tensor& x, Pair output_size);
+Tensor adaptive_max_pool1d(const Tensor& x, std::int64_t output_size);
 // PyTorch's argument order: the running statistics come before the affine parameters.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = {},
                   const Tensor& bias = {}, bool training = false, double momentum = 0.1, double eps = 1e-5);
@@ -134,6 +145,17 @@ Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight
 // The paper's n = 5, alpha = 1e-4, beta = 0.75, k = 2 is local_response_norm(x, 5, 1e-4, 0.75, 2).
 Tensor local_response_norm(const Tensor& x, std::int64_t size, double alpha = 1e-4, double beta = 0.75,
                            double k = 1.0);
+// Instance normalisation (Ulyanov, Vedaldi & Lempitsky 2016, "Instance Normalization: The
+// Missing Ingredient for Fast Stylization", eq. 2): each sample's each channel of x [N, C, *] is
+// normalised by its own mean and biased variance over the spatial positions (group_norm with one
+// channel per group), then y = x_hat weight[c] + bias[c]. With use_input_stats false it uses the
+// running statistics instead (PyTorch's evaluation mode with track_running_stats); with it true
+// and running_mean / running_var given, these are updated as batch norm's from the per-instance
+// statistics averaged over the batch: running = (1 - momentum) running + momentum stat, with the
+// unbiased variance. PyTorch's argument order.
+Tensor instance_norm(const Tensor& x, const Tensor& running_mean = {}, const Tensor& running_var = {},
+                     const Tensor& weight = {}, const Tensor& bias = {}, bool use_input_stats = true,
+                     double momentum = 0.1, double eps = 1e-5);
 
 // Resizing [N, C, H, W] images: nearest neighbour or bilinear, to `size` ({H, W}) or by
 // `scale_factor` (both dims), as torch.nn.functional.interpolate:
@@ -159,6 +181,43 @@ Tensor interpolate(const Tensor& x, const InterpolateFuncOptions& options);
 // wraps around (counts <= the size). Differentiable in x.
 enum class PadMode { Constant, Reflect, Replicate, Circular };
 Tensor pad(const Tensor& x, const Shape& pad, PadMode mode = PadMode::Constant, double value = 0.0);
+const char* pad_mode_name(PadMode mode);  // "constant", "reflect", "replicate", "circular"
+// ---- moving pixels between space and channels ----------------------------------------------
+// Sub-pixel rearrangement (Shi et al. 2016, "Real-Time Single Image and Video Super-Resolution
+// Using an Efficient Sub-Pixel Convolutional Neural Network", eq. 4, the periodic shuffle PS):
+// pixel_shuffle takes x [*, C r^2, H, W] to [*, C, H r, W r], output pixel (c, h r + i, w r + j)
+// being input (c r^2 + i r + j, h, w); pixel_unshuffle is its inverse. A reshape, a permute and
+// a reshape: no arithmetic, so the gradient is the inverse rearrangement.
+Tensor pixel_shuffle(const Tensor& x, std::int64_t upscale_factor);
+Tensor pixel_unshuffle(const Tensor& x, std::int64_t downscale_factor);
+// Sliding blocks as columns (im2col) and back (col2im), libtorch's F::unfold and F::fold. For
+// x [N, C, H, W] (or [C, H, W]) unfold returns [N, C kh kw, L]: column l holds the kh x kw block
+// at the l-th of the L = out_h out_w block positions (row-major), the rows ordered (c, i, j) for
+// kernel offset (i, j), with out = (size + 2 padding - dilation (k - 1) - 1) / stride + 1 per dim
+// and zeros read outside the image. fold is unfold's adjoint: it adds every column entry back at
+// the pixel it came from (overlaps summed) into an image of output_size, so
+// <unfold(x), y> = <x, fold(y)>, and fold(unfold(x)) is x times the number of blocks covering
+// each pixel. UnfoldFuncOptions({2, 3}).padding(1).stride(2): a setter's single number sets both dims.
+struct UnfoldFuncOptions {
+  using Self = UnfoldFuncOptions;
+  CAKE_ARG(Pair, kernel_size) = Pair{1, 1};
+  CAKE_ARG(Pair, dilation) = Pair{1, 1};
+  CAKE_ARG(Pair, padding) = Pair{0, 0};
+  CAKE_ARG(Pair, stride) = Pair{1, 1};
+};
+// FoldFuncOptions({H, W}, {kh, kw}).stride(2): output_size is the image's {H, W}.
+struct FoldFuncOptions {
+  using Self = FoldFuncOptions;
+  CAKE_ARG(Pair, output_size) = Pair{1, 1};
+  CAKE_ARG(Pair, kernel_size) = Pair{1, 1};
+  CAKE_ARG(Pair, dilation) = Pair{1, 1};
+  CAKE_ARG(Pair, padding) = Pair{0, 0};
+  CAKE_ARG(Pair, stride) = Pair{1, 1};
+};
+Tensor unfold(const Tensor& x, const UnfoldFuncOptions& options);
+// columns [N, C kh kw, L] (or [C kh kw, L]) -> [N, C, H, W] (or [C, H, W]).
+Tensor fold(const Tensor& columns, const FoldFuncOptions& options);
+
 // Inverted dropout (Srivastava et al. 2014): in training, zeroes each element with probability
 // p and scales the survivors by 1 / (1 - p), so the expected output equals the input and
 // evaluation needs no rescaling. Identity when not training.
@@ -368,6 +427,35 @@ struct AdaptiveAvgPool1dFuncOptions {
   using Self = AdaptiveAvgPool1dFuncOptions;
   CAKE_ARG(std::int64_t, output_size);
 };
+// F::adaptive_max_pool2d(x, F::AdaptiveMaxPool2dFuncOptions({3, 2})), ...Pool1dFuncOptions(4).
+struct AdaptiveMaxPool2dFuncOptions {
+  using Self = AdaptiveMaxPool2dFuncOptions;
+  CAKE_ARG(Pair, output_size);
+};
+struct AdaptiveMaxPool1dFuncOptions {
+  using Self = AdaptiveMaxPool1dFuncOptions;
+  CAKE_ARG(std::int64_t, output_size);
+};
+// F::instance_norm(x, F::InstanceNormFuncOptions().running_mean(m).running_var(v).use_input_stats(false)).
+struct InstanceNormFuncOptions {
+  using Self = InstanceNormFuncOptions;
+  CAKE_ARG(Tensor, running_mean) = Tensor();
+  CAKE_ARG(Tensor, running_var) = Tensor();
+  CAKE_ARG(Tensor, weight) = Tensor();
+  CAKE_ARG(Tensor, bias) = Tensor();
+  CAKE_ARG(bool, use_input_stats) = true;
+  CAKE_ARG(double, momentum) = 0.1;
+  CAKE_ARG(double, eps) = 1e-5;
+};
+// F::pixel_shuffle(x, F::PixelShuffleFuncOptions(2)), F::pixel_unshuffle(x, F::PixelUnshuffleFuncOptions(2)).
+struct PixelShuffleFuncOptions {
+  using Self = PixelShuffleFuncOptions;
+  CAKE_ARG(std::int64_t, upscale_factor);
+};
+struct PixelUnshuffleFuncOptions {
+  using Self = PixelUnshuffleFuncOptions;
+  CAKE_ARG(std::int64_t, downscale_factor);
+};
 // The losses' settings: F::mse_loss(a, b, F::MSELossFuncOptions(cake::kSum)),
 // F::cross_entropy(x, y, F::CrossEntropyFuncOptions().ignore_index(-1)). The reduction comes
 // first, as in libtorch; nn/loss.h's loss modules take the same structs (nn::MSELossOptions).
@@ -513,6 +601,22 @@ inline Tensor avg_pool1d(const Tensor& x, const AvgPool1dFuncOptions& o) {
 inline Tensor adaptive_avg_pool1d(const Tensor& x, const AdaptiveAvgPool1dFuncOptions& o) {
   return functional::adaptive_avg_pool1d(x, o.output_size());
 }
+inline Tensor adaptive_max_pool2d(const Tensor& x, const AdaptiveMaxPool2dFuncOptions& o) {
+  return functional::adaptive_max_pool2d(x, o.output_size());
+}
+inline Tensor adaptive_max_pool1d(const Tensor& x, const AdaptiveMaxPool1dFuncOptions& o) {
+  return functional::adaptive_max_pool1d(x, o.output_size());
+}
+inline Tensor instance_norm(const Tensor& x, const InstanceNormFuncOptions& o) {
+  return functional::instance_norm(x, o.running_mean(), o.running_var(), o.weight(), o.bias(), o.use_input_stats(),
+                                   o.momentum(), o.eps());
+}
+inline Tensor pixel_shuffle(const Tensor& x, const PixelShuffleFuncOptions& o) {
+  return functional::pixel_shuffle(x, o.upscale_factor());
+}
+inline Tensor pixel_unshuffle(const Tensor& x, const PixelUnshuffleFuncOptions& o) {
+  return functional::pixel_unshuffle(x, o.downscale_factor());
+}
 inline Tensor mse_loss(const Tensor& input, const Tensor& target, const MSELossFuncOptions& o) {
   return functional::mse_loss(input, target, o.reduction());
 }
@@ -555,7 +659,10 @@ namespace cake {
 // libtorch's spellings of the interpolation modes: .mode(cake::kBilinear).
 inline constexpr nn::functional::InterpolateMode kNearest = nn::functional::InterpolateMode::Nearest;
 inline constexpr nn::functional::InterpolateMode kBilinear = nn::functional::InterpolateMode::Bilinear;
-// ... of the padding modes: F::PadFuncOptions({1, 1}).mode(cake::kReflect).
+// ... of the padding modes: F::PadFuncOptions({1, 1}).mode(cake::kReflect), and of a convolution's
+// padding_mode: Conv2dOptions(3, 8, 3).padding(1).padding_mode(cake::kCircular), where kZeros
+// (the default) is the constant mode with value 0.
+inline constexpr nn::functional::PadMode kZeros = nn::functional::PadMode::Constant;
 inline constexpr nn::functional::PadMode kConstant = nn::functional::PadMode::Constant;
 inline constexpr nn::functional::PadMode kReflect = nn::functional::PadMode::Reflect;
 inline constexpr nn::functional::PadMode kReplicate = nn::functional::PadMode::Replicate;

@@ -22,6 +22,7 @@
 #include "cake/nn/normalization.h"
 #include "cake/nn/options.h"
 #include "cake/nn/pooling.h"
+#include "cake/nn/rearrange.h"
 #include "cake/nn/rnn.h"
 #include "cake/nn/sequential.h"
 #include "cake/nn/transformer.h"

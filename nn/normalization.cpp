@@ -1,4 +1,4 @@
-// normalization.cpp: BatchNorm1d/2d and LayerNorm.
+// normalization.cpp: BatchNorm1d/2d, LayerNorm, GroupNorm, InstanceNorm1d/2d and LocalResponseNorm.
 #include "cake/nn/normalization.h"
 
 #include <sstream>
@@ -10,6 +10,21 @@
 #include "cake/tensor/creation.h"
 
 namespace cake::nn {
+
+// BatchNorm's and InstanceNorm's running statistics start as those of a standard normal: mean 0,
+// variance 1, no batches seen.
+static void reset_statistics(Tensor running_mean, Tensor running_var, Tensor num_batches_tracked) {
+  NoGradGuard no_grad;
+  running_mean.zero_();
+  running_var.fill_(1.0);
+  num_batches_tracked.zero_();
+}
+
+// Their affine map starts as the identity.
+static void reset_affine(Tensor weight, Tensor bias) {
+  init::ones_(weight);
+  init::zeros_(bias);
+}
 
 BatchNormBase::BatchNormBase(std::int64_t num_features, const BatchNormOptions& options)
     : num_features(num_features), options(options) {
@@ -24,19 +39,11 @@ BatchNormBase::BatchNormBase(std::int64_t num_features, const BatchNormOptions& 
   reset_parameters();
 }
 
-void BatchNormBase::reset_running_stats() {
-  NoGradGuard no_grad;
-  running_mean.zero_();
-  running_var.fill_(1.0);
-  num_batches_tracked.zero_();
-}
+void BatchNormBase::reset_running_stats() { reset_statistics(running_mean, running_var, num_batches_tracked); }
 
 void BatchNormBase::reset_parameters() {
   reset_running_stats();
-  if (options.affine) {
-    init::ones_(weight);
-    init::zeros_(bias);
-  }
+  if (options.affine) reset_affine(weight, bias);
 }
 
 Tensor BatchNormBase::forward(const Tensor& x) {
@@ -140,6 +147,58 @@ Tensor GroupNorm::forward(const Tensor& x) {
 std::string GroupNorm::extra_repr() const {
   std::ostringstream out;
   out << num_groups << ", " << num_channels << ", eps=" << eps << ", affine=" << (weight.defined() ? "true" : "false");
+  return out.str();
+}
+
+// PyTorch registers the affine parameters and the statistics buffers only when asked for, under
+// BatchNorm's names, so state dicts line up.
+InstanceNormBase::InstanceNormBase(const InstanceNormOptions& options) : options(options) {
+  const std::int64_t c = options.num_features;
+  CAKE_CHECK(c > 0, "InstanceNorm: num_features must be positive, got ", c);
+  if (options.affine) {
+    weight = register_parameter("weight", empty({c}));
+    bias = register_parameter("bias", empty({c}));
+  }
+  if (options.track_running_stats) {
+    running_mean = register_buffer("running_mean", zeros({c}));
+    running_var = register_buffer("running_var", ones({c}));
+    num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, kInt64));
+  }
+  reset_parameters();
+}
+
+void InstanceNormBase::reset_running_stats() {
+  if (options.track_running_stats) reset_statistics(running_mean, running_var, num_batches_tracked);
+}
+
+void InstanceNormBase::reset_parameters() {
+  reset_running_stats();
+  if (options.affine) reset_affine(weight, bias);
+}
+
+// The instance statistics in training, and always without running statistics; the running ones
+// in evaluation. An unbatched sample is normalised as a batch of one.
+Tensor InstanceNormBase::forward(const Tensor& x) {
+  const std::int64_t rank = batch_rank();
+  CAKE_CHECK(x.dim() == rank || x.dim() == rank - 1, name(), ": expected input ", batch_layout(),
+             " or one unbatched sample without N, got shape ", x.sizes());
+  if (x.dim() == rank - 1) return forward(x.unsqueeze(0)).squeeze(0);
+  CAKE_CHECK(x.size(1) == options.num_features, name(), ": expected ", options.num_features(),
+             " channels (dim 1) but the input has shape ", x.sizes());
+  const bool use_input_stats = is_training() || !options.track_running_stats;
+  if (use_input_stats && options.track_running_stats) {
+    NoGradGuard no_grad;
+    num_batches_tracked.add_(1);
+  }
+  return functional::instance_norm(x, running_mean, running_var, weight, bias, use_input_stats, options.momentum,
+                                   options.eps);
+}
+
+std::string InstanceNormBase::extra_repr() const {
+  std::ostringstream out;
+  out << options.num_features() << ", eps=" << options.eps() << ", momentum=" << options.momentum()
+      << ", affine=" << (options.affine ? "true" : "false")
+      << ", track_running_stats=" << (options.track_running_stats ? "true" : "false");
   return out.str();
 }
 

@@ -1,6 +1,6 @@
 // normalization.h: batch normalisation (Ioffe & Szegedy 2015), layer normalisation (Ba et al.
-// 2016), group normalisation (Wu & He 2018) and local response normalisation (Krizhevsky et al.
-// 2012).
+// 2016), group normalisation (Wu & He 2018), instance normalisation (Ulyanov et al. 2016) and
+// local response normalisation (Krizhevsky et al. 2012).
 //
 //   auto bn = std::make_shared<cake::nn::BatchNorm2d>(16);   // per-channel over [N, 16, H, W]
 //   bn->forward(x);      // training: batch statistics; updates running_mean / running_var
@@ -10,6 +10,8 @@
 //   cake::nn::BatchNorm2d bn2(cake::nn::BatchNorm2dOptions(16).momentum(0.01));   // libtorch's spelling
 //   cake::nn::GroupNorm gn(4, 16);                            // 4 groups of 4 channels, per sample
 //   cake::nn::LocalResponseNorm lrn(cake::nn::LocalResponseNormOptions(5).k(2));   // AlexNet's
+//   cake::nn::InstanceNorm2d in(cake::nn::InstanceNorm2dOptions(16).affine(true));   // per sample and channel
+//   cake::Tensor styled = in(x);
 //
 // y = (x - mean) / sqrt(var + eps) * weight + bias. BatchNorm's running statistics follow
 // PyTorch: running = (1 - momentum) running + momentum batch, with the unbiased batch variance.
@@ -169,6 +171,72 @@ class GroupNorm : public Module, public Holder<GroupNorm> {
   Tensor weight, bias;  // [num_channels], undefined without affine
 };
 
+// Instance normalisation (Ulyanov, Vedaldi & Lempitsky 2016, "Instance Normalization: The Missing
+// Ingredient for Fast Stylization", eq. 2): each sample's each channel normalised by its own
+// spatial mean and biased variance (F::instance_norm), the normalisation of style transfer and
+// of many GAN generators, where one image's contrast should not depend on the others in the
+// batch. PyTorch's defaults differ from BatchNorm's: no affine map, no running statistics (so the
+// same in training and evaluation). With track_running_stats, training updates running_mean /
+// running_var as BatchNorm does (from the per-instance statistics averaged over the batch) and
+// evaluation normalises with them. InstanceNorm2dOptions(16).affine(true).track_running_stats(true).
+struct InstanceNormOptions {
+  using Self = InstanceNormOptions;
+  CAKE_ARG(std::int64_t, num_features) = 0;
+  CAKE_ARG(double, eps) = 1e-5;
+  CAKE_ARG(double, momentum) = 0.1;
+  CAKE_ARG(bool, affine) = false;               // weight (starts at 1) and bias (at 0), [num_features]
+  CAKE_ARG(bool, track_running_stats) = false;  // buffers running_mean, running_var, num_batches_tracked
+};
+using InstanceNorm1dOptions = InstanceNormOptions;
+using InstanceNorm2dOptions = InstanceNormOptions;
+
+// Shared by InstanceNorm1d and InstanceNorm2d, which differ only in the input ranks they accept.
+class InstanceNormBase : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  void reset_running_stats();
+  void reset_parameters();
+  std::string extra_repr() const override;
+
+  InstanceNormOptions options;          // num_features included
+  Tensor weight, bias;                  // [num_features], undefined without affine
+  Tensor running_mean, running_var;     // [num_features] buffers, undefined without track_running_stats
+  Tensor num_batches_tracked;           // int64 scalar buffer, likewise
+
+ protected:
+  InstanceNormBase() = default;  // for empty holders
+  explicit InstanceNormBase(const InstanceNormOptions& options);
+  // The rank of a batch: 3 for [N, C, L], 4 for [N, C, H, W]; one less is one unbatched sample.
+  virtual std::int64_t batch_rank() const = 0;
+  virtual const char* batch_layout() const = 0;  // "[N, C, L]", for error messages
+};
+
+class InstanceNorm1d : public InstanceNormBase, public Holder<InstanceNorm1d> {
+ public:
+  explicit InstanceNorm1d(std::int64_t num_features) : InstanceNormBase(InstanceNormOptions(num_features)) {}
+  explicit InstanceNorm1d(const InstanceNormOptions& options) : InstanceNormBase(options) {}
+  CAKE_HOLDER_CONSTRUCTORS(InstanceNorm1d)
+  std::shared_ptr<Module> clone() const override { return copy_state_into(std::make_shared<InstanceNorm1d>(options)); }
+  std::string name() const override { return "InstanceNorm1d"; }
+
+ protected:
+  std::int64_t batch_rank() const override { return 3; }
+  const char* batch_layout() const override { return "[N, C, L]"; }
+};
+
+class InstanceNorm2d : public InstanceNormBase, public Holder<InstanceNorm2d> {
+ public:
+  explicit InstanceNorm2d(std::int64_t num_features) : InstanceNormBase(InstanceNormOptions(num_features)) {}
+  explicit InstanceNorm2d(const InstanceNormOptions& options) : InstanceNormBase(options) {}
+  CAKE_HOLDER_CONSTRUCTORS(InstanceNorm2d)
+  std::shared_ptr<Module> clone() const override { return copy_state_into(std::make_shared<InstanceNorm2d>(options)); }
+  std::string name() const override { return "InstanceNorm2d"; }
+
+ protected:
+  std::int64_t batch_rank() const override { return 4; }
+  const char* batch_layout() const override { return "[N, C, H, W]"; }
+};
+
 // Local response normalisation across channels (Krizhevsky et al. 2012, section 3.3), the
 // normalisation of AlexNet's first layers: functional::local_response_norm has the formula.
 // No parameters. LocalResponseNormOptions(5).alpha(1e-4).beta(0.75).k(2), as libtorch.
@@ -199,5 +267,7 @@ using BatchNorm2dImpl = BatchNorm2d;
 using LayerNormImpl = LayerNorm;
 using GroupNormImpl = GroupNorm;
 using LocalResponseNormImpl = LocalResponseNorm;
+using InstanceNorm1dImpl = InstanceNorm1d;
+using InstanceNorm2dImpl = InstanceNorm2d;
 
 }  // namespace cake::nn

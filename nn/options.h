@@ -6,6 +6,7 @@
 //   std::int64_t s = b.stride;          // a field reads as its value ...
 //   std::int64_t t = b.stride();        // ... and, as in libtorch, through a getter
 //   b.stride = 3;                       // and assigns as one
+//   cake::nn::UnfoldOptions u = cake::nn::UnfoldOptions({2, 3}).stride(2);   // a Pair's setter: one number for both
 //
 // NOTE [ Designated initializers and chained setters ]
 // The two spellings pull in opposite directions: `{.stride = 2}` needs an aggregate whose
@@ -73,6 +74,16 @@ class Arg {
     value_ = std::move(value);
     return owner();
   }
+  // A fixed array's setter also takes one number for every element, as libtorch's
+  // ExpandingArray does: UnfoldOptions({3, 3}).stride(2) moves the window 2 in both dims. Only
+  // the setter: a constructor from one number would make UnfoldOptions({2, 3}) the copy of the
+  // aggregate {kernel_size = 2, dilation = 3} (a constructor, the copy constructor, wins over
+  // the positional form), so a positional array is always braced.
+  template <class E>
+    requires(is_std_array<T>::value && std::is_arithmetic_v<E>)
+  Owner& operator()(E value) {
+    return (*this)(filled(value));
+  }
 
  private:
   template <class E>
@@ -87,6 +98,13 @@ class Arg {
     } else {
       return T(list.begin(), list.end());  // Shape from {16, 7, 7}: int elements, int64 values
     }
+  }
+
+  template <class E>
+  static constexpr T filled(E value) {
+    T out{};
+    out.fill(static_cast<typename T::value_type>(value));
+    return out;
   }
 
   Owner& owner() {

@@ -1,4 +1,4 @@
-// pooling.cpp: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and their 1-D forms.
+// pooling.cpp: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d and their 1-D forms.
 #include "cake/nn/pooling.h"
 
 #include <sstream>
@@ -37,9 +37,15 @@ std::string AvgPool2d::extra_repr() const {
   return describe(params) + ", count_include_pad=" + (params.count_include_pad ? "true" : "false");
 }
 
-std::string AdaptiveAvgPool2d::extra_repr() const {
+static std::string describe_output_size(Pair output_size) {
   return "output_size=(" + std::to_string(output_size[0]) + ", " + std::to_string(output_size[1]) + ")";
 }
+
+std::string AdaptiveAvgPool2d::extra_repr() const { return describe_output_size(output_size); }
+
+Tensor AdaptiveMaxPool2d::forward(const Tensor& x) { return functional::adaptive_max_pool2d(x, output_size); }
+
+std::string AdaptiveMaxPool2d::extra_repr() const { return describe_output_size(output_size); }
 
 // ---- 1-D ---------------------------------------------------------------------------------------
 // PyTorch's repr, e.g. kernel_size=3, stride=2, padding=1, ceil_mode=true.
@@ -70,5 +76,7 @@ std::string AvgPool1d::extra_repr() const {
 }
 
 Tensor AdaptiveAvgPool1d::forward(const Tensor& x) { return functional::adaptive_avg_pool1d(x, output_size); }
+
+Tensor AdaptiveMaxPool1d::forward(const Tensor& x) { return functional::adaptive_max_pool1d(x, output_size); }
 
 }  // namespace cake::nn

@@ -1,4 +1,4 @@
-// pooling.h: 1-D and 2-D max and average pooling layers ([N, C, L] and NCHW).
+// pooling.h: 1-D and 2-D max and average pooling layers, fixed and adaptive ([N, C, L] and NCHW).
 //
 //   auto pool = std::make_shared<cake::nn::MaxPool2d>(2);              // 2x2 windows, stride 2
 //   auto down = std::make_shared<cake::nn::AvgPool2d>(3, 2, 1);        // kernel 3, stride 2, padding 1
@@ -8,6 +8,8 @@
 //   cake::nn::AvgPool1d smooth(cake::nn::AvgPool1dOptions(5).stride(1).padding(2));
 //   cake::nn::AdaptiveAvgPool1d to_ten(10);                              // [N, C, L] -> [N, C, 10]
 //   cake::Tensor summary = to_ten(smooth(pool1(sequence)));
+//   cake::nn::AdaptiveMaxPool2d to_grid(cake::nn::AdaptiveMaxPool2dOptions({3, 5}));   // any H x W -> 3 x 5
+//   cake::Tensor peaks = to_grid(image);
 //
 // The square constructors mirror nn.MaxPool2d(kernel_size, stride=None, padding=0); the ones
 // taking cake::Pool2dParams allow rectangular windows. The 1-D layers run the 2-D ones on the
@@ -52,6 +54,14 @@ struct AdaptiveAvgPool2dOptions {  // AdaptiveAvgPool2dOptions({1, 1})
 };
 struct AdaptiveAvgPool1dOptions {  // AdaptiveAvgPool1dOptions(10)
   using Self = AdaptiveAvgPool1dOptions;
+  CAKE_ARG(std::int64_t, output_size) = 1;
+};
+struct AdaptiveMaxPool2dOptions {  // AdaptiveMaxPool2dOptions({3, 2})
+  using Self = AdaptiveMaxPool2dOptions;
+  CAKE_ARG(Pair, output_size) = Pair{1, 1};
+};
+struct AdaptiveMaxPool1dOptions {  // AdaptiveMaxPool1dOptions(10)
+  using Self = AdaptiveMaxPool1dOptions;
   CAKE_ARG(std::int64_t, output_size) = 1;
 };
 
@@ -148,6 +158,35 @@ class AdaptiveAvgPool1d : public Module, public Holder<AdaptiveAvgPool1d> {
   std::int64_t output_size = 1;
 };
 
+// The maximum of each of output_size's cells over the input region that maps to it (PyTorch's
+// windows: F::adaptive_max_pool2d), whatever the input's size. [N, C, H, W] or [C, H, W].
+class AdaptiveMaxPool2d : public Module, public Holder<AdaptiveMaxPool2d> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(AdaptiveMaxPool2d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<AdaptiveMaxPool2d>(*this); }
+  explicit AdaptiveMaxPool2d(Pair output_size) : output_size(output_size) {}
+  explicit AdaptiveMaxPool2d(const AdaptiveMaxPool2dOptions& options) : output_size(options.output_size) {}
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "AdaptiveMaxPool2d"; }
+  std::string extra_repr() const override;
+
+  Pair output_size{1, 1};
+};
+
+// The same along the sequence of [N, C, L].
+class AdaptiveMaxPool1d : public Module, public Holder<AdaptiveMaxPool1d> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(AdaptiveMaxPool1d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<AdaptiveMaxPool1d>(*this); }
+  explicit AdaptiveMaxPool1d(std::int64_t output_size) : output_size(output_size) {}
+  explicit AdaptiveMaxPool1d(const AdaptiveMaxPool1dOptions& options) : output_size(options.output_size) {}
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "AdaptiveMaxPool1d"; }
+  std::string extra_repr() const override { return "output_size=" + std::to_string(output_size); }
+
+  std::int64_t output_size = 1;
+};
+
 // libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
 using MaxPool1dImpl = MaxPool1d;
 using MaxPool2dImpl = MaxPool2d;
@@ -155,5 +194,7 @@ using AvgPool1dImpl = AvgPool1d;
 using AvgPool2dImpl = AvgPool2d;
 using AdaptiveAvgPool1dImpl = AdaptiveAvgPool1d;
 using AdaptiveAvgPool2dImpl = AdaptiveAvgPool2d;
+using AdaptiveMaxPool1dImpl = AdaptiveMaxPool1d;
+using AdaptiveMaxPool2dImpl = AdaptiveMaxPool2d;
 
 }  // namespace cake::nn
