@@ -62,38 +62,75 @@ PairSelection select_pairs(const Tensor& similarity, double upper, double lower,
   return out;
 }
 
-Tensor dac_pair_loss(const Tensor& features, double upper, double lower, PairSelection* selection, double eps) {
-  CAKE_CHECK(features.defined() && features.dim() == 2 && features.size(0) >= 1,
-             "dac_pair_loss: expected label features [m, k], got ",
-             features.defined() ? shape_str(features.sizes()) : "an undefined tensor");
-  CAKE_CHECK(lower <= upper, "dac_pair_loss: the lower threshold ", lower, " is above the upper ", upper,
-             " (the stop rule of Algorithm 1 has passed)");
-  const Tensor similarity = features.matmul(features.t());
-  PairSelection chosen = select_pairs(similarity, upper, lower);
+namespace {
+
+// Eq. (10) on a similarity matrix S [m, m] with the pairs chosen from `chooser_similarity`
+// (S itself, or the same images' similarities from other label features).
+Tensor pair_cross_entropy(const Tensor& similarity, const Tensor& chooser_similarity, double upper, double lower,
+                          PairSelection* selection, double eps) {
+  PairSelection chosen = select_pairs(chooser_similarity, upper, lower);
   const Tensor g = similarity.clamp(eps, 1.0 - eps);
-  const double pairs = static_cast<double>(features.size(0) * features.size(0));
+  const double pairs = static_cast<double>(similarity.size(0) * similarity.size(1));
   // -r log g on the "same" pairs, -(1 - r) log(1 - g) on the "different" ones.
   const Tensor loss = -((chosen.positive * g.log()).sum() + (chosen.negative * (1.0 - g).log()).sum()) / pairs;
   if (selection) *selection = std::move(chosen);
   return loss;
 }
 
-Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, double upper, double lower,
-                          PairSelection* selection, double eps) {
+void check_pair_inputs(const char* what, const Tensor& features, const Tensor& other, double upper, double lower) {
+  CAKE_CHECK(features.defined() && features.dim() == 2 && features.size(0) >= 1, what,
+             ": expected label features [m, k], got ",
+             features.defined() ? shape_str(features.sizes()) : "an undefined tensor");
+  CAKE_CHECK(other.defined() && other.sizes() == features.sizes(), what,
+             ": both label features of the m images must have the shape ", shape_str(features.sizes()), ", got ",
+             other.defined() ? shape_str(other.sizes()) : "an undefined tensor");
+  CAKE_CHECK(lower <= upper, what, ": the lower threshold ", lower, " is above the upper ", upper,
+             " (the stop rule of Algorithm 1 has passed)");
+}
+
+}  // namespace
+
+Tensor dac_pair_loss(const Tensor& features, const Tensor& chooser, double upper, double lower,
+                     PairSelection* selection, double eps) {
+  check_pair_inputs("dac_pair_loss", features, chooser, upper, lower);
+  const Tensor similarity = features.matmul(features.t());
+  const Tensor chooser_similarity =
+      chooser.is_same(features) ? similarity : chooser.detach().matmul(chooser.detach().t());
+  return pair_cross_entropy(similarity, chooser_similarity, upper, lower, selection, eps);
+}
+
+Tensor dac_pair_loss(const Tensor& features, double upper, double lower, PairSelection* selection, double eps) {
+  return dac_pair_loss(features, features, upper, lower, selection, eps);
+}
+
+Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, const GatheredBatch& chooser, double upper,
+                          double lower, PairSelection* selection, double eps) {
   CAKE_CHECK(mine.defined() && mine.dim() == 2 && batch.all.defined() && batch.all.dim() == 2 &&
                  mine.size(1) == batch.all.size(1) && batch.ranks >= 1,
              "dac_pair_loss_part: expected this rank's label features [m_r, k] and the batch's [m, k], got ",
              mine.defined() ? shape_str(mine.sizes()) : "undefined", " and ",
              batch.all.defined() ? shape_str(batch.all.sizes()) : "undefined");
+  CAKE_CHECK(chooser.all.defined() && chooser.all.sizes() == batch.all.sizes() && chooser.offset == batch.offset,
+             "dac_pair_loss_part: the label features that choose the pairs must be the same batch's ",
+             shape_str(batch.all.sizes()), " at offset ", batch.offset, ", got ",
+             chooser.all.defined() ? shape_str(chooser.all.sizes()) : "undefined", " at offset ", chooser.offset);
   CAKE_CHECK(lower <= upper, "dac_pair_loss_part: the lower threshold ", lower, " is above the upper ", upper);
   const Tensor similarity = mine.matmul(batch.all.detach().t());  // [m_r, m]: this rank's rows of S
-  PairSelection chosen = select_pairs(similarity, upper, lower, batch.offset);
+  const Tensor chosen_by = chooser.all.detach();
+  PairSelection chosen = select_pairs(
+      &chooser == &batch ? similarity : chosen_by.narrow(0, batch.offset, mine.size(0)).matmul(chosen_by.t()), upper,
+      lower, batch.offset);
   const Tensor g = similarity.clamp(eps, 1.0 - eps);
   const double m = static_cast<double>(batch.all.size(0));
   const Tensor share = -((chosen.positive * g.log()).sum() + (chosen.negative * (1.0 - g).log()).sum()) / (m * m);
   if (selection) *selection = std::move(chosen);
   // Value A_r, gradient 2 dA_r (see dac.h), both times the number of ranks.
   return (share * 2.0 - share.detach()) * static_cast<double>(batch.ranks);
+}
+
+Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, double upper, double lower,
+                          PairSelection* selection, double eps) {
+  return dac_pair_loss_part(mine, batch, batch, upper, lower, selection, eps);
 }
 
 double same_pair_precision(const Tensor& features, const Tensor& classes, double upper) {
@@ -193,9 +230,20 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
     batch_size_seen = batch.x.size(0);
     PairSelection selection;
     const Tensor mine = label_features(net_.forward(x.to(device)));
-    Tensor value = options_.gather_batch
-                       ? dac_pair_loss_part(mine, options_.gather_batch(mine), upper, lower, &selection)
-                       : dac_pair_loss(mine, upper, lower, &selection);
+    Tensor chooser = mine;
+    if (options_.augment && options_.pairs_from_clean) {
+      NoGradGuard no_grad;
+      chooser = label_features(net_.forward(batch.x.to(device)));
+    }
+    Tensor value;
+    if (options_.gather_batch) {
+      const GatheredBatch all = options_.gather_batch(mine);
+      value = chooser.is_same(mine)
+                  ? dac_pair_loss_part(mine, all, upper, lower, &selection)
+                  : dac_pair_loss_part(mine, all, options_.gather_batch(chooser), upper, lower, &selection);
+    } else {
+      value = dac_pair_loss(mine, chooser, upper, lower, &selection);
+    }
     selected_sum += selection.selected_fraction;
     positive_sum += selection.positive_fraction;
     return value;

@@ -84,6 +84,13 @@ PairSelection select_pairs(const Tensor& similarity, double upper, double lower,
 // [eps, 1 - eps] inside the logarithms. Writes the selection when `selection` is not null.
 Tensor dac_pair_loss(const Tensor& features, double upper, double lower, PairSelection* selection = nullptr,
                      double eps = 1e-7);
+// The same loss with the pairs chosen by other label features of the same m images, `chooser`
+// [m, k] (no gradient through it): the released Keras code labels the pairs from the network's
+// predictions on the un-augmented images and trains on augmented copies of them
+// (github.com/vector-1127/DAC, MNIST/mnist.py), so the network must give two views of an image
+// the similarities its clean view earned.
+Tensor dac_pair_loss(const Tensor& features, const Tensor& chooser, double upper, double lower,
+                     PairSelection* selection = nullptr, double eps = 1e-7);
 
 // How right the "same" pairs are: of the pairs of two different images whose label features
 // [m, k] have similarity >= upper, the fraction whose true classes [m] agree (NaN when no pair is
@@ -115,12 +122,23 @@ struct GatheredBatch {
 // value and gradient equal dac_pair_loss's.
 Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, double upper, double lower,
                           PairSelection* selection = nullptr, double eps = 1e-7);
+// The same with the pairs chosen by other label features of the batch's images, gathered the same
+// way (`chooser`, no gradient): dac_pair_loss(features, chooser, ...) split over ranks.
+Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, const GatheredBatch& chooser, double upper,
+                          double lower, PairSelection* selection = nullptr, double eps = 1e-7);
 
 struct DACOptions {
   DACSchedule schedule = {};
   double lr = 1e-4;        // RMSprop; both released codes use 1e-3, a tenth measured better on Fashion-MNIST
   double rmsprop_alpha = 0.9;  // the squared-gradient smoothing of Keras' and TensorFlow's RMSprop
   data::Transform augment = nullptr;  // the training augmentation (none: the images as they are)
+  // Choose each batch's pairs from the label features of the un-augmented images (a forward
+  // pass without a graph, in training mode: batch statistics, as the released code's batch
+  // norms) and train on the augmented ones, as the authors' Keras code labels its pairs
+  // (github.com/vector-1127/DAC, MNIST/mnist.py); false: choose them from the augmented images'
+  // own label features (the TensorFlow re-implementation). Better on three Fashion-MNIST seeds
+  // (docs/algorithms/deepcluster_dac.md). No effect without `augment`.
+  bool pairs_from_clean = true;
   std::int64_t eval_batch_size = 512;
   // Data-parallel training: gathers every rank's label features of the batch (an all_gather;
   // tools/algorithms/dac.cpp sets it under mpirun), and the loss becomes dac_pair_loss_part.

@@ -46,6 +46,12 @@ std::vector<ParamSpec> params() {
     p.push_back(spec);
   }
   for (ParamSpec& spec : deep_runs::augmentation_params(1.0, true)) p.push_back(spec);
+  // clean: better on three Fashion-MNIST seeds (docs/algorithms/deepcluster_dac.md, 6 December 2026).
+  p.push_back({"pairs_from", ParamType::String, "clean",
+               "which label features choose a batch's pairs: clean (the un-augmented images', without a graph, as the "
+               "authors' Keras code labels its pairs) or augmented (the training images' own, as DAC-tensorflow)",
+               {"clean", "augmented"},
+               "augmented"});  // what runs recorded before 6 December 2026 did
   // lr 1e-4, a tenth of the released codes' 1e-3: better on each of three Fashion-MNIST seeds
   // (docs/algorithms/deepcluster_dac.md, "DAC: what was tried").
   for (ParamSpec& spec : deep_runs::training_params(46, 128, 1e-4, 0.0)) p.push_back(spec);
@@ -70,7 +76,8 @@ void run(RunContext& ctx) {
                      "most 1), got " + std::to_string(lambda0));
   deep_clustering::DACOptions options{.schedule = {.lambda0 = lambda0, .lambda_step = step},
                                       .lr = ctx.params.get_float("lr"),
-                                      .augment = deep_runs::augmentation(ctx)};
+                                      .augment = deep_runs::augmentation(ctx),
+                                      .pairs_from_clean = ctx.params.get_string("pairs_from") == "clean"};
   train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
   // Under mpirun: the network trains data-parallel, and every rank pairs its images with the
   // whole batch's label features (dac_pair_loss_part), so pairs across ranks are kept.

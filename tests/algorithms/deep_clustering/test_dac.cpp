@@ -147,6 +147,61 @@ TEST_CASE("dac_pair_loss_part: the ranks' parts give dac_pair_loss's value and g
   }
 }
 
+TEST_CASE("dac_pair_loss with a chooser: the pairs come from the chooser, the loss from the features") {
+  // Features: l_1 = (1, 0), l_2 = (0.6, 0.8), similarity 0.6. Chooser: (1, 0) and (0.96, 0.28),
+  // similarity 0.96, so with u = 0.9 the pair is "same" although the features' own 0.6 would
+  // leave it out: the loss is 2 (-log 0.6) over the 4 pairs.
+  const Tensor f = tensor({1.0, 0.0, 0.6, 0.8}, {2, 2}, kFloat64);
+  const Tensor chooser = tensor({1.0, 0.0, 0.96, 0.28}, {2, 2}, kFloat64);
+  PairSelection chosen;
+  CHECK(dac_pair_loss(f, chooser, 0.9, 0.2, &chosen).item<double>() ==
+        doctest::Approx(-2 * std::log(0.6) / 4).epsilon(1e-6));
+  CHECK(chosen.n_positive == 2);
+  CHECK(chosen.n_negative == 0);
+  CHECK(dac_pair_loss(f, 0.9, 0.2, &chosen).item<double>() < 1e-6);  // its own similarity: ignored
+  // A chooser that calls the pair "different" (similarity 0 < l = 0.5): 2 (-log 0.4) / 4.
+  const Tensor apart = tensor({1.0, 0.0, 0.0, 1.0}, {2, 2}, kFloat64);
+  CHECK(dac_pair_loss(f, apart, 0.9, 0.5).item<double>() == doctest::Approx(-2 * std::log(0.4) / 4).epsilon(1e-6));
+  CHECK(error_message([&] { dac_pair_loss(f, tensor({1.0, 0.0}, {1, 2}, kFloat64), 0.9, 0.5); })
+            .find("[1, 2]") != std::string::npos);
+
+  SUBCASE("no gradient flows into the chooser; float64 gradient check of the features") {
+    manual_seed(5);
+    const Tensor logits = randn({5, 3}, kFloat64);
+    const Tensor other = label_features(randn({5, 3}, kFloat64));
+    for (double v : values(other.matmul(other.t()))) {
+      REQUIRE(std::abs(v - 0.9) > 1e-3);
+      REQUIRE(std::abs(v - 0.6) > 1e-3);
+    }
+    Tensor chooser_logits = randn({5, 3}, kFloat64).requires_grad_(true);
+    dac_pair_loss(label_features(logits.clone().requires_grad_(true)), label_features(chooser_logits), 0.9, 0.6)
+        .backward();
+    CHECK(!chooser_logits.grad().defined());
+    cake::testing::gradcheck(
+        [&](const std::vector<Tensor>& in) { return dac_pair_loss(label_features(in[0]), other, 0.9, 0.6); },
+        {logits.clone().requires_grad_(true)});
+  }
+  SUBCASE("split over ranks, the parts give the whole batch's value and gradient") {
+    manual_seed(6);
+    const Tensor logits = randn({6, 3}, kFloat64) * 2.0;
+    const Tensor other = label_features(randn({6, 3}, kFloat64) * 2.0);
+    Tensor whole = logits.clone().requires_grad_(true);
+    const Tensor expected = dac_pair_loss(label_features(whole), other, 0.9, 0.6);
+    expected.backward();
+    Tensor x = logits.clone().requires_grad_(true);
+    const Tensor gathered = label_features(logits).detach();
+    double value = 0.0;
+    for (std::int64_t r = 0; r < 2; ++r) {
+      const Tensor part = dac_pair_loss_part(label_features(x.narrow(0, 3 * r, 3)), {.all = gathered, .offset = 3 * r, .ranks = 2},
+                                             {.all = other, .offset = 3 * r, .ranks = 2}, 0.9, 0.6);
+      value += part.item<double>() / 2.0;
+      (part / 2.0).backward();
+    }
+    CHECK(value == doctest::Approx(expected.item<double>()).epsilon(1e-12));
+    CHECK((x.grad() - whole.grad()).abs().max().item<double>() < 1e-12);
+  }
+}
+
 TEST_CASE("dac_pair_loss and label_features: known answers") {
   // l_1 = (1, 0), l_2 = (0.6, 0.8): similarity 0.6.
   const Tensor f = tensor({1.0, 0.0, 0.6, 0.8}, {2, 2}, kFloat64);
@@ -223,6 +278,26 @@ TEST_CASE("DAC: the stop rule ends training; the log has lambda, u, l and the pa
     CHECK(std::isnan(h.back().same_precision));
   else
     CHECK(h.back().same_precision == doctest::Approx(expected).epsilon(1e-12));
+}
+
+TEST_CASE("DAC with pairs from the clean images: the clean view chooses, the augmented view trains") {
+  const Images toy = half_images(32, 9);
+  // An augmentation that erases the images: chosen from the augmented view, every pair has the
+  // same label features (similarity 1, all "same"); chosen from the clean images, the pairs
+  // follow the two halves of the toy set, so some are "different".
+  auto erase = [](Tensor x) { return x * 0.0; };
+  auto first_epoch = [&](bool from_clean) {
+    manual_seed(10);
+    ConvNet net(tiny_net(2));
+    DAC dac(net, {.schedule = {.lambda_step = 0.1}, .augment = erase, .pairs_from_clean = from_clean},
+            {.epochs = 1, .batch_size = 16, .seed = 3});
+    dac.fit(toy.x, toy.labels);
+    return dac.history().at(0);
+  };
+  const DACEpoch augmented = first_epoch(false), clean = first_epoch(true);
+  CHECK(augmented.positive_fraction == doctest::Approx(1.0));
+  CHECK(clean.positive_fraction < 1.0);
+  CHECK(clean.selected_fraction > 0.0);
 }
 
 TEST_CASE("DAC: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit") {
