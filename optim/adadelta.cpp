@@ -16,12 +16,12 @@ static void check_options(const AdadeltaOptions& o) {
 }
 
 Adadelta::Adadelta(std::vector<Tensor> params, const AdadeltaOptions& options)
-    : Optimizer(std::move(params)), options(options) {
+    : OptimizerWithOptions(std::move(params)), options(options) {
   check_options(options);
 }
 
 Adadelta::Adadelta(std::vector<OptimizerParamGroup> groups, const AdadeltaOptions& options)
-    : Optimizer(std::move(groups)), options(options) {
+    : OptimizerWithOptions(std::move(groups)), options(options) {
   give_groups_options(options);
   for (std::size_t g = 0; g < param_groups().size(); ++g) check_options(group_options(g, options));
 }
@@ -51,30 +51,15 @@ void Adadelta::step() {
 }
 
 // The options as name/value pairs (state dicts), and back.
-static std::vector<std::pair<std::string, double>> values_of(const AdadeltaOptions& o) {
+Hyperparameters Adadelta::values_of(const AdadeltaOptions& o) {
   return {{"lr", o.lr}, {"rho", o.rho}, {"eps", o.eps}, {"weight_decay", o.weight_decay}};
 }
-template <class Lookup>
-static AdadeltaOptions options_from(const Lookup& value) {
+
+AdadeltaOptions Adadelta::options_from(const HyperparameterLookup& value, const AdadeltaOptions& /*current*/) {
   const AdadeltaOptions o{
       .lr = value("lr"), .rho = value("rho"), .eps = value("eps"), .weight_decay = value("weight_decay")};
   check_options(o);
   return o;
-}
-
-std::vector<std::pair<std::string, double>> Adadelta::hyperparameters() const { return values_of(options); }
-
-void Adadelta::set_hyperparameters(const std::map<std::string, double>& values) {
-  options = options_from([&](const char* key) { return hyperparameter(values, key); });
-}
-
-std::vector<std::pair<std::string, double>> Adadelta::group_hyperparameters(std::size_t g) const {
-  return values_of(group_options(g, options));
-}
-
-void Adadelta::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
-  param_groups()[g].options().as<AdadeltaOptions>() =
-      options_from([&](const char* key) { return hyperparameter(values, key); });
 }
 
 }  // namespace cake::optim

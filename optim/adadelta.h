@@ -25,23 +25,20 @@ struct AdadeltaOptions {
 //   p <- p - lr dx
 // The ratio of the two RMS values gives the step the units of p (section 3.2), so no global
 // learning rate is needed; eps starts the first steps off zero.
-class Adadelta : public Optimizer {
+class Adadelta : public OptimizerWithOptions<Adadelta, AdadeltaOptions> {
  public:
   explicit Adadelta(std::vector<Tensor> params, const AdadeltaOptions& options = {});
   // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
   explicit Adadelta(std::vector<OptimizerParamGroup> groups, const AdadeltaOptions& options = {});
   void step() override;
   std::string name() const override { return "Adadelta"; }
-  double lr() const override { return options.lr; }
-  void set_lr(double lr) override { options.lr = lr; }
 
   AdadeltaOptions options;
 
- protected:
-  std::vector<std::pair<std::string, double>> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
-  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
-  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+ private:
+  friend OptimizerWithOptions;  // reads the two below (optimizer.h)
+  static Hyperparameters values_of(const AdadeltaOptions& o);
+  static AdadeltaOptions options_from(const HyperparameterLookup& value, const AdadeltaOptions& current);
 };
 
 }  // namespace cake::optim

@@ -17,14 +17,14 @@ static void check_options(const AdagradOptions& o) {
 
 // As in PyTorch, the accumulator exists from construction, filled with its initial value.
 Adagrad::Adagrad(std::vector<Tensor> params, const AdagradOptions& options)
-    : Optimizer(std::move(params)), options(options) {
+    : OptimizerWithOptions(std::move(params)), options(options) {
   check_options(options);
   for (std::size_t i = 0; i < params_.size(); ++i)
     state_[i].tensors["sum"] = full_like(params_[i].detach(), options.initial_accumulator_value());
 }
 
 Adagrad::Adagrad(std::vector<OptimizerParamGroup> groups, const AdagradOptions& options)
-    : Optimizer(std::move(groups)), options(options) {
+    : OptimizerWithOptions(std::move(groups)), options(options) {
   give_groups_options(options);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const AdagradOptions& o = group_options(group_of(i), options);
@@ -53,39 +53,22 @@ void Adagrad::step() {
 }
 
 // The options as name/value pairs (state dicts), and back.
-static std::vector<std::pair<std::string, double>> values_of(const AdagradOptions& o) {
+Hyperparameters Adagrad::values_of(const AdagradOptions& o) {
   return {{"lr", o.lr()},
           {"lr_decay", o.lr_decay()},
           {"weight_decay", o.weight_decay()},
           {"initial_accumulator_value", o.initial_accumulator_value()},
           {"eps", o.eps()}};
 }
-template <class Lookup>
-static AdagradOptions options_from(const Lookup& value, [[maybe_unused]] const AdagradOptions& current) {
-  return AdagradOptions{.lr = value("lr"),
-                        .lr_decay = value("lr_decay"),
-                        .weight_decay = value("weight_decay"),
-                        .initial_accumulator_value = value("initial_accumulator_value"),
-                        .eps = value("eps")};
-}
 
-std::vector<std::pair<std::string, double>> Adagrad::hyperparameters() const { return values_of(options); }
-
-void Adagrad::set_hyperparameters(const std::map<std::string, double>& values) {
-  const AdagradOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, options);
+AdagradOptions Adagrad::options_from(const HyperparameterLookup& value, const AdagradOptions& /*current*/) {
+  const AdagradOptions o{.lr = value("lr"),
+                         .lr_decay = value("lr_decay"),
+                         .weight_decay = value("weight_decay"),
+                         .initial_accumulator_value = value("initial_accumulator_value"),
+                         .eps = value("eps")};
   check_options(o);
-  options = o;
-}
-
-std::vector<std::pair<std::string, double>> Adagrad::group_hyperparameters(std::size_t g) const {
-  return values_of(group_options(g, options));
-}
-
-void Adagrad::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
-  AdagradOptions& current = param_groups()[g].options().as<AdagradOptions>();
-  const AdagradOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, current);
-  check_options(o);
-  current = o;
+  return o;
 }
 
 }  // namespace cake::optim

@@ -23,23 +23,20 @@ struct AdagradOptions {
 //   s <- s + g^2
 //   p <- p - lr_t g / (sqrt(s) + eps)
 // Each coordinate's step shrinks with its own gradient history.
-class Adagrad : public Optimizer {
+class Adagrad : public OptimizerWithOptions<Adagrad, AdagradOptions> {
  public:
   explicit Adagrad(std::vector<Tensor> params, const AdagradOptions& options = {});
   // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
   explicit Adagrad(std::vector<OptimizerParamGroup> groups, const AdagradOptions& options = {});
   void step() override;
   std::string name() const override { return "Adagrad"; }
-  double lr() const override { return options.lr; }
-  void set_lr(double lr) override { options.lr = lr; }
 
   AdagradOptions options;
 
- protected:
-  std::vector<std::pair<std::string, double>> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
-  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
-  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+ private:
+  friend OptimizerWithOptions;  // reads the two below (optimizer.h)
+  static Hyperparameters values_of(const AdagradOptions& o);
+  static AdagradOptions options_from(const HyperparameterLookup& value, const AdagradOptions& current);
 };
 
 }  // namespace cake::optim

@@ -171,13 +171,14 @@ void adam_step(std::vector<Tensor>& params, std::vector<ParamState>& states, std
 }
 
 // The options as name/value pairs (state dicts), and back; Adam and AdamW have the same fields.
+// `fused` and `capturable` say how to run, not what to compute: they are not saved.
 template <class Options>
-std::vector<std::pair<std::string, double>> adam_hyperparameters(const Options& o) {
+Hyperparameters adam_hyperparameters(const Options& o) {
   return {{"lr", o.lr},   {"beta1", o.betas().first},     {"beta2", o.betas().second},
           {"eps", o.eps}, {"weight_decay", o.weight_decay}, {"amsgrad", o.amsgrad ? 1.0 : 0.0}};
 }
-template <class Options, class Lookup>
-Options adam_options_from(const Lookup& value, const Options& current) {
+template <class Options>
+Options adam_options_from(const HyperparameterLookup& value, const Options& current) {
   return Options{.lr = value("lr"),
                  .betas = {value("beta1"), value("beta2")},
                  .eps = value("eps"),
@@ -196,12 +197,13 @@ static AdamSettings settings_of(const AdamOptions& o) {
           /*decoupled=*/false, o.capturable};
 }
 
-Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : Optimizer(std::move(params)), options(options) {
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
+    : OptimizerWithOptions(std::move(params)), options(options) {
   check_settings("Adam", settings_of(options));
 }
 
 Adam::Adam(std::vector<OptimizerParamGroup> groups, const AdamOptions& options)
-    : Optimizer(std::move(groups)), options(options) {
+    : OptimizerWithOptions(std::move(groups)), options(options) {
   give_groups_options(options);
   for (std::size_t g = 0; g < param_groups().size(); ++g) check_settings("Adam", settings_of(group_options(g, options)));
 }
@@ -213,23 +215,12 @@ void Adam::step() {
   }
 }
 
-std::vector<std::pair<std::string, double>> Adam::hyperparameters() const { return adam_hyperparameters(options); }
+Hyperparameters Adam::values_of(const AdamOptions& o) { return adam_hyperparameters(o); }
 
-void Adam::set_hyperparameters(const std::map<std::string, double>& values) {
-  const AdamOptions o = adam_options_from([&](const char* key) { return hyperparameter(values, key); }, options);
+AdamOptions Adam::options_from(const HyperparameterLookup& value, const AdamOptions& current) {
+  const AdamOptions o = adam_options_from(value, current);
   check_settings("Adam", settings_of(o));
-  options = o;
-}
-
-std::vector<std::pair<std::string, double>> Adam::group_hyperparameters(std::size_t g) const {
-  return adam_hyperparameters(group_options(g, options));
-}
-
-void Adam::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
-  AdamOptions& current = param_groups()[g].options().as<AdamOptions>();
-  const AdamOptions o = adam_options_from([&](const char* key) { return hyperparameter(values, key); }, current);
-  check_settings("Adam", settings_of(o));
-  current = o;
+  return o;
 }
 
 // ---- AdamW -----------------------------------------------------------------------------------
@@ -240,12 +231,12 @@ static AdamSettings settings_of(const AdamWOptions& o) {
 }
 
 AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
-    : Optimizer(std::move(params)), options(options) {
+    : OptimizerWithOptions(std::move(params)), options(options) {
   check_settings("AdamW", settings_of(options));
 }
 
 AdamW::AdamW(std::vector<OptimizerParamGroup> groups, const AdamWOptions& options)
-    : Optimizer(std::move(groups)), options(options) {
+    : OptimizerWithOptions(std::move(groups)), options(options) {
   give_groups_options(options);
   for (std::size_t g = 0; g < param_groups().size(); ++g) check_settings("AdamW", settings_of(group_options(g, options)));
 }
@@ -257,23 +248,12 @@ void AdamW::step() {
   }
 }
 
-std::vector<std::pair<std::string, double>> AdamW::hyperparameters() const { return adam_hyperparameters(options); }
+Hyperparameters AdamW::values_of(const AdamWOptions& o) { return adam_hyperparameters(o); }
 
-void AdamW::set_hyperparameters(const std::map<std::string, double>& values) {
-  const AdamWOptions o = adam_options_from([&](const char* key) { return hyperparameter(values, key); }, options);
+AdamWOptions AdamW::options_from(const HyperparameterLookup& value, const AdamWOptions& current) {
+  const AdamWOptions o = adam_options_from(value, current);
   check_settings("AdamW", settings_of(o));
-  options = o;
-}
-
-std::vector<std::pair<std::string, double>> AdamW::group_hyperparameters(std::size_t g) const {
-  return adam_hyperparameters(group_options(g, options));
-}
-
-void AdamW::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
-  AdamWOptions& current = param_groups()[g].options().as<AdamWOptions>();
-  const AdamWOptions o = adam_options_from([&](const char* key) { return hyperparameter(values, key); }, current);
-  check_settings("AdamW", settings_of(o));
-  current = o;
+  return o;
 }
 
 }  // namespace cake::optim

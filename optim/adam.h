@@ -59,44 +59,38 @@ struct AdamWOptions {
 //   v_max <- max(v_max, v)                           (AMSGrad: "max_exp_avg_sq")
 //   p <- p - lr / (1 - beta1^t) * m / (sqrt(v or v_max) / sqrt(1 - beta2^t) + eps)
 // The bias corrections undo the zero start of m and v (Kingma & Ba, section 3).
-class Adam : public Optimizer {
+class Adam : public OptimizerWithOptions<Adam, AdamOptions> {
  public:
   explicit Adam(std::vector<Tensor> params, const AdamOptions& options = {});
   // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
   explicit Adam(std::vector<OptimizerParamGroup> groups, const AdamOptions& options = {});
   void step() override;
   std::string name() const override { return "Adam"; }
-  double lr() const override { return options.lr; }
-  void set_lr(double lr) override { options.lr = lr; }
 
   AdamOptions options;
 
- protected:
-  std::vector<std::pair<std::string, double>> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
-  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
-  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+ private:
+  friend OptimizerWithOptions;  // reads the two below (optimizer.h)
+  static Hyperparameters values_of(const AdamOptions& o);
+  static AdamOptions options_from(const HyperparameterLookup& value, const AdamOptions& current);
 };
 
 // Adam with decoupled weight decay: p <- p (1 - lr weight_decay) first, then the Adam step
 // on the raw gradient. Unlike L2, the decay is not rescaled by the adaptive denominator.
-class AdamW : public Optimizer {
+class AdamW : public OptimizerWithOptions<AdamW, AdamWOptions> {
  public:
   explicit AdamW(std::vector<Tensor> params, const AdamWOptions& options = {});
   // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
   explicit AdamW(std::vector<OptimizerParamGroup> groups, const AdamWOptions& options = {});
   void step() override;
   std::string name() const override { return "AdamW"; }
-  double lr() const override { return options.lr; }
-  void set_lr(double lr) override { options.lr = lr; }
 
   AdamWOptions options;
 
- protected:
-  std::vector<std::pair<std::string, double>> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
-  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
-  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+ private:
+  friend OptimizerWithOptions;  // reads the two below (optimizer.h)
+  static Hyperparameters values_of(const AdamWOptions& o);
+  static AdamWOptions options_from(const HyperparameterLookup& value, const AdamWOptions& current);
 };
 
 }  // namespace cake::optim

@@ -15,12 +15,12 @@ static void check_options(const AdamaxOptions& o) {
 }
 
 Adamax::Adamax(std::vector<Tensor> params, const AdamaxOptions& options)
-    : Optimizer(std::move(params)), options(options) {
+    : OptimizerWithOptions(std::move(params)), options(options) {
   check_options(options);
 }
 
 Adamax::Adamax(std::vector<OptimizerParamGroup> groups, const AdamaxOptions& options)
-    : Optimizer(std::move(groups)), options(options) {
+    : OptimizerWithOptions(std::move(groups)), options(options) {
   give_groups_options(options);
   for (std::size_t g = 0; g < param_groups().size(); ++g) check_options(group_options(g, options));
 }
@@ -48,33 +48,18 @@ void Adamax::step() {
 }
 
 // The options as name/value pairs (state dicts), and back.
-static std::vector<std::pair<std::string, double>> values_of(const AdamaxOptions& o) {
+Hyperparameters Adamax::values_of(const AdamaxOptions& o) {
   return {{"lr", o.lr}, {"beta1", o.betas().first}, {"beta2", o.betas().second}, {"eps", o.eps},
           {"weight_decay", o.weight_decay}};
 }
-template <class Lookup>
-static AdamaxOptions options_from(const Lookup& value) {
+
+AdamaxOptions Adamax::options_from(const HyperparameterLookup& value, const AdamaxOptions& /*current*/) {
   const AdamaxOptions o{.lr = value("lr"),
                         .betas = {value("beta1"), value("beta2")},
                         .eps = value("eps"),
                         .weight_decay = value("weight_decay")};
   check_options(o);
   return o;
-}
-
-std::vector<std::pair<std::string, double>> Adamax::hyperparameters() const { return values_of(options); }
-
-void Adamax::set_hyperparameters(const std::map<std::string, double>& values) {
-  options = options_from([&](const char* key) { return hyperparameter(values, key); });
-}
-
-std::vector<std::pair<std::string, double>> Adamax::group_hyperparameters(std::size_t g) const {
-  return values_of(group_options(g, options));
-}
-
-void Adamax::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
-  param_groups()[g].options().as<AdamaxOptions>() =
-      options_from([&](const char* key) { return hyperparameter(values, key); });
 }
 
 }  // namespace cake::optim

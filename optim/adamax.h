@@ -28,23 +28,20 @@ struct AdamaxOptions {
 //   p <- p - lr / (1 - beta1^t) * m / u
 // As L^p norms of the past gradients with p -> infinity, u needs no bias correction (section
 // 7.1); eps sits inside the max, as in PyTorch, so u is never zero.
-class Adamax : public Optimizer {
+class Adamax : public OptimizerWithOptions<Adamax, AdamaxOptions> {
  public:
   explicit Adamax(std::vector<Tensor> params, const AdamaxOptions& options = {});
   // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
   explicit Adamax(std::vector<OptimizerParamGroup> groups, const AdamaxOptions& options = {});
   void step() override;
   std::string name() const override { return "Adamax"; }
-  double lr() const override { return options.lr; }
-  void set_lr(double lr) override { options.lr = lr; }
 
   AdamaxOptions options;
 
- protected:
-  std::vector<std::pair<std::string, double>> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
-  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
-  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+ private:
+  friend OptimizerWithOptions;  // reads the two below (optimizer.h)
+  static Hyperparameters values_of(const AdamaxOptions& o);
+  static AdamaxOptions options_from(const HyperparameterLookup& value, const AdamaxOptions& current);
 };
 
 }  // namespace cake::optim

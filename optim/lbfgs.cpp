@@ -182,13 +182,13 @@ static void check_params(const std::vector<Tensor>& params) {
 }
 
 LBFGS::LBFGS(std::vector<Tensor> params, const LBFGSOptions& options)
-    : Optimizer(std::move(params)), options(with_max_eval(options)) {
+    : OptimizerWithOptions(std::move(params)), options(with_max_eval(options)) {
   check_options(this->options);
   check_params(params_);
 }
 
 LBFGS::LBFGS(std::vector<OptimizerParamGroup> groups, const LBFGSOptions& options)
-    : Optimizer(std::move(groups)), options(with_max_eval(options)) {
+    : OptimizerWithOptions(std::move(groups)), options(with_max_eval(options)) {
   CAKE_CHECK(param_groups().size() == 1, "LBFGS doesn't support per-parameter options (parameter groups): it got ",
              param_groups().size(), " groups; pass all parameters in one group, as PyTorch requires");
   if (param_groups()[0].has_options())
@@ -199,7 +199,7 @@ LBFGS::LBFGS(std::vector<OptimizerParamGroup> groups, const LBFGSOptions& option
 }
 
 // The options as name/value pairs (state dicts), and back; the line search as a flag.
-static std::vector<std::pair<std::string, double>> values_of(const LBFGSOptions& o) {
+Hyperparameters LBFGS::values_of(const LBFGSOptions& o) {
   return {{"lr", o.lr()},
           {"max_iter", static_cast<double>(o.max_iter())},
           {"max_eval", static_cast<double>(o.max_eval().value())},
@@ -208,8 +208,7 @@ static std::vector<std::pair<std::string, double>> values_of(const LBFGSOptions&
           {"history_size", static_cast<double>(o.history_size())},
           {"strong_wolfe", o.line_search_fn().has_value() ? 1.0 : 0.0}};
 }
-template <class Lookup>
-static LBFGSOptions options_from(const Lookup& value) {
+LBFGSOptions LBFGS::options_from(const HyperparameterLookup& value, const LBFGSOptions& /*current*/) {
   auto count = [&](const char* key) { return static_cast<std::int64_t>(value(key)); };
   LBFGSOptions o{.lr = value("lr"),
                  .max_iter = count("max_iter"),
@@ -220,21 +219,6 @@ static LBFGSOptions options_from(const Lookup& value) {
   if (value("strong_wolfe") != 0.0) o.line_search_fn = std::string("strong_wolfe");
   check_options(o);
   return o;
-}
-
-std::vector<std::pair<std::string, double>> LBFGS::hyperparameters() const { return values_of(options); }
-
-void LBFGS::set_hyperparameters(const std::map<std::string, double>& values) {
-  options = options_from([&](const char* key) { return hyperparameter(values, key); });
-}
-
-std::vector<std::pair<std::string, double>> LBFGS::group_hyperparameters(std::size_t g) const {
-  return values_of(group_options(g, options));
-}
-
-void LBFGS::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
-  param_groups()[g].options().as<LBFGSOptions>() =
-      options_from([&](const char* key) { return hyperparameter(values, key); });
 }
 
 // ---- the flat parameter vector -----------------------------------------------------------------

@@ -59,7 +59,7 @@ struct LBFGSState {
   double prev_loss = 0.0;       // ... and the loss there
 };
 
-class LBFGS : public Optimizer {
+class LBFGS : public OptimizerWithOptions<LBFGS, LBFGSOptions> {
  public:
   explicit LBFGS(std::vector<Tensor> params, const LBFGSOptions& options = {});
   // One group only (as PyTorch); the constructor refuses more.
@@ -73,8 +73,6 @@ class LBFGS : public Optimizer {
   void step() override;
 
   std::string name() const override { return "LBFGS"; }
-  double lr() const override { return options.lr; }
-  void set_lr(double lr) override { options.lr = lr; }
 
   // The search state and history (see LBFGSState), saved by state_dict() under "lbfgs.*".
   const LBFGSState& lbfgs_state() const { return search_; }
@@ -83,13 +81,11 @@ class LBFGS : public Optimizer {
 
   LBFGSOptions options;
 
- protected:
-  std::vector<std::pair<std::string, double>> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
-  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
-  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
-
  private:
+  friend OptimizerWithOptions;  // reads the two below (optimizer.h)
+  static Hyperparameters values_of(const LBFGSOptions& o);
+  static LBFGSOptions options_from(const HyperparameterLookup& value, const LBFGSOptions& current);
+
   const LBFGSOptions& active_options() const { return group_options(0, options); }
   // The parameters as one flat vector: the gradient, and the update x <- x + step_size update.
   Tensor gather_flat_grad() const;

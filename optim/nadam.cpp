@@ -16,12 +16,13 @@ static void check_options(const NAdamOptions& o) {
   CAKE_CHECK(o.momentum_decay() >= 0.0, "NAdam: momentum_decay must be non-negative, got ", o.momentum_decay());
 }
 
-NAdam::NAdam(std::vector<Tensor> params, const NAdamOptions& options) : Optimizer(std::move(params)), options(options) {
+NAdam::NAdam(std::vector<Tensor> params, const NAdamOptions& options)
+    : OptimizerWithOptions(std::move(params)), options(options) {
   check_options(options);
 }
 
 NAdam::NAdam(std::vector<OptimizerParamGroup> groups, const NAdamOptions& options)
-    : Optimizer(std::move(groups)), options(options) {
+    : OptimizerWithOptions(std::move(groups)), options(options) {
   give_groups_options(options);
   for (std::size_t g = 0; g < param_groups().size(); ++g) check_options(group_options(g, options));
 }
@@ -64,12 +65,12 @@ void NAdam::step() {
 }
 
 // The options as name/value pairs (state dicts), and back.
-static std::vector<std::pair<std::string, double>> values_of(const NAdamOptions& o) {
+Hyperparameters NAdam::values_of(const NAdamOptions& o) {
   return {{"lr", o.lr},   {"beta1", o.betas().first},        {"beta2", o.betas().second},
           {"eps", o.eps}, {"weight_decay", o.weight_decay}, {"momentum_decay", o.momentum_decay}};
 }
-template <class Lookup>
-static NAdamOptions options_from(const Lookup& value) {
+
+NAdamOptions NAdam::options_from(const HyperparameterLookup& value, const NAdamOptions& /*current*/) {
   const NAdamOptions o{.lr = value("lr"),
                        .betas = {value("beta1"), value("beta2")},
                        .eps = value("eps"),
@@ -77,21 +78,6 @@ static NAdamOptions options_from(const Lookup& value) {
                        .momentum_decay = value("momentum_decay")};
   check_options(o);
   return o;
-}
-
-std::vector<std::pair<std::string, double>> NAdam::hyperparameters() const { return values_of(options); }
-
-void NAdam::set_hyperparameters(const std::map<std::string, double>& values) {
-  options = options_from([&](const char* key) { return hyperparameter(values, key); });
-}
-
-std::vector<std::pair<std::string, double>> NAdam::group_hyperparameters(std::size_t g) const {
-  return values_of(group_options(g, options));
-}
-
-void NAdam::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
-  param_groups()[g].options().as<NAdamOptions>() =
-      options_from([&](const char* key) { return hyperparameter(values, key); });
 }
 
 }  // namespace cake::optim

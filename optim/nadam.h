@@ -36,23 +36,20 @@ struct NAdamOptions {
 // correction (mu_product mu_t mu_{t+1}), a bug fixed in PyTorch 2.0 (pytorch/pytorch#92699);
 // Cake follows the paper, PyTorch 2.x and 1.13's own foreach=True path. mu_product is kept in
 // double (PyTorch 1.13 keeps it in a tensor of the default dtype, float32 unless changed).
-class NAdam : public Optimizer {
+class NAdam : public OptimizerWithOptions<NAdam, NAdamOptions> {
  public:
   explicit NAdam(std::vector<Tensor> params, const NAdamOptions& options = {});
   // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
   explicit NAdam(std::vector<OptimizerParamGroup> groups, const NAdamOptions& options = {});
   void step() override;
   std::string name() const override { return "NAdam"; }
-  double lr() const override { return options.lr; }
-  void set_lr(double lr) override { options.lr = lr; }
 
   NAdamOptions options;
 
- protected:
-  std::vector<std::pair<std::string, double>> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
-  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
-  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+ private:
+  friend OptimizerWithOptions;  // reads the two below (optimizer.h)
+  static Hyperparameters values_of(const NAdamOptions& o);
+  static NAdamOptions options_from(const HyperparameterLookup& value, const NAdamOptions& current);
 };
 
 }  // namespace cake::optim

@@ -115,7 +115,7 @@ std::optional<double>& Optimizer::group_initial_lr(std::size_t g) {
   return g == 0 ? initial_lr : param_groups_[g].initial_lr;
 }
 
-std::vector<std::pair<std::string, double>> Optimizer::group_hyperparameters(std::size_t g) const {
+Hyperparameters Optimizer::group_hyperparameters(std::size_t g) const {
   CAKE_CHECK(!param_groups_[g].has_options(), name(), " does not support parameter groups with options of their own");
   return hyperparameters();
 }

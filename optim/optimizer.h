@@ -122,6 +122,12 @@ class OptimizerParamGroup {
   std::optional<OptimizerOptions> options_;
 };
 
+// An optimiser's options as name/value pairs (flags as 0 or 1): state_dict() saves each as
+// "hp.<name>".
+using Hyperparameters = std::vector<std::pair<std::string, double>>;
+// Reads one saved hyperparameter by name; a missing one is an error that names the optimiser.
+using HyperparameterLookup = std::function<double(const char*)>;
+
 class Optimizer {
  public:
   explicit Optimizer(std::vector<Tensor> params);
@@ -178,12 +184,13 @@ class Optimizer {
   virtual void load_state_dict(const SafetensorsFile& state, const std::string& source = "state dict");
 
  protected:
-  // Name/value pairs of the options (flags as 0 or 1), for state_dict() and its inverse.
-  virtual std::vector<std::pair<std::string, double>> hyperparameters() const = 0;
+  // The options as name/value pairs, for state_dict() and its inverse (OptimizerWithOptions
+  // below writes all four for Cake's optimisers).
+  virtual Hyperparameters hyperparameters() const = 0;
   virtual void set_hyperparameters(const std::map<std::string, double>& values) = 0;
   // The same for the options of group g (the defaults' for a group without options); an
   // optimiser that supports groups overrides both.
-  virtual std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const;
+  virtual Hyperparameters group_hyperparameters(std::size_t g) const;
   virtual void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values);
   // A copy of the defaults for each group without options (called by a subclass constructor
   // that takes groups); an error names a group whose options are of another optimiser's type.
@@ -221,6 +228,53 @@ class Optimizer {
   std::vector<OptimizerParamGroup> param_groups_;
   std::vector<std::size_t> group_offsets_{0};       // group g: params_[offsets[g], offsets[g + 1])
   std::function<OptimizerOptions()> defaults_factory_;  // set by give_groups_options
+};
+
+// The base of Cake's optimisers, between them and Optimizer: it reads and writes an optimiser's
+// options struct for Optimizer (the lr, and the options in state dicts: the optimiser's own and
+// each group's), written once here rather than again in every optimiser, so that each says only
+// what is its own: how its options map to named values. An optimiser passes itself (CRTP) and
+// declares the two functions this base calls:
+//
+//   class Adamax : public OptimizerWithOptions<Adamax, AdamaxOptions> {
+//    public:
+//     ...
+//     AdamaxOptions options;  // the options; with groups, the defaults of groups without their own
+//    private:
+//     friend OptimizerWithOptions;
+//     static Hyperparameters values_of(const AdamaxOptions& o);  // {{"lr", o.lr}, ...}
+//     static AdamaxOptions options_from(const HyperparameterLookup& value, const AdamaxOptions& current);
+//   };
+//
+// options_from is the inverse of values_of: the options with each saved value (value("lr")),
+// checked as the constructor checks them. `current` (the options being replaced) supplies what
+// a state dict does not save: settings for how to run, such as Adam's `fused`.
+template <class Derived, class Options>
+class OptimizerWithOptions : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+  double lr() const override { return self().options.lr; }
+  void set_lr(double lr) override { self().options.lr = lr; }
+
+ protected:
+  Hyperparameters hyperparameters() const override { return Derived::values_of(self().options); }
+  void set_hyperparameters(const std::map<std::string, double>& values) override {
+    self().options = Derived::options_from(lookup(values), self().options);
+  }
+  Hyperparameters group_hyperparameters(std::size_t g) const override {
+    return Derived::values_of(group_options(g, self().options));
+  }
+  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override {
+    Options& current = param_groups()[g].options().template as<Options>();
+    current = Derived::options_from(lookup(values), current);
+  }
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+  HyperparameterLookup lookup(const std::map<std::string, double>& values) const {
+    return [this, &values](const char* name) { return hyperparameter(values, name); };
+  }
 };
 
 }  // namespace cake::optim

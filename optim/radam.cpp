@@ -16,12 +16,13 @@ static void check_options(const RAdamOptions& o) {
   detail::check_adam_family_options("RAdam", o.lr, o.betas().first, o.betas().second, o.eps, o.weight_decay);
 }
 
-RAdam::RAdam(std::vector<Tensor> params, const RAdamOptions& options) : Optimizer(std::move(params)), options(options) {
+RAdam::RAdam(std::vector<Tensor> params, const RAdamOptions& options)
+    : OptimizerWithOptions(std::move(params)), options(options) {
   check_options(options);
 }
 
 RAdam::RAdam(std::vector<OptimizerParamGroup> groups, const RAdamOptions& options)
-    : Optimizer(std::move(groups)), options(options) {
+    : OptimizerWithOptions(std::move(groups)), options(options) {
   give_groups_options(options);
   for (std::size_t g = 0; g < param_groups().size(); ++g) check_options(group_options(g, options));
 }
@@ -66,33 +67,18 @@ void RAdam::step() {
 }
 
 // The options as name/value pairs (state dicts), and back.
-static std::vector<std::pair<std::string, double>> values_of(const RAdamOptions& o) {
+Hyperparameters RAdam::values_of(const RAdamOptions& o) {
   return {{"lr", o.lr}, {"beta1", o.betas().first}, {"beta2", o.betas().second}, {"eps", o.eps},
           {"weight_decay", o.weight_decay}};
 }
-template <class Lookup>
-static RAdamOptions options_from(const Lookup& value) {
+
+RAdamOptions RAdam::options_from(const HyperparameterLookup& value, const RAdamOptions& /*current*/) {
   const RAdamOptions o{.lr = value("lr"),
                        .betas = {value("beta1"), value("beta2")},
                        .eps = value("eps"),
                        .weight_decay = value("weight_decay")};
   check_options(o);
   return o;
-}
-
-std::vector<std::pair<std::string, double>> RAdam::hyperparameters() const { return values_of(options); }
-
-void RAdam::set_hyperparameters(const std::map<std::string, double>& values) {
-  options = options_from([&](const char* key) { return hyperparameter(values, key); });
-}
-
-std::vector<std::pair<std::string, double>> RAdam::group_hyperparameters(std::size_t g) const {
-  return values_of(group_options(g, options));
-}
-
-void RAdam::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
-  param_groups()[g].options().as<RAdamOptions>() =
-      options_from([&](const char* key) { return hyperparameter(values, key); });
 }
 
 }  // namespace cake::optim

@@ -32,23 +32,20 @@ struct RAdamOptions {
 // (section 4); with few samples the variance of 1 / sqrt(v) is too large or undefined, and r_t
 // scales the adaptive step to the variance it has at convergence. The paper switches on
 // at rho_t > 4; PyTorch, and so Cake, at rho_t > 5.
-class RAdam : public Optimizer {
+class RAdam : public OptimizerWithOptions<RAdam, RAdamOptions> {
  public:
   explicit RAdam(std::vector<Tensor> params, const RAdamOptions& options = {});
   // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
   explicit RAdam(std::vector<OptimizerParamGroup> groups, const RAdamOptions& options = {});
   void step() override;
   std::string name() const override { return "RAdam"; }
-  double lr() const override { return options.lr; }
-  void set_lr(double lr) override { options.lr = lr; }
 
   RAdamOptions options;
 
- protected:
-  std::vector<std::pair<std::string, double>> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
-  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
-  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+ private:
+  friend OptimizerWithOptions;  // reads the two below (optimizer.h)
+  static Hyperparameters values_of(const RAdamOptions& o);
+  static RAdamOptions options_from(const HyperparameterLookup& value, const RAdamOptions& current);
 };
 
 }  // namespace cake::optim

@@ -15,12 +15,12 @@ static void check_options(const RMSpropOptions& o) {
 }
 
 RMSprop::RMSprop(std::vector<Tensor> params, const RMSpropOptions& options)
-    : Optimizer(std::move(params)), options(options) {
+    : OptimizerWithOptions(std::move(params)), options(options) {
   check_options(options);
 }
 
 RMSprop::RMSprop(std::vector<OptimizerParamGroup> groups, const RMSpropOptions& options)
-    : Optimizer(std::move(groups)), options(options) {
+    : OptimizerWithOptions(std::move(groups)), options(options) {
   give_groups_options(options);
   for (std::size_t g = 0; g < param_groups().size(); ++g) check_options(group_options(g, options));
 }
@@ -61,7 +61,7 @@ void RMSprop::step() {
 }
 
 // The options as name/value pairs (state dicts), and back.
-static std::vector<std::pair<std::string, double>> values_of(const RMSpropOptions& o) {
+Hyperparameters RMSprop::values_of(const RMSpropOptions& o) {
   return {{"lr", o.lr()},
           {"alpha", o.alpha()},
           {"eps", o.eps()},
@@ -69,33 +69,16 @@ static std::vector<std::pair<std::string, double>> values_of(const RMSpropOption
           {"momentum", o.momentum()},
           {"centered", o.centered() ? 1.0 : 0.0}};
 }
-template <class Lookup>
-static RMSpropOptions options_from(const Lookup& value, [[maybe_unused]] const RMSpropOptions& current) {
-  return RMSpropOptions{.lr = value("lr"),
-                        .alpha = value("alpha"),
-                        .eps = value("eps"),
-                        .weight_decay = value("weight_decay"),
-                        .momentum = value("momentum"),
-                        .centered = value("centered") != 0.0};
-}
 
-std::vector<std::pair<std::string, double>> RMSprop::hyperparameters() const { return values_of(options); }
-
-void RMSprop::set_hyperparameters(const std::map<std::string, double>& values) {
-  const RMSpropOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, options);
+RMSpropOptions RMSprop::options_from(const HyperparameterLookup& value, const RMSpropOptions& /*current*/) {
+  const RMSpropOptions o{.lr = value("lr"),
+                         .alpha = value("alpha"),
+                         .eps = value("eps"),
+                         .weight_decay = value("weight_decay"),
+                         .momentum = value("momentum"),
+                         .centered = value("centered") != 0.0};
   check_options(o);
-  options = o;
-}
-
-std::vector<std::pair<std::string, double>> RMSprop::group_hyperparameters(std::size_t g) const {
-  return values_of(group_options(g, options));
-}
-
-void RMSprop::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
-  RMSpropOptions& current = param_groups()[g].options().as<RMSpropOptions>();
-  const RMSpropOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, current);
-  check_options(o);
-  current = o;
+  return o;
 }
 
 }  // namespace cake::optim

@@ -26,23 +26,20 @@ struct RMSpropOptions {
 //                                           d = sqrt(v) + eps               (otherwise)
 //   b <- momentum b + g / d,  p <- p - lr b      (momentum > 0)
 //   p <- p - lr g / d                            (otherwise)
-class RMSprop : public Optimizer {
+class RMSprop : public OptimizerWithOptions<RMSprop, RMSpropOptions> {
  public:
   explicit RMSprop(std::vector<Tensor> params, const RMSpropOptions& options = {});
   // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
   explicit RMSprop(std::vector<OptimizerParamGroup> groups, const RMSpropOptions& options = {});
   void step() override;
   std::string name() const override { return "RMSprop"; }
-  double lr() const override { return options.lr; }
-  void set_lr(double lr) override { options.lr = lr; }
 
   RMSpropOptions options;
 
- protected:
-  std::vector<std::pair<std::string, double>> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
-  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
-  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+ private:
+  friend OptimizerWithOptions;  // reads the two below (optimizer.h)
+  static Hyperparameters values_of(const RMSpropOptions& o);
+  static RMSpropOptions options_from(const HyperparameterLookup& value, const RMSpropOptions& current);
 };
 
 }  // namespace cake::optim

@@ -18,12 +18,13 @@ static void check_options(const SGDOptions& o) {
              o.dampening());
 }
 
-SGD::SGD(std::vector<Tensor> params, const SGDOptions& options) : Optimizer(std::move(params)), options(options) {
+SGD::SGD(std::vector<Tensor> params, const SGDOptions& options)
+    : OptimizerWithOptions(std::move(params)), options(options) {
   check_options(options);
 }
 
 SGD::SGD(std::vector<OptimizerParamGroup> groups, const SGDOptions& options)
-    : Optimizer(std::move(groups)), options(options) {
+    : OptimizerWithOptions(std::move(groups)), options(options) {
   give_groups_options(options);
   for (std::size_t g = 0; g < param_groups().size(); ++g) check_options(group_options(g, options));
 }
@@ -69,41 +70,24 @@ void SGD::step() {
   }
 }
 
-// The options as name/value pairs (state dicts), and back.
-static std::vector<std::pair<std::string, double>> values_of(const SGDOptions& o) {
+// The options as name/value pairs (state dicts), and back; `fused` is not saved.
+Hyperparameters SGD::values_of(const SGDOptions& o) {
   return {{"lr", o.lr()},
           {"momentum", o.momentum()},
           {"dampening", o.dampening()},
           {"weight_decay", o.weight_decay()},
           {"nesterov", o.nesterov() ? 1.0 : 0.0}};
 }
-template <class Lookup>
-static SGDOptions options_from(const Lookup& value, [[maybe_unused]] const SGDOptions& current) {
-  return SGDOptions{.lr = value("lr"),
-                    .momentum = value("momentum"),
-                    .dampening = value("dampening"),
-                    .weight_decay = value("weight_decay"),
-                    .nesterov = value("nesterov") != 0.0,
-                    .fused = current.fused()};
-}
 
-std::vector<std::pair<std::string, double>> SGD::hyperparameters() const { return values_of(options); }
-
-void SGD::set_hyperparameters(const std::map<std::string, double>& values) {
-  const SGDOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, options);
+SGDOptions SGD::options_from(const HyperparameterLookup& value, const SGDOptions& current) {
+  const SGDOptions o{.lr = value("lr"),
+                     .momentum = value("momentum"),
+                     .dampening = value("dampening"),
+                     .weight_decay = value("weight_decay"),
+                     .nesterov = value("nesterov") != 0.0,
+                     .fused = current.fused()};
   check_options(o);
-  options = o;
-}
-
-std::vector<std::pair<std::string, double>> SGD::group_hyperparameters(std::size_t g) const {
-  return values_of(group_options(g, options));
-}
-
-void SGD::set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) {
-  SGDOptions& current = param_groups()[g].options().as<SGDOptions>();
-  const SGDOptions o = options_from([&](const char* key) { return hyperparameter(values, key); }, current);
-  check_options(o);
-  current = o;
+  return o;
 }
 
 }  // namespace cake::optim

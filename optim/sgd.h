@@ -27,23 +27,20 @@ struct SGDOptions {
 //   g <- g + momentum * b  (Nesterov)   or   g <- b
 //   p <- p - lr * g
 // (Sutskever et al. 2013 for the Nesterov form; PyTorch's documented algorithm.)
-class SGD : public Optimizer {
+class SGD : public OptimizerWithOptions<SGD, SGDOptions> {
  public:
   explicit SGD(std::vector<Tensor> params, const SGDOptions& options = {});
   // Parameter groups (optimizer.h); `options` are the defaults of groups without their own.
   explicit SGD(std::vector<OptimizerParamGroup> groups, const SGDOptions& options = {});
   void step() override;
   std::string name() const override { return "SGD"; }
-  double lr() const override { return options.lr; }
-  void set_lr(double lr) override { options.lr = lr; }
 
   SGDOptions options;
 
- protected:
-  std::vector<std::pair<std::string, double>> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
-  std::vector<std::pair<std::string, double>> group_hyperparameters(std::size_t g) const override;
-  void set_group_hyperparameters(std::size_t g, const std::map<std::string, double>& values) override;
+ private:
+  friend OptimizerWithOptions;  // reads the two below (optimizer.h)
+  static Hyperparameters values_of(const SGDOptions& o);
+  static SGDOptions options_from(const HyperparameterLookup& value, const SGDOptions& current);
 };
 
 }  // namespace cake::optim

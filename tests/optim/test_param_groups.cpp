@@ -204,3 +204,110 @@ TEST_CASE("a checkpoint keeps each group's options and state; a plain optimiser'
   CHECK(plain.state_dict().metadata.count("num_groups") == 0);
   CHECK_THROWS_WITH_AS(plain.load_state_dict(saved), doctest::Contains("parameters"), cake::Error);
 }
+
+// The hyperparameters a checkpoint holds under `prefix` ("hp." for the optimiser's options,
+// "group.<g>.hp." for group g's), as "name=text" in key order: the format of existing
+// checkpoints, pinned name for name and digit for digit.
+namespace {
+
+std::string saved_hyperparameters(const optim::Optimizer& opt, const std::string& prefix) {
+  std::string out;
+  for (const auto& [key, text] : opt.state_dict().metadata) {
+    if (key.rfind(prefix, 0) != 0) continue;
+    if (!out.empty()) out += ' ';
+    out += key.substr(prefix.size()) + "=" + text;
+  }
+  return out;
+}
+
+// An optimiser whose second group has options of its own saves both sets as `defaults_text` and
+// `group_text`, and an optimiser built with PyTorch's defaults reads them all back.
+template <class Optimizer, class Options>
+void check_saved_hyperparameters(const Options& defaults, const Options& second, const std::string& defaults_text,
+                                 const std::string& group_text) {
+  INFO(Optimizer({param({1.0})}, defaults).name());
+  Optimizer grouped({optim::OptimizerParamGroup({param({1.0, -2.0})}),
+                     optim::OptimizerParamGroup({param({0.5, 3.0})}, std::make_unique<Options>(second))},
+                    defaults);
+  CHECK(saved_hyperparameters(grouped, "hp.") == defaults_text);
+  CHECK(saved_hyperparameters(grouped, "group.0.hp.") == defaults_text);
+  CHECK(saved_hyperparameters(grouped, "group.1.hp.") == group_text);
+  Optimizer restored({optim::OptimizerParamGroup({param({1.0, -2.0})}),
+                      optim::OptimizerParamGroup({param({0.5, 3.0})}, std::make_unique<Options>())});
+  restored.load_state_dict(grouped.state_dict());
+  CHECK(saved_hyperparameters(restored, "hp.") == defaults_text);
+  CHECK(saved_hyperparameters(restored, "group.0.hp.") == defaults_text);
+  CHECK(saved_hyperparameters(restored, "group.1.hp.") == group_text);
+}
+
+}  // namespace
+
+TEST_CASE("every optimiser saves its own and each group's hyperparameters, and reads them back") {
+  using namespace optim;
+  check_saved_hyperparameters<SGD>(SGDOptions(0.1).momentum(0.9).nesterov(true),
+                                   SGDOptions(0.5).momentum(0.5).dampening(0.25).weight_decay(1e-4),
+                                   "dampening=0 lr=0.1 momentum=0.9 nesterov=1 weight_decay=0",
+                                   "dampening=0.25 lr=0.5 momentum=0.5 nesterov=0 weight_decay=1e-04");
+  check_saved_hyperparameters<Adam>(AdamOptions(1e-3).amsgrad(true), AdamOptions(0.02).betas({0.8, 0.9}).eps(1e-6),
+                                    "amsgrad=1 beta1=0.9 beta2=0.999 eps=1e-08 lr=0.001 weight_decay=0",
+                                    "amsgrad=0 beta1=0.8 beta2=0.9 eps=1e-06 lr=0.02 weight_decay=0");
+  check_saved_hyperparameters<AdamW>(AdamWOptions(3e-4), AdamWOptions(0.01).weight_decay(0.1).amsgrad(true),
+                                     "amsgrad=0 beta1=0.9 beta2=0.999 eps=1e-08 lr=3e-04 weight_decay=0.01",
+                                     "amsgrad=1 beta1=0.9 beta2=0.999 eps=1e-08 lr=0.01 weight_decay=0.1");
+  check_saved_hyperparameters<Adagrad>(
+      AdagradOptions(0.1).lr_decay(0.01), AdagradOptions(0.2).initial_accumulator_value(0.5).eps(1e-8),
+      "eps=1e-10 initial_accumulator_value=0 lr=0.1 lr_decay=0.01 weight_decay=0",
+      "eps=1e-08 initial_accumulator_value=0.5 lr=0.2 lr_decay=0 weight_decay=0");
+  check_saved_hyperparameters<RMSprop>(RMSpropOptions(0.01).centered(true),
+                                       RMSpropOptions(0.05).alpha(0.9).momentum(0.5),
+                                       "alpha=0.99 centered=1 eps=1e-08 lr=0.01 momentum=0 weight_decay=0",
+                                       "alpha=0.9 centered=0 eps=1e-08 lr=0.05 momentum=0.5 weight_decay=0");
+  check_saved_hyperparameters<Adamax>(AdamaxOptions(0.01), AdamaxOptions(0.05).weight_decay(0.1),
+                                      "beta1=0.9 beta2=0.999 eps=1e-08 lr=0.01 weight_decay=0",
+                                      "beta1=0.9 beta2=0.999 eps=1e-08 lr=0.05 weight_decay=0.1");
+  check_saved_hyperparameters<NAdam>(NAdamOptions(0.01), NAdamOptions(0.05).momentum_decay(0.01),
+                                     "beta1=0.9 beta2=0.999 eps=1e-08 lr=0.01 momentum_decay=0.004 weight_decay=0",
+                                     "beta1=0.9 beta2=0.999 eps=1e-08 lr=0.05 momentum_decay=0.01 weight_decay=0");
+  check_saved_hyperparameters<RAdam>(RAdamOptions(0.01), RAdamOptions(0.05).betas({0.8, 0.9}),
+                                     "beta1=0.9 beta2=0.999 eps=1e-08 lr=0.01 weight_decay=0",
+                                     "beta1=0.8 beta2=0.9 eps=1e-08 lr=0.05 weight_decay=0");
+  check_saved_hyperparameters<Adadelta>(AdadeltaOptions(1.0), AdadeltaOptions(0.5).rho(0.8),
+                                        "eps=1e-06 lr=1 rho=0.9 weight_decay=0",
+                                        "eps=1e-06 lr=0.5 rho=0.8 weight_decay=0");
+}
+
+TEST_CASE("a checkpoint restores the saved hyperparameters and keeps the settings it does not save") {
+  // Adam's `fused` and `capturable` say how to run, not what to compute: each optimiser keeps its own.
+  const optim::AdamOptions saved_options = optim::AdamOptions(0.02).amsgrad(true);
+  optim::Adam saved({optim::OptimizerParamGroup({param({1.0})}),
+                     optim::OptimizerParamGroup({param({2.0})}, std::make_unique<optim::AdamOptions>(saved_options))},
+                    saved_options);
+  optim::Adam restored({optim::OptimizerParamGroup({param({1.0})}),
+                        optim::OptimizerParamGroup({param({2.0})}, std::make_unique<optim::AdamOptions>(
+                                                                       optim::AdamOptions().fused(false)))},
+                       optim::AdamOptions().fused(false));
+  restored.load_state_dict(saved.state_dict());
+  for (std::size_t g = 0; g < 2; ++g) {
+    const auto& o = restored.param_groups()[g].options().as<optim::AdamOptions>();
+    CHECK(o.lr() == 0.02);
+    CHECK(o.amsgrad());
+    CHECK_FALSE(o.fused());
+  }
+
+  // LBFGS has one group; a group with options of its own is saved beside the defaults.
+  const optim::LBFGSOptions own = optim::LBFGSOptions(0.5).max_iter(4).history_size(3).line_search_fn("strong_wolfe");
+  optim::LBFGS lbfgs({optim::OptimizerParamGroup({param({1.0, 2.0})}, std::make_unique<optim::LBFGSOptions>(own))},
+                     optim::LBFGSOptions(0.25));
+  const std::string defaults_text =
+      "history_size=100 lr=0.25 max_eval=25 max_iter=20 strong_wolfe=0 tolerance_change=1e-09 tolerance_grad=1e-07";
+  const std::string own_text =
+      "history_size=3 lr=0.5 max_eval=5 max_iter=4 strong_wolfe=1 tolerance_change=1e-09 tolerance_grad=1e-07";
+  CHECK(saved_hyperparameters(lbfgs, "hp.") == defaults_text);
+  CHECK(saved_hyperparameters(lbfgs, "group.0.hp.") == own_text);
+  optim::LBFGS lbfgs_restored(
+      {optim::OptimizerParamGroup({param({1.0, 2.0})}, std::make_unique<optim::LBFGSOptions>(optim::LBFGSOptions()))});
+  lbfgs_restored.load_state_dict(lbfgs.state_dict());
+  CHECK(saved_hyperparameters(lbfgs_restored, "hp.") == defaults_text);
+  CHECK(saved_hyperparameters(lbfgs_restored, "group.0.hp.") == own_text);
+  CHECK(lbfgs_restored.param_groups()[0].options().as<optim::LBFGSOptions>().line_search_fn() == "strong_wolfe");
+}
