@@ -311,3 +311,70 @@ TEST_CASE("a checkpoint restores the saved hyperparameters and keeps the setting
   CHECK(saved_hyperparameters(lbfgs_restored, "group.0.hp.") == own_text);
   CHECK(lbfgs_restored.param_groups()[0].options().as<optim::LBFGSOptions>().line_search_fn() == "strong_wolfe");
 }
+
+namespace {
+
+// A user's optimiser written on OptimizerWithOptions (docs/libtorch.md, "a custom optimiser"):
+// signSGD, p <- p - lr sign(g) (Bernstein et al. 2018), with a scale on the step.
+struct SignSGDOptions {
+  double lr = 0.01;
+  double scale = 1.0;
+};
+
+class SignSGD : public optim::OptimizerWithOptions<SignSGD, SignSGDOptions> {
+ public:
+  explicit SignSGD(std::vector<Tensor> params, const SignSGDOptions& options = {})
+      : OptimizerWithOptions(std::move(params)), options(options) {}
+  explicit SignSGD(std::vector<optim::OptimizerParamGroup> groups, const SignSGDOptions& options = {})
+      : OptimizerWithOptions(std::move(groups)), options(options) {
+    give_groups_options(options);
+  }
+  void step() override {
+    NoGradGuard no_grad;
+    for (std::size_t g = 0; g < param_groups().size(); ++g) {
+      const SignSGDOptions& o = group_options(g, options);
+      for (std::size_t i = group_begin(g); i < group_end(g); ++i) params_[i].sub_(params_[i].grad().sign() * (o.lr * o.scale));
+    }
+  }
+  std::string name() const override { return "SignSGD"; }
+
+  SignSGDOptions options;
+
+ private:
+  friend OptimizerWithOptions;
+  static optim::Hyperparameters values_of(const SignSGDOptions& o) { return {{"lr", o.lr}, {"scale", o.scale}}; }
+  static SignSGDOptions options_from(const optim::HyperparameterLookup& value, const SignSGDOptions&) {
+    return {.lr = value("lr"), .scale = value("scale")};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a user's optimiser on OptimizerWithOptions: steps, schedulers, groups and checkpoints") {
+  Tensor a = param({1.0, -2.0}), b = param({0.5, 3.0});
+  SignSGD opt({optim::OptimizerParamGroup({a}),
+               optim::OptimizerParamGroup({b}, std::make_unique<SignSGDOptions>(SignSGDOptions{.lr = 1.0, .scale = 0.5}))},
+              {.lr = 0.1, .scale = 2.0});
+  run_steps(opt, {a, b});  // gradient signs (+, -), (+, +), (-, +): net +1 and +1
+  CHECK(values(a) == std::vector<double>{1.0 - 0.2, -2.0 - 0.2});
+  CHECK(values(b) == std::vector<double>{0.5 - 0.5, 3.0 - 0.5});
+  // The groups' lrs come through the base, so a scheduler drives both groups; lr() is the
+  // defaults' (as every optimiser's with groups).
+  optim::StepLR schedule(opt, /*step_size=*/1, /*gamma=*/0.5);
+  schedule.step();
+  CHECK(opt.group_lr(0) == 0.05);
+  CHECK(opt.group_lr(1) == 0.5);
+  CHECK(opt.lr() == 0.1);
+  opt.set_lr(0.2);
+  CHECK(opt.options.lr == 0.2);
+  // The hyperparameters round-trip through a checkpoint, the group's own ones too.
+  Tensor c = param({0.0, 0.0}), d = param({0.0, 0.0});
+  SignSGD restored({optim::OptimizerParamGroup({c}), optim::OptimizerParamGroup({d}, std::make_unique<SignSGDOptions>())});
+  restored.load_state_dict(opt.state_dict());
+  CHECK(restored.options.lr == 0.2);
+  CHECK(restored.options.scale == 2.0);
+  CHECK(restored.group_lr(0) == 0.05);
+  CHECK(restored.param_groups()[1].options().as<SignSGDOptions>().lr == 0.5);
+  CHECK(restored.param_groups()[1].options().as<SignSGDOptions>().scale == 0.5);
+  CHECK(opt.state_dict().metadata.at("hp.scale") == "2");
+}
