@@ -162,7 +162,7 @@ CAKE_REGISTER_ALGORITHM({
     .reference = "Chang, Wang, Meng, Xiang & Pan 2017 (ICCV), 'Deep Adaptive Image Clustering', Algorithm 1",
     .params = params(),
     .run = run,
-    .example = "cake run dac --data fashion-mnist:test:1000 --set epochs=1",
+    .example = "cake run dac --data fashion-mnist:test:1000 --set epochs=6",
     .multi_rank = MultiRank::DataParallel,
 });
 
