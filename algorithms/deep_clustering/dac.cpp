@@ -64,13 +64,13 @@ PairSelection select_pairs(const Tensor& similarity, double upper, double lower,
 
 namespace {
 
-// Eq. (10) on a similarity matrix S [m, m] with the pairs chosen from `chooser_similarity`
-// (S itself, or the same images' similarities from other label features).
+// Eq. (10) on the similarities S [m_r, m] of a batch's images (rows self_offset.. of the whole
+// batch's matrix), with the pairs chosen from `chooser_similarity` (S itself, or the same images'
+// similarities from other label features), divided by the `pairs` of the whole batch, m^2.
 Tensor pair_cross_entropy(const Tensor& similarity, const Tensor& chooser_similarity, double upper, double lower,
-                          PairSelection* selection, double eps) {
-  PairSelection chosen = select_pairs(chooser_similarity, upper, lower);
+                          std::int64_t self_offset, double pairs, PairSelection* selection, double eps) {
+  PairSelection chosen = select_pairs(chooser_similarity, upper, lower, self_offset);
   const Tensor g = similarity.clamp(eps, 1.0 - eps);
-  const double pairs = static_cast<double>(similarity.size(0) * similarity.size(1));
   // -r log g on the "same" pairs, -(1 - r) log(1 - g) on the "different" ones.
   const Tensor loss = -((chosen.positive * g.log()).sum() + (chosen.negative * (1.0 - g).log()).sum()) / pairs;
   if (selection) *selection = std::move(chosen);
@@ -96,7 +96,8 @@ Tensor dac_pair_loss(const Tensor& features, const Tensor& chooser, double upper
   const Tensor similarity = features.matmul(features.t());
   const Tensor chooser_similarity =
       chooser.is_same(features) ? similarity : chooser.detach().matmul(chooser.detach().t());
-  return pair_cross_entropy(similarity, chooser_similarity, upper, lower, selection, eps);
+  const auto m = static_cast<double>(features.size(0));
+  return pair_cross_entropy(similarity, chooser_similarity, upper, lower, 0, m * m, selection, eps);
 }
 
 Tensor dac_pair_loss(const Tensor& features, double upper, double lower, PairSelection* selection, double eps) {
@@ -117,13 +118,11 @@ Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, const 
   CAKE_CHECK(lower <= upper, "dac_pair_loss_part: the lower threshold ", lower, " is above the upper ", upper);
   const Tensor similarity = mine.matmul(batch.all.detach().t());  // [m_r, m]: this rank's rows of S
   const Tensor chosen_by = chooser.all.detach();
-  PairSelection chosen = select_pairs(
-      &chooser == &batch ? similarity : chosen_by.narrow(0, batch.offset, mine.size(0)).matmul(chosen_by.t()), upper,
-      lower, batch.offset);
-  const Tensor g = similarity.clamp(eps, 1.0 - eps);
-  const double m = static_cast<double>(batch.all.size(0));
-  const Tensor share = -((chosen.positive * g.log()).sum() + (chosen.negative * (1.0 - g).log()).sum()) / (m * m);
-  if (selection) *selection = std::move(chosen);
+  const Tensor chooser_similarity =
+      &chooser == &batch ? similarity : chosen_by.narrow(0, batch.offset, mine.size(0)).matmul(chosen_by.t());
+  const auto m = static_cast<double>(batch.all.size(0));
+  const Tensor share =
+      pair_cross_entropy(similarity, chooser_similarity, upper, lower, batch.offset, m * m, selection, eps);
   // Value A_r, gradient 2 dA_r (see dac.h), both times the number of ranks.
   return (share * 2.0 - share.detach()) * static_cast<double>(batch.ranks);
 }
