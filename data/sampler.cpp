@@ -59,6 +59,26 @@ Tensor seeded_permutation(std::int64_t n, std::uint64_t seed, std::uint64_t stre
   return to_tensor(order);
 }
 
+Tensor chunked_passes_order(std::int64_t n, std::int64_t chunk, std::int64_t passes, std::uint64_t seed,
+                            std::uint64_t stream) {
+  CAKE_CHECK(n >= 0 && chunk > 0 && passes > 0, "chunked_passes_order: expected n >= 0, chunk > 0 and passes > 0, got n ",
+             n, ", chunk ", chunk, ", passes ", passes);
+  std::vector<std::int64_t> all(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) all[i] = i;
+  PhiloxStream random(seed, stream);
+  shuffle(all, random);
+  std::vector<std::int64_t> order;
+  order.reserve(static_cast<std::size_t>(n * passes));
+  for (std::int64_t start = 0; start < n; start += chunk) {
+    std::vector<std::int64_t> members(all.begin() + start, all.begin() + std::min(start + chunk, n));
+    for (std::int64_t pass = 0; pass < passes; ++pass) {
+      shuffle(members, random);
+      order.insert(order.end(), members.begin(), members.end());
+    }
+  }
+  return to_tensor(order);
+}
+
 UniformLabelSampler::UniformLabelSampler(const Tensor& labels, std::int64_t num_samples, std::uint64_t seed)
     : num_samples_(num_samples), seed_(seed) {
   CAKE_CHECK(labels.defined() && labels.dim() == 1 && labels.dtype() == kInt64,

@@ -38,6 +38,15 @@ class PhiloxStream {
 // A random permutation of 0..n-1 (int64 [n]) by Fisher-Yates on PhiloxStream(seed, stream).
 Tensor seeded_permutation(std::int64_t n, std::uint64_t seed, std::uint64_t stream);
 
+// The data in chunks, each chunk visited `passes` times in a row: a seeded permutation of
+// 0..n-1 cut into chunks of `chunk` samples (the last one smaller when chunk does not divide n),
+// each repeated `passes` times in a new order every pass. int64 [n * passes], a pure function
+// of (seed, stream). The rhythm of DAC's released code, which labels the pairs of a chunk of
+// images once and then trains several passes over its augmented copies
+// (github.com/vector-1127/DAC, MNIST/mnist.py: chunks of 1000 images, 5 passes).
+Tensor chunked_passes_order(std::int64_t n, std::int64_t chunk, std::int64_t passes, std::uint64_t seed,
+                            std::uint64_t stream);
+
 // DeepCluster's sampler (Caron et al., 2018, section 3.3 "Avoiding trivial parametrization":
 // "sample images based on a uniform distribution over the classes, or pseudo-labels"). Each
 // non-empty pseudo-label contributes the same number of indices, floor(num_samples / K) + 1

@@ -13,6 +13,7 @@
 #include "cake/algorithms/train/running_fit.h"
 #include "cake/autograd/grad_mode.h"
 #include "cake/autograd/ops.h"
+#include "cake/data/sampler.h"
 #include "cake/nn/functional.h"
 #include "cake/optim/rmsprop.h"
 #include "cake/tensor/creation.h"
@@ -187,6 +188,49 @@ std::vector<DACEpoch> dac_history_from(const Tensor& table) {
 
 // ---- the algorithm ----------------------------------------------------------------------------------
 
+ChunkChooser::ChunkChooser(std::int64_t n, std::int64_t chunk, std::int64_t passes, std::uint64_t seed)
+    : n_(n), chunk_(chunk), passes_(passes), seed_(seed), chunk_of_(n), row_of_(n) {
+  CAKE_CHECK(n >= 1 && chunk >= 1 && passes >= 1, "DAC ChunkChooser: expected n, chunk and passes >= 1, got ", n, ", ",
+             chunk, ", ", passes);
+  start_epoch(1);  // so that order() has the epochs' length before the first epoch begins
+}
+
+void ChunkChooser::start_epoch(std::int64_t epoch) {
+  order_ = data::chunked_passes_order(n_, chunk_, passes_, seed_, static_cast<std::uint64_t>(epoch));
+  const std::int64_t* order = order_.data_ptr<std::int64_t>();
+  members_.clear();
+  for (std::int64_t start = 0, q = 0; start < n_; start += chunk_, ++q) {
+    const std::int64_t size = std::min(chunk_, n_ - start);
+    const std::int64_t first_pass = start * passes_;  // the chunk's images, each once
+    for (std::int64_t r = 0; r < size; ++r) {
+      chunk_of_[order[first_pass + r]] = q;
+      row_of_[order[first_pass + r]] = r;
+    }
+    members_.push_back(order_.narrow(0, first_pass, size));
+  }
+  current_ = -1;
+}
+
+Tensor ChunkChooser::for_batch(const Tensor& indices, const std::function<Tensor(const Tensor&)>& clean_features) {
+  const Tensor at = indices.to(kCPU, kInt64).contiguous();
+  CAKE_CHECK(at.dim() == 1 && at.numel() >= 1, "DAC ChunkChooser: expected batch indices [B], got ", shape_str(at.sizes()));
+  const std::int64_t* index = at.data_ptr<std::int64_t>();
+  const std::int64_t q = chunk_of_[index[0]];
+  if (q != current_) {
+    features_ = clean_features(members_[q]);
+    current_ = q;
+  }
+  Tensor rows = make_empty({at.numel()}, kInt64, kCPU);
+  std::int64_t* row = rows.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < at.numel(); ++i) {
+    CAKE_CHECK(index[i] >= 0 && index[i] < n_ && chunk_of_[index[i]] == q, "DAC ChunkChooser: image ", index[i],
+               " is not in chunk ", q, " of the batch's first image (a batch must lie in one chunk)");
+    row[i] = row_of_[index[i]];
+  }
+  return features_.index_select(0, rows.to(features_.device()));
+}
+
+
 DAC::DAC(networks::ConvNet& net, DACOptions options, train::TrainerOptions trainer)
     : net_(net), options_(std::move(options)), trainer_options_(std::move(trainer)) {
   CAKE_CHECK(net_.num_outputs() >= 2, "DAC: the network needs at least 2 outputs (clusters), got ", net_.num_outputs());
@@ -216,6 +260,30 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
   const Device device = net_.head()->weight.device();
   const Tensor truth = true_labels.defined() ? true_labels.to(kCPU, kInt64).contiguous() : Tensor();
   const DACSchedule& schedule = options_.schedule;
+  const Tensor data = images.detach().to(kCPU, kFloat32).contiguous();
+  const std::int64_t batch_size = trainer_options_.batch_size;
+
+  // The label features of clean images, in training mode (batch statistics, as the released
+  // code's batch norms) and without a graph: they choose the pairs (pairs_from_clean).
+  const auto clean_label_features = [&](const Tensor& x) {
+    NoGradGuard no_grad;
+    return label_features(net_.forward(x.to(device)));
+  };
+  std::unique_ptr<ChunkChooser> chunks;
+  if (options_.chunk_size > 0) {
+    CAKE_CHECK(options_.augment && options_.pairs_from_clean && !options_.gather_batch && options_.chunk_passes >= 1,
+               "DAC: chunks (chunk_size ", options_.chunk_size, ", chunk_passes ", options_.chunk_passes,
+               ") need an augmentation, pairs chosen on the clean images, one process and chunk_passes >= 1");
+    const std::int64_t chunk = (options_.chunk_size + batch_size - 1) / batch_size * batch_size;
+    chunks = std::make_unique<ChunkChooser>(n, chunk, options_.chunk_passes, trainer_options_.seed);
+  }
+  const auto chunk_features = [&](const Tensor& members) {
+    std::vector<Tensor> parts;
+    for (std::int64_t start = 0; start < members.numel(); start += batch_size)
+      parts.push_back(clean_label_features(
+          data.index_select(0, members.narrow(0, start, std::min(batch_size, members.numel() - start)))));
+    return cat(parts, 0);
+  };
 
   optim::RMSprop rmsprop(net_.parameters(), {.lr = options_.lr, .alpha = options_.rmsprop_alpha});
 
@@ -230,10 +298,8 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
     PairSelection selection;
     const Tensor mine = label_features(net_.forward(x.to(device)));
     Tensor chooser = mine;
-    if (options_.augment && options_.pairs_from_clean) {
-      NoGradGuard no_grad;
-      chooser = label_features(net_.forward(batch.x.to(device)));
-    }
+    if (chunks) chooser = chunks->for_batch(batch.indices, chunk_features);
+    else if (options_.augment && options_.pairs_from_clean) chooser = clean_label_features(batch.x);
     Tensor value;
     if (options_.gather_batch) {
       const GatheredBatch all = options_.gather_batch(mine);
@@ -252,6 +318,7 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
   trainer_options.restore_best = false;
   // The stop rule of Algorithm 1 fixes how many epochs there are.
   trainer_options.epochs = std::min(trainer_options.epochs, schedule.epochs_until_stop());
+  if (chunks) trainer_options.sampler = [&](std::int64_t) { return chunks->order(); };
   train::Trainer trainer(net_, rmsprop, loss, trainer_options);
 
   trainer.add_state(
@@ -268,6 +335,7 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
   trainer.on_epoch_begin([&](std::int64_t epoch) {
     // lambda of this epoch (Algorithm 1, line 9 moved it after the previous epoch).
     lambda_ = schedule.lambda(epoch);
+    if (chunks) chunks->start_epoch(epoch);
     upper = schedule.upper(lambda_);
     lower = schedule.lower(lambda_);
     current = DACEpoch{.epoch = epoch, .lambda = lambda_, .upper = upper, .lower = lower};
@@ -302,7 +370,7 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
   });
   train::report_epochs(trainer, on_epoch_end_, history_);
   const train::RunningTrainer running(active_trainer_, trainer);
-  return trainer.fit(std::make_shared<const data::TensorDataset>(images.detach().to(kCPU, kFloat32).contiguous()));
+  return trainer.fit(std::make_shared<const data::TensorDataset>(data));
 }
 
 }  // namespace cake::deep_clustering

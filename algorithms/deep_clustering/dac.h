@@ -127,6 +127,31 @@ Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, double
 Tensor dac_pair_loss_part(const Tensor& mine, const GatheredBatch& batch, const GatheredBatch& chooser, double upper,
                           double lower, PairSelection* selection = nullptr, double eps = 1e-7);
 
+// The label features that choose a batch's pairs when DAC trains by chunks (DACOptions::chunk_size):
+// computed for a whole chunk of clean images when its first batch arrives, then read by every
+// batch of the chunk's passes, so the pairs of a chunk are those of the network at its start.
+class ChunkChooser {
+ public:
+  ChunkChooser(std::int64_t n, std::int64_t chunk, std::int64_t passes, std::uint64_t seed);
+  // Epoch `epoch`'s order, data::chunked_passes_order(n, chunk, passes, seed, epoch): every
+  // chunk's images `passes` times in a row; forgets the previous epoch's features.
+  void start_epoch(std::int64_t epoch);
+  const Tensor& order() const { return order_; }
+  // The chooser rows [B, k] of a batch of images of one chunk (`indices` [B], as the order gives
+  // them); `clean_features(images)` gives the label features of a chunk's images [C] and is
+  // called when the batch is the first of its chunk.
+  Tensor for_batch(const Tensor& indices, const std::function<Tensor(const Tensor&)>& clean_features);
+
+ private:
+  std::int64_t n_, chunk_, passes_;
+  std::uint64_t seed_;
+  Tensor order_;
+  std::vector<std::int64_t> chunk_of_, row_of_;  // per image: its chunk this epoch, its row in it
+  std::vector<Tensor> members_;                  // per chunk: its images
+  std::int64_t current_ = -1;                    // the chunk whose features_ these are
+  Tensor features_;
+};
+
 struct DACOptions {
   DACSchedule schedule = {};
   double lr = 1e-4;        // RMSprop; both released codes use 1e-3, a tenth measured better on Fashion-MNIST
@@ -139,6 +164,16 @@ struct DACOptions {
   // own label features (the TensorFlow re-implementation). Better on three Fashion-MNIST seeds
   // (docs/algorithms/deepcluster_dac.md). No effect without `augment`.
   bool pairs_from_clean = true;
+  // The released Keras code's rhythm (github.com/vector-1127/DAC, MNIST/mnist.py: chunks of 1000
+  // images, 5 passes): the images are visited a chunk of `chunk_size` at a time (rounded up to a
+  // multiple of the batch size, so that no batch spans two chunks); the chunk's pairs are chosen
+  // once, from the clean label features of the network as it is when the chunk starts, and the
+  // network trains `chunk_passes` passes over the chunk's augmented images against them
+  // (data::chunked_passes_order). An epoch is then chunk_passes passes over the data. 0: no
+  // chunks, every batch's pairs are chosen by the network of its own step. Needs an augmentation
+  // and pairs_from_clean; not combined with gather_batch.
+  std::int64_t chunk_size = 0;
+  std::int64_t chunk_passes = 1;
   std::int64_t eval_batch_size = 512;
   // Data-parallel training: gathers every rank's label features of the batch (an all_gather;
   // tools/algorithms/dac.cpp sets it under mpirun), and the loss becomes dac_pair_loss_part.

@@ -1,6 +1,7 @@
 // Tests for data/dataloader.h and data/sampler.h: batches cover the data exactly once per
 // epoch, shuffles are reproducible by (seed, epoch) and leave the global generator alone,
-// drop_last, custom samplers, transforms, and DeepCluster's uniform pseudo-label sampler.
+// drop_last, custom samplers, transforms, DeepCluster's uniform pseudo-label sampler and DAC's
+// chunked order.
 #include <algorithm>
 #include <map>
 #include <numeric>
@@ -181,4 +182,43 @@ TEST_CASE("sampler: uniform over pseudo-labels, whatever the cluster sizes") {
   CHECK_THROWS_AS(UniformLabelSampler(label_tensor, 0, 1), Error);
   CHECK_THROWS_AS(UniformLabelSampler(label_tensor.to(kFloat32), 10, 1), Error);
   CHECK_THROWS_AS(UniformLabelSampler(tensor(std::vector<std::int64_t>{}), 10, 1), Error);
+}
+
+TEST_CASE("sampler: chunked passes, each chunk's images several times in a row, a new order each pass") {
+  // 23 images in chunks of 5 (the last has 3), 3 passes each.
+  const std::int64_t n = 23, chunk = 5, passes = 3;
+  const std::vector<std::int64_t> order = as_ints(chunked_passes_order(n, chunk, passes, 4, 1));
+  REQUIRE(order.size() == static_cast<std::size_t>(n * passes));
+  std::set<std::int64_t> seen;
+  bool some_pass_reordered = false;
+  for (std::int64_t start = 0; start < n; start += chunk) {
+    const std::int64_t size = std::min(chunk, n - start);
+    const auto block = order.begin() + start * passes;
+    const std::vector<std::int64_t> first(block, block + size);
+    std::vector<std::int64_t> members = first;
+    std::sort(members.begin(), members.end());
+    CHECK(std::adjacent_find(members.begin(), members.end()) == members.end());  // each image once a pass
+    for (std::int64_t pass = 1; pass < passes; ++pass) {
+      std::vector<std::int64_t> again(block + pass * size, block + (pass + 1) * size);
+      if (again != first) some_pass_reordered = true;
+      std::sort(again.begin(), again.end());
+      CHECK(again == members);  // the same images, in a new order
+    }
+    for (std::int64_t i : members) CHECK(seen.insert(i).second);  // chunks do not overlap
+  }
+  CHECK(seen.size() == static_cast<std::size_t>(n));  // and cover the data
+  CHECK(*seen.begin() == 0);
+  CHECK(*seen.rbegin() == n - 1);
+  CHECK(some_pass_reordered);
+  // A pure function of (seed, stream); one pass of one chunk of everything is a permutation.
+  CHECK(as_ints(chunked_passes_order(n, chunk, passes, 4, 1)) == order);
+  CHECK(as_ints(chunked_passes_order(n, chunk, passes, 4, 2)) != order);
+  CHECK(as_ints(chunked_passes_order(n, chunk, passes, 5, 1)) != order);
+  std::vector<std::int64_t> whole = as_ints(chunked_passes_order(n, n, 1, 4, 1));
+  std::sort(whole.begin(), whole.end());
+  std::vector<std::int64_t> identity(n);
+  std::iota(identity.begin(), identity.end(), 0);
+  CHECK(whole == identity);
+  CHECK_THROWS_AS(chunked_passes_order(n, 0, 1, 4, 1), Error);
+  CHECK_THROWS_AS(chunked_passes_order(n, 5, 0, 4, 1), Error);
 }

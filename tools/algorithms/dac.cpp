@@ -52,6 +52,11 @@ std::vector<ParamSpec> params() {
                "authors' Keras code labels its pairs) or augmented (the training images' own, as DAC-tensorflow)",
                {"clean", "augmented"},
                "augmented"});  // what runs recorded before 6 December 2026 did
+  p.push_back({"chunk_size", ParamType::Int, "0",
+               "0: every batch's pairs are chosen by the network of its own step; N: the authors' Keras rhythm, images "
+               "taken N at a time (rounded up to a multiple of batch_size), the chunk's pairs chosen once from its clean "
+               "images, then chunk_passes passes over its augmented copies (their code: 1000 and 5)"});
+  p.push_back({"chunk_passes", ParamType::Int, "5", "passes over each chunk when chunk_size > 0 (an epoch is that many passes over the data)"});
   // lr 1e-4, a tenth of the released codes' 1e-3: better on each of three Fashion-MNIST seeds
   // (docs/algorithms/deepcluster_dac.md, "DAC: what was tried").
   for (ParamSpec& spec : deep_runs::training_params(46, 128, 1e-4, 0.0)) p.push_back(spec);
@@ -77,11 +82,21 @@ void run(RunContext& ctx) {
   deep_clustering::DACOptions options{.schedule = {.lambda0 = lambda0, .lambda_step = step},
                                       .lr = ctx.params.get_float("lr"),
                                       .augment = deep_runs::augmentation(ctx),
-                                      .pairs_from_clean = ctx.params.get_string("pairs_from") == "clean"};
+                                      .pairs_from_clean = ctx.params.get_string("pairs_from") == "clean",
+                                      .chunk_size = ctx.params.get_int("chunk_size"),
+                                      .chunk_passes = ctx.params.get_int("chunk_passes")};
+  if (options.chunk_size < 0 || options.chunk_passes < 1)
+    throw UsageError("dac: chunk_size must be >= 0 and chunk_passes >= 1, got " + std::to_string(options.chunk_size) +
+                     " and " + std::to_string(options.chunk_passes));
+  if (options.chunk_size > 0 && (!options.augment || !options.pairs_from_clean))
+    throw UsageError("dac: chunk_size > 0 trains augmented copies against pairs chosen on the clean images: it needs "
+                     "pairs_from=clean and an augmentation");
   train::TrainerOptions trainer = deep_runs::trainer_options(ctx);
   // Under mpirun: the network trains data-parallel, and every rank pairs its images with the
   // whole batch's label features (dac_pair_loss_part), so pairs across ranks are kept.
   const auto ddp = cli::networks::data_parallel(ctx, *net, trainer, images.size(0));
+  if (ddp && options.chunk_size > 0)
+    throw UsageError("dac: chunk_size > 0 runs in one process (its chunks choose the order of the batches); leave it at 0 under mpirun");
   if (ddp) options.gather_batch = deep_runs::gathered_batch(*ddp);
   deep_clustering::DAC dac(*net, options, trainer);
   ctx.metrics["stop_epoch"] = options.schedule.epochs_until_stop();

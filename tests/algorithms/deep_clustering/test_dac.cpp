@@ -335,3 +335,82 @@ TEST_CASE("DAC: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bi
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("ChunkChooser: a chunk's features are computed once, at its first batch, and read by all its passes") {
+  // 20 images in chunks of 8 (8, 8, 4), 2 passes, batches of 4: 10 batches an epoch.
+  ChunkChooser chooser(20, 8, 2, 5);
+  chooser.start_epoch(3);
+  const Tensor order = chooser.order();
+  REQUIRE(order.numel() == 40);
+  CHECK(values(order) == values(data::chunked_passes_order(20, 8, 2, 5, 3)));
+  // Label features that name the image and the call: row of image i = (i, call number).
+  int calls = 0;
+  std::vector<std::vector<double>> chunks_seen;
+  const auto clean = [&](const Tensor& members) {
+    ++calls;
+    chunks_seen.push_back(values(members));
+    return stack({members.to(kFloat64), full({members.numel()}, static_cast<double>(calls), kFloat64)}, 1);
+  };
+  for (std::int64_t start = 0; start < 40; start += 4) {
+    const Tensor indices = order.narrow(0, start, 4);
+    const Tensor rows = chooser.for_batch(indices, clean);
+    CHECK(values(rows.select(1, 0)) == values(indices.to(kFloat64)));  // each image's own row
+    CHECK(values(rows.select(1, 1)) == std::vector<double>(4, static_cast<double>(calls)));
+  }
+  CHECK(calls == 3);  // once per chunk, not once per batch
+  REQUIRE(chunks_seen.size() == 3);
+  CHECK(chunks_seen[0].size() == 8);
+  CHECK(chunks_seen[2].size() == 4);
+  // A new epoch forgets the old features; a batch across two chunks is refused.
+  chooser.start_epoch(4);
+  const Tensor next = chooser.order();
+  chooser.for_batch(next.narrow(0, 0, 4), clean);
+  CHECK(calls == 4);
+  CHECK_THROWS_AS(chooser.for_batch(cat({next.narrow(0, 0, 2), next.narrow(0, 16, 2)}), clean), Error);
+}
+
+TEST_CASE("DAC by chunks: an epoch is chunk_passes passes; resume is exact; it needs an augmentation") {
+  const Images toy = half_images(32, 7);
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "cake_test_dac_chunks";
+  std::filesystem::remove_all(dir);
+  auto run = [&](std::int64_t epochs, const std::string& checkpoint, const std::string& resume) {
+    manual_seed(8);
+    auto net = std::make_shared<ConvNet>(tiny_net(3));
+    DACOptions options{.schedule = {.lambda_step = 0.05}, .chunk_size = 10, .chunk_passes = 3};
+    options.augment = [](Tensor x) { return x + randn(x.sizes()) * 0.01; };
+    DAC dac(*net, options,
+            {.epochs = epochs, .batch_size = 8, .seed = 2, .checkpoint_path = checkpoint, .resume_from = resume});
+    const train::TrainResult result = dac.fit(toy.x, toy.labels);
+    return std::make_tuple(net, dac.history(), result);
+  };
+  const auto [straight, straight_history, straight_result] = run(4, (dir / "a.safetensors").string(), "");
+  CHECK(straight_result.history.size() == 4);
+  run(2, (dir / "b.safetensors").string(), "");
+  const auto [resumed, resumed_history, resumed_result] =
+      run(4, (dir / "b.safetensors").string(), (dir / "b.safetensors").string());
+  const auto a = straight->state_dict(), b = resumed->state_dict();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(a[i].first);
+    CHECK(values(a[i].second) == values(b[i].second));
+  }
+  REQUIRE(resumed_history.size() == 4);
+  for (std::size_t e = 0; e < 4; ++e) CHECK(straight_history[e].loss == resumed_history[e].loss);
+  std::filesystem::remove_all(dir);
+
+  // Chunks of 16 (10 rounded up to a multiple of the batch of 8), 3 passes: 96 images, 12 batches an epoch.
+  manual_seed(8);
+  ConvNet net(tiny_net(3));
+  int batches = 0;
+  DACOptions counted{.chunk_size = 10, .chunk_passes = 3};
+  counted.augment = [&](Tensor x) {
+    ++batches;
+    CHECK(x.size(0) == 8);
+    return x;
+  };
+  DAC one_epoch(net, counted, {.epochs = 1, .batch_size = 8});
+  one_epoch.fit(toy.x, toy.labels);
+  CHECK(batches == 12);
+  DAC no_augmentation(net, {.chunk_size = 10}, {.epochs = 1, .batch_size = 8});
+  CHECK_THROWS_AS(no_augmentation.fit(toy.x, toy.labels), Error);
+}
