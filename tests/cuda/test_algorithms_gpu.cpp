@@ -7,7 +7,8 @@
 // autoencoder trained two epochs through the Trainer on the GPU (model moved once, each batch
 // moved in the loss, as tools/algorithms/network_runs_autoencoders.cpp does) matches the same
 // training on the CPU. (4) DAC (per-batch clean pairs, and the chunked rhythm) trains on the GPU
-// as on the CPU. Run by tools/cuda-check.sh.
+// as on the CPU; DeepCluster's first pseudo-labels from a network on the GPU are the CPU's, and its
+// training on the GPU lowers the loss. Run by tools/cuda-check.sh.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "cake/algorithms/cluster/lloyd_kmeans.h"
 #include "cake/algorithms/deep_clustering/dac.h"
+#include "cake/algorithms/deep_clustering/deepcluster.h"
 #include "cake/algorithms/detail/device_steps.h"
 #include "cake/algorithms/manifold/tsne.h"
 #include "cake/algorithms/metrics/metrics.h"
@@ -193,4 +195,25 @@ TEST_CASE("DAC trains on CUDA as on the CPU, per batch and by chunks") {
     }
     CHECK(metrics::nmi(cpu_clusters, gpu_clusters) > 0.9);
   }
+}
+
+TEST_CASE("DeepCluster on CUDA: the first pseudo-labels are the CPU's, and training lowers the loss") {
+  const cake::testing::Images toy = cake::testing::half_images(64, 6);
+  const auto run = [&](Device device, std::int64_t epochs) {
+    manual_seed(7);
+    networks::ConvNet net({.arch = "vgg", .sobel = false, .image_size = 8, .hidden = 16, .num_outputs = 4});
+    net.to(device);
+    deep_clustering::DeepCluster dc(net, {.n_clusters = 4, .pca_dim = 8}, {.epochs = epochs, .batch_size = 16, .seed = 3});
+    dc.fit(toy.x, toy.labels);
+    return std::make_pair(dc.pseudo_labels().cpu(), dc.history());
+  };
+  // Epoch 1 clusters the features of the initial network (the same weights on both devices);
+  // the fresh head is drawn on the device after that, so later epochs differ by their draws.
+  const auto [cpu_labels, cpu_history] = run(kCPU, 1);
+  const auto [gpu_labels, gpu_history] = run(kGpu, 1);
+  CHECK(metrics::nmi(cpu_labels, gpu_labels) > 0.9);
+  const auto [labels, history] = run(kGpu, 4);
+  REQUIRE(history.size() == 4);
+  CHECK(history[3].loss < history[0].loss);
+  CHECK(labels.size(0) == 64);
 }
