@@ -230,7 +230,6 @@ Tensor ChunkChooser::for_batch(const Tensor& indices, const std::function<Tensor
   return features_.index_select(0, rows.to(features_.device()));
 }
 
-
 DAC::DAC(networks::ConvNet& net, DACOptions options, train::TrainerOptions trainer)
     : net_(net), options_(std::move(options)), trainer_options_(std::move(trainer)) {
   CAKE_CHECK(net_.num_outputs() >= 2, "DAC: the network needs at least 2 outputs (clusters), got ", net_.num_outputs());
