@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cake/tensor/blas.h"
+#include "tools/build_info.h"
 #include "tools/commands.h"
 #include "tools/errors.h"
 #include "tools/params.h"
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
   CLI::App app{"cake: unsupervised deep learning from the command line"};
   // The OpenBLAS build too: the pthread and OpenMP builds run the same arithmetic at different
   // speeds (NOTE [ BLAS inside parallel regions ], tensor/blas.h).
-  app.set_version_flag("--version", std::string("cake ") + CAKE_VERSION_STRING + " (" + CAKE_GIT_COMMIT +
+  app.set_version_flag("--version", std::string("cake ") + CAKE_VERSION_STRING + " (" + git_commit() +
                                         "), OpenBLAS threads: " + cake::blas::threading());
   app.require_subcommand(1);
 

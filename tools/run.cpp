@@ -31,6 +31,7 @@
 #include "cake/tensor/creation.h"
 #include "cake/tensor/parallel.h"
 #include "cake/tensor/random.h"
+#include "tools/build_info.h"
 #include "tools/commands.h"
 #include "tools/dataset.h"
 #include "tools/device_support.h"
@@ -437,7 +438,7 @@ int run_command(const RunOptions& given) {
       {"device", to_string(ctx.device)},
       {"threads", get_num_threads()},
       {"cake_version", CAKE_VERSION_STRING},
-      {"git_commit", CAKE_GIT_COMMIT},
+      {"git_commit", git_commit()},
       {"command", data::printable(options.command_line)},
       {"started_at", utc_timestamp()},
       {"run_id", folder.run_id()},
