@@ -250,6 +250,54 @@ void DAC::set_checkpoint_path(std::string path) {
   if (active_trainer_) active_trainer_->set_checkpoint_path(std::move(path));
 }
 
+namespace {
+
+// The chunk rhythm of the authors' Keras code (DACOptions::chunk_size): the chunk is rounded up
+// to a multiple of the batch, so that no batch spans two chunks. Null when chunks are off.
+std::unique_ptr<ChunkChooser> make_chunk_chooser(const DACOptions& options, std::int64_t n, std::int64_t batch_size,
+                                                 std::uint64_t seed) {
+  if (options.chunk_size <= 0) return nullptr;
+  CAKE_CHECK(options.augment && options.pairs_from_clean && !options.gather_batch && options.chunk_passes >= 1,
+             "DAC: chunks (chunk_size ", options.chunk_size, ", chunk_passes ", options.chunk_passes,
+             ") need an augmentation, pairs chosen on the clean images, one process and chunk_passes >= 1");
+  const std::int64_t chunk = (options.chunk_size + batch_size - 1) / batch_size * batch_size;
+  return std::make_unique<ChunkChooser>(n, chunk, options.chunk_passes, seed);
+}
+
+// Eq. (10) on a batch's label features `mine`, its pairs chosen by `chooser` (`mine` itself, the
+// clean images' label features, or a chunk's); under mpirun, over every rank's batch.
+Tensor batch_pair_loss(const DACOptions& options, const Tensor& mine, const Tensor& chooser, double upper,
+                       double lower, PairSelection& selection) {
+  if (!options.gather_batch) return dac_pair_loss(mine, chooser, upper, lower, &selection);
+  const GatheredBatch all = options.gather_batch(mine);
+  if (chooser.is_same(mine)) return dac_pair_loss_part(mine, all, upper, lower, &selection);
+  return dac_pair_loss_part(mine, all, options.gather_batch(chooser), upper, lower, &selection);
+}
+
+// An epoch's running sums over its batches.
+struct EpochTally {
+  std::int64_t samples = 0, batches = 0;
+  double loss_sum = 0.0, selected_sum = 0.0, positive_sum = 0.0;
+};
+
+// The epoch's argmax clusters: how many are used and, given the classes, their NMI and ACC and
+// same_precision on every (n / 2000)-th image (the same images every epoch, and no random draw).
+void score_clusters(DACEpoch& record, const Tensor& label_feats, const Tensor& truth) {
+  const Tensor clusters = label_feats.argmax(1);
+  const std::int64_t* c = clusters.data_ptr<std::int64_t>();
+  record.clusters_used = static_cast<std::int64_t>(std::set<std::int64_t>(c, c + clusters.numel()).size());
+  if (!truth.defined()) return;
+  record.nmi = metrics::nmi(truth, clusters);
+  record.acc = metrics::acc(truth, clusters);
+  const std::int64_t n = label_feats.size(0);
+  const std::int64_t stride = std::max<std::int64_t>(n / kPrecisionSample, 1);
+  const std::int64_t count = (n + stride - 1) / stride;
+  const Tensor rows = arange(0, count * stride, stride, kInt64);
+  record.same_precision = same_pair_precision(label_feats.index_select(0, rows), truth.index_select(0, rows), record.upper);
+}
+
+}  // namespace
+
 train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
   CAKE_CHECK(images.defined() && images.dim() == 4, "DAC::fit: expected images [N, C, H, W], got ",
              images.defined() ? shape_str(images.sizes()) : "an undefined tensor");
@@ -268,14 +316,7 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
     NoGradGuard no_grad;
     return label_features(net_.forward(x.to(device)));
   };
-  std::unique_ptr<ChunkChooser> chunks;
-  if (options_.chunk_size > 0) {
-    CAKE_CHECK(options_.augment && options_.pairs_from_clean && !options_.gather_batch && options_.chunk_passes >= 1,
-               "DAC: chunks (chunk_size ", options_.chunk_size, ", chunk_passes ", options_.chunk_passes,
-               ") need an augmentation, pairs chosen on the clean images, one process and chunk_passes >= 1");
-    const std::int64_t chunk = (options_.chunk_size + batch_size - 1) / batch_size * batch_size;
-    chunks = std::make_unique<ChunkChooser>(n, chunk, options_.chunk_passes, trainer_options_.seed);
-  }
+  const std::unique_ptr<ChunkChooser> chunks = make_chunk_chooser(options_, n, batch_size, trainer_options_.seed);
   const auto chunk_features = [&](const Tensor& members) {
     std::vector<Tensor> parts;
     for (std::int64_t start = 0; start < members.numel(); start += batch_size)
@@ -288,8 +329,8 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
 
   double upper = 0.0, lower = 0.0;
   DACEpoch current;
-  std::int64_t batch_size_seen = 0, samples = 0, batches = 0;
-  double loss_sum = 0.0, selected_sum = 0.0, positive_sum = 0.0;
+  EpochTally tally;
+  std::int64_t batch_size_seen = 0;
   std::chrono::steady_clock::time_point started;
   const train::BatchLoss loss = [&](const data::Batch& batch) {
     const Tensor x = options_.augment ? options_.augment(batch.x) : batch.x;
@@ -299,17 +340,9 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
     Tensor chooser = mine;
     if (chunks) chooser = chunks->for_batch(batch.indices, chunk_features);
     else if (options_.augment && options_.pairs_from_clean) chooser = clean_label_features(batch.x);
-    Tensor value;
-    if (options_.gather_batch) {
-      const GatheredBatch all = options_.gather_batch(mine);
-      value = chooser.is_same(mine)
-                  ? dac_pair_loss_part(mine, all, upper, lower, &selection)
-                  : dac_pair_loss_part(mine, all, options_.gather_batch(chooser), upper, lower, &selection);
-    } else {
-      value = dac_pair_loss(mine, chooser, upper, lower, &selection);
-    }
-    selected_sum += selection.selected_fraction;
-    positive_sum += selection.positive_fraction;
+    const Tensor value = batch_pair_loss(options_, mine, chooser, upper, lower, selection);
+    tally.selected_sum += selection.selected_fraction;
+    tally.positive_sum += selection.positive_fraction;
     return value;
   };
   train::TrainerOptions trainer_options = trainer_options_;
@@ -338,32 +371,19 @@ train::TrainResult DAC::fit(const Tensor& images, const Tensor& true_labels) {
     upper = schedule.upper(lambda_);
     lower = schedule.lower(lambda_);
     current = DACEpoch{.epoch = epoch, .lambda = lambda_, .upper = upper, .lower = lower};
-    samples = batches = 0;
-    loss_sum = selected_sum = positive_sum = 0.0;
+    tally = EpochTally{};
     started = std::chrono::steady_clock::now();
   });
   trainer.on_batch_end([&](std::int64_t batch, std::int64_t num_batches, double value) {
-    loss_sum += value * static_cast<double>(batch_size_seen);
-    samples += batch_size_seen;
-    ++batches;
+    tally.loss_sum += value * static_cast<double>(batch_size_seen);
+    tally.samples += batch_size_seen;
+    ++tally.batches;
     if (batch != num_batches) return;
     // The epoch's record, complete before the Trainer writes its checkpoint.
-    current.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(samples, 1));
-    current.selected_fraction = selected_sum / static_cast<double>(batches);
-    current.positive_fraction = positive_sum / static_cast<double>(batches);
-    const Tensor label_feats = features(images).cpu();
-    const Tensor clusters = label_feats.argmax(1);
-    const std::int64_t* c = clusters.data_ptr<std::int64_t>();
-    current.clusters_used = static_cast<std::int64_t>(std::set<std::int64_t>(c, c + clusters.numel()).size());
-    if (truth.defined()) {
-      current.nmi = metrics::nmi(truth, clusters);
-      current.acc = metrics::acc(truth, clusters);
-      // Every (n / 2000)-th image: the same images every epoch, and no random draw.
-      const std::int64_t stride = std::max<std::int64_t>(n / kPrecisionSample, 1);
-      const std::int64_t count = (n + stride - 1) / stride;
-      const Tensor rows = arange(0, count * stride, stride, kInt64);
-      current.same_precision = same_pair_precision(label_feats.index_select(0, rows), truth.index_select(0, rows), upper);
-    }
+    current.loss = tally.loss_sum / static_cast<double>(std::max<std::int64_t>(tally.samples, 1));
+    current.selected_fraction = tally.selected_sum / static_cast<double>(tally.batches);
+    current.positive_fraction = tally.positive_sum / static_cast<double>(tally.batches);
+    score_clusters(current, features(images).cpu(), truth);
     current.seconds = train::seconds_since(started);
     history_.push_back(current);
   });

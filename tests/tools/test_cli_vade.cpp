@@ -8,6 +8,8 @@
 
 #include "cake/data/image.h"
 #include "cake/data/npy.h"
+#include "cake/nn/functional.h"
+#include "cake/tensor/random.h"
 #include "helpers.h"
 #include "tools/cli_testing.h"
 
@@ -107,4 +109,55 @@ TEST_CASE("vae-ensemble: VAEs on three members' frozen features, each member and
     CAPTURE(key);
     CHECK(whole_scores[key] == resumed_scores[key]);
   }
+}
+
+TEST_CASE("vae-ensemble: members whose frozen features come from files join the trained ones") {
+  write_images();
+  // Features another command could have written (as deepcluster's features.npy): each class
+  // lights its own 10 of 30 columns, plus noise, one row per image of images.npy in its order.
+  // (Wide, as a network's features are: on a handful of columns the VAE's KL term outweighs
+  // what a code saves in reconstruction, and its codes carry little.)
+  manual_seed(3);
+  const Tensor classes = data::read_npy(scratch() / "classes.npy");
+  const Tensor one_hot = nn::functional::one_hot(classes, 3).to(kFloat32);
+  const Tensor wide = one_hot.unsqueeze(2).expand({60, 3, 10}).reshape({60, 30});
+  data::write_npy(scratch() / "oracle.npy", (wide + randn({60, 30}) * 0.05).contiguous());
+  data::write_npy(scratch() / "short.npy", randn({59, 5}).contiguous());
+  const std::string run = "run vae-ensemble" + kData + " --set feature_dim=8 mlp_hidden=32 member_epochs=3 epochs=4 " +
+                          "vae_hidden=16 vae_latent=3 n_clusters=3 n_init=2 batch_size=16 lr=0.005";
+
+  // A feature member alone (members=none): its VAE's codes are clustered and scored.
+  const CliResult alone = cake_cli(run + " members=none feature_members=oracle=oracle.npy --out ens_file");
+  REQUIRE_MESSAGE(alone.code == 0, alone.err);
+  const json m1 = read_json(scratch() / "ens_file" / "metrics.json");
+  CHECK(m1["members"] == json::array({"oracle"}));
+  CHECK(m1.contains("member_oracle_nmi"));
+  CHECK(m1.contains("oracle_vae_train_loss"));
+  CHECK(m1["acc"].get<double>() >= 0.9);
+
+  // Beside a trained member: the trained member's codes do not change (it keeps its own random
+  // stream), and the ensemble concatenates both members' codes.
+  const CliResult both = cake_cli(run + " members=conv feature_members=oracle=oracle.npy --out ens_conv_file");
+  REQUIRE_MESSAGE(both.code == 0, both.err);
+  const CliResult conv_only = cake_cli(run + " members=conv --out ens_conv");
+  REQUIRE_MESSAGE(conv_only.code == 0, conv_only.err);
+  const json m2 = read_json(scratch() / "ens_conv_file" / "metrics.json");
+  CHECK(m2["members"] == json::array({"conv", "oracle"}));
+  CHECK(m2["member_conv_nmi"] == read_json(scratch() / "ens_conv" / "metrics.json")["member_conv_nmi"]);
+  CHECK(data::read_npy(scratch() / "ens_conv_file" / "embedding.npy").sizes() == Shape{60, 6});
+
+  // Bad input is refused before any training, naming what is wrong.
+  const CliResult rows = cake_cli(run + " feature_members=short=short.npy --out ens_rows");
+  CHECK(rows.code != 0);
+  CHECK(rows.err.find("short.npy") != std::string::npos);
+  CHECK(rows.err.find("60 images") != std::string::npos);
+  CHECK_FALSE(fs::exists(scratch() / "ens_rows" / "conv_checkpoint.safetensors"));
+  int case_number = 0;
+  for (const std::string bad : {"conv=oracle.npy", "oracle", "a=oracle.npy,a=oracle.npy", "my-name=oracle.npy"}) {
+    CAPTURE(bad);
+    const CliResult r = cake_cli(run + " feature_members=" + bad + " --out ens_bad_" + std::to_string(++case_number));
+    CHECK(r.code != 0);
+    CHECK(r.err.find("feature") != std::string::npos);
+  }
+  CHECK(cake_cli(run + " members=none --out ens_none").code != 0);
 }

@@ -15,6 +15,11 @@
 //               an .npy of 28x28 images with classifier_labels): the lecture's "pre-trained
 //               model" whose features were learnt for another task. Without classifier_data
 //               this member is skipped, and metrics.json says why.
+// and, through feature_members, any number of members whose frozen features were computed
+// elsewhere: name=file.npy pairs, one row per image of --data in its order, such as the
+// features.npy that `cake run deepcluster` and `cake run moco` write for their --data (the
+// lecture's "different models": DeepCluster's and MoCo's backbones take hours to train, so
+// they are trained once by their own commands and their features reused here).
 // For each member the encoder is frozen, its features of every image are scaled to [0, 1] per
 // dimension (min and max of the training rows), and an MLPVAE (vae_hidden, vae_latent,
 // Gaussian likelihood) is trained on them for `epochs`; the member's code of an image is its
@@ -56,7 +61,12 @@ namespace fs = std::filesystem;
 
 std::vector<ParamSpec> params() {
   std::vector<ParamSpec> p{
-      {"members", ParamType::String, "conv,mlp,classifier", "comma-separated members: conv, mlp, classifier"},
+      {"members", ParamType::String, "conv,mlp,classifier",
+       "comma-separated members trained in this command: conv, mlp, classifier (none: only feature_members)"},
+      {"feature_members", ParamType::String, "",
+       "members whose frozen features come from files: comma-separated name=features.npy pairs, one row per image "
+       "of --data in its order (e.g. deepcluster=runs/dc/features.npy, the features.npy of `cake run deepcluster` "
+       "or `cake run moco` on the same --data)"},
       {"feature_dim", ParamType::Int, "32", "size of the features the conv encoders (conv, classifier) give"},
       {"mlp_hidden", ParamType::IntList, "500,500,2000", "hidden sizes of the mlp member's autoencoder"},
       {"member_epochs", ParamType::Int, "10", "epochs of each member's encoder training (at least 1)"},
@@ -71,22 +81,75 @@ std::vector<ParamSpec> params() {
   return with_training_params(p, {.epochs = 20, .batch_size = 256, .lr = 1e-3, .weight_decay = 0.0, .patience = 0});
 }
 
-std::vector<std::string> split_members(const std::string& text) {
-  std::vector<std::string> members;
+// Splits "a,b, c" into its non-empty, space-free items.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
   std::string current;
   for (char c : text + ",") {
     if (c == ',') {
-      if (!current.empty()) members.push_back(current);
+      if (!current.empty()) items.push_back(current);
       current.clear();
     } else if (c != ' ') {
       current += c;
     }
   }
+  return items;
+}
+
+const std::vector<std::string> kTrainedMembers{"conv", "mlp", "classifier"};
+
+bool is_trained_member(const std::string& name) {
+  return std::find(kTrainedMembers.begin(), kTrainedMembers.end(), name) != kTrainedMembers.end();
+}
+
+std::vector<std::string> split_members(const std::string& text) {
+  if (text == "none") return {};
+  std::vector<std::string> members = split_list(text);
   for (const std::string& m : members)
-    if (m != "conv" && m != "mlp" && m != "classifier")
-      throw UsageError("vae-ensemble: unknown member '" + m + "' (members are conv, mlp, classifier)");
-  if (members.empty()) throw UsageError("vae-ensemble: members is empty");
+    if (!is_trained_member(m))
+      throw UsageError("vae-ensemble: unknown member '" + m + "' (members are conv, mlp, classifier, or none; " +
+                       "features computed elsewhere join through feature_members=name=file.npy)");
   return members;
+}
+
+// A member whose frozen features were computed by another command (feature_members).
+struct FeatureMember {
+  std::string name;
+  std::string path;
+};
+
+// Parses feature_members ("name=file.npy,name=file.npy"). A name is letters, digits and '_'
+// (it names the member's checkpoint and metrics), and is neither a trained member's nor repeated.
+std::vector<FeatureMember> split_feature_members(const std::string& text) {
+  std::vector<FeatureMember> members;
+  for (const std::string& item : split_list(text)) {
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
+      throw UsageError("vae-ensemble: feature_members takes name=file.npy pairs, got '" + item + "'");
+    FeatureMember m{item.substr(0, eq), item.substr(eq + 1)};
+    const bool plain = std::all_of(m.name.begin(), m.name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (!plain) throw UsageError("vae-ensemble: a feature member's name is letters, digits and '_', got '" + m.name + "'");
+    const bool taken = is_trained_member(m.name) || std::any_of(members.begin(), members.end(),
+                                                                [&](const FeatureMember& o) { return o.name == m.name; });
+    if (taken)
+      throw UsageError("vae-ensemble: feature_members: the name '" + m.name +
+                       "' is taken (by a trained member or an earlier feature member); give each member its own name");
+    members.push_back(std::move(m));
+  }
+  return members;
+}
+
+// The frozen features in a feature member's file, as float32 rows [N, d] on the run's device:
+// one row per image of --data, checked before any training.
+Tensor read_member_features(const RunContext& ctx, const FeatureMember& member, std::int64_t rows) {
+  const Tensor features = data::read_npy(member.path);
+  if (features.dim() < 2 || features.size(0) != rows)
+    throw UsageError("vae-ensemble: feature member '" + member.name + "': " + member.path + " has shape " +
+                     shape_str(features.sizes()) + ", but --data has " + std::to_string(rows) +
+                     " images: it needs one row of features per image, in the same order");
+  return features.reshape({rows, -1}).to(kFloat32).to(ctx.device);
 }
 
 // Trains `model` with its own checkpoint (<name>_checkpoint.safetensors), a log line per epoch
@@ -139,89 +202,129 @@ data::LabeledData classifier_data(const RunContext& ctx) {
   return d;
 }
 
-void run(RunContext& ctx) {
-  const RunImages images = run_images(ctx);
-  const std::vector<std::string> members = split_members(ctx.params.get_string("members"));
-  const std::int64_t member_epochs = ctx.params.get_int("member_epochs");
-  if (member_epochs < 1) throw UsageError("vae-ensemble: member_epochs must be at least 1, got " + std::to_string(member_epochs));
-  const std::int64_t feature_dim = ctx.params.get_int("feature_dim");
-  const Device device = ctx.device;
-  const algorithms::TrainerOptions vae_options = trainer_options(ctx);  // checks epochs, resume
-  const std::string resume_dir =
-      vae_options.resume_from.empty() ? "" : fs::path(vae_options.resume_from).parent_path().string();
-  const double lr = ctx.params.get_float("lr");
+// What every member's phases share.
+struct EnsembleRun {
+  RunImages images;
+  data::LabeledData other;          // classifier_data, when given
+  std::int64_t member_epochs = 0;
+  std::int64_t vae_epochs = 0;
+  std::string resume_dir;           // the folder of a run being resumed ("" for a new run)
+};
 
-  // The classifier member's data first: a missing file fails before any training.
+// ---- 1. a trained member's encoder, trained here; its frozen features of every image ------------
+// Returns no tensor when the member is skipped (the classifier without classifier_data), with
+// the reason in `why_skipped`.
+Tensor trained_member_features(RunContext& ctx, const EnsembleRun& run, const std::string& member,
+                               std::string& why_skipped) {
+  const Device device = ctx.device;
+  const std::int64_t feature_dim = ctx.params.get_int("feature_dim");
+  const double lr = ctx.params.get_float("lr");
+  const Shape& image_shape = run.images.image_shape;
+  std::shared_ptr<nn::Module> encoder;
+  if (member == "classifier") {
+    const data::LabeledData& other = run.other;
+    if (!other.images.defined()) {
+      why_skipped = "no classifier_data given (e.g. --set classifier_data=mnist:train, a labelled set other than --data)";
+      return {};
+    }
+    const Shape other_shape = other.images.sizes();
+    CAKE_CHECK(other.images.dim() == 4 && Shape(other_shape.begin() + 1, other_shape.end()) == image_shape,
+               "vae-ensemble: classifier_data has images of shape ", other.images.sizes(), ", the run's are [N, ",
+               image_shape, "]");
+    const std::int64_t classes = other.labels.max().item<std::int64_t>() + 1;
+    auto conv = std::make_shared<algorithms::ConvAutoencoder>(feature_dim, image_shape);
+    auto classifier = std::make_shared<algorithms::EncoderClassifier>(conv->encoder(), feature_dim, classes, 64, false);
+    classifier->to(device);
+    optim::Adam adam(classifier->parameters(), {.lr = lr});
+    train_phase(ctx, "classifier", *classifier, adam,
+                [&](const data::Batch& b) {
+                  return nn::functional::nll_loss(classifier->forward(b.x.to(device)), b.y.to(device));
+                },
+                dataset(other.images, other.labels), nullptr, run.member_epochs, run.resume_dir);
+    encoder = conv->encoder();
+  } else {
+    std::shared_ptr<algorithms::Autoencoder> ae;
+    if (member == "conv") ae = std::make_shared<algorithms::ConvAutoencoder>(feature_dim, image_shape);
+    else ae = std::make_shared<algorithms::MLPAutoencoder>(ctx.params.get_int_list("mlp_hidden"), feature_dim, image_shape);
+    ae->to(device);
+    optim::Adam adam(ae->parameters(), {.lr = lr});
+    train_phase(ctx, member, *ae, adam,
+                [&](const data::Batch& b) { return algorithms::reconstruction_loss(*ae, b.x.to(device)); },
+                dataset(run.images.train), nullptr, run.member_epochs, run.resume_dir);
+    encoder = ae->encoder();
+  }
+  encoder->eval();
+  return algorithms::map_batches([&](const Tensor& x) { return encoder->forward(x); }, run.images.all);
+}
+
+// ---- 2. frozen features scaled to [0, 1] per dimension; 3. a VAE on them -------------------------
+// Returns the VAE's posterior means of every image: the member's codes.
+Tensor member_codes(RunContext& ctx, const EnsembleRun& run, const std::string& member, const Tensor& features) {
+  const std::int64_t d = features.size(1);
+  const Tensor lo = std::get<0>(features.min(0, true)), hi = std::get<0>(features.max(0, true));
+  const Tensor scaled = ((features - lo) / (hi - lo + 1e-8)).reshape({features.size(0), 1, 1, d});
+  const Tensor train_rows = index_select(scaled, 0, algorithms::train_validation_split(
+                                                        scaled.size(0), ctx.params.get_float("val_fraction"), ctx.seed)
+                                                        .first.to(ctx.device));
+  auto vae = std::make_shared<algorithms::MLPVAE>(ctx.params.get_int_list("vae_hidden"), ctx.params.get_int("vae_latent"),
+                                                  Shape{1, 1, d});
+  vae->to(ctx.device);
+  optim::Adam adam(vae->parameters(), {.lr = ctx.params.get_float("lr"), .weight_decay = ctx.params.get_float("weight_decay")});
+  const algorithms::VAELossOptions gaussian{.likelihood = algorithms::Likelihood::Gaussian};
+  train_phase(ctx, member + "_vae", *vae, adam,
+              [&](const data::Batch& b) { return algorithms::vae_loss(*vae, b.x.to(ctx.device), gaussian).total; },
+              dataset(train_rows), nullptr, run.vae_epochs, run.resume_dir);
+  return algorithms::encode_mean_all(*vae, scaled).cpu();
+}
+
+void run(RunContext& ctx) {
+  EnsembleRun run;
+  run.images = run_images(ctx);
+  const std::vector<std::string> members = split_members(ctx.params.get_string("members"));
+  const std::vector<FeatureMember> feature_members = split_feature_members(ctx.params.get_string("feature_members"));
+  if (members.empty() && feature_members.empty())
+    throw UsageError("vae-ensemble: no members: give members (conv, mlp, classifier) and/or feature_members");
+  run.member_epochs = ctx.params.get_int("member_epochs");
+  if (run.member_epochs < 1)
+    throw UsageError("vae-ensemble: member_epochs must be at least 1, got " + std::to_string(run.member_epochs));
+  const algorithms::TrainerOptions vae_options = trainer_options(ctx);  // checks epochs, resume
+  run.vae_epochs = vae_options.epochs;
+  run.resume_dir = vae_options.resume_from.empty() ? "" : fs::path(vae_options.resume_from).parent_path().string();
+
+  // The files first (the classifier's data, the feature members' rows): a missing or mismatched
+  // file fails before any training.
   const bool wants_classifier = std::find(members.begin(), members.end(), "classifier") != members.end();
-  const data::LabeledData other = wants_classifier && !ctx.params.get_string("classifier_data").empty()
-                                      ? classifier_data(ctx) : data::LabeledData{};
+  if (wants_classifier && !ctx.params.get_string("classifier_data").empty()) run.other = classifier_data(ctx);
+  std::vector<Tensor> file_features;
+  for (const FeatureMember& m : feature_members)
+    file_features.push_back(read_member_features(ctx, m, run.images.all.size(0)));
 
   std::vector<std::string> used;
-  std::vector<Tensor> member_codes;  // the VAE codes of every training row, per member
+  std::vector<Tensor> member_codes_list;  // the VAE codes of every training row, per member
   nlohmann::json skipped = nlohmann::json::object();
+  // Each member draws from a stream of its own, so its weights and batches do not depend on how
+  // many epochs the members before it trained: a run resumed with more `epochs` ends where an
+  // uninterrupted one does.
+  auto member_stream = [&](std::size_t index) { manual_seed(ctx.seed ^ (0x9E3779B97F4A7C15ULL * (index + 1))); };
   for (std::size_t index = 0; index < members.size(); ++index) {
     const std::string& member = members[index];
-    // Each member draws from a stream of its own, so its weights and batches do not depend on
-    // how many epochs the members before it trained: a run resumed with more `epochs` ends
-    // where an uninterrupted one does.
-    manual_seed(ctx.seed ^ (0x9E3779B97F4A7C15ULL * (index + 1)));
-    // ---- 1. the member's encoder, trained here ------------------------------------------------
-    std::shared_ptr<nn::Module> encoder;
-    if (member == "classifier") {
-      if (!other.images.defined()) {
-        const std::string why = "no classifier_data given (e.g. --set classifier_data=mnist:train, a labelled set other than --data)";
-        ctx.progress->message("vae-ensemble: member 'classifier' skipped: " + why);
-        skipped[member] = why;
-        continue;
-      }
-      const Shape other_shape = other.images.sizes();
-      CAKE_CHECK(other.images.dim() == 4 && Shape(other_shape.begin() + 1, other_shape.end()) == images.image_shape,
-                 "vae-ensemble: classifier_data has images of shape ", other.images.sizes(), ", the run's are [N, ",
-                 images.image_shape, "]");
-      const std::int64_t classes = other.labels.max().item<std::int64_t>() + 1;
-      auto conv = std::make_shared<algorithms::ConvAutoencoder>(feature_dim, images.image_shape);
-      auto classifier = std::make_shared<algorithms::EncoderClassifier>(conv->encoder(), feature_dim, classes, 64, false);
-      classifier->to(device);
-      optim::Adam adam(classifier->parameters(), {.lr = lr});
-      train_phase(ctx, "classifier", *classifier, adam,
-                  [&](const data::Batch& b) {
-                    return nn::functional::nll_loss(classifier->forward(b.x.to(device)), b.y.to(device));
-                  },
-                  dataset(other.images, other.labels), nullptr, member_epochs, resume_dir);
-      encoder = conv->encoder();
-    } else {
-      std::shared_ptr<algorithms::Autoencoder> ae;
-      if (member == "conv") ae = std::make_shared<algorithms::ConvAutoencoder>(feature_dim, images.image_shape);
-      else ae = std::make_shared<algorithms::MLPAutoencoder>(ctx.params.get_int_list("mlp_hidden"), feature_dim, images.image_shape);
-      ae->to(device);
-      optim::Adam adam(ae->parameters(), {.lr = lr});
-      train_phase(ctx, member, *ae, adam,
-                  [&](const data::Batch& b) { return algorithms::reconstruction_loss(*ae, b.x.to(device)); },
-                  dataset(images.train), nullptr, member_epochs, resume_dir);
-      encoder = ae->encoder();
+    member_stream(index);
+    std::string why_skipped;
+    const Tensor features = trained_member_features(ctx, run, member, why_skipped);
+    if (!features.defined()) {
+      ctx.progress->message("vae-ensemble: member '" + member + "' skipped: " + why_skipped);
+      skipped[member] = why_skipped;
+      continue;
     }
-
-    // ---- 2. frozen features, scaled to [0, 1] per dimension by the training rows -----------------
-    encoder->eval();
-    const Tensor features = algorithms::map_batches([&](const Tensor& x) { return encoder->forward(x); }, images.all);
-    const std::int64_t d = features.size(1);
-    const Tensor lo = std::get<0>(features.min(0, true)), hi = std::get<0>(features.max(0, true));
-    const Tensor scaled = ((features - lo) / (hi - lo + 1e-8)).reshape({features.size(0), 1, 1, d});
-    const Tensor train_rows = index_select(scaled, 0, algorithms::train_validation_split(
-                                                          scaled.size(0), ctx.params.get_float("val_fraction"), ctx.seed)
-                                                          .first.to(device));
-
-    // ---- 3. a VAE on them --------------------------------------------------------------------------
-    auto vae = std::make_shared<algorithms::MLPVAE>(ctx.params.get_int_list("vae_hidden"), ctx.params.get_int("vae_latent"),
-                                                    Shape{1, 1, d});
-    vae->to(device);
-    optim::Adam adam(vae->parameters(), {.lr = lr, .weight_decay = ctx.params.get_float("weight_decay")});
-    const algorithms::VAELossOptions gaussian{.likelihood = algorithms::Likelihood::Gaussian};
-    train_phase(ctx, member + "_vae", *vae, adam,
-                [&](const data::Batch& b) { return algorithms::vae_loss(*vae, b.x.to(device), gaussian).total; },
-                dataset(train_rows), nullptr, vae_options.epochs, resume_dir);
-    member_codes.push_back(algorithms::encode_mean_all(*vae, scaled).cpu());
+    member_codes_list.push_back(member_codes(ctx, run, member, features));
     used.push_back(member);
+  }
+  for (std::size_t j = 0; j < feature_members.size(); ++j) {
+    member_stream(members.size() + j);
+    ctx.progress->message("vae-ensemble: member '" + feature_members[j].name + "': features of " + feature_members[j].path);
+    member_codes_list.push_back(member_codes(ctx, run, feature_members[j].name, file_features[j]));
+    file_features[j] = Tensor();  // the VAE's codes replace the (possibly wide) features
+    used.push_back(feature_members[j].name);
   }
   CAKE_CHECK(!used.empty(), "vae-ensemble: every member was skipped (", skipped.dump(), ")");
   if (!skipped.empty()) ctx.metrics["members_skipped"] = skipped;
@@ -238,8 +341,8 @@ void run(RunContext& ctx) {
   std::vector<Tensor> standardised;
   for (std::size_t m = 0; m < used.size(); ++m) {
     ctx.progress->message("clustering the codes of member " + used[m] + " ...");
-    const Tensor labels = deep_clustering::cluster_codes(member_codes[m], clustering);
-    standardised.push_back(deep_clustering::standardize_columns(member_codes[m]));
+    const Tensor labels = deep_clustering::cluster_codes(member_codes_list[m], clustering);
+    standardised.push_back(deep_clustering::standardize_columns(member_codes_list[m]));
     if (!ctx.labels.defined()) continue;
     const nlohmann::json scores = clustering_scores(ctx.labels, labels);
     for (const char* key : {"nmi", "acc", "ari"}) ctx.metrics["member_" + used[m] + "_" + key] = scores[key];
