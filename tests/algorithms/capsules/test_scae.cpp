@@ -355,7 +355,9 @@ TEST_CASE("SCAE presences: the prior ones are object_presences, the posterior on
   CHECK(scae.is_training());  // evaluated in eval mode, then put back
   REQUIRE(p.prior.sizes() == Shape{10, 3});
   REQUIRE(p.posterior.sizes() == Shape{10, 3});
-  CHECK(values(p.prior) == values(scae.object_presences(images, 3)));
+  // Other batches (3 rather than 4 images) give the same presences in eval mode, up to the
+  // rounding of GEMMs of another height (BLAS may block them differently).
+  check_close(p.prior, scae.object_presences(images, 3), 1e-6, 1e-6);
   scae.eval();  // no presence noise: the loss sees the same objects
   check_close(p.posterior, scae.loss(images).posterior_mass, 1e-5, 1e-6);
   // Each part's responsibilities over the objects and the dummy sum to 1, so the objects' shares
