@@ -208,11 +208,15 @@ Canvas bar_plot(const std::string& title, const std::string& y_label, const std:
     for (double v : values)
       if (std::isfinite(v)) hi = std::max(hi, v), lo = std::min(lo, v);
   if (!(hi > lo)) hi = lo + 1.0;
-  const std::vector<double> y_ticks = nice_ticks(lo, hi * 1.08, 6);  // room for the value labels
-
   const int groups = std::max<int>(1, static_cast<int>(categories.size()));
   Canvas canvas(std::max(480, 120 + groups * (24 * static_cast<int>(series.size()) + 40)), 450);
   const int left = 90, top = 44, right = 24, bottom = 56;
+  // Room above the tallest bar for its value label and the legend (top right), so that neither
+  // covers a bar.
+  const double plot_height = canvas.height() - top - bottom;
+  const double reserved = 8 + 14 * static_cast<double>(series.size()) + 8 + image::kCapHeight + 8;
+  const std::vector<double> y_ticks = nice_ticks(lo, hi * plot_height / (plot_height - reserved), 6);
+
   const Frame f{left, top, canvas.width() - left - right, canvas.height() - top - bottom,
                 0.0, static_cast<double>(groups), y_ticks.front(), y_ticks.back()};
   draw_title(canvas, title);

@@ -20,10 +20,15 @@
 // features.npy that `cake run deepcluster` and `cake run moco` write for their --data (the
 // lecture's "different models": DeepCluster's and MoCo's backbones take hours to train, so
 // they are trained once by their own commands and their features reused here).
-// For each member the encoder is frozen, its features of every image are scaled to [0, 1] per
-// dimension (min and max of the training rows), and an MLPVAE (vae_hidden, vae_latent,
-// Gaussian likelihood) is trained on them for `epochs`; the member's code of an image is its
-// posterior mean.
+// For each member the encoder is frozen, its features of every image are put on the unit sphere
+// (feature_norm=l2) and scaled to [0, 1] per dimension (min and max over the images), and an
+// MLPVAE (vae_hidden, vae_latent, Gaussian likelihood) is trained on them for `epochs`; the
+// member's code of an image is its posterior mean. The KL term's weight vae_beta is 0.01: the
+// Gaussian likelihood -log N(x; x_hat, sigma^2 I) is sum (x - x_hat)^2 / (2 sigma^2) + const,
+// so weighting the KL by beta = 2 sigma^2 assumes a noise of sigma ~ 0.07 on features in [0, 1];
+// at beta = 1 (sigma ~ 0.7, the scale of the features themselves) the KL term outweighs what
+// most code dimensions save, and the codes keep little of the features (measured in
+// docs/algorithms/vae_ensemble.md).
 //
 // How the codes are combined: by CONCATENATING each member's standardised codes and clustering
 // the concatenation once (k-means or a GMM, `method`). Why this and not a consensus of the
@@ -75,6 +80,13 @@ std::vector<ParamSpec> params() {
       {"classifier_labels", ParamType::String, "", "labels (.npy) of classifier_data when it is an .npy file"},
       {"vae_hidden", ParamType::IntList, "256", "hidden sizes of each member's VAE"},
       {"vae_latent", ParamType::Int, "10", "code size of each member's VAE"},
+      {"vae_beta", ParamType::Float, "0.01",
+       "weight of each VAE's KL term: 2 sigma^2 of the Gaussian likelihood on features scaled to [0, 1] (1 lets the "
+       "KL term erase most of the features; docs/algorithms/vae_ensemble.md)"},
+      {"feature_norm", ParamType::String, "l2",
+       "each member's features before the [0, 1] scaling: l2 (every row to unit length, the cosine geometry the "
+       "features are compared in) or none",
+       {"l2", "none"}},
       {"n_clusters", ParamType::Int, "10", "number of clusters"},
       {"method", ParamType::String, "kmeans", "the clusterer of each member and of the ensemble", {"kmeans", "gmm"}},
       {"n_init", ParamType::Int, "10", "restarts of the clusterer"}};
@@ -208,6 +220,8 @@ struct EnsembleRun {
   data::LabeledData other;          // classifier_data, when given
   std::int64_t member_epochs = 0;
   std::int64_t vae_epochs = 0;
+  double vae_beta = 1.0;            // the KL term's weight
+  bool l2_rows = false;             // feature_norm=l2
   std::string resume_dir;           // the folder of a run being resumed ("" for a new run)
 };
 
@@ -259,7 +273,8 @@ Tensor trained_member_features(RunContext& ctx, const EnsembleRun& run, const st
 
 // ---- 2. frozen features scaled to [0, 1] per dimension; 3. a VAE on them -------------------------
 // Returns the VAE's posterior means of every image: the member's codes.
-Tensor member_codes(RunContext& ctx, const EnsembleRun& run, const std::string& member, const Tensor& features) {
+Tensor member_codes(RunContext& ctx, const EnsembleRun& run, const std::string& member, const Tensor& frozen) {
+  const Tensor features = run.l2_rows ? frozen / (frozen * frozen).sum(1, true).sqrt().clamp_min(1e-12) : frozen;
   const std::int64_t d = features.size(1);
   const Tensor lo = std::get<0>(features.min(0, true)), hi = std::get<0>(features.max(0, true));
   const Tensor scaled = ((features - lo) / (hi - lo + 1e-8)).reshape({features.size(0), 1, 1, d});
@@ -270,7 +285,7 @@ Tensor member_codes(RunContext& ctx, const EnsembleRun& run, const std::string& 
                                                   Shape{1, 1, d});
   vae->to(ctx.device);
   optim::Adam adam(vae->parameters(), {.lr = ctx.params.get_float("lr"), .weight_decay = ctx.params.get_float("weight_decay")});
-  const algorithms::VAELossOptions gaussian{.likelihood = algorithms::Likelihood::Gaussian};
+  const algorithms::VAELossOptions gaussian{.beta = run.vae_beta, .likelihood = algorithms::Likelihood::Gaussian};
   train_phase(ctx, member + "_vae", *vae, adam,
               [&](const data::Batch& b) { return algorithms::vae_loss(*vae, b.x.to(ctx.device), gaussian).total; },
               dataset(train_rows), nullptr, run.vae_epochs, run.resume_dir);
@@ -289,6 +304,9 @@ void run(RunContext& ctx) {
     throw UsageError("vae-ensemble: member_epochs must be at least 1, got " + std::to_string(run.member_epochs));
   const algorithms::TrainerOptions vae_options = trainer_options(ctx);  // checks epochs, resume
   run.vae_epochs = vae_options.epochs;
+  run.vae_beta = ctx.params.get_float("vae_beta");
+  if (!(run.vae_beta > 0.0)) throw UsageError("vae-ensemble: vae_beta must be positive, got " + std::to_string(run.vae_beta));
+  run.l2_rows = ctx.params.get_string("feature_norm") == "l2";
   run.resume_dir = vae_options.resume_from.empty() ? "" : fs::path(vae_options.resume_from).parent_path().string();
 
   // The files first (the classifier's data, the feature members' rows): a missing or mismatched
