@@ -274,7 +274,7 @@ Tensor trained_member_features(RunContext& ctx, const EnsembleRun& run, const st
 // ---- 2. frozen features scaled to [0, 1] per dimension; 3. a VAE on them -------------------------
 // Returns the VAE's posterior means of every image: the member's codes.
 Tensor member_codes(RunContext& ctx, const EnsembleRun& run, const std::string& member, const Tensor& frozen) {
-  const Tensor features = run.l2_rows ? frozen / (frozen * frozen).sum(1, true).sqrt().clamp_min(1e-12) : frozen;
+  const Tensor features = run.l2_rows ? nn::functional::normalize(frozen, 2.0, 1) : frozen;
   const std::int64_t d = features.size(1);
   const Tensor lo = std::get<0>(features.min(0, true)), hi = std::get<0>(features.max(0, true));
   const Tensor scaled = ((features - lo) / (hi - lo + 1e-8)).reshape({features.size(0), 1, 1, d});
