@@ -126,14 +126,17 @@ TEST_CASE("vae-ensemble: members whose frozen features come from files join the 
   const std::string run = "run vae-ensemble" + kData + " --set feature_dim=8 mlp_hidden=32 member_epochs=3 epochs=4 " +
                           "vae_hidden=16 vae_latent=3 n_clusters=3 n_init=2 batch_size=16 lr=0.005";
 
-  // A feature member alone (members=none): its VAE's codes are clustered and scored.
-  const CliResult alone = cake_cli(run + " members=none feature_members=oracle=oracle.npy --out ens_file");
+  // A feature member alone (members=none): its VAE's codes are clustered and scored, also by
+  // N2D's UMAP + GMM (n2d=true).
+  const CliResult alone = cake_cli(run + " members=none feature_members=oracle=oracle.npy n2d=true --out ens_file");
   REQUIRE_MESSAGE(alone.code == 0, alone.err);
   const json m1 = read_json(scratch() / "ens_file" / "metrics.json");
   CHECK(m1["members"] == json::array({"oracle"}));
   CHECK(m1.contains("member_oracle_nmi"));
   CHECK(m1.contains("oracle_vae_train_loss"));
   CHECK(m1["acc"].get<double>() >= 0.9);
+  CHECK(m1["n2d_acc"].get<double>() >= 0.9);
+  CHECK(data::read_npy(scratch() / "ens_file" / "n2d_labels.npy").sizes() == Shape{60});
 
   // Beside a trained member: the trained member's codes do not change (it keeps its own random
   // stream), and the ensemble concatenates both members' codes.

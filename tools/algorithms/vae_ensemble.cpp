@@ -39,6 +39,7 @@
 // already made in each view, and its co-association matrix is N x N (4.9e9 entries for
 // Fashion-MNIST's 70,000 images). Every member is also clustered alone with the same clusterer,
 // so metrics.json and comparison.png show each member's NMI / ACC / ARI beside the ensemble's.
+// n2d=true clusters the concatenation once more as N2D does (UMAP, then a GMM: n2d_nmi, ...).
 #include <algorithm>
 #include <filesystem>
 
@@ -52,6 +53,7 @@
 #include "cake/nn/functional.h"
 #include "cake/optim/adam.h"
 #include "cake/tensor/random.h"
+#include "tools/algorithms/deep_clustering_runs.h"
 #include "tools/algorithms/network_runs.h"
 #include "tools/errors.h"
 #include "tools/evaluation.h"
@@ -90,6 +92,8 @@ std::vector<ParamSpec> params() {
       {"n_clusters", ParamType::Int, "10", "number of clusters"},
       {"method", ParamType::String, "kmeans", "the clusterer of each member and of the ensemble", {"kmeans", "gmm"}},
       {"n_init", ParamType::Int, "10", "restarts of the clusterer"}};
+  // N2D's UMAP + GMM on the concatenated codes too (n2d=true); no pixels' view by default.
+  for (ParamSpec& spec : deep_runs::n2d_params(0)) p.push_back(spec);
   return with_training_params(p, {.epochs = 20, .batch_size = 256, .lr = 1e-3, .weight_decay = 0.0, .patience = 0});
 }
 
@@ -307,6 +311,7 @@ void run(RunContext& ctx) {
   run.vae_beta = ctx.params.get_float("vae_beta");
   if (!(run.vae_beta > 0.0)) throw UsageError("vae-ensemble: vae_beta must be positive, got " + std::to_string(run.vae_beta));
   run.l2_rows = ctx.params.get_string("feature_norm") == "l2";
+  deep_runs::check_n2d_params(ctx);
   run.resume_dir = vae_options.resume_from.empty() ? "" : fs::path(vae_options.resume_from).parent_path().string();
 
   // The files first (the classifier's data, the feature members' rows): a missing or mismatched
@@ -373,6 +378,8 @@ void run(RunContext& ctx) {
   const Tensor combined = cat(standardised, 1);
   ctx.save_embedding(combined, "embedding");
   ctx.save_labels(deep_clustering::cluster_codes(combined, clustering));  // nmi / acc / ari of the ensemble
+  if (ctx.params.get_bool("n2d"))
+    deep_runs::n2d_scores(ctx, combined.to(kFloat64), Tensor(), ctx.params.get_int("n_clusters"));
   if (ctx.labels.defined()) {
     categories.push_back("ensemble");
     bars[0].second.push_back(ctx.metrics["nmi"].get<double>());
