@@ -277,7 +277,7 @@ Tensor trained_member_features(RunContext& ctx, const EnsembleRun& run, const st
 
 // ---- 2. frozen features scaled to [0, 1] per dimension; 3. a VAE on them -------------------------
 // Returns the VAE's posterior means of every image: the member's codes.
-Tensor member_codes(RunContext& ctx, const EnsembleRun& run, const std::string& member, const Tensor& frozen) {
+Tensor vae_codes(RunContext& ctx, const EnsembleRun& run, const std::string& member, const Tensor& frozen) {
   const Tensor features = run.l2_rows ? nn::functional::normalize(frozen, 2.0, 1) : frozen;
   const std::int64_t d = features.size(1);
   const Tensor lo = std::get<0>(features.min(0, true)), hi = std::get<0>(features.max(0, true));
@@ -323,7 +323,7 @@ void run(RunContext& ctx) {
     file_features.push_back(read_member_features(ctx, m, run.images.all.size(0)));
 
   std::vector<std::string> used;
-  std::vector<Tensor> member_codes_list;  // the VAE codes of every training row, per member
+  std::vector<Tensor> member_codes;  // the VAE codes of every image, per member
   nlohmann::json skipped = nlohmann::json::object();
   // Each member draws from a stream of its own, so its weights and batches do not depend on how
   // many epochs the members before it trained: a run resumed with more `epochs` ends where an
@@ -339,13 +339,13 @@ void run(RunContext& ctx) {
       skipped[member] = why_skipped;
       continue;
     }
-    member_codes_list.push_back(member_codes(ctx, run, member, features));
+    member_codes.push_back(vae_codes(ctx, run, member, features));
     used.push_back(member);
   }
   for (std::size_t j = 0; j < feature_members.size(); ++j) {
     member_stream(members.size() + j);
     ctx.progress->message("vae-ensemble: member '" + feature_members[j].name + "': features of " + feature_members[j].path);
-    member_codes_list.push_back(member_codes(ctx, run, feature_members[j].name, file_features[j]));
+    member_codes.push_back(vae_codes(ctx, run, feature_members[j].name, file_features[j]));
     file_features[j] = Tensor();  // the VAE's codes replace the (possibly wide) features
     used.push_back(feature_members[j].name);
   }
@@ -364,8 +364,8 @@ void run(RunContext& ctx) {
   std::vector<Tensor> standardised;
   for (std::size_t m = 0; m < used.size(); ++m) {
     ctx.progress->message("clustering the codes of member " + used[m] + " ...");
-    const Tensor labels = deep_clustering::cluster_codes(member_codes_list[m], clustering);
-    standardised.push_back(deep_clustering::standardize_columns(member_codes_list[m]));
+    const Tensor labels = deep_clustering::cluster_codes(member_codes[m], clustering);
+    standardised.push_back(deep_clustering::standardize_columns(member_codes[m]));
     if (!ctx.labels.defined()) continue;
     const nlohmann::json scores = clustering_scores(ctx.labels, labels);
     for (const char* key : {"nmi", "acc", "ari"}) ctx.metrics["member_" + used[m] + "_" + key] = scores[key];
