@@ -56,7 +56,10 @@ CAKE_HD bool misses_image(T ix, T iy, std::int64_t width, std::int64_t height) {
 
 // The four pixels around (ix, iy), their bilinear weights and whether each lies in the image.
 // Every read and write of a corner is guarded by its in-range flags, so a point far outside the
-// image (or a NaN coordinate, whose floor converts to some integer) touches no memory.
+// image touches no memory. An infinite or NaN coordinate has no corners in the image (x0 = y0 =
+// -2) on every device: converting its floor to an integer is undefined in C++ and differs between
+// x86 (INT64_MIN) and CUDA (0 for NaN), and it must not scatter gradient into pixel (0, 0) on one
+// of them only. Its weights tx, ty are NaN, so it still samples NaN (misses_image).
 template <class T>
 struct Corners {
   std::int64_t x0, y0;
@@ -64,8 +67,9 @@ struct Corners {
   bool in_x0, in_x1, in_y0, in_y1;
   CAKE_HD Corners(T ix, T iy, std::int64_t width, std::int64_t height) {
     const T fx = std::floor(ix), fy = std::floor(iy);
-    x0 = static_cast<std::int64_t>(fx);
-    y0 = static_cast<std::int64_t>(fy);
+    const bool finite = std::isfinite(ix) && std::isfinite(iy);
+    x0 = finite ? static_cast<std::int64_t>(fx) : -2;
+    y0 = finite ? static_cast<std::int64_t>(fy) : -2;
     tx = ix - fx;
     ty = iy - fy;
     in_x0 = x0 >= 0 && x0 < width;

@@ -68,7 +68,7 @@ run() {
   for t in "${tests[@]}"; do
     local start rc=0
     start=$(date +%s.%N)
-    CAKE_SOURCE_DIR=$PWD timeout 300 "$bin/$t" > "$root/logs/$t.log" 2>&1 || rc=$?
+    CAKE_SOURCE_DIR=$PWD timeout 120 "$bin/$t" > "$root/logs/$t.log" 2>&1 || rc=$?
     printf '%-36s exit %3d  %6.2f s  %s\n' "$t" "$rc" "$(echo "$(date +%s.%N) - $start" | awk '{print $1 - $3}')" \
       "$(grep -E 'test cases:' "$root/logs/$t.log" | tail -1)" | tee -a "$results"
     grep -E "ERROR|FATAL" -A3 "$root/logs/$t.log" | head -40 >> "$results" || true

@@ -81,7 +81,8 @@ void gather_kernel(const Tensor& x, std::int64_t dim, const Tensor& index, const
 bool scatters_whole_rows(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
   return out.dtype() == kFloat32 && dim == 0 && out.dim() == 2 && src.dim() == 2 && out.is_contiguous() &&
          src.is_contiguous() && src.size(1) == out.size(1) && index.dim() == 2 && index.strides()[0] == 1 &&
-         index.strides()[1] == 0 && out.size(0) <= kernels::scatter_rows_max_targets() && src.numel() >= (1 << 16);
+         index.strides()[1] == 0 && out.size(0) <= kernels::scatter_rows_max_targets() && src.numel() >= (1 << 16) &&
+         out.size(1) <= kernels::scatter_rows_max_columns();
 }
 
 void scatter_add_kernel(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha) {

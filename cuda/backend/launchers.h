@@ -133,6 +133,7 @@ void launch_scatter(ScalarType type, const Geometry<3>& g, std::int64_t dim_step
 // index [n] (stride 1); per-block partial sums in shared memory (NOTE [ Privatised row sums ] in
 // scatter_rows_kernels.cu). k at most scatter_rows_max_targets(). An index outside [0, k) sets *bad.
 std::int64_t scatter_rows_max_targets();
+std::int64_t scatter_rows_max_columns();  // the widest rows it takes (gridDim.y)
 void launch_scatter_rows_f32(float* out, const float* src, const std::int64_t* index, std::int64_t n, std::int64_t k,
                              std::int64_t d, float alpha, std::int64_t* bad, Stream stream);
 // out[x[i]] += weights ? weights[i] : 1 (type: out's, int64/float32/float64), atomically.

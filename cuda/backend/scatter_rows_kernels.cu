@@ -62,6 +62,8 @@ __global__ void scatter_rows_kernel(float* out, const float* src, const std::int
 }  // namespace
 
 std::int64_t scatter_rows_max_targets() { return (48 * 1024) / (kSlice * static_cast<std::int64_t>(sizeof(float))); }
+// One block row per slice of kSlice columns, and a grid has at most 65,535 rows (gridDim.y).
+std::int64_t scatter_rows_max_columns() { return std::int64_t{65535} * kSlice; }
 
 void launch_scatter_rows_f32(float* out, const float* src, const std::int64_t* index, std::int64_t n, std::int64_t k,
                              std::int64_t d, float alpha, std::int64_t* bad, Stream stream) {

@@ -173,6 +173,10 @@ TEST_CASE("grid_sample at the image's edge: a point less than a pixel outside ha
     CHECK(s.slope == doctest::Approx(-4.0));
   }
   SUBCASE("a NaN or infinite coordinate is not skipped as outside: it samples NaN (as PyTorch), which a loss check then sees") {
-    for (double x : {std::nan(""), HUGE_VAL, -HUGE_VAL}) CHECK(std::isnan(sample(x).value));
+    for (double x : {std::nan(""), HUGE_VAL, -HUGE_VAL}) {
+      const Sampled s = sample(x);
+      CHECK(std::isnan(s.value));
+      CHECK(s.input_gradient == 0.0);  // no corner of it is in the image, on any device
+    }
   }
 }

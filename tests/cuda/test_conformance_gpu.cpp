@@ -609,6 +609,38 @@ TEST_CASE("fused Adam, AdamW, AMSGrad and SGD steps: equal to the CPU steps to t
   }
 }
 
+TEST_CASE("scatter and scatter_reduce: stores, products and extremes (a NaN wins), every dtype") {
+  manual_seed(31);
+  // A different row for every position of a column, so that scatter's result is defined.
+  std::vector<std::int64_t> rows;
+  for (std::int64_t r = 0; r < 4; ++r)
+    for (std::int64_t c = 0; c < 7; ++c) rows.push_back((r + c) % 6);
+  const Tensor distinct = tensor(rows, {4, 7});
+  const Tensor repeated = randint(0, 6, {9, 7});  // repeats: the compare-and-swap loops collide
+  for (DType dtype : {kFloat32, kFloat64, kInt64, kUInt8}) {
+    CAPTURE(dtype_name(dtype));
+    const bool floating = dtype == kFloat32 || dtype == kFloat64;
+    const Tensor x = floating ? (rand({6, 7}) + 0.5).to(dtype) : randint(1, 4, {6, 7}).to(dtype);
+    const Tensor src = floating ? (rand({9, 7}) + 0.5).to(dtype) : randint(1, 4, {9, 7}).to(dtype);
+    if (floating) src.select(0, 4).select(0, 2).fill_(std::numeric_limits<double>::quiet_NaN());
+    const Tensor first_rows = src.narrow(0, 0, 4);
+    check_same(native::scatter(x.to(kCuda), 0, distinct.to(kCuda), first_rows.to(kCuda)),
+               native::scatter(x, 0, distinct, first_rows), 0, 0);
+    for (const char* reduce : {"prod", "amax", "amin"}) {
+      for (bool include_self : {true, false}) {
+        CAPTURE(reduce);
+        CAPTURE(include_self);
+        // A product of up to ~10 factors in another order differs by rounding only (uint8 wraps
+        // modulo 256 in any order alike); amax and amin are exact.
+        const bool prod = std::string(reduce) == "prod";
+        const double tol = !prod ? 0 : dtype == kFloat32 ? 1e-6 : dtype == kFloat64 ? 1e-14 : 0;
+        check_same(native::scatter_reduce(x.to(kCuda), 0, repeated.to(kCuda), src.to(kCuda), reduce, include_self),
+                   native::scatter_reduce(x, 0, repeated, src, reduce, include_self), tol, tol);
+      }
+    }
+  }
+}
+
 TEST_CASE("gather, scatter_add, index_select, index_add, embedding: every dtype; bad indices are errors") {
   for (DType dtype : {kFloat32, kFloat64, kInt64, kUInt8, kBool}) {
     CAPTURE(dtype_name(dtype));

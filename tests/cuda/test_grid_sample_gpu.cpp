@@ -13,6 +13,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "cake/autograd/engine.h"
@@ -152,4 +154,18 @@ TEST_CASE("grid_sample on CUDA keeps the CPU's errors and refuses double backwar
   const Tensor y = grid_sample(x, (rand({1, 3, 3, 2}) * 2 - 1).to(kGpu)).sum();
   CHECK_THROWS_WITH_AS(autograd::grad({y}, {x}, {}, true, /*create_graph=*/true),
                        doctest::Contains("double backward is not supported"), Error);
+}
+
+TEST_CASE("grid_sample on CUDA: a NaN or infinite grid point samples NaN and gives the input no gradient") {
+  // tensor/bilinear.h's Corners puts such a point's corners outside the image on every device
+  // (CUDA converts floor(NaN) to 0, x86 to INT64_MIN).
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+    CAPTURE(bad);
+    Tensor image = (rand({1, 1, 3, 3}) + 1).to(kGpu).requires_grad_(true);
+    const Tensor grid = tensor({bad, 0.0}, {1, 1, 1, 2}).to(kGpu);
+    const Tensor out = grid_sample(image, grid);
+    CHECK(std::isnan(out.cpu().item<float>()));
+    out.sum().backward();
+    CHECK(image.grad().abs().sum().item<float>() == 0.0f);
+  }
 }

@@ -165,8 +165,8 @@ void test_split_scores(RunContext& ctx, const Tensor& test_clusters) {
 std::vector<ParamSpec> n2d_params(std::int64_t default_pixel_pca) {
   return {{"n2d", ParamType::Bool, "false",
            "also cluster the scoring rows as N2D does (UMAP to eval_clusters dimensions, 20 neighbours, min_dist 0, "
-           "then a full-covariance GMM with 5 starts), over every image: the training images and the test split "
-           "together (n2d_nmi, n2d_acc, n2d_ari, n2d_labels.npy)"},
+           "then a full-covariance GMM with 5 starts), over every image of the run (with a test split, the training "
+           "and test images together) (n2d_nmi, n2d_acc, n2d_ari, n2d_labels.npy)"},
           {"n2d_pixel_pca", ParamType::Int, std::to_string(default_pixel_pca),
            "with n2d: join the rows with this many principal components of the pixels, each view scaled to unit "
            "RMS (0: the rows alone; docs/algorithms/umap_n2d.md)"}};
