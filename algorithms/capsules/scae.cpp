@@ -116,7 +116,8 @@ Tensor image_log_likelihood(const Tensor& image, const Tensor& means, const Tens
 }
 
 PartLikelihood part_log_likelihood(const Tensor& parts, const Tensor& part_presence, const Tensor& votes,
-                                   const Tensor& scales, const Tensor& log_vote_presence, bool tied) {
+                                   const Tensor& scales, const Tensor& log_vote_presence, bool tied,
+                                   bool normalised) {
   CAKE_CHECK(parts.dim() == 3 && votes.dim() == 4 && votes.size(0) == parts.size(0) && votes.size(3) == parts.size(2),
              "part_log_likelihood: parts [B, M, P] and votes [B, K, N, P] expected, got shapes ", parts.sizes(), " and ",
              votes.sizes());
@@ -142,8 +143,10 @@ PartLikelihood part_log_likelihood(const Tensor& parts, const Tensor& part_prese
     log_weight = log_vote_presence.reshape({B, K * N, 1}).expand({B, K * N, M});
   }
   const Tensor dummy = full({B, 1, M}, kDummyLog, TensorOptions(parts.dtype(), parts.device()));
-  // a_k a_{k,n} / (sum_i a_i sum_j a_{i,j}), with the dummy among the i, j: a log-softmax.
-  const Tensor log_mix = log_softmax(cat({log_weight, dummy}, 1), 1);
+  // a_k a_{k,n} / (sum_i a_i sum_j a_{i,j}), with the dummy among the i, j: a log-softmax (eq. 7);
+  // or the weights as they are (the released code).
+  const Tensor log_weights = cat({log_weight, dummy}, 1);
+  const Tensor log_mix = normalised ? log_softmax(log_weights, 1) : log_weights;
   const Tensor joint = log_mix + cat({log_density, dummy}, 1);  // [B, C + 1, M]
   const Tensor per_part = logsumexp(joint, {1});                 // [B, M]
   PartLikelihood out;
@@ -365,7 +368,8 @@ SCAELoss SCAE::loss(const Tensor& images) {
   const ObjectCapsules objects = object_capsules(parts);
   // The part likelihood's targets (poses, presences) carry no gradient (stop_grad_caps_target).
   const PartLikelihood part = part_log_likelihood(parts.pose.detach(), presence.detach(), objects.votes, objects.scales,
-                                                  objects.log_vote_presence, options.tied_candidates);
+                                                  objects.log_vote_presence, options.tied_candidates,
+                                                  options.normalised_part_mixture);
   l.part_ll = part.log_prob.mean();
 
   // Sparsity (section 2.4): prior presences (l2) and the posterior share of parts per object.
@@ -401,7 +405,8 @@ SCAE::Presences SCAE::presences(const Tensor& images, std::int64_t batch_size) {
     const PartCapsules parts = part_encoder->encode(batch);  // no rendering needed
     const ObjectCapsules objects = object_capsules(parts);
     const PartLikelihood part = part_log_likelihood(parts.pose, parts.presence_logit.sigmoid(), objects.votes,
-                                                    objects.scales, objects.log_vote_presence, options.tied_candidates);
+                                                    objects.scales, objects.log_vote_presence, options.tied_candidates,
+                                                    options.normalised_part_mixture);
     prior.push_back(objects.presence);
     posterior.push_back(part.posterior.sum({2}) / static_cast<double>(options.n_part_caps));  // as the loss's mass
   }
@@ -469,7 +474,9 @@ train::TrainResult fit(SCAE& model, const Tensor& images, const SCAETrainOptions
   double seen = 0.0;
   auto started = std::chrono::steady_clock::now();
   train::Trainer trainer(model, rmsprop, [&](const data::Batch& batch) {
-    const Tensor x = on_canvas ? random_canvas(batch.x, options.canvas) : batch.x;
+    const Tensor x = !on_canvas             ? batch.x
+                     : options.canvas_shift ? random_canvas(batch.x, options.canvas)
+                                            : centred_canvas(batch.x, options.canvas);
     const SCAELoss l = model.loss(x.to(device));
     const auto n = static_cast<double>(batch.x.size(0));
     current.image_ll += n * l.image_ll.item<double>();

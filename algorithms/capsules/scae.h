@@ -68,6 +68,9 @@ struct SCAEOptions {
   std::int64_t obj_hidden = 128;
   bool tied_candidates = true;       // part m explained by candidates n = m only (see above)
   bool position_bias = true;         // the part encoder's learned bias per position (PartEncoder)
+  // The part likelihood's mixing weights a_k a_{k,n}: normalised over the candidates as the
+  // paper's eq. 7 (true), or the released code's raw log weights (false; part_log_likelihood).
+  bool normalised_part_mixture = true;
   double presence_noise = 4.0;       // width of the uniform noise on presence logits (training)
   double pixel_std = 1.0;            // sigma_y (the released code fixes it at 1)
   // The loss weights of the released MNIST run.
@@ -102,8 +105,14 @@ struct PartLikelihood {
 };
 // Eq. 7. parts x [B, M, P], part presences d [B, M], votes [B, K, N, P], scales [B, K, N],
 // log_vote_presence log(a_k a_{k,n}) [B, K, N]. tied: N = M and part m uses candidates n = m.
+// normalised: the mixing weights pi_{k,n} = a_k a_{k,n} / (sum of all, the dummy's 0.01 among
+// them), as eq. 7; otherwise pi_{k,n} = a_k a_{k,n} and the dummy's 0.01 unnormalised, as the
+// released code's CapsuleLikelihood computes log p (so its gradient raises every presence that
+// explains a part, and only the sparsity terms hold the presences back). The posterior is the
+// same either way (a normaliser cancels in it).
 PartLikelihood part_log_likelihood(const Tensor& parts, const Tensor& part_presence, const Tensor& votes,
-                                   const Tensor& scales, const Tensor& log_vote_presence, bool tied = true);
+                                   const Tensor& scales, const Tensor& log_vote_presence, bool tied = true,
+                                   bool normalised = true);
 
 struct SparsityTerms {
   Tensor within, between;  // scalars
@@ -271,6 +280,10 @@ struct SCAETrainOptions {
   // with the object rather than sit as fixed blobs (on Fashion-MNIST it has not helped in a few
   // thousand steps: docs/algorithms/scae.md). 0: the images as they are.
   std::int64_t canvas = 0;
+  // With canvas: false places every training image in the canvas's middle instead (the released
+  // run's input size, and so its 5 x 5 encoder feature map for 28 x 28 images on 40 x 40, without
+  // the shifts).
+  bool canvas_shift = true;
 };
 
 // The released code's pad_and_shift (its data/preprocess.py): images [N, C, S, S] on a black

@@ -121,4 +121,24 @@ TEST_CASE("scae: canvas=N trains on randomly placed images and scores them centr
   const CliResult small = cake_cli(run + " canvas=8 --out scae_small_canvas");
   CHECK(small.code == 2);
   CHECK(small.err.find("canvas 8 is smaller than the images") != std::string::npos);
+  // canvas_shift=false: every training image in the middle, another network from the same seed.
+  const CliResult centred = cake_cli(run + " canvas=30 canvas_shift=false --out scae_canvas_centred");
+  REQUIRE_MESSAGE(centred.code == 0, centred.err);
+  CHECK_FALSE(read_json(scratch() / "scae_canvas_centred" / "config.json")["params"]["canvas_shift"].get<bool>());
+  CHECK(read_text(out / "model.safetensors") != read_text(scratch() / "scae_canvas_centred" / "model.safetensors"));
+}
+
+TEST_CASE("scae: part_mixture=released trains with the released code's unnormalised part likelihood") {
+  write_images();
+  const std::string run = "run scae" + kData + kSmall + " epochs=1";
+  REQUIRE(cake_cli(run + " --out scae_eq7").code == 0);
+  const CliResult released = cake_cli(run + " part_mixture=released --out scae_released");
+  REQUIRE_MESSAGE(released.code == 0, released.err);
+  CHECK(read_json(scratch() / "scae_released" / "config.json")["params"]["part_mixture"] == "released");
+  // The same seed and draws, another part likelihood: another network.
+  CHECK(read_text(scratch() / "scae_eq7" / "model.safetensors") !=
+        read_text(scratch() / "scae_released" / "model.safetensors"));
+  const CliResult bad = cake_cli(run + " part_mixture=paper --out scae_bad_mixture");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("part_mixture") != std::string::npos);
 }

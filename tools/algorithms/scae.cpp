@@ -55,12 +55,19 @@ std::vector<ParamSpec> params() {
        "(false: without it, the network of runs started before 5 December 2026, which resume so)",
        {},
        "false"},
+      {"part_mixture", ParamType::String, "normalised",
+       "the part likelihood's mixing weights a_k a_kn: normalised over the objects' candidates as the paper's eq. 7, "
+       "or released: the raw weights, as the released code computes it (docs/algorithms/scae.md)",
+       {"normalised", "released"}},
       {"n_clusters", ParamType::Int, "10", "k of the k-means on object presences"},
       {"eval_batch_size", ParamType::Int, "256", "images per batch when computing presences"},
       {"canvas", ParamType::Int, "0",
        "train on each image placed at a random position on a black canvas x canvas canvas, drawn anew every step "
        "(the released MNIST run: 40 for 28x28 digits); presences and figures use the image in the canvas's middle. "
        "0: the images as they are"},
+      {"canvas_shift", ParamType::Bool, "true",
+       "with canvas: a random position per image and step (the released run); false: every training image in the "
+       "canvas's middle (the released run's input size, without the shifts)"},
       {"lr_decay", ParamType::Float, "1",
        "multiply the learning rate by this every decay_every epochs (1: constant, as the released run)"},
       {"decay_every", ParamType::Int, "10", "epochs between two learning-rate decays (with lr_decay < 1)"},
@@ -87,6 +94,7 @@ capsules::SCAEOptions model_options(const RunContext& ctx) {
   o.template_size = ctx.params.get_int("template_size");
   o.encoder_width = ctx.params.get_int("encoder_width");
   o.position_bias = ctx.params.get_bool("position_bias");
+  o.normalised_part_mixture = ctx.params.get_string("part_mixture") == "normalised";
   o.n_classes = ctx.params.get_int("n_clusters");
   if (o.n_part_caps < 1 || o.n_obj_caps < 1 || o.template_size < 2 || o.encoder_width < 1)
     throw UsageError("scae: n_part_caps, n_obj_caps and encoder_width must be positive and template_size >= 2");
@@ -106,7 +114,8 @@ capsules::SCAETrainOptions train_options(const RunContext& ctx, std::int64_t bat
           .lr_decay = lr_decay,
           .decay_every = decay_every,
           .eps = 0.1 / static_cast<double>(batch_size),
-          .canvas = ctx.params.get_int("canvas")};
+          .canvas = ctx.params.get_int("canvas"),
+          .canvas_shift = ctx.params.get_bool("canvas_shift")};
 }
 
 // What the model sees of images [N, C, S, S] outside training: the images themselves, or with

@@ -3,6 +3,7 @@
 // gradients, a training run on images with a known answer, and an exact resume.
 #include <filesystem>
 #include <set>
+#include <utility>
 
 #include "cake/algorithms/capsules/scae.h"
 #include "cake/autograd/engine.h"
@@ -126,7 +127,7 @@ TEST_CASE("image_log_likelihood: one channel, and gradients equal to those of th
   }
 }
 
-TEST_CASE("part_log_likelihood matches eq. 7 computed directly, tied and untied, with its posterior") {
+TEST_CASE("part_log_likelihood matches eq. 7 computed directly, tied and untied, normalised or as the released code, with its posterior") {
   manual_seed(4);
   const std::int64_t B = 2, M = 3, K = 2, P = 6;
   const Tensor parts = randn({B, M, P}, kFloat64), presence = rand({B, M}, kFloat64);
@@ -135,8 +136,10 @@ TEST_CASE("part_log_likelihood matches eq. 7 computed directly, tied and untied,
   const auto x = values(parts), d = values(presence), v = values(votes), s = values(scales), la = values(log_a);
   const double dummy = -2 * std::log(10.0);
   auto at = [](std::int64_t b, std::int64_t k, std::int64_t n) { return static_cast<std::size_t>((b * K + k) * M + n); };
-  for (bool tied : {true, false}) {
-    const PartLikelihood got = part_log_likelihood(parts, presence, votes, scales, log_a, tied);
+  for (auto [tied, normalised] : {std::pair{true, true}, {false, true}, {true, false}, {false, false}}) {
+    CAPTURE(tied);
+    CAPTURE(normalised);
+    const PartLikelihood got = part_log_likelihood(parts, presence, votes, scales, log_a, tied, normalised);
     const auto lp = values(got.log_prob), post = values(got.posterior);
     for (std::int64_t b = 0; b < B; ++b) {
       double total = 0;
@@ -156,7 +159,8 @@ TEST_CASE("part_log_likelihood matches eq. 7 computed directly, tied and untied,
           }
         weights.push_back(dummy);
         joint.push_back(dummy);
-        const double norm = log_sum_exp(weights);
+        // Eq. 7 divides the weights by their sum; the released code takes them as they are.
+        const double norm = normalised ? log_sum_exp(weights) : 0.0;
         for (std::size_t c = 0; c < joint.size(); ++c) joint[c] += weights[c] - norm;
         const double mix = log_sum_exp(joint);
         total += d[static_cast<std::size_t>(b * M + m)] * mix;
@@ -344,6 +348,43 @@ TEST_CASE("SCAE on a random canvas: the model's image_size is the canvas; traini
                        doctest::Contains("image_size 28"), Error);
   CHECK_THROWS_WITH_AS(fit(scae, images, {.lr = 1e-3}, {.epochs = 1, .batch_size = 16}),
                        doctest::Contains("got shape [32, 1, 24, 24]"), Error);
+}
+
+TEST_CASE("SCAE on a canvas without shifts (canvas_shift = false) trains as on images centred beforehand") {
+  SCAEOptions on_canvas = tiny_options();
+  on_canvas.image_size = 28;
+  const Tensor images = squares(32, 12);
+  manual_seed(10);
+  SCAE centred_each_step(on_canvas);
+  fit(centred_each_step, images, {.lr = 1e-3, .canvas = 28, .canvas_shift = false}, {.epochs = 2, .batch_size = 16, .seed = 2});
+  manual_seed(10);
+  SCAE centred_before(on_canvas);
+  fit(centred_before, centred_canvas(images, 28), {.lr = 1e-3}, {.epochs = 2, .batch_size = 16, .seed = 2});
+  const auto a = centred_each_step.named_parameters(), b = centred_before.named_parameters();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(values(a[i].second) == values(b[i].second));
+  // With the shifts the same seed trains another network.
+  manual_seed(10);
+  SCAE shifted(on_canvas);
+  fit(shifted, images, {.lr = 1e-3, .canvas = 28}, {.epochs = 2, .batch_size = 16, .seed = 2});
+  CHECK(abs_difference(shifted.named_parameters()[0].second, a[0].second) > 0.0);
+}
+
+TEST_CASE("part_log_likelihood as the released code: raising any object's presence never lowers log p(parts)") {
+  // Without eq. 7's normaliser log p is a log-sum-exp of the log weights plus fixed densities:
+  // increasing in each weight. With it, weights compete, and some derivatives are negative.
+  manual_seed(6);
+  const std::int64_t B = 2, M = 3, K = 4, P = 6;
+  const Tensor parts = randn({B, M, P}, kFloat64), presence = rand({B, M}, kFloat64);
+  const Tensor votes = randn({B, K, M, P}, kFloat64), scales = rand({B, K, M}, kFloat64) + 0.5;
+  for (bool normalised : {false, true}) {
+    CAPTURE(normalised);
+    Tensor log_a = (rand({B, K, M}, kFloat64) * 0.98 + 0.01).log().requires_grad_(true);
+    part_log_likelihood(parts, presence, votes, scales, log_a, true, normalised).log_prob.sum().backward();
+    const double smallest = log_a.grad().min().item<double>();
+    if (normalised) CHECK(smallest < 0.0);
+    else CHECK(smallest >= 0.0);
+  }
 }
 
 TEST_CASE("SCAE presences: the prior ones are object_presences, the posterior ones the loss's part mass") {
