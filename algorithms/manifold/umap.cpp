@@ -385,6 +385,25 @@ std::vector<double> multi_component_layout(const SparseGraph& graph, const Tenso
 
 // ---- step 6: the layout ------------------------------------------------------------------------
 
+SparseGraph prune_light_edges(const SparseGraph& graph, std::int64_t n_epochs) {
+  CAKE_CHECK(n_epochs >= 1, "prune_light_edges: n_epochs must be at least 1, got ", n_epochs);
+  SparseGraph kept;
+  kept.n = graph.n;
+  kept.indptr.assign(1, 0);
+  const double cut = graph.nnz() == 0 ? 0.0
+                                       : *std::max_element(graph.values.begin(), graph.values.end()) /
+                                             static_cast<double>(n_epochs);
+  for (index_t i = 0; i < graph.n; ++i) {
+    for (index_t e = graph.indptr[i]; e < graph.indptr[i + 1]; ++e)
+      if (graph.values[e] >= cut) {
+        kept.indices.push_back(graph.indices[e]);
+        kept.values.push_back(graph.values[e]);
+      }
+    kept.indptr.push_back(kept.nnz());
+  }
+  return kept;
+}
+
 std::vector<double> make_epochs_per_sample(const std::vector<double>& weights, std::int64_t n_epochs) {
   std::vector<double> result(weights.size(), -1.0);
   if (weights.empty()) return result;
@@ -578,6 +597,11 @@ UMAP& UMAP::fit(const Tensor& X_in) {
     say(text.str());
   }
 
+  // The graph the start and the SGD see: without the edges the SGD would sample less than once
+  // (umap-learn cuts at max w / n_epochs, or at max w / its default epochs when n_epochs <= 10).
+  n_epochs_ = o.n_epochs > 0 ? o.n_epochs : (n <= 10000 ? 500 : 200);
+  const SparseGraph layout_graph = umap::prune_light_edges(graph_, n_epochs_ > 10 ? n_epochs_ : (n <= 10000 ? 500 : 200));
+
   // Step 5: the start.
   std::vector<double> y;
   if (o.init_embedding.defined()) {
@@ -588,7 +612,7 @@ UMAP& UMAP::fit(const Tensor& X_in) {
     init_used_ = "given";
   } else if (o.init == "spectral") {
     std::string why;
-    y = umap::multi_component_layout(graph_, X, dim, static_cast<std::uint64_t>(seeds[1]), why);
+    y = umap::multi_component_layout(layout_graph, X, dim, static_cast<std::uint64_t>(seeds[1]), why);
     if (y.empty()) {
       init_used_ = "random (" + why + ")";
     } else {
@@ -613,9 +637,8 @@ UMAP& UMAP::fit(const Tensor& X_in) {
   rescale_to_box(y, n, dim);
 
   // Step 6: the SGD.
-  n_epochs_ = o.n_epochs > 0 ? o.n_epochs : (n <= 10000 ? 500 : 200);
   say("optimising the layout for " + std::to_string(n_epochs_) + " epochs");
-  umap::optimize_layout(y, dim, graph_,
+  umap::optimize_layout(y, dim, layout_graph,
                         {.a = a_, .b = b_, .gamma = o.repulsion_strength, .initial_alpha = o.learning_rate,
                          .negative_sample_rate = o.negative_sample_rate, .n_epochs = n_epochs_,
                          .seed = static_cast<std::uint64_t>(seeds[2]), .on_epoch = o.on_epoch});

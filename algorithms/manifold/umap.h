@@ -141,6 +141,11 @@ neighbors::SparseGraph fuzzy_simplicial_set(const neighbors::KnnResult& knn, dou
 // Levenberg-Marquardt from (1, 1) (scipy.optimize.curve_fit, as umap-learn's find_ab_params).
 std::pair<double, double> find_ab_params(double spread, double min_dist);
 
+// Before steps 5-6: `graph` without the edges lighter than max w / n_epochs, which the SGD
+// would sample less than once (umap-learn cuts them before computing the start, so the spectral
+// layout sees the graph the SGD optimises).
+neighbors::SparseGraph prune_light_edges(const neighbors::SparseGraph& graph, std::int64_t n_epochs);
+
 // Step 5: the spectral layout [n, dim] row-major, eigenvectors 2 .. dim + 1 of the normalised
 // Laplacian of `graph` (by Lanczos on D^-1/2 W D^-1/2 with its known top eigenvector
 // D^1/2 1 deflated, algorithms/detail/lanczos.h). Empty, with `why` set, when the graph is

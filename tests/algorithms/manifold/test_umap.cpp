@@ -193,6 +193,27 @@ TEST_CASE("optimize_layout: the SGD lowers the fuzzy cross-entropy") {
   CHECK(eps == std::vector<double>{1.0, 2.0, -1.0});
 }
 
+TEST_CASE("prune_light_edges: edges lighter than max w / n_epochs go, before the start and the SGD (umap-learn)") {
+  // A path 0 - 1 - 2 - 3 whose middle edge weighs 0.007 of the heaviest: cut at 100 epochs (under
+  // 1 / 100), kept at 200 (over 1 / 200).
+  Tensor w = zeros({4, 4}, kFloat64);
+  auto link = [&](std::int64_t i, std::int64_t j, double v) { w.index_put_({i, j}, v), w.index_put_({j, i}, v); };
+  link(0, 1, 1.0);
+  link(1, 2, 0.007);
+  link(2, 3, 0.5);
+  const SparseGraph g = SparseGraph::from_dense(w);
+  const SparseGraph cut = umap::prune_light_edges(g, 100), kept = umap::prune_light_edges(g, 200);
+  CHECK(cut.n == 4);
+  CHECK(cut.nnz() == 4);
+  CHECK(kept.nnz() == 6);
+  Tensor expected = w.clone();
+  expected.index_put_({1, 2}, 0.0), expected.index_put_({2, 1}, 0.0);
+  cake::testing::check_close(cut.to_dense(), expected, 0, 0);
+  cake::testing::check_close(kept.to_dense(), w, 0, 0);
+  CHECK(umap::prune_light_edges(SparseGraph::from_dense(zeros({3, 3}, kFloat64)), 200).nnz() == 0);
+  CHECK_THROWS_WITH_AS(umap::prune_light_edges(g, 0), doctest::Contains("n_epochs"), Error);
+}
+
 TEST_CASE("UMAP: well-separated blobs stay separated, neighbours are kept, the seed fixes the result") {
   auto [x, labels] = blobs(100, 4, 10, 12.0, 8);
   std::vector<std::string> messages;
