@@ -599,8 +599,9 @@ UMAP& UMAP::fit(const Tensor& X_in) {
 
   // The graph the start and the SGD see: without the edges the SGD would sample less than once
   // (umap-learn cuts at max w / n_epochs, or at max w / its default epochs when n_epochs <= 10).
-  n_epochs_ = o.n_epochs > 0 ? o.n_epochs : (n <= 10000 ? 500 : 200);
-  const SparseGraph layout_graph = umap::prune_light_edges(graph_, n_epochs_ > 10 ? n_epochs_ : (n <= 10000 ? 500 : 200));
+  const std::int64_t default_epochs = n <= 10000 ? 500 : 200;
+  n_epochs_ = o.n_epochs > 0 ? o.n_epochs : default_epochs;
+  const SparseGraph layout_graph = umap::prune_light_edges(graph_, n_epochs_ > 10 ? n_epochs_ : default_epochs);
 
   // Step 5: the start.
   std::vector<double> y;
