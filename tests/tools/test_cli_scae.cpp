@@ -126,6 +126,9 @@ TEST_CASE("scae: canvas=N trains on randomly placed images and scores them centr
   REQUIRE_MESSAGE(centred.code == 0, centred.err);
   CHECK_FALSE(read_json(scratch() / "scae_canvas_centred" / "config.json")["params"]["canvas_shift"].get<bool>());
   CHECK(read_text(out / "model.safetensors") != read_text(scratch() / "scae_canvas_centred" / "model.safetensors"));
+  const CliResult no_canvas = cake_cli(run + " canvas_shift=false --out scae_shift_without_canvas");
+  CHECK(no_canvas.code == 2);
+  CHECK(no_canvas.err.find("set canvas too") != std::string::npos);
 }
 
 TEST_CASE("scae: part_mixture=released trains with the released code's unnormalised part likelihood") {

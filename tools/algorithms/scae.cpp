@@ -88,6 +88,8 @@ capsules::SCAEOptions model_options(const RunContext& ctx) {
   if (canvas != 0 && canvas < shape[1])
     throw UsageError("scae: canvas " + std::to_string(canvas) + " is smaller than the images (" +
                      std::to_string(shape[1]) + " pixels wide); use 0 or at least " + std::to_string(shape[1]));
+  if (canvas == 0 && !ctx.params.get_bool("canvas_shift"))
+    throw UsageError("scae: canvas_shift=false places images on a canvas: set canvas too (e.g. canvas=40)");
   o.image_size = canvas > 0 ? canvas : shape[1];
   o.n_part_caps = ctx.params.get_int("n_part_caps");
   o.n_obj_caps = ctx.params.get_int("n_obj_caps");
