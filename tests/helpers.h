@@ -23,6 +23,39 @@ inline std::vector<double> values(const Tensor& t) {
   return std::vector<double>(p, p + c.numel());
 }
 
+// Values of an integer tensor (labels, indices), in row-major order.
+inline std::vector<std::int64_t> int_values(const Tensor& t) {
+  Tensor c = t.detach().to(Device::cpu()).to(kInt64).contiguous();
+  const std::int64_t* p = c.data_ptr<std::int64_t>();
+  return std::vector<std::int64_t>(p, p + c.numel());
+}
+
+// A float64 (or dtype) matrix with `cols` columns holding `values` row by row.
+inline Tensor matrix(const std::vector<double>& values, std::int64_t cols, DType dtype = kFloat64) {
+  return tensor(values, {static_cast<std::int64_t>(values.size()) / cols, cols}, dtype);
+}
+
+// log(2 pi), of the Gaussian log-densities the tests compute by hand.
+inline constexpr double kLog2Pi = 1.8378770664093453;
+
+// The number of scalar parameters of a module.
+inline std::int64_t count_parameters(const nn::Module& m) {
+  std::int64_t n = 0;
+  for (const Tensor& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+// A dataset of the rows of x (for the Trainer and the algorithms that take one).
+inline std::shared_ptr<const data::TensorDataset> as_dataset(const Tensor& x) {
+  return std::make_shared<const data::TensorDataset>(x);
+}
+
+// A tensor of the given shape holding `v` (row-major), converted to dtype.
+inline Tensor from_values(const std::vector<double>& v, const Shape& shape, DType dtype = kFloat64) {
+  if (shape_numel(shape) == 0) return zeros(shape, dtype);
+  return tensor(v, shape, kFloat64).to(dtype);
+}
+
 // CHECKs that a and b have the same shape and values within tolerance; reports the first miss.
 inline void check_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-6) {
   REQUIRE_MESSAGE(a.sizes() == b.sizes(), "shapes differ: " << shape_str(a.sizes()) << " vs " << shape_str(b.sizes()));
@@ -84,6 +117,24 @@ std::string error_message(Fn&& fn) {
   }
   return "";
 }
+
+// A module's parameters as (dotted name, shape) pairs, in named_parameters() order.
+using NamedShapes = std::vector<std::pair<std::string, Shape>>;
+inline NamedShapes names_and_shapes(const nn::Module& m) {
+  NamedShapes out;
+  for (const auto& [name, p] : m.named_parameters()) out.emplace_back(name, p.sizes());
+  return out;
+}
+
+// The names of a list of named tensors, in order.
+inline std::vector<std::string> names_of(const nn::NamedTensors& named) {
+  std::vector<std::string> out;
+  for (const auto& entry : named) out.push_back(entry.first);
+  return out;
+}
+
+// Whether `part` occurs in `text` (error messages are checked by the words they must name).
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // max_i |a_i - b_i| / max_i |b_i| over two equally long sequences of real or complex numbers.
 template <class Values>

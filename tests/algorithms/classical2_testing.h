@@ -11,16 +11,6 @@
 
 namespace cake::testing {
 
-inline Tensor matrix(const std::vector<double>& values, std::int64_t cols, DType dtype = kFloat64) {
-  return tensor(values, {static_cast<std::int64_t>(values.size()) / cols, cols}, dtype);
-}
-
-inline std::vector<std::int64_t> int_values(const Tensor& t) {
-  Tensor c = t.to(kInt64).contiguous();
-  const std::int64_t* p = c.data_ptr<std::int64_t>();
-  return std::vector<std::int64_t>(p, p + c.numel());
-}
-
 // A @ B by the textbook triple loop (float64), a reference independent of BLAS.
 inline Tensor matmul_reference(const Tensor& a, const Tensor& b) {
   const std::vector<double> va = values(a), vb = values(b);

@@ -16,11 +16,6 @@ inline Tensor matrix(const std::vector<double>& values, std::int64_t rows, std::
   return tensor(values, {rows, cols}).to(dtype);
 }
 
-inline std::vector<std::int64_t> int_values(const Tensor& t) {
-  const Tensor c = t.contiguous();
-  return std::vector<std::int64_t>(c.data_ptr<std::int64_t>(), c.data_ptr<std::int64_t>() + c.numel());
-}
-
 // Fraction of points whose predicted label maps to the true one under the best one-to-one
 // relabelling (brute force over permutations: for the handful of clusters in these tests).
 inline double best_match_accuracy(const std::vector<std::int64_t>& truth, const std::vector<std::int64_t>& pred, int k) {
@@ -38,7 +33,7 @@ inline double best_match_accuracy(const std::vector<std::int64_t>& truth, const 
 
 // Trustworthiness T(k) (Venna & Kaski 2001), as sklearn.manifold.trustworthiness: penalises
 // points that are among the k nearest in the embedding but not in the input, by their input rank.
-inline double trustworthiness(const Tensor& X_in, const Tensor& Y_in, std::int64_t k) {
+inline double reference_trustworthiness(const Tensor& X_in, const Tensor& Y_in, std::int64_t k) {
   const Tensor X = X_in.to(kFloat64).contiguous(), Y = Y_in.to(kFloat64).contiguous();
   const std::int64_t n = X.size(0), dx = X.size(1), dy = Y.size(1);
   const double* x = X.data_ptr<double>();

@@ -26,6 +26,8 @@
 
 namespace cake::cuda::testing {
 
+inline constexpr std::size_t KiB = 1024, MiB = 1024 * 1024;
+
 class FakeDeviceApi final : public DeviceApi {
  public:
   explicit FakeDeviceApi(std::size_t capacity = std::size_t{1} << 30) : capacity_(capacity) {}

@@ -17,9 +17,8 @@ using cake::cuda::CachingAllocator;
 using cake::cuda::Stream;
 using cake::cuda::testing::FakeDeviceApi;
 
-namespace {
-constexpr std::size_t KiB = 1024, MiB = 1024 * 1024;
-}
+using cake::cuda::testing::KiB;
+using cake::cuda::testing::MiB;
 
 TEST_CASE("sizes round to 512 bytes and pick a segment by size class") {
   CHECK(CachingAllocator::round_size(1) == 512);

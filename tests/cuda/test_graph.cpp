@@ -28,8 +28,10 @@ using cake::cuda::Stream;
 using cake::cuda::StreamGuard;
 using cake::cuda::testing::FakeDeviceApi;
 
+using cake::cuda::testing::KiB;
+using cake::cuda::testing::MiB;
+
 namespace {
-constexpr std::size_t KiB = 1024, MiB = 1024 * 1024;
 
 std::string error_of(const std::function<void()>& f) {
   try {

@@ -10,6 +10,7 @@
 
 #include "cake/algorithms/networks/autoencoder.h"
 #include "cake/algorithms/train/trainer.h"
+#include "cake/autograd/ops.h"
 #include "cake/cuda/cuda.h"
 #include "cake/cuda/graph.h"
 #include "cake/data/dataloader.h"

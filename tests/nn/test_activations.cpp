@@ -32,6 +32,7 @@ using cake::testing::error_message;
 using cake::testing::inputs_of;
 using cake::testing::pattern;
 using cake::testing::values;
+using cake::testing::contains;
 
 namespace {
 
@@ -107,8 +108,6 @@ const std::vector<double> pairwise_distance_p3_eps = {0.31589280934167174, 2.002
 
 const Shape activation_shape{2, 3, 4};
 Tensor activation_input() { return inputs_of(activation_shape, 1) * 4.0; }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -14,10 +14,9 @@
 using namespace cake;
 using cake::testing::check_close;
 using cake::testing::error_message;
+using cake::testing::contains;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // A user's module whose forward takes two tensors (and no single-tensor form), cloneable.
 struct GatedSumImpl : nn::Cloneable<GatedSumImpl> {

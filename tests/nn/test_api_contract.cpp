@@ -13,10 +13,10 @@ using cake::testing::values;
 
 namespace {
 
-struct Net : nn::Module {
+struct ContractNet : nn::Module {
   std::shared_ptr<nn::Conv2d> conv;
   std::shared_ptr<nn::Linear> fc;
-  Net() {
+  ContractNet() {
     conv = register_module("conv", std::make_shared<nn::Conv2d>(1, 4, 3, nn::Conv2dOptions{.stride = 2, .padding = 1}));
     fc = register_module("fc", std::make_shared<nn::Linear>(4 * 4 * 4, 3));
   }
@@ -57,7 +57,7 @@ TEST_CASE("api contract: autograd part") {
 TEST_CASE("api contract: training, checkpoint round trip, placement, pooling shapes") {
   cake::manual_seed(0);
   (void)cake::randn({3, 2}, cake::kFloat64);  // the contract's draws, in order
-  auto net = std::make_shared<Net>();
+  auto net = std::make_shared<ContractNet>();
   cake::optim::Adam opt(net->parameters(), {.lr = 1e-3, .weight_decay = 1e-5});
   cake::Tensor x = cake::rand({8, 1, 8, 8});
   cake::Tensor y = cake::randint(0, 3, {8});
@@ -78,7 +78,7 @@ TEST_CASE("api contract: training, checkpoint round trip, placement, pooling sha
   CHECK(sgd.params().size() == 4);
   const std::string path = (std::filesystem::temp_directory_path() / "cake_api_contract_net.safetensors").string();
   cake::save(*net, path);
-  auto again = std::make_shared<Net>();
+  auto again = std::make_shared<ContractNet>();
   CHECK_FALSE(cake::allclose(net->forward(x), again->forward(x)));  // a different initialisation ...
   cake::load(*again, path);
   CHECK(cake::allclose(net->forward(x), again->forward(x)));        // ... until loaded

@@ -38,6 +38,9 @@ using cake::testing::inputs_of;
 using cake::testing::pattern;
 using cake::testing::set_params;
 using cake::testing::values;
+using cake::testing::contains;
+using cake::testing::NamedShapes;
+using cake::testing::names_and_shapes;
 
 namespace {
 
@@ -116,15 +119,6 @@ const std::vector<double> adaptive_avg_pool1d = {
     -0.26666666666666666, 0.5333333333333333, 0.3333333333333333, -0.3333333333333333, -0.5333333333333333,
     0.26666666666666666, 0.0666666666666667
 };
-
-using NamedShapes = std::vector<std::pair<std::string, Shape>>;
-NamedShapes names_and_shapes(const nn::Module& m) {
-  NamedShapes out;
-  for (const auto& [name, p] : m.named_parameters()) out.emplace_back(name, p.sizes());
-  return out;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 double largest_magnitude(const Tensor& t) { return t.detach().abs().max().item<double>(); }
 

@@ -48,6 +48,8 @@ using cake::testing::inputs_of;
 using cake::testing::pattern;
 using cake::testing::set_params;
 using cake::testing::values;
+using cake::testing::contains;
+using cake::testing::names_of;
 
 namespace {
 
@@ -243,14 +245,6 @@ const std::vector<double> conv1d_circular = {
 };
 
 using Names = std::vector<std::string>;
-Names names_of(const nn::NamedTensors& tensors) {
-  Names out;
-  for (const auto& [name, t] : tensors) out.push_back(name);
-  return out;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 // <a, b> summed over every element.
 double inner(const Tensor& a, const Tensor& b) { return (a * b).sum().item<double>(); }
 

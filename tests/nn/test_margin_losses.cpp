@@ -51,6 +51,7 @@ using cake::testing::check_close;
 using cake::testing::error_message;
 using cake::testing::inputs_of;
 using cake::testing::pattern;
+using cake::testing::contains;
 
 namespace {
 
@@ -139,8 +140,6 @@ void check_scalar(const Tensor& got, double expected) {
   CHECK(got.dim() == 0);
   check_close(got, scalar(expected), 1e-12, 1e-12);
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

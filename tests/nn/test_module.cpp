@@ -7,6 +7,7 @@
 using namespace cake;
 namespace F = cake::nn::functional;
 using cake::testing::values;
+using cake::testing::names_of;
 
 namespace {
 
@@ -34,12 +35,6 @@ struct Model : nn::Module {
   }
   Tensor forward(const Tensor& x) override { return head->forward(block->forward(x)) + bias; }
 };
-
-std::vector<std::string> names_of(const nn::NamedTensors& named) {
-  std::vector<std::string> out;
-  for (const auto& entry : named) out.push_back(entry.first);
-  return out;
-}
 
 }  // namespace
 

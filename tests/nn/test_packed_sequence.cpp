@@ -48,6 +48,7 @@ using nn::utils::rnn::PackedSequence;
 using nn::utils::rnn::pack_padded_sequence;
 using nn::utils::rnn::pack_sequence;
 using nn::utils::rnn::pad_packed_sequence;
+using cake::testing::contains;
 
 namespace {
 
@@ -222,8 +223,6 @@ std::vector<std::int64_t> ints(const Tensor& t) {
 }
 
 Tensor int64s(const std::vector<std::int64_t>& v) { return tensor(v); }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // The padded batch with every step past its sequence's end zeroed: x [T, B, *], lengths [B].
 Tensor masked(const Tensor& x, const std::vector<std::int64_t>& lengths) {

@@ -38,6 +38,9 @@ using cake::testing::check_answer;
 using cake::testing::inputs_of;
 using cake::testing::pattern;
 using cake::testing::set_params;
+using cake::testing::contains;
+using cake::testing::NamedShapes;
+using cake::testing::names_and_shapes;
 
 namespace {
 
@@ -234,15 +237,6 @@ const std::vector<double> proj_bi_packed_c = {
     0.12249450550716134, 0.004667993319338086, -0.16164859299349088, 0.43712671667668973, 0.09986284748251315,
     0.02365429051875134, -0.1256804945102757, 0.40249313588407065
 };
-
-using NamedShapes = std::vector<std::pair<std::string, Shape>>;
-NamedShapes names_and_shapes(const nn::Module& m) {
-  NamedShapes out;
-  for (const auto& [name, p] : m.named_parameters()) out.emplace_back(name, p.sizes());
-  return out;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

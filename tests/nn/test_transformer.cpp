@@ -48,6 +48,9 @@ using cake::testing::check_answer;
 using cake::testing::inputs_of;
 using cake::testing::pattern;
 using cake::testing::set_params;
+using cake::testing::contains;
+using cake::testing::NamedShapes;
+using cake::testing::names_and_shapes;
 
 namespace {
 
@@ -218,7 +221,6 @@ const std::vector<double> transformer_out = {
 
 // Names and shapes PyTorch 1.13 lists for nn.TransformerEncoderLayer(8, 2, 16) and
 // nn.TransformerDecoderLayer(8, 2, 16).
-using NamedShapes = std::vector<std::pair<std::string, Shape>>;
 const NamedShapes encoder_layer_names = {
     {"self_attn.in_proj_weight", {24, 8}}, {"self_attn.in_proj_bias", {24}}, {"self_attn.out_proj.weight", {8, 8}},
     {"self_attn.out_proj.bias", {8}},      {"linear1.weight", {16, 8}},      {"linear1.bias", {16}},
@@ -234,14 +236,6 @@ const NamedShapes decoder_layer_names = {
     {"norm1.weight", {8}},                      {"norm1.bias", {8}},
     {"norm2.weight", {8}},                      {"norm2.bias", {8}},
     {"norm3.weight", {8}},                      {"norm3.bias", {8}}};
-
-NamedShapes names_and_shapes(const nn::Module& m) {
-  NamedShapes out;
-  for (const auto& [name, p] : m.named_parameters()) out.emplace_back(name, p.sizes());
-  return out;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Position l of batch row b of a [L, N, E] output: [E].
 Tensor at(const Tensor& x, std::int64_t l, std::int64_t b) { return x.select(0, l).select(0, b); }

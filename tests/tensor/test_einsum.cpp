@@ -15,6 +15,7 @@ using namespace cake;
 using cake::testing::check_close;
 using cake::testing::error_message;
 using cake::testing::values;
+using cake::testing::from_values;
 
 namespace {
 
@@ -29,9 +30,6 @@ struct Dense {
     return v[static_cast<std::size_t>(flat)];
   }
 };
-
-// A float64 tensor of the given shape with the reference values in row-major order.
-Tensor from_values(const std::vector<double>& v, const Shape& shape) { return tensor(v, shape, kFloat64); }
 
 Tensor random(const Shape& shape) { return randn(shape, kFloat64); }
 

@@ -14,6 +14,8 @@
 using namespace cake;
 using cake::testing::check_close;
 using cake::testing::values;
+using cake::testing::from_values;
+using cake::testing::int_values;
 
 namespace {
 
@@ -40,16 +42,6 @@ std::int64_t ravel(const std::vector<std::int64_t>& idx, const Shape& shape) {
   std::int64_t i = 0;
   for (std::size_t d = 0; d < shape.size(); ++d) i = i * shape[d] + idx[d];
   return i;
-}
-
-Tensor from_values(const std::vector<double>& v, const Shape& shape, DType dtype = kFloat64) {
-  if (shape_numel(shape) == 0) return zeros(shape, dtype);
-  return tensor(v, shape, kFloat64).to(dtype);
-}
-
-std::vector<std::int64_t> int_values(const Tensor& t) {
-  const auto v = values(t);
-  return std::vector<std::int64_t>(v.begin(), v.end());
 }
 
 enum class Layout { Contiguous, Transposed, Narrowed };

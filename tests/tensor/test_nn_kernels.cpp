@@ -14,6 +14,7 @@
 using namespace cake;
 using cake::testing::check_close;
 using cake::testing::values;
+using cake::testing::from_values;
 
 namespace {
 
@@ -31,7 +32,6 @@ struct Tolerance {
 };
 Tolerance tolerance_for(DType dtype) { return dtype == kFloat32 ? Tolerance{1e-4, 1e-4} : Tolerance{1e-10, 1e-10}; }
 
-Tensor from_values(const Values& v, const Shape& shape, DType dtype) { return tensor(v, shape, kFloat64).to(dtype); }
 
 // A random integer in [low, high] from Cake's generator (so manual_seed fixes the shapes too).
 std::int64_t draw(std::int64_t low, std::int64_t high) { return randint(low, high + 1, {1}).item<std::int64_t>(); }

@@ -92,6 +92,18 @@ inline CliResult cake_cli(const std::string& args, const fs::path& dir = scratch
   return {WEXITSTATUS(status), read_text(out), read_text(err)};
 }
 
+// Three well-separated blobs of 40 points in the plane (centres 8 apart, spread 0.5): X.npy
+// and y.npy in `dir` (the classical commands' tests run on them).
+inline void write_blobs(const fs::path& dir) {
+  manual_seed(7);
+  const Tensor centres = tensor({0.0, 0.0, 8.0, 0.0, 0.0, 8.0}, {3, 2});
+  std::vector<std::int64_t> y(120);
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<std::int64_t>(i / 40);
+  const Tensor labels = tensor(y, {120});
+  data::write_npy(dir / "X.npy", (index_select(centres, 0, labels) + randn({120, 2}) * 0.5).contiguous());
+  data::write_npy(dir / "y.npy", labels);
+}
+
 // 60 images 28x28 of three noisy blocky prototypes: images.npy [60, 28, 28] and classes.npy in
 // scratch(), written once per test program (the network commands' tests run on them).
 inline void write_images() {

@@ -24,23 +24,6 @@ using namespace cake::testing;
 namespace {
 
 
-// Three well-separated blobs of 40 points in the plane (centres 8 apart, spread 0.5): X.npy
-// and y.npy in `dir`.
-void write_blobs(const fs::path& dir) {
-  manual_seed(7);
-  Tensor x = randn({120, 2}) * 0.5;
-  std::vector<std::int64_t> y(120);
-  const float centres[3][2] = {{0, 0}, {8, 0}, {0, 8}};
-  float* p = x.data_ptr<float>();
-  for (int i = 0; i < 120; ++i) {
-    y[static_cast<std::size_t>(i)] = i / 40;
-    p[2 * i] += centres[i / 40][0];
-    p[2 * i + 1] += centres[i / 40][1];
-  }
-  data::write_npy(dir / "X.npy", x);
-  data::write_npy(dir / "y.npy", tensor(y, {120}));
-}
-
 const std::string kBlobRun = "run kmeans-lloyd --data X.npy --labels y.npy --set n_clusters=3 n_init=10 --seed 3";
 
 }  // namespace

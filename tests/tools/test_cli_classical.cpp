@@ -27,7 +27,7 @@ namespace {
 
 // Three blobs of 40 points in the plane, centres 8 apart, spread 0.5 (16 standard deviations
 // apart, so every sensible method recovers them exactly): X.npy and y.npy in the scratch folder.
-constexpr int kPerBlob = 40, kBlobs = 3, kN = kPerBlob * kBlobs;
+constexpr int kPerBlob = 40, kBlobCount = 3, kN = kPerBlob * kBlobCount;
 struct Blobs {
   std::vector<double> x;  // kN x 2, as stored (float32 values)
   std::vector<std::int64_t> y;
@@ -37,7 +37,7 @@ const Blobs& blobs() {
     manual_seed(7);
     Tensor x = randn({kN, 2}) * 0.5;
     Blobs out;
-    const float centres[kBlobs][2] = {{0, 0}, {8, 0}, {0, 8}};
+    const float centres[kBlobCount][2] = {{0, 0}, {8, 0}, {0, 8}};
     float* p = x.data_ptr<float>();
     for (int i = 0; i < kN; ++i) {
       out.y.push_back(i / kPerBlob);
@@ -76,7 +76,7 @@ Moments blob_moments(int blob) {
 // The k-means objective of the true partition: the sum of squared distances to blob means.
 double true_inertia() {
   double total = 0;
-  for (int c = 0; c < kBlobs; ++c) {
+  for (int c = 0; c < kBlobCount; ++c) {
     const Moments m = blob_moments(c);
     total += kPerBlob * (m.cxx + m.cyy);
   }
@@ -125,7 +125,7 @@ TEST_CASE("cake run gmm: the likelihood of the per-blob maximum-likelihood Gauss
   //   log p(x_i) = log(1/3) + log N(x_i | mu_c, Sigma_c + reg_covar I).
   const Blobs& b = blobs();
   double expected = 0;
-  for (int c = 0; c < kBlobs; ++c) {
+  for (int c = 0; c < kBlobCount; ++c) {
     const Moments g = blob_moments(c);
     const double a = g.cxx + 1e-6, s = g.cxy, d = g.cyy + 1e-6, det = a * d - s * s;
     for (int i = c * kPerBlob; i < (c + 1) * kPerBlob; ++i) {

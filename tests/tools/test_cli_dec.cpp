@@ -20,7 +20,7 @@ using namespace cake::testing;
 
 namespace {
 
-const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
+const std::string kDecData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
 const std::string kShort = " --set model=mlp hidden=32 epochs=2 latent_dim=3 n_clusters=3 kmeans_n_init=2 update_interval=3 max_iter=12 tol=0 "
                            "batch_size=16 tsne_samples=0 probe=false";
 
@@ -30,7 +30,7 @@ TEST_CASE("dec and idec: pretrain, cluster, and leave the metrics, the refresh l
   write_images();
   for (const char* method : {"dec", "idec"}) {
     CAPTURE(std::string(method));
-    const CliResult r = cake_cli(std::string("run ") + method + kData + " --out " + method + kShort);
+    const CliResult r = cake_cli(std::string("run ") + method + kDecData + " --out " + method + kShort);
     REQUIRE_MESSAGE(r.code == 0, r.err);
     const fs::path dir = scratch() / method;
     const json metrics = read_json(dir / "metrics.json");
@@ -57,7 +57,7 @@ TEST_CASE("dec and idec: pretrain, cluster, and leave the metrics, the refresh l
         CHECK_MESSAGE(is_png(dir / figure), figure);
   }
   // A pretrained autoencoder instead of pretraining: the run starts from its weights.
-  const CliResult again = cake_cli("run dec" + kData + " --out dec_pretrained" + kShort + " pretrained=dec/model.safetensors");
+  const CliResult again = cake_cli("run dec" + kDecData + " --out dec_pretrained" + kShort + " pretrained=dec/model.safetensors");
   REQUIRE_MESSAGE(again.code == 0, again.err);
   const json metrics = read_json(scratch() / "dec_pretrained" / "metrics.json");
   CHECK(metrics.contains("nmi"));
@@ -68,7 +68,7 @@ TEST_CASE("dec and idec: pretrain, cluster, and leave the metrics, the refresh l
 
 TEST_CASE("autoencoder and ae-kmeans: model=dec is DEC's network, and a hidden it would ignore is refused") {
   write_images();
-  const CliResult r = cake_cli("run autoencoder" + kData + " --out ae_dec --set model=dec epochs=1 latent_dim=4 "
+  const CliResult r = cake_cli("run autoencoder" + kDecData + " --out ae_dec --set model=dec epochs=1 latent_dim=4 "
                                "optimizer=sgd lr=0.1 batch_size=16 tsne_samples=0 probe=false");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   // The saved model has DEC's layers (784-500-500-2000-4) and a linear output.
@@ -81,7 +81,7 @@ TEST_CASE("autoencoder and ae-kmeans: model=dec is DEC's network, and a hidden i
   for (const char* key : {"mean_image_mse", "loss_vs_mean_image", "plateau", "batch_size_used"})
     CHECK_MESSAGE(metrics.contains(key), key);
 
-  const CliResult refused = cake_cli("run ae-kmeans" + kData + " --out refused --set model=dec hidden=64");
+  const CliResult refused = cake_cli("run ae-kmeans" + kDecData + " --out refused --set model=dec hidden=64");
   CHECK(refused.code != 0);
   CHECK(refused.err.find("model=dec") != std::string::npos);
 }
@@ -89,7 +89,7 @@ TEST_CASE("autoencoder and ae-kmeans: model=dec is DEC's network, and a hidden i
 TEST_CASE("autoencoder: model=n2d is DEC's sizes with a linear output and Keras' Glorot-uniform start (N2D's network)") {
   write_images();
   // lr 1e-12 leaves the weights where they started; output_bias=layer keeps the output bias at zero.
-  const CliResult r = cake_cli("run autoencoder" + kData + " --out ae_n2d --set model=n2d epochs=1 latent_dim=4 optimizer=sgd "
+  const CliResult r = cake_cli("run autoencoder" + kDecData + " --out ae_n2d --set model=n2d epochs=1 latent_dim=4 optimizer=sgd "
                                "lr=1e-12 batch_size=16 val_fraction=0 tsne_samples=0 probe=false output_bias=layer");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const SafetensorsFile file = load_safetensors((scratch() / "ae_n2d" / "model.safetensors").string());
@@ -109,7 +109,7 @@ TEST_CASE("autoencoder: model=n2d is DEC's sizes with a linear output and Keras'
   }
   CHECK(file.tensors.at("encoder.1.bias").abs().max().item<double>() < 1e-9);
   CHECK(file.tensors.at("decoder.6.bias").abs().max().item<double>() < 1e-9);
-  const CliResult refused = cake_cli("run autoencoder" + kData + " --out refused_n2d --set model=n2d hidden=64");
+  const CliResult refused = cake_cli("run autoencoder" + kDecData + " --out refused_n2d --set model=n2d hidden=64");
   CHECK(refused.code != 0);
   CHECK(refused.err.find("model=n2d") != std::string::npos);
 }
@@ -122,7 +122,7 @@ TEST_CASE("output_bias: mean starts the output layer on the mean training image,
     CAPTURE(std::string(start));
     // lr 1e-12: one epoch of SGD leaves every weight where it started, to well under 1e-9.
     const std::string out = std::string("bias_") + start;
-    const CliResult r = cake_cli("run autoencoder" + kData + " --out " + out + " --set model=dec epochs=1 latent_dim=4 optimizer=sgd "
+    const CliResult r = cake_cli("run autoencoder" + kDecData + " --out " + out + " --set model=dec epochs=1 latent_dim=4 optimizer=sgd "
                                  "lr=1e-12 batch_size=16 val_fraction=0 tsne_samples=0 probe=false output_bias=" + start);
     REQUIRE_MESSAGE(r.code == 0, r.err);
     const SafetensorsFile file = load_safetensors((scratch() / out / "model.safetensors").string());
@@ -131,7 +131,7 @@ TEST_CASE("output_bias: mean starts the output layer on the mean training image,
     const Tensor expected = std::string(start) == "mean" ? mean_image : zeros_like(mean_image);
     CHECK((bias - expected).abs().max().item<double>() < 1e-6);
   }
-  const CliResult refused = cake_cli("run dec" + kData + " --out refused_bias" + kShort + " output_bias=median");
+  const CliResult refused = cake_cli("run dec" + kDecData + " --out refused_bias" + kShort + " output_bias=median");
   CHECK(refused.code != 0);
   CHECK(refused.err.find("output_bias") != std::string::npos);
 }

@@ -18,13 +18,13 @@ using namespace cake::testing;
 
 namespace {
 
-const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
+const std::string kDeepClusteringData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
 
 }  // namespace
 
 TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resume equals one run") {
   write_images();
-  const std::string run = "run deepcluster" + kData + " --set n_clusters=6 hidden=32 pca_dim=16 batch_size=16";
+  const std::string run = "run deepcluster" + kDeepClusteringData + " --set n_clusters=6 hidden=32 pca_dim=16 batch_size=16";
   const CliResult whole = cake_cli(run + " epochs=2 n2d=true --out whole");
   REQUIRE_MESSAGE(whole.code == 0, whole.err);
   const fs::path out = scratch() / "whole";
@@ -68,10 +68,10 @@ TEST_CASE("deepcluster: the per-epoch log, the final scores and figures; a resum
   CHECK(read_text(out / "n2d_labels.npy") == read_text(scratch() / "half" / "n2d_labels.npy"));
 
   // A scoring k-means without restarts is refused before any training.
-  const CliResult no_restarts = cake_cli("run deepcluster" + kData + " --out dc_bad --set n_clusters=6 kmeans_n_init=0");
+  const CliResult no_restarts = cake_cli("run deepcluster" + kDeepClusteringData + " --out dc_bad --set n_clusters=6 kmeans_n_init=0");
   CHECK(no_restarts.code == 2);
   CHECK(no_restarts.err.find("kmeans_n_init") != std::string::npos);
-  const CliResult bad_pixels = cake_cli("run deepcluster" + kData + " --out dc_bad2 --set n_clusters=6 n2d_pixel_pca=-1");
+  const CliResult bad_pixels = cake_cli("run deepcluster" + kDeepClusteringData + " --out dc_bad2 --set n_clusters=6 n2d_pixel_pca=-1");
   CHECK(bad_pixels.code == 2);
   CHECK(bad_pixels.err.find("n2d_pixel_pca") != std::string::npos);
   CHECK_FALSE(fs::exists(scratch() / "dc_bad2" / "checkpoint.safetensors"));
@@ -111,7 +111,7 @@ TEST_CASE("deepcluster and dac on a training split are also scored on the test s
 
 TEST_CASE("dac: thresholds per epoch in the log, the argmax clusters scored, the stop rule in metrics") {
   write_images();
-  const CliResult r = cake_cli("run dac" + kData + " --out dac --set n_clusters=3 hidden=32 batch_size=16 epochs=2");
+  const CliResult r = cake_cli("run dac" + kDeepClusteringData + " --out dac --set n_clusters=3 hidden=32 batch_size=16 epochs=2");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const fs::path out = scratch() / "dac";
   const json metrics = read_json(out / "metrics.json");
@@ -137,17 +137,17 @@ TEST_CASE("dac: thresholds per epoch in the log, the argmax clusters scored, the
   check_figures(out, {"thresholds.png", "loss_curve.png", "dac_scores.png", "cluster_samples.png"});
   CHECK(data::read_npy(out / "features.npy").sizes() == Shape{60, 3});  // the label features
   // A weight decay the algorithm does not use is refused rather than ignored.
-  CHECK(cake_cli("run dac" + kData + " --out dac2 --set weight_decay=0.1").code == 2);
+  CHECK(cake_cli("run dac" + kDeepClusteringData + " --out dac2 --set weight_decay=0.1").code == 2);
   // Algorithm 1's input lambda: the first epoch's u = 0.95 - lambda0, and the stop moves with it
   // (u and l cross at lambda = 0.45: (0.45 + 0.04) / 0.0099 = 49.5, so 50 epochs).
-  const CliResult early = cake_cli("run dac" + kData + " --out dac3 --set n_clusters=3 hidden=32 batch_size=16 epochs=1 lambda0=-0.04");
+  const CliResult early = cake_cli("run dac" + kDeepClusteringData + " --out dac3 --set n_clusters=3 hidden=32 batch_size=16 epochs=1 lambda0=-0.04");
   REQUIRE_MESSAGE(early.code == 0, early.err);
   CHECK(read_json(scratch() / "dac3" / "metrics.json")["stop_epoch"] == 50);
   const std::vector<json> early_rows = epoch_records(scratch() / "dac3" / "log.jsonl");
   REQUIRE(early_rows.size() == 1);
   CHECK(early_rows[0]["upper"].get<double>() == doctest::Approx(0.99));
   // u above 1 would select no pair as "same": refused by name.
-  const CliResult above_one = cake_cli("run dac" + kData + " --out dac4 --set lambda0=-0.1");
+  const CliResult above_one = cake_cli("run dac" + kDeepClusteringData + " --out dac4 --set lambda0=-0.1");
   CHECK(above_one.code == 2);
   CHECK(above_one.err.find("lambda0") != std::string::npos);
 }

@@ -12,6 +12,7 @@
 
 using namespace cake;
 using namespace cake::testing;
+using cake::testing::contains;
 
 namespace {
 
@@ -21,8 +22,6 @@ void write_points(const fs::path& dir) {
   const Tensor offsets = cat({zeros({40, 2}), full({40, 2}, 6.0) * tensor({1.0, 0.0}, {1, 2})}, 0);
   data::write_npy(dir / "X.npy", randn({80, 2}) * 0.5 + offsets);
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -19,14 +19,14 @@ using namespace cake::testing;
 
 namespace {
 
-const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
-const std::string kSmall = " --set width=4 hidden=32 categories=3 batch_size=20";
+const std::string kGanData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
+const std::string kGanSmall = " --set width=4 hidden=32 categories=3 batch_size=20";
 
 }  // namespace
 
 TEST_CASE("infogan: per-epoch balance, information term and collapse measures; figures; resume equals one run") {
   write_images();
-  const CliResult whole = cake_cli("run infogan" + kData + kSmall + " epochs=2 --out whole");
+  const CliResult whole = cake_cli("run infogan" + kGanData + kGanSmall + " epochs=2 --out whole");
   REQUIRE_MESSAGE(whole.code == 0, whole.err);
   const fs::path out = scratch() / "whole";
   const json metrics = read_json(out / "metrics.json");
@@ -47,7 +47,7 @@ TEST_CASE("infogan: per-epoch balance, information term and collapse measures; f
   check_figures(out, {"samples.png", "continuous_1.png", "continuous_2.png", "losses.png", "d_outputs.png",
                       "information.png", "spread.png", "scores.png"});
 
-  REQUIRE(cake_cli("run infogan" + kData + kSmall + " epochs=1 --out half").code == 0);
+  REQUIRE(cake_cli("run infogan" + kGanData + kGanSmall + " epochs=1 --out half").code == 0);
   const CliResult resumed = cake_cli("run infogan --out half --resume --quiet --threads 1 --set epochs=2");
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
   CHECK(read_text(out / "generator.safetensors") == read_text(scratch() / "half" / "generator.safetensors"));
@@ -56,7 +56,7 @@ TEST_CASE("infogan: per-epoch balance, information term and collapse measures; f
 
 TEST_CASE("gan: no codes, no clusters; the balance is logged and the samples drawn") {
   write_images();
-  const CliResult r = cake_cli("run gan" + kData + " --set width=4 hidden=32 batch_size=20 epochs=1 --out gan");
+  const CliResult r = cake_cli("run gan" + kGanData + " --set width=4 hidden=32 batch_size=20 epochs=1 --out gan");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const fs::path out = scratch() / "gan";
   const std::vector<json> rows = epoch_records(out / "log.jsonl");

@@ -21,10 +21,9 @@ using namespace cake;
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace cake::testing;
+using cake::testing::contains;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 void write_text(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 

@@ -24,14 +24,14 @@ using namespace cake::testing;
 
 namespace {
 
-const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
-const std::string kSmall = " batch_size=16 tsne_samples=20";
+const std::string kNetworkData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
+const std::string kNetworkSmall = " batch_size=16 tsne_samples=20";
 
 }  // namespace
 
 TEST_CASE("conv-autoencoder: every file of a run, the issue's metrics, a loss that falls") {
   write_images();
-  const CliResult r = cake_cli("run conv-autoencoder" + kData + " --out cae --set epochs=3 latent_dim=4" + kSmall);
+  const CliResult r = cake_cli("run conv-autoencoder" + kNetworkData + " --out cae --set epochs=3 latent_dim=4" + kNetworkSmall);
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const fs::path out = scratch() / "cae";
   const json metrics = read_json(out / "metrics.json");
@@ -53,7 +53,7 @@ TEST_CASE("conv-autoencoder: every file of a run, the issue's metrics, a loss th
 
 TEST_CASE("resume: 2 epochs, then resuming to 4, equals 4 epochs in one go, bit for bit") {
   write_images();
-  const std::string run = "run denoising-autoencoder" + kData + " --set latent_dim=4 tsne_samples=0 probe=false batch_size=16";
+  const std::string run = "run denoising-autoencoder" + kNetworkData + " --set latent_dim=4 tsne_samples=0 probe=false batch_size=16";
   REQUIRE(cake_cli(run + " epochs=4 --out whole").code == 0);
   REQUIRE(cake_cli(run + " epochs=2 --out half").code == 0);
   const CliResult resumed = cake_cli(run + " epochs=4 resume=half/checkpoint.safetensors --out resumed");
@@ -76,11 +76,11 @@ TEST_CASE("resume: 2 epochs, then resuming to 4, equals 4 epochs in one go, bit 
 
 TEST_CASE("finetune: a classifier on the encoder of a saved autoencoder") {
   write_images();
-  REQUIRE(cake_cli("run autoencoder" + kData + " --out mlp --set epochs=3 latent_dim=6 hidden=32" + kSmall).code == 0);
-  const CliResult missing = cake_cli("run finetune" + kData + " --out nothing");
+  REQUIRE(cake_cli("run autoencoder" + kNetworkData + " --out mlp --set epochs=3 latent_dim=6 hidden=32" + kNetworkSmall).code == 0);
+  const CliResult missing = cake_cli("run finetune" + kNetworkData + " --out nothing");
   CHECK(missing.code != 0);
   CHECK(missing.err.find("checkpoint=") != std::string::npos);
-  const CliResult r = cake_cli("run finetune" + kData + " --out ft --set checkpoint=mlp/model.safetensors epochs=15 lr=0.01" +
+  const CliResult r = cake_cli("run finetune" + kNetworkData + " --out ft --set checkpoint=mlp/model.safetensors epochs=15 lr=0.01" +
                             " batch_size=16");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const json metrics = read_json(scratch() / "ft" / "metrics.json");
@@ -90,17 +90,17 @@ TEST_CASE("finetune: a classifier on the encoder of a saved autoencoder") {
 
 TEST_CASE("masked-autoencoder, vae, conv-vae, ae-kmeans and ae-gmm run and leave their figures") {
   write_images();
-  REQUIRE(cake_cli("run masked-autoencoder" + kData + " --out mae --set epochs=1 latent_dim=4" + kSmall).code == 0);
+  REQUIRE(cake_cli("run masked-autoencoder" + kNetworkData + " --out mae --set epochs=1 latent_dim=4" + kNetworkSmall).code == 0);
   check_figures(scratch() / "mae", {"masked_reconstructions.png"});
-  const CliResult vae = cake_cli("run vae" + kData + " --out vae --set epochs=2 latent_dim=2 hidden=32" + kSmall);
+  const CliResult vae = cake_cli("run vae" + kNetworkData + " --out vae --set epochs=2 latent_dim=2 hidden=32" + kNetworkSmall);
   REQUIRE_MESSAGE(vae.code == 0, vae.err);
   check_figures(scratch() / "vae", {"samples.png", "interpolation.png", "loss_curve.png"});
   CHECK(read_json(scratch() / "vae" / "metrics.json").contains("val_loss"));
-  REQUIRE(cake_cli("run conv-vae" + kData + " --out cvae --set epochs=1 latent_dim=2" + kSmall).code == 0);
+  REQUIRE(cake_cli("run conv-vae" + kNetworkData + " --out cvae --set epochs=1 latent_dim=2" + kNetworkSmall).code == 0);
   check_figures(scratch() / "cvae", {"samples.png", "interpolation.png"});
   for (const char* method : {"ae-kmeans", "ae-gmm"}) {
-    const CliResult r = cake_cli(std::string("run ") + method + kData + " --out " + method +
-                              " --set epochs=3 latent_dim=3 hidden=32 n_clusters=3 n_init=2" + kSmall);
+    const CliResult r = cake_cli(std::string("run ") + method + kNetworkData + " --out " + method +
+                              " --set epochs=3 latent_dim=3 hidden=32 n_clusters=3 n_init=2" + kNetworkSmall);
     REQUIRE_MESSAGE(r.code == 0, r.err);
     const json metrics = read_json(scratch() / method / "metrics.json");
     CHECK(metrics.contains("nmi"));
@@ -111,8 +111,8 @@ TEST_CASE("masked-autoencoder, vae, conv-vae, ae-kmeans and ae-gmm run and leave
 
 TEST_CASE("n2d trains the autoencoder, clusters the UMAP of its codes and draws them") {
   write_images();
-  const CliResult r = cake_cli("run n2d" + kData + " --out n2d --set model=mlp epochs=3 latent_dim=3 hidden=32 n_clusters=3 " +
-                               "umap_neighbors=10 umap_epochs=50 plot_samples=60" + kSmall);
+  const CliResult r = cake_cli("run n2d" + kNetworkData + " --out n2d --set model=mlp epochs=3 latent_dim=3 hidden=32 n_clusters=3 " +
+                               "umap_neighbors=10 umap_epochs=50 plot_samples=60" + kNetworkSmall);
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const json metrics = read_json(scratch() / "n2d" / "metrics.json");
   CHECK(metrics.contains("nmi"));
@@ -144,8 +144,8 @@ TEST_CASE("n2d's defaults are the paper's recipe: N2D's network, Adam lr 1e-3, b
 
 TEST_CASE("finetune freeze=false: the encoder trains in its own group at lr * encoder_lr_scale, and moves") {
   write_images();
-  REQUIRE(cake_cli("run autoencoder" + kData + " --out mlp_ft --set epochs=3 latent_dim=6 hidden=32" + kSmall).code == 0);
-  const std::string run = "run finetune" + kData + " --set checkpoint=mlp_ft/model.safetensors epochs=5 lr=0.01 batch_size=16";
+  REQUIRE(cake_cli("run autoencoder" + kNetworkData + " --out mlp_ft --set epochs=3 latent_dim=6 hidden=32" + kNetworkSmall).code == 0);
+  const std::string run = "run finetune" + kNetworkData + " --set checkpoint=mlp_ft/model.safetensors epochs=5 lr=0.01 batch_size=16";
   const CliResult frozen = cake_cli(run + " --out ft_frozen");
   REQUIRE_MESSAGE(frozen.code == 0, frozen.err);
   const CliResult full = cake_cli(run + " freeze=false encoder_lr_scale=0.1 --out ft_full");
@@ -166,10 +166,10 @@ TEST_CASE("pretrained: ae-kmeans and n2d cluster the codes of a saved autoencode
   // ae-kmeans trains its autoencoder and clusters the codes; the same command given that
   // autoencoder's file must cluster the very same codes: the same labels, no epoch trained.
   const std::string net = " latent_dim=3 hidden=32 n_clusters=3 tsne_samples=0 probe=false batch_size=16";
-  const CliResult trained = cake_cli("run ae-kmeans" + kData + " --out aek_trained --set epochs=3" + net);
+  const CliResult trained = cake_cli("run ae-kmeans" + kNetworkData + " --out aek_trained --set epochs=3" + net);
   REQUIRE_MESSAGE(trained.code == 0, trained.err);
   const CliResult loaded =
-      cake_cli("run ae-kmeans" + kData + " --out aek_loaded --set pretrained=aek_trained/model.safetensors" + net);
+      cake_cli("run ae-kmeans" + kNetworkData + " --out aek_loaded --set pretrained=aek_trained/model.safetensors" + net);
   REQUIRE_MESSAGE(loaded.code == 0, loaded.err);
   CHECK(read_text(scratch() / "aek_trained" / "labels.npy") == read_text(scratch() / "aek_loaded" / "labels.npy"));
   CHECK(read_text(scratch() / "aek_trained" / "embedding.npy") == read_text(scratch() / "aek_loaded" / "embedding.npy"));
@@ -181,13 +181,13 @@ TEST_CASE("pretrained: ae-kmeans and n2d cluster the codes of a saved autoencode
 
   // n2d on the same file: UMAP and the GMM on those codes.
   const CliResult n2d =
-      cake_cli("run n2d" + kData + " --out n2d_loaded --set model=mlp pretrained=aek_trained/model.safetensors plot_samples=0" + net);
+      cake_cli("run n2d" + kNetworkData + " --out n2d_loaded --set model=mlp pretrained=aek_trained/model.safetensors plot_samples=0" + net);
   REQUIRE_MESSAGE(n2d.code == 0, n2d.err);
   CHECK(data::read_npy(scratch() / "n2d_loaded" / "manifold.npy").sizes() == Shape{60, 3});
   CHECK(read_json(scratch() / "n2d_loaded" / "metrics.json").contains("nmi"));
 
   // A file that is not there is named.
-  const CliResult missing = cake_cli("run n2d" + kData + " --out n2d_missing --set model=mlp pretrained=nowhere.safetensors" + net);
+  const CliResult missing = cake_cli("run n2d" + kNetworkData + " --out n2d_missing --set model=mlp pretrained=nowhere.safetensors" + net);
   CHECK(missing.code != 0);
   CHECK(missing.err.find("nowhere.safetensors") != std::string::npos);
 }

@@ -27,18 +27,7 @@ using namespace cake::testing;
 
 namespace {
 
-// Three blobs of 40 points in the plane: X.npy and y.npy in `dir`.
-void write_blobs(const fs::path& dir) {
-  manual_seed(7);
-  const Tensor centres = tensor({0.0, 0.0, 8.0, 0.0, 0.0, 8.0}, {3, 2});
-  std::vector<std::int64_t> y(120);
-  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<std::int64_t>(i / 40);
-  const Tensor labels = tensor(y, {120});
-  data::write_npy(dir / "X.npy", (index_select(centres, 0, labels) + randn({120, 2}) * 0.5).contiguous());
-  data::write_npy(dir / "y.npy", labels);
-}
-
-const std::string kBlobs = "run kmeans-lloyd --data X.npy --labels y.npy --quiet --seed 3 --set n_init=2";
+const std::string kLloydOnBlobs = "run kmeans-lloyd --data X.npy --labels y.npy --quiet --seed 3 --set n_init=2";
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> names;
@@ -98,7 +87,7 @@ void check_same_run(const fs::path& a, const fs::path& b) {
 TEST_CASE("--overwrite never deletes a file the run reads; the refusal names it and comes first") {
   const fs::path dir = case_dir("inputs");
   write_blobs(dir);
-  REQUIRE(cake_cli(kBlobs + " --set n_clusters=3 --out R", dir).code == 0);
+  REQUIRE(cake_cli(kLloydOnBlobs + " --set n_clusters=3 --out R", dir).code == 0);
   fs::copy_file(dir / "X.npy", dir / "R" / "embedding.npy");
   const std::string labels_before = read_text(dir / "R" / "labels.npy");
   const CliResult r = cake_cli("run kmeans-lloyd --data R/embedding.npy --set n_clusters=3 --out R --overwrite --quiet", dir);
@@ -117,7 +106,7 @@ TEST_CASE("--overwrite never replaces the current folder or a parent of it, even
   write_blobs(dir);
   std::ofstream(dir / ".cake-run") << "{}";
   for (const char* out : {".", "./", "../dot"}) {
-    const CliResult r = cake_cli(kBlobs + " --out " + out + " --overwrite", dir);
+    const CliResult r = cake_cli(kLloydOnBlobs + " --out " + out + " --overwrite", dir);
     CHECK(r.code == 2);
     CHECK_MESSAGE(r.err.find("current folder") != std::string::npos, r.err);
   }
@@ -131,7 +120,7 @@ TEST_CASE("--overwrite never deletes a folder cake did not mark, config.json or 
   fs::create_directories(dir / "thesis");
   std::ofstream(dir / "thesis" / "config.json") << "{\"latex\": true}";
   std::ofstream(dir / "thesis" / "thesis.tex") << "years of work";
-  const CliResult r = cake_cli(kBlobs + " --out thesis --overwrite", dir);
+  const CliResult r = cake_cli(kLloydOnBlobs + " --out thesis --overwrite", dir);
   CHECK(r.code == 2);
   CHECK(r.err.find(".cake-run") != std::string::npos);
   CHECK(read_text(dir / "thesis" / "thesis.tex") == "years of work");
@@ -140,9 +129,9 @@ TEST_CASE("--overwrite never deletes a folder cake did not mark, config.json or 
 TEST_CASE("a new run that fails (n_clusters > n_samples) leaves the old run whole, and no temporary folder") {
   const fs::path dir = case_dir("failing");
   write_blobs(dir);
-  REQUIRE(cake_cli(kBlobs + " --set n_clusters=3 --out R", dir).code == 0);
+  REQUIRE(cake_cli(kLloydOnBlobs + " --set n_clusters=3 --out R", dir).code == 0);
   const std::string labels = read_text(dir / "R" / "labels.npy"), config = read_text(dir / "R" / "config.json");
-  const CliResult r = cake_cli(kBlobs + " --set n_clusters=1000 --out R --overwrite", dir);
+  const CliResult r = cake_cli(kLloydOnBlobs + " --set n_clusters=1000 --out R --overwrite", dir);
   CHECK(r.code != 0);
   CHECK(read_text(dir / "R" / "labels.npy") == labels);
   CHECK(read_text(dir / "R" / "config.json") == config);
@@ -154,10 +143,10 @@ TEST_CASE("a read-only parent: --overwrite fails before the old run is touched")
   const fs::path dir = case_dir("readonly");
   write_blobs(dir);
   fs::create_directories(dir / "P");
-  REQUIRE(cake_cli(kBlobs + " --set n_clusters=3 --out P/R", dir).code == 0);
+  REQUIRE(cake_cli(kLloydOnBlobs + " --set n_clusters=3 --out P/R", dir).code == 0);
   const std::string labels = read_text(dir / "P" / "R" / "labels.npy");
   ::chmod((dir / "P").c_str(), 0555);
-  const CliResult r = cake_cli(kBlobs + " --set n_clusters=2 --out P/R --overwrite", dir);
+  const CliResult r = cake_cli(kLloydOnBlobs + " --set n_clusters=2 --out P/R --overwrite", dir);
   ::chmod((dir / "P").c_str(), 0755);
   CHECK(r.code == 1);
   CHECK_MESSAGE(r.err.find("the old run is untouched") != std::string::npos, r.err);
@@ -167,7 +156,7 @@ TEST_CASE("a read-only parent: --overwrite fails before the old run is touched")
 TEST_CASE("a successful --overwrite swaps the new run in whole and clears what killed runs left") {
   const fs::path dir = case_dir("swap");
   write_blobs(dir);
-  REQUIRE(cake_cli(kBlobs + " --set n_clusters=3 --out R", dir).code == 0);
+  REQUIRE(cake_cli(kLloydOnBlobs + " --set n_clusters=3 --out R", dir).code == 0);
   std::ofstream(dir / "R" / "old_only.txt") << "from the old run";
   // What a run killed before its swap leaves: a marked sibling of a process that is gone.
   const pid_t gone = ::fork();
@@ -176,7 +165,7 @@ TEST_CASE("a successful --overwrite swaps the new run in whole and clears what k
   const fs::path leftover = dir / ("R.unfinished-" + std::to_string(gone));
   fs::create_directories(leftover);
   std::ofstream(leftover / ".cake-run") << "{}";
-  const CliResult r = cake_cli(kBlobs + " --set n_clusters=2 --out R --overwrite", dir);
+  const CliResult r = cake_cli(kLloydOnBlobs + " --set n_clusters=2 --out R --overwrite", dir);
   REQUIRE_MESSAGE(r.code == 0, r.err);
   CHECK(read_json(dir / "R" / "config.json")["params"]["n_clusters"] == 2);
   CHECK(read_json(dir / "R" / ".cake-run").contains("run_id"));
@@ -334,7 +323,7 @@ TEST_CASE("--resume needs a run with a checkpoint; epochs=0 and a bad min_delta 
   CHECK(cake_cli("run conv-autoencoder --out nowhere --resume --quiet").code == 2);
   const fs::path dir = case_dir("no_checkpoint");
   write_blobs(dir);
-  REQUIRE(cake_cli(kBlobs + " --set n_clusters=3 --out R", dir).code == 0);
+  REQUIRE(cake_cli(kLloydOnBlobs + " --set n_clusters=3 --out R", dir).code == 0);
   const CliResult none = cake_cli("run kmeans-lloyd --out R --resume --quiet", dir);
   CHECK(none.code == 2);
   CHECK(none.err.find("no checkpoint.safetensors") != std::string::npos);

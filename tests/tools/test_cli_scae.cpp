@@ -16,13 +16,13 @@ using nlohmann::json;
 using namespace cake::testing;
 
 namespace {
-const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
-const std::string kSmall = " --set encoder_width=8 n_part_caps=6 n_obj_caps=4 template_size=5 batch_size=20 lr=1e-3";
+const std::string kScaeData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
+const std::string kScaeSmall = " --set encoder_width=8 n_part_caps=6 n_obj_caps=4 template_size=5 batch_size=20 lr=1e-3";
 }  // namespace
 
 TEST_CASE("scae: the per-epoch log, presences clustered, figures; a resume equals one run") {
   write_images();
-  const std::string run = "run scae" + kData + kSmall;
+  const std::string run = "run scae" + kScaeData + kScaeSmall;
   const CliResult whole = cake_cli(run + " epochs=2 --out scae_whole");
   REQUIRE_MESSAGE(whole.code == 0, whole.err);
   const fs::path out = scratch() / "scae_whole";
@@ -55,7 +55,7 @@ TEST_CASE("scae: the per-epoch log, presences clustered, figures; a resume equal
 
 TEST_CASE("scae: position_bias; a run recorded before it existed resumes without it, bit for bit") {
   write_images();
-  const std::string run = "run scae" + kData + kSmall;
+  const std::string run = "run scae" + kScaeData + kScaeSmall;
   REQUIRE(cake_cli(run + " epochs=2 position_bias=false --out scae_unbiased").code == 0);
   REQUIRE(cake_cli(run + " epochs=1 position_bias=false --out scae_older").code == 0);
   // The older run's config.json has no position_bias: it resumes with the legacy value, false.
@@ -78,16 +78,16 @@ TEST_CASE("scae: position_bias; a run recorded before it existed resumes without
 
 TEST_CASE("scae: lr_decay lowers the learning rate every decay_every epochs; a resume follows it; bad values refused") {
   write_images();
-  const std::string run = "run scae" + kData + kSmall + " lr_decay=0.1 decay_every=1";
+  const std::string run = "run scae" + kScaeData + kScaeSmall + " lr_decay=0.1 decay_every=1";
   REQUIRE(cake_cli(run + " epochs=2 --out scae_decay").code == 0);
   REQUIRE(cake_cli(run + " epochs=1 --out scae_decay_half").code == 0);
   const CliResult resumed = cake_cli("run scae --out scae_decay_half --resume --quiet --threads 1 --set epochs=2");
   REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
   const std::string model = read_text(scratch() / "scae_decay" / "model.safetensors");
   CHECK(model == read_text(scratch() / "scae_decay_half" / "model.safetensors"));
-  REQUIRE(cake_cli("run scae" + kData + kSmall + " epochs=2 --out scae_no_decay").code == 0);
+  REQUIRE(cake_cli("run scae" + kScaeData + kScaeSmall + " epochs=2 --out scae_no_decay").code == 0);
   CHECK(model != read_text(scratch() / "scae_no_decay" / "model.safetensors"));
-  const CliResult bad = cake_cli("run scae" + kData + kSmall + " lr_decay=0 --out scae_bad_decay");
+  const CliResult bad = cake_cli("run scae" + kScaeData + kScaeSmall + " lr_decay=0 --out scae_bad_decay");
   CHECK(bad.code == 2);
   CHECK(bad.err.find("lr_decay must be positive") != std::string::npos);
 }
@@ -95,7 +95,7 @@ TEST_CASE("scae: lr_decay lowers the learning rate every decay_every epochs; a r
 TEST_CASE("scae: ablation=true trains 30/16, 40/32 and 60/40 and scores each; bad settings are refused") {
   write_images();
   const CliResult ablation =
-      cake_cli("run scae" + kData + " --set encoder_width=4 template_size=3 batch_size=60 epochs=1 ablation=true --out scae_ablation");
+      cake_cli("run scae" + kScaeData + " --set encoder_width=4 template_size=3 batch_size=60 epochs=1 ablation=true --out scae_ablation");
   REQUIRE_MESSAGE(ablation.code == 0, ablation.err);
   const json metrics = read_json(scratch() / "scae_ablation" / "metrics.json");
   for (const char* config : {"30/16", "40/32", "60/40"}) {
@@ -104,14 +104,14 @@ TEST_CASE("scae: ablation=true trains 30/16, 40/32 and 60/40 and scores each; ba
     CHECK(metrics["ablation"][config]["posterior_acc"].get<double>() > 0.0);
   }
   check_figures(scratch() / "scae_ablation", {"ablation.png"});
-  const CliResult bad = cake_cli("run scae" + kData + " --set weight_decay=0.1 --out scae_bad");
+  const CliResult bad = cake_cli("run scae" + kScaeData + " --set weight_decay=0.1 --out scae_bad");
   CHECK(bad.code != 0);
   CHECK(bad.err.find("weight_decay") != std::string::npos);
 }
 
 TEST_CASE("scae: canvas=N trains on randomly placed images and scores them centred; a smaller canvas is refused") {
   write_images();
-  const std::string run = "run scae" + kData + kSmall + " epochs=1";
+  const std::string run = "run scae" + kScaeData + kScaeSmall + " epochs=1";
   const CliResult placed = cake_cli(run + " canvas=30 --out scae_canvas");
   REQUIRE_MESSAGE(placed.code == 0, placed.err);
   const fs::path out = scratch() / "scae_canvas";
@@ -133,7 +133,7 @@ TEST_CASE("scae: canvas=N trains on randomly placed images and scores them centr
 
 TEST_CASE("scae: part_mixture=released trains with the released code's unnormalised part likelihood") {
   write_images();
-  const std::string run = "run scae" + kData + kSmall + " epochs=1";
+  const std::string run = "run scae" + kScaeData + kScaeSmall + " epochs=1";
   REQUIRE(cake_cli(run + " --out scae_eq7").code == 0);
   const CliResult released = cake_cli(run + " part_mixture=released --out scae_released");
   REQUIRE_MESSAGE(released.code == 0, released.err);

@@ -20,13 +20,13 @@ using namespace cake::testing;
 
 namespace {
 
-const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
+const std::string kVadeData = " --data images.npy --labels classes.npy --quiet --seed 5 --threads 1";
 
 }  // namespace
 
 TEST_CASE("vade: pretraining and VaDE in one command, both clusterings scored, resume exact") {
   write_images();
-  const std::string run = "run vade" + kData + " --set hidden=32 latent_dim=2 n_clusters=3 pretrain_epochs=8 " +
+  const std::string run = "run vade" + kVadeData + " --set hidden=32 latent_dim=2 n_clusters=3 pretrain_epochs=8 " +
                           "pretrain_batch_size=16 pretrain_lr=0.01 batch_size=16 tsne_samples=0 component_samples=4";
   const CliResult r = cake_cli(run + " epochs=4 --out vade");
   REQUIRE_MESSAGE(r.code == 0, r.err);
@@ -68,7 +68,7 @@ TEST_CASE("vade: pretraining and VaDE in one command, both clusterings scored, r
 
 TEST_CASE("vae-ensemble: VAEs on three members' frozen features, each member and the ensemble scored") {
   write_images();
-  const std::string run = "run vae-ensemble" + kData + " --set feature_dim=8 mlp_hidden=32 member_epochs=3 epochs=4 " +
+  const std::string run = "run vae-ensemble" + kVadeData + " --set feature_dim=8 mlp_hidden=32 member_epochs=3 epochs=4 " +
                           "vae_hidden=16 vae_latent=3 n_clusters=3 n_init=2 batch_size=16 lr=0.005";
   // Without classifier_data the classifier member is skipped, and metrics.json says why.
   const CliResult two = cake_cli(run + " --out ens2");
@@ -123,7 +123,7 @@ TEST_CASE("vae-ensemble: members whose frozen features come from files join the 
   const Tensor wide = one_hot.unsqueeze(2).expand({60, 3, 10}).reshape({60, 30});
   data::write_npy(scratch() / "oracle.npy", (wide + randn({60, 30}) * 0.05).contiguous());
   data::write_npy(scratch() / "short.npy", randn({59, 5}).contiguous());
-  const std::string run = "run vae-ensemble" + kData + " --set feature_dim=8 mlp_hidden=32 member_epochs=3 epochs=4 " +
+  const std::string run = "run vae-ensemble" + kVadeData + " --set feature_dim=8 mlp_hidden=32 member_epochs=3 epochs=4 " +
                           "vae_hidden=16 vae_latent=3 n_clusters=3 n_init=2 batch_size=16 lr=0.005";
 
   // A feature member alone (members=none): its VAE's codes are clustered and scored, also by

@@ -15,10 +15,10 @@ using namespace cake;
 using namespace cake::capsules;
 using cake::testing::check_close;
 using cake::testing::values;
+using cake::testing::kLog2Pi;
 
 namespace {
 
-constexpr double kLog2Pi = 1.8378770664093453;
 
 double log_normal(double x, double mean, double std) {
   const double z = (x - mean) / std;

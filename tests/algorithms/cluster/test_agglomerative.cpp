@@ -10,17 +10,17 @@
 using namespace cake;
 using namespace cake::algorithms;
 using namespace cake::testing;
-namespace fx = classical2_fixtures;
+namespace fx2 = classical2_fixtures;
 
 namespace {
 
-struct Expected {
+struct ExpectedClustering {
   const std::vector<std::int64_t>& labels;
   const std::vector<std::int64_t>& children;
   const std::vector<double>& distances;
 };
 
-void check_against_sklearn(const AgglomerativeClustering& model, const Expected& e, bool exact_labels = true) {
+void check_against_sklearn(const AgglomerativeClustering& model, const ExpectedClustering& e, bool exact_labels = true) {
   CHECK(int_values(model.children()) == e.children);
   check_close(model.distances(), tensor(e.distances, {}, kFloat64), 1e-10, 1e-10);
   if (exact_labels) {
@@ -84,37 +84,37 @@ std::vector<double> naive_heights(const std::vector<double>& x, std::int64_t d, 
 }  // namespace
 
 TEST_CASE("agglomerative: unconstrained trees and labels equal scikit-learn's") {
-  const Tensor x = matrix(fx::agglo_X, 3);
+  const Tensor x = matrix(fx2::agglo_X, 3);
   SUBCASE("ward") {
     AgglomerativeClustering m({.n_clusters = 4, .linkage = Linkage::Ward});
     m.fit(x);
-    check_against_sklearn(m, {fx::agglo_ward_labels, fx::agglo_ward_children, fx::agglo_ward_distances});
+    check_against_sklearn(m, {fx2::agglo_ward_labels, fx2::agglo_ward_children, fx2::agglo_ward_distances});
     CHECK(m.n_leaves() == 120);
     CHECK(m.n_clusters() == 4);
   }
   SUBCASE("complete") {
     AgglomerativeClustering m({.n_clusters = 4, .linkage = Linkage::Complete});
-    check_against_sklearn(m.fit(x), {fx::agglo_complete_labels, fx::agglo_complete_children,
-                                     fx::agglo_complete_distances});
+    check_against_sklearn(m.fit(x), {fx2::agglo_complete_labels, fx2::agglo_complete_children,
+                                     fx2::agglo_complete_distances});
   }
   SUBCASE("average") {
     AgglomerativeClustering m({.n_clusters = 4, .linkage = Linkage::Average});
-    check_against_sklearn(m.fit(x), {fx::agglo_average_labels, fx::agglo_average_children,
-                                     fx::agglo_average_distances});
+    check_against_sklearn(m.fit(x), {fx2::agglo_average_labels, fx2::agglo_average_children,
+                                     fx2::agglo_average_distances});
   }
   SUBCASE("single") {
     AgglomerativeClustering m({.n_clusters = 4, .linkage = Linkage::Single});
-    check_against_sklearn(m.fit(x), {fx::agglo_single_labels, fx::agglo_single_children,
-                                     fx::agglo_single_distances});
+    check_against_sklearn(m.fit(x), {fx2::agglo_single_labels, fx2::agglo_single_children,
+                                     fx2::agglo_single_distances});
   }
   SUBCASE("float32 input gives the same ward labels") {
     AgglomerativeClustering m({.n_clusters = 4});
-    CHECK(same_partition(int_values(m.fit_predict(matrix(fx::agglo_X, 3, kFloat32))), fx::agglo_ward_labels));
+    CHECK(same_partition(int_values(m.fit_predict(matrix(fx2::agglo_X, 3, kFloat32))), fx2::agglo_ward_labels));
   }
 }
 
 TEST_CASE("agglomerative: the NN-chain heights equal a naive O(n^3) agglomeration") {
-  std::vector<double> x(fx::agglo_X.begin(), fx::agglo_X.begin() + 40 * 3);
+  std::vector<double> x(fx2::agglo_X.begin(), fx2::agglo_X.begin() + 40 * 3);
   for (Linkage linkage : {Linkage::Ward, Linkage::Complete, Linkage::Average, Linkage::Single}) {
     CAPTURE(linkage_name(linkage));
     const MergeTree tree = linkage_tree(matrix(x, 3), linkage);
@@ -124,28 +124,28 @@ TEST_CASE("agglomerative: the NN-chain heights equal a naive O(n^3) agglomeratio
 }
 
 TEST_CASE("agglomerative: with a 5-NN connectivity graph, as scikit-learn") {
-  const Tensor x = matrix(fx::agglo_X, 3);
+  const Tensor x = matrix(fx2::agglo_X, 3);
   SUBCASE("ward") {
     AgglomerativeClustering m({.n_clusters = 4, .linkage = Linkage::Ward, .connectivity_n_neighbors = 5});
-    check_against_sklearn(m.fit(x), {fx::agglo_knn_ward_labels, fx::agglo_knn_ward_children,
-                                     fx::agglo_knn_ward_distances});
+    check_against_sklearn(m.fit(x), {fx2::agglo_knn_ward_labels, fx2::agglo_knn_ward_children,
+                                     fx2::agglo_knn_ward_distances});
   }
   SUBCASE("complete") {
     AgglomerativeClustering m({.n_clusters = 4, .linkage = Linkage::Complete, .connectivity_n_neighbors = 5});
-    check_against_sklearn(m.fit(x), {fx::agglo_knn_complete_labels, fx::agglo_knn_complete_children,
-                                     fx::agglo_knn_complete_distances});
+    check_against_sklearn(m.fit(x), {fx2::agglo_knn_complete_labels, fx2::agglo_knn_complete_children,
+                                     fx2::agglo_knn_complete_distances});
   }
   SUBCASE("average") {
     AgglomerativeClustering m({.n_clusters = 4, .linkage = Linkage::Average});
     m.fit(x, kneighbors_graph(x, 5));
-    check_against_sklearn(m, {fx::agglo_knn_average_labels, fx::agglo_knn_average_children,
-                              fx::agglo_knn_average_distances});
+    check_against_sklearn(m, {fx2::agglo_knn_average_labels, fx2::agglo_knn_average_children,
+                              fx2::agglo_knn_average_distances});
   }
   SUBCASE("single: the same hierarchy (scikit-learn orders its MST children differently)") {
     AgglomerativeClustering m({.n_clusters = 4, .linkage = Linkage::Single, .connectivity_n_neighbors = 5});
     m.fit(x);
-    check_close(m.distances(), tensor(fx::agglo_knn_single_distances, {}, kFloat64), 1e-10, 1e-10);
-    CHECK(same_partition(int_values(m.labels()), fx::agglo_knn_single_labels));
+    check_close(m.distances(), tensor(fx2::agglo_knn_single_distances, {}, kFloat64), 1e-10, 1e-10);
+    CHECK(same_partition(int_values(m.labels()), fx2::agglo_knn_single_labels));
   }
 }
 
@@ -161,20 +161,20 @@ TEST_CASE("agglomerative: a disconnected connectivity graph is completed") {
 
 TEST_CASE("agglomerative: distance_threshold, well-separated blobs, edge cases") {
   AgglomerativeClustering by_threshold({.n_clusters = std::nullopt, .distance_threshold = 6.0});
-  by_threshold.fit(matrix(fx::agglo_X, 3));
-  CHECK(by_threshold.n_clusters() == fx::agglo_threshold_n_clusters);
-  CHECK(int_values(by_threshold.labels()) == fx::agglo_threshold_labels);
+  by_threshold.fit(matrix(fx2::agglo_X, 3));
+  CHECK(by_threshold.n_clusters() == fx2::agglo_threshold_n_clusters);
+  CHECK(int_values(by_threshold.labels()) == fx2::agglo_threshold_labels);
 
   for (Linkage linkage : {Linkage::Ward, Linkage::Complete, Linkage::Average, Linkage::Single}) {
     CAPTURE(linkage_name(linkage));
     AgglomerativeClustering m({.n_clusters = 3, .linkage = linkage});
-    CHECK(same_partition(int_values(m.fit_predict(matrix(fx::separated_X, 2))), fx::separated_truth));
+    CHECK(same_partition(int_values(m.fit_predict(matrix(fx2::separated_X, 2))), fx2::separated_truth));
   }
 
   AgglomerativeClustering one({.n_clusters = 1});
   CHECK(int_values(one.fit_predict(zeros({1, 2}))) == std::vector<std::int64_t>{0});
   CHECK(one.children().sizes() == Shape{0, 2});
-  CHECK(int_values(AgglomerativeClustering({.n_clusters = 3}).fit_predict(matrix(fx::separated_X, 2)))[0] >= 0);
+  CHECK(int_values(AgglomerativeClustering({.n_clusters = 3}).fit_predict(matrix(fx2::separated_X, 2)))[0] >= 0);
   CHECK_THROWS_AS(AgglomerativeClustering({.n_clusters = 2, .distance_threshold = 1.0}), Error);
   CHECK_THROWS_AS(AgglomerativeClustering({.n_clusters = 0}), Error);
   CHECK_THROWS_AS(AgglomerativeClustering({.n_clusters = 5}).fit(zeros({3, 2})), Error);

@@ -14,6 +14,7 @@ using cake::testing::best_match_accuracy;
 using cake::testing::check_close;
 using cake::testing::error_message;
 using cake::testing::int_values;
+using cake::testing::contains;
 
 namespace {
 // Three tight, far-apart groups of 30 points in 2-D, and their true labels.
@@ -25,7 +26,6 @@ std::pair<Tensor, std::vector<std::int64_t>> three_groups() {
   const Tensor x = index_select(centres, 0, tensor(truth)) + randn({90, 2}, kFloat64) * 0.5;
   return {x, truth};
 }
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 }  // namespace
 
 TEST_CASE("make_clusterer: every name gives a clusterer that finds three separated groups") {

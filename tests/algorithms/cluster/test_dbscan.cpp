@@ -10,7 +10,7 @@
 using namespace cake;
 using namespace cake::algorithms;
 using namespace cake::testing;
-namespace fx = classical2_fixtures;
+namespace fx2 = classical2_fixtures;
 
 namespace {
 // Naive reference: N_eps by comparing every pair.
@@ -44,10 +44,10 @@ void check_neighborhoods(const std::vector<double>& x, std::int64_t d, double ep
 }  // namespace
 
 TEST_CASE("dbscan: neighbourhoods from the k-d tree and from GEMM equal the naive search") {
-  check_neighborhoods(fx::dbscan_blobs_X, 2, 0.5, NeighborAlgorithm::KDTree);
-  check_neighborhoods(fx::dbscan_blobs_X, 2, 0.5, NeighborAlgorithm::Brute);
-  check_neighborhoods(fx::dbscan_high_X, 12, 3.6, NeighborAlgorithm::KDTree);
-  check_neighborhoods(fx::dbscan_high_X, 12, 3.6, NeighborAlgorithm::Brute);
+  check_neighborhoods(fx2::dbscan_blobs_X, 2, 0.5, NeighborAlgorithm::KDTree);
+  check_neighborhoods(fx2::dbscan_blobs_X, 2, 0.5, NeighborAlgorithm::Brute);
+  check_neighborhoods(fx2::dbscan_high_X, 12, 3.6, NeighborAlgorithm::KDTree);
+  check_neighborhoods(fx2::dbscan_high_X, 12, 3.6, NeighborAlgorithm::Brute);
   // Duplicated points and a radius that takes whole boxes at once.
   std::vector<double> dup = {0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 5, 5, 0.5, 0.5};
   check_neighborhoods(dup, 2, 0.75, NeighborAlgorithm::KDTree);
@@ -57,36 +57,36 @@ TEST_CASE("dbscan: neighbourhoods from the k-d tree and from GEMM equal the naiv
 
 TEST_CASE("dbscan: blobs with uniform noise, labels and core samples equal scikit-learn's") {
   DBSCAN db({.eps = 0.5, .min_samples = 5});
-  db.fit(matrix(fx::dbscan_blobs_X, 2));
-  CHECK(int_values(db.labels()) == fx::dbscan_blobs_labels);
-  CHECK(int_values(db.core_sample_indices()) == fx::dbscan_blobs_core);
+  db.fit(matrix(fx2::dbscan_blobs_X, 2));
+  CHECK(int_values(db.labels()) == fx2::dbscan_blobs_labels);
+  CHECK(int_values(db.core_sample_indices()) == fx2::dbscan_blobs_core);
   CHECK(db.n_clusters() == 3);
   // The brute-force path (neighbourhood lists, then the search) labels exactly as the fused
   // k-d tree path that keeps no lists.
   DBSCAN brute({.eps = 0.5, .min_samples = 5, .algorithm = NeighborAlgorithm::Brute});
-  CHECK(int_values(brute.fit_predict(matrix(fx::dbscan_blobs_X, 2))) == fx::dbscan_blobs_labels);
-  CHECK(db.components().sizes() == Shape{static_cast<std::int64_t>(fx::dbscan_blobs_core.size()), 2});
+  CHECK(int_values(brute.fit_predict(matrix(fx2::dbscan_blobs_X, 2))) == fx2::dbscan_blobs_labels);
+  CHECK(db.components().sizes() == Shape{static_cast<std::int64_t>(fx2::dbscan_blobs_core.size()), 2});
   // components() holds the core samples themselves.
   const auto comp = values(db.components());
-  const std::int64_t c0 = fx::dbscan_blobs_core[3];
-  CHECK(comp[6] == fx::dbscan_blobs_X[c0 * 2]);
-  CHECK(comp[7] == fx::dbscan_blobs_X[c0 * 2 + 1]);
+  const std::int64_t c0 = fx2::dbscan_blobs_core[3];
+  CHECK(comp[6] == fx2::dbscan_blobs_X[c0 * 2]);
+  CHECK(comp[7] == fx2::dbscan_blobs_X[c0 * 2 + 1]);
 }
 
 TEST_CASE("dbscan: concentric circles are separated (k-means could not) and match scikit-learn") {
-  const Tensor labels = DBSCAN({.eps = 0.15, .min_samples = 5}).fit_predict(matrix(fx::circles_X, 2));
-  CHECK(int_values(labels) == fx::dbscan_circles_labels);
-  CHECK(same_partition(int_values(labels), fx::circles_truth));
+  const Tensor labels = DBSCAN({.eps = 0.15, .min_samples = 5}).fit_predict(matrix(fx2::circles_X, 2));
+  CHECK(int_values(labels) == fx2::dbscan_circles_labels);
+  CHECK(same_partition(int_values(labels), fx2::circles_truth));
 }
 
 TEST_CASE("dbscan: 12-D blobs through blocked GEMM distances, float64 and float32") {
   DBSCAN db({.eps = 3.6, .min_samples = 4});
-  CHECK(int_values(db.fit_predict(matrix(fx::dbscan_high_X, 12))) == fx::dbscan_high_labels);
-  CHECK(int_values(db.core_sample_indices()) == fx::dbscan_high_core);
+  CHECK(int_values(db.fit_predict(matrix(fx2::dbscan_high_X, 12))) == fx2::dbscan_high_labels);
+  CHECK(int_values(db.core_sample_indices()) == fx2::dbscan_high_core);
   DBSCAN tree({.eps = 3.6, .min_samples = 4, .algorithm = NeighborAlgorithm::KDTree});
-  CHECK(int_values(tree.fit_predict(matrix(fx::dbscan_high_X, 12))) == fx::dbscan_high_labels);
+  CHECK(int_values(tree.fit_predict(matrix(fx2::dbscan_high_X, 12))) == fx2::dbscan_high_labels);
   // float32 data: the same clusters (no sample sits within float32 rounding of eps here).
-  CHECK(int_values(db.fit_predict(matrix(fx::dbscan_high_X, 12, kFloat32))) == fx::dbscan_high_labels);
+  CHECK(int_values(db.fit_predict(matrix(fx2::dbscan_high_X, 12, kFloat32))) == fx2::dbscan_high_labels);
 }
 
 TEST_CASE("dbscan: edge cases and errors") {

@@ -54,10 +54,10 @@ TEST_CASE("Lloyd step: labels, sums and counts match a naive assignment") {
   const std::int64_t n = 500, d = 6, k = 5;
   Tensor x = randn({n, d}, kFloat32);
   const float* xp = x.data_ptr<float>();
-  kmeans::Dataset<float> data(xp, n, d);
+  cake::cluster::kmeans::Dataset<float> data(xp, n, d);
   std::vector<float> centers(xp, xp + k * d);
-  kmeans::Clustering<float> state(n, k, d, centers);
-  kmeans::LloydStep<float> step;
+  cake::cluster::kmeans::Clustering<float> state(n, k, d, centers);
+  cake::cluster::kmeans::LloydStep<float> step;
   CHECK(step.assign(data, state) == n);  // every label changed from -1
   std::vector<double> sums(static_cast<std::size_t>(k * d), 0.0);
   std::vector<std::int64_t> counts(static_cast<std::size_t>(k), 0);
@@ -80,10 +80,10 @@ TEST_CASE("Lloyd step: labels, sums and counts match a naive assignment") {
 
 TEST_CASE("k-means++ seeds one centre per well-separated blob") {
   const Tensor X = blobs();
-  kmeans::Dataset<double> data(X.data_ptr<double>(), 300, 2);
+  cake::cluster::kmeans::Dataset<double> data(X.data_ptr<double>(), 300, 2);
   for (std::uint64_t seed = 0; seed < 5; ++seed) {
     manual_seed(seed);
-    const std::vector<double> c = kmeans::init_kmeans_plus_plus(data, 3);
+    const std::vector<double> c = cake::cluster::kmeans::init_kmeans_plus_plus(data, 3);
     std::set<int> blob;
     for (int j = 0; j < 3; ++j) {
       const double cx = c[static_cast<std::size_t>(2 * j)], cy = c[static_cast<std::size_t>(2 * j + 1)];
@@ -96,12 +96,12 @@ TEST_CASE("k-means++ seeds one centre per well-separated blob") {
 TEST_CASE("k-means++ returns the rows it chose: centre c is row indices[c], the draws of init_kmeans_plus_plus") {
   const Tensor X = blobs();
   const double* x = X.data_ptr<double>();
-  kmeans::Dataset<double> data(x, 300, 2);
+  cake::cluster::kmeans::Dataset<double> data(x, 300, 2);
   for (std::uint64_t seed = 0; seed < 3; ++seed) {
     manual_seed(seed);
     const cluster::kmeans::Seeding<double> seeding = cluster::kmeans::kmeans_plus_plus(data, 4);
     manual_seed(seed);
-    const std::vector<double> centers = kmeans::init_kmeans_plus_plus(data, 4);
+    const std::vector<double> centers = cake::cluster::kmeans::init_kmeans_plus_plus(data, 4);
     CHECK(seeding.centers == centers);
     REQUIRE(seeding.indices.size() == 4);
     for (std::size_t c = 0; c < 4; ++c) {

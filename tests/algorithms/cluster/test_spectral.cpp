@@ -10,7 +10,7 @@
 using namespace cake;
 using namespace cake::algorithms;
 using namespace cake::testing;
-namespace fx = classical2_fixtures;
+namespace fx2 = classical2_fixtures;
 
 namespace {
 
@@ -84,11 +84,11 @@ TEST_CASE("lanczos: deflating a known invariant subspace, and a tiny operator") 
 }
 
 TEST_CASE("spectral: the eigenvalues of the normalised k-NN affinity, dense and Lanczos") {
-  const Tensor x = matrix(fx::spectral_circles_X, 2);
+  const Tensor x = matrix(fx2::spectral_circles_X, 2);
   const SparseGraph a = knn_affinity(x, 10);
   const SpectralEmbedding dense = spectral_embedding(a, 6, EigenSolver::Dense);
   const SpectralEmbedding lanczos = spectral_embedding(a, 6, EigenSolver::Lanczos, 1e-10, 0);
-  const Tensor expected = tensor(fx::spectral_circles_top_eigenvalues, {}, kFloat64);
+  const Tensor expected = tensor(fx2::spectral_circles_top_eigenvalues, {}, kFloat64);
   check_close(dense.eigenvalues, expected, 1e-10, 1e-10);
   check_close(lanczos.eigenvalues, expected, 1e-9, 1e-9);
   CHECK(lanczos.n_connected_components == 2);  // the two circles are two components of the graph
@@ -98,27 +98,27 @@ TEST_CASE("spectral: the eigenvalues of the normalised k-NN affinity, dense and 
 }
 
 TEST_CASE("spectral: concentric circles are separated by the k-NN affinity, as scikit-learn") {
-  const Tensor x = matrix(fx::spectral_circles_X, 2);
+  const Tensor x = matrix(fx2::spectral_circles_X, 2);
   for (AssignLabels assign : {AssignLabels::ClusterQR, AssignLabels::KMeans}) {
     SpectralClustering sc({.n_clusters = 2, .affinity = SpectralAffinity::NearestNeighbors, .n_neighbors = 10,
                            .assign_labels = assign, .random_state = 0});
     const auto labels = int_values(sc.fit_predict(x));
-    CHECK(same_partition(labels, fx::spectral_circles_truth));
-    CHECK(same_partition(labels, fx::spectral_circles_sklearn_labels));
+    CHECK(same_partition(labels, fx2::spectral_circles_truth));
+    CHECK(same_partition(labels, fx2::spectral_circles_sklearn_labels));
     CHECK(sc.affinity_graph().n == 300);
     CHECK_THROWS_AS(sc.affinity_matrix(), Error);
   }
 }
 
 TEST_CASE("spectral: RBF affinity on three blobs, dense and Lanczos eigensolvers") {
-  const Tensor x = matrix(fx::separated_X, 2);
+  const Tensor x = matrix(fx2::separated_X, 2);
   for (EigenSolver solver : {EigenSolver::Dense, EigenSolver::Lanczos}) {
     SpectralClustering sc({.n_clusters = 3, .gamma = 0.5, .eigen_solver = solver,
                            .assign_labels = AssignLabels::ClusterQR, .random_state = 0});
     const auto labels = int_values(sc.fit_predict(x));
-    CHECK(same_partition(labels, fx::separated_truth));
-    CHECK(same_partition(labels, fx::spectral_blobs_sklearn_labels));
-    check_close(sc.eigenvalues(), tensor(fx::spectral_blobs_top_eigenvalues, {}, kFloat64).narrow(0, 0, 3), 1e-8,
+    CHECK(same_partition(labels, fx2::separated_truth));
+    CHECK(same_partition(labels, fx2::spectral_blobs_sklearn_labels));
+    check_close(sc.eigenvalues(), tensor(fx2::spectral_blobs_top_eigenvalues, {}, kFloat64).narrow(0, 0, 3), 1e-8,
                 1e-8);
     CHECK(sc.affinity_matrix().sizes() == Shape{90, 90});
   }

@@ -22,7 +22,7 @@ namespace {
 
 using cake::testing::Images;
 // The shared toy set (algorithms/fixtures/half_images.h) at this test's noise and contrast.
-Images half_images(std::int64_t n, std::uint64_t seed) { return testing::half_images(n, seed, {.noise = 0.2, .brightness = 0.7}); }
+Images moco_images(std::int64_t n, std::uint64_t seed) { return testing::half_images(n, seed, {.noise = 0.2, .brightness = 0.7}); }
 
 EncoderOptions tiny(const std::string& backbone = "small") {
   return {.backbone = backbone, .image_size = 8, .feature_dim = 16, .dim = 8, .bn_splits = 2};
@@ -158,7 +158,7 @@ TEST_CASE("ContrastiveEncoder: unit embeddings, features before the head, every 
 }
 
 TEST_CASE("MoCo: the key encoder never receives a gradient and follows the query by momentum") {
-  const Images toy = half_images(32, 3);
+  const Images toy = moco_images(32, 3);
   manual_seed(4);
   ContrastiveEncoder query(tiny());
   MoCo moco(query, {.queue_size = 24, .momentum = 0.5, .lr = 0.05, .augment = [](Tensor x) { return x + randn(x.sizes()) * 0.05; }},
@@ -193,7 +193,7 @@ TEST_CASE("MoCo: after a few epochs the features tell two kinds of images apart 
   // shown on Fashion-MNIST (docs/algorithms/moco.md). Momentum 0.99 and tau 0.5: on 64 tiny
   // images a fast-moving key encoder collapses every embedding onto one point (as the paper
   // reports for m = 0, He et al. 2020, section 4.1, "Ablation: momentum").
-  const Images toy = half_images(64, 5);
+  const Images toy = moco_images(64, 5);
   manual_seed(6);
   ContrastiveEncoder query(tiny());
   MoCo moco(query, {.queue_size = 32, .momentum = 0.99, .temperature = 0.5, .lr = 0.05, .weight_decay = 0.0,
@@ -225,7 +225,7 @@ TEST_CASE("knn_accuracy: weighted votes of the k most similar training rows") {
 }
 
 TEST_CASE("MoCo: an interrupted run resumed ends bit for bit where an uninterrupted one does") {
-  const Images toy = half_images(32, 7);
+  const Images toy = moco_images(32, 7);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "cake_test_moco_resume";
   std::filesystem::remove_all(dir);
   struct Outcome {

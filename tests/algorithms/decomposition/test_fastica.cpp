@@ -131,9 +131,9 @@ TEST_CASE("fastica: errors") {
 }
 
 TEST_CASE("fastica: from scikit-learn's w_init, the same iterations and the same result") {
-  namespace fx = classical2_fixtures;
-  const Tensor x = matrix(fx::ica_X, 3);
-  const Tensor w_init = matrix(fx::ica_w_init, 3);
+  namespace fx2 = classical2_fixtures;
+  const Tensor x = matrix(fx2::ica_X, 3);
+  const Tensor w_init = matrix(fx2::ica_w_init, 3);
   struct Case {
     ICAAlgorithm algorithm;
     ICAFunction fun;
@@ -143,12 +143,12 @@ TEST_CASE("fastica: from scikit-learn's w_init, the same iterations and the same
     std::int64_t n_iter;
   };
   const Case cases[] = {
-      {ICAAlgorithm::Parallel, ICAFunction::LogCosh, fx::ica_parallel_logcosh_components,
-       fx::ica_parallel_logcosh_mixing, fx::ica_parallel_logcosh_sources_head, fx::ica_parallel_logcosh_n_iter},
-      {ICAAlgorithm::Deflation, ICAFunction::Exp, fx::ica_deflation_exp_components, fx::ica_deflation_exp_mixing,
-       fx::ica_deflation_exp_sources_head, fx::ica_deflation_exp_n_iter},
-      {ICAAlgorithm::Parallel, ICAFunction::Cube, fx::ica_parallel_cube_components, fx::ica_parallel_cube_mixing,
-       fx::ica_parallel_cube_sources_head, fx::ica_parallel_cube_n_iter}};
+      {ICAAlgorithm::Parallel, ICAFunction::LogCosh, fx2::ica_parallel_logcosh_components,
+       fx2::ica_parallel_logcosh_mixing, fx2::ica_parallel_logcosh_sources_head, fx2::ica_parallel_logcosh_n_iter},
+      {ICAAlgorithm::Deflation, ICAFunction::Exp, fx2::ica_deflation_exp_components, fx2::ica_deflation_exp_mixing,
+       fx2::ica_deflation_exp_sources_head, fx2::ica_deflation_exp_n_iter},
+      {ICAAlgorithm::Parallel, ICAFunction::Cube, fx2::ica_parallel_cube_components, fx2::ica_parallel_cube_mixing,
+       fx2::ica_parallel_cube_sources_head, fx2::ica_parallel_cube_n_iter}};
   for (const Case& c : cases) {
     CAPTURE(static_cast<int>(c.fun));
     FastICA ica({.n_components = 3, .algorithm = c.algorithm, .fun = c.fun, .max_iter = 400, .tol = 1e-6,

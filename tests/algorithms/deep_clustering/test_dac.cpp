@@ -21,9 +21,9 @@ namespace {
 
 using cake::testing::Images;
 // The shared toy set (algorithms/fixtures/half_images.h) at this test's noise and contrast.
-Images half_images(std::int64_t n, std::uint64_t seed) { return testing::half_images(n, seed, {.noise = 0.2, .brightness = 0.8}); }
+Images dac_images(std::int64_t n, std::uint64_t seed) { return testing::half_images(n, seed, {.noise = 0.2, .brightness = 0.8}); }
 
-ConvNetOptions tiny_net(std::int64_t outputs) {
+ConvNetOptions tiny_dac_net(std::int64_t outputs) {
   return {.arch = "vgg", .sobel = false, .image_size = 8, .hidden = 16, .num_outputs = outputs, .head_norm = true};
 }
 
@@ -236,9 +236,9 @@ TEST_CASE("dac_pair_loss through label_features: float64 gradient check") {
 }
 
 TEST_CASE("dac_pair_loss falls over a few RMSprop steps of a tiny network") {
-  const Images toy = half_images(32, 3);
+  const Images toy = dac_images(32, 3);
   manual_seed(4);
-  ConvNet net(tiny_net(4));
+  ConvNet net(tiny_dac_net(4));
   optim::RMSprop rmsprop(net.parameters(), {.lr = 1e-3, .alpha = 0.9});
   // The first epoch's thresholds of the default schedule.
   auto loss = [&] { return dac_pair_loss(label_features(net.forward(toy.x)), 0.95, 0.455); };
@@ -253,9 +253,9 @@ TEST_CASE("dac_pair_loss falls over a few RMSprop steps of a tiny network") {
 }
 
 TEST_CASE("DAC: the stop rule ends training; the log has lambda, u, l and the pairs selected") {
-  const Images toy = half_images(32, 5);
+  const Images toy = dac_images(32, 5);
   manual_seed(6);
-  ConvNet net(tiny_net(2));
+  ConvNet net(tiny_dac_net(2));
   DAC dac(net, {.schedule = {.lambda_step = 0.1}}, {.epochs = 100, .batch_size = 16, .seed = 1});
   const train::TrainResult result = dac.fit(toy.x, toy.labels);
   CHECK(result.history.size() == 5);  // DACSchedule{.lambda_step = 0.1}.epochs_until_stop()
@@ -281,14 +281,14 @@ TEST_CASE("DAC: the stop rule ends training; the log has lambda, u, l and the pa
 }
 
 TEST_CASE("DAC with pairs from the clean images: the clean view chooses, the augmented view trains") {
-  const Images toy = half_images(32, 9);
+  const Images toy = dac_images(32, 9);
   // An augmentation that erases the images: chosen from the augmented view, every pair has the
   // same label features (similarity 1, all "same"); chosen from the clean images, the pairs
   // follow the two halves of the toy set, so some are "different".
   auto erase = [](Tensor x) { return x * 0.0; };
   auto first_epoch = [&](bool from_clean) {
     manual_seed(10);
-    ConvNet net(tiny_net(2));
+    ConvNet net(tiny_dac_net(2));
     DAC dac(net, {.schedule = {.lambda_step = 0.1}, .augment = erase, .pairs_from_clean = from_clean},
             {.epochs = 1, .batch_size = 16, .seed = 3});
     dac.fit(toy.x, toy.labels);
@@ -301,7 +301,7 @@ TEST_CASE("DAC with pairs from the clean images: the clean view chooses, the aug
 }
 
 TEST_CASE("DAC: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit (per batch and by chunks)") {
-  const Images toy = half_images(32, 7);
+  const Images toy = dac_images(32, 7);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "cake_test_dac_resume";
   // 0: every batch's own pairs; 10: chunks of 16 images (rounded up to the batch), 3 passes each.
   std::int64_t chunk = 0;
@@ -310,7 +310,7 @@ TEST_CASE("DAC: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bi
   std::filesystem::remove_all(dir);
   auto run = [&](std::int64_t epochs, const std::string& checkpoint, const std::string& resume) {
     manual_seed(8);
-    auto net = std::make_shared<ConvNet>(tiny_net(3));
+    auto net = std::make_shared<ConvNet>(tiny_dac_net(3));
     DACOptions options{.schedule = {.lambda_step = 0.05}, .chunk_size = chunk, .chunk_passes = 3};
     options.augment = [](Tensor x) { return x + randn(x.sizes()) * 0.01; };
     DAC dac(*net, options,
@@ -374,10 +374,10 @@ TEST_CASE("ChunkChooser: a chunk's features are computed once, at its first batc
 }
 
 TEST_CASE("DAC by chunks: an epoch is chunk_passes passes over the data; it needs an augmentation") {
-  const Images toy = half_images(32, 7);
+  const Images toy = dac_images(32, 7);
   // Chunks of 16 (10 rounded up to a multiple of the batch of 8), 3 passes: 96 images, 12 batches an epoch.
   manual_seed(8);
-  ConvNet net(tiny_net(3));
+  ConvNet net(tiny_dac_net(3));
   int batches = 0;
   DACOptions counted{.chunk_size = 10, .chunk_passes = 3};
   counted.augment = [&](Tensor x) {

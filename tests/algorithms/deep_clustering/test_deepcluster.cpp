@@ -23,10 +23,10 @@ using cake::testing::values;
 namespace {
 
 // Points of `sizes.size()` tight blobs around far-apart centres (blob b at 10 b on axis b % d).
-struct Blobs {
+struct FeatureBlobs {
   Tensor x, labels;
 };
-Blobs blobs(const std::vector<std::int64_t>& sizes, std::int64_t d, double spread, std::uint64_t seed) {
+FeatureBlobs blobs(const std::vector<std::int64_t>& sizes, std::int64_t d, double spread, std::uint64_t seed) {
   manual_seed(seed);
   std::vector<Tensor> parts;
   std::vector<std::int64_t> labels;
@@ -41,10 +41,10 @@ Blobs blobs(const std::vector<std::int64_t>& sizes, std::int64_t d, double sprea
 
 // n 8x8 images of 4 prototypes (bright quadrants), pixel (0, 0) holding the image's index / 1000
 // so that a spy on the training batches can tell which images it saw.
-struct Images {
+struct QuadrantImages {
   Tensor x, labels;
 };
-Images quadrant_images(std::int64_t n, std::uint64_t seed) {
+QuadrantImages quadrant_images(std::int64_t n, std::uint64_t seed) {
   manual_seed(seed);
   Tensor x = rand({n, 1, 8, 8}) * 0.2;
   std::vector<std::int64_t> labels;
@@ -61,7 +61,7 @@ std::int64_t index_of(const Tensor& image) {
   return static_cast<std::int64_t>(std::llround(image.narrow(2, 0, 1).narrow(3, 0, 1).item<double>() * 1000.0));
 }
 
-ConvNetOptions tiny_net(std::int64_t outputs) {
+ConvNetOptions tiny_vgg(std::int64_t outputs) {
   return {.arch = "vgg", .sobel = false, .image_size = 8, .hidden = 16, .num_outputs = outputs};
 }
 
@@ -80,7 +80,7 @@ TEST_CASE("preprocess_features: PCA-whitened to min(dim, D, N - 1) columns of un
 }
 
 TEST_CASE("cluster_features: well-separated blobs give the blobs, their means and the exact objective") {
-  const Blobs data = blobs({30, 20, 10}, 3, 0.1, 1);
+  const FeatureBlobs data = blobs({30, 20, 10}, 3, 0.1, 1);
   manual_seed(5);
   const PseudoLabels result = cluster_features(data.x, {.n_clusters = 3});
   CHECK(metrics::nmi(data.labels, result.labels) == doctest::Approx(1.0));
@@ -122,7 +122,7 @@ TEST_CASE("cluster_features: an empty cluster is refilled by splitting another (
 }
 
 TEST_CASE("cluster_features: the giant-cluster guard splits a cluster holding more than giant_fraction") {
-  const Blobs data = blobs({90, 5, 5}, 2, 1.0, 2);
+  const FeatureBlobs data = blobs({90, 5, 5}, 2, 1.0, 2);
   manual_seed(3);
   const PseudoLabels plain = cluster_features(data.x, {.n_clusters = 3, .giant_fraction = 1.0});
   CHECK(plain.giant_splits == 0);
@@ -134,7 +134,7 @@ TEST_CASE("cluster_features: the giant-cluster guard splits a cluster holding mo
 }
 
 TEST_CASE("pseudo-labels from k-means feed the uniform sampler: every cluster is drawn equally often") {
-  const Blobs data = blobs({60, 30, 9}, 3, 0.1, 4);
+  const FeatureBlobs data = blobs({60, 30, 9}, 3, 0.1, 4);
   manual_seed(0);
   const PseudoLabels r = cluster_features(data.x, {.n_clusters = 3});
   // 99 draws over 3 labels: 34 per label pooled (floor(99 / 3) + 1), shuffled, cut to 99.
@@ -147,9 +147,9 @@ TEST_CASE("pseudo-labels from k-means feed the uniform sampler: every cluster is
 }
 
 TEST_CASE("DeepCluster: the training batches sample the pseudo-labels uniformly; the head is re-initialised") {
-  const Images toy = quadrant_images(64, 5);
+  const QuadrantImages toy = quadrant_images(64, 5);
   manual_seed(6);
-  ConvNet net(tiny_net(8));
+  ConvNet net(tiny_vgg(8));
   std::vector<std::int64_t> seen;
   std::vector<double> head_std_at_epoch_start, head_bias_at_epoch_start;
   std::int64_t calls = 0;
@@ -196,9 +196,9 @@ TEST_CASE("DeepCluster: the training batches sample the pseudo-labels uniformly;
 }
 
 TEST_CASE("DeepCluster: the score's k-means clusters step 2's whitened rows, or unit-length features") {
-  const Images toy = quadrant_images(40, 12);
+  const QuadrantImages toy = quadrant_images(40, 12);
   manual_seed(13);
-  ConvNet net(tiny_net(4));
+  ConvNet net(tiny_vgg(4));
   const Tensor raw = networks::features_all(net, toy.x).to(kFloat64);
   REQUIRE(raw.pow(2.0).sum(1).min().item<double>() > 0.0);  // no row of zeros, so every row has a direction
   DeepCluster whitened(net, {.n_clusters = 4, .pca_dim = 3}, {.epochs = 1, .batch_size = 8, .seed = 1});
@@ -239,9 +239,9 @@ TEST_CASE("evaluation_rows: held-out rows go through the whitening fitted on the
 }
 
 TEST_CASE("DeepCluster: the cross-entropy against the pseudo-labels falls over a few epochs on a tiny set") {
-  const Images toy = quadrant_images(128, 7);
+  const QuadrantImages toy = quadrant_images(128, 7);
   manual_seed(8);
-  ConvNet net(tiny_net(4));
+  ConvNet net(tiny_vgg(4));
   DeepCluster dc(net, {.n_clusters = 4, .pca_dim = 8}, {.epochs = 4, .batch_size = 16, .seed = 1});
   dc.fit(toy.x, toy.labels);
   const auto& h = dc.history();
@@ -251,12 +251,12 @@ TEST_CASE("DeepCluster: the cross-entropy against the pseudo-labels falls over a
 }
 
 TEST_CASE("DeepCluster: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit") {
-  const Images toy = quadrant_images(48, 9);
+  const QuadrantImages toy = quadrant_images(48, 9);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "cake_test_deepcluster_resume";
   std::filesystem::remove_all(dir);
   auto run = [&](std::int64_t epochs, const std::string& checkpoint, const std::string& resume) {
     manual_seed(10);
-    auto net = std::make_shared<ConvNet>(tiny_net(6));
+    auto net = std::make_shared<ConvNet>(tiny_vgg(6));
     DeepClusterOptions options{.n_clusters = 6, .pca_dim = 8};
     options.augment = [](Tensor x) { return x + randn(x.sizes()) * 0.01; };  // draws from the generator
     DeepCluster dc(*net, options,

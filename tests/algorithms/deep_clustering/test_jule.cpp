@@ -20,9 +20,9 @@ namespace {
 
 using cake::testing::Images;
 // The shared toy set (algorithms/fixtures/half_images.h) at this test's noise and contrast.
-Images half_images(std::int64_t n, std::uint64_t seed) { return testing::half_images(n, seed, {.noise = 0.3, .brightness = 0.7}); }
+Images jule_images(std::int64_t n, std::uint64_t seed) { return testing::half_images(n, seed, {.noise = 0.3, .brightness = 0.7}); }
 
-JuleNetOptions tiny_net() { return {.in_channels = 1, .image_size = 8, .channels = 4, .kernel = 3, .feature_dim = 8}; }
+JuleNetOptions tiny_jule_net() { return {.in_channels = 1, .image_size = 8, .channels = 4, .kernel = 3, .feature_dim = 8}; }
 
 // Four-pixel images: group A (0-9) near (1, 0, 0, 0), group B (10-19) near (0.8, 0.6, 0, 0),
 // and a pair of outliers (20, 21) near (0, 0.15, 1, 0).
@@ -38,7 +38,7 @@ Tensor two_groups_and_a_pair() {
 
 TEST_CASE("JuleNet: conv-bn-relu-pool, conv-bn-relu, inner product, unit rows") {
   manual_seed(0);
-  JuleNet net(tiny_net());
+  JuleNet net(tiny_jule_net());
   const Tensor f = net.forward(rand({5, 1, 8, 8}));
   CHECK(f.sizes() == Shape{5, 8});
   for (double norm : values(f.square().sum(1).sqrt())) CHECK(norm == doctest::Approx(1.0));
@@ -127,9 +127,9 @@ TEST_CASE("Jule::planned_periods: ceil(eta n_c) merges per period down to the ta
 }
 
 TEST_CASE("Jule: two kinds of images, found; the tree cuts at other numbers of clusters") {
-  const Images toy = half_images(60, 1);
+  const Images toy = jule_images(60, 1);
   manual_seed(2);
-  JuleNet net(tiny_net());
+  JuleNet net(tiny_jule_net());
   Jule jule(net, {.n_clusters = 2, .k_s = 5, .eta = 0.5, .epochs_per_period = 1}, {.batch_size = 20, .seed = 3});
   std::vector<JulePeriod> seen;
   jule.on_period_end([&](const JulePeriod& p) { seen.push_back(p); });
@@ -204,12 +204,12 @@ TEST_CASE("Jule min_cluster_fraction: an outlying pair does not count as one of 
 }
 
 TEST_CASE("Jule: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit") {
-  const Images toy = half_images(60, 4);
+  const Images toy = jule_images(60, 4);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "cake_test_jule_resume";
   std::filesystem::remove_all(dir);
   auto run = [&](std::int64_t epochs, const std::string& checkpoint, const std::string& resume) {
     manual_seed(5);
-    auto net = std::make_shared<JuleNet>(tiny_net());
+    auto net = std::make_shared<JuleNet>(tiny_jule_net());
     Jule jule(*net, {.n_clusters = 2, .k_s = 5, .eta = 0.5, .epochs_per_period = 2},
               {.epochs = epochs, .batch_size = 20, .seed = 6, .checkpoint_path = checkpoint, .resume_from = resume});
     jule.fit(toy.x, toy.labels);

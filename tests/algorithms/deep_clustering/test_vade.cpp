@@ -17,10 +17,10 @@
 using namespace cake;
 using namespace cake::deep_clustering;
 using cake::testing::error_message;
+using cake::testing::as_dataset;
+using cake::testing::kLog2Pi;
 
 namespace {
-
-const double kLog2Pi = std::log(2.0 * std::numbers::pi);
 
 Tensor f64(std::vector<double> v, Shape shape) { return tensor(std::move(v), std::move(shape), kFloat64); }
 
@@ -57,10 +57,6 @@ std::pair<Tensor, Tensor> prototypes(std::int64_t n, std::int64_t k, std::int64_
   for (std::int64_t i = 0; i < n; ++i) cycle.push_back(i % k);
   const Tensor labels = tensor(cycle, {n});
   return {(index_select(protos, 0, labels) + randn({n, 1, side, side}) * 0.05).clamp(0.0, 1.0), labels};
-}
-
-std::shared_ptr<const data::TensorDataset> as_dataset(const Tensor& x) {
-  return std::make_shared<const data::TensorDataset>(x);
 }
 
 }  // namespace

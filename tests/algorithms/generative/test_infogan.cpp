@@ -45,7 +45,7 @@ struct OneThread {
 };
 
 // The shared toy set (algorithms/fixtures/half_images.h), 28x28 as InfoGAN's networks need.
-testing::Images half_images(std::int64_t n, std::uint64_t seed) { return testing::half_images(n, seed, {.size = 28, .noise = 0.1, .brightness = 0.8}); }
+testing::Images infogan_images(std::int64_t n, std::uint64_t seed) { return testing::half_images(n, seed, {.size = 28, .noise = 0.1, .brightness = 0.8}); }
 
 }  // namespace
 
@@ -89,7 +89,7 @@ TEST_CASE("information_term: L_I = E[log Q(c|x)] + H(c) against a direct computa
 
 TEST_CASE("InfoGAN: one D step and one G step equal the steps written out by hand") {
   const OneThread one_thread;
-  const auto [images, labels] = half_images(8, 1);
+  const auto [images, labels] = infogan_images(8, 1);
   manual_seed(2);
   auto g = small_g();
   auto d = small_d();
@@ -149,7 +149,7 @@ TEST_CASE("InfoGAN: one D step and one G step equal the steps written out by han
 
 TEST_CASE("InfoGAN: N epochs equal N/2 epochs, a checkpoint and a resume, bit for bit") {
   const OneThread one_thread;
-  const auto [images, labels] = half_images(32, 3);
+  const auto [images, labels] = infogan_images(32, 3);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "cake_test_infogan_resume";
   std::filesystem::remove_all(dir);
   auto run = [&](std::int64_t epochs, const std::string& checkpoint, const std::string& resume) {
@@ -183,7 +183,7 @@ TEST_CASE("InfoGAN: N epochs equal N/2 epochs, a checkpoint and a resume, bit fo
 
 TEST_CASE("InfoGAN: Q's argmax separates two kinds of images after a short training") {
   const OneThread one_thread;
-  const auto [images, labels] = half_images(64, 6);
+  const auto [images, labels] = infogan_images(64, 6);
   // A GAN this small and this briefly trained is chaotic: a different rounding (another CPU's
   // kernels, -O1 against -O3) sends a start into a one-cluster collapse or out of it (measured:
   // 3 of these 5 starts separate exactly in each build here, not the same 3 at -O1 and -O3). So, as

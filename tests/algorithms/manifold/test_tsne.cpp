@@ -246,7 +246,7 @@ TEST_CASE("tsne: fits reach scikit-learn's KL and trustworthiness on three clust
       const Tensor Y = tsne.fit_transform(X);
       REQUIRE(Y.sizes() == Shape{150, 2});
       kl += tsne.kl_divergence() / 3;
-      trust += testing::trustworthiness(X, Y, 12) / 3;
+      trust += testing::reference_trustworthiness(X, Y, 12) / 3;
       CHECK(tsne.n_iter() <= 999);
       CHECK(tsne.learning_rate() == 50.0);  // "auto": max(150 / 12 / 4, 50)
       // One value per 50 iterations (a stop happens at a check, so n_iter + 1 is a multiple of 50).
@@ -271,8 +271,8 @@ TEST_CASE("tsne: an FFT fit matches Barnes-Hut's KL and trustworthiness on three
   const Tensor y_bh = bh.fit_transform(X), y_fft = fft.fit_transform(X);
   REQUIRE(y_fft.sizes() == Shape{150, 2});
   CHECK(fft.kl_divergence() == doctest::Approx(bh.kl_divergence()).epsilon(0.10));
-  CHECK(testing::trustworthiness(X, y_fft, 12) >= testing::trustworthiness(X, y_bh, 12) - 0.01);
-  CHECK(testing::trustworthiness(X, y_fft, 12) > 0.9);
+  CHECK(testing::reference_trustworthiness(X, y_fft, 12) >= testing::reference_trustworthiness(X, y_bh, 12) - 0.01);
+  CHECK(testing::reference_trustworthiness(X, y_fft, 12) > 0.9);
   // The same seed gives the same embedding (1-D: a cheap grid).
   const Tensor a = TSNE({.n_components = 1, .perplexity = 15.0, .n_iter = 250, .method = "fft", .random_state = 5}).fit_transform(X);
   const Tensor b = TSNE({.n_components = 1, .perplexity = 15.0, .n_iter = 250, .method = "fft", .random_state = 5}).fit_transform(X);

@@ -15,6 +15,7 @@
 
 using namespace cake;
 using namespace cake::metrics;
+using cake::testing::matrix;
 
 namespace {
 
@@ -168,10 +169,6 @@ const std::vector<double> logreg_coef = {
 };
 constexpr double logreg_train_score = 0.9;
 // clang-format on
-
-Tensor matrix(const std::vector<double>& values, std::int64_t cols) {
-  return tensor(values, {static_cast<std::int64_t>(values.size()) / cols, cols}, kFloat64);
-}
 
 void check_label_case(const std::vector<std::int64_t>& t, const std::vector<std::int64_t>& p, double nmi_a, double nmi_g,
                       double nmi_min, double nmi_max, double mi, double ari_v, double acc_v, double purity_v, double h,

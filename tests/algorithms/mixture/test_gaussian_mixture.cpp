@@ -17,12 +17,12 @@ using cake::testing::values;
 namespace fx = cake::testing::fixtures;
 
 namespace {
-struct Expected {
+struct ExpectedMixture {
   double lower_bound, n_iter, score, bic, aic;
   const std::vector<double>&means, &weights, &covariances, &score_samples_head;
 };
-const std::map<std::string, Expected>& expected() {
-  static const std::map<std::string, Expected> table = {
+const std::map<std::string, ExpectedMixture>& expected() {
+  static const std::map<std::string, ExpectedMixture> table = {
       {"full", {fx::overlap_gmm_full_fixed_lower_bound, fx::overlap_gmm_full_fixed_n_iter, fx::overlap_gmm_full_fixed_score,
                 fx::overlap_gmm_full_fixed_bic, fx::overlap_gmm_full_fixed_aic, fx::overlap_gmm_full_fixed_means,
                 fx::overlap_gmm_full_fixed_weights, fx::overlap_gmm_full_fixed_covariances,
@@ -63,7 +63,7 @@ TEST_CASE("GaussianMixture from fixed parameters reproduces scikit-learn's EM") 
   for (const char* type : {"full", "tied", "diag", "spherical"}) {
     const std::string config = type;
     CAPTURE(config);
-    const Expected& e = expected().at(type);
+    const ExpectedMixture& e = expected().at(type);
     GaussianMixture gmm({.n_components = 4, .covariance_type = type, .tol = 1e-6, .max_iter = 200,
                          .weights_init = tensor(fx::overlap_gmm_weights_init), .means_init = matrix(fx::overlap_gmm_means_init, 4, 5),
                          .precisions_init = precisions_init(type)});

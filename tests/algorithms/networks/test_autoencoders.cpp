@@ -12,32 +12,18 @@
 #include "cake/algorithms/train/trainer.h"
 #include "data/test_files.h"
 #include "helpers.h"
+#include "algorithms/fixtures/prototype_images.h"
 
 using namespace cake;
 using namespace cake::algorithms;
 using cake::testing::error_message;
+using cake::testing::count_parameters;
+using cake::testing::PrototypeImages;
+using cake::testing::prototype_images;
 namespace F = cake::nn::functional;
 
 namespace {
 
-// Images of four noisy prototypes, labelled by prototype.
-struct Toy {
-  Tensor images, labels;
-};
-Toy prototype_images(std::int64_t n, std::int64_t side, std::uint64_t seed) {
-  manual_seed(seed);
-  const Tensor prototypes = (rand({4, 1, side, side}) > Scalar(0.5)).to(kFloat32) * 0.8 + 0.1;
-  std::vector<std::int64_t> cycle;
-  for (std::int64_t i = 0; i < n; ++i) cycle.push_back(i % 4);
-  const Tensor labels = tensor(cycle, {n});
-  return {(index_select(prototypes, 0, labels) + randn({n, 1, side, side}) * 0.05).clamp(0.0, 1.0), labels};
-}
-
-std::int64_t count_parameters(const nn::Module& m) {
-  std::int64_t n = 0;
-  for (const Tensor& p : m.parameters()) n += p.numel();
-  return n;
-}
 
 // Runs `steps` Adam steps of `loss` on one batch; returns (first loss, last loss).
 std::pair<double, double> descend(nn::Module& model, const std::function<Tensor()>& loss, int steps, double lr = 1e-2) {
@@ -142,7 +128,7 @@ TEST_CASE("each autoencoder objective falls in a few steps on a small batch") {
   // below it means the code tells the prototypes apart, not just that the output bias moved.
   // 12x12 images keep the conv steps cheap; the layers are Bortoletto's (2021), only the flattened size
   // (32 x 1 x 1) and the output paddings adapt (the shapes at 28x28 are tested above).
-  const Toy toy = prototype_images(16, 12, 4);
+  const PrototypeImages toy = prototype_images(16, 12, 4);
   const double mean_image_loss = (toy.images - toy.images.mean({0}, true)).square().mean().item<double>();
   SUBCASE("conv, reconstruction") {
     manual_seed(5);
@@ -173,7 +159,7 @@ TEST_CASE("each autoencoder objective falls in a few steps on a small batch") {
 
 TEST_CASE("load_autoencoder rebuilds the model from a saved file or a training checkpoint") {
   testing::ScratchDir dir("cake_ae_files");
-  const Toy toy = prototype_images(8, 28, 9);
+  const PrototypeImages toy = prototype_images(8, 28, 9);
   manual_seed(10);
   ConvAutoencoder conv(6);
   save(conv, (dir / "conv.safetensors").string());
@@ -209,7 +195,7 @@ TEST_CASE("load_autoencoder rebuilds the model from a saved file or a training c
 }
 
 TEST_CASE("EncoderClassifier: frozen encoder, Bortoletto's (2021) head, log-probabilities") {
-  const Toy toy = prototype_images(32, 12, 11);
+  const PrototypeImages toy = prototype_images(32, 12, 11);
   manual_seed(12);
   auto ae = std::make_shared<ConvAutoencoder>(8, Shape{1, 12, 12});
   const std::vector<Tensor> encoder_before = [&] {
@@ -275,7 +261,7 @@ TEST_CASE("cluster_codes: well separated codes give the true partition with k-me
 }
 
 TEST_CASE("encode_all and reconstruction_mse work in batches without a graph") {
-  const Toy toy = prototype_images(25, 28, 14);
+  const PrototypeImages toy = prototype_images(25, 28, 14);
   manual_seed(15);
   ConvAutoencoder model(4);
   const Tensor codes = encode_all(model, toy.images, 7);

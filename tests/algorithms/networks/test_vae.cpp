@@ -12,17 +12,8 @@ using namespace cake;
 using namespace cake::algorithms;
 using namespace cake::networks;  // evaluate_vae has no old spelling
 using cake::testing::error_message;
+using cake::testing::count_parameters;
 namespace F = cake::nn::functional;
-
-namespace {
-
-std::int64_t count_parameters(const nn::Module& m) {
-  std::int64_t n = 0;
-  for (const Tensor& p : m.parameters()) n += p.numel();
-  return n;
-}
-
-}  // namespace
 
 TEST_CASE("ConvVAE: Bortoletto's (2021) layers, shapes and PyTorch's parameter count") {
   manual_seed(0);

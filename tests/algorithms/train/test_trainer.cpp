@@ -17,27 +17,17 @@
 #include "cake/algorithms/train/trainer.h"
 #include "data/test_files.h"
 #include "helpers.h"
+#include "algorithms/fixtures/prototype_images.h"
 
 using namespace cake;
 using namespace cake::algorithms;
 using namespace cake::train;  // the Trainer's newer names (hooks, state) have no old spelling
+using cake::testing::as_dataset;
+using cake::testing::prototype_images;
 namespace F = cake::nn::functional;
 
 namespace {
 
-// Images of four noisy prototypes: structure an autoencoder can learn in a few steps.
-Tensor prototype_images(std::int64_t n, std::int64_t side, std::uint64_t seed) {
-  manual_seed(seed);
-  const Tensor prototypes = (rand({4, 1, side, side}) > Scalar(0.5)).to(kFloat32) * 0.8 + 0.1;
-  std::vector<std::int64_t> cycle;
-  for (std::int64_t i = 0; i < n; ++i) cycle.push_back(i % 4);
-  const Tensor which = tensor(cycle, {n});
-  return (index_select(prototypes, 0, which) + randn({n, 1, side, side}) * 0.05).clamp(0.0, 1.0);
-}
-
-std::shared_ptr<const data::TensorDataset> as_dataset(const Tensor& x) {
-  return std::make_shared<const data::TensorDataset>(x);
-}
 
 // Every parameter of two modules equal to the bit.
 void check_same_weights(const nn::Module& a, const nn::Module& b) {
@@ -52,7 +42,7 @@ void check_same_weights(const nn::Module& a, const nn::Module& b) {
 }  // namespace
 
 TEST_CASE("Trainer: the training loss falls and each epoch is recorded") {
-  const Tensor images = prototype_images(64, 8, 1);
+  const Tensor images = prototype_images(64, 8, 1).images;
   manual_seed(2);
   MLPAutoencoder model({32}, 4, {1, 8, 8});
   optim::Adam adam(model.parameters(), {.lr = 1e-2});
@@ -73,7 +63,7 @@ TEST_CASE("Trainer: the training loss falls and each epoch is recorded") {
 }
 
 TEST_CASE("Trainer: early stopping waits `patience` epochs without improvement, then restores the best weights") {
-  const Tensor images = prototype_images(32, 8, 3);
+  const Tensor images = prototype_images(32, 8, 3).images;
   manual_seed(4);
   MLPAutoencoder model({16}, 4, {1, 8, 8});
   // lr = 0: the weights never change, so the validation loss never improves after epoch 1.
@@ -91,8 +81,8 @@ TEST_CASE("Trainer: early stopping waits `patience` epochs without improvement, 
 
 TEST_CASE("Trainer: a resumed run equals an uninterrupted one bit for bit") {
   testing::ScratchDir dir("cake_trainer_resume");
-  const Tensor images = prototype_images(48, 28, 5);
-  const Tensor val = prototype_images(16, 28, 6);
+  const Tensor images = prototype_images(48, 28, 5).images;
+  const Tensor val = prototype_images(16, 28, 6).images;
   // A denoising conv autoencoder: the loss draws noise from the global generator every batch, so
   // the generator's state must survive the checkpoint for the numbers to match.
   auto run = [&](std::int64_t epochs, const std::string& checkpoint, const std::string& resume, std::uint64_t init_seed) {
@@ -128,7 +118,7 @@ TEST_CASE("Trainer: a resumed run equals an uninterrupted one bit for bit") {
 TEST_CASE("Trainer: a NaN loss stops the run with a message and keeps the last good checkpoint") {
   testing::ScratchDir dir("cake_trainer_nan");
   const std::string checkpoint = (dir / "checkpoint.safetensors").string();
-  const Tensor images = prototype_images(32, 8, 7);
+  const Tensor images = prototype_images(32, 8, 7).images;
   manual_seed(8);
   MLPAutoencoder model({16}, 4, {1, 8, 8});
   optim::Adam adam(model.parameters(), {.lr = 1e-2});
@@ -166,7 +156,7 @@ TEST_CASE("Trainer: a NaN loss stops the run with a message and keeps the last g
 TEST_CASE("Trainer: resuming from a checkpoint of another model is refused by name") {
   testing::ScratchDir dir("cake_trainer_wrong_model");
   const std::string checkpoint = (dir / "checkpoint.safetensors").string();
-  const Tensor images = prototype_images(16, 8, 9);
+  const Tensor images = prototype_images(16, 8, 9).images;
   MLPAutoencoder mlp({8}, 2, {1, 8, 8});
   optim::Adam adam(mlp.parameters());
   Trainer(mlp, adam, [&](const data::Batch& b) { return reconstruction_loss(mlp, b.x); },
@@ -176,13 +166,13 @@ TEST_CASE("Trainer: resuming from a checkpoint of another model is refused by na
   optim::Adam adam2(conv.parameters());
   Trainer resumed(conv, adam2, [&](const data::Batch& b) { return reconstruction_loss(conv, b.x); },
                   {.epochs = 2, .resume_from = checkpoint});
-  const std::string message = testing::error_message([&] { resumed.fit(as_dataset(prototype_images(4, 12, 1))); });
+  const std::string message = testing::error_message([&] { resumed.fit(as_dataset(prototype_images(4, 12, 1).images)); });
   CHECK(message.find("MLPAutoencoder") != std::string::npos);
   CHECK(message.find("ConvAutoencoder") != std::string::npos);
   CHECK(testing::error_message([&] {
           Trainer(conv, adam2, [&](const data::Batch& b) { return reconstruction_loss(conv, b.x); },
                   {.resume_from = (dir / "missing.safetensors").string()})
-              .fit(as_dataset(prototype_images(4, 12, 1)));
+              .fit(as_dataset(prototype_images(4, 12, 1).images));
         }).find("missing.safetensors") != std::string::npos);
 }
 
@@ -210,7 +200,7 @@ TEST_CASE("train_validation_split: a seeded partition of the rows") {
 TEST_CASE("Trainer::on_epoch_begin runs before each epoch's first batch, and only for the epochs trained") {
   testing::ScratchDir dir("cake_trainer_epoch_begin");
   const std::string checkpoint = (dir / "checkpoint.safetensors").string();
-  const Tensor images = prototype_images(20, 8, 12);
+  const Tensor images = prototype_images(20, 8, 12).images;
   auto run = [&](std::int64_t epochs, const std::string& resume) {
     manual_seed(1);
     MLPAutoencoder model({8}, 2, {1, 8, 8});
@@ -230,7 +220,7 @@ TEST_CASE("Trainer::on_epoch_begin runs before each epoch's first batch, and onl
 }
 
 TEST_CASE("Trainer::on_batch_begin sees the epoch, the batch, the batches per epoch and the global step") {
-  const Tensor images = prototype_images(20, 8, 13);
+  const Tensor images = prototype_images(20, 8, 13).images;
   MLPAutoencoder model({8}, 2, {1, 8, 8});
   optim::SGD sgd(model.parameters(), {.lr = 0.01});
   std::vector<std::array<std::int64_t, 4>> seen;
@@ -328,7 +318,7 @@ ToyRun toy_run(const Tensor& images, std::int64_t epochs, const std::string& che
 
 TEST_CASE("Trainer: a toy stateful algorithm stopped mid-epoch and resumed ends bit for bit as one never stopped") {
   testing::ScratchDir dir("cake_trainer_toy_state");
-  const Tensor images = prototype_images(20, 8, 14);  // 3 batches an epoch
+  const Tensor images = prototype_images(20, 8, 14).images;  // 3 batches an epoch
   const ToyRun whole = toy_run(images, 4, (dir / "whole.safetensors").string(), "", 3);
   // Stopped before step 7, the second batch of epoch 3: a kill at any moment loses at most the
   // epoch in progress, and the checkpoint of epoch 2 stays as it was.
@@ -359,7 +349,7 @@ TEST_CASE("Trainer: a toy stateful algorithm stopped mid-epoch and resumed ends 
 TEST_CASE("Trainer::add_state: functions instead of a class, and the mistakes it names") {
   testing::ScratchDir dir("cake_trainer_add_state");
   const std::string checkpoint = (dir / "checkpoint.safetensors").string();
-  const Tensor images = prototype_images(8, 8, 15);
+  const Tensor images = prototype_images(8, 8, 15).images;
   MLPAutoencoder model({8}, 2, {1, 8, 8});
   optim::SGD sgd(model.parameters(), {.lr = 0.01});
   const BatchLoss loss = [&](const data::Batch& b) { return reconstruction_loss(model, b.x); };
@@ -398,7 +388,7 @@ TEST_CASE("Trainer::add_state: functions instead of a class, and the mistakes it
 TEST_CASE("Trainer: settings that differ from the checkpoint's are applied and listed, not silently dropped") {
   testing::ScratchDir dir("cake_trainer_changes");
   const std::string checkpoint = (dir / "checkpoint.safetensors").string();
-  const Tensor images = prototype_images(16, 8, 16);
+  const Tensor images = prototype_images(16, 8, 16).images;
   MLPAutoencoder model({8}, 2, {1, 8, 8});
   const BatchLoss loss = [&](const data::Batch& b) { return reconstruction_loss(model, b.x); };
   optim::Adam adam(model.parameters(), {.lr = 1e-2, .weight_decay = 0.0});
@@ -415,7 +405,7 @@ TEST_CASE("Trainer: settings that differ from the checkpoint's are applied and l
 TEST_CASE("Trainer: a checkpoint whose best weights have the wrong shape, or whose epoch was edited, is refused") {
   testing::ScratchDir dir("cake_trainer_bad_checkpoint");
   const std::string checkpoint = (dir / "checkpoint.safetensors").string();
-  const Tensor images = prototype_images(16, 8, 17);
+  const Tensor images = prototype_images(16, 8, 17).images;
   MLPAutoencoder model({8}, 2, {1, 8, 8});
   const BatchLoss loss = [&](const data::Batch& b) { return reconstruction_loss(model, b.x); };
   optim::Adam adam(model.parameters());
@@ -453,7 +443,7 @@ TEST_CASE("Trainer: epochs = 0 trains nothing and says so; a killed save's tempo
   testing::ScratchDir dir("cake_trainer_zero");
   const std::string checkpoint = (dir / "checkpoint.safetensors").string();
   std::ofstream(dir / ".checkpoint.safetensors.tmp-Zq81xY") << std::string(1000, 'x');
-  const Tensor images = prototype_images(8, 8, 18);
+  const Tensor images = prototype_images(8, 8, 18).images;
   MLPAutoencoder model({8}, 2, {1, 8, 8});
   optim::Adam adam(model.parameters());
   const TrainResult result = Trainer(model, adam, [&](const data::Batch& b) { return reconstruction_loss(model, b.x); },
@@ -467,7 +457,7 @@ TEST_CASE("Trainer: epochs = 0 trains nothing and says so; a killed save's tempo
 
 TEST_CASE("Trainer: precision = bfloat16 / float16 trains under autocast, and float16's loss scale is checkpointed") {
   testing::ScratchDir dir("cake_trainer_precision");
-  const Tensor images = prototype_images(64, 8, 21);
+  const Tensor images = prototype_images(64, 8, 21).images;
   const auto train = [&](DType precision, std::int64_t epochs, const std::string& checkpoint, const std::string& resume) {
     manual_seed(22);
     MLPAutoencoder model({32}, 4, {1, 8, 8});
@@ -503,7 +493,7 @@ TEST_CASE("Trainer: precision = bfloat16 / float16 trains under autocast, and fl
 
 TEST_CASE("running_fit.h: the slot points at the running trainer only while fit runs, also when it throws; "
           "report_epochs hands the callback each epoch's last record") {
-  const Tensor images = prototype_images(32, 8, 3);
+  const Tensor images = prototype_images(32, 8, 3).images;
   manual_seed(4);
   MLPAutoencoder model({16}, 4, {1, 8, 8});
   optim::Adam adam(model.parameters(), {.lr = 1e-2});
@@ -567,7 +557,7 @@ TEST_CASE("StepDecay: lr * decay^floor((epoch - 1) / every), never below floor; 
 TEST_CASE("attach_lr_schedule: each epoch trains at the schedule's lr; a resume continues it with no changed setting") {
   testing::ScratchDir dir("cake_trainer_schedule");
   const std::string checkpoint = (dir / "checkpoint.safetensors").string();
-  const Tensor images = prototype_images(16, 8, 17);
+  const Tensor images = prototype_images(16, 8, 17).images;
   auto run = [&](std::int64_t epochs, const std::string& save, const std::string& resume) {
     manual_seed(18);
     auto model = std::make_shared<MLPAutoencoder>(std::vector<std::int64_t>{8}, 2, Shape{1, 8, 8});
