@@ -21,7 +21,7 @@
 namespace cake::deep_clustering {
 
 namespace {
-constexpr std::size_t kHistoryColumns = 12;
+constexpr std::size_t kDacHistoryColumns = 12;
 // Images on which each epoch's same_precision is measured: 2,000^2 pairs, a fraction of a second.
 constexpr std::int64_t kPrecisionSample = 2000;
 }  // namespace
@@ -158,12 +158,12 @@ double same_pair_precision(const Tensor& features, const Tensor& classes, double
 
 namespace {
 
-std::array<double, kHistoryColumns> dac_row(const DACEpoch& e) {
+std::array<double, kDacHistoryColumns> dac_row(const DACEpoch& e) {
   return {static_cast<double>(e.epoch), e.lambda, e.upper, e.lower, e.selected_fraction, e.positive_fraction,
           e.loss, e.nmi, e.acc, static_cast<double>(e.clusters_used), e.seconds, e.same_precision};
 }
 
-DACEpoch dac_record(const std::array<double, kHistoryColumns>& v) {
+DACEpoch dac_record(const std::array<double, kDacHistoryColumns>& v) {
   return {.epoch = static_cast<std::int64_t>(v[0]),
           .lambda = v[1],
           .upper = v[2],

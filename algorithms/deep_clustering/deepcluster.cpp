@@ -166,7 +166,7 @@ class PseudoLabelDataset : public data::Dataset {
   std::unique_ptr<data::TensorDataset> data_;
 };
 
-constexpr std::size_t kHistoryColumns = 18;
+constexpr std::size_t kDeepClusterHistoryColumns = 18;
 
 }  // namespace
 
@@ -256,14 +256,14 @@ PseudoLabels cluster_features(const Tensor& x_in, const ClusterFeaturesOptions& 
 
 namespace {
 
-std::array<double, kHistoryColumns> deepcluster_row(const DeepClusterEpoch& e) {
+std::array<double, kDeepClusterHistoryColumns> deepcluster_row(const DeepClusterEpoch& e) {
   return {static_cast<double>(e.epoch), e.loss, e.nmi_previous, e.nmi_pseudo, e.nmi_classes, e.acc_classes,
           e.kmeans_objective, static_cast<double>(e.smallest_cluster), static_cast<double>(e.largest_cluster),
           e.cluster_size_cv, static_cast<double>(e.empty_splits), static_cast<double>(e.giant_splits),
           e.seconds_features, e.seconds_pca, e.seconds_kmeans, e.seconds_train, 0.0, 0.0};
 }
 
-DeepClusterEpoch deepcluster_record(const std::array<double, kHistoryColumns>& v) {
+DeepClusterEpoch deepcluster_record(const std::array<double, kDeepClusterHistoryColumns>& v) {
   return {.epoch = static_cast<std::int64_t>(v[0]),
           .loss = v[1],
           .nmi_previous = v[2],
