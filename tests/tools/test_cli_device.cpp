@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cake/cuda/cuda.h"
+#include "helpers.h"
 #include "tools/cli_testing.h"
 #include "tools/device_support.h"
 
