@@ -20,6 +20,7 @@
 #include <ctime>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -31,6 +32,7 @@
 #include "cake/tensor/creation.h"
 #include "cake/tensor/parallel.h"
 #include "cake/tensor/random.h"
+#include "cake/tensor/safetensors.h"
 #include "tools/build_info.h"
 #include "tools/commands.h"
 #include "tools/dataset.h"
@@ -171,20 +173,114 @@ bool changeable_on_resume(const std::string& name) {
   return name == "epochs" || name == "tsne_samples" || name == "probe" || name == "n2d" || name == "n2d_pixel_pca";
 }
 
-// The files a run reads, which a --overwrite must never delete: the data, labels and config
-// files, and any parameter value that names an existing file (resume=..., checkpoint=...).
-std::vector<fs::path> run_inputs(const RunOptions& options, const nlohmann::json& params) {
-  std::vector<fs::path> inputs;
-  for (const std::string& file : {options.data, options.labels, options.config})
-    if (!file.empty()) inputs.emplace_back(file);
+// A file a run reads, and what named it: "data", "labels", "config", or a parameter's name.
+struct RunInput {
+  fs::path path;
+  std::string named_by;
+};
+
+// The files a parameter's value may name: the value itself or, in a comma-separated list, each
+// item and the file part of each "name=file" item (vae-ensemble's feature_members=a=x.npy,b=y.npy).
+std::vector<std::string> files_named_by(const std::string& value) {
+  std::vector<std::string> names{value};
+  if (value.find_first_of(",=") == std::string::npos) return names;
+  for (std::size_t start = 0; start <= value.size();) {
+    const std::size_t end = std::min(value.find(',', start), value.size());
+    const std::string item = value.substr(start, end - start);
+    names.push_back(item);
+    if (const std::size_t equals = item.find('='); equals != std::string::npos) names.push_back(item.substr(equals + 1));
+    start = end + 1;
+  }
+  return names;
+}
+
+// The files a run reads: the data, labels and config files, and every existing file a parameter
+// names (resume=..., pretrained=..., the files of a list).
+std::vector<RunInput> run_input_files(const RunOptions& options, const nlohmann::json& params) {
+  std::vector<RunInput> candidates{{options.data, "data"}, {options.labels, "labels"}, {options.config, "config"}};
   for (const auto& item : params.items())
-    if (item.value().is_string() && !item.value().get<std::string>().empty())
-      inputs.emplace_back(item.value().get<std::string>());
-  std::vector<fs::path> existing;
+    if (item.value().is_string())
+      for (const std::string& name : files_named_by(item.value().get<std::string>())) candidates.push_back({name, item.key()});
+  std::vector<RunInput> existing;
   std::error_code error;
-  for (const fs::path& input : inputs)
-    if (fs::exists(input, error)) existing.push_back(input);
+  for (const RunInput& input : candidates)
+    if (!input.path.empty() && fs::exists(input.path, error)) existing.push_back(input);
   return existing;
+}
+
+// The paths of the files a run reads, which a --overwrite must never delete.
+std::vector<fs::path> run_inputs(const RunOptions& options, const nlohmann::json& params) {
+  std::vector<fs::path> paths;
+  for (const RunInput& input : run_input_files(options, params)) paths.push_back(input.path);
+  return paths;
+}
+
+// ---- what a --resume checks of the files ---------------------------------------------------------------
+// A run records the size and a hash of each file it trains from; a --resume whose file has
+// changed (same path, other bytes: a regenerated features.npy, an edited data set) would mix
+// two trainings in one run without a word, so it is refused like a changed parameter.
+
+// {"path", "bytes", "fnv1a64"} of a regular file; its hash is FNV-1a/64 of every byte (not a
+// cryptographic hash: it tells a changed file, not a forged one). Null when it cannot be read.
+nlohmann::json file_fingerprint(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return nullptr;
+  std::vector<char> buffer(std::size_t{1} << 20);
+  std::uint64_t hash = kFnv1aOffset, bytes = 0;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    hash = fnv1a64(buffer.data(), got, hash);
+    bytes += got;
+  }
+  if (in.bad()) return nullptr;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return {{"path", data::printable(path.string())}, {"bytes", bytes}, {"fnv1a64", hex}};
+}
+
+// The fingerprints of the files whose content the training depends on. Left out: the config
+// file (its values are compared as parameters) and resume=PATH (only the starting point of a
+// run; a --resume continues from the run's own checkpoint).
+nlohmann::json input_fingerprints(const RunOptions& options, const nlohmann::json& params) {
+  nlohmann::json fingerprints = nlohmann::json::array();
+  std::error_code error;
+  for (const RunInput& input : run_input_files(options, params)) {
+    if (input.named_by == "config" || input.named_by == "resume" || !fs::is_regular_file(input.path, error)) continue;
+    nlohmann::json fingerprint = file_fingerprint(input.path);
+    if (!fingerprint.is_null() && std::find(fingerprints.begin(), fingerprints.end(), fingerprint) == fingerprints.end())
+      fingerprints.push_back(std::move(fingerprint));
+  }
+  return fingerprints;
+}
+
+// "a, b, c".
+std::string joined(const std::vector<std::string>& items) {
+  std::string text;
+  for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
+  return text;
+}
+
+// "X.npy changed since the run started (...)" for each file the run recorded whose bytes differ
+// from `now` (input_fingerprints of the resumed run), matched by path. A run recorded before
+// Cake kept fingerprints has none to compare.
+std::vector<std::string> changed_inputs(const nlohmann::json& recorded, const nlohmann::json& now) {
+  std::vector<std::string> changes;
+  if (!recorded.contains("input_files") || !recorded["input_files"].is_array()) return changes;
+  for (const nlohmann::json& before : recorded["input_files"]) {
+    if (!before.contains("path") || !before["path"].is_string()) continue;
+    const std::string path = before["path"].get<std::string>();
+    const auto same_path = [&](const nlohmann::json& f) { return f["path"] == before["path"]; };
+    const auto current = std::find_if(now.begin(), now.end(), same_path);
+    if (current == now.end()) {
+      changes.push_back(path + " (read when the run started) is missing or unreadable now");
+    } else if (*current != before) {
+      changes.push_back(path + " changed since the run started (" + before.value("bytes", nlohmann::json()).dump() +
+                        " -> " + (*current)["bytes"].dump() + " bytes, FNV-1a " +
+                        before.value("fnv1a64", std::string("?")) + " -> " + (*current)["fnv1a64"].get<std::string>() + ")");
+    }
+  }
+  return changes;
 }
 
 // The value of every parameter in a run recorded before the parameter existed: its legacy_value
@@ -265,9 +361,7 @@ bool continue_where_recorded(const nlohmann::json& recorded, RunOptions& options
   else if (!recorded_device.empty() && !same_device(options.device, recorded_device))
     changes.push_back("device " + recorded_device + " -> " + options.device);
   if (!changes.empty() && !options.quiet) {
-    std::string list;
-    for (const std::string& c : changes) list += (list.empty() ? "" : ", ") + c;
-    std::cerr << "cake: note: --resume with " << list << ": training continues, but its numbers will differ in the "
+    std::cerr << "cake: note: --resume with " << joined(changes) << ": training continues, but its numbers will differ in the "
               << "last bits from a run never stopped\n";
   }
   return device_from_record;
@@ -373,16 +467,19 @@ int run_command(const RunOptions& given) {
                      " used; --device cpu continues it on the CPU)");
   }
   ctx.quiet = options.quiet;
+  const nlohmann::json input_files = input_fingerprints(options, ctx.params.json());
   if (options.resume) {
     const std::vector<std::string> conflicts = resume_conflicts(recorded, algorithm, ctx, options);
-    if (!conflicts.empty()) {
-      std::string list;
-      for (const std::string& c : conflicts) list += (list.empty() ? "" : ", ") + c;
+    const std::vector<std::string> changed_files = changed_inputs(recorded, input_files);
+    const std::string fresh_start = "start a new run from its checkpoint with --out NEW --set resume=" +
+                                    (fs::path(options.out) / "checkpoint.safetensors").string();
+    if (!conflicts.empty())
       throw UsageError("--resume continues the run in " + options.out + " exactly as it was started, but these differ "
-                       "from its config.json: " + list + ". Leave them out (--resume takes them from config.json), or "
-                       "start a new run from its checkpoint with --out NEW --set resume=" +
-                       (fs::path(options.out) / "checkpoint.safetensors").string());
-    }
+                       "from its config.json: " + joined(conflicts) + ". Leave them out (--resume takes them from "
+                       "config.json), or " + fresh_start);
+    if (!changed_files.empty())
+      throw UsageError("--resume continues the run in " + options.out + " on the files it started from, but " +
+                       joined(changed_files) + ". Put the original back, or " + fresh_start);
     ctx.resume_checkpoint = fs::path(options.out) / "checkpoint.safetensors";
   }
   request.inputs = run_inputs(options, ctx.params.json());
@@ -442,6 +539,7 @@ int run_command(const RunOptions& given) {
       {"command", data::printable(options.command_line)},
       {"started_at", utc_timestamp()},
       {"run_id", folder.run_id()},
+      {"input_files", input_files},
   };
   if (options.resume) {
     // The run keeps its identity; each resume is appended to its record.

@@ -226,6 +226,52 @@ TEST_CASE("kill -9 during training, then --resume: the same numbers and weights 
   CHECK(new_value.err.find("precision (not recorded: the run used \"float32\") -> \"bfloat16\"") != std::string::npos);
 }
 
+TEST_CASE("--resume refuses a run whose input file changed since it started, naming the file; older runs resume") {
+  write_images();
+  const fs::path dir = case_dir("changed_inputs");
+  fs::copy_file(scratch() / "images.npy", dir / "images.npy");
+  fs::copy_file(scratch() / "classes.npy", dir / "classes.npy");
+  REQUIRE(cake_cli(kTrain + " epochs=2 --out R", dir).code == 0);
+  // config.json records each file the training read: its size and FNV-1a/64 hash.
+  const json recorded = read_json(dir / "R" / "config.json");
+  REQUIRE(recorded["input_files"].size() == 2);
+  CHECK(recorded["input_files"][0]["path"] == "images.npy");
+  CHECK(recorded["input_files"][0]["bytes"] == fs::file_size(dir / "images.npy"));
+  CHECK(recorded["input_files"][0]["fnv1a64"].get<std::string>().size() == 16);
+  CHECK(recorded["input_files"][1]["path"] == "classes.npy");
+
+  // One pixel of the data changed, the size the same: refused by name, before any work.
+  const std::string original = read_text(dir / "images.npy");
+  std::string edited = original;
+  edited[edited.size() - 4] = static_cast<char>(edited[edited.size() - 4] ^ 1);  // the last pixel's lowest bit
+  std::ofstream(dir / "images.npy", std::ios::binary) << edited;
+  const std::string checkpoint = read_text(dir / "R" / "checkpoint.safetensors");
+  const CliResult changed = cake_cli("run conv-autoencoder --out R --resume --quiet --set epochs=3", dir);
+  CHECK(changed.code == 2);
+  CHECK_MESSAGE(changed.err.find("images.npy changed since the run started") != std::string::npos, changed.err);
+  CHECK(changed.err.find("classes.npy") == std::string::npos);  // unchanged, so not named
+  CHECK(changed.err.find("--set resume=R/checkpoint.safetensors") != std::string::npos);
+  CHECK(read_text(dir / "R" / "checkpoint.safetensors") == checkpoint);
+  // A file gone is named too.
+  fs::rename(dir / "classes.npy", dir / "classes_moved.npy");
+  CHECK(cake_cli("run conv-autoencoder --out R --resume --quiet --set epochs=3", dir).err.find(
+            "classes.npy (read when the run started) is missing") != std::string::npos);
+  fs::rename(dir / "classes_moved.npy", dir / "classes.npy");
+
+  // The original bytes back: the run continues.
+  std::ofstream(dir / "images.npy", std::ios::binary) << original;
+  const CliResult restored = cake_cli("run conv-autoencoder --out R --resume --quiet --set epochs=3", dir);
+  REQUIRE_MESSAGE(restored.code == 0, restored.err);
+  CHECK(read_json(dir / "R" / "metrics.json")["epochs_run"] == 3);
+
+  // A run recorded before Cake kept fingerprints has nothing to compare: it resumes.
+  json older = read_json(dir / "R" / "config.json");
+  REQUIRE(older.erase("input_files") == 1);
+  std::ofstream(dir / "R" / "config.json") << older.dump(2);
+  std::ofstream(dir / "images.npy", std::ios::binary) << edited;
+  CHECK(cake_cli("run conv-autoencoder --out R --resume --quiet --set epochs=4", dir).code == 0);
+}
+
 TEST_CASE("--resume continues with the run's own thread count and device; another count is allowed, said, recorded") {
   write_images();
   // OpenBLAS's SGEMM rounds differently on three threads than on one, so a run resumed bit for

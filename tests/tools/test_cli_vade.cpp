@@ -138,6 +138,21 @@ TEST_CASE("vae-ensemble: members whose frozen features come from files join the 
   CHECK(m1["n2d_acc"].get<double>() >= 0.9);
   CHECK(data::read_npy(scratch() / "ens_file" / "n2d_labels.npy").sizes() == Shape{60});
 
+  // The feature file's size and hash are recorded: a --resume after it changed is refused by
+  // name before any training (the member's VAE learnt the old features), and --overwrite never
+  // deletes a feature file inside the folder it replaces.
+  const std::string oracle = read_text(scratch() / "oracle.npy");
+  data::write_npy(scratch() / "oracle.npy", (wide + randn({60, 30}) * 0.05).contiguous());
+  const CliResult stale = cake_cli("run vae-ensemble --out ens_file --resume --quiet");
+  CHECK(stale.code == 2);
+  CHECK_MESSAGE(stale.err.find("oracle.npy changed since the run started") != std::string::npos, stale.err);
+  std::ofstream(scratch() / "oracle.npy", std::ios::binary) << oracle;
+  fs::copy_file(scratch() / "oracle.npy", scratch() / "ens_file" / "kept.npy");
+  const CliResult over = cake_cli(run + " members=none feature_members=kept=ens_file/kept.npy --out ens_file --overwrite");
+  CHECK(over.code == 2);
+  CHECK_MESSAGE(over.err.find("ens_file/kept.npy") != std::string::npos, over.err);
+  CHECK(fs::exists(scratch() / "ens_file" / "kept.npy"));
+
   // Beside a trained member: the trained member's codes do not change (it keeps its own random
   // stream), and the ensemble concatenates both members' codes.
   const CliResult both = cake_cli(run + " members=conv feature_members=oracle=oracle.npy --out ens_conv_file");
