@@ -14,7 +14,7 @@ const char* const kNetwork = "network and its training on the device; metrics an
 const char* const kNetworkThenCpu =
     "network and its training on the device; the clustering of its codes and the metrics on the CPU";
 
-const std::map<std::string, DeviceSupport>& table() {
+const std::map<std::string, DeviceSupport>& device_support_table() {
   static const std::map<std::string, DeviceSupport> entries = {
       // ---- networks ----
       {"autoencoder", {true, kNetwork}},
@@ -69,8 +69,8 @@ const std::map<std::string, DeviceSupport>& table() {
 }  // namespace
 
 std::optional<DeviceSupport> device_support(const std::string& command) {
-  const auto it = table().find(command);
-  if (it == table().end()) return std::nullopt;
+  const auto it = device_support_table().find(command);
+  if (it == device_support_table().end()) return std::nullopt;
   return it->second;
 }
 

@@ -12,7 +12,7 @@ namespace cake::cli {
 namespace {
 // A function-local static: registrars in other translation units may run before any global
 // of this file is constructed, and this is built on first use whatever the order.
-std::map<std::string, AlgorithmEntry>& table() {
+std::map<std::string, AlgorithmEntry>& registered_algorithms() {
   static std::map<std::string, AlgorithmEntry> entries;
   return entries;
 }
@@ -38,7 +38,7 @@ const char* multi_rank_text(MultiRank mode) {
 void register_algorithm(AlgorithmEntry entry) {
   if (entry.name.empty()) refuse(entry.name, "empty name");
   if (!entry.run) refuse(entry.name, "no run function");
-  if (table().count(entry.name)) refuse(entry.name, "the name is registered twice");
+  if (registered_algorithms().count(entry.name)) refuse(entry.name, "the name is registered twice");
   std::set<std::string> seen;
   for (const auto& spec : entry.params) {
     if (!seen.insert(spec.name).second) refuse(entry.name, "parameter " + spec.name + " is declared twice");
@@ -49,9 +49,9 @@ void register_algorithm(AlgorithmEntry entry) {
     }
   }
   std::string name = entry.name;
-  table().emplace(std::move(name), std::move(entry));
+  registered_algorithms().emplace(std::move(name), std::move(entry));
 }
 
-const std::map<std::string, AlgorithmEntry>& algorithms() { return table(); }
+const std::map<std::string, AlgorithmEntry>& algorithms() { return registered_algorithms(); }
 
 }  // namespace cake::cli

@@ -2,8 +2,10 @@
 //
 // The library classes in algorithms/ know nothing about the CLI. Each algorithm gets a small
 // wrapper in tools/algorithms/<name>.cpp that declares its parameters and a run function,
-// and registers itself:
+// and registers itself, all in a namespace of its own (the files are compiled in unity
+// batches, where two commands' run() would otherwise meet):
 //
+//   namespace cake::cli::kmeans_command {
 //   CAKE_REGISTER_ALGORITHM({
 //       .name = "kmeans",
 //       .summary = "k-means clustering (Lloyd, k-means++ init, restarts)",
@@ -17,6 +19,7 @@
 //         ctx.save_labels(labels);   // labels.npy, and nmi/ari/acc when true labels are known
 //       },
 //   });
+//   }  // namespace cake::cli::kmeans_command
 //
 // The command line (tools/main.cpp) resolves --set/--config values against `params` (unknown
 // or ill-typed names are refused with the list of valid ones), loads --data, prepares --out,

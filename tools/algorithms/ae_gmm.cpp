@@ -7,7 +7,7 @@
 // labelled by its most responsible component. metrics.json gets nmi, ari, acc.
 #include "tools/algorithms/network_runs.h"
 
-namespace cake::cli {
+namespace cake::cli::ae_gmm_command {
 namespace {
 
 using namespace networks;
@@ -30,4 +30,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::ae_gmm_command

@@ -8,7 +8,7 @@
 // leaves everything an autoencoder run does (algorithms/deep_clustering/latent_clustering.h says why).
 #include "tools/algorithms/network_runs.h"
 
-namespace cake::cli {
+namespace cake::cli::ae_kmeans_command {
 namespace {
 
 using namespace networks;
@@ -31,4 +31,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::ae_kmeans_command

@@ -9,7 +9,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::agglomerative_command {
 namespace {
 
 void run_agglomerative(RunContext& ctx) {
@@ -58,4 +58,4 @@ CAKE_REGISTER_ALGORITHM({
     .run = run_agglomerative,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::agglomerative_command

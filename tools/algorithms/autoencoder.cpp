@@ -8,7 +8,7 @@
 // --set model=dec trains DEC's 784-500-500-2000-latent_dim network instead (docs/algorithms/dec.md).
 #include "tools/algorithms/network_runs.h"
 
-namespace cake::cli {
+namespace cake::cli::autoencoder_command {
 namespace {
 
 using namespace networks;
@@ -29,4 +29,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::autoencoder_command

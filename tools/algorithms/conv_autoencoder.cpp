@@ -8,7 +8,7 @@
 // 150 epochs; the default here is 10 so that a demo finishes in minutes on a laptop.
 #include "tools/algorithms/network_runs.h"
 
-namespace cake::cli {
+namespace cake::cli::conv_autoencoder_command {
 namespace {
 
 using namespace networks;
@@ -29,4 +29,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::conv_autoencoder_command

@@ -8,7 +8,7 @@
 // (eq. 1); likelihood=bernoulli swaps in the summed binary cross-entropy.
 #include "tools/algorithms/network_runs.h"
 
-namespace cake::cli {
+namespace cake::cli::conv_vae_command {
 namespace {
 
 using namespace networks;
@@ -29,4 +29,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::conv_vae_command

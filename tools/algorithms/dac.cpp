@@ -22,7 +22,7 @@
 #include "tools/errors.h"
 #include "tools/figures.h"
 
-namespace cake::cli {
+namespace cake::cli::dac_command {
 namespace {
 
 nlohmann::json number_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr); }
@@ -182,4 +182,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::dac_command

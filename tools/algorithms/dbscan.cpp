@@ -7,7 +7,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::dbscan_command {
 namespace {
 
 void run_dbscan(RunContext& ctx) {
@@ -46,4 +46,4 @@ CAKE_REGISTER_ALGORITHM({
     .run = run_dbscan,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::dbscan_command

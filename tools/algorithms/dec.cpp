@@ -11,7 +11,7 @@
 // published Fashion-MNIST figures.
 #include "tools/algorithms/network_runs.h"
 
-namespace cake::cli {
+namespace cake::cli::dec_command {
 namespace {
 
 CAKE_REGISTER_ALGORITHM({
@@ -24,4 +24,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::dec_command

@@ -62,7 +62,7 @@ std::vector<ParamSpec> training_params(std::int64_t epochs, std::int64_t batch_s
           device_training_params()[0], device_training_params()[1]};
 }
 
-networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num_outputs, bool head_norm,
+cake::networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num_outputs, bool head_norm,
                                          bool classifier_norm) {
   const Shape& shape = *ctx.image_shape;
   if (shape[1] != shape[2])
@@ -270,9 +270,9 @@ Tensor gather_sharded(distributed::DistributedDataParallel& ddp, const Tensor& i
   return group.all_gather(part.cpu().contiguous()).to(part.device());
 }
 
-std::function<Tensor(networks::ConvNet&, const Tensor&)> sharded_features(distributed::DistributedDataParallel& ddp) {
-  return [&ddp](networks::ConvNet& net, const Tensor& images) {
-    return gather_sharded(ddp, images, [&](const Tensor& rows) { return networks::features_all(net, rows); });
+std::function<Tensor(cake::networks::ConvNet&, const Tensor&)> sharded_features(distributed::DistributedDataParallel& ddp) {
+  return [&ddp](cake::networks::ConvNet& net, const Tensor& images) {
+    return gather_sharded(ddp, images, [&](const Tensor& rows) { return cake::networks::features_all(net, rows); });
   };
 }
 

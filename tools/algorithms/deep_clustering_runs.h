@@ -3,7 +3,7 @@
 // bookkeeping of a training run and the evaluation of learned features).
 //
 //   std::vector<ParamSpec> p = deep_runs::convnet_params("vgg", true);
-//   auto net = std::make_shared<networks::ConvNet>(deep_runs::convnet_options(ctx, 100, false));
+//   auto net = std::make_shared<cake::networks::ConvNet>(deep_runs::convnet_options(ctx, 100, false));
 //   data::Transform augment = deep_runs::augmentation(ctx);       // crop, flip, jitter
 //   deep_runs::EpochBookkeeping book(ctx, epochs, [&](auto path) { dc.set_checkpoint_path(path); });
 //
@@ -33,7 +33,7 @@ std::vector<ParamSpec> training_params(std::int64_t epochs, std::int64_t batch_s
 
 // The ConvNet the parameters describe, for ctx's images, with num_outputs head units (and the
 // head's and the classifier's batch norms when asked: ConvNetOptions).
-networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num_outputs, bool head_norm,
+cake::networks::ConvNetOptions convnet_options(const RunContext& ctx, std::int64_t num_outputs, bool head_norm,
                                          bool classifier_norm = false);
 // Whether hflip=auto flips: yes for Fashion-MNIST (a mirrored shoe or shirt is still one), no
 // for digits (a mirrored 2 is no digit) and for data sets Cake does not know.
@@ -69,7 +69,7 @@ Tensor gather_sharded(distributed::DistributedDataParallel& ddp, const Tensor& i
 // copied to every rank (PyTorch's DDP broadcasts its buffers likewise), then each rank computes
 // the features of its own rows (distributed::shard_rows) and the ranks all-gather them in row
 // order. Every rank gets the same [N, D] features, each forward pass runs on one rank only.
-std::function<Tensor(networks::ConvNet&, const Tensor&)> sharded_features(distributed::DistributedDataParallel& ddp);
+std::function<Tensor(cake::networks::ConvNet&, const Tensor&)> sharded_features(distributed::DistributedDataParallel& ddp);
 
 // DACOptions::gather_batch for p ranks: every rank's label features of its part of the batch,
 // all-gathered in rank order (rank r's rows start after the rows of ranks 0..r-1).

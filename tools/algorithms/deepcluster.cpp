@@ -30,7 +30,7 @@
 #include "tools/algorithms/network_runs.h"
 #include "tools/figures.h"
 
-namespace cake::cli {
+namespace cake::cli::deepcluster_command {
 namespace {
 
 nlohmann::json number_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr); }
@@ -220,4 +220,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::deepcluster_command

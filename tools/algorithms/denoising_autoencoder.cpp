@@ -8,7 +8,7 @@
 // clean images, their noisy versions and the outputs, top to bottom.
 #include "tools/algorithms/network_runs.h"
 
-namespace cake::cli {
+namespace cake::cli::denoising_autoencoder_command {
 namespace {
 
 using namespace networks;
@@ -38,4 +38,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::denoising_autoencoder_command

@@ -6,7 +6,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::fastica_command {
 namespace {
 
 void run_fastica(RunContext& ctx) {
@@ -62,4 +62,4 @@ CAKE_REGISTER_ALGORITHM({
     .run = run_fastica,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::fastica_command

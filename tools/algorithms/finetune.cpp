@@ -27,7 +27,7 @@
 #include "tools/algorithms/network_runs.h"
 #include "tools/errors.h"
 
-namespace cake::cli {
+namespace cake::cli::finetune_command {
 namespace {
 
 using namespace networks;
@@ -146,4 +146,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::finetune_command

@@ -26,7 +26,7 @@
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 
-namespace cake::cli {
+namespace cake::cli::gan_command {
 namespace {
 
 using generative::GANEpoch;
@@ -271,4 +271,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::gan_command

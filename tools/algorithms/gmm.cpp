@@ -23,7 +23,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::gmm_command {
 namespace {
 
 void run_gmm(RunContext& ctx) {
@@ -111,4 +111,4 @@ CAKE_REGISTER_ALGORITHM({
     .multi_rank = MultiRank::Sharded,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::gmm_command

@@ -8,7 +8,7 @@
 // preservation"). docs/algorithms/dec.md.
 #include "tools/algorithms/network_runs.h"
 
-namespace cake::cli {
+namespace cake::cli::idec_command {
 namespace {
 
 CAKE_REGISTER_ALGORITHM({
@@ -21,4 +21,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::idec_command

@@ -28,7 +28,7 @@
 #include "tools/errors.h"
 #include "tools/figures.h"
 
-namespace cake::cli {
+namespace cake::cli::jule_command {
 namespace {
 
 using deep_clustering::JulePeriod;
@@ -302,4 +302,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::jule_command

@@ -21,7 +21,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::kmeans_command {
 namespace {
 
 void run_kmeans(RunContext& ctx) {
@@ -96,4 +96,4 @@ CAKE_REGISTER_ALGORITHM({
     .multi_rank = MultiRank::Sharded,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::kmeans_command

@@ -19,7 +19,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::lloyd_kmeans_command {
 namespace {
 
 void run_lloyd_kmeans(RunContext& ctx) {
@@ -80,4 +80,4 @@ CAKE_REGISTER_ALGORITHM({
     .run = run_lloyd_kmeans,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::lloyd_kmeans_command

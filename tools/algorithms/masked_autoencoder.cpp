@@ -8,7 +8,7 @@
 // masked_reconstructions.png shows originals, masked inputs and outputs, top to bottom.
 #include "tools/algorithms/network_runs.h"
 
-namespace cake::cli {
+namespace cake::cli::masked_autoencoder_command {
 namespace {
 
 using namespace networks;
@@ -39,4 +39,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::masked_autoencoder_command

@@ -14,7 +14,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::minibatch_kmeans_command {
 namespace {
 
 void run_minibatch_kmeans(RunContext& ctx) {
@@ -66,4 +66,4 @@ CAKE_REGISTER_ALGORITHM({
     .run = run_minibatch_kmeans,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::minibatch_kmeans_command

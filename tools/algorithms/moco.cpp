@@ -40,7 +40,7 @@
 #include "tools/figures.h"
 #include "tools/output.h"
 
-namespace cake::cli {
+namespace cake::cli::moco_command {
 namespace {
 
 std::string number_text(double value) {
@@ -478,4 +478,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::moco_command

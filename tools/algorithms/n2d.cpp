@@ -27,7 +27,7 @@
 #include "tools/figures.h"
 #include "tools/library_defaults.h"
 
-namespace cake::cli {
+namespace cake::cli::n2d_command {
 namespace {
 
 using namespace networks;
@@ -120,4 +120,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::n2d_command

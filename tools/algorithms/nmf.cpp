@@ -5,7 +5,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::nmf_command {
 namespace {
 
 void run_nmf(RunContext& ctx) {
@@ -56,4 +56,4 @@ CAKE_REGISTER_ALGORITHM({
     .run = run_nmf,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::nmf_command

@@ -25,7 +25,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::pca_command {
 namespace {
 
 std::vector<double> to_vector(const Tensor& t) {
@@ -151,4 +151,4 @@ CAKE_REGISTER_ALGORITHM({
     .multi_rank = MultiRank::Sharded,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::pca_command

@@ -41,7 +41,7 @@
 #include "tools/output.h"
 #include "tools/figures.h"
 
-namespace cake::cli {
+namespace cake::cli::scae_command {
 namespace {
 
 std::vector<ParamSpec> params() {
@@ -342,4 +342,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::scae_command

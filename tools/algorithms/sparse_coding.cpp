@@ -7,7 +7,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::sparse_coding_command {
 namespace {
 
 void run_sparse_coding(RunContext& ctx) {
@@ -72,4 +72,4 @@ CAKE_REGISTER_ALGORITHM({
     .run = run_sparse_coding,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::sparse_coding_command

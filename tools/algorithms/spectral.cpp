@@ -5,7 +5,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::spectral_command {
 namespace {
 
 void run_spectral(RunContext& ctx) {
@@ -61,4 +61,4 @@ CAKE_REGISTER_ALGORITHM({
     .run = run_spectral,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::spectral_command

@@ -21,7 +21,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::tsne_command {
 namespace {
 
 // Trustworthiness needs all N^2 distances in the input space (computed a block at a time);
@@ -119,4 +119,4 @@ CAKE_REGISTER_ALGORITHM({
     .run = run_tsne,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::tsne_command

@@ -25,7 +25,7 @@
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
 
-namespace cake::cli {
+namespace cake::cli::umap_command {
 
 namespace {
 
@@ -138,4 +138,4 @@ CAKE_REGISTER_ALGORITHM({
     .run = run_umap,
 });
 
-}  // namespace cake::cli
+}  // namespace cake::cli::umap_command

@@ -33,7 +33,7 @@
 #include "tools/figures.h"
 #include "tools/output.h"
 
-namespace cake::cli {
+namespace cake::cli::vade_command {
 namespace {
 
 using namespace networks;
@@ -243,4 +243,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::vade_command

@@ -8,7 +8,7 @@
 // space between pairs of test images.
 #include "tools/algorithms/network_runs.h"
 
-namespace cake::cli {
+namespace cake::cli::vae_command {
 namespace {
 
 using namespace networks;
@@ -29,4 +29,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::vae_command

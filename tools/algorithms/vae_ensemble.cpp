@@ -60,7 +60,7 @@
 #include "tools/figures.h"
 #include "tools/output.h"
 
-namespace cake::cli {
+namespace cake::cli::vae_ensemble_command {
 namespace {
 
 using namespace networks;
@@ -400,4 +400,4 @@ CAKE_REGISTER_ALGORITHM({
 });
 
 }  // namespace
-}  // namespace cake::cli
+}  // namespace cake::cli::vae_ensemble_command
