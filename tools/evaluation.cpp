@@ -39,6 +39,8 @@ nlohmann::json clustering_scores(const Tensor& truth, const Tensor& predicted) {
       {"homogeneity", v.homogeneity},
       {"completeness", v.completeness},
       {"v_measure", v.v_measure},
+      {"ami", metrics::ami(t, p)},
+      {"fowlkes_mallows", metrics::fowlkes_mallows(t, p)},
       {"n_clusters", counts.clusters},
       {"n_classes", count_labels(truth).clusters},
       {"n_samples", truth.size(0)},
@@ -48,17 +50,19 @@ nlohmann::json clustering_scores(const Tensor& truth, const Tensor& predicted) {
 }
 
 std::string format_scores(const nlohmann::json& scores) {
-  static const char* const kOrder[] = {"nmi",        "ari",      "acc",       "purity",    "homogeneity", "completeness",
-                                       "v_measure", "n_clusters", "n_noise", "n_classes", "n_samples"};
+  static const char* const kOrder[] = {"nmi",         "ari",          "acc",       "purity",
+                                       "homogeneity", "completeness", "v_measure", "ami",
+                                       "fowlkes_mallows", "n_clusters", "n_noise", "n_classes",
+                                       "n_samples"};
   std::string table;
   char line[96];
   for (const char* name : kOrder) {
     const auto it = scores.find(name);
     if (it == scores.end()) continue;
     if (it->is_number_integer()) {
-      std::snprintf(line, sizeof line, "%-14s%lld\n", name, static_cast<long long>(it->get<std::int64_t>()));
+      std::snprintf(line, sizeof line, "%-13s %lld\n", name, static_cast<long long>(it->get<std::int64_t>()));
     } else {
-      std::snprintf(line, sizeof line, "%-14s%.4f\n", name, it->get<double>());
+      std::snprintf(line, sizeof line, "%-13s %.4f\n", name, it->get<double>());
     }
     table += line;
   }

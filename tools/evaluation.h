@@ -3,7 +3,8 @@
 //
 //   nlohmann::json scores = clustering_scores(truth, predicted);
 //   // {"nmi": 0.51, "ari": 0.36, "acc": 0.55, "purity": 0.58, "homogeneity": ..., "completeness": ...,
-//   //  "v_measure": ..., "n_clusters": 10, "n_classes": 10, "n_samples": 10000}
+//   //  "v_measure": ..., "ami": ..., "fowlkes_mallows": ..., "n_clusters": 10, "n_classes": 10,
+//   //  "n_samples": 10000}
 //   std::cout << format_scores(scores);   // the same as an aligned two-column table
 #pragma once
 
@@ -25,7 +26,8 @@ LabelCounts count_labels(const Tensor& labels);
 // truth and predicted: integer [N]. Adds n_noise when some predictions are -1.
 nlohmann::json clustering_scores(const Tensor& truth, const Tensor& predicted);
 
-// One "name   value" line per score, in the order above; floats with 4 decimals.
+// One "name   value" line per score, in the order above, the values from column 15 (a name
+// longer than 13 characters is followed by one space); floats with 4 decimals.
 std::string format_scores(const nlohmann::json& scores);
 
 }  // namespace cake::cli

@@ -7,6 +7,7 @@
 #include <cfloat>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 
 #include "cake/algorithms/metrics/hungarian.h"
@@ -152,6 +153,43 @@ double mutual_information(const Table& t) {
     if (std::abs(term) >= DBL_EPSILON) mi += term;
   }
   return std::max(mi, 0.0);
+}
+
+// E[I] of two labellings with the table's class sizes a_i and cluster sizes b_j when samples
+// are assigned at random (the hypergeometric model; Vinh, Epps & Bailey 2010, eq. 24a):
+//   E[I] = sum_ij sum_n n/N log(N n / (a_i b_j)) P(n | a_i, b_j, N),  n = max(1, a_i + b_j - N) .. min(a_i, b_j),
+//   P(n | a, b, N) = a! b! (N-a)! (N-b)! / (N! n! (a-n)! (b-n)! (N-a-b+n)!).
+// The inner sum depends on the sizes (a_i, b_j) alone, so each pair of distinct sizes is
+// summed once and weighted by how many (i, j) have it: N samples have at most about sqrt(2N)
+// distinct sizes a side, which bounds the work even for a cluster per sample. P is stepped
+// from one n to the next by the ratio P(n+1)/P(n) = (a-n)(b-n) / ((n+1)(N-a-b+n+1)), in logs,
+// because far from its mode it underflows.
+double expected_mutual_information(const Table& t) {
+  if (t.truth.classes.size() == 1 || t.pred.classes.size() == 1) return 0.0;  // a zero entropy: I = 0 always
+  const auto how_many_of_each_size = [](const std::vector<std::int64_t>& counts) {
+    std::map<std::int64_t, std::int64_t> sizes;
+    for (std::int64_t c : counts) ++sizes[c];
+    return sizes;
+  };
+  const double n = static_cast<double>(t.n), log_n = std::log(n), log_factorial_n = std::lgamma(n + 1);
+  const auto log_factorial = [](double v) { return std::lgamma(v + 1); };
+  double emi = 0.0;
+  for (const auto& [a_size, rows] : how_many_of_each_size(t.truth.counts))
+    for (const auto& [b_size, cols] : how_many_of_each_size(t.pred.counts)) {
+      const double a = static_cast<double>(a_size), b = static_cast<double>(b_size);
+      const std::int64_t first = std::max<std::int64_t>(1, a_size + b_size - t.n), last = std::min(a_size, b_size);
+      double log_p = log_factorial(a) + log_factorial(b) + log_factorial(n - a) + log_factorial(n - b) - log_factorial_n -
+                     log_factorial(static_cast<double>(first)) - log_factorial(a - static_cast<double>(first)) -
+                     log_factorial(b - static_cast<double>(first)) - log_factorial(n - a - b + static_cast<double>(first));
+      double sum = 0.0;
+      for (std::int64_t k = first; k <= last; ++k) {
+        const double nij = static_cast<double>(k);
+        sum += nij / n * (std::log(nij) + log_n - std::log(a) - std::log(b)) * std::exp(log_p);
+        log_p += std::log((a - nij) * (b - nij)) - std::log((nij + 1) * (n - a - b + nij + 1));
+      }
+      emi += static_cast<double>(rows) * static_cast<double>(cols) * sum;
+    }
+  return emi;
 }
 
 // ---- feature matrices ------------------------------------------------------------------------
@@ -315,22 +353,26 @@ double mutual_information(const Labels& labels_true, const Labels& labels_pred) 
 
 namespace {
 
+// The normaliser avg(H(true), H(pred)) of NMI and AMI.
+double averaged_entropy(const Table& t, NmiAverage average) {
+  const double h_true = entropy(t.truth.counts, t.n), h_pred = entropy(t.pred.counts, t.n);
+  switch (average) {
+    case NmiAverage::Arithmetic: return (h_true + h_pred) / 2;
+    case NmiAverage::Geometric: return std::sqrt(h_true * h_pred);
+    case NmiAverage::Min: return std::min(h_true, h_pred);
+    case NmiAverage::Max: return std::max(h_true, h_pred);
+  }
+  return 0.0;
+}
+
 double nmi_of(const Table& t, NmiAverage average) {
   // Neither labelling splits the data: the same (trivial) partition.
   if (t.truth.classes.size() == 1 && t.pred.classes.size() == 1) return 1.0;
   const double mi = mutual_information(t);
   if (mi == 0.0) return 0.0;
-  const double h_true = entropy(t.truth.counts, t.n), h_pred = entropy(t.pred.counts, t.n);
-  double normaliser = 0.0;
-  switch (average) {
-    case NmiAverage::Arithmetic: normaliser = (h_true + h_pred) / 2; break;
-    case NmiAverage::Geometric: normaliser = std::sqrt(h_true * h_pred); break;
-    case NmiAverage::Min: normaliser = std::min(h_true, h_pred); break;
-    case NmiAverage::Max: normaliser = std::max(h_true, h_pred); break;
-  }
   // I(U; V) <= min(H(U), H(V)) <= every normaliser, so NMI <= 1; rounding in the two sums can
   // put an exact match a few ulps above, which would read as "better than perfect".
-  return std::min(1.0, mi / normaliser);
+  return std::min(1.0, mi / averaged_entropy(t, average));
 }
 
 double ari_of(const Table& t) {
@@ -353,6 +395,28 @@ double ari_of(const Table& t) {
   const double TP = static_cast<double>(tp), TN = static_cast<double>(tn);
   const double FP = static_cast<double>(fp), FN = static_cast<double>(fn);
   return 2.0 * (TP * TN - FN * FP) / ((TP + FN) * (FN + TN) + (TP + FP) * (FP + TN));
+}
+
+double ami_of(const Table& t, NmiAverage average) {
+  if (t.truth.classes.size() == 1 && t.pred.classes.size() == 1) return 1.0;  // the same (trivial) partition
+  const double mi = mutual_information(t), emi = expected_mutual_information(t);
+  // avg(H) >= E[I] in exact arithmetic; when the two meet (a match as likely as chance allows,
+  // such as a cluster per sample) rounding decides the sign, and the quotient keeps it, as
+  // scikit-learn's adjusted_mutual_info_score does, at least one machine epsilon away from 0.
+  double denominator = averaged_entropy(t, average) - emi;
+  denominator = denominator < 0 ? std::min(denominator, -DBL_EPSILON) : std::max(denominator, DBL_EPSILON);
+  return (mi - emi) / denominator;
+}
+
+double fowlkes_mallows_of(const Table& t) {
+  // Over ordered pairs of distinct samples: TP = same class and same cluster, TP + FP = same
+  // cluster, TP + FN = same class.
+  double sum_squares = 0.0, same_cluster = 0.0, same_class = 0.0;
+  for (const Cell& c : t.cells) sum_squares += static_cast<double>(c.count) * static_cast<double>(c.count);
+  for (std::int64_t b : t.pred.counts) same_cluster += static_cast<double>(b) * static_cast<double>(b);
+  for (std::int64_t a : t.truth.counts) same_class += static_cast<double>(a) * static_cast<double>(a);
+  const double n = static_cast<double>(t.n), tp = sum_squares - n;
+  return tp != 0.0 ? std::sqrt(tp / (same_cluster - n)) * std::sqrt(tp / (same_class - n)) : 0.0;
 }
 
 double acc_of(const Table& t) {
@@ -392,6 +456,15 @@ double ari(const Labels& labels_true, const Labels& labels_pred) {
 double acc(const Labels& labels_true, const Labels& labels_pred) {
   return acc_of(make_table(labels_true, labels_pred, "acc"));
 }
+double ami(const Labels& labels_true, const Labels& labels_pred, NmiAverage average) {
+  return ami_of(make_table(labels_true, labels_pred, "ami"), average);
+}
+double expected_mutual_information(const Labels& labels_true, const Labels& labels_pred) {
+  return expected_mutual_information(make_table(labels_true, labels_pred, "expected_mutual_information"));
+}
+double fowlkes_mallows(const Labels& labels_true, const Labels& labels_pred) {
+  return fowlkes_mallows_of(make_table(labels_true, labels_pred, "fowlkes_mallows"));
+}
 
 ClusteringScores clustering_scores(const ContingencyTable& table) {
   const Table t = table_from(table, "clustering_scores");
@@ -403,6 +476,8 @@ ClusteringScores clustering_scores(const ContingencyTable& table) {
           .homogeneity = v.homogeneity,
           .completeness = v.completeness,
           .v_measure = v.v_measure,
+          .ami = ami_of(t, NmiAverage::Arithmetic),
+          .fowlkes_mallows = fowlkes_mallows_of(t),
           .n_samples = t.n};
 }
 
@@ -463,6 +538,21 @@ double silhouette(const Tensor& X, const Labels& labels, SilhouetteOptions optio
   return std::accumulate(s.begin(), s.end(), 0.0) / static_cast<double>(s.size());
 }
 
+namespace {
+
+// The mean of each cluster's rows, row-major [clusters, D].
+std::vector<double> cluster_means(const Matrix& x, const Encoded& e) {
+  const std::int64_t d = x.cols;
+  std::vector<double> means(e.classes.size() * static_cast<std::size_t>(d), 0.0);
+  for (std::int64_t i = 0; i < x.rows; ++i)
+    for (std::int64_t c = 0; c < d; ++c) means[e.ids[i] * d + c] += x.row(i)[c];
+  for (std::size_t j = 0; j < e.classes.size(); ++j)
+    for (std::int64_t c = 0; c < d; ++c) means[j * d + c] /= static_cast<double>(e.counts[j]);
+  return means;
+}
+
+}  // namespace
+
 double davies_bouldin(const Tensor& X, const Labels& labels) {
   const Matrix x = to_matrix(X, "davies_bouldin", "X");
   CAKE_CHECK(labels.size() == x.rows, "davies_bouldin: ", x.rows, " samples but ", labels.size(), " labels");
@@ -470,11 +560,8 @@ double davies_bouldin(const Tensor& X, const Labels& labels) {
   const std::size_t k = e.classes.size();
   check_cluster_count(k, x.rows, "davies_bouldin");
   const std::int64_t d = x.cols;
-  std::vector<double> centroids(k * static_cast<std::size_t>(d), 0.0), spread(k, 0.0);
-  for (std::int64_t i = 0; i < x.rows; ++i)
-    for (std::int64_t c = 0; c < d; ++c) centroids[e.ids[i] * d + c] += x.row(i)[c];
-  for (std::size_t j = 0; j < k; ++j)
-    for (std::int64_t c = 0; c < d; ++c) centroids[j * d + c] /= static_cast<double>(e.counts[j]);
+  const std::vector<double> centroids = cluster_means(x, e);
+  std::vector<double> spread(k, 0.0);
   auto distance = [&](const double* a, const double* b) {
     double sum = 0.0;
     for (std::int64_t c = 0; c < d; ++c) sum += (a[c] - b[c]) * (a[c] - b[c]);
@@ -499,6 +586,32 @@ double davies_bouldin(const Tensor& X, const Labels& labels) {
     total += worst;
   }
   return total / static_cast<double>(k);
+}
+
+double calinski_harabasz(const Tensor& X, const Labels& labels) {
+  const Matrix x = to_matrix(X, "calinski_harabasz", "X");
+  CAKE_CHECK(labels.size() == x.rows, "calinski_harabasz: ", x.rows, " samples but ", labels.size(), " labels");
+  const Encoded e = encode(labels.values());
+  const std::size_t k = e.classes.size();
+  check_cluster_count(k, x.rows, "calinski_harabasz");
+  const std::int64_t d = x.cols;
+  const std::vector<double> means = cluster_means(x, e);
+  std::vector<double> mean(static_cast<std::size_t>(d), 0.0);  // of all samples
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::int64_t c = 0; c < d; ++c) mean[c] += static_cast<double>(e.counts[j]) * means[j * d + c] / static_cast<double>(x.rows);
+  double between = 0.0, within = 0.0;  // sum_k n_k |c_k - c|^2, sum_i |x_i - c_k(i)|^2
+  for (std::size_t j = 0; j < k; ++j)
+    for (std::int64_t c = 0; c < d; ++c) {
+      const double gap = means[j * d + c] - mean[c];
+      between += static_cast<double>(e.counts[j]) * gap * gap;
+    }
+  for (std::int64_t i = 0; i < x.rows; ++i)
+    for (std::int64_t c = 0; c < d; ++c) {
+      const double gap = x.row(i)[c] - means[e.ids[i] * d + c];
+      within += gap * gap;
+    }
+  if (within == 0.0) return 1.0;  // every cluster a single repeated point: sklearn's convention
+  return between * static_cast<double>(x.rows - static_cast<std::int64_t>(k)) / (within * static_cast<double>(k - 1));
 }
 
 // ---- scoring an embedding --------------------------------------------------------------------

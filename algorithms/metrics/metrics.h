@@ -3,6 +3,7 @@
 //   using namespace cake::metrics;
 //   double n = nmi(labels_true, labels_pred);        // 0 (independent) .. 1 (same partition)
 //   double a = acc(labels_true, labels_pred);        // best one-to-one cluster -> class map
+//   double m = ami(labels_true, labels_pred);        // NMI corrected for chance: ~0 for random labels
 //   double s = silhouette(X, labels_pred);           // -1 .. 1, from distances alone
 //   double t = trustworthiness(X, embedding, 12);    // are embedding neighbours true neighbours?
 //   double k = knn_accuracy(embedding, labels_true, 1);  // 1 - (1-NN error), as in JULE's Table 13
@@ -71,6 +72,22 @@ double nmi(const Labels& labels_true, const Labels& labels_pred, NmiAverage aver
 // identical partitions, about 0 for random ones, negative for worse than chance.
 double ari(const Labels& labels_true, const Labels& labels_pred);
 
+// Adjusted mutual information (Vinh, Epps & Bailey, JMLR 2010, eq. 24): the mutual information
+// corrected for chance, AMI = (I - E[I]) / (avg(H(true), H(pred)) - E[I]), with E[I] the
+// expected mutual information of random labellings with the same cluster sizes (below). NMI
+// grows with the number of clusters even for random labels; AMI stays about 0 for them, and is
+// 1 for identical partitions (both labellings with a single value included), negative below
+// chance. The averaging as for NMI (scikit-learn's default, arithmetic, too).
+double ami(const Labels& labels_true, const Labels& labels_pred, NmiAverage average = NmiAverage::Arithmetic);
+// E[I] under the permutation model: each n_ij hypergeometric given a_i, b_j and N (Vinh et al.
+// 2010, eq. 24a), in nats; 0 when either labelling has a single value.
+double expected_mutual_information(const Labels& labels_true, const Labels& labels_pred);
+
+// Fowlkes-Mallows index (1983): over pairs of samples, the geometric mean of precision and
+// recall of "same cluster" for "same class", TP / sqrt((TP + FP)(TP + FN)). 1 for identical
+// partitions, 0 when no pair shares both its class and its cluster.
+double fowlkes_mallows(const Labels& labels_true, const Labels& labels_pred);
+
 // Unsupervised clustering accuracy: the best one-to-one map m from clusters to classes,
 // ACC = max_m sum_i [y_i = m(c_i)] / N, found by the Hungarian method on the contingency table
 // (Xie et al. 2016, DEC, eq. 10; JULE's "AC"). With more clusters than classes the unmatched
@@ -102,6 +119,7 @@ double v_measure(const Labels& labels_true, const Labels& labels_pred, double be
 // Every row and column must hold at least one sample (as contingency_matrix's do).
 struct ClusteringScores {
   double nmi = 0, ari = 0, acc = 0, purity = 0, homogeneity = 0, completeness = 0, v_measure = 0;
+  double ami = 0, fowlkes_mallows = 0;
   std::int64_t n_samples = 0;
 };
 ClusteringScores clustering_scores(const ContingencyTable& table);
@@ -125,6 +143,13 @@ Tensor silhouette_samples(const Tensor& X, const Labels& labels);
 // Davies-Bouldin index (1979): the mean over clusters of max_j (s_i + s_j) / d(c_i, c_j), with
 // s_i the mean distance of cluster i's points to its centroid c_i. Lower is better; 0 at best.
 double davies_bouldin(const Tensor& X, const Labels& labels);
+
+// Calinski-Harabasz index (1974), the variance ratio criterion: the between-cluster dispersion
+// over the within-cluster one, each per degree of freedom,
+//   [sum_k n_k |c_k - c|^2 / (K - 1)] / [sum_i |x_i - c_k(i)|^2 / (N - K)],
+// c_k the cluster means, c the mean of all samples. Higher is better; 1 when there is no
+// within-cluster dispersion at all (scikit-learn's convention). Needs 2 <= clusters <= N - 1.
+double calinski_harabasz(const Tensor& X, const Labels& labels);
 
 // ---- scoring an embedding --------------------------------------------------------------------
 

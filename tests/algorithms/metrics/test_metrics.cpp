@@ -168,6 +168,32 @@ const std::vector<double> logreg_coef = {
     0.9526118846203065, -0.7081449007011095, -0.4615043174146826, -1.4079021508473166
 };
 constexpr double logreg_train_score = 0.9;
+constexpr double sparse_ami_arithmetic = 0.405778188634623;
+constexpr double sparse_ami_geometric = 0.40986311540754533;
+constexpr double sparse_ami_min = 0.4924124044771442;
+constexpr double sparse_ami_max = 0.34506757580183917;
+constexpr double sparse_fowlkes_mallows = 0.5103103630798288;
+constexpr double random_ami_arithmetic = 0.5904474776443136;
+constexpr double random_ami_geometric = 0.5965697842183163;
+constexpr double random_ami_min = 0.6958051011437293;
+constexpr double random_ami_max = 0.5128001519109078;
+constexpr double random_fowlkes_mallows = 0.6548176558599595;
+constexpr double trivial_ami_arithmetic = 0.0;
+constexpr double trivial_ami_geometric = 0.0;
+constexpr double trivial_ami_min = 0.0;
+constexpr double trivial_ami_max = 0.0;
+constexpr double trivial_fowlkes_mallows = 0.4472135954999579;
+constexpr double striped_ami_arithmetic = 0.020287733430299923;
+constexpr double striped_ami_geometric = 0.02030251172711539;
+constexpr double striped_ami_min = 0.02109381962495232;
+constexpr double striped_ami_max = 0.019540987669214832;
+constexpr double striped_fowlkes_mallows = 0.09979503549927644;
+constexpr double singletons_ami_arithmetic = 1.922055902288947e-15;
+constexpr double singletons_ami_geometric = 2.1380420055726337e-15;
+constexpr double singletons_ami_min = 1.0;
+constexpr double singletons_ami_max = 9.610279511444742e-16;
+constexpr double singletons_fowlkes_mallows = 0.0;
+constexpr double blobs_calinski_harabasz = 18.433023005464243;
 // clang-format on
 
 void check_label_case(const std::vector<std::int64_t>& t, const std::vector<std::int64_t>& p, double nmi_a, double nmi_g,
@@ -261,6 +287,104 @@ TEST_CASE("metrics: label scores match scikit-learn") {
   check_label_case(trivial_true, trivial_pred, trivial_nmi_arithmetic, trivial_nmi_geometric, trivial_nmi_min,
                    trivial_nmi_max, trivial_mi, trivial_ari, trivial_acc, trivial_purity, trivial_homogeneity,
                    trivial_completeness, trivial_v_measure, trivial_v_measure_beta2);
+}
+
+// The striped labelling of make_metric_fixtures.py: 6,000 samples, class i mod 10, cluster
+// (i div 3) mod 12.
+void striped_labels(std::vector<std::int64_t>& truth, std::vector<std::int64_t>& pred) {
+  for (std::int64_t i = 0; i < 6000; ++i) {
+    truth.push_back(i % 10);
+    pred.push_back((i / 3) % 12);
+  }
+}
+
+TEST_CASE("metrics: AMI, Fowlkes-Mallows and Calinski-Harabasz match scikit-learn") {
+  struct Case {
+    const char* name;
+    std::vector<std::int64_t> truth, pred;
+    double ami_arithmetic, ami_geometric, ami_min, ami_max, fowlkes;
+  };
+  std::vector<std::int64_t> striped_true, striped_pred;
+  striped_labels(striped_true, striped_pred);
+  std::vector<std::int64_t> each(8);
+  std::iota(each.begin(), each.end(), 0);
+  const std::vector<Case> cases = {
+      {"sparse", sparse_true, sparse_pred, sparse_ami_arithmetic, sparse_ami_geometric, sparse_ami_min, sparse_ami_max,
+       sparse_fowlkes_mallows},
+      {"random", random_true, random_pred, random_ami_arithmetic, random_ami_geometric, random_ami_min, random_ami_max,
+       random_fowlkes_mallows},
+      {"trivial", trivial_true, trivial_pred, trivial_ami_arithmetic, trivial_ami_geometric, trivial_ami_min,
+       trivial_ami_max, trivial_fowlkes_mallows},
+      {"striped", striped_true, striped_pred, striped_ami_arithmetic, striped_ami_geometric, striped_ami_min,
+       striped_ami_max, striped_fowlkes_mallows},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    CHECK(ami(c.truth, c.pred) == doctest::Approx(c.ami_arithmetic).epsilon(1e-10));
+    CHECK(ami(c.truth, c.pred, NmiAverage::Geometric) == doctest::Approx(c.ami_geometric).epsilon(1e-10));
+    CHECK(ami(c.truth, c.pred, NmiAverage::Min) == doctest::Approx(c.ami_min).epsilon(1e-10));
+    CHECK(ami(c.truth, c.pred, NmiAverage::Max) == doctest::Approx(c.ami_max).epsilon(1e-10));
+    CHECK(fowlkes_mallows(c.truth, c.pred) == doctest::Approx(c.fowlkes).epsilon(1e-12));
+  }
+  // A cluster per sample: the mutual information equals its expectation (every such clustering
+  // has I = H(true)), so AMI is 0 up to rounding (sklearn: singletons_ami_arithmetic), and no
+  // pair shares a cluster.
+  const std::vector<std::int64_t> pairs = {0, 0, 1, 1, 2, 2, 3, 3};
+  CHECK(std::abs(ami(pairs, each) - singletons_ami_arithmetic) < 1e-12);
+  CHECK(std::abs(ami(pairs, each, NmiAverage::Max) - singletons_ami_max) < 1e-12);
+  CHECK(expected_mutual_information(pairs, each) == doctest::Approx(std::log(4.0)).epsilon(1e-12));
+  CHECK(fowlkes_mallows(pairs, each) == singletons_fowlkes_mallows);
+
+  CHECK(calinski_harabasz(matrix(blobs_x, 3), blobs_labels) == doctest::Approx(blobs_calinski_harabasz).epsilon(1e-10));
+  // By hand: clusters {0, 2} and {10, 12} on a line, means 1 and 11, overall 6: between
+  // 2 x 25 + 2 x 25 = 100 on K - 1 = 1, within 4 x 1 = 4 on N - K = 2: (100 / 1) / (4 / 2) = 50.
+  CHECK(calinski_harabasz(tensor({0.0, 2.0, 10.0, 12.0}, {4, 1}), {0, 0, 1, 1}) == doctest::Approx(50.0));
+  // No within-cluster dispersion: 1 by convention; one cluster, or wrong sizes, refused.
+  CHECK(calinski_harabasz(tensor({0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0}, {4, 2}), {0, 0, 1, 1}) == 1.0);
+  CHECK_THROWS_AS(calinski_harabasz(matrix(blobs_x, 3), std::vector<std::int64_t>(40, 1)), Error);
+  CHECK_THROWS_AS(calinski_harabasz(matrix(blobs_x, 3), {0, 1}), Error);
+}
+
+TEST_CASE("metrics: AMI and Fowlkes-Mallows known answers, and the expected mutual information by enumeration") {
+  // Renamed partitions score 1; both trivial too.
+  const std::vector<std::int64_t> a = {0, 0, 1, 1, 2, 2}, renamed = {7, 7, -1, -1, 3, 3};
+  CHECK(ami(a, renamed) == doctest::Approx(1.0));
+  CHECK(fowlkes_mallows(a, renamed) == doctest::Approx(1.0));
+  CHECK(ami({4, 4, 4}, {9, 9, 9}) == 1.0);
+  CHECK(fowlkes_mallows({4, 4, 4}, {9, 9, 9}) == 1.0);
+  // One labelling trivial: E[I] = I = 0 and AMI = 0.
+  CHECK(expected_mutual_information(a, {1, 1, 1, 1, 1, 1}) == 0.0);
+  CHECK(ami(a, {1, 1, 1, 1, 1, 1}) == 0.0);
+  // Fowlkes-Mallows by hand: truth {0,0,0,1,1,1}, clusters {0,0,1,1,2,2}: ordered pairs with the
+  // same cluster 2 + 2 + 2 = 6, the same class 6 + 6 = 12, both (cells 2, 1, 1, 2) 2 + 2 = 4:
+  // FM = 4 / sqrt(6 x 12).
+  CHECK(fowlkes_mallows({0, 0, 0, 1, 1, 1}, {0, 0, 1, 1, 2, 2}) == doctest::Approx(4.0 / std::sqrt(72.0)));
+
+  // E[I] by brute force: the mean of I over every assignment of the same cluster sizes to the
+  // samples (all 8! / (3! 3! 2!) = 560 distinct predicted labellings of sizes 3, 3, 2).
+  const std::vector<std::int64_t> truth = {0, 0, 0, 0, 1, 1, 1, 2};
+  std::vector<std::int64_t> pred = {0, 0, 0, 1, 1, 1, 2, 2};
+  double total = 0.0;
+  std::int64_t count = 0;
+  do {
+    total += mutual_information(truth, pred);
+    ++count;
+  } while (std::next_permutation(pred.begin(), pred.end()));
+  CHECK(count == 560);
+  CHECK(expected_mutual_information(truth, pred) == doctest::Approx(total / static_cast<double>(count)).epsilon(1e-12));
+
+  // Random labels: NMI grows with the number of clusters, AMI stays near 0.
+  std::mt19937 gen(5);
+  std::vector<std::int64_t> classes(2000), many(2000);
+  for (std::size_t i = 0; i < classes.size(); ++i) {
+    classes[i] = static_cast<std::int64_t>(gen() % 10);
+    many[i] = static_cast<std::int64_t>(gen() % 200);
+  }
+  CHECK(nmi(classes, many) > 0.1);
+  CHECK(std::abs(ami(classes, many)) < 0.01);
+  // Bad input is refused as for the other scores.
+  CHECK_THROWS_AS(ami({0, 1}, {0}), Error);
+  CHECK_THROWS_AS(fowlkes_mallows({}, {}), Error);
 }
 
 TEST_CASE("metrics: known answers worked by hand") {
@@ -560,6 +684,8 @@ TEST_CASE("clustering_scores of a contingency table equals the scores of the lab
   CHECK(s.acc == metrics::acc(truth, pred));
   CHECK(s.purity == metrics::purity(truth, pred));
   CHECK(s.v_measure == metrics::v_measure(truth, pred));
+  CHECK(s.ami == metrics::ami(truth, pred));
+  CHECK(s.fowlkes_mallows == metrics::fowlkes_mallows(truth, pred));
   // A class without samples would count as a class: refused.
   metrics::ContingencyTable empty_row{tensor(std::vector<std::int64_t>{2, 0, 0, 0}, {2, 2}), {0, 1}, {0, 1}};
   CHECK_THROWS_WITH_AS(metrics::clustering_scores(empty_row), doctest::Contains("at least one sample"), cake::Error);
