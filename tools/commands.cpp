@@ -67,16 +67,35 @@ int help_command(const std::string& algorithm) {
   return 0;
 }
 
-int eval_command(const std::string& predicted, const std::string& truth, bool as_json) {
-  const Tensor p = load_labels(predicted, LabelRole::Prediction);
-  const Tensor t = load_labels(truth);
-  CAKE_CHECK(p.size(0) == t.size(0), predicted, " holds ", p.size(0), " labels but ", truth, " holds ", t.size(0));
-  const nlohmann::json scores = clustering_scores(t, p);
-  if (as_json) {
-    std::cout << scores.dump(2) << "\n";
-  } else {
-    std::cout << format_scores(scores);
+int eval_command(const EvalOptions& options) {
+  if (options.truth.empty() && options.data.empty())
+    throw UsageError("eval: give --labels (the true classes), --data (the samples that were clustered), or both");
+  if (options.sample_size < 0)
+    throw UsageError("eval: --sample-size must be 0 (every sample) or positive, got " + std::to_string(options.sample_size));
+  const Tensor p = load_labels(options.predicted, LabelRole::Prediction);
+  nlohmann::json scores = nlohmann::json::object();
+  if (!options.truth.empty()) {
+    const Tensor t = load_labels(options.truth);
+    CAKE_CHECK(p.size(0) == t.size(0), options.predicted, " holds ", p.size(0), " labels but ", options.truth, " holds ",
+               t.size(0));
+    scores = clustering_scores(t, p);
   }
+  if (!options.data.empty()) {
+    const Tensor x = load_input(options.data, "").data;
+    CAKE_CHECK(x.size(0) == p.size(0), options.predicted, " holds ", p.size(0), " labels but ", options.data, " holds ",
+               x.size(0), " samples");
+    std::string why_not;
+    const nlohmann::json internal = internal_scores(x, p, {.sample_size = options.sample_size, .seed = options.seed}, why_not);
+    if (internal.empty()) std::cerr << "cake eval: no scores from the data: " << why_not << "\n";
+    for (const auto& item : internal.items()) scores[item.key()] = item.value();
+  }
+  if (!scores.contains("n_clusters")) {  // no --labels: say what was scored all the same
+    const LabelCounts counts = count_labels(p);
+    scores["n_clusters"] = counts.clusters;
+    if (counts.noise > 0) scores["n_noise"] = counts.noise;
+    scores["n_samples"] = p.size(0);
+  }
+  std::cout << (options.as_json ? scores.dump(2) + "\n" : format_scores(scores));
   return 0;
 }
 

@@ -37,8 +37,18 @@ struct RunOptions {
 int run_command(const RunOptions& options);
 
 
-// `cake eval --pred labels.npy --labels y.npy [--json]`: the clustering scores.
-int eval_command(const std::string& predicted, const std::string& truth, bool as_json);
+// `cake eval --pred labels.npy [--labels y.npy] [--data X.npy] [--json]`: the clustering's
+// scores against true labels (NMI, ACC, ARI, ...) and, with the clustered samples, the scores
+// from the data alone (silhouette, Davies-Bouldin, Calinski-Harabasz).
+struct EvalOptions {
+  std::string predicted;                 // --pred
+  std::string truth;                     // --labels ("": no label-based scores)
+  std::string data;                      // --data ("": no data-based scores)
+  std::int64_t sample_size = 10000;      // samples for the silhouette (0: all), drawn by `seed`
+  std::uint64_t seed = 0;
+  bool as_json = false;
+};
+int eval_command(const EvalOptions& options);
 
 // The registered algorithm called `name`, or a UsageError that suggests what was meant.
 const AlgorithmEntry& find_algorithm(const std::string& name);

@@ -1,6 +1,7 @@
 // evaluation.cpp: clustering scores through cake::metrics (see evaluation.h).
 #include "tools/evaluation.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -49,10 +50,32 @@ nlohmann::json clustering_scores(const Tensor& truth, const Tensor& predicted) {
   return scores;
 }
 
+nlohmann::json internal_scores(const Tensor& x, const Tensor& predicted, metrics::SilhouetteOptions options,
+                               std::string& why_not) {
+  CAKE_CHECK(x.dim() == 2 && predicted.dim() == 1 && x.size(0) == predicted.size(0),
+             "internal scores: expected samples [N, D] and labels [N], got ", x.sizes(), " and ", predicted.sizes());
+  const Tensor labels = predicted.detach().to(kCPU, kInt64).contiguous();
+  const Tensor kept = (labels != Scalar(-1)).nonzero().reshape({-1});
+  const Tensor rows = x.detach().cpu().index_select(0, kept), clustered = labels.index_select(0, kept);
+  const std::int64_t n = rows.size(0), clusters = count_labels(clustered).clusters;
+  if (clusters < 2 || clusters > n - 1) {
+    why_not = std::to_string(clusters) + " cluster(s) among " + std::to_string(n) +
+              " samples not marked noise; silhouette, Davies-Bouldin and Calinski-Harabasz need 2 to N - 1";
+    return nlohmann::json::object();
+  }
+  const metrics::Labels l(clustered);
+  nlohmann::json scores = {{"silhouette", metrics::silhouette(rows, l, options)},
+                           {"silhouette_samples", options.sample_size > 0 ? std::min(options.sample_size, n) : n},
+                           {"davies_bouldin", metrics::davies_bouldin(rows, l)},
+                           {"calinski_harabasz", metrics::calinski_harabasz(rows, l)}};
+  return scores;
+}
+
 std::string format_scores(const nlohmann::json& scores) {
   static const char* const kOrder[] = {"nmi",         "ari",          "acc",       "purity",
                                        "homogeneity", "completeness", "v_measure", "ami",
-                                       "fowlkes_mallows", "n_clusters", "n_noise", "n_classes",
+                                       "fowlkes_mallows", "silhouette", "silhouette_samples", "davies_bouldin",
+                                       "calinski_harabasz", "n_clusters", "n_noise", "n_classes",
                                        "n_samples"};
   std::string table;
   char line[96];

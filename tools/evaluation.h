@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cake/algorithms/metrics/metrics.h"
 #include "cake/tensor/tensor.h"
 
 namespace cake::cli {
@@ -25,6 +26,14 @@ LabelCounts count_labels(const Tensor& labels);
 
 // truth and predicted: integer [N]. Adds n_noise when some predictions are -1.
 nlohmann::json clustering_scores(const Tensor& truth, const Tensor& predicted);
+
+// The scores of a clustering from the data alone, for labels without a truth to compare with:
+// silhouette (on options.sample_size random samples when there are more; scored_samples says
+// how many), davies_bouldin, calinski_harabasz (algorithms/metrics/metrics.h). Noise (-1) is
+// left out: they score the clusters, not the points no cluster took. Empty, with the reason in
+// `why_not`, when the clusters are too few or too many for them (2 to N - 1 needed).
+nlohmann::json internal_scores(const Tensor& x, const Tensor& predicted, metrics::SilhouetteOptions options,
+                               std::string& why_not);
 
 // One "name   value" line per score, in the order above, the values from column 15 (a name
 // longer than 13 characters is followed by one space); floats with 4 decimals.

@@ -8,6 +8,7 @@
 //                   [--device cpu|cuda] [--quiet]
 //   cake run kmeans --data fashion-mnist:test   named data set, labels come with it
 //   cake eval --pred labels.npy --labels y.npy  the metrics table for any clustering
+//                            [--data X.npy]     (and the scores from the data alone)
 //
 // Exit codes: 0 success, 1 a failure while running (unreadable file, failing algorithm),
 // 2 a usage mistake (unknown option or parameter, ill-typed value, existing --out), 130 a run
@@ -62,12 +63,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   run->add_flag("--quiet,-q", run_options.quiet, "print nothing but errors");
 
-  std::string predicted, truth;
-  bool as_json = false;
-  CLI::App* eval = app.add_subcommand("eval", "score a clustering against true labels");
-  eval->add_option("--pred", predicted, "predicted labels, an integer .npy [N] (-1 = noise)")->required();
-  eval->add_option("--labels", truth, "true labels, an integer .npy [N] or a named data set")->required();
-  eval->add_flag("--json", as_json, "print the scores as JSON");
+  EvalOptions eval_options;
+  std::string eval_seed_text;
+  CLI::App* eval = app.add_subcommand("eval", "score a clustering against true labels and/or the data it clustered");
+  eval->add_option("--pred", eval_options.predicted, "predicted labels, an integer .npy [N] (-1 = noise)")->required();
+  eval->add_option("--labels", eval_options.truth, "true labels, an integer .npy [N] or a named data set");
+  eval->add_option("--data", eval_options.data,
+                   "the clustered samples (a file or a named data set, as cake run --data): adds silhouette, "
+                   "Davies-Bouldin and Calinski-Harabasz");
+  eval->add_option("--sample-size", eval_options.sample_size,
+                   "samples the silhouette is computed on, drawn at random (default 10000; 0: all)");
+  eval->add_option("--seed", eval_seed_text, "seed of the silhouette's sample (default 0)");
+  eval->add_flag("--json", eval_options.as_json, "print the scores as JSON");
 
   try {
     app.parse(argc, argv);
@@ -85,7 +92,10 @@ int main(int argc, char** argv) {
       }
       return help_command(help_name);
     }
-    if (app.got_subcommand("eval")) return eval_command(predicted, truth, as_json);
+    if (app.got_subcommand("eval")) {
+      if (eval->count("--seed")) eval_options.seed = parse_seed(eval_seed_text, "--seed");
+      return eval_command(eval_options);
+    }
     if (run->count("--seed")) run_options.seed = parse_seed(seed_text, "--seed");
     for (int i = 0; i < argc; ++i) run_options.command_line += (i ? " " : "") + std::string(argv[i]);
     return run_command(run_options);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cake/data/image.h"
+#include "cake/algorithms/metrics/metrics.h"
 #include "cake/data/npy.h"
 #include "helpers.h"
 #include "tools/cli_testing.h"
@@ -313,4 +314,56 @@ TEST_CASE("cake eval scores any clustering against true labels") {
   const CliResult mismatch = cake_cli("eval --pred short.npy --labels y.npy", dir);
   CHECK(mismatch.code == 1);
   CHECK(mismatch.err.find("short.npy") != std::string::npos);
+  // Neither a truth nor the data: nothing to score against.
+  CHECK(cake_cli("eval --pred perfect.npy", dir).code == 2);
+}
+
+TEST_CASE("cake eval --data adds the scores from the data alone; noise is left out of them") {
+  const fs::path dir = case_dir("eval_data");
+  write_blobs(dir);  // X.npy [120, 2]: three blobs of 40, y.npy their classes
+  const Tensor x = data::read_npy(dir / "X.npy");
+  std::vector<std::int64_t> pred = int_values(data::read_npy(dir / "y.npy"));
+  pred[0] = pred[50] = -1;  // two points no cluster took
+  data::write_npy(dir / "pred.npy", tensor(pred, {120}));
+
+  const CliResult both = cake_cli("eval --pred pred.npy --labels y.npy --data X.npy --json", dir);
+  REQUIRE_MESSAGE(both.code == 0, both.err);
+  const json s = json::parse(both.out);
+  // The label-based scores as without --data; the others on the 118 clustered points.
+  CHECK(s["nmi"] == json::parse(cake_cli("eval --pred pred.npy --labels y.npy --json", dir).out)["nmi"]);
+  const Tensor kept = tensor(std::vector<std::int64_t>{pred.begin(), pred.end()}, {120}) != Scalar(-1);
+  const Tensor rows = x.index_select(0, kept.nonzero().reshape({-1}));
+  std::vector<std::int64_t> clustered;
+  for (std::int64_t v : pred)
+    if (v != -1) clustered.push_back(v);
+  CHECK(s["silhouette"].get<double>() == doctest::Approx(metrics::silhouette(rows, clustered)).epsilon(1e-10));
+  CHECK(s["silhouette_samples"] == 118);
+  CHECK(s["davies_bouldin"].get<double>() == doctest::Approx(metrics::davies_bouldin(rows, clustered)).epsilon(1e-12));
+  CHECK(s["calinski_harabasz"].get<double>() == doctest::Approx(metrics::calinski_harabasz(rows, clustered)).epsilon(1e-12));
+  CHECK(s["silhouette"].get<double>() > 0.7);  // well separated blobs
+  CHECK(s["n_noise"] == 2);
+
+  // Without --labels: the data's scores alone; a smaller silhouette sample is reproducible by seed.
+  const CliResult sampled = cake_cli("eval --pred pred.npy --data X.npy --sample-size 50 --seed 4 --json", dir);
+  REQUIRE_MESSAGE(sampled.code == 0, sampled.err);
+  const json a = json::parse(sampled.out);
+  CHECK_FALSE(a.contains("nmi"));
+  CHECK(a["silhouette_samples"] == 50);
+  CHECK(a["n_clusters"] == 3);
+  CHECK(a == json::parse(cake_cli("eval --pred pred.npy --data X.npy --sample-size 50 --seed 4 --json", dir).out));
+  CHECK(a["silhouette"] != s["silhouette"]);
+  const CliResult table = cake_cli("eval --pred pred.npy --data X.npy", dir);
+  CHECK(table.out.find("calinski_harabasz ") != std::string::npos);
+
+  // One cluster: no such scores, and stderr says why; a row count that differs is refused.
+  data::write_npy(dir / "one.npy", tensor(std::vector<std::int64_t>(120, 4), {120}));
+  const CliResult one = cake_cli("eval --pred one.npy --data X.npy --json", dir);
+  CHECK(one.code == 0);
+  CHECK_FALSE(json::parse(one.out).contains("silhouette"));
+  CHECK(one.err.find("need 2 to N - 1") != std::string::npos);
+  data::write_npy(dir / "short.npy", tensor(std::vector<std::int64_t>{0, 1}, {2}));
+  const CliResult rows_differ = cake_cli("eval --pred short.npy --data X.npy", dir);
+  CHECK(rows_differ.code == 1);
+  CHECK(rows_differ.err.find("X.npy holds 120 samples") != std::string::npos);
+  CHECK(cake_cli("eval --pred pred.npy --data X.npy --sample-size -1", dir).code == 2);
 }
