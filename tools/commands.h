@@ -1,4 +1,4 @@
-// commands.h: the four subcommands of `cake`, each a plain function that main() calls after
+// commands.h: the five subcommands of `cake`, each a plain function that main() calls after
 // parsing (tools/main.cpp). They print their results to stdout and return the exit code;
 // mistakes in how they were called throw UsageError (exit 2), other failures cake::Error.
 #pragma once
@@ -49,6 +49,18 @@ struct EvalOptions {
   bool as_json = false;
 };
 int eval_command(const EvalOptions& options);
+
+// `cake summary RUN... [--keys nmi,acc] [--json]`: the scores of finished runs (their
+// metrics.json) side by side, then the mean and sample standard deviation of each over the runs
+// (n - 1 in the denominator), as a "mean of three seeds" is reported. Keys are dotted paths
+// into metrics.json ("ae_kmeans.acc"); without --keys, nmi, acc, ari and ami where every run has
+// them, else every number at the top level that all the runs share.
+struct SummaryOptions {
+  std::vector<std::string> runs;
+  std::vector<std::string> keys;
+  bool as_json = false;
+};
+int summary_command(const SummaryOptions& options);
 
 // The registered algorithm called `name`, or a UsageError that suggests what was meant.
 const AlgorithmEntry& find_algorithm(const std::string& name);

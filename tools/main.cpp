@@ -9,6 +9,7 @@
 //   cake run kmeans --data fashion-mnist:test   named data set, labels come with it
 //   cake eval --pred labels.npy --labels y.npy  the metrics table for any clustering
 //                            [--data X.npy]     (and the scores from the data alone)
+//   cake summary runs/dec-s0 runs/dec-s1 runs/dec-s2   scores side by side, mean and std
 //
 // Exit codes: 0 success, 1 a failure while running (unreadable file, failing algorithm),
 // 2 a usage mistake (unknown option or parameter, ill-typed value, existing --out), 130 a run
@@ -76,6 +77,15 @@ int main(int argc, char** argv) {
   eval->add_option("--seed", eval_seed_text, "seed of the silhouette's sample (default 0)");
   eval->add_flag("--json", eval_options.as_json, "print the scores as JSON");
 
+  SummaryOptions summary_options;
+  CLI::App* summary = app.add_subcommand("summary", "the scores of several runs side by side, with their mean and std");
+  summary->add_option("runs", summary_options.runs, "run folders (each with its metrics.json)")->required();
+  summary->add_option("--keys", summary_options.keys,
+                      "scores to show, dotted paths into metrics.json such as nmi or ae_kmeans.acc (default: nmi, "
+                      "acc, ari, ami where every run has them)")
+      ->delimiter(',');
+  summary->add_flag("--json", summary_options.as_json, "print the table as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -92,6 +102,7 @@ int main(int argc, char** argv) {
       }
       return help_command(help_name);
     }
+    if (app.got_subcommand("summary")) return summary_command(summary_options);
     if (app.got_subcommand("eval")) {
       if (eval->count("--seed")) eval_options.seed = parse_seed(eval_seed_text, "--seed");
       return eval_command(eval_options);

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -367,3 +368,49 @@ TEST_CASE("cake eval --data adds the scores from the data alone; noise is left o
   CHECK(rows_differ.err.find("X.npy holds 120 samples") != std::string::npos);
   CHECK(cake_cli("eval --pred pred.npy --data X.npy --sample-size -1", dir).code == 2);
 }
+
+TEST_CASE("cake summary: the runs' scores side by side, their mean and sample standard deviation") {
+  const fs::path dir = case_dir("summary");
+  write_blobs(dir);
+  // Three seeds of one command; one restart each, so that the seeds may differ.
+  for (int seed : {0, 1, 2})
+    REQUIRE(cake_cli("run kmeans-lloyd --data X.npy --labels y.npy --quiet --set n_clusters=4 n_init=1 --seed " +
+                         std::to_string(seed) + " --out s" + std::to_string(seed),
+                     dir)
+                .code == 0);
+  const CliResult r = cake_cli("summary s0 s1 s2 --json", dir);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json out = json::parse(r.out);
+  CHECK(out["n_runs"] == 3);
+  for (const char* key : {"nmi", "acc", "ari", "ami"}) {
+    CAPTURE(key);
+    std::vector<double> v;
+    for (const char* run : {"s0", "s1", "s2"}) v.push_back(read_json(dir / run / "metrics.json")[key].get<double>());
+    const double mean = (v[0] + v[1] + v[2]) / 3.0;
+    const double sd = std::sqrt(((v[0] - mean) * (v[0] - mean) + (v[1] - mean) * (v[1] - mean) + (v[2] - mean) * (v[2] - mean)) / 2.0);
+    CHECK(out["mean"][key].get<double>() == doctest::Approx(mean).epsilon(1e-12));
+    CHECK(out["std"][key].get<double>() == doctest::Approx(sd).epsilon(1e-12));
+    CHECK(out["runs"][1][key].get<double>() == v[1]);
+  }
+  CHECK(out["runs"][2]["seed"] == 2);
+  CHECK(out["runs"][0]["run"] == "s0");
+
+  // Chosen keys, a nested one included; one run has no deviation; the table names each row.
+  const json one = json::parse(cake_cli("summary s1 --keys inertia,nmi --json", dir).out);
+  CHECK(one["mean"]["inertia"] == read_json(dir / "s1" / "metrics.json")["inertia"]);
+  CHECK(one["std"]["nmi"].is_null());
+  const CliResult table = cake_cli("summary s0 s1 s2", dir);
+  CHECK(table.out.find("mean of 3") != std::string::npos);
+  CHECK(table.out.find("std") != std::string::npos);
+  CHECK(table.out.find("s2") != std::string::npos);
+
+  // A key some run lacks, and a folder that holds no finished run, are refused by name.
+  const CliResult missing = cake_cli("summary s0 s1 --keys ae_kmeans.acc", dir);
+  CHECK(missing.code == 2);
+  CHECK(missing.err.find("ae_kmeans.acc") != std::string::npos);
+  fs::create_directories(dir / "empty");
+  const CliResult empty = cake_cli("summary s0 empty", dir);
+  CHECK(empty.code == 2);
+  CHECK(empty.err.find("empty holds no metrics.json") != std::string::npos);
+}
+
