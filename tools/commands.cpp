@@ -86,7 +86,8 @@ int eval_command(const EvalOptions& options) {
                x.size(0), " samples");
     std::string why_not;
     const nlohmann::json internal = internal_scores(x, p, {.sample_size = options.sample_size, .seed = options.seed}, why_not);
-    if (internal.empty()) std::cerr << "cake eval: no scores from the data: " << why_not << "\n";
+    if (!why_not.empty())
+      std::cerr << "cake eval: " << (internal.empty() ? "no scores from the data: " : "") << why_not << "\n";
     for (const auto& item : internal.items()) scores[item.key()] = item.value();
   }
   if (!scores.contains("n_clusters")) {  // no --labels: say what was scored all the same

@@ -64,17 +64,23 @@ nlohmann::json internal_scores(const Tensor& x, const Tensor& predicted, metrics
     return nlohmann::json::object();
   }
   const metrics::Labels l(clustered);
-  nlohmann::json scores = {{"silhouette", metrics::silhouette(rows, l, options)},
-                           {"silhouette_samples", options.sample_size > 0 ? std::min(options.sample_size, n) : n},
-                           {"davies_bouldin", metrics::davies_bouldin(rows, l)},
+  nlohmann::json scores = {{"davies_bouldin", metrics::davies_bouldin(rows, l)},
                            {"calinski_harabasz", metrics::calinski_harabasz(rows, l)}};
+  try {
+    scores["silhouette"] = metrics::silhouette(rows, l, options);
+    scores["silhouette_sample_size"] = options.sample_size > 0 ? std::min(options.sample_size, n) : n;
+  } catch (const Error& e) {
+    // The random sample can miss a small cluster, or hold a cluster per point: the other
+    // scores stand; a larger --sample-size (0: all) may give this one.
+    why_not = std::string("no silhouette: ") + e.what();
+  }
   return scores;
 }
 
 std::string format_scores(const nlohmann::json& scores) {
   static const char* const kOrder[] = {"nmi",         "ari",          "acc",       "purity",
                                        "homogeneity", "completeness", "v_measure", "ami",
-                                       "fowlkes_mallows", "silhouette", "silhouette_samples", "davies_bouldin",
+                                       "fowlkes_mallows", "silhouette", "silhouette_sample_size", "davies_bouldin",
                                        "calinski_harabasz", "n_clusters", "n_noise", "n_classes",
                                        "n_samples"};
   std::string table;

@@ -28,10 +28,12 @@ LabelCounts count_labels(const Tensor& labels);
 nlohmann::json clustering_scores(const Tensor& truth, const Tensor& predicted);
 
 // The scores of a clustering from the data alone, for labels without a truth to compare with:
-// silhouette (on options.sample_size random samples when there are more; scored_samples says
-// how many), davies_bouldin, calinski_harabasz (algorithms/metrics/metrics.h). Noise (-1) is
-// left out: they score the clusters, not the points no cluster took. Empty, with the reason in
-// `why_not`, when the clusters are too few or too many for them (2 to N - 1 needed).
+// silhouette (on options.sample_size random samples when there are more;
+// silhouette_sample_size says how many), davies_bouldin, calinski_harabasz
+// (algorithms/metrics/metrics.h). Noise (-1) is left out: they score the clusters, not the
+// points no cluster took. Empty, with the reason in `why_not`, when the clusters are too few or
+// too many for them (2 to N - 1 needed); without the silhouette, and the reason in `why_not`,
+// when the random sample has too few or too many clusters for it.
 nlohmann::json internal_scores(const Tensor& x, const Tensor& predicted, metrics::SilhouetteOptions options,
                                std::string& why_not);
 

@@ -69,12 +69,13 @@ int main(int argc, char** argv) {
   CLI::App* eval = app.add_subcommand("eval", "score a clustering against true labels and/or the data it clustered");
   eval->add_option("--pred", eval_options.predicted, "predicted labels, an integer .npy [N] (-1 = noise)")->required();
   eval->add_option("--labels", eval_options.truth, "true labels, an integer .npy [N] or a named data set");
-  eval->add_option("--data", eval_options.data,
-                   "the clustered samples (a file or a named data set, as cake run --data): adds silhouette, "
-                   "Davies-Bouldin and Calinski-Harabasz");
+  CLI::Option* eval_data = eval->add_option("--data", eval_options.data,
+                                            "the clustered samples (a file or a named data set, as cake run --data): "
+                                            "adds silhouette, Davies-Bouldin and Calinski-Harabasz");
   eval->add_option("--sample-size", eval_options.sample_size,
-                   "samples the silhouette is computed on, drawn at random (default 10000; 0: all)");
-  eval->add_option("--seed", eval_seed_text, "seed of the silhouette's sample (default 0)");
+                   "samples the silhouette is computed on, drawn at random (default 10000; 0: all)")
+      ->needs(eval_data);
+  eval->add_option("--seed", eval_seed_text, "seed of the silhouette's sample (default 0)")->needs(eval_data);
   eval->add_flag("--json", eval_options.as_json, "print the scores as JSON");
 
   SummaryOptions summary_options;

@@ -179,16 +179,24 @@ struct RunInput {
   std::string named_by;
 };
 
+// Text without the spaces around it.
+std::string trimmed(const std::string& text) {
+  const std::size_t first = text.find_first_not_of(' ');
+  return first == std::string::npos ? "" : text.substr(first, text.find_last_not_of(' ') - first + 1);
+}
+
 // The files a parameter's value may name: the value itself or, in a comma-separated list, each
-// item and the file part of each "name=file" item (vae-ensemble's feature_members=a=x.npy,b=y.npy).
+// item and the file part of each "name=file" item (vae-ensemble's feature_members=a=x.npy,b=y.npy),
+// without the spaces around them.
 std::vector<std::string> files_named_by(const std::string& value) {
-  std::vector<std::string> names{value};
+  std::vector<std::string> names{trimmed(value)};
   if (value.find_first_of(",=") == std::string::npos) return names;
   for (std::size_t start = 0; start <= value.size();) {
     const std::size_t end = std::min(value.find(',', start), value.size());
-    const std::string item = value.substr(start, end - start);
+    const std::string item = trimmed(value.substr(start, end - start));
     names.push_back(item);
-    if (const std::size_t equals = item.find('='); equals != std::string::npos) names.push_back(item.substr(equals + 1));
+    if (const std::size_t equals = item.find('='); equals != std::string::npos)
+      names.push_back(trimmed(item.substr(equals + 1)));
     start = end + 1;
   }
   return names;
@@ -239,14 +247,27 @@ nlohmann::json file_fingerprint(const fs::path& path) {
   return {{"path", data::printable(path.string())}, {"bytes", bytes}, {"fnv1a64", hex}};
 }
 
-// The fingerprints of the files whose content the training depends on. Left out: the config
-// file (its values are compared as parameters) and resume=PATH (only the starting point of a
-// run; a --resume continues from the run's own checkpoint).
-nlohmann::json input_fingerprints(const RunOptions& options, const nlohmann::json& params) {
+// Whether the run's training depends on the bytes of this input: the data and labels, and a
+// file named by a free-text parameter (one without a list of allowed values, whose words are
+// never files) in text that looks like a path (a '/' or a '.': "mean", "conv" or "adam" beside
+// a file of that name in the current folder are not its inputs). Not the config file (its values
+// are compared as parameters) nor resume=PATH (only the starting point of a run; a --resume
+// continues from the run's own checkpoint).
+bool training_reads(const RunInput& input, const AlgorithmEntry& algorithm) {
+  if (input.named_by == "data" || input.named_by == "labels") return true;
+  if (input.named_by == "config" || input.named_by == "resume") return false;
+  const auto spec = std::find_if(algorithm.params.begin(), algorithm.params.end(),
+                                 [&](const ParamSpec& p) { return p.name == input.named_by; });
+  if (spec != algorithm.params.end() && !spec->choices.empty()) return false;
+  return input.path.string().find_first_of("/.") != std::string::npos;
+}
+
+// The fingerprints of the files training_reads, each once.
+nlohmann::json input_fingerprints(const RunOptions& options, const AlgorithmEntry& algorithm, const nlohmann::json& params) {
   nlohmann::json fingerprints = nlohmann::json::array();
   std::error_code error;
   for (const RunInput& input : run_input_files(options, params)) {
-    if (input.named_by == "config" || input.named_by == "resume" || !fs::is_regular_file(input.path, error)) continue;
+    if (!training_reads(input, algorithm) || !fs::is_regular_file(input.path, error)) continue;
     nlohmann::json fingerprint = file_fingerprint(input.path);
     if (!fingerprint.is_null() && std::find(fingerprints.begin(), fingerprints.end(), fingerprint) == fingerprints.end())
       fingerprints.push_back(std::move(fingerprint));
@@ -273,7 +294,11 @@ std::vector<std::string> changed_inputs(const nlohmann::json& recorded, const nl
     const auto same_path = [&](const nlohmann::json& f) { return f["path"] == before["path"]; };
     const auto current = std::find_if(now.begin(), now.end(), same_path);
     if (current == now.end()) {
-      changes.push_back(path + " (read when the run started) is missing or unreadable now");
+      const bool relative = fs::path(path).is_relative();
+      changes.push_back(path + " (read when the run started) is missing or unreadable now" +
+                        (relative ? std::string(" (a relative path, read from the current folder: resume from the folder "
+                                                "the run was started in)")
+                                  : std::string()));
     } else if (*current != before) {
       changes.push_back(path + " changed since the run started (" + before.value("bytes", nlohmann::json()).dump() +
                         " -> " + (*current)["bytes"].dump() + " bytes, FNV-1a " +
@@ -467,8 +492,10 @@ int run_command(const RunOptions& given) {
                      " used; --device cpu continues it on the CPU)");
   }
   ctx.quiet = options.quiet;
-  const nlohmann::json input_files = input_fingerprints(options, ctx.params.json());
+  // Hashed after the checks that cost nothing (for a new run, after check_output below).
+  nlohmann::json input_files;
   if (options.resume) {
+    input_files = input_fingerprints(options, algorithm, ctx.params.json());
     const std::vector<std::string> conflicts = resume_conflicts(recorded, algorithm, ctx, options);
     const std::vector<std::string> changed_files = changed_inputs(recorded, input_files);
     const std::string fresh_start = "start a new run from its checkpoint with --out NEW --set resume=" +
@@ -484,6 +511,7 @@ int run_command(const RunOptions& given) {
   }
   request.inputs = run_inputs(options, ctx.params.json());
   check_output(request);
+  if (!options.resume) input_files = input_fingerprints(options, algorithm, ctx.params.json());
   // Under mpirun every rank runs the algorithm; rank 0 alone prints and writes the run folder,
   // the others write into a scratch folder that is removed at the end (docs/distributed.md).
   const distributed::ProcessGroup& group = distributed::default_group();

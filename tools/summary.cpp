@@ -20,18 +20,30 @@ namespace {
 // otherwise every top-level number the runs share.
 const char* const kClusteringKeys[] = {"nmi", "acc", "ari", "ami"};
 
-// metrics.json's value at a dotted key ("nmi", "ae_kmeans.acc"), when it is a number.
-std::optional<double> number_at(const nlohmann::json& metrics, const std::string& key) {
+// metrics.json's entry at a dotted key ("nmi", "ae_kmeans.acc"), or null when there is none.
+const nlohmann::json* entry_at(const nlohmann::json& metrics, const std::string& key) {
   const nlohmann::json* node = &metrics;
   for (std::size_t start = 0; start <= key.size();) {
     const std::size_t end = std::min(key.find('.', start), key.size());
     const std::string part = key.substr(start, end - start);
-    if (!node->is_object() || !node->contains(part)) return std::nullopt;
+    if (!node->is_object() || !node->contains(part)) return nullptr;
     node = &(*node)[part];
     start = end + 1;
   }
-  if (!node->is_number()) return std::nullopt;
+  return node;
+}
+
+// The entry when it is a number.
+std::optional<double> number_at(const nlohmann::json& metrics, const std::string& key) {
+  const nlohmann::json* node = entry_at(metrics, key);
+  if (node == nullptr || !node->is_number()) return std::nullopt;
   return node->get<double>();
+}
+
+// Whether the entry is there but null (how a NaN score is written to JSON).
+bool is_null_at(const nlohmann::json& metrics, const std::string& key) {
+  const nlohmann::json* node = entry_at(metrics, key);
+  return node != nullptr && node->is_null();
 }
 
 struct Run {
@@ -101,7 +113,10 @@ int summary_command(const SummaryOptions& options) {
     nlohmann::json row = {{"run", run.path}, {"seed", run.seed}};
     for (std::size_t k = 0; k < keys.size(); ++k) {
       const std::optional<double> value = number_at(run.metrics, keys[k]);
-      if (!value) throw UsageError("summary: " + run.path + "/metrics.json has no number at '" + keys[k] + "'");
+      if (!value) {
+        throw UsageError("summary: " + run.path + "/metrics.json has no number at '" + keys[k] + "'" +
+                         (is_null_at(run.metrics, keys[k]) ? " (it holds null: the score was not a number, e.g. NaN)" : ""));
+      }
       columns[k].push_back(*value);
       row[keys[k]] = *value;
     }

@@ -185,7 +185,7 @@ double expected_mutual_information(const Table& t) {
       for (std::int64_t k = first; k <= last; ++k) {
         const double nij = static_cast<double>(k);
         sum += nij / n * (std::log(nij) + log_n - std::log(a) - std::log(b)) * std::exp(log_p);
-        log_p += std::log((a - nij) * (b - nij)) - std::log((nij + 1) * (n - a - b + nij + 1));
+        if (k < last) log_p += std::log((a - nij) * (b - nij)) - std::log((nij + 1) * (n - a - b + nij + 1));
       }
       emi += static_cast<double>(rows) * static_cast<double>(cols) * sum;
     }

@@ -77,7 +77,11 @@ double ari(const Labels& labels_true, const Labels& labels_pred);
 // expected mutual information of random labellings with the same cluster sizes (below). NMI
 // grows with the number of clusters even for random labels; AMI stays about 0 for them, and is
 // 1 for identical partitions (both labellings with a single value included), negative below
-// chance. The averaging as for NMI (scikit-learn's default, arithmetic, too).
+// chance. The averaging as for NMI (scikit-learn's default, arithmetic, too). One degenerate
+// case: when a labelling puts every sample in a cluster of its own, every partition it is
+// compared with has I = E[I], and where the normaliser also equals E[I] (the other labelling the
+// same, or the Min average) AMI is 0 / 0; it is then rounding noise over machine epsilon, as in
+// scikit-learn, which keeps the denominator's sign at least one epsilon away from 0.
 double ami(const Labels& labels_true, const Labels& labels_pred, NmiAverage average = NmiAverage::Arithmetic);
 // E[I] under the permutation model: each n_ij hypergeometric given a_i, b_j and N (Vinh et al.
 // 2010, eq. 24a), in nats; 0 when either labelling has a single value.

@@ -338,7 +338,7 @@ TEST_CASE("cake eval --data adds the scores from the data alone; noise is left o
   for (std::int64_t v : pred)
     if (v != -1) clustered.push_back(v);
   CHECK(s["silhouette"].get<double>() == doctest::Approx(metrics::silhouette(rows, clustered)).epsilon(1e-10));
-  CHECK(s["silhouette_samples"] == 118);
+  CHECK(s["silhouette_sample_size"] == 118);
   CHECK(s["davies_bouldin"].get<double>() == doctest::Approx(metrics::davies_bouldin(rows, clustered)).epsilon(1e-12));
   CHECK(s["calinski_harabasz"].get<double>() == doctest::Approx(metrics::calinski_harabasz(rows, clustered)).epsilon(1e-12));
   CHECK(s["silhouette"].get<double>() > 0.7);  // well separated blobs
@@ -349,7 +349,7 @@ TEST_CASE("cake eval --data adds the scores from the data alone; noise is left o
   REQUIRE_MESSAGE(sampled.code == 0, sampled.err);
   const json a = json::parse(sampled.out);
   CHECK_FALSE(a.contains("nmi"));
-  CHECK(a["silhouette_samples"] == 50);
+  CHECK(a["silhouette_sample_size"] == 50);
   CHECK(a["n_clusters"] == 3);
   CHECK(a == json::parse(cake_cli("eval --pred pred.npy --data X.npy --sample-size 50 --seed 4 --json", dir).out));
   CHECK(a["silhouette"] != s["silhouette"]);
@@ -367,6 +367,21 @@ TEST_CASE("cake eval --data adds the scores from the data alone; noise is left o
   CHECK(rows_differ.code == 1);
   CHECK(rows_differ.err.find("X.npy holds 120 samples") != std::string::npos);
   CHECK(cake_cli("eval --pred pred.npy --data X.npy --sample-size -1", dir).code == 2);
+  CHECK(cake_cli("eval --pred pred.npy --labels y.npy --sample-size 50", dir).code == 2);  // a sample of what?
+
+  // A sample that misses a cluster: the silhouette is left out (stderr says why), the rest stands.
+  std::vector<std::int64_t> tiny_cluster = int_values(data::read_npy(dir / "y.npy"));
+  tiny_cluster[119] = 9;  // one point alone in cluster 9
+  data::write_npy(dir / "tiny.npy", tensor(tiny_cluster, {120}));
+  bool left_out = false;
+  for (int seed = 0; seed < 20 && !left_out; ++seed) {
+    const CliResult r = cake_cli("eval --pred tiny.npy --data X.npy --sample-size 3 --json --seed " + std::to_string(seed), dir);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const json j = json::parse(r.out);
+    CHECK(j.contains("davies_bouldin"));
+    left_out = !j.contains("silhouette") && r.err.find("no silhouette") != std::string::npos;
+  }
+  CHECK(left_out);
 }
 
 TEST_CASE("cake summary: the runs' scores side by side, their mean and sample standard deviation") {
@@ -403,6 +418,15 @@ TEST_CASE("cake summary: the runs' scores side by side, their mean and sample st
   CHECK(table.out.find("mean of 3") != std::string::npos);
   CHECK(table.out.find("std") != std::string::npos);
   CHECK(table.out.find("s2") != std::string::npos);
+
+  // A nested key (DEC's start, ae_kmeans.acc) from runs that have it; a NaN written as null is named.
+  for (const char* name : {"n1", "n2"}) fs::create_directories(dir / name);
+  std::ofstream(dir / "n1" / "metrics.json") << R"({"nmi": 0.5, "ae_kmeans": {"acc": 0.25}})";
+  std::ofstream(dir / "n2" / "metrics.json") << R"({"nmi": null, "ae_kmeans": {"acc": 0.75}})";
+  const json nested = json::parse(cake_cli("summary n1 n2 --keys ae_kmeans.acc --json", dir).out);
+  CHECK(nested["mean"]["ae_kmeans.acc"] == 0.5);
+  CHECK(nested["runs"][0]["seed"].is_null());  // no config.json: no seed
+  CHECK(cake_cli("summary n1 n2 --keys nmi", dir).err.find("holds null") != std::string::npos);
 
   // A key some run lacks, and a folder that holds no finished run, are refused by name.
   const CliResult missing = cake_cli("summary s0 s1 --keys ae_kmeans.acc", dir);

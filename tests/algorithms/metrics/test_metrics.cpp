@@ -332,6 +332,8 @@ TEST_CASE("metrics: AMI, Fowlkes-Mallows and Calinski-Harabasz match scikit-lear
   const std::vector<std::int64_t> pairs = {0, 0, 1, 1, 2, 2, 3, 3};
   CHECK(std::abs(ami(pairs, each) - singletons_ami_arithmetic) < 1e-12);
   CHECK(std::abs(ami(pairs, each, NmiAverage::Max) - singletons_ami_max) < 1e-12);
+  CHECK(std::abs(ami(pairs, each, NmiAverage::Geometric) - singletons_ami_geometric) < 1e-12);
+  // (singletons_ami_min is 0 / 0 up to rounding, as metrics.h says: not a number to compare.)
   CHECK(expected_mutual_information(pairs, each) == doctest::Approx(std::log(4.0)).epsilon(1e-12));
   CHECK(fowlkes_mallows(pairs, each) == singletons_fowlkes_mallows);
 
@@ -372,6 +374,18 @@ TEST_CASE("metrics: AMI and Fowlkes-Mallows known answers, and the expected mutu
   } while (std::next_permutation(pred.begin(), pred.end()));
   CHECK(count == 560);
   CHECK(expected_mutual_information(truth, pred) == doctest::Approx(total / static_cast<double>(count)).epsilon(1e-12));
+  // A dominant class and cluster (sizes 6, 1, 1 against 5, 3 of N = 8): every assignment puts at
+  // least 6 + 5 - 8 = 3 samples in their shared cell, the lower end of the sum over n_ij.
+  const std::vector<std::int64_t> dominant = {0, 0, 0, 0, 0, 0, 1, 2};
+  std::vector<std::int64_t> split = {0, 0, 0, 0, 0, 1, 1, 1};
+  total = 0.0;
+  count = 0;
+  do {
+    total += mutual_information(dominant, split);
+    ++count;
+  } while (std::next_permutation(split.begin(), split.end()));
+  CHECK(count == 56);
+  CHECK(expected_mutual_information(dominant, split) == doctest::Approx(total / static_cast<double>(count)).epsilon(1e-12));
 
   // Random labels: NMI grows with the number of clusters, AMI stays near 0.
   std::mt19937 gen(5);
