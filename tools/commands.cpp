@@ -68,34 +68,49 @@ int help_command(const std::string& algorithm) {
 }
 
 int eval_command(const EvalOptions& options) {
+  if (options.predicted.empty() && options.embedding.empty())
+    throw UsageError("eval: give --pred (a clustering's labels) and/or --embedding (an embedding of --data) to score");
   if (options.truth.empty() && options.data.empty())
     throw UsageError("eval: give --labels (the true classes), --data (the samples that were clustered), or both");
+  if (!options.embedding.empty() && options.data.empty())
+    throw UsageError("eval: --embedding is scored against the data it embeds: give them as --data");
   if (options.sample_size < 0)
     throw UsageError("eval: --sample-size must be 0 (every sample) or positive, got " + std::to_string(options.sample_size));
-  const Tensor p = load_labels(options.predicted, LabelRole::Prediction);
+  const Tensor t = options.truth.empty() ? Tensor() : load_labels(options.truth);
+  const Tensor x = options.data.empty() ? Tensor() : load_input(options.data, "").data;
+  const auto check_rows = [](const std::string& a, std::int64_t rows_a, const std::string& b, std::int64_t rows_b) {
+    CAKE_CHECK(rows_a == rows_b, a, " holds ", rows_a, " rows but ", b, " holds ", rows_b);
+  };
   nlohmann::json scores = nlohmann::json::object();
-  if (!options.truth.empty()) {
-    const Tensor t = load_labels(options.truth);
-    CAKE_CHECK(p.size(0) == t.size(0), options.predicted, " holds ", p.size(0), " labels but ", options.truth, " holds ",
-               t.size(0));
-    scores = clustering_scores(t, p);
+  if (!options.predicted.empty()) {
+    const Tensor p = load_labels(options.predicted, LabelRole::Prediction);
+    if (t.defined()) {
+      check_rows(options.predicted, p.size(0), options.truth, t.size(0));
+      scores = clustering_scores(t, p);
+    }
+    if (x.defined()) {
+      check_rows(options.predicted, p.size(0), options.data, x.size(0));
+      std::string why_not;
+      const nlohmann::json internal =
+          internal_scores(x, p, {.sample_size = options.sample_size, .seed = options.seed}, why_not);
+      if (!why_not.empty())
+        std::cerr << "cake eval: " << (internal.empty() ? "no scores from the data: " : "") << why_not << "\n";
+      for (const auto& item : internal.items()) scores[item.key()] = item.value();
+    }
+    if (!scores.contains("n_clusters")) {  // no --labels: say what was scored all the same
+      const LabelCounts counts = count_labels(p);
+      scores["n_clusters"] = counts.clusters;
+      if (counts.noise > 0) scores["n_noise"] = counts.noise;
+    }
   }
-  if (!options.data.empty()) {
-    const Tensor x = load_input(options.data, "").data;
-    CAKE_CHECK(x.size(0) == p.size(0), options.predicted, " holds ", p.size(0), " labels but ", options.data, " holds ",
-               x.size(0), " samples");
-    std::string why_not;
-    const nlohmann::json internal = internal_scores(x, p, {.sample_size = options.sample_size, .seed = options.seed}, why_not);
-    if (!why_not.empty())
-      std::cerr << "cake eval: " << (internal.empty() ? "no scores from the data: " : "") << why_not << "\n";
-    for (const auto& item : internal.items()) scores[item.key()] = item.value();
+  if (!options.embedding.empty()) {
+    const Tensor e = load_input(options.embedding, "").data;
+    check_rows(options.embedding, e.size(0), options.data, x.size(0));
+    if (t.defined()) check_rows(options.embedding, e.size(0), options.truth, t.size(0));
+    const nlohmann::json embedded = embedding_scores(x, e, options.sample_size, options.seed, t);
+    for (const auto& item : embedded.items()) scores[item.key()] = item.value();
   }
-  if (!scores.contains("n_clusters")) {  // no --labels: say what was scored all the same
-    const LabelCounts counts = count_labels(p);
-    scores["n_clusters"] = counts.clusters;
-    if (counts.noise > 0) scores["n_noise"] = counts.noise;
-    scores["n_samples"] = p.size(0);
-  }
+  if (!scores.contains("n_samples")) scores["n_samples"] = x.defined() ? x.size(0) : t.size(0);
   std::cout << (options.as_json ? scores.dump(2) + "\n" : format_scores(scores));
   return 0;
 }

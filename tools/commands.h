@@ -40,11 +40,14 @@ int run_command(const RunOptions& options);
 // `cake eval --pred labels.npy [--labels y.npy] [--data X.npy] [--json]`: the clustering's
 // scores against true labels (NMI, ACC, ARI, ...) and, with the clustered samples, the scores
 // from the data alone (silhouette, Davies-Bouldin, Calinski-Harabasz).
+// `cake eval --embedding E.npy --data X.npy [--labels y.npy]`: how well an embedding of X keeps
+// its neighbourhoods (trustworthiness, k-NN preservation; with labels the 1-NN accuracy).
 struct EvalOptions {
-  std::string predicted;                 // --pred
+  std::string predicted;                 // --pred ("": no clustering to score)
+  std::string embedding;                 // --embedding ("": no embedding to score)
   std::string truth;                     // --labels ("": no label-based scores)
   std::string data;                      // --data ("": no data-based scores)
-  std::int64_t sample_size = 10000;      // samples for the silhouette (0: all), drawn by `seed`
+  std::int64_t sample_size = 10000;      // samples for the silhouette and the embedding's scores (0: all)
   std::uint64_t seed = 0;
   bool as_json = false;
 };

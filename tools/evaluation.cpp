@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <set>
 
+#include "cake/algorithms/detail/common.h"
 #include "cake/algorithms/metrics/metrics.h"
+#include "cake/tensor/creation.h"
 
 namespace cake::cli {
 
@@ -77,12 +79,44 @@ nlohmann::json internal_scores(const Tensor& x, const Tensor& predicted, metrics
   return scores;
 }
 
+nlohmann::json embedding_scores(const Tensor& x, const Tensor& embedding, std::int64_t max_samples, std::uint64_t seed,
+                                const Tensor& labels) {
+  constexpr std::int64_t kTrustworthinessNeighbors = 5;  // sklearn.manifold.trustworthiness's default
+  constexpr std::int64_t kPreservationNeighbors = 10;
+  CAKE_CHECK(x.dim() == 2 && embedding.dim() == 2 && x.size(0) == embedding.size(0),
+             "embedding scores: expected data [N, D] and an embedding [N, d] of the same rows, got ", x.sizes(), " and ",
+             embedding.sizes());
+  const std::int64_t n = x.size(0);
+  nlohmann::json scores = nlohmann::json::object();
+  Tensor xs = x.detach().cpu(), es = embedding.detach().cpu(), ls = labels.defined() ? labels.detach().cpu() : Tensor();
+  if (max_samples > 0 && n > max_samples) {
+    std::vector<std::int64_t> pick;
+    {
+      algorithms::detail::SeedScope scope(seed);
+      pick = algorithms::detail::permutation(n);
+    }
+    pick.resize(static_cast<std::size_t>(max_samples));
+    std::sort(pick.begin(), pick.end());
+    const Tensor index = tensor(pick, {max_samples});
+    xs = xs.index_select(0, index);
+    es = es.index_select(0, index);
+    if (ls.defined()) ls = ls.index_select(0, index);
+    scores["metric_samples"] = max_samples;
+  }
+  const std::int64_t m = xs.size(0);
+  if (2 * kTrustworthinessNeighbors < m) scores["trustworthiness"] = metrics::trustworthiness(xs, es, kTrustworthinessNeighbors);
+  if (kPreservationNeighbors < m) scores["knn_preservation"] = metrics::knn_preservation(xs, es, kPreservationNeighbors);
+  if (ls.defined() && m > 1) scores["knn_accuracy"] = metrics::knn_accuracy(es, metrics::Labels(ls), 1);
+  return scores;
+}
+
 std::string format_scores(const nlohmann::json& scores) {
   static const char* const kOrder[] = {"nmi",         "ari",          "acc",       "purity",
                                        "homogeneity", "completeness", "v_measure", "ami",
                                        "fowlkes_mallows", "silhouette", "silhouette_sample_size", "davies_bouldin",
-                                       "calinski_harabasz", "n_clusters", "n_noise", "n_classes",
-                                       "n_samples"};
+                                       "calinski_harabasz", "trustworthiness", "knn_preservation",
+                                       "knn_accuracy", "metric_samples", "n_clusters", "n_noise",
+                                       "n_classes", "n_samples"};
   std::string table;
   char line[96];
   for (const char* name : kOrder) {

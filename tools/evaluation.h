@@ -37,6 +37,14 @@ nlohmann::json clustering_scores(const Tensor& truth, const Tensor& predicted);
 nlohmann::json internal_scores(const Tensor& x, const Tensor& predicted, metrics::SilhouetteOptions options,
                                std::string& why_not);
 
+// How well an embedding keeps the neighbourhoods of the data it was made from: trustworthiness
+// T(5) (Venna & Kaski 2001) and k-NN preservation (10 neighbours), and with `labels` the
+// leave-one-out 1-NN accuracy of the embedding, all on at most max_samples rows (a random
+// subset drawn from `seed` when there are more, "metric_samples" then says how many: each needs
+// all pairwise distances; 0: every row). A score the rows are too few for is left out.
+nlohmann::json embedding_scores(const Tensor& x, const Tensor& embedding, std::int64_t max_samples, std::uint64_t seed,
+                                const Tensor& labels = Tensor());
+
 // One "name   value" line per score, in the order above, the values from column 15 (a name
 // longer than 13 characters is followed by one space); floats with 4 decimals.
 std::string format_scores(const nlohmann::json& scores);

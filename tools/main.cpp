@@ -9,6 +9,7 @@
 //   cake run kmeans --data fashion-mnist:test   named data set, labels come with it
 //   cake eval --pred labels.npy --labels y.npy  the metrics table for any clustering
 //                            [--data X.npy]     (and the scores from the data alone)
+//   cake eval --embedding E.npy --data X.npy    trustworthiness and k-NN preservation of E
 //   cake summary runs/dec-s0 runs/dec-s1 runs/dec-s2   scores side by side, mean and std
 //
 // Exit codes: 0 success, 1 a failure while running (unreadable file, failing algorithm),
@@ -66,16 +67,20 @@ int main(int argc, char** argv) {
 
   EvalOptions eval_options;
   std::string eval_seed_text;
-  CLI::App* eval = app.add_subcommand("eval", "score a clustering against true labels and/or the data it clustered");
-  eval->add_option("--pred", eval_options.predicted, "predicted labels, an integer .npy [N] (-1 = noise)")->required();
+  CLI::App* eval =
+      app.add_subcommand("eval", "score a clustering against true labels and/or the data it clustered, or an embedding");
+  eval->add_option("--pred", eval_options.predicted, "predicted labels, an integer .npy [N] (-1 = noise)");
   eval->add_option("--labels", eval_options.truth, "true labels, an integer .npy [N] or a named data set");
   CLI::Option* eval_data = eval->add_option("--data", eval_options.data,
                                             "the clustered samples (a file or a named data set, as cake run --data): "
                                             "adds silhouette, Davies-Bouldin and Calinski-Harabasz");
+  eval->add_option("--embedding", eval_options.embedding,
+                   "an embedding of --data (.npy [N, d]): adds trustworthiness, k-NN preservation and, with "
+                   "--labels, the 1-NN accuracy");
   eval->add_option("--sample-size", eval_options.sample_size,
-                   "samples the silhouette is computed on, drawn at random (default 10000; 0: all)")
+                   "random samples the silhouette and the embedding's scores are computed on (default 10000; 0: all)")
       ->needs(eval_data);
-  eval->add_option("--seed", eval_seed_text, "seed of the silhouette's sample (default 0)")->needs(eval_data);
+  eval->add_option("--seed", eval_seed_text, "seed of that sample (default 0)")->needs(eval_data);
   eval->add_flag("--json", eval_options.as_json, "print the scores as JSON");
 
   SummaryOptions summary_options;

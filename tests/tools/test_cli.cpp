@@ -365,7 +365,7 @@ TEST_CASE("cake eval --data adds the scores from the data alone; noise is left o
   data::write_npy(dir / "short.npy", tensor(std::vector<std::int64_t>{0, 1}, {2}));
   const CliResult rows_differ = cake_cli("eval --pred short.npy --data X.npy", dir);
   CHECK(rows_differ.code == 1);
-  CHECK(rows_differ.err.find("X.npy holds 120 samples") != std::string::npos);
+  CHECK(rows_differ.err.find("X.npy holds 120") != std::string::npos);
   CHECK(cake_cli("eval --pred pred.npy --data X.npy --sample-size -1", dir).code == 2);
   CHECK(cake_cli("eval --pred pred.npy --labels y.npy --sample-size 50", dir).code == 2);  // a sample of what?
 
@@ -382,6 +382,40 @@ TEST_CASE("cake eval --data adds the scores from the data alone; noise is left o
     left_out = !j.contains("silhouette") && r.err.find("no silhouette") != std::string::npos;
   }
   CHECK(left_out);
+}
+
+TEST_CASE("cake eval --embedding: trustworthiness, k-NN preservation and 1-NN accuracy of an embedding of --data") {
+  const fs::path dir = case_dir("eval_embedding");
+  write_blobs(dir);  // X.npy [120, 2], y.npy
+  const Tensor x = data::read_npy(dir / "X.npy");
+  data::write_npy(dir / "same.npy", (x * 3.0).contiguous());  // a scaled copy keeps every neighbourhood
+  manual_seed(5);
+  data::write_npy(dir / "noise.npy", randn({120, 2}).contiguous());
+
+  const CliResult same = cake_cli("eval --embedding same.npy --data X.npy --labels y.npy --json", dir);
+  REQUIRE_MESSAGE(same.code == 0, same.err);
+  const json s = json::parse(same.out);
+  CHECK(s["trustworthiness"].get<double>() == doctest::Approx(1.0));
+  CHECK(s["knn_preservation"].get<double>() == doctest::Approx(1.0));
+  CHECK(s["knn_accuracy"].get<double>() ==
+        doctest::Approx(metrics::knn_accuracy(x, int_values(data::read_npy(dir / "y.npy")), 1)));
+  CHECK_FALSE(s.contains("nmi"));  // no --pred: no clustering scores
+  const json r = json::parse(cake_cli("eval --embedding noise.npy --data X.npy --json", dir).out);
+  CHECK(r["trustworthiness"].get<double>() < 0.8);
+  CHECK(r["trustworthiness"].get<double>() == doctest::Approx(metrics::trustworthiness(x, data::read_npy(dir / "noise.npy"), 5)));
+  CHECK_FALSE(r.contains("knn_accuracy"));  // no labels
+  // A sample of the rows, reproducible by seed.
+  const json a = json::parse(cake_cli("eval --embedding noise.npy --data X.npy --sample-size 60 --seed 2 --json", dir).out);
+  CHECK(a["metric_samples"] == 60);
+  CHECK(a == json::parse(cake_cli("eval --embedding noise.npy --data X.npy --sample-size 60 --seed 2 --json", dir).out));
+
+  // An embedding needs the data it embeds; rows must agree; nothing to score is a usage error.
+  CHECK(cake_cli("eval --embedding same.npy --labels y.npy", dir).code == 2);
+  data::write_npy(dir / "short.npy", randn({10, 2}).contiguous());
+  const CliResult rows = cake_cli("eval --embedding short.npy --data X.npy", dir);
+  CHECK(rows.code == 1);
+  CHECK(rows.err.find("short.npy holds 10 rows") != std::string::npos);
+  CHECK(cake_cli("eval --labels y.npy --data X.npy", dir).code == 2);
 }
 
 TEST_CASE("cake summary: the runs' scores side by side, their mean and sample standard deviation") {

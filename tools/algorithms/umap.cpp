@@ -8,19 +8,16 @@
 // 2018). The embedding goes to embedding.npy and embedding.png (coloured by class when labels
 // are known); with `clusters` (an int64 labels.npy, e.g. another run's) also
 // embedding_clusters.png coloured by those clusters. metrics.json gets the trustworthiness T(5)
-// (Venna & Kaski 2001) and the k-NN preservation (10 neighbours) of the embedding, on a random
-// subset of metric_samples points when there are more (both need all pairwise distances), the
-// curve parameters a, b and the start used.
-#include <algorithm>
+// (Venna & Kaski 2001) and the k-NN preservation (10 neighbours) of the embedding, with labels
+// its 1-NN accuracy, on a random subset of metric_samples points when there are more (each needs
+// all pairwise distances; tools/evaluation.h), the curve parameters a, b and the start used.
 #include <string>
 
-#include "cake/algorithms/detail/common.h"
 #include "cake/algorithms/manifold/umap.h"
-#include "cake/algorithms/metrics/metrics.h"
 #include "cake/data/image.h"
 #include "cake/data/npy.h"
-#include "cake/tensor/creation.h"
 #include "tools/errors.h"
+#include "tools/evaluation.h"
 #include "tools/figures.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -28,34 +25,6 @@
 namespace cake::cli::umap_command {
 
 namespace {
-
-constexpr std::int64_t kTrustworthinessNeighbors = 5;   // sklearn.manifold.trustworthiness's default
-constexpr std::int64_t kPreservationNeighbors = 10;
-
-// Trustworthiness and k-NN preservation of `embedding` against `x` on at most max_samples rows
-// (a random subset drawn from the run's seed when there are more), into ctx.metrics.
-void embedding_scores(RunContext& ctx, const Tensor& x, const Tensor& embedding, std::int64_t max_samples) {
-  const std::int64_t n = x.size(0);
-  Tensor xs = x, es = embedding;
-  if (max_samples > 0 && n > max_samples) {
-    std::vector<std::int64_t> pick;
-    {
-      algorithms::detail::SeedScope scope(ctx.seed);
-      pick = algorithms::detail::permutation(n);
-    }
-    pick.resize(static_cast<std::size_t>(max_samples));
-    std::sort(pick.begin(), pick.end());
-    const Tensor index = tensor(pick, {max_samples});
-    xs = x.index_select(0, index);
-    es = embedding.index_select(0, index);
-    ctx.metrics["metric_samples"] = max_samples;
-  }
-  const std::int64_t m = xs.size(0);
-  if (2 * kTrustworthinessNeighbors < m)
-    ctx.metrics["trustworthiness"] = metrics::trustworthiness(xs, es, kTrustworthinessNeighbors);
-  if (kPreservationNeighbors < m)
-    ctx.metrics["knn_preservation"] = metrics::knn_preservation(xs, es, kPreservationNeighbors);
-}
 
 void run_umap(RunContext& ctx) {
   const Tensor x = ctx.data.cpu();
@@ -97,7 +66,8 @@ void run_umap(RunContext& ctx) {
   ctx.metrics["nn_method"] = model.used_nn_descent() ? "nn_descent" : "exact";
   ctx.metrics["graph_edges"] = model.graph().nnz();
   ctx.progress->message("umap: scoring the embedding (trustworthiness, k-NN preservation)");
-  embedding_scores(ctx, x, embedding, ctx.params.get_int("metric_samples"));
+  const nlohmann::json scores = embedding_scores(x, embedding, ctx.params.get_int("metric_samples"), ctx.seed, ctx.labels);
+  for (const auto& item : scores.items()) ctx.metrics[item.key()] = item.value();
   ctx.save_embedding(embedding);
   if (clusters.defined() && embedding.size(1) >= 2) {
     const bool projected = embedding.size(1) > 2;
