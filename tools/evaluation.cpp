@@ -1,4 +1,4 @@
-// evaluation.cpp: clustering scores through cake::metrics (see evaluation.h).
+// evaluation.cpp: the scores of clusterings and embeddings through cake::metrics (see evaluation.h).
 #include "tools/evaluation.h"
 
 #include <algorithm>
@@ -111,12 +111,15 @@ nlohmann::json embedding_scores(const Tensor& x, const Tensor& embedding, std::i
 }
 
 std::string format_scores(const nlohmann::json& scores) {
-  static const char* const kOrder[] = {"nmi",         "ari",          "acc",       "purity",
-                                       "homogeneity", "completeness", "v_measure", "ami",
-                                       "fowlkes_mallows", "silhouette", "silhouette_sample_size", "davies_bouldin",
-                                       "calinski_harabasz", "trustworthiness", "knn_preservation",
-                                       "knn_accuracy", "metric_samples", "n_clusters", "n_noise",
-                                       "n_classes", "n_samples"};
+  static const char* const kOrder[] = {
+      // against true labels
+      "nmi", "ari", "acc", "purity", "homogeneity", "completeness", "v_measure", "ami", "fowlkes_mallows",
+      // from the data alone
+      "silhouette", "silhouette_sample_size", "davies_bouldin", "calinski_harabasz",
+      // an embedding
+      "trustworthiness", "knn_preservation", "knn_accuracy", "metric_samples",
+      // what was scored
+      "n_clusters", "n_noise", "n_classes", "n_samples"};
   std::string table;
   char line[96];
   for (const char* name : kOrder) {

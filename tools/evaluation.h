@@ -1,5 +1,6 @@
-// evaluation.h: the clustering scores that `cake eval` prints and save_labels adds to
-// metrics.json, computed by cake::metrics (algorithms/metrics/metrics.h).
+// evaluation.h: the scores that `cake eval` prints and the commands add to metrics.json
+// (save_labels the clustering scores, umap the embedding scores), computed by cake::metrics
+// (algorithms/metrics/metrics.h).
 //
 //   nlohmann::json scores = clustering_scores(truth, predicted);
 //   // {"nmi": 0.51, "ari": 0.36, "acc": 0.55, "purity": 0.58, "homogeneity": ..., "completeness": ...,
