@@ -270,6 +270,27 @@ TEST_CASE("--resume refuses a run whose input file changed since it started, nam
   std::ofstream(dir / "R" / "config.json") << older.dump(2);
   std::ofstream(dir / "images.npy", std::ios::binary) << edited;
   CHECK(cake_cli("run conv-autoencoder --out R --resume --quiet --set epochs=4", dir).code == 0);
+  std::ofstream(dir / "images.npy", std::ios::binary) << original;
+
+  // Not fingerprinted: the --config file (its values are compared as parameters, and a --resume
+  // does not name it again) and resume=PATH (only where a run started from; here the run it
+  // branched from trains on and rewrites that checkpoint). A branch continues with --resume from
+  // its own checkpoint; naming another starting point then is a changed parameter.
+  std::ofstream(dir / "settings.json") << R"({"lr": 0.002})";
+  REQUIRE(cake_cli(kTrain + " epochs=2 --config settings.json --out C", dir).code == 0);
+  std::ofstream(dir / "settings.json") << R"({"lr": 0.002, "weight_decay": 0.5})";
+  const CliResult config_changed = cake_cli("run conv-autoencoder --out C --resume --quiet --set epochs=3", dir);
+  CHECK_MESSAGE(config_changed.code == 0, config_changed.err);
+  REQUIRE(cake_cli(kTrain + " epochs=2 --out A", dir).code == 0);
+  REQUIRE(cake_cli(kTrain + " epochs=4 resume=A/checkpoint.safetensors --out B", dir).code == 0);
+  REQUIRE(cake_cli("run conv-autoencoder --out A --resume --quiet --set epochs=3", dir).code == 0);  // A moves on
+  const CliResult branch = cake_cli("run conv-autoencoder --out B --resume --quiet --set epochs=5", dir);
+  CHECK_MESSAGE(branch.code == 0, branch.err);
+  CHECK(read_json(dir / "B" / "metrics.json")["epochs_run"] == 5);
+  const CliResult elsewhere =
+      cake_cli("run conv-autoencoder --out B --resume --quiet --set epochs=6 resume=R/checkpoint.safetensors", dir);
+  CHECK(elsewhere.code == 2);
+  CHECK(elsewhere.err.find("resume") != std::string::npos);
 }
 
 TEST_CASE("--resume continues with the run's own thread count and device; another count is allowed, said, recorded") {

@@ -107,10 +107,10 @@ train::TrainerOptions trainer_options(const RunContext& ctx) {
   if (epochs < 1) throw UsageError(ctx.algorithm + ": epochs must be at least 1, got " + std::to_string(epochs));
   const std::int64_t batch_size = ctx.params.get_int("batch_size");
   if (batch_size < 1) throw UsageError(ctx.algorithm + ": batch_size must be at least 1, got " + std::to_string(batch_size));
+  // With --resume the run continues from its own checkpoint. A resume=PATH among its parameters
+  // is where it branched from when it started (config.json keeps it, and run.cpp refuses a
+  // --resume that names another one), not a second starting point.
   const std::string& other_run = ctx.params.get_string("resume");
-  if (!ctx.resume_checkpoint.empty() && !other_run.empty())
-    throw UsageError(ctx.algorithm + ": --resume continues the run's own checkpoint; resume=" + other_run +
-                     " names another one: pass one of them");
   train::TrainerOptions options{.epochs = epochs,
                                 .batch_size = batch_size,
                                 .patience = 0,

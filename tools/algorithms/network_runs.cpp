@@ -124,10 +124,10 @@ algorithms::TrainerOptions trainer_options(const RunContext& ctx) {
   if (epochs < 1) throw UsageError(ctx.algorithm + ": epochs must be at least 1, got " + std::to_string(epochs));
   const double min_delta = ctx.params.get_float("min_delta");
   if (!(min_delta >= 0.0)) throw UsageError(ctx.algorithm + ": min_delta must be non-negative, got " + number_text(min_delta));
+  // With --resume the run continues from its own checkpoint. A resume=PATH among its parameters
+  // is where it branched from when it started (config.json keeps it, and run.cpp refuses a
+  // --resume that names another one), not a second starting point.
   const std::string& other_run = ctx.params.get_string("resume");
-  if (!ctx.resume_checkpoint.empty() && !other_run.empty())
-    throw UsageError(ctx.algorithm + ": --resume continues the run's own checkpoint; resume=" + other_run +
-                     " names another one: pass one of them");
   std::function<bool()> stop = ctx.stop_requested;
   algorithms::TrainerOptions options{.epochs = epochs,
                                      .batch_size = ctx.params.get_int("batch_size"),
