@@ -67,7 +67,9 @@ int help_command(const std::string& algorithm) {
   return 0;
 }
 
-int eval_command(const EvalOptions& options) {
+namespace {
+
+void check_eval_options(const EvalOptions& options) {
   if (options.predicted.empty() && options.embedding.empty())
     throw UsageError("eval: give --pred (a clustering's labels) and/or --embedding (an embedding of --data) to score");
   if (options.truth.empty() && options.data.empty())
@@ -76,38 +78,59 @@ int eval_command(const EvalOptions& options) {
     throw UsageError("eval: --embedding is scored against the data it embeds: give them as --data");
   if (options.sample_size < 0)
     throw UsageError("eval: --sample-size must be 0 (every sample) or positive, got " + std::to_string(options.sample_size));
+}
+
+void check_rows(const std::string& a, std::int64_t rows_a, const std::string& b, std::int64_t rows_b) {
+  CAKE_CHECK(rows_a == rows_b, a, " holds ", rows_a, " rows but ", b, " holds ", rows_b);
+}
+
+// The clustering's scores: against the true classes (t) and from the data alone (x), whichever
+// were given. With only --data and no score defined (one cluster, say), the reason is an error,
+// as scikit-learn's silhouette_score raises: printing just the cluster count would pass for success.
+nlohmann::json prediction_scores(const EvalOptions& options, const Tensor& t, const Tensor& x) {
+  const Tensor p = load_labels(options.predicted, LabelRole::Prediction);
+  nlohmann::json scores = nlohmann::json::object();
+  if (t.defined()) {
+    check_rows(options.predicted, p.size(0), options.truth, t.size(0));
+    scores = clustering_scores(t, p);
+  }
+  if (x.defined()) {
+    check_rows(options.predicted, p.size(0), options.data, x.size(0));
+    std::string why_not;
+    const nlohmann::json internal =
+        internal_scores(x, p, {.sample_size = options.sample_size, .seed = options.seed}, why_not);
+    if (internal.empty() && !t.defined() && options.embedding.empty())
+      throw Error("eval: nothing to score in " + options.predicted + ": " + why_not);
+    if (!why_not.empty())
+      std::cerr << "cake eval: " << (internal.empty() ? "no scores from the data: " : "") << why_not << "\n";
+    for (const auto& item : internal.items()) scores[item.key()] = item.value();
+  }
+  if (!scores.contains("n_clusters")) {  // no --labels: say what was scored all the same
+    const LabelCounts counts = count_labels(p);
+    scores["n_clusters"] = counts.clusters;
+    if (counts.noise > 0) scores["n_noise"] = counts.noise;
+  }
+  return scores;
+}
+
+// How well the embedding keeps the neighbourhoods of the data (x), and the classes (t) if given.
+nlohmann::json embedding_scores_of(const EvalOptions& options, const Tensor& t, const Tensor& x) {
+  const Tensor e = load_input(options.embedding, "").data;
+  check_rows(options.embedding, e.size(0), options.data, x.size(0));
+  if (t.defined()) check_rows(options.embedding, e.size(0), options.truth, t.size(0));
+  return embedding_scores(x, e, options.sample_size, options.seed, t);
+}
+
+}  // namespace
+
+int eval_command(const EvalOptions& options) {
+  check_eval_options(options);
   const Tensor t = options.truth.empty() ? Tensor() : load_labels(options.truth);
   const Tensor x = options.data.empty() ? Tensor() : load_input(options.data, "").data;
-  const auto check_rows = [](const std::string& a, std::int64_t rows_a, const std::string& b, std::int64_t rows_b) {
-    CAKE_CHECK(rows_a == rows_b, a, " holds ", rows_a, " rows but ", b, " holds ", rows_b);
-  };
   nlohmann::json scores = nlohmann::json::object();
-  if (!options.predicted.empty()) {
-    const Tensor p = load_labels(options.predicted, LabelRole::Prediction);
-    if (t.defined()) {
-      check_rows(options.predicted, p.size(0), options.truth, t.size(0));
-      scores = clustering_scores(t, p);
-    }
-    if (x.defined()) {
-      check_rows(options.predicted, p.size(0), options.data, x.size(0));
-      std::string why_not;
-      const nlohmann::json internal =
-          internal_scores(x, p, {.sample_size = options.sample_size, .seed = options.seed}, why_not);
-      if (!why_not.empty())
-        std::cerr << "cake eval: " << (internal.empty() ? "no scores from the data: " : "") << why_not << "\n";
-      for (const auto& item : internal.items()) scores[item.key()] = item.value();
-    }
-    if (!scores.contains("n_clusters")) {  // no --labels: say what was scored all the same
-      const LabelCounts counts = count_labels(p);
-      scores["n_clusters"] = counts.clusters;
-      if (counts.noise > 0) scores["n_noise"] = counts.noise;
-    }
-  }
+  if (!options.predicted.empty()) scores = prediction_scores(options, t, x);
   if (!options.embedding.empty()) {
-    const Tensor e = load_input(options.embedding, "").data;
-    check_rows(options.embedding, e.size(0), options.data, x.size(0));
-    if (t.defined()) check_rows(options.embedding, e.size(0), options.truth, t.size(0));
-    const nlohmann::json embedded = embedding_scores(x, e, options.sample_size, options.seed, t);
+    const nlohmann::json embedded = embedding_scores_of(options, t, x);
     for (const auto& item : embedded.items()) scores[item.key()] = item.value();
   }
   if (!scores.contains("n_samples")) scores["n_samples"] = x.defined() ? x.size(0) : t.size(0);

@@ -356,12 +356,19 @@ TEST_CASE("cake eval --data adds the scores from the data alone; noise is left o
   const CliResult table = cake_cli("eval --pred pred.npy --data X.npy", dir);
   CHECK(table.out.find("calinski_harabasz ") != std::string::npos);
 
-  // One cluster: no such scores, and stderr says why; a row count that differs is refused.
+  // One cluster: no such scores. Beside --labels the label scores stand and stderr says why;
+  // alone there is nothing to score, which is an error naming the file, not an empty success.
   data::write_npy(dir / "one.npy", tensor(std::vector<std::int64_t>(120, 4), {120}));
-  const CliResult one = cake_cli("eval --pred one.npy --data X.npy --json", dir);
-  CHECK(one.code == 0);
+  const CliResult one = cake_cli("eval --pred one.npy --data X.npy --labels y.npy --json", dir);
+  REQUIRE_MESSAGE(one.code == 0, one.err);
   CHECK_FALSE(json::parse(one.out).contains("silhouette"));
+  CHECK(json::parse(one.out).contains("nmi"));
   CHECK(one.err.find("need 2 to N - 1") != std::string::npos);
+  const CliResult nothing = cake_cli("eval --pred one.npy --data X.npy --json", dir);
+  CHECK(nothing.code == 1);
+  CHECK(nothing.out.empty());
+  CHECK(nothing.err.find("one.npy") != std::string::npos);
+  CHECK(nothing.err.find("need 2 to N - 1") != std::string::npos);
   data::write_npy(dir / "short.npy", tensor(std::vector<std::int64_t>{0, 1}, {2}));
   const CliResult rows_differ = cake_cli("eval --pred short.npy --data X.npy", dir);
   CHECK(rows_differ.code == 1);
