@@ -1,5 +1,10 @@
-// helpers.h: shared test utilities: tensor comparison with readable failures, naive reference
-// loops, and a float64 finite-difference gradient checker.
+// helpers.h: what every test folder shares. Look here before writing a helper of your own:
+//   - reading tensors back: values, int_values; building them: matrix, from_values, as_dataset
+//   - comparing: check_close (readable failures), max_relative_error
+//   - gradients: gradcheck, gradcheck_result, gradgradcheck_result (float64 finite differences)
+//   - errors: error_message (what a cake::Error says), contains (a message names a word)
+//   - modules: count_parameters, names_and_shapes, names_of
+// Helpers for one folder only live in that folder, in an anonymous namespace.
 #pragma once
 
 #include <doctest/doctest.h>
