@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "cake/tensor/tensor.h"
@@ -40,6 +41,8 @@ struct Pool2dParams {
   bool count_include_pad = true;  // avg pool only
 };
 
+// The convolutions and pools take x [N, C, H, W] or one unbatched image [C, H, W] (run as a
+// batch of one, as PyTorch does; the result then has no batch dim either: detail::as_batch_of_one).
 // x [N, C_in, H, W], weight [C_out, C_in / groups, kH, kW], bias [C_out] or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& p = {});
 // x [N, C_in, H, W], weight [C_in, C_out / groups, kH, kW] (PyTorch's layout), bias [C_out].
@@ -61,5 +64,11 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 
 Tensor softmax(const Tensor& x, std::int64_t dim);
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
+
+namespace detail {
+// batched(x.unsqueeze(0)).squeeze(0): a layer's one unbatched sample run as a batch of one; an
+// error is passed on naming the sample's own shape.
+Tensor as_batch_of_one(const Tensor& x, const std::function<Tensor(const Tensor&)>& batched);
+}  // namespace detail
 
 }  // namespace cake

@@ -135,11 +135,9 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) { return cake::ada
 // views whose backward reshapes the gradient, so the gradients are the 2-D ops' as well.
 namespace {
 
-// Runs `as_2d` on x [N, C, L] viewed as [N, C, 1, L] and returns its [N, C', 1, L'] result as
-// [N, C', L']. A 2-D error is passed on with the 1-D op's name and the view it ran on.
+// A batch of sequences is [N, C, L]; one unbatched [C, L] was made a batch of one before this.
 void check_sequence_batch(const char* op, const Tensor& x) {
-  CAKE_CHECK(x.dim() == 3, op, ": expected an input of shape [N, C, L], got ", x.sizes(),
-             " (for one unbatched sequence [C, L], unsqueeze(0) first)");
+  CAKE_CHECK(x.dim() == 3, op, ": expected an input of shape [N, C, L] (or one unbatched [C, L]), got ", x.sizes());
 }
 
 // Runs `as_2d` on x [N, C, L] viewed as [N, C, 1, L] and returns its [N, C', 1, L'] result as
@@ -154,6 +152,9 @@ Tensor on_height_one(const char* op, const Tensor& x, Op2d&& as_2d) {
     CAKE_FAIL(op, " (run as its 2-D form on the input viewed as ", image.sizes(), "): ", e.what());
   }
 }
+
+// One unbatched sequence [C, L], which PyTorch's 1-D layers take too, runs as a batch of one.
+bool unbatched_sequence(const Tensor& x) { return x.defined() && x.dim() == 2; }
 
 // The weight's rank and channels, named with the 1-D shapes (before the 2-D op sees 4-D ones).
 // The input channels the weight expects: groups times its dim 1 for conv1d, its dim 0 for
@@ -179,6 +180,8 @@ Pool2dParams window_of_height_one(std::int64_t kernel, std::optional<std::int64_
 }  // namespace
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv1dFuncOptions& o) {
+  if (unbatched_sequence(x))
+    return cake::detail::as_batch_of_one(x, [&](const Tensor& batch) { return conv1d(batch, weight, bias, o); });
   check_conv1d_weight("conv1d", x, weight, "[C_out, C_in / groups, k]", o.groups, /*transposed=*/false);
   const Conv2dParams params{.stride = {1, o.stride}, .padding = {0, o.padding}, .dilation = {1, o.dilation},
                             .groups = o.groups};
@@ -188,6 +191,8 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const ConvTranspose1dFuncOptions& o) {
+  if (unbatched_sequence(x))
+    return cake::detail::as_batch_of_one(x, [&](const Tensor& batch) { return conv_transpose1d(batch, weight, bias, o); });
   check_conv1d_weight("conv_transpose1d", x, weight, "[C_in, C_out / groups, k]", o.groups, /*transposed=*/true);
   // The height's output padding stays 0: with stride 1 the 1 x k window already restores height 1.
   const ConvTranspose2dParams params{.stride = {1, o.stride}, .padding = {0, o.padding},
@@ -200,17 +205,26 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
 
 Tensor max_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride, std::int64_t padding,
                   bool ceil_mode) {
+  if (unbatched_sequence(x))
+    return cake::detail::as_batch_of_one(
+        x, [&](const Tensor& batch) { return max_pool1d(batch, kernel_size, stride, padding, ceil_mode); });
   const Pool2dParams window = window_of_height_one(kernel_size, stride, padding, ceil_mode, true);
   return on_height_one("max_pool1d", x, [&](const Tensor& image) { return cake::max_pool2d(image, window); });
 }
 
 Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride, std::int64_t padding,
                   bool ceil_mode, bool count_include_pad) {
+  if (unbatched_sequence(x))
+    return cake::detail::as_batch_of_one(x, [&](const Tensor& batch) {
+      return avg_pool1d(batch, kernel_size, stride, padding, ceil_mode, count_include_pad);
+    });
   const Pool2dParams window = window_of_height_one(kernel_size, stride, padding, ceil_mode, count_include_pad);
   return on_height_one("avg_pool1d", x, [&](const Tensor& image) { return cake::avg_pool2d(image, window); });
 }
 
 Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size) {
+  if (unbatched_sequence(x))
+    return cake::detail::as_batch_of_one(x, [&](const Tensor& batch) { return adaptive_avg_pool1d(batch, output_size); });
   return on_height_one("adaptive_avg_pool1d", x,
                        [&](const Tensor& image) { return cake::adaptive_avg_pool2d(image, Pair{1, output_size}); });
 }
@@ -262,6 +276,8 @@ Tensor adaptive_max_pool2d(const Tensor& x, Pair output_size) {
 }
 
 Tensor adaptive_max_pool1d(const Tensor& x, std::int64_t output_size) {
+  if (unbatched_sequence(x))
+    return cake::detail::as_batch_of_one(x, [&](const Tensor& batch) { return adaptive_max_pool1d(batch, output_size); });
   check_sequence_batch("adaptive_max_pool1d", x);
   CAKE_CHECK(output_size > 0 && x.size(2) > 0, "adaptive_max_pool1d: output_size (", output_size,
              ") and the input's length must be positive, got input shape ", x.sizes());

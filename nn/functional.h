@@ -89,6 +89,7 @@ using ConvTranspose1dFuncOptions = ConvTransposeFuncOptions;
 using ConvTranspose2dFuncOptions = ConvTransposeFuncOptions;
 Conv2dParams to_params(const Conv2dFuncOptions& options);
 ConvTranspose2dParams to_params(const ConvTranspose2dFuncOptions& options);
+// The convolutions and pools take x [N, C, H, W] or one unbatched image [C, H, W], as PyTorch's.
 // x [N, C_in, H, W], weight [C_out, C_in / groups, k, k].
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dFuncOptions& options = {});
 // x [N, C_in, H, W], weight [C_in, C_out / groups, k, k]; output size
@@ -102,9 +103,10 @@ Tensor avg_pool2d(const Tensor& x, std::int64_t kernel_size, std::optional<std::
                   std::int64_t padding = 0, bool ceil_mode = false, bool count_include_pad = true);
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size);
 
-// The 1-D layers, on sequences x [N, C, L] (no unbatched [C, L], as the 2-D layers take no
-// [C, H, W]). Each runs its 2-D counterpart above on x viewed as [N, C, 1, L] with a 1 x k
-// window: the same kernels (oneDNN on the CPU, cuDNN on CUDA) and the same gradients.
+// The 1-D layers, on sequences x [N, C, L] or one unbatched [C, L] (as the 2-D layers above take
+// [N, C, H, W] or [C, H, W]: a batch of one). Each runs its 2-D counterpart above on x viewed as
+// [N, C, 1, L] with a 1 x k window: the same kernels (oneDNN on the CPU, cuDNN on CUDA) and the
+// same gradients.
 // x [N, C_in, L], weight [C_out, C_in / groups, k]; output length
 // (L + 2 padding - dilation (k - 1) - 1) / stride + 1.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv1dFuncOptions& options = {});

@@ -11,6 +11,7 @@
 //
 // Batch norm in evaluation mode and layer norm are composites of differentiable ops (an
 // affine map; mean, variance and rsqrt), so they need no hand-written backward.
+#include <functional>
 #include <tuple>
 
 #include "cake/autograd/autocast.h"
@@ -63,8 +64,22 @@ TensorList conv2d_backward_recorded(const Tensor& gy, const Tensor& x, const Ten
 }
 }  // namespace
 
+// ---- one unbatched sample ---------------------------------------------------------------------
+// The convolutions and pools also take one sample without the batch dim, as PyTorch's do: it runs
+// as a batch of one, and unsqueeze / squeeze are views, so the gradient is the batched one too.
+Tensor detail::as_batch_of_one(const Tensor& x, const std::function<Tensor(const Tensor&)>& batched) {
+  try {
+    return squeeze(batched(unsqueeze(x, 0)), 0);
+  } catch (const Error& e) {
+    CAKE_FAIL("unbatched input of shape ", x.sizes(), " (run as a batch of one): ", e.what());
+  }
+}
+
 // ---- convolution ----------------------------------------------------------------------------
 namespace {
+using detail::as_batch_of_one;
+bool unbatched_image(const Tensor& x) { return x.defined() && x.dim() == 3; }
+
 // Under autocast (autocast.h): the convolution of 16-bit copies, widened back to float32, plus
 // the bias in float32. Composed of differentiable ops (see autograd/ops/linalg.cpp's matmul).
 Tensor lowered(const Tensor& t) { return to(t, t.device(), autocast_dtype(t.device().type)); }
@@ -81,6 +96,7 @@ Tensor channel_sums(const Tensor& gy) {
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
+  if (unbatched_image(x)) return as_batch_of_one(x, [&](const Tensor& batch) { return conv2d(batch, weight, bias, p); });
   if (autograd::autocast_applies({&x, &weight, &bias}))
     return plus_channel_bias(widened(conv2d(lowered(x), lowered(weight), Tensor(), p)), bias);
   const native::ConvGeometry g = native::conv2d_geometry(
@@ -106,6 +122,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dParams& p) {
+  if (unbatched_image(x))
+    return as_batch_of_one(x, [&](const Tensor& batch) { return conv_transpose2d(batch, weight, bias, p); });
   if (autograd::autocast_applies({&x, &weight, &bias}))
     return plus_channel_bias(widened(conv_transpose2d(lowered(x), lowered(weight), Tensor(), p)), bias);
   const native::ConvGeometry g = native::conv_transpose2d_geometry(
@@ -141,6 +159,7 @@ native::PoolOptions pool_options(const Pool2dParams& p) {
 
 // The gradient of each window's maximum goes to the input element that won (saved index).
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
+  if (unbatched_image(x)) return as_batch_of_one(x, [&](const Tensor& batch) { return max_pool2d(batch, p); });
   const native::PoolGeometry g = native::pool2d_geometry(x.sizes(), pool_options(p), "max_pool2d");
   if (!needs_grad({x})) return native::max_pool2d(x, g);
   auto [y, indices] = native::max_pool2d_with_indices(x, g);
@@ -161,6 +180,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
 
 // Each window's gradient is spread evenly over the elements it averaged.
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
+  if (unbatched_image(x)) return as_batch_of_one(x, [&](const Tensor& batch) { return avg_pool2d(batch, p); });
   const native::PoolGeometry g = native::pool2d_geometry(x.sizes(), pool_options(p), "avg_pool2d");
   Tensor y = native::avg_pool2d(x, g);
   if (needs_grad({x})) {
@@ -177,6 +197,8 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
+  if (unbatched_image(x))
+    return as_batch_of_one(x, [&](const Tensor& batch) { return adaptive_avg_pool2d(batch, output_size); });
   const native::PoolGeometry g = native::adaptive_pool2d_geometry(x.sizes(), output_size, "adaptive_avg_pool2d");
   Tensor y = native::adaptive_avg_pool2d(x, g);
   if (needs_grad({x})) {

@@ -82,7 +82,7 @@ void check_conv_options(const ConvOptions& o, const char* op) {
 }
 
 void check_conv_ranks(const Shape& input, const Shape& weight, const char* op) {
-  CAKE_CHECK(input.size() == 4, op, ": expected an input of shape [N, C, H, W], got ", input);
+  CAKE_CHECK(input.size() == 4, op, ": expected an input of shape [N, C, H, W] (or one unbatched [C, H, W]), got ", input);
   CAKE_CHECK(weight.size() == 4, op, ": expected a 4-D weight [C_out, C_in / groups, kH, kW], got ", weight);
   for (std::size_t d = 1; d < 4; ++d) {
     CAKE_CHECK(input[d] > 0, op, ": input of shape ", input, " has an empty channel or spatial dimension");
@@ -223,7 +223,7 @@ std::int64_t pooled_size(std::int64_t in, std::int64_t kernel, std::int64_t stri
 }
 
 void check_pool_input(const Shape& input, const char* op) {
-  CAKE_CHECK(input.size() == 4, op, ": expected an input of shape [N, C, H, W], got ", input);
+  CAKE_CHECK(input.size() == 4, op, ": expected an input of shape [N, C, H, W] (or one unbatched [C, H, W]), got ", input);
   CAKE_CHECK(input[2] > 0 && input[3] > 0, op, ": input of shape ", input, " has an empty spatial dimension");
 }
 

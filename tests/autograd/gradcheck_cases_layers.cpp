@@ -1,6 +1,6 @@
 // Gradient-check rows for the vision layers of nn::functional: instance_norm, pixel_shuffle,
-// pixel_unshuffle, unfold, fold, adaptive_max_pool2d / 1d, and the padding_mode of Conv1d and
-// Conv2d. Each is a composition of differentiable ops (reshapes and permutes, index_select and
+// pixel_unshuffle, unfold, fold, adaptive_max_pool2d / 1d, the padding_mode of Conv1d and
+// Conv2d, and the convolutions and pools on one unbatched sample. Each is a composition of differentiable ops (reshapes and permutes, index_select and
 // index_add, max along a dim, F::pad), so these rows check that the compositions carry the
 // gradient, and, through the table's gradgradcheck, its derivative too. float64 finite differences.
 #include "cake/nn/nn.h"
@@ -75,6 +75,28 @@ CAKE_GRADCHECK_CASES(layers) {
        [](const TensorList& x) {
          const auto options = nn::Conv1dOptions(2, 2, 3).padding(2).dilation(2).padding_mode(cake::kReplicate);
          return through_layer<nn::Conv1d>(options, x[0]);
+       }},
+      // One unbatched sample ([C, H, W], [C, L]) runs as a batch of one through views.
+      {"conv2d unbatched [C, H, W]", [] { return inputs({{3, 5, 4}, {2, 3, 3, 2}, {2}}); },
+       [](const TensorList& x) { return F::conv2d(x[0], x[1], x[2], F::Conv2dFuncOptions().padding(1)); }},
+      {"conv_transpose2d unbatched", [] { return inputs({{2, 3, 3}, {2, 3, 2, 2}, {3}}); },
+       [](const TensorList& x) { return F::conv_transpose2d(x[0], x[1], x[2], F::ConvTranspose2dFuncOptions().stride(2)); }},
+      {"max_pool2d and avg_pool2d unbatched", [] { return inputs({{2, 5, 6}}); },
+       [](const TensorList& x) { return F::max_pool2d(x[0], 2) + F::avg_pool2d(x[0], 2); }},
+      {"adaptive_avg_pool2d unbatched", [] { return inputs({{2, 5, 7}}); },
+       [](const TensorList& x) { return F::adaptive_avg_pool2d(x[0], {2, 3}); }},
+      {"Conv2d padding_mode reflect, unbatched", [] { return inputs({{2, 4, 5}}); },
+       [](const TensorList& x) {
+         return through_layer<nn::Conv2d>(nn::Conv2dOptions(2, 3, 3).padding(1).padding_mode(cake::kReflect), x[0]);
+       }},
+      {"conv1d unbatched [C, L]", [] { return inputs({{3, 8}, {2, 3, 3}, {2}}); },
+       [](const TensorList& x) { return F::conv1d(x[0], x[1], x[2], {.stride = 2, .padding = 1}); }},
+      {"conv_transpose1d unbatched", [] { return inputs({{2, 4}, {2, 3, 3}}); },
+       [](const TensorList& x) { return F::conv_transpose1d(x[0], x[1], {}, {.stride = 2}); }},
+      {"the 1-D pools unbatched", [] { return inputs({{2, 9}}); },
+       [](const TensorList& x) {
+         return F::max_pool1d(x[0], 3) + F::avg_pool1d(x[0], 3) + F::adaptive_avg_pool1d(x[0], 3) +
+                F::adaptive_max_pool1d(x[0], 3);
        }},
   };
 }

@@ -22,6 +22,7 @@
 //   avg_pool1d_exclude_pad = torch.nn.AvgPool1d(4, stride=3, padding=2, ceil_mode=True, count_include_pad=False)(x)
 //   adaptive_avg_pool1d = torch.nn.AdaptiveAvgPool1d(4)(x)
 #include <cmath>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -222,8 +223,12 @@ TEST_CASE("MaxPool1d, AvgPool1d, AdaptiveAvgPool1d: PyTorch's answers with strid
 
 TEST_CASE("the 1-D layers: errors name the shapes") {
   const Tensor x = randn({2, 4, 9});
-  const std::string unbatched = error_message([&] { nn::Conv1d(4, 6, 3)(randn({4, 9})); });
-  CHECK(contains(unbatched, "conv1d: expected an input of shape [N, C, L], got [4, 9]"));
+  const std::string rank = error_message([&] { nn::Conv1d(4, 6, 3)(randn({1, 4, 1, 9})); });
+  CHECK(contains(rank, "conv1d: expected an input of shape [N, C, L] (or one unbatched [C, L]), got [1, 4, 1, 9]"));
+  // An unbatched sequence's errors name its own shape.
+  const std::string unbatched = error_message([&] { nn::Conv1d(5, 6, 3)(randn({4, 9})); });
+  CHECK(contains(unbatched, "unbatched input of shape [4, 9] (run as a batch of one)"));
+  CHECK(contains(unbatched, "has 4 channels, but weight of shape [6, 5, 3]"));
   const std::string channels = error_message([&] { nn::Conv1d(5, 6, 3)(x); });
   CHECK(contains(channels, "input of shape [2, 4, 9] has 4 channels, but weight of shape [6, 5, 3]"));
   CHECK(contains(error_message([&] { F::conv1d(x, randn({6, 4, 3, 1})); }), "expected a 3-D weight"));
@@ -234,7 +239,36 @@ TEST_CASE("the 1-D layers: errors name the shapes") {
   const std::string too_long = error_message([&] { nn::Conv1d(4, 6, 12)(x); });
   CHECK(contains(too_long, "conv1d (run as its 2-D form on the input viewed as [2, 4, 1, 9])"));
   CHECK(contains(error_message([&] { nn::MaxPool1d(3, 1, 2)(x); }), "max_pool1d (run as its 2-D form"));
-  CHECK(contains(error_message([&] { F::avg_pool1d(randn({4, 9}), 2); }),
+  CHECK(contains(error_message([&] { F::avg_pool1d(randn({9}), 2); }),
                  "avg_pool1d: expected an input of shape [N, C, L]"));
   CHECK(contains(error_message([&] { nn::Conv1d(3, 4, 3, {.groups = 2}); }), "divisible by groups (2)"));
+}
+
+TEST_CASE("the 1-D layers take one unbatched sequence [C, L], as a batch of one, gradients included") {
+  manual_seed(3);
+  const Tensor batch = randn({1, 4, 11}, kFloat64).requires_grad_(true);
+  const Tensor one = batch.detach().squeeze(0).requires_grad_(true);
+  nn::Conv1d conv(nn::Conv1dOptions(4, 6, 3).stride(2).padding(1).padding_mode(cake::kReflect));
+  conv->to(kFloat64);
+  nn::ConvTranspose1d up(nn::ConvTranspose1dOptions(4, 2, 3).stride(2));
+  up->to(kFloat64);
+  const std::vector<std::pair<std::string, std::function<Tensor(const Tensor&)>>> layers = {
+      {"Conv1d reflect", [&](const Tensor& x) { return conv(x); }},
+      {"ConvTranspose1d", [&](const Tensor& x) { return up(x); }},
+      {"MaxPool1d", [](const Tensor& x) { return nn::MaxPool1d(nn::MaxPool1dOptions(3).stride(2).ceil_mode(true))(x); }},
+      {"AvgPool1d", [](const Tensor& x) { return nn::AvgPool1d(3, 2, 1)(x); }},
+      {"AdaptiveAvgPool1d", [](const Tensor& x) { return nn::AdaptiveAvgPool1d(4)(x); }},
+      {"AdaptiveMaxPool1d", [](const Tensor& x) { return nn::AdaptiveMaxPool1d(4)(x); }},
+  };
+  for (const auto& [name, layer] : layers) {
+    INFO(name);
+    const Tensor batched = layer(batch).squeeze(0);
+    const Tensor unbatched = layer(one);
+    REQUIRE(unbatched.sizes() == batched.sizes());
+    check_close(unbatched, batched, 0, 0);  // the same arithmetic, bit for bit
+    const Tensor weights = randn(unbatched.sizes(), kFloat64);
+    const Tensor grad_batched = autograd::grad({(batched * weights).sum()}, {batch})[0];
+    const Tensor grad_unbatched = autograd::grad({(unbatched * weights).sum()}, {one})[0];
+    check_close(grad_unbatched, grad_batched.squeeze(0), 0, 0);
+  }
 }

@@ -1,7 +1,7 @@
 // Tests for the layers libtorch has for autoencoders, GANs and vision models: InstanceNorm1d/2d
 // (nn/normalization.h), PixelShuffle, PixelUnshuffle, Unfold, Fold (nn/rearrange.h),
 // AdaptiveMaxPool1d/2d (nn/pooling.h), the padding_mode of Conv1d/Conv2d (nn/conv.h), and their
-// F:: forms. Outputs are checked against known answers computed once with PyTorch 1.13 (weights
+// F:: forms, and the 2-D convolutions and pools on one unbatched image [C, H, W]. Outputs are checked against known answers computed once with PyTorch 1.13 (weights
 // and inputs set by the formulas of nn/pytorch_reference.h on both sides); also PyTorch's
 // parameter and buffer names, printing, the identities of fold and unfold, and error messages.
 // The finite-difference rows are in tests/autograd/gradcheck_cases_layers.cpp.
@@ -32,6 +32,7 @@
 //       out['conv2d_' + mode] = m(inputs_of((1, 2, 4, 5), 13))
 //       m = torch.nn.Conv1d(2, 2, 3, padding=2, dilation=2, padding_mode=mode); set_params(m)
 //       out['conv1d_' + mode] = m(inputs_of((1, 2, 6), 14))
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -429,4 +430,38 @@ TEST_CASE("the vision layers: errors name the shapes") {
   CHECK(contains(error_message([&] { reflecting(x); }),
                  "Conv2d with padding_mode=reflect: pad: reflect padding of (5, 5) for dim 2 of size 5 of the input of "
                  "shape [2, 3, 5, 6]: each count must be below the size"));
+}
+
+TEST_CASE("the 2-D convolutions and pools take one unbatched image [C, H, W], as a batch of one") {
+  manual_seed(4);
+  const Tensor batch = randn({1, 3, 7, 6}, kFloat64).requires_grad_(true);
+  const Tensor one = batch.detach().squeeze(0).requires_grad_(true);
+  nn::Conv2d conv(nn::Conv2dOptions(3, 4, 3).stride(2).padding(1).padding_mode(cake::kCircular));
+  nn::ConvTranspose2d up(nn::ConvTranspose2dOptions(3, 2, 3).stride(2).output_padding(1));
+  conv->to(kFloat64);
+  up->to(kFloat64);
+  const std::vector<std::pair<std::string, std::function<Tensor(const Tensor&)>>> layers = {
+      {"Conv2d circular", [&](const Tensor& x) { return conv(x); }},
+      {"ConvTranspose2d", [&](const Tensor& x) { return up(x); }},
+      {"MaxPool2d", [](const Tensor& x) { return nn::MaxPool2d(3, 2, 1, /*ceil_mode=*/true)(x); }},
+      {"AvgPool2d", [](const Tensor& x) { return nn::AvgPool2d(2)(x); }},
+      {"AdaptiveAvgPool2d", [](const Tensor& x) { return nn::AdaptiveAvgPool2d(Pair{3, 4})(x); }},
+      {"F::conv2d", [&](const Tensor& x) { return F::conv2d(x, conv->weight, conv->bias); }},
+  };
+  for (const auto& [name, layer] : layers) {
+    INFO(name);
+    const Tensor batched = layer(batch).squeeze(0);
+    const Tensor unbatched = layer(one);
+    REQUIRE(unbatched.dim() == 3);
+    check_close(unbatched, batched, 0, 0);
+    const Tensor weights = randn(unbatched.sizes(), kFloat64);
+    const Tensor grad_batched = autograd::grad({(batched * weights).sum()}, {batch})[0];
+    const Tensor grad_unbatched = autograd::grad({(unbatched * weights).sum()}, {one})[0];
+    check_close(grad_unbatched, grad_batched.squeeze(0), 0, 0);
+  }
+  // An unbatched image's errors name its own shape; other ranks are refused as before.
+  const std::string channels = error_message([&] { nn::Conv2d(4, 2, 3)(randn({3, 7, 6})); });
+  CHECK(contains(channels, "unbatched input of shape [3, 7, 6] (run as a batch of one)"));
+  CHECK(contains(error_message([&] { nn::MaxPool2d(2)(randn({7, 6})); }),
+                 "max_pool2d: expected an input of shape [N, C, H, W] (or one unbatched [C, H, W]), got [7, 6]"));
 }
