@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <utility>
 
 #include "cake/tensor/tensor.h"
 
@@ -49,6 +50,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, co
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
                         const ConvTranspose2dParams& p = {});
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p);
+// max_pool2d and, for each window, where its maximum was: the flat position h * W + w in x's
+// [H, W] plane (int64, not differentiable), as torch's max_pool2d(return_indices=True).
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dParams& p);
+// The partial inverse of max pooling (the "switches" of Zeiler & Fergus, "Visualizing and
+// Understanding Convolutional Networks", 2014; torch's max_unpool2d): a plane of zeros of
+// output_size per channel, each value of x [N, C, h, w] written at the position its index names.
+// Of positions named twice (overlapping windows that chose one input) one value lands, and each
+// copy's gradient reads the output's gradient there (scatter's adjoint, as in PyTorch).
+Tensor max_unpool2d(const Tensor& x, const Tensor& indices, Pair output_size);
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p);
 // Adaptive average pooling to a fixed output size (global pooling with {1, 1}).
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size);

@@ -284,6 +284,77 @@ Tensor adaptive_max_pool1d(const Tensor& x, std::int64_t output_size) {
   return adaptive_max_along(x, 2, output_size);
 }
 
+// ---- max pooling's indices, and unpooling ----------------------------------------------------
+// The 1-D forms run the 2-D ones on x viewed with a height of one (NOTE [ 1-D layers as 2-D
+// layers of height one ]): in a [1, L] plane the flat position of l is l itself.
+namespace {
+
+void check_pooled_rank(const char* op, const Tensor& x, std::int64_t batched_rank, const char* layout) {
+  CAKE_CHECK(x.dim() == batched_rank || x.dim() == batched_rank - 1, op, ": expected an input of shape ", layout,
+             " (or one unbatched sample without N), got ", x.sizes());
+}
+
+// The size of one axis that unpooling restores: the pooling's input size that maps to `in`.
+// Without ceil_mode that is (in - 1) stride - 2 padding + kernel; a pooling that dropped a
+// remainder came from up to stride - 1 more, so a requested size is taken from the open range
+// (default - stride, default + stride), PyTorch's bounds.
+std::int64_t unpooled_size(const char* op, std::int64_t in, std::int64_t kernel, std::int64_t stride,
+                           std::int64_t padding, std::optional<std::int64_t> requested) {
+  CAKE_CHECK(kernel > 0 && stride > 0 && padding >= 0, op, ": kernel_size (", kernel, ") and stride (", stride,
+             ") must be positive and padding (", padding, ") not negative");
+  const std::int64_t default_size = (in - 1) * stride - 2 * padding + kernel;
+  if (!requested) return default_size;
+  CAKE_CHECK(*requested > default_size - stride && *requested < default_size + stride, op, ": output_size ",
+             *requested, " cannot come from this pooling: an input of ", in, " positions unpools to more than ",
+             default_size - stride, " and fewer than ", default_size + stride, " (kernel_size ", kernel, ", stride ",
+             stride, ", padding ", padding, ")");
+  return *requested;
+}
+
+// The requested size of the axis `from_end` places before the end of output_size, if any.
+std::optional<std::int64_t> requested_size(const char* op, const Shape& output_size, std::size_t spatial_dims,
+                                           std::size_t from_end) {
+  if (output_size.empty()) return std::nullopt;
+  CAKE_CHECK(output_size.size() >= spatial_dims, op, ": output_size ", output_size, " needs at least ", spatial_dims,
+             " entries (its last ones are the spatial sizes)");
+  return output_size[output_size.size() - from_end];
+}
+
+}  // namespace
+
+std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const MaxPool2dFuncOptions& o) {
+  check_pooled_rank("max_pool2d_with_indices", x, 4, "[N, C, H, W]");
+  Pool2dParams params{.kernel = {o.kernel_size, o.kernel_size}, .padding = {o.padding, o.padding}, .ceil_mode = o.ceil_mode};
+  if (o.stride()) params.stride = Pair{*o.stride(), *o.stride()};
+  return cake::max_pool2d_with_indices(x, params);
+}
+
+std::tuple<Tensor, Tensor> max_pool1d_with_indices(const Tensor& x, const MaxPool1dFuncOptions& o) {
+  check_pooled_rank("max_pool1d_with_indices", x, 3, "[N, C, L]");
+  const Pool2dParams window = window_of_height_one(o.kernel_size, o.stride, o.padding, o.ceil_mode, true);
+  const auto [y, indices] = cake::max_pool2d_with_indices(x.unsqueeze(-2), window);
+  return {y.squeeze(-2), indices.squeeze(-2)};
+}
+
+Tensor max_unpool2d(const Tensor& x, const Tensor& indices, const MaxUnpool2dFuncOptions& o) {
+  const char* op = "max_unpool2d";
+  check_pooled_rank(op, x, 4, "[N, C, H, W]");
+  const std::int64_t stride = o.stride().value_or(o.kernel_size);
+  const Pair size{unpooled_size(op, x.size(-2), o.kernel_size, stride, o.padding, requested_size(op, o.output_size, 2, 2)),
+                  unpooled_size(op, x.size(-1), o.kernel_size, stride, o.padding, requested_size(op, o.output_size, 2, 1))};
+  return cake::max_unpool2d(x, indices, size);
+}
+
+Tensor max_unpool1d(const Tensor& x, const Tensor& indices, const MaxUnpool1dFuncOptions& o) {
+  const char* op = "max_unpool1d";
+  check_pooled_rank(op, x, 3, "[N, C, L]");
+  const std::int64_t length = unpooled_size(op, x.size(-1), o.kernel_size, o.stride().value_or(o.kernel_size),
+                                            o.padding, requested_size(op, o.output_size, 1, 1));
+  CAKE_CHECK(indices.defined() && indices.sizes() == x.sizes(), op, ": indices of shape ", indices.sizes(),
+             " must have the input's shape ", x.sizes());
+  return cake::max_unpool2d(x.unsqueeze(-2), indices.unsqueeze(-2), {1, length}).squeeze(-2);
+}
+
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
   return cake::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);

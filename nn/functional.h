@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <tuple>
 
 #include "cake/autograd/nn_ops.h"
 #include "cake/nn/options.h"
@@ -422,6 +423,20 @@ struct AvgPoolFuncOptions {
 };
 using MaxPool1dFuncOptions = MaxPoolFuncOptions;
 using MaxPool2dFuncOptions = MaxPoolFuncOptions;
+// The max pooling that max_unpool2d / max_unpool1d undo: its kernel, stride (default: the kernel)
+// and padding. output_size (empty: the size that pooling maps back from the input, (in - 1)
+// stride - 2 padding + kernel) picks among the sizes the pooling maps to the same input size,
+// which differ when it dropped a remainder: the last 2 (1-D: 1) entries count, so x.sizes() of
+// the pooled tensor's input serves as is.
+struct MaxUnpoolFuncOptions {
+  using Self = MaxUnpoolFuncOptions;
+  CAKE_ARG(std::int64_t, kernel_size);
+  CAKE_ARG(std::optional<std::int64_t>, stride) = std::nullopt;
+  CAKE_ARG(std::int64_t, padding) = 0;
+  CAKE_ARG(Shape, output_size) = Shape{};
+};
+using MaxUnpool1dFuncOptions = MaxUnpoolFuncOptions;
+using MaxUnpool2dFuncOptions = MaxUnpoolFuncOptions;
 using AvgPool1dFuncOptions = AvgPoolFuncOptions;
 using AvgPool2dFuncOptions = AvgPoolFuncOptions;
 // F::adaptive_avg_pool1d(x, F::AdaptiveAvgPool1dFuncOptions(4)).
@@ -597,6 +612,14 @@ inline Tensor avg_pool2d(const Tensor& x, const AvgPool2dFuncOptions& o) {
 inline Tensor max_pool1d(const Tensor& x, const MaxPool1dFuncOptions& o) {
   return functional::max_pool1d(x, o.kernel_size(), o.stride(), o.padding(), o.ceil_mode());
 }
+// The maxima and where they were (flat positions in each input plane; in each sequence for the
+// 1-D form), as torch's max_pool2d_with_indices: what max_unpool2d / max_unpool1d put back.
+std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const MaxPool2dFuncOptions& options);
+std::tuple<Tensor, Tensor> max_pool1d_with_indices(const Tensor& x, const MaxPool1dFuncOptions& options);
+// x [N, C, h, w] or [C, h, w] and its indices to [N, C, H, W]: zeros, with each value of x at
+// its index (cake::max_unpool2d); the 1-D form on [N, C, l] or [C, l].
+Tensor max_unpool2d(const Tensor& x, const Tensor& indices, const MaxUnpool2dFuncOptions& options);
+Tensor max_unpool1d(const Tensor& x, const Tensor& indices, const MaxUnpool1dFuncOptions& options);
 inline Tensor avg_pool1d(const Tensor& x, const AvgPool1dFuncOptions& o) {
   return functional::avg_pool1d(x, o.kernel_size(), o.stride(), o.padding(), o.ceil_mode(), o.count_include_pad());
 }

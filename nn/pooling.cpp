@@ -61,6 +61,13 @@ Tensor MaxPool1d::forward(const Tensor& x) {
   return functional::max_pool1d(x, options.kernel_size, options.stride, options.padding, options.ceil_mode);
 }
 
+std::tuple<Tensor, Tensor> MaxPool1d::forward_with_indices(const Tensor& x) {
+  return functional::max_pool1d_with_indices(x, functional::MaxPool1dFuncOptions(options.kernel_size)
+                                                    .stride(options.stride)
+                                                    .padding(options.padding)
+                                                    .ceil_mode(options.ceil_mode));
+}
+
 std::string MaxPool1d::extra_repr() const {
   return describe_1d(options.kernel_size, options.stride, options.padding, options.ceil_mode);
 }
@@ -78,5 +85,28 @@ std::string AvgPool1d::extra_repr() const {
 Tensor AdaptiveAvgPool1d::forward(const Tensor& x) { return functional::adaptive_avg_pool1d(x, output_size); }
 
 Tensor AdaptiveMaxPool1d::forward(const Tensor& x) { return functional::adaptive_max_pool1d(x, output_size); }
+
+// ---- unpooling ---------------------------------------------------------------------------------
+static functional::MaxUnpoolFuncOptions unpool_settings(const MaxUnpoolOptions& o, const std::optional<Shape>& size) {
+  return functional::MaxUnpoolFuncOptions(o.kernel_size).stride(o.stride).padding(o.padding).output_size(
+      size.value_or(Shape{}));
+}
+
+Tensor MaxUnpool2d::forward(const Tensor& x, const Tensor& indices, const std::optional<Shape>& output_size) {
+  return functional::max_unpool2d(x, indices, unpool_settings(options, output_size));
+}
+
+Tensor MaxUnpool1d::forward(const Tensor& x, const Tensor& indices, const std::optional<Shape>& output_size) {
+  return functional::max_unpool1d(x, indices, unpool_settings(options, output_size));
+}
+
+// PyTorch's repr: kernel_size=2, stride=2, padding=0.
+static std::string describe_unpool(const MaxUnpoolOptions& o) {
+  return "kernel_size=" + std::to_string(o.kernel_size) + ", stride=" + std::to_string(o.stride().value_or(o.kernel_size)) +
+         ", padding=" + std::to_string(o.padding);
+}
+
+std::string MaxUnpool2d::extra_repr() const { return describe_unpool(options); }
+std::string MaxUnpool1d::extra_repr() const { return describe_unpool(options); }
 
 }  // namespace cake::nn

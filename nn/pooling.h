@@ -10,6 +10,9 @@
 //   cake::Tensor summary = to_ten(smooth(pool1(sequence)));
 //   cake::nn::AdaptiveMaxPool2d to_grid(cake::nn::AdaptiveMaxPool2dOptions({3, 5}));   // any H x W -> 3 x 5
 //   cake::Tensor peaks = to_grid(image);
+//   auto [pooled, where] = pool->forward_with_indices(image);           // and where each maximum was
+//   cake::nn::MaxUnpool2d unpool(cake::nn::MaxUnpool2dOptions(2));
+//   cake::Tensor sparse = unpool(pooled, where, image.sizes());          // maxima back in place, zeros elsewhere
 //
 // The square constructors mirror nn.MaxPool2d(kernel_size, stride=None, padding=0); the ones
 // taking cake::Pool2dParams allow rectangular windows. The 1-D layers run the 2-D ones on the
@@ -20,6 +23,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "cake/autograd/nn_ops.h"
 #include "cake/nn/module.h"
@@ -74,6 +78,8 @@ class MaxPool2d : public Module, public Holder<MaxPool2d> {
   explicit MaxPool2d(const Pool2dParams& params) : params(params) {}
   explicit MaxPool2d(const MaxPool2dOptions& o) : MaxPool2d(o.kernel_size, o.stride, o.padding, o.ceil_mode) {}
   Tensor forward(const Tensor& x) override { return cake::max_pool2d(x, params); }
+  // The maxima and where each was (libtorch's forward_with_indices): MaxUnpool2d's input.
+  std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& x) { return cake::max_pool2d_with_indices(x, params); }
   std::string name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override;
 
@@ -121,6 +127,7 @@ class MaxPool1d : public Module, public Holder<MaxPool1d> {
       : options{kernel_size, stride, padding, ceil_mode} {}
   explicit MaxPool1d(const MaxPool1dOptions& options) : options(options) {}
   Tensor forward(const Tensor& x) override;
+  std::tuple<Tensor, Tensor> forward_with_indices(const Tensor& x);  // as MaxPool2d's
   std::string name() const override { return "MaxPool1d"; }
   std::string extra_repr() const override;
 
@@ -196,5 +203,44 @@ using AdaptiveAvgPool1dImpl = AdaptiveAvgPool1d;
 using AdaptiveAvgPool2dImpl = AdaptiveAvgPool2d;
 using AdaptiveMaxPool1dImpl = AdaptiveMaxPool1d;
 using AdaptiveMaxPool2dImpl = AdaptiveMaxPool2d;
+
+// MaxUnpool2d / MaxUnpool1d: the max pooling they undo (MaxUnpool2dOptions(2).stride(2)); the
+// stride defaults to the kernel size. forward(pooled, indices, output_size) takes the pooling's
+// forward_with_indices results; output_size (optional: a pooling that dropped a remainder maps
+// several sizes to one) may be the whole shape of the pooling's input.
+struct MaxUnpoolOptions {
+  using Self = MaxUnpoolOptions;
+  CAKE_ARG(std::int64_t, kernel_size) = 2;
+  CAKE_ARG(std::optional<std::int64_t>, stride) = std::nullopt;
+  CAKE_ARG(std::int64_t, padding) = 0;
+};
+using MaxUnpool1dOptions = MaxUnpoolOptions;
+using MaxUnpool2dOptions = MaxUnpoolOptions;
+
+class MaxUnpool2d : public Module, public Holder<MaxUnpool2d> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(MaxUnpool2d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<MaxUnpool2d>(*this); }
+  explicit MaxUnpool2d(std::int64_t kernel_size) : options{kernel_size} {}
+  explicit MaxUnpool2d(const MaxUnpool2dOptions& options) : options(options) {}
+  Tensor forward(const Tensor& x, const Tensor& indices, const std::optional<Shape>& output_size = std::nullopt);
+  std::string name() const override { return "MaxUnpool2d"; }
+  std::string extra_repr() const override;
+
+  MaxUnpool2dOptions options;
+};
+
+class MaxUnpool1d : public Module, public Holder<MaxUnpool1d> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(MaxUnpool1d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<MaxUnpool1d>(*this); }
+  explicit MaxUnpool1d(std::int64_t kernel_size) : options{kernel_size} {}
+  explicit MaxUnpool1d(const MaxUnpool1dOptions& options) : options(options) {}
+  Tensor forward(const Tensor& x, const Tensor& indices, const std::optional<Shape>& output_size = std::nullopt);
+  std::string name() const override { return "MaxUnpool1d"; }
+  std::string extra_repr() const override;
+
+  MaxUnpool1dOptions options;
+};
 
 }  // namespace cake::nn

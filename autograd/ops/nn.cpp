@@ -158,11 +158,14 @@ native::PoolOptions pool_options(const Pool2dParams& p) {
 }  // namespace
 
 // The gradient of each window's maximum goes to the input element that won (saved index).
-Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
-  if (unbatched_image(x)) return as_batch_of_one(x, [&](const Tensor& batch) { return max_pool2d(batch, p); });
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dParams& p) {
+  if (unbatched_image(x)) {
+    const auto [y, indices] = max_pool2d_with_indices(unsqueeze(x, 0), p);
+    return {squeeze(y, 0), squeeze(indices, 0)};
+  }
   const native::PoolGeometry g = native::pool2d_geometry(x.sizes(), pool_options(p), "max_pool2d");
-  if (!needs_grad({x})) return native::max_pool2d(x, g);
   auto [y, indices] = native::max_pool2d_with_indices(x, g);
+  if (!needs_grad({x})) return {y, indices};
   record("MaxPool2dBackward", {x}, {y}, [g, indices = indices](const TensorList& grads) {
     Tensor gx = native::max_pool2d_backward(grads[0], indices, g);
     // Recorded (create_graph): the backward is linear in the gradient (a scatter to the winners,
@@ -175,7 +178,40 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
     }
     return TensorList{gx};
   });
-  return y;
+  return {y, indices};
+}
+
+// Without a gradient to record, the maxima alone (no index tensor is written).
+Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
+  if (unbatched_image(x)) return as_batch_of_one(x, [&](const Tensor& batch) { return max_pool2d(batch, p); });
+  if (!needs_grad({x})) return native::max_pool2d(x, native::pool2d_geometry(x.sizes(), pool_options(p), "max_pool2d"));
+  return max_pool2d_with_indices(x, p).first;
+}
+
+// Each value of x goes back to the position its index names in a plane of zeros: a scatter along
+// the flattened plane, whose gradient in x gathers the output's gradient at those positions.
+Tensor max_unpool2d(const Tensor& x, const Tensor& indices, Pair output_size) {
+  CAKE_CHECK(x.defined() && indices.defined() && indices.sizes() == x.sizes(), "max_unpool2d: indices of shape ",
+             indices.sizes(), " must have the input's shape ", x.sizes());
+  if (unbatched_image(x)) return squeeze(max_unpool2d(unsqueeze(x, 0), unsqueeze(indices, 0), output_size), 0);
+  CAKE_CHECK(x.dim() == 4, "max_unpool2d: expected an input of shape [N, C, H, W] (or one unbatched [C, H, W]), got ",
+             x.sizes());
+  CAKE_CHECK(indices.dtype() == kInt64, "max_unpool2d: indices must be int64 (as max_pool2d_with_indices gives), got ",
+             dtype_name(indices.dtype()));
+  CAKE_CHECK(output_size[0] > 0 && output_size[1] > 0, "max_unpool2d: output_size (", output_size[0], ", ",
+             output_size[1], ") must be positive");
+  const std::int64_t n = x.size(0), c = x.size(1), plane = output_size[0] * output_size[1];
+  if (indices.numel() > 0) {
+    // One reduction and a read back to the host: an index outside the plane is the caller's
+    // mistake (indices of another pooling, a wrong output_size), and scatter would only say "out of range".
+    const std::int64_t lowest = amin(indices).item<std::int64_t>(), highest = amax(indices).item<std::int64_t>();
+    CAKE_CHECK(lowest >= 0 && highest < plane, "max_unpool2d: index ", lowest < 0 ? lowest : highest,
+               " is outside the output plane of ", output_size[0], " x ", output_size[1], " = ", plane,
+               " positions (the indices must come from max_pool2d_with_indices of an input of that size)");
+  }
+  const Tensor flat_x = reshape(x, {n, c, -1}), flat_indices = reshape(indices, {n, c, -1});
+  const Tensor plane_of_zeros = zeros({n, c, plane}, TensorOptions(x.dtype(), x.device()));
+  return reshape(scatter(plane_of_zeros, 2, flat_indices, flat_x), {n, c, output_size[0], output_size[1]});
 }
 
 // Each window's gradient is spread evenly over the elements it averaged.

@@ -1,6 +1,6 @@
 // Gradient-check rows for the vision layers of nn::functional: instance_norm, pixel_shuffle,
 // pixel_unshuffle, unfold, fold, adaptive_max_pool2d / 1d, the padding_mode of Conv1d and
-// Conv2d, and the convolutions and pools on one unbatched sample. Each is a composition of differentiable ops (reshapes and permutes, index_select and
+// Conv2d, unpooling, and the convolutions and pools on one unbatched sample. Each is a composition of differentiable ops (reshapes and permutes, index_select and
 // index_add, max along a dim, F::pad), so these rows check that the compositions carry the
 // gradient, and, through the table's gradgradcheck, its derivative too. float64 finite differences.
 #include "cake/nn/nn.h"
@@ -93,6 +93,23 @@ CAKE_GRADCHECK_CASES(layers) {
        [](const TensorList& x) { return F::conv1d(x[0], x[1], x[2], {.stride = 2, .padding = 1}); }},
       {"conv_transpose1d unbatched", [] { return inputs({{2, 4}, {2, 3, 3}}); },
        [](const TensorList& x) { return F::conv_transpose1d(x[0], x[1], {}, {.stride = 2}); }},
+      {"max_unpool2d at fixed indices", [] { return inputs({{1, 2, 2, 3}}); },
+       [](const TensorList& x) {
+         const Tensor at = tensor(std::vector<std::int64_t>{0, 3, 5, 12, 14, 17, 1, 2, 9, 7, 15, 16}, {1, 2, 2, 3});
+         return F::max_unpool2d(x[0], at, F::MaxUnpool2dFuncOptions(2).output_size({4, 5}));
+       }},
+      // Windows that do not overlap: of two that chose one input, unpooling keeps one value, but
+      // each copy gets the gradient read back there (scatter's adjoint, as PyTorch's).
+      {"max_unpool2d of max_pool2d_with_indices, padding and ceil_mode", [] { return inputs({{1, 2, 5, 6}}); },
+       [](const TensorList& x) {
+         const auto [y, at] = F::max_pool2d_with_indices(x[0], F::MaxPool2dFuncOptions(2).padding(1).ceil_mode(true));
+         return F::max_unpool2d(y, at, F::MaxUnpool2dFuncOptions(2).padding(1).output_size({5, 6}));
+       }},
+      {"max_unpool1d of max_pool1d_with_indices, unbatched", [] { return inputs({{2, 9}}); },
+       [](const TensorList& x) {
+         const auto [y, at] = F::max_pool1d_with_indices(x[0], F::MaxPool1dFuncOptions(2));
+         return F::max_unpool1d(y, at, F::MaxUnpool1dFuncOptions(2).output_size({9}));
+       }},
       {"the 1-D pools unbatched", [] { return inputs({{2, 9}}); },
        [](const TensorList& x) {
          return F::max_pool1d(x[0], 3) + F::avg_pool1d(x[0], 3) + F::adaptive_avg_pool1d(x[0], 3) +
