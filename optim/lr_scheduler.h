@@ -10,15 +10,22 @@
 //   auto warmup = std::make_shared<cake::optim::LinearLR>(opt, 0.1, 1.0, 5);
 //   auto decay = std::make_shared<cake::optim::CosineAnnealingLR>(opt, 95);
 //   cake::optim::SequentialLR schedule(opt, {warmup, decay}, {5});
+//   // one cycle over a whole run, stepped after every batch (lr and momentum both move)
+//   cake::optim::OneCycleLR one_cycle(opt, /*max_lr=*/0.5, /*total_steps=*/1000);
 //
 // Each epoch-based scheduler is a closed form lr_at(epoch) of the optimiser's initial learning
 // rate (recorded in Optimizer::initial_lr by the first scheduler attached, as PyTorch's
 // "initial_lr"). Constructing one sets the lr for epoch 0; step() advances one epoch and sets
-// the lr for it. ReduceLROnPlateau instead reacts to a measured metric.
+// the lr for it. OneCycleLR and CyclicLR also set the momentum (beta1 for Adam) of each step,
+// as PyTorch's cycle_momentum. ReduceLROnPlateau instead reacts to a measured metric.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cake/nn/options.h"
@@ -54,6 +61,8 @@ class LRScheduler {
   // Every concrete scheduler calls this at the end of its constructor: it sets the epoch-0 lr
   // (a virtual call, so it cannot happen in this base's constructor).
   void start() { set_epoch(0); }
+  // Called by set_epoch after the lrs are set: the momentum-cycling schedules set it here.
+  virtual void set_momentum_at(std::int64_t /*epoch*/) {}
 
   Optimizer& optimizer_;
   double base_lr_;                 // the first group's initial lr
@@ -111,6 +120,138 @@ class LinearLR : public LRScheduler {
   double lr_at(std::int64_t epoch, double base) const override;
   double start_factor, end_factor;
   std::int64_t total_iters;
+};
+
+// lr = base lr_lambda(epoch), for any function of the epoch.
+class LambdaLR : public LRScheduler {
+ public:
+  LambdaLR(Optimizer& optimizer, std::function<double(std::int64_t)> lr_lambda);
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
+  std::function<double(std::int64_t)> lr_lambda;
+};
+
+// lr = base lr_lambda(1) lr_lambda(2) ... lr_lambda(epoch): each step multiplies the lr by the
+// function of the new epoch. The products are kept, so a step costs one call.
+class MultiplicativeLR : public LRScheduler {
+ public:
+  MultiplicativeLR(Optimizer& optimizer, std::function<double(std::int64_t)> lr_lambda);
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
+  std::function<double(std::int64_t)> lr_lambda;
+
+ private:
+  mutable std::vector<double> products_{1.0};  // products_[e]: the factor at epoch e
+};
+
+// lr = base factor for the first total_iters epochs, then base.
+class ConstantLR : public LRScheduler {
+ public:
+  explicit ConstantLR(Optimizer& optimizer, double factor = 1.0 / 3.0, std::int64_t total_iters = 5);
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
+  double factor;
+  std::int64_t total_iters;
+};
+
+// Polynomial decay to zero over total_iters epochs: lr = base (1 - min(epoch, total) / total)^power.
+class PolynomialLR : public LRScheduler {
+ public:
+  explicit PolynomialLR(Optimizer& optimizer, std::int64_t total_iters = 5, double power = 1.0);
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
+  std::int64_t total_iters;
+  double power;
+};
+
+// SGDR (Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm Restarts", ICLR 2017,
+// eq. 5): cosine annealing from base to eta_min over a period T_i, then a restart at base; the
+// first period is T_0 epochs and each next one T_mult times longer.
+// lr = eta_min + (base - eta_min) (1 + cos(pi T_cur / T_i)) / 2, T_cur the epochs since the restart.
+class CosineAnnealingWarmRestarts : public LRScheduler {
+ public:
+  CosineAnnealingWarmRestarts(Optimizer& optimizer, std::int64_t T_0, std::int64_t T_mult = 1, double eta_min = 0.0);
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t epoch, double base) const override;
+  std::int64_t T_0, T_mult;
+  double eta_min;
+};
+
+enum class AnnealStrategy { Cos, Linear };
+
+struct OneCycleLROptions {
+  using Self = OneCycleLROptions;
+  CAKE_ARG(double, pct_start) = 0.3;                             // the share of the steps spent rising
+  CAKE_ARG(AnnealStrategy, anneal_strategy) = AnnealStrategy::Cos;
+  CAKE_ARG(double, div_factor) = 25.0;                           // initial lr = max_lr / div_factor
+  CAKE_ARG(double, final_div_factor) = 1e4;                      // last lr = initial lr / final_div_factor
+  CAKE_ARG(bool, three_phase) = false;                           // fall back to the initial lr before the end
+  CAKE_ARG(bool, cycle_momentum) = true;                         // momentum moves against the lr
+  CAKE_ARG(double, base_momentum) = 0.85;
+  CAKE_ARG(double, max_momentum) = 0.95;
+};
+
+// The 1cycle policy (Smith & Topin, "Super-Convergence", 2018, section 3; the schedule of
+// PyTorch's OneCycleLR), stepped once per batch: the lr rises from max_lr / div_factor to max_lr
+// over pct_start of the total_steps, then anneals to its initial value / final_div_factor; the
+// momentum moves the other way, from max_momentum down to base_momentum and back. The optimiser's
+// own lr is not used: every group follows max_lr. Stepping past total_steps is an error; step
+// total_steps itself keeps the last lr (PyTorch's formula runs on past the end there).
+class OneCycleLR : public LRScheduler {
+ public:
+  OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, const OneCycleLROptions& options = {});
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t step, double base) const override;
+  double momentum_at(std::int64_t step) const;
+  double max_lr;
+  std::int64_t total_steps;
+  OneCycleLROptions options;
+
+ private:
+  // One phase: the value moves from `start` to `end` (fractions of the phase's range) by the
+  // anneal strategy while the step goes from the previous phase's end_step to this one's.
+  struct Phase {
+    double end_step;
+    double start_lr, end_lr, start_momentum, end_momentum;
+  };
+  // The phase holding `step` and how far through it the step is (0 at its start, 1 at its end).
+  std::pair<const Phase*, double> locate(std::int64_t step) const;
+  double anneal(double start, double end, double fraction) const;
+  void set_momentum_at(std::int64_t step) override;
+  std::vector<Phase> phases_;
+};
+
+enum class CyclicMode { Triangular, Triangular2, ExpRange };
+
+struct CyclicLROptions {
+  using Self = CyclicLROptions;
+  CAKE_ARG(std::int64_t, step_size_up) = 2000;                     // steps from base_lr up to max_lr
+  CAKE_ARG(std::optional<std::int64_t>, step_size_down) = std::nullopt;  // and back (default: the same)
+  CAKE_ARG(CyclicMode, mode) = CyclicMode::Triangular;
+  CAKE_ARG(double, gamma) = 1.0;                                  // exp_range: amplitude gamma^step
+  CAKE_ARG(bool, cycle_momentum) = true;
+  CAKE_ARG(double, base_momentum) = 0.8;
+  CAKE_ARG(double, max_momentum) = 0.9;
+};
+
+// Cyclical learning rates (Smith, "Cyclical Learning Rates for Training Neural Networks", WACV
+// 2017, section 3.1), stepped once per batch: the lr goes linearly from base_lr up to max_lr and
+// back, forever; triangular2 halves the amplitude every cycle, exp_range scales it by gamma^step.
+// The momentum moves the other way between max_momentum and base_momentum. The optimiser's own
+// lr is not used.
+class CyclicLR : public LRScheduler {
+ public:
+  CyclicLR(Optimizer& optimizer, double base_lr, double max_lr, const CyclicLROptions& options = {});
+  using LRScheduler::lr_at;
+  double lr_at(std::int64_t step, double base) const override;
+  double momentum_at(std::int64_t step) const;
+  double min_lr, max_lr;  // min_lr: the cycle's bottom (PyTorch's base_lr)
+  CyclicLROptions options;
+
+ private:
+  // Where `step` is in its cycle (0 at the bottom, 1 at the top) times the amplitude's scale.
+  double height(std::int64_t step) const;
+  void set_momentum_at(std::int64_t step) override;
 };
 
 // Runs schedulers one after another: scheduler k takes over at milestones[k - 1] and counts its

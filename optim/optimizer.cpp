@@ -1,6 +1,7 @@
 // optimizer.cpp: the Optimizer base (parameter bookkeeping, zero_grad) and its state dict.
 #include "cake/optim/optimizer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -113,6 +114,36 @@ void Optimizer::set_group_lr(std::size_t g, double value) {
 std::optional<double>& Optimizer::group_initial_lr(std::size_t g) {
   CAKE_CHECK(g < param_groups_.size(), name(), ": no parameter group ", g, " (there are ", param_groups_.size(), ")");
   return g == 0 ? initial_lr : param_groups_[g].initial_lr;
+}
+
+namespace {
+// The momentum among an optimiser's hyperparameters: "momentum", else "beta1"; nullptr for neither.
+const std::pair<std::string, double>* find_momentum(const Hyperparameters& values) {
+  for (const char* name : {"momentum", "beta1"}) {
+    const auto it = std::find_if(values.begin(), values.end(), [&](const auto& entry) { return entry.first == name; });
+    if (it != values.end()) return &*it;
+  }
+  return nullptr;
+}
+}  // namespace
+
+std::optional<double> Optimizer::group_momentum(std::size_t g) const {
+  CAKE_CHECK(g < param_groups_.size(), name(), ": no parameter group ", g, " (there are ", param_groups_.size(), ")");
+  const Hyperparameters values = group_hyperparameters(g);
+  const auto* momentum = find_momentum(values);
+  return momentum ? std::optional<double>(momentum->second) : std::nullopt;
+}
+
+void Optimizer::set_group_momentum(std::size_t g, double value) {
+  CAKE_CHECK(g < param_groups_.size(), name(), ": no parameter group ", g, " (there are ", param_groups_.size(), ")");
+  const Hyperparameters values = group_hyperparameters(g);
+  const auto* momentum = find_momentum(values);
+  CAKE_CHECK(momentum != nullptr, name(), " has no momentum (nor beta1) to set");
+  std::map<std::string, double> updated(values.begin(), values.end());
+  updated[momentum->first] = value;
+  // As set_group_lr: a group without options of its own uses the optimiser's.
+  if (param_groups_[g].has_options()) set_group_hyperparameters(g, updated);
+  else set_hyperparameters(updated);
 }
 
 Hyperparameters Optimizer::group_hyperparameters(std::size_t g) const {

@@ -172,6 +172,10 @@ class Optimizer {
   void set_group_lr(std::size_t g, double lr);
   // The lr schedulers of group g start from: initial_lr for group 0, the group's own otherwise.
   std::optional<double>& group_initial_lr(std::size_t g);
+  // The momentum of group g that OneCycleLR and CyclicLR cycle (PyTorch's cycle_momentum): SGD's
+  // and RMSprop's `momentum`, or beta1 of the Adam family; nullopt for an optimiser with neither.
+  std::optional<double> group_momentum(std::size_t g) const;
+  void set_group_momentum(std::size_t g, double momentum);
 
   // Everything needed to resume: the state tensors as "state.<i>.<name>" for parameter i, and
   // metadata "optimizer", "num_params", "state.<i>.step" (the step counts), "state.<i>.<name>"
