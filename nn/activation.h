@@ -51,6 +51,26 @@ struct PReLUOptions {  // PReLUOptions().num_parameters(16).init(0.1)
   CAKE_ARG(std::int64_t, num_parameters) = 1;  // 1: one slope shared by all channels
   CAKE_ARG(double, init) = 0.25;
 };
+struct CELUOptions {  // CELUOptions().alpha(0.5)
+  using Self = CELUOptions;
+  CAKE_ARG(double, alpha) = 1.0;
+};
+using SoftminOptions = SoftmaxOptions;
+struct GLUOptions {  // GLUOptions(1): the dim cut in halves
+  using Self = GLUOptions;
+  CAKE_ARG(std::int64_t, dim) = -1;
+};
+struct ThresholdOptions {  // ThresholdOptions(0.1, 20): x > 0.1 ? x : 20
+  using Self = ThresholdOptions;
+  CAKE_ARG(double, threshold);
+  CAKE_ARG(double, value);
+};
+struct ShrinkOptions {  // SoftshrinkOptions(0.5); libtorch's field name
+  using Self = ShrinkOptions;
+  CAKE_ARG(double, lambda) = 0.5;
+};
+using SoftshrinkOptions = ShrinkOptions;
+using HardshrinkOptions = ShrinkOptions;
 using SoftplusOptions = functional::SoftplusFuncOptions;
 using HardtanhOptions = functional::HardtanhFuncOptions;
 using CosineSimilarityOptions = functional::CosineSimilarityFuncOptions;
@@ -170,8 +190,54 @@ CAKE_ACTIVATION_MODULE(SiLU, silu);
 CAKE_ACTIVATION_MODULE(Mish, mish);
 CAKE_ACTIVATION_MODULE(ReLU6, relu6);
 CAKE_ACTIVATION_MODULE(Softsign, softsign);
+CAKE_ACTIVATION_MODULE(SELU, selu);
+CAKE_ACTIVATION_MODULE(Hardsigmoid, hardsigmoid);
+CAKE_ACTIVATION_MODULE(Hardswish, hardswish);
+CAKE_ACTIVATION_MODULE(LogSigmoid, logsigmoid);
+CAKE_ACTIVATION_MODULE(Tanhshrink, tanhshrink);
 
 #undef CAKE_ACTIVATION_MODULE
+
+// The nonlinearities with a setting, holding libtorch's options struct: one line each.
+#define CAKE_ACTIVATION_MODULE_WITH_OPTIONS(Class, Options, forward_expression, repr_expression)    \
+  class Class : public Module, public Holder<Class> {                                                \
+   public:                                                                                          \
+    CAKE_HOLDER_CONSTRUCTORS(Class)                                                                 \
+    explicit Class(const Options& options = {}) : options(options) {}                              \
+    std::shared_ptr<Module> clone() const override { return std::make_shared<Class>(*this); }       \
+    Tensor forward(const Tensor& x) override { return forward_expression; }                         \
+    std::string name() const override { return #Class; }                                            \
+    std::string extra_repr() const override { return repr_expression; }                             \
+    Options options;                                                                                \
+  }
+
+CAKE_ACTIVATION_MODULE_WITH_OPTIONS(CELU, CELUOptions, functional::celu(x, options.alpha),
+                                    "alpha=" + std::to_string(options.alpha()));
+CAKE_ACTIVATION_MODULE_WITH_OPTIONS(GLU, GLUOptions, functional::glu(x, options.dim),
+                                    "dim=" + std::to_string(options.dim()));
+CAKE_ACTIVATION_MODULE_WITH_OPTIONS(Threshold, ThresholdOptions,
+                                    functional::threshold(x, options.threshold, options.value),
+                                    "threshold=" + std::to_string(options.threshold()) +
+                                        ", value=" + std::to_string(options.value()));
+CAKE_ACTIVATION_MODULE_WITH_OPTIONS(Softshrink, SoftshrinkOptions, functional::softshrink(x, options.lambda),
+                                    std::to_string(options.lambda()));
+CAKE_ACTIVATION_MODULE_WITH_OPTIONS(Hardshrink, HardshrinkOptions, functional::hardshrink(x, options.lambda),
+                                    std::to_string(options.lambda()));
+
+#undef CAKE_ACTIVATION_MODULE_WITH_OPTIONS
+
+// softmax(-x) along dim, as Softmax.
+class Softmin : public Module, public Holder<Softmin> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(Softmin)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<Softmin>(*this); }
+  explicit Softmin(std::int64_t dim) : dim(dim) {}
+  explicit Softmin(const SoftminOptions& options) : dim(options.dim) {}
+  Tensor forward(const Tensor& x) override { return functional::softmin(x, dim); }
+  std::string name() const override { return "Softmin"; }
+  std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
+  std::int64_t dim = -1;
+};
 
 // A ReLU whose negative slope is learned (functional::prelu): the parameter "weight", of shape
 // [num_parameters], one slope per channel or one for all, starting at init.
@@ -277,6 +343,17 @@ using SiLUImpl = SiLU;
 using MishImpl = Mish;
 using ReLU6Impl = ReLU6;
 using SoftsignImpl = Softsign;
+using SELUImpl = SELU;
+using HardsigmoidImpl = Hardsigmoid;
+using HardswishImpl = Hardswish;
+using LogSigmoidImpl = LogSigmoid;
+using TanhshrinkImpl = Tanhshrink;
+using CELUImpl = CELU;
+using GLUImpl = GLU;
+using ThresholdImpl = Threshold;
+using SoftshrinkImpl = Softshrink;
+using HardshrinkImpl = Hardshrink;
+using SoftminImpl = Softmin;
 using PReLUImpl = PReLU;
 using SoftplusImpl = Softplus;
 using HardtanhImpl = Hardtanh;

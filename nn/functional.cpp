@@ -73,6 +73,47 @@ Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
 
 Tensor softsign(const Tensor& x) { return x / (x.abs() + 1.0); }
 
+Tensor selu(const Tensor& x) {
+  constexpr double alpha = 1.6732632423543772848170429916717, scale = 1.0507009873554804934193349852946;
+  return cake::elu(x, alpha) * scale;
+}
+
+Tensor celu(const Tensor& x, double alpha) {
+  CAKE_CHECK(alpha != 0.0, "celu: alpha must not be 0");
+  return cake::elu(x / alpha, 1.0) * alpha;
+}
+
+Tensor hardsigmoid(const Tensor& x) { return relu6(x + 3.0) / 6.0; }
+Tensor hardswish(const Tensor& x) { return x * hardsigmoid(x); }
+
+Tensor softmin(const Tensor& x, std::int64_t dim) { return cake::softmax(-x, dim); }
+
+Tensor glu(const Tensor& x, std::int64_t dim) {
+  CAKE_CHECK(x.dim() > 0, "glu: expected an input with at least one dim, got a scalar");
+  const std::int64_t d = dim < 0 ? dim + x.dim() : dim;
+  CAKE_CHECK(d >= 0 && d < x.dim(), "glu: dim ", dim, " is out of range for an input of shape ", x.sizes());
+  const std::int64_t size = x.size(d);
+  CAKE_CHECK(size % 2 == 0, "glu: dim ", dim, " of the input of shape ", x.sizes(), " has odd size ", size,
+             "; it is cut into two halves");
+  return x.narrow(d, 0, size / 2) * cake::sigmoid(x.narrow(d, size / 2, size / 2));
+}
+
+Tensor threshold(const Tensor& x, double threshold, double value) {
+  return where(x.detach().gt(threshold), x, full_like(x, value));
+}
+
+Tensor tanhshrink(const Tensor& x) { return x - cake::tanh(x); }
+
+Tensor softshrink(const Tensor& x, double lambd) {
+  CAKE_CHECK(lambd >= 0.0, "softshrink: lambd must be non-negative, got ", lambd);
+  return x - x.clamp(-lambd, lambd);
+}
+
+Tensor hardshrink(const Tensor& x, double lambd) {
+  CAKE_CHECK(lambd >= 0.0, "hardshrink: lambd must be non-negative, got ", lambd);
+  return where(x.detach().abs().gt(lambd), x, zeros_like(x));
+}
+
 // ---- layers ----------------------------------------------------------------------------------
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   CAKE_CHECK(weight.dim() == 2, "linear: weight must be [out_features, in_features], got shape ", weight.sizes());

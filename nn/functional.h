@@ -58,6 +58,29 @@ Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
 Tensor relu6(const Tensor& x);
 // softsign(x) = x / (1 + |x|) (Turian et al. 2009): tanh's shape with polynomial tails.
 Tensor softsign(const Tensor& x);
+// SELU (Klambauer et al. 2017, "Self-Normalizing Neural Networks", eq. 2): scale elu(x, alpha)
+// with the two constants of its section 3 that keep zero-mean, unit-variance activations so.
+Tensor selu(const Tensor& x);
+// CELU (Barron 2017, "Continuously Differentiable Exponential Linear Units", eq. 1):
+// max(0, x) + min(0, alpha (e^{x / alpha} - 1)) = alpha elu(x / alpha): C1 for every alpha.
+Tensor celu(const Tensor& x, double alpha = 1.0);
+// hardsigmoid(x) = relu6(x + 3) / 6 and hardswish(x) = x hardsigmoid(x) (Howard et al. 2019,
+// "Searching for MobileNetV3", section 5.2): piecewise-linear stand-ins for sigmoid and swish.
+Tensor hardsigmoid(const Tensor& x);
+Tensor hardswish(const Tensor& x);
+// softmin(x) = softmax(-x) along dim: the smallest entries get the most weight.
+Tensor softmin(const Tensor& x, std::int64_t dim);
+// GLU (Dauphin et al. 2017, "Language Modeling with Gated Convolutional Networks", eq. 1): x cut
+// into halves a, b along dim (of even size), a sigmoid(b): b gates a.
+Tensor glu(const Tensor& x, std::int64_t dim = -1);
+// x where x > threshold, else value.
+Tensor threshold(const Tensor& x, double threshold, double value);
+// Shrinkage: tanhshrink(x) = x - tanh(x); softshrink(x) = x - clamp(x, -lambd, lambd), the
+// soft-thresholding operator (the proximal step of an L1 penalty, as in ISTA for sparse coding);
+// hardshrink(x) = x where |x| > lambd, else 0.
+Tensor tanhshrink(const Tensor& x);
+Tensor softshrink(const Tensor& x, double lambd = 0.5);
+Tensor hardshrink(const Tensor& x, double lambd = 0.5);
 Tensor softmax(const Tensor& x, std::int64_t dim);
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
 

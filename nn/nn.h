@@ -21,6 +21,7 @@
 #include "cake/nn/module.h"
 #include "cake/nn/normalization.h"
 #include "cake/nn/options.h"
+#include "cake/nn/padding.h"
 #include "cake/nn/pooling.h"
 #include "cake/nn/rearrange.h"
 #include "cake/nn/rnn.h"

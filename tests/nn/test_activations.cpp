@@ -208,3 +208,48 @@ TEST_CASE("CosineSimilarity, PairwiseDistance: PyTorch's answers") {
   // Broadcasting: one reference row against every row.
   check_close(F::pairwise_distance(a, b.narrow(0, 0, 1)), F::pairwise_distance(a, b.narrow(0, 0, 1).expand({3, 4})));
 }
+
+// The answers below came from PyTorch 1.13 on x = [-4, -2.5, -1, -0.3, 0, 0.2, 0.7, 1.5, 3.5, 5]
+// (float64): F.selu(x), F.celu(x, alpha=0.5), F.hardsigmoid(x), F.hardswish(x), F.logsigmoid(x),
+// F.softmin(x.reshape(2, 5), dim=1), F.glu(x.reshape(2, 5)[:, :4], dim=1), F.glu(x.reshape(2, 5), dim=0),
+// F.threshold(x, 0.5, -2.0), F.tanhshrink(x), F.softshrink(x, 0.5), F.hardshrink(x, 0.5).
+TEST_CASE("SELU, CELU, Hardsigmoid, Hardswish, LogSigmoid, Softmin, GLU, Threshold and the shrinks: PyTorch's answers") {
+  const Tensor x = tensor(std::vector<double>{-4, -2.5, -1, -0.3, 0, 0.2, 0.7, 1.5, 3.5, 5}, {10});
+  const auto expect = [](const Tensor& got, const std::vector<double>& want) {
+    REQUIRE(got.numel() == static_cast<std::int64_t>(want.size()));
+    check_close(got.reshape({-1}), tensor(want, {static_cast<std::int64_t>(want.size())}), 1e-12, 1e-14);
+  };
+  expect(nn::SELU()(x), {-1.7258986281898945, -1.6137857588732423, -1.1113307378125625, -0.45566731537912203, 0.0,
+                         0.2101401974710961, 0.7354906911488363, 1.5760514810332207, 3.677453455744182, 5.253504936777402});
+  expect(nn::CELU(nn::CELUOptions().alpha(0.5))(x),
+         {-0.49983226868604874, -0.49663102650045726, -0.43233235838169365, -0.22559418195298675, 0.0, 0.2, 0.7, 1.5,
+          3.5, 5.0});
+  expect(nn::Hardsigmoid()(x), {0.0, 0.08333333333333333, 0.3333333333333333, 0.45, 0.5, 0.5333333333333333,
+                                0.6166666666666667, 0.75, 1.0, 1.0});
+  expect(nn::Hardswish()(x), {-0.0, -0.20833333333333334, -0.3333333333333333, -0.135, 0.0, 0.10666666666666669,
+                              0.43166666666666664, 1.125, 3.5, 5.0});
+  expect(nn::LogSigmoid()(x), {-4.0181499279178094, -2.5788897342925496, -1.3132616875182228, -0.8543552444685272,
+                               -0.6931471805599453, -0.5981388693815918, -0.4031860488854579, -0.2014132779827524,
+                               -0.029750418272620566, -0.006715348489118068});
+  expect(nn::Softmin(1)(x.reshape({2, 5})),
+         {0.7599035991269395, 0.16955741177056222, 0.03783337244271881, 0.01878749674792106, 0.01391811991185844,
+          0.5197031502678349, 0.31521589458668375, 0.14163563138791793, 0.01916829829028035, 0.004277025467283127});
+  expect(nn::GLU(nn::GLUOptions(1))(x.reshape({2, 5}).narrow(1, 0, 4)),
+         {-1.0757656854799804, -1.0638937079708526, 0.16351489523872875, 0.6794814384740505});
+  expect(F::glu(x.reshape({2, 5}), 0), {-2.199335989249912, -1.6704694304204155, -0.8175744761936437,
+                                        -0.29120633077459307, 0.0});
+  expect(nn::Threshold(nn::ThresholdOptions(0.5, -2.0))(x), {-2, -2, -2, -2, -2, -2, 0.7, 1.5, 3.5, 5});
+  expect(nn::Tanhshrink()(x), {-3.000670700260933, -1.5133857018485697, -0.23840584404423515, -0.008687387548409087,
+                               0.0, 0.002624679775096006, 0.09563222288283646, 0.5948517463551336, 2.501822102388801,
+                               4.000090795737405});
+  expect(nn::Softshrink()(x), {-3.5, -2.0, -0.5, 0.0, 0.0, 0.0, 0.19999999999999996, 1.0, 3.0, 4.5});
+  expect(nn::Hardshrink(nn::HardshrinkOptions(0.5))(x), {-4.0, -2.5, -1.0, 0.0, 0.0, 0.0, 0.7, 1.5, 3.5, 5.0});
+  CHECK(nn::GLU()->extra_repr() == "dim=-1");
+  CHECK(nn::Softmin(1)->name() == "Softmin");
+  CHECK(contains(error_message([&] { F::glu(x.reshape({2, 5}), 1); }),
+                 "glu: dim 1 of the input of shape [2, 5] has odd size 5"));
+  CHECK(contains(error_message([&] { F::softshrink(x, -1.0); }), "softshrink: lambd must be non-negative"));
+  nn::Sequential net(nn::Linear(4, 8), nn::SELU(), nn::Hardswish(), nn::GLU(), nn::Softshrink(),
+                     nn::CELU(), nn::Threshold(nn::ThresholdOptions(0.1, 0.0)));
+  CHECK(net->forward(randn({2, 4})).sizes() == Shape{2, 4});
+}
