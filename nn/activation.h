@@ -70,6 +70,13 @@ struct ShrinkOptions {  // SoftshrinkOptions(0.5); libtorch's field name
   CAKE_ARG(double, lambda) = 0.5;
 };
 using SoftshrinkOptions = ShrinkOptions;
+struct RReLUOptions {  // RReLUOptions().lower(0.1).upper(0.3)
+  using Self = RReLUOptions;
+  CAKE_ARG(double, lower) = 1.0 / 8.0;
+  CAKE_ARG(double, upper) = 1.0 / 3.0;
+};
+using AlphaDropoutOptions = DropoutOptions;
+using FeatureAlphaDropoutOptions = DropoutOptions;
 using HardshrinkOptions = ShrinkOptions;
 using SoftplusOptions = functional::SoftplusFuncOptions;
 using HardtanhOptions = functional::HardtanhFuncOptions;
@@ -224,7 +231,32 @@ CAKE_ACTIVATION_MODULE_WITH_OPTIONS(Softshrink, SoftshrinkOptions, functional::s
 CAKE_ACTIVATION_MODULE_WITH_OPTIONS(Hardshrink, HardshrinkOptions, functional::hardshrink(x, options.lambda),
                                     std::to_string(options.lambda()));
 
+CAKE_ACTIVATION_MODULE_WITH_OPTIONS(RReLU, RReLUOptions,
+                                    functional::rrelu(x, options.lower, options.upper, is_training()),
+                                    "lower=" + std::to_string(options.lower()) +
+                                        ", upper=" + std::to_string(options.upper()));
+CAKE_ACTIVATION_MODULE_WITH_OPTIONS(AlphaDropout, AlphaDropoutOptions,
+                                    functional::alpha_dropout(x, options.p, is_training()),
+                                    "p=" + std::to_string(options.p()));
+CAKE_ACTIVATION_MODULE_WITH_OPTIONS(FeatureAlphaDropout, FeatureAlphaDropoutOptions,
+                                    functional::feature_alpha_dropout(x, options.p, is_training()),
+                                    "p=" + std::to_string(options.p()));
+
 #undef CAKE_ACTIVATION_MODULE_WITH_OPTIONS
+
+// Softmax over the channels (dim -3) of [N, C, H, W] or [C, H, W]: a distribution per pixel.
+class Softmax2d : public Module, public Holder<Softmax2d> {
+ public:
+  Softmax2d() = default;
+  CAKE_HOLDER_CONSTRUCTORS(Softmax2d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<Softmax2d>(*this); }
+  Tensor forward(const Tensor& x) override {
+    CAKE_CHECK(x.dim() == 3 || x.dim() == 4, "Softmax2d: expected an input [N, C, H, W] or [C, H, W], got shape ",
+               x.sizes());
+    return functional::softmax(x, -3);
+  }
+  std::string name() const override { return "Softmax2d"; }
+};
 
 // softmax(-x) along dim, as Softmax.
 class Softmin : public Module, public Holder<Softmin> {
@@ -354,6 +386,10 @@ using ThresholdImpl = Threshold;
 using SoftshrinkImpl = Softshrink;
 using HardshrinkImpl = Hardshrink;
 using SoftminImpl = Softmin;
+using RReLUImpl = RReLU;
+using AlphaDropoutImpl = AlphaDropout;
+using FeatureAlphaDropoutImpl = FeatureAlphaDropout;
+using Softmax2dImpl = Softmax2d;
 using PReLUImpl = PReLU;
 using SoftplusImpl = Softplus;
 using HardtanhImpl = Hardtanh;

@@ -86,6 +86,15 @@ Tensor celu(const Tensor& x, double alpha) {
 Tensor hardsigmoid(const Tensor& x) { return relu6(x + 3.0) / 6.0; }
 Tensor hardswish(const Tensor& x) { return x * hardsigmoid(x); }
 
+Tensor rrelu(const Tensor& x, double lower, double upper, bool training) {
+  CAKE_CHECK(0.0 <= lower && lower <= upper, "rrelu: expected 0 <= lower <= upper, got lower ", lower, " and upper ",
+             upper);
+  if (!training) return functional::leaky_relu(x, (lower + upper) / 2.0);
+  Tensor slopes = empty(x.sizes(), TensorOptions(x.dtype(), x.device()));
+  slopes.uniform_(lower, upper);  // a constant for autograd: the gradient of a x in x is a
+  return where(x.detach().ge(0.0), x, x * slopes);
+}
+
 Tensor softmin(const Tensor& x, std::int64_t dim) { return cake::softmax(-x, dim); }
 
 Tensor glu(const Tensor& x, std::int64_t dim) {
@@ -115,6 +124,30 @@ Tensor hardshrink(const Tensor& x, double lambd) {
 }
 
 // ---- layers ----------------------------------------------------------------------------------
+// y[m, o] = sum_ij x1[m, i] W[o, i, j] x2[m, j]: one GEMM, x1 [M, in1] times W laid out as
+// [in1, out in2], gives t[m, o, j] = sum_i x1[m, i] W[o, i, j]; then sum_j t[m, o, j] x2[m, j].
+Tensor bilinear(const Tensor& x1, const Tensor& x2, const Tensor& weight, const Tensor& bias) {
+  CAKE_CHECK(weight.dim() == 3, "bilinear: weight must be [out_features, in1_features, in2_features], got shape ",
+             weight.sizes());
+  const std::int64_t out = weight.size(0), in1 = weight.size(1), in2 = weight.size(2);
+  CAKE_CHECK(x1.dim() >= 1 && x2.dim() >= 1 && x1.size(-1) == in1 && x2.size(-1) == in2, "bilinear: inputs of shapes ",
+             x1.sizes(), " and ", x2.sizes(), " must end in ", in1, " and ", in2, " (weight shape ", weight.sizes(), ")");
+  Shape leading = x1.sizes();
+  leading.pop_back();
+  Shape leading2 = x2.sizes();
+  leading2.pop_back();
+  CAKE_CHECK(leading == leading2, "bilinear: inputs of shapes ", x1.sizes(), " and ", x2.sizes(),
+             " must agree in every dim but the last");
+  CAKE_CHECK(!bias.defined() || bias.sizes() == Shape{out}, "bilinear: bias must be [", out, "], got shape ",
+             bias.sizes());
+  const Tensor a = x1.reshape({-1, in1}), b = x2.reshape({-1, in2});
+  const Tensor t = matmul(a, weight.permute({1, 0, 2}).reshape({in1, out * in2})).reshape({-1, out, in2});
+  Tensor y = (t * b.unsqueeze(1)).sum({2});
+  if (bias.defined()) y = y + bias;
+  leading.push_back(out);
+  return y.reshape(leading);
+}
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   CAKE_CHECK(weight.dim() == 2, "linear: weight must be [out_features, in_features], got shape ", weight.sizes());
   CAKE_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input of shape ", x.sizes(),
@@ -261,6 +294,22 @@ Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::
     });
   const Pool2dParams window = window_of_height_one(kernel_size, stride, padding, ceil_mode, count_include_pad);
   return on_height_one("avg_pool1d", x, [&](const Tensor& image) { return cake::avg_pool2d(image, window); });
+}
+
+// PyTorch's lp_pool: out = avg_pool(x^p) over the window; (sign(out) relu(|out|) k)^(1/p), where
+// sign() relu(|.|) is out itself in value (it keeps a negative average of an odd power negative).
+Tensor lp_pool2d(const Tensor& x, double norm_type, std::int64_t kernel_size, std::optional<std::int64_t> stride,
+                 bool ceil_mode) {
+  CAKE_CHECK(norm_type > 0.0, "lp_pool2d: norm_type must be positive, got ", norm_type);
+  const Tensor averaged = avg_pool2d(x.pow(norm_type), kernel_size, stride, 0, ceil_mode);
+  return (averaged * static_cast<double>(kernel_size * kernel_size)).pow(1.0 / norm_type);
+}
+
+Tensor lp_pool1d(const Tensor& x, double norm_type, std::int64_t kernel_size, std::optional<std::int64_t> stride,
+                 bool ceil_mode) {
+  CAKE_CHECK(norm_type > 0.0, "lp_pool1d: norm_type must be positive, got ", norm_type);
+  const Tensor averaged = avg_pool1d(x.pow(norm_type), kernel_size, stride, 0, ceil_mode);
+  return (averaged * static_cast<double>(kernel_size)).pow(1.0 / norm_type);
 }
 
 Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size) {
@@ -799,6 +848,41 @@ Tensor drop(const char* op, const Tensor& x, double p, bool training, const Shap
 }  // namespace
 
 Tensor dropout(const Tensor& x, double p, bool training) { return drop("dropout", x, p, training, x.sizes()); }
+
+namespace {
+// Alpha dropout with a keep mask of `mask_shape` (see functional.h). With q = 1 - p kept and
+// alpha' = -1.7580993408473766 (SELU's limit -scale * alpha for x -> -inf), a dropped element
+// becomes alpha' and then everything a x + b with a = ((alpha'^2 p + 1) q)^(-1/2) and
+// b = -a alpha' p: the mean and variance of a zero-mean, unit-variance input are kept.
+Tensor alpha_drop(const char* op, const Tensor& x, double p, bool training, const Shape& mask_shape) {
+  CAKE_CHECK(p >= 0.0 && p <= 1.0, op, ": probability must be in [0, 1], got ", p);
+  if (!training || p == 0.0) return x;
+  if (p == 1.0) return x * 0.0;
+  constexpr double alpha = 1.7580993408473766;
+  const double a = 1.0 / std::sqrt((alpha * alpha * p + 1.0) * (1.0 - p));
+  Tensor keep = empty(mask_shape, TensorOptions(x.dtype(), x.device()));
+  keep.bernoulli_(1.0 - p);
+  // kept: a x + a alpha p; dropped: a (-alpha) + a alpha p, PyTorch's arithmetic.
+  const Tensor offset = (keep - 1.0) * (alpha * a) + alpha * a * p;
+  return x * (keep * a) + offset;
+}
+
+// x's shape with every dim after the channels (dim 1) set to 1: one draw per sample and channel.
+Shape per_channel_mask(const char* op, const Tensor& x) {
+  CAKE_CHECK(x.dim() >= 2, op, ": expected an input [N, C, ...], got shape ", x.sizes());
+  Shape mask = x.sizes();
+  for (std::size_t d = 2; d < mask.size(); ++d) mask[d] = 1;
+  return mask;
+}
+}  // namespace
+
+Tensor alpha_dropout(const Tensor& x, double p, bool training) {
+  return alpha_drop("alpha_dropout", x, p, training, x.sizes());
+}
+
+Tensor feature_alpha_dropout(const Tensor& x, double p, bool training) {
+  return alpha_drop("feature_alpha_dropout", x, p, training, per_channel_mask("feature_alpha_dropout", x));
+}
 
 // One draw per (sample, channel): the mask is x's shape with H and W set to 1.
 Tensor dropout2d(const Tensor& x, double p, bool training) {

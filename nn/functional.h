@@ -68,6 +68,10 @@ Tensor celu(const Tensor& x, double alpha = 1.0);
 // "Searching for MobileNetV3", section 5.2): piecewise-linear stand-ins for sigmoid and swish.
 Tensor hardsigmoid(const Tensor& x);
 Tensor hardswish(const Tensor& x);
+// Randomized leaky ReLU (Xu et al. 2015, "Empirical Evaluation of Rectified Activations in
+// Convolutional Network", section 2.4): in training each negative element is scaled by its own
+// slope drawn from U(lower, upper); in evaluation by the mean slope (lower + upper) / 2.
+Tensor rrelu(const Tensor& x, double lower = 1.0 / 8.0, double upper = 1.0 / 3.0, bool training = false);
 // softmin(x) = softmax(-x) along dim: the smallest entries get the most weight.
 Tensor softmin(const Tensor& x, std::int64_t dim);
 // GLU (Dauphin et al. 2017, "Language Modeling with Gated Convolutional Networks", eq. 1): x cut
@@ -87,6 +91,9 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim);
 // ---- layers ----------------------------------------------------------------------------------
 // y = x W^T + b; x [..., in], weight [out, in], bias [out] or undefined.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+// y_o = x1^T W_o x2 + b_o; x1 [..., in1], x2 [..., in2] (the same leading dims), weight
+// [out, in1, in2], bias [out] or undefined.
+Tensor bilinear(const Tensor& x1, const Tensor& x2, const Tensor& weight, const Tensor& bias = {});
 
 // Square (same in both spatial dimensions) convolution settings; cake::conv2d takes a
 // cake::Conv2dParams for rectangular ones. Each setting is one number, so the 1-D functions
@@ -142,6 +149,13 @@ Tensor max_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::
                   std::int64_t padding = 0, bool ceil_mode = false);
 Tensor avg_pool1d(const Tensor& x, std::int64_t kernel_size, std::optional<std::int64_t> stride = std::nullopt,
                   std::int64_t padding = 0, bool ceil_mode = false, bool count_include_pad = true);
+// Power-average pooling: (sum of x^p over each window)^(1/p), as PyTorch's lp_pool (an average
+// pool of x^p times the window's size, then the root); p = 1 sums, large p nears max pooling.
+// Square windows without padding; the stride defaults to the kernel size.
+Tensor lp_pool2d(const Tensor& x, double norm_type, std::int64_t kernel_size,
+                 std::optional<std::int64_t> stride = std::nullopt, bool ceil_mode = false);
+Tensor lp_pool1d(const Tensor& x, double norm_type, std::int64_t kernel_size,
+                 std::optional<std::int64_t> stride = std::nullopt, bool ceil_mode = false);
 // Output position i averages input positions [floor(i L / out), ceil((i + 1) L / out)).
 Tensor adaptive_avg_pool1d(const Tensor& x, std::int64_t output_size);
 // Adaptive max pooling, PyTorch's windows: output cell i of an axis of size `in` takes the
@@ -253,6 +267,12 @@ Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
 // as libtorch reads a 3-D input) with probability p and scales the kept ones by 1 / (1 - p).
 // Neighbouring pixels are strongly correlated, so dropping single pixels barely regularises.
 Tensor dropout2d(const Tensor& x, double p = 0.5, bool training = true);
+// Alpha dropout (Klambauer et al. 2017, "Self-Normalizing Neural Networks", section 3, eq. 9),
+// SELU's companion: dropped elements take SELU's negative saturation value -alpha' (not 0), and
+// an affine map a x + b chosen from p restores zero mean and unit variance; PyTorch's constants.
+// The feature form draws one mask per (sample, channel) of [N, C, ...], as dropout2d.
+Tensor alpha_dropout(const Tensor& x, double p = 0.5, bool training = false);
+Tensor feature_alpha_dropout(const Tensor& x, double p = 0.5, bool training = false);
 // int64 class indices [...] -> int64 [..., num_classes] (num_classes -1: max label + 1).
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);
 // Rows of `weight` [num_embeddings, dim] picked by int64 `indices` of any shape.

@@ -1,4 +1,4 @@
-// linear.cpp: Linear, Embedding, Flatten and Unflatten.
+// linear.cpp: Linear, Bilinear, Embedding, Flatten and Unflatten.
 #include "cake/nn/linear.h"
 
 #include <cmath>
@@ -34,6 +34,32 @@ Tensor Linear::forward(const Tensor& x) { return functional::linear(x, weight, b
 std::string Linear::extra_repr() const {
   std::ostringstream out;
   out << "in_features=" << in_features << ", out_features=" << out_features << ", bias=" << (bias.defined() ? "true" : "false");
+  return out.str();
+}
+
+Bilinear::Bilinear(std::int64_t in1_features, std::int64_t in2_features, std::int64_t out_features, bool with_bias)
+    : in1_features(in1_features), in2_features(in2_features), out_features(out_features) {
+  CAKE_CHECK(in1_features > 0 && in2_features > 0 && out_features >= 0, "Bilinear: in1_features (", in1_features,
+             ") and in2_features (", in2_features, ") must be positive and out_features (", out_features,
+             ") non-negative");
+  weight = register_parameter("weight", empty({out_features, in1_features, in2_features}));
+  if (with_bias) bias = register_parameter("bias", empty({out_features}));
+  reset_parameters();
+}
+
+// PyTorch's nn.Bilinear: weight and bias both U(-1/sqrt(in1), 1/sqrt(in1)).
+void Bilinear::reset_parameters() {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in1_features));
+  init::uniform_(weight, -bound, bound);
+  if (bias.defined()) init::uniform_(bias, -bound, bound);
+}
+
+Tensor Bilinear::forward(const Tensor& x1, const Tensor& x2) { return functional::bilinear(x1, x2, weight, bias); }
+
+std::string Bilinear::extra_repr() const {
+  std::ostringstream out;
+  out << "in1_features=" << in1_features << ", in2_features=" << in2_features << ", out_features=" << out_features
+      << ", bias=" << (bias.defined() ? "true" : "false");
   return out.str();
 }
 

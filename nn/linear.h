@@ -25,6 +25,13 @@ struct LinearOptions {
   CAKE_ARG(bool, bias) = true;
 };
 
+struct BilinearOptions {  // BilinearOptions(in1, in2, out).bias(false)
+  using Self = BilinearOptions;
+  CAKE_ARG(std::int64_t, in1_features) = 0;
+  CAKE_ARG(std::int64_t, in2_features) = 0;
+  CAKE_ARG(std::int64_t, out_features) = 0;
+  CAKE_ARG(bool, bias) = true;
+};
 struct EmbeddingOptions {  // EmbeddingOptions(1000, 64)
   using Self = EmbeddingOptions;
   CAKE_ARG(std::int64_t, num_embeddings) = 0;
@@ -58,6 +65,27 @@ class Linear : public Module, public Holder<Linear> {
 
   std::int64_t in_features = 0, out_features = 0;
   Tensor weight;  // [out_features, in_features]
+  Tensor bias;    // [out_features], undefined when built without bias
+};
+
+// y_o = x1^T W_o x2 + b_o (functional::bilinear): every product of a feature of x1 with one of x2,
+// weighted, as PyTorch's nn.Bilinear; weight and bias start as U(-1/sqrt(in1), 1/sqrt(in1)).
+class Bilinear : public Module, public Holder<Bilinear> {
+ public:
+  Bilinear(std::int64_t in1_features, std::int64_t in2_features, std::int64_t out_features, bool bias = true);
+  explicit Bilinear(const BilinearOptions& options)
+      : Bilinear(options.in1_features, options.in2_features, options.out_features, options.bias) {}
+  CAKE_HOLDER_CONSTRUCTORS(Bilinear)
+  Tensor forward(const Tensor& x1, const Tensor& x2);
+  void reset_parameters();
+  std::shared_ptr<Module> clone() const override {
+    return copy_state_into(std::make_shared<Bilinear>(in1_features, in2_features, out_features, bias.defined()));
+  }
+  std::string name() const override { return "Bilinear"; }
+  std::string extra_repr() const override;
+
+  std::int64_t in1_features = 0, in2_features = 0, out_features = 0;
+  Tensor weight;  // [out_features, in1_features, in2_features]
   Tensor bias;    // [out_features], undefined when built without bias
 };
 
@@ -119,6 +147,7 @@ class Unflatten : public Module, public Holder<Unflatten> {
 
 // libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
 using LinearImpl = Linear;
+using BilinearImpl = Bilinear;
 using EmbeddingImpl = Embedding;
 using IdentityImpl = Identity;
 using FlattenImpl = Flatten;

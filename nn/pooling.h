@@ -26,6 +26,7 @@
 #include <tuple>
 
 #include "cake/autograd/nn_ops.h"
+#include "cake/nn/functional.h"
 #include "cake/nn/module.h"
 #include "cake/nn/options.h"
 
@@ -194,15 +195,41 @@ class AdaptiveMaxPool1d : public Module, public Holder<AdaptiveMaxPool1d> {
   std::int64_t output_size = 1;
 };
 
-// libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
-using MaxPool1dImpl = MaxPool1d;
-using MaxPool2dImpl = MaxPool2d;
-using AvgPool1dImpl = AvgPool1d;
-using AvgPool2dImpl = AvgPool2d;
-using AdaptiveAvgPool1dImpl = AdaptiveAvgPool1d;
-using AdaptiveAvgPool2dImpl = AdaptiveAvgPool2d;
-using AdaptiveMaxPool1dImpl = AdaptiveMaxPool1d;
-using AdaptiveMaxPool2dImpl = AdaptiveMaxPool2d;
+// LPPool2d / LPPool1d (functional::lp_pool2d): LPPool2dOptions(2.0, 3).stride(2) is a 3 x 3
+// window moved by 2, pooled by the 2-norm.
+struct LPPoolOptions {
+  using Self = LPPoolOptions;
+  CAKE_ARG(double, norm_type) = 2.0;
+  CAKE_ARG(std::int64_t, kernel_size) = 2;
+  CAKE_ARG(std::optional<std::int64_t>, stride) = std::nullopt;
+  CAKE_ARG(bool, ceil_mode) = false;
+};
+using LPPool1dOptions = LPPoolOptions;
+using LPPool2dOptions = LPPoolOptions;
+
+#define CAKE_LP_POOL_MODULE(Class, function)                                                             \
+  class Class : public Module, public Holder<Class> {                                                     \
+   public:                                                                                               \
+    CAKE_HOLDER_CONSTRUCTORS(Class)                                                                      \
+    explicit Class(const LPPoolOptions& options) : options(options) {}                                   \
+    std::shared_ptr<Module> clone() const override { return std::make_shared<Class>(*this); }            \
+    Tensor forward(const Tensor& x) override {                                                           \
+      return functional::function(x, options.norm_type, options.kernel_size, options.stride, options.ceil_mode); \
+    }                                                                                                    \
+    std::string name() const override { return #Class; }                                                 \
+    std::string extra_repr() const override {                                                            \
+      return "norm_type=" + std::to_string(options.norm_type()) + ", kernel_size=" +                     \
+             std::to_string(options.kernel_size()) + ", stride=" +                                       \
+             std::to_string(options.stride().value_or(options.kernel_size)) +                            \
+             ", ceil_mode=" + (options.ceil_mode() ? "true" : "false");                                  \
+    }                                                                                                    \
+    LPPoolOptions options;                                                                               \
+  }
+
+CAKE_LP_POOL_MODULE(LPPool2d, lp_pool2d);
+CAKE_LP_POOL_MODULE(LPPool1d, lp_pool1d);
+
+#undef CAKE_LP_POOL_MODULE
 
 // MaxUnpool2d / MaxUnpool1d: the max pooling they undo (MaxUnpool2dOptions(2).stride(2)); the
 // stride defaults to the kernel size. forward(pooled, indices, output_size) takes the pooling's
@@ -242,5 +269,19 @@ class MaxUnpool1d : public Module, public Holder<MaxUnpool1d> {
 
   MaxUnpool1dOptions options;
 };
+
+// libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
+using MaxPool1dImpl = MaxPool1d;
+using MaxPool2dImpl = MaxPool2d;
+using AvgPool1dImpl = AvgPool1d;
+using AvgPool2dImpl = AvgPool2d;
+using AdaptiveAvgPool1dImpl = AdaptiveAvgPool1d;
+using AdaptiveAvgPool2dImpl = AdaptiveAvgPool2d;
+using AdaptiveMaxPool1dImpl = AdaptiveMaxPool1d;
+using AdaptiveMaxPool2dImpl = AdaptiveMaxPool2d;
+using MaxUnpool1dImpl = MaxUnpool1d;
+using MaxUnpool2dImpl = MaxUnpool2d;
+using LPPool1dImpl = LPPool1d;
+using LPPool2dImpl = LPPool2d;
 
 }  // namespace cake::nn

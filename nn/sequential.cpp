@@ -1,5 +1,7 @@
-// sequential.cpp: nn::Sequential, nn::ModuleList and nn::ModuleDict.
+// sequential.cpp: nn::Sequential, nn::ModuleList, nn::ModuleDict, nn::ParameterList and nn::ParameterDict.
 #include "cake/nn/sequential.h"
+
+#include "cake/tensor/creation.h"
 
 namespace cake::nn {
 
@@ -34,13 +36,13 @@ ModuleDict::ModuleDict(const std::vector<std::pair<std::string, std::shared_ptr<
 }
 
 bool ModuleDict::contains(const std::string& key) const {
-  for (const auto& entry : named_children())
+  for (const auto& entry : layer().named_children())
     if (entry.first == key) return true;
   return false;
 }
 
 std::shared_ptr<Module> ModuleDict::operator[](const std::string& key) const {
-  for (const auto& entry : named_children())
+  for (const auto& entry : layer().named_children())
     if (entry.first == key) return entry.second;
   std::string known;
   for (const auto& name : keys()) known += (known.empty() ? "'" : ", '") + name + "'";
@@ -49,13 +51,72 @@ std::shared_ptr<Module> ModuleDict::operator[](const std::string& key) const {
 
 std::vector<std::string> ModuleDict::keys() const {
   std::vector<std::string> out;
-  for (const auto& entry : named_children()) out.push_back(entry.first);
+  for (const auto& entry : layer().named_children()) out.push_back(entry.first);
   return out;
 }
 
 std::shared_ptr<Module> ModuleDict::clone() const {
   auto copy = std::make_shared<ModuleDict>();
   for (const auto& [key, child] : named_children()) copy->insert(key, child->clone());
+  return copy_state_into(copy);
+}
+
+// ---- ParameterList, ParameterDict -------------------------------------------------------------
+
+Tensor ParameterList::append(Tensor tensor) {
+  ParameterList& list = *get();  // itself, or the list a holder points to
+  return list.register_parameter(std::to_string(list.size()), std::move(tensor));
+}
+
+void ParameterList::extend(const std::vector<Tensor>& tensors) {
+  for (const Tensor& t : tensors) append(t);
+}
+
+Tensor ParameterList::operator[](std::size_t index) const {
+  const NamedTensors entries = layer().named_parameters(false);
+  CAKE_CHECK(index < entries.size(), "ParameterList: index ", index, " is out of range for a list of ", entries.size(),
+             " parameters");
+  return entries[index].second;
+}
+
+// A fresh parameter of the same shape for each entry; copy_state_into then copies the values.
+std::shared_ptr<Module> ParameterList::clone() const {
+  auto copy = std::make_shared<ParameterList>();
+  for (const Tensor& p : values()) copy->register_parameter(std::to_string(copy->size()), empty_like(p), p.requires_grad());
+  return copy_state_into(copy);
+}
+
+ParameterDict::ParameterDict(const NamedTensors& tensors) {
+  for (const auto& [key, tensor] : tensors) insert(key, tensor);
+}
+
+Tensor ParameterDict::insert(const std::string& key, Tensor tensor) {
+  return Holder<ParameterDict>::get()->register_parameter(key, std::move(tensor));  // itself, or the held dict
+}
+
+bool ParameterDict::contains(const std::string& key) const {
+  for (const auto& entry : items())
+    if (entry.first == key) return true;
+  return false;
+}
+
+Tensor ParameterDict::operator[](const std::string& key) const {
+  for (const auto& entry : items())
+    if (entry.first == key) return entry.second;
+  std::string known;
+  for (const auto& name : keys()) known += (known.empty() ? "'" : ", '") + name + "'";
+  CAKE_FAIL("ParameterDict: no parameter under '", key, "' (keys: ", known.empty() ? "none" : known, ")");
+}
+
+std::vector<std::string> ParameterDict::keys() const {
+  std::vector<std::string> out;
+  for (const auto& entry : items()) out.push_back(entry.first);
+  return out;
+}
+
+std::shared_ptr<Module> ParameterDict::clone() const {
+  auto copy = std::make_shared<ParameterDict>();
+  for (const auto& [key, p] : items()) copy->register_parameter(key, empty_like(p), p.requires_grad());
   return copy_state_into(copy);
 }
 

@@ -1,6 +1,7 @@
 // sequential.h: a chain of modules, each fed the previous one's output; and the containers
 // ModuleList (an indexed list) and ModuleDict (named entries), which register what they hold
-// but leave the wiring to their owner's forward.
+// but leave the wiring to their owner's forward, and ParameterList / ParameterDict, the same
+// for single parameters.
 //
 //   cake::Tensor x = cake::randn({2, 1, 3, 3});
 //   auto encoder = std::make_shared<cake::nn::Sequential>();
@@ -14,6 +15,10 @@
 //   cake::Tensor y = mlp(cake::randn({3, 4}));
 //   cake::nn::ModuleList blocks(cake::nn::Linear(2, 2), cake::nn::Linear(2, 2));
 //   for (const auto& block : *blocks) y = block->forward(y);
+//   cake::nn::ParameterList scales({cake::ones({2}), cake::ones({2})});      // "0", "1": trained
+//   cake::nn::ParameterDict offsets;
+//   offsets->insert("shift", cake::zeros({2}));
+//   cake::Tensor shifted = y * scales[1] + offsets["shift"].sum();
 //
 // Unnamed entries are called "0", "1", ... so parameters read "0.weight", as in PyTorch. Each
 // accepts shared_ptrs, built-in layer values and CAKE_MODULE holders alike (see nn/module.h).
@@ -104,7 +109,8 @@ class ModuleList : public ModuleSequence, public Holder<ModuleList> {
   }
   CAKE_HOLDER_CONSTRUCTORS(ModuleList)
   using ModuleSequence::push_back;
-  using ModuleSequence::operator[];
+  // list[i], on the list or on a holder of it (what register_module returns), as libtorch's.
+  const std::shared_ptr<Module>& operator[](std::size_t index) const { return layer().ModuleSequence::operator[](index); }
   using ModuleSequence::ptr;
   using Holder<ModuleList>::ptr;
   // seq->is_empty(): no modules; on an empty holder value, seq.is_empty() is true as well.
@@ -112,6 +118,9 @@ class ModuleList : public ModuleSequence, public Holder<ModuleList> {
 
   std::shared_ptr<Module> clone() const override { return clone_into(std::make_shared<ModuleList>()); }
   std::string name() const override { return "ModuleList"; }
+
+ private:
+  const ModuleList& layer() const { return *const_cast<ModuleList*>(this)->get(); }  // itself, or the held one
 };
 
 // Named modules in insertion order: dict->insert("encoder", nn::Linear(4, 2)); dict["encoder"].
@@ -145,11 +154,65 @@ class ModuleDict : public Module, public Holder<ModuleDict> {
 
   std::shared_ptr<Module> clone() const override;
   std::string name() const override { return "ModuleDict"; }
+
+ private:
+  const ModuleDict& layer() const { return *const_cast<ModuleDict*>(this)->get(); }  // itself, or the held one
+};
+
+// Parameters in a list, registered as "0", "1", ... (each set to require a gradient):
+// list->append(cake::zeros({4})); list[0]. The owner's forward decides how they are used.
+class ParameterList : public Module, public Holder<ParameterList> {
+ public:
+  ParameterList() = default;
+  explicit ParameterList(const std::vector<Tensor>& tensors) { extend(tensors); }
+  CAKE_HOLDER_CONSTRUCTORS(ParameterList)
+
+  Tensor append(Tensor tensor);  // returns the registered parameter
+  void extend(const std::vector<Tensor>& tensors);
+  std::size_t size() const { return layer().named_parameters(false).size(); }
+  bool is_empty() const { return is_handle_ ? Holder::is_empty() : size() == 0; }
+  // The parameter at `index`; throws, naming the size, past the end.
+  Tensor operator[](std::size_t index) const;
+  std::vector<Tensor> values() const { return layer().parameters(false); }
+
+  std::shared_ptr<Module> clone() const override;
+  std::string name() const override { return "ParameterList"; }
+
+ private:
+  // The list this value stands for: itself, or the one a holder (register_module's) points to.
+  const ParameterList& layer() const { return *const_cast<ParameterList*>(this)->get(); }
+};
+
+// Named parameters in insertion order: dict->insert("scale", cake::ones({3})); dict["scale"].
+class ParameterDict : public Module, public Holder<ParameterDict> {
+ public:
+  ParameterDict() = default;
+  explicit ParameterDict(const NamedTensors& tensors);
+  CAKE_HOLDER_CONSTRUCTORS(ParameterDict)
+
+  Tensor insert(const std::string& key, Tensor tensor);  // returns the registered parameter
+  std::size_t size() const { return items().size(); }
+  bool is_empty() const { return is_handle_ ? Holder::is_empty() : size() == 0; }
+  bool contains(const std::string& key) const;
+  // The parameter under `key`; throws, listing the keys, if there is none.
+  Tensor operator[](const std::string& key) const;
+  Tensor get(const std::string& key) const { return (*this)[key]; }
+  std::vector<std::string> keys() const;
+  std::vector<Tensor> values() const { return layer().parameters(false); }
+  NamedTensors items() const { return layer().named_parameters(false); }
+
+  std::shared_ptr<Module> clone() const override;
+  std::string name() const override { return "ParameterDict"; }
+
+ private:
+  const ParameterDict& layer() const { return *const_cast<ParameterDict*>(this)->Holder<ParameterDict>::get(); }
 };
 
 // libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
 using SequentialImpl = Sequential;
 using ModuleListImpl = ModuleList;
 using ModuleDictImpl = ModuleDict;
+using ParameterListImpl = ParameterList;
+using ParameterDictImpl = ParameterDict;
 
 }  // namespace cake::nn

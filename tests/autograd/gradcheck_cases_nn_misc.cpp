@@ -1,0 +1,35 @@
+// Gradient-check rows for bilinear, lp_pool1d / 2d, rrelu in evaluation and with a fixed draw,
+// alpha_dropout with a fixed mask (nn/functional.h). float64 finite differences.
+#include "cake/nn/functional.h"
+#include "gradcheck_table.h"
+
+using namespace cake;
+namespace F = cake::nn::functional;
+using cake::testing::inputs;
+using cake::testing::positive_inputs;
+using cake::testing::TensorList;
+
+CAKE_GRADCHECK_CASES(nn_misc) {
+  return {
+      {"bilinear", [] { return inputs({{2, 3}, {2, 4}, {5, 3, 4}, {5}}); },
+       [](const TensorList& x) { return F::bilinear(x[0], x[1], x[2], x[3]); }},
+      {"bilinear leading dims, no bias", [] { return inputs({{2, 2, 3}, {2, 2, 2}, {1, 3, 2}}); },
+       [](const TensorList& x) { return F::bilinear(x[0], x[1], x[2]); }},
+      {"lp_pool2d p=2", [] { return positive_inputs({{1, 2, 4, 5}}); },
+       [](const TensorList& x) { return F::lp_pool2d(x[0] + 0.1, 2.0, 2); }},
+      {"lp_pool1d p=1.5 ceil_mode", [] { return positive_inputs({{2, 2, 7}}); },
+       [](const TensorList& x) { return F::lp_pool1d(x[0] + 0.1, 1.5, 3, 2, true); }},
+      {"rrelu in evaluation", [] { return inputs({{10}}); },
+       [](const TensorList& x) { return F::rrelu(x[0] * 3.0, 0.1, 0.3, false); }},
+      {"rrelu in training (a fixed draw)", [] { return inputs({{10}}); },
+       [](const TensorList& x) {
+         manual_seed(4);  // the same slopes on every evaluation
+         return F::rrelu(x[0] * 3.0, 0.1, 0.3, true);
+       }},
+      {"alpha_dropout (a fixed mask)", [] { return inputs({{3, 4}}); },
+       [](const TensorList& x) {
+         manual_seed(9);
+         return F::alpha_dropout(x[0], 0.3, true);
+       }},
+  };
+}
