@@ -5,6 +5,37 @@
 
 namespace cake::nn {
 
+// The dictionaries' lookups, over (key, value) entries in insertion order.
+namespace {
+
+template <class Value>
+bool has_key(const std::vector<std::pair<std::string, Value>>& entries, const std::string& key) {
+  for (const auto& entry : entries)
+    if (entry.first == key) return true;
+  return false;
+}
+
+// The value under `key`, or an error that lists the keys there are.
+template <class Value>
+Value value_under(const std::vector<std::pair<std::string, Value>>& entries, const std::string& key,
+                  const char* container, const char* what) {
+  std::string known;
+  for (const auto& [name, value] : entries) {
+    if (name == key) return value;
+    known += (known.empty() ? "'" : ", '") + name + "'";
+  }
+  CAKE_FAIL(container, ": no ", what, " under '", key, "' (keys: ", known.empty() ? "none" : known, ")");
+}
+
+template <class Value>
+std::vector<std::string> keys_of(const std::vector<std::pair<std::string, Value>>& entries) {
+  std::vector<std::string> keys;
+  for (const auto& entry : entries) keys.push_back(entry.first);
+  return keys;
+}
+
+}  // namespace
+
 const std::shared_ptr<Module>& ModuleSequence::operator[](std::size_t index) const {
   CAKE_CHECK(index < modules_.size(), name(), ": index ", index, " out of range for ", modules_.size(), " modules");
   return modules_[index];
@@ -35,25 +66,13 @@ ModuleDict::ModuleDict(const std::vector<std::pair<std::string, std::shared_ptr<
   for (const auto& [key, module] : modules) insert(key, module);
 }
 
-bool ModuleDict::contains(const std::string& key) const {
-  for (const auto& entry : layer().named_children())
-    if (entry.first == key) return true;
-  return false;
-}
+bool ModuleDict::contains(const std::string& key) const { return has_key(layer().named_children(), key); }
 
 std::shared_ptr<Module> ModuleDict::operator[](const std::string& key) const {
-  for (const auto& entry : layer().named_children())
-    if (entry.first == key) return entry.second;
-  std::string known;
-  for (const auto& name : keys()) known += (known.empty() ? "'" : ", '") + name + "'";
-  CAKE_FAIL("ModuleDict: no module under '", key, "' (keys: ", known.empty() ? "none" : known, ")");
+  return value_under(layer().named_children(), key, "ModuleDict", "module");
 }
 
-std::vector<std::string> ModuleDict::keys() const {
-  std::vector<std::string> out;
-  for (const auto& entry : layer().named_children()) out.push_back(entry.first);
-  return out;
-}
+std::vector<std::string> ModuleDict::keys() const { return keys_of(layer().named_children()); }
 
 std::shared_ptr<Module> ModuleDict::clone() const {
   auto copy = std::make_shared<ModuleDict>();
@@ -94,25 +113,13 @@ Tensor ParameterDict::insert(const std::string& key, Tensor tensor) {
   return Holder<ParameterDict>::get()->register_parameter(key, std::move(tensor));  // itself, or the held dict
 }
 
-bool ParameterDict::contains(const std::string& key) const {
-  for (const auto& entry : items())
-    if (entry.first == key) return true;
-  return false;
-}
+bool ParameterDict::contains(const std::string& key) const { return has_key(items(), key); }
 
 Tensor ParameterDict::operator[](const std::string& key) const {
-  for (const auto& entry : items())
-    if (entry.first == key) return entry.second;
-  std::string known;
-  for (const auto& name : keys()) known += (known.empty() ? "'" : ", '") + name + "'";
-  CAKE_FAIL("ParameterDict: no parameter under '", key, "' (keys: ", known.empty() ? "none" : known, ")");
+  return value_under(items(), key, "ParameterDict", "parameter");
 }
 
-std::vector<std::string> ParameterDict::keys() const {
-  std::vector<std::string> out;
-  for (const auto& entry : items()) out.push_back(entry.first);
-  return out;
-}
+std::vector<std::string> ParameterDict::keys() const { return keys_of(items()); }
 
 std::shared_ptr<Module> ParameterDict::clone() const {
   auto copy = std::make_shared<ParameterDict>();

@@ -37,6 +37,13 @@ inline void set_params(nn::Module& m) {
   for (auto& [name, p] : m.named_parameters()) p.copy_(pattern(p.sizes(), salt++));
 }
 
+// Element j = sin(0.7 j + 0.3): distinct values in [-1, 1] with no ties between neighbours, so
+// a window's maximum (and its index) is the same on both sides.
+inline Tensor sine_wave(const Shape& shape) {
+  const Tensor j = arange(0.0, static_cast<double>(shape_numel(shape)), 1.0, kFloat64);
+  return sin(j * 0.7 + 0.3).reshape(shape);
+}
+
 inline void check_answer(const Tensor& got, const Shape& shape, const std::vector<double>& expected) {
   check_close(got, tensor(expected, shape), 1e-12, 1e-12);
 }

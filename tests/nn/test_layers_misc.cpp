@@ -3,9 +3,9 @@
 // against a direct loop or PyTorch 1.13, the random layers' statistics and gradients, printing,
 // cloning, and errors. The finite-difference rows are in tests/autograd/gradcheck_cases_nn_misc.cpp.
 //
-// PyTorch's answers came from (float64; wave(shape) = sin(0.7 i + 0.3) over the elements):
-//   F.lp_pool2d(wave((1, 2, 4, 5)).abs() + 0.1, 2.0, 2)
-//   F.lp_pool1d(wave((2, 3, 7)).abs(), 1.5, 3, stride=2, ceil_mode=True)
+// PyTorch's answers came from (float64; sine_wave as in nn/pytorch_reference.h):
+//   F.lp_pool2d(sine_wave((1, 2, 4, 5)).abs() + 0.1, 2.0, 2)
+//   F.lp_pool1d(sine_wave((2, 3, 7)).abs(), 1.5, 3, stride=2, ceil_mode=True)
 //   F.rrelu(torch.tensor([-2.0, -0.5, 0.0, 1.0]), 0.1, 0.3, training=False)
 #include <cmath>
 #include <cstdint>
@@ -13,22 +13,15 @@
 #include <vector>
 
 #include "helpers.h"
+#include "nn/pytorch_reference.h"
 
 using namespace cake;
 namespace F = cake::nn::functional;
 using cake::testing::check_close;
 using cake::testing::contains;
 using cake::testing::error_message;
+using cake::testing::sine_wave;
 using cake::testing::values;
-
-namespace {
-
-Tensor sine_wave(const Shape& shape) {
-  const Tensor i = arange(0.0, static_cast<double>(shape_numel(shape)), 1.0, kFloat64);
-  return sin(i * 0.7 + 0.3).reshape(shape);
-}
-
-}  // namespace
 
 TEST_CASE("Bilinear: x1^T W_o x2 + b_o against a direct loop, leading dims, PyTorch's init bounds") {
   manual_seed(1);

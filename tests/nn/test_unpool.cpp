@@ -4,10 +4,10 @@
 // unpooled planes, output sizes and their bounds, unbatched samples, gradients, and errors. The
 // finite-difference rows are in tests/autograd/gradcheck_cases_layers.cpp.
 //
-// The PyTorch indices came from (float64; wave(shape) = sin(0.7 i + 0.3) over the elements in
-// row-major order):
-//   y, i = F.max_pool2d(wave((1, 2, 5, 7)), 3, stride=2, padding=1, ceil_mode=True, return_indices=True)
-//   y1, i1 = F.max_pool1d(wave((2, 3, 9)), 3, stride=2, padding=1, return_indices=True)
+// The PyTorch indices came from (float64; sine_wave(shape) = sin(0.7 i + 0.3) over the elements in
+// row-major order, nn/pytorch_reference.h):
+//   y, i = F.max_pool2d(sine_wave((1, 2, 5, 7)), 3, stride=2, padding=1, ceil_mode=True, return_indices=True)
+//   y1, i1 = F.max_pool1d(sine_wave((2, 3, 9)), 3, stride=2, padding=1, return_indices=True)
 //   F.max_unpool2d(y, i, 3, stride=2, padding=1, output_size=(h, 7)) for h in 3, 6, 7, 8:
 //   only h = 6 (and the default 5) are accepted: "dim 0 must be between 3 and 7", exclusive
 #include <cmath>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "helpers.h"
+#include "nn/pytorch_reference.h"
 
 using namespace cake;
 namespace F = cake::nn::functional;
@@ -23,15 +24,10 @@ using cake::testing::check_close;
 using cake::testing::contains;
 using cake::testing::error_message;
 using cake::testing::int_values;
+using cake::testing::sine_wave;
 using cake::testing::values;
 
 namespace {
-
-// sin(0.7 i + 0.3) over the elements in row-major order: distinct values, no ties between maxima.
-Tensor wave(const Shape& shape) {
-  const Tensor i = arange(0.0, static_cast<double>(shape_numel(shape)), 1.0, kFloat64);
-  return sin(i * 0.7 + 0.3).reshape(shape);
-}
 
 // x's planes flattened, read at the indices: what the indices say the maxima were.
 Tensor read_at(const Tensor& x, const Tensor& indices) {
@@ -53,7 +49,7 @@ TEST_CASE("max_pool2d_with_indices: each window's maximum and its flat position 
 }
 
 TEST_CASE("max_pool2d_with_indices and max_unpool2d: PyTorch's indices with padding, overlap and ceil_mode") {
-  const Tensor x = wave({1, 2, 5, 7});
+  const Tensor x = sine_wave({1, 2, 5, 7});
   const auto [y, indices] = F::max_pool2d_with_indices(x, F::MaxPool2dFuncOptions(3).stride(2).padding(1).ceil_mode(true));
   REQUIRE(y.sizes() == Shape{1, 2, 3, 4});
   CHECK(int_values(indices) == std::vector<std::int64_t>{1,  2,  11, 12, 21, 10, 11, 20, 29, 29, 31, 27,
@@ -84,7 +80,7 @@ TEST_CASE("max_pool2d_with_indices and max_unpool2d: PyTorch's indices with padd
 }
 
 TEST_CASE("max_pool1d_with_indices and max_unpool1d: PyTorch's indices, positions in each sequence") {
-  const Tensor s = wave({2, 3, 9});
+  const Tensor s = sine_wave({2, 3, 9});
   const auto [y, indices] = F::max_pool1d_with_indices(s, F::MaxPool1dFuncOptions(3).stride(2).padding(1));
   REQUIRE(y.sizes() == Shape{2, 3, 5});
   std::vector<std::int64_t> expected;
