@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <tuple>
 
@@ -369,6 +370,22 @@ Tensor soft_margin_loss(const Tensor& input, const Tensor& target, Reduction red
 Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
                                    const Tensor& weight = {});
 
+// The multi-class hinge loss (Weston & Watkins 1999; Crammer & Singer 2001 take the max instead of
+// the sum) of scores x [N, C] (or [C]) against int64 classes y [N] (or a scalar):
+//   1/C sum_{i != y} w_y max(0, margin - x_y + x_i)^p, p 1 or 2, w per class (optional).
+Tensor multi_margin_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                         std::int64_t p = 1, double margin = 1.0, const Tensor& weight = {});
+// The multi-label hinge loss of scores x [N, C] (or [C]) against int64 targets [N, C] (or [C]) that
+// list each sample's classes and end at the first -1: 1/C sum over listed classes j and
+// unlisted classes i of max(0, 1 - (x_j - x_i)).
+Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+// The triplet loss with any distance: max(d(a, p) - d(a, n) + margin, 0), d(u, v) per row of
+// [N, D] inputs (default: pairwise_distance, the Euclidean distance); swap as triplet_margin_loss.
+using DistanceFunction = std::function<Tensor(const Tensor&, const Tensor&)>;
+Tensor triplet_margin_with_distance_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                                         const DistanceFunction& distance_function = {}, double margin = 1.0,
+                                         bool swap = false, Reduction reduction = Reduction::Mean);
+
 // ---- likelihood losses ---------------------------------------------------------------------------
 // Negative log-likelihood of target under N(input, var) (Nix & Weigend 1994):
 //   1/2 (log max(var, eps) + (input - target)^2 / max(var, eps)) [+ 1/2 log(2 pi) if full].
@@ -584,6 +601,35 @@ struct MultilabelSoftMarginLossFuncOptions {
   CAKE_ARG(Tensor, weight) = Tensor();
   CAKE_ARG(Reduction, reduction) = Reduction::Mean;
 };
+struct MultiMarginLossFuncOptions {  // MultiMarginLossFuncOptions().p(2).margin(0.5).weight(w)
+  using Self = MultiMarginLossFuncOptions;
+  CAKE_ARG(std::int64_t, p) = 1;
+  CAKE_ARG(double, margin) = 1.0;
+  CAKE_ARG(Tensor, weight) = Tensor();
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+};
+using MultilabelMarginLossFuncOptions = MSELossFuncOptions;  // the reduction alone
+// ...FuncOptions().distance_function(f).margin(0.5).swap(true). Written out rather than with
+// CAKE_ARG: a std::function member makes a struct non-standard-layout, which CAKE_ARG's offsets
+// cannot address; the builder and getters read the same as the others'.
+class TripletMarginWithDistanceLossFuncOptions {
+ public:
+  using Self = TripletMarginWithDistanceLossFuncOptions;
+  Self& distance_function(DistanceFunction f) { distance_function_ = std::move(f); return *this; }
+  const DistanceFunction& distance_function() const { return distance_function_; }  // empty: pairwise_distance
+  Self& margin(double value) { margin_ = value; return *this; }
+  double margin() const { return margin_; }
+  Self& swap(bool value) { swap_ = value; return *this; }
+  bool swap() const { return swap_; }
+  Self& reduction(Reduction value) { reduction_ = value; return *this; }
+  Reduction reduction() const { return reduction_; }
+
+ private:
+  DistanceFunction distance_function_;
+  double margin_ = 1.0;
+  bool swap_ = false;
+  Reduction reduction_ = Reduction::Mean;
+};
 struct GaussianNLLLossFuncOptions {
   using Self = GaussianNLLLossFuncOptions;
   CAKE_ARG(bool, full) = false;
@@ -619,6 +665,18 @@ inline Tensor soft_margin_loss(const Tensor& input, const Tensor& target, const 
 inline Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,
                                           const MultilabelSoftMarginLossFuncOptions& o) {
   return functional::multilabel_soft_margin_loss(input, target, o.reduction(), o.weight());
+}
+inline Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiMarginLossFuncOptions& o) {
+  return functional::multi_margin_loss(input, target, o.reduction(), o.p(), o.margin(), o.weight());
+}
+inline Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target,
+                                     const MultilabelMarginLossFuncOptions& o) {
+  return functional::multilabel_margin_loss(input, target, o.reduction());
+}
+inline Tensor triplet_margin_with_distance_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                                                const TripletMarginWithDistanceLossFuncOptions& o) {
+  return functional::triplet_margin_with_distance_loss(anchor, positive, negative, o.distance_function(), o.margin(),
+                                                       o.swap(), o.reduction());
 }
 inline Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var,
                                 const GaussianNLLLossFuncOptions& o) {

@@ -241,6 +241,83 @@ Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, Re
   return reduce_loss(loss.mean({classes}), reduction);  // the mean over classes, 1/C sum_c
 }
 
+// Scores x [N, C] with int64 classes y [N]; an unbatched [C] with a scalar class is a batch of one.
+namespace {
+struct ClassScores {
+  Tensor scores;   // [N, C]
+  Tensor classes;  // int64 [N]
+  bool unbatched;
+};
+ClassScores class_scores(const char* loss, const Tensor& input, const Tensor& target) {
+  CAKE_CHECK(input.dim() == 1 || input.dim() == 2, loss, ": expected scores [N, C] or [C], got shape ", input.sizes());
+  CAKE_CHECK(target.dtype() == kInt64, loss, ": target must hold int64 classes, got ", dtype_name(target.dtype()));
+  const bool unbatched = input.dim() == 1;
+  const Tensor scores = unbatched ? input.unsqueeze(0) : input;
+  const Tensor classes = target.reshape({-1});
+  CAKE_CHECK(classes.size(0) == scores.size(0) && target.dim() <= 1, loss, ": target of shape ", target.sizes(),
+             " should hold one class per row of the scores of shape ", input.sizes());
+  CAKE_CHECK(classes.numel() == 0 || (amin(classes).item<std::int64_t>() >= 0 &&
+                                      amax(classes).item<std::int64_t>() < scores.size(1)),
+             loss, ": target holds a class outside [0, ", scores.size(1), ")");
+  return {scores, classes, unbatched};
+}
+}  // namespace
+
+Tensor multi_margin_loss(const Tensor& input, const Tensor& target, Reduction reduction, std::int64_t p, double margin,
+                         const Tensor& weight) {
+  CAKE_CHECK(p == 1 || p == 2, "multi_margin_loss: p must be 1 or 2, got ", p);
+  const auto [x, y, unbatched] = class_scores("multi_margin_loss", input, target);
+  const std::int64_t classes = x.size(1);
+  const Tensor own_score = gather(x, 1, y.unsqueeze(1));  // x_y, [N, 1]
+  Tensor hinge = (x - own_score + margin).clamp_min(0.0);
+  if (p == 2) hinge = hinge.square();
+  if (weight.defined()) {
+    CAKE_CHECK(weight.dim() == 1 && weight.size(0) == classes, "multi_margin_loss: weight of shape ", weight.sizes(),
+               " must have one entry per class (", classes, ")");
+    hinge = hinge * index_select(weight, 0, y).unsqueeze(1);
+  }
+  const Tensor not_own = (cake::one_hot(y, classes) == Scalar(0)).to(x.dtype());  // the sum skips i = y
+  Tensor per_sample = (hinge * not_own).sum({1}) / static_cast<double>(classes);
+  if (unbatched) per_sample = per_sample.squeeze(0);
+  return reduce_loss(per_sample, reduction);
+}
+
+// The listed classes of a row are its entries before the first -1 (`listed`); they are marked in
+// `is_target` by a scatter-add of `listed` (an unlisted entry adds 0 wherever it points).
+Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  CAKE_CHECK(input.dim() == 1 || input.dim() == 2, "multilabel_margin_loss: expected scores [N, C] or [C], got shape ",
+             input.sizes());
+  CAKE_CHECK(target.dtype() == kInt64 && target.sizes() == input.sizes(), "multilabel_margin_loss: target must be int64 "
+             "of the scores' shape ", input.sizes(), ", got ", dtype_name(target.dtype()), " of shape ", target.sizes());
+  const bool unbatched = input.dim() == 1;
+  const Tensor x = unbatched ? input.unsqueeze(0) : input, t = unbatched ? target.unsqueeze(0) : target;
+  const std::int64_t classes = x.size(1);
+  CAKE_CHECK(t.numel() == 0 || (amin(t).item<std::int64_t>() >= -1 && amax(t).item<std::int64_t>() < classes),
+             "multilabel_margin_loss: target holds a class outside [0, ", classes, ") other than the end mark -1");
+  const Tensor listed = cumsum((t == Scalar(-1)).to(x.dtype()), 1).eq(0.0).to(x.dtype());  // before the first -1
+  const Tensor pointed = t.clamp_min(0);
+  const Tensor is_target = scatter_add(zeros_like(x), 1, pointed, listed).gt(0.0);
+  const Tensor unlisted = is_target.logical_not().to(x.dtype());
+  const Tensor listed_scores = gather(x, 1, pointed);  // x_j for each listed position j, [N, C]
+  // hinge[n, j, i] = max(0, 1 - (x_j - x_i)), kept where j is listed and i is not.
+  const Tensor hinge = (1.0 - (listed_scores.unsqueeze(2) - x.unsqueeze(1))).clamp_min(0.0);
+  Tensor per_sample = (hinge * listed.unsqueeze(2) * unlisted.unsqueeze(1)).sum({1, 2}) / static_cast<double>(classes);
+  if (unbatched) per_sample = per_sample.squeeze(0);
+  return reduce_loss(per_sample, reduction);
+}
+
+Tensor triplet_margin_with_distance_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                                         const DistanceFunction& distance_function, double margin, bool swap,
+                                         Reduction reduction) {
+  CAKE_CHECK(margin > 0.0, "triplet_margin_with_distance_loss: margin must be positive, got ", margin);
+  const DistanceFunction distance =
+      distance_function ? distance_function : [](const Tensor& u, const Tensor& v) { return pairwise_distance(u, v); };
+  const Tensor to_positive = distance(anchor, positive);
+  Tensor to_negative = distance(anchor, negative);
+  if (swap) to_negative = minimum(to_negative, distance(positive, negative));
+  return reduce_loss((to_positive - to_negative + margin).clamp_min(0.0), reduction);
+}
+
 // ---- likelihood losses -----------------------------------------------------------------------
 // var broadcast against input: the same shape, the shape with the last dim 1, or without it.
 static Tensor variance_like(const Tensor& var, const Tensor& input) {

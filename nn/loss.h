@@ -40,6 +40,9 @@ using SoftMarginLossOptions = functional::SoftMarginLossFuncOptions;
 using MultiLabelSoftMarginLossOptions = functional::MultilabelSoftMarginLossFuncOptions;
 using GaussianNLLLossOptions = functional::GaussianNLLLossFuncOptions;
 using PoissonNLLLossOptions = functional::PoissonNLLLossFuncOptions;
+using MultiMarginLossOptions = functional::MultiMarginLossFuncOptions;
+using MultiLabelMarginLossOptions = functional::MultilabelMarginLossFuncOptions;
+using TripletMarginWithDistanceLossOptions = functional::TripletMarginWithDistanceLossFuncOptions;
 
 // One class per loss: Options, the function it calls and its printed name. CAKE_LOSS_MODULE's
 // forward takes (input, target); CAKE_LOSS_MODULE_3's takes the three tensors named a, b, c.
@@ -81,7 +84,11 @@ CAKE_LOSS_MODULE(HingeEmbeddingLoss, HingeEmbeddingLossOptions, hinge_embedding_
 CAKE_LOSS_MODULE(SoftMarginLoss, SoftMarginLossOptions, soft_margin_loss);
 CAKE_LOSS_MODULE(MultiLabelSoftMarginLoss, MultiLabelSoftMarginLossOptions, multilabel_soft_margin_loss);
 CAKE_LOSS_MODULE(PoissonNLLLoss, PoissonNLLLossOptions, poisson_nll_loss);
+CAKE_LOSS_MODULE(MultiMarginLoss, MultiMarginLossOptions, multi_margin_loss);
+CAKE_LOSS_MODULE(MultiLabelMarginLoss, MultiLabelMarginLossOptions, multilabel_margin_loss);
 CAKE_LOSS_MODULE_3(TripletMarginLoss, TripletMarginLossOptions, triplet_margin_loss, anchor, positive, negative);
+CAKE_LOSS_MODULE_3(TripletMarginWithDistanceLoss, TripletMarginWithDistanceLossOptions,
+                   triplet_margin_with_distance_loss, anchor, positive, negative);
 CAKE_LOSS_MODULE_3(MarginRankingLoss, MarginRankingLossOptions, margin_ranking_loss, input1, input2, target);
 CAKE_LOSS_MODULE_3(CosineEmbeddingLoss, CosineEmbeddingLossOptions, cosine_embedding_loss, input1, input2, target);
 CAKE_LOSS_MODULE_3(GaussianNLLLoss, GaussianNLLLossOptions, gaussian_nll_loss, input, target, var);

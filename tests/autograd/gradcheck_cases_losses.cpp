@@ -171,5 +171,20 @@ CAKE_GRADCHECK_CASES(losses) {
        [](const TensorList& x) { return F::linear(x[0], x[1], x[2]); }},
       {"linear batched, no bias", [] { return inputs({{2, 4, 3}, {2, 3}}); },
        [](const TensorList& x) { return F::linear(x[0], x[1]); }},
+      {"multi_margin_loss p=2 margin weight", [] { return inputs({{3, 4}, {4}}); },
+       [](const TensorList& x) {
+         const Tensor classes = tensor(std::vector<std::int64_t>{1, 0, 3}, {3});
+         return F::multi_margin_loss(x[0] * 2.0, classes, nn::Reduction::Sum, 2, 0.7, x[1]);
+       }},
+      {"multilabel_margin_loss", [] { return inputs({{3, 4}}); },
+       [](const TensorList& x) {
+         const Tensor listed = tensor(std::vector<std::int64_t>{3, 0, -1, 1, 1, 2, 3, -1, 2, -1, 0, 0}, {3, 4});
+         return F::multilabel_margin_loss(x[0] * 2.0, listed, nn::Reduction::None);
+       }},
+      {"triplet_margin_with_distance_loss, cosine distance, swap", [] { return inputs({{3, 5}, {3, 5}, {3, 5}}); },
+       [](const TensorList& x) {
+         const auto cosine = [](const Tensor& u, const Tensor& v) { return 1.0 - F::cosine_similarity(u, v); };
+         return F::triplet_margin_with_distance_loss(x[0], x[1], x[2], cosine, 1.5, true, nn::Reduction::None);
+       }},
   };
 }

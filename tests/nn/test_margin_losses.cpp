@@ -254,3 +254,50 @@ TEST_CASE("PoissonNLLLoss: PyTorch's answers with log rates, rates, eps and Stir
   CHECK(contains(error_message([&] { F::poisson_nll_loss(pi, pt.flatten()); }),
                  "input of shape [2, 3] and target of shape [6]"));
 }
+
+// PyTorch 1.13's answers for the class-margin losses and the triplet loss with a distance function
+// (float64; sine_wave as in nn/pytorch_reference.h):
+//   x, y, w = sine_wave((3, 4)) * 2, torch.tensor([1, 0, 3]), torch.tensor([0.5, 1.0, 2.0, 1.5])
+//   F.multi_margin_loss(x, y, reduction="none"); F.multi_margin_loss(x, y)
+//   F.multi_margin_loss(x, y, p=2, margin=0.7, weight=w, reduction="none")
+//   F.multilabel_margin_loss(x, torch.tensor([[3, 0, -1, 1], [1, 2, 3, -1], [2, -1, 0, 0]]), reduction="none")
+//   a = sine_wave((3, 5)); p = a * 0.5 + 0.3; n = a * 0.9 + 0.05
+//   F.triplet_margin_with_distance_loss(a, p, n, reduction="none")
+//   F.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v),
+//                                       margin=0.5, swap=True, reduction="none")
+TEST_CASE("MultiMarginLoss, MultiLabelMarginLoss, TripletMarginWithDistanceLoss: PyTorch's answers") {
+  using cake::testing::sine_wave;
+  const auto expect = [](const Tensor& got, const std::vector<double>& want) {
+    check_close(got.reshape({-1}), tensor(want, {static_cast<std::int64_t>(want.size())}), 1e-12, 1e-14);
+  };
+  const Tensor x = sine_wave({3, 4}) * 2.0;
+  const Tensor y = tensor(std::vector<std::int64_t>{1, 0, 3}, {3});
+  const Tensor w = tensor(std::vector<double>{0.5, 1.0, 2.0, 1.5}, {4});
+  expect(nn::MultiMarginLoss(nn::MultiMarginLossOptions().reduction(nn::Reduction::None))(x, y),
+         {0.4920930106939134, 0.0, 0.18053918700259125});
+  expect(F::multi_margin_loss(x, y), {0.22421073256550153});
+  expect(F::multi_margin_loss(x, y, F::MultiMarginLossFuncOptions().p(2).margin(0.7).weight(w).reduction(nn::Reduction::None)),
+         {0.28404699130737676, 0.0, 0.06683111995900755});
+  expect(F::multi_margin_loss(x[0], y[0], nn::Reduction::None), {0.4920930106939134});  // unbatched
+  const Tensor listed = tensor(std::vector<std::int64_t>{3, 0, -1, 1, 1, 2, 3, -1, 2, -1, 0, 0}, {3, 4});
+  expect(nn::MultiLabelMarginLoss(nn::MultiLabelMarginLossOptions(nn::Reduction::None))(x, listed),
+         {1.8621524080478742, 2.048792325813921, 0.31946081299740875});
+  expect(F::multilabel_margin_loss(x[1], listed[1], nn::Reduction::None), {2.048792325813921});
+
+  const Tensor a = sine_wave({3, 5}), p = a * 0.5 + 0.3, n = a * 0.9 + 0.05;
+  expect(nn::TripletMarginWithDistanceLoss(nn::TripletMarginWithDistanceLossOptions().reduction(nn::Reduction::None))(a, p, n),
+         {1.3142488742722072, 2.093022722223192, 1.578754772999179});
+  const auto cosine_distance = [](const Tensor& u, const Tensor& v) { return 1.0 - F::cosine_similarity(u, v); };
+  expect(F::triplet_margin_with_distance_loss(a, p, n,
+                                              F::TripletMarginWithDistanceLossFuncOptions()
+                                                  .distance_function(cosine_distance)
+                                                  .margin(0.5)
+                                                  .swap(true)
+                                                  .reduction(nn::Reduction::None)),
+         {0.5330711884130048, 0.9853513504153947, 0.6004029548640765});
+
+  CHECK(contains(error_message([&] { F::multi_margin_loss(x, tensor(std::vector<std::int64_t>{1, 4, 0}, {3})); }),
+                 "target holds a class outside [0, 4)"));
+  CHECK(contains(error_message([&] { F::multi_margin_loss(x, y, nn::Reduction::Mean, 3); }), "p must be 1 or 2"));
+  CHECK(contains(error_message([&] { F::multilabel_margin_loss(x, y); }), "target must be int64 of the scores' shape"));
+}
