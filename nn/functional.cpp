@@ -898,6 +898,36 @@ Tensor one_hot(const Tensor& labels, std::int64_t num_classes) { return cake::on
 
 Tensor embedding(const Tensor& indices, const Tensor& weight) { return cake::embedding(weight, indices); }
 
+namespace {
+// torch.embedding_renorm_: the rows that `indices` look up, rescaled in place to norm max_norm
+// where theirs is larger (by max_norm / (norm + 1e-7), PyTorch's factor). Not recorded.
+void renormalise_rows(const Tensor& weight, const Tensor& indices, double max_norm, double norm_type) {
+  NoGradGuard no_grad;
+  const Tensor rows = indices.reshape({-1});
+  const Tensor picked = index_select(weight, 0, rows);
+  const Tensor norms = picked.norm(norm_type, {1}, /*keepdim=*/true);
+  const Tensor scale = where(norms.gt(max_norm), max_norm / (norms + 1e-7), ones_like(norms));
+  Tensor target = weight;
+  target.index_put_({rows}, picked * scale);
+}
+}  // namespace
+
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx,
+                 std::optional<double> max_norm, double norm_type) {
+  CAKE_CHECK(weight.dim() == 2, "embedding: weight must be [num_embeddings, embedding_dim], got shape ", weight.sizes());
+  if (max_norm) {
+    CAKE_CHECK(*max_norm > 0.0, "embedding: max_norm must be positive, got ", *max_norm);
+    renormalise_rows(weight, indices, *max_norm, norm_type);
+  }
+  const Tensor rows = cake::embedding(weight, indices);
+  if (!padding_idx) return rows;
+  const std::int64_t pad = *padding_idx < 0 ? *padding_idx + weight.size(0) : *padding_idx;
+  CAKE_CHECK(pad >= 0 && pad < weight.size(0), "embedding: padding_idx ", *padding_idx,
+             " is outside the table of ", weight.size(0), " rows");
+  // The padding positions keep their value but pass no gradient back to the row.
+  return where((indices == Scalar(pad)).unsqueeze(-1), rows.detach(), rows);
+}
+
 // ---- similarity --------------------------------------------------------------------------------
 Tensor normalize(const Tensor& x, double p, std::int64_t dim, double eps) {
   return x / x.norm(p, {dim}, /*keepdim=*/true).clamp_min(eps);

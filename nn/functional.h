@@ -276,8 +276,13 @@ Tensor alpha_dropout(const Tensor& x, double p = 0.5, bool training = false);
 Tensor feature_alpha_dropout(const Tensor& x, double p = 0.5, bool training = false);
 // int64 class indices [...] -> int64 [..., num_classes] (num_classes -1: max label + 1).
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);
-// Rows of `weight` [num_embeddings, dim] picked by int64 `indices` of any shape.
+// Rows of `weight` [num_embeddings, dim] picked by int64 `indices` of any shape. With padding_idx
+// the rows looked up at that index pass no gradient to it (its entry stays as it is, PyTorch's
+// padding token); with max_norm each row looked up whose norm_type-norm exceeds max_norm is first
+// rescaled to it, in place (no gradient), as torch.embedding_renorm_.
 Tensor embedding(const Tensor& indices, const Tensor& weight);
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx,
+                 std::optional<double> max_norm = std::nullopt, double norm_type = 2.0);
 
 // ---- similarity --------------------------------------------------------------------------------
 // x / max(||x||_p, eps) along dim.
@@ -601,6 +606,15 @@ struct MultilabelSoftMarginLossFuncOptions {
   CAKE_ARG(Tensor, weight) = Tensor();
   CAKE_ARG(Reduction, reduction) = Reduction::Mean;
 };
+struct EmbeddingFuncOptions {  // EmbeddingFuncOptions().padding_idx(0).max_norm(1.0)
+  using Self = EmbeddingFuncOptions;
+  CAKE_ARG(std::optional<std::int64_t>, padding_idx) = std::nullopt;
+  CAKE_ARG(std::optional<double>, max_norm) = std::nullopt;
+  CAKE_ARG(double, norm_type) = 2.0;
+};
+inline Tensor embedding(const Tensor& indices, const Tensor& weight, const EmbeddingFuncOptions& o) {
+  return functional::embedding(indices, weight, o.padding_idx(), o.max_norm(), o.norm_type());
+}
 struct MultiMarginLossFuncOptions {  // MultiMarginLossFuncOptions().p(2).margin(0.5).weight(w)
   using Self = MultiMarginLossFuncOptions;
   CAKE_ARG(std::int64_t, p) = 1;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "cake/autograd/grad_mode.h"
 #include "cake/nn/functional.h"
 #include "cake/nn/init.h"
 #include "cake/tensor/creation.h"
@@ -63,16 +64,47 @@ std::string Bilinear::extra_repr() const {
   return out.str();
 }
 
-Embedding::Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim)
-    : num_embeddings(num_embeddings), embedding_dim(embedding_dim) {
+Embedding::Embedding(const EmbeddingOptions& o)
+    : options(o), num_embeddings(o.num_embeddings), embedding_dim(o.embedding_dim) {
+  CAKE_CHECK(num_embeddings >= 0 && embedding_dim >= 0, "Embedding: sizes must be non-negative, got ", num_embeddings,
+             " and ", embedding_dim);
+  if (options.padding_idx()) {  // as PyTorch: a negative index counts from the end
+    std::int64_t& pad = options.padding_idx.get().value();
+    CAKE_CHECK(pad >= -num_embeddings && pad < num_embeddings, "Embedding: padding_idx ", pad,
+               " is outside the table of ", num_embeddings, " rows");
+    if (pad < 0) pad += num_embeddings;
+  }
   weight = register_parameter("weight", empty({num_embeddings, embedding_dim}));
   init::normal_(weight);
+  if (options.padding_idx()) {
+    NoGradGuard no_grad;
+    weight[*options.padding_idx()].fill_(0.0);
+  }
 }
 
-Tensor Embedding::forward(const Tensor& indices) { return functional::embedding(indices, weight); }
+Embedding Embedding::from_pretrained(const Tensor& embeddings, const EmbeddingFromPretrainedOptions& o) {
+  CAKE_CHECK(embeddings.dim() == 2, "Embedding::from_pretrained: expected a table [num_embeddings, embedding_dim], "
+             "got shape ", embeddings.sizes());
+  Embedding table(EmbeddingOptions(embeddings.size(0), embeddings.size(1))
+                      .padding_idx(o.padding_idx)
+                      .max_norm(o.max_norm)
+                      .norm_type(o.norm_type));
+  table.to(embeddings.device(), embeddings.dtype());
+  NoGradGuard no_grad;
+  table.weight.copy_(embeddings);  // the padding row too: the given table is kept as it is
+  table.weight.requires_grad_(!o.freeze);
+  return table;
+}
+
+Tensor Embedding::forward(const Tensor& indices) {
+  return functional::embedding(indices, weight, options.padding_idx, options.max_norm, options.norm_type);
+}
 
 std::string Embedding::extra_repr() const {
-  return std::to_string(num_embeddings) + ", " + std::to_string(embedding_dim);
+  std::string text = std::to_string(num_embeddings) + ", " + std::to_string(embedding_dim);
+  if (options.padding_idx()) text += ", padding_idx=" + std::to_string(*options.padding_idx());
+  if (options.max_norm()) text += ", max_norm=" + std::to_string(*options.max_norm());
+  return text;
 }
 
 std::string Flatten::extra_repr() const {

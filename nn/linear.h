@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "cake/nn/module.h"
@@ -32,10 +33,21 @@ struct BilinearOptions {  // BilinearOptions(in1, in2, out).bias(false)
   CAKE_ARG(std::int64_t, out_features) = 0;
   CAKE_ARG(bool, bias) = true;
 };
-struct EmbeddingOptions {  // EmbeddingOptions(1000, 64)
+struct EmbeddingOptions {  // EmbeddingOptions(1000, 64).padding_idx(0).max_norm(1.0)
   using Self = EmbeddingOptions;
   CAKE_ARG(std::int64_t, num_embeddings) = 0;
   CAKE_ARG(std::int64_t, embedding_dim) = 0;
+  CAKE_ARG(std::optional<std::int64_t>, padding_idx) = std::nullopt;  // a row that starts at 0 and is never trained
+  CAKE_ARG(std::optional<double>, max_norm) = std::nullopt;           // rows looked up are rescaled to at most this
+  CAKE_ARG(double, norm_type) = 2.0;
+};
+// Embedding::from_pretrained(table, EmbeddingFromPretrainedOptions().freeze(false)).
+struct EmbeddingFromPretrainedOptions {
+  using Self = EmbeddingFromPretrainedOptions;
+  CAKE_ARG(bool, freeze) = true;  // the table is not trained
+  CAKE_ARG(std::optional<std::int64_t>, padding_idx) = std::nullopt;
+  CAKE_ARG(std::optional<double>, max_norm) = std::nullopt;
+  CAKE_ARG(double, norm_type) = 2.0;
 };
 struct FlattenOptions {  // FlattenOptions().start_dim(1).end_dim(-1)
   using Self = FlattenOptions;
@@ -89,19 +101,22 @@ class Bilinear : public Module, public Holder<Bilinear> {
   Tensor bias;    // [out_features], undefined when built without bias
 };
 
-// A lookup table: forward(indices) returns weight[indices]. Rows start as N(0, 1) draws.
+// A lookup table: forward(indices) returns weight[indices] (functional::embedding, with the
+// options' padding_idx and max_norm). Rows start as N(0, 1) draws, the padding row at zero.
 class Embedding : public Module, public Holder<Embedding> {
  public:
-  Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim);
-  explicit Embedding(const EmbeddingOptions& options) : Embedding(options.num_embeddings, options.embedding_dim) {}
+  Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim)
+      : Embedding(EmbeddingOptions(num_embeddings, embedding_dim)) {}
+  explicit Embedding(const EmbeddingOptions& options);
   CAKE_HOLDER_CONSTRUCTORS(Embedding)
+  // A table made from given rows [num_embeddings, embedding_dim], frozen unless freeze(false).
+  static Embedding from_pretrained(const Tensor& embeddings, const EmbeddingFromPretrainedOptions& options = {});
   Tensor forward(const Tensor& indices) override;
-  std::shared_ptr<Module> clone() const override {
-    return copy_state_into(std::make_shared<Embedding>(num_embeddings, embedding_dim));
-  }
+  std::shared_ptr<Module> clone() const override { return copy_state_into(std::make_shared<Embedding>(options)); }
   std::string name() const override { return "Embedding"; }
   std::string extra_repr() const override;
 
+  EmbeddingOptions options;
   std::int64_t num_embeddings = 0, embedding_dim = 0;
   Tensor weight;  // [num_embeddings, embedding_dim]
 };

@@ -1,5 +1,6 @@
 // Gradient-check rows for bilinear, lp_pool1d / 2d, rrelu in evaluation and with a fixed draw,
-// alpha_dropout with a fixed mask (nn/functional.h). float64 finite differences.
+// alpha_dropout with a fixed mask, embedding with padding_idx (nn/functional.h). float64 finite
+// differences.
 #include "cake/nn/functional.h"
 #include "gradcheck_table.h"
 
@@ -30,6 +31,14 @@ CAKE_GRADCHECK_CASES(nn_misc) {
        [](const TensorList& x) {
          manual_seed(9);
          return F::alpha_dropout(x[0], 0.3, true);
+       }},
+      // The padding row's value is passed on but, by design, not its gradient (PyTorch's): the
+      // padding positions are masked out here, so that the function no longer reads that row.
+      {"embedding with padding_idx", [] { return inputs({{5, 3}}); },
+       [](const TensorList& x) {
+         const Tensor ids = tensor(std::vector<std::int64_t>{4, 1, 4, 2, 1}, {5});
+         const Tensor not_padding = (ids != Scalar(4)).unsqueeze(-1).to(kFloat64);
+         return F::embedding(ids, x[0], F::EmbeddingFuncOptions().padding_idx(4)) * not_padding;
        }},
   };
 }

@@ -192,3 +192,40 @@ TEST_CASE("ParameterList, ParameterDict: registered, trained, named, cloned and 
   REQUIRE(list_copy);
   CHECK(values((*list_copy)[2]) == std::vector<double>{2.0});
 }
+
+TEST_CASE("Embedding: padding_idx passes no gradient, max_norm rescales the rows looked up, from_pretrained") {
+  manual_seed(2);
+  nn::Embedding table(nn::EmbeddingOptions(5, 3).padding_idx(-1));  // row 4, counted from the end
+  CHECK(*table->options.padding_idx() == 4);
+  CHECK(values(table->weight[4]) == std::vector<double>{0, 0, 0});  // starts at zero
+  CHECK(table->extra_repr() == "5, 3, padding_idx=4");
+  const Tensor ids = tensor(std::vector<std::int64_t>{4, 1, 4, 2}, {2, 2});
+  table(ids).sum().backward();
+  const std::vector<double> grad = values(table->weight.grad());
+  CHECK(std::vector<double>(grad.begin() + 12, grad.end()) == std::vector<double>{0, 0, 0});  // the padding row
+  CHECK(std::vector<double>(grad.begin() + 3, grad.begin() + 6) == std::vector<double>{1, 1, 1});
+
+  // max_norm: rows 0 and 2 are looked up and rescaled to norm 1 (PyTorch's max_norm / (norm + 1e-7));
+  // row 1 is not looked up and keeps its norm of 5.
+  const Tensor rows = tensor(std::vector<double>{3, 4, 0, 0, 0, 0, 6, 8}, {4, 2});
+  nn::Embedding limited = nn::Embedding::from_pretrained(
+      rows, nn::EmbeddingFromPretrainedOptions().freeze(false).max_norm(1.0));
+  {
+    NoGradGuard no_grad;
+    limited->weight.index_put_({1}, tensor(std::vector<double>{0, 5}, {2}));  // a row with norm 5 not looked up
+  }
+  const Tensor looked_up = limited(tensor(std::vector<std::int64_t>{0, 3}, {2}));
+  check_close(looked_up, tensor(std::vector<double>{0.6, 0.8, 0.6, 0.8}, {2, 2}), 1e-6, 1e-7);
+  CHECK(values(limited->weight[1]) == std::vector<double>{0, 5});
+  check_close(limited->weight[3], tensor(std::vector<double>{0.6, 0.8}, {2}), 1e-6, 1e-7);  // in place
+  CHECK(limited->weight.requires_grad());
+
+  // from_pretrained keeps the table (float64 here) and freezes it by default.
+  nn::Embedding frozen = nn::Embedding::from_pretrained(rows);
+  CHECK(frozen->weight.dtype() == kFloat64);
+  CHECK_FALSE(frozen->weight.requires_grad());
+  CHECK(values(frozen(tensor(std::vector<std::int64_t>{3}, {1}))) == std::vector<double>{6, 8});
+  CHECK(contains(error_message([] { nn::Embedding(nn::EmbeddingOptions(5, 3).padding_idx(5)); }),
+                 "padding_idx 5 is outside the table of 5 rows"));
+  check_close(F::embedding(ids, table->weight, F::EmbeddingFuncOptions().padding_idx(4)), table(ids), 0, 0);
+}
