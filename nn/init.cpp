@@ -1,10 +1,12 @@
 // init.cpp: parameter initialisers (torch.nn.init's formulas).
 #include "cake/nn/init.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "cake/autograd/grad_mode.h"
 #include "cake/tensor/creation.h"
+#include "cake/tensor/linalg.h"
 
 namespace cake::nn::init {
 
@@ -92,6 +94,79 @@ Tensor kaiming_normal_(const Tensor& tensor, double a, const std::string& mode, 
   if (tensor.numel() == 0) return tensor;
   const double std = calculate_gain(nonlinearity, a) / std::sqrt(static_cast<double>(fan_for_mode(tensor, mode)));
   return normal_(tensor, 0.0, std);
+}
+
+// The draws are made in float64 on the CPU (QR runs there) and copied into the tensor once.
+Tensor orthogonal_(const Tensor& tensor, double gain) {
+  CAKE_CHECK(tensor.dim() >= 2, "orthogonal_: needs a tensor with at least 2 dimensions, got shape ", tensor.sizes());
+  if (tensor.numel() == 0) return tensor;
+  const std::int64_t rows = tensor.size(0), cols = tensor.numel() / rows;
+  const bool wide = rows < cols;
+  const Tensor gaussian = randn(wide ? Shape{cols, rows} : Shape{rows, cols}, kFloat64);  // tall: QR gives its columns
+  const linalg::QrResult factors = linalg::qr(gaussian);
+  // Q's columns times the signs of R's diagonal: without this QR's sign convention biases Q.
+  const std::int64_t k = factors.R.size(0);  // R is square here: the Gaussian matrix is tall
+  const Tensor signs = (factors.R * eye(k, k, kFloat64)).sum({1}).sign();
+  Tensor q = factors.Q * signs;
+  if (wide) q = q.t();
+  NoGradGuard no_grad;
+  Tensor t = tensor;
+  t.copy_((q * gain).reshape(tensor.sizes()).to(tensor.device(), tensor.dtype()));
+  return tensor;
+}
+
+Tensor trunc_normal_(const Tensor& tensor, double mean, double std, double a, double b) {
+  CAKE_CHECK(std > 0.0 && a < b, "trunc_normal_: expected std > 0 and a < b, got std ", std, ", a ", a, ", b ", b);
+  const auto normal_cdf = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
+  const double mass = normal_cdf((b - mean) / std) - normal_cdf((a - mean) / std);
+  CAKE_CHECK(mass >= 1e-6, "trunc_normal_: [", a, ", ", b, "] holds only ", mass, " of N(", mean, ", ", std,
+             "^2): too far in the tail to sample by rejection");
+  Tensor values = randn(tensor.sizes(), kFloat64) * std + mean;
+  // Each round redraws only the values outside; a fraction 1 - mass of them stays out, so the
+  // count falls geometrically (a 10^-6 mass would need ~10^7 rounds per value: refused above).
+  for (Tensor outside = values.lt(a).logical_or(values.gt(b)); outside.any().item<bool>();
+       outside = values.lt(a).logical_or(values.gt(b)))
+    values = where(outside, randn(tensor.sizes(), kFloat64) * std + mean, values);
+  NoGradGuard no_grad;
+  Tensor t = tensor;
+  t.copy_(values.to(tensor.device(), tensor.dtype()));
+  return tensor;
+}
+
+Tensor dirac_(const Tensor& tensor, std::int64_t groups) {
+  CAKE_CHECK(tensor.dim() >= 3 && tensor.dim() <= 5, "dirac_: expected a convolution weight of 3 to 5 dims, got shape ",
+             tensor.sizes());
+  CAKE_CHECK(groups >= 1 && tensor.size(0) % groups == 0, "dirac_: the ", tensor.size(0),
+             " output channels must divide into groups = ", groups);
+  const std::int64_t per_group = tensor.size(0) / groups, linked = std::min(per_group, tensor.size(1));
+  Tensor weight = zeros(tensor.sizes(), kFloat64);
+  for (std::int64_t g = 0; g < groups; ++g) {
+    for (std::int64_t d = 0; d < linked; ++d) {
+      Tensor kernel = weight[g * per_group + d][d];
+      for (std::int64_t k = 2; k < tensor.dim(); ++k) kernel = kernel[tensor.size(k) / 2];  // the centre
+      kernel.fill_(1.0);
+    }
+  }
+  NoGradGuard no_grad;
+  Tensor t = tensor;
+  t.copy_(weight.to(tensor.device(), tensor.dtype()));
+  return tensor;
+}
+
+Tensor sparse_(const Tensor& tensor, double sparsity, double std) {
+  CAKE_CHECK(tensor.dim() == 2, "sparse_: expected a matrix, got shape ", tensor.sizes());
+  CAKE_CHECK(sparsity >= 0.0 && sparsity <= 1.0, "sparse_: sparsity must lie in [0, 1], got ", sparsity);
+  const std::int64_t rows = tensor.size(0), cols = tensor.size(1);
+  const auto zeros_per_column = static_cast<std::int64_t>(std::ceil(sparsity * static_cast<double>(rows)));
+  Tensor values = randn({rows, cols}, kFloat64) * std;
+  for (std::int64_t c = 0; c < cols; ++c) {
+    const Tensor zeroed_rows = randperm(rows).narrow(0, 0, zeros_per_column);
+    values.index_put_({zeroed_rows, c}, 0.0);
+  }
+  NoGradGuard no_grad;
+  Tensor t = tensor;
+  t.copy_(values.to(tensor.device(), tensor.dtype()));
+  return tensor;
 }
 
 }  // namespace cake::nn::init

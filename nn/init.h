@@ -47,5 +47,21 @@ Tensor kaiming_uniform_(const Tensor& tensor, double a = 0.0, const std::string&
                         const std::string& nonlinearity = "leaky_relu");
 Tensor kaiming_normal_(const Tensor& tensor, double a = 0.0, const std::string& mode = "fan_in",
                        const std::string& nonlinearity = "leaky_relu");
+// A (semi-)orthogonal matrix times gain (Saxe, McClelland & Ganguli 2014, "Exact solutions to the
+// nonlinear dynamics of learning in deep linear neural networks"): the tensor read as [size(0),
+// rest], Q of the QR factorisation of a Gaussian matrix, its columns' signs fixed by R's diagonal
+// so that Q is uniformly (Haar) distributed. Rows orthonormal when there are fewer rows than
+// columns, columns orthonormal otherwise. Needs >= 2 dims.
+Tensor orthogonal_(const Tensor& tensor, double gain = 1.0);
+// N(mean, std^2) conditioned on [a, b]: every value drawn again until it lands in the interval
+// (rejection sampling; refused when the interval holds less than 1e-6 of the mass, where it
+// would take too long).
+Tensor trunc_normal_(const Tensor& tensor, double mean = 0.0, double std = 1.0, double a = -2.0, double b = 2.0);
+// A convolution weight [out, in, k...] (3 to 5 dims) that passes its input through: a 1 at the
+// centre of the kernel linking channel d of each group to output d of that group, 0 elsewhere.
+Tensor dirac_(const Tensor& tensor, std::int64_t groups = 1);
+// A matrix [rows, cols] of N(0, std^2) draws with ceil(sparsity rows) zeros in every column
+// (Martens 2010, "Deep learning via Hessian-free optimization", section 5).
+Tensor sparse_(const Tensor& tensor, double sparsity, double std = 0.01);
 
 }  // namespace cake::nn::init

@@ -2,12 +2,15 @@
 // against naive loops written here), BatchNorm's running statistics, PyTorch's default
 // initialisation bounds, and Sequential.
 #include <cmath>
+#include <numbers>
 
 #include "helpers.h"
 
 using namespace cake;
 namespace F = cake::nn::functional;
 using cake::testing::check_close;
+using cake::testing::contains;
+using cake::testing::error_message;
 using cake::testing::values;
 
 namespace {
@@ -337,4 +340,56 @@ TEST_CASE("nn::init::eye_: the identity, rectangular too; refuses other than mat
   CHECK(tall.sum().item<double>() == 2.0);
   CHECK(tall[1][1].item<double>() == 1.0);
   CHECK_THROWS_WITH_AS(nn::init::eye_(randn({2, 2, 2})), doctest::Contains("expected a matrix"), cake::Error);
+}
+
+TEST_CASE("nn::init::orthogonal_: orthonormal rows or columns times the gain, any dims, reproducible") {
+  manual_seed(7);
+  const Tensor tall = empty({6, 3}, kFloat64), wide = empty({3, 6}, kFloat64), conv = empty({4, 2, 3, 3});
+  nn::init::orthogonal_(tall);
+  nn::init::orthogonal_(wide, 2.0);
+  nn::init::orthogonal_(conv);
+  check_close(matmul(tall.t(), tall), eye(3, 3, kFloat64), 1e-12, 1e-12);       // orthonormal columns
+  check_close(matmul(wide, wide.t()), eye(3, 3, kFloat64) * 4.0, 1e-12, 1e-12);  // rows of norm 2
+  const Tensor rows = conv.reshape({4, 18});
+  check_close(matmul(rows, rows.t()), eye(4, 4), 1e-5, 1e-5);
+  manual_seed(7);
+  const Tensor again = empty({6, 3}, kFloat64);
+  nn::init::orthogonal_(again);
+  CHECK(values(again) == values(tall));
+  // Haar-distributed: the mean of the first entry over many draws is 0 (a QR without the sign
+  // fix would make R's diagonal positive and bias it).
+  double first = 0.0;
+  for (int draw = 0; draw < 400; ++draw) first += nn::init::orthogonal_(empty({3, 3}, kFloat64))[0][0].item<double>();
+  CHECK(std::abs(first / 400) < 0.1);
+}
+
+TEST_CASE("nn::init::trunc_normal_, dirac_, sparse_") {
+  manual_seed(8);
+  const Tensor t = empty({20000}, kFloat64);
+  nn::init::trunc_normal_(t, 1.0, 2.0, -1.0, 2.0);
+  CHECK(t.amin({}).item<double>() >= -1.0);
+  CHECK(t.amax({}).item<double>() <= 2.0);
+  // The mean of N(1, 4) truncated to [-1, 2]: mu + sigma (phi(alpha) - phi(beta)) / (Phi(beta) - Phi(alpha)),
+  // alpha = -1, beta = 0.5.
+  const auto phi = [](double x) { return std::exp(-x * x / 2) / std::sqrt(2 * std::numbers::pi); };
+  const auto Phi = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
+  const double expected_mean = 1.0 + 2.0 * (phi(-1.0) - phi(0.5)) / (Phi(0.5) - Phi(-1.0));
+  CHECK(t.mean().item<double>() == doctest::Approx(expected_mean).epsilon(0.02));
+  CHECK(contains(error_message([] { nn::init::trunc_normal_(empty({3}), 0.0, 1.0, 8.0, 9.0); }), "too far in the tail"));
+
+  // dirac_: a convolution that passes its input through (groups too).
+  const Tensor weight = empty({4, 2, 3, 3}, kFloat64);
+  nn::init::dirac_(weight, 2);
+  const Tensor x = randn({1, 4, 5, 5}, kFloat64);
+  check_close(conv2d(x, weight, {}, {.padding = {1, 1}, .groups = 2}), x, 0, 0);
+  const Tensor square = empty({3, 3, 3}, kFloat64);
+  nn::init::dirac_(square);
+  const Tensor s = randn({2, 3, 7}, kFloat64);
+  check_close(F::conv1d(s, square, {}, {.padding = 1}), s, 0, 0);
+
+  // sparse_: ceil(0.3 * 10) = 3 zeros in every column, the rest N(0, std^2).
+  const Tensor m = empty({10, 50}, kFloat64);
+  nn::init::sparse_(m, 0.3, 0.5);
+  for (double zeros_in_column : values((m == Scalar(0.0)).to(kFloat64).sum({0}))) CHECK(zeros_in_column == 3.0);
+  CHECK(m.std().item<double>() == doctest::Approx(0.5 * std::sqrt(0.7)).epsilon(0.15));
 }
