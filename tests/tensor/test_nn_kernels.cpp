@@ -361,7 +361,8 @@ TEST_CASE("conv2d: empty batch, repeated calls, bad arguments") {
   Tensor x = randn({1, 4, 5, 5}), w = randn({2, 4, 3, 3});
   CHECK_THROWS_AS(conv2d(x, randn({2, 3, 3, 3})), Error);                      // channel mismatch
   CHECK_THROWS_AS(conv2d(x, randn({3, 2, 3, 3}), {}, {.groups = 2}), Error);   // 3 outputs, 2 groups
-  CHECK_THROWS_AS(conv2d(randn({4, 5, 5}), w), Error);                         // not NCHW
+  CHECK_THROWS_AS(conv2d(randn({5, 5}), w), Error);                            // neither NCHW nor CHW
+  CHECK(conv2d(randn({4, 5, 5}), w).sizes() == Shape{2, 3, 3});                // one unbatched image
   CHECK_THROWS_AS(conv2d(x, randn({2, 4, 7, 7})), Error);                      // kernel > input
   CHECK_THROWS_AS(conv2d(x, w, {}, {.stride = {0, 1}}), Error);
   CHECK_THROWS_AS(conv2d(x, w.to(kFloat64)), Error);                           // dtype mismatch
