@@ -16,6 +16,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "cake/nn/functional.h"
 #include "cake/nn/module.h"
@@ -65,7 +66,8 @@ class PadLayer : public Module {
   PadLayer() = default;  // an empty holder's (CAKE_HOLDER_CONSTRUCTORS)
   PadLayer(Shape padding, functional::PadMode mode, double value, bool shows_value)
       : padding(std::move(padding)), mode(mode), value(value), shows_value_(shows_value) {}
-  // The ranks of one sample and of a batch: 2 and 3 for the 1-D layers, 3 and 4 for the 2-D ones.
+  // How many trailing dims are padded: 1 for the 1-D layers, 2 for the 2-D ones (a batch has two
+  // dims more, N and C; one unbatched sample one more, C).
   std::int64_t spatial_dims() const { return static_cast<std::int64_t>(padding.size()) / 2; }
 
  private:
