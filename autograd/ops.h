@@ -55,6 +55,58 @@ Tensor floor(const Tensor& x);  // no grad
 Tensor ceil(const Tensor& x);   // no grad
 Tensor trunc(const Tensor& x);  // no grad: towards zero
 Tensor round(const Tensor& x);  // no grad
+// ---- more elementwise maths (autograd/ops/math.cpp) -------------------------------------------
+// Trigonometric, hyperbolic, exponential and special functions, as torch's of the same names;
+// each derivative is stated at the op. The special functions are tensor/special_functions.h.
+Tensor tan(const Tensor& x);
+Tensor asin(const Tensor& x);
+Tensor acos(const Tensor& x);
+Tensor atan(const Tensor& x);
+Tensor sinh(const Tensor& x);
+Tensor cosh(const Tensor& x);
+Tensor asinh(const Tensor& x);
+Tensor acosh(const Tensor& x);
+Tensor atanh(const Tensor& x);
+Tensor expm1(const Tensor& x);  // e^x - 1, exact for small x
+Tensor exp2(const Tensor& x);
+Tensor log2(const Tensor& x);
+Tensor log10(const Tensor& x);
+Tensor erf(const Tensor& x);
+Tensor erfc(const Tensor& x);    // 1 - erf(x), exact in the tail
+Tensor erfinv(const Tensor& x);  // the inverse of erf on (-1, 1)
+Tensor lgamma(const Tensor& x);  // ln |Gamma(x)|
+Tensor digamma(const Tensor& x);  // d/dx ln Gamma(x)
+// The n-th derivative of the digamma function (n >= 0; n = 1 is the trigamma).
+Tensor polygamma(std::int64_t n, const Tensor& x);
+Tensor sinc(const Tensor& x);  // sin(pi x) / (pi x), 1 at 0
+Tensor frac(const Tensor& x);  // x - trunc(x); gradient 1
+// log(x / (1 - x)), the inverse of the sigmoid; with eps, x is first clamped to [eps, 1 - eps].
+Tensor logit(const Tensor& x, std::optional<double> eps = std::nullopt);
+// NaN, +inf and -inf replaced by `nan`, `posinf` (default: the dtype's largest finite value)
+// and `neginf` (the lowest); the gradient passes where x is finite, as PyTorch's.
+Tensor nan_to_num(const Tensor& x, double nan = 0.0, std::optional<double> posinf = std::nullopt,
+                  std::optional<double> neginf = std::nullopt);
+Tensor atan2(const Tensor& a, const Tensor& b);  // the angle of the point (b, a), in (-pi, pi]
+Tensor hypot(const Tensor& a, const Tensor& b);  // sqrt(a^2 + b^2) without overflow
+Tensor copysign(const Tensor& a, const Tensor& b);  // |a| with b's sign
+// a - trunc(a / b) b (sign of a, C's fmod) and a - floor(a / b) b (sign of b, Python's %).
+// Integer tensors stay integer; an integer division by zero is refused.
+Tensor fmod(const Tensor& a, const Tensor& b);
+Tensor fmod(const Tensor& a, Scalar b);
+Tensor remainder(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, Scalar b);
+Tensor floor_divide(const Tensor& a, const Tensor& b);  // floor(a / b), Python's //; no grad
+Tensor floor_divide(const Tensor& a, Scalar b);
+Tensor logaddexp(const Tensor& a, const Tensor& b);  // log(e^a + e^b) without overflow
+Tensor xlogy(const Tensor& a, const Tensor& b);      // a log b, 0 where a == 0
+// a + weight (b - a), weight a tensor (broadcast) or a number (torch.lerp).
+Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& weight);
+Tensor lerp(const Tensor& a, const Tensor& b, Scalar weight);
+Tensor addcmul(const Tensor& x, const Tensor& t1, const Tensor& t2, Scalar value = 1);  // x + value t1 t2
+Tensor addcdiv(const Tensor& x, const Tensor& t1, const Tensor& t2, Scalar value = 1);  // x + value t1 / t2
+// |a - b| <= atol + rtol |b| elementwise (bool, no grad); NaNs equal only with equal_nan.
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8, bool equal_nan = false);
+
 // Comparisons and predicates: bool tensors, no grad.
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
@@ -98,6 +150,43 @@ Tensor contiguous(const Tensor& x);
 Tensor clone(const Tensor& x);
 Tensor to(const Tensor& x, Device device, DType dtype);
 
+// ---- matrices and rearrangements (autograd/ops/structure.cpp) --------------------------------
+// The lower / upper triangle of the last two dims, from the diagonal `diagonal` up (0 the main
+// diagonal, > 0 above, < 0 below); the rest zero.
+Tensor tril(const Tensor& x, std::int64_t diagonal = 0);
+Tensor triu(const Tensor& x, std::int64_t diagonal = 0);
+// The diagonal of dims dim1, dim2 (offset > 0 above the main one) as a view, that dim moved last.
+Tensor diagonal(const Tensor& x, std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1);
+// 1-D x: a square matrix with x on diagonal `diagonal`; 2-D x: that diagonal of x (a copy).
+Tensor diag(const Tensor& x, std::int64_t diagonal = 0);
+// The last dim of x put on a diagonal of two new dims dim1, dim2 of the result (torch.diag_embed).
+Tensor diag_embed(const Tensor& x, std::int64_t offset = 0, std::int64_t dim1 = -2, std::int64_t dim2 = -1);
+// [2, n] int64: the (row, column) coordinates of the lower / upper triangle of a rows x cols matrix.
+Tensor tril_indices(std::int64_t rows, std::int64_t cols, std::int64_t offset = 0);
+Tensor triu_indices(std::int64_t rows, std::int64_t cols, std::int64_t offset = 0);
+// The dims at `source` moved to `destination`, the others keeping their order (a view).
+Tensor movedim(const Tensor& x, std::int64_t source, std::int64_t destination);
+Tensor movedim(const Tensor& x, const Shape& source, const Shape& destination);
+Tensor moveaxis(const Tensor& x, std::int64_t source, std::int64_t destination);
+Tensor swapaxes(const Tensor& x, std::int64_t dim0, std::int64_t dim1);  // transpose
+Tensor swapdims(const Tensor& x, std::int64_t dim0, std::int64_t dim1);
+// Rotated k quarter turns in the plane of dims (from the first dim towards the second).
+Tensor rot90(const Tensor& x, std::int64_t k = 1, const Shape& dims = {0, 1});
+// x repeated reps[d] times along dim d; fewer reps than dims count from the last dim (torch.tile).
+Tensor tile(const Tensor& x, const Shape& reps);
+// Coordinate grids of 1-D tensors: "ij" (matrix indexing, the default) or "xy" (the first two
+// dims swapped, as NumPy's default).
+std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing = "ij");
+// The Kronecker product: blocks a[i] * b, for any equal number of dims (fewer padded with 1s).
+Tensor kron(const Tensor& a, const Tensor& b);
+// Contracts the last `dims` dims of a with the first of b, or the listed dims pairwise.
+Tensor tensordot(const Tensor& a, const Tensor& b, std::int64_t dims = 2);
+Tensor tensordot(const Tensor& a, const Tensor& b, const Shape& dims_a, const Shape& dims_b);
+// The matrices (0-, 1- or 2-D) on the diagonal of one block matrix, zeros elsewhere.
+Tensor block_diag(const std::vector<Tensor>& tensors);
+// [n1 * n2 * ..., k] rows of every combination of the k 1-D tensors' elements (the first slowest).
+Tensor cartesian_prod(const std::vector<Tensor>& tensors);
+
 // ---- reductions (autograd/ops/reduce.cpp); empty dims = all dims ----------------------------
 Tensor sum(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
@@ -113,11 +202,50 @@ Tensor argmax(const Tensor& x, std::optional<std::int64_t> dim = std::nullopt, b
 Tensor argmin(const Tensor& x, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false);  // no grad
 Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim = false);
 Tensor norm(const Tensor& x, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
-Tensor prod(const Tensor& x, const Shape& dims = {}, bool keepdim = false);  // no grad
+// Differentiable for floating x (zeros included: the gradient is the product of the others).
+Tensor prod(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
 // Whether any / every element over dims is nonzero (bool; no grad).
 Tensor any(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
 Tensor all(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
 Tensor cumsum(const Tensor& x, std::int64_t dim);  // defined beside sort, in autograd/ops/indexing.cpp
+// Sums and means that skip NaNs (a mean over nothing but NaNs is NaN, as torch.nanmean).
+Tensor nansum(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+Tensor nanmean(const Tensor& x, const Shape& dims = {}, bool keepdim = false);
+Tensor count_nonzero(const Tensor& x, const Shape& dims = {});  // int64, no grad
+// (var, mean) and (std, mean) in one call, as torch.var_mean / std_mean.
+std::pair<Tensor, Tensor> var_mean(const Tensor& x, const Shape& dims = {}, bool keepdim = false,
+                                   std::int64_t correction = 1);
+std::pair<Tensor, Tensor> std_mean(const Tensor& x, const Shape& dims = {}, bool keepdim = false,
+                                   std::int64_t correction = 1);
+// (amin, amax) over everything, or along dim.
+std::pair<Tensor, Tensor> aminmax(const Tensor& x, std::optional<std::int64_t> dim = std::nullopt,
+                                  bool keepdim = false);
+
+// ---- scans and order statistics (autograd/ops/scan.cpp) -------------------------------------
+// Inclusive scans along dim, differentiable: the running product, maximum (values, int64
+// indices: the last position of the running maximum on ties, as PyTorch), minimum, and log of
+// the running sum of exponentials.
+Tensor cumprod(const Tensor& x, std::int64_t dim);
+std::pair<Tensor, Tensor> cummax(const Tensor& x, std::int64_t dim);
+std::pair<Tensor, Tensor> cummin(const Tensor& x, std::int64_t dim);
+Tensor logcumsumexp(const Tensor& x, std::int64_t dim);
+// The median: of all elements (the lower of the two middle ones for an even count, as
+// torch.median), or along dim with int64 indices. The gradient goes to the element chosen.
+Tensor median(const Tensor& x);
+std::pair<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, bool keepdim = false);
+// The q-quantiles, q in [0, 1], of all elements (dim empty) or along dim, as torch.quantile:
+// interpolation "linear" (default), "lower", "higher", "nearest" or "midpoint" between the
+// sorted elements at floor and ceil of q (n - 1). A tensor q of quantiles adds a leading dim.
+Tensor quantile(const Tensor& x, double q, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false,
+                std::string_view interpolation = "linear");
+Tensor quantile(const Tensor& x, const Tensor& q, std::optional<std::int64_t> dim = std::nullopt,
+                bool keepdim = false, std::string_view interpolation = "linear");
+// For each value, its insertion point in the sorted last dim of `sorted` (the first position
+// whose element is >= value; with right, > value), as torch.searchsorted: sorted [..., M] with
+// values [..., K] of the same leading dims, or a 1-D sorted with values of any shape. int64, no grad.
+Tensor searchsorted(const Tensor& sorted, const Tensor& values, bool right = false);
+// The index of the bucket of each element of x given 1-D sorted boundaries (torch.bucketize).
+Tensor bucketize(const Tensor& x, const Tensor& boundaries, bool right = false);
 
 // ---- indexing and joining (autograd/ops/indexing.cpp) ---------------------------------------
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
@@ -160,6 +288,19 @@ Tensor bincount(const Tensor& x, const Tensor& weights = {}, std::int64_t minlen
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);  // int64 in, int64 out
 // Rows of a table picked by an int64 index tensor of any shape (Embedding's lookup).
 Tensor embedding(const Tensor& weight, const Tensor& indices);
+
+// ---- sampling (autograd/ops/sampling.cpp); from the global generator (manual_seed), no grad --
+// 0/1 draws with probabilities p (of p's dtype and shape), or with one probability for x's shape.
+Tensor bernoulli(const Tensor& p);
+Tensor bernoulli(const Tensor& x, double p);
+// num_samples category indices per row of (unnormalised, non-negative) weights [K] or [N, K]:
+// with replacement by the inverse CDF, without by the Gumbel top-k trick (Vieira 2014; Kool,
+// van Hoof & Welling 2019). int64 [num_samples] or [N, num_samples].
+Tensor multinomial(const Tensor& weights, std::int64_t num_samples, bool replacement = false);
+// Normal draws with elementwise (broadcast) means and standard deviations.
+Tensor normal(const Tensor& mean, const Tensor& std);
+Tensor normal(const Tensor& mean, double std);
+Tensor normal(double mean, const Tensor& std);
 
 // ---- linear algebra (autograd/ops/linalg.cpp) ------------------------------------------------
 // NumPy matmul semantics: 1-D vectors, batched and broadcast leading dims.

@@ -239,3 +239,100 @@ Tensor& Tensor::masked_fill_(const Tensor& mask, Scalar value) {
 }
 
 }  // namespace cake
+
+// ---- more elementwise maths, scans, order statistics and rearrangements ------------------------
+namespace cake {
+
+Tensor Tensor::tan() const { return cake::tan(*this); }
+Tensor Tensor::asin() const { return cake::asin(*this); }
+Tensor Tensor::acos() const { return cake::acos(*this); }
+Tensor Tensor::atan() const { return cake::atan(*this); }
+Tensor Tensor::sinh() const { return cake::sinh(*this); }
+Tensor Tensor::cosh() const { return cake::cosh(*this); }
+Tensor Tensor::asinh() const { return cake::asinh(*this); }
+Tensor Tensor::acosh() const { return cake::acosh(*this); }
+Tensor Tensor::atanh() const { return cake::atanh(*this); }
+Tensor Tensor::expm1() const { return cake::expm1(*this); }
+Tensor Tensor::exp2() const { return cake::exp2(*this); }
+Tensor Tensor::log2() const { return cake::log2(*this); }
+Tensor Tensor::log10() const { return cake::log10(*this); }
+Tensor Tensor::erf() const { return cake::erf(*this); }
+Tensor Tensor::erfc() const { return cake::erfc(*this); }
+Tensor Tensor::erfinv() const { return cake::erfinv(*this); }
+Tensor Tensor::lgamma() const { return cake::lgamma(*this); }
+Tensor Tensor::digamma() const { return cake::digamma(*this); }
+Tensor Tensor::polygamma(std::int64_t n) const { return cake::polygamma(n, *this); }
+Tensor Tensor::sinc() const { return cake::sinc(*this); }
+Tensor Tensor::frac() const { return cake::frac(*this); }
+Tensor Tensor::logit(std::optional<double> eps) const { return cake::logit(*this, eps); }
+Tensor Tensor::nan_to_num(double nan, std::optional<double> posinf, std::optional<double> neginf) const {
+  return cake::nan_to_num(*this, nan, posinf, neginf);
+}
+Tensor Tensor::atan2(const Tensor& other) const { return cake::atan2(*this, other); }
+Tensor Tensor::hypot(const Tensor& other) const { return cake::hypot(*this, other); }
+Tensor Tensor::copysign(const Tensor& other) const { return cake::copysign(*this, other); }
+Tensor Tensor::fmod(const Tensor& other) const { return cake::fmod(*this, other); }
+Tensor Tensor::fmod(Scalar other) const { return cake::fmod(*this, other); }
+Tensor Tensor::remainder(const Tensor& other) const { return cake::remainder(*this, other); }
+Tensor Tensor::remainder(Scalar other) const { return cake::remainder(*this, other); }
+Tensor Tensor::floor_divide(const Tensor& other) const { return cake::floor_divide(*this, other); }
+Tensor Tensor::floor_divide(Scalar other) const { return cake::floor_divide(*this, other); }
+Tensor Tensor::logaddexp(const Tensor& other) const { return cake::logaddexp(*this, other); }
+Tensor Tensor::xlogy(const Tensor& other) const { return cake::xlogy(*this, other); }
+Tensor Tensor::lerp(const Tensor& end, const Tensor& weight) const { return cake::lerp(*this, end, weight); }
+Tensor Tensor::lerp(const Tensor& end, Scalar weight) const { return cake::lerp(*this, end, weight); }
+Tensor Tensor::addcmul(const Tensor& t1, const Tensor& t2, Scalar value) const { return cake::addcmul(*this, t1, t2, value); }
+Tensor Tensor::addcdiv(const Tensor& t1, const Tensor& t2, Scalar value) const { return cake::addcdiv(*this, t1, t2, value); }
+Tensor Tensor::isclose(const Tensor& other, double rtol, double atol, bool equal_nan) const {
+  return cake::isclose(*this, other, rtol, atol, equal_nan);
+}
+
+Tensor Tensor::cumprod(std::int64_t dim) const { return cake::cumprod(*this, dim); }
+std::tuple<Tensor, Tensor> Tensor::cummax(std::int64_t dim) const {
+  auto [values, indices] = cake::cummax(*this, dim);
+  return {values, indices};
+}
+std::tuple<Tensor, Tensor> Tensor::cummin(std::int64_t dim) const {
+  auto [values, indices] = cake::cummin(*this, dim);
+  return {values, indices};
+}
+Tensor Tensor::logcumsumexp(std::int64_t dim) const { return cake::logcumsumexp(*this, dim); }
+Tensor Tensor::median() const { return cake::median(*this); }
+std::tuple<Tensor, Tensor> Tensor::median(std::int64_t dim, bool keepdim) const {
+  auto [values, indices] = cake::median(*this, dim, keepdim);
+  return {values, indices};
+}
+Tensor Tensor::quantile(double q, std::optional<std::int64_t> dim, bool keepdim, std::string_view interpolation) const {
+  return cake::quantile(*this, q, dim, keepdim, interpolation);
+}
+Tensor Tensor::tril(std::int64_t diagonal) const { return cake::tril(*this, diagonal); }
+Tensor Tensor::triu(std::int64_t diagonal) const { return cake::triu(*this, diagonal); }
+Tensor Tensor::diagonal(std::int64_t offset, std::int64_t dim1, std::int64_t dim2) const {
+  return cake::diagonal(*this, offset, dim1, dim2);
+}
+Tensor Tensor::diag(std::int64_t diagonal) const { return cake::diag(*this, diagonal); }
+Tensor Tensor::diag_embed(std::int64_t offset, std::int64_t dim1, std::int64_t dim2) const {
+  return cake::diag_embed(*this, offset, dim1, dim2);
+}
+Tensor Tensor::movedim(std::int64_t source, std::int64_t destination) const { return cake::movedim(*this, source, destination); }
+Tensor Tensor::movedim(const Shape& source, const Shape& destination) const { return cake::movedim(*this, source, destination); }
+Tensor Tensor::moveaxis(std::int64_t source, std::int64_t destination) const { return cake::moveaxis(*this, source, destination); }
+Tensor Tensor::swapaxes(std::int64_t dim0, std::int64_t dim1) const { return cake::swapaxes(*this, dim0, dim1); }
+Tensor Tensor::swapdims(std::int64_t dim0, std::int64_t dim1) const { return cake::swapdims(*this, dim0, dim1); }
+Tensor Tensor::rot90(std::int64_t k, const Shape& dims) const { return cake::rot90(*this, k, dims); }
+Tensor Tensor::tile(const Shape& reps) const { return cake::tile(*this, reps); }
+Tensor Tensor::kron(const Tensor& other) const { return cake::kron(*this, other); }
+
+Tensor Tensor::nansum(const Shape& dims, bool keepdim) const { return cake::nansum(*this, dims, keepdim); }
+Tensor Tensor::nanmean(const Shape& dims, bool keepdim) const { return cake::nanmean(*this, dims, keepdim); }
+Tensor Tensor::count_nonzero(const Shape& dims) const { return cake::count_nonzero(*this, dims); }
+std::tuple<Tensor, Tensor> Tensor::aminmax(std::optional<std::int64_t> dim, bool keepdim) const {
+  auto [low, high] = cake::aminmax(*this, dim, keepdim);
+  return {low, high};
+}
+Tensor Tensor::bernoulli() const { return cake::bernoulli(*this); }
+Tensor Tensor::multinomial(std::int64_t num_samples, bool replacement) const {
+  return cake::multinomial(*this, num_samples, replacement);
+}
+
+}  // namespace cake

@@ -12,11 +12,8 @@
 #include <limits>
 #include <type_traits>
 
-#if defined(__CUDACC__)
-#define CAKE_HD __host__ __device__ __forceinline__
-#else
-#define CAKE_HD inline
-#endif
+#include "cake/tensor/host_device.h"        // CAKE_HD
+#include "cake/tensor/special_functions.h"  // digamma, polygamma, erfinv, lgamma
 
 namespace cake::ops {
 
@@ -68,6 +65,32 @@ struct Round {  // halves to even (the current rounding mode), as torch.round
 };
 struct Erf { template <class T> CAKE_HD T operator()(T x) const { return std::erf(x); } };
 struct Reciprocal { template <class T> CAKE_HD T operator()(T x) const { return T(1) / x; } };
+struct Tan { template <class T> CAKE_HD T operator()(T x) const { return std::tan(x); } };
+struct Asin { template <class T> CAKE_HD T operator()(T x) const { return std::asin(x); } };
+struct Acos { template <class T> CAKE_HD T operator()(T x) const { return std::acos(x); } };
+struct Atan { template <class T> CAKE_HD T operator()(T x) const { return std::atan(x); } };
+struct Sinh { template <class T> CAKE_HD T operator()(T x) const { return std::sinh(x); } };
+struct Cosh { template <class T> CAKE_HD T operator()(T x) const { return std::cosh(x); } };
+struct Asinh { template <class T> CAKE_HD T operator()(T x) const { return std::asinh(x); } };
+struct Acosh { template <class T> CAKE_HD T operator()(T x) const { return std::acosh(x); } };
+struct Atanh { template <class T> CAKE_HD T operator()(T x) const { return std::atanh(x); } };
+struct Expm1 { template <class T> CAKE_HD T operator()(T x) const { return std::expm1(x); } };
+struct Exp2 { template <class T> CAKE_HD T operator()(T x) const { return std::exp2(x); } };
+struct Log2 { template <class T> CAKE_HD T operator()(T x) const { return std::log2(x); } };
+struct Log10 { template <class T> CAKE_HD T operator()(T x) const { return std::log10(x); } };
+struct Erfc { template <class T> CAKE_HD T operator()(T x) const { return std::erfc(x); } };
+struct Erfinv { template <class T> CAKE_HD T operator()(T x) const { return special::erfinv(x); } };
+struct Lgamma { template <class T> CAKE_HD T operator()(T x) const { return special::lgamma(x); } };
+struct Digamma { template <class T> CAKE_HD T operator()(T x) const { return special::digamma(x); } };
+// sin(pi x) / (pi x), 1 at 0: the normalised sinc of torch.sinc.
+struct Sinc {
+  template <class T> CAKE_HD T operator()(T x) const {
+    if (x == T(0)) return T(1);
+    const T pi_x = T(special::kPi) * x;
+    return std::sin(pi_x) / pi_x;
+  }
+};
+struct Frac { template <class T> CAKE_HD T operator()(T x) const { return x - std::trunc(x); } };  // sign of x
 // 1 / (1 + e^-x), written so that neither branch overflows for large |x|.
 struct Sigmoid {
   template <class T> CAKE_HD T operator()(T x) const {
@@ -112,6 +135,10 @@ struct LeakyRelu { double slope; template <class T> CAKE_HD T operator()(T x) co
 struct Elu {
   double alpha;
   template <class T> CAKE_HD T operator()(T x) const { return x > T(0) ? x : T(alpha) * (std::exp(x) - T(1)); }
+};
+struct Polygamma {  // n, a whole number >= 0, checked by cake::polygamma
+  double n;
+  template <class T> CAKE_HD T operator()(T x) const { return special::polygamma(static_cast<int>(n), x); }
 };
 
 // ---- binary --------------------------------------------------------------------------------
@@ -166,6 +193,99 @@ struct Gt { template <class T> CAKE_HD bool operator()(T a, T b) const { return 
 struct Ge { template <class T> CAKE_HD bool operator()(T a, T b) const { return a >= b; } };
 struct LogicalAnd { template <class T> CAKE_HD bool operator()(T a, T b) const { return a && b; } };
 struct LogicalOr { template <class T> CAKE_HD bool operator()(T a, T b) const { return a || b; } };
+struct Atan2 { template <class T> CAKE_HD T operator()(T a, T b) const { return std::atan2(a, b); } };
+struct Hypot { template <class T> CAKE_HD T operator()(T a, T b) const { return std::hypot(a, b); } };
+struct Copysign { template <class T> CAKE_HD T operator()(T a, T b) const { return std::copysign(a, b); } };
+// Integer division by zero is refused before a kernel runs (cake::fmod, cake::remainder,
+// cake::floor_divide); the functors give 0 there rather than trap. So does the one signed
+// quotient that overflows, the lowest value over -1 (wrapped, as PyTorch's).
+template <class T>
+CAKE_HD bool integer_division_guard(T a, T b, T& result) {
+  if (b == T(0)) {
+    result = T(0);
+    return true;
+  }
+  if constexpr (std::is_signed_v<T>) {
+    if (b == T(-1)) {  // a % -1 == 0; a / -1 == -a, wrapped for the lowest a
+      result = T(0);
+      return true;
+    }
+  }
+  (void)a;
+  return false;
+}
+// The remainder of a / b with the sign of a (C's fmod, torch.fmod).
+struct Fmod {
+  template <class T> CAKE_HD T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>) {
+      T result;
+      return integer_division_guard(a, b, result) ? result : T(a % b);
+    } else {
+      return std::fmod(a, b);
+    }
+  }
+};
+// The remainder with the sign of b (Python's %, torch.remainder): a - floor(a / b) b.
+struct Remainder {
+  template <class T> CAKE_HD T operator()(T a, T b) const {
+    T r;
+    if constexpr (std::is_integral_v<T>) {
+      if (integer_division_guard(a, b, r)) return r;
+      r = T(a % b);
+    } else {
+      r = std::fmod(a, b);
+    }
+    if constexpr (std::is_signed_v<T>) {
+      if (r != T(0) && ((r < T(0)) != (b < T(0)))) r = T(r + b);
+    }
+    return r;
+  }
+};
+// floor(a / b) (torch.floor_divide, Python's //). Floats follow PyTorch's div_floor: the quotient
+// from fmod, which is exact, rounded to the nearest whole number, so that 1 // 0.1 is 9 (0.1 is
+// slightly more than a tenth) where floor(1 / 0.1) would be 10.
+struct FloorDivide {
+  template <class T> CAKE_HD T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>) {
+      if constexpr (std::is_signed_v<T>) {
+        if (b == T(-1)) return static_cast<T>(std::make_unsigned_t<T>(0) - static_cast<std::make_unsigned_t<T>>(a));
+      }
+      T q;
+      if (integer_division_guard(a, b, q)) return q;
+      q = T(a / b);
+      if constexpr (std::is_signed_v<T>) {
+        if (a % b != T(0) && ((a < T(0)) != (b < T(0)))) q = T(q - 1);
+      }
+      return q;
+    } else {
+      if (b == T(0)) return a / b;
+      const T mod = std::fmod(a, b);
+      T quotient = (a - mod) / b;
+      if (mod != T(0) && ((b < T(0)) != (mod < T(0)))) quotient -= T(1);
+      if (quotient == T(0)) return std::copysign(T(0), a / b);
+      T floored = std::floor(quotient);
+      if (quotient - floored > T(0.5)) floored += T(1);
+      return floored;
+    }
+  }
+};
+// log(e^a + e^b) = max + log1p(e^-|a - b|), which neither overflows nor loses the smaller term.
+struct LogAddExp {
+  template <class T> CAKE_HD T operator()(T a, T b) const {
+    if (a != a || b != b) return a + b;
+    const T larger = a > b ? a : b;
+    if (larger == std::numeric_limits<T>::infinity() || larger == -std::numeric_limits<T>::infinity()) return larger;
+    return larger + std::log1p(std::exp(-std::fabs(a - b)));
+  }
+};
+// a log b, 0 where a == 0 (unless b is NaN), as torch.xlogy: the entropy's 0 log 0 = 0.
+struct Xlogy {
+  template <class T> CAKE_HD T operator()(T a, T b) const {
+    if (b != b) return b;
+    if (a == T(0)) return T(0);
+    return a * std::log(b);
+  }
+};
 // Gradient helpers, fused to save a pass over memory in the hottest backward functions.
 struct ReluBackward {  // (grad, input) -> grad where input > 0
   template <class T> CAKE_HD T operator()(T g, T x) const { return x > T(0) ? g : T(0); }

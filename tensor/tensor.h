@@ -178,6 +178,47 @@ class Tensor {
   Tensor reciprocal() const;
   Tensor maximum(const Tensor& other) const;
   Tensor minimum(const Tensor& other) const;
+  // The functions of autograd/ops.h's "more elementwise maths" (cake::tan, ...).
+  Tensor tan() const;
+  Tensor asin() const;
+  Tensor acos() const;
+  Tensor atan() const;
+  Tensor sinh() const;
+  Tensor cosh() const;
+  Tensor asinh() const;
+  Tensor acosh() const;
+  Tensor atanh() const;
+  Tensor expm1() const;
+  Tensor exp2() const;
+  Tensor log2() const;
+  Tensor log10() const;
+  Tensor erf() const;
+  Tensor erfc() const;
+  Tensor erfinv() const;
+  Tensor lgamma() const;
+  Tensor digamma() const;
+  Tensor polygamma(std::int64_t n) const;
+  Tensor sinc() const;
+  Tensor frac() const;
+  Tensor logit(std::optional<double> eps = std::nullopt) const;
+  Tensor nan_to_num(double nan = 0.0, std::optional<double> posinf = std::nullopt,
+                    std::optional<double> neginf = std::nullopt) const;
+  Tensor atan2(const Tensor& other) const;
+  Tensor hypot(const Tensor& other) const;
+  Tensor copysign(const Tensor& other) const;
+  Tensor fmod(const Tensor& other) const;
+  Tensor fmod(Scalar other) const;
+  Tensor remainder(const Tensor& other) const;
+  Tensor remainder(Scalar other) const;
+  Tensor floor_divide(const Tensor& other) const;
+  Tensor floor_divide(Scalar other) const;
+  Tensor logaddexp(const Tensor& other) const;
+  Tensor xlogy(const Tensor& other) const;
+  Tensor lerp(const Tensor& end, const Tensor& weight) const;
+  Tensor lerp(const Tensor& end, Scalar weight) const;
+  Tensor addcmul(const Tensor& t1, const Tensor& t2, Scalar value = 1) const;
+  Tensor addcdiv(const Tensor& t1, const Tensor& t2, Scalar value = 1) const;
+  Tensor isclose(const Tensor& other, double rtol = 1e-5, double atol = 1e-8, bool equal_nan = false) const;
   // Comparisons (bool tensors, no grad), as the operators ==, !=, <, <=, >, >=.
   Tensor eq(const Tensor& other) const;
   Tensor ne(const Tensor& other) const;
@@ -222,6 +263,27 @@ class Tensor {
   Tensor logical_and(const Tensor& other) const;
   Tensor logical_or(const Tensor& other) const;
   Tensor cumsum(std::int64_t dim) const;
+  Tensor cumprod(std::int64_t dim) const;
+  std::tuple<Tensor, Tensor> cummax(std::int64_t dim) const;
+  std::tuple<Tensor, Tensor> cummin(std::int64_t dim) const;
+  Tensor logcumsumexp(std::int64_t dim) const;
+  Tensor median() const;
+  std::tuple<Tensor, Tensor> median(std::int64_t dim, bool keepdim = false) const;
+  Tensor quantile(double q, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false,
+                  std::string_view interpolation = "linear") const;
+  Tensor tril(std::int64_t diagonal = 0) const;
+  Tensor triu(std::int64_t diagonal = 0) const;
+  Tensor diagonal(std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1) const;
+  Tensor diag(std::int64_t diagonal = 0) const;
+  Tensor diag_embed(std::int64_t offset = 0, std::int64_t dim1 = -2, std::int64_t dim2 = -1) const;
+  Tensor movedim(std::int64_t source, std::int64_t destination) const;
+  Tensor movedim(const Shape& source, const Shape& destination) const;
+  Tensor moveaxis(std::int64_t source, std::int64_t destination) const;
+  Tensor swapaxes(std::int64_t dim0, std::int64_t dim1) const;
+  Tensor swapdims(std::int64_t dim0, std::int64_t dim1) const;
+  Tensor rot90(std::int64_t k = 1, const Shape& dims = {0, 1}) const;
+  Tensor tile(const Shape& reps) const;
+  Tensor kron(const Tensor& other) const;
   // (values, indices), as libtorch: auto [v, i] = x.topk(3, 1). Values are differentiable.
   std::tuple<Tensor, Tensor> sort(std::int64_t dim = -1, bool descending = false) const;
   std::tuple<Tensor, Tensor> topk(std::int64_t k, std::int64_t dim = -1, bool largest = true, bool sorted = true) const;
@@ -291,12 +353,16 @@ class Tensor {
   Tensor logsumexp(const Shape& dims, bool keepdim = false) const;
   Tensor norm(double p = 2.0, const Shape& dims = {}, bool keepdim = false) const;
   template <std::integral I> Tensor prod(I dim, bool keepdim = false) const { return prod(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
-  Tensor prod(const Shape& dims = {}, bool keepdim = false) const;   // not differentiable
+  Tensor prod(const Shape& dims = {}, bool keepdim = false) const;   // differentiable for floating x
   // Whether any / every element (over dims) is nonzero: bool, no grad. x.any(), x.all(1).
   template <std::integral I> Tensor any(I dim, bool keepdim = false) const { return any(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
   template <std::integral I> Tensor all(I dim, bool keepdim = false) const { return all(Shape{static_cast<std::int64_t>(dim)}, keepdim); }
   Tensor any(const Shape& dims = {}, bool keepdim = false) const;
   Tensor all(const Shape& dims = {}, bool keepdim = false) const;
+  Tensor nansum(const Shape& dims = {}, bool keepdim = false) const;
+  Tensor nanmean(const Shape& dims = {}, bool keepdim = false) const;
+  Tensor count_nonzero(const Shape& dims = {}) const;  // int64, no grad
+  std::tuple<Tensor, Tensor> aminmax(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
 
   // ---- in-place (not differentiable on tensors that require grad; bump the version) ----------
   Tensor& zero_();
@@ -320,6 +386,8 @@ class Tensor {
   Tensor& uniform_(double low = 0.0, double high = 1.0);
   Tensor& normal_(double mean = 0.0, double std = 1.0);
   Tensor& bernoulli_(double p);
+  Tensor bernoulli() const;                     // 0/1 draws with this tensor's probabilities
+  Tensor multinomial(std::int64_t num_samples, bool replacement = false) const;  // int64 indices
   void bump_version() const { ++impl().storage->version; }
 
   // ---- autograd (defined in autograd/) -------------------------------------------------------

@@ -13,6 +13,7 @@
 
 #include "cake/autograd/function.h"
 #include "cake/autograd/ops.h"
+#include "cake/autograd/detail/elementwise_helpers.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/native/elementwise.h"
 #include "cake/tensor/native/reduce.h"
@@ -26,44 +27,12 @@ using autograd::create_graph_active;
 using autograd::TensorList;
 using native::BinaryOp;
 using native::UnaryOp;
-
-namespace {
-
-// What a unary op's backward reads, and so all that its graph node keeps alive: the input x,
-// the output y, or nothing at all (a negation's gradient is just -g).
-enum class Saves { Nothing, Input, Output };
-
-// y = op(x), recording `name` whose backward is derivative(g, saved), `saved` being x, y or an
-// undefined tensor as `saves` says.
-Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, Saves saves,
-                Tensor (*derivative)(const Tensor& g, const Tensor& saved)) {
-  Tensor y = native::unary(op, x);
-  if (needs_grad({x})) {
-    const SavedTensor saved = saves == Saves::Input    ? SavedTensor(x)
-                              : saves == Saves::Output ? SavedTensor(y)
-                                                       : SavedTensor();
-    record(name, {x}, {y}, [derivative, saved](const TensorList& g) {
-      return TensorList{derivative(g[0], saved.defined() ? saved.get() : Tensor())};
-    });
-  }
-  return y;
-}
-
-}  // namespace
+using detail::InputGeometry;
+using detail::Saves;
+using detail::scalar_like;
+using detail::unary_op;
 
 // ---- arithmetic ----------------------------------------------------------------------------
-// What a binary op's backward needs to know of an input it does not read: whether it wants a
-// gradient, and the shape and dtype to reduce that gradient to.
-struct InputGeometry {
-  bool wants_grad;
-  Shape sizes;
-  DType dtype;
-  explicit InputGeometry(const Tensor& t) : wants_grad(t.requires_grad()), sizes(t.sizes()), dtype(t.dtype()) {}
-  Tensor reduce(const Tensor& g) const {
-    return wants_grad ? to(autograd::sum_to(g, sizes), g.device(), dtype) : Tensor();
-  }
-};
-
 // d(a + alpha b) = da + alpha db
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
   const bool unit = alpha.to_double() == 1.0;
@@ -398,10 +367,6 @@ bool equal(const Tensor& a, const Tensor& b) {
 }
 
 // ---- operators ------------------------------------------------------------------------------
-static Tensor scalar_like(Scalar s, const Tensor& t) {
-  return native::scalar_tensor(s, s.result_type_with(t.dtype()), t.device());
-}
-
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }

@@ -6,6 +6,7 @@
 // var, std, logsumexp and norm are composites of the primitives, so they need no backward here.
 // The backwards use differentiable ops (reshape, expand, multiplication by a constant mask), so
 // they are recorded in a create_graph backward and second derivatives work.
+#include <algorithm>
 #include <cmath>
 
 #include "cake/autograd/function.h"
@@ -159,8 +160,77 @@ Tensor all(const Tensor& x, const Shape& dims, bool keepdim) {
   return nonzero_count(x, dims, keepdim).eq(counted(x, dims));
 }
 
-Tensor prod(const Tensor& x, const Shape& dims, bool keepdim) {
-  return native::reduce(native::ReduceOp::Prod, x, dims, keepdim);
+// d prod / dx_i = the product of the other elements of x_i's group. Computed as the product of
+// those before it times those after it (exclusive running products from both ends), which holds
+// with zeros too, where y / x_i would divide by zero.
+namespace {
+// The exclusive running product along the last dim: out[..., i] = v[..., 0] * ... * v[..., i-1].
+Tensor exclusive_cumprod(const Tensor& v) {
+  const std::int64_t n = v.size(-1);
+  return cumprod(cat({ones_like(narrow(v, -1, 0, 1)), narrow(v, -1, 0, n - 1)}, -1), -1);
+}
+Tensor products_of_others(const Tensor& x, const Shape& dims) {
+  Shape order, kept_sizes;
+  for (std::int64_t d = 0; d < x.dim(); ++d) {
+    if (std::find(dims.begin(), dims.end(), d) == dims.end()) {
+      order.push_back(d);
+      kept_sizes.push_back(x.size(d));
+    }
+  }
+  order.insert(order.end(), dims.begin(), dims.end());
+  Shape grouped_sizes = kept_sizes;
+  grouped_sizes.push_back(count_of(x.sizes(), dims));
+  const Tensor grouped = reshape(permute(x, order), grouped_sizes);  // [kept..., group]
+  const Tensor before = exclusive_cumprod(grouped);
+  const Tensor after = flip(exclusive_cumprod(flip(grouped, {-1})), {-1});
+  Shape permuted_sizes;
+  for (std::int64_t d : order) permuted_sizes.push_back(x.size(d));
+  Shape inverse(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) inverse[static_cast<std::size_t>(order[i])] = static_cast<std::int64_t>(i);
+  return permute(reshape(before * after, permuted_sizes), inverse);
+}
+}  // namespace
+
+Tensor prod(const Tensor& x, const Shape& dims_in, bool keepdim) {
+  Tensor y = native::reduce(native::ReduceOp::Prod, x, dims_in, keepdim);
+  if (needs_grad({x})) {
+    const Shape dims = native::reduction_dims(x, dims_in, "prod");
+    record("ProdBackward", {x}, {y}, [dims, sx = SavedTensor(x)](const TensorList& g) {
+      const Tensor xv = sx.get();
+      if (xv.numel() == 0) return TensorList{zeros_like(xv)};
+      return TensorList{expand(unsqueeze_reduced(g[0], xv.sizes(), dims), xv.sizes()) * products_of_others(xv, dims)};
+    });
+  }
+  return y;
+}
+
+// ---- NaN-skipping and paired reductions ------------------------------------------------------
+Tensor nansum(const Tensor& x, const Shape& dims, bool keepdim) {
+  if (!is_floating(x.dtype())) return sum(x, dims, keepdim);
+  return sum(where(isnan(x), zeros_like(x), x), dims, keepdim);
+}
+
+// The sum of the non-NaN elements over their count (NaN where there are none: 0 / 0).
+Tensor nanmean(const Tensor& x, const Shape& dims, bool keepdim) {
+  CAKE_CHECK(is_floating(x.dtype()), "nanmean: expected a floating-point tensor, got ", dtype_name(x.dtype()));
+  const Tensor counted_elements = native::sum(logical_not(isnan(x)).to(x.dtype()), native::reduction_dims(x, dims, "nanmean"), keepdim);
+  return nansum(x, dims, keepdim) / counted_elements;
+}
+
+Tensor count_nonzero(const Tensor& x, const Shape& dims) {
+  return nonzero_count(x, native::reduction_dims(x, dims, "count_nonzero"), false);
+}
+
+std::pair<Tensor, Tensor> var_mean(const Tensor& x, const Shape& dims, bool keepdim, std::int64_t correction) {
+  return {var(x, dims, keepdim, correction), mean(x, dims, keepdim)};
+}
+std::pair<Tensor, Tensor> std_mean(const Tensor& x, const Shape& dims, bool keepdim, std::int64_t correction) {
+  return {std(x, dims, keepdim, correction), mean(x, dims, keepdim)};
+}
+
+std::pair<Tensor, Tensor> aminmax(const Tensor& x, std::optional<std::int64_t> dim, bool keepdim) {
+  const Shape dims = dim ? Shape{*dim} : Shape{};
+  return {amin(x, dims, keepdim), amax(x, dims, keepdim)};
 }
 
 }  // namespace cake

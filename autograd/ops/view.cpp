@@ -5,6 +5,8 @@
 // place of a zero tensor, an expand sums over the expanded dims. Each backward is made of
 // differentiable ops (the views themselves, autograd::sum_to, and embed below), so the
 // backward of a view can be recorded (create_graph) and differentiated again.
+#include <algorithm>
+
 #include "cake/autograd/function.h"
 #include "cake/autograd/ops.h"
 #include "cake/tensor/creation.h"
@@ -89,6 +91,33 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
 Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
   return part_view("SelectBackward", x, [](const Tensor& t, const Shape& a) { return native::select(t, a[0], a[1]); },
                    {dim, index});
+}
+
+// The diagonal of dims a[1], a[2] with offset a[0] as a strided view: x's other dims, then the
+// diagonal, whose stride is the sum of the two dims' strides (one step down and one right).
+static Tensor diagonal_view(const Tensor& t, const Shape& a) {
+  const std::int64_t offset = a[0], dim1 = a[1], dim2 = a[2];
+  Shape sizes, strides;
+  for (std::int64_t d = 0; d < t.dim(); ++d) {
+    if (d == dim1 || d == dim2) continue;
+    sizes.push_back(t.size(d));
+    strides.push_back(t.stride(d));
+  }
+  const std::int64_t rows = t.size(dim1), cols = t.size(dim2);
+  const std::int64_t length = std::max<std::int64_t>(0, offset >= 0 ? std::min(rows, cols - offset) : std::min(rows + offset, cols));
+  std::int64_t start = t.storage_offset();
+  if (length > 0) start += offset >= 0 ? offset * t.stride(dim2) : -offset * t.stride(dim1);
+  sizes.push_back(length);
+  strides.push_back(t.stride(dim1) + t.stride(dim2));
+  return native::as_strided(t, sizes, strides, start);
+}
+
+Tensor diagonal(const Tensor& x, std::int64_t offset, std::int64_t dim1, std::int64_t dim2) {
+  CAKE_CHECK(x.dim() >= 2, "diagonal: expected a tensor with at least 2 dims, got shape ", x.sizes());
+  dim1 = native::wrap_dim(dim1, x.dim(), "diagonal");
+  dim2 = native::wrap_dim(dim2, x.dim(), "diagonal");
+  CAKE_CHECK(dim1 != dim2, "diagonal: dim1 and dim2 are both ", dim1);
+  return part_view("DiagonalBackward", x, &diagonal_view, {offset, dim1, dim2});
 }
 
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {

@@ -1,7 +1,7 @@
-// cuda/backend/indexing_glue.cpp: the CUDA kernels behind native/indexing.h's ten stubs.
+// cuda/backend/indexing_glue.cpp: the CUDA kernels behind native/indexing.h's eleven stubs.
 //
 // gather, scatter_add, scatter, masked select/scatter, cumsum and bincount call their kernels
-// (indexing_kernels.cu); sort is CUB's segmented radix sort (sort_kernels.cu); topk and unique
+// (indexing_kernels.cu), searchsorted its own (search_kernels.cu); sort is CUB's segmented radix sort (sort_kernels.cu); topk and unique
 // are built here from sort and this backend's other kernels, exactly to the CPU's contract:
 //   topk:   the first k of the stable sort (best first); unsorted, those k in position order;
 //   unique: sorted values, a group starting wherever a value differs from its predecessor (so
@@ -249,6 +249,12 @@ void bincount_kernel(const Tensor& x, const Tensor& weights, const Tensor& out) 
                            current_stream());
 }
 
+void searchsorted_kernel(const Tensor& sorted, const Tensor& values, bool right, const Tensor& out) {
+  kernels::launch_searchsorted(scalar_type(values.dtype()), sorted.raw_data(), values.raw_data(),
+                               out.data_ptr<std::int64_t>(), values.size(0), sorted.size(0), sorted.size(1),
+                               values.size(1), right, current_stream());
+}
+
 }  // namespace
 
 CAKE_REGISTER_KERNEL(native::gather_stub, DeviceType::CUDA, &gather_kernel);
@@ -261,5 +267,6 @@ CAKE_REGISTER_KERNEL(native::topk_stub, DeviceType::CUDA, &topk_kernel);
 CAKE_REGISTER_KERNEL(native::cumsum_stub, DeviceType::CUDA, &cumsum_kernel);
 CAKE_REGISTER_KERNEL(native::unique_stub, DeviceType::CUDA, &unique_kernel);
 CAKE_REGISTER_KERNEL(native::bincount_stub, DeviceType::CUDA, &bincount_kernel);
+CAKE_REGISTER_KERNEL(native::searchsorted_stub, DeviceType::CUDA, &searchsorted_kernel);
 
 }  // namespace cake::cuda

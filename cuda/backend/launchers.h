@@ -139,6 +139,11 @@ void launch_scatter_rows_f32(float* out, const float* src, const std::int64_t* i
 // out[x[i]] += weights ? weights[i] : 1 (type: out's, int64/float32/float64), atomically.
 void launch_bincount(ScalarType type, const std::int64_t* x, const void* weights, void* out, std::int64_t n,
                      Stream stream);
+// out[r, k] = the insertion point of values[r, k] in the sorted row r of sorted [rows or 1, m]
+// (row 0 for every r when sorted_rows == 1): the first position whose element is >= the value
+// (> with right). type is int64, float32 or float64; values has k columns.
+void launch_searchsorted(ScalarType type, const void* sorted, const void* values, std::int64_t* out, std::int64_t rows,
+                         std::int64_t sorted_rows, std::int64_t m, std::int64_t k, bool right, Stream stream);
 // Running sums along D of [outer, D, inner] (from the end when reverse); type is int64, float32
 // or float64; float32 accumulates in double.
 void launch_cumsum(ScalarType type, const void* x, void* out, std::int64_t outer, std::int64_t D, std::int64_t inner,

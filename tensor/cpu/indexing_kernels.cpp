@@ -655,6 +655,33 @@ void bincount_kernel(const Tensor& x, const Tensor& weights, const Tensor& out) 
   });
 }
 
+// ---- searchsorted -------------------------------------------------------------------------------
+
+// One binary search per value (std::lower_bound, or upper_bound with `right`), rows in parallel.
+void searchsorted_kernel(const Tensor& sorted, const Tensor& values, bool right, const Tensor& out) {
+  const std::int64_t rows = values.size(0), k = values.size(1), m = sorted.size(1);
+  const bool shared_row = sorted.size(0) == 1;
+  visit_dtype(values.dtype(), [&]<class T>() {
+    if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::uint8_t>) {
+      CAKE_FAIL("searchsorted: values are compared as int64 or floating point");
+    } else {
+      const T* s = sorted.data_ptr<T>();
+      const T* v = values.data_ptr<T>();
+      std::int64_t* o = out.data_ptr<std::int64_t>();
+      parallel_for(0, rows, row_grain(k * 8), [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t r = lo; r < hi; ++r) {
+          const T* first = s + (shared_row ? 0 : r * m);
+          for (std::int64_t j = 0; j < k; ++j) {
+            const T value = v[r * k + j];
+            const T* at = right ? std::upper_bound(first, first + m, value) : std::lower_bound(first, first + m, value);
+            o[r * k + j] = at - first;
+          }
+        }
+      });
+    }
+  });
+}
+
 }  // namespace
 
 CAKE_REGISTER_KERNEL(native::gather_stub, DeviceType::CPU, &gather_kernel);
@@ -667,5 +694,6 @@ CAKE_REGISTER_KERNEL(native::topk_stub, DeviceType::CPU, &topk_kernel);
 CAKE_REGISTER_KERNEL(native::cumsum_stub, DeviceType::CPU, &cumsum_kernel);
 CAKE_REGISTER_KERNEL(native::unique_stub, DeviceType::CPU, &unique_kernel);
 CAKE_REGISTER_KERNEL(native::bincount_stub, DeviceType::CPU, &bincount_kernel);
+CAKE_REGISTER_KERNEL(native::searchsorted_stub, DeviceType::CPU, &searchsorted_kernel);
 
 }  // namespace cake::cpu

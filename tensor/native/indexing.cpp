@@ -22,6 +22,7 @@ CAKE_DEFINE_DISPATCH(TopkFn, topk_stub);
 CAKE_DEFINE_DISPATCH(CumsumFn, cumsum_stub);
 CAKE_DEFINE_DISPATCH(UniqueFn, unique_stub);
 CAKE_DEFINE_DISPATCH(BincountFn, bincount_stub);
+CAKE_DEFINE_DISPATCH(SearchsortedFn, searchsorted_stub);
 
 namespace {
 
@@ -490,6 +491,33 @@ Tensor cumsum(const Tensor& x, std::int64_t dim, bool reverse) {
   if (x.dim() == 0) return clone(in);
   Tensor out = make_empty(x.sizes(), dtype, x.device());
   if (out.numel() > 0) cumsum_stub(x.device(), in, dim, reverse, out);
+  return out;
+}
+
+// A sorted [..., M] against values [..., K] with the same leading dims is R = prod(...) rows;
+// a 1-D sorted is one row shared by all the values, seen as [1, numel].
+Tensor searchsorted(const Tensor& sorted, const Tensor& values, bool right) {
+  CAKE_CHECK(sorted.defined() && values.defined(), "searchsorted: an input is undefined");
+  CAKE_CHECK(sorted.dim() >= 1, "searchsorted: the sorted sequence must have at least one dim, got shape ",
+             sorted.sizes());
+  check_same_device(sorted, values, "searchsorted");
+  const bool shared = sorted.dim() == 1;
+  if (!shared) {
+    CAKE_CHECK(values.dim() == sorted.dim() && std::equal(sorted.sizes().begin(), sorted.sizes().end() - 1,
+                                                          values.sizes().begin()),
+               "searchsorted: the sorted sequence ", sorted.sizes(), " and the values ", values.sizes(),
+               " must have the same leading dims (or the sequence must be 1-D)");
+  }
+  DType dtype = promote_types(sorted.dtype(), values.dtype());
+  if (dtype == kBool || dtype == kUInt8) dtype = kInt64;
+  const std::int64_t m = sorted.size(-1);
+  const std::int64_t k = shared ? values.numel() : (values.dim() == 0 ? 1 : values.size(-1));
+  const std::int64_t rows = shared ? 1 : (k == 0 ? 0 : values.numel() / k);
+  Tensor out = make_empty(values.sizes(), kInt64, values.device());
+  if (values.numel() == 0) return out;
+  const Tensor s = contiguous(to_dtype(sorted, dtype)).reshape({shared ? 1 : rows, m});
+  const Tensor v = contiguous(to_dtype(values, dtype)).reshape({rows, k});
+  searchsorted_stub(values.device(), s, v, right, out.reshape({rows, k}));
   return out;
 }
 

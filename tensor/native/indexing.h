@@ -73,6 +73,10 @@ using UniqueFn = void (*)(const Tensor& x, bool want_inverse, bool want_counts, 
 // out[v] += weight (1 without weights) for every value v of the int64 1-D x; out is zeroed and
 // long enough, and has weights' dtype (int64 without weights). Values are valid.
 using BincountFn = void (*)(const Tensor& x, const Tensor& weights, const Tensor& out);
+// For each row r of values [R, K] (contiguous, values' dtype = sorted's), the insertion point
+// of every value in row r of sorted [R, M] (contiguous; one row shared when sorted has R = 1):
+// the first position whose element is >= the value (> with `right`), into out [R, K] int64.
+using SearchsortedFn = void (*)(const Tensor& sorted, const Tensor& values, bool right, const Tensor& out);
 CAKE_DECLARE_DISPATCH(GatherFn, gather_stub);
 CAKE_DECLARE_DISPATCH(ScatterAddFn, scatter_add_stub);
 CAKE_DECLARE_DISPATCH(ScatterFn, scatter_stub);
@@ -83,6 +87,7 @@ CAKE_DECLARE_DISPATCH(TopkFn, topk_stub);
 CAKE_DECLARE_DISPATCH(CumsumFn, cumsum_stub);
 CAKE_DECLARE_DISPATCH(UniqueFn, unique_stub);
 CAKE_DECLARE_DISPATCH(BincountFn, bincount_stub);
+CAKE_DECLARE_DISPATCH(SearchsortedFn, searchsorted_stub);
 
 // ---- gather / scatter ----------------------------------------------------------------------
 // out[i][j] = x[index[i][j]][j] (dim 0), x[i][index[i][j]] (dim 1), ...; index is int64 with
@@ -146,6 +151,9 @@ std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim
 // out[i] = x[0] + ... + x[i] along dim; with `reverse`, x[i] + ... + x[n-1]. Integer and bool
 // inputs sum in int64; float32 sums accumulate in double.
 Tensor cumsum(const Tensor& x, std::int64_t dim, bool reverse = false);
+// Insertion points of values in the sorted last dim of sorted, by binary search (torch.searchsorted):
+// sorted [..., M] and values [..., K] with equal leading dims, or a 1-D sorted and any values.
+Tensor searchsorted(const Tensor& sorted, const Tensor& values, bool right = false);
 
 // ---- counting ------------------------------------------------------------------------------
 struct UniqueOutputs {

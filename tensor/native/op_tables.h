@@ -87,6 +87,25 @@ constexpr bool operand_accepts(OperandRule rule) {
   X(Round,      "round",       NoBool,   Same, 0)      \
   X(Reciprocal, "reciprocal",  Floating, Same, 0)      \
   X(Erf,        "erf",         Floating, Same, 0)      \
+  X(Erfc,       "erfc",        Floating, Same, 0)      \
+  X(Erfinv,     "erfinv",      Floating, Same, 0)      \
+  X(Tan,        "tan",         Floating, Same, 0)      \
+  X(Asin,       "asin",        Floating, Same, 0)      \
+  X(Acos,       "acos",        Floating, Same, 0)      \
+  X(Atan,       "atan",        Floating, Same, 0)      \
+  X(Sinh,       "sinh",        Floating, Same, 0)      \
+  X(Cosh,       "cosh",        Floating, Same, 0)      \
+  X(Asinh,      "asinh",       Floating, Same, 0)      \
+  X(Acosh,      "acosh",       Floating, Same, 0)      \
+  X(Atanh,      "atanh",       Floating, Same, 0)      \
+  X(Expm1,      "expm1",       Floating, Same, 0)      \
+  X(Exp2,       "exp2",        Floating, Same, 0)      \
+  X(Log2,       "log2",        Floating, Same, 0)      \
+  X(Log10,      "log10",       Floating, Same, 0)      \
+  X(Lgamma,     "lgamma",      Floating, Same, 0)      \
+  X(Digamma,    "digamma",     Floating, Same, 0)      \
+  X(Sinc,       "sinc",        Floating, Same, 0)      \
+  X(Frac,       "frac",        Floating, Same, 0)      \
   X(Sign,       "sign",        NoBool,   Same, 0)      \
   X(LogicalNot, "logical_not", Any,      Bool, 0)      \
   X(IsNan,      "isnan",       Any,      Bool, 0)      \
@@ -94,7 +113,8 @@ constexpr bool operand_accepts(OperandRule rule) {
   X(Clamp,      "clamp",       NoBool,   Same, 2)      \
   X(PowScalar,  "pow",         Floating, Same, 1)      \
   X(LeakyRelu,  "leaky_relu",  NoBool,   Same, 1)      \
-  X(Elu,        "elu",         Floating, Same, 1)
+  X(Elu,        "elu",         Floating, Same, 1)      \
+  X(Polygamma,  "polygamma",   Floating, Same, 1)
 
 // ---- binary ops ------------------------------------------------------------------------------
 // X(op, name, operands, result): both operands are first promoted to their common dtype, then the
@@ -116,6 +136,14 @@ constexpr bool operand_accepts(OperandRule rule) {
   X(Ge,              "ge",               Any,      Bool)     \
   X(LogicalAnd,      "logical_and",      Bool,     Bool)     \
   X(LogicalOr,       "logical_or",       Bool,     Bool)     \
+  X(Atan2,           "atan2",            Floating, Same)     \
+  X(Hypot,           "hypot",            Floating, Same)     \
+  X(Copysign,        "copysign",         Floating, Same)     \
+  X(Fmod,            "fmod",             NoBool,   Same)     \
+  X(Remainder,       "remainder",        NoBool,   Same)     \
+  X(FloorDivide,     "floor_divide",     NoBool,   Same)     \
+  X(LogAddExp,       "logaddexp",        Floating, Same)     \
+  X(Xlogy,           "xlogy",            Floating, Same)     \
   /* gradient helpers, fused to save a pass over memory in the hottest backward functions */ \
   X(ReluBackward,    "relu_backward",    NoBool,   Same)     \
   X(SigmoidBackward, "sigmoid_backward", Floating, Same)     \
@@ -210,7 +238,7 @@ constexpr bool needs_floating(UnaryOp op) { return op_info(op).operands == Opera
 
 // The parameters of the unary ops that take some (the table's `params` column says how many).
 struct UnaryParams {
-  double a = 0.0;  // Clamp: min; PowScalar: exponent; LeakyRelu: slope; Elu: alpha
+  double a = 0.0;  // Clamp: min; PowScalar: exponent; LeakyRelu: slope; Elu: alpha; Polygamma: n
   double b = 0.0;  // Clamp: max
 };
 // The functor of a row with `params` parameters: F{}, F{a} or F{a, b}.

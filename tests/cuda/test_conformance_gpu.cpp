@@ -740,6 +740,19 @@ TEST_CASE("cumsum: rows and columns, reverse, int64 and bool promoted, long rows
   check_same(native::cumsum(flags.to(kCuda), 1, true), native::cumsum(flags, 1, true), 0, 0);
 }
 
+TEST_CASE("searchsorted: rows of their own and one shared row, left and right, ties, every dtype") {
+  for (DType dtype : {kFloat32, kFloat64, kInt64}) {
+    CAPTURE(dtype_name(dtype));
+    const Tensor sorted = std::get<0>((dtype == kInt64 ? randint(-5, 5, {6, 9}) : randn({6, 9}, dtype)).sort(1)).contiguous();
+    const Tensor points = dtype == kInt64 ? randint(-6, 6, {6, 13}) : randn({6, 13}, dtype);
+    for (bool right : {false, true}) {
+      check_same(native::searchsorted(sorted.to(kCuda), points.to(kCuda), right), native::searchsorted(sorted, points, right), 0, 0);
+      const Tensor row = sorted.select(0, 0);  // one sequence for values of any shape
+      check_same(native::searchsorted(row.to(kCuda), points.to(kCuda), right), native::searchsorted(row, points, right), 0, 0);
+    }
+  }
+}
+
 TEST_CASE("unique (values, inverse, counts) and bincount (weights, minlength)") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (DType dtype : {kFloat32, kFloat64, kInt64, kUInt8, kBool}) {

@@ -103,7 +103,7 @@ TEST_CASE("op tables: every unary row's dtype rule holds, out of place and in pl
         CHECK_THROWS_AS(unary_(row.op, inplace, params), Error);
       } else {
         unary_(row.op, inplace, params);
-        CHECK(values(inplace) == values(y));
+        check_same_values(values(inplace), values(y));  // NaN where y has one (asin(2), acosh(0))
       }
     }
   }

@@ -1,0 +1,222 @@
+// autograd/ops/scan.cpp: running products, maxima, minima and log-sum-exps; the median and
+// quantiles; searchsorted.
+//
+// NOTE [ Scans by doubling ]
+// An inclusive scan y[i] = x[0] o x[1] o ... o x[i] of an associative operation o takes
+// ceil(log2 n) steps of Hillis & Steele's doubling ("Data parallel algorithms", CACM 1986): after
+// the step with offset s, y[i] combines x[i - 2s + 1 .. i]; the step combines each y[i] with
+// y[i - s] (earlier, later) and leaves the first s in place. Each step is one differentiable
+// operation over the whole tensor (a multiplication, a logaddexp, a comparison), so the scans run
+// on every backend through ops that already have kernels, cost O(n log n) work, and need no
+// backward of their own: autograd differentiates the steps, zeros and ties included (the
+// product's gradient at a zero is the product of the others, not y / x).
+//
+// The median and the quantiles read the sorted elements; their gradient goes back through the
+// sort to the elements chosen, as PyTorch's.
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "cake/autograd/function.h"
+#include "cake/autograd/ops.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/indexing.h"
+#include "cake/tensor/native/reduce.h"
+
+namespace cake {
+
+using native::BinaryOp;
+
+namespace {
+
+// The inclusive scan of y along dim with combine(earlier, later), by doubling (NOTE above).
+template <class Combine>
+Tensor doubling_scan(Tensor y, std::int64_t dim, Combine combine) {
+  const std::int64_t n = y.size(dim);
+  for (std::int64_t offset = 1; offset < n; offset *= 2) {
+    const Tensor settled = narrow(y, dim, 0, offset);
+    const Tensor combined = combine(narrow(y, dim, 0, n - offset), narrow(y, dim, offset, n - offset));
+    y = cat({settled, combined}, dim);
+  }
+  return y;
+}
+
+// Positions 0, 1, ..., n - 1 along dim, broadcast to x's shape (int64).
+Tensor positions_along(const Tensor& x, std::int64_t dim) {
+  Shape shape(static_cast<std::size_t>(x.dim()), 1);
+  shape[static_cast<std::size_t>(dim)] = x.size(dim);
+  return arange(x.size(dim), TensorOptions(kInt64, x.device())).reshape(shape).expand(x.sizes()).contiguous();
+}
+
+// The running maximum (or minimum) with the index where it was reached: a scan over (value,
+// index) pairs. The later pair wins when it holds a NaN, or when neither holds one and its value
+// is at least (at most) the earlier one: NaN propagates, and ties go to the last position, as in
+// PyTorch. The values are then gathered from x, so the gradient goes to the element chosen.
+std::pair<Tensor, Tensor> running_extreme(const Tensor& x, std::int64_t dim, bool largest, const char* op) {
+  CAKE_CHECK(x.defined(), op, ": the input is undefined");
+  if (x.dim() == 0) return {x.clone(), zeros({}, TensorOptions(kInt64, x.device()))};
+  dim = native::wrap_dim(dim, x.dim(), op);
+  Tensor indices;
+  {
+    NoGradGuard no_grad;
+    const Tensor detached = x.detach();
+    Tensor values = detached, where_reached = positions_along(x, dim);
+    const std::int64_t n = x.size(dim);
+    for (std::int64_t offset = 1; offset < n; offset *= 2) {
+      const Tensor early_v = narrow(values, dim, 0, n - offset), late_v = narrow(values, dim, offset, n - offset);
+      const Tensor early_i = narrow(where_reached, dim, 0, n - offset), late_i = narrow(where_reached, dim, offset, n - offset);
+      const Tensor late_wins = logical_or(isnan(late_v), logical_and(logical_not(isnan(early_v)),
+                                                                     largest ? ge(late_v, early_v) : le(late_v, early_v)));
+      values = cat({narrow(values, dim, 0, offset), where(late_wins, late_v, early_v)}, dim);
+      where_reached = cat({narrow(where_reached, dim, 0, offset), where(late_wins, late_i, early_i)}, dim);
+    }
+    indices = where_reached;
+  }
+  return {gather(x, dim, indices), indices};
+}
+
+}  // namespace
+
+Tensor cumprod(const Tensor& x, std::int64_t dim) {
+  CAKE_CHECK(x.defined(), "cumprod: the input is undefined");
+  // Integers multiply as int64, as PyTorch's cumprod.
+  const Tensor start = is_integral(x.dtype()) ? x.to(kInt64) : x;
+  if (x.dim() == 0) return start.clone();
+  dim = native::wrap_dim(dim, x.dim(), "cumprod");
+  return doubling_scan(start, dim, [](const Tensor& earlier, const Tensor& later) { return earlier * later; });
+}
+
+Tensor logcumsumexp(const Tensor& x, std::int64_t dim) {
+  CAKE_CHECK(x.defined(), "logcumsumexp: the input is undefined");
+  CAKE_CHECK(is_floating(x.dtype()), "logcumsumexp: expected a floating-point tensor, got ", dtype_name(x.dtype()));
+  if (x.dim() == 0) return x.clone();
+  dim = native::wrap_dim(dim, x.dim(), "logcumsumexp");
+  return doubling_scan(x, dim, [](const Tensor& earlier, const Tensor& later) { return logaddexp(earlier, later); });
+}
+
+std::pair<Tensor, Tensor> cummax(const Tensor& x, std::int64_t dim) { return running_extreme(x, dim, true, "cummax"); }
+std::pair<Tensor, Tensor> cummin(const Tensor& x, std::int64_t dim) { return running_extreme(x, dim, false, "cummin"); }
+
+// ---- median ------------------------------------------------------------------------------------
+// The lower middle element (index (n - 1) / 2) of the sorted row; a row holding a NaN has the
+// NaN (its first) as its median, as torch.median.
+std::pair<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, bool keepdim) {
+  CAKE_CHECK(x.defined(), "median: the input is undefined");
+  if (x.dim() == 0) return {x.clone(), zeros({}, TensorOptions(kInt64, x.device()))};
+  dim = native::wrap_dim(dim, x.dim(), "median");
+  const std::int64_t n = x.size(dim);
+  CAKE_CHECK(n > 0, "median: dim ", dim, " of shape ", x.sizes(), " is empty");
+  Tensor index;
+  {
+    NoGradGuard no_grad;
+    const Tensor order = argsort(x.detach(), dim);
+    index = narrow(order, dim, (n - 1) / 2, 1);
+    if (is_floating(x.dtype())) {
+      const Tensor nan = isnan(x.detach());
+      const Tensor first_nan = argmax(nan.to(kInt64), dim, /*keepdim=*/true);
+      index = where(any(nan, {dim}, /*keepdim=*/true), first_nan, index);
+    }
+  }
+  Tensor values = gather(x, dim, index);
+  if (!keepdim) {
+    values = squeeze(values, dim);
+    index = squeeze(index, dim);
+  }
+  return {values, index};
+}
+
+Tensor median(const Tensor& x) {
+  CAKE_CHECK(x.defined() && x.numel() > 0, "median: the input is empty");
+  return median(reshape(x, {-1}), 0).first;
+}
+
+// ---- quantiles ---------------------------------------------------------------------------------
+namespace {
+
+enum class Interpolation { Linear, Lower, Higher, Nearest, Midpoint };
+
+Interpolation parse_interpolation(std::string_view name) {
+  if (name == "linear") return Interpolation::Linear;
+  if (name == "lower") return Interpolation::Lower;
+  if (name == "higher") return Interpolation::Higher;
+  if (name == "nearest") return Interpolation::Nearest;
+  if (name == "midpoint") return Interpolation::Midpoint;
+  CAKE_FAIL("quantile: interpolation must be \"linear\", \"lower\", \"higher\", \"nearest\" or \"midpoint\", got \"",
+            std::string(name), "\"");
+}
+
+// The q-quantile of each row of the sorted tensor along its last dim (n elements; any NaN is
+// last, and makes the row's quantile NaN). Position q (n - 1) falls between the sorted elements
+// at its floor and its ceiling.
+Tensor quantile_of_sorted(const Tensor& sorted, const Tensor& has_nan, double q, Interpolation how) {
+  const std::int64_t n = sorted.size(-1);
+  const double position = q * static_cast<double>(n - 1);
+  const std::int64_t below = static_cast<std::int64_t>(std::floor(position));
+  const std::int64_t above = static_cast<std::int64_t>(std::ceil(position));
+  const Tensor low = select(sorted, -1, below), high = select(sorted, -1, above);
+  Tensor value;
+  switch (how) {
+    case Interpolation::Linear: value = lerp(low, high, position - static_cast<double>(below)); break;
+    case Interpolation::Lower: value = low; break;
+    case Interpolation::Higher: value = high; break;
+    case Interpolation::Nearest: value = std::nearbyint(position) == static_cast<double>(below) ? low : high; break;
+    case Interpolation::Midpoint: value = (low + high) * 0.5; break;
+  }
+  return where(has_nan, full_like(value, std::numeric_limits<double>::quiet_NaN()), value);
+}
+
+}  // namespace
+
+Tensor quantile(const Tensor& x, const Tensor& q, std::optional<std::int64_t> dim, bool keepdim,
+                std::string_view interpolation) {
+  CAKE_CHECK(x.defined() && q.defined(), "quantile: an input is undefined");
+  CAKE_CHECK(is_floating(x.dtype()), "quantile: expected a floating-point tensor, got ", dtype_name(x.dtype()));
+  CAKE_CHECK(q.dim() <= 1, "quantile: q must be a number or a 1-D tensor, got shape ", q.sizes());
+  const Interpolation how = parse_interpolation(interpolation);
+  const Tensor qs = q.to(kCPU).to(kFloat64).reshape({-1}).contiguous();
+  const double* q_values = qs.data_ptr<double>();
+  for (std::int64_t i = 0; i < qs.numel(); ++i)
+    CAKE_CHECK(q_values[i] >= 0.0 && q_values[i] <= 1.0, "quantile: q must lie in [0, 1], got ", q_values[i]);
+
+  // Rows along the last dim: the chosen dim moved last, or everything flattened into one row.
+  Tensor rows = dim ? movedim(x, *dim, -1) : reshape(x, {-1});
+  CAKE_CHECK(rows.dim() == 0 || rows.size(-1) > 0, "quantile: cannot take quantiles of an empty ",
+             dim ? "dim" : "tensor", " (shape ", x.sizes(), ")");
+  if (rows.dim() == 0) rows = reshape(rows, {1});
+  const Tensor sorted = sort(rows, -1).first;
+  Tensor has_nan;
+  {
+    NoGradGuard no_grad;
+    has_nan = any(isnan(rows.detach()), {-1});
+  }
+  std::vector<Tensor> per_q;
+  for (std::int64_t i = 0; i < qs.numel(); ++i) {
+    Tensor value = quantile_of_sorted(sorted, has_nan, q_values[i], how);
+    if (keepdim) {
+      if (dim) {
+        value = unsqueeze(value, native::wrap_dim(*dim, x.dim(), "quantile"));
+      } else {
+        value = reshape(value, Shape(static_cast<std::size_t>(x.dim()), 1));
+      }
+    }
+    per_q.push_back(value);
+  }
+  return q.dim() == 0 ? per_q[0] : stack(per_q, 0);
+}
+
+Tensor quantile(const Tensor& x, double q, std::optional<std::int64_t> dim, bool keepdim, std::string_view interpolation) {
+  return quantile(x, full({}, q, kFloat64), dim, keepdim, interpolation);
+}
+
+// ---- searching ---------------------------------------------------------------------------------
+Tensor searchsorted(const Tensor& sorted, const Tensor& values, bool right) {
+  return native::searchsorted(sorted, values, right);
+}
+
+Tensor bucketize(const Tensor& x, const Tensor& boundaries, bool right) {
+  CAKE_CHECK(boundaries.dim() == 1, "bucketize: boundaries must be 1-D, got shape ", boundaries.sizes());
+  return native::searchsorted(boundaries, x, right);
+}
+
+}  // namespace cake
