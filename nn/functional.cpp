@@ -928,6 +928,85 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std:
   return where((indices == Scalar(pad)).unsqueeze(-1), rows.detach(), rows);
 }
 
+EmbeddingBagMode::EmbeddingBagMode(Reduction reduction) {
+  CAKE_CHECK(reduction == Reduction::Sum || reduction == Reduction::Mean,
+             "EmbeddingBag: mode must be cake::kSum, cake::kMean or cake::kMax");
+  kind_ = reduction == Reduction::Sum ? Sum : Mean;
+}
+const char* EmbeddingBagMode::name() const { return kind_ == Sum ? "sum" : kind_ == Mean ? "mean" : "max"; }
+
+// Each position t of the flattened input belongs to bag b(t); the rows looked up are added into
+// their bag (index_add), divided by the bag's count for a mean, or reduced by their maximum
+// (scatter_reduce "amax", so the gradient reaches the row that won). Positions at padding_idx
+// (and, with include_last_offset, past the last offset) are left out before the reduction.
+Tensor embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& offsets, EmbeddingBagMode mode,
+                     const Tensor& per_sample_weights, bool include_last_offset, std::optional<std::int64_t> padding_idx,
+                     std::optional<double> max_norm, double norm_type) {
+  CAKE_CHECK(weight.dim() == 2, "embedding_bag: weight must be [num_embeddings, embedding_dim], got shape ", weight.sizes());
+  CAKE_CHECK(input.defined() && is_integral(input.dtype(), false) && (input.dim() == 1 || input.dim() == 2),
+             "embedding_bag: expected int64 indices of shape [B, N] or [T] (with offsets), got ",
+             input.defined() ? dtype_name(input.dtype()) : "an undefined tensor");
+  const TensorOptions index_options(kInt64, input.device());
+  const Tensor flat = input.reshape({-1}).to(kInt64);
+  const std::int64_t positions = flat.numel();
+  std::int64_t bags = 0;
+  Tensor bag_of;        // [positions] int64
+  Tensor kept;          // [positions] bool, or undefined when every position counts
+  if (input.dim() == 2) {
+    CAKE_CHECK(!offsets.defined(), "embedding_bag: offsets go with a 1-D input; a 2-D input [B, N] is B bags already");
+    bags = input.size(0);
+    bag_of = arange(bags, index_options).unsqueeze(1).expand(input.sizes()).reshape({-1});
+  } else {
+    CAKE_CHECK(offsets.defined() && offsets.dim() == 1 && is_integral(offsets.dtype(), false),
+               "embedding_bag: a 1-D input needs 1-D integer offsets, the start of each bag");
+    const Tensor starts = offsets.to(kInt64).contiguous();
+    bags = include_last_offset ? starts.numel() - 1 : starts.numel();
+    CAKE_CHECK(bags >= 0, "embedding_bag: include_last_offset needs at least one offset");
+    if (starts.numel() > 0) {
+      const std::int64_t first = starts.select(0, 0).item<std::int64_t>(), last = starts.max().item<std::int64_t>();
+      CAKE_CHECK(first == 0, "embedding_bag: the first offset must be 0, got ", first);
+      CAKE_CHECK(last <= positions, "embedding_bag: an offset (", last, ") is past the input's ", positions, " indices");
+      if (starts.numel() > 1)
+        CAKE_CHECK(starts.narrow(0, 1, starts.numel() - 1).ge(starts.narrow(0, 0, starts.numel() - 1)).all().item<bool>(),
+                   "embedding_bag: offsets must not decrease");
+    }
+    if (bags == 0) return zeros({0, weight.size(1)}, TensorOptions(weight.dtype(), weight.device()));
+    const Tensor first_of_bags = include_last_offset ? starts.narrow(0, 0, bags) : starts;
+    bag_of = searchsorted(first_of_bags, arange(positions, index_options), /*right=*/true) - 1;
+    if (include_last_offset && starts.numel() > 0)
+      kept = lt(arange(positions, index_options), full({}, starts.select(0, bags).item<std::int64_t>(), index_options));
+  }
+  if (per_sample_weights.defined()) {
+    CAKE_CHECK(mode == EmbeddingBagMode::Sum, "embedding_bag: per_sample_weights go with mode sum, not ", mode.name());
+    CAKE_CHECK(per_sample_weights.sizes() == input.sizes(), "embedding_bag: per_sample_weights of shape ",
+               per_sample_weights.sizes(), " must match the input's shape ", input.sizes());
+  }
+  if (padding_idx) {
+    const std::int64_t pad = *padding_idx < 0 ? *padding_idx + weight.size(0) : *padding_idx;
+    const Tensor not_padding = flat.ne(pad);
+    kept = kept.defined() ? logical_and(kept, not_padding) : not_padding;
+  }
+  Tensor rows = functional::embedding(flat, weight, std::nullopt, max_norm, norm_type);  // [positions, dim]
+  if (per_sample_weights.defined()) rows = rows * per_sample_weights.reshape({-1, 1});
+  if (kept.defined()) {
+    const Tensor where_kept = nonzero(kept).reshape({-1});
+    rows = index_select(rows, 0, where_kept);
+    bag_of = index_select(bag_of, 0, where_kept);
+  }
+  const Tensor empty_table = zeros({bags, weight.size(1)}, TensorOptions(rows.dtype(), rows.device()));
+  const Tensor counts = bincount(bag_of, {}, bags).reshape({bags, 1});
+  switch (mode.kind()) {
+    case EmbeddingBagMode::Sum: return index_add(empty_table, 0, bag_of, rows);
+    case EmbeddingBagMode::Mean: return index_add(empty_table, 0, bag_of, rows) / counts.clamp_min(1).to(rows.dtype());
+    case EmbeddingBagMode::Max: {
+      const Tensor maxima = scatter_reduce(empty_table, 0, bag_of.unsqueeze(1).expand(rows.sizes()), rows, "amax",
+                                          /*include_self=*/false);
+      return where(counts.gt(0), maxima, empty_table);
+    }
+  }
+  return empty_table;
+}
+
 // ---- similarity --------------------------------------------------------------------------------
 Tensor normalize(const Tensor& x, double p, std::int64_t dim, double eps) {
   return x / x.norm(p, {dim}, /*keepdim=*/true).clamp_min(eps);

@@ -283,6 +283,29 @@ Tensor one_hot(const Tensor& labels, std::int64_t num_classes = -1);
 Tensor embedding(const Tensor& indices, const Tensor& weight);
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx,
                  std::optional<double> max_norm = std::nullopt, double norm_type = 2.0);
+// How EmbeddingBag reduces a bag's rows: cake::kSum, cake::kMean (the default) or cake::kMax.
+class EmbeddingBagMode {
+ public:
+  enum Kind { Sum, Mean, Max };
+  constexpr EmbeddingBagMode(Kind kind = Mean) : kind_(kind) {}  // NOLINT: implicit, as libtorch's variant
+  EmbeddingBagMode(Reduction reduction);                          // NOLINT: kSum or kMean
+  constexpr Kind kind() const { return kind_; }
+  constexpr bool operator==(const EmbeddingBagMode&) const = default;
+  const char* name() const;  // "sum", "mean" or "max"
+
+ private:
+  Kind kind_;
+};
+// The rows of `weight` picked by int64 `input`, reduced per bag (torch's embedding_bag, without
+// forming the [bags, length, dim] lookup): a 2-D input [B, N] is B bags of N indices; a 1-D input
+// is cut into bags starting at `offsets` [B] (the first 0, non-decreasing; include_last_offset:
+// B + 1 entries, the last the end). An empty bag gives zeros. per_sample_weights (input's shape,
+// mode sum only) scale each row first; entries equal to padding_idx take no part (a mean divides
+// by the others); max_norm renormalises the rows looked up, as embedding's. [B, dim].
+Tensor embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& offsets = {},
+                     EmbeddingBagMode mode = EmbeddingBagMode::Mean, const Tensor& per_sample_weights = {},
+                     bool include_last_offset = false, std::optional<std::int64_t> padding_idx = std::nullopt,
+                     std::optional<double> max_norm = std::nullopt, double norm_type = 2.0);
 
 // ---- similarity --------------------------------------------------------------------------------
 // x / max(||x||_p, eps) along dim.
@@ -384,6 +407,16 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, Reduction re
 // list each sample's classes and end at the first -1: 1/C sum over listed classes j and
 // unlisted classes i of max(0, 1 - (x_j - x_i)).
 Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+// Connectionist temporal classification (Graves, Fernandez, Gomez & Schmidhuber, ICML 2006):
+// -log p(target | input), the probability summed over every alignment of the target with the
+// frames (repeats merged, blanks dropped), by the forward recursion of section 4.1 in log space.
+// log_probs [T, N, C] (log-softmax over C; [T, C] unbatched), targets [N, S] padded or 1-D (the
+// targets one after another), input_lengths and target_lengths [N] (int64). An impossible target
+// (too long for its frames) has loss +inf, or 0 and no gradient with zero_infinity. Reduction
+// Mean (PyTorch's) divides each loss by its target length, then averages over the batch.
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                const Tensor& target_lengths, std::int64_t blank = 0, Reduction reduction = Reduction::Mean,
+                bool zero_infinity = false);
 // The triplet loss with any distance: max(d(a, p) - d(a, n) + margin, 0), d(u, v) per row of
 // [N, D] inputs (default: pairwise_distance, the Euclidean distance); swap as triplet_margin_loss.
 using DistanceFunction = std::function<Tensor(const Tensor&, const Tensor&)>;
@@ -615,6 +648,31 @@ struct EmbeddingFuncOptions {  // EmbeddingFuncOptions().padding_idx(0).max_norm
 inline Tensor embedding(const Tensor& indices, const Tensor& weight, const EmbeddingFuncOptions& o) {
   return functional::embedding(indices, weight, o.padding_idx(), o.max_norm(), o.norm_type());
 }
+struct EmbeddingBagFuncOptions {  // EmbeddingBagFuncOptions().offsets(starts).mode(cake::kSum)
+  using Self = EmbeddingBagFuncOptions;
+  CAKE_ARG(Tensor, offsets) = Tensor();
+  CAKE_ARG(std::optional<double>, max_norm) = std::nullopt;
+  CAKE_ARG(double, norm_type) = 2.0;
+  CAKE_ARG(EmbeddingBagMode, mode) = EmbeddingBagMode::Mean;
+  CAKE_ARG(Tensor, per_sample_weights) = Tensor();
+  CAKE_ARG(bool, include_last_offset) = false;
+  CAKE_ARG(std::optional<std::int64_t>, padding_idx) = std::nullopt;
+};
+inline Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingBagFuncOptions& o) {
+  return functional::embedding_bag(input, weight, o.offsets(), o.mode(), o.per_sample_weights(), o.include_last_offset(),
+                                   o.padding_idx(), o.max_norm(), o.norm_type());
+}
+struct CTCLossFuncOptions {  // CTCLossFuncOptions().blank(0).zero_infinity(true)
+  using Self = CTCLossFuncOptions;
+  CAKE_ARG(std::int64_t, blank) = 0;
+  CAKE_ARG(Reduction, reduction) = Reduction::Mean;
+  CAKE_ARG(bool, zero_infinity) = false;
+};
+inline Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                       const Tensor& target_lengths, const CTCLossFuncOptions& o) {
+  return functional::ctc_loss(log_probs, targets, input_lengths, target_lengths, o.blank(), o.reduction(),
+                              o.zero_infinity());
+}
 struct MultiMarginLossFuncOptions {  // MultiMarginLossFuncOptions().p(2).margin(0.5).weight(w)
   using Self = MultiMarginLossFuncOptions;
   CAKE_ARG(std::int64_t, p) = 1;
@@ -812,4 +870,6 @@ inline constexpr nn::Reduction kNone = nn::Reduction::None;
 inline constexpr nn::Reduction kMean = nn::Reduction::Mean;
 inline constexpr nn::Reduction kSum = nn::Reduction::Sum;
 inline constexpr nn::Reduction kBatchMean = nn::Reduction::BatchMean;
+// ... and EmbeddingBag's third mode beside kSum and kMean: nn::EmbeddingBagOptions(10, 3).mode(cake::kMax).
+inline constexpr nn::functional::EmbeddingBagMode kMax = nn::functional::EmbeddingBagMode::Max;
 }  // namespace cake

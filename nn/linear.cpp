@@ -1,4 +1,4 @@
-// linear.cpp: Linear, Bilinear, Embedding, Flatten and Unflatten.
+// linear.cpp: Linear, Bilinear, Embedding, EmbeddingBag, Flatten and Unflatten.
 #include "cake/nn/linear.h"
 
 #include <cmath>
@@ -98,6 +98,54 @@ Embedding Embedding::from_pretrained(const Tensor& embeddings, const EmbeddingFr
 
 Tensor Embedding::forward(const Tensor& indices) {
   return functional::embedding(indices, weight, options.padding_idx, options.max_norm, options.norm_type);
+}
+
+EmbeddingBag::EmbeddingBag(const EmbeddingBagOptions& o)
+    : options(o), num_embeddings(o.num_embeddings), embedding_dim(o.embedding_dim) {
+  CAKE_CHECK(num_embeddings >= 0 && embedding_dim >= 0, "EmbeddingBag: sizes must be non-negative, got ", num_embeddings,
+             " and ", embedding_dim);
+  if (options.padding_idx()) {  // as PyTorch: a negative index counts from the end
+    std::int64_t& pad = options.padding_idx.get().value();
+    CAKE_CHECK(pad >= -num_embeddings && pad < num_embeddings, "EmbeddingBag: padding_idx ", pad,
+               " is outside the table of ", num_embeddings, " rows");
+    if (pad < 0) pad += num_embeddings;
+  }
+  weight = register_parameter("weight", empty({num_embeddings, embedding_dim}));
+  init::normal_(weight);
+  if (options.padding_idx()) {
+    NoGradGuard no_grad;
+    weight[*options.padding_idx()].fill_(0.0);
+  }
+}
+
+EmbeddingBag EmbeddingBag::from_pretrained(const Tensor& embeddings, const EmbeddingBagFromPretrainedOptions& o) {
+  CAKE_CHECK(embeddings.dim() == 2, "EmbeddingBag::from_pretrained: expected a table [num_embeddings, embedding_dim], "
+             "got shape ", embeddings.sizes());
+  EmbeddingBag table(EmbeddingBagOptions(embeddings.size(0), embeddings.size(1))
+                         .max_norm(o.max_norm)
+                         .norm_type(o.norm_type)
+                         .mode(o.mode)
+                         .include_last_offset(o.include_last_offset)
+                         .padding_idx(o.padding_idx));
+  table.to(embeddings.device(), embeddings.dtype());
+  NoGradGuard no_grad;
+  table.weight.copy_(embeddings);
+  table.weight.requires_grad_(!o.freeze);
+  return table;
+}
+
+Tensor EmbeddingBag::forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights) {
+  return functional::embedding_bag(input, weight, offsets, options.mode, per_sample_weights, options.include_last_offset,
+                                   options.padding_idx, options.max_norm, options.norm_type);
+}
+
+std::string EmbeddingBag::extra_repr() const {
+  std::string text = std::to_string(num_embeddings) + ", " + std::to_string(embedding_dim);
+  if (options.max_norm()) text += ", max_norm=" + std::to_string(*options.max_norm());
+  text += std::string(", mode='") + options.mode().name() + "'";
+  if (options.include_last_offset()) text += ", include_last_offset=True";
+  if (options.padding_idx()) text += ", padding_idx=" + std::to_string(*options.padding_idx());
+  return text;
 }
 
 std::string Embedding::extra_repr() const {

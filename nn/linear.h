@@ -1,10 +1,12 @@
-// linear.h: the fully connected layer, embeddings, and the shape-only layers (Identity,
+// linear.h: the fully connected layer, embeddings (and bags of them), and the shape-only layers (Identity,
 // Flatten, Unflatten).
 //
 //   auto fc = std::make_shared<cake::nn::Linear>(784, 128);       // weight [128, 784], bias [128]
 //   cake::Tensor h = fc->forward(x.flatten(1));                     // [N, 784] -> [N, 128]
 //   auto table = std::make_shared<cake::nn::Embedding>(1000, 64);   // 1000 rows of 64 numbers
 //   cake::Tensor e = table->forward(token_ids);                     // int64 [N, L] -> [N, L, 64]
+//   cake::nn::EmbeddingBag bags(cake::nn::EmbeddingBagOptions(1000, 64).mode(cake::kSum));
+//   cake::Tensor pooled = bags(token_ids);                          // int64 [N, L] -> [N, 64]
 //   cake::nn::Linear head(cake::nn::LinearOptions(128, 10).bias(false));   // libtorch's spelling
 //   cake::Tensor logits = head(h);                                  // [N, 128] -> [N, 10]
 #pragma once
@@ -13,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "cake/nn/functional.h"  // EmbeddingBagMode
 #include "cake/nn/module.h"
 #include "cake/nn/options.h"
 
@@ -48,6 +51,25 @@ struct EmbeddingFromPretrainedOptions {
   CAKE_ARG(std::optional<std::int64_t>, padding_idx) = std::nullopt;
   CAKE_ARG(std::optional<double>, max_norm) = std::nullopt;
   CAKE_ARG(double, norm_type) = 2.0;
+};
+struct EmbeddingBagOptions {  // EmbeddingBagOptions(1000, 64).mode(cake::kSum).padding_idx(0)
+  using Self = EmbeddingBagOptions;
+  CAKE_ARG(std::int64_t, num_embeddings) = 0;
+  CAKE_ARG(std::int64_t, embedding_dim) = 0;
+  CAKE_ARG(std::optional<double>, max_norm) = std::nullopt;
+  CAKE_ARG(double, norm_type) = 2.0;
+  CAKE_ARG(functional::EmbeddingBagMode, mode) = functional::EmbeddingBagMode::Mean;
+  CAKE_ARG(bool, include_last_offset) = false;
+  CAKE_ARG(std::optional<std::int64_t>, padding_idx) = std::nullopt;
+};
+struct EmbeddingBagFromPretrainedOptions {
+  using Self = EmbeddingBagFromPretrainedOptions;
+  CAKE_ARG(bool, freeze) = true;
+  CAKE_ARG(std::optional<double>, max_norm) = std::nullopt;
+  CAKE_ARG(double, norm_type) = 2.0;
+  CAKE_ARG(functional::EmbeddingBagMode, mode) = functional::EmbeddingBagMode::Mean;
+  CAKE_ARG(bool, include_last_offset) = false;
+  CAKE_ARG(std::optional<std::int64_t>, padding_idx) = std::nullopt;
 };
 struct FlattenOptions {  // FlattenOptions().start_dim(1).end_dim(-1)
   using Self = FlattenOptions;
@@ -121,6 +143,27 @@ class Embedding : public Module, public Holder<Embedding> {
   Tensor weight;  // [num_embeddings, embedding_dim]
 };
 
+// A lookup table whose rows are reduced per bag (functional::embedding_bag): forward(input,
+// offsets, per_sample_weights) of 2-D bags [B, N], or of a 1-D input cut at offsets. Rows start
+// as N(0, 1) draws, the padding row at zero. The sum or mean of a bag of words, for example,
+// without forming the [B, N, dim] lookup.
+class EmbeddingBag : public Module, public Holder<EmbeddingBag> {
+ public:
+  EmbeddingBag(std::int64_t num_embeddings, std::int64_t embedding_dim)
+      : EmbeddingBag(EmbeddingBagOptions(num_embeddings, embedding_dim)) {}
+  explicit EmbeddingBag(const EmbeddingBagOptions& options);
+  CAKE_HOLDER_CONSTRUCTORS(EmbeddingBag)
+  static EmbeddingBag from_pretrained(const Tensor& embeddings, const EmbeddingBagFromPretrainedOptions& options = {});
+  Tensor forward(const Tensor& input, const Tensor& offsets = {}, const Tensor& per_sample_weights = {});
+  std::shared_ptr<Module> clone() const override { return copy_state_into(std::make_shared<EmbeddingBag>(options)); }
+  std::string name() const override { return "EmbeddingBag"; }
+  std::string extra_repr() const override;
+
+  EmbeddingBagOptions options;
+  std::int64_t num_embeddings = 0, embedding_dim = 0;
+  Tensor weight;  // [num_embeddings, embedding_dim]
+};
+
 // Returns its input (a placeholder, e.g. to drop a projection head).
 class Identity : public Module, public Holder<Identity> {
  public:
@@ -164,6 +207,7 @@ class Unflatten : public Module, public Holder<Unflatten> {
 using LinearImpl = Linear;
 using BilinearImpl = Bilinear;
 using EmbeddingImpl = Embedding;
+using EmbeddingBagImpl = EmbeddingBag;
 using IdentityImpl = Identity;
 using FlattenImpl = Flatten;
 using UnflattenImpl = Unflatten;

@@ -1,6 +1,9 @@
 // loss.cpp: nn::functional's losses. Each is written as its formula in differentiable ops, so
 // autograd derives the gradient; the formulas and the stable rewrites are in functional.h.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <numbers>
 #include <vector>
 
@@ -417,6 +420,135 @@ Tensor nt_xent(const Tensor& z1, const Tensor& z2, double temperature, Reduction
   std::vector<std::int64_t> positives(static_cast<std::size_t>(2 * n));
   for (std::int64_t i = 0; i < 2 * n; ++i) positives[static_cast<std::size_t>(i)] = i < n ? i + n : i - n;
   return cross_entropy(similarity, class_labels(positives, z.device()), reduction);
+}
+
+// ---- connectionist temporal classification ----------------------------------------------------
+// NOTE [ CTC's forward recursion ]
+// The target l (length S) is extended with blanks, l' = (blank, l1, blank, l2, ..., lS, blank),
+// 2S + 1 states. alpha_t(s), the log-probability of every path through frames 0..t that ends in
+// state s, follows the recursion of Graves et al. (2006, eq. 6-7):
+//   alpha_0(0) = y_0(blank),  alpha_0(1) = y_0(l1),  alpha_0(s) = -inf otherwise;
+//   alpha_t(s) = y_t(l'_s) + log(e^alpha_{t-1}(s) + e^alpha_{t-1}(s-1) + e^alpha_{t-1}(s-2)),
+// the third term only where l'_s is a label unlike l'_{s-2} (a path may skip the blank between
+// two different labels, never between repeats), and log p(l | x) = log(e^alpha(2S) + e^alpha(2S-1))
+// at each sample's last frame. Each step is a few differentiable ops over the batch's [N, 2S + 1]
+// states, so autograd yields the gradient that the paper's backward variables give. The
+// unreachable states hold a large finite negative number rather than -inf: a log-sum-exp of
+// -inf terms has the derivative exp(-inf + inf) = NaN, which would poison the gradients of the
+// reachable states through the zero that multiplies it.
+namespace {
+constexpr double kUnreachable = -1e30;  // "log 0", finite (float32 holds it)
+
+// Each sample's target labels, from targets [N, S] (padded) or 1-D (one after another).
+std::vector<std::vector<std::int64_t>> ctc_targets(const Tensor& targets, const std::vector<std::int64_t>& lengths,
+                                                   bool one_after_another) {
+  const Tensor host = targets.to(Device::cpu()).to(kInt64).contiguous();
+  const std::int64_t* v = host.data_ptr<std::int64_t>();
+  std::vector<std::vector<std::int64_t>> labels(lengths.size());
+  std::int64_t start = 0;
+  for (std::size_t n = 0; n < lengths.size(); ++n) {
+    const std::int64_t* first = one_after_another ? v + start : v + static_cast<std::int64_t>(n) * host.size(1);
+    const std::int64_t available = one_after_another ? host.numel() - start : host.size(1);
+    CAKE_CHECK(lengths[n] <= available, "ctc_loss: target length ", lengths[n], " of sample ", n, " is more than the ",
+               available, " labels its targets hold");
+    labels[n].assign(first, first + lengths[n]);
+    start += lengths[n];
+  }
+  return labels;
+}
+
+std::vector<std::int64_t> ctc_lengths(const Tensor& lengths, std::int64_t batch, const char* what) {
+  CAKE_CHECK(lengths.defined() && is_integral(lengths.dtype(), false) && lengths.numel() == batch, "ctc_loss: ", what,
+             " must hold one integer per sample (", batch, "), got ", lengths.defined() ? lengths.sizes() : Shape{});
+  const Tensor host = lengths.to(Device::cpu()).to(kInt64).reshape({-1}).contiguous();
+  return std::vector<std::int64_t>(host.data_ptr<std::int64_t>(), host.data_ptr<std::int64_t>() + batch);
+}
+}  // namespace
+
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths,
+                std::int64_t blank, Reduction reduction, bool zero_infinity) {
+  CAKE_CHECK(log_probs.defined() && is_floating(log_probs.dtype()) && (log_probs.dim() == 2 || log_probs.dim() == 3),
+             "ctc_loss: expected floating-point log_probs [T, N, C] or [T, C], got ",
+             log_probs.defined() ? log_probs.sizes() : Shape{});
+  const bool unbatched = log_probs.dim() == 2;
+  const Tensor lp = unbatched ? log_probs.unsqueeze(1) : log_probs;
+  const std::int64_t frames = lp.size(0), batch = lp.size(1), classes = lp.size(2);
+  CAKE_CHECK(blank >= 0 && blank < classes, "ctc_loss: blank ", blank, " is not one of the ", classes, " classes");
+  const std::vector<std::int64_t> in_len = ctc_lengths(input_lengths, batch, "input_lengths");
+  const std::vector<std::int64_t> tg_len = ctc_lengths(target_lengths, batch, "target_lengths");
+  for (std::int64_t n = 0; n < batch; ++n) {
+    CAKE_CHECK(in_len[static_cast<std::size_t>(n)] >= 0 && in_len[static_cast<std::size_t>(n)] <= frames,
+               "ctc_loss: input length ", in_len[static_cast<std::size_t>(n)], " of sample ", n, " is outside [0, ", frames, "]");
+    CAKE_CHECK(tg_len[static_cast<std::size_t>(n)] >= 0, "ctc_loss: target length of sample ", n, " is negative");
+  }
+  CAKE_CHECK(targets.defined() && is_integral(targets.dtype(), false), "ctc_loss: targets must hold integer labels");
+  const bool one_after_another = unbatched || targets.dim() == 1;
+  CAKE_CHECK(one_after_another || (targets.dim() == 2 && targets.size(0) == batch), "ctc_loss: targets of shape ",
+             targets.sizes(), " should be [N, S] with N = ", batch, ", or 1-D");
+  const auto labels = ctc_targets(targets, tg_len, one_after_another);
+
+  // The extended targets l' [N, L] and where a state may be entered from two states back.
+  std::int64_t longest = 0;
+  for (std::int64_t n : tg_len) longest = std::max(longest, n);
+  const std::int64_t states = 2 * longest + 1;
+  std::vector<std::int64_t> extended(static_cast<std::size_t>(batch * states), blank);
+  std::vector<std::uint8_t> may_skip(static_cast<std::size_t>(batch * states), 0), starts(extended.size(), 0);
+  std::vector<std::int64_t> last_state(static_cast<std::size_t>(batch)), second_last(static_cast<std::size_t>(batch));
+  for (std::int64_t n = 0; n < batch; ++n) {
+    const auto& l = labels[static_cast<std::size_t>(n)];
+    std::int64_t* row = extended.data() + n * states;
+    for (std::size_t k = 0; k < l.size(); ++k) {
+      CAKE_CHECK(l[k] >= 0 && l[k] < classes && l[k] != blank, "ctc_loss: target label ", l[k], " of sample ", n,
+                 " is the blank or outside [0, ", classes, ")");
+      row[2 * k + 1] = l[k];
+    }
+    for (std::int64_t s = 2; s < states; ++s)
+      may_skip[static_cast<std::size_t>(n * states + s)] = row[s] != blank && row[s] != row[s - 2];
+    starts[static_cast<std::size_t>(n * states)] = 1;
+    if (!l.empty()) starts[static_cast<std::size_t>(n * states + 1)] = 1;
+    last_state[static_cast<std::size_t>(n)] = 2 * static_cast<std::int64_t>(l.size());
+    second_last[static_cast<std::size_t>(n)] = l.empty() ? 0 : 2 * static_cast<std::int64_t>(l.size()) - 1;
+  }
+  const Device device = lp.device();
+  auto on_device = [&](const std::vector<std::int64_t>& v, const Shape& shape) { return tensor(v, shape).to(device); };
+  auto mask_on_device = [&](const std::vector<std::uint8_t>& v) {
+    return tensor(std::vector<std::int64_t>(v.begin(), v.end()), {batch, states}).to(device).gt(0);
+  };
+  const Tensor ext = on_device(extended, {batch, states});
+  const Tensor skip = mask_on_device(may_skip), start = mask_on_device(starts);
+  const Tensor floor = full({}, kUnreachable, TensorOptions(lp.dtype(), device));
+
+  // y_t(l'_s) for every frame and state: [T, N, L].
+  const Tensor emissions = gather(lp, 2, ext.unsqueeze(0).expand({frames, batch, states}));
+  const Tensor frames_of = on_device(in_len, {batch, 1});
+  Tensor alpha = where(start, emissions.select(0, 0), floor);
+  for (std::int64_t t = 1; t < frames; ++t) {
+    const Tensor one_back = cat({floor.expand({batch, 1}), alpha.narrow(1, 0, states - 1)}, 1);
+    const Tensor two_back = states > 2 ? where(skip, cat({floor.expand({batch, 2}), alpha.narrow(1, 0, states - 2)}, 1), floor)
+                                       : floor.expand({batch, states});
+    const Tensor next = logsumexp(stack({alpha, one_back, two_back}, 0), {0}) + emissions.select(0, t);
+    alpha = where(frames_of.gt(t), next, alpha);  // a sample's alpha stops at its last frame
+  }
+  const Tensor at_last = gather(alpha, 1, on_device(last_state, {batch, 1}));
+  const Tensor at_second_last = where(on_device(tg_len, {batch, 1}).gt(0),
+                                      gather(alpha, 1, on_device(second_last, {batch, 1})), floor);
+  Tensor log_likelihood = logaddexp(at_last, at_second_last).reshape({batch});
+  // No frames: the empty target has probability 1, any other 0.
+  const Tensor no_frames = on_device(in_len, {batch}).eq(0);
+  const Tensor empty_target = on_device(tg_len, {batch}).eq(0);
+  log_likelihood = where(no_frames, where(empty_target, zeros_like(log_likelihood), floor.expand({batch})), log_likelihood);
+
+  const Tensor impossible = log_likelihood.lt(kUnreachable / 10);
+  const double infinite = std::numeric_limits<double>::infinity();
+  Tensor loss = where(impossible, full_like(log_likelihood, zero_infinity ? 0.0 : infinite), -log_likelihood);
+  switch (reduction) {
+    case Reduction::None: return unbatched ? loss.squeeze(0) : loss;
+    case Reduction::Sum: return loss.sum();
+    case Reduction::Mean:
+      return (loss / on_device(tg_len, {batch}).clamp_min(1).to(loss.dtype())).mean();
+    case Reduction::BatchMean: break;
+  }
+  CAKE_FAIL("ctc_loss: the reduction must be None, Mean or Sum");
 }
 
 }  // namespace cake::nn::functional

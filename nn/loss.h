@@ -43,6 +43,7 @@ using PoissonNLLLossOptions = functional::PoissonNLLLossFuncOptions;
 using MultiMarginLossOptions = functional::MultiMarginLossFuncOptions;
 using MultiLabelMarginLossOptions = functional::MultilabelMarginLossFuncOptions;
 using TripletMarginWithDistanceLossOptions = functional::TripletMarginWithDistanceLossFuncOptions;
+using CTCLossOptions = functional::CTCLossFuncOptions;
 
 // One class per loss: Options, the function it calls and its printed name. CAKE_LOSS_MODULE's
 // forward takes (input, target); CAKE_LOSS_MODULE_3's takes the three tensors named a, b, c.
@@ -92,6 +93,15 @@ CAKE_LOSS_MODULE_3(TripletMarginWithDistanceLoss, TripletMarginWithDistanceLossO
 CAKE_LOSS_MODULE_3(MarginRankingLoss, MarginRankingLossOptions, margin_ranking_loss, input1, input2, target);
 CAKE_LOSS_MODULE_3(CosineEmbeddingLoss, CosineEmbeddingLossOptions, cosine_embedding_loss, input1, input2, target);
 CAKE_LOSS_MODULE_3(GaussianNLLLoss, GaussianNLLLossOptions, gaussian_nll_loss, input, target, var);
+
+// forward(log_probs [T, N, C], targets, input_lengths [N], target_lengths [N]): functional::ctc_loss.
+class CTCLoss : public Module, public Holder<CTCLoss> {
+  CAKE_LOSS_MODULE_COMMON(CTCLoss, CTCLossOptions);
+  Tensor forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                 const Tensor& target_lengths) {
+    return functional::ctc_loss(log_probs, targets, input_lengths, target_lengths, options);
+  }
+};
 
 #undef CAKE_LOSS_MODULE_3
 #undef CAKE_LOSS_MODULE

@@ -244,31 +244,23 @@ struct MaxUnpoolOptions {
 using MaxUnpool1dOptions = MaxUnpoolOptions;
 using MaxUnpool2dOptions = MaxUnpoolOptions;
 
-class MaxUnpool2d : public Module, public Holder<MaxUnpool2d> {
- public:
-  CAKE_HOLDER_CONSTRUCTORS(MaxUnpool2d)
-  std::shared_ptr<Module> clone() const override { return std::make_shared<MaxUnpool2d>(*this); }
-  explicit MaxUnpool2d(std::int64_t kernel_size) : options{kernel_size} {}
-  explicit MaxUnpool2d(const MaxUnpool2dOptions& options) : options(options) {}
-  Tensor forward(const Tensor& x, const Tensor& indices, const std::optional<Shape>& output_size = std::nullopt);
-  std::string name() const override { return "MaxUnpool2d"; }
-  std::string extra_repr() const override;
-
-  MaxUnpool2dOptions options;
-};
-
-class MaxUnpool1d : public Module, public Holder<MaxUnpool1d> {
- public:
-  CAKE_HOLDER_CONSTRUCTORS(MaxUnpool1d)
-  std::shared_ptr<Module> clone() const override { return std::make_shared<MaxUnpool1d>(*this); }
-  explicit MaxUnpool1d(std::int64_t kernel_size) : options{kernel_size} {}
-  explicit MaxUnpool1d(const MaxUnpool1dOptions& options) : options(options) {}
-  Tensor forward(const Tensor& x, const Tensor& indices, const std::optional<Shape>& output_size = std::nullopt);
-  std::string name() const override { return "MaxUnpool1d"; }
-  std::string extra_repr() const override;
-
-  MaxUnpool1dOptions options;
-};
+// One class per dimensionality; forward(x, indices, output_size) calls F::max_unpool<N>d.
+#define CAKE_MAX_UNPOOL_MODULE(Class, OptionsType)                                                        \
+  class Class : public Module, public Holder<Class> {                                                      \
+   public:                                                                                                 \
+    CAKE_HOLDER_CONSTRUCTORS(Class)                                                                        \
+    std::shared_ptr<Module> clone() const override { return std::make_shared<Class>(*this); }              \
+    explicit Class(std::int64_t kernel_size) : options{kernel_size} {}                                     \
+    explicit Class(const OptionsType& options) : options(options) {}                                       \
+    Tensor forward(const Tensor& x, const Tensor& indices, const std::optional<Shape>& output_size = std::nullopt); \
+    std::string name() const override { return #Class; }                                                   \
+    std::string extra_repr() const override;                                                               \
+                                                                                                           \
+    OptionsType options;                                                                                   \
+  }
+CAKE_MAX_UNPOOL_MODULE(MaxUnpool2d, MaxUnpool2dOptions);
+CAKE_MAX_UNPOOL_MODULE(MaxUnpool1d, MaxUnpool1dOptions);
+#undef CAKE_MAX_UNPOOL_MODULE
 
 // libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
 using MaxPool1dImpl = MaxPool1d;

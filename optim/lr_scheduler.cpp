@@ -286,10 +286,20 @@ SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRS
   start();
 }
 
-double SequentialLR::lr_at(std::int64_t epoch, double base) const {
+std::pair<LRScheduler*, std::int64_t> SequentialLR::in_charge(std::int64_t epoch) const {
   const auto k = std::upper_bound(milestones.begin(), milestones.end(), epoch) - milestones.begin();
   const std::int64_t started = k == 0 ? 0 : milestones[static_cast<std::size_t>(k - 1)];
-  return schedulers[static_cast<std::size_t>(k)]->lr_at(epoch - started, base);
+  return {schedulers[static_cast<std::size_t>(k)].get(), started};
+}
+
+double SequentialLR::lr_at(std::int64_t epoch, double base) const {
+  const auto [scheduler, started] = in_charge(epoch);
+  return scheduler->lr_at(epoch - started, base);
+}
+
+void SequentialLR::set_momentum_at(std::int64_t epoch) {
+  const auto [scheduler, started] = in_charge(epoch);
+  scheduler->set_momentum_at(epoch - started);
 }
 
 // ---- ReduceLROnPlateau ---------------------------------------------------------------------------

@@ -63,6 +63,7 @@ class LRScheduler {
   void start() { set_epoch(0); }
   // Called by set_epoch after the lrs are set: the momentum-cycling schedules set it here.
   virtual void set_momentum_at(std::int64_t /*epoch*/) {}
+  friend class SequentialLR;  // which hands the call on to the scheduler in charge
 
   Optimizer& optimizer_;
   double base_lr_;                 // the first group's initial lr
@@ -264,6 +265,14 @@ class SequentialLR : public LRScheduler {
   double lr_at(std::int64_t epoch, double base) const override;
   std::vector<std::shared_ptr<LRScheduler>> schedulers;
   std::vector<std::int64_t> milestones;
+
+ protected:
+  // The momentum follows the scheduler in charge too (OneCycleLR and CyclicLR cycle it).
+  void set_momentum_at(std::int64_t epoch) override;
+
+ private:
+  // The scheduler in charge at `epoch` and the epoch it took over.
+  std::pair<LRScheduler*, std::int64_t> in_charge(std::int64_t epoch) const;
 };
 
 struct ReduceLROnPlateauOptions {

@@ -1,6 +1,6 @@
 // Gradient-check rows for bilinear, lp_pool1d / 2d, rrelu in evaluation and with a fixed draw,
-// alpha_dropout with a fixed mask, embedding with padding_idx (nn/functional.h). float64 finite
-// differences.
+// alpha_dropout with a fixed mask, embedding with padding_idx, embedding_bag and ctc_loss
+// (nn/functional.h). float64 finite differences.
 #include "cake/nn/functional.h"
 #include "gradcheck_table.h"
 
@@ -39,6 +39,29 @@ CAKE_GRADCHECK_CASES(nn_misc) {
          const Tensor ids = tensor(std::vector<std::int64_t>{4, 1, 4, 2, 1}, {5});
          const Tensor not_padding = (ids != Scalar(4)).unsqueeze(-1).to(kFloat64);
          return F::embedding(ids, x[0], F::EmbeddingFuncOptions().padding_idx(4)) * not_padding;
+       }},
+      // embedding_bag: the table and the per-sample weights; bag 1 is empty. The max rows use
+      // random tables, so no two candidates of a bag tie.
+      {"embedding_bag sum with per_sample_weights", [] { return inputs({{6, 3}, {7}}); },
+       [](const TensorList& x) {
+         return F::embedding_bag(tensor(std::vector<std::int64_t>{4, 1, 0, 5, 1, 3, 2}, {7}), x[0],
+                                 F::EmbeddingBagFuncOptions()
+                                     .offsets(tensor(std::vector<std::int64_t>{0, 2, 2, 5}, {4}))
+                                     .mode(cake::kSum)
+                                     .per_sample_weights(x[1]));
+       }},
+      {"embedding_bag mean and max of 2-D bags", [] { return inputs({{6, 3}}); },
+       [](const TensorList& x) {
+         const Tensor ids = tensor(std::vector<std::int64_t>{0, 5, 2, 1, 3, 4}, {2, 3});
+         return F::embedding_bag(ids, x[0], F::EmbeddingBagFuncOptions()) +
+                F::embedding_bag(ids, x[0], F::EmbeddingBagFuncOptions().mode(cake::kMax));
+       }},
+      // ctc_loss through a log-softmax, two samples of different lengths, a repeated label.
+      {"ctc_loss", [] { return inputs({{6, 2, 4}}); },
+       [](const TensorList& x) {
+         return F::ctc_loss(F::log_softmax(x[0], 2), tensor(std::vector<std::int64_t>{1, 2, 2, 3, 1, 0}, {2, 3}),
+                            tensor(std::vector<std::int64_t>{6, 5}, {2}), tensor(std::vector<std::int64_t>{3, 2}, {2}), 0,
+                            nn::Reduction::None);
        }},
   };
 }

@@ -161,6 +161,19 @@ TEST_CASE("OneCycleLR: up to max_lr over pct_start of the steps, then cosine dow
   CHECK(contains(error_message([&] { t.step(); }), "OneCycleLR: step 11 is past total_steps = 10"));
 }
 
+TEST_CASE("SequentialLR hands the momentum on to the scheduler in charge") {
+  // Two constant steps, then OneCycleLR's momentum from its own step 0, as PyTorch's
+  // SequentialLR (each child's step sets its momentum).
+  MomentumFixture f;
+  auto hold = std::make_shared<optim::ConstantLR>(f.sgd, 0.5, 2);
+  auto cycle = std::make_shared<optim::OneCycleLR>(f.sgd, 1.0, 10);
+  optim::SequentialLR s(f.sgd, {hold, cycle}, {2});
+  const std::vector<double> momentum = momentum_sequence(f.sgd, s, 6);
+  check_sequence(std::vector<double>(momentum.begin() + 2, momentum.end()),
+                 {0.95, 0.8999999999999999, 0.85, 0.854951556604879});
+  s.set_epoch(3);  // resuming sets it too
+  CHECK(*f.sgd.group_momentum(0) == doctest::Approx(0.9));
+}
 TEST_CASE("OneCycleLR: three linear phases, and Adam's beta1 as the momentum") {
   Tensor p = zeros({1}).requires_grad_();
   optim::Adam adam({p}, {.lr = 0.1});
