@@ -2,14 +2,18 @@
 // quantiles; searchsorted.
 //
 // NOTE [ Scans by doubling ]
-// An inclusive scan y[i] = x[0] o x[1] o ... o x[i] of an associative operation o takes
-// ceil(log2 n) steps of Hillis & Steele's doubling ("Data parallel algorithms", CACM 1986): after
-// the step with offset s, y[i] combines x[i - 2s + 1 .. i]; the step combines each y[i] with
-// y[i - s] (earlier, later) and leaves the first s in place. Each step is one differentiable
-// operation over the whole tensor (a multiplication, a logaddexp, a comparison), so the scans run
-// on every backend through ops that already have kernels, cost O(n log n) work, and need no
-// backward of their own: autograd differentiates the steps, zeros and ties included (the
-// product's gradient at a zero is the product of the others, not y / x).
+// Without a gradient to record, cumprod and logcumsumexp run the native scan (one pass in order,
+// native::scan: as PyTorch's, and as fast). With one, they run as a differentiable composite: an
+// inclusive scan y[i] = x[0] o x[1] o ... o x[i] of an associative operation o takes ceil(log2 n)
+// steps of Hillis & Steele's doubling ("Data parallel algorithms", CACM 1986): after the step
+// with offset s, y[i] combines x[i - 2s + 1 .. i]; the step combines each y[i] with y[i - s]
+// (earlier, later) and leaves the first s in place. Each step is one differentiable operation
+// over the whole tensor (a multiplication, a logaddexp), so the scans need no backward of their
+// own: autograd differentiates the steps, zeros included (the product's gradient at a zero is the
+// product of the others, not y / x), and second derivatives come for free. It costs O(n log n)
+// work and rounds in another order than the one pass (values agree to rounding). cummax and
+// cummin take their positions from the native scan and gather the values, so their gradient
+// goes to the element chosen.
 //
 // The median and the quantiles read the sorted elements; their gradient goes back through the
 // sort to the elements chosen, as PyTorch's.
@@ -42,37 +46,14 @@ Tensor doubling_scan(Tensor y, std::int64_t dim, Combine combine) {
   return y;
 }
 
-// Positions 0, 1, ..., n - 1 along dim, broadcast to x's shape (int64).
-Tensor positions_along(const Tensor& x, std::int64_t dim) {
-  Shape shape(static_cast<std::size_t>(x.dim()), 1);
-  shape[static_cast<std::size_t>(dim)] = x.size(dim);
-  return arange(x.size(dim), TensorOptions(kInt64, x.device())).reshape(shape).expand(x.sizes()).contiguous();
-}
-
-// The running maximum (or minimum) with the index where it was reached: a scan over (value,
-// index) pairs. The later pair wins when it holds a NaN, or when neither holds one and its value
-// is at least (at most) the earlier one: NaN propagates, and ties go to the last position, as in
-// PyTorch. The values are then gathered from x, so the gradient goes to the element chosen.
+// The running maximum (or minimum) and where it was reached, by the native scan (PyTorch's rule:
+// ties go to the last position, a NaN once met stays); the values are then gathered from x, so
+// the gradient goes to the element chosen.
 std::pair<Tensor, Tensor> running_extreme(const Tensor& x, std::int64_t dim, bool largest, const char* op) {
   CAKE_CHECK(x.defined(), op, ": the input is undefined");
   if (x.dim() == 0) return {x.clone(), zeros({}, TensorOptions(kInt64, x.device()))};
   dim = native::wrap_dim(dim, x.dim(), op);
-  Tensor indices;
-  {
-    NoGradGuard no_grad;
-    const Tensor detached = x.detach();
-    Tensor values = detached, where_reached = positions_along(x, dim);
-    const std::int64_t n = x.size(dim);
-    for (std::int64_t offset = 1; offset < n; offset *= 2) {
-      const Tensor early_v = narrow(values, dim, 0, n - offset), late_v = narrow(values, dim, offset, n - offset);
-      const Tensor early_i = narrow(where_reached, dim, 0, n - offset), late_i = narrow(where_reached, dim, offset, n - offset);
-      const Tensor late_wins = logical_or(isnan(late_v), logical_and(logical_not(isnan(early_v)),
-                                                                     largest ? ge(late_v, early_v) : le(late_v, early_v)));
-      values = cat({narrow(values, dim, 0, offset), where(late_wins, late_v, early_v)}, dim);
-      where_reached = cat({narrow(where_reached, dim, 0, offset), where(late_wins, late_i, early_i)}, dim);
-    }
-    indices = where_reached;
-  }
+  const Tensor indices = native::scan(x.detach(), dim, largest ? native::ScanOp::Max : native::ScanOp::Min).second;
   return {gather(x, dim, indices), indices};
 }
 
@@ -84,6 +65,7 @@ Tensor cumprod(const Tensor& x, std::int64_t dim) {
   const Tensor start = is_integral(x.dtype()) ? x.to(kInt64) : x;
   if (x.dim() == 0) return start.clone();
   dim = native::wrap_dim(dim, x.dim(), "cumprod");
+  if (!autograd::needs_grad({x})) return native::scan(start, dim, native::ScanOp::Prod).first;  // one pass
   return doubling_scan(start, dim, [](const Tensor& earlier, const Tensor& later) { return earlier * later; });
 }
 
@@ -92,6 +74,7 @@ Tensor logcumsumexp(const Tensor& x, std::int64_t dim) {
   CAKE_CHECK(is_floating(x.dtype()), "logcumsumexp: expected a floating-point tensor, got ", dtype_name(x.dtype()));
   if (x.dim() == 0) return x.clone();
   dim = native::wrap_dim(dim, x.dim(), "logcumsumexp");
+  if (!autograd::needs_grad({x})) return native::scan(x, dim, native::ScanOp::LogSumExp).first;  // one pass
   return doubling_scan(x, dim, [](const Tensor& earlier, const Tensor& later) { return logaddexp(earlier, later); });
 }
 

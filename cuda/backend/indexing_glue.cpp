@@ -1,7 +1,7 @@
-// cuda/backend/indexing_glue.cpp: the CUDA kernels behind native/indexing.h's eleven stubs.
+// cuda/backend/indexing_glue.cpp: the CUDA kernels behind native/indexing.h's twelve stubs.
 //
 // gather, scatter_add, scatter, masked select/scatter, cumsum and bincount call their kernels
-// (indexing_kernels.cu), searchsorted its own (search_kernels.cu); sort is CUB's segmented radix sort (sort_kernels.cu); topk and unique
+// (indexing_kernels.cu), searchsorted and the running scans theirs (search_kernels.cu); sort is CUB's segmented radix sort (sort_kernels.cu); topk and unique
 // are built here from sort and this backend's other kernels, exactly to the CPU's contract:
 //   topk:   the first k of the stable sort (best first); unsorted, those k in position order;
 //   unique: sorted values, a group starting wherever a value differs from its predecessor (so
@@ -249,6 +249,17 @@ void bincount_kernel(const Tensor& x, const Tensor& weights, const Tensor& out) 
                            current_stream());
 }
 
+void scan_kernel(const Tensor& x, std::int64_t dim, native::ScanOp op, const Tensor& values, const Tensor& indices) {
+  std::int64_t outer = 1, inner = 1;
+  for (std::int64_t d = 0; d < x.dim(); ++d) {
+    if (d < dim) outer *= x.sizes()[d];
+    if (d > dim) inner *= x.sizes()[d];
+  }
+  kernels::launch_scan(scalar_type(x.dtype()), static_cast<int>(op), x.raw_data(), values.raw_data(),
+                       indices.defined() ? indices.data_ptr<std::int64_t>() : nullptr, outer, x.sizes()[dim], inner,
+                       current_stream());
+}
+
 void searchsorted_kernel(const Tensor& sorted, const Tensor& values, bool right, const Tensor& out) {
   kernels::launch_searchsorted(scalar_type(values.dtype()), sorted.raw_data(), values.raw_data(),
                                out.data_ptr<std::int64_t>(), values.size(0), sorted.size(0), sorted.size(1),
@@ -268,5 +279,6 @@ CAKE_REGISTER_KERNEL(native::cumsum_stub, DeviceType::CUDA, &cumsum_kernel);
 CAKE_REGISTER_KERNEL(native::unique_stub, DeviceType::CUDA, &unique_kernel);
 CAKE_REGISTER_KERNEL(native::bincount_stub, DeviceType::CUDA, &bincount_kernel);
 CAKE_REGISTER_KERNEL(native::searchsorted_stub, DeviceType::CUDA, &searchsorted_kernel);
+CAKE_REGISTER_KERNEL(native::scan_stub, DeviceType::CUDA, &scan_kernel);
 
 }  // namespace cake::cuda

@@ -144,6 +144,12 @@ void launch_bincount(ScalarType type, const std::int64_t* x, const void* weights
 // (> with right). type is int64, float32 or float64; values has k columns.
 void launch_searchsorted(ScalarType type, const void* sorted, const void* values, std::int64_t* out, std::int64_t rows,
                          std::int64_t sorted_rows, std::int64_t m, std::int64_t k, bool right, Stream stream);
+// The running product (op 0), maximum (1), minimum (2) or log-sum-exp (3) along D of x
+// [outer, D, inner] into values, one thread per line; for max / min also the int64 position where
+// the extreme was reached (cpu/indexing_kernels.cpp's RunningExtreme rule). float32 accumulates
+// products and log-sum-exps in double.
+void launch_scan(ScalarType type, int op, const void* x, void* values, std::int64_t* indices, std::int64_t outer,
+                 std::int64_t D, std::int64_t inner, Stream stream);
 // Running sums along D of [outer, D, inner] (from the end when reverse); type is int64, float32
 // or float64; float32 accumulates in double.
 void launch_cumsum(ScalarType type, const void* x, void* out, std::int64_t outer, std::int64_t D, std::int64_t inner,

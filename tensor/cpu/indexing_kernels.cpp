@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cake/tensor/cpu/loops.h"
+#include "cake/tensor/functors.h"
 #include "cake/tensor/native/elementwise.h"
 #include "cake/tensor/native/indexing.h"
 #include "cake/tensor/native/view.h"
@@ -657,9 +658,10 @@ void bincount_kernel(const Tensor& x, const Tensor& weights, const Tensor& out) 
 
 // ---- searchsorted -------------------------------------------------------------------------------
 
-// One binary search per value (std::lower_bound, or upper_bound with `right`), rows in parallel.
+// One binary search per value (std::lower_bound, or upper_bound with `right`), all the values in
+// parallel (one shared row of a million values is as parallel as a million rows).
 void searchsorted_kernel(const Tensor& sorted, const Tensor& values, bool right, const Tensor& out) {
-  const std::int64_t rows = values.size(0), k = values.size(1), m = sorted.size(1);
+  const std::int64_t k = values.size(1), m = sorted.size(1);
   const bool shared_row = sorted.size(0) == 1;
   visit_dtype(values.dtype(), [&]<class T>() {
     if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::uint8_t>) {
@@ -668,16 +670,100 @@ void searchsorted_kernel(const Tensor& sorted, const Tensor& values, bool right,
       const T* s = sorted.data_ptr<T>();
       const T* v = values.data_ptr<T>();
       std::int64_t* o = out.data_ptr<std::int64_t>();
-      parallel_for(0, rows, row_grain(k * 8), [&](std::int64_t lo, std::int64_t hi) {
-        for (std::int64_t r = lo; r < hi; ++r) {
-          const T* first = s + (shared_row ? 0 : r * m);
-          for (std::int64_t j = 0; j < k; ++j) {
-            const T value = v[r * k + j];
-            const T* at = right ? std::upper_bound(first, first + m, value) : std::lower_bound(first, first + m, value);
-            o[r * k + j] = at - first;
-          }
+      // A search costs about log2(m) comparisons, so a few thousand values make a task.
+      parallel_for(0, values.numel(), 4096, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t p = lo; p < hi; ++p) {
+          const T* first = s + (shared_row ? 0 : (p / k) * m);
+          const T value = v[p];
+          const T* at = right ? std::upper_bound(first, first + m, value) : std::lower_bound(first, first + m, value);
+          o[p] = at - first;
         }
       });
+    }
+  });
+}
+
+// ---- running products, extremes and log-sum-exps ------------------------------------------------
+
+// The lines along `dim` of the layout [outer, n, inner] are scanned in parallel, each in order by
+// its own copy of `fold`: fold.first(x[0], at) starts it, fold.next(x[j], at, j) folds in element
+// j; each returns the value to store at `at`, the element's offset.
+template <class T, class Fold>
+void scan_lines(const Tensor& x, std::int64_t dim, const Tensor& values, const Fold& fold) {
+  std::int64_t outer = 1, inner = 1;
+  for (std::int64_t d = 0; d < x.dim(); ++d) {
+    if (d < dim) outer *= x.size(d);
+    if (d > dim) inner *= x.size(d);
+  }
+  const std::int64_t n = x.size(dim);
+  const T* in = x.data_ptr<T>();
+  T* out = values.data_ptr<T>();
+  parallel_for(0, outer * inner, std::max<std::int64_t>(1, kParallelGrain / n), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t line = lo; line < hi; ++line) {
+      Fold running = fold;
+      const std::int64_t base = (line / inner) * n * inner + line % inner;
+      out[base] = static_cast<T>(running.first(in[base], base));
+      for (std::int64_t j = 1; j < n; ++j) {
+        const std::int64_t at = base + j * inner;
+        out[at] = static_cast<T>(running.next(in[at], at, j));
+      }
+    }
+  });
+}
+
+// Running products and log-sum-exps; float32 accumulates in double, as PyTorch's CPU scans.
+template <class T>
+struct RunningProduct {
+  using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+  Acc acc{};
+  Acc first(T v, std::int64_t) { return acc = static_cast<Acc>(v); }
+  Acc next(T v, std::int64_t, std::int64_t) { return acc *= static_cast<Acc>(v); }
+};
+template <class T>
+struct RunningLogSumExp {
+  using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+  Acc acc{};
+  Acc first(T v, std::int64_t) { return acc = static_cast<Acc>(v); }
+  Acc next(T v, std::int64_t, std::int64_t) { return acc = ops::LogAddExp{}(acc, static_cast<Acc>(v)); }
+};
+// The running maximum (or minimum) and where it was reached: a later element takes over when it
+// is a NaN, or when no NaN has been met and it is at least (at most) the extreme so far, so ties
+// go to the last position and a NaN, once met, stays (PyTorch's rule).
+template <class T>
+struct RunningExtreme {
+  bool largest;
+  std::int64_t* where;
+  T extreme{};
+  std::int64_t position = 0;
+  T first(T v, std::int64_t at) {
+    where[at] = position = 0;
+    return extreme = v;
+  }
+  T next(T v, std::int64_t at, std::int64_t j) {
+    if (ops::IsNan{}(v) || (!ops::IsNan{}(extreme) && (largest ? v >= extreme : v <= extreme))) {
+      extreme = v;
+      position = j;
+    }
+    where[at] = position;
+    return extreme;
+  }
+};
+
+void scan_kernel(const Tensor& x, std::int64_t dim, native::ScanOp op, const Tensor& values, const Tensor& indices) {
+  visit_dtype(x.dtype(), [&]<class T>() {
+    switch (op) {
+      case native::ScanOp::Prod:
+        if constexpr (std::is_same_v<T, bool>) CAKE_FAIL("cumprod: bool inputs are multiplied as int64");
+        else scan_lines<T>(x, dim, values, RunningProduct<T>{});
+        return;
+      case native::ScanOp::LogSumExp:
+        if constexpr (!std::is_floating_point_v<T>) CAKE_FAIL("logcumsumexp: expected a floating-point tensor");
+        else scan_lines<T>(x, dim, values, RunningLogSumExp<T>{});
+        return;
+      case native::ScanOp::Max:
+      case native::ScanOp::Min:
+        scan_lines<T>(x, dim, values, RunningExtreme<T>{op == native::ScanOp::Max, indices.data_ptr<std::int64_t>()});
+        return;
     }
   });
 }
@@ -695,5 +781,6 @@ CAKE_REGISTER_KERNEL(native::cumsum_stub, DeviceType::CPU, &cumsum_kernel);
 CAKE_REGISTER_KERNEL(native::unique_stub, DeviceType::CPU, &unique_kernel);
 CAKE_REGISTER_KERNEL(native::bincount_stub, DeviceType::CPU, &bincount_kernel);
 CAKE_REGISTER_KERNEL(native::searchsorted_stub, DeviceType::CPU, &searchsorted_kernel);
+CAKE_REGISTER_KERNEL(native::scan_stub, DeviceType::CPU, &scan_kernel);
 
 }  // namespace cake::cpu

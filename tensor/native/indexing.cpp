@@ -23,6 +23,7 @@ CAKE_DEFINE_DISPATCH(CumsumFn, cumsum_stub);
 CAKE_DEFINE_DISPATCH(UniqueFn, unique_stub);
 CAKE_DEFINE_DISPATCH(BincountFn, bincount_stub);
 CAKE_DEFINE_DISPATCH(SearchsortedFn, searchsorted_stub);
+CAKE_DEFINE_DISPATCH(ScanFn, scan_stub);
 
 namespace {
 
@@ -492,6 +493,24 @@ Tensor cumsum(const Tensor& x, std::int64_t dim, bool reverse) {
   Tensor out = make_empty(x.sizes(), dtype, x.device());
   if (out.numel() > 0) cumsum_stub(x.device(), in, dim, reverse, out);
   return out;
+}
+
+std::pair<Tensor, Tensor> scan(const Tensor& x, std::int64_t dim, ScanOp op) {
+  CAKE_CHECK(x.defined(), "scan: the input is undefined");
+  CAKE_CHECK(op != ScanOp::LogSumExp || is_floating(x.dtype()), "logcumsumexp: expected a floating-point tensor, got ",
+             dtype_name(x.dtype()));
+  const DType dtype = op == ScanOp::Prod && is_integral(x.dtype()) ? kInt64 : x.dtype();
+  const Tensor in = contiguous(to_dtype(x, dtype));
+  Tensor values = make_empty(x.sizes(), dtype, x.device()), indices;
+  if (op == ScanOp::Max || op == ScanOp::Min) indices = make_empty(x.sizes(), kInt64, x.device());
+  if (x.dim() == 0) {  // one element: itself, at position 0
+    copy_(values, in);
+    if (indices.defined()) fill_(indices, 0);
+    return {values, indices};
+  }
+  dim = wrap_dim(dim, x.dim(), "scan");
+  if (x.numel() > 0) scan_stub(x.device(), in, dim, op, values, indices);
+  return {values, indices};
 }
 
 // A sorted [..., M] against values [..., K] with the same leading dims is R = prod(...) rows;

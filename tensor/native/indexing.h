@@ -73,6 +73,12 @@ using UniqueFn = void (*)(const Tensor& x, bool want_inverse, bool want_counts, 
 // out[v] += weight (1 without weights) for every value v of the int64 1-D x; out is zeroed and
 // long enough, and has weights' dtype (int64 without weights). Values are valid.
 using BincountFn = void (*)(const Tensor& x, const Tensor& weights, const Tensor& out);
+// The running product, maximum, minimum or log-sum-exp along `dim` of x (contiguous), into
+// values (x's shape and dtype) and, for Max and Min, the int64 position where the running extreme
+// was reached (the last on ties; a NaN is kept once met, with its position), as PyTorch's cumprod,
+// cummax, cummin and logcumsumexp. float32 accumulates in double.
+enum class ScanOp { Prod, Max, Min, LogSumExp };
+using ScanFn = void (*)(const Tensor& x, std::int64_t dim, ScanOp op, const Tensor& values, const Tensor& indices);
 // For each row r of values [R, K] (contiguous, values' dtype = sorted's), the insertion point
 // of every value in row r of sorted [R, M] (contiguous; one row shared when sorted has R = 1):
 // the first position whose element is >= the value (> with `right`), into out [R, K] int64.
@@ -88,6 +94,7 @@ CAKE_DECLARE_DISPATCH(CumsumFn, cumsum_stub);
 CAKE_DECLARE_DISPATCH(UniqueFn, unique_stub);
 CAKE_DECLARE_DISPATCH(BincountFn, bincount_stub);
 CAKE_DECLARE_DISPATCH(SearchsortedFn, searchsorted_stub);
+CAKE_DECLARE_DISPATCH(ScanFn, scan_stub);
 
 // ---- gather / scatter ----------------------------------------------------------------------
 // out[i][j] = x[index[i][j]][j] (dim 0), x[i][index[i][j]] (dim 1), ...; index is int64 with
@@ -151,6 +158,10 @@ std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim
 // out[i] = x[0] + ... + x[i] along dim; with `reverse`, x[i] + ... + x[n-1]. Integer and bool
 // inputs sum in int64; float32 sums accumulate in double.
 Tensor cumsum(const Tensor& x, std::int64_t dim, bool reverse = false);
+// (values, indices) of the running op along dim, one pass in order (the differentiable scans of
+// autograd/ops/scan.cpp use it where no gradient is recorded); indices are undefined for Prod and
+// LogSumExp. Integer and bool inputs scan as int64 (Prod, Max, Min); LogSumExp needs floats.
+std::pair<Tensor, Tensor> scan(const Tensor& x, std::int64_t dim, ScanOp op);
 // Insertion points of values in the sorted last dim of sorted, by binary search (torch.searchsorted):
 // sorted [..., M] and values [..., K] with equal leading dims, or a 1-D sorted and any values.
 Tensor searchsorted(const Tensor& sorted, const Tensor& values, bool right = false);

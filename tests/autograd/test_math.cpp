@@ -168,6 +168,12 @@ TEST_CASE("scans: cumprod, cummax, cummin, logcumsumexp against PyTorch (zeros, 
   check_values(values(min_values), k_cummin, 0.0);
   CHECK(int_values(min_indices) == k_cummin_i);
   check_values(values(logcumsumexp(s, 1)), k_logcumsumexp, 1e-15);
+  // With a gradient to record the scans run as differentiable composites (NOTE [ Scans by
+  // doubling ]): the same values, to rounding.
+  const Tensor tracked = s.clone().requires_grad_();
+  check_values(values(cumprod(tracked, 1)), k_cumprod, 1e-14, 1e-15);
+  check_values(values(logcumsumexp(tracked, 1)), k_logcumsumexp, 1e-14, 1e-15);
+  CHECK(cumprod(tracked, 1).requires_grad());
   // The same along dim 0 of the transpose, and for a length that is not a power of two.
   check_values(values(cumprod(s.t(), 0).t()), k_cumprod, 1e-15);
   const Tensor long_row = arange(1.0, 38.0, 1.0, kFloat64) * 0.01 + 1.0;

@@ -753,6 +753,25 @@ TEST_CASE("searchsorted: rows of their own and one shared row, left and right, t
   }
 }
 
+TEST_CASE("running scans: cumprod, cummax, cummin, logcumsumexp along every dim, ties and NaN") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (DType dtype : {kFloat32, kFloat64, kInt64}) {
+    CAPTURE(dtype_name(dtype));
+    Tensor x = dtype == kInt64 ? randint(-3, 4, {4, 5, 6}) : (rand({4, 5, 6}, dtype) * 0.4 + 0.8);
+    if (dtype != kInt64) x.select(0, 1).select(0, 2).fill_(nan);
+    for (std::int64_t d = 0; d < 3; ++d) {
+      for (native::ScanOp op : {native::ScanOp::Prod, native::ScanOp::Max, native::ScanOp::Min, native::ScanOp::LogSumExp}) {
+        if (op == native::ScanOp::LogSumExp && dtype == kInt64) continue;
+        const double tol = op == native::ScanOp::LogSumExp ? (dtype == kFloat32 ? 1e-6 : 1e-13) : 0;
+        const auto cpu = native::scan(x, d, op);
+        const auto gpu = native::scan(x.to(kCuda), d, op);
+        check_same(gpu.first, cpu.first, tol, tol);
+        if (cpu.second.defined()) check_same(gpu.second, cpu.second, 0, 0);
+      }
+    }
+  }
+}
+
 TEST_CASE("unique (values, inverse, counts) and bincount (weights, minlength)") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (DType dtype : {kFloat32, kFloat64, kInt64, kUInt8, kBool}) {
