@@ -46,6 +46,7 @@ struct DropoutOptions {  // DropoutOptions(0.2) or DropoutOptions().p(0.2)
   CAKE_ARG(double, p) = 0.5;
 };
 using Dropout2dOptions = DropoutOptions;
+using Dropout1dOptions = DropoutOptions;
 struct PReLUOptions {  // PReLUOptions().num_parameters(16).init(0.1)
   using Self = PReLUOptions;
   CAKE_ARG(std::int64_t, num_parameters) = 1;  // 1: one slope shared by all channels
@@ -338,6 +339,21 @@ class Dropout2d : public Module, public Holder<Dropout2d> {
   double p = 0.5;
 };
 
+// Channel dropout of sequences [N, C, L] in training (functional::dropout1d), the identity in evaluation.
+class Dropout1d : public Module, public Holder<Dropout1d> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(Dropout1d)
+  std::shared_ptr<Module> clone() const override { return std::make_shared<Dropout1d>(*this); }
+  explicit Dropout1d(double p = 0.5) : p(p) {
+    CAKE_CHECK(p >= 0.0 && p <= 1.0, "Dropout1d: probability must be in [0, 1], got ", p);
+  }
+  explicit Dropout1d(const Dropout2dOptions& options) : Dropout1d(options.p()) {}
+  Tensor forward(const Tensor& x) override { return functional::dropout1d(x, p, is_training()); }
+  std::string name() const override { return "Dropout1d"; }
+  std::string extra_repr() const override { return "p=" + std::to_string(p); }
+  double p = 0.5;
+};
+
 // The similarity layers take two inputs: forward(x1, x2).
 class CosineSimilarity : public Module, public Holder<CosineSimilarity> {
  public:
@@ -394,6 +410,7 @@ using PReLUImpl = PReLU;
 using SoftplusImpl = Softplus;
 using HardtanhImpl = Hardtanh;
 using Dropout2dImpl = Dropout2d;
+using Dropout1dImpl = Dropout1d;
 using CosineSimilarityImpl = CosineSimilarity;
 using PairwiseDistanceImpl = PairwiseDistance;
 

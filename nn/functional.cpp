@@ -13,6 +13,7 @@
 #include "cake/autograd/ops.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/native/elementwise.h"
+#include "cake/tensor/native/view.h"
 
 namespace cake::nn::functional {
 
@@ -894,6 +895,43 @@ Tensor dropout2d(const Tensor& x, double p, bool training) {
   return drop("dropout2d", x, p, training, per_channel);
 }
 
+Tensor dropout1d(const Tensor& x, double p, bool training) {
+  CAKE_CHECK(x.dim() == 2 || x.dim() == 3, "dropout1d: expected an input of shape [N, C, L] or [C, L], got ", x.sizes());
+  Shape per_channel = x.sizes();
+  per_channel.back() = 1;
+  return drop("dropout1d", x, p, training, per_channel);
+}
+
+// Gumbel draws -log(-log u), u uniform in (0, 1]: u is kept off 0 so that no draw is infinite.
+Tensor gumbel_softmax(const Tensor& logits, double tau, bool hard, std::int64_t dim) {
+  CAKE_CHECK(tau > 0.0, "gumbel_softmax: tau must be positive, got ", tau);
+  CAKE_CHECK(logits.defined() && is_floating(logits.dtype()), "gumbel_softmax: expected floating-point logits");
+  Tensor gumbel;
+  {
+    NoGradGuard no_grad;
+    gumbel = -cake::log(-cake::log(rand_like(logits).clamp_min(std::numeric_limits<double>::min())));
+  }
+  const Tensor soft = cake::softmax((logits + gumbel) / tau, dim);
+  if (!hard) return soft;
+  Tensor one_hot_draw;
+  {
+    NoGradGuard no_grad;
+    const std::int64_t d = native::wrap_dim(dim, soft.dim(), "gumbel_softmax");
+    one_hot_draw = zeros_like(soft).scatter(d, soft.argmax(d, /*keepdim=*/true), 1.0);
+  }
+  return one_hot_draw - soft.detach() + soft;  // the value of the one-hot, the gradient of soft
+}
+
+Tensor channel_shuffle(const Tensor& x, std::int64_t groups) {
+  CAKE_CHECK(x.dim() >= 3, "channel_shuffle: expected an input [N, C, *] with at least 3 dims, got ", x.sizes());
+  CAKE_CHECK(groups > 0 && x.size(1) % groups == 0, "channel_shuffle: the ", x.size(1),
+             " channels must divide into ", groups, " groups");
+  Shape grouped = x.sizes();
+  grouped[1] = x.size(1) / groups;
+  grouped.insert(grouped.begin() + 1, groups);  // [N, g, C / g, *]
+  return x.reshape(grouped).transpose(1, 2).reshape(x.sizes());
+}
+
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes) { return cake::one_hot(labels, num_classes); }
 
 Tensor embedding(const Tensor& indices, const Tensor& weight) { return cake::embedding(weight, indices); }
@@ -1018,6 +1056,13 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim, d
   const Shape shape = native::broadcast_shapes(x1.sizes(), x2.sizes(), "cosine_similarity");
   const Tensor a = x1.expand(shape), b = x2.expand(shape);
   return (normalize(a, 2.0, dim, eps) * normalize(b, 2.0, dim, eps)).sum({dim});
+}
+
+Tensor pdist(const Tensor& x, double p) {
+  CAKE_CHECK(x.dim() == 2, "pdist: expected rows [N, M], got shape ", x.sizes());
+  const std::int64_t n = x.size(0);
+  const Tensor pairs = cake::triu_indices(n, n, 1).to(x.device());
+  return cake::cdist(x, x, p).reshape({-1}).index_select(0, pairs.select(0, 0) * n + pairs.select(0, 1));
 }
 
 // eps is added to the difference, not to the norm, as PyTorch does.

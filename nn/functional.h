@@ -231,6 +231,9 @@ const char* pad_mode_name(PadMode mode);  // "constant", "reflect", "replicate",
 // a reshape: no arithmetic, so the gradient is the inverse rearrangement.
 Tensor pixel_shuffle(const Tensor& x, std::int64_t upscale_factor);
 Tensor pixel_unshuffle(const Tensor& x, std::int64_t downscale_factor);
+// [N, C, *] with C = g k: the channels seen as [g, k] are transposed to [k, g], so that each group
+// of a grouped convolution next sees channels of every group (ShuffleNet, Zhang et al. 2018).
+Tensor channel_shuffle(const Tensor& x, std::int64_t groups);
 // Sliding blocks as columns (im2col) and back (col2im), libtorch's F::unfold and F::fold. For
 // x [N, C, H, W] (or [C, H, W]) unfold returns [N, C kh kw, L]: column l holds the kh x kw block
 // at the l-th of the L = out_h out_w block positions (row-major), the rows ordered (c, i, j) for
@@ -268,6 +271,13 @@ Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
 // as libtorch reads a 3-D input) with probability p and scales the kept ones by 1 / (1 - p).
 // Neighbouring pixels are strongly correlated, so dropping single pixels barely regularises.
 Tensor dropout2d(const Tensor& x, double p = 0.5, bool training = true);
+// The same for sequences: whole channels of x [N, C, L] (or unbatched [C, L]).
+Tensor dropout1d(const Tensor& x, double p = 0.5, bool training = true);
+// A draw from the Gumbel-softmax (concrete) distribution over `dim` (Jang, Gu & Poole 2017;
+// Maddison, Mnih & Teh 2017): softmax((logits + g) / tau), g standard Gumbel draws, a
+// differentiable relaxation of sampling a category (discrete VAEs). With hard, the forward value
+// is the one-hot of the draw's largest entry and the gradient the soft draw's (straight-through).
+Tensor gumbel_softmax(const Tensor& logits, double tau = 1.0, bool hard = false, std::int64_t dim = -1);
 // Alpha dropout (Klambauer et al. 2017, "Self-Normalizing Neural Networks", section 3, eq. 9),
 // SELU's companion: dropped elements take SELU's negative saturation value -alpha' (not 0), and
 // an affine map a x + b chosen from p restores zero mean and unit variance; PyTorch's constants.
@@ -313,6 +323,9 @@ Tensor normalize(const Tensor& x, double p = 2.0, std::int64_t dim = 1, double e
 // sum(x1 * x2, dim) / (max(||x1||, eps) * max(||x2||, eps)); x1 and x2 broadcast.
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim = 1, double eps = 1e-8);
 
+// The p-norm distances between every pair of rows i < j of x [N, M], row by row of the upper
+// triangle (torch.pdist): N (N - 1) / 2 values, read from cdist(x, x, p).
+Tensor pdist(const Tensor& x, double p = 2.0);
 // ||x1 - x2 + eps||_p over the last dim (PyTorch's pairwise_distance: eps keeps the norm's
 // gradient finite where x1 = x2); x1 and x2 broadcast.
 Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p = 2.0, double eps = 1e-6, bool keepdim = false);
@@ -765,6 +778,19 @@ inline Tensor hardtanh(const Tensor& x, const HardtanhFuncOptions& o) {
 }
 inline Tensor dropout2d(const Tensor& x, const Dropout2dFuncOptions& o) {
   return functional::dropout2d(x, o.p(), o.training());
+}
+using Dropout1dFuncOptions = Dropout2dFuncOptions;
+inline Tensor dropout1d(const Tensor& x, const Dropout1dFuncOptions& o) {
+  return functional::dropout1d(x, o.p(), o.training());
+}
+struct GumbelSoftmaxFuncOptions {  // GumbelSoftmaxFuncOptions().tau(0.5).hard(true).dim(-1)
+  using Self = GumbelSoftmaxFuncOptions;
+  CAKE_ARG(double, tau) = 1.0;
+  CAKE_ARG(bool, hard) = false;
+  CAKE_ARG(std::int64_t, dim) = -1;
+};
+inline Tensor gumbel_softmax(const Tensor& logits, const GumbelSoftmaxFuncOptions& o) {
+  return functional::gumbel_softmax(logits, o.tau(), o.hard(), o.dim());
 }
 inline Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, const PairwiseDistanceFuncOptions& o) {
   return functional::pairwise_distance(x1, x2, o.p(), o.eps(), o.keepdim());

@@ -2,7 +2,8 @@
 // PixelUnshuffle trade resolution for channels (the sub-pixel convolution of Shi et al. 2016,
 // the upsampling of super-resolution nets and many GAN generators); Unfold and Fold cut an image
 // into its sliding blocks as columns (im2col) and sum columns back into an image (col2im), the
-// building blocks of hand-written convolutions, patch embeddings and local attention.
+// building blocks of hand-written convolutions, patch embeddings and local attention;
+// ChannelShuffle regroups channels between grouped convolutions (ShuffleNet).
 //
 //   cake::nn::Conv2d widen(cake::nn::Conv2dOptions(16, 3 * 4, 3).padding(1));
 //   cake::nn::PixelShuffle upscale(2);                       // [N, 12, H, W] -> [N, 3, 2H, 2W]
@@ -42,6 +43,19 @@ class PixelShuffle : public Module, public Holder<PixelShuffle> {
   std::string extra_repr() const override { return "upscale_factor=" + std::to_string(options.upscale_factor()); }
 
   PixelShuffleOptions options;
+};
+
+// Regroups the channels of [N, C, *] (F::channel_shuffle), ShuffleNet's mixing between groups.
+class ChannelShuffle : public Module, public Holder<ChannelShuffle> {
+ public:
+  CAKE_HOLDER_CONSTRUCTORS(ChannelShuffle)
+  explicit ChannelShuffle(std::int64_t groups) : groups(groups) {}
+  std::shared_ptr<Module> clone() const override { return std::make_shared<ChannelShuffle>(groups); }
+  Tensor forward(const Tensor& x) override { return functional::channel_shuffle(x, groups); }
+  std::string name() const override { return "ChannelShuffle"; }
+  std::string extra_repr() const override { return "groups=" + std::to_string(groups); }
+
+  std::int64_t groups = 1;
 };
 
 // [*, C, H r, W r] -> [*, C r^2, H, W] (F::pixel_unshuffle), PixelShuffle's inverse.
@@ -88,6 +102,7 @@ class Fold : public Module, public Holder<Fold> {
 
 // libtorch's names for the module classes (see NOTE [ Holders: layers as values ]).
 using PixelShuffleImpl = PixelShuffle;
+using ChannelShuffleImpl = ChannelShuffle;
 using PixelUnshuffleImpl = PixelUnshuffle;
 using UnfoldImpl = Unfold;
 using FoldImpl = Fold;

@@ -1,6 +1,7 @@
 // Gradient-check rows for bilinear, lp_pool1d / 2d, rrelu in evaluation and with a fixed draw,
-// alpha_dropout with a fixed mask, embedding with padding_idx, embedding_bag and ctc_loss
-// (nn/functional.h). float64 finite differences.
+// alpha_dropout with a fixed mask, embedding with padding_idx, embedding_bag, pdist,
+// channel_shuffle, gumbel_softmax with a fixed draw and ctc_loss (nn/functional.h). float64
+// finite differences.
 #include "cake/nn/functional.h"
 #include "gradcheck_table.h"
 
@@ -55,6 +56,14 @@ CAKE_GRADCHECK_CASES(nn_misc) {
          const Tensor ids = tensor(std::vector<std::int64_t>{0, 5, 2, 1, 3, 4}, {2, 3});
          return F::embedding_bag(ids, x[0], F::EmbeddingBagFuncOptions()) +
                 F::embedding_bag(ids, x[0], F::EmbeddingBagFuncOptions().mode(cake::kMax));
+       }},
+      {"pdist p=2 and p=3", [] { return inputs({{5, 3}}); },
+       [](const TensorList& x) { return F::pdist(x[0]) + F::pdist(x[0], 3.0); }},
+      {"channel_shuffle", [] { return inputs({{2, 6, 3}}); }, [](const TensorList& x) { return F::channel_shuffle(x[0], 2); }},
+      {"gumbel_softmax soft (a fixed draw)", [] { return inputs({{3, 4}}); },
+       [](const TensorList& x) {
+         manual_seed(2);
+         return F::gumbel_softmax(x[0], 0.8);
        }},
       // ctc_loss through a log-softmax, two samples of different lengths, a repeated label.
       {"ctc_loss", [] { return inputs({{6, 2, 4}}); },
