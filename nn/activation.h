@@ -324,35 +324,25 @@ class Hardtanh : public Module, public Holder<Hardtanh> {
   HardtanhOptions options;
 };
 
-// Channel dropout in training (see functional::dropout2d), the identity in evaluation.
-class Dropout2d : public Module, public Holder<Dropout2d> {
- public:
-  CAKE_HOLDER_CONSTRUCTORS(Dropout2d)
-  std::shared_ptr<Module> clone() const override { return std::make_shared<Dropout2d>(*this); }
-  explicit Dropout2d(double p = 0.5) : p(p) {
-    CAKE_CHECK(p >= 0.0 && p <= 1.0, "Dropout2d: probability must be in [0, 1], got ", p);
+// Channel dropout in training (functional::dropout2d for feature maps [N, C, H, W],
+// functional::dropout1d for sequences [N, C, L]), the identity in evaluation.
+#define CAKE_CHANNEL_DROPOUT_MODULE(Class, function)                                                  \
+  class Class : public Module, public Holder<Class> {                                                  \
+   public:                                                                                             \
+    CAKE_HOLDER_CONSTRUCTORS(Class)                                                                    \
+    std::shared_ptr<Module> clone() const override { return std::make_shared<Class>(*this); }          \
+    explicit Class(double p = 0.5) : p(p) {                                                            \
+      CAKE_CHECK(p >= 0.0 && p <= 1.0, #Class ": probability must be in [0, 1], got ", p);            \
+    }                                                                                                  \
+    explicit Class(const DropoutOptions& options) : Class(options.p()) {}                              \
+    Tensor forward(const Tensor& x) override { return functional::function(x, p, is_training()); }    \
+    std::string name() const override { return #Class; }                                               \
+    std::string extra_repr() const override { return "p=" + std::to_string(p); }                      \
+    double p = 0.5;                                                                                    \
   }
-  explicit Dropout2d(const Dropout2dOptions& options) : Dropout2d(options.p()) {}
-  Tensor forward(const Tensor& x) override { return functional::dropout2d(x, p, is_training()); }
-  std::string name() const override { return "Dropout2d"; }
-  std::string extra_repr() const override { return "p=" + std::to_string(p); }
-  double p = 0.5;
-};
-
-// Channel dropout of sequences [N, C, L] in training (functional::dropout1d), the identity in evaluation.
-class Dropout1d : public Module, public Holder<Dropout1d> {
- public:
-  CAKE_HOLDER_CONSTRUCTORS(Dropout1d)
-  std::shared_ptr<Module> clone() const override { return std::make_shared<Dropout1d>(*this); }
-  explicit Dropout1d(double p = 0.5) : p(p) {
-    CAKE_CHECK(p >= 0.0 && p <= 1.0, "Dropout1d: probability must be in [0, 1], got ", p);
-  }
-  explicit Dropout1d(const Dropout2dOptions& options) : Dropout1d(options.p()) {}
-  Tensor forward(const Tensor& x) override { return functional::dropout1d(x, p, is_training()); }
-  std::string name() const override { return "Dropout1d"; }
-  std::string extra_repr() const override { return "p=" + std::to_string(p); }
-  double p = 0.5;
-};
+CAKE_CHANNEL_DROPOUT_MODULE(Dropout2d, dropout2d);
+CAKE_CHANNEL_DROPOUT_MODULE(Dropout1d, dropout1d);
+#undef CAKE_CHANNEL_DROPOUT_MODULE
 
 // The similarity layers take two inputs: forward(x1, x2).
 class CosineSimilarity : public Module, public Holder<CosineSimilarity> {

@@ -64,36 +64,51 @@ std::string Bilinear::extra_repr() const {
   return out.str();
 }
 
+namespace {
+// The table of Embedding and EmbeddingBag: checks the sizes, turns a negative padding_idx into
+// its row (as PyTorch: counted from the end), registers `weight` with N(0, 1) rows and zeroes the
+// padding row.
+Tensor make_table(Module& layer, const char* name, std::int64_t rows, std::int64_t dim,
+                  std::optional<std::int64_t>& padding_idx) {
+  CAKE_CHECK(rows >= 0 && dim >= 0, name, ": sizes must be non-negative, got ", rows, " and ", dim);
+  if (padding_idx) {
+    std::int64_t& pad = *padding_idx;
+    CAKE_CHECK(pad >= -rows && pad < rows, name, ": padding_idx ", pad, " is outside the table of ", rows, " rows");
+    if (pad < 0) pad += rows;
+  }
+  Tensor weight = layer.register_parameter("weight", empty({rows, dim}));
+  init::normal_(weight);
+  if (padding_idx) {
+    NoGradGuard no_grad;
+    weight[*padding_idx].fill_(0.0);
+  }
+  return weight;
+}
+
+// A pretrained table's copy into a freshly built layer's weight, on the table's device and dtype.
+template <class Layer>
+Layer with_table(Layer layer, const Tensor& embeddings, bool freeze) {
+  layer.to(embeddings.device(), embeddings.dtype());
+  NoGradGuard no_grad;
+  layer.weight.copy_(embeddings);  // the padding row too: the given table is kept as it is
+  layer.weight.requires_grad_(!freeze);
+  return layer;
+}
+}  // namespace
+
 Embedding::Embedding(const EmbeddingOptions& o)
     : options(o), num_embeddings(o.num_embeddings), embedding_dim(o.embedding_dim) {
-  CAKE_CHECK(num_embeddings >= 0 && embedding_dim >= 0, "Embedding: sizes must be non-negative, got ", num_embeddings,
-             " and ", embedding_dim);
-  if (options.padding_idx()) {  // as PyTorch: a negative index counts from the end
-    std::int64_t& pad = options.padding_idx.get().value();
-    CAKE_CHECK(pad >= -num_embeddings && pad < num_embeddings, "Embedding: padding_idx ", pad,
-               " is outside the table of ", num_embeddings, " rows");
-    if (pad < 0) pad += num_embeddings;
-  }
-  weight = register_parameter("weight", empty({num_embeddings, embedding_dim}));
-  init::normal_(weight);
-  if (options.padding_idx()) {
-    NoGradGuard no_grad;
-    weight[*options.padding_idx()].fill_(0.0);
-  }
+  weight = make_table(*this, "Embedding", num_embeddings, embedding_dim, options.padding_idx.get());
 }
 
 Embedding Embedding::from_pretrained(const Tensor& embeddings, const EmbeddingFromPretrainedOptions& o) {
   CAKE_CHECK(embeddings.dim() == 2, "Embedding::from_pretrained: expected a table [num_embeddings, embedding_dim], "
              "got shape ", embeddings.sizes());
-  Embedding table(EmbeddingOptions(embeddings.size(0), embeddings.size(1))
-                      .padding_idx(o.padding_idx)
-                      .max_norm(o.max_norm)
-                      .norm_type(o.norm_type));
-  table.to(embeddings.device(), embeddings.dtype());
-  NoGradGuard no_grad;
-  table.weight.copy_(embeddings);  // the padding row too: the given table is kept as it is
-  table.weight.requires_grad_(!o.freeze);
-  return table;
+  return with_table(Embedding(EmbeddingOptions(embeddings.size(0), embeddings.size(1))
+                                  .padding_idx(o.padding_idx)
+                                  .max_norm(o.max_norm)
+                                  .norm_type(o.norm_type)),
+                    embeddings, o.freeze);
 }
 
 Tensor Embedding::forward(const Tensor& indices) {
@@ -102,36 +117,19 @@ Tensor Embedding::forward(const Tensor& indices) {
 
 EmbeddingBag::EmbeddingBag(const EmbeddingBagOptions& o)
     : options(o), num_embeddings(o.num_embeddings), embedding_dim(o.embedding_dim) {
-  CAKE_CHECK(num_embeddings >= 0 && embedding_dim >= 0, "EmbeddingBag: sizes must be non-negative, got ", num_embeddings,
-             " and ", embedding_dim);
-  if (options.padding_idx()) {  // as PyTorch: a negative index counts from the end
-    std::int64_t& pad = options.padding_idx.get().value();
-    CAKE_CHECK(pad >= -num_embeddings && pad < num_embeddings, "EmbeddingBag: padding_idx ", pad,
-               " is outside the table of ", num_embeddings, " rows");
-    if (pad < 0) pad += num_embeddings;
-  }
-  weight = register_parameter("weight", empty({num_embeddings, embedding_dim}));
-  init::normal_(weight);
-  if (options.padding_idx()) {
-    NoGradGuard no_grad;
-    weight[*options.padding_idx()].fill_(0.0);
-  }
+  weight = make_table(*this, "EmbeddingBag", num_embeddings, embedding_dim, options.padding_idx.get());
 }
 
 EmbeddingBag EmbeddingBag::from_pretrained(const Tensor& embeddings, const EmbeddingBagFromPretrainedOptions& o) {
   CAKE_CHECK(embeddings.dim() == 2, "EmbeddingBag::from_pretrained: expected a table [num_embeddings, embedding_dim], "
              "got shape ", embeddings.sizes());
-  EmbeddingBag table(EmbeddingBagOptions(embeddings.size(0), embeddings.size(1))
-                         .max_norm(o.max_norm)
-                         .norm_type(o.norm_type)
-                         .mode(o.mode)
-                         .include_last_offset(o.include_last_offset)
-                         .padding_idx(o.padding_idx));
-  table.to(embeddings.device(), embeddings.dtype());
-  NoGradGuard no_grad;
-  table.weight.copy_(embeddings);
-  table.weight.requires_grad_(!o.freeze);
-  return table;
+  return with_table(EmbeddingBag(EmbeddingBagOptions(embeddings.size(0), embeddings.size(1))
+                                     .max_norm(o.max_norm)
+                                     .norm_type(o.norm_type)
+                                     .mode(o.mode)
+                                     .include_last_offset(o.include_last_offset)
+                                     .padding_idx(o.padding_idx)),
+                    embeddings, o.freeze);
 }
 
 Tensor EmbeddingBag::forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights) {
