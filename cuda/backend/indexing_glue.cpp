@@ -1,8 +1,10 @@
-// cuda/backend/indexing_glue.cpp: the CUDA kernels behind native/indexing.h's twelve stubs.
+// cuda/backend/indexing_glue.cpp: the CUDA kernels registered for the twelve dispatch points of
+// native/indexing.h.
 //
 // gather, scatter_add, scatter, masked select/scatter, cumsum and bincount call their kernels
-// (indexing_kernels.cu), searchsorted and the running scans theirs (search_kernels.cu); sort is CUB's segmented radix sort (sort_kernels.cu); topk and unique
-// are built here from sort and this backend's other kernels, exactly to the CPU's contract:
+// (indexing_kernels.cu), searchsorted and the running scans theirs (search_kernels.cu); sort is
+// CUB's segmented radix sort (sort_kernels.cu); topk and unique are built here from sort and this
+// backend's other kernels, exactly to the CPU's contract:
 //   topk:   the first k of the stable sort (best first); unsorted, those k in position order;
 //   unique: sorted values, a group starting wherever a value differs from its predecessor (so
 //           each NaN is a group of its own, NaN != NaN), inverse by scattering the group ids
