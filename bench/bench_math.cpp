@@ -6,7 +6,8 @@
 //
 // Inputs have the same distributions on both sides (not the same draws: the times do not depend
 // on them, but for digamma's and lgamma's argument, which both sides draw from [0.1, 10)).
-// Elementwise cases run over 4M elements; the scans, median and quantile along the rows of a
+// Elementwise cases run over 4M elements (exp ... pow: the functions the C library has in vector
+// form, tensor/cpu/vector_math.h); the scans, median and quantile along the rows of a
 // 1024 x 1024 matrix; searchsorted puts 1M values into 1M sorted ones; multinomial draws from
 // 1000 rows of 1000 weights.
 #include <cake/cake.h>
@@ -37,7 +38,15 @@ std::vector<Case> cases() {
   const Tensor near_one = rand({kRows, kRows}) * 0.02 + 0.99;  // running products stay finite
   const Tensor sorted = std::get<0>(rand({1 << 20}).sort(0)), points = rand({1 << 20});
   const Tensor weights = rand({1000, 1000});
+  const Tensor positive = rand({kElements}) + 0.5;
   return {
+      {"exp", [=] { return exp(a); }},
+      {"log", [=] { return log(positive); }},
+      {"tanh", [=] { return tanh(a); }},
+      {"sigmoid", [=] { return sigmoid(a); }},
+      {"sin", [=] { return sin(a); }},
+      {"pow", [=] { return pow(positive, b); }},
+      {"softmax_rows", [=] { return softmax(matrix, 1); }},
       {"lgamma", [=] { return lgamma(gamma_arguments); }},
       {"digamma", [=] { return digamma(gamma_arguments); }},
       {"erfinv", [=] { return erfinv(inside_unit); }},

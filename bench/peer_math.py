@@ -25,7 +25,15 @@ def cases():
     sorted_values = torch.rand(1 << 20).sort().values
     points = torch.rand(1 << 20)
     weights = torch.rand(1000, 1000)
+    positive = torch.rand(ELEMENTS) + 0.5
     table = [
+        ("exp", lambda: torch.exp(a)),
+        ("log", lambda: torch.log(positive)),
+        ("tanh", lambda: torch.tanh(a)),
+        ("sigmoid", lambda: torch.sigmoid(a)),
+        ("sin", lambda: torch.sin(a)),
+        ("pow", lambda: torch.pow(positive, b)),
+        ("softmax_rows", lambda: torch.softmax(matrix, 1)),
         ("lgamma", lambda: torch.lgamma(gamma_arguments)),
         ("digamma", lambda: torch.digamma(gamma_arguments)),
         ("erfinv", lambda: torch.erfinv(inside_unit)),

@@ -154,6 +154,23 @@ if(CAKE_HAVE_CUDA)
                  "cuDNN ${CAKE_CUDNN_LIBRARY}")
 endif()
 
+# ---- libmvec (glibc >= 2.35 on x86-64): vector exp, log, tanh, ... for the CPU kernels ----
+# tensor/cpu/vector_math.h declares them to GCC; this checks that the library links and has
+# the 2.35 set (tanf is one of those), so that no build meets a missing vector variant.
+include(CheckCXXSourceCompiles)
+set(CMAKE_REQUIRED_LIBRARIES mvec)
+check_cxx_source_compiles([[
+#include <cstdio>
+#include <immintrin.h>
+#if !defined(__x86_64__) || defined(__clang__) || !defined(__GLIBC__) || __GLIBC__ < 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ < 35)
+#error "needs GCC on x86-64 with glibc 2.35 or later"
+#endif
+extern "C" __m128 _ZGVbN4v_tanf(__m128);
+int main() { return _mm_cvtss_f32(_ZGVbN4v_tanf(_mm_set1_ps(0.5f))) > 0.0f ? 0 : 1; }
+]] CAKE_LIBMVEC_LINKS)
+unset(CMAKE_REQUIRED_LIBRARIES)
+cake_resolve_option(CAKE_WITH_LIBMVEC "${CAKE_LIBMVEC_LINKS}" CAKE_HAVE_LIBMVEC)
+
 # ---- MPI (Debian's libopenmpi-dev): the "mpi" backend of cake::distributed ----
 # Only the C API is used; the deprecated C++ bindings (libmpi_cxx) are not wanted.
 set(MPI_CXX_SKIP_MPICXX ON)
@@ -245,6 +262,9 @@ function(cake_link_dependencies target)
   if(CAKE_HAVE_CUDA)
     cake_add_cuda_backend(${target})
     target_compile_definitions(${target} PUBLIC CAKE_HAVE_CUDA=1)
+  endif()
+  if(CAKE_HAVE_LIBMVEC)  # the CPU kernels' vector maths (CMakeLists.txt, tensor/cpu/vector_math.h)
+    target_link_libraries(${target} PRIVATE mvec)
   endif()
   cake_add_distributed_backends(${target})
 endfunction()

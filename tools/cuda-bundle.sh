@@ -32,9 +32,10 @@ pack() {
   cp -L "$build/libcake.so.0" "$stage/lib/"
   cp "$build/bench/bench_cuda" "$build/tools/cake" "$stage/bin/"
   for t in "${tests[@]}"; do cp "$build/tests/$t" "$stage/bin/"; done
-  # libcake's dependencies that are neither CUDA's nor the C/C++ runtime's.
+  # libcake's dependencies that are neither CUDA's nor the C/C++ runtime's (glibc's libmvec is
+  # the runtime's: it must match the GPU machine's glibc, 2.35 or later there too).
   ldd "$build/libcake.so.0" | awk '$3 ~ /^\// { print $3 }' |
-    grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|libdl|libpthread|librt|ld-linux[^/]*)\.so|/usr/local/cuda' |
+    grep -vE '/(libc|libm|libmvec|libstdc\+\+|libgcc_s|libdl|libpthread|librt|ld-linux[^/]*)\.so|/usr/local/cuda' |
     while read -r library; do cp -L "$library" "$stage/lib/"; done
   cp /usr/share/datasets/fashion-mnist/t10k-* "$stage/data/"
   strip "$stage"/bin/*

@@ -3,6 +3,8 @@
 // Each kernel picks the element type with visit_dtype, then maps the op enum to its functor
 // (tensor/functors.h) with a switch generated from the op table (native/op_tables.h), and runs
 // the generic loop of cpu/loops.h over the operands.
+#include "cake/tensor/cpu/vector_math.h"  // first: exp, log, tanh, ... eight or sixteen at a time
+
 #include <array>
 #include <cstring>
 #include <type_traits>

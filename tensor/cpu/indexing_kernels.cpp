@@ -10,6 +10,8 @@
 // scatter are the two index primitives ] in native/indexing.h).
 //
 // The naive reference for every kernel here is in tests/tensor/test_indexing.cpp.
+#include "cake/tensor/cpu/vector_math.h"  // first: exp, log, tanh, ... eight or sixteen at a time
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>

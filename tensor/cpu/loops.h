@@ -140,8 +140,15 @@ void elementwise(const Tensor& out, const std::array<const Tensor*, sizeof...(In
   const std::int64_t inner = g.sizes[0];
   const std::int64_t outer = g.numel() / inner;
   if (outer == 1) {
-    // One long run (a contiguous tensor): split the run itself across threads.
-    parallel_for(0, inner, kParallelGrain, [&](std::int64_t lo, std::int64_t hi) {
+    // One long run (a contiguous tensor): split the run itself across threads, in blocks of
+    // kSplitBlock elements. The loop's vector body leaves its last few elements to a scalar
+    // epilogue, and a vectorised exp or tanh may differ from the scalar one in the last bit
+    // (cpu/vector_math.h); with every chunk a whole number of blocks, the only epilogue is
+    // the run's own end, so each element's value is the same on any number of threads.
+    constexpr std::int64_t kSplitBlock = 64;
+    const std::int64_t blocks = (inner + kSplitBlock - 1) / kSplitBlock;
+    parallel_for(0, blocks, kParallelGrain / kSplitBlock, [&](std::int64_t first, std::int64_t last) {
+      const std::int64_t lo = first * kSplitBlock, hi = std::min(last * kSplitBlock, inner);
       std::array<char*, N> ptr = g.data;
       std::array<std::int64_t, N> step;
       for (int k = 0; k < N; ++k) {

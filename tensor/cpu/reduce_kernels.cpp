@@ -12,6 +12,8 @@
 // Summing n floats one by one has error growing like O(n * eps); splitting the run in halves
 // recursively (down to blocks of 128 summed with 8 independent accumulators) has O(log n * eps)
 // error at the same speed, as NumPy does. Column sums use blocks of 128 rows the same way.
+#include "cake/tensor/cpu/vector_math.h"  // first: exp, log, tanh, ... eight or sixteen at a time
+
 #include <algorithm>
 #include <cstring>
 #include <type_traits>

@@ -13,6 +13,8 @@
 //   softmax      gx = y * (g - sum(g * y))
 //   log_softmax  gx = g - exp(y) * sum(g)
 // Sums accumulate in double.
+#include "cake/tensor/cpu/vector_math.h"  // first: exp, log, tanh, ... eight or sixteen at a time
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -52,8 +54,62 @@ void for_each_item(const Blocks& b, const F& f) {
   });
 }
 
+// inner == 1 (softmax over the last dim, the usual case): each softmax is one contiguous row,
+// and its three passes are plain loops the compiler vectorises: the max, exp(x - m) with its sum
+// (exp eight or sixteen at a time through cpu/vector_math.h, the sum in double lanes whose order
+// depends only on the row's length), then the scaling. A NaN anywhere makes the sum, and so the
+// whole row, NaN, as in the block loop below.
+template <class T>
+void forward_rows(const T* x, T* y, std::int64_t rows, std::int64_t D, bool log) {
+  parallel_for(0, rows, std::max<std::int64_t>(1, 32768 / D), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t r = lo; r < hi; ++r) {
+      const T* in = x + r * D;
+      T* out = y + r * D;
+      T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)
+      for (std::int64_t d = 0; d < D; ++d) m = std::max(m, in[d]);
+      double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+      for (std::int64_t d = 0; d < D; ++d) {
+        const T e = std::exp(in[d] - m);
+        out[d] = e;
+        sum += static_cast<double>(e);
+      }
+      if (log) {
+        const T log_sum = static_cast<T>(std::log(sum));
+        for (std::int64_t d = 0; d < D; ++d) out[d] = (in[d] - m) - log_sum;
+      } else {
+        const T inverse = static_cast<T>(1.0 / sum);
+        for (std::int64_t d = 0; d < D; ++d) out[d] *= inverse;
+      }
+    }
+  });
+}
+
+template <class T>
+void backward_rows(const T* gy, const T* y, T* gx, std::int64_t rows, std::int64_t D, bool log) {
+  parallel_for(0, rows, std::max<std::int64_t>(1, 32768 / D), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t r = lo; r < hi; ++r) {
+      const T* g = gy + r * D;
+      const T* out = y + r * D;
+      T* gin = gx + r * D;
+      double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+      for (std::int64_t d = 0; d < D; ++d)
+        sum += log ? static_cast<double>(g[d]) : static_cast<double>(g[d]) * static_cast<double>(out[d]);
+      const T s = static_cast<T>(sum);
+      if (log) {
+        for (std::int64_t d = 0; d < D; ++d) gin[d] = g[d] - std::exp(out[d]) * s;
+      } else {
+        for (std::int64_t d = 0; d < D; ++d) gin[d] = out[d] * (g[d] - s);
+      }
+    }
+  });
+}
+
 template <class T>
 void forward(const T* x, T* y, const Blocks& b, bool log) {
+  if (b.inner == 1) return forward_rows(x, y, b.outer, b.D, log);
   // One item: columns [0, width) of a block starting at `base`; element (d, j) is at d * inner + j.
   for_each_item(b, [&](std::int64_t base, std::int64_t width, double* max, double* sum) {
     const T* in = x + base;
@@ -83,6 +139,7 @@ void forward(const T* x, T* y, const Blocks& b, bool log) {
 
 template <class T>
 void backward(const T* gy, const T* y, T* gx, const Blocks& b, bool log) {
+  if (b.inner == 1) return backward_rows(gy, y, gx, b.outer, b.D, log);
   for_each_item(b, [&](std::int64_t base, std::int64_t width, double* sum, double*) {
     const T* g = gy + base;
     const T* out = y + base;

@@ -89,6 +89,14 @@ TEST_CASE("threads: set_num_threads is reflected and results do not depend on it
   CHECK(get_num_threads() == 2);
   Tensor s2 = (x.exp() * 2.0).sum({0});
   CHECK(equal(s1, s2));
+  // A length that no vector width divides: the vector and scalar versions of exp, tanh and
+  // atan2 must meet the same elements whatever the split (cpu/loops.h, cpu/vector_math.h).
+  Tensor u = randn({100003}), v = randn({100003});
+  set_num_threads(1);
+  const Tensor one = u.exp() + u.tanh() + atan2(u, v);
+  set_num_threads(2);
+  const Tensor two = u.exp() + u.tanh() + atan2(u, v);
+  CHECK(equal(one, two));
 }
 
 TEST_CASE("threads: BLAS's single-thread guard leaves Cake's own loops their threads") {
