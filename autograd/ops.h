@@ -233,6 +233,13 @@ Tensor logcumsumexp(const Tensor& x, std::int64_t dim);
 // torch.median), or along dim with int64 indices. The gradient goes to the element chosen.
 Tensor median(const Tensor& x);
 std::pair<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, bool keepdim = false);
+// The median of the numbers, NaNs left out (torch.nanmedian); a row of NaNs only gives NaN.
+Tensor nanmedian(const Tensor& x);
+std::pair<Tensor, Tensor> nanmedian(const Tensor& x, std::int64_t dim, bool keepdim = false);
+// The k-th smallest along dim (k from 1, torch.kthvalue), with its int64 index; NaN counts as
+// larger than every number, and equal values rank by position. Found by selection (O(n) per
+// row on the CPU); the gradient goes to the element chosen.
+std::pair<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t k, std::int64_t dim = -1, bool keepdim = false);
 // The q-quantiles, q in [0, 1], of all elements (dim empty) or along dim, as torch.quantile:
 // interpolation "linear" (default), "lower", "higher", "nearest" or "midpoint" between the
 // sorted elements at floor and ceil of q (n - 1). A tensor q of quantiles adds a leading dim.

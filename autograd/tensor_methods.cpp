@@ -302,6 +302,15 @@ std::tuple<Tensor, Tensor> Tensor::median(std::int64_t dim, bool keepdim) const 
   auto [values, indices] = cake::median(*this, dim, keepdim);
   return {values, indices};
 }
+Tensor Tensor::nanmedian() const { return cake::nanmedian(*this); }
+std::tuple<Tensor, Tensor> Tensor::nanmedian(std::int64_t dim, bool keepdim) const {
+  auto [values, indices] = cake::nanmedian(*this, dim, keepdim);
+  return {values, indices};
+}
+std::tuple<Tensor, Tensor> Tensor::kthvalue(std::int64_t k, std::int64_t dim, bool keepdim) const {
+  auto [values, indices] = cake::kthvalue(*this, k, dim, keepdim);
+  return {values, indices};
+}
 Tensor Tensor::quantile(double q, std::optional<std::int64_t> dim, bool keepdim, std::string_view interpolation) const {
   return cake::quantile(*this, q, dim, keepdim, interpolation);
 }

@@ -269,6 +269,9 @@ class Tensor {
   Tensor logcumsumexp(std::int64_t dim) const;
   Tensor median() const;
   std::tuple<Tensor, Tensor> median(std::int64_t dim, bool keepdim = false) const;
+  Tensor nanmedian() const;
+  std::tuple<Tensor, Tensor> nanmedian(std::int64_t dim, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> kthvalue(std::int64_t k, std::int64_t dim = -1, bool keepdim = false) const;
   Tensor quantile(double q, std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false,
                   std::string_view interpolation = "linear") const;
   Tensor tril(std::int64_t diagonal = 0) const;

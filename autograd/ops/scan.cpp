@@ -1,5 +1,5 @@
-// autograd/ops/scan.cpp: running products, maxima, minima and log-sum-exps; the median and
-// quantiles; searchsorted.
+// autograd/ops/scan.cpp: running products, maxima, minima and log-sum-exps; kthvalue, the
+// median, nanmedian and the quantiles; searchsorted.
 //
 // NOTE [ Scans by doubling ]
 // Without a gradient to record, cumprod and logcumsumexp run the native scan (one pass in order,
@@ -15,8 +15,8 @@
 // cummin take their positions from the native scan and gather the values, so their gradient
 // goes to the element chosen.
 //
-// The median and the quantiles read the sorted elements; their gradient goes back through the
-// sort to the elements chosen, as PyTorch's.
+// kthvalue and the medians select one element per row (native::kthvalue), the quantiles read
+// the sorted elements; their gradient goes back to the elements chosen, as PyTorch's.
 #include <cmath>
 #include <limits>
 #include <string>
@@ -81,7 +81,35 @@ Tensor logcumsumexp(const Tensor& x, std::int64_t dim) {
 std::pair<Tensor, Tensor> cummax(const Tensor& x, std::int64_t dim) { return running_extreme(x, dim, true, "cummax"); }
 std::pair<Tensor, Tensor> cummin(const Tensor& x, std::int64_t dim) { return running_extreme(x, dim, false, "cummin"); }
 
-// ---- median ------------------------------------------------------------------------------------
+// ---- kthvalue, median, nanmedian ---------------------------------------------------------------
+// One element of each row in stable ascending order (native::kthvalue: an O(n) selection on the
+// CPU, not a sort); the values are gathered from x, so the gradient goes to the element chosen.
+namespace {
+
+std::pair<Tensor, Tensor> select_ranked(const Tensor& x, std::int64_t dim, bool keepdim, native::KthRank rank,
+                                        std::int64_t k) {
+  Tensor index;
+  {
+    NoGradGuard no_grad;
+    index = native::kthvalue(x.detach(), dim, rank, k).second;
+  }
+  if (x.dim() == 0) return {x.clone(), index};
+  dim = native::wrap_dim(dim, x.dim(), "kthvalue");
+  Tensor values = gather(x, dim, index);
+  if (!keepdim) {
+    values = squeeze(values, dim);
+    index = squeeze(index, dim);
+  }
+  return {values, index};
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t k, std::int64_t dim, bool keepdim) {
+  CAKE_CHECK(x.defined(), "kthvalue: the input is undefined");
+  return select_ranked(x, dim, keepdim, native::KthRank::Fixed, k - 1);
+}
+
 // The lower middle element (index (n - 1) / 2) of the sorted row; a row holding a NaN has the
 // NaN (its first) as its median, as torch.median.
 std::pair<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, bool keepdim) {
@@ -93,8 +121,7 @@ std::pair<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, bool keepdim
   Tensor index;
   {
     NoGradGuard no_grad;
-    const Tensor order = argsort(x.detach(), dim);
-    index = narrow(order, dim, (n - 1) / 2, 1);
+    index = native::kthvalue(x.detach(), dim, native::KthRank::Fixed, (n - 1) / 2).second;
     if (is_floating(x.dtype())) {
       const Tensor nan = isnan(x.detach());
       const Tensor first_nan = argmax(nan.to(kInt64), dim, /*keepdim=*/true);
@@ -112,6 +139,21 @@ std::pair<Tensor, Tensor> median(const Tensor& x, std::int64_t dim, bool keepdim
 Tensor median(const Tensor& x) {
   CAKE_CHECK(x.defined() && x.numel() > 0, "median: the input is empty");
   return median(reshape(x, {-1}), 0).first;
+}
+
+// The median of each row's numbers, NaNs left out (torch.nanmedian); a row of NaNs only gives NaN.
+std::pair<Tensor, Tensor> nanmedian(const Tensor& x, std::int64_t dim, bool keepdim) {
+  CAKE_CHECK(x.defined(), "nanmedian: the input is undefined");
+  if (x.dim() > 0) {
+    const std::int64_t d = native::wrap_dim(dim, x.dim(), "nanmedian");
+    CAKE_CHECK(x.size(d) > 0, "nanmedian: dim ", d, " of shape ", x.sizes(), " is empty");
+  }
+  return select_ranked(x, dim, keepdim, native::KthRank::MiddleOfNumbers, 0);
+}
+
+Tensor nanmedian(const Tensor& x) {
+  CAKE_CHECK(x.defined() && x.numel() > 0, "nanmedian: the input is empty");
+  return nanmedian(reshape(x, {-1}), 0).first;
 }
 
 // ---- quantiles ---------------------------------------------------------------------------------

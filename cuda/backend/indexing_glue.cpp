@@ -1,11 +1,12 @@
-// cuda/backend/indexing_glue.cpp: the CUDA kernels registered for the twelve dispatch points of
+// cuda/backend/indexing_glue.cpp: the CUDA kernels registered for the thirteen dispatch points of
 // native/indexing.h.
 //
 // gather, scatter_add, scatter, masked select/scatter, cumsum and bincount call their kernels
 // (indexing_kernels.cu), searchsorted and the running scans theirs (search_kernels.cu); sort is
-// CUB's segmented radix sort (sort_kernels.cu); topk and unique are built here from sort and this
-// backend's other kernels, exactly to the CPU's contract:
+// CUB's segmented radix sort (sort_kernels.cu); topk, kthvalue and unique are built here from
+// sort and this backend's other kernels, exactly to the CPU's contract:
 //   topk:   the first k of the stable sort (best first); unsorted, those k in position order;
+//   kthvalue: one column of the stable ascending sort, per row for the middle of the numbers;
 //   unique: sorted values, a group starting wherever a value differs from its predecessor (so
 //           each NaN is a group of its own, NaN != NaN), inverse by scattering the group ids
 //           back through the sort's permutation, counts by bincount of the group ids.
@@ -21,6 +22,7 @@
 #include "cake/cuda/backend/tensor_geometry.h"
 #include "cake/tensor/native/elementwise.h"
 #include "cake/tensor/native/indexing.h"
+#include "cake/tensor/native/reduce.h"
 #include "cake/tensor/native/view.h"
 
 namespace cake::cuda {
@@ -199,6 +201,30 @@ void topk_kernel(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest
   write_rows(indices, dim, best);
 }
 
+// kthvalue: one column of the stable ascending sort (NaN last): column k, or for the middle of
+// the numbers each row's column (numbers - 1) / 2, its count of non-NaN elements (x == x) found
+// on the device.
+void kthvalue_kernel(const Tensor& x, std::int64_t dim, native::KthRank rank, std::int64_t k, const Tensor& values,
+                     const Tensor& indices) {
+  const Rows r = rows_along(x, dim);
+  const auto [sorted, positions] = sort_rows(r, /*descending=*/false, "kthvalue");
+  if (rank == native::KthRank::Fixed) {
+    write_rows(values, dim, native::contiguous(native::narrow(sorted, 1, k, 1)));
+    write_rows(indices, dim, native::contiguous(native::narrow(positions, 1, k, 1)));
+    return;
+  }
+  const Tensor rows = native::view(r.data, {r.rows, r.n});
+  const Tensor numbers = native::sum(native::to_dtype(native::binary(native::BinaryOp::Eq, rows, rows), kInt64), {1},
+                                     /*keepdim=*/true);
+  const Tensor column = native::binary(native::BinaryOp::FloorDivide,
+                                       native::binary(native::BinaryOp::Maximum,
+                                                      native::binary(native::BinaryOp::Sub, numbers, Scalar(1)),
+                                                      Scalar(0)),
+                                       Scalar(2));
+  write_rows(values, dim, native::gather(sorted, 1, column));
+  write_rows(indices, dim, native::gather(positions, 1, column));
+}
+
 // ---- cumsum -----------------------------------------------------------------------------------
 
 void cumsum_kernel(const Tensor& x, std::int64_t dim, bool reverse, const Tensor& out) {
@@ -282,5 +308,6 @@ CAKE_REGISTER_KERNEL(native::unique_stub, DeviceType::CUDA, &unique_kernel);
 CAKE_REGISTER_KERNEL(native::bincount_stub, DeviceType::CUDA, &bincount_kernel);
 CAKE_REGISTER_KERNEL(native::searchsorted_stub, DeviceType::CUDA, &searchsorted_kernel);
 CAKE_REGISTER_KERNEL(native::scan_stub, DeviceType::CUDA, &scan_kernel);
+CAKE_REGISTER_KERNEL(native::kthvalue_stub, DeviceType::CUDA, &kthvalue_kernel);
 
 }  // namespace cake::cuda

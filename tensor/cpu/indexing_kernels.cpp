@@ -511,6 +511,30 @@ void topk_kernel(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest
   });
 }
 
+// The row is laid out numbers first, then its NaNs in position order (fill_row); nth_element
+// puts the element of rank k among the numbers in place in O(n), by value then position, so
+// the answer is the stable sort's without sorting the row.
+void kthvalue_kernel(const Tensor& x, std::int64_t dim, native::KthRank rank, std::int64_t k, const Tensor& values,
+                     const Tensor& indices) {
+  const Rows in(x, dim), vals(values, dim), idx(indices, dim);
+  visit_dtype(x.dtype(), [&]<class T>() {
+    const T* src = static_cast<const T*>(x.storage()->data);
+    T* v = static_cast<T*>(values.storage()->data);
+    std::int64_t* ix = static_cast<std::int64_t*>(indices.storage()->data);
+    parallel_for(0, in.count, row_grain(in.length), [&](std::int64_t lo, std::int64_t hi) {
+      std::vector<Keyed<T>> row(static_cast<std::size_t>(in.length));
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const auto numbers = static_cast<std::ptrdiff_t>(fill_row(row, src + in.offset(r), in.stride, true).second);
+        std::ptrdiff_t at = static_cast<std::ptrdiff_t>(k);
+        if (rank == native::KthRank::MiddleOfNumbers) at = numbers > 0 ? (numbers - 1) / 2 : 0;
+        if (at < numbers) std::nth_element(row.begin(), row.begin() + at, row.begin() + numbers, ByValue<T>{false});
+        v[vals.offset(r)] = row[static_cast<std::size_t>(at)].first;
+        ix[idx.offset(r)] = row[static_cast<std::size_t>(at)].second;
+      }
+    });
+  });
+}
+
 // ---- cumsum -------------------------------------------------------------------------------------
 
 // On the contiguous layout [outer, n, inner]: with inner == 1 each row is one sequential scan;
@@ -784,5 +808,6 @@ CAKE_REGISTER_KERNEL(native::unique_stub, DeviceType::CPU, &unique_kernel);
 CAKE_REGISTER_KERNEL(native::bincount_stub, DeviceType::CPU, &bincount_kernel);
 CAKE_REGISTER_KERNEL(native::searchsorted_stub, DeviceType::CPU, &searchsorted_kernel);
 CAKE_REGISTER_KERNEL(native::scan_stub, DeviceType::CPU, &scan_kernel);
+CAKE_REGISTER_KERNEL(native::kthvalue_stub, DeviceType::CPU, &kthvalue_kernel);
 
 }  // namespace cake::cpu

@@ -24,6 +24,7 @@ CAKE_DEFINE_DISPATCH(UniqueFn, unique_stub);
 CAKE_DEFINE_DISPATCH(BincountFn, bincount_stub);
 CAKE_DEFINE_DISPATCH(SearchsortedFn, searchsorted_stub);
 CAKE_DEFINE_DISPATCH(ScanFn, scan_stub);
+CAKE_DEFINE_DISPATCH(KthvalueFn, kthvalue_stub);
 
 namespace {
 
@@ -482,6 +483,24 @@ std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim
   Tensor values = make_empty(shape, x.dtype(), x.device());
   Tensor indices = make_empty(shape, kInt64, x.device());
   if (values.numel() > 0) topk_stub(x.device(), x, k, dim, largest, sorted, values, indices);
+  return {values, indices};
+}
+
+std::pair<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t dim, KthRank rank, std::int64_t k) {
+  CAKE_CHECK(x.defined(), "kthvalue: the input is undefined");
+  if (x.dim() == 0) {  // a single element: as a 1-D row of one
+    auto [values, indices] = kthvalue(reshape(x, {1}), 0, rank, k);
+    return {reshape(values, {}), reshape(indices, {})};
+  }
+  dim = wrap_dim(dim, x.dim(), "kthvalue");
+  const std::int64_t size = x.sizes()[dim];
+  CAKE_CHECK(size > 0, "kthvalue: dim ", dim, " of shape ", x.sizes(), " is empty");
+  CAKE_CHECK(rank != KthRank::Fixed || (k >= 0 && k < size), "kthvalue: k = ", k + 1,
+             " is out of range for dimension ", dim, " of size ", size, " (k counts from 1)");
+  const Shape shape = with_size_at(x.sizes(), dim, 1);
+  Tensor values = make_empty(shape, x.dtype(), x.device());
+  Tensor indices = make_empty(shape, kInt64, x.device());
+  if (values.numel() > 0) kthvalue_stub(x.device(), x, dim, rank, k, values, indices);
   return {values, indices};
 }
 

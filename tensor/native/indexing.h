@@ -83,6 +83,14 @@ using ScanFn = void (*)(const Tensor& x, std::int64_t dim, ScanOp op, const Tens
 // of every value in row r of sorted [R, M] (contiguous; one row shared when sorted has R = 1):
 // the first position whose element is >= the value (> with `right`), into out [R, K] int64.
 using SearchsortedFn = void (*)(const Tensor& sorted, const Tensor& values, bool right, const Tensor& out);
+// One element of each row along `dim` in sorted order (ascending, NaN after every number,
+// equal values by position: the element a stable sort puts there), into values / indices of
+// x's shape with 1 at `dim`. Rank::Fixed picks position k; Rank::MiddleOfNumbers the lower
+// middle of the row's numbers, (count - 1) / 2 with NaNs left out (a row of NaNs only gives
+// its first NaN). kthvalue, median and nanmedian read it.
+enum class KthRank { Fixed, MiddleOfNumbers };
+using KthvalueFn = void (*)(const Tensor& x, std::int64_t dim, KthRank rank, std::int64_t k, const Tensor& values,
+                            const Tensor& indices);
 CAKE_DECLARE_DISPATCH(GatherFn, gather_stub);
 CAKE_DECLARE_DISPATCH(ScatterAddFn, scatter_add_stub);
 CAKE_DECLARE_DISPATCH(ScatterFn, scatter_stub);
@@ -95,6 +103,7 @@ CAKE_DECLARE_DISPATCH(UniqueFn, unique_stub);
 CAKE_DECLARE_DISPATCH(BincountFn, bincount_stub);
 CAKE_DECLARE_DISPATCH(SearchsortedFn, searchsorted_stub);
 CAKE_DECLARE_DISPATCH(ScanFn, scan_stub);
+CAKE_DECLARE_DISPATCH(KthvalueFn, kthvalue_stub);
 
 // ---- gather / scatter ----------------------------------------------------------------------
 // out[i][j] = x[index[i][j]][j] (dim 0), x[i][index[i][j]] (dim 1), ...; index is int64 with
@@ -155,6 +164,10 @@ std::pair<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim = -1, bool desc
 // index, so with `sorted` the result is the first k of the stable sort.
 std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim = -1, bool largest = true,
                                bool sorted = true);
+// (values, indices) of one element of each row along dim in stable ascending order, NaN last
+// (kthvalue_stub above): position k (0-based) for KthRank::Fixed, the lower middle of the
+// numbers for MiddleOfNumbers. Shaped as x with 1 at dim; a 0-d x is its own row.
+std::pair<Tensor, Tensor> kthvalue(const Tensor& x, std::int64_t dim, KthRank rank, std::int64_t k = 0);
 // out[i] = x[0] + ... + x[i] along dim; with `reverse`, x[i] + ... + x[n-1]. Integer and bool
 // inputs sum in int64; float32 sums accumulate in double.
 Tensor cumsum(const Tensor& x, std::int64_t dim, bool reverse = false);

@@ -4,6 +4,8 @@
 // reductions, and the rearrangements of autograd/ops/structure.cpp. Inputs are kept inside each
 // function's domain and away from its kinks and poles (a squashing tanh or a shift, written in
 // the row), so that the finite differences never straddle one.
+#include <limits>
+
 #include "gradcheck_table.h"
 
 using namespace cake;
@@ -92,6 +94,9 @@ CAKE_GRADCHECK_CASES(math) {
       {"logcumsumexp", [] { return inputs({{3, 7}}); }, [](const TensorList& x) { return logcumsumexp(x[0], 1); }},
       {"median of all", [] { return inputs({{3, 4}}); }, [](const TensorList& x) { return x[0].median(); }},
       {"median along a dim", [] { return inputs({{4, 5}}); }, [](const TensorList& x) { return median(x[0], 0).first; }},
+      {"kthvalue along a dim", [] { return inputs({{4, 5}}); }, [](const TensorList& x) { return kthvalue(x[0], 2, 1).first; }},
+      {"nanmedian with a NaN", [] { return TensorList{fixed({0.4, std::numeric_limits<double>::quiet_NaN(), -1.2, 2.5, 0.7, -0.3})}; },
+       [](const TensorList& x) { return nanmedian(x[0]) + nanmedian(x[0].view({2, 3}), 1).first.sum(); }},
       {"quantile linear", [] { return inputs({{3, 6}}); },
        [](const TensorList& x) { return quantile(x[0], tensor({0.1, 0.5, 0.85}, {}, kFloat64), 1); }},
       {"quantile midpoint of all", [] { return inputs({{2, 5}}); },

@@ -218,6 +218,50 @@ TEST_CASE("median and quantile against PyTorch, every interpolation") {
   CHECK(contains(error_message([&] { quantile(arange(3), 0.5); }), "floating-point"));
 }
 
+TEST_CASE("kthvalue and nanmedian: PyTorch's values, stable positions, NaN after the numbers") {
+  // torch.kthvalue / torch.nanmedian 1.13 give these values; among equal values PyTorch's index
+  // is whichever its quickselect meets, Cake's the one a stable sort puts at that rank.
+  const Tensor x = f64({3.0, 1.0, kNaN, 1.0, 2.0, kNaN, kNaN, kNaN, kNaN, kNaN, 2.0, 2.0, 1.0, 1.0, 5.0}, {3, 5});
+  const auto [second, second_at] = kthvalue(x, 2, 1);
+  check_values(values(second), {1.0, kNaN, 1.0}, 0.0);
+  CHECK(int_values(second_at) == std::vector<std::int64_t>{3, 1, 3});
+  const auto [fourth, fourth_at] = x.kthvalue(4, 1);
+  check_values(values(fourth), {3.0, kNaN, 2.0}, 0.0);
+  CHECK(int_values(fourth_at) == std::vector<std::int64_t>{0, 3, 1});
+  const auto [middle, middle_at] = nanmedian(x, 1);
+  check_values(values(middle), {1.0, kNaN, 2.0}, 0.0);
+  CHECK(int_values(middle_at) == std::vector<std::int64_t>{3, 0, 0});
+  CHECK(values(nanmedian(f64({kNaN, 1.0, kNaN})))[0] == 1.0);
+  CHECK(std::isnan(values(nanmedian(f64({kNaN, kNaN})))[0]));
+  CHECK(std::isnan(values(median(f64({kNaN, 1.0, 2.0})))[0]));  // median keeps the NaN
+  // Integers, a 0-d input, keepdim, the gradient to the element chosen.
+  const auto [int_value, int_at] = kthvalue(tensor(std::vector<std::int64_t>{5, 3, 3, 1}), 2);
+  CHECK(int_values(int_value) == std::vector<std::int64_t>{3});
+  CHECK(int_values(int_at) == std::vector<std::int64_t>{1});
+  CHECK(kthvalue(f64({4.0}).view({}), 1).first.item<double>() == 4.0);
+  CHECK(kthvalue(x, 1, 0, /*keepdim=*/true).first.sizes() == Shape{1, 5});
+  Tensor ones_row = ones({1, 4}, kFloat64).requires_grad_();
+  kthvalue(ones_row, 2, 1).first.sum().backward();
+  check_values(values(ones_row.grad()), {0.0, 1.0, 0.0, 0.0}, 0.0);
+  CHECK(contains(error_message([&] { kthvalue(x, 6, 1); }), "out of range"));
+  CHECK(contains(error_message([&] { kthvalue(x, 0, 1); }), "out of range"));
+  CHECK(contains(error_message([&] { nanmedian(zeros({2, 0}), 1); }), "empty"));
+  // Against the stable sort on every dim of a tensor full of ties, float32 and a transposed view.
+  manual_seed(5);
+  const Tensor ties = (randn({7, 9, 11}) * 2.0).round();
+  for (const Tensor& t : {ties, ties.transpose(0, 2), ties.to(kFloat64)}) {
+    for (std::int64_t dim = 0; dim < 3; ++dim) {
+      const auto [sorted, order] = sort(t, dim);
+      for (std::int64_t k : {std::int64_t{1}, t.size(dim) / 2, t.size(dim)}) {
+        const auto [value, at] = kthvalue(t, k, dim, /*keepdim=*/true);
+        CHECK(equal(value, narrow(sorted, dim, k - 1, 1)));
+        CHECK(equal(at, narrow(order, dim, k - 1, 1)));
+      }
+      CHECK(equal(median(t, dim).second, narrow(order, dim, (t.size(dim) - 1) / 2, 1).squeeze(dim)));
+    }
+  }
+}
+
 TEST_CASE("searchsorted and bucketize against PyTorch") {
   const Tensor sorted = f64(kSS, {2, 5}), points = f64(kSV, {2, 3});
   CHECK(int_values(searchsorted(sorted, points)) == k_ss_left);

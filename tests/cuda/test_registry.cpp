@@ -50,7 +50,7 @@ std::vector<StubRow> all_stubs() {
           row(softmax_stub), row(softmax_backward_stub), row(grid_sample_forward_stub),
           row(grid_sample_backward_stub), row(gather_stub), row(scatter_add_stub), row(scatter_stub),
           row(masked_select_stub), row(masked_scatter_stub), row(sort_stub), row(topk_stub), row(cumsum_stub),
-          row(unique_stub), row(bincount_stub), row(searchsorted_stub), row(scan_stub), row(fused::adam_stub), row(fused::sgd_stub)};
+          row(unique_stub), row(bincount_stub), row(searchsorted_stub), row(scan_stub), row(kthvalue_stub), row(fused::adam_stub), row(fused::sgd_stub)};
 }
 
 }  // namespace
