@@ -20,8 +20,12 @@ namespace {
 Tensor triangle_mask(const Tensor& x, std::int64_t k, bool lower) {
   const std::int64_t rows = x.size(-2), cols = x.size(-1);
   const TensorOptions index_options(kInt64, x.device());
-  const Tensor diagonal_of = arange(cols, index_options).reshape({1, cols}) - arange(rows, index_options).reshape({rows, 1});
-  return lower ? le(diagonal_of, full({}, k, index_options)) : ge(diagonal_of, full({}, k, index_options));
+  // Element (i, j) lies on diagonal j - i: kept when j <= i + k (lower) or j >= i + k (upper).
+  // One broadcast comparison of a row of column numbers with a column of bounds writes the
+  // bool mask directly, without an int64 matrix of diagonals first.
+  const Tensor column = arange(cols, index_options).reshape({1, cols});
+  const Tensor bound = arange(k, rows + k, 1, index_options).reshape({rows, 1});
+  return lower ? le(column, bound) : ge(column, bound);
 }
 
 Tensor triangle(const Tensor& x, std::int64_t k, bool lower, const char* op) {

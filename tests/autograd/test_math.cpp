@@ -280,6 +280,11 @@ TEST_CASE("triangles, diagonals and rearrangements against PyTorch") {
   const Tensor t = arange(0.0, 24.0, 1.0, kFloat64).reshape({2, 3, 4});
   check_values(values(t.tril(1)), k_tril1, 0.0);
   check_values(values(t.triu(-1)), k_triu_m1, 0.0);
+  // Diagonals past either corner, tall and wide shapes.
+  CHECK(tril(ones({3, 5}, kFloat64), -3).sum().item<double>() == 0.0);
+  CHECK(tril(ones({4, 2}, kFloat64), 10).sum().item<double>() == 8.0);
+  CHECK(triu(ones({3, 5}, kFloat64), 5).sum().item<double>() == 0.0);
+  check_values(values(triu(ones({4, 2}, kFloat64), -1)), {1, 1, 1, 1, 0, 1, 0, 0}, 0.0);
   const Tensor d = diagonal(t, 1, 2, 0);
   CHECK(d.sizes() == k_diag_shape);
   check_values(values(d), k_diagonal, 0.0);
