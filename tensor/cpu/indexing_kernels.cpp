@@ -452,7 +452,14 @@ std::int64_t row_grain(std::int64_t length) {
   return std::max<std::int64_t>(1, kParallelGrain / 4 / std::max<std::int64_t>(1, length));
 }
 
-void sort_kernel(const Tensor& x, std::int64_t dim, bool descending, const Tensor& values, const Tensor& indices) {
+// The loop sort, topk and kthvalue share. For each row along `dim` of x: copy it into a buffer
+// of the thread's (fill_row: NaNs last when `nans_last`, else first), let `arrange(row, numbers)`
+// order it (`numbers`: the [begin, end) of the non-NaN entries) and return the [from, from +
+// count) of entries to keep, and write those (value, position) pairs to the row's place in
+// values / indices.
+template <class Arrange>
+void arrange_rows(const Tensor& x, std::int64_t dim, bool nans_last, const Tensor& values, const Tensor& indices,
+                  const Arrange& arrange) {
   const Rows in(x, dim), vals(values, dim), idx(indices, dim);
   visit_dtype(x.dtype(), [&]<class T>() {
     const T* src = static_cast<const T*>(x.storage()->data);
@@ -461,17 +468,29 @@ void sort_kernel(const Tensor& x, std::int64_t dim, bool descending, const Tenso
     parallel_for(0, in.count, row_grain(in.length), [&](std::int64_t lo, std::int64_t hi) {
       std::vector<Keyed<T>> row(static_cast<std::size_t>(in.length));  // one buffer per thread
       for (std::int64_t r = lo; r < hi; ++r) {
-        const auto [first, last] = fill_row(row, src + in.offset(r), in.stride, !descending);
-        sort_by_value_then_position(row.begin() + static_cast<std::ptrdiff_t>(first),
-                                    row.begin() + static_cast<std::ptrdiff_t>(last), descending);
+        const auto [from, count] = arrange(row, fill_row(row, src + in.offset(r), in.stride, nans_last));
         T* pv = v + vals.offset(r);
         std::int64_t* pi = ix + idx.offset(r);
-        for (std::int64_t i = 0; i < in.length; ++i) {
-          pv[i * vals.stride] = row[static_cast<std::size_t>(i)].first;
-          pi[i * idx.stride] = row[static_cast<std::size_t>(i)].second;
+        for (std::size_t i = 0; i < count; ++i) {
+          pv[static_cast<std::int64_t>(i) * vals.stride] = row[from + i].first;
+          pi[static_cast<std::int64_t>(i) * idx.stride] = row[from + i].second;
         }
       }
     });
+  });
+}
+
+// The element type of a row buffer, for the comparators.
+template <class Row>
+using EntryValue = typename Row::value_type::first_type;
+
+using Span = std::pair<std::size_t, std::size_t>;  // [from, from + count) of a row buffer
+
+void sort_kernel(const Tensor& x, std::int64_t dim, bool descending, const Tensor& values, const Tensor& indices) {
+  arrange_rows(x, dim, !descending, values, indices, [&](auto& row, Span numbers) {
+    sort_by_value_then_position(row.begin() + static_cast<std::ptrdiff_t>(numbers.first),
+                                row.begin() + static_cast<std::ptrdiff_t>(numbers.second), descending);
+    return Span{0, row.size()};
   });
 }
 
@@ -480,34 +499,20 @@ void sort_kernel(const Tensor& x, std::int64_t dim, bool descending, const Tenso
 // they are put back in row order (a deterministic answer).
 void topk_kernel(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest, bool sorted, const Tensor& values,
                  const Tensor& indices) {
-  const Rows in(x, dim), vals(values, dim), idx(indices, dim);
-  visit_dtype(x.dtype(), [&]<class T>() {
-    const T* src = static_cast<const T*>(x.storage()->data);
-    T* v = static_cast<T*>(values.storage()->data);
-    std::int64_t* ix = static_cast<std::int64_t*>(indices.storage()->data);
-    parallel_for(0, in.count, row_grain(in.length), [&](std::int64_t lo, std::int64_t hi) {
-      std::vector<Keyed<T>> row(static_cast<std::size_t>(in.length));
-      for (std::int64_t r = lo; r < hi; ++r) {
-        const auto [first, last] = fill_row(row, src + in.offset(r), in.stride, !largest);
-        // The numbers still needed after the NaNs in front (largest) fill the first k.
-        const auto begin = row.begin() + static_cast<std::ptrdiff_t>(first);
-        const auto end = row.begin() + static_cast<std::ptrdiff_t>(last);
-        const auto kth = row.begin() + std::clamp<std::ptrdiff_t>(k, static_cast<std::ptrdiff_t>(first),
-                                                                  static_cast<std::ptrdiff_t>(last));
-        if (sorted) {
-          std::partial_sort(begin, kth, end, ByValue<T>{largest});
-        } else {
-          std::nth_element(begin, kth, end, ByValue<T>{largest});
-          std::sort(row.begin(), row.begin() + k, [](const Keyed<T>& a, const Keyed<T>& b) { return a.second < b.second; });
-        }
-        T* pv = v + vals.offset(r);
-        std::int64_t* pi = ix + idx.offset(r);
-        for (std::int64_t i = 0; i < k; ++i) {
-          pv[i * vals.stride] = row[static_cast<std::size_t>(i)].first;
-          pi[i * idx.stride] = row[static_cast<std::size_t>(i)].second;
-        }
-      }
-    });
+  arrange_rows(x, dim, !largest, values, indices, [&](auto& row, Span numbers) {
+    using T = EntryValue<std::decay_t<decltype(row)>>;
+    // The numbers still needed after the NaNs in front (largest) fill the first k.
+    const auto begin = row.begin() + static_cast<std::ptrdiff_t>(numbers.first);
+    const auto end = row.begin() + static_cast<std::ptrdiff_t>(numbers.second);
+    const auto kth = row.begin() + std::clamp<std::ptrdiff_t>(k, static_cast<std::ptrdiff_t>(numbers.first),
+                                                              static_cast<std::ptrdiff_t>(numbers.second));
+    if (sorted) {
+      std::partial_sort(begin, kth, end, ByValue<T>{largest});
+    } else {
+      std::nth_element(begin, kth, end, ByValue<T>{largest});
+      std::sort(row.begin(), row.begin() + k, [](const Keyed<T>& a, const Keyed<T>& b) { return a.second < b.second; });
+    }
+    return Span{0, static_cast<std::size_t>(k)};
   });
 }
 
@@ -516,22 +521,13 @@ void topk_kernel(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest
 // the answer is the stable sort's without sorting the row.
 void kthvalue_kernel(const Tensor& x, std::int64_t dim, native::KthRank rank, std::int64_t k, const Tensor& values,
                      const Tensor& indices) {
-  const Rows in(x, dim), vals(values, dim), idx(indices, dim);
-  visit_dtype(x.dtype(), [&]<class T>() {
-    const T* src = static_cast<const T*>(x.storage()->data);
-    T* v = static_cast<T*>(values.storage()->data);
-    std::int64_t* ix = static_cast<std::int64_t*>(indices.storage()->data);
-    parallel_for(0, in.count, row_grain(in.length), [&](std::int64_t lo, std::int64_t hi) {
-      std::vector<Keyed<T>> row(static_cast<std::size_t>(in.length));
-      for (std::int64_t r = lo; r < hi; ++r) {
-        const auto numbers = static_cast<std::ptrdiff_t>(fill_row(row, src + in.offset(r), in.stride, true).second);
-        std::ptrdiff_t at = static_cast<std::ptrdiff_t>(k);
-        if (rank == native::KthRank::MiddleOfNumbers) at = numbers > 0 ? (numbers - 1) / 2 : 0;
-        if (at < numbers) std::nth_element(row.begin(), row.begin() + at, row.begin() + numbers, ByValue<T>{false});
-        v[vals.offset(r)] = row[static_cast<std::size_t>(at)].first;
-        ix[idx.offset(r)] = row[static_cast<std::size_t>(at)].second;
-      }
-    });
+  arrange_rows(x, dim, /*nans_last=*/true, values, indices, [&](auto& row, Span numbers_span) {
+    using T = EntryValue<std::decay_t<decltype(row)>>;
+    const auto numbers = static_cast<std::ptrdiff_t>(numbers_span.second);
+    std::ptrdiff_t at = static_cast<std::ptrdiff_t>(k);
+    if (rank == native::KthRank::MiddleOfNumbers) at = numbers > 0 ? (numbers - 1) / 2 : 0;
+    if (at < numbers) std::nth_element(row.begin(), row.begin() + at, row.begin() + numbers, ByValue<T>{false});
+    return Span{static_cast<std::size_t>(at), 1};
   });
 }
 
