@@ -61,7 +61,7 @@ void for_each_item(const Blocks& b, const F& f) {
 // whole row, NaN, as in the block loop below.
 template <class T>
 void forward_rows(const T* x, T* y, std::int64_t rows, std::int64_t D, bool log) {
-  parallel_for(0, rows, std::max<std::int64_t>(1, 32768 / D), [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, rows, std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(1, D)), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t r = lo; r < hi; ++r) {
       const T* in = x + r * D;
       T* out = y + r * D;
@@ -88,7 +88,7 @@ void forward_rows(const T* x, T* y, std::int64_t rows, std::int64_t D, bool log)
 
 template <class T>
 void backward_rows(const T* gy, const T* y, T* gx, std::int64_t rows, std::int64_t D, bool log) {
-  parallel_for(0, rows, std::max<std::int64_t>(1, 32768 / D), [&](std::int64_t lo, std::int64_t hi) {
+  parallel_for(0, rows, std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(1, D)), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t r = lo; r < hi; ++r) {
       const T* g = gy + r * D;
       const T* out = y + r * D;
