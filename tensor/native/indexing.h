@@ -85,9 +85,9 @@ using ScanFn = void (*)(const Tensor& x, std::int64_t dim, ScanOp op, const Tens
 using SearchsortedFn = void (*)(const Tensor& sorted, const Tensor& values, bool right, const Tensor& out);
 // One element of each row along `dim` in sorted order (ascending, NaN after every number,
 // equal values by position: the element a stable sort puts there), into values / indices of
-// x's shape with 1 at `dim`. Rank::Fixed picks position k; Rank::MiddleOfNumbers the lower
-// middle of the row's numbers, (count - 1) / 2 with NaNs left out (a row of NaNs only gives
-// its first NaN). kthvalue, median and nanmedian read it.
+// x's shape with 1 at `dim`. KthRank::Fixed picks position k; KthRank::MiddleOfNumbers the
+// lower middle of the row's numbers, (count - 1) / 2 with NaNs left out (a row of NaNs only
+// gives its first NaN). kthvalue, median and nanmedian read it.
 enum class KthRank { Fixed, MiddleOfNumbers };
 using KthvalueFn = void (*)(const Tensor& x, std::int64_t dim, KthRank rank, std::int64_t k, const Tensor& values,
                             const Tensor& indices);
