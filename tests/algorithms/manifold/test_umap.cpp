@@ -1,5 +1,6 @@
 // Tests of UMAP (algorithms/manifold/umap.h; McInnes, Healy & Melville 2018): the local metrics
-// and fuzzy set weights on a toy graph worked out by hand from the paper's formulas, the
+// and fuzzy set weights on a toy graph worked out by hand from the paper's formulas and on a
+// small data set against umap-learn's (fixtures/umap_fixtures.h), the
 // bisection meeting its target, the a, b curve fit against umap-learn's values, the spectral
 // start on a graph with a known spectrum, the SGD lowering the fuzzy cross-entropy, and whole
 // fits: clusters kept, trustworthiness high, the same seed giving the same embedding.
@@ -12,6 +13,7 @@
 #include "cake/tensor/creation.h"
 #include "cake/tensor/linalg.h"
 #include "cake/tensor/random.h"
+#include "algorithms/fixtures/umap_fixtures.h"
 #include "helpers.h"
 
 using namespace cake;
@@ -84,6 +86,62 @@ TEST_CASE("fuzzy_simplicial_set: the weights of a toy graph, by hand from the pa
         CHECK(dense.data_ptr<double>()[i * 4 + j] == doctest::Approx(expected).epsilon(1e-4));
       }
     if (mix == 0.0) CHECK(g.nnz() == 6);  // the intersection keeps only mutual neighbours
+  }
+}
+
+TEST_CASE("fuzzy_simplicial_set: umap-learn's graph, sigmas and rhos on the same k-NN, and its spectral start") {
+  // fixtures/umap_fixtures.h: 90 points in 5-D and what umap-learn computes from their exact
+  // 10-NN. Its sigmas, rhos and weights are float32, as are exact_knn's distances (the fixture's
+  // are float64), hence the tolerances.
+  namespace fx = umap_fixtures;
+  const std::int64_t n = static_cast<std::int64_t>(fx::X.size()) / 5, k = fx::n_neighbors;
+  const KnnResult knn = neighbors::exact_knn(tensor(fx::X, {n, 5}), k);
+  REQUIRE(knn.indices == fx::knn_indices);
+  for (std::size_t t = 0; t < knn.distances.size(); ++t)
+    CHECK(knn.distances[t] == doctest::Approx(fx::knn_distances[t]).epsilon(1e-6));
+
+  struct Case {
+    const char* name;
+    double local_connectivity, set_op_mix_ratio;
+    const std::vector<std::int64_t>&rows, &cols;
+    const std::vector<double>&weights, &sigmas, &rhos;
+  };
+  const Case cases[] = {
+      {"defaults", 1.0, 1.0, fx::default_rows, fx::default_cols, fx::default_weights, fx::default_sigmas, fx::default_rhos},
+      {"local_connectivity 1.5, set_op_mix_ratio 0.5", 1.5, 0.5, fx::mixed_rows, fx::mixed_cols, fx::mixed_weights,
+       fx::mixed_sigmas, fx::mixed_rhos}};
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const umap::SmoothKnn smooth = umap::smooth_knn_dist(knn, c.local_connectivity);
+    for (std::int64_t i = 0; i < n; ++i) {
+      CHECK(smooth.rho[i] == doctest::Approx(c.rhos[i]).epsilon(1e-6));
+      CHECK(smooth.sigma[i] == doctest::Approx(c.sigmas[i]).epsilon(1e-4));
+    }
+    // The same edges (CSR rows are sorted by column, the fixture by row then column), the same weights.
+    const SparseGraph g = umap::fuzzy_simplicial_set(knn, c.local_connectivity, c.set_op_mix_ratio);
+    REQUIRE(g.nnz() == static_cast<std::int64_t>(c.weights.size()));
+    std::size_t e = 0;
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t p = g.indptr[i]; p < g.indptr[i + 1]; ++p, ++e) {
+        REQUIRE(c.rows[e] == i);
+        REQUIRE(c.cols[e] == g.indices[p]);
+        CHECK(g.values[p] == doctest::Approx(c.weights[e]).epsilon(1e-5));
+      }
+  }
+
+  // The start: Cake's Lanczos eigenvectors against the dense solution of umap-learn's Laplacian,
+  // up to sign (an eigenvector's sign is arbitrary).
+  std::string why;
+  const std::vector<double> layout = umap::spectral_layout(umap::fuzzy_simplicial_set(knn), 2, 0, why);
+  REQUIRE_MESSAGE(layout.size() == static_cast<std::size_t>(2 * n), why);
+  CHECK(fx::spectral_eigenvalues[0] == doctest::Approx(0.0).scale(1.0));
+  CHECK(fx::spectral_eigenvalues[2] < fx::spectral_eigenvalues[3]);  // distinct, so the vectors are defined
+  for (int column = 0; column < 2; ++column) {
+    double dot = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) dot += layout[i * 2 + column] * fx::spectral_vectors[i * 2 + column];
+    const double sign = dot < 0 ? -1.0 : 1.0;
+    for (std::int64_t i = 0; i < n; ++i)
+      CHECK(sign * layout[i * 2 + column] == doctest::Approx(fx::spectral_vectors[i * 2 + column]).scale(1.0).epsilon(1e-4));
   }
 }
 
