@@ -51,7 +51,7 @@ SmoothKnn smooth_knn_dist(const KnnResult& knn, double local_connectivity, std::
         if (index > 0) {
           rho = non_zero[index - 1];
           if (interpolation > kTolerance) rho += interpolation * (non_zero[index] - non_zero[index - 1]);
-        } else {
+        } else if (interpolation > kTolerance) {  // (local_connectivity < 1; 0 leaves rho at 0)
           rho = interpolation * non_zero[0];
         }
       } else if (!non_zero.empty()) {
@@ -419,6 +419,66 @@ namespace {
 inline double clip(double v) { return std::clamp(v, -4.0, 4.0); }
 }  // namespace
 
+namespace {
+
+// Step 6's SGD on the edges (head[e], tail[e]) of weights `weight`: the head rows live in
+// `head_y`, the tail rows and the negative samples in `tail_y` (n_tail rows of dim). With
+// move_tail an edge pulls both ends (fit: head_y and tail_y are one layout); without it the
+// tail rows stay put (transform: new points placed in a fixed layout, umap-learn's
+// move_other=False).
+void sgd_on_edges(double* head_y, double* tail_y, index_t n_tail, index_t dim, const std::vector<index_t>& head,
+                  const std::vector<index_t>& tail, const std::vector<double>& weight, const LayoutOptions& o,
+                  bool move_tail) {
+  const std::vector<double> epochs_per_sample = make_epochs_per_sample(weight, o.n_epochs);
+  const std::size_t n_edges = epochs_per_sample.size();
+  std::vector<double> epochs_per_negative(n_edges), next_sample(epochs_per_sample), next_negative(n_edges);
+  for (std::size_t e = 0; e < n_edges; ++e) {
+    epochs_per_negative[e] = epochs_per_sample[e] / static_cast<double>(o.negative_sample_rate);
+    next_negative[e] = epochs_per_negative[e];
+  }
+  detail::SplitMix64 rng(o.seed, 0x5eed);
+  const double a = o.a, b = o.b;
+  for (index_t epoch = 0; epoch < o.n_epochs; ++epoch) {
+    const double alpha = o.initial_alpha * (1.0 - static_cast<double>(epoch) / static_cast<double>(o.n_epochs));
+    const double now = static_cast<double>(epoch);
+    for (std::size_t e = 0; e < n_edges; ++e) {
+      if (epochs_per_sample[e] <= 0.0 || next_sample[e] > now) continue;
+      const index_t j = head[e], k = tail[e];
+      double* current = &head_y[static_cast<std::size_t>(j * dim)];
+      double* other = &tail_y[static_cast<std::size_t>(k * dim)];
+      // Attraction along the edge: d/dy_i of -w log v_ij.
+      double dist_sq = 0.0;
+      for (index_t c = 0; c < dim; ++c) dist_sq += (current[c] - other[c]) * (current[c] - other[c]);
+      double coeff = 0.0;
+      if (dist_sq > 0.0) {
+        const double pow_b = std::pow(dist_sq, b);
+        coeff = -2.0 * a * b * pow_b / dist_sq / (a * pow_b + 1.0);  // dist_sq^(b - 1) = pow_b / dist_sq
+      }
+      for (index_t c = 0; c < dim; ++c) {
+        const double g = clip(coeff * (current[c] - other[c]));
+        current[c] += g * alpha;
+        if (move_tail) other[c] -= g * alpha;
+      }
+      next_sample[e] += epochs_per_sample[e];
+      // Repulsion from random points: d/dy_i of -(1 - v_ik) log(1 - v_ik), as if w_ik = 0.
+      const auto n_negative = static_cast<index_t>((now - next_negative[e]) / epochs_per_negative[e]);
+      for (index_t p = 0; p < n_negative; ++p) {
+        const auto kk = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n_tail)));
+        const double* neg = &tail_y[static_cast<std::size_t>(kk * dim)];
+        double d2 = 0.0;
+        for (index_t c = 0; c < dim; ++c) d2 += (current[c] - neg[c]) * (current[c] - neg[c]);
+        if (d2 <= 0.0) continue;  // itself, or a point at the same place: no direction to push
+        const double rep = 2.0 * o.gamma * b / ((0.001 + d2) * (a * std::pow(d2, b) + 1.0));
+        for (index_t c = 0; c < dim; ++c) current[c] += clip(rep * (current[c] - neg[c])) * alpha;
+      }
+      next_negative[e] += static_cast<double>(n_negative) * epochs_per_negative[e];
+    }
+    if (o.on_epoch) o.on_epoch(epoch + 1, o.n_epochs);
+  }
+}
+
+}  // namespace
+
 void optimize_layout(std::vector<double>& y, std::int64_t dim, const SparseGraph& graph, const LayoutOptions& o) {
   const index_t n = graph.n;
   CAKE_CHECK(static_cast<index_t>(y.size()) == n * dim, "optimize_layout: the layout has ", y.size(),
@@ -437,53 +497,44 @@ void optimize_layout(std::vector<double>& y, std::int64_t dim, const SparseGraph
         tail.push_back(graph.indices[e]);
         weight.push_back(graph.values[e]);
       }
-  const std::vector<double> epochs_per_sample = make_epochs_per_sample(weight, o.n_epochs);
-  const std::size_t n_edges = epochs_per_sample.size();
-  std::vector<double> epochs_per_negative(n_edges), next_sample(epochs_per_sample), next_negative(n_edges);
-  for (std::size_t e = 0; e < n_edges; ++e) {
-    epochs_per_negative[e] = epochs_per_sample[e] / static_cast<double>(o.negative_sample_rate);
-    next_negative[e] = epochs_per_negative[e];
-  }
-  detail::SplitMix64 rng(o.seed, 0x5eed);
-  const double a = o.a, b = o.b;
-  std::vector<double> grad(static_cast<std::size_t>(dim));
-  for (index_t epoch = 0; epoch < o.n_epochs; ++epoch) {
-    const double alpha = o.initial_alpha * (1.0 - static_cast<double>(epoch) / static_cast<double>(o.n_epochs));
-    const double now = static_cast<double>(epoch);
-    for (std::size_t e = 0; e < n_edges; ++e) {
-      if (epochs_per_sample[e] <= 0.0 || next_sample[e] > now) continue;
-      const index_t j = head[e], k = tail[e];
-      double* current = &y[static_cast<std::size_t>(j * dim)];
-      double* other = &y[static_cast<std::size_t>(k * dim)];
-      // Attraction along the edge: d/dy_i of -w log v_ij.
-      double dist_sq = 0.0;
-      for (index_t c = 0; c < dim; ++c) dist_sq += (current[c] - other[c]) * (current[c] - other[c]);
-      double coeff = 0.0;
-      if (dist_sq > 0.0) {
-        const double pow_b = std::pow(dist_sq, b);
-        coeff = -2.0 * a * b * pow_b / dist_sq / (a * pow_b + 1.0);  // dist_sq^(b - 1) = pow_b / dist_sq
-      }
-      for (index_t c = 0; c < dim; ++c) {
-        const double g = clip(coeff * (current[c] - other[c]));
-        current[c] += g * alpha;
-        other[c] -= g * alpha;
-      }
-      next_sample[e] += epochs_per_sample[e];
-      // Repulsion from random points: d/dy_i of -(1 - v_ik) log(1 - v_ik), as if w_ik = 0.
-      const auto n_negative = static_cast<index_t>((now - next_negative[e]) / epochs_per_negative[e]);
-      for (index_t p = 0; p < n_negative; ++p) {
-        const auto kk = static_cast<index_t>(rng.below(static_cast<std::uint64_t>(n)));
-        const double* neg = &y[static_cast<std::size_t>(kk * dim)];
-        double d2 = 0.0;
-        for (index_t c = 0; c < dim; ++c) d2 += (current[c] - neg[c]) * (current[c] - neg[c]);
-        if (d2 <= 0.0) continue;  // itself, or a point at the same place: no direction to push
-        const double rep = 2.0 * o.gamma * b / ((0.001 + d2) * (a * std::pow(d2, b) + 1.0));
-        for (index_t c = 0; c < dim; ++c) current[c] += clip(rep * (current[c] - neg[c])) * alpha;
-      }
-      next_negative[e] += static_cast<double>(n_negative) * epochs_per_negative[e];
+  sgd_on_edges(y.data(), y.data(), n, dim, head, tail, weight, o, /*move_tail=*/true);
+}
+
+std::vector<double> transform_memberships(const KnnResult& to_reference, double local_connectivity) {
+  // A new point is not among its own neighbours, so one fewer neighbour is assumed connected
+  // (umap-learn's transform: local_connectivity - 1, at least 0, which leaves rho at 0).
+  const SmoothKnn smooth = smooth_knn_dist(to_reference, std::max(0.0, local_connectivity - 1.0));
+  const index_t m = to_reference.n, k = to_reference.k;
+  std::vector<double> weights(static_cast<std::size_t>(m * k));
+  for (index_t i = 0; i < m; ++i)
+    for (index_t t = 0; t < k; ++t) {
+      const double excess = to_reference.distances[static_cast<std::size_t>(i * k + t)] - smooth.rho[i];
+      weights[static_cast<std::size_t>(i * k + t)] = excess <= 0.0 || smooth.sigma[i] == 0.0 ? 1.0 : std::exp(-excess / smooth.sigma[i]);
     }
-    if (o.on_epoch) o.on_epoch(epoch + 1, o.n_epochs);
-  }
+  return weights;
+}
+
+void optimize_layout_toward(std::vector<double>& y_new, const std::vector<double>& y_reference, std::int64_t dim,
+                            const KnnResult& to_reference, const std::vector<double>& weights, const LayoutOptions& o) {
+  const index_t m = to_reference.n, k = to_reference.k, n = static_cast<index_t>(y_reference.size()) / std::max<index_t>(dim, 1);
+  CAKE_CHECK(static_cast<index_t>(y_new.size()) == m * dim, "optimize_layout_toward: the new layout has ", y_new.size(),
+             " values, expected ", m, " x ", dim);
+  CAKE_CHECK(weights.size() == to_reference.indices.size(), "optimize_layout_toward: ", weights.size(),
+             " weights for ", to_reference.indices.size(), " neighbours");
+  CAKE_CHECK(o.n_epochs >= 1, "optimize_layout_toward: n_epochs must be at least 1, got ", o.n_epochs);
+  if (weights.empty()) return;
+  std::vector<index_t> head, tail;
+  std::vector<double> weight;
+  const double max_w = *std::max_element(weights.begin(), weights.end());
+  for (index_t i = 0; i < m; ++i)
+    for (index_t t = 0; t < k; ++t)
+      if (weights[static_cast<std::size_t>(i * k + t)] >= max_w / static_cast<double>(o.n_epochs)) {
+        head.push_back(i);
+        tail.push_back(to_reference.indices[static_cast<std::size_t>(i * k + t)]);
+        weight.push_back(weights[static_cast<std::size_t>(i * k + t)]);
+      }
+  std::vector<double> fixed = y_reference;  // read only: move_tail is false
+  sgd_on_edges(y_new.data(), fixed.data(), n, dim, head, tail, weight, o, /*move_tail=*/false);
 }
 
 double cross_entropy(const std::vector<double>& y, std::int64_t dim, const SparseGraph& graph, double a, double b) {
@@ -648,10 +699,55 @@ UMAP& UMAP::fit(const Tensor& X_in) {
   Tensor out = empty({n, dim}, kFloat64);
   std::copy(y.begin(), y.end(), out.data_ptr<double>());
   embedding_ = X.dtype() == kFloat64 ? out : out.to(X.dtype());
+  data_ = X;  // transform's reference points
   return *this;
 }
 
 Tensor UMAP::fit_transform(const Tensor& X) { return fit(X).embedding_; }
+
+Tensor UMAP::transform(const Tensor& X_in) const {
+  check_fitted("UMAP.transform");
+  const UMAPOptions& o = options_;
+  const Tensor X = detail::data_matrix(X_in, "UMAP.transform", 1);
+  CAKE_CHECK(X.size(1) == data_.size(1), "UMAP.transform: X has shape ", X.sizes(), " but this UMAP was fitted on ",
+             data_.size(1), " features (shape ", data_.sizes(), ")");
+  const index_t m = X.size(0), n = data_.size(0), dim = o.n_components;
+  detail::SeedScope scope(o.random_state);
+  const auto seed = detail::integer_draws(0, std::numeric_limits<std::int64_t>::max(), 4)[3];  // fit takes 0-2
+
+  // Each new point's neighbours among the fitted points and its fuzzy memberships to them.
+  const KnnResult to_fitted = neighbors::exact_knn_query(X, data_, o.n_neighbors, o.metric);
+  const std::vector<double> weights = umap::transform_memberships(to_fitted, o.local_connectivity);
+
+  // The start: the membership-weighted mean of the neighbours' places (umap-learn's
+  // init_graph_transform).
+  const Tensor fitted = embedding_.to(kFloat64).contiguous();
+  const std::vector<double> y_fitted(fitted.data_ptr<double>(), fitted.data_ptr<double>() + n * dim);
+  const index_t k = to_fitted.k;
+  std::vector<double> y(static_cast<std::size_t>(m * dim), 0.0);
+  for (index_t i = 0; i < m; ++i) {
+    double total = 0.0;
+    for (index_t t = 0; t < k; ++t) total += weights[static_cast<std::size_t>(i * k + t)];
+    for (index_t t = 0; t < k; ++t) {
+      const double share = total > 0.0 ? weights[static_cast<std::size_t>(i * k + t)] / total : (t == 0 ? 1.0 : 0.0);
+      const index_t j = to_fitted.indices[static_cast<std::size_t>(i * k + t)];
+      for (index_t c = 0; c < dim; ++c) y[static_cast<std::size_t>(i * dim + c)] += share * y_fitted[static_cast<std::size_t>(j * dim + c)];
+    }
+  }
+
+  // A short SGD with the fitted layout held still: a third of the epochs (100 up to 10,000 new
+  // points, 30 above, by default) at a quarter of the learning rate, as umap-learn.
+  const std::int64_t epochs = o.n_epochs > 0 ? std::max<std::int64_t>(1, o.n_epochs / 3) : (m <= 10000 ? 100 : 30);
+  umap::optimize_layout_toward(y, y_fitted, dim, to_fitted, weights,
+                               {.a = a_, .b = b_, .gamma = o.repulsion_strength, .initial_alpha = o.learning_rate / 4.0,
+                                .negative_sample_rate = o.negative_sample_rate, .n_epochs = epochs,
+                                .seed = static_cast<std::uint64_t>(seed)});
+  CAKE_CHECK(std::all_of(y.begin(), y.end(), [](double v) { return std::isfinite(v); }),
+             "UMAP.transform: the layout became non-finite (learning_rate ", o.learning_rate, " too large?)");
+  Tensor out = empty({m, dim}, kFloat64);
+  std::copy(y.begin(), y.end(), out.data_ptr<double>());
+  return X.dtype() == kFloat64 ? out : out.to(X.dtype());
+}
 
 void UMAP::check_fitted(const char* who) const {
   CAKE_CHECK(embedding_.defined(), who, ": this UMAP is not fitted yet; call fit first");

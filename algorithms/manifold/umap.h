@@ -5,6 +5,7 @@
 //   cake::Tensor X = cake::randn({1000, 10});
 //   cake::manifold::UMAP umap({.n_neighbors = 15, .min_dist = 0.1, .random_state = 0});
 //   cake::Tensor Y = umap.fit_transform(X);    // X [N, D] -> Y [N, 2], X's dtype
+//   cake::Tensor Y_new = umap.transform(cake::randn({50, 10}));   // new points, the layout kept
 //   const cake::neighbors::SparseGraph& w = umap.graph();   // the fuzzy simplicial set
 //
 // The steps (paper section 3 and appendix C; each is a function of cake::manifold::umap below):
@@ -88,6 +89,14 @@ class UMAP {
 
   UMAP& fit(const Tensor& X);
   Tensor fit_transform(const Tensor& X);       // [N, n_components], X's dtype
+  // New points [M, D] placed in the fitted layout, which stays as it is (umap-learn's
+  // transform): each point's n_neighbors nearest fitted points (exact search), its fuzzy
+  // memberships to them (one fewer neighbour assumed connected, as it is not its own
+  // neighbour), a start at their membership-weighted mean, then the SGD of step 6 pulling it
+  // toward them and pushing it from random fitted points, a third of the epochs (100 up to
+  // 10,000 new points, 30 above, by default) at a quarter of the learning rate. [M,
+  // n_components], X's dtype; deterministic for a random_state.
+  Tensor transform(const Tensor& X) const;
 
   const Tensor& embedding() const;
   const neighbors::SparseGraph& graph() const;  // the symmetric fuzzy simplicial set, [N, N]
@@ -104,6 +113,7 @@ class UMAP {
   void check_fitted(const char* who) const;
   UMAPOptions options_;
   Tensor embedding_;
+  Tensor data_;  // the fitted points, for transform
   neighbors::SparseGraph graph_;
   neighbors::KnnResult knn_;
   double a_ = 0.0, b_ = 0.0;
@@ -186,6 +196,19 @@ void optimize_layout(std::vector<double>& y, std::int64_t dim, const neighbors::
 // tests and small n.
 double cross_entropy(const std::vector<double>& y, std::int64_t dim, const neighbors::SparseGraph& graph, double a,
                      double b);
+
+// UMAP::transform's steps. The memberships of new points to their k nearest fitted points
+// (`to_reference`, no point among its own neighbours): smooth_knn_dist with local_connectivity
+// - 1 (at least 0), then w = exp(-max(0, d - rho) / sigma) for every one of the k, aligned with
+// to_reference.indices (umap-learn's compute_membership_strengths, bipartite).
+std::vector<double> transform_memberships(const neighbors::KnnResult& to_reference, double local_connectivity = 1.0);
+
+// Step 6 for new points: y_new [m, dim] pulled toward their neighbours' places in y_reference
+// [n, dim] by the weights above and pushed from random reference points; y_reference does not
+// move (umap-learn's optimize_layout_euclidean with move_other=False).
+void optimize_layout_toward(std::vector<double>& y_new, const std::vector<double>& y_reference, std::int64_t dim,
+                            const neighbors::KnnResult& to_reference, const std::vector<double>& weights,
+                            const LayoutOptions& options);
 
 }  // namespace umap
 

@@ -197,6 +197,52 @@ KnnResult exact_knn(const Tensor& x, std::int64_t k, const std::string& metric) 
   return out;
 }
 
+KnnResult exact_knn_query(const Tensor& queries, const Tensor& reference, std::int64_t k, const std::string& metric) {
+  check_metric(metric, "exact_knn_query");
+  const Tensor q = detail::data_matrix(queries, "exact_knn_query", 1);
+  const Tensor r = detail::data_matrix(reference, "exact_knn_query", 1);
+  CAKE_CHECK(q.size(1) == r.size(1), "exact_knn_query: the queries have shape ", q.sizes(), " and the reference ",
+             r.sizes(), "; they need the same number of features");
+  const index_t m = q.size(0), n = r.size(0), d = r.size(1);
+  CAKE_CHECK(k >= 1 && k <= n, "exact_knn_query: k must be in [1, ", n, "] (the reference's rows), got ", k);
+  std::vector<float> query_rows = prepared_rows(q, metric, 1, "exact_knn_query");
+  std::vector<float> reference_rows = prepared_rows(r, metric, k, "exact_knn_query");
+  // Both centred on the reference's mean, for the GEMM form's precision (as exact_knn).
+  if (metric == "euclidean") {
+    const std::vector<double> mean = detail::column_means(reference_rows.data(), n, d);
+    for (std::vector<float>* rows : {&query_rows, &reference_rows})
+      for (std::size_t t = 0; t < rows->size(); ++t)
+        (*rows)[t] = static_cast<float>((*rows)[t] - mean[t % static_cast<std::size_t>(d)]);
+  }
+  std::vector<float> query_sq(static_cast<std::size_t>(m)), reference_sq(static_cast<std::size_t>(n));
+  detail::row_squared_norms(query_rows.data(), m, d, query_sq.data());
+  detail::row_squared_norms(reference_rows.data(), n, d, reference_sq.data());
+  KnnResult out{.n = m, .k = k, .indices = std::vector<index_t>(static_cast<std::size_t>(m * k)),
+                .distances = std::vector<double>(static_cast<std::size_t>(m * k))};
+  detail::for_each_distance_block(query_rows.data(), query_sq.data(), m, d, reference_rows.data(), reference_sq.data(), n,
+                                  [&](int, index_t lo, index_t hi, const float* block) {
+                                    std::vector<std::pair<float, index_t>> row(static_cast<std::size_t>(n));
+                                    for (index_t i = lo; i < hi; ++i) {
+                                      for (index_t j = 0; j < n; ++j) row[j] = {block[(i - lo) * n + j], j};
+                                      std::nth_element(row.begin(), row.begin() + (k - 1), row.end());
+                                      for (index_t t = 0; t < k; ++t) out.indices[i * k + t] = row[t].second;
+                                    }
+                                  });
+  // The chosen k recomputed directly, nearest first (ties by reference index).
+  parallel_for(0, m, detail::grain_for(k * (d + 8)), [&](index_t lo, index_t hi) {
+    std::vector<std::pair<double, index_t>> row(static_cast<std::size_t>(k));
+    for (index_t i = lo; i < hi; ++i) {
+      for (index_t t = 0; t < k; ++t) {
+        const index_t j = out.indices[i * k + t];
+        row[t] = {metric_distance(squared_distance(&query_rows[i * d], &reference_rows[j * d], d), metric), j};
+      }
+      std::sort(row.begin(), row.end());
+      for (index_t t = 0; t < k; ++t) out.indices[i * k + t] = row[t].second, out.distances[i * k + t] = row[t].first;
+    }
+  });
+  return out;
+}
+
 KnnResult nn_descent(const Tensor& x, std::int64_t k, const NNDescentOptions& options) {
   check_metric(options.metric, "nn_descent");
   const Tensor checked = detail::data_matrix(x, "nn_descent", 1);

@@ -6,6 +6,7 @@
 //   cake::neighbors::KnnResult exact = cake::neighbors::exact_knn(X, 15);
 //   cake::neighbors::KnnResult approx = cake::neighbors::nn_descent(X, 15, {.random_state = 0});
 //   double r = cake::neighbors::knn_recall(approx, exact);   // ~0.99
+//   cake::neighbors::KnnResult near = cake::neighbors::exact_knn_query(cake::randn({5, 10}), X, 3);  // other points'
 //
 // Both list each sample itself as its own first neighbour (distance 0), the convention of
 // UMAP's reference implementation (umap-learn's n_neighbors counts the point), then the others
@@ -51,6 +52,13 @@ struct KnnResult {
 // rows at a time by GEMM (tensor/pairwise.h), a partial selection per row, then the k chosen
 // distances recomputed directly from the coordinates for precision. O(n^2 d).
 KnnResult exact_knn(const Tensor& x, std::int64_t k, const std::string& metric = "euclidean");
+
+// Exact k-NN of other points: for each row of `queries` [m, d], its k nearest rows of
+// `reference` [n, d] (1 <= k <= n; a query is not left out of the reference, so a query that is
+// also a reference row finds itself at distance 0), nearest first, ties by reference index.
+// KnnResult.n is m. Blocked GEMM as exact_knn; O(m n d). (UMAP::transform's search.)
+KnnResult exact_knn_query(const Tensor& queries, const Tensor& reference, std::int64_t k,
+                          const std::string& metric = "euclidean");
 
 struct NNDescentOptions {
   std::string metric = "euclidean";   // "euclidean" | "cosine"

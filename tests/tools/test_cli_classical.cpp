@@ -229,4 +229,28 @@ TEST_CASE("cake run umap keeps every point beside its own blob and scores the em
   const CliResult bad = cake_cli("run umap --data X.npy --quiet --out bad_clusters --set clusters=short.npy");
   CHECK(bad.code == 2);
   CHECK(bad.err.find("short.npy") != std::string::npos);
+
+  // transform= places other samples (here the data again) in the fitted layout: each lands
+  // nearest to a fitted point of its own blob. A file of another width is refused, named.
+  const json t = run_on_blobs("umap", "n_neighbors=10 n_epochs=100 transform=X.npy", "umap_transform");
+  CHECK(t["transformed_samples"].get<std::int64_t>() == kN);
+  const Tensor fitted = read_output("umap_transform", "embedding.npy").to(kFloat64);
+  const Tensor placed = read_output("umap_transform", "transformed.npy").to(kFloat64);
+  REQUIRE(placed.sizes() == Shape{kN, 2});
+  const std::vector<std::int64_t>& blob = blobs().y;
+  const double *pf = fitted.data_ptr<double>(), *pp = placed.data_ptr<double>();
+  std::int64_t right = 0;
+  for (std::int64_t i = 0; i < kN; ++i) {
+    std::int64_t nearest = 0;
+    for (std::int64_t j = 1; j < kN; ++j) {
+      auto d2 = [&](std::int64_t r) { return std::pow(pp[2 * i] - pf[2 * r], 2) + std::pow(pp[2 * i + 1] - pf[2 * r + 1], 2); };
+      if (d2(j) < d2(nearest)) nearest = j;
+    }
+    right += blob[nearest] == blob[i];
+  }
+  CHECK(right == kN);
+  data::write_npy(scratch() / "wide.npy", zeros({4, 3}));
+  const CliResult wide = cake_cli("run umap --data X.npy --quiet --out bad_transform --set transform=wide.npy");
+  CHECK(wide.code == 2);
+  CHECK(wide.err.find("wide.npy") != std::string::npos);
 }

@@ -3,6 +3,7 @@
 //
 //   cake run umap --data fashion-mnist:test --set n_neighbors=15 min_dist=0.1
 //   cake run umap --data codes.npy --labels classes.npy --set clusters=runs/kmeans/labels.npy
+//   cake run umap --data fashion-mnist:train:10000 --set transform=fashion-mnist:test:2000
 //
 // Parameters carry umap-learn's names and defaults (umap.UMAP, 0.5; McInnes, Healy & Melville
 // 2018). The embedding goes to embedding.npy and embedding.png (coloured by class when labels
@@ -11,9 +12,12 @@
 // (Venna & Kaski 2001) and the k-NN preservation (10 neighbours) of the embedding, with labels
 // its 1-NN accuracy, on a random subset of metric_samples points when there are more (each needs
 // all pairwise distances; tools/evaluation.h), the curve parameters a, b and the start used.
+// With `transform` (an .npy or a named data set of the same width) those samples are then placed
+// in the fitted layout without moving it (UMAP::transform) and written to transformed.npy.
 #include <string>
 
 #include "cake/algorithms/manifold/umap.h"
+#include "cake/data/datasets.h"
 #include "cake/data/image.h"
 #include "cake/data/npy.h"
 #include "tools/errors.h"
@@ -53,6 +57,15 @@ void run_umap(RunContext& ctx) {
       throw UsageError("umap: clusters must be integer labels, one per sample (" + std::to_string(n) + "), got " +
                        file + " of shape " + shape_str(clusters.sizes()));
   }
+  // New points to place in the fitted layout afterwards (UMAP.transform), read first too.
+  Tensor new_points;
+  if (const std::string spec = ctx.params.get_string("transform"); !spec.empty()) {
+    new_points = data::is_named_dataset(spec) ? data::load_named(spec).images : data::read_npy(spec);
+    if (new_points.dim() < 2 || new_points.numel() / std::max<std::int64_t>(new_points.size(0), 1) != x.size(1))
+      throw UsageError("umap: transform needs " + std::to_string(x.size(1)) + " features per sample, as the data, got " +
+                       spec + " of shape " + shape_str(new_points.sizes()));
+    new_points = new_points.reshape({new_points.size(0), x.size(1)}).to(x.dtype());
+  }
   manifold::UMAP model(options);
   const std::int64_t epochs = options.n_epochs > 0 ? options.n_epochs : (n <= 10000 ? 500 : 200);
   ctx.progress->start("epoch", epochs);
@@ -69,6 +82,11 @@ void run_umap(RunContext& ctx) {
   const nlohmann::json scores = embedding_scores(x, embedding, ctx.params.get_int("metric_samples"), ctx.seed, ctx.labels);
   for (const auto& item : scores.items()) ctx.metrics[item.key()] = item.value();
   ctx.save_embedding(embedding);
+  if (new_points.defined()) {
+    ctx.progress->message("umap: placing " + std::to_string(new_points.size(0)) + " new samples in the layout (transform)");
+    data::write_npy(ctx.path("transformed.npy"), model.transform(new_points));
+    ctx.metrics["transformed_samples"] = new_points.size(0);
+  }
   if (clusters.defined() && embedding.size(1) >= 2) {
     const bool projected = embedding.size(1) > 2;
     const Tensor points = projected ? figures::principal_components_2d(embedding) : embedding;
@@ -104,7 +122,8 @@ CAKE_REGISTER_ALGORITHM({
                {"init", ParamType::String, library_default(&O::init), "initial layout (spectral: component by component when the graph is disconnected)", {"spectral", "random", "pca"}},
                {"nn_method", ParamType::String, library_default(&O::nn_method), "k-NN search; auto: exact up to 4096 points, NN-descent above", {"auto", "exact", "nn_descent"}},
                {"metric_samples", ParamType::Int, "5000", "trustworthiness and k-NN preservation on at most this many random points (0: all)"},
-               {"clusters", ParamType::String, "", "int64 labels.npy (one per sample) to colour embedding_clusters.png by"}},
+               {"clusters", ParamType::String, "", "int64 labels.npy (one per sample) to colour embedding_clusters.png by"},
+               {"transform", ParamType::String, "", "new samples (.npy, or a named data set) to place in the fitted layout; written to transformed.npy"}},
     .run = run_umap,
 });
 

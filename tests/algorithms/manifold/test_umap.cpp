@@ -3,8 +3,10 @@
 // small data set against umap-learn's (fixtures/umap_fixtures.h), the
 // bisection meeting its target, the a, b curve fit against umap-learn's values, the spectral
 // start on a graph with a known spectrum, the SGD lowering the fuzzy cross-entropy, and whole
-// fits: clusters kept, trustworthiness high, the same seed giving the same embedding.
+// fits: clusters kept, trustworthiness high, the same seed giving the same embedding; transform's
+// memberships against umap-learn's and new points placed among their own kind.
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "cake/algorithms/cluster/kmeans.h"
@@ -292,6 +294,59 @@ TEST_CASE("UMAP: well-separated blobs stay separated, neighbours are kept, the s
   const Tensor again = UMAP({.n_epochs = 200, .random_state = 3}).fit_transform(x);
   CHECK(equal(y, again));
   CHECK_FALSE(equal(y, UMAP({.n_epochs = 200, .random_state = 4}).fit_transform(x)));
+}
+
+TEST_CASE("UMAP.transform: umap-learn's memberships of new points; new points land among their own kind") {
+  // The memberships against fixtures/umap_fixtures.h (umap-learn's transform_mode="graph"):
+  // the same 10 neighbours per new point, each weight within float32 rounding.
+  namespace fx = umap_fixtures;
+  const std::int64_t n = static_cast<std::int64_t>(fx::X.size()) / 5, m = static_cast<std::int64_t>(fx::X_new.size()) / 5;
+  const KnnResult to_fitted = neighbors::exact_knn_query(tensor(fx::X_new, {m, 5}), tensor(fx::X, {n, 5}), fx::n_neighbors);
+  const std::vector<double> weights = umap::transform_memberships(to_fitted);
+  REQUIRE(fx::transform_weights.size() == weights.size());
+  for (std::int64_t i = 0; i < m; ++i) {
+    std::vector<std::pair<std::int64_t, double>> ours, theirs;
+    for (std::int64_t t = 0; t < fx::n_neighbors; ++t)
+      ours.emplace_back(to_fitted.indices[i * fx::n_neighbors + t], weights[i * fx::n_neighbors + t]);
+    for (std::size_t e = 0; e < fx::transform_rows.size(); ++e)
+      if (fx::transform_rows[e] == i) theirs.emplace_back(fx::transform_cols[e], fx::transform_weights[e]);
+    std::sort(ours.begin(), ours.end());
+    REQUIRE(ours.size() == theirs.size());
+    for (std::size_t t = 0; t < ours.size(); ++t) {
+      CHECK(ours[t].first == theirs[t].first);
+      CHECK(ours[t].second == doctest::Approx(theirs[t].second).epsilon(1e-4));
+    }
+  }
+
+  // New points from the blobs the layout was fitted on land next to fitted points of their own
+  // blob, the fitted layout does not move, and a seed fixes the result.
+  auto [x, labels] = blobs(100, 4, 10, 12.0, 8);
+  auto [fresh, fresh_labels] = blobs(25, 4, 10, 12.0, 21);
+  UMAP umap({.n_epochs = 200, .random_state = 3});
+  const Tensor y = umap.fit_transform(x);
+  const Tensor before = y.clone();
+  const Tensor placed = umap.transform(fresh);
+  CHECK(placed.sizes() == Shape{100, 2});
+  CHECK(placed.dtype() == kFloat32);
+  CHECK(equal(umap.embedding(), before));
+  const float *py = y.data_ptr<float>(), *pp = placed.data_ptr<float>();
+  const std::int64_t* label = labels.data_ptr<std::int64_t>();
+  const std::int64_t* fresh_label = fresh_labels.data_ptr<std::int64_t>();
+  std::int64_t right = 0;
+  for (std::int64_t i = 0; i < 100; ++i) {
+    std::int64_t nearest = 0;
+    double best = std::numeric_limits<double>::infinity();
+    for (std::int64_t j = 0; j < 400; ++j) {
+      const double dx = pp[i * 2] - py[j * 2], dy = pp[i * 2 + 1] - py[j * 2 + 1];
+      if (dx * dx + dy * dy < best) best = dx * dx + dy * dy, nearest = j;
+    }
+    right += label[nearest] == fresh_label[i];
+  }
+  CHECK(right == 100);
+  CHECK(equal(placed, umap.transform(fresh)));
+
+  CHECK_THROWS_WITH_AS(UMAP().transform(fresh), doctest::Contains("not fitted yet"), Error);
+  CHECK_THROWS_WITH_AS(umap.transform(randn({5, 3})), doctest::Contains("fitted on 10 features"), Error);
 }
 
 TEST_CASE("UMAP: connected data start from the spectral layout; NN-descent and pca starts work too") {

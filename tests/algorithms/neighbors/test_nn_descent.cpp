@@ -1,5 +1,5 @@
-// Tests of the k-NN searches (algorithms/neighbors/nn_descent.h): the exact search against a
-// direct computation, NN-descent's recall against the exact search (Dong, Moses & Li 2011
+// Tests of the k-NN searches (algorithms/neighbors/nn_descent.h): the exact search (of the points
+// themselves and of other query points) against a direct computation, NN-descent's recall against the exact search (Dong, Moses & Li 2011
 // report recall above 0.9 on their data sets; random Gaussian data of moderate dimension is
 // among the harder cases for it), its reproducibility for a seed and across thread counts.
 #include <algorithm>
@@ -50,6 +50,39 @@ TEST_CASE("exact_knn: the point itself first, then the nearest others, with thei
       }
     }
   }
+}
+
+TEST_CASE("exact_knn_query: each query's nearest reference rows, against a direct computation; bad shapes") {
+  for (const std::string metric : {"euclidean", "cosine"}) {
+    manual_seed(2);
+    // Queries far from the origin, so that the centring matters for the GEMM form's precision.
+    const Tensor reference = randn({50, 3}) + 20.0, queries = randn({9, 3}) + 20.0;
+    const std::int64_t m = 9, n = 50, d = 3, k = 6;
+    const KnnResult r = neighbors::exact_knn_query(queries, reference, k, metric);
+    CHECK(r.n == m);
+    CHECK(r.k == k);
+    const float *pq = queries.data_ptr<float>(), *pr = reference.data_ptr<float>();
+    for (std::int64_t i = 0; i < m; ++i) {
+      std::vector<std::pair<double, std::int64_t>> all;
+      for (std::int64_t j = 0; j < n; ++j) all.emplace_back(direct_distance(pq + i * d, pr + j * d, d, metric == "cosine"), j);
+      std::sort(all.begin(), all.end());
+      for (std::int64_t t = 0; t < k; ++t) {
+        CHECK(r.indices[i * k + t] == all[t].second);
+        CHECK(r.distances[i * k + t] == doctest::Approx(all[t].first).epsilon(1e-5));
+      }
+    }
+  }
+  // A query that is also a reference row finds itself at distance 0, first.
+  manual_seed(3);
+  const Tensor points = randn({20, 4});
+  const KnnResult self = neighbors::exact_knn_query(points.narrow(0, 5, 2), points, 3);
+  CHECK(self.indices[0] == 5);
+  CHECK(self.distances[0] == 0.0);
+  CHECK(self.indices[3] == 6);
+  CHECK_THROWS_WITH_AS(neighbors::exact_knn_query(randn({4, 3}), randn({10, 5}), 2),
+                       doctest::Contains("the queries have shape [4, 3] and the reference [10, 5]"), Error);
+  CHECK_THROWS_WITH_AS(neighbors::exact_knn_query(randn({4, 3}), randn({10, 3}), 11), doctest::Contains("k must be in [1, 10]"),
+                       Error);
 }
 
 TEST_CASE("nn_descent: recall of at least 0.9 against the exact k-NN on random data") {
