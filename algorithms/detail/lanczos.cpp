@@ -6,6 +6,7 @@
 #include "cake/algorithms/detail/common.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/linalg.h"
+#include "cake/tensor/parallel.h"
 
 namespace cake::algorithms::detail {
 
@@ -13,8 +14,47 @@ using index_t = std::int64_t;
 
 namespace {
 
-// The basis: rows of a [capacity, n] buffer, so that each vector is contiguous and the
-// projections V q and V^T h are single GEMV calls.
+// NOTE [ Lanczos's sums in a fixed order ]
+// The vector operations below are plain loops, one thread, in index order, not BLAS calls: an
+// OpenBLAS dot product or GEMV splits its sums across as many threads as it runs, so the
+// rounding, and from it the eigenvectors' last bits, would depend on the thread count, and so
+// would everything started from them (UMAP's spectral layout, whose SGD turns a last-bit
+// difference into another layout). The matrix-vector product `apply` is the caller's and runs in
+// parallel; these are O(m n) per product against its O(nnz), and O(m^2 n) per restart. The
+// small eigenproblem of each restart runs on one thread too (eigh_on_one_thread).
+
+double dot(const double* a, const double* b, index_t n) {
+  double sum = 0.0;
+  for (index_t i = 0; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// y += alpha x
+void add_scaled(double alpha, const double* x, double* y, index_t n) {
+  for (index_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void scale(double alpha, double* x, index_t n) {
+  for (index_t i = 0; i < n; ++i) x[i] *= alpha;
+}
+
+// The small Rayleigh-Ritz matrix's eigenpairs by LAPACK with one thread, for the same reason:
+// OpenBLAS's threaded products inside the symmetric eigensolver round by the thread count.
+// (The global count is switched, then restored: a j x j problem, j ~ 30, needs no threads.)
+linalg::EighResult eigh_on_one_thread(const Tensor& h) {
+  struct OneThread {
+    int saved = get_num_threads();
+    OneThread() {
+      if (saved > 1) set_num_threads(1);
+    }
+    ~OneThread() {
+      if (saved > 1) set_num_threads(saved);
+    }
+  } one_thread;
+  return linalg::eigh(h);
+}
+
+// The basis: rows of a [capacity, n] buffer, so that each vector is contiguous.
 struct Basis {
   index_t n;
   std::vector<double> rows;
@@ -29,16 +69,19 @@ double orthogonalize(double* q, const Basis& v, index_t count, const std::vector
   const index_t n = v.n;
   coeffs.resize(static_cast<std::size_t>(std::max(count, n_z)));
   for (int pass = 0; pass < 2; ++pass) {
-    if (n_z > 0) {
-      blas::gemv<double>(true, n, n_z, 1.0, z.data(), n_z, q, 0.0, coeffs.data());    // Z^T q
-      blas::gemv<double>(false, n, n_z, -1.0, z.data(), n_z, coeffs.data(), 1.0, q);  // q -= Z (Z^T q)
+    if (n_z > 0) {  // Z is [n, n_z] row-major
+      std::fill(coeffs.begin(), coeffs.begin() + n_z, 0.0);
+      for (index_t i = 0; i < n; ++i)  // Z^T q
+        for (index_t c = 0; c < n_z; ++c) coeffs[c] += z[i * n_z + c] * q[i];
+      for (index_t i = 0; i < n; ++i)  // q -= Z (Z^T q)
+        for (index_t c = 0; c < n_z; ++c) q[i] -= z[i * n_z + c] * coeffs[c];
     }
     if (count > 0) {
-      blas::gemv<double>(false, count, n, 1.0, v.rows.data(), n, q, 0.0, coeffs.data());    // V q
-      blas::gemv<double>(true, count, n, -1.0, v.rows.data(), n, coeffs.data(), 1.0, q);  // q -= V^T (V q)
+      for (index_t r = 0; r < count; ++r) coeffs[r] = dot(v.row(r), q, n);  // V q
+      for (index_t r = 0; r < count; ++r) add_scaled(-coeffs[r], v.row(r), q, n);  // q -= V^T (V q)
     }
   }
-  return blas::nrm2<double>(n, q);
+  return std::sqrt(dot(q, q, n));
 }
 
 // A random unit vector orthogonal to Z and the first `count` basis vectors (the start, and the
@@ -50,7 +93,7 @@ bool random_direction(double* q, const Basis& v, index_t count, const std::vecto
     std::copy(draw.begin(), draw.end(), q);
     const double norm = orthogonalize(q, v, count, z, n_z, coeffs);
     if (norm > 1e-8 * std::sqrt(static_cast<double>(v.n))) {
-      blas::scal<double>(v.n, 1.0 / norm, q);
+      scale(1.0 / norm, q, v.n);
       return true;
     }
   }
@@ -93,10 +136,10 @@ LanczosResult lanczos_largest(std::int64_t n, const std::function<void(const dou
       if (j == space) break;  // the basis spans everything there is
       double* next = v.row(j);
       std::copy(av.row(j - 1), av.row(j - 1) + n, next);
-      const double scale = blas::nrm2<double>(n, next);
+      const double before = std::sqrt(dot(next, next, n));
       const double norm = orthogonalize(next, v, j, deflation, n_deflation, coeffs);
-      if (norm > 1e-10 * std::max(scale, 1e-300)) {
-        blas::scal<double>(n, 1.0 / norm, next);
+      if (norm > 1e-10 * std::max(before, 1e-300)) {
+        scale(1.0 / norm, next, n);
       } else if (!random_direction(next, v, j, deflation, n_deflation, coeffs)) {
         break;
       }
@@ -104,10 +147,11 @@ LanczosResult lanczos_largest(std::int64_t n, const std::function<void(const dou
     // 2. Rayleigh-Ritz: H = V^T M V from the stored products, symmetrised.
     Tensor h = empty({j, j}, kFloat64);
     double* ph = h.data_ptr<double>();
-    blas::gemm<double>(false, true, j, j, n, 1.0, v.rows.data(), n, av.rows.data(), n, 0.0, ph, j);
+    for (index_t a = 0; a < j; ++a)
+      for (index_t b = 0; b < j; ++b) ph[a * j + b] = dot(v.row(a), av.row(b), n);
     for (index_t a = 0; a < j; ++a)
       for (index_t b = 0; b < a; ++b) ph[a * j + b] = ph[b * j + a] = 0.5 * (ph[a * j + b] + ph[b * j + a]);
-    auto [theta, y] = linalg::eigh(h);
+    auto [theta, y] = eigh_on_one_thread(h);
     const double* pt = theta.data_ptr<double>();
     const double* py = y.data_ptr<double>();
     // The wanted Ritz pairs, largest first: Y_k^T V and Y_k^T (M V).
@@ -117,8 +161,11 @@ LanczosResult lanczos_largest(std::int64_t n, const std::function<void(const dou
     for (index_t a = 0; a < j; ++a)
       for (index_t c = 0; c < take; ++c) yk[a * take + c] = py[a * j + (j - 1 - c)];
     std::vector<double> x(static_cast<std::size_t>(take * n)), ax(static_cast<std::size_t>(take * n));
-    blas::gemm<double>(true, false, take, n, j, 1.0, yk.data(), take, v.rows.data(), n, 0.0, x.data(), n);
-    blas::gemm<double>(true, false, take, n, j, 1.0, yk.data(), take, av.rows.data(), n, 0.0, ax.data(), n);
+    for (index_t c = 0; c < take; ++c)
+      for (index_t a = 0; a < j; ++a) {
+        add_scaled(yk[a * take + c], v.row(a), &x[c * n], n);
+        add_scaled(yk[a * take + c], av.row(a), &ax[c * n], n);
+      }
     // 3. Residuals of the k wanted pairs.
     result.residuals.assign(static_cast<std::size_t>(k), 0.0);
     bool converged = true;

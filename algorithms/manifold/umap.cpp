@@ -423,12 +423,12 @@ namespace {
 
 // Step 6's SGD on the edges (head[e], tail[e]) of weights `weight`: the head rows live in
 // `head_y`, the tail rows and the negative samples in `tail_y` (n_tail rows of dim). With
-// move_tail an edge pulls both ends (fit: head_y and tail_y are one layout); without it the
-// tail rows stay put (transform: new points placed in a fixed layout, umap-learn's
-// move_other=False).
-void sgd_on_edges(double* head_y, double* tail_y, index_t n_tail, index_t dim, const std::vector<index_t>& head,
-                  const std::vector<index_t>& tail, const std::vector<double>& weight, const LayoutOptions& o,
-                  bool move_tail) {
+// `moving_tail` (fit: head_y, tail_y and moving_tail are one layout) an edge pulls both ends;
+// with nullptr the tail rows stay put (transform: new points placed in a fixed layout,
+// umap-learn's move_other=False).
+void sgd_on_edges(double* head_y, const double* tail_y, double* moving_tail, index_t n_tail, index_t dim,
+                  const std::vector<index_t>& head, const std::vector<index_t>& tail, const std::vector<double>& weight,
+                  const LayoutOptions& o) {
   const std::vector<double> epochs_per_sample = make_epochs_per_sample(weight, o.n_epochs);
   const std::size_t n_edges = epochs_per_sample.size();
   std::vector<double> epochs_per_negative(n_edges), next_sample(epochs_per_sample), next_negative(n_edges);
@@ -445,7 +445,7 @@ void sgd_on_edges(double* head_y, double* tail_y, index_t n_tail, index_t dim, c
       if (epochs_per_sample[e] <= 0.0 || next_sample[e] > now) continue;
       const index_t j = head[e], k = tail[e];
       double* current = &head_y[static_cast<std::size_t>(j * dim)];
-      double* other = &tail_y[static_cast<std::size_t>(k * dim)];
+      const double* other = &tail_y[static_cast<std::size_t>(k * dim)];
       // Attraction along the edge: d/dy_i of -w log v_ij.
       double dist_sq = 0.0;
       for (index_t c = 0; c < dim; ++c) dist_sq += (current[c] - other[c]) * (current[c] - other[c]);
@@ -457,7 +457,7 @@ void sgd_on_edges(double* head_y, double* tail_y, index_t n_tail, index_t dim, c
       for (index_t c = 0; c < dim; ++c) {
         const double g = clip(coeff * (current[c] - other[c]));
         current[c] += g * alpha;
-        if (move_tail) other[c] -= g * alpha;
+        if (moving_tail) moving_tail[k * dim + c] -= g * alpha;
       }
       next_sample[e] += epochs_per_sample[e];
       // Repulsion from random points: d/dy_i of -(1 - v_ik) log(1 - v_ik), as if w_ik = 0.
@@ -497,7 +497,7 @@ void optimize_layout(std::vector<double>& y, std::int64_t dim, const SparseGraph
         tail.push_back(graph.indices[e]);
         weight.push_back(graph.values[e]);
       }
-  sgd_on_edges(y.data(), y.data(), n, dim, head, tail, weight, o, /*move_tail=*/true);
+  sgd_on_edges(y.data(), y.data(), /*moving_tail=*/y.data(), n, dim, head, tail, weight, o);
 }
 
 std::vector<double> transform_memberships(const KnnResult& to_reference, double local_connectivity) {
@@ -533,8 +533,7 @@ void optimize_layout_toward(std::vector<double>& y_new, const std::vector<double
         tail.push_back(to_reference.indices[static_cast<std::size_t>(i * k + t)]);
         weight.push_back(weights[static_cast<std::size_t>(i * k + t)]);
       }
-  std::vector<double> fixed = y_reference;  // read only: move_tail is false
-  sgd_on_edges(y_new.data(), fixed.data(), n, dim, head, tail, weight, o, /*move_tail=*/false);
+  sgd_on_edges(y_new.data(), y_reference.data(), /*moving_tail=*/nullptr, n, dim, head, tail, weight, o);
 }
 
 double cross_entropy(const std::vector<double>& y, std::int64_t dim, const SparseGraph& graph, double a, double b) {

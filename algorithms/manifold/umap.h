@@ -41,9 +41,10 @@
 //     2b / ((0.001 + d^2)(1 + a d^2b)) (y_i - y_k) (the 0.001 keeps it finite at d = 0); every
 //     gradient coordinate is clipped to [-4, 4]; the learning rate falls linearly to 0.
 //
-// Reproducible: with a random_state, the same input gives the same embedding on the same machine
-// (NN-descent is thread-count independent; the SGD runs on one thread, in edge order, with its
-// own random stream).
+// Reproducible: with a random_state, the same input gives the same embedding on the same machine,
+// whatever the thread count (NN-descent is thread-count independent; the spectral start's
+// eigensolver sums in a fixed order, algorithms/detail/lanczos.cpp; the SGD runs on one thread,
+// in edge order, with its own random stream).
 #pragma once
 
 #include <cstdint>

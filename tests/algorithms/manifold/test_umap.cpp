@@ -14,6 +14,7 @@
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/linalg.h"
+#include "cake/tensor/parallel.h"
 #include "cake/tensor/random.h"
 #include "algorithms/fixtures/umap_fixtures.h"
 #include "helpers.h"
@@ -227,6 +228,29 @@ TEST_CASE("spectral_layout: the normalised Laplacian's second and third eigenvec
         nearest = l;
     CHECK(nearest == i / n);
   }
+}
+
+TEST_CASE("spectral_layout and UMAP: the same result on one thread and on four") {
+  // NOTE [ Lanczos's sums in a fixed order ] (algorithms/detail/lanczos.cpp): with OpenBLAS's
+  // threaded calls inside the eigensolver the start's last bits, and through the SGD the whole
+  // layout, depended on the thread count.
+  manual_seed(11);
+  const Tensor x = randn({1500, 4});
+  const SparseGraph g = umap::fuzzy_simplicial_set(neighbors::exact_knn(x, 15));
+  REQUIRE(neighbors::connected_components(g).first == 1);
+  const int threads = get_num_threads();
+  std::string why;
+  std::vector<std::vector<double>> starts;
+  std::vector<Tensor> layouts;
+  for (const int count : {1, 4}) {
+    set_num_threads(count);
+    starts.push_back(umap::spectral_layout(g, 2, 0, why));
+    layouts.push_back(UMAP({.n_epochs = 30, .random_state = 5}).fit_transform(x));
+  }
+  set_num_threads(threads);
+  REQUIRE(starts[0].size() == 3000u);
+  CHECK(starts[0] == starts[1]);
+  CHECK(equal(layouts[0], layouts[1]));
 }
 
 TEST_CASE("optimize_layout: the SGD lowers the fuzzy cross-entropy") {
