@@ -183,6 +183,7 @@ void check_decompositions_and_tsne() {
   CHECK(cli_default("umap", "nn_method") == um.nn_method);
   cli_only("umap", "metric_samples");  // the scores' subset, not an option of the embedding
   cli_only("umap", "clusters");        // a file to colour a figure by
+  cli_only("umap", "transform");       // new samples for UMAP::transform after the fit
 }
 
 }  // namespace
