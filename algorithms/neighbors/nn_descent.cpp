@@ -64,6 +64,20 @@ void sort_row(index_t i, index_t k, index_t* index, double* dist) {
   for (index_t t = 0; t < k; ++t) index[t] = row[t].second, dist[t] = row[t].first;
 }
 
+// The exact searches' selection: for rows lo..hi of a block of squared distances [hi - lo, n]
+// (from for_each_distance_block), the columns of the k smallest, in no order, into
+// indices[i * k ...]. With itself_first, row i's own column counts as -1, so a sample is its
+// own first neighbour even where the GEMM form rounds its distance above 0.
+void select_nearest(const float* block, index_t lo, index_t hi, index_t n, index_t k, bool itself_first,
+                    index_t* indices) {
+  std::vector<std::pair<float, index_t>> row(static_cast<std::size_t>(n));
+  for (index_t i = lo; i < hi; ++i) {
+    for (index_t j = 0; j < n; ++j) row[j] = {itself_first && j == i ? -1.0f : block[(i - lo) * n + j], j};
+    std::nth_element(row.begin(), row.begin() + (k - 1), row.end());
+    for (index_t t = 0; t < k; ++t) indices[i * k + t] = row[t].second;
+  }
+}
+
 // ---- NN-descent's neighbour lists ---------------------------------------------------------------
 
 // Per point, a max-heap of its k best candidates by squared distance (root = the worst kept),
@@ -178,12 +192,7 @@ KnnResult exact_knn(const Tensor& x, std::int64_t k, const std::string& metric) 
                 .distances = std::vector<double>(static_cast<std::size_t>(n * k))};
   detail::for_each_distance_block(rows.data(), sq.data(), n, d, rows.data(), sq.data(), n,
                                   [&](int, index_t lo, index_t hi, const float* block) {
-                                    std::vector<std::pair<float, index_t>> row(static_cast<std::size_t>(n));
-                                    for (index_t i = lo; i < hi; ++i) {
-                                      for (index_t j = 0; j < n; ++j) row[j] = {j == i ? -1.0f : block[(i - lo) * n + j], j};
-                                      std::nth_element(row.begin(), row.begin() + (k - 1), row.end());
-                                      for (index_t t = 0; t < k; ++t) out.indices[i * k + t] = row[t].second;
-                                    }
+                                    select_nearest(block, lo, hi, n, k, /*itself_first=*/true, out.indices.data());
                                   });
   parallel_for(0, n, detail::grain_for(k * (d + 8)), [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) {
@@ -221,12 +230,7 @@ KnnResult exact_knn_query(const Tensor& queries, const Tensor& reference, std::i
                 .distances = std::vector<double>(static_cast<std::size_t>(m * k))};
   detail::for_each_distance_block(query_rows.data(), query_sq.data(), m, d, reference_rows.data(), reference_sq.data(), n,
                                   [&](int, index_t lo, index_t hi, const float* block) {
-                                    std::vector<std::pair<float, index_t>> row(static_cast<std::size_t>(n));
-                                    for (index_t i = lo; i < hi; ++i) {
-                                      for (index_t j = 0; j < n; ++j) row[j] = {block[(i - lo) * n + j], j};
-                                      std::nth_element(row.begin(), row.begin() + (k - 1), row.end());
-                                      for (index_t t = 0; t < k; ++t) out.indices[i * k + t] = row[t].second;
-                                    }
+                                    select_nearest(block, lo, hi, n, k, /*itself_first=*/false, out.indices.data());
                                   });
   // The chosen k recomputed directly, nearest first (ties by reference index).
   parallel_for(0, m, detail::grain_for(k * (d + 8)), [&](index_t lo, index_t hi) {
