@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "cake/algorithms/detail/common.h"
+#include "cake/algorithms/detail/one_thread.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/linalg.h"
-#include "cake/tensor/parallel.h"
 
 namespace cake::algorithms::detail {
 
@@ -21,7 +21,7 @@ namespace {
 // would everything started from them (UMAP's spectral layout, whose SGD turns a last-bit
 // difference into another layout). The matrix-vector product `apply` is the caller's and runs in
 // parallel; these are O(m n) per product against its O(nnz), and O(m^2 n) per restart. The
-// small eigenproblem of each restart runs on one thread too (eigh_on_one_thread).
+// small eigenproblem of each restart runs on one thread too (detail/one_thread.h).
 
 double dot(const double* a, const double* b, index_t n) {
   double sum = 0.0;
@@ -36,22 +36,6 @@ void add_scaled(double alpha, const double* x, double* y, index_t n) {
 
 void scale(double alpha, double* x, index_t n) {
   for (index_t i = 0; i < n; ++i) x[i] *= alpha;
-}
-
-// The small Rayleigh-Ritz matrix's eigenpairs by LAPACK with one thread, for the same reason:
-// OpenBLAS's threaded products inside the symmetric eigensolver round by the thread count.
-// (The global count is switched, then restored: a j x j problem, j ~ 30, needs no threads.)
-linalg::EighResult eigh_on_one_thread(const Tensor& h) {
-  struct OneThread {
-    int saved = get_num_threads();
-    OneThread() {
-      if (saved > 1) set_num_threads(1);
-    }
-    ~OneThread() {
-      if (saved > 1) set_num_threads(saved);
-    }
-  } one_thread;
-  return linalg::eigh(h);
 }
 
 // The basis: rows of a [capacity, n] buffer, so that each vector is contiguous.
@@ -151,7 +135,9 @@ LanczosResult lanczos_largest(std::int64_t n, const std::function<void(const dou
       for (index_t b = 0; b < j; ++b) ph[a * j + b] = dot(v.row(a), av.row(b), n);
     for (index_t a = 0; a < j; ++a)
       for (index_t b = 0; b < a; ++b) ph[a * j + b] = ph[b * j + a] = 0.5 * (ph[a * j + b] + ph[b * j + a]);
-    auto [theta, y] = eigh_on_one_thread(h);
+    // On one thread for the same reason: OpenBLAS's threaded products inside the symmetric
+    // eigensolver round by the thread count (a j x j problem, j ~ 30, needs no threads).
+    auto [theta, y] = on_one_thread([&] { return linalg::eigh(h); });
     const double* pt = theta.data_ptr<double>();
     const double* py = y.data_ptr<double>();
     // The wanted Ritz pairs, largest first: Y_k^T V and Y_k^T (M V).

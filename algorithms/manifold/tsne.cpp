@@ -12,6 +12,7 @@
 
 #include "cake/algorithms/detail/common.h"
 #include "cake/algorithms/decomposition/pca.h"
+#include "cake/algorithms/detail/one_thread.h"
 #include "cake/algorithms/detail/device_steps.h"
 #include "cake/tensor/creation.h"
 
@@ -133,6 +134,19 @@ SparseMatrix joint_probabilities_nn(const std::vector<std::int64_t>& neighbors, 
   return p;
 }
 
+// NOTE [ t-SNE's sums in point order ]
+// Z and the error are sums over all points. Each point's share is computed by whichever thread
+// has it, and the shares are then added in point order. Per-thread partial sums would group the
+// terms by thread, so their rounding would depend on the thread count, and the descent turns a
+// last-bit difference into another embedding.
+namespace {
+double sum_in_point_order(const std::vector<double>& shares) {
+  double total = 0.0;
+  for (const double share : shares) total += share;
+  return total;
+}
+}  // namespace
+
 // ---- exact gradient ---------------------------------------------------------------------------
 
 double kl_gradient_exact(const std::vector<double>& p, const std::vector<double>& y, std::int64_t n,
@@ -141,9 +155,8 @@ double kl_gradient_exact(const std::vector<double>& p, const std::vector<double>
   const double dof = std::max<double>(static_cast<double>(dims - 1), 1.0);
   const double exponent = (dof + 1.0) / 2.0;
   std::vector<double> w(static_cast<std::size_t>(n * n), 0.0);
-  std::vector<std::vector<double>> partial(static_cast<std::size_t>(detail::max_threads()), std::vector<double>(1, 0.0));
+  std::vector<double> row_z(static_cast<std::size_t>(n), 0.0);
   parallel_for(0, n, detail::grain_for(n * (dims + 4)), [&](std::int64_t lo, std::int64_t hi) {
-    double z = 0.0;
     for (std::int64_t i = lo; i < hi; ++i)
       for (std::int64_t j = 0; j < n; ++j) {
         if (i == j) continue;
@@ -154,18 +167,15 @@ double kl_gradient_exact(const std::vector<double>& p, const std::vector<double>
         }
         const double v = dof == 1.0 ? 1.0 / (1.0 + d2) : std::pow(1.0 + d2 / dof, -exponent);
         w[static_cast<std::size_t>(i * n + j)] = v;
-        z += v;
+        row_z[static_cast<std::size_t>(i)] += v;
       }
-    partial[static_cast<std::size_t>(detail::thread_index())][0] += z;
   });
-  double z = 0.0;
-  detail::reduce_partials(partial, &z, 1);
+  const double z = sum_in_point_order(row_z);
   // dC/dy_i = (2 (dof + 1) / dof) sum_j (p_ij - q_ij) w_ij^(2 / (dof + 1)) ... for dof = 1 this
   // is eq. (5); scikit-learn uses w_ij itself as the kernel factor, which we follow.
   const double c = 2.0 * (dof + 1.0) / dof;
-  std::vector<std::vector<double>> error(static_cast<std::size_t>(detail::max_threads()), std::vector<double>(1, 0.0));
+  std::vector<double> row_kl(static_cast<std::size_t>(compute_error ? n : 0), 0.0);
   parallel_for(0, n, detail::grain_for(n * (dims + 4)), [&](std::int64_t lo, std::int64_t hi) {
-    double kl = 0.0;
     for (std::int64_t i = lo; i < hi; ++i) {
       double* g = grad + i * dims;
       for (std::int64_t a = 0; a < dims; ++a) g[a] = 0.0;
@@ -174,19 +184,15 @@ double kl_gradient_exact(const std::vector<double>& p, const std::vector<double>
         const double wij = w[static_cast<std::size_t>(i * n + j)];
         const double q = std::max(wij / z, kMachineEpsilon);
         const double pij = p[static_cast<std::size_t>(i * n + j)];
-        if (compute_error) kl += pij * std::log(std::max(pij, kMachineEpsilon) / q);
+        if (compute_error) row_kl[static_cast<std::size_t>(i)] += pij * std::log(std::max(pij, kMachineEpsilon) / q);
         const double f = (pij - q) * wij;
         for (std::int64_t a = 0; a < dims; ++a)
           g[a] += f * (y[static_cast<std::size_t>(i * dims + a)] - y[static_cast<std::size_t>(j * dims + a)]);
       }
       for (std::int64_t a = 0; a < dims; ++a) g[a] *= c;
     }
-    error[static_cast<std::size_t>(detail::thread_index())][0] += kl;
   });
-  if (!compute_error) return std::numeric_limits<double>::quiet_NaN();
-  double kl = 0.0;
-  detail::reduce_partials(error, &kl, 1);
-  return kl;
+  return compute_error ? sum_in_point_order(row_kl) : std::numeric_limits<double>::quiet_NaN();
 }
 
 // ---- Barnes-Hut ---------------------------------------------------------------------------------
@@ -345,10 +351,9 @@ double gradient_from_repulsion(const SparseMatrix& p, const std::vector<double>&
                                const double* repulsion, double z, double* grad, bool compute_error) {
   const double dof = std::max(static_cast<double>(Dim - 1), 1.0);
   const double exponent = (dof + 1.0) / 2.0;
-  std::vector<std::vector<double>> error(static_cast<std::size_t>(detail::max_threads()), std::vector<double>(1, 0.0));
+  std::vector<double> row_kl(static_cast<std::size_t>(compute_error ? n : 0), 0.0);
   const double c = 2.0 * (dof + 1.0) / dof;
   parallel_for(0, n, detail::grain_for(static_cast<std::int64_t>(p.column.size()) / std::max<std::int64_t>(n, 1) * 4 * Dim), [&](std::int64_t lo, std::int64_t hi) {
-    double kl = 0.0;
     for (std::int64_t i = lo; i < hi; ++i) {
       std::array<double, Dim> attraction{};
       const double* yi = &y[static_cast<std::size_t>(i * Dim)];
@@ -363,17 +368,14 @@ double gradient_from_repulsion(const SparseMatrix& p, const std::vector<double>&
         }
         double q = dof / (dof + d2);
         if (dof != 1.0) q = std::pow(q, exponent);
-        if (compute_error) kl += pij * std::log(std::max(pij, kFloat32Tiny) / std::max(q / z, kFloat32Tiny));
+        if (compute_error)
+          row_kl[static_cast<std::size_t>(i)] += pij * std::log(std::max(pij, kFloat32Tiny) / std::max(q / z, kFloat32Tiny));
         for (int a = 0; a < Dim; ++a) attraction[a] += pij * q * diff[a];
       }
       for (int a = 0; a < Dim; ++a) grad[i * Dim + a] = c * (attraction[a] - repulsion[i * Dim + a] / z);
     }
-    error[static_cast<std::size_t>(detail::thread_index())][0] += kl;
   });
-  if (!compute_error) return std::numeric_limits<double>::quiet_NaN();
-  double kl = 0.0;
-  detail::reduce_partials(error, &kl, 1);
-  return kl;
+  return compute_error ? sum_in_point_order(row_kl) : std::numeric_limits<double>::quiet_NaN();
 }
 
 template <int Dim>
@@ -383,14 +385,13 @@ double barnes_hut(const SparseMatrix& p, const std::vector<double>& y, std::int6
   tree.build(y.data(), n);
   // Repulsive forces and Z = sum_ij (1 + d_ij^2)^-1, one tree walk per point.
   std::vector<double> negative(static_cast<std::size_t>(n * Dim));
-  std::vector<std::vector<double>> z_partial(static_cast<std::size_t>(detail::max_threads()), std::vector<double>(1, 0.0));
+  std::vector<double> point_z(static_cast<std::size_t>(n));
   parallel_for(0, n, detail::grain_for(200 * Dim), [&](std::int64_t lo, std::int64_t hi) {
-    double z = 0.0;
-    for (std::int64_t i = lo; i < hi; ++i) z += tree.repulsion(&y[static_cast<std::size_t>(i * Dim)], angle * angle, &negative[static_cast<std::size_t>(i * Dim)]);
-    z_partial[static_cast<std::size_t>(detail::thread_index())][0] += z;
+    for (std::int64_t i = lo; i < hi; ++i)
+      point_z[static_cast<std::size_t>(i)] =
+          tree.repulsion(&y[static_cast<std::size_t>(i * Dim)], angle * angle, &negative[static_cast<std::size_t>(i * Dim)]);
   });
-  double z = 0.0;
-  detail::reduce_partials(z_partial, &z, 1);
+  const double z = sum_in_point_order(point_z);
   return gradient_from_repulsion<Dim>(p, y, n, negative.data(), z, grad, compute_error);
 }
 
@@ -647,7 +648,10 @@ TSNE& TSNE::fit(const Tensor& X_in) {
     const Tensor e = o.init_embedding.detach().cpu().to(kFloat64).contiguous();
     std::copy(e.data_ptr<double>(), e.data_ptr<double>() + n * dims, y.begin());
   } else if (o.init == "pca") {
-    const Tensor z = PCA({.n_components = dims}).fit_transform(X).to(kFloat64).contiguous();
+    // On one thread, so that the start, and from it the whole descent, does not depend on the
+    // thread count (algorithms/detail/one_thread.h).
+    const Tensor z =
+        detail::on_one_thread([&] { return PCA({.n_components = dims}).fit_transform(X); }).to(kFloat64).contiguous();
     const double* zp = z.data_ptr<double>();
     double mean = 0.0, var = 0.0;
     for (std::int64_t i = 0; i < n; ++i) mean += zp[i * dims] / static_cast<double>(n);

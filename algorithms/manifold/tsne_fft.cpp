@@ -271,9 +271,10 @@ double gather_potentials(const std::vector<double>& y, std::int64_t n, const Gri
       }
     return sum;
   };
-  std::vector<std::vector<double>> z_partial(static_cast<std::size_t>(detail::max_threads()), std::vector<double>(1, 0.0));
+  // Each point's share of Z, added in point order afterwards (NOTE [ t-SNE's sums in point order ]
+  // in tsne.cpp): per-thread partial sums would round by the thread count.
+  std::vector<double> point_z(static_cast<std::size_t>(n));
   parallel_for(0, n, detail::grain_for(p * p * kCharges * 2), [&](std::int64_t lo, std::int64_t hi) {
-    double z = 0.0;
     for (std::int64_t i = lo; i < hi; ++i) {
       std::array<double, kCharges> phi{};
       const double* w0 = &s.weight[static_cast<std::size_t>(i * Dim * p)];
@@ -299,12 +300,11 @@ double gather_potentials(const std::vector<double>& y, std::int64_t n, const Gri
         s.repulsion[static_cast<std::size_t>(i * Dim + a)] = v[static_cast<std::size_t>(1 + a)] * phi[0] - phi[static_cast<std::size_t>(1 + a)];
         zi -= 2.0 * v[static_cast<std::size_t>(1 + a)] * phi[static_cast<std::size_t>(1 + a)];
       }
-      z += zi - self_interaction(w0);
+      point_z[static_cast<std::size_t>(i)] = zi - self_interaction(w0);
     }
-    z_partial[static_cast<std::size_t>(detail::thread_index())][0] += z;
   });
   double z = 0.0;
-  detail::reduce_partials(z_partial, &z, 1);
+  for (const double share : point_z) z += share;
   return z;
 }
 

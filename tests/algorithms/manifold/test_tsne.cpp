@@ -8,6 +8,8 @@
 #include <numeric>
 
 #include "cake/algorithms/manifold/tsne.h"
+#include "cake/tensor/parallel.h"
+#include "cake/tensor/random.h"
 #include "algorithms/classical_helpers.h"
 #include "algorithms/fixtures/classical_fixtures.h"
 
@@ -292,6 +294,25 @@ TEST_CASE("tsne: same seed, same embedding; bad options are refused") {
   CHECK_THROWS_AS(TSNE({.method = "fast"}).fit(X), Error);
   CHECK_THROWS_AS(TSNE({.n_components = 4}).fit(X), Error);          // barnes_hut: at most 3
   CHECK_THROWS_AS(TSNE().kl_divergence(), Error);                    // not fitted
+}
+
+TEST_CASE("tsne: the same embedding on one thread and on four, with every method") {
+  // NOTE [ t-SNE's sums in point order ] (tsne.cpp) and the PCA start on one thread
+  // (algorithms/detail/one_thread.h): per-thread partial sums of Z, or a start computed with
+  // threaded BLAS, made the descent's result depend on the thread count.
+  manual_seed(4);
+  const Tensor X = randn({1200, 60});
+  const int threads = get_num_threads();
+  for (const std::string method : {"barnes_hut", "exact", "fft"}) {
+    CAPTURE(method);
+    std::vector<Tensor> runs;
+    for (const int count : {1, 4}) {
+      set_num_threads(count);
+      runs.push_back(TSNE({.perplexity = 20.0, .n_iter = 260, .method = method, .random_state = 2}).fit_transform(X));
+    }
+    set_num_threads(threads);
+    CHECK(equal(runs[0], runs[1]));
+  }
 }
 
 TEST_CASE("t-SNE on identical points: finite embedding and KL with every method (Z counts the duplicates)") {
