@@ -96,7 +96,8 @@ class UMAP {
   // neighbour), a start at their membership-weighted mean, then the SGD of step 6 pulling it
   // toward them and pushing it from random fitted points, a third of the epochs (100 up to
   // 10,000 new points, 30 above, by default) at a quarter of the learning rate. [M,
-  // n_components], X's dtype; deterministic for a random_state.
+  // n_components], X's dtype; deterministic for a random_state. The model keeps the tensor fit
+  // was given, not a copy: change it in place and transform searches the changed points.
   Tensor transform(const Tensor& X) const;
 
   const Tensor& embedding() const;
@@ -114,7 +115,7 @@ class UMAP {
   void check_fitted(const char* who) const;
   UMAPOptions options_;
   Tensor embedding_;
-  Tensor data_;  // the fitted points, for transform
+  Tensor data_;  // the fitted points, for transform (shared, not copied, as umap-learn's _raw_data)
   neighbors::SparseGraph graph_;
   neighbors::KnnResult knn_;
   double a_ = 0.0, b_ = 0.0;
