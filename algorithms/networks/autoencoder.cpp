@@ -136,13 +136,26 @@ Tensor ConvAutoencoder::decode(const Tensor& codes) {
 
 // ---- MLPAutoencoder ------------------------------------------------------------------------------
 
-std::int64_t append_linear_relu_stack(nn::Sequential& net, std::int64_t width, const std::vector<std::int64_t>& hidden) {
+namespace {
+
+template <class Activation>
+std::int64_t append_linear_stack(nn::Sequential& net, std::int64_t width, const std::vector<std::int64_t>& hidden) {
   for (std::int64_t h : hidden) {
     net.push_back(std::make_shared<nn::Linear>(width, h));
-    net.push_back(std::make_shared<nn::ReLU>());
+    net.push_back(std::make_shared<Activation>());
     width = h;
   }
   return width;
+}
+
+}  // namespace
+
+std::int64_t append_linear_relu_stack(nn::Sequential& net, std::int64_t width, const std::vector<std::int64_t>& hidden) {
+  return append_linear_stack<nn::ReLU>(net, width, hidden);
+}
+
+std::int64_t append_linear_sigmoid_stack(nn::Sequential& net, std::int64_t width, const std::vector<std::int64_t>& hidden) {
+  return append_linear_stack<nn::Sigmoid>(net, width, hidden);
 }
 
 MLPAutoencoder::MLPAutoencoder(std::vector<std::int64_t> hidden, std::int64_t latent_dim, Shape image_shape,
@@ -155,16 +168,18 @@ MLPAutoencoder::MLPAutoencoder(std::vector<std::int64_t> hidden, std::int64_t la
 
   encoder_ = register_module("encoder", std::make_shared<nn::Sequential>());
   encoder_->push_back(std::make_shared<nn::Flatten>());
-  std::int64_t width = append_linear_relu_stack(*encoder_, pixels, hidden_);
+  const auto append_hidden = options_.sigmoid_hidden ? append_linear_sigmoid_stack : append_linear_relu_stack;
+  std::int64_t width = append_hidden(*encoder_, pixels, hidden_);
   encoder_->push_back(std::make_shared<nn::Linear>(width, latent_dim));
 
   decoder_ = register_module("decoder", std::make_shared<nn::Sequential>());
-  width = append_linear_relu_stack(*decoder_, latent_dim, {hidden_.rbegin(), hidden_.rend()});
+  width = append_hidden(*decoder_, latent_dim, {hidden_.rbegin(), hidden_.rend()});
   decoder_->push_back(std::make_shared<nn::Linear>(width, pixels));
   if (!options_.linear_output) decoder_->push_back(std::make_shared<nn::Sigmoid>());
   decoder_->push_back(std::make_shared<nn::Unflatten>(1, image_shape_));
   // The buffer is the file's record of the output (load_autoencoder reads it); its value is unused.
   if (options_.linear_output) register_buffer("linear_output", ones({1}));
+  if (options_.sigmoid_hidden) register_buffer("sigmoid_hidden", ones({1}));
 
   CAKE_CHECK(!(options_.variance_scaling_init && options_.glorot_uniform_init),
              "MLPAutoencoder: choose one of variance_scaling_init and glorot_uniform_init");
@@ -174,17 +189,15 @@ MLPAutoencoder::MLPAutoencoder(std::vector<std::int64_t> hidden, std::int64_t la
     //     with scale 1/3 (DEC-keras) the limit is sqrt(1 / fan_in).
     //   glorot_uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)).
     NoGradGuard no_grad;
-    for (const auto& half : {encoder_, decoder_})
-      for (std::size_t i = 0; i < half->size(); ++i)
-        if (auto linear = std::dynamic_pointer_cast<nn::Linear>((*half)[i])) {
-          if (options_.glorot_uniform_init) {
-            nn::init::xavier_uniform_(linear->weight);
-          } else {
-            const double limit = std::sqrt(1.0 / static_cast<double>(linear->in_features));
-            nn::init::uniform_(linear->weight, -limit, limit);
-          }
-          linear->bias.zero_();
-        }
+    for (const auto& linear : linear_layers()) {
+      if (options_.glorot_uniform_init) {
+        nn::init::xavier_uniform_(linear->weight);
+      } else {
+        const double limit = std::sqrt(1.0 / static_cast<double>(linear->in_features));
+        nn::init::uniform_(linear->weight, -limit, limit);
+      }
+      linear->bias.zero_();
+    }
   }
 }
 
@@ -206,6 +219,14 @@ std::shared_ptr<MLPAutoencoder> dec_autoencoder(std::int64_t latent_dim, Shape i
 std::shared_ptr<MLPAutoencoder> n2d_autoencoder(std::int64_t latent_dim, Shape image_shape) {
   return std::make_shared<MLPAutoencoder>(kDECHidden, latent_dim, std::move(image_shape),
                                           MLPAutoencoderOptions{.linear_output = true, .glorot_uniform_init = true});
+}
+
+std::vector<std::shared_ptr<nn::Linear>> MLPAutoencoder::linear_layers() const {
+  std::vector<std::shared_ptr<nn::Linear>> layers;
+  for (const auto& half : {encoder_, decoder_})
+    for (std::size_t i = 0; i < half->size(); ++i)
+      if (auto linear = std::dynamic_pointer_cast<nn::Linear>((*half)[i])) layers.push_back(linear);
+  return layers;
 }
 
 Tensor MLPAutoencoder::encode(const Tensor& images) {
@@ -273,7 +294,8 @@ std::shared_ptr<Autoencoder> load_autoencoder(const std::string& path, const Sha
     const std::int64_t latent = sizes.back();
     sizes.pop_back();
     model = std::make_shared<MLPAutoencoder>(sizes, latent, image_shape,
-                                             MLPAutoencoderOptions{.linear_output = weight("linear_output") != nullptr});
+                                             MLPAutoencoderOptions{.linear_output = weight("linear_output") != nullptr,
+                                                                   .sigmoid_hidden = weight("sigmoid_hidden") != nullptr});
   } else {
     CAKE_FAIL(path, ": not an autoencoder saved by Cake (expected a ConvAutoencoder or MLPAutoencoder model file or ",
               "training checkpoint, found ", type.empty() ? std::string("no model type") : "a " + type, ")");

@@ -58,6 +58,7 @@
 #include <string>
 #include <vector>
 
+#include "cake/nn/linear.h"
 #include "cake/nn/module.h"
 #include "cake/nn/sequential.h"
 #include "cake/tensor/tensor.h"
@@ -104,6 +105,8 @@ class ConvAutoencoder : public Autoencoder {
 // Appends Linear(width, h) + ReLU for each h in `hidden` to `net`; returns the last width.
 // The hidden part of both MLP models (autoencoder and VAE), encoder and mirrored decoder.
 std::int64_t append_linear_relu_stack(nn::Sequential& net, std::int64_t width, const std::vector<std::int64_t>& hidden);
+// The same with logistic units (Linear + Sigmoid), as the layers of a deep belief network.
+std::int64_t append_linear_sigmoid_stack(nn::Sequential& net, std::int64_t width, const std::vector<std::int64_t>& hidden);
 
 // How an MLPAutoencoder ends and starts.
 struct MLPAutoencoderOptions {
@@ -120,6 +123,10 @@ struct MLPAutoencoderOptions {
   // fan_out)), and every bias 0: Keras' default Dense initialisation, which N2D's autoencoder
   // uses (McConville et al. 2020, the authors' n2d.py). At most one of the two *_init flags.
   bool glorot_uniform_init = false;
+  // true: logistic hidden units (Linear + Sigmoid) instead of ReLU, the units of a deep belief
+  // network unrolled into an autoencoder (Hinton & Salakhutdinov 2006; generative/dbn.h). Saved
+  // with the model (a buffer "sigmoid_hidden"), so load_autoencoder rebuilds the same network.
+  bool sigmoid_hidden = false;
 };
 
 class MLPAutoencoder : public Autoencoder {
@@ -133,6 +140,10 @@ class MLPAutoencoder : public Autoencoder {
   std::string name() const override { return "MLPAutoencoder"; }
   const std::vector<std::int64_t>& hidden() const { return hidden_; }
   bool linear_output() const { return options_.linear_output; }
+  bool sigmoid_hidden() const { return options_.sigmoid_hidden; }
+  // The Linear layers in order: the encoder's (hidden..., code), then the decoder's (hidden...,
+  // output), e.g. to start them from other weights (DeepBeliefNetwork::unroll).
+  std::vector<std::shared_ptr<nn::Linear>> linear_layers() const;
   // One bias per pixel: the logit of each pixel's mean (sigmoid output) or the mean itself (linear).
   void init_output_bias(const Tensor& mean_image) override;
 
