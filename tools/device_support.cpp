@@ -39,6 +39,9 @@ const std::map<std::string, DeviceSupport>& device_support_table() {
       {"gan", {true, kNetwork}},
       {"infogan", {true, kNetwork}},
       {"scae", {true, kNetworkThenCpu}},
+      {"dbn",
+       {true, "the RBMs' pretraining on the CPU; the unrolled autoencoder's fine-tuning on the device; the k-means "
+              "of its codes and the metrics on the CPU"}},
       // ---- classical, in tensor operations ----
       {"kmeans-lloyd", {true, "Lloyd's loop in tensor operations: distances as one GEMM, min, index_add"}},
       {"kmeans",
@@ -62,6 +65,7 @@ const std::map<std::string, DeviceSupport>& device_support_table() {
       {"fastica", {false, "fixed-point iterations in CPU loops"}},
       {"sparse-coding", {false, "coordinate-descent lasso in CPU loops"}},
       {"umap", {false, "nearest-neighbour descent and the layout's SGD in CPU loops"}},
+      {"rbm", {false, "contrastive divergence on the CPU (batches of 10 rows: launch-bound on a GPU)"}},
   };
   return entries;
 }

@@ -7,6 +7,7 @@
 
 #include "cake/algorithms/detail/common.h"
 #include "cake/algorithms/metrics/metrics.h"
+#include "cake/algorithms/train/linear_probe.h"
 #include "cake/tensor/creation.h"
 
 namespace cake::cli {
@@ -133,6 +134,18 @@ std::string format_scores(const nlohmann::json& scores) {
     table += line;
   }
   return table;
+}
+
+nlohmann::json linear_probe_scores(const Tensor& train_codes, const Tensor& train_labels, const Tensor& test_codes,
+                                   const Tensor& test_labels) {
+  // 10000 training codes are plenty for a linear model on a few hundred features, and keep the
+  // full-batch L-BFGS to seconds.
+  const std::int64_t n = std::min<std::int64_t>(train_codes.size(0), 10000);
+  const Tensor x = train_codes.narrow(0, 0, n).detach().to(kCPU, kFloat64);
+  const Tensor x_test = test_codes.detach().to(kCPU, kFloat64);
+  metrics::LogisticRegression probe({.l2 = 1e-4, .max_iter = 500});
+  probe.fit(x, train_labels.narrow(0, 0, n));
+  return {{"probe_accuracy", probe.score(x_test, test_labels)}, {"probe_train_samples", n}};
 }
 
 }  // namespace cake::cli

@@ -46,6 +46,12 @@ nlohmann::json internal_scores(const Tensor& x, const Tensor& predicted, metrics
 nlohmann::json embedding_scores(const Tensor& x, const Tensor& embedding, std::int64_t max_samples, std::uint64_t seed,
                                 const Tensor& labels = Tensor());
 
+// The linear probe of a representation (Alain & Bengio 2016): multinomial logistic regression
+// (algorithms/train/linear_probe.h, l2 1e-4) fitted on up to 10,000 training codes and scored on
+// the test codes: {"probe_accuracy", "probe_train_samples"}.
+nlohmann::json linear_probe_scores(const Tensor& train_codes, const Tensor& train_labels, const Tensor& test_codes,
+                                   const Tensor& test_labels);
+
 // One "name   value" line per score, in the order above, the values from column 15 (a name
 // longer than 13 characters is followed by one space); floats with 4 decimals.
 std::string format_scores(const nlohmann::json& scores);

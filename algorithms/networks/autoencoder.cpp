@@ -246,6 +246,10 @@ Tensor reconstruction_loss(Autoencoder& model, const Tensor& images) {
   return F::mse_loss(model.forward(images), images);
 }
 
+Tensor cross_entropy_reconstruction_loss(Autoencoder& model, const Tensor& images) {
+  return F::binary_cross_entropy(model.forward(images), images);
+}
+
 Tensor denoising_loss(Autoencoder& model, const Tensor& images, const DenoisingOptions& options) {
   const Tensor noisy = data::GaussianNoise(options.sigma, options.clip)(images);
   return F::mse_loss(model.forward(noisy), images);

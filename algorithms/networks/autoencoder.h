@@ -169,6 +169,11 @@ std::shared_ptr<MLPAutoencoder> n2d_autoencoder(std::int64_t latent_dim = 10, Sh
 // Mean squared error per pixel between decode(encode(x)) and x.
 Tensor reconstruction_loss(Autoencoder& model, const Tensor& images);
 
+// Cross-entropy per pixel between decode(encode(x)) and x, for images in [0, 1] read as
+// probabilities (Hinton & Salakhutdinov 2006 fine-tune their deep autoencoder on it); needs an
+// output in (0, 1) (a sigmoid output layer).
+Tensor cross_entropy_reconstruction_loss(Autoencoder& model, const Tensor& images);
+
 struct DenoisingOptions {
   double sigma = 0.3;  // standard deviation of the Gaussian noise added to the input
   bool clip = true;    // clamp the noisy input to [0, 1], the range of clean images
@@ -234,6 +239,7 @@ using ::cake::networks::ConvAutoencoder;
 using ::cake::networks::append_linear_relu_stack;
 using ::cake::networks::MLPAutoencoder;
 using ::cake::networks::reconstruction_loss;
+using ::cake::networks::cross_entropy_reconstruction_loss;
 using ::cake::networks::DenoisingOptions;
 using ::cake::networks::denoising_loss;
 using ::cake::networks::MaskingOptions;

@@ -40,6 +40,12 @@ TEST_CASE("decompositions and embeddings, through cake/cake.h") {
   CHECK(decomposition::SparseCoder(dictionary.components()).transform(x).sizes() == Shape{40, 3});
   CHECK(manifold::TSNE({.perplexity = 5.0, .n_iter = 250, .random_state = 0}).fit_transform(x).sizes() == Shape{40, 2});
   CHECK(neighbors::kneighbors_graph(x, 3).n == 40);
+  const Tensor probabilities = x / 6.0;  // in [0, 1], as the RBM's binary visible units need
+  CHECK(generative::RBM({.n_components = 3, .n_iter = 2, .random_state = 0}).fit(probabilities).transform(probabilities).sizes() ==
+        Shape{40, 3});
+  generative::DBNOptions dbn_options{.layer_sizes = {3, 2}, .random_state = 0};
+  dbn_options.rbm.n_iter = 2;
+  CHECK(generative::DeepBeliefNetwork(dbn_options).fit(probabilities).transform(probabilities).sizes() == Shape{40, 2});
 }
 
 TEST_CASE("networks, training and metrics, through cake/cake.h") {

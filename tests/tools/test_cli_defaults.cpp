@@ -186,15 +186,39 @@ void check_decompositions_and_tsne() {
   cli_only("umap", "transform");       // new samples for UMAP::transform after the fit
 }
 
+// rbm: scikit-learn's BernoulliRBM defaults, as generative::RBMOptions holds them.
+void check_rbm() {
+  const generative::RBMOptions rbm;
+  const std::string r = "rbm";
+  CHECK(cli_default(r, "n_components") == rbm.n_components);
+  CHECK(cli_default(r, "learning_rate") == rbm.learning_rate);
+  CHECK(cli_default(r, "batch_size") == rbm.batch_size);
+  CHECK(cli_default(r, "n_iter") == rbm.n_iter);
+  CHECK(cli_default(r, "cd_k") == rbm.cd_k);
+  CHECK(cli_default(r, "persistent") == rbm.persistent);
+  CHECK(cli_default(r, "sample_visible") == rbm.sample_visible);
+  CHECK(cli_default(r, "momentum") == rbm.momentum);
+  CHECK(cli_default(r, "final_momentum") == rbm.final_momentum);
+  CHECK(cli_default(r, "momentum_epochs") == rbm.momentum_epochs);
+  CHECK(cli_default(r, "weight_decay") == rbm.weight_decay);
+  CHECK(cli_default(r, "init_std") == rbm.init_std);
+  CHECK(cli_default(r, "shuffle") == rbm.shuffle);
+  CHECK(generative::parse_hidden_units(cli_text(r, "hidden_units")) == rbm.hidden_units);
+  cli_only(r, "score_rows");   // how many rows the pseudo-likelihood is averaged over, not a model setting
+  cli_only(r, "gibbs_steps");  // the chains of the samples figure
+  cli_only(r, "probe");        // the linear probe after the fit
+}
+
 }  // namespace
 
 TEST_CASE("the classical commands' defaults are the library's, and every parameter is checked") {
   check_kmeans_family();
   check_other_clusterers();
   check_decompositions_and_tsne();
+  check_rbm();
   const std::vector<std::string> commands = {"kmeans", "kmeans-lloyd", "minibatch-kmeans", "agglomerative",
                                              "spectral", "dbscan", "gmm", "pca", "nmf", "fastica",
-                                             "sparse-coding", "tsne", "umap"};
+                                             "sparse-coding", "tsne", "umap", "rbm"};
   for (const std::string& command : commands) {
     CAPTURE(command);
     REQUIRE(cli::algorithms().count(command) == 1);

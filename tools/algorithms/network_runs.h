@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -122,13 +123,17 @@ void write_figure(const RunContext& ctx, const std::string& file, const image::C
 
 // ---- autoencoders ----------------------------------------------------------------------------------
 
-// How an autoencoder is trained: plain reconstruction, denoising or masking.
-enum class Objective { Reconstruction, Denoising, Masked };
+// How an autoencoder is trained: plain reconstruction (squared error or cross-entropy per
+// pixel), denoising or masking.
+enum class Objective { Reconstruction, CrossEntropy, Denoising, Masked };
 struct ObjectiveOptions {
   std::string model = "conv";  // "conv" | "mlp" | "dec" | "n2d", see make_autoencoder
   Objective objective = Objective::Reconstruction;
   algorithms::DenoisingOptions denoising = {};
   algorithms::MaskingOptions masking = {};
+  // When set, builds the network instead of make_autoencoder (e.g. `dbn`: an autoencoder whose
+  // weights a deep belief network's pretraining has set), given the run's images.
+  std::function<std::shared_ptr<algorithms::Autoencoder>(const RunImages&)> make_model = {};
 };
 
 // The parameters make_autoencoder reads: latent_dim, and (when not empty) a `model` choice
@@ -169,9 +174,11 @@ AutoencoderRun trained_or_pretrained_autoencoder(RunContext& ctx, const Objectiv
 // splits them and the network from `path`, moved to the run's device. Refuses several ranks.
 AutoencoderRun load_pretrained_autoencoder(RunContext& ctx, const std::string& path);
 
-// ae-kmeans / ae-gmm: trained_or_pretrained_autoencoder, then cluster_codes (algorithms/deep_clustering/latent_clustering.h) on
-// the codes of every training row with `method`; ctx.save_labels adds nmi/ari/acc and figures.
+// ae-kmeans / ae-gmm: trained_or_pretrained_autoencoder, then cluster_autoencoder_codes.
 void run_autoencoder_clustering(RunContext& ctx, const std::string& method);
+// cluster_codes (algorithms/deep_clustering/latent_clustering.h) on the codes of every training
+// row with `method` and the clustering_params; ctx.save_labels adds nmi/ari/acc and figures.
+void cluster_autoencoder_codes(RunContext& ctx, const AutoencoderRun& run, const std::string& method);
 // The parameters of run_autoencoder_clustering beyond the autoencoder's.
 // (pretrained_param() comes beside them: these go to the clusterer by name.)
 // n_init: the default number of restarts (ae-gmm uses 3: each EM run is costly).

@@ -87,7 +87,8 @@ void describe_codes(RunContext& ctx, AutoencoderRun& run) {
 AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objective) {
   AutoencoderRun run;
   run.images = run_images(ctx);
-  run.model = make_autoencoder(ctx, objective.model, run.images.image_shape);
+  run.model = objective.make_model ? objective.make_model(run.images)
+                                   : make_autoencoder(ctx, objective.model, run.images.image_shape);
   run.model->to(ctx.device);
   algorithms::Autoencoder& model = *run.model;
   // NOTE [ The mean-image plateau ] (algorithms/networks/autoencoder.h): start the output on the
@@ -107,11 +108,14 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
     switch (objective.objective) {
       case Objective::Denoising: return algorithms::denoising_loss(model, x, objective.denoising);
       case Objective::Masked: return algorithms::masked_loss(model, x, objective.masking);
+      case Objective::CrossEntropy: return algorithms::cross_entropy_reconstruction_loss(model, x);
       case Objective::Reconstruction: break;
     }
     return algorithms::reconstruction_loss(model, x);
   };
-  const char* loss_name = objective.objective == Objective::Masked ? "MSE per hidden pixel" : "MSE per pixel";
+  const char* loss_name = objective.objective == Objective::Masked         ? "MSE per hidden pixel"
+                          : objective.objective == Objective::CrossEntropy ? "cross-entropy per pixel"
+                                                                           : "MSE per pixel";
   algorithms::TrainerOptions options = trainer_options(ctx);
   // On a small training set a batch of 256 leaves a handful of steps per epoch, too few to leave
   // the mean-image plateau (NOTE [ The mean-image plateau ]): give each epoch at least
@@ -131,8 +135,9 @@ AutoencoderRun run_autoencoder(RunContext& ctx, const ObjectiveOptions& objectiv
   algorithms::Trainer trainer(model, *optimizer, loss, options);
   // The loss of rebuilding every image as the mean image: a loss that stays near it is the plateau.
   const double mean_mse = cake::networks::mean_image_mse(run.images.val.defined() ? run.images.val : run.images.train);
-  run.result = train_and_log(ctx, trainer, run.images, loss_name,
-                             objective.objective == Objective::Masked ? 0.0 : mean_mse);
+  // The plateau is measured in squared error: the other objectives have no such baseline.
+  const bool squared_error = objective.objective == Objective::Reconstruction || objective.objective == Objective::Denoising;
+  run.result = train_and_log(ctx, trainer, run.images, loss_name, squared_error ? mean_mse : 0.0);
   save(model, ctx.path("model.safetensors").string());
 
   const RunImages& images = run.images;
@@ -215,7 +220,10 @@ std::vector<ParamSpec> clustering_params(const std::string& method, std::int64_t
 }
 
 void run_autoencoder_clustering(RunContext& ctx, const std::string& method) {
-  const AutoencoderRun run = trained_or_pretrained_autoencoder(ctx, {.model = ctx.params.get_string("model")});
+  cluster_autoencoder_codes(ctx, trained_or_pretrained_autoencoder(ctx, {.model = ctx.params.get_string("model")}), method);
+}
+
+void cluster_autoencoder_codes(RunContext& ctx, const AutoencoderRun& run, const std::string& method) {
   ctx.progress->message("clustering " + std::to_string(run.train_codes.size(0)) + " codes with " + method + " ...");
   // The clustering parameters of this command (clustering_params) go to the clusterer by name
   // (cluster/clusterer.h): no method-specific branches here.

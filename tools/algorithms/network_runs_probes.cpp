@@ -2,7 +2,7 @@
 // the linear probe on learned codes and the confusion matrix of a fine-tuned classifier.
 #include <algorithm>
 
-#include "cake/algorithms/train/linear_probe.h"
+#include "tools/evaluation.h"
 #include "tools/algorithms/network_runs.h"
 #include "tools/figures.h"
 
@@ -11,15 +11,7 @@ namespace cake::cli::networks {
 void linear_probe_metric(RunContext& ctx, const Tensor& train_codes, const Tensor& train_labels,
                          const Tensor& test_codes, const Tensor& test_labels) {
   if (!ctx.params.get_bool("probe") || !train_labels.defined() || !test_codes.defined() || !test_labels.defined()) return;
-  // 10000 training codes are plenty for a linear model on a few dozen features, and keep the
-  // full-batch L-BFGS to seconds.
-  const std::int64_t n = std::min<std::int64_t>(train_codes.size(0), 10000);
-  const Tensor x = train_codes.narrow(0, 0, n).detach().to(kCPU, kFloat64);
-  const Tensor x_test = test_codes.detach().to(kCPU, kFloat64);
-  metrics::LogisticRegression probe({.l2 = 1e-4, .max_iter = 500});
-  probe.fit(x, train_labels.narrow(0, 0, n));
-  ctx.metrics["probe_accuracy"] = probe.score(x_test, test_labels);
-  ctx.metrics["probe_train_samples"] = n;
+  ctx.metrics.update(linear_probe_scores(train_codes, train_labels, test_codes, test_labels));
 }
 
 void save_confusion_matrix(RunContext& ctx, const std::string& file, const std::string& title,

@@ -7,7 +7,7 @@
 #include "cake/nn/checkpoint.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/random.h"
-#include "fixtures/rbm_fixtures.h"
+#include "algorithms/fixtures/rbm_fixtures.h"
 #include "helpers.h"
 
 using namespace cake;

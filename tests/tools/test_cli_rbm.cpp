@@ -1,0 +1,103 @@
+// End-to-end tests of `cake run rbm` and `cake run dbn` on a tiny image set of three prototypes
+// (tools/cli_testing.h): what each run leaves, the clusters of the DBN's codes, a resumed
+// fine-tuning ending bit for bit where an uninterrupted one does, and bad parameters refused.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "cake/data/npy.h"
+#include "cake/tensor/safetensors.h"
+#include "helpers.h"
+#include "tools/cli_testing.h"
+
+using namespace cake;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace cake::testing;
+
+namespace {
+const std::string kData = " --data images.npy --labels classes.npy --quiet --seed 3 --threads 1";
+const std::string kSmallDbn =
+    " --set hidden=32,16 latent_dim=3 rbm_epochs=10 rbm_batch_size=10 rbm_top_learning_rate=0.01 dream_steps=20 n_clusters=3";
+}  // namespace
+
+TEST_CASE("rbm: the model, the hidden probabilities, the pseudo-likelihood and the figures") {
+  write_images();
+  const CliResult r = cake_cli("run rbm" + kData + " --set n_components=16 n_iter=5 gibbs_steps=10 --out rbm");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const fs::path out = scratch() / "rbm";
+  const json metrics = read_json(out / "metrics.json");
+  CHECK(metrics["pseudo_log_likelihood"].get<double>() < 0.0);
+  CHECK(metrics["reconstruction_error"].get<double>() > 0.0);
+  CHECK_FALSE(metrics.contains("probe_accuracy"));  // no test split in a .npy
+  const std::vector<json> rows = epoch_records(out / "log.jsonl");
+  REQUIRE(rows.size() == 5);
+  CHECK(rows.back()["reconstruction_error"].get<double>() < rows.front()["reconstruction_error"].get<double>());
+  const Tensor codes = data::read_npy(out / "embedding.npy");
+  CHECK(codes.sizes() == Shape{60, 16});
+  CHECK(codes.min().item<double>() >= 0.0);
+  CHECK(codes.max().item<double>() <= 1.0);
+  const SafetensorsFile model = load_safetensors((out / "rbm.safetensors").string());
+  CHECK(model.tensors.at("components").sizes() == Shape{16, 784});
+  CHECK(model.tensors.at("intercept_visible").sizes() == Shape{784});
+  check_figures(out, {"filters.png", "samples.png", "reconstruction_error.png"});
+
+  // The same seed, the same model.
+  REQUIRE(cake_cli("run rbm" + kData + " --set n_components=16 n_iter=5 gibbs_steps=10 --out rbm2").code == 0);
+  CHECK(read_text(out / "rbm.safetensors") == read_text(scratch() / "rbm2" / "rbm.safetensors"));
+
+  const CliResult bad = cake_cli("run rbm" + kData + " --set score_rows=0 --out rbm3");
+  CHECK(bad.code == 2);
+  CHECK(contains(bad.err, "score_rows must be at least 1"));
+}
+
+TEST_CASE("rbm: data outside [0, 1] are refused with the range found") {
+  const fs::path dir = case_dir("rbm_range");
+  data::write_npy(dir / "X.npy", (rand({20, 6}) * 255.0).contiguous());
+  const CliResult r = cake_cli("run rbm --data X.npy --quiet --out r", dir);
+  CHECK(r.code != 0);
+  CHECK(contains(r.err, "must be probabilities in [0, 1]"));
+  CHECK(contains(r.err, "pixels / 255"));
+}
+
+TEST_CASE("dbn: pretraining, fine-tuning, the three prototypes found in the codes; resume equals one run") {
+  write_images();
+  const CliResult whole = cake_cli("run dbn" + kData + kSmallDbn + " epochs=2 --out dbn");
+  REQUIRE_MESSAGE(whole.code == 0, whole.err);
+  const fs::path out = scratch() / "dbn";
+  const json metrics = read_json(out / "metrics.json");
+  CHECK(metrics["nmi"].get<double>() > 0.9);
+  const std::vector<json> log = read_log(out / "log.jsonl");
+  std::int64_t rbm_epochs = 0;
+  for (const json& record : log) rbm_epochs += record.value("event", "") == "rbm_epoch";
+  CHECK(rbm_epochs == 30);  // 3 layers x 10 epochs
+  CHECK(epoch_records(out / "log.jsonl").size() >= 2);
+  const SafetensorsFile stack = load_safetensors((out / "dbn_pretrained.safetensors").string());
+  CHECK(stack.tensors.at("layer0.weights").sizes() == Shape{32, 784});
+  CHECK(stack.tensors.at("layer2.weights").sizes() == Shape{3, 16});
+  CHECK(data::read_npy(out / "embedding.npy").sizes() == Shape{60, 3});
+  check_figures(out, {"rbm_filters.png", "dbn_samples.png", "dbn_reconstructions.png", "reconstructions.png",
+                      "loss_curve.png"});
+
+  REQUIRE(cake_cli("run dbn" + kData + kSmallDbn + " epochs=1 --out half").code == 0);
+  const CliResult resumed = cake_cli("run dbn --out half --resume --quiet --threads 1 --set epochs=2");
+  REQUIRE_MESSAGE(resumed.code == 0, resumed.err);
+  CHECK(contains(read_text(scratch() / "half" / "log.jsonl"), "rbm_epoch"));
+  CHECK(read_text(out / "model.safetensors") == read_text(scratch() / "half" / "model.safetensors"));
+  CHECK(read_text(out / "labels.npy") == read_text(scratch() / "half" / "labels.npy"));
+}
+
+TEST_CASE("dbn on Fashion-MNIST: the autoencoder and PCA with as many components, side by side") {
+  if (!fashion_mnist_installed()) return;
+  const fs::path dir = case_dir("dbn_fashion");
+  const CliResult r = cake_cli("run dbn --data fashion-mnist:train:300 --quiet --threads 2 --out d --set hidden=64,32 "
+                               "latent_dim=8 rbm_epochs=2 epochs=2 dream_steps=5 tsne_samples=0",
+                               dir);
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const json metrics = read_json(dir / "d" / "metrics.json");
+  for (const char* key : {"test_squared_error_per_image", "pca_test_squared_error_per_image", "probe_accuracy", "nmi"})
+    CHECK_MESSAGE(metrics.contains(key), key);
+  CHECK(metrics["test_squared_error_per_image"].get<double>() ==
+        doctest::Approx(metrics["test_mse"].get<double>() * 784.0));
+  CHECK(metrics["pca_test_squared_error_per_image"].get<double>() > 0.0);
+}
