@@ -48,16 +48,29 @@ RBM::RBM(RBMOptions options) : options_(std::move(options)) {
   CAKE_CHECK(options_.init_std >= 0, "RBM: init_std must be >= 0, got ", options_.init_std);
   for (double m : {options_.momentum, options_.final_momentum})
     CAKE_CHECK(m >= 0 && m < 1, "RBM: momentum must be in [0, 1), got ", m);
+  CAKE_CHECK(options_.up_scale > 0 && options_.down_scale > 0, "RBM: up_scale and down_scale must be positive, got ",
+             options_.up_scale, " and ", options_.down_scale);
+}
+
+void RBM::check_plain(const char* who) const {
+  CAKE_CHECK(options_.up_scale == 1.0 && options_.down_scale == 1.0, who, ": defined for the RBM of eq. 1, whose ",
+             "up_scale and down_scale are 1 (got ", options_.up_scale, " and ", options_.down_scale, ")");
 }
 
 // ---- the conditionals (Hinton 2010, eq. 7 and 8) ------------------------------------------------------
 
 Tensor RBM::up(const Tensor& v) const {
-  const Tensor input = v.matmul(weights_.t()) + hidden_bias_;
+  Tensor product = v.matmul(weights_.t());
+  if (options_.up_scale != 1.0) product = product * options_.up_scale;
+  const Tensor input = product + hidden_bias_;
   return options_.hidden_units == HiddenUnits::Gaussian ? input : input.sigmoid();
 }
 
-Tensor RBM::down(const Tensor& h) const { return (h.matmul(weights_) + visible_bias_).sigmoid(); }
+Tensor RBM::down(const Tensor& h) const {
+  Tensor product = h.matmul(weights_);
+  if (options_.down_scale != 1.0) product = product * options_.down_scale;
+  return (product + visible_bias_).sigmoid();
+}
 
 Tensor RBM::mean_hidden(const Tensor& v) const {
   NoGradGuard no_grad;
@@ -264,6 +277,7 @@ Tensor RBM::checked_hidden(const Tensor& h, const char* who) const {
 
 Tensor RBM::free_energy(const Tensor& v) const {
   NoGradGuard no_grad;
+  check_plain("RBM.free_energy");
   const Tensor v64 = checked(v, "RBM.free_energy").to(kFloat64);  // float64: differences of large sums
   const Tensor input = v64.matmul(weights_.to(kFloat64).t()) + hidden_bias_.to(kFloat64);
   const Tensor hidden_term = options_.hidden_units == HiddenUnits::Gaussian
@@ -281,6 +295,7 @@ double stable_log_sigmoid(double x) { return -stable_softplus(-x); }
 
 Tensor RBM::score_samples(const Tensor& x) const {
   NoGradGuard no_grad;
+  check_plain("RBM.score_samples");
   const Tensor v = checked(x, "RBM.score_samples").to(kFloat64).cpu().contiguous();
   const Tensor weights_t = weights_.to(kFloat64).cpu().t().contiguous();  // [d, k]: feature i's weights in a row
   const Tensor visible_bias = visible_bias_.to(kFloat64).cpu().contiguous();
@@ -340,6 +355,7 @@ constexpr std::int64_t kMaxEnumeratedUnits = 20;
 
 double RBM::log_partition() const {
   CAKE_CHECK(fitted(), "RBM.log_partition: the model is not fitted");
+  check_plain("RBM.log_partition");
   NoGradGuard no_grad;
   const std::int64_t k = options_.n_components, d = n_features_in();
   const bool over_hidden = options_.hidden_units == HiddenUnits::Bernoulli && k <= kMaxEnumeratedUnits && k <= d;

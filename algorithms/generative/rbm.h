@@ -79,6 +79,11 @@ struct RBMOptions {
   double init_std = 0.01;     // weights from N(0, init_std^2), biases 0 (section 8)
   bool shuffle = false;       // false: batches in row order (scikit-learn); true: a new order each epoch
   HiddenUnits hidden_units = HiddenUnits::Bernoulli;
+  // Multipliers of the weights in p(h | v) (up) and p(v | h) (down): 2 and 1 train the bottom
+  // layer of a deep Boltzmann machine, 1 and 2 its top layer (Salakhutdinov & Hinton 2009,
+  // section 3.1; dbm.h). The free energy and the exact quantities below need both at 1.
+  double up_scale = 1.0;
+  double down_scale = 1.0;
   std::optional<std::uint64_t> random_state = std::nullopt;
   // After each epoch: its number (from 1) and the mean squared error per value of the
   // one-step reconstructions p(v | h ~ p(h | v_data)) of its batches (Hinton's progress measure).
@@ -156,6 +161,7 @@ class RBM {
   double update(const Tensor& batch, double momentum_now);
   Tensor checked(const Tensor& x, const char* who) const;         // fitted, [n, d], float, in the weights' dtype
   Tensor checked_hidden(const Tensor& h, const char* who) const;  // fitted, [n, k], float, in the weights' dtype
+  void check_plain(const char* who) const;                        // up_scale and down_scale are 1
 
   RBMOptions options_;
   Tensor weights_, hidden_bias_, visible_bias_;

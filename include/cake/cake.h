@@ -71,6 +71,7 @@
 #include "cake/algorithms/deep_clustering/latent_clustering.h"
 #include "cake/algorithms/deep_clustering/n2d.h"
 #include "cake/algorithms/deep_clustering/vade.h"
+#include "cake/algorithms/generative/dbm.h"
 #include "cake/algorithms/generative/dbn.h"
 #include "cake/algorithms/generative/gan.h"
 #include "cake/algorithms/generative/infogan.h"

@@ -209,6 +209,29 @@ void check_rbm() {
   cli_only(r, "probe");        // the linear probe after the fit
 }
 
+// dbm: the library's settings of joint training; the command's own epochs (a CPU budget).
+void check_dbm() {
+  const generative::DBMOptions dbm;
+  const std::string m = "dbm";
+  CHECK(cli_default(m, "hidden") == dbm.layer_sizes);
+  CHECK(cli_default(m, "pretrain_learning_rate") == dbm.pretraining.learning_rate);
+  CHECK(cli_default(m, "batch_size") == dbm.batch_size);
+  CHECK(cli_default(m, "n_particles") == dbm.n_particles);
+  CHECK(cli_default(m, "gibbs_steps") == dbm.gibbs_steps);
+  CHECK(cli_default(m, "learning_rate") == dbm.learning_rate);
+  CHECK(cli_default(m, "final_learning_rate") == dbm.final_learning_rate);
+  CHECK(cli_default(m, "weight_decay") == dbm.weight_decay);
+  // The paper's 100 pretraining epochs, 500 joint epochs and mean field to convergence take hours
+  // on two cores; the command's defaults take minutes (docs/algorithms/rbm_dbn.md).
+  cli_only(m, "pretrain_epochs");
+  cli_only(m, "epochs");
+  cli_only(m, "mean_field_steps");
+  cli_only(m, "n_clusters");    // k-means on the features after the fit
+  cli_only(m, "n_init");
+  cli_only(m, "sample_steps");  // the chains of the samples figure
+  cli_only(m, "probe");
+}
+
 }  // namespace
 
 TEST_CASE("the classical commands' defaults are the library's, and every parameter is checked") {
@@ -216,9 +239,10 @@ TEST_CASE("the classical commands' defaults are the library's, and every paramet
   check_other_clusterers();
   check_decompositions_and_tsne();
   check_rbm();
+  check_dbm();
   const std::vector<std::string> commands = {"kmeans", "kmeans-lloyd", "minibatch-kmeans", "agglomerative",
                                              "spectral", "dbscan", "gmm", "pca", "nmf", "fastica",
-                                             "sparse-coding", "tsne", "umap", "rbm"};
+                                             "sparse-coding", "tsne", "umap", "rbm", "dbm"};
   for (const std::string& command : commands) {
     CAPTURE(command);
     REQUIRE(cli::algorithms().count(command) == 1);

@@ -7,7 +7,7 @@
 #include "cake/nn/checkpoint.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/random.h"
-#include "algorithms/fixtures/rbm_fixtures.h"
+#include "algorithms/fixtures/rbm_data.h"
 #include "helpers.h"
 
 using namespace cake;
@@ -15,13 +15,6 @@ using namespace cake::generative;
 using cake::testing::values;
 
 namespace {
-
-Tensor prototype_data() {
-  std::vector<double> v;
-  for (std::uint16_t code : rbm_fixtures::rows)
-    for (int b = 0; b < rbm_fixtures::kFeatures; ++b) v.push_back(static_cast<double>((code >> b) & 1));
-  return tensor(v, {rbm_fixtures::kRows, rbm_fixtures::kFeatures}).to(kFloat32);
-}
 
 DBNOptions small_options() {
   DBNOptions options{.layer_sizes = {12, 8, 3}, .random_state = 5};
@@ -33,7 +26,7 @@ DBNOptions small_options() {
 }  // namespace
 
 TEST_CASE("DeepBeliefNetwork: each layer is an RBM fitted to the hidden means of the one below") {
-  const Tensor x = prototype_data();
+  const Tensor x = rbm_fixtures::data(kFloat32);
   DBNOptions options = small_options();
   std::vector<std::pair<std::size_t, std::int64_t>> seen;
   options.on_epoch = [&](std::size_t layer, std::int64_t epoch, double) { seen.emplace_back(layer, epoch); };
@@ -61,7 +54,7 @@ TEST_CASE("DeepBeliefNetwork: each layer is an RBM fitted to the hidden means of
 }
 
 TEST_CASE("DeepBeliefNetwork::unroll: the encoder is the up-pass, the decoder the down-pass") {
-  const Tensor x = prototype_data();
+  const Tensor x = rbm_fixtures::data(kFloat32);
   DeepBeliefNetwork dbn(small_options());
   dbn.fit(x);
   auto model = dbn.unroll({1, 4, 4});
@@ -89,7 +82,7 @@ TEST_CASE("DeepBeliefNetwork::unroll: the encoder is the up-pass, the decoder th
 }
 
 TEST_CASE("DeepBeliefNetwork: samples from the top-level chain come down as the data's prototypes") {
-  const Tensor x = prototype_data();
+  const Tensor x = rbm_fixtures::data(kFloat32);
   DBNOptions options{.layer_sizes = {16, 8}, .gaussian_top = false, .random_state = 1};
   options.rbm.n_iter = 100;
   options.rbm.batch_size = 10;
@@ -108,7 +101,7 @@ TEST_CASE("DeepBeliefNetwork: samples from the top-level chain come down as the 
 }
 
 TEST_CASE("DeepBeliefNetwork: state_dict round trip, and errors") {
-  const Tensor x = prototype_data();
+  const Tensor x = rbm_fixtures::data(kFloat32);
   DeepBeliefNetwork dbn(small_options());
   dbn.fit(x);
   DeepBeliefNetwork copy(small_options());

@@ -10,7 +10,7 @@
 #include "cake/nn/functional.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/random.h"
-#include "algorithms/fixtures/rbm_fixtures.h"
+#include "algorithms/fixtures/rbm_data.h"
 #include "helpers.h"
 
 using namespace cake;
@@ -20,14 +20,6 @@ using cake::testing::values;
 namespace {
 
 namespace F = cake::nn::functional;
-
-// The fixture's data [400, 16] as 0/1 values.
-Tensor fixture_data(DType dtype = kFloat64) {
-  std::vector<double> v;
-  for (std::uint16_t code : rbm_fixtures::rows)
-    for (int b = 0; b < rbm_fixtures::kFeatures; ++b) v.push_back(static_cast<double>((code >> b) & 1));
-  return tensor(v, {rbm_fixtures::kRows, rbm_fixtures::kFeatures}).to(dtype);
-}
 
 // A small RBM with random parameters (float64).
 RBM random_rbm(std::int64_t visible, std::int64_t hidden, HiddenUnits units = HiddenUnits::Bernoulli) {
@@ -43,12 +35,6 @@ bool contains_error(Fn&& fn, const std::string& part) {
   const std::string message = cake::testing::error_message(fn);
   if (!cake::testing::contains(message, part)) MESSAGE("error message: '", message, "'");
   return cake::testing::contains(message, part);
-}
-
-std::vector<double> bits(std::int64_t code, std::int64_t count) {
-  std::vector<double> out;
-  for (std::int64_t b = 0; b < count; ++b) out.push_back(static_cast<double>((code >> b) & 1));
-  return out;
 }
 
 // E(v, h) = -a.v - b.h - h^T W v (eq. 1).
@@ -70,17 +56,17 @@ TEST_CASE("RBM: free energy, conditionals and log Z equal the sums over every jo
   const RBM rbm = random_rbm(d, k);
   std::vector<double> all_v;
   for (std::int64_t code = 0; code < (1 << d); ++code)
-    for (double x : bits(code, d)) all_v.push_back(x);
+    for (double x : rbm_fixtures::bits(code, d)) all_v.push_back(x);
   const Tensor v_all = tensor(all_v, {1 << d, d});
   const std::vector<double> free_energy = values(rbm.free_energy(v_all));
   const std::vector<double> p_h = values(rbm.transform(v_all));
   double z = 0.0;
   for (std::int64_t code = 0; code < (1 << d); ++code) {
-    const std::vector<double> v = bits(code, d);
+    const std::vector<double> v = rbm_fixtures::bits(code, d);
     double marginal = 0.0;               // sum_h exp(-E(v, h)) = exp(-F(v))
     std::vector<double> on(k, 0.0);      // the part of it with h_j = 1
     for (std::int64_t hcode = 0; hcode < (1 << k); ++hcode) {
-      const std::vector<double> h = bits(hcode, k);
+      const std::vector<double> h = rbm_fixtures::bits(hcode, k);
       const double weight = std::exp(-energy(rbm, v, h));
       marginal += weight;
       for (std::int64_t j = 0; j < k; ++j) on[static_cast<std::size_t>(j)] += h[static_cast<std::size_t>(j)] * weight;
@@ -155,7 +141,7 @@ TEST_CASE("RBM: free energy, transform and pseudo-likelihood equal scikit-learn'
   using namespace rbm_fixtures;
   RBM rbm({.n_components = kHidden});
   rbm.set_parameters(tensor(components, {kHidden, kFeatures}), tensor(intercept_hidden), tensor(intercept_visible));
-  const Tensor rows = fixture_data().narrow(0, 0, 10);
+  const Tensor rows = rbm_fixtures::data().narrow(0, 0, 10);
   cake::testing::check_close(rbm.free_energy(rows), tensor(free_energy), 1e-12, 1e-10);
   cake::testing::check_close(rbm.transform(rows), tensor(transform, {10, kHidden}), 1e-12, 1e-12);
   cake::testing::check_close(rbm.score_samples(rows), tensor(pseudo_log_likelihood), 1e-12, 1e-10);
@@ -168,7 +154,7 @@ TEST_CASE("RBM: free energy, transform and pseudo-likelihood equal scikit-learn'
 
 TEST_CASE("RBM: persistent CD learns the prototype data as well as scikit-learn does (exact log-likelihood)") {
   using namespace rbm_fixtures;
-  const Tensor x = fixture_data();
+  const Tensor x = rbm_fixtures::data();
   // Untrained (weights ~ 0): every vector has probability 2^-16.
   const double untrained = -kFeatures * std::log(2.0);
   double sum = 0.0;
@@ -190,7 +176,7 @@ TEST_CASE("RBM: persistent CD learns the prototype data as well as scikit-learn 
 
 TEST_CASE("RBM: Hinton's CD-1 recipe gets close to the true likelihood, and its samples are the prototypes") {
   using namespace rbm_fixtures;
-  const Tensor x = fixture_data();
+  const Tensor x = rbm_fixtures::data();
   RBMOptions options{.n_components = kHidden, .learning_rate = 0.1, .batch_size = 10, .n_iter = 100, .persistent = false,
                      .sample_visible = false, .momentum = 0.5, .final_momentum = 0.9, .weight_decay = 2e-4,
                      .init_std = 0.1, .shuffle = true, .random_state = 3};
@@ -224,7 +210,7 @@ TEST_CASE("RBM: Hinton's CD-1 recipe gets close to the true likelihood, and its 
 }
 
 TEST_CASE("RBM: a seed fixes the fit; partial_fit continues the model's own stream; float32 fits too") {
-  const Tensor x = fixture_data();
+  const Tensor x = rbm_fixtures::data();
   RBMOptions options{.n_components = 6, .n_iter = 3, .random_state = 7};
   RBM a(options), b(options);
   a.fit(x);
@@ -260,7 +246,7 @@ TEST_CASE("RBM: a seed fixes the fit; partial_fit continues the model's own stre
 }
 
 TEST_CASE("RBM: errors name the problem") {
-  const Tensor x = fixture_data();
+  const Tensor x = rbm_fixtures::data();
   CHECK(contains_error([&] { RBM().fit(x * 2.0); }, "must be probabilities in [0, 1]; found values from 0 to 2"));
   CHECK(contains_error([&] { RBM().transform(x); }, "RBM.transform: the model is not fitted"));
   RBM rbm({.n_components = 4, .n_iter = 1, .random_state = 0});
