@@ -14,7 +14,6 @@ on the symmetrised 10-NN graph, DBSCAN's cluster and noise counts, NMF's ||X - W
 FastICA's summed |E log cosh(s) - E log cosh(nu)| (negentropy proxy, larger is better).
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -23,17 +22,10 @@ import time
 
 import numpy as np
 
+from peer_data import FASHION, read_idx
+
 DATA = os.environ.get("CAKE_BENCH_DATA", "/tmp/cake_classical2")
-FASHION = "/usr/share/datasets/fashion-mnist"
 THREADS = 2
-
-
-def read_idx(path):
-    with gzip.open(path) as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def prepare():

@@ -13,29 +13,12 @@ C = 1 / (1e-4 N) as Cake's l2 1e-4, fitted on the first 10,000 training rows, sc
 split).
 """
 import argparse
-import gzip
 import json
 import time
 
 import numpy as np
 
-FASHION = "/usr/share/datasets/fashion-mnist"
-
-
-def read_idx(path):
-    with gzip.open(path) as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-def images(split):
-    prefix = "train" if split == "train" else "t10k"
-    x = read_idx(f"{FASHION}/{prefix}-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
-    y = read_idx(f"{FASHION}/{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
-    return x, y
-
+from peer_data import fashion_mnist
 
 def pseudo_log_likelihood(rbm, v):
     v = v.astype(np.float64)
@@ -58,8 +41,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json")
     args = parser.parse_args()
-    x, y = images("train")
-    x_test, y_test = images("test")
+    x, y = fashion_mnist("train")
+    x_test, y_test = fashion_mnist("test")
     rbm = BernoulliRBM(n_components=args.n_components, learning_rate=0.1, batch_size=10, n_iter=args.n_iter,
                        random_state=args.seed)
     start = time.perf_counter()
