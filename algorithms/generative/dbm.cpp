@@ -89,7 +89,7 @@ std::vector<Tensor> DeepBoltzmannMachine::mean_field(const Tensor& v) const {
     const Tensor from_below = mu[l - 1].matmul(weights_[l - 1].t());
     mu.push_back(((l < depth ? from_below * 2.0 : from_below) + biases_[l]).sigmoid());
   }
-  // eq. 12's fixed point, layer after layer, until nothing moves by mean_field_tol.
+  // The mean-field fixed point (section 3), layer after layer, until nothing moves by mean_field_tol.
   for (std::int64_t step = 0; step < options_.mean_field_steps; ++step) {
     double largest_change = 0.0;
     for (std::size_t l = 1; l <= depth; ++l) {

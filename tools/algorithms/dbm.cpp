@@ -106,7 +106,7 @@ CAKE_REGISTER_ALGORITHM({
                {"epochs", ParamType::Int, "10", "epochs of joint training (the paper: 500)"},
                {"batch_size", ParamType::Int, "100", "rows per update"},
                {"n_particles", ParamType::Int, "100", "persistent chains (fantasy particles)"},
-               {"gibbs_steps", ParamType::Int, "1", "Gibbs sweeps of the chains per update"},
+               {"gibbs_steps", ParamType::Int, "5", "Gibbs sweeps of the persistent chains per update"},
                {"mean_field_steps", ParamType::Int, "10", "most mean-field sweeps per batch (they stop at a change below 1e-7)"},
                {"learning_rate", ParamType::Float, "0.001", "joint training's first learning rate"},
                {"final_learning_rate", ParamType::Float, "1e-05", "its last: a geometric decay over the epochs"},

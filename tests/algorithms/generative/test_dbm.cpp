@@ -1,5 +1,5 @@
 // Tests for algorithms/generative/dbm.h: the exact likelihood against the sum over every joint
-// state; the mean-field fixed point (eq. 12); the pretraining's modified RBMs and their
+// state; the mean-field fixed point; the pretraining's modified RBMs and their
 // composition; joint training raising the exact likelihood of data with a known distribution,
 // and its samples; saving and loading; errors.
 #include <cmath>
@@ -58,7 +58,7 @@ TEST_CASE("DBM: the exact likelihood is the sum over every joint state of exp(-E
   for (std::size_t i = 0; i < unnormalised.size(); ++i) CHECK(ll[i] == doctest::Approx(std::log(unnormalised[i] / z)).epsilon(1e-12));
 }
 
-TEST_CASE("DBM: mean field ends at the fixed point of eq. 12") {
+TEST_CASE("DBM: mean field ends at the fixed point of its equations") {
   const DeepBoltzmannMachine dbm = random_dbm(6, 5, 4);
   manual_seed(1);
   const Tensor v = rand({7, 6}, kFloat64).bernoulli();
@@ -100,8 +100,8 @@ TEST_CASE("DBM: pretraining composes RBMs whose bottom doubles its input and who
 TEST_CASE("DBM: joint training raises the exact likelihood of the prototype data; samples are prototypes") {
   using namespace rbm_fixtures;
   const Tensor x = rbm_fixtures::data();
-  DBMOptions options{.layer_sizes = {12, 6}, .n_iter = 60, .batch_size = 20, .n_particles = 50, .gibbs_steps = 1,
-                     .learning_rate = 0.02, .final_learning_rate = 0.002, .random_state = 2};
+  DBMOptions options{.layer_sizes = {12, 6}, .n_iter = 60, .batch_size = 20, .n_particles = 50, .gibbs_steps = 5,
+                     .learning_rate = 0.02, .final_learning_rate = 0.002};
   options.pretraining.n_iter = 30;
   options.pretraining.batch_size = 10;
   options.pretraining.learning_rate = 0.1;
@@ -109,15 +109,21 @@ TEST_CASE("DBM: joint training raises the exact likelihood of the prototype data
   options.on_epoch = [&](int layer, std::int64_t, double error) {
     if (layer < 0) joint_errors.push_back(error);
   };
+  // Three seeds: one run's chains can wander (measured over seeds 0-5: pretrained -6.36, trained -5.36 on average).
+  double pretrained = 0.0, trained = 0.0;
   DeepBoltzmannMachine dbm(options);
-  dbm.pretrain(x);
-  const double pretrained = dbm.log_likelihood(x).mean().item<double>();
-  dbm.train(x);
-  const double trained = dbm.log_likelihood(x).mean().item<double>();
-  MESSAGE("DBM mean log-likelihood: untrained ", -kFeatures * std::log(2.0), ", pretrained ", pretrained, ", trained ", trained,
-          ", true ", kTrueMeanLogLikelihood);
-  REQUIRE(joint_errors.size() == 60);
-  CHECK(trained > pretrained);
+  for (std::uint64_t seed = 0; seed < 3; ++seed) {
+    options.random_state = seed;
+    dbm = DeepBoltzmannMachine(options);
+    dbm.pretrain(x);
+    pretrained += dbm.log_likelihood(x).mean().item<double>() / 3.0;
+    dbm.train(x);
+    trained += dbm.log_likelihood(x).mean().item<double>() / 3.0;
+  }
+  MESSAGE("DBM mean log-likelihood, 3 seeds: untrained ", -kFeatures * std::log(2.0), ", pretrained ", pretrained,
+          ", trained ", trained, ", true ", kTrueMeanLogLikelihood);
+  CHECK(joint_errors.size() == 180);
+  CHECK(trained > pretrained + 0.5);
   CHECK(trained > kTrueMeanLogLikelihood - 1.5);
   CHECK(trained < kTrueMeanLogLikelihood + 0.2);
   manual_seed(6);
@@ -127,7 +133,7 @@ TEST_CASE("DBM: joint training raises the exact likelihood of the prototype data
   MESSAGE("DBM samples within 2 bits of a data vector: ", near);
   CHECK(near > 0.9);
 
-  // The same seed, the same machine; state_dict round trip.
+  // The same seed (2, the last), the same machine; state_dict round trip.
   DeepBoltzmannMachine again(options);
   again.fit(x);
   CHECK(values(again.weights()[1]) == values(dbm.weights()[1]));
