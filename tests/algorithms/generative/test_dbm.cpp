@@ -100,8 +100,8 @@ TEST_CASE("DBM: pretraining composes RBMs whose bottom doubles its input and who
 TEST_CASE("DBM: joint training raises the exact likelihood of the prototype data; samples are prototypes") {
   using namespace rbm_fixtures;
   const Tensor x = rbm_fixtures::data();
-  DBMOptions options{.layer_sizes = {12, 6}, .n_iter = 60, .batch_size = 20, .n_particles = 50, .gibbs_steps = 5,
-                     .learning_rate = 0.02, .final_learning_rate = 0.002};
+  DBMOptions options{.layer_sizes = {12, 6}, .n_iter = 100, .batch_size = 20, .n_particles = 50, .gibbs_steps = 5,
+                     .learning_rate = 0.01, .final_learning_rate = 0.001};
   options.pretraining.n_iter = 30;
   options.pretraining.batch_size = 10;
   options.pretraining.learning_rate = 0.1;
@@ -109,7 +109,8 @@ TEST_CASE("DBM: joint training raises the exact likelihood of the prototype data
   options.on_epoch = [&](int layer, std::int64_t, double error) {
     if (layer < 0) joint_errors.push_back(error);
   };
-  // Three seeds: one run's chains can wander (measured over seeds 0-5: pretrained -6.36, trained -5.36 on average).
+  // Three seeds (measured over seeds 0-5: pretrained -6.36, trained -4.69 on average, every seed
+  // higher by 0.42 or more).
   double pretrained = 0.0, trained = 0.0;
   DeepBoltzmannMachine dbm(options);
   for (std::uint64_t seed = 0; seed < 3; ++seed) {
@@ -122,10 +123,10 @@ TEST_CASE("DBM: joint training raises the exact likelihood of the prototype data
   }
   MESSAGE("DBM mean log-likelihood, 3 seeds: untrained ", -kFeatures * std::log(2.0), ", pretrained ", pretrained,
           ", trained ", trained, ", true ", kTrueMeanLogLikelihood);
-  CHECK(joint_errors.size() == 180);
+  CHECK(joint_errors.size() == 300);
   CHECK(trained > pretrained + 0.5);
-  CHECK(trained > kTrueMeanLogLikelihood - 1.5);
-  CHECK(trained < kTrueMeanLogLikelihood + 0.2);
+  CHECK(trained > kTrueMeanLogLikelihood - 1.0);
+  CHECK(trained < kTrueMeanLogLikelihood + 0.5);  // 18 hidden units cannot fit 400 samples much beyond the truth
   manual_seed(6);
   const Tensor samples = dbm.sample(rand({100, kFeatures}, kFloat64).bernoulli(), 200).gt(0.5).to(kFloat64);
   const Tensor mismatches = (samples.unsqueeze(1) - x.narrow(0, 0, 100).unsqueeze(0)).abs().sum({2}).amin({1});
