@@ -66,7 +66,7 @@ const std::map<std::string, DeviceSupport>& device_support_table() {
       {"sparse-coding", {false, "coordinate-descent lasso in CPU loops"}},
       {"umap", {false, "nearest-neighbour descent and the layout's SGD in CPU loops"}},
       {"rbm", {false, "contrastive divergence on the CPU (batches of 10 rows: launch-bound on a GPU)"}},
-      {"dbm", {false, "mean field and persistent chains on the CPU (the library's DBM runs in tensor operations)"}},
+      {"dbm", {false, "mean field and persistent chains on the CPU (the model keeps its parameters there)"}},
   };
   return entries;
 }
