@@ -26,6 +26,7 @@
 #include "cake/algorithms/decomposition/pca.h"
 #include "cake/algorithms/generative/dbn.h"
 #include "cake/autograd/grad_mode.h"
+#include "tools/algorithms/component_images.h"
 #include "tools/algorithms/network_runs.h"
 #include "tools/output.h"
 
@@ -118,10 +119,7 @@ std::shared_ptr<algorithms::Autoencoder> pretrained_autoencoder(RunContext& ctx,
     save_image_rows(ctx, "dbn_reconstructions.png", {examples.cpu(), up_down});
     const Tensor dreams = dbn.sample(flat, ctx.params.get_int("dream_steps")).to(kFloat32).reshape(examples.sizes());
     save_image_rows(ctx, "dbn_samples.png", {examples.cpu(), dreams});
-    const Tensor filters = dbn.layers().front().components().narrow(0, 0, std::min<std::int64_t>(64, options.layer_sizes.front()));
-    // Each filter rescaled to [0, 1] on its own, so that signed weights show.
-    const Tensor low = filters.amin({1}, true), span = (filters.amax({1}, true) - low).clamp_min(1e-12);
-    ctx.save_image_grid("rbm_filters.png", ((filters - low) / span).to(kFloat32), 8);
+    save_component_images(ctx, "rbm_filters.png", dbn.layers().front().components());
   }
   return dbn.unroll(images.image_shape);
 }
