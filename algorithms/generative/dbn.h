@@ -28,7 +28,7 @@
 // rbmhidlinear.m, mnistdeepauto.m): CD-1 with sampled binary hidden states and visible
 // probabilities, learning rate 0.1 (0.001 for the Gaussian top layer), momentum 0.5 for 5 epochs
 // then 0.9, weight decay 2e-4, weights from N(0, 0.1^2), batches of 100; 50 epochs a layer in the
-// paper (the released script uses 10, "works just fine").
+// paper (the released script's own setting is 10).
 #pragma once
 
 #include <cstdint>
