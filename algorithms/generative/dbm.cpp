@@ -35,7 +35,7 @@ DeepBoltzmannMachine& DeepBoltzmannMachine::pretrain(const Tensor& x) {
   NoGradGuard no_grad;
   const std::size_t depth = options_.layer_sizes.size();
   std::vector<RBM> rbms;
-  Tensor input = x;
+  Tensor input = probability_matrix(x, "DeepBoltzmannMachine.pretrain");
   for (std::size_t l = 0; l < depth; ++l) {
     RBMOptions rbm = options_.pretraining;
     rbm.n_components = options_.layer_sizes[l];
@@ -134,9 +134,7 @@ DeepBoltzmannMachine& DeepBoltzmannMachine::fit(const Tensor& x) {
 DeepBoltzmannMachine& DeepBoltzmannMachine::train(const Tensor& x) {
   CAKE_CHECK(fitted(), "DeepBoltzmannMachine.train: pretrain or set the parameters first");
   NoGradGuard no_grad;
-  const Tensor data = checked(x, "DeepBoltzmannMachine.train");
-  CAKE_CHECK(data.min().item<double>() >= 0.0 && data.max().item<double>() <= 1.0,
-             "DeepBoltzmannMachine.train: the visible units are binary, so the data must be probabilities in [0, 1]");
+  const Tensor data = checked(probability_matrix(x, "DeepBoltzmannMachine.train"), "DeepBoltzmannMachine.train");
   algorithms::detail::SeedScope seed(options_.random_state);
   const std::int64_t n = data.size(0), batch = options_.batch_size;
   const std::size_t depth = weights_.size();

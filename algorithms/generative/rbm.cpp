@@ -207,10 +207,7 @@ double RBM::update(const Tensor& batch, double momentum_now) {
   return squared_error;
 }
 
-namespace {
-
-// The training data as a matrix of probabilities: [n, d], finite, every value in [0, 1].
-Tensor training_data(const Tensor& x, const char* who) {
+Tensor probability_matrix(const Tensor& x, const char* who) {
   Tensor data = algorithms::detail::data_matrix(x, who);
   const double low = data.min().item<double>(), high = data.max().item<double>();
   CAKE_CHECK(low >= 0.0 && high <= 1.0, who, ": the visible units are binary, so the data must be probabilities in [0, 1]; ",
@@ -218,11 +215,9 @@ Tensor training_data(const Tensor& x, const char* who) {
   return data;
 }
 
-}  // namespace
-
 RBM& RBM::fit(const Tensor& x) {
   NoGradGuard no_grad;
-  const Tensor data = training_data(x, "RBM.fit");
+  const Tensor data = probability_matrix(x, "RBM.fit");
   ModelStream stream(*this, true);
   initialize(data.size(1), data.dtype());
   const std::int64_t n = data.size(0), batch = options_.batch_size;
@@ -245,7 +240,7 @@ RBM& RBM::fit(const Tensor& x) {
 
 RBM& RBM::partial_fit(const Tensor& x) {
   NoGradGuard no_grad;
-  const Tensor data = training_data(x, "RBM.partial_fit");
+  const Tensor data = probability_matrix(x, "RBM.partial_fit");
   ModelStream stream(*this, false);
   if (!fitted()) {
     initialize(data.size(1), data.dtype());

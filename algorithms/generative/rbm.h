@@ -96,6 +96,10 @@ struct RBMOptions {
 //   dW = h_data^T v_data / B - h_model^T v_model / B'            [k, d], as components()
 //   da = mean(v_data) - mean(v_model)                              [d], visible biases
 //   db = mean(h_data) - mean(h_model)                              [k], hidden biases
+// The training data of a Boltzmann machine with binary visible units: X as a CPU matrix [n, d],
+// finite, every value in [0, 1]; otherwise an error that names `who` and the range found.
+Tensor probability_matrix(const Tensor& x, const char* who);
+
 struct RBMGradient {
   Tensor weights, visible_bias, hidden_bias;
 };

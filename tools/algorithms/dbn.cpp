@@ -64,7 +64,7 @@ std::vector<ParamSpec> params() {
   return with_training_params(p, {.epochs = 30, .batch_size = 256, .lr = 1e-3, .weight_decay = 0.0, .patience = 10});
 }
 
-generative::DBNOptions dbn_options(RunContext& ctx) {
+generative::DBNOptions dbn_options(const RunContext& ctx) {
   generative::DBNOptions options;
   std::vector<std::int64_t> sizes = ctx.params.get_int_list("hidden");
   sizes.push_back(ctx.params.get_int("latent_dim"));

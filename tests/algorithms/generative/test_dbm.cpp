@@ -149,6 +149,8 @@ TEST_CASE("DBM: errors name the problem") {
                                 "not fitted"));
   CHECK(cake::testing::contains(cake::testing::error_message([&] { DeepBoltzmannMachine().train(x); }),
                                 "pretrain or set the parameters first"));
+  CHECK(cake::testing::contains(cake::testing::error_message([&] { DeepBoltzmannMachine().fit(x * 3.0); }),
+                                "DeepBoltzmannMachine.pretrain: the visible units are binary"));
   const DeepBoltzmannMachine dbm = random_dbm(16, 5, 3);
   CHECK(cake::testing::contains(cake::testing::error_message([&] { (void)dbm.transform(x.narrow(1, 0, 4)); }),
                                 "expected visible states [n, 16], got shape [400, 4]"));
