@@ -12,8 +12,10 @@
 #include "cake/algorithms/cluster/agglomerative.h"
 #include "cake/algorithms/cluster/dbscan.h"
 #include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/cluster/landmark_spectral.h"
 #include "cake/algorithms/cluster/lloyd_kmeans.h"
 #include "cake/algorithms/cluster/minibatch_kmeans.h"
+#include "cake/algorithms/cluster/sparse_subspace.h"
 #include "cake/algorithms/cluster/spectral.h"
 #include "cake/algorithms/mixture/gaussian_mixture.h"
 #include "cake/autograd/grad_mode.h"
@@ -238,6 +240,7 @@ std::unique_ptr<Clusterer> make_spectral(ParamReader& r) {
   r.read("affinity", o.affinity, parse_spectral_affinity);
   r.read("gamma", o.gamma);
   r.read("n_neighbors", o.n_neighbors);
+  r.read("local_scaling", o.local_scaling);
   r.read("eigen_solver", o.eigen_solver, parse_eigen_solver);
   r.read("n_components", o.n_components);
   r.read("eigen_tol", o.eigen_tol);
@@ -246,6 +249,35 @@ std::unique_ptr<Clusterer> make_spectral(ParamReader& r) {
   r.read("random_state", o.random_state);
   r.finish();
   return std::make_unique<SpectralClustering>(o);
+}
+
+std::unique_ptr<Clusterer> make_landmark_spectral(ParamReader& r) {
+  LandmarkSpectralClusteringOptions o;
+  r.read("n_clusters", o.n_clusters);
+  r.read("n_landmarks", o.n_landmarks);
+  r.read("n_nearest_landmarks", o.n_nearest_landmarks);
+  r.read("landmark_selection", o.landmark_selection, parse_landmark_selection);
+  r.read("landmark_max_iter", o.landmark_max_iter);
+  r.read("normalize_rows", o.normalize_rows);
+  r.read("n_init", o.n_init);
+  r.read("random_state", o.random_state);
+  r.finish();
+  return std::make_unique<LandmarkSpectralClustering>(o);
+}
+
+std::unique_ptr<Clusterer> make_sparse_subspace(ParamReader& r) {
+  SparseSubspaceClusteringOptions o;
+  r.read("n_clusters", o.n_clusters);
+  r.read("solver", o.solver, parse_subspace_solver);
+  r.read("alpha", o.alpha);
+  r.read("n_nonzero", o.n_nonzero);
+  r.read("normalize", o.normalize);
+  r.read("max_iter", o.max_iter);
+  r.read("tol", o.tol);
+  r.read("n_init", o.n_init);
+  r.read("random_state", o.random_state);
+  r.finish();
+  return std::make_unique<SparseSubspaceClustering>(o);
 }
 
 std::unique_ptr<Clusterer> make_dbscan(ParamReader& r) {
@@ -266,7 +298,7 @@ struct Entry {
 constexpr Entry kClusterers[] = {
     {"kmeans", make_kmeans},     {"kmeans-lloyd", make_lloyd_kmeans}, {"minibatch-kmeans", make_minibatch_kmeans},
     {"gmm", make_gaussian_mixture}, {"agglomerative", make_agglomerative}, {"spectral", make_spectral},
-    {"dbscan", make_dbscan},
+    {"landmark-spectral", make_landmark_spectral}, {"sparse-subspace", make_sparse_subspace}, {"dbscan", make_dbscan},
 };
 
 const Entry& find_entry(const std::string& name) {

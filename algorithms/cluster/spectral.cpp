@@ -9,6 +9,7 @@
 #include "cake/tensor/pairwise.h"
 #include "cake/algorithms/detail/lanczos.h"
 #include "cake/algorithms/cluster/kmeans.h"
+#include "cake/algorithms/neighbors/nn_descent.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/linalg.h"
 #include "cake/tensor/parallel.h"
@@ -62,6 +63,73 @@ Tensor rbf_affinity(const Tensor& input, double gamma) {
 
 SparseGraph knn_affinity(const Tensor& x, std::int64_t n_neighbors) {
   return symmetrize(kneighbors_graph(x, n_neighbors, /*include_self=*/true));
+}
+
+namespace {
+void check_scaling_neighbor(std::int64_t scaling_neighbor, std::int64_t n) {
+  CAKE_CHECK(scaling_neighbor >= 1 && scaling_neighbor < n, "local_scales: the scaling neighbour K must be in [1, ",
+             n - 1, "] (K-th nearest of ", n, " samples), got ", scaling_neighbor);
+}
+// Position K of each point's nearest (itself among them, at distance 0), from a search of k > K.
+std::vector<double> scales_from(const neighbors::KnnResult& knn, std::int64_t scaling_neighbor) {
+  std::vector<double> sigma(static_cast<std::size_t>(knn.n));
+  for (index_t i = 0; i < knn.n; ++i) sigma[i] = knn.distances[i * knn.k + scaling_neighbor];
+  return sigma;
+}
+}  // namespace
+
+std::vector<double> local_scales(const Tensor& x, std::int64_t scaling_neighbor) {
+  check_scaling_neighbor(scaling_neighbor, x.size(0));
+  return scales_from(neighbors::exact_knn(x, scaling_neighbor + 1), scaling_neighbor);
+}
+
+namespace {
+// exp(-d^2 / (sigma_i sigma_j)); 1 for coincident points, 0 when a scale is 0 and the points differ.
+double self_tuned_kernel(double squared_distance, double sigma_i, double sigma_j) {
+  if (squared_distance <= 0) return 1.0;
+  const double scale = sigma_i * sigma_j;
+  return scale > 0 ? std::exp(-squared_distance / scale) : 0.0;
+}
+}  // namespace
+
+Tensor local_scaling_affinity(const Tensor& input, std::int64_t scaling_neighbor) {
+  const std::vector<double> sigma = local_scales(input, scaling_neighbor);
+  Tensor x = detail::data_matrix(input, "local_scaling_affinity").to(kFloat64).contiguous();
+  const index_t n = x.size(0), d = x.size(1);
+  Tensor a = empty({n, n}, kFloat64);
+  double* pa = a.data_ptr<double>();
+  const double* px = x.data_ptr<double>();
+  std::vector<double> norms(static_cast<std::size_t>(n));
+  detail::row_squared_norms(px, n, d, norms.data());
+  pairwise::squared_distances(px, n, norms.data(), px, n, norms.data(), d, pa);
+  parallel_for(0, n, detail::grain_for(n), [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i)
+      for (index_t j = 0; j < n; ++j)
+        pa[i * n + j] = i == j ? 1.0 : self_tuned_kernel(pa[i * n + j], sigma[i], sigma[j]);
+  });
+  return a;
+}
+
+SparseGraph local_scaling_knn_affinity(const Tensor& x, std::int64_t n_neighbors, std::int64_t scaling_neighbor) {
+  CAKE_CHECK(n_neighbors >= 1 && n_neighbors < x.size(0), "local_scaling_knn_affinity: n_neighbors must be in [1, ",
+             x.size(0) - 1, "], got ", n_neighbors);
+  check_scaling_neighbor(scaling_neighbor, x.size(0));
+  // One search serves both: the graph's edges and the scales.
+  const neighbors::KnnResult knn = neighbors::exact_knn(x, std::max(n_neighbors, scaling_neighbor) + 1);
+  const std::vector<double> sigma = scales_from(knn, scaling_neighbor);
+  std::vector<std::int64_t> rows, cols;
+  std::vector<double> values;
+  for (index_t i = 0; i < knn.n; ++i) {
+    index_t kept = 0;
+    for (index_t t = 0; t < knn.k && kept < n_neighbors; ++t) {
+      const index_t j = knn.indices[i * knn.k + t];
+      if (j == i) continue;
+      const double dist = knn.distances[i * knn.k + t];
+      rows.push_back(i), cols.push_back(j), values.push_back(self_tuned_kernel(dist * dist, sigma[i], sigma[j]));
+      ++kept;
+    }
+  }
+  return symmetrize(SparseGraph::from_triplets(knn.n, rows, cols, values));
 }
 
 namespace {
@@ -286,6 +354,8 @@ SpectralClustering::SpectralClustering(SpectralClusteringOptions options) : opti
   CAKE_CHECK(options_.n_neighbors >= 1, "SpectralClustering: n_neighbors must be at least 1, got ",
              options_.n_neighbors);
   CAKE_CHECK(options_.gamma > 0, "SpectralClustering: gamma must be positive, got ", options_.gamma);
+  CAKE_CHECK(options_.local_scaling >= 0, "SpectralClustering: local_scaling must be >= 0 (0: off), got ",
+             options_.local_scaling);
   CAKE_CHECK(options_.n_components >= 0, "SpectralClustering: n_components must be >= 0, got ", options_.n_components);
   CAKE_CHECK(options_.eigen_tol > 0, "SpectralClustering: eigen_tol must be positive, got ", options_.eigen_tol);
   CAKE_CHECK(options_.n_init >= 1, "SpectralClustering: n_init must be at least 1, got ", options_.n_init);
@@ -295,9 +365,18 @@ SpectralClustering& SpectralClustering::fit(const Tensor& input) {
   Tensor x = detail::data_matrix(input, "SpectralClustering.fit", 2);
   CAKE_CHECK(options_.n_clusters <= x.size(0), "SpectralClustering: n_clusters = ", options_.n_clusters,
              " is more than the ", x.size(0), " samples");
-  if (options_.affinity == SpectralAffinity::RBF) return fit_affinity(rbf_affinity(x, options_.gamma));
+  const std::int64_t scaling = options_.local_scaling;
+  CAKE_CHECK(scaling < x.size(0), "SpectralClustering: local_scaling = ", scaling, " needs more than ", scaling,
+             " samples, got ", x.size(0));
+  if (options_.affinity == SpectralAffinity::RBF)
+    return fit_affinity(scaling > 0 ? local_scaling_affinity(x, scaling) : rbf_affinity(x, options_.gamma));
   CAKE_CHECK(options_.n_neighbors <= x.size(0), "SpectralClustering: n_neighbors = ", options_.n_neighbors,
              " is more than the ", x.size(0), " samples");
+  if (scaling > 0) {
+    CAKE_CHECK(options_.n_neighbors < x.size(0), "SpectralClustering: n_neighbors = ", options_.n_neighbors,
+               " leaves no other sample out of ", x.size(0), " (the self-tuned graph has no self-loops)");
+    return fit_affinity(local_scaling_knn_affinity(x, options_.n_neighbors, scaling));
+  }
   return fit_affinity(knn_affinity(x, options_.n_neighbors));
 }
 

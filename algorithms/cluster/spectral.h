@@ -9,7 +9,14 @@
 // The algorithm of Ng, Jordan & Weiss (their section 2), each step a function below:
 //   1. affinity A: the RBF kernel A_ij = exp(-gamma ||x_i - x_j||^2) (dense), or the k-nearest-
 //      neighbour graph made symmetric, A = (C + C^T) / 2 (sparse, scikit-learn's
-//      "nearest_neighbors"); A_ii = 0.
+//      "nearest_neighbors"); A_ii = 0. With `local_scaling` = K > 0 either one takes the
+//      self-tuning scales of Zelnik-Manor & Perona 2004 ("Self-Tuning Spectral Clustering",
+//      NIPS, section 2) instead of one global width: sigma_i = the distance from x_i to its K-th
+//      nearest other sample (K = 7 in the paper) and A_ij = exp(-|x_i - x_j|^2 / (sigma_i sigma_j)),
+//      on all pairs (rbf) or on the k-NN graph's edges (nearest_neighbors). A point in a sparse
+//      region gets a wide kernel and one in a dense region a narrow one, so clusters of different
+//      densities separate where any single gamma joins one of them or splits another (the "SC-ST"
+//      baseline of the JULE talk's tables; the paper's automatic choice of k is not implemented).
 //   2. M = D^-1/2 A D^-1/2 with D = diag(row sums of A), the normalised affinity (I - M is the
 //      normalised Laplacian of Chung 1997).
 //   3. U = the k eigenvectors of M with the largest eigenvalues, as columns: by a dense
@@ -27,6 +34,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cake/algorithms/neighbors/sparse_graph.h"
 #include "cake/algorithms/cluster/clusterer.h"
@@ -46,6 +54,7 @@ struct SpectralClusteringOptions {
   SpectralAffinity affinity = SpectralAffinity::RBF;
   double gamma = 1.0;             // RBF width
   std::int64_t n_neighbors = 10;  // k of the k-NN graph
+  std::int64_t local_scaling = 0; // K of the self-tuning scales sigma_i (7 in the paper); 0: off
   EigenSolver eigen_solver = EigenSolver::Auto;  // Auto: dense up to 1000 samples, Lanczos above
   std::int64_t n_components = 0;  // eigenvectors kept; 0: n_clusters
   double eigen_tol = 1e-7;        // Lanczos residual tolerance
@@ -57,6 +66,13 @@ struct SpectralClusteringOptions {
 // Step 1.
 Tensor rbf_affinity(const Tensor& x, double gamma);                    // [n, n] float64
 neighbors::SparseGraph knn_affinity(const Tensor& x, std::int64_t n_neighbors);   // (C + C^T) / 2, self included in C
+// Step 1 with self-tuning scales (Zelnik-Manor & Perona 2004, eq. 2); 1 <= scaling_neighbor < n.
+// Dense [n, n] float64 on all pairs (diagonal 1), or the n_neighbors-NN graph's edges weighted
+// the same way and made symmetric as (W + W^T) / 2. Coincident points get affinity 1.
+std::vector<double> local_scales(const Tensor& x, std::int64_t scaling_neighbor);   // sigma_i, [n]
+Tensor local_scaling_affinity(const Tensor& x, std::int64_t scaling_neighbor);
+neighbors::SparseGraph local_scaling_knn_affinity(const Tensor& x, std::int64_t n_neighbors,
+                                                  std::int64_t scaling_neighbor);
 
 // Steps 2-4 on a given affinity (dense [n, n] or sparse; any diagonal is ignored): Y [n, k]
 // float64 with unit rows (rows of isolated samples stay zero), and M's eigenvalues, descending.

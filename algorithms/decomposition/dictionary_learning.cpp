@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "cake/algorithms/detail/common.h"
+#include "cake/algorithms/detail/sparse_codes.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/linalg.h"
 #include "cake/tensor/parallel.h"
@@ -25,117 +26,6 @@ SparseCodingAlgorithm parse_sparse_coding_algorithm(const std::string& name) {
 }
 
 namespace {
-
-// ---- The coders, one sample each ---------------------------------------------------------------
-
-// Batch-OMP (Rubinstein et al. 2008, Alg. 2) for one sample, given the Gram matrix G [k, k] and
-// the correlations b = D x [k]. The chosen atoms' Gram block is factored as L L^T and grown by
-// one row per atom: L's new row w solves L w = G[I, j], its diagonal is sqrt(G_jj - |w|^2).
-// Stops early, as scikit-learn, when the best atom is already chosen or linearly dependent.
-template <class T>
-void omp_one(const T* gram, const T* b, index_t k, index_t n_nonzero, T* code, std::vector<T>& lower,
-             std::vector<index_t>& active, std::vector<T>& gamma, std::vector<T>& residual_corr) {
-  const T tiny = std::numeric_limits<T>::epsilon();
-  const index_t s_max = n_nonzero;
-  lower.assign(static_cast<std::size_t>(s_max * s_max), T(0));
-  active.clear();
-  residual_corr.assign(b, b + k);  // alpha = b - G[:, I] gamma
-  gamma.clear();
-  while (static_cast<index_t>(active.size()) < s_max) {
-    index_t best = 0;
-    for (index_t j = 1; j < k; ++j)
-      if (std::abs(residual_corr[j]) > std::abs(residual_corr[best])) best = j;
-    if (residual_corr[best] * residual_corr[best] < tiny ||
-        std::find(active.begin(), active.end(), best) != active.end())
-      break;
-    const index_t s = static_cast<index_t>(active.size());
-    T* row = lower.data() + s * s_max;
-    if (s > 0) {
-      for (index_t p = 0; p < s; ++p) row[p] = gram[best * k + active[p]];
-      for (index_t p = 0; p < s; ++p) {  // forward substitution L w = G[I, best]
-        T v = row[p];
-        for (index_t q = 0; q < p; ++q) v -= lower[p * s_max + q] * row[q];
-        row[p] = v / lower[p * s_max + p];
-      }
-      T w2 = 0;
-      for (index_t p = 0; p < s; ++p) w2 += row[p] * row[p];
-      const T pivot = gram[best * k + best] - w2;
-      if (pivot <= tiny) break;  // the atom lies in the span of the chosen ones
-      row[s] = std::sqrt(pivot);
-    } else {
-      row[0] = std::sqrt(gram[best * k + best]);
-    }
-    active.push_back(best);
-    // gamma = (L L^T)^-1 b_I by two triangular solves.
-    const index_t m = s + 1;
-    gamma.resize(static_cast<std::size_t>(m));
-    for (index_t p = 0; p < m; ++p) {
-      T v = b[active[p]];
-      for (index_t q = 0; q < p; ++q) v -= lower[p * s_max + q] * gamma[q];
-      gamma[p] = v / lower[p * s_max + p];
-    }
-    for (index_t p = m - 1; p >= 0; --p) {
-      T v = gamma[p];
-      for (index_t q = p + 1; q < m; ++q) v -= lower[q * s_max + p] * gamma[q];
-      gamma[p] = v / lower[p * s_max + p];
-    }
-    for (index_t j = 0; j < k; ++j) {
-      T v = b[j];
-      for (index_t p = 0; p < m; ++p) v -= gram[j * k + active[p]] * gamma[p];
-      residual_corr[j] = v;
-    }
-  }
-  std::fill(code, code + k, T(0));
-  for (std::size_t p = 0; p < active.size(); ++p) code[active[p]] = gamma[p];
-}
-
-// The lasso min_c 1/2 c^T G c - b^T c + alpha |c|_1 (+ c >= 0) by cyclic coordinate descent,
-// keeping h = G c up to date so that each coordinate costs O(k). After a sweep whose largest
-// change is below tol of the largest coefficient, the duality gap of
-// 1/2 ||x - D^T c||^2 + alpha |c|_1 decides (as scikit-learn's enet_coordinate_descent_gram):
-//   r = x - D^T c,  |r|^2 = |x|^2 - 2 b.c + c.h,  correlations D r = b - h,
-//   s = min(1, alpha / |D r|_inf),  gap = (1 + s^2) |r|^2 / 2 + alpha |c|_1 - s r.x.
-template <class T>
-void lasso_one(const T* gram, const T* b, index_t k, T alpha, bool positive, T x_norm2, index_t max_iter, double tol,
-               T* c, std::vector<T>& h) {
-  h.assign(static_cast<std::size_t>(k), T(0));
-  for (index_t j = 0; j < k; ++j)
-    if (c[j] != 0) blas::axpy<T>(k, c[j], gram + j * k, h.data());
-  const double gap_tol = tol * static_cast<double>(x_norm2);
-  for (index_t it = 0; it < max_iter; ++it) {
-    T max_change = 0, max_coef = 0;
-    for (index_t j = 0; j < k; ++j) {
-      const T gjj = gram[j * k + j];
-      if (gjj == 0) continue;
-      const T old = c[j];
-      const T rho = b[j] - (h[j] - gjj * old);  // the correlation with c_j left out
-      T updated = 0;
-      if (positive) {
-        updated = std::max(rho - alpha, T(0)) / gjj;
-      } else {
-        updated = (rho > alpha ? rho - alpha : rho < -alpha ? rho + alpha : T(0)) / gjj;  // soft threshold
-      }
-      if (updated != old) blas::axpy<T>(k, updated - old, gram + j * k, h.data());
-      c[j] = updated;
-      max_change = std::max(max_change, std::abs(updated - old));
-      max_coef = std::max(max_coef, std::abs(updated));
-    }
-    if (max_coef == 0 || max_change / max_coef < tol || it == max_iter - 1) {
-      double b_dot_c = 0, c_dot_h = 0, l1 = 0, dual = 0;
-      for (index_t j = 0; j < k; ++j) {
-        b_dot_c += double(b[j]) * c[j];
-        c_dot_h += double(c[j]) * h[j];
-        l1 += std::abs(double(c[j]));
-        const double corr = double(b[j]) - h[j];
-        dual = std::max(dual, positive ? corr : std::abs(corr));
-      }
-      const double r_norm2 = std::max(0.0, double(x_norm2) - 2 * b_dot_c + c_dot_h);
-      const double scale = dual > alpha ? alpha / dual : 1.0;
-      const double gap = 0.5 * r_norm2 * (1 + scale * scale) + alpha * l1 - scale * (double(x_norm2) - b_dot_c);
-      if (gap <= gap_tol) break;
-    }
-  }
-}
 
 // ---- All samples --------------------------------------------------------------------------------
 
@@ -167,11 +57,11 @@ Tensor encode(const Tensor& x, const Tensor& dictionary, SparseCodingAlgorithm a
     std::vector<index_t> active;
     for (index_t i = lo; i < hi; ++i) {
       if (algorithm == SparseCodingAlgorithm::OMP) {
-        omp_one<T>(gram.data(), corr.data() + i * k, k, n_nonzero, pc + i * k, lower, active, gamma, work);
+        detail::omp_code<T>(gram.data(), corr.data() + i * k, k, n_nonzero, pc + i * k, lower, active, gamma, work);
       } else {
         const T x_norm2 = blas::dot<T>(f, px + i * f, px + i * f);
-        lasso_one<T>(gram.data(), corr.data() + i * k, k, static_cast<T>(alpha), positive, x_norm2, max_iter,
-                     lasso_tol, pc + i * k, work);
+        detail::lasso_code<T>(gram.data(), corr.data() + i * k, k, static_cast<T>(alpha), positive, x_norm2,
+                              max_iter, lasso_tol, pc + i * k, work);
       }
     }
   });

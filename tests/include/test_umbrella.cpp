@@ -24,6 +24,10 @@ TEST_CASE("the clusterers, through cake/cake.h") {
   CHECK(cluster::AgglomerativeClustering({.n_clusters = 2}).fit_predict(x).sizes() == Shape{40});
   CHECK(cluster::SpectralClustering({.n_clusters = 2, .gamma = 0.1, .random_state = 0}).fit_predict(x).sizes() ==
         Shape{40});
+  CHECK(cluster::LandmarkSpectralClustering({.n_clusters = 2, .n_landmarks = 10, .random_state = 0})
+            .fit_predict(x)
+            .sizes() == Shape{40});
+  CHECK(cluster::SparseSubspaceClustering({.n_clusters = 2, .random_state = 0}).fit_predict(x).sizes() == Shape{40});
   CHECK(cluster::DBSCAN({.eps = 2.0, .min_samples = 3}).fit_predict(x).sizes() == Shape{40});
   CHECK(mixture::GaussianMixture({.n_components = 2, .random_state = 0}).fit_predict(x).sizes() == Shape{40});
   CHECK(cluster::make_clusterer("gmm", {{"n_clusters", 2}, {"random_state", 0}})->fit_predict(x).sizes() == Shape{40});

@@ -119,6 +119,41 @@ TEST_CASE("cake run minibatch-kmeans finds the blobs") {
   CHECK(read_output("minibatch", "labels.npy").sizes() == Shape{kN});
 }
 
+TEST_CASE("cake run landmark-spectral finds the blobs and writes its landmarks and embedding") {
+  const json m = run_on_blobs("landmark-spectral", "n_clusters=3 n_landmarks=20", "landmark-spectral");
+  CHECK(m["nmi"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+  CHECK(m["bandwidth"].get<double>() > 0);
+  CHECK(m["singular_values"].size() == 3);
+  CHECK(m["singular_values"][0].get<double>() == doctest::Approx(1.0));
+  CHECK(read_output("landmark-spectral", "landmarks.npy").sizes() == Shape{20, 2});
+  CHECK(read_output("landmark-spectral", "spectral_embedding.npy").sizes() == Shape{kN, 3});
+}
+
+TEST_CASE("cake run sparse-subspace separates three lines through the origin") {
+  // 30 points on each of three lines in R^3 (1-D subspaces, which k-means cannot separate: they
+  // all meet at 0), with their labels.
+  manual_seed(3);
+  const Tensor t = randn({90, 1});
+  const float directions[3][3] = {{1, 0, 0}, {0.6f, 0.8f, 0}, {0, 0.28f, 0.96f}};
+  std::vector<float> x;
+  std::vector<std::int64_t> y;
+  for (int i = 0; i < 90; ++i) {
+    for (int j = 0; j < 3; ++j) x.push_back(t.data_ptr<float>()[i] * directions[i / 30][j]);
+    y.push_back(i / 30);
+  }
+  data::write_npy(scratch() / "lines.npy", tensor(x, {90, 3}));
+  data::write_npy(scratch() / "lines_y.npy", tensor(y, {90}));
+  for (const char* solver : {"lasso", "omp"}) {
+    const CliResult r = cake_cli(std::string("run sparse-subspace --data lines.npy --labels lines_y.npy --quiet "
+                                             "--overwrite --out ssc --set n_clusters=3 n_nonzero=1 solver=") + solver);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const json m = read_json(scratch() / "ssc" / "metrics.json");
+    CHECK(m["nmi"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+    CHECK(m["nonzeros_per_code"].get<double>() >= 1.0);
+    CHECK(m.contains("lambda") == (std::string(solver) == "lasso"));
+  }
+}
+
 TEST_CASE("cake run gmm: the likelihood of the per-blob maximum-likelihood Gaussians, and BIC/AIC") {
   // On blobs this far apart EM's fixed point is each blob's own Gaussian fit, weights 1/3, and
   // every point's likelihood comes from its own blob only:

@@ -82,11 +82,33 @@ void check_other_clusterers() {
   CHECK(cluster::parse_spectral_affinity(cli_text("spectral", "affinity")) == sp.affinity);
   CHECK(cli_default("spectral", "gamma") == sp.gamma);
   CHECK(cli_default("spectral", "n_neighbors") == sp.n_neighbors);
+  CHECK(cli_default("spectral", "local_scaling") == sp.local_scaling);
   CHECK(cluster::parse_eigen_solver(cli_text("spectral", "eigen_solver")) == sp.eigen_solver);
   CHECK(cli_default("spectral", "n_components") == sp.n_components);
   CHECK(cli_default("spectral", "eigen_tol") == sp.eigen_tol);
   CHECK(cluster::parse_assign_labels(cli_text("spectral", "assign_labels")) == sp.assign_labels);
   CHECK(cli_default("spectral", "n_init") == sp.n_init);
+
+  const cluster::LandmarkSpectralClusteringOptions ls;
+  const std::string l = "landmark-spectral";
+  CHECK(cli_default(l, "n_clusters") == ls.n_clusters);
+  CHECK(cli_default(l, "n_landmarks") == ls.n_landmarks);
+  CHECK(cli_default(l, "n_nearest_landmarks") == ls.n_nearest_landmarks);
+  CHECK(cluster::parse_landmark_selection(cli_text(l, "landmark_selection")) == ls.landmark_selection);
+  CHECK(cli_default(l, "landmark_max_iter") == ls.landmark_max_iter);
+  CHECK(cli_default(l, "normalize_rows") == ls.normalize_rows);
+  CHECK(cli_default(l, "n_init") == ls.n_init);
+
+  const cluster::SparseSubspaceClusteringOptions ss;
+  const std::string s = "sparse-subspace";
+  CHECK(cli_default(s, "n_clusters") == ss.n_clusters);
+  CHECK(cluster::parse_subspace_solver(cli_text(s, "solver")) == ss.solver);
+  CHECK(cli_default(s, "alpha") == ss.alpha);
+  CHECK(cli_default(s, "n_nonzero") == ss.n_nonzero);
+  CHECK(cli_default(s, "normalize") == ss.normalize);
+  CHECK(cli_default(s, "max_iter") == ss.max_iter);
+  CHECK(cli_default(s, "tol") == ss.tol);
+  CHECK(cli_default(s, "n_init") == ss.n_init);
 
   const cluster::DBSCANOptions db;
   CHECK(cli_default("dbscan", "eps") == db.eps);
@@ -241,7 +263,7 @@ TEST_CASE("the classical commands' defaults are the library's, and every paramet
   check_rbm();
   check_dbm();
   const std::vector<std::string> commands = {"kmeans", "kmeans-lloyd", "minibatch-kmeans", "agglomerative",
-                                             "spectral", "dbscan", "gmm", "pca", "nmf", "fastica",
+                                             "spectral", "landmark-spectral", "sparse-subspace", "dbscan", "gmm", "pca", "nmf", "fastica",
                                              "sparse-coding", "tsne", "umap", "rbm", "dbm"};
   for (const std::string& command : commands) {
     CAPTURE(command);

@@ -51,8 +51,10 @@ TEST_CASE("values near 1e19 are refused with a message by every clustering and e
   }
   data::write_npy(dir / "X.npy", tensor(x, {40, 2}));
   for (const char* algorithm : {"kmeans", "kmeans-lloyd", "minibatch-kmeans", "gmm", "agglomerative", "spectral",
-                                "dbscan", "pca", "tsne", "nmf", "fastica", "sparse-coding"}) {
-    const CliResult r = cake_cli(std::string("run ") + algorithm + " --data X.npy --quiet --set n_clusters=2", dir);
+                                "landmark-spectral", "sparse-subspace", "dbscan", "pca", "tsne", "nmf", "fastica", "sparse-coding"}) {
+    const std::string landmarks = std::string(algorithm) == "landmark-spectral" ? " n_landmarks=10" : "";
+    const CliResult r =
+        cake_cli(std::string("run ") + algorithm + " --data X.npy --quiet --set n_clusters=2" + landmarks, dir);
     const CliResult plain = r.code == 2 ? cake_cli(std::string("run ") + algorithm + " --data X.npy --quiet", dir) : r;
     INFO(algorithm, ": exit ", plain.code, ": ", plain.err);
     CHECK(plain.code == 1);

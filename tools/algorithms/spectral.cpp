@@ -1,5 +1,6 @@
 // spectral.cpp: `cake run spectral`, spectral clustering after Ng, Jordan & Weiss 2002
-// (algorithms/cluster/spectral.h): RBF or k-NN affinity, top eigenvectors of D^-1/2 A D^-1/2
+// (algorithms/cluster/spectral.h): RBF or k-NN affinity (with self-tuning widths when
+// local_scaling > 0, Zelnik-Manor & Perona 2004), top eigenvectors of D^-1/2 A D^-1/2
 // (dense or thick-restart Lanczos), unit rows, then k-means or CPQR.
 #include "cake/algorithms/cluster/spectral.h"
 #include "tools/library_defaults.h"
@@ -14,6 +15,7 @@ void run_spectral(RunContext& ctx) {
                             .affinity = parse_spectral_affinity(ctx.params.get_string("affinity")),
                             .gamma = ctx.params.get_float("gamma"),
                             .n_neighbors = ctx.params.get_int("n_neighbors"),
+                            .local_scaling = ctx.params.get_int("local_scaling"),
                             .eigen_solver = parse_eigen_solver(ctx.params.get_string("eigen_solver")),
                             .n_components = ctx.params.get_int("n_components"),
                             .eigen_tol = ctx.params.get_float("eigen_tol"),
@@ -42,13 +44,17 @@ using O = cluster::SpectralClusteringOptions;
 CAKE_REGISTER_ALGORITHM({
     .name = "spectral",
     .summary = "spectral clustering: RBF or k-NN affinity, normalised affinity eigenvectors, k-means or CPQR",
-    .reference = "Ng, Jordan & Weiss 2002, On spectral clustering; Wu & Simon 2000 (thick-restart Lanczos)",
+    .reference = "Ng, Jordan & Weiss 2002, On spectral clustering; Zelnik-Manor & Perona 2004 (self-tuning); "
+                 "Wu & Simon 2000 (thick-restart Lanczos)",
     .params = {{"n_clusters", ParamType::Int, library_default(&O::n_clusters), "number of clusters"},
                {"affinity", ParamType::String,
                 library_choice(&O::affinity, cluster::parse_spectral_affinity, kAffinities),
                 "how samples are connected", kAffinities},
                {"gamma", ParamType::Float, library_default(&O::gamma), "RBF width: exp(-gamma |x - y|^2)"},
                {"n_neighbors", ParamType::Int, library_default(&O::n_neighbors), "k of the k-NN affinity graph"},
+               {"local_scaling", ParamType::Int, library_default(&O::local_scaling),
+                "self-tuning widths: sigma_i = distance to the K-th neighbour, exp(-d^2 / sigma_i sigma_j) "
+                "(Zelnik-Manor & Perona use 7; 0: off)"},
                {"eigen_solver", ParamType::String,
                 library_choice(&O::eigen_solver, cluster::parse_eigen_solver, kEigenSolvers),
                 "eigensolver", kEigenSolvers},
