@@ -40,21 +40,31 @@ EigenSolver parse_eigen_solver(const std::string& name) {
 AssignLabels parse_assign_labels(const std::string& name) {
   if (name == "kmeans") return AssignLabels::KMeans;
   if (name == "cluster_qr") return AssignLabels::ClusterQR;
-  CAKE_FAIL("SpectralClustering: unknown assign_labels '", name, "' (expected kmeans or cluster_qr)");
+  if (name == "discretize") return AssignLabels::Discretize;
+  CAKE_FAIL("SpectralClustering: unknown assign_labels '", name, "' (expected kmeans, cluster_qr or discretize)");
 }
 
 // ---- Step 1: affinities ------------------------------------------------------------------------------
 
-Tensor rbf_affinity(const Tensor& input, double gamma) {
-  Tensor x = detail::data_matrix(input, "rbf_affinity").to(kFloat64).contiguous();
-  CAKE_CHECK(gamma > 0 && std::isfinite(gamma), "rbf_affinity: gamma must be positive, got ", gamma);
+namespace {
+// |x_i - x_j|^2 for every pair, [n, n] float64 (blocked GEMM, tensor/pairwise.h).
+Tensor squared_distance_matrix(const Tensor& input, const char* who) {
+  Tensor x = detail::data_matrix(input, who).to(kFloat64).contiguous();
   const index_t n = x.size(0), d = x.size(1);
   Tensor a = empty({n, n}, kFloat64);
-  double* pa = a.data_ptr<double>();
   const double* px = x.data_ptr<double>();
   std::vector<double> norms(static_cast<std::size_t>(n));
   detail::row_squared_norms(px, n, d, norms.data());
-  pairwise::squared_distances(px, n, norms.data(), px, n, norms.data(), d, pa);
+  pairwise::squared_distances(px, n, norms.data(), px, n, norms.data(), d, a.data_ptr<double>());
+  return a;
+}
+}  // namespace
+
+Tensor rbf_affinity(const Tensor& input, double gamma) {
+  CAKE_CHECK(gamma > 0 && std::isfinite(gamma), "rbf_affinity: gamma must be positive, got ", gamma);
+  Tensor a = squared_distance_matrix(input, "rbf_affinity");
+  const index_t n = a.size(0);
+  double* pa = a.data_ptr<double>();
   parallel_for(0, n * n, 1 << 16, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) pa[i] = std::exp(-gamma * pa[i]);
   });
@@ -94,14 +104,9 @@ double self_tuned_kernel(double squared_distance, double sigma_i, double sigma_j
 
 Tensor local_scaling_affinity(const Tensor& input, std::int64_t scaling_neighbor) {
   const std::vector<double> sigma = local_scales(input, scaling_neighbor);
-  Tensor x = detail::data_matrix(input, "local_scaling_affinity").to(kFloat64).contiguous();
-  const index_t n = x.size(0), d = x.size(1);
-  Tensor a = empty({n, n}, kFloat64);
+  Tensor a = squared_distance_matrix(input, "local_scaling_affinity");
+  const index_t n = a.size(0);
   double* pa = a.data_ptr<double>();
-  const double* px = x.data_ptr<double>();
-  std::vector<double> norms(static_cast<std::size_t>(n));
-  detail::row_squared_norms(px, n, d, norms.data());
-  pairwise::squared_distances(px, n, norms.data(), px, n, norms.data(), d, pa);
   parallel_for(0, n, detail::grain_for(n), [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i)
       for (index_t j = 0; j < n; ++j)
@@ -347,6 +352,64 @@ Tensor cluster_qr(const Tensor& embedding, std::int64_t k) {
   return detail::to_tensor(labels);
 }
 
+Tensor discretize(const Tensor& embedding, std::int64_t k, std::optional<std::uint64_t> random_state,
+                  std::int64_t max_iter) {
+  const index_t n = embedding.size(0), dims = embedding.size(1);
+  CAKE_CHECK(k >= 1 && k <= std::min(n, dims), "discretize: k must be in [1, ", std::min(n, dims), "], got ", k);
+  CAKE_CHECK(max_iter >= 1, "discretize: max_iter must be at least 1, got ", max_iter);
+  // The first k columns, rows scaled to unit length (Yu & Shi's normalised eigenvectors).
+  Tensor y_tensor = embedding.narrow(1, 0, k).to(kFloat64).contiguous().clone();
+  normalize_rows(y_tensor);
+  const double* y = y_tensor.data_ptr<double>();
+
+  // R's start: a random row, then each next row the one least aligned with those chosen so far
+  // (the smallest sum of |cosines|), as columns of R.
+  std::vector<double> rotation(static_cast<std::size_t>(k * k)), alignment(static_cast<std::size_t>(n), 0.0);
+  index_t chosen = 0;
+  {
+    detail::SeedScope seed(random_state);
+    chosen = detail::integer_draws(0, n, 1)[0];
+  }
+  for (index_t c = 0; c < k; ++c) {
+    for (index_t j = 0; j < k; ++j) rotation[j * k + c] = y[chosen * k + j];
+    if (c == k - 1) break;
+    for (index_t i = 0; i < n; ++i) alignment[i] += std::abs(blas::dot<double>(k, y + i * k, y + chosen * k));
+    chosen = std::min_element(alignment.begin(), alignment.end()) - alignment.begin();
+  }
+
+  std::vector<double> projected(static_cast<std::size_t>(n * k));
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(n));
+  double last_objective = -1.0;
+  for (index_t it = 0; it < max_iter; ++it) {
+    // X: each row's largest entry of Y R.
+    blas::gemm<double>(false, false, n, k, k, 1.0, y, k, rotation.data(), k, 0.0, projected.data(), k);
+    for (index_t i = 0; i < n; ++i)
+      labels[i] = std::max_element(projected.begin() + i * k, projected.begin() + (i + 1) * k) -
+                  (projected.begin() + i * k);
+    // X^T Y: the sums of each cluster's rows; R = V U^T maximises trace(X^T Y R) = trace(Omega).
+    Tensor xty = zeros({k, k}, kFloat64);
+    double* m = xty.data_ptr<double>();
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j < k; ++j) m[labels[i] * k + j] += y[i * k + j];
+    auto [u, omega, vh] = linalg::svd(xty);
+    double objective = 0;
+    const Tensor sigma = omega.contiguous();
+    for (index_t c = 0; c < sigma.numel(); ++c) objective += sigma.data_ptr<double>()[c];
+    if (objective - last_objective <= 1e-12 * std::max(1.0, objective)) break;
+    last_objective = objective;
+    // R = V U^T = (U V^T)^T: R[j][c] = sum_t Vh[t][j] U[c][t].
+    const double* pu = u.data_ptr<double>();
+    const double* pv = vh.data_ptr<double>();
+    for (index_t j = 0; j < k; ++j)
+      for (index_t c = 0; c < k; ++c) {
+        double sum = 0;
+        for (index_t t = 0; t < k; ++t) sum += pv[t * k + j] * pu[c * k + t];
+        rotation[j * k + c] = sum;
+      }
+  }
+  return detail::to_tensor(labels);
+}
+
 // ---- The estimator --------------------------------------------------------------------------------------
 
 SpectralClustering::SpectralClustering(SpectralClusteringOptions options) : options_(options) {
@@ -406,6 +469,9 @@ SpectralClustering& SpectralClustering::assign(SpectralEmbedding result) {
   switch (options_.assign_labels) {
     case AssignLabels::ClusterQR:
       labels_ = cluster_qr(embedding_, std::min(options_.n_clusters, embedding_.size(1)));
+      break;
+    case AssignLabels::Discretize:
+      labels_ = discretize(embedding_, std::min(options_.n_clusters, embedding_.size(1)), options_.random_state);
       break;
     case AssignLabels::KMeans:
       labels_ = kmeans_labels(embedding_, options_.n_clusters, options_.n_init, options_.random_state);

@@ -25,8 +25,10 @@
 //      connected component of the graph contributes the eigenvalue 1 with eigenvector
 //      D^1/2 1_component; these are written down directly and deflated from the Lanczos run.
 //   4. Y = U with each row scaled to unit length.
-//   5. Cluster the rows of Y: k-means (the paper's choice), or the deterministic column-pivoted
-//      QR assignment of Damle, Minden & Ying 2019 ("cluster_qr").
+//   5. Cluster the rows of Y: k-means (the paper's choice), the deterministic column-pivoted
+//      QR assignment of Damle, Minden & Ying 2019 ("cluster_qr"), or the rotation to the nearest
+//      partition matrix of Yu & Shi 2003 ("discretize", the multiclass normalised cut: the
+//      "N-Cuts" of the JULE talk's tables with the nearest_neighbors affinity).
 // Differences from scikit-learn: scikit-learn skips step 4 and divides U by D^1/2 instead (the
 // random-walk embedding); both find the same clusters on well-separated data.
 #pragma once
@@ -44,10 +46,10 @@ namespace cake::cluster {
 
 enum class SpectralAffinity { RBF, NearestNeighbors };
 enum class EigenSolver { Auto, Dense, Lanczos };
-enum class AssignLabels { KMeans, ClusterQR };
+enum class AssignLabels { KMeans, ClusterQR, Discretize };
 SpectralAffinity parse_spectral_affinity(const std::string& name);  // "rbf", "nearest_neighbors"
 EigenSolver parse_eigen_solver(const std::string& name);            // "auto", "dense", "lanczos"
-AssignLabels parse_assign_labels(const std::string& name);          // "kmeans", "cluster_qr"
+AssignLabels parse_assign_labels(const std::string& name);          // "kmeans", "cluster_qr", "discretize"
 
 struct SpectralClusteringOptions {
   std::int64_t n_clusters = 8;
@@ -93,6 +95,15 @@ SpectralEmbedding spectral_embedding(const neighbors::SparseGraph& affinity, std
 // polar factor of that k x k block, a rotation of Y whose largest |entry| per row is the label
 // (Damle, Minden & Ying 2019, Alg. 1). Deterministic.
 Tensor cluster_qr(const Tensor& embedding, std::int64_t k);
+
+// Step 5, discretisation (Yu & Shi 2003, "Multiclass Spectral Clustering", ICCV, sections 4-5):
+// the partition matrix X (one 1 per row) nearest to a rotation Y R of the unit-row embedding,
+// found by alternating the two exact half-steps
+//   X = one-hot of each row's largest entry of Y R,    R = V U^T from the SVD X^T Y = U Omega V^T,
+// until the objective trace(Omega) stops rising. R starts from k rows of Y chosen as nearly
+// orthogonal as possible, the first at random (random_state). Labels [n] int64.
+Tensor discretize(const Tensor& embedding, std::int64_t k, std::optional<std::uint64_t> random_state = std::nullopt,
+                  std::int64_t max_iter = 30);
 
 // A Clusterer that labels only its training data (predict throws).
 class SpectralClustering : public Clusterer {
@@ -142,5 +153,6 @@ using ::cake::cluster::knn_affinity;
 using ::cake::cluster::SpectralEmbedding;
 using ::cake::cluster::spectral_embedding;
 using ::cake::cluster::cluster_qr;
+using ::cake::cluster::discretize;
 using ::cake::cluster::SpectralClustering;
 }  // namespace cake::algorithms

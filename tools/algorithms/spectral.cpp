@@ -1,7 +1,7 @@
 // spectral.cpp: `cake run spectral`, spectral clustering after Ng, Jordan & Weiss 2002
 // (algorithms/cluster/spectral.h): RBF or k-NN affinity (with self-tuning widths when
 // local_scaling > 0, Zelnik-Manor & Perona 2004), top eigenvectors of D^-1/2 A D^-1/2
-// (dense or thick-restart Lanczos), unit rows, then k-means or CPQR.
+// (dense or thick-restart Lanczos), unit rows, then k-means, CPQR or Yu & Shi's discretisation.
 #include "cake/algorithms/cluster/spectral.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -36,14 +36,14 @@ void run_spectral(RunContext& ctx) {
 
 const std::vector<std::string> kAffinities = {"rbf", "nearest_neighbors"};
 const std::vector<std::string> kEigenSolvers = {"auto", "dense", "lanczos"};
-const std::vector<std::string> kAssignLabels = {"kmeans", "cluster_qr"};
+const std::vector<std::string> kAssignLabels = {"kmeans", "cluster_qr", "discretize"};
 using O = cluster::SpectralClusteringOptions;
 
 }  // namespace
 
 CAKE_REGISTER_ALGORITHM({
     .name = "spectral",
-    .summary = "spectral clustering: RBF or k-NN affinity, normalised affinity eigenvectors, k-means or CPQR",
+    .summary = "spectral clustering: RBF or k-NN affinity, normalised affinity eigenvectors, k-means, CPQR or discretisation",
     .reference = "Ng, Jordan & Weiss 2002, On spectral clustering; Zelnik-Manor & Perona 2004 (self-tuning); "
                  "Wu & Simon 2000 (thick-restart Lanczos)",
     .params = {{"n_clusters", ParamType::Int, library_default(&O::n_clusters), "number of clusters"},

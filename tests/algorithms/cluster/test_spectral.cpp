@@ -99,7 +99,7 @@ TEST_CASE("spectral: the eigenvalues of the normalised k-NN affinity, dense and 
 
 TEST_CASE("spectral: concentric circles are separated by the k-NN affinity, as scikit-learn") {
   const Tensor x = matrix(fx2::spectral_circles_X, 2);
-  for (AssignLabels assign : {AssignLabels::ClusterQR, AssignLabels::KMeans}) {
+  for (AssignLabels assign : {AssignLabels::ClusterQR, AssignLabels::KMeans, AssignLabels::Discretize}) {
     SpectralClustering sc({.n_clusters = 2, .affinity = SpectralAffinity::NearestNeighbors, .n_neighbors = 10,
                            .assign_labels = assign, .random_state = 0});
     const auto labels = int_values(sc.fit_predict(x));
@@ -148,6 +148,19 @@ TEST_CASE("spectral: disconnected graphs, isolated samples, cluster_qr, errors")
   // cluster_qr on an exact indicator embedding returns the indicator's partition.
   const Tensor indicator = tensor({1.0, 0, 0, 1, 1, 0, 0, 1, 1, 0}, {5, 2}, kFloat64);
   CHECK(same_partition(int_values(cluster_qr(indicator, 2)), {0, 1, 0, 1, 0}));
+
+  // discretize too, and on a noisy rotation of a partition matrix it finds the partition: the
+  // rotation Yu & Shi's iteration solves for is exactly the one applied.
+  CHECK(same_partition(int_values(discretize(indicator, 2, 0)), {0, 1, 0, 1, 0}));
+  manual_seed(12);
+  std::vector<std::int64_t> truth(90);
+  for (std::size_t i = 0; i < truth.size(); ++i) truth[i] = static_cast<std::int64_t>(i % 3);
+  const Tensor partition = one_hot(tensor(truth), 3).to(kFloat64);
+  const Tensor rotation = linalg::qr(randn({3, 3}, kFloat64)).Q;
+  const Tensor rotated = matmul_reference(partition, rotation) + randn({90, 3}, kFloat64) * 0.05;
+  for (std::uint64_t seed : {0, 1, 2}) CHECK(same_partition(int_values(discretize(rotated, 3, seed)), truth));
+  CHECK(contains(error_message([&] { discretize(rotated, 4); }), "k must be in [1, 3]"));
+  CHECK(parse_assign_labels("discretize") == AssignLabels::Discretize);
 
   CHECK_THROWS_AS(SpectralClustering({.n_clusters = 0}), Error);
   CHECK_THROWS_AS(SpectralClustering({.gamma = -1.0}), Error);
