@@ -81,9 +81,9 @@ def runs():
         labels = AgglomerativeClustering(n_clusters=10, linkage="ward").fit_predict(pca50)
         return {"wcss": within_cluster_ss(pca50, labels)}
 
-    def spectral():
+    def spectral(assign_labels="cluster_qr"):
         labels = SpectralClustering(n_clusters=10, affinity="nearest_neighbors", n_neighbors=10,
-                                    assign_labels="cluster_qr", random_state=0).fit_predict(pca50)
+                                    assign_labels=assign_labels, random_state=0).fit_predict(pca50)
         return {"ncut": normalized_cut(pca50, labels)}
 
     def dbscan():
@@ -100,7 +100,8 @@ def runs():
         s = model.fit_transform(images)
         return {"negentropy": negentropy_proxy(s), "n_iter": int(model.n_iter_)}
 
-    return {"agglomerative_ward": agglomerative, "spectral_knn": spectral, "dbscan_blobs": dbscan,
+    return {"agglomerative_ward": agglomerative, "spectral_knn": spectral,
+            "spectral_knn_discretize": lambda: spectral("discretize"), "dbscan_blobs": dbscan,
             "nmf_cd": nmf, "fastica": fastica}
 
 
