@@ -83,6 +83,49 @@ LandmarkCodes landmark_representation(const Tensor& x, const Tensor& landmarks, 
   return codes;
 }
 
+namespace {
+
+// Step 3: the projection D^-1/2 A Sigma^-1 [p, k] that maps a point's codes to its row of B,
+// from the top k eigenpairs of G = Zhat Zhat^T (sigma_c^2 and A's columns); the sigmas go to
+// `singular_values`.
+Tensor spectral_projection(const LandmarkCodes& codes, index_t p, index_t k, Tensor& singular_values) {
+  const index_t r = codes.r;
+  // s = D^-1/2 (0 for a landmark no point uses), G summed point by point.
+  std::vector<double> degree(static_cast<std::size_t>(p), 0.0), s(static_cast<std::size_t>(p), 0.0);
+  for (index_t e = 0; e < codes.n * r; ++e) degree[codes.landmark[e]] += codes.weight[e];
+  for (index_t j = 0; j < p; ++j) s[j] = degree[j] > 0 ? 1.0 / std::sqrt(degree[j]) : 0.0;
+  Tensor gram = zeros({p, p}, kFloat64);
+  double* g = gram.data_ptr<double>();
+  for (index_t i = 0; i < codes.n; ++i)
+    for (index_t t = 0; t < r; ++t)
+      for (index_t u = 0; u < r; ++u)
+        g[codes.landmark[i * r + t] * p + codes.landmark[i * r + u]] += codes.weight[i * r + t] * codes.weight[i * r + u];
+  for (index_t a = 0; a < p; ++a)
+    for (index_t b = 0; b < p; ++b) g[a * p + b] *= s[a] * s[b];
+
+  const linalg::EighResult eig = linalg::eigh(gram);  // ascending
+  const double* w = eig.eigenvalues.data_ptr<double>();
+  const double* v = eig.eigenvectors.data_ptr<double>();
+  singular_values = empty({k}, kFloat64);
+  Tensor projection = zeros({p, k}, kFloat64);
+  double* proj = projection.data_ptr<double>();
+  for (index_t c = 0; c < k; ++c) {
+    const index_t col = p - 1 - c;
+    const double sigma = std::sqrt(std::max(w[col], 0.0));
+    singular_values.data_ptr<double>()[c] = sigma;
+    if (sigma <= 1e-12) continue;  // rank below k: the column of B stays 0
+    // A sign per column (largest |entry| positive), so a seed gives one embedding everywhere.
+    index_t largest = 0;
+    for (index_t j = 1; j < p; ++j)
+      if (std::abs(v[j * p + col]) > std::abs(v[largest * p + col])) largest = j;
+    const double sign = v[largest * p + col] < 0 ? -1.0 : 1.0;
+    for (index_t j = 0; j < p; ++j) proj[j * k + c] = sign * s[j] * v[j * p + col] / sigma;
+  }
+  return projection;
+}
+
+}  // namespace
+
 // ---- The estimator ------------------------------------------------------------------------------------
 
 LandmarkSpectralClustering::LandmarkSpectralClustering(LandmarkSpectralClusteringOptions options)
@@ -104,49 +147,17 @@ LandmarkSpectralClustering& LandmarkSpectralClustering::fit(const Tensor& input)
   const Tensor x = detail::data_matrix(input, "LandmarkSpectralClustering.fit", 1);
   CAKE_CHECK(o.n_landmarks <= x.size(0), "LandmarkSpectralClustering: n_landmarks = ", o.n_landmarks,
              " is more than the ", x.size(0), " samples");
+  // Steps 1-3.
   landmarks_ = select_landmarks(x, o);
   bandwidth_ = 0.0;
   const LandmarkCodes codes = landmark_representation(x, landmarks_, o.n_nearest_landmarks, bandwidth_);
-
-  // Step 3. s = D^-1/2 (0 for a landmark no point uses), G = Zhat Zhat^T summed point by point.
-  const index_t p = o.n_landmarks, r = codes.r, k = o.n_clusters;
-  std::vector<double> degree(static_cast<std::size_t>(p), 0.0), s(static_cast<std::size_t>(p), 0.0);
-  for (index_t e = 0; e < codes.n * r; ++e) degree[codes.landmark[e]] += codes.weight[e];
-  for (index_t j = 0; j < p; ++j) s[j] = degree[j] > 0 ? 1.0 / std::sqrt(degree[j]) : 0.0;
-  Tensor gram = zeros({p, p}, kFloat64);
-  double* g = gram.data_ptr<double>();
-  for (index_t i = 0; i < codes.n; ++i)
-    for (index_t t = 0; t < r; ++t)
-      for (index_t u = 0; u < r; ++u)
-        g[codes.landmark[i * r + t] * p + codes.landmark[i * r + u]] += codes.weight[i * r + t] * codes.weight[i * r + u];
-  for (index_t a = 0; a < p; ++a)
-    for (index_t b = 0; b < p; ++b) g[a * p + b] *= s[a] * s[b];
-
-  // G's top k eigenpairs (eigh is ascending): sigma_c^2 and A's columns; projection = D^-1/2 A Sigma^-1.
-  const linalg::EighResult eig = linalg::eigh(gram);
-  const double* w = eig.eigenvalues.data_ptr<double>();
-  const double* v = eig.eigenvectors.data_ptr<double>();
-  singular_values_ = empty({k}, kFloat64);
-  projection_ = zeros({p, k}, kFloat64);
-  double* proj = projection_.data_ptr<double>();
-  for (index_t c = 0; c < k; ++c) {
-    const index_t col = p - 1 - c;
-    const double sigma = std::sqrt(std::max(w[col], 0.0));
-    singular_values_.data_ptr<double>()[c] = sigma;
-    if (sigma <= 1e-12) continue;  // rank below k: the column of B stays 0
-    // A sign per column (largest |entry| positive), so a seed gives one embedding everywhere.
-    index_t largest = 0;
-    for (index_t j = 1; j < p; ++j)
-      if (std::abs(v[j * p + col]) > std::abs(v[largest * p + col])) largest = j;
-    const double sign = v[largest * p + col] < 0 ? -1.0 : 1.0;
-    for (index_t j = 0; j < p; ++j) proj[j * k + c] = sign * s[j] * v[j * p + col] / sigma;
-  }
+  projection_ = spectral_projection(codes, o.n_landmarks, o.n_clusters, singular_values_);
 
   // Step 4.
   embedding_ = embed(codes);
-  kmeans_ = KMeans({.n_clusters = k, .n_init = o.n_init, .random_state = o.random_state});
+  kmeans_ = KMeans({.n_clusters = o.n_clusters, .n_init = o.n_init, .random_state = o.random_state});
   labels_ = kmeans_.fit_predict(embedding_);
-  cluster_means_ = cluster_means(x, labels_, k);
+  cluster_means_ = cluster_means(x, labels_, o.n_clusters);
   return *this;
 }
 

@@ -92,6 +92,28 @@ SparseCodes fit_codes(const Tensor& input, const SparseSubspaceClusteringOptions
   return self_expressive_codes(gram, n, o, lambda > 0 ? 1.0 / lambda : 0.0);
 }
 
+// C as a graph (row i: the code of x_i), or step 3's W = |C| + |C|^T with each code first scaled
+// to a largest |entry| of 1 (from_triplets sums the two halves).
+SparseGraph coefficient_graph(const SparseCodes& codes, index_t n, bool scaled_and_symmetric) {
+  std::vector<std::int64_t> rows, cols;
+  std::vector<double> vals;
+  for (index_t i = 0; i < n; ++i) {
+    double largest = 0;
+    for (const double v : codes.value[i]) largest = std::max(largest, std::abs(v));
+    for (std::size_t t = 0; t < codes.index[i].size(); ++t) {
+      const index_t j = codes.index[i][t];
+      if (!scaled_and_symmetric) {
+        rows.push_back(i), cols.push_back(j), vals.push_back(codes.value[i][t]);
+        continue;
+      }
+      const double weight = std::abs(codes.value[i][t]) / largest;
+      rows.push_back(i), cols.push_back(j), vals.push_back(weight);
+      rows.push_back(j), cols.push_back(i), vals.push_back(weight);
+    }
+  }
+  return SparseGraph::from_triplets(n, rows, cols, vals);
+}
+
 }  // namespace
 
 SparseSubspaceClustering::SparseSubspaceClustering(SparseSubspaceClusteringOptions options) : options_(options) {
@@ -112,25 +134,13 @@ SparseSubspaceClustering& SparseSubspaceClustering::fit(const Tensor& input) {
   const std::int64_t limit = max_subspace_samples(static_cast<std::int64_t>(x.element_size()));
   CAKE_CHECK(n <= limit, "SparseSubspaceClustering: ", n, " samples need a ", n, " x ", n, " Gram matrix; at most ",
              limit, " of this dtype fit the 8 GiB limit (subsample, or use LandmarkSpectralClustering)");
+  // Steps 1-2.
   const SparseCodes codes =
       x.dtype() == kFloat32 ? fit_codes<float>(x, o, lambda_) : fit_codes<double>(x, o, lambda_);
 
-  // C, and step 3's W = |C| + |C|^T with each code scaled to a largest |entry| of 1.
-  std::vector<std::int64_t> rows, cols, w_rows, w_cols;
-  std::vector<double> vals, w_vals;
-  for (index_t i = 0; i < n; ++i) {
-    double largest = 0;
-    for (const double v : codes.value[i]) largest = std::max(largest, std::abs(v));
-    for (std::size_t t = 0; t < codes.index[i].size(); ++t) {
-      const index_t j = codes.index[i][t];
-      rows.push_back(i), cols.push_back(j), vals.push_back(codes.value[i][t]);
-      const double weight = std::abs(codes.value[i][t]) / largest;
-      w_rows.push_back(i), w_cols.push_back(j), w_vals.push_back(weight);
-      w_rows.push_back(j), w_cols.push_back(i), w_vals.push_back(weight);
-    }
-  }
-  coefficients_ = SparseGraph::from_triplets(n, rows, cols, vals);
-  affinity_ = SparseGraph::from_triplets(n, w_rows, w_cols, w_vals);
+  // Step 3.
+  coefficients_ = coefficient_graph(codes, n, /*scaled_and_symmetric=*/false);
+  affinity_ = coefficient_graph(codes, n, /*scaled_and_symmetric=*/true);
 
   // Step 4.
   SpectralClustering spectral({.n_clusters = o.n_clusters, .n_init = o.n_init, .random_state = o.random_state});

@@ -137,7 +137,9 @@ void lasso_code(const T* gram, const T* b, std::int64_t k, T alpha, bool positiv
     active.clear();
     for (std::int64_t j = 0; j < k; ++j)
       if (c[j] != 0) active.push_back(j);
-    while (it + 1 < max_iter) {
+    // At most 100 sweeps of the support in a row: with a tolerance near the rounding of h, its
+    // changes may never fall below tol, and only a full sweep can reach the gap test.
+    for (std::int64_t sweep = 0; sweep < 100 && it + 1 < max_iter; ++sweep) {
       ++it;
       T change = 0, coef = 0;
       for (const std::int64_t j : active) update(j, change, coef);
