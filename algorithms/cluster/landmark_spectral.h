@@ -12,7 +12,7 @@
 // whose eigenvectors come from a p x p problem. The steps, each a function of the .cpp:
 //   1. Landmarks: p centres of k-means run for a few iterations from random rows (the paper's
 //      choice, section "Landmark selection"), or p random rows of X.
-//   2. Representation (the paper's eq. 5): each x_i is written through its r nearest landmarks
+//   2. Representation (the paper's landmark-based sparse coding): each x_i is written through its r nearest landmarks
 //      U<i> with Nadaraya-Watson weights
 //          z_ji = K(x_i, u_j) / sum_{j' in U<i>} K(x_i, u_j')  for j in U<i>, 0 otherwise,
 //      K(x, u) = exp(-|x - u|^2 / (2 h^2)), h = the mean distance from a point to its r nearest
@@ -21,7 +21,7 @@
 //      at every point, so its normalised affinity is W itself, and with Zhat = D^-1/2 Z,
 //      W = Zhat^T Zhat: the eigenvectors of W are Zhat's right singular vectors. They come from
 //      the p x p matrix G = Zhat Zhat^T = A Sigma^2 A^T (its top k eigenpairs) as
-//          B^T = Sigma^-1 A^T Zhat         [k, n]   (the paper's eq. 9 and Algorithm 1).
+//          B^T = Sigma^-1 A^T Zhat         [k, n]   (the paper's Algorithm 1).
 //      The first pair is always sigma = 1 with a constant vector (W 1 = 1).
 //   4. The rows of B, scaled to unit length as Ng, Jordan & Weiss do (`normalize_rows`; Chen &
 //      Cai's Algorithm 1 clusters B as it is), are clustered by k-means.

@@ -12,15 +12,15 @@
 // a few others from its own subspace (self-expressiveness, the paper's section 2). The steps:
 //   1. Rows scaled to unit length (`normalize`; SSC-OMP's first step), so that every point's
 //      code is on one scale.
-//   2. A sparse code c_i of each x_i by the other points, c_ii = 0 (the paper's eq. 5):
-//        lasso: c_i = argmin 1/2 |x_i - sum_j c_ij x_j|^2 + (1 / lambda) |c_i|_1   (eq. 14 per
-//               column), lambda = alpha / mu with mu = min_i max_{j != i} |x_i . x_j|
+//   2. A sparse code c_i of each x_i by the other points, c_ii = 0 (the paper's self-expressive program):
+//        lasso: c_i = argmin 1/2 |x_i - sum_j c_ij x_j|^2 + (1 / lambda) |c_i|_1   (the noisy
+//               program, one column at a time), lambda = alpha / mu with mu = min_i max_{j != i} |x_i . x_j|
 //               (the paper's Proposition 1): any alpha > 1 gives every point a nonzero code;
 //        omp:   up to n_nonzero points chosen greedily, each step the one most correlated with
 //               the residual, the coefficients refitted by least squares (Batch-OMP).
 //      Both run on the Gram matrix G = X X^T (algorithms/detail/sparse_codes.h, the coders of
 //      decomposition/dictionary_learning.h with atom i excluded).
-//   3. The affinity W = |C| + |C|^T (eq. 10), each code first divided by its largest |entry| so
+//   3. The affinity W = |C| + |C|^T (the paper's similarity graph), each code first divided by its largest |entry| so
 //      that every point's strongest link weighs 1 (section 4 of the paper).
 //   4. Spectral clustering of W (spectral.h: normalised affinity, unit rows, k-means).
 // Memory and time: G holds n^2 numbers of the data's dtype (10,000 float32 images: 400 MB), and

@@ -16,7 +16,8 @@
 //      on all pairs (rbf) or on the k-NN graph's edges (nearest_neighbors). A point in a sparse
 //      region gets a wide kernel and one in a dense region a narrow one, so clusters of different
 //      densities separate where any single gamma joins one of them or splits another (the "SC-ST"
-//      baseline of the JULE talk's tables; the paper's automatic choice of k is not implemented).
+//      baseline of the JULE talk's tables). k is given, as for every Cake clusterer: the paper's
+//      estimate of k from the eigenvectors' rotation cost is outside this class.
 //   2. M = D^-1/2 A D^-1/2 with D = diag(row sums of A), the normalised affinity (I - M is the
 //      normalised Laplacian of Chung 1997).
 //   3. U = the k eigenvectors of M with the largest eigenvalues, as columns: by a dense
@@ -68,7 +69,7 @@ struct SpectralClusteringOptions {
 // Step 1.
 Tensor rbf_affinity(const Tensor& x, double gamma);                    // [n, n] float64
 neighbors::SparseGraph knn_affinity(const Tensor& x, std::int64_t n_neighbors);   // (C + C^T) / 2, self included in C
-// Step 1 with self-tuning scales (Zelnik-Manor & Perona 2004, eq. 2); 1 <= scaling_neighbor < n.
+// Step 1 with self-tuning scales (Zelnik-Manor & Perona 2004, section 2); 1 <= scaling_neighbor < n.
 // Dense [n, n] float64 on all pairs (diagonal 1), or the n_neighbors-NN graph's edges weighted
 // the same way and made symmetric as (W + W^T) / 2. Coincident points get affinity 1.
 std::vector<double> local_scales(const Tensor& x, std::int64_t scaling_neighbor);   // sigma_i, [n]
@@ -96,7 +97,7 @@ SpectralEmbedding spectral_embedding(const neighbors::SparseGraph& affinity, std
 // (Damle, Minden & Ying 2019, Alg. 1). Deterministic.
 Tensor cluster_qr(const Tensor& embedding, std::int64_t k);
 
-// Step 5, discretisation (Yu & Shi 2003, "Multiclass Spectral Clustering", ICCV, sections 4-5):
+// Step 5, discretisation (Yu & Shi 2003, "Multiclass Spectral Clustering", ICCV):
 // the partition matrix X (one 1 per row) nearest to a rotation Y R of the unit-row embedding,
 // found by alternating the two exact half-steps
 //   X = one-hot of each row's largest entry of Y R,    R = V U^T from the SVD X^T Y = U Omega V^T,
