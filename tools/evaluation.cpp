@@ -2,10 +2,14 @@
 #include "tools/evaluation.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <functional>
 #include <set>
 
 #include "cake/algorithms/detail/common.h"
+#include "cake/algorithms/generative/ais.h"
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/algorithms/train/linear_probe.h"
 #include "cake/tensor/creation.h"
@@ -146,6 +150,51 @@ nlohmann::json linear_probe_scores(const Tensor& train_codes, const Tensor& trai
   metrics::LogisticRegression probe({.l2 = 1e-4, .max_iter = 500});
   probe.fit(x, train_labels.narrow(0, 0, n));
   return {{"probe_accuracy", probe.score(x_test, test_labels)}, {"probe_train_samples", n}};
+}
+
+namespace {
+
+// The first `rows` rows of x (0: all), each value replaced by a 0/1 draw with it as the probability.
+Tensor binarized_rows(const Tensor& x, std::int64_t rows) {
+  const std::int64_t n = rows > 0 ? std::min(rows, x.size(0)) : x.size(0);
+  return x.narrow(0, 0, n).detach().cpu().to(kFloat64).bernoulli();
+}
+
+// The shared part of both likelihood_scores: the estimate of log Z, then `score(rows, log Z)` per split.
+template <class Machine>
+nlohmann::json score_likelihood(const Machine& machine, const Tensor& train, const Tensor& test,
+                                const LikelihoodScoring& scoring, const std::string& key,
+                                const std::function<Tensor(const Tensor&, double)>& score) {
+  const auto started = std::chrono::steady_clock::now();
+  generative::AISOptions options{.n_runs = scoring.runs,
+                                 .betas = generative::ais_schedule(scoring.steps),
+                                 .base_visible_bias = generative::base_rate_visible_bias(train),
+                                 .random_state = scoring.seed};
+  const generative::PartitionEstimate z = generative::ais_log_partition(machine, options);
+  nlohmann::json scores{{"ais_log_partition", z.log_partition},
+                        {"ais_log_partition_high", z.log_partition_high},
+                        {"ais_effective_runs", z.effective_sample_size}};
+  scores["ais_log_partition_low"] = std::isfinite(z.log_partition_low) ? nlohmann::json(z.log_partition_low) : nlohmann::json();
+  scores["ais_time_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  algorithms::detail::SeedScope seed(scoring.seed);
+  scores[key] = score(binarized_rows(train, scoring.rows), z.log_partition).mean().item<double>();
+  if (test.defined()) scores["test_" + key] = score(binarized_rows(test, scoring.rows), z.log_partition).mean().item<double>();
+  return scores;
+}
+
+}  // namespace
+
+nlohmann::json likelihood_scores(const generative::RBM& rbm, const Tensor& train, const Tensor& test,
+                                 const LikelihoodScoring& scoring) {
+  return score_likelihood(rbm, train, test, scoring, "log_likelihood",
+                          [&](const Tensor& v, double log_z) { return -rbm.free_energy(v) - log_z; });
+}
+
+nlohmann::json likelihood_scores(const generative::DeepBoltzmannMachine& dbm, const Tensor& train, const Tensor& test,
+                                 const LikelihoodScoring& scoring) {
+  return score_likelihood(dbm, train, test, scoring, "log_likelihood_lower_bound", [&](const Tensor& v, double log_z) {
+    return generative::variational_lower_bound(dbm, v, log_z);
+  });
 }
 
 }  // namespace cake::cli

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cake/algorithms/generative/dbm.h"
+#include "cake/algorithms/generative/rbm.h"
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/tensor/tensor.h"
 
@@ -51,6 +53,25 @@ nlohmann::json embedding_scores(const Tensor& x, const Tensor& embedding, std::i
 // the test codes: {"probe_accuracy", "probe_train_samples"}.
 nlohmann::json linear_probe_scores(const Tensor& train_codes, const Tensor& train_labels, const Tensor& test_codes,
                                    const Tensor& test_labels);
+
+// The log-likelihood of a Boltzmann machine (`cake run rbm`, `cake run dbm`): log Z by annealed
+// importance sampling (algorithms/generative/ais.h: `runs` runs of `steps` steps, the base model
+// from the base rates of `train`), then the mean log p(v) of up to `rows` rows of each split (0:
+// all), or for a DBM its mean-field lower bound. The rows are binarised by sampling, each grey
+// level the probability of a 1, so that the scores are log-probabilities of binary vectors, as
+// the model defines them (values already 0 or 1 stay as they are). `seed` fixes the annealing and
+// the binarisation. Keys: ais_log_partition, ais_log_partition_low / _high (-/+ 3 standard
+// errors; null when the low one is -inf), ais_effective_runs, ais_time_s, and log_likelihood /
+// test_log_likelihood (DBM: log_likelihood_lower_bound / test_log_likelihood_lower_bound); no
+// test key without a test split.
+struct LikelihoodScoring {
+  std::int64_t runs = 100, steps = 14500, rows = 10000;
+  std::uint64_t seed = 0;
+};
+nlohmann::json likelihood_scores(const generative::RBM& rbm, const Tensor& train, const Tensor& test,
+                                 const LikelihoodScoring& scoring);
+nlohmann::json likelihood_scores(const generative::DeepBoltzmannMachine& dbm, const Tensor& train, const Tensor& test,
+                                 const LikelihoodScoring& scoring);
 
 // One "name   value" line per score, in the order above, the values from column 15 (a name
 // longer than 13 characters is followed by one space); floats with 4 decimals.

@@ -73,6 +73,7 @@
 #include "cake/algorithms/deep_clustering/latent_clustering.h"
 #include "cake/algorithms/deep_clustering/n2d.h"
 #include "cake/algorithms/deep_clustering/vade.h"
+#include "cake/algorithms/generative/ais.h"
 #include "cake/algorithms/generative/dbm.h"
 #include "cake/algorithms/generative/dbn.h"
 #include "cake/algorithms/generative/gan.h"

@@ -1,5 +1,7 @@
 // <cake/cake.h> alone is enough for every public estimator: this file includes nothing else of
 // Cake's (only the test framework) and uses each one once, by its family namespace.
+#include <cmath>
+
 #include <doctest/doctest.h>
 
 #include <cake/cake.h>
@@ -53,6 +55,9 @@ TEST_CASE("decompositions and embeddings, through cake/cake.h") {
   generative::DBMOptions dbm_options{.layer_sizes = {3, 2}, .n_iter = 2, .random_state = 0};
   dbm_options.pretraining.n_iter = 2;
   CHECK(generative::DeepBoltzmannMachine(dbm_options).fit(probabilities).transform(probabilities).sizes() == Shape{40, 2});
+  generative::RBM small_rbm({.n_components = 3, .n_iter = 2, .random_state = 0});
+  small_rbm.fit(probabilities);
+  CHECK(std::isfinite(generative::ais_log_partition(small_rbm, {.n_runs = 5, .betas = generative::ais_schedule(30)}).log_partition));
 }
 
 TEST_CASE("networks, training and metrics, through cake/cake.h") {

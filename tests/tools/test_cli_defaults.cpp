@@ -208,6 +208,13 @@ void check_decompositions_and_tsne() {
   cli_only("umap", "transform");       // new samples for UMAP::transform after the fit
 }
 
+// rbm and dbm: the annealed importance sampling of generative::AISOptions and ais_schedule().
+void check_likelihood_defaults(const std::string& command) {
+  CHECK(cli_default(command, "ais_runs") == generative::AISOptions{}.n_runs);
+  CHECK(cli_default(command, "ais_steps") == static_cast<std::int64_t>(generative::ais_schedule().size()) - 1);
+  cli_only(command, "likelihood_rows");  // how many rows are scored, not a setting of the estimate
+}
+
 // rbm: scikit-learn's BernoulliRBM defaults, as generative::RBMOptions holds them.
 void check_rbm() {
   const generative::RBMOptions rbm;
@@ -229,6 +236,7 @@ void check_rbm() {
   cli_only(r, "score_rows");   // how many rows the pseudo-likelihood is averaged over, not a model setting
   cli_only(r, "gibbs_steps");  // the chains of the samples figure
   cli_only(r, "probe");        // the linear probe after the fit
+  check_likelihood_defaults(r);
 }
 
 // dbm: the library's settings of joint training; the command's own epochs (a CPU budget).
@@ -252,6 +260,7 @@ void check_dbm() {
   cli_only(m, "n_init");
   cli_only(m, "sample_steps");  // the chains of the samples figure
   cli_only(m, "probe");
+  check_likelihood_defaults(m);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // End-to-end tests of `cake run rbm`, `cake run dbn` and `cake run dbm` on a tiny image set of three prototypes
 // (tools/cli_testing.h): what each run leaves, the clusters of the DBN's codes, a resumed
 // fine-tuning ending bit for bit where an uninterrupted one does, and bad parameters refused.
+#include <cmath>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -23,18 +24,33 @@ std::size_t training_epochs(const fs::path& log) {
   for (const json& record : epoch_records(log)) count += !record.contains("event");
   return count;
 }
+// A short annealing: the tests check the plumbing; test_ais.cpp checks the estimates.
+const std::string kSmallAis = " ais_runs=20 ais_steps=200";
+// The estimate's keys: a finite log Z inside its bounds, and a (negative) mean score per row.
+void check_likelihood(const json& metrics, const std::string& key) {
+  const double log_z = metrics["ais_log_partition"].get<double>();
+  CHECK(std::isfinite(log_z));
+  CHECK(metrics["ais_log_partition_high"].get<double>() >= log_z);
+  if (!metrics["ais_log_partition_low"].is_null()) CHECK(metrics["ais_log_partition_low"].get<double>() <= log_z);
+  CHECK(metrics["ais_effective_runs"].get<double>() > 0.0);
+  CHECK(metrics["ais_effective_runs"].get<double>() <= 20.0 + 1e-9);
+  CHECK(metrics["ais_time_s"].get<double>() >= 0.0);
+  CHECK(metrics[key].get<double>() < 0.0);
+  CHECK_FALSE(metrics.contains("test_" + key));  // no test split in a .npy
+}
 const std::string kSmallDbn =
     " --set hidden=32,16 latent_dim=3 rbm_epochs=10 rbm_batch_size=10 rbm_top_learning_rate=0.01 dream_steps=20 n_clusters=3";
 }  // namespace
 
-TEST_CASE("rbm: the model, the hidden probabilities, the pseudo-likelihood and the figures") {
+TEST_CASE("rbm: the model, the hidden probabilities, the pseudo- and AIS likelihoods and the figures") {
   write_images();
-  const CliResult r = cake_cli("run rbm" + kData + " --set n_components=16 n_iter=5 gibbs_steps=10 --out rbm");
+  const CliResult r = cake_cli("run rbm" + kData + " --set n_components=16 n_iter=5 gibbs_steps=10" + kSmallAis + " --out rbm");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const fs::path out = scratch() / "rbm";
   const json metrics = read_json(out / "metrics.json");
   CHECK(metrics["pseudo_log_likelihood"].get<double>() < 0.0);
   CHECK(metrics["reconstruction_error"].get<double>() > 0.0);
+  check_likelihood(metrics, "log_likelihood");
   CHECK_FALSE(metrics.contains("probe_accuracy"));  // no test split in a .npy
   const std::vector<json> rows = epoch_records(out / "log.jsonl");
   REQUIRE(rows.size() == 5);
@@ -49,12 +65,19 @@ TEST_CASE("rbm: the model, the hidden probabilities, the pseudo-likelihood and t
   check_figures(out, {"filters.png", "samples.png", "reconstruction_error.png"});
 
   // The same seed, the same model.
-  REQUIRE(cake_cli("run rbm" + kData + " --set n_components=16 n_iter=5 gibbs_steps=10 --out rbm2").code == 0);
+  REQUIRE(cake_cli("run rbm" + kData + " --set n_components=16 n_iter=5 gibbs_steps=10" + kSmallAis + " --out rbm2").code == 0);
   CHECK(read_text(out / "rbm.safetensors") == read_text(scratch() / "rbm2" / "rbm.safetensors"));
+  CHECK(read_json(scratch() / "rbm2" / "metrics.json")["ais_log_partition"] == metrics["ais_log_partition"]);
 
   const CliResult bad = cake_cli("run rbm" + kData + " --set score_rows=0 --out rbm3");
   CHECK(bad.code == 2);
   CHECK(contains(bad.err, "score_rows must be at least 1"));
+  const CliResult negative = cake_cli("run rbm" + kData + " --set ais_runs=-1 --out rbm4");
+  CHECK(negative.code == 2);
+  CHECK(contains(negative.err, "ais_runs must be >= 0"));
+  // ais_runs=0 skips the estimate.
+  REQUIRE(cake_cli("run rbm" + kData + " --set n_components=4 n_iter=1 gibbs_steps=2 ais_runs=0 --out rbm5").code == 0);
+  CHECK_FALSE(read_json(scratch() / "rbm5" / "metrics.json").contains("ais_log_partition"));
 }
 
 TEST_CASE("rbm: data outside [0, 1] are refused with the range found") {
@@ -97,12 +120,13 @@ TEST_CASE("dbm: pretraining then joint training; the prototypes found in the top
   write_images();
   const CliResult r = cake_cli("run dbm" + kData +
                                " --set hidden=16,8 pretrain_epochs=5 epochs=3 batch_size=10 n_particles=20 n_clusters=3 "
-                               "sample_steps=10 --out dbm");
+                               "sample_steps=10" + kSmallAis + " --out dbm");
   REQUIRE_MESSAGE(r.code == 0, r.err);
   const fs::path out = scratch() / "dbm";
   const json metrics = read_json(out / "metrics.json");
   CHECK(metrics["nmi"].get<double>() > 0.9);
   CHECK(metrics["reconstruction_error"].get<double>() > 0.0);
+  check_likelihood(metrics, "log_likelihood_lower_bound");
   CHECK(training_epochs(out / "log.jsonl") == 3);
   const SafetensorsFile model = load_safetensors((out / "dbm.safetensors").string());
   CHECK(model.tensors.at("weight1").sizes() == Shape{16, 784});

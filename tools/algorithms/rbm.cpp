@@ -6,16 +6,20 @@
 // Saves the hidden units' probabilities as the embedding (and, with labels and a test split, a
 // linear probe on them), the model (rbm.safetensors: components, intercept_hidden,
 // intercept_visible, as scikit-learn names them), the mean log pseudo-likelihood of training
-// and test rows, and the figures: the filters (each hidden unit's weights as an image),
+// and test rows, the log-likelihood of binarised training and test rows with log Z estimated by
+// annealed importance sampling (ais_runs = 0 skips it), and the figures: the filters (each hidden
+// unit's weights as an image),
 // samples.png (test images, their one-step reconstructions, and Gibbs chains run from those
 // images and from noise) and the reconstruction error per epoch.
 #include <chrono>
 
+#include "cake/algorithms/generative/ais.h"
 #include "cake/algorithms/generative/rbm.h"
 #include "cake/autograd/ops.h"
 #include "cake/tensor/creation.h"
 #include "cake/tensor/safetensors.h"
 #include "tools/algorithms/component_images.h"
+#include "tools/algorithms/likelihood.h"
 #include "tools/errors.h"
 #include "tools/evaluation.h"
 #include "tools/library_defaults.h"
@@ -62,6 +66,7 @@ void save_samples(RunContext& ctx, const generative::RBM& rbm, const Tensor& sho
 void run_rbm(RunContext& ctx) {
   if (ctx.params.get_int("score_rows") < 1)
     throw UsageError("rbm: score_rows must be at least 1, got " + std::to_string(ctx.params.get_int("score_rows")));
+  check_likelihood_params(ctx, "rbm");
   const Tensor x = ctx.data.cpu();
   RBMOptions options = options_from(ctx);
   std::vector<double> errors;
@@ -90,6 +95,8 @@ void run_rbm(RunContext& ctx) {
   const bool has_test = ctx.test_data.defined();
   if (has_test) ctx.metrics["test_pseudo_log_likelihood"] = mean_pseudo_likelihood(rbm, ctx.test_data.cpu(), scored);
 
+  add_likelihood_scores(ctx, rbm, x);
+
   const Tensor codes = rbm.transform(x);
   ctx.save_embedding(codes);
   if (ctx.params.get_bool("probe") && ctx.labels.defined() && has_test && ctx.test_labels.defined())
@@ -103,6 +110,7 @@ void run_rbm(RunContext& ctx) {
 }
 
 using O = RBMOptions;
+using A = generative::AISOptions;
 const std::vector<std::string> kHiddenUnits = {"bernoulli", "gaussian"};
 
 }  // namespace
@@ -131,6 +139,12 @@ CAKE_REGISTER_ALGORITHM({
                 "bernoulli: binary hidden units; gaussian: linear units with unit-variance noise", kHiddenUnits},
                {"score_rows", ParamType::Int, "1000", "rows whose log pseudo-likelihood is averaged (the first ones)"},
                {"gibbs_steps", ParamType::Int, "1000", "steps of the Gibbs chains shown in samples.png"},
+               {"ais_runs", ParamType::Int, library_default(&A::n_runs),
+                "annealed importance sampling runs that estimate log Z for the log-likelihood (0: skip it)"},
+               {"ais_steps", ParamType::Int, kAisSteps,
+                "intermediate distributions of each run (the authors' schedule, denser towards the model)"},
+               {"likelihood_rows", ParamType::Int, "10000",
+                "rows of each split whose log-likelihood is averaged, binarised by sampling (the first ones; 0: all)"},
                {"probe", ParamType::Bool, "true",
                 "a linear probe (logistic regression) on the hidden probabilities, trained on the data and scored on the "
                 "test split of a named data set"}},
