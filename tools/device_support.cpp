@@ -62,6 +62,7 @@ const std::map<std::string, DeviceSupport>& device_support_table() {
       {"spectral", {false, "nearest-neighbour graph and Lanczos eigensolver on the CPU"}},
       {"landmark-spectral", {false, "landmark k-NN codes and a small eigenproblem on the CPU"}},
       {"sparse-subspace", {false, "per-sample lasso or OMP codes on the CPU"}},
+      {"graph-agglomerative", {false, "walks on the k-NN graph and a merge queue on the CPU"}},
       {"dbscan", {false, "density scan over neighbour lists on the CPU"}},
       {"nmf", {false, "coordinate-descent updates in CPU loops"}},
       {"fastica", {false, "fixed-point iterations in CPU loops"}},

@@ -11,6 +11,7 @@
 
 #include "cake/algorithms/cluster/agglomerative.h"
 #include "cake/algorithms/cluster/dbscan.h"
+#include "cake/algorithms/cluster/graph_agglomerative.h"
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/algorithms/cluster/landmark_spectral.h"
 #include "cake/algorithms/cluster/lloyd_kmeans.h"
@@ -280,6 +281,17 @@ std::unique_ptr<Clusterer> make_sparse_subspace(ParamReader& r) {
   return std::make_unique<SparseSubspaceClustering>(o);
 }
 
+std::unique_ptr<Clusterer> make_graph_agglomerative(ParamReader& r) {
+  GraphAgglomerativeClusteringOptions o;
+  r.read("n_clusters", o.n_clusters);
+  r.read("descriptor", o.descriptor, parse_graph_descriptor);
+  r.read("n_neighbors", o.n_neighbors);
+  r.read("a", o.a);
+  r.read("z", o.z);
+  r.finish();
+  return std::make_unique<GraphAgglomerativeClustering>(o);
+}
+
 std::unique_ptr<Clusterer> make_dbscan(ParamReader& r) {
   DBSCANOptions o;
   r.read("eps", o.eps);
@@ -298,7 +310,8 @@ struct Entry {
 constexpr Entry kClusterers[] = {
     {"kmeans", make_kmeans},     {"kmeans-lloyd", make_lloyd_kmeans}, {"minibatch-kmeans", make_minibatch_kmeans},
     {"gmm", make_gaussian_mixture}, {"agglomerative", make_agglomerative}, {"spectral", make_spectral},
-    {"landmark-spectral", make_landmark_spectral}, {"sparse-subspace", make_sparse_subspace}, {"dbscan", make_dbscan},
+    {"landmark-spectral", make_landmark_spectral}, {"sparse-subspace", make_sparse_subspace},
+    {"graph-agglomerative", make_graph_agglomerative}, {"dbscan", make_dbscan},
 };
 
 const Entry& find_entry(const std::string& name) {

@@ -54,6 +54,7 @@
 #include "cake/algorithms/cluster/agglomerative.h"
 #include "cake/algorithms/cluster/clusterer.h"
 #include "cake/algorithms/cluster/dbscan.h"
+#include "cake/algorithms/cluster/graph_agglomerative.h"
 #include "cake/algorithms/cluster/graph_degree_linkage.h"
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/algorithms/cluster/landmark_spectral.h"

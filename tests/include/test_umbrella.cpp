@@ -30,6 +30,7 @@ TEST_CASE("the clusterers, through cake/cake.h") {
             .fit_predict(x)
             .sizes() == Shape{40});
   CHECK(cluster::SparseSubspaceClustering({.n_clusters = 2, .random_state = 0}).fit_predict(x).sizes() == Shape{40});
+  CHECK(cluster::GraphAgglomerativeClustering({.n_clusters = 2, .n_neighbors = 5}).fit_predict(x).sizes() == Shape{40});
   CHECK(cluster::DBSCAN({.eps = 2.0, .min_samples = 3}).fit_predict(x).sizes() == Shape{40});
   CHECK(mixture::GaussianMixture({.n_components = 2, .random_state = 0}).fit_predict(x).sizes() == Shape{40});
   CHECK(cluster::make_clusterer("gmm", {{"n_clusters", 2}, {"random_state", 0}})->fit_predict(x).sizes() == Shape{40});

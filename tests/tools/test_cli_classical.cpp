@@ -129,6 +129,21 @@ TEST_CASE("cake run landmark-spectral finds the blobs and writes its landmarks a
   CHECK(read_output("landmark-spectral", "spectral_embedding.npy").sizes() == Shape{kN, 3});
 }
 
+TEST_CASE("cake run graph-agglomerative finds the blobs with each descriptor") {
+  for (const char* descriptor : {"path", "zeta", "gdl"}) {
+    CAPTURE(descriptor);
+    const json m = run_on_blobs("graph-agglomerative", std::string("n_clusters=3 n_neighbors=10 descriptor=") + descriptor,
+                                "graph-agglomerative");
+    CHECK(m["nmi"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+    CHECK(m["initial_clusters"].get<std::int64_t>() > 3);
+    CHECK(m["sigma2"].get<double>() > 0);
+    CHECK(read_output("graph-agglomerative", "labels.npy").sizes() == Shape{kN});
+  }
+  const CliResult few = cake_cli("run graph-agglomerative --data X.npy --quiet --overwrite --out ga-bad --set n_neighbors=500");
+  CHECK(few.code == 2);
+  CHECK(contains(few.err, "more samples than n_neighbors"));
+}
+
 TEST_CASE("cake run sparse-subspace separates three lines through the origin") {
   // 30 points on each of three lines in R^3 (1-D subspaces, which k-means cannot separate: they
   // all meet at 0), with their labels.

@@ -110,6 +110,14 @@ void check_other_clusterers() {
   CHECK(cli_default(s, "tol") == ss.tol);
   CHECK(cli_default(s, "n_init") == ss.n_init);
 
+  const cluster::GraphAgglomerativeClusteringOptions ga;
+  const std::string g = "graph-agglomerative";
+  CHECK(cli_default(g, "n_clusters") == ga.n_clusters);
+  CHECK(cluster::parse_graph_descriptor(cli_text(g, "descriptor")) == ga.descriptor);
+  CHECK(cli_default(g, "n_neighbors") == ga.n_neighbors);
+  CHECK(cli_default(g, "a") == ga.a);
+  CHECK(cli_default(g, "z") == ga.z);
+
   const cluster::DBSCANOptions db;
   CHECK(cli_default("dbscan", "eps") == db.eps);
   CHECK(cli_default("dbscan", "min_samples") == db.min_samples);
@@ -272,7 +280,7 @@ TEST_CASE("the classical commands' defaults are the library's, and every paramet
   check_rbm();
   check_dbm();
   const std::vector<std::string> commands = {"kmeans", "kmeans-lloyd", "minibatch-kmeans", "agglomerative",
-                                             "spectral", "landmark-spectral", "sparse-subspace", "dbscan", "gmm", "pca", "nmf", "fastica",
+                                             "spectral", "landmark-spectral", "sparse-subspace", "graph-agglomerative", "dbscan", "gmm", "pca", "nmf", "fastica",
                                              "sparse-coding", "tsne", "umap", "rbm", "dbm"};
   for (const std::string& command : commands) {
     CAPTURE(command);
