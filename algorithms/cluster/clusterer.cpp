@@ -288,6 +288,7 @@ std::unique_ptr<Clusterer> make_graph_agglomerative(ParamReader& r) {
   r.read("n_neighbors", o.n_neighbors);
   r.read("a", o.a);
   r.read("z", o.z);
+  r.read("min_cluster_fraction", o.min_cluster_fraction);
   r.finish();
   return std::make_unique<GraphAgglomerativeClustering>(o);
 }

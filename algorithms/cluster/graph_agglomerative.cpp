@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <queue>
 #include <utility>
 
 #include "cake/algorithms/cluster/graph_degree_linkage.h"
 #include "cake/algorithms/detail/common.h"
 #include "cake/autograd/grad_mode.h"
+#include "cake/tensor/creation.h"
+#include "cake/tensor/linalg.h"
 
 namespace cake::cluster {
 
@@ -89,13 +92,38 @@ class WalkSums {
   // {sum_{i in A} log [(I - z P_S)^-1]_ii, the same over B}: each member's returning walks.
   std::pair<double, double> zeta(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
     mark(a, b);
+    const std::size_t size = set_.size();
+    if (size > kDenseZetaFrom && size <= kDenseZetaTo) return dense_zeta(a.size());
     double sum_a = 0.0, sum_b = 0.0;
-    for (std::size_t p = 0; p < set_.size(); ++p) (p < a.size() ? sum_a : sum_b) += std::log1p(returning_walks(p));
+    for (std::size_t p = 0; p < size; ++p) (p < a.size() ? sum_a : sum_b) += std::log1p(returning_walks(p));
     return {sum_a, sum_b};
   }
 
  private:
   static constexpr double kRelative = 1e-16;
+  // One walk per member costs about K |S| scattered operations per term once the walk has spread, so
+  // K |S|^2 per set; one dense inverse costs 2 |S|^3 flops in LAPACK's blocked kernels, less for every
+  // set of more than a few dozen samples (a merge of two 1,000-image clusters: about 0.3 s against
+  // several). Above kDenseZetaTo the dense matrix (|S|^2 doubles) would pass 128 MiB.
+  static constexpr std::size_t kDenseZetaFrom = 64, kDenseZetaTo = 4096;
+
+  std::pair<double, double> dense_zeta(std::size_t split) {
+    const std::int64_t m = static_cast<std::int64_t>(set_.size());
+    Tensor system = eye(m, -1, kFloat64);  // I - z P_S
+    double* entry = system.data_ptr<double>();
+    for (std::int64_t p = 0; p < m; ++p) {
+      const std::int64_t i = set_[static_cast<std::size_t>(p)];
+      for (std::int64_t e = walk_.indptr[i]; e < walk_.indptr[i + 1]; ++e) {
+        const std::int64_t j = walk_.indices[e];
+        if (inside(j)) entry[p * m + static_cast<std::int64_t>(position_[static_cast<std::size_t>(j)])] -= z_ * walk_.values[e];
+      }
+    }
+    const Tensor inverse = linalg::inv(system).contiguous();
+    const double* d = inverse.data_ptr<double>();
+    double sum_a = 0.0, sum_b = 0.0;
+    for (std::int64_t p = 0; p < m; ++p) (static_cast<std::size_t>(p) < split ? sum_a : sum_b) += std::log(d[p * m + p]);
+    return {sum_a, sum_b};
+  }
 
   bool inside(std::int64_t j) const { return stamp_[static_cast<std::size_t>(j)] == current_stamp_; }
 
@@ -161,6 +189,29 @@ class WalkSums {
   std::vector<std::size_t> active_, next_active_;
 };
 
+// When the merging stops: at n_clusters clusters or, with a minimum size, as soon as the clusters of
+// at least min_size samples, having once outnumbered n_clusters, are n_clusters again (the smaller
+// ones are outlying groups, joined afterwards by join_small_clusters).
+class StopRule {
+ public:
+  StopRule(std::int64_t n_clusters, std::int64_t min_size, const std::vector<std::int64_t>& sizes)
+      : n_clusters_(n_clusters), min_size_(min_size), alive_(static_cast<std::int64_t>(sizes.size())) {
+    for (std::int64_t size : sizes) large_ += size >= min_size_;
+    exceeded_ = large_ > n_clusters_;
+  }
+  void merged(std::int64_t size_a, std::int64_t size_b) {
+    --alive_;
+    large_ += (size_a + size_b >= min_size_) - (size_a >= min_size_) - (size_b >= min_size_);
+    exceeded_ = exceeded_ || large_ > n_clusters_;
+  }
+  bool done() const { return alive_ <= n_clusters_ || (min_size_ > 1 && exceeded_ && large_ <= n_clusters_); }
+  std::int64_t alive() const { return alive_; }
+
+ private:
+  std::int64_t n_clusters_, min_size_, alive_, large_ = 0;
+  bool exceeded_ = false;
+};
+
 // The agglomeration by a descriptor D: each cluster keeps D (its walk part), each pair of clusters
 // linked both ways its increment in a max-queue, stale entries skipped by version.
 class DescriptorMerger {
@@ -181,15 +232,23 @@ class DescriptorMerger {
         if (t > s) push(s, t);
   }
 
-  // Merges the pair of largest increment until n_clusters remain; false if no linked pair is left first.
-  bool merge_until(std::int64_t n_clusters) {
-    const std::int64_t total = alive_ - n_clusters;
+  std::vector<std::int64_t> sizes() const {
+    std::vector<std::int64_t> out;
+    for (const std::vector<std::int64_t>& m : members_) out.push_back(static_cast<std::int64_t>(m.size()));
+    return out;
+  }
+
+  // Merges the pair of largest increment until `rule` says stop; false if no linked pair is left first.
+  bool merge_until(StopRule& rule) {
+    const std::int64_t total = alive_ - options_.n_clusters;
     std::int64_t done = 0;
-    while (alive_ > n_clusters) {
+    while (!rule.done()) {
       if (queue_.empty()) return false;
       const Entry top = queue_.top();
       queue_.pop();
       if (version_[static_cast<std::size_t>(top.a)] != top.version_a || version_[static_cast<std::size_t>(top.b)] != top.version_b) continue;
+      rule.merged(static_cast<std::int64_t>(members_[static_cast<std::size_t>(top.a)].size()),
+                  static_cast<std::int64_t>(members_[static_cast<std::size_t>(top.b)].size()));
       merge(top.a, top.b);
       if (options_.on_merge) options_.on_merge(++done, total);
     }
@@ -312,6 +371,35 @@ SparseGraph transposed_structure(const SparseGraph& g) {
   return SparseGraph::from_triplets(g.n, rows, cols, values);
 }
 
+// Each cluster of fewer than min_size samples joins the large cluster (min_size or more) that its
+// members' edges, out and in, give the most weight to; one with no edge to any large cluster joins
+// the largest. labels: any ids; returned in order of first sample.
+Tensor join_small_clusters(const std::vector<std::int64_t>& labels, const SparseGraph& weights, const SparseGraph& in_edges,
+                           std::int64_t min_size) {
+  const std::size_t ids = static_cast<std::size_t>(*std::max_element(labels.begin(), labels.end()) + 1);
+  std::vector<std::int64_t> size(ids, 0);
+  for (std::int64_t c : labels) ++size[static_cast<std::size_t>(c)];
+  const std::int64_t largest = std::max_element(size.begin(), size.end()) - size.begin();
+  std::vector<std::vector<std::int64_t>> members(ids);
+  for (std::size_t i = 0; i < labels.size(); ++i) members[static_cast<std::size_t>(labels[i])].push_back(static_cast<std::int64_t>(i));
+  std::vector<std::int64_t> joined = labels;
+  std::vector<double> weight_to(ids, 0.0);
+  for (std::size_t c = 0; c < ids; ++c) {
+    if (size[c] == 0 || size[c] >= min_size) continue;
+    std::fill(weight_to.begin(), weight_to.end(), 0.0);
+    for (const SparseGraph* g : {&weights, &in_edges})
+      for (std::int64_t i : members[c])
+        for (std::int64_t e = g->indptr[i]; e < g->indptr[i + 1]; ++e) {
+          const std::size_t d = static_cast<std::size_t>(labels[static_cast<std::size_t>(g->indices[e])]);
+          if (size[d] >= min_size) weight_to[d] += g->values[e];
+        }
+    const std::int64_t best = std::max_element(weight_to.begin(), weight_to.end()) - weight_to.begin();
+    const std::int64_t target = weight_to[static_cast<std::size_t>(best)] > 0 ? best : largest;
+    for (std::int64_t i : members[c]) joined[static_cast<std::size_t>(i)] = target;
+  }
+  return first_sample_order(joined);
+}
+
 }  // namespace
 
 double path_descriptor(const SparseGraph& walk, const std::vector<std::int64_t>& members,
@@ -343,6 +431,8 @@ GraphAgglomerativeClustering::GraphAgglomerativeClustering(GraphAgglomerativeClu
   CAKE_CHECK(options_.n_neighbors >= 1, "GraphAgglomerativeClustering: n_neighbors must be >= 1, got ", options_.n_neighbors);
   CAKE_CHECK(options_.a > 0 && std::isfinite(options_.a), "GraphAgglomerativeClustering: a must be positive, got ", options_.a);
   CAKE_CHECK(options_.z > 0 && options_.z < 1, "GraphAgglomerativeClustering: z must be in (0, 1), got ", options_.z);
+  CAKE_CHECK(options_.min_cluster_fraction >= 0 && options_.min_cluster_fraction <= 1,
+             "GraphAgglomerativeClustering: min_cluster_fraction must be in [0, 1], got ", options_.min_cluster_fraction);
 }
 
 GraphAgglomerativeClustering& GraphAgglomerativeClustering::fit(const Tensor& x) {
@@ -375,24 +465,38 @@ void GraphAgglomerativeClustering::cluster_graph(const SparseGraph& weights, con
            " clusters remain and no two of them are linked both ways in the " + std::to_string(options_.n_neighbors) +
            "-NN graph, so none can merge into " + std::to_string(options_.n_clusters) + " (raise n_neighbors)";
   };
+  // ceil(min_cluster_fraction n / n_clusters): below it a cluster is an outlying group.
+  const std::int64_t min_size = static_cast<std::int64_t>(std::ceil(
+      options_.min_cluster_fraction * static_cast<double>(initial.size()) / static_cast<double>(options_.n_clusters)));
+  std::vector<std::int64_t> leaf_sizes(static_cast<std::size_t>(n_initial_), 0);
+  for (std::int64_t c : initial) ++leaf_sizes[static_cast<std::size_t>(c)];
+  StopRule rule(options_.n_clusters, min_size, leaf_sizes);
+  std::vector<std::int64_t> clusters;
   if (options_.descriptor == GraphDescriptor::DegreeLinkage) {
     const GdlGraph graph = gdl_graph(weights);
     GdlAgglomeration engine(graph, initial, {.k_c = 1});
+    std::vector<std::int64_t> node_size = leaf_sizes;  // by node id: the leaves, then merge t's node n_leaves + t
     const std::int64_t total = engine.n_clusters() - options_.n_clusters;
-    for (std::int64_t done = 1; engine.n_clusters() > options_.n_clusters; ++done) {
-      const bool merged = engine.merge_once().has_value();
-      CAKE_CHECK(merged, unlinked(engine.n_clusters()));
+    for (std::int64_t done = 1; !rule.done(); ++done) {
+      const std::optional<GdlMerge> merge = engine.merge_once();
+      CAKE_CHECK(merge.has_value(), unlinked(engine.n_clusters()));
+      const std::int64_t a = node_size[static_cast<std::size_t>(merge->a)], b = node_size[static_cast<std::size_t>(merge->b)];
+      rule.merged(a, b);
+      node_size.push_back(a + b);
       if (options_.on_merge) options_.on_merge(done, total);
     }
-    labels_ = algorithms::detail::to_tensor(engine.compact_labels());
-    return;
+    clusters = engine.compact_labels();
+  } else {
+    const SparseGraph walk = random_walk(weights);
+    const SparseGraph in_edges = transposed_structure(walk);
+    DescriptorMerger merger(walk, in_edges, initial, options_);
+    const bool reached = merger.merge_until(rule);
+    CAKE_CHECK(reached, unlinked(merger.alive()));
+    clusters = merger.slot_of_sample();
   }
-  const SparseGraph walk = random_walk(weights);
-  const SparseGraph in_edges = transposed_structure(walk);
-  DescriptorMerger merger(walk, in_edges, initial, options_);
-  const bool reached = merger.merge_until(options_.n_clusters);
-  CAKE_CHECK(reached, unlinked(merger.alive()));
-  labels_ = first_sample_order(merger.slot_of_sample());
+  n_outlying_ = rule.alive() - std::min(rule.alive(), options_.n_clusters);
+  labels_ = n_outlying_ > 0 ? join_small_clusters(clusters, weights, transposed_structure(weights), min_size)
+                            : first_sample_order(clusters);
 }
 
 Tensor GraphAgglomerativeClustering::fit_predict(const Tensor& x) {

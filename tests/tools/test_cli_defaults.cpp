@@ -117,6 +117,7 @@ void check_other_clusterers() {
   CHECK(cli_default(g, "n_neighbors") == ga.n_neighbors);
   CHECK(cli_default(g, "a") == ga.a);
   CHECK(cli_default(g, "z") == ga.z);
+  CHECK(cli_default(g, "min_cluster_fraction") == ga.min_cluster_fraction);
 
   const cluster::DBSCANOptions db;
   CHECK(cli_default("dbscan", "eps") == db.eps);

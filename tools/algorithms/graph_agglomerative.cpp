@@ -4,8 +4,8 @@
 //
 //   cake run graph-agglomerative --data fashion-mnist:test --set n_clusters=10 descriptor=zeta
 //
-// The run leaves labels.npy, the number of initial clusters (the nearest-neighbour components)
-// and the graph's kernel width in metrics.json, and the usual scores and figures when labels
+// The run leaves labels.npy, the number of initial clusters (the nearest-neighbour components),
+// the graph's kernel width and the outlying groups joined at the end in metrics.json, and the usual scores and figures when labels
 // are known; progress counts the merges.
 #include <string>
 
@@ -30,6 +30,7 @@ void run_graph_agglomerative(RunContext& ctx) {
                                       .n_neighbors = k,
                                       .a = ctx.params.get_float("a"),
                                       .z = ctx.params.get_float("z"),
+                                      .min_cluster_fraction = ctx.params.get_float("min_cluster_fraction"),
                                       .on_merge = [&](std::int64_t done, std::int64_t total) {
                                         if (!started) ctx.progress->start("merge", total);
                                         started = true;
@@ -43,6 +44,7 @@ void run_graph_agglomerative(RunContext& ctx) {
   if (started) ctx.progress->finish();
   ctx.metrics["initial_clusters"] = model.n_initial_clusters();
   ctx.metrics["sigma2"] = model.sigma2();
+  ctx.metrics["outlying_groups"] = model.n_outlying_groups();
   ctx.save_labels(labels);
 }
 
@@ -63,7 +65,9 @@ CAKE_REGISTER_ALGORITHM({
                {"n_neighbors", ParamType::Int, library_default(&O::n_neighbors), "K of the directed K-NN graph"},
                {"a", ParamType::Float, library_default(&O::a),
                 "sigma^2 = a times the mean squared distance to the K neighbours"},
-               {"z", ParamType::Float, library_default(&O::z), "the walks' weight per step, in (0, 1)"}},
+               {"z", ParamType::Float, library_default(&O::z), "the walks' weight per step, in (0, 1)"},
+               {"min_cluster_fraction", ParamType::Float, library_default(&O::min_cluster_fraction),
+                "clusters under this fraction of an even share are outlying groups, joined at the end (0: the papers' process)"}},
     .run = run_graph_agglomerative,
 });
 

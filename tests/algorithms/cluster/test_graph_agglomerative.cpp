@@ -138,6 +138,22 @@ TEST_CASE("path and zeta descriptors equal their dense forms, for small and larg
   }
 }
 
+TEST_CASE("zeta on a set of more than 64 samples (one dense inverse) equals the walks of each member") {
+  // Sets of up to 64 samples take one walk per member, larger ones one dense inverse of I - z P_S:
+  // both equal the test's own dense form.
+  const SparseGraph walk = random_walk_graph(120, 6, 4);
+  std::vector<std::int64_t> a, b;
+  for (std::int64_t i = 0; i < 60; ++i) a.push_back(i);
+  for (std::int64_t i = 60; i < 110; ++i) b.push_back(i);
+  std::vector<std::int64_t> both = a;
+  both.insert(both.end(), b.begin(), b.end());
+  for (double z : {0.01, 0.5}) {
+    CAPTURE(z);
+    CHECK(zeta_descriptor(walk, a, both, z) == doctest::Approx(dense_zeta(walk, a, b, z)).epsilon(1e-12));  // 110: dense
+    CHECK(zeta_descriptor(walk, a, {}, z) == doctest::Approx(dense_zeta(walk, a, {}, z)).epsilon(1e-12));   // 60: walks
+  }
+}
+
 TEST_CASE("a cluster linked to another one way only gains no walks from it") {
   // 0 <-> 1 and 2 <-> 3, plus edges 0 -> 2 and 1 -> 3 only: from {2, 3} nothing leads back to {0, 1}.
   const SparseGraph walk = SparseGraph::from_triplets(4, {0, 0, 1, 1, 2, 3}, {1, 2, 0, 3, 3, 2}, {0.5, 0.5, 0.5, 0.5, 1.0, 1.0});
@@ -231,10 +247,42 @@ TEST_CASE("GraphAgglomerativeClustering: a hand-made graph, progress, the factor
   CHECK_FALSE(clusterer->can_predict());
 }
 
+TEST_CASE("GraphAgglomerativeClustering: outlying pairs, which nothing links to, join the blob they point at") {
+  // Three blobs of 40 points 10 apart, and four pairs of points far from everything: a pair's
+  // points point at each other and at the nearest blob, but no blob point has them among its 10
+  // nearest, so no pair is linked both ways to anything and the papers' process cannot merge them.
+  manual_seed(9);
+  Tensor x = randn({128, 2}, kFloat64) * 0.5;
+  const double centres[3][2] = {{0, 0}, {10, 0}, {0, 10}};
+  const double far[4][2] = {{-30, 0}, {40, 0}, {0, 40}, {30, 30}};  // nearest blob: 0, 1, 2, 1 (or 2)
+  std::vector<std::int64_t> truth;
+  for (std::int64_t i = 0; i < 128; ++i) {
+    const double* c = i < 120 ? centres[i / 40] : far[(i - 120) / 2];
+    x.narrow(0, i, 1).narrow(1, 0, 1).add_(c[0]);
+    x.narrow(0, i, 1).narrow(1, 1, 1).add_(c[1]);
+    if (i < 120) truth.push_back(i / 40);
+  }
+  for (const char* name : {"path", "zeta", "gdl"}) {
+    CAPTURE(name);
+    GraphAgglomerativeClustering papers({.n_clusters = 3, .descriptor = parse_graph_descriptor(name), .n_neighbors = 10,
+                                         .min_cluster_fraction = 0.0});
+    CHECK_THROWS_WITH(papers.fit(x), doctest::Contains("linked both ways"));
+    GraphAgglomerativeClustering model({.n_clusters = 3, .descriptor = parse_graph_descriptor(name), .n_neighbors = 10});
+    const std::vector<double> labels = values(model.fit_predict(x).to(kFloat64));
+    CHECK(model.n_outlying_groups() == 4);
+    for (std::int64_t i = 0; i < 120; ++i) CHECK(labels[static_cast<std::size_t>(i)] == static_cast<double>(truth[static_cast<std::size_t>(i)]));
+    CHECK(labels[120] == labels[121]);
+    CHECK(labels[120] == 0.0);  // the pair at (-30, 0) with the blob at the origin
+    CHECK(labels[122] == 1.0);  // (40, 0) with the blob at (10, 0)
+    CHECK(labels[124] == 2.0);  // (0, 40) with the blob at (0, 10)
+  }
+}
+
 TEST_CASE("GraphAgglomerativeClustering: errors name the problem") {
   CHECK_THROWS_WITH(parse_graph_descriptor("cycles"), doctest::Contains("path, zeta or gdl"));
   CHECK_THROWS_WITH(GraphAgglomerativeClustering({.z = 1.0}), doctest::Contains("z must be in (0, 1)"));
   CHECK_THROWS_WITH(GraphAgglomerativeClustering({.n_clusters = 0}), doctest::Contains("n_clusters"));
+  CHECK_THROWS_WITH(GraphAgglomerativeClustering({.min_cluster_fraction = 1.5}), doctest::Contains("min_cluster_fraction"));
   CHECK_THROWS_WITH(GraphAgglomerativeClustering().labels(), doctest::Contains("not fitted"));
   // Two separate pairs: nothing links them, so they cannot become one cluster.
   const SparseGraph apart = SparseGraph::from_triplets(4, {0, 1, 2, 3}, {1, 0, 3, 2}, {1, 1, 1, 1});
