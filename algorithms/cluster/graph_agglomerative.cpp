@@ -400,29 +400,38 @@ Tensor join_small_clusters(const std::vector<std::int64_t>& labels, const Sparse
   return first_sample_order(joined);
 }
 
+// The walk sum of `members` inside `within` (checked), for path_descriptor and zeta_descriptor.
+double members_walk_sum(const SparseGraph& walk, const std::vector<std::int64_t>& members,
+                        const std::vector<std::int64_t>& within, double z, bool zeta) {
+  const char* who = zeta ? "zeta_descriptor" : "path_descriptor";
+  CAKE_CHECK(!members.empty(), who, ": members must not be empty");
+  CAKE_CHECK(z > 0 && z < 1, who, ": z must be in (0, 1), got ", z);
+  std::vector<char> is_member(static_cast<std::size_t>(walk.n), 0);
+  for (std::int64_t i : members) {
+    CAKE_CHECK(i >= 0 && i < walk.n, who, ": member ", i, " is not a node of the ", walk.n, "-node graph");
+    CAKE_CHECK(!is_member[static_cast<std::size_t>(i)], who, ": member ", i, " is listed twice");
+    is_member[static_cast<std::size_t>(i)] = 1;
+  }
+  std::vector<std::int64_t> rest;
+  for (std::int64_t i : within) {
+    CAKE_CHECK(i >= 0 && i < walk.n, who, ": node ", i, " of `within` is not a node of the ", walk.n, "-node graph");
+    if (!is_member[static_cast<std::size_t>(i)]) rest.push_back(i);
+  }
+  WalkSums sums(walk, z);
+  return (zeta ? sums.zeta(members, rest) : sums.path(members, rest)).first;
+}
+
 }  // namespace
 
 double path_descriptor(const SparseGraph& walk, const std::vector<std::int64_t>& members,
                        const std::vector<std::int64_t>& within, double z) {
-  CAKE_CHECK(!members.empty(), "path_descriptor: members must not be empty");
-  CAKE_CHECK(z > 0 && z < 1, "path_descriptor: z must be in (0, 1), got ", z);
-  std::vector<std::int64_t> rest;
-  for (std::int64_t i : within)
-    if (std::find(members.begin(), members.end(), i) == members.end()) rest.push_back(i);
-  WalkSums sums(walk, z);
   const double n = static_cast<double>(members.size());
-  return sums.path(members, rest).first / (n * n);
+  return members_walk_sum(walk, members, within, z, false) / (n * n);
 }
 
 double zeta_descriptor(const SparseGraph& walk, const std::vector<std::int64_t>& members,
                        const std::vector<std::int64_t>& within, double z) {
-  CAKE_CHECK(!members.empty(), "zeta_descriptor: members must not be empty");
-  CAKE_CHECK(z > 0 && z < 1, "zeta_descriptor: z must be in (0, 1), got ", z);
-  std::vector<std::int64_t> rest;
-  for (std::int64_t i : within)
-    if (std::find(members.begin(), members.end(), i) == members.end()) rest.push_back(i);
-  WalkSums sums(walk, z);
-  return sums.zeta(members, rest).first / static_cast<double>(members.size());
+  return members_walk_sum(walk, members, within, z, true) / static_cast<double>(members.size());
 }
 
 GraphAgglomerativeClustering::GraphAgglomerativeClustering(GraphAgglomerativeClusteringOptions options)

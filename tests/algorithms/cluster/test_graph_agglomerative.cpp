@@ -284,6 +284,10 @@ TEST_CASE("GraphAgglomerativeClustering: errors name the problem") {
   CHECK_THROWS_WITH(GraphAgglomerativeClustering({.n_clusters = 0}), doctest::Contains("n_clusters"));
   CHECK_THROWS_WITH(GraphAgglomerativeClustering({.min_cluster_fraction = 1.5}), doctest::Contains("min_cluster_fraction"));
   CHECK_THROWS_WITH(GraphAgglomerativeClustering().labels(), doctest::Contains("not fitted"));
+  const SparseGraph small = SparseGraph::from_triplets(3, {0, 1}, {1, 0}, {1, 1});
+  CHECK_THROWS_WITH(path_descriptor(small, {0, 5}, {}, 0.1), doctest::Contains("member 5 is not a node of the 3-node graph"));
+  CHECK_THROWS_WITH(zeta_descriptor(small, {0, 0}, {}, 0.1), doctest::Contains("listed twice"));
+  CHECK_THROWS_WITH(path_descriptor(small, {}, {}, 0.1), doctest::Contains("must not be empty"));
   // Two separate pairs: nothing links them, so they cannot become one cluster.
   const SparseGraph apart = SparseGraph::from_triplets(4, {0, 1, 2, 3}, {1, 0, 3, 2}, {1, 1, 1, 1});
   for (const char* name : {"path", "gdl"}) {
