@@ -23,7 +23,8 @@
 // For a Boltzmann machine (Salakhutdinov & Murray 2008 for the RBM; the same for a DBM). The
 // layers are h^0 = v, h^1, ..., h^L (an RBM: L = 1) with weights W_l [n_l, n_{l-1}] and biases b_l.
 // The base model A has no weights and only visible biases a (the "base-rate" model, whose v_i are
-// independent with the data's mean: base_rate_visible_bias), so Z_A = prod_i (1 + e^{a_i}) 2^{n_1 + ...}.
+// independent with the data's mean: base_rate_visible_bias), so Z_A = prod_i (1 + e^{a_i}) 2^{n_1 + ...}
+// (a layer of Gaussian units adds no factor, its constant dropped as below).
 // The intermediate model k is the machine with every weight and hidden bias multiplied by beta_k
 // and visible biases (1 - beta_k) a + beta_k b_0. The odd layers are independent given the even
 // ones (v included), so they are summed out in closed form:
