@@ -14,10 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cake/algorithms/generative/dbm.h"
-#include "cake/algorithms/generative/rbm.h"
 #include "cake/algorithms/metrics/metrics.h"
 #include "cake/tensor/tensor.h"
+
+namespace cake::generative {
+class RBM;
+class DeepBoltzmannMachine;
+}  // namespace cake::generative
 
 namespace cake::cli {
 

@@ -219,7 +219,7 @@ class DescriptorMerger {
   DescriptorMerger(const SparseGraph& walk, const SparseGraph& in_edges, const std::vector<std::int64_t>& initial,
                    const GraphAgglomerativeClusteringOptions& options)
       : walk_(walk), in_edges_(in_edges), options_(options), sums_(walk, options.z),
-        slot_of_sample_(initial), slot_mark_(initial.size(), 0) {
+        slot_of_sample_(initial) {
     const std::int64_t clusters = *std::max_element(initial.begin(), initial.end()) + 1;
     members_.resize(static_cast<std::size_t>(clusters));
     for (std::size_t i = 0; i < initial.size(); ++i) members_[static_cast<std::size_t>(initial[i])].push_back(static_cast<std::int64_t>(i));
