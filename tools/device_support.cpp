@@ -65,6 +65,8 @@ const std::map<std::string, DeviceSupport>& device_support_table() {
       {"graph-agglomerative", {false, "walks on the k-NN graph and a merge queue on the CPU"}},
       {"dbscan", {false, "density scan over neighbour lists on the CPU"}},
       {"nmf", {false, "coordinate-descent updates in CPU loops"}},
+      {"nmf-clustering", {false, "NMF's coordinate-descent updates in CPU loops"}},
+      {"deep-semi-nmf", {false, "GEMMs and small eigendecompositions on the CPU (not yet moved to the device)"}},
       {"fastica", {false, "fixed-point iterations in CPU loops"}},
       {"sparse-coding", {false, "coordinate-descent lasso in CPU loops"}},
       {"umap", {false, "nearest-neighbour descent and the layout's SGD in CPU loops"}},

@@ -16,6 +16,7 @@
 #include "cake/algorithms/cluster/landmark_spectral.h"
 #include "cake/algorithms/cluster/lloyd_kmeans.h"
 #include "cake/algorithms/cluster/minibatch_kmeans.h"
+#include "cake/algorithms/cluster/nmf_clustering.h"
 #include "cake/algorithms/cluster/sparse_subspace.h"
 #include "cake/algorithms/cluster/spectral.h"
 #include "cake/algorithms/mixture/gaussian_mixture.h"
@@ -281,6 +282,18 @@ std::unique_ptr<Clusterer> make_sparse_subspace(ParamReader& r) {
   return std::make_unique<SparseSubspaceClustering>(o);
 }
 
+std::unique_ptr<Clusterer> make_nmf_clustering(ParamReader& r) {
+  NMFClusteringOptions o;
+  r.read("n_clusters", o.n_clusters);
+  r.read("init", o.init, decomposition::parse_nmf_init);
+  r.read("solver", o.solver, decomposition::parse_nmf_solver);
+  r.read("max_iter", o.max_iter);
+  r.read("tol", o.tol);
+  r.read("random_state", o.random_state);
+  r.finish();
+  return std::make_unique<NMFClustering>(o);
+}
+
 std::unique_ptr<Clusterer> make_graph_agglomerative(ParamReader& r) {
   GraphAgglomerativeClusteringOptions o;
   r.read("n_clusters", o.n_clusters);
@@ -312,7 +325,8 @@ constexpr Entry kClusterers[] = {
     {"kmeans", make_kmeans},     {"kmeans-lloyd", make_lloyd_kmeans}, {"minibatch-kmeans", make_minibatch_kmeans},
     {"gmm", make_gaussian_mixture}, {"agglomerative", make_agglomerative}, {"spectral", make_spectral},
     {"landmark-spectral", make_landmark_spectral}, {"sparse-subspace", make_sparse_subspace},
-    {"graph-agglomerative", make_graph_agglomerative}, {"dbscan", make_dbscan},
+    {"graph-agglomerative", make_graph_agglomerative}, {"nmf-clustering", make_nmf_clustering},
+    {"dbscan", make_dbscan},
 };
 
 const Entry& find_entry(const std::string& name) {

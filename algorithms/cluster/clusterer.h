@@ -94,7 +94,8 @@ class ParamValue {
 using ClustererParams = std::map<std::string, ParamValue>;
 
 // The clusterer called `name` ("kmeans", "kmeans-lloyd", "minibatch-kmeans", "gmm",
-// "agglomerative", "spectral", "dbscan") with `params` set. "n_clusters" is accepted by every
+// "agglomerative", "spectral", "landmark-spectral", "sparse-subspace", "graph-agglomerative",
+// "nmf-clustering", "dbscan") with `params` set. "n_clusters" is accepted by every
 // method that takes a number of clusters (it is the GMM's n_components). An unknown name or
 // parameter throws, listing the valid ones.
 std::unique_ptr<Clusterer> make_clusterer(const std::string& name, const ClustererParams& params = {});

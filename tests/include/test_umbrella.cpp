@@ -41,6 +41,8 @@ TEST_CASE("decompositions and embeddings, through cake/cake.h") {
   const Tensor x = two_groups();
   CHECK(decomposition::PCA({.n_components = 2}).fit_transform(x).sizes() == Shape{40, 2});
   CHECK(decomposition::NMF({.n_components = 2, .random_state = 0}).fit_transform(x).sizes() == Shape{40, 2});
+  CHECK(decomposition::DeepSemiNMF({.layers = {3, 2}, .random_state = 0}).fit_transform(x).sizes() == Shape{40, 2});
+  CHECK(cluster::NMFClustering({.n_clusters = 2, .random_state = 0}).fit_predict(x).sizes() == Shape{40});
   CHECK(decomposition::FastICA({.n_components = 2, .random_state = 0}).fit_transform(x).sizes() == Shape{40, 2});
   decomposition::DictionaryLearning dictionary({.n_components = 3, .max_iter = 5, .random_state = 0});
   CHECK(dictionary.fit_transform(x).sizes() == Shape{40, 3});

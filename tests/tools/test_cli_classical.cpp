@@ -169,6 +169,43 @@ TEST_CASE("cake run sparse-subspace separates three lines through the origin") {
   }
 }
 
+TEST_CASE("cake run nmf-clustering and deep-semi-nmf find samples made of three non-negative parts") {
+  // 30 samples of each of three parts (the indicators of features 0-9, 10-19, 20-29), each a
+  // positive multiple of its part plus small non-negative noise, with their labels.
+  manual_seed(6);
+  const Tensor scale = rand({90}) + 0.5f;
+  const Tensor noise = rand({90, 30}) * 0.05f;
+  std::vector<float> x;
+  std::vector<std::int64_t> y;
+  for (int i = 0; i < 90; ++i) {
+    for (int j = 0; j < 30; ++j)
+      x.push_back((j / 10 == i / 30 ? scale.data_ptr<float>()[i] : 0.0f) + noise.data_ptr<float>()[i * 30 + j]);
+    y.push_back(i / 30);
+  }
+  data::write_npy(scratch() / "parts.npy", tensor(x, {90, 30}));
+  data::write_npy(scratch() / "parts_y.npy", tensor(y, {90}));
+  const std::string input = " --data parts.npy --labels parts_y.npy --quiet --overwrite --seed 0";
+
+  const CliResult nmf = cake_cli("run nmf-clustering" + input + " --out nmfc --set n_clusters=3");
+  REQUIRE_MESSAGE(nmf.code == 0, nmf.err);
+  json m = read_json(scratch() / "nmfc" / "metrics.json");
+  CHECK(m["acc"].get<double>() == 1.0);
+  CHECK(m["reconstruction_err"].get<double>() > 0.0);
+  CHECK(read_output("nmfc", "embedding.npy").sizes() == Shape{90, 3});
+
+  const CliResult deep = cake_cli("run deep-semi-nmf" + input + " --out dsnmf --set layers=8,3 n_clusters=3");
+  REQUIRE_MESSAGE(deep.code == 0, deep.err);
+  m = read_json(scratch() / "dsnmf" / "metrics.json");
+  CHECK(m["acc"].get<double>() == 1.0);
+  CHECK(m["reconstruction_err"].get<double>() <= m["pretrained_reconstruction_err"].get<double>());
+  CHECK(read_output("dsnmf", "embedding.npy").sizes() == Shape{90, 3});
+  CHECK(read_output("dsnmf", "labels.npy").sizes() == Shape{90});
+
+  const CliResult bad = cake_cli("run deep-semi-nmf" + input + " --out dsnmf-bad --set layers=8,1");
+  CHECK(bad.code == 1);
+  CHECK(contains(bad.err, "layer 2 has 1 components"));
+}
+
 TEST_CASE("cake run gmm: the likelihood of the per-blob maximum-likelihood Gaussians, and BIC/AIC") {
   // On blobs this far apart EM's fixed point is each blob's own Gaussian fit, weights 1/3, and
   // every point's likelihood comes from its own blob only:

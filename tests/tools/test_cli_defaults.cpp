@@ -119,6 +119,14 @@ void check_other_clusterers() {
   CHECK(cli_default(g, "z") == ga.z);
   CHECK(cli_default(g, "min_cluster_fraction") == ga.min_cluster_fraction);
 
+  const cluster::NMFClusteringOptions nc;
+  const std::string c = "nmf-clustering";
+  CHECK(cli_default(c, "n_clusters") == nc.n_clusters);
+  CHECK(decomposition::parse_nmf_init(cli_text(c, "init")) == nc.init);
+  CHECK(decomposition::parse_nmf_solver(cli_text(c, "solver")) == nc.solver);
+  CHECK(cli_default(c, "max_iter") == nc.max_iter);
+  CHECK(cli_default(c, "tol") == nc.tol);
+
   const cluster::DBSCANOptions db;
   CHECK(cli_default("dbscan", "eps") == db.eps);
   CHECK(cli_default("dbscan", "min_samples") == db.min_samples);
@@ -154,6 +162,15 @@ void check_decompositions_and_tsne() {
   CHECK(!nmf.alpha_H.has_value());
   CHECK(cli_default("nmf", "alpha_H") == -1.0);  // < 0: the same as alpha_W, the library's unset
   CHECK(cli_default("nmf", "l1_ratio") == nmf.l1_ratio);
+
+  const decomposition::DeepSemiNMFOptions ds;
+  const std::string d = "deep-semi-nmf";
+  cli_only(d, "layers");      // 256,10: the library has no default depth
+  cli_only(d, "n_clusters");  // the k-means after the factorisation
+  cli_only(d, "n_init");
+  CHECK(cli_default(d, "pretrain_iter") == ds.pretrain_iter);
+  CHECK(cli_default(d, "max_iter") == ds.max_iter);
+  CHECK(cli_default(d, "tol") == ds.tol);
 
   const decomposition::FastICAOptions ica;
   CHECK(cli_default("fastica", "n_components") == ica.n_components);
@@ -281,7 +298,8 @@ TEST_CASE("the classical commands' defaults are the library's, and every paramet
   check_rbm();
   check_dbm();
   const std::vector<std::string> commands = {"kmeans", "kmeans-lloyd", "minibatch-kmeans", "agglomerative",
-                                             "spectral", "landmark-spectral", "sparse-subspace", "graph-agglomerative", "dbscan", "gmm", "pca", "nmf", "fastica",
+                                             "spectral", "landmark-spectral", "sparse-subspace", "graph-agglomerative", "nmf-clustering", "dbscan", "gmm", "pca", "nmf",
+                                             "deep-semi-nmf", "fastica",
                                              "sparse-coding", "tsne", "umap", "rbm", "dbm"};
   for (const std::string& command : commands) {
     CAPTURE(command);

@@ -51,7 +51,8 @@ TEST_CASE("values near 1e19 are refused with a message by every clustering and e
   }
   data::write_npy(dir / "X.npy", tensor(x, {40, 2}));
   for (const char* algorithm : {"kmeans", "kmeans-lloyd", "minibatch-kmeans", "gmm", "agglomerative", "spectral",
-                                "landmark-spectral", "sparse-subspace", "graph-agglomerative", "dbscan", "pca", "tsne", "nmf", "fastica", "sparse-coding"}) {
+                                "landmark-spectral", "sparse-subspace", "graph-agglomerative", "nmf-clustering", "dbscan", "pca", "tsne", "nmf", "deep-semi-nmf",
+                                "fastica", "sparse-coding"}) {
     const std::string landmarks = std::string(algorithm) == "landmark-spectral" ? " n_landmarks=10" : "";
     const CliResult r =
         cake_cli(std::string("run ") + algorithm + " --data X.npy --quiet --set n_clusters=2" + landmarks, dir);
