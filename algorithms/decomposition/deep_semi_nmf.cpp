@@ -51,9 +51,9 @@ double squared_norm(const Tensor& y) {
 // Ding's multiplicative rule (Ding, Li & Jordan 2010, the update of G in their Semi-NMF) for the
 // codes H [n, k] >= 0 of Y ~ H Psi^T, given A = Y Psi [n, k] and B = Psi^T Psi [k, k]:
 //   H <- H . sqrt( (A^pos + H B^neg) / (A^neg + H B^pos) ).
-// The two small products run as GEMMs, then one fused pass; a denominator of 0 (a code whose
-// gradient has no negative part) leaves the entry where the numerator puts it, as the authors'
-// code guards it with a floor.
+// The two small products run as GEMMs, then one fused pass. A zero code stays zero (the rule
+// multiplies it); for a positive one the denominator is at least h_ik |psi_k|^2 > 0, floored
+// against a basis vector of zeros.
 template <class T>
 void ding_update(Tensor& h, const Tensor& a, const Tensor& b) {
   const Tensor b_pos = clamp(b, 0.0, std::nullopt).to(h.dtype());
@@ -68,6 +68,7 @@ void ding_update(Tensor& h, const Tensor& a, const Tensor& b) {
   constexpr T floor = std::numeric_limits<T>::min() * T(1e6);
   parallel_for(0, h.numel(), 16384, [&](index_t lo, index_t hi) {
     for (index_t i = lo; i < hi; ++i) {
+      if (ph[i] == T(0)) continue;
       const T a_pos = std::max(pa[i], T(0)), a_neg = std::max(-pa[i], T(0));
       ph[i] *= std::sqrt((a_pos + pn[i]) / std::max(a_neg + pp[i], floor));
     }

@@ -48,7 +48,7 @@ namespace cake::decomposition {
 struct DeepSemiNMFOptions {
   std::vector<std::int64_t> layers = {};  // k_1, ..., k_m, each >= 2; one entry is plain Semi-NMF
   std::int64_t pretrain_iter = 100;       // Semi-NMF sweeps per layer in step 1
-  std::int64_t max_iter = 100;            // fine-tuning sweeps (step 2); 0: pre-training only
+  std::int64_t max_iter = 500;            // fine-tuning sweeps (step 2); 0: pre-training only
   double tol = 1e-5;                      // stop when a sweep lowers the loss by less than tol of it
   std::optional<std::uint64_t> random_state = std::nullopt;  // the randomized SVD's sketch in step 1
   // Called after every sweep with its stage (0 .. m-1: pre-training that layer; m: fine-tuning),
