@@ -4,13 +4,14 @@
 //   cake run deep-semi-nmf --data fashion-mnist:test --set layers=256,10 n_clusters=10
 //
 // The run leaves embedding.npy (the last layer's codes H_m), labels.npy (k-means on them),
-// bases.png (the first layer's bases, the columns of Z_1, as images), the reconstruction error and
+// bases.png (the columns of Z_1 ... Z_m as images: what each code adds to an image), the reconstruction error and
 // sweeps in metrics.json, the loss after each fine-tuning sweep in log.jsonl, and the usual scores
 // and figures when labels are known; progress counts the sweeps of pre-training and fine-tuning.
 #include <string>
 
 #include "cake/algorithms/cluster/kmeans.h"
 #include "cake/algorithms/decomposition/deep_semi_nmf.h"
+#include "tools/algorithms/sample_count.h"
 #include "tools/algorithms/component_images.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
@@ -24,10 +25,7 @@ void run_deep_semi_nmf(RunContext& ctx) {
   using namespace cake::decomposition;
   const std::vector<std::int64_t> layers = ctx.params.get_int_list("layers");
   if (layers.empty()) throw UsageError("deep-semi-nmf: layers must name at least one layer size");
-  const std::int64_t k = ctx.params.get_int("n_clusters");
-  if (k < 1 || k > ctx.n_rows())
-    throw UsageError("deep-semi-nmf: n_clusters must be between 1 and the number of samples (" +
-                     std::to_string(ctx.n_rows()) + "), got " + std::to_string(k));
+  const std::int64_t k = count_up_to_samples(ctx, "deep-semi-nmf", "n_clusters");
   const std::int64_t pretrain_iter = ctx.params.get_int("pretrain_iter");
   const std::int64_t max_iter = ctx.params.get_int("max_iter");
   const auto m = static_cast<std::int64_t>(layers.size());
@@ -52,7 +50,7 @@ void run_deep_semi_nmf(RunContext& ctx) {
   ctx.metrics["pretrained_reconstruction_err"] = model.loss_history().front();
   ctx.metrics["n_iter"] = model.n_iter();
   ctx.save_embedding(codes);
-  save_component_images(ctx, "bases.png", model.weights(0).t());
+  save_component_images(ctx, "bases.png", model.basis().t());
 
   cluster::KMeans kmeans({.n_clusters = k, .n_init = ctx.params.get_int("n_init")});
   ctx.progress->message("deep-semi-nmf: k-means on the " + std::to_string(layers.back()) + "-dimensional codes");

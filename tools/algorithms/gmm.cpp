@@ -19,6 +19,7 @@
 #include "cake/data/npy.h"
 #include "cake/distributed/gmm.h"
 #include "cake/tensor/creation.h"
+#include "tools/algorithms/sample_count.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -28,10 +29,7 @@ namespace {
 
 void run_gmm(RunContext& ctx) {
   const Tensor x = ctx.data.cpu();
-  const std::int64_t k = ctx.params.get_int("n_components");
-  if (k < 1 || k > ctx.n_rows())
-    throw UsageError("gmm: n_components must be between 1 and the number of samples (" + std::to_string(ctx.n_rows()) +
-                     "), got " + std::to_string(k));
+  const std::int64_t k = count_up_to_samples(ctx, "gmm", "n_components");
   const mixture::GaussianMixtureOptions options{.n_components = k,
                                                 .covariance_type = ctx.params.get_string("covariance_type"),
                                                 .tol = ctx.params.get_float("tol"),

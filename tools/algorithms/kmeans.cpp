@@ -17,6 +17,7 @@
 #include "cake/algorithms/detail/device_steps.h"
 #include "cake/data/npy.h"
 #include "cake/distributed/kmeans.h"
+#include "tools/algorithms/sample_count.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -27,10 +28,7 @@ namespace {
 void run_kmeans(RunContext& ctx) {
   const bool on_device = ctx.data.is_cuda();
   const Tensor x = on_device ? ctx.data : ctx.data.cpu();
-  const std::int64_t k = ctx.params.get_int("n_clusters");
-  if (k < 1 || k > ctx.n_rows())
-    throw UsageError("kmeans: n_clusters must be between 1 and the number of samples (" + std::to_string(ctx.n_rows()) +
-                     "), got " + std::to_string(k));
+  const std::int64_t k = count_up_to_samples(ctx, "kmeans", "n_clusters");
   cluster::KMeans model({.n_clusters = k,
                          .init = ctx.params.get_string("init"),
                          .n_init = ctx.params.get_int("n_init"),

@@ -11,6 +11,7 @@
 
 #include "cake/algorithms/cluster/landmark_spectral.h"
 #include "cake/data/npy.h"
+#include "tools/algorithms/sample_count.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -20,10 +21,7 @@ namespace {
 
 void run_landmark_spectral(RunContext& ctx) {
   using namespace cake::cluster;
-  const std::int64_t p = ctx.params.get_int("n_landmarks");
-  if (p < 1 || p > ctx.n_rows())
-    throw UsageError("landmark-spectral: n_landmarks must be between 1 and the number of samples (" +
-                     std::to_string(ctx.n_rows()) + "), got " + std::to_string(p));
+  const std::int64_t p = count_up_to_samples(ctx, "landmark-spectral", "n_landmarks");
   LandmarkSpectralClustering model(
       {.n_clusters = ctx.params.get_int("n_clusters"),
        .n_landmarks = p,

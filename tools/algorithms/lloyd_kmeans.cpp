@@ -15,6 +15,7 @@
 #include "cake/algorithms/cluster/lloyd_kmeans.h"
 #include "cake/algorithms/detail/common.h"
 #include "cake/data/npy.h"
+#include "tools/algorithms/sample_count.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -23,14 +24,10 @@ namespace cake::cli::lloyd_kmeans_command {
 namespace {
 
 void run_lloyd_kmeans(RunContext& ctx) {
-  const std::int64_t k = ctx.params.get_int("n_clusters");
+  const std::int64_t k = count_up_to_samples(ctx, "kmeans-lloyd", "n_clusters");
   const std::int64_t max_iter = ctx.params.get_int("max_iter");
   const std::int64_t n_init = ctx.params.get_int("n_init");
   const Tensor& x = ctx.data;  // [N, D] float32 on ctx.device
-  const std::int64_t n = x.size(0);
-  if (k < 1 || k > n)
-    throw UsageError("kmeans-lloyd: n_clusters must be between 1 and the number of samples (" + std::to_string(n) +
-                     "), got " + std::to_string(k));
   if (max_iter < 1 || n_init < 1) throw UsageError("kmeans-lloyd: max_iter and n_init must be at least 1");
   // The classical suite's checks (finite, and small enough that the expanded squared distances
   // |x|^2 - 2 x.c + |c|^2 cannot overflow float32 nor lose every digit to cancellation).

@@ -10,6 +10,7 @@
 
 #include "cake/algorithms/cluster/minibatch_kmeans.h"
 #include "cake/data/npy.h"
+#include "tools/algorithms/sample_count.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
 #include "tools/registry.h"
@@ -19,10 +20,7 @@ namespace {
 
 void run_minibatch_kmeans(RunContext& ctx) {
   const Tensor x = ctx.data.cpu();
-  const std::int64_t k = ctx.params.get_int("n_clusters");
-  if (k < 1 || k > x.size(0))
-    throw UsageError("minibatch-kmeans: n_clusters must be between 1 and the number of samples (" +
-                     std::to_string(x.size(0)) + "), got " + std::to_string(k));
+  const std::int64_t k = count_up_to_samples(ctx, "minibatch-kmeans", "n_clusters");
   cluster::MiniBatchKMeans model({.n_clusters = k,
                                   .init = ctx.params.get_string("init"),
                                   .max_iter = ctx.params.get_int("max_iter"),

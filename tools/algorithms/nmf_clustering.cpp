@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cake/algorithms/cluster/nmf_clustering.h"
+#include "tools/algorithms/sample_count.h"
 #include "tools/algorithms/component_images.h"
 #include "tools/errors.h"
 #include "tools/library_defaults.h"
@@ -20,10 +21,7 @@ namespace {
 
 void run_nmf_clustering(RunContext& ctx) {
   using namespace cake::decomposition;
-  const std::int64_t k = ctx.params.get_int("n_clusters");
-  if (k < 1 || k > ctx.n_rows())
-    throw UsageError("nmf-clustering: n_clusters must be between 1 and the number of samples (" +
-                     std::to_string(ctx.n_rows()) + "), got " + std::to_string(k));
+  const std::int64_t k = count_up_to_samples(ctx, "nmf-clustering", "n_clusters");
   cluster::NMFClustering model({.n_clusters = k,
                                 .init = parse_nmf_init(ctx.params.get_string("init")),
                                 .solver = parse_nmf_solver(ctx.params.get_string("solver")),
