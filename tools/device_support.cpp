@@ -22,6 +22,7 @@ const std::map<std::string, DeviceSupport>& device_support_table() {
       {"denoising-autoencoder", {true, kNetwork}},
       {"masked-autoencoder", {true, kNetwork}},
       {"vae", {true, kNetwork}},
+      {"made", {true, kNetwork}},
       {"conv-vae", {true, kNetwork}},
       {"vae-ensemble", {true, kNetworkThenCpu}},
       {"finetune", {true, kNetwork}},

@@ -99,6 +99,39 @@ void lift_codes(Tensor& h) {
   h = h + (offset > 0 ? offset : 1e-3);
 }
 
+// The non-negative least-squares code of every row, min_h |y - Psi h|^2 over h >= 0, by exact
+// coordinate descent on the Gram form (a = Psi^T y per row, B = Psi^T Psi), as scikit-learn's
+// NMF.transform solves its codes (Hsieh & Dhillon 2011):
+//   h_k <- max(0, h_k + (a_k - (B h)_k) / B_kk),
+// sweeping each row until no coordinate moves by more than tol of the row's largest code, or
+// max_sweeps. All float64: a [n, k], b [k, k], h [n, k] (the start, overwritten).
+void nonnegative_least_squares(Tensor& h, const Tensor& a, const Tensor& b, index_t max_sweeps, double tol) {
+  const index_t n = h.size(0), k = h.size(1);
+  const Tensor ac = a.contiguous(), bc = b.contiguous();
+  const double* pa = ac.data_ptr<double>();
+  const double* pb = bc.data_ptr<double>();
+  double* ph = h.data_ptr<double>();
+  parallel_for(0, n, 64, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) {
+      double* row = ph + i * k;
+      const double* target = pa + i * k;
+      for (index_t sweep = 0; sweep < max_sweeps; ++sweep) {
+        double largest_step = 0, largest_code = 0;
+        for (index_t c = 0; c < k; ++c) {
+          if (pb[c * k + c] <= 0) continue;  // a zero basis vector: its code does not matter
+          double gradient = -target[c];
+          for (index_t j = 0; j < k; ++j) gradient += pb[c * k + j] * row[j];
+          const double updated = std::max(0.0, row[c] - gradient / pb[c * k + c]);
+          largest_step = std::max(largest_step, std::abs(updated - row[c]));
+          row[c] = updated;
+          largest_code = std::max(largest_code, updated);
+        }
+        if (largest_step <= tol * largest_code) break;
+      }
+    }
+  });
+}
+
 }  // namespace
 
 // ---- Step 1: Semi-NMF of one layer --------------------------------------------------------------
@@ -285,20 +318,12 @@ Tensor DeepSemiNMF::transform(const Tensor& input) const {
   check_fitted("DeepSemiNMF.transform");
   const Tensor psi = basis();
   const Tensor x = detail::data_matrix(input, "DeepSemiNMF.transform", 1, psi.size(0)).to(psi.dtype());
-  const Tensor a = matmul(x, psi);
+  const Tensor a = matmul(x, psi).to(kFloat64);
   const Tensor b = gram64(psi);
-  // Start from the least-squares code x Psi (Psi^T Psi)^+, clipped at 0 and lifted off it.
-  Tensor h = clamp(matmul(a.to(kFloat64), gram_pinv(b, psi.dtype())), 0.0, std::nullopt).to(psi.dtype());
-  lift_codes(h);
-  const double x_squared = squared_norm(x);
-  double previous = std::numeric_limits<double>::infinity();
-  for (index_t sweep = 0; sweep < std::max<index_t>(options_.max_iter, 1); ++sweep) {
-    ding_step(h, a, b);
-    const double loss = squared_loss(x_squared, h, a, b);
-    if (converged(previous, loss, options_.tol)) break;
-    previous = loss;
-  }
-  return h;
+  // From the clipped least-squares code x Psi (Psi^T Psi)^+ to the non-negative optimum.
+  Tensor h = clamp(matmul(a, gram_pinv(b, psi.dtype())), 0.0, std::nullopt).contiguous();
+  nonnegative_least_squares(h, a, b, std::max<index_t>(options_.max_iter, 1) * 10, 1e-10);
+  return h.to(psi.dtype());
 }
 
 Tensor DeepSemiNMF::inverse_transform(const Tensor& h) const {

@@ -62,7 +62,8 @@ class DeepSemiNMF {
 
   DeepSemiNMF& fit(const Tensor& x);
   Tensor fit_transform(const Tensor& x);             // H_m [n, k_m] of x
-  // H_m for new rows with the bases fixed: Ding's rule for H alone, from the clipped least-squares code.
+  // H_m for new rows with the bases fixed: each row's non-negative least-squares code (coordinate
+  // descent, from the clipped least-squares code), so at least as close as the fitted codes.
   Tensor transform(const Tensor& x) const;
   Tensor inverse_transform(const Tensor& h) const;   // h (Z_1 ... Z_m)^T [n, f]
 

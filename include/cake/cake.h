@@ -81,6 +81,7 @@
 #include "cake/algorithms/generative/dbn.h"
 #include "cake/algorithms/generative/gan.h"
 #include "cake/algorithms/generative/infogan.h"
+#include "cake/algorithms/generative/made.h"
 #include "cake/algorithms/generative/rbm.h"
 #include "cake/algorithms/manifold/tsne.h"
 #include "cake/algorithms/manifold/umap.h"

@@ -55,6 +55,8 @@ TEST_CASE("decompositions and embeddings, through cake/cake.h") {
   generative::DBNOptions dbn_options{.layer_sizes = {3, 2}, .random_state = 0};
   dbn_options.rbm.n_iter = 2;
   CHECK(generative::DeepBeliefNetwork(dbn_options).fit(probabilities).transform(probabilities).sizes() == Shape{40, 2});
+  generative::MADE made(4, {.hidden = {8}});
+  CHECK(made.log_prob((probabilities.narrow(1, 0, 4) > Scalar(0.5)).to(kFloat32)).sizes() == Shape{40});
   generative::DBMOptions dbm_options{.layer_sizes = {3, 2}, .n_iter = 2, .random_state = 0};
   dbm_options.pretraining.n_iter = 2;
   CHECK(generative::DeepBoltzmannMachine(dbm_options).fit(probabilities).transform(probabilities).sizes() == Shape{40, 2});

@@ -112,13 +112,16 @@ TEST_CASE("DeepSemiNMF: k-means on the last layer's codes finds three groups") {
   }
 }
 
-TEST_CASE("DeepSemiNMF: transform of the training rows fits them as well as the fitted codes") {
+TEST_CASE("DeepSemiNMF: transform of the training rows fits them at least as well as the fitted codes") {
   const auto [x, truth] = three_groups();
   DeepSemiNMF model({.layers = {8, 3}, .random_state = 0});
   model.fit(x);
   const Tensor h = model.transform(x);
   CHECK(h.min().item<double>() >= 0.0);
-  CHECK(frobenius(x - model.inverse_transform(h)) <= model.reconstruction_err() * 1.01);
+  // The fitted codes are one non-negative choice for the fixed basis; transform finds the best.
+  const double transformed = frobenius(x - model.inverse_transform(h));
+  CHECK(transformed <= model.reconstruction_err() * (1 + 1e-9));
+  CHECK(transformed >= model.reconstruction_err() * 0.9);  // and the fit was close to it
 }
 
 TEST_CASE("DeepSemiNMF: the same seed gives the same factors") {
