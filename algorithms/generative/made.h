@@ -12,14 +12,18 @@
 // whose logit is output d of an autoencoder. Masks on the weights make output d depend on the
 // inputs before d only (the autoregressive property), so the D conditionals come out of one
 // forward pass and their product is a normalised distribution over all 2^D binary vectors.
-// The masks (the paper's construction for deep MADEs): input d gets the degree m(d) = d (the natural order 1..D),
-// hidden unit k of layer l a degree m^l(k) drawn uniformly from min_k' m^{l-1}(k') .. D-1 (so no
-// unit is cut off from every output), and a weight is kept when
+// The masks (the paper's construction for deep MADEs): input d gets a degree m(d), its place in
+// the order (1..D), hidden unit k of layer l a degree m^l(k) drawn uniformly from
+// min_k' m^{l-1}(k') .. D-1 (so no unit is cut off from every output), and a weight is kept when
 //   from unit k' of layer l-1 to unit k of layer l:   m^l(k) >= m^{l-1}(k')
-//   from hidden unit k to output d:                    d > m^L(k).
-// So output 1 sees no input at all: its logit is a bias, the first coordinate's marginal.
-// Cake keeps one mask and the natural order (the paper's single-mask MADE); the masks are
-// buffers, saved with the weights, so a loaded model is the same distribution.
+//   from hidden unit k to output d:                    m(d) > m^L(k).
+// So the first coordinate of the order sees no input at all: its logit is a bias, its marginal.
+//
+// Several masks (n_masks > 1, the paper's connectivity-agnostic training; with order_agnostic
+// each mask also draws its own order of the inputs): mask k is drawn from (mask_seed, k), the
+// training switches masks between mini-batches (set_mask), and the model is the uniform mixture
+// of the n_masks distributions, log p(x) = log mean_k p_k(x) (ensemble_log_prob), each p_k exact.
+// The current mask is a buffer (with its index), saved with the weights.
 #pragma once
 
 #include <cstdint>
@@ -35,27 +39,41 @@ namespace cake::generative {
 
 struct MADEOptions {
   std::vector<std::int64_t> hidden = {500};  // hidden layer sizes (the paper's MNIST MADE: one layer of 500)
-  std::uint64_t mask_seed = 0;               // the draw of the hidden units' degrees
+  std::uint64_t mask_seed = 0;               // the draws of the degrees
+  std::int64_t n_masks = 1;                  // masks the model mixes over (1: the single-mask MADE)
+  bool order_agnostic = false;               // each mask draws an order of the inputs (false: 1..D)
 };
 
-// The degrees of every layer: inputs 1..D, then each hidden layer's draws (the paper's m^l).
+// The degrees of mask `mask_index`: the inputs' (1..D, or a drawn permutation of it when
+// order_agnostic), then each hidden layer's draws (the paper's m^l).
 std::vector<std::vector<std::int64_t>> made_degrees(std::int64_t input_size, const std::vector<std::int64_t>& hidden,
-                                                    std::uint64_t mask_seed);
+                                                    std::uint64_t mask_seed, std::int64_t mask_index = 0,
+                                                    bool order_agnostic = false);
 
 class MADE : public nn::Module {
  public:
   MADE(std::int64_t input_size, MADEOptions options = {});
 
-  // Logits [N, D] of p(x_d = 1 | x_<d) for rows x [N, D] (or images [N, C, H, W], flattened).
+  // Logits [N, D] of p(x_d = 1 | x_<d) under the current mask, for rows x [N, D] (or images
+  // [N, C, H, W], flattened).
   Tensor forward(const Tensor& x) override;
-  // log p(x) [N] in nats: sum_d x_d log s(l_d) + (1 - x_d) log(1 - s(l_d)), s the logistic function.
+  // log p_k(x) [N] in nats under the current mask k: sum_d x_d log s(l_d) + (1 - x_d) log(1 - s(l_d)),
+  // s the logistic function. The training objective (one mask per mini-batch).
   Tensor log_prob(const Tensor& x);
-  // n rows drawn from the model, coordinate 1 first: D forward passes, no gradient.
+  // log mean_k p_k(x) [N] over all n_masks masks: the model's distribution (log_prob when
+  // n_masks = 1). Leaves the current mask as it was.
+  Tensor ensemble_log_prob(const Tensor& x);
+  // n rows drawn from the model (each row from a mask drawn uniformly), in each mask's order: D
+  // forward passes per mask used, no gradient.
   Tensor sample(std::int64_t n);
 
+  void set_mask(std::int64_t index);  // mask `index` of 0 .. n_masks - 1
+  std::int64_t mask_index() const;
+  std::int64_t n_masks() const { return options_.n_masks; }
   std::int64_t input_size() const { return input_size_; }
   const MADEOptions& options() const { return options_; }
-  const std::vector<Tensor>& masks() const { return masks_; }  // [out, in] 0/1 per layer, output last
+  const std::vector<Tensor>& masks() const { return masks_; }  // the current [out, in] 0/1 per layer, output last
+  std::vector<std::int64_t> order() const;                     // the current mask's inputs, first to last
   std::string name() const override { return "MADE"; }
 
  private:
@@ -63,6 +81,7 @@ class MADE : public nn::Module {
   MADEOptions options_;
   std::vector<std::shared_ptr<nn::Linear>> layers_;  // hidden layers, then the output layer
   std::vector<Tensor> masks_;
+  Tensor mask_index_;  // int64 scalar buffer
 };
 
 }  // namespace cake::generative

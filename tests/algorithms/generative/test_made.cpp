@@ -1,7 +1,8 @@
-// MADE: the masks make output d depend on inputs before d only (checked through autograd); the
-// model is a normalised distribution (the probabilities of all 2^D binary vectors sum to 1);
-// maximum likelihood learns a known distribution, and samples follow the model; the masks are
-// saved with the weights; errors.
+// MADE: the masks make output d depend on inputs before d only (checked through autograd), also
+// in drawn orders; the model is a normalised distribution (the probabilities of all 2^D binary
+// vectors sum to 1), and so is the mixture of several masks; maximum likelihood learns a known
+// distribution with one mask or several, and samples follow the model; the masks are saved with
+// the weights; errors.
 #include "cake/algorithms/generative/made.h"
 
 #include <cmath>
@@ -130,6 +131,65 @@ TEST_CASE("MADE: maximum likelihood learns a known distribution, and samples fol
   CHECK(total_variation(frequencies(draws), model) < 0.015);
 }
 
+TEST_CASE("MADE with several masks in drawn orders: each is autoregressive in its order, the mixture sums to 1") {
+  manual_seed(12);
+  MADE made(7, {.hidden = {24}, .mask_seed = 3, .n_masks = 3, .order_agnostic = true});
+  made.to(kFloat64);
+  std::vector<std::vector<std::int64_t>> orders;
+  for (std::int64_t k = 0; k < 3; ++k) {
+    CAPTURE(k);
+    made.set_mask(k);
+    CHECK(made.mask_index() == k);
+    const std::vector<std::int64_t> order = made.order();
+    orders.push_back(order);
+    Tensor x = rand({4, 7}, kFloat64);
+    x.requires_grad_(true);
+    const Tensor logits = made.forward(x);
+    for (std::size_t t = 0; t < order.size(); ++t) {
+      x.set_grad(Tensor());
+      logits.narrow(1, order[t], 1).sum().backward(Tensor(), /*retain_graph=*/true);
+      const Tensor g = x.grad().abs().sum({0});
+      for (std::size_t s = t; s < order.size(); ++s) CHECK(g[order[s]].item<double>() == 0.0);
+    }
+    NoGradGuard no_grad;
+    CHECK(exp(made.log_prob(all_binary_vectors(7))).sum().item<double>() == doctest::Approx(1.0).epsilon(1e-12));
+  }
+  CHECK(orders[0] != orders[1]);
+  CHECK(orders[1] != orders[2]);
+  NoGradGuard no_grad;
+  made.set_mask(1);
+  const Tensor mixture = exp(made.ensemble_log_prob(all_binary_vectors(7)));
+  CHECK(mixture.sum().item<double>() == doctest::Approx(1.0).epsilon(1e-12));
+  CHECK(made.mask_index() == 1);  // ensemble_log_prob leaves the mask as it was
+  // The mixture is the mean of the three distributions.
+  Tensor mean = zeros({128}, kFloat64);
+  for (std::int64_t k = 0; k < 3; ++k) {
+    made.set_mask(k);
+    mean = mean + exp(made.log_prob(all_binary_vectors(7))) / 3.0;
+  }
+  check_close(mixture, mean, 1e-12, 1e-15);
+}
+
+TEST_CASE("MADE with several masks: trained one mask per step, the mixture learns the distribution and samples follow it") {
+  const Tensor x = dependent_bits();
+  manual_seed(5);
+  MADE made(4, {.hidden = {32}, .mask_seed = 0, .n_masks = 4, .order_agnostic = true});
+  made.to(kFloat64);
+  optim::Adam adam(made.parameters(), optim::AdamOptions().lr(0.02));
+  for (int step = 0; step < 800; ++step) {
+    made.set_mask(step % 4);
+    adam.zero_grad();
+    const Tensor loss = -made.log_prob(x).mean();
+    loss.backward();
+    adam.step();
+  }
+  NoGradGuard no_grad;
+  const std::vector<double> model = values(exp(made.ensemble_log_prob(all_binary_vectors(4))));
+  CHECK(total_variation(model, frequencies(x)) < 0.03);
+  manual_seed(6);
+  CHECK(total_variation(frequencies(made.sample(20000)), model) < 0.015);
+}
+
 TEST_CASE("MADE: the masks are saved with the weights") {
   manual_seed(8);
   MADE a(10, {.hidden = {12}, .mask_seed = 1});
@@ -139,6 +199,12 @@ TEST_CASE("MADE: the masks are saved with the weights") {
   const Tensor x = bernoulli(rand({7, 10}));
   NoGradGuard no_grad;
   CHECK(values(b.log_prob(x)) == values(a.log_prob(x)));
+  // With several masks, the current one and its index travel too.
+  MADE c(10, {.hidden = {12}, .mask_seed = 1, .n_masks = 3}), d(10, {.hidden = {12}, .mask_seed = 1, .n_masks = 3});
+  c.set_mask(2);
+  d.load_state_dict(c.state_dict());
+  CHECK(d.mask_index() == 2);
+  CHECK(values(d.log_prob(x)) == values(c.log_prob(x)));
   // Images are flattened: [N, 1, 2, 5] is [N, 10].
   CHECK(values(a.log_prob(x.reshape({7, 1, 2, 5}))) == values(a.log_prob(x)));
 }
@@ -149,4 +215,6 @@ TEST_CASE("MADE: bad sizes are named") {
   MADE made(5, {.hidden = {8}});
   CHECK_THROWS_WITH(made.forward(zeros({2, 6})), doctest::Contains("expected rows of 5 values"));
   CHECK_THROWS_WITH(made.sample(0), doctest::Contains("n must be at least 1"));
+  CHECK_THROWS_WITH(made.set_mask(1), doctest::Contains("mask 1 is not in [0, 1)"));
+  CHECK_THROWS_WITH(MADE(5, {.n_masks = 0}), doctest::Contains("n_masks must be at least 1"));
 }
