@@ -122,6 +122,7 @@ Tensor MADE::log_prob(const Tensor& input) {
 
 Tensor MADE::ensemble_log_prob(const Tensor& input) {
   if (options_.n_masks == 1) return log_prob(input);
+  NoGradGuard no_grad;  // set_mask rewrites the mask buffers that a graph would have saved
   const std::int64_t current = mask_index();
   std::vector<Tensor> per_mask;
   for (std::int64_t k = 0; k < options_.n_masks; ++k) {

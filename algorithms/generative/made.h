@@ -61,7 +61,8 @@ class MADE : public nn::Module {
   // s the logistic function. The training objective (one mask per mini-batch).
   Tensor log_prob(const Tensor& x);
   // log mean_k p_k(x) [N] over all n_masks masks: the model's distribution (log_prob when
-  // n_masks = 1). Leaves the current mask as it was.
+  // n_masks = 1). For evaluation: it switches the masks in place, so it records no gradient
+  // (with one mask it is log_prob, gradient included). Leaves the current mask as it was.
   Tensor ensemble_log_prob(const Tensor& x);
   // n rows drawn from the model (each row from a mask drawn uniformly), in each mask's order: D
   // forward passes per mask used, no gradient.
