@@ -87,7 +87,10 @@ double squared_loss(double y_squared, const Tensor& h, const Tensor& a, const Te
   return std::max(y_squared - 2.0 * cross + quadratic, 0.0);
 }
 
+// A sweep from `before` to `after` gained less than tol of the loss. The first sweep of a stage
+// (before = infinity) never counts: infinity <= tol * infinity would stop every stage at once.
 bool converged(double before, double after, double tol) {
+  if (!std::isfinite(before)) return false;
   return before - after <= tol * std::max(before, std::numeric_limits<double>::min());
 }
 

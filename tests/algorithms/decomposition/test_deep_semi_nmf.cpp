@@ -90,6 +90,22 @@ TEST_CASE("DeepSemiNMF: the loss never increases and is the error of the returne
   CHECK(frobenius(x - matmul(model.features(0), model.weights(0).t())) <= model.reconstruction_err() * (1 + 1e-9));
 }
 
+TEST_CASE("DeepSemiNMF: with a tolerance, each stage runs until a sweep gains less than it") {
+  manual_seed(8);
+  const Tensor x = rand({80, 20}, kFloat64);
+  std::vector<std::vector<double>> losses(3);
+  DeepSemiNMF model({.layers = {8, 4}, .pretrain_iter = 50, .max_iter = 50, .tol = 1e-4, .random_state = 1,
+                     .on_sweep = [&](std::int64_t stage, std::int64_t, double loss) { losses[stage].push_back(loss); }});
+  model.fit(x);
+  for (const std::vector<double>& stage : losses) {
+    REQUIRE(stage.size() >= 2);  // the first sweep alone never stops a stage
+    const std::size_t n = stage.size();
+    // A stage that stopped early did so on a sweep that lowered the squared loss by under 1e-4 of it.
+    const double before = stage[n - 2] * stage[n - 2], after = stage[n - 1] * stage[n - 1];
+    if (n < 50) CHECK(before - after <= 1e-4 * before);
+  }
+}
+
 TEST_CASE("DeepSemiNMF: one layer without fine-tuning is semi_nmf") {
   manual_seed(9);
   const Tensor x = randn({50, 15}, kFloat64);
